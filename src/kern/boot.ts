@@ -1,0 +1,85 @@
+/**
+ * Boot and attach. The first thread to make a syscall (or to call boot)
+ * creates kernel memory and becomes LWP 1 of process 1. Every other thread
+ * the kernel starts (LWPs, helper threads) attaches to the same memory with
+ * the {@link KernelImage} it is handed.
+ */
+import { createMemory, layout, mapMemory, I32, SAB } from './kmem.js';
+import { resolveOptions, type BootOptions, type Tunables } from './options.js';
+import { getEpoch, setEpoch, getRealAtBoot, setRealAtBoot } from './time.js';
+import { H_MAGIC, MAGIC, H_NEXT_SYSID, SYSID_BASE, cur } from './hdr.js';
+import { fdtab_init } from './fdtab.js';
+import { fail } from './errno.js';
+
+/** What a thread needs to attach to the kernel: passed in workerData. */
+export interface KernelImage {
+  sab: SharedArrayBuffer;
+  tunables: Tunables;
+  signature: string;
+  epoch: bigint;
+  realAtBoot: number;
+}
+
+let image: KernelImage | undefined;
+let tun: Tunables = resolveOptions(undefined);
+
+/** The tunables in force (defaults before boot). */
+export function tunables(): Tunables { return tun; }
+/** True once this thread is booted or attached. */
+export function booted(): boolean { return image !== undefined; }
+/** This thread's kernel image (boot first). */
+export function kernelImage(): KernelImage {
+  if (image === undefined) fail('EINVAL', 'kernelImage', 'kernel not booted');
+  return image;
+}
+
+type Hook = () => void;
+const bootHooks: Hook[] = [];
+/** Runs once at boot, after memory exists, in registration order (subsystem init). */
+export function onBoot(fn: Hook): void { bootHooks.push(fn); }
+const attachHooks: Hook[] = [];
+/** Runs in every thread once it has kernel memory (boot or attach). */
+export function onAttach(fn: Hook): void { attachHooks.push(fn); }
+
+/**
+ * Boots the kernel with the given resource controls. Optional: the first
+ * syscall boots with defaults. Calling it again after boot is EBUSY.
+ */
+export function boot(options?: BootOptions): void {
+  if (image !== undefined) fail('EBUSY', 'boot', 'kernel already booted');
+  const t = resolveOptions(options);
+  const { sab, signature } = createMemory(t);
+  tun = t;
+  image = { sab, tunables: t, signature, epoch: getEpoch(), realAtBoot: getRealAtBoot() };
+  I32[H_NEXT_SYSID] = SYSID_BASE;
+  fdtab_init();
+  for (const h of bootHooks) h();
+  Atomics.store(I32, H_MAGIC, MAGIC);
+  for (const h of attachHooks) h();
+}
+
+/** Attaches this thread to a booted kernel. */
+export function attach(img: KernelImage): void {
+  if (image !== undefined) fail('EBUSY', 'attach', 'thread already attached');
+  const { signature } = layout(img.tunables);
+  if (signature !== img.signature) throw new Error(`ukern: kernel layout differs between threads (${signature} vs ${img.signature}); every thread must load the same ukern`);
+  mapMemory(img.sab);
+  if (Atomics.load(I32, H_MAGIC) !== MAGIC) throw new Error('ukern: attaching to memory that is not a booted kernel');
+  setEpoch(img.epoch);
+  setRealAtBoot(img.realAtBoot);
+  tun = img.tunables;
+  image = img;
+  for (const h of attachHooks) h();
+}
+
+/** Gives a kernel helper thread its owner id for kernel mutexes. */
+export function attachSystemThread(img: KernelImage): void {
+  attach(img);
+  cur.lid = Atomics.add(I32, H_NEXT_SYSID, 1);
+  cur.lwp = 0;
+}
+
+/** Boots with defaults if nothing has (the first syscall's path). */
+export function ensureBooted(): void { if (image === undefined) boot(); }
+
+export { SAB };

@@ -1,0 +1,47 @@
+/**
+ * Kernel errors. Every domain error a syscall reports is a {@link SysError}
+ * shaped like Node's own system errors: `code` ('EINVAL'), `errno` (Node's
+ * negative number for that code on this host) and `syscall`.
+ */
+import { constants } from 'node:os';
+
+const errnos = constants.errno as Readonly<Record<string, number>>;
+
+/** Error codes the kernel raises. */
+export type ErrnoCode =
+  | 'EPERM' | 'ENOENT' | 'ESRCH' | 'EINTR' | 'EIO' | 'EBADF' | 'EAGAIN' | 'ENOMEM'
+  | 'EFAULT' | 'EBUSY' | 'EEXIST' | 'ENODEV' | 'EINVAL' | 'EMFILE' | 'ENOSPC'
+  | 'EDEADLK' | 'ENOSYS' | 'ETIME' | 'ETIMEDOUT' | 'EALREADY' | 'EBADFD'
+  | 'EOVERFLOW' | 'ENOTSUP' | 'EOPNOTSUPP';
+
+/** Host errno number (positive) for a code, as C code sees it. */
+export function errnoOf(code: ErrnoCode): number {
+  const n = errnos[code];
+  if (n === undefined) throw new Error(`errno ${code} unknown on this host`);
+  return n;
+}
+
+/** Code for a positive host errno number, or undefined. */
+export function codeOf(errno: number): ErrnoCode | undefined {
+  for (const k of Object.keys(errnos)) if (errnos[k] === errno) return k as ErrnoCode;
+  return undefined;
+}
+
+/** A system call failed; `code` names the errno as C would set it. */
+export class SysError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  constructor(code: ErrnoCode, syscall: string, detail?: string) {
+    super(`${syscall}: ${code}${detail ? ` (${detail})` : ''}`);
+    this.name = 'SysError';
+    this.code = code;
+    this.errno = -errnoOf(code);
+    this.syscall = syscall;
+  }
+}
+
+/** Throws a SysError: a terse form for syscall bodies. */
+export function fail(code: ErrnoCode, syscall: string, detail?: string): never {
+  throw new SysError(code, syscall, detail);
+}

@@ -1,0 +1,160 @@
+/**
+ * The kernel descriptor table: ports and kqueues get numbers from one
+ * process-wide table. Numbers start at {@link FD_BASE}, far above the OS
+ * descriptors a Node process uses, so a kernel descriptor never collides
+ * with an fd used as an ident (EVFILT_READ on a socket, PORT_SOURCE_FD).
+ *
+ * Each entry has a type, a generation (so a stale number is EBADF), the
+ * handle of its object, and a watch list: knotes (or other watchers) that
+ * want to hear when the object's readiness changes. Object types register
+ * their file operations here; the table does not know ports or kqueues.
+ */
+import { I32, defineStruct, kregionCreate } from './kmem.js';
+import { mutex_enter, mutex_exit } from './mutex.js';
+import { defineTunable } from './options.js';
+import { fail, type ErrnoCode } from './errno.js';
+import { intArg } from './args.js';
+
+declare module './options.js' {
+  interface BootOptions {
+    /** Kernel descriptors (ports + kqueues) open at once (default 8192). */
+    maxfiles?: number;
+  }
+}
+defineTunable('maxfiles', 8192, 4, 1 << 20);
+
+/** Kernel descriptor numbers start here. */
+export const FD_BASE = 1 << 20;
+
+/** File types. */
+export const DTYPE_NONE = 0, DTYPE_PORT = 1, DTYPE_KQUEUE = 2;
+
+const FILE = defineStruct('file', {
+  lock: 'i32',     // guards the watch list
+  type: 'i32',     // DTYPE_*; DTYPE_NONE when free
+  obj: 'i32',      // handle of the port / kqueue
+  gen: 'i32',
+  nextfree: 'i32',
+  watch: 'i32', watchTail: 'i32', // watch list head/tail (owned by the watcher's module)
+  closing: 'i32',
+});
+export const FF = FILE.F;
+const fdtab = kregionCreate('fdtab', (t) => 4 + t.maxfiles! * FILE.words);
+// Region words: 0 lock, 1 free head (entry index + 1), 2 count, 3 in use.
+
+/** Operations an object type provides to the descriptor table. */
+export interface FileOps {
+  /** Human name, for errors and snapshots. */
+  readonly name: string;
+  /** Releases the object (called once, after the descriptor is gone). */
+  close(obj: number, fd: number): void;
+  /** Readiness for EVFILT_READ-style watchers: how much is pending (0: not readable). */
+  readable?(obj: number): number;
+}
+const ops = new Map<number, FileOps>();
+export function fileops_register(type: number, o: FileOps): void { ops.set(type, o); }
+export function fileops(type: number): FileOps | undefined { return ops.get(type); }
+
+/** Called when a file's readiness may have changed (see {@link file_notify}). */
+export type FileNotify = (file: number, fd: number) => void;
+let notifyHook: FileNotify | undefined;
+/** Installed by the module that keeps watch lists (kqueue). */
+export function file_set_notify(fn: FileNotify): void { notifyHook = fn; }
+
+let initialised = false;
+/** Threads the free list (boot only). */
+export function fdtab_init(): void {
+  const b = fdtab.base;
+  const n = (fdtab.words - 4) / FILE.words;
+  I32[b + 2] = n;
+  for (let i = 0; i < n; i++) I32[entry(i) + FILE.F.nextfree] = i + 2 <= n ? i + 2 : 0;
+  I32[b + 1] = n > 0 ? 1 : 0;
+  initialised = true;
+}
+void initialised;
+
+function entry(i: number): number { return fdtab.base + 4 + i * FILE.words; }
+
+/** Allocates a descriptor for an object (EMFILE when the table is full). */
+export function fd_alloc(type: number, obj: number, syscall: string): number {
+  const b = fdtab.base;
+  mutex_enter(b);
+  const i1 = I32[b + 1];
+  if (i1 === 0) { mutex_exit(b); fail('EMFILE', syscall, 'kernel descriptor table full'); }
+  const e = entry(i1 - 1);
+  I32[b + 1] = I32[e + FF.nextfree];
+  I32[b + 3]++;
+  const gen = (I32[e + FF.gen] + 1) & 0x3ff;
+  I32[e + FF.gen] = gen;
+  I32[e + FF.obj] = obj;
+  I32[e + FF.watch] = 0; I32[e + FF.watchTail] = 0; I32[e + FF.closing] = 0;
+  Atomics.store(I32, e + FF.type, type);
+  mutex_exit(b);
+  return FD_BASE + ((i1 - 1) << 10 | gen);
+}
+
+/** The table entry (file handle) of a live descriptor, or 0. */
+export function fd_file(fd: number): number {
+  if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < FD_BASE) return 0;
+  const i = (fd - FD_BASE) >> 10;
+  if (i >= I32[fdtab.base + 2]) return 0;
+  const e = entry(i);
+  if (I32[e + FF.gen] !== ((fd - FD_BASE) & 0x3ff) || Atomics.load(I32, e + FF.type) === DTYPE_NONE) return 0;
+  return e;
+}
+
+/**
+ * Looks up a descriptor of the given type and returns its object handle.
+ * EBADF when there is no such descriptor; `wrong` (EBADFD for ports, EBADF
+ * for kqueues, as their man pages say) when it is another type.
+ */
+export function fd_get(fd: unknown, type: number, syscall: string, wrong: ErrnoCode): number {
+  const n = intArg(fd, 'fd', syscall, 'EBADF');
+  const e = fd_file(n);
+  if (e === 0) fail('EBADF', syscall, `fd ${n}`);
+  if (Atomics.load(I32, e + FF.type) !== type) fail(wrong, syscall, `fd ${n} is a ${ops.get(I32[e + FF.type])?.name ?? 'different file'}`);
+  return I32[e + FF.obj];
+}
+
+/** close(2) for kernel descriptors. */
+export function fd_close(fd: unknown): void {
+  const n = intArg(fd, 'fd', 'close', 'EBADF');
+  const e = fd_file(n);
+  if (e === 0) fail('EBADF', 'close', `fd ${n}`);
+  const b = fdtab.base;
+  mutex_enter(b);
+  const type = I32[e + FF.type];
+  if (fd_file(n) !== e || type === DTYPE_NONE || I32[e + FF.closing]) { mutex_exit(b); fail('EBADF', 'close', `fd ${n}`); }
+  I32[e + FF.closing] = 1;
+  mutex_exit(b);
+  const obj = I32[e + FF.obj];
+  // Watchers hear the close before the object goes (kqueue drops its knotes).
+  notifyHook?.(e, n);
+  ops.get(type)?.close(obj, n);
+  mutex_enter(b);
+  Atomics.store(I32, e + FF.type, DTYPE_NONE);
+  I32[e + FF.nextfree] = I32[b + 1];
+  I32[b + 1] = (e - b - 4) / FILE.words + 1;
+  I32[b + 3]--;
+  mutex_exit(b);
+}
+
+/** Tells watchers of a file that its readiness may have changed. Cheap when nobody watches. */
+export function file_notify(file: number, fd: number): void {
+  if (I32[file + FF.watch] !== 0 && notifyHook !== undefined) notifyHook(file, fd);
+}
+
+/** Descriptors open now. */
+export function fd_count(): number { return I32[fdtab.base + 3]; }
+
+/** Every open descriptor with its type (for process exit and snapshots). */
+export function fd_list(): { fd: number; type: number; file: number }[] {
+  const out: { fd: number; type: number; file: number }[] = [];
+  const n = I32[fdtab.base + 2];
+  for (let i = 0; i < n; i++) {
+    const e = entry(i);
+    const type = Atomics.load(I32, e + FF.type);
+    if (type !== DTYPE_NONE && !I32[e + FF.closing]) out.push({ fd: FD_BASE + (i << 10 | I32[e + FF.gen]), type, file: e });
+  }
+  return out;
+}

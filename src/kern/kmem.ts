@@ -1,0 +1,181 @@
+/**
+ * Kernel memory: one SharedArrayBuffer mapped by every thread, carved at boot
+ * into regions. Objects are fixed-size structs in typed caches (kmem_cache
+ * style) with a free list; a struct is addressed by its handle, the index of
+ * its first 32-bit word in {@link I32}. Links between objects are handles;
+ * 0 is the null handle (word 0 is in the header and never an object).
+ *
+ * Subsystems register their structs, caches and raw regions at module load;
+ * boot lays them out in registration order. Every thread imports the same
+ * modules, so the layout is identical everywhere; attach verifies it.
+ */
+import { fail } from './errno.js';
+import type { Tunables } from './options.js';
+
+/** Field kinds: a 32-bit integer word or an 8-byte float (user data, times). */
+export type FieldKind = 'i32' | 'f64';
+
+/** A struct type: its size in words and each field's word offset. */
+export interface Struct<F extends string> {
+  readonly name: string;
+  readonly words: number;
+  readonly F: Readonly<Record<F, number>>;
+}
+
+/**
+ * Defines a struct. f64 fields are placed at even word offsets so that
+ * `(handle + off) >> 1` indexes {@link F64}; every struct has an even size so
+ * that handles stay even.
+ */
+export function defineStruct<F extends string>(name: string, fields: Readonly<Record<F, FieldKind>>): Struct<F> {
+  const F = {} as Record<F, number>;
+  let off = 0;
+  const keys = Object.keys(fields) as F[];
+  for (const k of keys) if (fields[k] === 'f64') { F[k] = off; off += 2; }
+  for (const k of keys) if (fields[k] === 'i32') { F[k] = off; off += 1; }
+  if (off % 2) off++;
+  return { name, words: off, F };
+}
+
+interface CacheSpec { name: string; words: number; count: (t: Tunables) => number }
+interface RegionSpec { name: string; words: (t: Tunables) => number }
+const cacheSpecs: CacheSpec[] = [];
+const regionSpecs: RegionSpec[] = [];
+
+/** Header words of a cache region: lock, free list head, objects in use, capacity, high water. */
+const C_LOCK = 0, C_FREE = 1, C_INUSE = 2, C_CAP = 3, C_HIWAT = 4, C_FAILS = 5, C_HDR = 8;
+
+/** An object cache in kernel memory. */
+export class KCache {
+  constructor(readonly name: string, readonly words: number, public base = 0, public count = 0) {}
+  /** Handle of object number i. */
+  handle(i: number): number { return this.base + C_HDR + i * this.words; }
+  /** Object number of a handle, or -1 when the handle is not one of this cache's. */
+  index(h: number): number {
+    const d = h - this.base - C_HDR;
+    if (d < 0 || d % this.words !== 0) return -1;
+    const i = d / this.words;
+    return i < this.count ? i : -1;
+  }
+  get inuse(): number { return Atomics.load(I32, this.base + C_INUSE); }
+  get hiwat(): number { return Atomics.load(I32, this.base + C_HIWAT); }
+  get fails(): number { return Atomics.load(I32, this.base + C_FAILS); }
+  get bytesPerObject(): number { return this.words * 4; }
+
+  /** Takes a zeroed object, or returns 0 when the cache is exhausted. */
+  alloc(): number {
+    const b = this.base;
+    spinLock(b + C_LOCK);
+    const h = I32[b + C_FREE];
+    if (h === 0) {
+      I32[b + C_FAILS]++;
+      spinUnlock(b + C_LOCK);
+      return 0;
+    }
+    I32[b + C_FREE] = I32[h];
+    const n = ++I32[b + C_INUSE];
+    if (n > I32[b + C_HIWAT]) I32[b + C_HIWAT] = n;
+    spinUnlock(b + C_LOCK);
+    I32.fill(0, h, h + this.words);
+    return h;
+  }
+  /** Returns an object to the cache. */
+  free(h: number): void {
+    const b = this.base;
+    spinLock(b + C_LOCK);
+    I32[h] = I32[b + C_FREE];
+    I32[b + C_FREE] = h;
+    I32[b + C_INUSE]--;
+    spinUnlock(b + C_LOCK);
+  }
+}
+
+/** Registers an object cache, sized from the tunables at boot. */
+export function kcacheCreate(name: string, struct: Struct<string>, count: (t: Tunables) => number): KCache {
+  const c = new KCache(name, struct.words);
+  cacheSpecs.push({ name, words: struct.words, count });
+  caches.set(name, c);
+  return c;
+}
+const caches = new Map<string, KCache>();
+
+/** A raw region of words (arrays, heaps, rings), sized at boot. */
+export class KRegion {
+  constructor(readonly name: string, public base = 0, public words = 0) {}
+}
+const regions = new Map<string, KRegion>();
+/** Registers a raw region; its base is even. */
+export function kregionCreate(name: string, words: (t: Tunables) => number): KRegion {
+  const r = new KRegion(name);
+  regionSpecs.push({ name, words });
+  regions.set(name, r);
+  return r;
+}
+
+/** The kernel memory views; set by boot or attach. */
+export let SAB: SharedArrayBuffer = new SharedArrayBuffer(8);
+export let I32: Int32Array = new Int32Array(SAB);
+export let F64: Float64Array = new Float64Array(SAB);
+
+/** Words reserved at the start for the kernel header (see hdr.ts). */
+export const HDR_WORDS = 256;
+
+/** Computes the layout for the given tunables: a signature checked by attach, and total bytes. */
+export function layout(t: Tunables): { bytes: number; signature: string } {
+  let w = HDR_WORDS;
+  const sig: string[] = [];
+  for (const spec of cacheSpecs) {
+    const c = caches.get(spec.name)!;
+    const n = spec.count(t);
+    c.base = w; c.count = n;
+    w += C_HDR + n * spec.words;
+    sig.push(`${spec.name}:${spec.words}x${n}`);
+  }
+  for (const spec of regionSpecs) {
+    const r = regions.get(spec.name)!;
+    const n = spec.words(t);
+    r.base = w; r.words = n;
+    w += n + (n % 2);
+    sig.push(`${spec.name}:${n}`);
+  }
+  return { bytes: w * 4, signature: sig.join(',') };
+}
+
+/** Maps kernel memory (boot creates it, attach receives it). */
+export function mapMemory(sab: SharedArrayBuffer): void {
+  SAB = sab;
+  I32 = new Int32Array(sab);
+  F64 = new Float64Array(sab);
+}
+
+/** Boot: allocates memory and threads every cache's free list. */
+export function createMemory(t: Tunables): { sab: SharedArrayBuffer; signature: string } {
+  const { bytes, signature } = layout(t);
+  if (bytes > t.memsize!) fail('ENOMEM', 'boot', `tables need ${bytes} bytes, memsize is ${t.memsize}`);
+  let sab: SharedArrayBuffer;
+  try { sab = new SharedArrayBuffer(bytes); } catch { fail('ENOMEM', 'boot', `cannot allocate ${bytes} bytes`); }
+  mapMemory(sab);
+  for (const c of caches.values()) {
+    I32[c.base + C_CAP] = c.count;
+    let next = 0;
+    for (let i = c.count - 1; i >= 0; i--) { const h = c.handle(i); I32[h] = next; next = h; }
+    I32[c.base + C_FREE] = next;
+  }
+  return { sab, signature };
+}
+
+/** Every registered cache, for kstat and the memory report. */
+export function allCaches(): readonly KCache[] { return [...caches.values()]; }
+
+/** F64 index of an f64 field of the object at handle h. */
+export function f64(h: number, off: number): number { return (h + off) >> 1; }
+
+// A tiny spin lock for cache free lists: held for a handful of instructions,
+// so spinning (then yielding via a short wait) beats a sleeping mutex.
+function spinLock(w: number): void {
+  let spins = 0;
+  while (Atomics.compareExchange(I32, w, 0, 1) !== 0) {
+    if (++spins > 1000) { Atomics.wait(I32, w, 1, 0.05); spins = 0; }
+  }
+}
+function spinUnlock(w: number): void { Atomics.store(I32, w, 0); }

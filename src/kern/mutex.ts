@@ -1,0 +1,61 @@
+/**
+ * Kernel mutexes: futex-style words. The word holds 0 when free, else the
+ * owner's id (a lid, or a helper thread's system id) with {@link M_WAITERS}
+ * set when someone may be asleep on it. Uncontended enter and exit are one
+ * compare-and-swap each. Held only for short bounded sections and never
+ * while user code runs. The owner id lets the kernel tell that a thread died
+ * holding a lock (see lwp/reaper.ts).
+ */
+import { I32 } from './kmem.js';
+import { cur, panicked, H_PANIC_LID } from './hdr.js';
+import { SysError } from './errno.js';
+
+export const M_WAITERS = 0x40000000;
+const SPIN = 100;
+
+/** Acquires the mutex at word w. */
+export function mutex_enter(w: number): void {
+  if (Atomics.compareExchange(I32, w, 0, cur.lid) !== 0) mutexEnterSlow(w);
+}
+
+/** Tries once; true when acquired. */
+export function mutex_tryenter(w: number): boolean {
+  return Atomics.compareExchange(I32, w, 0, cur.lid) === 0;
+}
+
+/** Releases the mutex at word w, waking one waiter if any may sleep on it. */
+export function mutex_exit(w: number): void {
+  const me = cur.lid;
+  if (Atomics.compareExchange(I32, w, me, 0) === me) return;
+  Atomics.store(I32, w, 0);
+  Atomics.notify(I32, w, 1);
+}
+
+/** True when the calling thread owns the mutex (for assertions). */
+export function mutex_owned(w: number): boolean {
+  return (Atomics.load(I32, w) & ~M_WAITERS) === cur.lid;
+}
+
+function mutexEnterSlow(w: number): void {
+  const me = cur.lid;
+  for (let i = 0; i < SPIN; i++) {
+    if (Atomics.load(I32, w) === 0 && Atomics.compareExchange(I32, w, 0, me) === 0) return;
+  }
+  // Take it marked contended once we had to sleep for it: we cannot know
+  // whether others still sleep, so our exit must notify.
+  for (;;) {
+    let v = Atomics.load(I32, w);
+    if (v === 0) {
+      if (Atomics.compareExchange(I32, w, 0, me | M_WAITERS) === 0) return;
+      continue;
+    }
+    if ((v & M_WAITERS) === 0) {
+      if (Atomics.compareExchange(I32, w, v, v | M_WAITERS) !== v) continue;
+      v |= M_WAITERS;
+    }
+    // A bounded wait so that a lock left held by a dead thread is noticed.
+    if (Atomics.wait(I32, w, v, 1000) === 'timed-out' && panicked()) {
+      throw new SysError('EIO', 'mutex_enter', `kernel panic: LWP ${Atomics.load(I32, H_PANIC_LID)} died holding a kernel lock`);
+    }
+  }
+}

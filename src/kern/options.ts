@@ -1,0 +1,55 @@
+/**
+ * Boot options: the kernel's resource controls (tunables). Each subsystem
+ * declares its own with {@link defineTunable} and augments the
+ * {@link BootOptions} interface, so the core does not list them all.
+ */
+import { fail } from './errno.js';
+
+/**
+ * Resource controls fixed at boot. Every field is optional; unset ones take
+ * the defaults documented beside each subsystem's tunables.
+ */
+export interface BootOptions {
+  /** Upper bound on kernel memory, bytes (default 256 MiB). Boot fails with ENOMEM if the tables do not fit. */
+  memsize?: number;
+  /** Most LWPs alive (not yet collected) at once, maxlwp (default 256). */
+  maxlwp?: number;
+  /** Warm worker threads kept for reuse by lwp_create (default 2). */
+  lwp_pool?: number;
+  /** Sleep-queue entries for async waits, kernel-wide (default 1024). */
+  async_sleepers?: number;
+}
+
+interface Tunable { dflt: number; min: number; max: number }
+const tunables = new Map<string, Tunable>();
+
+/** Declares a tunable with its default and accepted range. */
+export function defineTunable(name: string, dflt: number, min: number, max: number): void {
+  tunables.set(name, { dflt, min, max });
+}
+
+defineTunable('memsize', 256 * 1024 * 1024, 64 * 1024, 2 ** 31 * 4);
+defineTunable('maxlwp', 256, 2, 1 << 16);
+defineTunable('lwp_pool', 2, 0, 256);
+defineTunable('async_sleepers', 1024, 16, 1 << 20);
+
+/** Resolved options: every declared tunable has a value. */
+export type Tunables = Readonly<Record<string, number>>;
+
+/** Checks user options and fills in defaults. */
+export function resolveOptions(o: BootOptions | undefined): Tunables {
+  if (o !== undefined && (o === null || typeof o !== 'object')) throw new TypeError('boot: options must be an object');
+  const given = (o ?? {}) as Record<string, unknown>;
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(given)) {
+    if (!tunables.has(k)) throw new TypeError(`boot: unknown option ${k}`);
+  }
+  for (const [k, t] of tunables) {
+    const v = given[k];
+    if (v === undefined) { out[k] = t.dflt; continue; }
+    if (typeof v !== 'number') throw new TypeError(`boot: option ${k} must be a number`);
+    if (!Number.isInteger(v) || v < t.min || v > t.max) fail('EINVAL', 'boot', `${k}=${v} outside [${t.min}, ${t.max}]`);
+    out[k] = v;
+  }
+  return Object.freeze(out);
+}

@@ -1,0 +1,237 @@
+/**
+ * Sleep queues. A sleeping LWP waits on the wait word of its own sleep-queue
+ * entry (a "sleeper"); whoever wakes it chooses it, unlinks it under the
+ * object's lock and changes that word, so exactly the chosen LWPs are
+ * notified. Wait lists are two words (head, tail) inside the object that
+ * owns them: a condition variable is just such a list plus the object lock.
+ *
+ * The wait word moves once from SQ_SLEEPING to its outcome by compare-and-swap:
+ * SQ_WOKEN (a waker, holding the object lock, unlinked it), SQ_INTR
+ * (lwp_wakeup or a close, without the object lock) or SQ_TIMEDOUT (the
+ * sleeper itself). A sleeper that did not end SQ_WOKEN unlinks itself under
+ * the object lock when it returns, so wake-ups never go to a departed
+ * sleeper and none are lost.
+ *
+ * Entries are ordered by a priority (lower first, FIFO among equals): ports
+ * use the number of events wanted so that the waiter wanting fewest is
+ * served first.
+ */
+import { I32, defineStruct, kcacheCreate } from './kmem.js';
+import { mutex_enter, mutex_exit } from './mutex.js';
+import { monoNow } from './time.js';
+import { cur } from './hdr.js';
+import { hold } from './keepalive.js';
+import { fail } from './errno.js';
+
+export const SQ_SLEEPING = 0, SQ_WOKEN = 1, SQ_INTR = 2, SQ_TIMEDOUT = 3;
+/** Sleeper flags. */
+export const SQF_INTERRUPTIBLE = 1, SQF_ASYNC = 2;
+
+export const SLEEPER = defineStruct('sleeper', {
+  wait: 'i32',   // the wait word (SQ_*)
+  lwp: 'i32',    // handle of the sleeping LWP (0 for a helper thread)
+  next: 'i32', prev: 'i32',
+  list: 'i32',   // word index of the list head it is on, 0 when unlinked
+  prio: 'i32',
+  flags: 'i32',
+  lnext: 'i32',  // chain of an LWP's async sleepers (under the LWP lock)
+  wmesg: 'i32',  // what it waits for (WMESG_*), for the LWP snapshot
+  arg: 'i32',    // per-use word (ports: events wanted)
+});
+const S = SLEEPER.F;
+
+export const sleepers = kcacheCreate('sleeper', SLEEPER, (t) => t.maxlwp! + t.async_sleepers! + 8);
+
+/**
+ * Hooks through which the LWP layer learns of sleeps (state SLEEP, wmesg,
+ * interruptibility) and suspends a sleeper in place. Installed by lwp/.
+ */
+export interface SleepHooks {
+  /** The calling LWP starts a sync sleep on sl. */
+  enter(sl: number): void;
+  /** The sleep is over (returns to ONPROC). */
+  leave(sl: number): void;
+  /** Non-zero when the calling LWP must suspend (or stop) before going on. */
+  mustHalt(): boolean;
+  /** Blocks (sync) while the calling LWP is suspended. */
+  halt(): void;
+  /** Awaits (async) while the calling LWP is suspended. */
+  haltAsync(): Promise<void>;
+  /** Registers / unregisters an async sleeper with its LWP, so lwp_wakeup can reach it. */
+  asyncEnter(sl: number): void;
+  asyncLeave(sl: number): void;
+}
+let hooks: SleepHooks | undefined;
+export function setSleepHooks(h: SleepHooks): void { hooks = h; }
+
+/** Takes a sleeper for the calling thread (EAGAIN when the table is full). */
+export function sq_alloc(flags: number, wmesg: number, syscall: string): number {
+  const sl = sleepers.alloc();
+  if (sl === 0) fail('EAGAIN', syscall, 'no free sleep-queue entries');
+  I32[sl + S.lwp] = cur.lwp;
+  I32[sl + S.flags] = flags;
+  I32[sl + S.wmesg] = wmesg;
+  return sl;
+}
+export function sq_free(sl: number): void { sleepers.free(sl); }
+
+/** Enqueues sl on the list at word L (object lock held). */
+export function sq_enqueue(L: number, sl: number, prio = 0): void {
+  I32[sl + S.wait] = SQ_SLEEPING;
+  I32[sl + S.prio] = prio;
+  I32[sl + S.list] = L;
+  // Walk back from the tail past entries of higher priority value.
+  let after = I32[L + 1];
+  while (after !== 0 && I32[after + S.prio] > prio) after = I32[after + S.prev];
+  const before = after === 0 ? I32[L] : I32[after + S.next];
+  I32[sl + S.prev] = after;
+  I32[sl + S.next] = before;
+  if (after === 0) I32[L] = sl; else I32[after + S.next] = sl;
+  if (before === 0) I32[L + 1] = sl; else I32[before + S.prev] = sl;
+}
+
+/** Unlinks sl from its list (object lock held). */
+export function sq_unlink(sl: number): void {
+  const L = I32[sl + S.list];
+  if (L === 0) return;
+  const p = I32[sl + S.prev], n = I32[sl + S.next];
+  if (p === 0) I32[L] = n; else I32[p + S.next] = n;
+  if (n === 0) I32[L + 1] = p; else I32[n + S.prev] = p;
+  I32[sl + S.list] = 0; I32[sl + S.next] = 0; I32[sl + S.prev] = 0;
+}
+
+/** Wakes sl if it is still asleep: unlinks it and sets SQ_WOKEN (object lock held). */
+export function sq_wake(sl: number): boolean {
+  sq_unlink(sl);
+  if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_WOKEN) !== SQ_SLEEPING) return false;
+  Atomics.notify(I32, sl + S.wait, 1);
+  return true;
+}
+
+/** Wakes the first sleeper on list L; false when none was asleep (object lock held). */
+export function sq_wake_one(L: number): boolean {
+  for (let sl = I32[L]; sl !== 0; sl = I32[L]) if (sq_wake(sl)) return true;
+  return false;
+}
+
+/** Wakes every sleeper on list L; returns how many (object lock held). */
+export function sq_wake_all(L: number): number {
+  let n = 0;
+  for (let sl = I32[L]; sl !== 0; sl = I32[L]) if (sq_wake(sl)) n++;
+  return n;
+}
+
+/** Number of sleepers on list L (object lock held). */
+export function sq_count(L: number): number {
+  let n = 0;
+  for (let sl = I32[L]; sl !== 0; sl = I32[sl + S.next]) n++;
+  return n;
+}
+/** First sleeper on list L, or 0. */
+export function sq_first(L: number): number { return I32[L]; }
+export function sq_next(sl: number): number { return I32[sl + S.next]; }
+export function sq_lwp(sl: number): number { return I32[sl + S.lwp]; }
+export function sq_arg(sl: number): number { return I32[sl + S.arg]; }
+export function sq_setarg(sl: number, v: number): void { I32[sl + S.arg] = v; }
+export function sq_wmesg(sl: number): number { return I32[sl + S.wmesg]; }
+export function sq_flags(sl: number): number { return I32[sl + S.flags]; }
+export function sq_lnext(sl: number): number { return I32[sl + S.lnext]; }
+export function sq_setlnext(sl: number, v: number): void { I32[sl + S.lnext] = v; }
+
+/** Interrupts sl (lwp_wakeup, close): no object lock needed. */
+export function sq_interrupt(sl: number): boolean {
+  if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_INTR) !== SQ_SLEEPING) return false;
+  Atomics.notify(I32, sl + S.wait, 1);
+  return true;
+}
+
+/** Nudges a sleeper to look at its LWP's flags (suspend requests) without ending its sleep. */
+export function sq_kick(sl: number): void { Atomics.notify(I32, sl + S.wait, 1); }
+
+/** Optional spin before sleeping: spin while `active()` says the other side may soon wake us. */
+export interface SpinPolicy { budgetNs: number; active?: () => boolean }
+
+/**
+ * Blocks the calling thread on sl, enqueued on a list guarded by the mutex
+ * at word `lock`, which the caller holds. Releases the lock while asleep and
+ * holds it again on return. `deadline` is kernel monotonic ns (Infinity:
+ * none). Returns the outcome (SQ_WOKEN, SQ_INTR or SQ_TIMEDOUT).
+ */
+export function sq_block(sl: number, lock: number, deadline: number, spin?: SpinPolicy): number {
+  const w = sl + S.wait;
+  const h = hooks;
+  h?.enter(sl);
+  mutex_exit(lock);
+  let v = Atomics.load(I32, w);
+  if (v === SQ_SLEEPING && spin !== undefined && spin.budgetNs > 0) v = spinWait(w, spin, deadline);
+  while (v === SQ_SLEEPING) {
+    if (h !== undefined && (I32[sl + S.flags] & SQF_INTERRUPTIBLE) !== 0 && h.mustHalt()) { h.halt(); v = Atomics.load(I32, w); continue; }
+    if (deadline !== Infinity) {
+      const left = deadline - monoNow();
+      if (left <= 0) {
+        v = Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_TIMEDOUT);
+        if (v === SQ_SLEEPING) v = SQ_TIMEDOUT;
+        break;
+      }
+      Atomics.wait(I32, w, SQ_SLEEPING, left / 1e6);
+    } else {
+      Atomics.wait(I32, w, SQ_SLEEPING);
+    }
+    v = Atomics.load(I32, w);
+  }
+  mutex_enter(lock);
+  if (v !== SQ_WOKEN) sq_unlink(sl);
+  h?.leave(sl);
+  return v;
+}
+
+function spinWait(w: number, spin: SpinPolicy, deadline: number): number {
+  const end = Math.min(monoNow() + spin.budgetNs, deadline);
+  let i = 0;
+  for (;;) {
+    const v = Atomics.load(I32, w);
+    if (v !== SQ_SLEEPING) return v;
+    if ((++i & 63) === 0) {
+      if (monoNow() >= end) return v;
+      if (spin.active !== undefined && !spin.active()) return v;
+    }
+  }
+}
+
+/**
+ * The Promise form of {@link sq_block}: never blocks the event loop and keeps
+ * the process alive while pending. The caller holds `lock` when calling; the
+ * Promise settles with the lock held again by this thread.
+ */
+export async function sq_block_async(sl: number, lock: number, deadline: number): Promise<number> {
+  const w = sl + S.wait;
+  const h = hooks;
+  h?.asyncEnter(sl);
+  mutex_exit(lock);
+  const release = hold();
+  let v = Atomics.load(I32, w);
+  try {
+    while (v === SQ_SLEEPING) {
+      if (h !== undefined && (I32[sl + S.flags] & SQF_INTERRUPTIBLE) !== 0 && h.mustHalt()) { await h.haltAsync(); v = Atomics.load(I32, w); continue; }
+      let timeout: number | undefined;
+      if (deadline !== Infinity) {
+        const left = deadline - monoNow();
+        if (left <= 0) {
+          v = Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_TIMEDOUT);
+          if (v === SQ_SLEEPING) v = SQ_TIMEDOUT;
+          break;
+        }
+        timeout = left / 1e6;
+      }
+      const r = Atomics.waitAsync(I32, w, SQ_SLEEPING, timeout);
+      if (r.async) await r.value;
+      v = Atomics.load(I32, w);
+    }
+  } finally {
+    release();
+  }
+  mutex_enter(lock);
+  if (v !== SQ_WOKEN) sq_unlink(sl);
+  h?.asyncLeave(sl);
+  return v;
+}

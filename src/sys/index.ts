@@ -1,0 +1,12 @@
+/**
+ * `ukern/sys`: the C interfaces of event ports, POSIX timers and clocks,
+ * kqueue and NetBSD LWPs under their C names, argument orders, constants and
+ * errno semantics. The contract is shared/API.md.
+ */
+export { SysError } from '../kern/errno.js';
+export type { Timespec, Itimerspec } from '../kern/time.js';
+export type { BootOptions } from '../kern/options.js';
+export { boot } from '../kern/boot.js';
+export { close } from './close.js';
+export * from '../lwp/sys.js';
+// subsystems (one line each):
