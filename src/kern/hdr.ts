@@ -13,6 +13,7 @@ export const H_NEXT_SYSID = 4;   // owner ids handed to kernel helper threads
 export const H_KSTAT_BASE = 5;   // base word of the kstat counters region
 export const H_MAIN_LWP = 6;     // handle of LWP 1 (the booting thread)
 export const H_PANIC_LID = 7;    // the LWP that died in the kernel
+export const H_SCRATCH = 8;      // lock count word of threads that are not LWPs
 export const MAGIC = 0x756b726e;
 
 /** Owner ids of kernel helper threads start here, above every possible lid. */
@@ -21,8 +22,10 @@ export const SYSID_BASE = 0x3f000000;
 /**
  * The calling thread's LWP: its lid (also the owner id it writes into kernel
  * mutexes) and the handle of its struct lwp. Kernel helper threads have a
- * system owner id and no LWP (curlwp 0).
+ * system owner id and no LWP (curlwp 0). `nlocksw` is the word counting the
+ * kernel mutexes it holds (its LWP's l_nlocks), so that a worker that dies
+ * holding one is noticed.
  */
-export const cur = { lid: 0, lwp: 0 };
+export const cur = { lid: 0, lwp: 0, nlocksw: H_SCRATCH };
 
 export function panicked(): boolean { return Atomics.load(I32, H_PANIC) !== 0; }

@@ -16,16 +16,20 @@ const SPIN = 100;
 /** Acquires the mutex at word w. */
 export function mutex_enter(w: number): void {
   if (Atomics.compareExchange(I32, w, 0, cur.lid) !== 0) mutexEnterSlow(w);
+  I32[cur.nlocksw]++;
 }
 
 /** Tries once; true when acquired. */
 export function mutex_tryenter(w: number): boolean {
-  return Atomics.compareExchange(I32, w, 0, cur.lid) === 0;
+  if (Atomics.compareExchange(I32, w, 0, cur.lid) !== 0) return false;
+  I32[cur.nlocksw]++;
+  return true;
 }
 
 /** Releases the mutex at word w, waking one waiter if any may sleep on it. */
 export function mutex_exit(w: number): void {
   const me = cur.lid;
+  I32[cur.nlocksw]--;
   if (Atomics.compareExchange(I32, w, me, 0) === me) return;
   Atomics.store(I32, w, 0);
   Atomics.notify(I32, w, 1);

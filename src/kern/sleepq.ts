@@ -37,6 +37,9 @@ export const SLEEPER = defineStruct('sleeper', {
   lnext: 'i32',  // chain of an LWP's async sleepers (under the LWP lock)
   wmesg: 'i32',  // what it waits for (WMESG_*), for the LWP snapshot
   arg: 'i32',    // per-use word (ports: events wanted)
+  lid: 'i32',    // lid of the sleeping LWP (its slot may be reused after it exits)
+  lockw: 'i32',  // word of the object lock guarding the list (for orphan cleanup)
+  wlist: 'i32',  // the list it was enqueued on (kept after unlink)
 });
 const S = SLEEPER.F;
 
@@ -69,6 +72,7 @@ export function sq_alloc(flags: number, wmesg: number, syscall: string): number 
   const sl = sleepers.alloc();
   if (sl === 0) fail('EAGAIN', syscall, 'no free sleep-queue entries');
   I32[sl + S.lwp] = cur.lwp;
+  I32[sl + S.lid] = cur.lid;
   I32[sl + S.flags] = flags;
   I32[sl + S.wmesg] = wmesg;
   return sl;
@@ -80,6 +84,7 @@ export function sq_enqueue(L: number, sl: number, prio = 0): void {
   I32[sl + S.wait] = SQ_SLEEPING;
   I32[sl + S.prio] = prio;
   I32[sl + S.list] = L;
+  I32[sl + S.wlist] = L;
   // Walk back from the tail past entries of higher priority value.
   let after = I32[L + 1];
   while (after !== 0 && I32[after + S.prio] > prio) after = I32[after + S.prev];
@@ -135,6 +140,7 @@ export function sq_arg(sl: number): number { return I32[sl + S.arg]; }
 export function sq_setarg(sl: number, v: number): void { I32[sl + S.arg] = v; }
 export function sq_wmesg(sl: number): number { return I32[sl + S.wmesg]; }
 export function sq_flags(sl: number): number { return I32[sl + S.flags]; }
+export function sq_lid(sl: number): number { return I32[sl + S.lid]; }
 export function sq_lnext(sl: number): number { return I32[sl + S.lnext]; }
 export function sq_setlnext(sl: number, v: number): void { I32[sl + S.lnext] = v; }
 
@@ -160,6 +166,7 @@ export interface SpinPolicy { budgetNs: number; active?: () => boolean }
 export function sq_block(sl: number, lock: number, deadline: number, spin?: SpinPolicy): number {
   const w = sl + S.wait;
   const h = hooks;
+  I32[sl + S.lockw] = lock;
   h?.enter(sl);
   mutex_exit(lock);
   let v = Atomics.load(I32, w);
@@ -206,6 +213,7 @@ function spinWait(w: number, spin: SpinPolicy, deadline: number): number {
 export async function sq_block_async(sl: number, lock: number, deadline: number): Promise<number> {
   const w = sl + S.wait;
   const h = hooks;
+  I32[sl + S.lockw] = lock;
   h?.asyncEnter(sl);
   mutex_exit(lock);
   const release = hold();
@@ -234,4 +242,20 @@ export async function sq_block_async(sl: number, lock: number, deadline: number)
   if (v !== SQ_WOKEN) sq_unlink(sl);
   h?.asyncLeave(sl);
   return v;
+}
+
+/**
+ * Detaches a sleeper whose thread will not come back for it (its LWP exited
+ * with an async wait pending, or its worker died): interrupts it, unlinks it
+ * under its object lock, and if a waker had already chosen it, passes that
+ * wake-up on to the next sleeper so that none is lost. Does not free it.
+ */
+export function sq_orphan(sl: number): void {
+  sq_interrupt(sl);
+  const lock = I32[sl + S.lockw];
+  if (lock === 0) return;
+  mutex_enter(lock);
+  if (I32[sl + S.list] !== 0) sq_unlink(sl);
+  else if (Atomics.load(I32, sl + S.wait) === SQ_WOKEN && I32[sl + S.wlist] !== 0) sq_wake_one(I32[sl + S.wlist]);
+  mutex_exit(lock);
 }

@@ -1,0 +1,23 @@
+/**
+ * One body for both forms of a sleeping syscall. The syscall is written as a
+ * generator that yields a sleep request whenever it must block, and gets the
+ * sleep's outcome (SQ_WOKEN / SQ_INTR / SQ_TIMEDOUT) back; {@link runSync}
+ * blocks the thread for each request, {@link runAsync} awaits it.
+ */
+import { sq_block, sq_block_async, type SpinPolicy } from './sleepq.js';
+
+/** Block on sleeper `sl` (enqueued on a list guarded by the held mutex `lock`) until `deadline`. */
+export interface SleepReq { sl: number; lock: number; deadline: number; spin?: SpinPolicy }
+export type SleepGen<T> = Generator<SleepReq, T, number>;
+
+export function runSync<T>(g: SleepGen<T>): T {
+  let r = g.next();
+  while (!r.done) r = g.next(sq_block(r.value.sl, r.value.lock, r.value.deadline, r.value.spin));
+  return r.value;
+}
+
+export async function runAsync<T>(g: SleepGen<T>): Promise<T> {
+  let r = g.next();
+  while (!r.done) r = g.next(await sq_block_async(r.value.sl, r.value.lock, r.value.deadline));
+  return r.value;
+}

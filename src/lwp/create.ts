@@ -1,0 +1,7 @@
+/** Hands a new LWP to lwp0, which gives it a warm worker thread. */
+import { lwp0_post, lwp0_refresh } from './spawn.js';
+
+export function lwp_pool_post_create(lid: number, module: string, exp: string, arg: unknown): void {
+  lwp0_post({ t: 'create', lid, module, exp, arg });
+  lwp0_refresh();
+}

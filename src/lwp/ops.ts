@@ -1,0 +1,295 @@
+/**
+ * LWP lifecycle inside the kernel: creation, exit, freeing, suspension at
+ * the syscall boundary (userret), and the sleep hooks that keep an LWP's
+ * state truthful while it sleeps.
+ */
+import { I32, F64 } from '../kern/kmem.js';
+import { cur } from '../kern/hdr.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { fail } from '../kern/errno.js';
+import { monoNow } from '../kern/time.js';
+import { setUserret } from '../kern/sysent.js';
+import {
+  setSleepHooks, sq_flags, sq_lnext, sq_setlnext, sq_lid, sq_wake_all, sq_orphan, sq_free,
+  sq_wmesg, sq_kick, SQF_INTERRUPTIBLE,
+} from '../kern/sleepq.js';
+import { kstat_counter, kstat_add } from '../kern/kstat.js';
+import {
+  L, LSIDL, LSRUN, LSSLEEP, LSZOMB, LSONPROC, LSSUSPENDED, LSSTOP, LW_WSUSPEND, LW_DETACHED,
+  LW_WEXIT, LW_MAIN, LW_USERRET, LWP, maxlwp, slotHandle,
+} from './lwp.js';
+import { P, curproc, proc_exit } from './proc.js';
+import { SYSID_BASE } from '../kern/hdr.js';
+
+export const C_CREATED = kstat_counter('lwp', 'created');
+export const C_EXITED = kstat_counter('lwp', 'exited');
+export const C_COLLECTED = kstat_counter('lwp', 'collected');
+export const C_SUSPENDS = kstat_counter('lwp', 'suspended');
+
+/** Is this state counted in p_nrlwps (running or likely to run)? */
+export function counted(stat: number): boolean {
+  return stat === LSRUN || stat === LSONPROC || stat === LSSLEEP;
+}
+
+/**
+ * Allocates and initialises an LWP (proc lock held by the caller). The new
+ * LWP is IDL; the caller sets it running or suspended. EAGAIN at maxlwp.
+ */
+export function lwp_alloc(detached: boolean, syscall: string): number {
+  const p = curproc();
+  const max = maxlwp();
+  if (I32[p + P.nlwps] >= max) fail('EAGAIN', syscall, `maxlwp (${max}) reached`);
+  let lid = I32[p + P.nlwpid];
+  let h = 0;
+  for (let tries = 0; tries < max; tries++) {
+    lid = lid + 1 >= SYSID_BASE ? 1 : lid + 1;
+    const c = slotHandle((lid - 1) % max);
+    if (Atomics.load(I32, c + L.stat) === 0) { h = c; break; }
+  }
+  if (h === 0) fail('EAGAIN', syscall, 'no free LWP slot');
+  I32.fill(0, h, h + LWP.words);
+  I32[h + L.lid] = lid;
+  F64[(h + L.created) >> 1] = monoNow();
+  if (detached) { I32[h + L.flag] = LW_DETACHED; I32[p + P.ndlwps]++; }
+  Atomics.store(I32, h + L.stat, LSIDL);
+  I32[p + P.nlwpid] = lid;
+  I32[p + P.nlwps]++;
+  kstat_add(C_CREATED);
+  return h;
+}
+
+/** Sets an IDL LWP running or suspended (proc lock held). */
+export function lwp_setrun(h: number, suspended: boolean): void {
+  const p = curproc();
+  mutex_enter(h + L.lock);
+  if (suspended) {
+    I32[h + L.resume] = LSRUN;
+    Atomics.or(I32, h + L.flag, LW_WSUSPEND);
+    Atomics.store(I32, h + L.stat, LSSUSPENDED);
+  } else {
+    Atomics.store(I32, h + L.stat, LSRUN);
+    I32[p + P.nrlwps]++;
+  }
+  mutex_exit(h + L.lock);
+}
+
+/** Binds the calling thread to LWP h (the trampoline, and boot for LWP 1). */
+export function lwp_bind(h: number): void {
+  cur.lid = I32[h + L.lid];
+  cur.lwp = h;
+  cur.nlocksw = h + L.nlocks;
+}
+
+/** The thread has started running LWP h: RUN -> ONPROC. */
+export function lwp_startup(h: number): void {
+  mutex_enter(h + L.lock);
+  if (Atomics.load(I32, h + L.stat) === LSRUN) Atomics.store(I32, h + L.stat, LSONPROC);
+  else if (Atomics.load(I32, h + L.stat) === LSSUSPENDED) I32[h + L.resume] = LSONPROC;
+  mutex_exit(h + L.lock);
+}
+
+/** Frees a zombie's slot (proc lock held): lwp_free. */
+export function lwp_free(h: number): void {
+  const p = curproc();
+  I32[p + P.nlwps]--;
+  I32[p + P.nzlwps]--;
+  if (Atomics.load(I32, h + L.flag) & LW_DETACHED) I32[p + P.ndlwps]--;
+  Atomics.store(I32, h + L.stat, 0);
+  kstat_add(C_COLLECTED);
+  sq_wake_all(p + P.lwpcv);
+}
+
+/**
+ * Detaches every async sleeper of LWP h from the queues it sleeps on
+ * (its thread will not resume them). With `free`, also returns them to the
+ * cache, for a thread that is gone or about to end.
+ */
+export function lwp_orphan_sleepers(h: number, free: boolean): number {
+  const lid = I32[h + L.lid];
+  mutex_enter(h + L.lock);
+  const chain: number[] = [];
+  for (let sl = I32[h + L.asq]; sl !== 0; sl = sq_lnext(sl)) chain.push(sl);
+  if (free) { I32[h + L.asq] = 0; I32[h + L.nasync] = 0; }
+  mutex_exit(h + L.lock);
+  for (const sl of chain) {
+    if (sq_lid(sl) !== lid) continue;
+    sq_orphan(sl);
+    if (free) sq_free(sl);
+  }
+  return chain.length;
+}
+
+/** Outcome of {@link lwp_exit_common}. */
+export const EXIT_DONE = 0, EXIT_LAST = 1, EXIT_ALREADY = 2;
+
+/**
+ * The exit of LWP h (the caller's own, or on behalf of a dead worker):
+ * becomes a zombie for lwp_wait, or is freed at once when detached; the
+ * last LWP out ends the process (exit1 with status 0, as NetBSD and
+ * Solaris do for a controlled exit).
+ */
+export function lwp_exit_common(h: number, lid: number, extraFlags: number): number {
+  const p = curproc();
+  mutex_enter(p + P.lock);
+  const stat = Atomics.load(I32, h + L.stat);
+  if (I32[h + L.lid] !== lid || stat === 0 || stat === LSZOMB) { mutex_exit(p + P.lock); return EXIT_ALREADY; }
+  Atomics.or(I32, h + L.flag, LW_WEXIT | extraFlags);
+  if (I32[p + P.nlwps] - I32[p + P.nzlwps] === 1) {
+    mutex_exit(p + P.lock);
+    kstat_add(C_EXITED);
+    proc_exit(0);
+    return EXIT_LAST;
+  }
+  I32[p + P.nzlwps]++;
+  if (counted(stat)) I32[p + P.nrlwps]--;
+  if ((Atomics.load(I32, h + L.flag) & LW_MAIN) === 0) I32[p + P.nlive]--;
+  mutex_enter(h + L.lock);
+  Atomics.store(I32, h + L.stat, LSZOMB);
+  mutex_exit(h + L.lock);
+  kstat_add(C_EXITED);
+  if (Atomics.load(I32, h + L.flag) & LW_DETACHED) lwp_free(h);
+  else sq_wake_all(p + P.lwpcv);
+  mutex_exit(p + P.lock);
+  return EXIT_DONE;
+}
+
+/**
+ * lwp_suspend's core (proc lock held): flags the target; a target asleep
+ * interruptibly is nudged so it suspends in place at once. Suspension of
+ * the caller itself happens in userret, at the end of the syscall.
+ */
+export function lwp_suspend_locked(t: number): void {
+  mutex_enter(t + L.lock);
+  const stat = Atomics.load(I32, t + L.stat);
+  if (stat !== LSSUSPENDED) {
+    Atomics.or(I32, t + L.flag, LW_WSUSPEND);
+    if (stat === LSSLEEP || stat === LSSTOP) kickSleepers(t);
+  }
+  mutex_exit(t + L.lock);
+}
+
+/** lwp_continue's core (proc lock held). */
+export function lwp_continue_locked(t: number): void {
+  const p = curproc();
+  mutex_enter(t + L.lock);
+  Atomics.and(I32, t + L.flag, ~LW_WSUSPEND);
+  if (Atomics.load(I32, t + L.stat) === LSSUSPENDED) {
+    const to = I32[t + L.resume] || LSRUN;
+    Atomics.store(I32, t + L.stat, to);
+    if (counted(to)) I32[p + P.nrlwps]++;
+    Atomics.store(I32, t + L.suspw, 1);
+    Atomics.notify(I32, t + L.suspw);
+  }
+  mutex_exit(t + L.lock);
+}
+
+function kickSleepers(t: number): void {
+  const s = I32[t + L.sleeping];
+  if (s !== 0) sq_kick(s);
+  for (let sl = I32[t + L.asq]; sl !== 0; sl = sq_lnext(sl)) sq_kick(sl);
+}
+
+/** Interruptible sleepers of t, for lwp_wakeup (t's lock held). */
+export function interruptibleSleepers(t: number): number[] {
+  const out: number[] = [];
+  const s = I32[t + L.sleeping];
+  if (s !== 0 && (sq_flags(s) & SQF_INTERRUPTIBLE)) out.push(s);
+  for (let sl = I32[t + L.asq]; sl !== 0; sl = sq_lnext(sl)) if (sq_flags(sl) & SQF_INTERRUPTIBLE) out.push(sl);
+  return out;
+}
+
+/**
+ * The calling LWP stops here while it is suspended: the kernel boundary
+ * where it holds no locks (NetBSD's lwp_userret).
+ */
+export function lwp_halt(): void {
+  const h = cur.lwp;
+  if (h === 0) return;
+  const p = curproc();
+  mutex_enter(p + P.lock);
+  while (Atomics.load(I32, h + L.flag) & LW_WSUSPEND) {
+    mutex_enter(h + L.lock);
+    const stat = Atomics.load(I32, h + L.stat);
+    if (stat !== LSSUSPENDED) {
+      I32[h + L.resume] = stat;
+      if (counted(stat)) I32[p + P.nrlwps]--;
+      Atomics.store(I32, h + L.stat, LSSUSPENDED);
+      kstat_add(C_SUSPENDS);
+      // lwp_wait's deadlock check counts running LWPs: let waiters re-check.
+      sq_wake_all(p + P.lwpcv);
+    }
+    Atomics.store(I32, h + L.suspw, 0);
+    mutex_exit(h + L.lock);
+    mutex_exit(p + P.lock);
+    Atomics.wait(I32, h + L.suspw, 0);
+    mutex_enter(p + P.lock);
+  }
+  mutex_exit(p + P.lock);
+}
+
+function onSleepEnter(sl: number): void {
+  const h = cur.lwp;
+  if (h === 0) return;
+  mutex_enter(h + L.lock);
+  I32[h + L.sleeping] = sl;
+  I32[h + L.wmesg] = sq_wmesg(sl);
+  Atomics.store(I32, h + L.stat, LSSLEEP);
+  mutex_exit(h + L.lock);
+}
+function onSleepLeave(): void {
+  const h = cur.lwp;
+  if (h === 0) return;
+  mutex_enter(h + L.lock);
+  I32[h + L.sleeping] = 0;
+  if (Atomics.load(I32, h + L.stat) === LSSLEEP && I32[h + L.nasync] === 0) {
+    Atomics.store(I32, h + L.stat, LSONPROC);
+    I32[h + L.wmesg] = 0;
+  }
+  mutex_exit(h + L.lock);
+}
+function onAsyncEnter(sl: number): void {
+  const h = cur.lwp;
+  if (h === 0) return;
+  mutex_enter(h + L.lock);
+  sq_setlnext(sl, I32[h + L.asq]);
+  I32[h + L.asq] = sl;
+  I32[h + L.nasync]++;
+  I32[h + L.wmesg] = sq_wmesg(sl);
+  if (Atomics.load(I32, h + L.stat) === LSONPROC) Atomics.store(I32, h + L.stat, LSSLEEP);
+  mutex_exit(h + L.lock);
+}
+function onAsyncLeave(sl: number): void {
+  const h = cur.lwp;
+  // The LWP may have exited (and its slot been reused) while this wait was pending.
+  if (h === 0 || I32[h + L.lid] !== sq_lid(sl)) return;
+  mutex_enter(h + L.lock);
+  let prev = 0;
+  for (let s = I32[h + L.asq]; s !== 0; prev = s, s = sq_lnext(s)) {
+    if (s !== sl) continue;
+    if (prev === 0) I32[h + L.asq] = sq_lnext(s); else sq_setlnext(prev, sq_lnext(s));
+    I32[h + L.nasync]--;
+    break;
+  }
+  if (I32[h + L.nasync] === 0 && I32[h + L.sleeping] === 0 && Atomics.load(I32, h + L.stat) === LSSLEEP) {
+    Atomics.store(I32, h + L.stat, LSONPROC);
+    I32[h + L.wmesg] = 0;
+  }
+  mutex_exit(h + L.lock);
+}
+function mustHalt(): boolean {
+  const h = cur.lwp;
+  return h !== 0 && (Atomics.load(I32, h + L.flag) & LW_WSUSPEND) !== 0;
+}
+
+setSleepHooks({
+  enter: onSleepEnter,
+  leave: onSleepLeave,
+  mustHalt,
+  halt: lwp_halt,
+  // A suspended LWP runs nothing, not even its event loop: halt blocks the thread.
+  haltAsync: async () => lwp_halt(),
+  asyncEnter: onAsyncEnter,
+  asyncLeave: onAsyncLeave,
+});
+setUserret(L.flag, LW_USERRET, lwp_halt);
+

@@ -1,0 +1,97 @@
+/**
+ * lwp_park / lwp_unpark: the sleep queue user-level synchronisation (mutexes,
+ * condition variables in a thread library) is built on. Parked LWPs sleep
+ * on buckets of a park table hashed by the hint; unpark looks for the
+ * target on its hint's bucket and, not finding it parked there, leaves one
+ * sticky "unpark pending" bit that the target's next park consumes
+ * (EALREADY). The bucket lock is held while that bit is set and while a
+ * parker checks it, so an unpark racing a park is never lost.
+ */
+import { I32, F64, kregionCreate } from '../kern/kmem.js';
+import { cur } from '../kern/hdr.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { fail } from '../kern/errno.js';
+import {
+  sq_alloc, sq_free, sq_enqueue, sq_wake, sq_first, sq_next, sq_lwp, SQF_INTERRUPTIBLE, SQF_ASYNC,
+  SQ_WOKEN, SQ_TIMEDOUT,
+} from '../kern/sleepq.js';
+import type { SleepGen } from '../kern/sleeprun.js';
+import { kstat_counter, kstat_add } from '../kern/kstat.js';
+import { wmesg_register } from '../kern/wmesg.js';
+import { L, LW_UNPARKED, LSIDL, LSZOMB, lwp_byid } from './lwp.js';
+
+export const LWP_UNPARK_MAX = 1024;
+const NBUCKET = 128;
+const B_WORDS = 4; // lock, head, tail, pad
+const parktab = kregionCreate('parktab', () => NBUCKET * B_WORDS);
+const WM_PARKED = wmesg_register('parked');
+
+const C_PARKED = kstat_counter('lwp', 'park_parked');
+const C_EARLY = kstat_counter('lwp', 'park_unparked_early');
+const C_RACED = kstat_counter('lwp', 'park_raced');
+const C_MISS = kstat_counter('lwp', 'park_not_parked');
+const C_BCAST = kstat_counter('lwp', 'park_broadcast');
+const C_TARG = kstat_counter('lwp', 'park_targeted');
+void C_RACED; // see unparkOne: holding the bucket lock across the check makes the race impossible
+
+function bucket(hint: number): number {
+  const x = Number.isFinite(hint) ? Math.floor(Math.abs(hint)) : 0;
+  return parktab.base + (x % NBUCKET) * B_WORDS;
+}
+function sameHint(a: number, b: number): boolean { return a === b || (a !== a && b !== b); }
+
+/**
+ * The park body. `deadline` is kernel monotonic ns (Infinity: none); the
+ * caller has already turned an expired abstime into ETIMEDOUT.
+ */
+export function* park(hint: number, deadline: number, async: boolean): SleepGen<void> {
+  const l = cur.lwp;
+  const b = bucket(hint);
+  mutex_enter(b);
+  if (Atomics.load(I32, l + L.flag) & LW_UNPARKED) {
+    Atomics.and(I32, l + L.flag, ~LW_UNPARKED);
+    mutex_exit(b);
+    kstat_add(C_EARLY);
+    fail('EALREADY', 'lwp_park');
+  }
+  kstat_add(C_PARKED);
+  I32[l + L.nparks]++;
+  F64[(l + L.parkhint) >> 1] = hint;
+  const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_PARKED, 'lwp_park');
+  sq_enqueue(b + 1, sl);
+  const r = yield { sl, lock: b, deadline };
+  sq_free(sl);
+  mutex_exit(b);
+  if (r === SQ_WOKEN) return;
+  fail(r === SQ_TIMEDOUT ? 'ETIMEDOUT' : 'EINTR', 'lwp_park');
+}
+
+/** Unparks one LWP; returns 1 if it was parked, 0 if the unpark was left pending, -1 for no such LWP. */
+export function unparkOne(lid: number, hint: number): number {
+  const b = bucket(hint);
+  mutex_enter(b);
+  for (let sl = sq_first(b + 1); sl !== 0; sl = sq_next(sl)) {
+    const t = sq_lwp(sl);
+    if (I32[t + L.lid] === lid && sameHint(F64[(t + L.parkhint) >> 1]!, hint)) {
+      const woke = sq_wake(sl);
+      mutex_exit(b);
+      if (woke) { I32[t + L.nwakes]++; return 1; }
+      return 0;
+    }
+  }
+  const t = lwp_byid(lid);
+  const stat = t === 0 ? 0 : Atomics.load(I32, t + L.stat);
+  if (t === 0 || stat === LSIDL || stat === LSZOMB) { mutex_exit(b); return -1; }
+  // Not parked here (not yet, or on another hint: an application error): leave it pending.
+  Atomics.or(I32, t + L.flag, LW_UNPARKED);
+  mutex_exit(b);
+  return 0;
+}
+
+export function countTargeted(woken: number): void {
+  if (woken > 0) kstat_add(C_TARG); else kstat_add(C_MISS);
+}
+export function countBroadcast(woken: number, missed: number): void {
+  if (woken) kstat_add(C_BCAST, woken);
+  if (missed) kstat_add(C_MISS, missed);
+}

@@ -1,0 +1,48 @@
+/**
+ * struct proc: the process that owns the LWPs, with NetBSD's LWP counters
+ * (all under p_lock):
+ *   nlwps    LWPs that exist (not yet freed), zombies included
+ *   nzlwps   zombies
+ *   nrlwps   LWPs running or likely to run (RUN, ONPROC, SLEEP)
+ *   ndlwps   detached LWPs
+ *   nlwpwait LWPs sleeping in lwp_wait
+ * The process exits when its last LWP exits (exit1): see {@link proc_exit}.
+ */
+import { I32, defineStruct, kregionCreate } from '../kern/kmem.js';
+import { H_PROC_EXIT, H_EXIT_STATUS } from '../kern/hdr.js';
+
+export const PROC = defineStruct('proc', {
+  lock: 'i32',
+  pid: 'i32',
+  nlwps: 'i32', nzlwps: 'i32', nrlwps: 'i32', ndlwps: 'i32', nlwpwait: 'i32',
+  nlwpid: 'i32',        // last lid handed out
+  lwpcv: 'i32', lwpcvTail: 'i32', // lwp_wait's condition variable
+  exiting: 'i32',
+  nlive: 'i32',         // LWPs other than LWP 1 not yet zombies (keeps the Node process alive)
+});
+export const P = PROC.F;
+const procs = kregionCreate('proc', () => PROC.words);
+
+/** The process (there is one per kernel for now; the struct is the seam for more). */
+export function curproc(): number { return procs.base; }
+
+type ExitHook = () => void;
+const exitHooks: ExitHook[] = [];
+/** Registers cleanup run once when the process exits (close ports, delete timers). */
+export function onProcExit(fn: ExitHook): void { exitHooks.push(fn); }
+
+/**
+ * exit1: the last LWP is leaving. Runs the subsystems' exit hooks, then
+ * tells the main thread to end the Node process with `status` (it is either
+ * the caller, or blocked in its own lwp_exit waiting for exactly this).
+ */
+export function proc_exit(status: number): void {
+  const p = curproc();
+  if (Atomics.exchange(I32, p + P.exiting, 1) !== 0) return;
+  for (const h of exitHooks) {
+    try { h(); } catch (e) { console.error('ukern: process exit hook failed:', e); }
+  }
+  Atomics.store(I32, H_EXIT_STATUS, status);
+  Atomics.store(I32, H_PROC_EXIT, 1);
+  Atomics.notify(I32, H_PROC_EXIT);
+}

@@ -1,0 +1,415 @@
+/**
+ * The LWP system calls of `ukern/sys` (NetBSD sys_lwp.c / kern_lwp.c
+ * semantics, errno values included). The calling thread is an LWP; the
+ * thread that booted the kernel is LWP 1.
+ */
+import { isMainThread } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { isAbsolute, resolve } from 'node:path';
+import { I32, F64 } from '../kern/kmem.js';
+import { cur, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP } from '../kern/hdr.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { fail, type ErrnoCode } from '../kern/errno.js';
+import { intArg, userArg } from '../kern/args.js';
+import { checkTimespec, tsToNs, realNow, monoNow, type Timespec } from '../kern/time.js';
+import { sysenter } from '../kern/sysent.js';
+import { onBoot } from '../kern/boot.js';
+import { runSync, runAsync, type SleepGen } from '../kern/sleeprun.js';
+import {
+  sq_alloc, sq_free, sq_enqueue, sq_wake_all, sq_interrupt, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR,
+} from '../kern/sleepq.js';
+import { wmesg_register, wmesg_name } from '../kern/wmesg.js';
+import { kstat_snapshot } from '../kern/kstat.js';
+import {
+  L, LWP, LSIDL, LSZOMB, LSSLEEP, LW_DETACHED, LW_WEXIT, LW_MAIN, LW_WSUSPEND, LW_UNPARKED, LW_THREW,
+  LW_DIED, STATE_NAMES, lwp_byid, maxlwp, slotHandle, lwp_private, lwp_setprivate_,
+} from './lwp.js';
+import { P, curproc } from './proc.js';
+import {
+  lwp_alloc, lwp_setrun, lwp_bind, lwp_startup, lwp_free, lwp_exit_common, lwp_suspend_locked,
+  lwp_continue_locked, lwp_halt, lwp_orphan_sleepers, interruptibleSleepers, EXIT_LAST,
+} from './ops.js';
+import { park, unparkOne, countTargeted, countBroadcast, LWP_UNPARK_MAX } from './park.js';
+import { lwp_pool_post_create } from './create.js';
+import { LwpExit, exitedSelf } from './exit.js';
+
+/** lwp_create flags (NetBSD values). */
+export const LWP_DETACHED = 0x00000040;
+export const LWP_SUSPENDED = 0x00000080;
+export { LWP_UNPARK_MAX };
+/** LWP states (NetBSD l_stat values). */
+export { LSIDL, LSRUN, LSSLEEP, LSSTOP, LSZOMB, LSONPROC, LSSUSPENDED } from './lwp.js';
+
+const WM_LWPWAIT = wmesg_register('lwpwait');
+
+/** Where an LWP starts: the named export of a module, called with a structured clone of `arg`. */
+export interface LwpStart { module: string | URL; export?: string; arg?: unknown }
+
+// LWP 1 is the booting thread.
+onBoot(() => {
+  const p = curproc();
+  I32[p + P.pid] = process.pid;
+  cur.lid = 1; // provisional owner id for the proc lock: lwp_alloc hands out lid 1 first
+  mutex_enter(p + P.lock);
+  const h = lwp_alloc(false, 'boot');
+  lwp_setrun(h, false);
+  Atomics.or(I32, h + L.flag, LW_MAIN);
+  mutex_exit(p + P.lock);
+  lwp_bind(h);
+  lwp_startup(h);
+  I32[H_MAIN_LWP] = h;
+});
+
+function moduleHref(m: unknown): string {
+  if (m instanceof URL) return m.href;
+  if (typeof m !== 'string') throw new TypeError('lwp_create: start.module must be a string or URL');
+  if (/^[a-z][a-z0-9+.-]*:/i.test(m) && !/^[a-z]:[\\/]/i.test(m)) return m; // already a URL
+  if (isAbsolute(m)) return pathToFileURL(m).href;
+  if (m.startsWith('./') || m.startsWith('../')) return pathToFileURL(resolve(m)).href;
+  return m; // a bare package specifier, resolved by import()
+}
+
+/** Creates an LWP running `start`; returns its lid. EAGAIN at maxlwp. */
+export function lwp_create(start: LwpStart, flags = 0): number {
+  sysenter();
+  if (start === null || typeof start !== 'object') throw new TypeError('lwp_create: start must be an object');
+  const module = moduleHref(start.module);
+  const exp = start.export ?? 'default';
+  if (typeof exp !== 'string') throw new TypeError('lwp_create: start.export must be a string');
+  const f = intArg(flags, 'flags', 'lwp_create');
+  const p = curproc();
+  mutex_enter(p + P.lock);
+  let h: number;
+  try { h = lwp_alloc((f & LWP_DETACHED) !== 0, 'lwp_create'); } catch (e) { mutex_exit(p + P.lock); throw e; }
+  // A suspended creator's new LWPs start suspended too (NetBSD: L_WSUSPEND on the creator).
+  const suspended = (f & LWP_SUSPENDED) !== 0 || (Atomics.load(I32, cur.lwp + L.flag) & (LW_WSUSPEND | LW_WEXIT)) !== 0;
+  lwp_setrun(h, suspended);
+  I32[p + P.nlive]++;
+  const lid = I32[h + L.lid];
+  mutex_exit(p + P.lock);
+  try {
+    lwp_pool_post_create(lid, module, exp, start.arg);
+  } catch (e) {
+    // The argument could not be cloned: the LWP never existed.
+    mutex_enter(p + P.lock);
+    if (Atomics.load(I32, h + L.stat) !== LSZOMB) {
+      const st = Atomics.load(I32, h + L.stat);
+      if (st !== 8 /* SUSPENDED */) I32[p + P.nrlwps]--;
+      I32[p + P.nzlwps]++;
+      I32[p + P.nlive]--;
+      lwp_free(h);
+    }
+    mutex_exit(p + P.lock);
+    throw new TypeError(`lwp_create: start.arg cannot be cloned: ${(e as Error).message}`);
+  }
+  return lid;
+}
+
+/** Ends the calling LWP. The last LWP to exit ends the process with status 0. */
+export function lwp_exit(): never {
+  sysenter();
+  const h = cur.lwp, lid = cur.lid;
+  lwp_orphan_sleepers(h, false);
+  const r = lwp_exit_common(h, lid, 0);
+  exitedSelf(true);
+  if ((I32[h + L.flag] & LW_MAIN) !== 0 || isMainThread) {
+    // LWP 1 has no trampoline to return to: its thread waits for the process to end.
+    if (r !== EXIT_LAST) while (Atomics.load(I32, H_PROC_EXIT) === 0) Atomics.wait(I32, H_PROC_EXIT, 0);
+    process.exit(Atomics.load(I32, H_EXIT_STATUS));
+  }
+  throw new LwpExit();
+}
+
+/** The caller's lid. */
+export function lwp_self(): number {
+  sysenter();
+  return cur.lid;
+}
+
+/** lwp_find: a live LWP (not IDL, not a zombie). */
+function lwp_find(lid: number): number {
+  const h = lwp_byid(lid);
+  if (h === 0) return 0;
+  const st = Atomics.load(I32, h + L.stat);
+  return st === LSIDL || st === LSZOMB ? 0 : h;
+}
+
+function* wait1(lid: number, async: boolean): SleepGen<number> {
+  const l = cur.lwp, curlid = cur.lid, p = curproc();
+  mutex_enter(p + P.lock);
+  I32[p + P.nlwpwait]++;
+  I32[l + L.waitingfor] = lid;
+  let error: ErrnoCode;
+  for (;;) {
+    let nfound = 0;
+    let deadlock = false;
+    const max = maxlwp();
+    for (let i = 0; i < max; i++) {
+      const h2 = slotHandle(i);
+      const st = Atomics.load(I32, h2 + L.stat);
+      if (st === 0) continue;
+      const lid2 = I32[h2 + L.lid];
+      // The target waits for us (this also catches waiting for oneself).
+      if (lid2 === lid && I32[h2 + L.waitingfor] === curlid) { deadlock = true; break; }
+      if (h2 === l) continue;
+      if (Atomics.load(I32, h2 + L.flag) & LW_DETACHED) continue;
+      if (lid !== 0) {
+        if (lid2 !== lid) continue;
+        if (I32[h2 + L.waiter] === 0) I32[h2 + L.waiter] = curlid;
+      } else if (I32[h2 + L.waiter] !== 0) {
+        nfound++; // someone else waits for it specifically
+        continue;
+      }
+      nfound++;
+      if (st !== LSZOMB) continue;
+      I32[l + L.waitingfor] = 0;
+      I32[h2 + L.waiter] = 0;
+      I32[p + P.nlwpwait]--;
+      lwp_free(h2);
+      mutex_exit(p + P.lock);
+      return lid2;
+    }
+    if (deadlock) { error = 'EDEADLK'; break; }
+    if (nfound === 0) { error = 'ESRCH'; break; }
+    // Everyone else waits too, and no zombie can appear: sleeping would never end.
+    if (I32[p + P.nrlwps] + I32[p + P.nzlwps] - I32[p + P.ndlwps] <= I32[p + P.nlwpwait]) { error = 'EDEADLK'; break; }
+    const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_LWPWAIT, 'lwp_wait');
+    sq_enqueue(p + P.lwpcv, sl);
+    const r = yield { sl, lock: p + P.lock, deadline: Infinity };
+    sq_free(sl);
+    if (r === SQ_INTR) { error = 'EINTR'; break; }
+  }
+  if (lid !== 0) {
+    const h2 = lwp_byid(lid);
+    if (h2 !== 0 && I32[h2 + L.waiter] === curlid) I32[h2 + L.waiter] = 0;
+  }
+  I32[p + P.nlwpwait]--;
+  I32[l + L.waitingfor] = 0;
+  sq_wake_all(p + P.lwpcv);
+  mutex_exit(p + P.lock);
+  fail(error, 'lwp_wait', lid ? `lid ${lid}` : undefined);
+}
+
+function waitArg(lid: unknown): number {
+  const n = intArg(lid, 'lid', 'lwp_wait', 'ESRCH');
+  return n < 0 ? fail('ESRCH', 'lwp_wait', `lid ${n}`) : n;
+}
+
+/** Waits for LWP `lid` (0: any) to exit and collects it; returns its lid. ESRCH, EDEADLK, EINTR. */
+export function lwp_wait(lid: number): number {
+  sysenter();
+  return runSync(wait1(waitArg(lid), false));
+}
+/** The Promise form of {@link lwp_wait}. */
+export async function lwp_wait_async(lid: number): Promise<number> {
+  sysenter();
+  return runAsync(wait1(waitArg(lid), true));
+}
+
+/** Detaches LWP `lid`: it will not be waited for; a zombie is freed at once. ESRCH, EINVAL. */
+export function lwp_detach(lid: number): void {
+  sysenter();
+  const n = intArg(lid, 'lid', 'lwp_detach', 'ESRCH');
+  const p = curproc();
+  mutex_enter(p + P.lock);
+  const t = n === cur.lid ? cur.lwp : lwp_byid(n);
+  let error: ErrnoCode | undefined;
+  if (t !== 0 && Atomics.load(I32, t + L.stat) !== LSIDL) {
+    if ((Atomics.load(I32, t + L.flag) & LW_DETACHED) === 0) {
+      I32[p + P.ndlwps]++;
+      Atomics.or(I32, t + L.flag, LW_DETACHED);
+      if (Atomics.load(I32, t + L.stat) === LSZOMB) lwp_free(t);
+    } else error = 'EINVAL';
+  } else error = 'ESRCH';
+  sq_wake_all(p + P.lwpcv);
+  mutex_exit(p + P.lock);
+  if (error) fail(error, 'lwp_detach', `lid ${n}`);
+}
+
+/**
+ * Suspends LWP `lid`. It stops at its next syscall boundary, or at once if it
+ * sleeps interruptibly (it resumes that sleep when continued). Suspending
+ * oneself when no other LWP runs is EDEADLK. ESRCH.
+ */
+export function lwp_suspend(lid: number): void {
+  sysenter();
+  const n = intArg(lid, 'lid', 'lwp_suspend', 'ESRCH');
+  const p = curproc();
+  mutex_enter(p + P.lock);
+  const t = lwp_find(n);
+  if (t === 0) { mutex_exit(p + P.lock); fail('ESRCH', 'lwp_suspend', `lid ${n}`); }
+  if ((t === cur.lwp && I32[p + P.nrlwps] === 1) || (Atomics.load(I32, cur.lwp + L.flag) & LW_WEXIT)) {
+    mutex_exit(p + P.lock);
+    fail('EDEADLK', 'lwp_suspend', `lid ${n}`);
+  }
+  lwp_suspend_locked(t);
+  mutex_exit(p + P.lock);
+  if (t === cur.lwp) lwp_halt();
+}
+
+/** Resumes a suspended LWP (no effect on one that is not). ESRCH. */
+export function lwp_continue(lid: number): void {
+  sysenter();
+  const n = intArg(lid, 'lid', 'lwp_continue', 'ESRCH');
+  const p = curproc();
+  mutex_enter(p + P.lock);
+  const t = lwp_find(n);
+  if (t === 0) { mutex_exit(p + P.lock); fail('ESRCH', 'lwp_continue', `lid ${n}`); }
+  lwp_continue_locked(t);
+  mutex_exit(p + P.lock);
+}
+
+/** Interrupts LWP `lid`'s interruptible sleep (it fails with EINTR). ESRCH, ENODEV (not asleep), EBUSY (not interruptibly). */
+export function lwp_wakeup(lid: number): void {
+  sysenter();
+  const n = intArg(lid, 'lid', 'lwp_wakeup', 'ESRCH');
+  const p = curproc();
+  mutex_enter(p + P.lock);
+  const t = lwp_find(n);
+  if (t === 0) { mutex_exit(p + P.lock); fail('ESRCH', 'lwp_wakeup', `lid ${n}`); }
+  mutex_enter(t + L.lock);
+  let error: ErrnoCode | undefined;
+  if (Atomics.load(I32, t + L.stat) !== LSSLEEP) error = 'ENODEV';
+  else {
+    const sls = interruptibleSleepers(t);
+    if (sls.length === 0) error = 'EBUSY';
+    else for (const sl of sls) sq_interrupt(sl);
+  }
+  mutex_exit(t + L.lock);
+  mutex_exit(p + P.lock);
+  if (error) fail(error, 'lwp_wakeup', `lid ${n}`);
+}
+
+/** Highest signal number + 1 (NetBSD NSIG). */
+export const NSIG = 64;
+
+/**
+ * Sends signal `signo` to LWP `lid`; signo 0 only checks that it exists.
+ * EINVAL for a bad signal, ESRCH for no such LWP. Delivery of real signals
+ * arrives with the signals subsystem; until then a non-zero signal is ENOTSUP.
+ */
+export function lwp_kill(lid: number, signo: number): void {
+  sysenter();
+  const s = intArg(signo, 'signo', 'lwp_kill');
+  if (s < 0 || s >= NSIG) fail('EINVAL', 'lwp_kill', `signal ${s}`);
+  const n = intArg(lid, 'lid', 'lwp_kill', 'ESRCH');
+  if (lwp_find(n) === 0) fail('ESRCH', 'lwp_kill', `lid ${n}`);
+  if (s !== 0) fail('ENOTSUP', 'lwp_kill', 'signal delivery is not implemented yet (signals subsystem)');
+}
+
+function parkDeadline(abstime: Timespec | null | undefined): number {
+  if (abstime === null || abstime === undefined) return Infinity;
+  const ts = checkTimespec(abstime, 'lwp_park', true);
+  const left = tsToNs(ts) - realNow();
+  if (left <= 0) fail('ETIMEDOUT', 'lwp_park');
+  return monoNow() + left;
+}
+function hintArg(hint: unknown, syscall: string): number {
+  return hint === undefined ? 0 : userArg(hint, 'hint', syscall);
+}
+
+/**
+ * Parks the caller until unparked, woken (EINTR) or `abstime` (CLOCK_REALTIME)
+ * passes (ETIMEDOUT). EALREADY when an unpark was already pending.
+ */
+export function lwp_park(abstime: Timespec | null, hint?: number): void {
+  sysenter();
+  const h = hintArg(hint, 'lwp_park');
+  runSync(park(h, parkDeadline(abstime), false));
+}
+/** The Promise form of {@link lwp_park}. */
+export async function lwp_park_async(abstime: Timespec | null, hint?: number): Promise<void> {
+  sysenter();
+  const h = hintArg(hint, 'lwp_park');
+  return runAsync(park(h, parkDeadline(abstime), true));
+}
+
+/** Unparks LWP `lid` parked with `hint`, or leaves the unpark pending. ESRCH. */
+export function lwp_unpark(lid: number, hint?: number): void {
+  sysenter();
+  const n = intArg(lid, 'lid', 'lwp_unpark', 'ESRCH');
+  const r = unparkOne(n, hintArg(hint, 'lwp_unpark'));
+  if (r < 0) fail('ESRCH', 'lwp_unpark', `lid ${n}`);
+  countTargeted(r);
+}
+
+/**
+ * Unparks each LWP of `lids` (absent ones are skipped); returns how many were
+ * parked. With null, returns LWP_UNPARK_MAX, the most one call takes. EINVAL
+ * for an empty or too long list.
+ */
+export function lwp_unpark_all(lids: readonly number[] | null, hint?: number): number {
+  sysenter();
+  if (lids === null) return LWP_UNPARK_MAX;
+  if (!Array.isArray(lids)) throw new TypeError('lwp_unpark_all: lids must be an array or null');
+  if (lids.length === 0 || lids.length > LWP_UNPARK_MAX) fail('EINVAL', 'lwp_unpark_all', `${lids.length} targets`);
+  const hh = hintArg(hint, 'lwp_unpark_all');
+  const targets = lids.map((v) => intArg(v, 'lid', 'lwp_unpark_all', 'ESRCH'));
+  let woken = 0;
+  for (const lid of targets) if (unparkOne(lid, hh) > 0) woken++;
+  countBroadcast(woken, targets.length - woken);
+  return woken;
+}
+
+/** The caller's private word. */
+export function lwp_getprivate(): number {
+  sysenter();
+  return lwp_private(cur.lwp);
+}
+/** Sets the caller's private word (any number, kept bit-exact). */
+export function lwp_setprivate(value: number): void {
+  sysenter();
+  lwp_setprivate_(cur.lwp, userArg(value, 'value', 'lwp_setprivate'));
+}
+
+/** One LWP as {@link lwp_snapshot} reports it. */
+export interface LwpInfo {
+  lid: number;
+  state: string;
+  /** What it sleeps on, when state is SLEEP. */
+  wmesg: string;
+  detached: boolean;
+  suspendRequested: boolean;
+  unparkPending: boolean;
+  main: boolean;
+  threw: boolean;
+  died: boolean;
+  waitingFor: number;
+  parks: number;
+  ageMs: number;
+}
+
+/** A snapshot of the process's LWPs and their states, with the proc counters. */
+export function lwp_snapshot(): { lwps: LwpInfo[]; proc: Record<string, number>; bytesPerLwp: number } {
+  sysenter();
+  const out: LwpInfo[] = [];
+  const now = monoNow();
+  for (let i = 0; i < maxlwp(); i++) {
+    const h = slotHandle(i);
+    const st = Atomics.load(I32, h + L.stat);
+    if (st === 0) continue;
+    const fl = Atomics.load(I32, h + L.flag);
+    out.push({
+      lid: I32[h + L.lid]!, state: STATE_NAMES[st] ?? String(st),
+      wmesg: st === LSSLEEP ? wmesg_name(I32[h + L.wmesg]!) : '',
+      detached: (fl & LW_DETACHED) !== 0, suspendRequested: (fl & LW_WSUSPEND) !== 0,
+      unparkPending: (fl & LW_UNPARKED) !== 0, main: (fl & LW_MAIN) !== 0,
+      threw: (fl & LW_THREW) !== 0, died: (fl & LW_DIED) !== 0,
+      waitingFor: I32[h + L.waitingfor]!, parks: I32[h + L.nparks]!,
+      ageMs: (now - F64[(h + L.created) >> 1]!) / 1e6,
+    });
+  }
+  out.sort((a, b) => a.lid - b.lid);
+  const p = curproc();
+  const proc = {
+    pid: I32[p + P.pid]!, nlwps: I32[p + P.nlwps]!, nzlwps: I32[p + P.nzlwps]!, nrlwps: I32[p + P.nrlwps]!,
+    ndlwps: I32[p + P.ndlwps]!, nlwpwait: I32[p + P.nlwpwait]!,
+  };
+  return { lwps: out, proc, bytesPerLwp: LWP.words * 4 };
+}
+
+/** kstat counters, all or one module's ('lwp', 'port', ...). */
+export function kstat(module?: string): Record<string, number> {
+  sysenter();
+  return kstat_snapshot(module);
+}
