@@ -5,7 +5,10 @@
  */
 import { constants } from 'node:os';
 
-const errnos = constants.errno as Readonly<Record<string, number>>;
+// Node's table lacks a few codes the kernel raises (EBADFD: ports' "not a
+// port"); they take the host's value where known (Linux), else illumos'.
+const missing: Readonly<Record<string, number>> = { EBADFD: process.platform === 'linux' ? 77 : 81 };
+const errnos = { ...missing, ...(constants.errno as Readonly<Record<string, number>>) } as Readonly<Record<string, number>>;
 
 /** Error codes the kernel raises. */
 export type ErrnoCode =

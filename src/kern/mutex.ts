@@ -11,6 +11,14 @@ import { cur, panicked, H_PANIC_LID } from './hdr.js';
 import { SysError } from './errno.js';
 
 export const M_WAITERS = 0x40000000;
+
+/**
+ * Told when the calling thread goes to sleep on a contended mutex and when
+ * it wakes: the LWP layer shows such an LWP as sleeping uninterruptibly
+ * (lwp_wakeup answers EBUSY), as NetBSD does for an LWP on a turnstile.
+ */
+let sleepHook: ((asleep: boolean) => void) | undefined;
+export function setMutexSleepHook(fn: (asleep: boolean) => void): void { sleepHook = fn; }
 const SPIN = 100;
 
 /** Acquires the mutex at word w. */
@@ -58,7 +66,10 @@ function mutexEnterSlow(w: number): void {
       v |= M_WAITERS;
     }
     // A bounded wait so that a lock left held by a dead thread is noticed.
-    if (Atomics.wait(I32, w, v, 1000) === 'timed-out' && panicked()) {
+    sleepHook?.(true);
+    const r = Atomics.wait(I32, w, v, 1000);
+    sleepHook?.(false);
+    if (r === 'timed-out' && panicked()) {
       throw new SysError('EIO', 'mutex_enter', `kernel panic: LWP ${Atomics.load(I32, H_PANIC_LID)} died holding a kernel lock`);
     }
   }

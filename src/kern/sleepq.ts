@@ -206,11 +206,17 @@ function spinWait(w: number, spin: SpinPolicy, deadline: number): number {
 }
 
 /**
- * The Promise form of {@link sq_block}: never blocks the event loop and keeps
- * the process alive while pending. The caller holds `lock` when calling; the
- * Promise settles with the lock held again by this thread.
+ * The Promise form of {@link sq_block}, in two halves. sq_sleep_async
+ * releases `lock` (held by the caller) and resolves with the outcome once
+ * the sleep is over, without the lock; the caller must then call
+ * {@link sq_relock} in the same synchronous continuation. The halves are
+ * split because between an async function's return and its caller's
+ * continuation other microtasks of this thread may run, e.g. another async
+ * sleeper of the same object resuming: had the lock been taken before that
+ * gap, that sleeper would block on a lock its own thread holds. Never
+ * blocks the event loop; keeps the process alive while pending.
  */
-export async function sq_block_async(sl: number, lock: number, deadline: number): Promise<number> {
+export async function sq_sleep_async(sl: number, lock: number, deadline: number): Promise<number> {
   const w = sl + S.wait;
   const h = hooks;
   I32[sl + S.lockw] = lock;
@@ -238,10 +244,25 @@ export async function sq_block_async(sl: number, lock: number, deadline: number)
   } finally {
     release();
   }
+  return v;
+}
+
+/** Second half of an async sleep: takes the object lock again and settles the sleeper. Returns the outcome. */
+export function sq_relock(sl: number, lock: number, v: number): number {
   mutex_enter(lock);
   if (v !== SQ_WOKEN) sq_unlink(sl);
-  h?.asyncLeave(sl);
+  hooks?.asyncLeave(sl);
   return v;
+}
+
+/**
+ * Both halves in one call (kept for compatibility). The Promise settles with
+ * the lock held again by this thread; beware the gap described above when
+ * several async sleepers of one object may be pending in a thread: prefer
+ * sleeprun's runAsync, which relocks and resumes in one step.
+ */
+export async function sq_block_async(sl: number, lock: number, deadline: number): Promise<number> {
+  return sq_relock(sl, lock, await sq_sleep_async(sl, lock, deadline));
 }
 
 /**

@@ -4,7 +4,7 @@
  * sleep's outcome (SQ_WOKEN / SQ_INTR / SQ_TIMEDOUT) back; {@link runSync}
  * blocks the thread for each request, {@link runAsync} awaits it.
  */
-import { sq_block, sq_block_async, type SpinPolicy } from './sleepq.js';
+import { sq_block, sq_sleep_async, sq_relock, type SpinPolicy } from './sleepq.js';
 
 /** Block on sleeper `sl` (enqueued on a list guarded by the held mutex `lock`) until `deadline`. */
 export interface SleepReq { sl: number; lock: number; deadline: number; spin?: SpinPolicy }
@@ -18,6 +18,11 @@ export function runSync<T>(g: SleepGen<T>): T {
 
 export async function runAsync<T>(g: SleepGen<T>): Promise<T> {
   let r = g.next();
-  while (!r.done) r = g.next(await sq_block_async(r.value.sl, r.value.lock, r.value.deadline));
+  while (!r.done) {
+    const q = r.value;
+    const v = await sq_sleep_async(q.sl, q.lock, q.deadline);
+    // Relock and resume in one synchronous step (see sq_sleep_async).
+    r = g.next(sq_relock(q.sl, q.lock, v));
+  }
   return r.value;
 }

@@ -14,6 +14,10 @@ import {
   sq_wmesg, sq_kick, SQF_INTERRUPTIBLE,
 } from '../kern/sleepq.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
+import { wmesg_register } from '../kern/wmesg.js';
+import { setMutexSleepHook } from '../kern/mutex.js';
+
+const WM_KMUTEX = wmesg_register('kmutex');
 import {
   L, LSIDL, LSRUN, LSSLEEP, LSZOMB, LSONPROC, LSSUSPENDED, LSSTOP, LW_WSUSPEND, LW_DETACHED,
   LW_WEXIT, LW_MAIN, LW_USERRET, LWP, maxlwp, slotHandle,
@@ -292,4 +296,11 @@ setSleepHooks({
   asyncLeave: onAsyncLeave,
 });
 setUserret(L.flag, LW_USERRET, lwp_halt);
+// Without the LWP lock (we may be waiting for it): the state is only for show here.
+setMutexSleepHook((asleep) => {
+  const h = cur.lwp;
+  if (h === 0) return;
+  if (asleep) { if (Atomics.compareExchange(I32, h + L.stat, LSONPROC, LSSLEEP) === LSONPROC) I32[h + L.wmesg] = WM_KMUTEX; }
+  else if (I32[h + L.wmesg] === WM_KMUTEX) { I32[h + L.wmesg] = 0; Atomics.compareExchange(I32, h + L.stat, LSSLEEP, LSONPROC); }
+});
 

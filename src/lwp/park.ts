@@ -95,3 +95,6 @@ export function countBroadcast(woken: number, missed: number): void {
   if (woken) kstat_add(C_BCAST, woken);
   if (missed) kstat_add(C_MISS, missed);
 }
+
+/** The word of the park-table bucket lock for `hint` (diagnostics and tests). */
+export function park_bucket_lock(hint: number): number { return bucket(hint); }

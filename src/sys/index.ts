@@ -10,3 +10,6 @@ export { boot } from '../kern/boot.js';
 export { close } from './close.js';
 export * from '../lwp/sys.js';
 // subsystems (one line each):
+export * from '../kqueue/sys.js';
+export * from '../ports/sys.js';
+export * from '../timers/sys.js';

@@ -1,0 +1,40 @@
+/** Test helpers: deadlines instead of sleeps, child-process scenarios, seeds. */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Polls `cond` until it holds or `ms` pass; throws with `what` on timeout. Never a bare sleep. */
+export async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** Races a promise against a deadline. */
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, rej) => { t = setTimeout(() => rej(new Error(`timed out after ${ms} ms: ${what}`)), ms); });
+  try { return await Promise.race([p, timeout]); } finally { clearTimeout(t); }
+}
+
+/** Runs a scenario module in a fresh Node process (its own kernel); returns status and output. */
+export function scenario(name: string, args: string[] = [], timeoutMs = 30000): { status: number | null; stdout: string; stderr: string; signal: NodeJS.Signals | null } {
+  const file = fileURLToPath(new URL(`./scenarios/${name}.js`, import.meta.url));
+  const r = spawnSync(process.execPath, [file, ...args], { encoding: 'utf8', timeout: timeoutMs });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
+}
+
+/** A seed from UKERN_SEED or the clock; print it so a failure can be replayed. */
+export function seed(): number {
+  const env = Number(process.env.UKERN_SEED);
+  return Number.isInteger(env) && env > 0 ? env : (Date.now() % 0x7fffffff) + 1;
+}
+
+/** xorshift32: a small seeded generator. */
+export function rng(seedValue: number): () => number {
+  let s = seedValue >>> 0 || 1;
+  return () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 0x100000000; };
+}
+
+export const fixtures = new URL('./fixtures/lwps.js', import.meta.url);

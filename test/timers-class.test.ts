@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as sys from '../src/sys/index.js';
+import { Timer } from '../src/timers/timer.js';
+import { within } from './helpers.js';
+
+const M = sys.CLOCK_MANUAL;
+const adv = (ns: number) => sys.clock_advance(M, { tv_sec: Math.floor(ns / 1e9), tv_nsec: ns % 1e9 });
+
+test('Timer on the manual clock: interval, overruns through the iterator, dispose', async () => {
+  const before = Timer.stats()['timer.created']!;
+  {
+    using t = new Timer({ clock: M, delay: 1, interval: 1 });
+    assert.equal(Timer.stats()['timer.created'], before + 1);
+    const it = t[Symbol.asyncIterator]();
+    adv(1e6);
+    assert.deepEqual((await within(it.next(), 5000, 'first')).value, { expirations: 1, overrun: 0 });
+    adv(3.5e6);
+    assert.deepEqual((await within(it.next(), 5000, 'second')).value, { expirations: 3, overrun: 2 });
+    assert.deepEqual(t.get().it_interval, { tv_sec: 0, tv_nsec: 1e6 });
+  }
+  assert.equal(Timer.stats()['timer.deleted']! >= 1, true);
+});
+
+test('Timer one-shot, absolute in the past fires at once and the iterator ends', async () => {
+  const t = new Timer({ clock: M, delay: 0.000001, absolute: true });
+  const got = [];
+  for await (const x of t) got.push(x);
+  assert.deepEqual(got, [{ expirations: 1, overrun: 0 }]);
+  t.close();
+  assert.equal(t.closed, true);
+});
+
+test('Timer on the real clock with an AbortSignal', async () => {
+  const ac = new AbortController();
+  const t = new Timer({ delay: 2, interval: 2, signal: ac.signal });
+  let n = 0;
+  await within((async () => { for await (const x of t) { assert.ok(x.expirations >= 1); if (++n === 3) ac.abort(); } })(), 10000, 'three expiries');
+  assert.equal(n, 3);
+  assert.equal(t.closed, true);
+  assert.throws(() => new Timer({ delay: 1, signal: ac.signal }));
+  assert.throws(() => new Timer({ delay: -1 }), RangeError);
+});

@@ -1,0 +1,243 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as sys from '../src/sys/index.js';
+import { kstat_snapshot } from '../src/kern/kstat.js';
+import { until, within } from './helpers.js';
+
+sys.boot({ timer_max: 64 });
+
+const code = (c: string) => (e: unknown) => e instanceof sys.SysError && e.code === c;
+const ts = (tv_sec: number, tv_nsec: number): sys.Timespec => ({ tv_sec, tv_nsec });
+const Z = ts(0, 0);
+const spec = (value: sys.Timespec, interval: sys.Timespec = Z): sys.Itimerspec => ({ it_value: value, it_interval: interval });
+const M = sys.CLOCK_MANUAL;
+const adv = (nsec: number) => sys.clock_advance(M, ts(Math.floor(nsec / 1e9), nsec % 1e9));
+const poll = (port: number) => sys.port_getn(port, 16, 1, Z);
+const portTimer = (clock: number, port: number, user: number) =>
+  sys.timer_create(clock, { sigev_notify: sys.SIGEV_PORT, sigev_notify_port: { portnfy_port: port, portnfy_user: user } });
+
+test('overrun arithmetic on the manual clock: expirations folded into one event', () => {
+  const port = sys.port_create();
+  const t = portTimer(M, port, 7.25);
+  sys.timer_settime(t, 0, spec(ts(0, 1000), ts(0, 100)));
+  adv(999);
+  assert.equal(poll(port).length, 0, 'not early by 1 ns');
+  adv(1);
+  let ev = poll(port);
+  assert.equal(ev.length, 1);
+  assert.deepEqual({ ...ev[0]! }, { portev_events: 1, portev_source: sys.PORT_SOURCE_TIMER, portev_object: t, portev_user: 7.25 });
+  assert.equal(sys.timer_getoverrun(t), 0);
+  adv(1050); // boundaries at +100 .. +1000: 10 expirations
+  adv(30);   // 1080 in: no new boundary
+  ev = poll(port);
+  assert.equal(ev.length, 1, 'one queued event per timer');
+  assert.equal(ev[0]!.portev_events, 10);
+  assert.equal(sys.timer_getoverrun(t), 9);
+  // Time left to the next boundary is exact.
+  assert.deepEqual(sys.timer_gettime(t), spec(ts(0, 20), ts(0, 100)));
+  adv(1e9); // 10^7 periods at once, computed, not counted
+  ev = poll(port);
+  assert.equal(ev[0]!.portev_events, 1e7);
+  sys.timer_delete(t);
+  sys.close(port);
+});
+
+test('an absolute time in the past fires at once; gettime and the old value', () => {
+  const port = sys.port_create();
+  const t = portTimer(M, port, 1);
+  const now = sys.clock_gettime(M);
+  assert.deepEqual(sys.timer_settime(t, sys.TIMER_ABSTIME, spec(ts(now.tv_sec, 0))), spec(Z, Z));
+  const ev = poll(port);
+  assert.equal(ev.length, 1);
+  assert.equal(ev[0]!.portev_events, 1);
+  assert.deepEqual(sys.timer_gettime(t), spec(Z, Z), 'a fired one-shot is disarmed');
+  // Absolute in the future, periodic.
+  const n0 = sys.clock_gettime(M);
+  assert.deepEqual(sys.timer_settime(t, sys.TIMER_ABSTIME, spec(ts(n0.tv_sec + 5, n0.tv_nsec), ts(1, 0))), spec(Z, Z));
+  assert.deepEqual(sys.timer_gettime(t), spec(ts(5, 0), ts(1, 0)));
+  // Past absolute with an interval: the expirations already elapsed count.
+  const old = sys.timer_settime(t, sys.TIMER_ABSTIME, spec(ts(n0.tv_sec - 3 >= 0 ? n0.tv_sec - 3 : 0, n0.tv_nsec), ts(1, 0)));
+  assert.deepEqual(old, spec(ts(5, 0), ts(1, 0)));
+  const e2 = poll(port);
+  assert.equal(e2[0]!.portev_events, n0.tv_sec >= 3 ? 4 : n0.tv_sec + 1);
+  sys.timer_delete(t);
+  sys.close(port);
+});
+
+test('re-arming moves the deadline; disarm with an event queued keeps the event', () => {
+  const port = sys.port_create();
+  const t = portTimer(M, port, 2);
+  sys.timer_settime(t, 0, spec(ts(0, 500)));
+  sys.timer_settime(t, 0, spec(ts(0, 2000))); // re-arm later
+  adv(1000);
+  assert.equal(poll(port).length, 0);
+  adv(1000);
+  assert.equal(poll(port)[0]!.portev_events, 1);
+  // Queue one, then disarm: the event stays and is delivered.
+  sys.timer_settime(t, 0, spec(ts(0, 10), ts(0, 10)));
+  adv(35);
+  const old = sys.timer_settime(t, 0, spec(Z, ts(0, 5)));
+  assert.deepEqual(old.it_interval, ts(0, 10));
+  assert.deepEqual(sys.timer_gettime(t), spec(Z, Z));
+  adv(1000);
+  const ev = poll(port);
+  assert.equal(ev.length, 1);
+  assert.equal(ev[0]!.portev_events, 3);
+  sys.timer_delete(t);
+  sys.close(port);
+});
+
+test('delete with an event queued withdraws it; later calls are EINVAL', () => {
+  const port = sys.port_create();
+  const t = portTimer(M, port, 3);
+  sys.timer_settime(t, 0, spec(ts(0, 10)));
+  adv(10);
+  assert.equal(sys.port_getn(port, 0, 0, Z).nget, 1);
+  sys.timer_delete(t);
+  assert.equal(sys.port_getn(port, 0, 0, Z).nget, 0);
+  assert.equal(poll(port).length, 0);
+  assert.throws(() => sys.timer_delete(t), code('EINVAL'));
+  assert.throws(() => sys.timer_gettime(t), code('EINVAL'));
+  assert.throws(() => sys.timer_settime(t, 0, spec(ts(1, 0))), code('EINVAL'));
+  assert.throws(() => sys.timer_getoverrun(t), code('EINVAL'));
+  sys.close(port);
+});
+
+test('closing the port turns the notification off; the timer lives on', () => {
+  const port = sys.port_create();
+  const t = portTimer(M, port, 4);
+  sys.timer_settime(t, 0, spec(ts(0, 10), ts(0, 10)));
+  adv(25);
+  sys.close(port);
+  adv(100);
+  const g = sys.timer_gettime(t);
+  assert.deepEqual(g.it_interval, ts(0, 10));
+  assert.ok(g.it_value.tv_nsec > 0);
+  const p2 = sys.port_create();
+  adv(100);
+  assert.equal(sys.port_getn(p2, 0, 0, Z).nget, 0);
+  sys.timer_delete(t);
+  sys.close(p2);
+});
+
+test('SIGEV_NONE and the default sigevent; invalid interval only matters when arming', () => {
+  const t = sys.timer_create(M, { sigev_notify: sys.SIGEV_NONE });
+  sys.timer_settime(t, 0, spec(Z, ts(0, 2e9))); // disarming: a bad interval is fine
+  assert.throws(() => sys.timer_settime(t, 0, spec(ts(1, 0), ts(0, 2e9))), code('EINVAL'));
+  assert.throws(() => sys.timer_settime(t, 0, spec(ts(0, 1e9))), code('EINVAL'));
+  assert.throws(() => sys.timer_settime(t, 0, spec(ts(-1, 0))), code('EINVAL'));
+  assert.throws(() => sys.timer_settime(t, 0, spec(ts(0, -1))), code('EINVAL'));
+  assert.throws(() => sys.timer_settime(t, 0, spec(ts(1, 0), ts(-1, 0))), code('EINVAL'));
+  assert.throws(() => sys.timer_settime(t, 0, spec(ts(1e10, 0), ts(1e10, 0))), code('EOVERFLOW'));
+  assert.throws(() => sys.timer_settime(t, 0, null as unknown as sys.Itimerspec), TypeError);
+  assert.throws(() => sys.timer_settime(t, 'x' as unknown as number, spec(ts(1, 0))), TypeError);
+  sys.timer_settime(t, 0, spec(ts(0, 5)));
+  adv(10);
+  assert.deepEqual(sys.timer_gettime(t), spec(Z, Z));
+  assert.equal(sys.timer_getoverrun(t), 0);
+  sys.timer_delete(t);
+  const d = sys.timer_create(sys.CLOCK_REALTIME, null);
+  sys.timer_settime(d, 0, spec(ts(100, 0)));
+  const g = sys.timer_gettime(d);
+  assert.ok(g.it_value.tv_sec >= 99 && g.it_value.tv_sec <= 100);
+  sys.timer_delete(d);
+  const s = sys.timer_create(sys.CLOCK_MONOTONIC, { sigev_notify: sys.SIGEV_SIGNAL, sigev_signo: 14, sigev_value: 3 });
+  sys.timer_delete(s);
+});
+
+test('timer_create errno paths', () => {
+  assert.throws(() => sys.timer_create(6, null), code('EINVAL'));
+  assert.throws(() => sys.timer_create('x' as unknown as number, null), TypeError);
+  assert.throws(() => sys.timer_create(sys.CLOCK_THREAD_CPUTIME_ID, null), code('EINVAL'));
+  assert.throws(() => sys.timer_create(sys.CLOCK_PROCESS_CPUTIME_ID, { sigev_notify: sys.SIGEV_NONE }), code('EINVAL'));
+  assert.throws(() => sys.timer_create(sys.CLOCK_VIRTUAL, null), code('EINVAL'));
+  assert.throws(() => sys.timer_create(M, { sigev_notify: 9 }), code('EINVAL'));
+  assert.throws(() => sys.timer_create(M, { sigev_notify: sys.SIGEV_SIGNAL, sigev_signo: 0 }), code('EINVAL'));
+  assert.throws(() => sys.timer_create(M, { sigev_notify: sys.SIGEV_SIGNAL, sigev_signo: sys.NSIG }), code('EINVAL'));
+  assert.throws(() => sys.timer_create(M, { sigev_notify: sys.SIGEV_THREAD }), TypeError);
+  assert.throws(() => sys.timer_create(M, { sigev_notify: sys.SIGEV_PORT }), TypeError);
+  assert.throws(() => portTimer(M, 12345678, 0), code('EBADF'));
+  const kq = sys.kqueue();
+  // Another kind of descriptor: the port layer's "not a port" error (EBADFD on illumos).
+  assert.throws(() => portTimer(M, kq, 0), (e: unknown) => e instanceof Error);
+  sys.close(kq);
+  for (const f of [sys.timer_gettime, sys.timer_getoverrun, sys.timer_delete]) {
+    assert.throws(() => f(-1), code('EINVAL'));
+    assert.throws(() => f(64), code('EINVAL'));
+    assert.throws(() => f(63), code('EINVAL'));
+    assert.throws(() => f(1.5), code('EINVAL'));
+    assert.throws(() => f('1' as unknown as number), TypeError);
+  }
+  // No timer leaked by the failures above.
+  assert.equal(kstat_snapshot('timer')['timer.created']! - kstat_snapshot('timer')['timer.deleted']!, 0);
+});
+
+test('timer_max: EAGAIN, and ids come back after delete', () => {
+  const ids: number[] = [];
+  for (;;) {
+    try { ids.push(sys.timer_create(M, { sigev_notify: sys.SIGEV_NONE })); } catch (e) { assert.ok(code('EAGAIN')(e)); break; }
+  }
+  assert.equal(ids.length, 64);
+  assert.equal(new Set(ids).size, 64);
+  sys.timer_delete(ids[10]!);
+  const again = sys.timer_create(M, { sigev_notify: sys.SIGEV_NONE });
+  assert.equal(again, ids[10]);
+  ids[10] = again;
+  // A failing SIGEV_PORT creation gives its id back too.
+  assert.throws(() => portTimer(M, 12345678, 0), code('EAGAIN'));
+  for (const id of ids) sys.timer_delete(id);
+});
+
+test('real clock: SIGEV_THREAD periodic, on this thread, never early, overrun reported', async () => {
+  const fires: number[] = [];
+  let start = 0;
+  const t = sys.timer_create(sys.CLOCK_MONOTONIC, {
+    sigev_notify: sys.SIGEV_THREAD, sigev_value: 11,
+    sigev_notify_function: (v) => { assert.equal(v, 11); fires.push(performance.now()); },
+  });
+  start = performance.now();
+  sys.timer_settime(t, 0, spec(ts(0, 5e6), ts(0, 5e6)));
+  await until(() => fires.length >= 5, 10000, 'five deliveries');
+  sys.timer_settime(t, 0, spec(Z));
+  assert.ok(fires[0]! - start >= 5 - 0.01, `first fire at ${fires[0]! - start} ms`);
+  const overrun = sys.timer_getoverrun(t);
+  assert.ok(overrun >= 0);
+  sys.timer_delete(t);
+});
+
+test('real clock: one-shot SIGEV_PORT with port_get, absolute realtime deadline', async () => {
+  const port = sys.port_create();
+  const t = portTimer(sys.CLOCK_REALTIME, port, 9);
+  const now = sys.clock_gettime(sys.CLOCK_REALTIME);
+  const due = now.tv_sec * 1e9 + now.tv_nsec + 20e6;
+  sys.timer_settime(t, sys.TIMER_ABSTIME, spec(ts(Math.floor(due / 1e9), due % 1e9)));
+  const ev = await within(sys.port_get_async(port, ts(10, 0)), 12000, 'port_get');
+  const got = sys.clock_gettime(sys.CLOCK_REALTIME);
+  assert.ok(got.tv_sec * 1e9 + got.tv_nsec >= due - 1000, 'not early'); // 1 µs: double rounding of the wall clock
+  assert.equal(ev.portev_object, t);
+  assert.equal(ev.portev_events, 1);
+  sys.timer_delete(t);
+  sys.close(port);
+});
+
+test('real clock: 250 µs periodic, expirations counted from elapsed time', async () => {
+  const port = sys.port_create();
+  const t = portTimer(sys.CLOCK_MONOTONIC, port, 0);
+  const P = 250_000;
+  const t0 = sys.clock_gettime(sys.CLOCK_MONOTONIC);
+  sys.timer_settime(t, 0, spec(ts(0, P), ts(0, P)));
+  let total = 0;
+  const end = Date.now() + 300;
+  while (Date.now() < end) {
+    const evs = await sys.port_getn_async(port, 16, 1, ts(1, 0));
+    for (const e of evs) total += e.portev_events;
+  }
+  sys.timer_settime(t, 0, spec(Z));
+  const t1 = sys.clock_gettime(sys.CLOCK_MONOTONIC);
+  for (const e of poll(port)) total += e.portev_events;
+  const elapsed = (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
+  const expect = Math.floor(elapsed / P);
+  assert.ok(Math.abs(total - expect) <= 1, `expirations ${total} vs elapsed/period ${expect}`);
+  sys.timer_delete(t);
+  sys.close(port);
+});
