@@ -160,10 +160,10 @@ export interface SpinPolicy { budgetNs: number; active?: () => boolean }
 /**
  * Blocks the calling thread on sl, enqueued on a list guarded by the mutex
  * at word `lock`, which the caller holds. Releases the lock while asleep and
- * holds it again on return. `deadline` is kernel monotonic ns (Infinity:
- * none). Returns the outcome (SQ_WOKEN, SQ_INTR or SQ_TIMEDOUT).
+ * holds it again on return — except that with `norelock` a woken sleeper
+ * returns without it. `deadline` is kernel monotonic ns (Infinity: none). Returns the outcome (SQ_WOKEN, SQ_INTR or SQ_TIMEDOUT).
  */
-export function sq_block(sl: number, lock: number, deadline: number, spin?: SpinPolicy): number {
+export function sq_block(sl: number, lock: number, deadline: number, spin?: SpinPolicy, norelock = false): number {
   const w = sl + S.wait;
   const h = hooks;
   I32[sl + S.lockw] = lock;
@@ -186,6 +186,10 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
     }
     v = Atomics.load(I32, w);
   }
+  // A woken sleeper was unlinked by its waker; when the caller has nothing
+  // to re-check it need not take the lock again (that would only make it
+  // contend with the waker, which often still holds it).
+  if (v === SQ_WOKEN && norelock) { h?.leave(sl); return v; }
   mutex_enter(lock);
   if (v !== SQ_WOKEN) sq_unlink(sl);
   h?.leave(sl);
@@ -261,7 +265,7 @@ export function sq_relock(sl: number, lock: number, v: number): number {
  * several async sleepers of one object may be pending in a thread: prefer
  * sleeprun's runAsync, which relocks and resumes in one step.
  */
-export async function sq_block_async(sl: number, lock: number, deadline: number): Promise<number> {
+export async function sq_block_async(sl: number, lock: number, deadline: number, norelock = false): Promise<number> {
   return sq_relock(sl, lock, await sq_sleep_async(sl, lock, deadline));
 }
 

@@ -7,12 +7,16 @@
 import { sq_block, sq_sleep_async, sq_relock, type SpinPolicy } from './sleepq.js';
 
 /** Block on sleeper `sl` (enqueued on a list guarded by the held mutex `lock`) until `deadline`. */
-export interface SleepReq { sl: number; lock: number; deadline: number; spin?: SpinPolicy }
+export interface SleepReq {
+  sl: number; lock: number; deadline: number; spin?: SpinPolicy;
+  /** When woken (SQ_WOKEN), come back without the lock held. */
+  norelock?: boolean;
+}
 export type SleepGen<T> = Generator<SleepReq, T, number>;
 
 export function runSync<T>(g: SleepGen<T>): T {
   let r = g.next();
-  while (!r.done) r = g.next(sq_block(r.value.sl, r.value.lock, r.value.deadline, r.value.spin));
+  while (!r.done) r = g.next(sq_block(r.value.sl, r.value.lock, r.value.deadline, r.value.spin, r.value.norelock));
   return r.value;
 }
 

@@ -59,10 +59,10 @@ export function* park(hint: number, deadline: number, async: boolean): SleepGen<
   F64[(l + L.parkhint) >> 1] = hint;
   const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_PARKED, 'lwp_park');
   sq_enqueue(b + 1, sl);
-  const r = yield { sl, lock: b, deadline };
+  const r = yield { sl, lock: b, deadline, norelock: true };
   sq_free(sl);
-  mutex_exit(b);
   if (r === SQ_WOKEN) return;
+  mutex_exit(b);
   fail(r === SQ_TIMEDOUT ? 'ETIMEDOUT' : 'EINTR', 'lwp_park');
 }
 

@@ -2,6 +2,7 @@
  * `ukern/sys`: the C interfaces of event ports, POSIX timers and clocks,
  * kqueue and NetBSD LWPs under their C names, argument orders, constants and
  * errno semantics. The contract is shared/API.md.
+ * @module ukern/sys
  */
 export { SysError } from '../kern/errno.js';
 export type { Timespec, Itimerspec } from '../kern/time.js';

@@ -1,0 +1,83 @@
+/**
+ * LWP figures (issue 3), each beside its peer measured in this run:
+ *  - park/unpark ping-pong RTT between two blocked LWPs vs a bare
+ *    Atomics.wait/notify ping-pong between two workers (goal <= 1.1x);
+ *  - lwp_create -> start function running, warm pool (goal median <= 200 us)
+ *    vs new Worker -> first message;
+ *  - uncontended kernel mutex enter + exit (goal <= 50 ns) beside the two
+ *    raw compare-and-swaps it is made of;
+ *  - kernel bytes per LWP.
+ */
+import * as sys from '../src/sys/index.js';
+import { mutex_enter, mutex_exit } from '../src/kern/mutex.js';
+import { LWP } from '../src/lwp/lwp.js';
+import { SLEEPER } from '../src/kern/sleepq.js';
+import { report, flush, reps, median, percentile, medianOf } from './lib.js';
+import { atomicsPingPong, newWorkerStartup } from './peers.js';
+
+const W = new URL('./lwp-workers.js', import.meta.url);
+const R = reps(5);
+
+async function parkPingPong(rounds: number, warmup: number): Promise<{ p50: number; p99: number }> {
+  const peerSab = new SharedArrayBuffer(8);
+  const out = new SharedArrayBuffer(rounds * 8);
+  const a = sys.lwp_create({ module: W, export: 'pingA', arg: { peerSab, out, rounds, warmup } }, sys.LWP_SUSPENDED);
+  const b = sys.lwp_create({ module: W, export: 'pingB', arg: { peerSab, a, total: rounds + warmup } });
+  sys.lwp_continue(a);
+  await sys.lwp_wait_async(a);
+  await sys.lwp_wait_async(b);
+  const s = new Float64Array(out);
+  return { p50: percentile(s, 50) / 1e3, p99: percentile(s, 99) / 1e3 };
+}
+
+console.log(`lwp (reps ${R})`);
+// Warm the pool and both modules.
+await parkPingPong(200, 50);
+const pp: { p50: number; p99: number }[] = [];
+const peer: { p50: number; p99: number }[] = [];
+for (let i = 0; i < R; i++) {
+  // Alternate ukern and peer within each repetition so both see the same machine.
+  pp.push(await parkPingPong(3000, 300));
+  const at = await atomicsPingPong({ reps: 1, rounds: 3000, warmup: 300 });
+  peer.push({ p50: at.p50us, p99: at.p99us });
+}
+const ppP50 = median(pp.map((x) => x.p50)), peerP50 = median(peer.map((x) => x.p50));
+report({ name: 'park/unpark RTT between two blocked LWPs p50', value: ppP50, unit: 'us', peer: 'Atomics.wait/notify RTT w<->w', peerValue: peerP50, goal: '<= 1.1x', met: ppP50 <= 1.1 * peerP50 });
+report({ name: 'park/unpark RTT p99', value: median(pp.map((x) => x.p99)), unit: 'us', peer: 'Atomics.wait/notify RTT w<->w p99', peerValue: median(peer.map((x) => x.p99)) });
+
+// lwp_create -> start function running, on a warm pool.
+const createLat = await medianOf(R, () => {
+  const sab = new SharedArrayBuffer(16);
+  const i32 = new Int32Array(sab), f = new Float64Array(sab);
+  const lat: number[] = [];
+  for (let k = 0; k < 200; k++) {
+    Atomics.store(i32, 0, 0);
+    const t0 = Number(process.hrtime.bigint());
+    const lid = sys.lwp_create({ module: W, export: 'stamp', arg: { sab } });
+    while (Atomics.load(i32, 0) === 0) Atomics.wait(i32, 0, 0, 1000);
+    lat.push((f[1]! - t0) / 1e3);
+    sys.lwp_wait(lid);
+  }
+  return median(lat);
+});
+const nw = await newWorkerStartup({ reps: Math.min(R, 3), n: 10 });
+report({ name: 'lwp_create -> start running (warm pool) median', value: createLat, unit: 'us', peer: 'new Worker -> first message', peerValue: nw.p50ms * 1000, goal: '<= 200 us', met: createLat <= 200 });
+
+// Uncontended kernel mutex.
+const lockWord = (() => { const s = sys.lwp_snapshot(); void s; return 10; })(); // a spare header word
+const N = 5_000_000;
+const mutexNs = await medianOf(R, () => {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < N; i++) { mutex_enter(lockWord); mutex_exit(lockWord); }
+  return Number(process.hrtime.bigint() - t0) / N;
+});
+const cas = new Int32Array(new SharedArrayBuffer(8));
+const casNs = await medianOf(R, () => {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < N; i++) { Atomics.compareExchange(cas, 0, 0, 1); Atomics.compareExchange(cas, 0, 1, 0); }
+  return Number(process.hrtime.bigint() - t0) / N;
+});
+report({ name: 'kernel mutex enter+exit, uncontended', value: mutexNs, unit: 'ns', peer: 'two raw Atomics.compareExchange', peerValue: casNs, goal: '<= 50 ns', met: mutexNs <= 50 });
+
+report({ name: 'kernel bytes per LWP (struct lwp + its sleep-queue entry)', value: LWP.words * 4 + SLEEPER.words * 4, unit: 'B', note: 'plus one worker thread per running LWP: ~8 MiB RSS (Node)' });
+flush();

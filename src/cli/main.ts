@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+/**
+ * The `ukern` command. `ukern demo` (the default; `npm start`) runs the
+ * demo on the kernel's embedded defaults.
+ */
+import { parseArgs } from 'node:util';
+import { lwpDemo } from './demo.js';
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    workers: { type: 'string', default: '4' },
+    tasks: { type: 'string', default: '256' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+const cmd = positionals[0] ?? 'demo';
+if (values.help || cmd !== 'demo') {
+  console.log('usage: ukern [demo] [--workers N] [--tasks N]');
+  process.exit(values.help ? 0 : 2);
+}
+const workers = Number(values.workers), tasks = Number(values.tasks);
+if (!Number.isInteger(workers) || workers < 1 || workers > 64 || !Number.isInteger(tasks) || tasks < 1 || tasks > 100000) {
+  console.error('ukern: --workers must be 1..64 and --tasks 1..100000');
+  process.exit(2);
+}
+const out = (s: string): void => { console.log(s); };
+await lwpDemo(out, { workers, tasks, span: 25000 });
+out('done');

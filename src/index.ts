@@ -1,0 +1,15 @@
+/**
+ * `ukern`: the idiomatic TypeScript layer over `ukern/sys` — classes with
+ * Promise variants, AbortSignal, async iterators and Symbol.dispose. Thin:
+ * no semantics of its own; every error is the syscall's SysError.
+ * @module ukern
+ */
+export { SysError } from './kern/errno.js';
+export type { Timespec, Itimerspec } from './kern/time.js';
+export type { BootOptions } from './kern/options.js';
+export { boot } from './kern/boot.js';
+export { Lwp, type LwpOptions, type ParkOptions } from './lwp/lwp-class.js';
+export type { LwpStart, LwpInfo } from './lwp/sys.js';
+export { lwp_snapshot as snapshot, kstat } from './lwp/sys.js';
+export { ParkMutex } from './lib/parkmutex.js';
+// subsystem classes (one line each):
