@@ -167,8 +167,10 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
   const w = sl + S.wait;
   const h = hooks;
   I32[sl + S.lockw] = lock;
-  h?.enter(sl);
   mutex_exit(lock);
+  // Mark the LWP asleep after dropping the object lock, to keep that lock's
+  // hold time (and its contention with the waker) short.
+  h?.enter(sl);
   let v = Atomics.load(I32, w);
   if (v === SQ_SLEEPING && spin !== undefined && spin.budgetNs > 0) v = spinWait(w, spin, deadline);
   while (v === SQ_SLEEPING) {

@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Lwp, SysError, snapshot } from '../src/index.js';
+import { fixtures, within, until } from './helpers.js';
+
+test('Lwp: create, suspend, continue, wait', async () => {
+  const sab = new SharedArrayBuffer(16);
+  const a = new Int32Array(sab);
+  const l = Lwp.create({ module: fixtures, export: 'syscallLoop', arg: { sab } }, { suspended: true });
+  assert.equal(snapshot().lwps.find((x) => x.lid === l.lid)?.state, 'SUSPENDED');
+  l.continue();
+  await until(() => Atomics.load(a, 1) > 0, 10000, 'running');
+  Atomics.store(a, 0, 1);
+  assert.equal(await within(l.wait(), 10000, 'wait'), l.lid);
+  assert.equal(Lwp.self().lid, 1);
+});
+
+test('Lwp.park: timeout rejects with ETIMEDOUT, a pending unpark resolves at once, abort rejects with the reason', async () => {
+  await assert.rejects(Lwp.park({ timeoutMs: 5 }), (e: unknown) => e instanceof SysError && e.code === 'ETIMEDOUT');
+  Lwp.self().unpark();
+  assert.equal(await Lwp.park(), true);
+  const ac = new AbortController();
+  const p = Lwp.park({ signal: ac.signal });
+  await until(() => snapshot().lwps[0]!.state === 'SLEEP', 10000, 'parked');
+  ac.abort(new Error('stop'));
+  await assert.rejects(p, /stop/);
+  assert.throws(() => Lwp.parkSync({ timeoutMs: 0 }), (e: unknown) => e instanceof SysError && e.code === 'ETIMEDOUT');
+});
+
+test('the LWP ping-pong example runs', () => {
+  const file = fileURLToPath(new URL('../examples/lwp-pingpong.js', import.meta.url));
+  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 60000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /10000 round trips in \d+ ms/);
+});
