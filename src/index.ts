@@ -13,3 +13,4 @@ export type { LwpStart, LwpInfo } from './lwp/sys.js';
 export { lwp_snapshot as snapshot, kstat } from './lwp/sys.js';
 export { ParkMutex } from './lib/parkmutex.js';
 // subsystem classes (one line each):
+export { Timer } from './timers/timer.js';

@@ -11,6 +11,7 @@ const ts = (tv_sec: number, tv_nsec: number): sys.Timespec => ({ tv_sec, tv_nsec
 const Z = ts(0, 0);
 const spec = (value: sys.Timespec, interval: sys.Timespec = Z): sys.Itimerspec => ({ it_value: value, it_interval: interval });
 const M = sys.CLOCK_MANUAL;
+const monoNs = () => { const t = sys.clock_gettime(sys.CLOCK_MONOTONIC); return t.tv_sec * 1e9 + t.tv_nsec; };
 const adv = (nsec: number) => sys.clock_advance(M, ts(Math.floor(nsec / 1e9), nsec % 1e9));
 const poll = (port: number) => sys.port_getn(port, 16, 1, Z);
 const portTimer = (clock: number, port: number, user: number) =>
@@ -211,11 +212,14 @@ test('real clock: one-shot SIGEV_PORT with port_get, absolute realtime deadline'
   const now = sys.clock_gettime(sys.CLOCK_REALTIME);
   const due = now.tv_sec * 1e9 + now.tv_nsec + 20e6;
   sys.timer_settime(t, sys.TIMER_ABSTIME, spec(ts(Math.floor(due / 1e9), due % 1e9)));
+  const hint = sys.timer_port_deadline(port) - monoNs();
+  assert.ok(hint > 0 && hint <= 20e6 + 1e6, `deadline hint ${hint} ns ahead`);
   const ev = await within(sys.port_get_async(port, ts(10, 0)), 12000, 'port_get');
   const got = sys.clock_gettime(sys.CLOCK_REALTIME);
   assert.ok(got.tv_sec * 1e9 + got.tv_nsec >= due - 1000, 'not early'); // 1 µs: double rounding of the wall clock
   assert.equal(ev.portev_object, t);
   assert.equal(ev.portev_events, 1);
+  assert.equal(sys.timer_port_deadline(port), Infinity, 'no upcoming expiry after a one-shot');
   sys.timer_delete(t);
   sys.close(port);
 });

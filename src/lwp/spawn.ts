@@ -40,7 +40,8 @@ function startLwp0(): void {
     workerData: { image: kernelImage() },
     name: 'ukern lwp0',
   });
-  lwp0.unref();
   lwp0.on('message', lwp0_refresh);
   lwp0.on('error', (e) => { console.error('ukern: lwp0 failed:', e); });
+  // After the listener: adding a 'message' listener refs the worker again.
+  lwp0.unref();
 }

@@ -6,7 +6,7 @@
 import { isMainThread } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
-import { I32, F64 } from '../kern/kmem.js';
+import { I32, F64, SAB, allCaches } from '../kern/kmem.js';
 import { cur, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail, type ErrnoCode } from '../kern/errno.js';
@@ -21,7 +21,7 @@ import {
 import { wmesg_register, wmesg_name } from '../kern/wmesg.js';
 import { kstat_snapshot } from '../kern/kstat.js';
 import {
-  L, LWP, LSIDL, LSZOMB, LSSLEEP, LW_DETACHED, LW_WEXIT, LW_MAIN, LW_WSUSPEND, LW_UNPARKED, LW_THREW,
+  L, LWP, LSIDL, LSZOMB, LSSLEEP, LSRUN, LSONPROC, LW_DETACHED, LW_WEXIT, LW_MAIN, LW_WSUSPEND, LW_UNPARKED, LW_THREW,
   LW_DIED, STATE_NAMES, lwp_byid, maxlwp, slotHandle, lwp_private, lwp_setprivate_,
 } from './lwp.js';
 import { P, curproc } from './proc.js';
@@ -406,6 +406,49 @@ export function lwp_snapshot(): { lwps: LwpInfo[]; proc: Record<string, number>;
     ndlwps: I32[p + P.ndlwps]!, nlwpwait: I32[p + P.nlwpwait]!,
   };
   return { lwps: out, proc, bytesPerLwp: LWP.words * 4 };
+}
+
+/** Kernel memory use: every object cache with its size, use and capacity. */
+export interface KmemInfo { cache: string; bytesPerObject: number; inUse: number; highWater: number; capacity: number; allocFailures: number }
+export function kmem_snapshot(): { caches: KmemInfo[]; totalBytes: number } {
+  sysenter();
+  return {
+    caches: allCaches().map((c) => ({
+      cache: c.name, bytesPerObject: c.bytesPerObject, inUse: c.inuse, highWater: c.hiwat, capacity: c.count, allocFailures: c.fails,
+    })),
+    totalBytes: SAB.byteLength,
+  };
+}
+
+/**
+ * Checks the process's LWP counters against the LWP table (a kernel
+ * self-test for stress tests): returns the mismatches, empty when consistent.
+ * Meaningful only when no LWP is changing state.
+ */
+export function lwp_check(): string[] {
+  sysenter();
+  const p = curproc();
+  let n = 0, z = 0, r = 0, d = 0, live = 0;
+  for (let i = 0; i < maxlwp(); i++) {
+    const h = slotHandle(i);
+    const st = Atomics.load(I32, h + L.stat);
+    if (st === 0) continue;
+    n++;
+    const fl = Atomics.load(I32, h + L.flag);
+    if (st === LSZOMB) z++;
+    if (st === LSRUN || st === LSONPROC || st === LSSLEEP) r++;
+    if (fl & LW_DETACHED) d++;
+    if (st !== LSZOMB && (fl & LW_MAIN) === 0) live++;
+  }
+  const bad: string[] = [];
+  const cmp = (name: string, got: number, want: number): void => { if (got !== want) bad.push(`${name} ${got} != ${want} in the table`); };
+  cmp('nlwps', I32[p + P.nlwps]!, n);
+  cmp('nzlwps', I32[p + P.nzlwps]!, z);
+  cmp('nrlwps', I32[p + P.nrlwps]!, r);
+  cmp('ndlwps', I32[p + P.ndlwps]!, d);
+  cmp('nlive', I32[p + P.nlive]!, live);
+  if (I32[p + P.lock] !== 0) bad.push('proc lock held');
+  return bad;
 }
 
 /** kstat counters, all or one module's ('lwp', 'port', ...). */

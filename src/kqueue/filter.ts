@@ -1,0 +1,49 @@
+/**
+ * The filter table: each filter (EVFILT_*) registers its operations here by
+ * number, so that new event sources plug in without touching the kqueue
+ * core. Every operation runs with the knote's kqueue lock held and must not
+ * sleep or take a lock that comes before the kqueue lock (see
+ * kern/lockorder.ts); the core guarantees that nothing else changes the
+ * knote meanwhile, which is the seed's KN_PROCESSING made structural.
+ */
+import type { ErrnoCode } from '../kern/errno.js';
+
+/** A kevent as user code passes and receives it (struct kevent). */
+export interface kevent_t {
+  ident: number;
+  filter: number;
+  flags: number;
+  fflags: number;
+  data: number;
+  udata: number;
+}
+
+/** touch() types, as the seed's. */
+export const EVENT_REGISTER = 1, EVENT_PROCESS = 2;
+
+export interface FilterOps {
+  readonly name: string;
+  /**
+   * Sets up a new knote (its kq, filter, ident, flags, sfflags, sdata and
+   * udata are filled in). Returns an errno code to refuse it; the core then
+   * frees the knote without calling detach.
+   */
+  attach(kn: number): ErrnoCode | null;
+  /** Tears the knote down before it is freed (delete, oneshot, close). */
+  detach(kn: number): void;
+  /** Whether the event is present now; may update data / fflags / flags. */
+  event(kn: number, hint: number): boolean;
+  /**
+   * Optional: EVENT_REGISTER applies a modifying change `kev` to the knote
+   * (the default stores sfflags, sdata and udata); EVENT_PROCESS fills `kev`
+   * with the event to report (the default copies the knote).
+   */
+  touch?(kn: number, kev: kevent_t, type: number): void;
+}
+
+const table = new Map<number, FilterOps>();
+
+/** Registers the operations of a filter number (at module load). */
+export function filter_register(filter: number, ops: FilterOps): void { table.set(filter, ops); }
+/** The operations of a filter, or undefined (EINVAL for the caller). */
+export function filter_ops(filter: number): FilterOps | undefined { return table.get(filter); }

@@ -1,0 +1,404 @@
+/**
+ * The kqueue core (kern_event.c's kqueue_register, kqueue_scan, the knote
+ * life cycle), on structs in kernel memory.
+ *
+ * Concurrency. Every change to a kqueue or its knotes happens under the
+ * kqueue's lock, and no filter operation sleeps, so registering, scanning
+ * and activating a knote are each atomic. That gives the guarantees of the
+ * seed's KN_PROCESSING / KN_REPROCESS protocol by construction: an
+ * activation that arrives while a knote is being processed waits for the
+ * lock and is then applied to the knote's new state, so it is never lost,
+ * and no knote is seen half-processed. The seed needs a marker in the
+ * pending queue because its scan may block and let others move the queue;
+ * ours scans exactly the entries queued when it started (the count plays
+ * the marker), so knotes re-queued by the scan (level-triggered ones) are
+ * not returned twice in one call, and several LWPs scanning one kqueue take
+ * disjoint events.
+ *
+ * Wake-ups. Each newly queued knote wakes one sleeper: one is enough since
+ * the event it queued can be taken only once; a sleeper that finds nothing
+ * (another LWP took the event first) goes back to sleep. Closing wakes all.
+ *
+ * Watch lists. A knote on a kernel descriptor (EVFILT_READ on a kqueue or a
+ * port) sits on that descriptor's watch list. Readiness changes are reported
+ * through file_notify() with no lock held; the hook takes each watching
+ * kqueue's lock, then the file's (the lock order), and runs the filters.
+ * A kqueue reports its own readiness changes only after dropping its lock,
+ * so chains of kqueues watching kqueues never hold two kqueue locks.
+ */
+import { I32 } from '../kern/kmem.js';
+import { cur } from '../kern/hdr.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { sq_wake_one, sq_wake_all } from '../kern/sleepq.js';
+import { FF, file_notify, file_set_notify, fd_file, fd_get, DTYPE_KQUEUE } from '../kern/fdtab.js';
+import { fail, type ErrnoCode } from '../kern/errno.js';
+import { kstat_counter, kstat_add } from '../kern/kstat.js';
+import {
+  Q, K, kqueues, knotes, kn_lookup, kn_hash_insert, kn_hash_remove, kn_ident, kn_data, kn_setdata, kn_udata,
+  kn_setf64, KN_ACTIVE, KN_QUEUED, KN_DISABLED, KN_DELETING,
+} from './knote.js';
+import { filter_ops, EVENT_REGISTER, EVENT_PROCESS, type kevent_t } from './filter.js';
+import {
+  EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EV_ONESHOT, EV_CLEAR, EV_DISPATCH, EV_SYSFLAGS,
+} from './consts.js';
+
+export const C_KQUEUES = kstat_counter('kqueue', 'kqueues_created');
+export const C_KNOTES = kstat_counter('kqueue', 'knotes_added');
+export const C_DROPPED = kstat_counter('kqueue', 'knotes_dropped');
+export const C_EVENTS = kstat_counter('kqueue', 'events_returned');
+export const C_ENQUEUED = kstat_counter('kqueue', 'knotes_queued');
+export const C_CALLS = kstat_counter('kqueue', 'kevent_calls');
+export const C_SLEEPS = kstat_counter('kqueue', 'sleeps');
+export const C_WAKEUPS = kstat_counter('kqueue', 'wakeups');
+export const C_ENOMEM = kstat_counter('kqueue', 'knote_enomem');
+
+// ---------------------------------------------------------------- kqueues
+
+/** Allocates a kqueue with the descriptor's reference; 0 when the table is full. */
+export function kq_alloc(): number {
+  const kq = kqueues.alloc();
+  if (kq !== 0) { I32[kq + Q.refs] = 1; kstat_add(C_KQUEUES); }
+  return kq;
+}
+
+/** Binds the kqueue to its descriptor (after fd_alloc). */
+export function kq_setfd(kq: number, fd: number): void {
+  I32[kq + Q.fd] = fd;
+  I32[kq + Q.file] = fd_file(fd);
+}
+
+/**
+ * Looks up a kqueue descriptor and takes a reference, so the kqueue stays
+ * in memory while the call uses it even if another LWP closes it (EBADF for
+ * anything but an open kqueue).
+ */
+export function kq_hold(fd: unknown, syscall: string): number {
+  const kq = fd_get(fd, DTYPE_KQUEUE, syscall, 'EBADF');
+  if (!kq_tryref(kq)) fail('EBADF', syscall, `fd ${String(fd)} closed`);
+  const file = fd_file(fd as number);
+  if (file === 0 || I32[file + FF.obj] !== kq || I32[file + FF.type] !== DTYPE_KQUEUE) {
+    kq_rele(kq);
+    fail('EBADF', syscall, `fd ${String(fd)} closed`);
+  }
+  return kq;
+}
+
+/** Takes a reference unless the kqueue is already freed. */
+export function kq_tryref(kq: number): boolean {
+  for (;;) {
+    const r = Atomics.load(I32, kq + Q.refs);
+    if (r <= 0) return false;
+    if (Atomics.compareExchange(I32, kq + Q.refs, r, r + 1) === r) return true;
+  }
+}
+
+/** Drops a reference; the last one frees the kqueue. */
+export function kq_rele(kq: number): void {
+  if (Atomics.sub(I32, kq + Q.refs, 1) === 1) kqueues.free(kq);
+}
+
+export function kq_lock(kq: number): void { mutex_enter(kq + Q.lock); }
+
+// Work a filter must do without the kqueue lock (freeing a timer's callout
+// waits for its handler, which may be waiting for that lock). Per thread.
+const deferred: (() => void)[] = [];
+/** Runs fn once the calling thread drops the kqueue lock it holds. */
+export function defer_after_unlock(fn: () => void): void { deferred.push(fn); }
+function run_deferred(): void {
+  while (deferred.length !== 0) deferred.shift()!();
+}
+
+/** Drops the kqueue lock, then tells the kqueue's watchers if it gained events meanwhile. */
+export function kq_unlock(kq: number): void {
+  mutex_exit(kq + Q.lock);
+  if (deferred.length !== 0) run_deferred();
+  if (Atomics.load(I32, kq + Q.notify) !== 0 && Atomics.exchange(I32, kq + Q.notify, 0) !== 0) {
+    const file = I32[kq + Q.file];
+    if (file !== 0) file_notify(file, I32[kq + Q.fd]);
+  }
+}
+
+/** Pending events (kq_count): what EVFILT_READ on a kqueue reports. A lock-free read. */
+export function kq_pending(kq: number): number { return Atomics.load(I32, kq + Q.count); }
+
+/**
+ * close(2) of a kqueue: drops every knote, fails the LWPs sleeping in
+ * kevent on it (they return EBADF) and releases the descriptor's reference.
+ */
+export function kq_close(kq: number): void {
+  kq_lock(kq);
+  I32[kq + Q.closing] = 1;
+  for (let kn = I32[kq + Q.lhead]; kn !== 0; kn = I32[kq + Q.lhead]) knote_detach_and_drop(kn);
+  sq_wake_all(kq + Q.sq);
+  I32[kq + Q.notify] = 0;
+  mutex_exit(kq + Q.lock);
+  run_deferred();
+  kq_rele(kq);
+}
+
+// ---------------------------------------------------------------- knotes
+
+/** Queues an active knote and wakes one sleeper (kqueue lock held). */
+function knote_enqueue(kq: number, kn: number): void {
+  const t = I32[kq + Q.qtail];
+  I32[kn + K.qprev] = t; I32[kn + K.qnext] = 0;
+  if (t === 0) I32[kq + Q.qhead] = kn; else I32[t + K.qnext] = kn;
+  I32[kq + Q.qtail] = kn;
+  I32[kn + K.status] |= KN_QUEUED;
+  Atomics.add(I32, kq + Q.count, 1);
+  I32[kq + Q.lastq] = cur.lid;
+  kstat_add(C_ENQUEUED);
+  if (I32[kq + Q.sq] !== 0 && sq_wake_one(kq + Q.sq)) kstat_add(C_WAKEUPS);
+  const file = I32[kq + Q.file];
+  if (file !== 0 && I32[file + FF.watch] !== 0) I32[kq + Q.notify] = 1;
+}
+
+/** Unlinks a knote from the pending queue without touching its status (kqueue lock held). */
+function queue_unlink(kq: number, kn: number): void {
+  const p = I32[kn + K.qprev], n = I32[kn + K.qnext];
+  if (p === 0) I32[kq + Q.qhead] = n; else I32[p + K.qnext] = n;
+  if (n === 0) I32[kq + Q.qtail] = p; else I32[n + K.qprev] = p;
+  I32[kn + K.qnext] = 0; I32[kn + K.qprev] = 0;
+  Atomics.sub(I32, kq + Q.count, 1);
+}
+
+/** Re-queues at the tail a knote the scan took off the queue (no wake-up: the scanner returns it). */
+function queue_append(kq: number, kn: number): void {
+  const t = I32[kq + Q.qtail];
+  I32[kn + K.qprev] = t; I32[kn + K.qnext] = 0;
+  if (t === 0) I32[kq + Q.qhead] = kn; else I32[t + K.qnext] = kn;
+  I32[kq + Q.qtail] = kn;
+  Atomics.add(I32, kq + Q.count, 1);
+}
+
+/** KNOTE_ACTIVATE: marks the knote active and queues it unless queued or disabled (kqueue lock held). */
+export function knote_activate(kn: number): void {
+  const st = I32[kn + K.status] | KN_ACTIVE;
+  I32[kn + K.status] = st;
+  if ((st & (KN_QUEUED | KN_DISABLED | KN_DELETING)) === 0) knote_enqueue(I32[kn + K.kq], kn);
+}
+
+/** Runs the filter and activates the knote if its event is present (kqueue lock held). */
+export function knote_event(kn: number, hint: number): void {
+  if ((I32[kn + K.status] & KN_DELETING) !== 0) return;
+  if (filter_ops(I32[kn + K.filter])!.event(kn, hint)) knote_activate(kn);
+}
+
+/** Detaches a knote from its filter and frees it (kqueue lock held). */
+export function knote_detach_and_drop(kn: number): void {
+  I32[kn + K.status] |= KN_DELETING;
+  filter_ops(I32[kn + K.filter])!.detach(kn);
+  knote_drop(kn);
+}
+
+/** Unlinks a knote from every kqueue structure and frees it (kqueue lock held). */
+function knote_drop(kn: number): void {
+  const kq = I32[kn + K.kq];
+  knote_unwatch(kn);
+  kn_hash_remove(kn);
+  const p = I32[kn + K.lprev], n = I32[kn + K.lnext];
+  if (p === 0) I32[kq + Q.lhead] = n; else I32[p + K.lnext] = n;
+  if (n === 0) I32[kq + Q.ltail] = p; else I32[n + K.lprev] = p;
+  if ((I32[kn + K.status] & KN_QUEUED) !== 0) queue_unlink(kq, kn);
+  I32[kq + Q.nknotes]--;
+  I32[kn + K.kq] = 0;
+  knotes.free(kn);
+  kstat_add(C_DROPPED);
+}
+
+// ---------------------------------------------------------------- watch lists
+
+/**
+ * Puts a knote on a descriptor's watch list (from a filter's attach, kqueue
+ * lock held). EBADF when the descriptor is being closed: a knote never
+ * outlives its descriptor.
+ */
+export function knote_watch(kn: number, file: number): ErrnoCode | null {
+  mutex_enter(file + FF.lock);
+  if (I32[file + FF.closing] !== 0 || I32[file + FF.type] === 0) { mutex_exit(file + FF.lock); return 'EBADF'; }
+  const t = I32[file + FF.watchTail];
+  I32[kn + K.wprev] = t; I32[kn + K.wnext] = 0;
+  if (t === 0) I32[file + FF.watch] = kn; else I32[t + K.wnext] = kn;
+  I32[file + FF.watchTail] = kn;
+  I32[kn + K.file] = file;
+  mutex_exit(file + FF.lock);
+  return null;
+}
+
+/** Takes a knote off its descriptor's watch list, if on one (kqueue lock held). */
+export function knote_unwatch(kn: number): void {
+  const file = I32[kn + K.file];
+  if (file === 0) return;
+  mutex_enter(file + FF.lock);
+  const p = I32[kn + K.wprev], n = I32[kn + K.wnext];
+  if (p === 0) I32[file + FF.watch] = n; else I32[p + K.wnext] = n;
+  if (n === 0) I32[file + FF.watchTail] = p; else I32[n + K.wprev] = p;
+  I32[kn + K.wnext] = 0; I32[kn + K.wprev] = 0; I32[kn + K.file] = 0;
+  mutex_exit(file + FF.lock);
+}
+
+/**
+ * The descriptor table's notify hook: a watched descriptor's readiness
+ * changed (run the watching knotes' filters) or it is being closed (drop
+ * them, as the seed's knote_fdclose). Called with no lock held.
+ */
+function on_file_notify(file: number, _fd: number): void {
+  const closing = I32[file + FF.closing] !== 0;
+  for (let pass = 0; ; pass++) {
+    // Which kqueues watch it: take a reference on each under the file lock,
+    // then visit each with its own lock first, as the lock order wants.
+    const kqs: number[] = [];
+    mutex_enter(file + FF.lock);
+    for (let kn = I32[file + FF.watch]; kn !== 0; kn = I32[kn + K.wnext]) {
+      const kq = I32[kn + K.kq];
+      if (!kqs.includes(kq) && kq_tryref(kq)) kqs.push(kq);
+    }
+    mutex_exit(file + FF.lock);
+    if (kqs.length === 0) return;
+    for (const kq of kqs) {
+      kq_lock(kq);
+      const drop: number[] = [];
+      mutex_enter(file + FF.lock);
+      for (let kn = I32[file + FF.watch]; kn !== 0; kn = I32[kn + K.wnext]) {
+        if (I32[kn + K.kq] !== kq) continue;
+        if (closing) drop.push(kn); else knote_event(kn, 0);
+      }
+      mutex_exit(file + FF.lock);
+      for (const kn of drop) knote_detach_and_drop(kn);
+      kq_unlock(kq);
+      kq_rele(kq);
+    }
+    if (!closing) return;
+    // Closing: loop until the list is empty (a knote added by a kqueue we
+    // had not listed yet is impossible once `closing` is set, but a kqueue
+    // whose reference we could not take may still be dropping its own).
+    if (pass > 1000) return;
+  }
+}
+file_set_notify(on_file_notify);
+
+// ---------------------------------------------------------------- register
+
+/**
+ * kqueue_register: applies one change. Returns null or the errno code of
+ * the failure. `kev` is the caller's private copy; as in the seed, it is
+ * updated the way the EV_RECEIPT / EV_ERROR entry will report it.
+ */
+export function kqueue_register(kq: number, kev: kevent_t): ErrnoCode | null {
+  const ops = kev.filter < 0 ? filter_ops(kev.filter) : undefined;
+  if (ops === undefined) return 'EINVAL';
+  kev.flags &= ~EV_SYSFLAGS;
+  kq_lock(kq);
+  try {
+    if (I32[kq + Q.closing] !== 0) return 'EBADF';
+    let kn = kn_lookup(kq, kev.filter, kev.ident);
+    if (kn === 0 && (kev.flags & EV_ADD) === 0) return 'ENOENT';
+    if ((kev.flags & EV_ADD) !== 0) {
+      if (kn === 0) {
+        kn = knotes.alloc();
+        if (kn === 0) { kstat_add(C_ENOMEM); return 'ENOMEM'; }
+        I32[kn + K.kq] = kq;
+        I32[kn + K.filter] = kev.filter;
+        kn_setf64(kn, K.ident, kev.ident);
+        I32[kn + K.sfflags] = kev.fflags | 0;
+        kn_setf64(kn, K.sdata, kev.data);
+        kev.fflags = 0; kev.data = 0;
+        I32[kn + K.flags] = kev.flags;
+        kn_setf64(kn, K.udata, kev.udata);
+        const err = ops.attach(kn);
+        if (err !== null) { knote_unwatch(kn); I32[kn + K.kq] = 0; knotes.free(kn); return err; }
+        kn_hash_insert(kn);
+        const t = I32[kq + Q.ltail];
+        I32[kn + K.lprev] = t;
+        if (t === 0) I32[kq + Q.lhead] = kn; else I32[t + K.lnext] = kn;
+        I32[kq + Q.ltail] = kn;
+        I32[kq + Q.nknotes]++;
+        kstat_add(C_KNOTES);
+      } else {
+        modify(kn, kev);
+      }
+      knote_event(kn, 0);
+    } else if ((kev.flags & EV_DELETE) !== 0) {
+      knote_detach_and_drop(kn);
+      return null;
+    } else {
+      modify(kn, kev);
+      knote_event(kn, 0);
+    }
+    // Disabling keeps the knote active; enabling queues it again if it is.
+    if ((kev.flags & EV_DISABLE) !== 0) I32[kn + K.status] |= KN_DISABLED;
+    if ((kev.flags & EV_ENABLE) !== 0 && (I32[kn + K.status] & KN_DISABLED) !== 0) {
+      const st = I32[kn + K.status] & ~KN_DISABLED;
+      I32[kn + K.status] = st;
+      if ((st & KN_ACTIVE) !== 0 && (st & KN_QUEUED) === 0) knote_enqueue(kq, kn);
+    }
+    return null;
+  } finally {
+    kq_unlock(kq);
+  }
+}
+
+/** A change to an existing knote: it never resets what already fired. */
+function modify(kn: number, kev: kevent_t): void {
+  const ops = filter_ops(I32[kn + K.filter])!;
+  if (ops.touch !== undefined) { ops.touch(kn, kev, EVENT_REGISTER); return; }
+  I32[kn + K.sfflags] = kev.fflags | 0;
+  kn_setf64(kn, K.sdata, kev.data);
+  kn_setf64(kn, K.udata, kev.udata);
+}
+
+// ---------------------------------------------------------------- scan
+
+/**
+ * kqueue_scan: takes up to `max` events off the pending queue into `out`
+ * (kqueue lock held). Returns how many it added.
+ */
+export function kqueue_scan(kq: number, max: number, out: kevent_t[]): number {
+  let total = 0;
+  // The entries queued now; re-queued knotes go behind them and wait for the next call.
+  let left = I32[kq + Q.count];
+  while (total < max && left-- > 0) {
+    const kn = I32[kq + Q.qhead];
+    if (kn === 0) break;
+    queue_unlink(kq, kn);
+    let st = I32[kn + K.status];
+    const flags = I32[kn + K.flags];
+    if ((st & KN_DISABLED) !== 0) {
+      // Disabled: off the queue but still active, so enabling re-queues it.
+      I32[kn + K.status] = st & ~KN_QUEUED;
+      continue;
+    }
+    const ops = filter_ops(I32[kn + K.filter])!;
+    if ((flags & EV_ONESHOT) === 0 && !ops.event(kn, 0)) {
+      // The event went away (level-triggered source drained): not reported.
+      I32[kn + K.status] = st & ~(KN_QUEUED | KN_ACTIVE);
+      continue;
+    }
+    const ev = knote_kevent(kn);
+    ops.touch?.(kn, ev, EVENT_PROCESS);
+    out.push(ev);
+    total++;
+    st = I32[kn + K.status];
+    const fl = I32[kn + K.flags];
+    if ((fl & EV_ONESHOT) !== 0) {
+      I32[kn + K.status] = st & ~KN_QUEUED;
+      knote_detach_and_drop(kn);
+    } else if ((fl & (EV_CLEAR | EV_DISPATCH)) !== 0) {
+      if ((fl & EV_CLEAR) !== 0) { kn_setdata(kn, 0); I32[kn + K.fflags] = 0; }
+      if ((fl & EV_DISPATCH) !== 0) st |= KN_DISABLED;
+      I32[kn + K.status] = st & ~(KN_QUEUED | KN_ACTIVE);
+    } else {
+      queue_append(kq, kn);
+    }
+  }
+  if (total !== 0) kstat_add(C_EVENTS, total);
+  return total;
+}
+
+/** The knote as a kevent (kn_kevent). */
+export function knote_kevent(kn: number): kevent_t {
+  return {
+    ident: kn_ident(kn), filter: I32[kn + K.filter], flags: I32[kn + K.flags] & 0xffff,
+    fflags: I32[kn + K.fflags] >>> 0, data: kn_data(kn), udata: kn_udata(kn),
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The body of kevent(2), written once as a generator for both the blocking
+ * and the Promise forms (kern/sleeprun.ts). Internal: sys.ts and the
+ * idiomatic layer call it.
+ */
+import { I32 } from '../kern/kmem.js';
+import { fail, errnoOf, type ErrnoCode } from '../kern/errno.js';
+import { intArg } from '../kern/args.js';
+import { checkTimespec, tsToNs, monoNow, type Timespec } from '../kern/time.js';
+import { sq_alloc, sq_enqueue, sq_free, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC } from '../kern/sleepq.js';
+import type { SleepGen } from '../kern/sleeprun.js';
+import { wmesg_register } from '../kern/wmesg.js';
+import { kstat_add } from '../kern/kstat.js';
+import { Q } from './knote.js';
+import { kq_hold, kq_rele, kq_lock, kq_unlock, kqueue_register, kqueue_scan, C_CALLS, C_SLEEPS } from './kern.js';
+import { spin_begin, spin_end } from './spin.js';
+import type { kevent_t } from './filter.js';
+import { EV_ERROR, EV_RECEIPT } from './consts.js';
+
+const WMESG_KQREAD = wmesg_register('kqread');
+
+/** Told of each sleep (its sleeper) and of its end, so a caller can interrupt it (AbortSignal). */
+export interface SleepWatch { sleeping(sl: number): void; awake(): void }
+
+const FIELDS = ['ident', 'filter', 'flags', 'fflags', 'data', 'udata'] as const;
+
+/** Copies a change, checking JS types (TypeError, before any change is applied). */
+function copyChange(c: unknown, i: number, syscall: string): kevent_t {
+  if (c === null || typeof c !== 'object') throw new TypeError(`${syscall}: changelist[${i}] must be a kevent object`);
+  const o = c as Record<string, unknown>;
+  for (const f of FIELDS) {
+    if (typeof o[f] !== 'number') throw new TypeError(`${syscall}: changelist[${i}].${f} must be a number`);
+  }
+  return { ident: o.ident as number, filter: o.filter as number, flags: o.flags as number,
+    fflags: o.fflags as number, data: o.data as number, udata: o.udata as number };
+}
+
+/** Values C's types could not hold: EINVAL for that change. */
+function badValue(k: kevent_t): boolean {
+  return !Number.isSafeInteger(k.ident) || k.ident < 0 ||
+    !Number.isInteger(k.filter) || k.filter < -0x8000 || k.filter > 0x7fff ||
+    !Number.isInteger(k.flags) || k.flags < 0 || k.flags > 0xffff ||
+    !Number.isInteger(k.fflags) || k.fflags < -0x80000000 || k.fflags > 0xffffffff ||
+    !Number.isSafeInteger(k.data);
+}
+
+export function* kevent_body(fd: number, changelist: readonly kevent_t[] | null, nevents: number,
+  timeout: Timespec | null | undefined, syscall: string, async: boolean, watch?: SleepWatch): SleepGen<kevent_t[]> {
+  // Argument checks come first, as copyin would fault before anything changes.
+  if (changelist !== null && changelist !== undefined && !Array.isArray(changelist)) {
+    throw new TypeError(`${syscall}: changelist must be an array or null`);
+  }
+  const changes = (changelist ?? []).map((c, i) => copyChange(c, i, syscall));
+  const max = intArg(nevents, 'nevents', syscall);
+  if (max < 0) fail('EINVAL', syscall, `nevents ${max}`);
+  let wait = Infinity;
+  if (timeout !== null && timeout !== undefined) wait = tsToNs(checkTimespec(timeout, syscall));
+  const kq = kq_hold(fd, syscall);
+  kstat_add(C_CALLS);
+  let locked = false;
+  try {
+    const out: kevent_t[] = [];
+    for (const kev of changes) {
+      kev.fflags >>>= 0;
+      const err: ErrnoCode | null = badValue(kev) ? 'EINVAL' : kqueue_register(kq, kev);
+      if (err === null && (kev.flags & EV_RECEIPT) === 0) continue;
+      if (out.length === max) {
+        if (err !== null) fail(err, syscall, `change {ident ${kev.ident}, filter ${kev.filter}}`);
+        return out; // a receipt with no room left: the rest is not applied (FreeBSD)
+      }
+      out.push({ ident: kev.ident, filter: kev.filter, flags: EV_ERROR, fflags: kev.fflags >>> 0,
+        data: err === null ? 0 : errnoOf(err), udata: kev.udata });
+    }
+    // Entries for changes end the call at once, as in both kernels.
+    if (out.length !== 0 || max === 0) return out;
+    const deadline = wait === Infinity ? Infinity : wait === 0 ? 0 : monoNow() + wait;
+    kq_lock(kq);
+    locked = true;
+    for (;;) {
+      if (I32[kq + Q.closing] !== 0) fail('EBADF', syscall, 'kqueue closed');
+      if (I32[kq + Q.count] !== 0 && kqueue_scan(kq, max, out) !== 0) break;
+      if (I32[kq + Q.count] !== 0) continue;
+      if (deadline === 0 || (deadline !== Infinity && monoNow() >= deadline)) break;
+      const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WMESG_KQREAD, syscall);
+      sq_enqueue(kq + Q.sq, sl, 0);
+      kstat_add(C_SLEEPS);
+      const sp = async ? undefined : spin_begin(kq, deadline);
+      watch?.sleeping(sl);
+      const r = yield { sl, lock: kq + Q.lock, deadline, spin: sp?.policy };
+      watch?.awake();
+      sq_free(sl);
+      if (sp !== undefined) spin_end(sp, r !== SQ_INTR && r !== SQ_TIMEDOUT);
+      if (r === SQ_INTR) fail('EINTR', syscall);
+      if (r === SQ_TIMEDOUT) {
+        if (I32[kq + Q.closing] === 0 && I32[kq + Q.count] !== 0) kqueue_scan(kq, max, out);
+        break;
+      }
+    }
+    return out;
+  } finally {
+    if (locked) kq_unlock(kq);
+    kq_rele(kq);
+  }
+}

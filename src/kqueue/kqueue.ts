@@ -1,0 +1,150 @@
+/**
+ * The idiomatic kqueue: a class over the sys calls with typed options,
+ * millisecond timeouts, AbortSignal, an async iterator and Symbol.dispose.
+ * Thin: every semantic is kevent's.
+ */
+import { SysError } from '../kern/errno.js';
+import { sysenter } from '../kern/sysent.js';
+import { runAsync } from '../kern/sleeprun.js';
+import { sq_interrupt } from '../kern/sleepq.js';
+import { kstat_snapshot } from '../kern/kstat.js';
+import { close } from '../sys/close.js';
+import { kqueue, kevent } from './sys.js';
+import { kevent_body } from './kevent.js';
+import { kqueues, knotes, bytesPerKnote } from './knote.js';
+import { timer_knotes } from './filters/timer.js';
+import type { kevent_t } from './filter.js';
+import { EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EVFILT_USER, NOTE_TRIGGER } from './consts.js';
+
+export type { kevent_t };
+
+/** Fields of a change besides ident and filter. */
+export interface KEventOptions {
+  /** EV_* flags added to the action (EV_CLEAR, EV_ONESHOT, EV_DISPATCH, EV_DISABLE, EV_RECEIPT...). */
+  flags?: number;
+  fflags?: number;
+  data?: number;
+  udata?: number;
+}
+
+export interface WaitOptions {
+  /** Most events to return (default 64). */
+  max?: number;
+  /** Milliseconds to wait; 0 polls; undefined waits until an event (or the signal). */
+  timeoutMs?: number;
+  /** Aborting ends a pending wait with the signal's reason, unless events were already taken. */
+  signal?: AbortSignal;
+}
+
+const ZERO = { tv_sec: 0, tv_nsec: 0 };
+
+function msToTimespec(ms: number | undefined): { tv_sec: number; tv_nsec: number } | null {
+  if (ms === undefined) return null;
+  if (typeof ms !== 'number' || !(ms >= 0) || ms === Infinity) throw new RangeError('timeoutMs must be a finite number >= 0');
+  const ns = Math.round(ms * 1e6);
+  return { tv_sec: Math.floor(ns / 1e9), tv_nsec: ns % 1e9 };
+}
+
+/** A kqueue descriptor with methods. */
+export class KQueue implements Disposable, AsyncIterable<kevent_t> {
+  /** The kernel descriptor (usable with the sys calls too). */
+  readonly fd: number;
+  #closed = false;
+
+  constructor() { this.fd = kqueue(); }
+
+  /** Applies one change; throws its error as a SysError. */
+  #apply(ident: number, filter: number, action: number, o: KEventOptions = {}): void {
+    const ev = { ident, filter, flags: action | (o.flags ?? 0), fflags: o.fflags ?? 0, data: o.data ?? 0, udata: o.udata ?? 0 };
+    // With nevents 0 a failing change fails the call with its errno.
+    kevent(this.fd, [ev], 0, ZERO);
+  }
+
+  /** EV_ADD: registers (or, if it exists, modifies) the knote (ident, filter). */
+  register(ident: number, filter: number, o?: KEventOptions): void { this.#apply(ident, filter, EV_ADD, o); }
+  /** Changes an existing knote (ENOENT if absent): `flags` are EV_ENABLE / EV_DISABLE / EV_CLEAR..., without EV_ADD. */
+  modify(ident: number, filter: number, o?: KEventOptions): void { this.#apply(ident, filter, 0, o); }
+  /** EV_DELETE. */
+  delete(ident: number, filter: number): void { this.#apply(ident, filter, EV_DELETE); }
+  enable(ident: number, filter: number): void { this.#apply(ident, filter, EV_ENABLE); }
+  disable(ident: number, filter: number): void { this.#apply(ident, filter, EV_DISABLE); }
+  /** NOTE_TRIGGER on an EVFILT_USER knote, with optional NOTE_FF* fflags and data. */
+  trigger(ident: number, fflags = 0, data = 0): void { this.#apply(ident, EVFILT_USER, 0, { fflags: NOTE_TRIGGER | fflags, data }); }
+
+  /**
+   * Applies changes in order; returns, per change, null or its error code
+   * (a failing change does not stop the others).
+   */
+  apply(changes: readonly kevent_t[]): (string | null)[] {
+    return changes.map((c) => {
+      try { kevent(this.fd, [c], 0, ZERO); return null; } catch (e) {
+        if (e instanceof SysError) return e.code;
+        throw e;
+      }
+    });
+  }
+
+  /** Waits for events, blocking the thread (fine in LWPs; blocks the event loop in the main thread). */
+  waitSync(o: Omit<WaitOptions, 'signal'> = {}): kevent_t[] {
+    return kevent(this.fd, null, o.max ?? 64, msToTimespec(o.timeoutMs));
+  }
+
+  /** Waits for events without blocking the event loop. */
+  async wait(o: WaitOptions = {}): Promise<kevent_t[]> {
+    const { signal } = o;
+    if (signal?.aborted) throw signal.reason;
+    sysenter();
+    let sleeper = 0;
+    let aborted = false;
+    const onAbort = (): void => { aborted = true; if (sleeper !== 0) sq_interrupt(sleeper); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await runAsync(kevent_body(this.fd, null, o.max ?? 64, msToTimespec(o.timeoutMs), 'kevent_async', true, {
+        sleeping(sl) { sleeper = sl; if (aborted) sq_interrupt(sl); },
+        awake() { sleeper = 0; },
+      }));
+    } catch (e) {
+      if (aborted && e instanceof SysError && e.code === 'EINTR') throw signal!.reason;
+      throw e;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Events one at a time until the kqueue is closed or the signal aborts (then it ends quietly). */
+  async *events(o: { signal?: AbortSignal; batch?: number } = {}): AsyncGenerator<kevent_t, void, undefined> {
+    for (;;) {
+      let evs: kevent_t[];
+      try {
+        evs = await this.wait({ max: o.batch ?? 64, signal: o.signal });
+      } catch (e) {
+        if (o.signal?.aborted || (e instanceof SysError && e.code === 'EBADF')) return;
+        throw e;
+      }
+      for (const e of evs) yield e;
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<kevent_t, void, undefined> { return this.events(); }
+
+  /** close(2); pending waits end with EBADF. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    close(this.fd);
+  }
+  [Symbol.dispose](): void { this.close(); }
+}
+
+/** kqueue memory and counters: objects in use now plus the kstat counters of module 'kqueue'. */
+export function kqueueStats(): Record<string, number> {
+  return {
+    ...kstat_snapshot('kqueue'),
+    'kqueue.kqueues_in_use': kqueues.inuse,
+    'kqueue.knotes_in_use': knotes.inuse,
+    'kqueue.knotes_max': knotes.count,
+    'kqueue.knotes_hiwat': knotes.hiwat,
+    'kqueue.timer_knotes': timer_knotes(),
+    'kqueue.bytes_per_knote': bytesPerKnote(),
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * kqueue(2) and kevent(2) under their C names (shared/API.md), with the
+ * constants of sys/event.h. kevent applies the changelist, then collects up
+ * to `nevents` events: a change that fails (or carries EV_RECEIPT) is
+ * reported at once as an EV_ERROR entry with the positive errno in data, and
+ * when no room is left for that entry the call fails with the errno
+ * (FreeBSD). An expired timeout returns what is there (possibly nothing).
+ */
+import { sysenter } from '../kern/sysent.js';
+import { fail } from '../kern/errno.js';
+import type { Timespec } from '../kern/time.js';
+import { fd_alloc, fd_list, fd_close, fileops_register, DTYPE_KQUEUE } from '../kern/fdtab.js';
+import { runSync, runAsync } from '../kern/sleeprun.js';
+import { onProcExit } from '../lwp/proc.js';
+import { kqueues } from './knote.js';
+import { kq_alloc, kq_setfd, kq_rele, kq_close, kq_pending } from './kern.js';
+import { kevent_body } from './kevent.js';
+import type { kevent_t } from './filter.js';
+import './filters/user.js';
+import './filters/timer.js';
+import './filters/read.js';
+
+export * from './consts.js';
+export type { kevent_t } from './filter.js';
+
+fileops_register(DTYPE_KQUEUE, { name: 'kqueue', close: (kq) => kq_close(kq), readable: kq_pending });
+
+// exit(2) closes every descriptor: kqueues drop their knotes and timers.
+onProcExit(() => {
+  for (const f of fd_list()) if (f.type === DTYPE_KQUEUE) { try { fd_close(f.fd); } catch { /* closed meanwhile */ } }
+});
+
+/** EV_SET: a kevent with these fields. */
+export function EV_SET(ident: number, filter: number, flags: number, fflags: number, data: number, udata: number): kevent_t {
+  return { ident, filter, flags, fflags, data, udata };
+}
+
+/** kqueue(2): a new kqueue descriptor (ENOMEM when kq_max kqueues exist, EMFILE when the table is full). */
+export function kqueue(): number {
+  sysenter();
+  const kq = kq_alloc();
+  if (kq === 0) fail('ENOMEM', 'kqueue', `kq_max (${kqueues.count}) kqueues open`);
+  let fd: number;
+  try { fd = fd_alloc(DTYPE_KQUEUE, kq, 'kqueue'); } catch (e) { kq_rele(kq); throw e; }
+  kq_setfd(kq, fd);
+  return fd;
+}
+
+/** kevent(2): applies `changelist`, then returns up to `nevents` events, waiting until `timeout` (null: forever). */
+export function kevent(kq: number, changelist: readonly kevent_t[] | null, nevents: number, timeout?: Timespec | null): kevent_t[] {
+  sysenter();
+  return runSync(kevent_body(kq, changelist, nevents, timeout, 'kevent', false));
+}
+
+/** The Promise form of {@link kevent}: never blocks the event loop. */
+export function kevent_async(kq: number, changelist: readonly kevent_t[] | null, nevents: number, timeout?: Timespec | null): Promise<kevent_t[]> {
+  try {
+    sysenter();
+    return runAsync(kevent_body(kq, changelist, nevents, timeout, 'kevent_async', true));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+

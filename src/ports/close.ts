@@ -1,0 +1,60 @@
+/**
+ * Closing a port (close(2) on its descriptor) and the descriptor-table
+ * operations of ports: a port is readable while events are queued.
+ */
+import { I32 } from '../kern/kmem.js';
+import { mutex_enter } from '../kern/mutex.js';
+import { fileops_register, fd_list, fd_close, DTYPE_PORT } from '../kern/fdtab.js';
+import { sq_wake_all } from '../kern/sleepq.js';
+import { kstat_add } from '../kern/kstat.js';
+import { onProcExit } from '../lwp/proc.js';
+import { P, E, portLock, portIdWord, PQ_CLOSE, ST_RESERVED, C_DISCARDED } from './mem.js';
+import { PORT_ALLOC_CACHED, PORT_ALLOC_SCACHED } from './consts.js';
+import { port_exit, port_exit_release, slot_free_locked } from './queue.js';
+import { port_sources } from './source.js';
+
+const KEEP = PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED;
+
+/**
+ * Closes port h (its descriptor fd is being closed): from now on the
+ * descriptor is EBADF, waiters return EBADFD, queued events are discarded
+ * (slots the sources keep go back to them, reserved), sources hear of it,
+ * and the struct is released once its last slot comes back.
+ */
+export function port_close(h: number, fd: number): void {
+  mutex_enter(portLock(h));
+  Atomics.store(I32, portIdWord(h), 0);
+  I32[h + P.flags] = I32[h + P.flags]! | PQ_CLOSE;
+  let dropped = 0;
+  for (let s = I32[h + P.head]!; s !== 0;) {
+    const nx = I32[s + E.next]!;
+    I32[s + E.next] = 0; I32[s + E.prev] = 0;
+    if (I32[s + E.flags]! & KEEP) Atomics.store(I32, s + E.st, ST_RESERVED);
+    else slot_free_locked(h, s);
+    dropped++;
+    s = nx;
+  }
+  I32[h + P.head] = 0; I32[h + P.tail] = 0;
+  Atomics.store(I32, h + P.nent, 0);
+  sq_wake_all(h + P.wqh);
+  port_exit(h);
+  if (dropped > 0) kstat_add(C_DISCARDED, dropped);
+  // The seed's port_close asks each source to return its slots (timer_close_port).
+  for (const ops of port_sources()) {
+    if (ops.closed === undefined) continue;
+    try { ops.closed(fd); } catch (e) { process.emitWarning(`port source ${ops.name}: closed callback threw: ${String(e)}`); }
+  }
+  mutex_enter(portLock(h));
+  port_exit_release(h);
+}
+
+fileops_register(DTYPE_PORT, {
+  name: 'port',
+  close: port_close,
+  readable: (h: number) => Atomics.load(I32, h + P.nent),
+});
+
+// Process exit closes every port (exit(2) closes all descriptors).
+onProcExit(() => {
+  for (const f of fd_list()) if (f.type === DTYPE_PORT) { try { fd_close(f.fd); } catch { /* closed meanwhile */ } }
+});

@@ -1,0 +1,139 @@
+/**
+ * port_get / port_getn, written once as a generator that yields whenever it
+ * must sleep (kern/sleeprun.ts runs it blocking or as a Promise).
+ *
+ * Semantics are the seed's port_getn:
+ *  - max 0: takes nothing, reports the number of queued events as nget;
+ *  - nget 0: returns at once, taking nothing;
+ *  - nget > max (max > 0): EINVAL;
+ *  - alert mode: one alert event, at once, whatever is queued;
+ *  - enough events queued: takes up to max of them, FIFO, without waiting;
+ *  - otherwise the timeout decides: none waits, zero polls (takes what is
+ *    there), a positive one waits and then takes what has arrived (fewer
+ *    than nget is C's ETIME; port_get throws ETIME); an invalid timeout is
+ *    EINVAL, checked only then, when the call would wait.
+ * Waiters sleep on the port's list ordered by nget, so that the one wanting
+ * fewest events is woken first (port_queue_thread); a close wakes them all
+ * with EBADFD; an alert wakes them all with the alert event.
+ */
+import { I32 } from '../kern/kmem.js';
+import { fail, SysError } from '../kern/errno.js';
+import { intArg } from '../kern/args.js';
+import { monoNow, NSEC_PER_SEC, type Timespec } from '../kern/time.js';
+import { kstat_add } from '../kern/kstat.js';
+import { sq_alloc, sq_free, sq_enqueue, sq_setarg, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC } from '../kern/sleepq.js';
+import type { SleepGen } from '../kern/sleeprun.js';
+import { wmesg_register } from '../kern/wmesg.js';
+import { P, portLock, portAlertUser, PQ_ALERT, PQ_CLOSE, C_WAITERS, C_WAITS } from './mem.js';
+import { PORT_SOURCE_ALERT } from './consts.js';
+import { port_enter, port_exit, port_exit_release } from './queue.js';
+import { take_locked } from './take.js';
+import { spin_begin, spin_end } from './spin.js';
+import { eventList, type port_event_t, type port_event_list } from './types.js';
+
+export const WMESG_PORTGET = wmesg_register('portget');
+
+/** For the Promise forms: lets an AbortSignal interrupt the sleeper in use. */
+export interface GetControl { sl: number; aborted: boolean; reason?: unknown }
+
+/** Checks the shape of a timeout (TypeError); its values are checked only when the call would wait. */
+export function timeoutShape(t: unknown, syscall: string): Timespec | null {
+  if (t === undefined || t === null) return null;
+  if (typeof t !== 'object') throw new TypeError(`${syscall}: timeout must be a timespec or null`);
+  const ts = t as Partial<Timespec>;
+  if (typeof ts.tv_sec !== 'number' || typeof ts.tv_nsec !== 'number') throw new TypeError(`${syscall}: timeout needs numeric tv_sec and tv_nsec`);
+  return ts as Timespec;
+}
+
+/** -1: wait forever; 0: poll; otherwise the relative timeout in ns. EINVAL as port_get_timeout. */
+function timeoutNs(ts: Timespec | null, syscall: string): number {
+  if (ts === null) return -1;
+  if (ts.tv_sec === 0 && ts.tv_nsec === 0) return 0;
+  if (!Number.isInteger(ts.tv_sec) || !Number.isInteger(ts.tv_nsec) || ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= NSEC_PER_SEC) {
+    fail('EINVAL', syscall, `timeout {${ts.tv_sec}, ${ts.tv_nsec}}`);
+  }
+  return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+function alertEvent(h: number): port_event_t {
+  return { portev_events: I32[h + P.alertEvents]!, portev_source: PORT_SOURCE_ALERT, portev_object: 0, portev_user: portAlertUser(h) };
+}
+
+/** Unsigned count argument, as C's uint_t. */
+export function countArg(v: unknown, name: string, syscall: string): number {
+  return intArg(v, name, syscall) >>> 0;
+}
+
+/**
+ * The body of port_get (one = true: max 1, nget 1, ETIME thrown) and
+ * port_getn. Arguments are already checked for type; fd is checked here.
+ */
+export function* getn_gen(fd: unknown, max: number, nget: number, timeout: Timespec | null,
+  one: boolean, async: boolean, syscall: string, ctl?: GetControl): SleepGen<port_event_list> {
+  const h = port_enter(fd, syscall);
+  if (nget > max && max > 0) { port_exit(h); fail('EINVAL', syscall, `nget ${nget} > max ${max}`); }
+  if (max === 0) {
+    const n = I32[h + P.nent]!;
+    port_exit(h);
+    return eventList([], n);
+  }
+  if (nget === 0) { port_exit(h); return eventList([], 0); }
+  if (I32[h + P.flags]! & PQ_ALERT) {
+    const a = alertEvent(h);
+    port_exit(h);
+    return eventList([a], 1);
+  }
+  I32[h + P.thrcnt]!++;
+  const out: port_event_t[] = [];
+  let deadline = -1;      // -1: not computed yet (no need to wait so far)
+  let needNew = -1;       // sendGen to move past, after sources denied every event we took
+  try {
+    for (;;) {
+      if (I32[h + P.nent]! >= nget && (needNew === -1 || I32[h + P.sendGen] !== needNew)) {
+        const r = take_locked(h, max, out);
+        if (out.length > 0 || r.denied === 0) break;
+        needNew = I32[h + P.sendGen]!;
+        continue;
+      }
+      if (deadline === -1) {
+        const ns = timeoutNs(timeout, syscall);
+        if (ns === 0) { if (needNew === -1) take_locked(h, max, out); break; }   // poll: what is there
+        deadline = ns < 0 ? Infinity : monoNow() + ns;
+      }
+      // Sleep until enough events, an alert, a close, a signal or the deadline.
+      if (ctl?.aborted) throw ctl.reason ?? new DOMException('The operation was aborted', 'AbortError');
+      const alertGen = I32[h + P.alertGen]!;
+      const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WMESG_PORTGET, syscall);
+      sq_setarg(sl, nget);
+      sq_enqueue(h + P.wqh, sl, nget);
+      kstat_add(C_WAITERS); kstat_add(C_WAITS);
+      const sp = async ? undefined : spin_begin(h, deadline);
+      if (ctl !== undefined) ctl.sl = sl;
+      let r: number;
+      try {
+        r = yield { sl, lock: portLock(h), deadline, spin: sp?.policy };
+      } finally {
+        if (ctl !== undefined) ctl.sl = 0;
+        sq_free(sl);
+        kstat_add(C_WAITERS, -1);
+      }
+      if (sp !== undefined) spin_end(sp, r === SQ_WOKEN);
+      if (I32[h + P.alertGen] !== alertGen) { out.length = 0; out.push(alertEvent(h)); break; }
+      if (I32[h + P.flags]! & PQ_CLOSE) fail('EBADFD', syscall, 'port closed while waiting');
+      if (I32[h + P.nent]! >= nget && (needNew === -1 || I32[h + P.sendGen] !== needNew)) continue;
+      if (r === SQ_INTR) {
+        if (ctl?.aborted) throw ctl.reason ?? new DOMException('The operation was aborted', 'AbortError');
+        fail('EINTR', syscall);
+      }
+      if (r === SQ_TIMEDOUT || monoNow() >= deadline) {
+        if (!one && (needNew === -1 || I32[h + P.sendGen] !== needNew)) take_locked(h, max, out);
+        break;
+      }
+    }
+  } finally {
+    I32[h + P.thrcnt]!--;
+    port_exit_release(h);
+  }
+  if (one && out.length === 0) throw new SysError('ETIME', syscall, 'timeout expired');
+  return eventList(out, out.length);
+}

@@ -1,0 +1,123 @@
+/**
+ * Event ports in kernel memory: the port struct and its cache, the event
+ * slot struct and the kernel-wide slot cache, the per-port id words, the
+ * tunables and the kstat counters. Everything else in src/ports works on
+ * these through the accessors here.
+ *
+ * Why the id words live outside the port struct: a syscall finds a port by
+ * descriptor, then locks it. Between the two, another thread may close the
+ * port and a third create a new one in the same struct, and the cache zeroes
+ * a struct when it hands it out. The lock word and the "which descriptor
+ * owns this port now" word therefore sit in a region that is never zeroed:
+ * a syscall locks the port's id lock and only then trusts the struct, if the
+ * id word still names its descriptor.
+ */
+import { availableParallelism } from 'node:os';
+import { I32, F64, defineStruct, kcacheCreate, kregionCreate } from '../kern/kmem.js';
+import { defineTunable } from '../kern/options.js';
+import { kstat_counter } from '../kern/kstat.js';
+import { PORT_DEFAULT_PORTS, PORT_MAX_PORTS, PORT_DEFAULT_EVENTS } from './consts.js';
+
+declare module '../kern/options.js' {
+  interface BootOptions {
+    /** Ports open at once, illumos project.port-max-ids (default 8192, at most 65536); port_create fails with EAGAIN beyond. */
+    port_max_ids?: number;
+    /** Event slots one port may hold (queued or reserved), illumos process.port-max-events (default 65536); EAGAIN beyond. */
+    port_max_events?: number;
+    /** Event slots kernel-wide, shared by every port (default 131072; 48 bytes each). EAGAIN when exhausted. */
+    port_events_total?: number;
+    /** Adaptive spin budget of port_get before it sleeps, ns (default 20000; 0 turns spinning off). */
+    port_spin_ns?: number;
+    /** Most threads spinning in port_get at once (default: the number of CPUs). */
+    port_spinners?: number;
+  }
+}
+defineTunable('port_max_ids', PORT_DEFAULT_PORTS, 1, PORT_MAX_PORTS);
+defineTunable('port_max_events', PORT_DEFAULT_EVENTS, 1, 1 << 30);
+defineTunable('port_events_total', 2 * PORT_DEFAULT_EVENTS, 16, 1 << 24);
+defineTunable('port_spin_ns', 20_000, 0, 10_000_000);
+defineTunable('port_spinners', availableParallelism(), 0, 1024);
+
+/** port_t + port_queue_t of the seed, less what a single process does not need. */
+export const PORT = defineStruct('port', {
+  alertUser: 'f64',   // portev_user of the alert event
+  flags: 'i32',       // PQ_*
+  nent: 'i32',        // events on the queue (readable() reports it)
+  curr: 'i32',        // slots this port has handed out (queued, reserved, in delivery)
+  maxev: 'i32',       // port-max-events at creation
+  head: 'i32', tail: 'i32',   // the event queue (slot handles, FIFO)
+  wqh: 'i32', wqt: 'i32',     // waiting getters: a sleep-queue list, ordered by events wanted
+  thrcnt: 'i32',      // threads inside port_get(n) on this port (keep the struct alive)
+  fd: 'i32',          // the descriptor
+  file: 'i32',        // its descriptor table entry (for file_notify)
+  alertEvents: 'i32', // portev_events of the alert event
+  alertGen: 'i32',    // bumped by every port_alert that sets alert mode
+  sendGen: 'i32',     // bumped by every queued event (getters that were denied wait for a new one)
+  lastSender: 'i32',  // lid of the last thread that queued an event (adaptive spin)
+  spinScore: 'i32',   // adaptive spin: successes raise it, wasted spins lower it
+  spinTick: 'i32',    // counts gets skipped while the score is low, to probe again now and then
+});
+export const P = PORT.F;
+
+/** Port queue flags. */
+export const PQ_ALERT = 0x1, PQ_CLOSE = 0x2, PQ_FREED = 0x4;
+
+/**
+ * port_kevent_t: one event slot. `st` is the delivery state word, changed by
+ * compare-and-swap because a getter finishes a delivery without the port lock.
+ */
+export const KEV = defineStruct('port_kevent', {
+  object: 'f64',      // portev_object
+  user: 'f64',        // portev_user (bit-exact JS number)
+  st: 'i32',          // ST_* | SF_*
+  flags: 'i32',       // PORT_ALLOC_* mode | KF_CALLBACK
+  source: 'i32',      // PORT_SOURCE_*
+  events: 'i32',      // portev_events
+  port: 'i32',        // handle of its port
+  next: 'i32', prev: 'i32', // queue links
+  arg: 'i32',         // the source's own word (e.g. a timer id), passed to its callbacks
+});
+export const E = KEV.F;
+
+/** Slot states (low bits of `st`). */
+export const ST_RESERVED = 1, ST_QUEUED = 2, ST_TAKEN = 3, ST_DELIVERING = 4, ST_MASK = 0xf;
+/** Slot state flags: withdrawn while in delivery, freed while in delivery, queued again while its callback ran. */
+export const SF_CANCEL = 0x10, SF_FREEPEND = 0x20, SF_REQUEUE = 0x40;
+/** Slot flags beyond the allocation mode: the source's delivery callback runs for it. */
+export const KF_CALLBACK = 0x100;
+
+export const ports = kcacheCreate('port', PORT, (t) => t.port_max_ids!);
+export const kevents = kcacheCreate('port_kevent', KEV, (t) => t.port_events_total!);
+
+/** Two never-zeroed words per port (see the file comment): [lock, owning fd]. */
+const ids = kregionCreate('port_ids', (t) => 2 * t.port_max_ids!);
+/**
+ * Kernel-wide words: [0] spinners now, [1] spin budget ns, [2] most spinners,
+ * then one "spinning in port_get" word per LWP slot.
+ */
+export const spinRegion = kregionCreate('port_spin', (t) => 4 + t.maxlwp!);
+export const SPIN_NOW = 0, SPIN_BUDGET = 1, SPIN_MAX = 2, SPIN_LWP = 4;
+
+/** The lock word of the port at handle h. */
+export function portLock(h: number): number { return ids.base + 2 * ports.index(h); }
+/** The word naming the descriptor that owns port h (0 once closed). */
+export function portIdWord(h: number): number { return ids.base + 2 * ports.index(h) + 1; }
+
+export function kevUser(s: number): number { return F64[(s + E.user) >> 1]!; }
+export function kevSetUser(s: number, v: number): void { F64[(s + E.user) >> 1] = v; }
+export function kevObject(s: number): number { return F64[(s + E.object) >> 1]!; }
+export function kevSetObject(s: number, v: number): void { F64[(s + E.object) >> 1] = v; }
+export function portAlertUser(h: number): number { return F64[(h + P.alertUser) >> 1]!; }
+export function portSetAlertUser(h: number, v: number): void { F64[(h + P.alertUser) >> 1] = v; }
+
+/** kstat counters (module 'port'). */
+export const C_PORTS = kstat_counter('port', 'ports');             // ports in use now
+export const C_CREATED = kstat_counter('port', 'created');
+export const C_SENT = kstat_counter('port', 'events_sent');        // events queued (user and sources)
+export const C_DELIVERED = kstat_counter('port', 'events_delivered');
+export const C_DISCARDED = kstat_counter('port', 'events_discarded'); // dropped by close or withdrawn
+export const C_WAITERS = kstat_counter('port', 'waiters');         // getters asleep now
+export const C_WAITS = kstat_counter('port', 'waits');             // times a getter went to sleep
+export const C_ALERTS = kstat_counter('port', 'alerts');
+export const C_SPIN_HIT = kstat_counter('port', 'spin_hits');
+export const C_SPIN_MISS = kstat_counter('port', 'spin_misses');

@@ -1,0 +1,254 @@
+/**
+ * The event-source interface: how kernel event sources (POSIX timers with
+ * SIGEV_PORT, AIO, file descriptors, ...) deliver events through a port.
+ * It follows the seed's kernel API (port_alloc_event, port_init_event,
+ * port_send_event, port_free_event, port_remove_done_event); slots are
+ * handles into kernel memory, so any thread may pass them around.
+ *
+ * Life of a slot
+ *
+ *   1. Reserve it when the application asks for notification
+ *      (timer_create): `slot = port_alloc_event(portfd, PORT_ALLOC_SCACHED,
+ *      PORT_SOURCE_TIMER)`. Reserving is what makes delivery reliable: the
+ *      application gets EAGAIN at once, never a lost event later.
+ *      EBADF / EBADFD / EAGAIN as port_send would.
+ *   2. Fill it in: `port_init_event(slot, object, user, arg, true)`. `arg`
+ *      is the source's own word (e.g. the timer id), handed back to its
+ *      callbacks; `true` asks for the delivery callback.
+ *   3. Queue it when the event happens: `port_send_event(slot)`. A slot is
+ *      queued at most once: while it waits to be retrieved, sending it again
+ *      returns false and changes nothing (the timer counts an overrun).
+ *      It returns true when the slot was queued (or, if its delivery callback
+ *      is running right now, re-queued behind that delivery).
+ *   4. At retrieval, in the retrieving thread and without any port lock, the
+ *      source's `deliver` callback runs (if asked for): it may set
+ *      `d.events` (the timer folds its overruns in) and may return false to
+ *      deny delivery; a denied event goes back to the head of the queue.
+ *      Then a PORT_ALLOC_DEFAULT slot is freed; CACHED / SCACHED slots go
+ *      back to the source, reserved, ready for the next port_send_event;
+ *      a PORT_ALLOC_PRIVATE slot can never be queued (EINVAL).
+ *   5. Withdraw a queued event: `port_remove_done_event(slot)` (timer_delete)
+ *      returns true when the event was pending and now will not be delivered,
+ *      even if a getter had already taken it off the queue; false when there
+ *      was nothing pending.
+ *   6. Give the reservation back: `port_free_event(slot)` (withdraws first;
+ *      safe in every state, also while a getter is delivering it: the getter
+ *      then frees it). Never use the slot afterwards.
+ *
+ * Close: when a port is closed, its queued DEFAULT events are discarded,
+ * its queued CACHED / SCACHED events return to their sources (reserved),
+ * and then every registered source's `closed(portfd)` runs (in the closing
+ * thread, no port lock held) so that it can drop its objects bound to that
+ * port and free their slots (the seed's timer_close_port). A closed port's
+ * struct lives on until its last slot is freed; port_send_event on a slot of
+ * a closed port returns false and queues nothing.
+ *
+ * Callbacks across threads: the code that runs a callback must exist in
+ * every thread, so callbacks are registered per source kind at module load
+ * (`port_source_register(PORT_SOURCE_TIMER, ops)` at the top level of a
+ * module that src/sys/index.ts loads), never stored per slot.
+ *
+ * Locks: call any of these holding your own object lock (your lock comes
+ * before the port lock); the port never calls you holding a port lock, so
+ * your callbacks may take your own lock. Do not call port functions from
+ * inside a callback on the same slot (the slot is mid-delivery).
+ */
+import { I32 } from '../kern/kmem.js';
+import { fail } from '../kern/errno.js';
+import { intArg, userArg } from '../kern/args.js';
+import { kstat_add } from '../kern/kstat.js';
+import {
+  E, P, kevents, portIdWord, kevSetObject, kevSetUser, kevObject, kevUser,
+  ST_RESERVED, ST_QUEUED, ST_TAKEN, ST_DELIVERING, ST_MASK, SF_CANCEL, SF_FREEPEND, SF_REQUEUE,
+  KF_CALLBACK, PQ_CLOSE, C_SENT, C_DISCARDED,
+} from './mem.js';
+import { PORT_ALLOC_PRIVATE, PORT_ALLOC_CACHED, PORT_ALLOC_SCACHED, PORT_SOURCE_USER, PORT_SOURCE_ALERT } from './consts.js';
+import {
+  port_enter, port_exit, port_exit_release, slot_alloc_locked, slot_free_locked,
+  enqueue_locked, unlink_locked, port_readable_notify,
+} from './queue.js';
+import { portLock } from './mem.js';
+import { mutex_enter } from '../kern/mutex.js';
+
+/** What a delivery callback sees; it may change `events`. */
+export interface PortDelivery {
+  /** The slot being delivered. */
+  readonly slot: number;
+  /** Descriptor of the port it is delivered from. */
+  readonly port: number;
+  readonly source: number;
+  readonly object: number;
+  readonly user: number;
+  /** The source's word given to port_init_event. */
+  readonly arg: number;
+  /** PORT_CALLBACK_DEFAULT: a delivery to the application. */
+  readonly flag: number;
+  /** portev_events as it will be delivered; the callback may update it. */
+  events: number;
+}
+
+/** What an event source registers for its kind (PORT_SOURCE_*). */
+export interface PortSourceOps {
+  /** For messages. */
+  readonly name: string;
+  /**
+   * Runs when an event of a slot initialised with `callback = true` is
+   * retrieved, in the retrieving thread, no port lock held. Return false to
+   * deny delivery (the event stays queued). Must not throw.
+   */
+  deliver?(d: PortDelivery): boolean;
+  /** A port was closed: drop what you bound to it and free its slots (timer_close_port). */
+  closed?(port: number): void;
+  /** port_associate(port, source, object, events, user) for this source; throw SysErrors as its man page says. */
+  associate?(port: number, object: number, events: number, user: number): void;
+  /** port_dissociate(port, source, object) for this source. */
+  dissociate?(port: number, object: number): void;
+}
+
+const sources = new Map<number, PortSourceOps>();
+
+/** Registers the operations of a source kind. Call at module load, in a module every thread loads. */
+export function port_source_register(source: number, ops: PortSourceOps): void {
+  if (source === PORT_SOURCE_USER || source === PORT_SOURCE_ALERT) throw new Error(`port source ${source} is the port's own`);
+  sources.set(source, ops);
+}
+/** The operations registered for a source kind. */
+export function port_source_ops(source: number): PortSourceOps | undefined { return sources.get(source); }
+/** Every registered source (close notifications). */
+export function port_sources(): IterableIterator<PortSourceOps> { return sources.values(); }
+
+const MODES = PORT_ALLOC_PRIVATE | PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED;
+
+/**
+ * Reserves an event slot on the port of descriptor `port` for `source`.
+ * `flags` is PORT_ALLOC_DEFAULT, _PRIVATE, _CACHED or _SCACHED. EBADF,
+ * EBADFD, EAGAIN (port-max-events or the kernel-wide slots), EINVAL for bad
+ * flags, reported under `syscall` (the application call doing the reserving).
+ */
+export function port_alloc_event(port: number, flags: number, source: number, syscall = 'port_alloc_event'): number {
+  intArg(flags, 'flags', syscall);
+  if ((flags & ~MODES) !== 0 || (flags !== 0 && (flags & (flags - 1)) !== 0)) fail('EINVAL', syscall, `alloc flags ${flags}`);
+  const h = port_enter(port, syscall);
+  const s = slot_alloc_locked(h, flags, source, syscall);
+  port_exit(h);
+  return s;
+}
+
+function slotArg(slot: number, fn: string): number {
+  if (typeof slot !== 'number' || kevents.index(slot) < 0 || (Atomics.load(I32, slot + E.st) & ST_MASK) === 0) {
+    throw new RangeError(`${fn}: ${String(slot)} is not a reserved port event slot`);
+  }
+  return slot;
+}
+
+/** Sets the event data of a reserved slot (port_init_event). */
+export function port_init_event(slot: number, object: number, user: number, arg = 0, callback = false): void {
+  slotArg(slot, 'port_init_event');
+  kevSetObject(slot, userArg(object, 'object', 'port_init_event'));
+  kevSetUser(slot, userArg(user, 'user', 'port_init_event'));
+  I32[slot + E.arg] = arg | 0;
+  I32[slot + E.flags] = (I32[slot + E.flags]! & ~KF_CALLBACK) | (callback ? KF_CALLBACK : 0);
+}
+
+/** Sets portev_events of a slot (port_set_event); a callback may still change it at delivery. */
+export function port_set_event(slot: number, events: number): void {
+  slotArg(slot, 'port_set_event');
+  I32[slot + E.events] = events | 0;
+}
+
+/** Reads back a slot's fields (for sources and tests). */
+export function port_event_info(slot: number): { events: number; object: number; user: number; arg: number; source: number; queued: boolean } {
+  slotArg(slot, 'port_event_info');
+  const st = Atomics.load(I32, slot + E.st) & ST_MASK;
+  return {
+    events: I32[slot + E.events]!, object: kevObject(slot), user: kevUser(slot), arg: I32[slot + E.arg]!,
+    source: I32[slot + E.source]!, queued: st === ST_QUEUED || st === ST_TAKEN,
+  };
+}
+
+/** Descriptor of the port a slot belongs to; 0 once that port is closed. */
+export function port_event_fd(slot: number): number {
+  slotArg(slot, 'port_event_fd');
+  return Atomics.load(I32, portIdWord(I32[slot + E.port]!));
+}
+
+/**
+ * Queues a reserved slot on its port (port_send_event). At most once: false
+ * when the event is already pending (queued, or taken by a getter whose
+ * delivery has not reached its callback) or the port is closed; true when
+ * it was queued. EINVAL for a PORT_ALLOC_PRIVATE slot.
+ */
+export function port_send_event(slot: number): boolean {
+  slotArg(slot, 'port_send_event');
+  if (I32[slot + E.flags]! & PORT_ALLOC_PRIVATE) fail('EINVAL', 'port_send_event', 'a PORT_ALLOC_PRIVATE slot is never queued');
+  const h = I32[slot + E.port]!;
+  mutex_enter(portLock(h));
+  if (I32[h + P.flags]! & PQ_CLOSE) { port_exit(h); return false; }
+  for (;;) {
+    const v = Atomics.load(I32, slot + E.st);
+    const st = v & ST_MASK;
+    if (st === ST_RESERVED) {
+      const first = enqueue_locked(h, slot);
+      port_exit(h);
+      kstat_add(C_SENT);
+      if (first) port_readable_notify(h);
+      return true;
+    }
+    if (st === ST_DELIVERING && (v & (SF_CANCEL | SF_REQUEUE)) === 0) {
+      // Its callback is running or done: queue it again behind this delivery.
+      if (Atomics.compareExchange(I32, slot + E.st, v, v | SF_REQUEUE) !== v) continue;
+      port_exit(h);
+      return true;
+    }
+    port_exit(h);
+    return false;
+  }
+}
+
+/**
+ * Withdraws a pending event (port_remove_done_event; timer_delete). True
+ * when it was pending and will now not be delivered; false if nothing was
+ * pending. The slot stays reserved.
+ */
+export function port_remove_done_event(slot: number): boolean {
+  slotArg(slot, 'port_remove_done_event');
+  const h = I32[slot + E.port]!;
+  mutex_enter(portLock(h));
+  const r = withdraw_locked(h, slot);
+  port_exit(h);
+  return r;
+}
+
+function withdraw_locked(h: number, slot: number): boolean {
+  for (;;) {
+    const v = Atomics.load(I32, slot + E.st);
+    const st = v & ST_MASK;
+    if (st === ST_QUEUED) { unlink_locked(h, slot); kstat_add(C_DISCARDED); return true; }
+    if ((st === ST_TAKEN || st === ST_DELIVERING) && (v & SF_CANCEL) === 0) {
+      if (Atomics.compareExchange(I32, slot + E.st, v, (v | SF_CANCEL) & ~SF_REQUEUE) !== v) continue;
+      kstat_add(C_DISCARDED);
+      return true;
+    }
+    return false;
+  }
+}
+
+/** Gives a slot back (port_free_event): withdraws it if pending, then frees it. */
+export function port_free_event(slot: number): void {
+  slotArg(slot, 'port_free_event');
+  const h = I32[slot + E.port]!;
+  mutex_enter(portLock(h));
+  withdraw_locked(h, slot);
+  for (;;) {
+    const v = Atomics.load(I32, slot + E.st);
+    const st = v & ST_MASK;
+    if (st === ST_TAKEN || st === ST_DELIVERING) {
+      // A getter holds it: it frees it when it is done.
+      if (Atomics.compareExchange(I32, slot + E.st, v, v | SF_CANCEL | SF_FREEPEND) !== v) continue;
+      break;
+    }
+    slot_free_locked(h, slot);
+    break;
+  }
+  port_exit_release(h);
+}

@@ -1,0 +1,187 @@
+/**
+ * Event ports under their illumos names (port_create(3C), port_associate(3C),
+ * port_send(3C), port_alert(3C), port_get(3C)): the `ukern/sys` contract of
+ * shared/API.md. Blocking calls have `_async` Promise forms.
+ */
+import { I32 } from '../kern/kmem.js';
+import { sysenter } from '../kern/sysent.js';
+import { fail } from '../kern/errno.js';
+import { intArg, userArg } from '../kern/args.js';
+import { fd_alloc, fd_file, DTYPE_PORT } from '../kern/fdtab.js';
+import { tunables } from '../kern/boot.js';
+import { kstat_add } from '../kern/kstat.js';
+import { sq_wake_all } from '../kern/sleepq.js';
+import { runSync, runAsync } from '../kern/sleeprun.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import {
+  P, E, ports, portLock, portIdWord, kevSetUser, portSetAlertUser, PQ_ALERT,
+  C_PORTS, C_CREATED, C_SENT, C_ALERTS,
+} from './mem.js';
+import {
+  PORT_SOURCE_USER, PORT_ALLOC_DEFAULT, PORT_ALERT_INVALID, PORT_ALERT_UPDATE, PORT_MAX_LIST,
+} from './consts.js';
+import {
+  port_enter, port_enter_code, port_exit, slot_alloc_locked, enqueue_locked, port_readable_notify,
+} from './queue.js';
+import { port_source_ops } from './source.js';
+import { getn_gen, timeoutShape, countArg } from './getn.js';
+import type { port_event_t, port_event_list } from './types.js';
+import type { Timespec } from '../kern/time.js';
+import './close.js';
+
+export * from './consts.js';
+export type { port_event_t, port_event_list } from './types.js';
+export { port_spin_tune } from './spin.js';
+
+/** Creates a port. EAGAIN beyond port_max_ids ports; EMFILE when the descriptor table is full. */
+export function port_create(): number {
+  sysenter();
+  const h = ports.alloc();
+  if (h === 0) fail('EAGAIN', 'port_create', `port_max_ids (${ports.count}) ports in use`);
+  let fd: number;
+  try { fd = fd_alloc(DTYPE_PORT, h, 'port_create'); } catch (e) { ports.free(h); throw e; }
+  mutex_enter(portLock(h));
+  I32[h + P.maxev] = tunables().port_max_events!;
+  I32[h + P.fd] = fd;
+  I32[h + P.file] = fd_file(fd);
+  Atomics.store(I32, portIdWord(h), fd);
+  mutex_exit(portLock(h));
+  kstat_add(C_PORTS); kstat_add(C_CREATED);
+  return fd;
+}
+
+/**
+ * Associates an object of an event source with a port. PORT_SOURCE_USER (and
+ * every source no subsystem provides yet) is EINVAL, as the man page says
+ * for a source that is not valid; the source checks the rest.
+ */
+export function port_associate(port: number, source: number, object: number, events: number, user: number): void {
+  sysenter();
+  intArg(source, 'source', 'port_associate');
+  userArg(object, 'object', 'port_associate');
+  intArg(events, 'events', 'port_associate');
+  userArg(user, 'user', 'port_associate');
+  port_exit(port_enter(port, 'port_associate'));
+  const ops = port_source_ops(source);
+  if (ops?.associate === undefined) fail('EINVAL', 'port_associate', `source ${source} cannot be associated`);
+  ops.associate(port, object, events | 0, user);
+}
+
+/** Removes an association (EINVAL for sources that have none). */
+export function port_dissociate(port: number, source: number, object: number): void {
+  sysenter();
+  intArg(source, 'source', 'port_dissociate');
+  userArg(object, 'object', 'port_dissociate');
+  port_exit(port_enter(port, 'port_dissociate'));
+  const ops = port_source_ops(source);
+  if (ops?.dissociate === undefined) fail('EINVAL', 'port_dissociate', `source ${source} cannot be dissociated`);
+  ops.dissociate(port, object);
+}
+
+/** Queues a PORT_SOURCE_USER event on h (lock held); releases the lock. */
+function sendLocked(h: number, events: number, user: number, syscall: string): void {
+  const s = slot_alloc_locked(h, PORT_ALLOC_DEFAULT, PORT_SOURCE_USER, syscall);
+  I32[s + E.events] = events;
+  kevSetUser(s, user);
+  const first = enqueue_locked(h, s);
+  port_exit(h);
+  kstat_add(C_SENT);
+  if (first) port_readable_notify(h);
+}
+
+/** Sends a user event (PORT_SOURCE_USER). EBADF, EBADFD, EAGAIN (port_max_events or slots exhausted). */
+export function port_send(port: number, events: number, user: number): void {
+  sysenter();
+  const ev = intArg(events, 'events', 'port_send') | 0;
+  const u = userArg(user, 'user', 'port_send');
+  sendLocked(port_enter(port, 'port_send'), ev, u, 'port_send');
+}
+
+/**
+ * Sends a user event to every port of the list. Returns how many it reached;
+ * per-port failures (EBADF, EBADFD, EAGAIN) are not thrown: `errors`, when
+ * given, receives the code per port, null where the event was sent. EINVAL
+ * for an empty list or one longer than PORT_MAX_LIST.
+ */
+export function port_sendn(ports: readonly number[], events: number, user: number, errors?: (string | null)[]): number {
+  sysenter();
+  if (!Array.isArray(ports)) throw new TypeError('port_sendn: ports must be an array');
+  if (errors !== undefined && !Array.isArray(errors)) throw new TypeError('port_sendn: errors must be an array');
+  const ev = intArg(events, 'events', 'port_sendn') | 0;
+  const u = userArg(user, 'user', 'port_sendn');
+  const n = ports.length;
+  if (n === 0 || n > PORT_MAX_LIST) fail('EINVAL', 'port_sendn', `nent ${n}`);
+  let reached = 0;
+  for (let i = 0; i < n; i++) {
+    const fd = ports[i];
+    let code: string | null = null;
+    const h = typeof fd === 'number' ? port_enter_code(fd, 'port_sendn') : 'EBADF';
+    if (typeof h !== 'number') code = h;
+    else {
+      try { sendLocked(h, ev, u, 'port_sendn'); } catch (e) { code = (e as { code?: string }).code ?? 'EIO'; }
+    }
+    if (code === null) reached++;
+    if (errors !== undefined) errors[i] = code;
+  }
+  return reached;
+}
+
+/**
+ * Sets or clears alert mode. events 0 clears it (whatever the flags);
+ * otherwise PORT_ALERT_SET sets or overwrites, PORT_ALERT_UPDATE sets or
+ * fails with EBUSY when already set; both flags at once is EINVAL. Setting
+ * it wakes every waiting getter with the alert event; queued events stay.
+ */
+export function port_alert(port: number, flags: number, events: number, user: number): void {
+  sysenter();
+  const fl = intArg(flags, 'flags', 'port_alert');
+  const ev = intArg(events, 'events', 'port_alert') | 0;
+  const u = userArg(user, 'user', 'port_alert');
+  const h = port_enter(port, 'port_alert');
+  const f = I32[h + P.flags]!;
+  if (ev === 0) { I32[h + P.flags] = f & ~PQ_ALERT; port_exit(h); return; }
+  if ((fl & PORT_ALERT_INVALID) === PORT_ALERT_INVALID) { port_exit(h); fail('EINVAL', 'port_alert', `flags ${fl}`); }
+  if (fl === PORT_ALERT_UPDATE && (f & PQ_ALERT)) { port_exit(h); fail('EBUSY', 'port_alert', 'port already in alert mode'); }
+  I32[h + P.flags] = f | PQ_ALERT;
+  I32[h + P.alertEvents] = ev;
+  portSetAlertUser(h, u);
+  I32[h + P.alertGen]!++;
+  sq_wake_all(h + P.wqh);
+  port_exit(h);
+  kstat_add(C_ALERTS);
+}
+
+/** Retrieves one event, waiting up to `timeout` (null/undefined: forever; zero: poll). ETIME when none came. */
+export function port_get(port: number, timeout?: Timespec | null): port_event_t {
+  sysenter();
+  const ts = timeoutShape(timeout, 'port_get');
+  return runSync(getn_gen(port, 1, 1, ts, true, false, 'port_get'))[0]!;
+}
+
+/**
+ * Retrieves at least `nget` and at most `max` events (see getn.ts for the
+ * exact rules). Fewer than nget returned means the timeout expired.
+ */
+export function port_getn(port: number, max: number, nget: number, timeout?: Timespec | null): port_event_list {
+  sysenter();
+  const mx = countArg(max, 'max', 'port_getn');
+  const ng = countArg(nget, 'nget', 'port_getn');
+  const ts = timeoutShape(timeout, 'port_getn');
+  return runSync(getn_gen(port, mx, ng, ts, false, false, 'port_getn'));
+}
+
+/** The Promise form of {@link port_get}: never blocks the event loop, keeps the process alive while pending. */
+export async function port_get_async(port: number, timeout?: Timespec | null): Promise<port_event_t> {
+  sysenter();
+  const ts = timeoutShape(timeout, 'port_get');
+  return (await runAsync(getn_gen(port, 1, 1, ts, true, true, 'port_get')))[0]!;
+}
+
+/** The Promise form of {@link port_getn}. */
+export async function port_getn_async(port: number, max: number, nget: number, timeout?: Timespec | null): Promise<port_event_list> {
+  sysenter();
+  const mx = countArg(max, 'max', 'port_getn');
+  const ng = countArg(nget, 'nget', 'port_getn');
+  const ts = timeoutShape(timeout, 'port_getn');
+  return runAsync(getn_gen(port, mx, ng, ts, false, true, 'port_getn'));
+}

@@ -1,0 +1,302 @@
+/**
+ * Callouts: one-shot deadlines in kernel memory, fired by kernel code.
+ *
+ * This is the seeds' cyclic/callout backend. The POSIX timers use it, and so
+ * does kqueue's EVFILT_TIMER. The API below is stable:
+ *
+ *   callout_register_kind(kind, handler)   at module load, in every thread
+ *                                          (the clock thread imports the module
+ *                                          too, so it knows the handler: it runs
+ *                                          kernel code, not closures)
+ *   callout_demand((t) => n)               at module load: reserve n callouts
+ *                                          (the cache is sized at boot from the sum)
+ *   c = callout_alloc(kind, arg, line?)    0 when the cache is exhausted (EAGAIN)
+ *   callout_reset(c, when)                 arm or re-arm at `when` (ns on the time
+ *                                          line: TL_MONO = kernel monotonic ns,
+ *                                          monoNow(); TL_MANUAL = the manual clock)
+ *   callout_stop(c) -> was it pending      cancel; if its handler is running in
+ *                                          another thread, waits for it to return,
+ *                                          so after callout_stop the handler is not
+ *                                          running and will not run (unless re-armed)
+ *   callout_free(c)                        stops it, then frees it
+ *   callout_pending(c), callout_when(c)
+ *
+ * A handler is `(c, arg, now) => next`: it runs in the clock thread (or, on
+ * the manual time line, in the thread that moved the manual clock) with no
+ * callout lock held, may take object locks (it is the last in the lock order
+ * after 'callout' is dropped), and returns the next deadline to re-arm the same
+ * callout at (a periodic callout costs no extra lock round trip), or -1 for
+ * none. A callout_reset made while its handler runs wins over the returned
+ * value; a callout_stop made then wins over both. Handlers must be short and
+ * must not block: every other expiry waits behind them.
+ *
+ * Arm and cancel are O(log n): the pending callouts of a time line form a
+ * binary min-heap of callout handles in a kernel region, and every callout
+ * knows its heap index. Arming a new earliest deadline wakes the clock thread
+ * by bumping and notifying the heap's wake word.
+ */
+import { I32, F64, defineStruct, kcacheCreate, kregionCreate } from '../kern/kmem.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { cur } from '../kern/hdr.js';
+import type { Tunables } from '../kern/options.js';
+import { TL_MONO, TL_MANUAL, timelineNow } from './clocks.js';
+
+export { TL_MONO, TL_MANUAL };
+
+/** A handler: returns the next deadline to re-arm at, or -1. */
+export type CalloutHandler = (c: number, arg: number, now: number) => number;
+
+/** Callout kinds in use (register yours here so numbers never collide). */
+export const CK_ITIMER = 1;
+/** Reserved for kqueue's EVFILT_TIMER. */
+export const CK_KNOTE = 2;
+
+const CALLOUT = defineStruct('callout', {
+  when: 'f64',    // deadline, ns on its time line
+  state: 'i32',   // CS_*
+  kind: 'i32',
+  arg: 'i32',
+  idx: 'i32',     // heap index while pending
+  line: 'i32',    // TL_*
+  flags: 'i32',   // CF_* requests made while firing
+  firer: 'i32',   // owner id of the thread running its handler
+  waiters: 'i32', // threads waiting in callout_stop for the handler to return
+});
+const F = CALLOUT.F;
+export const CALLOUT_BYTES = CALLOUT.words * 4;
+
+const CS_IDLE = 0, CS_PENDING = 1, CS_FIRING = 2;
+const CF_STOP = 1, CF_RESET = 2;
+
+const demands: ((t: Tunables) => number)[] = [];
+/** Reserves callouts (module load, before boot). */
+export function callout_demand(fn: (t: Tunables) => number): void { demands.push(fn); }
+function capacity(t: Tunables): number { let n = 16; for (const d of demands) n += d(t); return n; }
+
+const callouts = kcacheCreate('callout', CALLOUT, capacity);
+
+// A heap region per time line: header words, then one handle per callout.
+const H_LOCK = 0, H_COUNT = 1, H_WAKE = 2, H_FIRED = 3, H_TARGET = 4 /* f64: words 4-5 */, H_HDR = 8;
+const heaps = [
+  kregionCreate('callout.heap.mono', (t) => H_HDR + capacity(t)),
+  kregionCreate('callout.heap.manual', (t) => H_HDR + capacity(t)),
+];
+
+const handlers: (CalloutHandler | undefined)[] = [];
+/** Registers the handler of a kind (module load, in every thread that loads the module). */
+export function callout_register_kind(kind: number, handler: CalloutHandler): void {
+  if (!Number.isInteger(kind) || kind <= 0) throw new RangeError(`callout kind ${kind}`);
+  if (handlers[kind] !== undefined && handlers[kind] !== handler) throw new Error(`callout kind ${kind} registered twice`);
+  handlers[kind] = handler;
+}
+
+/** Called with the time line when a callout on TL_MONO is armed (the clock thread starter). */
+let onArmMono: (() => void) | undefined;
+export function callout_set_arm_hook(fn: () => void): void { onArmMono = fn; }
+
+/** Takes a callout (0 when exhausted). */
+export function callout_alloc(kind: number, arg: number, line = TL_MONO): number {
+  const c = callouts.alloc();
+  if (c === 0) return 0;
+  I32[c + F.kind] = kind;
+  I32[c + F.arg] = arg;
+  I32[c + F.line] = line;
+  I32[c + F.idx] = -1;
+  return c;
+}
+
+/** Stops and frees a callout. */
+export function callout_free(c: number): void {
+  callout_stop(c);
+  callouts.free(c);
+}
+
+function whenOf(c: number): number { return F64[(c + F.when) >> 1]!; }
+function heapBase(line: number): number { return heaps[line]!.base; }
+
+// ---- the heap (its lock held)
+function hput(b: number, i: number, c: number): void { I32[b + H_HDR + i] = c; I32[c + F.idx] = i; }
+function siftUp(b: number, i: number): void {
+  const c = I32[b + H_HDR + i]!, w = whenOf(c);
+  while (i > 0) {
+    const p = (i - 1) >> 1, pc = I32[b + H_HDR + p]!;
+    if (whenOf(pc) <= w) break;
+    hput(b, i, pc);
+    i = p;
+  }
+  hput(b, i, c);
+}
+function siftDown(b: number, i: number): void {
+  const n = I32[b + H_COUNT]!;
+  const c = I32[b + H_HDR + i]!, w = whenOf(c);
+  for (;;) {
+    let k = 2 * i + 1;
+    if (k >= n) break;
+    let kc = I32[b + H_HDR + k]!;
+    if (k + 1 < n) {
+      const rc = I32[b + H_HDR + k + 1]!;
+      if (whenOf(rc) < whenOf(kc)) { k++; kc = rc; }
+    }
+    if (whenOf(kc) >= w) break;
+    hput(b, i, kc);
+    i = k;
+  }
+  hput(b, i, c);
+}
+function hinsert(b: number, c: number): void {
+  const n = I32[b + H_COUNT]!;
+  I32[b + H_COUNT] = n + 1;
+  hput(b, n, c);
+  siftUp(b, n);
+}
+function hremove(b: number, c: number): void {
+  const i = I32[c + F.idx]!;
+  const n = I32[b + H_COUNT]! - 1;
+  I32[b + H_COUNT] = n;
+  I32[c + F.idx] = -1;
+  if (i === n) return;
+  const last = I32[b + H_HDR + n]!;
+  hput(b, i, last);
+  if (i > 0 && whenOf(last) < whenOf(I32[b + H_HDR + ((i - 1) >> 1)]!)) siftUp(b, i); else siftDown(b, i);
+}
+
+/** Wakes the clock thread if `when` is earlier than what it sleeps towards (heap lock held). */
+function kick(b: number, when: number): void {
+  if (when < F64[(b + H_TARGET) >> 1]!) {
+    Atomics.add(I32, b + H_WAKE, 1);
+    Atomics.notify(I32, b + H_WAKE, 1);
+  }
+}
+
+/** Arms or re-arms c at `when` (ns on its time line). */
+export function callout_reset(c: number, when: number): void {
+  const line = I32[c + F.line]!;
+  const b = heapBase(line);
+  mutex_enter(b + H_LOCK);
+  const st = I32[c + F.state]!;
+  F64[(c + F.when) >> 1] = when;
+  if (st === CS_PENDING) {
+    const i = I32[c + F.idx]!;
+    if (i > 0 && when < whenOf(I32[b + H_HDR + ((i - 1) >> 1)]!)) siftUp(b, i); else siftDown(b, i);
+  } else if (st === CS_FIRING) {
+    I32[c + F.flags] = (I32[c + F.flags]! & ~CF_STOP) | CF_RESET;
+  } else {
+    I32[c + F.state] = CS_PENDING;
+    hinsert(b, c);
+  }
+  if (I32[c + F.idx] === 0) kick(b, when);
+  mutex_exit(b + H_LOCK);
+  if (line === TL_MONO) onArmMono?.();
+}
+
+/**
+ * Cancels c. True when it was pending. If its handler is running in another
+ * thread, waits until it has returned (it will not re-arm).
+ */
+export function callout_stop(c: number): boolean {
+  const b = heapBase(I32[c + F.line]!);
+  mutex_enter(b + H_LOCK);
+  const st = I32[c + F.state]!;
+  if (st === CS_PENDING) {
+    hremove(b, c);
+    I32[c + F.state] = CS_IDLE;
+    mutex_exit(b + H_LOCK);
+    return true;
+  }
+  if (st === CS_FIRING) {
+    I32[c + F.flags] = (I32[c + F.flags]! & ~CF_RESET) | CF_STOP;
+    if (I32[c + F.firer] !== cur.lid) {
+      I32[c + F.waiters]!++;
+      while (Atomics.load(I32, c + F.state) === CS_FIRING) {
+        mutex_exit(b + H_LOCK);
+        Atomics.wait(I32, c + F.state, CS_FIRING, 10);
+        mutex_enter(b + H_LOCK);
+      }
+      I32[c + F.waiters]!--;
+    }
+  }
+  mutex_exit(b + H_LOCK);
+  return false;
+}
+
+/** True while c is armed (pending, or re-armed while firing). */
+export function callout_pending(c: number): boolean {
+  const st = Atomics.load(I32, c + F.state);
+  return st === CS_PENDING || (st === CS_FIRING && (I32[c + F.flags]! & CF_RESET) !== 0);
+}
+/** The deadline c was last armed at. */
+export function callout_when(c: number): number { return whenOf(c); }
+
+/** Callouts armed on a time line now. */
+export function callout_count(line = TL_MONO): number { return Atomics.load(I32, heapBase(line) + H_COUNT); }
+/** Callouts fired so far on a time line (wraps at 2^32). */
+export function callout_fired(line = TL_MONO): number { return Atomics.load(I32, heapBase(line) + H_FIRED) >>> 0; }
+
+/**
+ * Fires every callout on `line` due at its current time, in the calling
+ * thread. Returns the next deadline (Infinity when none). The clock thread
+ * runs this for TL_MONO; moving the manual clock runs it for TL_MANUAL.
+ */
+export function callout_run(line: number): number {
+  const b = heapBase(line);
+  for (;;) {
+    mutex_enter(b + H_LOCK);
+    if (I32[b + H_COUNT] === 0) { mutex_exit(b + H_LOCK); return Infinity; }
+    const c = I32[b + H_HDR]!;
+    const when = whenOf(c);
+    const now = timelineNow(line);
+    if (when > now) { mutex_exit(b + H_LOCK); return when; }
+    hremove(b, c);
+    I32[c + F.state] = CS_FIRING;
+    I32[c + F.flags] = 0;
+    I32[c + F.firer] = cur.lid;
+    I32[b + H_FIRED]!++;
+    mutex_exit(b + H_LOCK);
+
+    const h = handlers[I32[c + F.kind]!];
+    let next = -1;
+    try {
+      if (h !== undefined) next = h(c, I32[c + F.arg]!, now);
+    } finally {
+      mutex_enter(b + H_LOCK);
+      const fl = I32[c + F.flags]!;
+      if ((fl & CF_STOP) !== 0) next = -1;
+      else if ((fl & CF_RESET) !== 0) next = whenOf(c);
+      if (next >= 0) {
+        F64[(c + F.when) >> 1] = next;
+        Atomics.store(I32, c + F.state, CS_PENDING);
+        hinsert(b, c);
+      } else {
+        Atomics.store(I32, c + F.state, CS_IDLE);
+      }
+      I32[c + F.flags] = 0;
+      if (I32[c + F.waiters]! > 0) Atomics.notify(I32, c + F.state);
+      mutex_exit(b + H_LOCK);
+    }
+  }
+}
+
+/**
+ * For the clock thread: records what it will sleep towards and returns the
+ * wake word's value to wait on. Arming anything earlier than `target` changes
+ * the wake word.
+ */
+export function callout_sleep_prepare(line: number): { target: number; seq: number } {
+  const b = heapBase(line);
+  mutex_enter(b + H_LOCK);
+  const target = I32[b + H_COUNT] === 0 ? Infinity : whenOf(I32[b + H_HDR]!);
+  F64[(b + H_TARGET) >> 1] = target;
+  const seq = Atomics.load(I32, b + H_WAKE);
+  mutex_exit(b + H_LOCK);
+  return { target, seq };
+}
+/** The wake word of a time line (the clock thread waits on it). */
+export function callout_wake_word(line: number): number { return heapBase(line) + H_WAKE; }
+/** Wakes whoever sleeps on the time line's wake word (shutdown, tests). */
+export function callout_wake(line: number): void {
+  const b = heapBase(line);
+  Atomics.add(I32, b + H_WAKE, 1);
+  Atomics.notify(I32, b + H_WAKE);
+}
+/** Bytes per callout plus its heap slots (for the memory report). */
+export function callout_bytes_each(): number { return CALLOUT_BYTES + 4 * heaps.length; }

@@ -1,0 +1,84 @@
+/**
+ * The few libc calls Node does not expose, through koffi (an FFI package that
+ * ships prebuilt binaries): per-thread timer slack (prctl PR_SET_TIMERSLACK)
+ * for the clock thread, and the calling thread's CPU clocks. Everything here
+ * is optional: when koffi or libc cannot be loaded (another OS, a platform
+ * without a prebuilt binary) each function says so and callers fall back to
+ * pure JS (see clocks.ts and clockthread.ts for what the fallbacks cost).
+ */
+import { createRequire } from 'node:module';
+
+interface Libc {
+  prctl: (op: number, a: number, b: number, c: number, d: number) => number;
+  clock_gettime: (id: number, out: BigInt64Array) => number;
+  clock_getres: (id: number, out: BigInt64Array) => number;
+  getrusage: (who: number, out: BigInt64Array) => number;
+}
+
+let libc: Libc | null | undefined;
+
+/** Loads libc through koffi once per thread; null when unavailable. */
+function load(): Libc | null {
+  if (libc !== undefined) return libc;
+  libc = null;
+  if (process.platform !== 'linux' || process.env.UKERN_NO_FFI === '1') return libc;
+  try {
+    // createRequire: koffi is CommonJS with a native addon; loading it lazily
+    // keeps threads that never need it from paying for it.
+    const koffi = createRequire(import.meta.url)('koffi') as {
+      load(name: string): { func(sig: string): (...a: unknown[]) => unknown };
+    };
+    const lib = koffi.load('libc.so.6');
+    const prctl = lib.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)');
+    const gettime = lib.func('int clock_gettime(int, void *)');
+    const getres = lib.func('int clock_getres(int, void *)');
+    const rusage = lib.func('int getrusage(int, void *)');
+    libc = {
+      prctl: (op, a, b, c, d) => prctl(op, a, b, c, d) as number,
+      clock_gettime: (id, out) => gettime(id, out) as number,
+      clock_getres: (id, out) => getres(id, out) as number,
+      getrusage: (who, out) => rusage(who, out) as number,
+    };
+  } catch {
+    libc = null;
+  }
+  return libc;
+}
+
+/** True when the FFI is usable in this thread. */
+export function ffiAvailable(): boolean { return load() !== null; }
+
+const PR_SET_TIMERSLACK = 29;
+/** Sets the calling thread's timer slack (ns). False when the FFI is unavailable or the call failed. */
+export function setTimerSlack(ns: number): boolean {
+  const l = load();
+  return l !== null && l.prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0) === 0;
+}
+
+/** Linux clock ids (not illumos's: these go to the host). */
+export const LINUX_CLOCK_PROCESS_CPUTIME_ID = 2;
+export const LINUX_CLOCK_THREAD_CPUTIME_ID = 3;
+
+const ts = new BigInt64Array(2);
+/** Host clock_gettime in ns, or -1 when unavailable. */
+export function hostClockNs(linuxId: number): number {
+  const l = load();
+  if (l === null || l.clock_gettime(linuxId, ts) !== 0) return -1;
+  return Number(ts[0]!) * 1e9 + Number(ts[1]!);
+}
+/** Host clock_getres in ns, or -1 when unavailable. */
+export function hostClockResNs(linuxId: number): number {
+  const l = load();
+  if (l === null || l.clock_getres(linuxId, ts) !== 0) return -1;
+  return Number(ts[0]!) * 1e9 + Number(ts[1]!);
+}
+
+const RUSAGE_THREAD = 1;
+// struct rusage on 64-bit Linux: ru_utime {sec, usec}, ru_stime {sec, usec}, then 14 longs.
+const ru = new BigInt64Array(18);
+/** The calling thread's user CPU time in ns (µs resolution), or -1. */
+export function threadUserNs(): number {
+  const l = load();
+  if (l === null || l.getrusage(RUSAGE_THREAD, ru) !== 0) return -1;
+  return Number(ru[0]!) * 1e9 + Number(ru[1]!) * 1e3;
+}

@@ -1,0 +1,283 @@
+/**
+ * struct itimer and the per-process timer table, after timer.c.
+ *
+ * Locks (all at the 'timer' rank of kern/lockorder.ts, taken in this order):
+ *  - the table lock (the seed's p_lock for timers): the table of timer ids,
+ *    the free-id stack, and every timer's it_lock bits and blocker count;
+ *  - a timer's it_mutex: what firing touches (pending count, overrun, the
+ *    armed value, the notification target). The clock thread takes only this.
+ * The timer lock (ITLK_LOCKED in it_lock) is the seed's long-term lock: a
+ * syscall "grabs" a timer (timer_grab) and holds it across the whole call
+ * without holding a mutex; waiters sleep on the timer's condition variable
+ * under the table lock. A timer being deleted has ITLK_REMOVE set: it can no
+ * longer be grabbed, and the deleter waits until every blocker has seen the
+ * flag and left before the id is freed.
+ *
+ * Expirations: a firing computes how many periods have elapsed since the
+ * expiry it was due for (never counting wake-ups), folds them into
+ * it_pending, and hands the timer's notification at most one event; the
+ * delivery then takes the whole count (events = pending, overrun =
+ * pending - 1, pending = 0).
+ */
+import { I32, F64, defineStruct, kcacheCreate, kregionCreate } from '../kern/kmem.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { defineTunable } from '../kern/options.js';
+import { sq_alloc, sq_enqueue, sq_block, sq_free, sq_wake_one, sq_wake_all } from '../kern/sleepq.js';
+import { kstat_counter, kstat_add } from '../kern/kstat.js';
+import { onBoot } from '../kern/boot.js';
+import { callout_demand, callout_register_kind, CK_ITIMER } from './callout.js';
+import { DELAYTIMER_MAX, _TIMER_MAX } from './consts.js';
+
+declare module '../kern/options.js' {
+  interface BootOptions {
+    /** POSIX timers per process, timer_max (default 32, illumos _TIMER_MAX). timer_create is EAGAIN beyond it. */
+    timer_max?: number;
+  }
+}
+defineTunable('timer_max', _TIMER_MAX, 1, 1 << 20);
+
+export const ITIMER = defineStruct('itimer', {
+  value: 'f64',     // next expiry on the time line (valid while armed)
+  interval: 'f64',  // period ns, 0 for a one-shot
+  lastfire: 'f64',  // time line ns of the last firing (timer_gettime)
+  sigval: 'f64',    // sigev_value
+  portuser: 'f64',  // portnfy_user
+  mutex: 'i32',     // it_mutex
+  lock: 'i32',      // ITLK_* (table lock)
+  blockers: 'i32',  // threads waiting for ITLK_LOCKED (table lock)
+  cv: 'i32', cvTail: 'i32', // it_cv: waiters for the timer lock
+  tid: 'i32',
+  clock: 'i32',
+  line: 'i32',      // TL_* of its clock
+  notify: 'i32',    // SIGEV_*
+  signo: 'i32',
+  flags: 'i32',     // IT_*
+  armed: 'i32',
+  pending: 'i32',   // it_pending: expirations not yet delivered
+  overrun: 'i32',   // it_overrun: extra expirations of the last delivery
+  callout: 'i32',
+  portfd: 'i32',
+  portev: 'i32',    // the pre-reserved port event slot (0: none)
+  mbox: 'i32',      // SIGEV_THREAD: the creating thread's mailbox
+  lid: 'i32',       // creating LWP (it_lwp)
+});
+export const IT = ITIMER.F;
+export const ITIMER_BYTES = ITIMER.words * 4;
+
+export const ITLK_LOCKED = 0x1, ITLK_REMOVE = 0x4;
+export const IT_SIGNAL = 0x2, IT_PORT = 0x4, IT_THREAD = 0x8;
+
+export const itimers = kcacheCreate('itimer', ITIMER, (t) => t.timer_max!);
+callout_demand((t) => t.timer_max!);
+
+// Table region: [0] table lock, [1] free ids on the stack, then timer_max
+// slots (itimer handles), then the free-id stack.
+const T_LOCK = 0, T_NFREE = 1, T_HDR = 2;
+const table = kregionCreate('itimer.table', (t) => T_HDR + 2 * t.timer_max!);
+
+export function timer_max(): number { return (table.words - T_HDR) >> 1; }
+export function tableLock(): number { return table.base + T_LOCK; }
+function slot(tid: number): number { return table.base + T_HDR + tid; }
+function freeStack(i: number): number { return table.base + T_HDR + timer_max() + i; }
+
+onBoot(itimer_init);
+/** Boot: every id free, lowest handed out first. */
+export function itimer_init(): void {
+  const n = timer_max();
+  for (let i = 0; i < n; i++) I32[freeStack(i)] = n - 1 - i;
+  I32[table.base + T_NFREE] = n;
+}
+
+export const C_CREATED = kstat_counter('timer', 'created');
+export const C_DELETED = kstat_counter('timer', 'deleted');
+export const C_ARMED = kstat_counter('timer', 'armed');
+export const C_FIRED = kstat_counter('timer', 'fired');
+export const C_EXPIRATIONS = kstat_counter('timer', 'expirations');
+export const C_DELIVERED = kstat_counter('timer', 'delivered');
+export const C_OVERRUNS = kstat_counter('timer', 'overruns');
+
+export function f64get(h: number, off: number): number { return F64[(h + off) >> 1]!; }
+export function f64set(h: number, off: number, v: number): void { F64[(h + off) >> 1] = v; }
+
+// ---- the timer lock protocol (table lock held)
+
+function cvWait(it: number): void {
+  const sl = sq_alloc(0, 0, 'timer_lock');
+  sq_enqueue(it + IT.cv, sl);
+  sq_block(sl, tableLock(), Infinity);
+  sq_free(sl);
+}
+
+/** timer_lock: waits for ITLK_LOCKED to clear, then sets it (table lock held; may drop and retake it). */
+export function timer_lock(it: number): void {
+  while ((I32[it + IT.lock]! & ITLK_LOCKED) !== 0) {
+    I32[it + IT.blockers]!++;
+    cvWait(it);
+    I32[it + IT.blockers]!--;
+  }
+  I32[it + IT.lock]! |= ITLK_LOCKED;
+}
+
+/** timer_unlock (table lock held). */
+export function timer_unlock(it: number): void {
+  I32[it + IT.lock]! &= ~ITLK_LOCKED;
+  sq_wake_one(it + IT.cv);
+}
+
+/**
+ * timer_grab: the locked timer of an id, or 0 when the id is out of range,
+ * free, or its timer is being removed. Takes and drops the table lock.
+ */
+export function timer_grab(tid: number): number {
+  if (!Number.isInteger(tid) || tid < 0 || tid >= timer_max()) return 0;
+  const L = tableLock();
+  mutex_enter(L);
+  const it = I32[slot(tid)]!;
+  if (it === 0) { mutex_exit(L); return 0; }
+  timer_lock(it);
+  if ((I32[it + IT.lock]! & ITLK_REMOVE) !== 0) {
+    timer_unlock(it);
+    mutex_exit(L);
+    return 0;
+  }
+  mutex_exit(L);
+  return it;
+}
+
+/** timer_release: unlocks a grabbed timer. */
+export function timer_release(it: number): void {
+  const L = tableLock();
+  mutex_enter(L);
+  timer_unlock(it);
+  mutex_exit(L);
+}
+
+/** Takes a free id and installs a new timer born locked; -1 when none is free (table lock held). */
+export function table_install(it: number): number {
+  const n = I32[table.base + T_NFREE]!;
+  if (n === 0) return -1;
+  const tid = I32[freeStack(n - 1)]!;
+  I32[table.base + T_NFREE] = n - 1;
+  I32[it + IT.tid] = tid;
+  I32[it + IT.lock] = ITLK_LOCKED;
+  I32[slot(tid)] = it;
+  return tid;
+}
+
+/** Frees a timer's id (table lock held). */
+function table_remove(tid: number): void {
+  I32[slot(tid)] = 0;
+  const n = I32[table.base + T_NFREE]!;
+  I32[freeStack(n)] = tid;
+  I32[table.base + T_NFREE] = n + 1;
+}
+
+/**
+ * Marks a grabbed timer as being removed, waits until no thread is blocked
+ * on its lock, and takes its id out of the table so nobody can find it.
+ * Returns with the table lock dropped; the caller tears the timer down.
+ */
+export function timer_unhook(it: number): void {
+  const L = tableLock();
+  mutex_enter(L);
+  I32[it + IT.lock]! |= ITLK_REMOVE;
+  while (I32[it + IT.blockers]! > 0) {
+    timer_unlock(it);
+    cvWait(it);
+    timer_lock(it);
+  }
+  table_remove(I32[it + IT.tid]!);
+  sq_wake_all(it + IT.cv);
+  mutex_exit(L);
+}
+
+/** Every live timer id (a snapshot; for process exit and port close). */
+export function timer_ids(): number[] {
+  const out: number[] = [];
+  const n = timer_max();
+  for (let i = 0; i < n; i++) if (Atomics.load(I32, slot(i)) !== 0) out.push(i);
+  return out;
+}
+/** Timers that exist now. */
+export function timer_count(): number { return timer_max() - Atomics.load(I32, table.base + T_NFREE); }
+
+// ---- firing
+
+/** Notification hooks per kind, installed by the port and thread notification modules. */
+export interface Notifier {
+  /** it_pending went from 0 to n (it_mutex held): hand the timer's one event over. */
+  post(it: number): void;
+}
+const notifiers = new Map<number, Notifier>();
+export function itimer_set_notifier(flag: number, n: Notifier): void { notifiers.set(flag, n); }
+
+/** Told the next expiry of a port-notifying timer (the deadline hint of portnfy.ts). */
+let nextHook: ((it: number, next: number) => void) | undefined;
+export function itimer_set_next_hook(fn: (it: number, next: number) => void): void { nextHook = fn; }
+
+/**
+ * Adds `n` expirations (it_mutex held): folded into the pending count when a
+ * notification is already outstanding, else handed to the notification.
+ */
+export function itimer_expire(it: number, n: number): void {
+  kstat_add(C_EXPIRATIONS, n);
+  const p = I32[it + IT.pending]!;
+  if (p > 0) {
+    I32[it + IT.pending] = Math.min(DELAYTIMER_MAX, p + n);
+    return;
+  }
+  const fl = I32[it + IT.flags]!;
+  if ((fl & IT_PORT) !== 0) {
+    I32[it + IT.pending] = Math.min(DELAYTIMER_MAX, n);
+    notifiers.get(IT_PORT)?.post(it);
+  } else if ((fl & IT_THREAD) !== 0) {
+    I32[it + IT.pending] = Math.min(DELAYTIMER_MAX, n);
+    notifiers.get(IT_THREAD)?.post(it);
+  } else if ((fl & IT_SIGNAL) !== 0) {
+    // Queued for the signals issue: pending stays until a delivery takes it.
+    I32[it + IT.pending] = Math.min(DELAYTIMER_MAX, n);
+    notifiers.get(IT_SIGNAL)?.post(it);
+  }
+}
+
+/**
+ * A delivery takes the pending expirations (it_mutex held): returns the
+ * count (0 when none) and records the overrun of this delivery.
+ */
+export function itimer_take(it: number): number {
+  const p = I32[it + IT.pending]!;
+  if (p === 0) return 0;
+  I32[it + IT.pending] = 0;
+  I32[it + IT.overrun] = p - 1;
+  kstat_add(C_DELIVERED);
+  if (p > 1) kstat_add(C_OVERRUNS, p - 1);
+  return p;
+}
+
+/**
+ * The callout handler: runs in the clock thread (or in the thread moving the
+ * manual clock) with no lock held. Computes expirations from elapsed time:
+ * the k-th period boundary at or before now, never before its due time.
+ */
+function itimer_fire(_c: number, it: number, now: number): number {
+  mutex_enter(it + IT.mutex);
+  if (I32[it + IT.armed] === 0) { mutex_exit(it + IT.mutex); return -1; }
+  const due = f64get(it, IT.value);
+  if (now < due) { mutex_exit(it + IT.mutex); return due; } // never early
+  const iv = f64get(it, IT.interval);
+  let n = 1, next = -1;
+  if (iv > 0) {
+    n = Math.floor((now - due) / iv) + 1;
+    next = due + n * iv;
+    f64set(it, IT.value, next);
+  } else {
+    I32[it + IT.armed] = 0;
+  }
+  f64set(it, IT.lastfire, now);
+  kstat_add(C_FIRED);
+  itimer_expire(it, n);
+  if (next >= 0 && (I32[it + IT.flags]! & IT_PORT) !== 0) nextHook?.(it, next);
+  mutex_exit(it + IT.mutex);
+  return next;
+}
+callout_register_kind(CK_ITIMER, itimer_fire);

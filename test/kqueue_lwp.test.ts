@@ -1,0 +1,190 @@
+/**
+ * Several LWPs on one kqueue: wake-one per queued event, close waking every
+ * sleeper, a trigger racing the scan of the same knote, and a seeded stress
+ * of triggers, deletes and a close racing (every event delivered exactly
+ * once, nobody left asleep). The LWP start functions are the named exports
+ * below; this module is loaded by each LWP too, so the tests register only
+ * in the main thread.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isMainThread } from 'node:worker_threads';
+import * as sys from '../src/sys/index.js';
+import { within, seed, rng } from './helpers.js';
+
+const { EV_SET, kevent, EVFILT_USER, EV_ADD, EV_ENABLE, EV_CLEAR, EV_DISPATCH, EV_DELETE, NOTE_TRIGGER } = sys;
+const ZERO = { tv_sec: 0, tv_nsec: 0 };
+const self = new URL(import.meta.url);
+
+// ---------------------------------------------------------------- LWP start functions
+
+/** Blocks in kevent(nevents 1) until it gets an event or the kqueue closes; records ident (or -errno). */
+export function waitOne(arg: { kq: number; sab: SharedArrayBuffer; slot: number }): void {
+  const a = new Float64Array(arg.sab);
+  try {
+    const r = kevent(arg.kq, null, 1, null);
+    a[arg.slot] = r.length === 1 ? r[0]!.ident : -1000;
+  } catch (e) {
+    a[arg.slot] = (e as sys.SysError).code === 'EBADF' ? -9 : -1;
+  }
+}
+
+/** Triggers knote 1 `n` times with data = 1..n as fast as it can. */
+export function triggerMany(arg: { kq: number; n: number }): void {
+  for (let i = 1; i <= arg.n; i++) kevent(arg.kq, [EV_SET(1, EVFILT_USER, 0, NOTE_TRIGGER, i, 0)], 0, ZERO);
+}
+
+interface StressArg {
+  kq: number; seed: number; ntok: number; rounds: number;
+  /** Int32: [0] tokens finished, [1] errors, [2] noise events seen, [3] stop flag, [4] chaos changes, then ntok last-seen sequence numbers. */
+  sab: SharedArrayBuffer;
+}
+const NOISE = 1_000_000;
+const H = 8;
+
+/** A consumer: takes events, checks each token's sequence, passes the token on, until the kqueue closes. */
+export function consumer(arg: StressArg): void {
+  const s = new Int32Array(arg.sab);
+  const rand = rng(arg.seed);
+  for (;;) {
+    let r: sys.kevent_t[];
+    try { r = kevent(arg.kq, null, 1 + Math.floor(rand() * 4), null); } catch (e) {
+      if ((e as sys.SysError).code !== 'EBADF') Atomics.add(s, 1, 1);
+      return;
+    }
+    for (const e of r) {
+      if (e.ident >= NOISE) { Atomics.add(s, 2, 1); continue; }
+      const tok = e.ident, seq = e.data;
+      // Exactly once, in order: the last seen must be seq - 1.
+      if (Atomics.compareExchange(s, H + tok, seq - 1, seq) !== seq - 1) { Atomics.add(s, 1, 1); continue; }
+      if (seq + 1 < arg.rounds) {
+        try { kevent(arg.kq, [EV_SET(tok, EVFILT_USER, EV_ENABLE, NOTE_TRIGGER, seq + 1, 0)], 0, ZERO); } catch (err) {
+          if ((err as sys.SysError).code !== 'EBADF') Atomics.add(s, 1, 1);
+          return;
+        }
+      } else if (Atomics.add(s, 0, 1) + 1 === arg.ntok) {
+        Atomics.notify(s, 0);
+      }
+    }
+  }
+}
+
+/** Noise: adds, triggers and deletes knotes of its own at random until told to stop. */
+export function chaos(arg: StressArg): void {
+  const s = new Int32Array(arg.sab);
+  const rand = rng(arg.seed);
+  try {
+    while (Atomics.load(s, 3) === 0) {
+      const id = NOISE + Math.floor(rand() * 64);
+      const x = rand();
+      const ev = x < 0.4 ? EV_SET(id, EVFILT_USER, EV_ADD | EV_CLEAR, NOTE_TRIGGER, 0, 0)
+        : x < 0.7 ? EV_SET(id, EVFILT_USER, EV_DELETE, 0, 0, 0)
+        : EV_SET(id, EVFILT_USER, 0, NOTE_TRIGGER, 0, 0);
+      kevent(arg.kq, [ev], 1, ZERO); // ENOENT entries are expected
+      Atomics.add(s, 4, 1);
+    }
+  } catch (e) {
+    if ((e as sys.SysError).code !== 'EBADF') Atomics.add(s, 1, 1);
+  }
+}
+
+// ---------------------------------------------------------------- tests (main thread only)
+
+async function waitAll(lids: number[], ms: number, what: string): Promise<void> {
+  for (const lid of lids) await within(sys.lwp_wait_async(lid), ms, `${what}: LWP ${lid}`);
+}
+/** Waits (async) until every sleeper slot is filled or the deadline passes. */
+async function settled(a: Float64Array, n: number, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Array.from(a.subarray(0, n)).some((v) => v === 0) && Date.now() < end) await new Promise((r) => setTimeout(r, 2));
+}
+/** LWPs asleep in kevent now. */
+function sleepers(): number {
+  return sys.lwp_snapshot().lwps.filter((l) => l.state === 'SLEEP' && l.wmesg === 'kqread').length;
+}
+
+if (isMainThread) {
+  test('wake-one: K events wake K blocked LWPs, each gets exactly one', async () => {
+    const K = 4;
+    const kq = sys.kqueue();
+    kevent(kq, Array.from({ length: K }, (_, i) => EV_SET(i + 1, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, 0)), 0, ZERO);
+    const sab = new SharedArrayBuffer(8 * K);
+    const a = new Float64Array(sab);
+    const lids = Array.from({ length: K }, (_, slot) => sys.lwp_create({ module: self, export: 'waitOne', arg: { kq, sab, slot } }));
+    // Let them block (they may also arrive late: the events wait for them).
+    const end = Date.now() + 5000;
+    while (sleepers() < K && Date.now() < end) await new Promise((r) => setTimeout(r, 2));
+    kevent(kq, Array.from({ length: K }, (_, i) => EV_SET(i + 1, EVFILT_USER, 0, NOTE_TRIGGER, 0, 0)), 0, ZERO);
+    await waitAll(lids, 10000, 'woken');
+    assert.deepEqual(Array.from(a).sort(), Array.from({ length: K }, (_, i) => i + 1), 'each LWP got a distinct event');
+    assert.deepEqual(kevent(kq, null, 8, ZERO), []);
+    sys.close(kq);
+  });
+
+  test('close wakes every LWP blocked in kevent on the kqueue, with EBADF', async () => {
+    const K = 3;
+    const kq = sys.kqueue();
+    const sab = new SharedArrayBuffer(8 * K);
+    const a = new Float64Array(sab);
+    const lids = Array.from({ length: K }, (_, slot) => sys.lwp_create({ module: self, export: 'waitOne', arg: { kq, sab, slot } }));
+    const end = Date.now() + 5000;
+    while (sleepers() < K && Date.now() < end) await new Promise((r) => setTimeout(r, 2));
+    sys.close(kq);
+    await waitAll(lids, 10000, 'close');
+    await settled(a, K, 1000);
+    assert.deepEqual(Array.from(a), [-9, -9, -9]);
+  });
+
+  test('a trigger racing the scan of the same knote is never lost: the last trigger is always delivered', async () => {
+    for (let round = 0; round < 3; round++) {
+      const kq = sys.kqueue();
+      kevent(kq, [EV_SET(1, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, 0)], 0, ZERO);
+      const n = 20000;
+      const lid = sys.lwp_create({ module: self, export: 'triggerMany', arg: { kq, n } });
+      let last = 0, events = 0;
+      const end = Date.now() + 20000;
+      while (last < n && Date.now() < end) {
+        const r = kevent(kq, null, 4, { tv_sec: 0, tv_nsec: 50e6 });
+        for (const e of r) { assert.ok(e.data > last, 'data only grows'); last = e.data; events++; }
+      }
+      await within(sys.lwp_wait_async(lid), 10000, 'trigger LWP');
+      assert.equal(last, n, `the last trigger (data ${n}) was delivered after ${events} events`);
+      assert.deepEqual(kevent(kq, null, 4, ZERO), [], 'and nothing after it');
+      sys.close(kq);
+    }
+  });
+
+  test('stress: tokens passed between LWPs with triggers, deletes and a final close racing (seeded)', async () => {
+    const sd = seed();
+    console.log(`kqueue stress seed ${sd} (replay with UKERN_SEED=${sd})`);
+    const rand = rng(sd);
+    const ntok = 48, rounds = 400, nconsumers = 3;
+    const kq = sys.kqueue();
+    const sab = new SharedArrayBuffer(4 * (H + ntok));
+    const s = new Int32Array(sab);
+    s.fill(-1, H);
+    kevent(kq, Array.from({ length: ntok }, (_, i) => EV_SET(i, EVFILT_USER, EV_ADD | EV_CLEAR | EV_DISPATCH, 0, 0, 0)), 0, ZERO);
+    const mk = (exp: string) => sys.lwp_create({ module: self, export: exp, arg: { kq, seed: Math.floor(rand() * 0x7fffffff) + 1, ntok, rounds, sab } });
+    const lids = [...Array.from({ length: nconsumers }, () => mk('consumer')), mk('chaos')];
+    // Start the tokens once the noise is running, so that they race it.
+    const t0 = Date.now();
+    while (Atomics.load(s, 4) < 100 && Date.now() - t0 < 10000) await new Promise((r) => setTimeout(r, 2));
+    // The main thread starts every token (seq 0), in a random order, in random batches.
+    const order = Array.from({ length: ntok }, (_, i) => i).sort(() => rand() - 0.5);
+    while (order.length) {
+      const batch = order.splice(0, 1 + Math.floor(rand() * 8));
+      kevent(kq, batch.map((t) => EV_SET(t, EVFILT_USER, 0, NOTE_TRIGGER, 0, 0)), 0, ZERO);
+    }
+    const end = Date.now() + 60000;
+    while (Atomics.load(s, 0) < ntok && Atomics.load(s, 1) === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    const stuck = Array.from(s.subarray(H)).map((v, i) => [i, v]).filter(([, v]) => v !== rounds - 1);
+    assert.equal(Atomics.load(s, 1), 0, `errors (duplicates, out of order or failures); seed ${sd}`);
+    assert.deepEqual(stuck, [], `tokens that stopped (lost events); seed ${sd}`);
+    Atomics.store(s, 3, 1);
+    sys.close(kq); // wakes the consumers blocked in kevent
+    await waitAll(lids, 20000, `exit after close (nobody left asleep); seed ${sd}`);
+    assert.equal(Atomics.load(s, 1), 0);
+    console.log(`  ${ntok * rounds} token events delivered exactly once; ${Atomics.load(s, 4)} noise changes, ${Atomics.load(s, 2)} noise events`);
+    assert.ok(Atomics.load(s, 2) > 0, 'the noise did race the tokens');
+  });
+}
