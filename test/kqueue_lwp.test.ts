@@ -12,7 +12,7 @@ import { isMainThread } from 'node:worker_threads';
 import * as sys from '../src/sys/index.js';
 import { within, seed, rng } from './helpers.js';
 
-const { EV_SET, kevent, EVFILT_USER, EV_ADD, EV_ENABLE, EV_CLEAR, EV_DISPATCH, EV_DELETE, NOTE_TRIGGER } = sys;
+const { EV_SET, kevent, EVFILT_USER, EV_ADD, EV_ENABLE, EV_CLEAR, EV_DISPATCH, EV_DELETE, EV_RECEIPT, NOTE_TRIGGER } = sys;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 const self = new URL(import.meta.url);
 
@@ -34,15 +34,47 @@ export function triggerMany(arg: { kq: number; n: number }): void {
   for (let i = 1; i <= arg.n; i++) kevent(arg.kq, [EV_SET(1, EVFILT_USER, 0, NOTE_TRIGGER, i, 0)], 0, ZERO);
 }
 
+/** Counts each ident it receives in sab (Int32 per ident) until the kqueue closes. */
+export function countIdents(arg: { kq: number; sab: SharedArrayBuffer }): void {
+  const c = new Int32Array(arg.sab);
+  for (;;) {
+    let r: sys.kevent_t[];
+    try { r = kevent(arg.kq, null, 3, null); } catch { return; }
+    for (const e of r) Atomics.add(c, e.ident, 1);
+  }
+}
+
 interface StressArg {
   kq: number; seed: number; ntok: number; rounds: number;
-  /** Int32: [0] tokens finished, [1] errors, [2] noise events seen, [3] stop flag, [4] chaos changes, then ntok last-seen sequence numbers. */
+  /** Int32: [0] tokens finished, [1] errors, [2] noise events seen, [3] stop flag, [4] chaos changes, [5] token events, then ntok last-seen sequence numbers. */
   sab: SharedArrayBuffer;
 }
 const NOISE = 1_000_000;
 const H = 8;
 
-/** A consumer: takes events, checks each token's sequence, passes the token on, until the kqueue closes. */
+/**
+ * Handles events a consumer took: checks each token's sequence (exactly
+ * once, in order), passes the token on. False when the kqueue is gone.
+ */
+function consume(arg: StressArg, s: Int32Array, r: readonly sys.kevent_t[]): boolean {
+  for (const e of r) {
+    if (e.ident >= NOISE) { Atomics.add(s, 2, 1); continue; }
+    const tok = e.ident, seq = e.data;
+    if (Atomics.compareExchange(s, H + tok, seq - 1, seq) !== seq - 1) { Atomics.add(s, 1, 1); continue; }
+    Atomics.add(s, 5, 1);
+    if (seq + 1 < arg.rounds) {
+      try { kevent(arg.kq, [EV_SET(tok, EVFILT_USER, EV_ENABLE, NOTE_TRIGGER, seq + 1, 0)], 0, ZERO); } catch (err) {
+        if ((err as sys.SysError).code !== 'EBADF') Atomics.add(s, 1, 1);
+        return false;
+      }
+    } else {
+      Atomics.add(s, 0, 1);
+    }
+  }
+  return true;
+}
+
+/** A consumer LWP: takes events (random batch sizes) and passes tokens on, until the kqueue closes. */
 export function consumer(arg: StressArg): void {
   const s = new Int32Array(arg.sab);
   const rand = rng(arg.seed);
@@ -52,20 +84,7 @@ export function consumer(arg: StressArg): void {
       if ((e as sys.SysError).code !== 'EBADF') Atomics.add(s, 1, 1);
       return;
     }
-    for (const e of r) {
-      if (e.ident >= NOISE) { Atomics.add(s, 2, 1); continue; }
-      const tok = e.ident, seq = e.data;
-      // Exactly once, in order: the last seen must be seq - 1.
-      if (Atomics.compareExchange(s, H + tok, seq - 1, seq) !== seq - 1) { Atomics.add(s, 1, 1); continue; }
-      if (seq + 1 < arg.rounds) {
-        try { kevent(arg.kq, [EV_SET(tok, EVFILT_USER, EV_ENABLE, NOTE_TRIGGER, seq + 1, 0)], 0, ZERO); } catch (err) {
-          if ((err as sys.SysError).code !== 'EBADF') Atomics.add(s, 1, 1);
-          return;
-        }
-      } else if (Atomics.add(s, 0, 1) + 1 === arg.ntok) {
-        Atomics.notify(s, 0);
-      }
-    }
+    if (!consume(arg, s, r)) return;
   }
 }
 
@@ -77,10 +96,11 @@ export function chaos(arg: StressArg): void {
     while (Atomics.load(s, 3) === 0) {
       const id = NOISE + Math.floor(rand() * 64);
       const x = rand();
-      const ev = x < 0.4 ? EV_SET(id, EVFILT_USER, EV_ADD | EV_CLEAR, NOTE_TRIGGER, 0, 0)
-        : x < 0.7 ? EV_SET(id, EVFILT_USER, EV_DELETE, 0, 0, 0)
-        : EV_SET(id, EVFILT_USER, 0, NOTE_TRIGGER, 0, 0);
-      kevent(arg.kq, [ev], 1, ZERO); // ENOENT entries are expected
+      // EV_RECEIPT: the call reports the change (ENOENT is expected) and never takes events.
+      const ev = x < 0.4 ? EV_SET(id, EVFILT_USER, EV_ADD | EV_CLEAR | EV_RECEIPT, NOTE_TRIGGER, 0, 0)
+        : x < 0.7 ? EV_SET(id, EVFILT_USER, EV_DELETE | EV_RECEIPT, 0, 0, 0)
+        : EV_SET(id, EVFILT_USER, EV_RECEIPT, NOTE_TRIGGER, 0, 0);
+      kevent(arg.kq, [ev], 1, ZERO);
       Atomics.add(s, 4, 1);
     }
   } catch (e) {
@@ -154,7 +174,21 @@ if (isMainThread) {
     }
   });
 
-  test('stress: tokens passed between LWPs with triggers, deletes and a final close racing (seeded)', async () => {
+  test('oneshot timers firing in the clock thread are each delivered once among several LWPs', async () => {
+    const n = 300, K = 3;
+    const kq = sys.kqueue();
+    const sab = new SharedArrayBuffer(4 * n);
+    const c = new Int32Array(sab);
+    const lids = Array.from({ length: K }, () => sys.lwp_create({ module: self, export: 'countIdents', arg: { kq, sab } }));
+    kevent(kq, Array.from({ length: n }, (_, i) => EV_SET(i, sys.EVFILT_TIMER, EV_ADD | sys.EV_ONESHOT, 0, 1 + (i % 50), 0)), 0, ZERO);
+    const end = Date.now() + 20000;
+    while (c.reduce((a, b) => a + b, 0) < n && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    sys.close(kq);
+    await waitAll(lids, 10000, 'timer consumers');
+    assert.deepEqual(Array.from(c).map((v, i) => [i, v]).filter(([, v]) => v !== 1), [], 'idents not delivered exactly once');
+  });
+
+  async function stress(closeMidway: boolean): Promise<void> {
     const sd = seed();
     console.log(`kqueue stress seed ${sd} (replay with UKERN_SEED=${sd})`);
     const rand = rng(sd);
@@ -164,27 +198,38 @@ if (isMainThread) {
     const s = new Int32Array(sab);
     s.fill(-1, H);
     kevent(kq, Array.from({ length: ntok }, (_, i) => EV_SET(i, EVFILT_USER, EV_ADD | EV_CLEAR | EV_DISPATCH, 0, 0, 0)), 0, ZERO);
-    const mk = (exp: string) => sys.lwp_create({ module: self, export: exp, arg: { kq, seed: Math.floor(rand() * 0x7fffffff) + 1, ntok, rounds, sab } });
+    const arg = (): StressArg => ({ kq, seed: Math.floor(rand() * 0x7fffffff) + 1, ntok, rounds, sab });
+    const mk = (exp: string) => sys.lwp_create({ module: self, export: exp, arg: arg() });
     const lids = [...Array.from({ length: nconsumers }, () => mk('consumer')), mk('chaos')];
     // Start the tokens once the noise is running, so that they race it.
     const t0 = Date.now();
     while (Atomics.load(s, 4) < 100 && Date.now() - t0 < 10000) await new Promise((r) => setTimeout(r, 2));
-    // The main thread starts every token (seq 0), in a random order, in random batches.
+    // The main thread starts every token (seq 0), in a random order, in random batches...
     const order = Array.from({ length: ntok }, (_, i) => i).sort(() => rand() - 0.5);
     while (order.length) {
       const batch = order.splice(0, 1 + Math.floor(rand() * 8));
       kevent(kq, batch.map((t) => EV_SET(t, EVFILT_USER, 0, NOTE_TRIGGER, 0, 0)), 0, ZERO);
     }
+    // ...and consumes too, with the async form, beside the blocking LWPs.
+    const mine = arg();
     const end = Date.now() + 60000;
-    while (Atomics.load(s, 0) < ntok && Atomics.load(s, 1) === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-    const stuck = Array.from(s.subarray(H)).map((v, i) => [i, v]).filter(([, v]) => v !== rounds - 1);
+    const stopAt = closeMidway ? ntok * rounds / 4 : Infinity;
+    while (Atomics.load(s, 0) < ntok && Atomics.load(s, 1) === 0 && Atomics.load(s, 5) < stopAt && Date.now() < end) {
+      consume(mine, s, await sys.kevent_async(kq, null, 2, { tv_sec: 0, tv_nsec: 5e6 }));
+    }
     assert.equal(Atomics.load(s, 1), 0, `errors (duplicates, out of order or failures); seed ${sd}`);
-    assert.deepEqual(stuck, [], `tokens that stopped (lost events); seed ${sd}`);
+    if (!closeMidway) {
+      const stuck = Array.from(s.subarray(H)).map((v, i) => [i, v]).filter(([, v]) => v !== rounds - 1);
+      assert.deepEqual(stuck, [], `tokens that stopped (lost events); seed ${sd}`);
+    }
     Atomics.store(s, 3, 1);
-    sys.close(kq); // wakes the consumers blocked in kevent
+    sys.close(kq); // wakes the consumers blocked in kevent, or fails their next call
     await waitAll(lids, 20000, `exit after close (nobody left asleep); seed ${sd}`);
-    assert.equal(Atomics.load(s, 1), 0);
-    console.log(`  ${ntok * rounds} token events delivered exactly once; ${Atomics.load(s, 4)} noise changes, ${Atomics.load(s, 2)} noise events`);
+    assert.equal(Atomics.load(s, 1), 0, `errors; seed ${sd}`);
+    console.log(`  ${Atomics.load(s, 5)} token events delivered exactly once; ${Atomics.load(s, 4)} noise changes, ${Atomics.load(s, 2)} noise events`);
     assert.ok(Atomics.load(s, 2) > 0, 'the noise did race the tokens');
-  });
+  }
+
+  test('stress: tokens passed between LWPs (blocking) and the main thread (async) with triggers and deletes racing (seeded)', () => stress(false));
+  test('stress: the kqueue closed while LWPs are passing tokens: everybody returns, nothing duplicated (seeded)', () => stress(true));
 }

@@ -54,6 +54,13 @@ export interface SleepHooks {
   enter(sl: number): void;
   /** The sleep is over (returns to ONPROC). */
   leave(sl: number): void;
+  /**
+   * Clears the calling LWP's pending-interrupt flag (set by lwp_wakeup) and
+   * says whether it was set: an interrupt aimed at a sleep that had just
+   * ended is not lost but ends the next interruptible sleep, as NetBSD's
+   * LW_CANCELLED does.
+   */
+  consumeCancel(): boolean;
   /** Non-zero when the calling LWP must suspend (or stop) before going on. */
   mustHalt(): boolean;
   /** Blocks (sync) while the calling LWP is suspended. */
@@ -171,10 +178,12 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
   // Mark the LWP asleep after dropping the object lock, to keep that lock's
   // hold time (and its contention with the waker) short.
   h?.enter(sl);
+  const intr = (I32[sl + S.flags] & SQF_INTERRUPTIBLE) !== 0;
+  if (intr && h !== undefined && h.consumeCancel()) Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_INTR);
   let v = Atomics.load(I32, w);
   if (v === SQ_SLEEPING && spin !== undefined && spin.budgetNs > 0) v = spinWait(w, spin, deadline);
   while (v === SQ_SLEEPING) {
-    if (h !== undefined && (I32[sl + S.flags] & SQF_INTERRUPTIBLE) !== 0 && h.mustHalt()) { h.halt(); v = Atomics.load(I32, w); continue; }
+    if (h !== undefined && intr && h.mustHalt()) { h.halt(); v = Atomics.load(I32, w); continue; }
     if (deadline !== Infinity) {
       const left = deadline - monoNow();
       if (left <= 0) {
@@ -191,6 +200,7 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
   // A woken sleeper was unlinked by its waker; when the caller has nothing
   // to re-check it need not take the lock again (that would only make it
   // contend with the waker, which often still holds it).
+  if (v === SQ_INTR) h?.consumeCancel();
   if (v === SQ_WOKEN && norelock) { h?.leave(sl); return v; }
   mutex_enter(lock);
   if (v !== SQ_WOKEN) sq_unlink(sl);
@@ -228,11 +238,13 @@ export async function sq_sleep_async(sl: number, lock: number, deadline: number)
   I32[sl + S.lockw] = lock;
   h?.asyncEnter(sl);
   mutex_exit(lock);
+  const intr = (I32[sl + S.flags] & SQF_INTERRUPTIBLE) !== 0;
+  if (intr && h !== undefined && h.consumeCancel()) Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_INTR);
   const release = hold();
   let v = Atomics.load(I32, w);
   try {
     while (v === SQ_SLEEPING) {
-      if (h !== undefined && (I32[sl + S.flags] & SQF_INTERRUPTIBLE) !== 0 && h.mustHalt()) { await h.haltAsync(); v = Atomics.load(I32, w); continue; }
+      if (h !== undefined && intr && h.mustHalt()) { await h.haltAsync(); v = Atomics.load(I32, w); continue; }
       let timeout: number | undefined;
       if (deadline !== Infinity) {
         const left = deadline - monoNow();
@@ -254,7 +266,9 @@ export async function sq_sleep_async(sl: number, lock: number, deadline: number)
 }
 
 /** Second half of an async sleep: takes the object lock again and settles the sleeper. Returns the outcome. */
-export function sq_relock(sl: number, lock: number, v: number): number {
+export function sq_relock(sl: number, lock: number, v: number, norelock = false): number {
+  if (v === SQ_INTR) hooks?.consumeCancel();
+  if (v === SQ_WOKEN && norelock) { hooks?.asyncLeave(sl); return v; }
   mutex_enter(lock);
   if (v !== SQ_WOKEN) sq_unlink(sl);
   hooks?.asyncLeave(sl);
@@ -268,7 +282,7 @@ export function sq_relock(sl: number, lock: number, v: number): number {
  * sleeprun's runAsync, which relocks and resumes in one step.
  */
 export async function sq_block_async(sl: number, lock: number, deadline: number, norelock = false): Promise<number> {
-  return sq_relock(sl, lock, await sq_sleep_async(sl, lock, deadline));
+  return sq_relock(sl, lock, await sq_sleep_async(sl, lock, deadline), norelock);
 }
 
 /**

@@ -26,7 +26,7 @@ export async function runAsync<T>(g: SleepGen<T>): Promise<T> {
     const q = r.value;
     const v = await sq_sleep_async(q.sl, q.lock, q.deadline);
     // Relock and resume in one synchronous step (see sq_sleep_async).
-    r = g.next(sq_relock(q.sl, q.lock, v));
+    r = g.next(sq_relock(q.sl, q.lock, v, q.norelock));
   }
   return r.value;
 }

@@ -35,15 +35,19 @@ export interface FilterOps {
   event(kn: number, hint: number): boolean;
   /**
    * Optional: EVENT_REGISTER applies a modifying change `kev` to the knote
-   * (the default stores sfflags, sdata and udata); EVENT_PROCESS fills `kev`
-   * with the event to report (the default copies the knote).
+   * (the default stores sfflags, sdata and udata); EVENT_PROCESS may adjust
+   * `kev`, the event about to be reported, filled from the knote.
    */
   touch?(kn: number, kev: kevent_t, type: number): void;
 }
 
-const table = new Map<number, FilterOps>();
+// Indexed by ~filter (system filters are -1, -2, ...), as the seed's sysfilt_ops.
+const table: (FilterOps | undefined)[] = [];
 
-/** Registers the operations of a filter number (at module load). */
-export function filter_register(filter: number, ops: FilterOps): void { table.set(filter, ops); }
+/** Registers the operations of a system filter number (negative; at module load). */
+export function filter_register(filter: number, ops: FilterOps): void {
+  if (!Number.isInteger(filter) || filter >= 0 || filter < -256) throw new RangeError(`filter ${filter}`);
+  table[~filter] = ops;
+}
 /** The operations of a filter, or undefined (EINVAL for the caller). */
-export function filter_ops(filter: number): FilterOps | undefined { return table.get(filter); }
+export function filter_ops(filter: number): FilterOps | undefined { return filter < 0 ? table[~filter] : undefined; }

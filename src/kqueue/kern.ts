@@ -29,7 +29,7 @@
 import { I32 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { sq_wake_one, sq_wake_all } from '../kern/sleepq.js';
+import { sq_wake, sq_wake_all, sq_first, sq_lid } from '../kern/sleepq.js';
 import { FF, file_notify, file_set_notify, fd_file, fd_get, DTYPE_KQUEUE } from '../kern/fdtab.js';
 import { fail, type ErrnoCode } from '../kern/errno.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
@@ -46,7 +46,6 @@ export const C_KQUEUES = kstat_counter('kqueue', 'kqueues_created');
 export const C_KNOTES = kstat_counter('kqueue', 'knotes_added');
 export const C_DROPPED = kstat_counter('kqueue', 'knotes_dropped');
 export const C_EVENTS = kstat_counter('kqueue', 'events_returned');
-export const C_ENQUEUED = kstat_counter('kqueue', 'knotes_queued');
 export const C_CALLS = kstat_counter('kqueue', 'kevent_calls');
 export const C_SLEEPS = kstat_counter('kqueue', 'sleeps');
 export const C_WAKEUPS = kstat_counter('kqueue', 'wakeups');
@@ -138,6 +137,13 @@ export function kq_close(kq: number): void {
 
 // ---------------------------------------------------------------- knotes
 
+/**
+ * The LWP this thread last woke from kevent: it is about to run though its
+ * state still reads SLEEP, so the adaptive spin counts it as active (that
+ * lets a ping-pong between two LWPs enter the spinning regime).
+ */
+export const lastWoken = { lid: 0 };
+
 /** Queues an active knote and wakes one sleeper (kqueue lock held). */
 function knote_enqueue(kq: number, kn: number): void {
   const t = I32[kq + Q.qtail];
@@ -145,10 +151,11 @@ function knote_enqueue(kq: number, kn: number): void {
   if (t === 0) I32[kq + Q.qhead] = kn; else I32[t + K.qnext] = kn;
   I32[kq + Q.qtail] = kn;
   I32[kn + K.status] |= KN_QUEUED;
-  Atomics.add(I32, kq + Q.count, 1);
+  I32[kq + Q.count]++; // written under the lock; lock-free readers use Atomics.load
   I32[kq + Q.lastq] = cur.lid;
-  kstat_add(C_ENQUEUED);
-  if (I32[kq + Q.sq] !== 0 && sq_wake_one(kq + Q.sq)) kstat_add(C_WAKEUPS);
+  for (let sl = sq_first(kq + Q.sq); sl !== 0; sl = sq_first(kq + Q.sq)) {
+    if (sq_wake(sl)) { lastWoken.lid = sq_lid(sl); kstat_add(C_WAKEUPS); break; }
+  }
   const file = I32[kq + Q.file];
   if (file !== 0 && I32[file + FF.watch] !== 0) I32[kq + Q.notify] = 1;
 }
@@ -159,7 +166,7 @@ function queue_unlink(kq: number, kn: number): void {
   if (p === 0) I32[kq + Q.qhead] = n; else I32[p + K.qnext] = n;
   if (n === 0) I32[kq + Q.qtail] = p; else I32[n + K.qprev] = p;
   I32[kn + K.qnext] = 0; I32[kn + K.qprev] = 0;
-  Atomics.sub(I32, kq + Q.count, 1);
+  I32[kq + Q.count]--;
 }
 
 /** Re-queues at the tail a knote the scan took off the queue (no wake-up: the scanner returns it). */
@@ -168,7 +175,7 @@ function queue_append(kq: number, kn: number): void {
   I32[kn + K.qprev] = t; I32[kn + K.qnext] = 0;
   if (t === 0) I32[kq + Q.qhead] = kn; else I32[t + K.qnext] = kn;
   I32[kq + Q.qtail] = kn;
-  Atomics.add(I32, kq + Q.count, 1);
+  I32[kq + Q.count]++;
 }
 
 /** KNOTE_ACTIVATE: marks the knote active and queues it unless queued or disabled (kqueue lock held). */
@@ -182,6 +189,27 @@ export function knote_activate(kn: number): void {
 export function knote_event(kn: number, hint: number): void {
   if ((I32[kn + K.status] & KN_DELETING) !== 0) return;
   if (filter_ops(I32[kn + K.filter])!.event(kn, hint)) knote_activate(kn);
+}
+
+/**
+ * For event sources outside kevent (the clock thread, the intr thread, a
+ * later OS filter): runs the knote's filter with `hint` and activates it,
+ * taking its kqueue's lock. `still(kn)`, checked under that lock, must say
+ * whether kn is still the knote the caller meant (a knote can be dropped and
+ * its memory reused meanwhile). No lock may be held by the caller.
+ */
+export function knote_fire(kn: number, hint: number, still: (kn: number) => boolean): boolean {
+  const kq = I32[kn + K.kq];
+  if (kq === 0 || !kq_tryref(kq)) return false;
+  kq_lock(kq);
+  try {
+    if (I32[kn + K.kq] !== kq || !still(kn)) return false;
+    knote_event(kn, hint);
+    return true;
+  } finally {
+    kq_unlock(kq);
+    kq_rele(kq);
+  }
 }
 
 /** Detaches a knote from its filter and frees it (kqueue lock held). */

@@ -22,17 +22,14 @@ const WMESG_KQREAD = wmesg_register('kqread');
 /** Told of each sleep (its sleeper) and of its end, so a caller can interrupt it (AbortSignal). */
 export interface SleepWatch { sleeping(sl: number): void; awake(): void }
 
-const FIELDS = ['ident', 'filter', 'flags', 'fflags', 'data', 'udata'] as const;
-
-/** Copies a change, checking JS types (TypeError, before any change is applied). */
-function copyChange(c: unknown, i: number, syscall: string): kevent_t {
+/** Checks the JS types of a change (TypeError, before any change is applied). */
+function checkChange(c: unknown, i: number, syscall: string): void {
   if (c === null || typeof c !== 'object') throw new TypeError(`${syscall}: changelist[${i}] must be a kevent object`);
-  const o = c as Record<string, unknown>;
-  for (const f of FIELDS) {
-    if (typeof o[f] !== 'number') throw new TypeError(`${syscall}: changelist[${i}].${f} must be a number`);
+  const o = c as kevent_t;
+  if (typeof o.ident !== 'number' || typeof o.filter !== 'number' || typeof o.flags !== 'number' ||
+      typeof o.fflags !== 'number' || typeof o.data !== 'number' || typeof o.udata !== 'number') {
+    throw new TypeError(`${syscall}: changelist[${i}] needs numeric ident, filter, flags, fflags, data and udata`);
   }
-  return { ident: o.ident as number, filter: o.filter as number, flags: o.flags as number,
-    fflags: o.fflags as number, data: o.data as number, udata: o.udata as number };
 }
 
 /** Values C's types could not hold: EINVAL for that change. */
@@ -44,43 +41,85 @@ function badValue(k: kevent_t): boolean {
     !Number.isSafeInteger(k.data);
 }
 
-export function* kevent_body(fd: number, changelist: readonly kevent_t[] | null, nevents: number,
-  timeout: Timespec | null | undefined, syscall: string, async: boolean, watch?: SleepWatch): SleepGen<kevent_t[]> {
+/**
+ * Applies the changelist in order (kqueue_register on a private copy of each
+ * change, as C copies in). Returns the EV_ERROR / EV_RECEIPT entries; fails
+ * with a change's errno when no room is left for its entry. Kept out of the
+ * generator below, which V8 optimises less well.
+ */
+function apply_changes(kq: number, changes: readonly kevent_t[], max: number, syscall: string): kevent_t[] {
+  const out: kevent_t[] = [];
+  const kev: kevent_t = { ident: 0, filter: 0, flags: 0, fflags: 0, data: 0, udata: 0 };
+  for (let i = 0; i < changes.length; i++) {
+    const c = changes[i]!;
+    kev.ident = c.ident; kev.filter = c.filter; kev.flags = c.flags;
+    kev.fflags = c.fflags >>> 0; kev.data = c.data; kev.udata = c.udata;
+    const err: ErrnoCode | null = badValue(kev) ? 'EINVAL' : kqueue_register(kq, kev);
+    if (err === null && (kev.flags & EV_RECEIPT) === 0) continue;
+    if (out.length === max) {
+      if (err !== null) fail(err, syscall, `change {ident ${kev.ident}, filter ${kev.filter}}`);
+      return out; // a receipt with no room left: the rest is not applied (FreeBSD)
+    }
+    out.push({ ident: kev.ident, filter: kev.filter, flags: EV_ERROR, fflags: kev.fflags >>> 0,
+      data: err === null ? 0 : errnoOf(err), udata: kev.udata });
+  }
+  return out;
+}
+
+/** A kevent call that must sleep: the state kevent_enter hands to kevent_wait (kqueue lock held). */
+export interface KeventWait {
+  kq: number; max: number; deadline: number; out: kevent_t[]; syscall: string;
+}
+
+/**
+ * Everything kevent does before it may sleep, outside the generator (calls
+ * that never sleep, such as triggers and polls, never pay for one): checks,
+ * the changelist, then one scan. Returns the result, or, when the caller
+ * must wait, a KeventWait with the kqueue lock and a reference held.
+ */
+export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null, nevents: number,
+  timeout: Timespec | null | undefined, syscall: string): kevent_t[] | KeventWait {
   // Argument checks come first, as copyin would fault before anything changes.
   if (changelist !== null && changelist !== undefined && !Array.isArray(changelist)) {
     throw new TypeError(`${syscall}: changelist must be an array or null`);
   }
-  const changes = (changelist ?? []).map((c, i) => copyChange(c, i, syscall));
+  const changes = changelist ?? [];
+  for (let i = 0; i < changes.length; i++) checkChange(changes[i], i, syscall);
   const max = intArg(nevents, 'nevents', syscall);
   if (max < 0) fail('EINVAL', syscall, `nevents ${max}`);
   let wait = Infinity;
   if (timeout !== null && timeout !== undefined) wait = tsToNs(checkTimespec(timeout, syscall));
   const kq = kq_hold(fd, syscall);
   kstat_add(C_CALLS);
-  let locked = false;
+  let handed = false;
   try {
-    const out: kevent_t[] = [];
-    for (const kev of changes) {
-      kev.fflags >>>= 0;
-      const err: ErrnoCode | null = badValue(kev) ? 'EINVAL' : kqueue_register(kq, kev);
-      if (err === null && (kev.flags & EV_RECEIPT) === 0) continue;
-      if (out.length === max) {
-        if (err !== null) fail(err, syscall, `change {ident ${kev.ident}, filter ${kev.filter}}`);
-        return out; // a receipt with no room left: the rest is not applied (FreeBSD)
-      }
-      out.push({ ident: kev.ident, filter: kev.filter, flags: EV_ERROR, fflags: kev.fflags >>> 0,
-        data: err === null ? 0 : errnoOf(err), udata: kev.udata });
-    }
+    const out = changes.length === 0 ? [] : apply_changes(kq, changes, max, syscall);
     // Entries for changes end the call at once, as in both kernels.
     if (out.length !== 0 || max === 0) return out;
-    const deadline = wait === Infinity ? Infinity : wait === 0 ? 0 : monoNow() + wait;
     kq_lock(kq);
-    locked = true;
+    try {
+      if (I32[kq + Q.closing] !== 0) fail('EBADF', syscall, 'kqueue closed');
+      if (I32[kq + Q.count] !== 0) kqueue_scan(kq, max, out);
+      if (out.length !== 0 || wait === 0) return out;
+      handed = true;
+      return { kq, max, deadline: wait === Infinity ? Infinity : monoNow() + wait, out, syscall };
+    } finally {
+      if (!handed) kq_unlock(kq);
+    }
+  } finally {
+    if (!handed) kq_rele(kq);
+  }
+}
+
+/** The sleeping part of kevent: owns the lock and reference kevent_enter handed over. */
+export function* kevent_wait(w: KeventWait, async: boolean, watch?: SleepWatch): SleepGen<kevent_t[]> {
+  const { kq, max, deadline, out, syscall } = w;
+  try {
     for (;;) {
       if (I32[kq + Q.closing] !== 0) fail('EBADF', syscall, 'kqueue closed');
       if (I32[kq + Q.count] !== 0 && kqueue_scan(kq, max, out) !== 0) break;
       if (I32[kq + Q.count] !== 0) continue;
-      if (deadline === 0 || (deadline !== Infinity && monoNow() >= deadline)) break;
+      if (deadline !== Infinity && monoNow() >= deadline) break;
       const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WMESG_KQREAD, syscall);
       sq_enqueue(kq + Q.sq, sl, 0);
       kstat_add(C_SLEEPS);
@@ -98,7 +137,7 @@ export function* kevent_body(fd: number, changelist: readonly kevent_t[] | null,
     }
     return out;
   } finally {
-    if (locked) kq_unlock(kq);
+    kq_unlock(kq);
     kq_rele(kq);
   }
 }

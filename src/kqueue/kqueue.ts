@@ -10,7 +10,7 @@ import { sq_interrupt } from '../kern/sleepq.js';
 import { kstat_snapshot } from '../kern/kstat.js';
 import { close } from '../sys/close.js';
 import { kqueue, kevent } from './sys.js';
-import { kevent_body } from './kevent.js';
+import { kevent_enter, kevent_wait } from './kevent.js';
 import { kqueues, knotes, bytesPerKnote } from './knote.js';
 import { timer_knotes } from './filters/timer.js';
 import type { kevent_t } from './filter.js';
@@ -99,7 +99,9 @@ export class KQueue implements Disposable, AsyncIterable<kevent_t> {
     const onAbort = (): void => { aborted = true; if (sleeper !== 0) sq_interrupt(sleeper); };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await runAsync(kevent_body(this.fd, null, o.max ?? 64, msToTimespec(o.timeoutMs), 'kevent_async', true, {
+      const r = kevent_enter(this.fd, null, o.max ?? 64, msToTimespec(o.timeoutMs), 'kevent_async');
+      if (Array.isArray(r)) return r;
+      return await runAsync(kevent_wait(r, true, {
         sleeping(sl) { sleeper = sl; if (aborted) sq_interrupt(sl); },
         awake() { sleeper = 0; },
       }));

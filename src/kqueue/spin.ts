@@ -16,11 +16,12 @@ import { I32, kregionCreate } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { monoNow } from '../kern/time.js';
 import { defineTunable } from '../kern/options.js';
-import { onBoot, tunables } from '../kern/boot.js';
+import { onBoot, tunables, ensureBooted } from '../kern/boot.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import type { SpinPolicy } from '../kern/sleepq.js';
 import { lwp_byid, lwp_stat, LSONPROC, LSRUN } from '../lwp/lwp.js';
 import { Q } from './knote.js';
+import { lastWoken } from './kern.js';
 
 declare module '../kern/options.js' {
   interface BootOptions {
@@ -47,6 +48,7 @@ onBoot(() => {
 
 /** Changes the spin budget (ns) and/or the most concurrent spinners at run time. */
 export function kq_spin_tune(o: { budgetNs?: number; maxSpinners?: number }): { budgetNs: number; maxSpinners: number } {
+  ensureBooted();
   const b = region.base;
   if (o.budgetNs !== undefined) {
     if (!Number.isInteger(o.budgetNs) || o.budgetNs < 0 || o.budgetNs > 10_000_000) throw new RangeError('budgetNs must be an integer in [0, 1e7]');
@@ -61,9 +63,10 @@ export function kq_spin_tune(o: { budgetNs?: number; maxSpinners?: number }): { 
 
 function lwpWord(lid: number): number { return region.base + LWPS + ((lid - 1) % tunables().maxlwp!); }
 
-/** Whether LWP `lid` may queue an event soon: on a CPU, or spinning in kevent itself. */
+/** Whether LWP `lid` may queue an event soon: on a CPU, just woken by us, or spinning in kevent itself. */
 function peerActive(lid: number): boolean {
   if (lid <= 0 || lid === cur.lid) return false;
+  if (lid === lastWoken.lid) return true;
   const l = lwp_byid(lid);
   if (l === 0) return false;
   if (Atomics.load(I32, lwpWord(lid)) === lid) return true;

@@ -14,7 +14,7 @@ import { runSync, runAsync } from '../kern/sleeprun.js';
 import { onProcExit } from '../lwp/proc.js';
 import { kqueues } from './knote.js';
 import { kq_alloc, kq_setfd, kq_rele, kq_close, kq_pending } from './kern.js';
-import { kevent_body } from './kevent.js';
+import { kevent_enter, kevent_wait } from './kevent.js';
 import type { kevent_t } from './filter.js';
 import './filters/user.js';
 import './filters/timer.js';
@@ -49,14 +49,16 @@ export function kqueue(): number {
 /** kevent(2): applies `changelist`, then returns up to `nevents` events, waiting until `timeout` (null: forever). */
 export function kevent(kq: number, changelist: readonly kevent_t[] | null, nevents: number, timeout?: Timespec | null): kevent_t[] {
   sysenter();
-  return runSync(kevent_body(kq, changelist, nevents, timeout, 'kevent', false));
+  const r = kevent_enter(kq, changelist, nevents, timeout, 'kevent');
+  return Array.isArray(r) ? r : runSync(kevent_wait(r, false));
 }
 
 /** The Promise form of {@link kevent}: never blocks the event loop. */
 export function kevent_async(kq: number, changelist: readonly kevent_t[] | null, nevents: number, timeout?: Timespec | null): Promise<kevent_t[]> {
   try {
     sysenter();
-    return runAsync(kevent_body(kq, changelist, nevents, timeout, 'kevent_async', true));
+    const r = kevent_enter(kq, changelist, nevents, timeout, 'kevent_async');
+    return Array.isArray(r) ? Promise.resolve(r) : runAsync(kevent_wait(r, true));
   } catch (e) {
     return Promise.reject(e);
   }

@@ -29,6 +29,7 @@ export const LW_WEXIT = 0x10;      // exiting
 export const LW_MAIN = 0x20;       // the booting thread
 export const LW_THREW = 0x40;      // its start function threw
 export const LW_DIED = 0x80;       // its worker died outside the kernel
+export const LW_CANCELLED = 0x100; // lwp_wakeup: end the current or next interruptible sleep with EINTR
 /** Bits that send the LWP through userret at its next syscall. */
 export const LW_USERRET = LW_WSUSPEND;
 

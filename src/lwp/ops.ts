@@ -20,7 +20,7 @@ import { setMutexSleepHook } from '../kern/mutex.js';
 const WM_KMUTEX = wmesg_register('kmutex');
 import {
   L, LSIDL, LSRUN, LSSLEEP, LSZOMB, LSONPROC, LSSUSPENDED, LSSTOP, LW_WSUSPEND, LW_DETACHED,
-  LW_WEXIT, LW_MAIN, LW_USERRET, LWP, maxlwp, slotHandle,
+  LW_WEXIT, LW_MAIN, LW_USERRET, LW_CANCELLED, LWP, maxlwp, slotHandle,
 } from './lwp.js';
 import { P, curproc, proc_exit } from './proc.js';
 import { SYSID_BASE } from '../kern/hdr.js';
@@ -280,6 +280,11 @@ function onAsyncLeave(sl: number): void {
   }
   mutex_exit(h + L.lock);
 }
+function consumeCancel(): boolean {
+  const h = cur.lwp;
+  if (h === 0 || (Atomics.load(I32, h + L.flag) & LW_CANCELLED) === 0) return false;
+  return (Atomics.and(I32, h + L.flag, ~LW_CANCELLED) & LW_CANCELLED) !== 0;
+}
 function mustHalt(): boolean {
   const h = cur.lwp;
   return h !== 0 && (Atomics.load(I32, h + L.flag) & LW_WSUSPEND) !== 0;
@@ -288,6 +293,7 @@ function mustHalt(): boolean {
 setSleepHooks({
   enter: onSleepEnter,
   leave: onSleepLeave,
+  consumeCancel,
   mustHalt,
   halt: lwp_halt,
   // A suspended LWP runs nothing, not even its event loop: halt blocks the thread.

@@ -22,7 +22,7 @@ import { wmesg_register, wmesg_name } from '../kern/wmesg.js';
 import { kstat_snapshot } from '../kern/kstat.js';
 import {
   L, LWP, LSIDL, LSZOMB, LSSLEEP, LSRUN, LSONPROC, LW_DETACHED, LW_WEXIT, LW_MAIN, LW_WSUSPEND, LW_UNPARKED, LW_THREW,
-  LW_DIED, STATE_NAMES, lwp_byid, maxlwp, slotHandle, lwp_private, lwp_setprivate_,
+  LW_DIED, LW_CANCELLED, STATE_NAMES, lwp_byid, maxlwp, slotHandle, lwp_private, lwp_setprivate_,
 } from './lwp.js';
 import { P, curproc } from './proc.js';
 import {
@@ -273,7 +273,11 @@ export function lwp_wakeup(lid: number): void {
   else {
     const sls = interruptibleSleepers(t);
     if (sls.length === 0) error = 'EBUSY';
-    else for (const sl of sls) sq_interrupt(sl);
+    else {
+      // Sticky until consumed: if the sleep we saw is just ending, the next one gets the EINTR.
+      Atomics.or(I32, t + L.flag, LW_CANCELLED);
+      for (const sl of sls) sq_interrupt(sl);
+    }
   }
   mutex_exit(t + L.lock);
   mutex_exit(p + P.lock);

@@ -34,7 +34,7 @@ declare module '../kern/options.js' {
 }
 defineTunable('port_max_ids', PORT_DEFAULT_PORTS, 1, PORT_MAX_PORTS);
 defineTunable('port_max_events', PORT_DEFAULT_EVENTS, 1, 1 << 30);
-defineTunable('port_events_total', 2 * PORT_DEFAULT_EVENTS, 16, 1 << 24);
+defineTunable('port_events_total', 2 * PORT_DEFAULT_EVENTS, 1, 1 << 24);
 defineTunable('port_spin_ns', 20_000, 0, 10_000_000);
 defineTunable('port_spinners', availableParallelism(), 0, 1024);
 

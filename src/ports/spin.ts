@@ -17,11 +17,13 @@ import { cur } from '../kern/hdr.js';
 import { monoNow } from '../kern/time.js';
 import { onBoot, tunables } from '../kern/boot.js';
 import { kstat_add } from '../kern/kstat.js';
+import { sysenter } from '../kern/sysent.js';
 import type { SpinPolicy } from '../kern/sleepq.js';
 import { lwp_byid, lwp_stat, LSONPROC, LSRUN } from '../lwp/lwp.js';
+import { lastWoken } from './queue.js';
 import { P, spinRegion, SPIN_NOW, SPIN_BUDGET, SPIN_MAX, SPIN_LWP, C_SPIN_HIT, C_SPIN_MISS } from './mem.js';
 
-const SCORE_MAX = 16, SCORE_MIN = -16, MISS_COST = 4, PROBE_EVERY = 32;
+const SCORE_MAX = 16, SCORE_MIN = -16, MISS_COST = 2, PROBE_EVERY = 32;
 
 onBoot(() => {
   const t = tunables();
@@ -31,6 +33,7 @@ onBoot(() => {
 
 /** Changes the spin budget (ns; 0 turns spinning off) and/or the most concurrent spinners, kernel-wide. */
 export function port_spin_tune(o: { budgetNs?: number; maxSpinners?: number }): { budgetNs: number; maxSpinners: number } {
+  sysenter();
   const b = spinRegion.base;
   if (o.budgetNs !== undefined) {
     if (!Number.isInteger(o.budgetNs) || o.budgetNs < 0 || o.budgetNs > 10_000_000) throw new RangeError('budgetNs must be an integer in [0, 1e7]');
@@ -48,7 +51,7 @@ function lwpWord(lid: number): number { return spinRegion.base + SPIN_LWP + ((li
 /** True when LWP `lid` can answer soon: running, or spinning in port_get itself. */
 function peerActive(lid: number): boolean {
   if (lid <= 0 || lid === cur.lid) return false;
-  if (Atomics.load(I32, lwpWord(lid)) === lid) return true;
+  if (Atomics.load(I32, lwpWord(lid)) === lid || lid === lastWoken.lid) return true;
   const l = lwp_byid(lid);
   if (l === 0) return false;
   const st = lwp_stat(l);
