@@ -4,6 +4,9 @@
  * no semantics of its own; every error is the syscall's SysError.
  * @module ukern
  */
+// The whole kernel first: every thread the kernel starts loads all of it, and
+// the booting thread's layout must hold everything they register.
+import './sys/index.js';
 export { SysError } from './kern/errno.js';
 export type { Timespec, Itimerspec } from './kern/time.js';
 export type { BootOptions } from './kern/options.js';
@@ -14,3 +17,5 @@ export { lwp_snapshot as snapshot, kstat } from './lwp/sys.js';
 export { ParkMutex } from './lib/parkmutex.js';
 // subsystem classes (one line each):
 export { Timer } from './timers/timer.js';
+export { Port } from './ports/port.js';
+export { KQueue, kqueueStats } from './kqueue/kqueue.js';

@@ -130,6 +130,10 @@ test('timeouts: zero polls, positive expires without error, null waits (woken by
   assert.deepEqual(kevent(kq, null, 4, { tv_sec: 0, tv_nsec: 30e6 }), []);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   assert.ok(ms >= 29, `waited ${ms} ms for a 30 ms timeout`);
+  // A sub-millisecond timeout (libkqueue's "hires" get) also expires quietly.
+  const t1 = process.hrtime.bigint();
+  assert.deepEqual(kevent(kq, null, 1, { tv_sec: 0, tv_nsec: 500_000 }), []);
+  assert.ok(Number(process.hrtime.bigint() - t1) >= 500_000);
   // nevents 0 never waits, even with a null timeout.
   assert.deepEqual(kevent(kq, [user(1, EV_ADD)], 0, null), []);
   // A blocking kevent in this thread, woken by the EVFILT_TIMER of the same kqueue.

@@ -130,3 +130,12 @@ test('kqueueStats: objects in use and bytes per knote', () => {
   assert.equal(s['kqueue.kqueues_in_use']! - s0['kqueue.kqueues_in_use']!, 1);
   assert.ok(s['kqueue.bytes_per_knote']! > 0 && s['kqueue.bytes_per_knote']! < 256);
 });
+
+test('the npm start demo part: a port, a user event and timers multiplexed on one kqueue', async () => {
+  const { kqueueDemo } = await import('../src/kqueue/demo.js');
+  const lines = await within(kqueueDemo(), 10000, 'demo');
+  assert.equal(lines.length, 3);
+  assert.match(lines[0]!, /port \d+ readable \(1 event\): user 42/);
+  assert.match(lines[1]!, /user event 7: fflags 0x5 data 99/);
+  assert.match(lines[2]!, /oneshot timer: \d+ ticks/);
+});

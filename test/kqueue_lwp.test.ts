@@ -11,6 +11,8 @@ import assert from 'node:assert/strict';
 import { isMainThread } from 'node:worker_threads';
 import * as sys from '../src/sys/index.js';
 import { within, seed, rng } from './helpers.js';
+import { kqueueStats } from '../src/kqueue/kqueue.js';
+import { callout_count } from '../src/timers/callout.js';
 
 const { EV_SET, kevent, EVFILT_USER, EV_ADD, EV_ENABLE, EV_CLEAR, EV_DISPATCH, EV_DELETE, EV_RECEIPT, NOTE_TRIGGER } = sys;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
@@ -25,7 +27,8 @@ export function waitOne(arg: { kq: number; sab: SharedArrayBuffer; slot: number 
     const r = kevent(arg.kq, null, 1, null);
     a[arg.slot] = r.length === 1 ? r[0]!.ident : -1000;
   } catch (e) {
-    a[arg.slot] = (e as sys.SysError).code === 'EBADF' ? -9 : -1;
+    const c = (e as sys.SysError).code;
+    a[arg.slot] = c === 'EBADF' ? -9 : c === 'EINTR' ? -4 : -1;
   }
 }
 
@@ -41,6 +44,17 @@ export function countIdents(arg: { kq: number; sab: SharedArrayBuffer }): void {
     let r: sys.kevent_t[];
     try { r = kevent(arg.kq, null, 3, null); } catch { return; }
     for (const e of r) Atomics.add(c, e.ident, 1);
+  }
+}
+
+/** Adds, polls and deletes short timers in a loop, racing the clock thread's expiries. */
+export function timerChurn(arg: { kq: number; n: number; base: number; sab: SharedArrayBuffer }): void {
+  const c = new Int32Array(arg.sab);
+  for (let i = 0; i < arg.n; i++) {
+    const id = arg.base + (i % 16);
+    kevent(arg.kq, [EV_SET(id, sys.EVFILT_TIMER, EV_ADD, sys.NOTE_USECONDS, 50 + (i % 7) * 100, 0)], 0, ZERO);
+    Atomics.add(c, 0, kevent(arg.kq, null, 4, ZERO).length);
+    if (i % 3 !== 0) kevent(arg.kq, [EV_SET(id, sys.EVFILT_TIMER, EV_DELETE, 0, 0, 0)], 1, ZERO);
   }
 }
 
@@ -155,6 +169,21 @@ if (isMainThread) {
     assert.deepEqual(Array.from(a), [-9, -9, -9]);
   });
 
+  test('lwp_wakeup interrupts an LWP blocked in kevent: EINTR; the kqueue is unharmed', async () => {
+    const kq = sys.kqueue();
+    const sab = new SharedArrayBuffer(8);
+    const a = new Float64Array(sab);
+    const lid = sys.lwp_create({ module: self, export: 'waitOne', arg: { kq, sab, slot: 0 } });
+    const end = Date.now() + 5000;
+    while (sleepers() < 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 2));
+    sys.lwp_wakeup(lid);
+    await waitAll([lid], 10000, 'interrupted');
+    assert.equal(a[0], -4);
+    kevent(kq, [EV_SET(1, EVFILT_USER, EV_ADD, NOTE_TRIGGER, 0, 0)], 0, ZERO);
+    assert.equal(kevent(kq, null, 1, ZERO).length, 1);
+    sys.close(kq);
+  });
+
   test('a trigger racing the scan of the same knote is never lost: the last trigger is always delivered', async () => {
     for (let round = 0; round < 3; round++) {
       const kq = sys.kqueue();
@@ -186,6 +215,19 @@ if (isMainThread) {
     sys.close(kq);
     await waitAll(lids, 10000, 'timer consumers');
     assert.deepEqual(Array.from(c).map((v, i) => [i, v]).filter(([, v]) => v !== 1), [], 'idents not delivered exactly once');
+  });
+
+  test('timers added and deleted by LWPs while the clock thread fires them: no leak, no hang', async () => {
+    const base = kqueueStats()['kqueue.timer_knotes']!;
+    const callouts0 = callout_count();
+    const kq = sys.kqueue();
+    const sab = new SharedArrayBuffer(4);
+    const lids = [0, 1].map((k) => sys.lwp_create({ module: self, export: 'timerChurn', arg: { kq, n: 3000, base: k * 100, sab } }));
+    await waitAll(lids, 30000, 'timer churn');
+    assert.ok(new Int32Array(sab)[0]! > 0, 'some timers fired');
+    sys.close(kq);
+    assert.equal(kqueueStats()['kqueue.timer_knotes'], base);
+    assert.equal(callout_count(), callouts0, 'every callout disarmed');
   });
 
   async function stress(closeMidway: boolean): Promise<void> {

@@ -5,6 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { lwpDemo } from './demo.js';
+import { portsDemo } from './demo-ports.js';
+import { kqueueDemo } from '../kqueue/demo.js';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -26,4 +28,6 @@ if (!Number.isInteger(workers) || workers < 1 || workers > 64 || !Number.isInteg
 }
 const out = (s: string): void => { console.log(s); };
 await lwpDemo(out, { workers, tasks, span: 25000 });
+await portsDemo(out, { filters: Math.min(workers, 3), tasks, span: 25000, tickMs: 20 });
+for (const line of await kqueueDemo()) out(line);
 out('done');

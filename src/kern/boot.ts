@@ -4,7 +4,8 @@
  * the kernel starts (LWPs, helper threads) attaches to the same memory with
  * the {@link KernelImage} it is handed.
  */
-import { createMemory, layout, mapMemory, I32, SAB } from './kmem.js';
+import { createMemory, applyLayout, mapMemory, I32, SAB, type LayoutTable } from './kmem.js';
+import { kstat_names, kstat_remap } from './kstat.js';
 import { resolveOptions, type BootOptions, type Tunables } from './options.js';
 import { getEpoch, setEpoch, getRealAtBoot, setRealAtBoot } from './time.js';
 import { H_MAGIC, MAGIC, H_NEXT_SYSID, SYSID_BASE, cur } from './hdr.js';
@@ -15,7 +16,9 @@ import { fail } from './errno.js';
 export interface KernelImage {
   sab: SharedArrayBuffer;
   tunables: Tunables;
-  signature: string;
+  layout: LayoutTable;
+  /** kstat counter names in the booting thread's order. */
+  counters: readonly string[];
   epoch: bigint;
   realAtBoot: number;
 }
@@ -48,12 +51,15 @@ export function onAttach(fn: Hook): void { attachHooks.push(fn); }
 export function boot(options?: BootOptions): void {
   if (image !== undefined) fail('EBUSY', 'boot', 'kernel already booted');
   const t = resolveOptions(options);
-  const { sab, signature } = createMemory(t);
+  const { sab, table } = createMemory(t);
   tun = t;
-  image = { sab, tunables: t, signature, epoch: getEpoch(), realAtBoot: getRealAtBoot() };
+  image = { sab, tunables: t, layout: table, counters: kstat_names(), epoch: getEpoch(), realAtBoot: getRealAtBoot() };
   I32[H_NEXT_SYSID] = SYSID_BASE;
   fdtab_init();
   for (const h of bootHooks) h();
+  // The LWP layer makes the booting thread LWP 1; if it is not loaded, the
+  // thread still needs a non-zero owner id for kernel mutexes.
+  if (cur.lid === 0) cur.lid = 1;
   Atomics.store(I32, H_MAGIC, MAGIC);
   for (const h of attachHooks) h();
 }
@@ -61,8 +67,8 @@ export function boot(options?: BootOptions): void {
 /** Attaches this thread to a booted kernel. */
 export function attach(img: KernelImage): void {
   if (image !== undefined) fail('EBUSY', 'attach', 'thread already attached');
-  const { signature } = layout(img.tunables);
-  if (signature !== img.signature) throw new Error(`ukern: kernel layout differs between threads (${signature} vs ${img.signature}); every thread must load the same ukern`);
+  applyLayout(img.layout);
+  kstat_remap(img.counters);
   mapMemory(img.sab);
   if (Atomics.load(I32, H_MAGIC) !== MAGIC) throw new Error('ukern: attaching to memory that is not a booted kernel');
   setEpoch(img.epoch);

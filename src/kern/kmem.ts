@@ -120,25 +120,58 @@ export let F64: Float64Array = new Float64Array(SAB);
 /** Words reserved at the start for the kernel header (see hdr.ts). */
 export const HDR_WORDS = 256;
 
-/** Computes the layout for the given tunables: a signature checked by attach, and total bytes. */
-export function layout(t: Tunables): { bytes: number; signature: string } {
+/**
+ * Where every cache and region lives: computed once by the booting thread
+ * and handed to every attaching thread, which places its own registrations
+ * by name. So the layout does not depend on the order in which a thread
+ * happened to load the kernel's modules, and a thread may load fewer of
+ * them than the booting thread; one that registers something the booting
+ * thread did not load cannot attach.
+ */
+export interface LayoutTable {
+  caches: Record<string, readonly [base: number, count: number, words: number]>;
+  regions: Record<string, readonly [base: number, words: number]>;
+}
+
+/** Lays out every registered cache and region for the given tunables (boot). */
+export function layout(t: Tunables): { bytes: number; table: LayoutTable } {
   let w = HDR_WORDS;
-  const sig: string[] = [];
+  const table: LayoutTable = { caches: {}, regions: {} };
   for (const spec of cacheSpecs) {
     const c = caches.get(spec.name)!;
     const n = spec.count(t);
     c.base = w; c.count = n;
+    table.caches[spec.name] = [w, n, spec.words];
     w += C_HDR + n * spec.words;
-    sig.push(`${spec.name}:${spec.words}x${n}`);
   }
   for (const spec of regionSpecs) {
     const r = regions.get(spec.name)!;
     const n = spec.words(t);
     r.base = w; r.words = n;
+    table.regions[spec.name] = [w, n];
     w += n + (n % 2);
-    sig.push(`${spec.name}:${n}`);
   }
-  return { bytes: w * 4, signature: sig.join(',') };
+  return { bytes: w * 4, table };
+}
+
+/** Places this thread's registrations where the booting thread laid them out (attach). */
+export function applyLayout(table: LayoutTable): void {
+  const missing: string[] = [];
+  for (const spec of cacheSpecs) {
+    const e = table.caches[spec.name];
+    if (e === undefined || e[2] !== spec.words) { missing.push(spec.name); continue; }
+    const c = caches.get(spec.name)!;
+    c.base = e[0]; c.count = e[1];
+  }
+  for (const spec of regionSpecs) {
+    const e = table.regions[spec.name];
+    if (e === undefined) { missing.push(spec.name); continue; }
+    const r = regions.get(spec.name)!;
+    r.base = e[0]; r.words = e[1];
+  }
+  if (missing.length) {
+    throw new Error(`ukern: this thread loaded kernel modules the booting thread did not (${missing.join(', ')}): import 'ukern/sys' before the first syscall`);
+  }
 }
 
 /** Maps kernel memory (boot creates it, attach receives it). */
@@ -149,8 +182,8 @@ export function mapMemory(sab: SharedArrayBuffer): void {
 }
 
 /** Boot: allocates memory and threads every cache's free list. */
-export function createMemory(t: Tunables): { sab: SharedArrayBuffer; signature: string } {
-  const { bytes, signature } = layout(t);
+export function createMemory(t: Tunables): { sab: SharedArrayBuffer; table: LayoutTable } {
+  const { bytes, table } = layout(t);
   if (bytes > t.memsize!) fail('ENOMEM', 'boot', `tables need ${bytes} bytes, memsize is ${t.memsize}`);
   let sab: SharedArrayBuffer;
   try { sab = new SharedArrayBuffer(bytes); } catch { fail('ENOMEM', 'boot', `cannot allocate ${bytes} bytes`); }
@@ -161,7 +194,7 @@ export function createMemory(t: Tunables): { sab: SharedArrayBuffer; signature: 
     for (let i = c.count - 1; i >= 0; i--) { const h = c.handle(i); I32[h] = next; next = h; }
     I32[c.base + C_FREE] = next;
   }
-  return { sab, signature };
+  return { sab, table };
 }
 
 /** Every registered cache, for kstat and the memory report. */

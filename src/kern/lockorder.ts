@@ -24,3 +24,5 @@
  * under the object lock when it returns.
  */
 export const LOCK_ORDER = ['proc', 'timer', 'port', 'kqueue', 'parktab', 'callout', 'lwp', 'fdtab', 'file', 'kcache'] as const;
+// Leaves besides those above: the knote hash stripe locks (kqueue/knote.ts),
+// taken under a kqueue lock and taking nothing.

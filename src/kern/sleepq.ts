@@ -162,7 +162,20 @@ export function sq_interrupt(sl: number): boolean {
 export function sq_kick(sl: number): void { Atomics.notify(I32, sl + S.wait, 1); }
 
 /** Optional spin before sleeping: spin while `active()` says the other side may soon wake us. */
-export interface SpinPolicy { budgetNs: number; active?: () => boolean }
+export interface SpinPolicy {
+  budgetNs: number;
+  active?: () => boolean;
+  /**
+   * Optional (kernel monotonic ns): sleep until this time first, then spin
+   * (budgetNs / active() as usual), then sleep until the deadline. A wake-up
+   * ends any of the three phases. This is the deadline-aware wait for an
+   * event known to be due soon after `sleepUntil` (a timer feeding a port):
+   * a blocked thread needs ~25-30 µs to wake on this kind of VM, a spinning
+   * one sees the wake at once, and the sleep keeps the spin short.
+   * Absent or in the past: spin at once (the behaviour without the field).
+   */
+  sleepUntil?: number;
+}
 
 /**
  * Blocks the calling thread on sl, enqueued on a list guarded by the mutex
@@ -181,7 +194,10 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
   const intr = (I32[sl + S.flags] & SQF_INTERRUPTIBLE) !== 0;
   if (intr && h !== undefined && h.consumeCancel()) Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_INTR);
   let v = Atomics.load(I32, w);
-  if (v === SQ_SLEEPING && spin !== undefined && spin.budgetNs > 0) v = spinWait(w, spin, deadline);
+  if (v === SQ_SLEEPING && spin !== undefined) {
+    if (spin.sleepUntil !== undefined) v = sleepFirst(w, Math.min(spin.sleepUntil, deadline), h, intr);
+    if (v === SQ_SLEEPING && spin.budgetNs > 0) v = spinWait(w, spin, deadline);
+  }
   while (v === SQ_SLEEPING) {
     if (h !== undefined && intr && h.mustHalt()) { h.halt(); v = Atomics.load(I32, w); continue; }
     if (deadline !== Infinity) {
@@ -205,6 +221,19 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
   mutex_enter(lock);
   if (v !== SQ_WOKEN) sq_unlink(sl);
   h?.leave(sl);
+  return v;
+}
+
+/** The first phase of a SpinPolicy with sleepUntil: a timed sleep that a wake-up ends early. */
+function sleepFirst(w: number, until: number, h: SleepHooks | undefined, intr: boolean): number {
+  let v = Atomics.load(I32, w);
+  while (v === SQ_SLEEPING) {
+    if (h !== undefined && intr && h.mustHalt()) { h.halt(); v = Atomics.load(I32, w); continue; }
+    const left = until - monoNow();
+    if (left <= 0) break;
+    Atomics.wait(I32, w, SQ_SLEEPING, left / 1e6);
+    v = Atomics.load(I32, w);
+  }
   return v;
 }
 
@@ -232,6 +261,16 @@ function spinWait(w: number, spin: SpinPolicy, deadline: number): number {
  * gap, that sleeper would block on a lock its own thread holds. Never
  * blocks the event loop; keeps the process alive while pending.
  */
+let abandoned = false;
+/**
+ * This thread's LWP has exited with async sleeps still pending, and those
+ * sleepers were orphaned and freed: their continuations must never touch
+ * kernel memory again. The thread is retired (never reused for another LWP).
+ */
+export function sq_abandon_thread(): void { abandoned = true; }
+export function sq_thread_abandoned(): boolean { return abandoned; }
+const never = (): Promise<never> => new Promise<never>(() => {});
+
 export async function sq_sleep_async(sl: number, lock: number, deadline: number): Promise<number> {
   const w = sl + S.wait;
   const h = hooks;
@@ -257,6 +296,7 @@ export async function sq_sleep_async(sl: number, lock: number, deadline: number)
       }
       const r = Atomics.waitAsync(I32, w, SQ_SLEEPING, timeout);
       if (r.async) await r.value;
+      if (abandoned) { release(); return never(); }
       v = Atomics.load(I32, w);
     }
   } finally {

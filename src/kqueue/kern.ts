@@ -19,18 +19,24 @@
  * the event it queued can be taken only once; a sleeper that finds nothing
  * (another LWP took the event first) goes back to sleep. Closing wakes all.
  *
- * Watch lists. A knote on a kernel descriptor (EVFILT_READ on a kqueue or a
- * port) sits on that descriptor's watch list. Readiness changes are reported
- * through file_notify() with no lock held; the hook takes each watching
- * kqueue's lock, then the file's (the lock order), and runs the filters.
- * A kqueue reports its own readiness changes only after dropping its lock,
- * so chains of kqueues watching kqueues never hold two kqueue locks.
+ * Watch lists (watch.ts, notify.ts). A knote on a kernel descriptor sits
+ * on that descriptor's watch list. Readiness changes are reported through
+ * file_notify() with no lock held; the hook takes each watching kqueue's
+ * lock, then the file's, and runs the filters. A kqueue reports its own
+ * readiness changes only after dropping its lock (kq_unlock), so chains of
+ * kqueues watching kqueues never hold two kqueue locks.
+ *
+ * Locks taken under a kqueue lock, all later in kern/lockorder.ts: a knote
+ * hash stripe (knote.ts, a leaf), a file's watch-list lock, the callout
+ * heap lock (EVFILT_TIMER arming), cache free-list spin locks. Callers
+ * of kevent and the clock thread's handler hold no kernel lock.
  */
 import { I32 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { sq_wake, sq_wake_all, sq_first, sq_lid } from '../kern/sleepq.js';
-import { FF, file_notify, file_set_notify, fd_file, fd_get, DTYPE_KQUEUE } from '../kern/fdtab.js';
+import { FF, file_notify, fd_file, fd_get, DTYPE_KQUEUE } from '../kern/fdtab.js';
+import { knote_unwatch } from './watch.js';
 import { fail, type ErrnoCode } from '../kern/errno.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import {
@@ -45,8 +51,10 @@ import {
 export const C_KQUEUES = kstat_counter('kqueue', 'kqueues_created');
 export const C_KNOTES = kstat_counter('kqueue', 'knotes_added');
 export const C_DROPPED = kstat_counter('kqueue', 'knotes_dropped');
+/** Gauges (up and down): kqueues allocated (open or still referenced), knotes registered. */
+export const C_KQ_INUSE = kstat_counter('kqueue', 'kqueues_in_use');
+export const C_KN_INUSE = kstat_counter('kqueue', 'knotes_in_use');
 export const C_EVENTS = kstat_counter('kqueue', 'events_returned');
-export const C_CALLS = kstat_counter('kqueue', 'kevent_calls');
 export const C_SLEEPS = kstat_counter('kqueue', 'sleeps');
 export const C_WAKEUPS = kstat_counter('kqueue', 'wakeups');
 export const C_ENOMEM = kstat_counter('kqueue', 'knote_enomem');
@@ -56,7 +64,7 @@ export const C_ENOMEM = kstat_counter('kqueue', 'knote_enomem');
 /** Allocates a kqueue with the descriptor's reference; 0 when the table is full. */
 export function kq_alloc(): number {
   const kq = kqueues.alloc();
-  if (kq !== 0) { I32[kq + Q.refs] = 1; kstat_add(C_KQUEUES); }
+  if (kq !== 0) { I32[kq + Q.refs] = 1; kstat_add(C_KQUEUES); kstat_add(C_KQ_INUSE); }
   return kq;
 }
 
@@ -93,7 +101,7 @@ export function kq_tryref(kq: number): boolean {
 
 /** Drops a reference; the last one frees the kqueue. */
 export function kq_rele(kq: number): void {
-  if (Atomics.sub(I32, kq + Q.refs, 1) === 1) kqueues.free(kq);
+  if (Atomics.sub(I32, kq + Q.refs, 1) === 1) { kqueues.free(kq); kstat_add(C_KQ_INUSE, -1); }
 }
 
 export function kq_lock(kq: number): void { mutex_enter(kq + Q.lock); }
@@ -232,78 +240,8 @@ function knote_drop(kn: number): void {
   I32[kn + K.kq] = 0;
   knotes.free(kn);
   kstat_add(C_DROPPED);
+  kstat_add(C_KN_INUSE, -1);
 }
-
-// ---------------------------------------------------------------- watch lists
-
-/**
- * Puts a knote on a descriptor's watch list (from a filter's attach, kqueue
- * lock held). EBADF when the descriptor is being closed: a knote never
- * outlives its descriptor.
- */
-export function knote_watch(kn: number, file: number): ErrnoCode | null {
-  mutex_enter(file + FF.lock);
-  if (I32[file + FF.closing] !== 0 || I32[file + FF.type] === 0) { mutex_exit(file + FF.lock); return 'EBADF'; }
-  const t = I32[file + FF.watchTail];
-  I32[kn + K.wprev] = t; I32[kn + K.wnext] = 0;
-  if (t === 0) I32[file + FF.watch] = kn; else I32[t + K.wnext] = kn;
-  I32[file + FF.watchTail] = kn;
-  I32[kn + K.file] = file;
-  mutex_exit(file + FF.lock);
-  return null;
-}
-
-/** Takes a knote off its descriptor's watch list, if on one (kqueue lock held). */
-export function knote_unwatch(kn: number): void {
-  const file = I32[kn + K.file];
-  if (file === 0) return;
-  mutex_enter(file + FF.lock);
-  const p = I32[kn + K.wprev], n = I32[kn + K.wnext];
-  if (p === 0) I32[file + FF.watch] = n; else I32[p + K.wnext] = n;
-  if (n === 0) I32[file + FF.watchTail] = p; else I32[n + K.wprev] = p;
-  I32[kn + K.wnext] = 0; I32[kn + K.wprev] = 0; I32[kn + K.file] = 0;
-  mutex_exit(file + FF.lock);
-}
-
-/**
- * The descriptor table's notify hook: a watched descriptor's readiness
- * changed (run the watching knotes' filters) or it is being closed (drop
- * them, as the seed's knote_fdclose). Called with no lock held.
- */
-function on_file_notify(file: number, _fd: number): void {
-  const closing = I32[file + FF.closing] !== 0;
-  for (let pass = 0; ; pass++) {
-    // Which kqueues watch it: take a reference on each under the file lock,
-    // then visit each with its own lock first, as the lock order wants.
-    const kqs: number[] = [];
-    mutex_enter(file + FF.lock);
-    for (let kn = I32[file + FF.watch]; kn !== 0; kn = I32[kn + K.wnext]) {
-      const kq = I32[kn + K.kq];
-      if (!kqs.includes(kq) && kq_tryref(kq)) kqs.push(kq);
-    }
-    mutex_exit(file + FF.lock);
-    if (kqs.length === 0) return;
-    for (const kq of kqs) {
-      kq_lock(kq);
-      const drop: number[] = [];
-      mutex_enter(file + FF.lock);
-      for (let kn = I32[file + FF.watch]; kn !== 0; kn = I32[kn + K.wnext]) {
-        if (I32[kn + K.kq] !== kq) continue;
-        if (closing) drop.push(kn); else knote_event(kn, 0);
-      }
-      mutex_exit(file + FF.lock);
-      for (const kn of drop) knote_detach_and_drop(kn);
-      kq_unlock(kq);
-      kq_rele(kq);
-    }
-    if (!closing) return;
-    // Closing: loop until the list is empty (a knote added by a kqueue we
-    // had not listed yet is impossible once `closing` is set, but a kqueue
-    // whose reference we could not take may still be dropping its own).
-    if (pass > 1000) return;
-  }
-}
-file_set_notify(on_file_notify);
 
 // ---------------------------------------------------------------- register
 
@@ -313,57 +251,63 @@ file_set_notify(on_file_notify);
  * updated the way the EV_RECEIPT / EV_ERROR entry will report it.
  */
 export function kqueue_register(kq: number, kev: kevent_t): ErrnoCode | null {
-  const ops = kev.filter < 0 ? filter_ops(kev.filter) : undefined;
-  if (ops === undefined) return 'EINVAL';
-  kev.flags &= ~EV_SYSFLAGS;
   kq_lock(kq);
   try {
-    if (I32[kq + Q.closing] !== 0) return 'EBADF';
-    let kn = kn_lookup(kq, kev.filter, kev.ident);
-    if (kn === 0 && (kev.flags & EV_ADD) === 0) return 'ENOENT';
-    if ((kev.flags & EV_ADD) !== 0) {
-      if (kn === 0) {
-        kn = knotes.alloc();
-        if (kn === 0) { kstat_add(C_ENOMEM); return 'ENOMEM'; }
-        I32[kn + K.kq] = kq;
-        I32[kn + K.filter] = kev.filter;
-        kn_setf64(kn, K.ident, kev.ident);
-        I32[kn + K.sfflags] = kev.fflags | 0;
-        kn_setf64(kn, K.sdata, kev.data);
-        kev.fflags = 0; kev.data = 0;
-        I32[kn + K.flags] = kev.flags;
-        kn_setf64(kn, K.udata, kev.udata);
-        const err = ops.attach(kn);
-        if (err !== null) { knote_unwatch(kn); I32[kn + K.kq] = 0; knotes.free(kn); return err; }
-        kn_hash_insert(kn);
-        const t = I32[kq + Q.ltail];
-        I32[kn + K.lprev] = t;
-        if (t === 0) I32[kq + Q.lhead] = kn; else I32[t + K.lnext] = kn;
-        I32[kq + Q.ltail] = kn;
-        I32[kq + Q.nknotes]++;
-        kstat_add(C_KNOTES);
-      } else {
-        modify(kn, kev);
-      }
-      knote_event(kn, 0);
-    } else if ((kev.flags & EV_DELETE) !== 0) {
-      knote_detach_and_drop(kn);
-      return null;
-    } else {
-      modify(kn, kev);
-      knote_event(kn, 0);
-    }
-    // Disabling keeps the knote active; enabling queues it again if it is.
-    if ((kev.flags & EV_DISABLE) !== 0) I32[kn + K.status] |= KN_DISABLED;
-    if ((kev.flags & EV_ENABLE) !== 0 && (I32[kn + K.status] & KN_DISABLED) !== 0) {
-      const st = I32[kn + K.status] & ~KN_DISABLED;
-      I32[kn + K.status] = st;
-      if ((st & KN_ACTIVE) !== 0 && (st & KN_QUEUED) === 0) knote_enqueue(kq, kn);
-    }
-    return null;
+    return kqueue_register_locked(kq, kev);
   } finally {
     kq_unlock(kq);
   }
+}
+
+/** kqueue_register with the kqueue lock held (kevent applies a changelist in chunks under one hold). */
+export function kqueue_register_locked(kq: number, kev: kevent_t): ErrnoCode | null {
+  const ops = kev.filter < 0 ? filter_ops(kev.filter) : undefined;
+  if (ops === undefined) return 'EINVAL';
+  kev.flags &= ~EV_SYSFLAGS;
+  if (I32[kq + Q.closing] !== 0) return 'EBADF';
+  let kn = kn_lookup(kq, kev.filter, kev.ident);
+  if (kn === 0 && (kev.flags & EV_ADD) === 0) return 'ENOENT';
+  if ((kev.flags & EV_ADD) !== 0) {
+    if (kn === 0) {
+      kn = knotes.alloc();
+      if (kn === 0) { kstat_add(C_ENOMEM); return 'ENOMEM'; }
+      I32[kn + K.kq] = kq;
+      I32[kn + K.filter] = kev.filter;
+      kn_setf64(kn, K.ident, kev.ident);
+      I32[kn + K.sfflags] = kev.fflags | 0;
+      kn_setf64(kn, K.sdata, kev.data);
+      kev.fflags = 0; kev.data = 0;
+      I32[kn + K.flags] = kev.flags;
+      kn_setf64(kn, K.udata, kev.udata);
+      const err = ops.attach(kn);
+      if (err !== null) { knote_unwatch(kn); I32[kn + K.kq] = 0; knotes.free(kn); return err; }
+      kn_hash_insert(kn);
+      const t = I32[kq + Q.ltail];
+      I32[kn + K.lprev] = t;
+      if (t === 0) I32[kq + Q.lhead] = kn; else I32[t + K.lnext] = kn;
+      I32[kq + Q.ltail] = kn;
+      I32[kq + Q.nknotes]++;
+      kstat_add(C_KNOTES);
+      kstat_add(C_KN_INUSE);
+    } else {
+      modify(kn, kev);
+    }
+    knote_event(kn, 0);
+  } else if ((kev.flags & EV_DELETE) !== 0) {
+    knote_detach_and_drop(kn);
+    return null;
+  } else {
+    modify(kn, kev);
+    knote_event(kn, 0);
+  }
+  // Disabling keeps the knote active; enabling queues it again if it is.
+  if ((kev.flags & EV_DISABLE) !== 0) I32[kn + K.status] |= KN_DISABLED;
+  if ((kev.flags & EV_ENABLE) !== 0 && (I32[kn + K.status] & KN_DISABLED) !== 0) {
+    const st = I32[kn + K.status] & ~KN_DISABLED;
+    I32[kn + K.status] = st;
+    if ((st & KN_ACTIVE) !== 0 && (st & KN_QUEUED) === 0) knote_enqueue(kq, kn);
+  }
+  return null;
 }
 
 /** A change to an existing knote: it never resets what already fired. */

@@ -1,7 +1,9 @@
 /**
- * The body of kevent(2), written once as a generator for both the blocking
- * and the Promise forms (kern/sleeprun.ts). Internal: sys.ts and the
- * idiomatic layer call it.
+ * The body of kevent(2), shared by the blocking and the Promise forms:
+ * kevent_enter does everything up to the first sleep as a plain function
+ * (triggers and polls never pay for a generator); kevent_wait is the
+ * generator that sleeps (kern/sleeprun.ts runs it either way). Internal:
+ * sys.ts and the idiomatic layer call them.
  */
 import { I32 } from '../kern/kmem.js';
 import { fail, errnoOf, type ErrnoCode } from '../kern/errno.js';
@@ -12,12 +14,14 @@ import type { SleepGen } from '../kern/sleeprun.js';
 import { wmesg_register } from '../kern/wmesg.js';
 import { kstat_add } from '../kern/kstat.js';
 import { Q } from './knote.js';
-import { kq_hold, kq_rele, kq_lock, kq_unlock, kqueue_register, kqueue_scan, C_CALLS, C_SLEEPS } from './kern.js';
+import { kq_hold, kq_rele, kq_lock, kq_unlock, kqueue_register_locked, kqueue_scan, C_SLEEPS } from './kern.js';
 import { spin_begin, spin_end } from './spin.js';
 import type { kevent_t } from './filter.js';
 import { EV_ERROR, EV_RECEIPT } from './consts.js';
 
 const WMESG_KQREAD = wmesg_register('kqread');
+/** Changes applied per hold of the kqueue lock. */
+const CHUNK = 64;
 
 /** Told of each sleep (its sleeper) and of its end, so a caller can interrupt it (AbortSignal). */
 export interface SleepWatch { sleeping(sl: number): void; awake(): void }
@@ -50,18 +54,30 @@ function badValue(k: kevent_t): boolean {
 function apply_changes(kq: number, changes: readonly kevent_t[], max: number, syscall: string): kevent_t[] {
   const out: kevent_t[] = [];
   const kev: kevent_t = { ident: 0, filter: 0, flags: 0, fflags: 0, data: 0, udata: 0 };
-  for (let i = 0; i < changes.length; i++) {
-    const c = changes[i]!;
-    kev.ident = c.ident; kev.filter = c.filter; kev.flags = c.flags;
-    kev.fflags = c.fflags >>> 0; kev.data = c.data; kev.udata = c.udata;
-    const err: ErrnoCode | null = badValue(kev) ? 'EINVAL' : kqueue_register(kq, kev);
-    if (err === null && (kev.flags & EV_RECEIPT) === 0) continue;
-    if (out.length === max) {
-      if (err !== null) fail(err, syscall, `change {ident ${kev.ident}, filter ${kev.filter}}`);
-      return out; // a receipt with no room left: the rest is not applied (FreeBSD)
+  // The lock is held for up to CHUNK changes at a time: cheaper than once
+  // per change, and short enough not to starve other users of the kqueue.
+  let held = 0;
+  try {
+    for (let i = 0; i < changes.length; i++) {
+      const c = changes[i]!;
+      kev.ident = c.ident; kev.filter = c.filter; kev.flags = c.flags;
+      kev.fflags = c.fflags >>> 0; kev.data = c.data; kev.udata = c.udata;
+      let err: ErrnoCode | null = 'EINVAL';
+      if (!badValue(kev)) {
+        if (held === 0) kq_lock(kq);
+        err = kqueue_register_locked(kq, kev);
+        if (++held === CHUNK) { held = 0; kq_unlock(kq); }
+      }
+      if (err === null && (kev.flags & EV_RECEIPT) === 0) continue;
+      if (out.length === max) {
+        if (err !== null) fail(err, syscall, `change {ident ${kev.ident}, filter ${kev.filter}}`);
+        return out; // a receipt with no room left: the rest is not applied (FreeBSD)
+      }
+      out.push({ ident: kev.ident, filter: kev.filter, flags: EV_ERROR, fflags: kev.fflags >>> 0,
+        data: err === null ? 0 : errnoOf(err), udata: kev.udata });
     }
-    out.push({ ident: kev.ident, filter: kev.filter, flags: EV_ERROR, fflags: kev.fflags >>> 0,
-      data: err === null ? 0 : errnoOf(err), udata: kev.udata });
+  } finally {
+    if (held !== 0) kq_unlock(kq);
   }
   return out;
 }
@@ -90,7 +106,6 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
   let wait = Infinity;
   if (timeout !== null && timeout !== undefined) wait = tsToNs(checkTimespec(timeout, syscall));
   const kq = kq_hold(fd, syscall);
-  kstat_add(C_CALLS);
   let handed = false;
   try {
     const out = changes.length === 0 ? [] : apply_changes(kq, changes, max, syscall);

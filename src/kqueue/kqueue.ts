@@ -3,6 +3,9 @@
  * millisecond timeouts, AbortSignal, an async iterator and Symbol.dispose.
  * Thin: every semantic is kevent's.
  */
+// First: kernel memory is laid out in module load order, and every thread
+// the kernel starts loads the sys facade first; so must we.
+import '../sys/index.js';
 import { SysError } from '../kern/errno.js';
 import { sysenter } from '../kern/sysent.js';
 import { runAsync } from '../kern/sleeprun.js';
@@ -138,12 +141,11 @@ export class KQueue implements Disposable, AsyncIterable<kevent_t> {
   [Symbol.dispose](): void { this.close(); }
 }
 
-/** kqueue memory and counters: objects in use now plus the kstat counters of module 'kqueue'. */
+/** kqueue counters (kstat module 'kqueue', gauges included) plus table sizes and memory per knote. */
 export function kqueueStats(): Record<string, number> {
   return {
     ...kstat_snapshot('kqueue'),
-    'kqueue.kqueues_in_use': kqueues.inuse,
-    'kqueue.knotes_in_use': knotes.inuse,
+    'kqueue.kqueues_max': kqueues.count,
     'kqueue.knotes_max': knotes.count,
     'kqueue.knotes_hiwat': knotes.hiwat,
     'kqueue.timer_knotes': timer_knotes(),

@@ -16,6 +16,7 @@ import { kqueues } from './knote.js';
 import { kq_alloc, kq_setfd, kq_rele, kq_close, kq_pending } from './kern.js';
 import { kevent_enter, kevent_wait } from './kevent.js';
 import type { kevent_t } from './filter.js';
+import './notify.js';
 import './filters/user.js';
 import './filters/timer.js';
 import './filters/read.js';

@@ -16,7 +16,7 @@ import { sysenter } from '../kern/sysent.js';
 import { onBoot } from '../kern/boot.js';
 import { runSync, runAsync, type SleepGen } from '../kern/sleeprun.js';
 import {
-  sq_alloc, sq_free, sq_enqueue, sq_wake_all, sq_interrupt, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR,
+  sq_alloc, sq_free, sq_enqueue, sq_wake_all, sq_interrupt, sq_abandon_thread, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR,
 } from '../kern/sleepq.js';
 import { wmesg_register, wmesg_name } from '../kern/wmesg.js';
 import { kstat_snapshot } from '../kern/kstat.js';
@@ -109,7 +109,7 @@ export function lwp_create(start: LwpStart, flags = 0): number {
 export function lwp_exit(): never {
   sysenter();
   const h = cur.lwp, lid = cur.lid;
-  lwp_orphan_sleepers(h, false);
+  if (lwp_orphan_sleepers(h, true) > 0) sq_abandon_thread();
   const r = lwp_exit_common(h, lid, 0);
   exitedSelf(true);
   if ((I32[h + L.flag] & LW_MAIN) !== 0 || isMainThread) {

@@ -11,8 +11,8 @@ import { workerData, type MessagePort } from 'node:worker_threads';
 import '../sys/index.js';
 import { attach, type KernelImage } from '../kern/boot.js';
 import { cur } from '../kern/hdr.js';
-import { I32 } from '../kern/kmem.js';
-import { L, LW_THREW, lwp_byid } from './lwp.js';
+import { LW_THREW, lwp_byid } from './lwp.js';
+import { sq_abandon_thread, sq_thread_abandoned } from '../kern/sleepq.js';
 import { lwp_bind, lwp_startup, lwp_halt, lwp_exit_common, lwp_orphan_sleepers } from './ops.js';
 import { setLwp0Port } from './spawn.js';
 import { LwpExit, exitedSelf } from './exit.js';
@@ -65,14 +65,15 @@ function finish(flags: number): void {
   const h = cur.lwp, lid = cur.lid;
   if (h === 0) return;
   if (!exitedSelf()) {
-    lwp_orphan_sleepers(h, false);
+    // Pending async waits leave their queues (and are freed) before the LWP
+    // goes: their continuations must not run under the next LWP.
+    if (lwp_orphan_sleepers(h, true) > 0) sq_abandon_thread();
     lwp_exit_common(h, lid, flags);
   }
-  const leftovers = I32[h + L.lid] === lid ? I32[h + L.nasync] : 0;
   const busy = process.getActiveResourcesInfo().some((r) => r !== 'MessagePort' && r !== 'CloseReq');
   cur.lid = 0; cur.lwp = 0; cur.nlocksw = H_SCRATCH;
   exitedSelf(false);
-  post({ t: 'idle', lid, reusable: !busy && leftovers === 0 });
+  post({ t: 'idle', lid, reusable: !busy && !sq_thread_abandoned() });
 }
 
 port.on('message', (m: RunRequest) => {

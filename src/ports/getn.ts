@@ -29,6 +29,7 @@ import { PORT_SOURCE_ALERT } from './consts.js';
 import { port_enter, port_exit, port_exit_release } from './queue.js';
 import { take_locked } from './take.js';
 import { spin_begin, spin_end } from './spin.js';
+import { dwait_begin, dwait_end } from './dwait.js';
 import { eventList, type port_event_t, type port_event_list } from './types.js';
 
 export const WMESG_PORTGET = wmesg_register('portget');
@@ -107,17 +108,22 @@ export function* getn_gen(fd: unknown, max: number, nget: number, timeout: Times
       sq_setarg(sl, nget);
       sq_enqueue(h + P.wqh, sl, nget);
       kstat_add(C_WAITERS); kstat_add(C_WAITS);
-      const sp = async ? undefined : spin_begin(h, deadline);
+      // Blocking forms only (the async ones must not hold their event loop):
+      // a deadline-aware wait when one more event would do and a timer
+      // feeding this port is due before our timeout, else the adaptive spin.
+      const dw = async || nget - I32[h + P.nent]! > 1 ? undefined : dwait_begin(h, deadline);
+      const sp = async || dw !== undefined ? undefined : spin_begin(h, deadline);
       if (ctl !== undefined) ctl.sl = sl;
       let r: number;
       try {
-        r = yield { sl, lock: portLock(h), deadline, spin: sp?.policy };
+        r = yield { sl, lock: portLock(h), deadline, spin: dw?.policy ?? sp?.policy };
       } finally {
         if (ctl !== undefined) ctl.sl = 0;
         sq_free(sl);
         kstat_add(C_WAITERS, -1);
       }
       if (sp !== undefined) spin_end(sp, r === SQ_WOKEN);
+      if (dw !== undefined) dwait_end(dw, r === SQ_WOKEN);
       if (I32[h + P.alertGen] !== alertGen) { out.length = 0; out.push(alertEvent(h)); break; }
       if (I32[h + P.flags]! & PQ_CLOSE) fail('EBADFD', syscall, 'port closed while waiting');
       if (I32[h + P.nent]! >= nget && (needNew === -1 || I32[h + P.sendGen] !== needNew)) continue;

@@ -30,6 +30,12 @@ declare module '../kern/options.js' {
     port_spin_ns?: number;
     /** Most threads spinning in port_get at once (default: the number of CPUs). */
     port_spinners?: number;
+    /**
+     * Deadline-aware wait of port_get on a port fed by a POSIX timer: how long
+     * past the timer's expected expiry a getter keeps spinning before it
+     * sleeps as usual, ns (default 50000; 0 turns the deadline-aware wait off).
+     */
+    port_dwait_ns?: number;
   }
 }
 defineTunable('port_max_ids', PORT_DEFAULT_PORTS, 1, PORT_MAX_PORTS);
@@ -37,6 +43,7 @@ defineTunable('port_max_events', PORT_DEFAULT_EVENTS, 1, 1 << 30);
 defineTunable('port_events_total', 2 * PORT_DEFAULT_EVENTS, 1, 1 << 24);
 defineTunable('port_spin_ns', 20_000, 0, 10_000_000);
 defineTunable('port_spinners', availableParallelism(), 0, 1024);
+defineTunable('port_dwait_ns', 50_000, 0, 10_000_000);
 
 /** port_t + port_queue_t of the seed, less what a single process does not need. */
 export const PORT = defineStruct('port', {
@@ -56,6 +63,7 @@ export const PORT = defineStruct('port', {
   lastSender: 'i32',  // lid of the last thread that queued an event (adaptive spin)
   spinScore: 'i32',   // adaptive spin: successes raise it, wasted spins lower it
   spinTick: 'i32',    // counts gets skipped while the score is low, to probe again now and then
+  ntimers: 'i32',     // slots reserved by PORT_SOURCE_TIMER (timers notifying this port): dwait.ts
 });
 export const P = PORT.F;
 
@@ -93,10 +101,11 @@ export const kevents = kcacheCreate('port_kevent', KEV, (t) => t.port_events_tot
 const ids = kregionCreate('port_ids', (t) => 2 * t.port_max_ids!);
 /**
  * Kernel-wide words: [0] spinners now, [1] spin budget ns, [2] most spinners,
- * then one "spinning in port_get" word per LWP slot.
+ * [3] the deadline-aware wait's spin past the expiry (ns, 0: off), then one
+ * "spinning in port_get" word per LWP slot.
  */
 export const spinRegion = kregionCreate('port_spin', (t) => 4 + t.maxlwp!);
-export const SPIN_NOW = 0, SPIN_BUDGET = 1, SPIN_MAX = 2, SPIN_LWP = 4;
+export const SPIN_NOW = 0, SPIN_BUDGET = 1, SPIN_MAX = 2, SPIN_DPOST = 3, SPIN_LWP = 4;
 
 /** The lock word of the port at handle h. */
 export function portLock(h: number): number { return ids.base + 2 * ports.index(h); }
@@ -121,3 +130,5 @@ export const C_WAITS = kstat_counter('port', 'waits');             // times a ge
 export const C_ALERTS = kstat_counter('port', 'alerts');
 export const C_SPIN_HIT = kstat_counter('port', 'spin_hits');
 export const C_SPIN_MISS = kstat_counter('port', 'spin_misses');
+export const C_DWAIT_HIT = kstat_counter('port', 'dwait_hits');     // deadline waits that caught the event spinning
+export const C_DWAIT_MISS = kstat_counter('port', 'dwait_misses');  // ... that slept through it or spun in vain

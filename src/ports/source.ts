@@ -62,7 +62,7 @@ import {
   ST_RESERVED, ST_QUEUED, ST_TAKEN, ST_DELIVERING, ST_MASK, SF_CANCEL, SF_FREEPEND, SF_REQUEUE,
   KF_CALLBACK, PQ_CLOSE, C_SENT, C_DISCARDED,
 } from './mem.js';
-import { PORT_ALLOC_PRIVATE, PORT_ALLOC_CACHED, PORT_ALLOC_SCACHED, PORT_SOURCE_USER, PORT_SOURCE_ALERT } from './consts.js';
+import { PORT_ALLOC_PRIVATE, PORT_ALLOC_CACHED, PORT_ALLOC_SCACHED, PORT_SOURCE_USER, PORT_SOURCE_ALERT, PORT_SOURCE_TIMER } from './consts.js';
 import {
   port_enter, port_exit, port_exit_release, slot_alloc_locked, slot_free_locked,
   enqueue_locked, unlink_locked, port_readable_notify,
@@ -130,6 +130,7 @@ export function port_alloc_event(port: number, flags: number, source: number, sy
   if ((flags & ~MODES) !== 0 || (flags !== 0 && (flags & (flags - 1)) !== 0)) fail('EINVAL', syscall, `alloc flags ${flags}`);
   const h = port_enter(port, syscall);
   const s = slot_alloc_locked(h, flags, source, syscall);
+  if (source === PORT_SOURCE_TIMER) I32[h + P.ntimers]!++; // the deadline-aware wait looks at it (dwait.ts)
   port_exit(h);
   return s;
 }
@@ -238,6 +239,7 @@ export function port_free_event(slot: number): void {
   slotArg(slot, 'port_free_event');
   const h = I32[slot + E.port]!;
   mutex_enter(portLock(h));
+  if (I32[slot + E.source] === PORT_SOURCE_TIMER) I32[h + P.ntimers]!--;
   withdraw_locked(h, slot);
   for (;;) {
     const v = Atomics.load(I32, slot + E.st);

@@ -21,7 +21,7 @@ import { sysenter } from '../kern/sysent.js';
 import type { SpinPolicy } from '../kern/sleepq.js';
 import { lwp_byid, lwp_stat, LSONPROC, LSRUN } from '../lwp/lwp.js';
 import { lastWoken } from './queue.js';
-import { P, spinRegion, SPIN_NOW, SPIN_BUDGET, SPIN_MAX, SPIN_LWP, C_SPIN_HIT, C_SPIN_MISS } from './mem.js';
+import { P, spinRegion, SPIN_NOW, SPIN_BUDGET, SPIN_MAX, SPIN_DPOST, SPIN_LWP, C_SPIN_HIT, C_SPIN_MISS } from './mem.js';
 
 const SCORE_MAX = 16, SCORE_MIN = -16, MISS_COST = 2, PROBE_EVERY = 32;
 
@@ -31,8 +31,12 @@ onBoot(() => {
   I32[spinRegion.base + SPIN_MAX] = t.port_spinners!;
 });
 
-/** Changes the spin budget (ns; 0 turns spinning off) and/or the most concurrent spinners, kernel-wide. */
-export function port_spin_tune(o: { budgetNs?: number; maxSpinners?: number }): { budgetNs: number; maxSpinners: number } {
+/**
+ * Changes, kernel-wide, the adaptive spin budget (ns; 0 turns spinning off),
+ * the most concurrent spinners, and how long the deadline-aware wait of a
+ * timer-fed port spins past the expiry (`deadlineNs`; 0 turns it off; see dwait.ts).
+ */
+export function port_spin_tune(o: { budgetNs?: number; maxSpinners?: number; deadlineNs?: number }): { budgetNs: number; maxSpinners: number; deadlineNs: number } {
   sysenter();
   const b = spinRegion.base;
   if (o.budgetNs !== undefined) {
@@ -43,7 +47,11 @@ export function port_spin_tune(o: { budgetNs?: number; maxSpinners?: number }): 
     if (!Number.isInteger(o.maxSpinners) || o.maxSpinners < 0 || o.maxSpinners > 1024) throw new RangeError('maxSpinners must be an integer in [0, 1024]');
     Atomics.store(I32, b + SPIN_MAX, o.maxSpinners);
   }
-  return { budgetNs: Atomics.load(I32, b + SPIN_BUDGET), maxSpinners: Atomics.load(I32, b + SPIN_MAX) };
+  if (o.deadlineNs !== undefined) {
+    if (!Number.isInteger(o.deadlineNs) || o.deadlineNs < 0 || o.deadlineNs > 10_000_000) throw new RangeError('deadlineNs must be an integer in [0, 1e7]');
+    Atomics.store(I32, b + SPIN_DPOST, o.deadlineNs);
+  }
+  return { budgetNs: Atomics.load(I32, b + SPIN_BUDGET), maxSpinners: Atomics.load(I32, b + SPIN_MAX), deadlineNs: Atomics.load(I32, b + SPIN_DPOST) };
 }
 
 function lwpWord(lid: number): number { return spinRegion.base + SPIN_LWP + ((lid - 1) % tunables().maxlwp!); }

@@ -24,6 +24,7 @@ import {
   port_enter, port_enter_code, port_exit, slot_alloc_locked, enqueue_locked, port_readable_notify,
 } from './queue.js';
 import { port_source_ops } from './source.js';
+import { slackWanted, dwait_thread_setup } from './dwait.js';
 import { getn_gen, timeoutShape, countArg } from './getn.js';
 import type { port_event_t, port_event_list } from './types.js';
 import type { Timespec } from '../kern/time.js';
@@ -155,7 +156,11 @@ export function port_alert(port: number, flags: number, events: number, user: nu
 export function port_get(port: number, timeout?: Timespec | null): port_event_t {
   sysenter();
   const ts = timeoutShape(timeout, 'port_get');
-  return runSync(getn_gen(port, 1, 1, ts, true, false, 'port_get'))[0]!;
+  try {
+    return runSync(getn_gen(port, 1, 1, ts, true, false, 'port_get'))[0]!;
+  } finally {
+    if (slackWanted) dwait_thread_setup();
+  }
 }
 
 /**
@@ -167,7 +172,11 @@ export function port_getn(port: number, max: number, nget: number, timeout?: Tim
   const mx = countArg(max, 'max', 'port_getn');
   const ng = countArg(nget, 'nget', 'port_getn');
   const ts = timeoutShape(timeout, 'port_getn');
-  return runSync(getn_gen(port, mx, ng, ts, false, false, 'port_getn'));
+  try {
+    return runSync(getn_gen(port, mx, ng, ts, false, false, 'port_getn'));
+  } finally {
+    if (slackWanted) dwait_thread_setup();
+  }
 }
 
 /** The Promise form of {@link port_get}: never blocks the event loop, keeps the process alive while pending. */

@@ -11,7 +11,7 @@ import { I32 } from '../../kern/kmem.js';
 import { FF, fd_file, fileops } from '../../kern/fdtab.js';
 import { K, kn_ident, kn_setdata } from '../knote.js';
 import { filter_register } from '../filter.js';
-import { knote_watch, knote_unwatch } from '../kern.js';
+import { knote_watch, knote_unwatch } from '../watch.js';
 import { EVFILT_READ } from '../consts.js';
 
 filter_register(EVFILT_READ, {

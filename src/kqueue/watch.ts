@@ -1,0 +1,40 @@
+/**
+ * Watch lists: a knote on a kernel descriptor (EVFILT_READ on a kqueue or
+ * a port) sits on that descriptor's list (FF.watch / FF.watchTail in
+ * kern/fdtab.ts), guarded by the file's lock, which comes after the kqueue
+ * lock in the lock order.
+ */
+import { I32 } from '../kern/kmem.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { FF } from '../kern/fdtab.js';
+import type { ErrnoCode } from '../kern/errno.js';
+import { K } from './knote.js';
+
+/**
+ * Puts a knote on a descriptor's watch list (from a filter's attach, kqueue
+ * lock held). EBADF when the descriptor is being closed: a knote never
+ * outlives its descriptor.
+ */
+export function knote_watch(kn: number, file: number): ErrnoCode | null {
+  mutex_enter(file + FF.lock);
+  if (I32[file + FF.closing] !== 0 || I32[file + FF.type] === 0) { mutex_exit(file + FF.lock); return 'EBADF'; }
+  const t = I32[file + FF.watchTail];
+  I32[kn + K.wprev] = t; I32[kn + K.wnext] = 0;
+  if (t === 0) I32[file + FF.watch] = kn; else I32[t + K.wnext] = kn;
+  I32[file + FF.watchTail] = kn;
+  I32[kn + K.file] = file;
+  mutex_exit(file + FF.lock);
+  return null;
+}
+
+/** Takes a knote off its descriptor's watch list, if on one (kqueue lock held). */
+export function knote_unwatch(kn: number): void {
+  const file = I32[kn + K.file];
+  if (file === 0) return;
+  mutex_enter(file + FF.lock);
+  const p = I32[kn + K.wprev], n = I32[kn + K.wnext];
+  if (p === 0) I32[file + FF.watch] = n; else I32[p + K.wnext] = n;
+  if (n === 0) I32[file + FF.watchTail] = p; else I32[n + K.wprev] = p;
+  I32[kn + K.wnext] = 0; I32[kn + K.wprev] = 0; I32[kn + K.file] = 0;
+  mutex_exit(file + FF.lock);
+}

@@ -1,0 +1,200 @@
+/**
+ * The deadline-aware wait of port_get / port_getn on a port fed by a POSIX
+ * timer (issue 5). A getter that must sleep asks the timers for the earliest
+ * upcoming expiry feeding this port (timer_port_deadline). When there is one
+ * before its own timeout, it
+ *   1. sleeps (a timed Atomics.wait) until `margin` before the expiry,
+ *   2. spins on its wait word until the event arrives, or until
+ *      port_dwait_ns past the expiry (bounded: margin + port_dwait_ns, plus
+ *      however late the sleep of step 1 overshot, and never past the timeout),
+ *   3. then sleeps as usual.
+ * A wake-up ends any step, so nothing is ever delivered later than a plain
+ * sleep would deliver it. Why: on this VM a blocked thread needs ~25-30 µs to
+ * wake (its idle vCPU is halted), so a clock thread that fires on time is not
+ * enough for the reader to see the event on time; a spinning reader sees it
+ * within a microsecond.
+ *
+ * The margin adapts, as the clock thread's does (src/timers/clockthread.ts):
+ * it is the 95th percentile of how late this thread's step-1 sleeps woke
+ * (the last 64), plus 10 µs, bounded to [20 µs, 400 µs]; the thread's timer
+ * slack is lowered to 1 ns when the FFI allows (dwait_thread_setup). It is per thread
+ * because the lateness is the thread's (timer slack, vCPU wake). A sleep that
+ * was cut short by the event itself, after the point where it should have
+ * ended, counts as a delay of at least that long, so a margin that is too
+ * short grows.
+ *
+ * A port with no timer, or whose timer was deleted or disarmed (the hint then
+ * lies in the past, or names an expiry that never comes: at most one bounded
+ * spin), sleeps normally: an idle kernel burns no CPU. Deadline spinners count
+ * against port_spinners like the adaptive spin's, and a getter that needs
+ * more than one further event (nget) does not use it. Only the blocking
+ * forms use it: the async forms must not hold their thread's event loop.
+ */
+import { I32 } from '../kern/kmem.js';
+import { monoNow } from '../kern/time.js';
+import { onBoot, tunables } from '../kern/boot.js';
+import { kstat_add } from '../kern/kstat.js';
+import type { SpinPolicy } from '../kern/sleepq.js';
+import { timer_port_deadline } from '../timers/portnfy.js';
+import { setTimerSlack } from '../timers/ffi.js';
+import { callout_run, callout_fired, callout_wake, TL_MONO } from '../timers/callout.js';
+import { P, spinRegion, SPIN_NOW, SPIN_MAX, SPIN_DPOST, C_DWAIT_HIT, C_DWAIT_MISS } from './mem.js';
+
+/** How often a getter spinning past the expiry runs the due callouts itself (ns). */
+const RUN_EVERY = 2_000;
+/** The margin covers this quantile of the step-1 sleeps' lateness (a miss costs a ~30 µs wake). */
+const MARGIN_Q = 0.95;
+/** How long past the expiry a spinning getter leaves the firing to the clock thread (ns). */
+const RUN_GRACE = 10_000;
+const MIN_MARGIN = 20_000, MAX_MARGIN = 400_000, INIT_MARGIN = 150_000, SLACK_MARGIN = 80_000, MARGIN_PAD = 10_000;
+
+onBoot(() => { I32[spinRegion.base + SPIN_DPOST] = tunables().port_dwait_ns!; });
+
+// Per-thread adaptation state (module state is per thread: each worker has its own).
+const delays = new Float64Array(64);
+let nDelays = 0;
+let margin = INIT_MARGIN;
+let slackTried = false;
+/** Set by the first deadline wait of this thread: port_get then calls {@link dwait_thread_setup}. */
+export let slackWanted = false;
+
+/**
+ * Once per thread, after its first deadline wait, outside every lock
+ * (loading the FFI takes milliseconds): lowers this thread's timer slack to
+ * 1 ns (prctl PR_SET_TIMERSLACK through koffi, as the clock thread does),
+ * which roughly halves how late its timed sleeps wake and so the margin it
+ * spins. It only makes this thread's timed waits more precise. Pure JS goes
+ * on without it, with a longer margin (UKERN_NO_FFI=1 forces that).
+ */
+export function dwait_thread_setup(): void {
+  slackWanted = false;
+  if (slackTried) return;
+  slackTried = true;
+  if (setTimerSlack(1)) {
+    margin = SLACK_MARGIN;
+    nDelays = 0; // the delays seen so far were with the default slack
+  }
+}
+
+function noteDelay(d: number): void {
+  delays[nDelays++ & 63] = d;
+  if ((nDelays & 7) !== 0) return;
+  const a = Float64Array.from(delays.subarray(0, Math.min(nDelays, 64))).sort();
+  const q = a[Math.floor(a.length * MARGIN_Q)]!;
+  margin = Math.min(MAX_MARGIN, Math.max(MIN_MARGIN, q + MARGIN_PAD));
+}
+
+/** This thread's current margin (ns) and samples, for tests and benches. */
+export function port_dwait_margin(): { marginNs: number; samples: number } {
+  return { marginNs: margin, samples: nDelays };
+}
+
+/**
+ * Runs the due callouts of the monotonic time line in this thread. When that
+ * fired something, wakes the clock thread so that it looks at the heap again:
+ * a periodic callout re-armed by a handler run outside the clock thread goes
+ * back into the heap without waking it, and the clock thread may have chosen
+ * what to sleep towards while that callout was out of the heap (a sleep with
+ * no deadline when it was the only one), which would leave other expiries
+ * unfired until the next arm.
+ */
+function runDue(): void {
+  const f0 = callout_fired(TL_MONO);
+  callout_run(TL_MONO);
+  if (callout_fired(TL_MONO) !== f0) callout_wake(TL_MONO);
+}
+
+/** A deadline-aware wait in progress. */
+export interface DeadlineWait {
+  /** Given to sq_block. */
+  policy: SpinPolicy;
+  /** When step 1 was to end (NaN when there was no step 1: the expiry was already within the margin). */
+  sleepUntil: number;
+  /** The spin has begun (counted in SPIN_NOW) and not yet ended. */
+  spinning: boolean;
+  /** The spin has begun at some point (step 1 is over). */
+  spun: boolean;
+  /** When this getter last ran due callouts itself (ns). */
+  lastRun: number;
+  /** No expiry known: only look once for overdue callouts, no spin, no statistics. */
+  help: boolean;
+}
+
+function stop(d: DeadlineWait): void {
+  if (!d.spinning) return;
+  d.spinning = false;
+  Atomics.sub(I32, spinRegion.base + SPIN_NOW, 1);
+}
+
+/**
+ * Decides whether a getter about to sleep on port h (lock held) until
+ * `deadline` uses the deadline-aware wait; undefined: sleep as usual.
+ */
+export function dwait_begin(h: number, deadline: number): DeadlineWait | undefined {
+  const post = Atomics.load(I32, spinRegion.base + SPIN_DPOST);
+  if (post === 0) return undefined;
+  let expiry = timer_port_deadline(I32[h + P.fd]!);
+  let help = false;
+  if (expiry === Infinity) {
+    // No upcoming expiry known. If a timer notifies this port, its expiry may
+    // be overdue, the clock thread late (or not started yet, e.g. while the
+    // main thread blocks here): run what is due once, then sleep as usual.
+    // A timer deleted or disarmed costs that one look per sleep, no spin.
+    if (I32[h + P.ntimers]! <= 0) return undefined;
+    expiry = monoNow();
+    help = true;
+  }
+  if (expiry >= deadline) return undefined;
+  if (!slackTried) slackWanted = true; // see dwait_thread_setup
+  const end = help ? expiry : expiry + post;
+  const now = monoNow();
+  const sleepUntil = expiry - margin;
+  const d: DeadlineWait = {
+    sleepUntil: sleepUntil > now ? sleepUntil : NaN, spinning: false, spun: false, lastRun: -Infinity, help,
+    policy: {
+      sleepUntil: sleepUntil > now ? sleepUntil : undefined,
+      // A backstop only: active() ends the spin at `end`.
+      budgetNs: end - Math.min(now, sleepUntil) + 1_000_000,
+      active: () => {
+        const t = monoNow();
+        if (!d.spun) {
+          // Step 1 is over (sq_block calls active() only while spinning).
+          d.spun = true;
+          if (!Number.isNaN(d.sleepUntil)) noteDelay(t - d.sleepUntil);
+          const b = spinRegion.base;
+          if (t < end && Atomics.add(I32, b + SPIN_NOW, 1) < Atomics.load(I32, b + SPIN_MAX)) d.spinning = true;
+          else if (t < end) Atomics.sub(I32, b + SPIN_NOW, 1);
+        }
+        // Well past the expiry and still nothing: the clock thread is late
+        // (its own wake-up can be, on a loaded machine; it cannot even start
+        // while the main thread blocks here). Fire what is due ourselves.
+        // callout_run is safe from any thread (the heap lock and each
+        // callout's state decide who fires; a timer never fires early), its
+        // handlers are short kernel code made to run in any thread, and we
+        // hold no lock here. If that queued our event, our wait word has
+        // changed and sq_block sees it whatever we return. On time, the clock
+        // thread fires and we only watch: firing here costs a wake-up of the
+        // clock thread (runDue), dearer than the grace.
+        if (t >= expiry + (d.help ? 0 : RUN_GRACE) && t - d.lastRun >= RUN_EVERY) { d.lastRun = t; runDue(); }
+        if (d.spinning && t < end) return true;
+        stop(d);
+        return false;
+      },
+    },
+  };
+  return d;
+}
+
+/** Settles a deadline-aware wait after sq_block returned: clears the spin mark, learns from a late step 1. */
+export function dwait_end(d: DeadlineWait, woken: boolean): void {
+  const caught = woken && d.spinning;
+  stop(d);
+  if (d.help) return;
+  if (woken && !d.spun && !Number.isNaN(d.sleepUntil)) {
+    // Woken during step 1. If that was after step 1 should have ended, the
+    // sleep overshot by at least this much: the margin was too short.
+    const late = monoNow() - d.sleepUntil;
+    if (late > 0) noteDelay(late);
+  }
+  kstat_add(caught ? C_DWAIT_HIT : C_DWAIT_MISS);
+}
