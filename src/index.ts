@@ -7,7 +7,7 @@
 // The whole kernel first: every thread the kernel starts loads all of it, and
 // the booting thread's layout must hold everything they register.
 import './sys/index.js';
-export { SysError } from './kern/errno.js';
+export { SysError, type ErrnoCode } from './kern/errno.js';
 export type { Timespec, Itimerspec } from './kern/time.js';
 export type { BootOptions } from './kern/options.js';
 export { boot } from './kern/boot.js';
@@ -16,6 +16,6 @@ export type { LwpStart, LwpInfo } from './lwp/sys.js';
 export { lwp_snapshot as snapshot, kstat } from './lwp/sys.js';
 export { ParkMutex } from './lib/parkmutex.js';
 // subsystem classes (one line each):
-export { Timer } from './timers/timer.js';
-export { Port } from './ports/port.js';
-export { KQueue, kqueueStats } from './kqueue/kqueue.js';
+export { Timer, type TimerOptions, type TimerExpiry } from './timers/timer.js';
+export { Port, type PortGetOptions, type PortEventsOptions } from './ports/port.js';
+export { KQueue, kqueueStats, type KEventOptions, type WaitOptions } from './kqueue/kqueue.js';

@@ -4,7 +4,7 @@
  * errno semantics. The contract is shared/API.md.
  * @module ukern/sys
  */
-export { SysError } from '../kern/errno.js';
+export { SysError, type ErrnoCode } from '../kern/errno.js';
 export type { Timespec, Itimerspec } from '../kern/time.js';
 export type { BootOptions } from '../kern/options.js';
 export { boot } from '../kern/boot.js';
