@@ -44,9 +44,32 @@ export function mutex_tryenter(w: number): boolean {
 export function mutex_exit(w: number): void {
   const me = cur.lid;
   I32[cur.nlocksw]--;
-  if (Atomics.compareExchange(I32, w, me, 0) === me) return;
-  Atomics.store(I32, w, 0);
-  Atomics.notify(I32, w, 1);
+  if (Atomics.compareExchange(I32, w, me, 0) !== me) {
+    Atomics.store(I32, w, 0);
+    Atomics.notify(I32, w, 1);
+  }
+  if (nwake !== 0) flushWakes();
+}
+
+/*
+ * Wake-ups chosen under a lock are delivered after it is released. A notify
+ * that reaches a sleeping thread costs microseconds (a cross-CPU interrupt
+ * on this kind of VM), and the woken thread's first act is often to take the
+ * very lock its waker still held: notifying first made it spin and then
+ * sleep on that lock, a second wake-up per hand-off. A notify that lands
+ * after its sleeper has already gone (and its word was reused) is only a
+ * spurious wake-up, which every wait loop in the kernel tolerates.
+ */
+const wakes = new Int32Array(64);
+let nwake = 0;
+/** Notifies word w (one waiter) when this thread next releases a kernel mutex. */
+export function notify_after_unlock(w: number): void {
+  if (nwake === wakes.length) flushWakes();
+  wakes[nwake++] = w;
+}
+function flushWakes(): void {
+  for (let i = 0; i < nwake; i++) Atomics.notify(I32, wakes[i]!, 1);
+  nwake = 0;
 }
 
 /** True when the calling thread owns the mutex (for assertions). */

@@ -17,7 +17,7 @@
  * served first.
  */
 import { I32, defineStruct, kcacheCreate } from './kmem.js';
-import { mutex_enter, mutex_exit } from './mutex.js';
+import { mutex_enter, mutex_exit, notify_after_unlock } from './mutex.js';
 import { monoNow } from './time.js';
 import { cur } from './hdr.js';
 import { hold } from './keepalive.js';
@@ -112,11 +112,14 @@ export function sq_unlink(sl: number): void {
   I32[sl + S.list] = 0; I32[sl + S.next] = 0; I32[sl + S.prev] = 0;
 }
 
-/** Wakes sl if it is still asleep: unlinks it and sets SQ_WOKEN (object lock held). */
+/**
+ * Wakes sl if it is still asleep: unlinks it and sets SQ_WOKEN (object lock
+ * held). The notify goes out when the caller releases that lock.
+ */
 export function sq_wake(sl: number): boolean {
   sq_unlink(sl);
   if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_WOKEN) !== SQ_SLEEPING) return false;
-  Atomics.notify(I32, sl + S.wait, 1);
+  notify_after_unlock(sl + S.wait); // delivered when the caller drops the object lock
   return true;
 }
 

@@ -47,18 +47,21 @@ function sameHint(a: number, b: number): boolean { return a === b || (a !== a &&
 export function* park(hint: number, deadline: number, async: boolean): SleepGen<void> {
   const l = cur.lwp;
   const b = bucket(hint);
+  // Everything that can be done before taking the bucket lock is: the lock
+  // is what an unparker contends for.
+  const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_PARKED, 'lwp_park');
+  F64[(l + L.parkhint) >> 1] = hint;
   mutex_enter(b);
   if (Atomics.load(I32, l + L.flag) & LW_UNPARKED) {
     Atomics.and(I32, l + L.flag, ~LW_UNPARKED);
     mutex_exit(b);
+    sq_free(sl);
     kstat_add(C_EARLY);
     fail('EALREADY', 'lwp_park');
   }
+  sq_enqueue(b + 1, sl);
   kstat_add(C_PARKED);
   I32[l + L.nparks]++;
-  F64[(l + L.parkhint) >> 1] = hint;
-  const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_PARKED, 'lwp_park');
-  sq_enqueue(b + 1, sl);
   const r = yield { sl, lock: b, deadline, norelock: true };
   sq_free(sl);
   if (r === SQ_WOKEN) return;

@@ -8,6 +8,7 @@
  */
 import { Worker, type MessagePort } from 'node:worker_threads';
 import { I32 } from '../kern/kmem.js';
+import { H_PANIC } from '../kern/hdr.js';
 import { kernelImage } from '../kern/boot.js';
 import { P, curproc } from './proc.js';
 
@@ -41,7 +42,13 @@ function startLwp0(): void {
     name: 'ukern lwp0',
   });
   lwp0.on('message', lwp0_refresh);
-  lwp0.on('error', (e) => { console.error('ukern: lwp0 failed:', e); });
+  // Without lwp0 no LWP can ever run again and their waiters would wait
+  // forever: that is a kernel panic, and it ends the process.
+  lwp0.on('error', (e) => {
+    console.error('ukern: panic: lwp0 failed:', e);
+    Atomics.store(I32, H_PANIC, 1);
+    process.exit(70);
+  });
   // After the listener: adding a 'message' listener refs the worker again.
   lwp0.unref();
 }
