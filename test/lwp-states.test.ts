@@ -67,6 +67,21 @@ test('suspending a parked LWP suspends it in place; an unpark meanwhile is kept 
   assert.equal(a[0], 1, 'park returned normally');
 });
 
+test('SUSPENDED -> SLEEP: a parked LWP suspended and continued without an unpark goes back to its park', async () => {
+  const sab = new SharedArrayBuffer(16);
+  const a = new Int32Array(sab);
+  const lid = sys.lwp_create({ module: fixtures, export: 'parkHint', arg: { sab, slot: 0, hint: 0 } });
+  await until(() => st(lid) === 'SLEEP', 10000, 'parked');
+  sys.lwp_suspend(lid);
+  await until(() => st(lid) === 'SUSPENDED', 10000, 'suspended in place');
+  sys.lwp_continue(lid);
+  await until(() => st(lid) === 'SLEEP' && info(lid)?.wmesg === 'parked', 10000, 'parked again');
+  assert.equal(a[0], 0, 'the park did not return');
+  sys.lwp_unpark(lid);
+  await collect(lid);
+  assert.equal(a[0], 1);
+});
+
 test('self-suspend: EDEADLK when alone, otherwise stops until continued', async () => {
   assert.throws(() => sys.lwp_suspend(1), code('EDEADLK'));
   assert.equal(st(1), 'ONPROC');
