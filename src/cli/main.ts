@@ -4,6 +4,7 @@
  * demo on the kernel's embedded defaults.
  */
 import { parseArgs } from 'node:util';
+import * as sys from '../sys/index.js';
 import { lwpDemo } from './demo.js';
 import { portsDemo } from './demo-ports.js';
 import { kqueueDemo } from '../kqueue/demo.js';
@@ -30,4 +31,7 @@ const out = (s: string): void => { console.log(s); };
 await lwpDemo(out, { workers, tasks, span: 25000 });
 await portsDemo(out, { filters: Math.min(workers, 3), tasks, span: 25000, tickMs: 20 });
 for (const line of await kqueueDemo()) out(line);
+const mem = sys.kmem_snapshot();
+out(`== kernel memory: ${(mem.totalBytes / 1048576).toFixed(1)} MiB mapped; high water of each cache: ${mem.caches.filter((c) => c.highWater > 0).map((c) => `${c.cache} ${c.highWater}x${c.bytesPerObject}B`).join(', ')}`);
+out(`LWPs now: ${sys.lwp_snapshot().lwps.map((l) => `${l.lid}:${l.state}`).join(' ')}`);
 out('done');
