@@ -13,7 +13,7 @@ import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail } from '../kern/errno.js';
 import {
   sq_alloc, sq_free, sq_enqueue, sq_wake, sq_first, sq_next, sq_lwp, SQF_INTERRUPTIBLE, SQF_ASYNC,
-  SQ_WOKEN, SQ_TIMEDOUT,
+  SQ_WOKEN, SQ_TIMEDOUT, sq_block,
 } from '../kern/sleepq.js';
 import type { SleepGen } from '../kern/sleeprun.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
@@ -44,7 +44,12 @@ function sameHint(a: number, b: number): boolean { return a === b || (a !== a &&
  * The park body. `deadline` is kernel monotonic ns (Infinity: none); the
  * caller has already turned an expired abstime into ETIMEDOUT.
  */
-export function* park(hint: number, deadline: number, async: boolean): SleepGen<void> {
+/**
+ * First half of a park: takes a sleeper and enqueues it on the hint's bucket,
+ * returning it with the bucket lock held; or fails with EALREADY, consuming
+ * a pending unpark.
+ */
+function parkEnter(hint: number, async: boolean): number {
   const l = cur.lwp;
   const b = bucket(hint);
   // Everything that can be done before taking the bucket lock is: the lock
@@ -62,11 +67,34 @@ export function* park(hint: number, deadline: number, async: boolean): SleepGen<
   sq_enqueue(b + 1, sl);
   kstat_add(C_PARKED);
   I32[l + L.nparks]++;
-  const r = yield { sl, lock: b, deadline, norelock: true };
+  return sl;
+}
+
+/** Second half: the sleep's outcome. A woken sleeper comes back without the lock (norelock). */
+function parkLeave(sl: number, hint: number, r: number): void {
   sq_free(sl);
   if (r === SQ_WOKEN) return;
-  mutex_exit(b);
+  mutex_exit(bucket(hint));
   fail(r === SQ_TIMEDOUT ? 'ETIMEDOUT' : 'EINTR', 'lwp_park');
+}
+
+/**
+ * The blocking park, written without the generator machinery of the other
+ * sleeping calls: it is the hot path of every user-level lock, and each
+ * object allocated here shows up as young-generation GC pauses in its tail
+ * latency. `deadline` is kernel monotonic ns (Infinity: none); the caller
+ * has already turned an expired abstime into ETIMEDOUT.
+ */
+export function parkSync(hint: number, deadline: number): void {
+  const sl = parkEnter(hint, false);
+  parkLeave(sl, hint, sq_block(sl, bucket(hint), deadline, undefined, true));
+}
+
+/** The park body for the Promise form. */
+export function* park(hint: number, deadline: number, async: boolean): SleepGen<void> {
+  const sl = parkEnter(hint, async);
+  const r = yield { sl, lock: bucket(hint), deadline, norelock: true };
+  parkLeave(sl, hint, r);
 }
 
 /** Unparks one LWP; returns 1 if it was parked, 0 if the unpark was left pending, -1 for no such LWP. */

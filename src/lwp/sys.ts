@@ -29,7 +29,7 @@ import {
   lwp_alloc, lwp_setrun, lwp_bind, lwp_startup, lwp_free, lwp_exit_common, lwp_suspend_locked,
   lwp_continue_locked, lwp_halt, lwp_orphan_sleepers, interruptibleSleepers, EXIT_LAST,
 } from './ops.js';
-import { park, unparkOne, countTargeted, countBroadcast, LWP_UNPARK_MAX } from './park.js';
+import { park, parkSync, unparkOne, countTargeted, countBroadcast, LWP_UNPARK_MAX } from './park.js';
 import { lwp_pool_post_create } from './create.js';
 import { LwpExit, exitedSelf } from './exit.js';
 
@@ -319,7 +319,7 @@ function hintArg(hint: unknown, syscall: string): number {
 export function lwp_park(abstime: Timespec | null, hint?: number): void {
   sysenter();
   const h = hintArg(hint, 'lwp_park');
-  runSync(park(h, parkDeadline(abstime), false));
+  parkSync(h, parkDeadline(abstime));
 }
 /** The Promise form of {@link lwp_park}. */
 export async function lwp_park_async(abstime: Timespec | null, hint?: number): Promise<void> {
