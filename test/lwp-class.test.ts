@@ -35,3 +35,12 @@ test('the LWP ping-pong example runs', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /10000 round trips in \d+ ms/);
 });
+
+test('the timer -> port -> kqueue example runs', () => {
+  const file = fileURLToPath(new URL('../examples/timer-port-kqueue.js', import.meta.url));
+  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 60000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /port_get: source TIMER, timer \d+, user 7, expirations [1-9]/);
+  assert.match(r.stdout, /port_getn took [1-9]\d* timer event/);
+  assert.match(r.stdout, /done\n$/);
+});
