@@ -7,7 +7,6 @@
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { callout_set_arm_hook } from './callout.js';
 import { kthread_start } from '../lwp/kthread.js';
-import { lwp0_refresh } from '../lwp/spawn.js';
 
 /** Times the clock thread woke from a wait. */
 export const C_WAKEUPS = kstat_counter('clock', 'wakeups');
@@ -29,13 +28,14 @@ export function clock_thread_announce(slack: boolean): void {
 }
 
 let asked = false;
-callout_set_arm_hook(() => {
+/**
+ * Starts the clock thread if nobody has asked yet. Called when a real-clock
+ * timer is created (so the thread, a worker start of tens of ms, is usually
+ * up before the first expiry) and, as a backstop, when a callout is armed.
+ */
+export function clock_thread_start(): void {
   if (asked) return;
   asked = true;
   kthread_start('clock', new URL('./clockthread.js', import.meta.url));
-  // Workaround (reported to the lead): startLwp0 unrefs lwp0 before adding its
-  // 'message' listener, which refs the port again, so a process that only
-  // ever started a kernel thread would never exit. Re-applying the ref rule
-  // here undoes that; harmless once spawn.ts is fixed.
-  lwp0_refresh();
-});
+}
+callout_set_arm_hook(clock_thread_start);

@@ -25,9 +25,9 @@ import {
 import { thread_mbox, thread_register, thread_unregister, reeval } from './thread.js';
 import { port_bind, port_unbind, port_hint } from './portnfy.js';
 export { timer_port_deadline } from './portnfy.js';
-import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME } from './consts.js';
+import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL } from './consts.js';
 import { NSIG } from '../lwp/sys.js'; // one signal range for the whole kernel
-import './clockstats.js';
+import { clock_thread_start } from './clockstats.js';
 
 export * from './consts.js';
 export type { Timespec, Itimerspec };
@@ -175,6 +175,7 @@ export function timer_create(clock_id: number, evp: sigevent | null): number {
   }
   if (ev.fn !== undefined) thread_register(it, ev.fn);
   timer_release(it);
+  if (clock_id !== CLOCK_MANUAL) clock_thread_start(); // up before the first expiry, usually
   kstat_add(C_CREATED);
   return tid;
 }
