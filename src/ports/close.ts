@@ -10,7 +10,7 @@ import { kstat_add } from '../kern/kstat.js';
 import { onProcExit } from '../lwp/proc.js';
 import { P, E, portLock, portIdWord, PQ_CLOSE, ST_RESERVED, C_DISCARDED } from './mem.js';
 import { PORT_ALLOC_CACHED, PORT_ALLOC_SCACHED } from './consts.js';
-import { port_exit, port_exit_release, slot_free_locked } from './queue.js';
+import { port_exit, port_exit_release, slot_free_locked, slots_drain_locked, sent_fold_locked } from './queue.js';
 import { port_sources } from './source.js';
 
 const KEEP = PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED;
@@ -24,7 +24,10 @@ const KEEP = PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED;
 export function port_close(h: number, fd: number): void {
   mutex_enter(portLock(h));
   Atomics.store(I32, portIdWord(h), 0);
-  I32[h + P.flags] = I32[h + P.flags]! | PQ_CLOSE;
+  // Atomic: a getter that gave slots back without the lock reads it to know
+  // whether it must release the struct itself (take.ts).
+  Atomics.store(I32, h + P.flags, I32[h + P.flags]! | PQ_CLOSE);
+  sent_fold_locked(h);
   let dropped = 0;
   for (let s = I32[h + P.head]!; s !== 0;) {
     const nx = I32[s + E.next]!;
@@ -34,8 +37,9 @@ export function port_close(h: number, fd: number): void {
     dropped++;
     s = nx;
   }
-  I32[h + P.head] = 0; I32[h + P.tail] = 0;
+  I32[h + P.head] = 0; I32[h + P.tail] = 0; I32[h + P.nsrcq] = 0;
   Atomics.store(I32, h + P.nent, 0);
+  slots_drain_locked(h); // the port's free slots go back to the kernel-wide cache
   sq_wake_all(h + P.wqh);
   port_exit(h);
   if (dropped > 0) kstat_add(C_DISCARDED, dropped);

@@ -6,8 +6,14 @@
  *   1. sleeps (a timed Atomics.wait) until `margin` before the expiry,
  *   2. spins on its wait word until the event arrives, or until
  *      port_dwait_ns past the expiry (bounded: margin + port_dwait_ns, plus
- *      however late the sleep of step 1 overshot, and never past the timeout),
+ *      however late the sleep of step 1 overshot, and never past the timeout);
+ *      if the clock thread has not fired 10 µs past the expiry (its own
+ *      wake-up was late, or it has not started yet), the getter runs the due
+ *      callouts itself (callout_run) and wakes the clock thread afterwards,
  *   3. then sleeps as usual.
+ * A timer that notifies the port but has no known upcoming expiry (the hint
+ * is in the past: overdue, disarmed or deleted) gets one look at the due
+ * callouts before the getter sleeps, and no spin.
  * A wake-up ends any step, so nothing is ever delivered later than a plain
  * sleep would deliver it. Why: on this VM a blocked thread needs ~25-30 µs to
  * wake (its idle vCPU is halted), so a clock thread that fires on time is not
@@ -17,8 +23,8 @@
  * The margin adapts, as the clock thread's does (src/timers/clockthread.ts):
  * it is the 95th percentile of how late this thread's step-1 sleeps woke
  * (the last 64), plus 10 µs, bounded to [20 µs, 400 µs]; the thread's timer
- * slack is lowered to 1 ns when the FFI allows (dwait_thread_setup). It is per thread
- * because the lateness is the thread's (timer slack, vCPU wake). A sleep that
+ * slack is lowered to 1 ns when the FFI allows (dwait_thread_setup). It is
+ * per thread because the lateness is the thread's (timer slack, vCPU wake). A sleep that
  * was cut short by the event itself, after the point where it should have
  * ended, counts as a delay of at least that long, so a margin that is too
  * short grows.

@@ -27,7 +27,7 @@ import { wmesg_register } from '../kern/wmesg.js';
 import { P, portLock, portAlertUser, PQ_ALERT, PQ_CLOSE, C_WAITERS, C_WAITS } from './mem.js';
 import { PORT_SOURCE_ALERT } from './consts.js';
 import { port_enter, port_exit, port_exit_release } from './queue.js';
-import { take_locked } from './take.js';
+import { take_locked, take_unlocked, takeResult } from './take.js';
 import { spin_begin, spin_end } from './spin.js';
 import { dwait_begin, dwait_end } from './dwait.js';
 import { eventList, type port_event_t, type port_event_list } from './types.js';
@@ -66,11 +66,30 @@ export function countArg(v: unknown, name: string, syscall: string): number {
 }
 
 /**
+ * port_get / port_getn when enough events are queued already (the common
+ * case of a busy consumer): no generator, no thrcnt, the port lock taken
+ * once (take_unlocked). Undefined when the call must wait, is in alert
+ * mode, or has an unusual shape (max 0, nget 0, nget > max): the general
+ * path (getn_gen) then decides, with the same semantics as ever.
+ */
+export function getn_fast(fd: unknown, max: number, nget: number, syscall: string): port_event_list | number | undefined {
+  if (max === 0 || nget === 0 || nget > max) return undefined;
+  const h = port_enter(fd, syscall);
+  if ((I32[h + P.flags]! & PQ_ALERT) !== 0 || I32[h + P.nent]! < nget) { port_exit(h); return undefined; }
+  const out: port_event_t[] = [];
+  take_unlocked(h, max, out);
+  if (out.length > 0) return eventList(out, out.length);
+  // All denied by their sources: the general path goes on as it would after
+  // such a take, waiting for an event queued after it (a number: the sendGen to move past).
+  return takeResult.denied > 0 ? takeResult.sendGen : undefined;
+}
+
+/**
  * The body of port_get (one = true: max 1, nget 1, ETIME thrown) and
  * port_getn. Arguments are already checked for type; fd is checked here.
  */
 export function* getn_gen(fd: unknown, max: number, nget: number, timeout: Timespec | null,
-  one: boolean, async: boolean, syscall: string, ctl?: GetControl): SleepGen<port_event_list> {
+  one: boolean, async: boolean, syscall: string, ctl?: GetControl, needNew0 = -1): SleepGen<port_event_list> {
   const h = port_enter(fd, syscall);
   if (nget > max && max > 0) { port_exit(h); fail('EINVAL', syscall, `nget ${nget} > max ${max}`); }
   if (max === 0) {
@@ -87,12 +106,12 @@ export function* getn_gen(fd: unknown, max: number, nget: number, timeout: Times
   I32[h + P.thrcnt]!++;
   const out: port_event_t[] = [];
   let deadline = -1;      // -1: not computed yet (no need to wait so far)
-  let needNew = -1;       // sendGen to move past, after sources denied every event we took
+  let needNew = needNew0; // sendGen to move past, after sources denied every event we took
   try {
     for (;;) {
       if (I32[h + P.nent]! >= nget && (needNew === -1 || I32[h + P.sendGen] !== needNew)) {
-        const r = take_locked(h, max, out);
-        if (out.length > 0 || r.denied === 0) break;
+        take_locked(h, max, out);
+        if (out.length > 0 || takeResult.denied === 0) break;
         needNew = I32[h + P.sendGen]!;
         continue;
       }

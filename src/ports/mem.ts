@@ -64,6 +64,11 @@ export const PORT = defineStruct('port', {
   spinScore: 'i32',   // adaptive spin: successes raise it, wasted spins lower it
   spinTick: 'i32',    // counts gets skipped while the score is low, to probe again now and then
   ntimers: 'i32',     // slots reserved by PORT_SOURCE_TIMER (timers notifying this port): dwait.ts
+  freeHead: 'i32',    // the port's own free slots (a list through E.next), under the lock: queue.ts
+  nfree: 'i32',       // how many are on it
+  rstack: 'i32',      // slots getters gave back, a lock-free stack of chains (still counted in curr)
+  sentPend: 'i32',    // events queued but not yet added to kstat events_sent (under the lock)
+  nsrcq: 'i32',       // queued slots of event sources (not port_send's): take.ts marks only those
 });
 export const P = PORT.F;
 

@@ -8,9 +8,26 @@
  * (timer lock -> port lock); the port never calls a source, nor any code
  * outside the kernel core, with a port lock held. The kernel-wide slot
  * cache's spin lock is a leaf below the port lock.
+ *
+ * Slots, cheaply. Every event costs a slot from the kernel-wide cache, whose
+ * spin lock is one cache line that every sender and getter of every port
+ * would bounce per event. So each port keeps its own free slots:
+ *  - a free list under the port lock (P.freeHead / P.nfree), from which
+ *    senders take, holding the port lock they hold anyway;
+ *  - a lock-free return stack (P.rstack) onto which getters push, in one
+ *    compare-and-swap per batch, the slots they delivered, without taking
+ *    the port lock again. Those slots still count in P.curr until a holder
+ *    of the lock moves them to the free list (reclaim_locked): senders when
+ *    the free list is empty or port-max-events is reached, close, and the
+ *    release of a closed port. Only whole stacks are taken (an exchange with
+ *    0), so there is no ABA hazard.
+ * A port keeps at most PORT_FREE_MAX free slots; more go back to the kernel
+ * cache. When the kernel cache is empty a sender takes a slot from another
+ * port's free slots (try-lock only, so no lock order is involved): the
+ * kernel-wide limit stays exact save for a port whose lock is busy then.
  */
-import { I32 } from '../kern/kmem.js';
-import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { I32, F64 } from '../kern/kmem.js';
+import { mutex_enter, mutex_exit, mutex_tryenter } from '../kern/mutex.js';
 import { fd_get, DTYPE_PORT, file_notify } from '../kern/fdtab.js';
 import { fail } from '../kern/errno.js';
 import { cur } from '../kern/hdr.js';
@@ -18,8 +35,18 @@ import { sq_first, sq_arg, sq_wake, sq_lid } from '../kern/sleepq.js';
 import { kstat_add } from '../kern/kstat.js';
 import {
   P, E, ports, kevents, portLock, portIdWord, PQ_CLOSE, PQ_FREED,
-  ST_RESERVED, ST_QUEUED, C_PORTS,
+  ST_RESERVED, ST_QUEUED, C_PORTS, C_SENT,
 } from './mem.js';
+import { PORT_SOURCE_USER, PORT_ALLOC_DEFAULT } from './consts.js';
+
+// The last port descriptor this thread looked up, and its handle, lock word
+// and id word: a sender or getter works one port over and over, and fd_get
+// plus the handle arithmetic cost more than the rest of a send. Trusting it
+// needs no invalidation: under the port lock, the id word names the
+// descriptor that owns the struct now, so `id word === fd` proves the memo
+// is current (a descriptor names one port at a time); otherwise the slow path
+// looks the descriptor up and reports the right errno.
+let memoFd = -1, memoH = 0, memoLock = 0, memoId = 0;
 
 /**
  * Finds the port of descriptor `fd` and returns its handle with its lock
@@ -27,12 +54,19 @@ import {
  * descriptor that is not a port.
  */
 export function port_enter(fd: unknown, syscall: string): number {
+  if (fd === memoFd) {
+    mutex_enter(memoLock);
+    if (I32[memoId] === fd) return memoH;
+    mutex_exit(memoLock);
+  }
   const h = fd_get(fd, DTYPE_PORT, syscall, 'EBADFD');
-  mutex_enter(portLock(h));
-  if (Atomics.load(I32, portIdWord(h)) !== fd) {
-    mutex_exit(portLock(h));
+  const lock = portLock(h), idw = portIdWord(h);
+  mutex_enter(lock);
+  if (Atomics.load(I32, idw) !== fd) {
+    mutex_exit(lock);
     fail('EBADF', syscall, `fd ${String(fd)} was closed`);
   }
+  memoFd = fd as number; memoH = h; memoLock = lock; memoId = idw;
   return h;
 }
 
@@ -48,32 +82,180 @@ export function port_enter_code(fd: unknown, syscall: string): number | 'EBADF' 
   return h;
 }
 
-export function port_exit(h: number): void { mutex_exit(portLock(h)); }
+export function port_exit(h: number): void { mutex_exit(h === memoH ? memoLock : portLock(h)); }
+
+/** Most free slots a port keeps for itself; beyond, they go back to the kernel-wide cache. */
+export const PORT_FREE_MAX = 4096;
 
 /**
- * Takes an event slot for port h (lock held). EAGAIN when the port has
- * port-max-events slots out, or the kernel-wide slot cache is empty.
+ * Moves the slots getters pushed onto the return stack to the free list
+ * (lock held) and uncounts them from P.curr. On a closed port they go back to
+ * the kernel-wide cache. Returns how many. The stack is a list of chains:
+ * each chain's head slot holds its length in E.arg and its tail in E.prev.
+ */
+export function reclaim_locked(h: number): number {
+  let c = Atomics.exchange(I32, h + P.rstack, 0);
+  if (c === 0) return 0;
+  const closed = (I32[h + P.flags]! & PQ_CLOSE) !== 0;
+  let n = 0;
+  while (c !== 0) {
+    const len = I32[c + E.arg]!, tail = I32[c + E.prev]!;
+    const next = I32[tail + E.next]!;
+    n += len;
+    if (closed || I32[h + P.nfree]! >= PORT_FREE_MAX) {
+      for (let s = c, i = 0; i < len; i++) { const nx = I32[s + E.next]!; kevents.free(s); s = nx; }
+    } else {
+      I32[tail + E.next] = I32[h + P.freeHead]!;
+      I32[h + P.freeHead] = c;
+      I32[h + P.nfree] = I32[h + P.nfree]! + len;
+    }
+    c = next;
+  }
+  I32[h + P.curr] = I32[h + P.curr]! - n;
+  return n;
+}
+
+/**
+ * Gives back, without the port lock, a chain of `len` delivered slots
+ * (head..tail linked through E.next) that still count in P.curr. A getter
+ * calls it while the struct cannot go away (it counts in thrcnt, or these
+ * slots count in curr); see {@link port_gave_back} for what it must do after.
+ */
+export function slots_return(h: number, head: number, tail: number, len: number): void {
+  I32[head + E.arg] = len;
+  I32[head + E.prev] = tail;
+  for (;;) {
+    const top = Atomics.load(I32, h + P.rstack);
+    I32[tail + E.next] = top;
+    if (Atomics.compareExchange(I32, h + P.rstack, top, head) === top) return;
+  }
+}
+
+/** Every free slot of port h back to the kernel-wide cache (lock held; close). */
+export function slots_drain_locked(h: number): void {
+  reclaim_locked(h);
+  for (let s = I32[h + P.freeHead]!; s !== 0;) { const nx = I32[s + E.next]!; kevents.free(s); s = nx; }
+  I32[h + P.freeHead] = 0;
+  I32[h + P.nfree] = 0;
+}
+
+/** A slot from another port's free slots when the kernel-wide cache is empty, or 0 (port h's lock held). */
+function slot_steal(h: number): number {
+  for (let i = 0; i < ports.count; i++) {
+    const o = ports.handle(i);
+    if (o === h || (I32[o + P.nfree] === 0 && Atomics.load(I32, o + P.rstack) === 0)) continue;
+    const lock = portLock(o);
+    if (!mutex_tryenter(lock)) continue;
+    if ((I32[o + P.flags]! & PQ_CLOSE) === 0) reclaim_locked(o);
+    const s = I32[o + P.freeHead]!;
+    if (s !== 0) { I32[o + P.freeHead] = I32[s + E.next]!; I32[o + P.nfree]!--; }
+    mutex_exit(lock);
+    if (s !== 0) return s;
+  }
+  return 0;
+}
+
+/**
+ * Takes an event slot for port h (lock held) and fills in every field (a
+ * slot from a free list is not zeroed). EAGAIN, with the lock dropped, when
+ * the port has port-max-events slots out or no slot is free kernel-wide.
  */
 export function slot_alloc_locked(h: number, mode: number, source: number, syscall: string): number {
-  if (I32[h + P.curr]! >= I32[h + P.maxev]!) {
+  if (I32[h + P.curr]! >= I32[h + P.maxev]! && (reclaim_locked(h) === 0 || I32[h + P.curr]! >= I32[h + P.maxev]!)) {
     port_exit(h);
     fail('EAGAIN', syscall, `port has ${I32[h + P.curr]} of port_max_events ${I32[h + P.maxev]} slots`);
   }
-  const s = kevents.alloc();
-  if (s === 0) { port_exit(h); fail('EAGAIN', syscall, 'kernel-wide event slots (port_events_total) exhausted'); }
+  let s = I32[h + P.freeHead]!;
+  if (s === 0 && Atomics.load(I32, h + P.rstack) !== 0) { reclaim_locked(h); s = I32[h + P.freeHead]!; }
+  if (s !== 0) {
+    I32[h + P.freeHead] = I32[s + E.next]!;
+    I32[h + P.nfree]!--;
+  } else {
+    s = kevents.alloc();
+    if (s === 0) s = slot_steal(h);
+    if (s === 0) { port_exit(h); fail('EAGAIN', syscall, 'kernel-wide event slots (port_events_total) exhausted'); }
+  }
   I32[h + P.curr]!++;
   I32[s + E.st] = ST_RESERVED;
   I32[s + E.flags] = mode;
   I32[s + E.source] = source;
   I32[s + E.port] = h;
+  I32[s + E.events] = 0;
+  I32[s + E.arg] = 0;
+  I32[s + E.next] = 0;
+  I32[s + E.prev] = 0;
+  F64[(s + E.object) >> 1] = 0;
+  F64[(s + E.user) >> 1] = 0;
   return s;
 }
 
-/** Returns a slot to the kernel-wide cache (port lock held). */
+/** Frees a slot of port h (lock held): to the port's free slots, or the kernel cache if the port is closed or has plenty. */
 export function slot_free_locked(h: number, s: number): void {
-  I32[s + E.st] = 0;
+  Atomics.store(I32, s + E.st, 0);
   I32[h + P.curr]!--;
-  kevents.free(s);
+  if ((I32[h + P.flags]! & PQ_CLOSE) !== 0 || I32[h + P.nfree]! >= PORT_FREE_MAX) { kevents.free(s); return; }
+  I32[s + E.next] = I32[h + P.freeHead]!;
+  I32[h + P.freeHead] = s;
+  I32[h + P.nfree]!++;
+}
+
+// Field offsets as plain numbers for the send fast path (the struct layout is
+// fixed once the modules are loaded).
+const P_CURR = P.curr, P_MAXEV = P.maxev, P_FREE = P.freeHead, P_NFREE = P.nfree, P_TAIL = P.tail;
+const P_HEAD = P.head, P_NENT = P.nent, P_SENDGEN = P.sendGen, P_LAST = P.lastSender, P_SENTPEND = P.sentPend;
+const P_WQH = P.wqh;
+const E_ST = E.st, E_FLAGS = E.flags, E_SOURCE = E.source, E_PORT = E.port, E_EVENTS = E.events, E_ARG = E.arg;
+const E_NEXT = E.next, E_PREV = E.prev, E_OBJECT = E.object, E_USER = E.user;
+
+/**
+ * port_send's body (lock held): queues a PORT_SOURCE_USER event with a slot
+ * from the port's free list, all in one function that reads the memory
+ * views once (each access through the live I32 binding would reload it and
+ * its bounds); the general slot_alloc_locked + enqueue_locked when the free
+ * list is empty or the port is at port-max-events (EAGAIN drops the lock, as
+ * there). Returns true when the queue was empty (the caller notifies
+ * watchers after dropping the lock).
+ */
+export function send_user_locked(h: number, events: number, user: number, syscall: string): boolean {
+  const m = I32;
+  const s = m[h + P_FREE]!;
+  if (s === 0 || m[h + P_CURR]! >= m[h + P_MAXEV]!) {
+    const t = slot_alloc_locked(h, PORT_ALLOC_DEFAULT, PORT_SOURCE_USER, syscall);
+    I32[t + E_EVENTS] = events;
+    F64[(t + E_USER) >> 1] = user;
+    return enqueue_locked(h, t);
+  }
+  m[h + P_FREE] = m[s + E_NEXT]!;
+  m[h + P_NFREE]!--;
+  m[h + P_CURR]!++;
+  const f = F64;
+  f[(s + E_OBJECT) >> 1] = 0;
+  f[(s + E_USER) >> 1] = user;
+  m[s + E_ST] = ST_QUEUED;
+  m[s + E_FLAGS] = PORT_ALLOC_DEFAULT;
+  m[s + E_SOURCE] = PORT_SOURCE_USER;
+  m[s + E_PORT] = h;
+  m[s + E_EVENTS] = events;
+  m[s + E_ARG] = 0;
+  // Link at the tail (enqueue_locked, inlined).
+  const t = m[h + P_TAIL]!;
+  m[s + E_NEXT] = 0;
+  m[s + E_PREV] = t;
+  if (t === 0) m[h + P_HEAD] = s; else m[t + E_NEXT] = s;
+  m[h + P_TAIL] = s;
+  const n = m[h + P_NENT]! + 1;
+  m[h + P_NENT] = n;
+  m[h + P_SENDGEN]!++;
+  m[h + P_LAST] = cur.lid;
+  if (++m[h + P_SENTPEND]! >= 64) sent_fold_locked(h);
+  if (m[h + P_WQH] !== 0) wake_check_locked(h);
+  return n === 1;
+}
+
+/** Adds the events queued on h since the last fold to kstat events_sent (lock held). */
+export function sent_fold_locked(h: number): void {
+  const n = I32[h + P.sentPend]!;
+  if (n !== 0) { I32[h + P.sentPend] = 0; kstat_add(C_SENT, n); }
 }
 
 /**
@@ -88,11 +270,19 @@ export function enqueue_locked(h: number, s: number): boolean {
   I32[s + E.prev] = t;
   if (t === 0) I32[h + P.head] = s; else I32[t + E.next] = s;
   I32[h + P.tail] = s;
-  Atomics.store(I32, s + E.st, ST_QUEUED);
+  // Plain stores: the slot and the count are guarded by the port lock, whose
+  // release (a compare-and-swap) publishes them; lock-free readers (readable(),
+  // a source's state word) only need to see them eventually.
+  I32[s + E.st] = ST_QUEUED;
+  if (I32[s + E.source] !== PORT_SOURCE_USER) I32[h + P.nsrcq]!++;
   const n = I32[h + P.nent]! + 1;
-  Atomics.store(I32, h + P.nent, n);
+  I32[h + P.nent] = n;
   I32[h + P.sendGen]!++;
   I32[h + P.lastSender] = cur.lid;
+  // kstat events_sent: one atomic per 64 events rather than per event; getters
+  // and close fold the rest (sent_fold_locked), so a count lags only while
+  // events sit queued.
+  if (++I32[h + P.sentPend]! >= 64) sent_fold_locked(h);
   if (I32[h + P.wqh] !== 0) wake_check_locked(h);
   return n === 1;
 }
@@ -123,6 +313,7 @@ export function unlink_locked(h: number, s: number): void {
   if (n === 0) I32[h + P.tail] = p; else I32[n + E.prev] = p;
   I32[s + E.next] = 0; I32[s + E.prev] = 0;
   Atomics.store(I32, s + E.st, ST_RESERVED);
+  if (I32[s + E.source] !== PORT_SOURCE_USER) I32[h + P.nsrcq]!--;
   Atomics.store(I32, h + P.nent, I32[h + P.nent]! - 1);
 }
 
@@ -138,6 +329,7 @@ export function port_readable_notify(h: number): void {
  */
 export function port_exit_release(h: number): void {
   const f = I32[h + P.flags]!;
+  if ((f & (PQ_CLOSE | PQ_FREED)) === PQ_CLOSE) reclaim_locked(h);
   if ((f & (PQ_CLOSE | PQ_FREED)) === PQ_CLOSE && I32[h + P.thrcnt] === 0 && I32[h + P.curr] === 0) {
     I32[h + P.flags] = f | PQ_FREED;
     port_exit(h);

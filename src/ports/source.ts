@@ -60,7 +60,7 @@ import { kstat_add } from '../kern/kstat.js';
 import {
   E, P, kevents, portIdWord, kevSetObject, kevSetUser, kevObject, kevUser,
   ST_RESERVED, ST_QUEUED, ST_TAKEN, ST_DELIVERING, ST_MASK, SF_CANCEL, SF_FREEPEND, SF_REQUEUE,
-  KF_CALLBACK, PQ_CLOSE, C_SENT, C_DISCARDED,
+  KF_CALLBACK, PQ_CLOSE, C_DISCARDED,
 } from './mem.js';
 import { PORT_ALLOC_PRIVATE, PORT_ALLOC_CACHED, PORT_ALLOC_SCACHED, PORT_SOURCE_USER, PORT_SOURCE_ALERT, PORT_SOURCE_TIMER } from './consts.js';
 import {
@@ -189,9 +189,8 @@ export function port_send_event(slot: number): boolean {
     const v = Atomics.load(I32, slot + E.st);
     const st = v & ST_MASK;
     if (st === ST_RESERVED) {
-      const first = enqueue_locked(h, slot);
+      const first = enqueue_locked(h, slot); // counts it in events_sent
       port_exit(h);
-      kstat_add(C_SENT);
       if (first) port_readable_notify(h);
       return true;
     }

@@ -15,17 +15,17 @@ import { runSync, runAsync } from '../kern/sleeprun.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import {
   P, E, ports, portLock, portIdWord, kevSetUser, portSetAlertUser, PQ_ALERT,
-  C_PORTS, C_CREATED, C_SENT, C_ALERTS,
+  C_PORTS, C_CREATED, C_ALERTS,
 } from './mem.js';
 import {
   PORT_SOURCE_USER, PORT_ALLOC_DEFAULT, PORT_ALERT_INVALID, PORT_ALERT_UPDATE, PORT_MAX_LIST,
 } from './consts.js';
 import {
-  port_enter, port_enter_code, port_exit, slot_alloc_locked, enqueue_locked, port_readable_notify,
+  port_enter, port_enter_code, port_exit, slot_alloc_locked, enqueue_locked, port_readable_notify, send_user_locked,
 } from './queue.js';
 import { port_source_ops } from './source.js';
 import { slackWanted, dwait_thread_setup } from './dwait.js';
-import { getn_gen, timeoutShape, countArg } from './getn.js';
+import { getn_gen, getn_fast, timeoutShape, countArg } from './getn.js';
 import type { port_event_t, port_event_list } from './types.js';
 import type { Timespec } from '../kern/time.js';
 import './close.js';
@@ -84,9 +84,8 @@ function sendLocked(h: number, events: number, user: number, syscall: string): v
   const s = slot_alloc_locked(h, PORT_ALLOC_DEFAULT, PORT_SOURCE_USER, syscall);
   I32[s + E.events] = events;
   kevSetUser(s, user);
-  const first = enqueue_locked(h, s);
+  const first = enqueue_locked(h, s); // counts it in events_sent
   port_exit(h);
-  kstat_add(C_SENT);
   if (first) port_readable_notify(h);
 }
 
@@ -95,7 +94,10 @@ export function port_send(port: number, events: number, user: number): void {
   sysenter();
   const ev = intArg(events, 'events', 'port_send') | 0;
   const u = userArg(user, 'user', 'port_send');
-  sendLocked(port_enter(port, 'port_send'), ev, u, 'port_send');
+  const h = port_enter(port, 'port_send');
+  const first = send_user_locked(h, ev, u, 'port_send');
+  port_exit(h);
+  if (first) port_readable_notify(h);
 }
 
 /**
@@ -156,8 +158,10 @@ export function port_alert(port: number, flags: number, events: number, user: nu
 export function port_get(port: number, timeout?: Timespec | null): port_event_t {
   sysenter();
   const ts = timeoutShape(timeout, 'port_get');
+  const fast = getn_fast(port, 1, 1, 'port_get');
+  if (typeof fast === 'object') return fast[0]!;
   try {
-    return runSync(getn_gen(port, 1, 1, ts, true, false, 'port_get'))[0]!;
+    return runSync(getn_gen(port, 1, 1, ts, true, false, 'port_get', undefined, fast))[0]!;
   } finally {
     if (slackWanted) dwait_thread_setup();
   }
@@ -172,8 +176,10 @@ export function port_getn(port: number, max: number, nget: number, timeout?: Tim
   const mx = countArg(max, 'max', 'port_getn');
   const ng = countArg(nget, 'nget', 'port_getn');
   const ts = timeoutShape(timeout, 'port_getn');
+  const fast = getn_fast(port, mx, ng, 'port_getn');
+  if (typeof fast === 'object') return fast;
   try {
-    return runSync(getn_gen(port, mx, ng, ts, false, false, 'port_getn'));
+    return runSync(getn_gen(port, mx, ng, ts, false, false, 'port_getn', undefined, fast));
   } finally {
     if (slackWanted) dwait_thread_setup();
   }

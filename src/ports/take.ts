@@ -14,16 +14,19 @@
  * Several getters can thus deliver at once, each from its own list; an
  * event is on at most one list, so it is delivered once.
  */
-import { I32 } from '../kern/kmem.js';
+import { I32, F64 } from '../kern/kmem.js';
 import { kstat_add } from '../kern/kstat.js';
 import { mutex_enter } from '../kern/mutex.js';
 import {
-  P, E, kevents, portLock, portIdWord, kevObject, kevUser,
+  P, E, portLock, portIdWord, PQ_CLOSE,
   ST_RESERVED, ST_QUEUED, ST_TAKEN, ST_DELIVERING, SF_CANCEL, SF_FREEPEND, SF_REQUEUE,
   KF_CALLBACK, C_DELIVERED,
 } from './mem.js';
-import { PORT_ALLOC_CACHED, PORT_ALLOC_SCACHED, PORT_CALLBACK_DEFAULT } from './consts.js';
-import { enqueue_locked, wake_check_locked, port_exit, port_readable_notify } from './queue.js';
+import { PORT_ALLOC_CACHED, PORT_ALLOC_SCACHED, PORT_CALLBACK_DEFAULT, PORT_SOURCE_USER } from './consts.js';
+import {
+  enqueue_locked, wake_check_locked, port_exit, port_exit_release, port_readable_notify,
+  slots_return, slot_free_locked, sent_fold_locked,
+} from './queue.js';
 import { port_source_ops, type PortDelivery } from './source.js';
 import type { port_event_t } from './types.js';
 
@@ -34,150 +37,233 @@ const dctx: { -readonly [K in keyof PortDelivery]: PortDelivery[K] } = {
   slot: 0, port: 0, source: 0, object: 0, user: 0, arg: 0, flag: PORT_CALLBACK_DEFAULT, events: 0,
 };
 
-/** Result of {@link take_locked}: events appended to `out`, and how many were denied by their sources. */
-export interface TakeResult { taken: number; denied: number }
+/** Marks a detached source slot taken (lock held); port_send's slots need no mark. */
+function markTakenM(m: Int32Array, s: number): number {
+  if (m[s + E.source] === PORT_SOURCE_USER) return 0;
+  m[s + E.st] = ST_TAKEN;
+  return 1;
+}
+
+/** Events appended to `out` by the last take of this thread, and how many of the taken were denied by their sources. */
+export const takeResult = { taken: 0, denied: 0, sendGen: 0 };
 
 /**
  * Takes up to `max` events from port h into `out`. Called and returns with
  * the port lock held; drops it in between. The caller counts itself in
- * thrcnt, which keeps the port struct alive meanwhile.
+ * thrcnt, which keeps the port struct alive meanwhile. Result in
+ * {@link takeResult}.
  */
-export function take_locked(h: number, max: number, out: port_event_t[]): TakeResult {
-  // 1. Detach the first `max` events as a private list.
-  const first = I32[h + P.head]!;
-  if (first === 0) return { taken: 0, denied: 0 };
-  let last = first, n = 1;
-  Atomics.store(I32, first + E.st, ST_TAKEN);
-  while (n < max) {
-    const nx = I32[last + E.next]!;
-    if (nx === 0) break;
-    Atomics.store(I32, nx + E.st, ST_TAKEN);
-    last = nx; n++;
+export function take_locked(h: number, max: number, out: port_event_t[]): void {
+  take(h, max, out, false);
+}
+
+/**
+ * The same for a getter that found enough events at once (sys.ts's fast
+ * path): called with the lock held, returns without it, having released
+ * the port struct if the port was closed meanwhile. The caller does not
+ * count in thrcnt: the slots it takes count in P.curr until they are
+ * reclaimed, and a closed port's struct is released only at curr 0, so the
+ * struct lives at least until the getter has given them back and looked at
+ * the port's flags. In the common case (nothing denied or re-queued, no
+ * other waiter to pass a wake-up on to) it takes the port lock once per
+ * batch, not twice.
+ */
+export function take_unlocked(h: number, max: number, out: port_event_t[]): void {
+  take(h, max, out, true);
+}
+
+function take(h: number, max: number, out: port_event_t[], fast: boolean): void {
+  // The memory views, read once: each access through the live I32 binding
+  // reloads it and its bounds, which doubled the cost of a send or a take.
+  const m = I32, f = F64;
+  // 1. Detach the first `max` events as a private list. Plain stores: the
+  //    lock is held, and its release publishes them to whoever looks next.
+  //    The slots of port_send (PORT_SOURCE_USER) are not written at all
+  //    (only sources' slots need ST_TAKEN, for their withdraw protocol): a
+  //    slot line the getter does not write stays shared with the sender,
+  //    which writes it again when it reuses the slot.
+  takeResult.taken = 0; takeResult.denied = 0;
+  const first = m[h + P.head]!;
+  if (first === 0) { if (fast) port_exit_release(h); return; }
+  const nent = m[h + P.nent]!;
+  let last: number, n: number;
+  if (nent <= max) {
+    // All of it: no walk under the lock (each step is likely a cache miss,
+    // the sender just wrote that slot, and senders wait for the lock meanwhile).
+    last = m[h + P.tail]!; n = nent;
+    if (m[h + P.nsrcq]! !== 0) {
+      for (let x = first; x !== 0; x = m[x + E.next]!) markTakenM(m, x);
+      m[h + P.nsrcq] = 0;
+    }
+  } else {
+    last = first; n = 1;
+    let marked = markTakenM(m, first);
+    while (n < max) {
+      const nx = m[last + E.next]!;
+      if (nx === 0) break;
+      marked += markTakenM(m, nx);
+      last = nx; n++;
+    }
+    m[h + P.nsrcq] = m[h + P.nsrcq]! - marked;
   }
-  const rest = I32[last + E.next]!;
-  I32[h + P.head] = rest;
-  if (rest === 0) I32[h + P.tail] = 0; else I32[rest + E.prev] = 0;
-  I32[last + E.next] = 0;
-  Atomics.store(I32, h + P.nent, I32[h + P.nent]! - n);
+  const rest = m[last + E.next]!;
+  m[h + P.head] = rest;
+  if (rest === 0) m[h + P.tail] = 0; else m[rest + E.prev] = 0;
+  m[last + E.next] = 0;
+  m[h + P.nent] = nent - n;
+  sent_fold_locked(h);
   port_exit(h);
 
   // 2. Deliver with no lock held.
-  const fd = Atomics.load(I32, portIdWord(h));
-  let taken = 0, freed = 0;
+  const fd = Atomics.load(m, portIdWord(h));
+  let taken = 0, freed = 0, freeHead = 0, freeTail = 0;
   let denyHead = 0, denyTail = 0, denied = 0;
-  let requeue = 0, cancelled = 0;
-  let s = first;
+  let requeue = 0;
+  let s = first, prev = 0;
   while (s !== 0) {
-    const next = I32[s + E.next]!;
-    const flags = I32[s + E.flags]!;
-    const src = I32[s + E.source]!;
-    let events = I32[s + E.events]!;
-    // Read everything before the slot can be freed (and reused by another thread).
-    const object = kevObject(s), user = kevUser(s);
+    const next = m[s + E.next]!;
+    const src = m[s + E.source]!;
+    let events = m[s + E.events]!;
+    // Read everything before the slot is given back (and reused by a sender).
+    const object = f[(s + E.object) >> 1]!, user = f[(s + E.user) >> 1]!;
+    if (src === PORT_SOURCE_USER) {
+      // port_send's slots: only the port and this getter ever touch them (no
+      // source can withdraw or free them), so no compare-and-swap, and no
+      // write either: a run of them is already linked through E.next, and
+      // that is the chain they go back on (queue.ts sets every field again
+      // when it hands a slot out).
+      if (freeTail === 0) freeHead = s; else if (freeTail !== prev) m[freeTail + E.next] = s;
+      freeTail = s; freed++;
+      out.push({ portev_events: events, portev_source: src, portev_object: object, portev_user: user });
+      taken++;
+      prev = s;
+      s = next;
+      continue;
+    }
+    const flags = m[s + E.flags]!;
     let ok = true;
     if (flags & KF_CALLBACK) {
       const ops = port_source_ops(src);
       if (ops?.deliver !== undefined) {
-        const v = Atomics.compareExchange(I32, s + E.st, ST_TAKEN, ST_DELIVERING);
+        const v = Atomics.compareExchange(m, s + E.st, ST_TAKEN, ST_DELIVERING);
         if (v === ST_TAKEN) {
-          dctx.slot = s; dctx.port = fd; dctx.source = src; dctx.object = object;
-          dctx.user = user; dctx.arg = I32[s + E.arg]!; dctx.events = events;
-          try { ok = ops.deliver(dctx) !== false; } catch (e) {
+          const d = dctx;
+          d.slot = s; d.port = fd; d.source = src; d.object = object;
+          d.user = user; d.arg = m[s + E.arg]!; d.events = events;
+          try { ok = ops.deliver(d) !== false; } catch (e) {
             process.emitWarning(`port source ${ops.name}: deliver callback threw: ${String(e)}`);
           }
-          events = dctx.events | 0;
+          events = d.events | 0;
         }
       }
     }
     // Finish: one compare-and-swap decides against a concurrent withdraw / free / re-send.
+    let free = false;
     for (;;) {
-      const v = Atomics.load(I32, s + E.st);
+      const v = Atomics.load(m, s + E.st);
       if (v & SF_CANCEL) {
         // Withdrawn while we held it: not delivered.
         if (v & SF_FREEPEND) {
-          if (Atomics.compareExchange(I32, s + E.st, v, 0) !== v) continue;
-          kevents.free(s); freed++;
+          if (Atomics.compareExchange(m, s + E.st, v, 0) !== v) continue;
+          free = true;
         } else {
-          if (Atomics.compareExchange(I32, s + E.st, v, ST_RESERVED) !== v) continue;
+          if (Atomics.compareExchange(m, s + E.st, v, ST_RESERVED) !== v) continue;
         }
-        cancelled++;
         break;
       }
       if (!ok) {
-        if (Atomics.compareExchange(I32, s + E.st, v, ST_TAKEN) !== v) continue;
-        I32[s + E.next] = 0;
-        if (denyTail === 0) denyHead = s; else I32[denyTail + E.next] = s;
+        if (Atomics.compareExchange(m, s + E.st, v, ST_TAKEN) !== v) continue;
+        m[s + E.next] = 0;
+        if (denyTail === 0) denyHead = s; else m[denyTail + E.next] = s;
         denyTail = s; denied++;
         break;
       }
       if ((flags & KEEP) === 0) {
-        if (Atomics.compareExchange(I32, s + E.st, v, 0) !== v) continue;
-        kevents.free(s); freed++;
+        if (Atomics.compareExchange(m, s + E.st, v, 0) !== v) continue;
+        free = true;
       } else if (v & SF_REQUEUE) {
         // Sent again while its callback ran: queue it again (below, under the lock).
-        if (Atomics.compareExchange(I32, s + E.st, v, ST_TAKEN) !== v) continue;
-        I32[s + E.next] = requeue; requeue = s;
+        if (Atomics.compareExchange(m, s + E.st, v, ST_TAKEN) !== v) continue;
+        m[s + E.next] = requeue; requeue = s;
       } else {
-        if (Atomics.compareExchange(I32, s + E.st, v, ST_RESERVED) !== v) continue;
+        if (Atomics.compareExchange(m, s + E.st, v, ST_RESERVED) !== v) continue;
       }
       out.push({ portev_events: events, portev_source: src, portev_object: object, portev_user: user });
       taken++;
       break;
     }
+    if (free) {
+      if (freeTail === 0) freeHead = s; else m[freeTail + E.next] = s;
+      freeTail = s; freed++;
+    }
+    prev = s;
     s = next;
   }
-  void cancelled;
+  takeResult.taken = taken; takeResult.denied = denied;
+  if (taken > 0) kstat_add(C_DELIVERED, taken);
+  // Freed slots go back without the lock (they count in P.curr until reclaimed: queue.ts).
+  if (freed > 0) slots_return(h, freeHead, freeTail, freed);
 
   // 3. Give back what was not delivered; wake the next waiter if events remain.
+  //    A fast getter skips this when there is nothing to do: the racy look at
+  //    the wait list is enough, because a getter that queued itself before our
+  //    detach is visible to us, and one that queues itself after looks at the
+  //    queue under the lock before it sleeps.
+  if (fast && denyHead === 0 && requeue === 0 && !(m[h + P.nent]! > 0 && m[h + P.wqh] !== 0)) {
+    // A close that came meanwhile must find our slots: either it sees them on
+    // the return stack, or we see its flag (both sequentially consistent).
+    if ((Atomics.load(m, h + P.flags) & PQ_CLOSE) !== 0) { mutex_enter(portLock(h)); port_exit_release(h); }
+    return;
+  }
   mutex_enter(portLock(h));
-  I32[h + P.curr] = I32[h + P.curr]! - freed;
   let becameReadable = false;
   if (denyHead !== 0) {
     // Denied events go back to the head, in order. A withdraw may have come
     // while they were off the queue: only live ones are linked again.
     let chainHead = 0, chainTail = 0, live = 0;
     for (let d = denyHead; d !== 0;) {
-      const nx = I32[d + E.next]!;
-      const v = Atomics.load(I32, d + E.st);
+      const nx = m[d + E.next]!;
+      const v = Atomics.load(m, d + E.st);
       if (v & SF_CANCEL) {
-        if (v & SF_FREEPEND) { Atomics.store(I32, d + E.st, 0); kevents.free(d); I32[h + P.curr]!--; }
-        else Atomics.store(I32, d + E.st, ST_RESERVED);
+        if (v & SF_FREEPEND) slot_free_locked(h, d);
+        else Atomics.store(m, d + E.st, ST_RESERVED);
       } else {
-        Atomics.store(I32, d + E.st, ST_QUEUED);
-        I32[d + E.prev] = chainTail; I32[d + E.next] = 0;
-        if (chainTail === 0) chainHead = d; else I32[chainTail + E.next] = d;
+        Atomics.store(m, d + E.st, ST_QUEUED);
+        m[d + E.prev] = chainTail; m[d + E.next] = 0;
+        if (chainTail === 0) chainHead = d; else m[chainTail + E.next] = d;
         chainTail = d; live++;
       }
       d = nx;
     }
     if (live > 0) {
-      const head = I32[h + P.head]!;
-      I32[chainTail + E.next] = head;
-      if (head === 0) I32[h + P.tail] = chainTail; else I32[head + E.prev] = chainTail;
-      I32[h + P.head] = chainHead;
-      const was = I32[h + P.nent]!;
-      Atomics.store(I32, h + P.nent, was + live);
+      const head = m[h + P.head]!;
+      m[chainTail + E.next] = head;
+      if (head === 0) m[h + P.tail] = chainTail; else m[head + E.prev] = chainTail;
+      m[h + P.head] = chainHead;
+      m[h + P.nsrcq] = m[h + P.nsrcq]! + live; // denied slots are all sources' (port_send's have no callback)
+      const was = m[h + P.nent]!;
+      Atomics.store(m, h + P.nent, was + live);
       becameReadable = was === 0;
     }
   }
   while (requeue !== 0) {
     const r = requeue;
-    requeue = I32[r + E.next]!;
-    const v = Atomics.load(I32, r + E.st);
+    requeue = m[r + E.next]!;
+    const v = Atomics.load(m, r + E.st);
     if (v & SF_CANCEL) {
-      if (v & SF_FREEPEND) { Atomics.store(I32, r + E.st, 0); kevents.free(r); I32[h + P.curr]!--; }
-      else Atomics.store(I32, r + E.st, ST_RESERVED);
+      if (v & SF_FREEPEND) slot_free_locked(h, r);
+      else Atomics.store(m, r + E.st, ST_RESERVED);
       continue;
     }
     if (enqueue_locked(h, r)) becameReadable = true;
   }
-  if (I32[h + P.nent]! > 0 && I32[h + P.wqh] !== 0) wake_check_locked(h);
-  if (taken > 0) kstat_add(C_DELIVERED, taken);
+  if (m[h + P.nent]! > 0 && m[h + P.wqh] !== 0) wake_check_locked(h);
   if (becameReadable) {
     // Notify without the port lock, then take it back for the caller.
     port_exit(h);
     port_readable_notify(h);
     mutex_enter(portLock(h));
   }
-  return { taken, denied };
+  takeResult.sendGen = m[h + P.sendGen]!;
+  if (fast) port_exit_release(h);
 }

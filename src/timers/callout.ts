@@ -266,6 +266,9 @@ export function callout_run(line: number): number {
         F64[(c + F.when) >> 1] = next;
         Atomics.store(I32, c + F.state, CS_PENDING);
         hinsert(b, c);
+        // Run by another thread (a deadline-waiting port getter), the clock
+        // thread may be asleep towards nothing: tell it of the new expiry.
+        kick(b, next);
       } else {
         Atomics.store(I32, c + F.state, CS_IDLE);
       }
