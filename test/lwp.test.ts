@@ -5,6 +5,19 @@ import { fixtures, within, until } from './helpers.js';
 
 const code = (c: string) => (e: unknown) => e instanceof sys.SysError && e.code === c;
 const st = (lid: number) => sys.lwp_snapshot().lwps.find((l) => l.lid === lid)?.state;
+const inWait = (lid: number) => { const l = sys.lwp_snapshot().lwps.find((x) => x.lid === lid); return l?.state === 'SLEEP' && l.wmesg === 'lwpwait'; };
+
+/**
+ * lwp_wakeup until it lands: right after a failed lwp_wait of ours broadcast
+ * the wait condition, the target is briefly running between two sleeps, and
+ * lwp_wakeup then rightly answers ENODEV.
+ */
+async function wakeupWhenAsleep(lid: number): Promise<void> {
+  for (;;) {
+    await until(() => inWait(lid), 10000, `${lid} asleep in lwp_wait`);
+    try { sys.lwp_wakeup(lid); return; } catch (e) { if (!(e instanceof sys.SysError) || e.code !== 'ENODEV') throw e; }
+  }
+}
 
 test('the booting thread is LWP 1 and ONPROC', () => {
   assert.equal(sys.lwp_self(), 1);
@@ -60,9 +73,9 @@ test('EDEADLK: two LWPs waiting for each other', async () => {
   const a = new Int32Array(sab);
   // LWP x waits for main (lid 1): main is never a zombie, so x sleeps with waitingfor = 1.
   const x = sys.lwp_create({ module: fixtures, export: 'waitsFor', arg: { sab, lid: 1, slot: 0 } });
-  await until(() => st(x) === 'SLEEP', 10000, 'x to sleep in lwp_wait');
+  await until(() => inWait(x), 10000, 'x to sleep in lwp_wait');
   assert.throws(() => sys.lwp_wait(x), code('EDEADLK'));
-  sys.lwp_wakeup(x); // interrupt its wait: EINTR
+  await wakeupWhenAsleep(x); // interrupt its wait: EINTR
   await until(() => st(x) === 'ZOMB', 10000, 'x to exit'); // until then x still waits for us: EDEADLK
   assert.equal(await within(sys.lwp_wait_async(x), 10000, 'collect x'), x);
   assert.equal(a[0], -3, 'x saw EINTR');
@@ -73,11 +86,11 @@ test('EDEADLK when every LWP would wait: the last one to wait for any fails', as
   const a = new Int32Array(sab);
   const x = sys.lwp_create({ module: fixtures, export: 'waitsFor', arg: { sab, lid: 0, slot: 0 } });
   // x waits for "any": the only other LWP is main, which is running, so x sleeps.
-  await until(() => st(x) === 'SLEEP', 10000, 'x to sleep in lwp_wait(0)');
+  await until(() => inWait(x), 10000, 'x to sleep in lwp_wait(0)');
   // Now main also waits for any: x is a candidate but x itself waits, and nobody else can exit.
   // x is not a zombie and will not become one: running count 2 (main+x) <= waiters 2 -> EDEADLK.
   assert.throws(() => sys.lwp_wait(0), code('EDEADLK'));
-  sys.lwp_wakeup(x);
+  await wakeupWhenAsleep(x);
   await until(() => st(x) === 'ZOMB', 10000, 'x to exit');
   assert.equal(await within(sys.lwp_wait_async(x), 10000, 'collect x'), x);
   assert.equal(a[0], -3);
@@ -88,7 +101,7 @@ test('the first waiter rule: a specific waiter gets the LWP, a wait-for-any does
   const a = new Int32Array(sab);
   const target = sys.lwp_create({ module: fixtures, export: 'parkOnce', arg: { sab, slot: 4 } });
   const waiter = sys.lwp_create({ module: fixtures, export: 'waitsFor', arg: { sab, lid: target, slot: 0 } });
-  await until(() => st(waiter) === 'SLEEP' && st(target) === 'SLEEP', 10000, 'both asleep');
+  await until(() => inWait(waiter) && st(target) === 'SLEEP', 10000, 'both asleep');
   const any = sys.lwp_wait_async(0);
   sys.lwp_unpark(target);
   // main must not collect target (it has a first waiter); it gets the waiter when that exits.

@@ -16,11 +16,12 @@ import {
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { wmesg_register } from '../kern/wmesg.js';
 import { setMutexSleepHook } from '../kern/mutex.js';
+import { spin_set_running } from '../kern/spin.js';
 
 const WM_KMUTEX = wmesg_register('kmutex');
 import {
   L, LSIDL, LSRUN, LSSLEEP, LSZOMB, LSONPROC, LSSUSPENDED, LSSTOP, LW_WSUSPEND, LW_DETACHED,
-  LW_WEXIT, LW_MAIN, LW_USERRET, LW_CANCELLED, LWP, maxlwp, slotHandle,
+  LW_WEXIT, LW_MAIN, LW_USERRET, LW_CANCELLED, LWP, maxlwp, slotHandle, lwp_byid,
 } from './lwp.js';
 import { P, curproc, proc_exit } from './proc.js';
 import { SYSID_BASE } from '../kern/hdr.js';
@@ -302,6 +303,12 @@ setSleepHooks({
   asyncLeave: onAsyncLeave,
 });
 setUserret(L.flag, LW_USERRET, lwp_halt);
+spin_set_running((lid) => {
+  const h = lwp_byid(lid);
+  if (h === 0) return false;
+  const st = Atomics.load(I32, h + L.stat);
+  return st === LSONPROC || st === LSRUN;
+});
 // Without the LWP lock (we may be waiting for it): the state is only for show here.
 setMutexSleepHook((asleep) => {
   const h = cur.lwp;

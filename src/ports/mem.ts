@@ -12,6 +12,7 @@
  * a syscall locks the port's id lock and only then trusts the struct, if the
  * id word still names its descriptor.
  */
+import { spin_region, SPIN_EXTRA } from '../kern/spin.js';
 import { availableParallelism } from 'node:os';
 import { I32, F64, defineStruct, kcacheCreate, kregionCreate } from '../kern/kmem.js';
 import { defineTunable } from '../kern/options.js';
@@ -109,8 +110,10 @@ const ids = kregionCreate('port_ids', (t) => 2 * t.port_max_ids!);
  * [3] the deadline-aware wait's spin past the expiry (ns, 0: off), then one
  * "spinning in port_get" word per LWP slot.
  */
-export const spinRegion = kregionCreate('port_spin', (t) => 4 + t.maxlwp!);
-export const SPIN_NOW = 0, SPIN_BUDGET = 1, SPIN_MAX = 2, SPIN_DPOST = 3, SPIN_LWP = 4;
+export const spinRegion = spin_region('port_spin');
+/** Words of the spin region (kern/spin.ts); the domain's spare word holds the deadline-wait post-expiry spin. */
+export { SPIN_NOW, SPIN_BUDGET, SPIN_MAX, SPIN_LWP } from '../kern/spin.js';
+export const SPIN_DPOST = SPIN_EXTRA;
 
 /** The lock word of the port at handle h. */
 export function portLock(h: number): number { return ids.base + 2 * ports.index(h); }

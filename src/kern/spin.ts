@@ -1,0 +1,130 @@
+/**
+ * Adaptive spinning before a sleep, shared by port_get and kevent. A
+ * blocking wake-up costs ~25 us on these VMs (the idle vCPU is halted; see
+ * BASELINES.md) while an answered spin costs well under 1 us, so, like
+ * illumos' adaptive mutexes, a waiter about to sleep spins first, but only
+ *  - while the thread that last fed the object (sent to the port, queued on
+ *    the kqueue) is active: on a CPU, just woken by us, or itself spinning
+ *    in a wait, i.e. able to answer soon;
+ *  - for a bounded budget (a tunable; 0 turns spinning off);
+ *  - while fewer than a tunable number of threads spin kernel-wide
+ *    (spinners must not starve the threads that would answer them);
+ *  - while it pays: each object keeps a score, raised when a spin ended with
+ *    the event and lowered when the budget was wasted; an object with a low
+ *    score sleeps at once, probing with a spin only once in 32 waits.
+ * Async waiters never spin: they must not hold up their event loop.
+ *
+ * A spin domain owns a region: [spinning now, budget ns, most spinners,
+ * one word for its user, then one word per LWP slot marking "spinning"].
+ */
+import { I32, kregionCreate, type KRegion } from './kmem.js';
+import { cur } from './hdr.js';
+import { monoNow } from './time.js';
+import { tunables } from './boot.js';
+import { kstat_add, type Counter } from './kstat.js';
+import type { SpinPolicy } from './sleepq.js';
+
+/** Whether LWP `lid` is on a CPU or about to be: installed by the LWP layer. */
+let running: (lid: number) => boolean = () => false;
+export function spin_set_running(fn: (lid: number) => boolean): void { running = fn; }
+
+export const SPIN_NOW = 0, SPIN_BUDGET = 1, SPIN_MAX = 2, SPIN_EXTRA = 3, SPIN_LWP = 4;
+const SCORE_MAX = 16, SCORE_MIN = -16, PROBE_EVERY = 32;
+
+/** Registers a spin domain's region (at module load). */
+export function spin_region(name: string): KRegion {
+  return kregionCreate(name, (t) => SPIN_LWP + t.maxlwp!);
+}
+
+/** A spin in progress: the policy given to sq_block plus what is needed to settle it. */
+export interface Spin { policy: SpinPolicy; obj: number; spinning: boolean; stoppedEarly: boolean }
+
+export class SpinDomain {
+  /**
+   * @param region from {@link spin_region}
+   * @param scoreOff, tickOff word offsets of the score and probe tick in each object
+   * @param lastWoken the LWP this thread last woke from such a wait (running, though still shown asleep)
+   */
+  constructor(
+    private readonly region: KRegion,
+    private readonly scoreOff: number,
+    private readonly tickOff: number,
+    private readonly hit: Counter,
+    private readonly miss: Counter,
+    private readonly missCost: number,
+    private readonly lastWoken: { lid: number },
+  ) {}
+
+  /** Sets the budget and the most spinners (boot, or tuning at run time). */
+  setLimits(budgetNs: number | undefined, maxSpinners: number | undefined): { budgetNs: number; maxSpinners: number } {
+    const b = this.region.base;
+    if (budgetNs !== undefined) {
+      if (!Number.isInteger(budgetNs) || budgetNs < 0 || budgetNs > 10_000_000) throw new RangeError('budgetNs must be an integer in [0, 1e7]');
+      Atomics.store(I32, b + SPIN_BUDGET, budgetNs);
+    }
+    if (maxSpinners !== undefined) {
+      if (!Number.isInteger(maxSpinners) || maxSpinners < 0 || maxSpinners > 1024) throw new RangeError('maxSpinners must be an integer in [0, 1024]');
+      Atomics.store(I32, b + SPIN_MAX, maxSpinners);
+    }
+    return { budgetNs: Atomics.load(I32, b + SPIN_BUDGET), maxSpinners: Atomics.load(I32, b + SPIN_MAX) };
+  }
+
+  private lwpWord(lid: number): number { return this.region.base + SPIN_LWP + ((lid - 1) % tunables().maxlwp!); }
+
+  /** Whether LWP `lid` can answer soon. */
+  private peerActive(lid: number): boolean {
+    if (lid <= 0 || lid === cur.lid) return false;
+    if (lid === this.lastWoken.lid || Atomics.load(I32, this.lwpWord(lid)) === lid) return true;
+    return running(lid);
+  }
+
+  private stop(sp: Spin): void {
+    if (!sp.spinning) return;
+    sp.spinning = false;
+    Atomics.sub(I32, this.region.base + SPIN_NOW, 1);
+    if (cur.lid > 0 && cur.lwp !== 0) Atomics.store(I32, this.lwpWord(cur.lid), 0);
+  }
+
+  /**
+   * Whether to spin before sleeping on object `obj` last fed by LWP `peer`
+   * (object lock held); undefined: sleep at once.
+   */
+  begin(obj: number, peer: number, deadline: number): Spin | undefined {
+    const b = this.region.base;
+    const budget = Atomics.load(I32, b + SPIN_BUDGET);
+    if (budget === 0 || (deadline !== Infinity && deadline - monoNow() < 2 * budget)) return undefined;
+    if (I32[obj + this.scoreOff]! < 0 && (++I32[obj + this.tickOff]! % PROBE_EVERY) !== 0) return undefined;
+    if (!this.peerActive(peer)) return undefined;
+    if (Atomics.add(I32, b + SPIN_NOW, 1) >= Atomics.load(I32, b + SPIN_MAX)) {
+      Atomics.sub(I32, b + SPIN_NOW, 1);
+      return undefined;
+    }
+    if (cur.lid > 0 && cur.lwp !== 0) Atomics.store(I32, this.lwpWord(cur.lid), cur.lid);
+    const end = monoNow() + budget;
+    const sp: Spin = {
+      obj, spinning: true, stoppedEarly: false,
+      // sleepq's own budget is a backstop; active() ends the spin, so that
+      // the spinning marks are cleared exactly when spinning stops.
+      policy: {
+        budgetNs: budget + 1_000_000,
+        active: () => {
+          if (monoNow() < end && this.peerActive(peer)) return true;
+          sp.stoppedEarly = true;
+          this.stop(sp);
+          return false;
+        },
+      },
+    };
+    return sp;
+  }
+
+  /** Settles a spin once the sleep is over (object lock held): clears the marks, adapts the score. */
+  end(sp: Spin, woken: boolean): void {
+    const hit = woken && !sp.stoppedEarly;
+    this.stop(sp);
+    const w = sp.obj + this.scoreOff;
+    const s = I32[w]!;
+    if (hit) { I32[w] = s < SCORE_MAX ? s + 1 : s; kstat_add(this.hit); }
+    else { I32[w] = Math.max(SCORE_MIN, s - this.missCost); kstat_add(this.miss); }
+  }
+}
