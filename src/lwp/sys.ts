@@ -21,7 +21,7 @@ import {
 import { wmesg_register, wmesg_name } from '../kern/wmesg.js';
 import { kstat_snapshot } from '../kern/kstat.js';
 import {
-  L, LWP, LSIDL, LSZOMB, LSSLEEP, LSRUN, LSONPROC, LW_DETACHED, LW_WEXIT, LW_MAIN, LW_WSUSPEND, LW_UNPARKED, LW_THREW,
+  L, LWP, LSIDL, LSZOMB, LSSLEEP, LSRUN, LSONPROC, LSSUSPENDED, LW_DETACHED, LW_WEXIT, LW_MAIN, LW_WSUSPEND, LW_UNPARKED, LW_THREW,
   LW_DIED, LW_CANCELLED, STATE_NAMES, lwp_byid, maxlwp, slotHandle, lwp_private, lwp_setprivate_,
 } from './lwp.js';
 import { P, curproc } from './proc.js';
@@ -94,7 +94,7 @@ export function lwp_create(start: LwpStart, flags = 0): number {
     mutex_enter(p + P.lock);
     if (Atomics.load(I32, h + L.stat) !== LSZOMB) {
       const st = Atomics.load(I32, h + L.stat);
-      if (st !== 8 /* SUSPENDED */) I32[p + P.nrlwps]--;
+      if (st !== LSSUSPENDED) I32[p + P.nrlwps]--;
       I32[p + P.nzlwps]++;
       I32[p + P.nlive]--;
       lwp_free(h);
