@@ -11,7 +11,7 @@ export function intArg(v: unknown, name: string, syscall: string, code: ErrnoCod
   return v;
 }
 
-/** A user data word (portev_user, udata, private): any JS number, kept bit-exact. */
+/** A user data word (portev_user, udata, private): every JS number is valid, kept bit-exact. */
 export function userArg(v: unknown, name: string, syscall: string): number {
   if (typeof v !== 'number') throw new TypeError(`${syscall}: ${name} must be a number, got ${typeof v}`);
   return v;

@@ -41,7 +41,7 @@ export const LWP = defineStruct('lwp', {
   lid: 'i32',
   stat: 'i32',
   flag: 'i32',
-  waitingfor: 'i32',   // lid it waits for in lwp_wait (0: any)
+  waitingfor: 'i32',   // lid it waits for in lwp_wait (0 for whichever)
   waiter: 'i32',       // the first waiter for it
   sl: 'i32',           // its sleeper for sync sleeps
   sleeping: 'i32',     // the sleeper it is blocked on now (sync), 0 if none

@@ -195,7 +195,7 @@ function waitArg(lid: unknown): number {
   return n < 0 ? fail('ESRCH', 'lwp_wait', `lid ${n}`) : n;
 }
 
-/** Waits for LWP `lid` (0: any) to exit and collects it; returns its lid. ESRCH, EDEADLK, EINTR. */
+/** Waits for LWP `lid` (0 for whichever) to exit and collects it; returns its lid. ESRCH, EDEADLK, EINTR. */
 export function lwp_wait(lid: number): number {
   sysenter();
   return runSync(wait1(waitArg(lid), false));
@@ -227,20 +227,31 @@ export function lwp_detach(lid: number): void {
 }
 
 /**
+ * The common prologue of the calls that act on another LWP: checks the lid,
+ * takes the proc lock and finds the live LWP; ESRCH (lock dropped) if none.
+ * Returns the LWP's handle with the proc lock held.
+ */
+function findLocked(lid: unknown, syscall: string): number {
+  const n = intArg(lid, 'lid', syscall, 'ESRCH');
+  const p = curproc();
+  mutex_enter(p + P.lock);
+  const t = lwp_find(n);
+  if (t === 0) { mutex_exit(p + P.lock); fail('ESRCH', syscall, `lid ${n}`); }
+  return t;
+}
+
+/**
  * Suspends LWP `lid`. It stops at its next syscall boundary, or at once if it
  * sleeps interruptibly (it resumes that sleep when continued). Suspending
  * oneself when no other LWP runs is EDEADLK. ESRCH.
  */
 export function lwp_suspend(lid: number): void {
   sysenter();
-  const n = intArg(lid, 'lid', 'lwp_suspend', 'ESRCH');
+  const t = findLocked(lid, 'lwp_suspend');
   const p = curproc();
-  mutex_enter(p + P.lock);
-  const t = lwp_find(n);
-  if (t === 0) { mutex_exit(p + P.lock); fail('ESRCH', 'lwp_suspend', `lid ${n}`); }
   if ((t === cur.lwp && I32[p + P.nrlwps] === 1) || (Atomics.load(I32, cur.lwp + L.flag) & LW_WEXIT)) {
     mutex_exit(p + P.lock);
-    fail('EDEADLK', 'lwp_suspend', `lid ${n}`);
+    fail('EDEADLK', 'lwp_suspend', `lid ${lid}`);
   }
   lwp_suspend_locked(t);
   mutex_exit(p + P.lock);
@@ -250,23 +261,16 @@ export function lwp_suspend(lid: number): void {
 /** Resumes a suspended LWP (no effect on one that is not). ESRCH. */
 export function lwp_continue(lid: number): void {
   sysenter();
-  const n = intArg(lid, 'lid', 'lwp_continue', 'ESRCH');
-  const p = curproc();
-  mutex_enter(p + P.lock);
-  const t = lwp_find(n);
-  if (t === 0) { mutex_exit(p + P.lock); fail('ESRCH', 'lwp_continue', `lid ${n}`); }
+  const t = findLocked(lid, 'lwp_continue');
   lwp_continue_locked(t);
-  mutex_exit(p + P.lock);
+  mutex_exit(curproc() + P.lock);
 }
 
 /** Interrupts LWP `lid`'s interruptible sleep (it fails with EINTR). ESRCH, ENODEV (not asleep), EBUSY (not interruptibly). */
 export function lwp_wakeup(lid: number): void {
   sysenter();
-  const n = intArg(lid, 'lid', 'lwp_wakeup', 'ESRCH');
+  const t = findLocked(lid, 'lwp_wakeup');
   const p = curproc();
-  mutex_enter(p + P.lock);
-  const t = lwp_find(n);
-  if (t === 0) { mutex_exit(p + P.lock); fail('ESRCH', 'lwp_wakeup', `lid ${n}`); }
   mutex_enter(t + L.lock);
   let error: ErrnoCode | undefined;
   if (Atomics.load(I32, t + L.stat) !== LSSLEEP) error = 'ENODEV';
@@ -281,7 +285,7 @@ export function lwp_wakeup(lid: number): void {
   }
   mutex_exit(t + L.lock);
   mutex_exit(p + P.lock);
-  if (error) fail(error, 'lwp_wakeup', `lid ${n}`);
+  if (error) fail(error, 'lwp_wakeup', `lid ${lid}`);
 }
 
 /** Highest signal number + 1 (NetBSD NSIG). */
