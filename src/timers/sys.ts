@@ -212,12 +212,18 @@ function current(it: number): Itimerspec {
   return out;
 }
 
+/** Grabs timer `timerid` (held until timer_release); EINVAL for an unknown or deleted one. */
+function grab(timerid: number, syscall: string): number {
+  const it = timer_grab(timerid);
+  if (it === 0) fail('EINVAL', syscall, `timer ${timerid}`);
+  return it;
+}
+
 /** timer_gettime(3C): EINVAL for an unknown or deleted timer. */
 export function timer_gettime(timerid: number): Itimerspec {
   sysenter();
   intArg(timerid, 'timerid', 'timer_gettime');
-  const it = timer_grab(timerid);
-  if (it === 0) fail('EINVAL', 'timer_gettime', `timer ${timerid}`);
+  const it = grab(timerid, 'timer_gettime');
   try { return current(it); } finally { timer_release(it); }
 }
 
@@ -237,8 +243,7 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
   timespecShape(value.it_interval, 'timer_settime');
   const v = value.it_value, iv = value.it_interval;
   if (bad(v) || (!isZero(v) && bad(iv))) fail('EINVAL', 'timer_settime', 'bad itimerspec');
-  const it = timer_grab(timerid);
-  if (it === 0) fail('EINVAL', 'timer_settime', `timer ${timerid}`);
+  const it = grab(timerid, 'timer_settime');
   const line = I32[it + IT.line]!;
   let old: Itimerspec;
   try {
@@ -281,8 +286,7 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
 export function timer_getoverrun(timerid: number): number {
   sysenter();
   intArg(timerid, 'timerid', 'timer_getoverrun');
-  const it = timer_grab(timerid);
-  if (it === 0) fail('EINVAL', 'timer_getoverrun', `timer ${timerid}`);
+  const it = grab(timerid, 'timer_getoverrun');
   mutex_enter(it + IT.mutex);
   const o = I32[it + IT.overrun]!;
   mutex_exit(it + IT.mutex);
@@ -294,8 +298,7 @@ export function timer_getoverrun(timerid: number): number {
 export function timer_delete(timerid: number): void {
   sysenter();
   intArg(timerid, 'timerid', 'timer_delete');
-  const it = timer_grab(timerid);
-  if (it === 0) fail('EINVAL', 'timer_delete', `timer ${timerid}`);
+  const it = grab(timerid, 'timer_delete');
   destroy(it);
   kstat_add(C_DELETED);
 }
