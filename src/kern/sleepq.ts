@@ -120,8 +120,16 @@ export function sq_wake(sl: number): boolean {
   sq_unlink(sl);
   if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_WOKEN) !== SQ_SLEEPING) return false;
   notify_after_unlock(sl + S.wait); // delivered when the caller drops the object lock
+  sq_last_woken.lid = I32[sl + S.lid]!;
   return true;
 }
+
+/**
+ * The LWP this thread last woke: it is about to run even though its state
+ * still reads SLEEP, so the adaptive spin (kern/spin.ts) counts it as active;
+ * that is what lets a ping-pong between two LWPs enter the spinning regime.
+ */
+export const sq_last_woken = { lid: 0 };
 
 /** Wakes the first sleeper on list L; false when none was asleep (object lock held). */
 export function sq_wake_one(L: number): boolean {

@@ -22,7 +22,7 @@ import { cur } from './hdr.js';
 import { monoNow } from './time.js';
 import { tunables } from './boot.js';
 import { kstat_add, type Counter } from './kstat.js';
-import type { SpinPolicy } from './sleepq.js';
+import { sq_last_woken, type SpinPolicy } from './sleepq.js';
 
 /** Whether LWP `lid` is on a CPU or about to be: installed by the LWP layer. */
 let running: (lid: number) => boolean = () => false;
@@ -43,7 +43,6 @@ export class SpinDomain {
   /**
    * @param region from {@link spin_region}
    * @param scoreOff, tickOff word offsets of the score and probe tick in each object
-   * @param lastWoken the LWP this thread last woke from such a wait (running, though still shown asleep)
    */
   constructor(
     private readonly region: KRegion,
@@ -52,7 +51,6 @@ export class SpinDomain {
     private readonly hit: Counter,
     private readonly miss: Counter,
     private readonly missCost: number,
-    private readonly lastWoken: { lid: number },
   ) {}
 
   /** Sets the budget and the most spinners (boot, or tuning at run time). */
@@ -74,7 +72,7 @@ export class SpinDomain {
   /** Whether LWP `lid` can answer soon. */
   private peerActive(lid: number): boolean {
     if (lid <= 0 || lid === cur.lid) return false;
-    if (lid === this.lastWoken.lid || Atomics.load(I32, this.lwpWord(lid)) === lid) return true;
+    if (lid === sq_last_woken.lid || Atomics.load(I32, this.lwpWord(lid)) === lid) return true;
     return running(lid);
   }
 

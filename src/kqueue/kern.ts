@@ -34,7 +34,7 @@
 import { I32 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { sq_wake, sq_wake_all, sq_first, sq_lid } from '../kern/sleepq.js';
+import { sq_wake, sq_wake_all, sq_first } from '../kern/sleepq.js';
 import { FF, file_notify, fd_file, fd_get, DTYPE_KQUEUE } from '../kern/fdtab.js';
 import { knote_unwatch } from './watch.js';
 import { fail, type ErrnoCode } from '../kern/errno.js';
@@ -145,12 +145,6 @@ export function kq_close(kq: number): void {
 
 // ---------------------------------------------------------------- knotes
 
-/**
- * The LWP this thread last woke from kevent: it is about to run though its
- * state still reads SLEEP, so the adaptive spin counts it as active (that
- * lets a ping-pong between two LWPs enter the spinning regime).
- */
-export const lastWoken = { lid: 0 };
 
 /** Queues an active knote and wakes one sleeper (kqueue lock held). */
 function knote_enqueue(kq: number, kn: number): void {
@@ -162,7 +156,7 @@ function knote_enqueue(kq: number, kn: number): void {
   I32[kq + Q.count]++; // written under the lock; lock-free readers use Atomics.load
   I32[kq + Q.lastq] = cur.lid;
   for (let sl = sq_first(kq + Q.sq); sl !== 0; sl = sq_first(kq + Q.sq)) {
-    if (sq_wake(sl)) { lastWoken.lid = sq_lid(sl); kstat_add(C_WAKEUPS); break; }
+    if (sq_wake(sl)) { kstat_add(C_WAKEUPS); break; }
   }
   const file = I32[kq + Q.file];
   if (file !== 0 && I32[file + FF.watch] !== 0) I32[kq + Q.notify] = 1;

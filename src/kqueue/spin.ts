@@ -11,7 +11,6 @@ import { onBoot, tunables, ensureBooted } from '../kern/boot.js';
 import { kstat_counter } from '../kern/kstat.js';
 import { SpinDomain, spin_region, type Spin } from '../kern/spin.js';
 import { Q } from './knote.js';
-import { lastWoken } from './kern.js';
 
 declare module '../kern/options.js' {
   interface BootOptions {
@@ -25,7 +24,7 @@ defineTunable('kq_spin_ns', 20_000, 0, 10_000_000);
 defineTunable('kq_spinners', availableParallelism(), 0, 1024);
 
 const domain = new SpinDomain(spin_region('kq_spin'), Q.spinScore, Q.spinTick,
-  kstat_counter('kqueue', 'spin_hits'), kstat_counter('kqueue', 'spin_misses'), 4, lastWoken);
+  kstat_counter('kqueue', 'spin_hits'), kstat_counter('kqueue', 'spin_misses'), 4);
 
 onBoot(() => { domain.setLimits(tunables().kq_spin_ns!, tunables().kq_spinners!); });
 

@@ -31,7 +31,7 @@ import { mutex_enter, mutex_exit, mutex_tryenter } from '../kern/mutex.js';
 import { fd_get, DTYPE_PORT, file_notify } from '../kern/fdtab.js';
 import { fail } from '../kern/errno.js';
 import { cur } from '../kern/hdr.js';
-import { sq_first, sq_arg, sq_wake, sq_lid } from '../kern/sleepq.js';
+import { sq_first, sq_arg, sq_wake } from '../kern/sleepq.js';
 import { kstat_add } from '../kern/kstat.js';
 import {
   P, E, ports, kevents, portLock, portIdWord, PQ_CLOSE, PQ_FREED,
@@ -295,16 +295,10 @@ export function wake_check_locked(h: number): void {
   // A first waiter already interrupted or timed out (it unlinks itself only
   // once it runs) does not count: sq_wake unlinks it and we look again.
   for (let sl = sq_first(h + P.wqh); sl !== 0 && sq_arg(sl) <= I32[h + P.nent]!; sl = sq_first(h + P.wqh)) {
-    if (sq_wake(sl)) { lastWoken.lid = sq_lid(sl); return; }
+    if (sq_wake(sl)) return;
   }
 }
 
-/**
- * The LWP this thread last woke from a port wait: it is about to run even
- * though its state still reads SLEEP, so the adaptive spin counts it as
- * active (this is what lets a ping-pong enter the spinning regime).
- */
-export const lastWoken = { lid: 0 };
 
 /** Unlinks queued slot s (lock held); it becomes RESERVED. */
 export function unlink_locked(h: number, s: number): void {

@@ -9,10 +9,9 @@ import { I32 } from '../kern/kmem.js';
 import { onBoot, tunables } from '../kern/boot.js';
 import { sysenter } from '../kern/sysent.js';
 import { SpinDomain, type Spin } from '../kern/spin.js';
-import { lastWoken } from './queue.js';
 import { P, spinRegion, SPIN_DPOST, C_SPIN_HIT, C_SPIN_MISS } from './mem.js';
 
-const domain = new SpinDomain(spinRegion, P.spinScore, P.spinTick, C_SPIN_HIT, C_SPIN_MISS, 2, lastWoken);
+const domain = new SpinDomain(spinRegion, P.spinScore, P.spinTick, C_SPIN_HIT, C_SPIN_MISS, 2);
 
 onBoot(() => { domain.setLimits(tunables().port_spin_ns!, tunables().port_spinners!); });
 
