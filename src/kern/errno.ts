@@ -24,12 +24,6 @@ export function errnoOf(code: ErrnoCode): number {
   return n;
 }
 
-/** Code for a positive host errno number, or undefined. */
-export function codeOf(errno: number): ErrnoCode | undefined {
-  for (const k of Object.keys(errnos)) if (errnos[k] === errno) return k as ErrnoCode;
-  return undefined;
-}
-
 /** A system call failed; `code` names the errno as C would set it. */
 export class SysError extends Error {
   readonly code: string;

@@ -144,9 +144,6 @@ export function file_notify(file: number, fd: number): void {
   if (I32[file + FF.watch] !== 0 && notifyHook !== undefined) notifyHook(file, fd);
 }
 
-/** Descriptors open now. */
-export function fd_count(): number { return I32[fdtab.base + 3]; }
-
 /** Every open descriptor with its type (for process exit and snapshots). */
 export function fd_list(): { fd: number; type: number; file: number }[] {
   const out: { fd: number; type: number; file: number }[] = [];

@@ -72,11 +72,6 @@ function flushWakes(): void {
   nwake = 0;
 }
 
-/** True when the calling thread owns the mutex (for assertions). */
-export function mutex_owned(w: number): boolean {
-  return (Atomics.load(I32, w) & ~M_WAITERS) === cur.lid;
-}
-
 function mutexEnterSlow(w: number): void {
   const me = cur.lid;
   for (let i = 0; i < SPIN; i++) {

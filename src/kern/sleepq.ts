@@ -144,12 +144,6 @@ export function sq_wake_all(L: number): number {
   return n;
 }
 
-/** Number of sleepers on list L (object lock held). */
-export function sq_count(L: number): number {
-  let n = 0;
-  for (let sl = I32[L]; sl !== 0; sl = I32[sl + S.next]) n++;
-  return n;
-}
 /** First sleeper on list L, or 0. */
 export function sq_first(L: number): number { return I32[L]; }
 export function sq_next(sl: number): number { return I32[sl + S.next]; }
@@ -324,16 +318,6 @@ export function sq_relock(sl: number, lock: number, v: number, norelock = false)
   if (v !== SQ_WOKEN) sq_unlink(sl);
   hooks?.asyncLeave(sl);
   return v;
-}
-
-/**
- * Both halves in one call (kept for compatibility). The Promise settles with
- * the lock held again by this thread; beware the gap described above when
- * several async sleepers of one object may be pending in a thread: prefer
- * sleeprun's runAsync, which relocks and resumes in one step.
- */
-export async function sq_block_async(sl: number, lock: number, deadline: number, norelock = false): Promise<number> {
-  return sq_relock(sl, lock, await sq_sleep_async(sl, lock, deadline), norelock);
 }
 
 /**
