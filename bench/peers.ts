@@ -224,7 +224,7 @@ export async function atomicsSpinPingPong(opts: PingPongOptions = {}): Promise<L
   return combine(perRep);
 }
 
-export interface ThroughputOptions { messages?: number; reps?: number }
+export interface ThroughputOptions { messages?: number; reps?: number; /** untimed messages first, so both sides run optimized code (default 0) */ warmup?: number }
 
 /**
  * One producer worker posts `messages` small objects as fast as it can to one
@@ -232,15 +232,16 @@ export interface ThroughputOptions { messages?: number; reps?: number }
  * receipt). BASELINES.md: ~517k msgs/s w->w here.
  */
 export async function postMessageThroughput(opts: ThroughputOptions = {}): Promise<ThroughputResult> {
-  const { messages = 200_000, reps = 5 } = opts;
+  const { messages = 200_000, reps = 5, warmup = 0 } = opts;
   positiveInt('messages', messages);
+  if (!Number.isInteger(warmup) || warmup < 0) throw new RangeError('warmup must be a non-negative integer');
   positiveInt('reps', reps);
   const perRep: number[] = [];
   for (let i = 0; i < reps; i++) {
     perRep.push(await withWorkers(60_000, 'postMessageThroughput', async (spawn) => {
       const { port1, port2 } = new MessageChannel();
-      const c = spawn({ kind: 'tp-consumer', port: port2, messages }, [port2]);
-      const p = spawn({ kind: 'tp-producer', port: port1, messages }, [port1]);
+      const c = spawn({ kind: 'tp-consumer', port: port2, messages, warmup }, [port2]);
+      const p = spawn({ kind: 'tp-producer', port: port1, messages, warmup }, [port1]);
       await Promise.all([c.ready, p.ready]);
       c.go();
       p.go();

@@ -12,7 +12,9 @@ import { close } from '../src/sys/close.js';
 import { SysError } from '../src/kern/errno.js';
 import { port_alloc_event, port_free_event } from '../src/ports/source.js';
 
-boot({ port_max_ids: 8, port_max_events: 5, port_events_total: 12 });
+// Send lanes off: their entries are preallocated per lane and do not draw on
+// port_events_total (ports-lane.test.ts checks port_max_events through a lane).
+boot({ port_max_ids: 8, port_max_events: 5, port_events_total: 12, port_lanes: 0 });
 const code = (c: string) => (e: unknown) => e instanceof SysError && e.code === c;
 
 test('port_max_ids: EAGAIN beyond, a close makes room', () => {

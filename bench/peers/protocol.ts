@@ -14,8 +14,8 @@ export type PingPongJob =
   | { kind: 'atomics-b' | 'spin-b'; sab: SharedArrayBuffer; rounds: number; warmup: number };
 
 export type ThroughputJob =
-  | { kind: 'tp-producer'; port: MessagePort; messages: number }
-  | { kind: 'tp-consumer'; port: MessagePort; messages: number };
+  | { kind: 'tp-producer'; port: MessagePort; messages: number; warmup: number }
+  | { kind: 'tp-consumer'; port: MessagePort; messages: number; warmup: number };
 
 export interface TimerJob { kind: 'atomics-timer'; periodUs: number; fires: number; budgetMs: number }
 

@@ -70,19 +70,30 @@ function run(): void {
       return;
     }
     case 'tp-producer': {
-      const { port, messages } = job;
-      // The start time travels in the first message: hrtime is CLOCK_MONOTONIC,
-      // one clock for all threads, so the consumer can compute the span.
-      const t0 = monoNs();
-      for (let i = 0; i < messages; i++) port.postMessage({ seq: i, op: 'put', value: i === 0 ? t0 : i });
-      send({ type: 'result', completed: messages });
+      const { port, messages, warmup } = job;
+      // Warm-up (untimed): `warmup` messages, then wait for the consumer's
+      // word that it has them all, so that both sides run optimized code.
+      const timed = (): void => {
+        // The start time travels in the first message: hrtime is CLOCK_MONOTONIC,
+        // one clock for all threads, so the consumer can compute the span.
+        const t0 = monoNs();
+        for (let i = 0; i < messages; i++) port.postMessage({ seq: i, op: 'put', value: i === 0 ? t0 : i });
+        send({ type: 'result', completed: messages });
+      };
+      if (warmup === 0) { timed(); return; }
+      port.once('message', timed);
+      for (let i = 0; i < warmup; i++) port.postMessage({ seq: i, op: 'warm', value: i });
       return;
     }
     case 'tp-consumer': {
-      const { port, messages } = job;
-      let got = 0;
+      const { port, messages, warmup } = job;
+      let warm = 0, got = 0;
       let t0 = 0;
       port.on('message', (m: Ping) => {
+        if (warm < warmup) {
+          if (++warm === warmup) port.postMessage({ seq: 0, op: 'go', value: 0 });
+          return;
+        }
         if (got === 0) t0 = m.value;
         if (++got === messages) {
           const t1 = monoNs();

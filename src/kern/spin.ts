@@ -27,6 +27,8 @@ import { sq_last_woken, type SpinPolicy } from './sleepq.js';
 /** Whether LWP `lid` is on a CPU or about to be: installed by the LWP layer. */
 let running: (lid: number) => boolean = () => false;
 export function spin_set_running(fn: (lid: number) => boolean): void { running = fn; }
+/** Whether LWP `lid` is on a CPU or about to be (for waits outside a spin domain). */
+export function lwp_running(lid: number): boolean { return lid > 0 && running(lid); }
 
 export const SPIN_NOW = 0, SPIN_BUDGET = 1, SPIN_MAX = 2, SPIN_EXTRA = 3, SPIN_LWP = 4;
 const SCORE_MAX = 16, SCORE_MIN = -16, PROBE_EVERY = 32;

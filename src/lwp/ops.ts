@@ -23,7 +23,7 @@ import {
   L, LSIDL, LSRUN, LSSLEEP, LSZOMB, LSONPROC, LSSUSPENDED, LSSTOP, LW_WSUSPEND, LW_DETACHED,
   LW_WEXIT, LW_MAIN, LW_USERRET, LW_CANCELLED, LWP, maxlwp, slotHandle, lwp_byid,
 } from './lwp.js';
-import { P, curproc, proc_exit } from './proc.js';
+import { P, curproc, proc_exit, lwp_exit_hooks } from './proc.js';
 import { SYSID_BASE } from '../kern/hdr.js';
 
 export const C_CREATED = kstat_counter('lwp', 'created');
@@ -135,6 +135,7 @@ export const EXIT_DONE = 0, EXIT_LAST = 1, EXIT_ALREADY = 2;
  */
 export function lwp_exit_common(h: number, lid: number, extraFlags: number): number {
   const p = curproc();
+  if (I32[h + L.lid] === lid) lwp_exit_hooks(lid);
   mutex_enter(p + P.lock);
   const stat = Atomics.load(I32, h + L.stat);
   if (I32[h + L.lid] !== lid || stat === 0 || stat === LSZOMB) { mutex_exit(p + P.lock); return EXIT_ALREADY; }

@@ -31,6 +31,21 @@ const exitHooks: ExitHook[] = [];
 /** Registers cleanup run once when the process exits (close ports, delete timers). */
 export function onProcExit(fn: ExitHook): void { exitHooks.push(fn); }
 
+type LwpExitHook = (lid: number) => void;
+const lwpExitHooks: LwpExitHook[] = [];
+/**
+ * Registers cleanup run for every LWP that exits (itself, or on behalf of a
+ * dead worker), before it becomes a zombie: e.g. a port's send lane it owns.
+ * No kernel lock is held; the LWP runs no more user code.
+ */
+export function onLwpExit(fn: LwpExitHook): void { lwpExitHooks.push(fn); }
+/** Runs the LWP exit hooks for `lid` (lwp/ops.ts). */
+export function lwp_exit_hooks(lid: number): void {
+  for (const h of lwpExitHooks) {
+    try { h(lid); } catch (e) { console.error('ukern: LWP exit hook failed:', e); }
+  }
+}
+
 /**
  * exit1: the last LWP is leaving. Runs the subsystems' exit hooks, then
  * tells the main thread to end the Node process with `status` (it is either

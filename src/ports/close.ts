@@ -10,7 +10,8 @@ import { kstat_add } from '../kern/kstat.js';
 import { onProcExit } from '../lwp/proc.js';
 import { P, E, portLock, portIdWord, PQ_CLOSE, ST_RESERVED, C_DISCARDED } from './mem.js';
 import { PORT_ALLOC_CACHED, PORT_ALLOC_SCACHED } from './consts.js';
-import { port_exit, port_exit_release, slot_free_locked, slots_drain_locked, sent_fold_locked } from './queue.js';
+import { port_exit, port_exit_release, slot_free_locked, slots_drain_locked, sent_fold_locked, port_nent } from './queue.js';
+import { lane_close_locked } from './lane.js';
 import { port_sources } from './source.js';
 
 const KEEP = PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED;
@@ -38,6 +39,7 @@ export function port_close(h: number, fd: number): void {
     s = nx;
   }
   I32[h + P.head] = 0; I32[h + P.tail] = 0; I32[h + P.nsrcq] = 0;
+  dropped += lane_close_locked(h);
   Atomics.store(I32, h + P.nent, 0);
   slots_drain_locked(h); // the port's free slots go back to the kernel-wide cache
   sq_wake_all(h + P.wqh);
@@ -55,7 +57,7 @@ export function port_close(h: number, fd: number): void {
 fileops_register(DTYPE_PORT, {
   name: 'port',
   close: port_close,
-  readable: (h: number) => Atomics.load(I32, h + P.nent),
+  readable: (h: number) => port_nent(h),
 });
 
 // Process exit closes every port (exit(2) closes all descriptors).

@@ -21,14 +21,15 @@ import { fail, SysError } from '../kern/errno.js';
 import { intArg } from '../kern/args.js';
 import { monoNow, NSEC_PER_SEC, type Timespec } from '../kern/time.js';
 import { kstat_add } from '../kern/kstat.js';
-import { sq_alloc, sq_free, sq_enqueue, sq_setarg, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC } from '../kern/sleepq.js';
+import { sq_alloc, sq_free, sq_enqueue, sq_unlink, sq_setarg, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC } from '../kern/sleepq.js';
 import type { SleepGen } from '../kern/sleeprun.js';
 import { wmesg_register } from '../kern/wmesg.js';
 import { P, portLock, portAlertUser, PQ_ALERT, PQ_CLOSE, C_WAITERS, C_WAITS } from './mem.js';
 import { PORT_SOURCE_ALERT } from './consts.js';
-import { port_enter, port_exit, port_exit_release } from './queue.js';
+import { port_enter, port_exit, port_exit_release, port_nent, port_gen } from './queue.js';
+import { lane_ctl_sync_locked } from './lane.js';
 import { take_locked, take_unlocked, takeResult } from './take.js';
-import { spin_begin, spin_end } from './spin.js';
+import { spin_begin, spin_end, prespin } from './spin.js';
 import { dwait_begin, dwait_end } from './dwait.js';
 import { eventList, type port_event_t, type port_event_list } from './types.js';
 
@@ -72,10 +73,14 @@ export function countArg(v: unknown, name: string, syscall: string): number {
  * mode, or has an unusual shape (max 0, nget 0, nget > max): the general
  * path (getn_gen) then decides, with the same semantics as ever.
  */
-export function getn_fast(fd: unknown, max: number, nget: number, syscall: string): port_event_list | number | undefined {
+export function getn_fast(fd: unknown, max: number, nget: number, syscall: string, timeout: Timespec | null = null): port_event_list | number | undefined {
   if (max === 0 || nget === 0 || nget > max) return undefined;
   const h = port_enter(fd, syscall);
-  if ((I32[h + P.flags]! & PQ_ALERT) !== 0 || I32[h + P.nent]! < nget) { port_exit(h); return undefined; }
+  if ((I32[h + P.flags]! & PQ_ALERT) !== 0) { port_exit(h); return undefined; }
+  if (port_nent(h) < nget) {
+    const r = timeout === null ? prespin(h, nget, Infinity) : 0;
+    if (r !== 1) { if (r === 0) port_exit(h); return undefined; }
+  }
   const out: port_event_t[] = [];
   take_unlocked(h, max, out);
   if (out.length > 0) return eventList(out, out.length);
@@ -93,7 +98,7 @@ export function* getn_gen(fd: unknown, max: number, nget: number, timeout: Times
   const h = port_enter(fd, syscall);
   if (nget > max && max > 0) { port_exit(h); fail('EINVAL', syscall, `nget ${nget} > max ${max}`); }
   if (max === 0) {
-    const n = I32[h + P.nent]!;
+    const n = port_nent(h);
     port_exit(h);
     return eventList([], n);
   }
@@ -106,13 +111,13 @@ export function* getn_gen(fd: unknown, max: number, nget: number, timeout: Times
   I32[h + P.thrcnt]!++;
   const out: port_event_t[] = [];
   let deadline = -1;      // -1: not computed yet (no need to wait so far)
-  let needNew = needNew0; // sendGen to move past, after sources denied every event we took
+  let needNew = needNew0; // port_gen to move past, after sources denied every event we took
   try {
     for (;;) {
-      if (I32[h + P.nent]! >= nget && (needNew === -1 || I32[h + P.sendGen] !== needNew)) {
+      if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) {
         take_locked(h, max, out);
         if (out.length > 0 || takeResult.denied === 0) break;
-        needNew = I32[h + P.sendGen]!;
+        needNew = port_gen(h);
         continue;
       }
       if (deadline === -1) {
@@ -126,11 +131,18 @@ export function* getn_gen(fd: unknown, max: number, nget: number, timeout: Times
       const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WMESG_PORTGET, syscall);
       sq_setarg(sl, nget);
       sq_enqueue(h + P.wqh, sl, nget);
+      if (I32[h + P.lane] !== 0) {
+        // Tell the owner of the port's send lane what we wait for, then look
+        // once more: it reads that after publishing (lane.ts), so either it
+        // sees us and wakes us, or this look sees its event.
+        lane_ctl_sync_locked(h);
+        if (port_nent(h) >= nget) { sq_unlink(sl); sq_free(sl); lane_ctl_sync_locked(h); continue; }
+      }
       kstat_add(C_WAITERS); kstat_add(C_WAITS);
       // Blocking forms only (the async ones must not hold their event loop):
       // a deadline-aware wait when one more event would do and a timer
       // feeding this port is due before our timeout, else the adaptive spin.
-      const dw = async || nget - I32[h + P.nent]! > 1 ? undefined : dwait_begin(h, deadline);
+      const dw = async || nget - port_nent(h) > 1 ? undefined : dwait_begin(h, deadline);
       const sp = async || dw !== undefined ? undefined : spin_begin(h, deadline);
       if (ctl !== undefined) ctl.sl = sl;
       let r: number;
@@ -139,19 +151,20 @@ export function* getn_gen(fd: unknown, max: number, nget: number, timeout: Times
       } finally {
         if (ctl !== undefined) ctl.sl = 0;
         sq_free(sl);
+        lane_ctl_sync_locked(h);
         kstat_add(C_WAITERS, -1);
       }
       if (sp !== undefined) spin_end(sp, r === SQ_WOKEN);
       if (dw !== undefined) dwait_end(dw, r === SQ_WOKEN);
       if (I32[h + P.alertGen] !== alertGen) { out.length = 0; out.push(alertEvent(h)); break; }
       if (I32[h + P.flags]! & PQ_CLOSE) fail('EBADFD', syscall, 'port closed while waiting');
-      if (I32[h + P.nent]! >= nget && (needNew === -1 || I32[h + P.sendGen] !== needNew)) continue;
+      if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) continue;
       if (r === SQ_INTR) {
         if (ctl?.aborted) throw ctl.reason ?? new DOMException('The operation was aborted', 'AbortError');
         fail('EINTR', syscall);
       }
       if (r === SQ_TIMEDOUT || monoNow() >= deadline) {
-        if (!one && (needNew === -1 || I32[h + P.sendGen] !== needNew)) take_locked(h, max, out);
+        if (!one && (needNew === -1 || port_gen(h) !== needNew)) take_locked(h, max, out);
         break;
       }
     }

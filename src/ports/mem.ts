@@ -37,6 +37,14 @@ declare module '../kern/options.js' {
      * sleeps as usual, ns (default 50000; 0 turns the deadline-aware wait off).
      */
     port_dwait_ns?: number;
+    /**
+     * Send lanes kernel-wide (default 64; 0 turns them off): single-producer
+     * rings that let the LWP which sends to a port most take the lock-free
+     * path of port_send (lane.ts). A port without one uses its locked queue.
+     */
+    port_lanes?: number;
+    /** Entries per send lane, a power of two (default 512; 16 bytes each). */
+    port_lane_entries?: number;
   }
 }
 defineTunable('port_max_ids', PORT_DEFAULT_PORTS, 1, PORT_MAX_PORTS);
@@ -45,6 +53,8 @@ defineTunable('port_events_total', 2 * PORT_DEFAULT_EVENTS, 1, 1 << 24);
 defineTunable('port_spin_ns', 20_000, 0, 10_000_000);
 defineTunable('port_spinners', availableParallelism(), 0, 1024);
 defineTunable('port_dwait_ns', 50_000, 0, 10_000_000);
+defineTunable('port_lanes', 64, 0, 4096);
+defineTunable('port_lane_entries', 512, 16, 1 << 16);
 
 /** port_t + port_queue_t of the seed, less what a single process does not need. */
 export const PORT = defineStruct('port', {
@@ -70,6 +80,7 @@ export const PORT = defineStruct('port', {
   rstack: 'i32',      // slots getters gave back, a lock-free stack of chains (still counted in curr)
   sentPend: 'i32',    // events queued but not yet added to kstat events_sent (under the lock)
   nsrcq: 'i32',       // queued slots of event sources (not port_send's): take.ts marks only those
+  lane: 'i32',        // its send lane (lane.ts), bound for the port's life once taken; 0: none
 });
 export const P = PORT.F;
 
@@ -90,6 +101,7 @@ export const KEV = defineStruct('port_kevent', {
   port: 'i32',        // handle of its port
   next: 'i32', prev: 'i32', // queue links
   arg: 'i32',         // the source's own word (e.g. a timer id), passed to its callbacks
+  rpos: 'i32',        // the port's send-lane tail when it was queued: it comes after lane entries before that (lane.ts)
 });
 export const E = KEV.F;
 

@@ -38,6 +38,30 @@ import {
   ST_RESERVED, ST_QUEUED, C_PORTS, C_SENT,
 } from './mem.js';
 import { PORT_SOURCE_USER, PORT_ALLOC_DEFAULT } from './consts.js';
+import { LN_TAIL, LN_HEAD, lane_set_hooks, lane_set_reclaim, lane_set_release, lane_free, lane_revoke_locked, lane_ctl_sync_locked } from './lane.js';
+
+/**
+ * Events queued on port h: its locked list plus its send lane (lane.ts).
+ * Exact under the port lock as far as getters are concerned (lane entries
+ * are only taken under it); without the lock, a snapshot.
+ */
+export function port_nent(h: number): number {
+  const ln = I32[h + P.lane]!;
+  const n = I32[h + P.nent]!;
+  return ln === 0 ? n : n + ((Atomics.load(I32, ln + LN_TAIL) - I32[ln + LN_HEAD]!) | 0);
+}
+
+/** A number that changes whenever an event is queued on port h (lock held): getters denied by sources wait for it to move. */
+export function port_gen(h: number): number {
+  const ln = I32[h + P.lane]!;
+  return ln === 0 ? I32[h + P.sendGen]! : (I32[h + P.sendGen]! + Atomics.load(I32, ln + LN_TAIL)) | 0;
+}
+
+/** The lane mark of an event queued now (lock held): lane entries published so far come before it. */
+function rposNow(h: number): number {
+  const ln = I32[h + P.lane]!;
+  return ln === 0 ? 0 : Atomics.load(I32, ln + LN_TAIL);
+}
 
 // The last port descriptor this thread looked up, and its handle, lock word
 // and id word: a sender or getter works one port over and over, and fd_get
@@ -161,7 +185,7 @@ function slot_steal(h: number): number {
  * the port has port-max-events slots out or no slot is free kernel-wide.
  */
 export function slot_alloc_locked(h: number, mode: number, source: number, syscall: string): number {
-  if (I32[h + P.curr]! >= I32[h + P.maxev]! && (reclaim_locked(h) === 0 || I32[h + P.curr]! >= I32[h + P.maxev]!)) {
+  if (I32[h + P.curr]! >= I32[h + P.maxev]! && (reclaim_locked(h) + lane_revoke_locked(h) === 0 || I32[h + P.curr]! >= I32[h + P.maxev]!)) {
     port_exit(h);
     fail('EAGAIN', syscall, `port has ${I32[h + P.curr]} of port_max_events ${I32[h + P.maxev]} slots`);
   }
@@ -203,9 +227,9 @@ export function slot_free_locked(h: number, s: number): void {
 // fixed once the modules are loaded).
 const P_CURR = P.curr, P_MAXEV = P.maxev, P_FREE = P.freeHead, P_NFREE = P.nfree, P_TAIL = P.tail;
 const P_HEAD = P.head, P_NENT = P.nent, P_SENDGEN = P.sendGen, P_LAST = P.lastSender, P_SENTPEND = P.sentPend;
-const P_WQH = P.wqh;
+const P_WQH = P.wqh, P_LANE = P.lane;
 const E_ST = E.st, E_FLAGS = E.flags, E_SOURCE = E.source, E_PORT = E.port, E_EVENTS = E.events, E_ARG = E.arg;
-const E_NEXT = E.next, E_PREV = E.prev, E_OBJECT = E.object, E_USER = E.user;
+const E_NEXT = E.next, E_PREV = E.prev, E_OBJECT = E.object, E_USER = E.user, E_RPOS = E.rpos;
 
 /**
  * port_send's body (lock held): queues a PORT_SOURCE_USER event with a slot
@@ -237,6 +261,7 @@ export function send_user_locked(h: number, events: number, user: number, syscal
   m[s + E_PORT] = h;
   m[s + E_EVENTS] = events;
   m[s + E_ARG] = 0;
+  m[s + E_RPOS] = m[h + P_LANE] === 0 ? 0 : Atomics.load(m, m[h + P_LANE]! + LN_TAIL);
   // Link at the tail (enqueue_locked, inlined).
   const t = m[h + P_TAIL]!;
   m[s + E_NEXT] = 0;
@@ -268,6 +293,7 @@ export function enqueue_locked(h: number, s: number): boolean {
   const t = I32[h + P.tail]!;
   I32[s + E.next] = 0;
   I32[s + E.prev] = t;
+  I32[s + E.rpos] = rposNow(h);
   if (t === 0) I32[h + P.head] = s; else I32[t + E.next] = s;
   I32[h + P.tail] = s;
   // Plain stores: the slot and the count are guarded by the port lock, whose
@@ -294,9 +320,10 @@ export function enqueue_locked(h: number, s: number): boolean {
 export function wake_check_locked(h: number): void {
   // A first waiter already interrupted or timed out (it unlinks itself only
   // once it runs) does not count: sq_wake unlinks it and we look again.
-  for (let sl = sq_first(h + P.wqh); sl !== 0 && sq_arg(sl) <= I32[h + P.nent]!; sl = sq_first(h + P.wqh)) {
-    if (sq_wake(sl)) return;
+  for (let sl = sq_first(h + P.wqh); sl !== 0 && sq_arg(sl) <= port_nent(h); sl = sq_first(h + P.wqh)) {
+    if (sq_wake(sl)) break;
   }
+  lane_ctl_sync_locked(h);
 }
 
 
@@ -326,6 +353,8 @@ export function port_exit_release(h: number): void {
   if ((f & (PQ_CLOSE | PQ_FREED)) === PQ_CLOSE) reclaim_locked(h);
   if ((f & (PQ_CLOSE | PQ_FREED)) === PQ_CLOSE && I32[h + P.thrcnt] === 0 && I32[h + P.curr] === 0) {
     I32[h + P.flags] = f | PQ_FREED;
+    const ln = I32[h + P.lane]!;
+    if (ln !== 0) { I32[h + P.lane] = 0; lane_free(ln); }
     port_exit(h);
     ports.free(h);
     kstat_add(C_PORTS, -1);
@@ -333,3 +362,7 @@ export function port_exit_release(h: number): void {
   }
   port_exit(h);
 }
+
+lane_set_hooks((h) => { if (I32[h + P.wqh] !== 0) wake_check_locked(h); }, port_readable_notify);
+lane_set_reclaim((h) => { reclaim_locked(h); });
+lane_set_release(port_exit_release);

@@ -9,7 +9,10 @@ import { I32 } from '../kern/kmem.js';
 import { onBoot, tunables } from '../kern/boot.js';
 import { sysenter } from '../kern/sysent.js';
 import { SpinDomain, type Spin } from '../kern/spin.js';
-import { P, spinRegion, SPIN_DPOST, C_SPIN_HIT, C_SPIN_MISS } from './mem.js';
+import { mutex_enter } from '../kern/mutex.js';
+import { P, spinRegion, portLock, PQ_CLOSE, SPIN_DPOST, C_SPIN_HIT, C_SPIN_MISS } from './mem.js';
+import { lane_owner, LN_TAIL, LN_HEAD } from './lane.js';
+import { port_exit, port_exit_release, port_nent } from './queue.js';
 
 const domain = new SpinDomain(spinRegion, P.spinScore, P.spinTick, C_SPIN_HIT, C_SPIN_MISS, 2);
 
@@ -33,7 +36,41 @@ export function port_spin_tune(o: { budgetNs?: number; maxSpinners?: number; dea
 
 /** Decides whether this getter spins before it sleeps on port h (port lock held); undefined: sleep at once. */
 export function spin_begin(h: number, deadline: number): Spin | undefined {
-  return domain.begin(h, I32[h + P.lastSender]!, deadline);
+  const owner = lane_owner(h);
+  return domain.begin(h, owner !== 0 ? owner : I32[h + P.lastSender]!, deadline);
+}
+
+/**
+ * The spin before a getter even counts itself as waiting, for ports fed
+ * through a send lane: while the lane's owner is active (same policy and
+ * score as above), watch the lane with the port lock dropped. A getter that
+ * registered as a waiter would make every push of the owner take the port
+ * lock to wake it (lane.ts): exactly the traffic the lane exists to avoid.
+ * Called with the port lock held; 1: enough events now (lock held), 0: not
+ * (lock held), -1: the port was closed meanwhile (lock dropped, struct
+ * released if it was the last reference).
+ */
+export function prespin(h: number, nget: number, deadline: number): -1 | 0 | 1 {
+  const owner = lane_owner(h);
+  if (owner === 0) return 0;
+  const sp = domain.begin(h, owner, deadline);
+  if (sp === undefined) return 0;
+  const ln = I32[h + P.lane]!; // bound for the struct's life, which thrcnt keeps
+  I32[h + P.thrcnt]!++;
+  port_exit(h);
+  let ok = false;
+  const m = I32;
+  const active = sp.policy.active!;
+  outer: while (active()) {
+    for (let i = 0; i < 64; i++) {
+      if (Atomics.load(m, h + P.nent) + ((Atomics.load(m, ln + LN_TAIL) - Atomics.load(m, ln + LN_HEAD)) | 0) >= nget) { ok = true; break outer; }
+    }
+  }
+  mutex_enter(portLock(h));
+  I32[h + P.thrcnt]!--;
+  domain.end(sp, ok);
+  if ((I32[h + P.flags]! & PQ_CLOSE) !== 0) { port_exit_release(h); return -1; }
+  return ok && port_nent(h) >= nget ? 1 : 0;
 }
 
 /** Settles a spin after sq_block returned (port lock held). */

@@ -24,6 +24,7 @@ import {
   port_enter, port_enter_code, port_exit, slot_alloc_locked, enqueue_locked, port_readable_notify, send_user_locked,
 } from './queue.js';
 import { port_source_ops } from './source.js';
+import { lane_push, lane_before_locked, lane_send_locked, lane_ctl_sync_locked } from './lane.js';
 import { slackWanted, dwait_thread_setup } from './dwait.js';
 import { getn_gen, getn_fast, timeoutShape, countArg } from './getn.js';
 import type { port_event_t, port_event_list } from './types.js';
@@ -94,7 +95,10 @@ export function port_send(port: number, events: number, user: number): void {
   sysenter();
   const ev = intArg(events, 'events', 'port_send') | 0;
   const u = userArg(user, 'user', 'port_send');
+  if (lane_push(port, ev, u)) return;
+  lane_before_locked(port);
   const h = port_enter(port, 'port_send');
+  if (lane_send_locked(h, port, ev, u)) return;
   const first = send_user_locked(h, ev, u, 'port_send');
   port_exit(h);
   if (first) port_readable_notify(h);
@@ -150,6 +154,7 @@ export function port_alert(port: number, flags: number, events: number, user: nu
   portSetAlertUser(h, u);
   I32[h + P.alertGen]!++;
   sq_wake_all(h + P.wqh);
+  lane_ctl_sync_locked(h);
   port_exit(h);
   kstat_add(C_ALERTS);
 }
@@ -158,7 +163,7 @@ export function port_alert(port: number, flags: number, events: number, user: nu
 export function port_get(port: number, timeout?: Timespec | null): port_event_t {
   sysenter();
   const ts = timeoutShape(timeout, 'port_get');
-  const fast = getn_fast(port, 1, 1, 'port_get');
+  const fast = getn_fast(port, 1, 1, 'port_get', ts);
   if (typeof fast === 'object') return fast[0]!;
   try {
     return runSync(getn_gen(port, 1, 1, ts, true, false, 'port_get', undefined, fast))[0]!;
@@ -176,7 +181,7 @@ export function port_getn(port: number, max: number, nget: number, timeout?: Tim
   const mx = countArg(max, 'max', 'port_getn');
   const ng = countArg(nget, 'nget', 'port_getn');
   const ts = timeoutShape(timeout, 'port_getn');
-  const fast = getn_fast(port, mx, ng, 'port_getn');
+  const fast = getn_fast(port, mx, ng, 'port_getn', ts);
   if (typeof fast === 'object') return fast;
   try {
     return runSync(getn_gen(port, mx, ng, ts, false, false, 'port_getn', undefined, fast));

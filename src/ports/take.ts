@@ -25,12 +25,20 @@ import {
 import { PORT_ALLOC_CACHED, PORT_ALLOC_SCACHED, PORT_CALLBACK_DEFAULT, PORT_SOURCE_USER } from './consts.js';
 import {
   enqueue_locked, wake_check_locked, port_exit, port_exit_release, port_readable_notify,
-  slots_return, slot_free_locked, sent_fold_locked,
+  slots_return, slot_free_locked, sent_fold_locked, port_nent, port_gen,
 } from './queue.js';
 import { port_source_ops, type PortDelivery } from './source.js';
+import { LN_HEAD, LN_TAIL, LN_ENT, LN_GETTER, laneEntries } from './lane.js';
+import { cur } from '../kern/hdr.js';
 import type { port_event_t } from './types.js';
 
 const KEEP = PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED;
+
+/** The last take's shape, in delivery order: >0 a run of list slots, <0 a run of lane entries. */
+const runs: number[] = [];
+let nruns = 0;
+/** Lane entries copied out under the lock (this thread's scratch). */
+let scrEv = new Int32Array(0), scrUser = new Float64Array(0);
 
 /** One reusable delivery record per thread (callbacks must not keep it). */
 const dctx: { -readonly [K in keyof PortDelivery]: PortDelivery[K] } = {
@@ -84,34 +92,72 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
   //    which writes it again when it reuses the slot.
   takeResult.taken = 0; takeResult.denied = 0;
   const first = m[h + P.head]!;
-  if (first === 0) { if (fast) port_exit_release(h); return; }
+  const ln = m[h + P.lane]!;
+  let rh = 0, rt = 0;
+  if (ln !== 0) { rh = m[ln + LN_HEAD]!; rt = Atomics.load(m, ln + LN_TAIL); }
+  if (first === 0 && rh === rt) { if (fast) port_exit_release(h); return; }
   const nent = m[h + P.nent]!;
-  let last: number, n: number;
-  if (nent <= max) {
-    // All of it: no walk under the lock (each step is likely a cache miss,
-    // the sender just wrote that slot, and senders wait for the lock meanwhile).
-    last = m[h + P.tail]!; n = nent;
-    if (m[h + P.nsrcq]! !== 0) {
-      for (let x = first; x !== 0; x = m[x + E.next]!) markTakenM(m, x);
-      m[h + P.nsrcq] = 0;
+  let last = 0, n = 0, nr = 0;
+  nruns = 0;
+  if (rh === rt) {
+    if (nent <= max) {
+      // All of it: no walk under the lock (each step is likely a cache miss,
+      // the sender just wrote that slot, and senders wait for the lock meanwhile).
+      last = m[h + P.tail]!; n = nent;
+      if (m[h + P.nsrcq]! !== 0) {
+        for (let x = first; x !== 0; x = m[x + E.next]!) markTakenM(m, x);
+        m[h + P.nsrcq] = 0;
+      }
+    } else {
+      last = first; n = 1;
+      let marked = markTakenM(m, first);
+      while (n < max) {
+        const nx = m[last + E.next]!;
+        if (nx === 0) break;
+        marked += markTakenM(m, nx);
+        last = nx; n++;
+      }
+      m[h + P.nsrcq] = m[h + P.nsrcq]! - marked;
     }
+    runs[nruns++] = n;
   } else {
-    last = first; n = 1;
-    let marked = markTakenM(m, first);
-    while (n < max) {
-      const nx = m[last + E.next]!;
-      if (nx === 0) break;
-      marked += markTakenM(m, nx);
-      last = nx; n++;
+    // The lane too: merge it with the list by the lane mark each listed
+    // event carries (lane.ts), copying the lane entries out before the head
+    // moves past them (the owner reuses them then).
+    const cap = laneEntries();
+    if (scrEv.length < cap) { scrEv = new Int32Array(cap); scrUser = new Float64Array(cap); }
+    const mask = cap - 1, ent = ln + LN_ENT;
+    let x = first, r = rh, marked = 0;
+    while (n + nr < max) {
+      if (x !== 0 && (r === rt || ((m[x + E.rpos]! - r) | 0) <= 0)) {
+        marked += markTakenM(m, x);
+        last = x; x = m[x + E.next]!; n++;
+        if (nruns > 0 && runs[nruns - 1]! > 0) runs[nruns - 1]!++; else runs[nruns++] = 1;
+      } else if (r !== rt) {
+        const e = ent + ((r & mask) << 2);
+        scrUser[nr] = f[e >> 1]!; scrEv[nr] = m[e + 2]!;
+        r = (r + 1) | 0; nr++;
+        if (nruns > 0 && runs[nruns - 1]! < 0) runs[nruns - 1]!--; else runs[nruns++] = -1;
+      } else break;
     }
     m[h + P.nsrcq] = m[h + P.nsrcq]! - marked;
+    Atomics.store(m, ln + LN_HEAD, r);
+    if (m[ln + LN_GETTER] !== cur.lid) m[ln + LN_GETTER] = cur.lid;
+    m[h + P.curr] = m[h + P.curr]! - nr;
+    m[h + P.sentPend] = m[h + P.sentPend]! + nr;
   }
-  const rest = m[last + E.next]!;
-  m[h + P.head] = rest;
-  if (rest === 0) m[h + P.tail] = 0; else m[rest + E.prev] = 0;
-  m[last + E.next] = 0;
-  m[h + P.nent] = nent - n;
+  if (n > 0) {
+    const rest = m[last + E.next]!;
+    m[h + P.head] = rest;
+    if (rest === 0) m[h + P.tail] = 0; else m[rest + E.prev] = 0;
+    m[last + E.next] = 0;
+    m[h + P.nent] = nent - n;
+  }
   sent_fold_locked(h);
+  // Lane entries alone hold no slot, so nothing keeps a closed port's struct
+  // alive once the lock is dropped: a fast getter finishes here.
+  const done = fast && n === 0;
+  if (done && m[h + P.wqh] !== 0 && port_nent(h) > 0) wake_check_locked(h);
   port_exit(h);
 
   // 2. Deliver with no lock held.
@@ -119,8 +165,18 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
   let taken = 0, freed = 0, freeHead = 0, freeTail = 0;
   let denyHead = 0, denyTail = 0, denied = 0;
   let requeue = 0;
-  let s = first, prev = 0;
-  while (s !== 0) {
+  let s = n > 0 ? first : 0, prev = 0, ri = 0;
+  for (let k = 0; k < nruns; k++) {
+   const len = runs[k]!;
+   if (len < 0) {
+    // Lane entries: port_send's events, nothing to settle.
+    for (let j = 0; j < -len; j++, ri++) {
+      out.push({ portev_events: scrEv[ri]!, portev_source: PORT_SOURCE_USER, portev_object: 0, portev_user: scrUser[ri]! });
+    }
+    taken -= len;
+    continue;
+   }
+   for (let j = 0; j < len; j++) {
     const next = m[s + E.next]!;
     const src = m[s + E.source]!;
     let events = m[s + E.events]!;
@@ -198,6 +254,7 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
     }
     prev = s;
     s = next;
+   }
   }
   takeResult.taken = taken; takeResult.denied = denied;
   if (taken > 0) kstat_add(C_DELIVERED, taken);
@@ -209,7 +266,8 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
   //    the wait list is enough, because a getter that queued itself before our
   //    detach is visible to us, and one that queues itself after looks at the
   //    queue under the lock before it sleeps.
-  if (fast && denyHead === 0 && requeue === 0 && !(m[h + P.nent]! > 0 && m[h + P.wqh] !== 0)) {
+  if (done) return;
+  if (fast && denyHead === 0 && requeue === 0 && !(m[h + P.wqh] !== 0 && port_nent(h) > 0)) {
     // A close that came meanwhile must find our slots: either it sees them on
     // the return stack, or we see its flag (both sequentially consistent).
     if ((Atomics.load(m, h + P.flags) & PQ_CLOSE) !== 0) { mutex_enter(portLock(h)); port_exit_release(h); }
@@ -257,13 +315,13 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
     }
     if (enqueue_locked(h, r)) becameReadable = true;
   }
-  if (m[h + P.nent]! > 0 && m[h + P.wqh] !== 0) wake_check_locked(h);
+  if (m[h + P.wqh] !== 0 && port_nent(h) > 0) wake_check_locked(h);
   if (becameReadable) {
     // Notify without the port lock, then take it back for the caller.
     port_exit(h);
     port_readable_notify(h);
     mutex_enter(portLock(h));
   }
-  takeResult.sendGen = m[h + P.sendGen]!;
+  takeResult.sendGen = port_gen(h);
   if (fast) port_exit_release(h);
 }

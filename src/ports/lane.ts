@@ -1,0 +1,377 @@
+/**
+ * Send lanes: the lock-free path of port_send.
+ *
+ * Why. With the port lock taken per event, a producer and a consumer on two
+ * CPUs pass the lock word and the port struct's cache lines back and forth
+ * for every event: ~150-190 ns a send where one thread alone needs ~40 ns.
+ * A lane is a single-producer ring bound to one port: the LWP that owns it
+ * appends events with plain stores and publishes them with one store of its
+ * tail word, so per event only the entry itself travels to the consumer's
+ * CPU (four to a cache line), and the port lock is taken by the producer
+ * once per credit grant (LANE_CREDIT events) instead of per event.
+ *
+ * What stays the seed's. Getters still take events under the port lock, in
+ * FIFO order across the lane and the locked queue: every event queued on the
+ * locked list records the lane's tail at that moment (E.rpos), i.e. it comes
+ * after the lane entries published before it and before those published
+ * after; take.ts merges the two by that mark. port_max_events holds exactly:
+ * the owner pushes only against credits it was granted under the lock, and
+ * granted credits count in P.curr like reserved slots until the events are
+ * taken (or the credits given back). Waiters, alerts, close and readiness
+ * work as before: a getter that queued itself to sleep publishes what it
+ * waits for in the lane's control word and then looks at the lane once
+ * more; the owner reads that word after its publishing store; so either the
+ * getter sees the event or the owner sees the getter and wakes it under the
+ * lock (the same pairing for kqueue watchers, through the descriptor's
+ * watch word).
+ *
+ * Ownership. A lane is bound to its port for the port's life once taken
+ * (the port's struct releases it) and owned by at most one LWP at a time;
+ * an LWP owns at most one lane. The owner is the only writer of the tail
+ * and the entries, so ownership moves only when the owner cannot be in the
+ * middle of a push: the owner gives it up itself (its port was closed, or
+ * it has sent elsewhere LANE_SWITCH times in a row while the lane sat
+ * idle), or it exits (lwp exit hook, also for a dead worker). Other senders
+ * to the port use the locked queue, which is as fast as before.
+ *
+ * Lane layout in words (each group on its own cache line):
+ *   [0]  tail: entries published (owner only)
+ *   [16] head: entries taken (getters, under the port lock); [17] the LWP that last took
+ *   [32] ctl: events the first sleeping getter wants | LN_CLOSED; [33] owner lid;
+ *   [34] port handle; [35] in use; [36] limit: tail value the granted credits reach
+ *   [48] entries: { user f64, events i32, pad } x port_lane_entries
+ */
+import { I32, F64, kregionCreate } from '../kern/kmem.js';
+import { FF } from '../kern/fdtab.js';
+import { cur } from '../kern/hdr.js';
+import { sq_first, sq_arg } from '../kern/sleepq.js';
+import { lwp_running } from '../kern/spin.js';
+import { monoNow } from '../kern/time.js';
+import { tunables } from '../kern/boot.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { onLwpExit } from '../lwp/proc.js';
+import { P, portLock, portIdWord, PQ_CLOSE, C_DISCARDED, C_SENT, spinRegion, SPIN_BUDGET } from './mem.js';
+import { kstat_add } from '../kern/kstat.js';
+
+export const LN_TAIL = 0, LN_HEAD = 16, LN_GETTER = 17, LN_CTL = 32, LN_OWNER = 33, LN_PORT = 34, LN_INUSE = 35, LN_LIMIT = 36, LN_ENT = 48;
+/** ctl bit: the port was closed (its entries are discarded; the owner lets go). */
+export const LN_CLOSED = 1 << 30;
+/** ctl bits: events the first sleeping getter waits for (0: none asleep); see lane_ctl_sync_locked. */
+export const LN_WANT = (1 << 30) - 1;
+/** Credits granted per visit of the owner to the port lock. */
+export const LANE_CREDIT = 256;
+/** Consecutive sends elsewhere after which an owner gives up an idle lane. */
+export const LANE_SWITCH = 64;
+
+/** Entries per lane: the tunable rounded down to a power of two. */
+export function laneEntries(): number {
+  const n = tunables().port_lane_entries!;
+  return 1 << (31 - Math.clz32(n));
+}
+function laneWords(): number { return LN_ENT + 4 * laneEntries(); }
+
+// Region: 16 words of slack to start the first lane on a cache line.
+const lanes = kregionCreate('port_lanes', (t) => 16 + t.port_lanes! * (LN_ENT + 4 * (1 << (31 - Math.clz32(t.port_lane_entries!)))));
+function laneHandle(i: number): number { return ((lanes.base + 15) & ~15) + i * laneWords(); }
+
+/** Events in lane ln not yet taken (any thread; exact under the port lock as far as getters go). */
+export function lane_count(ln: number): number {
+  return (Atomics.load(I32, ln + LN_TAIL) - I32[ln + LN_HEAD]!) | 0;
+}
+
+/** Word index of entry `pos` of lane ln (its user f64 is at index >> 1, its events at +2). */
+export function lane_entry(ln: number, pos: number): number {
+  return ln + LN_ENT + ((pos & (laneEntries() - 1)) << 2);
+}
+
+// ---- the owner's side (thread-local: an LWP owns at most one lane) ----
+
+let oFd = NaN;        // descriptor of the port whose lane this thread owns; NaN (equal to nothing): none
+let oH = 0;          // that port's handle
+let oLane = 0;       // the lane
+let oIdW = 0;        // the port's id word (names oFd while the port is open)
+let oWatch = 0;      // the descriptor's watch-list word (kqueue watchers)
+let oTail = 0;       // our copy of the tail
+let oHead = 0;       // the last head we read (refreshed when the ring looks full)
+let oMask = 0, oCap = 0, oEnt = 0;
+let oMiss = 0;       // consecutive sends to other ports
+
+/**
+ * Appends an event to this thread's lane if `fd` is its port and it has a
+ * credit and room: no lock, two shared stores. False: take the locked path.
+ */
+export function lane_push(fd: number, events: number, user: number): boolean {
+  if (fd !== oFd) return false;
+  const m = I32;
+  // (No look at the descriptor: a close sets LN_CLOSED under the port lock,
+  // and a push racing with it counts as sent just before the close.)
+  if (oTail === Atomics.load(m, oLane + LN_LIMIT) || (m[oLane + LN_CTL]! & LN_CLOSED) !== 0) return false;
+  if (((oTail - oHead) | 0) >= oCap) {
+    oHead = Atomics.load(m, oLane + LN_HEAD);
+    if (((oTail - oHead) | 0) >= oCap && !lane_wait_room()) return false;
+  }
+  const e = oEnt + ((oTail & oMask) << 2);
+  F64[e >> 1] = user;
+  m[e + 2] = events;
+  const t = (oTail + 1) | 0;
+  oTail = t;
+  Atomics.store(m, oLane + LN_TAIL, t);
+  oMiss = 0;
+  // After the publishing store: a getter about to sleep, or a watcher, that
+  // registered before it may not have seen the event.
+  if (Atomics.load(m, oLane + LN_CTL) !== 0 || Atomics.load(m, oWatch) !== 0) pushed_slow(fd, t);
+  return true;
+}
+
+/**
+ * The ring is full. While the getter that last took from it is on a CPU it
+ * will make room within microseconds, and queueing on the locked list
+ * instead would put producer and getter back on the port lock for every
+ * event; so wait for room, a bounded time (4x port_spin_ns; none when
+ * spinning is off). True when room appeared.
+ */
+function lane_wait_room(): boolean {
+  const m = I32, ln = oLane;
+  const budget = 4 * Atomics.load(m, spinRegion.base + SPIN_BUDGET);
+  if (budget === 0) return false;
+  const end = monoNow() + budget;
+  for (;;) {
+    const g = Atomics.load(m, ln + LN_GETTER);
+    if (!lwp_running(g) || (Atomics.load(m, ln + LN_CTL) & LN_CLOSED) !== 0) return false;
+    for (let i = 0; i < 64; i++) {
+      oHead = Atomics.load(m, ln + LN_HEAD);
+      if (((oTail - oHead) | 0) < oCap) return true;
+    }
+    if (monoNow() >= end) return false;
+  }
+}
+
+function pushed_slow(fd: number, t: number): void {
+  const ln = oLane, h = oH;
+  const c = Atomics.load(I32, ln + LN_CTL);
+  if (c & LN_CLOSED) return; // discarded, as if sent just before the close
+  if ((c & LN_WANT) !== 0) {
+    mutex_enter(portLock(h));
+    if (Atomics.load(I32, portIdWord(h)) === fd) wake_hook(h);
+    mutex_exit(portLock(h));
+  }
+  // Readable now if everything before this entry was taken already (it was
+  // then empty, or became so after we pushed: a spare notification is harmless).
+  if (Atomics.load(I32, oWatch) !== 0 && ((Atomics.load(I32, ln + LN_HEAD) - (t - 1)) | 0) >= 0) notify_hook(h);
+}
+
+/** Installed by queue.ts (which imports this module): wake_check_locked and port_readable_notify. */
+let wake_hook: (h: number) => void = () => {};
+let notify_hook: (h: number) => void = () => {};
+export function lane_set_hooks(wake: (h: number) => void, notify: (h: number) => void): void {
+  wake_hook = wake; notify_hook = notify;
+}
+
+/**
+ * Before the locked path of a send to `fd` (no port lock held): lets go of
+ * this thread's lane if its port was closed, or if the thread keeps sending
+ * elsewhere while the lane is idle.
+ */
+export function lane_before_locked(fd: number): void {
+  if (oLane === 0) return;
+  if (fd === oFd) {
+    if (Atomics.load(I32, oIdW) !== oFd || (Atomics.load(I32, oLane + LN_CTL) & LN_CLOSED)) lane_let_go();
+    return;
+  }
+  if ((Atomics.load(I32, oLane + LN_CTL) & LN_CLOSED) !== 0 || ++oMiss >= LANE_SWITCH) lane_let_go();
+}
+
+/**
+ * The locked path's use of a lane (port h's lock held, `fd` its descriptor):
+ * refills this thread's credits, or takes the port's lane if it has no lane
+ * and the port's lane is free (binding one from the pool if the port has
+ * none), and pushes the event. Returns true when the event went on the lane
+ * (the lock is dropped then, and waiters/watchers are told), false when the
+ * caller must queue it on the locked list (lock still held).
+ */
+export function lane_send_locked(h: number, fd: number, events: number, user: number): boolean {
+  if (oLane !== 0 && oH !== h) return false;
+  if (oLane === 0 && !lane_claim_locked(h, fd)) return false;
+  const used = (oTail - Atomics.load(I32, oLane + LN_HEAD)) | 0;
+  if (used >= oCap) {
+    // Full: the event goes on the list, which may need the credits we hold.
+    const ln = oLane, unused = (I32[ln + LN_LIMIT]! - oTail) | 0;
+    I32[h + P.curr] = I32[h + P.curr]! - unused;
+    Atomics.store(I32, ln + LN_LIMIT, oTail);
+    return false;
+  }
+  if (oTail === I32[oLane + LN_LIMIT] && !credit_locked(h, oCap - used)) return false;
+  const e = oEnt + ((oTail & oMask) << 2);
+  F64[e >> 1] = user;
+  I32[e + 2] = events;
+  const t = (oTail + 1) | 0;
+  oTail = t;
+  Atomics.store(I32, oLane + LN_TAIL, t);
+  if (I32[h + P.wqh] !== 0) wake_hook(h);
+  mutex_exit(portLock(h));
+  if (Atomics.load(I32, oWatch) !== 0 && ((Atomics.load(I32, oLane + LN_HEAD) - (t - 1)) | 0) >= 0) notify_hook(h);
+  return true;
+}
+
+/**
+ * Grants this thread credits on its lane of port h (lock held), at most
+ * `free` (the room left in the ring). False when port_max_events leaves none.
+ */
+function credit_locked(h: number, free: number): boolean {
+  if (Atomics.load(I32, h + P.rstack) !== 0) reclaim_hook(h);
+  const room = I32[h + P.maxev]! - I32[h + P.curr]!;
+  if (room <= 0) return false;
+  const g = Math.min(room, LANE_CREDIT, free);
+  I32[h + P.curr] = I32[h + P.curr]! + g;
+  Atomics.store(I32, oLane + LN_LIMIT, (oTail + g) | 0);
+  return true;
+}
+
+/**
+ * Takes back, for another sender or a source, the credits the owner of port
+ * h's lane holds but has not used (lock held), all but one: the owner checks
+ * its limit without the lock and may be about to publish one more entry.
+ * Returns how many came back.
+ */
+export function lane_revoke_locked(h: number): number {
+  const ln = I32[h + P.lane]!;
+  if (ln === 0 || I32[ln + LN_OWNER] === 0) return 0;
+  const keep = (Atomics.load(I32, ln + LN_TAIL) + 1) | 0;
+  const back = (I32[ln + LN_LIMIT]! - keep) | 0;
+  if (back <= 0) return 0;
+  Atomics.store(I32, ln + LN_LIMIT, keep);
+  I32[h + P.curr] = I32[h + P.curr]! - back;
+  return back;
+}
+
+/** Installed by queue.ts: reclaim_locked (slots given back without the lock). */
+let reclaim_hook: (h: number) => void = () => {};
+export function lane_set_reclaim(fn: (h: number) => void): void { reclaim_hook = fn; }
+
+/** Takes port h's lane for this thread (lock held), binding one from the pool if needed. */
+function lane_claim_locked(h: number, fd: number): boolean {
+  let ln = I32[h + P.lane]!;
+  if (ln === 0) {
+    ln = lane_alloc();
+    if (ln === 0) return false;
+    I32[ln + LN_TAIL] = 0; I32[ln + LN_HEAD] = 0; I32[ln + LN_LIMIT] = 0;
+    I32[ln + LN_PORT] = h;
+    Atomics.store(I32, ln + LN_CTL, 0);
+    I32[h + P.lane] = ln;
+    lane_ctl_sync_locked(h);
+  } else if (I32[ln + LN_OWNER] !== 0 || (I32[ln + LN_CTL]! & LN_CLOSED)) {
+    return false;
+  }
+  I32[ln + LN_OWNER] = cur.lid;
+  oFd = fd; oH = h; oLane = ln; oIdW = portIdWord(h); oWatch = I32[h + P.file]! + FF.watch;
+  oTail = I32[ln + LN_TAIL]!; oHead = I32[ln + LN_HEAD]!;
+  Atomics.store(I32, ln + LN_LIMIT, oTail);
+  oCap = laneEntries(); oMask = oCap - 1; oEnt = ln + LN_ENT; oMiss = 0;
+  return true;
+}
+
+function lane_alloc(): number {
+  const n = tunables().port_lanes!;
+  for (let i = 0; i < n; i++) {
+    const ln = laneHandle(i);
+    if (Atomics.load(I32, ln + LN_INUSE) === 0 && Atomics.compareExchange(I32, ln + LN_INUSE, 0, 1) === 0) return ln;
+  }
+  return 0;
+}
+
+/** Returns lane ln to the pool (port struct being released, lock held). */
+export function lane_free(ln: number): void {
+  I32[ln + LN_OWNER] = 0; I32[ln + LN_PORT] = 0;
+  Atomics.store(I32, ln + LN_CTL, 0);
+  Atomics.store(I32, ln + LN_INUSE, 0);
+}
+
+/**
+ * Ends ownership of lane ln of port h (lock held), by its owner or on
+ * behalf of an owner that exited: unused credits go back; on a closed port
+ * the entries published after the close are discarded too.
+ */
+export function lane_release_locked(h: number, ln: number): void {
+  const tail = Atomics.load(I32, ln + LN_TAIL);
+  const unused = (I32[ln + LN_LIMIT]! - tail) | 0;
+  let curr = I32[h + P.curr]! - unused;
+  Atomics.store(I32, ln + LN_LIMIT, tail);
+  if ((I32[h + P.flags]! & PQ_CLOSE) !== 0) {
+    const left = (tail - I32[ln + LN_HEAD]!) | 0;
+    if (left > 0) { curr -= left; kstat_add(C_DISCARDED, left); kstat_add(C_SENT, left); }
+    Atomics.store(I32, ln + LN_HEAD, tail);
+  }
+  I32[h + P.curr] = curr;
+  I32[ln + LN_OWNER] = 0;
+}
+
+/** This thread lets go of its lane (no port lock held). */
+export function lane_let_go(): void {
+  if (oLane === 0) return;
+  const h = oH, ln = oLane;
+  oFd = NaN; oH = 0; oLane = 0; oIdW = 0; oWatch = 0; oMiss = 0;
+  mutex_enter(portLock(h));
+  lane_release_locked(h, ln);
+  release_hook(h);
+}
+
+/** Installed by queue.ts: port_exit_release (drops the lock, frees a closed port's struct when nothing refers to it). */
+let release_hook: (h: number) => void = (h) => mutex_exit(portLock(h));
+export function lane_set_release(fn: (h: number) => void): void { release_hook = fn; }
+
+/**
+ * Port h is being closed (lock held): its lane's entries are discarded and
+ * its owner told; if that is this thread, it lets go at once. Returns how
+ * many entries were discarded.
+ */
+export function lane_close_locked(h: number): number {
+  const ln = I32[h + P.lane]!;
+  if (ln === 0) return 0;
+  Atomics.or(I32, ln + LN_CTL, LN_CLOSED);
+  const tail = Atomics.load(I32, ln + LN_TAIL);
+  const left = (tail - I32[ln + LN_HEAD]!) | 0;
+  Atomics.store(I32, ln + LN_HEAD, tail);
+  I32[h + P.curr] = I32[h + P.curr]! - left;
+  if (left > 0) kstat_add(C_SENT, left); // taken events count at their take (take.ts)
+  if (oLane === ln) {
+    oFd = NaN; oH = 0; oLane = 0; oIdW = 0; oWatch = 0; oMiss = 0;
+    lane_release_locked(h, ln);
+  }
+  return left;
+}
+
+/**
+ * Publishes to the owner of port h's lane what the first sleeping getter
+ * waits for (lock held; call after any change to the port's wait list): the
+ * owner takes the port lock after a push only while that is non-zero, so a
+ * getter already woken costs it nothing.
+ */
+export function lane_ctl_sync_locked(h: number): void {
+  const ln = I32[h + P.lane]!;
+  if (ln === 0) return;
+  const sl = sq_first(h + P.wqh);
+  const want = sl === 0 ? 0 : Math.min(sq_arg(sl), LN_WANT);
+  const c = I32[ln + LN_CTL]!;
+  if ((c & LN_WANT) !== want) Atomics.store(I32, ln + LN_CTL, (c & LN_CLOSED) | want);
+}
+
+/** The LWP owning port h's lane, 0 if none (lock held): the adaptive spin watches it. */
+export function lane_owner(h: number): number {
+  const ln = I32[h + P.lane]!;
+  return ln === 0 ? 0 : I32[ln + LN_OWNER]!;
+}
+
+// An LWP that exits (or whose worker died) lets go of its lane: it runs no
+// more user code, so it cannot be in the middle of a push.
+onLwpExit((lid) => {
+  if (lid === cur.lid) { lane_let_go(); return; }
+  const n = tunables().port_lanes!;
+  for (let i = 0; i < n; i++) {
+    const ln = laneHandle(i);
+    if (Atomics.load(I32, ln + LN_INUSE) === 0 || I32[ln + LN_OWNER] !== lid) continue;
+    const h = I32[ln + LN_PORT]!;
+    mutex_enter(portLock(h));
+    if (I32[h + P.lane] === ln && I32[ln + LN_OWNER] === lid) lane_release_locked(h, ln);
+    release_hook(h);
+  }
+});

@@ -1,0 +1,255 @@
+/**
+ * Send lanes (src/ports/lane.ts): the lock-free path of port_send must keep
+ * every promise of the locked queue. FIFO across lane entries, locked-list
+ * events (other senders, port_sendn, sources) and the take boundaries;
+ * port_max_events exact through credits (and their revocation for other
+ * senders); a full lane spilling onto the list in order; close discarding
+ * lane entries and releasing the struct; ownership moving (sends elsewhere,
+ * exit, death of the owner); waking sleepers and kqueue watchers with no
+ * wake-up lost; a descriptor reused by a new port.
+ */
+import { isMainThread } from 'node:worker_threads';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import '../src/sys/index.js';
+import { boot } from '../src/kern/boot.js';
+import * as ports from '../src/ports/sys.js';
+import * as lwp from '../src/lwp/sys.js';
+import * as kq from '../src/kqueue/sys.js';
+import { close } from '../src/sys/close.js';
+import { SysError } from '../src/kern/errno.js';
+import { kstat_snapshot } from '../src/kern/kstat.js';
+import { fd_get, DTYPE_PORT } from '../src/kern/fdtab.js';
+import { port_alloc_event, port_init_event, port_send_event, port_free_event } from '../src/ports/source.js';
+import { lane_owner, LANE_SWITCH } from '../src/ports/lane.js';
+import { within, seed, rng } from './helpers.js';
+
+const SELF = new URL(import.meta.url);
+const MAXEV = 64, ENTRIES = 16;
+if (isMainThread) boot({ port_max_events: MAXEV, port_lane_entries: ENTRIES });
+
+const code = (c: string) => (e: unknown) => e instanceof SysError && e.code === c;
+const users = (evs: readonly ports.port_event_t[]) => evs.map((e) => e.portev_user);
+const ZERO = { tv_sec: 0, tv_nsec: 0 };
+const handle = (fd: number) => fd_get(fd, DTYPE_PORT, 'test', 'EBADFD');
+const portsInUse = () => kstat_snapshot('port')['port.ports']!;
+
+/** LWP: sends `n` events with user base..base+n-1, then returns (its lane is let go at exit). */
+export function sendSome(a: { port: number; base: number; n: number }): void {
+  for (let i = 0; i < a.n; i++) ports.port_send(a.port, 1, a.base + i);
+}
+
+/** LWP: sends `n` events, counting EAGAINs in out[0] and sends in out[1]. */
+export function sendCount(a: { port: number; n: number; out: SharedArrayBuffer }): void {
+  const o = new Int32Array(a.out);
+  for (let i = 0; i < a.n; i++) {
+    try { ports.port_send(a.port, 1, 100 + i); o[1]!++; } catch (e) { if ((e as SysError).code !== 'EAGAIN') throw e; o[0]!++; }
+  }
+}
+
+/**
+ * LWP: lock-step with the main thread through a shared word, sends one event
+ * each time it is asked: step[0] = k asks for event k, step[1] = k says done.
+ */
+export function stepSender(a: { port: number; step: SharedArrayBuffer; rounds: number }): void {
+  const s = new Int32Array(a.step);
+  for (let k = 1; k <= a.rounds; k++) {
+    while (Atomics.load(s, 0) !== k) Atomics.wait(s, 0, k - 1, 1000);
+    ports.port_send(a.port, 2, 1000 + k);
+    Atomics.store(s, 1, k); Atomics.notify(s, 1);
+  }
+}
+
+/** LWP: n round trips: send on pout, port_get on pin. */
+export function pinger(a: { pin: number; pout: number; n: number; seedv: number }): void {
+  const r = rng(a.seedv);
+  for (let i = 0; i < a.n; i++) {
+    ports.port_send(a.pout, 1, i);
+    const ev = ports.port_get(a.pin);
+    if (ev.portev_user !== i) throw new Error(`round ${i}: got ${ev.portev_user}`);
+    if (r() < 0.05) { const t = performance.now() + r() * 0.05; while (performance.now() < t); }
+  }
+}
+export function ponger(a: { pin: number; pout: number; n: number; seedv: number }): void {
+  const r = rng(a.seedv ^ 0x5bd1e995);
+  for (let i = 0; i < a.n; i++) {
+    const ev = ports.port_get(a.pin);
+    if (r() < 0.05) { const t = performance.now() + r() * 0.05; while (performance.now() < t); }
+    ports.port_send(a.pout, 1, ev.portev_user);
+  }
+}
+
+if (isMainThread) {
+  test('FIFO across the lane, port_sendn (locked list) and a source event, over several takes', () => {
+    const p = ports.port_create();
+    const s = port_alloc_event(p, ports.PORT_ALLOC_SCACHED, ports.PORT_SOURCE_FILE);
+    port_init_event(s, 0, 3, 0, false);
+    ports.port_send(p, 1, 1);               // lane (this thread takes it)
+    ports.port_send(p, 1, 2);
+    assert.ok(lane_owner(handle(p)) > 0, 'the sender owns the port\'s lane');
+    assert.equal(port_send_event(s), true); // list, after 1 and 2
+    ports.port_send(p, 1, 4);               // lane, after 3
+    ports.port_sendn([p], 1, 5);            // list
+    ports.port_send(p, 1, 6);
+    ports.port_sendn([p], 1, 7);
+    ports.port_sendn([p], 1, 8);
+    ports.port_send(p, 1, 9);
+    assert.equal(ports.port_getn(p, 0, 0).nget, 9, 'max 0 counts lane and list');
+    const got: number[] = [];
+    for (const max of [2, 1, 3, 1, 5]) got.push(...users(ports.port_getn(p, max, 1, ZERO)));
+    assert.deepEqual(got, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    port_free_event(s);
+    close(p);
+  });
+
+  test('FIFO across two senders in causal order: lane owner and a locked-path sender interleaved', async () => {
+    const p = ports.port_create();
+    const rounds = 200;
+    const step = new SharedArrayBuffer(8);
+    const st = new Int32Array(step);
+    const other = lwp.lwp_create({ module: SELF, export: 'stepSender', arg: { port: p, step, rounds } });
+    const expect: number[] = [];
+    const got: number[] = [];
+    for (let k = 1; k <= rounds; k++) {
+      ports.port_send(p, 1, k); expect.push(k);                 // ours: the lane
+      Atomics.store(st, 0, k); Atomics.notify(st, 0);
+      while (Atomics.load(st, 1) !== k) Atomics.wait(st, 1, k - 1, 1000);
+      expect.push(1000 + k);                                     // theirs: the list
+      if (k % 7 === 0) got.push(...users(ports.port_getn(p, 3, 1, ZERO)));
+      if (ports.port_getn(p, 0, 0).nget > MAXEV - 8) got.push(...users(ports.port_getn(p, 64, 1, ZERO)));
+    }
+    await within(lwp.lwp_wait_async(other), 10_000, 'step sender');
+    got.push(...users(ports.port_getn(p, 1000, 1, ZERO)));
+    assert.deepEqual(got, expect);
+    close(p);
+  });
+
+  test('port_max_events holds through the lane; a full lane spills onto the list in order', () => {
+    const p = ports.port_create();
+    for (let i = 0; i < MAXEV; i++) ports.port_send(p, 1, i);   // 16 on the lane, then the list
+    assert.throws(() => ports.port_send(p, 1, 99), code('EAGAIN'));
+    const errs: (string | null)[] = [];
+    assert.equal(ports.port_sendn([p], 1, 99, errs), 0);
+    assert.deepEqual(errs, ['EAGAIN']);
+    assert.deepEqual(users(ports.port_getn(p, 5, 5)), [0, 1, 2, 3, 4]);
+    for (let i = 0; i < 5; i++) ports.port_send(p, 1, MAXEV + i);
+    assert.throws(() => ports.port_send(p, 1, 99), code('EAGAIN'));
+    const rest = users(ports.port_getn(p, 1000, 1, ZERO));
+    assert.deepEqual(rest, Array.from({ length: MAXEV }, (_, i) => i + 5));
+    close(p);
+  });
+
+  test('credits the owner holds unused go back to another sender (all but one)', async () => {
+    const p = ports.port_create();
+    ports.port_send(p, 1, 0); ports.port_send(p, 1, 1);         // we own the lane, with credits
+    const out = new SharedArrayBuffer(8);
+    const l = lwp.lwp_create({ module: SELF, export: 'sendCount', arg: { port: p, n: MAXEV, out } });
+    await within(lwp.lwp_wait_async(l), 10_000, 'other sender');
+    const o = new Int32Array(out);
+    assert.equal(o[1], MAXEV - 3, 'the other sender got every slot but ours and the one kept back');
+    assert.equal(o[0], 3);
+    ports.port_send(p, 1, 2);                                   // the credit kept for us
+    assert.throws(() => ports.port_send(p, 1, 3), code('EAGAIN'));
+    assert.equal(ports.port_getn(p, 0, 0).nget, MAXEV);
+    close(p);
+  });
+
+  test('close discards lane entries, counts them, and releases the port struct', async () => {
+    const base = portsInUse();
+    const k0 = kstat_snapshot('port');
+    const p = ports.port_create();
+    for (let i = 0; i < 10; i++) ports.port_send(p, 1, i);
+    close(p);
+    const k1 = kstat_snapshot('port');
+    assert.equal(k1['port.events_discarded']! - k0['port.events_discarded']!, 10);
+    assert.equal(k1['port.events_sent']! - k0['port.events_sent']!, 10);
+    assert.equal(portsInUse(), base, 'closed by its lane owner: released at once');
+    assert.throws(() => ports.port_send(p, 1, 1), code('EBADF'));
+
+    // Owned by another LWP: released when that LWP exits.
+    const q = ports.port_create();
+    const l = lwp.lwp_create({ module: SELF, export: 'sendSome', arg: { port: q, base: 0, n: 5 } });
+    await within(lwp.lwp_wait_async(l), 10_000, 'sender');
+    assert.deepEqual(users(ports.port_getn(q, 2, 2)), [0, 1], 'the lane outlives its owner');
+    assert.equal(lane_owner(handle(q)), 0, 'let go at exit');
+    close(q);
+    assert.equal(portsInUse(), base);
+  });
+
+  test('a descriptor number reused by a new port never reaches the old lane', () => {
+    for (let i = 0; i < 20; i++) {
+      const p = ports.port_create();
+      ports.port_send(p, 1, 1);
+      close(p);
+      const q = ports.port_create();
+      ports.port_send(q, 1, 2);
+      assert.deepEqual(users(ports.port_getn(q, 4, 1, ZERO)), [2]);
+      if (p !== q) assert.throws(() => ports.port_send(p, 1, 3), code('EBADF'));
+      close(q);
+    }
+  });
+
+  test('ownership moves to where the thread keeps sending', () => {
+    const a = ports.port_create(), b = ports.port_create();
+    ports.port_send(a, 1, 0);
+    const ha = handle(a), hb = handle(b);
+    assert.ok(lane_owner(ha) > 0);
+    const got: number[] = [];
+    for (let i = 0; i < LANE_SWITCH + 2; i++) {
+      ports.port_send(b, 1, i);
+      if (i % 32 === 31) got.push(...users(ports.port_getn(b, 100, 1, ZERO)));
+    }
+    assert.equal(lane_owner(ha), 0, 'let go of a');
+    assert.ok(lane_owner(hb) > 0, 'took b');
+    assert.equal(ports.port_getn(a, 0, 0).nget, 1);
+    got.push(...users(ports.port_getn(b, 100, 1, ZERO)));
+    assert.deepEqual(got, Array.from({ length: LANE_SWITCH + 2 }, (_, i) => i));
+    close(a); close(b);
+  });
+
+  test('a kqueue watching a port hears of lane events', async () => {
+    const p = ports.port_create(), k = kq.kqueue();
+    kq.kevent(k, [kq.EV_SET(p, kq.EVFILT_READ, kq.EV_ADD, 0, 0, 7)], 1, ZERO);
+    assert.deepEqual(kq.kevent(k, null, 4, ZERO), []);
+    const l = lwp.lwp_create({ module: SELF, export: 'sendSome', arg: { port: p, base: 0, n: 3 } });
+    const evs = await within(kq.kevent_async(k, null, 4, { tv_sec: 10, tv_nsec: 0 }), 10_000, 'EVFILT_READ on the port');
+    assert.equal(evs.length, 1);
+    assert.equal(evs[0]!.ident, p);
+    await within(lwp.lwp_wait_async(l), 10_000, 'sender');
+    assert.equal(kq.kevent(k, null, 4, ZERO)[0]!.data, 3);
+    ports.port_getn(p, 10, 3);
+    assert.deepEqual(kq.kevent(k, null, 4, ZERO), [], 'drained');
+    close(k); close(p);
+  });
+
+  test('no wake-up lost: 20 000 round trips through lanes, spin off and on, random pauses', async () => {
+    const s = seed();
+    try {
+      for (const budgetNs of [0, 20_000]) {
+        ports.port_spin_tune({ budgetNs });
+        const p1 = ports.port_create(), p2 = ports.port_create();
+        const n = 10_000;
+        const b = lwp.lwp_create({ module: SELF, export: 'ponger', arg: { pin: p2, pout: p1, n, seedv: s } });
+        const a = lwp.lwp_create({ module: SELF, export: 'pinger', arg: { pin: p1, pout: p2, n, seedv: s } });
+        await within(Promise.all([lwp.lwp_wait_async(a), lwp.lwp_wait_async(b)]), 60_000, `ping-pong, spin budget ${budgetNs}, seed ${s}`);
+        close(p1); close(p2);
+      }
+    } catch (e) {
+      console.log(`# seed ${s} (replay: UKERN_SEED=${s})`);
+      throw e;
+    } finally {
+      ports.port_spin_tune({ budgetNs: 20_000 });
+    }
+  });
+
+  test('a getter blocked for many events is woken by lane pushes once enough arrived', async () => {
+    const p = ports.port_create();
+    const got = ports.port_getn_async(p, 40, 30);
+    const l = lwp.lwp_create({ module: SELF, export: 'sendSome', arg: { port: p, base: 0, n: 30 } });
+    const evs = await within(got, 10_000, 'port_getn for 30');
+    assert.equal(evs.length, 30);
+    assert.deepEqual(users(evs), Array.from({ length: 30 }, (_, i) => i));
+    await within(lwp.lwp_wait_async(l), 10_000, 'sender');
+    close(p);
+  });
+}
