@@ -39,6 +39,15 @@ export function sendSome(a: { port: number; base: number; n: number }): void {
   for (let i = 0; i < a.n; i++) ports.port_send(a.port, 1, a.base + i);
 }
 
+/** LWP: sends n events to p, waits for go[0], then sends one to q (and so lets go of p's lane). */
+export function sendThenMove(a: { p: number; q: number; n: number; go: SharedArrayBuffer }): void {
+  for (let i = 0; i < a.n; i++) ports.port_send(a.p, 1, i);
+  const g = new Int32Array(a.go);
+  Atomics.store(g, 1, 1); Atomics.notify(g, 1);
+  while (Atomics.load(g, 0) === 0) Atomics.wait(g, 0, 0, 1000);
+  ports.port_send(a.q, 1, 0);
+}
+
 /** LWP: sends `n` events, counting EAGAINs in out[0] and sends in out[1]. */
 export function sendCount(a: { port: number; n: number; out: SharedArrayBuffer }): void {
   const o = new Int32Array(a.out);
@@ -139,6 +148,22 @@ if (isMainThread) {
     close(p);
   });
 
+  test('a full lane never waits for room on its own getter', () => {
+    const p = ports.port_create();
+    ports.port_spin_tune({ budgetNs: 10_000_000 }); // a wait for room would last 40 ms
+    try {
+      for (let i = 0; i < ENTRIES; i++) ports.port_send(p, 1, i);
+      assert.equal(ports.port_get(p, ZERO).portev_user, 0); // this thread is the lane's last getter now
+      const t0 = performance.now();
+      for (let i = 0; i < 10; i++) ports.port_send(p, 1, ENTRIES + i);
+      assert.ok(performance.now() - t0 < 30, `10 sends onto a full lane took ${(performance.now() - t0).toFixed(1)} ms`);
+      assert.deepEqual(users(ports.port_getn(p, 100, 1, ZERO)), Array.from({ length: ENTRIES + 9 }, (_, i) => i + 1));
+    } finally {
+      ports.port_spin_tune({ budgetNs: 20_000 });
+      close(p);
+    }
+  });
+
   test('credits the owner holds unused go back to another sender (all but one)', async () => {
     const p = ports.port_create();
     ports.port_send(p, 1, 0); ports.port_send(p, 1, 1);         // we own the lane, with credits
@@ -157,6 +182,7 @@ if (isMainThread) {
   test('close discards lane entries, counts them, and releases the port struct', async () => {
     const base = portsInUse();
     const k0 = kstat_snapshot('port');
+    const lanes0 = k0['port.lanes']!;
     const p = ports.port_create();
     for (let i = 0; i < 10; i++) ports.port_send(p, 1, i);
     close(p);
@@ -164,6 +190,7 @@ if (isMainThread) {
     assert.equal(k1['port.events_discarded']! - k0['port.events_discarded']!, 10);
     assert.equal(k1['port.events_sent']! - k0['port.events_sent']!, 10);
     assert.equal(portsInUse(), base, 'closed by its lane owner: released at once');
+    assert.equal(k1['port.lanes'], lanes0, 'and its lane went back to the pool');
     assert.throws(() => ports.port_send(p, 1, 1), code('EBADF'));
 
     // Owned by another LWP: released when that LWP exits.
@@ -174,6 +201,22 @@ if (isMainThread) {
     assert.equal(lane_owner(handle(q)), 0, 'let go at exit');
     close(q);
     assert.equal(portsInUse(), base);
+  });
+
+  test('a closed port whose lane another LWP owns lives until that LWP lets go', async () => {
+    const p = ports.port_create(), q = ports.port_create();
+    const go = new SharedArrayBuffer(8), g = new Int32Array(go);
+    const l = lwp.lwp_create({ module: SELF, export: 'sendThenMove', arg: { p, q, n: ENTRIES, go } });
+    await within((async () => { while (Atomics.load(g, 1) === 0) await new Promise((r) => setTimeout(r, 1)); })(), 10_000, 'sends');
+    assert.deepEqual(users(ports.port_getn(p, ENTRIES, ENTRIES)), Array.from({ length: ENTRIES }, (_, i) => i));
+    const before = portsInUse();
+    close(p); // every credit used and every event taken: only the owner holds the struct now
+    assert.equal(portsInUse(), before, 'not released under its lane owner');
+    Atomics.store(g, 0, 1); Atomics.notify(g, 0);
+    await within(lwp.lwp_wait_async(l), 10_000, 'owner');
+    assert.equal(portsInUse(), before - 1, 'released once the owner let go');
+    assert.equal(ports.port_get(q, ZERO).portev_user, 0);
+    close(q);
   });
 
   test('a descriptor number reused by a new port never reaches the old lane', () => {

@@ -50,7 +50,7 @@ import { monoNow } from '../kern/time.js';
 import { tunables } from '../kern/boot.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { onLwpExit } from '../lwp/proc.js';
-import { P, portLock, portIdWord, PQ_CLOSE, C_DISCARDED, C_SENT, spinRegion, SPIN_BUDGET } from './mem.js';
+import { P, portLock, portIdWord, PQ_CLOSE, C_DISCARDED, C_SENT, C_LANES, spinRegion, SPIN_BUDGET } from './mem.js';
 import { kstat_add } from '../kern/kstat.js';
 
 export const LN_TAIL = 0, LN_HEAD = 16, LN_GETTER = 17, LN_CTL = 32, LN_OWNER = 33, LN_PORT = 34, LN_INUSE = 35, LN_LIMIT = 36, LN_ENT = 48;
@@ -105,11 +105,12 @@ export function lane_push(fd: number, events: number, user: number): boolean {
   const m = I32;
   // (No look at the descriptor: a close sets LN_CLOSED under the port lock,
   // and a push racing with it counts as sent just before the close.)
-  if (oTail === Atomics.load(m, oLane + LN_LIMIT) || (m[oLane + LN_CTL]! & LN_CLOSED) !== 0) return false;
+  if ((m[oLane + LN_CTL]! & LN_CLOSED) !== 0) return false;
   if (((oTail - oHead) | 0) >= oCap) {
     oHead = Atomics.load(m, oLane + LN_HEAD);
     if (((oTail - oHead) | 0) >= oCap && !lane_wait_room()) return false;
   }
+  if (oTail === Atomics.load(m, oLane + LN_LIMIT)) return false;
   const e = oEnt + ((oTail & oMask) << 2);
   F64[e >> 1] = user;
   m[e + 2] = events;
@@ -137,7 +138,7 @@ function lane_wait_room(): boolean {
   const end = monoNow() + budget;
   for (;;) {
     const g = Atomics.load(m, ln + LN_GETTER);
-    if (!lwp_running(g) || (Atomics.load(m, ln + LN_CTL) & LN_CLOSED) !== 0) return false;
+    if (g === cur.lid || !lwp_running(g) || (Atomics.load(m, ln + LN_CTL) & LN_CLOSED) !== 0) return false;
     for (let i = 0; i < 64; i++) {
       oHead = Atomics.load(m, ln + LN_HEAD);
       if (((oTail - oHead) | 0) < oCap) return true;
@@ -200,7 +201,7 @@ export function lane_send_locked(h: number, fd: number, events: number, user: nu
     Atomics.store(I32, ln + LN_LIMIT, oTail);
     return false;
   }
-  if (oTail === I32[oLane + LN_LIMIT] && !credit_locked(h, oCap - used)) return false;
+  if (oTail === I32[oLane + LN_LIMIT] && !credit_locked(h)) return false;
   const e = oEnt + ((oTail & oMask) << 2);
   F64[e >> 1] = user;
   I32[e + 2] = events;
@@ -213,15 +214,12 @@ export function lane_send_locked(h: number, fd: number, events: number, user: nu
   return true;
 }
 
-/**
- * Grants this thread credits on its lane of port h (lock held), at most
- * `free` (the room left in the ring). False when port_max_events leaves none.
- */
-function credit_locked(h: number, free: number): boolean {
+/** Grants this thread credits on its lane of port h (lock held). False when port_max_events leaves none. */
+function credit_locked(h: number): boolean {
   if (Atomics.load(I32, h + P.rstack) !== 0) reclaim_hook(h);
   const room = I32[h + P.maxev]! - I32[h + P.curr]!;
   if (room <= 0) return false;
-  const g = Math.min(room, LANE_CREDIT, free);
+  const g = Math.min(room, LANE_CREDIT);
   I32[h + P.curr] = I32[h + P.curr]! + g;
   Atomics.store(I32, oLane + LN_LIMIT, (oTail + g) | 0);
   return true;
@@ -274,7 +272,7 @@ function lane_alloc(): number {
   const n = tunables().port_lanes!;
   for (let i = 0; i < n; i++) {
     const ln = laneHandle(i);
-    if (Atomics.load(I32, ln + LN_INUSE) === 0 && Atomics.compareExchange(I32, ln + LN_INUSE, 0, 1) === 0) return ln;
+    if (Atomics.load(I32, ln + LN_INUSE) === 0 && Atomics.compareExchange(I32, ln + LN_INUSE, 0, 1) === 0) { kstat_add(C_LANES); return ln; }
   }
   return 0;
 }
@@ -284,6 +282,7 @@ export function lane_free(ln: number): void {
   I32[ln + LN_OWNER] = 0; I32[ln + LN_PORT] = 0;
   Atomics.store(I32, ln + LN_CTL, 0);
   Atomics.store(I32, ln + LN_INUSE, 0);
+  kstat_add(C_LANES, -1);
 }
 
 /**
@@ -354,6 +353,9 @@ export function lane_ctl_sync_locked(h: number): void {
   const c = I32[ln + LN_CTL]!;
   if ((c & LN_WANT) !== want) Atomics.store(I32, ln + LN_CTL, (c & LN_CLOSED) | want);
 }
+
+/** The LWP owning lane ln, 0 if none. */
+export function lane_owner_of(ln: number): number { return I32[ln + LN_OWNER]!; }
 
 /** The LWP owning port h's lane, 0 if none (lock held): the adaptive spin watches it. */
 export function lane_owner(h: number): number {

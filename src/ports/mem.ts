@@ -43,7 +43,11 @@ declare module '../kern/options.js' {
      * path of port_send (lane.ts). A port without one uses its locked queue.
      */
     port_lanes?: number;
-    /** Entries per send lane, a power of two (default 512; 16 bytes each). */
+    /**
+     * Entries per send lane, rounded down to a power of two (default 4096;
+     * 16 bytes each, so 64 KiB a lane): room for what a sender queues while
+     * its getter wakes up (~50 us here), beyond which it spills onto the locked queue.
+     */
     port_lane_entries?: number;
   }
 }
@@ -54,7 +58,7 @@ defineTunable('port_spin_ns', 20_000, 0, 10_000_000);
 defineTunable('port_spinners', availableParallelism(), 0, 1024);
 defineTunable('port_dwait_ns', 50_000, 0, 10_000_000);
 defineTunable('port_lanes', 64, 0, 4096);
-defineTunable('port_lane_entries', 512, 16, 1 << 16);
+defineTunable('port_lane_entries', 4096, 16, 1 << 16);
 
 /** port_t + port_queue_t of the seed, less what a single process does not need. */
 export const PORT = defineStruct('port', {
@@ -148,6 +152,7 @@ export const C_DISCARDED = kstat_counter('port', 'events_discarded'); // dropped
 export const C_WAITERS = kstat_counter('port', 'waiters');         // getters asleep now
 export const C_WAITS = kstat_counter('port', 'waits');             // times a getter went to sleep
 export const C_ALERTS = kstat_counter('port', 'alerts');
+export const C_LANES = kstat_counter('port', 'lanes');             // send lanes bound to ports now (lane.ts)
 export const C_SPIN_HIT = kstat_counter('port', 'spin_hits');
 export const C_SPIN_MISS = kstat_counter('port', 'spin_misses');
 export const C_DWAIT_HIT = kstat_counter('port', 'dwait_hits');     // deadline waits that caught the event spinning

@@ -38,7 +38,7 @@ import {
   ST_RESERVED, ST_QUEUED, C_PORTS, C_SENT,
 } from './mem.js';
 import { PORT_SOURCE_USER, PORT_ALLOC_DEFAULT } from './consts.js';
-import { LN_TAIL, LN_HEAD, lane_set_hooks, lane_set_reclaim, lane_set_release, lane_free, lane_revoke_locked, lane_ctl_sync_locked } from './lane.js';
+import { LN_TAIL, LN_HEAD, lane_set_hooks, lane_set_reclaim, lane_set_release, lane_free, lane_revoke_locked, lane_ctl_sync_locked, lane_owner_of } from './lane.js';
 
 /**
  * Events queued on port h: its locked list plus its send lane (lane.ts).
@@ -346,14 +346,16 @@ export function port_readable_notify(h: number): void {
 
 /**
  * Drops the port lock, releasing the struct if the port is closed and
- * nothing refers to it any more: no thread inside port_get(n), no slot out.
+ * nothing refers to it any more: no thread inside port_get(n), no slot out,
+ * no LWP owning its lane (the owner may be about to look at the lane: it
+ * lets go at its next send or its exit, which comes back here).
  */
 export function port_exit_release(h: number): void {
   const f = I32[h + P.flags]!;
   if ((f & (PQ_CLOSE | PQ_FREED)) === PQ_CLOSE) reclaim_locked(h);
-  if ((f & (PQ_CLOSE | PQ_FREED)) === PQ_CLOSE && I32[h + P.thrcnt] === 0 && I32[h + P.curr] === 0) {
+  const ln = I32[h + P.lane]!;
+  if ((f & (PQ_CLOSE | PQ_FREED)) === PQ_CLOSE && I32[h + P.thrcnt] === 0 && I32[h + P.curr] === 0 && (ln === 0 || lane_owner_of(ln) === 0)) {
     I32[h + P.flags] = f | PQ_FREED;
-    const ln = I32[h + P.lane]!;
     if (ln !== 0) { I32[h + P.lane] = 0; lane_free(ln); }
     port_exit(h);
     ports.free(h);
