@@ -88,6 +88,37 @@ export function ponger(a: { pin: number; pout: number; n: number; seedv: number 
   }
 }
 
+/** Stress producer: bursts of sends to randomly chosen live ports (lanes move with the bursts). */
+export function stressProducer(a: { fds: SharedArrayBuffer; id: number; per: number; seedv: number; sent: SharedArrayBuffer }): void {
+  const fds = new Int32Array(a.fds), sent = new Int32Array(a.sent), r = rng(a.seedv);
+  let k = 0;
+  while (k < a.per) {
+    const slot = Math.floor(r() * fds.length);
+    const burst = 1 + Math.floor(r() * 200);
+    for (let b = 0; b < burst && k < a.per; b++, k++) {
+      const fd = Atomics.load(fds, slot);
+      try { ports.port_send(fd, 1, a.id * a.per + k); Atomics.add(sent, 0, 1); } catch (e) {
+        const c = (e as SysError).code;
+        if (c !== 'EBADF' && c !== 'EAGAIN') throw e;
+      }
+    }
+  }
+}
+/** Stress consumer: takes from random live ports until told to stop, marking each event seen. */
+export function stressConsumer(a: { fds: SharedArrayBuffer; seen: SharedArrayBuffer; stop: SharedArrayBuffer; seedv: number }): void {
+  const fds = new Int32Array(a.fds), seen = new Int32Array(a.seen), stop = new Int32Array(a.stop), r = rng(a.seedv);
+  const t = { tv_sec: 0, tv_nsec: 200_000 };
+  while (Atomics.load(stop, 0) === 0) {
+    const fd = Atomics.load(fds, Math.floor(r() * fds.length));
+    try {
+      for (const ev of ports.port_getn(fd, 1 + Math.floor(r() * 64), 1 + Math.floor(r() * 4), t)) Atomics.add(seen, ev.portev_user, 1);
+    } catch (e) {
+      const c = (e as SysError).code;
+      if (c !== 'EBADF' && c !== 'EBADFD') throw e;
+    }
+  }
+}
+
 if (isMainThread) {
   test('FIFO across the lane, port_sendn (locked list) and a source event, over several takes', () => {
     const p = ports.port_create();
@@ -294,5 +325,59 @@ if (isMainThread) {
     assert.deepEqual(users(evs), Array.from({ length: 30 }, (_, i) => i));
     await within(lwp.lwp_wait_async(l), 10_000, 'sender');
     close(p);
+  });
+
+  test('stress: lanes moving between ports, ports closed under their owners: every event once, counts add up, nothing left', async (t) => {
+    const s = seed();
+    const r = rng(s);
+    t.diagnostic(`seed ${s} (replay: UKERN_SEED=${s})`);
+    const K = 4, NP = 3, NC = 2, PER = 40_000;
+    const base = portsInUse(), k0 = kstat_snapshot('port');
+    const fds = new Int32Array(new SharedArrayBuffer(4 * K));
+    for (let i = 0; i < K; i++) fds[i] = ports.port_create();
+    const seen = new SharedArrayBuffer(4 * NP * PER), sent = new SharedArrayBuffer(8), stop = new SharedArrayBuffer(8);
+    const prods = Array.from({ length: NP }, (_, id) => lwp.lwp_create({ module: SELF, export: 'stressProducer', arg: { fds: fds.buffer, id, per: PER, seedv: s + id, sent } }));
+    const cons = Array.from({ length: NC }, (_, id) => lwp.lwp_create({ module: SELF, export: 'stressConsumer', arg: { fds: fds.buffer, seen, stop, seedv: s + 100 + id } }));
+    let done = 0;
+    const prodWait = Promise.all(prods.map((l) => lwp.lwp_wait_async(l).then(() => { done++; })));
+    const deadline = Date.now() + 60_000;
+    let reopened = 0;
+    try {
+      while (done < NP) {
+        if (Date.now() > deadline) throw new Error('producers did not finish in 60 s');
+        await new Promise((res) => setTimeout(res, 1 + Math.floor(r() * 4)));
+        if (r() < 0.3) {
+          const i = Math.floor(r() * K);
+          const old = fds[i]!;
+          Atomics.store(fds, i, ports.port_create());
+          close(old); reopened++;
+        }
+      }
+      await prodWait;
+      Atomics.store(new Int32Array(stop), 0, 1);
+      for (const l of cons) await within(lwp.lwp_wait_async(l), 30_000, 'consumers to stop');
+      const counts = new Int32Array(seen);
+      for (let i = 0; i < K; i++) {
+        for (;;) {
+          const evs = ports.port_getn(fds[i]!, 64, 1, ZERO);
+          if (evs.length === 0) break;
+          for (const ev of evs) counts[ev.portev_user]!++;
+        }
+        close(fds[i]!);
+      }
+      let delivered = 0, dup = 0;
+      for (let i = 0; i < counts.length; i++) { delivered += counts[i]!; if (counts[i]! > 1) dup++; }
+      const k1 = kstat_snapshot('port');
+      const discarded = k1['port.events_discarded']! - k0['port.events_discarded']!;
+      assert.equal(dup, 0, 'no event delivered twice');
+      assert.equal(delivered + discarded, new Int32Array(sent)[0], `sent = delivered + discarded (${reopened} ports closed under load)`);
+      assert.equal(k1['port.events_sent']! - k0['port.events_sent']!, new Int32Array(sent)[0], 'kstat events_sent');
+      assert.equal(portsInUse(), base, 'every port struct released (owners let go at exit)');
+      assert.equal(k1['port.lanes'], k0['port.lanes'], 'every lane back in the pool');
+      assert.equal(k1['port.waiters'], 0, 'nobody left asleep');
+    } catch (e) {
+      console.log(`# seed ${s} (replay: UKERN_SEED=${s})`);
+      throw e;
+    }
   });
 }
