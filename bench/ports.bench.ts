@@ -13,6 +13,8 @@ import * as ports from '../src/ports/sys.js';
 import * as lwp from '../src/lwp/sys.js';
 import { close } from '../src/sys/close.js';
 import { KEV, PORT } from '../src/ports/mem.js';
+import { laneEntries } from '../src/ports/lane.js';
+import { tunables } from '../src/kern/boot.js';
 import { report, flush, reps, medianOf, percentile, nowNs, fmt } from './lib.js';
 import { postMessagePingPong, postMessageThroughput, atomicsPingPong } from './peers.js';
 
@@ -202,7 +204,9 @@ if (isMainThread) {
     peer: 'postMessage small objects w->w', peerValue: pm.msgsPerSec, goal: 'none lost or duplicated', met: check === '',
     note: check || 'every event delivered exactly once; 8 LWPs on 2 cores' });
 
-  report({ name: 'ports memory per queued event', value: KEV.words * 4, unit: 'bytes' });
+  report({ name: 'ports memory per queued event, send lane', value: 16, unit: 'bytes',
+    note: `lane entries are preallocated: ${laneEntries()} per lane (${fmt(laneEntries() * 16 / 1024)} KiB), ${tunables().port_lanes} lanes` });
+  report({ name: 'ports memory per queued event, locked queue', value: KEV.words * 4, unit: 'bytes', note: 'other senders, sources, a full lane' });
   report({ name: 'ports memory per port', value: PORT.words * 4 + 8, unit: 'bytes', note: 'port struct + its lock and id words' });
   flush();
 }

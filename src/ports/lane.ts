@@ -111,17 +111,23 @@ export function lane_push(fd: number, events: number, user: number): boolean {
     if (((oTail - oHead) | 0) >= oCap && !lane_wait_room()) return false;
   }
   if (oTail === Atomics.load(m, oLane + LN_LIMIT)) return false;
-  const e = oEnt + ((oTail & oMask) << 2);
-  F64[e >> 1] = user;
-  m[e + 2] = events;
-  const t = (oTail + 1) | 0;
-  oTail = t;
-  Atomics.store(m, oLane + LN_TAIL, t);
+  const t = ring_put(events, user);
   oMiss = 0;
   // After the publishing store: a getter about to sleep, or a watcher, that
   // registered before it may not have seen the event.
   if (Atomics.load(m, oLane + LN_CTL) !== 0 || Atomics.load(m, oWatch) !== 0) pushed_slow(fd, t);
   return true;
+}
+
+/** Writes the next entry of this thread's lane and publishes it; returns the new tail. */
+function ring_put(events: number, user: number): number {
+  const e = oEnt + ((oTail & oMask) << 2);
+  F64[e >> 1] = user;
+  I32[e + 2] = events;
+  const t = (oTail + 1) | 0;
+  oTail = t;
+  Atomics.store(I32, oLane + LN_TAIL, t);
+  return t;
 }
 
 /**
@@ -202,12 +208,7 @@ export function lane_send_locked(h: number, fd: number, events: number, user: nu
     return false;
   }
   if (oTail === I32[oLane + LN_LIMIT] && !credit_locked(h)) return false;
-  const e = oEnt + ((oTail & oMask) << 2);
-  F64[e >> 1] = user;
-  I32[e + 2] = events;
-  const t = (oTail + 1) | 0;
-  oTail = t;
-  Atomics.store(I32, oLane + LN_TAIL, t);
+  const t = ring_put(events, user);
   if (I32[h + P.wqh] !== 0) wake_hook(h);
   mutex_exit(portLock(h));
   if (Atomics.load(I32, oWatch) !== 0 && ((Atomics.load(I32, oLane + LN_HEAD) - (t - 1)) | 0) >= 0) notify_hook(h);
