@@ -13,6 +13,7 @@ import * as sys from '../src/sys/index.js';
 import { within, seed, rng } from './helpers.js';
 import { kqueueStats } from '../src/kqueue/kqueue.js';
 import { callout_count } from '../src/timers/callout.js';
+import { kq_spin_tune } from '../src/kqueue/spin.js';
 
 const { EV_SET, kevent, EVFILT_USER, EV_ADD, EV_ENABLE, EV_CLEAR, EV_DISPATCH, EV_DELETE, EV_RECEIPT, NOTE_TRIGGER } = sys;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
@@ -35,6 +36,23 @@ export function waitOne(arg: { kq: number; sab: SharedArrayBuffer; slot: number 
 /** Triggers knote 1 `n` times with data = 1..n as fast as it can. */
 export function triggerMany(arg: { kq: number; n: number }): void {
   for (let i = 1; i <= arg.n; i++) kevent(arg.kq, [EV_SET(1, EVFILT_USER, 0, NOTE_TRIGGER, i, 0)], 0, ZERO);
+}
+
+/**
+ * One side of a ping-pong over two kqueues (knote 1 on each): `first` starts
+ * by triggering `out`; every round waits in kevent (blocking) for `inp`,
+ * checks the data, answers on `out`. Random short pauses vary who waits.
+ */
+export function kqPingPong(arg: { inp: number; out: number; n: number; first: boolean; seedv: number }): void {
+  const r = rng(arg.seedv);
+  const trig = (i: number) => kevent(arg.out, [EV_SET(1, EVFILT_USER, 0, NOTE_TRIGGER, i, 0)], 0, ZERO);
+  if (arg.first) trig(1);
+  for (let i = 1; i <= arg.n; i++) {
+    const ev = kevent(arg.inp, null, 1, null);
+    if (ev.length !== 1 || ev[0]!.data !== i) throw new Error(`round ${i}: got ${JSON.stringify(ev)}`);
+    if (r() < 0.05) { const t = performance.now() + r() * 0.05; while (performance.now() < t); }
+    if (!arg.first || i < arg.n) trig(arg.first ? i + 1 : i);
+  }
 }
 
 /** Counts each ident it receives in sab (Int32 per ident) until the kqueue closes. */
@@ -138,6 +156,25 @@ function sleepers(): number {
 }
 
 if (isMainThread) {
+  test('no wake-up lost: 2 x 10 000 EVFILT_USER round trips between two LWPs blocking in kevent, spin on and off', async (t) => {
+    const s = seed();
+    t.diagnostic(`seed ${s} (replay: UKERN_SEED=${s})`);
+    try {
+      for (const budgetNs of [20_000, 0]) {
+        kq_spin_tune({ budgetNs });
+        const mk = () => { const k = sys.kqueue(); kevent(k, [EV_SET(1, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, 0)], 0, ZERO); return k; };
+        const a = mk(), b = mk();
+        const n = 10_000;
+        const x = sys.lwp_create({ module: self, export: 'kqPingPong', arg: { inp: b, out: a, n, first: true, seedv: s } });
+        const y = sys.lwp_create({ module: self, export: 'kqPingPong', arg: { inp: a, out: b, n, first: false, seedv: s ^ 0x2545f491 } });
+        await within(Promise.all([sys.lwp_wait_async(x), sys.lwp_wait_async(y)]), 60_000, `kqueue ping-pong, spin budget ${budgetNs}, seed ${s}`);
+        sys.close(a); sys.close(b);
+      }
+    } finally {
+      kq_spin_tune({ budgetNs: 20_000 });
+    }
+  });
+
   test('wake-one: K events wake K blocked LWPs, each gets exactly one', async () => {
     const K = 4;
     const kq = sys.kqueue();

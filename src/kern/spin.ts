@@ -30,6 +30,11 @@ export function spin_set_running(fn: (lid: number) => boolean): void { running =
 /** Whether LWP `lid` is on a CPU or about to be (for waits outside a spin domain). */
 export function lwp_running(lid: number): boolean { return lid > 0 && running(lid); }
 
+/** Looks of {@link SpinDomain.poll} without pause, and the most busy-work iterations between later looks. */
+const POLL_EAGER = 16, POLL_GAP_MAX = 128;
+/** Busy-work between looks (a thread-local variable: it costs no shared cache line). */
+let pauseSink = 0;
+
 export const SPIN_NOW = 0, SPIN_BUDGET = 1, SPIN_MAX = 2, SPIN_EXTRA = 3, SPIN_LWP = 4;
 const SCORE_MAX = 16, SCORE_MIN = -16, PROBE_EVERY = 32;
 
@@ -116,6 +121,40 @@ export class SpinDomain {
       },
     };
     return sp;
+  }
+
+  /**
+   * A spin before the caller even queues itself to sleep on `obj` (object
+   * lock held, as for {@link begin}): with the lock dropped (`unlock`), looks
+   * at `ready()` while `peer` is active, within the budget, then takes the
+   * lock back (`relock`) and settles the score. Returns whether `ready()`
+   * held. Not registering as a sleeper is the point: the feeding side then
+   * has nobody to wake, and can skip its lock (ports' send lanes).
+   *
+   * The first looks come without pause (an answer in a hot ping-pong is
+   * well under a microsecond away), then further and further apart: each
+   * look pulls the line the feeder's next store must take back, and a
+   * waiter looking without pause slows a streaming feeder down to where the
+   * waiter keeps finding nothing.
+   */
+  poll(obj: number, peer: number, deadline: number, ready: () => boolean, unlock: () => void, relock: () => void): boolean {
+    const sp = this.begin(obj, peer, deadline);
+    if (sp === undefined) return false;
+    unlock();
+    const active = sp.policy.active!;
+    let ok = false, looks = 0, gap = 8;
+    outer: while (active()) {
+      for (let i = 0; i < 8; i++, looks++) {
+        if (ready()) { ok = true; break outer; }
+        if (looks < POLL_EAGER) continue;
+        for (let j = 0; j < gap; j++) pauseSink = (pauseSink * 31 + j) | 0;
+        if (gap < POLL_GAP_MAX) gap <<= 1;
+      }
+    }
+    this.stop(sp);
+    relock();
+    this.end(sp, ok);
+    return ok;
   }
 
   /** Settles a spin once the sleep is over (object lock held): clears the marks, adapts the score. */

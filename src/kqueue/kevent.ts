@@ -15,7 +15,7 @@ import { wmesg_register } from '../kern/wmesg.js';
 import { kstat_add } from '../kern/kstat.js';
 import { Q } from './knote.js';
 import { kq_hold, kq_rele, kq_lock, kq_unlock, kqueue_register_locked, kqueue_scan, C_SLEEPS } from './kern.js';
-import { spin_begin, spin_end } from './spin.js';
+import { spin_poll } from './spin.js';
 import type { kevent_t } from './filter.js';
 import { EV_ERROR, EV_RECEIPT } from './consts.js';
 
@@ -129,21 +129,29 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
 /** The sleeping part of kevent: owns the lock and reference kevent_enter handed over. */
 export function* kevent_wait(w: KeventWait, async: boolean, watch?: SleepWatch): SleepGen<kevent_t[]> {
   const { kq, max, deadline, out, syscall } = w;
+  let polled = false;
   try {
     for (;;) {
       if (I32[kq + Q.closing] !== 0) fail('EBADF', syscall, 'kqueue closed');
       if (I32[kq + Q.count] !== 0 && kqueue_scan(kq, max, out) !== 0) break;
       if (I32[kq + Q.count] !== 0) continue;
       if (deadline !== Infinity && monoNow() >= deadline) break;
+      // Blocking form: first spin without queueing (a trigger then has
+      // nobody to wake), once per call; the async form never spins.
+      if (!async && !polled) {
+        polled = true;
+        // Look again under the lock whatever the poll saw: a trigger after
+        // its last look found nobody to wake.
+        spin_poll(kq, deadline, () => kq_unlock(kq), () => kq_lock(kq));
+        continue;
+      }
       const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WMESG_KQREAD, syscall);
       sq_enqueue(kq + Q.sq, sl, 0);
       kstat_add(C_SLEEPS);
-      const sp = async ? undefined : spin_begin(kq, deadline);
       watch?.sleeping(sl);
-      const r = yield { sl, lock: kq + Q.lock, deadline, spin: sp?.policy };
+      const r = yield { sl, lock: kq + Q.lock, deadline };
       watch?.awake();
       sq_free(sl);
-      if (sp !== undefined) spin_end(sp, r !== SQ_INTR && r !== SQ_TIMEDOUT);
       if (r === SQ_INTR) fail('EINTR', syscall);
       if (r === SQ_TIMEDOUT) {
         if (I32[kq + Q.closing] === 0 && I32[kq + Q.count] !== 0) kqueue_scan(kq, max, out);

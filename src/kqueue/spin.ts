@@ -1,5 +1,5 @@
 /**
- * kevent's adaptive spin before sleeping: the shared policy of kern/spin.ts
+ * kevent's adaptive spin before it queues itself to sleep: the shared policy of kern/spin.ts
  * (spin only while the LWP that last queued on this kqueue is active, for a
  * bounded budget, with few spinners, while it pays), with kqueue's tunables
  * kq_spin_ns and kq_spinners and a per-kqueue score.
@@ -9,7 +9,7 @@ import { I32 } from '../kern/kmem.js';
 import { defineTunable } from '../kern/options.js';
 import { onBoot, tunables, ensureBooted } from '../kern/boot.js';
 import { kstat_counter } from '../kern/kstat.js';
-import { SpinDomain, spin_region, type Spin } from '../kern/spin.js';
+import { SpinDomain, spin_region } from '../kern/spin.js';
 import { Q } from './knote.js';
 
 declare module '../kern/options.js' {
@@ -34,10 +34,13 @@ export function kq_spin_tune(o: { budgetNs?: number; maxSpinners?: number }): { 
   return domain.setLimits(o.budgetNs, o.maxSpinners);
 }
 
-/** Whether to spin before sleeping on kq (kqueue lock held); undefined: sleep at once. */
-export function spin_begin(kq: number, deadline: number): Spin | undefined {
-  return domain.begin(kq, I32[kq + Q.lastq]!, deadline);
+/**
+ * kevent's spin before it queues itself to sleep (kqueue lock held; the
+ * caller holds a reference): watches the pending count with the lock
+ * dropped while the LWP that last queued on kq is active. True when
+ * something is pending (lock held again either way).
+ */
+export function spin_poll(kq: number, deadline: number, unlock: () => void, relock: () => void): boolean {
+  return domain.poll(kq, I32[kq + Q.lastq]!, deadline, () => Atomics.load(I32, kq + Q.count) !== 0, unlock, relock);
 }
 
-/** Settles a spin once the sleep is over (kqueue lock held). */
-export function spin_end(sp: Spin, woken: boolean): void { domain.end(sp, woken); }

@@ -50,38 +50,15 @@ export function spin_begin(h: number, deadline: number): Spin | undefined {
  * (lock held), -1: the port was closed meanwhile (lock dropped, struct
  * released if it was the last reference).
  */
-/** Busy-work between looks (a local, so it costs no shared cache line). */
-let pause = 0;
-const PRESPIN_GAP_MAX = 128;
-const PRESPIN_EAGER = 16;
 export function prespin(h: number, nget: number, deadline: number): -1 | 0 | 1 {
   const owner = lane_owner(h);
   if (owner === 0) return 0;
-  const sp = domain.begin(h, owner, deadline);
-  if (sp === undefined) return 0;
   const ln = I32[h + P.lane]!; // bound for the struct's life, which thrcnt keeps
-  I32[h + P.thrcnt]!++;
-  port_exit(h);
-  let ok = false;
   const m = I32;
-  const active = sp.policy.active!;
-  // Back off between looks: each look pulls the line the owner's next
-  // publishing store must take back, and a getter looking without pause
-  // slows the owner down to where the getter keeps finding it empty.
-  // The first looks come without pause (an answer in a hot ping-pong is
-  // well under a microsecond away), then further and further apart.
-  let looks = 0, gap = 8;
-  outer: while (active()) {
-    for (let i = 0; i < 8; i++, looks++) {
-      if (Atomics.load(m, h + P.nent) + ((Atomics.load(m, ln + LN_TAIL) - Atomics.load(m, ln + LN_HEAD)) | 0) >= nget) { ok = true; break outer; }
-      if (looks < PRESPIN_EAGER) continue;
-      for (let j = 0; j < gap; j++) pause = (pause * 31 + j) | 0;
-      if (gap < PRESPIN_GAP_MAX) gap <<= 1;
-    }
-  }
-  mutex_enter(portLock(h));
-  I32[h + P.thrcnt]!--;
-  domain.end(sp, ok);
+  const ok = domain.poll(h, owner, deadline,
+    () => Atomics.load(m, h + P.nent) + ((Atomics.load(m, ln + LN_TAIL) - Atomics.load(m, ln + LN_HEAD)) | 0) >= nget,
+    () => { I32[h + P.thrcnt]!++; port_exit(h); },
+    () => { mutex_enter(portLock(h)); I32[h + P.thrcnt]!--; });
   if ((I32[h + P.flags]! & PQ_CLOSE) !== 0) { port_exit_release(h); return -1; }
   return ok && port_nent(h) >= nget ? 1 : 0;
 }
