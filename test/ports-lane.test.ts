@@ -48,6 +48,21 @@ export function sendThenMove(a: { p: number; q: number; n: number; go: SharedArr
   ports.port_send(a.q, 1, 0);
 }
 
+/**
+ * LWP: sends n events to p, says so (go[1]), waits for go[0] without a
+ * syscall, makes one unrelated syscall, says so (go[2]), and stays alive
+ * until go[3].
+ */
+export function sendThenSyscall(a: { p: number; n: number; go: SharedArrayBuffer }): void {
+  const g = new Int32Array(a.go);
+  for (let i = 0; i < a.n; i++) ports.port_send(a.p, 1, i);
+  Atomics.store(g, 1, 1); Atomics.notify(g, 1);
+  while (Atomics.load(g, 0) === 0) Atomics.wait(g, 0, 0, 1000);
+  lwp.lwp_self();
+  Atomics.store(g, 2, 1); Atomics.notify(g, 2);
+  while (Atomics.load(g, 3) === 0) Atomics.wait(g, 3, 0, 1000);
+}
+
 /** LWP: sends `n` events, counting EAGAINs in out[0] and sends in out[1]. */
 export function sendCount(a: { port: number; n: number; out: SharedArrayBuffer }): void {
   const o = new Int32Array(a.out);
@@ -248,6 +263,23 @@ if (isMainThread) {
     assert.equal(portsInUse(), before - 1, 'released once the owner let go');
     assert.equal(ports.port_get(q, ZERO).portev_user, 0);
     close(q);
+  });
+
+  test('the close asks a live owner to let go at its next syscall of any kind', async () => {
+    const p = ports.port_create();
+    const go = new SharedArrayBuffer(16), g = new Int32Array(go);
+    const l = lwp.lwp_create({ module: SELF, export: 'sendThenSyscall', arg: { p, n: ENTRIES, go } });
+    const flag = (i: number, what: string) => within((async () => { while (Atomics.load(g, i) === 0) await new Promise((r) => setTimeout(r, 1)); })(), 10_000, what);
+    await flag(1, 'sends');
+    ports.port_getn(p, ENTRIES, ENTRIES);
+    const before = portsInUse();
+    close(p);
+    assert.equal(portsInUse(), before, 'pinned by its lane owner');
+    Atomics.store(g, 0, 1); Atomics.notify(g, 0);
+    await flag(2, 'the owner\'s next syscall');
+    assert.equal(portsInUse(), before - 1, 'released at that syscall, the owner still alive');
+    Atomics.store(g, 3, 1); Atomics.notify(g, 3);
+    await within(lwp.lwp_wait_async(l), 10_000, 'owner');
   });
 
   test('a descriptor number reused by a new port never reaches the old lane', () => {

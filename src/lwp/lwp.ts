@@ -30,8 +30,9 @@ export const LW_MAIN = 0x20;       // the booting thread
 export const LW_THREW = 0x40;      // its start function threw
 export const LW_DIED = 0x80;       // its worker died outside the kernel
 export const LW_CANCELLED = 0x100; // lwp_wakeup: end the current or next interruptible sleep with EINTR
+export const LW_PENDING = 0x200;   // a subsystem left work for the LWP's next syscall (onUserret hooks)
 /** Bits that send the LWP through userret at its next syscall. */
-export const LW_USERRET = LW_WSUSPEND;
+export const LW_USERRET = LW_WSUSPEND | LW_PENDING;
 
 export const LWP = defineStruct('lwp', {
   private: 'f64',      // lwp_getprivate / lwp_setprivate

@@ -21,9 +21,9 @@ import { spin_set_running } from '../kern/spin.js';
 const WM_KMUTEX = wmesg_register('kmutex');
 import {
   L, LSIDL, LSRUN, LSSLEEP, LSZOMB, LSONPROC, LSSUSPENDED, LSSTOP, LW_WSUSPEND, LW_DETACHED,
-  LW_WEXIT, LW_MAIN, LW_USERRET, LW_CANCELLED, LWP, maxlwp, slotHandle, lwp_byid,
+  LW_WEXIT, LW_MAIN, LW_USERRET, LW_CANCELLED, LW_PENDING, LWP, maxlwp, slotHandle, lwp_byid,
 } from './lwp.js';
-import { P, curproc, proc_exit, lwp_exit_hooks } from './proc.js';
+import { P, curproc, proc_exit, lwp_exit_hooks, lwp_userret_hooks } from './proc.js';
 import { SYSID_BASE } from '../kern/hdr.js';
 
 export const C_CREATED = kstat_counter('lwp', 'created');
@@ -303,7 +303,24 @@ setSleepHooks({
   asyncEnter: onAsyncEnter,
   asyncLeave: onAsyncLeave,
 });
-setUserret(L.flag, LW_USERRET, lwp_halt);
+/**
+ * NetBSD's lwp_userret, at syscall entry: the work other LWPs posted for
+ * this one, then a pending suspension.
+ */
+function lwp_userret(): void {
+  const h = cur.lwp;
+  if (h === 0) return;
+  if ((Atomics.and(I32, h + L.flag, ~LW_PENDING) & LW_PENDING) !== 0) lwp_userret_hooks();
+  if (Atomics.load(I32, h + L.flag) & LW_WSUSPEND) lwp_halt();
+}
+
+/** Sends LWP `lid` through the onUserret hooks at its next syscall (any thread; no lock needed). */
+export function lwp_post_userret(lid: number): void {
+  const h = lwp_byid(lid);
+  if (h !== 0) Atomics.or(I32, h + L.flag, LW_PENDING);
+}
+
+setUserret(L.flag, LW_USERRET, lwp_userret);
 spin_set_running((lid) => {
   const h = lwp_byid(lid);
   if (h === 0) return false;

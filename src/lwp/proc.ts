@@ -46,6 +46,19 @@ export function lwp_exit_hooks(lid: number): void {
   }
 }
 
+type UserretHook = () => void;
+const userretHooks: UserretHook[] = [];
+/**
+ * Registers work an LWP does for its subsystem at its next syscall entry
+ * once someone posted it (`lwp_post_userret`): what only the LWP itself may
+ * do, e.g. letting go of a port's send lane. Runs with no kernel lock held.
+ */
+export function onUserret(fn: UserretHook): void { userretHooks.push(fn); }
+/** Runs the userret hooks (lwp/ops.ts). */
+export function lwp_userret_hooks(): void {
+  for (const h of userretHooks) h();
+}
+
 /**
  * exit1: the last LWP is leaving. Runs the subsystems' exit hooks, then
  * tells the main thread to end the Node process with `status` (it is either

@@ -29,9 +29,10 @@
  * (the port's struct releases it) and owned by at most one LWP at a time;
  * an LWP owns at most one lane. The owner is the only writer of the tail
  * and the entries, so ownership moves only when the owner cannot be in the
- * middle of a push: the owner gives it up itself (its port was closed, or
- * it has sent elsewhere LANE_SWITCH times in a row while the lane sat
- * idle), or it exits (lwp exit hook, also for a dead worker). Other senders
+ * middle of a push: the owner gives it up itself (its port was closed: at
+ * its next syscall of any kind, which the close posts; or it has sent
+ * elsewhere LANE_SWITCH times in a row while the lane sat idle), or it
+ * exits (lwp exit hook, also for a dead worker). Other senders
  * to the port use the locked queue, which is as fast as before.
  *
  * Lane layout in words (each group on its own cache line):
@@ -49,7 +50,8 @@ import { lwp_running } from '../kern/spin.js';
 import { monoNow } from '../kern/time.js';
 import { tunables } from '../kern/boot.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { onLwpExit } from '../lwp/proc.js';
+import { onLwpExit, onUserret } from '../lwp/proc.js';
+import { lwp_post_userret } from '../lwp/ops.js';
 import { P, portLock, portIdWord, PQ_CLOSE, C_DISCARDED, C_SENT, C_LANES, spinRegion, SPIN_BUDGET } from './mem.js';
 import { kstat_add } from '../kern/kstat.js';
 
@@ -336,6 +338,9 @@ export function lane_close_locked(h: number): number {
   if (oLane === ln) {
     oFd = NaN; oH = 0; oLane = 0; oIdW = 0; oWatch = 0; oMiss = 0;
     lane_release_locked(h, ln);
+  } else if (I32[ln + LN_OWNER] !== 0) {
+    // Only the owner may let go (it could be mid-push): at its next syscall.
+    lwp_post_userret(I32[ln + LN_OWNER]!);
   }
   return left;
 }
@@ -363,6 +368,11 @@ export function lane_owner(h: number): number {
   const ln = I32[h + P.lane]!;
   return ln === 0 ? 0 : I32[ln + LN_OWNER]!;
 }
+
+// Posted by the close of a port whose lane this thread owns.
+onUserret(() => {
+  if (oLane !== 0 && (Atomics.load(I32, oLane + LN_CTL) & LN_CLOSED) !== 0) lane_let_go();
+});
 
 // An LWP that exits (or whose worker died) lets go of its lane: it runs no
 // more user code, so it cannot be in the middle of a push.
