@@ -13,6 +13,11 @@
  * not deliver (denied events, at the head, in order) and to return slots.
  * Several getters can thus deliver at once, each from its own list; an
  * event is on at most one list, so it is delivered once.
+ *
+ * A port's send lane (lane.ts) is taken in the same pass: under the lock
+ * its entries are merged with the list by the lane mark each listed event
+ * carries, and copied out (the owner reuses an entry once the head has
+ * moved past it); they become objects with the list's, after the lock.
  */
 import { I32, F64 } from '../kern/kmem.js';
 import { kstat_add } from '../kern/kstat.js';
@@ -167,94 +172,94 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
   let requeue = 0;
   let s = n > 0 ? first : 0, prev = 0, ri = 0;
   for (let k = 0; k < nruns; k++) {
-   const len = runs[k]!;
-   if (len < 0) {
-    // Lane entries: port_send's events, nothing to settle.
-    for (let j = 0; j < -len; j++, ri++) {
-      out.push({ portev_events: scrEv[ri]!, portev_source: PORT_SOURCE_USER, portev_object: 0, portev_user: scrUser[ri]! });
-    }
-    taken -= len;
-    continue;
-   }
-   for (let j = 0; j < len; j++) {
-    const next = m[s + E.next]!;
-    const src = m[s + E.source]!;
-    let events = m[s + E.events]!;
-    // Read everything before the slot is given back (and reused by a sender).
-    const object = f[(s + E.object) >> 1]!, user = f[(s + E.user) >> 1]!;
-    if (src === PORT_SOURCE_USER) {
-      // port_send's slots: only the port and this getter ever touch them (no
-      // source can withdraw or free them), so no compare-and-swap, and no
-      // write either: a run of them is already linked through E.next, and
-      // that is the chain they go back on (queue.ts sets every field again
-      // when it hands a slot out).
-      if (freeTail === 0) freeHead = s; else if (freeTail !== prev) m[freeTail + E.next] = s;
-      freeTail = s; freed++;
-      out.push({ portev_events: events, portev_source: src, portev_object: object, portev_user: user });
-      taken++;
-      prev = s;
-      s = next;
+    const len = runs[k]!;
+    if (len < 0) {
+      // Lane entries: port_send's events, nothing to settle.
+      for (let j = 0; j < -len; j++, ri++) {
+        out.push({ portev_events: scrEv[ri]!, portev_source: PORT_SOURCE_USER, portev_object: 0, portev_user: scrUser[ri]! });
+      }
+      taken -= len;
       continue;
     }
-    const flags = m[s + E.flags]!;
-    let ok = true;
-    if (flags & KF_CALLBACK) {
-      const ops = port_source_ops(src);
-      if (ops?.deliver !== undefined) {
-        const v = Atomics.compareExchange(m, s + E.st, ST_TAKEN, ST_DELIVERING);
-        if (v === ST_TAKEN) {
-          const d = dctx;
-          d.slot = s; d.port = fd; d.source = src; d.object = object;
-          d.user = user; d.arg = m[s + E.arg]!; d.events = events;
-          try { ok = ops.deliver(d) !== false; } catch (e) {
-            process.emitWarning(`port source ${ops.name}: deliver callback threw: ${String(e)}`);
+    for (let j = 0; j < len; j++) {
+      const next = m[s + E.next]!;
+      const src = m[s + E.source]!;
+      let events = m[s + E.events]!;
+      // Read everything before the slot is given back (and reused by a sender).
+      const object = f[(s + E.object) >> 1]!, user = f[(s + E.user) >> 1]!;
+      if (src === PORT_SOURCE_USER) {
+        // port_send's slots: only the port and this getter ever touch them (no
+        // source can withdraw or free them), so no compare-and-swap, and no
+        // write either: a run of them is already linked through E.next, and
+        // that is the chain they go back on (queue.ts sets every field again
+        // when it hands a slot out).
+        if (freeTail === 0) freeHead = s; else if (freeTail !== prev) m[freeTail + E.next] = s;
+        freeTail = s; freed++;
+        out.push({ portev_events: events, portev_source: src, portev_object: object, portev_user: user });
+        taken++;
+        prev = s;
+        s = next;
+        continue;
+      }
+      const flags = m[s + E.flags]!;
+      let ok = true;
+      if (flags & KF_CALLBACK) {
+        const ops = port_source_ops(src);
+        if (ops?.deliver !== undefined) {
+          const v = Atomics.compareExchange(m, s + E.st, ST_TAKEN, ST_DELIVERING);
+          if (v === ST_TAKEN) {
+            const d = dctx;
+            d.slot = s; d.port = fd; d.source = src; d.object = object;
+            d.user = user; d.arg = m[s + E.arg]!; d.events = events;
+            try { ok = ops.deliver(d) !== false; } catch (e) {
+              process.emitWarning(`port source ${ops.name}: deliver callback threw: ${String(e)}`);
+            }
+            events = d.events | 0;
           }
-          events = d.events | 0;
         }
       }
-    }
-    // Finish: one compare-and-swap decides against a concurrent withdraw / free / re-send.
-    let free = false;
-    for (;;) {
-      const v = Atomics.load(m, s + E.st);
-      if (v & SF_CANCEL) {
-        // Withdrawn while we held it: not delivered.
-        if (v & SF_FREEPEND) {
+      // Finish: one compare-and-swap decides against a concurrent withdraw / free / re-send.
+      let free = false;
+      for (;;) {
+        const v = Atomics.load(m, s + E.st);
+        if (v & SF_CANCEL) {
+          // Withdrawn while we held it: not delivered.
+          if (v & SF_FREEPEND) {
+            if (Atomics.compareExchange(m, s + E.st, v, 0) !== v) continue;
+            free = true;
+          } else {
+            if (Atomics.compareExchange(m, s + E.st, v, ST_RESERVED) !== v) continue;
+          }
+          break;
+        }
+        if (!ok) {
+          if (Atomics.compareExchange(m, s + E.st, v, ST_TAKEN) !== v) continue;
+          m[s + E.next] = 0;
+          if (denyTail === 0) denyHead = s; else m[denyTail + E.next] = s;
+          denyTail = s; denied++;
+          break;
+        }
+        if ((flags & KEEP) === 0) {
           if (Atomics.compareExchange(m, s + E.st, v, 0) !== v) continue;
           free = true;
+        } else if (v & SF_REQUEUE) {
+          // Sent again while its callback ran: queue it again (below, under the lock).
+          if (Atomics.compareExchange(m, s + E.st, v, ST_TAKEN) !== v) continue;
+          m[s + E.next] = requeue; requeue = s;
         } else {
           if (Atomics.compareExchange(m, s + E.st, v, ST_RESERVED) !== v) continue;
         }
+        out.push({ portev_events: events, portev_source: src, portev_object: object, portev_user: user });
+        taken++;
         break;
       }
-      if (!ok) {
-        if (Atomics.compareExchange(m, s + E.st, v, ST_TAKEN) !== v) continue;
-        m[s + E.next] = 0;
-        if (denyTail === 0) denyHead = s; else m[denyTail + E.next] = s;
-        denyTail = s; denied++;
-        break;
+      if (free) {
+        if (freeTail === 0) freeHead = s; else m[freeTail + E.next] = s;
+        freeTail = s; freed++;
       }
-      if ((flags & KEEP) === 0) {
-        if (Atomics.compareExchange(m, s + E.st, v, 0) !== v) continue;
-        free = true;
-      } else if (v & SF_REQUEUE) {
-        // Sent again while its callback ran: queue it again (below, under the lock).
-        if (Atomics.compareExchange(m, s + E.st, v, ST_TAKEN) !== v) continue;
-        m[s + E.next] = requeue; requeue = s;
-      } else {
-        if (Atomics.compareExchange(m, s + E.st, v, ST_RESERVED) !== v) continue;
-      }
-      out.push({ portev_events: events, portev_source: src, portev_object: object, portev_user: user });
-      taken++;
-      break;
+      prev = s;
+      s = next;
     }
-    if (free) {
-      if (freeTail === 0) freeHead = s; else m[freeTail + E.next] = s;
-      freeTail = s; freed++;
-    }
-    prev = s;
-    s = next;
-   }
   }
   takeResult.taken = taken; takeResult.denied = denied;
   if (taken > 0) kstat_add(C_DELIVERED, taken);
