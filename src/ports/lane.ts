@@ -76,16 +76,6 @@ function laneWords(): number { return LN_ENT + 4 * laneEntries(); }
 const lanes = kregionCreate('port_lanes', (t) => 16 + t.port_lanes! * (LN_ENT + 4 * (1 << (31 - Math.clz32(t.port_lane_entries!)))));
 function laneHandle(i: number): number { return ((lanes.base + 15) & ~15) + i * laneWords(); }
 
-/** Events in lane ln not yet taken (any thread; exact under the port lock as far as getters go). */
-export function lane_count(ln: number): number {
-  return (Atomics.load(I32, ln + LN_TAIL) - I32[ln + LN_HEAD]!) | 0;
-}
-
-/** Word index of entry `pos` of lane ln (its user f64 is at index >> 1, its events at +2). */
-export function lane_entry(ln: number, pos: number): number {
-  return ln + LN_ENT + ((pos & (laneEntries() - 1)) << 2);
-}
-
 // ---- the owner's side (thread-local: an LWP owns at most one lane) ----
 
 let oFd = NaN;        // descriptor of the port whose lane this thread owns; NaN (equal to nothing): none
@@ -251,6 +241,8 @@ export function lane_set_reclaim(fn: (h: number) => void): void { reclaim_hook =
 
 /** Takes port h's lane for this thread (lock held), binding one from the pool if needed. */
 function lane_claim_locked(h: number, fd: number): boolean {
+  // Owner 0 means "none": a thread that is no LWP (a kernel thread) never owns one.
+  if (cur.lid <= 0) return false;
   let ln = I32[h + P.lane]!;
   if (ln === 0) {
     ln = lane_alloc();
