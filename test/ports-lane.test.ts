@@ -202,7 +202,7 @@ if (isMainThread) {
       assert.equal(ports.port_get(p, ZERO).portev_user, 0); // this thread is the lane's last getter now
       const t0 = performance.now();
       for (let i = 0; i < 10; i++) ports.port_send(p, 1, ENTRIES + i);
-      assert.ok(performance.now() - t0 < 30, `10 sends onto a full lane took ${(performance.now() - t0).toFixed(1)} ms`);
+      assert.ok(performance.now() - t0 < 200, `10 sends onto a full lane took ${(performance.now() - t0).toFixed(1)} ms`);
       assert.deepEqual(users(ports.port_getn(p, 100, 1, ZERO)), Array.from({ length: ENTRIES + 9 }, (_, i) => i + 1));
     } finally {
       ports.port_spin_tune({ budgetNs: 20_000 });
