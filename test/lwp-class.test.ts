@@ -36,6 +36,16 @@ test('the LWP ping-pong example runs', () => {
   assert.match(r.stdout, /10000 round trips in \d+ ms/);
 });
 
+test('the port streaming example runs: every event in order, counted once', () => {
+  const file = fileURLToPath(new URL('../examples/port-stream.js', import.meta.url));
+  const r = spawnSync(process.execPath, [file, '300000'], { encoding: 'utf8', timeout: 60000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /300000 events in \d+ ms: [\d.]+ M events\/s/);
+  assert.match(r.stdout, /every event in order/);
+  assert.match(r.stdout, /kstat: sent 300000, delivered 300000, send lanes bound 1/);
+  assert.match(r.stdout, /done\n$/);
+});
+
 test('the timer -> port -> kqueue example runs', () => {
   const file = fileURLToPath(new URL('../examples/timer-port-kqueue.js', import.meta.url));
   const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 60000 });
