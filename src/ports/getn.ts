@@ -27,7 +27,7 @@ import { wmesg_register } from '../kern/wmesg.js';
 import { P, portLock, portAlertUser, PQ_ALERT, PQ_CLOSE, C_WAITERS, C_WAITS } from './mem.js';
 import { PORT_SOURCE_ALERT } from './consts.js';
 import { port_enter, port_exit, port_exit_release, port_nent, port_gen } from './queue.js';
-import { lane_ctl_sync_locked } from './lane.js';
+import { lane_ctl_sync_locked, lane_owner } from './lane.js';
 import { take_locked, take_unlocked, takeResult } from './take.js';
 import { spin_begin, spin_end, prespin } from './spin.js';
 import { dwait_begin, dwait_end } from './dwait.js';
@@ -143,7 +143,9 @@ export function* getn_gen(fd: unknown, max: number, nget: number, timeout: Times
       // a deadline-aware wait when one more event would do and a timer
       // feeding this port is due before our timeout, else the adaptive spin.
       const dw = async || nget - port_nent(h) > 1 ? undefined : dwait_begin(h, deadline);
-      const sp = async || dw !== undefined ? undefined : spin_begin(h, deadline);
+      // On a port fed through a send lane, a wait without timeout had its
+      // spin before it registered (getn_fast's prespin): not a second one.
+      const sp = async || dw !== undefined || (timeout === null && lane_owner(h) !== 0) ? undefined : spin_begin(h, deadline);
       if (ctl !== undefined) ctl.sl = sl;
       let r: number;
       try {
