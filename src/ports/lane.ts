@@ -151,20 +151,24 @@ function pushed_slow(fd: number, t: number): void {
   if (c & LN_CLOSED) return; // discarded, as if sent just before the close
   if ((c & LN_WANT) !== 0) {
     mutex_enter(portLock(h));
-    if (Atomics.load(I32, portIdWord(h)) === fd) wake_hook(h);
+    if (Atomics.load(I32, portIdWord(h)) === fd) q.wake(h);
     mutex_exit(portLock(h));
   }
   // Readable now if everything before this entry was taken already (it was
   // then empty, or became so after we pushed: a spare notification is harmless).
-  if (Atomics.load(I32, oWatch) !== 0 && ((Atomics.load(I32, ln + LN_HEAD) - (t - 1)) | 0) >= 0) notify_hook(h);
+  if (Atomics.load(I32, oWatch) !== 0 && ((Atomics.load(I32, ln + LN_HEAD) - (t - 1)) | 0) >= 0) q.notify(h);
 }
 
-/** Installed by queue.ts (which imports this module): wake_check_locked and port_readable_notify. */
-let wake_hook: (h: number) => void = () => {};
-let notify_hook: (h: number) => void = () => {};
-export function lane_set_hooks(wake: (h: number) => void, notify: (h: number) => void): void {
-  wake_hook = wake; notify_hook = notify;
-}
+/**
+ * What the lane needs of the port's locked queue, installed by queue.ts
+ * (which imports this module): wake the first getter if enough events are
+ * queued (lock held), tell watchers the port became readable (no lock),
+ * reclaim slots getters gave back (lock held), drop the lock releasing a
+ * closed port's struct if nothing refers to it.
+ */
+interface QueueOps { wake(h: number): void; notify(h: number): void; reclaim(h: number): void; release(h: number): void }
+let q: QueueOps = { wake: () => {}, notify: () => {}, reclaim: () => {}, release: (h) => mutex_exit(portLock(h)) };
+export function lane_set_queue_ops(ops: QueueOps): void { q = ops; }
 
 /**
  * Before the locked path of a send to `fd` (no port lock held): lets go of
@@ -201,15 +205,15 @@ export function lane_send_locked(h: number, fd: number, events: number, user: nu
   }
   if (oTail === I32[oLane + LN_LIMIT] && !credit_locked(h)) return false;
   const t = ring_put(events, user);
-  if (I32[h + P.wqh] !== 0) wake_hook(h);
+  if (I32[h + P.wqh] !== 0) q.wake(h);
   mutex_exit(portLock(h));
-  if (Atomics.load(I32, oWatch) !== 0 && ((Atomics.load(I32, oLane + LN_HEAD) - (t - 1)) | 0) >= 0) notify_hook(h);
+  if (Atomics.load(I32, oWatch) !== 0 && ((Atomics.load(I32, oLane + LN_HEAD) - (t - 1)) | 0) >= 0) q.notify(h);
   return true;
 }
 
 /** Grants this thread credits on its lane of port h (lock held). False when port_max_events leaves none. */
 function credit_locked(h: number): boolean {
-  if (Atomics.load(I32, h + P.rstack) !== 0) reclaim_hook(h);
+  if (Atomics.load(I32, h + P.rstack) !== 0) q.reclaim(h);
   const room = I32[h + P.maxev]! - I32[h + P.curr]!;
   if (room <= 0) return false;
   const g = Math.min(room, LANE_CREDIT);
@@ -235,9 +239,6 @@ export function lane_revoke_locked(h: number): number {
   return back;
 }
 
-/** Installed by queue.ts: reclaim_locked (slots given back without the lock). */
-let reclaim_hook: (h: number) => void = () => {};
-export function lane_set_reclaim(fn: (h: number) => void): void { reclaim_hook = fn; }
 
 /** Takes port h's lane for this thread (lock held), binding one from the pool if needed. */
 function lane_claim_locked(h: number, fd: number): boolean {
@@ -306,12 +307,9 @@ export function lane_let_go(): void {
   oFd = NaN; oH = 0; oLane = 0; oIdW = 0; oWatch = 0; oMiss = 0;
   mutex_enter(portLock(h));
   lane_release_locked(h, ln);
-  release_hook(h);
+  q.release(h);
 }
 
-/** Installed by queue.ts: port_exit_release (drops the lock, frees a closed port's struct when nothing refers to it). */
-let release_hook: (h: number) => void = (h) => mutex_exit(portLock(h));
-export function lane_set_release(fn: (h: number) => void): void { release_hook = fn; }
 
 /**
  * Port h is being closed (lock held): its lane's entries are discarded and
@@ -377,6 +375,6 @@ onLwpExit((lid) => {
     const h = I32[ln + LN_PORT]!;
     mutex_enter(portLock(h));
     if (I32[h + P.lane] === ln && I32[ln + LN_OWNER] === lid) lane_release_locked(h, ln);
-    release_hook(h);
+    q.release(h);
   }
 });

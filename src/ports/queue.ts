@@ -38,7 +38,7 @@ import {
   ST_RESERVED, ST_QUEUED, C_PORTS, C_SENT,
 } from './mem.js';
 import { PORT_SOURCE_USER, PORT_ALLOC_DEFAULT } from './consts.js';
-import { LN_TAIL, LN_HEAD, lane_set_hooks, lane_set_reclaim, lane_set_release, lane_free, lane_revoke_locked, lane_ctl_sync_locked, lane_owner_of } from './lane.js';
+import { LN_TAIL, LN_HEAD, lane_set_queue_ops, lane_free, lane_revoke_locked, lane_ctl_sync_locked, lane_owner_of } from './lane.js';
 
 /**
  * Events queued on port h: its locked list plus its send lane (lane.ts).
@@ -227,7 +227,7 @@ export function slot_free_locked(h: number, s: number): void {
 // fixed once the modules are loaded).
 const P_CURR = P.curr, P_MAXEV = P.maxev, P_FREE = P.freeHead, P_NFREE = P.nfree, P_TAIL = P.tail;
 const P_HEAD = P.head, P_NENT = P.nent, P_SENDGEN = P.sendGen, P_LAST = P.lastSender, P_SENTPEND = P.sentPend;
-const P_WQH = P.wqh, P_LANE = P.lane;
+const P_WQH = P.wqh;
 const E_ST = E.st, E_FLAGS = E.flags, E_SOURCE = E.source, E_PORT = E.port, E_EVENTS = E.events, E_ARG = E.arg;
 const E_NEXT = E.next, E_PREV = E.prev, E_OBJECT = E.object, E_USER = E.user, E_RPOS = E.rpos;
 
@@ -261,7 +261,7 @@ export function send_user_locked(h: number, events: number, user: number, syscal
   m[s + E_PORT] = h;
   m[s + E_EVENTS] = events;
   m[s + E_ARG] = 0;
-  m[s + E_RPOS] = m[h + P_LANE] === 0 ? 0 : Atomics.load(m, m[h + P_LANE]! + LN_TAIL);
+  m[s + E_RPOS] = rposNow(h);
   // Link at the tail (enqueue_locked, inlined).
   const t = m[h + P_TAIL]!;
   m[s + E_NEXT] = 0;
@@ -365,6 +365,9 @@ export function port_exit_release(h: number): void {
   port_exit(h);
 }
 
-lane_set_hooks((h) => { if (I32[h + P.wqh] !== 0) wake_check_locked(h); }, port_readable_notify);
-lane_set_reclaim((h) => { reclaim_locked(h); });
-lane_set_release(port_exit_release);
+lane_set_queue_ops({
+  wake: (h) => { if (I32[h + P.wqh] !== 0) wake_check_locked(h); },
+  notify: port_readable_notify,
+  reclaim: (h) => { reclaim_locked(h); },
+  release: port_exit_release,
+});
