@@ -65,15 +65,14 @@ export const LANE_CREDIT = 256;
 /** Consecutive sends elsewhere after which an owner gives up an idle lane. */
 export const LANE_SWITCH = 64;
 
-/** Entries per lane: the tunable rounded down to a power of two. */
-export function laneEntries(): number {
-  const n = tunables().port_lane_entries!;
-  return 1 << (31 - Math.clz32(n));
-}
+/** Entries per lane of tunables t: port_lane_entries rounded down to a power of two. */
+function entriesOf(t: { port_lane_entries?: number }): number { return 1 << (31 - Math.clz32(t.port_lane_entries!)); }
+/** Entries per lane. */
+export function laneEntries(): number { return entriesOf(tunables()); }
 function laneWords(): number { return LN_ENT + 4 * laneEntries(); }
 
 // Region: 16 words of slack to start the first lane on a cache line.
-const lanes = kregionCreate('port_lanes', (t) => 16 + t.port_lanes! * (LN_ENT + 4 * (1 << (31 - Math.clz32(t.port_lane_entries!)))));
+const lanes = kregionCreate('port_lanes', (t) => 16 + t.port_lanes! * (LN_ENT + 4 * entriesOf(t)));
 function laneHandle(i: number): number { return ((lanes.base + 15) & ~15) + i * laneWords(); }
 
 // ---- the owner's side (thread-local: an LWP owns at most one lane) ----
@@ -81,12 +80,14 @@ function laneHandle(i: number): number { return ((lanes.base + 15) & ~15) + i * 
 let oFd = NaN;        // descriptor of the port whose lane this thread owns; NaN (equal to nothing): none
 let oH = 0;          // that port's handle
 let oLane = 0;       // the lane
-let oIdW = 0;        // the port's id word (names oFd while the port is open)
 let oWatch = 0;      // the descriptor's watch-list word (kqueue watchers)
 let oTail = 0;       // our copy of the tail
 let oHead = 0;       // the last head we read (refreshed when the ring looks full)
 let oMask = 0, oCap = 0, oEnt = 0;
 let oMiss = 0;       // consecutive sends to other ports
+
+/** Forgets this thread's lane (the caller releases it in kernel memory). */
+function disown(): void { oFd = NaN; oH = 0; oLane = 0; oWatch = 0; oMiss = 0; }
 
 /**
  * Appends an event to this thread's lane if `fd` is its port and it has a
@@ -178,7 +179,8 @@ export function lane_set_queue_ops(ops: QueueOps): void { q = ops; }
 export function lane_before_locked(fd: number): void {
   if (oLane === 0) return;
   if (fd === oFd) {
-    if (Atomics.load(I32, oIdW) !== oFd || (Atomics.load(I32, oLane + LN_CTL) & LN_CLOSED)) lane_let_go();
+    // (A close zeroes the id word and sets LN_CLOSED in one critical section.)
+    if ((Atomics.load(I32, oLane + LN_CTL) & LN_CLOSED) !== 0) lane_let_go();
     return;
   }
   if ((Atomics.load(I32, oLane + LN_CTL) & LN_CLOSED) !== 0 || ++oMiss >= LANE_SWITCH) lane_let_go();
@@ -257,7 +259,7 @@ function lane_claim_locked(h: number, fd: number): boolean {
     return false;
   }
   I32[ln + LN_OWNER] = cur.lid;
-  oFd = fd; oH = h; oLane = ln; oIdW = portIdWord(h); oWatch = I32[h + P.file]! + FF.watch;
+  oFd = fd; oH = h; oLane = ln; oWatch = I32[h + P.file]! + FF.watch;
   oTail = I32[ln + LN_TAIL]!; oHead = I32[ln + LN_HEAD]!;
   Atomics.store(I32, ln + LN_LIMIT, oTail);
   oCap = laneEntries(); oMask = oCap - 1; oEnt = ln + LN_ENT; oMiss = 0;
@@ -304,7 +306,7 @@ export function lane_release_locked(h: number, ln: number): void {
 export function lane_let_go(): void {
   if (oLane === 0) return;
   const h = oH, ln = oLane;
-  oFd = NaN; oH = 0; oLane = 0; oIdW = 0; oWatch = 0; oMiss = 0;
+  disown();
   mutex_enter(portLock(h));
   lane_release_locked(h, ln);
   q.release(h);
@@ -326,7 +328,7 @@ export function lane_close_locked(h: number): number {
   I32[h + P.curr] = I32[h + P.curr]! - left;
   if (left > 0) kstat_add(C_SENT, left); // taken events count at their take (take.ts)
   if (oLane === ln) {
-    oFd = NaN; oH = 0; oLane = 0; oIdW = 0; oWatch = 0; oMiss = 0;
+    disown();
     lane_release_locked(h, ln);
   } else if (I32[ln + LN_OWNER] !== 0) {
     // Only the owner may let go (it could be mid-push): at its next syscall.
