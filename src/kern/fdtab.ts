@@ -13,7 +13,7 @@ import { I32, defineStruct, kregionCreate } from './kmem.js';
 import { mutex_enter, mutex_exit } from './mutex.js';
 import { defineTunable } from './options.js';
 import { fail, type ErrnoCode } from './errno.js';
-import { intArg } from './args.js';
+import { intArg } from './copyin.js';
 
 declare module './options.js' {
   interface BootOptions {

@@ -7,7 +7,7 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { fail, errnoOf, type ErrnoCode } from '../kern/errno.js';
-import { intArg } from '../kern/args.js';
+import { intArg } from '../kern/copyin.js';
 import { checkTimespec, tsToNs, monoNow, type Timespec } from '../kern/time.js';
 import { sq_alloc, sq_enqueue, sq_free, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC } from '../kern/sleepq.js';
 import type { SleepGen } from '../kern/sleeprun.js';

@@ -10,7 +10,7 @@ import { I32, F64, SAB, allCaches } from '../kern/kmem.js';
 import { cur, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail, type ErrnoCode } from '../kern/errno.js';
-import { intArg, userArg } from '../kern/args.js';
+import { intArg, userArg } from '../kern/copyin.js';
 import { checkTimespec, tsToNs, realNow, monoNow, type Timespec } from '../kern/time.js';
 import { sysenter } from '../kern/sysent.js';
 import { onBoot } from '../kern/boot.js';

@@ -55,7 +55,7 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { fail } from '../kern/errno.js';
-import { intArg, userArg } from '../kern/args.js';
+import { intArg, userArg } from '../kern/copyin.js';
 import { kstat_add } from '../kern/kstat.js';
 import {
   E, P, kevents, portIdWord, kevSetObject, kevSetUser, kevObject, kevUser,

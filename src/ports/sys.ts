@@ -6,7 +6,7 @@
 import { I32 } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
 import { fail } from '../kern/errno.js';
-import { intArg, userArg } from '../kern/args.js';
+import { intArg, userArg } from '../kern/copyin.js';
 import { fd_alloc, fd_file, DTYPE_PORT } from '../kern/fdtab.js';
 import { tunables } from '../kern/boot.js';
 import { kstat_add } from '../kern/kstat.js';

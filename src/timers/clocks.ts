@@ -16,7 +16,7 @@
  */
 import { F64, kregionCreate } from '../kern/kmem.js';
 import { fail } from '../kern/errno.js';
-import { intArg } from '../kern/args.js';
+import { intArg } from '../kern/copyin.js';
 import { monoNow, getEpoch, getRealAtBoot, checkTimespec, type Timespec, NSEC_PER_SEC } from '../kern/time.js';
 import { readFileSync } from 'node:fs';
 import {

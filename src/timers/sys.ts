@@ -7,7 +7,7 @@
 import { I32 } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
 import { fail } from '../kern/errno.js';
-import { intArg, userArg } from '../kern/args.js';
+import { intArg, userArg } from '../kern/copyin.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { kstat_add } from '../kern/kstat.js';
 import { cur } from '../kern/hdr.js';

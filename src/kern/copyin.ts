@@ -1,0 +1,207 @@
+/**
+ * Copy-in: the one door through which user arguments enter the kernel.
+ *
+ * THEORY
+ *
+ * A C kernel never works on user memory in place: `copyin` copies each
+ * argument into kernel space once, and everything after that (validation,
+ * locking, the work) sees only the copy. In JS the danger is not a page
+ * fault but user code: reading `ts.tv_sec` may run a getter, a Proxy trap or
+ * a `valueOf`, which may call the kernel again (and deadlock on a lock the
+ * caller holds), throw (with a lock held), or answer differently the second
+ * time (a timeout valid when checked, NaN when used).
+ *
+ * The rules, for every syscall:
+ *
+ *  1. Every property of a user object is read exactly once, here, before
+ *     the syscall takes any kernel lock. A syscall body never reads a
+ *     property of a user object itself: it calls a `copyin_*` helper, which
+ *     returns kernel-owned plain values (numbers, fresh plain objects and
+ *     arrays nobody else holds).
+ *  2. Validation runs on the copies. A wrong JS type is a TypeError with a
+ *     Node-style `code` (ERR_INVALID_ARG_TYPE); a number C's type could not
+ *     hold, or the call rejects, is the call's errno (SysError).
+ *  3. Every helper checks that the calling thread holds no kernel mutex (one
+ *     load of its l_nlocks word). A copy-in under a lock is a kernel bug, and
+ *     it panics loudly at the first test that reaches it rather than wedging
+ *     the kernel the first time a user passes a getter.
+ *
+ * Primitives passed directly (a number argument) are already copies: JS
+ * passes them by value and `typeof` runs no user code. So the integer checks
+ * below are pure functions of their argument; the object helpers are where
+ * the reads happen.
+ */
+import { I32 } from './kmem.js';
+import { cur, H_PANIC, H_PANIC_LID } from './hdr.js';
+import { fail, SysError, type ErrnoCode } from './errno.js';
+
+/* ------------------------------------------------------------------ errors */
+
+/** A Node-style argument type error: `code` is ERR_INVALID_ARG_TYPE, as Node's own. */
+export class ArgTypeError extends TypeError {
+  readonly code = 'ERR_INVALID_ARG_TYPE';
+  constructor(syscall: string, what: string) {
+    super(`${syscall}: ${what}`);
+    this.name = 'TypeError';
+  }
+}
+
+/** Throws {@link ArgTypeError}. */
+export function argType(syscall: string, what: string): never {
+  throw new ArgTypeError(syscall, what);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return `type ${typeof v}`;
+}
+
+/**
+ * Panics when the calling thread holds a kernel lock: copying in user data
+ * there could run user code under the lock. Cheap: one load.
+ */
+export function copyin_check(syscall: string): void {
+  if ((I32[cur.nlocksw]! | 0) !== 0) copyinPanic(syscall);
+}
+
+function copyinPanic(syscall: string): never {
+  const msg = `ukern: panic: ${syscall} copied in a user argument with ${I32[cur.nlocksw]} kernel lock(s) held`;
+  if (I32.length > H_PANIC_LID) {
+    Atomics.store(I32, H_PANIC_LID, cur.lid);
+    Atomics.store(I32, H_PANIC, 1);
+  }
+  console.error(msg);
+  throw new SysError('EIO', syscall, msg);
+}
+
+/* ---------------------------------------------------------------- integers */
+
+/**
+ * An integer id/flag/count argument of a C `int` or `unsigned int`: a wrong
+ * JS type is a TypeError; NaN, a fraction or a value outside
+ * [-2^31, 2^32) is `code` (EINVAL unless the call says otherwise).
+ */
+export function intArg(v: unknown, name: string, syscall: string, code: ErrnoCode = 'EINVAL'): number {
+  if (typeof v !== 'number') argType(syscall, `${name} must be a number, got ${describe(v)}`);
+  if (!Number.isInteger(v) || v < -0x80000000 || v > 0xffffffff) fail(code, syscall, `${name} ${v}`);
+  return v;
+}
+
+/** A C `int`: [-2^31, 2^31). */
+export function i32Arg(v: unknown, name: string, syscall: string, code: ErrnoCode = 'EINVAL'): number {
+  if (typeof v !== 'number') argType(syscall, `${name} must be a number, got ${describe(v)}`);
+  if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) fail(code, syscall, `${name} ${v}`);
+  return v;
+}
+
+/** A user data word (portev_user, udata, private): every JS number is valid, kept bit-exact. */
+export function userArg(v: unknown, name: string, syscall: string): number {
+  if (typeof v !== 'number') argType(syscall, `${name} must be a number, got ${describe(v)}`);
+  return v;
+}
+
+/* ------------------------------------------------------------------ objects */
+
+/**
+ * Reads the named properties of a user object once each, into a fresh
+ * null-prototype record (the kernel's copy). TypeError when `v` is not an
+ * object. Getters and Proxy traps run here, with no lock held.
+ */
+export function copyin_fields<K extends string>(v: unknown, keys: readonly K[], what: string, syscall: string): Record<K, unknown> {
+  copyin_check(syscall);
+  if (v === null || typeof v !== 'object') argType(syscall, `${what} must be an object, got ${describe(v)}`);
+  const src = v as Record<string, unknown>;
+  const out = Object.create(null) as Record<K, unknown>;
+  for (const k of keys) out[k] = src[k];
+  return out;
+}
+
+/**
+ * Copies a user array: its length read once, each element once, into a
+ * fresh array. TypeError when `v` is not an array. `max` bounds the length
+ * (EINVAL beyond, before any element is read).
+ */
+export function copyin_array(v: unknown, what: string, syscall: string, max = 0x7fffffff): unknown[] {
+  copyin_check(syscall);
+  if (!Array.isArray(v)) argType(syscall, `${what} must be an array, got ${describe(v)}`);
+  const src = v as readonly unknown[];
+  const n = src.length;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) argType(syscall, `${what} has no valid length`);
+  if (n > max) fail('EINVAL', syscall, `${what}: ${n} entries, at most ${max}`);
+  const out = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) out[i] = src[i];
+  return out;
+}
+
+/** Copies an array of integers (each checked with {@link intArg} and `code`). */
+export function copyin_ints(v: unknown, what: string, syscall: string, code: ErrnoCode = 'EINVAL', max?: number): number[] {
+  const a = copyin_array(v, what, syscall, max);
+  const out = new Array<number>(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = intArg(a[i], `${what}[${i}]`, syscall, code);
+  return out;
+}
+
+/* --------------------------------------------------------------------- time */
+
+export const NSEC_PER_SEC = 1_000_000_000;
+/**
+ * The largest tv_sec the kernel takes: a signed 64-bit count of nanoseconds
+ * (what every clock of the kernel holds) spans ±9 223 372 036 s. A time
+ * beyond is EINVAL, as Linux's clock_settime/timer_settime say for a time
+ * their ktime_t cannot hold; a relative *timeout* beyond is clamped by the
+ * caller to "for ever" (C's sleeping calls accept any time_t).
+ */
+export const TIME_SEC_MAX = 9_223_372_035;
+
+/** A kernel-owned timespec copy. */
+export interface TimespecCopy { tv_sec: number; tv_nsec: number }
+
+/**
+ * Copies a timespec (both fields read once) without judging its values:
+ * TypeError for a non-object or non-number fields. Used where the value is
+ * only an error in some cases (timer_settime's it_interval).
+ */
+export function copyin_timespec_raw(v: unknown, what: string, syscall: string): TimespecCopy {
+  const r = copyin_fields(v, ['tv_sec', 'tv_nsec'], what, syscall);
+  const s = r.tv_sec, ns = r.tv_nsec;
+  if (typeof s !== 'number' || typeof ns !== 'number') argType(syscall, `${what} needs numeric tv_sec and tv_nsec`);
+  return { tv_sec: s, tv_nsec: ns };
+}
+
+/**
+ * Checks a copied timespec: integers, 0 <= tv_nsec < 1e9, |tv_sec| within
+ * {@link TIME_SEC_MAX}, tv_sec >= 0 unless `allowNegative`. EINVAL otherwise.
+ */
+export function timespec_valid(t: TimespecCopy, allowNegative = false): boolean {
+  return Number.isInteger(t.tv_sec) && Number.isInteger(t.tv_nsec) &&
+    t.tv_nsec >= 0 && t.tv_nsec < NSEC_PER_SEC &&
+    (allowNegative ? t.tv_sec >= -TIME_SEC_MAX : t.tv_sec >= 0) && t.tv_sec <= TIME_SEC_MAX;
+}
+
+/** {@link copyin_timespec_raw} then {@link timespec_valid}, failing with EINVAL. */
+export function copyin_timespec(v: unknown, what: string, syscall: string, allowNegative = false): TimespecCopy {
+  const t = copyin_timespec_raw(v, what, syscall);
+  if (!timespec_valid(t, allowNegative)) fail('EINVAL', syscall, `${what} {${t.tv_sec}, ${t.tv_nsec}}`);
+  return t;
+}
+
+/**
+ * A relative timeout: undefined or null is "for ever" (-1), a zero timespec
+ * is a poll (0), else nanoseconds (> 0). Huge timeouts are clamped to
+ * {@link TIME_SEC_MAX} seconds. TypeError for a wrong shape, EINVAL for
+ * negative or malformed values.
+ */
+export function copyin_timeout_ns(v: unknown, syscall: string): number {
+  if (v === undefined || v === null) { copyin_check(syscall); return -1; }
+  const t = copyin_timespec_raw(v, 'timeout', syscall);
+  if (!Number.isInteger(t.tv_sec) || !Number.isInteger(t.tv_nsec) || t.tv_sec < 0 ||
+      t.tv_nsec < 0 || t.tv_nsec >= NSEC_PER_SEC) {
+    fail('EINVAL', syscall, `timeout {${t.tv_sec}, ${t.tv_nsec}}`);
+  }
+  const sec = t.tv_sec > TIME_SEC_MAX ? TIME_SEC_MAX : t.tv_sec;
+  return sec * NSEC_PER_SEC + t.tv_nsec;
+}
+
+/** Nanoseconds of a validated copy. */
+export function ts_to_ns(t: TimespecCopy): number { return t.tv_sec * NSEC_PER_SEC + t.tv_nsec; }
