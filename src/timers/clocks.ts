@@ -27,7 +27,7 @@ import {
   __CLOCK_REALTIME0, CLOCK_VIRTUAL, CLOCK_THREAD_CPUTIME_ID, CLOCK_REALTIME, CLOCK_MONOTONIC,
   CLOCK_PROCESS_CPUTIME_ID, CLOCK_MANUAL, SIGEV_SIGNAL, SIGALRM,
 } from './consts.js';
-import { nsUp, nsDown, bigUp, tsOfNs, tsAdd, tsLess, tsBeyondMax } from './tsmath.js';
+import { nsUp, nsDown, bigUp, tsOfNs, tsAdd, tsLess, tsBeyondMax, TIME_MAX } from './tsmath.js';
 
 /** Time lines timers run on. */
 export const TL_MONO = 0, TL_MANUAL = 1;
@@ -44,7 +44,17 @@ const MC_LOCK = 0, MC_SEQ = 1, MC_LINE = 2 /* f64 */, MC_SEC = 4 /* f64 */, MC_N
 const clockRegion = kregionCreate('clock', () => 8);
 function mw(off: number): number { return clockRegion.base + off; }
 
-/** The manual clock now on its time line, ns (rounded down). */
+/**
+ * The manual clock's value on its time line: rounded down (a deadline rounds
+ * up, so a timer is never early; beyond 2^53 ns it may be late by less than
+ * a double's step, 1024 ns at most). At the very top of the range it rounds
+ * up instead: no time lies beyond, so every deadline is due there.
+ */
+function manual_line(t: TimespecCopy): number {
+  return tsLess(t, TIME_MAX) ? nsDown(t.tv_sec, t.tv_nsec) : nsUp(t.tv_sec, t.tv_nsec);
+}
+
+/** The manual clock now on its time line, ns. */
 export function manualNow(): number { return F64[mw(MC_LINE) >> 1]!; }
 
 /** The manual clock now, exactly (a consistent copy, whoever writes). */
@@ -74,7 +84,7 @@ export function manual_set(t: TimespecCopy, advance: boolean, syscall: string): 
     Atomics.add(I32, mw(MC_SEQ), 1);
     F64[mw(MC_SEC) >> 1] = nt.tv_sec;
     I32[mw(MC_NSEC)] = nt.tv_nsec;
-    F64[mw(MC_LINE) >> 1] = nsDown(nt.tv_sec, nt.tv_nsec);
+    F64[mw(MC_LINE) >> 1] = manual_line(nt);
     Atomics.add(I32, mw(MC_SEQ), 1);
   }
   mutex_exit(L);
