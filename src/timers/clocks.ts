@@ -8,8 +8,15 @@
  *    CLOCK_REALTIME is the boot-time wall clock plus monotonic time, so it can
  *    never step; a realtime deadline is converted to monotonic once, exactly,
  *    when the timer is armed;
- *  - the manual clock (CLOCK_MANUAL), a word of kernel memory that only moves
- *    when a program sets it forward; its timers fire inside that call.
+ *  - the manual clock (CLOCK_MANUAL), kept exactly in kernel memory as a
+ *    timespec (so it reads back to the nanosecond anywhere in the 64-bit
+ *    range), that only moves when a program sets it forward; its timers
+ *    fire inside that call.
+ *
+ * Every time a clock holds or a timer is armed for lies within a signed
+ * 64-bit count of nanoseconds (copyin.ts TIME_SEC_MAX). Time-line values are
+ * doubles: deadlines round up and clock readings down (tsmath.ts), so a
+ * timer is never early, even where a double has no nanoseconds left.
  *
  * CPU-time clocks can be read but carry no timers (EINVAL from timer_create,
  * as illumos's clock_process.c and clock_thread.c).

@@ -264,8 +264,9 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
     callout_stop(c); // waits for a firing in progress: none runs after this
     let deadline: number | undefined = 0;
     if (arm) deadline = clock_backend(I32[it + IT.clock], S).deadline!(v, (fl & TIMER_ABSTIME) !== 0);
+    const ivNs = arm ? nsUp(iv.tv_sec, iv.tv_nsec) : 0; // computed before the lock: only stores under it
     mutex_enter(it + IT.mutex);
-    f64set(it, IT.interval, arm ? nsUp(iv.tv_sec, iv.tv_nsec) : 0);
+    f64set(it, IT.interval, ivNs);
     if (deadline === undefined || !arm) {
       I32[it + IT.armed] = 0;
     } else {
