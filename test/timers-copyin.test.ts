@@ -83,9 +83,22 @@ async function childNoSleepers(): Promise<unknown> {
   return { whileHeld, outcome: Atomics.load(a, 1), exhausted: held.length > 0, after };
 }
 
+/** A thread that grabs a timer it already holds fails at once (EDEADLK) instead of sleeping for ever. */
+function childSelfGrab(): unknown {
+  sys.boot({ timer_max: 8 });
+  const t = sys.timer_create(M, { sigev_notify: sys.SIGEV_NONE });
+  const it = timer_grab(t);
+  let err = '';
+  try { timer_grab(t); } catch (e) { err = (e as sys.SysError).code; }
+  timer_release(it);
+  const after = sys.timer_gettime(t);
+  sys.timer_delete(t);
+  return { err, after };
+}
+
 const CHILD = process.env.UKERN_TIMERS_CHILD;
 if (CHILD !== undefined) {
-  const r = CHILD === 'reenter' ? childReenter() : await childNoSleepers();
+  const r = CHILD === 'reenter' ? childReenter() : CHILD === 'selfgrab' ? childSelfGrab() : await childNoSleepers();
   process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
   process.exit(0);
 }
@@ -116,6 +129,10 @@ if (CHILD === undefined) {
 
   test('a timer-lock wait with no free sleep-queue entry waits instead of throwing under the table lock', () => {
     assert.deepEqual(child('nosleepers'), { whileHeld: 0, outcome: 1, exhausted: true, after: spec(Z, Z) });
+  });
+
+  test('grabbing a timer this thread already holds is EDEADLK, not a sleep for ever', () => {
+    assert.deepEqual(child('selfgrab'), { err: 'EDEADLK', after: spec(Z, Z) });
   });
 
   test('every field of every clock/timer argument is read exactly once', () => {

@@ -25,7 +25,8 @@ import { defineTunable } from '../kern/options.js';
 import { sq_alloc, sq_enqueue, sq_block, sq_free, sq_wake_one, sq_wake_all } from '../kern/sleepq.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { onBoot } from '../kern/boot.js';
-import { SysError } from '../kern/errno.js';
+import { SysError, fail } from '../kern/errno.js';
+import { cur } from '../kern/hdr.js';
 import { callout_demand, callout_register_kind, CK_ITIMER } from './callout.js';
 import { DELAYTIMER_MAX, _TIMER_MAX } from './consts.js';
 import { line_after } from './tsmath.js';
@@ -62,6 +63,7 @@ export const ITIMER = defineStruct('itimer', {
   portev: 'i32',    // the pre-reserved port event slot (0: none)
   mbox: 'i32',      // SIGEV_THREAD: the creating thread's mailbox
   lid: 'i32',       // creating LWP (it_lwp)
+  owner: 'i32',     // lid of the thread holding ITLK_LOCKED (table lock)
 });
 export const IT = ITIMER.F;
 export const ITIMER_BYTES = ITIMER.words * 4;
@@ -163,6 +165,7 @@ function timer_lock_w(it: number, w: Waiter): void {
     I32[it + IT.blockers]!--;
   }
   I32[it + IT.lock]! |= ITLK_LOCKED;
+  I32[it + IT.owner] = cur.lid;
 }
 
 /** Gives back a waiter's entry (no lock held). */
@@ -171,6 +174,7 @@ function done(w: Waiter): void { if (w.sl !== 0) sq_free(w.sl); w.sl = 0; }
 /** timer_unlock (table lock held). */
 export function timer_unlock(it: number): void {
   I32[it + IT.lock]! &= ~ITLK_LOCKED;
+  I32[it + IT.owner] = 0;
   sq_wake_one(it + IT.cv); // a poller (no entry) sees the change within its 1 ms nap
 }
 
@@ -184,6 +188,11 @@ export function timer_grab(tid: number): number {
   const w: Waiter = { sl: 0, polled: false };
   mutex_enter(L);
   let it = I32[slot(tid)]!;
+  if (it !== 0 && (I32[it + IT.lock]! & ITLK_LOCKED) !== 0 && I32[it + IT.owner] === cur.lid) {
+    // This thread holds it already: waiting would be for ever (a kernel bug).
+    mutex_exit(L);
+    fail('EDEADLK', 'timer_grab', `timer ${tid} is already held by this thread`);
+  }
   while (it !== 0 && (I32[it + IT.lock]! & ITLK_LOCKED) !== 0 && !ready(w)) {
     refill(w);
     it = I32[slot(tid)]!; // the lock was dropped: the timer may have gone
@@ -216,6 +225,7 @@ export function table_install(it: number): number {
   I32[table.base + T_NFREE] = n - 1;
   I32[it + IT.tid] = tid;
   I32[it + IT.lock] = ITLK_LOCKED;
+  I32[it + IT.owner] = cur.lid;
   I32[slot(tid)] = it;
   return tid;
 }
