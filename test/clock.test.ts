@@ -37,15 +37,22 @@ test('CPU clocks: the thread clock counts this thread, the process clock all of 
   const t0 = ns(sys.clock_gettime(sys.CLOCK_THREAD_CPUTIME_ID));
   const p0 = ns(sys.clock_gettime(sys.CLOCK_PROCESS_CPUTIME_ID));
   const v0 = ns(sys.clock_gettime(sys.CLOCK_VIRTUAL));
-  const end = Date.now() + 60;
+  // Busy until this thread has had 60 ms of CPU (on a loaded machine that
+  // takes longer than 60 ms of wall time), with a 5 s deadline: a thread
+  // clock that does not count fails here.
+  const w0 = Date.now(), end = w0 + 5000;
   let x = 0;
-  while (Date.now() < end) x += Math.sqrt(x + 1);
+  while (Date.now() < end && ns(sys.clock_gettime(sys.CLOCK_THREAD_CPUTIME_ID)) - t0 < 60e6) {
+    for (let i = 0; i < 10_000; i++) x += Math.sqrt(x + 1);
+  }
+  const wall = (Date.now() - w0) * 1e6;
   assert.ok(x > 0);
   const t1 = ns(sys.clock_gettime(sys.CLOCK_THREAD_CPUTIME_ID));
   const p1 = ns(sys.clock_gettime(sys.CLOCK_PROCESS_CPUTIME_ID));
   const v1 = ns(sys.clock_gettime(sys.CLOCK_VIRTUAL));
-  // Resolution is 10 ms without the FFI: a 60 ms busy loop shows either way.
-  assert.ok(t1 - t0 >= 20e6, `thread cpu advanced ${t1 - t0}`);
+  // Resolution is 10 ms without the FFI: 60 ms of CPU shows either way.
+  assert.ok(t1 - t0 >= 20e6, `thread cpu advanced ${t1 - t0} in ${wall / 1e6} ms`);
+  assert.ok(t1 - t0 <= wall + 20e6, `thread cpu ${t1 - t0} ns cannot exceed wall ${wall} ns`);
   assert.ok(p1 - p0 >= t1 - t0 - 10e6, 'process >= thread');
   assert.ok(v1 >= v0);
   assert.ok(t1 - t0 < 5e9);

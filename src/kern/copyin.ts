@@ -205,3 +205,20 @@ export function copyin_timeout_ns(v: unknown, syscall: string): number {
 
 /** Nanoseconds of a validated copy. */
 export function ts_to_ns(t: TimespecCopy): number { return t.tv_sec * NSEC_PER_SEC + t.tv_nsec; }
+
+/* -------------------------------------------------------- added by timers */
+
+/**
+ * {@link copyin_timespec_raw} with the same reads (each field once, no lock
+ * held) and the same errors, for hot paths: it reads the two fields by name,
+ * which V8 caches per call site, where copyin_fields' keyed reads into a
+ * null-prototype record cost more than timer_settime's own work.
+ */
+export function copyin_timespec_fast(v: unknown, what: string, syscall: string): TimespecCopy {
+  copyin_check(syscall);
+  if (v === null || typeof v !== 'object') argType(syscall, `${what} must be an object, got ${describe(v)}`);
+  const src = v as { readonly tv_sec?: unknown; readonly tv_nsec?: unknown };
+  const s = src.tv_sec, ns = src.tv_nsec;
+  if (typeof s !== 'number' || typeof ns !== 'number') argType(syscall, `${what} needs numeric tv_sec and tv_nsec`);
+  return { tv_sec: s, tv_nsec: ns };
+}

@@ -8,16 +8,24 @@
  *    CLOCK_REALTIME is the boot-time wall clock plus monotonic time, so it can
  *    never step; a realtime deadline is converted to monotonic once, exactly,
  *    when the timer is armed;
- *  - the manual clock (CLOCK_MANUAL), a word of kernel memory that only moves
- *    when a program sets it forward; its timers fire inside that call.
+ *  - the manual clock (CLOCK_MANUAL), kept exactly in kernel memory as a
+ *    timespec (so it reads back to the nanosecond anywhere in the 64-bit
+ *    range), that only moves when a program sets it forward; its timers
+ *    fire inside that call.
+ *
+ * Every time a clock holds or a timer is armed for lies within a signed
+ * 64-bit count of nanoseconds (copyin.ts TIME_SEC_MAX). Time-line values are
+ * doubles: deadlines round up and clock readings down (tsmath.ts), so a
+ * timer is never early, even where a double has no nanoseconds left.
  *
  * CPU-time clocks can be read but carry no timers (EINVAL from timer_create,
  * as illumos's clock_process.c and clock_thread.c).
  */
-import { F64, kregionCreate } from '../kern/kmem.js';
+import { I32, F64, kregionCreate } from '../kern/kmem.js';
 import { fail } from '../kern/errno.js';
-import { intArg } from '../kern/copyin.js';
-import { monoNow, getEpoch, getRealAtBoot, checkTimespec, type Timespec, NSEC_PER_SEC } from '../kern/time.js';
+import { i32Arg, type TimespecCopy } from '../kern/copyin.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { monoNow, getEpoch, getRealAtBoot, type Timespec, NSEC_PER_SEC } from '../kern/time.js';
 import { readFileSync } from 'node:fs';
 import {
   hostClockNs, hostClockResNs, threadUserNs, LINUX_CLOCK_PROCESS_CPUTIME_ID, LINUX_CLOCK_THREAD_CPUTIME_ID,
@@ -26,18 +34,70 @@ import {
   __CLOCK_REALTIME0, CLOCK_VIRTUAL, CLOCK_THREAD_CPUTIME_ID, CLOCK_REALTIME, CLOCK_MONOTONIC,
   CLOCK_PROCESS_CPUTIME_ID, CLOCK_MANUAL, SIGEV_SIGNAL, SIGALRM,
 } from './consts.js';
+import { nsUp, nsDown, bigUp, tsOfNs, tsAdd, tsLess, tsBeyondMax, TIME_MAX } from './tsmath.js';
 
 /** Time lines timers run on. */
 export const TL_MONO = 0, TL_MANUAL = 1;
 
-/** Region words: the manual clock's value (f64 at words 0-1). */
-const clockRegion = kregionCreate('clock', () => 2);
-function manualWord(): number { return clockRegion.base >> 1; }
+/*
+ * The manual clock's region. Its value is kept exactly, as the two fields of
+ * a timespec (a double of nanoseconds loses tv_nsec beyond 2^53 ns), plus its
+ * value on the time line (a double rounded down) for the callouts. Writers
+ * serialize on the lock word and bracket their stores with a sequence count
+ * (odd while writing), so a reader in any thread takes a consistent copy
+ * without a lock: callout_run reads the time line under the heap lock.
+ */
+const MC_LOCK = 0, MC_SEQ = 1, MC_LINE = 2 /* f64 */, MC_SEC = 4 /* f64 */, MC_NSEC = 6;
+const clockRegion = kregionCreate('clock', () => 8);
+function mw(off: number): number { return clockRegion.base + off; }
 
-/** The manual clock now, ns. */
-export function manualNow(): number { return F64[manualWord()]!; }
-/** Sets the manual clock (callers validate: it never goes back). */
-export function setManualNow(ns: number): void { F64[manualWord()] = ns; }
+/**
+ * The manual clock's value on its time line: rounded down (a deadline rounds
+ * up, so a timer is never early; beyond 2^53 ns it may be late by less than
+ * a double's step, 1024 ns at most). At the very top of the range it rounds
+ * up instead: no time lies beyond, so every deadline is due there.
+ */
+function manual_line(t: TimespecCopy): number {
+  return tsLess(t, TIME_MAX) ? nsDown(t.tv_sec, t.tv_nsec) : nsUp(t.tv_sec, t.tv_nsec);
+}
+
+/** The manual clock now on its time line, ns. */
+export function manualNow(): number { return F64[mw(MC_LINE) >> 1]!; }
+
+/** The manual clock now, exactly (a consistent copy, whoever writes). */
+export function manualTs(): TimespecCopy {
+  for (;;) {
+    const q = Atomics.load(I32, mw(MC_SEQ));
+    if ((q & 1) === 0) {
+      const t = { tv_sec: F64[mw(MC_SEC) >> 1]!, tv_nsec: I32[mw(MC_NSEC)]! };
+      if (Atomics.load(I32, mw(MC_SEQ)) === q) return t;
+    }
+  }
+}
+
+/**
+ * Moves the manual clock to `t` (absolute) or by `t` (advance). EINVAL when
+ * that would move it back, EOVERFLOW when an advance would carry it beyond
+ * the largest time a clock holds. The caller has validated `t`; nothing here
+ * throws with the lock held: the new value is computed and judged first.
+ */
+export function manual_set(t: TimespecCopy, advance: boolean, syscall: string): void {
+  const L = mw(MC_LOCK);
+  mutex_enter(L);
+  const old = { tv_sec: F64[mw(MC_SEC) >> 1]!, tv_nsec: I32[mw(MC_NSEC)]! };
+  const nt = advance ? tsAdd(old, t) : t;
+  const err = tsBeyondMax(nt) ? 'EOVERFLOW' : tsLess(nt, old) ? 'EINVAL' : undefined;
+  if (err === undefined) {
+    Atomics.add(I32, mw(MC_SEQ), 1);
+    F64[mw(MC_SEC) >> 1] = nt.tv_sec;
+    I32[mw(MC_NSEC)] = nt.tv_nsec;
+    F64[mw(MC_LINE) >> 1] = manual_line(nt);
+    Atomics.add(I32, mw(MC_SEQ), 1);
+  }
+  mutex_exit(L);
+  if (err === 'EOVERFLOW') fail(err, syscall, 'CLOCK_MANUAL cannot pass the largest 64-bit time');
+  if (err === 'EINVAL') fail(err, syscall, 'CLOCK_MANUAL never goes back');
+}
 
 /** A clock backend. */
 export interface ClockBackend {
@@ -48,10 +108,12 @@ export interface ClockBackend {
   resNs(): number;
   /** Which time line timers on this clock use; undefined: no timers (EINVAL). */
   readonly timeline?: number;
-  /** Now on the time line, ns. */
-  lineNow?(): number;
-  /** An absolute time of this clock, converted exactly to the time line (ns). */
-  absToLine?(ts: Timespec): number;
+  /**
+   * The time-line deadline (ns, rounded up: never early) of a validated
+   * it_value, absolute or relative to now; undefined when a relative expiry
+   * would pass the largest time the clock holds (EOVERFLOW).
+   */
+  deadline?(v: TimespecCopy, abs: boolean): number | undefined;
   /** Settable by this process (else EPERM). */
   readonly settable: boolean;
 }
@@ -62,12 +124,22 @@ function bigToTs(ns: bigint): Timespec {
   if (n < 0n) { n += BIG_NS; s -= 1n; }
   return { tv_sec: Number(s), tv_nsec: Number(n) };
 }
-function numToTs(ns: number): Timespec {
-  const s = Math.floor(ns / NSEC_PER_SEC);
-  return { tv_sec: s, tv_nsec: ns - s * NSEC_PER_SEC };
-}
+function numToTs(ns: number): Timespec { return tsOfNs(ns); }
 /** Boot wall-clock time as an exact integer (the double every thread shares). */
 function realAtBootBig(): bigint { return BigInt(Math.round(getRealAtBoot())); }
+
+/** Below this many seconds a relative value plus the monotonic line stays an exact double. */
+const REL_FAST_SEC = 1 << 22;
+
+/**
+ * A relative deadline on the monotonic line: `now` is the clock's reading
+ * at the same instant (for the range check).
+ */
+function monoRelDeadline(v: TimespecCopy, now: () => Timespec): number | undefined {
+  if (v.tv_sec < REL_FAST_SEC) return monoNow() + v.tv_sec * NSEC_PER_SEC + v.tv_nsec;
+  if (tsBeyondMax(tsAdd(now(), v))) return undefined;
+  return bigUp(BigInt(monoNow()) + BigInt(v.tv_sec) * BIG_NS + BigInt(v.tv_nsec));
+}
 
 const realtime: ClockBackend = {
   name: 'CLOCK_REALTIME',
@@ -75,8 +147,9 @@ const realtime: ClockBackend = {
   gettime: () => bigToTs(realAtBootBig() + (process.hrtime.bigint() - getEpoch())),
   resNs: () => 1,
   timeline: TL_MONO,
-  lineNow: monoNow,
-  absToLine: (ts) => Number(BigInt(ts.tv_sec) * BIG_NS + BigInt(ts.tv_nsec) - realAtBootBig()),
+  deadline: (v, abs) => abs
+    ? bigUp(BigInt(v.tv_sec) * BIG_NS + BigInt(v.tv_nsec) - realAtBootBig())
+    : monoRelDeadline(v, realtime.gettime),
   settable: false,
 };
 
@@ -85,18 +158,19 @@ const monotonic: ClockBackend = {
   gettime: () => bigToTs(process.hrtime.bigint() - getEpoch()),
   resNs: () => 1,
   timeline: TL_MONO,
-  lineNow: monoNow,
-  absToLine: (ts) => ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec,
+  deadline: (v, abs) => abs ? nsUp(v.tv_sec, v.tv_nsec) : monoRelDeadline(v, monotonic.gettime),
   settable: false,
 };
 
 const manual: ClockBackend = {
   name: 'CLOCK_MANUAL',
-  gettime: () => numToTs(manualNow()),
+  gettime: manualTs,
   resNs: () => 1,
   timeline: TL_MANUAL,
-  lineNow: manualNow,
-  absToLine: (ts) => ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec,
+  deadline: (v, abs) => {
+    const t = abs ? v : tsAdd(manualTs(), v);
+    return tsBeyondMax(t) ? undefined : nsUp(t.tv_sec, t.tv_nsec);
+  },
   settable: true,
 };
 
@@ -170,9 +244,9 @@ const backends = new Map<number, ClockBackend>([
 /** The default sigevent of every clock (a null evp): SIGALRM, as illumos. */
 export const CLOCK_DEFAULT_SIGEV = { sigev_notify: SIGEV_SIGNAL, sigev_signo: SIGALRM } as const;
 
-/** The backend of a clock id, EINVAL for an unknown clock (TypeError for a non-number). */
+/** The backend of a clock id (a C int), EINVAL for an unknown clock (TypeError for a non-number). */
 export function clock_backend(clock_id: unknown, syscall: string): ClockBackend {
-  const id = intArg(clock_id, 'clock_id', syscall);
+  const id = i32Arg(clock_id, 'clock_id', syscall);
   const b = backends.get(id);
   if (b === undefined) fail('EINVAL', syscall, `unknown clock ${id}`);
   return b;
@@ -180,14 +254,3 @@ export function clock_backend(clock_id: unknown, syscall: string): ClockBackend 
 
 /** The time line's now (ns). */
 export function timelineNow(tl: number): number { return tl === TL_MANUAL ? manualNow() : monoNow(); }
-
-/** Validates the JS shape of a timespec without judging its values (TypeError only). */
-export function timespecShape(ts: unknown, syscall: string): void {
-  if (ts === null || typeof ts !== 'object') throw new TypeError(`${syscall}: timespec must be an object`);
-  const t = ts as Partial<Timespec>;
-  if (typeof t.tv_sec !== 'number' || typeof t.tv_nsec !== 'number') {
-    throw new TypeError(`${syscall}: timespec needs numeric tv_sec and tv_nsec`);
-  }
-}
-
-export { checkTimespec };

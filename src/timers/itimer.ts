@@ -25,8 +25,11 @@ import { defineTunable } from '../kern/options.js';
 import { sq_alloc, sq_enqueue, sq_block, sq_free, sq_wake_one, sq_wake_all } from '../kern/sleepq.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { onBoot } from '../kern/boot.js';
+import { SysError, fail } from '../kern/errno.js';
+import { cur } from '../kern/hdr.js';
 import { callout_demand, callout_register_kind, CK_ITIMER } from './callout.js';
 import { DELAYTIMER_MAX, _TIMER_MAX } from './consts.js';
+import { line_after } from './tsmath.js';
 
 declare module '../kern/options.js' {
   interface BootOptions {
@@ -60,6 +63,7 @@ export const ITIMER = defineStruct('itimer', {
   portev: 'i32',    // the pre-reserved port event slot (0: none)
   mbox: 'i32',      // SIGEV_THREAD: the creating thread's mailbox
   lid: 'i32',       // creating LWP (it_lwp)
+  owner: 'i32',     // lid of the thread holding ITLK_LOCKED (table lock)
 });
 export const IT = ITIMER.F;
 export const ITIMER_BYTES = ITIMER.words * 4;
@@ -100,28 +104,78 @@ export function f64get(h: number, off: number): number { return F64[(h + off) >>
 export function f64set(h: number, off: number, v: number): void { F64[(h + off) >> 1] = v; }
 
 // ---- the timer lock protocol (table lock held)
+//
+// A wait for the timer lock needs a sleep-queue entry. Taking one can fail
+// (EAGAIN when the sleeper cache is exhausted), and nothing may throw with
+// the table lock held, so an entry is taken only when a wait is needed,
+// with the lock dropped (refill); the caller then looks again at what it
+// had looked at, which may have changed or gone meanwhile. A thread that
+// cannot get an entry at all polls instead: it drops the lock, naps 1 ms on
+// the timer's lock word and looks again. Slower, but it never fails, which
+// timer_unhook (timer_delete, process exit) needs.
 
-function cvWait(it: number): void {
-  const sl = sq_alloc(0, 0, 'timer_lock');
-  sq_enqueue(it + IT.cv, sl);
-  sq_block(sl, tableLock(), Infinity);
-  sq_free(sl);
+/** A sleep-queue entry for waits on a timer's lock, or 0 when none is free. No lock may be held. */
+function take_waiter(): number {
+  try {
+    return sq_alloc(0, 0, 'timer_lock');
+  } catch (e) {
+    if (e instanceof SysError && e.code === 'EAGAIN') return 0;
+    throw e;
+  }
 }
 
-/** timer_lock: waits for ITLK_LOCKED to clear, then sets it (table lock held; may drop and retake it). */
-export function timer_lock(it: number): void {
+/** Waits on the timer's condition variable (table lock held, dropped while asleep, held again on return). */
+function cvWait(it: number, sl: number): void {
+  const L = tableLock();
+  if (sl !== 0) {
+    sq_enqueue(it + IT.cv, sl);
+    sq_block(sl, L, Infinity);
+    return;
+  }
+  const seen = I32[it + IT.lock]!;
+  mutex_exit(L);
+  Atomics.wait(I32, it + IT.lock, seen, 1);
+  mutex_enter(L);
+}
+
+/** A waiter slot a caller holds across a timer-lock wait: 0 until one is needed. */
+interface Waiter { sl: number; polled: boolean }
+
+/** Gets a sleep-queue entry for `w` with the table lock dropped and retaken. */
+function refill(w: Waiter): void {
+  const L = tableLock();
+  mutex_exit(L);
+  w.sl = take_waiter();
+  w.polled = w.sl === 0;
+  mutex_enter(L);
+}
+
+/** True when `w` can wait (it has an entry, or polls). */
+function ready(w: Waiter): boolean { return w.sl !== 0 || w.polled; }
+
+/**
+ * timer_lock: waits for ITLK_LOCKED to clear, then sets it (table lock held,
+ * `w` ready). While it waits it counts as a blocker, so the timer cannot be
+ * removed under it.
+ */
+function timer_lock_w(it: number, w: Waiter): void {
   while ((I32[it + IT.lock]! & ITLK_LOCKED) !== 0) {
     I32[it + IT.blockers]!++;
-    cvWait(it);
+    cvWait(it, w.sl);
     I32[it + IT.blockers]!--;
   }
   I32[it + IT.lock]! |= ITLK_LOCKED;
+  I32[it + IT.owner] = cur.lid;
 }
+
+/** Gives back a waiter's entry (no lock held). */
+function done(w: Waiter): void { if (w.sl !== 0) sq_free(w.sl); w.sl = 0; }
 
 /** timer_unlock (table lock held). */
 export function timer_unlock(it: number): void {
   I32[it + IT.lock]! &= ~ITLK_LOCKED;
-  sq_wake_one(it + IT.cv);
+  I32[it + IT.owner] = 0;
+  sq_wake_one(it + IT.cv); // a poller (no entry) sees the change within its 1 ms nap
 }
 
 /**
@@ -131,16 +185,27 @@ export function timer_unlock(it: number): void {
 export function timer_grab(tid: number): number {
   if (!Number.isInteger(tid) || tid < 0 || tid >= timer_max()) return 0;
   const L = tableLock();
+  const w: Waiter = { sl: 0, polled: false };
   mutex_enter(L);
-  const it = I32[slot(tid)]!;
-  if (it === 0) { mutex_exit(L); return 0; }
-  timer_lock(it);
-  if ((I32[it + IT.lock]! & ITLK_REMOVE) !== 0) {
-    timer_unlock(it);
+  let it = I32[slot(tid)]!;
+  if (it !== 0 && (I32[it + IT.lock]! & ITLK_LOCKED) !== 0 && I32[it + IT.owner] === cur.lid) {
+    // This thread holds it already: waiting would be for ever (a kernel bug).
     mutex_exit(L);
-    return 0;
+    fail('EDEADLK', 'timer_grab', `timer ${tid} is already held by this thread`);
+  }
+  while (it !== 0 && (I32[it + IT.lock]! & ITLK_LOCKED) !== 0 && !ready(w)) {
+    refill(w);
+    it = I32[slot(tid)]!; // the lock was dropped: the timer may have gone
+  }
+  if (it !== 0) {
+    timer_lock_w(it, w);
+    if ((I32[it + IT.lock]! & ITLK_REMOVE) !== 0) {
+      timer_unlock(it);
+      it = 0;
+    }
   }
   mutex_exit(L);
+  done(w);
   return it;
 }
 
@@ -160,6 +225,7 @@ export function table_install(it: number): number {
   I32[table.base + T_NFREE] = n - 1;
   I32[it + IT.tid] = tid;
   I32[it + IT.lock] = ITLK_LOCKED;
+  I32[it + IT.owner] = cur.lid;
   I32[slot(tid)] = it;
   return tid;
 }
@@ -179,16 +245,19 @@ function table_remove(tid: number): void {
  */
 export function timer_unhook(it: number): void {
   const L = tableLock();
+  const w: Waiter = { sl: 0, polled: false };
   mutex_enter(L);
   I32[it + IT.lock]! |= ITLK_REMOVE;
   while (I32[it + IT.blockers]! > 0) {
+    if (!ready(w)) { refill(w); continue; } // the timer is ours (grabbed): it stays
     timer_unlock(it);
-    cvWait(it);
-    timer_lock(it);
+    cvWait(it, w.sl);
+    timer_lock_w(it, w);
   }
   table_remove(I32[it + IT.tid]!);
   sq_wake_all(it + IT.cv);
   mutex_exit(L);
+  done(w);
 }
 
 /** Every live timer id (a snapshot; for process exit and port close). */
@@ -220,7 +289,8 @@ export function itimer_set_next_hook(fn: (it: number, next: number) => void): vo
  * notification is already outstanding, else handed to the notification.
  */
 export function itimer_expire(it: number, n: number): void {
-  kstat_add(C_EXPIRATIONS, n);
+  kstat_add(C_EXPIRATIONS, Math.min(n, DELAYTIMER_MAX)); // one carry per add at most
+
   const p = I32[it + IT.pending]!;
   if (p > 0) {
     I32[it + IT.pending] = Math.min(DELAYTIMER_MAX, p + n);
@@ -248,7 +318,9 @@ export function itimer_take(it: number): number {
   const p = I32[it + IT.pending]!;
   if (p === 0) return 0;
   I32[it + IT.pending] = 0;
-  I32[it + IT.overrun] = p - 1;
+  // it_pending saturates at DELAYTIMER_MAX: from there on the overrun is
+  // DELAYTIMER_MAX, as POSIX asks of a count that reaches it.
+  I32[it + IT.overrun] = p >= DELAYTIMER_MAX ? DELAYTIMER_MAX : p - 1;
   kstat_add(C_DELIVERED);
   if (p > 1) kstat_add(C_OVERRUNS, p - 1);
   return p;
@@ -269,6 +341,9 @@ function itimer_fire(_c: number, it: number, now: number): number {
   if (iv > 0) {
     n = Math.floor((now - due) / iv) + 1;
     next = due + n * iv;
+    // Beyond 2^53 ns the sum rounds: never re-arm at or before now (that
+    // would fire again at once, for ever).
+    if (!(next > now)) next = line_after(now);
     f64set(it, IT.value, next);
   } else {
     I32[it + IT.armed] = 0;

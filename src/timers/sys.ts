@@ -7,16 +7,15 @@
 import { I32 } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
 import { fail } from '../kern/errno.js';
-import { intArg, userArg } from '../kern/copyin.js';
+import {
+  i32Arg, userArg, argType, copyin_check, copyin_fields, copyin_timespec, copyin_timespec_raw, copyin_timespec_fast, timespec_valid, NSEC_PER_SEC, type TimespecCopy,
+} from '../kern/copyin.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { kstat_add } from '../kern/kstat.js';
 import { cur } from '../kern/hdr.js';
-import { NSEC_PER_SEC, type Timespec, type Itimerspec } from '../kern/time.js';
+import type { Timespec, Itimerspec } from '../kern/time.js';
 import { onProcExit } from '../lwp/proc.js';
-import {
-  clock_backend, timelineNow, timespecShape, checkTimespec, manualNow, setManualNow, CLOCK_DEFAULT_SIGEV,
-  TL_MANUAL,
-} from './clocks.js';
+import { clock_backend, timelineNow, manual_set, CLOCK_DEFAULT_SIGEV, TL_MANUAL } from './clocks.js';
 import { callout_alloc, callout_free, callout_reset, callout_stop, callout_run, CK_ITIMER } from './callout.js';
 import {
   IT, IT_PORT, IT_SIGNAL, IT_THREAD, itimers, timer_grab, timer_release, table_install, timer_unhook,
@@ -28,6 +27,7 @@ export { timer_port_deadline } from './portnfy.js';
 import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL } from './consts.js';
 import { NSIG } from '../lwp/sys.js'; // one signal range for the whole kernel
 import { clock_thread_start } from './clockstats.js';
+import { nsUp, tsOfNs } from './tsmath.js';
 
 export * from './consts.js';
 export type { Timespec, Itimerspec };
@@ -63,68 +63,76 @@ export function clock_getres(clock_id: number): Timespec {
 /**
  * clock_settime(3C): EINVAL for an unknown clock; EPERM for every host clock
  * (a userland process may not set them: the seed checks privilege first);
- * EINVAL for a bad timespec, or for moving CLOCK_MANUAL backwards.
+ * EINVAL for a bad timespec (tv_sec beyond what a 64-bit nanosecond time
+ * holds included), or for moving CLOCK_MANUAL backwards.
  */
 export function clock_settime(clock_id: number, tp: Timespec): void {
   sysenter();
   const b = clock_backend(clock_id, 'clock_settime');
-  timespecShape(tp, 'clock_settime');
+  const t = copyin_timespec_raw(tp, 'tp', 'clock_settime');
   if (!b.settable) fail('EPERM', 'clock_settime', `${b.name} cannot be set by a user process`);
-  const t = checkTimespec(tp, 'clock_settime');
-  manualSet(t.tv_sec * NSEC_PER_SEC + t.tv_nsec, 'clock_settime');
+  if (!timespec_valid(t)) fail('EINVAL', 'clock_settime', `tp {${t.tv_sec}, ${t.tv_nsec}}`);
+  manual_set(t, false, 'clock_settime');
+  callout_run(TL_MANUAL);
 }
 
 /**
  * ukern: moves CLOCK_MANUAL forward by `delta` and fires, in the calling
- * thread, every timer due up to the new time (EINVAL for another clock or a
- * bad timespec).
+ * thread, every timer due up to the new time. EINVAL for another clock or a
+ * bad timespec; EOVERFLOW when the clock would pass the largest 64-bit time.
  */
 export function clock_advance(clock_id: number, delta: Timespec): void {
   sysenter();
   const b = clock_backend(clock_id, 'clock_advance');
+  const d = copyin_timespec(delta, 'delta', 'clock_advance');
   if (!b.settable) fail('EINVAL', 'clock_advance', `${b.name} is not the manual clock`);
-  const d = checkTimespec(delta, 'clock_advance');
-  manualSet(manualNow() + d.tv_sec * NSEC_PER_SEC + d.tv_nsec, 'clock_advance');
-}
-
-function manualSet(ns: number, syscall: string): void {
-  // Moves forward under the manual heap's firing: callout_run reads the clock each round.
-  if (ns < manualNow()) fail('EINVAL', syscall, 'CLOCK_MANUAL never goes back');
-  setManualNow(ns);
+  manual_set(d, true, 'clock_advance');
   callout_run(TL_MANUAL);
 }
 
 // ---------------------------------------------------------------- timers
 
+const SIGEV_KEYS = ['sigev_notify', 'sigev_signo', 'sigev_value', 'sigev_notify_port', 'sigev_notify_function'] as const;
+const PORTNFY_KEYS = ['portnfy_port', 'portnfy_user'] as const;
+
 interface Ev { notify: number; signo: number; value: number; port: number; user: number; fn?: (v: number) => void }
 
-function readSigevent(evp: unknown): Ev | null {
-  if (evp === null || evp === undefined) return null;
-  if (typeof evp !== 'object') throw new TypeError('timer_create: evp must be a sigevent or null');
-  const e = evp as Partial<sigevent>;
-  const notify = intArg(e.sigev_notify, 'sigev_notify', 'timer_create');
-  const value = e.sigev_value === undefined ? 0 : userArg(e.sigev_value, 'sigev_value', 'timer_create');
+/**
+ * Copies in and checks a sigevent (and its port_notify_t): every field read
+ * once, here, with no lock held. null for a null evp (the clock's default).
+ */
+function copyin_sigevent(evp: unknown): Ev | null {
+  const S = 'timer_create';
+  if (evp === null || evp === undefined) { copyin_check(S); return null; }
+  // Each field read once, whatever sigev_notify says (C copies the whole struct).
+  const e = copyin_fields(evp, SIGEV_KEYS, 'evp', S);
+  const notify0 = e.sigev_notify, signo0 = e.sigev_signo, value0 = e.sigev_value;
+  const port0 = e.sigev_notify_port, fn0 = e.sigev_notify_function;
+  const notify = i32Arg(notify0, 'sigev_notify', S);
+  const value = value0 === undefined ? 0 : userArg(value0, 'sigev_value', S);
   const ev: Ev = { notify, signo: 0, value, port: 0, user: 0 };
   switch (notify) {
     case SIGEV_NONE: break;
     case SIGEV_SIGNAL: {
-      const s = intArg(e.sigev_signo, 'sigev_signo', 'timer_create');
-      if (s < 1 || s >= NSIG) fail('EINVAL', 'timer_create', `signal ${s}`);
+      const s = i32Arg(signo0, 'sigev_signo', S);
+      if (s < 1 || s >= NSIG) fail('EINVAL', S, `signal ${s}`);
       ev.signo = s;
       break;
     }
-    case SIGEV_THREAD:
-      if (typeof e.sigev_notify_function !== 'function') throw new TypeError('timer_create: SIGEV_THREAD needs sigev_notify_function');
-      ev.fn = e.sigev_notify_function;
-      break;
-    case SIGEV_PORT: {
-      const pn = e.sigev_notify_port;
-      if (pn === null || typeof pn !== 'object') throw new TypeError('timer_create: SIGEV_PORT needs sigev_notify_port');
-      ev.port = intArg(pn.portnfy_port, 'portnfy_port', 'timer_create', 'EBADF');
-      ev.user = userArg(pn.portnfy_user, 'portnfy_user', 'timer_create');
+    case SIGEV_THREAD: {
+      const fn = fn0;
+      if (typeof fn !== 'function') argType(S, 'SIGEV_THREAD needs sigev_notify_function');
+      ev.fn = fn as (v: number) => void;
       break;
     }
-    default: fail('EINVAL', 'timer_create', `sigev_notify ${notify}`);
+    case SIGEV_PORT: {
+      const pn = copyin_fields(port0, PORTNFY_KEYS, 'sigev_notify_port', S);
+      const pport = pn.portnfy_port, puser = pn.portnfy_user;
+      ev.port = i32Arg(pport, 'portnfy_port', S, 'EBADF');
+      ev.user = userArg(puser, 'portnfy_user', S);
+      break;
+    }
+    default: fail('EINVAL', S, `sigev_notify ${notify}`);
   }
   return ev;
 }
@@ -138,7 +146,7 @@ function readSigevent(evp: unknown): Ev | null {
 export function timer_create(clock_id: number, evp: sigevent | null): number {
   sysenter();
   const b = clock_backend(clock_id, 'timer_create');
-  const ev0 = readSigevent(evp);
+  const ev0 = copyin_sigevent(evp);
   const it = itimers.alloc();
   if (it === 0) fail('EAGAIN', 'timer_create', 'no timer memory');
   const L = tableLock();
@@ -180,17 +188,7 @@ export function timer_create(clock_id: number, evp: sigevent | null): number {
   return tid;
 }
 
-function isZero(t: Timespec): boolean { return t.tv_sec === 0 && t.tv_nsec === 0; }
-// itimerspecfix: negative seconds or nanoseconds outside [0, 1e9) are EINVAL.
-function bad(t: Timespec): boolean {
-  return !Number.isInteger(t.tv_sec) || !Number.isInteger(t.tv_nsec) || t.tv_sec < 0 || t.tv_nsec < 0 || t.tv_nsec >= NSEC_PER_SEC;
-}
-function nsOf(t: Timespec): number { return t.tv_sec * NSEC_PER_SEC + t.tv_nsec; }
-function tsOf(ns: number): Timespec {
-  const s = Math.floor(ns / NSEC_PER_SEC);
-  return { tv_sec: s, tv_nsec: ns - s * NSEC_PER_SEC };
-}
-const INT64_MAX = 9.223372036854776e18;
+function isZero(t: TimespecCopy): boolean { return t.tv_sec === 0 && t.tv_nsec === 0; }
 
 /** The current setting of a grabbed timer, as timer_gettime reports it. */
 function current(it: number): Itimerspec {
@@ -198,7 +196,7 @@ function current(it: number): Itimerspec {
   const armed = I32[it + IT.armed] !== 0;
   const next = f64get(it, IT.value), iv = f64get(it, IT.interval);
   mutex_exit(it + IT.mutex);
-  const out: Itimerspec = { it_interval: tsOf(iv), it_value: { tv_sec: 0, tv_nsec: 0 } };
+  const out: Itimerspec = { it_interval: tsOfNs(iv), it_value: { tv_sec: 0, tv_nsec: 0 } };
   if (!armed) return out;
   const now = timelineNow(I32[it + IT.line]!);
   let left = next - now;
@@ -208,68 +206,82 @@ function current(it: number): Itimerspec {
     if (iv === 0) return out;
     left = iv - ((now - next) % iv);
   }
-  out.it_value = tsOf(left);
+  out.it_value = tsOfNs(left);
   return out;
 }
 
-/** Grabs timer `timerid` (held until timer_release); EINVAL for an unknown or deleted one. */
-function grab(timerid: number, syscall: string): number {
-  const it = timer_grab(timerid);
-  if (it === 0) fail('EINVAL', syscall, `timer ${timerid}`);
+/** A timer id (a C int) and its grabbed timer; EINVAL for an unknown or deleted one. */
+function grab(timerid: unknown, syscall: string): number {
+  const id = i32Arg(timerid, 'timerid', syscall);
+  const it = timer_grab(id);
+  if (it === 0) fail('EINVAL', syscall, `timer ${id}`);
   return it;
 }
 
 /** timer_gettime(3C): EINVAL for an unknown or deleted timer. */
 export function timer_gettime(timerid: number): Itimerspec {
   sysenter();
-  intArg(timerid, 'timerid', 'timer_gettime');
   const it = grab(timerid, 'timer_gettime');
   try { return current(it); } finally { timer_release(it); }
 }
 
 /**
+ * Copies in an itimerspec (each field read once, no lock held) and checks it
+ * as itimerspecfix does: a bad it_value is EINVAL, a bad it_interval only
+ * when it_value arms the timer. Both must be timespecs (TypeError). Fields
+ * are read by name (not through copyin_fields): this is timer_settime's hot
+ * path, and named reads are what V8 makes fast.
+ */
+function copyin_itimerspec(value: unknown, syscall: string): { v: TimespecCopy; iv: TimespecCopy } {
+  copyin_check(syscall);
+  if (value === null || typeof value !== 'object') argType(syscall, 'value must be an itimerspec object');
+  const src = value as { readonly it_interval?: unknown; readonly it_value?: unknown };
+  const iv0 = src.it_interval, v0 = src.it_value;
+  const iv = copyin_timespec_fast(iv0, 'it_interval', syscall);
+  const v = copyin_timespec_fast(v0, 'it_value', syscall);
+  if (!timespec_valid(v) || (!isZero(v) && !timespec_valid(iv))) {
+    fail('EINVAL', syscall, `itimerspec {{${v.tv_sec}, ${v.tv_nsec}}, {${iv.tv_sec}, ${iv.tv_nsec}}}`);
+  }
+  return { v, iv };
+}
+
+/**
  * timer_settime(3C): arms (relative, or TIMER_ABSTIME: a time already past
  * fires at once), re-arms, or disarms (zero it_value) the timer; returns
- * the previous setting. EINVAL for a bad it_value, a bad it_interval when
- * it_value arms, or an unknown timer; EOVERFLOW when the expiry would pass
- * 2^63 ns.
+ * the previous setting. EINVAL for a bad it_value (tv_sec beyond what a
+ * 64-bit nanosecond time holds included), a bad it_interval when it_value
+ * arms, or an unknown timer; EOVERFLOW when a relative expiry would pass
+ * the largest time the clock holds (the timer is then left disarmed).
  */
 export function timer_settime(timerid: number, flags: number, value: Itimerspec): Itimerspec {
   sysenter();
-  intArg(timerid, 'timerid', 'timer_settime');
-  const fl = intArg(flags, 'flags', 'timer_settime');
-  if (value === null || typeof value !== 'object') throw new TypeError('timer_settime: value must be an itimerspec');
-  timespecShape(value.it_value, 'timer_settime');
-  timespecShape(value.it_interval, 'timer_settime');
-  const v = value.it_value, iv = value.it_interval;
-  if (bad(v) || (!isZero(v) && bad(iv))) fail('EINVAL', 'timer_settime', 'bad itimerspec');
-  const it = grab(timerid, 'timer_settime');
+  const S = 'timer_settime';
+  const id = i32Arg(timerid, 'timerid', S);
+  const fl = i32Arg(flags, 'flags', S);
+  const { v, iv } = copyin_itimerspec(value, S);
+  // Everything the user passed is a kernel copy now; no user code runs below.
+  const it = grab(id, S);
   const line = I32[it + IT.line]!;
+  const arm = !isZero(v);
   let old: Itimerspec;
   try {
     old = current(it);
     const c = I32[it + IT.callout]!;
     callout_stop(c); // waits for a firing in progress: none runs after this
-    let deadline = 0;
-    const ivNs = isZero(v) ? 0 : nsOf(iv);
-    if (!isZero(v)) {
-      const b = clock_backend(I32[it + IT.clock], 'timer_settime');
-      deadline = (fl & TIMER_ABSTIME) !== 0 ? b.absToLine!(v) : timelineNow(line) + nsOf(v);
-      if (deadline > INT64_MAX - ivNs) {
-        mutex_enter(it + IT.mutex); I32[it + IT.armed] = 0; mutex_exit(it + IT.mutex);
-        fail('EOVERFLOW', 'timer_settime', 'expiry beyond 2^63 ns');
-      }
-    }
+    let deadline: number | undefined = 0;
+    if (arm) deadline = clock_backend(I32[it + IT.clock], S).deadline!(v, (fl & TIMER_ABSTIME) !== 0);
+    const ivNs = arm ? nsUp(iv.tv_sec, iv.tv_nsec) : 0; // computed before the lock: only stores under it
     mutex_enter(it + IT.mutex);
     f64set(it, IT.interval, ivNs);
-    if (isZero(v)) {
+    if (deadline === undefined || !arm) {
       I32[it + IT.armed] = 0;
     } else {
       f64set(it, IT.value, deadline);
       I32[it + IT.armed] = 1;
     }
     mutex_exit(it + IT.mutex);
-    if (!isZero(v)) {
+    if (deadline === undefined) fail('EOVERFLOW', S, 'expiry beyond the largest 64-bit time');
+    if (arm) {
       callout_reset(c, deadline);
       kstat_add(C_ARMED);
       if (line !== TL_MANUAL && (I32[it + IT.flags]! & IT_PORT) !== 0) port_hint(I32[it + IT.portfd]!, deadline);
@@ -278,14 +290,16 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
     timer_release(it);
   }
   if ((I32[it + IT.flags]! & IT_THREAD) !== 0) reeval();
-  if (line === TL_MANUAL && !isZero(v)) callout_run(TL_MANUAL); // a past time fires at once
+  if (line === TL_MANUAL && arm) callout_run(TL_MANUAL); // a past time fires at once
   return old;
 }
 
-/** timer_getoverrun(3C): the extra expirations of the last delivery. EINVAL for an unknown timer. */
+/**
+ * timer_getoverrun(3C): the extra expirations of the last delivery, at most
+ * DELAYTIMER_MAX. EINVAL for an unknown timer.
+ */
 export function timer_getoverrun(timerid: number): number {
   sysenter();
-  intArg(timerid, 'timerid', 'timer_getoverrun');
   const it = grab(timerid, 'timer_getoverrun');
   mutex_enter(it + IT.mutex);
   const o = I32[it + IT.overrun]!;
@@ -297,7 +311,6 @@ export function timer_getoverrun(timerid: number): number {
 /** timer_delete(3C): EINVAL for an unknown or already deleted timer; withdraws a queued port event. */
 export function timer_delete(timerid: number): void {
   sysenter();
-  intArg(timerid, 'timerid', 'timer_delete');
   const it = grab(timerid, 'timer_delete');
   destroy(it);
   kstat_add(C_DELETED);

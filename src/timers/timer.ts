@@ -50,8 +50,12 @@ export class Timer implements AsyncIterable<TimerExpiry> {
   #onAbort?: () => void;
   #signal?: AbortSignal;
 
-  constructor(o: TimerOptions) {
-    if (o === null || typeof o !== 'object') throw new TypeError('Timer: options required');
+  constructor(options: TimerOptions) {
+    if (options === null || typeof options !== 'object') throw new TypeError('Timer: options required');
+    // One read of each option: a getter cannot answer differently later.
+    const o: TimerOptions = {
+      delay: options.delay, interval: options.interval, absolute: options.absolute, clock: options.clock, signal: options.signal,
+    };
     o.signal?.throwIfAborted();
     this.id = timer_create(o.clock ?? CLOCK_MONOTONIC, {
       sigev_notify: SIGEV_THREAD,
@@ -73,11 +77,12 @@ export class Timer implements AsyncIterable<TimerExpiry> {
 
   /** Re-arms (or with delay 0 and not absolute, disarms) the timer; returns the previous setting. */
   set(o: Pick<TimerOptions, 'delay' | 'interval' | 'absolute'>): Itimerspec {
-    const value: Itimerspec = { it_value: msToTs(o.delay), it_interval: msToTs(o.interval ?? 0) };
-    if (o.absolute === true && value.it_value.tv_sec === 0 && value.it_value.tv_nsec === 0) value.it_value.tv_nsec = 1;
-    this.#once = !(o.interval !== undefined && o.interval > 0);
+    const delay = o.delay, interval = o.interval, absolute = o.absolute === true; // each read once
+    const value: Itimerspec = { it_value: msToTs(delay), it_interval: msToTs(interval ?? 0) };
+    if (absolute && value.it_value.tv_sec === 0 && value.it_value.tv_nsec === 0) value.it_value.tv_nsec = 1;
+    this.#once = !(interval !== undefined && interval > 0);
     this.#delivered = 0;
-    return timer_settime(this.id, o.absolute === true ? TIMER_ABSTIME : 0, value);
+    return timer_settime(this.id, absolute ? TIMER_ABSTIME : 0, value);
   }
 
   /** Disarms without closing (a delivery already made stays in the iterator queue). */
