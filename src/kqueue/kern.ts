@@ -259,6 +259,9 @@ export function kqueue_register_locked(kq: number, kev: kevent_t): ErrnoCode | n
   if (ops === undefined) return 'EINVAL';
   kev.flags &= ~EV_SYSFLAGS;
   if (I32[kq + Q.closing] !== 0) return 'EBADF';
+  // A descriptor filter checks its descriptor first (the seed's holdfp), so
+  // a change naming a closed one is EBADF whatever it asks, EV_DELETE too.
+  if (ops.isfd === true && fd_file(kev.ident) === 0) return 'EBADF';
   let kn = kn_lookup(kq, kev.filter, kev.ident);
   if (kn === 0 && (kev.flags & EV_ADD) === 0) return 'ENOENT';
   if ((kev.flags & EV_ADD) !== 0) {
