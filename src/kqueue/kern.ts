@@ -134,11 +134,16 @@ export function kq_pending(kq: number): number { return Atomics.load(I32, kq + Q
  */
 export function kq_close(kq: number): void {
   kq_lock(kq);
-  I32[kq + Q.closing] = 1;
-  for (let kn = I32[kq + Q.lhead]; kn !== 0; kn = I32[kq + Q.lhead]) knote_detach_and_drop(kn);
-  sq_wake_all(kq + Q.sq);
-  I32[kq + Q.notify] = 0;
-  mutex_exit(kq + Q.lock);
+  try {
+    I32[kq + Q.closing] = 1;
+    // Filter detach operations run here (kernel code, none throws); the
+    // finally is the backstop that keeps the lock from leaking if one did.
+    for (let kn = I32[kq + Q.lhead]; kn !== 0; kn = I32[kq + Q.lhead]) knote_detach_and_drop(kn);
+    sq_wake_all(kq + Q.sq);
+    I32[kq + Q.notify] = 0;
+  } finally {
+    mutex_exit(kq + Q.lock);
+  }
   run_deferred();
   kq_rele(kq);
 }

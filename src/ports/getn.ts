@@ -28,7 +28,7 @@ import { P, portLock, portAlertUser, PQ_ALERT, PQ_CLOSE, C_WAITERS, C_WAITS } fr
 import { PORT_SOURCE_ALERT } from './consts.js';
 import { port_enter, port_exit, port_exit_release, port_nent, port_gen } from './queue.js';
 import { lane_ctl_sync_locked, lane_owner } from './lane.js';
-import { take_locked, take_unlocked, takeResult } from './take.js';
+import { take_locked, take_unlocked, take_reserve, takeResult } from './take.js';
 import { spin_begin, spin_end, prespin } from './spin.js';
 import { dwait_begin, dwait_end } from './dwait.js';
 import { eventList, type port_event_t, type port_event_list } from './types.js';
@@ -83,6 +83,7 @@ export function countArg(v: unknown, name: string, syscall: string): number {
  */
 export function getn_fast(fd: unknown, max: number, nget: number, syscall: string, tns = -1): port_event_list | number | undefined {
   if (max === 0 || nget === 0 || nget > max) return undefined;
+  take_reserve();
   const h = port_enter(fd, syscall);
   if ((I32[h + P.flags]! & PQ_ALERT) !== 0) { port_exit(h); return undefined; }
   if (port_nent(h) < nget) {
@@ -103,6 +104,7 @@ export function getn_fast(fd: unknown, max: number, nget: number, syscall: strin
  */
 export function* getn_gen(fd: unknown, max: number, nget: number, tns: number,
   one: boolean, async: boolean, syscall: string, ctl?: GetControl, needNew0 = -1): SleepGen<port_event_list> {
+  take_reserve();
   const h = port_enter(fd, syscall);
   if (nget > max && max > 0) { port_exit(h); fail('EINVAL', syscall, `nget ${nget} > max ${max}`); }
   if (max === 0) {
