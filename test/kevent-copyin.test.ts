@@ -49,7 +49,8 @@ test('a changelist Proxy array whose element trap calls kevent on the same kqueu
     let reads = 0;
     const arr = [s.EV_SET(1, s.EVFILT_USER, s.EV_ADD, 0, 0, 1), s.EV_SET(2, s.EVFILT_USER, s.EV_ADD, 0, 0, 2)];
     const list = new Proxy(arr, { get(t, k, rcv) {
-      if (k === '1') { reads++; s.kevent(kq, null, 0, ZERO); }
+      // nevents 1: the nested call scans, so it takes the kqueue lock.
+      if (k === '1') { reads++; s.kevent(kq, null, 1, ZERO); }
       return Reflect.get(t, k, rcv);
     } });
     s.kevent(kq, list, 0, ZERO);
