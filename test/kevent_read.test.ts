@@ -83,13 +83,15 @@ test('a blocking kevent on the outer kqueue wakes when the inner one gains an ev
   close(inner); close(outer);
 });
 
-test('closing the watched kqueue drops the knote; the watcher sees nothing and ENOENT', () => {
+test('closing the watched kqueue drops the knote; the watcher sees nothing, EV_DELETE is EBADF (the seed checks the descriptor first)', () => {
   const inner = kqueue(), outer = kqueue();
   change(inner, user(1, EV_ADD, NOTE_TRIGGER));
+  assert.equal(kevent(outer, [read(inner, EV_DELETE)], 1, ZERO)[0]!.data, E.ENOENT, 'an open descriptor without a knote: ENOENT');
   change(outer, read(inner, EV_ADD));
   close(inner);
   assert.deepEqual(poll(outer), []);
-  assert.equal(kevent(outer, [read(inner, EV_DELETE)], 1, ZERO)[0]!.data, E.ENOENT);
+  assert.equal(kevent(outer, [read(inner, EV_DELETE)], 1, ZERO)[0]!.data, E.EBADF, 'kqueue_register: the descriptor (EBADF) before the knote (ENOENT)');
+  assert.equal(kevent(outer, [read(inner, EV_ENABLE)], 1, ZERO)[0]!.data, E.EBADF, 'a modify of a closed descriptor: EBADF too');
   assert.equal(kevent(outer, [read(inner, EV_ADD)], 1, ZERO)[0]!.data, E.EBADF, 'a closed descriptor is EBADF');
   close(outer);
 });
@@ -121,7 +123,7 @@ test('read on an event port: readable while it has events, data = how many', () 
   assert.equal(poll(kq)[0]!.data, 1, 'readable again');
   close(port);
   assert.deepEqual(poll(kq), [], 'closing the port dropped the knote');
-  assert.equal(kevent(kq, [read(port, EV_DELETE)], 1, ZERO)[0]!.data, E.ENOENT);
+  assert.equal(kevent(kq, [read(port, EV_DELETE)], 1, ZERO)[0]!.data, E.EBADF, 'the descriptor is checked before the knote');
   close(kq);
 });
 

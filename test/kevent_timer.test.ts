@@ -220,13 +220,29 @@ test('timer: many timers on one kqueue each fire', () => {
 });
 
 test('timer: kevent_async wakes on a timer without blocking the event loop', async () => {
+  // What must hold: the event loop turns while the wait is pending. Shown by
+  // causality, not by a timer firing in time on a loaded machine: the timer
+  // that wakes the wait (ident 1) is registered only from a setImmediate,
+  // i.e. after the loop turned with the wait still pending. A kevent_async
+  // that blocked the thread could only return once the safety timer (ident
+  // 9, 5 s) fired, with a promise settled before any turn of the loop.
   const kq = kqueue();
-  change(kq, timer(1, EV_ADD | EV_ONESHOT, 30));
-  let ticks = 0;
-  const iv = setInterval(() => ticks++, 1);
-  const r = await sys.kevent_async(kq, null, 1, null);
-  clearInterval(iv);
-  assert.equal(r[0]!.ident, 1);
-  assert.ok(ticks > 0, 'the event loop ran while waiting');
+  change(kq, timer(9, EV_ADD | EV_ONESHOT, 5000));
+  let settled = false;
+  let turnsWhilePending = 0;
+  const w = sys.kevent_async(kq, null, 1, null);
+  void w.then(() => { settled = true; }, () => { settled = true; });
+  await new Promise<void>((resolve) => {
+    const turn = (): void => {
+      if (!settled) turnsWhilePending++;
+      if (turnsWhilePending < 3 && !settled) { setImmediate(turn); return; }
+      resolve();
+    };
+    setImmediate(turn);
+  });
+  assert.equal(turnsWhilePending, 3, 'the event loop turned while kevent_async waited');
+  change(kq, timer(1, EV_ADD | EV_ONESHOT, 1));
+  const r = await w;
+  assert.equal(r[0]!.ident, 1, 'woken by the timer registered while it waited');
   close(kq);
 });

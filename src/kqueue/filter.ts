@@ -24,6 +24,12 @@ export const EVENT_REGISTER = 1, EVENT_PROCESS = 2;
 export interface FilterOps {
   readonly name: string;
   /**
+   * The ident is a descriptor (the seed's f_isfd): a change naming one that
+   * is not open is EBADF, checked before the knote is looked up, so EV_DELETE
+   * of a knote its descriptor's close already dropped is EBADF, not ENOENT.
+   */
+  readonly isfd?: boolean;
+  /**
    * Sets up a new knote (its kq, filter, ident, flags, sfflags, sdata and
    * udata are filled in). Returns an errno code to refuse it; the core then
    * frees the knote without calling detach.

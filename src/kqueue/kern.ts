@@ -134,11 +134,16 @@ export function kq_pending(kq: number): number { return Atomics.load(I32, kq + Q
  */
 export function kq_close(kq: number): void {
   kq_lock(kq);
-  I32[kq + Q.closing] = 1;
-  for (let kn = I32[kq + Q.lhead]; kn !== 0; kn = I32[kq + Q.lhead]) knote_detach_and_drop(kn);
-  sq_wake_all(kq + Q.sq);
-  I32[kq + Q.notify] = 0;
-  mutex_exit(kq + Q.lock);
+  try {
+    I32[kq + Q.closing] = 1;
+    // Filter detach operations run here (kernel code, none throws); the
+    // finally is the backstop that keeps the lock from leaking if one did.
+    for (let kn = I32[kq + Q.lhead]; kn !== 0; kn = I32[kq + Q.lhead]) knote_detach_and_drop(kn);
+    sq_wake_all(kq + Q.sq);
+    I32[kq + Q.notify] = 0;
+  } finally {
+    mutex_exit(kq + Q.lock);
+  }
   run_deferred();
   kq_rele(kq);
 }
@@ -259,6 +264,9 @@ export function kqueue_register_locked(kq: number, kev: kevent_t): ErrnoCode | n
   if (ops === undefined) return 'EINVAL';
   kev.flags &= ~EV_SYSFLAGS;
   if (I32[kq + Q.closing] !== 0) return 'EBADF';
+  // A descriptor filter checks its descriptor first (the seed's holdfp), so
+  // a change naming a closed one is EBADF whatever it asks, EV_DELETE too.
+  if (ops.isfd === true && fd_file(kev.ident) === 0) return 'EBADF';
   let kn = kn_lookup(kq, kev.filter, kev.ident);
   if (kn === 0 && (kev.flags & EV_ADD) === 0) return 'ENOENT';
   if ((kev.flags & EV_ADD) !== 0) {

@@ -7,8 +7,8 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { fail, errnoOf, type ErrnoCode } from '../kern/errno.js';
-import { intArg } from '../kern/copyin.js';
-import { checkTimespec, tsToNs, monoNow, type Timespec } from '../kern/time.js';
+import { i32Arg, copyin_array, copyin_fields, copyin_check, copyin_timeout_ns, argType } from '../kern/copyin.js';
+import { monoNow, type Timespec } from '../kern/time.js';
 import { sq_alloc, sq_enqueue, sq_free, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC } from '../kern/sleepq.js';
 import type { SleepGen } from '../kern/sleeprun.js';
 import { wmesg_register } from '../kern/wmesg.js';
@@ -26,17 +26,37 @@ const CHUNK = 64;
 /** Told of each sleep (its sleeper) and of its end, so a caller can interrupt it (AbortSignal). */
 export interface SleepWatch { sleeping(sl: number): void; awake(): void }
 
-/** Checks the JS types of a change (TypeError, before any change is applied). */
-function checkChange(c: unknown, i: number, syscall: string): void {
-  if (c === null || typeof c !== 'object') throw new TypeError(`${syscall}: changelist[${i}] must be a kevent object`);
-  const o = c as kevent_t;
-  if (typeof o.ident !== 'number' || typeof o.filter !== 'number' || typeof o.flags !== 'number' ||
-      typeof o.fflags !== 'number' || typeof o.data !== 'number' || typeof o.udata !== 'number') {
-    throw new TypeError(`${syscall}: changelist[${i}] needs numeric ident, filter, flags, fflags, data and udata`);
+const KEV_KEYS = ['ident', 'filter', 'flags', 'fflags', 'data', 'udata'] as const;
+
+/**
+ * Copies in the changelist (C's copyin of the struct kevent array): the
+ * array's length and each element once, then each element's six fields
+ * once, into kernel-owned kevent_t records that nothing else references.
+ * A wrong JS type anywhere is a TypeError before any change is applied.
+ * Values are judged later, per change (EINVAL entries), on these copies.
+ */
+export function copyin_changes(changelist: unknown, syscall: string): kevent_t[] {
+  if (changelist === null || changelist === undefined) { copyin_check(syscall); return []; }
+  const list = copyin_array(changelist, 'changelist', syscall);
+  const out = new Array<kevent_t>(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const r = copyin_fields(list[i], KEV_KEYS, `changelist[${i}]`, syscall);
+    const { ident, filter, flags, fflags, data, udata } = r;
+    if (typeof ident !== 'number' || typeof filter !== 'number' || typeof flags !== 'number' ||
+        typeof fflags !== 'number' || typeof data !== 'number' || typeof udata !== 'number') {
+      argType(syscall, `changelist[${i}] needs numeric ident, filter, flags, fflags, data and udata`);
+    }
+    out[i] = { ident, filter, flags, fflags, data, udata };
   }
+  return out;
 }
 
-/** Values C's types could not hold: EINVAL for that change. */
+/**
+ * Values C's types could not hold: EINVAL for that change. ident uintptr_t
+ * (a safe integer >= 0), filter short, flags u_short, fflags u_int (a
+ * negative int is taken as its bit pattern, so NOTE_* masks built with JS's
+ * signed bitwise operators work), data intptr_t (a safe integer).
+ */
 function badValue(k: kevent_t): boolean {
   return !Number.isSafeInteger(k.ident) || k.ident < 0 ||
     !Number.isInteger(k.filter) || k.filter < -0x8000 || k.filter > 0x7fff ||
@@ -53,23 +73,25 @@ function badValue(k: kevent_t): boolean {
  */
 function apply_changes(kq: number, changes: readonly kevent_t[], max: number, syscall: string): kevent_t[] {
   const out: kevent_t[] = [];
-  const kev: kevent_t = { ident: 0, filter: 0, flags: 0, fflags: 0, data: 0, udata: 0 };
   // The lock is held for up to CHUNK changes at a time: cheaper than once
   // per change, and short enough not to starve other users of the kqueue.
   let held = 0;
   try {
     for (let i = 0; i < changes.length; i++) {
-      const c = changes[i]!;
-      kev.ident = c.ident; kev.filter = c.filter; kev.flags = c.flags;
-      kev.fflags = c.fflags >>> 0; kev.data = c.data; kev.udata = c.udata;
+      // The kernel's own copy (copyin_changes): register may update it, as
+      // the seed updates its copy for the EV_RECEIPT / EV_ERROR entry.
+      const kev = changes[i]!;
       let err: ErrnoCode | null = 'EINVAL';
       if (!badValue(kev)) {
+        kev.fflags >>>= 0;
         if (held === 0) kq_lock(kq);
         err = kqueue_register_locked(kq, kev);
         if (++held === CHUNK) { held = 0; kq_unlock(kq); }
       }
       if (err === null && (kev.flags & EV_RECEIPT) === 0) continue;
       if (out.length === max) {
+        // Release first: nothing throws with the kqueue lock held.
+        if (held !== 0) { held = 0; kq_unlock(kq); }
         if (err !== null) fail(err, syscall, `change {ident ${kev.ident}, filter ${kev.filter}}`);
         return out; // a receipt with no room left: the rest is not applied (FreeBSD)
       }
@@ -95,17 +117,15 @@ export interface KeventWait {
  */
 export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null, nevents: number,
   timeout: Timespec | null | undefined, syscall: string): kevent_t[] | KeventWait {
-  // Argument checks come first, as copyin would fault before anything changes.
-  if (changelist !== null && changelist !== undefined && !Array.isArray(changelist)) {
-    throw new TypeError(`${syscall}: changelist must be an array or null`);
-  }
-  const changes = changelist ?? [];
-  for (let i = 0; i < changes.length; i++) checkChange(changes[i], i, syscall);
-  const max = intArg(nevents, 'nevents', syscall);
+  // Copy in every argument once, before any lock and before anything
+  // changes (C's copyin faults first): the rest sees only the copies.
+  const kfd = i32Arg(fd, 'kq', syscall, 'EBADF');
+  const changes = copyin_changes(changelist, syscall);
+  const max = i32Arg(nevents, 'nevents', syscall);
   if (max < 0) fail('EINVAL', syscall, `nevents ${max}`);
-  let wait = Infinity;
-  if (timeout !== null && timeout !== undefined) wait = tsToNs(checkTimespec(timeout, syscall));
-  const kq = kq_hold(fd, syscall);
+  const tns = copyin_timeout_ns(timeout, syscall);
+  const wait = tns < 0 ? Infinity : tns;
+  const kq = kq_hold(kfd, syscall);
   let handed = false;
   try {
     const out = changes.length === 0 ? [] : apply_changes(kq, changes, max, syscall);

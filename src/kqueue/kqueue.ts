@@ -7,6 +7,7 @@
 // the kernel starts loads the sys facade first; so must we.
 import '../sys/index.js';
 import { SysError } from '../kern/errno.js';
+import { copyin_fields, copyin_array } from '../kern/copyin.js';
 import { sysenter } from '../kern/sysent.js';
 import { runAsync } from '../kern/sleeprun.js';
 import { sq_interrupt } from '../kern/sleepq.js';
@@ -48,6 +49,12 @@ function msToTimespec(ms: number | undefined): { tv_sec: number; tv_nsec: number
   return { tv_sec: Math.floor(ns / 1e9), tv_nsec: ns % 1e9 };
 }
 
+/** The wait options, each read once (copy-in) before the kernel is entered. */
+function waitOpts(opts: WaitOptions): WaitOptions {
+  const r = copyin_fields(opts, ['max', 'timeoutMs', 'signal'], 'options', 'kevent');
+  return { max: r.max as number | undefined, timeoutMs: r.timeoutMs as number | undefined, signal: r.signal as AbortSignal | undefined };
+}
+
 /** A kqueue descriptor with methods. */
 export class KQueue implements Disposable, AsyncIterable<kevent_t> {
   /** The kernel descriptor (usable with the sys calls too). */
@@ -57,8 +64,9 @@ export class KQueue implements Disposable, AsyncIterable<kevent_t> {
   constructor() { this.fd = kqueue(); }
 
   /** Applies one change; throws its error as a SysError. */
-  #apply(ident: number, filter: number, action: number, o: KEventOptions = {}): void {
-    const ev = { ident, filter, flags: action | (o.flags ?? 0), fflags: o.fflags ?? 0, data: o.data ?? 0, udata: o.udata ?? 0 };
+  #apply(ident: number, filter: number, action: number, opts: KEventOptions = {}): void {
+    const o = copyin_fields(opts, ['flags', 'fflags', 'data', 'udata'], 'options', 'kevent');
+    const ev = { ident, filter, flags: action | ((o.flags as number | undefined) ?? 0), fflags: o.fflags ?? 0, data: o.data ?? 0, udata: o.udata ?? 0 } as kevent_t;
     // With nevents 0 a failing change fails the call with its errno.
     kevent(this.fd, [ev], 0, ZERO);
   }
@@ -79,8 +87,8 @@ export class KQueue implements Disposable, AsyncIterable<kevent_t> {
    * (a failing change does not stop the others).
    */
   apply(changes: readonly kevent_t[]): (string | null)[] {
-    return changes.map((c) => {
-      try { kevent(this.fd, [c], 0, ZERO); return null; } catch (e) {
+    return copyin_array(changes, 'changes', 'kevent').map((c) => {
+      try { kevent(this.fd, [c as kevent_t], 0, ZERO); return null; } catch (e) {
         if (e instanceof SysError) return e.code;
         throw e;
       }
@@ -88,12 +96,14 @@ export class KQueue implements Disposable, AsyncIterable<kevent_t> {
   }
 
   /** Waits for events, blocking the thread (fine in LWPs; blocks the event loop in the main thread). */
-  waitSync(o: Omit<WaitOptions, 'signal'> = {}): kevent_t[] {
+  waitSync(opts: Omit<WaitOptions, 'signal'> = {}): kevent_t[] {
+    const o = waitOpts(opts);
     return kevent(this.fd, null, o.max ?? 64, msToTimespec(o.timeoutMs));
   }
 
   /** Waits for events without blocking the event loop. */
-  async wait(o: WaitOptions = {}): Promise<kevent_t[]> {
+  async wait(opts: WaitOptions = {}): Promise<kevent_t[]> {
+    const o = waitOpts(opts);
     const { signal } = o;
     if (signal?.aborted) throw signal.reason;
     sysenter();
@@ -117,7 +127,9 @@ export class KQueue implements Disposable, AsyncIterable<kevent_t> {
   }
 
   /** Events one at a time until the kqueue is closed or the signal aborts (then it ends quietly). */
-  async *events(o: { signal?: AbortSignal; batch?: number } = {}): AsyncGenerator<kevent_t, void, undefined> {
+  async *events(opts: { signal?: AbortSignal; batch?: number } = {}): AsyncGenerator<kevent_t, void, undefined> {
+    const r = copyin_fields(opts, ['signal', 'batch'], 'options', 'kevent_async');
+    const o = { signal: r.signal as AbortSignal | undefined, batch: r.batch as number | undefined };
     for (;;) {
       let evs: kevent_t[];
       try {

@@ -11,6 +11,31 @@ import { K } from './knote.js';
 import { kq_tryref, kq_lock, kq_unlock, kq_rele, knote_event, knote_detach_and_drop } from './kern.js';
 
 /**
+ * Runs kq's knotes on `file` (their filters, or drops them when it is being
+ * closed). Takes kq's lock, then the file's; releases both in finally: the
+ * filters are kernel code and do not throw, but a lock must never leak.
+ */
+function visit(kq: number, file: number, closing: boolean): void {
+  const drop: number[] = [];
+  kq_lock(kq);
+  try {
+    mutex_enter(file + FF.lock);
+    try {
+      for (let kn = I32[file + FF.watch]; kn !== 0; kn = I32[kn + K.wnext]) {
+        if (I32[kn + K.kq] !== kq) continue;
+        if (closing) drop.push(kn); else knote_event(kn, 0);
+      }
+    } finally {
+      mutex_exit(file + FF.lock);
+    }
+    for (const kn of drop) knote_detach_and_drop(kn);
+  } finally {
+    kq_unlock(kq);
+    kq_rele(kq);
+  }
+}
+
+/**
  * The descriptor table's notify hook: a watched descriptor's readiness
  * changed (run the watching knotes' filters) or it is being closed (drop
  * them, as the seed's knote_fdclose). Called with no lock held.
@@ -28,19 +53,7 @@ function on_file_notify(file: number, _fd: number): void {
     }
     mutex_exit(file + FF.lock);
     if (kqs.length === 0) return;
-    for (const kq of kqs) {
-      kq_lock(kq);
-      const drop: number[] = [];
-      mutex_enter(file + FF.lock);
-      for (let kn = I32[file + FF.watch]; kn !== 0; kn = I32[kn + K.wnext]) {
-        if (I32[kn + K.kq] !== kq) continue;
-        if (closing) drop.push(kn); else knote_event(kn, 0);
-      }
-      mutex_exit(file + FF.lock);
-      for (const kn of drop) knote_detach_and_drop(kn);
-      kq_unlock(kq);
-      kq_rele(kq);
-    }
+    for (const kq of kqs) visit(kq, file, closing);
     if (!closing) return;
     // Closing: loop until the list is empty (a knote added by a kqueue we
     // had not listed yet is impossible once `closing` is set, but a kqueue

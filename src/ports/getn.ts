@@ -18,8 +18,8 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { fail, SysError } from '../kern/errno.js';
-import { intArg } from '../kern/copyin.js';
-import { monoNow, NSEC_PER_SEC, type Timespec } from '../kern/time.js';
+import { intArg, copyin_check, copyin_timespec_raw, TIME_SEC_MAX, NSEC_PER_SEC } from '../kern/copyin.js';
+import { monoNow } from '../kern/time.js';
 import { kstat_add } from '../kern/kstat.js';
 import { sq_alloc, sq_free, sq_enqueue, sq_unlink, sq_setarg, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC } from '../kern/sleepq.js';
 import type { SleepGen } from '../kern/sleeprun.js';
@@ -28,7 +28,7 @@ import { P, portLock, portAlertUser, PQ_ALERT, PQ_CLOSE, C_WAITERS, C_WAITS } fr
 import { PORT_SOURCE_ALERT } from './consts.js';
 import { port_enter, port_exit, port_exit_release, port_nent, port_gen } from './queue.js';
 import { lane_ctl_sync_locked, lane_owner } from './lane.js';
-import { take_locked, take_unlocked, takeResult } from './take.js';
+import { take_locked, take_unlocked, take_reserve, takeResult } from './take.js';
 import { spin_begin, spin_end, prespin } from './spin.js';
 import { dwait_begin, dwait_end } from './dwait.js';
 import { eventList, type port_event_t, type port_event_list } from './types.js';
@@ -38,23 +38,31 @@ export const WMESG_PORTGET = wmesg_register('portget');
 /** For the Promise forms: lets an AbortSignal interrupt the sleeper in use. */
 export interface GetControl { sl: number; aborted: boolean; reason?: unknown }
 
-/** Checks the shape of a timeout (TypeError); its values are checked only when the call would wait. */
-export function timeoutShape(t: unknown, syscall: string): Timespec | null {
-  if (t === undefined || t === null) return null;
-  if (typeof t !== 'object') throw new TypeError(`${syscall}: timeout must be a timespec or null`);
-  const ts = t as Partial<Timespec>;
-  if (typeof ts.tv_sec !== 'number' || typeof ts.tv_nsec !== 'number') throw new TypeError(`${syscall}: timeout needs numeric tv_sec and tv_nsec`);
-  return ts as Timespec;
+/** A copied-in timeout that was malformed: EINVAL, but only when the call would wait (the seed's port_get_timeout). */
+export const TIMEOUT_INVALID = -2;
+
+/**
+ * Copies in a port_get / port_getn timeout (each field read once, before any
+ * lock) and converts it: -1 waits for ever (null or undefined), 0 polls,
+ * otherwise the relative timeout in ns (tv_sec clamped to TIME_SEC_MAX, as
+ * copyin_timeout_ns does). A wrong shape is a TypeError at once; malformed
+ * values give TIMEOUT_INVALID, which getn_gen turns into EINVAL only when
+ * it would wait, as the seed judges the timeout only then.
+ */
+export function timeout_copyin(v: unknown, syscall: string): number {
+  if (v === undefined || v === null) { copyin_check(syscall); return -1; }
+  const t = copyin_timespec_raw(v, 'timeout', syscall);
+  if (!Number.isInteger(t.tv_sec) || !Number.isInteger(t.tv_nsec) || t.tv_sec < 0 ||
+      t.tv_nsec < 0 || t.tv_nsec >= NSEC_PER_SEC) return TIMEOUT_INVALID;
+  return (t.tv_sec > TIME_SEC_MAX ? TIME_SEC_MAX : t.tv_sec) * NSEC_PER_SEC + t.tv_nsec;
 }
 
-/** -1: wait forever; 0: poll; otherwise the relative timeout in ns. EINVAL as port_get_timeout. */
-function timeoutNs(ts: Timespec | null, syscall: string): number {
-  if (ts === null) return -1;
-  if (ts.tv_sec === 0 && ts.tv_nsec === 0) return 0;
-  if (!Number.isInteger(ts.tv_sec) || !Number.isInteger(ts.tv_nsec) || ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= NSEC_PER_SEC) {
-    fail('EINVAL', syscall, `timeout {${ts.tv_sec}, ${ts.tv_nsec}}`);
-  }
-  return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+/** A timeout in milliseconds (the idiomatic Port's option, already copied) as timeout_copyin's value. */
+export function timeout_ms(ms: number | undefined): number {
+  if (ms === undefined || ms === Infinity) return -1;
+  if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError('timeout must be a number of milliseconds');
+  if (ms <= 0) return 0;
+  return Math.min(Math.max(1, Math.round(ms * 1e6)), TIME_SEC_MAX * NSEC_PER_SEC);
 }
 
 function alertEvent(h: number): port_event_t {
@@ -73,12 +81,13 @@ export function countArg(v: unknown, name: string, syscall: string): number {
  * mode, or has an unusual shape (max 0, nget 0, nget > max): the general
  * path (getn_gen) then decides, with the same semantics as ever.
  */
-export function getn_fast(fd: unknown, max: number, nget: number, syscall: string, timeout: Timespec | null = null): port_event_list | number | undefined {
+export function getn_fast(fd: unknown, max: number, nget: number, syscall: string, tns = -1): port_event_list | number | undefined {
   if (max === 0 || nget === 0 || nget > max) return undefined;
+  take_reserve();
   const h = port_enter(fd, syscall);
   if ((I32[h + P.flags]! & PQ_ALERT) !== 0) { port_exit(h); return undefined; }
   if (port_nent(h) < nget) {
-    const r = timeout === null ? prespin(h, nget, Infinity) : 0;
+    const r = tns === -1 ? prespin(h, nget, Infinity) : 0;
     if (r !== 1) { if (r === 0) port_exit(h); return undefined; }
   }
   const out: port_event_t[] = [];
@@ -93,8 +102,9 @@ export function getn_fast(fd: unknown, max: number, nget: number, syscall: strin
  * The body of port_get (one = true: max 1, nget 1, ETIME thrown) and
  * port_getn. Arguments are already checked for type; fd is checked here.
  */
-export function* getn_gen(fd: unknown, max: number, nget: number, timeout: Timespec | null,
+export function* getn_gen(fd: unknown, max: number, nget: number, tns: number,
   one: boolean, async: boolean, syscall: string, ctl?: GetControl, needNew0 = -1): SleepGen<port_event_list> {
+  take_reserve();
   const h = port_enter(fd, syscall);
   if (nget > max && max > 0) { port_exit(h); fail('EINVAL', syscall, `nget ${nget} > max ${max}`); }
   if (max === 0) {
@@ -121,7 +131,8 @@ export function* getn_gen(fd: unknown, max: number, nget: number, timeout: Times
         continue;
       }
       if (deadline === -1) {
-        const ns = timeoutNs(timeout, syscall);
+        if (tns === TIMEOUT_INVALID) fail('EINVAL', syscall, 'invalid timeout');
+        const ns = tns;
         if (ns === 0) { if (needNew === -1) take_locked(h, max, out); break; }   // poll: what is there
         deadline = ns < 0 ? Infinity : monoNow() + ns;
       }
@@ -145,7 +156,7 @@ export function* getn_gen(fd: unknown, max: number, nget: number, timeout: Times
       const dw = async || nget - port_nent(h) > 1 ? undefined : dwait_begin(h, deadline);
       // On a port fed through a send lane, a wait without timeout had its
       // spin before it registered (getn_fast's prespin): not a second one.
-      const sp = async || dw !== undefined || (timeout === null && lane_owner(h) !== 0) ? undefined : spin_begin(h, deadline);
+      const sp = async || dw !== undefined || (tns === -1 && lane_owner(h) !== 0) ? undefined : spin_begin(h, deadline);
       if (ctl !== undefined) ctl.sl = sl;
       let r: number;
       try {

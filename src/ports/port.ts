@@ -14,7 +14,8 @@ import {
   port_create, port_send, port_sendn, port_alert, port_get, port_getn,
 } from './sys.js';
 import { close } from '../sys/close.js';
-import { getn_gen, countArg, type GetControl } from './getn.js';
+import { getn_gen, countArg, timeout_ms, type GetControl } from './getn.js';
+import { copyin_fields } from '../kern/copyin.js';
 import { PORT_ALERT_SET, PORT_SOURCE_ALERT } from './consts.js';
 import type { port_event_t } from './types.js';
 
@@ -44,6 +45,12 @@ function msToTimespec(ms: number | undefined): Timespec | null {
   return { tv_sec: Math.floor(ns / 1e9), tv_nsec: ns % 1e9 };
 }
 
+/** The options of a get, each read once (copy-in), before the kernel is entered. */
+function getOpts(o: PortGetOptions, syscall: string): { timeout: number | undefined; signal: AbortSignal | undefined } {
+  const r = copyin_fields(o, ['timeout', 'signal'], 'options', syscall);
+  return { timeout: r.timeout as number | undefined, signal: r.signal as AbortSignal | undefined };
+}
+
 function closedError(e: unknown): boolean {
   return e instanceof SysError && (e.code === 'EBADF' || e.code === 'EBADFD');
 }
@@ -71,8 +78,9 @@ export class Port implements Disposable, AsyncIterable<port_event_t> {
 
   /** Retrieves one event; null when the timeout expired. Blocks the calling thread. */
   get(opts: PortGetOptions = {}): port_event_t | null {
-    if (opts.signal?.aborted) throw opts.signal.reason;
-    try { return port_get(this.fd, msToTimespec(opts.timeout)); } catch (e) {
+    const o = getOpts(opts, 'port_get');
+    if (o.signal?.aborted) throw o.signal.reason;
+    try { return port_get(this.fd, msToTimespec(o.timeout)); } catch (e) {
       if (e instanceof SysError && e.code === 'ETIME') return null;
       throw e;
     }
@@ -80,8 +88,9 @@ export class Port implements Disposable, AsyncIterable<port_event_t> {
 
   /** Retrieves at least `nget` (default 1) and at most `max` events; fewer when the timeout expired. */
   getn(max: number, nget = 1, opts: PortGetOptions = {}): port_event_t[] {
-    if (opts.signal?.aborted) throw opts.signal.reason;
-    return port_getn(this.fd, max, nget, msToTimespec(opts.timeout));
+    const o = getOpts(opts, 'port_getn');
+    if (o.signal?.aborted) throw o.signal.reason;
+    return port_getn(this.fd, max, nget, msToTimespec(o.timeout));
   }
 
   /** Promise form of {@link get}; does not block the event loop. */
@@ -97,9 +106,11 @@ export class Port implements Disposable, AsyncIterable<port_event_t> {
 
   async #getnAsync(max: number, nget: number, opts: PortGetOptions, one: boolean): Promise<port_event_t[]> {
     sysenter();
-    const mx = countArg(max, 'max', 'port_getn'), ng = countArg(nget, 'nget', 'port_getn');
-    const ts = msToTimespec(opts.timeout);
-    const signal = opts.signal;
+    const syscall = one ? 'port_get' : 'port_getn';
+    const mx = countArg(max, 'max', syscall), ng = countArg(nget, 'nget', syscall);
+    const o = getOpts(opts, syscall);
+    const tns = timeout_ms(o.timeout);
+    const signal = o.signal;
     if (signal?.aborted) throw signal.reason;
     const ctl: GetControl = { sl: 0, aborted: false };
     const onAbort = (): void => {
@@ -109,7 +120,7 @@ export class Port implements Disposable, AsyncIterable<port_event_t> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await runAsync(getn_gen(this.fd, mx, ng, ts, false, true, one ? 'port_get' : 'port_getn', ctl));
+      return await runAsync(getn_gen(this.fd, mx, ng, tns, false, true, syscall, ctl));
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }

@@ -69,8 +69,11 @@ function rposNow(h: number): number {
 // needs no invalidation: under the port lock, the id word names the
 // descriptor that owns the struct now, so `id word === fd` proves the memo
 // is current (a descriptor names one port at a time); otherwise the slow path
-// looks the descriptor up and reports the right errno.
-let memoFd = -1, memoH = 0, memoLock = 0, memoId = 0;
+// looks the descriptor up and reports the right errno. Until the first
+// successful lookup the memo names no descriptor at all: NaN equals no
+// argument (a start value of -1 once matched the argument -1 and sent the
+// thread to spin on lock word 0, the kernel header's magic word, for ever).
+let memoFd = NaN, memoH = 0, memoLock = 0, memoId = 0;
 
 /**
  * Finds the port of descriptor `fd` and returns its handle with its lock

@@ -6,7 +6,7 @@
 import { I32 } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
 import { fail } from '../kern/errno.js';
-import { intArg, userArg } from '../kern/copyin.js';
+import { intArg, i32Arg, userArg, copyin_array, copyin_check, argType } from '../kern/copyin.js';
 import { fd_alloc, fd_file, DTYPE_PORT } from '../kern/fdtab.js';
 import { tunables } from '../kern/boot.js';
 import { kstat_add } from '../kern/kstat.js';
@@ -26,7 +26,7 @@ import {
 import { port_source_ops } from './source.js';
 import { lane_push, lane_before_locked, lane_send_locked, lane_ctl_sync_locked } from './lane.js';
 import { slackWanted, dwait_thread_setup } from './dwait.js';
-import { getn_gen, getn_fast, timeoutShape, countArg } from './getn.js';
+import { getn_gen, getn_fast, timeout_copyin, countArg } from './getn.js';
 import type { port_event_t, port_event_list } from './types.js';
 import type { Timespec } from '../kern/time.js';
 import './close.js';
@@ -34,6 +34,16 @@ import './close.js';
 export * from './consts.js';
 export type { port_event_t, port_event_list } from './types.js';
 export { port_spin_tune } from './spin.js';
+
+/**
+ * A port descriptor argument (a C int): a wrong type is a TypeError, any
+ * other number that is not an open port's descriptor EBADF (when looked up).
+ * Descriptors are primitives, so this is the copy.
+ */
+function portArg(v: unknown, syscall: string): number {
+  if (typeof v !== 'number') argType(syscall, `port must be a number, got type ${typeof v}`);
+  return v;
+}
 
 /** Creates a port. EAGAIN beyond port_max_ids ports; EMFILE when the descriptor table is full. */
 export function port_create(): number {
@@ -59,25 +69,27 @@ export function port_create(): number {
  */
 export function port_associate(port: number, source: number, object: number, events: number, user: number): void {
   sysenter();
-  intArg(source, 'source', 'port_associate');
-  userArg(object, 'object', 'port_associate');
-  intArg(events, 'events', 'port_associate');
-  userArg(user, 'user', 'port_associate');
-  port_exit(port_enter(port, 'port_associate'));
-  const ops = port_source_ops(source);
-  if (ops?.associate === undefined) fail('EINVAL', 'port_associate', `source ${source} cannot be associated`);
-  ops.associate(port, object, events | 0, user);
+  const fd = portArg(port, 'port_associate');
+  const src = i32Arg(source, 'source', 'port_associate');
+  const obj = userArg(object, 'object', 'port_associate');
+  const ev = intArg(events, 'events', 'port_associate') | 0;
+  const u = userArg(user, 'user', 'port_associate');
+  port_exit(port_enter(fd, 'port_associate'));
+  const ops = port_source_ops(src);
+  if (ops?.associate === undefined) fail('EINVAL', 'port_associate', `source ${src} cannot be associated`);
+  ops.associate(fd, obj, ev, u);
 }
 
 /** Removes an association (EINVAL for sources that have none). */
 export function port_dissociate(port: number, source: number, object: number): void {
   sysenter();
-  intArg(source, 'source', 'port_dissociate');
-  userArg(object, 'object', 'port_dissociate');
-  port_exit(port_enter(port, 'port_dissociate'));
-  const ops = port_source_ops(source);
-  if (ops?.dissociate === undefined) fail('EINVAL', 'port_dissociate', `source ${source} cannot be dissociated`);
-  ops.dissociate(port, object);
+  const fd = portArg(port, 'port_dissociate');
+  const src = i32Arg(source, 'source', 'port_dissociate');
+  const obj = userArg(object, 'object', 'port_dissociate');
+  port_exit(port_enter(fd, 'port_dissociate'));
+  const ops = port_source_ops(src);
+  if (ops?.dissociate === undefined) fail('EINVAL', 'port_dissociate', `source ${src} cannot be dissociated`);
+  ops.dissociate(fd, obj);
 }
 
 /** Queues a PORT_SOURCE_USER event on h (lock held); releases the lock. */
@@ -108,19 +120,37 @@ export function port_send(port: number, events: number, user: number): void {
  * Sends a user event to every port of the list. Returns how many it reached;
  * per-port failures (EBADF, EBADFD, EAGAIN) are not thrown: `errors`, when
  * given, receives the code per port, null where the event was sent. EINVAL
- * for an empty list or one longer than PORT_MAX_LIST.
+ * for an empty list. A list longer than PORT_MAX_LIST is sent in chunks of
+ * PORT_MAX_LIST ports, as the illumos libc function does around the system
+ * call (which refuses longer lists); the result is the sum over the chunks.
  */
 export function port_sendn(ports: readonly number[], events: number, user: number, errors?: (string | null)[]): number {
   sysenter();
-  if (!Array.isArray(ports)) throw new TypeError('port_sendn: ports must be an array');
-  if (errors !== undefined && !Array.isArray(errors)) throw new TypeError('port_sendn: errors must be an array');
+  // Copy in: the list (length and each entry read once), the scalars; the
+  // errors array is only written, at the end, with no lock held (copyout).
+  const list = copyin_array(ports, 'ports', 'port_sendn');
+  if (errors !== undefined && !Array.isArray(errors)) argType('port_sendn', 'errors must be an array');
   const ev = intArg(events, 'events', 'port_sendn') | 0;
   const u = userArg(user, 'user', 'port_sendn');
-  const n = ports.length;
-  if (n === 0 || n > PORT_MAX_LIST) fail('EINVAL', 'port_sendn', `nent ${n}`);
+  const n = list.length;
+  if (n === 0) fail('EINVAL', 'port_sendn', 'nent 0');
+  const codes = new Array<string | null>(n);
   let reached = 0;
-  for (let i = 0; i < n; i++) {
-    const fd = ports[i];
+  for (let base = 0; base < n; base += PORT_MAX_LIST) {
+    reached += sendn_chunk(list, base, Math.min(n, base + PORT_MAX_LIST), ev, u, codes);
+  }
+  if (errors !== undefined) {
+    copyin_check('port_sendn');
+    for (let i = 0; i < n; i++) errors[i] = codes[i]!;
+  }
+  return reached;
+}
+
+/** One system call's worth of port_sendn: ports list[from..to). Per-port codes into `codes`. */
+function sendn_chunk(list: readonly unknown[], from: number, to: number, ev: number, u: number, codes: (string | null)[]): number {
+  let reached = 0;
+  for (let i = from; i < to; i++) {
+    const fd = list[i];
     let code: string | null = null;
     const h = typeof fd === 'number' ? port_enter_code(fd, 'port_sendn') : 'EBADF';
     if (typeof h !== 'number') code = h;
@@ -128,7 +158,7 @@ export function port_sendn(ports: readonly number[], events: number, user: numbe
       try { sendLocked(h, ev, u, 'port_sendn'); } catch (e) { code = (e as { code?: string }).code ?? 'EIO'; }
     }
     if (code === null) reached++;
-    if (errors !== undefined) errors[i] = code;
+    codes[i] = code;
   }
   return reached;
 }
@@ -141,10 +171,11 @@ export function port_sendn(ports: readonly number[], events: number, user: numbe
  */
 export function port_alert(port: number, flags: number, events: number, user: number): void {
   sysenter();
-  const fl = intArg(flags, 'flags', 'port_alert');
+  const fd = portArg(port, 'port_alert');
+  const fl = i32Arg(flags, 'flags', 'port_alert');
   const ev = intArg(events, 'events', 'port_alert') | 0;
   const u = userArg(user, 'user', 'port_alert');
-  const h = port_enter(port, 'port_alert');
+  const h = port_enter(fd, 'port_alert');
   const f = I32[h + P.flags]!;
   if (ev === 0) { I32[h + P.flags] = f & ~PQ_ALERT; port_exit(h); return; }
   if ((fl & PORT_ALERT_INVALID) === PORT_ALERT_INVALID) { port_exit(h); fail('EINVAL', 'port_alert', `flags ${fl}`); }
@@ -162,11 +193,11 @@ export function port_alert(port: number, flags: number, events: number, user: nu
 /** Retrieves one event, waiting up to `timeout` (null/undefined: forever; zero: poll). ETIME when none came. */
 export function port_get(port: number, timeout?: Timespec | null): port_event_t {
   sysenter();
-  const ts = timeoutShape(timeout, 'port_get');
-  const fast = getn_fast(port, 1, 1, 'port_get', ts);
+  const tns = timeout_copyin(timeout, 'port_get');
+  const fast = getn_fast(port, 1, 1, 'port_get', tns);
   if (typeof fast === 'object') return fast[0]!;
   try {
-    return runSync(getn_gen(port, 1, 1, ts, true, false, 'port_get', undefined, fast))[0]!;
+    return runSync(getn_gen(port, 1, 1, tns, true, false, 'port_get', undefined, fast))[0]!;
   } finally {
     if (slackWanted) dwait_thread_setup();
   }
@@ -180,11 +211,11 @@ export function port_getn(port: number, max: number, nget: number, timeout?: Tim
   sysenter();
   const mx = countArg(max, 'max', 'port_getn');
   const ng = countArg(nget, 'nget', 'port_getn');
-  const ts = timeoutShape(timeout, 'port_getn');
-  const fast = getn_fast(port, mx, ng, 'port_getn', ts);
+  const tns = timeout_copyin(timeout, 'port_getn');
+  const fast = getn_fast(port, mx, ng, 'port_getn', tns);
   if (typeof fast === 'object') return fast;
   try {
-    return runSync(getn_gen(port, mx, ng, ts, false, false, 'port_getn', undefined, fast));
+    return runSync(getn_gen(port, mx, ng, tns, false, false, 'port_getn', undefined, fast));
   } finally {
     if (slackWanted) dwait_thread_setup();
   }
@@ -193,8 +224,8 @@ export function port_getn(port: number, max: number, nget: number, timeout?: Tim
 /** The Promise form of {@link port_get}: never blocks the event loop, keeps the process alive while pending. */
 export async function port_get_async(port: number, timeout?: Timespec | null): Promise<port_event_t> {
   sysenter();
-  const ts = timeoutShape(timeout, 'port_get');
-  return (await runAsync(getn_gen(port, 1, 1, ts, true, true, 'port_get')))[0]!;
+  const tns = timeout_copyin(timeout, 'port_get');
+  return (await runAsync(getn_gen(port, 1, 1, tns, true, true, 'port_get')))[0]!;
 }
 
 /** The Promise form of {@link port_getn}. */
@@ -202,6 +233,6 @@ export async function port_getn_async(port: number, max: number, nget: number, t
   sysenter();
   const mx = countArg(max, 'max', 'port_getn');
   const ng = countArg(nget, 'nget', 'port_getn');
-  const ts = timeoutShape(timeout, 'port_getn');
-  return runAsync(getn_gen(port, mx, ng, ts, false, true, 'port_getn'));
+  const tns = timeout_copyin(timeout, 'port_getn');
+  return runAsync(getn_gen(port, mx, ng, tns, false, true, 'port_getn'));
 }

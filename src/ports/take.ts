@@ -45,6 +45,20 @@ let nruns = 0;
 /** Lane entries copied out under the lock (this thread's scratch). */
 let scrEv = new Int32Array(0), scrUser = new Float64Array(0);
 
+/**
+ * Sizes this thread's scratch for lane entries; getters call it before they
+ * take the port lock, because a typed array allocation can throw (RangeError
+ * when the ArrayBuffer cannot be had) and nothing may throw under the lock.
+ * The lane size is fixed at boot, so after the first call this is one compare.
+ */
+export function take_reserve(): void {
+  if (scrEv.length === 0) take_grow();
+}
+function take_grow(): void {
+  const cap = laneEntries();
+  if (scrEv.length < cap) { scrEv = new Int32Array(cap); scrUser = new Float64Array(cap); }
+}
+
 /** One reusable delivery record per thread (callbacks must not keep it). */
 const dctx: { -readonly [K in keyof PortDelivery]: PortDelivery[K] } = {
   slot: 0, port: 0, source: 0, object: 0, user: 0, arg: 0, flag: PORT_CALLBACK_DEFAULT, events: 0,
@@ -130,7 +144,9 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
     // event carries (lane.ts), copying the lane entries out before the head
     // moves past them (the owner reuses them then).
     const cap = laneEntries();
-    if (scrEv.length < cap) { scrEv = new Int32Array(cap); scrUser = new Float64Array(cap); }
+    // take_reserve() sized the scratch before the lock (the lane size is
+    // fixed at boot), so this never allocates; kept only as a backstop.
+    if (scrEv.length < cap) take_grow();
     const mask = cap - 1, ent = ln + LN_ENT;
     let x = first, r = rh, marked = 0;
     while (n + nr < max) {

@@ -16,6 +16,7 @@ import { EVFILT_READ } from '../consts.js';
 
 filter_register(EVFILT_READ, {
   name: 'read',
+  isfd: true,
   attach(kn) {
     const ident = kn_ident(kn);
     const file = Number.isSafeInteger(ident) ? fd_file(ident) : 0;

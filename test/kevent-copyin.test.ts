@@ -1,0 +1,103 @@
+/**
+ * kevent: the changelist, nevents and the timeout are copied in once,
+ * before the kqueue lock. Each reproducer runs in a fresh Node process with
+ * a deadline: the old code re-read the changelist under the kqueue lock (a
+ * getter calling kevent on the same kqueue deadlocked) and the timeout
+ * after checking it (a getter valid once, NaN or huge later, waited for
+ * ever); a hang must fail the test by timeout, not wedge the runner.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+
+const FACADE = new URL('../src/sys/index.js', import.meta.url).href;
+const CHILD_MS = 20000;
+
+/** Runs `body` as an ES module with `s` = the ukern/sys facade; resolves to its last stdout line, parsed as JSON. */
+function child(body: string): Promise<unknown> {
+  const src = `import * as s from ${JSON.stringify(FACADE)};\n${body}`;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--input-type=module', '-e', src], { encoding: 'utf8', timeout: CHILD_MS, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        if (err !== null) {
+          const hung = (err as { killed?: boolean }).killed === true;
+          reject(new Error(hung ? `child hung (killed after ${CHILD_MS} ms)\n${stderr}` : `child failed: ${stderr}`));
+          return;
+        }
+        try { resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '')); } catch { reject(new Error(`bad child output: ${stdout}`)); }
+      });
+  });
+}
+
+test('a changelist element whose getter calls kevent on the same kqueue completes (no deadlock)', async () => {
+  const r = await child(`const kq = s.kqueue();
+    const ZERO = { tv_sec: 0, tv_nsec: 0 };
+    let reads = 0;
+    const first = s.EV_SET(1, s.EVFILT_USER, s.EV_ADD, 0, 0, 1);
+    const second = { get ident() { reads++; s.kevent(kq, [s.EV_SET(3, s.EVFILT_USER, s.EV_ADD, 0, 0, 3)], 0, ZERO); return 2; },
+      filter: s.EVFILT_USER, flags: s.EV_ADD | s.EV_RECEIPT, fflags: 0, data: 0, udata: 2 };
+    const out = s.kevent(kq, [first, second], 4, ZERO);
+    // All three knotes exist: deleting them succeeds.
+    s.kevent(kq, [1, 2, 3].map((i) => s.EV_SET(i, s.EVFILT_USER, s.EV_DELETE, 0, 0, 0)), 0, ZERO);
+    console.log(JSON.stringify({ reads, out: out.map((e) => [e.ident, e.flags === s.EV_ERROR, e.data]) }));`);
+  assert.deepEqual(r, { reads: 1, out: [[2, true, 0]] }, 'one read; the receipt for the second change, no error');
+});
+
+test('a changelist Proxy array whose element trap calls kevent on the same kqueue completes', async () => {
+  const r = await child(`const kq = s.kqueue();
+    const ZERO = { tv_sec: 0, tv_nsec: 0 };
+    let reads = 0;
+    const arr = [s.EV_SET(1, s.EVFILT_USER, s.EV_ADD, 0, 0, 1), s.EV_SET(2, s.EVFILT_USER, s.EV_ADD, 0, 0, 2)];
+    const list = new Proxy(arr, { get(t, k, rcv) {
+      // nevents 1: the nested call scans, so it takes the kqueue lock.
+      if (k === '1') { reads++; s.kevent(kq, null, 1, ZERO); }
+      return Reflect.get(t, k, rcv);
+    } });
+    s.kevent(kq, list, 0, ZERO);
+    s.kevent(kq, [1, 2].map((i) => s.EV_SET(i, s.EVFILT_USER, s.EV_DELETE, 0, 0, 0)), 0, ZERO);
+    console.log(JSON.stringify({ reads }));`);
+  assert.deepEqual(r, { reads: 1 });
+});
+
+test('a kevent timeout read once: valid when checked, NaN or huge later, still a bounded wait', async () => {
+  const body = (later: string): string => `const kq = s.kqueue();
+    let reads = 0;
+    const ts = { get tv_sec() { return reads++ === 0 ? 0 : ${later}; }, tv_nsec: 1e6 };
+    const t0 = performance.now();
+    const out = s.kevent(kq, null, 4, ts);
+    const ts2 = { get tv_sec() { return reads++ === 1 ? 0 : ${later}; }, tv_nsec: 1e6 };
+    const out2 = await s.kevent_async(kq, null, 4, ts2);
+    console.log(JSON.stringify({ n: out.length + out2.length, reads, ms: performance.now() - t0 }));`;
+  const [nan, huge] = await Promise.all([child(body('NaN')), child(body('1e6'))]);
+  for (const [r, what] of [[nan, 'then NaN'], [huge, 'then 10^6 s']] as const) {
+    const o = r as { n: number; reads: number; ms: number };
+    assert.equal(o.n, 0, what);
+    assert.equal(o.reads, 2, `${what}: each tv_sec read once`);
+    assert.ok(o.ms < 10000, `${what}: two 1 ms waits took ${o.ms} ms`);
+  }
+});
+
+test('kevent ranges: nevents an int (negative EINVAL), fields by their C types, TypeErrors Node-style', async () => {
+  const s = await import('../src/sys/index.js');
+  const kq = s.kqueue();
+  const ZERO = { tv_sec: 0, tv_nsec: 0 };
+  const TE = { code: 'ERR_INVALID_ARG_TYPE' };
+  assert.throws(() => s.kevent(kq, null, -1, ZERO), { code: 'EINVAL' });
+  assert.throws(() => s.kevent(kq, null, 2 ** 31, ZERO), { code: 'EINVAL' }, 'nevents is an int');
+  assert.throws(() => s.kevent(kq, null, 1, { tv_sec: 0, tv_nsec: NaN }), { code: 'EINVAL' });
+  assert.throws(() => s.kevent(kq, 'x' as unknown as null, 1, ZERO), TE);
+  assert.throws(() => s.kevent(kq, [7 as unknown as { ident: number; filter: number; flags: number; fflags: number; data: number; udata: number }], 1, ZERO), TE);
+  assert.throws(() => s.kevent(kq, null, 1, 5 as unknown as null), TE);
+  assert.throws(() => s.kevent(2 ** 40, null, 1, ZERO), { code: 'EBADF' });
+  const bad = [
+    s.EV_SET(1, -0x8001, s.EV_ADD, 0, 0, 0),           // filter beyond short
+    s.EV_SET(1, s.EVFILT_USER, 0x10000, 0, 0, 0),        // flags beyond u_short
+    s.EV_SET(1, s.EVFILT_USER, -1, 0, 0, 0),             // flags negative
+    s.EV_SET(1, s.EVFILT_USER, s.EV_ADD, 2 ** 32, 0, 0), // fflags beyond u_int
+    s.EV_SET(2 ** 53, s.EVFILT_USER, s.EV_ADD, 0, 0, 0), // ident beyond a safe uintptr
+    s.EV_SET(1, s.EVFILT_USER, s.EV_ADD, 0, 2 ** 53, 0), // data beyond a safe intptr
+  ];
+  const out = s.kevent(kq, bad, bad.length, ZERO);
+  assert.deepEqual(out.map((e) => e.data), bad.map(() => 22), 'EINVAL per change');
+  s.close(kq);
+});
