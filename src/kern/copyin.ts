@@ -105,16 +105,41 @@ export function userArg(v: unknown, name: string, syscall: string): number {
 
 /**
  * Reads the named properties of a user object once each, into a fresh
- * null-prototype record (the kernel's copy). TypeError when `v` is not an
- * object. Getters and Proxy traps run here, with no lock held.
+ * record (the kernel's copy). TypeError when `v` is not an object. Getters
+ * and Proxy traps run here, with no lock held. For a struct copied on a hot
+ * path, make a copier once with {@link copyin_struct} instead.
  */
 export function copyin_fields<K extends string>(v: unknown, keys: readonly K[], what: string, syscall: string): Record<K, unknown> {
   copyin_check(syscall);
   if (v === null || typeof v !== 'object') argType(syscall, `${what} must be an object, got ${describe(v)}`);
   const src = v as Record<string, unknown>;
-  const out = Object.create(null) as Record<K, unknown>;
-  for (const k of keys) out[k] = src[k];
+  const out = {} as Record<K, unknown>;
+  for (let i = 0; i < keys.length; i++) { const k = keys[i]!; out[k] = src[k]; }
   return out;
+}
+
+/** A copier made by {@link copyin_struct}. */
+export type StructCopier<K extends string> = (v: unknown, syscall: string) => Readonly<Record<K, unknown>>;
+
+const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/**
+ * Makes the copier of a C struct: a function that reads exactly the named
+ * properties of a user object once each, in order, into a fresh plain object
+ * of one fixed shape (TypeError when the argument is not an object). It is
+ * compiled from the key list, which is the kernel's own constant, never user
+ * input: named property loads are what V8 optimises (~15 ns for a kevent_t
+ * against ~300 ns for a loop of keyed loads into a dictionary).
+ */
+export function copyin_struct<K extends string>(what: string, keys: readonly K[]): StructCopier<K> {
+  for (const k of keys) if (!IDENT.test(k)) throw new Error(`copyin_struct: bad field name ${k}`);
+  const body = `return { ${keys.map((k) => `${k}: v.${k}`).join(', ')} };`;
+  const read = new Function('v', body) as (v: object) => Record<K, unknown>;
+  return (v: unknown, syscall: string) => {
+    copyin_check(syscall);
+    if (v === null || typeof v !== 'object') argType(syscall, `${what} must be an object, got ${describe(v)}`);
+    return read(v);
+  };
 }
 
 /**

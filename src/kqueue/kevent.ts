@@ -7,7 +7,7 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { fail, errnoOf, type ErrnoCode } from '../kern/errno.js';
-import { i32Arg, copyin_array, copyin_fields, copyin_check, copyin_timeout_ns, argType } from '../kern/copyin.js';
+import { i32Arg, copyin_array, copyin_struct, copyin_check, copyin_timeout_ns, argType } from '../kern/copyin.js';
 import { monoNow, type Timespec } from '../kern/time.js';
 import { sq_alloc, sq_enqueue, sq_free, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC } from '../kern/sleepq.js';
 import type { SleepGen } from '../kern/sleeprun.js';
@@ -26,7 +26,7 @@ const CHUNK = 64;
 /** Told of each sleep (its sleeper) and of its end, so a caller can interrupt it (AbortSignal). */
 export interface SleepWatch { sleeping(sl: number): void; awake(): void }
 
-const KEV_KEYS = ['ident', 'filter', 'flags', 'fflags', 'data', 'udata'] as const;
+const copyin_kevent = copyin_struct('a changelist entry', ['ident', 'filter', 'flags', 'fflags', 'data', 'udata']);
 
 /**
  * Copies in the changelist (C's copyin of the struct kevent array): the
@@ -40,7 +40,7 @@ export function copyin_changes(changelist: unknown, syscall: string): kevent_t[]
   const list = copyin_array(changelist, 'changelist', syscall);
   const out = new Array<kevent_t>(list.length);
   for (let i = 0; i < list.length; i++) {
-    const r = copyin_fields(list[i], KEV_KEYS, `changelist[${i}]`, syscall);
+    const r = copyin_kevent(list[i], syscall);
     const { ident, filter, flags, fflags, data, udata } = r;
     if (typeof ident !== 'number' || typeof filter !== 'number' || typeof flags !== 'number' ||
         typeof fflags !== 'number' || typeof data !== 'number' || typeof udata !== 'number') {

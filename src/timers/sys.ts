@@ -8,7 +8,7 @@ import { I32 } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
 import { fail } from '../kern/errno.js';
 import {
-  i32Arg, userArg, argType, copyin_check, copyin_fields, copyin_timespec, copyin_timespec_raw, copyin_timespec_fast, timespec_valid, NSEC_PER_SEC, type TimespecCopy,
+  i32Arg, userArg, argType, copyin_check, copyin_struct, copyin_timespec, copyin_timespec_raw, copyin_timespec_fast, timespec_valid, NSEC_PER_SEC, type TimespecCopy,
 } from '../kern/copyin.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { kstat_add } from '../kern/kstat.js';
@@ -92,8 +92,8 @@ export function clock_advance(clock_id: number, delta: Timespec): void {
 
 // ---------------------------------------------------------------- timers
 
-const SIGEV_KEYS = ['sigev_notify', 'sigev_signo', 'sigev_value', 'sigev_notify_port', 'sigev_notify_function'] as const;
-const PORTNFY_KEYS = ['portnfy_port', 'portnfy_user'] as const;
+const copyin_sigev = copyin_struct('evp', ['sigev_notify', 'sigev_signo', 'sigev_value', 'sigev_notify_port', 'sigev_notify_function']);
+const copyin_portnfy = copyin_struct('sigev_notify_port', ['portnfy_port', 'portnfy_user']);
 
 interface Ev { notify: number; signo: number; value: number; port: number; user: number; fn?: (v: number) => void }
 
@@ -105,7 +105,7 @@ function copyin_sigevent(evp: unknown): Ev | null {
   const S = 'timer_create';
   if (evp === null || evp === undefined) { copyin_check(S); return null; }
   // Each field read once, whatever sigev_notify says (C copies the whole struct).
-  const e = copyin_fields(evp, SIGEV_KEYS, 'evp', S);
+  const e = copyin_sigev(evp, S);
   const notify0 = e.sigev_notify, signo0 = e.sigev_signo, value0 = e.sigev_value;
   const port0 = e.sigev_notify_port, fn0 = e.sigev_notify_function;
   const notify = i32Arg(notify0, 'sigev_notify', S);
@@ -126,7 +126,7 @@ function copyin_sigevent(evp: unknown): Ev | null {
       break;
     }
     case SIGEV_PORT: {
-      const pn = copyin_fields(port0, PORTNFY_KEYS, 'sigev_notify_port', S);
+      const pn = copyin_portnfy(port0, S);
       const pport = pn.portnfy_port, puser = pn.portnfy_user;
       ev.port = i32Arg(pport, 'portnfy_port', S, 'EBADF');
       ev.user = userArg(puser, 'portnfy_user', S);
