@@ -1,0 +1,145 @@
+/**
+ * What runs inside the fuzzing LWPs (and their children).
+ *
+ * Why in LWPs: a call that hangs (a deadlock on a kernel lock, a wait that
+ * ignores its timeout) would freeze whatever thread made it. Fuzzing in
+ * LWPs leaves LWP 1 free to be the watchdog: each fuzzing LWP publishes,
+ * in a SharedArrayBuffer the watchdog reads without entering the kernel,
+ * a heartbeat (calls done), the sequence it is running with the index of
+ * the current call, and at the end its report. A hang is then reported
+ * with the seed, the LWP and the call, not as a test run that never ends.
+ *
+ * Each LWP runs fast-check (fc.check) over sequences of calls with its own
+ * seed (base seed + index), so a finding is shrunk to a short sequence and
+ * printed with the seed and path that replay it (FUZZ_LWPS=1). A finding
+ * that leaves the kernel broken (a lock left held, a panic) is "fatal":
+ * further runs, shrinking included, do nothing, and the original sequence
+ * is reported.
+ */
+import fc from 'fast-check';
+import * as sys from '../../src/sys/index.js';
+import { Ctx } from './ctx.js';
+import { callArb, execCall, type Call } from './calls.js';
+
+/* ------------------------------------------------------------ shared slots */
+
+export const HDR_WORDS = 16;
+export const TEXT_BYTES = 1 << 16;
+export const REPORT_BYTES = 1 << 16;
+export const SLOT_BYTES = HDR_WORDS * 4 + TEXT_BYTES + REPORT_BYTES;
+/** Header words of a slot. */
+export const W_CALLS = 0, W_STATE = 1, W_RUN = 2, W_INDEX = 3, W_TEXTLEN = 4, W_REPLEN = 5, W_LID = 6, W_STARTED = 7;
+export const ST_RUNNING = 0, ST_DONE = 1, ST_FAILED = 2;
+
+export class Slot {
+  readonly w: Int32Array;
+  readonly text: Uint8Array;
+  readonly report: Uint8Array;
+  constructor(sab: SharedArrayBuffer, i: number) {
+    const base = i * SLOT_BYTES;
+    this.w = new Int32Array(sab, base, HDR_WORDS);
+    this.text = new Uint8Array(sab, base + HDR_WORDS * 4, TEXT_BYTES);
+    this.report = new Uint8Array(sab, base + HDR_WORDS * 4 + TEXT_BYTES, REPORT_BYTES);
+  }
+  static buffer(n: number): SharedArrayBuffer { return new SharedArrayBuffer(n * SLOT_BYTES); }
+  readText(): string { return decode(this.text, Atomics.load(this.w, W_TEXTLEN)); }
+  readReport(): string { return decode(this.report, Atomics.load(this.w, W_REPLEN)); }
+}
+
+const enc = new TextEncoder();
+function write(into: Uint8Array, s: string): number {
+  return enc.encodeInto(s.length * 3 > into.length ? s.slice(0, Math.floor(into.length / 3)) : s, into).written;
+}
+function decode(from: Uint8Array, n: number): string {
+  return new TextDecoder().decode(from.slice(0, n));
+}
+
+/* ------------------------------------------------------------ the fuzzing LWP */
+
+export interface FuzzArg {
+  sab: SharedArrayBuffer;
+  index: number;
+  seed: number;
+  calls: number;
+  ms: number;
+  /** Lids of all fuzzing LWPs (filled in by the driver before it continues them). */
+  lids: SharedArrayBuffer;
+  nlwps: number;
+  maxLength: number;
+  path?: string;
+  /** Calls whose description matches are not generated (exploring past a known finding). */
+  exclude?: string;
+}
+
+/** The report an LWP leaves in its slot (JSON). */
+export interface FuzzReport {
+  calls: number;
+  runs: number;
+  ms: number;
+  tally: Record<string, number>;
+  failure?: string;
+}
+
+export function fuzz(arg: FuzzArg): void {
+  const slot = new Slot(arg.sab, arg.index);
+  Atomics.store(slot.w, W_LID, sys.lwp_self());
+  const lids = [...new Int32Array(arg.lids)].slice(0, arg.nlwps).filter((l) => l !== sys.lwp_self());
+  const ctx = new Ctx(lids, new URL(import.meta.url), arg.nlwps > 1);
+  const tally = new Map<string, number>();
+  const t0 = Date.now();
+  let calls = 0, runs = 0, fatal: string | null = null;
+  const seqArb = fc.array(callArb(arg.exclude ? new RegExp(arg.exclude) : undefined), { minLength: 1, maxLength: arg.maxLength });
+  const meanLen = fc.sample(seqArb, { seed: arg.seed ^ 0x5eed, numRuns: 200 }).reduce((a, s) => a + s.length, 0) / 200;
+
+  const property = fc.property(seqArb, (seq: Call[]) => {
+    if (fatal !== null || calls >= arg.calls) return true;
+    runs++;
+    Atomics.store(slot.w, W_RUN, runs);
+    Atomics.store(slot.w, W_TEXTLEN, write(slot.text, seq.map((c, i) => `  [${i}] ${c.d}`).join('\n')));
+    ctx.setup();
+    try {
+      for (let i = 0; i < seq.length; i++) {
+        Atomics.store(slot.w, W_INDEX, i);
+        const out = execCall(seq[i]!, ctx);
+        Atomics.store(slot.w, W_CALLS, ++calls);
+        if (out === null) continue;
+        if (!out.ok) {
+          const msg = `call [${i}] ${seq[i]!.d}: ${out.finding}`;
+          if (out.fatal) fatal = msg;
+          throw new Error(msg);
+        }
+        tally.set(`${seq[i]!.name} ${out.label}`, (tally.get(`${seq[i]!.name} ${out.label}`) ?? 0) + 1);
+      }
+    } finally {
+      Atomics.store(slot.w, W_INDEX, -1);
+      const p = fatal === null ? ctx.cleanup() : null;
+      if (p !== null) throw new Error(`cleanup after the sequence: ${p}`);
+    }
+    return true;
+  });
+
+  const details = fc.check(property, {
+    seed: arg.seed | 0, numRuns: Math.max(1, Math.ceil(arg.calls / meanLen)),
+    interruptAfterTimeLimit: arg.ms, markInterruptAsFailure: false, ...(arg.path ? { path: arg.path } : {}),
+  });
+  const report: FuzzReport = { calls, runs, ms: Date.now() - t0, tally: Object.fromEntries(tally) };
+  if (details.failed) {
+    report.failure = (fatal !== null ? `FATAL (kernel left broken; not shrunk): ${fatal}\n` : '') +
+      fc.defaultReportMessage(details);
+  }
+  Atomics.store(slot.w, W_REPLEN, write(slot.report, JSON.stringify(report)));
+  Atomics.store(slot.w, W_STATE, details.failed ? ST_FAILED : ST_DONE);
+}
+
+/* ------------------------------------------------------------ children */
+
+/** A child LWP that returns at once. */
+export function child(): void {}
+/** A child LWP that parks up to 1 ms (unpark, wakeup or timeout end it). */
+export function childPark(): void {
+  const t = sys.clock_gettime(sys.CLOCK_REALTIME);
+  const ns = t.tv_nsec + 1_000_000;
+  try { sys.lwp_park({ tv_sec: t.tv_sec + Math.floor(ns / 1e9), tv_nsec: ns % 1e9 }); } catch { /* any outcome */ }
+}
+/** A child LWP whose start function throws. */
+export function childThrows(): void { throw new Error('child LWP throws on purpose'); }
