@@ -214,7 +214,8 @@ function judge(e: unknown): Outcome {
   if (e instanceof RangeError) return { ok: true, label: 'RangeError' };
   if (e instanceof TypeError) {
     const code = (e as { code?: unknown }).code;
-    return { ok: true, label: code === 'ERR_INVALID_ARG_TYPE' ? 'TypeError' : `TypeError(no code): ${e.message.slice(0, 80)}` };
+    if (code === 'ERR_INVALID_ARG_TYPE') return { ok: true, label: 'TypeError' };
+    return { ok: true, label: `TypeError(no code): ${e.message.replace(/\[\d+\]/g, '[i]').replace(/\d{3,}/g, 'N').slice(0, 90)}` };
   }
   const what = e instanceof Error ? `${e.constructor.name}: ${e.message}` : `a thrown ${typeof e} ${String(e)}`;
   return { ok: false, finding: `threw ${what}` };

@@ -44,7 +44,7 @@ function options(argv: readonly string[]): Options {
     seconds: get('seconds', 'FUZZ_SECONDS', ci ? 40 : 600),
     calls: get('calls', 'FUZZ_CALLS', ci ? 120_000 : 1e12),
     minCalls: ci ? 100_000 : get('min-calls', 'FUZZ_MIN_CALLS', 1_000_000),
-    seed, lwps: get('lwps', 'FUZZ_LWPS', 4), hangMs: get('hang-ms', 'FUZZ_HANG_MS', 10_000),
+    seed, lwps: get('lwps', 'FUZZ_LWPS', 4), hangMs: get('hang-ms', 'FUZZ_HANG_MS', ci ? 5_000 : 10_000),
     maxLength: get('max-length', 'FUZZ_MAX_LENGTH', 48), path: cli.get('path') ?? process.env.FUZZ_PATH,
     exclude: cli.get('exclude') ?? process.env.FUZZ_EXCLUDE,
   };
