@@ -4,9 +4,10 @@
  * kernel once everything is closed and collected.
  *
  *   node build/test/fuzz/main.js [--ci] [--seconds=S] [--calls=N] [--seed=X] [--lwps=K]
- *                                [--hang-ms=MS] [--max-length=L] [--path=P] [--exclude=REGEX]
+ *                                [--hang-ms=MS] [--max-length=L] [--path=P] [--exclude=REGEX] [--always-setup]
  *   (or FUZZ_SECONDS, FUZZ_CALLS, FUZZ_SEED, FUZZ_LWPS, FUZZ_HANG_MS, FUZZ_MAX_LENGTH, FUZZ_PATH, FUZZ_EXCLUDE)
- *   --exclude drops calls whose printed form matches REGEX: for looking past a known finding, never in CI.
+ *   --exclude drops calls whose printed form matches REGEX, --always-setup makes every sequence start
+ *   with objects (no hostile first calls of a fresh thread): for looking past a known finding, never in CI.
  *
  * Why this shape: a hang must be a report, not a stuck test run. The
  * watchdog never enters the kernel while LWPs run (it only reads their
@@ -23,7 +24,7 @@ import { fd_list } from '../../src/kern/fdtab.js';
 import { timer_ids } from '../../src/timers/itimer.js';
 import { Slot, W_CALLS, W_STATE, W_RUN, W_INDEX, W_LID, ST_RUNNING, ST_FAILED, type FuzzArg, type FuzzReport } from './lwp.js';
 
-interface Options { seconds: number; calls: number; seed: number; lwps: number; hangMs: number; maxLength: number; path?: string; exclude?: string; minCalls: number }
+interface Options { seconds: number; calls: number; seed: number; lwps: number; hangMs: number; maxLength: number; path?: string; exclude?: string; alwaysSetup: boolean; minCalls: number }
 
 /** Small limits, so that exhaustion paths are part of every run. */
 export const FUZZ_LIMITS: sys.BootOptions = {
@@ -46,7 +47,7 @@ function options(argv: readonly string[]): Options {
     minCalls: ci ? 100_000 : get('min-calls', 'FUZZ_MIN_CALLS', 1_000_000),
     seed, lwps: get('lwps', 'FUZZ_LWPS', 4), hangMs: get('hang-ms', 'FUZZ_HANG_MS', ci ? 5_000 : 10_000),
     maxLength: get('max-length', 'FUZZ_MAX_LENGTH', 48), path: cli.get('path') ?? process.env.FUZZ_PATH,
-    exclude: cli.get('exclude') ?? process.env.FUZZ_EXCLUDE,
+    exclude: cli.get('exclude') ?? process.env.FUZZ_EXCLUDE, alwaysSetup: cli.has('always-setup') || process.env.FUZZ_ALWAYS_SETUP === '1',
   };
 }
 
@@ -66,7 +67,7 @@ async function main(): Promise<number> {
   for (let i = 0; i < o.lwps; i++) {
     const arg: FuzzArg = {
       sab, index: i, seed: (o.seed + i) | 0, calls: Math.ceil(o.calls / o.lwps), ms: o.seconds * 1000,
-      lids: lidsSab, nlwps: o.lwps, maxLength: o.maxLength, ...(o.path ? { path: o.path } : {}), ...(o.exclude ? { exclude: o.exclude } : {}),
+      lids: lidsSab, nlwps: o.lwps, maxLength: o.maxLength, ...(o.path ? { path: o.path } : {}), ...(o.exclude ? { exclude: o.exclude } : {}), alwaysSetup: o.alwaysSetup,
     };
     lids.push(sys.lwp_create({ module: new URL('./lwp.js', import.meta.url), export: 'fuzz', arg }, sys.LWP_SUSPENDED));
   }
@@ -117,7 +118,7 @@ async function watch(slots: Slot[], o: Options): Promise<string | null> {
 
 function hangReport(s: Slot, i: number, o: Options, ms: number): string {
   const idx = Atomics.load(s.w, W_INDEX);
-  const text = s.readText().split('\n').map((l, k) => (k === idx ? `${l}    <== HANGS HERE` : l)).join('\n');
+  const text = s.readText().split('\n').map((l, k) => (k === idx + 1 ? `${l}    <== HANGS HERE` : l)).join('\n');
   let snap = '';
   try { snap = JSON.stringify(sys.lwp_snapshot().lwps.map((l) => `${l.lid}:${l.state}${l.wmesg ? `/${l.wmesg}` : ''}`)); } catch (e) { snap = String(e); }
   return `\nHANG: fuzzing LWP #${i} (lid ${Atomics.load(s.w, W_LID)}, seed ${(o.seed + i) | 0}) made no progress for ${ms} ms ` +
