@@ -98,7 +98,7 @@ const lwpStart = objectOr({
     { weight: 1, arbitrary: fc.constantFrom(lit("'nope'", 'nope'), lit('undefined', undefined)) },
     { weight: 1, arbitrary: hostile },
   ),
-  arg: fc.oneof(userWord, fc.constant(lit('Symbol()', Symbol('x')))),
+  arg: fc.oneof({ weight: 6, arbitrary: userWord }, { weight: 1, arbitrary: fc.constant(lit('Symbol()', Symbol('x'))) }),
 }, 10);
 const lwpFlags = flags(sys.LWP_DETACHED, sys.LWP_SUSPENDED);
 

@@ -30,6 +30,8 @@ export const SLOT_BYTES = HDR_WORDS * 4 + TEXT_BYTES + REPORT_BYTES;
 /** Header words of a slot. */
 export const W_CALLS = 0, W_STATE = 1, W_RUN = 2, W_INDEX = 3, W_TEXTLEN = 4, W_REPLEN = 5, W_LID = 6, W_STARTED = 7;
 export const ST_RUNNING = 0, ST_DONE = 1, ST_FAILED = 2;
+/** W_INDEX outside a call: creating the sequence's objects, or cleaning them up. */
+export const IX_SETUP = -2, IX_CLEANUP = -3;
 
 export class Slot {
   readonly w: Int32Array;
@@ -103,6 +105,7 @@ export function fuzz(arg: FuzzArg): void {
     runs++;
     Atomics.store(slot.w, W_RUN, runs);
     Atomics.store(slot.w, W_TEXTLEN, write(slot.text, `  (objects created first: ${setup && (runs > 1 || arg.alwaysSetup === true)}; when not, port#i, kq#i and timer#i are -1, closed#i 0x7fff0000, child#i 0x7fff)\n` + seq.map((c, i) => `  [${i}] ${c.d}`).join('\n')));
+    Atomics.store(slot.w, W_INDEX, IX_SETUP);
     if (setup && (runs > 1 || arg.alwaysSetup === true)) ctx.setup();
     try {
       for (let i = 0; i < seq.length; i++) {
@@ -118,7 +121,7 @@ export function fuzz(arg: FuzzArg): void {
         tally.set(`${seq[i]!.name} ${out.label}`, (tally.get(`${seq[i]!.name} ${out.label}`) ?? 0) + 1);
       }
     } finally {
-      Atomics.store(slot.w, W_INDEX, -1);
+      Atomics.store(slot.w, W_INDEX, IX_CLEANUP);
       const p = fatal === null ? ctx.cleanup() : null;
       if (p !== null) throw new Error(`cleanup after the sequence: ${p}`);
     }

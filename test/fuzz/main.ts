@@ -22,7 +22,7 @@ import * as sys from '../../src/sys/index.js';
 import { panicked } from '../../src/kern/hdr.js';
 import { fd_list } from '../../src/kern/fdtab.js';
 import { timer_ids } from '../../src/timers/itimer.js';
-import { Slot, W_CALLS, W_STATE, W_RUN, W_INDEX, W_LID, ST_RUNNING, ST_FAILED, type FuzzArg, type FuzzReport } from './lwp.js';
+import { Slot, W_CALLS, W_STATE, W_RUN, W_INDEX, W_LID, ST_RUNNING, IX_SETUP, IX_CLEANUP, type FuzzArg, type FuzzReport } from './lwp.js';
 
 interface Options { seconds: number; calls: number; seed: number; lwps: number; hangMs: number; maxLength: number; path?: string; exclude?: string; alwaysSetup: boolean; minCalls: number }
 
@@ -110,7 +110,12 @@ async function watch(slots: Slot[], o: Options): Promise<string | null> {
       running++;
       const c = Atomics.load(w, W_CALLS);
       if (c !== seen[i]!.calls) { seen[i] = { calls: c, at: now }; continue; }
-      if (now - seen[i]!.at > o.hangMs || now > hardEnd) return hangReport(slots[i]!, i, o, now - seen[i]!.at);
+      if (now - seen[i]!.at > o.hangMs || now > hardEnd) {
+        // Every LWP that is stuck too: the one that wedged the kernel may not be the first to time out.
+        const stuck = slots.map((_, j) => j).filter((j) => Atomics.load(slots[j]!.w, W_STATE) === ST_RUNNING &&
+          Atomics.load(slots[j]!.w, W_CALLS) === seen[j]!.calls && now - seen[j]!.at > 1000);
+        return stuck.map((j) => hangReport(slots[j]!, j, o, now - seen[j]!.at)).join('\n') + `\nLWPs: ${lwpStates()}\nkernel panicked: ${panicked()}`;
+      }
     }
     if (running === 0) return null;
   }
@@ -118,12 +123,17 @@ async function watch(slots: Slot[], o: Options): Promise<string | null> {
 
 function hangReport(s: Slot, i: number, o: Options, ms: number): string {
   const idx = Atomics.load(s.w, W_INDEX);
+  const where = idx === IX_SETUP ? 'while creating the objects of the sequence (port_create, kqueue, timer_create)'
+    : idx === IX_CLEANUP ? 'while cleaning up after the sequence (close, timer_delete, lwp_continue, lwp_wait of its objects)'
+    : `in call [${idx}]`;
   const text = s.readText().split('\n').map((l, k) => (k === idx + 1 ? `${l}    <== HANGS HERE` : l)).join('\n');
-  let snap = '';
-  try { snap = JSON.stringify(sys.lwp_snapshot().lwps.map((l) => `${l.lid}:${l.state}${l.wmesg ? `/${l.wmesg}` : ''}`)); } catch (e) { snap = String(e); }
   return `\nHANG: fuzzing LWP #${i} (lid ${Atomics.load(s.w, W_LID)}, seed ${(o.seed + i) | 0}) made no progress for ${ms} ms ` +
-    `in run ${Atomics.load(s.w, W_RUN)}, call [${idx}] after ${Atomics.load(s.w, W_CALLS)} calls; the sequence:\n${text}\n` +
-    `LWPs: ${snap}\nkernel panicked: ${panicked()}`;
+    `in run ${Atomics.load(s.w, W_RUN)}, ${where}, after ${Atomics.load(s.w, W_CALLS)} calls; the sequence:\n${text}`;
+}
+
+/** LWP states for a hang report (lwp_snapshot reads the table without a lock). */
+function lwpStates(): string {
+  try { return sys.lwp_snapshot().lwps.map((l) => `${l.lid}:${l.state}${l.wmesg ? `/${l.wmesg}` : ''}`).join(' '); } catch (e) { return String(e); }
 }
 
 /** Closes what the fuzzing LWPs left (another LWP may have closed a reused number of theirs). */
