@@ -3,10 +3,10 @@
  * clock_*, timer_*, kqueue/kevent, close) with an arbitrary for each
  * argument, and the judge of each call's outcome.
  *
- * Left out, on purpose: lwp_exit (it ends the fuzzing LWP itself), boot
- * (done once by the driver, with small limits), the `_async` forms (their
- * argument copy-in and validation are the synchronous ones' code; a
- * Promise cannot be judged inside a synchronous fast-check property).
+ * Left out, on purpose: lwp_exit (it ends the fuzzing LWP itself) and boot
+ * (done once by the driver, with small limits). The `_async` forms are
+ * judged when their Promise settles, which must happen within
+ * ASYNC_SETTLE_MS (their timeouts are as short as the blocking forms').
  *
  * The judge: a call must end with a result, a SysError whose code is an
  * errno name, a TypeError, a RangeError, or the user's own exception thrown
@@ -161,6 +161,12 @@ function table(): fc.Arbitrary<Call> {
     w(2, call('lwp_kill', anyLid, orHostile(oneOfInts(0, 1, 9, 63, 64)))),
     w(3, call('lwp_park', abstime, fc.oneof(fc.constant(lit('undefined', undefined)), userWord))),
     w(3, call('lwp_unpark', anyLid, fc.oneof(fc.constant(lit('undefined', undefined)), userWord))),
+    // the Promise forms: same copy-in, then a wait that must settle in time
+    w(2, call('port_get_async', fd, timeout)),
+    w(2, call('port_getn_async', fd, count, count, timeout)),
+    w(3, call('kevent_async', fd, fc.oneof(fc.constant(lit('null', null)), array(kev, 4, 1 << 20)), count, timeout)),
+    w(1, call('lwp_park_async', abstime, fc.oneof(fc.constant(lit('undefined', undefined)), userWord))),
+    w(1, call('lwp_wait_async', ownLid)),
     w(2, call('lwp_unpark_all', fc.oneof(fc.constant(lit('null', null)), array(anyLid, 4, sys.LWP_UNPARK_MAX)),
       fc.oneof(fc.constant(lit('undefined', undefined)), userWord))),
   );
@@ -182,28 +188,44 @@ function prepare(c: Call, ctx: Ctx): unknown[] | null {
     return [0];
   }
   const args = c.args.map((a) => a.make(ctx));
-  if (c.name === 'lwp_wait' && typeof args[0] === 'number' && ctx.children.has(args[0])) {
+  if ((c.name === 'lwp_wait' || c.name === 'lwp_wait_async') && typeof args[0] === 'number' && ctx.children.has(args[0])) {
     try { sys.lwp_continue(args[0]); } catch { /* gone */ }
     ctx.children.get(args[0])!.suspended = false;
   }
   return args;
 }
 
-/** Runs one call and judges it. `null`: skipped (not applicable now). */
-export function execCall(c: Call, ctx: Ctx): Outcome | null {
+/** How long a Promise form may take to settle (its timeouts are <= 2 ms; lwp_wait's child exits at once). */
+export const ASYNC_SETTLE_MS = 3000;
+
+/** Runs one call and judges it. `null`: skipped (not applicable now). A Promise form is judged when it settles. */
+export function execCall(c: Call, ctx: Ctx): Outcome | null | Promise<Outcome> {
   let args: unknown[] | null;
   try { args = prepare(c, ctx); } catch (e) { return { ok: false, finding: `building the arguments threw ${String(e)}` }; }
   if (args === null) return null;
   const name = c.name === 'lwp_wait0' ? 'lwp_wait' : c.name;
-  let out: Outcome;
+  let r: unknown;
   try {
-    const r = SYS[name]!(...args);
-    ctx.note(name, args, r);
-    out = { ok: true, label: 'ok' };
+    r = SYS[name]!(...args);
   } catch (e) {
-    out = judge(e);
+    return afterCall(judge(e));
   }
-  return afterCall(out);
+  if (!(r instanceof Promise)) {
+    ctx.note(name, args, r);
+    return afterCall({ ok: true, label: 'ok' });
+  }
+  const a = args;
+  const ok = afterCall({ ok: true, label: 'pending' }); // the synchronous part left no lock held
+  if (!ok.ok) return ok;
+  return settle(r).then((v) => { ctx.note(name.replace(/_async$/, ''), a, v); return afterCall({ ok: true, label: 'ok' }); },
+    (e: unknown) => afterCall(e === SETTLE_TIMEOUT ? { ok: false, finding: `the Promise did not settle within ${ASYNC_SETTLE_MS} ms` } : judge(e)));
+}
+
+const SETTLE_TIMEOUT = Symbol('settle timeout');
+function settle<T>(p: Promise<T>): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const to = new Promise<never>((_, rej) => { t = setTimeout(() => rej(SETTLE_TIMEOUT), ASYNC_SETTLE_MS); });
+  return Promise.race([p, to]).finally(() => clearTimeout(t));
 }
 
 function judge(e: unknown): Outcome {

@@ -84,7 +84,7 @@ export interface FuzzReport {
   failure?: string;
 }
 
-export function fuzz(arg: FuzzArg): void {
+export async function fuzz(arg: FuzzArg): Promise<void> {
   const slot = new Slot(arg.sab, arg.index);
   Atomics.store(slot.w, W_LID, sys.lwp_self());
   const lids = [...new Int32Array(arg.lids)].slice(0, arg.nlwps).filter((l) => l !== sys.lwp_self());
@@ -100,7 +100,7 @@ export function fuzz(arg: FuzzArg): void {
   // such as lookup memos starts empty there).
   const withSetup = fc.nat(4).map((n) => n > 0 || arg.alwaysSetup === true);
 
-  const property = fc.property(withSetup, seqArb, (setup: boolean, seq: Call[]) => {
+  const property = fc.asyncProperty(withSetup, seqArb, async (setup: boolean, seq: Call[]) => {
     if (fatal !== null || calls >= arg.calls) return true;
     runs++;
     Atomics.store(slot.w, W_RUN, runs);
@@ -110,7 +110,8 @@ export function fuzz(arg: FuzzArg): void {
     try {
       for (let i = 0; i < seq.length; i++) {
         Atomics.store(slot.w, W_INDEX, i);
-        const out = execCall(seq[i]!, ctx);
+        const o = execCall(seq[i]!, ctx);
+        const out = o instanceof Promise ? await o : o;
         Atomics.store(slot.w, W_CALLS, ++calls);
         if (out === null) continue;
         if (!out.ok) {
@@ -128,7 +129,7 @@ export function fuzz(arg: FuzzArg): void {
     return true;
   });
 
-  const details = fc.check(property, {
+  const details = await fc.check(property, {
     seed: arg.seed | 0, numRuns: Math.max(1, Math.ceil(arg.calls / meanLen)),
     interruptAfterTimeLimit: arg.ms, markInterruptAsFailure: false, ...(arg.path ? { path: arg.path } : {}),
   });
