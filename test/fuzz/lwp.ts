@@ -154,3 +154,8 @@ export function childPark(): void {
 }
 /** A child LWP whose start function throws. */
 export function childThrows(): void { throw new Error('child LWP throws on purpose'); }
+/** Creates and deletes a SIGEV_THREAD timer (repro.ts: per-thread timer state must come back). */
+export function threadTimer(): void {
+  const t = sys.timer_create(sys.CLOCK_MONOTONIC, { sigev_notify: sys.SIGEV_THREAD, sigev_notify_function: () => {} });
+  sys.timer_delete(t);
+}
