@@ -20,7 +20,7 @@ import { I32 } from '../../src/kern/kmem.js';
 import { cur, panicked } from '../../src/kern/hdr.js';
 import type { Ctx } from './ctx.js';
 import {
-  type Spec, UserThrow, lit, int, oneOfInts, orHostile, hostile, userWord, fd, timerId, ownLid, childLid, anyLid,
+  type Spec, UserThrow, lit, int, oneOfInts, orHostile, hostile, userWord, fd, timerId, ownLid, childLid, anyLid, doubleReads,
   objectOr, array, timeout, abstime, anyTimespec,
 } from './values.js';
 
@@ -204,6 +204,7 @@ export function execCall(c: Call, ctx: Ctx): Outcome | null | Promise<Outcome> {
   try { args = prepare(c, ctx); } catch (e) { return { ok: false, finding: `building the arguments threw ${String(e)}` }; }
   if (args === null) return null;
   const name = c.name === 'lwp_wait0' ? 'lwp_wait' : c.name;
+  doubleReads.length = 0;
   let r: unknown;
   try {
     r = SYS[name]!(...args);
@@ -243,7 +244,15 @@ function judge(e: unknown): Outcome {
   return { ok: false, finding: `threw ${what}` };
 }
 
+/** Set by the driver's --allow-double-reads (exploring past that finding; never in CI). */
+export const judgeOptions = { allowDoubleReads: false };
+
 function afterCall(out: Outcome): Outcome {
+  if (doubleReads.length !== 0 && !judgeOptions.allowDoubleReads && out.ok) {
+    const props = [...new Set(doubleReads)].join(', ');
+    doubleReads.length = 0;
+    return { ok: false, finding: `read user propert${props.includes(',') ? 'ies' : 'y'} ${props} more than once (${out.label}); copy-in reads each once` };
+  }
   const held = I32[cur.nlocksw]! | 0;
   if (held !== 0) {
     const why = out.ok ? out.label : out.finding;

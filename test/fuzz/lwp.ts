@@ -19,7 +19,7 @@
 import fc from 'fast-check';
 import * as sys from '../../src/sys/index.js';
 import { Ctx } from './ctx.js';
-import { callArb, execCall, type Call } from './calls.js';
+import { callArb, execCall, judgeOptions, type Call } from './calls.js';
 
 /* ------------------------------------------------------------ shared slots */
 
@@ -73,6 +73,8 @@ export interface FuzzArg {
   exclude?: string;
   /** Always create the objects first (exploring past a fresh-thread finding). */
   alwaysSetup?: boolean;
+  /** Do not judge double reads of user properties (exploring past that finding). */
+  allowDoubleReads?: boolean;
 }
 
 /** The report an LWP leaves in its slot (JSON). */
@@ -81,15 +83,19 @@ export interface FuzzReport {
   runs: number;
   ms: number;
   tally: Record<string, number>;
+  /** One call that produced each TypeError without a code (for the report). */
+  examples: Record<string, string>;
   failure?: string;
 }
 
 export async function fuzz(arg: FuzzArg): Promise<void> {
   const slot = new Slot(arg.sab, arg.index);
+  judgeOptions.allowDoubleReads = arg.allowDoubleReads === true;
   Atomics.store(slot.w, W_LID, sys.lwp_self());
   const lids = [...new Int32Array(arg.lids)].slice(0, arg.nlwps).filter((l) => l !== sys.lwp_self());
   const ctx = new Ctx(lids, new URL(import.meta.url), arg.nlwps > 1);
   const tally = new Map<string, number>();
+  const examples = new Map<string, string>();
   const t0 = Date.now();
   let calls = 0, runs = 0, fatal: string | null = null;
   const seqArb = fc.array(callArb(arg.exclude ? new RegExp(arg.exclude) : undefined), { minLength: 1, maxLength: arg.maxLength });
@@ -117,9 +123,13 @@ export async function fuzz(arg: FuzzArg): Promise<void> {
         if (!out.ok) {
           const msg = `call [${i}] ${seq[i]!.d}: ${out.finding}`;
           if (out.fatal) fatal = msg;
-          throw new Error(msg);
+          const err = new Error(msg);
+          err.stack = `Error: ${msg}`; // the harness's stack says nothing about the kernel
+          throw err;
         }
-        tally.set(`${seq[i]!.name} ${out.label}`, (tally.get(`${seq[i]!.name} ${out.label}`) ?? 0) + 1);
+        const key = `${seq[i]!.name} ${out.label}`;
+        tally.set(key, (tally.get(key) ?? 0) + 1);
+        if (out.label.startsWith('TypeError(no code)') && !examples.has(key)) examples.set(key, seq[i]!.d.slice(0, 300));
       }
     } finally {
       Atomics.store(slot.w, W_INDEX, IX_CLEANUP);
@@ -131,12 +141,13 @@ export async function fuzz(arg: FuzzArg): Promise<void> {
 
   const details = await fc.check(property, {
     seed: arg.seed | 0, numRuns: Math.max(1, Math.ceil(arg.calls / meanLen)),
-    interruptAfterTimeLimit: arg.ms, markInterruptAsFailure: false, ...(arg.path ? { path: arg.path } : {}),
+    interruptAfterTimeLimit: arg.ms, markInterruptAsFailure: false, includeErrorInReport: true, ...(arg.path ? { path: arg.path } : {}),
   });
-  const report: FuzzReport = { calls, runs, ms: Date.now() - t0, tally: Object.fromEntries(tally) };
+  const report: FuzzReport = { calls, runs, ms: Date.now() - t0, tally: Object.fromEntries(tally), examples: Object.fromEntries(examples) };
   if (details.failed) {
     report.failure = (fatal !== null ? `FATAL (kernel left broken; not shrunk): ${fatal}\n` : '') +
-      fc.defaultReportMessage(details);
+      fc.defaultReportMessage(details) +
+      `\nreplay in one LWP: npm run fuzz -- --lwps=1 --seed=${arg.seed | 0} --path=${details.counterexamplePath ?? ''} (plus the run's other switches)`;
   }
   Atomics.store(slot.w, W_REPLEN, write(slot.report, JSON.stringify(report)));
   Atomics.store(slot.w, W_STATE, details.failed ? ST_FAILED : ST_DONE);

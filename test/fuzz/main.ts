@@ -5,9 +5,11 @@
  *
  *   node build/test/fuzz/main.js [--ci] [--seconds=S] [--calls=N] [--seed=X] [--lwps=K]
  *                                [--hang-ms=MS] [--max-length=L] [--path=P] [--exclude=REGEX] [--always-setup]
+ *                                [--allow-double-reads]
  *   (or FUZZ_SECONDS, FUZZ_CALLS, FUZZ_SEED, FUZZ_LWPS, FUZZ_HANG_MS, FUZZ_MAX_LENGTH, FUZZ_PATH, FUZZ_EXCLUDE)
  *   --exclude drops calls whose printed form matches REGEX, --always-setup makes every sequence start
- *   with objects (no hostile first calls of a fresh thread): for looking past a known finding, never in CI.
+ *   with objects (no hostile first calls of a fresh thread), --allow-double-reads does not judge a user
+ *   property read twice: for looking past a known finding, never in CI.
  *
  * Why this shape: a hang must be a report, not a stuck test run. The
  * watchdog never enters the kernel while LWPs run (it only reads their
@@ -24,7 +26,7 @@ import { fd_list } from '../../src/kern/fdtab.js';
 import { timer_ids } from '../../src/timers/itimer.js';
 import { Slot, W_CALLS, W_STATE, W_RUN, W_INDEX, W_LID, ST_RUNNING, IX_SETUP, IX_CLEANUP, type FuzzArg, type FuzzReport } from './lwp.js';
 
-interface Options { seconds: number; calls: number; seed: number; lwps: number; hangMs: number; maxLength: number; path?: string; exclude?: string; alwaysSetup: boolean; minCalls: number }
+interface Options { seconds: number; calls: number; seed: number; lwps: number; hangMs: number; maxLength: number; path?: string; exclude?: string; alwaysSetup: boolean; allowDoubleReads: boolean; minCalls: number }
 
 /** Small limits, so that exhaustion paths are part of every run. */
 export const FUZZ_LIMITS: sys.BootOptions = {
@@ -48,6 +50,7 @@ function options(argv: readonly string[]): Options {
     seed, lwps: get('lwps', 'FUZZ_LWPS', 4), hangMs: get('hang-ms', 'FUZZ_HANG_MS', ci ? 5_000 : 10_000),
     maxLength: get('max-length', 'FUZZ_MAX_LENGTH', 48), path: cli.get('path') ?? process.env.FUZZ_PATH,
     exclude: cli.get('exclude') ?? process.env.FUZZ_EXCLUDE, alwaysSetup: cli.has('always-setup') || process.env.FUZZ_ALWAYS_SETUP === '1',
+    allowDoubleReads: cli.has('allow-double-reads') || process.env.FUZZ_ALLOW_DOUBLE_READS === '1',
   };
 }
 
@@ -67,7 +70,7 @@ async function main(): Promise<number> {
   for (let i = 0; i < o.lwps; i++) {
     const arg: FuzzArg = {
       sab, index: i, seed: (o.seed + i) | 0, calls: Math.ceil(o.calls / o.lwps), ms: o.seconds * 1000,
-      lids: lidsSab, nlwps: o.lwps, maxLength: o.maxLength, ...(o.path ? { path: o.path } : {}), ...(o.exclude ? { exclude: o.exclude } : {}), alwaysSetup: o.alwaysSetup,
+      lids: lidsSab, nlwps: o.lwps, maxLength: o.maxLength, ...(o.path ? { path: o.path } : {}), ...(o.exclude ? { exclude: o.exclude } : {}), alwaysSetup: o.alwaysSetup, allowDoubleReads: o.allowDoubleReads,
     };
     lids.push(sys.lwp_create({ module: new URL('./lwp.js', import.meta.url), export: 'fuzz', arg }, sys.LWP_SUSPENDED));
   }
@@ -198,7 +201,8 @@ function summary(reports: FuzzReport[], elapsed: number, o: Options, leftovers: 
   const nocode = [...tally].filter(([k]) => k.includes('TypeError(no code)'));
   if (nocode.length) {
     console.log(`  TypeErrors without code ERR_INVALID_ARG_TYPE (common brief: argument errors carry it):`);
-    for (const [k, v] of nocode) console.log(`    ${v} x ${k}`);
+    const ex = new Map(reports.flatMap((r) => Object.entries(r.examples)));
+    for (const [k, v] of nocode) console.log(`    ${v} x ${k}${process.env.FUZZ_VERBOSE ? `\n        e.g. ${ex.get(k)}` : ''}`);
   }
 }
 

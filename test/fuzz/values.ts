@@ -138,6 +138,14 @@ function reenter(i: number, c: Ctx): void {
 
 /* ------------------------------------------------------------ objects */
 
+/**
+ * Properties of user objects read more than once during the current call.
+ * Copy-in reads each property once (src/kern/copyin.ts); a second read is
+ * where a getter that answers differently gets in, so it is a finding by
+ * itself, whether or not the second answer happened to break anything.
+ */
+export const doubleReads: string[] = [];
+
 type Mode = 'plain' | 'getter' | 'flip' | 'proxy' | 'reenter' | 'throw' | 'nullproto' | 'inherited' | 'frozen';
 const modes: fc.Arbitrary<Mode> = fc.constantFrom<Mode>(
   'plain', 'plain', 'plain', 'getter', 'flip', 'flip', 'proxy', 'reenter', 'reenter', 'throw', 'nullproto', 'inherited', 'frozen',
@@ -181,7 +189,7 @@ function build(keys: string[], vals: unknown[], mode: Mode, c: Ctx, ri: number, 
         Object.defineProperty(o, k, {
           enumerable: true,
           get: () => {
-            reads++;
+            if (++reads === 2) doubleReads.push(k);
             if (mode === 'throw') throw new UserThrow();
             if (mode === 'reenter') reenter(ri, c);
             if (mode === 'flip' && reads > 1) return flipTo;
@@ -219,7 +227,11 @@ export function array(elem: fc.Arbitrary<Spec>, maxLen: number, limit: number): 
   const reent = fc.tuple(fc.array(elem, { minLength: 1, maxLength: 3 }), reentry).map(([es, ri]) =>
     spec(`[${es.map((e) => e.d).join(', ')}]/reenter ${REENTRY[ri]![0]}`, (c) => {
       const a: unknown[] = [];
-      es.forEach((e, i) => { const v = e.make(c); Object.defineProperty(a, i, { enumerable: true, get: () => { reenter(ri, c); return v; } }); });
+      es.forEach((e, i) => {
+        const v = e.make(c);
+        let reads = 0;
+        Object.defineProperty(a, i, { enumerable: true, get: () => { if (++reads === 2) doubleReads.push(`[${i}]`); reenter(ri, c); return v; } });
+      });
       return a;
     }));
   return fc.oneof({ weight: 8, arbitrary: plain }, { weight: 1, arbitrary: sparse }, { weight: 1, arbitrary: lying },
