@@ -90,6 +90,17 @@ export interface FuzzReport {
 
 export async function fuzz(arg: FuzzArg): Promise<void> {
   const slot = new Slot(arg.sab, arg.index);
+  try {
+    await fuzzIn(slot, arg);
+  } catch (e) {
+    // The harness itself failed: say so rather than leave the watchdog to call it a hang.
+    const report: FuzzReport = { calls: Atomics.load(slot.w, W_CALLS), runs: 0, ms: 0, tally: {}, examples: {}, failure: `the fuzzing LWP failed: ${e instanceof Error ? e.stack : String(e)}` };
+    Atomics.store(slot.w, W_REPLEN, write(slot.report, JSON.stringify(report)));
+    Atomics.store(slot.w, W_STATE, ST_FAILED);
+  }
+}
+
+async function fuzzIn(slot: Slot, arg: FuzzArg): Promise<void> {
   judgeOptions.allowDoubleReads = arg.allowDoubleReads === true;
   Atomics.store(slot.w, W_LID, sys.lwp_self());
   const lids = [...new Int32Array(arg.lids)].slice(0, arg.nlwps).filter((l) => l !== sys.lwp_self());
@@ -109,10 +120,12 @@ export async function fuzz(arg: FuzzArg): Promise<void> {
   const property = fc.asyncProperty(withSetup, seqArb, async (setup: boolean, seq: Call[]) => {
     if (fatal !== null || calls >= arg.calls) return true;
     runs++;
+    const made = setup && (runs > 1 || arg.alwaysSetup === true);
     Atomics.store(slot.w, W_RUN, runs);
-    Atomics.store(slot.w, W_TEXTLEN, write(slot.text, `  (objects created first: ${setup && (runs > 1 || arg.alwaysSetup === true)}; when not, port#i, kq#i and timer#i are -1, closed#i 0x7fff0000, child#i 0x7fff)\n` + seq.map((c, i) => `  [${i}] ${c.d}`).join('\n')));
+    Atomics.store(slot.w, W_TEXTLEN, write(slot.text, `  (objects created first: ${made}; when not, port#i, kq#i and timer#i are -1, closed#i 0x7fff0000, child#i 0x7fff)\n` +
+      seq.map((c, i) => `  [${i}] ${c.d}`).join('\n')));
     Atomics.store(slot.w, W_INDEX, IX_SETUP);
-    if (setup && (runs > 1 || arg.alwaysSetup === true)) ctx.setup();
+    if (made) ctx.setup();
     try {
       for (let i = 0; i < seq.length; i++) {
         Atomics.store(slot.w, W_INDEX, i);
@@ -123,21 +136,22 @@ export async function fuzz(arg: FuzzArg): Promise<void> {
         if (!out.ok) {
           const msg = `call [${i}] ${seq[i]!.d}: ${out.finding}`;
           if (out.fatal) fatal = msg;
-          const err = new Error(msg);
-          err.stack = `Error: ${msg}`; // the harness's stack says nothing about the kernel
-          throw err;
+          throw bareError(msg);
         }
-        const key = `${seq[i]!.name} ${out.label}`;
-        tally.set(key, (tally.get(key) ?? 0) + 1);
-        if (out.label.startsWith('TypeError(no code)') && !examples.has(key)) examples.set(key, seq[i]!.d.slice(0, 300));
+        count(seq[i]!, out.label);
       }
     } finally {
       Atomics.store(slot.w, W_INDEX, IX_CLEANUP);
       const p = fatal === null ? ctx.cleanup() : null;
-      if (p !== null) throw new Error(`cleanup after the sequence: ${p}`);
+      if (p !== null) throw bareError(`cleanup after the sequence: ${p}`);
     }
     return true;
   });
+  const count = (c: Call, label: string): void => {
+    const key = `${c.name} ${label}`;
+    tally.set(key, (tally.get(key) ?? 0) + 1);
+    if (label.startsWith('TypeError(no code)') && !examples.has(key)) examples.set(key, c.d.slice(0, 300));
+  };
 
   const details = await fc.check(property, {
     seed: arg.seed | 0, numRuns: Math.max(1, Math.ceil(arg.calls / meanLen)),
@@ -151,6 +165,13 @@ export async function fuzz(arg: FuzzArg): Promise<void> {
   }
   Atomics.store(slot.w, W_REPLEN, write(slot.report, JSON.stringify(report)));
   Atomics.store(slot.w, W_STATE, details.failed ? ST_FAILED : ST_DONE);
+}
+
+/** An Error whose stack is its message: the harness's own frames say nothing about the kernel. */
+function bareError(msg: string): Error {
+  const err = new Error(msg);
+  err.stack = `Error: ${msg}`;
+  return err;
 }
 
 /* ------------------------------------------------------------ children */

@@ -198,7 +198,7 @@ function summary(reports: FuzzReport[], elapsed: number, o: Options, leftovers: 
     byCall.get(name!)!.push(`${rest.join(' ')}=${v}`);
   }
   if (process.env.FUZZ_VERBOSE || o.seconds > 60) for (const [n, ls] of byCall) console.log(`  ${n}: ${ls.join(', ')}`);
-  const nocode = [...tally].filter(([k]) => k.includes('TypeError(no code)'));
+  const nocode = [...tally].filter(([k]) => k.includes('TypeError(no code)')).sort((a, b) => b[1] - a[1]);
   if (nocode.length) {
     console.log(`  TypeErrors without code ERR_INVALID_ARG_TYPE (common brief: argument errors carry it):`);
     const ex = new Map(reports.flatMap((r) => Object.entries(r.examples)));
