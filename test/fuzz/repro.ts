@@ -36,6 +36,18 @@ function reentrant<T extends object>(value: T, f: () => unknown): T {
   return o;
 }
 
+/** Property names read a second time by the current call. */
+const twice: string[] = [];
+/** A copy of `value` whose properties count their reads. */
+function counting<T extends object>(value: T): T {
+  const o = {} as T;
+  for (const k of Object.keys(value) as (keyof T & string)[]) {
+    let reads = 0;
+    Object.defineProperty(o, k, { enumerable: true, get: () => { if (++reads === 2) twice.push(k); return value[k]; } });
+  }
+  return o;
+}
+
 function fixture(): URL { return new URL('./lwp.js', import.meta.url); }
 
 export const CASES: Readonly<Record<string, { what: string; run: () => void | Promise<void> }>> = {
@@ -79,6 +91,34 @@ export const CASES: Readonly<Record<string, { what: string; run: () => void | Pr
       call('timer_settime', () => sys.timer_settime(t, 0,
         { it_interval: reentrant(ZERO, () => sys.timer_settime(t, 0, other)), it_value: { tv_sec: 1, tv_nsec: 0 } }));
       sys.timer_delete(t);
+    },
+  },
+  'copy-in-reads-each-user-property-once': {
+    what: 'every call reads each property of a user object at most once (timeouts, abstime, timespecs, itimerspec, sigevent)',
+    run: () => {
+      sys.boot();
+      const p = sys.port_create(), kq = sys.kqueue(), t = sys.timer_create(sys.CLOCK_MONOTONIC, null);
+      const ts = (sec = 0, nsec = 0): sys.Timespec => counting({ tv_sec: sec, tv_nsec: nsec });
+      const calls: [string, () => unknown][] = [
+        ['port_get timeout', () => sys.port_get(p, ts())],
+        ['port_getn timeout', () => sys.port_getn(p, 1, 1, ts())],
+        ['kevent timeout', () => sys.kevent(kq, null, 1, ts())],
+        ['kevent change', () => sys.kevent(kq, [counting(sys.EV_SET(1, sys.EVFILT_USER, sys.EV_ADD, 0, 0, 0))], 0, null)],
+        ['lwp_park abstime', () => sys.lwp_park(ts(0, 1))],
+        ['clock_settime', () => sys.clock_settime(sys.CLOCK_MANUAL, ts(0, 5))],
+        ['clock_advance', () => sys.clock_advance(sys.CLOCK_MANUAL, ts(0, 5))],
+        ['timer_settime itimerspec', () => sys.timer_settime(t, 0, counting({ it_value: ts(1), it_interval: ts() }))],
+        ['timer_create sigevent', () => sys.timer_delete(sys.timer_create(sys.CLOCK_MONOTONIC, counting({ sigev_notify: sys.SIGEV_NONE, sigev_value: 1 })))],
+        ['lwp_create start', () => sys.lwp_create(counting({ module: fixture(), export: 'child', arg: 0 }), sys.LWP_DETACHED)],
+      ];
+      const bad: string[] = [];
+      for (const [what, f] of calls) {
+        twice.length = 0;
+        call(what, f);
+        if (twice.length) bad.push(`${what} (${[...new Set(twice)].join(', ')})`);
+      }
+      sys.timer_delete(t); sys.close(p); sys.close(kq);
+      if (bad.length) throw new Error(`read more than once: ${bad.join('; ')}`);
     },
   },
   'itimer-mbox-freed-when-lwp-exits': {
