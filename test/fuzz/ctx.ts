@@ -83,9 +83,18 @@ export class Ctx {
     for (const fd of [...this.ports, ...this.kqs]) if (!this.closed.includes(fd)) quiet(`close(${fd})`, () => sys.close(fd));
     for (const t of this.timers) quiet(`timer_delete(${t})`, () => sys.timer_delete(t));
     for (const lid of this.children.keys()) quiet(`lwp_continue(${lid})`, () => sys.lwp_continue(lid));
-    for (const [lid, c] of this.children) if (!c.detached) quiet(`lwp_wait(${lid})`, () => sys.lwp_wait(lid));
+    for (const [lid, c] of this.children) if (!c.detached) quiet(`lwp_wait(${lid})`, () => waitRetrying(lid));
     this.ports.length = 0; this.kqs.length = 0; this.timers.length = 0; this.children.clear(); this.closed.length = 0;
     return problems.length ? problems.join('; ') : null;
+  }
+}
+
+/** lwp_wait, again when a peer's lwp_wakeup interrupted it (EINTR), a few times. */
+function waitRetrying(lid: number): void {
+  for (let i = 0; ; i++) {
+    try { sys.lwp_wait(lid); return; } catch (e) {
+      if (!(e instanceof sys.SysError) || e.code !== 'EINTR' || i === 20) throw e;
+    }
   }
 }
 

@@ -9,7 +9,8 @@
  *   (or FUZZ_SECONDS, FUZZ_CALLS, FUZZ_SEED, FUZZ_LWPS, FUZZ_HANG_MS, FUZZ_MAX_LENGTH, FUZZ_PATH, FUZZ_EXCLUDE)
  *   --exclude drops calls whose printed form matches REGEX, --always-setup makes every sequence start
  *   with objects (no hostile first calls of a fresh thread), --allow-double-reads does not judge a user
- *   property read twice: for looking past a known finding, never in CI.
+ *   property read twice: for looking past a known finding, never in CI. FUZZ_VERBOSE=1 prints the
+ *   outcome tally per call and an example of each codeless TypeError; FUZZ_DEBUG=1 the LWPs swept.
  *
  * Why this shape: a hang must be a report, not a stuck test run. The
  * watchdog never enters the kernel while LWPs run (it only reads their
@@ -140,15 +141,15 @@ function lwpStates(): string {
 }
 
 /** Closes what the fuzzing LWPs left (another LWP may have closed a reused number of theirs). */
-async function sweep(): Promise<number> {
-  let n = 0;
-  for (const f of fd_list()) { try { sys.close(f.fd); n++; } catch { /* gone meanwhile */ } }
-  for (const t of timer_ids()) { try { sys.timer_delete(t); n++; } catch { /* gone */ } }
+async function sweep(): Promise<string> {
+  let fds = 0, timers = 0, lwps = 0;
+  for (const f of fd_list()) { try { sys.close(f.fd); fds++; } catch { /* gone meanwhile */ } }
+  for (const t of timer_ids()) { try { sys.timer_delete(t); timers++; } catch { /* gone */ } }
   for (const l of sys.lwp_snapshot().lwps) if (!l.main) { try { sys.lwp_continue(l.lid); } catch { /* gone */ } }
   for (const l of sys.lwp_snapshot().lwps) {
-    if (!l.main && !l.detached) { n++; try { await within(sys.lwp_wait_async(l.lid), 10_000, `collecting LWP ${l.lid}`); } catch (e) { if (!(e instanceof sys.SysError)) throw e; } }
+    if (!l.main && !l.detached) { lwps++; if (process.env.FUZZ_DEBUG) console.log(`sweep: LWP ${l.lid} ${l.state}${l.threw ? " threw" : ""}${l.died ? " died" : ""}`); try { await within(sys.lwp_wait_async(l.lid), 10_000, `collecting LWP ${l.lid}`); } catch (e) { if (!(e instanceof sys.SysError)) throw e; } }
   }
-  return n;
+  return `${fds} descriptors, ${timers} timers, ${lwps} LWPs`;
 }
 
 /** Checks the kernel's bookkeeping, retrying briefly (detached LWPs finish exiting by themselves). */
@@ -185,10 +186,10 @@ function check(baseKmem: Map<string, number>, base: Record<string, number>): str
   return bad;
 }
 
-function summary(reports: FuzzReport[], elapsed: number, o: Options, leftovers: number): void {
+function summary(reports: FuzzReport[], elapsed: number, o: Options, leftovers: string): void {
   const total = reports.reduce((a, r) => a + r.calls, 0);
   console.log(`fuzz: ${total} calls in ${elapsed.toFixed(1)} s (${Math.round(total / elapsed)} calls/s), ` +
-    `${reports.map((r) => r.calls).join('+')} per LWP, ${reports.reduce((a, r) => a + r.runs, 0)} sequences; ${leftovers} objects swept after the run`);
+    `${reports.map((r) => r.calls).join('+')} per LWP, ${reports.reduce((a, r) => a + r.runs, 0)} sequences; swept after the run: ${leftovers}`);
   const tally = new Map<string, number>();
   for (const r of reports) for (const [k, v] of Object.entries(r.tally)) tally.set(k, (tally.get(k) ?? 0) + v);
   const byCall = new Map<string, string[]>();
