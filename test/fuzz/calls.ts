@@ -1,0 +1,264 @@
+/**
+ * The syscall table of the fuzzer: every call of `ukern/sys` (lwp_*, port_*,
+ * clock_*, timer_*, kqueue/kevent, close) with an arbitrary for each
+ * argument, and the judge of each call's outcome.
+ *
+ * Left out, on purpose: lwp_exit (it ends the fuzzing LWP itself) and boot
+ * (done once by the driver, with small limits). The `_async` forms are
+ * judged when their Promise settles, which must happen within
+ * ASYNC_SETTLE_MS (their timeouts are as short as the blocking forms').
+ *
+ * The judge: a call must end with a result, a SysError whose code is an
+ * errno name, a TypeError, a RangeError, or the user's own exception thrown
+ * by a getter (passed through); and it must leave no kernel lock held by
+ * the caller and the kernel not panicked. Everything else is a finding.
+ */
+import fc from 'fast-check';
+import { constants } from 'node:os';
+import * as sys from '../../src/sys/index.js';
+import { I32 } from '../../src/kern/kmem.js';
+import { cur, panicked } from '../../src/kern/hdr.js';
+import type { Ctx } from './ctx.js';
+import {
+  type Spec, UserThrow, lit, int, oneOfInts, orHostile, hostile, userWord, fd, timerId, ownLid, childLid, anyLid, doubleReads,
+  objectOr, array, timeout, abstime, anyTimespec,
+} from './values.js';
+
+export interface Call {
+  readonly name: string;
+  readonly args: readonly Spec[];
+  readonly d: string;
+}
+
+type Fn = (...a: unknown[]) => unknown;
+const SYS = sys as unknown as Record<string, Fn>;
+
+function call(name: string, ...args: fc.Arbitrary<Spec>[]): fc.Arbitrary<Call> {
+  const mk = (as: readonly Spec[]): Call => {
+    const d = `${name}(${as.map((a) => a.d).join(', ')})`;
+    return { name, args: as, d, [fc.toStringMethod]: () => d } as Call;
+  };
+  return args.length === 0 ? fc.constant(mk([])) : fc.tuple(...args).map(mk);
+}
+
+/* ------------------------------------------------------------ argument pools */
+
+const flags = (...bits: number[]): fc.Arbitrary<Spec> =>
+  orHostile(fc.subarray(bits).map((bs) => { const v = bs.reduce((a, b) => a | b, 0); return lit(`0x${v.toString(16)}`, v); }));
+const clockId = orHostile(oneOfInts(0, 1, 2, 3, 4, 5, sys.CLOCK_MANUAL, 6, -1));
+const source = orHostile(oneOfInts(sys.PORT_SOURCE_AIO, sys.PORT_SOURCE_TIMER, sys.PORT_SOURCE_USER, sys.PORT_SOURCE_FD,
+  sys.PORT_SOURCE_ALERT, sys.PORT_SOURCE_MQ, sys.PORT_SOURCE_FILE, 0, 8));
+const count = fc.oneof(int(0, 8), oneOfInts(64, 2 ** 31 - 1), hostile);
+const events = orHostile(fc.oneof(int(0, 4), oneOfInts(0x7fffffff, -1)));
+
+const filter = orHostile(oneOfInts(sys.EVFILT_READ, sys.EVFILT_WRITE, sys.EVFILT_TIMER, sys.EVFILT_USER, sys.EVFILT_AIO,
+  sys.EVFILT_VNODE, sys.EVFILT_PROC, sys.EVFILT_SIGNAL, sys.EVFILT_EXCEPT, sys.EVFILT_FS, -11, 0, 1));
+const evFlags = flags(sys.EV_ADD, sys.EV_DELETE, sys.EV_ENABLE, sys.EV_DISABLE, sys.EV_ONESHOT, sys.EV_CLEAR,
+  sys.EV_RECEIPT, sys.EV_DISPATCH, sys.EV_ERROR, sys.EV_EOF);
+const fflags = orHostile(fc.oneof(
+  oneOfInts(0, sys.NOTE_TRIGGER, sys.NOTE_FFOR | 5, sys.NOTE_FFAND | 1, sys.NOTE_FFCOPY | 7, sys.NOTE_TRIGGER | sys.NOTE_FFCOPY | 3),
+  oneOfInts(sys.NOTE_SECONDS, sys.NOTE_MSECONDS, sys.NOTE_USECONDS, sys.NOTE_NSECONDS, sys.NOTE_ABSTIME, sys.NOTE_LOWAT, 0xffffffff),
+));
+const ident = fc.oneof(
+  { weight: 4, arbitrary: int(0, 4) },
+  { weight: 2, arbitrary: fd },
+  { weight: 1, arbitrary: hostile },
+);
+const kevData = orHostile(fc.oneof(int(0, 5), oneOfInts(1000, -1, 2 ** 53 - 1)));
+const kev = objectOr({ ident, filter, flags: evFlags, fflags, data: kevData, udata: userWord });
+
+const itimerspec = objectOr({ it_interval: anyTimespec, it_value: anyTimespec });
+const sigevent = fc.oneof(
+  { weight: 1, arbitrary: fc.constant(lit('null', null)) },
+  {
+    weight: 6,
+    arbitrary: objectOr({
+      sigev_notify: orHostile(oneOfInts(sys.SIGEV_NONE, sys.SIGEV_SIGNAL, sys.SIGEV_THREAD, sys.SIGEV_PORT, 0, 5), 6),
+      sigev_signo: orHostile(oneOfInts(0, 1, 14, 63, 64, 65)),
+      sigev_value: userWord,
+      sigev_notify_port: objectOr({ portnfy_port: fd, portnfy_user: userWord }),
+      sigev_notify_function: fc.constantFrom(
+        lit('fn', () => {}), lit('undefined', undefined),
+        { d: 'fn(port_send)', make: (c: Ctx) => () => { try { sys.port_send(c.port(), 9, 9); } catch { /* closed */ } } } as Spec,
+      ),
+    }),
+  },
+);
+
+/** Start of a child LWP: the fixture's quick exports, missing ones, or hostile modules. */
+const lwpStart = objectOr({
+  module: fc.oneof(
+    { weight: 6, arbitrary: fc.constant({ d: 'fixture', make: (c: Ctx) => c.childModule } as Spec) },
+    { weight: 1, arbitrary: fc.constantFrom(lit("'./nope.js'", './nope.js'), lit("'node:fs'", 'node:fs'),
+      lit('data: module', 'data:text/javascript,export default function(){}')) },
+    { weight: 1, arbitrary: hostile },
+  ),
+  export: fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(lit("'child'", 'child'), lit("'childPark'", 'childPark'), lit("'childThrows'", 'childThrows')) },
+    { weight: 1, arbitrary: fc.constantFrom(lit("'nope'", 'nope'), lit('undefined', undefined)) },
+    { weight: 1, arbitrary: hostile },
+  ),
+  arg: fc.oneof({ weight: 6, arbitrary: userWord }, { weight: 1, arbitrary: fc.constant(lit('Symbol()', Symbol('x'))) }),
+}, 10);
+const lwpFlags = flags(sys.LWP_DETACHED, sys.LWP_SUSPENDED);
+
+const errorsArray = fc.oneof(
+  fc.constant(lit('undefined', undefined)),
+  fc.constant(spec0('[]', () => [])),
+  fc.constant(spec0('frozen[]', () => Object.freeze([]))),
+  fc.constant({ d: 'proxy[]/set reenters port_send', make: (c: Ctx) => new Proxy([] as unknown[], {
+    set: (t, k, v) => { try { sys.port_send(c.port(), 3, 3); } catch { /* any */ } return Reflect.set(t, k, v); },
+  }) } as Spec),
+  hostile,
+);
+function spec0(d: string, make: () => unknown): Spec { return { d, make }; }
+
+/* ------------------------------------------------------------ the table */
+
+/** Every fuzzed call with its weight (blocking calls get zero/short timeouts only). */
+export function callArb(exclude?: RegExp): fc.Arbitrary<Call> {
+  const all = table();
+  return exclude === undefined ? all : all.filter((c) => !exclude.test(c.d));
+}
+
+function table(): fc.Arbitrary<Call> {
+  const w = (weight: number, arbitrary: fc.Arbitrary<Call>): { weight: number; arbitrary: fc.Arbitrary<Call> } => ({ weight, arbitrary });
+  return fc.oneof(
+    // ports
+    w(4, call('port_create')),
+    w(3, call('port_associate', fd, source, userWord, events, userWord)),
+    w(2, call('port_dissociate', fd, source, userWord)),
+    w(10, call('port_send', fd, events, userWord)),
+    w(3, call('port_sendn', array(fd, 4, sys.PORT_MAX_LIST), events, userWord, errorsArray)),
+    w(3, call('port_alert', fd, flags(sys.PORT_ALERT_SET, sys.PORT_ALERT_UPDATE), events, userWord)),
+    w(6, call('port_get', fd, timeout)),
+    w(6, call('port_getn', fd, count, count, timeout)),
+    // kqueue
+    w(4, call('kqueue')),
+    w(12, call('kevent', fd, fc.oneof(fc.constant(lit('null', null)), array(kev, 4, 1 << 20)), count, timeout)),
+    w(4, call('close', fd)),
+    // clocks and timers
+    w(3, call('clock_gettime', clockId)),
+    w(2, call('clock_getres', clockId)),
+    w(2, call('clock_settime', clockId, anyTimespec)),
+    w(2, call('clock_advance', clockId, anyTimespec)),
+    w(4, call('timer_create', clockId, sigevent)),
+    w(5, call('timer_settime', timerId, orHostile(oneOfInts(0, sys.TIMER_ABSTIME, 2)), itimerspec)),
+    w(3, call('timer_gettime', timerId)),
+    w(2, call('timer_getoverrun', timerId)),
+    w(2, call('timer_delete', timerId)),
+    // LWPs
+    w(2, call('lwp_self')),
+    w(1, call('lwp_getprivate')),
+    w(2, call('lwp_setprivate', userWord)),
+    w(2, call('lwp_create', lwpStart, lwpFlags)),
+    w(2, call('lwp_wait', ownLid)),
+    w(1, call('lwp_wait0')),
+    w(1, call('lwp_detach', childLid)),
+    w(2, call('lwp_suspend', childLid)),
+    w(2, call('lwp_continue', anyLid)),
+    w(2, call('lwp_wakeup', anyLid)),
+    w(2, call('lwp_kill', anyLid, orHostile(oneOfInts(0, 1, 9, 63, 64)))),
+    w(3, call('lwp_park', abstime, fc.oneof(fc.constant(lit('undefined', undefined)), userWord))),
+    w(3, call('lwp_unpark', anyLid, fc.oneof(fc.constant(lit('undefined', undefined)), userWord))),
+    // the Promise forms: same copy-in, then a wait that must settle in time
+    w(2, call('port_get_async', fd, timeout)),
+    w(2, call('port_getn_async', fd, count, count, timeout)),
+    w(3, call('kevent_async', fd, fc.oneof(fc.constant(lit('null', null)), array(kev, 4, 1 << 20)), count, timeout)),
+    w(1, call('lwp_park_async', abstime, fc.oneof(fc.constant(lit('undefined', undefined)), userWord))),
+    w(1, call('lwp_wait_async', ownLid)),
+    w(2, call('lwp_unpark_all', fc.oneof(fc.constant(lit('null', null)), array(anyLid, 4, sys.LWP_UNPARK_MAX)),
+      fc.oneof(fc.constant(lit('undefined', undefined)), userWord))),
+  );
+}
+
+/* ------------------------------------------------------------ execution */
+
+const ERRNO_NAMES = new Set<string>([...Object.keys(constants.errno), 'EBADFD']);
+
+/** How one call ended: a label for the tally, or a finding. */
+export type Outcome = { ok: true; label: string } | { ok: false; finding: string; fatal?: boolean };
+
+/** Arguments made for a call; lwp_wait's target is continued first (waiting on a stopped LWP is a correct hang). */
+function prepare(c: Call, ctx: Ctx): unknown[] | null {
+  if (c.name === 'lwp_wait0') {
+    if (ctx.concurrent) return null;
+    for (const lid of ctx.children.keys()) { try { sys.lwp_continue(lid); } catch { /* gone */ } ctx.children.get(lid)!.suspended = false; }
+    if (![...ctx.children.values()].some((ch) => !ch.detached)) return null;
+    return [0];
+  }
+  const args = c.args.map((a) => a.make(ctx));
+  if ((c.name === 'lwp_wait' || c.name === 'lwp_wait_async') && typeof args[0] === 'number' && ctx.children.has(args[0])) {
+    try { sys.lwp_continue(args[0]); } catch { /* gone */ }
+    ctx.children.get(args[0])!.suspended = false;
+  }
+  return args;
+}
+
+/** How long a Promise form may take to settle (its timeouts are <= 2 ms; lwp_wait's child exits at once). */
+export const ASYNC_SETTLE_MS = 3000;
+
+/** Runs one call and judges it. `null`: skipped (not applicable now). A Promise form is judged when it settles. */
+export function execCall(c: Call, ctx: Ctx): Outcome | null | Promise<Outcome> {
+  let args: unknown[] | null;
+  try { args = prepare(c, ctx); } catch (e) { return { ok: false, finding: `building the arguments threw ${String(e)}` }; }
+  if (args === null) return null;
+  const name = c.name === 'lwp_wait0' ? 'lwp_wait' : c.name;
+  doubleReads.length = 0;
+  let r: unknown;
+  try {
+    r = SYS[name]!(...args);
+  } catch (e) {
+    return afterCall(judge(e));
+  }
+  if (!(r instanceof Promise)) {
+    ctx.note(name, args, r);
+    return afterCall({ ok: true, label: 'ok' });
+  }
+  const a = args;
+  const ok = afterCall({ ok: true, label: 'pending' }); // the synchronous part left no lock held
+  if (!ok.ok) return ok;
+  return settle(r).then((v) => { ctx.note(name.replace(/_async$/, ''), a, v); return afterCall({ ok: true, label: 'ok' }); },
+    (e: unknown) => afterCall(e === SETTLE_TIMEOUT ? { ok: false, finding: `the Promise did not settle within ${ASYNC_SETTLE_MS} ms` } : judge(e)));
+}
+
+const SETTLE_TIMEOUT = Symbol('settle timeout');
+function settle<T>(p: Promise<T>): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const to = new Promise<never>((_, rej) => { t = setTimeout(() => rej(SETTLE_TIMEOUT), ASYNC_SETTLE_MS); });
+  return Promise.race([p, to]).finally(() => clearTimeout(t));
+}
+
+function judge(e: unknown): Outcome {
+  if (e instanceof sys.SysError) {
+    return ERRNO_NAMES.has(e.code) ? { ok: true, label: e.code } : { ok: false, finding: `SysError with code ${e.code}, not an errno name` };
+  }
+  if (e instanceof UserThrow) return { ok: true, label: 'UserThrow' };
+  if (e instanceof RangeError) return { ok: true, label: 'RangeError' };
+  if (e instanceof TypeError) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ERR_INVALID_ARG_TYPE') return { ok: true, label: 'TypeError' };
+    return { ok: true, label: `TypeError(no code): ${e.message.replace(/\[\d+\]/g, '[i]').replace(/\d{3,}/g, 'N').slice(0, 90)}` };
+  }
+  const what = e instanceof Error ? `${e.constructor.name}: ${e.message}` : `a thrown ${typeof e} ${String(e)}`;
+  return { ok: false, finding: `threw ${what}` };
+}
+
+/** Set by the driver's --allow-double-reads (exploring past that finding; never in CI). */
+export const judgeOptions = { allowDoubleReads: false };
+
+function afterCall(out: Outcome): Outcome {
+  if (doubleReads.length !== 0 && !judgeOptions.allowDoubleReads && out.ok) {
+    const props = [...new Set(doubleReads)].join(', ');
+    doubleReads.length = 0;
+    return { ok: false, finding: `read user propert${props.includes(',') ? 'ies' : 'y'} ${props} more than once (${out.label}); copy-in reads each once` };
+  }
+  const held = I32[cur.nlocksw]! | 0;
+  if (held !== 0) {
+    const why = out.ok ? out.label : out.finding;
+    return { ok: false, fatal: true, finding: `ended (${why}) holding ${held} kernel lock(s)` };
+  }
+  if (panicked()) return { ok: false, fatal: true, finding: `kernel panicked (${out.ok ? out.label : out.finding})` };
+  return out;
+}
+
