@@ -8,7 +8,8 @@
  */
 import { Worker, type MessagePort } from 'node:worker_threads';
 import { I32 } from '../kern/kmem.js';
-import { H_PANIC } from '../kern/hdr.js';
+import { panicked } from '../kern/hdr.js';
+import { panic_mark } from '../kern/panic.js';
 import { kernelImage } from '../kern/boot.js';
 import { P, curproc } from './proc.js';
 
@@ -30,9 +31,18 @@ export function lwp0_post(m: Lwp0Request): void {
   lwp0!.postMessage(m);
 }
 
-/** In the booting thread: keep the process alive while other LWPs live. */
+/**
+ * In the booting thread: keep the process alive while other LWPs live. Not
+ * after a panic: LWPs that died in the kernel never exit, and the process
+ * must still be able to end (with status 70 unless it already has one).
+ */
 export function lwp0_refresh(): void {
   if (lwp0 === undefined) return;
+  if (panicked()) {
+    lwp0.unref();
+    if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = 70;
+    return;
+  }
   if (Atomics.load(I32, curproc() + P.nlive) > 0) lwp0.ref(); else lwp0.unref();
 }
 
@@ -45,8 +55,7 @@ function startLwp0(): void {
   // Without lwp0 no LWP can ever run again and their waiters would wait
   // forever: that is a kernel panic, and it ends the process.
   lwp0.on('error', (e) => {
-    console.error('ukern: panic: lwp0 failed:', e);
-    Atomics.store(I32, H_PANIC, 1);
+    panic_mark(`lwp0 failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     process.exit(70);
   });
   // After the listener: adding a 'message' listener refs the worker again.
