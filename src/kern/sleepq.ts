@@ -25,6 +25,12 @@ import { fail } from './errno.js';
 import { onPanic, panic_error } from './panic.js';
 
 export const SQ_SLEEPING = 0, SQ_WOKEN = 1, SQ_INTR = 2, SQ_TIMEDOUT = 3;
+/**
+ * Made runnable without a wake-up (NetBSD's setrunnable of an interruptible
+ * sleeper, by lwp_suspend): settled like SQ_INTR (the sleeper unlinks
+ * itself), but its syscall returns normally.
+ */
+export const SQ_UNSLEPT = 4;
 /** Sleeper flags. */
 export const SQF_INTERRUPTIBLE = 1, SQF_ASYNC = 2;
 /** Set while the entry is allocated (a free entry's first word is the free-list link). */
@@ -176,6 +182,13 @@ export function sq_setlnext(sl: number, v: number): void { I32[sl + S.lnext] = v
 /** Interrupts sl (lwp_wakeup, close): no object lock needed. */
 export function sq_interrupt(sl: number): boolean {
   if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_INTR) !== SQ_SLEEPING) return false;
+  Atomics.notify(I32, sl + S.wait, 1);
+  return true;
+}
+
+/** Ends sl's sleep with {@link SQ_UNSLEPT} (no object lock needed). */
+export function sq_unsleep(sl: number): boolean {
+  if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_UNSLEPT) !== SQ_SLEEPING) return false;
   Atomics.notify(I32, sl + S.wait, 1);
   return true;
 }

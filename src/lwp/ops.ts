@@ -11,8 +11,9 @@ import { monoNow } from '../kern/time.js';
 import { setUserret } from '../kern/sysent.js';
 import {
   setSleepHooks, sq_flags, sq_lnext, sq_setlnext, sq_lid, sq_wake_all, sq_orphan, sq_free,
-  sq_wmesg, sq_kick, sq_interrupt, SQF_INTERRUPTIBLE,
+  sq_wmesg, sq_kick, sq_interrupt, sq_unsleep, SQF_INTERRUPTIBLE,
 } from '../kern/sleepq.js';
+import { WM_PARKED } from './park.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { wmesg_register } from '../kern/wmesg.js';
 import { setMutexSleepHook } from '../kern/mutex.js';
@@ -165,8 +166,11 @@ export function lwp_exit_common(h: number, lid: number, extraFlags: number): num
 
 /**
  * lwp_suspend's core (proc lock held): flags the target; a target asleep
- * interruptibly is nudged so it suspends in place at once. Suspension of
- * the caller itself happens in userret, at the end of the syscall.
+ * interruptibly is nudged so it suspends at once. A park is made runnable
+ * (kern_lwp.c's lwp_suspend, LSSLEEP with LW_SINTR: setrunnable): it
+ * returns 0 once continued. Other interruptible sleeps suspend in place and
+ * resume their sleep. Suspension of the caller itself happens in userret,
+ * at the end of the syscall.
  */
 export function lwp_suspend_locked(t: number): void {
   mutex_enter(t + L.lock);
@@ -195,8 +199,12 @@ export function lwp_continue_locked(t: number): void {
 
 function kickSleepers(t: number): void {
   const s = I32[t + L.sleeping];
-  if (s !== 0) sq_kick(s);
-  for (let sl = I32[t + L.asq]; sl !== 0; sl = sq_lnext(sl)) sq_kick(sl);
+  if (s !== 0) kickOne(s);
+  for (let sl = I32[t + L.asq]; sl !== 0; sl = sq_lnext(sl)) kickOne(sl);
+}
+function kickOne(sl: number): void {
+  if (sq_wmesg(sl) === WM_PARKED && (sq_flags(sl) & SQF_INTERRUPTIBLE) !== 0 && sq_unsleep(sl)) return;
+  sq_kick(sl);
 }
 
 /** How many interruptible sleepers t has (t's lock held). */
