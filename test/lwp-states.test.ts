@@ -51,7 +51,7 @@ test('lwp_suspend stops a running LWP at its next syscall; lwp_continue resumes 
   assert.ok(sys.kstat('lwp')['lwp.suspended']! >= 1);
 });
 
-test('suspending a parked LWP suspends it in place; an unpark meanwhile is kept for when it resumes', async () => {
+test('suspending a parked LWP stops it until continued; its park then returns normally', async () => {
   const sab = new SharedArrayBuffer(16);
   const a = new Int32Array(sab);
   const lid = sys.lwp_create({ module: fixtures, export: 'parkHint', arg: { sab, slot: 0, hint: 0 } });
@@ -67,19 +67,17 @@ test('suspending a parked LWP suspends it in place; an unpark meanwhile is kept 
   assert.equal(a[0], 1, 'park returned normally');
 });
 
-test('SUSPENDED -> SLEEP: a parked LWP suspended and continued without an unpark goes back to its park', async () => {
+test('seed (kern_lwp.c lwp_suspend, LSSLEEP + LW_SINTR: setrunnable): a parked LWP suspended and continued returns 0 from lwp_park', async () => {
   const sab = new SharedArrayBuffer(16);
   const a = new Int32Array(sab);
   const lid = sys.lwp_create({ module: fixtures, export: 'parkHint', arg: { sab, slot: 0, hint: 0 } });
   await until(() => st(lid) === 'SLEEP', 10000, 'parked');
   sys.lwp_suspend(lid);
-  await until(() => st(lid) === 'SUSPENDED', 10000, 'suspended in place');
+  await until(() => st(lid) === 'SUSPENDED', 10000, 'suspended');
+  assert.equal(a[0], 0, 'lwp_park does not return while suspended');
   sys.lwp_continue(lid);
-  await until(() => st(lid) === 'SLEEP' && info(lid)?.wmesg === 'parked', 10000, 'parked again');
-  assert.equal(a[0], 0, 'the park did not return');
-  sys.lwp_unpark(lid);
-  await collect(lid);
-  assert.equal(a[0], 1);
+  await collect(lid); // no unpark: the park ended when it was made runnable
+  assert.equal(a[0], 1, 'lwp_park returned 0');
 });
 
 test('self-suspend: EDEADLK when alone, otherwise stops until continued', async () => {
@@ -122,10 +120,12 @@ test('lwp_wakeup: EINTR to a parked LWP, ENODEV when not asleep, EBUSY when asle
   // An LWP waiting for a kernel mutex sleeps, but not interruptibly.
   const hint = 77;
   const lock = park_bucket_lock(hint);
+  // Created (suspended) before the lock is taken: a syscall that copies in
+  // user data with a kernel lock held is a kernel panic.
+  const l2 = sys.lwp_create({ module: fixtures, export: 'unparkWith', arg: { lid: 1, hint } }, sys.LWP_SUSPENDED);
   mutex_enter(lock);
-  let l2 = 0;
   try {
-    l2 = sys.lwp_create({ module: fixtures, export: 'unparkWith', arg: { lid: 1, hint } });
+    sys.lwp_continue(l2);
     await until(() => info(l2)?.wmesg === 'kmutex', 10000, 'blocked on the kernel mutex');
     assert.equal(st(l2), 'SLEEP');
     assert.throws(() => sys.lwp_wakeup(l2), code('EBUSY'));
@@ -172,7 +172,7 @@ test('unpark with another hint leaves the unpark pending and the LWP parked', as
   assert.equal(a[0], 1);
 });
 
-test('lwp_unpark_all: LWP_UNPARK_MAX, EINVAL for empty/too long lists, counts the parked ones', async () => {
+test('lwp_unpark_all: LWP_UNPARK_MAX, EINVAL for empty/too long lists, 0 for a list (as NetBSD)', async () => {
   assert.equal(sys.lwp_unpark_all(null), sys.LWP_UNPARK_MAX);
   assert.throws(() => sys.lwp_unpark_all([]), code('EINVAL'));
   assert.throws(() => sys.lwp_unpark_all(new Array(sys.LWP_UNPARK_MAX + 1).fill(1)), code('EINVAL'));
@@ -182,7 +182,8 @@ test('lwp_unpark_all: LWP_UNPARK_MAX, EINVAL for empty/too long lists, counts th
   const lids = [0, 1, 2].map((i) => sys.lwp_create({ module: fixtures, export: 'parkHint', arg: { sab, slot: i, hint: 9 } }));
   await until(() => lids.every((l) => st(l) === 'SLEEP'), 10000, 'all parked');
   const k0 = sys.kstat('lwp');
-  assert.equal(sys.lwp_unpark_all([...lids, 999999], 9), 3, 'absent lids are skipped');
+  // sys__lwp_unpark_all: `/* XXXAD return unparked; */ return 0;` -- the kstat counts say who woke.
+  assert.equal(sys.lwp_unpark_all([...lids, 999999], 9), 0, 'returns 0, as the seed');
   for (const l of lids) await collect(l);
   assert.deepEqual([...a.slice(0, 3)], [1, 1, 1]);
   const k1 = sys.kstat('lwp');

@@ -32,8 +32,9 @@
  * the reads happen.
  */
 import { I32 } from './kmem.js';
-import { cur, H_PANIC, H_PANIC_LID } from './hdr.js';
-import { fail, SysError, type ErrnoCode } from './errno.js';
+import { cur } from './hdr.js';
+import { fail, type ErrnoCode } from './errno.js';
+import { kpanic } from './panic.js';
 
 /* ------------------------------------------------------------------ errors */
 
@@ -66,13 +67,7 @@ export function copyin_check(syscall: string): void {
 }
 
 function copyinPanic(syscall: string): never {
-  const msg = `ukern: panic: ${syscall} copied in a user argument with ${I32[cur.nlocksw]} kernel lock(s) held`;
-  if (I32.length > H_PANIC_LID) {
-    Atomics.store(I32, H_PANIC_LID, cur.lid);
-    Atomics.store(I32, H_PANIC, 1);
-  }
-  console.error(msg);
-  throw new SysError('EIO', syscall, msg);
+  kpanic(`${syscall} copied in a user argument with ${I32[cur.nlocksw]} kernel lock(s) held`, syscall);
 }
 
 /* ---------------------------------------------------------------- integers */

@@ -6,8 +6,12 @@
 import { constants } from 'node:os';
 
 // Node's table lacks a few codes the kernel raises (EBADFD: ports' "not a
-// port"); they take the host's value where known (Linux), else illumos'.
-const missing: Readonly<Record<string, number>> = { EBADFD: process.platform === 'linux' ? 77 : 81 };
+// port"; EOWNERDEAD / ENOTRECOVERABLE: robust mutexes); they take the host's
+// value where known (Linux), else illumos'.
+const linux = process.platform === 'linux';
+const missing: Readonly<Record<string, number>> = {
+  EBADFD: linux ? 77 : 81, EOWNERDEAD: linux ? 130 : 58, ENOTRECOVERABLE: linux ? 131 : 59,
+};
 const errnos = { ...missing, ...(constants.errno as Readonly<Record<string, number>>) } as Readonly<Record<string, number>>;
 
 /** Error codes the kernel raises. */
@@ -15,7 +19,7 @@ export type ErrnoCode =
   | 'EPERM' | 'ENOENT' | 'ESRCH' | 'EINTR' | 'EIO' | 'EBADF' | 'EAGAIN' | 'ENOMEM'
   | 'EFAULT' | 'EBUSY' | 'EEXIST' | 'ENODEV' | 'EINVAL' | 'EMFILE' | 'ENOSPC'
   | 'EDEADLK' | 'ENOSYS' | 'ETIME' | 'ETIMEDOUT' | 'EALREADY' | 'EBADFD'
-  | 'EOVERFLOW' | 'ENOTSUP' | 'EOPNOTSUPP';
+  | 'EOVERFLOW' | 'ENOTSUP' | 'EOPNOTSUPP' | 'EOWNERDEAD' | 'ENOTRECOVERABLE';
 
 /** Host errno number (positive) for a code, as C code sees it. */
 export function errnoOf(code: ErrnoCode): number {

@@ -4,11 +4,13 @@
  * set when someone may be asleep on it. Uncontended enter and exit are one
  * compare-and-swap each. Held only for short bounded sections and never
  * while user code runs. The owner id lets the kernel tell that a thread died
- * holding a lock (see lwp/reaper.ts).
+ * holding a lock (lwp/lwp0.ts), and a thread that tries to take a mutex it
+ * already holds is a kernel panic rather than a silent self-deadlock. After
+ * a panic every contended mutex word is notified and its sleepers get EIO.
  */
-import { I32 } from './kmem.js';
-import { cur, panicked, H_PANIC_LID } from './hdr.js';
-import { SysError } from './errno.js';
+import { I32, SAB } from './kmem.js';
+import { cur, panicked, SYSID_BASE } from './hdr.js';
+import { kpanic, onPanic, panic_error } from './panic.js';
 import { kstat_counter, kstat_add } from './kstat.js';
 
 const C_SPUN = kstat_counter('kern', 'mutex_spun');     // contended, got it by spinning
@@ -74,6 +76,9 @@ function flushWakes(): void {
 
 function mutexEnterSlow(w: number): void {
   const me = cur.lid;
+  if (((Atomics.load(I32, w) & ~M_WAITERS) === me) && me !== 0) {
+    kpanic(`mutex_enter: thread ${me} tried to take the kernel mutex at word ${w}, which it already holds`, 'mutex_enter');
+  }
   for (let i = 0; i < SPIN; i++) {
     if (Atomics.load(I32, w) === 0 && Atomics.compareExchange(I32, w, 0, me) === 0) { kstat_add(C_SPUN); return; }
   }
@@ -90,12 +95,30 @@ function mutexEnterSlow(w: number): void {
       if (Atomics.compareExchange(I32, w, v, v | M_WAITERS) !== v) continue;
       v |= M_WAITERS;
     }
-    // A bounded wait so that a lock left held by a dead thread is noticed.
+    // A panic wakes every contended mutex word (see below); the bound only
+    // covers a panic that lands between this check and the wait.
+    if (panicked()) throw panic_error('mutex_enter');
     sleepHook?.(true);
-    const r = Atomics.wait(I32, w, v, 1000);
+    Atomics.wait(I32, w, v, PANIC_BACKSTOP_MS);
     sleepHook?.(false);
-    if (r === 'timed-out' && panicked()) {
-      throw new SysError('EIO', 'mutex_enter', `kernel panic: LWP ${Atomics.load(I32, H_PANIC_LID)} died holding a kernel lock`);
-    }
+    if (panicked()) throw panic_error('mutex_enter');
   }
 }
+const PANIC_BACKSTOP_MS = 1000;
+
+/**
+ * After a panic: notify every word of kernel memory that looks like a
+ * contended mutex (M_WAITERS set, an owner id in range). A word that only
+ * looks like one gets a spurious notify, which no one waits for. The scan
+ * of the whole of kernel memory costs milliseconds, once.
+ */
+onPanic(() => {
+  const n = SAB.byteLength >> 2;
+  const hi = SYSID_BASE + 0x10000;
+  for (let i = 0; i < n; i++) {
+    const v = I32[i]!;
+    if ((v & M_WAITERS) === 0) continue;
+    const o = v & ~M_WAITERS;
+    if (o > 0 && o < hi) Atomics.notify(I32, i);
+  }
+});

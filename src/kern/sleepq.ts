@@ -19,13 +19,22 @@
 import { I32, defineStruct, kcacheCreate } from './kmem.js';
 import { mutex_enter, mutex_exit, notify_after_unlock } from './mutex.js';
 import { monoNow } from './time.js';
-import { cur } from './hdr.js';
+import { cur, panicked } from './hdr.js';
 import { hold } from './keepalive.js';
 import { fail } from './errno.js';
+import { onPanic, panic_error } from './panic.js';
 
 export const SQ_SLEEPING = 0, SQ_WOKEN = 1, SQ_INTR = 2, SQ_TIMEDOUT = 3;
+/**
+ * Made runnable without a wake-up (NetBSD's setrunnable of an interruptible
+ * sleeper, by lwp_suspend): settled like SQ_INTR (the sleeper unlinks
+ * itself), but its syscall returns normally.
+ */
+export const SQ_UNSLEPT = 4;
 /** Sleeper flags. */
 export const SQF_INTERRUPTIBLE = 1, SQF_ASYNC = 2;
+/** Set while the entry is allocated (a free entry's first word is the free-list link). */
+const SQF_LIVE = 0x100;
 
 export const SLEEPER = defineStruct('sleeper', {
   wait: 'i32',   // the wait word (SQ_*)
@@ -80,15 +89,29 @@ export function sq_alloc(flags: number, wmesg: number, syscall: string): number 
   if (sl === 0) fail('EAGAIN', syscall, 'no free sleep-queue entries');
   I32[sl + S.lwp] = cur.lwp;
   I32[sl + S.lid] = cur.lid;
-  I32[sl + S.flags] = flags;
+  I32[sl + S.flags] = flags | SQF_LIVE;
   I32[sl + S.wmesg] = wmesg;
   return sl;
 }
-export function sq_free(sl: number): void { sleepers.free(sl); }
+export function sq_free(sl: number): void { I32[sl + S.flags] = 0; sleepers.free(sl); }
+
+/**
+ * After a panic no waker may ever come: interrupt every sleeper (the wait
+ * word changes, so a sleeper about to wait cannot miss it); each sees the
+ * panic when it wakes and fails with EIO.
+ */
+onPanic(() => {
+  for (let i = 0; i < sleepers.count; i++) {
+    const sl = sleepers.handle(i);
+    if ((I32[sl + S.flags]! & SQF_LIVE) === 0) continue;
+    if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_INTR) === SQ_SLEEPING) Atomics.notify(I32, sl + S.wait);
+  }
+});
 
 /** Enqueues sl on the list at word L (object lock held). */
 export function sq_enqueue(L: number, sl: number, prio = 0): void {
-  I32[sl + S.wait] = SQ_SLEEPING;
+  // Atomic: ordered against a panic's scan (which interrupts every sleeper).
+  Atomics.store(I32, sl + S.wait, SQ_SLEEPING);
   I32[sl + S.prio] = prio;
   I32[sl + S.list] = L;
   I32[sl + S.wlist] = L;
@@ -163,6 +186,13 @@ export function sq_interrupt(sl: number): boolean {
   return true;
 }
 
+/** Ends sl's sleep with {@link SQ_UNSLEPT} (no object lock needed). */
+export function sq_unsleep(sl: number): boolean {
+  if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_UNSLEPT) !== SQ_SLEEPING) return false;
+  Atomics.notify(I32, sl + S.wait, 1);
+  return true;
+}
+
 /** Nudges a sleeper to look at its LWP's flags (suspend requests) without ending its sleep. */
 export function sq_kick(sl: number): void { Atomics.notify(I32, sl + S.wait, 1); }
 
@@ -204,6 +234,7 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
     if (v === SQ_SLEEPING && spin.budgetNs > 0) v = spinWait(w, spin, deadline);
   }
   while (v === SQ_SLEEPING) {
+    if (panicked()) break;
     if (h !== undefined && intr && h.mustHalt()) { h.halt(); v = Atomics.load(I32, w); continue; }
     if (deadline !== Infinity) {
       const left = deadline - monoNow();
@@ -218,6 +249,8 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
     }
     v = Atomics.load(I32, w);
   }
+  // Kernel state this sleep waited on will never change: fail, without the lock.
+  if (panicked()) throw panic_error('sleep');
   // A woken sleeper was unlinked by its waker; when the caller has nothing
   // to re-check it need not take the lock again (that would only make it
   // contend with the waker, which often still holds it).
@@ -299,6 +332,7 @@ export async function sq_sleep_async(sl: number, lock: number, deadline: number)
         }
         timeout = left / 1e6;
       }
+      if (panicked()) break;
       const r = Atomics.waitAsync(I32, w, SQ_SLEEPING, timeout);
       if (r.async) await r.value;
       if (abandoned) { release(); return never(); }
@@ -307,6 +341,7 @@ export async function sq_sleep_async(sl: number, lock: number, deadline: number)
   } finally {
     release();
   }
+  if (panicked()) throw panic_error('sleep');
   return v;
 }
 

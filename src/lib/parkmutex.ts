@@ -1,17 +1,41 @@
 /**
- * A sleeping mutex for LWPs built on lwp_park / lwp_unpark, the way NetBSD's
- * libpthread builds pthread_mutex: an uncontended lock is one
+ * A robust sleeping mutex for LWPs built on lwp_park / lwp_unpark, the way
+ * NetBSD's libpthread builds pthread_mutex: an uncontended lock is one
  * compare-and-swap in user memory; a contended one parks, and unlock
  * unparks one registered waiter. No wake-up is lost: an unpark that comes
  * before the park is left pending by the kernel and the park returns at
  * once (EALREADY), after which the waiter tries again.
  *
+ * Robust, like a PTHREAD_MUTEX_ROBUST mutex. The lock word holds the
+ * owner's lid, so a locker can ask the kernel whether the owner still lives
+ * (lwp_kill(lid, 0): ESRCH once it has exited, zombie or freed; lids are
+ * not reused before the lid space wraps, ~10^9 LWPs later). When the owner
+ * exited without unlocking (returned, threw, lwp_exit, its worker died),
+ * the next locker takes the lock over and gets a SysError EOWNERDEAD while
+ * holding it; it repairs the protected state and calls consistent(). An
+ * unlock without consistent() makes the mutex unusable: every later lock
+ * is ENOTRECOVERABLE. Waiters park with a bounded sleep (OWNER_POLL_MS) and
+ * look at the owner again when it ends, so a dead owner's waiters are never
+ * left blocked. lwp_wakeup interrupts a waiting lock() with EINTR (it does
+ * not hold the mutex then).
+ *
  * Its state lives in a SharedArrayBuffer that every LWP using it maps:
- * [lock, list spin lock, waiter count, waiter lids...].
+ * [owner lid, list spin lock, waiter count, state, waiter lids...].
  */
-import { lwp_park, lwp_unpark, lwp_self, SysError } from '../sys/index.js';
+import { lwp_park, lwp_unpark, lwp_self, lwp_kill, clock_gettime, CLOCK_REALTIME, SysError } from '../sys/index.js';
 
-const LOCK = 0, SPIN = 1, NWAIT = 2, LIST = 3;
+const LOCK = 0, SPIN = 1, NWAIT = 2, STATE = 3, LIST = 4;
+/** STATE values: taken over from a dead owner and not yet made consistent; given up. */
+const S_OK = 0, S_OWNERDEAD = 1, S_NOTRECOVERABLE = 2;
+/** How long a waiter sleeps before it looks whether the owner died. */
+const OWNER_POLL_MS = 25;
+
+function owner_alive(lid: number): boolean {
+  try { lwp_kill(lid, 0); return true; } catch (e) {
+    if (e instanceof SysError && e.code === 'ESRCH') return false;
+    throw e;
+  }
+}
 
 export class ParkMutex {
   readonly sab: SharedArrayBuffer;
@@ -25,31 +49,99 @@ export class ParkMutex {
     this.cap = this.w.length - LIST;
   }
 
-  tryLock(): boolean { return Atomics.compareExchange(this.w, LOCK, 0, 1) === 0; }
+  /**
+   * Takes the mutex if free (true) or held by a live LWP (false). Throws
+   * EOWNERDEAD holding it when its owner died, ENOTRECOVERABLE when it was
+   * given up.
+   */
+  tryLock(): boolean {
+    this.checkUsable();
+    const me = lwp_self();
+    const v = Atomics.compareExchange(this.w, LOCK, 0, me);
+    if (v === 0) return true;
+    if (v === me) throw new SysError('EDEADLK', 'ParkMutex.tryLock', `LWP ${me} already holds it`);
+    this.takeOverIfDead(v, me, 'ParkMutex.tryLock');
+    return false;
+  }
 
+  /**
+   * Takes the mutex, parking while another LWP holds it. EOWNERDEAD (held):
+   * the previous owner died holding it. ENOTRECOVERABLE: it was given up.
+   * EINTR: lwp_wakeup interrupted the wait (not held). EDEADLK: the caller
+   * holds it already.
+   */
   lock(): void {
     if (this.tryLock()) return;
     const me = lwp_self();
     for (;;) {
       this.register(me);
-      if (this.tryLock()) { this.unregister(me); return; }
+      if (this.tryLockRegistered(me)) return;
       try {
-        lwp_park(null);
+        lwp_park(clock_deadline(OWNER_POLL_MS));
       } catch (e) {
-        // EALREADY: an unpark was pending; EINTR: lwp_wakeup. Either way, try again.
-        if (!(e instanceof SysError) || (e.code !== 'EALREADY' && e.code !== 'EINTR')) throw e;
+        // EALREADY: an unpark was pending; ETIMEDOUT: look at the owner again.
+        if (!(e instanceof SysError) || (e.code !== 'EALREADY' && e.code !== 'ETIMEDOUT')) {
+          this.unregister(me);
+          throw e; // EINTR (lwp_wakeup) and anything unexpected
+        }
       }
       this.unregister(me);
       if (this.tryLock()) return;
     }
   }
 
-  unlock(): void {
-    Atomics.store(this.w, LOCK, 0);
-    const t = this.pop();
-    if (t !== 0) {
-      try { lwp_unpark(t); } catch (e) { if (!(e instanceof SysError) || e.code !== 'ESRCH') throw e; }
+  /** pthread_mutex_consistent: the caller, holding the mutex after EOWNERDEAD, has repaired it. EINVAL otherwise. */
+  consistent(): void {
+    const me = lwp_self();
+    if (Atomics.load(this.w, LOCK) !== me || Atomics.load(this.w, STATE) !== S_OWNERDEAD) {
+      throw new SysError('EINVAL', 'ParkMutex.consistent', 'not held after EOWNERDEAD');
     }
+    Atomics.store(this.w, STATE, S_OK);
+  }
+
+  /**
+   * Releases the mutex. EPERM when the caller does not hold it. Released
+   * after EOWNERDEAD without consistent(), it becomes unrecoverable and
+   * every waiter is woken to learn so.
+   */
+  unlock(): void {
+    const me = lwp_self();
+    if (Atomics.load(this.w, LOCK) !== me) throw new SysError('EPERM', 'ParkMutex.unlock', `LWP ${me} does not hold it`);
+    const giveUp = Atomics.load(this.w, STATE) === S_OWNERDEAD;
+    if (giveUp) Atomics.store(this.w, STATE, S_NOTRECOVERABLE);
+    Atomics.store(this.w, LOCK, 0);
+    do {
+      const t = this.pop();
+      if (t === 0) break;
+      if (wake(t) && !giveUp) break; // a waiter that has exited is skipped: wake the next
+    } while (true);
+  }
+
+  /** Whether the mutex was given up (ENOTRECOVERABLE). */
+  get notRecoverable(): boolean { return Atomics.load(this.w, STATE) === S_NOTRECOVERABLE; }
+
+  private checkUsable(): void {
+    if (Atomics.load(this.w, STATE) === S_NOTRECOVERABLE) {
+      throw new SysError('ENOTRECOVERABLE', 'ParkMutex.lock', 'a previous owner died and it was never made consistent');
+    }
+  }
+
+  private tryLockRegistered(me: number): boolean {
+    try {
+      if (this.tryLock()) { this.unregister(me); return true; }
+      return false;
+    } catch (e) {
+      this.unregister(me);
+      throw e;
+    }
+  }
+
+  /** The owner `v` has exited: take the lock over from it and throw EOWNERDEAD (held). */
+  private takeOverIfDead(v: number, me: number, syscall: string): void {
+    if (owner_alive(v)) return;
+    if (Atomics.compareExchange(this.w, LOCK, v, me) !== v) return; // someone else was quicker
+    Atomics.store(this.w, STATE, S_OWNERDEAD);
+    throw new SysError('EOWNERDEAD', syscall, `LWP ${v} exited holding it; call consistent() once repaired`);
   }
 
   private spin(): void { while (Atomics.compareExchange(this.w, SPIN, 0, 1) !== 0); }
@@ -83,4 +175,20 @@ export class ParkMutex {
     this.unspin();
     return t;
   }
+}
+
+/** Unparks LWP t; false when it no longer exists. */
+function wake(t: number): boolean {
+  try { lwp_unpark(t); return true; } catch (e) {
+    if (e instanceof SysError && e.code === 'ESRCH') return false;
+    throw e;
+  }
+}
+
+/** An absolute CLOCK_REALTIME time `ms` from now, for lwp_park. */
+function clock_deadline(ms: number): { tv_sec: number; tv_nsec: number } {
+  const now = clock_gettime(CLOCK_REALTIME);
+  let sec = now.tv_sec, ns = now.tv_nsec + ms * 1e6;
+  if (ns >= 1e9) { sec += Math.floor(ns / 1e9); ns %= 1e9; }
+  return { tv_sec: sec, tv_nsec: ns };
 }

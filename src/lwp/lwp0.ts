@@ -13,7 +13,8 @@ import { Worker, MessageChannel, parentPort, workerData, type MessagePort } from
 import '../sys/index.js'; // registers every subsystem so the layout matches
 import { attachSystemThread, tunables, type KernelImage } from '../kern/boot.js';
 import { I32 } from '../kern/kmem.js';
-import { H_PANIC, H_PANIC_LID } from '../kern/hdr.js';
+import { panicked } from '../kern/hdr.js';
+import { panic_mark } from '../kern/panic.js';
 import { L, LW_DIED, lwp_byid } from './lwp.js';
 import { lwp_exit_common, lwp_orphan_sleepers } from './ops.js';
 import type { Lwp0Request } from './spawn.js';
@@ -119,13 +120,15 @@ function onWorkerExit(s: Slot): void {
 function reapDead(lid: number): void {
   const h = lwp_byid(lid);
   if (h === 0) return;
-  if (I32[h + L.nlocks] > 0) {
-    Atomics.store(I32, H_PANIC_LID, lid);
-    Atomics.store(I32, H_PANIC, 1);
-    console.error(`ukern: panic: LWP ${lid} died holding ${I32[h + L.nlocks]} kernel lock(s); kernel memory is inconsistent`);
+  if (I32[h + L.nlocks] > 0 || panicked()) {
+    // Kernel memory is inconsistent: nothing may touch it again. The panic
+    // wakes everyone waiting on it (they get EIO), and the booting thread,
+    // told below, stops keeping the process alive for LWPs that will never
+    // exit.
+    panic_mark(`LWP ${lid} died holding ${I32[h + L.nlocks]} kernel lock(s); kernel memory is inconsistent`, lid);
     return;
   }
-  lwp_orphan_sleepers(h, true);
+  lwp_orphan_sleepers(h);
   lwp_exit_common(h, lid, LW_DIED);
 }
 

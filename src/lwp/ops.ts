@@ -4,15 +4,16 @@
  * state truthful while it sleeps.
  */
 import { I32, F64 } from '../kern/kmem.js';
-import { cur } from '../kern/hdr.js';
+import { cur, panicked, H_PROC_EXIT } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { fail } from '../kern/errno.js';
+import { onPanic, panic_error } from '../kern/panic.js';
 import { monoNow } from '../kern/time.js';
 import { setUserret } from '../kern/sysent.js';
 import {
   setSleepHooks, sq_flags, sq_lnext, sq_setlnext, sq_lid, sq_wake_all, sq_orphan, sq_free,
-  sq_wmesg, sq_kick, SQF_INTERRUPTIBLE,
+  sq_wmesg, sq_kick, sq_interrupt, sq_unsleep, SQF_INTERRUPTIBLE,
 } from '../kern/sleepq.js';
+import { WM_PARKED } from './park.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { wmesg_register } from '../kern/wmesg.js';
 import { setMutexSleepHook } from '../kern/mutex.js';
@@ -38,12 +39,13 @@ export function counted(stat: number): boolean {
 
 /**
  * Allocates and initialises an LWP (proc lock held by the caller). The new
- * LWP is IDL; the caller sets it running or suspended. EAGAIN at maxlwp.
+ * LWP is IDL; the caller sets it running or suspended. Returns 0 at maxlwp
+ * (the caller drops the lock and fails with EAGAIN): nothing here throws.
  */
-export function lwp_alloc(detached: boolean, syscall: string): number {
+export function lwp_alloc(detached: boolean): number {
   const p = curproc();
   const max = maxlwp();
-  if (I32[p + P.nlwps] >= max) fail('EAGAIN', syscall, `maxlwp (${max}) reached`);
+  if (I32[p + P.nlwps] >= max) return 0;
   let lid = I32[p + P.nlwpid];
   let h = 0;
   for (let tries = 0; tries < max; tries++) {
@@ -51,7 +53,7 @@ export function lwp_alloc(detached: boolean, syscall: string): number {
     const c = slotHandle((lid - 1) % max);
     if (Atomics.load(I32, c + L.stat) === 0) { h = c; break; }
   }
-  if (h === 0) fail('EAGAIN', syscall, 'no free LWP slot');
+  if (h === 0) return 0;
   I32.fill(0, h, h + LWP.words);
   I32[h + L.lid] = lid;
   F64[(h + L.created) >> 1] = monoNow();
@@ -109,19 +111,22 @@ export function lwp_free(h: number): void {
  * (its thread will not resume them). With `free`, also returns them to the
  * cache, for a thread that is gone or about to end.
  */
-export function lwp_orphan_sleepers(h: number, free: boolean): number {
+export function lwp_orphan_sleepers(h: number): number {
   const lid = I32[h + L.lid];
+  // Take the whole chain under the LWP lock (no allocation there); the
+  // entries are then ours alone: the thread that owned them runs no more.
   mutex_enter(h + L.lock);
-  const chain: number[] = [];
-  for (let sl = I32[h + L.asq]; sl !== 0; sl = sq_lnext(sl)) chain.push(sl);
-  if (free) { I32[h + L.asq] = 0; I32[h + L.nasync] = 0; }
+  let sl = I32[h + L.asq]!;
+  I32[h + L.asq] = 0; I32[h + L.nasync] = 0;
   mutex_exit(h + L.lock);
-  for (const sl of chain) {
-    if (sq_lid(sl) !== lid) continue;
-    sq_orphan(sl);
-    if (free) sq_free(sl);
+  let n = 0;
+  while (sl !== 0) {
+    const next = sq_lnext(sl);
+    n++;
+    if (sq_lid(sl) === lid) { sq_orphan(sl); sq_free(sl); }
+    sl = next;
   }
-  return chain.length;
+  return n;
 }
 
 /** Outcome of {@link lwp_exit_common}. */
@@ -161,8 +166,11 @@ export function lwp_exit_common(h: number, lid: number, extraFlags: number): num
 
 /**
  * lwp_suspend's core (proc lock held): flags the target; a target asleep
- * interruptibly is nudged so it suspends in place at once. Suspension of
- * the caller itself happens in userret, at the end of the syscall.
+ * interruptibly is nudged so it suspends at once. A park is made runnable
+ * (kern_lwp.c's lwp_suspend, LSSLEEP with LW_SINTR: setrunnable): it
+ * returns 0 once continued. Other interruptible sleeps suspend in place and
+ * resume their sleep. Suspension of the caller itself happens in userret,
+ * at the end of the syscall.
  */
 export function lwp_suspend_locked(t: number): void {
   mutex_enter(t + L.lock);
@@ -191,17 +199,27 @@ export function lwp_continue_locked(t: number): void {
 
 function kickSleepers(t: number): void {
   const s = I32[t + L.sleeping];
-  if (s !== 0) sq_kick(s);
-  for (let sl = I32[t + L.asq]; sl !== 0; sl = sq_lnext(sl)) sq_kick(sl);
+  if (s !== 0) kickOne(s);
+  for (let sl = I32[t + L.asq]; sl !== 0; sl = sq_lnext(sl)) kickOne(sl);
+}
+function kickOne(sl: number): void {
+  if (sq_wmesg(sl) === WM_PARKED && (sq_flags(sl) & SQF_INTERRUPTIBLE) !== 0 && sq_unsleep(sl)) return;
+  sq_kick(sl);
 }
 
-/** Interruptible sleepers of t, for lwp_wakeup (t's lock held). */
-export function interruptibleSleepers(t: number): number[] {
-  const out: number[] = [];
+/** How many interruptible sleepers t has (t's lock held). */
+export function interruptibleSleepers(t: number): number {
+  let n = 0;
   const s = I32[t + L.sleeping];
-  if (s !== 0 && (sq_flags(s) & SQF_INTERRUPTIBLE)) out.push(s);
-  for (let sl = I32[t + L.asq]; sl !== 0; sl = sq_lnext(sl)) if (sq_flags(sl) & SQF_INTERRUPTIBLE) out.push(sl);
-  return out;
+  if (s !== 0 && (sq_flags(s) & SQF_INTERRUPTIBLE)) n++;
+  for (let sl = I32[t + L.asq]; sl !== 0; sl = sq_lnext(sl)) if (sq_flags(sl) & SQF_INTERRUPTIBLE) n++;
+  return n;
+}
+/** Interrupts every interruptible sleeper of t (t's lock held); allocates nothing. */
+export function interruptSleepers(t: number): void {
+  const s = I32[t + L.sleeping];
+  if (s !== 0 && (sq_flags(s) & SQF_INTERRUPTIBLE)) sq_interrupt(s);
+  for (let sl = I32[t + L.asq]; sl !== 0; sl = sq_lnext(sl)) if (sq_flags(sl) & SQF_INTERRUPTIBLE) sq_interrupt(sl);
 }
 
 /**
@@ -227,11 +245,23 @@ export function lwp_halt(): void {
     Atomics.store(I32, h + L.suspw, 0);
     mutex_exit(h + L.lock);
     mutex_exit(p + P.lock);
-    Atomics.wait(I32, h + L.suspw, 0);
+    if (!panicked()) Atomics.wait(I32, h + L.suspw, 0);
+    if (panicked()) throw panic_error('lwp_halt');
     mutex_enter(p + P.lock);
   }
   mutex_exit(p + P.lock);
 }
+
+// After a panic nobody will continue a suspended LWP or end the process
+// normally: wake them so they fail (EIO) or end (the main thread).
+onPanic(() => {
+  for (let i = 0; i < maxlwp(); i++) {
+    const h = slotHandle(i);
+    Atomics.store(I32, h + L.suspw, 1);
+    Atomics.notify(I32, h + L.suspw);
+  }
+  Atomics.notify(I32, H_PROC_EXIT);
+});
 
 function onSleepEnter(sl: number): void {
   const h = cur.lwp;

@@ -13,7 +13,7 @@ import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail } from '../kern/errno.js';
 import {
   sq_alloc, sq_free, sq_enqueue, sq_wake, sq_first, sq_next, sq_lwp, SQF_INTERRUPTIBLE, SQF_ASYNC,
-  SQ_WOKEN, SQ_TIMEDOUT, sq_block,
+  SQ_WOKEN, SQ_TIMEDOUT, SQ_UNSLEPT, sq_block,
 } from '../kern/sleepq.js';
 import type { SleepGen } from '../kern/sleeprun.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
@@ -24,7 +24,7 @@ export const LWP_UNPARK_MAX = 1024;
 const NBUCKET = 128;
 const B_WORDS = 4; // lock, head, tail, pad
 const parktab = kregionCreate('parktab', () => NBUCKET * B_WORDS);
-const WM_PARKED = wmesg_register('parked');
+export const WM_PARKED = wmesg_register('parked');
 
 const C_PARKED = kstat_counter('lwp', 'park_parked');
 const C_EARLY = kstat_counter('lwp', 'park_unparked_early');
@@ -70,11 +70,16 @@ function parkEnter(hint: number, async: boolean): number {
   return sl;
 }
 
-/** Second half: the sleep's outcome. A woken sleeper comes back without the lock (norelock). */
+/**
+ * Second half: the sleep's outcome. A woken sleeper comes back without the
+ * lock (norelock). One made runnable by lwp_suspend returns 0 as well (the
+ * caller then suspends on its way out).
+ */
 function parkLeave(sl: number, hint: number, r: number): void {
   sq_free(sl);
   if (r === SQ_WOKEN) return;
   mutex_exit(bucket(hint));
+  if (r === SQ_UNSLEPT) return;
   fail(r === SQ_TIMEDOUT ? 'ETIMEDOUT' : 'EINTR', 'lwp_park');
 }
 

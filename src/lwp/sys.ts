@@ -7,11 +7,12 @@ import { isMainThread } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
 import { I32, F64, SAB, allCaches } from '../kern/kmem.js';
-import { cur, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP } from '../kern/hdr.js';
+import { cur, panicked, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail, type ErrnoCode } from '../kern/errno.js';
-import { intArg, userArg } from '../kern/copyin.js';
-import { checkTimespec, tsToNs, realNow, monoNow, type Timespec } from '../kern/time.js';
+import { intArg, userArg, copyin_fields, copyin_ints, copyin_timespec, copyin_check, ts_to_ns, argType } from '../kern/copyin.js';
+import { panic_check } from '../kern/panic.js';
+import { realNow, monoNow, type Timespec } from '../kern/time.js';
 import { sysenter } from '../kern/sysent.js';
 import { onBoot } from '../kern/boot.js';
 import { runSync, runAsync, type SleepGen } from '../kern/sleeprun.js';
@@ -27,7 +28,7 @@ import {
 import { P, curproc } from './proc.js';
 import {
   lwp_alloc, lwp_setrun, lwp_bind, lwp_startup, lwp_free, lwp_exit_common, lwp_suspend_locked,
-  lwp_continue_locked, lwp_halt, lwp_orphan_sleepers, interruptibleSleepers, EXIT_LAST,
+  lwp_continue_locked, lwp_halt, lwp_orphan_sleepers, interruptibleSleepers, interruptSleepers, EXIT_LAST,
 } from './ops.js';
 import { park, parkSync, unparkOne, countTargeted, countBroadcast, LWP_UNPARK_MAX } from './park.js';
 import { lwp_pool_post_create } from './create.js';
@@ -51,7 +52,7 @@ onBoot(() => {
   I32[p + P.pid] = process.pid;
   cur.lid = 1; // provisional owner id for the proc lock: lwp_alloc hands out lid 1 first
   mutex_enter(p + P.lock);
-  const h = lwp_alloc(false, 'boot');
+  const h = lwp_alloc(false);
   lwp_setrun(h, false);
   Atomics.or(I32, h + L.flag, LW_MAIN);
   mutex_exit(p + P.lock);
@@ -62,7 +63,7 @@ onBoot(() => {
 
 function moduleHref(m: unknown): string {
   if (m instanceof URL) return m.href;
-  if (typeof m !== 'string') throw new TypeError('lwp_create: start.module must be a string or URL');
+  if (typeof m !== 'string') argType('lwp_create', 'start.module must be a string or URL');
   if (/^[a-z][a-z0-9+.-]*:/i.test(m) && !/^[a-z]:[\\/]/i.test(m)) return m; // already a URL
   if (isAbsolute(m)) return pathToFileURL(m).href;
   if (m.startsWith('./') || m.startsWith('../')) return pathToFileURL(resolve(m)).href;
@@ -72,15 +73,17 @@ function moduleHref(m: unknown): string {
 /** Creates an LWP running `start`; returns its lid. EAGAIN at maxlwp. */
 export function lwp_create(start: LwpStart, flags = 0): number {
   sysenter();
-  if (start === null || typeof start !== 'object') throw new TypeError('lwp_create: start must be an object');
-  const module = moduleHref(start.module);
-  const exp = start.export ?? 'default';
-  if (typeof exp !== 'string') throw new TypeError('lwp_create: start.export must be a string');
+  // Copy-in: each field of start read once, before any lock.
+  const st = copyin_fields(start, ['module', 'export', 'arg'], 'start', 'lwp_create');
+  const module = moduleHref(st.module);
+  const exp = st.export ?? 'default';
+  if (typeof exp !== 'string') argType('lwp_create', 'start.export must be a string');
   const f = intArg(flags, 'flags', 'lwp_create');
+  panic_check('lwp_create');
   const p = curproc();
   mutex_enter(p + P.lock);
-  let h: number;
-  try { h = lwp_alloc((f & LWP_DETACHED) !== 0, 'lwp_create'); } catch (e) { mutex_exit(p + P.lock); throw e; }
+  const h = lwp_alloc((f & LWP_DETACHED) !== 0);
+  if (h === 0) { mutex_exit(p + P.lock); fail('EAGAIN', 'lwp_create', `maxlwp (${maxlwp()}) reached`); }
   // A suspended creator's new LWPs start suspended too (NetBSD: L_WSUSPEND on the creator).
   const suspended = (f & LWP_SUSPENDED) !== 0 || (Atomics.load(I32, cur.lwp + L.flag) & (LW_WSUSPEND | LW_WEXIT)) !== 0;
   lwp_setrun(h, suspended);
@@ -88,7 +91,7 @@ export function lwp_create(start: LwpStart, flags = 0): number {
   const lid = I32[h + L.lid];
   mutex_exit(p + P.lock);
   try {
-    lwp_pool_post_create(lid, module, exp, start.arg);
+    lwp_pool_post_create(lid, module, exp, st.arg);
   } catch (e) {
     // The argument could not be cloned: the LWP never existed.
     mutex_enter(p + P.lock);
@@ -109,13 +112,16 @@ export function lwp_create(start: LwpStart, flags = 0): number {
 export function lwp_exit(): never {
   sysenter();
   const h = cur.lwp, lid = cur.lid;
-  if (lwp_orphan_sleepers(h, true) > 0) sq_abandon_thread();
+  if (lwp_orphan_sleepers(h) > 0) sq_abandon_thread();
   const r = lwp_exit_common(h, lid, 0);
   exitedSelf(true);
   if ((I32[h + L.flag] & LW_MAIN) !== 0 || isMainThread) {
-    // LWP 1 has no trampoline to return to: its thread waits for the process to end.
-    if (r !== EXIT_LAST) while (Atomics.load(I32, H_PROC_EXIT) === 0) Atomics.wait(I32, H_PROC_EXIT, 0);
-    process.exit(Atomics.load(I32, H_EXIT_STATUS));
+    // LWP 1 has no trampoline to return to: its thread waits for the process
+    // to end (a panic, which wakes this wait, ends it too: status 70).
+    if (r !== EXIT_LAST) {
+      while (Atomics.load(I32, H_PROC_EXIT) === 0 && !panicked()) Atomics.wait(I32, H_PROC_EXIT, 0);
+    }
+    process.exit(Atomics.load(I32, H_PROC_EXIT) !== 0 ? Atomics.load(I32, H_EXIT_STATUS) : PANIC_STATUS);
   }
   throw new LwpExit();
 }
@@ -134,7 +140,22 @@ function lwp_find(lid: number): number {
   return st === LSIDL || st === LSZOMB ? 0 : h;
 }
 
+/** Exit status of a process whose kernel panicked (EX_SOFTWARE). */
+const PANIC_STATUS = 70;
+
 function* wait1(lid: number, async: boolean): SleepGen<number> {
+  panic_check('lwp_wait');
+  // The sleeper is taken before the proc lock: running out (EAGAIN) must not
+  // leave the lock held. One entry serves every sleep of this call.
+  const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_LWPWAIT, 'lwp_wait');
+  try {
+    return yield* wait1Locked(lid, sl);
+  } finally {
+    sq_free(sl);
+  }
+}
+
+function* wait1Locked(lid: number, sl: number): SleepGen<number> {
   const l = cur.lwp, curlid = cur.lid, p = curproc();
   mutex_enter(p + P.lock);
   I32[p + P.nlwpwait]++;
@@ -173,10 +194,8 @@ function* wait1(lid: number, async: boolean): SleepGen<number> {
     if (nfound === 0) { error = 'ESRCH'; break; }
     // Everyone else waits too, and no zombie can appear: sleeping would never end.
     if (I32[p + P.nrlwps] + I32[p + P.nzlwps] - I32[p + P.ndlwps] <= I32[p + P.nlwpwait]) { error = 'EDEADLK'; break; }
-    const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_LWPWAIT, 'lwp_wait');
     sq_enqueue(p + P.lwpcv, sl);
     const r = yield { sl, lock: p + P.lock, deadline: Infinity };
-    sq_free(sl);
     if (r === SQ_INTR) { error = 'EINTR'; break; }
   }
   if (lid !== 0) {
@@ -274,14 +293,11 @@ export function lwp_wakeup(lid: number): void {
   mutex_enter(t + L.lock);
   let error: ErrnoCode | undefined;
   if (Atomics.load(I32, t + L.stat) !== LSSLEEP) error = 'ENODEV';
+  else if (interruptibleSleepers(t) === 0) error = 'EBUSY';
   else {
-    const sls = interruptibleSleepers(t);
-    if (sls.length === 0) error = 'EBUSY';
-    else {
-      // Sticky until consumed: if the sleep we saw is just ending, the next one gets the EINTR.
-      Atomics.or(I32, t + L.flag, LW_CANCELLED);
-      for (const sl of sls) sq_interrupt(sl);
-    }
+    // Sticky until consumed: if the sleep we saw is just ending, the next one gets the EINTR.
+    Atomics.or(I32, t + L.flag, LW_CANCELLED);
+    interruptSleepers(t);
   }
   mutex_exit(t + L.lock);
   mutex_exit(p + P.lock);
@@ -305,10 +321,15 @@ export function lwp_kill(lid: number, signo: number): void {
   if (s !== 0) fail('ENOTSUP', 'lwp_kill', 'signal delivery is not implemented yet (signals subsystem)');
 }
 
+/**
+ * Copies in lwp_park's absolute CLOCK_REALTIME time: EINVAL when malformed
+ * or beyond TIME_SEC_MAX either way, ETIMEDOUT when already past (as
+ * sys__lwp_park: the remaining time is checked before it sleeps).
+ */
 function parkDeadline(abstime: Timespec | null | undefined): number {
-  if (abstime === null || abstime === undefined) return Infinity;
-  const ts = checkTimespec(abstime, 'lwp_park', true);
-  const left = tsToNs(ts) - realNow();
+  if (abstime === null || abstime === undefined) { copyin_check('lwp_park'); return Infinity; }
+  const ts = copyin_timespec(abstime, 'abstime', 'lwp_park', true);
+  const left = ts_to_ns(ts) - realNow();
   if (left <= 0) fail('ETIMEDOUT', 'lwp_park');
   return monoNow() + left;
 }
@@ -322,14 +343,28 @@ function hintArg(hint: unknown, syscall: string): number {
  */
 export function lwp_park(abstime: Timespec | null, hint?: number): void {
   sysenter();
+  const d = parkDeadline(abstime);
   const h = hintArg(hint, 'lwp_park');
-  parkSync(h, parkDeadline(abstime));
+  panic_check('lwp_park');
+  parkSync(h, d);
+  userret_suspend();
 }
 /** The Promise form of {@link lwp_park}. */
 export async function lwp_park_async(abstime: Timespec | null, hint?: number): Promise<void> {
   sysenter();
+  const d = parkDeadline(abstime);
   const h = hintArg(hint, 'lwp_park');
-  return runAsync(park(h, parkDeadline(abstime), true));
+  panic_check('lwp_park');
+  await runAsync(park(h, d, true));
+  userret_suspend();
+}
+/**
+ * A park ended by lwp_suspend (setrunnable) returns 0, but only once the
+ * LWP is continued: it suspends here, on its way out of the kernel.
+ */
+function userret_suspend(): void {
+  const l = cur.lwp;
+  if (l !== 0 && (Atomics.load(I32, l + L.flag) & LW_WSUSPEND) !== 0) lwp_halt();
 }
 
 /** Unparks LWP `lid` parked with `hint`, or leaves the unpark pending. ESRCH. */
@@ -342,21 +377,21 @@ export function lwp_unpark(lid: number, hint?: number): void {
 }
 
 /**
- * Unparks each LWP of `lids` (absent ones are skipped); returns how many were
- * parked. With null, returns LWP_UNPARK_MAX, the most one call takes. EINVAL
- * for an empty or too long list.
+ * Unparks each LWP of `lids` (absent ones are skipped) and returns 0, as
+ * sys__lwp_unpark_all does (it does not report how many were parked). With
+ * null, returns LWP_UNPARK_MAX, the most one call takes. EINVAL for an empty
+ * or too long list.
  */
 export function lwp_unpark_all(lids: readonly number[] | null, hint?: number): number {
   sysenter();
   if (lids === null) return LWP_UNPARK_MAX;
-  if (!Array.isArray(lids)) throw new TypeError('lwp_unpark_all: lids must be an array or null');
-  if (lids.length === 0 || lids.length > LWP_UNPARK_MAX) fail('EINVAL', 'lwp_unpark_all', `${lids.length} targets`);
+  const targets = copyin_ints(lids, 'lids', 'lwp_unpark_all', 'ESRCH', LWP_UNPARK_MAX);
+  if (targets.length === 0) fail('EINVAL', 'lwp_unpark_all', '0 targets');
   const hh = hintArg(hint, 'lwp_unpark_all');
-  const targets = lids.map((v) => intArg(v, 'lid', 'lwp_unpark_all', 'ESRCH'));
   let woken = 0;
   for (const lid of targets) if (unparkOne(lid, hh) > 0) woken++;
   countBroadcast(woken, targets.length - woken);
-  return woken;
+  return 0;
 }
 
 /** The caller's private word. */

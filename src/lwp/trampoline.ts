@@ -67,7 +67,7 @@ function finish(flags: number): void {
   if (!exitedSelf()) {
     // Pending async waits leave their queues (and are freed) before the LWP
     // goes: their continuations must not run under the next LWP.
-    if (lwp_orphan_sleepers(h, true) > 0) sq_abandon_thread();
+    if (lwp_orphan_sleepers(h) > 0) sq_abandon_thread();
     lwp_exit_common(h, lid, flags);
   }
   const busy = process.getActiveResourcesInfo().some((r) => r !== 'MessagePort' && r !== 'CloseReq');

@@ -12,6 +12,15 @@
  * function with sigev_value. timer_getoverrun() inside the function reports
  * that delivery's overrun.
  *
+ * A mailbox belongs to an LWP, not to its worker thread: it is taken on the
+ * LWP's first SIGEV_THREAD timer_create and given back when the LWP exits
+ * (itself, or on its behalf when its worker died); its timers then stay
+ * (timers are the process's) but are disconnected, their mailbox word 0:
+ * they count expirations that no thread will run, as POSIX leaves a
+ * notification function whose thread is gone. A worker reused for another
+ * LWP starts with no mailbox. So mailboxes come back: maxlwp + 8 of them
+ * serve any number of LWPs over time.
+ *
  * Liveness: while any of the thread's SIGEV_THREAD timers is armed or has
  * expirations to deliver, the thread's event loop is kept alive (as an active
  * setInterval would be). Arming such a timer from another thread than its
@@ -20,8 +29,11 @@
 import { I32, defineStruct, kcacheCreate } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { hold } from '../kern/keepalive.js';
-import { IT, IT_THREAD, itimer_set_notifier, itimer_take, f64get } from './itimer.js';
+import { cur } from '../kern/hdr.js';
+import { onLwpExit } from '../lwp/proc.js';
+import { IT, IT_THREAD, itimers, itimer_set_notifier, itimer_take, f64get } from './itimer.js';
 
+// owner: the lid (or system id) of the thread's LWP that took it, 0 when free.
 const MBOX = defineStruct('itimer.mbox', { seq: 'i32', owner: 'i32' });
 const mboxes = kcacheCreate('itimer.mbox', MBOX, (t) => t.maxlwp! + 8);
 
@@ -41,9 +53,50 @@ let pumping = false;
 
 /** This thread's mailbox (allocated on first use; 0 when the cache is exhausted). */
 export function thread_mbox(): number {
-  if (myMbox === 0) myMbox = mboxes.alloc();
+  if (myMbox === 0) {
+    const m = mboxes.alloc();
+    if (m !== 0) { Atomics.store(I32, m + MBOX.F.owner, cur.lid); myMbox = m; }
+  }
   return myMbox;
 }
+
+/**
+ * Disconnects every SIGEV_THREAD timer still bound to mailbox m (each under
+ * its timer mutex, as the clock thread's post reads the word under it), then
+ * frees m. No allocation and nothing that throws between enter and exit.
+ */
+function mbox_release(m: number): void {
+  for (let i = 0; i < itimers.count; i++) {
+    const it = itimers.handle(i);
+    if ((I32[it + IT.flags]! & IT_THREAD) === 0 || I32[it + IT.mbox] !== m) continue;
+    mutex_enter(it + IT.mutex);
+    if ((I32[it + IT.flags]! & IT_THREAD) !== 0 && I32[it + IT.mbox] === m) I32[it + IT.mbox] = 0;
+    mutex_exit(it + IT.mutex);
+  }
+  Atomics.store(I32, m + MBOX.F.owner, 0);
+  Atomics.add(I32, m + MBOX.F.seq, 1);
+  Atomics.notify(I32, m + MBOX.F.seq); // the owner's pump, if any, looks again and stops
+  mboxes.free(m);
+}
+
+// An LWP that exits gives its mailbox back. In its own thread the local
+// state goes too (the worker may run another LWP next); for a dead worker
+// (lwp0 exits it on its behalf) the mailbox is found by owner.
+onLwpExit((lid) => {
+  if (lid === cur.lid) {
+    const m = myMbox;
+    if (m === 0) return;
+    myMbox = 0;
+    local.clear();
+    mbox_release(m);
+    reeval();
+    return;
+  }
+  for (let i = 0; i < mboxes.count; i++) {
+    const m = mboxes.handle(i);
+    if (Atomics.load(I32, m + MBOX.F.owner) === lid) mbox_release(m);
+  }
+});
 
 /** Registers the function of a SIGEV_THREAD timer created by this thread. */
 export function thread_register(it: number, fn: (value: number) => void): void {
@@ -55,7 +108,7 @@ export function thread_register(it: number, fn: (value: number) => void): void {
 export function thread_unregister(it: number): void { local.delete(it); reeval(); }
 
 function mine(it: number): boolean {
-  return (I32[it + IT.flags]! & IT_THREAD) !== 0 && I32[it + IT.mbox] === myMbox;
+  return myMbox !== 0 && (I32[it + IT.flags]! & IT_THREAD) !== 0 && I32[it + IT.mbox] === myMbox;
 }
 
 /** Keeps the event loop alive exactly while one of this thread's timers may still deliver. */
@@ -69,9 +122,11 @@ export function reeval(): void {
 }
 
 async function pump(): Promise<void> {
-  const w = myMbox + MBOX.F.seq;
   try {
-    while (local.size > 0) {
+    while (local.size > 0 && myMbox !== 0) {
+      // Read each round: the mailbox is given back when the LWP exits, and
+      // the worker's next LWP may take another.
+      const w = myMbox + MBOX.F.seq;
       const seen = Atomics.load(I32, w);
       const calls: [(v: number) => void, number][] = [];
       for (const [it, fn] of local) {
