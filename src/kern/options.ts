@@ -4,6 +4,7 @@
  * {@link BootOptions} interface, so the core does not list them all.
  */
 import { fail } from './errno.js';
+import { argType } from './copyin.js';
 
 /**
  * Resource controls fixed at boot. Every field is optional; unset ones take
@@ -38,16 +39,16 @@ export type Tunables = Readonly<Record<string, number>>;
 
 /** Checks user options and fills in defaults. */
 export function resolveOptions(o: BootOptions | undefined): Tunables {
-  if (o !== undefined && (o === null || typeof o !== 'object')) throw new TypeError('boot: options must be an object');
+  if (o !== undefined && (o === null || typeof o !== 'object')) argType('boot', 'options must be an object');
   const given = (o ?? {}) as Record<string, unknown>;
   const out: Record<string, number> = {};
   for (const k of Object.keys(given)) {
-    if (!tunables.has(k)) throw new TypeError(`boot: unknown option ${k}`);
+    if (!tunables.has(k)) argType('boot', `unknown option ${k}`);
   }
   for (const [k, t] of tunables) {
     const v = given[k];
     if (v === undefined) { out[k] = t.dflt; continue; }
-    if (typeof v !== 'number') throw new TypeError(`boot: option ${k} must be a number`);
+    if (typeof v !== 'number') argType('boot', `option ${k} must be a number`);
     if (!Number.isInteger(v) || v < t.min || v > t.max) fail('EINVAL', 'boot', `${k}=${v} outside [${t.min}, ${t.max}]`);
     out[k] = v;
   }

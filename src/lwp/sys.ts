@@ -20,7 +20,7 @@ import {
   sq_alloc, sq_free, sq_enqueue, sq_wake_all, sq_interrupt, sq_abandon_thread, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR,
 } from '../kern/sleepq.js';
 import { wmesg_register, wmesg_name } from '../kern/wmesg.js';
-import { kstat_snapshot } from '../kern/kstat.js';
+import { kstat_snapshot, kstat_add } from '../kern/kstat.js';
 import {
   L, LWP, LSIDL, LSZOMB, LSSLEEP, LSRUN, LSONPROC, LSSUSPENDED, LW_DETACHED, LW_WEXIT, LW_MAIN, LW_WSUSPEND, LW_UNPARKED, LW_THREW,
   LW_DIED, LW_CANCELLED, STATE_NAMES, lwp_byid, maxlwp, slotHandle, lwp_private, lwp_setprivate_,
@@ -28,7 +28,7 @@ import {
 import { P, curproc } from './proc.js';
 import {
   lwp_alloc, lwp_setrun, lwp_bind, lwp_startup, lwp_free, lwp_exit_common, lwp_suspend_locked,
-  lwp_continue_locked, lwp_halt, lwp_orphan_sleepers, interruptibleSleepers, interruptSleepers, EXIT_LAST,
+  lwp_continue_locked, lwp_halt, lwp_orphan_sleepers, interruptibleSleepers, interruptSleepers, EXIT_LAST, C_CREATED,
 } from './ops.js';
 import { park, parkSync, unparkOne, countTargeted, countBroadcast, LWP_UNPARK_MAX } from './park.js';
 import { lwp_pool_post_create } from './create.js';
@@ -103,7 +103,8 @@ export function lwp_create(start: LwpStart, flags = 0): number {
       lwp_free(h);
     }
     mutex_exit(p + P.lock);
-    throw new TypeError(`lwp_create: start.arg cannot be cloned: ${(e as Error).message}`);
+    kstat_add(C_CREATED, -1); // it never existed: created - exited stays the LWPs alive
+    argType('lwp_create', `start.arg cannot be cloned: ${(e as Error).message}`);
   }
   return lid;
 }

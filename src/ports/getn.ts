@@ -18,7 +18,7 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { fail, SysError } from '../kern/errno.js';
-import { intArg, copyin_check, copyin_timespec_raw, TIME_SEC_MAX, NSEC_PER_SEC } from '../kern/copyin.js';
+import { intArg, copyin_check, copyin_timespec_raw, argType, TIME_SEC_MAX, NSEC_PER_SEC } from '../kern/copyin.js';
 import { monoNow } from '../kern/time.js';
 import { kstat_add } from '../kern/kstat.js';
 import { sq_alloc, sq_free, sq_enqueue, sq_unlink, sq_setarg, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC } from '../kern/sleepq.js';
@@ -60,7 +60,7 @@ export function timeout_copyin(v: unknown, syscall: string): number {
 /** A timeout in milliseconds (the idiomatic Port's option, already copied) as timeout_copyin's value. */
 export function timeout_ms(ms: number | undefined): number {
   if (ms === undefined || ms === Infinity) return -1;
-  if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError('timeout must be a number of milliseconds');
+  if (typeof ms !== 'number' || Number.isNaN(ms)) argType('Port', 'timeout must be a number of milliseconds');
   if (ms <= 0) return 0;
   return Math.min(Math.max(1, Math.round(ms * 1e6)), TIME_SEC_MAX * NSEC_PER_SEC);
 }

@@ -15,7 +15,7 @@ import {
 } from './sys.js';
 import { close } from '../sys/close.js';
 import { getn_gen, countArg, timeout_ms, type GetControl } from './getn.js';
-import { copyin_fields } from '../kern/copyin.js';
+import { copyin_fields, argType } from '../kern/copyin.js';
 import { PORT_ALERT_SET, PORT_SOURCE_ALERT } from './consts.js';
 import type { port_event_t } from './types.js';
 
@@ -39,7 +39,7 @@ export interface PortEventsOptions {
 
 function msToTimespec(ms: number | undefined): Timespec | null {
   if (ms === undefined || ms === Infinity) return null;
-  if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError('timeout must be a number of milliseconds');
+  if (typeof ms !== 'number' || Number.isNaN(ms)) argType('Port', 'timeout must be a number of milliseconds');
   if (ms <= 0) return { tv_sec: 0, tv_nsec: 0 };
   const ns = Math.max(1, Math.round(ms * 1e6));
   return { tv_sec: Math.floor(ns / 1e9), tv_nsec: ns % 1e9 };

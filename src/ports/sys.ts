@@ -140,8 +140,15 @@ export function port_sendn(ports: readonly number[], events: number, user: numbe
     reached += sendn_chunk(list, base, Math.min(n, base + PORT_MAX_LIST), ev, u, codes);
   }
   if (errors !== undefined) {
+    // Copy-out: an array that cannot take the codes (frozen, a trap that
+    // refuses) is C's EFAULT; a user exception from a trap is the user's.
     copyin_check('port_sendn');
-    for (let i = 0; i < n; i++) errors[i] = codes[i]!;
+    try {
+      for (let i = 0; i < n; i++) errors[i] = codes[i]!;
+    } catch (e) {
+      if (e instanceof TypeError) fail('EFAULT', 'port_sendn', `errors: ${e.message}`);
+      throw e;
+    }
   }
   return reached;
 }

@@ -10,6 +10,7 @@
  */
 import { kstat_snapshot } from '../kern/kstat.js';
 import { sysenter } from '../kern/sysent.js';
+import { argType } from '../kern/copyin.js';
 import type { Itimerspec, Timespec } from '../kern/time.js';
 import { timer_create, timer_settime, timer_gettime, timer_getoverrun, timer_delete } from './sys.js';
 import { CLOCK_MONOTONIC, SIGEV_THREAD, TIMER_ABSTIME } from './consts.js';
@@ -51,7 +52,7 @@ export class Timer implements AsyncIterable<TimerExpiry> {
   #signal?: AbortSignal;
 
   constructor(options: TimerOptions) {
-    if (options === null || typeof options !== 'object') throw new TypeError('Timer: options required');
+    if (options === null || typeof options !== 'object') argType('Timer', 'options required');
     // One read of each option: a getter cannot answer differently later.
     const o: TimerOptions = {
       delay: options.delay, interval: options.interval, absolute: options.absolute, clock: options.clock, signal: options.signal,
