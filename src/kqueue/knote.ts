@@ -109,6 +109,8 @@ function bucket(kq: number, filter: number, ident: number): number {
   const nb = knhash.words - NSTRIPE;
   return knhash.base + NSTRIPE + (((h << 4) | ((lo ^ h) & 15)) & (nb - 1));
 }
+/** The bucket word of (kq, filter, ident), for tests that need knotes to share chains. */
+export function kn_bucket(kq: number, filter: number, ident: number): number { return bucket(kq, filter, ident); }
 function stripe(b: number): number { return knhash.base + ((b - knhash.base) & (NSTRIPE - 1)); }
 
 /** Chain steps a lock-free lookup takes before it asks for the stripe lock. */
