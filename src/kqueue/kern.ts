@@ -40,7 +40,7 @@ import { knote_unwatch } from './watch.js';
 import { fail, type ErrnoCode } from '../kern/errno.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import {
-  Q, K, kqueues, knotes, kn_lookup, kn_hash_insert, kn_hash_remove, kn_ident, kn_data, kn_setdata, kn_udata,
+  Q, K, kqueues, knotes, kn_lookup, kn_hash_insert, kn_hash_remove, kn_setdata,
   kn_setf64, KN_ACTIVE, KN_QUEUED, KN_DISABLED, KN_DELETING,
 } from './knote.js';
 import { filter_ops, EVENT_REGISTER, EVENT_PROCESS, type kevent_t, type FilterOps } from './filter.js';

@@ -4,9 +4,11 @@
  *
  * Locking: everything in a kqueue and in its knotes (status, queue links,
  * filter state) is guarded by the kqueue's lock. The lookup hash is one
- * kernel-wide table keyed by (kqueue, filter, ident) whose chains are guarded
- * by striped leaf locks taken only under a kqueue lock: a fixed table sized
- * from kq_knotes_max gives O(1) registration without per-kqueue resizing.
+ * kernel-wide table keyed by (kqueue, filter, ident) whose chains are changed
+ * under striped leaf locks taken only under a kqueue lock: a fixed table sized
+ * from kq_knotes_max gives O(1) registration without per-kqueue resizing. A
+ * lookup walks its chain without the stripe lock first and takes it only to
+ * confirm a miss (kn_lookup says why a hit needs no lock).
  */
 import { I32, F64, defineStruct, kcacheCreate, kregionCreate } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
