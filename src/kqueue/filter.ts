@@ -50,10 +50,19 @@ export interface FilterOps {
 // Indexed by ~filter (system filters are -1, -2, ...), as the seed's sysfilt_ops.
 const table: (FilterOps | undefined)[] = [];
 
-/** Registers the operations of a system filter number (negative; at module load). */
+/**
+ * Registers the operations of a system filter number (negative; at module
+ * load). The table keeps a copy of one fixed shape (every member present,
+ * `touch` possibly undefined): the scan and register loops then load
+ * `ops.event` / `ops.touch` through one hidden class whatever the filter,
+ * rather than one per filter's object literal (a polymorphic load per knote).
+ */
 export function filter_register(filter: number, ops: FilterOps): void {
   if (!Number.isInteger(filter) || filter >= 0 || filter < -256) throw new RangeError(`filter ${filter}`);
-  table[~filter] = ops;
+  table[~filter] = {
+    name: ops.name, isfd: ops.isfd === true,
+    attach: ops.attach, detach: ops.detach, event: ops.event, touch: ops.touch,
+  };
 }
 /** The operations of a filter, or undefined (EINVAL for the caller). */
 export function filter_ops(filter: number): FilterOps | undefined { return filter < 0 ? table[~filter] : undefined; }

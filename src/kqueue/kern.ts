@@ -31,7 +31,7 @@
  * heap lock (EVFILT_TIMER arming), cache free-list spin locks. Callers
  * of kevent and the clock thread's handler hold no kernel lock.
  */
-import { I32 } from '../kern/kmem.js';
+import { I32, F64 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { sq_wake, sq_wake_all, sq_first } from '../kern/sleepq.js';
@@ -40,10 +40,10 @@ import { knote_unwatch } from './watch.js';
 import { fail, type ErrnoCode } from '../kern/errno.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import {
-  Q, K, kqueues, knotes, kn_lookup, kn_hash_insert, kn_hash_remove, kn_ident, kn_data, kn_setdata, kn_udata,
+  Q, K, kqueues, knotes, kn_lookup, kn_hash_insert, kn_hash_remove, kn_setdata,
   kn_setf64, KN_ACTIVE, KN_QUEUED, KN_DISABLED, KN_DELETING,
 } from './knote.js';
-import { filter_ops, EVENT_REGISTER, EVENT_PROCESS, type kevent_t } from './filter.js';
+import { filter_ops, EVENT_REGISTER, EVENT_PROCESS, type kevent_t, type FilterOps } from './filter.js';
 import {
   EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EV_ONESHOT, EV_CLEAR, EV_DISPATCH, EV_SYSFLAGS,
 } from './consts.js';
@@ -153,18 +153,26 @@ export function kq_close(kq: number): void {
 
 /** Queues an active knote and wakes one sleeper (kqueue lock held). */
 function knote_enqueue(kq: number, kn: number): void {
-  const t = I32[kq + Q.qtail];
-  I32[kn + K.qprev] = t; I32[kn + K.qnext] = 0;
-  if (t === 0) I32[kq + Q.qhead] = kn; else I32[t + K.qnext] = kn;
-  I32[kq + Q.qtail] = kn;
-  I32[kn + K.status] |= KN_QUEUED;
-  I32[kq + Q.count]++; // written under the lock; lock-free readers use Atomics.load
-  I32[kq + Q.lastq] = cur.lid;
+  const m = I32; // the live binding, read once (each read reloads it and its bounds)
+  const t = m[kq + Q.qtail]!;
+  m[kn + K.qprev] = t; m[kn + K.qnext] = 0;
+  if (t === 0) m[kq + Q.qhead] = kn; else m[t + K.qnext] = kn;
+  m[kq + Q.qtail] = kn;
+  m[kn + K.status] = m[kn + K.status]! | KN_QUEUED;
+  m[kq + Q.count] = m[kq + Q.count]! + 1; // written under the lock; lock-free readers use Atomics.load
+  // Written only when it changes: a trigger loop then leaves the line clean.
+  const lid = cur.lid;
+  if (m[kq + Q.lastq] !== lid) m[kq + Q.lastq] = lid;
+  if (m[kq + Q.sq] !== 0) wake_one(kq);
+  const file = m[kq + Q.file]!;
+  if (file !== 0 && m[file + FF.watch] !== 0) m[kq + Q.notify] = 1;
+}
+
+/** Wakes one LWP sleeping in kevent on kq, if one can be woken (kqueue lock held). */
+function wake_one(kq: number): void {
   for (let sl = sq_first(kq + Q.sq); sl !== 0; sl = sq_first(kq + Q.sq)) {
     if (sq_wake(sl)) { kstat_add(C_WAKEUPS); break; }
   }
-  const file = I32[kq + Q.file];
-  if (file !== 0 && I32[file + FF.watch] !== 0) I32[kq + Q.notify] = 1;
 }
 
 /** Unlinks a knote from the pending queue without touching its status (kqueue lock held). */
@@ -194,8 +202,12 @@ export function knote_activate(kn: number): void {
 
 /** Runs the filter and activates the knote if its event is present (kqueue lock held). */
 export function knote_event(kn: number, hint: number): void {
-  if ((I32[kn + K.status] & KN_DELETING) !== 0) return;
-  if (filter_ops(I32[kn + K.filter])!.event(kn, hint)) knote_activate(kn);
+  knote_event_ops(kn, hint, filter_ops(I32[kn + K.filter])!);
+}
+
+/** knote_event for a caller that has the knote's filter operations at hand. */
+function knote_event_ops(kn: number, hint: number, ops: FilterOps): void {
+  if ((I32[kn + K.status]! & KN_DELETING) === 0 && ops.event(kn, hint)) knote_activate(kn);
 }
 
 /**
@@ -260,61 +272,70 @@ export function kqueue_register(kq: number, kev: kevent_t): ErrnoCode | null {
 
 /** kqueue_register with the kqueue lock held (kevent applies a changelist in chunks under one hold). */
 export function kqueue_register_locked(kq: number, kev: kevent_t): ErrnoCode | null {
-  const ops = kev.filter < 0 ? filter_ops(kev.filter) : undefined;
+  const filter = kev.filter;
+  const ops = filter < 0 ? filter_ops(filter) : undefined;
   if (ops === undefined) return 'EINVAL';
   kev.flags &= ~EV_SYSFLAGS;
   if (I32[kq + Q.closing] !== 0) return 'EBADF';
   // A descriptor filter checks its descriptor first (the seed's holdfp), so
   // a change naming a closed one is EBADF whatever it asks, EV_DELETE too.
   if (ops.isfd === true && fd_file(kev.ident) === 0) return 'EBADF';
-  let kn = kn_lookup(kq, kev.filter, kev.ident);
-  if (kn === 0 && (kev.flags & EV_ADD) === 0) return 'ENOENT';
-  if ((kev.flags & EV_ADD) !== 0) {
-    if (kn === 0) {
-      kn = knotes.alloc();
-      if (kn === 0) { kstat_add(C_ENOMEM); return 'ENOMEM'; }
-      I32[kn + K.kq] = kq;
-      I32[kn + K.filter] = kev.filter;
-      kn_setf64(kn, K.ident, kev.ident);
-      I32[kn + K.sfflags] = kev.fflags | 0;
-      kn_setf64(kn, K.sdata, kev.data);
-      kev.fflags = 0; kev.data = 0;
-      I32[kn + K.flags] = kev.flags;
-      kn_setf64(kn, K.udata, kev.udata);
-      const err = ops.attach(kn);
-      if (err !== null) { knote_unwatch(kn); I32[kn + K.kq] = 0; knotes.free(kn); return err; }
-      kn_hash_insert(kn);
-      const t = I32[kq + Q.ltail];
-      I32[kn + K.lprev] = t;
-      if (t === 0) I32[kq + Q.lhead] = kn; else I32[t + K.lnext] = kn;
-      I32[kq + Q.ltail] = kn;
-      I32[kq + Q.nknotes]++;
-      kstat_add(C_KNOTES);
-      kstat_add(C_KN_INUSE);
-    } else {
-      modify(kn, kev);
-    }
-    knote_event(kn, 0);
-  } else if ((kev.flags & EV_DELETE) !== 0) {
+  let kn = kn_lookup(kq, filter, kev.ident);
+  if (kn === 0) {
+    if ((kev.flags & EV_ADD) === 0) return 'ENOENT';
+    const err = knote_attach(kq, kev, ops);
+    if (typeof err === 'string') return err;
+    kn = err;
+  } else if ((kev.flags & EV_DELETE) !== 0 && (kev.flags & EV_ADD) === 0) {
     knote_detach_and_drop(kn);
     return null;
   } else {
-    modify(kn, kev);
-    knote_event(kn, 0);
+    modify(kn, kev, ops);
   }
+  knote_event_ops(kn, 0, ops);
   // Disabling keeps the knote active; enabling queues it again if it is.
-  if ((kev.flags & EV_DISABLE) !== 0) I32[kn + K.status] |= KN_DISABLED;
-  if ((kev.flags & EV_ENABLE) !== 0 && (I32[kn + K.status] & KN_DISABLED) !== 0) {
-    const st = I32[kn + K.status] & ~KN_DISABLED;
-    I32[kn + K.status] = st;
-    if ((st & KN_ACTIVE) !== 0 && (st & KN_QUEUED) === 0) knote_enqueue(kq, kn);
-  }
+  const fl = kev.flags;
+  if ((fl & (EV_DISABLE | EV_ENABLE)) !== 0) enable_disable(kq, kn, fl);
   return null;
 }
 
+/** A new knote for `kev` (EV_ADD of an absent one), or the errno that refused it (kqueue lock held). */
+function knote_attach(kq: number, kev: kevent_t, ops: FilterOps): number | ErrnoCode {
+  const kn = knotes.alloc();
+  if (kn === 0) { kstat_add(C_ENOMEM); return 'ENOMEM'; }
+  I32[kn + K.kq] = kq;
+  I32[kn + K.filter] = kev.filter;
+  kn_setf64(kn, K.ident, kev.ident);
+  I32[kn + K.sfflags] = kev.fflags | 0;
+  kn_setf64(kn, K.sdata, kev.data);
+  kev.fflags = 0; kev.data = 0;
+  I32[kn + K.flags] = kev.flags;
+  kn_setf64(kn, K.udata, kev.udata);
+  const err = ops.attach(kn);
+  if (err !== null) { knote_unwatch(kn); I32[kn + K.kq] = 0; knotes.free(kn); return err; }
+  kn_hash_insert(kn);
+  const t = I32[kq + Q.ltail]!;
+  I32[kn + K.lprev] = t;
+  if (t === 0) I32[kq + Q.lhead] = kn; else I32[t + K.lnext] = kn;
+  I32[kq + Q.ltail] = kn;
+  I32[kq + Q.nknotes]++;
+  kstat_add(C_KNOTES);
+  kstat_add(C_KN_INUSE);
+  return kn;
+}
+
+/** EV_DISABLE / EV_ENABLE of a change (kqueue lock held). */
+function enable_disable(kq: number, kn: number, fl: number): void {
+  if ((fl & EV_DISABLE) !== 0) I32[kn + K.status] |= KN_DISABLED;
+  if ((fl & EV_ENABLE) !== 0 && (I32[kn + K.status]! & KN_DISABLED) !== 0) {
+    const st = I32[kn + K.status]! & ~KN_DISABLED;
+    I32[kn + K.status] = st;
+    if ((st & KN_ACTIVE) !== 0 && (st & KN_QUEUED) === 0) knote_enqueue(kq, kn);
+  }
+}
+
 /** A change to an existing knote: it never resets what already fired. */
-function modify(kn: number, kev: kevent_t): void {
-  const ops = filter_ops(I32[kn + K.filter])!;
+function modify(kn: number, kev: kevent_t, ops: FilterOps): void {
   if (ops.touch !== undefined) { ops.touch(kn, kev, EVENT_REGISTER); return; }
   I32[kn + K.sfflags] = kev.fflags | 0;
   kn_setf64(kn, K.sdata, kev.data);
@@ -326,53 +347,80 @@ function modify(kn: number, kev: kevent_t): void {
 /**
  * kqueue_scan: takes up to `max` events off the pending queue into `out`
  * (kqueue lock held). Returns how many it added.
+ *
+ * The common knote (reported, then re-armed by EV_CLEAR / EV_DISPATCH or
+ * left queued) costs a few loads and stores of its own struct and one
+ * object for the caller; the rare ones (disabled, drained, oneshot) take
+ * the general path below.
  */
 export function kqueue_scan(kq: number, max: number, out: kevent_t[]): number {
+  const m = I32; // the live binding, read once (each read reloads it and its bounds)
   let total = 0;
   // The entries queued now; re-queued knotes go behind them and wait for the next call.
-  let left = I32[kq + Q.count];
+  let left = m[kq + Q.count]!;
   while (total < max && left-- > 0) {
-    const kn = I32[kq + Q.qhead];
+    const kn = m[kq + Q.qhead]!;
     if (kn === 0) break;
-    queue_unlink(kq, kn);
-    let st = I32[kn + K.status];
-    const flags = I32[kn + K.flags];
+    // Off the head of the queue (queue_unlink of the first entry).
+    const next = m[kn + K.qnext]!;
+    m[kq + Q.qhead] = next;
+    if (next === 0) m[kq + Q.qtail] = 0; else m[next + K.qprev] = 0;
+    m[kn + K.qnext] = 0;
+    m[kq + Q.count] = m[kq + Q.count]! - 1;
+    const st = m[kn + K.status]!;
     if ((st & KN_DISABLED) !== 0) {
       // Disabled: off the queue but still active, so enabling re-queues it.
-      I32[kn + K.status] = st & ~KN_QUEUED;
+      m[kn + K.status] = st & ~KN_QUEUED;
       continue;
     }
-    const ops = filter_ops(I32[kn + K.filter])!;
-    if ((flags & EV_ONESHOT) === 0 && !ops.event(kn, 0)) {
+    const ops = filter_ops(m[kn + K.filter]!)!;
+    if ((m[kn + K.flags]! & EV_ONESHOT) === 0 && !ops.event(kn, 0)) {
       // The event went away (level-triggered source drained): not reported.
-      I32[kn + K.status] = st & ~(KN_QUEUED | KN_ACTIVE);
+      m[kn + K.status] = st & ~(KN_QUEUED | KN_ACTIVE);
       continue;
     }
     const ev = knote_kevent(kn);
-    ops.touch?.(kn, ev, EVENT_PROCESS);
+    if (ops.touch !== undefined) ops.touch(kn, ev, EVENT_PROCESS);
     out.push(ev);
     total++;
-    st = I32[kn + K.status];
-    const fl = I32[kn + K.flags];
-    if ((fl & EV_ONESHOT) !== 0) {
-      I32[kn + K.status] = st & ~KN_QUEUED;
-      knote_detach_and_drop(kn);
-    } else if ((fl & (EV_CLEAR | EV_DISPATCH)) !== 0) {
-      if ((fl & EV_CLEAR) !== 0) { kn_setdata(kn, 0); I32[kn + K.fflags] = 0; }
-      if ((fl & EV_DISPATCH) !== 0) st |= KN_DISABLED;
-      I32[kn + K.status] = st & ~(KN_QUEUED | KN_ACTIVE);
-    } else {
-      queue_append(kq, kn);
-    }
+    scan_rearm(kq, kn);
   }
   if (total !== 0) kstat_add(C_EVENTS, total);
   return total;
 }
 
-/** The knote as a kevent (kn_kevent). */
+/** What a reported knote becomes (kqueue_scan; kqueue lock held, knote off the queue). */
+function scan_rearm(kq: number, kn: number): void {
+  const m = I32;
+  const st = m[kn + K.status]!;
+  const fl = m[kn + K.flags]!;
+  if ((fl & EV_ONESHOT) !== 0) {
+    m[kn + K.status] = st & ~KN_QUEUED;
+    knote_detach_and_drop(kn);
+  } else if ((fl & (EV_CLEAR | EV_DISPATCH)) !== 0) {
+    if ((fl & EV_CLEAR) !== 0) { kn_setdata(kn, 0); m[kn + K.fflags] = 0; }
+    m[kn + K.status] = (fl & EV_DISPATCH) !== 0 ? (st | KN_DISABLED) & ~(KN_QUEUED | KN_ACTIVE) : st & ~(KN_QUEUED | KN_ACTIVE);
+  } else {
+    queue_append(kq, kn);
+  }
+}
+
+/** The knote as a kevent (kn_kevent): the one place the kernel makes a kevent_t for user code. */
 export function knote_kevent(kn: number): kevent_t {
+  const f = F64;
   return {
-    ident: kn_ident(kn), filter: I32[kn + K.filter], flags: I32[kn + K.flags] & 0xffff,
-    fflags: I32[kn + K.fflags] >>> 0, data: kn_data(kn), udata: kn_udata(kn),
+    ident: num(f[(kn + K.ident) >> 1]!), filter: I32[kn + K.filter]!, flags: I32[kn + K.flags]! & 0xffff,
+    fflags: I32[kn + K.fflags]! >>> 0, data: num(f[(kn + K.data) >> 1]!), udata: num(f[(kn + K.udata) >> 1]!),
   };
+}
+
+/**
+ * A double from kernel memory as user code should get it: a small integer
+ * as an int32 value. A Float64Array load is a heap-allocated number in V8,
+ * and storing one into an object makes that field a boxed double for every
+ * object of the same shape, the caller's own kevent_t objects included.
+ */
+function num(x: number): number {
+  const i = x | 0;
+  return i === x && (i !== 0 || 1 / x > 0) ? i : x;
 }

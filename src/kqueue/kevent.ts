@@ -29,6 +29,20 @@ export interface SleepWatch { sleeping(sl: number): void; awake(): void }
 const copyin_kevent = copyin_struct('a changelist entry', ['ident', 'filter', 'flags', 'fflags', 'data', 'udata']);
 
 /**
+ * The kernel's copy of one change. A class of its own, not an object
+ * literal: literals with kevent_t's six keys share V8's hidden classes with
+ * every kevent_t user code makes (EV_SET's, the events kevent returns), and
+ * the kernel writes into its copies (flags, fflags, data), which changed
+ * the field representations of those shared classes; objects of a
+ * deprecated class are migrated one by one on access, and a trigger then
+ * cost several times its due, at random from one run to the next.
+ */
+class Change implements kevent_t {
+  constructor(public ident: number, public filter: number, public flags: number,
+    public fflags: number, public data: number, public udata: number) {}
+}
+
+/**
  * Copies in the changelist (C's copyin of the struct kevent array): the
  * array's length and each element once, then each element's six fields
  * once, into kernel-owned kevent_t records that nothing else references.
@@ -46,7 +60,7 @@ export function copyin_changes(changelist: unknown, syscall: string): kevent_t[]
         typeof fflags !== 'number' || typeof data !== 'number' || typeof udata !== 'number') {
       argType(syscall, `changelist[${i}] needs numeric ident, filter, flags, fflags, data and udata`);
     }
-    out[i] = { ident, filter, flags, fflags, data, udata };
+    out[i] = new Change(ident, filter, flags, fflags, data, udata);
   }
   return out;
 }
