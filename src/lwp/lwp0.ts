@@ -8,15 +8,15 @@
  *    detached), its waiters wake, and its async sleepers leave their queues.
  *    A worker that died holding a kernel lock leaves kernel memory
  *    inconsistent: the kernel is marked panicked and says so.
+ * Start-up order: the warm pool's workers are started first, from the
+ * kernel image alone, and only then does lwp0 load the kernel's modules and
+ * attach; so the pool starts in parallel with lwp0's own loading instead of
+ * after it. Nothing kernel-side can happen before the attach: requests
+ * arrive on parentPort, which is listened to only then, and a pool worker
+ * that dies meanwhile is reaped once attached.
  */
 import { Worker, MessageChannel, parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import '../sys/index.js'; // registers every subsystem so the layout matches
-import { attachSystemThread, tunables, type KernelImage } from '../kern/boot.js';
-import { I32 } from '../kern/kmem.js';
-import { panicked } from '../kern/hdr.js';
-import { panic_mark } from '../kern/panic.js';
-import { L, LW_DIED, lwp_byid } from './lwp.js';
-import { lwp_exit_common, lwp_orphan_sleepers } from './ops.js';
+import type { KernelImage } from '../kern/boot.js';
 import type { Lwp0Request } from './spawn.js';
 
 /** Messages from an LWP worker to lwp0. */
@@ -28,19 +28,20 @@ export type WorkerReport =
 /** Messages from lwp0 to an LWP worker. */
 export interface RunRequest { t: 'run'; lid: number; module: string; exp: string; arg: unknown }
 
-const image = (workerData as { image: KernelImage }).image;
-attachSystemThread(image);
+const { image, trampoline } = workerData as { image: KernelImage; trampoline: string };
 
 interface Slot { w: Worker; port: MessagePort; lid: number; ready: boolean; pending?: RunRequest }
 const idle: Slot[] = [];
 const slots = new Set<Slot>();
 const kthreads = new Map<string, Worker>();
-const poolSize = tunables().lwp_pool!;
+const poolSize = image.tunables.lwp_pool!;
+let attached = false;
+const deadBeforeAttach: number[] = [];
 const queue: RunRequest[] = [];
 
 function spawnWorker(): Slot {
   const { port1, port2 } = new MessageChannel();
-  const w = new Worker(new URL('./trampoline.js', import.meta.url), {
+  const w = new Worker(new URL(trampoline), {
     workerData: { image, port: port2 },
     transferList: [port2],
     name: 'ukern lwp',
@@ -92,10 +93,7 @@ function request(m: Lwp0Request): void {
     tellMain();
   } else if (m.t === 'kthread') {
     if (kthreads.has(m.name)) return;
-    const w = new Worker(new URL(m.module), { workerData: { image }, name: `ukern ${m.name}` });
-    w.on('error', (e) => { console.error(`ukern: kernel thread ${m.name} failed:`, e); });
-    w.unref();
-    kthreads.set(m.name, w);
+    kthreads.set(m.name, kernel_worker_start(new URL(m.module), m.name));
   }
 }
 
@@ -118,14 +116,15 @@ function onWorkerExit(s: Slot): void {
 
 /** The worker of LWP `lid` is gone without exiting its LWP: exit it on its behalf. */
 function reapDead(lid: number): void {
+  if (!attached) { deadBeforeAttach.push(lid); return; }
   const h = lwp_byid(lid);
   if (h === 0) return;
-  if (I32[h + L.nlocks] > 0 || panicked()) {
+  if (kmem.I32[h + L.nlocks]! > 0 || panicked()) {
     // Kernel memory is inconsistent: nothing may touch it again. The panic
     // wakes everyone waiting on it (they get EIO), and the booting thread,
     // told below, stops keeping the process alive for LWPs that will never
     // exit.
-    panic_mark(`LWP ${lid} died holding ${I32[h + L.nlocks]} kernel lock(s); kernel memory is inconsistent`, lid);
+    panic_mark(`LWP ${lid} died holding ${kmem.I32[h + L.nlocks]} kernel lock(s); kernel memory is inconsistent`, lid);
     return;
   }
   lwp_orphan_sleepers(h);
@@ -134,5 +133,16 @@ function reapDead(lid: number): void {
 
 function tellMain(): void { parentPort?.postMessage({ t: 'live' }); }
 
-parentPort!.on('message', (m: Lwp0Request) => request(m));
 for (let i = 0; i < poolSize; i++) spawnWorker();
+await import('../sys/index.js'); // registers every subsystem so the layout matches
+const { attachSystemThread } = await import('../kern/boot.js');
+const kmem = await import('../kern/kmem.js'); // kmem.I32: a live binding, replaced by attach
+const { panicked } = await import('../kern/hdr.js');
+const { panic_mark } = await import('../kern/panic.js');
+const { L, LW_DIED, lwp_byid } = await import('./lwp.js');
+const { lwp_exit_common, lwp_orphan_sleepers } = await import('./ops.js');
+const { kernel_worker_start } = await import('./spawn.js');
+attachSystemThread(image);
+attached = true;
+for (const lid of deadBeforeAttach.splice(0)) reapDead(lid);
+parentPort!.on('message', (m: Lwp0Request) => request(m));
