@@ -1,0 +1,102 @@
+/**
+ * Start-up scenarios, each in a fresh process (its own kernel, nothing warm):
+ * the first timer armed right after boot, the hand-over from the arming
+ * thread's bridge to the clock thread, a blocked thread covering for the
+ * clock thread, the first LWP, a burst of 16. Prints one JSON line; the
+ * test (test/startup.test.ts) asserts on it, and the bench reuses it.
+ */
+import * as sys from '../../src/sys/index.js';
+import { kstat_snapshot } from '../../src/kern/kstat.js';
+import { monoNow } from '../../src/kern/time.js';
+
+const mode = process.argv[2] ?? 'first-async';
+const opts = process.argv[3] !== undefined ? JSON.parse(process.argv[3]) as sys.BootOptions : undefined;
+const fixtures = new URL('../fixtures/startup-lwps.js', import.meta.url);
+const clock = (): Record<string, number> => kstat_snapshot('clock');
+const out = (o: Record<string, unknown>): void => { console.log(JSON.stringify(o)); };
+const ZERO = { tv_sec: 0, tv_nsec: 0 };
+
+function timer(p: number): number {
+  return sys.timer_create(sys.CLOCK_MONOTONIC, { sigev_notify: sys.SIGEV_PORT, sigev_notify_port: { portnfy_port: p, portnfy_user: 1 } });
+}
+function arm(tid: number, ns: number, interval = 0): number {
+  const t = monoNow();
+  sys.timer_settime(tid, 0, { it_interval: { tv_sec: 0, tv_nsec: interval }, it_value: { tv_sec: 0, tv_nsec: ns } });
+  return t;
+}
+
+/** A 1 ms one-shot armed right after boot: how late its event is seen (ms past the deadline, negative = early). */
+async function first(async: boolean): Promise<void> {
+  sys.boot(opts);
+  const p = sys.port_create();
+  const tid = timer(p);
+  const t0 = arm(tid, 1_000_000);
+  if (async) await sys.port_get_async(p); else sys.port_get(p);
+  const late = (monoNow() - t0 - 1_000_000) / 1e6;
+  const c = clock();
+  out({ late, bridge: c['clock.bridge_runs'], started: c['clock.started'] });
+}
+
+/**
+ * A 2 ms periodic timer armed right after boot, collected by port_get_async
+ * across the clock thread's start and 60 ms beyond: the expirations received
+ * (portev_events) must be those elapsed, none lost or doubled.
+ */
+async function handover(): Promise<void> {
+  sys.boot(opts);
+  const P = 2_000_000;
+  const p = sys.port_create();
+  const tid = timer(p);
+  const t0 = arm(tid, P, P);
+  let got = 0, before = 0, startedAt = NaN;
+  const end = () => !Number.isNaN(startedAt) && monoNow() > startedAt + 60e6;
+  while (!end() && monoNow() - t0 < 20e9) {
+    const ev = await sys.port_get_async(p);
+    got += ev.portev_events;
+    if (Number.isNaN(startedAt)) {
+      if (clock()['clock.started']! > 0) startedAt = monoNow(); else before += ev.portev_events;
+    }
+  }
+  const t1 = monoNow();
+  sys.timer_settime(tid, 0, { it_interval: ZERO, it_value: ZERO });
+  const t2 = monoNow();
+  try { got += sys.port_get(p, ZERO).portev_events; } catch (e) { if ((e as sys.SysError).code !== 'ETIME') throw e; }
+  out({ got, before, lo: Math.floor((t1 - t0) / P), hi: Math.floor((t2 - t0) / P), bridge: clock()['clock.bridge_runs'] });
+}
+
+/** The main thread blocks in another port's port_get while the timer's callout comes due: it fires it itself. */
+function idle(): void {
+  sys.boot(opts);
+  const p1 = sys.port_create(), p2 = sys.port_create();
+  const tid = timer(p1);
+  arm(tid, 5_000_000);
+  const bridgeBefore = clock()['clock.bridge_runs'];
+  try { sys.port_get(p2, { tv_sec: 0, tv_nsec: 100_000_000 }); } catch (e) { if ((e as sys.SysError).code !== 'ETIME') throw e; }
+  const ev = sys.port_get(p1, ZERO);
+  out({ events: ev.portev_events, bridgeBefore, bridge: clock()['clock.bridge_runs'], started: clock()['clock.started'] });
+}
+
+/** n LWPs created at once right after boot: ms until all run (each marks a shared counter). */
+function lwps(n: number): void {
+  const sab = new SharedArrayBuffer(4);
+  const a = new Int32Array(sab);
+  sys.boot(opts);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) sys.lwp_create({ module: fixtures, export: 'mark', arg: { sab } }, sys.LWP_DETACHED);
+  const end = t0 + 60_000;
+  for (let v = Atomics.load(a, 0); v < n; v = Atomics.load(a, 0)) {
+    if (performance.now() > end) { out({ error: `only ${v} of ${n} LWPs ran in 60 s` }); process.exit(1); }
+    Atomics.wait(a, 0, v, 100);
+  }
+  out({ ms: performance.now() - t0, n });
+}
+
+switch (mode) {
+  case 'first-async': await first(true); break;
+  case 'first-sync': await first(false); break;
+  case 'handover': await handover(); break;
+  case 'idle': idle(); break;
+  case 'first-lwp': lwps(1); break;
+  case 'burst': lwps(16); break;
+  default: throw new Error(`unknown mode ${mode}`);
+}
