@@ -54,14 +54,34 @@ function spawnWorker(): Slot {
   return s;
 }
 
+/**
+ * Gives an LWP a worker: a warm one, else the earliest one already starting
+ * for the pool (it is nearer to ready than a new one), else a new one. A
+ * create never waits for more than its own worker's start.
+ */
 function dispatch(req: RunRequest): void {
-  const s = idle.pop() ?? spawnWorker();
+  const s = idle.pop() ?? firstStarting() ?? spawnWorker();
   s.lid = req.lid;
   if (s.ready) s.port.postMessage(req); else s.pending = req;
-  // Keep the pool warm for the next lwp_create.
-  while (idle.length + starting() < poolSize) spawnWorker();
+  refill();
+}
+function firstStarting(): Slot | undefined {
+  for (const s of slots) if (!s.ready && s.lid === 0) return s;
+  return undefined;
 }
 function starting(): number { let n = 0; for (const s of slots) if (!s.ready && s.lid === 0) n++; return n; }
+function assignedStarting(): boolean { for (const s of slots) if (!s.ready && s.lid !== 0) return true; return false; }
+
+/**
+ * Keeps `poolSize` workers warm or starting, ahead of the next create; but
+ * not while the workers of a burst of creates are still starting: they
+ * would share the CPUs with the refill (a worker start is CPU-bound), and the
+ * pool then refills as soon as the last of them is up.
+ */
+function refill(): void {
+  if (assignedStarting()) return;
+  while (idle.length + starting() < poolSize) spawnWorker();
+}
 
 function onReport(s: Slot, m: WorkerReport): void {
   switch (m.t) {
@@ -70,6 +90,7 @@ function onReport(s: Slot, m: WorkerReport): void {
       if (s.pending) { s.port.postMessage(s.pending); s.pending = undefined; }
       else idle.push(s);
       drain();
+      refill();
       break;
     case 'idle':
       s.lid = 0;
