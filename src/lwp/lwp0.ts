@@ -8,9 +8,10 @@
  *    detached), its waiters wake, and its async sleepers leave their queues.
  *    A worker that died holding a kernel lock leaves kernel memory
  *    inconsistent: the kernel is marked panicked and says so.
- * Start-up order: the warm pool's workers are started first, from the
- * kernel image alone, and only then does lwp0 load the kernel's modules and
- * attach; so the pool starts in parallel with lwp0's own loading instead of
+ * Start-up order: the warm pool's workers (when boot was given lwp_pool;
+ * by default the pool fills once the first create's worker is up) are
+ * started first, from the kernel image alone, and only then does lwp0 load
+ * the kernel's modules and attach; so the pool starts in parallel with lwp0's own loading instead of
  * after it. Nothing kernel-side can happen before the attach: requests
  * arrive on parentPort, which is listened to only then, and a pool worker
  * that dies meanwhile is reaped once attached.
@@ -154,7 +155,8 @@ function reapDead(lid: number): void {
 
 function tellMain(): void { parentPort?.postMessage({ t: 'live' }); }
 
-for (let i = 0; i < poolSize; i++) spawnWorker();
+// Prestart the pool when boot asked for one; by default it fills from the first create on (refill).
+if (image.prestart) for (let i = 0; i < poolSize; i++) spawnWorker();
 await import('../sys/index.js'); // registers every subsystem so the layout matches
 const { attachSystemThread } = await import('../kern/boot.js');
 const kmem = await import('../kern/kmem.js'); // kmem.I32: a live binding, replaced by attach

@@ -119,7 +119,11 @@ function tick(): void {
 
 /** The arm hook: start the clock thread, and until it runs, cover `when` here. */
 function onArm(when: number): void {
-  clock_thread_start();
+  // A Worker start must not happen under a kernel lock (the arm may come
+  // from a caller holding its object's lock): then right after the syscall.
+  if (!askedHere) {
+    if ((I32[cur.nlocksw]! | 0) === 0) clock_thread_start(); else queueMicrotask(clock_thread_start);
+  }
   if (clock_thread_running() || when >= bridgeWhen) return;
   schedule(when);
 }
@@ -137,5 +141,6 @@ function clock_idle_next(): number {
 function clock_idle_run(): void {
   if (clock_thread_running() || (I32[cur.nlocksw]! | 0) !== 0) return;
   runDue();
+  clock_thread_start(); // if the arm's microtask could not run: this thread blocks
 }
 sq_set_idle({ next: clock_idle_next, run: clock_idle_run });
