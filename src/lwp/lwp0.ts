@@ -12,9 +12,10 @@
  * by default the pool fills once the first create's worker is up) are
  * started first, from the kernel image alone, and only then does lwp0 load
  * the kernel's modules and attach; so the pool starts in parallel with lwp0's own loading instead of
- * after it. Nothing kernel-side can happen before the attach: requests
- * arrive on parentPort, which is listened to only then, and a pool worker
- * that dies meanwhile is reaped once attached.
+ * after it. Creates are served from the start too (giving an LWP a worker
+ * needs no kernel memory: the worker binds to its LWP itself); what needs
+ * the kernel waits for the attach: a kernel-thread request is served then,
+ * and a worker that dies meanwhile is reaped then.
  */
 import { Worker, MessageChannel, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { KernelImage } from '../kern/boot.js';
@@ -38,6 +39,7 @@ const kthreads = new Map<string, Worker>();
 const poolSize = image.tunables.lwp_pool!;
 let attached = false;
 const deadBeforeAttach: number[] = [];
+const kthreadsBeforeAttach: Lwp0Request[] = [];
 const queue: RunRequest[] = [];
 
 function spawnWorker(): Slot {
@@ -114,6 +116,7 @@ function request(m: Lwp0Request): void {
     dispatch({ t: 'run', lid: m.lid, module: m.module, exp: m.exp, arg: m.arg });
     tellMain();
   } else if (m.t === 'kthread') {
+    if (!attached) { kthreadsBeforeAttach.push(m); return; }
     if (kthreads.has(m.name)) return;
     kthreads.set(m.name, kernel_worker_start(new URL(m.module), m.name));
   }
@@ -157,6 +160,9 @@ function tellMain(): void { parentPort?.postMessage({ t: 'live' }); }
 
 // Prestart the pool when boot asked for one; by default it fills from the first create on (refill).
 if (image.prestart) for (let i = 0; i < poolSize; i++) spawnWorker();
+// Creates are served at once (a worker start needs nothing from the kernel):
+// the first LWP's worker starts while lwp0 is still loading the kernel.
+parentPort!.on('message', (m: Lwp0Request) => request(m));
 await import('../sys/index.js'); // registers every subsystem so the layout matches
 const { attachSystemThread } = await import('../kern/boot.js');
 const kmem = await import('../kern/kmem.js'); // kmem.I32: a live binding, replaced by attach
@@ -168,4 +174,4 @@ const { kernel_worker_start } = await import('./spawn.js');
 attachSystemThread(image);
 attached = true;
 for (const lid of deadBeforeAttach.splice(0)) reapDead(lid);
-parentPort!.on('message', (m: Lwp0Request) => request(m));
+for (const m of kthreadsBeforeAttach.splice(0)) request(m);

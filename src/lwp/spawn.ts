@@ -7,14 +7,16 @@
  * on lwp0 (keeping the Node process alive) exactly while LWPs other than
  * LWP 1 are alive.
  *
- * When lwp0 starts. A booting main thread starts it on its first event-loop
- * turn after boot, from an unref'd timer: a program that goes on running
- * has lwp0 and its warm pool starting while it does other things, and a
- * short-lived one (import, boot, a few syscalls, exit) never pays for a
- * worker it did not use: the unref'd timer does not keep it alive, and a
- * process that ends before it fires starts nothing. The first lwp_create
- * starts lwp0 at once if the timer has not fired yet. Any other booting
- * thread starts it on first need, as before.
+ * When lwp0 starts. When boot was given lwp_pool (the program asked for
+ * warm workers), a booting main thread starts it on its first event-loop
+ * turn after boot, from an unref'd timer: lwp0 and its pool start while the
+ * program does other things, and a short-lived program (import, boot, a few
+ * syscalls, exit) pays for no worker: the unref'd timer does not keep it
+ * alive, and a process that ends before it fires starts nothing. Otherwise
+ * lwp0 starts at the first lwp_create (or kernel-thread request from
+ * another thread): measured, starting it (~8 MiB, tens of ms of CPU) on the
+ * first turn by default made a timer armed right after boot fire ~2x later
+ * on a loaded 2-CPU machine, for programs that may never create an LWP.
  *
  * Kernel threads run kernel code only, so they may start from one bundled
  * file (built by scripts/bundle.mjs after tsc, when esbuild is installed):
@@ -157,7 +159,7 @@ export function kernel_worker_start(module: URL, name: string): Worker {
 export function lwp0_start(): void { if (lwp0 === undefined && port === undefined) startLwp0(); }
 
 onBoot(() => {
-  if (!isMainThread) return;
+  if (!isMainThread || !kernelImage().prestart) return;
   setTimeout(lwp0_start, 0).unref();
 });
 
