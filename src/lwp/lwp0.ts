@@ -82,8 +82,23 @@ function assignedStarting(): boolean { for (const s of slots) if (!s.ready && s.
  * pool then refills as soon as the last of them is up.
  */
 function refill(): void {
+  if (refillQueued) return;
+  refillQueued = true;
+  // After the messages already queued, and a little later still: a burst of
+  // creates is dispatched first (none waits behind the refill's Worker
+  // constructors, ~0.5 ms of this thread each), and its LWPs get going before
+  // the refill's worker starts (CPU-bound, ~76 modules each) compete with them
+  // for the CPUs. The pool is still refilled long before a worker could start
+  // on demand.
+  setTimeout(refillNow, REFILL_DELAY_MS);
+}
+let refillQueued = false;
+const REFILL_DELAY_MS = 10;
+function refillNow(): void {
+  refillQueued = false;
   if (assignedStarting()) return;
   while (idle.length + starting() < poolSize) spawnWorker();
+  publish();
 }
 
 function onReport(s: Slot, m: WorkerReport): void {
@@ -94,6 +109,7 @@ function onReport(s: Slot, m: WorkerReport): void {
       else idle.push(s);
       drain();
       refill();
+      publish();
       break;
     case 'idle':
       s.lid = 0;
@@ -101,6 +117,7 @@ function onReport(s: Slot, m: WorkerReport): void {
       else retire(s);
       tellMain();
       drain();
+      publish();
       break;
     default:
       request(m);
@@ -156,7 +173,16 @@ function reapDead(lid: number): void {
   lwp_exit_common(h, lid, LW_DIED);
 }
 
-function tellMain(): void { parentPort?.postMessage({ t: 'live' }); }
+function tellMain(): void { parentPort?.postMessage({ t: 'live' }); publish(); }
+
+// The pool gauges (kstat lwp.pool_idle / lwp.pool_starting), once attached.
+let shownIdle = 0, shownStarting = 0;
+function publish(): void {
+  if (!attached) return;
+  const i = idle.length, st = starting();
+  if (i !== shownIdle) { kstat_add(C_POOL_IDLE, i - shownIdle); shownIdle = i; }
+  if (st !== shownStarting) { kstat_add(C_POOL_STARTING, st - shownStarting); shownStarting = st; }
+}
 
 // Prestart the pool when boot asked for one; by default it fills from the first create on (refill).
 if (image.prestart) for (let i = 0; i < poolSize; i++) spawnWorker();
@@ -170,8 +196,10 @@ const { panicked } = await import('../kern/hdr.js');
 const { panic_mark } = await import('../kern/panic.js');
 const { L, LW_DIED, lwp_byid } = await import('./lwp.js');
 const { lwp_exit_common, lwp_orphan_sleepers } = await import('./ops.js');
-const { kernel_worker_start } = await import('./spawn.js');
+const { kernel_worker_start, C_POOL_IDLE, C_POOL_STARTING } = await import('./spawn.js');
+const { kstat_add } = await import('../kern/kstat.js');
 attachSystemThread(image);
 attached = true;
 for (const lid of deadBeforeAttach.splice(0)) reapDead(lid);
 for (const m of kthreadsBeforeAttach.splice(0)) request(m);
+publish();

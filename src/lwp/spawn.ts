@@ -31,7 +31,12 @@ import { I32 } from '../kern/kmem.js';
 import { panicked } from '../kern/hdr.js';
 import { panic_mark } from '../kern/panic.js';
 import { kernelImage, onBoot } from '../kern/boot.js';
+import { kstat_counter } from '../kern/kstat.js';
 import { P, curproc } from './proc.js';
+
+/** Gauges kept by lwp0: warm workers waiting for an LWP, and workers starting for the pool. */
+export const C_POOL_IDLE = kstat_counter('lwp', 'pool_idle');
+export const C_POOL_STARTING = kstat_counter('lwp', 'pool_starting');
 
 /** Messages to lwp0. */
 export type Lwp0Request =

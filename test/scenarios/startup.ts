@@ -82,6 +82,17 @@ function lwps(n: number): void {
   burst(n);
 }
 
+/** Waits (60 s deadline) until lwp0 reports n idle workers and none starting. */
+async function poolFull(n: number): Promise<void> {
+  const end = performance.now() + 60_000;
+  for (;;) {
+    const k = kstat_snapshot('lwp');
+    if (k['lwp.pool_idle']! >= n && k['lwp.pool_starting'] === 0) return;
+    if (performance.now() > end) { out({ error: `pool not full after 60 s: ${JSON.stringify(k)}` }); process.exit(1); }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 function burst(n: number, quiet = false): number {
   const sab = new SharedArrayBuffer(4);
   const a = new Int32Array(sab);
@@ -107,12 +118,11 @@ switch (mode) {
   case 'burst-warm': {
     // Two bursts warm the pool: the first waits for its workers to start,
     // the second runs each one's code once more (JIT); then the measured one.
-    // Between bursts, time for the workers to go back to the pool (bench only:
-    // the test asserts nothing on the figure).
+    // Before each, the pool is full: 16 idle, none starting (lwp0's gauges).
     sys.boot(opts);
     const ms: number[] = [];
     for (let i = 0; i < 3; i++) {
-      if (i > 0) await new Promise((r) => setTimeout(r, 300));
+      await poolFull(16);
       ms.push(burst(16, true));
     }
     out({ ms: ms[2], first: ms[0], second: ms[1], n: 16 });
