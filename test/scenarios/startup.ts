@@ -39,15 +39,21 @@ async function first(async: boolean): Promise<void> {
 
 /**
  * A 2 ms periodic timer armed right after boot, collected by port_get_async
- * across the clock thread's start and 60 ms beyond: the expirations received
- * (portev_events) must be those elapsed, none lost or doubled.
+ * across the clock thread's start and 60 ms beyond. Then, from the timer's
+ * own next deadline (timer_gettime), how many expirations had been counted
+ * (fired) by that moment; the timer is disarmed and its last event drained.
+ * Delivered (the sum of portev_events) must equal fired, but for the few
+ * that may come due between that look and the disarm; and fired can never
+ * exceed the deadlines elapsed (elapsed).
  */
 async function handover(): Promise<void> {
   sys.boot(opts);
   const P = 2_000_000;
+  const ns = (t: sys.Timespec): number => t.tv_sec * 1e9 + t.tv_nsec;
   const p = sys.port_create();
   const tid = timer(p);
   const t0 = arm(tid, P, P);
+  const first = monoNow() + ns(sys.timer_gettime(tid).it_value); // the first deadline
   let got = 0, before = 0, startedAt = NaN;
   const end = () => !Number.isNaN(startedAt) && monoNow() > startedAt + 60e6;
   while (!end() && monoNow() - t0 < 20e9) {
@@ -57,11 +63,15 @@ async function handover(): Promise<void> {
       if (clock()['clock.started']! > 0) startedAt = monoNow(); else before += ev.portev_events;
     }
   }
+  const left = ns(sys.timer_gettime(tid).it_value);
   const t1 = monoNow();
   sys.timer_settime(tid, 0, { it_interval: ZERO, it_value: ZERO });
   const t2 = monoNow();
   try { got += sys.port_get(p, ZERO).portev_events; } catch (e) { if ((e as sys.SysError).code !== 'ETIME') throw e; }
-  out({ got, before, lo: Math.floor((t1 - t0) / P), hi: Math.floor((t2 - t0) / P), bridge: clock()['clock.bridge_runs'] });
+  const fired = Math.round((t1 + left - first) / P); // deadlines before the timer's next one
+  const elapsed = Math.floor((t1 - first) / P) + 1;   // deadlines up to the look
+  const between = Math.floor((t2 - first) / P) + 1 - elapsed; // deadlines between the look and the disarm
+  out({ got, fired, elapsed, between, before, bridge: clock()['clock.bridge_runs'] });
 }
 
 /** The main thread blocks in another port's port_get while the timer's callout comes due: it fires it itself. */
