@@ -21,6 +21,13 @@ export interface KernelImage {
   counters: readonly string[];
   epoch: bigint;
   realAtBoot: number;
+  /**
+   * Whether boot was given lwp_pool explicitly: then lwp0 prestarts that
+   * many workers when it starts; by default the pool fills from the first
+   * lwp_create on (each worker costs ~8 MiB; a program that never creates an
+   * LWP should not pay for them: src/lwp/lwp0.ts).
+   */
+  prestart: boolean;
 }
 
 let image: KernelImage | undefined;
@@ -53,7 +60,8 @@ export function boot(options?: BootOptions): void {
   const t = resolveOptions(options);
   const { sab, table } = createMemory(t);
   tun = t;
-  image = { sab, tunables: t, layout: table, counters: kstat_names(), epoch: getEpoch(), realAtBoot: getRealAtBoot() };
+  const prestart = options !== undefined && options !== null && (options as { lwp_pool?: unknown }).lwp_pool !== undefined;
+  image = { sab, tunables: t, layout: table, counters: kstat_names(), epoch: getEpoch(), realAtBoot: getRealAtBoot(), prestart };
   I32[H_NEXT_SYSID] = SYSID_BASE;
   fdtab_init();
   for (const h of bootHooks) h();

@@ -45,8 +45,15 @@ interface RegionSpec { name: string; words: (t: Tunables) => number }
 const cacheSpecs: CacheSpec[] = [];
 const regionSpecs: RegionSpec[] = [];
 
-/** Header words of a cache region: lock, free list head, objects in use, capacity, high water. */
-const C_LOCK = 0, C_FREE = 1, C_INUSE = 2, C_CAP = 3, C_HIWAT = 4, C_FAILS = 5, C_HDR = 8;
+/**
+ * Header words of a cache region: lock, free list head, objects in use,
+ * capacity, high water, failed allocs, and objects never handed out yet start
+ * at C_FRESH. The free list holds only objects that were freed; a fresh one
+ * is taken from C_FRESH when it is empty, so boot touches no object's page
+ * (a cache of 100 000 objects costs no RSS until it is used). The order is
+ * what a list threaded at boot gave: by index, freed objects reused first.
+ */
+const C_LOCK = 0, C_FREE = 1, C_INUSE = 2, C_CAP = 3, C_HIWAT = 4, C_FAILS = 5, C_FRESH = 6, C_HDR = 8;
 
 /** An object cache in kernel memory. */
 export class KCache {
@@ -69,13 +76,14 @@ export class KCache {
   alloc(): number {
     const b = this.base;
     spinLock(b + C_LOCK);
-    const h = I32[b + C_FREE];
-    if (h === 0) {
+    let h = I32[b + C_FREE]!;
+    if (h !== 0) I32[b + C_FREE] = I32[h]!;
+    else if (I32[b + C_FRESH]! < I32[b + C_CAP]!) h = this.handle(I32[b + C_FRESH]!++);
+    else {
       I32[b + C_FAILS]++;
       spinUnlock(b + C_LOCK);
       return 0;
     }
-    I32[b + C_FREE] = I32[h];
     const n = ++I32[b + C_INUSE];
     if (n > I32[b + C_HIWAT]) I32[b + C_HIWAT] = n;
     spinUnlock(b + C_LOCK);
@@ -184,7 +192,7 @@ export function mapMemory(sab: SharedArrayBuffer): void {
   F64 = new Float64Array(sab);
 }
 
-/** Boot: allocates memory and threads every cache's free list. */
+/** Boot: allocates memory and sets every cache's header (objects are handed out fresh, see C_FRESH). */
 export function createMemory(t: Tunables): { sab: SharedArrayBuffer; table: LayoutTable } {
   const { bytes, table } = layout(t);
   if (bytes > t.memsize!) fail('ENOMEM', 'boot', `tables need ${bytes} bytes, memsize is ${t.memsize}`);
@@ -193,9 +201,6 @@ export function createMemory(t: Tunables): { sab: SharedArrayBuffer; table: Layo
   mapMemory(sab);
   for (const c of caches.values()) {
     I32[c.base + C_CAP] = c.count;
-    let next = 0;
-    for (let i = c.count - 1; i >= 0; i--) { const h = c.handle(i); I32[h] = next; next = h; }
-    I32[c.base + C_FREE] = next;
   }
   return { sab, table };
 }

@@ -83,6 +83,18 @@ export interface SleepHooks {
 let hooks: SleepHooks | undefined;
 export function setSleepHooks(h: SleepHooks): void { hooks = h; }
 
+/**
+ * Work a blocked thread does itself while nobody else can (the timers' bridge
+ * until the clock thread runs, timers/clockstats.ts): `next()` is when it is
+ * due (ns, monoNow; Infinity: nothing, the usual case, one atomic load), and a
+ * sleep in sq_block lasts no longer than that before calling `run()`. Both
+ * are called with the object lock dropped and check themselves that the
+ * thread holds no other kernel lock.
+ */
+export interface SleepIdle { next(): number; run(): void }
+let idle: SleepIdle | undefined;
+export function sq_set_idle(i: SleepIdle): void { idle = i; }
+
 /** Takes a sleeper for the calling thread (EAGAIN when the table is full). */
 export function sq_alloc(flags: number, wmesg: number, syscall: string): number {
   const sl = sleepers.alloc();
@@ -236,7 +248,12 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
   while (v === SQ_SLEEPING) {
     if (panicked()) break;
     if (h !== undefined && intr && h.mustHalt()) { h.halt(); v = Atomics.load(I32, w); continue; }
-    if (deadline !== Infinity) {
+    const due = idle !== undefined ? idle.next() : Infinity;
+    if (due < deadline) {
+      const now = monoNow();
+      if (due <= now) idle!.run();
+      else Atomics.wait(I32, w, SQ_SLEEPING, (due - now) / 1e6);
+    } else if (deadline !== Infinity) {
       const left = deadline - monoNow();
       if (left <= 0) {
         v = Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_TIMEDOUT);

@@ -1,17 +1,42 @@
 /**
  * The channel from any LWP to lwp0, the kernel helper thread that owns every
  * worker thread. Node ends a worker when the thread that created it ends,
- * so LWPs and kernel threads are all created by lwp0, which lives as long as
- * the process; a creating LWP only posts a request. The booting thread
- * starts lwp0 on first need and holds a reference on it (keeping the Node
- * process alive) exactly while LWPs other than LWP 1 are alive.
+ * so LWPs and kernel threads are created by lwp0, which lives as long as
+ * the process (or by the booting main thread, which does too: kthread.ts);
+ * a creating LWP only posts a request. The booting thread holds a reference
+ * on lwp0 (keeping the Node process alive) exactly while LWPs other than
+ * LWP 1 are alive.
+ *
+ * When lwp0 starts. When boot was given lwp_pool (the program asked for
+ * warm workers), a booting main thread starts it on its first event-loop
+ * turn after boot, from an unref'd timer: lwp0 and its pool start while the
+ * program does other things, and a short-lived program (import, boot, a few
+ * syscalls, exit) pays for no worker: the unref'd timer does not keep it
+ * alive, and a process that ends before it fires starts nothing. Otherwise
+ * lwp0 starts at the first lwp_create (or kernel-thread request from
+ * another thread): measured, starting it (~8 MiB, tens of ms of CPU) on the
+ * first turn by default made a timer armed right after boot fire ~2x later
+ * on a loaded 2-CPU machine, for programs that may never create an LWP.
+ *
+ * Kernel threads run kernel code only, so they may start from one bundled
+ * file (built by scripts/bundle.mjs after tsc, when esbuild is installed):
+ * one module to load instead of ~76. LWP workers cannot: the user's start
+ * module imports the kernel's own modules, and those must be the very module
+ * instances the trampoline attached.
  */
-import { Worker, type MessagePort } from 'node:worker_threads';
+import { Worker, isMainThread, type MessagePort } from 'node:worker_threads';
+import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { I32 } from '../kern/kmem.js';
 import { panicked } from '../kern/hdr.js';
 import { panic_mark } from '../kern/panic.js';
-import { kernelImage } from '../kern/boot.js';
+import { kernelImage, onBoot } from '../kern/boot.js';
+import { kstat_counter } from '../kern/kstat.js';
 import { P, curproc } from './proc.js';
+
+/** Gauges kept by lwp0: warm workers waiting for an LWP, and workers starting for the pool. */
+export const C_POOL_IDLE = kstat_counter('lwp', 'pool_idle');
+export const C_POOL_STARTING = kstat_counter('lwp', 'pool_starting');
 
 /** Messages to lwp0. */
 export type Lwp0Request =
@@ -80,14 +105,38 @@ function invalidFlags(e: unknown): string[] {
   return i < 0 ? [] : e.message.slice(i + 7).split(', ').map((f) => f.trim()).filter((f) => f !== '');
 }
 
-/** Starts lwp0 with the execArgv Worker accepts (per-process flags it names as invalid are dropped). */
-function newLwp0(): Worker {
+/** The LWP worker's entry, always from build/src (lwp0 may run from a bundle, whose import.meta.url is elsewhere). */
+const TRAMPOLINE = new URL('./trampoline.js', import.meta.url).href;
+
+/** Milliseconds since the file was last written, or NaN when it is not there. */
+function mtime(u: URL): number {
+  try { return statSync(fileURLToPath(u)).mtimeMs; } catch { return NaN; }
+}
+
+/**
+ * The module to start a kernel thread from: build/bundle/NAME.js when the
+ * bundle step made it and it is not older than this build of the kernel
+ * (a stale bundle could lay out kernel memory differently), else the module.
+ */
+export function kernel_module_url(module: URL): URL {
+  if (process.env.UKERN_NO_BUNDLE === '1') return module;
+  // From the module's own URL, not import.meta.url: this code may itself run
+  // from a bundle (lwp0 starting the clock thread).
+  const m = /^(.*\/build\/)src\/(?:lwp|timers)\/([a-z0-9]+)\.js$/.exec(module.href);
+  if (m === null) return module;
+  const b = new URL(`${m[1]}bundle/${m[2]}.js`);
+  return mtime(b) >= mtime(new URL(`${m[1]}src/kern/boot.js`)) ? b : module;
+}
+
+/** Starts a kernel worker with the execArgv Worker accepts (per-process flags it names as invalid are dropped). */
+function newKernelWorker(module: URL, name: string): Worker {
   let argv = worker_execargv(process.execArgv);
+  const url = kernel_module_url(module);
   for (;;) {
     try {
-      return new Worker(new URL('./lwp0.js', import.meta.url), {
-        workerData: { image: kernelImage() },
-        name: 'ukern lwp0',
+      return new Worker(url, {
+        workerData: { image: kernelImage(), trampoline: TRAMPOLINE },
+        name: `ukern ${name}`,
         execArgv: argv,
       });
     } catch (e) {
@@ -99,8 +148,28 @@ function newLwp0(): Worker {
   }
 }
 
+/**
+ * Starts kernel thread `name` from this thread (which must live as long as
+ * the process: the booting main thread, or lwp0). It does not keep the
+ * process alive; its failure is reported, as lwp0 reports its own.
+ */
+export function kernel_worker_start(module: URL, name: string): Worker {
+  const w = newKernelWorker(module, name);
+  w.on('error', (e) => { console.error(`ukern: kernel thread ${name} failed:`, e); });
+  w.unref();
+  return w;
+}
+
+/** Starts lwp0 now unless it runs (the first lwp_create, or the timer set at boot). */
+export function lwp0_start(): void { if (lwp0 === undefined && port === undefined) startLwp0(); }
+
+onBoot(() => {
+  if (!isMainThread || !kernelImage().prestart) return;
+  setTimeout(lwp0_start, 0).unref();
+});
+
 function startLwp0(): void {
-  lwp0 = newLwp0();
+  lwp0 = newKernelWorker(new URL('./lwp0.js', import.meta.url), 'lwp0');
   lwp0.on('message', lwp0_refresh);
   // Without lwp0 no LWP can ever run again and their waiters would wait
   // forever: that is a kernel panic, and it ends the process.

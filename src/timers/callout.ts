@@ -90,9 +90,13 @@ export function callout_register_kind(kind: number, handler: CalloutHandler): vo
   handlers[kind] = handler;
 }
 
-/** Called with the time line when a callout on TL_MONO is armed (the clock thread starter). */
-let onArmMono: (() => void) | undefined;
-export function callout_set_arm_hook(fn: () => void): void { onArmMono = fn; }
+/**
+ * Called with the deadline after a callout on TL_MONO is armed, with no heap
+ * lock held (the clock thread starter and its bridge, clockstats.ts). It must
+ * not throw: callers may hold an object lock.
+ */
+let onArmMono: ((when: number) => void) | undefined;
+export function callout_set_arm_hook(fn: (when: number) => void): void { onArmMono = fn; }
 
 /** Takes a callout (0 when exhausted). */
 export function callout_alloc(kind: number, arg: number, line = TL_MONO): number {
@@ -186,7 +190,7 @@ export function callout_reset(c: number, when: number): void {
   }
   if (I32[c + F.idx] === 0) kick(b, when);
   mutex_exit(b + H_LOCK);
-  if (line === TL_MONO) onArmMono?.();
+  if (line === TL_MONO) onArmMono?.(when);
 }
 
 /**
@@ -292,6 +296,14 @@ export function callout_sleep_prepare(line: number): { target: number; seq: numb
   const seq = Atomics.load(I32, b + H_WAKE);
   mutex_exit(b + H_LOCK);
   return { target, seq };
+}
+/** The earliest pending deadline of a time line (Infinity when none). */
+export function callout_next(line: number): number {
+  const b = heapBase(line);
+  mutex_enter(b + H_LOCK);
+  const next = I32[b + H_COUNT] === 0 ? Infinity : whenOf(I32[b + H_HDR]!);
+  mutex_exit(b + H_LOCK);
+  return next;
 }
 /** The wake word of a time line (the clock thread waits on it). */
 export function callout_wake_word(line: number): number { return heapBase(line) + H_WAKE; }

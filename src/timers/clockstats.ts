@@ -1,11 +1,39 @@
 /**
- * Counters of the clock thread (kstat module 'clock') and the starter that
- * makes sure the thread runs once the first callout is armed on the
- * monotonic time line. The thread is started lazily so that a kernel that
- * never arms a timer never has one.
+ * Counters of the clock thread (kstat module 'clock'), the starter that makes
+ * sure the thread runs once a real-clock timer exists, and the bridge that
+ * fires due callouts until it runs.
+ *
+ * Why a bridge. The clock thread is a worker: starting it costs tens of ms
+ * (hundreds on a loaded machine), and a 1 ms timer armed right after boot
+ * must not wait for that. So, until the clock thread has announced itself in
+ * kernel memory (CLK_RUNNING), the thread that arms a callout on the
+ * monotonic time line also schedules a run of the due callouts on its own
+ * event loop (an unref'd setTimeout to ~1 ms before the deadline, then
+ * setImmediate turns up to it), and a thread that blocks in the kernel with a
+ * callout due runs it itself (sleepq's idle hook, see {@link clock_idle_next}).
+ *
+ * Why nothing is lost or doubled in the hand-over. Every path fires through
+ * callout_run, which takes a due callout out of the heap under the heap lock
+ * before running its handler: whichever thread gets there first fires it,
+ * once; a callout not yet due stays in the heap for the next one. The clock
+ * thread starts its loop with a callout_run, so what was due while it started
+ * fires then. Handlers count expirations from elapsed time (overruns), so a
+ * late run reports the missed periods instead of losing them, and callout_run
+ * never fires a callout before its deadline.
+ *
+ * The thread is started lazily (at the first real-clock timer_create or
+ * callout arm) so that a kernel that never arms a timer never has one. The
+ * request is made once kernel-wide (CLK_ASKED, compare-and-swap), and by the
+ * booting main thread it is a direct Worker start, not a message to lwp0
+ * that would first have to start lwp0.
  */
+import { isMainThread } from 'node:worker_threads';
+import { I32, kregionCreate } from '../kern/kmem.js';
+import { cur } from '../kern/hdr.js';
+import { monoNow } from '../kern/time.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
-import { callout_set_arm_hook } from './callout.js';
+import { sq_set_idle } from '../kern/sleepq.js';
+import { callout_set_arm_hook, callout_run, callout_fired, callout_wake, callout_next, TL_MONO } from './callout.js';
 import { kthread_start } from '../lwp/kthread.js';
 
 /** Times the clock thread woke from a wait. */
@@ -19,23 +47,100 @@ export const C_CPU_US = kstat_counter('clock', 'cpu_us');
 /** 1 once the clock thread runs; 2 more if its timer slack was lowered to 1 ns. */
 export const C_STARTED = kstat_counter('clock', 'started');
 export const C_SLACK = kstat_counter('clock', 'slack_1ns');
+/** Callout runs made by the bridge (an event loop or a blocked thread) before the clock thread ran. */
+export const C_BRIDGE = kstat_counter('clock', 'bridge_runs');
 
-/** Called by the clock thread once attached. */
+// Kernel-wide state of the clock thread: asked for (once), running.
+const CLK_ASKED = 0, CLK_RUNNING = 1;
+const state = kregionCreate('clock.state', () => 2);
+
+/** True once the clock thread runs its loop. */
+export function clock_thread_running(): boolean { return Atomics.load(I32, state.base + CLK_RUNNING) !== 0; }
+
+/** Called by the clock thread once attached, before its first callout_run. */
 export function clock_thread_announce(slack: boolean): void {
-  asked = true; // the clock thread never starts itself
+  Atomics.store(I32, state.base + CLK_ASKED, 1);
+  Atomics.store(I32, state.base + CLK_RUNNING, 1);
   kstat_add(C_STARTED);
   if (slack) kstat_add(C_SLACK);
 }
 
-let asked = false;
+let askedHere = false;
 /**
- * Starts the clock thread if nobody has asked yet. Called when a real-clock
- * timer is created (so the thread, a worker start of tens of ms, is usually
- * up before the first expiry) and, as a backstop, when a callout is armed.
+ * Starts the clock thread unless some thread asked already. Called when a
+ * real-clock timer is created and when a callout is armed on TL_MONO.
  */
 export function clock_thread_start(): void {
-  if (asked) return;
-  asked = true;
-  kthread_start('clock', new URL('./clockthread.js', import.meta.url));
+  if (askedHere) return;
+  askedHere = true;
+  if (Atomics.compareExchange(I32, state.base + CLK_ASKED, 0, 1) !== 0) return;
+  kthread_start('clock', new URL('./clockthread.js', import.meta.url), isMainThread);
 }
-callout_set_arm_hook(clock_thread_start);
+
+/* ---- the bridge: fire due callouts in this thread until the clock thread runs */
+
+let bridgeWhen = Infinity;
+let bridgeTimer: ReturnType<typeof setTimeout> | undefined;
+let bridgeImm: ReturnType<typeof setImmediate> | undefined;
+
+/** Runs the due callouts here; wakes the clock thread when that fired something (see ports/dwait.ts runDue). */
+function runDue(): number {
+  const f0 = callout_fired(TL_MONO);
+  const next = callout_run(TL_MONO);
+  if (callout_fired(TL_MONO) !== f0) { kstat_add(C_BRIDGE); callout_wake(TL_MONO); }
+  return next;
+}
+
+function cancel(): void {
+  if (bridgeTimer !== undefined) { clearTimeout(bridgeTimer); bridgeTimer = undefined; }
+  if (bridgeImm !== undefined) { clearImmediate(bridgeImm); bridgeImm = undefined; }
+  bridgeWhen = Infinity;
+}
+
+/** Schedules a look at `when` (ns, TL_MONO) on this thread's event loop; unref'd: it keeps nobody alive. */
+function schedule(when: number): void {
+  cancel();
+  if (when === Infinity || clock_thread_running()) return;
+  bridgeWhen = when;
+  const ms = (when - monoNow()) / 1e6;
+  // setTimeout wakes on a millisecond clock, up to ~1 ms late: it only brings
+  // the loop near the deadline; setImmediate turns cover the last stretch.
+  if (ms > 2) { bridgeTimer = setTimeout(tick, Math.floor(ms) - 1); bridgeTimer.unref(); }
+  else { bridgeImm = setImmediate(tick); bridgeImm.unref(); }
+}
+
+function tick(): void {
+  const when = bridgeWhen;
+  bridgeTimer = undefined; bridgeImm = undefined; bridgeWhen = Infinity;
+  if (clock_thread_running()) return;
+  if (monoNow() < when) { schedule(when); return; }
+  schedule(runDue());
+}
+
+/** The arm hook: start the clock thread, and until it runs, cover `when` here. */
+function onArm(when: number): void {
+  // A Worker start must not happen under a kernel lock (the arm may come
+  // from a caller holding its object's lock): then right after the syscall.
+  if (!askedHere) {
+    if ((I32[cur.nlocksw]! | 0) === 0) clock_thread_start(); else queueMicrotask(clock_thread_start);
+  }
+  if (clock_thread_running() || when >= bridgeWhen) return;
+  schedule(when);
+}
+callout_set_arm_hook(onArm);
+
+/**
+ * sleepq's idle hook: a thread about to block in the kernel (holding no
+ * kernel lock) while the clock thread is not running yet asks for the next
+ * callout deadline, sleeps no longer than that, and runs what is due.
+ */
+function clock_idle_next(): number {
+  if (clock_thread_running() || (I32[cur.nlocksw]! | 0) !== 0) return Infinity;
+  return callout_next(TL_MONO);
+}
+function clock_idle_run(): void {
+  if (clock_thread_running() || (I32[cur.nlocksw]! | 0) !== 0) return;
+  runDue();
+  clock_thread_start(); // if the arm's microtask could not run: this thread blocks
+}
+sq_set_idle({ next: clock_idle_next, run: clock_idle_run });

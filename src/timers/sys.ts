@@ -27,6 +27,7 @@ export { timer_port_deadline } from './portnfy.js';
 import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL } from './consts.js';
 import { NSIG } from '../lwp/sys.js'; // one signal range for the whole kernel
 import { clock_thread_start } from './clockstats.js';
+import { ffiAvailable } from './ffi.js';
 import { nsUp, tsOfNs } from './tsmath.js';
 
 export * from './consts.js';
@@ -183,7 +184,14 @@ export function timer_create(clock_id: number, evp: sigevent | null): number {
   }
   if (ev.fn !== undefined) thread_register(it, ev.fn);
   timer_release(it);
-  if (clock_id !== CLOCK_MANUAL) clock_thread_start(); // up before the first expiry, usually
+  if (clock_id !== CLOCK_MANUAL) {
+    clock_thread_start(); // until it runs, the arming thread covers (clockstats.ts)
+    // A port fed by this timer gets deadline-aware waits, whose first one
+    // loads the FFI (to lower the thread's timer slack) before its port_get
+    // returns: ~10 ms late on the first event. Load it now instead, once per
+    // thread, outside every lock, before the timer can be armed.
+    if (ev.notify === SIGEV_PORT) ffiAvailable();
+  }
   kstat_add(C_CREATED);
   return tid;
 }

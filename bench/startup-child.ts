@@ -1,0 +1,80 @@
+/**
+ * The fresh-process side of bench/startup.bench.ts: one measurement per
+ * process, printed as one JSON line. The peers (what a Node user has today)
+ * live here beside the process-start cases, so that each is measured the
+ * same way as its ukern counterpart; the ukern timer and LWP cases are the
+ * test scenarios (test/scenarios/startup.ts).
+ *
+ *   empty | import | boot | proc | proc-linger   process start (RSS at exit)
+ *   st1                                         setTimeout(1) first-fire lateness
+ *   worker N                                    N new Worker at once -> all first messages
+ *   warm                                        warm lwp_create -> start function running
+ */
+import { Worker } from 'node:worker_threads';
+
+const mode = process.argv[2] ?? 'empty';
+const out = (o: Record<string, unknown>): void => { console.log(JSON.stringify(o)); };
+const rssAtExit = (): void => { process.on('exit', () => out({ maxRssKiB: process.resourceUsage().maxRSS })); };
+
+async function workers(n: number): Promise<void> {
+  const src = "require('node:worker_threads').parentPort.postMessage(0)";
+  const t0 = performance.now();
+  let left = n;
+  const all: Worker[] = [];
+  await new Promise<void>((resolve) => {
+    for (let i = 0; i < n; i++) {
+      const w = new Worker(src, { eval: true });
+      all.push(w);
+      w.once('message', () => { if (--left === 0) resolve(); });
+    }
+  });
+  out({ ms: performance.now() - t0, n });
+  for (const w of all) void w.terminate();
+}
+
+/** Warm lwp_create -> running: 200 in a row on a warm pool (as bench/lwp.bench.ts does), median µs. */
+async function warm(): Promise<void> {
+  const sys = await import('../src/sys/index.js');
+  const fixtures = new URL('../test/fixtures/startup-lwps.js', import.meta.url);
+  sys.boot();
+  const sab = new SharedArrayBuffer(4), times = new SharedArrayBuffer(8);
+  const a = new Int32Array(sab), t = new Float64Array(times);
+  const us: number[] = [];
+  for (let i = 0; i < 220; i++) {
+    Atomics.store(a, 0, 0);
+    const c = performance.timeOrigin + performance.now();
+    const lid = sys.lwp_create({ module: fixtures, export: 'mark', arg: { sab, times } });
+    while (Atomics.load(a, 0) === 0) Atomics.wait(a, 0, 0, 1000);
+    sys.lwp_wait(lid);
+    if (i >= 20) us.push((t[0]! - c) * 1000); // the first ones start and warm the pool's workers
+  }
+  us.sort((x, y) => x - y);
+  out({ us: us[us.length >> 1], p90: us[Math.floor(us.length * 0.9)] });
+}
+
+switch (mode) {
+  case 'empty': rssAtExit(); break;
+  case 'import': rssAtExit(); await import('../src/sys/index.js'); break;
+  case 'boot': { rssAtExit(); const s = await import('../src/sys/index.js'); s.boot(); break; }
+  case 'proc': { rssAtExit(); const s = await import('../src/sys/index.js'); s.boot(); s.port_create(); break; }
+  case 'proc-linger': {
+    // The same, but the program goes on for 1 s: lwp0 and its pool start (what they cost).
+    rssAtExit();
+    const s = await import('../src/sys/index.js'); s.boot(); s.port_create();
+    await new Promise((r) => setTimeout(r, 1000));
+    break;
+  }
+  case 'st1': {
+    // After one loop turn, so that the loop's millisecond clock (which
+    // setTimeout counts from) is fresh: otherwise it fires "early" against
+    // performance.now(), from a clock read before the script ran.
+    await new Promise((r) => setImmediate(r));
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 1));
+    out({ late: performance.now() - t0 - 1 });
+    break;
+  }
+  case 'worker': await workers(Number(process.argv[3] ?? 1)); break;
+  case 'warm': await warm(); break;
+  default: throw new Error(`unknown mode ${mode}`);
+}

@@ -1,0 +1,88 @@
+/**
+ * Start-up figures (issue 11, "Must reach"), each in fresh processes, each
+ * beside its peer measured in the same run and interleaved with it (so both
+ * see the same machine load), as medians over >= 5 repetitions:
+ *  - the first expiry of a 1 ms timer armed right after boot, with
+ *    port_get_async and with port_get, vs setTimeout(1)'s first fire;
+ *  - boot -> first LWP running vs new Worker -> first message;
+ *  - warm lwp_create -> running (absolute);
+ *  - 16 LWPs at once vs 16 new Workers at once; and with boot({ lwp_pool: 16 })
+ *    once the pool is warm (absolute);
+ *  - import + boot + port_create vs an empty node: wall and peak RSS, with
+ *    the breakdown (import, boot, a program that lives on while lwp0 starts).
+ * How loaded the machine was is printed first (load average per CPU).
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadavg, cpus } from 'node:os';
+import { report, flush, median, reps } from './lib.js';
+
+const R = reps(7);
+const child = fileURLToPath(new URL('./startup-child.js', import.meta.url));
+const scen = fileURLToPath(new URL('../test/scenarios/startup.js', import.meta.url));
+
+interface Run { o: Record<string, number>; wallMs: number }
+function run(file: string, args: string[]): Run {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [file, ...args], { encoding: 'utf8', timeout: 120_000 });
+  const wallMs = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${file} ${args.join(' ')}: status ${r.status}\n${r.stderr}`);
+  const lines = r.stdout.trim().split('\n');
+  const o: Record<string, number> = {};
+  for (const l of lines) if (l.startsWith('{')) Object.assign(o, JSON.parse(l) as Record<string, number>);
+  return { o, wallMs };
+}
+
+/** Runs a and b alternately R times; the medians of pick(a) and pick(b). */
+function pair(a: () => number, b: () => number): [number, number] {
+  const xa: number[] = [], xb: number[] = [];
+  for (let i = 0; i < R; i++) { xa.push(a()); xb.push(b()); }
+  return [median(xa), median(xb)];
+}
+
+function ratioFigure(name: string, unit: string, v: number, peer: string, pv: number, max: number, note?: string): void {
+  report({ name, value: v, unit, peer, peerValue: pv, goal: `<= ${max}x`, met: v / pv <= max, note });
+}
+
+const load = loadavg()[0]! / cpus().length;
+console.log(`startup: ${R} fresh-process repetitions per figure; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs (${load.toFixed(1)} per CPU)`);
+
+{
+  const [u, p] = pair(() => run(scen, ['first-async']).o.late!, () => run(child, ['st1']).o.late!);
+  ratioFigure('first expiry, 1 ms timer right after boot, port_get_async: lateness', 'ms', u, 'setTimeout(1) first fire', p, 1.0);
+  const [s, p2] = pair(() => run(scen, ['first-sync']).o.late!, () => run(child, ['st1']).o.late!);
+  ratioFigure('first expiry, 1 ms timer right after boot, port_get: lateness', 'ms', s, 'setTimeout(1) first fire', p2, 1.0);
+}
+{
+  const [u, p] = pair(() => run(scen, ['first-lwp']).o.ms!, () => run(child, ['worker', '1']).o.ms!);
+  ratioFigure('boot -> first LWP running', 'ms', u, 'new Worker -> first message', p, 1.0);
+  const w = median(Array.from({ length: Math.max(3, R >> 1) }, () => run(child, ['warm']).o.us!));
+  report({ name: 'warm lwp_create -> running', value: w, unit: 'us', goal: '<= 100 us', met: w <= 100 });
+}
+{
+  const [u, p] = pair(() => run(scen, ['burst']).o.ms!, () => run(child, ['worker', '16']).o.ms!);
+  ratioFigure('16 lwp_create at once -> all running (default options)', 'ms', u, '16 new Worker at once -> all running', p, 1.0);
+  const runs = Array.from({ length: R }, () => run(scen, ['burst-warm', JSON.stringify({ lwp_pool: 16 })]).o);
+  const warm = median(runs.map((o) => o.ms!));
+  report({ name: '16 lwp_create at once, boot({ lwp_pool: 16 }), pool warm -> all running', value: warm, unit: 'ms', goal: '<= 5 ms', met: warm <= 5,
+    note: `third burst; the first (pool starting) ${median(runs.map((o) => o.first!)).toFixed(0)} ms, the second (workers up, code cold) ${median(runs.map((o) => o.second!)).toFixed(1)} ms` });
+}
+{
+  const xs: Record<string, { wall: number[]; rss: number[] }> = {};
+  const modes = ['empty', 'import', 'boot', 'proc', 'proc-linger'];
+  for (const m of modes) xs[m] = { wall: [], rss: [] };
+  for (let i = 0; i < R; i++) {
+    for (const m of modes) {
+      const r = run(child, [m]);
+      xs[m]!.wall.push(r.wallMs); xs[m]!.rss.push(r.o.maxRssKiB! / 1024);
+    }
+  }
+  const med = (m: string, k: 'wall' | 'rss'): number => median(xs[m]![k]);
+  const breakdown = `import ${(med('import', 'rss') - med('empty', 'rss')).toFixed(1)} MiB, boot +${(med('boot', 'rss') - med('import', 'rss')).toFixed(1)}, port_create +${(med('proc', 'rss') - med('boot', 'rss')).toFixed(1)}; living on 1 s ${(med('proc-linger', 'rss') - med('empty', 'rss')).toFixed(1)} MiB over empty`;
+  ratioFigure('import ukern/sys + boot + port_create: wall', 'ms', med('proc', 'wall'), 'empty node', med('empty', 'wall'), 1.25,
+    `import alone ${med('import', 'wall').toFixed(0)} ms`);
+  const dr = med('proc', 'rss') - med('empty', 'rss');
+  report({ name: 'import ukern/sys + boot + port_create: peak RSS over empty node', value: dr, unit: 'MiB', goal: '<= +20 MiB', met: dr <= 20,
+    note: `empty node ${med('empty', 'rss').toFixed(1)} MiB; ${breakdown}` });
+}
+flush();

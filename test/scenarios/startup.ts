@@ -1,0 +1,142 @@
+/**
+ * Start-up scenarios, each in a fresh process (its own kernel, nothing warm):
+ * the first timer armed right after boot, the hand-over from the arming
+ * thread's bridge to the clock thread, a blocked thread covering for the
+ * clock thread, the first LWP, a burst of 16. Prints one JSON line; the
+ * test (test/startup.test.ts) asserts on it, and the bench reuses it.
+ */
+import * as sys from '../../src/sys/index.js';
+import { kstat_snapshot } from '../../src/kern/kstat.js';
+import { monoNow } from '../../src/kern/time.js';
+
+const mode = process.argv[2] ?? 'first-async';
+const opts = process.argv[3] !== undefined ? JSON.parse(process.argv[3]) as sys.BootOptions : undefined;
+const fixtures = new URL('../fixtures/startup-lwps.js', import.meta.url);
+const clock = (): Record<string, number> => kstat_snapshot('clock');
+const out = (o: Record<string, unknown>): void => { console.log(JSON.stringify(o)); };
+const ZERO = { tv_sec: 0, tv_nsec: 0 };
+
+function timer(p: number): number {
+  return sys.timer_create(sys.CLOCK_MONOTONIC, { sigev_notify: sys.SIGEV_PORT, sigev_notify_port: { portnfy_port: p, portnfy_user: 1 } });
+}
+function arm(tid: number, ns: number, interval = 0): number {
+  const t = monoNow();
+  sys.timer_settime(tid, 0, { it_interval: { tv_sec: 0, tv_nsec: interval }, it_value: { tv_sec: 0, tv_nsec: ns } });
+  return t;
+}
+
+/** A 1 ms one-shot armed right after boot: how late its event is seen (ms past the deadline, negative = early). */
+async function first(async: boolean): Promise<void> {
+  sys.boot(opts);
+  const p = sys.port_create();
+  const tid = timer(p);
+  const t0 = arm(tid, 1_000_000);
+  if (async) await sys.port_get_async(p); else sys.port_get(p);
+  const late = (monoNow() - t0 - 1_000_000) / 1e6;
+  const c = clock();
+  out({ late, bridge: c['clock.bridge_runs'], started: c['clock.started'] });
+}
+
+/**
+ * A 2 ms periodic timer armed right after boot, collected by port_get_async
+ * across the clock thread's start and 60 ms beyond. Then, from the timer's
+ * own next deadline (timer_gettime), how many expirations had been counted
+ * (fired) by that moment; the timer is disarmed and its last event drained.
+ * Delivered (the sum of portev_events) must equal fired, but for the few
+ * that may come due between that look and the disarm; and fired can never
+ * exceed the deadlines elapsed (elapsed).
+ */
+async function handover(): Promise<void> {
+  sys.boot(opts);
+  const P = 2_000_000;
+  const ns = (t: sys.Timespec): number => t.tv_sec * 1e9 + t.tv_nsec;
+  const p = sys.port_create();
+  const tid = timer(p);
+  const t0 = arm(tid, P, P);
+  const first = monoNow() + ns(sys.timer_gettime(tid).it_value); // the first deadline
+  let got = 0, before = 0, startedAt = NaN;
+  const end = () => !Number.isNaN(startedAt) && monoNow() > startedAt + 60e6;
+  while (!end() && monoNow() - t0 < 20e9) {
+    const ev = await sys.port_get_async(p);
+    got += ev.portev_events;
+    if (Number.isNaN(startedAt)) {
+      if (clock()['clock.started']! > 0) startedAt = monoNow(); else before += ev.portev_events;
+    }
+  }
+  const left = ns(sys.timer_gettime(tid).it_value);
+  const t1 = monoNow();
+  sys.timer_settime(tid, 0, { it_interval: ZERO, it_value: ZERO });
+  const t2 = monoNow();
+  try { got += sys.port_get(p, ZERO).portev_events; } catch (e) { if ((e as sys.SysError).code !== 'ETIME') throw e; }
+  const fired = Math.round((t1 + left - first) / P); // deadlines before the timer's next one
+  const elapsed = Math.floor((t1 - first) / P) + 1;   // deadlines up to the look
+  const between = Math.floor((t2 - first) / P) + 1 - elapsed; // deadlines between the look and the disarm
+  out({ got, fired, elapsed, between, before, bridge: clock()['clock.bridge_runs'] });
+}
+
+/** The main thread blocks in another port's port_get while the timer's callout comes due: it fires it itself. */
+function idle(): void {
+  sys.boot(opts);
+  const p1 = sys.port_create(), p2 = sys.port_create();
+  const tid = timer(p1);
+  arm(tid, 5_000_000);
+  const bridgeBefore = clock()['clock.bridge_runs'];
+  try { sys.port_get(p2, { tv_sec: 0, tv_nsec: 100_000_000 }); } catch (e) { if ((e as sys.SysError).code !== 'ETIME') throw e; }
+  const ev = sys.port_get(p1, ZERO);
+  out({ events: ev.portev_events, bridgeBefore, bridge: clock()['clock.bridge_runs'], started: clock()['clock.started'] });
+}
+
+/** n LWPs created at once right after boot: ms until all run (each marks a shared counter). */
+function lwps(n: number): void {
+  sys.boot(opts);
+  burst(n);
+}
+
+/** Waits (60 s deadline) until lwp0 reports n idle workers and none starting. */
+async function poolFull(n: number): Promise<void> {
+  const end = performance.now() + 60_000;
+  for (;;) {
+    const k = kstat_snapshot('lwp');
+    if (k['lwp.pool_idle']! >= n && k['lwp.pool_starting'] === 0) return;
+    if (performance.now() > end) { out({ error: `pool not full after 60 s: ${JSON.stringify(k)}` }); process.exit(1); }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function burst(n: number, quiet = false): number {
+  const sab = new SharedArrayBuffer(4);
+  const a = new Int32Array(sab);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) sys.lwp_create({ module: fixtures, export: 'mark', arg: { sab } }, sys.LWP_DETACHED);
+  const end = t0 + 60_000;
+  for (let v = Atomics.load(a, 0); v < n; v = Atomics.load(a, 0)) {
+    if (performance.now() > end) { out({ error: `only ${v} of ${n} LWPs ran in 60 s` }); process.exit(1); }
+    Atomics.wait(a, 0, v, 100);
+  }
+  const ms = performance.now() - t0;
+  if (!quiet) out({ ms, n });
+  return ms;
+}
+
+switch (mode) {
+  case 'first-async': await first(true); break;
+  case 'first-sync': await first(false); break;
+  case 'handover': await handover(); break;
+  case 'idle': idle(); break;
+  case 'first-lwp': lwps(1); break;
+  case 'burst': lwps(16); break;
+  case 'burst-warm': {
+    // Two bursts warm the pool: the first waits for its workers to start,
+    // the second runs each one's code once more (JIT); then the measured one.
+    // Before each, the pool is full: 16 idle, none starting (lwp0's gauges).
+    sys.boot(opts);
+    const ms: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await poolFull(16);
+      ms.push(burst(16, true));
+    }
+    out({ ms: ms[2], first: ms[0], second: ms[1], n: 16 });
+    break;
+  }
+  default: throw new Error(`unknown mode ${mode}`);
+}
