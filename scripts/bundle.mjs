@@ -22,9 +22,7 @@ const entries = {
 
 let esbuild;
 try {
-  // UKERN_ESBUILD: an esbuild installed elsewhere (a checkout whose
-  // node_modules is shared and predates the devDependency).
-  esbuild = await import(process.env.UKERN_ESBUILD ?? 'esbuild');
+  esbuild = await import('esbuild');
 } catch {
   console.log('bundle: esbuild is not installed; kernel threads will start from build/src');
   process.exit(0);
