@@ -33,7 +33,7 @@ import {
   slots_return, slot_free_locked, sent_fold_locked, port_nent, port_gen,
 } from './queue.js';
 import { port_source_ops, type PortDelivery } from './source.js';
-import { LN_HEAD, LN_TAIL, LN_ENT, LN_GETTER, laneEntries } from './lane.js';
+import { LN_HEAD, LN_TAIL, LN_ENT, LN_GETTER, LN_ROOMWAIT, laneEntries } from './lane.js';
 import { cur } from '../kern/hdr.js';
 import type { port_event_t } from './types.js';
 
@@ -112,7 +112,7 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
   takeResult.taken = 0; takeResult.denied = 0;
   const first = m[h + P.head]!;
   const ln = m[h + P.lane]!;
-  let rh = 0, rt = 0;
+  let rh = 0, rt = 0, roomWake = 0;
   if (ln !== 0) { rh = m[ln + LN_HEAD]!; rt = Atomics.load(m, ln + LN_TAIL); }
   if (first === 0 && rh === rt) { if (fast) port_exit_release(h); return; }
   const nent = m[h + P.nent]!;
@@ -164,6 +164,8 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
     m[h + P.nsrcq] = m[h + P.nsrcq]! - marked;
     Atomics.store(m, ln + LN_HEAD, r);
     if (m[ln + LN_GETTER] !== cur.lid) m[ln + LN_GETTER] = cur.lid;
+    // The owner sleeps for room (lane.ts): the load after the head store pairs with its flag store before its wait.
+    if (Atomics.load(m, ln + LN_ROOMWAIT) !== 0) roomWake = ln;
     m[h + P.curr] = m[h + P.curr]! - nr;
     m[h + P.sentPend] = m[h + P.sentPend]! + nr;
   }
@@ -180,6 +182,7 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
   const done = fast && n === 0;
   if (done && m[h + P.wqh] !== 0 && port_nent(h) > 0) wake_check_locked(h);
   port_exit(h);
+  if (roomWake !== 0) Atomics.notify(m, roomWake + LN_HEAD);
 
   // 2. Deliver with no lock held.
   const fd = Atomics.load(m, portIdWord(h));
