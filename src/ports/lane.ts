@@ -52,7 +52,7 @@ import { tunables } from '../kern/boot.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { onLwpExit, onUserret } from '../lwp/proc.js';
 import { lwp_post_userret } from '../lwp/ops.js';
-import { P, portLock, portIdWord, PQ_CLOSE, C_DISCARDED, C_SENT, C_LANES, C_LANE_SPILLS, C_LANE_ROOM_WAITS, C_LANE_ROOM_SLEEPS, spinRegion, SPIN_BUDGET } from './mem.js';
+import { P, portLock, portIdWord, PQ_CLOSE, C_DISCARDED, C_SENT, C_LANES, C_LANE_SPILLS, C_LANE_ROOM_WAITS, C_LANE_ROOM_SLEEPS, C_LANE_ROOM_TIMEOUTS, spinRegion, SPIN_BUDGET } from './mem.js';
 import { kstat_add } from '../kern/kstat.js';
 
 export const LN_TAIL = 0, LN_HEAD = 16, LN_GETTER = 17, LN_CTL = 32, LN_OWNER = 33, LN_PORT = 34, LN_INUSE = 35, LN_LIMIT = 36, LN_ROOMWAIT = 37, LN_ENT = 48;
@@ -67,7 +67,7 @@ export const LANE_CREDIT = 256;
  * CPU but takes nothing (ns), before its events take the locked list; after
  * such a wait it does not wait again until the getter has taken something.
  */
-export const LANE_ROOM_WAIT_NS = 2_000_000;
+export const LANE_ROOM_WAIT_NS = 10_000_000;
 /** One sleep of that wait (ms): the getter's take wakes it earlier. */
 const ROOM_SLEEP_MS = 1;
 /** Consecutive sends elsewhere after which an owner gives up an idle lane. */
@@ -158,23 +158,29 @@ function lane_wait_room(): boolean {
       if (((oTail - oHead) | 0) < oCap) return true;
     }
     const now = monoNow();
-    if (now >= end) { oStuck = oHead; return false; }
+    if (now >= end) { oStuck = oHead; kstat_add(C_LANE_ROOM_TIMEOUTS); return false; }
     if (now >= spinEnd && room_sleep(ln)) return true;
   }
 }
 
 /**
- * Whether the getter that last took from lane ln is worth waiting for: one
- * has taken (not this thread), the lane is open, and no getter sleeps on the
- * port wanting events (that one wants more than the full lane holds, or is
- * being woken: its events must not wait). Not whether it is on a CPU: a
- * getter that sleeps on the port lock, or whose thread the OS or V8 holds
- * off for a while, still makes room soon, and spilling then is what would
- * keep it slow; a getter that stopped taking costs one bounded wait.
+ * Whether a getter of lane ln is worth waiting for: the lane is open, and
+ * either a getter sleeps on the port wanting no more than the full lane
+ * holds (it is being woken: the push that filled it saw it), or one has
+ * taken before and it is not this thread. A sleeper wanting more than the
+ * lane holds needs the locked list: no wait. Not whether the last getter is
+ * on a CPU: one that sleeps on the port lock, or whose thread the OS or V8
+ * holds off for a while, still makes room soon, and spilling meanwhile is
+ * what kept a cold consumer slow; a getter that stopped taking costs one
+ * bounded wait.
  */
 function room_getter_ok(ln: number): boolean {
+  const c = Atomics.load(I32, ln + LN_CTL);
+  if ((c & LN_CLOSED) !== 0) return false;
+  const want = c & LN_WANT;
+  if (want !== 0) return want <= oCap;
   const g = Atomics.load(I32, ln + LN_GETTER);
-  return g > 0 && g !== cur.lid && Atomics.load(I32, ln + LN_CTL) === 0;
+  return g > 0 && g !== cur.lid;
 }
 
 /** One sleep of the wait for room on lane ln; true when the head has moved off oHead. */

@@ -156,6 +156,7 @@ export const C_LANES = kstat_counter('port', 'lanes');             // send lanes
 export const C_LANE_SPILLS = kstat_counter('port', 'lane_spills');  // lane owner's sends that went to the locked list: lane full
 export const C_LANE_ROOM_WAITS = kstat_counter('port', 'lane_room_waits'); // a full lane's owner waited for room
 export const C_LANE_ROOM_SLEEPS = kstat_counter('port', 'lane_room_sleeps'); // ... and slept (Atomics.wait) meanwhile
+export const C_LANE_ROOM_TIMEOUTS = kstat_counter('port', 'lane_room_timeouts'); // ... and gave up: the getter took nothing for LANE_ROOM_WAIT_NS
 export const C_SPIN_HIT = kstat_counter('port', 'spin_hits');
 export const C_SPIN_MISS = kstat_counter('port', 'spin_misses');
 export const C_DWAIT_HIT = kstat_counter('port', 'dwait_hits');     // deadline waits that caught the event spinning
