@@ -25,6 +25,16 @@
  * lock (the same pairing for kqueue watchers, through the descriptor's
  * watch word).
  *
+ * A full lane. Its owner waits for room rather than putting its events on
+ * the locked list (lane_wait_room): spilling puts producer and getter back
+ * on the port lock per event, which kept a fresh consumer (unoptimised
+ * code, GCs, V8's compiler threads beside it on few CPUs) from ever
+ * catching up. The wait spins for port_spin_ns, then sleeps on the head
+ * word (the getter's take wakes it), and is bounded (LANE_ROOM_WAIT_NS);
+ * there is none when nobody will make room: no getter has taken yet, the
+ * last one is this thread, or a getter sleeps wanting more than the lane
+ * holds. A wait that timed out is not repeated until the head moves.
+ *
  * Ownership. A lane is bound to its port for the port's life once taken
  * (the port's struct releases it) and owned by at most one LWP at a time;
  * an LWP owns at most one lane. The owner is the only writer of the tail
