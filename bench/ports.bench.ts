@@ -143,7 +143,7 @@ if (isMainThread) {
   const cold = await medianOf(R, () => throughput1x1(2_000_000, 0));
   report({ name: 'ports throughput 1 -> 1, cold (first 2M events of fresh LWPs)', value: cold, unit: 'events/s',
     peer: 'postMessage small objects w->w, cold', peerValue: pmCold.msgsPerSec,
-    note: 'unoptimized code at first: the consumer falls behind, the lane fills and events take the locked queue' });
+    note: 'unoptimized code at first: a full lane waits for its getter (kstat port.lane_spills counts what still took the locked queue)' });
 
   // Where the time goes: one thread, no contention (send 64 then take them
   // with one port_getn), per event. The 1 -> 1 figure above is bounded by

@@ -25,6 +25,16 @@
  * lock (the same pairing for kqueue watchers, through the descriptor's
  * watch word).
  *
+ * A full lane. Its owner waits for room rather than putting its events on
+ * the locked list (lane_wait_room): spilling puts producer and getter back
+ * on the port lock per event, which kept a fresh consumer (unoptimised
+ * code, GCs, V8's compiler threads beside it on few CPUs) from ever
+ * catching up. The wait spins for port_spin_ns, then sleeps on the head
+ * word (the getter's take wakes it), and is bounded (LANE_ROOM_WAIT_NS);
+ * there is none when nobody will make room: no getter has taken yet, the
+ * last one is this thread, or a getter sleeps wanting more than the lane
+ * holds. A wait that timed out is not repeated until the head moves.
+ *
  * Ownership. A lane is bound to its port for the port's life once taken
  * (the port's struct releases it) and owned by at most one LWP at a time;
  * an LWP owns at most one lane. The owner is the only writer of the tail
@@ -39,29 +49,37 @@
  *   [0]  tail: entries published (owner only)
  *   [16] head: entries taken (getters, under the port lock); [17] the LWP that last took
  *   [32] ctl: events the first sleeping getter wants | LN_CLOSED; [33] owner lid;
- *   [34] port handle; [35] in use; [36] limit: tail value the granted credits reach
+ *   [34] port handle; [35] in use; [36] limit: tail value the granted credits reach;
+ *   [37] room wait: the owner sleeps until the head moves (lane_wait_room)
  *   [48] entries: { user f64, events i32, pad } x port_lane_entries
  */
 import { I32, F64, kregionCreate } from '../kern/kmem.js';
 import { FF } from '../kern/fdtab.js';
 import { cur } from '../kern/hdr.js';
 import { sq_first, sq_arg } from '../kern/sleepq.js';
-import { lwp_running } from '../kern/spin.js';
 import { monoNow } from '../kern/time.js';
 import { tunables } from '../kern/boot.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { onLwpExit, onUserret } from '../lwp/proc.js';
 import { lwp_post_userret } from '../lwp/ops.js';
-import { P, portLock, portIdWord, PQ_CLOSE, C_DISCARDED, C_SENT, C_LANES, spinRegion, SPIN_BUDGET } from './mem.js';
+import { P, portLock, portIdWord, PQ_CLOSE, C_DISCARDED, C_SENT, C_LANES, C_LANE_SPILLS, C_LANE_ROOM_WAITS, C_LANE_ROOM_SLEEPS, C_LANE_ROOM_TIMEOUTS, spinRegion, SPIN_BUDGET } from './mem.js';
 import { kstat_add } from '../kern/kstat.js';
 
-export const LN_TAIL = 0, LN_HEAD = 16, LN_GETTER = 17, LN_CTL = 32, LN_OWNER = 33, LN_PORT = 34, LN_INUSE = 35, LN_LIMIT = 36, LN_ENT = 48;
+export const LN_TAIL = 0, LN_HEAD = 16, LN_GETTER = 17, LN_CTL = 32, LN_OWNER = 33, LN_PORT = 34, LN_INUSE = 35, LN_LIMIT = 36, LN_ROOMWAIT = 37, LN_ENT = 48;
 /** ctl bit: the port was closed (its entries are discarded; the owner lets go). */
 export const LN_CLOSED = 1 << 30;
 /** ctl bits: events the first sleeping getter waits for (0: none asleep); see lane_ctl_sync_locked. */
 export const LN_WANT = (1 << 30) - 1;
 /** Credits granted per visit of the owner to the port lock. */
 export const LANE_CREDIT = 256;
+/**
+ * The longest a full lane's owner waits for room while its getter is on a
+ * CPU but takes nothing (ns), before its events take the locked list; after
+ * such a wait it does not wait again until the getter has taken something.
+ */
+export const LANE_ROOM_WAIT_NS = 10_000_000;
+/** One sleep of that wait (ms): the getter's take wakes it earlier. */
+const ROOM_SLEEP_MS = 1;
 /** Consecutive sends elsewhere after which an owner gives up an idle lane. */
 export const LANE_SWITCH = 64;
 
@@ -85,9 +103,10 @@ let oTail = 0;       // our copy of the tail
 let oHead = 0;       // the last head we read (refreshed when the ring looks full)
 let oMask = 0, oCap = 0, oEnt = 0;
 let oMiss = 0;       // consecutive sends to other ports
+let oStuck = -1;     // the head at which the last wait for room gave up (-1: none)
 
 /** Forgets this thread's lane (the caller releases it in kernel memory). */
-function disown(): void { oFd = NaN; oH = 0; oLane = 0; oWatch = 0; oMiss = 0; }
+function disown(): void { oFd = NaN; oH = 0; oLane = 0; oWatch = 0; oMiss = 0; oStuck = -1; }
 
 /**
  * Appends an event to this thread's lane if `fd` is its port and it has a
@@ -125,25 +144,66 @@ function ring_put(events: number, user: number): number {
 
 /**
  * The ring is full. While the getter that last took from it is on a CPU it
- * will make room within microseconds, and queueing on the locked list
- * instead would put producer and getter back on the port lock for every
- * event; so wait for room, a bounded time (4x port_spin_ns; none when
- * spinning is off). True when room appeared.
+ * will make room, and queueing on the locked list instead would put
+ * producer and getter back on the port lock for every event, which is what
+ * kept a cold consumer (unoptimized code, young-generation GCs, V8's
+ * compiler threads beside it on few CPUs) from ever catching up. So wait for
+ * room: spin for the adaptive spin budget (port_spin_ns), then sleep on the
+ * head word (the getter's take wakes us: LN_ROOMWAIT), giving the CPU to the
+ * getter, for at most LANE_ROOM_WAIT_NS; none when spinning is off. A wait
+ * that gave up is not repeated until the head moves, so a getter that stops
+ * taking costs its producer one bounded wait, not one per send. True when
+ * room appeared.
  */
 function lane_wait_room(): boolean {
   const m = I32, ln = oLane;
-  const budget = 4 * Atomics.load(m, spinRegion.base + SPIN_BUDGET);
-  if (budget === 0) return false;
-  const end = monoNow() + budget;
+  const budget = Atomics.load(m, spinRegion.base + SPIN_BUDGET);
+  if (budget === 0 || oHead === oStuck) return false;
+  kstat_add(C_LANE_ROOM_WAITS);
+  const t0 = monoNow(), spinEnd = t0 + budget, end = t0 + LANE_ROOM_WAIT_NS;
   for (;;) {
-    const g = Atomics.load(m, ln + LN_GETTER);
-    if (g === cur.lid || !lwp_running(g) || (Atomics.load(m, ln + LN_CTL) & LN_CLOSED) !== 0) return false;
+    if (!room_getter_ok(ln)) return false;
     for (let i = 0; i < 64; i++) {
       oHead = Atomics.load(m, ln + LN_HEAD);
       if (((oTail - oHead) | 0) < oCap) return true;
     }
-    if (monoNow() >= end) return false;
+    const now = monoNow();
+    if (now >= end) { oStuck = oHead; kstat_add(C_LANE_ROOM_TIMEOUTS); return false; }
+    if (now >= spinEnd && room_sleep(ln)) return true;
   }
+}
+
+/**
+ * Whether a getter of lane ln is worth waiting for: the lane is open, and
+ * either a getter sleeps on the port wanting no more than the full lane
+ * holds (it is being woken: the push that filled it saw it), or one has
+ * taken before and it is not this thread. A sleeper wanting more than the
+ * lane holds needs the locked list: no wait. Not whether the last getter is
+ * on a CPU: one that sleeps on the port lock, or whose thread the OS or V8
+ * holds off for a while, still makes room soon, and spilling meanwhile is
+ * what kept a cold consumer slow; a getter that stopped taking costs one
+ * bounded wait.
+ */
+function room_getter_ok(ln: number): boolean {
+  const c = Atomics.load(I32, ln + LN_CTL);
+  if ((c & LN_CLOSED) !== 0) return false;
+  const want = c & LN_WANT;
+  if (want !== 0) return want <= oCap;
+  const g = Atomics.load(I32, ln + LN_GETTER);
+  return g > 0 && g !== cur.lid;
+}
+
+/** One sleep of the wait for room on lane ln; true when the head has moved off oHead. */
+function room_sleep(ln: number): boolean {
+  const m = I32;
+  kstat_add(C_LANE_ROOM_SLEEPS);
+  // Flag, then look: the getter stores the head, then reads the flag.
+  Atomics.store(m, ln + LN_ROOMWAIT, 1);
+  const h0 = oHead;
+  if (Atomics.load(m, ln + LN_HEAD) === h0) Atomics.wait(m, ln + LN_HEAD, h0, ROOM_SLEEP_MS);
+  Atomics.store(m, ln + LN_ROOMWAIT, 0);
+  oHead = Atomics.load(m, ln + LN_HEAD);
+  return ((oTail - oHead) | 0) < oCap;
 }
 
 function pushed_slow(fd: number, t: number): void {
@@ -201,6 +261,7 @@ export function lane_send_locked(h: number, fd: number, events: number, user: nu
   if (used >= oCap) {
     // Full: the event goes on the list, which may need the credits we hold.
     const ln = oLane, unused = (I32[ln + LN_LIMIT]! - oTail) | 0;
+    kstat_add(C_LANE_SPILLS);
     I32[h + P.curr] = I32[h + P.curr]! - unused;
     Atomics.store(I32, ln + LN_LIMIT, oTail);
     return false;
@@ -250,7 +311,7 @@ function lane_claim_locked(h: number, fd: number): boolean {
   if (ln === 0) {
     ln = lane_alloc();
     if (ln === 0) return false;
-    I32[ln + LN_TAIL] = 0; I32[ln + LN_HEAD] = 0; I32[ln + LN_LIMIT] = 0;
+    I32[ln + LN_TAIL] = 0; I32[ln + LN_HEAD] = 0; I32[ln + LN_LIMIT] = 0; I32[ln + LN_ROOMWAIT] = 0;
     I32[ln + LN_PORT] = h;
     Atomics.store(I32, ln + LN_CTL, 0);
     I32[h + P.lane] = ln;
@@ -262,7 +323,7 @@ function lane_claim_locked(h: number, fd: number): boolean {
   oFd = fd; oH = h; oLane = ln; oWatch = I32[h + P.file]! + FF.watch;
   oTail = I32[ln + LN_TAIL]!; oHead = I32[ln + LN_HEAD]!;
   Atomics.store(I32, ln + LN_LIMIT, oTail);
-  oCap = laneEntries(); oMask = oCap - 1; oEnt = ln + LN_ENT; oMiss = 0;
+  oCap = laneEntries(); oMask = oCap - 1; oEnt = ln + LN_ENT; oMiss = 0; oStuck = -1;
   return true;
 }
 

@@ -46,7 +46,9 @@ declare module '../kern/options.js' {
     /**
      * Entries per send lane, rounded down to a power of two (default 4096;
      * 16 bytes each, so 64 KiB a lane): room for what a sender queues while
-     * its getter wakes up (~50 us here), beyond which it spills onto the locked queue.
+     * its getter wakes up (~50 us here); a full lane's owner waits for room
+     * (lane.ts) and spills onto the locked queue only when no getter will make
+     * room soon.
      */
     port_lane_entries?: number;
   }
@@ -153,6 +155,10 @@ export const C_WAITERS = kstat_counter('port', 'waiters');         // getters as
 export const C_WAITS = kstat_counter('port', 'waits');             // times a getter went to sleep
 export const C_ALERTS = kstat_counter('port', 'alerts');
 export const C_LANES = kstat_counter('port', 'lanes');             // send lanes bound to ports now (lane.ts)
+export const C_LANE_SPILLS = kstat_counter('port', 'lane_spills');  // lane owner's sends that found the lane full and took the locked path (EAGAIN retries included)
+export const C_LANE_ROOM_WAITS = kstat_counter('port', 'lane_room_waits'); // a full lane's owner waited for room
+export const C_LANE_ROOM_SLEEPS = kstat_counter('port', 'lane_room_sleeps'); // ... and slept (Atomics.wait) meanwhile
+export const C_LANE_ROOM_TIMEOUTS = kstat_counter('port', 'lane_room_timeouts'); // ... and gave up: the getter took nothing for LANE_ROOM_WAIT_NS
 export const C_SPIN_HIT = kstat_counter('port', 'spin_hits');
 export const C_SPIN_MISS = kstat_counter('port', 'spin_misses');
 export const C_DWAIT_HIT = kstat_counter('port', 'dwait_hits');     // deadline waits that caught the event spinning
