@@ -150,13 +150,19 @@ function newKernelWorker(module: URL, name: string): Worker {
 
 /**
  * Starts kernel thread `name` from this thread (which must live as long as
- * the process: the booting main thread, or lwp0). It does not keep the
- * process alive; its failure is reported, as lwp0 reports its own.
+ * the process: the booting main thread, or lwp0). Its failure is reported,
+ * as lwp0 reports its own. It keeps the process alive only until it says it
+ * is up (its first message): a thread terminated while it loads a native
+ * addon (koffi, for the clock thread's timer slack) can abort the whole
+ * process (koffi's init throws into a dying environment: SIGABRT, seen when
+ * a short program exited right after creating its first timer). So a
+ * program that ends at once waits for that start, tens of ms, and no more.
  */
 export function kernel_worker_start(module: URL, name: string): Worker {
   const w = newKernelWorker(module, name);
   w.on('error', (e) => { console.error(`ukern: kernel thread ${name} failed:`, e); });
-  w.unref();
+  w.once('message', () => { w.unref(); });
+  w.once('exit', () => { w.unref(); });
   return w;
 }
 

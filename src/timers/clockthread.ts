@@ -16,7 +16,7 @@
  * and the spin. Expiries are computed by the handlers from elapsed time;
  * this loop only decides when to look.
  */
-import { workerData } from 'node:worker_threads';
+import { workerData, parentPort } from 'node:worker_threads';
 import type { KernelImage } from '../kern/boot.js';
 
 const { image } = workerData as { image: KernelImage };
@@ -34,6 +34,8 @@ const st = await import('./clockstats.js');
 attachSystemThread(image);
 const slack = setTimerSlack(1);
 st.clock_thread_announce(slack);
+// Up (the FFI loaded): the starting thread may stop holding the process for us (spawn.ts).
+parentPort?.postMessage('up');
 
 const MIN_MARGIN = 20_000, MAX_MARGIN = 400_000;
 const delays = new Float64Array(64);
