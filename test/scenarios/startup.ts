@@ -56,7 +56,10 @@ async function handover(): Promise<void> {
   const tid = timer(p);
   const c0 = timers();
   const t0 = arm(tid, P, P);
-  const first = (t0 + monoNow()) / 2 + P; // timer_settime read the clock in between
+  // The earliest the first deadline can be (timer_settime read the clock at
+  // t0 or later): deadlines counted from it bound from above how many can
+  // have come by the disarm, however long this thread was held off.
+  const first = t0 + P;
   let got = 0, before = 0, startedAt = NaN;
   const end = () => !Number.isNaN(startedAt) && monoNow() > startedAt + 60e6;
   while (!end() && monoNow() - t0 < 20e9) {
