@@ -209,14 +209,16 @@ export function copyin_timespec(v: unknown, what: string, syscall: string, allow
 /**
  * A relative timeout: undefined or null is "for ever" (-1), a zero timespec
  * is a poll (0), else nanoseconds (> 0). Huge timeouts are clamped to
- * {@link TIME_SEC_MAX} seconds. TypeError for a wrong shape, EINVAL for
- * negative or malformed values.
+ * {@link TIME_SEC_MAX} seconds. TypeError for a wrong shape; negative or
+ * malformed values are EINVAL, or `invalid` when given (for calls that judge
+ * the timeout only when they would wait, as the seed's port_get does).
  */
-export function copyin_timeout_ns(v: unknown, syscall: string): number {
+export function copyin_timeout_ns(v: unknown, syscall: string, invalid?: number): number {
   if (v === undefined || v === null) { copyin_check(syscall); return -1; }
   const t = copyin_timespec_raw(v, 'timeout', syscall);
   if (!Number.isInteger(t.tv_sec) || !Number.isInteger(t.tv_nsec) || t.tv_sec < 0 ||
       t.tv_nsec < 0 || t.tv_nsec >= NSEC_PER_SEC) {
+    if (invalid !== undefined) return invalid;
     fail('EINVAL', syscall, `timeout {${t.tv_sec}, ${t.tv_nsec}}`);
   }
   const sec = t.tv_sec > TIME_SEC_MAX ? TIME_SEC_MAX : t.tv_sec;

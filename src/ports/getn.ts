@@ -18,7 +18,7 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { fail, SysError } from '../kern/errno.js';
-import { intArg, copyin_check, copyin_timespec_raw, argType, TIME_SEC_MAX, NSEC_PER_SEC } from '../kern/copyin.js';
+import { intArg, copyin_timeout_ns, argType, TIME_SEC_MAX, NSEC_PER_SEC } from '../kern/copyin.js';
 import { monoNow } from '../kern/time.js';
 import { kstat_add } from '../kern/kstat.js';
 import { sq_alloc, sq_free, sq_enqueue, sq_unlink, sq_setarg, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC } from '../kern/sleepq.js';
@@ -50,11 +50,7 @@ export const TIMEOUT_INVALID = -2;
  * it would wait, as the seed judges the timeout only then.
  */
 export function timeout_copyin(v: unknown, syscall: string): number {
-  if (v === undefined || v === null) { copyin_check(syscall); return -1; }
-  const t = copyin_timespec_raw(v, 'timeout', syscall);
-  if (!Number.isInteger(t.tv_sec) || !Number.isInteger(t.tv_nsec) || t.tv_sec < 0 ||
-      t.tv_nsec < 0 || t.tv_nsec >= NSEC_PER_SEC) return TIMEOUT_INVALID;
-  return (t.tv_sec > TIME_SEC_MAX ? TIME_SEC_MAX : t.tv_sec) * NSEC_PER_SEC + t.tv_nsec;
+  return copyin_timeout_ns(v, syscall, TIMEOUT_INVALID);
 }
 
 /** A timeout in milliseconds (the idiomatic Port's option, already copied) as timeout_copyin's value. */
