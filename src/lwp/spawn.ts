@@ -1,47 +1,56 @@
 /**
- * The channel from any LWP to lwp0, the kernel helper thread that owns every
- * worker thread. Node ends a worker when the thread that created it ends,
- * so LWPs and kernel threads are created by lwp0, which lives as long as
- * the process (or by the booting main thread, which does too: kthread.ts);
- * a creating LWP only posts a request. The booting thread holds a reference
- * on lwp0 (keeping the Node process alive) exactly while LWPs other than
- * LWP 1 are alive.
+ * Who starts the kernel's threads, from the booting main thread and from
+ * LWPs. Node ends a worker when the thread that created it ends, so threads
+ * are started by threads that live as long as the process: the booting main
+ * thread and lwp0 (pool.ts says which pool runs which LWPs).
  *
- * When lwp0 starts. When boot was given lwp_pool (the program asked for
- * warm workers), a booting main thread starts it on its first event-loop
- * turn after boot, from an unref'd timer: lwp0 and its pool start while the
+ *  - lwp_create in the main thread: its own pool (pool.ts) gives the LWP a
+ *    worker at once; the first create also starts lwp0, in parallel, so
+ *    that the LWPs have somewhere to send their own creates.
+ *  - lwp_create in an LWP: a request to lwp0 on the LWP's channel to it.
+ *  - kernel threads: kthread.ts (started by the main thread directly, or
+ *    by lwp0 for an LWP).
+ *
+ * The booting thread holds a reference on lwp0 (keeping the Node process
+ * alive) exactly while LWPs other than LWP 1 are alive; no LWP worker keeps
+ * the process alive by itself.
+ *
+ * When they start. When boot was given lwp_pool (the program asked for warm
+ * workers), a booting main thread prestarts its pool (and lwp0) on its first
+ * event-loop turn after boot, from an unref'd timer: they start while the
  * program does other things, and a short-lived program (import, boot, a few
- * syscalls, exit) pays for no worker: the unref'd timer does not keep it
- * alive, and a process that ends before it fires starts nothing. Otherwise
- * lwp0 starts at the first lwp_create (or kernel-thread request from
- * another thread): measured, starting it (~8 MiB, tens of ms of CPU) on the
- * first turn by default made a timer armed right after boot fire ~2x later
- * on a loaded 2-CPU machine, for programs that may never create an LWP.
+ * syscalls, exit) pays for no worker. Otherwise nothing starts before the
+ * first lwp_create: measured, starting lwp0 on the first turn by default
+ * made a timer armed right after boot fire ~2x later on a loaded 2-CPU
+ * machine, for programs that may never create an LWP.
  *
- * Kernel threads run kernel code only, so they may start from one bundled
- * file (built by scripts/bundle.mjs after tsc, when esbuild is installed):
- * one module to load instead of ~76. LWP workers cannot: the user's start
- * module imports the kernel's own modules, and those must be the very module
- * instances the trampoline attached.
+ * Every thread the kernel starts loads the kernel from the same place as the
+ * booting thread (import.meta.url): from the package's bundle (build/bundle,
+ * where ./trampoline.js, ./lwp0.js and ./clockthread.js are bundles too:
+ * scripts/bundle.mjs), or from the compiled tree build/src, whose kernel
+ * threads (not LWP workers) still start from their bundles when those are
+ * current. An LWP worker must load the very module instances its start
+ * module imports (a start module of the package imports 'ukern/sys', the
+ * bundle; the tests' start modules import build/src).
  */
-import { Worker, isMainThread, type MessagePort } from 'node:worker_threads';
+import { Worker, MessageChannel, isMainThread, type MessagePort } from 'node:worker_threads';
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { I32 } from '../kern/kmem.js';
 import { panicked } from '../kern/hdr.js';
 import { panic_mark } from '../kern/panic.js';
 import { kernelImage, onBoot } from '../kern/boot.js';
-import { kstat_counter } from '../kern/kstat.js';
+import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { P, curproc } from './proc.js';
+import { WorkerPool, type Lwp0Request } from './pool.js';
+import type { MainToLwp0 } from './lwp0.js';
+import { lwp_reap_dead } from './reap.js';
 
 /** Gauges kept by lwp0: warm workers waiting for an LWP, and workers starting for the pool. */
 export const C_POOL_IDLE = kstat_counter('lwp', 'pool_idle');
 export const C_POOL_STARTING = kstat_counter('lwp', 'pool_starting');
 
-/** Messages to lwp0. */
-export type Lwp0Request =
-  | { t: 'create'; lid: number; module: string; exp: string; arg: unknown }
-  | { t: 'kthread'; name: string; module: string };
+export type { Lwp0Request };
 
 let port: MessagePort | undefined;
 let lwp0: Worker | undefined;
@@ -49,11 +58,42 @@ let lwp0: Worker | undefined;
 /** Set in worker threads the kernel started: their end of the channel to lwp0. */
 export function setLwp0Port(p: MessagePort): void { port = p; }
 
-/** Posts a request to lwp0 (throws DataCloneError when the message cannot be cloned). */
+/**
+ * Posts a request to lwp0, or, for a create in the main thread, serves it
+ * from the main thread's pool (throws DataCloneError when the argument
+ * cannot be cloned; nothing changed then).
+ */
 export function lwp0_post(m: Lwp0Request): void {
   if (port !== undefined) { port.postMessage(m); return; }
-  if (lwp0 === undefined) startLwp0();
-  lwp0!.postMessage(m);
+  lwp0_start();
+  if (m.t === 'create') mainPool().dispatch({ t: 'run', lid: m.lid, module: m.module, exp: m.exp, arg: m.arg });
+  else lwp0!.postMessage(m);
+}
+
+/** The main thread's pool (pool.ts); its workers send their requests to lwp0 on channels of their own. */
+let pool: WorkerPool | undefined;
+function mainPool(): WorkerPool {
+  if (pool !== undefined) return pool;
+  const img = kernelImage();
+  pool = new WorkerPool(img, TRAMPOLINE, img.tunables.lwp_pool!, {
+    reap: lwp_reap_dead,
+    changed() { lwp0_refresh(); publish(); },
+    lwp0Port() {
+      const { port1, port2 } = new MessageChannel();
+      const msg: MainToLwp0 = { t: 'ports', ports: [port1] };
+      lwp0!.postMessage(msg, [port1]);
+      return port2;
+    },
+  });
+  return pool;
+}
+
+// The main pool's share of the pool gauges (lwp0 adds its own).
+let shownIdle = 0, shownStarting = 0;
+function publish(): void {
+  const i = pool!.idleCount, st = pool!.startingCount;
+  if (i !== shownIdle) { kstat_add(C_POOL_IDLE, i - shownIdle); shownIdle = i; }
+  if (st !== shownStarting) { kstat_add(C_POOL_STARTING, st - shownStarting); shownStarting = st; }
 }
 
 /**
@@ -105,7 +145,7 @@ function invalidFlags(e: unknown): string[] {
   return i < 0 ? [] : e.message.slice(i + 7).split(', ').map((f) => f.trim()).filter((f) => f !== '');
 }
 
-/** The LWP worker's entry, always from build/src (lwp0 may run from a bundle, whose import.meta.url is elsewhere). */
+/** The LWP worker's entry, beside this module: in the bundle when the kernel was loaded from it. */
 const TRAMPOLINE = new URL('./trampoline.js', import.meta.url).href;
 
 /** Milliseconds since the file was last written, or NaN when it is not there. */
@@ -171,7 +211,7 @@ export function lwp0_start(): void { if (lwp0 === undefined && port === undefine
 
 onBoot(() => {
   if (!isMainThread || !kernelImage().prestart) return;
-  setTimeout(lwp0_start, 0).unref();
+  setTimeout(() => { lwp0_start(); const p = mainPool(); p.prestart(p.size); }, 0).unref();
 });
 
 function startLwp0(): void {

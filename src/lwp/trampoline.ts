@@ -1,83 +1,11 @@
 /**
- * The entry of every LWP worker thread. It attaches to kernel memory, tells
- * lwp0 it is ready, and then runs LWPs one after another: bind to the LWP,
- * wait while it is suspended, import the module and call the start function
- * with its argument; when that returns or its Promise settles (or throws),
- * the LWP exits as by lwp_exit. The worker then goes back to the pool,
- * unless the LWP left work behind in this thread (timers, sockets, pending
- * kernel waits) that would run under the next LWP: then it is retired.
+ * The entry of an LWP worker thread started from the compiled tree
+ * (build/src): the kernel's modules, then the trampoline (trampoline-main.ts).
+ * The package's bundle has its own entry of the same name, which gets the
+ * same trampoline from the kernel script (scripts/bundle.mjs). Start modules
+ * are imported from here, so a bare specifier resolves as from the kernel.
  */
-import { workerData, type MessagePort } from 'node:worker_threads';
 import '../sys/index.js';
-import { attach, type KernelImage } from '../kern/boot.js';
-import { cur } from '../kern/hdr.js';
-import { LW_THREW, lwp_byid } from './lwp.js';
-import { sq_abandon_thread, sq_thread_abandoned } from '../kern/sleepq.js';
-import { lwp_bind, lwp_startup, lwp_halt, lwp_exit_common, lwp_orphan_sleepers } from './ops.js';
-import { setLwp0Port } from './spawn.js';
-import { LwpExit, exitedSelf } from './exit.js';
-import { H_SCRATCH } from '../kern/hdr.js';
-import type { RunRequest, WorkerReport } from './lwp0.js';
+import { trampoline_start } from './trampoline-main.js';
 
-const { image, port } = workerData as { image: KernelImage; port: MessagePort };
-attach(image);
-setLwp0Port(port);
-
-function post(m: WorkerReport): void { port.postMessage(m); }
-
-process.on('uncaughtException', (e) => {
-  if (e instanceof LwpExit) return; // lwp_exit() unwound through a callback: already exited
-  const lid = cur.lid;
-  console.error(`ukern: uncaught exception in LWP ${lid || '(none)'}:`, e);
-  if (cur.lwp !== 0) finish(LW_THREW);
-});
-process.on('unhandledRejection', (e) => {
-  console.error(`ukern: unhandled rejection in LWP ${cur.lid || '(none)'}:`, e);
-});
-
-let running = false;
-
-async function run(req: RunRequest): Promise<void> {
-  const h = lwp_byid(req.lid);
-  if (h === 0) { post({ t: 'idle', lid: req.lid, reusable: true }); return; }
-  running = true;
-  lwp_bind(h);
-  lwp_startup(h);
-  lwp_halt(); // created LWP_SUSPENDED: wait here for lwp_continue
-  let flags = 0;
-  try {
-    const mod = (await import(req.module)) as Record<string, unknown>;
-    const fn = mod[req.exp];
-    if (typeof fn !== 'function') throw new TypeError(`lwp_create: ${req.module} has no function export '${req.exp}'`);
-    await (fn as (a: unknown) => unknown)(req.arg);
-  } catch (e) {
-    if (!(e instanceof LwpExit)) {
-      flags = LW_THREW;
-      console.error(`ukern: LWP ${req.lid} start function threw:`, e);
-    }
-  }
-  if (running) finish(flags);
-}
-
-/** Ends the current LWP (unless lwp_exit already did) and returns the worker to lwp0. */
-function finish(flags: number): void {
-  running = false;
-  const h = cur.lwp, lid = cur.lid;
-  if (h === 0) return;
-  if (!exitedSelf()) {
-    // Pending async waits leave their queues (and are freed) before the LWP
-    // goes: their continuations must not run under the next LWP.
-    if (lwp_orphan_sleepers(h) > 0) sq_abandon_thread();
-    lwp_exit_common(h, lid, flags);
-  }
-  const busy = process.getActiveResourcesInfo().some((r) => r !== 'MessagePort' && r !== 'CloseReq');
-  cur.lid = 0; cur.lwp = 0; cur.nlocksw = H_SCRATCH;
-  exitedSelf(false);
-  post({ t: 'idle', lid, reusable: !busy && !sq_thread_abandoned() });
-}
-
-port.on('message', (m: RunRequest) => {
-  if (m.t === 'run') void run(m);
-});
-post({ t: 'ready' });
-
+trampoline_start((s) => import(s));

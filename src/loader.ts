@@ -1,0 +1,70 @@
+/**
+ * Loads the kernel script of the package's bundle (build/bundle/kernel.cjs,
+ * see src/kernel.ts) once per thread, with its V8 code cache.
+ *
+ * Why not ES modules all the way: Node 20 has no compile cache for ES
+ * modules, and a fresh thread spent ~13 ms (a worker) to ~20 ms (the main
+ * thread, which also resolves and links the module graph) loading the
+ * bundled kernel, most of it parsing and compiling; every LWP worker pays
+ * that again. A classic script compiled through node:vm takes a code cache:
+ * the cache the build wrote after warming the kernel's common paths holds
+ * their bytecode too, so neither the load nor a fresh thread's first calls
+ * compile them. A cache V8 rejects (another Node, other V8 flags) only
+ * costs the compile: the script is the same.
+ *
+ * The script is wrapped as a CommonJS module body with one more parameter,
+ * the URL its `import.meta.url` stands for (a file beside the entries, so
+ * `new URL('./trampoline.js', import.meta.url)` names the bundle's entry).
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+import type * as Kernel from './kernel.js';
+
+export type KernelScript = typeof Kernel;
+
+const KEY = Symbol.for('ukern.kernel');
+const WRAP_HEAD = '(function (exports, require, module, __ukern_url) {';
+const WRAP_TAIL = '\n})';
+
+/** The file names, beside this module (which runs from build/bundle). */
+function files(): { script: string; cache: string; url: string } {
+  const script = fileURLToPath(new URL('./kernel.cjs', import.meta.url));
+  return { script, cache: `${script}.cache`, url: new URL('./sys.js', import.meta.url).href };
+}
+
+function compile(cachedData?: Buffer): { script: vm.Script; run: () => KernelScript } {
+  const f = files();
+  const script = new vm.Script(WRAP_HEAD + readFileSync(f.script, 'utf8') + WRAP_TAIL, { filename: f.script, cachedData });
+  const run = (): KernelScript => {
+    const fn = script.runInThisContext() as (e: object, r: NodeRequire, m: { exports: object }, u: string) => void;
+    const m = { exports: {} };
+    fn(m.exports, createRequire(f.script), m, f.url);
+    return m.exports as KernelScript;
+  };
+  return { script, run };
+}
+
+/** This thread's kernel (compiled and run at the first call). */
+export function kernel(): KernelScript {
+  const g = globalThis as { [KEY]?: KernelScript };
+  const k = g[KEY];
+  if (k !== undefined) return k;
+  let cached: Buffer | undefined;
+  try { cached = readFileSync(files().cache); } catch { /* no cache: compile */ }
+  return (g[KEY] = compile(cached).run());
+}
+
+/**
+ * For the build: compiles and runs the script without a cache, lets `warm`
+ * exercise it (so that the functions it calls are compiled too), and
+ * returns the code cache.
+ */
+export function kernel_cache(warm: (k: KernelScript) => void): Buffer {
+  const { script, run } = compile();
+  const k = run();
+  (globalThis as { [KEY]?: KernelScript })[KEY] = k;
+  warm(k);
+  return script.createCachedData();
+}

@@ -1,0 +1,201 @@
+/**
+ * Worker pools: the worker threads that run LWPs, kept by the thread that
+ * owns them. Node ends a worker when the thread that created it ends, so
+ * only threads that live as long as the process own workers: the booting
+ * main thread and lwp0. Each keeps one pool (this class, written once):
+ *
+ *  - the main thread's pool runs the LWPs the main thread creates. It
+ *    starts their workers itself, so the first LWP of a program waits for
+ *    one worker start, not for lwp0's start and then a worker's (chained),
+ *    and a burst of creates starts its workers in parallel at once;
+ *    boot({ lwp_pool }) prestarts this pool;
+ *  - lwp0's pool runs the LWPs that other LWPs create (an LWP's own workers
+ *    would die with it, and the main thread may be blocked in the kernel
+ *    when the request comes: lwp0 never is).
+ *
+ * A pool's life of a worker. spawn -> starting (loading the trampoline) ->
+ * 'ready' -> idle; or, given an LWP while still starting, running as soon
+ * as it is up (the run request waits in its channel) -> 'idle' report when
+ * its LWP is done -> idle again, or
+ * retired (terminated) when the LWP left work behind in the thread or the
+ * pool is full. A worker that exits while it runs an LWP has its LWP
+ * reaped by the owner (`reap`: exited as LW_DIED, or a panic when it died
+ * holding a kernel lock); the trampoline exits its LWP itself when the
+ * worker ends by process.exit(), so the owner's reap is a backstop.
+ *
+ * Requests of a worker's LWP (create, kernel thread) always go to lwp0:
+ * a worker of lwp0's pool sends them on its pool channel; a worker of the
+ * main thread's pool on a channel of its own to lwp0 (`lwp0Port`), whose
+ * other end the main thread transfers to lwp0.
+ *
+ * This module loads no kernel code: lwp0 starts its first workers before it
+ * loads the kernel. Everything that needs kernel memory is a hook.
+ */
+import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { KernelImage } from '../kern/boot.js';
+
+/** Messages to lwp0 (from the main thread, or from any LWP). */
+export type Lwp0Request =
+  | { t: 'create'; lid: number; module: string; exp: string; arg: unknown }
+  | { t: 'kthread'; name: string; module: string };
+
+/** Messages from an LWP worker to its pool's owner (lwp0's workers also send their requests so). */
+export type WorkerReport =
+  | Lwp0Request
+  | { t: 'ready' }
+  | { t: 'idle'; lid: number; reusable: boolean };
+
+/** Messages from a pool's owner to an LWP worker. */
+export interface RunRequest { t: 'run'; lid: number; module: string; exp: string; arg: unknown }
+
+/** What a pool needs of its owner. */
+export interface PoolHooks {
+  /** The worker of LWP `lid` is gone without exiting its LWP: exit it on its behalf. */
+  reap(lid: number): void;
+  /** Workers started, became idle or went: gauges and the process's references. */
+  changed(): void;
+  /** A request a worker of this pool sent on its pool channel (lwp0's pool only). */
+  request?(m: Lwp0Request): void;
+  /** A channel for a new worker's requests to lwp0 (the main thread's pool only). */
+  lwp0Port?(): MessagePort;
+}
+
+interface Slot { w: Worker; port: MessagePort; lid: number; ready: boolean }
+
+/**
+ * After a dispatch, the refill waits this long (and for the messages already
+ * queued): a burst of creates is dispatched first (none waits behind the
+ * refill's Worker constructors, ~0.5 ms of this thread each), and its LWPs
+ * get going before the refill's worker starts (CPU-bound) compete with them.
+ */
+const REFILL_DELAY_MS = 10;
+
+export class WorkerPool {
+  private readonly idle: Slot[] = [];
+  private readonly slots = new Set<Slot>();
+  private refillQueued = false;
+
+  constructor(
+    private readonly image: KernelImage,
+    private readonly trampoline: string,
+    /** Workers kept warm or starting ahead of the next create. */
+    readonly size: number,
+    private readonly hooks: PoolHooks,
+  ) {}
+
+  /** Workers waiting for an LWP. */
+  get idleCount(): number { return this.idle.length; }
+
+  /** Workers starting that no LWP waits for yet. */
+  get startingCount(): number {
+    let n = 0;
+    for (const s of this.slots) if (!s.ready && s.lid === 0) n++;
+    return n;
+  }
+
+  /** Starts `n` workers now (boot's lwp_pool). */
+  prestart(n: number): void { for (let i = 0; i < n; i++) this.spawn(); this.hooks.changed(); }
+
+  /**
+   * Gives an LWP a worker: a warm one, else the earliest one already starting
+   * for the pool (it is nearer to ready than a new one), else a new one. A
+   * create never waits for more than one worker's start. Throws (nothing
+   * changed) when the argument cannot be cloned.
+   */
+  dispatch(req: RunRequest): void {
+    const s = this.idle.pop() ?? this.firstStarting() ?? this.spawn();
+    // Posted at once, even to a worker still starting: its channel holds the
+    // message until the trampoline listens. The owner's event loop is not on
+    // the path (the main thread may block in the kernel right after the create).
+    try { s.port.postMessage(req); } catch (e) { if (s.ready) this.idle.push(s); throw e; }
+    s.lid = req.lid;
+    this.refill();
+    this.hooks.changed();
+  }
+
+  private spawn(): Slot {
+    const { port1, port2 } = new MessageChannel();
+    const lwp0 = this.hooks.lwp0Port?.();
+    const transfer: MessagePort[] = lwp0 === undefined ? [port2] : [port2, lwp0];
+    const w = new Worker(new URL(this.trampoline), {
+      workerData: { image: this.image, port: port2, lwp0 },
+      transferList: transfer,
+      name: 'ukern lwp',
+    });
+    // Only running LWPs keep the process alive, and the owner's rule for that
+    // (spawn.ts) covers them: a worker never does by itself.
+    w.unref();
+    const s: Slot = { w, port: port1, lid: 0, ready: false };
+    this.slots.add(s);
+    port1.on('message', (m: WorkerReport) => this.onReport(s, m));
+    port1.unref();
+    w.on('exit', () => this.onExit(s));
+    w.on('error', (e) => { console.error(`ukern: LWP ${s.lid || '(idle worker)'} thread failed:`, e); });
+    return s;
+  }
+
+  private firstStarting(): Slot | undefined {
+    for (const s of this.slots) if (!s.ready && s.lid === 0) return s;
+    return undefined;
+  }
+
+  private assignedStarting(): boolean {
+    for (const s of this.slots) if (!s.ready && s.lid !== 0) return true;
+    return false;
+  }
+
+  /**
+   * Keeps `size` workers warm or starting, ahead of the next create; but not
+   * while the workers of a burst of creates are still starting (a worker
+   * start is CPU-bound): the pool then refills as soon as the last is up.
+   */
+  private refill(): void {
+    if (this.refillQueued) return;
+    this.refillQueued = true;
+    setTimeout(() => this.refillNow(), REFILL_DELAY_MS).unref();
+  }
+
+  private refillNow(): void {
+    this.refillQueued = false;
+    if (this.assignedStarting()) return;
+    let n = 0;
+    while (this.idle.length + this.startingCount < this.size) { this.spawn(); n++; }
+    if (n > 0) this.hooks.changed();
+  }
+
+  private onReport(s: Slot, m: WorkerReport): void {
+    switch (m.t) {
+      case 'ready':
+        s.ready = true;
+        if (s.lid === 0) this.idle.push(s);
+        this.refill();
+        break;
+      case 'idle':
+        s.lid = 0;
+        if (m.reusable && this.idle.length < Math.max(this.size, 1)) this.idle.push(s);
+        else this.retire(s);
+        break;
+      default:
+        this.hooks.request?.(m);
+        return;
+    }
+    this.hooks.changed();
+  }
+
+  private retire(s: Slot): void {
+    this.slots.delete(s);
+    s.lid = 0;
+    s.port.close();
+    void s.w.terminate();
+  }
+
+  private onExit(s: Slot): void {
+    this.slots.delete(s);
+    const i = this.idle.indexOf(s);
+    if (i >= 0) this.idle.splice(i, 1);
+    const lid = s.lid;
+    s.lid = 0;
+    if (lid !== 0) this.hooks.reap(lid);
+    this.hooks.changed();
+  }
+}
