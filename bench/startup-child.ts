@@ -34,7 +34,7 @@ async function workers(n: number): Promise<void> {
 
 /** Warm lwp_create -> running: 200 in a row on a warm pool (as bench/lwp.bench.ts does), median µs. */
 async function warm(): Promise<void> {
-  const sys = await import('../src/sys/index.js');
+  const sys = await import('ukern/sys');
   const fixtures = new URL('../test/fixtures/startup-lwps.js', import.meta.url);
   sys.boot();
   const sab = new SharedArrayBuffer(4), times = new SharedArrayBuffer(8);
@@ -54,13 +54,13 @@ async function warm(): Promise<void> {
 
 switch (mode) {
   case 'empty': rssAtExit(); break;
-  case 'import': rssAtExit(); await import('../src/sys/index.js'); break;
-  case 'boot': { rssAtExit(); const s = await import('../src/sys/index.js'); s.boot(); break; }
-  case 'proc': { rssAtExit(); const s = await import('../src/sys/index.js'); s.boot(); s.port_create(); break; }
+  case 'import': rssAtExit(); await import('ukern/sys'); break;
+  case 'boot': { rssAtExit(); const s = await import('ukern/sys'); s.boot(); break; }
+  case 'proc': { rssAtExit(); const s = await import('ukern/sys'); s.boot(); s.port_create(); break; }
   case 'proc-linger': {
     // The same, but the program goes on for 1 s: lwp0 and its pool start (what they cost).
     rssAtExit();
-    const s = await import('../src/sys/index.js'); s.boot(); s.port_create();
+    const s = await import('ukern/sys'); s.boot(); s.port_create();
     await new Promise((r) => setTimeout(r, 1000));
     break;
   }

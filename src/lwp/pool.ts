@@ -13,13 +13,12 @@
  *    would die with it, and the main thread may be blocked in the kernel
  *    when the request comes: lwp0 never is).
  *
- * A pool's life of a worker. spawn -> starting (loading the trampoline) ->
- * 'ready' -> idle; or, given an LWP while still starting, running as soon
- * as it is up (the run request waits in its channel) -> 'idle' report when
- * its LWP is done -> idle again, or
- * retired (terminated) when the LWP left work behind in the thread or the
- * pool is full. A worker that exits while it runs an LWP has its LWP
- * reaped by the owner (`reap`: exited as LW_DIED, or a panic when it died
+ * A pool's life of a worker (its state word, below). spawn -> starting
+ * (loading the trampoline) -> idle; or, given an LWP while still starting,
+ * running as soon as it is up (the run request waits in its channel) ->
+ * idle again when its LWP is done, or gone (retired: terminated) when the
+ * LWP left work behind in the thread or the pool has enough idle workers.
+ * A worker that exits while it runs an LWP has its LWP reaped by the owner (`reap`: exited as LW_DIED, or a panic when it died
  * holding a kernel lock); the trampoline exits its LWP itself when the
  * worker ends by process.exit(), so the owner's reap is a backstop.
  *
@@ -60,7 +59,19 @@ export interface PoolHooks {
   lwp0Port?(): MessagePort;
 }
 
-interface Slot { w: Worker; port: MessagePort; lid: number; ready: boolean }
+/**
+ * A worker's state word, in a SharedArrayBuffer of its own, so that the
+ * owner sees a worker come free without its event loop turning: the main
+ * thread often creates LWPs in a loop that blocks (Atomics.wait, lwp_wait)
+ * and never reads the workers' 'idle' messages in between. Transitions:
+ * STARTING -> IDLE (worker, at ready: CAS, fails when already given an LWP),
+ * STARTING/IDLE -> BUSY (owner, at dispatch: CAS), BUSY -> IDLE or GONE
+ * (worker, when its LWP is done; GONE when it must not be reused),
+ * IDLE -> GONE (owner, retiring a surplus worker: CAS).
+ */
+export const WS_STARTING = 0, WS_IDLE = 1, WS_BUSY = 2, WS_GONE = 3;
+
+interface Slot { w: Worker; port: MessagePort; st: Int32Array; lid: number; up: boolean }
 
 /**
  * After a dispatch, the refill waits this long (and for the messages already
@@ -71,7 +82,6 @@ interface Slot { w: Worker; port: MessagePort; lid: number; ready: boolean }
 const REFILL_DELAY_MS = 10;
 
 export class WorkerPool {
-  private readonly idle: Slot[] = [];
   private readonly slots = new Set<Slot>();
   private refillQueued = false;
 
@@ -83,18 +93,20 @@ export class WorkerPool {
     private readonly hooks: PoolHooks,
   ) {}
 
-  /** Workers waiting for an LWP. */
-  get idleCount(): number { return this.idle.length; }
-
-  /** Workers starting that no LWP waits for yet. */
-  get startingCount(): number {
+  private count(state: number): number {
     let n = 0;
-    for (const s of this.slots) if (!s.ready && s.lid === 0) n++;
+    for (const s of this.slots) if (Atomics.load(s.st, 0) === state) n++;
     return n;
   }
 
+  /** Workers waiting for an LWP. */
+  get idleCount(): number { return this.count(WS_IDLE); }
+
+  /** Workers starting that no LWP waits for yet. */
+  get startingCount(): number { return this.count(WS_STARTING); }
+
   /** Starts `n` workers now (boot's lwp_pool). */
-  prestart(n: number): void { for (let i = 0; i < n; i++) this.spawn(); this.hooks.changed(); }
+  prestart(n: number): void { for (let i = 0; i < n; i++) this.spawn(WS_STARTING); this.hooks.changed(); }
 
   /**
    * Gives an LWP a worker: a warm one, else the earliest one already starting
@@ -103,29 +115,37 @@ export class WorkerPool {
    * changed) when the argument cannot be cloned.
    */
   dispatch(req: RunRequest): void {
-    const s = this.idle.pop() ?? this.firstStarting() ?? this.spawn();
+    const s = this.take(WS_IDLE) ?? this.take(WS_STARTING) ?? this.spawn(WS_BUSY);
     // Posted at once, even to a worker still starting: its channel holds the
     // message until the trampoline listens. The owner's event loop is not on
     // the path (the main thread may block in the kernel right after the create).
-    try { s.port.postMessage(req); } catch (e) { if (s.ready) this.idle.push(s); throw e; }
+    try { s.port.postMessage(req); } catch (e) { Atomics.store(s.st, 0, WS_IDLE); throw e; }
     s.lid = req.lid;
     this.refill();
     this.hooks.changed();
   }
 
-  private spawn(): Slot {
+  /** Claims a worker in `state` (CAS to BUSY), or none. */
+  private take(state: number): Slot | undefined {
+    for (const s of this.slots) if (Atomics.compareExchange(s.st, 0, state, WS_BUSY) === state) return s;
+    return undefined;
+  }
+
+  private spawn(state: number): Slot {
     const { port1, port2 } = new MessageChannel();
+    const st = new Int32Array(new SharedArrayBuffer(4));
+    st[0] = state;
     const lwp0 = this.hooks.lwp0Port?.();
     const transfer: MessagePort[] = lwp0 === undefined ? [port2] : [port2, lwp0];
     const w = new Worker(new URL(this.trampoline), {
-      workerData: { image: this.image, port: port2, lwp0 },
+      workerData: { image: this.image, port: port2, lwp0, state: st },
       transferList: transfer,
       name: 'ukern lwp',
     });
     // Only running LWPs keep the process alive, and the owner's rule for that
     // (spawn.ts) covers them: a worker never does by itself.
     w.unref();
-    const s: Slot = { w, port: port1, lid: 0, ready: false };
+    const s: Slot = { w, port: port1, st, lid: 0, up: false };
     this.slots.add(s);
     port1.on('message', (m: WorkerReport) => this.onReport(s, m));
     port1.unref();
@@ -134,13 +154,8 @@ export class WorkerPool {
     return s;
   }
 
-  private firstStarting(): Slot | undefined {
-    for (const s of this.slots) if (!s.ready && s.lid === 0) return s;
-    return undefined;
-  }
-
   private assignedStarting(): boolean {
-    for (const s of this.slots) if (!s.ready && s.lid !== 0) return true;
+    for (const s of this.slots) if (Atomics.load(s.st, 0) === WS_BUSY && s.lid !== 0 && !s.up) return true;
     return false;
   }
 
@@ -159,21 +174,23 @@ export class WorkerPool {
     this.refillQueued = false;
     if (this.assignedStarting()) return;
     let n = 0;
-    while (this.idle.length + this.startingCount < this.size) { this.spawn(); n++; }
+    while (this.idleCount + this.startingCount < this.size) { this.spawn(WS_STARTING); n++; }
     if (n > 0) this.hooks.changed();
   }
 
   private onReport(s: Slot, m: WorkerReport): void {
+    // Reports queue up while the owner blocks; a worker retired meanwhile
+    // may still have some in the channel.
+    if (!this.slots.has(s)) return;
     switch (m.t) {
       case 'ready':
-        s.ready = true;
-        if (s.lid === 0) this.idle.push(s);
+        s.up = true;
         this.refill();
         break;
       case 'idle':
-        s.lid = 0;
-        if (m.reusable && this.idle.length < Math.max(this.size, 1)) this.idle.push(s);
-        else this.retire(s);
+        // The worker has already set its state word (IDLE or GONE).
+        if (Atomics.load(s.st, 0) === WS_GONE) this.retire(s);
+        else if (this.idleCount > Math.max(this.size, 1) && Atomics.compareExchange(s.st, 0, WS_IDLE, WS_GONE) === WS_IDLE) this.retire(s);
         break;
       default:
         this.hooks.request?.(m);
@@ -191,8 +208,7 @@ export class WorkerPool {
 
   private onExit(s: Slot): void {
     this.slots.delete(s);
-    const i = this.idle.indexOf(s);
-    if (i >= 0) this.idle.splice(i, 1);
+    Atomics.store(s.st, 0, WS_GONE);
     const lid = s.lid;
     s.lid = 0;
     if (lid !== 0) this.hooks.reap(lid);

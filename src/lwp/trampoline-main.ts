@@ -18,11 +18,13 @@ import { setLwp0Port } from './spawn.js';
 import { lwp_reap_dead } from './reap.js';
 import { LwpExit, exitedSelf } from './exit.js';
 import { H_SCRATCH } from '../kern/hdr.js';
-import type { RunRequest, WorkerReport } from './pool.js';
+import { WS_STARTING, WS_IDLE, WS_GONE, type RunRequest, type WorkerReport } from './pool.js';
 
 // The channel to the pool's owner (workerData.port); requests to lwp0 go on
 // workerData.lwp0 when the owner is the main thread, else on this one.
 let port: MessagePort;
+/** This worker's state word, shared with the pool's owner (pool.ts). */
+let state: Int32Array;
 /** How the entry imports a start module (import() resolves from the file that calls it). */
 let importer: (specifier: string) => Promise<unknown>;
 
@@ -31,9 +33,10 @@ let importer: (specifier: string) => Promise<unknown>;
  * `importer` is the entry's own `(s) => import(s)`.
  */
 export function trampoline_start(imp: (specifier: string) => Promise<unknown>): void {
-  const d = workerData as { image: KernelImage; port: MessagePort; lwp0?: MessagePort };
+  const d = workerData as { image: KernelImage; port: MessagePort; lwp0?: MessagePort; state: Int32Array };
   importer = imp;
   port = d.port;
+  state = d.state;
   attach(d.image);
   setLwp0Port(d.lwp0 ?? port);
   process.on('uncaughtException', onUncaught);
@@ -44,7 +47,14 @@ export function trampoline_start(imp: (specifier: string) => Promise<unknown>): 
   port.on('message', (m: RunRequest) => {
     if (m.t === 'run') void run(m);
   });
+  Atomics.compareExchange(state, 0, WS_STARTING, WS_IDLE); // fails when already given an LWP
   post({ t: 'ready' });
+}
+
+/** This worker is free again (or must not be reused): the state word first, then the owner's bookkeeping. */
+function done(lid: number, reusable: boolean): void {
+  Atomics.store(state, 0, reusable ? WS_IDLE : WS_GONE);
+  post({ t: 'idle', lid, reusable });
 }
 
 function post(m: WorkerReport): void { port.postMessage(m); }
@@ -70,7 +80,7 @@ let running = false;
 
 async function run(req: RunRequest): Promise<void> {
   const h = lwp_byid(req.lid);
-  if (h === 0) { post({ t: 'idle', lid: req.lid, reusable: true }); return; }
+  if (h === 0) { done(req.lid, true); return; }
   running = true;
   lwp_bind(h);
   lwp_startup(h);
@@ -104,6 +114,6 @@ function finish(flags: number): void {
   const busy = process.getActiveResourcesInfo().some((r) => r !== 'MessagePort' && r !== 'CloseReq');
   cur.lid = 0; cur.lwp = 0; cur.nlocksw = H_SCRATCH;
   exitedSelf(false);
-  post({ t: 'idle', lid, reusable: !busy && !sq_thread_abandoned() });
+  done(lid, !busy && !sq_thread_abandoned());
 }
 
