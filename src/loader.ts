@@ -25,6 +25,15 @@ import type * as Kernel from './kernel.js';
 export type KernelScript = typeof Kernel;
 
 const KEY = Symbol.for('ukern.kernel');
+const CACHE_KEY = Symbol.for('ukern.kernel.cache');
+
+/** What became of the code cache in this thread: used, rejected by V8, or absent. */
+export type KernelCacheState = 'used' | 'rejected' | 'absent' | 'not loaded';
+
+/** This thread's code-cache outcome (kept on globalThis: any copy of this module reads the same). */
+export function kernel_cache_state(): KernelCacheState {
+  return (globalThis as { [CACHE_KEY]?: KernelCacheState })[CACHE_KEY] ?? 'not loaded';
+}
 const WRAP_HEAD = '(function (exports, require, module, __ukern_url) {';
 const WRAP_TAIL = '\n})';
 
@@ -53,7 +62,10 @@ export function kernel(): KernelScript {
   if (k !== undefined) return k;
   let cached: Buffer | undefined;
   try { cached = readFileSync(files().cache); } catch { /* no cache: compile */ }
-  return (g[KEY] = compile(cached).run());
+  const c = compile(cached);
+  (globalThis as { [CACHE_KEY]?: KernelCacheState })[CACHE_KEY] =
+    cached === undefined ? 'absent' : c.script.cachedDataRejected === true ? 'rejected' : 'used';
+  return (g[KEY] = c.run());
 }
 
 /**

@@ -80,12 +80,20 @@ function mainPool(): WorkerPool {
     changed() { lwp0_refresh(); publish(); },
     lwp0Port() {
       const { port1, port2 } = new MessageChannel();
-      const msg: MainToLwp0 = { t: 'ports', ports: [port1] };
-      lwp0!.postMessage(msg, [port1]);
+      lwp0Ends.push(port1);
+      if (lwp0 !== undefined) sendLwp0Ends();
       return port2;
     },
   });
   return pool;
+}
+
+/** lwp0's ends of the main pool's workers' request channels, until lwp0 has them. */
+const lwp0Ends: MessagePort[] = [];
+function sendLwp0Ends(): void {
+  const ports = lwp0Ends.splice(0);
+  const msg: MainToLwp0 = { t: 'ports', ports };
+  lwp0!.postMessage(msg, ports);
 }
 
 // The main pool's share of the pool gauges (lwp0 adds its own).
@@ -225,4 +233,5 @@ function startLwp0(): void {
   });
   // After the listener: adding a 'message' listener refs the worker again.
   lwp0.unref();
+  if (lwp0Ends.length > 0) sendLwp0Ends();
 }

@@ -93,7 +93,7 @@ export function lwp_create(start: LwpStart, flags = 0): number {
   try {
     lwp_pool_post_create(lid, module, exp, st.arg);
   } catch (e) {
-    // The argument could not be cloned: the LWP never existed.
+    // The argument could not be cloned (or no worker could be started): the LWP never existed.
     mutex_enter(p + P.lock);
     if (Atomics.load(I32, h + L.stat) !== LSZOMB) {
       const st = Atomics.load(I32, h + L.stat);
@@ -104,7 +104,8 @@ export function lwp_create(start: LwpStart, flags = 0): number {
     }
     mutex_exit(p + P.lock);
     kstat_add(C_CREATED, -1); // it never existed: created - exited stays the LWPs alive
-    argType('lwp_create', `start.arg cannot be cloned: ${(e as Error).message}`);
+    if (!(e instanceof Error) || e.name !== 'DataCloneError') throw e; // not the argument's fault
+    argType('lwp_create', `start.arg cannot be cloned: ${e.message}`);
   }
   return lid;
 }
