@@ -3,8 +3,8 @@
  * collects them and prints their states and the kernel's park counters.
  * Run: npm run build && node build/examples/lwp-pingpong.js
  */
-import * as sys from '../src/sys/index.js';
-import { Lwp } from '../src/index.js';
+import * as sys from 'ukern/sys';
+import { Lwp } from 'ukern';
 
 export function player(arg: { rounds: number; peerBox: SharedArrayBuffer; serve: boolean }): void {
   const box = new Int32Array(arg.peerBox);

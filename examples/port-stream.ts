@@ -6,8 +6,8 @@
  * rate climb (npm run bench ports measures it warm and cold).
  * Run: npm run build && node build/examples/port-stream.js [events]
  */
-import * as sys from '../src/sys/index.js';
-import { Lwp, Port } from '../src/index.js';
+import * as sys from 'ukern/sys';
+import { Lwp, Port } from 'ukern';
 
 /**
  * Sends `n` events, user = 0..n-1; stamps its start (ms, one clock for all

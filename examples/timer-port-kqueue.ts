@@ -3,7 +3,7 @@
  * a user event, and an LWP-free main thread waiting on both.
  * Run: npm run build && node build/examples/timer-port-kqueue.js
  */
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 
 const port = sys.port_create();
 const tid = sys.timer_create(sys.CLOCK_MONOTONIC, {
