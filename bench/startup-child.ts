@@ -7,7 +7,8 @@
  *
  *   empty | import | boot | proc | proc-linger   process start (RSS at exit)
  *   st1                                         setTimeout(1) first-fire lateness
- *   worker N                                    N new Worker at once -> all first messages
+ *   worker N                                    N new Worker at once -> all first messages (eval'd script)
+ *   worker-esm N                                the same with an ES module file as the entry
  *   warm                                        warm lwp_create -> start function running
  */
 import { Worker } from 'node:worker_threads';
@@ -16,14 +17,15 @@ const mode = process.argv[2] ?? 'empty';
 const out = (o: Record<string, unknown>): void => { console.log(JSON.stringify(o)); };
 const rssAtExit = (): void => { process.on('exit', () => out({ maxRssKiB: process.resourceUsage().maxRSS })); };
 
-async function workers(n: number): Promise<void> {
+async function workers(n: number, esm = false): Promise<void> {
   const src = "require('node:worker_threads').parentPort.postMessage(0)";
+  const file = new URL('./startup-esm-worker.js', import.meta.url);
   const t0 = performance.now();
   let left = n;
   const all: Worker[] = [];
   await new Promise<void>((resolve) => {
     for (let i = 0; i < n; i++) {
-      const w = new Worker(src, { eval: true });
+      const w = esm ? new Worker(file) : new Worker(src, { eval: true });
       all.push(w);
       w.once('message', () => { if (--left === 0) resolve(); });
     }
@@ -75,6 +77,7 @@ switch (mode) {
     break;
   }
   case 'worker': await workers(Number(process.argv[3] ?? 1)); break;
+  case 'worker-esm': await workers(Number(process.argv[3] ?? 1), true); break;
   case 'warm': await warm(); break;
   default: throw new Error(`unknown mode ${mode}`);
 }
