@@ -1,0 +1,84 @@
+/**
+ * The package as a user installs it (CI runs this after the tests):
+ *  1. `npm pack` (its prepack builds) and a check of what the tarball holds:
+ *     the compiled entry points and their types, the bundle, the bin, the
+ *     README and licence; no tests, benchmarks, sources or source maps;
+ *  2. a new project in a temporary directory installs the tarball (and
+ *     TypeScript and Node's types at the versions this repository uses);
+ *  3. a small consumer and every ```ts block of the README are type-checked
+ *     there (strict, NodeNext), then the consumer runs: it imports `ukern`
+ *     and `ukern/sys` by name, runs an LWP whose start module imports
+ *     `ukern/sys` from the installed package, and its `ukern` bin answers.
+ * Exits non-zero, saying what failed. Needs the npm registry (as `npm ci`).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const dir = mkdtempSync(join(tmpdir(), 'ukern-pack-'));
+const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+const fail = (msg) => { console.error(`pack-check: ${msg}`); process.exit(1); };
+
+try {
+  // 1. Pack, and look inside.
+  const [info] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', dir], root));
+  const files = info.files.map((f) => f.path);
+  const must = ['package.json', 'README.md', 'LICENSE', 'build/bundle/sys.js', 'build/bundle/index.js', 'build/bundle/kernel.cjs',
+    'build/bundle/kernel.cjs.cache', 'build/bundle/trampoline.js', 'build/bundle/loader.js', 'build/bundle/lwp0.js',
+    'build/bundle/clockthread.js', 'build/src/index.d.ts', 'build/src/sys/index.d.ts', 'build/src/cli/main.js'];
+  for (const f of must) if (!files.includes(f)) fail(`the tarball lacks ${f}`);
+  const stray = files.filter((f) => /^(test|bench|src|scripts|\.ci|build\/test|build\/bench|build\/examples)\/|\.map$|\.ts$/.test(f) && !f.endsWith('.d.ts'));
+  if (stray.length > 0) fail(`the tarball ships what users do not need: ${stray.slice(0, 10).join(', ')}`);
+  console.log(`pack-check: ${info.filename}: ${files.length} files, ${(info.unpackedSize / 1048576).toFixed(2)} MiB unpacked`);
+
+  // 2. A consumer project.
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
+  const v = (name) => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
+  run('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', join(dir, info.filename),
+    `typescript@${v('typescript')}`, `@types/node@${v('@types/node')}`], dir);
+
+  // 3. Type-check the consumer and the README's examples, then run the consumer.
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: ['node'],
+      lib: ['ES2023', 'ES2024.SharedMemory'], skipLibCheck: false, outDir: 'out' },
+    include: ['*.ts'],
+  }, null, 2));
+  writeFileSync(join(dir, 'consumer.ts'), `
+import * as sys from 'ukern/sys';
+import { Port, SysError, Lwp, boot } from 'ukern';
+boot();
+const port = new Port();
+const lid: number = sys.lwp_create({ module: new URL('./start.js', import.meta.url), export: 'start', arg: { port: port.fd } });
+const ev: sys.port_event_t = sys.port_get(port.fd, { tv_sec: 30, tv_nsec: 0 });
+sys.lwp_wait(lid);
+if (ev.portev_user !== lid) throw new Error('the LWP did not send its lid');
+try { sys.port_get(-1, { tv_sec: 0, tv_nsec: 0 }); } catch (e) { if (!(e instanceof SysError) || e.code !== 'EBADF') throw e; }
+const lwpClass: typeof Lwp = Lwp;
+void lwpClass;
+port.close();
+console.log('consumer ok');
+`);
+  writeFileSync(join(dir, 'start.ts'), `
+import * as sys from 'ukern/sys';
+export function start(arg: { port: number }): void { sys.port_send(arg.port, 1, sys.lwp_self()); }
+`);
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  blocks.forEach((b, i) => {
+    const named = /^\/\/ ([a-z0-9-]+)\.ts\b/.exec(b);
+    writeFileSync(join(dir, named ? `${named[1]}.ts` : `readme-${i}.ts`), `${b}\nexport {};\n`);
+  });
+  try { run(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', dir], dir); } catch (e) { fail(`type-check failed:\n${e.stdout}`); }
+  const out = run(process.execPath, [join(dir, 'out/consumer.js')], dir);
+  if (!out.includes('consumer ok')) fail(`the consumer printed: ${out}`);
+  const bin = join(dir, 'node_modules/.bin/ukern');
+  if (!existsSync(bin)) fail('no ukern bin was linked');
+  run(bin, ['--help'], dir);
+  console.log(`pack-check: installed, ${blocks.length} README examples and a consumer type-check (strict, NodeNext), the consumer and its LWP ran, the bin answers; ${pkg.name}@${pkg.version} ok`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
