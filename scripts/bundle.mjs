@@ -56,10 +56,13 @@ await esbuild.build({
   define: { 'import.meta.url': '__ukern_url' },
 });
 
-// The loader and the kernel threads: ES modules of their own.
+// The loader, the kernel threads and the class layer's LWP start shim: ES modules of their own.
 await esbuild.build({
   ...common,
-  entryPoints: { loader: 'build/src/loader.js', lwp0: 'build/src/lwp/lwp0.js', clockthread: 'build/src/timers/clockthread.js' },
+  entryPoints: {
+    loader: 'build/src/loader.js', lwp0: 'build/src/lwp/lwp0.js', clockthread: 'build/src/timers/clockthread.js',
+    'lwp-start': 'build/src/lwp/lwp-start.js', // the class layer's start shim (no kernel code)
+  },
   outdir: out(''),
   format: 'esm',
 });

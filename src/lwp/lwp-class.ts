@@ -1,6 +1,11 @@
 /**
- * The idiomatic face of LWPs: `Lwp` objects over the lwp_* syscalls. Thin:
- * every method is one syscall with the same semantics and errors.
+ * The idiomatic face of LWPs: `Lwp` objects over the lwp_* syscalls. Every
+ * method is one syscall with the same semantics and errors, except that an
+ * LWP made by {@link Lwp.create} hands back its outcome: it runs the user's
+ * export through a start shim (lwp-start.ts) that records the return value
+ * or the failure in a buffer of the Lwp object (lwp-result.ts), and
+ * `wait()` resolves with the value or rejects with an {@link LwpError}
+ * whose `cause` is the original error.
  */
 import {
   lwp_create, lwp_wait, lwp_wait_async, lwp_detach, lwp_suspend, lwp_continue, lwp_wakeup,
@@ -8,12 +13,29 @@ import {
 } from './sys.js';
 import { nsToTs, realNow } from '../kern/time.js';
 import { SysError } from '../kern/errno.js';
+import { argType } from '../kern/copyin.js';
+import { module_href } from './module-href.js';
+import { lwp_result_buffer, lwp_result_read, RES_VALUE, RES_NONE, type LwpFailure } from './lwp-result.js';
+import type { LwpShimArg } from './lwp-start.js';
+import {
+  LwpError, LwpImportError, LwpExportError, LwpThrewError, LwpResultError, LwpNoResultError, AbortError,
+} from '../errors.js';
+
+/** The class layer's start shim, beside this module (in the bundle too: scripts/bundle.mjs). */
+const SHIM = new URL('./lwp-start.js', import.meta.url);
 
 export interface LwpOptions {
-  /** Nobody will wait for it: its resources go when it exits (LWP_DETACHED). */
+  /** Nobody will wait for it: its resources go when it exits (LWP_DETACHED), and its outcome is not kept. */
   detached?: boolean;
   /** Created suspended: runs after `continue()` (LWP_SUSPENDED). */
   suspended?: boolean;
+  /** Already aborted: nothing is created (rejects, like every wait, with an AbortError). */
+  signal?: AbortSignal;
+}
+
+export interface LwpWaitOptions {
+  /** Aborting stops the wait (the LWP runs on and can be waited for again) with an AbortError. */
+  signal?: AbortSignal;
 }
 
 export interface ParkOptions {
@@ -25,24 +47,95 @@ export interface ParkOptions {
   signal?: AbortSignal;
 }
 
-/** A lightweight process: a thread of this process running a module's export. */
-export class Lwp {
-  private constructor(readonly lid: number) {}
+/**
+ * A lightweight process: a thread of this process running a module's
+ * export. `T` is what the start function returns (resolved, if a Promise).
+ */
+export class Lwp<T = unknown> implements Disposable {
+  /** Where the LWP records its outcome; undefined when it was not made by create() or is detached. */
+  readonly #out: SharedArrayBuffer | undefined;
+  readonly #start: { module: string; export: string } | undefined;
+  #collected = false;
 
-  /** Starts `fn` (a named export of `module`) in a new LWP with a structured clone of `arg`. */
-  static create(start: LwpStart, options: LwpOptions = {}): Lwp {
-    const flags = (options.detached ? LWP_DETACHED : 0) | (options.suspended ? LWP_SUSPENDED : 0);
-    return new Lwp(lwp_create(start, flags));
+  private constructor(readonly lid: number, out?: SharedArrayBuffer, start?: { module: string; export: string }) {
+    this.#out = out;
+    this.#start = start;
+  }
+
+  /**
+   * Starts `start.export` (default `'default'`) of `start.module` in a new
+   * LWP with a structured clone of `start.arg`. Unless detached, `wait()`
+   * gives back what it returns.
+   */
+  static create<T = unknown>(start: LwpStart, options: LwpOptions = {}): Lwp<T> {
+    const { detached, suspended, signal } = options;
+    if (signal?.aborted) throw new AbortError(signal.reason);
+    const flags = (detached ? LWP_DETACHED : 0) | (suspended ? LWP_SUSPENDED : 0);
+    if (detached) return new Lwp<T>(lwp_create(start, flags));
+    const module = module_href(start.module) ?? argType('Lwp.create', 'start.module must be a string or URL');
+    const exp = start.export ?? 'default';
+    if (typeof exp !== 'string') argType('Lwp.create', 'start.export must be a string');
+    const out = lwp_result_buffer();
+    const arg: LwpShimArg = { module, export: exp, arg: start.arg, out };
+    return new Lwp<T>(lwp_create({ module: SHIM, export: 'run', arg }, flags), out, { module, export: exp });
   }
   /** The calling LWP. */
   static self(): Lwp { return new Lwp(lwp_self()); }
-  /** An existing LWP by lid. */
+  /** An existing LWP by lid (its wait() resolves with undefined: its outcome was not kept for this object). */
   static of(lid: number): Lwp { return new Lwp(lid); }
 
-  /** Waits (without blocking the event loop) for it to exit and collects it. */
-  wait(): Promise<number> { return lwp_wait_async(this.lid); }
-  /** Blocks the thread until it exits and collects it. */
-  waitSync(): number { return lwp_wait(this.lid); }
+  /**
+   * Waits (without blocking the event loop) for it to exit, collects it and
+   * resolves with its start function's return value; rejects with an
+   * LwpError subclass (import, export, threw, result, no result) whose
+   * `cause` is the original error, or with a SysError from lwp_wait.
+   */
+  async wait(options: LwpWaitOptions = {}): Promise<T> {
+    const { signal } = options;
+    if (signal?.aborted) throw new AbortError(signal.reason);
+    const me = lwp_self();
+    const onAbort = (): void => { try { lwp_wakeup(me); } catch { /* not asleep yet or any more */ } };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await lwp_wait_async(this.lid);
+    } catch (e) {
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      throw e;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    return this.#outcome();
+  }
+  /** Blocks the thread until it exits, collects it and returns its start function's return value (throws as wait() rejects). */
+  waitSync(): T {
+    lwp_wait(this.lid);
+    return this.#outcome();
+  }
+
+  #outcome(): T {
+    this.#collected = true;
+    if (this.#out === undefined) return undefined as T;
+    const { state, payload } = lwp_result_read(this.#out);
+    if (state === RES_VALUE) return payload as T;
+    if (state === RES_NONE) throw new LwpNoResultError(this.lid, 'it ended without an outcome (it called lwp_exit(), or its thread died: process.exit() in it)');
+    const f = payload as LwpFailure;
+    const s = this.#start!;
+    switch (f.phase) {
+      case 'import': throw new LwpImportError(this.lid, s.module, f.error);
+      case 'export': throw new LwpExportError(this.lid, s.module, s.export, f.error);
+      case 'threw': throw new LwpThrewError(this.lid, f.error);
+      case 'result': throw new LwpResultError(this.lid, f.error);
+      default: throw new LwpError(this.lid, 'unknown failure', f.error);
+    }
+  }
+
+  /** Detaches it unless it was waited for: its resources go when it exits (using, or explicitly). */
+  [Symbol.dispose](): void {
+    if (this.#collected) return;
+    this.#collected = true;
+    try { lwp_detach(this.lid); } catch (e) { if (!(e instanceof SysError)) throw e; }
+  }
+
   detach(): void { lwp_detach(this.lid); }
   suspend(): void { lwp_suspend(this.lid); }
   continue(): void { lwp_continue(this.lid); }

@@ -4,8 +4,6 @@
  * thread that booted the kernel is LWP 1.
  */
 import { isMainThread } from 'node:worker_threads';
-import { pathToFileURL } from 'node:url';
-import { isAbsolute, resolve } from 'node:path';
 import { I32, F64, SAB, allCaches } from '../kern/kmem.js';
 import { cur, panicked, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
@@ -33,6 +31,7 @@ import {
 import { park, parkSync, unparkOne, countTargeted, countBroadcast, LWP_UNPARK_MAX } from './park.js';
 import { lwp_pool_post_create } from './create.js';
 import { LwpExit, exitedSelf } from './exit.js';
+import { module_href } from './module-href.js';
 
 /** lwp_create flags (NetBSD values). */
 export const LWP_DETACHED = 0x00000040;
@@ -62,12 +61,7 @@ onBoot(() => {
 });
 
 function moduleHref(m: unknown): string {
-  if (m instanceof URL) return m.href;
-  if (typeof m !== 'string') argType('lwp_create', 'start.module must be a string or URL');
-  if (/^[a-z][a-z0-9+.-]*:/i.test(m) && !/^[a-z]:[\\/]/i.test(m)) return m; // already a URL
-  if (isAbsolute(m)) return pathToFileURL(m).href;
-  if (m.startsWith('./') || m.startsWith('../')) return pathToFileURL(resolve(m)).href;
-  return m; // a bare package specifier, resolved by import()
+  return module_href(m) ?? argType('lwp_create', 'start.module must be a string or URL');
 }
 
 /** Creates an LWP running `start`; returns its lid. EAGAIN at maxlwp. */

@@ -1,0 +1,67 @@
+/**
+ * How an LWP of the class layer hands its outcome to whoever waits for it:
+ * a growable SharedArrayBuffer the creator allocates (`lwp_result_buffer`)
+ * and passes to the start shim (lwp-start.ts) in the LWP, which writes once,
+ * before the LWP exits, the v8 serialization of its return value or of its
+ * failure; the waiter reads it after lwp_wait has collected the LWP (the
+ * exit orders the write before the read). No kernel memory is involved and
+ * nothing leaks: the buffer lives as long as the Lwp object.
+ *
+ * Layout: word 0 the state (RES_NONE until written), word 1 the byte length,
+ * the serialized bytes from byte 8.
+ */
+import { serialize, deserialize } from 'node:v8';
+
+export const RES_NONE = 0, RES_VALUE = 1, RES_FAILED = 2;
+
+/** Why an LWP of the class layer failed. */
+export type LwpFailPhase = 'import' | 'export' | 'threw' | 'result';
+
+/** What the shim records on failure. */
+export interface LwpFailure { phase: LwpFailPhase; error: unknown }
+
+const HDR = 8;
+const INITIAL = 4096;
+/** The largest outcome an LWP can hand back (virtual address space is reserved for it, not memory). */
+export const RESULT_MAX_BYTES = 64 * 1024 * 1024;
+
+export function lwp_result_buffer(): SharedArrayBuffer {
+  return new SharedArrayBuffer(INITIAL, { maxByteLength: RESULT_MAX_BYTES });
+}
+
+function write(buf: SharedArrayBuffer, state: number, bytes: Uint8Array): void {
+  if (HDR + bytes.length > buf.byteLength) buf.grow(HDR + bytes.length);
+  new Uint8Array(buf, HDR, bytes.length).set(bytes);
+  const w = new Int32Array(buf, 0, 2);
+  w[1] = bytes.length;
+  Atomics.store(w, 0, state);
+}
+
+/** In the LWP: records the return value. Throws when it cannot be serialized or is too large. */
+export function lwp_result_value(buf: SharedArrayBuffer, value: unknown): void {
+  const bytes = serialize(value);
+  if (HDR + bytes.length > RESULT_MAX_BYTES) throw new RangeError(`the return value takes ${bytes.length} bytes serialized (at most ${RESULT_MAX_BYTES - HDR})`);
+  write(buf, RES_VALUE, bytes);
+}
+
+/** In the LWP: records a failure (an error that cannot be serialized is recorded by its name, message and stack). */
+export function lwp_result_failure(buf: SharedArrayBuffer, f: LwpFailure): void {
+  let bytes: Uint8Array;
+  try { bytes = serialize(f); } catch {
+    const e = f.error as { name?: unknown; message?: unknown; stack?: unknown } | null;
+    const plain = new Error(String(e?.message ?? f.error));
+    plain.name = String(e?.name ?? 'Error');
+    if (typeof e?.stack === 'string') plain.stack = e.stack;
+    bytes = serialize({ phase: f.phase, error: plain });
+  }
+  if (HDR + bytes.length > RESULT_MAX_BYTES) bytes = serialize({ phase: f.phase, error: new Error('(the error was too large to hand back)') });
+  write(buf, RES_FAILED, bytes);
+}
+
+/** In the waiter, after the LWP was collected: what it recorded. */
+export function lwp_result_read(buf: SharedArrayBuffer): { state: number; payload: unknown } {
+  const w = new Int32Array(buf, 0, 2);
+  const state = Atomics.load(w, 0);
+  if (state === RES_NONE) return { state, payload: undefined };
+  return { state, payload: deserialize(new Uint8Array(buf, HDR, w[1]!).slice()) };
+}
