@@ -110,6 +110,9 @@ export class Timer implements AsyncIterable<TimerExpiry> {
     this.#closed = true;
     if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort);
     timer_delete(this.id);
+    // Deliveries not yet taken go with the timer: an iterator ended by
+    // close() or its signal yields nothing more.
+    this.#queue.length = 0;
     for (const r of this.#waiters.splice(0)) r({ value: undefined, done: true });
   }
   [Symbol.dispose](): void { this.close(); }
