@@ -14,6 +14,7 @@ import { mutex_enter, mutex_exit } from './mutex.js';
 import { defineTunable } from './options.js';
 import { fail, type ErrnoCode } from './errno.js';
 import { intArg } from './copyin.js';
+import { diag_publish, dc_port_close, dc_kqueue_close } from './diag.js';
 
 declare module './options.js' {
   interface BootOptions {
@@ -137,6 +138,8 @@ export function fd_close(fd: unknown): void {
   I32[b + 1] = (e - b - 4) / FILE.words + 1;
   I32[b + 3]--;
   mutex_exit(b);
+  if (type === DTYPE_PORT) diag_publish(dc_port_close, () => ({ port: n }));
+  else if (type === DTYPE_KQUEUE) diag_publish(dc_kqueue_close, () => ({ kq: n }));
 }
 
 /** Tells watchers of a file that its readiness may have changed. Cheap when nobody watches. */

@@ -13,6 +13,7 @@
 import { I32 } from './kmem.js';
 import { cur, H_PANIC, H_PANIC_LID } from './hdr.js';
 import { SysError } from './errno.js';
+import { diag_publish, dc_panic } from './diag.js';
 
 type Waker = () => void;
 const wakers: Waker[] = [];
@@ -33,6 +34,7 @@ export function panic_mark(msg: string, who: number = cur.lid): string {
     Atomics.store(I32, H_PANIC_LID, who);
     lastMsg = msg;
     console.error(`ukern: panic: ${msg}`);
+    diag_publish(dc_panic, () => ({ message: msg, lid: who }));
   }
   Atomics.notify(I32, H_PANIC);
   for (const w of wakers) {

@@ -22,10 +22,11 @@ import { spin_set_running } from '../kern/spin.js';
 const WM_KMUTEX = wmesg_register('kmutex');
 import {
   L, LSIDL, LSRUN, LSSLEEP, LSZOMB, LSONPROC, LSSUSPENDED, LSSTOP, LW_WSUSPEND, LW_DETACHED,
-  LW_WEXIT, LW_MAIN, LW_USERRET, LW_CANCELLED, LW_PENDING, LWP, maxlwp, slotHandle, lwp_byid,
+  LW_WEXIT, LW_MAIN, LW_THREW, LW_DIED, LW_USERRET, LW_CANCELLED, LW_PENDING, LWP, maxlwp, slotHandle, lwp_byid,
 } from './lwp.js';
 import { P, curproc, proc_exit, lwp_exit_hooks, lwp_userret_hooks } from './proc.js';
 import { SYSID_BASE } from '../kern/hdr.js';
+import { diag_publish, dc_lwp_exit } from '../kern/diag.js';
 
 export const C_CREATED = kstat_counter('lwp', 'created');
 export const C_EXITED = kstat_counter('lwp', 'exited');
@@ -148,6 +149,7 @@ export function lwp_exit_common(h: number, lid: number, extraFlags: number): num
   if (I32[p + P.nlwps] - I32[p + P.nzlwps] === 1) {
     mutex_exit(p + P.lock);
     kstat_add(C_EXITED);
+    diag_exit(lid, extraFlags);
     proc_exit(0);
     return EXIT_LAST;
   }
@@ -161,7 +163,12 @@ export function lwp_exit_common(h: number, lid: number, extraFlags: number): num
   if (Atomics.load(I32, h + L.flag) & LW_DETACHED) lwp_free(h);
   else sq_wake_all(p + P.lwpcv);
   mutex_exit(p + P.lock);
+  diag_exit(lid, extraFlags);
   return EXIT_DONE;
+}
+
+function diag_exit(lid: number, fl: number): void {
+  diag_publish(dc_lwp_exit, () => ({ lid, threw: (fl & LW_THREW) !== 0, died: (fl & LW_DIED) !== 0 }));
 }
 
 /**

@@ -32,6 +32,7 @@ import { park, parkSync, unparkOne, countTargeted, countBroadcast, LWP_UNPARK_MA
 import { lwp_pool_post_create } from './create.js';
 import { LwpExit, exitedSelf } from './exit.js';
 import { module_href } from './module-href.js';
+import { diag_publish, dc_lwp_create } from '../kern/diag.js';
 
 /** lwp_create flags (NetBSD values). */
 export const LWP_DETACHED = 0x00000040;
@@ -101,6 +102,7 @@ export function lwp_create(start: LwpStart, flags = 0): number {
     if (!(e instanceof Error) || e.name !== 'DataCloneError') throw e; // not the argument's fault
     argType('lwp_create', `start.arg cannot be cloned: ${e.message}`);
   }
+  diag_publish(dc_lwp_create, () => ({ lid, module, export: exp, flags: f }));
   return lid;
 }
 
