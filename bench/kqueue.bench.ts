@@ -14,7 +14,7 @@ import { isMainThread } from 'node:worker_threads';
 import * as sys from '../src/sys/index.js';
 import { kq_spin_tune } from '../src/kqueue/spin.js';
 import { kqueueStats } from '../src/kqueue/kqueue.js';
-import { report, flush, reps, medianOf, median, percentile, nowNs } from './lib.js';
+import { report, flush, reps, medianOf, median, latency, nowNs } from './lib.js';
 import { postMessageThroughput } from './peers.js';
 
 const SELF = new URL(import.meta.url);
@@ -75,7 +75,7 @@ async function wakeup(kind: 'kq' | 'port', n: number): Promise<number> {
   const ping = sys.lwp_create({ module: SELF, export: kind === 'kq' ? 'kqPing' : 'portPing', arg });
   await sys.lwp_wait_async(ping); await sys.lwp_wait_async(pong);
   sys.close(a); sys.close(b);
-  return percentile(new Float64Array(arg.samples).subarray(Math.floor(n / 10)), 50) / 1e3;
+  return latency(new Float64Array(arg.samples).subarray(Math.floor(n / 10)), 1).p50 / 1e3; // ns -> us
 }
 
 /** One round of the 10 000-knote figure, ns per event: the trigger half, the collect half. */

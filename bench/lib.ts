@@ -3,6 +3,8 @@
  * figure is reported beside the alternative a Node user has today, measured
  * in the same run, as a ratio (ukern / peer); the goal says which way is good.
  */
+import { createHistogram } from 'node:perf_hooks';
+
 export interface Figure {
   /** What is measured, e.g. 'park/unpark round trip p50'. */
   name: string;
@@ -48,7 +50,29 @@ export function fmt(v: number): string {
   return v.toPrecision(3);
 }
 
-/** Percentile (0..100) of samples, by nearest rank. */
+/**
+ * Latency percentiles of non-negative samples in units of `unitNs`
+ * nanoseconds (1 for ns, 1e3 for us, 1e6 for ms), from Node's HDR histogram
+ * (perf_hooks.createHistogram: 3 significant digits at every magnitude),
+ * returned in the samples' unit.
+ */
+export function latency(samples: ArrayLike<number>, unitNs: number): { p50: number; p99: number; max: number; count: number } {
+  const h = createHistogram();
+  for (let i = 0; i < samples.length; i++) {
+    const v = samples[i]!;
+    if (!(v >= 0)) throw new RangeError(`latency samples must be non-negative numbers, got ${v}`);
+    h.record(Math.max(1, Math.round(v * unitNs)));
+  }
+  if (h.count === 0) return { p50: NaN, p99: NaN, max: NaN, count: 0 };
+  return { p50: h.percentile(50) / unitNs, p99: h.percentile(99) / unitNs, max: h.max / unitNs, count: h.count };
+}
+
+/**
+ * Percentile (0..100) of samples, by nearest rank: for the few numbers a
+ * median over repetitions takes, and for signed samples (a timer's lateness
+ * is negative when it fires early), which a histogram cannot record;
+ * latency samples go through {@link latency}.
+ */
 export function percentile(samples: ArrayLike<number>, p: number): number {
   const a = Float64Array.from(samples as ArrayLike<number>).sort();
   if (a.length === 0) return NaN;

@@ -12,7 +12,7 @@ import * as sys from '../src/sys/index.js';
 import { mutex_enter, mutex_exit } from '../src/kern/mutex.js';
 import { LWP } from '../src/lwp/lwp.js';
 import { SLEEPER } from '../src/kern/sleepq.js';
-import { report, flush, reps, median, percentile, medianOf } from './lib.js';
+import { report, flush, reps, median, latency, medianOf } from './lib.js';
 import { atomicsPingPong, newWorkerStartup } from './peers.js';
 
 const W = new URL('./lwp-workers.js', import.meta.url);
@@ -26,8 +26,8 @@ async function parkPingPong(rounds: number, warmup: number): Promise<{ p50: numb
   sys.lwp_continue(a);
   await sys.lwp_wait_async(a);
   await sys.lwp_wait_async(b);
-  const s = new Float64Array(out);
-  return { p50: percentile(s, 50) / 1e3, p99: percentile(s, 99) / 1e3 };
+  const l = latency(new Float64Array(out), 1); // ns
+  return { p50: l.p50 / 1e3, p99: l.p99 / 1e3 };
 }
 
 console.log(`lwp (reps ${R})`);

@@ -12,7 +12,7 @@
  */
 import { Worker, MessageChannel, type TransferListItem } from 'node:worker_threads';
 import { once } from 'node:events';
-import { median, percentile } from './lib.js';
+import { median, latency, percentile } from './lib.js';
 import { isFromWorker, type ResultMsg, type WorkerJob } from './peers/protocol.js';
 import { pingSideA, pingSideB } from './peers/loops.js';
 
@@ -58,8 +58,16 @@ function positiveInt(name: string, v: number, min = 1): void {
 
 function latencyRep(s: Float64Array): LatencyRep {
   if (s.length === 0) throw new Error('peer bench produced no samples');
-  const sorted = Float64Array.from(s).sort();
-  return { p50us: percentile(sorted, 50), p99us: percentile(sorted, 99), maxUs: sorted[sorted.length - 1]!, samples: s.length };
+  let min = Infinity;
+  for (let i = 0; i < s.length; i++) if (s[i]! < min) min = s[i]!;
+  if (min < 0) {
+    // setInterval's lateness between fires can be negative (a fire early on
+    // the last one): signed samples, which a histogram cannot record.
+    const sorted = Float64Array.from(s).sort();
+    return { p50us: percentile(sorted, 50), p99us: percentile(sorted, 99), maxUs: sorted[sorted.length - 1]!, samples: s.length };
+  }
+  const l = latency(s, 1e3); // us
+  return { p50us: l.p50, p99us: l.p99, maxUs: l.max, samples: l.count };
 }
 
 function combine(perRep: LatencyRep[]): LatencyResult {
@@ -277,7 +285,8 @@ export async function newWorkerStartup(opts: StartupOptions = {}): Promise<Start
         await w.terminate();
       }
     }
-    perRep.push({ p50ms: percentile(s, 50), p99ms: percentile(s, 99) });
+    const l = latency(s, 1e6); // ms
+    perRep.push({ p50ms: l.p50, p99ms: l.p99 });
   }
   return { p50ms: median(perRep.map((r) => r.p50ms)), p99ms: median(perRep.map((r) => r.p99ms)), perRep };
 }
