@@ -14,20 +14,20 @@ const code = (c: string) => (e: unknown) => e instanceof sys.SysError && e.code 
 test('KQueue: register / trigger / waitSync / modify / delete; errors are SysErrors', () => {
   using kq = new KQueue();
   kq.register(1, EVFILT_USER, { flags: EV_CLEAR, udata: 2.5 });
-  assert.deepEqual(kq.waitSync({ timeoutMs: 0 }), []);
+  assert.deepEqual(kq.waitSync({ timeout: 0 }), []);
   kq.trigger(1, NOTE_FFCOPY | 0x7, 11);
-  assert.deepEqual(kq.waitSync({ timeoutMs: 0 }), [{ ident: 1, filter: EVFILT_USER, flags: EV_ADD | EV_CLEAR, fflags: 7, data: 11, udata: 2.5 }]);
+  assert.deepEqual(kq.waitSync({ timeout: 0 }), [{ ident: 1, filter: EVFILT_USER, flags: EV_ADD | EV_CLEAR, fflags: 7, data: 11, udata: 2.5 }]);
   kq.disable(1, EVFILT_USER);
   kq.trigger(1);
-  assert.deepEqual(kq.waitSync({ timeoutMs: 0 }), []);
+  assert.deepEqual(kq.waitSync({ timeout: 0 }), []);
   kq.enable(1, EVFILT_USER);
-  assert.equal(kq.waitSync({ timeoutMs: 0 }).length, 1);
+  assert.equal(kq.waitSync({ timeout: 0 }).length, 1);
   kq.delete(1, EVFILT_USER);
   assert.throws(() => kq.delete(1, EVFILT_USER), code('ENOENT'));
   assert.throws(() => kq.modify(1, EVFILT_USER, { flags: sys.EV_ENABLE }), code('ENOENT'));
   assert.throws(() => kq.register(1, 5), code('EINVAL'));
   assert.deepEqual(kq.apply([sys.EV_SET(5, EVFILT_USER, EV_ADD, 0, 0, 0), sys.EV_SET(6, EVFILT_USER, sys.EV_DELETE, 0, 0, 0)]), [null, 'ENOENT']);
-  assert.throws(() => kq.waitSync({ timeoutMs: -1 }), RangeError);
+  assert.throws(() => kq.waitSync({ timeout: -1 }), RangeError);
 });
 
 test('KQueue: Symbol.dispose closes; close is idempotent; a closed kqueue is EBADF', () => {
@@ -53,20 +53,23 @@ test('KQueue.wait: does not block the event loop; resolves on a trigger from a t
   assert.ok(ticks > 0);
 });
 
-test('KQueue.wait: timeoutMs expires with [] (not an error)', async () => {
+test('KQueue.wait: a timeout expires with [] (not an error)', async () => {
   using kq = new KQueue();
   const t0 = Date.now();
-  assert.deepEqual(await kq.wait({ timeoutMs: 30 }), []);
+  assert.deepEqual(await kq.wait({ timeout: 30 }), []);
   assert.ok(Date.now() - t0 >= 29);
 });
 
-test('KQueue.wait: AbortSignal ends a pending wait with its reason; an aborted signal rejects at once', async () => {
+const aborted = (why: string) => (e: unknown): boolean =>
+  e instanceof Error && e.name === 'AbortError' && (e as { code?: string }).code === 'ABORT_ERR' && String((e.cause as Error)?.message ?? e.cause) === why;
+
+test('KQueue.wait: AbortSignal ends a pending wait with an AbortError (cause: the reason); an aborted signal rejects at once', async () => {
   using kq = new KQueue();
   const ac = new AbortController();
   const p = kq.wait({ signal: ac.signal });
   setTimeout(() => ac.abort(new Error('stop')), 10);
-  await assert.rejects(within(p, 10000, 'abort'), /stop/);
-  await assert.rejects(kq.wait({ signal: AbortSignal.abort(new Error('early')) }), /early/);
+  await assert.rejects(within(p, 10000, 'abort'), aborted('stop'));
+  await assert.rejects(kq.wait({ signal: AbortSignal.abort(new Error('early')) }), aborted('early'));
   // An abort does not steal events: afterwards the kqueue still works.
   kq.register(1, EVFILT_USER, { flags: EV_CLEAR });
   kq.trigger(1);
@@ -78,7 +81,7 @@ test('KQueue.wait: AbortSignal.timeout aborts; several waits on one kqueue abort
   const a = new AbortController();
   const p1 = kq.wait({ signal: a.signal, max: 1 });
   const p2 = kq.wait({ signal: AbortSignal.timeout(20), max: 1 });
-  await assert.rejects(within(p2, 10000, 'p2'), (e: unknown) => (e as Error).name === 'TimeoutError');
+  await assert.rejects(within(p2, 10000, 'p2'), (e: unknown) => (e as Error).name === 'AbortError' && ((e as Error).cause as Error).name === 'TimeoutError');
   kq.register(9, EVFILT_USER, { flags: EV_CLEAR });
   kq.trigger(9);
   assert.equal((await within(p1, 10000, 'p1'))[0]!.ident, 9, 'the other wait is still there and gets the event');
@@ -96,15 +99,36 @@ test('KQueue: the async iterator yields events until the kqueue is closed', asyn
   assert.ok(got.every((e) => e.filter === EVFILT_TIMER && e.data >= 1));
 });
 
-test('KQueue.events: ends quietly when the signal aborts', async () => {
+test('KQueue.events: the signal\'s abort rejects the pending step with an AbortError', async () => {
   using kq = new KQueue();
   const ac = new AbortController();
   kq.register(1, EVFILT_USER, { flags: EV_ONESHOT });
   kq.trigger(1);
   const got: number[] = [];
-  setTimeout(() => ac.abort(), 20);
-  for await (const e of kq.events({ signal: ac.signal })) got.push(e.ident);
+  setTimeout(() => ac.abort(new Error('done')), 20);
+  await assert.rejects(within((async () => { for await (const e of kq.events({ signal: ac.signal })) got.push(e.ident); })(), 10000, 'iterate'), aborted('done'));
   assert.deepEqual(got, [1]);
+});
+
+test('KQueue: leaving for await early loses no event (the iterator takes no more than it yields)', async () => {
+  using kq = new KQueue();
+  for (let i = 1; i <= 6; i++) { kq.register(i, EVFILT_USER, { flags: EV_ONESHOT }); kq.trigger(i); }
+  const got: number[] = [];
+  for await (const e of kq) { got.push(e.ident); if (got.length === 2) break; }
+  const rest = kq.waitSync({ timeout: 0 }).map((e) => e.ident);
+  assert.deepEqual([...got, ...rest].sort(), [1, 2, 3, 4, 5, 6]);
+  assert.equal(rest.length, 4);
+});
+
+test('KQueue wait options: one rule (negative/NaN timeout: ERR_OUT_OF_RANGE; wrong types: ERR_INVALID_ARG_TYPE; Infinity waits)', async () => {
+  using kq = new KQueue();
+  for (const t of [-1, NaN, -Infinity]) assert.throws(() => kq.waitSync({ timeout: t }), (e: unknown) => e instanceof RangeError && (e as { code?: string }).code === 'ERR_OUT_OF_RANGE');
+  assert.throws(() => kq.waitSync({ timeout: '5' as unknown as number }), (e: unknown) => e instanceof TypeError && (e as { code?: string }).code === 'ERR_INVALID_ARG_TYPE');
+  await assert.rejects(kq.wait({ signal: 'x' as unknown as AbortSignal }), (e: unknown) => (e as { code?: string }).code === 'ERR_INVALID_ARG_TYPE');
+  kq.register(3, EVFILT_USER, { flags: EV_CLEAR });
+  const p = kq.wait({ timeout: Infinity });
+  kq.trigger(3);
+  assert.equal((await within(p, 10000, 'Infinity waits until the event'))[0]!.ident, 3);
 });
 
 test('kevent_async: closing the kqueue fails pending waits with EBADF', async () => {

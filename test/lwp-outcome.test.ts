@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lwp, snapshot, LwpImportError, LwpExportError, LwpThrewError, LwpResultError, LwpNoResultError, AbortError } from '../src/index.js';
+import { Lwp, SysError, snapshot, LwpImportError, LwpExportError, LwpThrewError, LwpResultError, LwpNoResultError, AbortError } from '../src/index.js';
 import { within, until } from './helpers.js';
 
 const F = new URL('./fixtures/outcomes.js', import.meta.url);
@@ -70,4 +70,17 @@ test('Lwp is disposable: leaving its scope detaches it (nothing left to collect)
     lid = l.lid;
   }
   await until(() => !snapshot().lwps.some((x) => x.lid === lid), 20000, 'detached LWP gone after exit');
+});
+
+test('wait with a timeout: ETIMEDOUT (a SysError, as lwp_park gives), and the LWP can still be waited for', async () => {
+  const sab = new SharedArrayBuffer(4);
+  const l = Lwp.create<string>({ module: F, export: 'hold', arg: { sab } });
+  const t0 = performance.now();
+  const e = await within(l.wait({ timeout: 20 }).catch((x: unknown) => x), 10000, 'timeout');
+  assert.ok(e instanceof SysError && e.code === 'ETIMEDOUT', String(e));
+  assert.ok(performance.now() - t0 >= 19, 'timed out early');
+  await assert.rejects(l.wait({ timeout: -1 }), (x: unknown) => (x as { code?: string }).code === 'ERR_OUT_OF_RANGE');
+  Atomics.store(new Int32Array(sab), 0, 1);
+  Atomics.notify(new Int32Array(sab), 0);
+  assert.equal(await within(l.wait({ timeout: Infinity }), 20000, 'wait after timeout'), 'released');
 });

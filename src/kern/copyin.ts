@@ -47,6 +47,15 @@ export class ArgTypeError extends TypeError {
   }
 }
 
+/** A Node-style range error (code ERR_OUT_OF_RANGE): the argument has the right type, but its value is outside what the call takes. */
+export class ArgRangeError extends RangeError {
+  readonly code = 'ERR_OUT_OF_RANGE';
+  constructor(where: string, what: string) {
+    super(`${where}: ${what}`);
+    this.name = 'RangeError';
+  }
+}
+
 /** Throws {@link ArgTypeError}. */
 export function argType(syscall: string, what: string): never {
   throw new ArgTypeError(syscall, what);

@@ -8,6 +8,9 @@
 import '../sys/index.js';
 import { SysError } from '../kern/errno.js';
 import { copyin_fields, copyin_array } from '../kern/copyin.js';
+import type { Timespec } from '../kern/time.js';
+import { wait_options, timeout_timespec, abort_check, type WaitOptions as BaseWaitOptions } from '../lib/waitopts.js';
+import { AbortError } from '../errors.js';
 import { sysenter } from '../kern/sysent.js';
 import { runAsync } from '../kern/sleeprun.js';
 import { sq_interrupt } from '../kern/sleepq.js';
@@ -31,28 +34,18 @@ export interface KEventOptions {
   udata?: number;
 }
 
-export interface WaitOptions {
+/** Options of {@link KQueue.wait}: the class layer's timeout and signal (lib/waitopts.ts) and a batch size. */
+export interface WaitOptions extends BaseWaitOptions {
   /** Most events to return (default 64). */
   max?: number;
-  /** Milliseconds to wait; 0 polls; undefined waits until an event (or the signal). */
-  timeoutMs?: number;
-  /** Aborting ends a pending wait with the signal's reason, unless events were already taken. */
-  signal?: AbortSignal;
 }
 
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 
-function msToTimespec(ms: number | undefined): { tv_sec: number; tv_nsec: number } | null {
-  if (ms === undefined) return null;
-  if (typeof ms !== 'number' || !(ms >= 0) || ms === Infinity) throw new RangeError('timeoutMs must be a finite number >= 0');
-  const ns = Math.round(ms * 1e6);
-  return { tv_sec: Math.floor(ns / 1e9), tv_nsec: ns % 1e9 };
-}
-
 /** The wait options, each read once (copy-in) before the kernel is entered. */
-function waitOpts(opts: WaitOptions): WaitOptions {
-  const r = copyin_fields(opts, ['max', 'timeoutMs', 'signal'], 'options', 'kevent');
-  return { max: r.max as number | undefined, timeoutMs: r.timeoutMs as number | undefined, signal: r.signal as AbortSignal | undefined };
+function waitOpts(opts: WaitOptions | undefined, where: string): { max: number; ts: Timespec | null; signal: AbortSignal | undefined } {
+  const r = wait_options(opts, where, ['max']);
+  return { max: (r.max as number | undefined) ?? 64, ts: timeout_timespec(r.timeout), signal: r.signal };
 }
 
 /** A kqueue descriptor with methods. */
@@ -95,50 +88,63 @@ export class KQueue implements Disposable, AsyncIterable<kevent_t> {
     });
   }
 
-  /** Waits for events, blocking the thread (fine in LWPs; blocks the event loop in the main thread). */
-  waitSync(opts: Omit<WaitOptions, 'signal'> = {}): kevent_t[] {
-    const o = waitOpts(opts);
-    return kevent(this.fd, null, o.max ?? 64, msToTimespec(o.timeoutMs));
+  /**
+   * Waits for events, blocking the thread (fine in LWPs; blocks the event
+   * loop in the main thread); [] when the timeout passes. A signal is only
+   * checked before the wait.
+   */
+  waitSync(opts?: WaitOptions): kevent_t[] {
+    const o = waitOpts(opts, 'kevent');
+    abort_check(o.signal);
+    return kevent(this.fd, null, o.max, o.ts);
   }
 
-  /** Waits for events without blocking the event loop. */
-  async wait(opts: WaitOptions = {}): Promise<kevent_t[]> {
-    const o = waitOpts(opts);
+  /**
+   * Waits for events without blocking the event loop; resolves [] when the
+   * timeout passes; rejects with an AbortError when the signal aborts first
+   * (events already taken are returned instead).
+   */
+  async wait(opts?: WaitOptions): Promise<kevent_t[]> {
+    const o = waitOpts(opts, 'kevent_async');
     const { signal } = o;
-    if (signal?.aborted) throw signal.reason;
+    abort_check(signal);
     sysenter();
     let sleeper = 0;
     let aborted = false;
     const onAbort = (): void => { aborted = true; if (sleeper !== 0) sq_interrupt(sleeper); };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const r = kevent_enter(this.fd, null, o.max ?? 64, msToTimespec(o.timeoutMs), 'kevent_async');
+      const r = kevent_enter(this.fd, null, o.max, o.ts, 'kevent_async');
       if (Array.isArray(r)) return r;
       return await runAsync(kevent_wait(r, true, {
         sleeping(sl) { sleeper = sl; if (aborted) sq_interrupt(sl); },
         awake() { sleeper = 0; },
       }));
     } catch (e) {
-      if (aborted && e instanceof SysError && e.code === 'EINTR') throw signal!.reason;
+      if (aborted && e instanceof SysError && e.code === 'EINTR') throw new AbortError(signal!.reason);
       throw e;
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  /** Events one at a time until the kqueue is closed or the signal aborts (then it ends quietly). */
-  async *events(opts: { signal?: AbortSignal; batch?: number } = {}): AsyncGenerator<kevent_t, void, undefined> {
-    const r = copyin_fields(opts, ['signal', 'batch'], 'options', 'kevent_async');
-    const o = { signal: r.signal as AbortSignal | undefined, batch: r.batch as number | undefined };
+  /**
+   * Events one at a time until the kqueue is closed (then it ends); the
+   * signal's abort rejects the pending step with an AbortError. It takes
+   * from the kernel no more than it yields (one event per kevent call), so
+   * leaving the loop early leaves every other event queued.
+   */
+  async *events(opts: { signal?: AbortSignal } = {}): AsyncGenerator<kevent_t, void, undefined> {
+    const { signal } = wait_options(opts, 'kevent_async');
     for (;;) {
       let evs: kevent_t[];
       try {
-        evs = await this.wait({ max: o.batch ?? 64, signal: o.signal });
+        evs = await this.wait({ max: 1, signal });
       } catch (e) {
-        if (o.signal?.aborted || (e instanceof SysError && e.code === 'EBADF')) return;
+        if (e instanceof SysError && e.code === 'EBADF') return;
         throw e;
       }
-      for (const e of evs) yield e;
+      if (evs.length > 0) yield evs[0]!;
     }
   }
 

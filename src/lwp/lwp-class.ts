@@ -11,7 +11,8 @@ import {
   lwp_create, lwp_wait, lwp_wait_async, lwp_detach, lwp_suspend, lwp_continue, lwp_wakeup,
   lwp_unpark, lwp_park, lwp_park_async, lwp_self, LWP_DETACHED, LWP_SUSPENDED, type LwpStart,
 } from './sys.js';
-import { nsToTs, realNow } from '../kern/time.js';
+import { nsToTs, realNow, type Timespec } from '../kern/time.js';
+import { wait_options, abort_check, type WaitOptions } from '../lib/waitopts.js';
 import { SysError } from '../kern/errno.js';
 import { argType } from '../kern/copyin.js';
 import { module_href } from './module-href.js';
@@ -33,18 +34,22 @@ export interface LwpOptions {
   signal?: AbortSignal;
 }
 
-export interface LwpWaitOptions {
-  /** Aborting stops the wait (the LWP runs on and can be waited for again) with an AbortError. */
-  signal?: AbortSignal;
-}
+/**
+ * Options of {@link Lwp.wait}: the class layer's timeout and signal
+ * (lib/waitopts.ts). Either ends the wait (timeout: a SysError ETIMEDOUT;
+ * abort: an AbortError); the LWP runs on and can be waited for again.
+ */
+export type LwpWaitOptions = WaitOptions;
 
-export interface ParkOptions {
-  /** Give up after this many milliseconds (rejects with ETIMEDOUT). */
-  timeoutMs?: number;
+/** Options of {@link Lwp.park}: the class layer's timeout and signal (lib/waitopts.ts; a timeout rejects with ETIMEDOUT) and the unpark hint. */
+export interface ParkOptions extends WaitOptions {
   /** The hint that lwp_unpark must give to wake this park. */
   hint?: number;
-  /** Aborting wakes the park (as lwp_wakeup) and rejects with the signal's reason. */
-  signal?: AbortSignal;
+}
+
+/** The absolute CLOCK_REALTIME deadline lwp_park takes, for a validated timeout in ms (null: for ever). */
+function park_deadline(ms: number | undefined): Timespec | null {
+  return ms === undefined || ms === Infinity ? null : nsToTs(realNow() + ms * 1e6);
 }
 
 /**
@@ -90,19 +95,23 @@ export class Lwp<T = unknown> implements Disposable {
    * LwpError subclass (import, export, threw, result, no result) whose
    * `cause` is the original error, or with a SysError from lwp_wait.
    */
-  async wait(options: LwpWaitOptions = {}): Promise<T> {
-    const { signal } = options;
-    if (signal?.aborted) throw new AbortError(signal.reason);
+  async wait(options?: LwpWaitOptions): Promise<T> {
+    const { timeout, signal } = wait_options(options, 'lwp_wait');
+    abort_check(signal);
     const me = lwp_self();
-    const onAbort = (): void => { try { lwp_wakeup(me); } catch { /* not asleep yet or any more */ } };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    const interrupt = (): void => { try { lwp_wakeup(me); } catch { /* not asleep yet or any more */ } };
+    const timer = timeout === undefined || timeout === Infinity ? undefined : setTimeout(() => { timedOut = true; interrupt(); }, timeout);
+    signal?.addEventListener('abort', interrupt, { once: true });
     try {
       await lwp_wait_async(this.lid);
     } catch (e) {
       if (signal?.aborted) throw new AbortError(signal.reason);
+      if (timedOut && e instanceof SysError && e.code === 'EINTR') throw new SysError('ETIMEDOUT', 'lwp_wait', `lid ${this.lid} still running after ${timeout} ms`);
       throw e;
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener('abort', interrupt);
     }
     return this.#outcome();
   }
@@ -147,28 +156,29 @@ export class Lwp<T = unknown> implements Disposable {
    * Parks the calling LWP until unparked. Resolves `true` when unparked
    * (or an unpark was already pending), rejects with ETIMEDOUT or EINTR.
    */
-  static async park(options: ParkOptions = {}): Promise<boolean> {
-    const { timeoutMs, hint, signal } = options;
-    signal?.throwIfAborted();
-    const abstime = timeoutMs === undefined ? null : nsToTs(realNow() + timeoutMs * 1e6);
+  static async park(options?: ParkOptions): Promise<boolean> {
+    const { timeout, hint, signal } = wait_options(options, 'lwp_park', ['hint']);
+    abort_check(signal);
+    const abstime = park_deadline(timeout);
     const me = lwp_self();
     const onAbort = (): void => { try { lwp_wakeup(me); } catch { /* not asleep yet or any more */ } };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await lwp_park_async(abstime, hint);
+      await lwp_park_async(abstime, hint as number | undefined);
       return true;
     } catch (e) {
       if (e instanceof SysError && e.code === 'EALREADY') return true;
-      if (signal?.aborted) throw signal.reason;
+      if (signal?.aborted) throw new AbortError(signal.reason);
       throw e;
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
   }
-  /** The blocking form of {@link Lwp.park}. */
-  static parkSync(options: Omit<ParkOptions, 'signal'> = {}): boolean {
-    const abstime = options.timeoutMs === undefined ? null : nsToTs(realNow() + options.timeoutMs * 1e6);
-    try { lwp_park(abstime, options.hint); } catch (e) {
+  /** The blocking form of {@link Lwp.park} (a signal is only checked before the park). */
+  static parkSync(options?: ParkOptions): boolean {
+    const { timeout, hint, signal } = wait_options(options, 'lwp_park', ['hint']);
+    abort_check(signal);
+    try { lwp_park(park_deadline(timeout), hint as number | undefined); } catch (e) {
       if (e instanceof SysError && e.code === 'EALREADY') return true;
       throw e;
     }

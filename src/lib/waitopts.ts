@@ -1,0 +1,59 @@
+/**
+ * The class layer's wait options, one rule everywhere (Port, KQueue, Lwp,
+ * Timer): `timeout` in milliseconds — undefined or Infinity waits for ever,
+ * 0 polls, a positive number waits that long; negative, NaN or not a number
+ * is an argument error (ERR_OUT_OF_RANGE / ERR_INVALID_ARG_TYPE), never a
+ * silent wait for ever — and `signal`, an AbortSignal: aborting ends the
+ * wait with an AbortError (code ABORT_ERR, cause the signal's reason), as
+ * `timers/promises` and `events.on` do. Options objects are read once, each
+ * property once (copy-in), before the kernel is entered.
+ *
+ * What a wait that times out gives is one rule per kind of call: a call that
+ * returns a batch (Port.getn, KQueue.wait) resolves with what arrived,
+ * possibly nothing ([]); a call that returns one thing (Port.get, Lwp.park,
+ * Lwp.wait, Timer.next) rejects with the SysError its syscall sets (ETIME
+ * for ports, ETIMEDOUT for LWPs).
+ */
+import { copyin_fields, argType, ArgRangeError } from '../kern/copyin.js';
+import type { Timespec } from '../kern/time.js';
+import { AbortError } from '../errors.js';
+
+export interface WaitOptions {
+  /** Milliseconds: undefined or Infinity waits for ever, 0 polls. */
+  timeout?: number;
+  /** Aborting ends the wait with an AbortError whose cause is the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Copied-in wait options plus the caller's extra keys. */
+export type WaitCopy<K extends string> = { timeout: number | undefined; signal: AbortSignal | undefined } & Record<K, unknown>;
+
+/**
+ * Copies in `opts` (undefined: no options): `timeout`, `signal` and `extra`
+ * keys, each read once; validates timeout and signal.
+ */
+export function wait_options<K extends string = never>(opts: unknown, where: string, extra: readonly K[] = []): WaitCopy<K> {
+  if (opts === undefined) return { timeout: undefined, signal: undefined } as WaitCopy<K>;
+  if (opts === null || typeof opts !== 'object') argType(where, 'options must be an object');
+  const r = copyin_fields(opts as object, ['timeout', 'signal', ...extra], 'options', where) as Record<string, unknown>;
+  const t = r.timeout;
+  if (t !== undefined) {
+    if (typeof t !== 'number') argType(where, `options.timeout must be a number of milliseconds, got ${typeof t}`);
+    if (!(t >= 0)) throw new ArgRangeError(where, `options.timeout must be >= 0 (or Infinity), got ${t}`);
+  }
+  const s = r.signal;
+  if (s !== undefined && !(s instanceof AbortSignal)) argType(where, 'options.signal must be an AbortSignal');
+  return r as WaitCopy<K>;
+}
+
+/** A relative timespec for a validated timeout (null: for ever). */
+export function timeout_timespec(ms: number | undefined): Timespec | null {
+  if (ms === undefined || ms === Infinity) return null;
+  const ns = Math.round(ms * 1e6);
+  return { tv_sec: Math.floor(ns / 1e9), tv_nsec: ns % 1e9 };
+}
+
+/** Throws the AbortError of an already-aborted signal. */
+export function abort_check(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError(signal.reason);
+}
