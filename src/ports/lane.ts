@@ -8,7 +8,7 @@
  * appends events with plain stores and publishes them with one store of its
  * tail word, so per event only the entry itself travels to the consumer's
  * CPU (four to a cache line), and the port lock is taken by the producer
- * once per credit grant (LANE_CREDIT events) instead of per event.
+ * once per credit grant (a lane's worth of events) instead of per event.
  *
  * What stays the seed's. Getters still take events under the port lock, in
  * FIFO order across the lane and the locked queue: every event queued on the
@@ -70,8 +70,15 @@ export const LN_TAIL = 0, LN_HEAD = 16, LN_GETTER = 17, LN_CTL = 32, LN_OWNER = 
 export const LN_CLOSED = 1 << 30;
 /** ctl bits: events the first sleeping getter waits for (0: none asleep); see lane_ctl_sync_locked. */
 export const LN_WANT = (1 << 30) - 1;
-/** Credits granted per visit of the owner to the port lock. */
-export const LANE_CREDIT = 256;
+/**
+ * Credits granted per visit of the owner to the port lock: a lane's worth
+ * (as many as it can hold), at most what port_max_events leaves. Fewer
+ * visits matter most to a fresh producer: the locked path runs in V8's
+ * interpreter for its first few thousand calls (a grant of 256 made that
+ * ~40 ns of every cold send), and other senders get the unused ones back
+ * when they need them (lane_revoke_locked).
+ */
+function creditGrant(room: number): number { return Math.min(room, oCap); }
 /**
  * The longest a full lane's owner waits for room while its getter is on a
  * CPU but takes nothing (ns), before its events take the locked list; after
@@ -111,23 +118,54 @@ function disown(): void { oFd = NaN; oH = 0; oLane = 0; oWatch = 0; oMiss = 0; o
 /**
  * Appends an event to this thread's lane if `fd` is its port and it has a
  * credit and room: no lock, two shared stores. False: take the locked path.
+ *
+ * The common case is this one function, with one call out (lane_push_rare)
+ * for everything else, so that a fresh producer's send is short in V8's
+ * interpreter, becomes one TurboFan compile soon, and is not deoptimised
+ * later when the lane first fills or its getter first sleeps: that call
+ * site has type feedback from the first credit refill on (port_send's
+ * callers optimise it inlined into their loops).
  */
 export function lane_push(fd: number, events: number, user: number): boolean {
   if (fd !== oFd) return false;
-  const m = I32;
-  // (No look at the descriptor: a close sets LN_CLOSED under the port lock,
-  // and a push racing with it counts as sent just before the close.)
-  if ((m[oLane + LN_CTL]! & LN_CLOSED) !== 0) return false;
-  if (((oTail - oHead) | 0) >= oCap) {
-    oHead = Atomics.load(m, oLane + LN_HEAD);
-    if (((oTail - oHead) | 0) >= oCap && !lane_wait_room()) return false;
+  const m = I32, ln = oLane, t = oTail;
+  let pushed = false;
+  // Room by our copy of the head, a credit (the limit word: a revoke lowers
+  // it), and the port open (a close sets LN_CLOSED under the port lock; a
+  // push racing with it counts as sent just before the close).
+  if (((t - oHead) | 0) < oCap && t !== Atomics.load(m, ln + LN_LIMIT) && (m[ln + LN_CTL]! & LN_CLOSED) === 0) {
+    const e = oEnt + ((t & oMask) << 2);
+    F64[e >> 1] = user;
+    m[e + 2] = events;
+    oTail = (t + 1) | 0;
+    Atomics.store(m, ln + LN_TAIL, oTail);
+    // After the publishing store: a getter about to sleep, or a watcher,
+    // that registered before it may not have seen the event.
+    if ((Atomics.load(m, ln + LN_CTL) | Atomics.load(m, oWatch)) === 0) { oMiss = 0; return true; }
+    pushed = true;
   }
-  if (oTail === Atomics.load(m, oLane + LN_LIMIT)) return false;
-  const t = ring_put(events, user);
+  return lane_push_rare(fd, events, user, pushed);
+}
+
+/**
+ * lane_push's other cases: the entry was published and a getter or watcher
+ * must be told (pushed), or our copy of the head says full (look again, and
+ * wait for room), or no credit is left, or the port was closed.
+ */
+function lane_push_rare(fd: number, events: number, user: number, pushed: boolean): boolean {
+  const m = I32;
+  if (!pushed) {
+    if ((m[oLane + LN_CTL]! & LN_CLOSED) !== 0) return false;
+    if (((oTail - oHead) | 0) >= oCap) {
+      oHead = Atomics.load(m, oLane + LN_HEAD);
+      if (((oTail - oHead) | 0) >= oCap && !lane_wait_room()) return false;
+    }
+    if (oTail === Atomics.load(m, oLane + LN_LIMIT)) return false;
+    ring_put(events, user);
+    if ((Atomics.load(m, oLane + LN_CTL) | Atomics.load(m, oWatch)) === 0) { oMiss = 0; return true; }
+  }
   oMiss = 0;
-  // After the publishing store: a getter about to sleep, or a watcher, that
-  // registered before it may not have seen the event.
-  if (Atomics.load(m, oLane + LN_CTL) !== 0 || Atomics.load(m, oWatch) !== 0) pushed_slow(fd, t);
+  pushed_slow(fd, oTail);
   return true;
 }
 
@@ -279,7 +317,7 @@ function credit_locked(h: number): boolean {
   if (Atomics.load(I32, h + P.rstack) !== 0) q.reclaim(h);
   const room = I32[h + P.maxev]! - I32[h + P.curr]!;
   if (room <= 0) return false;
-  const g = Math.min(room, LANE_CREDIT);
+  const g = creditGrant(room);
   I32[h + P.curr] = I32[h + P.curr]! + g;
   Atomics.store(I32, oLane + LN_LIMIT, (oTail + g) | 0);
   return true;

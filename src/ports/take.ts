@@ -21,7 +21,7 @@
  */
 import { I32, F64 } from '../kern/kmem.js';
 import { kstat_add } from '../kern/kstat.js';
-import { mutex_enter } from '../kern/mutex.js';
+import { mutex_enter, notify_after_unlock } from '../kern/mutex.js';
 import {
   P, E, portLock, portIdWord, PQ_CLOSE,
   ST_RESERVED, ST_QUEUED, ST_TAKEN, ST_DELIVERING, SF_CANCEL, SF_FREEPEND, SF_REQUEUE,
@@ -44,6 +44,8 @@ const runs: number[] = [];
 let nruns = 0;
 /** Lane entries copied out under the lock (this thread's scratch). */
 let scrEv = new Int32Array(0), scrUser = new Float64Array(0);
+/** The lane index mask (port_lane_entries - 1, fixed at boot), set with the scratch. */
+let laneMask = 0;
 
 /**
  * Sizes this thread's scratch for lane entries; getters call it before they
@@ -56,6 +58,7 @@ export function take_reserve(): void {
 }
 function take_grow(): void {
   const cap = laneEntries();
+  laneMask = cap - 1;
   if (scrEv.length < cap) { scrEv = new Int32Array(cap); scrUser = new Float64Array(cap); }
 }
 
@@ -81,7 +84,9 @@ export const takeResult = { taken: 0, denied: 0, sendGen: 0 };
  * {@link takeResult}.
  */
 export function take_locked(h: number, max: number, out: port_event_t[]): void {
-  take(h, max, out, false);
+  const m = I32, ln = m[h + P.lane]!;
+  if (ln !== 0 && m[h + P.head] === 0 && m[ln + LN_HEAD] !== Atomics.load(m, ln + LN_TAIL)) take_lane(h, ln, max, out, true);
+  else take(h, max, out, false);
 }
 
 /**
@@ -97,28 +102,42 @@ export function take_locked(h: number, max: number, out: port_event_t[]): void {
  */
 export function take_unlocked(h: number, max: number, out: port_event_t[]): void {
   const m = I32, ln = m[h + P.lane]!;
-  if (ln !== 0 && m[h + P.head] === 0 && m[ln + LN_HEAD] !== Atomics.load(m, ln + LN_TAIL)) take_lane(h, ln, max, out);
+  if (ln !== 0 && m[h + P.head] === 0 && m[ln + LN_HEAD] !== Atomics.load(m, ln + LN_TAIL)) take_lane(h, ln, max, out, false);
   else take(h, max, out, true);
 }
 
 /**
- * take_unlocked when only the lane holds events (a busy 1 -> 1 stream's
- * every batch): the general take's outcome for that case, in a function
- * small enough that V8 optimises it within the first few thousand events.
- * The general take is large, takes TurboFan 100+ ms to compile on a busy
- * machine, and deoptimised two or three times on its first rare branches:
- * a fresh consumer ran it unoptimised for the first few hundred ms, fell
- * behind its producer, and the lane spilled onto the locked list.
+ * take_locked / take_unlocked when only the lane holds events (a busy
+ * 1 -> 1 stream's every batch, and a woken getter's): the general take's
+ * outcome for that case, in a function small enough that V8 optimises it
+ * within the first few thousand events. The general take is large, takes
+ * TurboFan 100+ ms to compile on a busy machine, and deoptimised two or
+ * three times on its first rare branches: a fresh consumer ran it
+ * unoptimised for the first few hundred ms, fell behind its producer, and
+ * the lane spilled onto the locked list.
+ *
+ * One loop: the events are made straight from the lane entries, before the
+ * head moves past them (until then the owner does not reuse them), with
+ * the port lock held. Nothing in it can throw but the allocation of an
+ * event (a fatal out-of-memory in V8, not an exception), and if anything
+ * did, the head has not moved: the events stay queued and the lock is
+ * dropped (here, or by the locked caller's finally). `locked`: return with
+ * the lock held (take_locked), else drop it (take_unlocked).
  */
-function take_lane(h: number, ln: number, max: number, out: port_event_t[]): void {
+function take_lane(h: number, ln: number, max: number, out: port_event_t[], locked: boolean): void {
   const m = I32, f = F64;
   takeResult.taken = 0; takeResult.denied = 0;
   const rh = m[ln + LN_HEAD]!, rt = Atomics.load(m, ln + LN_TAIL);
-  const mask = laneEntries() - 1, ent = ln + LN_ENT;
+  const mask = laneMask, ent = ln + LN_ENT;
   const nr = Math.min((rt - rh) | 0, max);
-  for (let i = 0, r = rh; i < nr; i++, r = (r + 1) | 0) {
-    const e = ent + ((r & mask) << 2);
-    scrUser[i] = f[e >> 1]!; scrEv[i] = m[e + 2]!;
+  try {
+    for (let i = 0, r = rh; i < nr; i++, r = (r + 1) | 0) {
+      const e = ent + ((r & mask) << 2);
+      out.push({ portev_events: m[e + 2]!, portev_source: PORT_SOURCE_USER, portev_object: 0, portev_user: f[e >> 1]! });
+    }
+  } catch (e) {
+    if (!locked) port_exit(h);
+    throw e;
   }
   Atomics.store(m, ln + LN_HEAD, (rh + nr) | 0);
   if (m[ln + LN_GETTER] !== cur.lid) m[ln + LN_GETTER] = cur.lid;
@@ -128,13 +147,15 @@ function take_lane(h: number, ln: number, max: number, out: port_event_t[]): voi
   m[h + P.sentPend] = m[h + P.sentPend]! + nr;
   sent_fold_locked(h);
   if (m[h + P.wqh] !== 0 && port_nent(h) > 0) wake_check_locked(h);
-  port_exit(h);
-  if (roomWake) Atomics.notify(m, ln + LN_HEAD);
-  for (let i = 0; i < nr; i++) {
-    out.push({ portev_events: scrEv[i]!, portev_source: PORT_SOURCE_USER, portev_object: 0, portev_user: scrUser[i]! });
-  }
   takeResult.taken = nr;
   kstat_add(C_DELIVERED, nr);
+  if (locked) {
+    if (roomWake) notify_after_unlock(ln + LN_HEAD);
+    takeResult.sendGen = port_gen(h);
+    return;
+  }
+  port_exit(h);
+  if (roomWake) Atomics.notify(m, ln + LN_HEAD);
 }
 
 function take(h: number, max: number, out: port_event_t[], fast: boolean): void {
