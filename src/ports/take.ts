@@ -33,7 +33,7 @@ import {
   slots_return, slot_free_locked, sent_fold_locked, port_nent, port_gen,
 } from './queue.js';
 import { port_source_ops, type PortDelivery } from './source.js';
-import { LN_HEAD, LN_TAIL, LN_ENT, LN_GETTER, LN_ROOMWAIT, laneEntries } from './lane.js';
+import { LN_HEAD, LN_TAIL, LN_ENT, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT, laneEntries } from './lane.js';
 import { cur } from '../kern/hdr.js';
 import type { port_event_t } from './types.js';
 
@@ -142,7 +142,7 @@ function take_lane(h: number, ln: number, max: number, out: port_event_t[], lock
   Atomics.store(m, ln + LN_HEAD, (rh + nr) | 0);
   if (m[ln + LN_GETTER] !== cur.lid) m[ln + LN_GETTER] = cur.lid;
   // As in take: the load after the head store pairs with the owner's flag store before its wait.
-  const roomWake = Atomics.load(m, ln + LN_ROOMWAIT) !== 0;
+  const roomWake = Atomics.load(m, ln + LN_ROOMWAIT) !== 0 && ((rh + nr - m[ln + LN_ROOMAT]!) | 0) >= 0;
   m[h + P.curr] = m[h + P.curr]! - nr;
   m[h + P.sentPend] = m[h + P.sentPend]! + nr;
   sent_fold_locked(h);
@@ -223,8 +223,8 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
     m[h + P.nsrcq] = m[h + P.nsrcq]! - marked;
     Atomics.store(m, ln + LN_HEAD, r);
     if (m[ln + LN_GETTER] !== cur.lid) m[ln + LN_GETTER] = cur.lid;
-    // The owner sleeps for room (lane.ts): the load after the head store pairs with its flag store before its wait.
-    if (Atomics.load(m, ln + LN_ROOMWAIT) !== 0) roomWake = ln;
+    // The owner sleeps for room until the head reaches LN_ROOMAT (lane.ts): the load after the head store pairs with its flag store before its wait.
+    if (Atomics.load(m, ln + LN_ROOMWAIT) !== 0 && ((r - m[ln + LN_ROOMAT]!) | 0) >= 0) roomWake = ln;
     m[h + P.curr] = m[h + P.curr]! - nr;
     m[h + P.sentPend] = m[h + P.sentPend]! + nr;
   }
