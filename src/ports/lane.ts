@@ -71,14 +71,25 @@ export const LN_CLOSED = 1 << 30;
 /** ctl bits: events the first sleeping getter waits for (0: none asleep); see lane_ctl_sync_locked. */
 export const LN_WANT = (1 << 30) - 1;
 /**
- * Credits granted per visit of the owner to the port lock: a lane's worth
- * (as many as it can hold), at most what port_max_events leaves. Fewer
- * visits matter most to a fresh producer: the locked path runs in V8's
- * interpreter for its first few thousand calls (a grant of 256 made that
- * ~40 ns of every cold send), and other senders get the unused ones back
- * when they need them (lane_revoke_locked).
+ * Credits granted per visit of the owner to the port lock: the first grant
+ * after the owner takes the lane is LANE_CREDIT_FIRST, each next one twice
+ * the last, up to a lane's worth (as many as it can hold), and never more
+ * than port_max_events leaves. Few visits matter most to a fresh producer:
+ * the locked path runs in V8's interpreter for its first thousands of calls
+ * (grants of 256 made that ~40 ns of every cold send). The small first
+ * grants are for the JIT too: the refill is lane_push's call out, and an
+ * early one gives that call site type feedback before TurboFan optimises
+ * lane_push (optimised code that reaches a call it never saw run is thrown
+ * away). Other senders get unused credits back when they need them
+ * (lane_revoke_locked).
  */
-function creditGrant(room: number): number { return Math.min(room, oCap); }
+export const LANE_CREDIT_FIRST = 256;
+let oGrant = 0;      // this owner's last grant
+
+function creditGrant(room: number): number {
+  oGrant = oGrant === 0 ? LANE_CREDIT_FIRST : Math.min(2 * oGrant, oCap);
+  return Math.min(room, oGrant);
+}
 /**
  * The longest a full lane's owner waits for room while its getter is on a
  * CPU but takes nothing (ns), before its events take the locked list; after
@@ -113,7 +124,7 @@ let oMiss = 0;       // consecutive sends to other ports
 let oStuck = -1;     // the head at which the last wait for room gave up (-1: none)
 
 /** Forgets this thread's lane (the caller releases it in kernel memory). */
-function disown(): void { oFd = NaN; oH = 0; oLane = 0; oWatch = 0; oMiss = 0; oStuck = -1; }
+function disown(): void { oFd = NaN; oH = 0; oLane = 0; oWatch = 0; oMiss = 0; oStuck = -1; oGrant = 0; }
 
 /**
  * Appends an event to this thread's lane if `fd` is its port and it has a
@@ -378,7 +389,7 @@ function lane_claim_locked(h: number, fd: number): boolean {
   oFd = fd; oH = h; oLane = ln; oWatch = I32[h + P.file]! + FF.watch;
   oTail = I32[ln + LN_TAIL]!; oHead = I32[ln + LN_HEAD]!;
   Atomics.store(I32, ln + LN_LIMIT, oTail);
-  oCap = laneEntries(); oMask = oCap - 1; oEnt = ln + LN_ENT; oMiss = 0; oStuck = -1;
+  oCap = laneEntries(); oMask = oCap - 1; oEnt = ln + LN_ENT; oMiss = 0; oStuck = -1; oGrant = 0;
   return true;
 }
 

@@ -21,7 +21,7 @@
  */
 import { I32, F64 } from '../kern/kmem.js';
 import { kstat_add } from '../kern/kstat.js';
-import { mutex_enter, notify_after_unlock } from '../kern/mutex.js';
+import { mutex_enter } from '../kern/mutex.js';
 import {
   P, E, portLock, portIdWord, PQ_CLOSE,
   ST_RESERVED, ST_QUEUED, ST_TAKEN, ST_DELIVERING, SF_CANCEL, SF_FREEPEND, SF_REQUEUE,
@@ -141,21 +141,22 @@ function take_lane(h: number, ln: number, max: number, out: port_event_t[], lock
   }
   Atomics.store(m, ln + LN_HEAD, (rh + nr) | 0);
   if (m[ln + LN_GETTER] !== cur.lid) m[ln + LN_GETTER] = cur.lid;
-  // As in take: the load after the head store pairs with the owner's flag store before its wait.
-  const roomWake = Atomics.load(m, ln + LN_ROOMWAIT) !== 0 && ((rh + nr - m[ln + LN_ROOMAT]!) | 0) >= 0;
+  // As in take: the load after the head store pairs with the owner's flag
+  // store before its wait. The owner sleeps for room until the head reaches
+  // LN_ROOMAT: wake it (1) or nobody (0), with no branch and one notify
+  // either way, which finds no waiter in V8's futex table in the common
+  // case. A branch that a fresh getter first takes after TurboFan compiled
+  // this function deoptimises it (and its callers it was inlined into).
+  const reach = (rh + nr - m[ln + LN_ROOMAT]!) | 0;
+  Atomics.notify(m, ln + LN_HEAD, Atomics.load(m, ln + LN_ROOMWAIT) & ~(reach >> 31) & 1);
   m[h + P.curr] = m[h + P.curr]! - nr;
   m[h + P.sentPend] = m[h + P.sentPend]! + nr;
   sent_fold_locked(h);
   if (m[h + P.wqh] !== 0 && port_nent(h) > 0) wake_check_locked(h);
   takeResult.taken = nr;
   kstat_add(C_DELIVERED, nr);
-  if (locked) {
-    if (roomWake) notify_after_unlock(ln + LN_HEAD);
-    takeResult.sendGen = port_gen(h);
-    return;
-  }
-  port_exit(h);
-  if (roomWake) Atomics.notify(m, ln + LN_HEAD);
+  if (locked) takeResult.sendGen = port_gen(h);
+  else port_exit(h);
 }
 
 function take(h: number, max: number, out: port_event_t[], fast: boolean): void {
