@@ -62,7 +62,7 @@ import { tunables } from '../kern/boot.js';
 import { mutex_enter, mutex_exit, notify_after_unlock } from '../kern/mutex.js';
 import { onLwpExit, onUserret } from '../lwp/proc.js';
 import { lwp_post_userret } from '../lwp/ops.js';
-import { P, portLock, portIdWord, PQ_CLOSE, C_DISCARDED, C_SENT, C_LANES, C_LANE_SPILLS, C_LANE_ROOM_WAITS, C_LANE_ROOM_SLEEPS, C_LANE_ROOM_TIMEOUTS, spinRegion, SPIN_BUDGET } from './mem.js';
+import { P, portLock, portIdWord, PQ_CLOSE, C_DISCARDED, C_SENT, C_LANES, C_LANE_SPILLS, C_LANE_ROOM_WAITS, C_LANE_ROOM_SLEEPS, C_LANE_ROOM_TIMEOUTS, C_LANE_GRANTS, spinRegion, SPIN_BUDGET } from './mem.js';
 import { kstat_add } from '../kern/kstat.js';
 
 export const LN_TAIL = 0, LN_HEAD = 16, LN_GETTER = 17, LN_CTL = 32, LN_OWNER = 33, LN_PORT = 34, LN_INUSE = 35, LN_LIMIT = 36, LN_ROOMWAIT = 37, LN_ROOMAT = 38, LN_ENT = 48;
@@ -87,7 +87,7 @@ export const LANE_CREDIT_FIRST = 256;
 let oGrant = 0;      // this owner's last grant
 
 function creditGrant(room: number): number {
-  oGrant = oGrant === 0 ? LANE_CREDIT_FIRST : Math.min(2 * oGrant, oCap);
+  oGrant = Math.min(oGrant === 0 ? LANE_CREDIT_FIRST : 2 * oGrant, oCap);
   return Math.min(room, oGrant);
 }
 /**
@@ -346,6 +346,7 @@ function credit_locked(h: number): boolean {
   const room = I32[h + P.maxev]! - I32[h + P.curr]!;
   if (room <= 0) return false;
   const g = creditGrant(room);
+  kstat_add(C_LANE_GRANTS);
   I32[h + P.curr] = I32[h + P.curr]! + g;
   Atomics.store(I32, oLane + LN_LIMIT, (oTail + g) | 0);
   return true;

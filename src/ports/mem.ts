@@ -161,6 +161,7 @@ export const C_LANE_SPILLS = kstat_counter('port', 'lane_spills');  // lane owne
 export const C_LANE_ROOM_WAITS = kstat_counter('port', 'lane_room_waits'); // a full lane's owner waited for room
 export const C_LANE_ROOM_SLEEPS = kstat_counter('port', 'lane_room_sleeps'); // ... and slept (Atomics.wait) meanwhile
 export const C_LANE_ROOM_TIMEOUTS = kstat_counter('port', 'lane_room_timeouts'); // ... and gave up: the getter took nothing for LANE_ROOM_WAIT_NS
+export const C_LANE_GRANTS = kstat_counter('port', 'lane_grants'); // credit grants to lane owners (each a visit to the port lock)
 export const C_SPIN_HIT = kstat_counter('port', 'spin_hits');
 export const C_SPIN_MISS = kstat_counter('port', 'spin_misses');
 export const C_DWAIT_HIT = kstat_counter('port', 'dwait_hits');     // deadline waits that caught the event spinning

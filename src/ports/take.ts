@@ -84,9 +84,25 @@ export const takeResult = { taken: 0, denied: 0, sendGen: 0 };
  * {@link takeResult}.
  */
 export function take_locked(h: number, max: number, out: port_event_t[]): void {
-  const m = I32, ln = m[h + P.lane]!;
-  if (ln !== 0 && m[h + P.head] === 0 && m[ln + LN_HEAD] !== Atomics.load(m, ln + LN_TAIL)) take_lane(h, ln, max, out, true);
+  const ln = lane_first(h, max);
+  if (ln !== 0) take_lane(h, ln, max, out, true);
   else take(h, max, out, false);
+}
+
+/**
+ * Port h's lane if the next `max` events (or all there are) are lane
+ * entries, else 0 (lock held): the lane holds some, and the locked list
+ * either is empty or its first event comes after `max` lane entries (its
+ * lane mark, E.rpos). The second case is a lane that spilled: its owner
+ * queued on the list while the lane was full, and the getter still takes
+ * the lane's backlog with the lane-only take rather than the general one.
+ */
+function lane_first(h: number, max: number): number {
+  const m = I32, ln = m[h + P.lane]!;
+  if (ln === 0) return 0;
+  const rh = m[ln + LN_HEAD]!, first = m[h + P.head]!;
+  if (rh === Atomics.load(m, ln + LN_TAIL)) return 0;
+  return first === 0 || ((m[first + E.rpos]! - rh) | 0) >= max ? ln : 0;
 }
 
 /**
@@ -101,14 +117,15 @@ export function take_locked(h: number, max: number, out: port_event_t[]): void {
  * batch, not twice.
  */
 export function take_unlocked(h: number, max: number, out: port_event_t[]): void {
-  const m = I32, ln = m[h + P.lane]!;
-  if (ln !== 0 && m[h + P.head] === 0 && m[ln + LN_HEAD] !== Atomics.load(m, ln + LN_TAIL)) take_lane(h, ln, max, out, false);
+  const ln = lane_first(h, max);
+  if (ln !== 0) take_lane(h, ln, max, out, false);
   else take(h, max, out, true);
 }
 
 /**
- * take_locked / take_unlocked when only the lane holds events (a busy
- * 1 -> 1 stream's every batch, and a woken getter's): the general take's
+ * take_locked / take_unlocked when the batch is all lane entries (a busy
+ * 1 -> 1 stream's every batch, a woken getter's, and a spilled lane's
+ * backlog: lane_first): the general take's
  * outcome for that case, in a function small enough that V8 optimises it
  * within the first few thousand events. The general take is large, takes
  * TurboFan 100+ ms to compile on a busy machine, and deoptimised two or
