@@ -10,7 +10,13 @@
  *    lane first fills or the getter first sleeps (each deoptimisation sends
  *    the producer's loop back to the interpreter and costs a recompile on a
  *    compiler thread that shares 2 CPUs with both LWPs). Checked with
- *    --trace-deopt in a fresh child process, as V8 prints it on Node 20.
+ *    --trace-deopt in a fresh child process, as V8 prints it on Node 20;
+ *  - every event the kernel hands out has one V8 map, whatever path made it
+ *    and whatever its values: an event from the locked list (its
+ *    portev_object read as a double) once moved the event shape to a new
+ *    map, and every lane event made afterwards was migrated when touched
+ *    (~220 ns an event, for the rest of the run). Checked with
+ *    %HaveSameMap in a child process (--allow-natives-syntax).
  * Own file: it boots with the default lane size.
  */
 import { isMainThread } from 'node:worker_threads';
@@ -29,6 +35,7 @@ import { within } from './helpers.js';
 
 const SELF = new URL(import.meta.url);
 const CHILD = process.argv.includes('--cold-child');
+const MAPS_CHILD = process.argv.includes('--maps-child');
 if (isMainThread) boot();
 
 /** LWP: sends 0..n-1 (retrying EAGAIN). */
@@ -62,7 +69,19 @@ async function stream(n: number): Promise<number> {
   return new Int32Array(ctl)[0]!;
 }
 
-if (isMainThread && CHILD) {
+if (isMainThread && MAPS_CHILD) {
+  // The child of the map test: events made by each path, in turn.
+  const same = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: unknown, b: unknown) => boolean;
+  const p = ports.port_create(), q = ports.port_create();
+  const evs: ports.port_event_t[] = [];
+  ports.port_send(p, 1, 1); evs.push(ports.port_getn(p, 8, 1)[0]!);   // p's send lane (this thread takes it)
+  ports.port_send(q, 1, 2); evs.push(ports.port_getn(q, 8, 1)[0]!);   // q's locked list: the thread's lane is p's
+  ports.port_send(p, 1, 3); evs.push(ports.port_getn(p, 8, 1)[0]!);   // the lane again
+  ports.port_alert(p, ports.PORT_ALERT_SET, 1, 0.25); evs.push(ports.port_get(p)); ports.port_alert(p, 0, 0, 0);
+  ports.port_send(p, 1, 0.5); evs.push(ports.port_getn(p, 8, 1)[0]!); // a double user
+  ports.port_send(p, 1, 4); evs.push(ports.port_getn(p, 8, 1)[0]!);
+  console.log(`@@maps ${evs.map((e) => same(evs[0], e)).join(' ')}`);
+} else if (isMainThread && CHILD) {
   // The child of the deoptimisation test: one fresh stream, then exit.
   const got = await stream(300_000);
   console.log(`@@done ${got}`);
@@ -89,5 +108,12 @@ if (isMainThread && CHILD) {
     assert.match(r.stdout, /\[bailout|deoptimizing/, 'V8 traced deoptimisations (of other functions) at all');
     const bad = r.stdout.split('\n').filter((l) => /deoptimizing .*<JSFunction (lane_push|port_send) /.test(l));
     assert.deepEqual(bad, [], 'deoptimisations of the send path');
+  });
+
+  test('every event has one V8 map, whichever path made it (child process, %HaveSameMap)', () => {
+    const file = fileURLToPath(SELF);
+    const r = spawnSync(process.execPath, ['--allow-natives-syntax', file, '--maps-child'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, `child exited ${r.status} ${r.signal ?? ''}: ${r.stderr.slice(-2000)}`);
+    assert.match(r.stdout, /@@maps (true ?){6}\n/, `same map as the first event, per event: ${r.stdout}`);
   });
 }

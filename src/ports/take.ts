@@ -35,7 +35,7 @@ import {
 import { port_source_ops, type PortDelivery } from './source.js';
 import { LN_HEAD, LN_TAIL, LN_ENT, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT, laneEntries } from './lane.js';
 import { cur } from '../kern/hdr.js';
-import type { port_event_t } from './types.js';
+import { port_event, type port_event_t } from './types.js';
 
 const KEEP = PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED;
 
@@ -150,7 +150,7 @@ function take_lane(h: number, ln: number, max: number, out: port_event_t[], lock
   try {
     for (let i = 0, r = rh; i < nr; i++, r = (r + 1) | 0) {
       const e = ent + ((r & mask) << 2);
-      out.push({ portev_events: m[e + 2]!, portev_source: PORT_SOURCE_USER, portev_object: 0, portev_user: f[e >> 1]! });
+      out.push(port_event(m[e + 2]!, PORT_SOURCE_USER, 0, f[e >> 1]!));
     }
   } catch (e) {
     if (!locked) port_exit(h);
@@ -272,7 +272,7 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
     if (len < 0) {
       // Lane entries: port_send's events, nothing to settle.
       for (let j = 0; j < -len; j++, ri++) {
-        out.push({ portev_events: scrEv[ri]!, portev_source: PORT_SOURCE_USER, portev_object: 0, portev_user: scrUser[ri]! });
+        out.push(port_event(scrEv[ri]!, PORT_SOURCE_USER, 0, scrUser[ri]!));
       }
       taken -= len;
       continue;
@@ -291,7 +291,7 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
         // when it hands a slot out).
         if (freeTail === 0) freeHead = s; else if (freeTail !== prev) m[freeTail + E.next] = s;
         freeTail = s; freed++;
-        out.push({ portev_events: events, portev_source: src, portev_object: object, portev_user: user });
+        out.push(port_event(events, src, object, user));
         taken++;
         prev = s;
         s = next;
@@ -345,7 +345,7 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
         } else {
           if (Atomics.compareExchange(m, s + E.st, v, ST_RESERVED) !== v) continue;
         }
-        out.push({ portev_events: events, portev_source: src, portev_object: object, portev_user: user });
+        out.push(port_event(events, src, object, user));
         taken++;
         break;
       }
