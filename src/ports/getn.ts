@@ -31,7 +31,7 @@ import { lane_ctl_sync_locked, lane_owner } from './lane.js';
 import { take_locked, take_unlocked, take_reserve, takeResult } from './take.js';
 import { spin_begin, spin_end, prespin } from './spin.js';
 import { dwait_begin, dwait_end } from './dwait.js';
-import { eventList, type port_event_t, type port_event_list } from './types.js';
+import { eventList, port_event, type port_event_t, type port_event_list } from './types.js';
 
 export const WMESG_PORTGET = wmesg_register('portget');
 
@@ -62,7 +62,7 @@ export function timeout_ms(ms: number | undefined): number {
 }
 
 function alertEvent(h: number): port_event_t {
-  return { portev_events: I32[h + P.alertEvents]!, portev_source: PORT_SOURCE_ALERT, portev_object: 0, portev_user: portAlertUser(h) };
+  return port_event(I32[h + P.alertEvents]!, PORT_SOURCE_ALERT, 0, portAlertUser(h));
 }
 
 /** Unsigned count argument, as C's uint_t. */

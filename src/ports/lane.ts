@@ -8,7 +8,7 @@
  * appends events with plain stores and publishes them with one store of its
  * tail word, so per event only the entry itself travels to the consumer's
  * CPU (four to a cache line), and the port lock is taken by the producer
- * once per credit grant (LANE_CREDIT events) instead of per event.
+ * once per credit grant (a lane's worth of events) instead of per event.
  *
  * What stays the seed's. Getters still take events under the port lock, in
  * FIFO order across the lane and the locked queue: every event queued on the
@@ -50,7 +50,7 @@
  *   [16] head: entries taken (getters, under the port lock); [17] the LWP that last took
  *   [32] ctl: events the first sleeping getter wants | LN_CLOSED; [33] owner lid;
  *   [34] port handle; [35] in use; [36] limit: tail value the granted credits reach;
- *   [37] room wait: the owner sleeps until the head moves (lane_wait_room)
+ *   [37] room wait: the owner sleeps for room (lane_wait_room); [38] the head value that wakes it
  *   [48] entries: { user f64, events i32, pad } x port_lane_entries
  */
 import { I32, F64, kregionCreate } from '../kern/kmem.js';
@@ -59,19 +59,37 @@ import { cur } from '../kern/hdr.js';
 import { sq_first, sq_arg } from '../kern/sleepq.js';
 import { monoNow } from '../kern/time.js';
 import { tunables } from '../kern/boot.js';
-import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { mutex_enter, mutex_exit, notify_after_unlock } from '../kern/mutex.js';
 import { onLwpExit, onUserret } from '../lwp/proc.js';
 import { lwp_post_userret } from '../lwp/ops.js';
-import { P, portLock, portIdWord, PQ_CLOSE, C_DISCARDED, C_SENT, C_LANES, C_LANE_SPILLS, C_LANE_ROOM_WAITS, C_LANE_ROOM_SLEEPS, C_LANE_ROOM_TIMEOUTS, spinRegion, SPIN_BUDGET } from './mem.js';
+import { P, portLock, portIdWord, PQ_CLOSE, C_DISCARDED, C_SENT, C_LANES, C_LANE_SPILLS, C_LANE_ROOM_WAITS, C_LANE_ROOM_SLEEPS, C_LANE_ROOM_TIMEOUTS, C_LANE_GRANTS, spinRegion, SPIN_BUDGET } from './mem.js';
 import { kstat_add } from '../kern/kstat.js';
 
-export const LN_TAIL = 0, LN_HEAD = 16, LN_GETTER = 17, LN_CTL = 32, LN_OWNER = 33, LN_PORT = 34, LN_INUSE = 35, LN_LIMIT = 36, LN_ROOMWAIT = 37, LN_ENT = 48;
+export const LN_TAIL = 0, LN_HEAD = 16, LN_GETTER = 17, LN_CTL = 32, LN_OWNER = 33, LN_PORT = 34, LN_INUSE = 35, LN_LIMIT = 36, LN_ROOMWAIT = 37, LN_ROOMAT = 38, LN_ENT = 48;
 /** ctl bit: the port was closed (its entries are discarded; the owner lets go). */
 export const LN_CLOSED = 1 << 30;
 /** ctl bits: events the first sleeping getter waits for (0: none asleep); see lane_ctl_sync_locked. */
 export const LN_WANT = (1 << 30) - 1;
-/** Credits granted per visit of the owner to the port lock. */
-export const LANE_CREDIT = 256;
+/**
+ * Credits granted per visit of the owner to the port lock: the first grant
+ * after the owner takes the lane is LANE_CREDIT_FIRST, each next one twice
+ * the last, up to a lane's worth (as many as it can hold), and never more
+ * than port_max_events leaves. Few visits matter most to a fresh producer:
+ * the locked path runs in V8's interpreter for its first thousands of calls
+ * (grants of 256 made that ~40 ns of every cold send). The small first
+ * grants are for the JIT too: the refill is lane_push's call out, and an
+ * early one gives that call site type feedback before TurboFan optimises
+ * lane_push (optimised code that reaches a call it never saw run is thrown
+ * away). Other senders get unused credits back when they need them
+ * (lane_revoke_locked).
+ */
+export const LANE_CREDIT_FIRST = 256;
+let oGrant = 0;      // this owner's last grant
+
+function creditGrant(room: number): number {
+  oGrant = Math.min(oGrant === 0 ? LANE_CREDIT_FIRST : 2 * oGrant, oCap);
+  return Math.min(room, oGrant);
+}
 /**
  * The longest a full lane's owner waits for room while its getter is on a
  * CPU but takes nothing (ns), before its events take the locked list; after
@@ -106,28 +124,60 @@ let oMiss = 0;       // consecutive sends to other ports
 let oStuck = -1;     // the head at which the last wait for room gave up (-1: none)
 
 /** Forgets this thread's lane (the caller releases it in kernel memory). */
-function disown(): void { oFd = NaN; oH = 0; oLane = 0; oWatch = 0; oMiss = 0; oStuck = -1; }
+function disown(): void { oFd = NaN; oH = 0; oLane = 0; oWatch = 0; oMiss = 0; oStuck = -1; oGrant = 0; }
 
 /**
  * Appends an event to this thread's lane if `fd` is its port and it has a
  * credit and room: no lock, two shared stores. False: take the locked path.
+ *
+ * The common case is this one function, with one call out (lane_push_rare)
+ * for everything else, so that a fresh producer's send is short in V8's
+ * interpreter, becomes one TurboFan compile soon, and is not deoptimised
+ * later when the lane first fills or its getter first sleeps: that call
+ * site has type feedback from the very first send (which finds no lane of
+ * its own yet), and TurboFan deoptimises optimised code that reaches a
+ * call site it never saw run.
  */
 export function lane_push(fd: number, events: number, user: number): boolean {
-  if (fd !== oFd) return false;
-  const m = I32;
-  // (No look at the descriptor: a close sets LN_CLOSED under the port lock,
-  // and a push racing with it counts as sent just before the close.)
-  if ((m[oLane + LN_CTL]! & LN_CLOSED) !== 0) return false;
-  if (((oTail - oHead) | 0) >= oCap) {
-    oHead = Atomics.load(m, oLane + LN_HEAD);
-    if (((oTail - oHead) | 0) >= oCap && !lane_wait_room()) return false;
+  const m = I32, ln = oLane, t = oTail;
+  let pushed = false;
+  // Our port, room by our copy of the head, a credit (the limit word: a
+  // revoke lowers it), and the port open (a close sets LN_CLOSED under the
+  // port lock; a push racing with it counts as sent just before the close).
+  if (fd === oFd && ((t - oHead) | 0) < oCap && t !== Atomics.load(m, ln + LN_LIMIT) && (m[ln + LN_CTL]! & LN_CLOSED) === 0) {
+    const e = oEnt + ((t & oMask) << 2);
+    F64[e >> 1] = user;
+    m[e + 2] = events;
+    oTail = (t + 1) | 0;
+    Atomics.store(m, ln + LN_TAIL, oTail);
+    // After the publishing store: a getter about to sleep, or a watcher,
+    // that registered before it may not have seen the event.
+    if ((Atomics.load(m, ln + LN_CTL) | Atomics.load(m, oWatch)) === 0) { oMiss = 0; return true; }
+    pushed = true;
   }
-  if (oTail === Atomics.load(m, oLane + LN_LIMIT)) return false;
-  const t = ring_put(events, user);
+  return lane_push_rare(fd, events, user, pushed);
+}
+
+/**
+ * lane_push's other cases: the entry was published and a getter or watcher
+ * must be told (pushed), or our copy of the head says full (look again, and
+ * wait for room), or no credit is left, or the port was closed.
+ */
+function lane_push_rare(fd: number, events: number, user: number, pushed: boolean): boolean {
+  const m = I32;
+  if (!pushed) {
+    if (fd !== oFd) return false;
+    if ((m[oLane + LN_CTL]! & LN_CLOSED) !== 0) return false;
+    if (((oTail - oHead) | 0) >= oCap) {
+      oHead = Atomics.load(m, oLane + LN_HEAD);
+      if (((oTail - oHead) | 0) >= oCap && !lane_wait_room()) return false;
+    }
+    if (oTail === Atomics.load(m, oLane + LN_LIMIT)) return false;
+    ring_put(events, user);
+    if ((Atomics.load(m, oLane + LN_CTL) | Atomics.load(m, oWatch)) === 0) { oMiss = 0; return true; }
+  }
   oMiss = 0;
-  // After the publishing store: a getter about to sleep, or a watcher, that
-  // registered before it may not have seen the event.
-  if (Atomics.load(m, oLane + LN_CTL) !== 0 || Atomics.load(m, oWatch) !== 0) pushed_slow(fd, t);
+  pushed_slow(fd, oTail);
   return true;
 }
 
@@ -149,8 +199,9 @@ function ring_put(events: number, user: number): number {
  * kept a cold consumer (unoptimized code, young-generation GCs, V8's
  * compiler threads beside it on few CPUs) from ever catching up. So wait for
  * room: spin for the adaptive spin budget (port_spin_ns), then sleep on the
- * head word (the getter's take wakes us: LN_ROOMWAIT), giving the CPU to the
- * getter, for at most LANE_ROOM_WAIT_NS; none when spinning is off. A wait
+ * head word until a quarter of the lane is free (the getter's take wakes
+ * us: LN_ROOMWAIT, LN_ROOMAT), giving the CPU to the getter and to V8's
+ * compiler threads, for at most LANE_ROOM_WAIT_NS; none when spinning is off. A wait
  * that gave up is not repeated until the head moves, so a getter that stops
  * taking costs its producer one bounded wait, not one per send. True when
  * room appeared.
@@ -193,14 +244,29 @@ function room_getter_ok(ln: number): boolean {
   return g > 0 && g !== cur.lid;
 }
 
-/** One sleep of the wait for room on lane ln; true when the head has moved off oHead. */
+/**
+ * One sleep of the wait for room on lane ln, until a quarter of the lane is
+ * free (the getter's take that moves the head to LN_ROOMAT wakes us) or
+ * for at most ROOM_SLEEP_MS; true when there is room. Not at the first
+ * free entry: an owner woken per batch taken (64 entries) paid a wake-up
+ * and a sleep, and its getter a notify, for every few dozen events while
+ * the getter was the slower side (a cold consumer's first few hundred ms).
+ */
 function room_sleep(ln: number): boolean {
   const m = I32;
   kstat_add(C_LANE_ROOM_SLEEPS);
-  // Flag, then look: the getter stores the head, then reads the flag.
+  const target = (oTail - oCap + (oCap >> 2)) | 0;
+  m[ln + LN_ROOMAT] = target;
+  // Flag, then look: the getter stores the head, then reads the flag (and the mark).
   Atomics.store(m, ln + LN_ROOMWAIT, 1);
-  const h0 = oHead;
-  if (Atomics.load(m, ln + LN_HEAD) === h0) Atomics.wait(m, ln + LN_HEAD, h0, ROOM_SLEEP_MS);
+  const end = monoNow() + ROOM_SLEEP_MS * 1e6;
+  for (;;) {
+    const h = Atomics.load(m, ln + LN_HEAD);
+    if (((h - target) | 0) >= 0 || (Atomics.load(m, ln + LN_CTL) & LN_CLOSED) !== 0) break;
+    const left = end - monoNow();
+    if (left <= 0) break;
+    Atomics.wait(m, ln + LN_HEAD, h, left / 1e6);
+  }
   Atomics.store(m, ln + LN_ROOMWAIT, 0);
   oHead = Atomics.load(m, ln + LN_HEAD);
   return ((oTail - oHead) | 0) < oCap;
@@ -279,7 +345,8 @@ function credit_locked(h: number): boolean {
   if (Atomics.load(I32, h + P.rstack) !== 0) q.reclaim(h);
   const room = I32[h + P.maxev]! - I32[h + P.curr]!;
   if (room <= 0) return false;
-  const g = Math.min(room, LANE_CREDIT);
+  const g = creditGrant(room);
+  kstat_add(C_LANE_GRANTS);
   I32[h + P.curr] = I32[h + P.curr]! + g;
   Atomics.store(I32, oLane + LN_LIMIT, (oTail + g) | 0);
   return true;
@@ -323,7 +390,7 @@ function lane_claim_locked(h: number, fd: number): boolean {
   oFd = fd; oH = h; oLane = ln; oWatch = I32[h + P.file]! + FF.watch;
   oTail = I32[ln + LN_TAIL]!; oHead = I32[ln + LN_HEAD]!;
   Atomics.store(I32, ln + LN_LIMIT, oTail);
-  oCap = laneEntries(); oMask = oCap - 1; oEnt = ln + LN_ENT; oMiss = 0; oStuck = -1;
+  oCap = laneEntries(); oMask = oCap - 1; oEnt = ln + LN_ENT; oMiss = 0; oStuck = -1; oGrant = 0;
   return true;
 }
 
@@ -386,6 +453,8 @@ export function lane_close_locked(h: number): number {
   const tail = Atomics.load(I32, ln + LN_TAIL);
   const left = (tail - I32[ln + LN_HEAD]!) | 0;
   Atomics.store(I32, ln + LN_HEAD, tail);
+  // An owner asleep for room wakes now rather than at its sleep's bound.
+  if (Atomics.load(I32, ln + LN_ROOMWAIT) !== 0) notify_after_unlock(ln + LN_HEAD);
   I32[h + P.curr] = I32[h + P.curr]! - left;
   if (left > 0) kstat_add(C_SENT, left); // taken events count at their take (take.ts)
   if (oLane === ln) {

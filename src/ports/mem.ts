@@ -44,9 +44,11 @@ declare module '../kern/options.js' {
      */
     port_lanes?: number;
     /**
-     * Entries per send lane, rounded down to a power of two (default 4096;
-     * 16 bytes each, so 64 KiB a lane): room for what a sender queues while
-     * its getter wakes up (~50 us here); a full lane's owner waits for room
+     * Entries per send lane, rounded down to a power of two (default 16384;
+     * 16 bytes each, so 256 KiB a lane, touched only once the lane is used):
+     * room for what a sender queues while its getter is off a CPU, which on a
+     * busy machine is a millisecond or more (a fresh consumer's first hundreds
+     * of ms run slower than its producer). A full lane's owner waits for room
      * (lane.ts) and spills onto the locked queue only when no getter will make
      * room soon.
      */
@@ -60,7 +62,7 @@ defineTunable('port_spin_ns', 20_000, 0, 10_000_000);
 defineTunable('port_spinners', availableParallelism(), 0, 1024);
 defineTunable('port_dwait_ns', 50_000, 0, 10_000_000);
 defineTunable('port_lanes', 64, 0, 4096);
-defineTunable('port_lane_entries', 4096, 16, 1 << 16);
+defineTunable('port_lane_entries', 16384, 16, 1 << 16);
 
 /** port_t + port_queue_t of the seed, less what a single process does not need. */
 export const PORT = defineStruct('port', {
@@ -159,6 +161,7 @@ export const C_LANE_SPILLS = kstat_counter('port', 'lane_spills');  // lane owne
 export const C_LANE_ROOM_WAITS = kstat_counter('port', 'lane_room_waits'); // a full lane's owner waited for room
 export const C_LANE_ROOM_SLEEPS = kstat_counter('port', 'lane_room_sleeps'); // ... and slept (Atomics.wait) meanwhile
 export const C_LANE_ROOM_TIMEOUTS = kstat_counter('port', 'lane_room_timeouts'); // ... and gave up: the getter took nothing for LANE_ROOM_WAIT_NS
+export const C_LANE_GRANTS = kstat_counter('port', 'lane_grants'); // credit grants to lane owners (each a visit to the port lock)
 export const C_SPIN_HIT = kstat_counter('port', 'spin_hits');
 export const C_SPIN_MISS = kstat_counter('port', 'spin_misses');
 export const C_DWAIT_HIT = kstat_counter('port', 'dwait_hits');     // deadline waits that caught the event spinning

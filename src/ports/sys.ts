@@ -105,8 +105,19 @@ function sendLocked(h: number, events: number, user: number, syscall: string): v
 /** Sends a user event (PORT_SOURCE_USER). EBADF, EBADFD, EAGAIN (port_max_events or slots exhausted). */
 export function port_send(port: number, events: number, user: number): void {
   sysenter();
-  const ev = intArg(events, 'events', 'port_send') | 0;
-  const u = userArg(user, 'user', 'port_send');
+  // The copy-in of intArg and userArg, inline for the common case (an int
+  // and a number): this is every send's path, so it is kept to one call
+  // below (lane_push), short for a fresh LWP's interpreter.
+  if (typeof events === 'number' && typeof user === 'number' && (events | 0) === events) {
+    if (lane_push(port, events, user)) return;
+    port_send_locked(port, events, user);
+    return;
+  }
+  port_send_locked(port, intArg(events, 'events', 'port_send') | 0, userArg(user, 'user', 'port_send'));
+}
+
+/** port_send when the lane did not take the event (arguments copied in). */
+function port_send_locked(port: number, ev: number, u: number): void {
   if (lane_push(port, ev, u)) return;
   lane_before_locked(port);
   const h = port_enter(port, 'port_send');

@@ -33,9 +33,9 @@ import {
   slots_return, slot_free_locked, sent_fold_locked, port_nent, port_gen,
 } from './queue.js';
 import { port_source_ops, type PortDelivery } from './source.js';
-import { LN_HEAD, LN_TAIL, LN_ENT, LN_GETTER, LN_ROOMWAIT, laneEntries } from './lane.js';
+import { LN_HEAD, LN_TAIL, LN_ENT, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT, laneEntries } from './lane.js';
 import { cur } from '../kern/hdr.js';
-import type { port_event_t } from './types.js';
+import { port_event, type port_event_t } from './types.js';
 
 const KEEP = PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED;
 
@@ -44,6 +44,8 @@ const runs: number[] = [];
 let nruns = 0;
 /** Lane entries copied out under the lock (this thread's scratch). */
 let scrEv = new Int32Array(0), scrUser = new Float64Array(0);
+/** The lane index mask (port_lane_entries - 1, fixed at boot), set with the scratch. */
+let laneMask = 0;
 
 /**
  * Sizes this thread's scratch for lane entries; getters call it before they
@@ -56,6 +58,7 @@ export function take_reserve(): void {
 }
 function take_grow(): void {
   const cap = laneEntries();
+  laneMask = cap - 1;
   if (scrEv.length < cap) { scrEv = new Int32Array(cap); scrUser = new Float64Array(cap); }
 }
 
@@ -81,7 +84,25 @@ export const takeResult = { taken: 0, denied: 0, sendGen: 0 };
  * {@link takeResult}.
  */
 export function take_locked(h: number, max: number, out: port_event_t[]): void {
-  take(h, max, out, false);
+  const ln = lane_first(h, max);
+  if (ln !== 0) take_lane(h, ln, max, out, true);
+  else take(h, max, out, false);
+}
+
+/**
+ * Port h's lane if the next `max` events (or all there are) are lane
+ * entries, else 0 (lock held): the lane holds some, and the locked list
+ * either is empty or its first event comes after `max` lane entries (its
+ * lane mark, E.rpos). The second case is a lane that spilled: its owner
+ * queued on the list while the lane was full, and the getter still takes
+ * the lane's backlog with the lane-only take rather than the general one.
+ */
+function lane_first(h: number, max: number): number {
+  const m = I32, ln = m[h + P.lane]!;
+  if (ln === 0) return 0;
+  const rh = m[ln + LN_HEAD]!, first = m[h + P.head]!;
+  if (rh === Atomics.load(m, ln + LN_TAIL)) return 0;
+  return first === 0 || ((m[first + E.rpos]! - rh) | 0) >= max ? ln : 0;
 }
 
 /**
@@ -96,45 +117,63 @@ export function take_locked(h: number, max: number, out: port_event_t[]): void {
  * batch, not twice.
  */
 export function take_unlocked(h: number, max: number, out: port_event_t[]): void {
-  const m = I32, ln = m[h + P.lane]!;
-  if (ln !== 0 && m[h + P.head] === 0 && m[ln + LN_HEAD] !== Atomics.load(m, ln + LN_TAIL)) take_lane(h, ln, max, out);
+  const ln = lane_first(h, max);
+  if (ln !== 0) take_lane(h, ln, max, out, false);
   else take(h, max, out, true);
 }
 
 /**
- * take_unlocked when only the lane holds events (a busy 1 -> 1 stream's
- * every batch): the general take's outcome for that case, in a function
- * small enough that V8 optimises it within the first few thousand events.
- * The general take is large, takes TurboFan 100+ ms to compile on a busy
- * machine, and deoptimised two or three times on its first rare branches:
- * a fresh consumer ran it unoptimised for the first few hundred ms, fell
- * behind its producer, and the lane spilled onto the locked list.
+ * take_locked / take_unlocked when the batch is all lane entries (a busy
+ * 1 -> 1 stream's every batch, a woken getter's, and a spilled lane's
+ * backlog: lane_first): the general take's
+ * outcome for that case, in a function small enough that V8 optimises it
+ * within the first few thousand events. The general take is large, takes
+ * TurboFan 100+ ms to compile on a busy machine, and deoptimised two or
+ * three times on its first rare branches: a fresh consumer ran it
+ * unoptimised for the first few hundred ms, fell behind its producer, and
+ * the lane spilled onto the locked list.
+ *
+ * One loop: the events are made straight from the lane entries, before the
+ * head moves past them (until then the owner does not reuse them), with
+ * the port lock held. Nothing in it can throw but the allocation of an
+ * event (a fatal out-of-memory in V8, not an exception), and if anything
+ * did, the head has not moved: the events stay queued and the lock is
+ * dropped (here, or by the locked caller's finally). `locked`: return with
+ * the lock held (take_locked), else drop it (take_unlocked).
  */
-function take_lane(h: number, ln: number, max: number, out: port_event_t[]): void {
+function take_lane(h: number, ln: number, max: number, out: port_event_t[], locked: boolean): void {
   const m = I32, f = F64;
   takeResult.taken = 0; takeResult.denied = 0;
   const rh = m[ln + LN_HEAD]!, rt = Atomics.load(m, ln + LN_TAIL);
-  const mask = laneEntries() - 1, ent = ln + LN_ENT;
+  const mask = laneMask, ent = ln + LN_ENT;
   const nr = Math.min((rt - rh) | 0, max);
-  for (let i = 0, r = rh; i < nr; i++, r = (r + 1) | 0) {
-    const e = ent + ((r & mask) << 2);
-    scrUser[i] = f[e >> 1]!; scrEv[i] = m[e + 2]!;
+  try {
+    for (let i = 0, r = rh; i < nr; i++, r = (r + 1) | 0) {
+      const e = ent + ((r & mask) << 2);
+      out.push(port_event(m[e + 2]!, PORT_SOURCE_USER, 0, f[e >> 1]!));
+    }
+  } catch (e) {
+    if (!locked) port_exit(h);
+    throw e;
   }
   Atomics.store(m, ln + LN_HEAD, (rh + nr) | 0);
   if (m[ln + LN_GETTER] !== cur.lid) m[ln + LN_GETTER] = cur.lid;
-  // As in take: the load after the head store pairs with the owner's flag store before its wait.
-  const roomWake = Atomics.load(m, ln + LN_ROOMWAIT) !== 0;
+  // As in take: the load after the head store pairs with the owner's flag
+  // store before its wait. The owner sleeps for room until the head reaches
+  // LN_ROOMAT: wake it (1) or nobody (0), with no branch and one notify
+  // either way, which finds no waiter in V8's futex table in the common
+  // case. A branch that a fresh getter first takes after TurboFan compiled
+  // this function deoptimises it (and its callers it was inlined into).
+  const reach = (rh + nr - m[ln + LN_ROOMAT]!) | 0;
+  Atomics.notify(m, ln + LN_HEAD, Atomics.load(m, ln + LN_ROOMWAIT) & ~(reach >> 31) & 1);
   m[h + P.curr] = m[h + P.curr]! - nr;
   m[h + P.sentPend] = m[h + P.sentPend]! + nr;
   sent_fold_locked(h);
   if (m[h + P.wqh] !== 0 && port_nent(h) > 0) wake_check_locked(h);
-  port_exit(h);
-  if (roomWake) Atomics.notify(m, ln + LN_HEAD);
-  for (let i = 0; i < nr; i++) {
-    out.push({ portev_events: scrEv[i]!, portev_source: PORT_SOURCE_USER, portev_object: 0, portev_user: scrUser[i]! });
-  }
   takeResult.taken = nr;
   kstat_add(C_DELIVERED, nr);
+  if (locked) takeResult.sendGen = port_gen(h);
+  else port_exit(h);
 }
 
 function take(h: number, max: number, out: port_event_t[], fast: boolean): void {
@@ -202,8 +241,8 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
     m[h + P.nsrcq] = m[h + P.nsrcq]! - marked;
     Atomics.store(m, ln + LN_HEAD, r);
     if (m[ln + LN_GETTER] !== cur.lid) m[ln + LN_GETTER] = cur.lid;
-    // The owner sleeps for room (lane.ts): the load after the head store pairs with its flag store before its wait.
-    if (Atomics.load(m, ln + LN_ROOMWAIT) !== 0) roomWake = ln;
+    // The owner sleeps for room until the head reaches LN_ROOMAT (lane.ts): the load after the head store pairs with its flag store before its wait.
+    if (Atomics.load(m, ln + LN_ROOMWAIT) !== 0 && ((r - m[ln + LN_ROOMAT]!) | 0) >= 0) roomWake = ln;
     m[h + P.curr] = m[h + P.curr]! - nr;
     m[h + P.sentPend] = m[h + P.sentPend]! + nr;
   }
@@ -233,7 +272,7 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
     if (len < 0) {
       // Lane entries: port_send's events, nothing to settle.
       for (let j = 0; j < -len; j++, ri++) {
-        out.push({ portev_events: scrEv[ri]!, portev_source: PORT_SOURCE_USER, portev_object: 0, portev_user: scrUser[ri]! });
+        out.push(port_event(scrEv[ri]!, PORT_SOURCE_USER, 0, scrUser[ri]!));
       }
       taken -= len;
       continue;
@@ -252,7 +291,7 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
         // when it hands a slot out).
         if (freeTail === 0) freeHead = s; else if (freeTail !== prev) m[freeTail + E.next] = s;
         freeTail = s; freed++;
-        out.push({ portev_events: events, portev_source: src, portev_object: object, portev_user: user });
+        out.push(port_event(events, src, object, user));
         taken++;
         prev = s;
         s = next;
@@ -306,7 +345,7 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
         } else {
           if (Atomics.compareExchange(m, s + E.st, v, ST_RESERVED) !== v) continue;
         }
-        out.push({ portev_events: events, portev_source: src, portev_object: object, portev_user: user });
+        out.push(port_event(events, src, object, user));
         taken++;
         break;
       }
