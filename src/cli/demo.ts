@@ -14,7 +14,7 @@ import { primesBelow } from './primes.js';
 
 const WORKER = new URL('./demo-worker.js', import.meta.url);
 /** How long the workers may take to start taking tasks, and a suspended LWP to stop. */
-const START_MS = 30_000, SUSPEND_MS = 5_000;
+const START_MS = 30_000, SUSPEND_MS = 30_000;
 
 export interface LwpDemoOptions { workers: number; tasks: number; span: number }
 
@@ -87,11 +87,14 @@ export async function lwpDemo(out: (s: string) => void, opts: LwpDemoOptions): P
   const ms = performance.now() - t0;
   const r = new Float64Array(results);
   let total = 0, tasks = 0;
+  const idle: number[] = [];
   for (let i = 0; i < opts.workers; i++) {
     const lid = r[i * 4]!, primes = r[i * 4 + 1]!, n = r[i * 4 + 2]!, busy = r[i * 4 + 3]!;
     total += primes; tasks += n;
-    out(`  LWP ${lid}: ${n} tasks, ${primes} primes, busy ${busy.toFixed(0)} ms`);
+    if (n === 0) idle.push(lid);
+    else out(`  LWP ${lid}: ${n} tasks, ${primes} primes, busy ${busy.toFixed(0)} ms`);
   }
+  if (idle.length > 0) out(`  LWP${idle.length > 1 ? 's' : ''} ${idle.join(', ')}: no task left when ${idle.length > 1 ? 'they' : 'it'} looked`);
   out(`all collected by lwp_wait(0) in order ${done.join(', ')}: ${tasks} tasks, ${total} primes below ${opts.tasks * opts.span} in ${ms.toFixed(0)} ms`);
   out(`last digits of the primes (merged under the mutex): ${[...new Float64Array(digits)].map((n, i) => `${i}:${n}`).filter((x) => !x.endsWith(':0')).join(' ')}`);
   out(`after:     ${states()}`);
