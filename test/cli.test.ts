@@ -12,6 +12,8 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError } from 'commander';
+import { intIn, defaultSpan, rangeError, RANGE_MAX, TASKS_MAX } from '../src/cli/options.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const PKG = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -91,6 +93,30 @@ describe('ukern: help and version', { concurrency: true }, () => {
   });
 });
 
+describe('ukern: option limits', () => {
+  test('intIn takes decimal integers in range only', () => {
+    const p = intIn('--n', 1, 10);
+    assert.equal(p('1'), 1);
+    assert.equal(p('10'), 10);
+    assert.equal(p('007'), 7);
+    for (const bad of ['0', '11', '', ' 5', '5 ', '+5', '-5', '5.0', '1e1', '0x5', 'five', '9'.repeat(40)]) {
+      assert.throws(() => p(bad), (e: unknown) => e instanceof InvalidArgumentError && e.message === '--n must be an integer from 1 to 10.', bad);
+    }
+  });
+
+  test('the default span keeps every accepted --tasks within RANGE_MAX; an explicit one is checked', () => {
+    for (const t of [1, 2, 255, 256, 257, 1000, 65537, TASKS_MAX]) {
+      const s = defaultSpan(t);
+      assert.ok(s >= 1 && s <= 25_000 && t * s <= RANGE_MAX, `tasks ${t}: span ${s}`);
+      assert.equal(rangeError(t, s), null);
+    }
+    assert.equal(defaultSpan(256), 25_000);
+    assert.equal(defaultSpan(TASKS_MAX), 64);
+    assert.equal(rangeError(256, 25_000), null);
+    assert.match(rangeError(256, 25_001)!, /--tasks × --span is 6400256; at most 6400000/);
+  });
+});
+
 describe('ukern: usage errors are one line and status 2', { concurrency: true }, () => {
   const cases: [string[], string][] = [
     [['bogus'], "unknown command 'bogus'"],
@@ -143,9 +169,9 @@ describe('ukern demo: every accepted value works', { concurrency: true }, () => 
     assert.match(out, /all 64 results in \d+ ms: 18 primes below 64; [1-9]\d* timer events/);
   });
 
-  test('ports: --tasks 100000 (more than port_max_events), default span', async () => {
-    const out = await demoRuns(['demo', 'ports', '--tasks', '100000']);
-    assert.match(out, /all 100000 results in \d+ ms: 438410 primes below 6400000/);
+  test('ports: --tasks 100000 (the most; more than port_max_events), tiny tasks', async () => {
+    const out = await demoRuns(['demo', 'ports', '--tasks', '100000', '--span', '1']);
+    assert.match(out, /all 100000 results in \d+ ms: 9592 primes below 100000/);
   });
 
   test('lwp: --workers 64 (the most)', async () => {
