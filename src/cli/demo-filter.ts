@@ -4,6 +4,7 @@
  * work port is put in alert mode (every getter then gets the alert event).
  */
 import * as sys from '../sys/index.js';
+import { countPrimes } from './primes.js';
 
 export interface FilterArg { work: number; results: number; span: number }
 
@@ -12,12 +13,6 @@ export function filter(arg: FilterArg): void {
     const ev = sys.port_get(arg.work, null);
     if (ev.portev_source === sys.PORT_SOURCE_ALERT) return;
     const i = ev.portev_user;
-    let n = 0;
-    for (let x = Math.max(2, i * arg.span); x < (i + 1) * arg.span; x++) {
-      let p = true;
-      for (let d = 2; d * d <= x; d++) if (x % d === 0) { p = false; break; }
-      if (p) n++;
-    }
-    sys.port_send(arg.results, n, i);
+    sys.port_send(arg.results, countPrimes(i * arg.span, (i + 1) * arg.span), i);
   }
 }

@@ -6,6 +6,7 @@
  */
 import { ParkMutex } from '../lib/parkmutex.js';
 import { lwp_self, lwp_setprivate } from '../sys/index.js';
+import { countPrimes } from './primes.js';
 
 /**
  * Queue layout in `queue` (Int32): [head, tail, task0.lo, task0.hi, task1.lo, ...].
@@ -13,16 +14,6 @@ import { lwp_self, lwp_setprivate } from '../sys/index.js';
  * digits, merged under the same mutex.
  */
 export interface WorkerArg { mutex: SharedArrayBuffer; queue: SharedArrayBuffer; results: SharedArrayBuffer; digits: SharedArrayBuffer; slot: number }
-
-function primesIn(lo: number, hi: number, hist: number[]): number {
-  let n = 0;
-  for (let x = Math.max(2, lo); x < hi; x++) {
-    let p = true;
-    for (let d = 2; d * d <= x; d++) if (x % d === 0) { p = false; break; }
-    if (p) { n++; hist[x % 10]!++; }
-  }
-  return n;
-}
 
 export function worker(arg: WorkerArg): void {
   const m = new ParkMutex(arg.mutex);
@@ -39,7 +30,7 @@ export function worker(arg: WorkerArg): void {
     m.unlock();
     const t0 = performance.now();
     const hist = new Array<number>(10).fill(0);
-    r[arg.slot * 4 + 1]! += primesIn(lo, hi, hist);
+    r[arg.slot * 4 + 1]! += countPrimes(lo, hi, hist);
     r[arg.slot * 4 + 2]! += 1;
     r[arg.slot * 4 + 3]! += performance.now() - t0;
     // Merge into the shared histogram under the mutex: this is where LWPs contend and park.

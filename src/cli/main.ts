@@ -1,37 +1,85 @@
 #!/usr/bin/env node
 /**
- * The `ukern` command. `ukern demo` (the default; `npm start`) runs the
- * demo on the kernel's embedded defaults.
+ * The `ukern` command, on commander: `ukern demo [part]` (what `npm start`
+ * runs), `ukern help [command]`, `--help`, `--version`.
+ *
+ * How it fails. A user mistake (unknown command or option, a bad value, a
+ * missing command) gets commander's one-line message on stderr and status 2,
+ * the usage status of POSIX utilities (commander's own would be 1); no
+ * stack trace, and the kernel is never loaded: the demo modules are
+ * imported only once the command line has parsed. A demo that fails after
+ * that is a kernel or demo fault, not a usage error: status 1 with the
+ * error's stack, which is what a bug report needs.
  */
-import { parseArgs } from 'node:util';
-import * as sys from '../sys/index.js';
-import { lwpDemo } from './demo.js';
-import { portsDemo } from './demo-ports.js';
-import { kqueueDemo } from '../kqueue/demo.js';
+import { readFileSync } from 'node:fs';
+import { Argument, Command, CommanderError, Option } from 'commander';
+import { PARTS, WORKERS_MAX, TASKS_MAX, SPAN_DEFAULT, RANGE_MAX, intIn, defaultSpan, rangeError, type Part } from './options.js';
 
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: {
-    workers: { type: 'string', default: '4' },
-    tasks: { type: 'string', default: '256' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
-const cmd = positionals[0] ?? 'demo';
-if (values.help || cmd !== 'demo') {
-  console.log('usage: ukern [demo] [--workers N] [--tasks N]');
-  process.exit(values.help ? 0 : 2);
+const EX_USAGE = 2, EX_FAULT = 1;
+
+/** The version in the package.json of the package this module belongs to (found walking up from it), read at run time. */
+function packageVersion(): string {
+  let dir = new URL('./', import.meta.url);
+  for (let up = 0; up < 8; up++) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'ukern' && typeof pkg.version === 'string') return pkg.version;
+    } catch { /* no readable package.json here: look one level up */ }
+    dir = new URL('../', dir);
+  }
+  return 'unknown (package.json not found)';
 }
-const workers = Number(values.workers), tasks = Number(values.tasks);
-if (!Number.isInteger(workers) || workers < 1 || workers > 64 || !Number.isInteger(tasks) || tasks < 1 || tasks > 100000) {
-  console.error('ukern: --workers must be 1..64 and --tasks 1..100000');
-  process.exit(2);
+
+interface DemoFlags { workers: number; tasks: number; span?: number }
+
+async function demo(part: Part, flags: DemoFlags, cmd: Command): Promise<void> {
+  const span = flags.span ?? defaultSpan(flags.tasks);
+  const bad = rangeError(flags.tasks, span);
+  if (bad !== null) cmd.error(bad, { exitCode: EX_USAGE, code: 'ukern.range' });
+  const { runDemo } = await import('./run.js');
+  await runDemo(part, { workers: flags.workers, tasks: flags.tasks, span }, (line) => { console.log(line); });
 }
-const out = (s: string): void => { console.log(s); };
-await lwpDemo(out, { workers, tasks, span: 25000 });
-await portsDemo(out, { filters: Math.min(workers, 3), tasks, span: 25000, tickMs: 20 });
-for (const line of await kqueueDemo()) out(line);
-const mem = sys.kmem_snapshot();
-out(`== kernel memory: ${(mem.totalBytes / 1048576).toFixed(1)} MiB mapped; high water of each cache: ${mem.caches.filter((c) => c.highWater > 0).map((c) => `${c.cache} ${c.highWater}x${c.bytesPerObject}B`).join(', ')}`);
-out(`LWPs now: ${sys.lwp_snapshot().lwps.map((l) => `${l.lid}:${l.state}`).join(' ')}`);
-out('done');
+
+function program(): Command {
+  const p = new Command('ukern')
+    .description('A userland kernel for Node.js: illumos event ports and POSIX timers, kqueue and NetBSD LWPs over shared memory across worker threads.')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'print this help and exit')
+    .helpCommand('help [command]', 'print the help of a command')
+    .allowExcessArguments(false)
+    .exitOverride()
+    .addHelpText('after', `
+Examples:
+  ukern demo                          every part, 4 workers, 256 tasks
+  ukern demo lwp --workers 8          only the LWP part, 8 worker LWPs
+  ukern demo ports --tasks 10000      the ports pipeline with 10000 small tasks`);
+  p.command('demo')
+    .summary('run the demo: LWPs, event ports, timers and kqueue at work')
+    .description(`Run the demo on the kernel's default settings and print what happens:
+  lwp     worker LWPs count primes from a task queue shared under a mutex
+          built on lwp_park/lwp_unpark; one is suspended and continued
+  ports   main -> work port -> filter LWPs -> results port -> main, with a
+          POSIX timer ticking into the results port; port_alert stops it
+  kqueue  one kqueue multiplexing an event port, a user event and two timers
+  all     the three in turn (the default)
+Every prime count is checked against a sieve. Exit status: 0 when all went
+well, 1 on a fault, 2 on a usage error.`)
+    .addArgument(new Argument('[part]', 'which part to run').choices(PARTS).default('all'))
+    .addOption(new Option('-w, --workers <n>', `worker LWPs of the lwp part, 1 to ${WORKERS_MAX} (the ports part runs one filter LWP per worker, at most 3)`).default(4).argParser(intIn('--workers', 1, WORKERS_MAX)))
+    .addOption(new Option('-t, --tasks <n>', `prime-counting tasks, 1 to ${TASKS_MAX}`).default(256).argParser(intIn('--tasks', 1, TASKS_MAX)))
+    .addOption(new Option('-s, --span <n>', `numbers each task tests, 1 to ${RANGE_MAX}, with tasks × span at most ${RANGE_MAX} (default: ${SPAN_DEFAULT}, or ${RANGE_MAX} ÷ tasks when that is less)`).argParser(intIn('--span', 1, RANGE_MAX)))
+    .action(demo);
+  return p;
+}
+
+// `ukern demo | head`: the reader left; that is no failure of ours.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); else throw e; });
+
+try {
+  await program().parseAsync(process.argv);
+} catch (e) {
+  // Commander has already printed its message (or the help, or the version).
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : EX_USAGE);
+  process.stderr.write(`ukern: the demo failed (a fault, not a usage error):\n${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(EX_FAULT);
+}
