@@ -2,7 +2,7 @@
  * kqueue / kevent core and EVFILT_USER, single thread. Expected values come
  * from the seed (DragonFly kern_event.c) and the kqueue(2) pages; cases
  * translated from libkqueue's test/kevent.c, test/kqueue.c and test/user.c
- * say so. Returned flags keep EV_ADD (DragonFly; shared/API.md).
+ * say so. Returned flags keep EV_ADD (DragonFly; docs/sys.md).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * kqueue(2) and kevent(2) under their C names (shared/API.md), with the
+ * kqueue(2) and kevent(2) under their C names (docs/sys.md), with the
  * constants of sys/event.h. kevent applies the changelist, then collects up
  * to `nevents` events: a change that fails (or carries EV_RECEIPT) is
  * reported at once as an EV_ERROR entry with the positive errno in data, and

@@ -1,7 +1,7 @@
 /**
  * `ukern/sys`: the C interfaces of event ports, POSIX timers and clocks,
  * kqueue and NetBSD LWPs under their C names, argument orders, constants and
- * errno semantics. The contract is shared/API.md.
+ * errno semantics. The contract is docs/sys.md.
  * @module ukern/sys
  */
 export { SysError, type ErrnoCode } from '../kern/errno.js';
