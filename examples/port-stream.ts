@@ -35,7 +35,7 @@ export function consumer(arg: { fd: number; n: number; out: SharedArrayBuffer; t
   const out = new Int32Array(arg.out);
   let next = 0;
   while (next < arg.n) {
-    for (const ev of port.getn(64)) if (ev.portev_user !== next++) out[0]!++;
+    for (const ev of port.getnSync(64)) if (ev.portev_user !== next++) out[0]!++;
     out[1]!++;
   }
   new Float64Array(arg.times)[1] = performance.timeOrigin + performance.now();

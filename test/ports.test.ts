@@ -398,21 +398,27 @@ test('async forms keep the process alive while pending (fresh process)', () => {
 });
 
 test('Port class: send/get with ms timeouts, getn, alert, pending, async iterator, AbortSignal, dispose', async () => {
+  const etime = (e: unknown): boolean => e instanceof SysError && e.code === 'ETIME';
+  const aborted = (e: unknown): boolean => e instanceof Error && e.name === 'AbortError' && (e as { code?: string }).code === 'ABORT_ERR' && (e.cause as Error).message === 'stop';
   {
     using port = new Port();
     port.send(1, 10); port.send(2, 20);
     assert.equal(port.pending, 2);
-    assert.equal(port.get()!.portev_user, 10);
-    assert.deepEqual(port.getn(8).map((e) => e.portev_user), [20]);
-    assert.equal(port.get({ timeout: 0 }), null);
-    assert.equal(port.get({ timeout: 15 }), null);
-    assert.equal(port.getn(4, 2, { timeout: 10 }).length, 0);
-    assert.equal(await port.getAsync({ timeout: 10 }), null);
+    assert.equal(port.getSync().portev_user, 10);
+    assert.deepEqual(port.getnSync(8).map((e) => e.portev_user), [20]);
+    assert.throws(() => port.getSync({ timeout: 0 }), etime, 'a get that times out is ETIME');
+    assert.throws(() => port.getSync({ timeout: 15 }), etime);
+    assert.equal(port.getnSync(4, 2, { timeout: 10 }).length, 0, 'a getn that times out gives what arrived');
+    assert.equal((await port.getn(4, 2, { timeout: 10 })).length, 0);
+    await assert.rejects(port.get({ timeout: 10 }), etime);
+    for (const t of [-1, NaN]) assert.throws(() => port.getSync({ timeout: t }), (e: unknown) => (e as { code?: string }).code === 'ERR_OUT_OF_RANGE');
+    port.send(3, 30);
+    assert.equal((await port.get({ timeout: Infinity })).portev_user, 30);
     const ac = new AbortController();
-    const w = port.getAsync({ signal: ac.signal });
+    const w = port.get({ signal: ac.signal });
     setTimeout(() => ac.abort(new Error('stop')), 10);
-    await assert.rejects(within(w, 5000, 'abort'), /stop/);
-    assert.throws(() => port.get({ signal: ac.signal }), /stop/);
+    await assert.rejects(within(w, 5000, 'abort'), aborted);
+    assert.throws(() => port.getSync({ signal: ac.signal }), aborted);
     for (let i = 0; i < 5; i++) port.send(i, i);
     setTimeout(() => port.alert(1), 10);
     const seen: number[] = [];
@@ -422,11 +428,18 @@ test('Port class: send/get with ms timeouts, getn, alert, pending, async iterato
     const errs = Port.sendAll([port], 1, 1);
     assert.deepEqual(errs, [null]);
     assert.ok(Port.stats()['port.events_sent']! > 0);
-    const fd = port.fd;
-    void fd;
+  }
+  {
+    // Leaving for await early loses no event: the iterator takes no more than it yields.
+    using port = new Port();
+    for (let i = 0; i < 10; i++) port.send(1, i);
+    const got: number[] = [];
+    for await (const ev of port) { got.push(ev.portev_user); if (got.length === 3) break; }
+    assert.deepEqual(got, [0, 1, 2]);
+    assert.deepEqual(port.getnSync(64, 1, { timeout: 0 }).map((e) => e.portev_user), [3, 4, 5, 6, 7, 8, 9]);
   }
   const p2 = new Port();
-  const it = p2.events({ batch: 2 });
+  const it = p2.events();
   const nx = it.next();
   p2.close();
   assert.equal((await within(nx, 5000, 'iterator end on close')).done, true);

@@ -1,54 +1,42 @@
 /**
- * The idiomatic layer over event ports: a `Port` class. Thin: every method
- * is one `ukern/sys` call; timeouts are milliseconds, an expired timeout is
- * `null` (get) or a short array (getn) rather than ETIME, and the async
- * forms take an AbortSignal.
+ * The idiomatic layer over event ports: a `Port` class. Every method is one
+ * `ukern/sys` call. The class layer's convention (lib/waitopts.ts): the
+ * plain name returns a Promise and the blocking form ends in `Sync`
+ * (`get`/`getSync`, `getn`/`getnSync`); `timeout` in ms and `signal` in
+ * every wait's options, one rule everywhere; a `get` that times out rejects
+ * (throws) with port_get's ETIME, a `getn` resolves with what arrived.
  */
 import { sysenter } from '../kern/sysent.js';
 import { sq_interrupt } from '../kern/sleepq.js';
 import { runAsync } from '../kern/sleeprun.js';
 import { kstat_snapshot } from '../kern/kstat.js';
 import { SysError } from '../kern/errno.js';
-import type { Timespec } from '../kern/time.js';
 import {
   port_create, port_send, port_sendn, port_alert, port_get, port_getn,
 } from './sys.js';
 import { close } from '../sys/close.js';
 import { getn_gen, countArg, timeout_ms, type GetControl } from './getn.js';
-import { copyin_fields, argType } from '../kern/copyin.js';
+import { copyin_fields } from '../kern/copyin.js';
+import { wait_options, timeout_timespec, abort_check, type WaitOptions } from '../lib/waitopts.js';
+import { AbortError } from '../errors.js';
 import { PORT_ALERT_SET, PORT_SOURCE_ALERT } from './consts.js';
 import type { port_event_t } from './types.js';
 
 export type { port_event_t } from './types.js';
 
-/** Options of a get: `timeout` in ms (undefined or Infinity: wait forever; 0: poll), and an AbortSignal. */
-export interface PortGetOptions {
-  timeout?: number;
-  /** Async forms: aborting wakes the wait and rejects with the signal's reason. Sync forms only check it before waiting. */
-  signal?: AbortSignal;
-}
+/**
+ * Options of a get: `timeout` in ms and `signal` (lib/waitopts.ts). The
+ * Promise forms end a pending wait at the signal's abort with an
+ * AbortError; the Sync forms only check it before waiting.
+ */
+export type PortGetOptions = WaitOptions;
 
 /** Options of the event iterator. */
 export interface PortEventsOptions {
-  /** Events taken per port_getn (default 64). */
-  batch?: number;
+  /** Aborting rejects the pending step with an AbortError. */
   signal?: AbortSignal;
   /** End the iteration at an alert event instead of yielding it (default true). */
   stopOnAlert?: boolean;
-}
-
-function msToTimespec(ms: number | undefined): Timespec | null {
-  if (ms === undefined || ms === Infinity) return null;
-  if (typeof ms !== 'number' || Number.isNaN(ms)) argType('Port', 'timeout must be a number of milliseconds');
-  if (ms <= 0) return { tv_sec: 0, tv_nsec: 0 };
-  const ns = Math.max(1, Math.round(ms * 1e6));
-  return { tv_sec: Math.floor(ns / 1e9), tv_nsec: ns % 1e9 };
-}
-
-/** The options of a get, each read once (copy-in), before the kernel is entered. */
-function getOpts(o: PortGetOptions, syscall: string): { timeout: number | undefined; signal: AbortSignal | undefined } {
-  const r = copyin_fields(o, ['timeout', 'signal'], 'options', syscall);
-  return { timeout: r.timeout as number | undefined, signal: r.signal as AbortSignal | undefined };
 }
 
 function closedError(e: unknown): boolean {
@@ -76,46 +64,44 @@ export class Port implements Disposable, AsyncIterable<port_event_t> {
     return errors;
   }
 
-  /** Retrieves one event; null when the timeout expired. Blocks the calling thread. */
-  get(opts: PortGetOptions = {}): port_event_t | null {
-    const o = getOpts(opts, 'port_get');
-    if (o.signal?.aborted) throw o.signal.reason;
-    try { return port_get(this.fd, msToTimespec(o.timeout)); } catch (e) {
-      if (e instanceof SysError && e.code === 'ETIME') return null;
-      throw e;
-    }
+  /** Retrieves one event without blocking the event loop; rejects with ETIME when the timeout passes. */
+  async get(opts?: PortGetOptions): Promise<port_event_t> {
+    const evs = await this.#getn(1, 1, opts, true);
+    if (evs.length === 0) throw new SysError('ETIME', 'port_get'); // as the blocking port_get
+    return evs[0]!;
   }
 
-  /** Retrieves at least `nget` (default 1) and at most `max` events; fewer when the timeout expired. */
-  getn(max: number, nget = 1, opts: PortGetOptions = {}): port_event_t[] {
-    const o = getOpts(opts, 'port_getn');
-    if (o.signal?.aborted) throw o.signal.reason;
-    return port_getn(this.fd, max, nget, msToTimespec(o.timeout));
+  /** Retrieves one event, blocking the calling thread; throws ETIME when the timeout passes. */
+  getSync(opts?: PortGetOptions): port_event_t {
+    const o = wait_options(opts, 'port_get');
+    abort_check(o.signal);
+    return port_get(this.fd, timeout_timespec(o.timeout));
   }
 
-  /** Promise form of {@link get}; does not block the event loop. */
-  async getAsync(opts: PortGetOptions = {}): Promise<port_event_t | null> {
-    const evs = await this.#getnAsync(1, 1, opts, true);
-    return evs[0] ?? null;
+  /** Retrieves at least `nget` (default 1) and at most `max` events without blocking the event loop; fewer when the timeout passes. */
+  getn(max: number, nget = 1, opts?: PortGetOptions): Promise<port_event_t[]> {
+    return this.#getn(max, nget, opts, false);
   }
 
-  /** Promise form of {@link getn}. */
-  getnAsync(max: number, nget = 1, opts: PortGetOptions = {}): Promise<port_event_t[]> {
-    return this.#getnAsync(max, nget, opts, false);
+  /** The blocking form of {@link getn}. */
+  getnSync(max: number, nget = 1, opts?: PortGetOptions): port_event_t[] {
+    const o = wait_options(opts, 'port_getn');
+    abort_check(o.signal);
+    return port_getn(this.fd, max, nget, timeout_timespec(o.timeout));
   }
 
-  async #getnAsync(max: number, nget: number, opts: PortGetOptions, one: boolean): Promise<port_event_t[]> {
+  async #getn(max: number, nget: number, opts: PortGetOptions | undefined, one: boolean): Promise<port_event_t[]> {
     sysenter();
     const syscall = one ? 'port_get' : 'port_getn';
     const mx = countArg(max, 'max', syscall), ng = countArg(nget, 'nget', syscall);
-    const o = getOpts(opts, syscall);
+    const o = wait_options(opts, syscall);
     const tns = timeout_ms(o.timeout);
     const signal = o.signal;
-    if (signal?.aborted) throw signal.reason;
+    abort_check(signal);
     const ctl: GetControl = { sl: 0, aborted: false };
     const onAbort = (): void => {
       ctl.aborted = true;
-      ctl.reason = signal?.reason;
+      ctl.reason = new AbortError(signal?.reason);
       if (ctl.sl !== 0) sq_interrupt(ctl.sl);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -135,24 +121,25 @@ export class Port implements Disposable, AsyncIterable<port_event_t> {
   get pending(): number { return port_getn(this.fd, 0, 0).nget; }
 
   /**
-   * Events as they come, taken in batches; ends when the port is closed, at
-   * an alert (unless stopOnAlert is false), or when the signal aborts.
+   * Events as they come; ends when the port is closed or at an alert (unless
+   * stopOnAlert is false); the signal's abort rejects the pending step with
+   * an AbortError. It takes from the port no more than it yields (one event
+   * per get), so leaving the loop early leaves every other event queued.
    */
   async *events(opts: PortEventsOptions = {}): AsyncGenerator<port_event_t, void, undefined> {
-    const batch = opts.batch ?? 64;
-    const stopOnAlert = opts.stopOnAlert ?? true;
+    const r = copyin_fields(opts, ['signal', 'stopOnAlert'], 'options', 'port_get');
+    const { signal } = wait_options({ signal: r.signal }, 'port_get');
+    const stopOnAlert = (r.stopOnAlert as boolean | undefined) ?? true;
     for (;;) {
-      let evs: port_event_t[];
+      let ev: port_event_t;
       try {
-        evs = await this.getnAsync(batch, 1, { signal: opts.signal });
+        ev = await this.get({ signal });
       } catch (e) {
-        if (closedError(e) || (opts.signal?.aborted && e === opts.signal.reason)) return;
+        if (closedError(e)) return;
         throw e;
       }
-      for (const ev of evs) {
-        if (ev.portev_source === PORT_SOURCE_ALERT && stopOnAlert) return;
-        yield ev;
-      }
+      if (ev.portev_source === PORT_SOURCE_ALERT && stopOnAlert) return;
+      yield ev;
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * Event ports under their illumos names (port_create(3C), port_associate(3C),
  * port_send(3C), port_alert(3C), port_get(3C)): the `ukern/sys` contract of
- * shared/API.md. Blocking calls have `_async` Promise forms.
+ * docs/sys.md. Blocking calls have `_async` Promise forms.
  */
 import { I32 } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';

@@ -15,7 +15,7 @@ const ZERO = { tv_sec: 0, tv_nsec: 0 };
 sys.boot();
 const port = new Port();
 sys.port_send(port.fd, 5, 6);
-const ev = port.get({ timeout: 0 })!;
+const ev = port.getSync({ timeout: 0 });
 out.shared = ev.portev_events === 5 && ev.portev_user === 6;
 out.sysErrorShared = (() => { try { sys.port_get(-1, ZERO); return false; } catch (e) { return e instanceof SysError && e.code === 'EBADF'; } })();
 
