@@ -11,6 +11,7 @@ import { copyin_fields, copyin_array } from '../kern/copyin.js';
 import type { Timespec } from '../kern/time.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions as BaseWaitOptions } from '../lib/waitopts.js';
 import { AbortError } from '../errors.js';
+import { int_arg, num_arg, INT32_MIN, UINT32_MAX } from '../lib/args.js';
 import { sysenter } from '../kern/sysent.js';
 import { runAsync } from '../kern/sleeprun.js';
 import { sq_interrupt } from '../kern/sleepq.js';
@@ -59,7 +60,15 @@ export class KQueue implements Disposable, AsyncIterable<kevent_t> {
   /** Applies one change; throws its error as a SysError. */
   #apply(ident: number, filter: number, action: number, opts: KEventOptions = {}): void {
     const o = copyin_fields(opts, ['flags', 'fflags', 'data', 'udata'], 'options', 'kevent');
-    const ev = { ident, filter, flags: action | ((o.flags as number | undefined) ?? 0), fflags: o.fflags ?? 0, data: o.data ?? 0, udata: o.udata ?? 0 } as kevent_t;
+    const where = 'KQueue';
+    const flags = o.flags === undefined ? 0 : int_arg(o.flags, 'options.flags', where, 0, 0xffff);
+    const ev = {
+      ident: int_arg(ident, 'ident', where, 0, Number.MAX_SAFE_INTEGER), filter: int_arg(filter, 'filter', where, -0x8000, 0x7fff),
+      flags: action | flags,
+      fflags: o.fflags === undefined ? 0 : int_arg(o.fflags, 'options.fflags', where, INT32_MIN, UINT32_MAX),
+      data: o.data === undefined ? 0 : num_arg(o.data, 'options.data', where),
+      udata: o.udata === undefined ? 0 : num_arg(o.udata, 'options.udata', where),
+    } as kevent_t;
     // With nevents 0 a failing change fails the call with its errno.
     kevent(this.fd, [ev], 0, ZERO);
   }

@@ -19,6 +19,7 @@ import { getn_gen, countArg, timeout_ms, type GetControl } from './getn.js';
 import { copyin_fields } from '../kern/copyin.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions } from '../lib/waitopts.js';
 import { AbortError } from '../errors.js';
+import { int_arg, num_arg, INT32_MIN, INT32_MAX, UINT32_MAX } from '../lib/args.js';
 import { PORT_ALERT_SET, PORT_SOURCE_ALERT } from './consts.js';
 import type { port_event_t } from './types.js';
 
@@ -39,6 +40,12 @@ export interface PortEventsOptions {
   stopOnAlert?: boolean;
 }
 
+/** getn's counts: integers, 1 <= nget <= max (a negative count would be a huge uint in C: never a wait for ever). */
+function getn_args(max: unknown, nget: unknown): void {
+  const m = int_arg(max, 'max', 'Port.getn', 1, UINT32_MAX);
+  int_arg(nget, 'nget', 'Port.getn', 0, m);
+}
+
 function closedError(e: unknown): boolean {
   return e instanceof SysError && (e.code === 'EBADF' || e.code === 'EBADFD');
 }
@@ -49,13 +56,20 @@ export class Port implements Disposable, AsyncIterable<port_event_t> {
   readonly fd: number;
   #closed = false;
 
-  /** Creates a port, or wraps an existing port descriptor (e.g. one passed to an LWP). */
+  /**
+   * Creates a port, or wraps an existing port descriptor (e.g. one passed
+   * to an LWP): EBADF / EBADFD when `fd` is not an open port.
+   */
   constructor(fd?: number) {
-    this.fd = fd === undefined ? port_create() : fd;
+    if (fd === undefined) { this.fd = port_create(); return; }
+    this.fd = int_arg(fd, 'fd', 'Port', 0, Number.MAX_SAFE_INTEGER);
+    port_getn(this.fd, 0, 0); // a port? (counts its events, takes none)
   }
 
-  /** Sends a PORT_SOURCE_USER event. */
-  send(events = 0, user = 0): void { port_send(this.fd, events, user); }
+  /** Sends a PORT_SOURCE_USER event: `events` an int32, `user` any finite number. */
+  send(events = 0, user = 0): void {
+    port_send(this.fd, int_arg(events, 'events', 'Port.send', INT32_MIN, INT32_MAX), num_arg(user, 'user', 'Port.send'));
+  }
 
   /** Sends one user event to several ports; returns the error code per port (null where sent). */
   static sendAll(ports: readonly Port[], events = 0, user = 0): (string | null)[] {
@@ -80,11 +94,13 @@ export class Port implements Disposable, AsyncIterable<port_event_t> {
 
   /** Retrieves at least `nget` (default 1) and at most `max` events without blocking the event loop; fewer when the timeout passes. */
   getn(max: number, nget = 1, opts?: PortGetOptions): Promise<port_event_t[]> {
+    try { getn_args(max, nget); } catch (e) { return Promise.reject(e); }
     return this.#getn(max, nget, opts, false);
   }
 
   /** The blocking form of {@link getn}. */
   getnSync(max: number, nget = 1, opts?: PortGetOptions): port_event_t[] {
+    getn_args(max, nget);
     const o = wait_options(opts, 'port_getn');
     abort_check(o.signal);
     return port_getn(this.fd, max, nget, timeout_timespec(o.timeout));
