@@ -43,6 +43,17 @@ test('ukern:port:close and ukern:kqueue:close carry the descriptor', () => {
   } finally { pc.stop(); kc.stop(); }
 });
 
+test('ukern:port:alert on set and clear', () => {
+  const a = collect('ukern:port:alert');
+  try {
+    const p = sys.port_create();
+    sys.port_alert(p, sys.PORT_ALERT_SET, 5, 9);
+    sys.port_alert(p, 0, 0, 0);
+    assert.deepEqual(a.got, [{ port: p, flags: sys.PORT_ALERT_SET, events: 5, user: 9 }, { port: p, flags: 0, events: 0, user: 0 }]);
+    sys.close(p);
+  } finally { a.stop(); }
+});
+
 test('no subscriber: nothing is built (the channel reports none)', () => {
   assert.equal(dc.channel('ukern:lwp:create').hasSubscribers, false);
   sys.close(sys.port_create());

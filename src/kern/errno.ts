@@ -30,7 +30,7 @@ export function errnoOf(code: ErrnoCode): number {
 
 /** A system call failed; `code` names the errno as C would set it. */
 export class SysError extends Error {
-  readonly code: string;
+  readonly code: ErrnoCode;
   readonly errno: number;
   readonly syscall: string;
   constructor(code: ErrnoCode, syscall: string, detail?: string) {

@@ -30,6 +30,7 @@ import { getn_gen, getn_fast, timeout_copyin, countArg } from './getn.js';
 import type { port_event_t, port_event_list } from './types.js';
 import type { Timespec } from '../kern/time.js';
 import './close.js';
+import { diag_publish, dc_port_alert } from '../kern/diag.js';
 
 export * from './consts.js';
 export type { port_event_t, port_event_list } from './types.js';
@@ -195,7 +196,12 @@ export function port_alert(port: number, flags: number, events: number, user: nu
   const u = userArg(user, 'user', 'port_alert');
   const h = port_enter(fd, 'port_alert');
   const f = I32[h + P.flags]!;
-  if (ev === 0) { I32[h + P.flags] = f & ~PQ_ALERT; port_exit(h); return; }
+  if (ev === 0) {
+    I32[h + P.flags] = f & ~PQ_ALERT;
+    port_exit(h);
+    diag_publish(dc_port_alert, () => ({ port: fd, flags: fl, events: 0, user: u }));
+    return;
+  }
   if ((fl & PORT_ALERT_INVALID) === PORT_ALERT_INVALID) { port_exit(h); fail('EINVAL', 'port_alert', `flags ${fl}`); }
   if (fl === PORT_ALERT_UPDATE && (f & PQ_ALERT)) { port_exit(h); fail('EBUSY', 'port_alert', 'port already in alert mode'); }
   I32[h + P.flags] = f | PQ_ALERT;
@@ -206,6 +212,7 @@ export function port_alert(port: number, flags: number, events: number, user: nu
   lane_ctl_sync_locked(h);
   port_exit(h);
   kstat_add(C_ALERTS);
+  diag_publish(dc_port_alert, () => ({ port: fd, flags: fl, events: ev, user: u }));
 }
 
 /** Retrieves one event, waiting up to `timeout` (null/undefined: forever; zero: poll). ETIME when none came. */
