@@ -11,6 +11,7 @@ import { copyin_fields, copyin_array } from '../kern/copyin.js';
 import type { Timespec } from '../kern/time.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions as BaseWaitOptions } from '../lib/waitopts.js';
 import { AbortError } from '../errors.js';
+import { Refs } from '../lib/refs.js';
 import { int_arg, num_arg, INT32_MIN, UINT32_MAX } from '../lib/args.js';
 import { sysenter } from '../kern/sysent.js';
 import { runAsync } from '../kern/sleeprun.js';
@@ -54,8 +55,21 @@ export class KQueue implements Disposable, AsyncIterable<kevent_t> {
   /** The kernel descriptor (usable with the sys calls too). */
   readonly fd: number;
   #closed = false;
+  readonly #refs: Refs;
 
-  constructor() { this.fd = kqueue(); }
+  /** A new kqueue; `{ ref: false }`: its waits do not keep the process alive (as unref()). */
+  constructor(options: { ref?: boolean } = {}) {
+    const o = copyin_fields(options, ['ref'], 'options', 'kqueue');
+    this.#refs = new Refs(o.ref !== false);
+    this.fd = kqueue();
+  }
+
+  /** Pending and later waits keep the process alive (the default), as a ref'd Node handle does. */
+  ref(): this { this.#refs.ref(); return this; }
+  /** Pending and later waits no longer keep the process alive. */
+  unref(): this { this.#refs.unref(); return this; }
+  /** Whether this kqueue's waits keep the process alive. */
+  hasRef(): boolean { return this.#refs.refed; }
 
   /** Applies one change; throws its error as a SysError. */
   #apply(ident: number, filter: number, action: number, opts: KEventOptions = {}): void {
@@ -125,10 +139,10 @@ export class KQueue implements Disposable, AsyncIterable<kevent_t> {
     try {
       const r = kevent_enter(this.fd, null, o.max, o.ts, 'kevent_async');
       if (Array.isArray(r)) return r;
-      return await runAsync(kevent_wait(r, true, {
+      return await this.#refs.wait(() => runAsync(kevent_wait(r, true, {
         sleeping(sl) { sleeper = sl; if (aborted) sq_interrupt(sl); },
         awake() { sleeper = 0; },
-      }));
+      })));
     } catch (e) {
       if (aborted && e instanceof SysError && e.code === 'EINTR') throw new AbortError(signal!.reason);
       throw e;

@@ -19,6 +19,7 @@ import { getn_gen, countArg, timeout_ms, type GetControl } from './getn.js';
 import { copyin_fields } from '../kern/copyin.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions } from '../lib/waitopts.js';
 import { AbortError } from '../errors.js';
+import { Refs } from '../lib/refs.js';
 import { int_arg, num_arg, INT32_MIN, INT32_MAX, UINT32_MAX } from '../lib/args.js';
 import { PORT_ALERT_SET, PORT_SOURCE_ALERT } from './consts.js';
 import type { port_event_t } from './types.js';
@@ -31,6 +32,14 @@ export type { port_event_t } from './types.js';
  * AbortError; the Sync forms only check it before waiting.
  */
 export type PortGetOptions = WaitOptions;
+
+/** Options of `new Port(options)`. */
+export interface PortOptions {
+  /** Wrap this existing port descriptor instead of creating a port. */
+  fd?: number;
+  /** false: the port's waits do not keep the process alive (as unref()). */
+  ref?: boolean;
+}
 
 /** Options of the event iterator. */
 export interface PortEventsOptions {
@@ -55,16 +64,26 @@ export class Port implements Disposable, AsyncIterable<port_event_t> {
   /** The port's kernel descriptor (usable with ukern/sys and across LWPs). */
   readonly fd: number;
   #closed = false;
+  readonly #refs: Refs;
 
   /**
    * Creates a port, or wraps an existing port descriptor (e.g. one passed
    * to an LWP): EBADF / EBADFD when `fd` is not an open port.
    */
-  constructor(fd?: number) {
-    if (fd === undefined) { this.fd = port_create(); return; }
-    this.fd = int_arg(fd, 'fd', 'Port', 0, Number.MAX_SAFE_INTEGER);
+  constructor(fd?: number | PortOptions) {
+    const o: PortOptions = typeof fd === 'object' && fd !== null ? copyin_fields(fd, ['fd', 'ref'], 'options', 'Port') as PortOptions : { fd: fd as number | undefined };
+    this.#refs = new Refs(o.ref !== false);
+    if (o.fd === undefined) { this.fd = port_create(); return; }
+    this.fd = int_arg(o.fd, 'fd', 'Port', 0, Number.MAX_SAFE_INTEGER);
     port_getn(this.fd, 0, 0); // a port? (counts its events, takes none)
   }
+
+  /** Pending and later waits keep the process alive (the default), as a ref'd Node handle does. */
+  ref(): this { this.#refs.ref(); return this; }
+  /** Pending and later waits no longer keep the process alive. */
+  unref(): this { this.#refs.unref(); return this; }
+  /** Whether this port's waits keep the process alive. */
+  hasRef(): boolean { return this.#refs.refed; }
 
   /** Sends a PORT_SOURCE_USER event: `events` an int32, `user` any finite number. */
   send(events = 0, user = 0): void {
@@ -122,7 +141,7 @@ export class Port implements Disposable, AsyncIterable<port_event_t> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await runAsync(getn_gen(this.fd, mx, ng, tns, false, true, syscall, ctl));
+      return await this.#refs.wait(() => runAsync(getn_gen(this.fd, mx, ng, tns, false, true, syscall, ctl)));
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }

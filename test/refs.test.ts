@@ -1,0 +1,22 @@
+/**
+ * ref()/unref() (issue 12 item 4): a class-layer object's pending waits keep
+ * the process alive like a ref'd Node handle, unless unref'd (or created
+ * with { ref: false }); ref() takes it back, for waits already pending too.
+ * Fresh child processes with deadlines (test/scenarios/refs.ts).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { scenario } from './helpers.js';
+
+const cases: [string, boolean][] = [
+  ['port-default', true], ['port-unref', false], ['port-option', false], ['port-reref', true],
+  ['kq-default', true], ['kq-unref', false],
+];
+
+for (const [mode, alive] of cases) {
+  test(`${mode}: the pending wait ${alive ? 'keeps' : 'does not keep'} the process alive`, () => {
+    const r = scenario('refs', [mode], 30_000);
+    assert.equal(r.status, 0, `${mode}: status ${r.status}\n${r.stderr}`);
+    assert.equal(r.stdout.trim(), alive ? 'got' : '', mode);
+  });
+}

@@ -1,0 +1,23 @@
+/**
+ * ref()/unref() of the class layer (test/refs.test.ts): each mode leaves one
+ * wait pending and nothing else that keeps the process alive but an
+ * unref'd timer that would end the wait after 300 ms. A ref'd wait keeps
+ * the process alive until then (it prints 'got'); an unref'd one does not
+ * (the process ends at once, printing nothing).
+ */
+import { Port, KQueue } from '../../src/index.js';
+import { EVFILT_USER } from '../../src/sys/index.js';
+
+const mode = process.argv[2];
+const later = (f: () => void): void => { setTimeout(f, 300).unref(); };
+const got = (): void => { console.log('got'); };
+
+switch (mode) {
+  case 'port-default': { const p = new Port(); void p.get().then(got); later(() => p.send(1, 1)); break; }
+  case 'port-unref': { const p = new Port(); void p.get().then(got); p.unref(); later(() => p.send(1, 1)); break; }
+  case 'port-option': { const p = new Port({ ref: false }); void p.get().then(got); later(() => p.send(1, 1)); break; }
+  case 'port-reref': { const p = new Port({ ref: false }); void p.get().then(got); p.ref(); later(() => p.send(1, 1)); break; }
+  case 'kq-default': { const k = new KQueue(); k.register(1, EVFILT_USER); void k.wait().then(got); later(() => k.trigger(1)); break; }
+  case 'kq-unref': { const k = new KQueue().unref(); k.register(1, EVFILT_USER); void k.wait().then(got); later(() => k.trigger(1)); break; }
+  default: throw new Error(`unknown mode ${mode}`);
+}
