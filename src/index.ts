@@ -11,6 +11,8 @@ export { SysError, type ErrnoCode } from './kern/errno.js';
 export type { Timespec, Itimerspec } from './kern/time.js';
 export type { BootOptions } from './kern/options.js';
 export { boot } from './kern/boot.js';
+// The constants of ukern/sys (event sources, filters, flags, clocks, notify kinds):
+export * from './sys/constants.js';
 export { Lwp, type LwpOptions, type LwpWaitOptions, type ParkOptions } from './lwp/lwp-class.js';
 export { LwpError, LwpImportError, LwpExportError, LwpThrewError, LwpResultError, LwpNoResultError, AbortError } from './errors.js';
 export type { LwpStart, LwpInfo } from './lwp/sys.js';

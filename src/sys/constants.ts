@@ -1,0 +1,9 @@
+/**
+ * Every constant of `ukern/sys` in one module, so that the `ukern` layer can
+ * export them too (`import { EVFILT_USER, CLOCK_MONOTONIC } from 'ukern'`).
+ * Their values and meanings: docs/sys.md.
+ */
+export * from '../kqueue/consts.js';
+export * from '../ports/consts.js';
+export * from '../timers/consts.js';
+export { LWP_DETACHED, LWP_SUSPENDED } from '../lwp/sys.js';
