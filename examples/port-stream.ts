@@ -12,19 +12,17 @@ import { Lwp, Port } from 'ukern';
 /**
  * Sends `n` events, user = 0..n-1; stamps its start (ms, one clock for all
  * threads) in times[0]. A port holds at most port_max_events (65 536 by
- * default): a producer that outruns its consumer gets EAGAIN and must back
- * off, here for 50 us at a time.
+ * default): a producer that outruns its consumer sends at once while there
+ * is room (sendSync) and otherwise awaits send(), which sleeps until the
+ * consumer takes events (backpressure, no polling).
  */
-export function producer(arg: { fd: number; n: number; times: SharedArrayBuffer }): void {
+export async function producer(arg: { fd: number; n: number; times: SharedArrayBuffer }): Promise<void> {
   const port = new Port(arg.fd);
-  const nap = new Int32Array(new SharedArrayBuffer(4));
   new Float64Array(arg.times)[0] = performance.timeOrigin + performance.now();
   for (let i = 0; i < arg.n; i++) {
-    for (;;) {
-      try { port.send(1, i); break; } catch (e) {
-        if (!(e instanceof sys.SysError) || e.code !== 'EAGAIN') throw e;
-        Atomics.wait(nap, 0, 0, 0.05);
-      }
+    try { port.sendSync(1, i); } catch (e) {
+      if (!(e instanceof sys.SysError) || e.code !== 'EAGAIN') throw e;
+      await port.send(1, i);
     }
   }
 }

@@ -20,10 +20,12 @@ test('Port: descriptor, event words and counts are checked', async () => {
   using port = new Port();
   const again = new Port(port.fd);
   assert.equal(again.fd, port.fd);
-  for (const v of [2 ** 31, -(2 ** 31) - 1, 2 ** 32, 1.5, NaN]) assert.throws(() => port.send(v), range, `events ${v}`);
-  assert.throws(() => port.send('1' as unknown as number), type);
-  assert.throws(() => port.send(1, Infinity), range);
-  port.send(2 ** 31 - 1, 0.5);
+  for (const v of [2 ** 31, -(2 ** 31) - 1, 2 ** 32, 1.5, NaN]) assert.throws(() => port.sendSync(v), range, `events ${v}`);
+  assert.throws(() => port.sendSync('1' as unknown as number), type);
+  assert.throws(() => port.sendSync(1, Infinity), range);
+  await assert.rejects(port.send(2 ** 31), range);
+  await assert.rejects(port.send(1, 1, { timeout: -1 }), range);
+  port.sendSync(2 ** 31 - 1, 0.5);
   assert.equal(port.getSync({ timeout: 0 }).portev_events, 2 ** 31 - 1);
   assert.throws(() => port.getnSync(-5), range, 'a negative max never waits for ever');
   assert.throws(() => port.getnSync(4, 5), range, 'nget > max');

@@ -402,7 +402,7 @@ test('Port class: send/get with ms timeouts, getn, alert, pending, async iterato
   const aborted = (e: unknown): boolean => e instanceof Error && e.name === 'AbortError' && (e as { code?: string }).code === 'ABORT_ERR' && (e.cause as Error).message === 'stop';
   {
     using port = new Port();
-    port.send(1, 10); port.send(2, 20);
+    port.sendSync(1, 10); await port.send(2, 20);
     assert.equal(port.pending, 2);
     assert.equal(port.getSync().portev_user, 10);
     assert.deepEqual(port.getnSync(8).map((e) => e.portev_user), [20]);
@@ -412,14 +412,14 @@ test('Port class: send/get with ms timeouts, getn, alert, pending, async iterato
     assert.equal((await port.getn(4, 2, { timeout: 10 })).length, 0);
     await assert.rejects(port.get({ timeout: 10 }), etime);
     for (const t of [-1, NaN]) assert.throws(() => port.getSync({ timeout: t }), (e: unknown) => (e as { code?: string }).code === 'ERR_OUT_OF_RANGE');
-    port.send(3, 30);
+    port.sendSync(3, 30);
     assert.equal((await port.get({ timeout: Infinity })).portev_user, 30);
     const ac = new AbortController();
     const w = port.get({ signal: ac.signal });
     setTimeout(() => ac.abort(new Error('stop')), 10);
     await assert.rejects(within(w, 5000, 'abort'), aborted);
     assert.throws(() => port.getSync({ signal: ac.signal }), aborted);
-    for (let i = 0; i < 5; i++) port.send(i, i);
+    for (let i = 0; i < 5; i++) port.sendSync(i, i);
     setTimeout(() => port.alert(1), 10);
     const seen: number[] = [];
     for await (const ev of port) seen.push(ev.portev_user);
@@ -432,7 +432,7 @@ test('Port class: send/get with ms timeouts, getn, alert, pending, async iterato
   {
     // Leaving for await early loses no event: the iterator takes no more than it yields.
     using port = new Port();
-    for (let i = 0; i < 10; i++) port.send(1, i);
+    for (let i = 0; i < 10; i++) port.sendSync(1, i);
     const got: number[] = [];
     for await (const ev of port) { got.push(ev.portev_user); if (got.length === 3) break; }
     assert.deepEqual(got, [0, 1, 2]);

@@ -13,6 +13,7 @@ import { PORT_ALLOC_CACHED, PORT_ALLOC_SCACHED } from './consts.js';
 import { port_exit, port_exit_release, slot_free_locked, slots_drain_locked, sent_fold_locked, port_nent } from './queue.js';
 import { lane_close_locked } from './lane.js';
 import { port_sources } from './source.js';
+import { room_close } from './room.js';
 
 const KEEP = PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED;
 
@@ -43,6 +44,7 @@ export function port_close(h: number, fd: number): void {
   Atomics.store(I32, h + P.nent, 0);
   slots_drain_locked(h); // the port's free slots go back to the kernel-wide cache
   sq_wake_all(h + P.wqh);
+  room_close(h);
   port_exit(h);
   if (dropped > 0) kstat_add(C_DISCARDED, dropped);
   // The seed's port_close asks each source to return its slots (timer_close_port).

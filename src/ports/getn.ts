@@ -32,6 +32,7 @@ import { take_locked, take_unlocked, take_reserve, takeResult } from './take.js'
 import { spin_begin, spin_end, prespin } from './spin.js';
 import { dwait_begin, dwait_end } from './dwait.js';
 import { eventList, port_event, type port_event_t, type port_event_list } from './types.js';
+import { room_notify } from './room.js';
 
 export const WMESG_PORTGET = wmesg_register('portget');
 
@@ -88,7 +89,7 @@ export function getn_fast(fd: unknown, max: number, nget: number, syscall: strin
   }
   const out: port_event_t[] = [];
   take_unlocked(h, max, out);
-  if (out.length > 0) return eventList(out, out.length);
+  if (out.length > 0) { room_notify(h); return eventList(out, out.length); }
   // All denied by their sources: the general path goes on as it would after
   // such a take, waiting for an event queued after it (a number: the sendGen to move past).
   return takeResult.denied > 0 ? takeResult.sendGen : undefined;
@@ -182,5 +183,6 @@ export function* getn_gen(fd: unknown, max: number, nget: number, tns: number,
     port_exit_release(h);
   }
   if (one && out.length === 0) throw new SysError('ETIME', syscall, 'timeout expired');
+  if (out.length > 0) room_notify(h);
   return eventList(out, out.length);
 }

@@ -89,6 +89,8 @@ export const PORT = defineStruct('port', {
   sentPend: 'i32',    // events queued but not yet added to kstat events_sent (under the lock)
   nsrcq: 'i32',       // queued slots of event sources (not port_send's): take.ts marks only those
   lane: 'i32',        // its send lane (lane.ts), bound for the port's life once taken; 0: none
+  roomGen: 'i32',     // bumped when a take may have made room while senders wait for it (room.ts)
+  roomWaiters: 'i32', // senders waiting for room (room.ts)
 });
 export const P = PORT.F;
 

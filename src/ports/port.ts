@@ -20,6 +20,7 @@ import { copyin_fields } from '../kern/copyin.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions } from '../lib/waitopts.js';
 import { AbortError } from '../errors.js';
 import { Refs } from '../lib/refs.js';
+import { send_room_wait, room_poke } from './room.js';
 import { int_arg, num_arg, INT32_MIN, INT32_MAX, UINT32_MAX } from '../lib/args.js';
 import { PORT_ALERT_SET, PORT_SOURCE_ALERT } from './consts.js';
 import type { port_event_t } from './types.js';
@@ -85,8 +86,32 @@ export class Port implements Disposable, AsyncIterable<port_event_t> {
   /** Whether this port's waits keep the process alive. */
   hasRef(): boolean { return this.#refs.refed; }
 
-  /** Sends a PORT_SOURCE_USER event: `events` an int32, `user` any finite number. */
-  send(events = 0, user = 0): void {
+  /**
+   * Sends a PORT_SOURCE_USER event (`events` an int32, `user` any finite
+   * number), waiting for room while the port holds port_max_events events:
+   * the sender sleeps until a getter takes events (ports/room.ts), never
+   * polls. Rejects with port_send's EAGAIN when the timeout passes first,
+   * with an AbortError when the signal aborts.
+   */
+  async send(events = 0, user = 0, opts?: WaitOptions): Promise<void> {
+    const ev = int_arg(events, 'events', 'Port.send', INT32_MIN, INT32_MAX), u = num_arg(user, 'user', 'Port.send');
+    const o = wait_options(opts, 'port_send');
+    abort_check(o.signal);
+    const send = (): void => port_send(this.fd, ev, u);
+    try { send(); return; } catch (e) { if (!(e instanceof SysError) || e.code !== 'EAGAIN' || o.timeout === 0) throw e; }
+    const deadline = o.timeout === undefined ? Infinity : performance.now() + o.timeout;
+    const signal = o.signal;
+    const onAbort = (): void => { room_poke(this.fd); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.#refs.wait(() => send_room_wait(this.fd, send, deadline, () => signal?.aborted === true, () => new AbortError(signal!.reason)));
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Sends at once (port_send): EAGAIN when the port is full. */
+  sendSync(events = 0, user = 0): void {
     port_send(this.fd, int_arg(events, 'events', 'Port.send', INT32_MIN, INT32_MAX), num_arg(user, 'user', 'Port.send'));
   }
 

@@ -13,10 +13,10 @@ const later = (f: () => void): void => { setTimeout(f, 300).unref(); };
 const got = (): void => { console.log('got'); };
 
 switch (mode) {
-  case 'port-default': { const p = new Port(); void p.get().then(got); later(() => p.send(1, 1)); break; }
-  case 'port-unref': { const p = new Port(); void p.get().then(got); p.unref(); later(() => p.send(1, 1)); break; }
-  case 'port-option': { const p = new Port({ ref: false }); void p.get().then(got); later(() => p.send(1, 1)); break; }
-  case 'port-reref': { const p = new Port({ ref: false }); void p.get().then(got); p.ref(); later(() => p.send(1, 1)); break; }
+  case 'port-default': { const p = new Port(); void p.get().then(got); later(() => p.sendSync(1, 1)); break; }
+  case 'port-unref': { const p = new Port(); void p.get().then(got); p.unref(); later(() => p.sendSync(1, 1)); break; }
+  case 'port-option': { const p = new Port({ ref: false }); void p.get().then(got); later(() => p.sendSync(1, 1)); break; }
+  case 'port-reref': { const p = new Port({ ref: false }); void p.get().then(got); p.ref(); later(() => p.sendSync(1, 1)); break; }
   case 'kq-default': { const k = new KQueue(); k.register(1, EVFILT_USER); void k.wait().then(got); later(() => k.trigger(1)); break; }
   case 'kq-unref': { const k = new KQueue().unref(); k.register(1, EVFILT_USER); void k.wait().then(got); later(() => k.trigger(1)); break; }
   default: throw new Error(`unknown mode ${mode}`);

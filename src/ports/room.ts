@@ -1,0 +1,78 @@
+/**
+ * Waiting for room: the awaitable send of the class layer (Port.send). A
+ * port holds at most port_max_events events; port_send then fails EAGAIN
+ * at once (illumos). A sender that would rather wait registers as a room
+ * waiter and sleeps on the port's `roomGen` word (Atomics.waitAsync: the
+ * futex the kernel's sleeps are made of), and every take that returns events
+ * (getn.ts, the only way a queued event leaves the port besides a close)
+ * bumps the word and wakes them when there are waiters: one load per batch
+ * otherwise. A close wakes them too (their retry then fails EBADF).
+ *
+ * No wake-up is lost: the sender reads the generation before its attempt,
+ * registers, and tries once more before sleeping on that generation; a take
+ * after the registration moves the word, so the sleep returns at once. Room
+ * can also come back by paths that do not take (a dissociated source, a
+ * timer deleted): the sleep is bounded by ROOM_RECHECK_MS as a backstop.
+ */
+import { I32 } from '../kern/kmem.js';
+import { fd_get, DTYPE_PORT } from '../kern/fdtab.js';
+import { SysError } from '../kern/errno.js';
+import { hold } from '../kern/keepalive.js';
+import { P } from './mem.js';
+
+const ROOM_RECHECK_MS = 100;
+
+/** After a take that returned events from port h: wakes senders waiting for room. */
+export function room_notify(h: number): void {
+  if (Atomics.load(I32, h + P.roomWaiters) === 0) return;
+  Atomics.add(I32, h + P.roomGen, 1);
+  Atomics.notify(I32, h + P.roomGen);
+}
+
+/** A close: every room waiter wakes (and finds the port gone). */
+export function room_close(h: number): void {
+  Atomics.add(I32, h + P.roomGen, 1);
+  Atomics.notify(I32, h + P.roomGen);
+}
+
+/** Wakes the room waiters of a port without moving the generation (an abort: the waiter looks at its signal). */
+export function room_poke(port: number): void {
+  try { Atomics.notify(I32, fd_get(port, DTYPE_PORT, 'port_send', 'EBADFD') + P.roomGen); } catch { /* closed: nobody waits */ }
+}
+
+/**
+ * Sends with `send` (port_send's body, throwing EAGAIN when full), waiting
+ * for room while the port is full: until `deadline` (performance.now() ms;
+ * Infinity: no limit; then the EAGAIN is thrown) or until `aborted()` says
+ * so (then `abortError()` is thrown).
+ */
+export async function send_room_wait(port: number, send: () => void, deadline: number,
+  aborted: () => boolean, abortError: () => unknown): Promise<void> {
+  const h = fd_get(port, DTYPE_PORT, 'port_send', 'EBADFD');
+  // A sleeping sender keeps its event loop alive, as every kernel wait does (kern/keepalive.ts).
+  const release = hold();
+  try {
+    await loop();
+  } finally {
+    release();
+  }
+  async function loop(): Promise<void> {
+  for (;;) {
+    const gen = Atomics.load(I32, h + P.roomGen);
+    try { send(); return; } catch (e) { if (!(e instanceof SysError) || e.code !== 'EAGAIN') throw e; }
+    Atomics.add(I32, h + P.roomWaiters, 1);
+    try {
+      try { send(); return; } catch (e) {
+        if (!(e instanceof SysError) || e.code !== 'EAGAIN') throw e;
+        const left = deadline - performance.now();
+        if (left <= 0) throw e;
+        if (aborted()) throw abortError();
+        await Atomics.waitAsync(I32, h + P.roomGen, gen, Math.min(left, ROOM_RECHECK_MS)).value;
+        if (aborted()) throw abortError();
+      }
+    } finally {
+      Atomics.sub(I32, h + P.roomWaiters, 1);
+    }
+  }
+  }
+}
