@@ -45,6 +45,16 @@ test('a 1 ms timer armed right after boot: a blocking port_get sees it within a 
   assert.ok(o.late! < 100, `fired ${o.late} ms late`);
 });
 
+test('with the clock thread held back, the bridge alone delivers a series of 1 ms timers on time (port_get_async)', () => {
+  const o = best('held-async', 'late');
+  assert.equal(o.started, 0, JSON.stringify(o));
+  assert.equal(o.early, 0, JSON.stringify(o));
+  assert.ok(o.bridge! >= 10, JSON.stringify(o));
+  // The old bridge's last stretch was unref'd immediates, which do not wake
+  // the loop: the second expiry waited for the next unrelated event (seconds).
+  assert.ok(o.late! < 40, `worst expiry ${o.late} ms late`);
+});
+
 test('a thread blocked in the kernel fires a due callout itself until the clock thread runs', () => {
   const o = run('idle');
   assert.equal(o.events, 1);

@@ -44,6 +44,7 @@ import type { SpinPolicy } from '../kern/sleepq.js';
 import { timer_port_deadline } from '../timers/portnfy.js';
 import { setTimerSlack } from '../timers/ffi.js';
 import { callout_run, callout_fired, callout_wake, TL_MONO } from '../timers/callout.js';
+import { clock_fired_here } from '../timers/clockstats.js';
 import { P, spinRegion, SPIN_NOW, SPIN_MAX, SPIN_DPOST, C_DWAIT_HIT, C_DWAIT_MISS } from './mem.js';
 
 /** How often a getter spinning past the expiry runs the due callouts itself (ns). */
@@ -107,7 +108,7 @@ export function port_dwait_margin(): { marginNs: number; samples: number } {
 function runDue(): void {
   const f0 = callout_fired(TL_MONO);
   callout_run(TL_MONO);
-  if (callout_fired(TL_MONO) !== f0) callout_wake(TL_MONO);
+  if (callout_fired(TL_MONO) !== f0) { clock_fired_here(); callout_wake(TL_MONO); }
 }
 
 /** A deadline-aware wait in progress. */

@@ -67,14 +67,48 @@ export function clock_thread_announce(slack: boolean): void {
 
 let askedHere = false;
 /**
- * Starts the clock thread unless some thread asked already. Called when a
- * real-clock timer is created and when a callout is armed on TL_MONO.
+ * Starts the clock thread unless some thread asked already (or the test hook
+ * UKERN_CLOCK_HOLD=1 keeps it from ever starting: the bridges alone serve).
  */
 export function clock_thread_start(): void {
   if (askedHere) return;
   askedHere = true;
+  startWanted = 0;
+  if (process.env.UKERN_CLOCK_HOLD === '1') return;
   if (Atomics.compareExchange(I32, state.base + CLK_ASKED, 0, 1) !== 0) return;
   kthread_start('clock', new URL('./clockthread.js', import.meta.url), isMainThread);
+}
+
+/*
+ * When to start it. A worker's start costs tens of ms of CPU (its Node
+ * bootstrap, the kernel bundle, koffi), and on a machine with few CPUs it
+ * runs beside the program: started at the arm of a 1 ms timer it made the
+ * first expiry several ms late, while the bridge below fires it on time. So
+ * an arm whose deadline is near (within START_NEAR_NS) leaves the start to
+ * the thread that fires that expiry here (the bridge, a blocked thread), on
+ * its next loop turn after the firing; an arm farther out starts the clock
+ * thread at once (it is up long before the deadline).
+ */
+const START_NEAR_NS = 100e6;
+/** 0: nothing pending; START_AFTER_FIRE: after the next expiry fired here; START_SOON: a microtask will. */
+const START_AFTER_FIRE = 1, START_SOON = 2;
+let startWanted = 0;
+let startImm: ReturnType<typeof setImmediate> | undefined;
+
+/** Asks for the clock thread's start when this thread next gets back to its loop (unref'd: a program that ends does not wait for it). */
+function startAfterFire(): void {
+  if (startWanted !== START_AFTER_FIRE || startImm !== undefined) return;
+  startImm = setImmediate(() => { startImm = undefined; clock_thread_start(); });
+  startImm.unref();
+}
+
+/**
+ * Notes that this thread (not the clock thread) fired callouts: the clock
+ * thread may now start (see START_NEAR_NS). For ports/dwait.ts and the bridge.
+ */
+export function clock_fired_here(): void {
+  if (!clock_thread_running()) kstat_add(C_BRIDGE);
+  startAfterFire();
 }
 
 /* ---- the bridge: fire due callouts in this thread until the clock thread runs */
@@ -87,7 +121,7 @@ let bridgeImm: ReturnType<typeof setImmediate> | undefined;
 function runDue(): number {
   const f0 = callout_fired(TL_MONO);
   const next = callout_run(TL_MONO);
-  if (callout_fired(TL_MONO) !== f0) { kstat_add(C_BRIDGE); callout_wake(TL_MONO); }
+  if (callout_fired(TL_MONO) !== f0) { clock_fired_here(); callout_wake(TL_MONO); }
   return next;
 }
 
@@ -97,16 +131,23 @@ function cancel(): void {
   bridgeWhen = Infinity;
 }
 
-/** Schedules a look at `when` (ns, TL_MONO) on this thread's event loop; unref'd: it keeps nobody alive. */
+/**
+ * Schedules a look at `when` (ns, TL_MONO) on this thread's event loop. The
+ * long wait is an unref'd setTimeout (it keeps nobody alive, and the loop's
+ * poll wakes for it if anything else keeps the loop alive); setTimeout wakes
+ * on a millisecond clock, up to ~1 ms late, so it only brings the loop near
+ * the deadline, and the last stretch (under 2 ms) is covered by setImmediate
+ * turns, ref'd: an unref'd immediate does not make the loop poll without
+ * blocking, so the loop slept until some other event (seconds) and the
+ * expiry waited with it. That keeps the process for at most those 2 ms.
+ */
 function schedule(when: number): void {
   cancel();
   if (when === Infinity || clock_thread_running()) return;
   bridgeWhen = when;
   const ms = (when - monoNow()) / 1e6;
-  // setTimeout wakes on a millisecond clock, up to ~1 ms late: it only brings
-  // the loop near the deadline; setImmediate turns cover the last stretch.
   if (ms > 2) { bridgeTimer = setTimeout(tick, Math.floor(ms) - 1); bridgeTimer.unref(); }
-  else { bridgeImm = setImmediate(tick); bridgeImm.unref(); }
+  else bridgeImm = setImmediate(tick);
 }
 
 function tick(): void {
@@ -117,12 +158,14 @@ function tick(): void {
   schedule(runDue());
 }
 
-/** The arm hook: start the clock thread, and until it runs, cover `when` here. */
+/** The arm hook: start the clock thread (now, or after a near expiry), and until it runs, cover `when` here. */
 function onArm(when: number): void {
-  // A Worker start must not happen under a kernel lock (the arm may come
-  // from a caller holding its object's lock): then right after the syscall.
-  if (!askedHere) {
-    if ((I32[cur.nlocksw]! | 0) === 0) clock_thread_start(); else queueMicrotask(clock_thread_start);
+  if (!askedHere && startWanted !== START_SOON) {
+    if (when - monoNow() < START_NEAR_NS) startWanted = START_AFTER_FIRE;
+    // A Worker start must not happen under a kernel lock (the arm may come
+    // from a caller holding its object's lock): then right after the syscall.
+    else if ((I32[cur.nlocksw]! | 0) === 0) clock_thread_start();
+    else { startWanted = START_SOON; queueMicrotask(clock_thread_start); }
   }
   if (clock_thread_running() || when >= bridgeWhen) return;
   schedule(when);
@@ -141,6 +184,6 @@ function clock_idle_next(): number {
 function clock_idle_run(): void {
   if (clock_thread_running() || (I32[cur.nlocksw]! | 0) !== 0) return;
   runDue();
-  clock_thread_start(); // if the arm's microtask could not run: this thread blocks
+  if (startWanted === START_SOON) clock_thread_start(); // the arm's microtask could not run: this thread blocks
 }
 sq_set_idle({ next: clock_idle_next, run: clock_idle_run });

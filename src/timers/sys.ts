@@ -26,7 +26,7 @@ import { port_bind, port_unbind, port_hint } from './portnfy.js';
 export { timer_port_deadline } from './portnfy.js';
 import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL } from './consts.js';
 import { NSIG } from '../lwp/sys.js'; // one signal range for the whole kernel
-import { clock_thread_start } from './clockstats.js';
+import './clockstats.js'; // the arm hook: starts the clock thread, bridges until it runs
 import { ffiAvailable } from './ffi.js';
 import { nsUp, tsOfNs } from './tsmath.js';
 
@@ -185,9 +185,8 @@ export function timer_create(clock_id: number, evp: sigevent | null): number {
   if (ev.fn !== undefined) thread_register(it, ev.fn);
   timer_release(it);
   if (clock_id !== CLOCK_MANUAL) {
-    clock_thread_start(); // until it runs, the arming thread covers (clockstats.ts)
-    // A port fed by this timer gets deadline-aware waits, whose first one
-    // loads the FFI (to lower the thread's timer slack) before its port_get
+    // The clock thread starts at the first arm (clockstats.ts). A port fed
+    // by this timer gets deadline-aware waits, whose first one loads the FFI (to lower the thread's timer slack) before its port_get
     // returns: ~10 ms late on the first event. Load it now instead, once per
     // thread, outside every lock, before the timer can be armed.
     if (ev.notify === SIGEV_PORT) ffiAvailable();

@@ -77,6 +77,31 @@ async function handover(): Promise<void> {
   out({ got, fired, elapsed, before, bridge: clock()['clock.bridge_runs'] });
 }
 
+/**
+ * The bridge alone (the clock thread held back by the test hook
+ * UKERN_CLOCK_HOLD): ten 1 ms one-shots in a row, each awaited with
+ * port_get_async. Each must come on time from the arming thread's event
+ * loop, with nothing else to wake it (the worst lateness, ms, is printed).
+ * A 5 s deadline (ref'd timer) ends a loop that slept through an expiry.
+ */
+async function held(): Promise<void> {
+  process.env.UKERN_CLOCK_HOLD = '1';
+  sys.boot(opts);
+  const p = sys.port_create();
+  const tid = timer(p);
+  const guard = setTimeout(() => { out({ error: 'an expiry was not delivered within 5 s' }); process.exit(1); }, 5000);
+  let worst = -Infinity, early = 0;
+  for (let i = 0; i < 10; i++) {
+    const t0 = arm(tid, 1_000_000);
+    await sys.port_get_async(p);
+    const late = (monoNow() - t0 - 1_000_000) / 1e6;
+    if (late < 0) early++;
+    worst = Math.max(worst, late);
+  }
+  clearTimeout(guard);
+  out({ late: worst, early, bridge: clock()['clock.bridge_runs'], started: clock()['clock.started'] });
+}
+
 /** The main thread blocks in another port's port_get while the timer's callout comes due: it fires it itself. */
 function idle(): void {
   sys.boot(opts);
@@ -125,6 +150,7 @@ switch (mode) {
   case 'first-async': await first(true); break;
   case 'first-sync': await first(false); break;
   case 'handover': await handover(); break;
+  case 'held-async': await held(); break;
   case 'idle': idle(); break;
   case 'first-lwp': lwps(1); break;
   case 'burst': lwps(16); break;
