@@ -69,11 +69,12 @@ let askedHere = false;
 /**
  * Starts the clock thread unless some thread asked already (or the test hook
  * UKERN_CLOCK_HOLD=1 keeps it from ever starting: the bridges alone serve).
+ * Never under a kernel lock.
  */
 export function clock_thread_start(): void {
   if (askedHere) return;
   askedHere = true;
-  startWanted = 0;
+  startBy = Infinity;
   if (process.env.UKERN_CLOCK_HOLD === '1') return;
   if (Atomics.compareExchange(I32, state.base + CLK_ASKED, 0, 1) !== 0) return;
   kthread_start('clock', new URL('./clockthread.js', import.meta.url), isMainThread);
@@ -81,34 +82,48 @@ export function clock_thread_start(): void {
 
 /*
  * When to start it. A worker's start costs tens of ms of CPU (its Node
- * bootstrap, the kernel bundle, koffi), and on a machine with few CPUs it
- * runs beside the program: started at the arm of a 1 ms timer it made the
- * first expiry several ms late, while the bridge below fires it on time. So
- * an arm whose deadline is near (within START_NEAR_NS) leaves the start to
- * the thread that fires that expiry here (the bridge, a blocked thread), on
- * its next loop turn after the firing; an arm farther out starts the clock
- * thread at once (it is up long before the deadline).
+ * bootstrap, the kernel bundle, koffi) and 2-7 ms of the starting thread
+ * (new Worker), and on a machine with few CPUs it runs beside the program:
+ * started at the arm of a 1 ms timer it made that first expiry several ms
+ * late, while the bridge below fires it on time. So when the main thread
+ * arms a deadline within START_NEAR_NS, the start waits until START_AFTER_NS
+ * past that deadline, and happens at the main thread's next look at the
+ * time line after it (an arm, a timer call, a sleep in the kernel, a bridge
+ * turn: clock_start_check); an arm farther out starts it at once (it is up
+ * long before the deadline). Another thread's arm starts it at once: that is
+ * a request to lwp0, which does the Worker start off the arming thread, and
+ * an LWP that arms and then only polls would otherwise have no bridge.
  */
 const START_NEAR_NS = 100e6;
-/** 0: nothing pending; START_AFTER_FIRE: after the next expiry fired here; START_SOON: a microtask will. */
-const START_AFTER_FIRE = 1, START_SOON = 2;
-let startWanted = 0;
+const START_AFTER_NS = 1e6;
+/** This thread deferred the clock thread's start until then (mono ns); Infinity: nothing deferred. */
+let startBy = Infinity;
+let startSoon = false;
 let startImm: ReturnType<typeof setImmediate> | undefined;
 
-/** Asks for the clock thread's start when this thread next gets back to its loop (unref'd: a program that ends does not wait for it). */
-function startAfterFire(): void {
-  if (startWanted !== START_AFTER_FIRE || startImm !== undefined) return;
+/** Starts the clock thread now if this thread deferred its start to a time now past (no kernel lock may be held). */
+export function clock_start_check(): void {
+  if (startBy !== Infinity && startBy <= monoNow() && (I32[cur.nlocksw]! | 0) === 0) clock_thread_start();
+}
+
+/** The same from the event loop, after the current task (whose delivery must not wait for a new Worker). */
+function startCheckLater(): void {
+  if (startBy === Infinity || startBy > monoNow() || startImm !== undefined) return;
   startImm = setImmediate(() => { startImm = undefined; clock_thread_start(); });
   startImm.unref();
 }
 
-/**
- * Notes that this thread (not the clock thread) fired callouts: the clock
- * thread may now start (see START_NEAR_NS). For ports/dwait.ts and the bridge.
- */
+/** Requests the start soon: at once, or right after the syscall when a kernel lock is held (the arm may come from under one). */
+function startSoonNow(): void {
+  if ((I32[cur.nlocksw]! | 0) === 0) { clock_thread_start(); return; }
+  if (startSoon) return;
+  startSoon = true;
+  queueMicrotask(clock_thread_start);
+}
+
+/** Notes that this thread (not the clock thread) fired callouts (the bridge, ports/dwait.ts). */
 export function clock_fired_here(): void {
   if (!clock_thread_running()) kstat_add(C_BRIDGE);
-  startAfterFire();
 }
 
 /* ---- the bridge: fire due callouts in this thread until the clock thread runs */
@@ -156,16 +171,15 @@ function tick(): void {
   if (clock_thread_running()) return;
   if (monoNow() < when) { schedule(when); return; }
   schedule(runDue());
+  startCheckLater();
 }
 
 /** The arm hook: start the clock thread (now, or after a near expiry), and until it runs, cover `when` here. */
 function onArm(when: number): void {
-  if (!askedHere && startWanted !== START_SOON) {
-    if (when - monoNow() < START_NEAR_NS) startWanted = START_AFTER_FIRE;
-    // A Worker start must not happen under a kernel lock (the arm may come
-    // from a caller holding its object's lock): then right after the syscall.
-    else if ((I32[cur.nlocksw]! | 0) === 0) clock_thread_start();
-    else { startWanted = START_SOON; queueMicrotask(clock_thread_start); }
+  if (!askedHere) {
+    if (!isMainThread || when - monoNow() >= START_NEAR_NS) startSoonNow();
+    else if (startBy === Infinity) startBy = when + START_AFTER_NS;
+    else clock_start_check();
   }
   if (clock_thread_running() || when >= bridgeWhen) return;
   schedule(when);
@@ -179,11 +193,14 @@ callout_set_arm_hook(onArm);
  */
 function clock_idle_next(): number {
   if (clock_thread_running() || (I32[cur.nlocksw]! | 0) !== 0) return Infinity;
+  if (startSoon || startBy !== Infinity) {
+    // The arm's microtask cannot run while this thread blocks; a deferred start may be due.
+    if (startSoon) clock_thread_start(); else clock_start_check();
+  }
   return callout_next(TL_MONO);
 }
 function clock_idle_run(): void {
   if (clock_thread_running() || (I32[cur.nlocksw]! | 0) !== 0) return;
   runDue();
-  if (startWanted === START_SOON) clock_thread_start(); // the arm's microtask could not run: this thread blocks
 }
 sq_set_idle({ next: clock_idle_next, run: clock_idle_run });

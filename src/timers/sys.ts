@@ -26,7 +26,7 @@ import { port_bind, port_unbind, port_hint } from './portnfy.js';
 export { timer_port_deadline } from './portnfy.js';
 import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL } from './consts.js';
 import { NSIG } from '../lwp/sys.js'; // one signal range for the whole kernel
-import './clockstats.js'; // the arm hook: starts the clock thread, bridges until it runs
+import { clock_start_check } from './clockstats.js'; // and its arm hook: starts the clock thread, bridges until it runs
 import { ffiAvailable } from './ffi.js';
 import { nsUp, tsOfNs } from './tsmath.js';
 
@@ -51,6 +51,7 @@ export interface sigevent {
 /** clock_gettime(3C): EINVAL for an unknown clock. */
 export function clock_gettime(clock_id: number): Timespec {
   sysenter();
+  clock_start_check();
   return clock_backend(clock_id, 'clock_gettime').gettime();
 }
 
@@ -146,6 +147,7 @@ function copyin_sigevent(evp: unknown): Ev | null {
  */
 export function timer_create(clock_id: number, evp: sigevent | null): number {
   sysenter();
+  clock_start_check();
   const b = clock_backend(clock_id, 'timer_create');
   const ev0 = copyin_sigevent(evp);
   const it = itimers.alloc();
@@ -228,6 +230,7 @@ function grab(timerid: unknown, syscall: string): number {
 /** timer_gettime(3C): EINVAL for an unknown or deleted timer. */
 export function timer_gettime(timerid: number): Itimerspec {
   sysenter();
+  clock_start_check();
   const it = grab(timerid, 'timer_gettime');
   try { return current(it); } finally { timer_release(it); }
 }
@@ -262,6 +265,7 @@ function copyin_itimerspec(value: unknown, syscall: string): { v: TimespecCopy; 
  */
 export function timer_settime(timerid: number, flags: number, value: Itimerspec): Itimerspec {
   sysenter();
+  clock_start_check();
   const S = 'timer_settime';
   const id = i32Arg(timerid, 'timerid', S);
   const fl = i32Arg(flags, 'flags', S);
@@ -307,6 +311,7 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
  */
 export function timer_getoverrun(timerid: number): number {
   sysenter();
+  clock_start_check();
   const it = grab(timerid, 'timer_getoverrun');
   mutex_enter(it + IT.mutex);
   const o = I32[it + IT.overrun]!;
@@ -318,6 +323,7 @@ export function timer_getoverrun(timerid: number): number {
 /** timer_delete(3C): EINVAL for an unknown or already deleted timer; withdraws a queued port event. */
 export function timer_delete(timerid: number): void {
   sysenter();
+  clock_start_check();
   const it = grab(timerid, 'timer_delete');
   destroy(it);
   kstat_add(C_DELETED);
