@@ -44,6 +44,8 @@ export const C_SPIN_US = kstat_counter('clock', 'spin_us');
 export const C_LATE = kstat_counter('clock', 'overslept');
 /** CPU µs used by the clock thread (when the FFI can read its thread clock). */
 export const C_CPU_US = kstat_counter('clock', 'cpu_us');
+/** Deadlines a port getter said it would fire itself: the clock thread slept to its backstop instead of spinning. */
+export const C_COVERED = kstat_counter('clock', 'covered');
 /** 1 once the clock thread runs; 2 more if its timer slack was lowered to 1 ns. */
 export const C_STARTED = kstat_counter('clock', 'started');
 export const C_SLACK = kstat_counter('clock', 'slack_1ns');
