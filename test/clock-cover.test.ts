@@ -46,5 +46,5 @@ test('a 1 ms timer read by a blocked port_get: the getter fires its expiries, th
   assert.ok(covered >= n / 2, msg);
   // Before, the clock thread spun towards every deadline: 17-25 µs a delivery
   // on average here (5-7.6 ms over these 300); now it sleeps to the backstop.
-  assert.ok(spinUs / n < 5, msg);
+  assert.ok(spinUs / n < 10, msg);
 });

@@ -178,6 +178,7 @@ function tick(): void {
 
 /** The arm hook: start the clock thread (now, or after a near expiry), and until it runs, cover `when` here. */
 function onArm(when: number): void {
+  if (when === Infinity) return; // never due: nothing to start or cover (timers/sys.ts warming)
   if (!askedHere) {
     if (!isMainThread || when - monoNow() >= START_NEAR_NS) startSoonNow();
     else if (startBy === Infinity) startBy = when + START_AFTER_NS;

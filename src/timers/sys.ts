@@ -12,6 +12,10 @@ import {
 } from '../kern/copyin.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { kstat_add } from '../kern/kstat.js';
+import { hold } from '../kern/keepalive.js';
+import { sq_warm } from '../kern/sleepq.js';
+import { port_getn } from '../ports/sys.js';
+import { dwait_thread_setup } from '../ports/dwait.js';
 import { cur } from '../kern/hdr.js';
 import type { Timespec, Itimerspec } from '../kern/time.js';
 import { onProcExit } from '../lwp/proc.js';
@@ -191,10 +195,51 @@ export function timer_create(clock_id: number, evp: sigevent | null): number {
     // by this timer gets deadline-aware waits, whose first one loads the FFI (to lower the thread's timer slack) before its port_get
     // returns: ~10 ms late on the first event. Load it now instead, once per
     // thread, outside every lock, before the timer can be armed.
-    if (ev.notify === SIGEV_PORT) ffiAvailable();
+    if (ev.notify === SIGEV_PORT) { ffiAvailable(); warm_first_expiry(tid, I32[it + IT.callout]!, ev.port); }
   }
   kstat_add(C_CREATED);
   return tid;
+}
+
+/*
+ * The first expiry's path, warmed. In a fresh thread every kernel function
+ * is compiled by V8 at its first call (lazily, ~10-30 µs each), and the
+ * first expiry of a timer armed right after boot runs some hundred of them
+ * between the arm and the getter's return: 1.5-2 ms, most of it after the
+ * deadline. So the thread's first SIGEV_PORT timer_create (which loads the
+ * FFI already, tens of ms) calls once, with no effect anyone can see, what
+ * it can of that path: Node's timer lists (the bridge's setImmediate and
+ * setTimeout, the keep-alive's setInterval), timer_settime disarming the
+ * new, unarmed timer, its callout armed at Infinity (never due, never a
+ * wake-up) and stopped, a manual-line callout run (nothing is left due on
+ * it), a kernel sleep that times out at once, and port_getn(port, 0, 0),
+ * which only counts the port's events (its copy-in, lookup and generator).
+ * It also lowers the thread's timer slack for the deadline-aware wait now,
+ * the FFI being loaded. The ports' take path and the firing itself are not
+ * warmed: they would need a port and a timer of their own.
+ */
+let warmed = false;
+const ZTS: Timespec = { tv_sec: 0, tv_nsec: 0 };
+const ZSPEC: Itimerspec = { it_interval: ZTS, it_value: ZTS };
+function noop(): void {}
+function warm_first_expiry(tid: number, c: number, port: number): void {
+  if (warmed) return;
+  warmed = true;
+  try {
+    dwait_thread_setup(); // the getter's timer slack, now that the FFI is loaded
+    port_getn(port, 0, 0, ZTS); // max 0: reports the count, takes nothing
+    clearImmediate(setImmediate(noop));
+    clearTimeout(setTimeout(noop, 1));
+    hold()();
+    timer_settime(tid, 0, ZSPEC);
+    callout_reset(c, Infinity);
+    callout_stop(c);
+    callout_run(TL_MANUAL);
+    sq_warm();
+  } catch {
+    // Warming is an optimisation: a failure here (a panic, a timer deleted
+    // by another thread meanwhile) is the real call's to report.
+  }
 }
 
 function isZero(t: TimespecCopy): boolean { return t.tv_sec === 0 && t.tv_nsec === 0; }

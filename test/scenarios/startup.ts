@@ -31,10 +31,11 @@ async function first(async: boolean): Promise<void> {
   const p = sys.port_create();
   const tid = timer(p);
   const t0 = arm(tid, 1_000_000);
+  const settime = (monoNow() - t0) / 1e6;
   if (async) await sys.port_get_async(p); else sys.port_get(p);
   const late = (monoNow() - t0 - 1_000_000) / 1e6;
   const c = clock();
-  out({ late, bridge: c['clock.bridge_runs'], started: c['clock.started'] });
+  out({ late, settime, bridge: c['clock.bridge_runs'], started: c['clock.started'] });
 }
 
 /**
