@@ -44,7 +44,9 @@ test('a 1 ms timer read by a blocked port_get: the getter fires its expiries, th
   console.log(msg);
   assert.ok(fired >= n / 2, msg);
   assert.ok(covered >= n / 2, msg);
-  // Before, the clock thread spun towards every deadline: 17-25 µs a delivery
-  // on average here (5-7.6 ms over these 300); now it sleeps to the backstop.
-  assert.ok(spinUs / n < 10, msg);
+  // Before, the clock thread spun towards every deadline (17-25 µs a delivery
+  // on average here, 5-7.6 ms over these 300); now only towards those no
+  // getter covered (a getter held off its CPU by a loaded machine), at most
+  // its largest margin (400 µs) each.
+  assert.ok(spinUs <= (k - covered) * 400 + 1000, msg);
 });
