@@ -123,6 +123,13 @@ function startSoonNow(): void {
   queueMicrotask(clock_thread_start);
 }
 
+/**
+ * For warming a fresh thread's code (timers/sys.ts): the bridge's run of the
+ * due callouts, once. What it fires was due (as any bridge run's), and a
+ * thread that warms has usually armed nothing yet.
+ */
+export function clock_warm(): void { runDue(); }
+
 /** Notes that this thread (not the clock thread) fired callouts (the bridge, ports/dwait.ts). */
 export function clock_fired_here(): void {
   if (!clock_thread_running()) kstat_add(C_BRIDGE);

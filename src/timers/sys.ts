@@ -30,7 +30,7 @@ import { port_bind, port_unbind, port_hint } from './portnfy.js';
 export { timer_port_deadline } from './portnfy.js';
 import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL } from './consts.js';
 import { NSIG } from '../lwp/sys.js'; // one signal range for the whole kernel
-import { clock_start_check } from './clockstats.js'; // and its arm hook: starts the clock thread, bridges until it runs
+import { clock_start_check, clock_warm } from './clockstats.js'; // and its arm hook: starts the clock thread, bridges until it runs
 import { ffiAvailable } from './ffi.js';
 import { nsUp, tsOfNs } from './tsmath.js';
 
@@ -212,7 +212,7 @@ export function timer_create(clock_id: number, evp: sigevent | null): number {
  * setTimeout, the keep-alive's setInterval), timer_settime disarming the
  * new, unarmed timer, its callout armed at Infinity (never due, never a
  * wake-up) and stopped, a manual-line callout run (nothing is left due on
- * it), a kernel sleep that times out at once, and port_getn(port, 0, 0),
+ * it), the bridge's run of due callouts, a kernel sleep that times out at once, and port_getn(port, 0, 0),
  * which only counts the port's events (its copy-in, lookup and generator).
  * It also lowers the thread's timer slack for the deadline-aware wait now,
  * the FFI being loaded. The ports' take path and the firing itself are not
@@ -235,6 +235,7 @@ function warm_first_expiry(tid: number, c: number, port: number): void {
     callout_reset(c, Infinity);
     callout_stop(c);
     callout_run(TL_MANUAL);
+    clock_warm();
     sq_warm();
   } catch {
     // Warming is an optimisation: a failure here (a panic, a timer deleted
