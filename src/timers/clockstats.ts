@@ -8,9 +8,10 @@
  * must not wait for that. So, until the clock thread has announced itself in
  * kernel memory (CLK_RUNNING), the thread that arms a callout on the
  * monotonic time line also schedules a run of the due callouts on its own
- * event loop (an unref'd setTimeout to ~1 ms before the deadline, then
- * setImmediate turns up to it), and a thread that blocks in the kernel with a
- * callout due runs it itself (sleepq's idle hook, see {@link clock_idle_next}).
+ * event loop (an unref'd setTimeout to ~1 ms before the deadline, then ref'd
+ * setImmediate turns up to it, see schedule), and a thread that blocks in the
+ * kernel with a callout due runs it itself (sleepq's idle hook, see
+ * {@link clock_idle_next}).
  *
  * Why nothing is lost or doubled in the hand-over. Every path fires through
  * callout_run, which takes a due callout out of the heap under the heap lock
@@ -21,11 +22,12 @@
  * late run reports the missed periods instead of losing them, and callout_run
  * never fires a callout before its deadline.
  *
- * The thread is started lazily (at the first real-clock timer_create or
- * callout arm) so that a kernel that never arms a timer never has one. The
- * request is made once kernel-wide (CLK_ASKED, compare-and-swap), and by the
- * booting main thread it is a direct Worker start, not a message to lwp0
- * that would first have to start lwp0.
+ * The thread is started lazily (at the first callout arm on the monotonic
+ * line, or a little after it: see START_NEAR_NS) so that a kernel that never
+ * arms a timer never has one. The request is made once kernel-wide
+ * (CLK_ASKED, compare-and-swap), and by the booting main thread it is a
+ * direct Worker start, not a message to lwp0 that would first have to start
+ * lwp0.
  */
 import { isMainThread } from 'node:worker_threads';
 import { I32, kregionCreate } from '../kern/kmem.js';
