@@ -212,8 +212,9 @@ export function timer_create(clock_id: number, evp: sigevent | null): number {
  * setTimeout, the keep-alive's setInterval), timer_settime disarming the
  * new, unarmed timer, its callout armed at Infinity (never due, never a
  * wake-up) and stopped, a manual-line callout run (nothing is left due on
- * it), the bridge's run of due callouts, a kernel sleep that times out at once, and port_getn(port, 0, 0),
- * which only counts the port's events (its copy-in, lookup and generator).
+ * it), the bridge's run of due callouts, a kernel sleep that times out at
+ * once, and port_getn(port, 0, 0), which only counts the port's events (its
+ * copy-in, lookup and generator).
  * It also lowers the thread's timer slack for the deadline-aware wait now,
  * the FFI being loaded. The ports' take path and the firing itself are not
  * warmed: they would need a port and a timer of their own.
