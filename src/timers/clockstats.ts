@@ -134,7 +134,19 @@ export function clock_warm(): void { runDue(); }
 
 /** Notes that this thread (not the clock thread) fired callouts (the bridge, ports/dwait.ts). */
 export function clock_fired_here(): void {
-  if (!clock_thread_running()) kstat_add(C_BRIDGE);
+  if (!quiet && !clock_thread_running()) kstat_add(C_BRIDGE);
+}
+
+let quiet = false;
+/**
+ * Runs fn (a warm-up on timers of its own, timers/sys.ts) with the start
+ * policy and the bridge out of the way: its arms neither start nor defer the
+ * clock thread's start nor schedule a bridge turn, and its firings are not
+ * counted as bridge runs.
+ */
+export function clock_quietly(fn: () => void): void {
+  quiet = true;
+  try { fn(); } finally { quiet = false; }
 }
 
 /* ---- the bridge: fire due callouts in this thread until the clock thread runs */
@@ -187,7 +199,7 @@ function tick(): void {
 
 /** The arm hook: start the clock thread (now, or after a near expiry), and until it runs, cover `when` here. */
 function onArm(when: number): void {
-  if (when === Infinity) return; // never due: nothing to start or cover (timers/sys.ts warming)
+  if (when === Infinity || quiet) return; // never due, or a warm-up's own (timers/sys.ts)
   if (!askedHere) {
     if (!isMainThread || when - monoNow() >= START_NEAR_NS) startSoonNow();
     else if (startBy === Infinity) startBy = when + START_AFTER_NS;

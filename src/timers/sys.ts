@@ -14,7 +14,8 @@ import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { kstat_add } from '../kern/kstat.js';
 import { hold } from '../kern/keepalive.js';
 import { sq_warm } from '../kern/sleepq.js';
-import { port_getn } from '../ports/sys.js';
+import { port_getn, port_create, port_get } from '../ports/sys.js';
+import { close } from '../sys/close.js';
 import { dwait_thread_setup } from '../ports/dwait.js';
 import { cur } from '../kern/hdr.js';
 import type { Timespec, Itimerspec } from '../kern/time.js';
@@ -28,9 +29,9 @@ import {
 import { thread_mbox, thread_register, thread_unregister, reeval } from './thread.js';
 import { port_bind, port_unbind, port_hint } from './portnfy.js';
 export { timer_port_deadline } from './portnfy.js';
-import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL } from './consts.js';
+import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL, CLOCK_MONOTONIC } from './consts.js';
 import { NSIG } from '../lwp/sys.js'; // one signal range for the whole kernel
-import { clock_start_check, clock_warm } from './clockstats.js'; // and its arm hook: starts the clock thread, bridges until it runs
+import { clock_start_check, clock_warm, clock_quietly } from './clockstats.js'; // and its arm hook: starts the clock thread, bridges until it runs
 import { ffiAvailable } from './ffi.js';
 import { nsUp, tsOfNs } from './tsmath.js';
 
@@ -223,6 +224,22 @@ let warmed = false;
 const ZTS: Timespec = { tv_sec: 0, tv_nsec: 0 };
 const ZSPEC: Itimerspec = { it_interval: ZTS, it_value: ZTS };
 function noop(): void {}
+/** One 200 µs timer expiry into a port of its own, read by a blocking port_get: the whole path once. */
+function dry_run(): void {
+  const p2 = port_create();
+  try {
+    const t2 = timer_create(CLOCK_MONOTONIC, { sigev_notify: SIGEV_PORT, sigev_notify_port: { portnfy_port: p2, portnfy_user: 0 } });
+    try {
+      timer_settime(t2, 0, { it_interval: ZTS, it_value: { tv_sec: 0, tv_nsec: 200_000 } });
+      port_get(p2, { tv_sec: 0, tv_nsec: 50_000_000 });
+    } finally {
+      timer_delete(t2);
+    }
+  } finally {
+    close(p2);
+  }
+}
+
 function warm_first_expiry(tid: number, c: number, port: number): void {
   if (warmed) return;
   warmed = true;
@@ -238,6 +255,7 @@ function warm_first_expiry(tid: number, c: number, port: number): void {
     callout_run(TL_MANUAL);
     clock_warm();
     sq_warm();
+    clock_quietly(dry_run);
   } catch {
     // Warming is an optimisation: a failure here (a panic, a timer deleted
     // by another thread meanwhile) is the real call's to report.
