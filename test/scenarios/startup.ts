@@ -8,6 +8,8 @@
 import * as sys from '../../src/sys/index.js';
 import { kstat_snapshot } from '../../src/kern/kstat.js';
 import { monoNow } from '../../src/kern/time.js';
+import { timer_count } from '../../src/timers/itimer.js';
+import { callout_count } from '../../src/timers/callout.js';
 
 const mode = process.argv[2] ?? 'first-async';
 const opts = process.argv[3] !== undefined ? JSON.parse(process.argv[3]) as sys.BootOptions : undefined;
@@ -103,6 +105,25 @@ async function held(): Promise<void> {
   out({ late: worst, early, bridge: clock()['clock.bridge_runs'], started: clock()['clock.started'] });
 }
 
+/**
+ * What the first SIGEV_PORT timer_create leaves behind (it warms the first
+ * expiry's path on a port and a timer of its own): one timer more, no port
+ * more, no callout armed, nothing queued on the user's port, no bridge run
+ * counted, no clock thread started.
+ */
+function warmTrace(): void {
+  sys.boot(opts);
+  const p = sys.port_create();
+  const look = (): Record<string, number> => ({
+    ports: kstat_snapshot('port')['port.ports']!, timers: timer_count(), callouts: callout_count(),
+    bridge: clock()['clock.bridge_runs']!, started: clock()['clock.started']!,
+  });
+  const before = look();
+  timer(p);
+  const after = look();
+  out({ before, after, queued: sys.port_getn(p, 0, 0, ZERO).nget });
+}
+
 /** The main thread blocks in another port's port_get while the timer's callout comes due: it fires it itself. */
 function idle(): void {
   sys.boot(opts);
@@ -152,6 +173,7 @@ switch (mode) {
   case 'first-sync': await first(false); break;
   case 'handover': await handover(); break;
   case 'held-async': await held(); break;
+  case 'warm-trace': warmTrace(); break;
   case 'idle': idle(); break;
   case 'first-lwp': lwps(1); break;
   case 'burst': lwps(16); break;
