@@ -306,6 +306,25 @@ function spinWait(w: number, spin: SpinPolicy, deadline: number): number {
 }
 
 /**
+ * A sleep that times out at once, through every phase of sq_block (the
+ * sleep-first and spin phases, the idle hook, the wait loop), on a sleeper
+ * of its own guarded by a lock word inside it and enqueued on no list:
+ * nothing else sees it. For warming the code of a fresh thread (timers'
+ * first timer_create); uninterruptible, so no pending interrupt is consumed.
+ */
+export function sq_warm(): void {
+  const sl = sq_alloc(0, 0, 'sq_warm');
+  const lock = sl + S.arg;
+  I32[lock] = 0;
+  mutex_enter(lock);
+  const now = monoNow();
+  sq_block(sl, lock, now, { budgetNs: 1, sleepUntil: now - 1, active: () => false });
+  mutex_exit(lock);
+  I32[lock] = 0;
+  sq_free(sl);
+}
+
+/**
  * The Promise form of {@link sq_block}, in two halves. sq_sleep_async
  * releases `lock` (held by the caller) and resolves with the outcome once
  * the sleep is over, without the lock; the caller must then call

@@ -76,7 +76,7 @@ function capacity(t: Tunables): number { let n = 16; for (const d of demands) n 
 const callouts = kcacheCreate('callout', CALLOUT, capacity);
 
 // A heap region per time line: header words, then one handle per callout.
-const H_LOCK = 0, H_COUNT = 1, H_WAKE = 2, H_FIRED = 3, H_TARGET = 4 /* f64: words 4-5 */, H_HDR = 8;
+const H_LOCK = 0, H_COUNT = 1, H_WAKE = 2, H_FIRED = 3, H_TARGET = 4 /* f64: words 4-5 */, H_COVER = 6 /* f64: words 6-7 */, H_HDR = 8;
 const heaps = [
   kregionCreate('callout.heap.mono', (t) => H_HDR + capacity(t)),
   kregionCreate('callout.heap.manual', (t) => H_HDR + capacity(t)),
@@ -305,6 +305,20 @@ export function callout_next(line: number): number {
   mutex_exit(b + H_LOCK);
   return next;
 }
+/*
+ * Cover: a thread that will be on a CPU at a deadline, ready to fire it
+ * itself (a port getter in its deadline-aware wait, ports/dwait.ts), says
+ * so; the clock thread then does not spin towards that deadline but sleeps
+ * until a backstop shortly after it (clockthread.ts). One advisory word per
+ * time line, plain stores, last writer wins: a cover that is not honoured
+ * (the getter woke for another event, or is off its CPU) costs that expiry
+ * the backstop's delay, never the expiry itself.
+ */
+/** Says that the calling thread will fire the expiry at `when` (mono ns) on `line` itself. */
+export function callout_cover(line: number, when: number): void { F64[(heapBase(line) + H_COVER) >> 1] = when; }
+/** True when a thread said it will fire the expiry at `when` on `line`. */
+export function callout_covered(line: number, when: number): boolean { return F64[(heapBase(line) + H_COVER) >> 1] === when; }
+
 /** The wake word of a time line (the clock thread waits on it). */
 export function callout_wake_word(line: number): number { return heapBase(line) + H_WAKE; }
 /** Wakes whoever sleeps on the time line's wake word (shutdown, tests). */

@@ -8,9 +8,10 @@
  * must not wait for that. So, until the clock thread has announced itself in
  * kernel memory (CLK_RUNNING), the thread that arms a callout on the
  * monotonic time line also schedules a run of the due callouts on its own
- * event loop (an unref'd setTimeout to ~1 ms before the deadline, then
- * setImmediate turns up to it), and a thread that blocks in the kernel with a
- * callout due runs it itself (sleepq's idle hook, see {@link clock_idle_next}).
+ * event loop (an unref'd setTimeout to ~1 ms before the deadline, then ref'd
+ * setImmediate turns up to it, see schedule), and a thread that blocks in the
+ * kernel with a callout due runs it itself (sleepq's idle hook, see
+ * {@link clock_idle_next}).
  *
  * Why nothing is lost or doubled in the hand-over. Every path fires through
  * callout_run, which takes a due callout out of the heap under the heap lock
@@ -21,11 +22,12 @@
  * late run reports the missed periods instead of losing them, and callout_run
  * never fires a callout before its deadline.
  *
- * The thread is started lazily (at the first real-clock timer_create or
- * callout arm) so that a kernel that never arms a timer never has one. The
- * request is made once kernel-wide (CLK_ASKED, compare-and-swap), and by the
- * booting main thread it is a direct Worker start, not a message to lwp0
- * that would first have to start lwp0.
+ * The thread is started lazily (at the first callout arm on the monotonic
+ * line, or a little after it: see START_NEAR_NS) so that a kernel that never
+ * arms a timer never has one. The request is made once kernel-wide
+ * (CLK_ASKED, compare-and-swap), and by the booting main thread it is a
+ * direct Worker start, not a message to lwp0 that would first have to start
+ * lwp0.
  */
 import { isMainThread } from 'node:worker_threads';
 import { I32, kregionCreate } from '../kern/kmem.js';
@@ -44,6 +46,8 @@ export const C_SPIN_US = kstat_counter('clock', 'spin_us');
 export const C_LATE = kstat_counter('clock', 'overslept');
 /** CPU µs used by the clock thread (when the FFI can read its thread clock). */
 export const C_CPU_US = kstat_counter('clock', 'cpu_us');
+/** Deadlines a port getter said it would fire itself: the clock thread slept to its backstop instead of spinning. */
+export const C_COVERED = kstat_counter('clock', 'covered');
 /** 1 once the clock thread runs; 2 more if its timer slack was lowered to 1 ns. */
 export const C_STARTED = kstat_counter('clock', 'started');
 export const C_SLACK = kstat_counter('clock', 'slack_1ns');
@@ -67,14 +71,82 @@ export function clock_thread_announce(slack: boolean): void {
 
 let askedHere = false;
 /**
- * Starts the clock thread unless some thread asked already. Called when a
- * real-clock timer is created and when a callout is armed on TL_MONO.
+ * Starts the clock thread unless some thread asked already (or the test hook
+ * UKERN_CLOCK_HOLD=1 keeps it from ever starting: the bridges alone serve).
+ * Never under a kernel lock.
  */
 export function clock_thread_start(): void {
   if (askedHere) return;
   askedHere = true;
+  startBy = Infinity;
+  if (process.env.UKERN_CLOCK_HOLD === '1') return;
   if (Atomics.compareExchange(I32, state.base + CLK_ASKED, 0, 1) !== 0) return;
   kthread_start('clock', new URL('./clockthread.js', import.meta.url), isMainThread);
+}
+
+/*
+ * When to start it. A worker's start costs tens of ms of CPU (its Node
+ * bootstrap, the kernel bundle, koffi) and 2-7 ms of the starting thread
+ * (new Worker), and on a machine with few CPUs it runs beside the program:
+ * started at the arm of a 1 ms timer it made that first expiry several ms
+ * late, while the bridge below fires it on time. So when the main thread
+ * arms a deadline within START_NEAR_NS, the start waits until START_AFTER_NS
+ * past that deadline, and happens at the main thread's next look at the
+ * time line after it (an arm, a timer call, a sleep in the kernel, a bridge
+ * turn: clock_start_check); an arm farther out starts it at once (it is up
+ * long before the deadline). Another thread's arm starts it at once: that is
+ * a request to lwp0, which does the Worker start off the arming thread, and
+ * an LWP that arms and then only polls would otherwise have no bridge.
+ */
+const START_NEAR_NS = 100e6;
+const START_AFTER_NS = 1e6;
+/** This thread deferred the clock thread's start until then (mono ns); Infinity: nothing deferred. */
+let startBy = Infinity;
+let startSoon = false;
+let startImm: ReturnType<typeof setImmediate> | undefined;
+
+/** Starts the clock thread now if this thread deferred its start to a time now past (no kernel lock may be held). */
+export function clock_start_check(): void {
+  if (startBy !== Infinity && startBy <= monoNow() && (I32[cur.nlocksw]! | 0) === 0) clock_thread_start();
+}
+
+/** The same from the event loop, after the current task (whose delivery must not wait for a new Worker). */
+function startCheckLater(): void {
+  if (startBy === Infinity || startBy > monoNow() || startImm !== undefined) return;
+  startImm = setImmediate(() => { startImm = undefined; clock_thread_start(); });
+  startImm.unref();
+}
+
+/** Requests the start soon: at once, or right after the syscall when a kernel lock is held (the arm may come from under one). */
+function startSoonNow(): void {
+  if ((I32[cur.nlocksw]! | 0) === 0) { clock_thread_start(); return; }
+  if (startSoon) return;
+  startSoon = true;
+  queueMicrotask(clock_thread_start);
+}
+
+/**
+ * For warming a fresh thread's code (timers/sys.ts): the bridge's run of the
+ * due callouts, once. What it fires was due (as any bridge run's), and a
+ * thread that warms has usually armed nothing yet.
+ */
+export function clock_warm(): void { runDue(); }
+
+/** Notes that this thread (not the clock thread) fired callouts (the bridge, ports/dwait.ts). */
+export function clock_fired_here(): void {
+  if (!quiet && !clock_thread_running()) kstat_add(C_BRIDGE);
+}
+
+let quiet = false;
+/**
+ * Runs fn (a warm-up on timers of its own, timers/sys.ts) with the start
+ * policy and the bridge out of the way: its arms neither start nor defer the
+ * clock thread's start nor schedule a bridge turn, and its firings are not
+ * counted as bridge runs.
+ */
+export function clock_quietly(fn: () => void): void {
+  quiet = true;
+  try { fn(); } finally { quiet = false; }
 }
 
 /* ---- the bridge: fire due callouts in this thread until the clock thread runs */
@@ -87,7 +159,7 @@ let bridgeImm: ReturnType<typeof setImmediate> | undefined;
 function runDue(): number {
   const f0 = callout_fired(TL_MONO);
   const next = callout_run(TL_MONO);
-  if (callout_fired(TL_MONO) !== f0) { kstat_add(C_BRIDGE); callout_wake(TL_MONO); }
+  if (callout_fired(TL_MONO) !== f0) { clock_fired_here(); callout_wake(TL_MONO); }
   return next;
 }
 
@@ -97,16 +169,23 @@ function cancel(): void {
   bridgeWhen = Infinity;
 }
 
-/** Schedules a look at `when` (ns, TL_MONO) on this thread's event loop; unref'd: it keeps nobody alive. */
+/**
+ * Schedules a look at `when` (ns, TL_MONO) on this thread's event loop. The
+ * long wait is an unref'd setTimeout (it keeps nobody alive, and the loop's
+ * poll wakes for it if anything else keeps the loop alive); setTimeout wakes
+ * on a millisecond clock, up to ~1 ms late, so it only brings the loop near
+ * the deadline, and the last stretch (under 2 ms) is covered by setImmediate
+ * turns, ref'd: an unref'd immediate does not make the loop poll without
+ * blocking, so the loop slept until some other event (seconds) and the
+ * expiry waited with it. That keeps the process for at most those 2 ms.
+ */
 function schedule(when: number): void {
   cancel();
   if (when === Infinity || clock_thread_running()) return;
   bridgeWhen = when;
   const ms = (when - monoNow()) / 1e6;
-  // setTimeout wakes on a millisecond clock, up to ~1 ms late: it only brings
-  // the loop near the deadline; setImmediate turns cover the last stretch.
   if (ms > 2) { bridgeTimer = setTimeout(tick, Math.floor(ms) - 1); bridgeTimer.unref(); }
-  else { bridgeImm = setImmediate(tick); bridgeImm.unref(); }
+  else bridgeImm = setImmediate(tick);
 }
 
 function tick(): void {
@@ -115,14 +194,16 @@ function tick(): void {
   if (clock_thread_running()) return;
   if (monoNow() < when) { schedule(when); return; }
   schedule(runDue());
+  startCheckLater();
 }
 
-/** The arm hook: start the clock thread, and until it runs, cover `when` here. */
+/** The arm hook: start the clock thread (now, or after a near expiry), and until it runs, cover `when` here. */
 function onArm(when: number): void {
-  // A Worker start must not happen under a kernel lock (the arm may come
-  // from a caller holding its object's lock): then right after the syscall.
+  if (when === Infinity || quiet) return; // never due, or a warm-up's own (timers/sys.ts)
   if (!askedHere) {
-    if ((I32[cur.nlocksw]! | 0) === 0) clock_thread_start(); else queueMicrotask(clock_thread_start);
+    if (!isMainThread || when - monoNow() >= START_NEAR_NS) startSoonNow();
+    else if (startBy === Infinity) startBy = when + START_AFTER_NS;
+    else clock_start_check();
   }
   if (clock_thread_running() || when >= bridgeWhen) return;
   schedule(when);
@@ -136,11 +217,14 @@ callout_set_arm_hook(onArm);
  */
 function clock_idle_next(): number {
   if (clock_thread_running() || (I32[cur.nlocksw]! | 0) !== 0) return Infinity;
+  if (startSoon || startBy !== Infinity) {
+    // The arm's microtask cannot run while this thread blocks; a deferred start may be due.
+    if (startSoon) clock_thread_start(); else clock_start_check();
+  }
   return callout_next(TL_MONO);
 }
 function clock_idle_run(): void {
   if (clock_thread_running() || (I32[cur.nlocksw]! | 0) !== 0) return;
   runDue();
-  clock_thread_start(); // if the arm's microtask could not run: this thread blocks
 }
 sq_set_idle({ next: clock_idle_next, run: clock_idle_run });

@@ -12,8 +12,13 @@
  *     delays plus 10 µs, bounded to [20 µs, 400 µs], so the spin is bounded
  *     per deadline and is zero when nothing is armed: an idle kernel waits
  *     forever on the wake word and burns no CPU.
- * Arming an earlier deadline bumps the wake word, which ends both the sleep
- * and the spin. Expiries are computed by the handlers from elapsed time;
+ * A deadline that a port getter has said it will fire itself (it is
+ * spinning towards it in its deadline-aware wait, ports/dwait.ts, and sees
+ * its event at once that way) is not spun for: the thread sleeps until
+ * BACKSTOP_NS past it and fires it then if the getter did not (it was off
+ * its CPU, or left). That spares a CPU the second spinner, which on a
+ * machine with two made both late. Arming an earlier deadline bumps the wake
+ * word, which ends both the sleep and the spin. Expiries are computed by the handlers from elapsed time;
  * this loop only decides when to look.
  */
 import { workerData, parentPort } from 'node:worker_threads';
@@ -38,6 +43,8 @@ st.clock_thread_announce(slack);
 parentPort?.postMessage('up');
 
 const MIN_MARGIN = 20_000, MAX_MARGIN = 400_000;
+/** How long past a covered deadline the clock thread fires it if its getter did not. */
+const BACKSTOP_NS = 30_000;
 const delays = new Float64Array(64);
 let nDelays = 0;
 let margin = slack ? 80_000 : 160_000;
@@ -67,8 +74,16 @@ for (;;) {
     kstat_add(st.C_WAKEUPS);
     continue;
   }
-  const sleepUntil = target - margin;
   let now = monoNow();
+  if (co.callout_covered(line, target)) {
+    // A getter fires it; we are the backstop.
+    const until = target + BACKSTOP_NS;
+    if (until > now) Atomics.wait(kmem.I32, wake, seq, (until - now) / 1e6);
+    kstat_add(st.C_WAKEUPS);
+    kstat_add(st.C_COVERED);
+    continue;
+  }
+  const sleepUntil = target - margin;
   if (sleepUntil > now) {
     const r = Atomics.wait(kmem.I32, wake, seq, (sleepUntil - now) / 1e6);
     kstat_add(st.C_WAKEUPS);
@@ -77,8 +92,8 @@ for (;;) {
     noteDelay(now - sleepUntil);
     if (now > target) { kstat_add(st.C_LATE); continue; }
   }
-  // Spin the rest, watching for an earlier arm.
+  // Spin the rest, watching for an earlier arm and for a getter's cover.
   const t0 = now;
-  while (now < target && Atomics.load(kmem.I32, wake) === seq) now = monoNow();
+  while (now < target && Atomics.load(kmem.I32, wake) === seq && !co.callout_covered(line, target)) now = monoNow();
   kstat_add(st.C_SPIN_US, Math.round((now - t0) / 1000));
 }

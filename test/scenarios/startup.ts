@@ -5,15 +5,20 @@
  * clock thread, the first LWP, a burst of 16. Prints one JSON line; the
  * test (test/startup.test.ts) asserts on it, and the bench reuses it.
  */
-// By the package's name: the kernel as a program gets it (the bundle the
-// package exports), not the compiled tree the other tests load.
-import * as sys from 'ukern/sys';
+import type * as Sys from '../../src/sys/index.js';
 
 const mode = process.argv[2] ?? 'first-async';
+// By the package's name (the kernel as a program gets it: the bundle the
+// package exports), except 'warm-trace', which counts the kernel's own
+// tables and so loads the compiled tree, whose internals it can reach.
+const internal = mode === 'warm-trace';
+const sys: typeof Sys = internal ? await import('../../src/sys/index.js') : await import('ukern/sys');
+const kstat_snapshot = (m: string): Record<string, number> => sys.kstat(m);
+const monoNow = (): number => { const t = sys.clock_gettime(sys.CLOCK_MONOTONIC); return t.tv_sec * 1e9 + t.tv_nsec; };
+
 const opts = process.argv[3] !== undefined ? JSON.parse(process.argv[3]) as sys.BootOptions : undefined;
 const fixtures = new URL('../fixtures/startup-lwps.js', import.meta.url);
-const clock = (): Record<string, number> => sys.kstat('clock');
-const monoNow = (): number => { const t = sys.clock_gettime(sys.CLOCK_MONOTONIC); return t.tv_sec * 1e9 + t.tv_nsec; };
+const clock = (): Record<string, number> => kstat_snapshot('clock');
 const out = (o: Record<string, unknown>): void => { console.log(JSON.stringify(o)); };
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 
@@ -32,10 +37,11 @@ async function first(async: boolean): Promise<void> {
   const p = sys.port_create();
   const tid = timer(p);
   const t0 = arm(tid, 1_000_000);
+  const settime = (monoNow() - t0) / 1e6;
   if (async) await sys.port_get_async(p); else sys.port_get(p);
   const late = (monoNow() - t0 - 1_000_000) / 1e6;
   const c = clock();
-  out({ late, bridge: c['clock.bridge_runs'], started: c['clock.started'] });
+  out({ late, settime, bridge: c['clock.bridge_runs'], started: c['clock.started'] });
 }
 
 /**
@@ -52,7 +58,7 @@ async function first(async: boolean): Promise<void> {
 async function handover(): Promise<void> {
   sys.boot(opts);
   const P = 2_000_000;
-  const timers = (): number => sys.kstat('timer')['timer.expirations']!;
+  const timers = (): number => kstat_snapshot('timer')['timer.expirations']!;
   const p = sys.port_create();
   const tid = timer(p);
   const c0 = timers();
@@ -78,6 +84,52 @@ async function handover(): Promise<void> {
   out({ got, fired, elapsed, before, bridge: clock()['clock.bridge_runs'] });
 }
 
+/**
+ * The bridge alone (the clock thread held back by the test hook
+ * UKERN_CLOCK_HOLD): ten 1 ms one-shots in a row, each awaited with
+ * port_get_async. Each must come on time from the arming thread's event
+ * loop, with nothing else to wake it (the worst lateness, ms, is printed).
+ * A 5 s deadline (ref'd timer) ends a loop that slept through an expiry.
+ */
+async function held(): Promise<void> {
+  process.env.UKERN_CLOCK_HOLD = '1';
+  sys.boot(opts);
+  const p = sys.port_create();
+  const tid = timer(p);
+  const guard = setTimeout(() => { out({ error: 'an expiry was not delivered within 5 s' }); process.exit(1); }, 5000);
+  let worst = -Infinity, early = 0;
+  for (let i = 0; i < 10; i++) {
+    const t0 = arm(tid, 1_000_000);
+    await sys.port_get_async(p);
+    const late = (monoNow() - t0 - 1_000_000) / 1e6;
+    if (late < 0) early++;
+    worst = Math.max(worst, late);
+  }
+  clearTimeout(guard);
+  out({ late: worst, early, bridge: clock()['clock.bridge_runs'], started: clock()['clock.started'] });
+}
+
+/**
+ * What the first SIGEV_PORT timer_create leaves behind (it warms the first
+ * expiry's path on a port and a timer of its own): one timer more, no port
+ * more, no callout armed, nothing queued on the user's port, no bridge run
+ * counted, no clock thread started.
+ */
+async function warmTrace(): Promise<void> {
+  const { timer_count } = await import('../../src/timers/itimer.js');
+  const { callout_count } = await import('../../src/timers/callout.js');
+  sys.boot(opts);
+  const p = sys.port_create();
+  const look = (): Record<string, number> => ({
+    ports: kstat_snapshot('port')['port.ports']!, timers: timer_count(), callouts: callout_count(),
+    bridge: clock()['clock.bridge_runs']!, started: clock()['clock.started']!,
+  });
+  const before = look();
+  timer(p);
+  const after = look();
+  out({ before, after, queued: sys.port_getn(p, 0, 0, ZERO).nget });
+}
+
 /** The main thread blocks in another port's port_get while the timer's callout comes due: it fires it itself. */
 function idle(): void {
   sys.boot(opts);
@@ -100,7 +152,7 @@ function lwps(n: number): void {
 async function poolFull(n: number): Promise<void> {
   const end = performance.now() + 60_000;
   for (;;) {
-    const k = sys.kstat('lwp');
+    const k = kstat_snapshot('lwp');
     if (k['lwp.pool_idle']! >= n && k['lwp.pool_starting'] === 0) return;
     if (performance.now() > end) { out({ error: `pool not full after 60 s: ${JSON.stringify(k)}` }); process.exit(1); }
     await new Promise((r) => setTimeout(r, 5));
@@ -126,6 +178,8 @@ switch (mode) {
   case 'first-async': await first(true); break;
   case 'first-sync': await first(false); break;
   case 'handover': await handover(); break;
+  case 'held-async': await held(); break;
+  case 'warm-trace': await warmTrace(); break;
   case 'idle': idle(); break;
   case 'first-lwp': lwps(1); break;
   case 'burst': lwps(16); break;
