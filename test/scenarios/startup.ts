@@ -16,7 +16,7 @@ const sys: typeof Sys = internal ? await import('../../src/sys/index.js') : awai
 const kstat_snapshot = (m: string): Record<string, number> => sys.kstat(m);
 const monoNow = (): number => { const t = sys.clock_gettime(sys.CLOCK_MONOTONIC); return t.tv_sec * 1e9 + t.tv_nsec; };
 
-const opts = process.argv[3] !== undefined ? JSON.parse(process.argv[3]) as sys.BootOptions : undefined;
+const opts = process.argv[3] !== undefined ? JSON.parse(process.argv[3]) as Sys.BootOptions : undefined;
 const fixtures = new URL('../fixtures/startup-lwps.js', import.meta.url);
 const clock = (): Record<string, number> => kstat_snapshot('clock');
 const out = (o: Record<string, unknown>): void => { console.log(JSON.stringify(o)); };
@@ -78,7 +78,7 @@ async function handover(): Promise<void> {
   }
   sys.timer_settime(tid, 0, { it_interval: ZERO, it_value: ZERO });
   const t2 = monoNow();
-  try { got += sys.port_get(p, ZERO).portev_events; } catch (e) { if ((e as sys.SysError).code !== 'ETIME') throw e; }
+  try { got += sys.port_get(p, ZERO).portev_events; } catch (e) { if ((e as Sys.SysError).code !== 'ETIME') throw e; }
   const fired = timers() - c0;
   const elapsed = Math.floor((t2 - first) / P) + 1; // deadlines up to the disarm
   out({ got, fired, elapsed, before, bridge: clock()['clock.bridge_runs'] });
@@ -137,7 +137,7 @@ function idle(): void {
   const tid = timer(p1);
   arm(tid, 5_000_000);
   const bridgeBefore = clock()['clock.bridge_runs'];
-  try { sys.port_get(p2, { tv_sec: 0, tv_nsec: 100_000_000 }); } catch (e) { if ((e as sys.SysError).code !== 'ETIME') throw e; }
+  try { sys.port_get(p2, { tv_sec: 0, tv_nsec: 100_000_000 }); } catch (e) { if ((e as Sys.SysError).code !== 'ETIME') throw e; }
   const ev = sys.port_get(p1, ZERO);
   out({ events: ev.portev_events, bridgeBefore, bridge: clock()['clock.bridge_runs'], started: clock()['clock.started'] });
 }
