@@ -37,6 +37,8 @@ import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { sq_set_idle } from '../kern/sleepq.js';
 import { callout_set_arm_hook, callout_run, callout_fired, callout_wake, callout_next, TL_MONO } from './callout.js';
 import { kthread_start } from '../lwp/kthread.js';
+import { lwp_post_userret } from '../lwp/ops.js';
+import { onUserret } from '../lwp/proc.js';
 
 /** Times the clock thread woke from a wait. */
 export const C_WAKEUPS = kstat_counter('clock', 'wakeups');
@@ -202,13 +204,26 @@ function onArm(when: number): void {
   if (when === Infinity || quiet) return; // never due, or a warm-up's own (timers/sys.ts)
   if (!askedHere) {
     if (!isMainThread || when - monoNow() >= START_NEAR_NS) startSoonNow();
-    else if (startBy === Infinity) startBy = when + START_AFTER_NS;
+    else if (startBy === Infinity) { startBy = when + START_AFTER_NS; lwp_post_userret(cur.lid); }
     else clock_start_check();
   }
   if (clock_thread_running() || when >= bridgeWhen) return;
   schedule(when);
 }
 callout_set_arm_hook(onArm);
+
+/*
+ * A deferred start is also checked at every syscall of the deferring thread
+ * until it is made (the LWP's userret: one flag test per syscall otherwise):
+ * a main thread that arms a near timer and then only polls ports, never
+ * returning to its event loop or sleeping in the kernel, still gets its
+ * clock thread, and its timer fires.
+ */
+onUserret(() => {
+  if (startBy === Infinity) return;
+  if (startBy <= monoNow()) clock_start_check();
+  if (startBy !== Infinity) lwp_post_userret(cur.lid);
+});
 
 /**
  * sleepq's idle hook: a thread about to block in the kernel (holding no

@@ -130,6 +130,27 @@ async function warmTrace(): Promise<void> {
   out({ before, after, queued: sys.port_getn(p, 0, 0, ZERO).nget });
 }
 
+/**
+ * The main thread arms a 2 ms timer and then only polls its port (zero
+ * timeouts), never returning to its event loop nor sleeping in the kernel:
+ * the deferred clock-thread start is made at one of those syscalls, and the
+ * expiry comes (ms until it did; a 10 s deadline).
+ */
+function pollOnly(): void {
+  sys.boot(opts);
+  const p = sys.port_create();
+  const tid = timer(p);
+  const t0 = performance.now();
+  arm(tid, 2_000_000);
+  // performance.now(), not clock_gettime: a clock call would itself make the start.
+  for (;;) {
+    const r = sys.port_getn(p, 1, 1, ZERO);
+    if (r.length > 0) break;
+    if (performance.now() - t0 > 10e3) { out({ error: 'the expiry never came while the main thread polled' }); process.exit(1); }
+  }
+  out({ ms: performance.now() - t0, started: clock()['clock.started'] });
+}
+
 /** The main thread blocks in another port's port_get while the timer's callout comes due: it fires it itself. */
 function idle(): void {
   sys.boot(opts);
@@ -180,6 +201,7 @@ switch (mode) {
   case 'handover': await handover(); break;
   case 'held-async': await held(); break;
   case 'warm-trace': await warmTrace(); break;
+  case 'poll-only': pollOnly(); break;
   case 'idle': idle(); break;
   case 'first-lwp': lwps(1); break;
   case 'burst': lwps(16); break;
