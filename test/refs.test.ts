@@ -11,6 +11,7 @@ import { scenario } from './helpers.js';
 const cases: [string, boolean][] = [
   ['port-default', true], ['port-unref', false], ['port-option', false], ['port-reref', true],
   ['kq-default', true], ['kq-unref', false],
+  ['timer-default', true], ['timer-unref', false], ['timer-reref', true],
 ];
 
 for (const [mode, alive] of cases) {

@@ -14,9 +14,9 @@ test('Timer on the manual clock: interval, overruns through the iterator, dispos
     assert.equal(Timer.stats()['timer.created'], before + 1);
     const it = t[Symbol.asyncIterator]();
     adv(1e6);
-    assert.deepEqual((await within(it.next(), 5000, 'first')).value, { expirations: 1, overrun: 0 });
+    assert.deepEqual((await within(it.next(), 5000, 'first')).value, { expirations: 1, overrun: 0, time: 1 }); // time: the manual clock, ms
     adv(3.5e6);
-    assert.deepEqual((await within(it.next(), 5000, 'second')).value, { expirations: 3, overrun: 2 });
+    assert.deepEqual((await within(it.next(), 5000, 'second')).value, { expirations: 3, overrun: 2, time: 4.5 });
     assert.deepEqual(t.get().it_interval, { tv_sec: 0, tv_nsec: 1e6 });
   }
   assert.equal(Timer.stats()['timer.deleted']! >= 1, true);
@@ -25,7 +25,7 @@ test('Timer on the manual clock: interval, overruns through the iterator, dispos
 test('Timer one-shot, absolute in the past fires at once and the iterator ends', async () => {
   const t = new Timer({ clock: M, delay: 0.000001, absolute: true });
   const got = [];
-  for await (const x of t) got.push(x);
+  for await (const x of t) got.push({ expirations: x.expirations, overrun: x.overrun });
   assert.deepEqual(got, [{ expirations: 1, overrun: 0 }]);
   t.close();
   assert.equal(t.closed, true);
@@ -40,4 +40,18 @@ test('Timer on the real clock with an AbortSignal', async () => {
   assert.equal(t.closed, true);
   assert.throws(() => new Timer({ delay: 1, signal: ac.signal }));
   assert.throws(() => new Timer({ delay: -1 }), RangeError);
+});
+
+test('Timer: leaving for await early disarms it; expiries carry their time; bad options are argument errors; an aborted signal is an AbortError', async () => {
+  const t = new Timer({ delay: 1, interval: 1 });
+  const times: number[] = [];
+  await within((async () => { for await (const x of t) { times.push(x.time); if (times.length === 3) break; } })(), 10000, 'three expiries');
+  const g = t.get();
+  assert.equal(g.it_value.tv_sec + g.it_value.tv_nsec + g.it_interval.tv_sec + g.it_interval.tv_nsec, 0, 'break disarmed it');
+  assert.ok(times[0]! > 0 && times[1]! >= times[0]! && times[2]! >= times[1]!, `times ${times}`);
+  t.close();
+  assert.throws(() => new Timer({ delay: '1' as unknown as number }), (e: unknown) => (e as { code?: string }).code === 'ERR_INVALID_ARG_TYPE');
+  assert.throws(() => new Timer({ delay: -1 }), (e: unknown) => (e as { code?: string }).code === 'ERR_OUT_OF_RANGE');
+  assert.throws(() => new Timer({ delay: 1, signal: AbortSignal.abort('x') }), (e: unknown) => (e as Error).name === 'AbortError' && (e as Error).cause === 'x');
+  { using u = new Timer({ delay: 1000 }); assert.equal(u.closed, false); }
 });

@@ -111,10 +111,20 @@ function mine(it: number): boolean {
   return myMbox !== 0 && (I32[it + IT.flags]! & IT_THREAD) !== 0 && I32[it + IT.mbox] === myMbox;
 }
 
-/** Keeps the event loop alive exactly while one of this thread's timers may still deliver. */
+/** Notify functions whose timers do not keep the event loop alive (the class layer's Timer.unref()). */
+const unrefd = new Set<(value: number) => void>();
+
+/** Whether the SIGEV_THREAD timer notifying `fn` keeps this thread's event loop alive (default: yes, as Node's timers). */
+export function thread_notify_ref(fn: (value: number) => void, ref: boolean): void {
+  if (ref) unrefd.delete(fn); else unrefd.add(fn);
+  reeval();
+}
+
+/** Keeps the event loop alive exactly while one of this thread's ref'd timers may still deliver. */
 export function reeval(): void {
   let live = false;
-  for (const it of local.keys()) {
+  for (const [it, fn] of local) {
+    if (unrefd.has(fn)) continue;
     if (mine(it) && (Atomics.load(I32, it + IT.armed) !== 0 || Atomics.load(I32, it + IT.pending) !== 0)) { live = true; break; }
   }
   if (live && release === undefined) release = hold();

@@ -10,9 +10,11 @@
  */
 import { kstat_snapshot } from '../kern/kstat.js';
 import { sysenter } from '../kern/sysent.js';
-import { argType } from '../kern/copyin.js';
+import { argType, ArgRangeError } from '../kern/copyin.js';
+import { AbortError } from '../errors.js';
+import { thread_notify_ref } from './thread.js';
 import type { Itimerspec, Timespec } from '../kern/time.js';
-import { timer_create, timer_settime, timer_gettime, timer_getoverrun, timer_delete } from './sys.js';
+import { timer_create, timer_settime, timer_gettime, timer_getoverrun, timer_delete, clock_gettime } from './sys.js';
 import { CLOCK_MONOTONIC, SIGEV_THREAD, TIMER_ABSTIME } from './consts.js';
 
 /** How a Timer is armed. */
@@ -27,20 +29,26 @@ export interface TimerOptions {
   clock?: number;
   /** Aborting closes the timer and ends its iterators. */
   signal?: AbortSignal;
+  /** false: the armed timer does not keep the process alive (as unref()); default true, as Node's timers. */
+  ref?: boolean;
 }
 
-/** One delivery: how many expirations it stands for (1 + overrun). */
-export interface TimerExpiry { expirations: number; overrun: number }
+/**
+ * One delivery: how many expirations it stands for (1 + overrun), and when
+ * it was delivered (`time`: the timer's clock, in ms, read at delivery).
+ */
+export interface TimerExpiry { expirations: number; overrun: number; time: number }
 
-function msToTs(ms: number): Timespec {
-  if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`Timer: ${ms} ms is not a non-negative finite time`);
+function msToTs(ms: unknown): Timespec {
+  if (typeof ms !== 'number') argType('Timer', `a time in ms must be a number, got ${typeof ms}`);
+  if (!Number.isFinite(ms) || ms < 0) throw new ArgRangeError('Timer', `${ms} ms is not a non-negative finite time`);
   const ns = Math.round(ms * 1e6);
   const s = Math.floor(ns / 1e9);
   return { tv_sec: s, tv_nsec: ns - s * 1e9 };
 }
 
 /** A POSIX timer with an async iterator of its expirations. */
-export class Timer implements AsyncIterable<TimerExpiry> {
+export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
   /** The timer id (timer_t). */
   readonly id: number;
   #closed = false;
@@ -50,18 +58,26 @@ export class Timer implements AsyncIterable<TimerExpiry> {
   #waiters: ((r: IteratorResult<TimerExpiry>) => void)[] = [];
   #onAbort?: () => void;
   #signal?: AbortSignal;
+  readonly #clock: number;
+  readonly #notify: () => void;
+  #ref = true;
 
   constructor(options: TimerOptions) {
     if (options === null || typeof options !== 'object') argType('Timer', 'options required');
     // One read of each option: a getter cannot answer differently later.
     const o: TimerOptions = {
       delay: options.delay, interval: options.interval, absolute: options.absolute, clock: options.clock, signal: options.signal,
+      ref: options.ref,
     };
-    o.signal?.throwIfAborted();
-    this.id = timer_create(o.clock ?? CLOCK_MONOTONIC, {
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) argType('Timer', 'options.signal must be an AbortSignal');
+    if (o.signal?.aborted) throw new AbortError(o.signal.reason);
+    this.#clock = o.clock ?? CLOCK_MONOTONIC;
+    this.#notify = () => this.#deliver();
+    this.id = timer_create(this.#clock, {
       sigev_notify: SIGEV_THREAD,
-      sigev_notify_function: () => this.#deliver(),
+      sigev_notify_function: this.#notify,
     });
+    if (o.ref === false) this.unref();
     this.#once = !(o.interval !== undefined && o.interval > 0);
     try {
       this.set(o);
@@ -95,10 +111,18 @@ export class Timer implements AsyncIterable<TimerExpiry> {
   /** True once closed. */
   get closed(): boolean { return this.#closed; }
 
+  /** While armed, the timer keeps the process alive (the default), as a ref'd Node timer does. */
+  ref(): this { this.#ref = true; thread_notify_ref(this.#notify, true); return this; }
+  /** The armed timer no longer keeps the process alive. */
+  unref(): this { this.#ref = false; thread_notify_ref(this.#notify, false); return this; }
+  /** Whether the armed timer keeps the process alive. */
+  hasRef(): boolean { return this.#ref; }
+
   #deliver(): void {
     if (this.#closed) return;
     const overrun = timer_getoverrun(this.id);
-    const x: TimerExpiry = { expirations: overrun + 1, overrun };
+    const t = clock_gettime(this.#clock);
+    const x: TimerExpiry = { expirations: overrun + 1, overrun, time: t.tv_sec * 1e3 + t.tv_nsec / 1e6 };
     const w = this.#waiters.shift();
     if (w !== undefined) w({ value: x, done: false }); else this.#queue.push(x);
     this.#delivered++;
@@ -110,6 +134,7 @@ export class Timer implements AsyncIterable<TimerExpiry> {
     this.#closed = true;
     if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort);
     timer_delete(this.id);
+    if (!this.#ref) thread_notify_ref(this.#notify, true); // forget it
     // Deliveries not yet taken go with the timer: an iterator ended by
     // close() or its signal yields nothing more.
     this.#queue.length = 0;
@@ -128,12 +153,22 @@ export class Timer implements AsyncIterable<TimerExpiry> {
     return r.done === true ? undefined : r.value;
   }
 
+  /**
+   * Deliveries one at a time until closed (or a one-shot's expiry). Leaving
+   * the loop early (`break`, `return()`) disarms the timer, as
+   * `timers/promises` ends its interval; a signal's abort closes it.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<TimerExpiry> {
-    for (;;) {
-      const x = await this.next();
-      if (x === undefined) return;
-      yield x;
-      if (this.#once && this.#queue.length === 0) return;
+    let done = false;
+    try {
+      for (;;) {
+        const x = await this.next();
+        if (x === undefined) { done = true; return; }
+        yield x;
+        if (this.#once && this.#queue.length === 0) { done = true; return; }
+      }
+    } finally {
+      if (!done && !this.#closed) this.stop();
     }
   }
 

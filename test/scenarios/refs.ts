@@ -5,7 +5,7 @@
  * the process alive until then (it prints 'got'); an unref'd one does not
  * (the process ends at once, printing nothing).
  */
-import { Port, KQueue } from '../../src/index.js';
+import { Port, KQueue, Timer } from '../../src/index.js';
 import { EVFILT_USER } from '../../src/sys/index.js';
 
 const mode = process.argv[2];
@@ -19,5 +19,8 @@ switch (mode) {
   case 'port-reref': { const p = new Port({ ref: false }); void p.get().then(got); p.ref(); later(() => p.sendSync(1, 1)); break; }
   case 'kq-default': { const k = new KQueue(); k.register(1, EVFILT_USER); void k.wait().then(got); later(() => k.trigger(1)); break; }
   case 'kq-unref': { const k = new KQueue().unref(); k.register(1, EVFILT_USER); void k.wait().then(got); later(() => k.trigger(1)); break; }
+  case 'timer-default': { const t = new Timer({ delay: 300 }); void t.next().then(got); break; }
+  case 'timer-unref': { const t = new Timer({ delay: 300, ref: false }); void t.next().then(got); break; }
+  case 'timer-reref': { const t = new Timer({ delay: 300 }).unref(); t.ref(); void t.next().then(got); break; }
   default: throw new Error(`unknown mode ${mode}`);
 }
