@@ -40,6 +40,12 @@ test('KQueue options and ParkMutex sizes are checked', () => {
   assert.throws(() => kq.register(-1, EVFILT_USER), range);
   assert.throws(() => kq.register(1, EVFILT_USER, { udata: NaN }), range);
   kq.register(1, EVFILT_USER, { udata: 2.5 });
+  const again = new KQueue({ fd: kq.fd });
+  again.trigger(1);
+  assert.equal(kq.waitSync({ timeout: 0 })[0]!.udata, 2.5, 'a wrapped kqueue is the same kqueue');
+  using port = new Port();
+  assert.throws(() => new KQueue({ fd: port.fd }), (e: unknown) => e instanceof SysError, 'a port is not a kqueue');
+  assert.throws(() => new KQueue({ fd: -1 }), range);
   assert.throws(() => new ParkMutex(-3), range);
   assert.throws(() => new ParkMutex(0), range);
   assert.throws(() => new ParkMutex('x' as unknown as number), type);

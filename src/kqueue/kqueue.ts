@@ -57,11 +57,17 @@ export class KQueue implements Disposable, AsyncIterable<kevent_t> {
   #closed = false;
   readonly #refs: Refs;
 
-  /** A new kqueue; `{ ref: false }`: its waits do not keep the process alive (as unref()). */
-  constructor(options: { ref?: boolean } = {}) {
-    const o = copyin_fields(options, ['ref'], 'options', 'kqueue');
+  /**
+   * A new kqueue, or (`fd`) one wrapping an existing kqueue descriptor (e.g.
+   * one passed to an LWP; EBADF when it is not an open kqueue);
+   * `{ ref: false }`: its waits do not keep the process alive (as unref()).
+   */
+  constructor(options: { fd?: number; ref?: boolean } = {}) {
+    const o = copyin_fields(options, ['fd', 'ref'], 'options', 'kqueue');
     this.#refs = new Refs(o.ref !== false);
-    this.fd = kqueue();
+    if (o.fd === undefined) { this.fd = kqueue(); return; }
+    this.fd = int_arg(o.fd, 'options.fd', 'KQueue', 0, Number.MAX_SAFE_INTEGER);
+    kevent(this.fd, null, 0, ZERO); // a kqueue? (no change, no event taken)
   }
 
   /** Pending and later waits keep the process alive (the default), as a ref'd Node handle does. */
