@@ -54,6 +54,23 @@ test('ukern:port:alert on set and clear', () => {
   } finally { a.stop(); }
 });
 
+test('ukern:timer:overrun when a SIGEV_PORT timer event is taken with overruns', () => {
+  const o = collect('ukern:timer:overrun');
+  try {
+    const p = sys.port_create();
+    const tid = sys.timer_create(sys.CLOCK_MANUAL, { sigev_notify: sys.SIGEV_PORT, sigev_notify_port: { portnfy_port: p, portnfy_user: 1 } });
+    sys.timer_settime(tid, 0, { it_interval: { tv_sec: 0, tv_nsec: 1000 }, it_value: { tv_sec: 0, tv_nsec: 1000 } });
+    sys.clock_advance(sys.CLOCK_MANUAL, { tv_sec: 0, tv_nsec: 3500 });
+    const ev = sys.port_get(p, { tv_sec: 0, tv_nsec: 0 });
+    assert.equal(ev.portev_events, 3);
+    return Promise.resolve().then(() => {
+      assert.deepEqual(o.got, [{ timerid: tid, overrun: 2 }]);
+      sys.timer_delete(tid);
+      sys.close(p);
+    }).finally(() => o.stop());
+  } catch (e) { o.stop(); throw e; }
+});
+
 test('no subscriber: nothing is built (the channel reports none)', () => {
   assert.equal(dc.channel('ukern:lwp:create').hasSubscribers, false);
   sys.close(sys.port_create());

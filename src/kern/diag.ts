@@ -15,7 +15,7 @@
  *   ukern:lwp:exit      { lid, threw, died }                 an LWP exited (returned, lwp_exit, threw, or its thread died)
  *   ukern:port:alert    { port, flags, events, user }        port_alert set or cleared an alert
  *   ukern:port:close    { port }                             a port was closed
- *   ukern:timer:overrun { timerid, overrun }                 a timer's expiry was delivered with overruns (> 0)
+ *   ukern:timer:overrun { timerid, overrun }                 a SIGEV_PORT timer's event was taken with overruns (> 0), in the taking thread
  *   ukern:kqueue:close  { kq }                               a kqueue was closed
  *   ukern:panic         { message, lid }                     the kernel panicked (once)
  */

@@ -27,6 +27,7 @@ import {
 } from '../ports/source.js';
 import { PORT_ALLOC_SCACHED, PORT_SOURCE_TIMER } from '../ports/consts.js';
 import { IT, IT_PORT, itimer_set_notifier, itimer_set_next_hook, itimer_take, timer_grab, timer_release, timer_ids, f64set } from './itimer.js';
+import { diag_publish, dc_timer_overrun } from '../kern/diag.js';
 
 itimer_set_notifier(IT_PORT, {
   post(it: number): void {
@@ -81,6 +82,7 @@ port_source_register(PORT_SOURCE_TIMER, {
     mutex_exit(it + IT.mutex);
     // A queued event always has expirations behind it; 1 guards the impossible.
     d.events = n > 0 ? n : 1;
+    if (n > 1) diag_publish(dc_timer_overrun, () => ({ timerid: d.object, overrun: n - 1 }));
     return true;
   },
   closed(port: number): void { timer_close_port(port); },
