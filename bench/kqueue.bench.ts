@@ -13,7 +13,7 @@
 import { isMainThread } from 'node:worker_threads';
 import * as sys from '../src/sys/index.js';
 import { kq_spin_tune } from '../src/kqueue/spin.js';
-import { kqueueStats } from '../src/kqueue/kqueue.js';
+import { kstat } from '../src/sys/index.js';
 import { report, flush, reps, medianOf, median, latency, nowNs } from './lib.js';
 import { postMessageThroughput } from './peers.js';
 
@@ -153,13 +153,13 @@ if (isMainThread) {
       const t0 = nowNs();
       for (const b of batches) kevent(kq, b, 0, ZERO);
       const ns = (nowNs() - t0) / N;
-      if (kqueueStats()['kqueue.knotes_in_use']! < N) throw new Error('not all registered');
+      if (kstat('kqueue')['kqueue.knotes_in_use']! < N) throw new Error('not all registered');
       sys.close(kq);
       return ns;
     });
     report({ name: '100 000 knotes: registration cost per knote (EV_ADD, changelists of 1000)', value: cost, unit: 'ns',
-      goal: 'reported', note: `kq_knotes_max ${kqueueStats()['kqueue.knotes_max']}` });
-    report({ name: 'kernel memory per knote (struct + hash bucket share)', value: kqueueStats()['kqueue.bytes_per_knote']!, unit: 'bytes',
+      goal: 'reported', note: `kq_knotes_max ${kstat('kqueue')['kqueue.knotes_max']}` });
+    report({ name: 'kernel memory per knote (struct + hash bucket share)', value: kstat('kqueue')['kqueue.bytes_per_knote']!, unit: 'bytes',
       goal: 'reported' });
   }
   flush();

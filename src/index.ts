@@ -17,8 +17,10 @@ export { Lwp, type LwpOptions, type LwpWaitOptions, type ParkOptions } from './l
 export { LwpError, LwpImportError, LwpExportError, LwpThrewError, LwpResultError, LwpNoResultError, AbortError } from './errors.js';
 export type { LwpStart, LwpInfo } from './lwp/sys.js';
 export { lwp_snapshot as snapshot, kstat } from './lwp/sys.js';
+/** Every counter and gauge of the kernel (or one module's): the one place for statistics (an alias of kstat). */
+export { kstat as stats } from './lwp/sys.js';
 export { ParkMutex } from './lib/parkmutex.js';
 // subsystem classes (one line each):
 export { Timer, type TimerOptions, type TimerExpiry } from './timers/timer.js';
 export { Port, type PortGetOptions, type PortEventsOptions } from './ports/port.js';
-export { KQueue, kqueueStats, type KEventOptions, type WaitOptions } from './kqueue/kqueue.js';
+export { KQueue, type KEventOptions, type WaitOptions } from './kqueue/kqueue.js';

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:os';
 import * as sys from '../src/sys/index.js';
-import { kqueueStats } from '../src/kqueue/kqueue.js';
+import { kstat } from '../src/sys/index.js';
 
 const { EV_SET, kevent, kqueue, close, EVFILT_TIMER, EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EV_ONESHOT, EV_CLEAR, EV_DISPATCH, EV_RECEIPT, EV_ERROR } = sys;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
@@ -82,13 +82,13 @@ test('timer: a nanosecond period counts millions of expirations without as many 
 
 test('timer: EV_ONESHOT fires once with data 1 and is deleted', () => {
   const kq = kqueue();
-  const base = kqueueStats()['kqueue.timer_knotes']!;
+  const base = kstat('kqueue')['kqueue.timer_knotes']!;
   change(kq, timer(2, EV_ADD | EV_ONESHOT, 30, 0, 8));
-  assert.equal(kqueueStats()['kqueue.timer_knotes'], base + 1);
+  assert.equal(kstat('kqueue')['kqueue.timer_knotes'], base + 1);
   assert.deepEqual(get(kq), { ident: 2, filter: EVFILT_TIMER, flags: EV_ADD | EV_CLEAR | EV_ONESHOT, fflags: 0, data: 1, udata: 8 });
   assert.deepEqual(kevent(kq, null, 1, { tv_sec: 0, tv_nsec: 100e6 }), []);
   assert.equal(kevent(kq, [timer(2, EV_DELETE, 0)], 1, ZERO)[0]!.data, E.ENOENT);
-  assert.equal(kqueueStats()['kqueue.timer_knotes'], base);
+  assert.equal(kstat('kqueue')['kqueue.timer_knotes'], base);
   close(kq);
 });
 
@@ -104,7 +104,7 @@ test('timer: a zero period means one unit; a zero oneshot fires at once', () => 
 
 test('timer: deleting stops it; closing the kqueue frees its timers', () => {
   const kq = kqueue();
-  const base = kqueueStats()['kqueue.timer_knotes']!;
+  const base = kstat('kqueue')['kqueue.timer_knotes']!;
   change(kq, timer(1, EV_ADD, 10), timer(2, EV_ADD, 10), timer(3, EV_ADD, 10));
   change(kq, timer(1, EV_DELETE, 0));
   // Until both others fired (a deadline, not a pause: a loaded machine may
@@ -118,7 +118,7 @@ test('timer: deleting stops it; closing the kqueue frees its timers', () => {
   for (const e of kevent(kq, null, 8, ZERO)) seen.add(e.ident);
   assert.deepEqual([...seen].sort(), [2, 3]);
   close(kq);
-  assert.equal(kqueueStats()['kqueue.timer_knotes'], base);
+  assert.equal(kstat('kqueue')['kqueue.timer_knotes'], base);
 });
 
 test('timer: disable and enable (libkqueue): a oneshot disabled then enabled still fires', () => {

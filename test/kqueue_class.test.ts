@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from '../src/sys/index.js';
-import { KQueue, kqueueStats } from '../src/kqueue/kqueue.js';
+import { KQueue } from '../src/kqueue/kqueue.js';
+import { kstat } from '../src/sys/index.js';
 import { within } from './helpers.js';
 
 const { EVFILT_USER, EVFILT_TIMER, EV_CLEAR, EV_ONESHOT, EV_ADD, NOTE_FFCOPY } = sys;
@@ -145,11 +146,11 @@ test('kevent_async: argument errors reject (never throw synchronously)', async (
   await assert.rejects(sys.kevent_async(sys.kqueue(), null, -1, null), code('EINVAL'));
 });
 
-test('kqueueStats: objects in use and bytes per knote', () => {
-  const s0 = kqueueStats();
+test('kstat("kqueue"): objects in use and bytes per knote', () => {
+  const s0 = kstat('kqueue');
   using kq = new KQueue();
   for (let i = 0; i < 10; i++) kq.register(i, EVFILT_USER);
-  const s = kqueueStats();
+  const s = kstat('kqueue');
   assert.equal(s['kqueue.knotes_in_use']! - s0['kqueue.knotes_in_use']!, 10);
   assert.equal(s['kqueue.kqueues_in_use']! - s0['kqueue.kqueues_in_use']!, 1);
   assert.ok(s['kqueue.bytes_per_knote']! > 0 && s['kqueue.bytes_per_knote']! < 256);

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:os';
 import * as sys from '../src/sys/index.js';
-import { kqueueStats } from '../src/kqueue/kqueue.js';
+import { kstat } from '../src/sys/index.js';
 
 sys.boot({ kq_max: 4, kq_knotes_max: 64, kq_calloutmax: 3 });
 
@@ -30,7 +30,7 @@ test('kq_knotes_max: EV_ADD beyond it is ENOMEM per change; deleting makes room'
   const r = kevent(kq, Array.from({ length: 70 }, (_, i) => EV_SET(i, EVFILT_USER, EV_ADD, 0, 0, 0)), 70, ZERO);
   assert.equal(r.length, 6);
   for (const e of r) { assert.equal(e.flags, EV_ERROR); assert.equal(e.data, E.ENOMEM); }
-  assert.equal(kqueueStats()['kqueue.knotes_in_use'], 64);
+  assert.equal(kstat('kqueue')['kqueue.knotes_in_use'], 64);
   assert.throws(() => kevent(kq, [EV_SET(100, EVFILT_USER, EV_ADD, 0, 0, 0)], 0, ZERO), code('ENOMEM'));
   // A modify of an existing knote needs no memory.
   kevent(kq, [EV_SET(3, EVFILT_USER, EV_ADD, NOTE_TRIGGER, 0, 0)], 0, ZERO);
@@ -38,7 +38,7 @@ test('kq_knotes_max: EV_ADD beyond it is ENOMEM per change; deleting makes room'
   kevent(kq, [EV_SET(0, EVFILT_USER, EV_DELETE, 0, 0, 0)], 0, ZERO);
   kevent(kq, [EV_SET(100, EVFILT_USER, EV_ADD, 0, 0, 0)], 0, ZERO);
   close(kq);
-  assert.equal(kqueueStats()['kqueue.knotes_in_use'], 0);
+  assert.equal(kstat('kqueue')['kqueue.knotes_in_use'], 0);
 });
 
 test('kq_calloutmax: the fourth timer knote is ENOMEM, across kqueues; freeing one makes room', () => {
@@ -55,5 +55,5 @@ test('kq_calloutmax: the fourth timer knote is ENOMEM, across kqueues; freeing o
   // The oneshot was dropped at delivery: room for one again.
   kevent(b, [t(3)], 0, ZERO);
   close(a); close(b);
-  assert.equal(kqueueStats()['kqueue.timer_knotes'], 0);
+  assert.equal(kstat('kqueue')['kqueue.timer_knotes'], 0);
 });

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { isMainThread } from 'node:worker_threads';
 import * as sys from '../src/sys/index.js';
 import { within, seed, rng } from './helpers.js';
-import { kqueueStats } from '../src/kqueue/kqueue.js';
+import { kstat } from '../src/sys/index.js';
 import { callout_count } from '../src/timers/callout.js';
 import { kq_spin_tune } from '../src/kqueue/spin.js';
 
@@ -255,7 +255,7 @@ if (isMainThread) {
   });
 
   test('timers added and deleted by LWPs while the clock thread fires them: no leak, no hang', async () => {
-    const base = kqueueStats()['kqueue.timer_knotes']!;
+    const base = kstat('kqueue')['kqueue.timer_knotes']!;
     const callouts0 = callout_count();
     const kq = sys.kqueue();
     const sab = new SharedArrayBuffer(4);
@@ -263,7 +263,7 @@ if (isMainThread) {
     await waitAll(lids, 30000, 'timer churn');
     assert.ok(new Int32Array(sab)[0]! > 0, 'some timers fired');
     sys.close(kq);
-    assert.equal(kqueueStats()['kqueue.timer_knotes'], base);
+    assert.equal(kstat('kqueue')['kqueue.timer_knotes'], base);
     assert.equal(callout_count(), callouts0, 'every callout disarmed');
   });
 

@@ -55,8 +55,20 @@ export function kstat_read(c: Counter): number {
 }
 
 /** Every counter of a module (or all), as { 'module.name': value }. */
+const gauges = new Map<string, () => number>();
+
+/**
+ * A gauge: a figure computed when a snapshot is taken (table sizes, high
+ * water marks) rather than counted, listed beside the counters of its
+ * module, so that every figure of the kernel is in one place (kstat()).
+ */
+export function kstat_gauge(module: string, name: string, read: () => number): void {
+  gauges.set(`${module}.${name}`, read);
+}
+
 export function kstat_snapshot(module?: string): Record<string, number> {
   const out: Record<string, number> = {};
+  for (const [n, fn] of gauges) if (module === undefined || n.startsWith(module + '.')) out[n] = fn();
   // Every counter in the kernel, named as the booting thread named them.
   (kernelNames ?? names).forEach((n, i) => {
     if (module === undefined || n.startsWith(module + '.')) {

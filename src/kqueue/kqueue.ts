@@ -16,12 +16,9 @@ import { int_arg, num_arg, INT32_MIN, UINT32_MAX } from '../lib/args.js';
 import { sysenter } from '../kern/sysent.js';
 import { runAsync } from '../kern/sleeprun.js';
 import { sq_interrupt } from '../kern/sleepq.js';
-import { kstat_snapshot } from '../kern/kstat.js';
 import { close } from '../sys/close.js';
 import { kqueue, kevent } from './sys.js';
 import { kevent_enter, kevent_wait } from './kevent.js';
-import { kqueues, knotes, bytesPerKnote } from './knote.js';
-import { timer_knotes } from './filters/timer.js';
 import type { kevent_t } from './filter.js';
 import { EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EVFILT_USER, NOTE_TRIGGER } from './consts.js';
 
@@ -188,14 +185,3 @@ export class KQueue implements Disposable, AsyncIterable<kevent_t> {
   [Symbol.dispose](): void { this.close(); }
 }
 
-/** kqueue counters (kstat module 'kqueue', gauges included) plus table sizes and memory per knote. */
-export function kqueueStats(): Record<string, number> {
-  return {
-    ...kstat_snapshot('kqueue'),
-    'kqueue.kqueues_max': kqueues.count,
-    'kqueue.knotes_max': knotes.count,
-    'kqueue.knotes_hiwat': knotes.hiwat,
-    'kqueue.timer_knotes': timer_knotes(),
-    'kqueue.bytes_per_knote': bytesPerKnote(),
-  };
-}

@@ -12,7 +12,7 @@ import type { Timespec } from '../kern/time.js';
 import { fd_alloc, fd_list, fd_close, fileops_register, DTYPE_KQUEUE } from '../kern/fdtab.js';
 import { runSync, runAsync } from '../kern/sleeprun.js';
 import { onProcExit } from '../lwp/proc.js';
-import { kqueues } from './knote.js';
+import { kqueues, knotes, bytesPerKnote } from './knote.js';
 import { kq_alloc, kq_setfd, kq_rele, kq_close, kq_pending } from './kern.js';
 import { kevent_enter, kevent_wait } from './kevent.js';
 import type { kevent_t } from './filter.js';
@@ -20,6 +20,8 @@ import './notify.js';
 import './filters/user.js';
 import './filters/timer.js';
 import './filters/read.js';
+import { kstat_gauge } from '../kern/kstat.js';
+import { timer_knotes } from './filters/timer.js';
 
 export * from './consts.js';
 export type { kevent_t } from './filter.js';
@@ -65,3 +67,9 @@ export function kevent_async(kq: number, changelist: readonly kevent_t[] | null,
   }
 }
 
+// The kqueue gauges, in kstat('kqueue') beside its counters.
+kstat_gauge('kqueue', 'kqueues_max', () => kqueues.count);
+kstat_gauge('kqueue', 'knotes_max', () => knotes.count);
+kstat_gauge('kqueue', 'knotes_hiwat', () => knotes.hiwat);
+kstat_gauge('kqueue', 'timer_knotes', () => timer_knotes());
+kstat_gauge('kqueue', 'bytes_per_knote', () => bytesPerKnote());

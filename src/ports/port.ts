@@ -9,7 +9,6 @@
 import { sysenter } from '../kern/sysent.js';
 import { sq_interrupt } from '../kern/sleepq.js';
 import { runAsync } from '../kern/sleeprun.js';
-import { kstat_snapshot } from '../kern/kstat.js';
 import { SysError } from '../kern/errno.js';
 import {
   port_create, port_send, port_sendn, port_alert, port_get, port_getn,
@@ -213,6 +212,4 @@ export class Port implements Disposable, AsyncIterable<port_event_t> {
   }
   [Symbol.dispose](): void { this.close(); }
 
-  /** The port kstat counters: ports in use, events sent / delivered, waiters, alerts, ... */
-  static stats(): Record<string, number> { return kstat_snapshot('port'); }
 }

@@ -8,8 +8,6 @@
  *   for await (const { expirations, overrun } of t) { ... } // one item per delivery
  *   t.close();                                            // or `using t = new Timer(...)`
  */
-import { kstat_snapshot } from '../kern/kstat.js';
-import { sysenter } from '../kern/sysent.js';
 import { argType, ArgRangeError } from '../kern/copyin.js';
 import { AbortError } from '../errors.js';
 import { thread_notify_ref } from './thread.js';
@@ -170,11 +168,5 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
     } finally {
       if (!done && !this.#closed) this.stop();
     }
-  }
-
-  /** Timer counters (kstat module 'timer'). */
-  static stats(): Record<string, number> {
-    sysenter();
-    return { ...kstat_snapshot('timer'), ...kstat_snapshot('clock') };
   }
 }
