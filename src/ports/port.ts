@@ -88,8 +88,8 @@ export class Port implements Disposable, AsyncIterable<port_event_t> {
   /**
    * Sends a PORT_SOURCE_USER event (`events` an int32, `user` any finite
    * number), waiting for room while the port holds port_max_events events:
-   * the sender sleeps until a getter takes events (ports/room.ts), never
-   * polls. Rejects with port_send's EAGAIN when the timeout passes first,
+   * the sender sleeps until getters have freed a quarter of the port
+   * (ports/room.ts; hysteresis, as a stream's 'drain'), never polls. Rejects with port_send's EAGAIN when the timeout passes first,
    * with an AbortError when the signal aborts.
    */
   async send(events = 0, user = 0, opts?: WaitOptions): Promise<void> {

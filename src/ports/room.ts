@@ -3,10 +3,12 @@
  * port holds at most port_max_events events; port_send then fails EAGAIN
  * at once (illumos). A sender that would rather wait registers as a room
  * waiter and sleeps on the port's `roomGen` word (Atomics.waitAsync: the
- * futex the kernel's sleeps are made of), and every take that returns events
+ * futex the kernel's sleeps are made of). A take that returns events
  * (getn.ts, the only way a queued event leaves the port besides a close)
- * bumps the word and wakes them when there are waiters: one load per batch
- * otherwise. A close wakes them too (their retry then fails EBADF).
+ * bumps the word and wakes them when there are waiters and a quarter of the
+ * port is free (room_notify: hysteresis, as a Node stream's 'drain'); one
+ * load per batch otherwise. A close wakes them too (their retry then fails
+ * EBADF).
  *
  * No wake-up is lost: the sender reads the generation before its attempt,
  * registers, and tries once more before sleeping on that generation; a take
@@ -19,12 +21,21 @@ import { fd_get, DTYPE_PORT } from '../kern/fdtab.js';
 import { SysError } from '../kern/errno.js';
 import { hold } from '../kern/keepalive.js';
 import { P } from './mem.js';
+import { port_nent } from './queue.js';
 
 const ROOM_RECHECK_MS = 100;
 
-/** After a take that returned events from port h: wakes senders waiting for room. */
+/**
+ * After a take that returned events from port h: wakes senders waiting for
+ * room once a quarter of the port is free (hysteresis, as a full send lane's
+ * owner waits: woken at the first free slot, a fast sender would refill it
+ * one event at a time, every send through the port lock beside the getter's
+ * takes; woken with room for thousands, its sends go through its lane).
+ */
 export function room_notify(h: number): void {
   if (Atomics.load(I32, h + P.roomWaiters) === 0) return;
+  const max = I32[h + P.maxev]!;
+  if (port_nent(h) > max - (max >> 2)) return;
   Atomics.add(I32, h + P.roomGen, 1);
   Atomics.notify(I32, h + P.roomGen);
 }
