@@ -120,9 +120,8 @@ test('boot({ lwp_pool: 16 }): a burst of 16 all run', () => {
   assert.equal(o.n, 16);
 });
 
-test('a main thread that arms a near timer and then only polls still gets its expiry (the deferred clock-thread start is made at a syscall)', () => {
+test('a main thread that arms a near timer and then only polls still gets its expiry (its polls fire due callouts until the clock thread runs)', () => {
   const o = run('poll-only');
   assert.ok(o.ms! >= 2, `fired early: ${o.ms} ms`);
-  assert.ok(o.ms! < 5000, `fired ${o.ms} ms late`);
-  assert.equal(o.started, 1, 'the clock thread did not start');
+  assert.ok(o.ms! < 1000, `fired ${o.ms} ms late`);
 });

@@ -95,6 +95,18 @@ export interface SleepIdle { next(): number; run(): void }
 let idle: SleepIdle | undefined;
 export function sq_set_idle(i: SleepIdle): void { idle = i; }
 
+/**
+ * The same for a thread that polls the kernel (a zero timeout) holding no
+ * kernel lock: while the clock thread is not running yet, it runs what is
+ * due, so that a thread that arms timers and then only polls still sees them
+ * fire (one call and a load once the clock thread runs).
+ */
+export function sq_poll_idle(): void {
+  if (idle === undefined) return;
+  const due = idle.next();
+  if (due !== Infinity && due <= monoNow()) idle.run();
+}
+
 /** Takes a sleeper for the calling thread (EAGAIN when the table is full). */
 export function sq_alloc(flags: number, wmesg: number, syscall: string): number {
   const sl = sleepers.alloc();

@@ -9,7 +9,7 @@ import { I32 } from '../kern/kmem.js';
 import { fail, errnoOf, type ErrnoCode } from '../kern/errno.js';
 import { i32Arg, copyin_array, copyin_struct, copyin_check, copyin_timeout_ns, argType } from '../kern/copyin.js';
 import { monoNow, type Timespec } from '../kern/time.js';
-import { sq_alloc, sq_enqueue, sq_free, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC } from '../kern/sleepq.js';
+import { sq_alloc, sq_enqueue, sq_free, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC, sq_poll_idle } from '../kern/sleepq.js';
 import type { SleepGen } from '../kern/sleeprun.js';
 import { wmesg_register } from '../kern/wmesg.js';
 import { kstat_add } from '../kern/kstat.js';
@@ -139,6 +139,7 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
   if (max < 0) fail('EINVAL', syscall, `nevents ${max}`);
   const tns = copyin_timeout_ns(timeout, syscall);
   const wait = tns < 0 ? Infinity : tns;
+  if (wait === 0) sq_poll_idle(); // a poll fires due callouts itself until the clock thread runs
   const kq = kq_hold(kfd, syscall);
   let handed = false;
   try {

@@ -21,7 +21,7 @@ import { fail, SysError } from '../kern/errno.js';
 import { intArg, copyin_timeout_ns, argType, TIME_SEC_MAX, NSEC_PER_SEC } from '../kern/copyin.js';
 import { monoNow } from '../kern/time.js';
 import { kstat_add } from '../kern/kstat.js';
-import { sq_alloc, sq_free, sq_enqueue, sq_unlink, sq_setarg, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC } from '../kern/sleepq.js';
+import { sq_alloc, sq_free, sq_enqueue, sq_unlink, sq_setarg, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC, sq_poll_idle } from '../kern/sleepq.js';
 import type { SleepGen } from '../kern/sleeprun.js';
 import { wmesg_register } from '../kern/wmesg.js';
 import { P, portLock, portAlertUser, PQ_ALERT, PQ_CLOSE, C_WAITERS, C_WAITS } from './mem.js';
@@ -79,6 +79,7 @@ export function countArg(v: unknown, name: string, syscall: string): number {
  * path (getn_gen) then decides, with the same semantics as ever.
  */
 export function getn_fast(fd: unknown, max: number, nget: number, syscall: string, tns = -1): port_event_list | number | undefined {
+  if (tns === 0) sq_poll_idle(); // a poll fires due callouts itself until the clock thread runs
   if (max === 0 || nget === 0 || nget > max) return undefined;
   take_reserve();
   const h = port_enter(fd, syscall);
