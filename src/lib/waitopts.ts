@@ -15,7 +15,7 @@
  * for ports, ETIMEDOUT for LWPs).
  */
 import { copyin_fields, argType, ArgRangeError } from '../kern/copyin.js';
-import type { Timespec } from '../kern/time.js';
+import { nsToTs, type Timespec } from '../kern/time.js';
 import { AbortError } from '../errors.js';
 
 export interface WaitOptions {
@@ -48,9 +48,7 @@ export function wait_options<K extends string = never>(opts: unknown, where: str
 
 /** A relative timespec for a validated timeout (null: for ever). */
 export function timeout_timespec(ms: number | undefined): Timespec | null {
-  if (ms === undefined || ms === Infinity) return null;
-  const ns = Math.round(ms * 1e6);
-  return { tv_sec: Math.floor(ns / 1e9), tv_nsec: ns % 1e9 };
+  return ms === undefined || ms === Infinity ? null : nsToTs(Math.round(ms * 1e6));
 }
 
 /** Throws the AbortError of an already-aborted signal. */

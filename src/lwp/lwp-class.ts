@@ -47,6 +47,15 @@ export interface ParkOptions extends WaitOptions {
   hint?: number;
 }
 
+/**
+ * Ends the calling LWP's pending interruptible async sleep (lwp_wakeup on
+ * itself: EINTR there), for a signal's abort or a class-layer timeout.
+ */
+function self_interrupter(): () => void {
+  const me = lwp_self();
+  return () => { try { lwp_wakeup(me); } catch { /* not asleep yet or any more */ } };
+}
+
 /** The absolute CLOCK_REALTIME deadline lwp_park takes, for a validated timeout in ms (null: for ever). */
 function park_deadline(ms: number | undefined): Timespec | null {
   return ms === undefined || ms === Infinity ? null : nsToTs(realNow() + ms * 1e6);
@@ -98,9 +107,8 @@ export class Lwp<T = unknown> implements Disposable {
   async wait(options?: LwpWaitOptions): Promise<T> {
     const { timeout, signal } = wait_options(options, 'lwp_wait');
     abort_check(signal);
-    const me = lwp_self();
     let timedOut = false;
-    const interrupt = (): void => { try { lwp_wakeup(me); } catch { /* not asleep yet or any more */ } };
+    const interrupt = self_interrupter();
     const timer = timeout === undefined || timeout === Infinity ? undefined : setTimeout(() => { timedOut = true; interrupt(); }, timeout);
     signal?.addEventListener('abort', interrupt, { once: true });
     try {
@@ -160,8 +168,7 @@ export class Lwp<T = unknown> implements Disposable {
     const { timeout, hint, signal } = wait_options(options, 'lwp_park', ['hint']);
     abort_check(signal);
     const abstime = park_deadline(timeout);
-    const me = lwp_self();
-    const onAbort = (): void => { try { lwp_wakeup(me); } catch { /* not asleep yet or any more */ } };
+    const onAbort = self_interrupter();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await lwp_park_async(abstime, hint as number | undefined);

@@ -54,13 +54,7 @@ function request(m: Lwp0Request): void {
 function tellMain(): void { parentPort!.postMessage({ t: 'live' }); publish(); }
 
 // The pool gauges (kstat lwp.pool_idle / lwp.pool_starting), once attached.
-let shownIdle = 0, shownStarting = 0;
-function publish(): void {
-  if (k === undefined) return;
-  const i = pool.idleCount, st = pool.startingCount;
-  if (i !== shownIdle) { k.kstat_add(k.C_POOL_IDLE, i - shownIdle); shownIdle = i; }
-  if (st !== shownStarting) { k.kstat_add(k.C_POOL_STARTING, st - shownStarting); shownStarting = st; }
-}
+function publish(): void { if (k !== undefined) pool.publish(k.kstat_add, k.C_POOL_IDLE, k.C_POOL_STARTING); }
 
 parentPort!.on('message', (m: MainToLwp0) => {
   if (m.t === 'ports') for (const p of m.ports) p.on('message', request);

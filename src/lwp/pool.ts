@@ -84,6 +84,9 @@ const REFILL_DELAY_MS = 10;
 export class WorkerPool {
   private readonly slots = new Set<Slot>();
   private refillQueued = false;
+  /** What publish() last added to the kernel-wide gauges. */
+  private shownIdle = 0;
+  private shownStarting = 0;
 
   constructor(
     private readonly image: KernelImage,
@@ -104,6 +107,17 @@ export class WorkerPool {
 
   /** Workers starting that no LWP waits for yet. */
   get startingCount(): number { return this.count(WS_STARTING); }
+
+  /**
+   * Brings this pool's share of the kernel-wide gauges (kstat lwp.pool_idle,
+   * lwp.pool_starting: both owners' pools add to them) up to date; `add` is
+   * the owner's kstat_add (this module loads no kernel code).
+   */
+  publish(add: (counter: number, delta: number) => void, idleCounter: number, startingCounter: number): void {
+    const i = this.idleCount, st = this.startingCount;
+    if (i !== this.shownIdle) { add(idleCounter, i - this.shownIdle); this.shownIdle = i; }
+    if (st !== this.shownStarting) { add(startingCounter, st - this.shownStarting); this.shownStarting = st; }
+  }
 
   /** Starts `n` workers now (boot's lwp_pool). */
   prestart(n: number): void { for (let i = 0; i < n; i++) this.spawn(WS_STARTING); this.hooks.changed(); }

@@ -96,13 +96,7 @@ function sendLwp0Ends(): void {
   lwp0!.postMessage(msg, ports);
 }
 
-// The main pool's share of the pool gauges (lwp0 adds its own).
-let shownIdle = 0, shownStarting = 0;
-function publish(): void {
-  const i = pool!.idleCount, st = pool!.startingCount;
-  if (i !== shownIdle) { kstat_add(C_POOL_IDLE, i - shownIdle); shownIdle = i; }
-  if (st !== shownStarting) { kstat_add(C_POOL_STARTING, st - shownStarting); shownStarting = st; }
-}
+function publish(): void { pool!.publish(kstat_add, C_POOL_IDLE, C_POOL_STARTING); }
 
 /**
  * In the booting thread: keep the process alive while other LWPs live. Not

@@ -10,14 +10,13 @@
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { attach, type KernelImage } from '../kern/boot.js';
-import { cur } from '../kern/hdr.js';
+import { cur, H_SCRATCH } from '../kern/hdr.js';
 import { LW_THREW, lwp_byid } from './lwp.js';
 import { sq_abandon_thread, sq_thread_abandoned } from '../kern/sleepq.js';
 import { lwp_bind, lwp_startup, lwp_halt, lwp_exit_common, lwp_orphan_sleepers } from './ops.js';
 import { setLwp0Port } from './spawn.js';
 import { lwp_reap_dead } from './reap.js';
 import { LwpExit, exitedSelf } from './exit.js';
-import { H_SCRATCH } from '../kern/hdr.js';
 import { WS_STARTING, WS_IDLE, WS_GONE, type RunRequest, type WorkerReport } from './pool.js';
 
 // The channel to the pool's owner (workerData.port); requests to lwp0 go on

@@ -18,7 +18,7 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { fail, SysError } from '../kern/errno.js';
-import { intArg, copyin_timeout_ns, argType, TIME_SEC_MAX, NSEC_PER_SEC } from '../kern/copyin.js';
+import { intArg, copyin_timeout_ns, TIME_SEC_MAX, NSEC_PER_SEC } from '../kern/copyin.js';
 import { monoNow } from '../kern/time.js';
 import { kstat_add } from '../kern/kstat.js';
 import { sq_alloc, sq_free, sq_enqueue, sq_unlink, sq_setarg, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC, sq_poll_idle } from '../kern/sleepq.js';
@@ -54,10 +54,9 @@ export function timeout_copyin(v: unknown, syscall: string): number {
   return copyin_timeout_ns(v, syscall, TIMEOUT_INVALID);
 }
 
-/** A timeout in milliseconds (the idiomatic Port's option, already copied) as timeout_copyin's value. */
+/** A timeout in milliseconds (the Port class's option, copied in and validated by lib/waitopts.ts) as timeout_copyin's value. */
 export function timeout_ms(ms: number | undefined): number {
   if (ms === undefined || ms === Infinity) return -1;
-  if (typeof ms !== 'number' || Number.isNaN(ms)) argType('Port', 'timeout must be a number of milliseconds');
   if (ms <= 0) return 0;
   return Math.min(Math.max(1, Math.round(ms * 1e6)), TIME_SEC_MAX * NSEC_PER_SEC);
 }

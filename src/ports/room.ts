@@ -60,30 +60,30 @@ export function room_poke(port: number): void {
 export async function send_room_wait(port: number, send: () => void, deadline: number,
   aborted: () => boolean, abortError: () => unknown): Promise<void> {
   const h = fd_get(port, DTYPE_PORT, 'port_send', 'EBADFD');
+  /** One send: undefined when sent, the EAGAIN when the port is full (other errors thrown). */
+  const attempt = (): SysError | undefined => {
+    try { send(); return undefined; } catch (e) { if (e instanceof SysError && e.code === 'EAGAIN') return e; throw e; }
+  };
   // A sleeping sender keeps its event loop alive, as every kernel wait does (kern/keepalive.ts).
   const release = hold();
   try {
-    await loop();
-  } finally {
-    release();
-  }
-  async function loop(): Promise<void> {
-  for (;;) {
-    const gen = Atomics.load(I32, h + P.roomGen);
-    try { send(); return; } catch (e) { if (!(e instanceof SysError) || e.code !== 'EAGAIN') throw e; }
-    Atomics.add(I32, h + P.roomWaiters, 1);
-    try {
-      try { send(); return; } catch (e) {
-        if (!(e instanceof SysError) || e.code !== 'EAGAIN') throw e;
+    for (;;) {
+      const gen = Atomics.load(I32, h + P.roomGen);
+      if (attempt() === undefined) return;
+      Atomics.add(I32, h + P.roomWaiters, 1);
+      try {
+        const full = attempt(); // registered: a take from now on moves the generation
+        if (full === undefined) return;
         const left = deadline - performance.now();
-        if (left <= 0) throw e;
+        if (left <= 0) throw full;
         if (aborted()) throw abortError();
         await Atomics.waitAsync(I32, h + P.roomGen, gen, Math.min(left, ROOM_RECHECK_MS)).value;
         if (aborted()) throw abortError();
+      } finally {
+        Atomics.sub(I32, h + P.roomWaiters, 1);
       }
-    } finally {
-      Atomics.sub(I32, h + P.roomWaiters, 1);
     }
-  }
+  } finally {
+    release();
   }
 }

@@ -11,7 +11,7 @@
 import { argType, ArgRangeError } from '../kern/copyin.js';
 import { AbortError } from '../errors.js';
 import { thread_notify_ref } from './thread.js';
-import type { Itimerspec, Timespec } from '../kern/time.js';
+import { nsToTs, type Itimerspec, type Timespec } from '../kern/time.js';
 import { timer_create, timer_settime, timer_gettime, timer_getoverrun, timer_delete, clock_gettime } from './sys.js';
 import { CLOCK_MONOTONIC, SIGEV_THREAD, TIMER_ABSTIME } from './consts.js';
 
@@ -40,9 +40,7 @@ export interface TimerExpiry { expirations: number; overrun: number; time: numbe
 function msToTs(ms: unknown): Timespec {
   if (typeof ms !== 'number') argType('Timer', `a time in ms must be a number, got ${typeof ms}`);
   if (!Number.isFinite(ms) || ms < 0) throw new ArgRangeError('Timer', `${ms} ms is not a non-negative finite time`);
-  const ns = Math.round(ms * 1e6);
-  const s = Math.floor(ns / 1e9);
-  return { tv_sec: s, tv_nsec: ns - s * 1e9 };
+  return nsToTs(Math.round(ms * 1e6));
 }
 
 /** A POSIX timer with an async iterator of its expirations. */
