@@ -15,10 +15,10 @@ test('maxlwp: EAGAIN when exhausted, the kernel stays usable; boot twice is EBUS
   assert.deepEqual(JSON.parse(r.stdout), { err: 'EAGAIN', bootAgain: 'EBUSY', badOpt: 'SysError:EBUSY', after: 'ok' });
 });
 
-test('boot options are checked', () => {
+test('boot options are checked (lockdebug takes a boolean)', () => {
   const r = scenario('bootopts');
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout), ['TypeError', 'TypeError', 'EINVAL', 'EINVAL', 'ENOMEM', '1']);
+  assert.deepEqual(JSON.parse(r.stdout), ['TypeError', 'TypeError', 'EINVAL', 'EINVAL', 'ENOMEM', 'TypeError', 'TypeError', '1']);
 });
 
 test('a pending async wait keeps the process alive until it settles', () => {

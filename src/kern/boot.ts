@@ -11,6 +11,7 @@ import { getEpoch, setEpoch, getRealAtBoot, setRealAtBoot } from './time.js';
 import { H_MAGIC, MAGIC, H_NEXT_SYSID, SYSID_BASE, cur } from './hdr.js';
 import { fdtab_init } from './fdtab.js';
 import { fail } from './errno.js';
+import { lockdebug_init } from './lockdebug.js';
 
 /** What a thread needs to attach to the kernel: passed in workerData. */
 export interface KernelImage {
@@ -60,6 +61,7 @@ export function boot(options?: BootOptions): void {
   const t = resolveOptions(options);
   const { sab, table } = createMemory(t);
   tun = t;
+  lockdebug_init(t.lockdebug === 1);
   const prestart = options !== undefined && options !== null && (options as { lwp_pool?: unknown }).lwp_pool !== undefined;
   image = { sab, tunables: t, layout: table, counters: kstat_names(), epoch: getEpoch(), realAtBoot: getRealAtBoot(), prestart };
   I32[H_NEXT_SYSID] = SYSID_BASE;
@@ -82,6 +84,7 @@ export function attach(img: KernelImage): void {
   setEpoch(img.epoch);
   setRealAtBoot(img.realAtBoot);
   tun = img.tunables;
+  lockdebug_init(tun.lockdebug === 1);
   image = img;
   for (const h of attachHooks) h();
 }

@@ -15,6 +15,7 @@ import { defineTunable } from './options.js';
 import { fail, type ErrnoCode } from './errno.js';
 import { intArg } from './copyin.js';
 import { diag_publish, dc_port_close, dc_kqueue_close } from './diag.js';
+import { mutex_class } from './lockdebug.js';
 
 declare module './options.js' {
   interface BootOptions {
@@ -41,6 +42,8 @@ const FILE = defineStruct('file', {
 });
 export const FF = FILE.F;
 const fdtab = kregionCreate('fdtab', (t) => 4 + t.maxfiles! * FILE.words);
+mutex_class('fdtab', fdtab, { words: 1 });
+mutex_class('file', fdtab, { skip: 4, field: FF.lock, stride: FILE.words });
 // Region words: 0 lock, 1 free head (entry index + 1), 2 count, 3 in use.
 
 /** Operations an object type provides to the descriptor table. */

@@ -12,6 +12,7 @@ import { I32, SAB } from './kmem.js';
 import { cur, panicked, SYSID_BASE } from './hdr.js';
 import { kpanic, onPanic, panic_error } from './panic.js';
 import { kstat_counter, kstat_add } from './kstat.js';
+import { lockdebug, lockdebug_enter, lockdebug_exit } from './lockdebug.js';
 
 const C_SPUN = kstat_counter('kern', 'mutex_spun');     // contended, got it by spinning
 const C_SLEPT = kstat_counter('kern', 'mutex_slept');   // contended, had to sleep
@@ -31,6 +32,7 @@ const SPIN = 1000;
 
 /** Acquires the mutex at word w. */
 export function mutex_enter(w: number): void {
+  if (lockdebug) lockdebug_enter(w, false);
   if (Atomics.compareExchange(I32, w, 0, cur.lid) !== 0) mutexEnterSlow(w);
   I32[cur.nlocksw]++;
 }
@@ -38,6 +40,7 @@ export function mutex_enter(w: number): void {
 /** Tries once; true when acquired. */
 export function mutex_tryenter(w: number): boolean {
   if (Atomics.compareExchange(I32, w, 0, cur.lid) !== 0) return false;
+  if (lockdebug) lockdebug_enter(w, true);
   I32[cur.nlocksw]++;
   return true;
 }
@@ -45,6 +48,7 @@ export function mutex_tryenter(w: number): boolean {
 /** Releases the mutex at word w, waking one waiter if any may sleep on it. */
 export function mutex_exit(w: number): void {
   const me = cur.lid;
+  if (lockdebug) lockdebug_exit(w);
   I32[cur.nlocksw]--;
   if (Atomics.compareExchange(I32, w, me, 0) !== me) {
     Atomics.store(I32, w, 0);

@@ -19,20 +19,33 @@ export interface BootOptions {
   lwp_pool?: number;
   /** Sleep-queue entries for async waits, kernel-wide (default 1024). */
   async_sleepers?: number;
+  /**
+   * Check every kernel mutex acquisition against the lock order and panic on
+   * a violation (NetBSD's LOCKDEBUG; kern/lockdebug.ts). Default false, or
+   * true when the environment has UKERN_LOCKDEBUG=1 (the test suite's way).
+   */
+  lockdebug?: boolean;
 }
 
-interface Tunable { dflt: number; min: number; max: number }
+/** A tunable: an integer in [min, max], or a flag (given as a boolean, kept as 0 or 1). */
+interface Tunable { dflt: number; min: number; max: number; flag: boolean }
 const tunables = new Map<string, Tunable>();
 
 /** Declares a tunable with its default and accepted range. */
 export function defineTunable(name: string, dflt: number, min: number, max: number): void {
-  tunables.set(name, { dflt, min, max });
+  tunables.set(name, { dflt, min, max, flag: false });
+}
+
+/** Declares a boolean tunable (resolved to 1 or 0). */
+export function defineFlag(name: string, dflt: boolean): void {
+  tunables.set(name, { dflt: dflt ? 1 : 0, min: 0, max: 1, flag: true });
 }
 
 defineTunable('memsize', 256 * 1024 * 1024, 64 * 1024, 2 ** 31 * 4);
 defineTunable('maxlwp', 256, 2, 1 << 16);
 defineTunable('lwp_pool', 2, 0, 256);
 defineTunable('async_sleepers', 1024, 16, 1 << 20);
+defineFlag('lockdebug', process.env.UKERN_LOCKDEBUG === '1');
 
 /** Resolved options: every declared tunable has a value. */
 export type Tunables = Readonly<Record<string, number>>;
@@ -48,6 +61,11 @@ export function resolveOptions(o: BootOptions | undefined): Tunables {
   for (const [k, t] of tunables) {
     const v = given[k];
     if (v === undefined) { out[k] = t.dflt; continue; }
+    if (t.flag) {
+      if (typeof v !== 'boolean') argType('boot', `option ${k} must be a boolean`);
+      out[k] = v ? 1 : 0;
+      continue;
+    }
     if (typeof v !== 'number') argType('boot', `option ${k} must be a number`);
     if (!Number.isInteger(v) || v < t.min || v > t.max) fail('EINVAL', 'boot', `${k}=${v} outside [${t.min}, ${t.max}]`);
     out[k] = v;

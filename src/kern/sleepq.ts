@@ -23,6 +23,7 @@ import { cur, panicked } from './hdr.js';
 import { hold } from './keepalive.js';
 import { fail } from './errno.js';
 import { onPanic, panic_error } from './panic.js';
+import { mutex_class } from './lockdebug.js';
 
 export const SQ_SLEEPING = 0, SQ_WOKEN = 1, SQ_INTR = 2, SQ_TIMEDOUT = 3;
 /**
@@ -53,6 +54,7 @@ export const SLEEPER = defineStruct('sleeper', {
 const S = SLEEPER.F;
 
 export const sleepers = kcacheCreate('sleeper', SLEEPER, (t) => t.maxlwp! + t.async_sleepers! + 8);
+mutex_class('sleeper', sleepers, { field: S.arg });
 
 /**
  * Hooks through which the LWP layer learns of sleeps (state SLEEP, wmesg,

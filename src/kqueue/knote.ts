@@ -13,6 +13,7 @@
 import { I32, F64, defineStruct, kcacheCreate, kregionCreate } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { defineTunable } from '../kern/options.js';
+import { mutex_class } from '../kern/lockdebug.js';
 
 declare module '../kern/options.js' {
   interface BootOptions {
@@ -85,6 +86,8 @@ export const knotes = kcacheCreate('knote', KNOTE, (t) => t.kq_knotes_max!);
 const NSTRIPE = 256;
 function nbuckets(max: number): number { let n = 64; while (n < max) n *= 2; return n; }
 const knhash = kregionCreate('knhash', (t) => NSTRIPE + nbuckets(t.kq_knotes_max!));
+mutex_class('kqueue', kqueues, { field: Q.lock });
+mutex_class('knhash', knhash, { words: NSTRIPE });
 
 // f64 field accessors.
 export function kn_ident(kn: number): number { return F64[(kn + K.ident) >> 1]; }

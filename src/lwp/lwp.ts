@@ -12,6 +12,7 @@
 import { I32, F64, defineStruct, kregionCreate } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { SYSID_BASE } from '../kern/hdr.js';
+import { mutex_class } from '../kern/lockdebug.js';
 
 /** LWP states, with NetBSD's numbers. 0 marks a free slot. */
 export const LSIDL = 1, LSRUN = 2, LSSLEEP = 3, LSSTOP = 4, LSZOMB = 5, LSONPROC = 7, LSSUSPENDED = 8;
@@ -58,6 +59,7 @@ export const LWP = defineStruct('lwp', {
 export const L = LWP.F;
 
 export const lwptab = kregionCreate('lwptab', (t) => t.maxlwp! * LWP.words);
+mutex_class('lwp', lwptab, { field: L.lock, stride: LWP.words });
 
 export function maxlwp(): number { return lwptab.words / LWP.words; }
 export function slotHandle(slot: number): number { return lwptab.base + slot * LWP.words; }

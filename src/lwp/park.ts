@@ -19,11 +19,13 @@ import type { SleepGen } from '../kern/sleeprun.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { wmesg_register } from '../kern/wmesg.js';
 import { L, LW_UNPARKED, LSIDL, LSZOMB, lwp_byid } from './lwp.js';
+import { mutex_class } from '../kern/lockdebug.js';
 
 export const LWP_UNPARK_MAX = 1024;
 const NBUCKET = 128;
 const B_WORDS = 4; // lock, head, tail, pad
 const parktab = kregionCreate('parktab', () => NBUCKET * B_WORDS);
+mutex_class('parktab', parktab, { field: 0, stride: B_WORDS });
 export const WM_PARKED = wmesg_register('parked');
 
 const C_PARKED = kstat_counter('lwp', 'park_parked');

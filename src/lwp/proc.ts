@@ -10,6 +10,7 @@
  */
 import { I32, defineStruct, kregionCreate } from '../kern/kmem.js';
 import { H_PROC_EXIT, H_EXIT_STATUS } from '../kern/hdr.js';
+import { mutex_class } from '../kern/lockdebug.js';
 
 export const PROC = defineStruct('proc', {
   lock: 'i32',
@@ -22,6 +23,7 @@ export const PROC = defineStruct('proc', {
 });
 export const P = PROC.F;
 const procs = kregionCreate('proc', () => PROC.words);
+mutex_class('proc', procs, { field: P.lock, words: 1 });
 
 /** The process (there is one per kernel for now; the struct is the seam for more). */
 export function curproc(): number { return procs.base; }

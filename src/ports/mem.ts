@@ -18,6 +18,7 @@ import { I32, F64, defineStruct, kcacheCreate, kregionCreate } from '../kern/kme
 import { defineTunable } from '../kern/options.js';
 import { kstat_counter } from '../kern/kstat.js';
 import { PORT_DEFAULT_PORTS, PORT_MAX_PORTS, PORT_DEFAULT_EVENTS } from './consts.js';
+import { mutex_class } from '../kern/lockdebug.js';
 
 declare module '../kern/options.js' {
   interface BootOptions {
@@ -127,6 +128,7 @@ export const kevents = kcacheCreate('port_kevent', KEV, (t) => t.port_events_tot
 
 /** Two never-zeroed words per port (see the file comment): [lock, owning fd]. */
 const ids = kregionCreate('port_ids', (t) => 2 * t.port_max_ids!);
+mutex_class('port', ids, { field: 0, stride: 2 });
 /**
  * Kernel-wide words: [0] spinners now, [1] spin budget ns, [2] most spinners,
  * [3] the deadline-aware wait's spin past the expiry (ns, 0: off), then one

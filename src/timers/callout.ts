@@ -40,6 +40,7 @@ import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { cur } from '../kern/hdr.js';
 import type { Tunables } from '../kern/options.js';
 import { TL_MONO, TL_MANUAL, timelineNow } from './clocks.js';
+import { mutex_class } from '../kern/lockdebug.js';
 
 export { TL_MONO, TL_MANUAL };
 
@@ -81,6 +82,7 @@ const heaps = [
   kregionCreate('callout.heap.mono', (t) => H_HDR + capacity(t)),
   kregionCreate('callout.heap.manual', (t) => H_HDR + capacity(t)),
 ];
+for (const h of heaps) mutex_class('callout', h, { skip: H_LOCK, words: 1 });
 
 const handlers: (CalloutHandler | undefined)[] = [];
 /** Registers the handler of a kind (module load, in every thread that loads the module). */

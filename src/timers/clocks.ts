@@ -35,6 +35,7 @@ import {
   CLOCK_PROCESS_CPUTIME_ID, CLOCK_MANUAL, SIGEV_SIGNAL, SIGALRM,
 } from './consts.js';
 import { nsUp, nsDown, bigUp, tsOfNs, tsAdd, tsLess, tsBeyondMax, TIME_MAX } from './tsmath.js';
+import { mutex_class } from '../kern/lockdebug.js';
 
 /** Time lines timers run on. */
 export const TL_MONO = 0, TL_MANUAL = 1;
@@ -49,6 +50,7 @@ export const TL_MONO = 0, TL_MANUAL = 1;
  */
 const MC_LOCK = 0, MC_SEQ = 1, MC_LINE = 2 /* f64 */, MC_SEC = 4 /* f64 */, MC_NSEC = 6;
 const clockRegion = kregionCreate('clock', () => 8);
+mutex_class('clock', clockRegion, { skip: MC_LOCK, words: 1 });
 function mw(off: number): number { return clockRegion.base + off; }
 
 /**

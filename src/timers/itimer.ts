@@ -1,10 +1,10 @@
 /**
  * struct itimer and the per-process timer table, after timer.c.
  *
- * Locks (all at the 'timer' rank of kern/lockorder.ts, taken in this order):
- *  - the table lock (the seed's p_lock for timers): the table of timer ids,
+ * Locks (kern/lockorder.ts; taken in this order):
+ *  - the table lock (class 'timertab') (the seed's p_lock for timers): the table of timer ids,
  *    the free-id stack, and every timer's it_lock bits and blocker count;
- *  - a timer's it_mutex: what firing touches (pending count, overrun, the
+ *  - a timer's it_mutex (class 'timer'): what firing touches (pending count, overrun, the
  *    armed value, the notification target). The clock thread takes only this.
  * The timer lock (ITLK_LOCKED in it_lock) is the seed's long-term lock: a
  * syscall "grabs" a timer (timer_grab) and holds it across the whole call
@@ -30,6 +30,7 @@ import { cur } from '../kern/hdr.js';
 import { callout_demand, callout_register_kind, CK_ITIMER } from './callout.js';
 import { DELAYTIMER_MAX, _TIMER_MAX } from './consts.js';
 import { line_after } from './tsmath.js';
+import { mutex_class } from '../kern/lockdebug.js';
 
 declare module '../kern/options.js' {
   interface BootOptions {
@@ -78,6 +79,8 @@ callout_demand((t) => t.timer_max!);
 // slots (itimer handles), then the free-id stack.
 const T_LOCK = 0, T_NFREE = 1, T_HDR = 2;
 const table = kregionCreate('itimer.table', (t) => T_HDR + 2 * t.timer_max!);
+mutex_class('timer', itimers, { field: IT.mutex });
+mutex_class('timertab', table, { skip: T_LOCK, words: 1 });
 
 export function timer_max(): number { return (table.words - T_HDR) >> 1; }
 export function tableLock(): number { return table.base + T_LOCK; }

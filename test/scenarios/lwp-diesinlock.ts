@@ -5,6 +5,7 @@
 import * as sys from '../../src/sys/index.js';
 import { park_bucket_lock } from '../../src/lwp/park.js';
 
+sys.boot(); // before park_bucket_lock: the buckets are laid out at boot
 const fixtures = new URL('../fixtures/lwps.js', import.meta.url);
 const sab = new SharedArrayBuffer(16);
 const lid = sys.lwp_create({ module: fixtures, export: 'diesHoldingLock', arg: { sab, lock: park_bucket_lock(4711), first: 'wait', wmesg: 'lwpwait' } });
