@@ -47,14 +47,8 @@ export class LwpNoResultError extends LwpError {
   constructor(lid: number, why: string) { super(lid, why); this.name = 'LwpNoResultError'; }
 }
 
-/** A wait given an AbortSignal was aborted: Node's shape (name AbortError, code ABORT_ERR, cause the signal's reason). */
-export class AbortError extends Error {
-  readonly code = 'ABORT_ERR';
-  constructor(reason: unknown) {
-    super('The operation was aborted', { cause: reason });
-    this.name = 'AbortError';
-  }
-}
+/** A wait given an AbortSignal was aborted (the kernel's, kern/errno.ts: the sys layer's _async calls reject with it too). */
+export { AbortError } from './kern/errno.js';
 
 function describe(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);

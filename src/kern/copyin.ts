@@ -253,3 +253,21 @@ export function copyin_timespec_fast(v: unknown, what: string, syscall: string):
   if (typeof s !== 'number' || typeof ns !== 'number') argType(syscall, `${what} needs numeric tv_sec and tv_nsec`);
   return { tv_sec: s, tv_nsec: ns };
 }
+
+/* -------------------------------------------------- the _async calls' options */
+
+/**
+ * The options the sys layer's _async calls take after the contract's
+ * arguments (an extension: C has no AbortSignal). `signal` aborts the
+ * sleep: the Promise rejects with an AbortError (kern/sleeprun.ts).
+ */
+export interface AsyncOptions { signal?: AbortSignal }
+
+/** Copies in an _async call's options (undefined: none): its AbortSignal, checked. */
+export function copyin_async_options(opts: unknown, syscall: string): AbortSignal | undefined {
+  if (opts === undefined) return undefined;
+  if (opts === null || typeof opts !== 'object') argType(syscall, `options must be an object, got ${describe(opts)}`);
+  const s = copyin_fields(opts as object, ['signal'], 'options', syscall).signal;
+  if (s !== undefined && !(s instanceof AbortSignal)) argType(syscall, `options.signal must be an AbortSignal, got ${describe(s)}`);
+  return s as AbortSignal | undefined;
+}

@@ -46,3 +46,17 @@ export class SysError extends Error {
 export function fail(code: ErrnoCode, syscall: string, detail?: string): never {
   throw new SysError(code, syscall, detail);
 }
+
+/**
+ * A sleep given an AbortSignal was aborted: Node's shape (name AbortError,
+ * code ABORT_ERR, `cause` the signal's reason), as `timers/promises` and
+ * `events.on` reject. The sleep machinery raises it (kern/sleeprun.ts), so
+ * the sys layer's _async calls and the classes give the same error.
+ */
+export class AbortError extends Error {
+  readonly code = 'ABORT_ERR';
+  constructor(reason: unknown) {
+    super('The operation was aborted', { cause: reason });
+    this.name = 'AbortError';
+  }
+}

@@ -3,8 +3,20 @@
  * generator that yields a sleep request whenever it must block, and gets the
  * sleep's outcome (SQ_WOKEN / SQ_INTR / SQ_TIMEDOUT) back; {@link runSync}
  * blocks the thread for each request, {@link runAsync} awaits it.
+ *
+ * Abort: the one path from an AbortSignal into the sleep machinery. Every
+ * _async syscall takes `{ signal }` (kern/copyin.ts AsyncOptions) and hands
+ * it to runAsync, and every class passes its signal through them. An abort
+ * interrupts the current sleep (SQ_INTR, as lwp_wakeup would, but only this
+ * sleep, not the LWP's other pending ones); the syscall body sees an
+ * interrupted sleep as it always does, so what it took before it slept is
+ * returned, not lost: only a body that ends in EINTR turns into an
+ * AbortError (cause: the signal's reason). An abort between two sleeps of
+ * one call ends the next sleep at once; a signal already aborted at entry
+ * starts nothing.
  */
-import { sq_block, sq_sleep_async, sq_relock, type SpinPolicy } from './sleepq.js';
+import { sq_block, sq_sleep_async, sq_relock, sq_interrupt, sq_flags, SQF_INTERRUPTIBLE, type SpinPolicy } from './sleepq.js';
+import { SysError, AbortError } from './errno.js';
 
 /** Block on sleeper `sl` (enqueued on a list guarded by the held mutex `lock`) until `deadline`. */
 export interface SleepReq {
@@ -20,7 +32,8 @@ export function runSync<T>(g: SleepGen<T>): T {
   return r.value;
 }
 
-export async function runAsync<T>(g: SleepGen<T>): Promise<T> {
+export async function runAsync<T>(g: SleepGen<T>, signal?: AbortSignal): Promise<T> {
+  if (signal !== undefined) return runAbortable(g, signal);
   let r = g.next();
   while (!r.done) {
     const q = r.value;
@@ -29,4 +42,33 @@ export async function runAsync<T>(g: SleepGen<T>): Promise<T> {
     r = g.next(sq_relock(q.sl, q.lock, v, q.norelock));
   }
   return r.value;
+}
+
+/** Ends sleeper sl's sleep for an abort, when it may be interrupted. */
+function abortSleep(sl: number): void {
+  if ((sq_flags(sl) & SQF_INTERRUPTIBLE) !== 0) sq_interrupt(sl);
+}
+
+async function runAbortable<T>(g: SleepGen<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) throw new AbortError(signal.reason);
+  let sl = 0;
+  const onAbort = (): void => { if (sl !== 0) abortSleep(sl); };
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    let r = g.next();
+    while (!r.done) {
+      const q = r.value;
+      sl = q.sl;
+      if (signal.aborted) abortSleep(sl);
+      const v = await sq_sleep_async(q.sl, q.lock, q.deadline);
+      sl = 0;
+      r = g.next(sq_relock(q.sl, q.lock, v, q.norelock));
+    }
+    return r.value;
+  } catch (e) {
+    if (signal.aborted && e instanceof SysError && e.code === 'EINTR') throw new AbortError(signal.reason);
+    throw e;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }

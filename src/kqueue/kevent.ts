@@ -23,9 +23,6 @@ const WMESG_KQREAD = wmesg_register('kqread');
 /** Changes applied per hold of the kqueue lock. */
 const CHUNK = 64;
 
-/** Told of each sleep (its sleeper) and of its end, so a caller can interrupt it (AbortSignal). */
-export interface SleepWatch { sleeping(sl: number): void; awake(): void }
-
 const copyin_kevent = copyin_struct('a changelist entry', ['ident', 'filter', 'flags', 'fflags', 'data', 'udata']);
 
 /**
@@ -162,7 +159,7 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
 }
 
 /** The sleeping part of kevent: owns the lock and reference kevent_enter handed over. */
-export function* kevent_wait(w: KeventWait, async: boolean, watch?: SleepWatch): SleepGen<kevent_t[]> {
+export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]> {
   const { kq, max, deadline, out, syscall } = w;
   let polled = false;
   try {
@@ -183,9 +180,7 @@ export function* kevent_wait(w: KeventWait, async: boolean, watch?: SleepWatch):
       const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WMESG_KQREAD, syscall);
       sq_enqueue(kq + Q.sq, sl, 0);
       kstat_add(C_SLEEPS);
-      watch?.sleeping(sl);
       const r = yield { sl, lock: kq + Q.lock, deadline };
-      watch?.awake();
       sq_free(sl);
       if (r === SQ_INTR) fail('EINTR', syscall);
       if (r === SQ_TIMEDOUT) {

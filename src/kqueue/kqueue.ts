@@ -3,22 +3,17 @@
  * millisecond timeouts, AbortSignal, an async iterator and Symbol.dispose.
  * Thin: every semantic is kevent's.
  */
-// First: kernel memory is laid out in module load order, and every thread
-// the kernel starts loads the sys facade first; so must we.
+// First: a thread must load every kernel module the booting thread did
+// (kern/kmem.ts LayoutTable), and every kernel thread loads the whole facade.
 import '../sys/index.js';
 import { SysError } from '../kern/errno.js';
 import { copyin_fields, copyin_array } from '../kern/copyin.js';
 import type { Timespec } from '../kern/time.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions as BaseWaitOptions } from '../lib/waitopts.js';
-import { AbortError } from '../errors.js';
 import { Refs } from '../lib/refs.js';
 import { int_arg, num_arg, INT32_MIN, UINT32_MAX } from '../lib/args.js';
-import { sysenter } from '../kern/sysent.js';
-import { runAsync } from '../kern/sleeprun.js';
-import { sq_interrupt } from '../kern/sleepq.js';
 import { close } from '../sys/close.js';
-import { kqueue, kevent } from './sys.js';
-import { kevent_enter, kevent_wait } from './kevent.js';
+import { kqueue, kevent, kevent_async } from './sys.js';
 import type { kevent_t } from './filter.js';
 import { EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EVFILT_USER, NOTE_TRIGGER } from './consts.js';
 
@@ -132,26 +127,8 @@ export class KQueue implements Disposable, AsyncIterable<kevent_t> {
    */
   async wait(opts?: WaitOptions): Promise<kevent_t[]> {
     const o = waitOpts(opts, 'kevent_async');
-    const { signal } = o;
-    abort_check(signal);
-    sysenter();
-    let sleeper = 0;
-    let aborted = false;
-    const onAbort = (): void => { aborted = true; if (sleeper !== 0) sq_interrupt(sleeper); };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const r = kevent_enter(this.fd, null, o.max, o.ts, 'kevent_async');
-      if (Array.isArray(r)) return r;
-      return await this.#refs.wait(() => runAsync(kevent_wait(r, true, {
-        sleeping(sl) { sleeper = sl; if (aborted) sq_interrupt(sl); },
-        awake() { sleeper = 0; },
-      })));
-    } catch (e) {
-      if (aborted && e instanceof SysError && e.code === 'EINTR') throw new AbortError(signal!.reason);
-      throw e;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
+    abort_check(o.signal);
+    return this.#refs.wait(() => kevent_async(this.fd, null, o.max, o.ts, { signal: o.signal }));
   }
 
   /**

@@ -7,7 +7,8 @@
  * (FreeBSD). An expired timeout returns what is there (possibly nothing).
  */
 import { sysenter } from '../kern/sysent.js';
-import { fail } from '../kern/errno.js';
+import { fail, AbortError } from '../kern/errno.js';
+import { copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import type { Timespec } from '../kern/time.js';
 import { fd_alloc, fd_list, fd_close, fileops_register, DTYPE_KQUEUE } from '../kern/fdtab.js';
 import { runSync, runAsync } from '../kern/sleeprun.js';
@@ -57,11 +58,13 @@ export function kevent(kq: number, changelist: readonly kevent_t[] | null, neven
 }
 
 /** The Promise form of {@link kevent}: never blocks the event loop. */
-export function kevent_async(kq: number, changelist: readonly kevent_t[] | null, nevents: number, timeout?: Timespec | null): Promise<kevent_t[]> {
+export function kevent_async(kq: number, changelist: readonly kevent_t[] | null, nevents: number, timeout?: Timespec | null, opts?: AsyncOptions): Promise<kevent_t[]> {
   try {
     sysenter();
-    const r = kevent_enter(kq, changelist, nevents, timeout, 'kevent_async');
-    return Array.isArray(r) ? Promise.resolve(r) : runAsync(kevent_wait(r, true));
+    const signal = copyin_async_options(opts, 'kevent');
+    if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
+    const r = kevent_enter(kq, changelist, nevents, timeout, 'kevent');
+    return Array.isArray(r) ? Promise.resolve(r) : runAsync(kevent_wait(r, true), signal);
   } catch (e) {
     return Promise.reject(e);
   }

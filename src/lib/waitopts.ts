@@ -16,7 +16,7 @@
  */
 import { copyin_fields, argType, ArgRangeError } from '../kern/copyin.js';
 import { nsToTs, type Timespec } from '../kern/time.js';
-import { AbortError } from '../errors.js';
+import { AbortError } from '../kern/errno.js';
 
 export interface WaitOptions {
   /** Milliseconds: undefined or Infinity waits for ever, 0 polls. */

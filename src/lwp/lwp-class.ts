@@ -48,12 +48,14 @@ export interface ParkOptions extends WaitOptions {
 }
 
 /**
- * Ends the calling LWP's pending interruptible async sleep (lwp_wakeup on
- * itself: EINTR there), for a signal's abort or a class-layer timeout.
+ * The signal an lwp_wait_async is given for a class-layer timeout and the
+ * caller's signal (lwp_wait has no timeout of its own): the wait's sleep
+ * alone is interrupted (kern/sleeprun.ts), not the LWP's other sleeps.
  */
-function self_interrupter(): () => void {
-  const me = lwp_self();
-  return () => { try { lwp_wakeup(me); } catch { /* not asleep yet or any more */ } };
+function wait_signal(timeout: number | undefined, signal: AbortSignal | undefined): { signal: AbortSignal | undefined; timer: AbortSignal | undefined } {
+  const timer = timeout === undefined || timeout === Infinity ? undefined : AbortSignal.timeout(timeout);
+  if (timer === undefined) return { signal, timer };
+  return { signal: signal === undefined ? timer : AbortSignal.any([signal, timer]), timer };
 }
 
 /** The absolute CLOCK_REALTIME deadline lwp_park takes, for a validated timeout in ms (null: for ever). */
@@ -107,19 +109,14 @@ export class Lwp<T = unknown> implements Disposable {
   async wait(options?: LwpWaitOptions): Promise<T> {
     const { timeout, signal } = wait_options(options, 'lwp_wait');
     abort_check(signal);
-    let timedOut = false;
-    const interrupt = self_interrupter();
-    const timer = timeout === undefined || timeout === Infinity ? undefined : setTimeout(() => { timedOut = true; interrupt(); }, timeout);
-    signal?.addEventListener('abort', interrupt, { once: true });
+    const w = wait_signal(timeout, signal);
     try {
-      await lwp_wait_async(this.lid);
+      await lwp_wait_async(this.lid, { signal: w.signal });
     } catch (e) {
-      if (signal?.aborted) throw new AbortError(signal.reason);
-      if (timedOut && e instanceof SysError && e.code === 'EINTR') throw new SysError('ETIMEDOUT', 'lwp_wait', `lid ${this.lid} still running after ${timeout} ms`);
+      if (e instanceof AbortError && signal?.aborted !== true && w.timer?.aborted === true) {
+        throw new SysError('ETIMEDOUT', 'lwp_wait', `lid ${this.lid} still running after ${timeout} ms`);
+      }
       throw e;
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener('abort', interrupt);
     }
     return this.#outcome();
   }
@@ -167,19 +164,13 @@ export class Lwp<T = unknown> implements Disposable {
   static async park(options?: ParkOptions): Promise<boolean> {
     const { timeout, hint, signal } = wait_options(options, 'lwp_park', ['hint']);
     abort_check(signal);
-    const abstime = park_deadline(timeout);
-    const onAbort = self_interrupter();
-    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await lwp_park_async(abstime, hint as number | undefined);
-      return true;
+      await lwp_park_async(park_deadline(timeout), hint as number | undefined, { signal });
     } catch (e) {
       if (e instanceof SysError && e.code === 'EALREADY') return true;
-      if (signal?.aborted) throw new AbortError(signal.reason);
       throw e;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
     }
+    return true;
   }
   /** The blocking form of {@link Lwp.park} (a signal is only checked before the park). */
   static parkSync(options?: ParkOptions): boolean {

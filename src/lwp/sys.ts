@@ -8,7 +8,7 @@ import { I32, F64, SAB, allCaches } from '../kern/kmem.js';
 import { cur, panicked, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail, type ErrnoCode } from '../kern/errno.js';
-import { intArg, userArg, copyin_fields, copyin_ints, copyin_timespec, copyin_check, ts_to_ns, argType } from '../kern/copyin.js';
+import { intArg, userArg, copyin_fields, copyin_ints, copyin_timespec, copyin_check, ts_to_ns, argType, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import { panic_check } from '../kern/panic.js';
 import { realNow, monoNow, type Timespec } from '../kern/time.js';
 import { sysenter } from '../kern/sysent.js';
@@ -218,9 +218,11 @@ export function lwp_wait(lid: number): number {
   return runSync(wait1(waitArg(lid), false));
 }
 /** The Promise form of {@link lwp_wait}. */
-export async function lwp_wait_async(lid: number): Promise<number> {
+export async function lwp_wait_async(lid: number, opts?: AsyncOptions): Promise<number> {
   sysenter();
-  return runAsync(wait1(waitArg(lid), true));
+  const n = waitArg(lid);
+  const signal = copyin_async_options(opts, 'lwp_wait');
+  return runAsync(wait1(n, true), signal);
 }
 
 /** Detaches LWP `lid`: it will not be waited for; a zombie is freed at once. ESRCH, EINVAL. */
@@ -348,12 +350,13 @@ export function lwp_park(abstime: Timespec | null, hint?: number): void {
   userret_suspend();
 }
 /** The Promise form of {@link lwp_park}. */
-export async function lwp_park_async(abstime: Timespec | null, hint?: number): Promise<void> {
+export async function lwp_park_async(abstime: Timespec | null, hint?: number, opts?: AsyncOptions): Promise<void> {
   sysenter();
+  const signal = copyin_async_options(opts, 'lwp_park');
   const d = parkDeadline(abstime);
   const h = hintArg(hint, 'lwp_park');
   panic_check('lwp_park');
-  await runAsync(park(h, d, true));
+  await runAsync(park(h, d, true), signal);
   userret_suspend();
 }
 /**

@@ -7,6 +7,8 @@
 export { SysError, type ErrnoCode } from '../kern/errno.js';
 export type { Timespec, Itimerspec } from '../kern/time.js';
 export type { BootOptions } from '../kern/options.js';
+/** The options object the _async calls take after the C arguments (`{ signal }`), an extension. */
+export type { AsyncOptions } from '../kern/copyin.js';
 export { boot } from '../kern/boot.js';
 export { close } from './close.js';
 export * from '../lwp/sys.js';
