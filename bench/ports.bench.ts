@@ -11,7 +11,7 @@ import { isMainThread } from 'node:worker_threads';
 import '../src/sys/index.js';
 import * as ports from '../src/ports/sys.js';
 import * as lwp from '../src/lwp/sys.js';
-import { close } from '../src/sys/close.js';
+import { close } from '../src/kern/sys.js';
 import { KEV, PORT } from '../src/ports/mem.js';
 import { laneEntries } from '../src/ports/lane.js';
 import { tunables } from '../src/kern/boot.js';

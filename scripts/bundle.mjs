@@ -61,7 +61,7 @@ await esbuild.build({
   ...common,
   entryPoints: {
     loader: 'build/src/loader.js', lwp0: 'build/src/lwp/lwp0.js', clockthread: 'build/src/timers/clockthread.js',
-    'lwp-start': 'build/src/lwp/lwp-start.js', // the class layer's start shim (no kernel code)
+    'lwp-start': 'build/src/ukern/lwp-start.js', // the class layer's start shim (no kernel code)
   },
   outdir: out(''),
   format: 'esm',

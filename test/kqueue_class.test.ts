@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from '../src/sys/index.js';
-import { KQueue } from '../src/kqueue/kqueue.js';
+import { KQueue } from '../src/ukern/kqueue.js';
 import { kstat } from '../src/sys/index.js';
 import { within } from './helpers.js';
 
@@ -157,7 +157,7 @@ test('kstat("kqueue"): objects in use and bytes per knote', () => {
 });
 
 test('the npm start demo part: a port, a user event and timers multiplexed on one kqueue', async () => {
-  const { kqueueDemo } = await import('../src/kqueue/demo.js');
+  const { kqueueDemo } = await import('../src/cli/demo-kqueue.js');
   const lines = await within(kqueueDemo(), 10000, 'demo');
   assert.equal(lines.length, 3);
   assert.match(lines[0]!, /port \d+ readable \(1 event\): user 42/);

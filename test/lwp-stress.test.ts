@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from '../src/sys/index.js';
-import { ParkMutex } from '../src/lib/parkmutex.js';
+import { ParkMutex } from '../src/ukern/parkmutex.js';
 import { fixtures, within, seed, rng } from './helpers.js';
 
 // N LWPs increment a shared counter under a mutex built on park/unpark while

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from '../src/sys/index.js';
-import { ParkMutex } from '../src/lib/parkmutex.js';
+import { ParkMutex } from '../src/ukern/parkmutex.js';
 import { lockOutcome } from './fixtures/lwps.js';
 import { fixtures, within, until } from './helpers.js';
 

@@ -27,7 +27,7 @@ import assert from 'node:assert/strict';
 import '../src/sys/index.js';
 import * as ports from '../src/ports/sys.js';
 import * as lwp from '../src/lwp/sys.js';
-import { close } from '../src/sys/close.js';
+import { close } from '../src/kern/sys.js';
 import { kstat_snapshot } from '../src/kern/kstat.js';
 import { laneEntries } from '../src/ports/lane.js';
 import { boot } from '../src/kern/boot.js';

@@ -12,10 +12,10 @@ import assert from 'node:assert/strict';
 import '../src/sys/index.js'; // every subsystem, so that all threads lay kernel memory out alike
 import * as ports from '../src/ports/sys.js';
 import * as lwp from '../src/lwp/sys.js';
-import { close } from '../src/sys/close.js';
+import { close } from '../src/kern/sys.js';
 import { SysError } from '../src/kern/errno.js';
 import { kstat_snapshot } from '../src/kern/kstat.js';
-import { kmem_snapshot } from '../src/lwp/sys.js';
+import { kmem_snapshot } from '../src/kern/sys.js';
 import {
   port_source_register, port_alloc_event, port_init_event, port_send_event, port_free_event, type PortDelivery,
 } from '../src/ports/source.js';

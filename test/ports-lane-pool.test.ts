@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import '../src/sys/index.js';
 import { boot } from '../src/kern/boot.js';
 import * as ports from '../src/ports/sys.js';
-import { close } from '../src/sys/close.js';
+import { close } from '../src/kern/sys.js';
 import { kstat_snapshot } from '../src/kern/kstat.js';
 import { fd_get, DTYPE_PORT } from '../src/kern/fdtab.js';
 import { lane_owner } from '../src/ports/lane.js';

@@ -16,7 +16,7 @@ import { boot } from '../src/kern/boot.js';
 import * as ports from '../src/ports/sys.js';
 import * as lwp from '../src/lwp/sys.js';
 import * as kq from '../src/kqueue/sys.js';
-import { close } from '../src/sys/close.js';
+import { close } from '../src/kern/sys.js';
 import { SysError } from '../src/kern/errno.js';
 import { kstat_snapshot } from '../src/kern/kstat.js';
 import { fd_get, DTYPE_PORT } from '../src/kern/fdtab.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import '../src/sys/index.js';
 import { boot } from '../src/kern/boot.js';
 import * as ports from '../src/ports/sys.js';
-import { close } from '../src/sys/close.js';
+import { close } from '../src/kern/sys.js';
 import { SysError } from '../src/kern/errno.js';
 import { port_alloc_event, port_free_event } from '../src/ports/source.js';
 

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import * as s from '../src/sys/index.js';
 import { I32 } from '../src/kern/kmem.js';
 import { cur } from '../src/kern/hdr.js';
-import { Port } from '../src/ports/port.js';
-import { KQueue } from '../src/kqueue/kqueue.js';
+import { Port } from '../src/ukern/port.js';
+import { KQueue } from '../src/ukern/kqueue.js';
 import { within } from './helpers.js';
 
 const ZERO = { tv_sec: 0, tv_nsec: 0 };

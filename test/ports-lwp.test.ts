@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import '../src/sys/index.js'; // every subsystem, so that all threads lay kernel memory out alike
 import * as ports from '../src/ports/sys.js';
 import * as lwp from '../src/lwp/sys.js';
-import { close } from '../src/sys/close.js';
+import { close } from '../src/kern/sys.js';
 import { SysError } from '../src/kern/errno.js';
 import { kstat_snapshot } from '../src/kern/kstat.js';
 import { within, until, seed as getSeed, rng } from './helpers.js';

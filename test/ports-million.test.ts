@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import '../src/sys/index.js';
 import { boot } from '../src/kern/boot.js';
 import * as ports from '../src/ports/sys.js';
-import { close } from '../src/sys/close.js';
+import { close } from '../src/kern/sys.js';
 import { KEV, PORT } from '../src/ports/mem.js';
 
 const N = 1_000_000;

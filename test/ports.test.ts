@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as sys from '../src/ports/sys.js';
 import * as facade from '../src/sys/index.js';
-import { close } from '../src/sys/close.js';
+import { close } from '../src/kern/sys.js';
 import { SysError } from '../src/kern/errno.js';
 import { fd_alloc, fileops, DTYPE_PORT } from '../src/kern/fdtab.js';
 import { kstat_snapshot } from '../src/kern/kstat.js';
@@ -17,7 +17,7 @@ import {
   port_source_register, port_alloc_event, port_init_event, port_set_event, port_send_event,
   port_remove_done_event, port_free_event, port_event_fd, port_event_info, type PortDelivery,
 } from '../src/ports/source.js';
-import { Port } from '../src/ports/port.js';
+import { Port } from '../src/ukern/port.js';
 import { within } from './helpers.js';
 
 const code = (c: string) => (e: unknown) => e instanceof SysError && e.code === c;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from '../src/sys/index.js';
-import { Timer } from '../src/timers/timer.js';
+import { Timer } from '../src/ukern/timer.js';
 import { within } from './helpers.js';
 
 const M = sys.CLOCK_MANUAL;

@@ -7,7 +7,7 @@
 import * as sys from '../sys/index.js';
 import { lwpDemo } from './demo.js';
 import { portsDemo } from './demo-ports.js';
-import { kqueueDemo } from '../kqueue/demo.js';
+import { kqueueDemo } from './demo-kqueue.js';
 import type { Part } from './options.js';
 
 export interface DemoSettings { workers: number; tasks: number; span: number }

@@ -4,7 +4,7 @@
  * thread that booted the kernel is LWP 1.
  */
 import { isMainThread } from 'node:worker_threads';
-import { I32, F64, SAB, allCaches } from '../kern/kmem.js';
+import { I32, F64 } from '../kern/kmem.js';
 import { cur, panicked, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail, type ErrnoCode } from '../kern/errno.js';
@@ -18,7 +18,7 @@ import {
   sq_alloc, sq_free, sq_enqueue, sq_wake_all, sq_interrupt, sq_abandon_thread, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR,
 } from '../kern/sleepq.js';
 import { wmesg_register, wmesg_name } from '../kern/wmesg.js';
-import { kstat_snapshot, kstat_add } from '../kern/kstat.js';
+import { kstat_add } from '../kern/kstat.js';
 import {
   L, LWP, LSIDL, LSZOMB, LSSLEEP, LSRUN, LSONPROC, LSSUSPENDED, LW_DETACHED, LW_WEXIT, LW_MAIN, LW_WSUSPEND, LW_UNPARKED, LW_THREW,
   LW_DIED, LW_CANCELLED, STATE_NAMES, lwp_byid, maxlwp, slotHandle, lwp_private, lwp_setprivate_,
@@ -452,18 +452,6 @@ export function lwp_snapshot(): { lwps: LwpInfo[]; proc: Record<string, number>;
   return { lwps: out, proc, bytesPerLwp: LWP.words * 4 };
 }
 
-/** Kernel memory use: every object cache with its size, use and capacity. */
-export interface KmemInfo { cache: string; bytesPerObject: number; inUse: number; highWater: number; capacity: number; allocFailures: number }
-export function kmem_snapshot(): { caches: KmemInfo[]; totalBytes: number } {
-  sysenter();
-  return {
-    caches: allCaches().map((c) => ({
-      cache: c.name, bytesPerObject: c.bytesPerObject, inUse: c.inuse, highWater: c.hiwat, capacity: c.count, allocFailures: c.fails,
-    })),
-    totalBytes: SAB.byteLength,
-  };
-}
-
 /**
  * Checks the process's LWP counters against the LWP table (a kernel
  * self-test for stress tests): returns the mismatches, empty when consistent.
@@ -495,8 +483,3 @@ export function lwp_check(): string[] {
   return bad;
 }
 
-/** kstat counters, all or one module's ('lwp', 'port', ...). */
-export function kstat(module?: string): Record<string, number> {
-  sysenter();
-  return kstat_snapshot(module);
-}

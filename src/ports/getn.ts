@@ -54,7 +54,7 @@ export function timeout_copyin(v: unknown, syscall: string): number {
   return copyin_timeout_ns(v, syscall, TIMEOUT_INVALID);
 }
 
-/** A timeout in milliseconds (the Port class's option, copied in and validated by lib/waitopts.ts) as timeout_copyin's value. */
+/** A timeout in milliseconds (the Port class's option, copied in and validated by ukern/waitopts.ts) as timeout_copyin's value. */
 export function timeout_ms(ms: number | undefined): number {
   if (ms === undefined || ms === Infinity) return -1;
   if (ms <= 0) return 0;

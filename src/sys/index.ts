@@ -10,7 +10,7 @@ export type { BootOptions } from '../kern/options.js';
 /** The options object the _async calls take after the C arguments (`{ signal }`), an extension. */
 export type { AsyncOptions } from '../kern/copyin.js';
 export { boot } from '../kern/boot.js';
-export { close } from './close.js';
+export { close, kstat, kmem_snapshot, type KmemInfo } from '../kern/sys.js';
 export * from '../lwp/sys.js';
 // subsystems (one line each):
 export * from '../kqueue/sys.js';

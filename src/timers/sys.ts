@@ -16,7 +16,7 @@ import { getHeapSpaceStatistics } from 'node:v8';
 import { hold } from '../kern/keepalive.js';
 import { sq_warm } from '../kern/sleepq.js';
 import { port_getn, port_create, port_get } from '../ports/sys.js';
-import { close } from '../sys/close.js';
+import { close } from '../kern/sys.js';
 import { dwait_thread_setup } from '../ports/dwait.js';
 import { cur } from '../kern/hdr.js';
 import type { Timespec, Itimerspec } from '../kern/time.js';

@@ -8,12 +8,11 @@
  *   for await (const { expirations, overrun } of t) { ... } // one item per delivery
  *   t.close();                                            // or `using t = new Timer(...)`
  */
-import { argType, ArgRangeError } from '../kern/copyin.js';
-import { AbortError } from '../errors.js';
-import { thread_notify_ref } from './thread.js';
-import { nsToTs, type Itimerspec, type Timespec } from '../kern/time.js';
-import { timer_create, timer_settime, timer_gettime, timer_getoverrun, timer_delete, clock_gettime } from './sys.js';
-import { CLOCK_MONOTONIC, SIGEV_THREAD, TIMER_ABSTIME } from './consts.js';
+import { argType, ArgRangeError, AbortError, thread_notify_ref, nsToTs } from '../sys/ext.js';
+import {
+  timer_create, timer_settime, timer_gettime, timer_getoverrun, timer_delete, clock_gettime,
+  CLOCK_MONOTONIC, SIGEV_THREAD, TIMER_ABSTIME, type Itimerspec, type Timespec,
+} from '../sys/index.js';
 
 /** How a Timer is armed. */
 export interface TimerOptions {

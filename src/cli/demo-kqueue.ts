@@ -12,13 +12,10 @@
  * close (one firing after would throw EBADF out of a timer callback). A
  * deadline ends the wait with an error if the kernel never delivers.
  */
-// First: kernel memory is laid out in module load order, and every thread
-// the kernel starts loads the sys facade first; so must we.
-import '../sys/index.js';
-import { KQueue } from './kqueue.js';
-import { port_create, port_send, port_getn } from '../ports/sys.js';
-import { close } from '../sys/close.js';
-import { EVFILT_READ, EVFILT_USER, EVFILT_TIMER, EV_CLEAR, EV_ONESHOT, NOTE_FFCOPY } from './consts.js';
+import { KQueue } from '../ukern/kqueue.js';
+import {
+  port_create, port_send, port_getn, close, EVFILT_READ, EVFILT_USER, EVFILT_TIMER, EV_CLEAR, EV_ONESHOT, NOTE_FFCOPY,
+} from '../sys/index.js';
 
 /** How long the demo waits for its three events before it reports the kernel at fault. */
 const DEADLINE_MS = 10_000;

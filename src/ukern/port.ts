@@ -1,6 +1,6 @@
 /**
  * The idiomatic layer over event ports: a `Port` class. Every method is one
- * `ukern/sys` call. The class layer's convention (lib/waitopts.ts): the
+ * `ukern/sys` call. The class layer's convention (ukern/waitopts.ts): the
  * plain name returns a Promise and the blocking form ends in `Sync`
  * (`get`/`getSync`, `getn`/`getnSync`); `timeout` in ms and `signal` in
  * every wait's options, one rule everywhere; a `get` that times out rejects
@@ -12,22 +12,22 @@ import { runAsync } from '../kern/sleeprun.js';
 import { SysError } from '../kern/errno.js';
 import {
   port_create, port_send, port_sendn, port_alert, port_get, port_getn,
-} from './sys.js';
-import { close } from '../sys/close.js';
-import { getn_gen, countArg, timeout_ms, type GetControl } from './getn.js';
+} from '../ports/sys.js';
+import { close } from '../kern/sys.js';
+import { getn_gen, countArg, timeout_ms, type GetControl } from '../ports/getn.js';
 import { copyin_fields } from '../kern/copyin.js';
-import { wait_options, timeout_timespec, abort_check, type WaitOptions } from '../lib/waitopts.js';
-import { AbortError } from '../errors.js';
-import { Refs } from '../lib/refs.js';
-import { send_room_wait, room_poke } from './room.js';
-import { int_arg, num_arg, INT32_MIN, INT32_MAX, UINT32_MAX } from '../lib/args.js';
-import { PORT_ALERT_SET, PORT_SOURCE_ALERT } from './consts.js';
-import type { port_event_t } from './types.js';
+import { wait_options, timeout_timespec, abort_check, type WaitOptions } from './waitopts.js';
+import { AbortError } from './errors.js';
+import { Refs } from './refs.js';
+import { send_room_wait, room_poke } from '../ports/room.js';
+import { int_arg, num_arg, INT32_MIN, INT32_MAX, UINT32_MAX } from './args.js';
+import { PORT_ALERT_SET, PORT_SOURCE_ALERT } from '../ports/consts.js';
+import type { port_event_t } from '../ports/types.js';
 
-export type { port_event_t } from './types.js';
+export type { port_event_t } from '../ports/types.js';
 
 /**
- * Options of a get: `timeout` in ms and `signal` (lib/waitopts.ts). The
+ * Options of a get: `timeout` in ms and `signal` (ukern/waitopts.ts). The
  * Promise forms end a pending wait at the signal's abort with an
  * AbortError; the Sync forms only check it before waiting.
  */

@@ -4,7 +4,7 @@
  * The state applies to the waits the object starts from then on and to the
  * ones already pending (kern/keepalive.ts hands their holds back).
  */
-import { hold_scope, type Hold } from '../kern/keepalive.js';
+import { hold_scope, type Hold } from '../sys/ext.js';
 
 export class Refs {
   #ref: boolean;

@@ -24,7 +24,7 @@
  */
 import { lwp_park, lwp_unpark, lwp_self, lwp_kill, clock_gettime, CLOCK_REALTIME, SysError } from '../sys/index.js';
 import { int_arg } from './args.js';
-import { argType, ArgRangeError } from '../kern/copyin.js';
+import { argType, ArgRangeError } from '../sys/ext.js';
 
 const LOCK = 0, SPIN = 1, NWAIT = 2, STATE = 3, LIST = 4;
 /** STATE values: taken over from a dead owner and not yet made consistent; given up. */

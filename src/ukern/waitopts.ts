@@ -14,9 +14,7 @@
  * Lwp.wait, Timer.next) rejects with the SysError its syscall sets (ETIME
  * for ports, ETIMEDOUT for LWPs).
  */
-import { copyin_fields, argType, ArgRangeError } from '../kern/copyin.js';
-import { nsToTs, type Timespec } from '../kern/time.js';
-import { AbortError } from '../kern/errno.js';
+import { copyin_fields, argType, ArgRangeError, AbortError, nsToTs, type Timespec } from '../sys/ext.js';
 
 export interface WaitOptions {
   /** Milliseconds: undefined or Infinity waits for ever, 0 polls. */

@@ -10,17 +10,15 @@
 import {
   lwp_create, lwp_wait, lwp_wait_async, lwp_detach, lwp_suspend, lwp_continue, lwp_wakeup,
   lwp_unpark, lwp_park, lwp_park_async, lwp_self, LWP_DETACHED, LWP_SUSPENDED, type LwpStart,
-} from './sys.js';
-import { nsToTs, realNow, type Timespec } from '../kern/time.js';
-import { wait_options, abort_check, type WaitOptions } from '../lib/waitopts.js';
-import { SysError } from '../kern/errno.js';
-import { argType } from '../kern/copyin.js';
-import { module_href } from './module-href.js';
+  clock_gettime, CLOCK_REALTIME, SysError, type Timespec,
+} from '../sys/index.js';
+import { argType, module_href, AbortError } from '../sys/ext.js';
+import { wait_options, abort_check, type WaitOptions } from './waitopts.js';
 import { lwp_result_buffer, lwp_result_read, RES_VALUE, RES_NONE, type LwpFailure } from './lwp-result.js';
 import type { LwpShimArg } from './lwp-start.js';
 import {
-  LwpError, LwpImportError, LwpExportError, LwpThrewError, LwpResultError, LwpNoResultError, AbortError,
-} from '../errors.js';
+  LwpError, LwpImportError, LwpExportError, LwpThrewError, LwpResultError, LwpNoResultError,
+} from './errors.js';
 
 /** The class layer's start shim, beside this module (in the bundle too: scripts/bundle.mjs). */
 const SHIM = new URL('./lwp-start.js', import.meta.url);
@@ -36,12 +34,12 @@ export interface LwpOptions {
 
 /**
  * Options of {@link Lwp.wait}: the class layer's timeout and signal
- * (lib/waitopts.ts). Either ends the wait (timeout: a SysError ETIMEDOUT;
+ * (ukern/waitopts.ts). Either ends the wait (timeout: a SysError ETIMEDOUT;
  * abort: an AbortError); the LWP runs on and can be waited for again.
  */
 export type LwpWaitOptions = WaitOptions;
 
-/** Options of {@link Lwp.park}: the class layer's timeout and signal (lib/waitopts.ts; a timeout rejects with ETIMEDOUT) and the unpark hint. */
+/** Options of {@link Lwp.park}: the class layer's timeout and signal (ukern/waitopts.ts; a timeout rejects with ETIMEDOUT) and the unpark hint. */
 export interface ParkOptions extends WaitOptions {
   /** The hint that lwp_unpark must give to wake this park. */
   hint?: number;
@@ -60,7 +58,10 @@ function wait_signal(timeout: number | undefined, signal: AbortSignal | undefine
 
 /** The absolute CLOCK_REALTIME deadline lwp_park takes, for a validated timeout in ms (null: for ever). */
 function park_deadline(ms: number | undefined): Timespec | null {
-  return ms === undefined || ms === Infinity ? null : nsToTs(realNow() + ms * 1e6);
+  if (ms === undefined || ms === Infinity) return null;
+  const now = clock_gettime(CLOCK_REALTIME);
+  const whole = Math.floor(ms), ns = now.tv_nsec + (whole % 1000) * 1e6 + Math.round((ms - whole) * 1e6);
+  return { tv_sec: now.tv_sec + Math.floor(whole / 1000) + Math.floor(ns / 1e9), tv_nsec: ns % 1e9 };
 }
 
 /**

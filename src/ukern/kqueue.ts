@@ -5,17 +5,11 @@
  */
 // First: a thread must load every kernel module the booting thread did
 // (kern/kmem.ts LayoutTable), and every kernel thread loads the whole facade.
-import '../sys/index.js';
-import { SysError } from '../kern/errno.js';
-import { copyin_fields, copyin_array } from '../kern/copyin.js';
-import type { Timespec } from '../kern/time.js';
-import { wait_options, timeout_timespec, abort_check, type WaitOptions as BaseWaitOptions } from '../lib/waitopts.js';
-import { Refs } from '../lib/refs.js';
-import { int_arg, num_arg, INT32_MIN, UINT32_MAX } from '../lib/args.js';
-import { close } from '../sys/close.js';
-import { kqueue, kevent, kevent_async } from './sys.js';
-import type { kevent_t } from './filter.js';
-import { EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EVFILT_USER, NOTE_TRIGGER } from './consts.js';
+import { kqueue, kevent, kevent_async, EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EVFILT_USER, NOTE_TRIGGER, close, type kevent_t } from '../sys/index.js';
+import { SysError, copyin_fields, copyin_array, type Timespec } from '../sys/ext.js';
+import { wait_options, timeout_timespec, abort_check, type WaitOptions as BaseWaitOptions } from './waitopts.js';
+import { Refs } from './refs.js';
+import { int_arg, num_arg, INT32_MIN, UINT32_MAX } from './args.js';
 
 export type { kevent_t };
 
@@ -28,7 +22,7 @@ export interface KEventOptions {
   udata?: number;
 }
 
-/** Options of {@link KQueue.wait}: the class layer's timeout and signal (lib/waitopts.ts) and a batch size. */
+/** Options of {@link KQueue.wait}: the class layer's timeout and signal (ukern/waitopts.ts) and a batch size. */
 export interface WaitOptions extends BaseWaitOptions {
   /** Most events to return (default 64). */
   max?: number;

@@ -6,7 +6,7 @@
  * value C could never have passed (a string descriptor, 2**31 for an int)
  * is a clear argument error rather than a wrapped or coerced number.
  */
-import { argType, ArgRangeError } from '../kern/copyin.js';
+import { argType, ArgRangeError } from '../sys/ext.js';
 
 /** An integer in [min, max]. */
 export function int_arg(v: unknown, name: string, where: string, min: number, max: number): number {

@@ -1,0 +1,55 @@
+/**
+ * The kernel's layers, checked by dependency-cruiser in CI (`npm run lint:layers`; the
+ * violations not yet removed are listed in .dependency-cruiser-known-violations.json, and
+ * only a new one fails):
+ *
+ *   kern  <-  subsystem internals (lwp, ports, timers, kqueue)  <-  subsystem sys.ts
+ *         <-  src/sys (the ukern/sys facade and its extensions)  <-  the class layer
+ *
+ * The class layer (src/ukern, src/lib, src/errors.ts, src/index.ts) calls only the sys layer;
+ * kern imports nothing above it; subsystems meet each other through their sys.ts or the
+ * seams kern provides, not each other's internals.
+ */
+const SUBSYS = '^src/(lwp|ports|timers|kqueue)/';
+// Kernel threads' entry modules: they load the whole kernel through the facade (kern/kmem.ts:
+// a thread must register everything the booting thread laid out).
+const ENTRIES = '^src/lwp/(trampoline|lwp0-kern)\\.ts$|^src/timers/clockthread\\.ts$';
+const CLASS = '^src/(ukern|lib)/|^src/errors\\.ts$|^src/index\\.ts$';
+module.exports = {
+  forbidden: [
+    {
+      name: 'class-layer-uses-sys-only',
+      comment: 'The ukern classes call the sys layer (src/sys), never kernel internals.',
+      severity: 'error',
+      from: { path: CLASS },
+      to: { path: '^src/(kern|lwp|ports|timers|kqueue)/' },
+    },
+    {
+      name: 'kern-is-the-bottom',
+      comment: 'kern/ is the core: it imports no subsystem, sys facade or class.',
+      severity: 'error',
+      from: { path: '^src/kern/' },
+      to: { path: '^src/(lwp|ports|timers|kqueue|sys|ukern|lib|cli)/|^src/errors\\.ts$|^src/index\\.ts$' },
+    },
+    {
+      name: 'kernel-does-not-import-upward',
+      comment: 'Subsystems do not import the sys facade or the class layer (the kernel threads\' entries load the whole facade: they are entry points, like src/index.ts).',
+      severity: 'error',
+      from: { path: SUBSYS, pathNot: ENTRIES },
+      to: { path: '^src/(sys|ukern|lib|cli)/|^src/errors\\.ts$|^src/index\\.ts$' },
+    },
+    {
+      name: 'subsystems-meet-through-sys',
+      comment: "A subsystem uses another's sys.ts, not its internals.",
+      severity: 'error',
+      from: { path: SUBSYS },
+      to: { path: '^src/(lwp|ports|timers|kqueue)/', pathNot: ['^src/$1/', 'sys\\.ts$', 'consts\\.ts$'] },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js'] },
+  },
+};

@@ -1,0 +1,17 @@
+/**
+ * The sys layer's extensions for the class layer: what the `ukern` classes
+ * need of the kernel besides the C contract of `ukern/sys` (src/sys/index.ts)
+ * — the copy-in of arguments with Node's error codes, event-loop holds,
+ * SIGEV_THREAD delivery's references, the module URL rule of lwp_create.
+ * The classes import the kernel only through these two modules (checked in
+ * CI: .dependency-cruiser.cjs); nothing here is exported from `ukern/sys`.
+ */
+export { copyin_fields, copyin_array, argType, ArgRangeError, ArgTypeError } from '../kern/copyin.js';
+export { SysError, AbortError, type ErrnoCode } from '../kern/errno.js';
+export { nsToTs, type Timespec, type Itimerspec } from '../kern/time.js';
+export { hold_scope, type Hold } from '../kern/keepalive.js';
+export type { BootOptions } from '../kern/options.js';
+export { thread_notify_ref } from '../timers/thread.js';
+export { module_href } from '../lwp/module-href.js';
+export { lwp_snapshot, type LwpStart, type LwpInfo } from '../lwp/sys.js';
+export { kstat } from '../kern/sys.js';
