@@ -34,6 +34,7 @@
 import { I32, F64 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { TailQ } from '../kern/queue.js';
 import { sq_wake, sq_wake_all, sq_first } from '../kern/sleepq.js';
 import { FF, file_notify, fd_file, fd_get, DTYPE_KQUEUE } from '../kern/fdtab.js';
 import { knote_unwatch } from './watch.js';
@@ -47,6 +48,11 @@ import { filter_ops, EVENT_REGISTER, EVENT_PROCESS, type kevent_t, type FilterOp
 import {
   EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EV_ONESHOT, EV_CLEAR, EV_DISPATCH, EV_SYSFLAGS,
 } from './consts.js';
+
+/** A kqueue's pending (active, enabled, not yet collected) knotes, in activation order. */
+const PENDQ = new TailQ(Q.qhead, Q.qtail, K.qnext, K.qprev);
+/** Every knote registered on a kqueue (what close detaches). */
+const KNLIST = new TailQ(Q.lhead, Q.ltail, K.lnext, K.lprev);
 
 export const C_KQUEUES = kstat_counter('kqueue', 'kqueues_created');
 export const C_KNOTES = kstat_counter('kqueue', 'knotes_added');
@@ -138,7 +144,7 @@ export function kq_close(kq: number): void {
     I32[kq + Q.closing] = 1;
     // Filter detach operations run here (kernel code, none throws); the
     // finally is the backstop that keeps the lock from leaking if one did.
-    for (let kn = I32[kq + Q.lhead]; kn !== 0; kn = I32[kq + Q.lhead]) knote_detach_and_drop(kn);
+    for (let kn = KNLIST.head(kq); kn !== 0; kn = KNLIST.head(kq)) knote_detach_and_drop(kn);
     sq_wake_all(kq + Q.sq);
     I32[kq + Q.notify] = 0;
   } finally {
@@ -153,11 +159,8 @@ export function kq_close(kq: number): void {
 
 /** Queues an active knote and wakes one sleeper (kqueue lock held). */
 function knote_enqueue(kq: number, kn: number): void {
+  PENDQ.insert_tail(kq, kn);
   const m = I32; // the live binding, read once (each read reloads it and its bounds)
-  const t = m[kq + Q.qtail]!;
-  m[kn + K.qprev] = t; m[kn + K.qnext] = 0;
-  if (t === 0) m[kq + Q.qhead] = kn; else m[t + K.qnext] = kn;
-  m[kq + Q.qtail] = kn;
   m[kn + K.status] = m[kn + K.status]! | KN_QUEUED;
   m[kq + Q.count] = m[kq + Q.count]! + 1; // written under the lock; lock-free readers use Atomics.load
   // Written only when it changes: a trigger loop then leaves the line clean.
@@ -177,19 +180,13 @@ function wake_one(kq: number): void {
 
 /** Unlinks a knote from the pending queue without touching its status (kqueue lock held). */
 function queue_unlink(kq: number, kn: number): void {
-  const p = I32[kn + K.qprev], n = I32[kn + K.qnext];
-  if (p === 0) I32[kq + Q.qhead] = n; else I32[p + K.qnext] = n;
-  if (n === 0) I32[kq + Q.qtail] = p; else I32[n + K.qprev] = p;
-  I32[kn + K.qnext] = 0; I32[kn + K.qprev] = 0;
+  PENDQ.remove(kq, kn);
   I32[kq + Q.count]--;
 }
 
 /** Re-queues at the tail a knote the scan took off the queue (no wake-up: the scanner returns it). */
 function queue_append(kq: number, kn: number): void {
-  const t = I32[kq + Q.qtail];
-  I32[kn + K.qprev] = t; I32[kn + K.qnext] = 0;
-  if (t === 0) I32[kq + Q.qhead] = kn; else I32[t + K.qnext] = kn;
-  I32[kq + Q.qtail] = kn;
+  PENDQ.insert_tail(kq, kn);
   I32[kq + Q.count]++;
 }
 
@@ -243,9 +240,7 @@ function knote_drop(kn: number): void {
   const kq = I32[kn + K.kq];
   knote_unwatch(kn);
   kn_hash_remove(kn);
-  const p = I32[kn + K.lprev], n = I32[kn + K.lnext];
-  if (p === 0) I32[kq + Q.lhead] = n; else I32[p + K.lnext] = n;
-  if (n === 0) I32[kq + Q.ltail] = p; else I32[n + K.lprev] = p;
+  KNLIST.remove(kq, kn);
   if ((I32[kn + K.status] & KN_QUEUED) !== 0) queue_unlink(kq, kn);
   I32[kq + Q.nknotes]--;
   I32[kn + K.kq] = 0;
@@ -314,10 +309,7 @@ function knote_attach(kq: number, kev: kevent_t, ops: FilterOps): number | Errno
   const err = ops.attach(kn);
   if (err !== null) { knote_unwatch(kn); I32[kn + K.kq] = 0; knotes.free(kn); return err; }
   kn_hash_insert(kn);
-  const t = I32[kq + Q.ltail]!;
-  I32[kn + K.lprev] = t;
-  if (t === 0) I32[kq + Q.lhead] = kn; else I32[t + K.lnext] = kn;
-  I32[kq + Q.ltail] = kn;
+  KNLIST.insert_tail(kq, kn);
   I32[kq + Q.nknotes]++;
   kstat_add(C_KNOTES);
   kstat_add(C_KN_INUSE);
@@ -359,13 +351,8 @@ export function kqueue_scan(kq: number, max: number, out: kevent_t[]): number {
   // The entries queued now; re-queued knotes go behind them and wait for the next call.
   let left = m[kq + Q.count]!;
   while (total < max && left-- > 0) {
-    const kn = m[kq + Q.qhead]!;
+    const kn = PENDQ.remove_head(kq);
     if (kn === 0) break;
-    // Off the head of the queue (queue_unlink of the first entry).
-    const next = m[kn + K.qnext]!;
-    m[kq + Q.qhead] = next;
-    if (next === 0) m[kq + Q.qtail] = 0; else m[next + K.qprev] = 0;
-    m[kn + K.qnext] = 0;
     m[kq + Q.count] = m[kq + Q.count]! - 1;
     const st = m[kn + K.status]!;
     if ((st & KN_DISABLED) !== 0) {

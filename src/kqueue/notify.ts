@@ -8,6 +8,7 @@ import { I32 } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { FF, file_set_notify } from '../kern/fdtab.js';
 import { K } from './knote.js';
+import { WATCHQ } from './watch.js';
 import { kq_tryref, kq_lock, kq_unlock, kq_rele, knote_event, knote_detach_and_drop } from './kern.js';
 
 /**
@@ -21,7 +22,7 @@ function visit(kq: number, file: number, closing: boolean): void {
   try {
     mutex_enter(file + FF.lock);
     try {
-      for (let kn = I32[file + FF.watch]; kn !== 0; kn = I32[kn + K.wnext]) {
+      for (let kn = WATCHQ.head(file); kn !== 0; kn = WATCHQ.after(kn)) {
         if (I32[kn + K.kq] !== kq) continue;
         if (closing) drop.push(kn); else knote_event(kn, 0);
       }
@@ -47,7 +48,7 @@ function on_file_notify(file: number, _fd: number): void {
     // then visit each with its own lock first, as the lock order wants.
     const kqs: number[] = [];
     mutex_enter(file + FF.lock);
-    for (let kn = I32[file + FF.watch]; kn !== 0; kn = I32[kn + K.wnext]) {
+    for (let kn = WATCHQ.head(file); kn !== 0; kn = WATCHQ.after(kn)) {
       const kq = I32[kn + K.kq];
       if (!kqs.includes(kq) && kq_tryref(kq)) kqs.push(kq);
     }

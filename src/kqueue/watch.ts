@@ -8,7 +8,11 @@ import { I32 } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { FF } from '../kern/fdtab.js';
 import type { ErrnoCode } from '../kern/errno.js';
+import { TailQ } from '../kern/queue.js';
 import { K } from './knote.js';
+
+/** A descriptor's watching knotes. */
+export const WATCHQ = new TailQ(FF.watch, FF.watchTail, K.wnext, K.wprev);
 
 /**
  * Puts a knote on a descriptor's watch list (from a filter's attach, kqueue
@@ -18,10 +22,7 @@ import { K } from './knote.js';
 export function knote_watch(kn: number, file: number): ErrnoCode | null {
   mutex_enter(file + FF.lock);
   if (I32[file + FF.closing] !== 0 || I32[file + FF.type] === 0) { mutex_exit(file + FF.lock); return 'EBADF'; }
-  const t = I32[file + FF.watchTail];
-  I32[kn + K.wprev] = t; I32[kn + K.wnext] = 0;
-  if (t === 0) I32[file + FF.watch] = kn; else I32[t + K.wnext] = kn;
-  I32[file + FF.watchTail] = kn;
+  WATCHQ.insert_tail(file, kn);
   I32[kn + K.file] = file;
   mutex_exit(file + FF.lock);
   return null;
@@ -32,9 +33,7 @@ export function knote_unwatch(kn: number): void {
   const file = I32[kn + K.file];
   if (file === 0) return;
   mutex_enter(file + FF.lock);
-  const p = I32[kn + K.wprev], n = I32[kn + K.wnext];
-  if (p === 0) I32[file + FF.watch] = n; else I32[p + K.wnext] = n;
-  if (n === 0) I32[file + FF.watchTail] = p; else I32[n + K.wprev] = p;
-  I32[kn + K.wnext] = 0; I32[kn + K.wprev] = 0; I32[kn + K.file] = 0;
+  WATCHQ.remove(file, kn);
+  I32[kn + K.file] = 0;
   mutex_exit(file + FF.lock);
 }
