@@ -11,7 +11,10 @@ export { SysError, boot, type ErrnoCode, type Timespec, type Itimerspec, type Bo
 // The constants of ukern/sys (event sources, filters, flags, clocks, notify kinds):
 export * from './sys/constants.js';
 export { Lwp, type LwpOptions, type LwpWaitOptions, type ParkOptions } from './ukern/lwp.js';
-export { LwpError, LwpImportError, LwpExportError, LwpThrewError, LwpResultError, LwpNoResultError, AbortError } from './ukern/errors.js';
+export {
+  LwpError, LwpImportError, LwpExportError, LwpThrewError, LwpResultError, LwpNoResultError, AbortError,
+  KernelPanicError, KernelLayoutError, KernelAssertionError,
+} from './ukern/errors.js';
 export type { LwpStart, LwpInfo } from './sys/ext.js';
 export { lwp_snapshot as snapshot, kstat } from './sys/ext.js';
 /** Every counter and gauge of the kernel (or one module's): the one place for statistics (an alias of kstat). */

@@ -31,7 +31,7 @@ filter_register(EVFILT_PROC, {
     I32[kn + K.flags] |= EV_CLEAR; // as filt_procattach
     if (!watchers.has(id)) watchers.set(id, new Set());
     watchers.get(id)!.add(kn);
-    return null;
+    return 0;
   },
   detach(kn) { watchers.get(kn_ident(kn))?.delete(kn); detached.push(kn_ident(kn)); },
   event(kn, hint) {

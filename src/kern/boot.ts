@@ -10,7 +10,7 @@ import { resolveOptions, type BootOptions, type Tunables } from './options.js';
 import { getEpoch, setEpoch, getRealAtBoot, setRealAtBoot } from './time.js';
 import { H_MAGIC, MAGIC, H_NEXT_SYSID, SYSID_BASE, cur } from './hdr.js';
 import { fdtab_init } from './fdtab.js';
-import { fail } from './errno.js';
+import { fail, KernelLayoutError } from './errno.js';
 import { lockdebug_init } from './lockdebug.js';
 
 /** What a thread needs to attach to the kernel: passed in workerData. */
@@ -80,7 +80,7 @@ export function attach(img: KernelImage): void {
   applyLayout(img.layout);
   kstat_remap(img.counters);
   mapMemory(img.sab);
-  if (Atomics.load(I32, H_MAGIC) !== MAGIC) throw new Error('ukern: attaching to memory that is not a booted kernel');
+  if (Atomics.load(I32, H_MAGIC) !== MAGIC) throw new KernelLayoutError('attaching to memory that is not a booted kernel');
   setEpoch(img.epoch);
   setRealAtBoot(img.realAtBoot);
   tun = img.tunables;

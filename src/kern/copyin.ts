@@ -33,7 +33,7 @@
  */
 import { I32 } from './kmem.js';
 import { cur } from './hdr.js';
-import { fail, type ErrnoCode } from './errno.js';
+import { fail, KernelAssertionError, type ErrnoCode } from './errno.js';
 import { kpanic } from './panic.js';
 
 /* ------------------------------------------------------------------ errors */
@@ -136,7 +136,7 @@ const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
  * against ~300 ns for a loop of keyed loads into a dictionary).
  */
 export function copyin_struct<K extends string>(what: string, keys: readonly K[]): StructCopier<K> {
-  for (const k of keys) if (!IDENT.test(k)) throw new Error(`copyin_struct: bad field name ${k}`);
+  for (const k of keys) if (!IDENT.test(k)) throw new KernelAssertionError(`copyin_struct: bad field name ${k}`);
   const body = `return { ${keys.map((k) => `${k}: v.${k}`).join(', ')} };`;
   const read = new Function('v', body) as (v: object) => Record<K, unknown>;
   return (v: unknown, syscall: string) => {

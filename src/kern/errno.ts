@@ -1,7 +1,23 @@
 /**
- * Kernel errors. Every domain error a syscall reports is a {@link SysError}
- * shaped like Node's own system errors: `code` ('EINVAL'), `errno` (Node's
- * negative number for that code on this host) and `syscall`.
+ * The kernel's error model, in one place (undici's lib/core/errors.js is the
+ * model: one class per condition, stable codes).
+ *
+ *  - A syscall's domain error is a {@link SysError}, shaped like Node's own
+ *    system errors: `code` ('EINVAL'), `errno` (Node's negative number for
+ *    that code on this host) and `syscall`. Only syscall entry points throw
+ *    it; internal functions return an {@link Errno} (0 or the code) and let
+ *    the entry point decide (`fail`).
+ *  - An argument of the wrong JS type or range: Node's argument errors,
+ *    ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE (kern/copyin.ts ArgTypeError,
+ *    ArgRangeError), as C would not compile or would set the errno instead.
+ *  - A panic (kern/panic.ts): {@link KernelPanicError}, a SysError with
+ *    code EIO, so every call made after a panic fails the way C's would.
+ *  - A thread that cannot attach to kernel memory laid out differently:
+ *    {@link KernelLayoutError} (code ERR_UKERN_LAYOUT).
+ *  - A kernel invariant broken by kernel code (a registration twice, a
+ *    table out of range: a bug, never a user's doing):
+ *    {@link KernelAssertionError} (code ERR_UKERN_ASSERTION).
+ *  - An AbortSignal ending a sleep: {@link AbortError} (code ABORT_ERR).
  */
 import { constants } from 'node:os';
 
@@ -24,7 +40,7 @@ export type ErrnoCode =
 /** Host errno number (positive) for a code, as C code sees it. */
 export function errnoOf(code: ErrnoCode): number {
   const n = errnos[code];
-  if (n === undefined) throw new Error(`errno ${code} unknown on this host`);
+  if (n === undefined) throw new KernelAssertionError(`errno ${code} unknown on this host`);
   return n;
 }
 
@@ -39,6 +55,41 @@ export class SysError extends Error {
     this.code = code;
     this.errno = -errnoOf(code);
     this.syscall = syscall;
+  }
+}
+
+/**
+ * What an internal kernel function returns when it can fail: 0 for success,
+ * else the errno code the syscall entry point raises (C's convention).
+ */
+export type Errno = ErrnoCode | 0;
+
+/** The kernel panicked (kern/panic.ts): this call, and every later one, fails with EIO. */
+export class KernelPanicError extends SysError {
+  /** The first panic's message. */
+  readonly panic: string;
+  constructor(syscall: string, panic: string, detail: string) {
+    super('EIO', syscall, detail);
+    this.name = 'KernelPanicError';
+    this.panic = panic;
+  }
+}
+
+/** A thread tried to attach to kernel memory it cannot use (another layout, or no booted kernel). */
+export class KernelLayoutError extends Error {
+  readonly code = 'ERR_UKERN_LAYOUT';
+  constructor(message: string) {
+    super(`ukern: ${message}`);
+    this.name = 'KernelLayoutError';
+  }
+}
+
+/** Kernel code broke one of the kernel's own invariants (a bug in ukern, not in its caller). */
+export class KernelAssertionError extends Error {
+  readonly code = 'ERR_UKERN_ASSERTION';
+  constructor(message: string) {
+    super(`ukern: assertion failed: ${message}`);
+    this.name = 'KernelAssertionError';
   }
 }
 

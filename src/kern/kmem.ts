@@ -9,7 +9,7 @@
  * boot lays them out in registration order. Every thread imports the same
  * modules, so the layout is identical everywhere; attach verifies it.
  */
-import { fail } from './errno.js';
+import { fail, KernelLayoutError } from './errno.js';
 import type { Tunables } from './options.js';
 
 /** Field kinds: a 32-bit integer word or an 8-byte float (user data, times). */
@@ -181,7 +181,7 @@ export function applyLayout(table: LayoutTable): void {
     r.base = e[0]; r.words = e[1];
   }
   if (missing.length) {
-    throw new Error(`ukern: this thread loaded kernel modules the booting thread did not (${missing.join(', ')}): import 'ukern/sys' before the first syscall`);
+    throw new KernelLayoutError(`this thread loaded kernel modules the booting thread did not (${missing.join(', ')}): import 'ukern/sys' before the first syscall`);
   }
 }
 

@@ -4,6 +4,7 @@
  * subsystem declares its counters at module load under its own module name.
  */
 import { I32, kregionCreate } from './kmem.js';
+import { KernelLayoutError } from './errno.js';
 
 const names: string[] = [];
 // Counters live in the region at the booting thread's positions: `slot`
@@ -37,7 +38,7 @@ export function kstat_remap(bootNames: readonly string[]): void {
     const i = at.get(n);
     if (i === undefined) missing.push(n); else slot[c] = i * 2;
   });
-  if (missing.length) throw new Error(`ukern: this thread has kstat counters the booting thread does not (${missing.join(', ')}): import 'ukern/sys' before the first syscall`);
+  if (missing.length) throw new KernelLayoutError(`this thread has kstat counters the booting thread does not (${missing.join(', ')}): import 'ukern/sys' before the first syscall`);
 }
 
 /** Adds n (default 1) to a counter. */

@@ -12,7 +12,7 @@
  */
 import { I32 } from './kmem.js';
 import { cur, H_PANIC, H_PANIC_LID } from './hdr.js';
-import { SysError } from './errno.js';
+import { KernelPanicError } from './errno.js';
 import { diag_publish, dc_panic } from './diag.js';
 
 type Waker = () => void;
@@ -45,14 +45,14 @@ export function panic_mark(msg: string, who: number = cur.lid): string {
 
 /** Panics (see {@link panic_mark}) and throws EIO for `syscall`. */
 export function kpanic(msg: string, syscall = 'kernel'): never {
-  panic_mark(msg);
-  throw new SysError('EIO', syscall, `kernel panic: ${msg}`);
+  const first = panic_mark(msg);
+  throw new KernelPanicError(syscall, first, `kernel panic: ${msg}`);
 }
 
 /** The EIO every call gets once the kernel is panicked. */
-export function panic_error(syscall: string): SysError {
+export function panic_error(syscall: string): KernelPanicError {
   const who = I32.length > H_PANIC_LID ? Atomics.load(I32, H_PANIC_LID) : 0;
-  return new SysError('EIO', syscall, `kernel panic${who ? ` (thread ${who})` : ''}${lastMsg ? `: ${lastMsg}` : ''}`);
+  return new KernelPanicError(syscall, lastMsg, `kernel panic${who ? ` (thread ${who})` : ''}${lastMsg ? `: ${lastMsg}` : ''}`);
 }
 
 /** Throws EIO when the kernel is panicked. */

@@ -18,6 +18,7 @@
  * one word for its user, then one word per LWP slot marking "spinning"].
  */
 import { I32, kregionCreate, type KRegion } from './kmem.js';
+import { ArgRangeError } from './copyin.js';
 import { cur } from './hdr.js';
 import { monoNow } from './time.js';
 import { tunables } from './boot.js';
@@ -61,14 +62,14 @@ export class SpinDomain {
   ) {}
 
   /** Sets the budget and the most spinners (boot, or tuning at run time). */
-  setLimits(budgetNs: number | undefined, maxSpinners: number | undefined): { budgetNs: number; maxSpinners: number } {
+  setLimits(budgetNs: number | undefined, maxSpinners: number | undefined, syscall = 'spin_tune'): { budgetNs: number; maxSpinners: number } {
     const b = this.region.base;
     if (budgetNs !== undefined) {
-      if (!Number.isInteger(budgetNs) || budgetNs < 0 || budgetNs > 10_000_000) throw new RangeError('budgetNs must be an integer in [0, 1e7]');
+      if (!Number.isInteger(budgetNs) || budgetNs < 0 || budgetNs > 10_000_000) throw new ArgRangeError(syscall, 'budgetNs must be an integer in [0, 1e7]');
       Atomics.store(I32, b + SPIN_BUDGET, budgetNs);
     }
     if (maxSpinners !== undefined) {
-      if (!Number.isInteger(maxSpinners) || maxSpinners < 0 || maxSpinners > 1024) throw new RangeError('maxSpinners must be an integer in [0, 1024]');
+      if (!Number.isInteger(maxSpinners) || maxSpinners < 0 || maxSpinners > 1024) throw new ArgRangeError(syscall, 'maxSpinners must be an integer in [0, 1024]');
       Atomics.store(I32, b + SPIN_MAX, maxSpinners);
     }
     return { budgetNs: Atomics.load(I32, b + SPIN_BUDGET), maxSpinners: Atomics.load(I32, b + SPIN_MAX) };

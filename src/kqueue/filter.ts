@@ -6,7 +6,7 @@
  * kern/lockorder.ts); the core guarantees that nothing else changes the
  * knote meanwhile, which is the seed's KN_PROCESSING made structural.
  */
-import type { ErrnoCode } from '../kern/errno.js';
+import { KernelAssertionError, type Errno } from '../kern/errno.js';
 
 /** A kevent as user code passes and receives it (struct kevent). */
 export interface kevent_t {
@@ -31,10 +31,10 @@ export interface FilterOps {
   readonly isfd?: boolean;
   /**
    * Sets up a new knote (its kq, filter, ident, flags, sfflags, sdata and
-   * udata are filled in). Returns an errno code to refuse it; the core then
+   * udata are filled in). Returns 0, or an errno code to refuse it; the core then
    * frees the knote without calling detach.
    */
-  attach(kn: number): ErrnoCode | null;
+  attach(kn: number): Errno;
   /** Tears the knote down before it is freed (delete, oneshot, close). */
   detach(kn: number): void;
   /** Whether the event is present now; may update data / fflags / flags. */
@@ -58,7 +58,7 @@ const table: (FilterOps | undefined)[] = [];
  * rather than one per filter's object literal (a polymorphic load per knote).
  */
 export function filter_register(filter: number, ops: FilterOps): void {
-  if (!Number.isInteger(filter) || filter >= 0 || filter < -256) throw new RangeError(`filter ${filter}`);
+  if (!Number.isInteger(filter) || filter >= 0 || filter < -256) throw new KernelAssertionError(`filter ${filter} registered outside [-256, -1]`);
   table[~filter] = {
     name: ops.name, isfd: ops.isfd === true,
     attach: ops.attach, detach: ops.detach, event: ops.event, touch: ops.touch,

@@ -38,7 +38,7 @@ import { TailQ } from '../kern/queue.js';
 import { sq_wake, sq_wake_all, sq_first } from '../kern/sleepq.js';
 import { FF, file_notify, fd_file, fd_get, DTYPE_KQUEUE } from '../kern/fdtab.js';
 import { knote_unwatch } from './watch.js';
-import { fail, type ErrnoCode } from '../kern/errno.js';
+import { fail, type Errno } from '../kern/errno.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import {
   Q, K, kqueues, knotes, kn_lookup, kn_hash_insert, kn_hash_remove, kn_setdata,
@@ -252,11 +252,11 @@ function knote_drop(kn: number): void {
 // ---------------------------------------------------------------- register
 
 /**
- * kqueue_register: applies one change. Returns null or the errno code of
+ * kqueue_register: applies one change. Returns 0 or the errno code of
  * the failure. `kev` is the caller's private copy; as in the seed, it is
  * updated the way the EV_RECEIPT / EV_ERROR entry will report it.
  */
-export function kqueue_register(kq: number, kev: kevent_t): ErrnoCode | null {
+export function kqueue_register(kq: number, kev: kevent_t): Errno {
   kq_lock(kq);
   try {
     return kqueue_register_locked(kq, kev);
@@ -266,7 +266,7 @@ export function kqueue_register(kq: number, kev: kevent_t): ErrnoCode | null {
 }
 
 /** kqueue_register with the kqueue lock held (kevent applies a changelist in chunks under one hold). */
-export function kqueue_register_locked(kq: number, kev: kevent_t): ErrnoCode | null {
+export function kqueue_register_locked(kq: number, kev: kevent_t): Errno {
   const filter = kev.filter;
   const ops = filter < 0 ? filter_ops(filter) : undefined;
   if (ops === undefined) return 'EINVAL';
@@ -278,12 +278,13 @@ export function kqueue_register_locked(kq: number, kev: kevent_t): ErrnoCode | n
   let kn = kn_lookup(kq, filter, kev.ident);
   if (kn === 0) {
     if ((kev.flags & EV_ADD) === 0) return 'ENOENT';
-    const err = knote_attach(kq, kev, ops);
-    if (typeof err === 'string') return err;
-    kn = err;
+    kn = knotes.alloc();
+    if (kn === 0) { kstat_add(C_ENOMEM); return 'ENOMEM'; }
+    const err = knote_attach(kq, kn, kev, ops);
+    if (err !== 0) return err;
   } else if ((kev.flags & EV_DELETE) !== 0 && (kev.flags & EV_ADD) === 0) {
     knote_detach_and_drop(kn);
-    return null;
+    return 0;
   } else {
     modify(kn, kev, ops);
   }
@@ -291,13 +292,14 @@ export function kqueue_register_locked(kq: number, kev: kevent_t): ErrnoCode | n
   // Disabling keeps the knote active; enabling queues it again if it is.
   const fl = kev.flags;
   if ((fl & (EV_DISABLE | EV_ENABLE)) !== 0) enable_disable(kq, kn, fl);
-  return null;
+  return 0;
 }
 
-/** A new knote for `kev` (EV_ADD of an absent one), or the errno that refused it (kqueue lock held). */
-function knote_attach(kq: number, kev: kevent_t, ops: FilterOps): number | ErrnoCode {
-  const kn = knotes.alloc();
-  if (kn === 0) { kstat_add(C_ENOMEM); return 'ENOMEM'; }
+/**
+ * Sets up the fresh knote kn for `kev` (EV_ADD of an absent one) and links
+ * it in; or frees it and returns the errno that refused it (kqueue lock held).
+ */
+function knote_attach(kq: number, kn: number, kev: kevent_t, ops: FilterOps): Errno {
   I32[kn + K.kq] = kq;
   I32[kn + K.filter] = kev.filter;
   kn_setf64(kn, K.ident, kev.ident);
@@ -307,13 +309,13 @@ function knote_attach(kq: number, kev: kevent_t, ops: FilterOps): number | Errno
   I32[kn + K.flags] = kev.flags;
   kn_setf64(kn, K.udata, kev.udata);
   const err = ops.attach(kn);
-  if (err !== null) { knote_unwatch(kn); I32[kn + K.kq] = 0; knotes.free(kn); return err; }
+  if (err !== 0) { knote_unwatch(kn); I32[kn + K.kq] = 0; knotes.free(kn); return err; }
   kn_hash_insert(kn);
   KNLIST.insert_tail(kq, kn);
   I32[kq + Q.nknotes]++;
   kstat_add(C_KNOTES);
   kstat_add(C_KN_INUSE);
-  return kn;
+  return 0;
 }
 
 /** EV_DISABLE / EV_ENABLE of a change (kqueue lock held). */

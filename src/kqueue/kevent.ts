@@ -6,7 +6,7 @@
  * sys.ts and the idiomatic layer call them.
  */
 import { I32 } from '../kern/kmem.js';
-import { fail, errnoOf, type ErrnoCode } from '../kern/errno.js';
+import { fail, errnoOf, type Errno } from '../kern/errno.js';
 import { i32Arg, copyin_array, copyin_struct, copyin_check, copyin_timeout_ns, argType } from '../kern/copyin.js';
 import { monoNow, type Timespec } from '../kern/time.js';
 import { sq_alloc, sq_enqueue, sq_free, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC, sq_poll_idle } from '../kern/sleepq.js';
@@ -92,22 +92,22 @@ function apply_changes(kq: number, changes: readonly kevent_t[], max: number, sy
       // The kernel's own copy (copyin_changes): register may update it, as
       // the seed updates its copy for the EV_RECEIPT / EV_ERROR entry.
       const kev = changes[i]!;
-      let err: ErrnoCode | null = 'EINVAL';
+      let err: Errno = 'EINVAL';
       if (!badValue(kev)) {
         kev.fflags >>>= 0;
         if (held === 0) kq_lock(kq);
         err = kqueue_register_locked(kq, kev);
         if (++held === CHUNK) { held = 0; kq_unlock(kq); }
       }
-      if (err === null && (kev.flags & EV_RECEIPT) === 0) continue;
+      if (err === 0 && (kev.flags & EV_RECEIPT) === 0) continue;
       if (out.length === max) {
         // Release first: nothing throws with the kqueue lock held.
         if (held !== 0) { held = 0; kq_unlock(kq); }
-        if (err !== null) fail(err, syscall, `change {ident ${kev.ident}, filter ${kev.filter}}`);
+        if (err !== 0) fail(err, syscall, `change {ident ${kev.ident}, filter ${kev.filter}}`);
         return out; // a receipt with no room left: the rest is not applied (FreeBSD)
       }
       out.push({ ident: kev.ident, filter: kev.filter, flags: EV_ERROR, fflags: kev.fflags >>> 0,
-        data: err === null ? 0 : errnoOf(err), udata: kev.udata });
+        data: err === 0 ? 0 : errnoOf(err), udata: kev.udata });
     }
   } finally {
     if (held !== 0) kq_unlock(kq);

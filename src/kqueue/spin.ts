@@ -31,7 +31,7 @@ onBoot(() => { domain.setLimits(tunables().kq_spin_ns!, tunables().kq_spinners!)
 /** Changes the spin budget (ns) and/or the most concurrent spinners at run time. */
 export function kq_spin_tune(o: { budgetNs?: number; maxSpinners?: number }): { budgetNs: number; maxSpinners: number } {
   ensureBooted();
-  return domain.setLimits(o.budgetNs, o.maxSpinners);
+  return domain.setLimits(o.budgetNs, o.maxSpinners, 'kq_spin_tune');
 }
 
 /**

@@ -7,7 +7,7 @@
 import { I32 } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { FF } from '../kern/fdtab.js';
-import type { ErrnoCode } from '../kern/errno.js';
+import type { Errno } from '../kern/errno.js';
 import { TailQ } from '../kern/queue.js';
 import { K } from './knote.js';
 
@@ -19,13 +19,13 @@ export const WATCHQ = new TailQ(FF.watch, FF.watchTail, K.wnext, K.wprev);
  * lock held). EBADF when the descriptor is being closed: a knote never
  * outlives its descriptor.
  */
-export function knote_watch(kn: number, file: number): ErrnoCode | null {
+export function knote_watch(kn: number, file: number): Errno {
   mutex_enter(file + FF.lock);
   if (I32[file + FF.closing] !== 0 || I32[file + FF.type] === 0) { mutex_exit(file + FF.lock); return 'EBADF'; }
   WATCHQ.insert_tail(file, kn);
   I32[kn + K.file] = file;
   mutex_exit(file + FF.lock);
-  return null;
+  return 0;
 }
 
 /** Takes a knote off its descriptor's watch list, if on one (kqueue lock held). */

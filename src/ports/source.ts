@@ -54,7 +54,7 @@
  * inside a callback on the same slot (the slot is mid-delivery).
  */
 import { I32 } from '../kern/kmem.js';
-import { fail } from '../kern/errno.js';
+import { fail, KernelAssertionError } from '../kern/errno.js';
 import { intArg, userArg } from '../kern/copyin.js';
 import { kstat_add } from '../kern/kstat.js';
 import {
@@ -109,7 +109,7 @@ const sources = new Map<number, PortSourceOps>();
 
 /** Registers the operations of a source kind. Call at module load, in a module every thread loads. */
 export function port_source_register(source: number, ops: PortSourceOps): void {
-  if (source === PORT_SOURCE_USER || source === PORT_SOURCE_ALERT) throw new Error(`port source ${source} is the port's own`);
+  if (source === PORT_SOURCE_USER || source === PORT_SOURCE_ALERT) throw new KernelAssertionError(`port source ${source} is the port's own`);
   sources.set(source, ops);
 }
 /** The operations registered for a source kind. */
@@ -137,7 +137,7 @@ export function port_alloc_event(port: number, flags: number, source: number, sy
 
 function slotArg(slot: number, fn: string): number {
   if (typeof slot !== 'number' || kevents.index(slot) < 0 || (Atomics.load(I32, slot + E.st) & ST_MASK) === 0) {
-    throw new RangeError(`${fn}: ${String(slot)} is not a reserved port event slot`);
+    throw new KernelAssertionError(`${fn}: ${String(slot)} is not a reserved port event slot`);
   }
   return slot;
 }

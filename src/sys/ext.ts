@@ -7,7 +7,7 @@
  * CI: .dependency-cruiser.cjs); nothing here is exported from `ukern/sys`.
  */
 export { copyin_fields, copyin_array, argType, ArgRangeError, ArgTypeError } from '../kern/copyin.js';
-export { SysError, AbortError, type ErrnoCode } from '../kern/errno.js';
+export { SysError, AbortError, KernelPanicError, KernelLayoutError, KernelAssertionError, type ErrnoCode } from '../kern/errno.js';
 export { nsToTs, type Timespec, type Itimerspec } from '../kern/time.js';
 export { hold_scope, type Hold } from '../kern/keepalive.js';
 export type { BootOptions } from '../kern/options.js';

@@ -48,7 +48,7 @@ export class LwpNoResultError extends LwpError {
 }
 
 /** A wait given an AbortSignal was aborted (the kernel's, kern/errno.ts: the sys layer's _async calls reject with it too). */
-export { AbortError } from '../sys/ext.js';
+export { AbortError, KernelPanicError, KernelLayoutError, KernelAssertionError } from '../sys/ext.js';
 
 function describe(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);

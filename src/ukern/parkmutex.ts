@@ -158,7 +158,7 @@ export class ParkMutex {
     let present = false;
     for (let i = 0; i < n; i++) if (this.w[LIST + i] === lid) { present = true; break; }
     if (!present) {
-      if (n >= this.cap) { this.unspin(); throw new RangeError('ParkMutex: more waiters than its capacity'); }
+      if (n >= this.cap) { this.unspin(); throw new SysError('EAGAIN', 'ParkMutex.lock', `more waiters than its capacity (${this.cap})`); }
       this.w[LIST + n] = lid;
       this.w[NWAIT] = n + 1;
     }

@@ -102,7 +102,7 @@ filter_register(EVFILT_TIMER, {
     kn_setaux(kn, 0, s.period);
     kn_setaux(kn, 1, s.when);
     callout_reset(c, s.when);
-    return null;
+    return 0;
   },
   detach(kn) {
     const c = I32[kn + K.hook];

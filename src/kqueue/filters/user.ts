@@ -30,7 +30,7 @@ filter_register(EVFILT_USER, {
     I32[kn + K.hook] = (sf & NOTE_TRIGGER) !== 0 ? 1 : 0;
     I32[kn + K.sfflags] = combine(kn, sf);
     kn_setdata(kn, kn_sdata(kn));
-    return null;
+    return 0;
   },
   detach() {},
   event(kn) { return I32[kn + K.hook] !== 0; },
