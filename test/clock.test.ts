@@ -1,3 +1,9 @@
+/**
+ * Clocks through ukern/sys (public behaviour): the illumos clock ids,
+ * CLOCK_REALTIME against the wall clock and CLOCK_MONOTONIC never going
+ * back, the CPU clocks, clock_getres, every errno path of clock_gettime /
+ * clock_settime / clock_getres, and the manual clock.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from '../src/sys/index.js';

@@ -1,3 +1,8 @@
+/**
+ * The Lwp class (public behaviour, through the `ukern` entry): create,
+ * suspend, continue, wait; Lwp.park's timeout, pending unpark and abort;
+ * and the examples of examples/ run as programs.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

@@ -1,3 +1,8 @@
+/**
+ * The process around the LWPs, in fresh child processes (scenarios/):
+ * the last LWP's exit ends the process, maxlwp's EAGAIN, boot's options
+ * and boot twice, and a pending async wait keeping the process alive.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { scenario } from './helpers.js';

@@ -1,3 +1,8 @@
+/**
+ * LWP robustness: workers that die or exit with async sleeps pending leave
+ * no sleeper behind, and a property test that bad arguments to every lwp_*
+ * call leave the kernel's counters consistent (lwp_check).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

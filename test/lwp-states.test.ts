@@ -1,3 +1,10 @@
+/**
+ * NetBSD's LWP states through ukern/sys: LWP_SUSPENDED, lwp_suspend /
+ * lwp_continue at syscall boundaries and of parked LWPs (kern_lwp.c's
+ * setrunnable case), self-suspend, lwp_wakeup's EINTR / ENODEV / EBUSY,
+ * lwp_park's errors and deadlines, unpark hints, lwp_unpark_all, and the
+ * async park. One test holds a kernel mutex itself (an internals test).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from '../src/sys/index.js';

@@ -1,7 +1,12 @@
+/**
+ * Park/unpark stress under seeded random interleavings: ParkMutex users on
+ * several LWPs, checking that no wake-up is lost, nobody is left parked
+ * and mutual exclusion holds (a shared counter equals the sum).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from '../src/sys/index.js';
-import { ParkMutex } from '../src/ukern/parkmutex.js';
+import { ParkMutex } from '../src/index.js';
 import { fixtures, within, seed, rng } from './helpers.js';
 
 // N LWPs increment a shared counter under a mutex built on park/unpark while

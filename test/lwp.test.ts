@@ -1,3 +1,9 @@
+/**
+ * lwp_* through ukern/sys (public behaviour): LWP 1, the private word,
+ * create/wait/detach/exit and their errno paths, NetBSD's EDEADLK and
+ * first-waiter rules, start functions that throw or do not exist, worker
+ * deaths, the warm pool, lwp_kill's existence check, and the kstat counters.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from '../src/sys/index.js';

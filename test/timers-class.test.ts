@@ -1,7 +1,13 @@
+/**
+ * The Timer class (public behaviour, through the `ukern` entry): intervals
+ * and overruns on the manual clock, one-shots in the past, AbortSignal,
+ * early exit from the iterator disarming the timer, expiry times, and its
+ * argument errors.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from '../src/sys/index.js';
-import { Timer } from '../src/ukern/timer.js';
+import { Timer } from '../src/index.js';
 import { within } from './helpers.js';
 
 const M = sys.CLOCK_MANUAL;

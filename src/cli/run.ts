@@ -5,7 +5,7 @@
  * is laid out in module load order).
  */
 import * as sys from '../sys/index.js';
-import { lwpDemo } from './demo.js';
+import { lwpDemo } from './demo-lwp.js';
 import { portsDemo } from './demo-ports.js';
 import { kqueueDemo } from './demo-kqueue.js';
 import type { Part } from './options.js';

@@ -11,7 +11,7 @@ export { SysError, AbortError, KernelPanicError, KernelLayoutError, KernelAssert
 export { nsToTs, type Timespec, type Itimerspec } from '../kern/time.js';
 export { hold_scope, type Hold } from '../kern/keepalive.js';
 export type { BootOptions } from '../kern/options.js';
-export { thread_notify_ref } from '../timers/thread.js';
+export { thread_notify_ref } from '../timers/sigev-thread.js';
 export { module_href } from '../lwp/module-href.js';
 export { lwp_snapshot, type LwpStart, type LwpInfo } from '../lwp/sys.js';
 export { kstat } from '../kern/sys.js';

@@ -27,7 +27,7 @@ import {
   IT, IT_PORT, IT_SIGNAL, IT_THREAD, itimers, timer_grab, timer_release, table_install, timer_unhook,
   tableLock, timer_unlock, timer_ids, f64get, f64set, C_CREATED, C_DELETED, C_ARMED,
 } from './itimer.js';
-import { thread_mbox, thread_register, thread_unregister, reeval } from './thread.js';
+import { thread_mbox, thread_register, thread_unregister, reeval } from './sigev-thread.js';
 import { port_bind, port_unbind, port_hint } from './portnfy.js';
 export { timer_port_deadline } from './portnfy.js';
 import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL, CLOCK_MONOTONIC } from './consts.js';
