@@ -32,7 +32,7 @@
  *              interruptible sleep; l_resume is the state it returns to
  *   ZOMB       exited, waiting for lwp_wait (a detached LWP skips it)
  *
- * p_nrlwps counts RUN, ONPROC and SLEEP ({@link counted} in ops.ts); every
+ * p_nrlwps counts RUN, ONPROC and SLEEP (`counted` in ops.ts); every
  * transition into or out of those states adjusts it under p_lock, except
  * the ones among the three (which keep the count).
  *
