@@ -9,8 +9,9 @@
  * no filter operation sleeps, so registering, scanning and activating a
  * knote are each atomic. That gives the guarantees of the seed's
  * KN_PROCESSING / KN_REPROCESS protocol by construction: an activation
- * that arrives while a knote is being processed waits for the lock and is then applied to the knote's new state, so it is never lost,
- * and no knote is seen half-processed. The seed needs a marker in the
+ * that arrives while a knote is being processed waits for the lock and is
+ * then applied to the knote's new state, so it is never lost, and no knote
+ * is seen half-processed. The seed needs a marker in the
  * pending queue because its scan may block and let others move the queue;
  * ours scans exactly the entries queued when it started (the count plays
  * the marker), so knotes re-queued by the scan (level-triggered ones) are
