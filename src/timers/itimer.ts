@@ -2,7 +2,7 @@
  * struct itimer and the per-process timer table, after timer.c; with the
  * timer subsystem's theory: its locks, who writes each field, the life
  * cycle of a timer, what the clock thread touches. timers/sys.ts (the
- * calls), portnfy.ts and thread.ts (notifications) point here.
+ * calls), portnfy.ts and thread.ts (notifications) follow these rules.
  *
  * ---- Locks (kern/lockorder.ts; taken in this order) -------------------------
  *
