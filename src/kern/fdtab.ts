@@ -12,7 +12,7 @@
  * Locks (kern/lockorder.ts): the table lock (d, class fdtab: region word 0)
  * guards allocation, the free list and the closing flag; each entry's lock
  * (f, class file) guards its watch list only. The watcher's module (kqueue)
- * takes its own lock before f; d is never held with another lock.
+ * takes its own lock before f; d is a leaf: nothing is taken under it.
  *
  * Life of an entry:
  *
