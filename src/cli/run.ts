@@ -1,8 +1,9 @@
 /**
  * What `ukern demo [part]` runs, loaded by main.ts only when a demo is asked
  * for: --help, --version and usage errors never load (or boot) the kernel.
- * Imports the sys facade first, as every kernel thread does (kernel memory
- * is laid out in module load order).
+ * Imports the sys facade first, as every kernel thread does, so that every
+ * cache and region the kernel registers exists before boot lays kernel
+ * memory out (the layout itself goes by name: kern/kmem.ts).
  */
 import * as sys from '../sys/index.js';
 import { lwpDemo } from './demo-lwp.js';

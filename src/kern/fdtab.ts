@@ -8,6 +8,30 @@
  * handle of its object, and a watch list: knotes (or other watchers) that
  * want to hear when the object's readiness changes. Object types register
  * their file operations here; the table does not know ports or kqueues.
+ *
+ * Locks (kern/lockorder.ts): the table lock (d, class fdtab: region word 0)
+ * guards allocation, the free list and the closing flag; each entry's lock
+ * (f, class file) guards its watch list only. The watcher's module (kqueue)
+ * takes its own lock before f; d is a leaf: nothing is taken under it.
+ *
+ * Life of an entry:
+ *
+ *   from       to         by (locks)
+ *   free       open       fd_alloc: generation bumped, object, an empty watch
+ *                         list, closing = 0, then the type stored with
+ *                         Atomics (d): the type publishes the entry
+ *   open       closing    fd_close: closing = 1 (d); a second close is EBADF
+ *   closing    closing    the notify hook (no lock held: the watchers take
+ *                         their locks, then f) drops the watching knotes; a
+ *                         watcher that checks closing under f either sees it
+ *                         or was on the list the hook walks after it was set;
+ *                         then the type's close operation releases the object
+ *   closing    free       fd_close: type = DTYPE_NONE (Atomics), back on the
+ *                         free list (d)
+ *
+ * Lookups (fd_file, fd_get) take no lock: they check the generation and the
+ * type, and a caller that must keep the object takes its own reference and
+ * checks the entry again (kq_hold).
  */
 import { I32, defineStruct, kregionCreate } from './kmem.js';
 import { mutex_enter, mutex_exit } from './mutex.js';
@@ -31,20 +55,24 @@ export const FD_BASE = 1 << 20;
 /** File types. */
 export const DTYPE_NONE = 0, DTYPE_PORT = 1, DTYPE_KQUEUE = 2;
 
+/** struct file. `[key]`: what guards the field (legend in kern/lockorder.ts). */
 const FILE = defineStruct('file', {
-  lock: 'i32',     // guards the watch list
-  type: 'i32',     // DTYPE_*; DTYPE_NONE when free
-  obj: 'i32',      // handle of the port / kqueue
-  gen: 'i32',
-  nextfree: 'i32',
-  watch: 'i32', watchTail: 'i32', // watch list head/tail (owned by the watcher's module)
-  closing: 'i32',
+  lock: 'i32',     // the entry's lock (class file): guards the watch list
+  type: 'i32',     // [d,a] DTYPE_*; DTYPE_NONE when free. Published last by fd_alloc, cleared last by fd_close
+  obj: 'i32',      // [c] handle of the port / kqueue (written by fd_alloc before the type publishes it)
+  gen: 'i32',      // [d,~] bumped by fd_alloc; lookups compare it without d (then load the type)
+  nextfree: 'i32', // [d] free-list link (entry index + 1), while free
+  watch: 'i32', watchTail: 'i32', // [f,~] watch list head/tail (owned by the watcher's module); file_notify and
+                   //   knote_enqueue peek at the head without f: nobody watching is the cheap case
+  closing: 'i32',  // [d,~] set by fd_close under d; read under f by a new watcher (see the life table), and
+                   //   without a lock by the notify hook and fd_list
 });
 export const FF = FILE.F;
 const fdtab = kregionCreate('fdtab', (t) => 4 + t.maxfiles! * FILE.words);
 mutex_class('fdtab', fdtab, { words: 1 });
 mutex_class('file', fdtab, { skip: 4, field: FF.lock, stride: FILE.words });
-// Region words: 0 lock, 1 free head (entry index + 1), 2 count, 3 in use.
+// Region words: 0 lock (class fdtab), 1 free head (entry index + 1) [d],
+// 2 count [c: set at boot], 3 in use [d].
 
 /** Operations an object type provides to the descriptor table. */
 export interface FileOps {

@@ -6,8 +6,9 @@
  * 0 is the null handle (word 0 is in the header and never an object).
  *
  * Subsystems register their structs, caches and raw regions at module load;
- * boot lays them out in registration order. Every thread imports the same
- * modules, so the layout is identical everywhere; attach verifies it.
+ * boot lays them out and hands the layout table to every attaching thread,
+ * which places its own registrations by name (see {@link LayoutTable}):
+ * the layout does not depend on module load order.
  */
 import { fail, KernelLayoutError } from './errno.js';
 import type { Tunables } from './options.js';

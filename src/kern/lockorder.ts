@@ -7,27 +7,31 @@
  * (kern/lockdebug.ts); each subsystem names the class of its lock words
  * beside the struct or region that holds them (mutex_class).
  *
- *   class      lock                                      declared in
- *   proc       p_lock: LWP counters, lwp_wait's cv       lwp/proc.ts
- *   timertab   the timer table (ids, free stack)         timers/itimer.ts
- *   timer      a timer's it_lock (timer.c holds it while timers/itimer.ts
- *              queueing its event on the port, as
- *              port_send_event expects of a source)
- *   port       a port's queue lock                       ports/mem.ts
- *   kqueue     a kqueue's lock (a knote activation from  kqueue/knote.ts
- *              a port event takes it after the port
- *              lock has been dropped)
- *   knhash     a knote hash stripe (only under kqueue)   kqueue/knote.ts
- *   parktab    a park-table bucket                       lwp/park.ts
- *   callout    a callout heap (a timer arms/cancels its  timers/callout.ts
- *              callout under it_lock; the clock thread
- *              runs handlers without the heap lock)
- *   clock      the manual clock's line                   timers/clocks.ts
- *   sleeper    a sleeper's own word (a sleep that times  kern/sleepq.ts
- *              out at once, on no list)
- *   lwp        l_lock: state, flags, async sleepers      lwp/lwp.ts
- *   fdtab      the descriptor table                      kern/fdtab.ts
- *   file       a descriptor's watch list                 kern/fdtab.ts
+ *   key class      lock                                      declared in
+ *   p   proc       p_lock: LWP counters, lwp_wait's cv       lwp/proc.ts
+ *   T   timertab   the timer table (ids, free stack, every   timers/itimer.ts
+ *                  timer's ITLK_* bits and blockers)
+ *   i   timer      a timer's it_mutex (timer.c holds it      timers/itimer.ts
+ *                  while queueing its event on the port,
+ *                  as port_send_event expects of a source)
+ *   q   port       a port's queue lock                       ports/mem.ts
+ *   k   kqueue     a kqueue's lock (a knote activation from  kqueue/knote.ts
+ *                  a port event takes it after the port
+ *                  lock has been dropped)
+ *   h   knhash     a knote hash stripe (only under kqueue)   kqueue/knote.ts
+ *   b   parktab    a park-table bucket                       lwp/park.ts
+ *   o   callout    a callout heap (EVFILT_TIMER arms its     timers/callout.ts
+ *                  callout under the kqueue lock; a POSIX
+ *                  timer arms its own holding only its
+ *                  long-term lock, key g below; the clock
+ *                  thread runs handlers without the heap
+ *                  lock)
+ *   M   clock      the manual clock's line                   timers/clocks.ts
+ *   s   sleeper    a sleeper's own word (a sleep that times  kern/sleepq.ts
+ *                  out at once, on no list)
+ *   l   lwp        l_lock: state, flags, async sleepers      lwp/lwp.ts
+ *   d   fdtab      the descriptor table                      kern/fdtab.ts
+ *   f   file       a descriptor's watch list                 kern/fdtab.ts
  *
  * Below every class: the cache free-list spin locks (kmem.ts), leaves that
  * are not kernel mutexes.
@@ -37,6 +41,36 @@
  * take no lock. lwp_wakeup interrupts a sleeper holding only the LWP lock,
  * which is why a sleeper that was interrupted or timed out unlinks itself
  * under the object lock when it returns.
+ *
+ * Field keys. Every struct field in kernel memory says, in a `[key]` at the
+ * head of its comment, what guards it (NetBSD's sys/lwp.h lock keys, with
+ * our classes): the key letter of the lock class above, or one of
+ *
+ *   c   constant after create: written before the object is published (the
+ *       slot's state or descriptor type made visible with an Atomics store,
+ *       or the object put on a list under its lock), then only read, by
+ *       anyone, without a lock; a reader that can race the object's freeing
+ *       re-checks its identity under the lock it then takes
+ *   a   atomic: every access is an Atomics operation, from any thread, no
+ *       lock (each bit or count has one rule of who may change it, given
+ *       with the struct)
+ *   !   the owning thread only (the LWP itself, or the thread holding the
+ *       object): no lock, no other thread writes it
+ *   g   the timer's long-term lock (ITLK_LOCKED, a sleep lock taken by
+ *       timer_grab under T): its holder alone writes
+ *
+ * and combinations of them:
+ *
+ *   x+y   written holding both x and y: holding either is enough to read
+ *   x,a   written under x with Atomics stores or read-modify-writes: read
+ *         under x, or without it by Atomics.load (a value that may be stale
+ *         by the time the reader acts on it: it re-checks under x when that
+ *         matters)
+ *   x,~   written under x with plain stores, also read without x as a hint
+ *         (a peek whose staleness is harmless or re-checked)
+ *
+ * Where one path departs from its field's key the struct comment says so
+ * (e.g. a counter written under another lock, a flag set before publication).
  */
 export const LOCK_ORDER = [
   'proc', 'timertab', 'timer', 'port', 'kqueue', 'knhash', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',

@@ -1,14 +1,17 @@
 /**
  * The kqueue core (kern_event.c's kqueue_register, kqueue_scan, the knote
- * life cycle), on structs in kernel memory.
+ * life cycle), on structs in kernel memory. The knote states and their
+ * transitions, and the guard of every field, are in knote.ts's header.
  *
  * Concurrency. Every change to a kqueue or its knotes happens under the
- * kqueue's lock, and no filter operation sleeps, so registering, scanning
- * and activating a knote are each atomic. That gives the guarantees of the
- * seed's KN_PROCESSING / KN_REPROCESS protocol by construction: an
- * activation that arrives while a knote is being processed waits for the
- * lock and is then applied to the knote's new state, so it is never lost,
- * and no knote is seen half-processed. The seed needs a marker in the
+ * kqueue's lock (the few fields keyed otherwise in knote.ts: the reference
+ * count, hash and watch-list links, the notify flag's lock-free clear), and
+ * no filter operation sleeps, so registering, scanning and activating a
+ * knote are each atomic. That gives the guarantees of the seed's
+ * KN_PROCESSING / KN_REPROCESS protocol by construction: an activation
+ * that arrives while a knote is being processed waits for the lock and is
+ * then applied to the knote's new state, so it is never lost, and no knote
+ * is seen half-processed. The seed needs a marker in the
  * pending queue because its scan may block and let others move the queue;
  * ours scans exactly the entries queued when it started (the count plays
  * the marker), so knotes re-queued by the scan (level-triggered ones) are

@@ -1,14 +1,88 @@
 /**
  * struct kqueue and struct knote in kernel memory, their caches and
- * tunables, and the knote lookup hash.
+ * tunables, and the knote lookup hash; with the kqueue subsystem's theory:
+ * a knote's states and transitions, who writes each field under which lock,
+ * and where kqueue meets the rest of the kernel. kern.ts (the core) and
+ * kevent.ts (the call) point here.
  *
- * Locking: everything in a kqueue and in its knotes (status, queue links,
- * filter state) is guarded by the kqueue's lock. The lookup hash is one
- * kernel-wide table keyed by (kqueue, filter, ident) whose chains are changed
- * under striped leaf locks taken only under a kqueue lock: a fixed table sized
- * from kq_knotes_max gives O(1) registration without per-kqueue resizing. A
- * lookup walks its chain without the stripe lock first and takes it only to
- * confirm a miss (kn_lookup says why a hit needs no lock).
+ * ---- Locks ----------------------------------------------------------------
+ *
+ *   kqueue lock (k)  everything in a kqueue and in its knotes: status, the
+ *                    pending queue, the knote list, filter state, the
+ *                    sleepers in kevent. Held across a whole register, scan
+ *                    or activation; no filter operation sleeps, so each is
+ *                    atomic (kern.ts says why that replaces the seed's
+ *                    KN_PROCESSING).
+ *   hash stripe (h)  one of NSTRIPE leaf locks over the kernel-wide lookup
+ *                    hash, keyed by (kqueue, filter, ident); a chain changes
+ *                    only under its stripe, taken only under a kqueue lock.
+ *                    A fixed table sized from kq_knotes_max gives O(1)
+ *                    registration without per-kqueue resizing. Lookups walk
+ *                    a chain without the stripe first (kn_lookup says why a
+ *                    hit needs no lock) and take it only to confirm a miss.
+ *   file lock (f)    a watched descriptor's watch list (kern/fdtab.ts):
+ *                    the knotes of every kqueue watching that descriptor,
+ *                    linked through kn_wnext/kn_wprev (watch.ts).
+ *   refs (a)         not a lock: a kqueue's memory stays while any
+ *                    reference is held (the descriptor's, one per kevent in
+ *                    progress, one per knote_fire or watch-list visit).
+ *
+ * Order: k, then h or f (or a callout heap, EVFILT_TIMER arming), never two
+ * kqueue locks: a kqueue's own readiness is reported (file_notify) only
+ * after its lock is dropped (kq_unlock).
+ *
+ * ---- Knote states (kn_status, KN_*) ---------------------------------------
+ *
+ * Every change is under k. ACTIVE: the event is present (or was, until a
+ * scan looks again). QUEUED: on the pending queue (kq_count counts them; a
+ * queued knote is always active). DISABLED: EV_DISABLE / EV_DISPATCH; an
+ * active disabled knote stays active and is queued again when enabled.
+ * DELETING: set just before the filter's detach; the knote is freed in the
+ * same hold. KN_DETACHED is unused (kept for the seed's numbering).
+ *
+ *   from                  to                       by
+ *   (free)                0                        EV_ADD of an absent knote (knote_attach):
+ *                                                  filter attach (may join a watch list),
+ *                                                  then the hash and the knote list
+ *   not ACTIVE            ACTIVE|QUEUED            knote_activate: the filter says present
+ *                                                  (register, a watch-list visit, knote_fire
+ *                                                  from the clock thread or another source);
+ *                                                  wakes one sleeper
+ *   DISABLED              DISABLED|ACTIVE          knote_activate while disabled: not queued
+ *   ACTIVE|QUEUED         (same)                   knote_activate again: no change
+ *   any                   |DISABLED                EV_DISABLE (a queued knote stays queued
+ *                                                  until the scan takes it off)
+ *   DISABLED|ACTIVE       ACTIVE|QUEUED            EV_ENABLE (queued again; one still on the
+ *                                                  queue just loses DISABLED)
+ *   DISABLED|ACTIVE|      DISABLED|ACTIVE          kqueue_scan meets it: off the queue, kept
+ *     QUEUED                                       active, not reported
+ *   ACTIVE|QUEUED         0                        kqueue_scan: the filter says the event is
+ *                                                  gone (level source drained), not reported
+ *   ACTIVE|QUEUED         0 / DISABLED             reported with EV_CLEAR / EV_DISPATCH
+ *   ACTIVE|QUEUED         ACTIVE|QUEUED (re-queued reported, level-triggered: queued again at
+ *                          behind this call's)      the tail, not returned twice in one scan
+ *   ACTIVE|QUEUED         DELETING -> (free)       reported with EV_ONESHOT
+ *   any                   DELETING -> (free)       EV_DELETE; close of the kqueue (kq_close);
+ *                                                  close of the watched descriptor
+ *                                                  (notify.ts)
+ *
+ * A kqueue's own life: allocated with one reference (kq_alloc) and a
+ * descriptor (sys.ts); kevent holds a reference for its call; close sets
+ * kq_closing under k, drops every knote, wakes every sleeper (they fail
+ * with EBADF) and drops the descriptor's reference; the last reference
+ * frees it.
+ *
+ * ---- Where it meets the rest of the kernel ---------------------------------
+ *
+ *   kern/fdtab.ts      descriptors (kq_fd, kq_file); watch lists, file_notify
+ *                      and the notify hook (notify.ts) for EVFILT_READ on a
+ *                      port or a kqueue
+ *   kern/sleepq.ts     kevent sleeps on kq_sq under k
+ *   timers/callout.ts  EVFILT_TIMER: a callout per knote (kn_hook), armed
+ *                      under k; its handler runs in the clock thread with no
+ *                      lock and takes k itself (knote_fire's pattern)
+ *   ports              a port's readiness reaches a watching knote through
+ *                      file_notify after the port lock is dropped
  */
 import { I32, F64, defineStruct, kcacheCreate, kregionCreate } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
@@ -29,37 +103,54 @@ defineTunable('kq_max', 1024, 1, 1 << 20);
 defineTunable('kq_knotes_max', 131072, 16, 1 << 22);
 defineTunable('kq_calloutmax', 4096, 0, 1 << 22);
 
+/** struct kqueue. `[key]`: what guards the field (legend in kern/lockorder.ts). */
 export const KQUEUE = defineStruct('kqueue', {
-  lock: 'i32',
-  refs: 'i32',      // the descriptor's reference plus one per kevent call in progress
-  closing: 'i32',   // set under the lock when the descriptor is closed
-  count: 'i32',     // knotes on the pending queue (kq_count)
-  qhead: 'i32', qtail: 'i32',   // pending queue (kq_knpend)
-  lhead: 'i32', ltail: 'i32',   // every knote of this kqueue (kq_knlist)
-  sq: 'i32', sqTail: 'i32',     // LWPs sleeping in kevent (adjacent: a sleep-queue list)
-  file: 'i32',      // descriptor table entry, for EVFILT_READ watchers of this kqueue
-  fd: 'i32',
-  nknotes: 'i32',
-  notify: 'i32',    // readiness changed under the lock: tell watchers once it is dropped
-  lastq: 'i32',     // lid of the thread that last queued an event (adaptive spin)
-  spinScore: 'i32', spinTick: 'i32', // adaptive spin: does spinning pay on this kqueue
+  lock: 'i32',      // the kqueue lock (class kqueue)
+  refs: 'i32',      // [a] the descriptor's reference plus one per kevent call (or knote_fire, visit) in progress
+  closing: 'i32',   // [k] set when the descriptor is closed; never cleared
+  count: 'i32',     // [k,~] knotes on the pending queue (kq_count); plain stores under k, read lock-free
+                    //   with Atomics.load by kq_pending (EVFILT_READ on this kqueue) and the spin poll
+  qhead: 'i32', qtail: 'i32',   // [k] pending queue (kq_knpend)
+  lhead: 'i32', ltail: 'i32',   // [k] every knote of this kqueue (kq_knlist)
+  sq: 'i32', sqTail: 'i32',     // [k] LWPs sleeping in kevent (adjacent: a sleep-queue list)
+  file: 'i32',      // [c] descriptor table entry, for EVFILT_READ watchers of this kqueue; kq_setfd writes
+                    //   it (and fd) without k just after fd_alloc has published the descriptor
+  fd: 'i32',        // [c] its descriptor number (kq_setfd)
+  nknotes: 'i32',   // [k] knotes registered
+  notify: 'i32',    // set under k (readiness changed: tell watchers once the lock is dropped); cleared
+                    //   by kq_unlock's Atomics.exchange without k, or under k by close
+  lastq: 'i32',     // [k] lid of the thread that last queued an event (adaptive spin)
+  spinScore: 'i32', spinTick: 'i32', // [k] adaptive spin: does spinning pay on this kqueue (kern/spin.ts)
 });
 export const Q = KQUEUE.F;
 
+/**
+ * struct knote. `[key]`: what guards the field (legend in kern/lockorder.ts).
+ * kn_kq, kn_filter and kn_ident are set before the knote is published
+ * (on a watch list by its filter's attach, then in the hash and on its
+ * kqueue's list, all under k) and do not change until it is freed; a
+ * holder of its kqueue's lock is the only writer of everything else but
+ * the links under h and f.
+ */
 export const KNOTE = defineStruct('knote', {
-  ident: 'f64', sdata: 'f64', data: 'f64', udata: 'f64',
-  aux0: 'f64', aux1: 'f64',       // filter-private (EVFILT_TIMER: period and next deadline, ns)
-  kq: 'i32', filter: 'i32',
-  flags: 'i32',     // the kevent flags stored at registration (kn_kevent.flags)
-  status: 'i32',    // KN_*
-  sfflags: 'i32',   // fflags given at registration
-  fflags: 'i32',    // fflags to report
-  hook: 'i32',      // filter-private (EVFILT_USER: triggered; EVFILT_TIMER: callout)
-  hnext: 'i32',     // hash chain
-  qnext: 'i32', qprev: 'i32',     // pending queue
-  lnext: 'i32', lprev: 'i32',     // kqueue's list of knotes
-  wnext: 'i32', wprev: 'i32',     // the watched file's list
-  file: 'i32',      // watched descriptor table entry (fd filters), 0 otherwise
+  ident: 'f64',     // [c]
+  sdata: 'f64',     // [k] data given at registration
+  data: 'f64',      // [k] data to report
+  udata: 'f64',     // [k]
+  aux0: 'f64', aux1: 'f64',       // [k] filter-private (EVFILT_TIMER: period and next deadline, ns)
+  kq: 'i32',        // [c] until the drop clears it under k; read lock-free by kn_lookup's walk and by
+                    //   knote_fire / the timer handler, which re-check it under k
+  filter: 'i32',    // [c]
+  flags: 'i32',     // [k] the kevent flags stored at registration (kn_kevent.flags)
+  status: 'i32',    // [k] KN_* (the state table above)
+  sfflags: 'i32',   // [k] fflags given at registration
+  fflags: 'i32',    // [k] fflags to report
+  hook: 'i32',      // [k] filter-private (EVFILT_USER: triggered; EVFILT_TIMER: callout)
+  hnext: 'i32',     // [h,~] hash chain: changed under the bucket's stripe, walked lock-free first
+  qnext: 'i32', qprev: 'i32',     // [k] pending queue
+  lnext: 'i32', lprev: 'i32',     // [k] kqueue's list of knotes
+  wnext: 'i32', wprev: 'i32',     // [f] the watched file's list (the lock of kn_file)
+  file: 'i32',      // [k+f] watched descriptor table entry (fd filters), 0 otherwise
 });
 /**
  * The knote's field offsets as an object literal. defineStruct builds its

@@ -2,7 +2,8 @@
  * lwp_exit's unwinding: in a worker LWP, lwp_exit does the kernel exit at
  * once and then throws an LwpExit to unwind the start function; the
  * trampoline catches it (or its uncaughtException handler does, when it was
- * thrown from a callback).
+ * thrown from a callback). The exit's state change (to ZOMB, or freed) is
+ * lwp/lwp.ts's state table.
  */
 export class LwpExit {
   readonly message = 'lwp_exit';

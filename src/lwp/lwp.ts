@@ -1,13 +1,154 @@
 /**
- * struct lwp and the LWP table. An LWP is a thread of the process: the
- * booting thread is LWP 1; the others are worker threads started by
- * lwp_create. States and counters follow NetBSD's kern_lwp.c:
+ * struct lwp, the LWP table, and the theory of the LWP subsystem: its
+ * states, who changes them, its locks, and where it meets the rest of the
+ * kernel. The other files of src/lwp/ point here rather than repeat it.
  *
- *   IDL -> RUN -> ONPROC <-> SLEEP        ONPROC -> SUSPENDED -> RUN
- *   ONPROC -> ZOMB (exit) -> freed (collected by lwp_wait, or at once when detached)
+ * An LWP is a thread of the process: the booting thread is LWP 1 (LW_MAIN);
+ * the others run in worker threads that lwp0 hands out (lwp0.ts, pool.ts,
+ * trampoline-main.ts). States, flags and counters follow NetBSD's
+ * kern_lwp.c; the code that changes them is ops.ts (life cycle, userret,
+ * sleep hooks), sys.ts (the system calls), park.ts, reap.ts.
  *
  * A lid is found in O(1): lids grow from 1 and an LWP lives in table slot
- * (lid - 1) mod maxlwp, so allocation skips lids whose slot is taken.
+ * (lid - 1) mod maxlwp, so allocation skips lids whose slot is taken. A slot
+ * whose l_stat is 0 is free; a slot is reused by a later lid, so whoever
+ * found an LWP by lid without the proc lock checks l_lid again.
+ *
+ * ---- States (l_stat) ------------------------------------------------------
+ *
+ *   IDL        allocated, not yet set running: lasts only within one hold
+ *              of p_lock (lwp_create and boot allocate and set it running
+ *              in one hold); lock-free lookups (lwp_find, lwp_unpark) treat
+ *              it as absent
+ *   RUN        set running; its worker thread has not picked it up yet
+ *   ONPROC     its thread runs it (user code or kernel code)
+ *   SLEEP      asleep in the kernel: a sync sleep (l_sleeping), a kernel
+ *              mutex (wmesg kmutex), or pending async sleeps (l_nasync > 0;
+ *              the thread may be running other JavaScript meanwhile)
+ *   STOP       reserved (NetBSD's number): nothing enters it yet; the
+ *              signals subsystem will (job-control stop). lwp_suspend
+ *              already treats it as SLEEP.
+ *   SUSPENDED  halted by lwp_suspend at a syscall boundary or in an
+ *              interruptible sleep; l_resume is the state it returns to
+ *   ZOMB       exited, waiting for lwp_wait (a detached LWP skips it)
+ *
+ * p_nrlwps counts RUN, ONPROC and SLEEP (`counted` in ops.ts); every
+ * transition into or out of those states adjusts it under p_lock, except
+ * the ones among the three (which keep the count).
+ *
+ * Transitions. "self" is the LWP's own thread; locks are those held across
+ * the store of l_stat (p: p_lock, l: l_lock; see kern/lockorder.ts).
+ *
+ *   from        to          who / which call                         locks
+ *   (free)      IDL         lwp_alloc (lwp_create; boot for LWP 1)   p
+ *   IDL         RUN         lwp_setrun                               p+l
+ *   IDL         SUSPENDED   lwp_setrun, LWP_SUSPENDED or a creator   p+l
+ *                           suspending/exiting (l_resume = RUN,
+ *                           LW_WSUSPEND set)
+ *   RUN         ONPROC      lwp_startup, self (trampoline; boot)     l
+ *   SUSPENDED   SUSPENDED   lwp_startup of an LWP created            l
+ *                           suspended: l_resume = ONPROC
+ *   ONPROC      SLEEP       sync sleep: sq_block's enter hook, self  l
+ *                           (after the object lock is dropped)
+ *   ONPROC      SLEEP       first async sleep: asyncEnter hook, self l
+ *   ONPROC      SLEEP       blocked on a kernel mutex: the mutex     none (CAS)
+ *                           sleep hook, self (wmesg kmutex)
+ *   SLEEP       ONPROC      sync sleep over (leave hook, self) with  l
+ *                           no async sleep pending; last async
+ *                           sleep over (asyncLeave) with no sync
+ *                           one; kernel mutex acquired (CAS back)    none (CAS)
+ *   ONPROC      SUSPENDED   lwp_halt, self: at syscall entry         p+l
+ *                           (userret, LW_WSUSPEND), lwp_suspend of
+ *                           itself, a park ended by suspension on
+ *                           its way out (userret_suspend), the
+ *                           trampoline before the start function
+ *   SLEEP       SUSPENDED   lwp_halt, self, from inside an           p+l
+ *                           interruptible sleep that lwp_suspend
+ *                           kicked (sq_block / sq_sleep_async see
+ *                           mustHalt); l_resume = SLEEP, the sleep
+ *                           goes on when continued. A park is
+ *                           instead ended (SQ_UNSLEPT: SLEEP ->
+ *                           ONPROC) and suspends on its way out
+ *   SUSPENDED   l_resume    lwp_continue (RUN, ONPROC or SLEEP)      p+l
+ *   any live    ZOMB        lwp_exit_common: self (lwp_exit; the     p+l
+ *                           trampoline when the start function
+ *                           returns, or throws: LW_THREW), or the
+ *                           pool's owner for a worker that died
+ *                           (lwp_reap_dead: LW_DIED)
+ *   ZOMB        (free)      lwp_free: lwp_wait collecting it, or at  p
+ *                           once for a detached LWP (lwp_exit_common,
+ *                           lwp_detach of a zombie)
+ *   RUN/SUSP.   (free)      lwp_create undoing an LWP whose worker   p
+ *                           could not be asked for (lwp_free)
+ *
+ * The last LWP to exit does not become a zombie: it ends the process
+ * (proc_exit, status 0) and its slot keeps its state.
+ *
+ * A worker that dies holding a kernel mutex (l_nlocks > 0) leaves kernel
+ * memory inconsistent: lwp_reap_dead panics instead of exiting it. A panic
+ * changes no state: every sleeper is interrupted (SQ_INTR, then EIO), every
+ * suspended LWP is woken on l_suspw and lwp_halt throws EIO, the main
+ * thread's wait for process exit ends (status 70); l_stat stays as it was.
+ *
+ * ---- Flags (l_flag) -------------------------------------------------------
+ *
+ * The word is key `a`: every change is an Atomics read-modify-write, so bits
+ * with different owners never overwrite each other (lwp_alloc's first plain
+ * store precedes publication). Set/cleared by, and under:
+ *
+ *   LW_WSUSPEND   set: lwp_suspend, lwp_setrun (created suspended); cleared:
+ *                 lwp_continue. Under p+l. Read lock-free by the LWP at each
+ *                 syscall entry (sysenter), in its sleeps (mustHalt), by
+ *                 lwp_create for the creator
+ *   LW_UNPARKED   set: lwp_unpark finding the target not parked on its
+ *                 hint's bucket, under that bucket (b); cleared: the LWP's
+ *                 next park, under its hint's bucket. Same hint, same
+ *                 bucket: an unpark racing a park is never lost
+ *   LW_SINTR      unused (interruptibility is the sleeper's
+ *                 SQF_INTERRUPTIBLE); kept for NetBSD's numbering
+ *   LW_DETACHED   set: lwp_alloc (LWP_DETACHED, before publication),
+ *                 lwp_detach; under p; never cleared
+ *   LW_WEXIT      set: lwp_exit_common, under p; never cleared
+ *   LW_MAIN       set at boot for LWP 1, under p; constant
+ *   LW_THREW,     set with LW_WEXIT by lwp_exit_common (the trampoline; the
+ *   LW_DIED       reaper), under p: informational (snapshot, diagnostics)
+ *   LW_CANCELLED  set: lwp_wakeup, under p+l; cleared: the LWP itself, no
+ *                 lock (consumeCancel), when an interruptible sleep starts
+ *                 or ends interrupted
+ *   LW_PENDING    set: any thread, no lock (lwp_post_userret); cleared: the
+ *                 LWP itself at its next syscall entry (userret)
+ *
+ * ---- Locks ----------------------------------------------------------------
+ *
+ *   p_lock (proc)  the LWP counters of struct proc, lwp_wait's cv, l_waiter
+ *                  and l_waitingfor, every transition that changes a count
+ *                  (create, exit, free, suspend, continue)
+ *   l_lock (lwp)   l_stat (with p_lock where a count changes), l_resume,
+ *                  l_sleeping, l_wmesg, the async-sleeper chain (l_asq,
+ *                  l_nasync)
+ *   bucket (parktab)  the park table: parked sleepers, LW_UNPARKED
+ *
+ * Order: p_lock, then a park bucket, then l_lock (kern/lockorder.ts). The
+ * sleep hooks take l_lock with at most an object lock held, which comes
+ * before it; lwp_wakeup and lwp_suspend interrupt or kick sleepers under
+ * p+l and take no lock to do it (sq_interrupt, sq_unsleep, sq_kick are
+ * compare-and-swaps on the sleeper's word).
+ *
+ * ---- Where it meets the rest of the kernel ---------------------------------
+ *
+ *   kern/sleepq.ts   SleepHooks (ops.ts): a sleep moves the LWP to SLEEP and
+ *                    back, registers async sleepers on l_asq so that
+ *                    lwp_wakeup reaches them, consumes LW_CANCELLED and
+ *                    halts in place for LW_WSUSPEND
+ *   kern/sysent.ts   setUserret: sysenter tests l_flag & LW_USERRET with one
+ *                    plain load and runs lwp_userret (posted work, suspend)
+ *   kern/mutex.ts    l_nlocks counts the kernel mutexes the thread holds
+ *                    (cur.nlocksw); the mutex sleep hook shows SLEEP/kmutex
+ *   kern/spin.ts     reads l_stat: spin only while the other LWP runs
+ *   lwp/proc.ts      onProcExit (timers, ports close), onLwpExit (a port's
+ *                    send lane), onUserret + lwp_post_userret (work only the
+ *                    LWP itself may do, e.g. give up a port's lane)
+ *   lwp0, pool       workers run LWPs; a worker's death is lwp_reap_dead
  */
 import { I32, F64, defineStruct, kregionCreate } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
@@ -21,10 +162,10 @@ export const STATE_NAMES: Readonly<Record<number, string>> = {
   [LSONPROC]: 'ONPROC', [LSSUSPENDED]: 'SUSPENDED',
 };
 
-/** l_flag bits. */
+/** l_flag bits: who sets and clears each, under which lock, is in the header's table. */
 export const LW_WSUSPEND = 0x1;    // suspend requested: act at the next syscall boundary
 export const LW_UNPARKED = 0x2;    // an unpark is pending (NetBSD's L_CANCELLED for park)
-export const LW_SINTR = 0x4;       // sleeping interruptibly
+export const LW_SINTR = 0x4;       // unused (the sleeper's SQF_INTERRUPTIBLE says it)
 export const LW_DETACHED = 0x8;    // LPR_DETACHED
 export const LW_WEXIT = 0x10;      // exiting
 export const LW_MAIN = 0x20;       // the booting thread
@@ -35,26 +176,32 @@ export const LW_PENDING = 0x200;   // a subsystem left work for the LWP's next s
 /** Bits that send the LWP through userret at its next syscall. */
 export const LW_USERRET = LW_WSUSPEND | LW_PENDING;
 
+/**
+ * struct lwp. `[key]`: what guards the field (legend in kern/lockorder.ts).
+ * lwp_alloc zeroes the slot and fills it under p_lock before l_stat
+ * publishes it.
+ */
 export const LWP = defineStruct('lwp', {
-  private: 'f64',      // lwp_getprivate / lwp_setprivate
-  parkhint: 'f64',     // the hint it is parked with
-  created: 'f64',      // kernel monotonic ns
-  lock: 'i32',
-  lid: 'i32',
-  stat: 'i32',
-  flag: 'i32',
-  waitingfor: 'i32',   // lid it waits for in lwp_wait (0 for whichever)
-  waiter: 'i32',       // the first waiter for it
-  sl: 'i32',           // its sleeper for sync sleeps
-  sleeping: 'i32',     // the sleeper it is blocked on now (sync), 0 if none
-  asq: 'i32',          // chain of its pending async sleepers
-  nasync: 'i32',
-  suspw: 'i32',        // suspended LWPs wait on this word
-  resume: 'i32',       // state to return to when continued
-  nlocks: 'i32',       // kernel mutexes held (a dead worker holding any panics the kernel)
-  wmesg: 'i32',
-  nparks: 'i32',
-  nwakes: 'i32',
+  private: 'f64',      // [!] lwp_getprivate / lwp_setprivate
+  parkhint: 'f64',     // [!] the hint it parks with: written before it enqueues under the bucket (b), read there by unparkers
+  created: 'f64',      // [c] kernel monotonic ns
+  lock: 'i32',         // l_lock (class lwp)
+  lid: 'i32',          // [c] until the slot is freed and reused: re-check after a lock-free lookup
+  stat: 'i32',         // [l,a] LS*; with p too where p_nrlwps changes. Exceptions: lwp_alloc/lwp_free (p only, slot
+                       //   unpublished or dead), the kernel-mutex sleep hook (CAS, no lock; see the header)
+  flag: 'i32',         // [a] LW_*: each bit's owner in the header's table
+  waitingfor: 'i32',   // [p] lid it waits for in lwp_wait (0 for whichever)
+  waiter: 'i32',       // [p] the first waiter for it
+  sl: 'i32',           // unused (sync sleeps use l_sleeping)
+  sleeping: 'i32',     // [l] the sleeper it is blocked on now (sync), 0 if none; written by self
+  asq: 'i32',          // [l] chain of its pending async sleepers (through the sleepers' lnext)
+  nasync: 'i32',       // [l] length of that chain
+  suspw: 'i32',        // [a] suspended LWPs wait on this word (0: halted; 1: continued or panic)
+  resume: 'i32',       // [l] state to return to when continued
+  nlocks: 'i32',       // [!] kernel mutexes held (mutex.ts); the reaper reads it once the thread is gone
+  wmesg: 'i32',        // [l] what it sleeps on (WMESG); the kernel-mutex hook writes it without l (self)
+  nparks: 'i32',       // [!] statistic: parks, counted by self under its bucket
+  nwakes: 'i32',       // statistic, never read: unparks that woke it, counted under the unparker's bucket (b)
 });
 export const L = LWP.F;
 

@@ -1,7 +1,9 @@
 /**
  * LWP lifecycle inside the kernel: creation, exit, freeing, suspension at
  * the syscall boundary (userret), and the sleep hooks that keep an LWP's
- * state truthful while it sleeps.
+ * state truthful while it sleeps. The states, the transitions each function
+ * here makes, the l_flag bits and the locks are tabled in lwp/lwp.ts's
+ * header; each function below names the locks it expects.
  */
 import { I32, F64 } from '../kern/kmem.js';
 import { cur, panicked, H_PROC_EXIT } from '../kern/hdr.js';

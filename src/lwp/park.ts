@@ -5,7 +5,12 @@
  * target on its hint's bucket and, not finding it parked there, leaves one
  * sticky "unpark pending" bit that the target's next park consumes
  * (EALREADY). The bucket lock is held while that bit is set and while a
- * parker checks it, so an unpark racing a park is never lost.
+ * parker checks it, so an unpark racing a park with the same hint is never
+ * lost (LW_UNPARKED's row in lwp/lwp.ts's flag table; a park ended by
+ * lwp_suspend is its SLEEP -> ONPROC -> SUSPENDED path there).
+ *
+ * A bucket is [lock (class parktab), head, tail, pad]: the parked sleepers
+ * of every hint hashing there, all under the lock (key b).
  */
 import { I32, F64, kregionCreate } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
@@ -42,10 +47,6 @@ function bucket(hint: number): number {
 }
 function sameHint(a: number, b: number): boolean { return a === b || (a !== a && b !== b); }
 
-/**
- * The park body. `deadline` is kernel monotonic ns (Infinity: none); the
- * caller has already turned an expired abstime into ETIMEDOUT.
- */
 /**
  * First half of a park: takes a sleeper and enqueues it on the hint's bucket,
  * returning it with the bucket lock held; or fails with EALREADY, consuming

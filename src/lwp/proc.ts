@@ -1,25 +1,27 @@
 /**
- * struct proc: the process that owns the LWPs, with NetBSD's LWP counters
- * (all under p_lock):
- *   nlwps    LWPs that exist (not yet freed), zombies included
- *   nzlwps   zombies
- *   nrlwps   LWPs running or likely to run (RUN, ONPROC, SLEEP)
- *   ndlwps   detached LWPs
- *   nlwpwait LWPs sleeping in lwp_wait
- * The process exits when its last LWP exits (exit1): see {@link proc_exit}.
+ * struct proc: the process that owns the LWPs, with NetBSD's LWP counters.
+ * The LWP states they count, and every transition that changes them, are
+ * in lwp/lwp.ts's header (the LWP subsystem's theory). The process exits
+ * when its last LWP exits (exit1): see {@link proc_exit}.
  */
 import { I32, defineStruct, kregionCreate } from '../kern/kmem.js';
 import { H_PROC_EXIT, H_EXIT_STATUS } from '../kern/hdr.js';
 import { mutex_class } from '../kern/lockdebug.js';
 
+/** struct proc. `[key]`: what guards the field (legend in kern/lockorder.ts). */
 export const PROC = defineStruct('proc', {
-  lock: 'i32',
-  pid: 'i32',
-  nlwps: 'i32', nzlwps: 'i32', nrlwps: 'i32', ndlwps: 'i32', nlwpwait: 'i32',
-  nlwpid: 'i32',        // last lid handed out
-  lwpcv: 'i32', lwpcvTail: 'i32', // lwp_wait's condition variable
-  exiting: 'i32',
-  nlive: 'i32',         // LWPs other than LWP 1 not yet zombies (keeps the Node process alive)
+  lock: 'i32',          // p_lock (class proc)
+  pid: 'i32',           // [c] set at boot
+  nlwps: 'i32',         // [p] LWPs that exist (not yet freed), zombies included
+  nzlwps: 'i32',        // [p] zombies
+  nrlwps: 'i32',        // [p] LWPs running or likely to run (RUN, ONPROC, SLEEP)
+  ndlwps: 'i32',        // [p] detached LWPs
+  nlwpwait: 'i32',      // [p] LWPs sleeping in lwp_wait
+  nlwpid: 'i32',        // [p] last lid handed out
+  lwpcv: 'i32', lwpcvTail: 'i32', // [p] lwp_wait's condition variable (a sleep-queue list)
+  exiting: 'i32',       // [a] 0 -> 1 once, by the exchange in proc_exit
+  nlive: 'i32',         // [p,~] LWPs other than LWP 1 not yet zombies (keeps the Node process alive;
+                        //   spawn.ts reads it with Atomics.load, without p)
 });
 export const P = PROC.F;
 const procs = kregionCreate('proc', () => PROC.words);

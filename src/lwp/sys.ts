@@ -1,7 +1,8 @@
 /**
  * The LWP system calls of `ukern/sys` (NetBSD sys_lwp.c / kern_lwp.c
  * semantics, errno values included). The calling thread is an LWP; the
- * thread that booted the kernel is LWP 1.
+ * thread that booted the kernel is LWP 1. The states and locks these calls
+ * work with are described in lwp/lwp.ts's header.
  */
 import { isMainThread } from 'node:worker_threads';
 import { I32, F64 } from '../kern/kmem.js';

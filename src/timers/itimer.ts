@@ -1,23 +1,73 @@
 /**
- * struct itimer and the per-process timer table, after timer.c.
+ * struct itimer and the per-process timer table, after timer.c; with the
+ * timer subsystem's theory: its locks, who writes each field, the life
+ * cycle of a timer, what the clock thread touches. timers/sys.ts (the
+ * calls), portnfy.ts and thread.ts (notifications) follow these rules.
  *
- * Locks (kern/lockorder.ts; taken in this order):
- *  - the table lock (class 'timertab') (the seed's p_lock for timers): the table of timer ids,
- *    the free-id stack, and every timer's it_lock bits and blocker count;
- *  - a timer's it_mutex (class 'timer'): what firing touches (pending count, overrun, the
- *    armed value, the notification target). The clock thread takes only this.
- * The timer lock (ITLK_LOCKED in it_lock) is the seed's long-term lock: a
- * syscall "grabs" a timer (timer_grab) and holds it across the whole call
- * without holding a mutex; waiters sleep on the timer's condition variable
- * under the table lock. A timer being deleted has ITLK_REMOVE set: it can no
- * longer be grabbed, and the deleter waits until every blocker has seen the
- * flag and left before the id is freed.
+ * ---- Locks (kern/lockorder.ts; taken in this order) -------------------------
+ *
+ *   table lock (T, class timertab)  the seed's p_lock for timers: the table
+ *       of timer ids, the free-id stack, and every timer's it_lock bits
+ *       (ITLK_*), blocker count, owner and condition variable.
+ *   timer lock (g, ITLK_LOCKED in it_lock)  the seed's long-term lock, a
+ *       sleep lock rather than a mutex: a syscall "grabs" a timer
+ *       (timer_grab) and holds it across the whole call, holding no mutex;
+ *       waiters count themselves in it_blockers and sleep on it_cv under T.
+ *       Its holder alone changes the timer's configuration (callout arming,
+ *       the notification binding). A timer being deleted has ITLK_REMOVE
+ *       set: it can no longer be grabbed, and the deleter waits until every
+ *       blocker has seen the flag and left before the id is freed.
+ *   it_mutex (i, class timer)  what firing touches: the armed value and
+ *       period, the pending count, the overrun, the notification target.
+ *       The clock thread takes only this; so does a port delivery.
+ *
+ * A port notification is sent under it_mutex (port_send_event takes the
+ * port lock after it, as the lock order allows); the callout heap lock is
+ * never taken under it_mutex: a timer arms and stops its callout holding
+ * only g, and callout_stop / callout_free wait for a handler in progress.
+ *
+ * ---- Life cycle -------------------------------------------------------------
+ *
+ *   from            to              by (locks)
+ *   (free)          born locked     timer_create: itimers.alloc, then table_install
+ *                                   takes an id and sets ITLK_LOCKED (T); clock,
+ *                                   notify, sigval, lid (T); the notification is
+ *                                   bound and the callout allocated holding g
+ *   born locked     idle            timer_release (T); a failure on the way is a
+ *                                   delete (destroy) instead
+ *   idle            grabbed         timer_grab: waits (T, it_cv) while another
+ *                                   holder has it; fails on ITLK_REMOVE
+ *   grabbed         idle            timer_release (T)
+ *   grabbed: disarmed -> armed      timer_settime: callout_stop (waits for a firing in
+ *                                   progress), value, interval, armed = 1 (i), then
+ *                                   callout_reset (g)
+ *   grabbed: armed -> disarmed      timer_settime with a zero it_value: armed = 0 (i)
+ *   armed           armed / idle    itimer_fire, the clock thread (i): n periods
+ *                                   elapsed; a periodic timer's value moves past now,
+ *                                   a one-shot is disarmed; itimer_expire adds n to
+ *                                   it_pending, and when it was 0 hands the
+ *                                   notification its one event (port, thread
+ *                                   mailbox, or queued for signals)
+ *   pending n       pending 0       a delivery: itimer_take (i) returns n and sets
+ *                                   it_overrun = n - 1 (DELAYTIMER_MAX saturates)
+ *   grabbed         removing        timer_unhook: ITLK_REMOVE (T); waits until
+ *                                   it_blockers is 0; frees the id (T)
+ *   removing        (free)          destroy: callout_free (waits for a firing), the
+ *                                   port slot given back (port_unbind, i), flags,
+ *                                   armed, pending cleared (i), unlocked (T),
+ *                                   itimers.free. Also at process exit, and
+ *                                   timer_close_port unbinds timers of a closing port
  *
  * Expirations: a firing computes how many periods have elapsed since the
  * expiry it was due for (never counting wake-ups), folds them into
  * it_pending, and hands the timer's notification at most one event; the
  * delivery then takes the whole count (events = pending, overrun =
  * pending - 1, pending = 0).
+ *
+ * The clock thread touches, under it_mutex only: it_armed, it_value,
+ * it_interval, it_lastfire, it_pending (itimer_expire), and reads it_flags,
+ * it_line, it_portfd (the deadline hint), it_portev (the port post) and
+ * it_mbox (the thread post). It never touches T, g or the table.
  */
 import { I32, F64, defineStruct, kcacheCreate, kregionCreate } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
@@ -40,31 +90,38 @@ declare module '../kern/options.js' {
 }
 defineTunable('timer_max', _TIMER_MAX, 1, 1 << 20);
 
+/**
+ * struct itimer. `[key]`: what guards the field (legend in kern/lockorder.ts;
+ * `g` is the timer lock, ITLK_LOCKED). Fields keyed `c` are written by
+ * timer_create while the timer is born locked, before its callout exists.
+ */
 export const ITIMER = defineStruct('itimer', {
-  value: 'f64',     // next expiry on the time line (valid while armed)
-  interval: 'f64',  // period ns, 0 for a one-shot
-  lastfire: 'f64',  // time line ns of the last firing (timer_gettime)
-  sigval: 'f64',    // sigev_value
-  portuser: 'f64',  // portnfy_user
-  mutex: 'i32',     // it_mutex
-  lock: 'i32',      // ITLK_* (table lock)
-  blockers: 'i32',  // threads waiting for ITLK_LOCKED (table lock)
-  cv: 'i32', cvTail: 'i32', // it_cv: waiters for the timer lock
-  tid: 'i32',
-  clock: 'i32',
-  line: 'i32',      // TL_* of its clock
-  notify: 'i32',    // SIGEV_*
-  signo: 'i32',
-  flags: 'i32',     // IT_*
-  armed: 'i32',
-  pending: 'i32',   // it_pending: expirations not yet delivered
-  overrun: 'i32',   // it_overrun: extra expirations of the last delivery
-  callout: 'i32',
-  portfd: 'i32',
-  portev: 'i32',    // the pre-reserved port event slot (0: none)
-  mbox: 'i32',      // SIGEV_THREAD: the creating thread's mailbox
-  lid: 'i32',       // creating LWP (it_lwp)
-  owner: 'i32',     // lid of the thread holding ITLK_LOCKED (table lock)
+  value: 'f64',     // [i] next expiry on the time line (valid while armed)
+  interval: 'f64',  // [i] period ns, 0 for a one-shot
+  lastfire: 'f64',  // [i] time line ns of the last firing (written, not read yet)
+  sigval: 'f64',    // [c] sigev_value
+  portuser: 'f64',  // [g+i] portnfy_user (written, not read: the port event carries it)
+  mutex: 'i32',     // it_mutex (class timer)
+  lock: 'i32',      // [T] ITLK_*; a poller without a sleeper naps on this word (plain stores: no notify)
+  blockers: 'i32',  // [T] threads waiting for ITLK_LOCKED
+  cv: 'i32', cvTail: 'i32', // [T] it_cv: waiters for the timer lock
+  tid: 'i32',       // [c] (table_install, T)
+  clock: 'i32',     // [c]
+  line: 'i32',      // [c] TL_* of its clock
+  notify: 'i32',    // [c] SIGEV_* (not read yet: the signals subsystem will)
+  signo: 'i32',     // [c] (not read yet: the signals subsystem will)
+  flags: 'i32',     // [g+i] IT_*; timer_create stores IT_SIGNAL / IT_THREAD holding g only (no callout
+                    //   yet), and thread.ts peeks at it without either before re-checking under i
+  armed: 'i32',     // [i] (thread.ts's keepalive reads it with Atomics.load, without i)
+  pending: 'i32',   // [i] it_pending: expirations not yet delivered (same lock-free reader)
+  overrun: 'i32',   // [i] it_overrun: extra expirations of the last delivery
+  callout: 'i32',   // [c]
+  portfd: 'i32',    // [g+i] the port notified
+  portev: 'i32',    // [g+i] the pre-reserved port event slot (0: none)
+  mbox: 'i32',      // [i] SIGEV_THREAD: the creating thread's mailbox; set at create holding g only,
+                    //   cleared under i when that thread lets its mailbox go (thread.ts)
+  lid: 'i32',       // [c] creating LWP (it_lwp; not read yet)
+  owner: 'i32',     // [T] lid of the thread holding ITLK_LOCKED
 });
 export const IT = ITIMER.F;
 export const ITIMER_BYTES = ITIMER.words * 4;
@@ -76,7 +133,8 @@ export const itimers = kcacheCreate('itimer', ITIMER, (t) => t.timer_max!);
 callout_demand((t) => t.timer_max!);
 
 // Table region: [0] table lock, [1] free ids on the stack, then timer_max
-// slots (itimer handles), then the free-id stack.
+// slots (itimer handles), then the free-id stack. All [T]; the count and
+// the slots are also read lock-free (timer_count, timer_ids: a snapshot).
 const T_LOCK = 0, T_NFREE = 1, T_HDR = 2;
 const table = kregionCreate('itimer.table', (t) => T_HDR + 2 * t.timer_max!);
 mutex_class('timer', itimers, { field: IT.mutex });
