@@ -23,7 +23,6 @@ import { within } from './helpers.js';
 const code = (c: string) => (e: unknown) => e instanceof SysError && e.code === c;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 const ms = (n: number) => ({ tv_sec: Math.floor(n / 1000), tv_nsec: (n % 1000) * 1e6 });
-const drain = (p: number) => { while (sys.port_getn(p, 1000, 0, ZERO).length) { /* */ } sys.port_getn(p, 1000, 1, ZERO); };
 
 test('ukern/sys exports the ports calls and illumos constants', () => {
   for (const f of ['port_create', 'port_associate', 'port_dissociate', 'port_send', 'port_sendn', 'port_alert',

@@ -48,9 +48,6 @@ type Hook = () => void;
 const bootHooks: Hook[] = [];
 /** Runs once at boot, after memory exists, in registration order (subsystem init). */
 export function onBoot(fn: Hook): void { bootHooks.push(fn); }
-const attachHooks: Hook[] = [];
-/** Runs in every thread once it has kernel memory (boot or attach). */
-export function onAttach(fn: Hook): void { attachHooks.push(fn); }
 
 /**
  * Boots the kernel with the given resource controls. Optional: the first
@@ -71,7 +68,6 @@ export function boot(options?: BootOptions): void {
   // thread still needs a non-zero owner id for kernel mutexes.
   if (cur.lid === 0) cur.lid = 1;
   Atomics.store(I32, H_MAGIC, MAGIC);
-  for (const h of attachHooks) h();
 }
 
 /** Attaches this thread to a booted kernel. */
@@ -86,7 +82,6 @@ export function attach(img: KernelImage): void {
   tun = img.tunables;
   lockdebug_init(tun.lockdebug === 1);
   image = img;
-  for (const h of attachHooks) h();
 }
 
 /** Gives a kernel helper thread its owner id for kernel mutexes. */

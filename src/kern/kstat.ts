@@ -49,12 +49,6 @@ export function kstat_add(c: Counter, n = 1): void {
   else if (old + n < 0) Atomics.sub(I32, w + 1, 1);     // borrow (gauges go down)
 }
 
-/** Reads one counter. */
-export function kstat_read(c: Counter): number {
-  const w = region.base + slot[c]!;
-  return Atomics.load(I32, w + 1) * 0x100000000 + (Atomics.load(I32, w) >>> 0);
-}
-
 /** Every counter of a module (or all), as { 'module.name': value }. */
 const gauges = new Map<string, () => number>();
 

@@ -28,8 +28,6 @@ import { sq_last_woken, type SpinPolicy } from './sleepq.js';
 /** Whether LWP `lid` is on a CPU or about to be: installed by the LWP layer. */
 let running: (lid: number) => boolean = () => false;
 export function spin_set_running(fn: (lid: number) => boolean): void { running = fn; }
-/** Whether LWP `lid` is on a CPU or about to be (for waits outside a spin domain). */
-export function lwp_running(lid: number): boolean { return lid > 0 && running(lid); }
 
 /** Looks of {@link SpinDomain.poll} without pause, and the most busy-work iterations between later looks. */
 const POLL_EAGER = 16, POLL_GAP_MAX = 128;

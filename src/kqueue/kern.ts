@@ -57,16 +57,16 @@ const PENDQ = new TailQ(Q.qhead, Q.qtail, K.qnext, K.qprev);
 /** Every knote registered on a kqueue (what close detaches). */
 const KNLIST = new TailQ(Q.lhead, Q.ltail, K.lnext, K.lprev);
 
-export const C_KQUEUES = kstat_counter('kqueue', 'kqueues_created');
-export const C_KNOTES = kstat_counter('kqueue', 'knotes_added');
-export const C_DROPPED = kstat_counter('kqueue', 'knotes_dropped');
+const C_KQUEUES = kstat_counter('kqueue', 'kqueues_created');
+const C_KNOTES = kstat_counter('kqueue', 'knotes_added');
+const C_DROPPED = kstat_counter('kqueue', 'knotes_dropped');
 /** Gauges (up and down): kqueues allocated (open or still referenced), knotes registered. */
-export const C_KQ_INUSE = kstat_counter('kqueue', 'kqueues_in_use');
-export const C_KN_INUSE = kstat_counter('kqueue', 'knotes_in_use');
-export const C_EVENTS = kstat_counter('kqueue', 'events_returned');
+const C_KQ_INUSE = kstat_counter('kqueue', 'kqueues_in_use');
+const C_KN_INUSE = kstat_counter('kqueue', 'knotes_in_use');
+const C_EVENTS = kstat_counter('kqueue', 'events_returned');
 export const C_SLEEPS = kstat_counter('kqueue', 'sleeps');
 export const C_WAKEUPS = kstat_counter('kqueue', 'wakeups');
-export const C_ENOMEM = kstat_counter('kqueue', 'knote_enomem');
+const C_ENOMEM = kstat_counter('kqueue', 'knote_enomem');
 
 // ---------------------------------------------------------------- kqueues
 
@@ -398,7 +398,7 @@ function scan_rearm(kq: number, kn: number): void {
 }
 
 /** The knote as a kevent (kn_kevent): the one place the kernel makes a kevent_t for user code. */
-export function knote_kevent(kn: number): kevent_t {
+function knote_kevent(kn: number): kevent_t {
   const f = F64;
   return {
     ident: num(f[(kn + K.ident) >> 1]!), filter: I32[kn + K.filter]!, flags: I32[kn + K.flags]! & 0xffff,

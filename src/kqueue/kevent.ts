@@ -46,7 +46,7 @@ class Change implements kevent_t {
  * A wrong JS type anywhere is a TypeError before any change is applied.
  * Values are judged later, per change (EINVAL entries), on these copies.
  */
-export function copyin_changes(changelist: unknown, syscall: string): kevent_t[] {
+function copyin_changes(changelist: unknown, syscall: string): kevent_t[] {
   if (changelist === null || changelist === undefined) { copyin_check(syscall); return []; }
   const list = copyin_array(changelist, 'changelist', syscall);
   const out = new Array<kevent_t>(list.length);

@@ -104,7 +104,7 @@ defineTunable('kq_knotes_max', 131072, 16, 1 << 22);
 defineTunable('kq_calloutmax', 4096, 0, 1 << 22);
 
 /** struct kqueue. `[key]`: what guards the field (legend in kern/lockorder.ts). */
-export const KQUEUE = defineStruct('kqueue', {
+const KQUEUE = defineStruct('kqueue', {
   lock: 'i32',      // the kqueue lock (class kqueue)
   refs: 'i32',      // [a] the descriptor's reference plus one per kevent call (or knote_fire, visit) in progress
   closing: 'i32',   // [k] set when the descriptor is closed; never cleared
@@ -132,7 +132,7 @@ export const Q = KQUEUE.F;
  * holder of its kqueue's lock is the only writer of everything else but
  * the links under h and f.
  */
-export const KNOTE = defineStruct('knote', {
+const KNOTE = defineStruct('knote', {
   ident: 'f64',     // [c]
   sdata: 'f64',     // [k] data given at registration
   data: 'f64',      // [k] data to report
@@ -185,7 +185,6 @@ export function kn_ident(kn: number): number { return F64[(kn + K.ident) >> 1]; 
 export function kn_data(kn: number): number { return F64[(kn + K.data) >> 1]; }
 export function kn_setdata(kn: number, v: number): void { F64[(kn + K.data) >> 1] = v; }
 export function kn_sdata(kn: number): number { return F64[(kn + K.sdata) >> 1]; }
-export function kn_udata(kn: number): number { return F64[(kn + K.udata) >> 1]; }
 export function kn_aux(kn: number, i: 0 | 1): number { return F64[(kn + (i === 0 ? K.aux0 : K.aux1)) >> 1]; }
 export function kn_setaux(kn: number, i: 0 | 1, v: number): void { F64[(kn + (i === 0 ? K.aux0 : K.aux1)) >> 1] = v; }
 export function kn_setf64(kn: number, off: number, v: number): void { F64[(kn + off) >> 1] = v; }

@@ -9,7 +9,7 @@ export class LwpExit {
   readonly message = 'lwp_exit';
 }
 /** Marks LwpExit for code that must recognise it without loading the kernel (the class layer's start shim). */
-export const LWP_EXIT_MARK = Symbol.for('ukern.lwp_exit');
+const LWP_EXIT_MARK = Symbol.for('ukern.lwp_exit');
 Object.defineProperty(LwpExit.prototype, LWP_EXIT_MARK, { value: true });
 let exited = false;
 /** Whether the current LWP already exited itself; with an argument, sets it. */

@@ -151,7 +151,6 @@
  *   lwp0, pool       workers run LWPs; a worker's death is lwp_reap_dead
  */
 import { I32, F64, defineStruct, kregionCreate } from '../kern/kmem.js';
-import { cur } from '../kern/hdr.js';
 import { SYSID_BASE } from '../kern/hdr.js';
 import { mutex_class } from '../kern/lockdebug.js';
 
@@ -205,7 +204,7 @@ export const LWP = defineStruct('lwp', {
 });
 export const L = LWP.F;
 
-export const lwptab = kregionCreate('lwptab', (t) => t.maxlwp! * LWP.words);
+const lwptab = kregionCreate('lwptab', (t) => t.maxlwp! * LWP.words);
 mutex_class('lwp', lwptab, { field: L.lock, stride: LWP.words });
 
 export function maxlwp(): number { return lwptab.words / LWP.words; }
@@ -218,10 +217,6 @@ export function lwp_byid(lid: number): number {
   return I32[h + L.lid] === lid && Atomics.load(I32, h + L.stat) !== 0 ? h : 0;
 }
 
-export function curlwp(): number { return cur.lwp; }
 export function lwp_stat(h: number): number { return Atomics.load(I32, h + L.stat); }
-export function lwp_flag(h: number): number { return Atomics.load(I32, h + L.flag); }
-export function lwp_setflag(h: number, bits: number): void { Atomics.or(I32, h + L.flag, bits); }
-export function lwp_clrflag(h: number, bits: number): void { Atomics.and(I32, h + L.flag, ~bits); }
 export function lwp_private(h: number): number { return F64[(h + L.private) >> 1]!; }
 export function lwp_setprivate_(h: number, v: number): void { F64[(h + L.private) >> 1] = v; }

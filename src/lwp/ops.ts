@@ -31,9 +31,9 @@ import { SYSID_BASE } from '../kern/hdr.js';
 import { diag_publish, dc_lwp_exit } from '../kern/diag.js';
 
 export const C_CREATED = kstat_counter('lwp', 'created');
-export const C_EXITED = kstat_counter('lwp', 'exited');
-export const C_COLLECTED = kstat_counter('lwp', 'collected');
-export const C_SUSPENDS = kstat_counter('lwp', 'suspended');
+const C_EXITED = kstat_counter('lwp', 'exited');
+const C_COLLECTED = kstat_counter('lwp', 'collected');
+const C_SUSPENDS = kstat_counter('lwp', 'suspended');
 
 /** Is this state counted in p_nrlwps (running or likely to run)? */
 export function counted(stat: number): boolean {

@@ -9,7 +9,7 @@ import { H_PROC_EXIT, H_EXIT_STATUS } from '../kern/hdr.js';
 import { mutex_class } from '../kern/lockdebug.js';
 
 /** struct proc. `[key]`: what guards the field (legend in kern/lockorder.ts). */
-export const PROC = defineStruct('proc', {
+const PROC = defineStruct('proc', {
   lock: 'i32',          // p_lock (class proc)
   pid: 'i32',           // [c] set at boot
   nlwps: 'i32',         // [p] LWPs that exist (not yet freed), zombies included

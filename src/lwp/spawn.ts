@@ -126,7 +126,7 @@ const DROP = new Set(['-i', '--interactive', '-c', '--check', '--test', '--watch
 const KEEP_PRELOAD = new Set(['-r', '--require', '--import']);
 
 /** execArgv minus what only makes sense for the main thread's entry point (-e/-p code, --input-type, ...). */
-export function worker_execargv(argv: readonly string[]): string[] {
+function worker_execargv(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;

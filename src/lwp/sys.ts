@@ -16,7 +16,7 @@ import { sysenter } from '../kern/sysent.js';
 import { onBoot } from '../kern/boot.js';
 import { runSync, runAsync, type SleepGen } from '../kern/sleeprun.js';
 import {
-  sq_alloc, sq_free, sq_enqueue, sq_wake_all, sq_interrupt, sq_abandon_thread, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR,
+  sq_alloc, sq_free, sq_enqueue, sq_wake_all, sq_abandon_thread, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR,
 } from '../kern/sleepq.js';
 import { wmesg_register, wmesg_name } from '../kern/wmesg.js';
 import { kstat_add } from '../kern/kstat.js';

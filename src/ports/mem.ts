@@ -14,7 +14,7 @@
  */
 import { spin_region, SPIN_EXTRA } from '../kern/spin.js';
 import { availableParallelism } from 'node:os';
-import { I32, F64, defineStruct, kcacheCreate, kregionCreate } from '../kern/kmem.js';
+import { F64, defineStruct, kcacheCreate, kregionCreate } from '../kern/kmem.js';
 import { defineTunable } from '../kern/options.js';
 import { kstat_counter } from '../kern/kstat.js';
 import { PORT_DEFAULT_PORTS, PORT_MAX_PORTS, PORT_DEFAULT_EVENTS } from './consts.js';

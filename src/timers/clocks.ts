@@ -64,10 +64,10 @@ function manual_line(t: TimespecCopy): number {
 }
 
 /** The manual clock now on its time line, ns. */
-export function manualNow(): number { return F64[mw(MC_LINE) >> 1]!; }
+function manualNow(): number { return F64[mw(MC_LINE) >> 1]!; }
 
 /** The manual clock now, exactly (a consistent copy, whoever writes). */
-export function manualTs(): TimespecCopy {
+function manualTs(): TimespecCopy {
   for (;;) {
     const q = Atomics.load(I32, mw(MC_SEQ));
     if ((q & 1) === 0) {

@@ -95,7 +95,7 @@ defineTunable('timer_max', _TIMER_MAX, 1, 1 << 20);
  * `g` is the timer lock, ITLK_LOCKED). Fields keyed `c` are written by
  * timer_create while the timer is born locked, before its callout exists.
  */
-export const ITIMER = defineStruct('itimer', {
+const ITIMER = defineStruct('itimer', {
   value: 'f64',     // [i] next expiry on the time line (valid while armed)
   interval: 'f64',  // [i] period ns, 0 for a one-shot
   lastfire: 'f64',  // [i] time line ns of the last firing (written, not read yet)
@@ -147,7 +147,7 @@ function freeStack(i: number): number { return table.base + T_HDR + timer_max() 
 
 onBoot(itimer_init);
 /** Boot: every id free, lowest handed out first. */
-export function itimer_init(): void {
+function itimer_init(): void {
   const n = timer_max();
   for (let i = 0; i < n; i++) I32[freeStack(i)] = n - 1 - i;
   I32[table.base + T_NFREE] = n;
@@ -156,10 +156,10 @@ export function itimer_init(): void {
 export const C_CREATED = kstat_counter('timer', 'created');
 export const C_DELETED = kstat_counter('timer', 'deleted');
 export const C_ARMED = kstat_counter('timer', 'armed');
-export const C_FIRED = kstat_counter('timer', 'fired');
-export const C_EXPIRATIONS = kstat_counter('timer', 'expirations');
+const C_FIRED = kstat_counter('timer', 'fired');
+const C_EXPIRATIONS = kstat_counter('timer', 'expirations');
 export const C_DELIVERED = kstat_counter('timer', 'delivered');
-export const C_OVERRUNS = kstat_counter('timer', 'overruns');
+const C_OVERRUNS = kstat_counter('timer', 'overruns');
 
 export function f64get(h: number, off: number): number { return F64[(h + off) >> 1]!; }
 export function f64set(h: number, off: number, v: number): void { F64[(h + off) >> 1] = v; }
@@ -349,7 +349,7 @@ export function itimer_set_next_hook(fn: (it: number, next: number) => void): vo
  * Adds `n` expirations (it_mutex held): folded into the pending count when a
  * notification is already outstanding, else handed to the notification.
  */
-export function itimer_expire(it: number, n: number): void {
+function itimer_expire(it: number, n: number): void {
   kstat_add(C_EXPIRATIONS, Math.min(n, DELAYTIMER_MAX)); // one carry per add at most
 
   const p = I32[it + IT.pending]!;

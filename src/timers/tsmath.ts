@@ -45,7 +45,7 @@ export function bigUp(b: bigint): number {
   return BigInt(d) < b ? nextUp(d) : d;
 }
 /** An exact integer as the greatest double <= it. */
-export function bigDown(b: bigint): number {
+function bigDown(b: bigint): number {
   const d = Number(b);
   return BigInt(d) > b ? nextDown(d) : d;
 }

@@ -23,7 +23,7 @@ export interface LwpFailure { phase: LwpFailPhase; error: unknown }
 const HDR = 8;
 const INITIAL = 4096;
 /** The largest outcome an LWP can hand back (virtual address space is reserved for it, not memory). */
-export const RESULT_MAX_BYTES = 64 * 1024 * 1024;
+const RESULT_MAX_BYTES = 64 * 1024 * 1024;
 
 export function lwp_result_buffer(): SharedArrayBuffer {
   return new SharedArrayBuffer(INITIAL, { maxByteLength: RESULT_MAX_BYTES });
