@@ -1,0 +1,43 @@
+/**
+ * The kqueue timer churn that hung beside a CPU hog: short-lived LWPs arm,
+ * poll and delete one-shot and periodic EVFILT_TIMER knotes on one kqueue
+ * (seeded), with the clock thread running and with it held (then the
+ * bridges, polls and kernel sleeps fire every expiry: the hand-over path
+ * where the bug lived). Each run is a child process (scenarios/callout-churn)
+ * with its own deadline and the parent's timeout behind it, so a hang fails
+ * instead of hanging the suite. The child checks the invariants: every
+ * one-shot retrieved or deleted, exactly once; callouts and timer knotes
+ * back to baseline; no callout left pending, firing or waited for; every
+ * LWP gone. Before the fix, a worker whose LWP had exited ran its LWP's
+ * bridge turn with owner id 0: callout count -1..-8, or a callout stuck
+ * firing and its stopper waiting forever (most runs of either mode).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { seed } from './helpers.js';
+
+const file = fileURLToPath(new URL('./scenarios/callout-churn.js', import.meta.url));
+
+interface Run { code: number | null; signal: string | null; out: string }
+function churn(sd: number, hold: boolean): Promise<Run> {
+  const env = { ...process.env, UKERN_CLOCK_HOLD: hold ? '1' : '0', CHURN_MS: '10000' };
+  return new Promise((resolve) => {
+    execFile(process.execPath, [file, String(sd)], { env, timeout: 15_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      const e = err as (Error & { code?: number | string; signal?: string }) | null;
+      resolve({ code: e === null ? 0 : typeof e.code === 'number' ? e.code : null, signal: e?.signal ?? null, out: stdout + stderr });
+    });
+  });
+}
+
+test('kqueue timer churn from short-lived LWPs: nothing lost, doubled or left firing, no hang (seeded, clock thread running and held)', async (t) => {
+  const sd = seed();
+  t.diagnostic(`seed ${sd} (replay: UKERN_SEED=${sd}, or node build/test/scenarios/callout-churn.js ${sd}; the held run uses seed + 1 with UKERN_CLOCK_HOLD=1)`);
+  const [run, held] = await Promise.all([churn(sd, false), churn(sd + 1, true)]);
+  for (const [what, r] of [['clock thread running', run], ['clock thread held', held]] as const) {
+    assert.equal(r.signal, null, `${what}: killed at the deadline (a hang); seed ${sd}\n${r.out}`);
+    assert.equal(r.code, 0, `${what}: seed ${sd}\n${r.out}`);
+    assert.match(r.out, /^ok seed/m, `${what}: ${r.out}`);
+  }
+});
