@@ -18,17 +18,19 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { seed } from './helpers.js';
 
-const file = fileURLToPath(new URL('./scenarios/callout-churn.js', import.meta.url));
-
 interface Run { code: number | null; signal: string | null; out: string }
-function churn(sd: number, hold: boolean): Promise<Run> {
-  const env = { ...process.env, UKERN_CLOCK_HOLD: hold ? '1' : '0', CHURN_MS: '10000' };
+/** Runs scenarios/NAME.js in a child with a deadline (SIGKILL at `ms`). */
+function child(name: string, args: string[], env: Record<string, string>, ms: number): Promise<Run> {
+  const file = fileURLToPath(new URL(`./scenarios/${name}.js`, import.meta.url));
   return new Promise((resolve) => {
-    execFile(process.execPath, [file, String(sd)], { env, timeout: 15_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+    execFile(process.execPath, [file, ...args], { env: { ...process.env, ...env }, timeout: ms, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       const e = err as (Error & { code?: number | string; signal?: string }) | null;
       resolve({ code: e === null ? 0 : typeof e.code === 'number' ? e.code : null, signal: e?.signal ?? null, out: stdout + stderr });
     });
   });
+}
+function churn(sd: number, hold: boolean): Promise<Run> {
+  return child('callout-churn', [String(sd)], { UKERN_CLOCK_HOLD: hold ? '1' : '0', CHURN_MS: '10000' }, 15_000);
 }
 
 test('kqueue timer churn from short-lived LWPs: nothing lost, doubled or left firing, no hang (seeded, clock thread running and held)', async (t) => {
@@ -40,4 +42,11 @@ test('kqueue timer churn from short-lived LWPs: nothing lost, doubled or left fi
     assert.equal(r.code, 0, `${what}: seed ${sd}\n${r.out}`);
     assert.match(r.out, /^ok seed/m, `${what}: ${r.out}`);
   }
+});
+
+test('an LWP that exits takes its timers\' bridge with it: its worker fires nothing after, a live thread does', async () => {
+  const r = await child('callout-bridge-exit', [], { UKERN_CLOCK_HOLD: '1' }, 15_000);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /^after exit: bridge runs 0, armed 1, \["pending"\]$/m, 'nothing fired by the exited LWP\'s worker');
+  assert.match(r.out, /^main got 1 event\(s\), ident 7; armed 0$/m, 'fired by the main thread\'s kernel sleep');
 });
