@@ -84,7 +84,7 @@ if (isMainThread) {
   const watchdog = setTimeout(() => dump('deadline passed (a hang)'), deadline - Date.now());
   const callouts0 = callout_count(), knotes0 = timer_knotes();
   const kq = sys.kqueue();
-  const rounds = 4, perRound = 3, n = 300;
+  const rounds = 3, perRound = 3, n = 250;
   const sab = new SharedArrayBuffer(4 * (H + rounds * perRound * n));
   const s = new Int32Array(sab);
   let next = 0, slot = 0;
