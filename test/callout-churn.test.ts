@@ -11,6 +11,8 @@
  * LWP gone. Before the fix, a worker whose LWP had exited ran its LWP's
  * bridge turn with owner id 0: callout count -1..-8, or a callout stuck
  * firing and its stopper waiting forever (most runs of either mode).
+ * Beside it, in children too: the exiting LWP's bridge is gone with it, and
+ * a callout_stop that would wait under another kernel lock panics at once.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,4 +51,11 @@ test('an LWP that exits takes its timers\' bridge with it: its worker fires noth
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /^after exit: bridge runs 0, armed 1, \["pending"\]$/m, 'nothing fired by the exited LWP\'s worker');
   assert.match(r.out, /^main got 1 event\(s\), ident 7; armed 0$/m, 'fired by the main thread\'s kernel sleep');
+});
+
+test('callout_stop that would wait for a firing handler while holding another kernel mutex: a kernel panic at once, not a possible deadlock', async () => {
+  const r = await child('callout-stop-locked', [], {}, 15_000);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /^EIO after \d+ ms: .*holding another kernel lock/m, r.out);
+  assert.ok(Number(/^EIO after (\d+) ms/m.exec(r.out)![1]) < 1000, 'at once');
 });
