@@ -33,12 +33,14 @@ const SPIN = 1000;
 /** Acquires the mutex at word w. */
 export function mutex_enter(w: number): void {
   if (lockdebug) lockdebug_enter(w, false);
-  if (Atomics.compareExchange(I32, w, 0, cur.lid) !== 0) mutexEnterSlow(w);
+  const me = cur.lid;
+  if (Atomics.compareExchange(I32, w, 0, me) !== 0 || me === 0) mutexEnterSlow(w);
   I32[cur.nlocksw]++;
 }
 
 /** Tries once; true when acquired. */
 export function mutex_tryenter(w: number): boolean {
+  if (cur.lid === 0) noOwner(w);
   if (Atomics.compareExchange(I32, w, 0, cur.lid) !== 0) return false;
   if (lockdebug) lockdebug_enter(w, true);
   I32[cur.nlocksw]++;
@@ -78,8 +80,20 @@ function flushWakes(): void {
   nwake = 0;
 }
 
+/*
+ * Owner id 0 means "free": a thread without one (a pool worker between two
+ * LWPs, whose event loop may still run callbacks its last LWP left behind)
+ * would "take" a free mutex by writing 0 into it, i.e. take nothing, and run
+ * its critical section beside the real owner. That corrupted the callout
+ * heap once (a count of -1): such a call is a kernel bug, and a panic.
+ */
+function noOwner(w: number): never {
+  kpanic(`mutex_enter: a thread with no owner id (no LWP, not a kernel thread) tried to take the kernel mutex at word ${w}`, 'mutex_enter');
+}
+
 function mutexEnterSlow(w: number): void {
   const me = cur.lid;
+  if (me === 0) noOwner(w);
   if (((Atomics.load(I32, w) & ~M_WAITERS) === me) && me !== 0) {
     kpanic(`mutex_enter: thread ${me} tried to take the kernel mutex at word ${w}, which it already holds`, 'mutex_enter');
   }

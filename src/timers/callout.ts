@@ -17,8 +17,11 @@
  *   callout_stop(c) -> was it pending      cancel; if its handler is running in
  *                                          another thread, waits for it to return,
  *                                          so after callout_stop the handler is not
- *                                          running and will not run (unless re-armed)
- *   callout_free(c)                        stops it, then frees it
+ *                                          running and will not run (unless re-armed);
+ *                                          the caller must hold no other kernel lock
+ *                                          then (a panic, as a fire that never ends)
+ *   callout_free(c)                        stops it, then frees it (from inside its
+ *                                          own handler: once the handler returns)
  *   callout_pending(c), callout_when(c)
  *
  * A handler is `(c, arg, now) => next`: it runs in the clock thread (or, on
@@ -37,7 +40,9 @@
  */
 import { I32, F64, defineStruct, kcacheCreate, kregionCreate } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { cur } from '../kern/hdr.js';
+import { cur, panicked } from '../kern/hdr.js';
+import { kpanic, panic_error } from '../kern/panic.js';
+import { monoNow } from '../kern/time.js';
 import type { Tunables } from '../kern/options.js';
 import { TL_MONO, TL_MANUAL, timelineNow } from './clocks.js';
 import { mutex_class } from '../kern/lockdebug.js';
@@ -67,7 +72,8 @@ const F = CALLOUT.F;
 export const CALLOUT_BYTES = CALLOUT.words * 4;
 
 const CS_IDLE = 0, CS_PENDING = 1, CS_FIRING = 2;
-const CF_STOP = 1, CF_RESET = 2;
+/** CF_FREE: freed from inside its own handler; callout_run frees it once the handler returns. */
+const CF_STOP = 1, CF_RESET = 2, CF_FREE = 4;
 
 const demands: ((t: Tunables) => number)[] = [];
 /** Reserves callouts (module load, before boot). */
@@ -111,10 +117,14 @@ export function callout_alloc(kind: number, arg: number, line = TL_MONO): number
   return c;
 }
 
-/** Stops and frees a callout. */
+/**
+ * Stops and frees a callout. Called from inside its own handler (in the
+ * thread firing it: a kqueue timer detached by that very fire's unlock),
+ * it cannot wait for the fire to end, so the free is left to callout_run,
+ * which makes it once the handler has returned and it no longer touches c.
+ */
 export function callout_free(c: number): void {
-  callout_stop(c);
-  callouts.free(c);
+  if (cancel(c, CF_FREE) !== DEFERRED) callouts.free(c);
 }
 
 function whenOf(c: number): number { return F64[(c + F.when) >> 1]!; }
@@ -199,7 +209,21 @@ export function callout_reset(c: number, when: number): void {
  * Cancels c. True when it was pending. If its handler is running in another
  * thread, waits until it has returned (it will not re-arm).
  */
-export function callout_stop(c: number): boolean {
+export function callout_stop(c: number): boolean { return cancel(c, 0) === WAS_PENDING; }
+
+const WAS_PENDING = 1, WAS_IDLE = 2, DEFERRED = 3;
+/**
+ * A fire lasting this long is not a slow handler (handlers are short kernel
+ * code) but one that will never end: its thread died in it, or waits for
+ * something its stopper holds. Waiting on would hang the stopper for good.
+ */
+const FIRE_MAX_NS = 5e9;
+
+/**
+ * callout_stop's body. `free` (CF_FREE or 0): when c is firing in this very
+ * thread, mark it so that callout_run frees it after its handler (DEFERRED).
+ */
+function cancel(c: number, free: number): number {
   const b = heapBase(I32[c + F.line]!);
   mutex_enter(b + H_LOCK);
   const st = I32[c + F.state]!;
@@ -207,22 +231,48 @@ export function callout_stop(c: number): boolean {
     hremove(b, c);
     I32[c + F.state] = CS_IDLE;
     mutex_exit(b + H_LOCK);
-    return true;
+    return WAS_PENDING;
   }
+  let r = WAS_IDLE;
   if (st === CS_FIRING) {
     I32[c + F.flags] = (I32[c + F.flags]! & ~CF_RESET) | CF_STOP;
-    if (I32[c + F.firer] !== cur.lid) {
-      I32[c + F.waiters]!++;
-      while (Atomics.load(I32, c + F.state) === CS_FIRING) {
-        mutex_exit(b + H_LOCK);
-        Atomics.wait(I32, c + F.state, CS_FIRING, 10);
-        mutex_enter(b + H_LOCK);
-      }
-      I32[c + F.waiters]!--;
+    if (I32[c + F.firer] === cur.lid) {
+      // From inside its own handler: it stops when the handler returns.
+      if (free !== 0) { I32[c + F.flags] |= free; r = DEFERRED; }
+    } else {
+      awaitFire(b, c);
     }
   }
   mutex_exit(b + H_LOCK);
-  return false;
+  return r;
+}
+
+/**
+ * Waits (heap lock held, dropped while asleep) until c's handler, running in
+ * another thread, has returned. Never waits holding another kernel lock: the
+ * handler may need it. Panics rather than wait forever (FIRE_MAX_NS).
+ */
+function awaitFire(b: number, c: number): void {
+  if (cur.lwp !== 0 && I32[cur.nlocksw]! !== 1) {
+    mutex_exit(b + H_LOCK);
+    kpanic(`callout_stop: LWP ${cur.lid} would wait for the handler of callout ${c} holding another kernel lock`, 'callout_stop');
+  }
+  const until = monoNow() + FIRE_MAX_NS;
+  I32[c + F.waiters]!++;
+  while (Atomics.load(I32, c + F.state) === CS_FIRING) {
+    const firer = I32[c + F.firer]!;
+    mutex_exit(b + H_LOCK);
+    if (panicked()) throw panic_error('callout_stop');
+    if (monoNow() > until) {
+      mutex_enter(b + H_LOCK);
+      I32[c + F.waiters]!--;
+      mutex_exit(b + H_LOCK);
+      kpanic(`callout_stop: the handler of callout ${c}, fired by thread ${firer}, has not returned in ${FIRE_MAX_NS / 1e9} s`, 'callout_stop');
+    }
+    Atomics.wait(I32, c + F.state, CS_FIRING, 10);
+    mutex_enter(b + H_LOCK);
+  }
+  I32[c + F.waiters]!--;
 }
 
 /** True while c is armed (pending, or re-armed while firing). */
@@ -281,6 +331,7 @@ export function callout_run(line: number): number {
       I32[c + F.flags] = 0;
       if (I32[c + F.waiters]! > 0) Atomics.notify(I32, c + F.state);
       mutex_exit(b + H_LOCK);
+      if ((fl & CF_FREE) !== 0) callouts.free(c); // freed by its own handler (callout_free)
     }
   }
 }
@@ -331,3 +382,22 @@ export function callout_wake(line: number): void {
 }
 /** Bytes per callout plus its heap slots (for the memory report). */
 export function callout_bytes_each(): number { return CALLOUT_BYTES + 4 * heaps.length; }
+
+/** A callout that is not idle, as {@link callout_snapshot} reports it. */
+export interface CalloutInfo { c: number; state: 'pending' | 'firing'; firer: number; waiters: number; when: number }
+/**
+ * For tests and post-mortems (who holds what when something hangs): the
+ * armed count of a time line, its heap lock word (the owner id, 0 when free)
+ * and every callout that is pending, firing or waited for. Plain reads, no lock.
+ */
+export function callout_snapshot(line = TL_MONO): { armed: number; lockWord: number; busy: CalloutInfo[] } {
+  const b = heapBase(line);
+  const busy: CalloutInfo[] = [];
+  for (let i = 0; i < callouts.count; i++) {
+    const c = callouts.handle(i);
+    const st = I32[c + F.state]!, waiters = I32[c + F.waiters]!;
+    if (I32[c + F.line] !== line || (st === CS_IDLE && waiters === 0)) continue;
+    busy.push({ c, state: st === CS_FIRING ? 'firing' : 'pending', firer: I32[c + F.firer]!, waiters, when: whenOf(c) });
+  }
+  return { armed: Atomics.load(I32, b + H_COUNT), lockWord: Atomics.load(I32, b + H_LOCK), busy };
+}

@@ -64,7 +64,7 @@ function manual_line(t: TimespecCopy): number {
 }
 
 /** The manual clock now on its time line, ns. */
-function manualNow(): number { return F64[mw(MC_LINE) >> 1]!; }
+export function manualNow(): number { return F64[mw(MC_LINE) >> 1]!; }
 
 /** The manual clock now, exactly (a consistent copy, whoever writes). */
 function manualTs(): TimespecCopy {

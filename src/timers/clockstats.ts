@@ -38,7 +38,7 @@ import { sq_set_idle } from '../kern/sleepq.js';
 import { callout_set_arm_hook, callout_run, callout_fired, callout_wake, callout_next, TL_MONO } from './callout.js';
 import { kthread_start } from '../lwp/kthread.js';
 import { lwp_post_userret } from '../lwp/ops.js';
-import { onUserret } from '../lwp/proc.js';
+import { onUserret, onLwpExit } from '../lwp/proc.js';
 
 /** Times the clock thread woke from a wait. */
 export const C_WAKEUPS = kstat_counter('clock', 'wakeups');
@@ -193,7 +193,7 @@ function schedule(when: number): void {
 function tick(): void {
   const when = bridgeWhen;
   bridgeTimer = undefined; bridgeImm = undefined; bridgeWhen = Infinity;
-  if (clock_thread_running()) return;
+  if (clock_thread_running() || cur.lid === 0) return; // cur.lid 0: no LWP here any more (see below)
   if (monoNow() < when) { schedule(when); return; }
   schedule(runDue());
   startCheckLater();
@@ -211,6 +211,21 @@ function onArm(when: number): void {
   schedule(when);
 }
 callout_set_arm_hook(onArm);
+
+/*
+ * The bridge is the arming LWP's, not its worker's. A worker whose LWP has
+ * exited has no owner id (cur.lid 0) until it runs another: a bridge turn
+ * left on its event loop then ran callout_run there, where mutex_enter
+ * "took" the heap and kqueue locks by writing 0 into them (nothing), beside
+ * their real owners, and fired callouts under firer 0; the pool then
+ * retires such a busy worker (terminate), sometimes in the middle of a
+ * handler, leaving its callout CS_FIRING forever and the next callout_stop
+ * of it waiting for good (the kqueue timer-churn hang; the heap corruption
+ * was its count of -1). So the exiting LWP takes its bridge with it: what it
+ * armed is fired by the clock thread (asked for at its first arm) or by any
+ * other thread's bridge, poll or kernel sleep.
+ */
+onLwpExit((lid) => { if (lid === cur.lid) cancel(); });
 
 /*
  * A deferred start is also checked at every syscall of the deferring thread

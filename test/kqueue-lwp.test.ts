@@ -12,7 +12,7 @@ import { isMainThread } from 'node:worker_threads';
 import * as sys from '../src/sys/index.js';
 import { within, seed, rng } from './helpers.js';
 import { kstat } from '../src/sys/index.js';
-import { callout_count } from '../src/timers/callout.js';
+import { callout_count, callout_snapshot } from '../src/timers/callout.js';
 import { kq_spin_tune } from '../src/kqueue/spin.js';
 
 const { EV_SET, kevent, EVFILT_USER, EV_ADD, EV_ENABLE, EV_CLEAR, EV_DISPATCH, EV_DELETE, EV_RECEIPT, NOTE_TRIGGER } = sys;
@@ -265,6 +265,7 @@ if (isMainThread) {
     sys.close(kq);
     assert.equal(kstat('kqueue')['kqueue.timer_knotes'], base);
     assert.equal(callout_count(), callouts0, 'every callout disarmed');
+    assert.deepEqual(callout_snapshot().busy.filter((c) => c.state === 'firing' || c.waiters !== 0), [], 'no callout left firing or waited for');
   });
 
   async function stress(closeMidway: boolean): Promise<void> {
