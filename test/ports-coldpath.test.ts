@@ -9,8 +9,10 @@
  *  - a fresh producer's port_send / lane_push are not deoptimised when the
  *    lane first fills or the getter first sleeps (each deoptimisation sends
  *    the producer's loop back to the interpreter and costs a recompile on a
- *    compiler thread that shares 2 CPUs with both LWPs). Checked with
- *    --trace-deopt in a fresh child process, as V8 prints it on Node 20;
+ *    compiler thread that shares 2 CPUs with both LWPs), nor is the
+ *    consumer's take_lane (its event arrays start with object elements:
+ *    take_out). Checked with --trace-deopt in a fresh child process, as V8
+ *    prints it on Node 20;
  *  - every event the kernel hands out has one V8 map, whatever path made it
  *    and whatever its values: an event from the locked list (its
  *    portev_object read as a double) once moved the event shape to a new
@@ -100,7 +102,7 @@ if (isMainThread && MAPS_CHILD) {
     assert.ok(grants <= 7 + Math.ceil(N / 16384) + 8, `${grants} credit grants for ${N} events`);
   });
 
-  test('a fresh producer\'s port_send and lane_push are not deoptimised (child process, --trace-deopt)', () => {
+  test('a fresh producer\'s port_send and lane_push, and its consumer\'s take_lane, are not deoptimised (child process, --trace-deopt)', () => {
     const file = fileURLToPath(SELF);
     const r = spawnSync(process.execPath, ['--trace-deopt', file, '--cold-child'], { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 << 20 });
     assert.equal(r.status, 0, `child exited ${r.status} ${r.signal ?? ''}: ${r.stderr.slice(-2000)}`);
@@ -108,6 +110,11 @@ if (isMainThread && MAPS_CHILD) {
     assert.match(r.stdout, /\[bailout|deoptimizing/, 'V8 traced deoptimisations (of other functions) at all');
     const bad = r.stdout.split('\n').filter((l) => /deoptimizing .*<JSFunction (lane_push|port_send) /.test(l));
     assert.deepEqual(bad, [], 'deoptimisations of the send path');
+    // The consumer's take: its event arrays once changed element kind at
+    // their first push ("not a Smi" at out.push, every fresh consumer), and
+    // a first wait's locked take reached a call TurboFan had never seen.
+    const badTake = r.stdout.split('\n').filter((l) => /reason: (not a Smi|Insufficient type feedback for call)\).*<JSFunction take_lane /.test(l));
+    assert.deepEqual(badTake, [], 'deoptimisations of the lane take');
   });
 
   test('every event has one V8 map, whichever path made it (child process, %HaveSameMap)', () => {

@@ -28,7 +28,7 @@ import { P, portLock, portAlertUser, PQ_ALERT, PQ_CLOSE, C_WAITERS, C_WAITS } fr
 import { PORT_SOURCE_ALERT } from './consts.js';
 import { port_enter, port_exit, port_exit_release, port_nent, port_gen } from './queue.js';
 import { lane_ctl_sync_locked, lane_owner } from './lane.js';
-import { take_locked, take_unlocked, take_reserve, takeResult } from './take.js';
+import { take_locked, take_unlocked, take_reserve, takeResult, take_out } from './take.js';
 import { spin_begin, spin_end, prespin } from './spin.js';
 import { dwait_begin, dwait_end } from './dwait.js';
 import { eventList, port_event, type port_event_t, type port_event_list } from './types.js';
@@ -87,7 +87,7 @@ export function getn_fast(fd: unknown, max: number, nget: number, syscall: strin
     const r = tns === -1 ? prespin(h, nget, Infinity) : 0;
     if (r !== 1) { if (r === 0) port_exit(h); return undefined; }
   }
-  const out: port_event_t[] = [];
+  const out = take_out();
   take_unlocked(h, max, out);
   if (out.length > 0) { room_notify(h); return eventList(out, out.length); }
   // All denied by their sources: the general path goes on as it would after
@@ -116,7 +116,7 @@ export function* getn_gen(fd: unknown, max: number, nget: number, tns: number,
     return eventList([a], 1);
   }
   I32[h + P.thrcnt]!++;
-  const out: port_event_t[] = [];
+  const out = take_out();
   let deadline = -1;      // -1: not computed yet (no need to wait so far)
   let needNew = needNew0; // port_gen to move past, after sources denied every event we took
   try {

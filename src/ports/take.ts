@@ -74,6 +74,21 @@ function markTakenM(m: Int32Array, s: number): number {
   return 1;
 }
 
+/**
+ * A fresh array for a take's events, with object elements from the start.
+ * An array literal `[]` starts with small-integer elements and changes kind
+ * at its first push of an event; a getter's push optimised while its arrays
+ * had one kind deoptimised when it met the other (seen: take_lane, "not a
+ * Smi" at out.push, in every fresh consumer, sending it back to the
+ * interpreter for another 10-100 ms compile). One element kind, one map.
+ */
+export function take_out(): port_event_t[] {
+  const a = [OUT_PRIMER];
+  a.pop();
+  return a;
+}
+const OUT_PRIMER = port_event(0, 0, 0, 0);
+
 /** Events appended to `out` by the last take of this thread, and how many of the taken were denied by their sources. */
 export const takeResult = { taken: 0, denied: 0, sendGen: 0 };
 
@@ -172,8 +187,11 @@ function take_lane(h: number, ln: number, max: number, out: port_event_t[], lock
   if (m[h + P.wqh] !== 0 && port_nent(h) > 0) wake_check_locked(h);
   takeResult.taken = nr;
   kstat_add(C_DELIVERED, nr);
-  if (locked) takeResult.sendGen = port_gen(h);
-  else port_exit(h);
+  // Both forms run this call (only a locked caller needs it): a call a
+  // fresh getter first reaches after TurboFan compiled this function (its
+  // first wait ends in take_locked) deoptimises it.
+  takeResult.sendGen = port_gen(h);
+  if (!locked) port_exit(h);
 }
 
 function take(h: number, max: number, out: port_event_t[], fast: boolean): void {
