@@ -138,6 +138,58 @@ export function take_unlocked(h: number, max: number, out: port_event_t[]): void
 }
 
 /**
+ * Appends to `out` the events of lane entries rh .. rh + nr - 1 (entries at
+ * `ent` in the views m, f; `mask` the index mask): a fresh consumer's cost
+ * per event, on its own so that V8 optimises it early, and so that it can be
+ * warmed on memory of the thread's own (take_warm: typed arrays over a
+ * shared or a plain buffer have the same maps, so the type feedback is the
+ * kernel's).
+ *
+ * The event literal is types.ts's make written out: two calls per event
+ * were a third of a fresh consumer's cost per event before TurboFan
+ * (interpreter and baseline code call, TurboFan inlines). The same property
+ * names in the same order reach the same map, whose fields make() primed to
+ * hold any value (test/ports-coldpath checks it).
+ */
+function lane_events(out: port_event_t[], m: Int32Array, f: Float64Array, ent: number, mask: number, rh: number, nr: number): void {
+  for (let i = 0, r = rh; i < nr; i++, r = (r + 1) | 0) {
+    const e = ent + ((r & mask) << 2);
+    out.push({ portev_events: m[e + 2]!, portev_source: PORT_SOURCE_USER, portev_object: 0, portev_user: f[e >> 1]! });
+  }
+}
+
+/** Batches of 64 made by take_warm: enough for V8 to ask TurboFan for lane_events (~3 of its budget ticks), with room to spare. */
+const WARM_BATCHES = 192;
+/** take_warm looks for real events after this many batches (~0.1-0.3 ms unoptimised). */
+const WARM_CHUNK = 16;
+let warmed = false;
+
+/**
+ * Once per thread, at its first wait for events on a port (getn.ts, no lock
+ * held): runs lane_events over a private ring until V8 has enough feedback to
+ * optimise it, so that a fresh consumer's first events do not run through
+ * the interpreter and baseline code (~150-250 ns an event against ~15 when
+ * optimised: a fresh consumer fell behind its producer for its first
+ * hundred thousand events or more). Nothing of the kernel is touched. It
+ * stops as soon as `ready()` says events are there (checked every
+ * WARM_CHUNK batches), so a first event waits for it at most one chunk; the
+ * rest of the warming is then done by the real events. ~2-3 ms of CPU once
+ * per thread, in a thread that was about to wait anyway. `h`, `nget`: the
+ * port it waits on (no lock held: a racy look is enough) and what it waits for.
+ */
+export function take_warm(h: number, nget: number): void {
+  if (warmed) return;
+  warmed = true;
+  const buf = new ArrayBuffer(64 * 16);
+  const m = new Int32Array(buf), f = new Float64Array(buf);
+  for (let i = 0; i < 64; i++) { m[(i << 2) + 2] = 1; f[i << 1] = (i & 1) === 0 ? i : i + 0.5; }
+  for (let b = 0; b < WARM_BATCHES; b++) {
+    if (b % WARM_CHUNK === 0 && b > 0 && port_nent(h) >= nget) return;
+    lane_events(take_out(), m, f, 0, 63, b << 6, 64);
+  }
+}
+
+/**
  * take_locked / take_unlocked when the batch is all lane entries (a busy
  * 1 -> 1 stream's every batch, a woken getter's, and a spilled lane's
  * backlog: lane_first): the general take's
@@ -163,10 +215,7 @@ function take_lane(h: number, ln: number, max: number, out: port_event_t[], lock
   const mask = laneMask, ent = ln + LN_ENT;
   const nr = Math.min((rt - rh) | 0, max);
   try {
-    for (let i = 0, r = rh; i < nr; i++, r = (r + 1) | 0) {
-      const e = ent + ((r & mask) << 2);
-      out.push(port_event(m[e + 2]!, PORT_SOURCE_USER, 0, f[e >> 1]!));
-    }
+    lane_events(out, m, f, ent, mask, rh, nr);
   } catch (e) {
     if (!locked) port_exit(h);
     throw e;
