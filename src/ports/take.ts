@@ -18,6 +18,11 @@
  * its entries are merged with the list by the lane mark each listed event
  * carries, and copied out (the owner reuses an entry once the head has
  * moved past it); they become objects with the list's, after the lock.
+ *
+ * Cold code. A fresh consumer's batches that are all lane entries go
+ * through take_lane, whose per-event loop (lane_events) is a function of its
+ * own that a thread's first wait warms on private memory (take_warm), so
+ * that V8 has optimised it before the first events come.
  */
 import { I32, F64 } from '../kern/kmem.js';
 import { kstat_add } from '../kern/kstat.js';
@@ -170,12 +175,11 @@ let warmed = false;
  * optimise it, so that a fresh consumer's first events do not run through
  * the interpreter and baseline code (~150-250 ns an event against ~15 when
  * optimised: a fresh consumer fell behind its producer for its first
- * hundred thousand events or more). Nothing of the kernel is touched. It
- * stops as soon as `ready()` says events are there (checked every
- * WARM_CHUNK batches), so a first event waits for it at most one chunk; the
- * rest of the warming is then done by the real events. ~2-3 ms of CPU once
- * per thread, in a thread that was about to wait anyway. `h`, `nget`: the
- * port it waits on (no lock held: a racy look is enough) and what it waits for.
+ * hundred thousand events or more). Nothing of the kernel is written. It
+ * stops as soon as port h holds the `nget` events its caller waits for (a
+ * racy look, no lock held, every WARM_CHUNK batches), so a first event waits
+ * for it at most one chunk; the rest of the warming is then done by the real
+ * events. ~2-3 ms of CPU once per thread, in a thread about to wait anyway.
  */
 export function take_warm(h: number, nget: number): void {
   if (warmed) return;
