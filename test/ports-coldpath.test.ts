@@ -140,7 +140,9 @@ if (isMainThread && MAPS_CHILD) {
     assert.equal(r.status, 0, `child exited ${r.status} ${r.signal ?? ''}: ${r.stderr.slice(-2000)}`);
     assert.match(r.stdout, /@@waited/);
     // The waiter took no event, so only its warm-up can have made lane_events hot.
-    assert.match(r.stdout, /completed (optimizing|compiling) .*<JSFunction lane_events /, 'lane_events optimised');
+    // Marked hot enough (or compiled): a compile job still queued when a very
+    // busy machine lets the child exit counts, the decision is what matters.
+    assert.match(r.stdout, /<JSFunction lane_events [^>]*> (for optimization|\(target TURBOFAN\))/, 'lane_events optimised');
   });
 
   test('every event has one V8 map, whichever path made it (child process, %HaveSameMap)', () => {
