@@ -5,9 +5,14 @@
  * port_get vs postMessage and Atomics.wait ping-pongs; the same with the
  * adaptive spin (and the CPU it costs); 4 producers x 4 consumers on one
  * port, 10^6 events checked exactly once; memory per event and per port.
+ * The cold stream twice: on the pool's workers after the warm phase (fresh
+ * LWPs, reused isolates), and in fresh processes (a program's first two
+ * LWPs: what a short burst of a new program sees).
  * The LWP start functions are exported here; the bench runs in the main thread.
  */
 import { isMainThread } from 'node:worker_threads';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import '../src/sys/index.js';
 import * as ports from '../src/ports/sys.js';
 import * as lwp from '../src/lwp/sys.js';
@@ -20,6 +25,8 @@ import { report, flush, reps, medianOf, percentile, nowNs, fmt } from './lib.js'
 import { postMessagePingPong, postMessageThroughput, atomicsPingPong } from './peers.js';
 
 const SELF = new URL(import.meta.url);
+/** A child of the fresh-process cold figure: one stream, its rate on stdout. */
+const FRESH_CHILD = process.argv.includes('--fresh-child');
 
 function sendRetry(p: number, ev: number, user: number): void {
   for (;;) {
@@ -32,10 +39,15 @@ function sendRetry(p: number, ev: number, user: number): void {
 /**
  * Producer: sends `warm` untimed events, waits until the consumer has taken
  * them (ctl[1]), then records its start time (ns) in times[slot] and sends n.
+ * With `barrier`, it first waits until the consumer runs (ctl[2]).
  */
-export function produce(a: { port: number; n: number; base: number; times: SharedArrayBuffer; slot: number; warm?: number; ctl?: SharedArrayBuffer }): void {
+export function produce(a: { port: number; n: number; base: number; times: SharedArrayBuffer; slot: number; warm?: number; ctl?: SharedArrayBuffer; barrier?: boolean }): void {
   const t = new Float64Array(a.times);
   const warm = a.warm ?? 0;
+  if (a.barrier === true) {
+    const c = new Int32Array(a.ctl!);
+    while (Atomics.load(c, 2) === 0) Atomics.wait(c, 2, 0, 100);
+  }
   if (warm > 0) {
     for (let i = 0; i < warm; i++) sendRetry(a.port, 1, a.base + i);
     const c = new Int32Array(a.ctl!);
@@ -51,6 +63,7 @@ export function produce(a: { port: number; n: number; base: number; times: Share
  */
 export function consume(a: { port: number; total: number; ctl: SharedArrayBuffer; seen?: SharedArrayBuffer; times: SharedArrayBuffer; slot: number; warm?: number }): void {
   const c = new Int32Array(a.ctl);
+  Atomics.store(c, 2, 1); Atomics.notify(c, 2); // running (a barrier producer starts now)
   const seen = a.seen !== undefined ? new Int32Array(a.seen) : undefined;
   const warm = a.warm ?? 0;
   for (let got = 0; got < warm;) got += ports.port_getn(a.port, 64, 1).length;
@@ -88,11 +101,11 @@ async function run(start: string, arg: unknown): Promise<number> {
   return lwp.lwp_create({ module: SELF, export: start, arg });
 }
 
-async function throughput1x1(n: number, warm: number): Promise<number> {
+async function throughput1x1(n: number, warm: number, barrier = false): Promise<number> {
   const p = ports.port_create();
   const times = new SharedArrayBuffer(16), ctl = new SharedArrayBuffer(16);
   const c = await run('consume', { port: p, total: n, ctl, times, slot: 1, warm });
-  const pr = await run('produce', { port: p, n, base: 0, times, slot: 0, warm, ctl });
+  const pr = await run('produce', { port: p, n, base: 0, times, slot: 0, warm, ctl, barrier });
   await lwp.lwp_wait_async(pr); await lwp.lwp_wait_async(c);
   close(p);
   const t = new Float64Array(times);
@@ -128,6 +141,24 @@ async function manyToMany(P: number, C: number, total: number): Promise<{ rate: 
   return { rate: total / ((end - start) / 1e9), lost, dup };
 }
 
+/**
+ * The cold stream of a program's first two LWPs: a fresh process per run
+ * (the line above reuses the pool's workers, whose isolates ran the warm
+ * phase: their code is partly optimised already). The producer starts once
+ * the consumer runs, so that the consumer's worker start is not counted.
+ */
+function freshCold(): number {
+  const r = spawnSync(process.execPath, [fileURLToPath(SELF), '--fresh-child'], { encoding: 'utf8', timeout: 120_000 });
+  const m = /@@fresh ([0-9.e+]+)/.exec(r.stdout);
+  if (r.status !== 0 || m === null) throw new Error(`fresh cold child: status ${r.status} ${r.signal ?? ''} ${r.stderr.slice(-1000)}`);
+  return Number(m[1]);
+}
+
+if (isMainThread && FRESH_CHILD) {
+  console.log(`@@fresh ${await throughput1x1(2_000_000, 0, true)}`);
+  process.exit(0);
+}
+
 if (isMainThread) {
   const R = reps(3);
   console.log(`ports (reps ${R})`);
@@ -150,6 +181,10 @@ if (isMainThread) {
     goal: '>= 15x, and >= 0.6x the steady state', met: cold >= 15 * pmCold.msgsPerSec && cold >= 0.6 * tp,
     note: `${fmt(cold / tp)}x the steady state; per run: ${perRun('lane_spills')} events spilled onto the locked queue, ` +
       `${perRun('lane_room_sleeps')} owner sleeps for room, ${perRun('waits')} getter sleeps, ${perRun('lane_grants')} credit grants` });
+  const fresh = await medianOf(R, () => freshCold());
+  report({ name: 'ports throughput 1 -> 1, cold in a fresh process (its first two LWPs, producer starts once the consumer runs)', value: fresh, unit: 'events/s',
+    peer: 'postMessage small objects w->w, cold', peerValue: pmCold.msgsPerSec,
+    note: `${fmt(fresh / tp)}x the steady state; informational: the line above runs on the pool's workers, which ran the warm phase` });
 
   // Where the time goes: one thread, no contention (send 64 then take them
   // with one port_getn), per event. The 1 -> 1 figure above is bounded by

@@ -9,8 +9,14 @@
  *  - a fresh producer's port_send / lane_push are not deoptimised when the
  *    lane first fills or the getter first sleeps (each deoptimisation sends
  *    the producer's loop back to the interpreter and costs a recompile on a
- *    compiler thread that shares 2 CPUs with both LWPs). Checked with
- *    --trace-deopt in a fresh child process, as V8 prints it on Node 20;
+ *    compiler thread that shares 2 CPUs with both LWPs), nor is the
+ *    consumer's take_lane (its event arrays start with object elements:
+ *    take_out). Checked with --trace-deopt in a fresh child process, as V8
+ *    prints it on Node 20;
+ *  - a thread's first wait for events warms the per-event loop of its take
+ *    (take_warm, on memory of its own) until V8 optimises it, so a fresh
+ *    consumer's first events do not run through the interpreter; checked
+ *    with --trace-opt in a child whose waiter never gets an event;
  *  - every event the kernel hands out has one V8 map, whatever path made it
  *    and whatever its values: an event from the locked list (its
  *    portev_object read as a double) once moved the event shape to a new
@@ -36,6 +42,7 @@ import { within } from './helpers.js';
 const SELF = new URL(import.meta.url);
 const CHILD = process.argv.includes('--cold-child');
 const MAPS_CHILD = process.argv.includes('--maps-child');
+const WARM_CHILD = process.argv.includes('--warm-child');
 if (isMainThread) boot();
 
 /** LWP: sends 0..n-1 (retrying EAGAIN). */
@@ -56,6 +63,11 @@ export function consumer(a: { port: number; n: number; ctl: SharedArrayBuffer })
     for (let i = 0; i < evs.length; i++) if (evs[i]!.portev_user !== next++) { Atomics.store(c, 0, -1); return; }
   }
   Atomics.store(c, 0, next);
+}
+
+/** LWP: waits 300 ms on an empty port (no event ever comes), then says how many it got. */
+export function waiter(a: { port: number }): number {
+  return ports.port_getn(a.port, 64, 1, { tv_sec: 0, tv_nsec: 300_000_000 }).length;
 }
 
 /** One fresh 1 -> 1 stream of n events; resolves to the events seen in order. */
@@ -81,6 +93,13 @@ if (isMainThread && MAPS_CHILD) {
   ports.port_send(p, 1, 0.5); evs.push(ports.port_getn(p, 8, 1)[0]!); // a double user
   ports.port_send(p, 1, 4); evs.push(ports.port_getn(p, 8, 1)[0]!);
   console.log(`@@maps ${evs.map((e) => same(evs[0], e)).join(' ')}`);
+} else if (isMainThread && WARM_CHILD) {
+  // The child of the warm-up test: a fresh LWP's first wait, and no event at all.
+  const p = ports.port_create();
+  const w = lwp.lwp_create({ module: SELF, export: 'waiter', arg: { port: p } });
+  await within(lwp.lwp_wait_async(w), 30_000, 'waiter');
+  close(p);
+  console.log('@@waited');
 } else if (isMainThread && CHILD) {
   // The child of the deoptimisation test: one fresh stream, then exit.
   const got = await stream(300_000);
@@ -100,7 +119,7 @@ if (isMainThread && MAPS_CHILD) {
     assert.ok(grants <= 7 + Math.ceil(N / 16384) + 8, `${grants} credit grants for ${N} events`);
   });
 
-  test('a fresh producer\'s port_send and lane_push are not deoptimised (child process, --trace-deopt)', () => {
+  test('a fresh producer\'s port_send and lane_push, and its consumer\'s take_lane, are not deoptimised (child process, --trace-deopt)', () => {
     const file = fileURLToPath(SELF);
     const r = spawnSync(process.execPath, ['--trace-deopt', file, '--cold-child'], { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 << 20 });
     assert.equal(r.status, 0, `child exited ${r.status} ${r.signal ?? ''}: ${r.stderr.slice(-2000)}`);
@@ -108,6 +127,22 @@ if (isMainThread && MAPS_CHILD) {
     assert.match(r.stdout, /\[bailout|deoptimizing/, 'V8 traced deoptimisations (of other functions) at all');
     const bad = r.stdout.split('\n').filter((l) => /deoptimizing .*<JSFunction (lane_push|port_send) /.test(l));
     assert.deepEqual(bad, [], 'deoptimisations of the send path');
+    // The consumer's take: its event arrays once changed element kind at
+    // their first push ("not a Smi" at out.push, every fresh consumer), and
+    // a first wait's locked take reached a call TurboFan had never seen.
+    const badTake = r.stdout.split('\n').filter((l) => /reason: (not a Smi|Insufficient type feedback for call)\).*<JSFunction take_lane /.test(l));
+    assert.deepEqual(badTake, [], 'deoptimisations of the lane take');
+  });
+
+  test('a fresh thread\'s first wait warms its take: V8 optimises the per-event loop before any event came (child process, --trace-opt)', () => {
+    const file = fileURLToPath(SELF);
+    const r = spawnSync(process.execPath, ['--trace-opt', file, '--warm-child'], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
+    assert.equal(r.status, 0, `child exited ${r.status} ${r.signal ?? ''}: ${r.stderr.slice(-2000)}`);
+    assert.match(r.stdout, /@@waited/);
+    // The waiter took no event, so only its warm-up can have made lane_events hot.
+    // Marked hot enough (or compiled): a compile job still queued when a very
+    // busy machine lets the child exit counts, the decision is what matters.
+    assert.match(r.stdout, /<JSFunction lane_events [^>]*> (for optimization|\(target TURBOFAN\))/, 'lane_events optimised');
   });
 
   test('every event has one V8 map, whichever path made it (child process, %HaveSameMap)', () => {

@@ -168,8 +168,14 @@ export function sq_unlink(sl: number): void {
 export function sq_wake(sl: number): boolean {
   sq_unlink(sl);
   if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_WOKEN) !== SQ_SLEEPING) return false;
-  notify_after_unlock(sl + S.wait); // delivered when the caller drops the object lock
-  sq_last_woken.lid = I32[sl + S.lid]!;
+  const lid = I32[sl + S.lid]!;
+  // Delivered when the caller drops the object lock. Not for a synchronous
+  // sleeper of the calling thread itself: that thread is running this, not
+  // waiting (a getter in its deadline-aware wait that fired its own timer,
+  // ports/dwait.ts), and the notify would cost its event ~0.5 us of V8's
+  // futex table for nobody. An async sleeper (waitAsync) needs it.
+  if (lid !== cur.lid || lid <= 0 || (I32[sl + S.flags]! & SQF_ASYNC) !== 0) notify_after_unlock(sl + S.wait);
+  sq_last_woken.lid = lid;
   return true;
 }
 
@@ -236,6 +242,13 @@ export interface SpinPolicy {
    * Absent or in the past: spin at once (the behaviour without the field).
    */
   sleepUntil?: number;
+  /**
+   * Loads of the wait word between looks at the clock and active(), a power
+   * of two (default 64). The deadline-aware wait uses fewer: it runs the due
+   * callouts itself from active(), and every look saved there is time its
+   * event waits.
+   */
+  stride?: number;
 }
 
 /**
@@ -308,11 +321,12 @@ function sleepFirst(w: number, until: number, h: SleepHooks | undefined, intr: b
 
 function spinWait(w: number, spin: SpinPolicy, deadline: number): number {
   const end = Math.min(monoNow() + spin.budgetNs, deadline);
+  const mask = (spin.stride ?? 64) - 1;
   let i = 0;
   for (;;) {
     const v = Atomics.load(I32, w);
     if (v !== SQ_SLEEPING) return v;
-    if ((++i & 63) === 0) {
+    if ((++i & mask) === 0) {
       if (monoNow() >= end) return v;
       if (spin.active !== undefined && !spin.active()) return v;
     }

@@ -28,7 +28,7 @@ import { P, portLock, portAlertUser, PQ_ALERT, PQ_CLOSE, C_WAITERS, C_WAITS } fr
 import { PORT_SOURCE_ALERT } from './consts.js';
 import { port_enter, port_exit, port_exit_release, port_nent, port_gen } from './queue.js';
 import { lane_ctl_sync_locked, lane_owner } from './lane.js';
-import { take_locked, take_unlocked, take_reserve, takeResult } from './take.js';
+import { take_locked, take_unlocked, take_reserve, takeResult, take_out, take_warm } from './take.js';
 import { spin_begin, spin_end, prespin } from './spin.js';
 import { dwait_begin, dwait_end } from './dwait.js';
 import { eventList, port_event, type port_event_t, type port_event_list } from './types.js';
@@ -85,9 +85,18 @@ export function getn_fast(fd: unknown, max: number, nget: number, syscall: strin
   if ((I32[h + P.flags]! & PQ_ALERT) !== 0) { port_exit(h); return undefined; }
   if (port_nent(h) < nget) {
     const r = tns === -1 ? prespin(h, nget, Infinity) : 0;
-    if (r !== 1) { if (r === 0) port_exit(h); return undefined; }
+    if (r !== 1) {
+      if (r === 0) {
+        // About to wait: a thread's first wait warms its take (not on a
+        // timer-fed port, whose first expiry has a warm-up of its own).
+        const warm = tns !== 0 && I32[h + P.ntimers]! <= 0;
+        port_exit(h);
+        if (warm) take_warm(h, nget);
+      }
+      return undefined;
+    }
   }
-  const out: port_event_t[] = [];
+  const out = take_out();
   take_unlocked(h, max, out);
   if (out.length > 0) { room_notify(h); return eventList(out, out.length); }
   // All denied by their sources: the general path goes on as it would after
@@ -116,7 +125,7 @@ export function* getn_gen(fd: unknown, max: number, nget: number, tns: number,
     return eventList([a], 1);
   }
   I32[h + P.thrcnt]!++;
-  const out: port_event_t[] = [];
+  const out = take_out();
   let deadline = -1;      // -1: not computed yet (no need to wait so far)
   let needNew = needNew0; // port_gen to move past, after sources denied every event we took
   try {

@@ -236,12 +236,13 @@ function lane_wait_room(): boolean {
  * bounded wait.
  */
 function room_getter_ok(ln: number): boolean {
-  const c = Atomics.load(I32, ln + LN_CTL);
-  if ((c & LN_CLOSED) !== 0) return false;
+  // Every load and compare first, then the decision: one a fresh owner
+  // first reaches after TurboFan compiled this (the first full lane with no
+  // getter asleep) deoptimised it and lane_wait_room, which inlines it.
+  const c = Atomics.load(I32, ln + LN_CTL), g = Atomics.load(I32, ln + LN_GETTER), me = cur.lid;
   const want = c & LN_WANT;
-  if (want !== 0) return want <= oCap;
-  const g = Atomics.load(I32, ln + LN_GETTER);
-  return g > 0 && g !== cur.lid;
+  const open = (c & LN_CLOSED) === 0, fits = want <= oCap, other = g > 0, notMe = g !== me;
+  return open && (want !== 0 ? fits : other && notMe);
 }
 
 /**

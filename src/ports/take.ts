@@ -18,6 +18,11 @@
  * its entries are merged with the list by the lane mark each listed event
  * carries, and copied out (the owner reuses an entry once the head has
  * moved past it); they become objects with the list's, after the lock.
+ *
+ * Cold code. A fresh consumer's batches that are all lane entries go
+ * through take_lane, whose per-event loop (lane_events) is a function of its
+ * own that a thread's first wait warms on private memory (take_warm), so
+ * that V8 has optimised it before the first events come.
  */
 import { I32, F64 } from '../kern/kmem.js';
 import { kstat_add } from '../kern/kstat.js';
@@ -74,6 +79,21 @@ function markTakenM(m: Int32Array, s: number): number {
   return 1;
 }
 
+/**
+ * A fresh array for a take's events, with object elements from the start.
+ * An array literal `[]` starts with small-integer elements and changes kind
+ * at its first push of an event; a getter's push optimised while its arrays
+ * had one kind deoptimised when it met the other (seen: take_lane, "not a
+ * Smi" at out.push, in every fresh consumer, sending it back to the
+ * interpreter for another 10-100 ms compile). One element kind, one map.
+ */
+export function take_out(): port_event_t[] {
+  const a = [OUT_PRIMER];
+  a.pop();
+  return a;
+}
+const OUT_PRIMER = port_event(0, 0, 0, 0);
+
 /** Events appended to `out` by the last take of this thread, and how many of the taken were denied by their sources. */
 export const takeResult = { taken: 0, denied: 0, sendGen: 0 };
 
@@ -123,6 +143,57 @@ export function take_unlocked(h: number, max: number, out: port_event_t[]): void
 }
 
 /**
+ * Appends to `out` the events of lane entries rh .. rh + nr - 1 (entries at
+ * `ent` in the views m, f; `mask` the index mask): a fresh consumer's cost
+ * per event, on its own so that V8 optimises it early, and so that it can be
+ * warmed on memory of the thread's own (take_warm: typed arrays over a
+ * shared or a plain buffer have the same maps, so the type feedback is the
+ * kernel's).
+ *
+ * The event literal is types.ts's make written out: two calls per event
+ * were a third of a fresh consumer's cost per event before TurboFan
+ * (interpreter and baseline code call, TurboFan inlines). The same property
+ * names in the same order reach the same map, whose fields make() primed to
+ * hold any value (test/ports-coldpath checks it).
+ */
+function lane_events(out: port_event_t[], m: Int32Array, f: Float64Array, ent: number, mask: number, rh: number, nr: number): void {
+  for (let i = 0, r = rh; i < nr; i++, r = (r + 1) | 0) {
+    const e = ent + ((r & mask) << 2);
+    out.push({ portev_events: m[e + 2]!, portev_source: PORT_SOURCE_USER, portev_object: 0, portev_user: f[e >> 1]! });
+  }
+}
+
+/** Batches of 64 made by take_warm: enough for V8 to ask TurboFan for lane_events (~3 of its budget ticks), with room to spare. */
+const WARM_BATCHES = 192;
+/** take_warm looks for real events after this many batches (~0.1-0.3 ms unoptimised). */
+const WARM_CHUNK = 16;
+let warmed = false;
+
+/**
+ * Once per thread, at its first wait for events on a port (getn.ts, no lock
+ * held): runs lane_events over a private ring until V8 has enough feedback to
+ * optimise it, so that a fresh consumer's first events do not run through
+ * the interpreter and baseline code (~150-250 ns an event against ~15 when
+ * optimised: a fresh consumer fell behind its producer for its first
+ * hundred thousand events or more). Nothing of the kernel is written. It
+ * stops as soon as port h holds the `nget` events its caller waits for (a
+ * racy look, no lock held, every WARM_CHUNK batches), so a first event waits
+ * for it at most one chunk; the rest of the warming is then done by the real
+ * events. ~2-3 ms of CPU once per thread, in a thread about to wait anyway.
+ */
+export function take_warm(h: number, nget: number): void {
+  if (warmed) return;
+  warmed = true;
+  const buf = new ArrayBuffer(64 * 16);
+  const m = new Int32Array(buf), f = new Float64Array(buf);
+  for (let i = 0; i < 64; i++) { m[(i << 2) + 2] = 1; f[i << 1] = (i & 1) === 0 ? i : i + 0.5; }
+  for (let b = 0; b < WARM_BATCHES; b++) {
+    if (b % WARM_CHUNK === 0 && b > 0 && port_nent(h) >= nget) return;
+    lane_events(take_out(), m, f, 0, 63, b << 6, 64);
+  }
+}
+
+/**
  * take_locked / take_unlocked when the batch is all lane entries (a busy
  * 1 -> 1 stream's every batch, a woken getter's, and a spilled lane's
  * backlog: lane_first): the general take's
@@ -148,10 +219,7 @@ function take_lane(h: number, ln: number, max: number, out: port_event_t[], lock
   const mask = laneMask, ent = ln + LN_ENT;
   const nr = Math.min((rt - rh) | 0, max);
   try {
-    for (let i = 0, r = rh; i < nr; i++, r = (r + 1) | 0) {
-      const e = ent + ((r & mask) << 2);
-      out.push(port_event(m[e + 2]!, PORT_SOURCE_USER, 0, f[e >> 1]!));
-    }
+    lane_events(out, m, f, ent, mask, rh, nr);
   } catch (e) {
     if (!locked) port_exit(h);
     throw e;
@@ -172,8 +240,11 @@ function take_lane(h: number, ln: number, max: number, out: port_event_t[], lock
   if (m[h + P.wqh] !== 0 && port_nent(h) > 0) wake_check_locked(h);
   takeResult.taken = nr;
   kstat_add(C_DELIVERED, nr);
-  if (locked) takeResult.sendGen = port_gen(h);
-  else port_exit(h);
+  // Both forms run this call (only a locked caller needs it): a call a
+  // fresh getter first reaches after TurboFan compiled this function (its
+  // first wait ends in take_locked) deoptimises it.
+  takeResult.sendGen = port_gen(h);
+  if (!locked) port_exit(h);
 }
 
 function take(h: number, max: number, out: port_event_t[], fast: boolean): void {
