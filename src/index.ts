@@ -22,5 +22,5 @@ export { kstat as stats } from './lwp/sys.js';
 export { ParkMutex } from './lib/parkmutex.js';
 // subsystem classes (one line each):
 export { Timer, type TimerOptions, type TimerExpiry } from './timers/timer.js';
-export { Port, type PortGetOptions, type PortEventsOptions } from './ports/port.js';
+export { Port, PORT_SOURCE_MSG, type PortGetOptions, type PortEventsOptions, type PortEvent, type PortMessagesOptions } from './ports/port.js';
 export { KQueue, type KEventOptions, type WaitOptions } from './kqueue/kqueue.js';

@@ -19,6 +19,13 @@ export interface BootOptions {
   lwp_pool?: number;
   /** Sleep-queue entries for async waits, kernel-wide (default 1024). */
   async_sleepers?: number;
+  /**
+   * Bytes of kernel memory for structured messages (Port.post), rounded down
+   * to a power of two (default 4 MiB, at least 64 KiB, at most 1 GiB). Mapped,
+   * not touched: a page costs RSS once a message has used it. A post finds it
+   * full: postSync gets EAGAIN, post waits for room.
+   */
+  msg_arena?: number;
 }
 
 interface Tunable { dflt: number; min: number; max: number }
@@ -33,6 +40,7 @@ defineTunable('memsize', 256 * 1024 * 1024, 64 * 1024, 2 ** 31 * 4);
 defineTunable('maxlwp', 256, 2, 1 << 16);
 defineTunable('lwp_pool', 2, 0, 256);
 defineTunable('async_sleepers', 1024, 16, 1 << 20);
+defineTunable('msg_arena', 4 * 1024 * 1024, 64 * 1024, 1 << 30);
 
 /** Resolved options: every declared tunable has a value. */
 export type Tunables = Readonly<Record<string, number>>;
