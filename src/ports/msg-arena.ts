@@ -26,7 +26,7 @@
  * Lock order: the arena lock is a leaf; close frees blocks holding a port
  * lock, nothing is taken while holding the arena lock.
  */
-import { I32, kregionCreate } from '../kern/kmem.js';
+import { I32, SAB, kregionCreate } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { kstat_gauge, kstat_counter, kstat_add } from '../kern/kstat.js';
 import { tunables } from '../kern/boot.js';
@@ -60,8 +60,20 @@ kstat_gauge('msg', 'bytes_in_use', () => Atomics.load(I32, region.base + A_USED)
 kstat_gauge('msg', 'messages_queued', () => Atomics.load(I32, region.base + A_QUEUED));
 kstat_gauge('msg', 'blocks', () => Atomics.load(I32, region.base + A_NBLK));
 
+let sizeFor: unknown, size = 0;
 /** The arena's size in bytes (its largest block). */
-export function msg_arena_size(): number { return arenaBytes(tunables().msg_arena!); }
+export function msg_arena_size(): number {
+  const t = tunables();
+  if (t !== sizeFor) { size = arenaBytes(t.msg_arena!); sizeFor = t; }
+  return size;
+}
+
+let kbufOf: SharedArrayBuffer | undefined, kbuf: Buffer = Buffer.alloc(0);
+/** Kernel memory as a Buffer (for copies in and out without a view per message). */
+export function kmem_buffer(): Buffer {
+  if (kbufOf !== SAB) { kbuf = Buffer.from(SAB); kbufOf = SAB; }
+  return kbuf;
+}
 
 /** The largest payload one message may have (a whole arena, less the header). */
 export function msg_max_payload(): number { return msg_arena_size() - MSG_HDR_BYTES; }

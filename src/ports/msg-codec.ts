@@ -37,6 +37,7 @@ import v8 from 'node:v8';
 import { BroadcastChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { msg_sab_id } from './msg-arena.js';
 import { SysError } from '../kern/errno.js';
+import { fast_encode, fast_decode, is_fast } from './msg-fast.js';
 
 const HOST_TAG = Buffer.from([0x5c]); // V8's kHostObject
 const TAG_SAB = 0x75;                  // V8's kSharedArrayBuffer, read back as our host object's first varint
@@ -148,9 +149,14 @@ class MsgDeserializer extends v8.DefaultDeserializer {
 
 /**
  * Serializes a value (throws DataCloneError-like errors for functions,
- * symbols and the like: an Error whose name is 'DataCloneError').
+ * symbols and the like: an Error whose name is 'DataCloneError'): the fast
+ * format when it can (msg-fast.ts), else V8's. The result may be this
+ * thread's scratch buffer: valid until the next msg_encode in this thread
+ * (copy it to keep it across an await).
  */
-export function msg_encode(value: unknown): Buffer {
+export function msg_encode(value: unknown): Uint8Array {
+  const f = fast_encode(value, announce);
+  if (f !== undefined) return f;
   const s = new MsgSerializer();
   s.writeHeader();
   try {
@@ -163,6 +169,12 @@ export function msg_encode(value: unknown): Buffer {
 
 /** Deserializes a message's bytes (EIO for bytes that are not a message). */
 export function msg_decode(bytes: Uint8Array): unknown {
+  if (is_fast(bytes)) {
+    try { return fast_decode(bytes, lookup); } catch (e) {
+      if (e instanceof SysError) throw e;
+      throw new SysError('EIO', 'port_receive', `message cannot be decoded: ${(e as Error).message}`);
+    }
+  }
   const d = new MsgDeserializer(bytes);
   try {
     d.readHeader();

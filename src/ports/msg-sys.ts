@@ -22,7 +22,7 @@
  * The callback must exist in every thread that may take from a port, so this
  * module is loaded by ports/sys.ts (as close.ts is).
  */
-import { I32, SAB } from '../kern/kmem.js';
+import { I32 } from '../kern/kmem.js';
 import { SysError } from '../kern/errno.js';
 import { hold } from '../kern/keepalive.js';
 import { sysenter } from '../kern/sysent.js';
@@ -33,7 +33,7 @@ import { port_enter, port_exit, slot_alloc_locked, enqueue_locked, port_readable
 import { port_source_register, type PortDelivery } from './source.js';
 import {
   msg_alloc, msg_block, msg_free, msg_length, msg_payload_offset, msg_order, msg_max_payload, msg_arena_size,
-  msg_count_posted, msg_count_received, msg_count_discarded, msg_room_word, msg_waiters_word,
+  kmem_buffer, msg_count_posted, msg_count_received, msg_count_discarded, msg_room_word, msg_waiters_word,
 } from './msg-arena.js';
 import { ArgRangeError } from '../kern/copyin.js';
 
@@ -71,7 +71,7 @@ export function port_msg_send(fd: number, bytes: Uint8Array, syscall: string): v
   const key = msg_alloc(len, order);
   if (key === 0) throw new MsgFullError('arena', syscall, `message arena full (${len} bytes wanted)`);
   const b = msg_block(key);
-  new Uint8Array(SAB, msg_payload_offset(b), len).set(bytes);
+  kmem_buffer().set(bytes, msg_payload_offset(b));
   let h: number;
   try {
     h = port_enter(fd, syscall);
@@ -133,7 +133,12 @@ function msg_deliver(d: PortDelivery): boolean {
   }
   const len = msg_length(b);
   let copy: Uint8Array | undefined;
-  try { copy = new Uint8Array(SAB, msg_payload_offset(b), len).slice(); } catch { copy = undefined; }
+  try {
+    // Node's pool hands out 8-byte aligned slices: the decoder's typed arrays can view them in place.
+    copy = Buffer.allocUnsafe(len);
+    const off = msg_payload_offset(b);
+    kmem_buffer().copy(copy, 0, off, off + len);
+  } catch { copy = undefined; }
   msg_free(b);
   msg_count_received();
   if (copy !== undefined) inbox_put(d.object, copy);

@@ -224,9 +224,10 @@ export class Port implements Disposable, AsyncIterable<PortEvent> {
   async post(value: unknown, opts?: WaitOptions): Promise<void> {
     const o = wait_options(opts, 'port_post');
     abort_check(o.signal);
-    const bytes = msg_encode(value);
+    let bytes = msg_encode(value);
     const post = (): void => port_msg_send(this.fd, bytes, 'port_post');
     try { post(); return; } catch (e) { if (!(e instanceof MsgFullError) || o.timeout === 0) throw e; }
+    bytes = bytes.slice(); // the encoder's scratch is this thread's: our own copy across the wait
     const deadline = o.timeout === undefined ? Infinity : performance.now() + o.timeout;
     const signal = o.signal;
     const onAbort = (): void => { msg_room_poke(this.fd); };
