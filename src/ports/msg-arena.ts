@@ -35,14 +35,15 @@ import { tunables } from '../kern/boot.js';
 const A_LOCK = 0, A_INIT = 1, A_USED = 2, A_NBLK = 3, A_GEN = 4, A_WAITERS = 5, A_ROOMGEN = 6, A_MAXORD = 7, A_SABID = 8, A_QUEUED = 9;
 const A_FREE = 16;           // free-list heads, one per order
 const MAX_ORDERS = 32;
-const CTRL = A_FREE + MAX_ORDERS;
+const A_QUICK = A_FREE + MAX_ORDERS; // quick-list heads, one per order (freed, not coalesced)
+const CTRL = A_QUICK + MAX_ORDERS;
 /** Smallest block: 64 bytes (16 words). */
 const MIN_SHIFT = 6;
 const MIN_WORDS = 16;
 /** Header bytes before the payload. */
 export const MSG_HDR_BYTES = 8;
 
-const T_ORDER = 0x1f, T_FREE = 0x20, GEN_SHIFT = 8, GEN_MASK = 0xfffff;
+const T_ORDER = 0x1f, T_FREE = 0x20, T_QUICK = 0x40, GEN_SHIFT = 8, GEN_MASK = 0xfffff;
 const KEY_SPLIT = 0x100000000;
 
 /** Arena bytes for the tunable: rounded down to a power of two. */
@@ -122,13 +123,13 @@ export function msg_alloc(payload: number, order: number): number {
   const a = region.base;
   mutex_enter(a + A_LOCK);
   if (I32[a + A_INIT] === 0) init_locked();
-  const top = I32[a + A_MAXORD]!;
-  let k = order;
-  while (k <= top && I32[a + A_FREE + k] === 0) k++;
-  if (k > top) { mutex_exit(a + A_LOCK); kstat_add(C_FULL); return 0; }
-  const b = I32[a + A_FREE + k]!;
-  list_unlink(k, b);
-  while (k > order) { k--; list_push(k, b + (MIN_WORDS << k)); }
+  let b = I32[a + A_QUICK + order]!;
+  if (b !== 0) I32[a + A_QUICK + order] = I32[b + 1]!;
+  else {
+    b = buddy_take_locked(order);
+    if (b === 0 && quick_flush_locked() > 0) b = buddy_take_locked(order);
+    if (b === 0) { mutex_exit(a + A_LOCK); kstat_add(C_FULL); return 0; }
+  }
   const gen = (I32[a + A_GEN]! + 1) & GEN_MASK;
   I32[a + A_GEN] = gen;
   I32[b] = order | (gen << GEN_SHIFT);
@@ -139,13 +140,49 @@ export function msg_alloc(payload: number, order: number): number {
   return gen * KEY_SPLIT + b;
 }
 
+/** A block of `order` from the buddy lists, split from a larger one if need be, or 0 (lock held). */
+function buddy_take_locked(order: number): number {
+  const a = region.base, top = I32[a + A_MAXORD]!;
+  let k = order;
+  while (k <= top && I32[a + A_FREE + k] === 0) k++;
+  if (k > top) return 0;
+  const b = I32[a + A_FREE + k]!;
+  list_unlink(k, b);
+  while (k > order) { k--; list_push(k, b + (MIN_WORDS << k)); }
+  return b;
+}
+
+/** Block b of `order` back to the buddy lists, coalesced with its free buddies (lock held). */
+function buddy_free_locked(b: number, order: number): void {
+  const a = region.base, base = dataBase(), top = I32[a + A_MAXORD]!;
+  while (order < top) {
+    const buddy = base + ((b - base) ^ (MIN_WORDS << order));
+    if (I32[buddy] !== (order | T_FREE)) break;
+    list_unlink(order, buddy);
+    if (buddy < b) b = buddy;
+    order++;
+  }
+  list_push(order, b);
+}
+
+/** Every quick-listed block back to the buddy lists, coalescing (lock held). Returns how many. */
+function quick_flush_locked(): number {
+  const a = region.base;
+  let n = 0;
+  for (let k = 0; k < MAX_ORDERS; k++) {
+    for (let b = I32[a + A_QUICK + k]!; b !== 0;) { const nx = I32[b + 1]!; buddy_free_locked(b, k); b = nx; n++; }
+    I32[a + A_QUICK + k] = 0;
+  }
+  return n;
+}
+
 /** The handle of an allocated block named by `key`, or 0 when the key names no live block (never throws). */
 export function msg_block(key: number): number {
   const b = key % KEY_SPLIT, gen = Math.floor(key / KEY_SPLIT);
   const d = b - dataBase();
   if (!(d >= 0 && d < msg_arena_size() / 4 && d % MIN_WORDS === 0)) return 0;
   const tag = I32[b]!;
-  if ((tag & T_FREE) !== 0 || ((tag >>> GEN_SHIFT) & GEN_MASK) !== gen) return 0;
+  if ((tag & (T_FREE | T_QUICK)) !== 0 || ((tag >>> GEN_SHIFT) & GEN_MASK) !== gen) return 0;
   return b;
 }
 
@@ -156,20 +193,19 @@ export function msg_payload_offset(b: number): number { return (b + 2) * 4; }
 
 /** Frees block b (from {@link msg_block}), coalescing with its free buddies; wakes posts waiting for room. Never throws. */
 export function msg_free(b: number): void {
-  const a = region.base, base = dataBase();
+  const a = region.base;
   mutex_enter(a + A_LOCK);
-  let order = I32[b]! & T_ORDER;
+  const order = I32[b]! & T_ORDER;
   I32[a + A_USED] = I32[a + A_USED]! - ((1 << MIN_SHIFT) << order);
   I32[a + A_NBLK]!--;
-  const top = I32[a + A_MAXORD]!;
-  while (order < top) {
-    const buddy = base + ((b - base) ^ (MIN_WORDS << order));
-    if (I32[buddy] !== (order | T_FREE)) break;
-    list_unlink(order, buddy);
-    if (buddy < b) b = buddy;
-    order++;
-  }
-  list_push(order, b);
+  // Onto the quick list of its order, not coalesced: the next allocation of
+  // that size takes it back at once (a stream of like messages reuses a few
+  // warm blocks instead of splitting and merging up to the top every time,
+  // which touched ~2 x log2(arena / block) cold headers per message).
+  // Coalescing happens when an allocation finds nothing (quick_flush_locked).
+  I32[b] = order | T_QUICK;
+  I32[b + 1] = I32[a + A_QUICK + order]!;
+  I32[a + A_QUICK + order] = b;
   mutex_exit(a + A_LOCK);
   if (Atomics.load(I32, a + A_WAITERS) !== 0) {
     Atomics.add(I32, a + A_ROOMGEN, 1);
@@ -189,11 +225,12 @@ export function msg_waiters_word(): number { return region.base + A_WAITERS; }
 /** A process-wide id for a SharedArrayBuffer sent in a message (msg-codec.ts). */
 export function msg_sab_id(): number { return Atomics.add(I32, region.base + A_SABID, 1) + 1; }
 
-/** The largest free block's bytes now (tests: a drained arena is one block again). */
+/** The largest free block's bytes now, after coalescing the quick lists (tests: a drained arena is one block again). */
 export function msg_largest_free(): number {
   const a = region.base;
   if (Atomics.load(I32, a + A_INIT) === 0) return msg_arena_size();
   mutex_enter(a + A_LOCK);
+  quick_flush_locked();
   let k = I32[a + A_MAXORD]!;
   while (k >= 0 && I32[a + A_FREE + k] === 0) k--;
   mutex_exit(a + A_LOCK);

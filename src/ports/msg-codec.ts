@@ -8,8 +8,8 @@
  *
  * SharedArrayBuffers are shared, not copied. A SAB cannot be reached from
  * shared memory by a number; each thread must be handed the object once.
- * Every thread that loads the kernel opens the BroadcastChannel
- * 'ukern:sab'; a sender gives each SAB a process-wide id (a kernel word),
+ * Every thread that loads the class layer opens the BroadcastChannel
+ * 'ukern:sab' (msg_channel_open); a sender gives each SAB a process-wide id (a kernel word),
  * posts `{ id, sab }` on the channel before it queues the message (again for
  * every message that carries it, so a thread that opened its channel later
  * still gets it), and writes the id in the message. A receiver looks the id
@@ -65,7 +65,14 @@ function file(id: number, sab: SharedArrayBuffer): void {
   if (known.size > SAB_KEEP) known.delete(known.keys().next().value!);
 }
 
-/** Opens this thread's channel (at load, so that later posts reach it). */
+/**
+ * Opens this thread's channel. The class layer (port.ts) calls it at load,
+ * so that every thread that may receive listens before anything is posted;
+ * kernel-only threads (lwp0, the clock thread), which never run their event
+ * loop for long, do not open one (their channel's queue would only grow).
+ */
+export function msg_channel_open(): BroadcastChannel { return open(); }
+
 function open(): BroadcastChannel {
   if (channel !== undefined) return channel;
   const ch = new BroadcastChannel('ukern:sab');
@@ -74,7 +81,6 @@ function open(): BroadcastChannel {
   channel = ch;
   return ch;
 }
-open();
 
 /** The id of a SAB this thread sends, announced to every thread. */
 function announce(sab: SharedArrayBuffer): number {
@@ -175,7 +181,8 @@ export function msg_decode(bytes: Uint8Array): unknown {
       throw new SysError('EIO', 'port_receive', `message cannot be decoded: ${(e as Error).message}`);
     }
   }
-  const d = new MsgDeserializer(bytes);
+  // V8's format from kernel memory: a private copy first (its deserializer reads lazily from its input).
+  const d = new MsgDeserializer(bytes.buffer instanceof SharedArrayBuffer ? bytes.slice() : bytes);
   try {
     d.readHeader();
     return d.readValue();

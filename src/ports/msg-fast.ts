@@ -237,6 +237,13 @@ const SHORT = 12;
 /** Buffer's own slice methods (what toString(encoding) calls after it has looked the encoding up). */
 interface FastSlices { latin1Slice(start: number, end: number): string; ucs2Slice(start: number, end: number): string }
 
+/** Bytes [at, at + n) of the input's memory as an ArrayBuffer of their own (never shared). */
+function copyOut(at: number, n: number): ArrayBuffer {
+  const ab = new ArrayBuffer(n);
+  new Uint8Array(ab).set(new Uint8Array(d.buffer, at, n));
+  return ab;
+}
+
 function ru32(): number { const v = d.readUInt32LE(dp); dp += 4; return v; }
 
 function rstr(tag: number): string {
@@ -267,9 +274,9 @@ function rview(shared: boolean): ArrayBufferView {
   dp = (dp + 7) & ~7;
   const at = d.byteOffset + dp;
   dp += n;
-  // In place, as Node's v8.deserialize does, when the copy is aligned for it (the pool's are); else copied.
-  if (at % per === 0) return ctor === Buffer ? Buffer.from(d.buffer, at, n) : new (ctor as typeof Uint8Array)(d.buffer, at, n / per);
-  const ab = d.buffer.slice(at, at + n);
+  // In place, as Node's v8.deserialize does, when reading a private copy aligned for it; from kernel memory, copied.
+  if (!inKernel && at % per === 0) return ctor === Buffer ? Buffer.from(d.buffer, at, n) : new (ctor as typeof Uint8Array)(d.buffer, at, n / per);
+  const ab = copyOut(at, n);
   return ctor === Buffer ? Buffer.from(ab) : new (ctor as typeof Uint8Array)(ab, 0, n / per);
 }
 
@@ -305,14 +312,21 @@ function rvalue(): unknown {
     case T_MAP: { const n = ru32(); const m = new Map<unknown, unknown>(); for (let i = 0; i < n; i++) { const k = rvalue(); m.set(k, rvalue()); } return m; }
     case T_SET: { const n = ru32(); const s = new Set<unknown>(); for (let i = 0; i < n; i++) s.add(rvalue()); return s; }
     case T_SAB: return sabOf(ru32());
-    case T_AB: { const n = ru32(); const ab = d.buffer.slice(d.byteOffset + dp, d.byteOffset + dp + n); dp += n; return ab; }
+    case T_AB: { const n = ru32(); const ab = copyOut(d.byteOffset + dp, n); dp += n; return ab; }
     default: throw new Error(`bad tag ${tag} at ${dp - 1}`);
   }
 }
 
-/** Decodes fast-format bytes (a private copy); `sab` finds a SharedArrayBuffer by id. */
+let inKernel = false;
+
+/**
+ * Decodes fast-format bytes, a private copy or kernel memory itself (then
+ * nothing of the result refers to it: strings and typed arrays are copied).
+ * `sab` finds a SharedArrayBuffer by id.
+ */
 export function fast_decode(bytes: Uint8Array, sab: (id: number) => SharedArrayBuffer): unknown {
   d = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  inKernel = bytes.buffer instanceof SharedArrayBuffer;
   dp = 1;
   sabOf = sab;
   try {

@@ -9,15 +9,16 @@
  * contract's PORT_SOURCE_* range, so no C-style program mistakes it for one
  * of its own) with a delivery callback: `portev_object` is the block's key,
  * `portev_events` the payload's length, `portev_user` 0. The callback runs
- * in the getter's own take (take.ts), with no lock held: it copies the
- * payload out into this thread's inbox and frees the block in the same
+ * in the getter's own take (take.ts), with no lock held: it decodes the
+ * payload straight from kernel memory into this thread's inbox (no copy:
+ * the decoder copies what it keeps) and frees the block, in the same
  * kernel call that took the event. So a taken message is never owned by a
  * thread that can die with it: either the take has not happened (the event
- * is still queued; a close frees it) or the bytes are already out of kernel
- * memory. The Port class then picks the bytes out of the inbox by key and
- * deserializes them outside the kernel. A sys-layer program that takes a
- * message event with port_get(n) sees it as such an event; its bytes wait
- * in the inbox, which keeps at most `msg_arena` bytes (oldest dropped).
+ * is still queued; a close frees it) or its bytes are already out of kernel
+ * memory. The Port class then picks the value out of the inbox by key. A
+ * sys-layer program that takes a message event with port_get(n) sees it as
+ * such an event; its value waits in the inbox, which keeps at most
+ * `msg_arena` payload bytes' worth (oldest dropped).
  *
  * The callback must exist in every thread that may take from a port, so this
  * module is loaded by ports/sys.ts (as close.ts is).
@@ -36,6 +37,7 @@ import {
   kmem_buffer, msg_count_posted, msg_count_received, msg_count_discarded, msg_room_word, msg_waiters_word,
 } from './msg-arena.js';
 import { ArgRangeError } from '../kern/copyin.js';
+import { msg_decode } from './msg-codec.js';
 
 /** portev_source of a message event (outside illumos' PORT_SOURCE_* values, 1..7). */
 export const PORT_SOURCE_MSG = 0x4d53; // 'MS'
@@ -93,38 +95,45 @@ export function port_msg_send(fd: number, bytes: Uint8Array, syscall: string): v
   if (first) port_readable_notify(h);
 }
 
-// This thread's inbox: payloads its takes copied out, by key, until the
-// class picks them up. Bounded by the arena's size in bytes (a sys-layer
-// program that never picks them up loses the oldest, nothing else).
-const inbox = new Map<number, Uint8Array>();
+// This thread's inbox: the values its takes decoded, by key, until the class
+// picks them up. Bounded by the payload bytes it holds, at most the arena's
+// size (a sys-layer program that never picks them up loses the oldest,
+// nothing else).
+/** A taken message: its value, or why it could not be decoded. */
+export interface MsgTaken { value: unknown; error: Error | undefined; size: number }
+const inbox = new Map<number, MsgTaken>();
 let inboxBytes = 0;
 
-function inbox_put(key: number, bytes: Uint8Array): void {
+function inbox_put(key: number, m: MsgTaken): void {
   const old = inbox.get(key);
-  if (old !== undefined) inboxBytes -= old.byteLength;
-  inbox.set(key, bytes);
-  inboxBytes += bytes.byteLength;
-  const max = msg_arena_size();
+  if (old !== undefined) inboxBytes -= old.size;
+  inbox.set(key, m);
+  inboxBytes += m.size;
+  if (inboxBytes <= msg_arena_size()) return;
   for (const [k, v] of inbox) {
-    if (inboxBytes <= max || k === key) break;
+    if (inboxBytes <= msg_arena_size() || k === key) break;
     inbox.delete(k);
-    inboxBytes -= v.byteLength;
+    inboxBytes -= v.size;
   }
 }
 
-/** The payload of the message event with key `key` taken by this thread (once), or undefined. */
-export function msg_inbox_take(key: number): Uint8Array | undefined {
+/** The message with key `key` taken by this thread (once), or undefined. */
+export function msg_inbox_take(key: number): MsgTaken | undefined {
   const v = inbox.get(key);
   if (v === undefined) return undefined;
   inbox.delete(key);
-  inboxBytes -= v.byteLength;
+  inboxBytes -= v.size;
   return v;
 }
 
-/** Messages and bytes waiting in this thread's inbox (tests). */
+/** Messages and payload bytes waiting in this thread's inbox (tests). */
 export function msg_inbox_size(): { messages: number; bytes: number } { return { messages: inbox.size, bytes: inboxBytes }; }
 
-/** The delivery callback (take.ts, no lock held): copy out, free the block. Never throws. */
+/**
+ * The delivery callback (take.ts, no lock held): decodes the payload straight
+ * from kernel memory (nothing of the value refers to it) and frees the block.
+ * Never throws: a value that cannot be decoded is kept as its error.
+ */
 function msg_deliver(d: PortDelivery): boolean {
   const b = msg_block(d.object);
   if (b === 0) {
@@ -132,17 +141,16 @@ function msg_deliver(d: PortDelivery): boolean {
     return true;
   }
   const len = msg_length(b);
-  let copy: Uint8Array | undefined;
+  let m: MsgTaken;
   try {
-    // Node's pool hands out 8-byte aligned slices: the decoder's typed arrays can view them in place.
-    copy = Buffer.allocUnsafe(len);
-    const off = msg_payload_offset(b);
-    kmem_buffer().copy(copy, 0, off, off + len);
-  } catch { copy = undefined; }
+    const kb = kmem_buffer(), off = msg_payload_offset(b);
+    m = { value: msg_decode(kb.subarray(off, off + len)), error: undefined, size: len };
+  } catch (e) {
+    m = { value: undefined, error: e instanceof Error ? e : new Error(String(e)), size: len };
+  }
   msg_free(b);
   msg_count_received();
-  if (copy !== undefined) inbox_put(d.object, copy);
-  // A post waiting for room on this port: its room word (room.ts) moves once the take returns.
+  inbox_put(d.object, m);
   return true;
 }
 

@@ -24,7 +24,7 @@ import { int_arg, num_arg, INT32_MIN, INT32_MAX, UINT32_MAX } from '../lib/args.
 import { PORT_ALERT_SET, PORT_SOURCE_ALERT } from './consts.js';
 import type { port_event_t } from './types.js';
 import { port_msg_send, msg_room_wait, msg_room_poke, msg_inbox_take, MsgFullError, PORT_SOURCE_MSG } from './msg-sys.js';
-import { msg_encode, msg_decode } from './msg-codec.js';
+import { msg_encode, msg_channel_open } from './msg-codec.js';
 
 export type { port_event_t } from './types.js';
 export { PORT_SOURCE_MSG } from './msg-sys.js';
@@ -36,6 +36,10 @@ export { PORT_SOURCE_MSG } from './msg-sys.js';
  * `error`.
  */
 export type PortEvent = port_event_t & { message?: unknown; error?: Error };
+
+// Listen for SharedArrayBuffers from the start (msg-codec.ts): a message may
+// name one that was announced before this thread first receives.
+msg_channel_open();
 
 /** Options of the message iterator. */
 export interface PortMessagesOptions {
@@ -74,9 +78,9 @@ function getn_args(max: unknown, nget: unknown): void {
 
 /** Attaches a taken message event's value (or the reason it cannot be had) to it. */
 function decode_event(ev: PortEvent): void {
-  const bytes = msg_inbox_take(ev.portev_object);
-  if (bytes === undefined) { ev.error = new SysError('EIO', 'port_receive', 'message bytes not in this thread (taken by a sys-layer call and dropped)'); return; }
-  try { ev.message = msg_decode(bytes); } catch (e) { ev.error = e as Error; }
+  const m = msg_inbox_take(ev.portev_object);
+  if (m === undefined) { ev.error = new SysError('EIO', 'port_receive', 'message not in this thread\'s inbox (dropped after a sys-layer take)'); return; }
+  if (m.error !== undefined) ev.error = m.error; else ev.message = m.value;
 }
 
 /** Decodes the message events of a batch (a scan for the rare source). */
