@@ -280,3 +280,19 @@ test('messages(): values as they come, ends at close; breaking out loses nothing
   assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   assertArenaEmpty('after messages()');
 });
+
+test('small limits (a fresh kernel): a full port and a full arena, EAGAIN then woken waits; msg_arena rounded and checked', async () => {
+  const { scenario } = await import('./helpers.js');
+  const r = scenario('messages', [], 60_000);
+  assert.equal(r.status, 0, `status ${r.status}\n${r.stderr}`);
+  const o = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+  assert.deepEqual(o.badBoots, ['EINVAL', 'TypeError']);
+  assert.equal(o.arenaBytes, 65536, 'msg_arena 100000 rounds down to 64 KiB');
+  assert.equal(o.portFull, 'EAGAIN');
+  assert.ok((o.portRoomMs as number) < 90, `the post waited ${o.portRoomMs} ms: not woken by the getter`);
+  assert.deepEqual(o.portOrder, [2, 3, 4, 5, 6, 7, 8]);
+  assert.equal(o.arenaFull, 'EAGAIN');
+  assert.ok((o.arenaRoomMs as number) < 90, `the post waited ${o.arenaRoomMs} ms: not woken by the free on the other port`);
+  assert.equal(o.got, 20_000);
+  assert.deepEqual(o.after, { bytes: 0, queued: 0 });
+});
