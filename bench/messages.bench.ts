@@ -9,7 +9,14 @@
  *  - the same with 1 KiB strings: >= 2x;
  *  - message ping-pong round trip between two LWPs: <= 0.5x a postMessage
  *    ping-pong between two workers;
- *  - kernel memory per queued small message (its arena block + its event slot).
+ *  - kernel memory per queued small message (its arena block + its event slot);
+ *  - the diagnostics channels' cost (issue 12 item 8: <= 2 % when nobody
+ *    subscribes): plain port throughput 1 LWP -> 1 LWP (10^6 sendSync /
+ *    getnSync(64)) with nobody subscribed vs with a subscriber on every
+ *    ukern channel in every thread of the run (so every `hasSubscribers`
+ *    check is true), alternating. No publish site lies on the send/get path
+ *    (kern/diag.ts' users: alert, close, LWP create/exit, timer overrun,
+ *    panic), so the two should differ by noise only.
  *
  * Both sides time from the first value received to the last (thread start-up
  * excluded). The ukern producer posts with postSync and awaits post() when
@@ -18,6 +25,7 @@
  * no backpressure: its producer posts all N at once.
  */
 import { isMainThread } from 'node:worker_threads';
+import dc from 'node:diagnostics_channel';
 import { Lwp, Port, stats, PORT_SOURCE_MSG } from '../src/index.js';
 import { kevents } from '../src/ports/mem.js';
 import { report, flush, reps, median } from './lib.js';
@@ -77,6 +85,48 @@ export function pong(arg: { a: number; b: number; n: number }): number {
   return arg.n;
 }
 
+export function tpProducer(arg: { fd: number; n: number; diag: boolean }): number {
+  if (arg.diag) subscribeAll();
+  const port = new Port(arg.fd);
+  for (let i = 0; i < arg.n; i++) {
+    for (;;) { try { port.sendSync(1, i); break; } catch { /* full: retry */ } }
+  }
+  return arg.n;
+}
+
+export function tpConsumer(arg: { fd: number; n: number; diag: boolean }): number {
+  if (arg.diag) subscribeAll();
+  const port = new Port(arg.fd);
+  let got = 0, t0 = 0;
+  while (got < arg.n) {
+    const evs = port.getnSync(64);
+    if (got === 0) t0 = performance.now();
+    got += evs.length;
+  }
+  return performance.now() - t0;
+}
+
+const CHANNELS = ['lwp:create', 'lwp:exit', 'port:alert', 'port:close', 'timer:overrun', 'kqueue:close', 'panic'];
+const sink = (): void => { /* a subscriber that does nothing */ };
+function subscribeAll(): void { for (const c of CHANNELS) dc.subscribe(`ukern:${c}`, sink); }
+function unsubscribeAll(): void { for (const c of CHANNELS) dc.unsubscribe(`ukern:${c}`, sink); }
+
+async function portThroughput(diag: boolean): Promise<number> {
+  const n = 1_000_000;
+  if (diag) subscribeAll();
+  try {
+    const port = new Port();
+    const c = Lwp.create<number>({ module: SELF, export: 'tpConsumer', arg: { fd: port.fd, n, diag } });
+    const p = Lwp.create<number>({ module: SELF, export: 'tpProducer', arg: { fd: port.fd, n, diag } });
+    const ms = await c.wait();
+    await p.wait();
+    port.close();
+    return n / ms * 1e3;
+  } finally {
+    if (diag) unsubscribeAll();
+  }
+}
+
 async function ukThroughput(kind: Kind): Promise<number> {
   const port = new Port();
   const c = Lwp.create<{ ms: number }>({ module: SELF, export: 'consumer', arg: { fd: port.fd, n: N } });
@@ -134,6 +184,17 @@ if (isMainThread && process.argv[1] === new URL(import.meta.url).pathname) {
     note: `reps ukern [${ukr.map((x) => x.toFixed(1)).join(', ')}] postMessage [${pmr.map((x) => x.toFixed(1)).join(', ')}]`,
   });
   report({ name: 'kernel memory per queued small message (arena block + event slot)', value: bytesPerMessage(), unit: 'B' });
+  const none: number[] = [], all: number[] = [];
+  for (let r = 0; r < R; r++) {
+    none.push(await portThroughput(false));
+    all.push(await portThroughput(true));
+  }
+  const vn = median(none), va = median(all);
+  report({
+    name: 'diagnostics channels: port throughput 1 LWP -> 1 LWP, nobody subscribed', value: vn, unit: 'ev/s',
+    peer: 'the same with a subscriber on every ukern channel', peerValue: va, goal: '>= 0.98x (cost <= 2 %)', met: vn >= 0.98 * va,
+    note: `reps none [${none.map((x) => Math.round(x)).join(', ')}] all [${all.map((x) => Math.round(x)).join(', ')}]`,
+  });
   flush();
   process.exit(0);
 }
