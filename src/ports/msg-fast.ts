@@ -232,7 +232,7 @@ let dp = 0;
 let sabOf: (id: number) => SharedArrayBuffer = () => { throw new Error('no SharedArrayBuffer lookup'); };
 
 /** ASCII strings up to this length are made in JS (a call into C++ costs more than a few bytes). */
-const SHORT = 12;
+const SHORT = 16;
 
 /** Buffer's own slice methods (what toString(encoding) calls after it has looked the encoding up). */
 interface FastSlices { latin1Slice(start: number, end: number): string; ucs2Slice(start: number, end: number): string }
@@ -246,15 +246,33 @@ function copyOut(at: number, n: number): ArrayBuffer {
 
 function ru32(): number { const v = d.readUInt32LE(dp); dp += 4; return v; }
 
+// Short ASCII strings repeat (keys, tags): a table of the last string seen per
+// hash of its bytes, checked byte by byte, saves making a string (an
+// allocation per character, or a call into C++) for most of them.
+const SCACHE_BITS = 12;
+const scache: (string | undefined)[] = new Array<string | undefined>(1 << SCACHE_BITS).fill(undefined);
+
+function short_ascii(at: number, n: number): string {
+  const b = d;
+  let h = n;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ b[at + i]!, 0x9e3779b1);
+  const slot = (h >>> (32 - SCACHE_BITS));
+  const c = scache[slot];
+  if (c !== undefined && c.length === n) {
+    let i = 0;
+    while (i < n && c.charCodeAt(i) === b[at + i]) i++;
+    if (i === n) return c;
+  }
+  let s = '';
+  for (let i = 0; i < n; i++) s += String.fromCharCode(b[at + i]!);
+  scache[slot] = s;
+  return s;
+}
+
 function rstr(tag: number): string {
   const n = ru32();
   if (tag === T_ASCII) {
-    let s: string;
-    if (n <= SHORT) {
-      const b = d, at = dp;
-      s = '';
-      for (let i = 0; i < n; i++) s += String.fromCharCode(b[at + i]!);
-    } else s = (d as unknown as FastSlices).latin1Slice(dp, dp + n);
+    const s = n <= SHORT ? short_ascii(dp, n) : (d as unknown as FastSlices).latin1Slice(dp, dp + n);
     dp += n;
     return s;
   }
@@ -276,6 +294,13 @@ function rview(shared: boolean): ArrayBufferView {
   dp += n;
   // In place, as Node's v8.deserialize does, when reading a private copy aligned for it; from kernel memory, copied.
   if (!inKernel && at % per === 0) return ctor === Buffer ? Buffer.from(d.buffer, at, n) : new (ctor as typeof Uint8Array)(d.buffer, at, n / per);
+  if (ctor !== Buffer && ctor !== DataView && at % per === 0) {
+    // A fresh array (small ones live on V8's heap: no backing store to allocate) filled from a view of the input.
+    const T = ctor as typeof Uint8Array;
+    const t = new T(n / per);
+    t.set(new T(d.buffer, at, n / per));
+    return t;
+  }
   const ab = copyOut(at, n);
   return ctor === Buffer ? Buffer.from(ab) : new (ctor as typeof Uint8Array)(ab, 0, n / per);
 }
