@@ -32,7 +32,7 @@ import { kstat_gauge, kstat_counter, kstat_add } from '../kern/kstat.js';
 import { tunables } from '../kern/boot.js';
 
 /** Control words at the start of the region. */
-const A_LOCK = 0, A_INIT = 1, A_USED = 2, A_NBLK = 3, A_GEN = 4, A_WAITERS = 5, A_ROOMGEN = 6, A_MAXORD = 7, A_SABID = 8, A_QUEUED = 9;
+const A_LOCK = 0, A_INIT = 1, A_USED = 2, A_NBLK = 3, A_GEN = 4, A_WAITERS = 5, A_ROOMGEN = 6, A_MAXORD = 7, A_SABID = 8;
 const A_FREE = 16;           // free-list heads, one per order
 const MAX_ORDERS = 32;
 const A_QUICK = A_FREE + MAX_ORDERS; // quick-list heads, one per order (freed, not coalesced)
@@ -51,15 +51,16 @@ function arenaBytes(v: number): number { return 2 ** Math.floor(Math.log2(v)); }
 
 const region = kregionCreate('msg_arena', (t) => CTRL + arenaBytes(t.msg_arena!) / 4);
 
-const C_POSTED = kstat_counter('msg', 'posted');
-const C_RECEIVED = kstat_counter('msg', 'received');
 const C_DISCARDED = kstat_counter('msg', 'discarded');  // freed by a close with the message queued
 const C_FULL = kstat_counter('msg', 'arena_full');      // allocations the arena could not serve
 
 kstat_gauge('msg', 'arena_bytes', () => msg_arena_size());
 kstat_gauge('msg', 'bytes_in_use', () => Atomics.load(I32, region.base + A_USED));
-kstat_gauge('msg', 'messages_queued', () => Atomics.load(I32, region.base + A_QUEUED));
-kstat_gauge('msg', 'blocks', () => Atomics.load(I32, region.base + A_NBLK));
+// Messages in kernel memory: every allocated block is one message's (queued,
+// or between its allocation and its queueing in a post). Counted under the
+// arena lock the allocation takes anyway: no per-message atomic on a line of
+// its own that producers and getters would bounce between CPUs.
+kstat_gauge('msg', 'messages_queued', () => Atomics.load(I32, region.base + A_NBLK));
 
 let sizeFor: unknown, size = 0;
 /** The arena's size in bytes (its largest block). */
@@ -213,10 +214,8 @@ export function msg_free(b: number): void {
   }
 }
 
-/** Counts of the message life cycle: a message was queued / taken / discarded by a close. */
-export function msg_count_posted(): void { Atomics.add(I32, region.base + A_QUEUED, 1); kstat_add(C_POSTED); }
-export function msg_count_received(): void { Atomics.sub(I32, region.base + A_QUEUED, 1); kstat_add(C_RECEIVED); }
-export function msg_count_discarded(): void { Atomics.sub(I32, region.base + A_QUEUED, 1); kstat_add(C_DISCARDED); }
+/** A close discarded a queued message (kstat msg.discarded). */
+export function msg_count_discarded(): void { kstat_add(C_DISCARDED); }
 
 /** Words a post waiting for arena room sleeps on, and its waiter count. */
 export function msg_room_word(): number { return region.base + A_ROOMGEN; }

@@ -34,7 +34,7 @@ import { port_enter, port_exit, slot_alloc_locked, enqueue_locked, port_readable
 import { port_source_register, type PortDelivery } from './source.js';
 import {
   msg_alloc, msg_block, msg_free, msg_length, msg_payload_offset, msg_order, msg_max_payload, msg_arena_size,
-  kmem_buffer, msg_count_posted, msg_count_received, msg_count_discarded, msg_room_word, msg_waiters_word,
+  kmem_buffer, msg_count_discarded, msg_room_word, msg_waiters_word,
 } from './msg-arena.js';
 import { ArgRangeError } from '../kern/copyin.js';
 import { msg_decode } from './msg-codec.js';
@@ -89,7 +89,6 @@ export function port_msg_send(fd: number, bytes: Uint8Array, syscall: string): v
   I32[s + E.flags] = PORT_ALLOC_DEFAULT | KF_CALLBACK;
   I32[s + E.events] = len;
   kevSetObject(s, key);
-  msg_count_posted();
   const first = enqueue_locked(h, s);
   port_exit(h);
   if (first) port_readable_notify(h);
@@ -149,7 +148,6 @@ function msg_deliver(d: PortDelivery): boolean {
     m = { value: undefined, error: e instanceof Error ? e : new Error(String(e)), size: len };
   }
   msg_free(b);
-  msg_count_received();
   inbox_put(d.object, m);
   return true;
 }
