@@ -7,11 +7,16 @@
  * messages have any size, and a class allocator that carved the arena into
  * small blocks during a burst of small messages could never hand out a
  * large one afterwards, although all of it were free (per-class lists never
- * give memory back to each other). Buddies coalesce on free, so a drained
- * arena is always one block again (the tests check it). Each operation is a
- * handful of word accesses per order under one kernel mutex, held for well
- * under a microsecond: producers in several LWPs and the getters that free
- * blocks contend on it, which the stress test and the bench measure.
+ * give memory back to each other). Buddies coalesce, so a drained arena is
+ * always one block again (the tests check it). Coalescing is lazy: a freed
+ * block goes on a quick list of its order, which the next allocation of
+ * that order takes at once (a stream of like messages cycles through a few
+ * warm blocks; splitting from and merging up to the top at every message
+ * touched ~2 x log2(arena / block) cold headers); an allocation that finds
+ * nothing coalesces every quick list and tries again. Each operation runs
+ * under one kernel mutex, held for well under a microsecond: producers in
+ * several LWPs and the getters that free blocks contend on it, which the
+ * stress test and the bench exercise.
  *
  * A block is 64 << order bytes, aligned to its size. Its first two words are
  * its header: [tag, length] when allocated (tag = order | generation << 8),
