@@ -13,10 +13,11 @@
  * that order takes at once (a stream of like messages cycles through a few
  * warm blocks; splitting from and merging up to the top at every message
  * touched ~2 x log2(arena / block) cold headers); an allocation that finds
- * nothing coalesces every quick list and tries again. Each operation runs
- * under one kernel mutex, held for well under a microsecond: producers in
- * several LWPs and the getters that free blocks contend on it, which the
- * stress test and the bench exercise.
+ * nothing coalesces every quick list and tries again. Allocations run
+ * under one kernel mutex, held for well under a microsecond (producers in
+ * several LWPs contend on it: the stress test); frees take no lock, a
+ * compare-and-swap onto a free stack that the next allocation drains
+ * (msg_free).
  *
  * A block is 64 << order bytes, aligned to its size. Its first two words are
  * its header: [tag, length] when allocated (tag = order | generation << 8),
@@ -37,7 +38,7 @@ import { kstat_gauge, kstat_counter, kstat_add } from '../kern/kstat.js';
 import { tunables } from '../kern/boot.js';
 
 /** Control words at the start of the region. */
-const A_LOCK = 0, A_INIT = 1, A_USED = 2, A_NBLK = 3, A_GEN = 4, A_WAITERS = 5, A_ROOMGEN = 6, A_MAXORD = 7, A_SABID = 8;
+const A_LOCK = 0, A_INIT = 1, A_USED = 2, A_NBLK = 3, A_GEN = 4, A_WAITERS = 5, A_ROOMGEN = 6, A_MAXORD = 7, A_SABID = 8, A_WAKEPEND = 9, A_FSTACK = 10;
 const A_FREE = 16;           // free-list heads, one per order
 const MAX_ORDERS = 32;
 const A_QUICK = A_FREE + MAX_ORDERS; // quick-list heads, one per order (freed, not coalesced)
@@ -130,6 +131,7 @@ export function msg_alloc(payload: number, order: number): number {
   mutex_enter(a + A_LOCK);
   if (I32[a + A_INIT] === 0) init_locked();
   let b = I32[a + A_QUICK + order]!;
+  if (b === 0 && Atomics.load(I32, a + A_FSTACK) !== 0) { reclaim_locked(); b = I32[a + A_QUICK + order]!; }
   if (b !== 0) I32[a + A_QUICK + order] = I32[b + 1]!;
   else {
     b = buddy_take_locked(order);
@@ -140,8 +142,9 @@ export function msg_alloc(payload: number, order: number): number {
   I32[a + A_GEN] = gen;
   I32[b] = order | (gen << GEN_SHIFT);
   I32[b + 1] = payload;
-  I32[a + A_USED] = I32[a + A_USED]! + ((1 << MIN_SHIFT) << order);
-  I32[a + A_NBLK]!++;
+  // Atomic: frees subtract without the lock.
+  Atomics.add(I32, a + A_USED, (1 << MIN_SHIFT) << order);
+  Atomics.add(I32, a + A_NBLK, 1);
   mutex_exit(a + A_LOCK);
   return gen * KEY_SPLIT + b;
 }
@@ -174,7 +177,7 @@ function buddy_free_locked(b: number, order: number): void {
 /** Every quick-listed block back to the buddy lists, coalescing (lock held). Returns how many. */
 function quick_flush_locked(): number {
   const a = region.base;
-  let n = 0;
+  let n = reclaim_locked();
   for (let k = 0; k < MAX_ORDERS; k++) {
     for (let b = I32[a + A_QUICK + k]!; b !== 0;) { const nx = I32[b + 1]!; buddy_free_locked(b, k); b = nx; n++; }
     I32[a + A_QUICK + k] = 0;
@@ -197,27 +200,60 @@ export function msg_length(b: number): number { return I32[b + 1]!; }
 /** Byte offset of block b's payload in kernel memory. */
 export function msg_payload_offset(b: number): number { return (b + 2) * 4; }
 
-/** Frees block b (from {@link msg_block}), coalescing with its free buddies; wakes posts waiting for room. Never throws. */
+/**
+ * Frees block b (from {@link msg_block}); wakes posts waiting for room.
+ * Never throws, takes no lock: the block is pushed onto the arena's free
+ * stack with one compare-and-swap (a getter frees a block per message, and
+ * a mutex shared with the producers' allocations, on a loaded machine, was
+ * as often as not held by a producer the scheduler had just preempted).
+ * The next allocation that finds its quick list empty takes the whole stack
+ * under the lock (an exchange with 0: whole stacks only, so no ABA hazard)
+ * onto the quick lists of their orders, not coalesced: the next allocation
+ * of that size takes one back at once (a stream of like messages reuses a
+ * few warm blocks instead of splitting from and merging up to the top every
+ * time, which touched ~2 x log2(arena / block) cold headers per message).
+ * Coalescing happens when an allocation finds nothing (quick_flush_locked).
+ */
 export function msg_free(b: number): void {
   const a = region.base;
-  mutex_enter(a + A_LOCK);
   const order = I32[b]! & T_ORDER;
-  I32[a + A_USED] = I32[a + A_USED]! - ((1 << MIN_SHIFT) << order);
-  I32[a + A_NBLK]!--;
-  // Onto the quick list of its order, not coalesced: the next allocation of
-  // that size takes it back at once (a stream of like messages reuses a few
-  // warm blocks instead of splitting and merging up to the top every time,
-  // which touched ~2 x log2(arena / block) cold headers per message).
-  // Coalescing happens when an allocation finds nothing (quick_flush_locked).
+  const bytes = (1 << MIN_SHIFT) << order;
   I32[b] = order | T_QUICK;
-  I32[b + 1] = I32[a + A_QUICK + order]!;
-  I32[a + A_QUICK + order] = b;
-  mutex_exit(a + A_LOCK);
-  if (Atomics.load(I32, a + A_WAITERS) !== 0) {
+  for (;;) {
+    const top = Atomics.load(I32, a + A_FSTACK);
+    I32[b + 1] = top;
+    if (Atomics.compareExchange(I32, a + A_FSTACK, top, b) === top) break;
+  }
+  Atomics.sub(I32, a + A_NBLK, 1);
+  const used = Atomics.sub(I32, a + A_USED, bytes) - bytes;
+  // Posts waiting for room wake once a quarter of the arena is free
+  // (hysteresis, as a stream's 'drain' and ports/room.ts): woken at every
+  // free, a producer faster than its getter refilled the arena one message
+  // at a time, a futex wake per message. One wake per wait: A_WAKEPEND is
+  // cleared by a waiter as it registers.
+  if (Atomics.load(I32, a + A_WAITERS) !== 0 && used <= msg_arena_size() - (msg_arena_size() >> 2) &&
+    Atomics.compareExchange(I32, a + A_WAKEPEND, 0, 1) === 0) {
     Atomics.add(I32, a + A_ROOMGEN, 1);
     Atomics.notify(I32, a + A_ROOMGEN);
   }
 }
+
+/** Moves the free stack onto the quick lists (lock held). Returns how many blocks. */
+function reclaim_locked(): number {
+  const a = region.base;
+  let c = Atomics.exchange(I32, a + A_FSTACK, 0), n = 0;
+  while (c !== 0) {
+    const nx = I32[c + 1]!, order = I32[c]! & T_ORDER;
+    I32[c + 1] = I32[a + A_QUICK + order]!;
+    I32[a + A_QUICK + order] = c;
+    c = nx;
+    n++;
+  }
+  return n;
+}
+
+/** A post registering as a room waiter: the next free that finds room wakes it (msg_free). */
+export function msg_room_armed(): void { Atomics.store(I32, region.base + A_WAKEPEND, 0); }
 
 /** A close discarded a queued message (kstat msg.discarded). */
 export function msg_count_discarded(): void { kstat_add(C_DISCARDED); }

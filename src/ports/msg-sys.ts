@@ -34,7 +34,7 @@ import { port_enter, port_exit, slot_alloc_locked, enqueue_locked, port_readable
 import { port_source_register, type PortDelivery } from './source.js';
 import {
   msg_alloc, msg_block, msg_free, msg_length, msg_payload_offset, msg_order, msg_max_payload, msg_arena_size,
-  kmem_buffer, msg_count_discarded, msg_room_word, msg_waiters_word,
+  kmem_buffer, msg_room_armed, msg_count_discarded, msg_room_word, msg_waiters_word,
 } from './msg-arena.js';
 import { ArgRangeError } from '../kern/copyin.js';
 import { msg_decode } from './msg-codec.js';
@@ -165,9 +165,10 @@ export function msg_close_slot(s: number): void {
  * Posts with `post` (throws a MsgFullError when full), waiting for room
  * until `deadline` (performance.now() ms; Infinity: none; then the EAGAIN is
  * thrown) or until `aborted()` (then `abortError()` is thrown). A full arena
- * waits on the arena's room word (every freed block moves it while posts
- * wait), a full port on the port's (room.ts: takes move it). No wake-up is
- * lost: the word is read before the attempt that registers the waiter;
+ * waits on the arena's room word (a free moves it once a quarter of the
+ * arena is free, once per wait: msg-arena.ts), a full port on the port's
+ * (room.ts: takes move it). No wake-up is lost: the waiter registers and
+ * reads the word before it re-arms the arena's wake and tries once more;
  * ROOM_RECHECK_MS bounds a sleep as a backstop.
  */
 export async function msg_room_wait(fd: number, post: () => void, deadline: number,
@@ -176,8 +177,10 @@ export async function msg_room_wait(fd: number, post: () => void, deadline: numb
   const release = hold();
   try {
     for (;;) {
-      const aw = msg_waiters_word(), ag = Atomics.load(I32, msg_room_word()), pg = Atomics.load(I32, h + P.roomGen);
+      const aw = msg_waiters_word();
       Atomics.add(I32, aw, 1);
+      const ag = Atomics.load(I32, msg_room_word()), pg = Atomics.load(I32, h + P.roomGen);
+      msg_room_armed(); // after reading the word: a free from here on moves it, or its room is seen by the attempt below
       Atomics.add(I32, h + P.roomWaiters, 1);
       try {
         let full: MsgFullError;
