@@ -15,7 +15,7 @@ import { Port, Lwp, stats, PORT_SOURCE_MSG, PORT_SOURCE_USER } from '../src/inde
 import type { port_event_t } from '../src/ports/types.js';
 import * as sys from '../src/sys/index.js';
 import { msg_largest_free, msg_arena_size } from '../src/ports/msg-arena.js';
-import { seed, rng, within, until } from './helpers.js';
+import { seed, rng, within, until, scenario } from './helpers.js';
 
 const FIX = new URL('./fixtures/messages.js', import.meta.url);
 
@@ -281,8 +281,7 @@ test('messages(): values as they come, ends at close; breaking out loses nothing
   assertArenaEmpty('after messages()');
 });
 
-test('small limits (a fresh kernel): a full port and a full arena, EAGAIN then woken waits; msg_arena rounded and checked', async () => {
-  const { scenario } = await import('./helpers.js');
+test('small limits (a fresh kernel): a full port and a full arena, EAGAIN then woken waits; msg_arena rounded and checked', () => {
   const r = scenario('messages', [], 60_000);
   assert.equal(r.status, 0, `status ${r.status}\n${r.stderr}`);
   const o = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
@@ -295,4 +294,15 @@ test('small limits (a fresh kernel): a full port and a full arena, EAGAIN then w
   assert.ok((o.arenaRoomMs as number) < 90, `the post waited ${o.arenaRoomMs} ms: not woken by the free on the other port`);
   assert.equal(o.got, 20_000);
   assert.deepEqual(o.after, { bytes: 0, queued: 0 });
+});
+
+test('a 64 KiB arena under 4 producer LWPs (seeded): full most of the time, every message once and in order, drained to one block', () => {
+  const s = seed();
+  const r = scenario('messages-stress', [String(s)], 90_000);
+  assert.equal(r.status, 0, `seed ${s}: status ${r.status}\n${r.stderr}`);
+  const o = JSON.parse(r.stdout.trim().split('\n').pop()!) as { bad: number; next: number[]; waited: number; full: number; bytes: number; queued: number; largest: number };
+  assert.equal(o.bad, 0, `seed ${s}: out of order`);
+  assert.deepEqual(o.next, [1500, 1500, 1500, 1500], `seed ${s}`);
+  assert.ok(o.full > 0 && o.waited > 0, `seed ${s}: the arena was never full (${o.full}, ${o.waited} waits): the test did not test contention`);
+  assert.deepEqual([o.bytes, o.queued, o.largest], [0, 0, 65536], `seed ${s}: arena not drained`);
 });
