@@ -197,7 +197,10 @@ test('a full arena: postSync EAGAIN; post waits and completes once a receiver fr
   await within(waiting, 5000, 'the waiting post');
   assert.ok(performance.now() - t1 < 90, 'the post needed the recheck: no wake-up from the free');
   assert.equal(port.pending, 2);
-  port.close();
+  // close ends a waiting post (EBADF), and frees the queued blocks
+  const pc = port.post(big).then(() => 'sent', (e: { code?: string }) => e.code);
+  setTimeout(() => port.close(), 10);
+  assert.equal(await within(pc, 5000, 'the post waiting across a close'), 'EBADF');
   assertArenaEmpty('after the full arena');
 });
 
