@@ -22,5 +22,5 @@ export { kstat as stats } from './sys/ext.js';
 export { ParkMutex } from './ukern/parkmutex.js';
 // subsystem classes (one line each):
 export { Timer, type TimerOptions, type TimerExpiry } from './ukern/timer.js';
-export { Port, type PortGetOptions, type PortEventsOptions } from './ukern/port.js';
+export { Port, PORT_SOURCE_MSG, type PortGetOptions, type PortEventsOptions, type PortEvent, type PortMessagesOptions } from './ukern/port.js';
 export { KQueue, type KEventOptions, type WaitOptions } from './ukern/kqueue.js';

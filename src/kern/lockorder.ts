@@ -32,6 +32,9 @@
  *   l   lwp        l_lock: state, flags, async sleepers      lwp/lwp.ts
  *   d   fdtab      the descriptor table                      kern/fdtab.ts
  *   f   file       a descriptor's watch list                 kern/fdtab.ts
+ *   A   msgarena   the message arena's allocator (a leaf:    ports/msg-arena.ts
+ *                  close frees queued messages' blocks
+ *                  holding a port lock; frees take no lock)
  *
  * Below every class: the cache free-list spin locks (kmem.ts), leaves that
  * are not kernel mutexes.
@@ -74,6 +77,7 @@
  */
 export const LOCK_ORDER = [
   'proc', 'timertab', 'timer', 'port', 'kqueue', 'knhash', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
+  'msgarena',
 ] as const;
 
 /** A lock class: each subsystem names the class of its lock words (kern/lockdebug.ts mutex_class). */

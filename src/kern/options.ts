@@ -25,6 +25,13 @@ export interface BootOptions {
    * true when the environment has UKERN_LOCKDEBUG=1 (the test suite's way).
    */
   lockdebug?: boolean;
+  /**
+   * Bytes of kernel memory for structured messages (Port.post), rounded down
+   * to a power of two (default 4 MiB, at least 64 KiB, at most 1 GiB). Mapped,
+   * not touched: a page costs RSS once a message has used it. A post finds it
+   * full: postSync gets EAGAIN, post waits for room.
+   */
+  msg_arena?: number;
 }
 
 /** A tunable: an integer in [min, max], or a flag (given as a boolean, kept as 0 or 1). */
@@ -46,6 +53,7 @@ defineTunable('maxlwp', 256, 2, 1 << 16);
 defineTunable('lwp_pool', 2, 0, 256);
 defineTunable('async_sleepers', 1024, 16, 1 << 20);
 defineFlag('lockdebug', process.env.UKERN_LOCKDEBUG === '1');
+defineTunable('msg_arena', 4 * 1024 * 1024, 64 * 1024, 1 << 30);
 
 /** Resolved options: every declared tunable has a value. */
 export type Tunables = Readonly<Record<string, number>>;

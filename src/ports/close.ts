@@ -14,6 +14,8 @@ import { port_exit, port_exit_release, slot_free_locked, slots_drain_locked, sen
 import { lane_close_locked } from './lane.js';
 import { port_sources } from './source.js';
 import { room_close } from './room.js';
+import { msg_close_slot, PORT_SOURCE_MSG } from './msg-sys.js';
+import { msg_room_word } from './msg-arena.js';
 
 const KEEP = PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED;
 
@@ -35,7 +37,10 @@ export function port_close(h: number, fd: number): void {
     const nx = I32[s + E.next]!;
     I32[s + E.next] = 0; I32[s + E.prev] = 0;
     if (I32[s + E.flags]! & KEEP) Atomics.store(I32, s + E.st, ST_RESERVED);
-    else slot_free_locked(h, s);
+    else {
+      if (I32[s + E.source] === PORT_SOURCE_MSG) msg_close_slot(s); // its arena block (the arena lock is a leaf)
+      slot_free_locked(h, s);
+    }
     dropped++;
     s = nx;
   }
@@ -46,6 +51,9 @@ export function port_close(h: number, fd: number): void {
   sq_wake_all(h + P.wqh);
   room_close(h);
   port_exit(h);
+  // Posts waiting for arena room on this port: they retry and find it closed.
+  Atomics.add(I32, msg_room_word(), 1);
+  Atomics.notify(I32, msg_room_word());
   if (dropped > 0) kstat_add(C_DISCARDED, dropped);
   // The seed's port_close asks each source to return its slots (timer_close_port).
   for (const ops of port_sources()) {

@@ -30,6 +30,7 @@ import { getn_gen, getn_fast, timeout_copyin, countArg } from './getn.js';
 import type { port_event_t, port_event_list } from './types.js';
 import type { Timespec } from '../kern/time.js';
 import './close.js';
+import './msg-sys.js'; // the message source's delivery callback, in every thread that takes
 import { diag_publish, dc_port_alert } from '../kern/diag.js';
 
 export * from './consts.js';

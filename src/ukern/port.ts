@@ -23,8 +23,29 @@ import { send_room_wait, room_poke } from '../ports/room.js';
 import { int_arg, num_arg, INT32_MIN, INT32_MAX, UINT32_MAX } from './args.js';
 import { PORT_ALERT_SET, PORT_SOURCE_ALERT } from '../ports/consts.js';
 import type { port_event_t } from '../ports/types.js';
+import { port_msg_send, msg_room_wait, msg_room_poke, msg_inbox_take, MsgFullError, PORT_SOURCE_MSG } from '../ports/msg-sys.js';
+import { msg_encode, msg_channel_open } from '../ports/msg-codec.js';
 
 export type { port_event_t } from '../ports/types.js';
+export { PORT_SOURCE_MSG } from '../ports/msg-sys.js';
+
+/**
+ * What the class's gets return: a port_event_t; a message event
+ * (portev_source PORT_SOURCE_MSG, portev_events its serialized length) also
+ * carries its value as `message`, or the reason it could not be decoded as
+ * `error`.
+ */
+export type PortEvent = port_event_t & { message?: unknown; error?: Error };
+
+// Listen for SharedArrayBuffers from the start (msg-codec.ts): a message may
+// name one that was announced before this thread first receives.
+msg_channel_open();
+
+/** Options of the message iterator. */
+export interface PortMessagesOptions {
+  /** Aborting rejects the pending step with an AbortError. */
+  signal?: AbortSignal;
+}
 
 /**
  * Options of a get: `timeout` in ms and `signal` (ukern/waitopts.ts). The
@@ -55,12 +76,32 @@ function getn_args(max: unknown, nget: unknown): void {
   int_arg(nget, 'nget', 'Port.getn', 0, m);
 }
 
+/** Attaches a taken message event's value (or the reason it cannot be had) to it. */
+function decode_event(ev: PortEvent): void {
+  const m = msg_inbox_take(ev.portev_object);
+  if (m === undefined) { ev.error = new SysError('EIO', 'port_receive', 'message not in this thread\'s inbox (dropped after a sys-layer take)'); return; }
+  if (m.error !== undefined) ev.error = m.error; else ev.message = m.value;
+}
+
+/** Decodes the message events of a batch (a scan for the rare source). */
+function decode_events<T extends port_event_t[]>(evs: T): T {
+  for (let i = 0; i < evs.length; i++) if (evs[i]!.portev_source === PORT_SOURCE_MSG) decode_event(evs[i]!);
+  return evs;
+}
+
+/** What receive() gives for an event: a message's value (its error thrown), else the event itself. */
+function event_value(ev: PortEvent): unknown {
+  if (ev.portev_source !== PORT_SOURCE_MSG) return ev;
+  if (ev.error !== undefined) throw ev.error;
+  return ev.message;
+}
+
 function closedError(e: unknown): boolean {
   return e instanceof SysError && (e.code === 'EBADF' || e.code === 'EBADFD');
 }
 
 /** An illumos event port. */
-export class Port implements Disposable, AsyncIterable<port_event_t> {
+export class Port implements Disposable, AsyncIterable<PortEvent> {
   /** The port's kernel descriptor (usable with ukern/sys and across LWPs). */
   readonly fd: number;
   #closed = false;
@@ -122,34 +163,36 @@ export class Port implements Disposable, AsyncIterable<port_event_t> {
   }
 
   /** Retrieves one event without blocking the event loop; rejects with ETIME when the timeout passes. */
-  async get(opts?: PortGetOptions): Promise<port_event_t> {
+  async get(opts?: PortGetOptions): Promise<PortEvent> {
     const evs = await this.#getn(1, 1, opts, true);
     if (evs.length === 0) throw new SysError('ETIME', 'port_get'); // as the blocking port_get
-    return evs[0]!;
+    return evs[0]!; // (decoded by #getn)
   }
 
   /** Retrieves one event, blocking the calling thread; throws ETIME when the timeout passes. */
-  getSync(opts?: PortGetOptions): port_event_t {
+  getSync(opts?: PortGetOptions): PortEvent {
     const o = wait_options(opts, 'port_get');
     abort_check(o.signal);
-    return port_get(this.fd, timeout_timespec(o.timeout));
+    const ev = port_get(this.fd, timeout_timespec(o.timeout));
+    if (ev.portev_source === PORT_SOURCE_MSG) decode_event(ev);
+    return ev;
   }
 
   /** Retrieves at least `nget` (default 1) and at most `max` events without blocking the event loop; fewer when the timeout passes. */
-  getn(max: number, nget = 1, opts?: PortGetOptions): Promise<port_event_t[]> {
+  getn(max: number, nget = 1, opts?: PortGetOptions): Promise<PortEvent[]> {
     try { getn_args(max, nget); } catch (e) { return Promise.reject(e); }
     return this.#getn(max, nget, opts, false);
   }
 
   /** The blocking form of {@link getn}. */
-  getnSync(max: number, nget = 1, opts?: PortGetOptions): port_event_t[] {
+  getnSync(max: number, nget = 1, opts?: PortGetOptions): PortEvent[] {
     getn_args(max, nget);
     const o = wait_options(opts, 'port_getn');
     abort_check(o.signal);
-    return port_getn(this.fd, max, nget, timeout_timespec(o.timeout));
+    return decode_events(port_getn(this.fd, max, nget, timeout_timespec(o.timeout)));
   }
 
-  async #getn(max: number, nget: number, opts: PortGetOptions | undefined, one: boolean): Promise<port_event_t[]> {
+  async #getn(max: number, nget: number, opts: PortGetOptions | undefined, one: boolean): Promise<PortEvent[]> {
     sysenter();
     const syscall = one ? 'port_get' : 'port_getn';
     const mx = countArg(max, 'max', syscall), ng = countArg(nget, 'nget', syscall);
@@ -165,9 +208,79 @@ export class Port implements Disposable, AsyncIterable<port_event_t> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.#refs.wait(() => runAsync(getn_gen(this.fd, mx, ng, tns, false, true, syscall, ctl)));
+      return decode_events(await this.#refs.wait(() => runAsync(getn_gen(this.fd, mx, ng, tns, false, true, syscall, ctl))));
     } finally {
       signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Posts a structured message: any structured-cloneable `value` (objects,
+   * strings, typed arrays, Maps, Dates, ...; SharedArrayBuffers and views
+   * over them are shared, not copied), serialized into the kernel's message
+   * arena and queued as one event, in FIFO order with `send`'s events.
+   * Waits for room while the arena or the port is full (as {@link send}:
+   * woken when room is made, never polling); rejects with EAGAIN when the
+   * timeout passes first, with an AbortError when the signal aborts. A
+   * value that cannot be cloned is a DataCloneError; one larger than the
+   * arena can ever hold a RangeError (ERR_OUT_OF_RANGE).
+   */
+  async post(value: unknown, opts?: WaitOptions): Promise<void> {
+    const o = wait_options(opts, 'port_post');
+    abort_check(o.signal);
+    let bytes = msg_encode(value);
+    const post = (): void => port_msg_send(this.fd, bytes, 'port_post');
+    try { post(); return; } catch (e) { if (!(e instanceof MsgFullError) || o.timeout === 0) throw e; }
+    bytes = bytes.slice(); // the encoder's scratch is this thread's: our own copy across the wait
+    const deadline = o.timeout === undefined ? Infinity : performance.now() + o.timeout;
+    const signal = o.signal;
+    const onAbort = (): void => { msg_room_poke(this.fd); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.#refs.wait(() => msg_room_wait(this.fd, post, deadline, () => signal?.aborted === true, () => new AbortError(signal!.reason)));
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Posts at once: EAGAIN when the message arena or the port is full. */
+  postSync(value: unknown): void {
+    port_msg_send(this.fd, msg_encode(value), 'port_post');
+  }
+
+  /**
+   * Takes the next event without blocking the event loop: a message's value,
+   * or, when the next event is a plain one (send, a timer, an alert), its
+   * port_event_t, so that nothing is skipped. Rejects with ETIME when the
+   * timeout passes, with an AbortError when the signal aborts.
+   */
+  async receive(opts?: PortGetOptions): Promise<unknown> {
+    return event_value(await this.get(opts));
+  }
+
+  /** The blocking form of {@link receive}. */
+  receiveSync(opts?: PortGetOptions): unknown {
+    return event_value(this.getSync(opts));
+  }
+
+  /**
+   * The values of messages as they come (plain events as their
+   * port_event_t, as {@link receive}); ends when the port is closed or at an
+   * alert. One event is taken per step: leaving the loop loses nothing.
+   */
+  async *messages(opts: PortMessagesOptions = {}): AsyncGenerator<unknown, void, undefined> {
+    const r = copyin_fields(opts, ['signal'], 'options', 'port_get');
+    const { signal } = wait_options({ signal: r.signal }, 'port_get');
+    for (;;) {
+      let ev: PortEvent;
+      try {
+        ev = await this.get({ signal });
+      } catch (e) {
+        if (closedError(e)) return;
+        throw e;
+      }
+      if (ev.portev_source === PORT_SOURCE_ALERT) return;
+      yield event_value(ev);
     }
   }
 
@@ -185,12 +298,12 @@ export class Port implements Disposable, AsyncIterable<port_event_t> {
    * an AbortError. It takes from the port no more than it yields (one event
    * per get), so leaving the loop early leaves every other event queued.
    */
-  async *events(opts: PortEventsOptions = {}): AsyncGenerator<port_event_t, void, undefined> {
+  async *events(opts: PortEventsOptions = {}): AsyncGenerator<PortEvent, void, undefined> {
     const r = copyin_fields(opts, ['signal', 'stopOnAlert'], 'options', 'port_get');
     const { signal } = wait_options({ signal: r.signal }, 'port_get');
     const stopOnAlert = (r.stopOnAlert as boolean | undefined) ?? true;
     for (;;) {
-      let ev: port_event_t;
+      let ev: PortEvent;
       try {
         ev = await this.get({ signal });
       } catch (e) {
@@ -202,7 +315,7 @@ export class Port implements Disposable, AsyncIterable<port_event_t> {
     }
   }
 
-  [Symbol.asyncIterator](): AsyncGenerator<port_event_t, void, undefined> { return this.events(); }
+  [Symbol.asyncIterator](): AsyncGenerator<PortEvent, void, undefined> { return this.events(); }
 
   /** Closes the port (waiters get EBADFD). Idempotent. */
   close(): void {

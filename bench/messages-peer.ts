@@ -1,0 +1,78 @@
+/**
+ * The postMessage peer of bench/messages.bench.ts, in a file of its own so
+ * that its workers load no kernel: plain worker_threads Workers joined by a
+ * MessageChannel, doing what the ukern LWPs do there (a producer posting N
+ * values to a consumer; a ping-pong), with the same values and the same
+ * clock points (first value received to last; round trips timed by the
+ * side that starts them).
+ */
+import { Worker, MessageChannel, isMainThread, workerData, parentPort, type MessagePort } from 'node:worker_threads';
+import { once } from 'node:events';
+import { makeValue, type Kind } from './messages-values.js';
+
+interface Job { role: 'produce' | 'consume' | 'ping' | 'pong'; port: MessagePort; n: number; kind: Kind }
+
+async function run(job: Job): Promise<number> {
+  const { port, n, kind } = job;
+  if (job.role === 'produce') {
+    for (let i = 0; i < n; i++) port.postMessage(makeValue(kind, i));
+    return 0;
+  }
+  if (job.role === 'consume') {
+    let got = 0, t0 = 0, sink = 0;
+    return new Promise((resolve) => {
+      port.on('message', (v: { id?: number; length?: number }) => {
+        if (got === 0) t0 = performance.now();
+        sink += typeof v === 'string' ? (v as string).length : v.id ?? 0;
+        if (++got === n) { port.close(); resolve(performance.now() - t0 + (sink === -1 ? 1 : 0)); }
+      });
+    });
+  }
+  if (job.role === 'pong') {
+    let k = 0;
+    return new Promise((resolve) => {
+      port.on('message', (v: unknown) => { port.postMessage(v); if (++k === n) { resolve(0); } });
+    });
+  }
+  // ping: n round trips, the total time of the last n - n/10 (the first tenth warms up)
+  const warm = Math.floor(n / 10);
+  let t0 = 0;
+  for (let i = 0; i < n; i++) {
+    if (i === warm) t0 = performance.now();
+    port.postMessage(makeValue(kind, i));
+    await once(port, 'message');
+  }
+  return (performance.now() - t0) / (n - warm);
+}
+
+if (!isMainThread && (workerData as { peer?: boolean } | null)?.peer === true) {
+  const job = workerData as Job;
+  void run(job).then((r) => { parentPort!.postMessage(r); });
+}
+
+function start(role: Job['role'], port: MessagePort, n: number, kind: Kind): Promise<number> {
+  const w = new Worker(new URL(import.meta.url), { workerData: { peer: true, role, port, n, kind }, transferList: [port] });
+  return new Promise((resolve, reject) => {
+    w.once('message', (r: number) => { void w.terminate(); resolve(r); });
+    w.once('error', reject);
+  });
+}
+
+/** postMessage worker -> worker over a MessageChannel: values per second (first received to last). */
+export async function pmThroughput(kind: Kind, n: number): Promise<number> {
+  const { port1, port2 } = new MessageChannel();
+  const c = start('consume', port2, n, kind);
+  await new Promise((r) => setTimeout(r, 50)); // the consumer listening first
+  void start('produce', port1, n, kind);
+  const ms = await c;
+  return n / ms * 1e3;
+}
+
+/** postMessage ping-pong between two workers: mean round trip, µs. */
+export async function pmPingPong(kind: Kind, n: number): Promise<number> {
+  const { port1, port2 } = new MessageChannel();
+  const pong = start('pong', port2, n, kind);
+  const ms = await start('ping', port1, n, kind);
+  await pong;
+  return ms * 1e3;
+}

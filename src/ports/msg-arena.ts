@@ -1,0 +1,280 @@
+/**
+ * The message arena: the kernel memory that structured messages
+ * (Port.post) travel in, a region of `msg_arena` bytes (rounded down to a
+ * power of two) managed by a binary buddy allocator.
+ *
+ * Why a buddy allocator and not size classes with per-class free lists:
+ * messages have any size, and a class allocator that carved the arena into
+ * small blocks during a burst of small messages could never hand out a
+ * large one afterwards, although all of it were free (per-class lists never
+ * give memory back to each other). Buddies coalesce, so a drained arena is
+ * always one block again (the tests check it). Coalescing is lazy: a freed
+ * block goes on a quick list of its order, which the next allocation of
+ * that order takes at once (a stream of like messages cycles through a few
+ * warm blocks; splitting from and merging up to the top at every message
+ * touched ~2 x log2(arena / block) cold headers); an allocation that finds
+ * nothing coalesces every quick list and tries again. Allocations run
+ * under one kernel mutex, held for well under a microsecond (producers in
+ * several LWPs contend on it: the stress test); frees take no lock, a
+ * compare-and-swap onto a free stack that the next allocation drains
+ * (msg_free).
+ *
+ * A block is 64 << order bytes, aligned to its size. Its first two words are
+ * its header: [tag, length] when allocated (tag = order | generation << 8),
+ * [tag | FREE, next] plus a third word `prev` when free (the free lists of
+ * each order are doubly linked through the blocks themselves, so a buddy
+ * can be unlinked in O(1)). The payload starts 8 bytes in. A block is named
+ * by a key, `generation * 2^32 + handle`: the generation (20 bits, bumped at
+ * every allocation) tells a stale key from the block's current owner.
+ *
+ * The arena is laid out lazily: the first allocation (under the lock) puts
+ * the one top block on its free list, so boot touches none of its pages.
+ * Lock order: the arena lock is a leaf; close frees blocks holding a port
+ * lock, nothing is taken while holding the arena lock.
+ */
+import { I32, SAB, kregionCreate } from '../kern/kmem.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { mutex_class } from '../kern/lockdebug.js';
+import { kstat_gauge, kstat_counter, kstat_add } from '../kern/kstat.js';
+import { tunables } from '../kern/boot.js';
+
+/** Control words at the start of the region. */
+const A_LOCK = 0, A_INIT = 1, A_USED = 2, A_NBLK = 3, A_GEN = 4, A_WAITERS = 5, A_ROOMGEN = 6, A_MAXORD = 7, A_SABID = 8, A_WAKEPEND = 9, A_FSTACK = 10;
+const A_FREE = 16;           // free-list heads, one per order
+const MAX_ORDERS = 32;
+const A_QUICK = A_FREE + MAX_ORDERS; // quick-list heads, one per order (freed, not coalesced)
+const CTRL = A_QUICK + MAX_ORDERS;
+/** Smallest block: 64 bytes (16 words). */
+const MIN_SHIFT = 6;
+const MIN_WORDS = 16;
+/** Header bytes before the payload. */
+export const MSG_HDR_BYTES = 8;
+
+const T_ORDER = 0x1f, T_FREE = 0x20, T_QUICK = 0x40, GEN_SHIFT = 8, GEN_MASK = 0xfffff;
+const KEY_SPLIT = 0x100000000;
+
+/** Arena bytes for the tunable: rounded down to a power of two. */
+function arenaBytes(v: number): number { return 2 ** Math.floor(Math.log2(v)); }
+
+const region = kregionCreate('msg_arena', (t) => CTRL + arenaBytes(t.msg_arena!) / 4);
+mutex_class('msgarena', region, { skip: A_LOCK, words: 1 });
+
+const C_DISCARDED = kstat_counter('msg', 'discarded');  // freed by a close with the message queued
+const C_FULL = kstat_counter('msg', 'arena_full');      // allocations the arena could not serve
+
+kstat_gauge('msg', 'arena_bytes', () => msg_arena_size());
+kstat_gauge('msg', 'bytes_in_use', () => Atomics.load(I32, region.base + A_USED));
+// Messages in kernel memory: every allocated block is one message's (queued,
+// or between its allocation and its queueing in a post). Counted under the
+// arena lock the allocation takes anyway: no per-message atomic on a line of
+// its own that producers and getters would bounce between CPUs.
+kstat_gauge('msg', 'messages_queued', () => Atomics.load(I32, region.base + A_NBLK));
+
+let sizeFor: unknown, size = 0;
+/** The arena's size in bytes (its largest block). */
+export function msg_arena_size(): number {
+  const t = tunables();
+  if (t !== sizeFor) { size = arenaBytes(t.msg_arena!); sizeFor = t; }
+  return size;
+}
+
+let kbufOf: SharedArrayBuffer | undefined, kbuf: Buffer = Buffer.alloc(0);
+/** Kernel memory as a Buffer (for copies in and out without a view per message). */
+export function kmem_buffer(): Buffer {
+  if (kbufOf !== SAB) { kbuf = Buffer.from(SAB); kbufOf = SAB; }
+  return kbuf;
+}
+
+/** The largest payload one message may have (a whole arena, less the header). */
+export function msg_max_payload(): number { return msg_arena_size() - MSG_HDR_BYTES; }
+
+/** The block order that holds `payload` bytes. */
+export function msg_order(payload: number): number {
+  const need = payload + MSG_HDR_BYTES;
+  return need <= 1 << MIN_SHIFT ? 0 : Math.ceil(Math.log2(need)) - MIN_SHIFT;
+}
+
+/** Bytes of the block a payload of `payload` bytes takes. */
+export function msg_block_bytes(payload: number): number { return (1 << MIN_SHIFT) << msg_order(payload); }
+
+function dataBase(): number { return region.base + CTRL; }
+
+function list_push(order: number, b: number): void {
+  const head = region.base + A_FREE + order;
+  const first = I32[head]!;
+  I32[b] = order | T_FREE;
+  I32[b + 1] = first;
+  I32[b + 2] = 0;
+  if (first !== 0) I32[first + 2] = b;
+  I32[head] = b;
+}
+
+function list_unlink(order: number, b: number): void {
+  const next = I32[b + 1]!, prev = I32[b + 2]!;
+  if (prev === 0) I32[region.base + A_FREE + order] = next; else I32[prev + 1] = next;
+  if (next !== 0) I32[next + 2] = prev;
+}
+
+/** Lays the arena out on first use (lock held): one free top block. */
+function init_locked(): void {
+  const top = Math.log2(msg_arena_size()) - MIN_SHIFT;
+  I32[region.base + A_MAXORD] = top;
+  list_push(top, dataBase());
+  I32[region.base + A_INIT] = 1;
+}
+
+/**
+ * Allocates a block for `payload` bytes (order from {@link msg_order}, at most
+ * the top order: the caller checked) and records the length. Returns its key,
+ * or 0 when no block of that order is free.
+ */
+export function msg_alloc(payload: number, order: number): number {
+  const a = region.base;
+  mutex_enter(a + A_LOCK);
+  if (I32[a + A_INIT] === 0) init_locked();
+  let b = I32[a + A_QUICK + order]!;
+  if (b === 0 && Atomics.load(I32, a + A_FSTACK) !== 0) { reclaim_locked(); b = I32[a + A_QUICK + order]!; }
+  if (b !== 0) I32[a + A_QUICK + order] = I32[b + 1]!;
+  else {
+    b = buddy_take_locked(order);
+    if (b === 0 && quick_flush_locked() > 0) b = buddy_take_locked(order);
+    if (b === 0) { mutex_exit(a + A_LOCK); kstat_add(C_FULL); return 0; }
+  }
+  const gen = (I32[a + A_GEN]! + 1) & GEN_MASK;
+  I32[a + A_GEN] = gen;
+  I32[b] = order | (gen << GEN_SHIFT);
+  I32[b + 1] = payload;
+  // Atomic: frees subtract without the lock.
+  Atomics.add(I32, a + A_USED, (1 << MIN_SHIFT) << order);
+  Atomics.add(I32, a + A_NBLK, 1);
+  mutex_exit(a + A_LOCK);
+  return gen * KEY_SPLIT + b;
+}
+
+/** A block of `order` from the buddy lists, split from a larger one if need be, or 0 (lock held). */
+function buddy_take_locked(order: number): number {
+  const a = region.base, top = I32[a + A_MAXORD]!;
+  let k = order;
+  while (k <= top && I32[a + A_FREE + k] === 0) k++;
+  if (k > top) return 0;
+  const b = I32[a + A_FREE + k]!;
+  list_unlink(k, b);
+  while (k > order) { k--; list_push(k, b + (MIN_WORDS << k)); }
+  return b;
+}
+
+/** Block b of `order` back to the buddy lists, coalesced with its free buddies (lock held). */
+function buddy_free_locked(b: number, order: number): void {
+  const a = region.base, base = dataBase(), top = I32[a + A_MAXORD]!;
+  while (order < top) {
+    const buddy = base + ((b - base) ^ (MIN_WORDS << order));
+    if (I32[buddy] !== (order | T_FREE)) break;
+    list_unlink(order, buddy);
+    if (buddy < b) b = buddy;
+    order++;
+  }
+  list_push(order, b);
+}
+
+/** Every quick-listed block back to the buddy lists, coalescing (lock held). Returns how many. */
+function quick_flush_locked(): number {
+  const a = region.base;
+  let n = reclaim_locked();
+  for (let k = 0; k < MAX_ORDERS; k++) {
+    for (let b = I32[a + A_QUICK + k]!; b !== 0;) { const nx = I32[b + 1]!; buddy_free_locked(b, k); b = nx; n++; }
+    I32[a + A_QUICK + k] = 0;
+  }
+  return n;
+}
+
+/** The handle of an allocated block named by `key`, or 0 when the key names no live block (never throws). */
+export function msg_block(key: number): number {
+  const b = key % KEY_SPLIT, gen = Math.floor(key / KEY_SPLIT);
+  const d = b - dataBase();
+  if (!(d >= 0 && d < msg_arena_size() / 4 && d % MIN_WORDS === 0)) return 0;
+  const tag = I32[b]!;
+  if ((tag & (T_FREE | T_QUICK)) !== 0 || ((tag >>> GEN_SHIFT) & GEN_MASK) !== gen) return 0;
+  return b;
+}
+
+/** Payload length of block b. */
+export function msg_length(b: number): number { return I32[b + 1]!; }
+/** Byte offset of block b's payload in kernel memory. */
+export function msg_payload_offset(b: number): number { return (b + 2) * 4; }
+
+/**
+ * Frees block b (from {@link msg_block}); wakes posts waiting for room.
+ * Never throws, takes no lock: the block is pushed onto the arena's free
+ * stack with one compare-and-swap (a getter frees a block per message, and
+ * a mutex shared with the producers' allocations, on a loaded machine, was
+ * as often as not held by a producer the scheduler had just preempted).
+ * The next allocation that finds its quick list empty takes the whole stack
+ * under the lock (an exchange with 0: whole stacks only, so no ABA hazard)
+ * onto the quick lists of their orders, not coalesced: the next allocation
+ * of that size takes one back at once (a stream of like messages reuses a
+ * few warm blocks instead of splitting from and merging up to the top every
+ * time, which touched ~2 x log2(arena / block) cold headers per message).
+ * Coalescing happens when an allocation finds nothing (quick_flush_locked).
+ */
+export function msg_free(b: number): void {
+  const a = region.base;
+  const order = I32[b]! & T_ORDER;
+  const bytes = (1 << MIN_SHIFT) << order;
+  I32[b] = order | T_QUICK;
+  for (;;) {
+    const top = Atomics.load(I32, a + A_FSTACK);
+    I32[b + 1] = top;
+    if (Atomics.compareExchange(I32, a + A_FSTACK, top, b) === top) break;
+  }
+  Atomics.sub(I32, a + A_NBLK, 1);
+  const used = Atomics.sub(I32, a + A_USED, bytes) - bytes;
+  // Posts waiting for room wake once a quarter of the arena is free
+  // (hysteresis, as a stream's 'drain' and ports/room.ts): woken at every
+  // free, a producer faster than its getter refilled the arena one message
+  // at a time, a futex wake per message. One wake per wait: A_WAKEPEND is
+  // cleared by a waiter as it registers.
+  if (Atomics.load(I32, a + A_WAITERS) !== 0 && used <= msg_arena_size() - (msg_arena_size() >> 2) &&
+    Atomics.compareExchange(I32, a + A_WAKEPEND, 0, 1) === 0) {
+    Atomics.add(I32, a + A_ROOMGEN, 1);
+    Atomics.notify(I32, a + A_ROOMGEN);
+  }
+}
+
+/** Moves the free stack onto the quick lists (lock held). Returns how many blocks. */
+function reclaim_locked(): number {
+  const a = region.base;
+  let c = Atomics.exchange(I32, a + A_FSTACK, 0), n = 0;
+  while (c !== 0) {
+    const nx = I32[c + 1]!, order = I32[c]! & T_ORDER;
+    I32[c + 1] = I32[a + A_QUICK + order]!;
+    I32[a + A_QUICK + order] = c;
+    c = nx;
+    n++;
+  }
+  return n;
+}
+
+/** A post registering as a room waiter: the next free that finds room wakes it (msg_free). */
+export function msg_room_armed(): void { Atomics.store(I32, region.base + A_WAKEPEND, 0); }
+
+/** A close discarded a queued message (kstat msg.discarded). */
+export function msg_count_discarded(): void { kstat_add(C_DISCARDED); }
+
+/** Words a post waiting for arena room sleeps on, and its waiter count. */
+export function msg_room_word(): number { return region.base + A_ROOMGEN; }
+export function msg_waiters_word(): number { return region.base + A_WAITERS; }
+
+/** A process-wide id for a SharedArrayBuffer sent in a message (msg-codec.ts). */
+export function msg_sab_id(): number { return Atomics.add(I32, region.base + A_SABID, 1) + 1; }
+
+/** The largest free block's bytes now, after coalescing the quick lists (tests: a drained arena is one block again). */
+export function msg_largest_free(): number {
+  const a = region.base;
+  if (Atomics.load(I32, a + A_INIT) === 0) return msg_arena_size();
+  mutex_enter(a + A_LOCK);
+  quick_flush_locked();
+  let k = I32[a + A_MAXORD]!;
+  while (k >= 0 && I32[a + A_FREE + k] === 0) k--;
+  mutex_exit(a + A_LOCK);
+  return k < 0 ? 0 : (1 << MIN_SHIFT) << k;
+}

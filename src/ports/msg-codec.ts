@@ -1,0 +1,207 @@
+/**
+ * Serialization of structured messages (Port.post / receive), chosen by
+ * measurement: the fast encoder of msg-fast.ts for plain values, and V8's
+ * value serializer (node:v8) for everything else. Measured (CPU ns per op,
+ * this 2-CPU VM, the issue's small object incl. ~600 ns to make it / a 1 KiB
+ * string): v8.serialize 9100 / 2150, msgpackr's structured clone pack
+ * 2800 / 560, msg-fast 2560 / 300; decode v8 2800 / 800, msgpackr 1800 /
+ * 230, msg-fast 730 / 270. V8's is the structured clone algorithm itself
+ * (Maps, Sets, Dates, RegExps, Errors, BigInts, typed arrays, cycles) and
+ * built in, but a v8.Serializer costs ~4 us to build and cannot be reused;
+ * msgpackr is as fast as msg-fast to encode but slower to decode, is a
+ * dependency, and has no way to carry a SharedArrayBuffer by reference.
+ *
+ * SharedArrayBuffers are shared, not copied. A SAB cannot be reached from
+ * shared memory by a number; each thread must be handed the object once.
+ * Every thread that loads the class layer opens the BroadcastChannel
+ * 'ukern:sab' (msg_channel_open); a sender gives each SAB a process-wide id (a kernel word),
+ * posts `{ id, sab }` on the channel before it queues the message (again for
+ * every message that carries it, so a thread that opened its channel later
+ * still gets it), and writes the id in the message. A receiver looks the id
+ * up in its registry; an unknown id drains its channel synchronously
+ * (receiveMessageOnPort accepts a BroadcastChannel on Node 20) until it
+ * comes. Channel messages that arrive while the thread's event loop runs
+ * are filed too (the channel is unref'd: it keeps no thread alive), so the
+ * channel's queue does not grow in a thread that never receives. The
+ * registry keeps the SAB_KEEP most recently announced SABs (each an object
+ * holding a shared backing store): a message whose SAB was pushed out
+ * before it was received fails with EIO, saying so.
+ *
+ * The wire trick. Node 20's v8.Deserializer cannot map a SAB id back to the
+ * object (it has no GetSharedArrayBufferFromId), so the serializer, asked
+ * for a SAB's id, first writes V8's host-object tag: V8 then writes its
+ * SharedArrayBuffer tag ('u') and the id, which the deserializer reads as a
+ * host object whose first varint is 0x75 ('u'). Back-references to the same
+ * SAB resolve as usual (both sides count it as one object). Typed arrays
+ * and DataViews over a SAB are host objects of our own tag (view type,
+ * SAB id, offset, length): shared too. Other views are copied as
+ * DefaultSerializer does, but deserialized into memory of their own (never
+ * views of the input buffer, which Node's default does).
+ */
+import v8 from 'node:v8';
+import { BroadcastChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { msg_sab_id } from './msg-arena.js';
+import { SysError } from '../kern/errno.js';
+import { fast_encode, fast_decode, is_fast } from './msg-fast.js';
+
+const HOST_TAG = Buffer.from([0x5c]); // V8's kHostObject
+const TAG_SAB = 0x75;                  // V8's kSharedArrayBuffer, read back as our host object's first varint
+const TAG_SHARED_VIEW = 200;           // our own: a view over a SAB
+const SAB_KEEP = 4096;
+
+const VIEWS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, DataView, Buffer, BigInt64Array, BigUint64Array] as const;
+type ViewCtor = (typeof VIEWS)[number];
+
+// --- the SAB registry of this thread ---------------------------------------
+
+const sentIds = new WeakMap<SharedArrayBuffer, number>();
+const known = new Map<number, SharedArrayBuffer>();
+let channel: BroadcastChannel | undefined;
+
+interface SabNote { id: number; sab: SharedArrayBuffer }
+function isNote(m: unknown): m is SabNote {
+  return typeof m === 'object' && m !== null && typeof (m as SabNote).id === 'number' && (m as SabNote).sab instanceof SharedArrayBuffer;
+}
+
+function file(id: number, sab: SharedArrayBuffer): void {
+  known.delete(id);
+  known.set(id, sab);
+  if (known.size > SAB_KEEP) known.delete(known.keys().next().value!);
+}
+
+/**
+ * Opens this thread's channel. The class layer (port.ts) calls it at load,
+ * so that every thread that may receive listens before anything is posted;
+ * kernel-only threads (lwp0, the clock thread), which never run their event
+ * loop for long, do not open one (their channel's queue would only grow).
+ */
+export function msg_channel_open(): BroadcastChannel { return open(); }
+
+function open(): BroadcastChannel {
+  if (channel !== undefined) return channel;
+  const ch = new BroadcastChannel('ukern:sab');
+  ch.onmessage = (ev: unknown): void => { const m = (ev as { data: unknown }).data; if (isNote(m)) file(m.id, m.sab); };
+  (ch as unknown as { unref(): void }).unref();
+  channel = ch;
+  return ch;
+}
+
+/** The id of a SAB this thread sends, announced to every thread. */
+function announce(sab: SharedArrayBuffer): number {
+  let id = sentIds.get(sab);
+  if (id === undefined) { id = msg_sab_id(); sentIds.set(sab, id); }
+  file(id, sab);
+  open().postMessage({ id, sab });
+  return id;
+}
+
+/** The SAB of an id, draining this thread's channel if it has not come yet. */
+function lookup(id: number): SharedArrayBuffer {
+  let sab = known.get(id);
+  const ch = open();
+  while (sab === undefined) {
+    const m = receiveMessageOnPort(ch as unknown as Parameters<typeof receiveMessageOnPort>[0]) as { message: unknown } | undefined;
+    if (m === undefined) break;
+    if (isNote(m.message)) { file(m.message.id, m.message.sab); if (m.message.id === id) sab = m.message.sab; }
+  }
+  if (sab === undefined) throw new SysError('EIO', 'port_receive', `SharedArrayBuffer #${id} of this message never reached this thread (announced before its channel opened, or pushed out of the last ${SAB_KEEP})`);
+  return sab;
+}
+
+// --- serializer ----------------------------------------------------------------
+
+/** Node's own host-object writer (typed arrays, Buffers, DataViews), not in @types/node. */
+const defaultWriteHost = (v8.DefaultSerializer.prototype as unknown as { _writeHostObject(this: v8.Serializer, o: object): void })._writeHostObject;
+
+class MsgSerializer extends v8.DefaultSerializer {
+  _getSharedArrayBufferId(sab: SharedArrayBuffer): number {
+    this.writeRawBytes(HOST_TAG);
+    return announce(sab);
+  }
+
+  _writeHostObject(o: object): void {
+    if (ArrayBuffer.isView(o) && o.buffer instanceof SharedArrayBuffer) {
+      const k = VIEWS.indexOf(o.constructor as ViewCtor);
+      this.writeUint32(TAG_SHARED_VIEW);
+      this.writeUint32(k < 0 ? 1 : k);
+      this.writeUint32(announce(o.buffer));
+      this.writeUint32(o.byteOffset);
+      this.writeUint32(o.byteLength);
+      return;
+    }
+    defaultWriteHost.call(this, o);
+  }
+}
+
+class MsgDeserializer extends v8.DefaultDeserializer {
+  _readHostObject(): object {
+    const tag = this.readUint32();
+    if (tag === TAG_SAB) return lookup(this.readUint32());
+    if (tag === TAG_SHARED_VIEW) {
+      const ctor = VIEWS[this.readUint32()] ?? Uint8Array;
+      const sab = lookup(this.readUint32());
+      const off = this.readUint32(), len = this.readUint32();
+      const per = (ctor as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
+      return ctor === Buffer ? Buffer.from(sab, off, len) : new (ctor as typeof Uint8Array)(sab, off, len / per);
+    }
+    const ctor = VIEWS[tag];
+    if (ctor === undefined) throw new SysError('EIO', 'port_receive', `message has an unknown host object (${tag})`);
+    const len = this.readUint32();
+    const bytes = this.readRawBytes(len);
+    // A copy of its own: never a view of the input buffer.
+    const mem = new ArrayBuffer(len);
+    new Uint8Array(mem).set(new Uint8Array(bytes.buffer, bytes.byteOffset, len));
+    if (ctor === Buffer) return Buffer.from(mem);
+    const per = (ctor as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
+    return new (ctor as typeof Uint8Array)(mem, 0, len / per);
+  }
+}
+
+/**
+ * Serializes a value (throws DataCloneError-like errors for functions,
+ * symbols and the like: an Error whose name is 'DataCloneError'): the fast
+ * format when it can (msg-fast.ts), else V8's. The result may be this
+ * thread's scratch buffer: valid until the next msg_encode in this thread
+ * (copy it to keep it across an await).
+ */
+export function msg_encode(value: unknown): Uint8Array {
+  const f = fast_encode(value, announce);
+  if (f !== undefined) return f;
+  const s = new MsgSerializer();
+  s.writeHeader();
+  try {
+    s.writeValue(value);
+  } catch (e) {
+    throw dataCloneError(e);
+  }
+  return s.releaseBuffer();
+}
+
+/** Deserializes a message's bytes (EIO for bytes that are not a message). */
+export function msg_decode(bytes: Uint8Array): unknown {
+  if (is_fast(bytes)) {
+    try { return fast_decode(bytes, lookup); } catch (e) {
+      if (e instanceof SysError) throw e;
+      throw new SysError('EIO', 'port_receive', `message cannot be decoded: ${(e as Error).message}`);
+    }
+  }
+  // V8's format from kernel memory: a private copy first (its deserializer reads lazily from its input).
+  const d = new MsgDeserializer(bytes.buffer instanceof SharedArrayBuffer ? bytes.slice() : bytes);
+  try {
+    d.readHeader();
+    return d.readValue();
+  } catch (e) {
+    if (e instanceof SysError) throw e;
+    throw new SysError('EIO', 'port_receive', `message cannot be deserialized: ${(e as Error).message}`);
+  }
+}
+
+/** The error of a value that cannot be cloned, named as structuredClone names it. */
+function dataCloneError(e: unknown): Error {
+  if (e instanceof Error && e.name === 'DataCloneError') return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  const err = new Error(msg, { cause: e });
+  err.name = 'DataCloneError';
+  return err;
+}

@@ -1,0 +1,211 @@
+/**
+ * Structured messages through a port, the kernel half (internal: not part
+ * of the `ukern/sys` contract, which pins src/sys/index.ts; the Port class
+ * is the API). A message is serialized bytes in a block of the message
+ * arena (msg-arena.ts) plus an ordinary event slot on the port's queue,
+ * so messages and `port_send` events keep one FIFO order.
+ *
+ * The slot is a source slot of PORT_SOURCE_MSG (a value outside the
+ * contract's PORT_SOURCE_* range, so no C-style program mistakes it for one
+ * of its own) with a delivery callback: `portev_object` is the block's key,
+ * `portev_events` the payload's length, `portev_user` 0. The callback runs
+ * in the getter's own take (take.ts), with no lock held: it decodes the
+ * payload straight from kernel memory into this thread's inbox (no copy:
+ * the decoder copies what it keeps) and frees the block, in the same
+ * kernel call that took the event. So a taken message is never owned by a
+ * thread that can die with it: either the take has not happened (the event
+ * is still queued; a close frees it) or its bytes are already out of kernel
+ * memory. The Port class then picks the value out of the inbox by key. A
+ * sys-layer program that takes a message event with port_get(n) sees it as
+ * such an event; its value waits in the inbox, which keeps at most
+ * `msg_arena` payload bytes' worth (oldest dropped).
+ *
+ * The callback must exist in every thread that may take from a port, so this
+ * module is loaded by ports/sys.ts (as close.ts is).
+ */
+import { I32 } from '../kern/kmem.js';
+import { SysError } from '../kern/errno.js';
+import { hold } from '../kern/keepalive.js';
+import { sysenter } from '../kern/sysent.js';
+import { fd_get, DTYPE_PORT } from '../kern/fdtab.js';
+import { E, P, KF_CALLBACK, kevSetObject, kevObject } from './mem.js';
+import { PORT_ALLOC_DEFAULT } from './consts.js';
+import { port_enter, port_exit, slot_alloc_locked, enqueue_locked, port_readable_notify } from './queue.js';
+import { port_source_register, type PortDelivery } from './source.js';
+import {
+  msg_alloc, msg_block, msg_free, msg_length, msg_payload_offset, msg_order, msg_max_payload, msg_arena_size,
+  kmem_buffer, msg_room_armed, msg_count_discarded, msg_room_word, msg_waiters_word,
+} from './msg-arena.js';
+import { ArgRangeError } from '../kern/copyin.js';
+import { msg_decode } from './msg-codec.js';
+
+/** portev_source of a message event (outside illumos' PORT_SOURCE_* values, 1..7). */
+export const PORT_SOURCE_MSG = 0x4d53; // 'MS'
+
+/** Why a post could not be queued now: EAGAIN with this on the error. */
+export type MsgFullReason = 'arena' | 'port';
+/** A post's EAGAIN: which resource was full (the awaitable post waits on that one). */
+export class MsgFullError extends SysError {
+  constructor(readonly reason: MsgFullReason, syscall: string, detail: string) { super('EAGAIN', syscall, detail); }
+}
+
+/**
+ * Checks a payload size against the arena (before any lock): a message the
+ * arena can never hold is a RangeError with code ERR_OUT_OF_RANGE, not
+ * EAGAIN, since waiting can never make room for it. Returns its order.
+ */
+export function msg_size_check(len: number, syscall: string): number {
+  const max = msg_max_payload();
+  if (len > max) throw new ArgRangeError(syscall, `message of ${len} bytes serialized: the msg_arena boot option (${msg_arena_size()} bytes) holds at most ${max}`);
+  return msg_order(len);
+}
+
+/**
+ * Queues a message of `bytes` on port `fd` (one kernel call: a block, the
+ * copy, one slot under the port lock). EAGAIN (a MsgFullError) when the
+ * arena or the port is full; EBADF / EBADFD as port_send. The bytes are the
+ * caller's own copy (serialized before the call), read after no lock.
+ */
+export function port_msg_send(fd: number, bytes: Uint8Array, syscall: string): void {
+  sysenter();
+  const len = bytes.byteLength;
+  const order = msg_size_check(len, syscall);
+  const key = msg_alloc(len, order);
+  if (key === 0) throw new MsgFullError('arena', syscall, `message arena full (${len} bytes wanted)`);
+  const b = msg_block(key);
+  kmem_buffer().set(bytes, msg_payload_offset(b));
+  let h: number;
+  try {
+    h = port_enter(fd, syscall);
+  } catch (e) { msg_free(b); throw e; }
+  let s: number;
+  try {
+    s = slot_alloc_locked(h, PORT_ALLOC_DEFAULT, PORT_SOURCE_MSG, syscall); // EAGAIN drops the lock
+  } catch (e) {
+    msg_free(b);
+    if (e instanceof SysError && e.code === 'EAGAIN') throw new MsgFullError('port', syscall, e.message);
+    throw e;
+  }
+  I32[s + E.flags] = PORT_ALLOC_DEFAULT | KF_CALLBACK;
+  I32[s + E.events] = len;
+  kevSetObject(s, key);
+  const first = enqueue_locked(h, s);
+  port_exit(h);
+  if (first) port_readable_notify(h);
+}
+
+// This thread's inbox: the values its takes decoded, by key, until the class
+// picks them up. Bounded by the payload bytes it holds, at most the arena's
+// size (a sys-layer program that never picks them up loses the oldest,
+// nothing else).
+/** A taken message: its value, or why it could not be decoded. */
+export interface MsgTaken { value: unknown; error: Error | undefined; size: number }
+const inbox = new Map<number, MsgTaken>();
+let inboxBytes = 0;
+
+function inbox_put(key: number, m: MsgTaken): void {
+  const old = inbox.get(key);
+  if (old !== undefined) inboxBytes -= old.size;
+  inbox.set(key, m);
+  inboxBytes += m.size;
+  if (inboxBytes <= msg_arena_size()) return;
+  for (const [k, v] of inbox) {
+    if (inboxBytes <= msg_arena_size() || k === key) break;
+    inbox.delete(k);
+    inboxBytes -= v.size;
+  }
+}
+
+/** The message with key `key` taken by this thread (once), or undefined. */
+export function msg_inbox_take(key: number): MsgTaken | undefined {
+  const v = inbox.get(key);
+  if (v === undefined) return undefined;
+  inbox.delete(key);
+  inboxBytes -= v.size;
+  return v;
+}
+
+/** Messages and payload bytes waiting in this thread's inbox (tests). */
+export function msg_inbox_size(): { messages: number; bytes: number } { return { messages: inbox.size, bytes: inboxBytes }; }
+
+/**
+ * The delivery callback (take.ts, no lock held): decodes the payload straight
+ * from kernel memory (nothing of the value refers to it) and frees the block.
+ * Never throws: a value that cannot be decoded is kept as its error.
+ */
+function msg_deliver(d: PortDelivery): boolean {
+  const b = msg_block(d.object);
+  if (b === 0) {
+    process.emitWarning(`ukern: message event with a stale block key ${d.object} (not delivered twice)`);
+    return true;
+  }
+  const len = msg_length(b);
+  let m: MsgTaken;
+  try {
+    const kb = kmem_buffer(), off = msg_payload_offset(b);
+    m = { value: msg_decode(kb.subarray(off, off + len)), error: undefined, size: len };
+  } catch (e) {
+    m = { value: undefined, error: e instanceof Error ? e : new Error(String(e)), size: len };
+  }
+  msg_free(b);
+  inbox_put(d.object, m);
+  return true;
+}
+
+port_source_register(PORT_SOURCE_MSG, { name: 'msg', deliver: msg_deliver });
+
+/** A close found queued slot s (port lock held): frees its message block if it is a message. Never throws. */
+export function msg_close_slot(s: number): void {
+  if (I32[s + E.source] !== PORT_SOURCE_MSG) return;
+  const b = msg_block(kevObject(s));
+  if (b !== 0) { msg_free(b); msg_count_discarded(); }
+}
+
+/**
+ * Posts with `post` (throws a MsgFullError when full), waiting for room
+ * until `deadline` (performance.now() ms; Infinity: none; then the EAGAIN is
+ * thrown) or until `aborted()` (then `abortError()` is thrown). A full arena
+ * waits on the arena's room word (a free moves it once a quarter of the
+ * arena is free, once per wait: msg-arena.ts), a full port on the port's
+ * (room.ts: takes move it). No wake-up is lost: the waiter registers and
+ * reads the word before it re-arms the arena's wake and tries once more;
+ * ROOM_RECHECK_MS bounds a sleep as a backstop.
+ */
+export async function msg_room_wait(fd: number, post: () => void, deadline: number,
+  aborted: () => boolean, abortError: () => unknown): Promise<void> {
+  const h = fd_get(fd, DTYPE_PORT, 'port_post', 'EBADFD');
+  const release = hold();
+  try {
+    for (;;) {
+      const aw = msg_waiters_word();
+      Atomics.add(I32, aw, 1);
+      const ag = Atomics.load(I32, msg_room_word()), pg = Atomics.load(I32, h + P.roomGen);
+      msg_room_armed(); // after reading the word: a free from here on moves it, or its room is seen by the attempt below
+      Atomics.add(I32, h + P.roomWaiters, 1);
+      try {
+        let full: MsgFullError;
+        try { post(); return; } catch (e) { if (!(e instanceof MsgFullError)) throw e; full = e; }
+        const left = deadline - performance.now();
+        if (left <= 0) throw full;
+        if (aborted()) throw abortError();
+        const [word, gen] = full.reason === 'arena' ? [msg_room_word(), ag] : [h + P.roomGen, pg];
+        await Atomics.waitAsync(I32, word, gen, Math.min(left, ROOM_RECHECK_MS)).value;
+        if (aborted()) throw abortError();
+      } finally {
+        Atomics.sub(I32, aw, 1);
+        Atomics.sub(I32, h + P.roomWaiters, 1);
+      }
+    }
+  } finally {
+    release();
+  }
+}
+
+const ROOM_RECHECK_MS = 100;
+
+/** Wakes posts waiting for room (an abort: they look at their signal). */
+export function msg_room_poke(fd: number): void {
+  Atomics.add(I32, msg_room_word(), 1);
+  Atomics.notify(I32, msg_room_word());
+  try { Atomics.notify(I32, fd_get(fd, DTYPE_PORT, 'port_post', 'EBADFD') + P.roomGen); } catch { /* closed: woken by the close */ }
+}
