@@ -75,3 +75,21 @@ test('bad options of an _async call: ERR_INVALID_ARG_TYPE, nothing started', asy
   }
   sys.close(kq);
 });
+
+test('port_get_async / port_getn_async with a signal: an abort rejects the wait and takes nothing', async () => {
+  const port = sys.port_create();
+  const ac = new AbortController();
+  const g = sys.port_getn_async(port, 8, 3, null, { signal: ac.signal });
+  sys.port_send(port, 1, 11);
+  sys.port_send(port, 2, 22); // two of the three wanted: the getter sleeps on
+  ac.abort('stop');
+  await assert.rejects(within(g, 5000, 'aborted getn'), isAbort('stop'));
+  const ac2 = new AbortController();
+  const one = sys.port_get_async(sys.port_create(), null, { signal: ac2.signal });
+  ac2.abort('also');
+  await assert.rejects(within(one, 5000, 'aborted get'), isAbort('also'));
+  // Nothing was taken by the aborted getn: both events are still queued, in order.
+  const evs = sys.port_getn(port, 8, 2, ZERO);
+  assert.deepEqual(evs.map((e) => e.portev_user), [11, 22]);
+  sys.close(port);
+});

@@ -18,7 +18,7 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { fail, SysError } from '../kern/errno.js';
-import { intArg, copyin_timeout_ns, TIME_SEC_MAX, NSEC_PER_SEC } from '../kern/copyin.js';
+import { intArg, copyin_timeout_ns } from '../kern/copyin.js';
 import { monoNow } from '../kern/time.js';
 import { kstat_add } from '../kern/kstat.js';
 import { sq_alloc, sq_free, sq_enqueue, sq_unlink, sq_setarg, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC, sq_poll_idle } from '../kern/sleepq.js';
@@ -36,8 +36,20 @@ import { room_notify } from './room.js';
 
 export const WMESG_PORTGET = wmesg_register('portget');
 
-/** For the Promise forms: lets an AbortSignal interrupt the sleeper in use. */
-export interface GetControl { sl: number; aborted: boolean; reason?: unknown }
+/** What a port_get / port_getn asks of getn_gen (its arguments copied in and checked for type). */
+export interface GetnReq {
+  max: number;
+  nget: number;
+  /** timeout_copyin's value: -1 for ever, 0 poll, ns, or TIMEOUT_INVALID. */
+  tns: number;
+  /** port_get: max 1, nget 1, ETIME thrown when none came. */
+  one: boolean;
+  /** The Promise form (its sleeps are async; no spinning). */
+  async: boolean;
+  syscall: string;
+  /** getn_fast's port_gen to move past (sources denied every event it took), or -1. */
+  needNew: number;
+}
 
 /** A copied-in timeout that was malformed: EINVAL, but only when the call would wait (the seed's port_get_timeout). */
 export const TIMEOUT_INVALID = -2;
@@ -52,13 +64,6 @@ export const TIMEOUT_INVALID = -2;
  */
 export function timeout_copyin(v: unknown, syscall: string): number {
   return copyin_timeout_ns(v, syscall, TIMEOUT_INVALID);
-}
-
-/** A timeout in milliseconds (the Port class's option, copied in and validated by ukern/waitopts.ts) as timeout_copyin's value. */
-export function timeout_ms(ms: number | undefined): number {
-  if (ms === undefined || ms === Infinity) return -1;
-  if (ms <= 0) return 0;
-  return Math.min(Math.max(1, Math.round(ms * 1e6)), TIME_SEC_MAX * NSEC_PER_SEC);
 }
 
 function alertEvent(h: number): port_event_t {
@@ -108,8 +113,8 @@ export function getn_fast(fd: unknown, max: number, nget: number, syscall: strin
  * The body of port_get (one = true: max 1, nget 1, ETIME thrown) and
  * port_getn. Arguments are already checked for type; fd is checked here.
  */
-export function* getn_gen(fd: unknown, max: number, nget: number, tns: number,
-  one: boolean, async: boolean, syscall: string, ctl?: GetControl, needNew0 = -1): SleepGen<port_event_list> {
+export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> {
+  const { max, nget, tns, one, async, syscall } = req;
   take_reserve();
   const h = port_enter(fd, syscall);
   if (nget > max && max > 0) { port_exit(h); fail('EINVAL', syscall, `nget ${nget} > max ${max}`); }
@@ -127,7 +132,7 @@ export function* getn_gen(fd: unknown, max: number, nget: number, tns: number,
   I32[h + P.thrcnt]!++;
   const out = take_out();
   let deadline = -1;      // -1: not computed yet (no need to wait so far)
-  let needNew = needNew0; // port_gen to move past, after sources denied every event we took
+  let needNew = req.needNew; // port_gen to move past, after sources denied every event we took
   try {
     for (;;) {
       if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) {
@@ -143,7 +148,6 @@ export function* getn_gen(fd: unknown, max: number, nget: number, tns: number,
         deadline = ns < 0 ? Infinity : monoNow() + ns;
       }
       // Sleep until enough events, an alert, a close, a signal or the deadline.
-      if (ctl?.aborted) throw ctl.reason ?? new DOMException('The operation was aborted', 'AbortError');
       const alertGen = I32[h + P.alertGen]!;
       const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WMESG_PORTGET, syscall);
       sq_setarg(sl, nget);
@@ -163,12 +167,10 @@ export function* getn_gen(fd: unknown, max: number, nget: number, tns: number,
       // On a port fed through a send lane, a wait without timeout had its
       // spin before it registered (getn_fast's prespin): not a second one.
       const sp = async || dw !== undefined || (tns === -1 && lane_owner(h) !== 0) ? undefined : spin_begin(h, deadline);
-      if (ctl !== undefined) ctl.sl = sl;
       let r: number;
       try {
         r = yield { sl, lock: portLock(h), deadline, spin: dw?.policy ?? sp?.policy };
       } finally {
-        if (ctl !== undefined) ctl.sl = 0;
         sq_free(sl);
         lane_ctl_sync_locked(h);
         kstat_add(C_WAITERS, -1);
@@ -179,8 +181,7 @@ export function* getn_gen(fd: unknown, max: number, nget: number, tns: number,
       if (I32[h + P.flags]! & PQ_CLOSE) fail('EBADFD', syscall, 'port closed while waiting');
       if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) continue;
       if (r === SQ_INTR) {
-        if (ctl?.aborted) throw ctl.reason ?? new DOMException('The operation was aborted', 'AbortError');
-        fail('EINTR', syscall);
+          fail('EINTR', syscall);
       }
       if (r === SQ_TIMEDOUT || monoNow() >= deadline) {
         if (!one && (needNew === -1 || port_gen(h) !== needNew)) take_locked(h, max, out);

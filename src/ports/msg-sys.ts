@@ -24,7 +24,7 @@
  * module is loaded by ports/sys.ts (as close.ts is).
  */
 import { I32 } from '../kern/kmem.js';
-import { SysError } from '../kern/errno.js';
+import { SysError, AbortError } from '../kern/errno.js';
 import { hold } from '../kern/keepalive.js';
 import { sysenter } from '../kern/sysent.js';
 import { fd_get, DTYPE_PORT } from '../kern/fdtab.js';
@@ -208,4 +208,29 @@ export function msg_room_poke(fd: number): void {
   Atomics.add(I32, msg_room_word(), 1);
   Atomics.notify(I32, msg_room_word());
   try { Atomics.notify(I32, fd_get(fd, DTYPE_PORT, 'port_post', 'EBADFD') + P.roomGen); } catch { /* closed: woken by the close */ }
+}
+
+/** port_post: queues an encoded message (msg-codec.ts msg_encode) at once; EAGAIN (a MsgFullError) when the arena or the port is full. */
+export function port_post(fd: number, bytes: Uint8Array): void { port_msg_send(fd, bytes, 'port_post'); }
+
+/**
+ * The awaitable port_post (an extension of the sys layer for the class
+ * layer, src/sys/ext.ts): queues at once, or waits for room while the arena
+ * or the port is full — until `timeout` ms pass (undefined or Infinity: no
+ * limit; 0: no wait), then the EAGAIN; until the signal aborts, then an
+ * AbortError. `bytes` may be the encoder's scratch: it is copied before any wait.
+ */
+export async function port_post_wait(fd: number, bytes: Uint8Array, opts: { timeout?: number; signal?: AbortSignal } = {}): Promise<void> {
+  const { timeout, signal } = opts;
+  if (signal?.aborted) throw new AbortError(signal.reason);
+  try { port_post(fd, bytes); return; } catch (e) { if (!(e instanceof MsgFullError) || timeout === 0) throw e; }
+  const mine = bytes.slice(); // the encoder's scratch is this thread's: our own copy across the wait
+  const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
+  const onAbort = (): void => { msg_room_poke(fd); };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await msg_room_wait(fd, () => port_post(fd, mine), deadline, () => signal?.aborted === true, () => new AbortError(signal!.reason));
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
 }

@@ -18,10 +18,12 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { fd_get, DTYPE_PORT } from '../kern/fdtab.js';
-import { SysError } from '../kern/errno.js';
+import { SysError, AbortError } from '../kern/errno.js';
+import { sysenter } from '../kern/sysent.js';
 import { hold } from '../kern/keepalive.js';
 import { P } from './mem.js';
 import { port_nent } from './queue.js';
+import { port_send } from './sys.js';
 
 const ROOM_RECHECK_MS = 100;
 
@@ -85,5 +87,31 @@ export async function send_room_wait(port: number, send: () => void, deadline: n
     }
   } finally {
     release();
+  }
+}
+
+/** The awaitable sends' options (copied in and checked by the caller: the class layer's waitopts). */
+export interface SendWaitOptions { timeout?: number; signal?: AbortSignal }
+
+/**
+ * The awaitable port_send (an extension of the sys layer for the class
+ * layer, src/sys/ext.ts; C's port_send never waits): sends at once, or
+ * waits for room while the port is full — until `timeout` ms pass
+ * (undefined or Infinity: no limit; 0: no wait), then port_send's EAGAIN;
+ * until the signal aborts, then an AbortError.
+ */
+export async function port_send_wait(port: number, events: number, user: number, opts: SendWaitOptions = {}): Promise<void> {
+  sysenter();
+  const { timeout, signal } = opts;
+  if (signal?.aborted) throw new AbortError(signal.reason);
+  const send = (): void => port_send(port, events, user);
+  try { send(); return; } catch (e) { if (!(e instanceof SysError) || e.code !== 'EAGAIN' || timeout === 0) throw e; }
+  const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
+  const onAbort = (): void => { room_poke(port); };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await send_room_wait(port, send, deadline, () => signal?.aborted === true, () => new AbortError(signal!.reason));
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -6,7 +6,7 @@
 import { I32 } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
 import { fail } from '../kern/errno.js';
-import { intArg, i32Arg, userArg, copyin_array, copyin_check, argType } from '../kern/copyin.js';
+import { intArg, i32Arg, userArg, copyin_array, copyin_check, argType, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import { fd_alloc, fd_file, DTYPE_PORT } from '../kern/fdtab.js';
 import { tunables } from '../kern/boot.js';
 import { kstat_add } from '../kern/kstat.js';
@@ -223,7 +223,7 @@ export function port_get(port: number, timeout?: Timespec | null): port_event_t 
   const fast = getn_fast(port, 1, 1, 'port_get', tns);
   if (typeof fast === 'object') return fast[0]!;
   try {
-    return runSync(getn_gen(port, 1, 1, tns, true, false, 'port_get', undefined, fast))[0]!;
+    return runSync(getn_gen(port, { max: 1, nget: 1, tns, one: true, async: false, syscall: 'port_get', needNew: fast ?? -1 }))[0]!;
   } finally {
     if (slackWanted) dwait_thread_setup();
   }
@@ -241,24 +241,26 @@ export function port_getn(port: number, max: number, nget: number, timeout?: Tim
   const fast = getn_fast(port, mx, ng, 'port_getn', tns);
   if (typeof fast === 'object') return fast;
   try {
-    return runSync(getn_gen(port, mx, ng, tns, false, false, 'port_getn', undefined, fast));
+    return runSync(getn_gen(port, { max: mx, nget: ng, tns, one: false, async: false, syscall: 'port_getn', needNew: fast ?? -1 }));
   } finally {
     if (slackWanted) dwait_thread_setup();
   }
 }
 
 /** The Promise form of {@link port_get}: never blocks the event loop, keeps the process alive while pending. */
-export async function port_get_async(port: number, timeout?: Timespec | null): Promise<port_event_t> {
+export async function port_get_async(port: number, timeout?: Timespec | null, opts?: AsyncOptions): Promise<port_event_t> {
   sysenter();
   const tns = timeout_copyin(timeout, 'port_get');
-  return (await runAsync(getn_gen(port, 1, 1, tns, true, true, 'port_get')))[0]!;
+  const signal = copyin_async_options(opts, 'port_get');
+  return (await runAsync(getn_gen(port, { max: 1, nget: 1, tns, one: true, async: true, syscall: 'port_get', needNew: -1 }), signal))[0]!;
 }
 
 /** The Promise form of {@link port_getn}. */
-export async function port_getn_async(port: number, max: number, nget: number, timeout?: Timespec | null): Promise<port_event_list> {
+export async function port_getn_async(port: number, max: number, nget: number, timeout?: Timespec | null, opts?: AsyncOptions): Promise<port_event_list> {
   sysenter();
   const mx = countArg(max, 'max', 'port_getn');
   const ng = countArg(nget, 'nget', 'port_getn');
   const tns = timeout_copyin(timeout, 'port_getn');
-  return runAsync(getn_gen(port, mx, ng, tns, false, true, 'port_getn'));
+  const signal = copyin_async_options(opts, 'port_getn');
+  return runAsync(getn_gen(port, { max: mx, nget: ng, tns, one: false, async: true, syscall: 'port_getn', needNew: -1 }), signal);
 }

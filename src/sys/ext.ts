@@ -15,3 +15,8 @@ export { thread_notify_ref } from '../timers/sigev-thread.js';
 export { module_href } from '../lwp/module-href.js';
 export { lwp_snapshot, type LwpStart, type LwpInfo } from '../lwp/sys.js';
 export { kstat } from '../kern/sys.js';
+// Ports: the awaitable send, and structured messages (encode in the sender's
+// thread, queue as PORT_SOURCE_MSG events; decoded into the getter's inbox).
+export { port_send_wait } from '../ports/room.js';
+export { port_post, port_post_wait, msg_inbox_take, PORT_SOURCE_MSG } from '../ports/msg-sys.js';
+export { msg_encode, msg_channel_open } from '../ports/msg-codec.js';

@@ -6,28 +6,19 @@
  * every wait's options, one rule everywhere; a `get` that times out rejects
  * (throws) with port_get's ETIME, a `getn` resolves with what arrived.
  */
-import { sysenter } from '../kern/sysent.js';
-import { sq_interrupt } from '../kern/sleepq.js';
-import { runAsync } from '../kern/sleeprun.js';
-import { SysError } from '../kern/errno.js';
 import {
-  port_create, port_send, port_sendn, port_alert, port_get, port_getn,
-} from '../ports/sys.js';
-import { close } from '../kern/sys.js';
-import { getn_gen, countArg, timeout_ms, type GetControl } from '../ports/getn.js';
-import { copyin_fields } from '../kern/copyin.js';
+  port_create, port_send, port_sendn, port_alert, port_get, port_getn, port_get_async, port_getn_async, close,
+  SysError, PORT_ALERT_SET, PORT_SOURCE_ALERT, type port_event_t,
+} from '../sys/index.js';
+import {
+  copyin_fields, port_send_wait, port_post, port_post_wait, msg_encode, msg_inbox_take, msg_channel_open, PORT_SOURCE_MSG,
+} from '../sys/ext.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions } from './waitopts.js';
-import { AbortError } from './errors.js';
 import { Refs } from './refs.js';
-import { send_room_wait, room_poke } from '../ports/room.js';
 import { int_arg, num_arg, INT32_MIN, INT32_MAX, UINT32_MAX } from './args.js';
-import { PORT_ALERT_SET, PORT_SOURCE_ALERT } from '../ports/consts.js';
-import type { port_event_t } from '../ports/types.js';
-import { port_msg_send, msg_room_wait, msg_room_poke, msg_inbox_take, MsgFullError, PORT_SOURCE_MSG } from '../ports/msg-sys.js';
-import { msg_encode, msg_channel_open } from '../ports/msg-codec.js';
 
-export type { port_event_t } from '../ports/types.js';
-export { PORT_SOURCE_MSG } from '../ports/msg-sys.js';
+export type { port_event_t };
+export { PORT_SOURCE_MSG };
 
 /**
  * What the class's gets return: a port_event_t; a message event
@@ -137,17 +128,7 @@ export class Port implements Disposable, AsyncIterable<PortEvent> {
     const ev = int_arg(events, 'events', 'Port.send', INT32_MIN, INT32_MAX), u = num_arg(user, 'user', 'Port.send');
     const o = wait_options(opts, 'port_send');
     abort_check(o.signal);
-    const send = (): void => port_send(this.fd, ev, u);
-    try { send(); return; } catch (e) { if (!(e instanceof SysError) || e.code !== 'EAGAIN' || o.timeout === 0) throw e; }
-    const deadline = o.timeout === undefined ? Infinity : performance.now() + o.timeout;
-    const signal = o.signal;
-    const onAbort = (): void => { room_poke(this.fd); };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      await this.#refs.wait(() => send_room_wait(this.fd, send, deadline, () => signal?.aborted === true, () => new AbortError(signal!.reason)));
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
+    await this.#refs.wait(() => port_send_wait(this.fd, ev, u, o));
   }
 
   /** Sends at once (port_send): EAGAIN when the port is full. */
@@ -193,25 +174,11 @@ export class Port implements Disposable, AsyncIterable<PortEvent> {
   }
 
   async #getn(max: number, nget: number, opts: PortGetOptions | undefined, one: boolean): Promise<PortEvent[]> {
-    sysenter();
-    const syscall = one ? 'port_get' : 'port_getn';
-    const mx = countArg(max, 'max', syscall), ng = countArg(nget, 'nget', syscall);
-    const o = wait_options(opts, syscall);
-    const tns = timeout_ms(o.timeout);
-    const signal = o.signal;
-    abort_check(signal);
-    const ctl: GetControl = { sl: 0, aborted: false };
-    const onAbort = (): void => {
-      ctl.aborted = true;
-      ctl.reason = new AbortError(signal?.reason);
-      if (ctl.sl !== 0) sq_interrupt(ctl.sl);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      return decode_events(await this.#refs.wait(() => runAsync(getn_gen(this.fd, mx, ng, tns, false, true, syscall, ctl))));
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
+    const o = wait_options(opts, one ? 'port_get' : 'port_getn');
+    abort_check(o.signal);
+    const ts = timeout_timespec(o.timeout), signal = o.signal;
+    return decode_events(await this.#refs.wait(async () =>
+      one ? [await port_get_async(this.fd, ts, { signal })] : port_getn_async(this.fd, max, nget, ts, { signal })));
   }
 
   /**
@@ -228,24 +195,13 @@ export class Port implements Disposable, AsyncIterable<PortEvent> {
   async post(value: unknown, opts?: WaitOptions): Promise<void> {
     const o = wait_options(opts, 'port_post');
     abort_check(o.signal);
-    let bytes = msg_encode(value);
-    const post = (): void => port_msg_send(this.fd, bytes, 'port_post');
-    try { post(); return; } catch (e) { if (!(e instanceof MsgFullError) || o.timeout === 0) throw e; }
-    bytes = bytes.slice(); // the encoder's scratch is this thread's: our own copy across the wait
-    const deadline = o.timeout === undefined ? Infinity : performance.now() + o.timeout;
-    const signal = o.signal;
-    const onAbort = (): void => { msg_room_poke(this.fd); };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      await this.#refs.wait(() => msg_room_wait(this.fd, post, deadline, () => signal?.aborted === true, () => new AbortError(signal!.reason)));
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
+    const bytes = msg_encode(value);
+    await this.#refs.wait(() => port_post_wait(this.fd, bytes, o));
   }
 
   /** Posts at once: EAGAIN when the message arena or the port is full. */
   postSync(value: unknown): void {
-    port_msg_send(this.fd, msg_encode(value), 'port_post');
+    port_post(this.fd, msg_encode(value));
   }
 
   /**
