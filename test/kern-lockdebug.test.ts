@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as sys from '../src/sys/index.js';
 import { lock_class_of } from '../src/kern/lockdebug.js';
 import { LOCK_ORDER } from '../src/kern/lockorder.js';
-import { curproc, P } from '../src/lwp/proc.js';
+import { curproc, P } from '../src/kern/proc.js';
 import { L } from '../src/lwp/lwp.js';
 import { cur } from '../src/kern/hdr.js';
 import { park_bucket_lock } from '../src/lwp/park.js';

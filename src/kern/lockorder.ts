@@ -8,7 +8,7 @@
  * beside the struct or region that holds them (mutex_class).
  *
  *   key class      lock                                      declared in
- *   p   proc       p_lock: LWP counters, lwp_wait's cv       lwp/proc.ts
+ *   p   proc       p_lock: LWP counters, lwp_wait's cv       kern/proc.ts
  *   T   timertab   the timer table (ids, free stack, every   timers/itimer.ts
  *                  timer's ITLK_* bits and blockers)
  *   i   timer      a timer's it_mutex (timer.c holds it      timers/itimer.ts

@@ -12,7 +12,7 @@ import { copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import type { Timespec } from '../kern/time.js';
 import { fd_alloc, fd_list, fd_close, fileops_register, DTYPE_KQUEUE } from '../kern/fdtab.js';
 import { runSync, runAsync } from '../kern/sleeprun.js';
-import { onProcExit } from '../lwp/proc.js';
+import { onProcExit } from '../kern/proc.js';
 import { kqueues, knotes, bytesPerKnote } from './knote.js';
 import { kq_alloc, kq_setfd, kq_rele, kq_close, kq_pending } from './kern.js';
 import { kevent_enter, kevent_wait } from './kevent.js';

@@ -145,7 +145,7 @@
  *   kern/mutex.ts    l_nlocks counts the kernel mutexes the thread holds
  *                    (cur.nlocksw); the mutex sleep hook shows SLEEP/kmutex
  *   kern/spin.ts     reads l_stat: spin only while the other LWP runs
- *   lwp/proc.ts      onProcExit (timers, ports close), onLwpExit (a port's
+ *   kern/proc.ts     onProcExit (timers, ports close), onLwpExit (a port's
  *                    send lane), onUserret + lwp_post_userret (work only the
  *                    LWP itself may do, e.g. give up a port's lane)
  *   lwp0, pool       workers run LWPs; a worker's death is lwp_reap_dead

@@ -26,7 +26,7 @@ import {
   L, LSIDL, LSRUN, LSSLEEP, LSZOMB, LSONPROC, LSSUSPENDED, LSSTOP, LW_WSUSPEND, LW_DETACHED,
   LW_WEXIT, LW_MAIN, LW_THREW, LW_DIED, LW_USERRET, LW_CANCELLED, LW_PENDING, LWP, maxlwp, slotHandle, lwp_byid,
 } from './lwp.js';
-import { P, curproc, proc_exit, lwp_exit_hooks, lwp_userret_hooks } from './proc.js';
+import { P, curproc, proc_exit, lwp_exit_hooks, lwp_userret_hooks } from '../kern/proc.js';
 import { SYSID_BASE } from '../kern/hdr.js';
 import { diag_publish, dc_lwp_exit } from '../kern/diag.js';
 

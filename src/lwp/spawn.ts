@@ -41,7 +41,7 @@ import { panicked } from '../kern/hdr.js';
 import { panic_mark } from '../kern/panic.js';
 import { kernelImage, onBoot } from '../kern/boot.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
-import { P, curproc } from './proc.js';
+import { P, curproc } from '../kern/proc.js';
 import { WorkerPool, type Lwp0Request } from './pool.js';
 import type { MainToLwp0 } from './lwp0.js';
 import { lwp_reap_dead } from './reap.js';

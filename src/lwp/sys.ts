@@ -24,7 +24,7 @@ import {
   L, LWP, LSIDL, LSZOMB, LSSLEEP, LSRUN, LSONPROC, LSSUSPENDED, LW_DETACHED, LW_WEXIT, LW_MAIN, LW_WSUSPEND, LW_UNPARKED, LW_THREW,
   LW_DIED, LW_CANCELLED, STATE_NAMES, lwp_byid, maxlwp, slotHandle, lwp_private, lwp_setprivate_,
 } from './lwp.js';
-import { P, curproc } from './proc.js';
+import { P, curproc } from '../kern/proc.js';
 import {
   lwp_alloc, lwp_setrun, lwp_bind, lwp_startup, lwp_free, lwp_exit_common, lwp_suspend_locked,
   lwp_continue_locked, lwp_halt, lwp_orphan_sleepers, interruptibleSleepers, interruptSleepers, EXIT_LAST, C_CREATED,

@@ -7,7 +7,7 @@ import { mutex_enter } from '../kern/mutex.js';
 import { fileops_register, fd_list, fd_close, DTYPE_PORT } from '../kern/fdtab.js';
 import { sq_wake_all } from '../kern/sleepq.js';
 import { kstat_add } from '../kern/kstat.js';
-import { onProcExit } from '../lwp/proc.js';
+import { onProcExit } from '../kern/proc.js';
 import { P, E, portLock, portIdWord, PQ_CLOSE, ST_RESERVED, C_DISCARDED } from './mem.js';
 import { PORT_ALLOC_CACHED, PORT_ALLOC_SCACHED } from './consts.js';
 import { port_exit, port_exit_release, slot_free_locked, slots_drain_locked, sent_fold_locked, port_nent } from './queue.js';

@@ -49,10 +49,9 @@ import { monoNow } from '../kern/time.js';
 import { onBoot, tunables } from '../kern/boot.js';
 import { kstat_add, kstat_counter } from '../kern/kstat.js';
 import type { SpinPolicy } from '../kern/sleepq.js';
-import { timer_port_deadline } from '../timers/portnfy.js';
-import { setTimerSlack } from '../timers/ffi.js';
-import { callout_run, callout_fired, callout_cover, TL_MONO } from '../timers/callout.js';
-import { clock_fired_here } from '../timers/clockstats.js';
+import {
+  timer_port_deadline, setTimerSlack, callout_run, callout_fired, callout_cover, TL_MONO, clock_fired_here,
+} from '../timers/kapi.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { port_nent } from './queue.js';
 import { P, portLock, spinRegion, SPIN_NOW, SPIN_MAX, SPIN_DPOST, C_DWAIT_HIT, C_DWAIT_MISS } from './mem.js';

@@ -60,8 +60,8 @@ import { sq_first, sq_arg } from '../kern/sleepq.js';
 import { monoNow } from '../kern/time.js';
 import { tunables } from '../kern/boot.js';
 import { mutex_enter, mutex_exit, notify_after_unlock } from '../kern/mutex.js';
-import { onLwpExit, onUserret } from '../lwp/proc.js';
-import { lwp_post_userret } from '../lwp/ops.js';
+import { onLwpExit, onUserret } from '../kern/proc.js';
+import { lwp_post_userret } from '../lwp/kapi.js';
 import { P, portLock, portIdWord, PQ_CLOSE, C_DISCARDED, C_SENT, C_LANES, C_LANE_SPILLS, C_LANE_ROOM_WAITS, C_LANE_ROOM_SLEEPS, C_LANE_ROOM_TIMEOUTS, C_LANE_GRANTS, spinRegion, SPIN_BUDGET } from './mem.js';
 import { kstat_add } from '../kern/kstat.js';
 

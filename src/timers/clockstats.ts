@@ -36,9 +36,8 @@ import { monoNow } from '../kern/time.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { sq_set_idle } from '../kern/sleepq.js';
 import { callout_set_arm_hook, callout_run, callout_fired, callout_wake, callout_next, TL_MONO } from './callout.js';
-import { kthread_start } from '../lwp/kthread.js';
-import { lwp_post_userret } from '../lwp/ops.js';
-import { onUserret, onLwpExit } from '../lwp/proc.js';
+import { kthread_start, lwp_post_userret } from '../lwp/kapi.js';
+import { onUserret, onLwpExit } from '../kern/proc.js';
 
 /** Times the clock thread woke from a wait. */
 export const C_WAKEUPS = kstat_counter('clock', 'wakeups');

@@ -24,7 +24,7 @@ import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import {
   port_source_register, port_alloc_event, port_init_event, port_send_event, port_free_event,
   type PortDelivery,
-} from '../ports/source.js';
+} from '../ports/kapi.js';
 import { PORT_ALLOC_SCACHED, PORT_SOURCE_TIMER } from '../ports/consts.js';
 import { IT, IT_PORT, itimer_set_notifier, itimer_set_next_hook, itimer_take, timer_grab, timer_release, timer_ids, f64set } from './itimer.js';
 import { diag_publish, dc_timer_overrun } from '../kern/diag.js';

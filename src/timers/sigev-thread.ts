@@ -30,7 +30,7 @@ import { I32, defineStruct, kcacheCreate } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { hold } from '../kern/keepalive.js';
 import { cur } from '../kern/hdr.js';
-import { onLwpExit } from '../lwp/proc.js';
+import { onLwpExit } from '../kern/proc.js';
 import { IT, IT_THREAD, itimers, itimer_set_notifier, itimer_take, f64get } from './itimer.js';
 
 // owner: the lid (or system id) of the thread's LWP that took it, 0 when free.

@@ -17,10 +17,10 @@ import { hold } from '../kern/keepalive.js';
 import { sq_warm } from '../kern/sleepq.js';
 import { port_getn, port_create, port_get } from '../ports/sys.js';
 import { close } from '../kern/sys.js';
-import { dwait_thread_setup } from '../ports/dwait.js';
+import { dwait_thread_setup } from '../ports/kapi.js';
 import { cur } from '../kern/hdr.js';
 import type { Timespec, Itimerspec } from '../kern/time.js';
-import { onProcExit } from '../lwp/proc.js';
+import { onProcExit } from '../kern/proc.js';
 import { clock_backend, timelineNow, manual_set, CLOCK_DEFAULT_SIGEV, TL_MANUAL } from './clocks.js';
 import { callout_alloc, callout_free, callout_reset, callout_stop, callout_run, CK_ITIMER } from './callout.js';
 import {

@@ -3,7 +3,7 @@
 // 'survived' when no panic stopped the sequence.
 import * as sys from '../../src/sys/index.js';
 import { mutex_enter, mutex_exit, mutex_tryenter } from '../../src/kern/mutex.js';
-import { curproc, P } from '../../src/lwp/proc.js';
+import { curproc, P } from '../../src/kern/proc.js';
 import { L } from '../../src/lwp/lwp.js';
 import { cur } from '../../src/kern/hdr.js';
 import { park_bucket_lock } from '../../src/lwp/park.js';

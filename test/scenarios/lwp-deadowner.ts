@@ -1,7 +1,7 @@
 // LWP 1 blocks on a kernel mutex whose holder's worker then dies: EIO
 // promptly (the panic wakes it), and the process ends on its own.
 import * as sys from '../../src/sys/index.js';
-import { curproc, P } from '../../src/lwp/proc.js';
+import { curproc, P } from '../../src/kern/proc.js';
 
 const fixtures = new URL('../fixtures/lwps.js', import.meta.url);
 sys.lwp_self(); // boot: kernel words (the proc lock's) exist only after it

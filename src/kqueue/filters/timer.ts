@@ -18,8 +18,7 @@ import { monoNow, realNow } from '../../kern/time.js';
 import { tunables } from '../../kern/boot.js';
 import {
   CK_KNOTE, callout_alloc, callout_free, callout_reset, callout_register_kind, callout_demand,
-} from '../../timers/callout.js';
-import '../../timers/clockstats.js'; // installs the hook that starts the clock thread on first arm
+} from '../../timers/kapi.js'; // (which installs the hook that starts the clock thread on first arm)
 import { K, kn_aux, kn_setaux, kn_data, kn_setdata, kn_sdata, kn_setf64 } from '../knote.js';
 import { filter_register, EVENT_REGISTER } from '../filter.js';
 import { knote_activate, kq_tryref, kq_lock, kq_unlock, kq_rele, defer_after_unlock } from '../kern.js';

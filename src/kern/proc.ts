@@ -1,12 +1,16 @@
 /**
- * struct proc: the process that owns the LWPs, with NetBSD's LWP counters.
+ * struct proc: the process that owns the LWPs, with NetBSD's LWP counters,
+ * and the process's hook points (exit, LWP exit, userret) that every
+ * subsystem registers with: a core service (kern_proc.c / kern_exit.c),
+ * which is why it lives in kern/ and not in the LWP subsystem that keeps
+ * the counters.
  * The LWP states they count, and every transition that changes them, are
  * in lwp/lwp.ts's header (the LWP subsystem's theory). The process exits
  * when its last LWP exits (exit1): see {@link proc_exit}.
  */
-import { I32, defineStruct, kregionCreate } from '../kern/kmem.js';
-import { H_PROC_EXIT, H_EXIT_STATUS } from '../kern/hdr.js';
-import { mutex_class } from '../kern/lockdebug.js';
+import { I32, defineStruct, kregionCreate } from './kmem.js';
+import { H_PROC_EXIT, H_EXIT_STATUS } from './hdr.js';
+import { mutex_class } from './lockdebug.js';
 
 /** struct proc. `[key]`: what guards the field (legend in kern/lockorder.ts). */
 const PROC = defineStruct('proc', {

@@ -1,0 +1,10 @@
+/**
+ * What the LWP subsystem offers the rest of the kernel (a BSD-style header,
+ * sys/lwp.h's kernel part): kernel threads (kthread_start: the clock thread,
+ * later the intr thread) and posting work for an LWP's next kernel exit
+ * (lwp_post_userret: the userret seam, kern_lwp.c's lwp_userret). The
+ * process's hooks are kern/proc.ts's. Other subsystems import LWPs only
+ * through this file or lwp/sys.ts (checked: .dependency-cruiser.cjs).
+ */
+export { kthread_start } from './kthread.js';
+export { lwp_post_userret } from './ops.js';
