@@ -51,20 +51,20 @@ export function fmt(v: number): string {
 }
 
 /**
- * Latency percentiles of non-negative samples in units of `unitNs`
+ * Latency percentiles of non-negative samples in units of `unit_ns`
  * nanoseconds (1 for ns, 1e3 for us, 1e6 for ms), from Node's HDR histogram
  * (perf_hooks.createHistogram: 3 significant digits at every magnitude),
  * returned in the samples' unit.
  */
-export function latency(samples: ArrayLike<number>, unitNs: number): { p50: number; p99: number; max: number; count: number } {
+export function latency(samples: ArrayLike<number>, unit_ns: number): { p50: number; p99: number; max: number; count: number } {
   const h = createHistogram();
   for (let i = 0; i < samples.length; i++) {
     const v = samples[i]!;
     if (!(v >= 0)) throw new RangeError(`latency samples must be non-negative numbers, got ${v}`);
-    h.record(Math.max(1, Math.round(v * unitNs)));
+    h.record(Math.max(1, Math.round(v * unit_ns)));
   }
   if (h.count === 0) return { p50: NaN, p99: NaN, max: NaN, count: 0 };
-  return { p50: h.percentile(50) / unitNs, p99: h.percentile(99) / unitNs, max: h.max / unitNs, count: h.count };
+  return { p50: h.percentile(50) / unit_ns, p99: h.percentile(99) / unit_ns, max: h.max / unit_ns, count: h.count };
 }
 
 /**

@@ -18,7 +18,7 @@ import * as ports from '../src/ports/sys.js';
 import * as lwp from '../src/lwp/sys.js';
 import { close } from '../src/kern/sys.js';
 import { KEV, PORT } from '../src/ports/mem.js';
-import { laneEntries } from '../src/ports/lane.js';
+import { lane_entries } from '../src/ports/lane.js';
 import { tunables } from '../src/kern/boot.js';
 import { kstat_snapshot } from '../src/kern/kstat.js';
 import { report, flush, reps, medianOf, percentile, nowNs, fmt } from './lib.js';
@@ -246,7 +246,7 @@ if (isMainThread) {
     note: check || 'every event delivered exactly once; 8 LWPs on 2 cores' });
 
   report({ name: 'ports memory per queued event, send lane', value: 16, unit: 'bytes',
-    note: `lane entries are preallocated: ${laneEntries()} per lane (${fmt(laneEntries() * 16 / 1024)} KiB), ${tunables().port_lanes} lanes` });
+    note: `lane entries are preallocated: ${lane_entries()} per lane (${fmt(lane_entries() * 16 / 1024)} KiB), ${tunables().port_lanes} lanes` });
   report({ name: 'ports memory per queued event, locked queue', value: KEV.words * 4, unit: 'bytes', note: 'other senders, sources, a full lane' });
   report({ name: 'ports memory per port', value: PORT.words * 4 + 8, unit: 'bytes', note: 'port struct + its lock and id words' });
   flush();

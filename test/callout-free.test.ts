@@ -15,7 +15,7 @@ import {
   callout_alloc, callout_free, callout_stop, callout_reset, callout_run, callout_pending, callout_count,
   callout_register_kind, callout_snapshot, TL_MANUAL,
 } from '../src/timers/callout.js';
-import { manualNow } from '../src/timers/clocks.js';
+import { manual_now } from '../src/timers/clocks.js';
 
 // Kinds private to this test (the kernel's are small numbers: callout.ts).
 const CK_SELF_FREE = 90, CK_SELF_STOP = 91, CK_OTHER = 92;
@@ -23,10 +23,10 @@ let allocated = 0;
 callout_register_kind(CK_SELF_FREE, (c) => {
   callout_free(c);
   allocated = callout_alloc(CK_OTHER, 0, TL_MANUAL);
-  callout_reset(allocated, manualNow() + 1e9);
-  return manualNow() + 1; // asks for a re-arm: the free's stop wins
+  callout_reset(allocated, manual_now() + 1e9);
+  return manual_now() + 1; // asks for a re-arm: the free's stop wins
 });
-callout_register_kind(CK_SELF_STOP, (c) => { callout_stop(c); return manualNow() + 1; });
+callout_register_kind(CK_SELF_STOP, (c) => { callout_stop(c); return manual_now() + 1; });
 callout_register_kind(CK_OTHER, () => -1);
 sys.clock_gettime(sys.CLOCK_MANUAL); // boots the kernel
 
@@ -34,7 +34,7 @@ test('callout_free from inside its own handler frees it once the handler returns
   const n0 = callout_count(TL_MANUAL);
   const c = callout_alloc(CK_SELF_FREE, 0, TL_MANUAL);
   assert.notEqual(c, 0);
-  callout_reset(c, manualNow());
+  callout_reset(c, manual_now());
   callout_run(TL_MANUAL);
   assert.notEqual(allocated, 0);
   assert.notEqual(allocated, c, 'the callout was handed out again while its handler still ran');
@@ -53,7 +53,7 @@ test('callout_free from inside its own handler frees it once the handler returns
 test('callout_stop from inside its own handler: the handler\'s re-arm is ignored and it never fires again', () => {
   const n0 = callout_count(TL_MANUAL);
   const c = callout_alloc(CK_SELF_STOP, 0, TL_MANUAL);
-  callout_reset(c, manualNow());
+  callout_reset(c, manual_now());
   callout_run(TL_MANUAL);
   assert.equal(callout_pending(c), false);
   assert.equal(callout_count(TL_MANUAL), n0);

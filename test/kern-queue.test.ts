@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { mapMemory, I32 } from '../src/kern/kmem.js';
+import { map_memory, I32 } from '../src/kern/kmem.js';
 import { TailQ } from '../src/kern/queue.js';
 
 const NLIST = 3, NEL = 12;
@@ -55,7 +55,7 @@ function check(model: number[][]): void {
 
 test('TailQ: random operations on three lists match the model, both directions', () => {
   fc.assert(fc.property(fc.array(opArb, { maxLength: 120 }), (ops) => {
-    mapMemory(new SharedArrayBuffer(4 * 256));
+    map_memory(new SharedArrayBuffer(4 * 256));
     const model: number[][] = Array.from({ length: NLIST }, () => []);
     const where = (j: number): number => model.findIndex((l) => l.includes(j));
     for (const op of ops) {

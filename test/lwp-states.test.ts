@@ -11,7 +11,7 @@ import * as sys from '../src/sys/index.js';
 import { mutex_enter, mutex_exit } from '../src/kern/mutex.js';
 import { park_bucket_lock } from '../src/lwp/park.js';
 import { lockdebug, lockdebug_init } from '../src/kern/lockdebug.js';
-import { realNow, nsToTs } from '../src/kern/time.js';
+import { real_now, ns_to_ts } from '../src/kern/time.js';
 import { fixtures, within, until } from './helpers.js';
 
 const code = (c: string) => (e: unknown) => e instanceof sys.SysError && e.code === c;
@@ -155,7 +155,7 @@ test('lwp_park: EALREADY for a pending unpark, ETIMEDOUT for a past deadline, EI
   assert.equal(sys.lwp_snapshot().lwps[0]!.unparkPending, true);
   assert.throws(() => sys.lwp_park(null), code('EALREADY'));
   assert.throws(() => sys.lwp_park({ tv_sec: 0, tv_nsec: 0 }), code('ETIMEDOUT'));
-  const now = nsToTs(realNow());
+  const now = ns_to_ts(real_now());
   assert.throws(() => sys.lwp_park({ tv_sec: now.tv_sec + 10, tv_nsec: 1e9 }), code('EINVAL'));
   assert.throws(() => sys.lwp_park({ tv_sec: now.tv_sec + 10, tv_nsec: -1 }), code('EINVAL'));
   assert.throws(() => sys.lwp_park({ tv_sec: 'x' } as unknown as sys.Timespec), TypeError);
@@ -165,7 +165,7 @@ test('lwp_park: EALREADY for a pending unpark, ETIMEDOUT for a past deadline, EI
 
 test('lwp_park with an absolute deadline times out, never early', () => {
   const start = Date.now();
-  const now = nsToTs(realNow());
+  const now = ns_to_ts(real_now());
   const ns = now.tv_nsec + 30e6;
   const abstime = { tv_sec: now.tv_sec + Math.floor(ns / 1e9), tv_nsec: ns % 1e9 };
   assert.throws(() => sys.lwp_park(abstime), code('ETIMEDOUT'));

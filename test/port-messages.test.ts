@@ -289,7 +289,7 @@ test('small limits (a fresh kernel): a full port and a full arena, EAGAIN then w
   assert.equal(r.status, 0, `status ${r.status}\n${r.stderr}`);
   const o = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
   assert.deepEqual(o.badBoots, ['EINVAL', 'TypeError']);
-  assert.equal(o.arenaBytes, 65536, 'msg_arena 100000 rounds down to 64 KiB');
+  assert.equal(o.arena_bytes, 65536, 'msg_arena 100000 rounds down to 64 KiB');
   assert.equal(o.portFull, 'EAGAIN');
   assert.ok((o.portRoomMs as number) < 90, `the post waited ${o.portRoomMs} ms: not woken by the getter`);
   assert.deepEqual(o.portOrder, [2, 3, 4, 5, 6, 7, 8]);

@@ -35,7 +35,7 @@ import * as ports from '../src/ports/sys.js';
 import * as lwp from '../src/lwp/sys.js';
 import { close } from '../src/kern/sys.js';
 import { kstat_snapshot } from '../src/kern/kstat.js';
-import { laneEntries } from '../src/ports/lane.js';
+import { lane_entries } from '../src/ports/lane.js';
 import { boot } from '../src/kern/boot.js';
 import { within } from './helpers.js';
 
@@ -106,7 +106,7 @@ if (isMainThread && MAPS_CHILD) {
   console.log(`@@done ${got}`);
 } else if (isMainThread) {
   test('the send lane holds 16384 entries by default', () => {
-    assert.equal(laneEntries(), 16384);
+    assert.equal(lane_entries(), 16384);
   });
 
   test('a lane owner visits the port lock for credits a few times, not every 256 events', async () => {

@@ -4,10 +4,10 @@
  * the kernel starts (LWPs, helper threads) attaches to the same memory with
  * the {@link KernelImage} it is handed.
  */
-import { createMemory, applyLayout, mapMemory, I32, SAB, type LayoutTable } from './kmem.js';
+import { create_memory, apply_layout, map_memory, I32, SAB, type LayoutTable } from './kmem.js';
 import { kstat_names, kstat_remap } from './kstat.js';
-import { resolveOptions, type BootOptions, type Tunables } from './options.js';
-import { getEpoch, setEpoch, getRealAtBoot, setRealAtBoot } from './time.js';
+import { resolve_options, type BootOptions, type Tunables } from './options.js';
+import { get_epoch, set_epoch, get_real_at_boot, set_real_at_boot } from './time.js';
 import { H_MAGIC, MAGIC, H_NEXT_SYSID, SYSID_BASE, cur } from './hdr.js';
 import { fdtab_init } from './fdtab.js';
 import { fail, KernelLayoutError } from './errno.js';
@@ -32,22 +32,22 @@ export interface KernelImage {
 }
 
 let image: KernelImage | undefined;
-let tun: Tunables = resolveOptions(undefined);
+let tun: Tunables = resolve_options(undefined);
 
 /** The tunables in force (defaults before boot). */
 export function tunables(): Tunables { return tun; }
 /** True once this thread is booted or attached. */
 export function booted(): boolean { return image !== undefined; }
 /** This thread's kernel image (boot first). */
-export function kernelImage(): KernelImage {
-  if (image === undefined) fail('EINVAL', 'kernelImage', 'kernel not booted');
+export function kernel_image(): KernelImage {
+  if (image === undefined) fail('EINVAL', 'kernel_image', 'kernel not booted');
   return image;
 }
 
 type Hook = () => void;
 const bootHooks: Hook[] = [];
 /** Runs once at boot, after memory exists, in registration order (subsystem init). */
-export function onBoot(fn: Hook): void { bootHooks.push(fn); }
+export function on_boot(fn: Hook): void { bootHooks.push(fn); }
 
 /**
  * Boots the kernel with the given resource controls. Optional: the first
@@ -55,12 +55,12 @@ export function onBoot(fn: Hook): void { bootHooks.push(fn); }
  */
 export function boot(options?: BootOptions): void {
   if (image !== undefined) fail('EBUSY', 'boot', 'kernel already booted');
-  const t = resolveOptions(options);
-  const { sab, table } = createMemory(t);
+  const t = resolve_options(options);
+  const { sab, table } = create_memory(t);
   tun = t;
   lockdebug_init(t.lockdebug === 1);
   const prestart = options !== undefined && options !== null && (options as { lwp_pool?: unknown }).lwp_pool !== undefined;
-  image = { sab, tunables: t, layout: table, counters: kstat_names(), epoch: getEpoch(), realAtBoot: getRealAtBoot(), prestart };
+  image = { sab, tunables: t, layout: table, counters: kstat_names(), epoch: get_epoch(), realAtBoot: get_real_at_boot(), prestart };
   I32[H_NEXT_SYSID] = SYSID_BASE;
   fdtab_init();
   for (const h of bootHooks) h();
@@ -73,25 +73,25 @@ export function boot(options?: BootOptions): void {
 /** Attaches this thread to a booted kernel. */
 export function attach(img: KernelImage): void {
   if (image !== undefined) fail('EBUSY', 'attach', 'thread already attached');
-  applyLayout(img.layout);
+  apply_layout(img.layout);
   kstat_remap(img.counters);
-  mapMemory(img.sab);
+  map_memory(img.sab);
   if (Atomics.load(I32, H_MAGIC) !== MAGIC) throw new KernelLayoutError('attaching to memory that is not a booted kernel');
-  setEpoch(img.epoch);
-  setRealAtBoot(img.realAtBoot);
+  set_epoch(img.epoch);
+  set_real_at_boot(img.realAtBoot);
   tun = img.tunables;
   lockdebug_init(tun.lockdebug === 1);
   image = img;
 }
 
 /** Gives a kernel helper thread its owner id for kernel mutexes. */
-export function attachSystemThread(img: KernelImage): void {
+export function attach_system_thread(img: KernelImage): void {
   attach(img);
   cur.lid = Atomics.add(I32, H_NEXT_SYSID, 1);
   cur.lwp = 0;
 }
 
 /** Boots with defaults if nothing has (the first syscall's path). */
-export function ensureBooted(): void { if (image === undefined) boot(); }
+export function ensure_booted(): void { if (image === undefined) boot(); }
 
 export { SAB };

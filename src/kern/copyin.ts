@@ -57,7 +57,7 @@ export class ArgRangeError extends RangeError {
 }
 
 /** Throws {@link ArgTypeError}. */
-export function argType(syscall: string, what: string): never {
+export function arg_type(syscall: string, what: string): never {
   throw new ArgTypeError(syscall, what);
 }
 
@@ -72,10 +72,10 @@ function describe(v: unknown): string {
  * there could run user code under the lock. Cheap: one load.
  */
 export function copyin_check(syscall: string): void {
-  if ((I32[cur.nlocksw]! | 0) !== 0) copyinPanic(syscall);
+  if ((I32[cur.nlocksw]! | 0) !== 0) copyin_panic(syscall);
 }
 
-function copyinPanic(syscall: string): never {
+function copyin_panic(syscall: string): never {
   kpanic(`${syscall} copied in a user argument with ${I32[cur.nlocksw]} kernel lock(s) held`, syscall);
 }
 
@@ -86,22 +86,22 @@ function copyinPanic(syscall: string): never {
  * JS type is a TypeError; NaN, a fraction or a value outside
  * [-2^31, 2^32) is `code` (EINVAL unless the call says otherwise).
  */
-export function intArg(v: unknown, name: string, syscall: string, code: ErrnoCode = 'EINVAL'): number {
-  if (typeof v !== 'number') argType(syscall, `${name} must be a number, got ${describe(v)}`);
+export function copyin_int(v: unknown, name: string, syscall: string, code: ErrnoCode = 'EINVAL'): number {
+  if (typeof v !== 'number') arg_type(syscall, `${name} must be a number, got ${describe(v)}`);
   if (!Number.isInteger(v) || v < -0x80000000 || v > 0xffffffff) fail(code, syscall, `${name} ${v}`);
   return v;
 }
 
 /** A C `int`: [-2^31, 2^31). */
-export function i32Arg(v: unknown, name: string, syscall: string, code: ErrnoCode = 'EINVAL'): number {
-  if (typeof v !== 'number') argType(syscall, `${name} must be a number, got ${describe(v)}`);
+export function copyin_i32(v: unknown, name: string, syscall: string, code: ErrnoCode = 'EINVAL'): number {
+  if (typeof v !== 'number') arg_type(syscall, `${name} must be a number, got ${describe(v)}`);
   if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) fail(code, syscall, `${name} ${v}`);
   return v;
 }
 
 /** A user data word (portev_user, udata, private): every JS number is valid, kept bit-exact. */
-export function userArg(v: unknown, name: string, syscall: string): number {
-  if (typeof v !== 'number') argType(syscall, `${name} must be a number, got ${describe(v)}`);
+export function copyin_user(v: unknown, name: string, syscall: string): number {
+  if (typeof v !== 'number') arg_type(syscall, `${name} must be a number, got ${describe(v)}`);
   return v;
 }
 
@@ -115,7 +115,7 @@ export function userArg(v: unknown, name: string, syscall: string): number {
  */
 export function copyin_fields<K extends string>(v: unknown, keys: readonly K[], what: string, syscall: string): Record<K, unknown> {
   copyin_check(syscall);
-  if (v === null || typeof v !== 'object') argType(syscall, `${what} must be an object, got ${describe(v)}`);
+  if (v === null || typeof v !== 'object') arg_type(syscall, `${what} must be an object, got ${describe(v)}`);
   const src = v as Record<string, unknown>;
   const out = {} as Record<K, unknown>;
   for (let i = 0; i < keys.length; i++) { const k = keys[i]!; out[k] = src[k]; }
@@ -141,7 +141,7 @@ export function copyin_struct<K extends string>(what: string, keys: readonly K[]
   const read = new Function('v', body) as (v: object) => Record<K, unknown>;
   return (v: unknown, syscall: string) => {
     copyin_check(syscall);
-    if (v === null || typeof v !== 'object') argType(syscall, `${what} must be an object, got ${describe(v)}`);
+    if (v === null || typeof v !== 'object') arg_type(syscall, `${what} must be an object, got ${describe(v)}`);
     return read(v);
   };
 }
@@ -153,21 +153,21 @@ export function copyin_struct<K extends string>(what: string, keys: readonly K[]
  */
 export function copyin_array(v: unknown, what: string, syscall: string, max = 0x7fffffff): unknown[] {
   copyin_check(syscall);
-  if (!Array.isArray(v)) argType(syscall, `${what} must be an array, got ${describe(v)}`);
+  if (!Array.isArray(v)) arg_type(syscall, `${what} must be an array, got ${describe(v)}`);
   const src = v as readonly unknown[];
   const n = src.length;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) argType(syscall, `${what} has no valid length`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) arg_type(syscall, `${what} has no valid length`);
   if (n > max) fail('EINVAL', syscall, `${what}: ${n} entries, at most ${max}`);
   const out = new Array<unknown>(n);
   for (let i = 0; i < n; i++) out[i] = src[i];
   return out;
 }
 
-/** Copies an array of integers (each checked with {@link intArg} and `code`). */
+/** Copies an array of integers (each checked with {@link copyin_int} and `code`). */
 export function copyin_ints(v: unknown, what: string, syscall: string, code: ErrnoCode = 'EINVAL', max?: number): number[] {
   const a = copyin_array(v, what, syscall, max);
   const out = new Array<number>(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = intArg(a[i], `${what}[${i}]`, syscall, code);
+  for (let i = 0; i < a.length; i++) out[i] = copyin_int(a[i], `${what}[${i}]`, syscall, code);
   return out;
 }
 
@@ -194,7 +194,7 @@ export interface TimespecCopy { tv_sec: number; tv_nsec: number }
 export function copyin_timespec_raw(v: unknown, what: string, syscall: string): TimespecCopy {
   const r = copyin_fields(v, ['tv_sec', 'tv_nsec'], what, syscall);
   const s = r.tv_sec, ns = r.tv_nsec;
-  if (typeof s !== 'number' || typeof ns !== 'number') argType(syscall, `${what} needs numeric tv_sec and tv_nsec`);
+  if (typeof s !== 'number' || typeof ns !== 'number') arg_type(syscall, `${what} needs numeric tv_sec and tv_nsec`);
   return { tv_sec: s, tv_nsec: ns };
 }
 
@@ -247,10 +247,10 @@ export function ts_to_ns(t: TimespecCopy): number { return t.tv_sec * NSEC_PER_S
  */
 export function copyin_timespec_fast(v: unknown, what: string, syscall: string): TimespecCopy {
   copyin_check(syscall);
-  if (v === null || typeof v !== 'object') argType(syscall, `${what} must be an object, got ${describe(v)}`);
+  if (v === null || typeof v !== 'object') arg_type(syscall, `${what} must be an object, got ${describe(v)}`);
   const src = v as { readonly tv_sec?: unknown; readonly tv_nsec?: unknown };
   const s = src.tv_sec, ns = src.tv_nsec;
-  if (typeof s !== 'number' || typeof ns !== 'number') argType(syscall, `${what} needs numeric tv_sec and tv_nsec`);
+  if (typeof s !== 'number' || typeof ns !== 'number') arg_type(syscall, `${what} needs numeric tv_sec and tv_nsec`);
   return { tv_sec: s, tv_nsec: ns };
 }
 
@@ -266,8 +266,8 @@ export interface AsyncOptions { signal?: AbortSignal }
 /** Copies in an _async call's options (undefined: none): its AbortSignal, checked. */
 export function copyin_async_options(opts: unknown, syscall: string): AbortSignal | undefined {
   if (opts === undefined) return undefined;
-  if (opts === null || typeof opts !== 'object') argType(syscall, `options must be an object, got ${describe(opts)}`);
+  if (opts === null || typeof opts !== 'object') arg_type(syscall, `options must be an object, got ${describe(opts)}`);
   const s = copyin_fields(opts as object, ['signal'], 'options', syscall).signal;
-  if (s !== undefined && !(s instanceof AbortSignal)) argType(syscall, `options.signal must be an AbortSignal, got ${describe(s)}`);
+  if (s !== undefined && !(s instanceof AbortSignal)) arg_type(syscall, `options.signal must be an AbortSignal, got ${describe(s)}`);
   return s as AbortSignal | undefined;
 }

@@ -38,7 +38,7 @@ export type ErrnoCode =
   | 'EOVERFLOW' | 'ENOTSUP' | 'EOPNOTSUPP' | 'EOWNERDEAD' | 'ENOTRECOVERABLE';
 
 /** Host errno number (positive) for a code, as C code sees it. */
-export function errnoOf(code: ErrnoCode): number {
+export function errno_of(code: ErrnoCode): number {
   const n = errnos[code];
   if (n === undefined) throw new KernelAssertionError(`errno ${code} unknown on this host`);
   return n;
@@ -53,7 +53,7 @@ export class SysError extends Error {
     super(`${syscall}: ${code}${detail ? ` (${detail})` : ''}`);
     this.name = 'SysError';
     this.code = code;
-    this.errno = -errnoOf(code);
+    this.errno = -errno_of(code);
     this.syscall = syscall;
   }
 }

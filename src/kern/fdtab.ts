@@ -33,11 +33,11 @@
  * type, and a caller that must keep the object takes its own reference and
  * checks the entry again (kq_hold).
  */
-import { I32, defineStruct, kregionCreate } from './kmem.js';
+import { I32, define_struct, kregion_create } from './kmem.js';
 import { mutex_enter, mutex_exit } from './mutex.js';
-import { defineTunable } from './options.js';
+import { define_tunable } from './options.js';
 import { fail, type ErrnoCode } from './errno.js';
-import { intArg } from './copyin.js';
+import { copyin_int } from './copyin.js';
 import { diag_publish, dc_port_close, dc_kqueue_close } from './diag.js';
 import { mutex_class } from './lockdebug.js';
 
@@ -47,7 +47,7 @@ declare module './options.js' {
     maxfiles?: number;
   }
 }
-defineTunable('maxfiles', 8192, 4, 1 << 20);
+define_tunable('maxfiles', 8192, 4, 1 << 20);
 
 /** Kernel descriptor numbers start here. */
 export const FD_BASE = 1 << 20;
@@ -56,7 +56,7 @@ export const FD_BASE = 1 << 20;
 export const DTYPE_NONE = 0, DTYPE_PORT = 1, DTYPE_KQUEUE = 2;
 
 /** struct file. `[key]`: what guards the field (legend in kern/lockorder.ts). */
-const FILE = defineStruct('file', {
+const FILE = define_struct('file', {
   lock: 'i32',     // the entry's lock (class file): guards the watch list
   type: 'i32',     // [d,a] DTYPE_*; DTYPE_NONE when free. Published last by fd_alloc, cleared last by fd_close
   obj: 'i32',      // [c] handle of the port / kqueue (written by fd_alloc before the type publishes it)
@@ -68,7 +68,7 @@ const FILE = defineStruct('file', {
                    //   without a lock by the notify hook and fd_list
 });
 export const FF = FILE.F;
-const fdtab = kregionCreate('fdtab', (t) => 4 + t.maxfiles! * FILE.words);
+const fdtab = kregion_create('fdtab', (t) => 4 + t.maxfiles! * FILE.words);
 mutex_class('fdtab', fdtab, { words: 1 });
 mutex_class('file', fdtab, { skip: 4, field: FF.lock, stride: FILE.words });
 // Region words: 0 lock (class fdtab), 1 free head (entry index + 1) [d],
@@ -91,7 +91,7 @@ export function fileops(type: number): FileOps | undefined { return ops.get(type
 export type FileNotify = (file: number, fd: number) => void;
 let notifyHook: FileNotify | undefined;
 /** Installed by the module that keeps watch lists (kqueue). */
-export function file_set_notify(fn: FileNotify): void { notifyHook = fn; }
+export function file_set_notify_hook(fn: FileNotify): void { notifyHook = fn; }
 
 let initialised = false;
 /** Threads the free list (boot only). */
@@ -141,7 +141,7 @@ export function fd_file(fd: number): number {
  * for kqueues, as their man pages say) when it is another type.
  */
 export function fd_get(fd: unknown, type: number, syscall: string, wrong: ErrnoCode): number {
-  const n = intArg(fd, 'fd', syscall, 'EBADF');
+  const n = copyin_int(fd, 'fd', syscall, 'EBADF');
   const e = fd_file(n);
   if (e === 0) fail('EBADF', syscall, `fd ${n}`);
   if (Atomics.load(I32, e + FF.type) !== type) fail(wrong, syscall, `fd ${n} is a ${ops.get(I32[e + FF.type])?.name ?? 'different file'}`);
@@ -150,7 +150,7 @@ export function fd_get(fd: unknown, type: number, syscall: string, wrong: ErrnoC
 
 /** close(2) for kernel descriptors. */
 export function fd_close(fd: unknown): void {
-  const n = intArg(fd, 'fd', 'close', 'EBADF');
+  const n = copyin_int(fd, 'fd', 'close', 'EBADF');
   const e = fd_file(n);
   if (e === 0) fail('EBADF', 'close', `fd ${n}`);
   const b = fdtab.base;

@@ -28,7 +28,7 @@ export interface Struct<F extends string> {
  * `(handle + off) >> 1` indexes {@link F64}; every struct has an even size so
  * that handles stay even.
  */
-export function defineStruct<F extends string>(name: string, fields: Readonly<Record<F, FieldKind>>): Struct<F> {
+export function define_struct<F extends string>(name: string, fields: Readonly<Record<F, FieldKind>>): Struct<F> {
   const F = {} as Record<F, number>;
   let off = 0;
   const keys = Object.keys(fields) as F[];
@@ -76,34 +76,34 @@ export class KCache {
   /** Takes a zeroed object, or returns 0 when the cache is exhausted. */
   alloc(): number {
     const b = this.base;
-    spinLock(b + C_LOCK);
+    spin_lock(b + C_LOCK);
     let h = I32[b + C_FREE]!;
     if (h !== 0) I32[b + C_FREE] = I32[h]!;
     else if (I32[b + C_FRESH]! < I32[b + C_CAP]!) h = this.handle(I32[b + C_FRESH]!++);
     else {
       I32[b + C_FAILS]++;
-      spinUnlock(b + C_LOCK);
+      spin_unlock(b + C_LOCK);
       return 0;
     }
     const n = ++I32[b + C_INUSE];
     if (n > I32[b + C_HIWAT]) I32[b + C_HIWAT] = n;
-    spinUnlock(b + C_LOCK);
+    spin_unlock(b + C_LOCK);
     I32.fill(0, h, h + this.words);
     return h;
   }
   /** Returns an object to the cache. */
   free(h: number): void {
     const b = this.base;
-    spinLock(b + C_LOCK);
+    spin_lock(b + C_LOCK);
     I32[h] = I32[b + C_FREE];
     I32[b + C_FREE] = h;
     I32[b + C_INUSE]--;
-    spinUnlock(b + C_LOCK);
+    spin_unlock(b + C_LOCK);
   }
 }
 
 /** Registers an object cache, sized from the tunables at boot. */
-export function kcacheCreate(name: string, struct: Struct<string>, count: (t: Tunables) => number): KCache {
+export function kcache_create(name: string, struct: Struct<string>, count: (t: Tunables) => number): KCache {
   const c = new KCache(name, struct.words);
   cacheSpecs.push({ name, words: struct.words, count });
   caches.set(name, c);
@@ -117,7 +117,7 @@ export class KRegion {
 }
 const regions = new Map<string, KRegion>();
 /** Registers a raw region; its base is even. */
-export function kregionCreate(name: string, words: (t: Tunables) => number): KRegion {
+export function kregion_create(name: string, words: (t: Tunables) => number): KRegion {
   const r = new KRegion(name);
   regionSpecs.push({ name, words });
   regions.set(name, r);
@@ -167,7 +167,7 @@ export function layout(t: Tunables): { bytes: number; table: LayoutTable } {
 }
 
 /** Places this thread's registrations where the booting thread laid them out (attach). */
-export function applyLayout(table: LayoutTable): void {
+export function apply_layout(table: LayoutTable): void {
   const missing: string[] = [];
   for (const spec of cacheSpecs) {
     const e = table.caches[spec.name];
@@ -187,19 +187,19 @@ export function applyLayout(table: LayoutTable): void {
 }
 
 /** Maps kernel memory (boot creates it, attach receives it). */
-export function mapMemory(sab: SharedArrayBuffer): void {
+export function map_memory(sab: SharedArrayBuffer): void {
   SAB = sab;
   I32 = new Int32Array(sab);
   F64 = new Float64Array(sab);
 }
 
 /** Boot: allocates memory and sets every cache's header (objects are handed out fresh, see C_FRESH). */
-export function createMemory(t: Tunables): { sab: SharedArrayBuffer; table: LayoutTable } {
+export function create_memory(t: Tunables): { sab: SharedArrayBuffer; table: LayoutTable } {
   const { bytes, table } = layout(t);
   if (bytes > t.memsize!) fail('ENOMEM', 'boot', `tables need ${bytes} bytes, memsize is ${t.memsize}`);
   let sab: SharedArrayBuffer;
   try { sab = new SharedArrayBuffer(bytes); } catch { fail('ENOMEM', 'boot', `cannot allocate ${bytes} bytes`); }
-  mapMemory(sab);
+  map_memory(sab);
   for (const c of caches.values()) {
     I32[c.base + C_CAP] = c.count;
   }
@@ -207,17 +207,17 @@ export function createMemory(t: Tunables): { sab: SharedArrayBuffer; table: Layo
 }
 
 /** Every registered cache, for kstat and the memory report. */
-export function allCaches(): readonly KCache[] { return [...caches.values()]; }
+export function all_caches(): readonly KCache[] { return [...caches.values()]; }
 
 /** F64 index of an f64 field of the object at handle h. */
 export function f64(h: number, off: number): number { return (h + off) >> 1; }
 
 // A tiny spin lock for cache free lists: held for a handful of instructions,
 // so spinning (then yielding via a short wait) beats a sleeping mutex.
-function spinLock(w: number): void {
+function spin_lock(w: number): void {
   let spins = 0;
   while (Atomics.compareExchange(I32, w, 0, 1) !== 0) {
     if (++spins > 1000) { Atomics.wait(I32, w, 1, 0.05); spins = 0; }
   }
 }
-function spinUnlock(w: number): void { Atomics.store(I32, w, 0); }
+function spin_unlock(w: number): void { Atomics.store(I32, w, 0); }

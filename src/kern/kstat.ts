@@ -3,7 +3,7 @@
  * memory, kept as pairs of words (low, high) and bumped with Atomics. Each
  * subsystem declares its counters at module load under its own module name.
  */
-import { I32, kregionCreate } from './kmem.js';
+import { I32, kregion_create } from './kmem.js';
 import { KernelLayoutError } from './errno.js';
 
 const names: string[] = [];
@@ -11,7 +11,7 @@ const names: string[] = [];
 // maps this thread's counter number to its word offset there (attach
 // remaps it by name, since threads may load modules in another order).
 let slot = new Int32Array(64);
-const region = kregionCreate('kstat', () => names.length * 2 + 2);
+const region = kregion_create('kstat', () => names.length * 2 + 2);
 
 /** A counter handle: bump with {@link kstat_add}. */
 export type Counter = number;

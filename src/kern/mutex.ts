@@ -10,7 +10,7 @@
  */
 import { I32, SAB } from './kmem.js';
 import { cur, panicked, SYSID_BASE } from './hdr.js';
-import { kpanic, onPanic, panic_error } from './panic.js';
+import { kpanic, on_panic, panic_error } from './panic.js';
 import { kstat_counter, kstat_add } from './kstat.js';
 import { lockdebug, lockdebug_enter, lockdebug_exit } from './lockdebug.js';
 
@@ -25,7 +25,7 @@ export const M_WAITERS = 0x40000000;
  * (lwp_wakeup answers EBUSY), as NetBSD does for an LWP on a turnstile.
  */
 let sleepHook: ((asleep: boolean) => void) | undefined;
-export function setMutexSleepHook(fn: (asleep: boolean) => void): void { sleepHook = fn; }
+export function mutex_set_sleep_hook(fn: (asleep: boolean) => void): void { sleepHook = fn; }
 // Spin this many times before sleeping: a sleep costs a wake-up of ~25 us on
 // this kind of VM, kernel critical sections last well under a microsecond.
 const SPIN = 1000;
@@ -34,13 +34,13 @@ const SPIN = 1000;
 export function mutex_enter(w: number): void {
   if (lockdebug) lockdebug_enter(w, false);
   const me = cur.lid;
-  if (Atomics.compareExchange(I32, w, 0, me) !== 0 || me === 0) mutexEnterSlow(w);
+  if (Atomics.compareExchange(I32, w, 0, me) !== 0 || me === 0) mutex_enter_slow(w);
   I32[cur.nlocksw]++;
 }
 
 /** Tries once; true when acquired. */
 export function mutex_tryenter(w: number): boolean {
-  if (cur.lid === 0) noOwner(w);
+  if (cur.lid === 0) no_owner(w);
   if (Atomics.compareExchange(I32, w, 0, cur.lid) !== 0) return false;
   if (lockdebug) lockdebug_enter(w, true);
   I32[cur.nlocksw]++;
@@ -56,7 +56,7 @@ export function mutex_exit(w: number): void {
     Atomics.store(I32, w, 0);
     Atomics.notify(I32, w, 1);
   }
-  if (nwake !== 0) flushWakes();
+  if (nwake !== 0) flush_wakes();
 }
 
 /*
@@ -72,10 +72,10 @@ const wakes = new Int32Array(64);
 let nwake = 0;
 /** Notifies word w (one waiter) when this thread next releases a kernel mutex. */
 export function notify_after_unlock(w: number): void {
-  if (nwake === wakes.length) flushWakes();
+  if (nwake === wakes.length) flush_wakes();
   wakes[nwake++] = w;
 }
-function flushWakes(): void {
+function flush_wakes(): void {
   for (let i = 0; i < nwake; i++) Atomics.notify(I32, wakes[i]!, 1);
   nwake = 0;
 }
@@ -87,13 +87,13 @@ function flushWakes(): void {
  * its critical section beside the real owner. That corrupted the callout
  * heap once (a count of -1): such a call is a kernel bug, and a panic.
  */
-function noOwner(w: number): never {
+function no_owner(w: number): never {
   kpanic(`mutex_enter: a thread with no owner id (no LWP, not a kernel thread) tried to take the kernel mutex at word ${w}`, 'mutex_enter');
 }
 
-function mutexEnterSlow(w: number): void {
+function mutex_enter_slow(w: number): void {
   const me = cur.lid;
-  if (me === 0) noOwner(w);
+  if (me === 0) no_owner(w);
   if (((Atomics.load(I32, w) & ~M_WAITERS) === me) && me !== 0) {
     kpanic(`mutex_enter: thread ${me} tried to take the kernel mutex at word ${w}, which it already holds`, 'mutex_enter');
   }
@@ -130,7 +130,7 @@ const PANIC_BACKSTOP_MS = 1000;
  * looks like one gets a spurious notify, which no one waits for. The scan
  * of the whole of kernel memory costs milliseconds, once.
  */
-onPanic(() => {
+on_panic(() => {
   const n = SAB.byteLength >> 2;
   const hi = SYSID_BASE + 0x10000;
   for (let i = 0; i < n; i++) {

@@ -1,10 +1,10 @@
 /**
  * Boot options: the kernel's resource controls (tunables). Each subsystem
- * declares its own with {@link defineTunable} and augments the
+ * declares its own with {@link define_tunable} and augments the
  * {@link BootOptions} interface, so the core does not list them all.
  */
 import { fail } from './errno.js';
-import { argType } from './copyin.js';
+import { arg_type } from './copyin.js';
 
 /**
  * Resource controls fixed at boot. Every field is optional; unset ones take
@@ -39,42 +39,42 @@ interface Tunable { dflt: number; min: number; max: number; flag: boolean }
 const tunables = new Map<string, Tunable>();
 
 /** Declares a tunable with its default and accepted range. */
-export function defineTunable(name: string, dflt: number, min: number, max: number): void {
+export function define_tunable(name: string, dflt: number, min: number, max: number): void {
   tunables.set(name, { dflt, min, max, flag: false });
 }
 
 /** Declares a boolean tunable (resolved to 1 or 0). */
-export function defineFlag(name: string, dflt: boolean): void {
+export function define_flag(name: string, dflt: boolean): void {
   tunables.set(name, { dflt: dflt ? 1 : 0, min: 0, max: 1, flag: true });
 }
 
-defineTunable('memsize', 256 * 1024 * 1024, 64 * 1024, 2 ** 31 * 4);
-defineTunable('maxlwp', 256, 2, 1 << 16);
-defineTunable('lwp_pool', 2, 0, 256);
-defineTunable('async_sleepers', 1024, 16, 1 << 20);
-defineFlag('lockdebug', process.env.UKERN_LOCKDEBUG === '1');
-defineTunable('msg_arena', 4 * 1024 * 1024, 64 * 1024, 1 << 30);
+define_tunable('memsize', 256 * 1024 * 1024, 64 * 1024, 2 ** 31 * 4);
+define_tunable('maxlwp', 256, 2, 1 << 16);
+define_tunable('lwp_pool', 2, 0, 256);
+define_tunable('async_sleepers', 1024, 16, 1 << 20);
+define_flag('lockdebug', process.env.UKERN_LOCKDEBUG === '1');
+define_tunable('msg_arena', 4 * 1024 * 1024, 64 * 1024, 1 << 30);
 
 /** Resolved options: every declared tunable has a value. */
 export type Tunables = Readonly<Record<string, number>>;
 
 /** Checks user options and fills in defaults. */
-export function resolveOptions(o: BootOptions | undefined): Tunables {
-  if (o !== undefined && (o === null || typeof o !== 'object')) argType('boot', 'options must be an object');
+export function resolve_options(o: BootOptions | undefined): Tunables {
+  if (o !== undefined && (o === null || typeof o !== 'object')) arg_type('boot', 'options must be an object');
   const given = (o ?? {}) as Record<string, unknown>;
   const out: Record<string, number> = {};
   for (const k of Object.keys(given)) {
-    if (!tunables.has(k)) argType('boot', `unknown option ${k}`);
+    if (!tunables.has(k)) arg_type('boot', `unknown option ${k}`);
   }
   for (const [k, t] of tunables) {
     const v = given[k];
     if (v === undefined) { out[k] = t.dflt; continue; }
     if (t.flag) {
-      if (typeof v !== 'boolean') argType('boot', `option ${k} must be a boolean`);
+      if (typeof v !== 'boolean') arg_type('boot', `option ${k} must be a boolean`);
       out[k] = v ? 1 : 0;
       continue;
     }
-    if (typeof v !== 'number') argType('boot', `option ${k} must be a number`);
+    if (typeof v !== 'number') arg_type('boot', `option ${k} must be a number`);
     if (!Number.isInteger(v) || v < t.min || v > t.max) fail('EINVAL', 'boot', `${k}=${v} outside [${t.min}, ${t.max}]`);
     out[k] = v;
   }

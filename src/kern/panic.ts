@@ -19,7 +19,7 @@ type Waker = () => void;
 const wakers: Waker[] = [];
 
 /** Registers a function run after every panic (in the panicking thread) to wake waiters. */
-export function onPanic(fn: Waker): void { wakers.push(fn); }
+export function on_panic(fn: Waker): void { wakers.push(fn); }
 
 let lastMsg = '';
 

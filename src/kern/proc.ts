@@ -8,12 +8,12 @@
  * in lwp/lwp.ts's header (the LWP subsystem's theory). The process exits
  * when its last LWP exits (exit1): see {@link proc_exit}.
  */
-import { I32, defineStruct, kregionCreate } from './kmem.js';
+import { I32, define_struct, kregion_create } from './kmem.js';
 import { H_PROC_EXIT, H_EXIT_STATUS } from './hdr.js';
 import { mutex_class } from './lockdebug.js';
 
 /** struct proc. `[key]`: what guards the field (legend in kern/lockorder.ts). */
-const PROC = defineStruct('proc', {
+const PROC = define_struct('proc', {
   lock: 'i32',          // p_lock (class proc)
   pid: 'i32',           // [c] set at boot
   nlwps: 'i32',         // [p] LWPs that exist (not yet freed), zombies included
@@ -28,7 +28,7 @@ const PROC = defineStruct('proc', {
                         //   spawn.ts reads it with Atomics.load, without p)
 });
 export const P = PROC.F;
-const procs = kregionCreate('proc', () => PROC.words);
+const procs = kregion_create('proc', () => PROC.words);
 mutex_class('proc', procs, { field: P.lock, words: 1 });
 
 /** The process (there is one per kernel for now; the struct is the seam for more). */
@@ -37,7 +37,7 @@ export function curproc(): number { return procs.base; }
 type ExitHook = () => void;
 const exitHooks: ExitHook[] = [];
 /** Registers cleanup run once when the process exits (close ports, delete timers). */
-export function onProcExit(fn: ExitHook): void { exitHooks.push(fn); }
+export function on_proc_exit(fn: ExitHook): void { exitHooks.push(fn); }
 
 type LwpExitHook = (lid: number) => void;
 const lwpExitHooks: LwpExitHook[] = [];
@@ -46,7 +46,7 @@ const lwpExitHooks: LwpExitHook[] = [];
  * dead worker), before it becomes a zombie: e.g. a port's send lane it owns.
  * No kernel lock is held; the LWP runs no more user code.
  */
-export function onLwpExit(fn: LwpExitHook): void { lwpExitHooks.push(fn); }
+export function on_lwp_exit(fn: LwpExitHook): void { lwpExitHooks.push(fn); }
 /** Runs the LWP exit hooks for `lid` (lwp/ops.ts). */
 export function lwp_exit_hooks(lid: number): void {
   for (const h of lwpExitHooks) {
@@ -61,7 +61,7 @@ const userretHooks: UserretHook[] = [];
  * once someone posted it (`lwp_post_userret`): what only the LWP itself may
  * do, e.g. letting go of a port's send lane. Runs with no kernel lock held.
  */
-export function onUserret(fn: UserretHook): void { userretHooks.push(fn); }
+export function on_userret(fn: UserretHook): void { userretHooks.push(fn); }
 /** Runs the userret hooks (lwp/ops.ts). */
 export function lwp_userret_hooks(): void {
   for (const h of userretHooks) h();

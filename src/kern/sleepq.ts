@@ -16,13 +16,13 @@
  * use the number of events wanted so that the waiter wanting fewest is
  * served first.
  */
-import { I32, defineStruct, kcacheCreate } from './kmem.js';
+import { I32, define_struct, kcache_create } from './kmem.js';
 import { mutex_enter, mutex_exit, notify_after_unlock } from './mutex.js';
-import { monoNow } from './time.js';
+import { mono_now } from './time.js';
 import { cur, panicked } from './hdr.js';
 import { hold } from './keepalive.js';
 import { fail } from './errno.js';
-import { onPanic, panic_error } from './panic.js';
+import { on_panic, panic_error } from './panic.js';
 import { mutex_class } from './lockdebug.js';
 
 export const SQ_SLEEPING = 0, SQ_WOKEN = 1, SQ_INTR = 2, SQ_TIMEDOUT = 3;
@@ -37,7 +37,7 @@ export const SQF_INTERRUPTIBLE = 1, SQF_ASYNC = 2;
 /** Set while the entry is allocated (a free entry's first word is the free-list link). */
 const SQF_LIVE = 0x100;
 
-export const SLEEPER = defineStruct('sleeper', {
+export const SLEEPER = define_struct('sleeper', {
   wait: 'i32',   // the wait word (SQ_*)
   lwp: 'i32',    // handle of the sleeping LWP (0 for a helper thread)
   next: 'i32', prev: 'i32',
@@ -53,7 +53,7 @@ export const SLEEPER = defineStruct('sleeper', {
 });
 const S = SLEEPER.F;
 
-export const sleepers = kcacheCreate('sleeper', SLEEPER, (t) => t.maxlwp! + t.async_sleepers! + 8);
+export const sleepers = kcache_create('sleeper', SLEEPER, (t) => t.maxlwp! + t.async_sleepers! + 8);
 mutex_class('sleeper', sleepers, { field: S.arg });
 
 /**
@@ -71,9 +71,9 @@ export interface SleepHooks {
    * ended is not lost but ends the next interruptible sleep, as NetBSD's
    * LW_CANCELLED does.
    */
-  consumeCancel(): boolean;
+  consume_cancel(): boolean;
   /** Non-zero when the calling LWP must suspend (or stop) before going on. */
-  mustHalt(): boolean;
+  must_halt(): boolean;
   /** Blocks (sync) while the calling LWP is suspended. */
   halt(): void;
   /** Awaits (async) while the calling LWP is suspended. */
@@ -83,19 +83,19 @@ export interface SleepHooks {
   asyncLeave(sl: number): void;
 }
 let hooks: SleepHooks | undefined;
-export function setSleepHooks(h: SleepHooks): void { hooks = h; }
+export function sq_set_sleep_ops(h: SleepHooks): void { hooks = h; }
 
 /**
  * Work a blocked thread does itself while nobody else can (the timers' bridge
  * until the clock thread runs, timers/clockstats.ts): `next()` is when it is
- * due (ns, monoNow; Infinity: nothing, the usual case, one atomic load), and a
+ * due (ns, mono_now; Infinity: nothing, the usual case, one atomic load), and a
  * sleep in sq_block lasts no longer than that before calling `run()`. Both
  * are called with the object lock dropped and check themselves that the
  * thread holds no other kernel lock.
  */
 export interface SleepIdle { next(): number; run(): void }
 let idle: SleepIdle | undefined;
-export function sq_set_idle(i: SleepIdle): void { idle = i; }
+export function sq_set_idle_ops(i: SleepIdle): void { idle = i; }
 
 /**
  * The same for a thread that polls the kernel (a zero timeout) holding no
@@ -106,7 +106,7 @@ export function sq_set_idle(i: SleepIdle): void { idle = i; }
 export function sq_poll_idle(): void {
   if (idle === undefined) return;
   const due = idle.next();
-  if (due !== Infinity && due <= monoNow()) idle.run();
+  if (due !== Infinity && due <= mono_now()) idle.run();
 }
 
 /** Takes a sleeper for the calling thread (EAGAIN when the table is full). */
@@ -126,7 +126,7 @@ export function sq_free(sl: number): void { I32[sl + S.flags] = 0; sleepers.free
  * word changes, so a sleeper about to wait cannot miss it); each sees the
  * panic when it wakes and fails with EIO.
  */
-onPanic(() => {
+on_panic(() => {
   for (let i = 0; i < sleepers.count; i++) {
     const sl = sleepers.handle(i);
     if ((I32[sl + S.flags]! & SQF_LIVE) === 0) continue;
@@ -266,22 +266,22 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
   // hold time (and its contention with the waker) short.
   h?.enter(sl);
   const intr = (I32[sl + S.flags] & SQF_INTERRUPTIBLE) !== 0;
-  if (intr && h !== undefined && h.consumeCancel()) Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_INTR);
+  if (intr && h !== undefined && h.consume_cancel()) Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_INTR);
   let v = Atomics.load(I32, w);
   if (v === SQ_SLEEPING && spin !== undefined) {
-    if (spin.sleepUntil !== undefined) v = sleepFirst(w, Math.min(spin.sleepUntil, deadline), h, intr);
-    if (v === SQ_SLEEPING && spin.budgetNs > 0) v = spinWait(w, spin, deadline);
+    if (spin.sleepUntil !== undefined) v = sleep_first(w, Math.min(spin.sleepUntil, deadline), h, intr);
+    if (v === SQ_SLEEPING && spin.budgetNs > 0) v = spin_wait(w, spin, deadline);
   }
   while (v === SQ_SLEEPING) {
     if (panicked()) break;
-    if (h !== undefined && intr && h.mustHalt()) { h.halt(); v = Atomics.load(I32, w); continue; }
+    if (h !== undefined && intr && h.must_halt()) { h.halt(); v = Atomics.load(I32, w); continue; }
     const due = idle !== undefined ? idle.next() : Infinity;
     if (due < deadline) {
-      const now = monoNow();
+      const now = mono_now();
       if (due <= now) idle!.run();
       else Atomics.wait(I32, w, SQ_SLEEPING, (due - now) / 1e6);
     } else if (deadline !== Infinity) {
-      const left = deadline - monoNow();
+      const left = deadline - mono_now();
       if (left <= 0) {
         v = Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_TIMEDOUT);
         if (v === SQ_SLEEPING) v = SQ_TIMEDOUT;
@@ -298,7 +298,7 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
   // A woken sleeper was unlinked by its waker; when the caller has nothing
   // to re-check it need not take the lock again (that would only make it
   // contend with the waker, which often still holds it).
-  if (v === SQ_INTR) h?.consumeCancel();
+  if (v === SQ_INTR) h?.consume_cancel();
   if (v === SQ_WOKEN && norelock) { h?.leave(sl); return v; }
   mutex_enter(lock);
   if (v !== SQ_WOKEN) sq_unlink(sl);
@@ -307,11 +307,11 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
 }
 
 /** The first phase of a SpinPolicy with sleepUntil: a timed sleep that a wake-up ends early. */
-function sleepFirst(w: number, until: number, h: SleepHooks | undefined, intr: boolean): number {
+function sleep_first(w: number, until: number, h: SleepHooks | undefined, intr: boolean): number {
   let v = Atomics.load(I32, w);
   while (v === SQ_SLEEPING) {
-    if (h !== undefined && intr && h.mustHalt()) { h.halt(); v = Atomics.load(I32, w); continue; }
-    const left = until - monoNow();
+    if (h !== undefined && intr && h.must_halt()) { h.halt(); v = Atomics.load(I32, w); continue; }
+    const left = until - mono_now();
     if (left <= 0) break;
     Atomics.wait(I32, w, SQ_SLEEPING, left / 1e6);
     v = Atomics.load(I32, w);
@@ -319,15 +319,15 @@ function sleepFirst(w: number, until: number, h: SleepHooks | undefined, intr: b
   return v;
 }
 
-function spinWait(w: number, spin: SpinPolicy, deadline: number): number {
-  const end = Math.min(monoNow() + spin.budgetNs, deadline);
+function spin_wait(w: number, spin: SpinPolicy, deadline: number): number {
+  const end = Math.min(mono_now() + spin.budgetNs, deadline);
   const mask = (spin.stride ?? 64) - 1;
   let i = 0;
   for (;;) {
     const v = Atomics.load(I32, w);
     if (v !== SQ_SLEEPING) return v;
     if ((++i & mask) === 0) {
-      if (monoNow() >= end) return v;
+      if (mono_now() >= end) return v;
       if (spin.active !== undefined && !spin.active()) return v;
     }
   }
@@ -345,7 +345,7 @@ export function sq_warm(): void {
   const lock = sl + S.arg;
   I32[lock] = 0;
   mutex_enter(lock);
-  const now = monoNow();
+  const now = mono_now();
   sq_block(sl, lock, now, { budgetNs: 1, sleepUntil: now - 1, active: () => false });
   mutex_exit(lock);
   I32[lock] = 0;
@@ -380,15 +380,15 @@ export async function sq_sleep_async(sl: number, lock: number, deadline: number)
   h?.asyncEnter(sl);
   mutex_exit(lock);
   const intr = (I32[sl + S.flags] & SQF_INTERRUPTIBLE) !== 0;
-  if (intr && h !== undefined && h.consumeCancel()) Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_INTR);
+  if (intr && h !== undefined && h.consume_cancel()) Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_INTR);
   const release = hold();
   let v = Atomics.load(I32, w);
   try {
     while (v === SQ_SLEEPING) {
-      if (h !== undefined && intr && h.mustHalt()) { await h.haltAsync(); v = Atomics.load(I32, w); continue; }
+      if (h !== undefined && intr && h.must_halt()) { await h.haltAsync(); v = Atomics.load(I32, w); continue; }
       let timeout: number | undefined;
       if (deadline !== Infinity) {
-        const left = deadline - monoNow();
+        const left = deadline - mono_now();
         if (left <= 0) {
           v = Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_TIMEDOUT);
           if (v === SQ_SLEEPING) v = SQ_TIMEDOUT;
@@ -411,7 +411,7 @@ export async function sq_sleep_async(sl: number, lock: number, deadline: number)
 
 /** Second half of an async sleep: takes the object lock again and settles the sleeper. Returns the outcome. */
 export function sq_relock(sl: number, lock: number, v: number, norelock = false): number {
-  if (v === SQ_INTR) hooks?.consumeCancel();
+  if (v === SQ_INTR) hooks?.consume_cancel();
   if (v === SQ_WOKEN && norelock) { hooks?.asyncLeave(sl); return v; }
   mutex_enter(lock);
   if (v !== SQ_WOKEN) sq_unlink(sl);

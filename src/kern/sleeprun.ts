@@ -1,12 +1,12 @@
 /**
  * One body for both forms of a sleeping syscall. The syscall is written as a
  * generator that yields a sleep request whenever it must block, and gets the
- * sleep's outcome (SQ_WOKEN / SQ_INTR / SQ_TIMEDOUT) back; {@link runSync}
- * blocks the thread for each request, {@link runAsync} awaits it.
+ * sleep's outcome (SQ_WOKEN / SQ_INTR / SQ_TIMEDOUT) back; {@link run_sync}
+ * blocks the thread for each request, {@link run_async} awaits it.
  *
  * Abort: the one path from an AbortSignal into the sleep machinery. Every
  * _async syscall takes `{ signal }` (kern/copyin.ts AsyncOptions) and hands
- * it to runAsync, and every class passes its signal through them. An abort
+ * it to run_async, and every class passes its signal through them. An abort
  * interrupts the current sleep (SQ_INTR, as lwp_wakeup would, but only this
  * sleep, not the LWP's other pending ones); the syscall body sees an
  * interrupted sleep as it always does, so what it took before it slept is
@@ -26,14 +26,14 @@ export interface SleepReq {
 }
 export type SleepGen<T> = Generator<SleepReq, T, number>;
 
-export function runSync<T>(g: SleepGen<T>): T {
+export function run_sync<T>(g: SleepGen<T>): T {
   let r = g.next();
   while (!r.done) r = g.next(sq_block(r.value.sl, r.value.lock, r.value.deadline, r.value.spin, r.value.norelock));
   return r.value;
 }
 
-export async function runAsync<T>(g: SleepGen<T>, signal?: AbortSignal): Promise<T> {
-  if (signal !== undefined) return runAbortable(g, signal);
+export async function run_async<T>(g: SleepGen<T>, signal?: AbortSignal): Promise<T> {
+  if (signal !== undefined) return run_abortable(g, signal);
   let r = g.next();
   while (!r.done) {
     const q = r.value;
@@ -45,21 +45,21 @@ export async function runAsync<T>(g: SleepGen<T>, signal?: AbortSignal): Promise
 }
 
 /** Ends sleeper sl's sleep for an abort, when it may be interrupted. */
-function abortSleep(sl: number): void {
+function abort_sleep(sl: number): void {
   if ((sq_flags(sl) & SQF_INTERRUPTIBLE) !== 0) sq_interrupt(sl);
 }
 
-async function runAbortable<T>(g: SleepGen<T>, signal: AbortSignal): Promise<T> {
+async function run_abortable<T>(g: SleepGen<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) throw new AbortError(signal.reason);
   let sl = 0;
-  const onAbort = (): void => { if (sl !== 0) abortSleep(sl); };
+  const onAbort = (): void => { if (sl !== 0) abort_sleep(sl); };
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     let r = g.next();
     while (!r.done) {
       const q = r.value;
       sl = q.sl;
-      if (signal.aborted) abortSleep(sl);
+      if (signal.aborted) abort_sleep(sl);
       const v = await sq_sleep_async(q.sl, q.lock, q.deadline);
       sl = 0;
       r = g.next(sq_relock(q.sl, q.lock, v, q.norelock));

@@ -17,17 +17,17 @@
  * A spin domain owns a region: [spinning now, budget ns, most spinners,
  * one word for its user, then one word per LWP slot marking "spinning"].
  */
-import { I32, kregionCreate, type KRegion } from './kmem.js';
+import { I32, kregion_create, type KRegion } from './kmem.js';
 import { ArgRangeError } from './copyin.js';
 import { cur } from './hdr.js';
-import { monoNow } from './time.js';
+import { mono_now } from './time.js';
 import { tunables } from './boot.js';
 import { kstat_add, type Counter } from './kstat.js';
 import { sq_last_woken, type SpinPolicy } from './sleepq.js';
 
 /** Whether LWP `lid` is on a CPU or about to be: installed by the LWP layer. */
 let running: (lid: number) => boolean = () => false;
-export function spin_set_running(fn: (lid: number) => boolean): void { running = fn; }
+export function spin_set_running_hook(fn: (lid: number) => boolean): void { running = fn; }
 
 /** Looks of {@link SpinDomain.poll} without pause, and the most busy-work iterations between later looks. */
 const POLL_EAGER = 16, POLL_GAP_MAX = 128;
@@ -39,7 +39,7 @@ const SCORE_MAX = 16, SCORE_MIN = -16, PROBE_EVERY = 32;
 
 /** Registers a spin domain's region (at module load). */
 export function spin_region(name: string): KRegion {
-  return kregionCreate(name, (t) => SPIN_LWP + t.maxlwp!);
+  return kregion_create(name, (t) => SPIN_LWP + t.maxlwp!);
 }
 
 /** A spin in progress: the policy given to sq_block plus what is needed to settle it. */
@@ -96,7 +96,7 @@ export class SpinDomain {
   begin(obj: number, peer: number, deadline: number): Spin | undefined {
     const b = this.region.base;
     const budget = Atomics.load(I32, b + SPIN_BUDGET);
-    if (budget === 0 || (deadline !== Infinity && deadline - monoNow() < 2 * budget)) return undefined;
+    if (budget === 0 || (deadline !== Infinity && deadline - mono_now() < 2 * budget)) return undefined;
     if (I32[obj + this.scoreOff]! < 0 && (++I32[obj + this.tickOff]! % PROBE_EVERY) !== 0) return undefined;
     if (!this.peerActive(peer)) return undefined;
     if (Atomics.add(I32, b + SPIN_NOW, 1) >= Atomics.load(I32, b + SPIN_MAX)) {
@@ -104,7 +104,7 @@ export class SpinDomain {
       return undefined;
     }
     if (cur.lid > 0 && cur.lwp !== 0) Atomics.store(I32, this.lwpWord(cur.lid), cur.lid);
-    const end = monoNow() + budget;
+    const end = mono_now() + budget;
     const sp: Spin = {
       obj, spinning: true, stoppedEarly: false,
       // sleepq's own budget is a backstop; active() ends the spin, so that
@@ -112,7 +112,7 @@ export class SpinDomain {
       policy: {
         budgetNs: budget + 1_000_000,
         active: () => {
-          if (monoNow() < end && this.peerActive(peer)) return true;
+          if (mono_now() < end && this.peerActive(peer)) return true;
           sp.stoppedEarly = true;
           this.stop(sp);
           return false;

@@ -6,7 +6,7 @@
  */
 import { sysenter } from './sysent.js';
 import { fd_close } from './fdtab.js';
-import { allCaches, SAB } from './kmem.js';
+import { all_caches, SAB } from './kmem.js';
 import { kstat_snapshot } from './kstat.js';
 
 /** close(2) for kernel descriptors (ports, kqueues): EBADF for an unknown descriptor. */
@@ -22,7 +22,7 @@ export interface KmemInfo { cache: string; bytesPerObject: number; inUse: number
 export function kmem_snapshot(): { caches: KmemInfo[]; totalBytes: number } {
   sysenter();
   return {
-    caches: allCaches().map((c) => ({
+    caches: all_caches().map((c) => ({
       cache: c.name, bytesPerObject: c.bytesPerObject, inUse: c.inuse, highWater: c.hiwat, capacity: c.count, allocFailures: c.fails,
     })),
     totalBytes: SAB.byteLength,

@@ -13,7 +13,7 @@ let userretMask = 0;
 let userretFn: () => void = () => {};
 
 /** Installed by the LWP layer: where the LWP flag word is, which bits need userret, and the handler. */
-export function setUserret(flagWordOffset: number, mask: number, fn: () => void): void {
+export function sysent_set_userret_hook(flagWordOffset: number, mask: number, fn: () => void): void {
   flagOff = flagWordOffset; userretMask = mask; userretFn = fn;
 }
 

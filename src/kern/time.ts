@@ -15,22 +15,21 @@ export const NSEC_PER_SEC = 1_000_000_000;
 let epoch = process.hrtime.bigint();
 
 /** Sets the boot epoch (in ns of the host monotonic clock); attach passes the booting thread's. */
-export function setEpoch(e: bigint): void { epoch = e; }
-export function getEpoch(): bigint { return epoch; }
+export function set_epoch(e: bigint): void { epoch = e; }
+export function get_epoch(): bigint { return epoch; }
 
 /** Kernel monotonic time in ns since boot. */
-export function monoNow(): number { return Number(process.hrtime.bigint() - epoch); }
+export function mono_now(): number { return Number(process.hrtime.bigint() - epoch); }
 
 /** CLOCK_REALTIME in ns since the Unix epoch (a double: exact to ~256 ns today). */
-export function realNow(): number {
+export function real_now(): number {
   return Number(process.hrtime.bigint() - epoch) + realAtBootNs;
 }
 let realAtBootNs = Date.now() * 1e6 - Number(process.hrtime.bigint() - epoch);
-export function setRealAtBoot(ns: number): void { realAtBootNs = ns; }
-export function getRealAtBoot(): number { return realAtBootNs; }
+export function set_real_at_boot(ns: number): void { realAtBootNs = ns; }
+export function get_real_at_boot(): number { return realAtBootNs; }
 
-export function tsToNs(ts: Timespec): number { return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec; }
-export function nsToTs(ns: number): Timespec {
+export function ns_to_ts(ns: number): Timespec {
   const sec = Math.floor(ns / NSEC_PER_SEC);
   return { tv_sec: sec, tv_nsec: Math.round(ns - sec * NSEC_PER_SEC) };
 }

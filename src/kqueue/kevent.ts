@@ -6,9 +6,9 @@
  * sys.ts and the idiomatic layer call them.
  */
 import { I32 } from '../kern/kmem.js';
-import { fail, errnoOf, type Errno } from '../kern/errno.js';
-import { i32Arg, copyin_array, copyin_struct, copyin_check, copyin_timeout_ns, argType } from '../kern/copyin.js';
-import { monoNow, type Timespec } from '../kern/time.js';
+import { fail, errno_of, type Errno } from '../kern/errno.js';
+import { copyin_i32, copyin_array, copyin_struct, copyin_check, copyin_timeout_ns, arg_type } from '../kern/copyin.js';
+import { mono_now, type Timespec } from '../kern/time.js';
 import { sq_alloc, sq_enqueue, sq_free, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC, sq_poll_idle } from '../kern/sleepq.js';
 import type { SleepGen } from '../kern/sleeprun.js';
 import { wmesg_register } from '../kern/wmesg.js';
@@ -55,7 +55,7 @@ function copyin_changes(changelist: unknown, syscall: string): kevent_t[] {
     const { ident, filter, flags, fflags, data, udata } = r;
     if (typeof ident !== 'number' || typeof filter !== 'number' || typeof flags !== 'number' ||
         typeof fflags !== 'number' || typeof data !== 'number' || typeof udata !== 'number') {
-      argType(syscall, `changelist[${i}] needs numeric ident, filter, flags, fflags, data and udata`);
+      arg_type(syscall, `changelist[${i}] needs numeric ident, filter, flags, fflags, data and udata`);
     }
     out[i] = new Change(ident, filter, flags, fflags, data, udata);
   }
@@ -68,7 +68,7 @@ function copyin_changes(changelist: unknown, syscall: string): kevent_t[] {
  * negative int is taken as its bit pattern, so NOTE_* masks built with JS's
  * signed bitwise operators work), data intptr_t (a safe integer).
  */
-function badValue(k: kevent_t): boolean {
+function bad_value(k: kevent_t): boolean {
   return !Number.isSafeInteger(k.ident) || k.ident < 0 ||
     !Number.isInteger(k.filter) || k.filter < -0x8000 || k.filter > 0x7fff ||
     !Number.isInteger(k.flags) || k.flags < 0 || k.flags > 0xffff ||
@@ -93,7 +93,7 @@ function apply_changes(kq: number, changes: readonly kevent_t[], max: number, sy
       // the seed updates its copy for the EV_RECEIPT / EV_ERROR entry.
       const kev = changes[i]!;
       let err: Errno = 'EINVAL';
-      if (!badValue(kev)) {
+      if (!bad_value(kev)) {
         kev.fflags >>>= 0;
         if (held === 0) kq_lock(kq);
         err = kqueue_register_locked(kq, kev);
@@ -107,7 +107,7 @@ function apply_changes(kq: number, changes: readonly kevent_t[], max: number, sy
         return out; // a receipt with no room left: the rest is not applied (FreeBSD)
       }
       out.push({ ident: kev.ident, filter: kev.filter, flags: EV_ERROR, fflags: kev.fflags >>> 0,
-        data: err === 0 ? 0 : errnoOf(err), udata: kev.udata });
+        data: err === 0 ? 0 : errno_of(err), udata: kev.udata });
     }
   } finally {
     if (held !== 0) kq_unlock(kq);
@@ -130,9 +130,9 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
   timeout: Timespec | null | undefined, syscall: string): kevent_t[] | KeventWait {
   // Copy in every argument once, before any lock and before anything
   // changes (C's copyin faults first): the rest sees only the copies.
-  const kfd = i32Arg(fd, 'kq', syscall, 'EBADF');
+  const kfd = copyin_i32(fd, 'kq', syscall, 'EBADF');
   const changes = copyin_changes(changelist, syscall);
-  const max = i32Arg(nevents, 'nevents', syscall);
+  const max = copyin_i32(nevents, 'nevents', syscall);
   if (max < 0) fail('EINVAL', syscall, `nevents ${max}`);
   const tns = copyin_timeout_ns(timeout, syscall);
   const wait = tns < 0 ? Infinity : tns;
@@ -149,7 +149,7 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
       if (I32[kq + Q.count] !== 0) kqueue_scan(kq, max, out);
       if (out.length !== 0 || wait === 0) return out;
       handed = true;
-      return { kq, max, deadline: wait === Infinity ? Infinity : monoNow() + wait, out, syscall };
+      return { kq, max, deadline: wait === Infinity ? Infinity : mono_now() + wait, out, syscall };
     } finally {
       if (!handed) kq_unlock(kq);
     }
@@ -167,7 +167,7 @@ export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]
       if (I32[kq + Q.closing] !== 0) fail('EBADF', syscall, 'kqueue closed');
       if (I32[kq + Q.count] !== 0 && kqueue_scan(kq, max, out) !== 0) break;
       if (I32[kq + Q.count] !== 0) continue;
-      if (deadline !== Infinity && monoNow() >= deadline) break;
+      if (deadline !== Infinity && mono_now() >= deadline) break;
       // Blocking form: first spin without queueing (a trigger then has
       // nobody to wake), once per call; the async form never spins.
       if (!async && !polled) {

@@ -84,9 +84,9 @@
  *   ports              a port's readiness reaches a watching knote through
  *                      file_notify after the port lock is dropped
  */
-import { I32, F64, defineStruct, kcacheCreate, kregionCreate } from '../kern/kmem.js';
+import { I32, F64, define_struct, kcache_create, kregion_create } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { defineTunable } from '../kern/options.js';
+import { define_tunable } from '../kern/options.js';
 import { mutex_class } from '../kern/lockdebug.js';
 
 declare module '../kern/options.js' {
@@ -99,12 +99,12 @@ declare module '../kern/options.js' {
     kq_calloutmax?: number;
   }
 }
-defineTunable('kq_max', 1024, 1, 1 << 20);
-defineTunable('kq_knotes_max', 131072, 16, 1 << 22);
-defineTunable('kq_calloutmax', 4096, 0, 1 << 22);
+define_tunable('kq_max', 1024, 1, 1 << 20);
+define_tunable('kq_knotes_max', 131072, 16, 1 << 22);
+define_tunable('kq_calloutmax', 4096, 0, 1 << 22);
 
 /** struct kqueue. `[key]`: what guards the field (legend in kern/lockorder.ts). */
-const KQUEUE = defineStruct('kqueue', {
+const KQUEUE = define_struct('kqueue', {
   lock: 'i32',      // the kqueue lock (class kqueue)
   refs: 'i32',      // [a] the descriptor's reference plus one per kevent call (or knote_fire, visit) in progress
   closing: 'i32',   // [k] set when the descriptor is closed; never cleared
@@ -132,7 +132,7 @@ export const Q = KQUEUE.F;
  * holder of its kqueue's lock is the only writer of everything else but
  * the links under h and f.
  */
-const KNOTE = defineStruct('knote', {
+const KNOTE = define_struct('knote', {
   ident: 'f64',     // [c]
   sdata: 'f64',     // [k] data given at registration
   data: 'f64',      // [k] data to report
@@ -153,7 +153,7 @@ const KNOTE = defineStruct('knote', {
   file: 'i32',      // [k+f] watched descriptor table entry (fd filters), 0 otherwise
 });
 /**
- * The knote's field offsets as an object literal. defineStruct builds its
+ * The knote's field offsets as an object literal. define_struct builds its
  * offset table by keyed stores into an empty object, and past a dozen such
  * properties V8 turns the object into a hash table: every `K.field` in the
  * knote code was then a generic property lookup (a builtin call, about a
@@ -171,12 +171,12 @@ export const K = {
 /** Knote status bits (kn_status). */
 export const KN_ACTIVE = 0x01, KN_QUEUED = 0x02, KN_DISABLED = 0x04, KN_DETACHED = 0x08, KN_DELETING = 0x10;
 
-export const kqueues = kcacheCreate('kqueue', KQUEUE, (t) => t.kq_max!);
-export const knotes = kcacheCreate('knote', KNOTE, (t) => t.kq_knotes_max!);
+export const kqueues = kcache_create('kqueue', KQUEUE, (t) => t.kq_max!);
+export const knotes = kcache_create('knote', KNOTE, (t) => t.kq_knotes_max!);
 
 const NSTRIPE = 256;
 function nbuckets(max: number): number { let n = 64; while (n < max) n *= 2; return n; }
-const knhash = kregionCreate('knhash', (t) => NSTRIPE + nbuckets(t.kq_knotes_max!));
+const knhash = kregion_create('knhash', (t) => NSTRIPE + nbuckets(t.kq_knotes_max!));
 mutex_class('kqueue', kqueues, { field: Q.lock });
 mutex_class('knhash', knhash, { words: NSTRIPE });
 
@@ -262,6 +262,6 @@ export function kn_hash_remove(kn: number): void {
 }
 
 /** Bytes of kernel memory one knote costs: its struct plus its share of the hash. */
-export function bytesPerKnote(): number {
+export function bytes_per_knote(): number {
   return knotes.bytesPerObject + ((knhash.words - NSTRIPE) * 4) / Math.max(1, knotes.count);
 }

@@ -6,7 +6,7 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { FF, file_set_notify } from '../kern/fdtab.js';
+import { FF, file_set_notify_hook } from '../kern/fdtab.js';
 import { K } from './knote.js';
 import { WATCHQ } from './watch.js';
 import { kq_tryref, kq_lock, kq_unlock, kq_rele, knote_event, knote_detach_and_drop } from './kern.js';
@@ -62,4 +62,4 @@ function on_file_notify(file: number, _fd: number): void {
     if (pass > 1000) return;
   }
 }
-file_set_notify(on_file_notify);
+file_set_notify_hook(on_file_notify);

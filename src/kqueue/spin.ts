@@ -6,8 +6,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { I32 } from '../kern/kmem.js';
-import { defineTunable } from '../kern/options.js';
-import { onBoot, tunables, ensureBooted } from '../kern/boot.js';
+import { define_tunable } from '../kern/options.js';
+import { on_boot, tunables, ensure_booted } from '../kern/boot.js';
 import { kstat_counter } from '../kern/kstat.js';
 import { SpinDomain, spin_region } from '../kern/spin.js';
 import { Q } from './knote.js';
@@ -20,17 +20,17 @@ declare module '../kern/options.js' {
     kq_spinners?: number;
   }
 }
-defineTunable('kq_spin_ns', 20_000, 0, 10_000_000);
-defineTunable('kq_spinners', availableParallelism(), 0, 1024);
+define_tunable('kq_spin_ns', 20_000, 0, 10_000_000);
+define_tunable('kq_spinners', availableParallelism(), 0, 1024);
 
 const domain = new SpinDomain(spin_region('kq_spin'), Q.spinScore, Q.spinTick,
   kstat_counter('kqueue', 'spin_hits'), kstat_counter('kqueue', 'spin_misses'), 4);
 
-onBoot(() => { domain.setLimits(tunables().kq_spin_ns!, tunables().kq_spinners!); });
+on_boot(() => { domain.setLimits(tunables().kq_spin_ns!, tunables().kq_spinners!); });
 
 /** Changes the spin budget (ns) and/or the most concurrent spinners at run time. */
 export function kq_spin_tune(o: { budgetNs?: number; maxSpinners?: number }): { budgetNs: number; maxSpinners: number } {
-  ensureBooted();
+  ensure_booted();
   return domain.setLimits(o.budgetNs, o.maxSpinners, 'kq_spin_tune');
 }
 

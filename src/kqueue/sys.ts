@@ -11,9 +11,9 @@ import { fail, AbortError } from '../kern/errno.js';
 import { copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import type { Timespec } from '../kern/time.js';
 import { fd_alloc, fd_list, fd_close, fileops_register, DTYPE_KQUEUE } from '../kern/fdtab.js';
-import { runSync, runAsync } from '../kern/sleeprun.js';
-import { onProcExit } from '../kern/proc.js';
-import { kqueues, knotes, bytesPerKnote } from './knote.js';
+import { run_sync, run_async } from '../kern/sleeprun.js';
+import { on_proc_exit } from '../kern/proc.js';
+import { kqueues, knotes, bytes_per_knote } from './knote.js';
 import { kq_alloc, kq_setfd, kq_rele, kq_close, kq_pending } from './kern.js';
 import { kevent_enter, kevent_wait } from './kevent.js';
 import type { kevent_t } from './filter.js';
@@ -30,7 +30,7 @@ export type { kevent_t } from './filter.js';
 fileops_register(DTYPE_KQUEUE, { name: 'kqueue', close: (kq) => kq_close(kq), readable: kq_pending });
 
 // exit(2) closes every descriptor: kqueues drop their knotes and timers.
-onProcExit(() => {
+on_proc_exit(() => {
   for (const f of fd_list()) if (f.type === DTYPE_KQUEUE) { try { fd_close(f.fd); } catch { /* closed meanwhile */ } }
 });
 
@@ -54,7 +54,7 @@ export function kqueue(): number {
 export function kevent(kq: number, changelist: readonly kevent_t[] | null, nevents: number, timeout?: Timespec | null): kevent_t[] {
   sysenter();
   const r = kevent_enter(kq, changelist, nevents, timeout, 'kevent');
-  return Array.isArray(r) ? r : runSync(kevent_wait(r, false));
+  return Array.isArray(r) ? r : run_sync(kevent_wait(r, false));
 }
 
 /** The Promise form of {@link kevent}: never blocks the event loop. */
@@ -64,7 +64,7 @@ export function kevent_async(kq: number, changelist: readonly kevent_t[] | null,
     const signal = copyin_async_options(opts, 'kevent');
     if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
     const r = kevent_enter(kq, changelist, nevents, timeout, 'kevent');
-    return Array.isArray(r) ? Promise.resolve(r) : runAsync(kevent_wait(r, true), signal);
+    return Array.isArray(r) ? Promise.resolve(r) : run_async(kevent_wait(r, true), signal);
   } catch (e) {
     return Promise.reject(e);
   }
@@ -75,4 +75,4 @@ kstat_gauge('kqueue', 'kqueues_max', () => kqueues.count);
 kstat_gauge('kqueue', 'knotes_max', () => knotes.count);
 kstat_gauge('kqueue', 'knotes_hiwat', () => knotes.hiwat);
 kstat_gauge('kqueue', 'timer_knotes', () => timer_knotes());
-kstat_gauge('kqueue', 'bytes_per_knote', () => bytesPerKnote());
+kstat_gauge('kqueue', 'bytes_per_knote', () => bytes_per_knote());

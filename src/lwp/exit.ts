@@ -13,7 +13,7 @@ const LWP_EXIT_MARK = Symbol.for('ukern.lwp_exit');
 Object.defineProperty(LwpExit.prototype, LWP_EXIT_MARK, { value: true });
 let exited = false;
 /** Whether the current LWP already exited itself; with an argument, sets it. */
-export function exitedSelf(v?: boolean): boolean {
+export function exited_self(v?: boolean): boolean {
   if (v !== undefined) exited = v;
   return exited;
 }

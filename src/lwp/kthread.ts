@@ -4,11 +4,11 @@
  * started by a thread that does: lwp0, or the booting main thread itself
  * (`direct`), which saves the start of lwp0 in front of theirs (the two
  * start in parallel). The module's worker gets `workerData.image` and must
- * call attachSystemThread(image) first. A built bundle of the module
+ * call attach_system_thread(image) first. A built bundle of the module
  * (spawn.ts kernel_module_url) is preferred: one file starts faster.
  */
 import { lwp0_post, kernel_worker_start } from './spawn.js';
-import { ensureBooted } from '../kern/boot.js';
+import { ensure_booted } from '../kern/boot.js';
 
 const started = new Set<string>();
 
@@ -18,7 +18,7 @@ const started = new Set<string>();
  * booting main thread), this thread starts it.
  */
 export function kthread_start(name: string, module: URL, direct = false): void {
-  ensureBooted();
+  ensure_booted();
   if (started.has(name)) return;
   started.add(name);
   if (direct) kernel_worker_start(module, name);

@@ -65,7 +65,7 @@
  *   SLEEP       SUSPENDED   lwp_halt, self, from inside an           p+l
  *                           interruptible sleep that lwp_suspend
  *                           kicked (sq_block / sq_sleep_async see
- *                           mustHalt); l_resume = SLEEP, the sleep
+ *                           must_halt); l_resume = SLEEP, the sleep
  *                           goes on when continued. A park is
  *                           instead ended (SQ_UNSLEPT: SLEEP ->
  *                           ONPROC) and suspends on its way out
@@ -98,7 +98,7 @@
  *
  *   LW_WSUSPEND   set: lwp_suspend, lwp_setrun (created suspended); cleared:
  *                 lwp_continue. Under p+l. Read lock-free by the LWP at each
- *                 syscall entry (sysenter), in its sleeps (mustHalt), by
+ *                 syscall entry (sysenter), in its sleeps (must_halt), by
  *                 lwp_create for the creator
  *   LW_UNPARKED   set: lwp_unpark finding the target not parked on its
  *                 hint's bucket, under that bucket (b); cleared: the LWP's
@@ -113,7 +113,7 @@
  *   LW_THREW,     set with LW_WEXIT by lwp_exit_common (the trampoline; the
  *   LW_DIED       reaper), under p: informational (snapshot, diagnostics)
  *   LW_CANCELLED  set: lwp_wakeup, under p+l; cleared: the LWP itself, no
- *                 lock (consumeCancel), when an interruptible sleep starts
+ *                 lock (consume_cancel), when an interruptible sleep starts
  *                 or ends interrupted
  *   LW_PENDING    set: any thread, no lock (lwp_post_userret); cleared: the
  *                 LWP itself at its next syscall entry (userret)
@@ -140,17 +140,17 @@
  *                    back, registers async sleepers on l_asq so that
  *                    lwp_wakeup reaches them, consumes LW_CANCELLED and
  *                    halts in place for LW_WSUSPEND
- *   kern/sysent.ts   setUserret: sysenter tests l_flag & LW_USERRET with one
+ *   kern/sysent.ts   sysent_set_userret_hook: sysenter tests l_flag & LW_USERRET with one
  *                    plain load and runs lwp_userret (posted work, suspend)
  *   kern/mutex.ts    l_nlocks counts the kernel mutexes the thread holds
  *                    (cur.nlocksw); the mutex sleep hook shows SLEEP/kmutex
  *   kern/spin.ts     reads l_stat: spin only while the other LWP runs
- *   kern/proc.ts     onProcExit (timers, ports close), onLwpExit (a port's
- *                    send lane), onUserret + lwp_post_userret (work only the
+ *   kern/proc.ts     on_proc_exit (timers, ports close), on_lwp_exit (a port's
+ *                    send lane), on_userret + lwp_post_userret (work only the
  *                    LWP itself may do, e.g. give up a port's lane)
  *   lwp0, pool       workers run LWPs; a worker's death is lwp_reap_dead
  */
-import { I32, F64, defineStruct, kregionCreate } from '../kern/kmem.js';
+import { I32, F64, define_struct, kregion_create } from '../kern/kmem.js';
 import { SYSID_BASE } from '../kern/hdr.js';
 import { mutex_class } from '../kern/lockdebug.js';
 
@@ -171,7 +171,7 @@ export const LW_MAIN = 0x20;       // the booting thread
 export const LW_THREW = 0x40;      // its start function threw
 export const LW_DIED = 0x80;       // its worker died outside the kernel
 export const LW_CANCELLED = 0x100; // lwp_wakeup: end the current or next interruptible sleep with EINTR
-export const LW_PENDING = 0x200;   // a subsystem left work for the LWP's next syscall (onUserret hooks)
+export const LW_PENDING = 0x200;   // a subsystem left work for the LWP's next syscall (on_userret hooks)
 /** Bits that send the LWP through userret at its next syscall. */
 export const LW_USERRET = LW_WSUSPEND | LW_PENDING;
 
@@ -180,7 +180,7 @@ export const LW_USERRET = LW_WSUSPEND | LW_PENDING;
  * lwp_alloc zeroes the slot and fills it under p_lock before l_stat
  * publishes it.
  */
-export const LWP = defineStruct('lwp', {
+export const LWP = define_struct('lwp', {
   private: 'f64',      // [!] lwp_getprivate / lwp_setprivate
   parkhint: 'f64',     // [!] the hint it parks with: written before it enqueues under the bucket (b), read there by unparkers
   created: 'f64',      // [c] kernel monotonic ns
@@ -204,16 +204,16 @@ export const LWP = defineStruct('lwp', {
 });
 export const L = LWP.F;
 
-const lwptab = kregionCreate('lwptab', (t) => t.maxlwp! * LWP.words);
+const lwptab = kregion_create('lwptab', (t) => t.maxlwp! * LWP.words);
 mutex_class('lwp', lwptab, { field: L.lock, stride: LWP.words });
 
 export function maxlwp(): number { return lwptab.words / LWP.words; }
-export function slotHandle(slot: number): number { return lwptab.base + slot * LWP.words; }
+export function slot_handle(slot: number): number { return lwptab.base + slot * LWP.words; }
 
 /** The live LWP with this lid (any state but free), or 0. */
 export function lwp_byid(lid: number): number {
   if (!Number.isInteger(lid) || lid <= 0 || lid >= SYSID_BASE) return 0;
-  const h = slotHandle((lid - 1) % maxlwp());
+  const h = slot_handle((lid - 1) % maxlwp());
   return I32[h + L.lid] === lid && Atomics.load(I32, h + L.stat) !== 0 ? h : 0;
 }
 

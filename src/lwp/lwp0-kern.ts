@@ -5,7 +5,7 @@
  * first, so the layout this thread applies names all of them.
  */
 import '../sys/index.js';
-export { attachSystemThread } from '../kern/boot.js';
+export { attach_system_thread } from '../kern/boot.js';
 export { lwp_reap_dead } from './reap.js';
 export { kernel_worker_start, C_POOL_IDLE, C_POOL_STARTING } from './spawn.js';
 export { kstat_add } from '../kern/kstat.js';

@@ -35,7 +35,7 @@ const kthreads = new Set<string>();
 
 const pool = new WorkerPool(image, trampoline, image.tunables.lwp_pool!, {
   reap(lid) { if (k === undefined) deadBeforeAttach.push(lid); else k.lwp_reap_dead(lid); },
-  changed: tellMain,
+  changed: tell_main,
   request,
 });
 
@@ -51,7 +51,7 @@ function request(m: Lwp0Request): void {
 }
 
 /** Tells the booting thread that LWPs may have come or gone (it keeps the process alive for them). */
-function tellMain(): void { parentPort!.postMessage({ t: 'live' }); publish(); }
+function tell_main(): void { parentPort!.postMessage({ t: 'live' }); publish(); }
 
 // The pool gauges (kstat lwp.pool_idle / lwp.pool_starting), once attached.
 function publish(): void { if (k !== undefined) pool.publish(k.kstat_add, k.C_POOL_IDLE, k.C_POOL_STARTING); }
@@ -61,7 +61,7 @@ parentPort!.on('message', (m: MainToLwp0) => {
   else request(m);
 });
 k = await import('./lwp0-kern.js');
-k.attachSystemThread(image);
+k.attach_system_thread(image);
 for (const lid of deadBeforeAttach.splice(0)) k.lwp_reap_dead(lid);
 for (const m of kthreadsBeforeAttach.splice(0)) request(m);
 publish();

@@ -8,23 +8,23 @@
 import { I32, F64 } from '../kern/kmem.js';
 import { cur, panicked, H_PROC_EXIT } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { onPanic, panic_error } from '../kern/panic.js';
-import { monoNow } from '../kern/time.js';
-import { setUserret } from '../kern/sysent.js';
+import { on_panic, panic_error } from '../kern/panic.js';
+import { mono_now } from '../kern/time.js';
+import { sysent_set_userret_hook } from '../kern/sysent.js';
 import {
-  setSleepHooks, sq_flags, sq_lnext, sq_setlnext, sq_lid, sq_wake_all, sq_orphan, sq_free,
+  sq_set_sleep_ops, sq_flags, sq_lnext, sq_setlnext, sq_lid, sq_wake_all, sq_orphan, sq_free,
   sq_wmesg, sq_kick, sq_interrupt, sq_unsleep, SQF_INTERRUPTIBLE,
 } from '../kern/sleepq.js';
 import { WM_PARKED } from './park.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { wmesg_register } from '../kern/wmesg.js';
-import { setMutexSleepHook } from '../kern/mutex.js';
-import { spin_set_running } from '../kern/spin.js';
+import { mutex_set_sleep_hook } from '../kern/mutex.js';
+import { spin_set_running_hook } from '../kern/spin.js';
 
 const WM_KMUTEX = wmesg_register('kmutex');
 import {
   L, LSIDL, LSRUN, LSSLEEP, LSZOMB, LSONPROC, LSSUSPENDED, LSSTOP, LW_WSUSPEND, LW_DETACHED,
-  LW_WEXIT, LW_MAIN, LW_THREW, LW_DIED, LW_USERRET, LW_CANCELLED, LW_PENDING, LWP, maxlwp, slotHandle, lwp_byid,
+  LW_WEXIT, LW_MAIN, LW_THREW, LW_DIED, LW_USERRET, LW_CANCELLED, LW_PENDING, LWP, maxlwp, slot_handle, lwp_byid,
 } from './lwp.js';
 import { P, curproc, proc_exit, lwp_exit_hooks, lwp_userret_hooks } from '../kern/proc.js';
 import { SYSID_BASE } from '../kern/hdr.js';
@@ -53,13 +53,13 @@ export function lwp_alloc(detached: boolean): number {
   let h = 0;
   for (let tries = 0; tries < max; tries++) {
     lid = lid + 1 >= SYSID_BASE ? 1 : lid + 1;
-    const c = slotHandle((lid - 1) % max);
+    const c = slot_handle((lid - 1) % max);
     if (Atomics.load(I32, c + L.stat) === 0) { h = c; break; }
   }
   if (h === 0) return 0;
   I32.fill(0, h, h + LWP.words);
   I32[h + L.lid] = lid;
-  F64[(h + L.created) >> 1] = monoNow();
+  F64[(h + L.created) >> 1] = mono_now();
   if (detached) { I32[h + L.flag] = LW_DETACHED; I32[p + P.ndlwps]++; }
   Atomics.store(I32, h + L.stat, LSIDL);
   I32[p + P.nlwpid] = lid;
@@ -186,7 +186,7 @@ export function lwp_suspend_locked(t: number): void {
   const stat = Atomics.load(I32, t + L.stat);
   if (stat !== LSSUSPENDED) {
     Atomics.or(I32, t + L.flag, LW_WSUSPEND);
-    if (stat === LSSLEEP || stat === LSSTOP) kickSleepers(t);
+    if (stat === LSSLEEP || stat === LSSTOP) kick_sleepers(t);
   }
   mutex_exit(t + L.lock);
 }
@@ -206,18 +206,18 @@ export function lwp_continue_locked(t: number): void {
   mutex_exit(t + L.lock);
 }
 
-function kickSleepers(t: number): void {
+function kick_sleepers(t: number): void {
   const s = I32[t + L.sleeping];
-  if (s !== 0) kickOne(s);
-  for (let sl = I32[t + L.asq]; sl !== 0; sl = sq_lnext(sl)) kickOne(sl);
+  if (s !== 0) kick_one(s);
+  for (let sl = I32[t + L.asq]; sl !== 0; sl = sq_lnext(sl)) kick_one(sl);
 }
-function kickOne(sl: number): void {
+function kick_one(sl: number): void {
   if (sq_wmesg(sl) === WM_PARKED && (sq_flags(sl) & SQF_INTERRUPTIBLE) !== 0 && sq_unsleep(sl)) return;
   sq_kick(sl);
 }
 
 /** How many interruptible sleepers t has (t's lock held). */
-export function interruptibleSleepers(t: number): number {
+export function interruptible_sleepers(t: number): number {
   let n = 0;
   const s = I32[t + L.sleeping];
   if (s !== 0 && (sq_flags(s) & SQF_INTERRUPTIBLE)) n++;
@@ -225,7 +225,7 @@ export function interruptibleSleepers(t: number): number {
   return n;
 }
 /** Interrupts every interruptible sleeper of t (t's lock held); allocates nothing. */
-export function interruptSleepers(t: number): void {
+export function interrupt_sleepers(t: number): void {
   const s = I32[t + L.sleeping];
   if (s !== 0 && (sq_flags(s) & SQF_INTERRUPTIBLE)) sq_interrupt(s);
   for (let sl = I32[t + L.asq]; sl !== 0; sl = sq_lnext(sl)) if (sq_flags(sl) & SQF_INTERRUPTIBLE) sq_interrupt(sl);
@@ -263,16 +263,16 @@ export function lwp_halt(): void {
 
 // After a panic nobody will continue a suspended LWP or end the process
 // normally: wake them so they fail (EIO) or end (the main thread).
-onPanic(() => {
+on_panic(() => {
   for (let i = 0; i < maxlwp(); i++) {
-    const h = slotHandle(i);
+    const h = slot_handle(i);
     Atomics.store(I32, h + L.suspw, 1);
     Atomics.notify(I32, h + L.suspw);
   }
   Atomics.notify(I32, H_PROC_EXIT);
 });
 
-function onSleepEnter(sl: number): void {
+function on_sleep_enter(sl: number): void {
   const h = cur.lwp;
   if (h === 0) return;
   mutex_enter(h + L.lock);
@@ -281,7 +281,7 @@ function onSleepEnter(sl: number): void {
   Atomics.store(I32, h + L.stat, LSSLEEP);
   mutex_exit(h + L.lock);
 }
-function onSleepLeave(): void {
+function on_sleep_leave(): void {
   const h = cur.lwp;
   if (h === 0) return;
   mutex_enter(h + L.lock);
@@ -292,7 +292,7 @@ function onSleepLeave(): void {
   }
   mutex_exit(h + L.lock);
 }
-function onAsyncEnter(sl: number): void {
+function on_async_enter(sl: number): void {
   const h = cur.lwp;
   if (h === 0) return;
   mutex_enter(h + L.lock);
@@ -303,7 +303,7 @@ function onAsyncEnter(sl: number): void {
   if (Atomics.load(I32, h + L.stat) === LSONPROC) Atomics.store(I32, h + L.stat, LSSLEEP);
   mutex_exit(h + L.lock);
 }
-function onAsyncLeave(sl: number): void {
+function on_async_leave(sl: number): void {
   const h = cur.lwp;
   // The LWP may have exited (and its slot been reused) while this wait was pending.
   if (h === 0 || I32[h + L.lid] !== sq_lid(sl)) return;
@@ -321,26 +321,26 @@ function onAsyncLeave(sl: number): void {
   }
   mutex_exit(h + L.lock);
 }
-function consumeCancel(): boolean {
+function consume_cancel(): boolean {
   const h = cur.lwp;
   if (h === 0 || (Atomics.load(I32, h + L.flag) & LW_CANCELLED) === 0) return false;
   return (Atomics.and(I32, h + L.flag, ~LW_CANCELLED) & LW_CANCELLED) !== 0;
 }
-function mustHalt(): boolean {
+function must_halt(): boolean {
   const h = cur.lwp;
   return h !== 0 && (Atomics.load(I32, h + L.flag) & LW_WSUSPEND) !== 0;
 }
 
-setSleepHooks({
-  enter: onSleepEnter,
-  leave: onSleepLeave,
-  consumeCancel,
-  mustHalt,
+sq_set_sleep_ops({
+  enter: on_sleep_enter,
+  leave: on_sleep_leave,
+  consume_cancel,
+  must_halt,
   halt: lwp_halt,
   // A suspended LWP runs nothing, not even its event loop: halt blocks the thread.
   haltAsync: async () => lwp_halt(),
-  asyncEnter: onAsyncEnter,
-  asyncLeave: onAsyncLeave,
+  asyncEnter: on_async_enter,
+  asyncLeave: on_async_leave,
 });
 /**
  * NetBSD's lwp_userret, at syscall entry: the work other LWPs posted for
@@ -353,21 +353,21 @@ function lwp_userret(): void {
   if (Atomics.load(I32, h + L.flag) & LW_WSUSPEND) lwp_halt();
 }
 
-/** Sends LWP `lid` through the onUserret hooks at its next syscall (any thread; no lock needed). */
+/** Sends LWP `lid` through the on_userret hooks at its next syscall (any thread; no lock needed). */
 export function lwp_post_userret(lid: number): void {
   const h = lwp_byid(lid);
   if (h !== 0) Atomics.or(I32, h + L.flag, LW_PENDING);
 }
 
-setUserret(L.flag, LW_USERRET, lwp_userret);
-spin_set_running((lid) => {
+sysent_set_userret_hook(L.flag, LW_USERRET, lwp_userret);
+spin_set_running_hook((lid) => {
   const h = lwp_byid(lid);
   if (h === 0) return false;
   const st = Atomics.load(I32, h + L.stat);
   return st === LSONPROC || st === LSRUN;
 });
 // Without the LWP lock (we may be waiting for it): the state is only for show here.
-setMutexSleepHook((asleep) => {
+mutex_set_sleep_hook((asleep) => {
   const h = cur.lwp;
   if (h === 0) return;
   if (asleep) { if (Atomics.compareExchange(I32, h + L.stat, LSONPROC, LSSLEEP) === LSONPROC) I32[h + L.wmesg] = WM_KMUTEX; }

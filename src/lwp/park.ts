@@ -12,7 +12,7 @@
  * A bucket is [lock (class parktab), head, tail, pad]: the parked sleepers
  * of every hint hashing there, all under the lock (key b).
  */
-import { I32, F64, kregionCreate } from '../kern/kmem.js';
+import { I32, F64, kregion_create } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail } from '../kern/errno.js';
@@ -29,7 +29,7 @@ import { mutex_class } from '../kern/lockdebug.js';
 export const LWP_UNPARK_MAX = 1024;
 const NBUCKET = 128;
 const B_WORDS = 4; // lock, head, tail, pad
-const parktab = kregionCreate('parktab', () => NBUCKET * B_WORDS);
+const parktab = kregion_create('parktab', () => NBUCKET * B_WORDS);
 mutex_class('parktab', parktab, { field: 0, stride: B_WORDS });
 export const WM_PARKED = wmesg_register('parked');
 
@@ -39,20 +39,20 @@ const C_RACED = kstat_counter('lwp', 'park_raced');
 const C_MISS = kstat_counter('lwp', 'park_not_parked');
 const C_BCAST = kstat_counter('lwp', 'park_broadcast');
 const C_TARG = kstat_counter('lwp', 'park_targeted');
-void C_RACED; // see unparkOne: holding the bucket lock across the check makes the race impossible
+void C_RACED; // see unpark_one: holding the bucket lock across the check makes the race impossible
 
 function bucket(hint: number): number {
   const x = Number.isFinite(hint) ? Math.floor(Math.abs(hint)) : 0;
   return parktab.base + (x % NBUCKET) * B_WORDS;
 }
-function sameHint(a: number, b: number): boolean { return a === b || (a !== a && b !== b); }
+function same_hint(a: number, b: number): boolean { return a === b || (a !== a && b !== b); }
 
 /**
  * First half of a park: takes a sleeper and enqueues it on the hint's bucket,
  * returning it with the bucket lock held; or fails with EALREADY, consuming
  * a pending unpark.
  */
-function parkEnter(hint: number, async: boolean): number {
+function park_enter(hint: number, async: boolean): number {
   const l = cur.lwp;
   const b = bucket(hint);
   // Everything that can be done before taking the bucket lock is: the lock
@@ -78,7 +78,7 @@ function parkEnter(hint: number, async: boolean): number {
  * lock (norelock). One made runnable by lwp_suspend returns 0 as well (the
  * caller then suspends on its way out).
  */
-function parkLeave(sl: number, hint: number, r: number): void {
+function park_leave(sl: number, hint: number, r: number): void {
   sq_free(sl);
   if (r === SQ_WOKEN) return;
   mutex_exit(bucket(hint));
@@ -93,25 +93,25 @@ function parkLeave(sl: number, hint: number, r: number): void {
  * latency. `deadline` is kernel monotonic ns (Infinity: none); the caller
  * has already turned an expired abstime into ETIMEDOUT.
  */
-export function parkSync(hint: number, deadline: number): void {
-  const sl = parkEnter(hint, false);
-  parkLeave(sl, hint, sq_block(sl, bucket(hint), deadline, undefined, true));
+export function park_sync(hint: number, deadline: number): void {
+  const sl = park_enter(hint, false);
+  park_leave(sl, hint, sq_block(sl, bucket(hint), deadline, undefined, true));
 }
 
 /** The park body for the Promise form. */
 export function* park(hint: number, deadline: number, async: boolean): SleepGen<void> {
-  const sl = parkEnter(hint, async);
+  const sl = park_enter(hint, async);
   const r = yield { sl, lock: bucket(hint), deadline, norelock: true };
-  parkLeave(sl, hint, r);
+  park_leave(sl, hint, r);
 }
 
 /** Unparks one LWP; returns 1 if it was parked, 0 if the unpark was left pending, -1 for no such LWP. */
-export function unparkOne(lid: number, hint: number): number {
+export function unpark_one(lid: number, hint: number): number {
   const b = bucket(hint);
   mutex_enter(b);
   for (let sl = sq_first(b + 1); sl !== 0; sl = sq_next(sl)) {
     const t = sq_lwp(sl);
-    if (I32[t + L.lid] === lid && sameHint(F64[(t + L.parkhint) >> 1]!, hint)) {
+    if (I32[t + L.lid] === lid && same_hint(F64[(t + L.parkhint) >> 1]!, hint)) {
       const woke = sq_wake(sl);
       mutex_exit(b);
       if (woke) { I32[t + L.nwakes]++; return 1; }
@@ -127,10 +127,10 @@ export function unparkOne(lid: number, hint: number): number {
   return 0;
 }
 
-export function countTargeted(woken: number): void {
+export function count_targeted(woken: number): void {
   if (woken > 0) kstat_add(C_TARG); else kstat_add(C_MISS);
 }
-export function countBroadcast(woken: number, missed: number): void {
+export function count_broadcast(woken: number, missed: number): void {
   if (woken) kstat_add(C_BCAST, woken);
   if (missed) kstat_add(C_MISS, missed);
 }

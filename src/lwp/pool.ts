@@ -163,7 +163,7 @@ export class WorkerPool {
     this.slots.add(s);
     port1.on('message', (m: WorkerReport) => this.onReport(s, m));
     port1.unref();
-    w.on('exit', () => this.onExit(s));
+    w.on('exit', () => this.on_exit(s));
     w.on('error', (e) => { console.error(`ukern: LWP ${s.lid || '(idle worker)'} thread failed:`, e); });
     return s;
   }
@@ -220,7 +220,7 @@ export class WorkerPool {
     void s.w.terminate();
   }
 
-  private onExit(s: Slot): void {
+  private on_exit(s: Slot): void {
     this.slots.delete(s);
     Atomics.store(s.st, 0, WS_GONE);
     const lid = s.lid;

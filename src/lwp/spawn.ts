@@ -39,7 +39,7 @@ import { fileURLToPath } from 'node:url';
 import { I32 } from '../kern/kmem.js';
 import { panicked } from '../kern/hdr.js';
 import { panic_mark } from '../kern/panic.js';
-import { kernelImage, onBoot } from '../kern/boot.js';
+import { kernel_image, on_boot } from '../kern/boot.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { P, curproc } from '../kern/proc.js';
 import { WorkerPool, type Lwp0Request } from './pool.js';
@@ -56,7 +56,7 @@ let port: MessagePort | undefined;
 let lwp0: Worker | undefined;
 
 /** Set in worker threads the kernel started: their end of the channel to lwp0. */
-export function setLwp0Port(p: MessagePort): void { port = p; }
+export function spawn_set_lwp0_port(p: MessagePort): void { port = p; }
 
 /**
  * Posts a request to lwp0, or, for a create in the main thread, serves it
@@ -66,22 +66,22 @@ export function setLwp0Port(p: MessagePort): void { port = p; }
 export function lwp0_post(m: Lwp0Request): void {
   if (port !== undefined) { port.postMessage(m); return; }
   lwp0_start();
-  if (m.t === 'create') mainPool().dispatch({ t: 'run', lid: m.lid, module: m.module, exp: m.exp, arg: m.arg });
+  if (m.t === 'create') main_pool().dispatch({ t: 'run', lid: m.lid, module: m.module, exp: m.exp, arg: m.arg });
   else lwp0!.postMessage(m);
 }
 
 /** The main thread's pool (pool.ts); its workers send their requests to lwp0 on channels of their own. */
 let pool: WorkerPool | undefined;
-function mainPool(): WorkerPool {
+function main_pool(): WorkerPool {
   if (pool !== undefined) return pool;
-  const img = kernelImage();
+  const img = kernel_image();
   pool = new WorkerPool(img, TRAMPOLINE, img.tunables.lwp_pool!, {
     reap: lwp_reap_dead,
     changed() { lwp0_refresh(); publish(); },
     lwp0Port() {
       const { port1, port2 } = new MessageChannel();
       lwp0Ends.push(port1);
-      if (lwp0 !== undefined) sendLwp0Ends();
+      if (lwp0 !== undefined) send_lwp0_ends();
       return port2;
     },
   });
@@ -90,7 +90,7 @@ function mainPool(): WorkerPool {
 
 /** lwp0's ends of the main pool's workers' request channels, until lwp0 has them. */
 const lwp0Ends: MessagePort[] = [];
-function sendLwp0Ends(): void {
+function send_lwp0_ends(): void {
   const ports = lwp0Ends.splice(0);
   const msg: MainToLwp0 = { t: 'ports', ports };
   lwp0!.postMessage(msg, ports);
@@ -141,7 +141,7 @@ function worker_execargv(argv: readonly string[]): string[] {
 }
 
 /** The flags a ERR_WORKER_INVALID_EXEC_ARGV error names. */
-function invalidFlags(e: unknown): string[] {
+function invalid_flags(e: unknown): string[] {
   if (!(e instanceof Error) || (e as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') return [];
   const i = e.message.indexOf('flags: ');
   return i < 0 ? [] : e.message.slice(i + 7).split(', ').map((f) => f.trim()).filter((f) => f !== '');
@@ -171,18 +171,18 @@ export function kernel_module_url(module: URL): URL {
 }
 
 /** Starts a kernel worker with the execArgv Worker accepts (per-process flags it names as invalid are dropped). */
-function newKernelWorker(module: URL, name: string): Worker {
+function new_kernel_worker(module: URL, name: string): Worker {
   let argv = worker_execargv(process.execArgv);
   const url = kernel_module_url(module);
   for (;;) {
     try {
       return new Worker(url, {
-        workerData: { image: kernelImage(), trampoline: TRAMPOLINE },
+        workerData: { image: kernel_image(), trampoline: TRAMPOLINE },
         name: `ukern ${name}`,
         execArgv: argv,
       });
     } catch (e) {
-      const bad = invalidFlags(e);
+      const bad = invalid_flags(e);
       const next = argv.filter((a) => !bad.includes(a));
       if (bad.length === 0 || next.length === argv.length) throw e;
       argv = next;
@@ -201,7 +201,7 @@ function newKernelWorker(module: URL, name: string): Worker {
  * program that ends at once waits for that start, tens of ms, and no more.
  */
 export function kernel_worker_start(module: URL, name: string): Worker {
-  const w = newKernelWorker(module, name);
+  const w = new_kernel_worker(module, name);
   w.on('error', (e) => { console.error(`ukern: kernel thread ${name} failed:`, e); });
   w.once('message', () => { w.unref(); });
   w.once('exit', () => { w.unref(); });
@@ -209,15 +209,15 @@ export function kernel_worker_start(module: URL, name: string): Worker {
 }
 
 /** Starts lwp0 now unless it runs (the first lwp_create, or the timer set at boot). */
-export function lwp0_start(): void { if (lwp0 === undefined && port === undefined) startLwp0(); }
+export function lwp0_start(): void { if (lwp0 === undefined && port === undefined) start_lwp0(); }
 
-onBoot(() => {
-  if (!isMainThread || !kernelImage().prestart) return;
-  setTimeout(() => { lwp0_start(); const p = mainPool(); p.prestart(p.size); }, 0).unref();
+on_boot(() => {
+  if (!isMainThread || !kernel_image().prestart) return;
+  setTimeout(() => { lwp0_start(); const p = main_pool(); p.prestart(p.size); }, 0).unref();
 });
 
-function startLwp0(): void {
-  lwp0 = newKernelWorker(new URL('./lwp0.js', import.meta.url), 'lwp0');
+function start_lwp0(): void {
+  lwp0 = new_kernel_worker(new URL('./lwp0.js', import.meta.url), 'lwp0');
   lwp0.on('message', lwp0_refresh);
   // Without lwp0 no LWP can ever run again and their waiters would wait
   // forever: that is a kernel panic, and it ends the process.
@@ -227,5 +227,5 @@ function startLwp0(): void {
   });
   // After the listener: adding a 'message' listener refs the worker again.
   lwp0.unref();
-  if (lwp0Ends.length > 0) sendLwp0Ends();
+  if (lwp0Ends.length > 0) send_lwp0_ends();
 }

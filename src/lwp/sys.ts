@@ -9,12 +9,12 @@ import { I32, F64 } from '../kern/kmem.js';
 import { cur, panicked, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail, type ErrnoCode } from '../kern/errno.js';
-import { intArg, userArg, copyin_fields, copyin_ints, copyin_timespec, copyin_check, ts_to_ns, argType, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
+import { copyin_int, copyin_user, copyin_fields, copyin_ints, copyin_timespec, copyin_check, ts_to_ns, arg_type, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import { panic_check } from '../kern/panic.js';
-import { realNow, monoNow, type Timespec } from '../kern/time.js';
+import { real_now, mono_now, type Timespec } from '../kern/time.js';
 import { sysenter } from '../kern/sysent.js';
-import { onBoot } from '../kern/boot.js';
-import { runSync, runAsync, type SleepGen } from '../kern/sleeprun.js';
+import { on_boot } from '../kern/boot.js';
+import { run_sync, run_async, type SleepGen } from '../kern/sleeprun.js';
 import {
   sq_alloc, sq_free, sq_enqueue, sq_wake_all, sq_abandon_thread, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR,
 } from '../kern/sleepq.js';
@@ -22,16 +22,16 @@ import { wmesg_register, wmesg_name } from '../kern/wmesg.js';
 import { kstat_add } from '../kern/kstat.js';
 import {
   L, LWP, LSIDL, LSZOMB, LSSLEEP, LSRUN, LSONPROC, LSSUSPENDED, LW_DETACHED, LW_WEXIT, LW_MAIN, LW_WSUSPEND, LW_UNPARKED, LW_THREW,
-  LW_DIED, LW_CANCELLED, STATE_NAMES, lwp_byid, maxlwp, slotHandle, lwp_private, lwp_setprivate_,
+  LW_DIED, LW_CANCELLED, STATE_NAMES, lwp_byid, maxlwp, slot_handle, lwp_private, lwp_setprivate_,
 } from './lwp.js';
 import { P, curproc } from '../kern/proc.js';
 import {
   lwp_alloc, lwp_setrun, lwp_bind, lwp_startup, lwp_free, lwp_exit_common, lwp_suspend_locked,
-  lwp_continue_locked, lwp_halt, lwp_orphan_sleepers, interruptibleSleepers, interruptSleepers, EXIT_LAST, C_CREATED,
+  lwp_continue_locked, lwp_halt, lwp_orphan_sleepers, interruptible_sleepers, interrupt_sleepers, EXIT_LAST, C_CREATED,
 } from './ops.js';
-import { park, parkSync, unparkOne, countTargeted, countBroadcast, LWP_UNPARK_MAX } from './park.js';
+import { park, park_sync, unpark_one, count_targeted, count_broadcast, LWP_UNPARK_MAX } from './park.js';
 import { lwp_pool_post_create } from './create.js';
-import { LwpExit, exitedSelf } from './exit.js';
+import { LwpExit, exited_self } from './exit.js';
 import { module_href } from './module-href.js';
 import { diag_publish, dc_lwp_create } from '../kern/diag.js';
 
@@ -48,7 +48,7 @@ const WM_LWPWAIT = wmesg_register('lwpwait');
 export interface LwpStart { module: string | URL; export?: string; arg?: unknown }
 
 // LWP 1 is the booting thread.
-onBoot(() => {
+on_boot(() => {
   const p = curproc();
   I32[p + P.pid] = process.pid;
   cur.lid = 1; // provisional owner id for the proc lock: lwp_alloc hands out lid 1 first
@@ -62,8 +62,8 @@ onBoot(() => {
   I32[H_MAIN_LWP] = h;
 });
 
-function moduleHref(m: unknown): string {
-  return module_href(m) ?? argType('lwp_create', 'start.module must be a string or URL');
+function start_module_href(m: unknown): string {
+  return module_href(m) ?? arg_type('lwp_create', 'start.module must be a string or URL');
 }
 
 /** Creates an LWP running `start`; returns its lid. EAGAIN at maxlwp. */
@@ -71,10 +71,10 @@ export function lwp_create(start: LwpStart, flags = 0): number {
   sysenter();
   // Copy-in: each field of start read once, before any lock.
   const st = copyin_fields(start, ['module', 'export', 'arg'], 'start', 'lwp_create');
-  const module = moduleHref(st.module);
+  const module = start_module_href(st.module);
   const exp = st.export ?? 'default';
-  if (typeof exp !== 'string') argType('lwp_create', 'start.export must be a string');
-  const f = intArg(flags, 'flags', 'lwp_create');
+  if (typeof exp !== 'string') arg_type('lwp_create', 'start.export must be a string');
+  const f = copyin_int(flags, 'flags', 'lwp_create');
   panic_check('lwp_create');
   const p = curproc();
   mutex_enter(p + P.lock);
@@ -101,7 +101,7 @@ export function lwp_create(start: LwpStart, flags = 0): number {
     mutex_exit(p + P.lock);
     kstat_add(C_CREATED, -1); // it never existed: created - exited stays the LWPs alive
     if (!(e instanceof Error) || e.name !== 'DataCloneError') throw e; // not the argument's fault
-    argType('lwp_create', `start.arg cannot be cloned: ${e.message}`);
+    arg_type('lwp_create', `start.arg cannot be cloned: ${e.message}`);
   }
   diag_publish(dc_lwp_create, () => ({ lid, module, export: exp, flags: f }));
   return lid;
@@ -113,7 +113,7 @@ export function lwp_exit(): never {
   const h = cur.lwp, lid = cur.lid;
   if (lwp_orphan_sleepers(h) > 0) sq_abandon_thread();
   const r = lwp_exit_common(h, lid, 0);
-  exitedSelf(true);
+  exited_self(true);
   if ((I32[h + L.flag] & LW_MAIN) !== 0 || isMainThread) {
     // LWP 1 has no trampoline to return to: its thread waits for the process
     // to end (a panic, which wakes this wait, ends it too: status 70).
@@ -165,7 +165,7 @@ function* wait1Locked(lid: number, sl: number): SleepGen<number> {
     let deadlock = false;
     const max = maxlwp();
     for (let i = 0; i < max; i++) {
-      const h2 = slotHandle(i);
+      const h2 = slot_handle(i);
       const st = Atomics.load(I32, h2 + L.stat);
       if (st === 0) continue;
       const lid2 = I32[h2 + L.lid];
@@ -208,28 +208,28 @@ function* wait1Locked(lid: number, sl: number): SleepGen<number> {
   fail(error, 'lwp_wait', lid ? `lid ${lid}` : undefined);
 }
 
-function waitArg(lid: unknown): number {
-  const n = intArg(lid, 'lid', 'lwp_wait', 'ESRCH');
+function wait_arg(lid: unknown): number {
+  const n = copyin_int(lid, 'lid', 'lwp_wait', 'ESRCH');
   return n < 0 ? fail('ESRCH', 'lwp_wait', `lid ${n}`) : n;
 }
 
 /** Waits for LWP `lid` (0 for whichever) to exit and collects it; returns its lid. ESRCH, EDEADLK, EINTR. */
 export function lwp_wait(lid: number): number {
   sysenter();
-  return runSync(wait1(waitArg(lid), false));
+  return run_sync(wait1(wait_arg(lid), false));
 }
 /** The Promise form of {@link lwp_wait}. */
 export async function lwp_wait_async(lid: number, opts?: AsyncOptions): Promise<number> {
   sysenter();
-  const n = waitArg(lid);
+  const n = wait_arg(lid);
   const signal = copyin_async_options(opts, 'lwp_wait');
-  return runAsync(wait1(n, true), signal);
+  return run_async(wait1(n, true), signal);
 }
 
 /** Detaches LWP `lid`: it will not be waited for; a zombie is freed at once. ESRCH, EINVAL. */
 export function lwp_detach(lid: number): void {
   sysenter();
-  const n = intArg(lid, 'lid', 'lwp_detach', 'ESRCH');
+  const n = copyin_int(lid, 'lid', 'lwp_detach', 'ESRCH');
   const p = curproc();
   mutex_enter(p + P.lock);
   const t = n === cur.lid ? cur.lwp : lwp_byid(n);
@@ -251,8 +251,8 @@ export function lwp_detach(lid: number): void {
  * takes the proc lock and finds the live LWP; ESRCH (lock dropped) if none.
  * Returns the LWP's handle with the proc lock held.
  */
-function findLocked(lid: unknown, syscall: string): number {
-  const n = intArg(lid, 'lid', syscall, 'ESRCH');
+function find_locked(lid: unknown, syscall: string): number {
+  const n = copyin_int(lid, 'lid', syscall, 'ESRCH');
   const p = curproc();
   mutex_enter(p + P.lock);
   const t = lwp_find(n);
@@ -267,7 +267,7 @@ function findLocked(lid: unknown, syscall: string): number {
  */
 export function lwp_suspend(lid: number): void {
   sysenter();
-  const t = findLocked(lid, 'lwp_suspend');
+  const t = find_locked(lid, 'lwp_suspend');
   const p = curproc();
   if ((t === cur.lwp && I32[p + P.nrlwps] === 1) || (Atomics.load(I32, cur.lwp + L.flag) & LW_WEXIT)) {
     mutex_exit(p + P.lock);
@@ -281,7 +281,7 @@ export function lwp_suspend(lid: number): void {
 /** Resumes a suspended LWP (no effect on one that is not). ESRCH. */
 export function lwp_continue(lid: number): void {
   sysenter();
-  const t = findLocked(lid, 'lwp_continue');
+  const t = find_locked(lid, 'lwp_continue');
   lwp_continue_locked(t);
   mutex_exit(curproc() + P.lock);
 }
@@ -289,16 +289,16 @@ export function lwp_continue(lid: number): void {
 /** Interrupts LWP `lid`'s interruptible sleep (it fails with EINTR). ESRCH, ENODEV (not asleep), EBUSY (not interruptibly). */
 export function lwp_wakeup(lid: number): void {
   sysenter();
-  const t = findLocked(lid, 'lwp_wakeup');
+  const t = find_locked(lid, 'lwp_wakeup');
   const p = curproc();
   mutex_enter(t + L.lock);
   let error: ErrnoCode | undefined;
   if (Atomics.load(I32, t + L.stat) !== LSSLEEP) error = 'ENODEV';
-  else if (interruptibleSleepers(t) === 0) error = 'EBUSY';
+  else if (interruptible_sleepers(t) === 0) error = 'EBUSY';
   else {
     // Sticky until consumed: if the sleep we saw is just ending, the next one gets the EINTR.
     Atomics.or(I32, t + L.flag, LW_CANCELLED);
-    interruptSleepers(t);
+    interrupt_sleepers(t);
   }
   mutex_exit(t + L.lock);
   mutex_exit(p + P.lock);
@@ -315,9 +315,9 @@ export const NSIG = 64;
  */
 export function lwp_kill(lid: number, signo: number): void {
   sysenter();
-  const s = intArg(signo, 'signo', 'lwp_kill');
+  const s = copyin_int(signo, 'signo', 'lwp_kill');
   if (s < 0 || s >= NSIG) fail('EINVAL', 'lwp_kill', `signal ${s}`);
-  const n = intArg(lid, 'lid', 'lwp_kill', 'ESRCH');
+  const n = copyin_int(lid, 'lid', 'lwp_kill', 'ESRCH');
   if (lwp_find(n) === 0) fail('ESRCH', 'lwp_kill', `lid ${n}`);
   if (s !== 0) fail('ENOTSUP', 'lwp_kill', 'signal delivery is not implemented yet (signals subsystem)');
 }
@@ -327,15 +327,15 @@ export function lwp_kill(lid: number, signo: number): void {
  * or beyond TIME_SEC_MAX either way, ETIMEDOUT when already past (as
  * sys__lwp_park: the remaining time is checked before it sleeps).
  */
-function parkDeadline(abstime: Timespec | null | undefined): number {
+function park_abstime_ns(abstime: Timespec | null | undefined): number {
   if (abstime === null || abstime === undefined) { copyin_check('lwp_park'); return Infinity; }
   const ts = copyin_timespec(abstime, 'abstime', 'lwp_park', true);
-  const left = ts_to_ns(ts) - realNow();
+  const left = ts_to_ns(ts) - real_now();
   if (left <= 0) fail('ETIMEDOUT', 'lwp_park');
-  return monoNow() + left;
+  return mono_now() + left;
 }
-function hintArg(hint: unknown, syscall: string): number {
-  return hint === undefined ? 0 : userArg(hint, 'hint', syscall);
+function hint_arg(hint: unknown, syscall: string): number {
+  return hint === undefined ? 0 : copyin_user(hint, 'hint', syscall);
 }
 
 /**
@@ -344,20 +344,20 @@ function hintArg(hint: unknown, syscall: string): number {
  */
 export function lwp_park(abstime: Timespec | null, hint?: number): void {
   sysenter();
-  const d = parkDeadline(abstime);
-  const h = hintArg(hint, 'lwp_park');
+  const d = park_abstime_ns(abstime);
+  const h = hint_arg(hint, 'lwp_park');
   panic_check('lwp_park');
-  parkSync(h, d);
+  park_sync(h, d);
   userret_suspend();
 }
 /** The Promise form of {@link lwp_park}. */
 export async function lwp_park_async(abstime: Timespec | null, hint?: number, opts?: AsyncOptions): Promise<void> {
   sysenter();
   const signal = copyin_async_options(opts, 'lwp_park');
-  const d = parkDeadline(abstime);
-  const h = hintArg(hint, 'lwp_park');
+  const d = park_abstime_ns(abstime);
+  const h = hint_arg(hint, 'lwp_park');
   panic_check('lwp_park');
-  await runAsync(park(h, d, true), signal);
+  await run_async(park(h, d, true), signal);
   userret_suspend();
 }
 /**
@@ -372,10 +372,10 @@ function userret_suspend(): void {
 /** Unparks LWP `lid` parked with `hint`, or leaves the unpark pending. ESRCH. */
 export function lwp_unpark(lid: number, hint?: number): void {
   sysenter();
-  const n = intArg(lid, 'lid', 'lwp_unpark', 'ESRCH');
-  const r = unparkOne(n, hintArg(hint, 'lwp_unpark'));
+  const n = copyin_int(lid, 'lid', 'lwp_unpark', 'ESRCH');
+  const r = unpark_one(n, hint_arg(hint, 'lwp_unpark'));
   if (r < 0) fail('ESRCH', 'lwp_unpark', `lid ${n}`);
-  countTargeted(r);
+  count_targeted(r);
 }
 
 /**
@@ -389,10 +389,10 @@ export function lwp_unpark_all(lids: readonly number[] | null, hint?: number): n
   if (lids === null) return LWP_UNPARK_MAX;
   const targets = copyin_ints(lids, 'lids', 'lwp_unpark_all', 'ESRCH', LWP_UNPARK_MAX);
   if (targets.length === 0) fail('EINVAL', 'lwp_unpark_all', '0 targets');
-  const hh = hintArg(hint, 'lwp_unpark_all');
+  const hh = hint_arg(hint, 'lwp_unpark_all');
   let woken = 0;
-  for (const lid of targets) if (unparkOne(lid, hh) > 0) woken++;
-  countBroadcast(woken, targets.length - woken);
+  for (const lid of targets) if (unpark_one(lid, hh) > 0) woken++;
+  count_broadcast(woken, targets.length - woken);
   return 0;
 }
 
@@ -404,7 +404,7 @@ export function lwp_getprivate(): number {
 /** Sets the caller's private word (any number, kept bit-exact). */
 export function lwp_setprivate(value: number): void {
   sysenter();
-  lwp_setprivate_(cur.lwp, userArg(value, 'value', 'lwp_setprivate'));
+  lwp_setprivate_(cur.lwp, copyin_user(value, 'value', 'lwp_setprivate'));
 }
 
 /** One LWP as {@link lwp_snapshot} reports it. */
@@ -428,9 +428,9 @@ export interface LwpInfo {
 export function lwp_snapshot(): { lwps: LwpInfo[]; proc: Record<string, number>; bytesPerLwp: number } {
   sysenter();
   const out: LwpInfo[] = [];
-  const now = monoNow();
+  const now = mono_now();
   for (let i = 0; i < maxlwp(); i++) {
-    const h = slotHandle(i);
+    const h = slot_handle(i);
     const st = Atomics.load(I32, h + L.stat);
     if (st === 0) continue;
     const fl = Atomics.load(I32, h + L.flag);
@@ -463,7 +463,7 @@ export function lwp_check(): string[] {
   const p = curproc();
   let n = 0, z = 0, r = 0, d = 0, live = 0;
   for (let i = 0; i < maxlwp(); i++) {
-    const h = slotHandle(i);
+    const h = slot_handle(i);
     const st = Atomics.load(I32, h + L.stat);
     if (st === 0) continue;
     n++;

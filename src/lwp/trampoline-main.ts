@@ -14,9 +14,9 @@ import { cur, H_SCRATCH } from '../kern/hdr.js';
 import { LW_THREW, lwp_byid } from './lwp.js';
 import { sq_abandon_thread, sq_thread_abandoned } from '../kern/sleepq.js';
 import { lwp_bind, lwp_startup, lwp_halt, lwp_exit_common, lwp_orphan_sleepers } from './ops.js';
-import { setLwp0Port } from './spawn.js';
+import { spawn_set_lwp0_port } from './spawn.js';
 import { lwp_reap_dead } from './reap.js';
-import { LwpExit, exitedSelf } from './exit.js';
+import { LwpExit, exited_self } from './exit.js';
 import { WS_STARTING, WS_IDLE, WS_GONE, type RunRequest, type WorkerReport } from './pool.js';
 
 // The channel to the pool's owner (workerData.port); requests to lwp0 go on
@@ -37,9 +37,9 @@ export function trampoline_start(imp: (specifier: string) => Promise<unknown>): 
   port = d.port;
   state = d.state;
   attach(d.image);
-  setLwp0Port(d.lwp0 ?? port);
-  process.on('uncaughtException', onUncaught);
-  process.on('exit', onExit);
+  spawn_set_lwp0_port(d.lwp0 ?? port);
+  process.on('uncaughtException', on_uncaught);
+  process.on('exit', on_exit);
   process.on('unhandledRejection', (e) => {
     console.error(`ukern: unhandled rejection in LWP ${cur.lid || '(none)'}:`, e);
   });
@@ -58,7 +58,7 @@ function done(lid: number, reusable: boolean): void {
 
 function post(m: WorkerReport): void { port.postMessage(m); }
 
-function onUncaught(e: unknown): void {
+function on_uncaught(e: unknown): void {
   if (e instanceof LwpExit) return; // lwp_exit() unwound through a callback: already exited
   const lid = cur.lid;
   console.error(`ukern: uncaught exception in LWP ${lid || '(none)'}:`, e);
@@ -71,8 +71,8 @@ function onUncaught(e: unknown): void {
  * the worker's 'exit' event, but the owner may be the main thread, blocked
  * in the kernel waiting for this very LWP).
  */
-function onExit(): void {
-  if (running && cur.lwp !== 0 && !exitedSelf()) lwp_reap_dead(cur.lid);
+function on_exit(): void {
+  if (running && cur.lwp !== 0 && !exited_self()) lwp_reap_dead(cur.lid);
 }
 
 let running = false;
@@ -104,7 +104,7 @@ function finish(flags: number): void {
   running = false;
   const h = cur.lwp, lid = cur.lid;
   if (h === 0) return;
-  if (!exitedSelf()) {
+  if (!exited_self()) {
     // Pending async waits leave their queues (and are freed) before the LWP
     // goes: their continuations must not run under the next LWP.
     if (lwp_orphan_sleepers(h) > 0) sq_abandon_thread();
@@ -112,7 +112,7 @@ function finish(flags: number): void {
   }
   const busy = process.getActiveResourcesInfo().some((r) => r !== 'MessagePort' && r !== 'CloseReq');
   cur.lid = 0; cur.lwp = 0; cur.nlocksw = H_SCRATCH;
-  exitedSelf(false);
+  exited_self(false);
   done(lid, !busy && !sq_thread_abandoned());
 }
 

@@ -7,8 +7,8 @@ import { mutex_enter } from '../kern/mutex.js';
 import { fileops_register, fd_list, fd_close, DTYPE_PORT } from '../kern/fdtab.js';
 import { sq_wake_all } from '../kern/sleepq.js';
 import { kstat_add } from '../kern/kstat.js';
-import { onProcExit } from '../kern/proc.js';
-import { P, E, portLock, portIdWord, PQ_CLOSE, ST_RESERVED, C_DISCARDED } from './mem.js';
+import { on_proc_exit } from '../kern/proc.js';
+import { P, E, port_lock, port_id_word, PQ_CLOSE, ST_RESERVED, C_DISCARDED } from './mem.js';
 import { PORT_ALLOC_CACHED, PORT_ALLOC_SCACHED } from './consts.js';
 import { port_exit, port_exit_release, slot_free_locked, slots_drain_locked, sent_fold_locked, port_nent } from './queue.js';
 import { lane_close_locked } from './lane.js';
@@ -26,8 +26,8 @@ const KEEP = PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED;
  * and the struct is released once its last slot comes back.
  */
 export function port_close(h: number, fd: number): void {
-  mutex_enter(portLock(h));
-  Atomics.store(I32, portIdWord(h), 0);
+  mutex_enter(port_lock(h));
+  Atomics.store(I32, port_id_word(h), 0);
   // Atomic: a getter that gave slots back without the lock reads it to know
   // whether it must release the struct itself (take.ts).
   Atomics.store(I32, h + P.flags, I32[h + P.flags]! | PQ_CLOSE);
@@ -60,7 +60,7 @@ export function port_close(h: number, fd: number): void {
     if (ops.closed === undefined) continue;
     try { ops.closed(fd); } catch (e) { process.emitWarning(`port source ${ops.name}: closed callback threw: ${String(e)}`); }
   }
-  mutex_enter(portLock(h));
+  mutex_enter(port_lock(h));
   port_exit_release(h);
 }
 
@@ -71,6 +71,6 @@ fileops_register(DTYPE_PORT, {
 });
 
 // Process exit closes every port (exit(2) closes all descriptors).
-onProcExit(() => {
+on_proc_exit(() => {
   for (const f of fd_list()) if (f.type === DTYPE_PORT) { try { fd_close(f.fd); } catch { /* closed meanwhile */ } }
 });

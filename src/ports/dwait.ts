@@ -45,16 +45,16 @@
  * forms use it: the async forms must not hold their thread's event loop.
  */
 import { I32 } from '../kern/kmem.js';
-import { monoNow } from '../kern/time.js';
-import { onBoot, tunables } from '../kern/boot.js';
+import { mono_now } from '../kern/time.js';
+import { on_boot, tunables } from '../kern/boot.js';
 import { kstat_add, kstat_counter } from '../kern/kstat.js';
 import type { SpinPolicy } from '../kern/sleepq.js';
 import {
-  timer_port_deadline, setTimerSlack, callout_run, callout_fired, callout_cover, TL_MONO, clock_fired_here,
+  timer_port_deadline, set_timer_slack, callout_run, callout_fired, callout_cover, TL_MONO, clock_fired_here,
 } from '../timers/kapi.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { port_nent } from './queue.js';
-import { P, portLock, spinRegion, SPIN_NOW, SPIN_MAX, SPIN_DPOST, C_DWAIT_HIT, C_DWAIT_MISS } from './mem.js';
+import { P, port_lock, spinRegion, SPIN_NOW, SPIN_MAX, SPIN_DPOST, C_DWAIT_HIT, C_DWAIT_MISS } from './mem.js';
 
 /** Callout runs by a getter in its deadline-aware wait that fired something (its own expiry, usually). */
 const C_DWAIT_FIRED = kstat_counter('port', 'dwait_fired');
@@ -76,7 +76,7 @@ const WARM_AHEAD = 10_000;
 const SPIN_STRIDE = 8;
 const MIN_MARGIN = 20_000, MAX_MARGIN = 400_000, INIT_MARGIN = 150_000, SLACK_MARGIN = 80_000, MARGIN_PAD = 10_000;
 
-onBoot(() => { I32[spinRegion.base + SPIN_DPOST] = tunables().port_dwait_ns!; });
+on_boot(() => { I32[spinRegion.base + SPIN_DPOST] = tunables().port_dwait_ns!; });
 
 // Per-thread adaptation state (module state is per thread: each worker has its own).
 const delays = new Float64Array(64);
@@ -98,13 +98,13 @@ export function dwait_thread_setup(): void {
   slackWanted = false;
   if (slackTried) return;
   slackTried = true;
-  if (setTimerSlack(1)) {
+  if (set_timer_slack(1)) {
     margin = SLACK_MARGIN;
     nDelays = 0; // the delays seen so far were with the default slack
   }
 }
 
-function noteDelay(d: number): void {
+function note_delay(d: number): void {
   delays[nDelays++ & 63] = d;
   if ((nDelays & 7) !== 0) return;
   const a = Float64Array.from(delays.subarray(0, Math.min(nDelays, 64))).sort();
@@ -126,7 +126,7 @@ export function port_dwait_margin(): { marginNs: number; samples: number } {
  * here would cost the getter a futex wake (microseconds) before it sees its
  * own event.
  */
-function runDue(): void {
+function run_due(): void {
   const f0 = callout_fired(TL_MONO);
   callout_run(TL_MONO);
   if (callout_fired(TL_MONO) !== f0) { clock_fired_here(); kstat_add(C_DWAIT_FIRED); }
@@ -151,11 +151,11 @@ export interface DeadlineWait {
 }
 
 /** The dry run of the firing path (see WARM_AHEAD), no lock held. */
-function warmFire(h: number): void {
-  runDue();
-  mutex_enter(portLock(h));
+function warm_fire(h: number): void {
+  run_due();
+  mutex_enter(port_lock(h));
   port_nent(h);
-  mutex_exit(portLock(h));
+  mutex_exit(port_lock(h));
 }
 
 function stop(d: DeadlineWait): void {
@@ -179,14 +179,14 @@ export function dwait_begin(h: number, deadline: number): DeadlineWait | undefin
     // main thread blocks here): run what is due once, then sleep as usual.
     // A timer deleted or disarmed costs that one look per sleep, no spin.
     if (I32[h + P.ntimers]! <= 0) return undefined;
-    expiry = monoNow();
+    expiry = mono_now();
     help = true;
   }
   if (expiry >= deadline) return undefined;
   if (!slackTried) slackWanted = true; // see dwait_thread_setup
   if (!help) callout_cover(TL_MONO, expiry);
   const end = help ? expiry : expiry + post;
-  const now = monoNow();
+  const now = mono_now();
   const sleepUntil = expiry - margin;
   const d: DeadlineWait = {
     sleepUntil: sleepUntil > now ? sleepUntil : NaN, spinning: false, spun: false, lastRun: -Infinity, help, warmed: help,
@@ -196,11 +196,11 @@ export function dwait_begin(h: number, deadline: number): DeadlineWait | undefin
       budgetNs: end - Math.min(now, sleepUntil) + 1_000_000,
       stride: SPIN_STRIDE,
       active: () => {
-        const t = monoNow();
+        const t = mono_now();
         if (!d.spun) {
           // Step 1 is over (sq_block calls active() only while spinning).
           d.spun = true;
-          if (!Number.isNaN(d.sleepUntil)) noteDelay(t - d.sleepUntil);
+          if (!Number.isNaN(d.sleepUntil)) note_delay(t - d.sleepUntil);
           const b = spinRegion.base;
           if (t < end && Atomics.add(I32, b + SPIN_NOW, 1) < Atomics.load(I32, b + SPIN_MAX)) d.spinning = true;
           else if (t < end) Atomics.sub(I32, b + SPIN_NOW, 1);
@@ -213,8 +213,8 @@ export function dwait_begin(h: number, deadline: number): DeadlineWait | undefin
         // fires early), its handlers are short kernel code made to run in
         // any thread, and we hold no lock here. If that queued our event, our
         // wait word has changed and sq_block sees it whatever we return.
-        if (!d.warmed && t >= expiry - WARM_AHEAD) { d.warmed = true; warmFire(h); }
-        if (t >= expiry && t - d.lastRun >= RUN_EVERY) { d.lastRun = t; runDue(); }
+        if (!d.warmed && t >= expiry - WARM_AHEAD) { d.warmed = true; warm_fire(h); }
+        if (t >= expiry && t - d.lastRun >= RUN_EVERY) { d.lastRun = t; run_due(); }
         if (d.spinning && t < end) return true;
         stop(d);
         return false;
@@ -232,8 +232,8 @@ export function dwait_end(d: DeadlineWait, woken: boolean): void {
   if (woken && !d.spun && !Number.isNaN(d.sleepUntil)) {
     // Woken during step 1. If that was after step 1 should have ended, the
     // sleep overshot by at least this much: the margin was too short.
-    const late = monoNow() - d.sleepUntil;
-    if (late > 0) noteDelay(late);
+    const late = mono_now() - d.sleepUntil;
+    if (late > 0) note_delay(late);
   }
   kstat_add(caught ? C_DWAIT_HIT : C_DWAIT_MISS);
 }

@@ -18,20 +18,20 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { fail, SysError } from '../kern/errno.js';
-import { intArg, copyin_timeout_ns } from '../kern/copyin.js';
-import { monoNow } from '../kern/time.js';
+import { copyin_int, copyin_timeout_ns } from '../kern/copyin.js';
+import { mono_now } from '../kern/time.js';
 import { kstat_add } from '../kern/kstat.js';
 import { sq_alloc, sq_free, sq_enqueue, sq_unlink, sq_setarg, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC, sq_poll_idle } from '../kern/sleepq.js';
 import type { SleepGen } from '../kern/sleeprun.js';
 import { wmesg_register } from '../kern/wmesg.js';
-import { P, portLock, portAlertUser, PQ_ALERT, PQ_CLOSE, C_WAITERS, C_WAITS } from './mem.js';
+import { P, port_lock, port_alert_user, PQ_ALERT, PQ_CLOSE, C_WAITERS, C_WAITS } from './mem.js';
 import { PORT_SOURCE_ALERT } from './consts.js';
 import { port_enter, port_exit, port_exit_release, port_nent, port_gen } from './queue.js';
 import { lane_ctl_sync_locked, lane_owner } from './lane.js';
 import { take_locked, take_unlocked, take_reserve, takeResult, take_out, take_warm } from './take.js';
 import { spin_begin, spin_end, prespin } from './spin.js';
 import { dwait_begin, dwait_end } from './dwait.js';
-import { eventList, port_event, type port_event_t, type port_event_list } from './types.js';
+import { event_list, port_event, type port_event_t, type port_event_list } from './types.js';
 import { room_notify } from './room.js';
 
 export const WMESG_PORTGET = wmesg_register('portget');
@@ -66,13 +66,13 @@ export function timeout_copyin(v: unknown, syscall: string): number {
   return copyin_timeout_ns(v, syscall, TIMEOUT_INVALID);
 }
 
-function alertEvent(h: number): port_event_t {
-  return port_event(I32[h + P.alertEvents]!, PORT_SOURCE_ALERT, 0, portAlertUser(h));
+function alert_event(h: number): port_event_t {
+  return port_event(I32[h + P.alertEvents]!, PORT_SOURCE_ALERT, 0, port_alert_user(h));
 }
 
 /** Unsigned count argument, as C's uint_t. */
-export function countArg(v: unknown, name: string, syscall: string): number {
-  return intArg(v, name, syscall) >>> 0;
+export function count_arg(v: unknown, name: string, syscall: string): number {
+  return copyin_int(v, name, syscall) >>> 0;
 }
 
 /**
@@ -103,7 +103,7 @@ export function getn_fast(fd: unknown, max: number, nget: number, syscall: strin
   }
   const out = take_out();
   take_unlocked(h, max, out);
-  if (out.length > 0) { room_notify(h); return eventList(out, out.length); }
+  if (out.length > 0) { room_notify(h); return event_list(out, out.length); }
   // All denied by their sources: the general path goes on as it would after
   // such a take, waiting for an event queued after it (a number: the sendGen to move past).
   return takeResult.denied > 0 ? takeResult.sendGen : undefined;
@@ -121,13 +121,13 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
   if (max === 0) {
     const n = port_nent(h);
     port_exit(h);
-    return eventList([], n);
+    return event_list([], n);
   }
-  if (nget === 0) { port_exit(h); return eventList([], 0); }
+  if (nget === 0) { port_exit(h); return event_list([], 0); }
   if (I32[h + P.flags]! & PQ_ALERT) {
-    const a = alertEvent(h);
+    const a = alert_event(h);
     port_exit(h);
-    return eventList([a], 1);
+    return event_list([a], 1);
   }
   I32[h + P.thrcnt]!++;
   const out = take_out();
@@ -145,7 +145,7 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
         if (tns === TIMEOUT_INVALID) fail('EINVAL', syscall, 'invalid timeout');
         const ns = tns;
         if (ns === 0) { if (needNew === -1) take_locked(h, max, out); break; }   // poll: what is there
-        deadline = ns < 0 ? Infinity : monoNow() + ns;
+        deadline = ns < 0 ? Infinity : mono_now() + ns;
       }
       // Sleep until enough events, an alert, a close, a signal or the deadline.
       const alertGen = I32[h + P.alertGen]!;
@@ -169,7 +169,7 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       const sp = async || dw !== undefined || (tns === -1 && lane_owner(h) !== 0) ? undefined : spin_begin(h, deadline);
       let r: number;
       try {
-        r = yield { sl, lock: portLock(h), deadline, spin: dw?.policy ?? sp?.policy };
+        r = yield { sl, lock: port_lock(h), deadline, spin: dw?.policy ?? sp?.policy };
       } finally {
         sq_free(sl);
         lane_ctl_sync_locked(h);
@@ -177,13 +177,13 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       }
       if (sp !== undefined) spin_end(sp, r === SQ_WOKEN);
       if (dw !== undefined) dwait_end(dw, r === SQ_WOKEN);
-      if (I32[h + P.alertGen] !== alertGen) { out.length = 0; out.push(alertEvent(h)); break; }
+      if (I32[h + P.alertGen] !== alertGen) { out.length = 0; out.push(alert_event(h)); break; }
       if (I32[h + P.flags]! & PQ_CLOSE) fail('EBADFD', syscall, 'port closed while waiting');
       if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) continue;
       if (r === SQ_INTR) {
           fail('EINTR', syscall);
       }
-      if (r === SQ_TIMEDOUT || monoNow() >= deadline) {
+      if (r === SQ_TIMEDOUT || mono_now() >= deadline) {
         if (!one && (needNew === -1 || port_gen(h) !== needNew)) take_locked(h, max, out);
         break;
       }
@@ -194,5 +194,5 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
   }
   if (one && out.length === 0) throw new SysError('ETIME', syscall, 'timeout expired');
   if (out.length > 0) room_notify(h);
-  return eventList(out, out.length);
+  return event_list(out, out.length);
 }

@@ -53,16 +53,16 @@
  *   [37] room wait: the owner sleeps for room (lane_wait_room); [38] the head value that wakes it
  *   [48] entries: { user f64, events i32, pad } x port_lane_entries
  */
-import { I32, F64, kregionCreate } from '../kern/kmem.js';
+import { I32, F64, kregion_create } from '../kern/kmem.js';
 import { FF } from '../kern/fdtab.js';
 import { cur } from '../kern/hdr.js';
 import { sq_first, sq_arg } from '../kern/sleepq.js';
-import { monoNow } from '../kern/time.js';
+import { mono_now } from '../kern/time.js';
 import { tunables } from '../kern/boot.js';
 import { mutex_enter, mutex_exit, notify_after_unlock } from '../kern/mutex.js';
-import { onLwpExit, onUserret } from '../kern/proc.js';
+import { on_lwp_exit, on_userret } from '../kern/proc.js';
 import { lwp_post_userret } from '../lwp/kapi.js';
-import { P, portLock, portIdWord, PQ_CLOSE, C_DISCARDED, C_SENT, C_LANES, C_LANE_SPILLS, C_LANE_ROOM_WAITS, C_LANE_ROOM_SLEEPS, C_LANE_ROOM_TIMEOUTS, C_LANE_GRANTS, spinRegion, SPIN_BUDGET } from './mem.js';
+import { P, port_lock, port_id_word, PQ_CLOSE, C_DISCARDED, C_SENT, C_LANES, C_LANE_SPILLS, C_LANE_ROOM_WAITS, C_LANE_ROOM_SLEEPS, C_LANE_ROOM_TIMEOUTS, C_LANE_GRANTS, spinRegion, SPIN_BUDGET } from './mem.js';
 import { kstat_add } from '../kern/kstat.js';
 
 export const LN_TAIL = 0, LN_HEAD = 16, LN_GETTER = 17, LN_CTL = 32, LN_OWNER = 33, LN_PORT = 34, LN_INUSE = 35, LN_LIMIT = 36, LN_ROOMWAIT = 37, LN_ROOMAT = 38, LN_ENT = 48;
@@ -86,7 +86,7 @@ export const LN_WANT = (1 << 30) - 1;
 export const LANE_CREDIT_FIRST = 256;
 let oGrant = 0;      // this owner's last grant
 
-function creditGrant(room: number): number {
+function credit_grant(room: number): number {
   oGrant = Math.min(oGrant === 0 ? LANE_CREDIT_FIRST : 2 * oGrant, oCap);
   return Math.min(room, oGrant);
 }
@@ -102,14 +102,14 @@ const ROOM_SLEEP_MS = 1;
 export const LANE_SWITCH = 64;
 
 /** Entries per lane of tunables t: port_lane_entries rounded down to a power of two. */
-function entriesOf(t: { port_lane_entries?: number }): number { return 1 << (31 - Math.clz32(t.port_lane_entries!)); }
+function entries_of(t: { port_lane_entries?: number }): number { return 1 << (31 - Math.clz32(t.port_lane_entries!)); }
 /** Entries per lane. */
-export function laneEntries(): number { return entriesOf(tunables()); }
-function laneWords(): number { return LN_ENT + 4 * laneEntries(); }
+export function lane_entries(): number { return entries_of(tunables()); }
+function lane_words(): number { return LN_ENT + 4 * lane_entries(); }
 
 // Region: 16 words of slack to start the first lane on a cache line.
-const lanes = kregionCreate('port_lanes', (t) => 16 + t.port_lanes! * (LN_ENT + 4 * entriesOf(t)));
-function laneHandle(i: number): number { return ((lanes.base + 15) & ~15) + i * laneWords(); }
+const lanes = kregion_create('port_lanes', (t) => 16 + t.port_lanes! * (LN_ENT + 4 * entries_of(t)));
+function lane_handle(i: number): number { return ((lanes.base + 15) & ~15) + i * lane_words(); }
 
 // ---- the owner's side (thread-local: an LWP owns at most one lane) ----
 
@@ -211,14 +211,14 @@ function lane_wait_room(): boolean {
   const budget = Atomics.load(m, spinRegion.base + SPIN_BUDGET);
   if (budget === 0 || oHead === oStuck) return false;
   kstat_add(C_LANE_ROOM_WAITS);
-  const t0 = monoNow(), spinEnd = t0 + budget, end = t0 + LANE_ROOM_WAIT_NS;
+  const t0 = mono_now(), spinEnd = t0 + budget, end = t0 + LANE_ROOM_WAIT_NS;
   for (;;) {
     if (!room_getter_ok(ln)) return false;
     for (let i = 0; i < 64; i++) {
       oHead = Atomics.load(m, ln + LN_HEAD);
       if (((oTail - oHead) | 0) < oCap) return true;
     }
-    const now = monoNow();
+    const now = mono_now();
     if (now >= end) { oStuck = oHead; kstat_add(C_LANE_ROOM_TIMEOUTS); return false; }
     if (now >= spinEnd && room_sleep(ln)) return true;
   }
@@ -260,11 +260,11 @@ function room_sleep(ln: number): boolean {
   m[ln + LN_ROOMAT] = target;
   // Flag, then look: the getter stores the head, then reads the flag (and the mark).
   Atomics.store(m, ln + LN_ROOMWAIT, 1);
-  const end = monoNow() + ROOM_SLEEP_MS * 1e6;
+  const end = mono_now() + ROOM_SLEEP_MS * 1e6;
   for (;;) {
     const h = Atomics.load(m, ln + LN_HEAD);
     if (((h - target) | 0) >= 0 || (Atomics.load(m, ln + LN_CTL) & LN_CLOSED) !== 0) break;
-    const left = end - monoNow();
+    const left = end - mono_now();
     if (left <= 0) break;
     Atomics.wait(m, ln + LN_HEAD, h, left / 1e6);
   }
@@ -278,9 +278,9 @@ function pushed_slow(fd: number, t: number): void {
   const c = Atomics.load(I32, ln + LN_CTL);
   if (c & LN_CLOSED) return; // discarded, as if sent just before the close
   if ((c & LN_WANT) !== 0) {
-    mutex_enter(portLock(h));
-    if (Atomics.load(I32, portIdWord(h)) === fd) q.wake(h);
-    mutex_exit(portLock(h));
+    mutex_enter(port_lock(h));
+    if (Atomics.load(I32, port_id_word(h)) === fd) q.wake(h);
+    mutex_exit(port_lock(h));
   }
   // Readable now if everything before this entry was taken already (it was
   // then empty, or became so after we pushed: a spare notification is harmless).
@@ -295,7 +295,7 @@ function pushed_slow(fd: number, t: number): void {
  * closed port's struct if nothing refers to it.
  */
 interface QueueOps { wake(h: number): void; notify(h: number): void; reclaim(h: number): void; release(h: number): void }
-let q: QueueOps = { wake: () => {}, notify: () => {}, reclaim: () => {}, release: (h) => mutex_exit(portLock(h)) };
+let q: QueueOps = { wake: () => {}, notify: () => {}, reclaim: () => {}, release: (h) => mutex_exit(port_lock(h)) };
 export function lane_set_queue_ops(ops: QueueOps): void { q = ops; }
 
 /**
@@ -336,7 +336,7 @@ export function lane_send_locked(h: number, fd: number, events: number, user: nu
   if (oTail === I32[oLane + LN_LIMIT] && !credit_locked(h)) return false;
   const t = ring_put(events, user);
   if (I32[h + P.wqh] !== 0) q.wake(h);
-  mutex_exit(portLock(h));
+  mutex_exit(port_lock(h));
   if (Atomics.load(I32, oWatch) !== 0 && ((Atomics.load(I32, oLane + LN_HEAD) - (t - 1)) | 0) >= 0) q.notify(h);
   return true;
 }
@@ -346,7 +346,7 @@ function credit_locked(h: number): boolean {
   if (Atomics.load(I32, h + P.rstack) !== 0) q.reclaim(h);
   const room = I32[h + P.maxev]! - I32[h + P.curr]!;
   if (room <= 0) return false;
-  const g = creditGrant(room);
+  const g = credit_grant(room);
   kstat_add(C_LANE_GRANTS);
   I32[h + P.curr] = I32[h + P.curr]! + g;
   Atomics.store(I32, oLane + LN_LIMIT, (oTail + g) | 0);
@@ -391,14 +391,14 @@ function lane_claim_locked(h: number, fd: number): boolean {
   oFd = fd; oH = h; oLane = ln; oWatch = I32[h + P.file]! + FF.watch;
   oTail = I32[ln + LN_TAIL]!; oHead = I32[ln + LN_HEAD]!;
   Atomics.store(I32, ln + LN_LIMIT, oTail);
-  oCap = laneEntries(); oMask = oCap - 1; oEnt = ln + LN_ENT; oMiss = 0; oStuck = -1; oGrant = 0;
+  oCap = lane_entries(); oMask = oCap - 1; oEnt = ln + LN_ENT; oMiss = 0; oStuck = -1; oGrant = 0;
   return true;
 }
 
 function lane_alloc(): number {
   const n = tunables().port_lanes!;
   for (let i = 0; i < n; i++) {
-    const ln = laneHandle(i);
+    const ln = lane_handle(i);
     if (Atomics.load(I32, ln + LN_INUSE) === 0 && Atomics.compareExchange(I32, ln + LN_INUSE, 0, 1) === 0) { kstat_add(C_LANES); return ln; }
   }
   return 0;
@@ -436,7 +436,7 @@ export function lane_let_go(): void {
   if (oLane === 0) return;
   const h = oH, ln = oLane;
   disown();
-  mutex_enter(portLock(h));
+  mutex_enter(port_lock(h));
   lane_release_locked(h, ln);
   q.release(h);
 }
@@ -493,20 +493,20 @@ export function lane_owner(h: number): number {
 }
 
 // Posted by the close of a port whose lane this thread owns.
-onUserret(() => {
+on_userret(() => {
   if (oLane !== 0 && (Atomics.load(I32, oLane + LN_CTL) & LN_CLOSED) !== 0) lane_let_go();
 });
 
 // An LWP that exits (or whose worker died) lets go of its lane: it runs no
 // more user code, so it cannot be in the middle of a push.
-onLwpExit((lid) => {
+on_lwp_exit((lid) => {
   if (lid === cur.lid) { lane_let_go(); return; }
   const n = tunables().port_lanes!;
   for (let i = 0; i < n; i++) {
-    const ln = laneHandle(i);
+    const ln = lane_handle(i);
     if (Atomics.load(I32, ln + LN_INUSE) === 0 || I32[ln + LN_OWNER] !== lid) continue;
     const h = I32[ln + LN_PORT]!;
-    mutex_enter(portLock(h));
+    mutex_enter(port_lock(h));
     if (I32[h + P.lane] === ln && I32[ln + LN_OWNER] === lid) lane_release_locked(h, ln);
     q.release(h);
   }

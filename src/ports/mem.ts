@@ -14,8 +14,8 @@
  */
 import { spin_region, SPIN_EXTRA } from '../kern/spin.js';
 import { availableParallelism } from 'node:os';
-import { F64, defineStruct, kcacheCreate, kregionCreate } from '../kern/kmem.js';
-import { defineTunable } from '../kern/options.js';
+import { F64, define_struct, kcache_create, kregion_create } from '../kern/kmem.js';
+import { define_tunable } from '../kern/options.js';
 import { kstat_counter } from '../kern/kstat.js';
 import { PORT_DEFAULT_PORTS, PORT_MAX_PORTS, PORT_DEFAULT_EVENTS } from './consts.js';
 import { mutex_class } from '../kern/lockdebug.js';
@@ -56,17 +56,17 @@ declare module '../kern/options.js' {
     port_lane_entries?: number;
   }
 }
-defineTunable('port_max_ids', PORT_DEFAULT_PORTS, 1, PORT_MAX_PORTS);
-defineTunable('port_max_events', PORT_DEFAULT_EVENTS, 1, 1 << 30);
-defineTunable('port_events_total', 2 * PORT_DEFAULT_EVENTS, 1, 1 << 24);
-defineTunable('port_spin_ns', 20_000, 0, 10_000_000);
-defineTunable('port_spinners', availableParallelism(), 0, 1024);
-defineTunable('port_dwait_ns', 50_000, 0, 10_000_000);
-defineTunable('port_lanes', 64, 0, 4096);
-defineTunable('port_lane_entries', 16384, 16, 1 << 16);
+define_tunable('port_max_ids', PORT_DEFAULT_PORTS, 1, PORT_MAX_PORTS);
+define_tunable('port_max_events', PORT_DEFAULT_EVENTS, 1, 1 << 30);
+define_tunable('port_events_total', 2 * PORT_DEFAULT_EVENTS, 1, 1 << 24);
+define_tunable('port_spin_ns', 20_000, 0, 10_000_000);
+define_tunable('port_spinners', availableParallelism(), 0, 1024);
+define_tunable('port_dwait_ns', 50_000, 0, 10_000_000);
+define_tunable('port_lanes', 64, 0, 4096);
+define_tunable('port_lane_entries', 16384, 16, 1 << 16);
 
 /** port_t + port_queue_t of the seed, less what a single process does not need. */
-export const PORT = defineStruct('port', {
+export const PORT = define_struct('port', {
   alertUser: 'f64',   // portev_user of the alert event
   flags: 'i32',       // PQ_*
   nent: 'i32',        // events on the queue (readable() reports it)
@@ -102,7 +102,7 @@ export const PQ_ALERT = 0x1, PQ_CLOSE = 0x2, PQ_FREED = 0x4;
  * port_kevent_t: one event slot. `st` is the delivery state word, changed by
  * compare-and-swap because a getter finishes a delivery without the port lock.
  */
-export const KEV = defineStruct('port_kevent', {
+export const KEV = define_struct('port_kevent', {
   object: 'f64',      // portev_object
   user: 'f64',        // portev_user (bit-exact JS number)
   st: 'i32',          // ST_* | SF_*
@@ -123,11 +123,11 @@ export const SF_CANCEL = 0x10, SF_FREEPEND = 0x20, SF_REQUEUE = 0x40;
 /** Slot flags beyond the allocation mode: the source's delivery callback runs for it. */
 export const KF_CALLBACK = 0x100;
 
-export const ports = kcacheCreate('port', PORT, (t) => t.port_max_ids!);
-export const kevents = kcacheCreate('port_kevent', KEV, (t) => t.port_events_total!);
+export const ports = kcache_create('port', PORT, (t) => t.port_max_ids!);
+export const kevents = kcache_create('port_kevent', KEV, (t) => t.port_events_total!);
 
 /** Two never-zeroed words per port (see the file comment): [lock, owning fd]. */
-const ids = kregionCreate('port_ids', (t) => 2 * t.port_max_ids!);
+const ids = kregion_create('port_ids', (t) => 2 * t.port_max_ids!);
 mutex_class('port', ids, { field: 0, stride: 2 });
 /**
  * Kernel-wide words: [0] spinners now, [1] spin budget ns, [2] most spinners,
@@ -140,16 +140,16 @@ export { SPIN_NOW, SPIN_BUDGET, SPIN_MAX, SPIN_LWP } from '../kern/spin.js';
 export const SPIN_DPOST = SPIN_EXTRA;
 
 /** The lock word of the port at handle h. */
-export function portLock(h: number): number { return ids.base + 2 * ports.index(h); }
+export function port_lock(h: number): number { return ids.base + 2 * ports.index(h); }
 /** The word naming the descriptor that owns port h (0 once closed). */
-export function portIdWord(h: number): number { return ids.base + 2 * ports.index(h) + 1; }
+export function port_id_word(h: number): number { return ids.base + 2 * ports.index(h) + 1; }
 
-export function kevUser(s: number): number { return F64[(s + E.user) >> 1]!; }
-export function kevSetUser(s: number, v: number): void { F64[(s + E.user) >> 1] = v; }
-export function kevObject(s: number): number { return F64[(s + E.object) >> 1]!; }
-export function kevSetObject(s: number, v: number): void { F64[(s + E.object) >> 1] = v; }
-export function portAlertUser(h: number): number { return F64[(h + P.alertUser) >> 1]!; }
-export function portSetAlertUser(h: number, v: number): void { F64[(h + P.alertUser) >> 1] = v; }
+export function kev_user(s: number): number { return F64[(s + E.user) >> 1]!; }
+export function kev_set_user(s: number, v: number): void { F64[(s + E.user) >> 1] = v; }
+export function kev_object(s: number): number { return F64[(s + E.object) >> 1]!; }
+export function kev_set_object(s: number, v: number): void { F64[(s + E.object) >> 1] = v; }
+export function port_alert_user(h: number): number { return F64[(h + P.alertUser) >> 1]!; }
+export function port_set_alert_user(h: number, v: number): void { F64[(h + P.alertUser) >> 1] = v; }
 
 /** kstat counters (module 'port'). */
 export const C_PORTS = kstat_counter('port', 'ports');             // ports in use now

@@ -32,7 +32,7 @@
  * Lock order: the arena lock is a leaf; close frees blocks holding a port
  * lock, nothing is taken while holding the arena lock.
  */
-import { I32, SAB, kregionCreate } from '../kern/kmem.js';
+import { I32, SAB, kregion_create } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { mutex_class } from '../kern/lockdebug.js';
 import { kstat_gauge, kstat_counter, kstat_add } from '../kern/kstat.js';
@@ -54,9 +54,9 @@ const T_ORDER = 0x1f, T_FREE = 0x20, T_QUICK = 0x40, GEN_SHIFT = 8, GEN_MASK = 0
 const KEY_SPLIT = 0x100000000;
 
 /** Arena bytes for the tunable: rounded down to a power of two. */
-function arenaBytes(v: number): number { return 2 ** Math.floor(Math.log2(v)); }
+function arena_bytes(v: number): number { return 2 ** Math.floor(Math.log2(v)); }
 
-const region = kregionCreate('msg_arena', (t) => CTRL + arenaBytes(t.msg_arena!) / 4);
+const region = kregion_create('msg_arena', (t) => CTRL + arena_bytes(t.msg_arena!) / 4);
 mutex_class('msgarena', region, { skip: A_LOCK, words: 1 });
 
 const C_DISCARDED = kstat_counter('msg', 'discarded');  // freed by a close with the message queued
@@ -74,7 +74,7 @@ let sizeFor: unknown, size = 0;
 /** The arena's size in bytes (its largest block). */
 export function msg_arena_size(): number {
   const t = tunables();
-  if (t !== sizeFor) { size = arenaBytes(t.msg_arena!); sizeFor = t; }
+  if (t !== sizeFor) { size = arena_bytes(t.msg_arena!); sizeFor = t; }
   return size;
 }
 
@@ -97,7 +97,7 @@ export function msg_order(payload: number): number {
 /** Bytes of the block a payload of `payload` bytes takes. */
 export function msg_block_bytes(payload: number): number { return (1 << MIN_SHIFT) << msg_order(payload); }
 
-function dataBase(): number { return region.base + CTRL; }
+function data_base(): number { return region.base + CTRL; }
 
 function list_push(order: number, b: number): void {
   const head = region.base + A_FREE + order;
@@ -119,7 +119,7 @@ function list_unlink(order: number, b: number): void {
 function init_locked(): void {
   const top = Math.log2(msg_arena_size()) - MIN_SHIFT;
   I32[region.base + A_MAXORD] = top;
-  list_push(top, dataBase());
+  list_push(top, data_base());
   I32[region.base + A_INIT] = 1;
 }
 
@@ -165,7 +165,7 @@ function buddy_take_locked(order: number): number {
 
 /** Block b of `order` back to the buddy lists, coalesced with its free buddies (lock held). */
 function buddy_free_locked(b: number, order: number): void {
-  const a = region.base, base = dataBase(), top = I32[a + A_MAXORD]!;
+  const a = region.base, base = data_base(), top = I32[a + A_MAXORD]!;
   while (order < top) {
     const buddy = base + ((b - base) ^ (MIN_WORDS << order));
     if (I32[buddy] !== (order | T_FREE)) break;
@@ -190,7 +190,7 @@ function quick_flush_locked(): number {
 /** The handle of an allocated block named by `key`, or 0 when the key names no live block (never throws). */
 export function msg_block(key: number): number {
   const b = key % KEY_SPLIT, gen = Math.floor(key / KEY_SPLIT);
-  const d = b - dataBase();
+  const d = b - data_base();
   if (!(d >= 0 && d < msg_arena_size() / 4 && d % MIN_WORDS === 0)) return 0;
   const tag = I32[b]!;
   if ((tag & (T_FREE | T_QUICK)) !== 0 || ((tag >>> GEN_SHIFT) & GEN_MASK) !== gen) return 0;

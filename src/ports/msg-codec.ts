@@ -60,7 +60,7 @@ const known = new Map<number, SharedArrayBuffer>();
 let channel: BroadcastChannel | undefined;
 
 interface SabNote { id: number; sab: SharedArrayBuffer }
-function isNote(m: unknown): m is SabNote {
+function is_note(m: unknown): m is SabNote {
   return typeof m === 'object' && m !== null && typeof (m as SabNote).id === 'number' && (m as SabNote).sab instanceof SharedArrayBuffer;
 }
 
@@ -81,7 +81,7 @@ export function msg_channel_open(): BroadcastChannel { return open(); }
 function open(): BroadcastChannel {
   if (channel !== undefined) return channel;
   const ch = new BroadcastChannel('ukern:sab');
-  ch.onmessage = (ev: unknown): void => { const m = (ev as { data: unknown }).data; if (isNote(m)) file(m.id, m.sab); };
+  ch.onmessage = (ev: unknown): void => { const m = (ev as { data: unknown }).data; if (is_note(m)) file(m.id, m.sab); };
   (ch as unknown as { unref(): void }).unref();
   channel = ch;
   return ch;
@@ -103,7 +103,7 @@ function lookup(id: number): SharedArrayBuffer {
   while (sab === undefined) {
     const m = receiveMessageOnPort(ch as unknown as Parameters<typeof receiveMessageOnPort>[0]) as { message: unknown } | undefined;
     if (m === undefined) break;
-    if (isNote(m.message)) { file(m.message.id, m.message.sab); if (m.message.id === id) sab = m.message.sab; }
+    if (is_note(m.message)) { file(m.message.id, m.message.sab); if (m.message.id === id) sab = m.message.sab; }
   }
   if (sab === undefined) throw new SysError('EIO', 'port_receive', `SharedArrayBuffer #${id} of this message never reached this thread (announced before its channel opened, or pushed out of the last ${SAB_KEEP})`);
   return sab;
@@ -173,7 +173,7 @@ export function msg_encode(value: unknown): Uint8Array {
   try {
     s.writeValue(value);
   } catch (e) {
-    throw dataCloneError(e);
+    throw data_clone_error(e);
   }
   return s.releaseBuffer();
 }
@@ -198,7 +198,7 @@ export function msg_decode(bytes: Uint8Array): unknown {
 }
 
 /** The error of a value that cannot be cloned, named as structuredClone names it. */
-function dataCloneError(e: unknown): Error {
+function data_clone_error(e: unknown): Error {
   if (e instanceof Error && e.name === 'DataCloneError') return e;
   const msg = e instanceof Error ? e.message : String(e);
   const err = new Error(msg, { cause: e });

@@ -238,7 +238,7 @@ const SHORT = 16;
 interface FastSlices { latin1Slice(start: number, end: number): string; ucs2Slice(start: number, end: number): string }
 
 /** Bytes [at, at + n) of the input's memory as an ArrayBuffer of their own (never shared). */
-function copyOut(at: number, n: number): ArrayBuffer {
+function copy_out(at: number, n: number): ArrayBuffer {
   const ab = new ArrayBuffer(n);
   new Uint8Array(ab).set(new Uint8Array(d.buffer, at, n));
   return ab;
@@ -301,7 +301,7 @@ function rview(shared: boolean): ArrayBufferView {
     t.set(new T(d.buffer, at, n / per));
     return t;
   }
-  const ab = copyOut(at, n);
+  const ab = copy_out(at, n);
   return ctor === Buffer ? Buffer.from(ab) : new (ctor as typeof Uint8Array)(ab, 0, n / per);
 }
 
@@ -337,7 +337,7 @@ function rvalue(): unknown {
     case T_MAP: { const n = ru32(); const m = new Map<unknown, unknown>(); for (let i = 0; i < n; i++) { const k = rvalue(); m.set(k, rvalue()); } return m; }
     case T_SET: { const n = ru32(); const s = new Set<unknown>(); for (let i = 0; i < n; i++) s.add(rvalue()); return s; }
     case T_SAB: return sabOf(ru32());
-    case T_AB: { const n = ru32(); const ab = copyOut(d.byteOffset + dp, n); dp += n; return ab; }
+    case T_AB: { const n = ru32(); const ab = copy_out(d.byteOffset + dp, n); dp += n; return ab; }
     default: throw new Error(`bad tag ${tag} at ${dp - 1}`);
   }
 }

@@ -28,7 +28,7 @@ import { SysError, AbortError } from '../kern/errno.js';
 import { hold } from '../kern/keepalive.js';
 import { sysenter } from '../kern/sysent.js';
 import { fd_get, DTYPE_PORT } from '../kern/fdtab.js';
-import { E, P, KF_CALLBACK, kevSetObject, kevObject } from './mem.js';
+import { E, P, KF_CALLBACK, kev_set_object, kev_object } from './mem.js';
 import { PORT_ALLOC_DEFAULT } from './consts.js';
 import { port_enter, port_exit, slot_alloc_locked, enqueue_locked, port_readable_notify } from './queue.js';
 import { port_source_register, type PortDelivery } from './source.js';
@@ -88,7 +88,7 @@ export function port_msg_send(fd: number, bytes: Uint8Array, syscall: string): v
   }
   I32[s + E.flags] = PORT_ALLOC_DEFAULT | KF_CALLBACK;
   I32[s + E.events] = len;
-  kevSetObject(s, key);
+  kev_set_object(s, key);
   const first = enqueue_locked(h, s);
   port_exit(h);
   if (first) port_readable_notify(h);
@@ -157,7 +157,7 @@ port_source_register(PORT_SOURCE_MSG, { name: 'msg', deliver: msg_deliver });
 /** A close found queued slot s (port lock held): frees its message block if it is a message. Never throws. */
 export function msg_close_slot(s: number): void {
   if (I32[s + E.source] !== PORT_SOURCE_MSG) return;
-  const b = msg_block(kevObject(s));
+  const b = msg_block(kev_object(s));
   if (b !== 0) { msg_free(b); msg_count_discarded(); }
 }
 

@@ -34,7 +34,7 @@ import { cur } from '../kern/hdr.js';
 import { sq_first, sq_arg, sq_wake } from '../kern/sleepq.js';
 import { kstat_add } from '../kern/kstat.js';
 import {
-  P, E, ports, kevents, portLock, portIdWord, PQ_CLOSE, PQ_FREED,
+  P, E, ports, kevents, port_lock, port_id_word, PQ_CLOSE, PQ_FREED,
   ST_RESERVED, ST_QUEUED, C_PORTS, C_SENT,
 } from './mem.js';
 import { PORT_SOURCE_USER, PORT_ALLOC_DEFAULT } from './consts.js';
@@ -58,7 +58,7 @@ export function port_gen(h: number): number {
 }
 
 /** The lane mark of an event queued now (lock held): lane entries published so far come before it. */
-function rposNow(h: number): number {
+function rpos_now(h: number): number {
   const ln = I32[h + P.lane]!;
   return ln === 0 ? 0 : Atomics.load(I32, ln + LN_TAIL);
 }
@@ -87,7 +87,7 @@ export function port_enter(fd: unknown, syscall: string): number {
     mutex_exit(memoLock);
   }
   const h = fd_get(fd, DTYPE_PORT, syscall, 'EBADFD');
-  const lock = portLock(h), idw = portIdWord(h);
+  const lock = port_lock(h), idw = port_id_word(h);
   mutex_enter(lock);
   if (Atomics.load(I32, idw) !== fd) {
     mutex_exit(lock);
@@ -104,12 +104,12 @@ export function port_enter_code(fd: unknown, syscall: string): number | 'EBADF' 
     if (e instanceof TypeError) throw e;
     return (e as { code: string }).code === 'EBADFD' ? 'EBADFD' : 'EBADF';
   }
-  mutex_enter(portLock(h));
-  if (Atomics.load(I32, portIdWord(h)) !== fd) { mutex_exit(portLock(h)); return 'EBADF'; }
+  mutex_enter(port_lock(h));
+  if (Atomics.load(I32, port_id_word(h)) !== fd) { mutex_exit(port_lock(h)); return 'EBADF'; }
   return h;
 }
 
-export function port_exit(h: number): void { mutex_exit(h === memoH ? memoLock : portLock(h)); }
+export function port_exit(h: number): void { mutex_exit(h === memoH ? memoLock : port_lock(h)); }
 
 /** Most free slots a port keeps for itself; beyond, they go back to the kernel-wide cache. */
 export const PORT_FREE_MAX = 4096;
@@ -171,7 +171,7 @@ function slot_steal(h: number): number {
   for (let i = 0; i < ports.count; i++) {
     const o = ports.handle(i);
     if (o === h || (I32[o + P.nfree] === 0 && Atomics.load(I32, o + P.rstack) === 0)) continue;
-    const lock = portLock(o);
+    const lock = port_lock(o);
     if (!mutex_tryenter(lock)) continue;
     if ((I32[o + P.flags]! & PQ_CLOSE) === 0) reclaim_locked(o);
     const s = I32[o + P.freeHead]!;
@@ -264,7 +264,7 @@ export function send_user_locked(h: number, events: number, user: number, syscal
   m[s + E_PORT] = h;
   m[s + E_EVENTS] = events;
   m[s + E_ARG] = 0;
-  m[s + E_RPOS] = rposNow(h);
+  m[s + E_RPOS] = rpos_now(h);
   // Link at the tail (enqueue_locked, inlined).
   const t = m[h + P_TAIL]!;
   m[s + E_NEXT] = 0;
@@ -296,7 +296,7 @@ export function enqueue_locked(h: number, s: number): boolean {
   const t = I32[h + P.tail]!;
   I32[s + E.next] = 0;
   I32[s + E.prev] = t;
-  I32[s + E.rpos] = rposNow(h);
+  I32[s + E.rpos] = rpos_now(h);
   if (t === 0) I32[h + P.head] = s; else I32[t + E.next] = s;
   I32[h + P.tail] = s;
   // Plain stores: the slot and the count are guarded by the port lock, whose

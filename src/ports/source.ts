@@ -55,10 +55,10 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { fail, KernelAssertionError } from '../kern/errno.js';
-import { intArg, userArg } from '../kern/copyin.js';
+import { copyin_int, copyin_user } from '../kern/copyin.js';
 import { kstat_add } from '../kern/kstat.js';
 import {
-  E, P, kevents, portIdWord, kevSetObject, kevSetUser, kevObject, kevUser,
+  E, P, kevents, port_id_word, kev_set_object, kev_set_user, kev_object, kev_user,
   ST_RESERVED, ST_QUEUED, ST_TAKEN, ST_DELIVERING, ST_MASK, SF_CANCEL, SF_FREEPEND, SF_REQUEUE,
   KF_CALLBACK, PQ_CLOSE, C_DISCARDED,
 } from './mem.js';
@@ -67,7 +67,7 @@ import {
   port_enter, port_exit, port_exit_release, slot_alloc_locked, slot_free_locked,
   enqueue_locked, unlink_locked, port_readable_notify,
 } from './queue.js';
-import { portLock } from './mem.js';
+import { port_lock } from './mem.js';
 import { mutex_enter } from '../kern/mutex.js';
 
 /** What a delivery callback sees; it may change `events`. */
@@ -126,7 +126,7 @@ const MODES = PORT_ALLOC_PRIVATE | PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED;
  * flags, reported under `syscall` (the application call doing the reserving).
  */
 export function port_alloc_event(port: number, flags: number, source: number, syscall = 'port_alloc_event'): number {
-  intArg(flags, 'flags', syscall);
+  copyin_int(flags, 'flags', syscall);
   if ((flags & ~MODES) !== 0 || (flags !== 0 && (flags & (flags - 1)) !== 0)) fail('EINVAL', syscall, `alloc flags ${flags}`);
   const h = port_enter(port, syscall);
   const s = slot_alloc_locked(h, flags, source, syscall);
@@ -135,7 +135,7 @@ export function port_alloc_event(port: number, flags: number, source: number, sy
   return s;
 }
 
-function slotArg(slot: number, fn: string): number {
+function slot_arg(slot: number, fn: string): number {
   if (typeof slot !== 'number' || kevents.index(slot) < 0 || (Atomics.load(I32, slot + E.st) & ST_MASK) === 0) {
     throw new KernelAssertionError(`${fn}: ${String(slot)} is not a reserved port event slot`);
   }
@@ -144,33 +144,33 @@ function slotArg(slot: number, fn: string): number {
 
 /** Sets the event data of a reserved slot (port_init_event). */
 export function port_init_event(slot: number, object: number, user: number, arg = 0, callback = false): void {
-  slotArg(slot, 'port_init_event');
-  kevSetObject(slot, userArg(object, 'object', 'port_init_event'));
-  kevSetUser(slot, userArg(user, 'user', 'port_init_event'));
+  slot_arg(slot, 'port_init_event');
+  kev_set_object(slot, copyin_user(object, 'object', 'port_init_event'));
+  kev_set_user(slot, copyin_user(user, 'user', 'port_init_event'));
   I32[slot + E.arg] = arg | 0;
   I32[slot + E.flags] = (I32[slot + E.flags]! & ~KF_CALLBACK) | (callback ? KF_CALLBACK : 0);
 }
 
 /** Sets portev_events of a slot (port_set_event); a callback may still change it at delivery. */
 export function port_set_event(slot: number, events: number): void {
-  slotArg(slot, 'port_set_event');
+  slot_arg(slot, 'port_set_event');
   I32[slot + E.events] = events | 0;
 }
 
 /** Reads back a slot's fields (for sources and tests). */
 export function port_event_info(slot: number): { events: number; object: number; user: number; arg: number; source: number; queued: boolean } {
-  slotArg(slot, 'port_event_info');
+  slot_arg(slot, 'port_event_info');
   const st = Atomics.load(I32, slot + E.st) & ST_MASK;
   return {
-    events: I32[slot + E.events]!, object: kevObject(slot), user: kevUser(slot), arg: I32[slot + E.arg]!,
+    events: I32[slot + E.events]!, object: kev_object(slot), user: kev_user(slot), arg: I32[slot + E.arg]!,
     source: I32[slot + E.source]!, queued: st === ST_QUEUED || st === ST_TAKEN,
   };
 }
 
 /** Descriptor of the port a slot belongs to; 0 once that port is closed. */
 export function port_event_fd(slot: number): number {
-  slotArg(slot, 'port_event_fd');
-  return Atomics.load(I32, portIdWord(I32[slot + E.port]!));
+  slot_arg(slot, 'port_event_fd');
+  return Atomics.load(I32, port_id_word(I32[slot + E.port]!));
 }
 
 /**
@@ -180,10 +180,10 @@ export function port_event_fd(slot: number): number {
  * it was queued. EINVAL for a PORT_ALLOC_PRIVATE slot.
  */
 export function port_send_event(slot: number): boolean {
-  slotArg(slot, 'port_send_event');
+  slot_arg(slot, 'port_send_event');
   if (I32[slot + E.flags]! & PORT_ALLOC_PRIVATE) fail('EINVAL', 'port_send_event', 'a PORT_ALLOC_PRIVATE slot is never queued');
   const h = I32[slot + E.port]!;
-  mutex_enter(portLock(h));
+  mutex_enter(port_lock(h));
   if (I32[h + P.flags]! & PQ_CLOSE) { port_exit(h); return false; }
   for (;;) {
     const v = Atomics.load(I32, slot + E.st);
@@ -211,9 +211,9 @@ export function port_send_event(slot: number): boolean {
  * pending. The slot stays reserved.
  */
 export function port_remove_done_event(slot: number): boolean {
-  slotArg(slot, 'port_remove_done_event');
+  slot_arg(slot, 'port_remove_done_event');
   const h = I32[slot + E.port]!;
-  mutex_enter(portLock(h));
+  mutex_enter(port_lock(h));
   const r = withdraw_locked(h, slot);
   port_exit(h);
   return r;
@@ -235,9 +235,9 @@ function withdraw_locked(h: number, slot: number): boolean {
 
 /** Gives a slot back (port_free_event): withdraws it if pending, then frees it. */
 export function port_free_event(slot: number): void {
-  slotArg(slot, 'port_free_event');
+  slot_arg(slot, 'port_free_event');
   const h = I32[slot + E.port]!;
-  mutex_enter(portLock(h));
+  mutex_enter(port_lock(h));
   if (I32[slot + E.source] === PORT_SOURCE_TIMER) I32[h + P.ntimers]!--;
   withdraw_locked(h, slot);
   for (;;) {

@@ -6,17 +6,17 @@
  * run-time tuning of the deadline-aware wait (dwait.ts).
  */
 import { I32 } from '../kern/kmem.js';
-import { onBoot, tunables } from '../kern/boot.js';
+import { on_boot, tunables } from '../kern/boot.js';
 import { sysenter } from '../kern/sysent.js';
 import { SpinDomain, type Spin } from '../kern/spin.js';
 import { mutex_enter } from '../kern/mutex.js';
-import { P, spinRegion, portLock, PQ_CLOSE, SPIN_DPOST, C_SPIN_HIT, C_SPIN_MISS } from './mem.js';
+import { P, spinRegion, port_lock, PQ_CLOSE, SPIN_DPOST, C_SPIN_HIT, C_SPIN_MISS } from './mem.js';
 import { lane_owner, LN_TAIL, LN_HEAD } from './lane.js';
 import { port_exit, port_exit_release, port_nent } from './queue.js';
 
 const domain = new SpinDomain(spinRegion, P.spinScore, P.spinTick, C_SPIN_HIT, C_SPIN_MISS, 2);
 
-onBoot(() => { domain.setLimits(tunables().port_spin_ns!, tunables().port_spinners!); });
+on_boot(() => { domain.setLimits(tunables().port_spin_ns!, tunables().port_spinners!); });
 
 /**
  * Changes, kernel-wide, the adaptive spin budget (ns; 0 turns spinning off),
@@ -58,7 +58,7 @@ export function prespin(h: number, nget: number, deadline: number): -1 | 0 | 1 {
   const ok = domain.poll(h, owner, deadline,
     () => Atomics.load(m, h + P.nent) + ((Atomics.load(m, ln + LN_TAIL) - Atomics.load(m, ln + LN_HEAD)) | 0) >= nget,
     () => { I32[h + P.thrcnt]!++; port_exit(h); },
-    () => { mutex_enter(portLock(h)); I32[h + P.thrcnt]!--; });
+    () => { mutex_enter(port_lock(h)); I32[h + P.thrcnt]!--; });
   if ((I32[h + P.flags]! & PQ_CLOSE) !== 0) { port_exit_release(h); return -1; }
   return ok && port_nent(h) >= nget ? 1 : 0;
 }

@@ -6,15 +6,15 @@
 import { I32 } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
 import { fail } from '../kern/errno.js';
-import { intArg, i32Arg, userArg, copyin_array, copyin_check, argType, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
+import { copyin_int, copyin_i32, copyin_user, copyin_array, copyin_check, arg_type, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import { fd_alloc, fd_file, DTYPE_PORT } from '../kern/fdtab.js';
 import { tunables } from '../kern/boot.js';
 import { kstat_add } from '../kern/kstat.js';
 import { sq_wake_all } from '../kern/sleepq.js';
-import { runSync, runAsync } from '../kern/sleeprun.js';
+import { run_sync, run_async } from '../kern/sleeprun.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import {
-  P, E, ports, portLock, portIdWord, kevSetUser, portSetAlertUser, PQ_ALERT,
+  P, E, ports, port_lock, port_id_word, kev_set_user, port_set_alert_user, PQ_ALERT,
   C_PORTS, C_CREATED, C_ALERTS,
 } from './mem.js';
 import {
@@ -26,7 +26,7 @@ import {
 import { port_source_ops } from './source.js';
 import { lane_push, lane_before_locked, lane_send_locked, lane_ctl_sync_locked } from './lane.js';
 import { slackWanted, dwait_thread_setup } from './dwait.js';
-import { getn_gen, getn_fast, timeout_copyin, countArg } from './getn.js';
+import { getn_gen, getn_fast, timeout_copyin, count_arg } from './getn.js';
 import type { port_event_t, port_event_list } from './types.js';
 import type { Timespec } from '../kern/time.js';
 import './close.js';
@@ -42,8 +42,8 @@ export { port_spin_tune } from './spin.js';
  * other number that is not an open port's descriptor EBADF (when looked up).
  * Descriptors are primitives, so this is the copy.
  */
-function portArg(v: unknown, syscall: string): number {
-  if (typeof v !== 'number') argType(syscall, `port must be a number, got type ${typeof v}`);
+function port_arg(v: unknown, syscall: string): number {
+  if (typeof v !== 'number') arg_type(syscall, `port must be a number, got type ${typeof v}`);
   return v;
 }
 
@@ -54,12 +54,12 @@ export function port_create(): number {
   if (h === 0) fail('EAGAIN', 'port_create', `port_max_ids (${ports.count}) ports in use`);
   let fd: number;
   try { fd = fd_alloc(DTYPE_PORT, h, 'port_create'); } catch (e) { ports.free(h); throw e; }
-  mutex_enter(portLock(h));
+  mutex_enter(port_lock(h));
   I32[h + P.maxev] = tunables().port_max_events!;
   I32[h + P.fd] = fd;
   I32[h + P.file] = fd_file(fd);
-  Atomics.store(I32, portIdWord(h), fd);
-  mutex_exit(portLock(h));
+  Atomics.store(I32, port_id_word(h), fd);
+  mutex_exit(port_lock(h));
   kstat_add(C_PORTS); kstat_add(C_CREATED);
   return fd;
 }
@@ -71,11 +71,11 @@ export function port_create(): number {
  */
 export function port_associate(port: number, source: number, object: number, events: number, user: number): void {
   sysenter();
-  const fd = portArg(port, 'port_associate');
-  const src = i32Arg(source, 'source', 'port_associate');
-  const obj = userArg(object, 'object', 'port_associate');
-  const ev = intArg(events, 'events', 'port_associate') | 0;
-  const u = userArg(user, 'user', 'port_associate');
+  const fd = port_arg(port, 'port_associate');
+  const src = copyin_i32(source, 'source', 'port_associate');
+  const obj = copyin_user(object, 'object', 'port_associate');
+  const ev = copyin_int(events, 'events', 'port_associate') | 0;
+  const u = copyin_user(user, 'user', 'port_associate');
   port_exit(port_enter(fd, 'port_associate'));
   const ops = port_source_ops(src);
   if (ops?.associate === undefined) fail('EINVAL', 'port_associate', `source ${src} cannot be associated`);
@@ -85,9 +85,9 @@ export function port_associate(port: number, source: number, object: number, eve
 /** Removes an association (EINVAL for sources that have none). */
 export function port_dissociate(port: number, source: number, object: number): void {
   sysenter();
-  const fd = portArg(port, 'port_dissociate');
-  const src = i32Arg(source, 'source', 'port_dissociate');
-  const obj = userArg(object, 'object', 'port_dissociate');
+  const fd = port_arg(port, 'port_dissociate');
+  const src = copyin_i32(source, 'source', 'port_dissociate');
+  const obj = copyin_user(object, 'object', 'port_dissociate');
   port_exit(port_enter(fd, 'port_dissociate'));
   const ops = port_source_ops(src);
   if (ops?.dissociate === undefined) fail('EINVAL', 'port_dissociate', `source ${src} cannot be dissociated`);
@@ -95,10 +95,10 @@ export function port_dissociate(port: number, source: number, object: number): v
 }
 
 /** Queues a PORT_SOURCE_USER event on h (lock held); releases the lock. */
-function sendLocked(h: number, events: number, user: number, syscall: string): void {
+function send_locked(h: number, events: number, user: number, syscall: string): void {
   const s = slot_alloc_locked(h, PORT_ALLOC_DEFAULT, PORT_SOURCE_USER, syscall);
   I32[s + E.events] = events;
-  kevSetUser(s, user);
+  kev_set_user(s, user);
   const first = enqueue_locked(h, s); // counts it in events_sent
   port_exit(h);
   if (first) port_readable_notify(h);
@@ -107,7 +107,7 @@ function sendLocked(h: number, events: number, user: number, syscall: string): v
 /** Sends a user event (PORT_SOURCE_USER). EBADF, EBADFD, EAGAIN (port_max_events or slots exhausted). */
 export function port_send(port: number, events: number, user: number): void {
   sysenter();
-  // The copy-in of intArg and userArg, inline for the common case (an int
+  // The copy-in of copyin_int and copyin_user, inline for the common case (an int
   // and a number): this is every send's path, so it is kept to one call
   // below (lane_push), short for a fresh LWP's interpreter.
   if (typeof events === 'number' && typeof user === 'number' && (events | 0) === events) {
@@ -115,7 +115,7 @@ export function port_send(port: number, events: number, user: number): void {
     port_send_locked(port, events, user);
     return;
   }
-  port_send_locked(port, intArg(events, 'events', 'port_send') | 0, userArg(user, 'user', 'port_send'));
+  port_send_locked(port, copyin_int(events, 'events', 'port_send') | 0, copyin_user(user, 'user', 'port_send'));
 }
 
 /** port_send when the lane did not take the event (arguments copied in). */
@@ -142,9 +142,9 @@ export function port_sendn(ports: readonly number[], events: number, user: numbe
   // Copy in: the list (length and each entry read once), the scalars; the
   // errors array is only written, at the end, with no lock held (copyout).
   const list = copyin_array(ports, 'ports', 'port_sendn');
-  if (errors !== undefined && !Array.isArray(errors)) argType('port_sendn', 'errors must be an array');
-  const ev = intArg(events, 'events', 'port_sendn') | 0;
-  const u = userArg(user, 'user', 'port_sendn');
+  if (errors !== undefined && !Array.isArray(errors)) arg_type('port_sendn', 'errors must be an array');
+  const ev = copyin_int(events, 'events', 'port_sendn') | 0;
+  const u = copyin_user(user, 'user', 'port_sendn');
   const n = list.length;
   if (n === 0) fail('EINVAL', 'port_sendn', 'nent 0');
   const codes = new Array<string | null>(n);
@@ -175,7 +175,7 @@ function sendn_chunk(list: readonly unknown[], from: number, to: number, ev: num
     const h = typeof fd === 'number' ? port_enter_code(fd, 'port_sendn') : 'EBADF';
     if (typeof h !== 'number') code = h;
     else {
-      try { sendLocked(h, ev, u, 'port_sendn'); } catch (e) { code = (e as { code?: string }).code ?? 'EIO'; }
+      try { send_locked(h, ev, u, 'port_sendn'); } catch (e) { code = (e as { code?: string }).code ?? 'EIO'; }
     }
     if (code === null) reached++;
     codes[i] = code;
@@ -191,10 +191,10 @@ function sendn_chunk(list: readonly unknown[], from: number, to: number, ev: num
  */
 export function port_alert(port: number, flags: number, events: number, user: number): void {
   sysenter();
-  const fd = portArg(port, 'port_alert');
-  const fl = i32Arg(flags, 'flags', 'port_alert');
-  const ev = intArg(events, 'events', 'port_alert') | 0;
-  const u = userArg(user, 'user', 'port_alert');
+  const fd = port_arg(port, 'port_alert');
+  const fl = copyin_i32(flags, 'flags', 'port_alert');
+  const ev = copyin_int(events, 'events', 'port_alert') | 0;
+  const u = copyin_user(user, 'user', 'port_alert');
   const h = port_enter(fd, 'port_alert');
   const f = I32[h + P.flags]!;
   if (ev === 0) {
@@ -207,7 +207,7 @@ export function port_alert(port: number, flags: number, events: number, user: nu
   if (fl === PORT_ALERT_UPDATE && (f & PQ_ALERT)) { port_exit(h); fail('EBUSY', 'port_alert', 'port already in alert mode'); }
   I32[h + P.flags] = f | PQ_ALERT;
   I32[h + P.alertEvents] = ev;
-  portSetAlertUser(h, u);
+  port_set_alert_user(h, u);
   I32[h + P.alertGen]!++;
   sq_wake_all(h + P.wqh);
   lane_ctl_sync_locked(h);
@@ -223,7 +223,7 @@ export function port_get(port: number, timeout?: Timespec | null): port_event_t 
   const fast = getn_fast(port, 1, 1, 'port_get', tns);
   if (typeof fast === 'object') return fast[0]!;
   try {
-    return runSync(getn_gen(port, { max: 1, nget: 1, tns, one: true, async: false, syscall: 'port_get', needNew: fast ?? -1 }))[0]!;
+    return run_sync(getn_gen(port, { max: 1, nget: 1, tns, one: true, async: false, syscall: 'port_get', needNew: fast ?? -1 }))[0]!;
   } finally {
     if (slackWanted) dwait_thread_setup();
   }
@@ -235,13 +235,13 @@ export function port_get(port: number, timeout?: Timespec | null): port_event_t 
  */
 export function port_getn(port: number, max: number, nget: number, timeout?: Timespec | null): port_event_list {
   sysenter();
-  const mx = countArg(max, 'max', 'port_getn');
-  const ng = countArg(nget, 'nget', 'port_getn');
+  const mx = count_arg(max, 'max', 'port_getn');
+  const ng = count_arg(nget, 'nget', 'port_getn');
   const tns = timeout_copyin(timeout, 'port_getn');
   const fast = getn_fast(port, mx, ng, 'port_getn', tns);
   if (typeof fast === 'object') return fast;
   try {
-    return runSync(getn_gen(port, { max: mx, nget: ng, tns, one: false, async: false, syscall: 'port_getn', needNew: fast ?? -1 }));
+    return run_sync(getn_gen(port, { max: mx, nget: ng, tns, one: false, async: false, syscall: 'port_getn', needNew: fast ?? -1 }));
   } finally {
     if (slackWanted) dwait_thread_setup();
   }
@@ -252,15 +252,15 @@ export async function port_get_async(port: number, timeout?: Timespec | null, op
   sysenter();
   const tns = timeout_copyin(timeout, 'port_get');
   const signal = copyin_async_options(opts, 'port_get');
-  return (await runAsync(getn_gen(port, { max: 1, nget: 1, tns, one: true, async: true, syscall: 'port_get', needNew: -1 }), signal))[0]!;
+  return (await run_async(getn_gen(port, { max: 1, nget: 1, tns, one: true, async: true, syscall: 'port_get', needNew: -1 }), signal))[0]!;
 }
 
 /** The Promise form of {@link port_getn}. */
 export async function port_getn_async(port: number, max: number, nget: number, timeout?: Timespec | null, opts?: AsyncOptions): Promise<port_event_list> {
   sysenter();
-  const mx = countArg(max, 'max', 'port_getn');
-  const ng = countArg(nget, 'nget', 'port_getn');
+  const mx = count_arg(max, 'max', 'port_getn');
+  const ng = count_arg(nget, 'nget', 'port_getn');
   const tns = timeout_copyin(timeout, 'port_getn');
   const signal = copyin_async_options(opts, 'port_getn');
-  return runAsync(getn_gen(port, { max: mx, nget: ng, tns, one: false, async: true, syscall: 'port_getn', needNew: -1 }), signal);
+  return run_async(getn_gen(port, { max: mx, nget: ng, tns, one: false, async: true, syscall: 'port_getn', needNew: -1 }), signal);
 }

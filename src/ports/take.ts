@@ -28,7 +28,7 @@ import { I32, F64 } from '../kern/kmem.js';
 import { kstat_add } from '../kern/kstat.js';
 import { mutex_enter } from '../kern/mutex.js';
 import {
-  P, E, portLock, portIdWord, PQ_CLOSE,
+  P, E, port_lock, port_id_word, PQ_CLOSE,
   ST_RESERVED, ST_QUEUED, ST_TAKEN, ST_DELIVERING, SF_CANCEL, SF_FREEPEND, SF_REQUEUE,
   KF_CALLBACK, C_DELIVERED,
 } from './mem.js';
@@ -38,7 +38,7 @@ import {
   slots_return, slot_free_locked, sent_fold_locked, port_nent, port_gen,
 } from './queue.js';
 import { port_source_ops, type PortDelivery } from './source.js';
-import { LN_HEAD, LN_TAIL, LN_ENT, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT, laneEntries } from './lane.js';
+import { LN_HEAD, LN_TAIL, LN_ENT, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT, lane_entries } from './lane.js';
 import { cur } from '../kern/hdr.js';
 import { port_event, type port_event_t } from './types.js';
 
@@ -62,7 +62,7 @@ export function take_reserve(): void {
   if (scrEv.length === 0) take_grow();
 }
 function take_grow(): void {
-  const cap = laneEntries();
+  const cap = lane_entries();
   laneMask = cap - 1;
   if (scrEv.length < cap) { scrEv = new Int32Array(cap); scrUser = new Float64Array(cap); }
 }
@@ -73,7 +73,7 @@ const dctx: { -readonly [K in keyof PortDelivery]: PortDelivery[K] } = {
 };
 
 /** Marks a detached source slot taken (lock held); port_send's slots need no mark. */
-function markTakenM(m: Int32Array, s: number): number {
+function mark_taken_m(m: Int32Array, s: number): number {
   if (m[s + E.source] === PORT_SOURCE_USER) return 0;
   m[s + E.st] = ST_TAKEN;
   return 1;
@@ -272,16 +272,16 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
       // the sender just wrote that slot, and senders wait for the lock meanwhile).
       last = m[h + P.tail]!; n = nent;
       if (m[h + P.nsrcq]! !== 0) {
-        for (let x = first; x !== 0; x = m[x + E.next]!) markTakenM(m, x);
+        for (let x = first; x !== 0; x = m[x + E.next]!) mark_taken_m(m, x);
         m[h + P.nsrcq] = 0;
       }
     } else {
       last = first; n = 1;
-      let marked = markTakenM(m, first);
+      let marked = mark_taken_m(m, first);
       while (n < max) {
         const nx = m[last + E.next]!;
         if (nx === 0) break;
-        marked += markTakenM(m, nx);
+        marked += mark_taken_m(m, nx);
         last = nx; n++;
       }
       m[h + P.nsrcq] = m[h + P.nsrcq]! - marked;
@@ -291,7 +291,7 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
     // The lane too: merge it with the list by the lane mark each listed
     // event carries (lane.ts), copying the lane entries out before the head
     // moves past them (the owner reuses them then).
-    const cap = laneEntries();
+    const cap = lane_entries();
     // take_reserve() sized the scratch before the lock (the lane size is
     // fixed at boot), so this never allocates; kept only as a backstop.
     if (scrEv.length < cap) take_grow();
@@ -299,7 +299,7 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
     let x = first, r = rh, marked = 0;
     while (n + nr < max) {
       if (x !== 0 && (r === rt || ((m[x + E.rpos]! - r) | 0) <= 0)) {
-        marked += markTakenM(m, x);
+        marked += mark_taken_m(m, x);
         last = x; x = m[x + E.next]!; n++;
         if (nruns > 0 && runs[nruns - 1]! > 0) runs[nruns - 1]!++; else runs[nruns++] = 1;
       } else if (r !== rt) {
@@ -333,7 +333,7 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
   if (roomWake !== 0) Atomics.notify(m, roomWake + LN_HEAD);
 
   // 2. Deliver with no lock held.
-  const fd = Atomics.load(m, portIdWord(h));
+  const fd = Atomics.load(m, port_id_word(h));
   let taken = 0, freed = 0, freeHead = 0, freeTail = 0;
   let denyHead = 0, denyTail = 0, denied = 0;
   let requeue = 0;
@@ -442,10 +442,10 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
   if (fast && denyHead === 0 && requeue === 0 && !(m[h + P.wqh] !== 0 && port_nent(h) > 0)) {
     // A close that came meanwhile must find our slots: either it sees them on
     // the return stack, or we see its flag (both sequentially consistent).
-    if ((Atomics.load(m, h + P.flags) & PQ_CLOSE) !== 0) { mutex_enter(portLock(h)); port_exit_release(h); }
+    if ((Atomics.load(m, h + P.flags) & PQ_CLOSE) !== 0) { mutex_enter(port_lock(h)); port_exit_release(h); }
     return;
   }
-  mutex_enter(portLock(h));
+  mutex_enter(port_lock(h));
   let becameReadable = false;
   if (denyHead !== 0) {
     // Denied events go back to the head, in order. A withdraw may have come
@@ -492,7 +492,7 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
     // Notify without the port lock, then take it back for the caller.
     port_exit(h);
     port_readable_notify(h);
-    mutex_enter(portLock(h));
+    mutex_enter(port_lock(h));
   }
   takeResult.sendGen = port_gen(h);
   if (fast) port_exit_release(h);

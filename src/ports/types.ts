@@ -26,7 +26,7 @@ export interface port_event_t {
 /** What port_getn returns: the events taken, and their number as `nget` (C's *nget). */
 export type port_event_list = port_event_t[] & { nget: number };
 
-export function eventList(events: port_event_t[], nget: number): port_event_list {
+export function event_list(events: port_event_t[], nget: number): port_event_list {
   const l = events as port_event_list;
   l.nget = nget;
   return l;

@@ -6,9 +6,9 @@
  * The classes import the kernel only through these two modules (checked in
  * CI: .dependency-cruiser.cjs); nothing here is exported from `ukern/sys`.
  */
-export { copyin_fields, copyin_array, argType, ArgRangeError, ArgTypeError } from '../kern/copyin.js';
+export { copyin_fields, copyin_array, arg_type, ArgRangeError, ArgTypeError } from '../kern/copyin.js';
 export { SysError, AbortError, KernelPanicError, KernelLayoutError, KernelAssertionError, type ErrnoCode } from '../kern/errno.js';
-export { nsToTs, type Timespec, type Itimerspec } from '../kern/time.js';
+export { ns_to_ts, type Timespec, type Itimerspec } from '../kern/time.js';
 export { hold_scope, type Hold } from '../kern/keepalive.js';
 export type { BootOptions } from '../kern/options.js';
 export { thread_notify_ref } from '../timers/sigev-thread.js';

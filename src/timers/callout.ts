@@ -13,7 +13,7 @@
  *   c = callout_alloc(kind, arg, line?)    0 when the cache is exhausted (EAGAIN)
  *   callout_reset(c, when)                 arm or re-arm at `when` (ns on the time
  *                                          line: TL_MONO = kernel monotonic ns,
- *                                          monoNow(); TL_MANUAL = the manual clock)
+ *                                          mono_now(); TL_MANUAL = the manual clock)
  *   callout_stop(c) -> was it pending      cancel; if its handler is running in
  *                                          another thread, waits for it to return,
  *                                          so after callout_stop the handler is not
@@ -38,13 +38,13 @@
  * knows its heap index. Arming a new earliest deadline wakes the clock thread
  * by bumping and notifying the heap's wake word.
  */
-import { I32, F64, defineStruct, kcacheCreate, kregionCreate } from '../kern/kmem.js';
+import { I32, F64, define_struct, kcache_create, kregion_create } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { cur, panicked } from '../kern/hdr.js';
 import { kpanic, panic_error } from '../kern/panic.js';
-import { monoNow } from '../kern/time.js';
+import { mono_now } from '../kern/time.js';
 import type { Tunables } from '../kern/options.js';
-import { TL_MONO, TL_MANUAL, timelineNow } from './clocks.js';
+import { TL_MONO, TL_MANUAL, timeline_now } from './clocks.js';
 import { mutex_class } from '../kern/lockdebug.js';
 
 export { TL_MONO, TL_MANUAL };
@@ -57,7 +57,7 @@ export const CK_ITIMER = 1;
 /** Reserved for kqueue's EVFILT_TIMER. */
 export const CK_KNOTE = 2;
 
-const CALLOUT = defineStruct('callout', {
+const CALLOUT = define_struct('callout', {
   when: 'f64',    // deadline, ns on its time line
   state: 'i32',   // CS_*
   kind: 'i32',
@@ -80,13 +80,13 @@ const demands: ((t: Tunables) => number)[] = [];
 export function callout_demand(fn: (t: Tunables) => number): void { demands.push(fn); }
 function capacity(t: Tunables): number { let n = 16; for (const d of demands) n += d(t); return n; }
 
-const callouts = kcacheCreate('callout', CALLOUT, capacity);
+const callouts = kcache_create('callout', CALLOUT, capacity);
 
 // A heap region per time line: header words, then one handle per callout.
 const H_LOCK = 0, H_COUNT = 1, H_WAKE = 2, H_FIRED = 3, H_TARGET = 4 /* f64: words 4-5 */, H_COVER = 6 /* f64: words 6-7 */, H_HDR = 8;
 const heaps = [
-  kregionCreate('callout.heap.mono', (t) => H_HDR + capacity(t)),
-  kregionCreate('callout.heap.manual', (t) => H_HDR + capacity(t)),
+  kregion_create('callout.heap.mono', (t) => H_HDR + capacity(t)),
+  kregion_create('callout.heap.manual', (t) => H_HDR + capacity(t)),
 ];
 for (const h of heaps) mutex_class('callout', h, { skip: H_LOCK, words: 1 });
 
@@ -127,33 +127,33 @@ export function callout_free(c: number): void {
   if (cancel(c, CF_FREE) !== DEFERRED) callouts.free(c);
 }
 
-function whenOf(c: number): number { return F64[(c + F.when) >> 1]!; }
-function heapBase(line: number): number { return heaps[line]!.base; }
+function when_of(c: number): number { return F64[(c + F.when) >> 1]!; }
+function heap_base(line: number): number { return heaps[line]!.base; }
 
 // ---- the heap (its lock held)
 function hput(b: number, i: number, c: number): void { I32[b + H_HDR + i] = c; I32[c + F.idx] = i; }
-function siftUp(b: number, i: number): void {
-  const c = I32[b + H_HDR + i]!, w = whenOf(c);
+function sift_up(b: number, i: number): void {
+  const c = I32[b + H_HDR + i]!, w = when_of(c);
   while (i > 0) {
     const p = (i - 1) >> 1, pc = I32[b + H_HDR + p]!;
-    if (whenOf(pc) <= w) break;
+    if (when_of(pc) <= w) break;
     hput(b, i, pc);
     i = p;
   }
   hput(b, i, c);
 }
-function siftDown(b: number, i: number): void {
+function sift_down(b: number, i: number): void {
   const n = I32[b + H_COUNT]!;
-  const c = I32[b + H_HDR + i]!, w = whenOf(c);
+  const c = I32[b + H_HDR + i]!, w = when_of(c);
   for (;;) {
     let k = 2 * i + 1;
     if (k >= n) break;
     let kc = I32[b + H_HDR + k]!;
     if (k + 1 < n) {
       const rc = I32[b + H_HDR + k + 1]!;
-      if (whenOf(rc) < whenOf(kc)) { k++; kc = rc; }
+      if (when_of(rc) < when_of(kc)) { k++; kc = rc; }
     }
-    if (whenOf(kc) >= w) break;
+    if (when_of(kc) >= w) break;
     hput(b, i, kc);
     i = k;
   }
@@ -163,7 +163,7 @@ function hinsert(b: number, c: number): void {
   const n = I32[b + H_COUNT]!;
   I32[b + H_COUNT] = n + 1;
   hput(b, n, c);
-  siftUp(b, n);
+  sift_up(b, n);
 }
 function hremove(b: number, c: number): void {
   const i = I32[c + F.idx]!;
@@ -173,7 +173,7 @@ function hremove(b: number, c: number): void {
   if (i === n) return;
   const last = I32[b + H_HDR + n]!;
   hput(b, i, last);
-  if (i > 0 && whenOf(last) < whenOf(I32[b + H_HDR + ((i - 1) >> 1)]!)) siftUp(b, i); else siftDown(b, i);
+  if (i > 0 && when_of(last) < when_of(I32[b + H_HDR + ((i - 1) >> 1)]!)) sift_up(b, i); else sift_down(b, i);
 }
 
 /** Wakes the clock thread if `when` is earlier than what it sleeps towards (heap lock held). */
@@ -187,13 +187,13 @@ function kick(b: number, when: number): void {
 /** Arms or re-arms c at `when` (ns on its time line). */
 export function callout_reset(c: number, when: number): void {
   const line = I32[c + F.line]!;
-  const b = heapBase(line);
+  const b = heap_base(line);
   mutex_enter(b + H_LOCK);
   const st = I32[c + F.state]!;
   F64[(c + F.when) >> 1] = when;
   if (st === CS_PENDING) {
     const i = I32[c + F.idx]!;
-    if (i > 0 && when < whenOf(I32[b + H_HDR + ((i - 1) >> 1)]!)) siftUp(b, i); else siftDown(b, i);
+    if (i > 0 && when < when_of(I32[b + H_HDR + ((i - 1) >> 1)]!)) sift_up(b, i); else sift_down(b, i);
   } else if (st === CS_FIRING) {
     I32[c + F.flags] = (I32[c + F.flags]! & ~CF_STOP) | CF_RESET;
   } else {
@@ -224,7 +224,7 @@ const FIRE_MAX_NS = 5e9;
  * thread, mark it so that callout_run frees it after its handler (DEFERRED).
  */
 function cancel(c: number, free: number): number {
-  const b = heapBase(I32[c + F.line]!);
+  const b = heap_base(I32[c + F.line]!);
   mutex_enter(b + H_LOCK);
   const st = I32[c + F.state]!;
   if (st === CS_PENDING) {
@@ -240,7 +240,7 @@ function cancel(c: number, free: number): number {
       // From inside its own handler: it stops when the handler returns.
       if (free !== 0) { I32[c + F.flags] |= free; r = DEFERRED; }
     } else {
-      awaitFire(b, c);
+      await_fire(b, c);
     }
   }
   mutex_exit(b + H_LOCK);
@@ -252,18 +252,18 @@ function cancel(c: number, free: number): number {
  * another thread, has returned. Never waits holding another kernel lock: the
  * handler may need it. Panics rather than wait forever (FIRE_MAX_NS).
  */
-function awaitFire(b: number, c: number): void {
+function await_fire(b: number, c: number): void {
   if (cur.lwp !== 0 && I32[cur.nlocksw]! !== 1) {
     mutex_exit(b + H_LOCK);
     kpanic(`callout_stop: LWP ${cur.lid} would wait for the handler of callout ${c} holding another kernel lock`, 'callout_stop');
   }
-  const until = monoNow() + FIRE_MAX_NS;
+  const until = mono_now() + FIRE_MAX_NS;
   I32[c + F.waiters]!++;
   while (Atomics.load(I32, c + F.state) === CS_FIRING) {
     const firer = I32[c + F.firer]!;
     mutex_exit(b + H_LOCK);
     if (panicked()) throw panic_error('callout_stop');
-    if (monoNow() > until) {
+    if (mono_now() > until) {
       mutex_enter(b + H_LOCK);
       I32[c + F.waiters]!--;
       mutex_exit(b + H_LOCK);
@@ -281,12 +281,12 @@ export function callout_pending(c: number): boolean {
   return st === CS_PENDING || (st === CS_FIRING && (I32[c + F.flags]! & CF_RESET) !== 0);
 }
 /** The deadline c was last armed at. */
-export function callout_when(c: number): number { return whenOf(c); }
+export function callout_when(c: number): number { return when_of(c); }
 
 /** Callouts armed on a time line now. */
-export function callout_count(line = TL_MONO): number { return Atomics.load(I32, heapBase(line) + H_COUNT); }
+export function callout_count(line = TL_MONO): number { return Atomics.load(I32, heap_base(line) + H_COUNT); }
 /** Callouts fired so far on a time line (wraps at 2^32). */
-export function callout_fired(line = TL_MONO): number { return Atomics.load(I32, heapBase(line) + H_FIRED) >>> 0; }
+export function callout_fired(line = TL_MONO): number { return Atomics.load(I32, heap_base(line) + H_FIRED) >>> 0; }
 
 /**
  * Fires every callout on `line` due at its current time, in the calling
@@ -294,13 +294,13 @@ export function callout_fired(line = TL_MONO): number { return Atomics.load(I32,
  * runs this for TL_MONO; moving the manual clock runs it for TL_MANUAL.
  */
 export function callout_run(line: number): number {
-  const b = heapBase(line);
+  const b = heap_base(line);
   for (;;) {
     mutex_enter(b + H_LOCK);
     if (I32[b + H_COUNT] === 0) { mutex_exit(b + H_LOCK); return Infinity; }
     const c = I32[b + H_HDR]!;
-    const when = whenOf(c);
-    const now = timelineNow(line);
+    const when = when_of(c);
+    const now = timeline_now(line);
     if (when > now) { mutex_exit(b + H_LOCK); return when; }
     hremove(b, c);
     I32[c + F.state] = CS_FIRING;
@@ -317,7 +317,7 @@ export function callout_run(line: number): number {
       mutex_enter(b + H_LOCK);
       const fl = I32[c + F.flags]!;
       if ((fl & CF_STOP) !== 0) next = -1;
-      else if ((fl & CF_RESET) !== 0) next = whenOf(c);
+      else if ((fl & CF_RESET) !== 0) next = when_of(c);
       if (next >= 0) {
         F64[(c + F.when) >> 1] = next;
         Atomics.store(I32, c + F.state, CS_PENDING);
@@ -342,9 +342,9 @@ export function callout_run(line: number): number {
  * the wake word.
  */
 export function callout_sleep_prepare(line: number): { target: number; seq: number } {
-  const b = heapBase(line);
+  const b = heap_base(line);
   mutex_enter(b + H_LOCK);
-  const target = I32[b + H_COUNT] === 0 ? Infinity : whenOf(I32[b + H_HDR]!);
+  const target = I32[b + H_COUNT] === 0 ? Infinity : when_of(I32[b + H_HDR]!);
   F64[(b + H_TARGET) >> 1] = target;
   const seq = Atomics.load(I32, b + H_WAKE);
   mutex_exit(b + H_LOCK);
@@ -352,9 +352,9 @@ export function callout_sleep_prepare(line: number): { target: number; seq: numb
 }
 /** The earliest pending deadline of a time line (Infinity when none). */
 export function callout_next(line: number): number {
-  const b = heapBase(line);
+  const b = heap_base(line);
   mutex_enter(b + H_LOCK);
-  const next = I32[b + H_COUNT] === 0 ? Infinity : whenOf(I32[b + H_HDR]!);
+  const next = I32[b + H_COUNT] === 0 ? Infinity : when_of(I32[b + H_HDR]!);
   mutex_exit(b + H_LOCK);
   return next;
 }
@@ -368,15 +368,15 @@ export function callout_next(line: number): number {
  * the backstop's delay, never the expiry itself.
  */
 /** Says that the calling thread will fire the expiry at `when` (mono ns) on `line` itself. */
-export function callout_cover(line: number, when: number): void { F64[(heapBase(line) + H_COVER) >> 1] = when; }
+export function callout_cover(line: number, when: number): void { F64[(heap_base(line) + H_COVER) >> 1] = when; }
 /** True when a thread said it will fire the expiry at `when` on `line`. */
-export function callout_covered(line: number, when: number): boolean { return F64[(heapBase(line) + H_COVER) >> 1] === when; }
+export function callout_covered(line: number, when: number): boolean { return F64[(heap_base(line) + H_COVER) >> 1] === when; }
 
 /** The wake word of a time line (the clock thread waits on it). */
-export function callout_wake_word(line: number): number { return heapBase(line) + H_WAKE; }
+export function callout_wake_word(line: number): number { return heap_base(line) + H_WAKE; }
 /** Wakes whoever sleeps on the time line's wake word (shutdown, tests). */
 export function callout_wake(line: number): void {
-  const b = heapBase(line);
+  const b = heap_base(line);
   Atomics.add(I32, b + H_WAKE, 1);
   Atomics.notify(I32, b + H_WAKE);
 }
@@ -391,13 +391,13 @@ export interface CalloutInfo { c: number; state: 'pending' | 'firing'; firer: nu
  * and every callout that is pending, firing or waited for. Plain reads, no lock.
  */
 export function callout_snapshot(line = TL_MONO): { armed: number; lockWord: number; busy: CalloutInfo[] } {
-  const b = heapBase(line);
+  const b = heap_base(line);
   const busy: CalloutInfo[] = [];
   for (let i = 0; i < callouts.count; i++) {
     const c = callouts.handle(i);
     const st = I32[c + F.state]!, waiters = I32[c + F.waiters]!;
     if (I32[c + F.line] !== line || (st === CS_IDLE && waiters === 0)) continue;
-    busy.push({ c, state: st === CS_FIRING ? 'firing' : 'pending', firer: I32[c + F.firer]!, waiters, when: whenOf(c) });
+    busy.push({ c, state: st === CS_FIRING ? 'firing' : 'pending', firer: I32[c + F.firer]!, waiters, when: when_of(c) });
   }
   return { armed: Atomics.load(I32, b + H_COUNT), lockWord: Atomics.load(I32, b + H_LOCK), busy };
 }

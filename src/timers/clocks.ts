@@ -3,7 +3,7 @@
  * set and report the resolution of itself, whether timers may use it, and the
  * sigevent a null evp means. Timers run on two time lines:
  *
- *  - the kernel's monotonic nanoseconds since boot (`monoNow()`, identical in
+ *  - the kernel's monotonic nanoseconds since boot (`mono_now()`, identical in
  *    every thread), for CLOCK_MONOTONIC/HIGHRES and CLOCK_REALTIME. ukern's
  *    CLOCK_REALTIME is the boot-time wall clock plus monotonic time, so it can
  *    never step; a realtime deadline is converted to monotonic once, exactly,
@@ -21,20 +21,20 @@
  * CPU-time clocks can be read but carry no timers (EINVAL from timer_create,
  * as illumos's clock_process.c and clock_thread.c).
  */
-import { I32, F64, kregionCreate } from '../kern/kmem.js';
+import { I32, F64, kregion_create } from '../kern/kmem.js';
 import { fail } from '../kern/errno.js';
-import { i32Arg, type TimespecCopy } from '../kern/copyin.js';
+import { copyin_i32, type TimespecCopy } from '../kern/copyin.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { monoNow, getEpoch, getRealAtBoot, type Timespec, NSEC_PER_SEC } from '../kern/time.js';
+import { mono_now, get_epoch, get_real_at_boot, type Timespec, NSEC_PER_SEC } from '../kern/time.js';
 import { readFileSync } from 'node:fs';
 import {
-  hostClockNs, hostClockResNs, threadUserNs, LINUX_CLOCK_PROCESS_CPUTIME_ID, LINUX_CLOCK_THREAD_CPUTIME_ID,
+  host_clock_ns, host_clock_res_ns, thread_user_ns, LINUX_CLOCK_PROCESS_CPUTIME_ID, LINUX_CLOCK_THREAD_CPUTIME_ID,
 } from './ffi.js';
 import {
   __CLOCK_REALTIME0, CLOCK_VIRTUAL, CLOCK_THREAD_CPUTIME_ID, CLOCK_REALTIME, CLOCK_MONOTONIC,
   CLOCK_PROCESS_CPUTIME_ID, CLOCK_MANUAL, SIGEV_SIGNAL, SIGALRM,
 } from './consts.js';
-import { nsUp, nsDown, bigUp, tsOfNs, tsAdd, tsLess, tsBeyondMax, TIME_MAX } from './tsmath.js';
+import { ns_up, ns_down, big_up, ts_of_ns, ts_add, ts_less, ts_beyond_max, TIME_MAX } from './tsmath.js';
 import { mutex_class } from '../kern/lockdebug.js';
 
 /** Time lines timers run on. */
@@ -49,7 +49,7 @@ export const TL_MONO = 0, TL_MANUAL = 1;
  * without a lock: callout_run reads the time line under the heap lock.
  */
 const MC_LOCK = 0, MC_SEQ = 1, MC_LINE = 2 /* f64 */, MC_SEC = 4 /* f64 */, MC_NSEC = 6;
-const clockRegion = kregionCreate('clock', () => 8);
+const clockRegion = kregion_create('clock', () => 8);
 mutex_class('clock', clockRegion, { skip: MC_LOCK, words: 1 });
 function mw(off: number): number { return clockRegion.base + off; }
 
@@ -60,14 +60,14 @@ function mw(off: number): number { return clockRegion.base + off; }
  * up instead: no time lies beyond, so every deadline is due there.
  */
 function manual_line(t: TimespecCopy): number {
-  return tsLess(t, TIME_MAX) ? nsDown(t.tv_sec, t.tv_nsec) : nsUp(t.tv_sec, t.tv_nsec);
+  return ts_less(t, TIME_MAX) ? ns_down(t.tv_sec, t.tv_nsec) : ns_up(t.tv_sec, t.tv_nsec);
 }
 
 /** The manual clock now on its time line, ns. */
-export function manualNow(): number { return F64[mw(MC_LINE) >> 1]!; }
+export function manual_now(): number { return F64[mw(MC_LINE) >> 1]!; }
 
 /** The manual clock now, exactly (a consistent copy, whoever writes). */
-function manualTs(): TimespecCopy {
+function manual_ts(): TimespecCopy {
   for (;;) {
     const q = Atomics.load(I32, mw(MC_SEQ));
     if ((q & 1) === 0) {
@@ -87,8 +87,8 @@ export function manual_set(t: TimespecCopy, advance: boolean, syscall: string): 
   const L = mw(MC_LOCK);
   mutex_enter(L);
   const old = { tv_sec: F64[mw(MC_SEC) >> 1]!, tv_nsec: I32[mw(MC_NSEC)]! };
-  const nt = advance ? tsAdd(old, t) : t;
-  const err = tsBeyondMax(nt) ? 'EOVERFLOW' : tsLess(nt, old) ? 'EINVAL' : undefined;
+  const nt = advance ? ts_add(old, t) : t;
+  const err = ts_beyond_max(nt) ? 'EOVERFLOW' : ts_less(nt, old) ? 'EINVAL' : undefined;
   if (err === undefined) {
     Atomics.add(I32, mw(MC_SEQ), 1);
     F64[mw(MC_SEC) >> 1] = nt.tv_sec;
@@ -121,14 +121,14 @@ export interface ClockBackend {
 }
 
 const BIG_NS = 1_000_000_000n;
-function bigToTs(ns: bigint): Timespec {
+function big_to_ts(ns: bigint): Timespec {
   let s = ns / BIG_NS, n = ns % BIG_NS;
   if (n < 0n) { n += BIG_NS; s -= 1n; }
   return { tv_sec: Number(s), tv_nsec: Number(n) };
 }
-function numToTs(ns: number): Timespec { return tsOfNs(ns); }
+function num_to_ts(ns: number): Timespec { return ts_of_ns(ns); }
 /** Boot wall-clock time as an exact integer (the double every thread shares). */
-function realAtBootBig(): bigint { return BigInt(Math.round(getRealAtBoot())); }
+function real_at_boot_big(): bigint { return BigInt(Math.round(get_real_at_boot())); }
 
 /** Below this many seconds a relative value plus the monotonic line stays an exact double. */
 const REL_FAST_SEC = 1 << 22;
@@ -137,41 +137,41 @@ const REL_FAST_SEC = 1 << 22;
  * A relative deadline on the monotonic line: `now` is the clock's reading
  * at the same instant (for the range check).
  */
-function monoRelDeadline(v: TimespecCopy, now: () => Timespec): number | undefined {
-  if (v.tv_sec < REL_FAST_SEC) return monoNow() + v.tv_sec * NSEC_PER_SEC + v.tv_nsec;
-  if (tsBeyondMax(tsAdd(now(), v))) return undefined;
-  return bigUp(BigInt(monoNow()) + BigInt(v.tv_sec) * BIG_NS + BigInt(v.tv_nsec));
+function mono_rel_deadline(v: TimespecCopy, now: () => Timespec): number | undefined {
+  if (v.tv_sec < REL_FAST_SEC) return mono_now() + v.tv_sec * NSEC_PER_SEC + v.tv_nsec;
+  if (ts_beyond_max(ts_add(now(), v))) return undefined;
+  return big_up(BigInt(mono_now()) + BigInt(v.tv_sec) * BIG_NS + BigInt(v.tv_nsec));
 }
 
 const realtime: ClockBackend = {
   name: 'CLOCK_REALTIME',
   // BigInt keeps every nanosecond: as a double, today's time since 1970 in ns has 256 ns steps.
-  gettime: () => bigToTs(realAtBootBig() + (process.hrtime.bigint() - getEpoch())),
+  gettime: () => big_to_ts(real_at_boot_big() + (process.hrtime.bigint() - get_epoch())),
   resNs: () => 1,
   timeline: TL_MONO,
   deadline: (v, abs) => abs
-    ? bigUp(BigInt(v.tv_sec) * BIG_NS + BigInt(v.tv_nsec) - realAtBootBig())
-    : monoRelDeadline(v, realtime.gettime),
+    ? big_up(BigInt(v.tv_sec) * BIG_NS + BigInt(v.tv_nsec) - real_at_boot_big())
+    : mono_rel_deadline(v, realtime.gettime),
   settable: false,
 };
 
 const monotonic: ClockBackend = {
   name: 'CLOCK_MONOTONIC',
-  gettime: () => bigToTs(process.hrtime.bigint() - getEpoch()),
+  gettime: () => big_to_ts(process.hrtime.bigint() - get_epoch()),
   resNs: () => 1,
   timeline: TL_MONO,
-  deadline: (v, abs) => abs ? nsUp(v.tv_sec, v.tv_nsec) : monoRelDeadline(v, monotonic.gettime),
+  deadline: (v, abs) => abs ? ns_up(v.tv_sec, v.tv_nsec) : mono_rel_deadline(v, monotonic.gettime),
   settable: false,
 };
 
 const manual: ClockBackend = {
   name: 'CLOCK_MANUAL',
-  gettime: manualTs,
+  gettime: manual_ts,
   resNs: () => 1,
   timeline: TL_MANUAL,
   deadline: (v, abs) => {
-    const t = abs ? v : tsAdd(manualTs(), v);
-    return tsBeyondMax(t) ? undefined : nsUp(t.tv_sec, t.tv_nsec);
+    const t = abs ? v : ts_add(manual_ts(), v);
+    return ts_beyond_max(t) ? undefined : ns_up(t.tv_sec, t.tv_nsec);
   },
   settable: true,
 };
@@ -181,7 +181,7 @@ const manual: ClockBackend = {
 // /proc/thread-self/stat (USER_HZ ticks: 10 ms). Node 20 has no threadCpuUsage.
 
 /** utime, stime of the calling thread in ns from /proc (USER_HZ = 100 on Linux), or undefined. */
-function procThreadTimes(): [number, number] | undefined {
+function proc_thread_times(): [number, number] | undefined {
   try {
     const s = readFileSync('/proc/thread-self/stat', 'utf8');
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
@@ -193,43 +193,43 @@ function procThreadTimes(): [number, number] | undefined {
 }
 const TICK_NS = 1e7;
 
-function noClock(name: string): never { fail('EINVAL', 'clock_gettime', `${name} cannot be read on this host`); }
+function no_clock(name: string): never { fail('EINVAL', 'clock_gettime', `${name} cannot be read on this host`); }
 
 const processCpu: ClockBackend = {
   name: 'CLOCK_PROCESS_CPUTIME_ID',
   gettime: () => {
-    const ns = hostClockNs(LINUX_CLOCK_PROCESS_CPUTIME_ID);
-    if (ns >= 0) return numToTs(ns);
+    const ns = host_clock_ns(LINUX_CLOCK_PROCESS_CPUTIME_ID);
+    if (ns >= 0) return num_to_ts(ns);
     const u = process.cpuUsage();
-    return numToTs((u.user + u.system) * 1000);
+    return num_to_ts((u.user + u.system) * 1000);
   },
-  resNs: () => { const r = hostClockResNs(LINUX_CLOCK_PROCESS_CPUTIME_ID); return r > 0 ? r : 1000; },
+  resNs: () => { const r = host_clock_res_ns(LINUX_CLOCK_PROCESS_CPUTIME_ID); return r > 0 ? r : 1000; },
   settable: false,
 };
 
 const threadCpu: ClockBackend = {
   name: 'CLOCK_THREAD_CPUTIME_ID',
   gettime: () => {
-    const ns = hostClockNs(LINUX_CLOCK_THREAD_CPUTIME_ID);
-    if (ns >= 0) return numToTs(ns);
-    const t = procThreadTimes();
-    if (t === undefined) noClock('CLOCK_THREAD_CPUTIME_ID');
-    return numToTs(t[0] + t[1]);
+    const ns = host_clock_ns(LINUX_CLOCK_THREAD_CPUTIME_ID);
+    if (ns >= 0) return num_to_ts(ns);
+    const t = proc_thread_times();
+    if (t === undefined) no_clock('CLOCK_THREAD_CPUTIME_ID');
+    return num_to_ts(t[0] + t[1]);
   },
-  resNs: () => { const r = hostClockResNs(LINUX_CLOCK_THREAD_CPUTIME_ID); return r > 0 ? r : TICK_NS; },
+  resNs: () => { const r = host_clock_res_ns(LINUX_CLOCK_THREAD_CPUTIME_ID); return r > 0 ? r : TICK_NS; },
   settable: false,
 };
 
 const threadUser: ClockBackend = {
   name: 'CLOCK_VIRTUAL',
   gettime: () => {
-    const ns = threadUserNs();
-    if (ns >= 0) return numToTs(ns);
-    const t = procThreadTimes();
-    if (t === undefined) noClock('CLOCK_VIRTUAL');
-    return numToTs(t[0]);
+    const ns = thread_user_ns();
+    if (ns >= 0) return num_to_ts(ns);
+    const t = proc_thread_times();
+    if (t === undefined) no_clock('CLOCK_VIRTUAL');
+    return num_to_ts(t[0]);
   },
-  resNs: () => (threadUserNs() >= 0 ? 1000 : TICK_NS),
+  resNs: () => (thread_user_ns() >= 0 ? 1000 : TICK_NS),
   settable: false,
 };
 
@@ -248,11 +248,11 @@ export const CLOCK_DEFAULT_SIGEV = { sigev_notify: SIGEV_SIGNAL, sigev_signo: SI
 
 /** The backend of a clock id (a C int), EINVAL for an unknown clock (TypeError for a non-number). */
 export function clock_backend(clock_id: unknown, syscall: string): ClockBackend {
-  const id = i32Arg(clock_id, 'clock_id', syscall);
+  const id = copyin_i32(clock_id, 'clock_id', syscall);
   const b = backends.get(id);
   if (b === undefined) fail('EINVAL', syscall, `unknown clock ${id}`);
   return b;
 }
 
 /** The time line's now (ns). */
-export function timelineNow(tl: number): number { return tl === TL_MANUAL ? manualNow() : monoNow(); }
+export function timeline_now(tl: number): number { return tl === TL_MANUAL ? manual_now() : mono_now(); }

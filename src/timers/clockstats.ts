@@ -30,14 +30,14 @@
  * lwp0.
  */
 import { isMainThread } from 'node:worker_threads';
-import { I32, kregionCreate } from '../kern/kmem.js';
+import { I32, kregion_create } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
-import { monoNow } from '../kern/time.js';
+import { mono_now } from '../kern/time.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
-import { sq_set_idle } from '../kern/sleepq.js';
+import { sq_set_idle_ops } from '../kern/sleepq.js';
 import { callout_set_arm_hook, callout_run, callout_fired, callout_wake, callout_next, TL_MONO } from './callout.js';
 import { kthread_start, lwp_post_userret } from '../lwp/kapi.js';
-import { onUserret, onLwpExit } from '../kern/proc.js';
+import { on_userret, on_lwp_exit } from '../kern/proc.js';
 
 /** Times the clock thread woke from a wait. */
 export const C_WAKEUPS = kstat_counter('clock', 'wakeups');
@@ -57,7 +57,7 @@ export const C_BRIDGE = kstat_counter('clock', 'bridge_runs');
 
 // Kernel-wide state of the clock thread: asked for (once), running.
 const CLK_ASKED = 0, CLK_RUNNING = 1;
-const state = kregionCreate('clock.state', () => 2);
+const state = kregion_create('clock.state', () => 2);
 
 /** True once the clock thread runs its loop. */
 export function clock_thread_running(): boolean { return Atomics.load(I32, state.base + CLK_RUNNING) !== 0; }
@@ -108,18 +108,18 @@ let startImm: ReturnType<typeof setImmediate> | undefined;
 
 /** Starts the clock thread now if this thread deferred its start to a time now past (no kernel lock may be held). */
 export function clock_start_check(): void {
-  if (startBy !== Infinity && startBy <= monoNow() && (I32[cur.nlocksw]! | 0) === 0) clock_thread_start();
+  if (startBy !== Infinity && startBy <= mono_now() && (I32[cur.nlocksw]! | 0) === 0) clock_thread_start();
 }
 
 /** The same from the event loop, after the current task (whose delivery must not wait for a new Worker). */
-function startCheckLater(): void {
-  if (startBy === Infinity || startBy > monoNow() || startImm !== undefined) return;
+function start_check_later(): void {
+  if (startBy === Infinity || startBy > mono_now() || startImm !== undefined) return;
   startImm = setImmediate(() => { startImm = undefined; clock_thread_start(); });
   startImm.unref();
 }
 
 /** Requests the start soon: at once, or right after the syscall when a kernel lock is held (the arm may come from under one). */
-function startSoonNow(): void {
+function start_soon_now(): void {
   if ((I32[cur.nlocksw]! | 0) === 0) { clock_thread_start(); return; }
   if (startSoon) return;
   startSoon = true;
@@ -131,7 +131,7 @@ function startSoonNow(): void {
  * due callouts, once. What it fires was due (as any bridge run's), and a
  * thread that warms has usually armed nothing yet.
  */
-export function clock_warm(): void { runDue(); }
+export function clock_warm(): void { run_due(); }
 
 /** Notes that this thread (not the clock thread) fired callouts (the bridge, ports/dwait.ts). */
 export function clock_fired_here(): void {
@@ -156,8 +156,8 @@ let bridgeWhen = Infinity;
 let bridgeTimer: ReturnType<typeof setTimeout> | undefined;
 let bridgeImm: ReturnType<typeof setImmediate> | undefined;
 
-/** Runs the due callouts here; wakes the clock thread when that fired something (see ports/dwait.ts runDue). */
-function runDue(): number {
+/** Runs the due callouts here; wakes the clock thread when that fired something (see ports/dwait.ts run_due). */
+function run_due(): number {
   const f0 = callout_fired(TL_MONO);
   const next = callout_run(TL_MONO);
   if (callout_fired(TL_MONO) !== f0) { clock_fired_here(); callout_wake(TL_MONO); }
@@ -184,7 +184,7 @@ function schedule(when: number): void {
   cancel();
   if (when === Infinity || clock_thread_running()) return;
   bridgeWhen = when;
-  const ms = (when - monoNow()) / 1e6;
+  const ms = (when - mono_now()) / 1e6;
   if (ms > 2) { bridgeTimer = setTimeout(tick, Math.floor(ms) - 1); bridgeTimer.unref(); }
   else bridgeImm = setImmediate(tick);
 }
@@ -193,23 +193,23 @@ function tick(): void {
   const when = bridgeWhen;
   bridgeTimer = undefined; bridgeImm = undefined; bridgeWhen = Infinity;
   if (clock_thread_running() || cur.lid === 0) return; // cur.lid 0: no LWP here any more (see below)
-  if (monoNow() < when) { schedule(when); return; }
-  schedule(runDue());
-  startCheckLater();
+  if (mono_now() < when) { schedule(when); return; }
+  schedule(run_due());
+  start_check_later();
 }
 
 /** The arm hook: start the clock thread (now, or after a near expiry), and until it runs, cover `when` here. */
-function onArm(when: number): void {
+function on_arm(when: number): void {
   if (when === Infinity || quiet) return; // never due, or a warm-up's own (timers/sys.ts)
   if (!askedHere) {
-    if (!isMainThread || when - monoNow() >= START_NEAR_NS) startSoonNow();
+    if (!isMainThread || when - mono_now() >= START_NEAR_NS) start_soon_now();
     else if (startBy === Infinity) { startBy = when + START_AFTER_NS; lwp_post_userret(cur.lid); }
     else clock_start_check();
   }
   if (clock_thread_running() || when >= bridgeWhen) return;
   schedule(when);
 }
-callout_set_arm_hook(onArm);
+callout_set_arm_hook(on_arm);
 
 /*
  * The bridge is the arming LWP's, not its worker's. A worker whose LWP has
@@ -224,7 +224,7 @@ callout_set_arm_hook(onArm);
  * armed is fired by the clock thread (asked for at its first arm) or by any
  * other thread's bridge, poll or kernel sleep.
  */
-onLwpExit((lid) => { if (lid === cur.lid) cancel(); });
+on_lwp_exit((lid) => { if (lid === cur.lid) cancel(); });
 
 /*
  * A deferred start is also checked at every syscall of the deferring thread
@@ -233,9 +233,9 @@ onLwpExit((lid) => { if (lid === cur.lid) cancel(); });
  * returning to its event loop or sleeping in the kernel, still gets its
  * clock thread, and its timer fires.
  */
-onUserret(() => {
+on_userret(() => {
   if (startBy === Infinity) return;
-  if (startBy <= monoNow()) clock_start_check();
+  if (startBy <= mono_now()) clock_start_check();
   if (startBy !== Infinity) lwp_post_userret(cur.lid);
 });
 
@@ -254,6 +254,6 @@ function clock_idle_next(): number {
 }
 function clock_idle_run(): void {
   if (clock_thread_running() || (I32[cur.nlocksw]! | 0) !== 0) return;
-  runDue();
+  run_due();
 }
-sq_set_idle({ next: clock_idle_next, run: clock_idle_run });
+sq_set_idle_ops({ next: clock_idle_next, run: clock_idle_run });

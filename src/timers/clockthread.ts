@@ -28,16 +28,16 @@ const { image } = workerData as { image: KernelImage };
 // The same modules as every other thread: the kernel layout must match, and
 // every subsystem's callout handlers must be registered here.
 await import('../sys/index.js');
-const { attachSystemThread } = await import('../kern/boot.js');
+const { attach_system_thread } = await import('../kern/boot.js');
 const kmem = await import('../kern/kmem.js'); // kmem.I32: a live binding, replaced by attach
-const { monoNow } = await import('../kern/time.js');
+const { mono_now } = await import('../kern/time.js');
 const { kstat_add } = await import('../kern/kstat.js');
 const co = await import('./callout.js');
-const { setTimerSlack, hostClockNs, LINUX_CLOCK_THREAD_CPUTIME_ID } = await import('./ffi.js');
+const { set_timer_slack, host_clock_ns, LINUX_CLOCK_THREAD_CPUTIME_ID } = await import('./ffi.js');
 const st = await import('./clockstats.js');
 
-attachSystemThread(image);
-const slack = setTimerSlack(1);
+attach_system_thread(image);
+const slack = set_timer_slack(1);
 st.clock_thread_announce(slack);
 // Up (the FFI loaded): the starting thread may stop holding the process for us (spawn.ts).
 parentPort?.postMessage('up');
@@ -49,7 +49,7 @@ const delays = new Float64Array(64);
 let nDelays = 0;
 let margin = slack ? 80_000 : 160_000;
 
-function noteDelay(d: number): void {
+function note_delay(d: number): void {
   delays[nDelays++ & 63] = d;
   if ((nDelays & 15) !== 0) return;
   const a = Float64Array.from(delays.subarray(0, Math.min(nDelays, 64))).sort();
@@ -59,13 +59,13 @@ function noteDelay(d: number): void {
 
 const line = co.TL_MONO;
 const wake = co.callout_wake_word(line);
-let cpuPrev = hostClockNs(LINUX_CLOCK_THREAD_CPUTIME_ID);
+let cpuPrev = host_clock_ns(LINUX_CLOCK_THREAD_CPUTIME_ID);
 
 for (;;) {
   co.callout_run(line);
   const { target, seq } = co.callout_sleep_prepare(line);
   if (cpuPrev >= 0) {
-    const c = hostClockNs(LINUX_CLOCK_THREAD_CPUTIME_ID);
+    const c = host_clock_ns(LINUX_CLOCK_THREAD_CPUTIME_ID);
     kstat_add(st.C_CPU_US, Math.floor((c - cpuPrev) / 1000));
     cpuPrev = c - ((c - cpuPrev) % 1000);
   }
@@ -74,7 +74,7 @@ for (;;) {
     kstat_add(st.C_WAKEUPS);
     continue;
   }
-  let now = monoNow();
+  let now = mono_now();
   if (co.callout_covered(line, target)) {
     // A getter fires it; we are the backstop.
     const until = target + BACKSTOP_NS;
@@ -88,12 +88,12 @@ for (;;) {
     const r = Atomics.wait(kmem.I32, wake, seq, (sleepUntil - now) / 1e6);
     kstat_add(st.C_WAKEUPS);
     if (r !== 'timed-out') continue; // an earlier deadline was armed
-    now = monoNow();
-    noteDelay(now - sleepUntil);
+    now = mono_now();
+    note_delay(now - sleepUntil);
     if (now > target) { kstat_add(st.C_LATE); continue; }
   }
   // Spin the rest, watching for an earlier arm and for a getter's cover.
   const t0 = now;
-  while (now < target && Atomics.load(kmem.I32, wake) === seq && !co.callout_covered(line, target)) now = monoNow();
+  while (now < target && Atomics.load(kmem.I32, wake) === seq && !co.callout_covered(line, target)) now = mono_now();
   kstat_add(st.C_SPIN_US, Math.round((now - t0) / 1000));
 }

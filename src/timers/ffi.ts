@@ -46,11 +46,11 @@ function load(): Libc | null {
 }
 
 /** True when the FFI is usable in this thread. */
-export function ffiAvailable(): boolean { return load() !== null; }
+export function ffi_available(): boolean { return load() !== null; }
 
 const PR_SET_TIMERSLACK = 29;
 /** Sets the calling thread's timer slack (ns). False when the FFI is unavailable or the call failed. */
-export function setTimerSlack(ns: number): boolean {
+export function set_timer_slack(ns: number): boolean {
   const l = load();
   return l !== null && l.prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0) === 0;
 }
@@ -61,13 +61,13 @@ export const LINUX_CLOCK_THREAD_CPUTIME_ID = 3;
 
 const ts = new BigInt64Array(2);
 /** Host clock_gettime in ns, or -1 when unavailable. */
-export function hostClockNs(linuxId: number): number {
+export function host_clock_ns(linuxId: number): number {
   const l = load();
   if (l === null || l.clock_gettime(linuxId, ts) !== 0) return -1;
   return Number(ts[0]!) * 1e9 + Number(ts[1]!);
 }
 /** Host clock_getres in ns, or -1 when unavailable. */
-export function hostClockResNs(linuxId: number): number {
+export function host_clock_res_ns(linuxId: number): number {
   const l = load();
   if (l === null || l.clock_getres(linuxId, ts) !== 0) return -1;
   return Number(ts[0]!) * 1e9 + Number(ts[1]!);
@@ -77,7 +77,7 @@ const RUSAGE_THREAD = 1;
 // struct rusage on 64-bit Linux: ru_utime {sec, usec}, ru_stime {sec, usec}, then 14 longs.
 const ru = new BigInt64Array(18);
 /** The calling thread's user CPU time in ns (µs resolution), or -1. */
-export function threadUserNs(): number {
+export function thread_user_ns(): number {
   const l = load();
   if (l === null || l.getrusage(RUSAGE_THREAD, ru) !== 0) return -1;
   return Number(ru[0]!) * 1e9 + Number(ru[1]!) * 1e3;

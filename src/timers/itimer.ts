@@ -69,12 +69,12 @@
  * it_line, it_portfd (the deadline hint), it_portev (the port post) and
  * it_mbox (the thread post). It never touches T, g or the table.
  */
-import { I32, F64, defineStruct, kcacheCreate, kregionCreate } from '../kern/kmem.js';
+import { I32, F64, define_struct, kcache_create, kregion_create } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { defineTunable } from '../kern/options.js';
+import { define_tunable } from '../kern/options.js';
 import { sq_alloc, sq_enqueue, sq_block, sq_free, sq_wake_one, sq_wake_all } from '../kern/sleepq.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
-import { onBoot } from '../kern/boot.js';
+import { on_boot } from '../kern/boot.js';
 import { SysError, fail } from '../kern/errno.js';
 import { cur } from '../kern/hdr.js';
 import { callout_demand, callout_register_kind, CK_ITIMER } from './callout.js';
@@ -88,14 +88,14 @@ declare module '../kern/options.js' {
     timer_max?: number;
   }
 }
-defineTunable('timer_max', _TIMER_MAX, 1, 1 << 20);
+define_tunable('timer_max', _TIMER_MAX, 1, 1 << 20);
 
 /**
  * struct itimer. `[key]`: what guards the field (legend in kern/lockorder.ts;
  * `g` is the timer lock, ITLK_LOCKED). Fields keyed `c` are written by
  * timer_create while the timer is born locked, before its callout exists.
  */
-const ITIMER = defineStruct('itimer', {
+const ITIMER = define_struct('itimer', {
   value: 'f64',     // [i] next expiry on the time line (valid while armed)
   interval: 'f64',  // [i] period ns, 0 for a one-shot
   lastfire: 'f64',  // [i] time line ns of the last firing (written, not read yet)
@@ -129,27 +129,27 @@ export const ITIMER_BYTES = ITIMER.words * 4;
 export const ITLK_LOCKED = 0x1, ITLK_REMOVE = 0x4;
 export const IT_SIGNAL = 0x2, IT_PORT = 0x4, IT_THREAD = 0x8;
 
-export const itimers = kcacheCreate('itimer', ITIMER, (t) => t.timer_max!);
+export const itimers = kcache_create('itimer', ITIMER, (t) => t.timer_max!);
 callout_demand((t) => t.timer_max!);
 
 // Table region: [0] table lock, [1] free ids on the stack, then timer_max
 // slots (itimer handles), then the free-id stack. All [T]; the count and
 // the slots are also read lock-free (timer_count, timer_ids: a snapshot).
 const T_LOCK = 0, T_NFREE = 1, T_HDR = 2;
-const table = kregionCreate('itimer.table', (t) => T_HDR + 2 * t.timer_max!);
+const table = kregion_create('itimer.table', (t) => T_HDR + 2 * t.timer_max!);
 mutex_class('timer', itimers, { field: IT.mutex });
 mutex_class('timertab', table, { skip: T_LOCK, words: 1 });
 
 export function timer_max(): number { return (table.words - T_HDR) >> 1; }
-export function tableLock(): number { return table.base + T_LOCK; }
+export function table_lock(): number { return table.base + T_LOCK; }
 function slot(tid: number): number { return table.base + T_HDR + tid; }
-function freeStack(i: number): number { return table.base + T_HDR + timer_max() + i; }
+function free_stack(i: number): number { return table.base + T_HDR + timer_max() + i; }
 
-onBoot(itimer_init);
+on_boot(itimer_init);
 /** Boot: every id free, lowest handed out first. */
 function itimer_init(): void {
   const n = timer_max();
-  for (let i = 0; i < n; i++) I32[freeStack(i)] = n - 1 - i;
+  for (let i = 0; i < n; i++) I32[free_stack(i)] = n - 1 - i;
   I32[table.base + T_NFREE] = n;
 }
 
@@ -186,8 +186,8 @@ function take_waiter(): number {
 }
 
 /** Waits on the timer's condition variable (table lock held, dropped while asleep, held again on return). */
-function cvWait(it: number, sl: number): void {
-  const L = tableLock();
+function cv_wait(it: number, sl: number): void {
+  const L = table_lock();
   if (sl !== 0) {
     sq_enqueue(it + IT.cv, sl);
     sq_block(sl, L, Infinity);
@@ -204,7 +204,7 @@ interface Waiter { sl: number; polled: boolean }
 
 /** Gets a sleep-queue entry for `w` with the table lock dropped and retaken. */
 function refill(w: Waiter): void {
-  const L = tableLock();
+  const L = table_lock();
   mutex_exit(L);
   w.sl = take_waiter();
   w.polled = w.sl === 0;
@@ -222,7 +222,7 @@ function ready(w: Waiter): boolean { return w.sl !== 0 || w.polled; }
 function timer_lock_w(it: number, w: Waiter): void {
   while ((I32[it + IT.lock]! & ITLK_LOCKED) !== 0) {
     I32[it + IT.blockers]!++;
-    cvWait(it, w.sl);
+    cv_wait(it, w.sl);
     I32[it + IT.blockers]!--;
   }
   I32[it + IT.lock]! |= ITLK_LOCKED;
@@ -245,7 +245,7 @@ export function timer_unlock(it: number): void {
  */
 export function timer_grab(tid: number): number {
   if (!Number.isInteger(tid) || tid < 0 || tid >= timer_max()) return 0;
-  const L = tableLock();
+  const L = table_lock();
   const w: Waiter = { sl: 0, polled: false };
   mutex_enter(L);
   let it = I32[slot(tid)]!;
@@ -272,7 +272,7 @@ export function timer_grab(tid: number): number {
 
 /** timer_release: unlocks a grabbed timer. */
 export function timer_release(it: number): void {
-  const L = tableLock();
+  const L = table_lock();
   mutex_enter(L);
   timer_unlock(it);
   mutex_exit(L);
@@ -282,7 +282,7 @@ export function timer_release(it: number): void {
 export function table_install(it: number): number {
   const n = I32[table.base + T_NFREE]!;
   if (n === 0) return -1;
-  const tid = I32[freeStack(n - 1)]!;
+  const tid = I32[free_stack(n - 1)]!;
   I32[table.base + T_NFREE] = n - 1;
   I32[it + IT.tid] = tid;
   I32[it + IT.lock] = ITLK_LOCKED;
@@ -295,7 +295,7 @@ export function table_install(it: number): number {
 function table_remove(tid: number): void {
   I32[slot(tid)] = 0;
   const n = I32[table.base + T_NFREE]!;
-  I32[freeStack(n)] = tid;
+  I32[free_stack(n)] = tid;
   I32[table.base + T_NFREE] = n + 1;
 }
 
@@ -305,14 +305,14 @@ function table_remove(tid: number): void {
  * Returns with the table lock dropped; the caller tears the timer down.
  */
 export function timer_unhook(it: number): void {
-  const L = tableLock();
+  const L = table_lock();
   const w: Waiter = { sl: 0, polled: false };
   mutex_enter(L);
   I32[it + IT.lock]! |= ITLK_REMOVE;
   while (I32[it + IT.blockers]! > 0) {
     if (!ready(w)) { refill(w); continue; } // the timer is ours (grabbed): it stays
     timer_unlock(it);
-    cvWait(it, w.sl);
+    cv_wait(it, w.sl);
     timer_lock_w(it, w);
   }
   table_remove(I32[it + IT.tid]!);
@@ -339,7 +339,7 @@ export interface Notifier {
   post(it: number): void;
 }
 const notifiers = new Map<number, Notifier>();
-export function itimer_set_notifier(flag: number, n: Notifier): void { notifiers.set(flag, n); }
+export function itimer_register_notifier(flag: number, n: Notifier): void { notifiers.set(flag, n); }
 
 /** Told the next expiry of a port-notifying timer (the deadline hint of portnfy.ts). */
 let nextHook: ((it: number, next: number) => void) | undefined;

@@ -17,4 +17,4 @@ export {
 } from './callout.js';
 export { clock_fired_here } from './clockstats.js';
 export { timer_port_deadline } from './portnfy.js';
-export { setTimerSlack } from './ffi.js';
+export { set_timer_slack } from './ffi.js';

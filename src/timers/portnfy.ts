@@ -16,8 +16,8 @@
  * Locks: it_mutex is held while queueing (the timer's lock comes before the
  * port's, as source.ts asks); callbacks run with no port lock held.
  */
-import { I32, F64, kregionCreate } from '../kern/kmem.js';
-import { monoNow } from '../kern/time.js';
+import { I32, F64, kregion_create } from '../kern/kmem.js';
+import { mono_now } from '../kern/time.js';
 import { FD_BASE } from '../kern/fdtab.js';
 import { TL_MONO } from './clocks.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
@@ -26,10 +26,10 @@ import {
   type PortDelivery,
 } from '../ports/kapi.js';
 import { PORT_ALLOC_SCACHED, PORT_SOURCE_TIMER } from '../ports/consts.js';
-import { IT, IT_PORT, itimer_set_notifier, itimer_set_next_hook, itimer_take, timer_grab, timer_release, timer_ids, f64set } from './itimer.js';
+import { IT, IT_PORT, itimer_register_notifier, itimer_set_next_hook, itimer_take, timer_grab, timer_release, timer_ids, f64set } from './itimer.js';
 import { diag_publish, dc_timer_overrun } from '../kern/diag.js';
 
-itimer_set_notifier(IT_PORT, {
+itimer_register_notifier(IT_PORT, {
   post(it: number): void {
     const slot = I32[it + IT.portev]!;
     if (slot !== 0) port_send_event(slot);
@@ -45,17 +45,17 @@ itimer_set_notifier(IT_PORT, {
  * needs ~25-30 µs to wake, so a clock thread that fires on time is not enough
  * for a port reader to see the event on time. See timer_port_deadline.
  */
-const hints = kregionCreate('itimer.porthint', (t) => 2 * t.maxfiles!);
-function hintIndex(fd: number): number {
+const hints = kregion_create('itimer.porthint', (t) => 2 * t.maxfiles!);
+function hint_index(fd: number): number {
   const i = (fd - FD_BASE) >> 10;
   return i >= 0 && i < hints.words >> 1 ? (hints.base >> 1) + i : -1;
 }
 /** Notes that a timer feeding `fd` expires next at `next` (mono ns). */
 export function port_hint(fd: number, next: number): void {
-  const i = hintIndex(fd);
+  const i = hint_index(fd);
   if (i < 0) return;
   const h = F64[i]!;
-  if (h <= monoNow() || next < h) F64[i] = next;
+  if (h <= mono_now() || next < h) F64[i] = next;
 }
 /**
  * The earliest upcoming expiry (kernel monotonic ns) of a POSIX timer that
@@ -64,10 +64,10 @@ export function port_hint(fd: number, next: number): void {
  * until the event arrives (or a bounded time past it), then sleep as usual.
  */
 export function timer_port_deadline(fd: number): number {
-  const i = hintIndex(fd);
+  const i = hint_index(fd);
   if (i < 0) return Infinity;
   const h = F64[i]!;
-  return h > monoNow() ? h : Infinity;
+  return h > mono_now() ? h : Infinity;
 }
 itimer_set_next_hook((it, next) => { if (I32[it + IT.line] === TL_MONO) port_hint(I32[it + IT.portfd]!, next); });
 

@@ -26,18 +26,18 @@
  * setInterval would be). Arming such a timer from another thread than its
  * creator works, but only keeps the creator alive from its next delivery on.
  */
-import { I32, defineStruct, kcacheCreate } from '../kern/kmem.js';
+import { I32, define_struct, kcache_create } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { hold } from '../kern/keepalive.js';
 import { cur } from '../kern/hdr.js';
-import { onLwpExit } from '../kern/proc.js';
-import { IT, IT_THREAD, itimers, itimer_set_notifier, itimer_take, f64get } from './itimer.js';
+import { on_lwp_exit } from '../kern/proc.js';
+import { IT, IT_THREAD, itimers, itimer_register_notifier, itimer_take, f64get } from './itimer.js';
 
 // owner: the lid (or system id) of the thread's LWP that took it, 0 when free.
-const MBOX = defineStruct('itimer.mbox', { seq: 'i32', owner: 'i32' });
-const mboxes = kcacheCreate('itimer.mbox', MBOX, (t) => t.maxlwp! + 8);
+const MBOX = define_struct('itimer.mbox', { seq: 'i32', owner: 'i32' });
+const mboxes = kcache_create('itimer.mbox', MBOX, (t) => t.maxlwp! + 8);
 
-itimer_set_notifier(IT_THREAD, {
+itimer_register_notifier(IT_THREAD, {
   post(it: number): void {
     const m = I32[it + IT.mbox]!;
     if (m === 0) return;
@@ -82,7 +82,7 @@ function mbox_release(m: number): void {
 // An LWP that exits gives its mailbox back. In its own thread the local
 // state goes too (the worker may run another LWP next); for a dead worker
 // (lwp0 exits it on its behalf) the mailbox is found by owner.
-onLwpExit((lid) => {
+on_lwp_exit((lid) => {
   if (lid === cur.lid) {
     const m = myMbox;
     if (m === 0) return;

@@ -8,7 +8,7 @@ import { I32 } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
 import { fail } from '../kern/errno.js';
 import {
-  i32Arg, userArg, argType, copyin_check, copyin_struct, copyin_timespec, copyin_timespec_raw, copyin_timespec_fast, timespec_valid, NSEC_PER_SEC, type TimespecCopy,
+  copyin_i32, copyin_user, arg_type, copyin_check, copyin_struct, copyin_timespec, copyin_timespec_raw, copyin_timespec_fast, timespec_valid, NSEC_PER_SEC, type TimespecCopy,
 } from '../kern/copyin.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { kstat_add } from '../kern/kstat.js';
@@ -20,12 +20,12 @@ import { close } from '../kern/sys.js';
 import { dwait_thread_setup } from '../ports/kapi.js';
 import { cur } from '../kern/hdr.js';
 import type { Timespec, Itimerspec } from '../kern/time.js';
-import { onProcExit } from '../kern/proc.js';
-import { clock_backend, timelineNow, manual_set, CLOCK_DEFAULT_SIGEV, TL_MANUAL } from './clocks.js';
+import { on_proc_exit } from '../kern/proc.js';
+import { clock_backend, timeline_now, manual_set, CLOCK_DEFAULT_SIGEV, TL_MANUAL } from './clocks.js';
 import { callout_alloc, callout_free, callout_reset, callout_stop, callout_run, CK_ITIMER } from './callout.js';
 import {
   IT, IT_PORT, IT_SIGNAL, IT_THREAD, itimers, timer_grab, timer_release, table_install, timer_unhook,
-  tableLock, timer_unlock, timer_ids, f64get, f64set, C_CREATED, C_DELETED, C_ARMED,
+  table_lock, timer_unlock, timer_ids, f64get, f64set, C_CREATED, C_DELETED, C_ARMED,
 } from './itimer.js';
 import { thread_mbox, thread_register, thread_unregister, reeval } from './sigev-thread.js';
 import { port_bind, port_unbind, port_hint } from './portnfy.js';
@@ -33,8 +33,8 @@ export { timer_port_deadline } from './portnfy.js';
 import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL, CLOCK_MONOTONIC } from './consts.js';
 import { NSIG } from '../lwp/sys.js'; // one signal range for the whole kernel
 import { clock_start_check, clock_warm, clock_quietly } from './clockstats.js'; // and its arm hook: starts the clock thread, bridges until it runs
-import { ffiAvailable } from './ffi.js';
-import { nsUp, tsOfNs } from './tsmath.js';
+import { ffi_available } from './ffi.js';
+import { ns_up, ts_of_ns } from './tsmath.js';
 
 export * from './consts.js';
 export type { Timespec, Itimerspec };
@@ -116,28 +116,28 @@ function copyin_sigevent(evp: unknown): Ev | null {
   const e = copyin_sigev(evp, S);
   const notify0 = e.sigev_notify, signo0 = e.sigev_signo, value0 = e.sigev_value;
   const port0 = e.sigev_notify_port, fn0 = e.sigev_notify_function;
-  const notify = i32Arg(notify0, 'sigev_notify', S);
-  const value = value0 === undefined ? 0 : userArg(value0, 'sigev_value', S);
+  const notify = copyin_i32(notify0, 'sigev_notify', S);
+  const value = value0 === undefined ? 0 : copyin_user(value0, 'sigev_value', S);
   const ev: Ev = { notify, signo: 0, value, port: 0, user: 0 };
   switch (notify) {
     case SIGEV_NONE: break;
     case SIGEV_SIGNAL: {
-      const s = i32Arg(signo0, 'sigev_signo', S);
+      const s = copyin_i32(signo0, 'sigev_signo', S);
       if (s < 1 || s >= NSIG) fail('EINVAL', S, `signal ${s}`);
       ev.signo = s;
       break;
     }
     case SIGEV_THREAD: {
       const fn = fn0;
-      if (typeof fn !== 'function') argType(S, 'SIGEV_THREAD needs sigev_notify_function');
+      if (typeof fn !== 'function') arg_type(S, 'SIGEV_THREAD needs sigev_notify_function');
       ev.fn = fn as (v: number) => void;
       break;
     }
     case SIGEV_PORT: {
       const pn = copyin_portnfy(port0, S);
       const pport = pn.portnfy_port, puser = pn.portnfy_user;
-      ev.port = i32Arg(pport, 'portnfy_port', S, 'EBADF');
-      ev.user = userArg(puser, 'portnfy_user', S);
+      ev.port = copyin_i32(pport, 'portnfy_port', S, 'EBADF');
+      ev.user = copyin_user(puser, 'portnfy_user', S);
       break;
     }
     default: fail('EINVAL', S, `sigev_notify ${notify}`);
@@ -158,7 +158,7 @@ export function timer_create(clock_id: number, evp: sigevent | null): number {
   const ev0 = copyin_sigevent(evp);
   const it = itimers.alloc();
   if (it === 0) fail('EAGAIN', 'timer_create', 'no timer memory');
-  const L = tableLock();
+  const L = table_lock();
   mutex_enter(L);
   const tid = table_install(it);
   if (tid < 0) { mutex_exit(L); itimers.free(it); fail('EAGAIN', 'timer_create', 'timer_max reached'); }
@@ -197,7 +197,7 @@ export function timer_create(clock_id: number, evp: sigevent | null): number {
     // by this timer gets deadline-aware waits, whose first one loads the FFI (to lower the thread's timer slack) before its port_get
     // returns: ~10 ms late on the first event. Load it now instead, once per
     // thread, outside every lock, before the timer can be armed.
-    if (ev.notify === SIGEV_PORT) { ffiAvailable(); warm_first_expiry(tid, I32[it + IT.callout]!, ev.port); }
+    if (ev.notify === SIGEV_PORT) { ffi_available(); warm_first_expiry(tid, I32[it + IT.callout]!, ev.port); }
   }
   kstat_add(C_CREATED);
   return tid;
@@ -285,7 +285,7 @@ function warm_first_expiry(tid: number, c: number, port: number): void {
   }
 }
 
-function isZero(t: TimespecCopy): boolean { return t.tv_sec === 0 && t.tv_nsec === 0; }
+function is_zero(t: TimespecCopy): boolean { return t.tv_sec === 0 && t.tv_nsec === 0; }
 
 /** The current setting of a grabbed timer, as timer_gettime reports it. */
 function current(it: number): Itimerspec {
@@ -293,9 +293,9 @@ function current(it: number): Itimerspec {
   const armed = I32[it + IT.armed] !== 0;
   const next = f64get(it, IT.value), iv = f64get(it, IT.interval);
   mutex_exit(it + IT.mutex);
-  const out: Itimerspec = { it_interval: tsOfNs(iv), it_value: { tv_sec: 0, tv_nsec: 0 } };
+  const out: Itimerspec = { it_interval: ts_of_ns(iv), it_value: { tv_sec: 0, tv_nsec: 0 } };
   if (!armed) return out;
-  const now = timelineNow(I32[it + IT.line]!);
+  const now = timeline_now(I32[it + IT.line]!);
   let left = next - now;
   if (left <= 0) {
     // Due but not yet processed: a one-shot reads as expired; a periodic
@@ -303,13 +303,13 @@ function current(it: number): Itimerspec {
     if (iv === 0) return out;
     left = iv - ((now - next) % iv);
   }
-  out.it_value = tsOfNs(left);
+  out.it_value = ts_of_ns(left);
   return out;
 }
 
 /** A timer id (a C int) and its grabbed timer; EINVAL for an unknown or deleted one. */
 function grab(timerid: unknown, syscall: string): number {
-  const id = i32Arg(timerid, 'timerid', syscall);
+  const id = copyin_i32(timerid, 'timerid', syscall);
   const it = timer_grab(id);
   if (it === 0) fail('EINVAL', syscall, `timer ${id}`);
   return it;
@@ -332,12 +332,12 @@ export function timer_gettime(timerid: number): Itimerspec {
  */
 function copyin_itimerspec(value: unknown, syscall: string): { v: TimespecCopy; iv: TimespecCopy } {
   copyin_check(syscall);
-  if (value === null || typeof value !== 'object') argType(syscall, 'value must be an itimerspec object');
+  if (value === null || typeof value !== 'object') arg_type(syscall, 'value must be an itimerspec object');
   const src = value as { readonly it_interval?: unknown; readonly it_value?: unknown };
   const iv0 = src.it_interval, v0 = src.it_value;
   const iv = copyin_timespec_fast(iv0, 'it_interval', syscall);
   const v = copyin_timespec_fast(v0, 'it_value', syscall);
-  if (!timespec_valid(v) || (!isZero(v) && !timespec_valid(iv))) {
+  if (!timespec_valid(v) || (!is_zero(v) && !timespec_valid(iv))) {
     fail('EINVAL', syscall, `itimerspec {{${v.tv_sec}, ${v.tv_nsec}}, {${iv.tv_sec}, ${iv.tv_nsec}}}`);
   }
   return { v, iv };
@@ -355,13 +355,13 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
   sysenter();
   clock_start_check();
   const S = 'timer_settime';
-  const id = i32Arg(timerid, 'timerid', S);
-  const fl = i32Arg(flags, 'flags', S);
+  const id = copyin_i32(timerid, 'timerid', S);
+  const fl = copyin_i32(flags, 'flags', S);
   const { v, iv } = copyin_itimerspec(value, S);
   // Everything the user passed is a kernel copy now; no user code runs below.
   const it = grab(id, S);
   const line = I32[it + IT.line]!;
-  const arm = !isZero(v);
+  const arm = !is_zero(v);
   let old: Itimerspec;
   try {
     old = current(it);
@@ -369,7 +369,7 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
     callout_stop(c); // waits for a firing in progress: none runs after this
     let deadline: number | undefined = 0;
     if (arm) deadline = clock_backend(I32[it + IT.clock], S).deadline!(v, (fl & TIMER_ABSTIME) !== 0);
-    const ivNs = arm ? nsUp(iv.tv_sec, iv.tv_nsec) : 0; // computed before the lock: only stores under it
+    const ivNs = arm ? ns_up(iv.tv_sec, iv.tv_nsec) : 0; // computed before the lock: only stores under it
     mutex_enter(it + IT.mutex);
     f64set(it, IT.interval, ivNs);
     if (deadline === undefined || !arm) {
@@ -430,7 +430,7 @@ function destroy(it: number): void {
   I32[it + IT.pending] = 0;
   mutex_exit(it + IT.mutex);
   if (wasThread) thread_unregister(it);
-  const L = tableLock();
+  const L = table_lock();
   mutex_enter(L);
   timer_unlock(it);
   mutex_exit(L);
@@ -438,7 +438,7 @@ function destroy(it: number): void {
 }
 
 /** Process exit deletes every timer (timer_exit). */
-onProcExit(() => {
+on_proc_exit(() => {
   for (const tid of timer_ids()) {
     const it = timer_grab(tid);
     if (it !== 0) destroy(it);

@@ -30,39 +30,39 @@ const BIG_NS = 1_000_000_000n;
 const f64 = new Float64Array(1);
 const i64 = new BigInt64Array(f64.buffer);
 /** The next double above `d` (d finite, an integer). */
-function nextUp(d: number): number {
+function next_up(d: number): number {
   if (d === 0) return 1; // line values are whole nanoseconds
   f64[0] = d;
   i64[0] = d > 0 ? i64[0]! + 1n : i64[0]! - 1n;
   return f64[0]!;
 }
 /** The next double below `d`. */
-function nextDown(d: number): number { return -nextUp(-d); }
+function next_down(d: number): number { return -next_up(-d); }
 
 /** An exact integer as the least double >= it. */
-export function bigUp(b: bigint): number {
+export function big_up(b: bigint): number {
   const d = Number(b);
-  return BigInt(d) < b ? nextUp(d) : d;
+  return BigInt(d) < b ? next_up(d) : d;
 }
 /** An exact integer as the greatest double <= it. */
-function bigDown(b: bigint): number {
+function big_down(b: bigint): number {
   const d = Number(b);
-  return BigInt(d) > b ? nextDown(d) : d;
+  return BigInt(d) > b ? next_down(d) : d;
 }
 
-function bigOf(sec: number, nsec: number): bigint { return BigInt(sec) * BIG_NS + BigInt(nsec); }
+function big_of(sec: number, nsec: number): bigint { return BigInt(sec) * BIG_NS + BigInt(nsec); }
 
 /** Nanoseconds of sec/nsec as a double rounded up (a deadline). */
-export function nsUp(sec: number, nsec: number): number {
-  return Math.abs(sec) < SAFE_SEC ? sec * NSEC_PER_SEC + nsec : bigUp(bigOf(sec, nsec));
+export function ns_up(sec: number, nsec: number): number {
+  return Math.abs(sec) < SAFE_SEC ? sec * NSEC_PER_SEC + nsec : big_up(big_of(sec, nsec));
 }
 /** Nanoseconds of sec/nsec as a double rounded down (a clock reading). */
-export function nsDown(sec: number, nsec: number): number {
-  return Math.abs(sec) < SAFE_SEC ? sec * NSEC_PER_SEC + nsec : bigDown(bigOf(sec, nsec));
+export function ns_down(sec: number, nsec: number): number {
+  return Math.abs(sec) < SAFE_SEC ? sec * NSEC_PER_SEC + nsec : big_down(big_of(sec, nsec));
 }
 
 /** An integer number of ns (a double) as an exact timespec; a negative value floors tv_sec. */
-export function tsOfNs(ns: number): TimespecCopy {
+export function ts_of_ns(ns: number): TimespecCopy {
   if (Number.isSafeInteger(ns)) {
     const s = Math.floor(ns / NSEC_PER_SEC);
     return { tv_sec: s, tv_nsec: ns - s * NSEC_PER_SEC };
@@ -74,19 +74,19 @@ export function tsOfNs(ns: number): TimespecCopy {
 }
 
 /** a + b on the fields (tv_nsec of both in [0, 1e9)); exact while tv_sec stays below 2^53. */
-export function tsAdd(a: TimespecCopy, b: TimespecCopy): TimespecCopy {
+export function ts_add(a: TimespecCopy, b: TimespecCopy): TimespecCopy {
   let s = a.tv_sec + b.tv_sec, n = a.tv_nsec + b.tv_nsec;
   if (n >= NSEC_PER_SEC) { n -= NSEC_PER_SEC; s += 1; }
   return { tv_sec: s, tv_nsec: n };
 }
 
 /** a < b. */
-export function tsLess(a: TimespecCopy, b: TimespecCopy): boolean {
+export function ts_less(a: TimespecCopy, b: TimespecCopy): boolean {
   return a.tv_sec < b.tv_sec || (a.tv_sec === b.tv_sec && a.tv_nsec < b.tv_nsec);
 }
 
 /** True when `t` is beyond the largest time a clock holds. */
-export function tsBeyondMax(t: TimespecCopy): boolean { return tsLess(TIME_MAX, t); }
+export function ts_beyond_max(t: TimespecCopy): boolean { return ts_less(TIME_MAX, t); }
 
 /** The least time-line value after `now` (an integer double). */
-export function line_after(now: number): number { return now + 1 > now ? now + 1 : nextUp(now); }
+export function line_after(now: number): number { return now + 1 > now ? now + 1 : next_up(now); }

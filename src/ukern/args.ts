@@ -6,18 +6,18 @@
  * value C could never have passed (a string descriptor, 2**31 for an int)
  * is a clear argument error rather than a wrapped or coerced number.
  */
-import { argType, ArgRangeError } from '../sys/ext.js';
+import { arg_type, ArgRangeError } from '../sys/ext.js';
 
 /** An integer in [min, max]. */
 export function int_arg(v: unknown, name: string, where: string, min: number, max: number): number {
-  if (typeof v !== 'number') argType(where, `${name} must be a number, got ${v === null ? 'null' : typeof v}`);
+  if (typeof v !== 'number') arg_type(where, `${name} must be a number, got ${v === null ? 'null' : typeof v}`);
   if (!Number.isInteger(v) || v < min || v > max) throw new ArgRangeError(where, `${name} must be an integer from ${min} to ${max}, got ${v}`);
   return v;
 }
 
 /** A finite number. */
 export function num_arg(v: unknown, name: string, where: string): number {
-  if (typeof v !== 'number') argType(where, `${name} must be a number, got ${v === null ? 'null' : typeof v}`);
+  if (typeof v !== 'number') arg_type(where, `${name} must be a number, got ${v === null ? 'null' : typeof v}`);
   if (!Number.isFinite(v)) throw new ArgRangeError(where, `${name} must be a finite number, got ${v}`);
   return v;
 }

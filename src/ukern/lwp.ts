@@ -12,7 +12,7 @@ import {
   lwp_unpark, lwp_park, lwp_park_async, lwp_self, LWP_DETACHED, LWP_SUSPENDED, type LwpStart,
   clock_gettime, CLOCK_REALTIME, SysError, type Timespec,
 } from '../sys/index.js';
-import { argType, module_href, AbortError } from '../sys/ext.js';
+import { arg_type, module_href, AbortError } from '../sys/ext.js';
 import { wait_options, abort_check, type WaitOptions } from './waitopts.js';
 import { lwp_result_buffer, lwp_result_read, RES_VALUE, RES_NONE, type LwpFailure } from './lwp-result.js';
 import type { LwpShimArg } from './lwp-start.js';
@@ -89,9 +89,9 @@ export class Lwp<T = unknown> implements Disposable {
     if (signal?.aborted) throw new AbortError(signal.reason);
     const flags = (detached ? LWP_DETACHED : 0) | (suspended ? LWP_SUSPENDED : 0);
     if (detached) return new Lwp<T>(lwp_create(start, flags));
-    const module = module_href(start.module) ?? argType('Lwp.create', 'start.module must be a string or URL');
+    const module = module_href(start.module) ?? arg_type('Lwp.create', 'start.module must be a string or URL');
     const exp = start.export ?? 'default';
-    if (typeof exp !== 'string') argType('Lwp.create', 'start.export must be a string');
+    if (typeof exp !== 'string') arg_type('Lwp.create', 'start.export must be a string');
     const out = lwp_result_buffer();
     const arg: LwpShimArg = { module, export: exp, arg: start.arg, out };
     return new Lwp<T>(lwp_create({ module: SHIM, export: 'run', arg }, flags), out, { module, export: exp });
@@ -174,7 +174,7 @@ export class Lwp<T = unknown> implements Disposable {
     return true;
   }
   /** The blocking form of {@link Lwp.park} (a signal is only checked before the park). */
-  static parkSync(options?: ParkOptions): boolean {
+  static park_sync(options?: ParkOptions): boolean {
     const { timeout, hint, signal } = wait_options(options, 'lwp_park', ['hint']);
     abort_check(signal);
     try { lwp_park(park_deadline(timeout), hint as number | undefined); } catch (e) {

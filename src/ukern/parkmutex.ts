@@ -24,7 +24,7 @@
  */
 import { lwp_park, lwp_unpark, lwp_self, lwp_kill, clock_gettime, CLOCK_REALTIME, SysError } from '../sys/index.js';
 import { int_arg } from './args.js';
-import { argType, ArgRangeError } from '../sys/ext.js';
+import { arg_type, ArgRangeError } from '../sys/ext.js';
 
 const LOCK = 0, SPIN = 1, NWAIT = 2, STATE = 3, LIST = 4;
 /** STATE values: taken over from a dead owner and not yet made consistent; given up. */
@@ -47,7 +47,7 @@ export class ParkMutex {
   /** A new mutex for up to `maxWaiters` LWPs, or one over existing shared state. */
   constructor(from: SharedArrayBuffer | number = 64) {
     if (typeof from === 'number') int_arg(from, 'maxWaiters', 'ParkMutex', 1, 1 << 20);
-    else if (!(from instanceof SharedArrayBuffer)) argType('ParkMutex', 'the argument must be a SharedArrayBuffer or a number of waiters');
+    else if (!(from instanceof SharedArrayBuffer)) arg_type('ParkMutex', 'the argument must be a SharedArrayBuffer or a number of waiters');
     else if (from.byteLength < (LIST + 1) * 4) throw new ArgRangeError('ParkMutex', `the SharedArrayBuffer holds ${from.byteLength} bytes, at least ${(LIST + 1) * 4} needed`);
     this.sab = typeof from === 'number' ? new SharedArrayBuffer((LIST + from) * 4) : from;
     this.w = new Int32Array(this.sab);

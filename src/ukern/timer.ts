@@ -8,7 +8,7 @@
  *   for await (const { expirations, overrun } of t) { ... } // one item per delivery
  *   t.close();                                            // or `using t = new Timer(...)`
  */
-import { argType, ArgRangeError, AbortError, thread_notify_ref, nsToTs } from '../sys/ext.js';
+import { arg_type, ArgRangeError, AbortError, thread_notify_ref, ns_to_ts } from '../sys/ext.js';
 import {
   timer_create, timer_settime, timer_gettime, timer_getoverrun, timer_delete, clock_gettime,
   CLOCK_MONOTONIC, SIGEV_THREAD, TIMER_ABSTIME, type Itimerspec, type Timespec,
@@ -37,9 +37,9 @@ export interface TimerOptions {
 export interface TimerExpiry { expirations: number; overrun: number; time: number }
 
 function msToTs(ms: unknown): Timespec {
-  if (typeof ms !== 'number') argType('Timer', `a time in ms must be a number, got ${typeof ms}`);
+  if (typeof ms !== 'number') arg_type('Timer', `a time in ms must be a number, got ${typeof ms}`);
   if (!Number.isFinite(ms) || ms < 0) throw new ArgRangeError('Timer', `${ms} ms is not a non-negative finite time`);
-  return nsToTs(Math.round(ms * 1e6));
+  return ns_to_ts(Math.round(ms * 1e6));
 }
 
 /** A POSIX timer with an async iterator of its expirations. */
@@ -58,13 +58,13 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
   #ref = true;
 
   constructor(options: TimerOptions) {
-    if (options === null || typeof options !== 'object') argType('Timer', 'options required');
+    if (options === null || typeof options !== 'object') arg_type('Timer', 'options required');
     // One read of each option: a getter cannot answer differently later.
     const o: TimerOptions = {
       delay: options.delay, interval: options.interval, absolute: options.absolute, clock: options.clock, signal: options.signal,
       ref: options.ref,
     };
-    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) argType('Timer', 'options.signal must be an AbortSignal');
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) arg_type('Timer', 'options.signal must be an AbortSignal');
     if (o.signal?.aborted) throw new AbortError(o.signal.reason);
     this.#clock = o.clock ?? CLOCK_MONOTONIC;
     this.#notify = () => this.#deliver();

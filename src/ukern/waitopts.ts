@@ -14,7 +14,7 @@
  * Lwp.wait, Timer.next) rejects with the SysError its syscall sets (ETIME
  * for ports, ETIMEDOUT for LWPs).
  */
-import { copyin_fields, argType, ArgRangeError, AbortError, nsToTs, type Timespec } from '../sys/ext.js';
+import { copyin_fields, arg_type, ArgRangeError, AbortError, ns_to_ts, type Timespec } from '../sys/ext.js';
 
 export interface WaitOptions {
   /** Milliseconds: undefined or Infinity waits for ever, 0 polls. */
@@ -32,21 +32,21 @@ export type WaitCopy<K extends string> = { timeout: number | undefined; signal: 
  */
 export function wait_options<K extends string = never>(opts: unknown, where: string, extra: readonly K[] = []): WaitCopy<K> {
   if (opts === undefined) return { timeout: undefined, signal: undefined } as WaitCopy<K>;
-  if (opts === null || typeof opts !== 'object') argType(where, 'options must be an object');
+  if (opts === null || typeof opts !== 'object') arg_type(where, 'options must be an object');
   const r = copyin_fields(opts as object, ['timeout', 'signal', ...extra], 'options', where) as Record<string, unknown>;
   const t = r.timeout;
   if (t !== undefined) {
-    if (typeof t !== 'number') argType(where, `options.timeout must be a number of milliseconds, got ${typeof t}`);
+    if (typeof t !== 'number') arg_type(where, `options.timeout must be a number of milliseconds, got ${typeof t}`);
     if (!(t >= 0)) throw new ArgRangeError(where, `options.timeout must be >= 0 (or Infinity), got ${t}`);
   }
   const s = r.signal;
-  if (s !== undefined && !(s instanceof AbortSignal)) argType(where, 'options.signal must be an AbortSignal');
+  if (s !== undefined && !(s instanceof AbortSignal)) arg_type(where, 'options.signal must be an AbortSignal');
   return r as WaitCopy<K>;
 }
 
 /** A relative timespec for a validated timeout (null: for ever). */
 export function timeout_timespec(ms: number | undefined): Timespec | null {
-  return ms === undefined || ms === Infinity ? null : nsToTs(Math.round(ms * 1e6));
+  return ms === undefined || ms === Infinity ? null : ns_to_ts(Math.round(ms * 1e6));
 }
 
 /** Throws the AbortError of an already-aborted signal. */

@@ -8,7 +8,7 @@ import * as sys from '../../src/sys/index.js';
 import { mutex_enter } from '../../src/kern/mutex.js';
 import { park_bucket_lock } from '../../src/lwp/park.js';
 import { callout_alloc, callout_reset, callout_stop, callout_register_kind, TL_MANUAL } from '../../src/timers/callout.js';
-import { manualNow } from '../../src/timers/clocks.js';
+import { manual_now } from '../../src/timers/clocks.js';
 
 const CK_HELD = 93;
 // Int32: [0] the callout, [1] 1 while its handler runs, [2] set to let it return.
@@ -24,7 +24,7 @@ callout_register_kind(CK_HELD, () => {
 export function fireHeld(a: { sab: SharedArrayBuffer }): void {
   shared = new Int32Array(a.sab);
   const c = callout_alloc(CK_HELD, 0, TL_MANUAL);
-  callout_reset(c, manualNow() + 1000);
+  callout_reset(c, manual_now() + 1000);
   Atomics.store(shared, 0, c);
   sys.clock_advance(sys.CLOCK_MANUAL, { tv_sec: 0, tv_nsec: 1000 }); // fires it here
 }

@@ -14,7 +14,7 @@ for (const o of [{ msg_arena: 1000 }, { msg_arena: 'x' }]) {
   try { sys.boot(o as sys.BootOptions); out.badBoot = 'booted'; } catch (e) { (out.badBoots ??= [] as string[]) && (out.badBoots as string[]).push(e instanceof TypeError ? 'TypeError' : (e as sys.SysError).code); }
 }
 sys.boot({ port_max_events: 8, msg_arena: 100_000 });
-out.arenaBytes = stats('msg')['msg.arena_bytes'];
+out.arena_bytes = stats('msg')['msg.arena_bytes'];
 
 // A full port (8 events): postSync EAGAIN; post waits until a getter frees a quarter.
 const p = new Port();

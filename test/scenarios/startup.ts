@@ -14,7 +14,7 @@ const mode = process.argv[2] ?? 'first-async';
 const internal = mode === 'warm-trace';
 const sys: typeof Sys = internal ? await import('../../src/sys/index.js') : await import('ukern/sys');
 const kstat_snapshot = (m: string): Record<string, number> => sys.kstat(m);
-const monoNow = (): number => { const t = sys.clock_gettime(sys.CLOCK_MONOTONIC); return t.tv_sec * 1e9 + t.tv_nsec; };
+const mono_now = (): number => { const t = sys.clock_gettime(sys.CLOCK_MONOTONIC); return t.tv_sec * 1e9 + t.tv_nsec; };
 
 const opts = process.argv[3] !== undefined ? JSON.parse(process.argv[3]) as Sys.BootOptions : undefined;
 const fixtures = new URL('../fixtures/startup-lwps.js', import.meta.url);
@@ -26,7 +26,7 @@ function timer(p: number): number {
   return sys.timer_create(sys.CLOCK_MONOTONIC, { sigev_notify: sys.SIGEV_PORT, sigev_notify_port: { portnfy_port: p, portnfy_user: 1 } });
 }
 function arm(tid: number, ns: number, interval = 0): number {
-  const t = monoNow();
+  const t = mono_now();
   sys.timer_settime(tid, 0, { it_interval: { tv_sec: 0, tv_nsec: interval }, it_value: { tv_sec: 0, tv_nsec: ns } });
   return t;
 }
@@ -37,9 +37,9 @@ async function first(async: boolean): Promise<void> {
   const p = sys.port_create();
   const tid = timer(p);
   const t0 = arm(tid, 1_000_000);
-  const settime = (monoNow() - t0) / 1e6;
+  const settime = (mono_now() - t0) / 1e6;
   if (async) await sys.port_get_async(p); else sys.port_get(p);
-  const late = (monoNow() - t0 - 1_000_000) / 1e6;
+  const late = (mono_now() - t0 - 1_000_000) / 1e6;
   const c = clock();
   out({ late, settime, bridge: c['clock.bridge_runs'], started: c['clock.started'] });
 }
@@ -68,16 +68,16 @@ async function handover(): Promise<void> {
   // have come by the disarm, however long this thread was held off.
   const first = t0 + P;
   let got = 0, before = 0, startedAt = NaN;
-  const end = () => !Number.isNaN(startedAt) && monoNow() > startedAt + 60e6;
-  while (!end() && monoNow() - t0 < 20e9) {
+  const end = () => !Number.isNaN(startedAt) && mono_now() > startedAt + 60e6;
+  while (!end() && mono_now() - t0 < 20e9) {
     const ev = await sys.port_get_async(p);
     got += ev.portev_events;
     if (Number.isNaN(startedAt)) {
-      if (clock()['clock.started']! > 0) startedAt = monoNow(); else before += ev.portev_events;
+      if (clock()['clock.started']! > 0) startedAt = mono_now(); else before += ev.portev_events;
     }
   }
   sys.timer_settime(tid, 0, { it_interval: ZERO, it_value: ZERO });
-  const t2 = monoNow();
+  const t2 = mono_now();
   try { got += sys.port_get(p, ZERO).portev_events; } catch (e) { if ((e as Sys.SysError).code !== 'ETIME') throw e; }
   const fired = timers() - c0;
   const elapsed = Math.floor((t2 - first) / P) + 1; // deadlines up to the disarm
@@ -101,7 +101,7 @@ async function held(): Promise<void> {
   for (let i = 0; i < 10; i++) {
     const t0 = arm(tid, 1_000_000);
     await sys.port_get_async(p);
-    const late = (monoNow() - t0 - 1_000_000) / 1e6;
+    const late = (mono_now() - t0 - 1_000_000) / 1e6;
     if (late < 0) early++;
     worst = Math.max(worst, late);
   }

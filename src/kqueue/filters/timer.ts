@@ -13,8 +13,8 @@
  * fires (the seed re-arms from kn_sdata at each expiry).
  */
 import { I32 } from '../../kern/kmem.js';
-import { kregionCreate } from '../../kern/kmem.js';
-import { monoNow, realNow } from '../../kern/time.js';
+import { kregion_create } from '../../kern/kmem.js';
+import { mono_now, real_now } from '../../kern/time.js';
 import { tunables } from '../../kern/boot.js';
 import {
   CK_KNOTE, callout_alloc, callout_free, callout_reset, callout_register_kind, callout_demand,
@@ -28,7 +28,7 @@ import {
 
 callout_demand((t) => t.kq_calloutmax!);
 /** Word 0: timer knotes in existence (the seed's kq_ncallouts). */
-const counter = kregionCreate('kqtimer', () => 2);
+const counter = kregion_create('kqtimer', () => 2);
 
 /** A periodic timer never re-arms sooner than this after it fired (its count still covers every period). */
 const MIN_REARM_NS = 20_000;
@@ -36,7 +36,7 @@ const MIN_REARM_NS = 20_000;
 const UNITS = NOTE_SECONDS | NOTE_MSECONDS | NOTE_USECONDS | NOTE_NSECONDS;
 
 /** ns per unit of `data` for these fflags; 0 when more than one unit is named. */
-function unitNs(sf: number): number {
+function unit_ns(sf: number): number {
   switch (sf & UNITS) {
     case 0: case NOTE_MSECONDS: return 1e6;
     case NOTE_SECONDS: return 1e9;
@@ -48,12 +48,12 @@ function unitNs(sf: number): number {
 
 /** Period (ns, 0 for none) and first deadline (kernel monotonic ns) for data/fflags; null when invalid. */
 function schedule(data: number, sf: number, oneshot: boolean): { period: number; when: number } | null {
-  const u = unitNs(sf);
+  const u = unit_ns(sf);
   if (u === 0 || !(data >= 0)) return null;
-  if ((sf & NOTE_ABSTIME) !== 0) return { period: 0, when: data * u - (realNow() - monoNow()) };
+  if ((sf & NOTE_ABSTIME) !== 0) return { period: 0, when: data * u - (real_now() - mono_now()) };
   let period = data * u;
   if (period === 0 && !oneshot) period = u; // a zero period means one unit, as FreeBSD
-  return { period: oneshot ? 0 : period, when: monoNow() + period };
+  return { period: oneshot ? 0 : period, when: mono_now() + period };
 }
 
 /** The clock thread's handler: count the expirations, activate, say when to fire next. */
