@@ -8,7 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from '../src/sys/index.js';
-import { TIME_SEC_MAX } from '../src/kern/copyin.js';
+import { TIME_SEC_MAX } from '../src/kern/time.js';
+
 
 sys.boot({ timer_max: 16 });
 

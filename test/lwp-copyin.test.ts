@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from '../src/sys/index.js';
-import { TIME_SEC_MAX } from '../src/kern/copyin.js';
+import { TIME_SEC_MAX } from '../src/kern/time.js';
+
 import { fixtures, within } from './helpers.js';
 
 const code = (c: string) => (e: unknown) => e instanceof sys.SysError && e.code === c;

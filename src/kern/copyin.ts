@@ -173,18 +173,7 @@ export function copyin_ints(v: unknown, what: string, syscall: string, code: Err
 
 /* --------------------------------------------------------------------- time */
 
-export const NSEC_PER_SEC = 1_000_000_000;
-/**
- * The largest tv_sec the kernel takes: a signed 64-bit count of nanoseconds
- * (what every clock of the kernel holds) spans ±9 223 372 036 s. A time
- * beyond is EINVAL, as Linux's clock_settime/timer_settime say for a time
- * their ktime_t cannot hold; a relative *timeout* beyond is clamped by the
- * caller to "for ever" (C's sleeping calls accept any time_t).
- */
-export const TIME_SEC_MAX = 9_223_372_035;
-
-/** A kernel-owned timespec copy. */
-export interface TimespecCopy { tv_sec: number; tv_nsec: number }
+import { NSEC_PER_SEC, TIME_SEC_MAX, type TimespecCopy } from './time.js';
 
 /**
  * Copies a timespec (both fields read once) without judging its values:
@@ -234,8 +223,6 @@ export function copyin_timeout_ns(v: unknown, syscall: string, invalid?: number)
   return sec * NSEC_PER_SEC + t.tv_nsec;
 }
 
-/** Nanoseconds of a validated copy. */
-export function ts_to_ns(t: TimespecCopy): number { return t.tv_sec * NSEC_PER_SEC + t.tv_nsec; }
 
 /* -------------------------------------------------------- added by timers */
 

@@ -23,9 +23,9 @@
  */
 import { I32, F64, kregion_create } from '../kern/kmem.js';
 import { fail } from '../kern/errno.js';
-import { copyin_i32, type TimespecCopy } from '../kern/copyin.js';
+import { copyin_i32 } from '../kern/copyin.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { mono_now, get_epoch, get_real_at_boot, type Timespec, NSEC_PER_SEC } from '../kern/time.js';
+import { mono_now, get_epoch, get_real_at_boot, NSEC_PER_SEC, type Timespec, type TimespecCopy } from '../kern/time.js';
 import { readFileSync } from 'node:fs';
 import {
   host_clock_ns, host_clock_res_ns, thread_user_ns, LINUX_CLOCK_PROCESS_CPUTIME_ID, LINUX_CLOCK_THREAD_CPUTIME_ID,
@@ -34,7 +34,7 @@ import {
   __CLOCK_REALTIME0, CLOCK_VIRTUAL, CLOCK_THREAD_CPUTIME_ID, CLOCK_REALTIME, CLOCK_MONOTONIC,
   CLOCK_PROCESS_CPUTIME_ID, CLOCK_MANUAL, SIGEV_SIGNAL, SIGALRM,
 } from './consts.js';
-import { ns_up, ns_down, big_up, ts_of_ns, ts_add, ts_less, ts_beyond_max, TIME_MAX } from './tsmath.js';
+import { ns_up, ns_down, big_up, ts_of_ns, ts_add, ts_less, ts_beyond_max, TIME_MAX } from '../kern/time.js';
 import { mutex_class } from '../kern/lockdebug.js';
 
 /** Time lines timers run on. */

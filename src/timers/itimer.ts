@@ -79,7 +79,7 @@ import { SysError, fail } from '../kern/errno.js';
 import { cur } from '../kern/hdr.js';
 import { callout_demand, callout_register_kind, CK_ITIMER } from './callout.js';
 import { DELAYTIMER_MAX, _TIMER_MAX } from './consts.js';
-import { line_after } from './tsmath.js';
+import { line_after } from '../kern/time.js';
 import { mutex_class } from '../kern/lockdebug.js';
 
 declare module '../kern/options.js' {

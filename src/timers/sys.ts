@@ -7,9 +7,7 @@
 import { I32 } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
 import { fail } from '../kern/errno.js';
-import {
-  copyin_i32, copyin_user, arg_type, copyin_check, copyin_struct, copyin_timespec, copyin_timespec_raw, copyin_timespec_fast, timespec_valid, NSEC_PER_SEC, type TimespecCopy,
-} from '../kern/copyin.js';
+import { copyin_i32, copyin_user, arg_type, copyin_check, copyin_struct, copyin_timespec, copyin_timespec_raw, copyin_timespec_fast, timespec_valid } from '../kern/copyin.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { kstat_add } from '../kern/kstat.js';
 import { getHeapSpaceStatistics } from 'node:v8';
@@ -34,7 +32,7 @@ import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOC
 import { NSIG } from '../lwp/sys.js'; // one signal range for the whole kernel
 import { clock_start_check, clock_warm, clock_quietly } from './clockstats.js'; // and its arm hook: starts the clock thread, bridges until it runs
 import { ffi_available } from './ffi.js';
-import { ns_up, ts_of_ns } from './tsmath.js';
+import { ns_up, ts_of_ns, NSEC_PER_SEC, type TimespecCopy } from '../kern/time.js';
 
 export * from './consts.js';
 export type { Timespec, Itimerspec };

@@ -10,10 +10,10 @@
 import {
   lwp_create, lwp_wait, lwp_wait_async, lwp_detach, lwp_suspend, lwp_continue, lwp_wakeup,
   lwp_unpark, lwp_park, lwp_park_async, lwp_self, LWP_DETACHED, LWP_SUSPENDED, type LwpStart,
-  clock_gettime, CLOCK_REALTIME, SysError, type Timespec,
+  SysError,
 } from '../sys/index.js';
 import { arg_type, module_href, AbortError } from '../sys/ext.js';
-import { wait_options, abort_check, type WaitOptions } from './waitopts.js';
+import { wait_options, abort_check, realtime_deadline, type WaitOptions } from './waitopts.js';
 import { lwp_result_buffer, lwp_result_read, RES_VALUE, RES_NONE, type LwpFailure } from './lwp-result.js';
 import type { LwpShimArg } from './lwp-start.js';
 import {
@@ -54,14 +54,6 @@ function wait_signal(timeout: number | undefined, signal: AbortSignal | undefine
   const timer = timeout === undefined || timeout === Infinity ? undefined : AbortSignal.timeout(timeout);
   if (timer === undefined) return { signal, timer };
   return { signal: signal === undefined ? timer : AbortSignal.any([signal, timer]), timer };
-}
-
-/** The absolute CLOCK_REALTIME deadline lwp_park takes, for a validated timeout in ms (null: for ever). */
-function park_deadline(ms: number | undefined): Timespec | null {
-  if (ms === undefined || ms === Infinity) return null;
-  const now = clock_gettime(CLOCK_REALTIME);
-  const whole = Math.floor(ms), ns = now.tv_nsec + (whole % 1000) * 1e6 + Math.round((ms - whole) * 1e6);
-  return { tv_sec: now.tv_sec + Math.floor(whole / 1000) + Math.floor(ns / 1e9), tv_nsec: ns % 1e9 };
 }
 
 /**
@@ -166,7 +158,7 @@ export class Lwp<T = unknown> implements Disposable {
     const { timeout, hint, signal } = wait_options(options, 'lwp_park', ['hint']);
     abort_check(signal);
     try {
-      await lwp_park_async(park_deadline(timeout), hint as number | undefined, { signal });
+      await lwp_park_async(realtime_deadline(timeout), hint as number | undefined, { signal });
     } catch (e) {
       if (e instanceof SysError && e.code === 'EALREADY') return true;
       throw e;
@@ -177,7 +169,7 @@ export class Lwp<T = unknown> implements Disposable {
   static park_sync(options?: ParkOptions): boolean {
     const { timeout, hint, signal } = wait_options(options, 'lwp_park', ['hint']);
     abort_check(signal);
-    try { lwp_park(park_deadline(timeout), hint as number | undefined); } catch (e) {
+    try { lwp_park(realtime_deadline(timeout), hint as number | undefined); } catch (e) {
       if (e instanceof SysError && e.code === 'EALREADY') return true;
       throw e;
     }

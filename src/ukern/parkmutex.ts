@@ -22,8 +22,9 @@
  * Its state lives in a SharedArrayBuffer that every LWP using it maps:
  * [owner lid, list spin lock, waiter count, state, waiter lids...].
  */
-import { lwp_park, lwp_unpark, lwp_self, lwp_kill, clock_gettime, CLOCK_REALTIME, SysError } from '../sys/index.js';
+import { lwp_park, lwp_unpark, lwp_self, lwp_kill, SysError } from '../sys/index.js';
 import { int_arg } from './args.js';
+import { realtime_deadline } from './waitopts.js';
 import { arg_type, ArgRangeError } from '../sys/ext.js';
 
 const LOCK = 0, SPIN = 1, NWAIT = 2, STATE = 3, LIST = 4;
@@ -82,7 +83,7 @@ export class ParkMutex {
       this.register(me);
       if (this.tryLockRegistered(me)) return;
       try {
-        lwp_park(clock_deadline(OWNER_POLL_MS));
+        lwp_park(realtime_deadline(OWNER_POLL_MS));
       } catch (e) {
         // EALREADY: an unpark was pending; ETIMEDOUT: look at the owner again.
         if (!(e instanceof SysError) || (e.code !== 'EALREADY' && e.code !== 'ETIMEDOUT')) {
@@ -190,10 +191,3 @@ function wake(t: number): boolean {
   }
 }
 
-/** An absolute CLOCK_REALTIME time `ms` from now, for lwp_park. */
-function clock_deadline(ms: number): { tv_sec: number; tv_nsec: number } {
-  const now = clock_gettime(CLOCK_REALTIME);
-  let sec = now.tv_sec, ns = now.tv_nsec + ms * 1e6;
-  if (ns >= 1e9) { sec += Math.floor(ns / 1e9); ns %= 1e9; }
-  return { tv_sec: sec, tv_nsec: ns };
-}

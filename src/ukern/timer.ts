@@ -8,7 +8,7 @@
  *   for await (const { expirations, overrun } of t) { ... } // one item per delivery
  *   t.close();                                            // or `using t = new Timer(...)`
  */
-import { arg_type, ArgRangeError, AbortError, thread_notify_ref, ns_to_ts } from '../sys/ext.js';
+import { arg_type, ArgRangeError, AbortError, thread_notify_ref, ms_to_ts } from '../sys/ext.js';
 import {
   timer_create, timer_settime, timer_gettime, timer_getoverrun, timer_delete, clock_gettime,
   CLOCK_MONOTONIC, SIGEV_THREAD, TIMER_ABSTIME, type Itimerspec, type Timespec,
@@ -39,7 +39,7 @@ export interface TimerExpiry { expirations: number; overrun: number; time: numbe
 function msToTs(ms: unknown): Timespec {
   if (typeof ms !== 'number') arg_type('Timer', `a time in ms must be a number, got ${typeof ms}`);
   if (!Number.isFinite(ms) || ms < 0) throw new ArgRangeError('Timer', `${ms} ms is not a non-negative finite time`);
-  return ns_to_ts(Math.round(ms * 1e6));
+  return ms_to_ts(ms);
 }
 
 /** A POSIX timer with an async iterator of its expirations. */

@@ -14,7 +14,8 @@
  * Lwp.wait, Timer.next) rejects with the SysError its syscall sets (ETIME
  * for ports, ETIMEDOUT for LWPs).
  */
-import { copyin_fields, arg_type, ArgRangeError, AbortError, ns_to_ts, type Timespec } from '../sys/ext.js';
+import { copyin_fields, arg_type, ArgRangeError, AbortError, ms_to_ts, ts_add_ms, type Timespec } from '../sys/ext.js';
+import { clock_gettime, CLOCK_REALTIME } from '../sys/index.js';
 
 export interface WaitOptions {
   /** Milliseconds: undefined or Infinity waits for ever, 0 polls. */
@@ -46,7 +47,12 @@ export function wait_options<K extends string = never>(opts: unknown, where: str
 
 /** A relative timespec for a validated timeout (null: for ever). */
 export function timeout_timespec(ms: number | undefined): Timespec | null {
-  return ms === undefined || ms === Infinity ? null : ns_to_ts(Math.round(ms * 1e6));
+  return ms === undefined || ms === Infinity ? null : ms_to_ts(ms);
+}
+
+/** The absolute CLOCK_REALTIME deadline `ms` from now for a validated timeout (null: for ever): what lwp_park takes. */
+export function realtime_deadline(ms: number | undefined): Timespec | null {
+  return ms === undefined || ms === Infinity ? null : ts_add_ms(clock_gettime(CLOCK_REALTIME), ms);
 }
 
 /** Throws the AbortError of an already-aborted signal. */
