@@ -37,15 +37,13 @@ async function reap(lids: number[]): Promise<void> {
 test('exclusion: three LWPs increment a plain counter under one mutex (enter and tryenter): no increment lost, never two inside, nothing left held', async (t) => {
   sys.lwp_self(); // boot
   const s = seed(), r = rng(s);
-  const N = 3, ITERS = 20000, bucket = 77;
+  const N = 3, ITERS = 30000, bucket = 77;
   const ctl = new SharedArrayBuffer(16), res = new SharedArrayBuffer(4 * MC_STRIDE * N);
   const c = new Int32Array(ctl), out = new Int32Array(res);
   const before = kstat_snapshot('kern');
   const lids = Array.from({ length: N }, (_, id) => sys.lwp_create({
-    module: prims, export: 'mutexCounter', arg: { ctl, res, id: id + 1, iters: ITERS, seed: Math.floor(r() * 0x7fffffff) + 1, bucket },
+    module: prims, export: 'mutexCounter', arg: { ctl, res, id: id + 1, n: N, iters: ITERS, seed: Math.floor(r() * 0x7fffffff) + 1, bucket },
   }));
-  // All start at once (they wait for this word with a deadline).
-  Atomics.store(c, 2, 1); Atomics.notify(c, 2);
   await reap(lids);
   for (let i = 0; i < N; i++) assert.equal(out[i * MC_STRIDE + MC_DONE], 1, `LWP ${i + 1} finished its loop (seed ${s})`);
   const after = kstat_snapshot('kern');
@@ -56,6 +54,7 @@ test('exclusion: three LWPs increment a plain counter under one mutex (enter and
     assert.equal(out[i * MC_STRIDE + MC_NLOCKS], 0, `LWP ${i + 1} ends with its lock count at 0 (seed ${s})`);
     assert.ok(out[i * MC_STRIDE + MC_TRYWINS]! > 0, `LWP ${i + 1} took it by tryenter sometimes (seed ${s})`);
   }
+  assert.ok(contended > 0, 'the LWPs contended for the mutex (else nothing was tested)');
   assert.equal(c[0], N * ITERS, `counter is the sum of the increments (seed ${s}; ${contended} contended enters)`);
   assert.equal(Atomics.load(I32, park_bucket_lock(bucket)), 0, 'the mutex word ends free');
   assert.equal(nlocks(), 0);
