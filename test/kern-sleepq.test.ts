@@ -180,8 +180,8 @@ test('runAsync(gen, signal): aborted at entry starts nothing; an abort ends that
   // Two async sleeps of this thread on one list; abort the first.
   const ka = { sl: 0 }, kb = { sl: 0 };
   const ac = new AbortController();
-  const a = runAsync(sleepOnce(bucket, SQF_INTERRUPTIBLE, Infinity, nop, ka, true), ac.signal);
-  const b = runAsync(sleepOnce(bucket, SQF_INTERRUPTIBLE, Infinity, nop, kb, true));
+  const a = runAsync(sleepOnce(bucket, SQF_INTERRUPTIBLE, planDeadline(-1), nop, ka, true), ac.signal);
+  const b = runAsync(sleepOnce(bucket, SQF_INTERRUPTIBLE, planDeadline(-1), nop, kb, true));
   const reason = new Error('stop');
   ac.abort(reason);
   await assert.rejects(within(a, 5000, 'the aborted sleep'), isAbort(reason));
@@ -194,7 +194,7 @@ test('runAsync(gen, signal): aborted at entry starts nothing; an abort ends that
   // An uninterruptible sleep ignores the abort; a wake still ends it, normally.
   const kc = { sl: 0 };
   const ac2 = new AbortController();
-  const c = runAsync(sleepOnce(bucket, 0, Infinity, nop, kc, true), ac2.signal);
+  const c = runAsync(sleepOnce(bucket, 0, planDeadline(-1), nop, kc, true), ac2.signal);
   ac2.abort('ignored');
   await new Promise((res) => setImmediate(res));
   assert.equal(Atomics.load(I32, kc.sl + W), SQ_SLEEPING, 'an uninterruptible sleep is not ended by an abort');
@@ -233,7 +233,7 @@ test('runAsync(gen, signal): an abort racing a wake from another LWP is decided 
       const ac = new AbortController();
       const reason = { round: rd };
       const publish = (sl: number): void => { ctl[1] = sl; Atomics.store(ctl, 0, rd); Atomics.notify(ctl, 0); };
-      const p = runAsync(sleepOnce(bucket, SQF_INTERRUPTIBLE, Infinity, publish, keep, true), ac.signal);
+      const p = runAsync(sleepOnce(bucket, SQF_INTERRUPTIBLE, planDeadline(-1), publish, keep, true), ac.signal);
       setImmediate(() => { spinUs(abortUs[rd - 1]!); ac.abort(reason); });
       let v = -1;
       try { v = await within(p, 20000, `round ${rd} (seed ${s})`); } catch (e) { if (!isAbort(reason)(e)) throw e; }
@@ -251,4 +251,23 @@ test('runAsync(gen, signal): an abort racing a wake from another LWP is decided 
   t.diagnostic(`seed ${s}: woken ${woken}, aborted ${aborted}`);
   assert.ok(listEmpty(bucket), 'the wait list is empty');
   assert.equal(sleepersInUse(), start, 'every sleeper was freed');
+});
+
+test('a wake or an interrupt landing after the deadline passed, before the sleeper settled it, wins; the sleep is not a timeout', async () => {
+  sys.lwp_self();
+  const start = sleepersInUse();
+  for (const how of ['wake', 'intr'] as const) {
+    const bucket = 94, ctl = new SharedArrayBuffer(4 * 8), c = new Int32Array(ctl);
+    const lids = [
+      sys.lwp_create({ module: prims, export: 'deadlineSleeper', arg: { ctl, bucket } }),
+      sys.lwp_create({ module: prims, export: 'deadlineActor', arg: { ctl, bucket, how } }),
+    ];
+    await reap(lids);
+    assert.equal(c[6], 1, `${how}: the sleeper finished`);
+    assert.equal(c[3], 1, `${how}: the actor acted while the sleeper was deciding`);
+    assert.equal(c[4], 1, `${how}: the ${how} found the sleeper still asleep and counted`);
+    assert.equal(NAMES[c[5]!], how === 'wake' ? 'WOKEN' : 'INTR', `${how}: the outcome is the ${how}'s, not a timeout`);
+    assert.ok(listEmpty(bucket));
+  }
+  assert.equal(sleepersInUse(), start);
 });
