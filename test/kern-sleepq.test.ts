@@ -26,7 +26,7 @@ import { sq_free, sq_wake, SLEEPER, SQF_INTERRUPTIBLE, SQ_SLEEPING, SQ_WOKEN, SQ
 import { runAsync } from '../src/kern/sleeprun.js';
 import { kmem_snapshot } from '../src/kern/sys.js';
 import { park_bucket_lock } from '../src/lwp/park.js';
-import { sleepOnce, planDeadline, spinUs, PLAN_STRIDE, OUT_STRIDE, type RaceArg } from './fixtures/kern-prims.js';
+import { sleepOnce, planDeadline, spinUs, PLAN_STRIDE, OUT_STRIDE, ROUND_MAX_MS, type RaceArg } from './fixtures/kern-prims.js';
 import { seed, rng, within } from './helpers.js';
 
 const prims = new URL('./fixtures/kern-prims.js', import.meta.url);
@@ -137,8 +137,10 @@ test('async sleeps (runAsync in this thread): the same races, sq_interrupt reach
     for (let rd = 1; rd <= ROUNDS; rd++) {
       const keep = { sl: 0 };
       const publish = (sl: number): void => { ctl[1] = sl; Atomics.store(ctl, 0, rd); Atomics.notify(ctl, 0); };
+      const t0 = Date.now();
       const v = await runAsync(sleepOnce(bucket, SQF_INTERRUPTIBLE, planDeadline(plan[(rd - 1) * PLAN_STRIDE + 3]!), publish, keep));
       out[(rd - 1) * OUT_STRIDE] = v;
+      assert.ok(Date.now() - t0 < ROUND_MAX_MS, `round ${rd} (seed ${s}) took ${Date.now() - t0} ms: its wake-up was never delivered?`);
       await reach(ctl, 2, rd, `the waker, round ${rd} (seed ${s})`);
       await reach(ctl, 3, rd, `the interrupter, round ${rd} (seed ${s})`);
       sq_free(keep.sl);
@@ -236,7 +238,9 @@ test('runAsync(gen, signal): an abort racing a wake from another LWP is decided 
       const p = runAsync(sleepOnce(bucket, SQF_INTERRUPTIBLE, planDeadline(-1), publish, keep, true), ac.signal);
       setImmediate(() => { spinUs(abortUs[rd - 1]!); ac.abort(reason); });
       let v = -1;
+      const t0 = Date.now();
       try { v = await within(p, 20000, `round ${rd} (seed ${s})`); } catch (e) { if (!isAbort(reason)(e)) throw e; }
+      assert.ok(Date.now() - t0 < ROUND_MAX_MS, `round ${rd} (seed ${s}) took ${Date.now() - t0} ms: its wake-up was never delivered?`);
       await reach(ctl, 2, rd, `the waker, round ${rd} (seed ${s})`);
       const won = out[(rd - 1) * OUT_STRIDE + 1]!;
       const at = `round ${rd} (seed ${s}): ${v === -1 ? 'AbortError' : NAMES[v]}, sq_wake ${won}`;
