@@ -1,15 +1,15 @@
 /**
  * kern/kmem.ts on its own: object caches (KCache) and the layout that every
  * thread must agree on. This file boots no kernel: it registers test caches
- * (fixtures/kern-kmem-*.ts) and maps memory with createMemory as boot does;
- * its worker threads attach to it as attach does (applyLayout, mapMemory).
+ * (fixtures/kern-kmem-*.ts) and maps memory with create_memory as boot does;
+ * its worker threads attach to it as attach does (apply_layout, map_memory).
  * Checked: alloc/free from several threads at once (no handle handed out
  * twice, objects zeroed when handed out and untouched while held, in-use,
  * high-water and failure counts consistent with what the threads saw),
  * exhaustion (0 and a counted failure), freed objects reused before fresh
- * ones, layout (disjoint, even handles) and applyLayout refusing a thread
+ * ones, layout (disjoint, even handles) and apply_layout refusing a thread
  * that registered a cache the booting thread did not or with another size
- * (while one that loaded fewer modules attaches), and defineStruct (f64
+ * (while one that loaded fewer modules attaches), and define_struct (f64
  * fields at even offsets, disjoint from the i32 ones, even sizes). The seed
  * is printed on failure (UKERN_SEED replays it).
  */
@@ -17,13 +17,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
-import { createMemory, defineStruct, allCaches, f64, I32, F64, HDR_WORDS, type LayoutTable, type FieldKind } from '../src/kern/kmem.js';
+import { create_memory, define_struct, all_caches, f64, I32, F64, HDR_WORDS, type LayoutTable, type FieldKind } from '../src/kern/kmem.js';
 import type { Tunables } from '../src/kern/options.js';
 import { OBJ, OBJ_COUNT, objs } from './fixtures/kern-kmem-a.js';
 import { TINY_COUNT, tiny, region } from './fixtures/kern-kmem-b.js';
 import { seed, rng, within } from './helpers.js';
 
-const { sab, table } = createMemory({ memsize: 64 << 20 } as Tunables);
+const { sab, table } = create_memory({ memsize: 64 << 20 } as Tunables);
 const workerUrl = new URL('./fixtures/kern-kmem-worker.js', import.meta.url);
 
 type Reply = { ok: boolean; error?: string; caches?: [string, number, number][]; stats?: Record<string, number> };
@@ -129,7 +129,7 @@ test('several threads at once: no handle handed out twice, objects zeroed and un
   for (const h of all) objs.free(h);
 });
 
-test('applyLayout: a thread that registered a cache the booting thread did not, or with another size, cannot attach; one that loaded fewer modules can', async () => {
+test('apply_layout: a thread that registered a cache the booting thread did not, or with another size, cannot attach; one that loaded fewer modules can', async () => {
   const extra = await runWorker({ job: 'layout', mods: ['./kern-kmem-a.js', './kern-kmem-b.js', './kern-kmem-extra.js'] });
   assert.equal(extra.ok, false);
   assert.match(extra.error!, /loaded kernel modules the booting thread did not \(kt-extra\)/);
@@ -140,17 +140,17 @@ test('applyLayout: a thread that registered a cache the booting thread did not, 
   assert.equal(fewer.ok, true, fewer.error);
   assert.deepEqual(fewer.caches, [['kt-tiny', tiny.base, tiny.count]], 'placed where the booting side laid it out');
   // A missing region is refused too (in this thread: the table without it).
-  const { applyLayout } = await import('../src/kern/kmem.js');
+  const { apply_layout } = await import('../src/kern/kmem.js');
   const noRegion: LayoutTable = { caches: table.caches, regions: Object.fromEntries(Object.entries(table.regions).filter(([n]) => n !== 'kt-region')) };
-  assert.throws(() => applyLayout(noRegion), /\(kt-region\)/);
-  applyLayout(table); // as it was
-  assert.deepEqual(allCaches().map((c) => c.base), Object.values(table.caches).map((e) => e[0]));
+  assert.throws(() => apply_layout(noRegion), /\(kt-region\)/);
+  apply_layout(table); // as it was
+  assert.deepEqual(all_caches().map((c) => c.base), Object.values(table.caches).map((e) => e[0]));
 });
 
-test('defineStruct: f64 fields at even offsets, disjoint from each other and the i32 fields; sizes even', () => {
+test('define_struct: f64 fields at even offsets, disjoint from each other and the i32 fields; sizes even', () => {
   fc.assert(fc.property(fc.array(fc.constantFrom<FieldKind>('i32', 'f64'), { minLength: 1, maxLength: 40 }), (kinds) => {
     const spec = Object.fromEntries(kinds.map((k, i) => [`f${i}`, k])) as Record<string, FieldKind>;
-    const st = defineStruct('prop', spec);
+    const st = define_struct('prop', spec);
     const used = new Set<number>();
     const n64 = kinds.filter((k) => k === 'f64').length;
     for (const [name, kind] of Object.entries(spec)) {

@@ -20,10 +20,10 @@ import { I32 } from '../src/kern/kmem.js';
 import { cur } from '../src/kern/hdr.js';
 import { mutex_enter, mutex_exit, mutex_tryenter, notify_after_unlock, M_WAITERS } from '../src/kern/mutex.js';
 import { kstat_snapshot } from '../src/kern/kstat.js';
-import { monoNow } from '../src/kern/time.js';
-import { curproc, P } from '../src/lwp/proc.js';
+import { mono_now } from '../src/kern/time.js';
+import { curproc, P } from '../src/kern/proc.js';
 import { park_bucket_lock } from '../src/lwp/park.js';
-import { MC_OVERLAP, MC_NLOCKS, MC_TRYWINS, MC_DONE, MC_STRIDE, waitAtLeast } from './fixtures/kern-prims.js';
+import { MC_OVERLAP, MC_NLOCKS, MC_TRYWINS, MC_DONE, MC_STRIDE } from './fixtures/kern-prims.js';
 import { seed, rng, until, within } from './helpers.js';
 
 const prims = new URL('./fixtures/kern-prims.js', import.meta.url);
@@ -77,7 +77,7 @@ test('M_WAITERS hand-off: three LWPs asleep on a held mutex are each woken by an
   const scratch = new Int32Array(new SharedArrayBuffer(4));
   while ((slept() - s0 < K || (Atomics.load(I32, w) & M_WAITERS) === 0) && Date.now() < end) Atomics.wait(scratch, 0, 0, 1);
   const asleep = slept() - s0, word = Atomics.load(I32, w);
-  const tExit = monoNow();
+  const tExit = mono_now();
   mutex_exit(w);
   assert.equal(nlocks(), 0);
   assert.ok(asleep >= K, `all ${K} contenders went to sleep on the mutex (saw ${asleep})`);

@@ -7,8 +7,8 @@
  * is the one actor whose call returned true (a wake that lost to a timeout
  * or an interrupt returns false and is not counted), or SQ_TIMEDOUT when
  * neither did; rounds with a single contender must end with its outcome.
- * Both forms: runSync in an LWP and runAsync in this thread (sq_interrupt of
- * an async sleeper). Aborts through runAsync(gen, signal): a signal aborted
+ * Both forms: run_sync in an LWP and run_async in this thread (sq_interrupt of
+ * an async sleeper). Aborts through run_async(gen, signal): a signal aborted
  * at entry starts nothing, an abort ends only that call's sleep (and only an
  * interruptible one), and an abort racing a wake is decided once too. After
  * each case the wait list is empty and the sleeper cache's in-use count is
@@ -22,8 +22,8 @@ import * as sys from '../src/sys/index.js';
 import { I32 } from '../src/kern/kmem.js';
 import { cur } from '../src/kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../src/kern/mutex.js';
-import { sq_free, sq_wake, SLEEPER, SQF_INTERRUPTIBLE, SQ_SLEEPING, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT } from '../src/kern/sleepq.js';
-import { runAsync } from '../src/kern/sleeprun.js';
+import { sq_free, sq_wake, SLEEPER, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_SLEEPING, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT } from '../src/kern/sleepq.js';
+import { run_async } from '../src/kern/sleeprun.js';
 import { kmem_snapshot } from '../src/kern/sys.js';
 import { park_bucket_lock } from '../src/lwp/park.js';
 import { sleepOnce, planDeadline, spinUs, PLAN_STRIDE, OUT_STRIDE, ROUND_MAX_MS, type RaceArg } from './fixtures/kern-prims.js';
@@ -89,7 +89,7 @@ function startActors(arg: RaceArg): number[] {
   ];
 }
 
-test('sync sleeps (runSync in an LWP): wake, interrupt and timeout race, each round decided exactly once, sleepers freed', async (t) => {
+test('sync sleeps (run_sync in an LWP): wake, interrupt and timeout race, each round decided exactly once, sleepers freed', async (t) => {
   sys.lwp_self(); // boot
   const s = seed(), r = rng(s);
   const ROUNDS = 300, bucket = 90;
@@ -125,7 +125,7 @@ async function reach(ctl: Int32Array, i: number, v: number, what: string): Promi
   }
 }
 
-test('async sleeps (runAsync in this thread): the same races, sq_interrupt reaching an async sleeper, each round decided exactly once', async (t) => {
+test('async sleeps (run_async in this thread): the same races, sq_interrupt reaching an async sleeper, each round decided exactly once', async (t) => {
   sys.lwp_self();
   const s = seed(), r = rng(s);
   const ROUNDS = 150, bucket = 91;
@@ -138,7 +138,7 @@ test('async sleeps (runAsync in this thread): the same races, sq_interrupt reach
       const keep = { sl: 0 };
       const publish = (sl: number): void => { ctl[1] = sl; Atomics.store(ctl, 0, rd); Atomics.notify(ctl, 0); };
       const t0 = Date.now();
-      const v = await runAsync(sleepOnce(bucket, SQF_INTERRUPTIBLE, planDeadline(plan[(rd - 1) * PLAN_STRIDE + 3]!), publish, keep));
+      const v = await run_async(sleepOnce(bucket, SQF_INTERRUPTIBLE | SQF_ASYNC, planDeadline(plan[(rd - 1) * PLAN_STRIDE + 3]!), publish, keep));
       out[(rd - 1) * OUT_STRIDE] = v;
       assert.ok(Date.now() - t0 < ROUND_MAX_MS, `round ${rd} (seed ${s}) took ${Date.now() - t0} ms: its wake-up was never delivered?`);
       await reach(ctl, 2, rd, `the waker, round ${rd} (seed ${s})`);
@@ -168,7 +168,7 @@ function wakeHere(bucket: number, sl: number): boolean {
   return ok;
 }
 
-test('runAsync(gen, signal): aborted at entry starts nothing; an abort ends that sleep only, and only an interruptible one', async () => {
+test('run_async(gen, signal): aborted at entry starts nothing; an abort ends that sleep only, and only an interruptible one', async () => {
   sys.lwp_self();
   const bucket = 92, start = sleepersInUse();
   const nop = (): void => {};
@@ -176,14 +176,14 @@ test('runAsync(gen, signal): aborted at entry starts nothing; an abort ends that
   let ran = false;
   const pre = new AbortController(); pre.abort('early');
   function* body(): Generator<never, number, number> { ran = true; return 0; }
-  await assert.rejects(runAsync(body(), pre.signal), isAbort('early'));
+  await assert.rejects(run_async(body(), pre.signal), isAbort('early'));
   assert.equal(ran, false, 'the body did not start');
 
   // Two async sleeps of this thread on one list; abort the first.
   const ka = { sl: 0 }, kb = { sl: 0 };
   const ac = new AbortController();
-  const a = runAsync(sleepOnce(bucket, SQF_INTERRUPTIBLE, planDeadline(-1), nop, ka, true), ac.signal);
-  const b = runAsync(sleepOnce(bucket, SQF_INTERRUPTIBLE, planDeadline(-1), nop, kb, true));
+  const a = run_async(sleepOnce(bucket, SQF_INTERRUPTIBLE | SQF_ASYNC, planDeadline(-1), nop, ka, true), ac.signal);
+  const b = run_async(sleepOnce(bucket, SQF_INTERRUPTIBLE | SQF_ASYNC, planDeadline(-1), nop, kb, true));
   const reason = new Error('stop');
   ac.abort(reason);
   await assert.rejects(within(a, 5000, 'the aborted sleep'), isAbort(reason));
@@ -196,7 +196,7 @@ test('runAsync(gen, signal): aborted at entry starts nothing; an abort ends that
   // An uninterruptible sleep ignores the abort; a wake still ends it, normally.
   const kc = { sl: 0 };
   const ac2 = new AbortController();
-  const c = runAsync(sleepOnce(bucket, 0, planDeadline(-1), nop, kc, true), ac2.signal);
+  const c = run_async(sleepOnce(bucket, SQF_ASYNC, planDeadline(-1), nop, kc, true), ac2.signal);
   ac2.abort('ignored');
   await new Promise((res) => setImmediate(res));
   assert.equal(Atomics.load(I32, kc.sl + W), SQ_SLEEPING, 'an uninterruptible sleep is not ended by an abort');
@@ -207,7 +207,7 @@ test('runAsync(gen, signal): aborted at entry starts nothing; an abort ends that
   // A timeout still ends an aborted uninterruptible sleep as a timeout.
   const kd = { sl: 0 };
   const ac3 = new AbortController();
-  const d = runAsync(sleepOnce(bucket, 0, planDeadline(2000), nop, kd, true), ac3.signal);
+  const d = run_async(sleepOnce(bucket, SQF_ASYNC, planDeadline(2000), nop, kd, true), ac3.signal);
   ac3.abort('ignored too');
   assert.equal(await within(d, 5000, 'the timed sleep'), SQ_TIMEDOUT);
   sq_free(kd.sl);
@@ -217,7 +217,7 @@ test('runAsync(gen, signal): aborted at entry starts nothing; an abort ends that
   assert.equal(I32[cur.nlocksw], 0);
 });
 
-test('runAsync(gen, signal): an abort racing a wake from another LWP is decided once (woken: the outcome; else an AbortError)', async (t) => {
+test('run_async(gen, signal): an abort racing a wake from another LWP is decided once (woken: the outcome; else an AbortError)', async (t) => {
   sys.lwp_self();
   const s = seed(), r = rng(s);
   const ROUNDS = 120, bucket = 93, start = sleepersInUse();
@@ -235,7 +235,7 @@ test('runAsync(gen, signal): an abort racing a wake from another LWP is decided 
       const ac = new AbortController();
       const reason = { round: rd };
       const publish = (sl: number): void => { ctl[1] = sl; Atomics.store(ctl, 0, rd); Atomics.notify(ctl, 0); };
-      const p = runAsync(sleepOnce(bucket, SQF_INTERRUPTIBLE, planDeadline(-1), publish, keep, true), ac.signal);
+      const p = run_async(sleepOnce(bucket, SQF_INTERRUPTIBLE | SQF_ASYNC, planDeadline(-1), publish, keep, true), ac.signal);
       setImmediate(() => { spinUs(abortUs[rd - 1]!); ac.abort(reason); });
       let v = -1;
       const t0 = Date.now();
