@@ -22,5 +22,7 @@ export { kstat as stats } from './sys/ext.js';
 export { ParkMutex } from './ukern/parkmutex.js';
 // subsystem classes (one line each):
 export { Timer, type TimerOptions, type TimerExpiry } from './ukern/timer.js';
-export { Port, PORT_SOURCE_MSG, type PortGetOptions, type PortEventsOptions, type PortEvent, type PortMessagesOptions } from './ukern/port.js';
-export { KQueue, type KEventOptions, type WaitOptions } from './ukern/kqueue.js';
+export { Port, PORT_SOURCE_MSG, type PortOptions, type PortGetOptions, type PortEventsOptions, type PortEvent, type PortMessagesOptions } from './ukern/port.js';
+export { KQueue, type KEventOptions, type KQueueWaitOptions } from './ukern/kqueue.js';
+/** The timeout and signal every wait of the classes takes (one rule: ukern/waitopts.ts). */
+export type { WaitOptions } from './ukern/waitopts.js';

@@ -7,7 +7,7 @@
 // (kern/kmem.ts LayoutTable), and every kernel thread loads the whole facade.
 import { kqueue, kevent, kevent_async, EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EVFILT_USER, NOTE_TRIGGER, close, type kevent_t } from '../sys/index.js';
 import { SysError, copyin_fields, copyin_array, type Timespec } from '../sys/ext.js';
-import { wait_options, timeout_timespec, abort_check, type WaitOptions as BaseWaitOptions } from './waitopts.js';
+import { wait_options, timeout_timespec, abort_check, type WaitOptions } from './waitopts.js';
 import { Refs } from './refs.js';
 import { int_arg, num_arg, INT32_MIN, UINT32_MAX } from './args.js';
 
@@ -23,7 +23,7 @@ export interface KEventOptions {
 }
 
 /** Options of {@link KQueue.wait}: the class layer's timeout and signal (ukern/waitopts.ts) and a batch size. */
-export interface WaitOptions extends BaseWaitOptions {
+export interface KQueueWaitOptions extends WaitOptions {
   /** Most events to return (default 64). */
   max?: number;
 }
@@ -31,7 +31,7 @@ export interface WaitOptions extends BaseWaitOptions {
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 
 /** The wait options, each read once (copy-in) before the kernel is entered. */
-function waitOpts(opts: WaitOptions | undefined, where: string): { max: number; ts: Timespec | null; signal: AbortSignal | undefined } {
+function waitOpts(opts: KQueueWaitOptions | undefined, where: string): { max: number; ts: Timespec | null; signal: AbortSignal | undefined } {
   const r = wait_options(opts, where, ['max']);
   return { max: (r.max as number | undefined) ?? 64, ts: timeout_timespec(r.timeout), signal: r.signal };
 }
@@ -108,7 +108,7 @@ export class KQueue implements Disposable, AsyncIterable<kevent_t> {
    * loop in the main thread); [] when the timeout passes. A signal is only
    * checked before the wait.
    */
-  waitSync(opts?: WaitOptions): kevent_t[] {
+  waitSync(opts?: KQueueWaitOptions): kevent_t[] {
     const o = waitOpts(opts, 'kevent');
     abort_check(o.signal);
     return kevent(this.fd, null, o.max, o.ts);
@@ -119,7 +119,7 @@ export class KQueue implements Disposable, AsyncIterable<kevent_t> {
    * timeout passes; rejects with an AbortError when the signal aborts first
    * (events already taken are returned instead).
    */
-  async wait(opts?: WaitOptions): Promise<kevent_t[]> {
+  async wait(opts?: KQueueWaitOptions): Promise<kevent_t[]> {
     const o = waitOpts(opts, 'kevent_async');
     abort_check(o.signal);
     return this.#refs.wait(() => kevent_async(this.fd, null, o.max, o.ts, { signal: o.signal }));
