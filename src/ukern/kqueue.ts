@@ -5,10 +5,10 @@
  */
 // First: a thread must load every kernel module the booting thread did
 // (kern/kmem.ts LayoutTable), and every kernel thread loads the whole facade.
-import { kqueue, kevent, kevent_async, EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EVFILT_USER, NOTE_TRIGGER, close, type kevent_t } from '../sys/index.js';
+import { kqueue, kevent, kevent_async, EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EVFILT_USER, NOTE_TRIGGER, type kevent_t } from '../sys/index.js';
 import { SysError, copyin_fields, copyin_array, type Timespec } from '../sys/ext.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions } from './waitopts.js';
-import { Refs } from './refs.js';
+import { Descriptor } from './descriptor.js';
 import { int_arg, num_arg, INT32_MIN, UINT32_MAX } from './args.js';
 
 export type { kevent_t };
@@ -37,11 +37,7 @@ function waitOpts(opts: KQueueWaitOptions | undefined, where: string): { max: nu
 }
 
 /** A kqueue descriptor with methods. */
-export class KQueue implements Disposable, AsyncIterable<kevent_t> {
-  /** The kernel descriptor (usable with the sys calls too). */
-  readonly fd: number;
-  #closed = false;
-  readonly #refs: Refs;
+export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
 
   /**
    * A new kqueue, or (`fd`) one wrapping an existing kqueue descriptor (e.g.
@@ -50,18 +46,8 @@ export class KQueue implements Disposable, AsyncIterable<kevent_t> {
    */
   constructor(options: { fd?: number; ref?: boolean } = {}) {
     const o = copyin_fields(options, ['fd', 'ref'], 'options', 'kqueue');
-    this.#refs = new Refs(o.ref !== false);
-    if (o.fd === undefined) { this.fd = kqueue(); return; }
-    this.fd = int_arg(o.fd, 'options.fd', 'KQueue', 0, Number.MAX_SAFE_INTEGER);
-    kevent(this.fd, null, 0, ZERO); // a kqueue? (no change, no event taken)
+    super(o.fd === undefined ? kqueue() : kqueue_wrap(o.fd), o.ref !== false);
   }
-
-  /** Pending and later waits keep the process alive (the default), as a ref'd Node handle does. */
-  ref(): this { this.#refs.ref(); return this; }
-  /** Pending and later waits no longer keep the process alive. */
-  unref(): this { this.#refs.unref(); return this; }
-  /** Whether this kqueue's waits keep the process alive. */
-  hasRef(): boolean { return this.#refs.refed; }
 
   /** Applies one change; throws its error as a SysError. */
   #apply(ident: number, filter: number, action: number, opts: KEventOptions = {}): void {
@@ -122,7 +108,7 @@ export class KQueue implements Disposable, AsyncIterable<kevent_t> {
   async wait(opts?: KQueueWaitOptions): Promise<kevent_t[]> {
     const o = waitOpts(opts, 'kevent_async');
     abort_check(o.signal);
-    return this.#refs.wait(() => kevent_async(this.fd, null, o.max, o.ts, { signal: o.signal }));
+    return this.hold(() => kevent_async(this.fd, null, o.max, o.ts, { signal: o.signal }));
   }
 
   /**
@@ -147,12 +133,12 @@ export class KQueue implements Disposable, AsyncIterable<kevent_t> {
 
   [Symbol.asyncIterator](): AsyncGenerator<kevent_t, void, undefined> { return this.events(); }
 
-  /** close(2); pending waits end with EBADF. Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    close(this.fd);
-  }
-  [Symbol.dispose](): void { this.close(); }
+}
+
+/** An existing kqueue descriptor to wrap: EBADF when it is not an open kqueue. */
+function kqueue_wrap(fd: unknown): number {
+  const n = int_arg(fd, 'options.fd', 'KQueue', 0, Number.MAX_SAFE_INTEGER);
+  kevent(n, null, 0, ZERO); // a kqueue? (no change, no event taken)
+  return n;
 }
 

@@ -7,14 +7,14 @@
  * (throws) with port_get's ETIME, a `getn` resolves with what arrived.
  */
 import {
-  port_create, port_send, port_sendn, port_alert, port_get, port_getn, port_get_async, port_getn_async, close,
+  port_create, port_send, port_sendn, port_alert, port_get, port_getn, port_get_async, port_getn_async,
   SysError, PORT_ALERT_SET, PORT_SOURCE_ALERT, type port_event_t,
 } from '../sys/index.js';
 import {
   copyin_fields, port_send_wait, port_post, port_post_wait, msg_encode, msg_inbox_take, msg_channel_open, PORT_SOURCE_MSG,
 } from '../sys/ext.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions } from './waitopts.js';
-import { Refs } from './refs.js';
+import { Descriptor } from './descriptor.js';
 import { int_arg, num_arg, INT32_MIN, INT32_MAX, UINT32_MAX } from './args.js';
 
 export type { port_event_t };
@@ -87,16 +87,19 @@ function event_value(ev: PortEvent): unknown {
   return ev.message;
 }
 
+/** An existing port descriptor to wrap: EBADF / EBADFD when it is not an open port. */
+function port_wrap(fd: unknown): number {
+  const n = int_arg(fd, 'fd', 'Port', 0, Number.MAX_SAFE_INTEGER);
+  port_getn(n, 0, 0); // a port? (counts its events, takes none)
+  return n;
+}
+
 function closedError(e: unknown): boolean {
   return e instanceof SysError && (e.code === 'EBADF' || e.code === 'EBADFD');
 }
 
 /** An illumos event port. */
-export class Port implements Disposable, AsyncIterable<PortEvent> {
-  /** The port's kernel descriptor (usable with ukern/sys and across LWPs). */
-  readonly fd: number;
-  #closed = false;
-  readonly #refs: Refs;
+export class Port extends Descriptor implements AsyncIterable<PortEvent> {
 
   /**
    * Creates a port, or wraps an existing port descriptor (e.g. one passed
@@ -104,18 +107,8 @@ export class Port implements Disposable, AsyncIterable<PortEvent> {
    */
   constructor(fd?: number | PortOptions) {
     const o: PortOptions = typeof fd === 'object' && fd !== null ? copyin_fields(fd, ['fd', 'ref'], 'options', 'Port') as PortOptions : { fd: fd as number | undefined };
-    this.#refs = new Refs(o.ref !== false);
-    if (o.fd === undefined) { this.fd = port_create(); return; }
-    this.fd = int_arg(o.fd, 'fd', 'Port', 0, Number.MAX_SAFE_INTEGER);
-    port_getn(this.fd, 0, 0); // a port? (counts its events, takes none)
+    super(o.fd === undefined ? port_create() : port_wrap(o.fd), o.ref !== false);
   }
-
-  /** Pending and later waits keep the process alive (the default), as a ref'd Node handle does. */
-  ref(): this { this.#refs.ref(); return this; }
-  /** Pending and later waits no longer keep the process alive. */
-  unref(): this { this.#refs.unref(); return this; }
-  /** Whether this port's waits keep the process alive. */
-  hasRef(): boolean { return this.#refs.refed; }
 
   /**
    * Sends a PORT_SOURCE_USER event (`events` an int32, `user` any finite
@@ -128,7 +121,7 @@ export class Port implements Disposable, AsyncIterable<PortEvent> {
     const ev = int_arg(events, 'events', 'Port.send', INT32_MIN, INT32_MAX), u = num_arg(user, 'user', 'Port.send');
     const o = wait_options(opts, 'port_send');
     abort_check(o.signal);
-    await this.#refs.wait(() => port_send_wait(this.fd, ev, u, o));
+    await this.hold(() => port_send_wait(this.fd, ev, u, o));
   }
 
   /** Sends at once (port_send): EAGAIN when the port is full. */
@@ -177,7 +170,7 @@ export class Port implements Disposable, AsyncIterable<PortEvent> {
     const o = wait_options(opts, one ? 'port_get' : 'port_getn');
     abort_check(o.signal);
     const ts = timeout_timespec(o.timeout), signal = o.signal;
-    return decode_events(await this.#refs.wait(async () =>
+    return decode_events(await this.hold(async () =>
       one ? [await port_get_async(this.fd, ts, { signal })] : port_getn_async(this.fd, max, nget, ts, { signal })));
   }
 
@@ -196,7 +189,7 @@ export class Port implements Disposable, AsyncIterable<PortEvent> {
     const o = wait_options(opts, 'port_post');
     abort_check(o.signal);
     const bytes = msg_encode(value);
-    await this.#refs.wait(() => port_post_wait(this.fd, bytes, o));
+    await this.hold(() => port_post_wait(this.fd, bytes, o));
   }
 
   /** Posts at once: EAGAIN when the message arena or the port is full. */
@@ -226,18 +219,7 @@ export class Port implements Disposable, AsyncIterable<PortEvent> {
    */
   async *messages(opts: PortMessagesOptions = {}): AsyncGenerator<unknown, void, undefined> {
     const r = copyin_fields(opts, ['signal'], 'options', 'port_get');
-    const { signal } = wait_options({ signal: r.signal }, 'port_get');
-    for (;;) {
-      let ev: PortEvent;
-      try {
-        ev = await this.get({ signal });
-      } catch (e) {
-        if (closedError(e)) return;
-        throw e;
-      }
-      if (ev.portev_source === PORT_SOURCE_ALERT) return;
-      yield event_value(ev);
-    }
+    for await (const ev of this.events({ signal: r.signal as AbortSignal | undefined })) yield event_value(ev);
   }
 
   /** Puts the port in alert mode: every getter gets one alert event until {@link unalert}. */
@@ -272,13 +254,5 @@ export class Port implements Disposable, AsyncIterable<PortEvent> {
   }
 
   [Symbol.asyncIterator](): AsyncGenerator<PortEvent, void, undefined> { return this.events(); }
-
-  /** Closes the port (waiters get EBADFD). Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    close(this.fd);
-  }
-  [Symbol.dispose](): void { this.close(); }
 
 }
