@@ -13,7 +13,7 @@ export function player(arg: { rounds: number; peerBox: SharedArrayBuffer; serve:
   const peer = Atomics.load(box, arg.serve ? 0 : 1);
   for (let i = 0; i < arg.rounds; i++) {
     if (arg.serve) sys.lwp_unpark(peer);
-    Lwp.park_sync();
+    Lwp.parkSync();
     if (!arg.serve) sys.lwp_unpark(peer);
   }
 }

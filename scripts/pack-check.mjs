@@ -70,6 +70,7 @@ export function start(arg: { port: number }): void { sys.port_send(arg.port, 1, 
   const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
   blocks.forEach((b, i) => {
     const named = /^\/\/ ([a-z0-9-]+)\.ts\b/.exec(b);
+    if (named && (named[1] === 'consumer' || named[1] === 'start')) fail(`README block ${i} is named ${named[1]}.ts, which this check writes itself`);
     writeFileSync(join(dir, named ? `${named[1]}.ts` : `readme-${i}.ts`), `${b}\nexport {};\n`);
   });
   try { run(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', dir], dir); } catch (e) { fail(`type-check failed:\n${e.stdout}`); }

@@ -31,7 +31,7 @@ test('Lwp.park: timeout rejects with ETIMEDOUT, a pending unpark resolves at onc
   await until(() => snapshot().lwps[0]!.state === 'SLEEP', 10000, 'parked');
   ac.abort(new Error('stop'));
   await assert.rejects(p, (e: unknown) => (e as Error).name === "AbortError" && ((e as Error).cause as Error).message === "stop");
-  assert.throws(() => Lwp.park_sync({ timeout: 0 }), (e: unknown) => e instanceof SysError && e.code === 'ETIMEDOUT');
+  assert.throws(() => Lwp.parkSync({ timeout: 0 }), (e: unknown) => e instanceof SysError && e.code === 'ETIMEDOUT');
 });
 
 test('the LWP ping-pong example runs', () => {

@@ -166,7 +166,7 @@ export class Lwp<T = unknown> implements Disposable {
     return true;
   }
   /** The blocking form of {@link Lwp.park} (a signal is only checked before the park). */
-  static park_sync(options?: ParkOptions): boolean {
+  static parkSync(options?: ParkOptions): boolean {
     const { timeout, hint, signal } = wait_options(options, 'lwp_park', ['hint']);
     abort_check(signal);
     try { lwp_park(realtime_deadline(timeout), hint as number | undefined); } catch (e) {
