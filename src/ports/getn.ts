@@ -28,7 +28,7 @@ import { P, port_lock, port_alert_user, PQ_ALERT, PQ_CLOSE, C_WAITERS, C_WAITS }
 import { PORT_SOURCE_ALERT } from './consts.js';
 import { port_enter, port_exit, port_exit_release, port_nent, port_gen } from './queue.js';
 import { lane_ctl_sync_locked, lane_owner } from './lane.js';
-import { take_locked, take_unlocked, take_reserve, takeResult, take_out, take_warm } from './take.js';
+import { take_drops_lock, take_and_unlock, take_reserve, takeResult, take_out, take_warm } from './take.js';
 import { spin_begin, spin_end, prespin } from './spin.js';
 import { dwait_begin, dwait_end } from './dwait.js';
 import { event_list, port_event, type port_event_t, type port_event_list } from './types.js';
@@ -78,7 +78,7 @@ export function count_arg(v: unknown, name: string, syscall: string): number {
 /**
  * port_get / port_getn when enough events are queued already (the common
  * case of a busy consumer): no generator, no thrcnt, the port lock taken
- * once (take_unlocked). Undefined when the call must wait, is in alert
+ * once (take_and_unlock). Undefined when the call must wait, is in alert
  * mode, or has an unusual shape (max 0, nget 0, nget > max): the general
  * path (getn_gen) then decides, with the same semantics as ever.
  */
@@ -102,7 +102,7 @@ export function getn_fast(fd: unknown, max: number, nget: number, syscall: strin
     }
   }
   const out = take_out();
-  take_unlocked(h, max, out);
+  take_and_unlock(h, max, out);
   if (out.length > 0) { room_notify(h); return event_list(out, out.length); }
   // All denied by their sources: the general path goes on as it would after
   // such a take, waiting for an event queued after it (a number: the sendGen to move past).
@@ -136,7 +136,7 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
   try {
     for (;;) {
       if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) {
-        take_locked(h, max, out);
+        take_drops_lock(h, max, out);
         if (out.length > 0 || takeResult.denied === 0) break;
         needNew = port_gen(h);
         continue;
@@ -144,7 +144,7 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       if (deadline === -1) {
         if (tns === TIMEOUT_INVALID) fail('EINVAL', syscall, 'invalid timeout');
         const ns = tns;
-        if (ns === 0) { if (needNew === -1) take_locked(h, max, out); break; }   // poll: what is there
+        if (ns === 0) { if (needNew === -1) take_drops_lock(h, max, out); break; }   // poll: what is there
         deadline = ns < 0 ? Infinity : mono_now() + ns;
       }
       // Sleep until enough events, an alert, a close, a signal or the deadline.
@@ -184,7 +184,7 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
           fail('EINTR', syscall);
       }
       if (r === SQ_TIMEDOUT || mono_now() >= deadline) {
-        if (!one && (needNew === -1 || port_gen(h) !== needNew)) take_locked(h, max, out);
+        if (!one && (needNew === -1 || port_gen(h) !== needNew)) take_drops_lock(h, max, out);
         break;
       }
     }

@@ -103,7 +103,7 @@ export const takeResult = { taken: 0, denied: 0, sendGen: 0 };
  * thrcnt, which keeps the port struct alive meanwhile. Result in
  * {@link takeResult}.
  */
-export function take_locked(h: number, max: number, out: port_event_t[]): void {
+export function take_drops_lock(h: number, max: number, out: port_event_t[]): void {
   const ln = lane_first(h, max);
   if (ln !== 0) take_lane(h, ln, max, out, true);
   else take(h, max, out, false);
@@ -136,7 +136,7 @@ function lane_first(h: number, max: number): number {
  * other waiter to pass a wake-up on to) it takes the port lock once per
  * batch, not twice.
  */
-export function take_unlocked(h: number, max: number, out: port_event_t[]): void {
+export function take_and_unlock(h: number, max: number, out: port_event_t[]): void {
   const ln = lane_first(h, max);
   if (ln !== 0) take_lane(h, ln, max, out, false);
   else take(h, max, out, true);
@@ -194,7 +194,7 @@ export function take_warm(h: number, nget: number): void {
 }
 
 /**
- * take_locked / take_unlocked when the batch is all lane entries (a busy
+ * take_drops_lock / take_and_unlock when the batch is all lane entries (a busy
  * 1 -> 1 stream's every batch, a woken getter's, and a spilled lane's
  * backlog: lane_first): the general take's
  * outcome for that case, in a function small enough that V8 optimises it
@@ -210,7 +210,7 @@ export function take_warm(h: number, nget: number): void {
  * event (a fatal out-of-memory in V8, not an exception), and if anything
  * did, the head has not moved: the events stay queued and the lock is
  * dropped (here, or by the locked caller's finally). `locked`: return with
- * the lock held (take_locked), else drop it (take_unlocked).
+ * the lock held (take_drops_lock), else drop it (take_and_unlock).
  */
 function take_lane(h: number, ln: number, max: number, out: port_event_t[], locked: boolean): void {
   const m = I32, f = F64;
@@ -242,81 +242,59 @@ function take_lane(h: number, ln: number, max: number, out: port_event_t[], lock
   kstat_add(C_DELIVERED, nr);
   // Both forms run this call (only a locked caller needs it): a call a
   // fresh getter first reaches after TurboFan compiled this function (its
-  // first wait ends in take_locked) deoptimises it.
+  // first wait ends in take_drops_lock) deoptimises it.
   takeResult.sendGen = port_gen(h);
   if (!locked) port_exit(h);
 }
 
+/**
+ * The general take (list slots, sources' deliver callbacks, the lane merged
+ * by its marks) in its three phases: detach the events under the lock,
+ * deliver them with no lock held (sources' callbacks may run user-visible
+ * work: the message source decodes), then, under the lock again, give back
+ * what was not delivered and pass a wake-up on. `fast`: called by a getter
+ * that does not count in thrcnt (take_and_unlock), which returns without
+ * the lock; else the caller's lock is held again on return.
+ */
 function take(h: number, max: number, out: port_event_t[], fast: boolean): void {
+  takeResult.taken = 0; takeResult.denied = 0;
+  if (!take_detach_locked(h, max, fast)) return;
+  take_deliver(h, out);
+  if (tk.done) return;
+  take_give_back(h, fast);
+}
+
+/**
+ * What a take's phases hand each other: this thread's one take at a time,
+ * so module scratch (no allocation per take). `first`/`n`: the detached
+ * list slots; `done`: a fast getter that took lane entries only has nothing
+ * left to do after delivery; `denyHead`/`requeue`: chains phase 3 links again.
+ */
+const tk = { first: 0, n: 0, done: false, denyHead: 0, requeue: 0 };
+
+/**
+ * Phase 1, port lock held: detaches the first `max` events — list slots as
+ * a private chain, lane entries copied to this thread's scratch — recording
+ * their order in `runs`, and drops the lock. Plain stores: the lock is held,
+ * and its release publishes them to whoever looks next. False when there
+ * was nothing (then a fast getter has released the port, a locked caller
+ * still holds its lock).
+ */
+function take_detach_locked(h: number, max: number, fast: boolean): boolean {
   // The memory views, read once: each access through the live I32 binding
   // reloads it and its bounds, which doubled the cost of a send or a take.
-  const m = I32, f = F64;
-  // 1. Detach the first `max` events as a private list. Plain stores: the
-  //    lock is held, and its release publishes them to whoever looks next.
-  //    The slots of port_send (PORT_SOURCE_USER) are not written at all
-  //    (only sources' slots need ST_TAKEN, for their withdraw protocol): a
-  //    slot line the getter does not write stays shared with the sender,
-  //    which writes it again when it reuses the slot.
-  takeResult.taken = 0; takeResult.denied = 0;
+  const m = I32;
   const first = m[h + P.head]!;
   const ln = m[h + P.lane]!;
   let rh = 0, rt = 0, roomWake = 0;
   if (ln !== 0) { rh = m[ln + LN_HEAD]!; rt = Atomics.load(m, ln + LN_TAIL); }
-  if (first === 0 && rh === rt) { if (fast) port_exit_release(h); return; }
+  if (first === 0 && rh === rt) { if (fast) port_exit_release(h); return false; }
   const nent = m[h + P.nent]!;
-  let last = 0, n = 0, nr = 0;
   nruns = 0;
-  if (rh === rt) {
-    if (nent <= max) {
-      // All of it: no walk under the lock (each step is likely a cache miss,
-      // the sender just wrote that slot, and senders wait for the lock meanwhile).
-      last = m[h + P.tail]!; n = nent;
-      if (m[h + P.nsrcq]! !== 0) {
-        for (let x = first; x !== 0; x = m[x + E.next]!) mark_taken_m(m, x);
-        m[h + P.nsrcq] = 0;
-      }
-    } else {
-      last = first; n = 1;
-      let marked = mark_taken_m(m, first);
-      while (n < max) {
-        const nx = m[last + E.next]!;
-        if (nx === 0) break;
-        marked += mark_taken_m(m, nx);
-        last = nx; n++;
-      }
-      m[h + P.nsrcq] = m[h + P.nsrcq]! - marked;
-    }
-    runs[nruns++] = n;
-  } else {
-    // The lane too: merge it with the list by the lane mark each listed
-    // event carries (lane.ts), copying the lane entries out before the head
-    // moves past them (the owner reuses them then).
-    const cap = lane_entries();
-    // take_reserve() sized the scratch before the lock (the lane size is
-    // fixed at boot), so this never allocates; kept only as a backstop.
-    if (scrEv.length < cap) take_grow();
-    const mask = cap - 1, ent = ln + LN_ENT;
-    let x = first, r = rh, marked = 0;
-    while (n + nr < max) {
-      if (x !== 0 && (r === rt || ((m[x + E.rpos]! - r) | 0) <= 0)) {
-        marked += mark_taken_m(m, x);
-        last = x; x = m[x + E.next]!; n++;
-        if (nruns > 0 && runs[nruns - 1]! > 0) runs[nruns - 1]!++; else runs[nruns++] = 1;
-      } else if (r !== rt) {
-        const e = ent + ((r & mask) << 2);
-        scrUser[nr] = f[e >> 1]!; scrEv[nr] = m[e + 2]!;
-        r = (r + 1) | 0; nr++;
-        if (nruns > 0 && runs[nruns - 1]! < 0) runs[nruns - 1]!--; else runs[nruns++] = -1;
-      } else break;
-    }
-    m[h + P.nsrcq] = m[h + P.nsrcq]! - marked;
-    Atomics.store(m, ln + LN_HEAD, r);
-    if (m[ln + LN_GETTER] !== cur.lid) m[ln + LN_GETTER] = cur.lid;
-    // The owner sleeps for room until the head reaches LN_ROOMAT (lane.ts): the load after the head store pairs with its flag store before its wait.
-    if (Atomics.load(m, ln + LN_ROOMWAIT) !== 0 && ((r - m[ln + LN_ROOMAT]!) | 0) >= 0) roomWake = ln;
-    m[h + P.curr] = m[h + P.curr]! - nr;
-    m[h + P.sentPend] = m[h + P.sentPend]! + nr;
-  }
+  let last: number;
+  if (rh === rt) last = detach_list_locked(m, h, first, nent, max);
+  else { last = detach_merged_locked(m, h, ln, first, rh, rt, max); if (detachRoomWake) roomWake = ln; }
+  const n = detachN;
   if (n > 0) {
     const rest = m[last + E.next]!;
     m[h + P.head] = rest;
@@ -326,18 +304,105 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
   }
   sent_fold_locked(h);
   // Lane entries alone hold no slot, so nothing keeps a closed port's struct
-  // alive once the lock is dropped: a fast getter finishes here.
+  // alive once the lock is dropped: a fast getter finishes after delivery.
   const done = fast && n === 0;
   if (done && m[h + P.wqh] !== 0 && port_nent(h) > 0) wake_check_locked(h);
   port_exit(h);
   if (roomWake !== 0) Atomics.notify(m, roomWake + LN_HEAD);
+  tk.first = first; tk.n = n; tk.done = done;
+  return true;
+}
 
-  // 2. Deliver with no lock held.
-  const fd = Atomics.load(m, port_id_word(h));
+/** List slots detached by the last detach_*_locked, and whether its lane's owner waits for room we made. */
+let detachN = 0, detachRoomWake = false;
+
+/**
+ * The list alone (no lane entries queued): the first min(max, nent) slots.
+ * The slots of port_send (PORT_SOURCE_USER) are not written at all (only
+ * sources' slots need ST_TAKEN, for their withdraw protocol): a slot line
+ * the getter does not write stays shared with the sender, which writes it
+ * again when it reuses the slot. Returns the last slot detached.
+ */
+function detach_list_locked(m: Int32Array, h: number, first: number, nent: number, max: number): number {
+  let last: number, n: number;
+  if (nent <= max) {
+    // All of it: no walk under the lock (each step is likely a cache miss,
+    // the sender just wrote that slot, and senders wait for the lock meanwhile).
+    last = m[h + P.tail]!; n = nent;
+    if (m[h + P.nsrcq]! !== 0) {
+      for (let x = first; x !== 0; x = m[x + E.next]!) mark_taken_m(m, x);
+      m[h + P.nsrcq] = 0;
+    }
+  } else {
+    last = first; n = 1;
+    let marked = mark_taken_m(m, first);
+    while (n < max) {
+      const nx = m[last + E.next]!;
+      if (nx === 0) break;
+      marked += mark_taken_m(m, nx);
+      last = nx; n++;
+    }
+    m[h + P.nsrcq] = m[h + P.nsrcq]! - marked;
+  }
+  runs[nruns++] = n;
+  detachN = n; detachRoomWake = false;
+  return last;
+}
+
+/**
+ * The list and the lane, merged by the lane mark each listed event carries
+ * (lane.ts), copying the lane entries out before the head moves past them
+ * (the owner reuses them then). Returns the last list slot detached (0 if none).
+ */
+function detach_merged_locked(m: Int32Array, h: number, ln: number, first: number, rh: number, rt: number, max: number): number {
+  const f = F64;
+  const cap = lane_entries();
+  // take_reserve() sized the scratch before the lock (the lane size is
+  // fixed at boot), so this never allocates; kept only as a backstop.
+  if (scrEv.length < cap) take_grow();
+  const mask = cap - 1, ent = ln + LN_ENT;
+  let x = first, r = rh, marked = 0, last = 0, n = 0, nr = 0;
+  while (n + nr < max) {
+    if (x !== 0 && (r === rt || ((m[x + E.rpos]! - r) | 0) <= 0)) {
+      marked += mark_taken_m(m, x);
+      last = x; x = m[x + E.next]!; n++;
+      if (nruns > 0 && runs[nruns - 1]! > 0) runs[nruns - 1]!++; else runs[nruns++] = 1;
+    } else if (r !== rt) {
+      const e = ent + ((r & mask) << 2);
+      scrUser[nr] = f[e >> 1]!; scrEv[nr] = m[e + 2]!;
+      r = (r + 1) | 0; nr++;
+      if (nruns > 0 && runs[nruns - 1]! < 0) runs[nruns - 1]!--; else runs[nruns++] = -1;
+    } else break;
+  }
+  m[h + P.nsrcq] = m[h + P.nsrcq]! - marked;
+  Atomics.store(m, ln + LN_HEAD, r);
+  if (m[ln + LN_GETTER] !== cur.lid) m[ln + LN_GETTER] = cur.lid;
+  m[h + P.curr] = m[h + P.curr]! - nr;
+  m[h + P.sentPend] = m[h + P.sentPend]! + nr;
+  // The owner sleeps for room until the head reaches LN_ROOMAT (lane.ts): the load after the head store pairs with its flag store before its wait.
+  detachRoomWake = Atomics.load(m, ln + LN_ROOMWAIT) !== 0 && ((r - m[ln + LN_ROOMAT]!) | 0) >= 0;
+  detachN = n;
+  return last;
+}
+
+/** What settle_source decided for a source's slot. */
+const SETTLE_FREE = 1, SETTLE_KEEP = 2, SETTLE_REQUEUE = 3, SETTLE_DENIED = 4, SETTLE_CANCEL_FREE = 5, SETTLE_CANCEL_KEEP = 6;
+
+/**
+ * Phase 2, no lock held: turns the detached events into port_event_t's in
+ * `out`, in queue order. port_send's slots and lane entries are delivered
+ * as they are; a source's slot goes through its deliver callback and one
+ * compare-and-swap against a concurrent withdraw / free / re-send
+ * (settle_source). Slots to free go back without the lock (they count in
+ * P.curr until reclaimed: queue.ts); denied and re-sent ones are left in
+ * tk for phase 3.
+ */
+function take_deliver(h: number, out: port_event_t[]): void {
+  const m = I32, f = F64;
   let taken = 0, freed = 0, freeHead = 0, freeTail = 0;
   let denyHead = 0, denyTail = 0, denied = 0;
   let requeue = 0;
-  let s = n > 0 ? first : 0, prev = 0, ri = 0;
+  let s = tk.n > 0 ? tk.first : 0, prev = 0, ri = 0;
   for (let k = 0; k < nruns; k++) {
     const len = runs[k]!;
     if (len < 0) {
@@ -351,94 +416,111 @@ function take(h: number, max: number, out: port_event_t[], fast: boolean): void 
     for (let j = 0; j < len; j++) {
       const next = m[s + E.next]!;
       const src = m[s + E.source]!;
-      let events = m[s + E.events]!;
-      // Read everything before the slot is given back (and reused by a sender).
-      const object = f[(s + E.object) >> 1]!, user = f[(s + E.user) >> 1]!;
       if (src === PORT_SOURCE_USER) {
         // port_send's slots: only the port and this getter ever touch them (no
         // source can withdraw or free them), so no compare-and-swap, and no
         // write either: a run of them is already linked through E.next, and
         // that is the chain they go back on (queue.ts sets every field again
-        // when it hands a slot out).
+        // when it hands a slot out). Read before the slot is given back.
         if (freeTail === 0) freeHead = s; else if (freeTail !== prev) m[freeTail + E.next] = s;
         freeTail = s; freed++;
-        out.push(port_event(events, src, object, user));
+        out.push(port_event(m[s + E.events]!, src, f[(s + E.object) >> 1]!, f[(s + E.user) >> 1]!));
         taken++;
         prev = s;
         s = next;
         continue;
       }
-      const flags = m[s + E.flags]!;
-      let ok = true;
-      if (flags & KF_CALLBACK) {
-        const ops = port_source_ops(src);
-        if (ops?.deliver !== undefined) {
-          const v = Atomics.compareExchange(m, s + E.st, ST_TAKEN, ST_DELIVERING);
-          if (v === ST_TAKEN) {
-            const d = dctx;
-            d.slot = s; d.port = fd; d.source = src; d.object = object;
-            d.user = user; d.arg = m[s + E.arg]!; d.events = events;
-            try { ok = ops.deliver(d) !== false; } catch (e) {
-              process.emitWarning(`port source ${ops.name}: deliver callback threw: ${String(e)}`);
-            }
-            events = d.events | 0;
-          }
-        }
-      }
-      // Finish: one compare-and-swap decides against a concurrent withdraw / free / re-send.
-      let free = false;
-      for (;;) {
-        const v = Atomics.load(m, s + E.st);
-        if (v & SF_CANCEL) {
-          // Withdrawn while we held it: not delivered.
-          if (v & SF_FREEPEND) {
-            if (Atomics.compareExchange(m, s + E.st, v, 0) !== v) continue;
-            free = true;
-          } else {
-            if (Atomics.compareExchange(m, s + E.st, v, ST_RESERVED) !== v) continue;
-          }
-          break;
-        }
-        if (!ok) {
-          if (Atomics.compareExchange(m, s + E.st, v, ST_TAKEN) !== v) continue;
-          m[s + E.next] = 0;
-          if (denyTail === 0) denyHead = s; else m[denyTail + E.next] = s;
-          denyTail = s; denied++;
-          break;
-        }
-        if ((flags & KEEP) === 0) {
-          if (Atomics.compareExchange(m, s + E.st, v, 0) !== v) continue;
-          free = true;
-        } else if (v & SF_REQUEUE) {
-          // Sent again while its callback ran: queue it again (below, under the lock).
-          if (Atomics.compareExchange(m, s + E.st, v, ST_TAKEN) !== v) continue;
-          m[s + E.next] = requeue; requeue = s;
-        } else {
-          if (Atomics.compareExchange(m, s + E.st, v, ST_RESERVED) !== v) continue;
-        }
-        out.push(port_event(events, src, object, user));
-        taken++;
-        break;
-      }
-      if (free) {
+      const r = settle_source(h, s, src, out);
+      if (r === SETTLE_FREE || r === SETTLE_KEEP || r === SETTLE_REQUEUE) taken++;
+      if (r === SETTLE_FREE || r === SETTLE_CANCEL_FREE) {
         if (freeTail === 0) freeHead = s; else m[freeTail + E.next] = s;
         freeTail = s; freed++;
-      }
+      } else if (r === SETTLE_REQUEUE) {
+        m[s + E.next] = requeue; requeue = s;
+      } else if (r === SETTLE_DENIED) {
+        m[s + E.next] = 0;
+        if (denyTail === 0) denyHead = s; else m[denyTail + E.next] = s;
+        denyTail = s; denied++;
+      } // SETTLE_CANCEL_KEEP: withdrawn, stays reserved
       prev = s;
       s = next;
     }
   }
   takeResult.taken = taken; takeResult.denied = denied;
   if (taken > 0) kstat_add(C_DELIVERED, taken);
-  // Freed slots go back without the lock (they count in P.curr until reclaimed: queue.ts).
   if (freed > 0) slots_return(h, freeHead, freeTail, freed);
+  tk.denyHead = denyHead; tk.requeue = requeue;
+}
 
-  // 3. Give back what was not delivered; wake the next waiter if events remain.
-  //    A fast getter skips this when there is nothing to do: the racy look at
-  //    the wait list is enough, because a getter that queued itself before our
-  //    detach is visible to us, and one that queues itself after looks at the
-  //    queue under the lock before it sleeps.
-  if (done) return;
+/**
+ * A source's detached slot s (no lock held): runs its deliver callback (a
+ * slot marked KF_CALLBACK whose source has one), then one compare-and-swap
+ * decides the slot's fate against a concurrent withdraw (SF_CANCEL), free
+ * (SF_FREEPEND) or re-send (SF_REQUEUE). Appends the event to `out` when it
+ * is delivered. The slot's fields are read before it can be given back.
+ */
+function settle_source(h: number, s: number, src: number, out: port_event_t[]): number {
+  const m = I32, f = F64;
+  let events = m[s + E.events]!;
+  const object = f[(s + E.object) >> 1]!, user = f[(s + E.user) >> 1]!;
+  const flags = m[s + E.flags]!;
+  let ok = true;
+  if (flags & KF_CALLBACK) {
+    const ops = port_source_ops(src);
+    if (ops?.deliver !== undefined && Atomics.compareExchange(m, s + E.st, ST_TAKEN, ST_DELIVERING) === ST_TAKEN) {
+      const d = dctx;
+      d.slot = s; d.port = Atomics.load(m, port_id_word(h)); d.source = src; d.object = object;
+      d.user = user; d.arg = m[s + E.arg]!; d.events = events;
+      try { ok = ops.deliver(d) !== false; } catch (e) {
+        process.emitWarning(`port source ${ops.name}: deliver callback threw: ${String(e)}`);
+      }
+      events = d.events | 0;
+    }
+  }
+  for (;;) {
+    const v = Atomics.load(m, s + E.st);
+    if (v & SF_CANCEL) {
+      // Withdrawn while we held it: not delivered.
+      if (v & SF_FREEPEND) {
+        if (Atomics.compareExchange(m, s + E.st, v, 0) !== v) continue;
+        return SETTLE_CANCEL_FREE;
+      }
+      if (Atomics.compareExchange(m, s + E.st, v, ST_RESERVED) !== v) continue;
+      return SETTLE_CANCEL_KEEP;
+    }
+    if (!ok) {
+      if (Atomics.compareExchange(m, s + E.st, v, ST_TAKEN) !== v) continue;
+      return SETTLE_DENIED;
+    }
+    let r: number;
+    if ((flags & KEEP) === 0) {
+      if (Atomics.compareExchange(m, s + E.st, v, 0) !== v) continue;
+      r = SETTLE_FREE;
+    } else if (v & SF_REQUEUE) {
+      // Sent again while its callback ran: queue it again (phase 3, under the lock).
+      if (Atomics.compareExchange(m, s + E.st, v, ST_TAKEN) !== v) continue;
+      r = SETTLE_REQUEUE;
+    } else {
+      if (Atomics.compareExchange(m, s + E.st, v, ST_RESERVED) !== v) continue;
+      r = SETTLE_KEEP;
+    }
+    out.push(port_event(events, src, object, user));
+    return r;
+  }
+}
+
+/**
+ * Phase 3: gives back what was not delivered (denied events to the head,
+ * in order; re-sent ones to the tail) and wakes the next waiter if events
+ * remain. A fast getter skips the lock when there is nothing to do: the
+ * racy look at the wait list is enough, because a getter that queued itself
+ * before our detach is visible to us, and one that queues itself after looks
+ * at the queue under the lock before it sleeps.
+ */
+function take_give_back(h: number, fast: boolean): void {
+  const m = I32;
+  const denyHead = tk.denyHead;
+  let requeue = tk.requeue;
   if (fast && denyHead === 0 && requeue === 0 && !(m[h + P.wqh] !== 0 && port_nent(h) > 0)) {
     // A close that came meanwhile must find our slots: either it sees them on
     // the return stack, or we see its flag (both sequentially consistent).
