@@ -1,0 +1,398 @@
+/**
+ * The general take: any mix of list slots (port_send's, sources' with their
+ * deliver callbacks) and lane entries merged by their marks, in three
+ * phases (take.ts's header says why the events are detached and delivered
+ * with no lock held). take.ts dispatches here when a batch is not all lane
+ * entries; this thread's scratch for lane entries and the shape of the last
+ * take live here too.
+ */
+import {
+  P, E, port_lock, port_id_word, PQ_CLOSE,
+  ST_RESERVED, ST_QUEUED, ST_TAKEN, ST_DELIVERING, SF_CANCEL, SF_FREEPEND, SF_REQUEUE,
+  KF_CALLBACK, C_DELIVERED,
+} from './mem.js';
+import { I32, F64 } from '../kern/kmem.js';
+import { kstat_add } from '../kern/kstat.js';
+import { mutex_enter } from '../kern/mutex.js';
+import { cur } from '../kern/hdr.js';
+import { PORT_ALLOC_CACHED, PORT_ALLOC_SCACHED, PORT_CALLBACK_DEFAULT, PORT_SOURCE_USER } from './consts.js';
+import {
+  enqueue_locked, wake_check_locked, port_exit, port_exit_release, port_readable_notify,
+  slots_return, slot_free_locked, sent_fold_locked, port_nent, port_gen,
+} from './queue.js';
+import { port_source_ops, type PortDelivery } from './source.js';
+import { LN_HEAD, LN_TAIL, LN_ENT, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT, lane_entries } from './lane.js';
+import { port_event, type port_event_t } from './types.js';
+
+const KEEP = PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED;
+
+/** The last take's shape, in delivery order: >0 a run of list slots, <0 a run of lane entries. */
+const runs: number[] = [];
+let nruns = 0;
+/** Lane entries copied out under the lock (this thread's scratch). */
+let scrEv = new Int32Array(0), scrUser = new Float64Array(0);
+/** The lane index mask (port_lane_entries - 1, fixed at boot), set with the scratch. */
+export let laneMask = 0;
+
+/**
+ * Sizes this thread's scratch for lane entries; getters call it before they
+ * take the port lock, because a typed array allocation can throw (RangeError
+ * when the ArrayBuffer cannot be had) and nothing may throw under the lock.
+ * The lane size is fixed at boot, so after the first call this is one compare.
+ */
+export function take_reserve(): void {
+  if (scrEv.length === 0) take_grow();
+}
+export function take_grow(): void {
+  const cap = lane_entries();
+  laneMask = cap - 1;
+  if (scrEv.length < cap) { scrEv = new Int32Array(cap); scrUser = new Float64Array(cap); }
+}
+
+/** One reusable delivery record per thread (callbacks must not keep it). */
+const dctx: { -readonly [K in keyof PortDelivery]: PortDelivery[K] } = {
+  slot: 0, port: 0, source: 0, object: 0, user: 0, arg: 0, flag: PORT_CALLBACK_DEFAULT, events: 0,
+};
+
+/** Marks a detached source slot taken (lock held); port_send's slots need no mark. */
+function mark_taken_m(m: Int32Array, s: number): number {
+  if (m[s + E.source] === PORT_SOURCE_USER) return 0;
+  m[s + E.st] = ST_TAKEN;
+  return 1;
+}
+
+/** Events appended to `out` by the last take of this thread, and how many of the taken were denied by their sources. */
+export const takeResult = { taken: 0, denied: 0, sendGen: 0 };
+
+/**
+ * The general take (list slots, sources' deliver callbacks, the lane merged
+ * by its marks) in its three phases: detach the events under the lock,
+ * deliver them with no lock held (sources' callbacks may run user-visible
+ * work: the message source decodes), then, under the lock again, give back
+ * what was not delivered and pass a wake-up on. `fast`: called by a getter
+ * that does not count in thrcnt (take_and_unlock), which returns without
+ * the lock; else the caller's lock is held again on return.
+ */
+export function take(h: number, max: number, out: port_event_t[], fast: boolean): void {
+  takeResult.taken = 0; takeResult.denied = 0;
+  if (!take_detach_locked(h, max, fast)) return;
+  take_deliver(h, out);
+  if (tk.done) return;
+  take_give_back(h, fast);
+}
+
+/**
+ * What a take's phases hand each other: this thread's one take at a time,
+ * so module scratch (no allocation per take). `first`/`n`: the detached
+ * list slots; `done`: a fast getter that took lane entries only has nothing
+ * left to do after delivery; `denyHead`/`requeue`: chains phase 3 links again.
+ */
+const tk = { first: 0, n: 0, done: false, denyHead: 0, requeue: 0 };
+
+/**
+ * Phase 1, port lock held: detaches the first `max` events — list slots as
+ * a private chain, lane entries copied to this thread's scratch — recording
+ * their order in `runs`, and drops the lock. Plain stores: the lock is held,
+ * and its release publishes them to whoever looks next. False when there
+ * was nothing (then a fast getter has released the port, a locked caller
+ * still holds its lock).
+ */
+function take_detach_locked(h: number, max: number, fast: boolean): boolean {
+  // The memory views, read once: each access through the live I32 binding
+  // reloads it and its bounds, which doubled the cost of a send or a take.
+  const m = I32;
+  const first = m[h + P.head]!;
+  const ln = m[h + P.lane]!;
+  let rh = 0, rt = 0, roomWake = 0;
+  if (ln !== 0) { rh = m[ln + LN_HEAD]!; rt = Atomics.load(m, ln + LN_TAIL); }
+  if (first === 0 && rh === rt) { if (fast) port_exit_release(h); return false; }
+  const nent = m[h + P.nent]!;
+  nruns = 0;
+  let last: number;
+  if (rh === rt) last = detach_list_locked(m, h, first, nent, max);
+  else { last = detach_merged_locked(m, h, ln, first, rh, rt, max); if (detachRoomWake) roomWake = ln; }
+  const n = detachN;
+  if (n > 0) {
+    const rest = m[last + E.next]!;
+    m[h + P.head] = rest;
+    if (rest === 0) m[h + P.tail] = 0; else m[rest + E.prev] = 0;
+    m[last + E.next] = 0;
+    m[h + P.nent] = nent - n;
+  }
+  sent_fold_locked(h);
+  // Lane entries alone hold no slot, so nothing keeps a closed port's struct
+  // alive once the lock is dropped: a fast getter finishes after delivery.
+  const done = fast && n === 0;
+  if (done && m[h + P.wqh] !== 0 && port_nent(h) > 0) wake_check_locked(h);
+  port_exit(h);
+  if (roomWake !== 0) Atomics.notify(m, roomWake + LN_HEAD);
+  tk.first = first; tk.n = n; tk.done = done;
+  return true;
+}
+
+/** List slots detached by the last detach_*_locked, and whether its lane's owner waits for room we made. */
+let detachN = 0, detachRoomWake = false;
+
+/**
+ * The list alone (no lane entries queued): the first min(max, nent) slots.
+ * The slots of port_send (PORT_SOURCE_USER) are not written at all (only
+ * sources' slots need ST_TAKEN, for their withdraw protocol): a slot line
+ * the getter does not write stays shared with the sender, which writes it
+ * again when it reuses the slot. Returns the last slot detached.
+ */
+function detach_list_locked(m: Int32Array, h: number, first: number, nent: number, max: number): number {
+  let last: number, n: number;
+  if (nent <= max) {
+    // All of it: no walk under the lock (each step is likely a cache miss,
+    // the sender just wrote that slot, and senders wait for the lock meanwhile).
+    last = m[h + P.tail]!; n = nent;
+    if (m[h + P.nsrcq]! !== 0) {
+      for (let x = first; x !== 0; x = m[x + E.next]!) mark_taken_m(m, x);
+      m[h + P.nsrcq] = 0;
+    }
+  } else {
+    last = first; n = 1;
+    let marked = mark_taken_m(m, first);
+    while (n < max) {
+      const nx = m[last + E.next]!;
+      if (nx === 0) break;
+      marked += mark_taken_m(m, nx);
+      last = nx; n++;
+    }
+    m[h + P.nsrcq] = m[h + P.nsrcq]! - marked;
+  }
+  runs[nruns++] = n;
+  detachN = n; detachRoomWake = false;
+  return last;
+}
+
+/**
+ * The list and the lane, merged by the lane mark each listed event carries
+ * (lane.ts), copying the lane entries out before the head moves past them
+ * (the owner reuses them then). Returns the last list slot detached (0 if none).
+ */
+function detach_merged_locked(m: Int32Array, h: number, ln: number, first: number, rh: number, rt: number, max: number): number {
+  const f = F64;
+  const cap = lane_entries();
+  // take_reserve() sized the scratch before the lock (the lane size is
+  // fixed at boot), so this never allocates; kept only as a backstop.
+  if (scrEv.length < cap) take_grow();
+  const mask = cap - 1, ent = ln + LN_ENT;
+  let x = first, r = rh, marked = 0, last = 0, n = 0, nr = 0;
+  while (n + nr < max) {
+    if (x !== 0 && (r === rt || ((m[x + E.rpos]! - r) | 0) <= 0)) {
+      marked += mark_taken_m(m, x);
+      last = x; x = m[x + E.next]!; n++;
+      if (nruns > 0 && runs[nruns - 1]! > 0) runs[nruns - 1]!++; else runs[nruns++] = 1;
+    } else if (r !== rt) {
+      const e = ent + ((r & mask) << 2);
+      scrUser[nr] = f[e >> 1]!; scrEv[nr] = m[e + 2]!;
+      r = (r + 1) | 0; nr++;
+      if (nruns > 0 && runs[nruns - 1]! < 0) runs[nruns - 1]!--; else runs[nruns++] = -1;
+    } else break;
+  }
+  m[h + P.nsrcq] = m[h + P.nsrcq]! - marked;
+  Atomics.store(m, ln + LN_HEAD, r);
+  if (m[ln + LN_GETTER] !== cur.lid) m[ln + LN_GETTER] = cur.lid;
+  m[h + P.curr] = m[h + P.curr]! - nr;
+  m[h + P.sentPend] = m[h + P.sentPend]! + nr;
+  // The owner sleeps for room until the head reaches LN_ROOMAT (lane.ts): the load after the head store pairs with its flag store before its wait.
+  detachRoomWake = Atomics.load(m, ln + LN_ROOMWAIT) !== 0 && ((r - m[ln + LN_ROOMAT]!) | 0) >= 0;
+  detachN = n;
+  return last;
+}
+
+/** What settle_source decided for a source's slot. */
+const SETTLE_FREE = 1, SETTLE_KEEP = 2, SETTLE_REQUEUE = 3, SETTLE_DENIED = 4, SETTLE_CANCEL_FREE = 5, SETTLE_CANCEL_KEEP = 6;
+
+/**
+ * Phase 2, no lock held: turns the detached events into port_event_t's in
+ * `out`, in queue order. port_send's slots and lane entries are delivered
+ * as they are; a source's slot goes through its deliver callback and one
+ * compare-and-swap against a concurrent withdraw / free / re-send
+ * (settle_source). Slots to free go back without the lock (they count in
+ * P.curr until reclaimed: queue.ts); denied and re-sent ones are left in
+ * tk for phase 3.
+ */
+function take_deliver(h: number, out: port_event_t[]): void {
+  const m = I32, f = F64;
+  let taken = 0, freed = 0, freeHead = 0, freeTail = 0;
+  let denyHead = 0, denyTail = 0, denied = 0;
+  let requeue = 0;
+  let s = tk.n > 0 ? tk.first : 0, prev = 0, ri = 0;
+  for (let k = 0; k < nruns; k++) {
+    const len = runs[k]!;
+    if (len < 0) {
+      // Lane entries: port_send's events, nothing to settle.
+      for (let j = 0; j < -len; j++, ri++) {
+        out.push(port_event(scrEv[ri]!, PORT_SOURCE_USER, 0, scrUser[ri]!));
+      }
+      taken -= len;
+      continue;
+    }
+    for (let j = 0; j < len; j++) {
+      const next = m[s + E.next]!;
+      const src = m[s + E.source]!;
+      if (src === PORT_SOURCE_USER) {
+        // port_send's slots: only the port and this getter ever touch them (no
+        // source can withdraw or free them), so no compare-and-swap, and no
+        // write either: a run of them is already linked through E.next, and
+        // that is the chain they go back on (queue.ts sets every field again
+        // when it hands a slot out). Read before the slot is given back.
+        if (freeTail === 0) freeHead = s; else if (freeTail !== prev) m[freeTail + E.next] = s;
+        freeTail = s; freed++;
+        out.push(port_event(m[s + E.events]!, src, f[(s + E.object) >> 1]!, f[(s + E.user) >> 1]!));
+        taken++;
+        prev = s;
+        s = next;
+        continue;
+      }
+      const r = settle_source(h, s, src, out);
+      if (r === SETTLE_FREE || r === SETTLE_KEEP || r === SETTLE_REQUEUE) taken++;
+      if (r === SETTLE_FREE || r === SETTLE_CANCEL_FREE) {
+        if (freeTail === 0) freeHead = s; else m[freeTail + E.next] = s;
+        freeTail = s; freed++;
+      } else if (r === SETTLE_REQUEUE) {
+        m[s + E.next] = requeue; requeue = s;
+      } else if (r === SETTLE_DENIED) {
+        m[s + E.next] = 0;
+        if (denyTail === 0) denyHead = s; else m[denyTail + E.next] = s;
+        denyTail = s; denied++;
+      } // SETTLE_CANCEL_KEEP: withdrawn, stays reserved
+      prev = s;
+      s = next;
+    }
+  }
+  takeResult.taken = taken; takeResult.denied = denied;
+  if (taken > 0) kstat_add(C_DELIVERED, taken);
+  if (freed > 0) slots_return(h, freeHead, freeTail, freed);
+  tk.denyHead = denyHead; tk.requeue = requeue;
+}
+
+/**
+ * A source's detached slot s (no lock held): runs its deliver callback (a
+ * slot marked KF_CALLBACK whose source has one), then one compare-and-swap
+ * decides the slot's fate against a concurrent withdraw (SF_CANCEL), free
+ * (SF_FREEPEND) or re-send (SF_REQUEUE). Appends the event to `out` when it
+ * is delivered. The slot's fields are read before it can be given back.
+ */
+function settle_source(h: number, s: number, src: number, out: port_event_t[]): number {
+  const m = I32, f = F64;
+  let events = m[s + E.events]!;
+  const object = f[(s + E.object) >> 1]!, user = f[(s + E.user) >> 1]!;
+  const flags = m[s + E.flags]!;
+  let ok = true;
+  if (flags & KF_CALLBACK) {
+    const ops = port_source_ops(src);
+    if (ops?.deliver !== undefined && Atomics.compareExchange(m, s + E.st, ST_TAKEN, ST_DELIVERING) === ST_TAKEN) {
+      const d = dctx;
+      d.slot = s; d.port = Atomics.load(m, port_id_word(h)); d.source = src; d.object = object;
+      d.user = user; d.arg = m[s + E.arg]!; d.events = events;
+      try { ok = ops.deliver(d) !== false; } catch (e) {
+        process.emitWarning(`port source ${ops.name}: deliver callback threw: ${String(e)}`);
+      }
+      events = d.events | 0;
+    }
+  }
+  for (;;) {
+    const v = Atomics.load(m, s + E.st);
+    if (v & SF_CANCEL) {
+      // Withdrawn while we held it: not delivered.
+      if (v & SF_FREEPEND) {
+        if (Atomics.compareExchange(m, s + E.st, v, 0) !== v) continue;
+        return SETTLE_CANCEL_FREE;
+      }
+      if (Atomics.compareExchange(m, s + E.st, v, ST_RESERVED) !== v) continue;
+      return SETTLE_CANCEL_KEEP;
+    }
+    if (!ok) {
+      if (Atomics.compareExchange(m, s + E.st, v, ST_TAKEN) !== v) continue;
+      return SETTLE_DENIED;
+    }
+    let r: number;
+    if ((flags & KEEP) === 0) {
+      if (Atomics.compareExchange(m, s + E.st, v, 0) !== v) continue;
+      r = SETTLE_FREE;
+    } else if (v & SF_REQUEUE) {
+      // Sent again while its callback ran: queue it again (phase 3, under the lock).
+      if (Atomics.compareExchange(m, s + E.st, v, ST_TAKEN) !== v) continue;
+      r = SETTLE_REQUEUE;
+    } else {
+      if (Atomics.compareExchange(m, s + E.st, v, ST_RESERVED) !== v) continue;
+      r = SETTLE_KEEP;
+    }
+    out.push(port_event(events, src, object, user));
+    return r;
+  }
+}
+
+/**
+ * Phase 3: gives back what was not delivered (denied events to the head,
+ * in order; re-sent ones to the tail) and wakes the next waiter if events
+ * remain. A fast getter skips the lock when there is nothing to do: the
+ * racy look at the wait list is enough, because a getter that queued itself
+ * before our detach is visible to us, and one that queues itself after looks
+ * at the queue under the lock before it sleeps.
+ */
+function take_give_back(h: number, fast: boolean): void {
+  const m = I32;
+  const denyHead = tk.denyHead;
+  let requeue = tk.requeue;
+  if (fast && denyHead === 0 && requeue === 0 && !(m[h + P.wqh] !== 0 && port_nent(h) > 0)) {
+    // A close that came meanwhile must find our slots: either it sees them on
+    // the return stack, or we see its flag (both sequentially consistent).
+    if ((Atomics.load(m, h + P.flags) & PQ_CLOSE) !== 0) { mutex_enter(port_lock(h)); port_exit_release(h); }
+    return;
+  }
+  mutex_enter(port_lock(h));
+  let becameReadable = false;
+  if (denyHead !== 0) {
+    // Denied events go back to the head, in order. A withdraw may have come
+    // while they were off the queue: only live ones are linked again.
+    let chainHead = 0, chainTail = 0, live = 0;
+    for (let d = denyHead; d !== 0;) {
+      const nx = m[d + E.next]!;
+      const v = Atomics.load(m, d + E.st);
+      if (v & SF_CANCEL) {
+        if (v & SF_FREEPEND) slot_free_locked(h, d);
+        else Atomics.store(m, d + E.st, ST_RESERVED);
+      } else {
+        Atomics.store(m, d + E.st, ST_QUEUED);
+        m[d + E.prev] = chainTail; m[d + E.next] = 0;
+        if (chainTail === 0) chainHead = d; else m[chainTail + E.next] = d;
+        chainTail = d; live++;
+      }
+      d = nx;
+    }
+    if (live > 0) {
+      const head = m[h + P.head]!;
+      m[chainTail + E.next] = head;
+      if (head === 0) m[h + P.tail] = chainTail; else m[head + E.prev] = chainTail;
+      m[h + P.head] = chainHead;
+      m[h + P.nsrcq] = m[h + P.nsrcq]! + live; // denied slots are all sources' (port_send's have no callback)
+      const was = m[h + P.nent]!;
+      Atomics.store(m, h + P.nent, was + live);
+      becameReadable = was === 0;
+    }
+  }
+  while (requeue !== 0) {
+    const r = requeue;
+    requeue = m[r + E.next]!;
+    const v = Atomics.load(m, r + E.st);
+    if (v & SF_CANCEL) {
+      if (v & SF_FREEPEND) slot_free_locked(h, r);
+      else Atomics.store(m, r + E.st, ST_RESERVED);
+      continue;
+    }
+    if (enqueue_locked(h, r)) becameReadable = true;
+  }
+  if (m[h + P.wqh] !== 0 && port_nent(h) > 0) wake_check_locked(h);
+  if (becameReadable) {
+    // Notify without the port lock, then take it back for the caller.
+    port_exit(h);
+    port_readable_notify(h);
+    mutex_enter(port_lock(h));
+  }
+  takeResult.sendGen = port_gen(h);
+  if (fast) port_exit_release(h);
+}
