@@ -5,7 +5,7 @@
  * work with are described in lwp/lwp.ts's header.
  */
 import { isMainThread } from 'node:worker_threads';
-import { I32, F64 } from '../kern/kmem.js';
+import { I32 } from '../kern/kmem.js';
 import { cur, panicked, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail, type ErrnoCode } from '../kern/errno.js';
@@ -18,11 +18,10 @@ import { run_sync, run_async, type SleepGen } from '../kern/sleeprun.js';
 import {
   sq_alloc, sq_free, sq_enqueue, sq_wake_all, sq_abandon_thread, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR,
 } from '../kern/sleepq.js';
-import { wmesg_register, wmesg_name } from '../kern/wmesg.js';
+import { wmesg_register } from '../kern/wmesg.js';
 import { kstat_add } from '../kern/kstat.js';
 import {
-  L, LWP, LSIDL, LSZOMB, LSSLEEP, LSRUN, LSONPROC, LSSUSPENDED, LW_DETACHED, LW_WEXIT, LW_MAIN, LW_WSUSPEND, LW_UNPARKED, LW_THREW,
-  LW_DIED, LW_CANCELLED, STATE_NAMES, lwp_byid, maxlwp, slot_handle, lwp_private, lwp_setprivate_,
+  L, LSIDL, LSZOMB, LSSLEEP, LSSUSPENDED, LW_DETACHED, LW_WEXIT, LW_MAIN, LW_WSUSPEND, LW_CANCELLED, lwp_byid, maxlwp, slot_handle, lwp_private, lwp_setprivate_,
 } from './lwp.js';
 import { P, curproc } from '../kern/proc.js';
 import {
@@ -407,80 +406,4 @@ export function lwp_setprivate(value: number): void {
   lwp_setprivate_(cur.lwp, copyin_user(value, 'value', 'lwp_setprivate'));
 }
 
-/** One LWP as {@link lwp_snapshot} reports it. */
-export interface LwpInfo {
-  lid: number;
-  state: string;
-  /** What it sleeps on, when state is SLEEP. */
-  wmesg: string;
-  detached: boolean;
-  suspendRequested: boolean;
-  unparkPending: boolean;
-  main: boolean;
-  threw: boolean;
-  died: boolean;
-  waitingFor: number;
-  parks: number;
-  ageMs: number;
-}
-
-/** A snapshot of the process's LWPs and their states, with the proc counters. */
-export function lwp_snapshot(): { lwps: LwpInfo[]; proc: Record<string, number>; bytesPerLwp: number } {
-  sysenter();
-  const out: LwpInfo[] = [];
-  const now = mono_now();
-  for (let i = 0; i < maxlwp(); i++) {
-    const h = slot_handle(i);
-    const st = Atomics.load(I32, h + L.stat);
-    if (st === 0) continue;
-    const fl = Atomics.load(I32, h + L.flag);
-    out.push({
-      lid: I32[h + L.lid]!, state: STATE_NAMES[st] ?? String(st),
-      wmesg: st === LSSLEEP ? wmesg_name(I32[h + L.wmesg]!) : '',
-      detached: (fl & LW_DETACHED) !== 0, suspendRequested: (fl & LW_WSUSPEND) !== 0,
-      unparkPending: (fl & LW_UNPARKED) !== 0, main: (fl & LW_MAIN) !== 0,
-      threw: (fl & LW_THREW) !== 0, died: (fl & LW_DIED) !== 0,
-      waitingFor: I32[h + L.waitingfor]!, parks: I32[h + L.nparks]!,
-      ageMs: (now - F64[(h + L.created) >> 1]!) / 1e6,
-    });
-  }
-  out.sort((a, b) => a.lid - b.lid);
-  const p = curproc();
-  const proc = {
-    pid: I32[p + P.pid]!, nlwps: I32[p + P.nlwps]!, nzlwps: I32[p + P.nzlwps]!, nrlwps: I32[p + P.nrlwps]!,
-    ndlwps: I32[p + P.ndlwps]!, nlwpwait: I32[p + P.nlwpwait]!,
-  };
-  return { lwps: out, proc, bytesPerLwp: LWP.words * 4 };
-}
-
-/**
- * Checks the process's LWP counters against the LWP table (a kernel
- * self-test for stress tests): returns the mismatches, empty when consistent.
- * Meaningful only when no LWP is changing state.
- */
-export function lwp_check(): string[] {
-  sysenter();
-  const p = curproc();
-  let n = 0, z = 0, r = 0, d = 0, live = 0;
-  for (let i = 0; i < maxlwp(); i++) {
-    const h = slot_handle(i);
-    const st = Atomics.load(I32, h + L.stat);
-    if (st === 0) continue;
-    n++;
-    const fl = Atomics.load(I32, h + L.flag);
-    if (st === LSZOMB) z++;
-    if (st === LSRUN || st === LSONPROC || st === LSSLEEP) r++;
-    if (fl & LW_DETACHED) d++;
-    if (st !== LSZOMB && (fl & LW_MAIN) === 0) live++;
-  }
-  const bad: string[] = [];
-  const cmp = (name: string, got: number, want: number): void => { if (got !== want) bad.push(`${name} ${got} != ${want} in the table`); };
-  cmp('nlwps', I32[p + P.nlwps]!, n);
-  cmp('nzlwps', I32[p + P.nzlwps]!, z);
-  cmp('nrlwps', I32[p + P.nrlwps]!, r);
-  cmp('ndlwps', I32[p + P.ndlwps]!, d);
-  cmp('nlive', I32[p + P.nlive]!, live);
-  if (I32[p + P.lock] !== 0) bad.push('proc lock held');
-  return bad;
-}
-
+export { lwp_snapshot, lwp_check, type LwpInfo } from './snapshot.js';

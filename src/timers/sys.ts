@@ -4,18 +4,13 @@
  * timer_getoverrun, timer_delete; plus ukern's clock_advance for the manual
  * clock. Errno paths are the seed's, in the seed's order.
  */
+import { warm_first_expiry } from './warm.js';
 import { I32 } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
 import { fail } from '../kern/errno.js';
 import { copyin_i32, copyin_user, arg_type, copyin_check, copyin_struct, copyin_timespec, copyin_timespec_raw, copyin_timespec_fast, timespec_valid } from '../kern/copyin.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { kstat_add } from '../kern/kstat.js';
-import { getHeapSpaceStatistics } from 'node:v8';
-import { hold } from '../kern/keepalive.js';
-import { sq_warm } from '../kern/sleepq.js';
-import { port_getn, port_create, port_get } from '../ports/sys.js';
-import { close } from '../kern/sys.js';
-import { dwait_thread_setup } from '../ports/kapi.js';
 import { cur } from '../kern/hdr.js';
 import type { Timespec, Itimerspec } from '../kern/time.js';
 import { on_proc_exit } from '../kern/proc.js';
@@ -28,9 +23,9 @@ import {
 import { thread_mbox, thread_register, thread_unregister, reeval } from './sigev-thread.js';
 import { port_bind, port_unbind, port_hint } from './portnfy.js';
 export { timer_port_deadline } from './portnfy.js';
-import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL, CLOCK_MONOTONIC } from './consts.js';
+import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL } from './consts.js';
 import { NSIG } from '../lwp/sys.js'; // one signal range for the whole kernel
-import { clock_start_check, clock_warm, clock_quietly } from './clockstats.js'; // and its arm hook: starts the clock thread, bridges until it runs
+import { clock_start_check } from './clockstats.js'; // and its arm hook: starts the clock thread, bridges until it runs
 import { ffi_available } from './ffi.js';
 import { ns_up, ts_of_ns, NSEC_PER_SEC, type TimespecCopy } from '../kern/time.js';
 
@@ -199,88 +194,6 @@ export function timer_create(clock_id: number, evp: sigevent | null): number {
   }
   kstat_add(C_CREATED);
   return tid;
-}
-
-/*
- * The first expiry's path, warmed. In a fresh thread every kernel function
- * is compiled by V8 at its first call (lazily, ~10-30 µs each), and the
- * first expiry of a timer armed right after boot runs some hundred of them
- * between the arm and the getter's return: 1.5-2 ms, most of it after the
- * deadline. So the thread's first SIGEV_PORT timer_create (which loads the
- * FFI already, tens of ms) calls once, with no effect anyone can see, what
- * it can of that path: Node's timer lists (the bridge's setImmediate and
- * setTimeout, the keep-alive's setInterval), timer_settime disarming the
- * new, unarmed timer, its callout armed at Infinity (never due, never a
- * wake-up) and stopped, a manual-line callout run (nothing is left due on
- * it), the bridge's run of due callouts, a kernel sleep that times out at
- * once, and port_getn(port, 0, 0), which only counts the port's events (its
- * copy-in, lookup and generator).
- * Then it runs one 200 µs expiry through a port and a timer of its own, read
- * by a blocking port_get (dry_run: the firing, send and take paths), with
- * the clock thread's start policy and bridge counters out of the way
- * (clock_quietly), and leaves V8 a young generation it will not need to
- * scavenge in the next milliseconds (scavenge_now). It also lowers the
- * thread's timer slack for the deadline-aware wait, the FFI being loaded.
- * Seen from outside: kstat counters of one port and one timer created, armed,
- * fired and gone, and one descriptor number used (its slot's generation).
- */
-let warmed = false;
-const ZTS: Timespec = { tv_sec: 0, tv_nsec: 0 };
-const ZSPEC: Itimerspec = { it_interval: ZTS, it_value: ZTS };
-function noop(): void {}
-/** One 200 µs timer expiry into a port of its own, read by a blocking port_get: the whole path once. */
-function dry_run(): void {
-  const p2 = port_create();
-  try {
-    const t2 = timer_create(CLOCK_MONOTONIC, { sigev_notify: SIGEV_PORT, sigev_notify_port: { portnfy_port: p2, portnfy_user: 0 } });
-    try {
-      timer_settime(t2, 0, { it_interval: ZTS, it_value: { tv_sec: 0, tv_nsec: 200_000 } });
-      port_get(p2, { tv_sec: 0, tv_nsec: 50_000_000 });
-    } finally {
-      timer_delete(t2);
-    }
-  } finally {
-    close(p2);
-  }
-}
-
-/**
- * Fills what is left of V8's young generation with short-lived garbage, so
- * that the scavenge it will soon need happens here rather than in the first
- * expiry's window: a fresh process is some 4-6 MB into its heap by now
- * (modules, the FFI, this warm-up), and the scavenge V8 schedules as a loop
- * task when the young generation is nearly full (0.5-5 ms here) landed
- * between the arm and the deadline about half the time.
- */
-function scavenge_now(): void {
-  const ns = getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
-  if (ns === undefined) return;
-  const ring: unknown[] = new Array<unknown>(8);
-  let left = ns.space_available_size + 65536;
-  for (let i = 0; left > 0; i++) { ring[i & 7] = new Array<unknown>(1000); left -= 8016; }
-}
-
-function warm_first_expiry(tid: number, c: number, port: number): void {
-  if (warmed) return;
-  warmed = true;
-  try {
-    dwait_thread_setup(); // the getter's timer slack, now that the FFI is loaded
-    port_getn(port, 0, 0, ZTS); // max 0: reports the count, takes nothing
-    clearImmediate(setImmediate(noop));
-    clearTimeout(setTimeout(noop, 1));
-    hold()();
-    timer_settime(tid, 0, ZSPEC);
-    callout_reset(c, Infinity);
-    callout_stop(c);
-    callout_run(TL_MANUAL);
-    clock_warm();
-    sq_warm();
-    clock_quietly(dry_run);
-    scavenge_now();
-  } catch {
-    // Warming is an optimisation: a failure here (a panic, a timer deleted
-    // by another thread meanwhile) is the real call's to report.
-  }
 }
 
 function is_zero(t: TimespecCopy): boolean { return t.tv_sec === 0 && t.tv_nsec === 0; }
