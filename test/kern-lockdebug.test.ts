@@ -48,3 +48,9 @@ test('lockdebug off: the same sequences are not checked', () => {
   }
 });
 
+test('releasing a mutex this thread does not hold panics, with lockdebug (its check) or without (mutex_exit\'s own)', () => {
+  const on = scenario('lockdebug', ['exit-not-owner']);
+  assert.match(on.stdout, /^threw EIO: .*lockdebug: releasing parktab lock \(word \d+\), which this thread does not hold/m);
+  const off = scenario('lockdebug', ['exit-not-owner', 'off']);
+  assert.match(off.stdout, /^threw EIO: .*mutex_exit: thread 1 released the kernel mutex at word \d+, which nobody holds/m);
+});

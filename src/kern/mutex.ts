@@ -52,11 +52,22 @@ export function mutex_exit(w: number): void {
   const me = cur.lid;
   if (lockdebug) lockdebug_exit(w);
   I32[cur.nlocksw]--;
-  if (Atomics.compareExchange(I32, w, me, 0) !== me) {
+  const v = Atomics.compareExchange(I32, w, me, 0);
+  if (v !== me) {
+    // Contended: the word holds our id with M_WAITERS. Anything else is a
+    // release by a thread that does not hold the mutex, which would free
+    // another thread's lock: a kernel bug, caught here rather than as a
+    // corrupted structure later.
+    if (v !== (me | M_WAITERS)) not_owner(w, v);
     Atomics.store(I32, w, 0);
     Atomics.notify(I32, w, 1);
   }
   if (nwake !== 0) flush_wakes();
+}
+
+function not_owner(w: number, v: number): never {
+  I32[cur.nlocksw]++; // undo: this thread released nothing
+  kpanic(`mutex_exit: thread ${cur.lid} released the kernel mutex at word ${w}, which ${v === 0 ? 'nobody' : `thread ${v & ~M_WAITERS}`} holds`, 'mutex_exit');
 }
 
 /*
