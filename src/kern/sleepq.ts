@@ -24,6 +24,7 @@ import { hold } from './keepalive.js';
 import { fail } from './errno.js';
 import { on_panic, panic_error } from './panic.js';
 import { mutex_class } from './lockdebug.js';
+import { TailQ } from './queue.js';
 
 export const SQ_SLEEPING = 0, SQ_WOKEN = 1, SQ_INTR = 2, SQ_TIMEDOUT = 3;
 /**
@@ -52,6 +53,8 @@ export const SLEEPER = define_struct('sleeper', {
   wlist: 'i32',  // the list it was enqueued on (kept after unlink)
 });
 const S = SLEEPER.F;
+/** A sleep queue: a two-word head (first, last) anywhere in an object (its list word L), sleepers linked through next/prev, kept in priority order. */
+const SQ = new TailQ(0, 1, S.next, S.prev);
 
 export const sleepers = kcache_create('sleeper', SLEEPER, (t) => t.maxlwp! + t.async_sleepers! + 8);
 mutex_class('sleeper', sleepers, { field: S.arg });
@@ -142,23 +145,17 @@ export function sq_enqueue(L: number, sl: number, prio = 0): void {
   I32[sl + S.list] = L;
   I32[sl + S.wlist] = L;
   // Walk back from the tail past entries of higher priority value.
-  let after = I32[L + 1];
-  while (after !== 0 && I32[after + S.prio] > prio) after = I32[after + S.prev];
-  const before = after === 0 ? I32[L] : I32[after + S.next];
-  I32[sl + S.prev] = after;
-  I32[sl + S.next] = before;
-  if (after === 0) I32[L] = sl; else I32[after + S.next] = sl;
-  if (before === 0) I32[L + 1] = sl; else I32[before + S.prev] = sl;
+  let after = SQ.tail(L);
+  while (after !== 0 && I32[after + S.prio]! > prio) after = SQ.before(after);
+  if (after === 0) SQ.insert_head(L, sl); else SQ.insert_after(L, after, sl);
 }
 
 /** Unlinks sl from its list (object lock held). */
 export function sq_unlink(sl: number): void {
-  const L = I32[sl + S.list];
+  const L = I32[sl + S.list]!;
   if (L === 0) return;
-  const p = I32[sl + S.prev], n = I32[sl + S.next];
-  if (p === 0) I32[L] = n; else I32[p + S.next] = n;
-  if (n === 0) I32[L + 1] = p; else I32[n + S.prev] = p;
-  I32[sl + S.list] = 0; I32[sl + S.next] = 0; I32[sl + S.prev] = 0;
+  SQ.remove(L, sl);
+  I32[sl + S.list] = 0;
 }
 
 /**
@@ -200,8 +197,8 @@ export function sq_wake_all(L: number): number {
 }
 
 /** First sleeper on list L, or 0. */
-export function sq_first(L: number): number { return I32[L]; }
-export function sq_next(sl: number): number { return I32[sl + S.next]; }
+export function sq_first(L: number): number { return SQ.head(L); }
+export function sq_next(sl: number): number { return SQ.after(sl); }
 export function sq_lwp(sl: number): number { return I32[sl + S.lwp]; }
 export function sq_arg(sl: number): number { return I32[sl + S.arg]; }
 export function sq_setarg(sl: number, v: number): void { I32[sl + S.arg] = v; }
