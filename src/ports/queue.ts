@@ -26,6 +26,7 @@
  * port's free slots (try-lock only, so no lock order is involved): the
  * kernel-wide limit stays exact save for a port whose lock is busy then.
  */
+import { TailQ } from '../kern/queue.js';
 import { I32, F64 } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit, mutex_tryenter } from '../kern/mutex.js';
 import { fd_get, DTYPE_PORT, file_notify } from '../kern/fdtab.js';
@@ -226,13 +227,21 @@ export function slot_free_locked(h: number, s: number): void {
   I32[h + P.nfree]!++;
 }
 
+/**
+ * A port's event queue: queued slots in FIFO order, head and tail in the
+ * port struct, linked through the slots (kern/queue.ts). A take detaches a
+ * run from its head as a private chain (take-general.ts), the one operation
+ * done on the links directly.
+ */
+const PORTQ = new TailQ(P.head, P.tail, E.next, E.prev);
+
 // Field offsets as plain numbers for the send fast path (the struct layout is
 // fixed once the modules are loaded).
-const P_CURR = P.curr, P_MAXEV = P.maxev, P_FREE = P.freeHead, P_NFREE = P.nfree, P_TAIL = P.tail;
-const P_HEAD = P.head, P_NENT = P.nent, P_SENDGEN = P.sendGen, P_LAST = P.lastSender, P_SENTPEND = P.sentPend;
+const P_CURR = P.curr, P_MAXEV = P.maxev, P_FREE = P.freeHead, P_NFREE = P.nfree;
+const P_NENT = P.nent, P_SENDGEN = P.sendGen, P_LAST = P.lastSender, P_SENTPEND = P.sentPend;
 const P_WQH = P.wqh;
 const E_ST = E.st, E_FLAGS = E.flags, E_SOURCE = E.source, E_PORT = E.port, E_EVENTS = E.events, E_ARG = E.arg;
-const E_NEXT = E.next, E_PREV = E.prev, E_OBJECT = E.object, E_USER = E.user, E_RPOS = E.rpos;
+const E_NEXT = E.next, E_OBJECT = E.object, E_USER = E.user, E_RPOS = E.rpos;
 
 /**
  * port_send's body (lock held): queues a PORT_SOURCE_USER event with a slot
@@ -265,12 +274,7 @@ export function send_user_locked(h: number, events: number, user: number, syscal
   m[s + E_EVENTS] = events;
   m[s + E_ARG] = 0;
   m[s + E_RPOS] = rpos_now(h);
-  // Link at the tail (enqueue_locked, inlined).
-  const t = m[h + P_TAIL]!;
-  m[s + E_NEXT] = 0;
-  m[s + E_PREV] = t;
-  if (t === 0) m[h + P_HEAD] = s; else m[t + E_NEXT] = s;
-  m[h + P_TAIL] = s;
+  PORTQ.insert_tail(h, s); // as enqueue_locked
   const n = m[h + P_NENT]! + 1;
   m[h + P_NENT] = n;
   m[h + P_SENDGEN]!++;
@@ -293,12 +297,8 @@ export function sent_fold_locked(h: number): void {
  * {@link port_readable_notify} after dropping the lock.
  */
 export function enqueue_locked(h: number, s: number): boolean {
-  const t = I32[h + P.tail]!;
-  I32[s + E.next] = 0;
-  I32[s + E.prev] = t;
   I32[s + E.rpos] = rpos_now(h);
-  if (t === 0) I32[h + P.head] = s; else I32[t + E.next] = s;
-  I32[h + P.tail] = s;
+  PORTQ.insert_tail(h, s);
   // Plain stores: the slot and the count are guarded by the port lock, whose
   // release (a compare-and-swap) publishes them; lock-free readers (readable(),
   // a source's state word) only need to see them eventually.
@@ -332,10 +332,7 @@ export function wake_check_locked(h: number): void {
 
 /** Unlinks queued slot s (lock held); it becomes RESERVED. */
 export function unlink_locked(h: number, s: number): void {
-  const n = I32[s + E.next]!, p = I32[s + E.prev]!;
-  if (p === 0) I32[h + P.head] = n; else I32[p + E.next] = n;
-  if (n === 0) I32[h + P.tail] = p; else I32[n + E.prev] = p;
-  I32[s + E.next] = 0; I32[s + E.prev] = 0;
+  PORTQ.remove(h, s);
   Atomics.store(I32, s + E.st, ST_RESERVED);
   if (I32[s + E.source] !== PORT_SOURCE_USER) I32[h + P.nsrcq]!--;
   Atomics.store(I32, h + P.nent, I32[h + P.nent]! - 1);
