@@ -17,7 +17,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
-import { create_memory, define_struct, all_caches, f64, I32, F64, HDR_WORDS, type LayoutTable, type FieldKind } from '../src/kern/kmem.js';
+import { create_memory, define_struct, all_caches, f64_get, f64_set, I32, HDR_WORDS, type LayoutTable, type FieldKind } from '../src/kern/kmem.js';
 import type { Tunables } from '../src/kern/options.js';
 import { OBJ, OBJ_COUNT, objs } from './fixtures/kern-kmem-a.js';
 import { TINY_COUNT, tiny, region } from './fixtures/kern-kmem-b.js';
@@ -90,9 +90,9 @@ test('f64 and i32 fields of a cached object do not overlap (f64 index of an even
   const h = objs.alloc();
   const F = OBJ.F;
   I32[h + F.a] = 11; I32[h + F.b] = 22; I32[h + F.c] = 33;
-  F64[f64(h, F.x)] = Math.PI; F64[f64(h, F.y)] = -1e300;
+  f64_set(h, F.x, Math.PI); f64_set(h, F.y, -1e300);
   assert.deepEqual([I32[h + F.a], I32[h + F.b], I32[h + F.c]], [11, 22, 33]);
-  assert.deepEqual([F64[f64(h, F.x)], F64[f64(h, F.y)]], [Math.PI, -1e300]);
+  assert.deepEqual([f64_get(h, F.x), f64_get(h, F.y)], [Math.PI, -1e300]);
   objs.free(h);
 });
 

@@ -209,8 +209,14 @@ export function create_memory(t: Tunables): { sab: SharedArrayBuffer; table: Lay
 /** Every registered cache, for kstat and the memory report. */
 export function all_caches(): readonly KCache[] { return [...caches.values()]; }
 
-/** F64 index of an f64 field of the object at handle h. */
-export function f64(h: number, off: number): number { return (h + off) >> 1; }
+/**
+ * An f64 field of the object at handle h (defineStruct places f64 fields at
+ * even word offsets, so (h + off) >> 1 indexes F64): the one accessor pair,
+ * inlined by V8. Hot loops that hold a local alias of F64 index it the same
+ * way directly.
+ */
+export function f64_get(h: number, off: number): number { return F64[(h + off) >> 1]!; }
+export function f64_set(h: number, off: number, v: number): void { F64[(h + off) >> 1] = v; }
 
 // A tiny spin lock for cache free lists: held for a handful of instructions,
 // so spinning (then yielding via a short wait) beats a sleeping mutex.

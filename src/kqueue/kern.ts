@@ -34,7 +34,7 @@
  * heap lock (EVFILT_TIMER arming), cache free-list spin locks. Callers
  * of kevent and the clock thread's handler hold no kernel lock.
  */
-import { I32, F64 } from '../kern/kmem.js';
+import { I32, F64, f64_set } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { TailQ } from '../kern/queue.js';
@@ -44,8 +44,7 @@ import { knote_unwatch } from './watch.js';
 import { fail, type Errno } from '../kern/errno.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import {
-  Q, K, kqueues, knotes, kn_lookup, kn_hash_insert, kn_hash_remove, kn_setdata,
-  kn_setf64, KN_ACTIVE, KN_QUEUED, KN_DISABLED, KN_DELETING,
+  Q, K, kqueues, knotes, kn_lookup, kn_hash_insert, kn_hash_remove, kn_setdata, KN_ACTIVE, KN_QUEUED, KN_DISABLED, KN_DELETING,
 } from './knote.js';
 import { filter_ops, EVENT_REGISTER, EVENT_PROCESS, type kevent_t, type FilterOps } from './filter.js';
 import {
@@ -305,12 +304,12 @@ export function kqueue_register_locked(kq: number, kev: kevent_t): Errno {
 function knote_attach(kq: number, kn: number, kev: kevent_t, ops: FilterOps): Errno {
   I32[kn + K.kq] = kq;
   I32[kn + K.filter] = kev.filter;
-  kn_setf64(kn, K.ident, kev.ident);
+  f64_set(kn, K.ident, kev.ident);
   I32[kn + K.sfflags] = kev.fflags | 0;
-  kn_setf64(kn, K.sdata, kev.data);
+  f64_set(kn, K.sdata, kev.data);
   kev.fflags = 0; kev.data = 0;
   I32[kn + K.flags] = kev.flags;
-  kn_setf64(kn, K.udata, kev.udata);
+  f64_set(kn, K.udata, kev.udata);
   const err = ops.attach(kn);
   if (err !== 0) { knote_unwatch(kn); I32[kn + K.kq] = 0; knotes.free(kn); return err; }
   kn_hash_insert(kn);
@@ -335,8 +334,8 @@ function enable_disable(kq: number, kn: number, fl: number): void {
 function modify(kn: number, kev: kevent_t, ops: FilterOps): void {
   if (ops.touch !== undefined) { ops.touch(kn, kev, EVENT_REGISTER); return; }
   I32[kn + K.sfflags] = kev.fflags | 0;
-  kn_setf64(kn, K.sdata, kev.data);
-  kn_setf64(kn, K.udata, kev.udata);
+  f64_set(kn, K.sdata, kev.data);
+  f64_set(kn, K.udata, kev.udata);
 }
 
 // ---------------------------------------------------------------- scan

@@ -84,7 +84,7 @@
  *   ports              a port's readiness reaches a watching knote through
  *                      file_notify after the port lock is dropped
  */
-import { I32, F64, define_struct, kcache_create, kregion_create } from '../kern/kmem.js';
+import { I32, F64, define_struct, kcache_create, kregion_create, f64_get, f64_set } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { define_tunable } from '../kern/options.js';
 import { mutex_class } from '../kern/lockdebug.js';
@@ -181,13 +181,12 @@ mutex_class('kqueue', kqueues, { field: Q.lock });
 mutex_class('knhash', knhash, { words: NSTRIPE });
 
 // f64 field accessors.
-export function kn_ident(kn: number): number { return F64[(kn + K.ident) >> 1]; }
-export function kn_data(kn: number): number { return F64[(kn + K.data) >> 1]; }
-export function kn_setdata(kn: number, v: number): void { F64[(kn + K.data) >> 1] = v; }
-export function kn_sdata(kn: number): number { return F64[(kn + K.sdata) >> 1]; }
+export function kn_ident(kn: number): number { return f64_get(kn, K.ident); }
+export function kn_data(kn: number): number { return f64_get(kn, K.data); }
+export function kn_setdata(kn: number, v: number): void { f64_set(kn, K.data, v); }
+export function kn_sdata(kn: number): number { return f64_get(kn, K.sdata); }
 export function kn_aux(kn: number, i: 0 | 1): number { return F64[(kn + (i === 0 ? K.aux0 : K.aux1)) >> 1]; }
 export function kn_setaux(kn: number, i: 0 | 1, v: number): void { F64[(kn + (i === 0 ? K.aux0 : K.aux1)) >> 1] = v; }
-export function kn_setf64(kn: number, off: number, v: number): void { F64[(kn + off) >> 1] = v; }
 
 /**
  * The bucket word for (kq, filter, ident). The hash keeps runs of 16

@@ -150,7 +150,7 @@
  *                    LWP itself may do, e.g. give up a port's lane)
  *   lwp0, pool       workers run LWPs; a worker's death is lwp_reap_dead
  */
-import { I32, F64, define_struct, kregion_create } from '../kern/kmem.js';
+import { I32, define_struct, kregion_create, f64_get, f64_set } from '../kern/kmem.js';
 import { SYSID_BASE } from '../kern/hdr.js';
 import { mutex_class } from '../kern/lockdebug.js';
 
@@ -218,5 +218,5 @@ export function lwp_byid(lid: number): number {
 }
 
 export function lwp_stat(h: number): number { return Atomics.load(I32, h + L.stat); }
-export function lwp_private(h: number): number { return F64[(h + L.private) >> 1]!; }
-export function lwp_setprivate_(h: number, v: number): void { F64[(h + L.private) >> 1] = v; }
+export function lwp_private(h: number): number { return f64_get(h, L.private); }
+export function lwp_setprivate_(h: number, v: number): void { f64_set(h, L.private, v); }

@@ -5,7 +5,7 @@
  * here makes, the l_flag bits and the locks are tabled in lwp/lwp.ts's
  * header; each function below names the locks it expects.
  */
-import { I32, F64 } from '../kern/kmem.js';
+import { I32, f64_set } from '../kern/kmem.js';
 import { cur, panicked, H_PROC_EXIT } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { on_panic, panic_error } from '../kern/panic.js';
@@ -59,7 +59,7 @@ export function lwp_alloc(detached: boolean): number {
   if (h === 0) return 0;
   I32.fill(0, h, h + LWP.words);
   I32[h + L.lid] = lid;
-  F64[(h + L.created) >> 1] = mono_now();
+  f64_set(h, L.created, mono_now());
   if (detached) { I32[h + L.flag] = LW_DETACHED; I32[p + P.ndlwps]++; }
   Atomics.store(I32, h + L.stat, LSIDL);
   I32[p + P.nlwpid] = lid;

@@ -12,7 +12,7 @@
  * A bucket is [lock (class parktab), head, tail, pad]: the parked sleepers
  * of every hint hashing there, all under the lock (key b).
  */
-import { I32, F64, kregion_create } from '../kern/kmem.js';
+import { I32, kregion_create, f64_get, f64_set } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail } from '../kern/errno.js';
@@ -58,7 +58,7 @@ function park_enter(hint: number, async: boolean): number {
   // Everything that can be done before taking the bucket lock is: the lock
   // is what an unparker contends for.
   const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_PARKED, 'lwp_park');
-  F64[(l + L.parkhint) >> 1] = hint;
+  f64_set(l, L.parkhint, hint);
   mutex_enter(b);
   if (Atomics.load(I32, l + L.flag) & LW_UNPARKED) {
     Atomics.and(I32, l + L.flag, ~LW_UNPARKED);
@@ -111,7 +111,7 @@ export function unpark_one(lid: number, hint: number): number {
   mutex_enter(b);
   for (let sl = sq_first(b + 1); sl !== 0; sl = sq_next(sl)) {
     const t = sq_lwp(sl);
-    if (I32[t + L.lid] === lid && same_hint(F64[(t + L.parkhint) >> 1]!, hint)) {
+    if (I32[t + L.lid] === lid && same_hint(f64_get(t, L.parkhint), hint)) {
       const woke = sq_wake(sl);
       mutex_exit(b);
       if (woke) { I32[t + L.nwakes]++; return 1; }

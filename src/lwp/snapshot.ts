@@ -5,7 +5,7 @@
  * tests). Read without locks, with Atomics where the state and flags are
  * written by other threads (lwp/lwp.ts's keys): a snapshot is a moment's view.
  */
-import { I32, F64 } from '../kern/kmem.js';
+import { I32, f64_get } from '../kern/kmem.js';
 import { mono_now } from '../kern/time.js';
 import { sysenter } from '../kern/sysent.js';
 import { wmesg_name } from '../kern/wmesg.js';
@@ -49,7 +49,7 @@ export function lwp_snapshot(): { lwps: LwpInfo[]; proc: Record<string, number>;
       unparkPending: (fl & LW_UNPARKED) !== 0, main: (fl & LW_MAIN) !== 0,
       threw: (fl & LW_THREW) !== 0, died: (fl & LW_DIED) !== 0,
       waitingFor: I32[h + L.waitingfor]!, parks: I32[h + L.nparks]!,
-      ageMs: (now - F64[(h + L.created) >> 1]!) / 1e6,
+      ageMs: (now - f64_get(h, L.created)) / 1e6,
     });
   }
   out.sort((a, b) => a.lid - b.lid);

@@ -14,7 +14,7 @@
  */
 import { spin_region, SPIN_EXTRA } from '../kern/spin.js';
 import { availableParallelism } from 'node:os';
-import { F64, define_struct, kcache_create, kregion_create } from '../kern/kmem.js';
+import { define_struct, kcache_create, kregion_create, f64_get, f64_set } from '../kern/kmem.js';
 import { define_tunable } from '../kern/options.js';
 import { kstat_counter } from '../kern/kstat.js';
 import { PORT_DEFAULT_PORTS, PORT_MAX_PORTS, PORT_DEFAULT_EVENTS } from './consts.js';
@@ -144,12 +144,12 @@ export function port_lock(h: number): number { return ids.base + 2 * ports.index
 /** The word naming the descriptor that owns port h (0 once closed). */
 export function port_id_word(h: number): number { return ids.base + 2 * ports.index(h) + 1; }
 
-export function kev_user(s: number): number { return F64[(s + E.user) >> 1]!; }
-export function kev_set_user(s: number, v: number): void { F64[(s + E.user) >> 1] = v; }
-export function kev_object(s: number): number { return F64[(s + E.object) >> 1]!; }
-export function kev_set_object(s: number, v: number): void { F64[(s + E.object) >> 1] = v; }
-export function port_alert_user(h: number): number { return F64[(h + P.alertUser) >> 1]!; }
-export function port_set_alert_user(h: number, v: number): void { F64[(h + P.alertUser) >> 1] = v; }
+export function kev_user(s: number): number { return f64_get(s, E.user); }
+export function kev_set_user(s: number, v: number): void { f64_set(s, E.user, v); }
+export function kev_object(s: number): number { return f64_get(s, E.object); }
+export function kev_set_object(s: number, v: number): void { f64_set(s, E.object, v); }
+export function port_alert_user(h: number): number { return f64_get(h, P.alertUser); }
+export function port_set_alert_user(h: number, v: number): void { f64_set(h, P.alertUser, v); }
 
 /** kstat counters (module 'port'). */
 export const C_PORTS = kstat_counter('port', 'ports');             // ports in use now

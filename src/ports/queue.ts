@@ -27,7 +27,7 @@
  * kernel-wide limit stays exact save for a port whose lock is busy then.
  */
 import { TailQ } from '../kern/queue.js';
-import { I32, F64 } from '../kern/kmem.js';
+import { I32, F64, f64_set } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit, mutex_tryenter } from '../kern/mutex.js';
 import { fd_get, DTYPE_PORT, file_notify } from '../kern/fdtab.js';
 import { fail } from '../kern/errno.js';
@@ -212,8 +212,8 @@ export function slot_alloc_locked(h: number, mode: number, source: number, sysca
   I32[s + E.arg] = 0;
   I32[s + E.next] = 0;
   I32[s + E.prev] = 0;
-  F64[(s + E.object) >> 1] = 0;
-  F64[(s + E.user) >> 1] = 0;
+  f64_set(s, E.object, 0);
+  f64_set(s, E.user, 0);
   return s;
 }
 
@@ -258,7 +258,7 @@ export function send_user_locked(h: number, events: number, user: number, syscal
   if (s === 0 || m[h + P_CURR]! >= m[h + P_MAXEV]!) {
     const t = slot_alloc_locked(h, PORT_ALLOC_DEFAULT, PORT_SOURCE_USER, syscall);
     I32[t + E_EVENTS] = events;
-    F64[(t + E_USER) >> 1] = user;
+    f64_set(t, E_USER, user);
     return enqueue_locked(h, t);
   }
   m[h + P_FREE] = m[s + E_NEXT]!;

@@ -38,7 +38,7 @@
  * knows its heap index. Arming a new earliest deadline wakes the clock thread
  * by bumping and notifying the heap's wake word.
  */
-import { I32, F64, define_struct, kcache_create, kregion_create } from '../kern/kmem.js';
+import { I32, define_struct, kcache_create, kregion_create, f64_get, f64_set } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { cur, panicked } from '../kern/hdr.js';
 import { kpanic, panic_error } from '../kern/panic.js';
@@ -127,7 +127,7 @@ export function callout_free(c: number): void {
   if (cancel(c, CF_FREE) !== DEFERRED) callouts.free(c);
 }
 
-function when_of(c: number): number { return F64[(c + F.when) >> 1]!; }
+function when_of(c: number): number { return f64_get(c, F.when); }
 function heap_base(line: number): number { return heaps[line]!.base; }
 
 // ---- the heap (its lock held)
@@ -178,7 +178,7 @@ function hremove(b: number, c: number): void {
 
 /** Wakes the clock thread if `when` is earlier than what it sleeps towards (heap lock held). */
 function kick(b: number, when: number): void {
-  if (when < F64[(b + H_TARGET) >> 1]!) {
+  if (when < f64_get(b, H_TARGET)) {
     Atomics.add(I32, b + H_WAKE, 1);
     Atomics.notify(I32, b + H_WAKE, 1);
   }
@@ -190,7 +190,7 @@ export function callout_reset(c: number, when: number): void {
   const b = heap_base(line);
   mutex_enter(b + H_LOCK);
   const st = I32[c + F.state]!;
-  F64[(c + F.when) >> 1] = when;
+  f64_set(c, F.when, when);
   if (st === CS_PENDING) {
     const i = I32[c + F.idx]!;
     if (i > 0 && when < when_of(I32[b + H_HDR + ((i - 1) >> 1)]!)) sift_up(b, i); else sift_down(b, i);
@@ -319,7 +319,7 @@ export function callout_run(line: number): number {
       if ((fl & CF_STOP) !== 0) next = -1;
       else if ((fl & CF_RESET) !== 0) next = when_of(c);
       if (next >= 0) {
-        F64[(c + F.when) >> 1] = next;
+        f64_set(c, F.when, next);
         Atomics.store(I32, c + F.state, CS_PENDING);
         hinsert(b, c);
         // Run by another thread (a deadline-waiting port getter), the clock
@@ -345,7 +345,7 @@ export function callout_sleep_prepare(line: number): { target: number; seq: numb
   const b = heap_base(line);
   mutex_enter(b + H_LOCK);
   const target = I32[b + H_COUNT] === 0 ? Infinity : when_of(I32[b + H_HDR]!);
-  F64[(b + H_TARGET) >> 1] = target;
+  f64_set(b, H_TARGET, target);
   const seq = Atomics.load(I32, b + H_WAKE);
   mutex_exit(b + H_LOCK);
   return { target, seq };
@@ -368,9 +368,9 @@ export function callout_next(line: number): number {
  * the backstop's delay, never the expiry itself.
  */
 /** Says that the calling thread will fire the expiry at `when` (mono ns) on `line` itself. */
-export function callout_cover(line: number, when: number): void { F64[(heap_base(line) + H_COVER) >> 1] = when; }
+export function callout_cover(line: number, when: number): void { f64_set(heap_base(line), H_COVER, when); }
 /** True when a thread said it will fire the expiry at `when` on `line`. */
-export function callout_covered(line: number, when: number): boolean { return F64[(heap_base(line) + H_COVER) >> 1] === when; }
+export function callout_covered(line: number, when: number): boolean { return f64_get(heap_base(line), H_COVER) === when; }
 
 /** The wake word of a time line (the clock thread waits on it). */
 export function callout_wake_word(line: number): number { return heap_base(line) + H_WAKE; }

@@ -69,7 +69,7 @@
  * it_line, it_portfd (the deadline hint), it_portev (the port post) and
  * it_mbox (the thread post). It never touches T, g or the table.
  */
-import { I32, F64, define_struct, kcache_create, kregion_create } from '../kern/kmem.js';
+import { I32, define_struct, kcache_create, kregion_create, f64_get, f64_set } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { define_tunable } from '../kern/options.js';
 import { sq_alloc, sq_enqueue, sq_block, sq_free, sq_wake_one, sq_wake_all } from '../kern/sleepq.js';
@@ -161,8 +161,6 @@ const C_EXPIRATIONS = kstat_counter('timer', 'expirations');
 export const C_DELIVERED = kstat_counter('timer', 'delivered');
 const C_OVERRUNS = kstat_counter('timer', 'overruns');
 
-export function f64get(h: number, off: number): number { return F64[(h + off) >> 1]!; }
-export function f64set(h: number, off: number, v: number): void { F64[(h + off) >> 1] = v; }
 
 // ---- the timer lock protocol (table lock held)
 //
@@ -395,9 +393,9 @@ export function itimer_take(it: number): number {
 function itimer_fire(_c: number, it: number, now: number): number {
   mutex_enter(it + IT.mutex);
   if (I32[it + IT.armed] === 0) { mutex_exit(it + IT.mutex); return -1; }
-  const due = f64get(it, IT.value);
+  const due = f64_get(it, IT.value);
   if (now < due) { mutex_exit(it + IT.mutex); return due; } // never early
-  const iv = f64get(it, IT.interval);
+  const iv = f64_get(it, IT.interval);
   let n = 1, next = -1;
   if (iv > 0) {
     n = Math.floor((now - due) / iv) + 1;
@@ -405,11 +403,11 @@ function itimer_fire(_c: number, it: number, now: number): number {
     // Beyond 2^53 ns the sum rounds: never re-arm at or before now (that
     // would fire again at once, for ever).
     if (!(next > now)) next = line_after(now);
-    f64set(it, IT.value, next);
+    f64_set(it, IT.value, next);
   } else {
     I32[it + IT.armed] = 0;
   }
-  f64set(it, IT.lastfire, now);
+  f64_set(it, IT.lastfire, now);
   kstat_add(C_FIRED);
   itimer_expire(it, n);
   if (next >= 0 && (I32[it + IT.flags]! & IT_PORT) !== 0) nextHook?.(it, next);

@@ -26,12 +26,12 @@
  * setInterval would be). Arming such a timer from another thread than its
  * creator works, but only keeps the creator alive from its next delivery on.
  */
-import { I32, define_struct, kcache_create } from '../kern/kmem.js';
+import { I32, define_struct, kcache_create, f64_get } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { hold } from '../kern/keepalive.js';
 import { cur } from '../kern/hdr.js';
 import { on_lwp_exit } from '../kern/proc.js';
-import { IT, IT_THREAD, itimers, itimer_register_notifier, itimer_take, f64get } from './itimer.js';
+import { IT, IT_THREAD, itimers, itimer_register_notifier, itimer_take } from './itimer.js';
 
 // owner: the lid (or system id) of the thread's LWP that took it, 0 when free.
 const MBOX = define_struct('itimer.mbox', { seq: 'i32', owner: 'i32' });
@@ -143,7 +143,7 @@ async function pump(): Promise<void> {
         mutex_enter(it + IT.mutex);
         if (!mine(it)) { mutex_exit(it + IT.mutex); local.delete(it); continue; }
         const n = itimer_take(it);
-        const v = f64get(it, IT.sigval);
+        const v = f64_get(it, IT.sigval);
         mutex_exit(it + IT.mutex);
         if (n > 0) calls.push([fn, v]);
       }

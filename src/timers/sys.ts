@@ -5,7 +5,7 @@
  * clock. Errno paths are the seed's, in the seed's order.
  */
 import { warm_first_expiry } from './warm.js';
-import { I32 } from '../kern/kmem.js';
+import { I32, f64_get, f64_set } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
 import { fail } from '../kern/errno.js';
 import { copyin_i32, copyin_user, arg_type, copyin_check, copyin_struct, copyin_timespec, copyin_timespec_raw, copyin_timespec_fast, timespec_valid } from '../kern/copyin.js';
@@ -17,8 +17,7 @@ import { on_proc_exit } from '../kern/proc.js';
 import { clock_backend, timeline_now, manual_set, CLOCK_DEFAULT_SIGEV, TL_MANUAL } from './clocks.js';
 import { callout_alloc, callout_free, callout_reset, callout_stop, callout_run, CK_ITIMER } from './callout.js';
 import {
-  IT, IT_PORT, IT_SIGNAL, IT_THREAD, itimers, timer_grab, timer_release, table_install, timer_unhook,
-  table_lock, timer_unlock, timer_ids, f64get, f64set, C_CREATED, C_DELETED, C_ARMED,
+  IT, IT_PORT, IT_SIGNAL, IT_THREAD, itimers, timer_grab, timer_release, table_install, timer_unhook, table_lock, timer_unlock, timer_ids, C_CREATED, C_DELETED, C_ARMED,
 } from './itimer.js';
 import { thread_mbox, thread_register, thread_unregister, reeval } from './sigev-thread.js';
 import { port_bind, port_unbind, port_hint } from './portnfy.js';
@@ -161,7 +160,7 @@ export function timer_create(clock_id: number, evp: sigevent | null): number {
   I32[it + IT.notify] = ev.notify;
   I32[it + IT.signo] = ev.signo;
   I32[it + IT.lid] = cur.lid;
-  f64set(it, IT.sigval, ev.value);
+  f64_set(it, IT.sigval, ev.value);
   mutex_exit(L);
   try {
     if (ev.notify === SIGEV_PORT) {
@@ -202,7 +201,7 @@ function is_zero(t: TimespecCopy): boolean { return t.tv_sec === 0 && t.tv_nsec 
 function current(it: number): Itimerspec {
   mutex_enter(it + IT.mutex);
   const armed = I32[it + IT.armed] !== 0;
-  const next = f64get(it, IT.value), iv = f64get(it, IT.interval);
+  const next = f64_get(it, IT.value), iv = f64_get(it, IT.interval);
   mutex_exit(it + IT.mutex);
   const out: Itimerspec = { it_interval: ts_of_ns(iv), it_value: { tv_sec: 0, tv_nsec: 0 } };
   if (!armed) return out;
@@ -282,11 +281,11 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
     if (arm) deadline = clock_backend(I32[it + IT.clock], S).deadline!(v, (fl & TIMER_ABSTIME) !== 0);
     const ivNs = arm ? ns_up(iv.tv_sec, iv.tv_nsec) : 0; // computed before the lock: only stores under it
     mutex_enter(it + IT.mutex);
-    f64set(it, IT.interval, ivNs);
+    f64_set(it, IT.interval, ivNs);
     if (deadline === undefined || !arm) {
       I32[it + IT.armed] = 0;
     } else {
-      f64set(it, IT.value, deadline);
+      f64_set(it, IT.value, deadline);
       I32[it + IT.armed] = 1;
     }
     mutex_exit(it + IT.mutex);

@@ -12,14 +12,14 @@
  * A modify stores the new period, which takes effect when the timer next
  * fires (the seed re-arms from kn_sdata at each expiry).
  */
-import { I32 } from '../../kern/kmem.js';
+import { I32, f64_set } from '../../kern/kmem.js';
 import { kregion_create } from '../../kern/kmem.js';
 import { mono_now, real_now } from '../../kern/time.js';
 import { tunables } from '../../kern/boot.js';
 import {
   CK_KNOTE, callout_alloc, callout_free, callout_reset, callout_register_kind, callout_demand,
 } from '../../timers/kapi.js'; // (which installs the hook that starts the clock thread on first arm)
-import { K, kn_aux, kn_setaux, kn_data, kn_setdata, kn_sdata, kn_setf64 } from '../knote.js';
+import { K, kn_aux, kn_setaux, kn_data, kn_setdata, kn_sdata } from '../knote.js';
 import { filter_register, EVENT_REGISTER } from '../filter.js';
 import { knote_activate, kq_tryref, kq_lock, kq_unlock, kq_rele, defer_after_unlock } from '../kern.js';
 import {
@@ -116,8 +116,8 @@ filter_register(EVFILT_TIMER, {
   touch(kn, kev, type) {
     if (type !== EVENT_REGISTER) return;
     I32[kn + K.sfflags] = kev.fflags | 0;
-    kn_setf64(kn, K.sdata, kev.data);
-    kn_setf64(kn, K.udata, kev.udata);
+    f64_set(kn, K.sdata, kev.data);
+    f64_set(kn, K.udata, kev.udata);
     const s = schedule(kev.data, kev.fflags >>> 0, (I32[kn + K.flags] & EV_ONESHOT) !== 0);
     if (s !== null && s.period > 0) kn_setaux(kn, 0, s.period);
   },
