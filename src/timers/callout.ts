@@ -46,6 +46,7 @@ import { mono_now } from '../kern/time.js';
 import type { Tunables } from '../kern/options.js';
 import { TL_MONO, TL_MANUAL, timeline_now } from './clocks.js';
 import { mutex_class } from '../kern/lockdebug.js';
+import { KHeap } from '../kern/heap.js';
 
 export { TL_MONO, TL_MANUAL };
 
@@ -130,51 +131,8 @@ export function callout_free(c: number): void {
 function when_of(c: number): number { return f64_get(c, F.when); }
 function heap_base(line: number): number { return heaps[line]!.base; }
 
-// ---- the heap (its lock held)
-function hput(b: number, i: number, c: number): void { I32[b + H_HDR + i] = c; I32[c + F.idx] = i; }
-function sift_up(b: number, i: number): void {
-  const c = I32[b + H_HDR + i]!, w = when_of(c);
-  while (i > 0) {
-    const p = (i - 1) >> 1, pc = I32[b + H_HDR + p]!;
-    if (when_of(pc) <= w) break;
-    hput(b, i, pc);
-    i = p;
-  }
-  hput(b, i, c);
-}
-function sift_down(b: number, i: number): void {
-  const n = I32[b + H_COUNT]!;
-  const c = I32[b + H_HDR + i]!, w = when_of(c);
-  for (;;) {
-    let k = 2 * i + 1;
-    if (k >= n) break;
-    let kc = I32[b + H_HDR + k]!;
-    if (k + 1 < n) {
-      const rc = I32[b + H_HDR + k + 1]!;
-      if (when_of(rc) < when_of(kc)) { k++; kc = rc; }
-    }
-    if (when_of(kc) >= w) break;
-    hput(b, i, kc);
-    i = k;
-  }
-  hput(b, i, c);
-}
-function hinsert(b: number, c: number): void {
-  const n = I32[b + H_COUNT]!;
-  I32[b + H_COUNT] = n + 1;
-  hput(b, n, c);
-  sift_up(b, n);
-}
-function hremove(b: number, c: number): void {
-  const i = I32[c + F.idx]!;
-  const n = I32[b + H_COUNT]! - 1;
-  I32[b + H_COUNT] = n;
-  I32[c + F.idx] = -1;
-  if (i === n) return;
-  const last = I32[b + H_HDR + n]!;
-  hput(b, i, last);
-  if (i > 0 && when_of(last) < when_of(I32[b + H_HDR + ((i - 1) >> 1)]!)) sift_up(b, i); else sift_down(b, i);
-}
+// ---- the heap (kern/heap.ts; its lock held): callouts by deadline
+const HEAP = new KHeap(H_COUNT, H_HDR, F.idx, F.when);
 
 /** Wakes the clock thread if `when` is earlier than what it sleeps towards (heap lock held). */
 function kick(b: number, when: number): void {
@@ -192,13 +150,12 @@ export function callout_reset(c: number, when: number): void {
   const st = I32[c + F.state]!;
   f64_set(c, F.when, when);
   if (st === CS_PENDING) {
-    const i = I32[c + F.idx]!;
-    if (i > 0 && when < when_of(I32[b + H_HDR + ((i - 1) >> 1)]!)) sift_up(b, i); else sift_down(b, i);
+    HEAP.rekey(b, c);
   } else if (st === CS_FIRING) {
     I32[c + F.flags] = (I32[c + F.flags]! & ~CF_STOP) | CF_RESET;
   } else {
     I32[c + F.state] = CS_PENDING;
-    hinsert(b, c);
+    HEAP.insert(b, c);
   }
   if (I32[c + F.idx] === 0) kick(b, when);
   mutex_exit(b + H_LOCK);
@@ -228,7 +185,7 @@ function cancel(c: number, free: number): number {
   mutex_enter(b + H_LOCK);
   const st = I32[c + F.state]!;
   if (st === CS_PENDING) {
-    hremove(b, c);
+    HEAP.remove(b, c);
     I32[c + F.state] = CS_IDLE;
     mutex_exit(b + H_LOCK);
     return WAS_PENDING;
@@ -297,12 +254,12 @@ export function callout_run(line: number): number {
   const b = heap_base(line);
   for (;;) {
     mutex_enter(b + H_LOCK);
-    if (I32[b + H_COUNT] === 0) { mutex_exit(b + H_LOCK); return Infinity; }
-    const c = I32[b + H_HDR]!;
+    const c = HEAP.first(b);
+    if (c === 0) { mutex_exit(b + H_LOCK); return Infinity; }
     const when = when_of(c);
     const now = timeline_now(line);
     if (when > now) { mutex_exit(b + H_LOCK); return when; }
-    hremove(b, c);
+    HEAP.remove(b, c);
     I32[c + F.state] = CS_FIRING;
     I32[c + F.flags] = 0;
     I32[c + F.firer] = cur.lid;
@@ -321,7 +278,7 @@ export function callout_run(line: number): number {
       if (next >= 0) {
         f64_set(c, F.when, next);
         Atomics.store(I32, c + F.state, CS_PENDING);
-        hinsert(b, c);
+        HEAP.insert(b, c);
         // Run by another thread (a deadline-waiting port getter), the clock
         // thread may be asleep towards nothing: tell it of the new expiry.
         kick(b, next);
@@ -344,7 +301,7 @@ export function callout_run(line: number): number {
 export function callout_sleep_prepare(line: number): { target: number; seq: number } {
   const b = heap_base(line);
   mutex_enter(b + H_LOCK);
-  const target = I32[b + H_COUNT] === 0 ? Infinity : when_of(I32[b + H_HDR]!);
+  const target = HEAP.first_key(b);
   f64_set(b, H_TARGET, target);
   const seq = Atomics.load(I32, b + H_WAKE);
   mutex_exit(b + H_LOCK);
@@ -354,7 +311,7 @@ export function callout_sleep_prepare(line: number): { target: number; seq: numb
 export function callout_next(line: number): number {
   const b = heap_base(line);
   mutex_enter(b + H_LOCK);
-  const next = I32[b + H_COUNT] === 0 ? Infinity : when_of(I32[b + H_HDR]!);
+  const next = HEAP.first_key(b);
   mutex_exit(b + H_LOCK);
   return next;
 }

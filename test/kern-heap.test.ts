@@ -1,0 +1,57 @@
+/**
+ * kern/heap.ts, the kernel's one binary heap (the callout heaps): random
+ * inserts, removals from anywhere and re-keys, checked after each step
+ * against a model — the first element has the smallest key, every element
+ * knows its index, removed ones read -1 — and drained in key order at the
+ * end. This file maps its own scratch memory: it boots no kernel.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { map_memory, I32, f64_get, f64_set } from '../src/kern/kmem.js';
+import { KHeap } from '../src/kern/heap.js';
+
+const NEL = 24;
+const B = 8;                                   // the heap region: count at B, slots from B + 2
+const elOf = (j: number): number => 64 + 8 * j; // elements: key (f64) at +0, index at +2
+const H = new KHeap(0, 2, 2, 0);
+
+type Op = { k: 'insert' | 'remove' | 'rekey'; e: number; key: number };
+const opArb: fc.Arbitrary<Op> = fc.record({
+  k: fc.constantFrom('insert' as const, 'remove' as const, 'rekey' as const),
+  e: fc.nat(NEL - 1),
+  key: fc.integer({ min: -50, max: 50 }),     // small range: equal keys are common
+});
+
+test('KHeap: random inserts, removals and re-keys keep the heap order and the indices', () => {
+  fc.assert(fc.property(fc.array(opArb, { maxLength: 150 }), (ops) => {
+    map_memory(new SharedArrayBuffer(4 * 512));
+    const inHeap = new Set<number>();
+    for (let j = 0; j < NEL; j++) I32[elOf(j) + 2] = -1;
+    for (const op of ops) {
+      const e = elOf(op.e);
+      if (op.k === 'insert') {
+        if (inHeap.has(op.e)) continue;
+        f64_set(e, 0, op.key); H.insert(B, e); inHeap.add(op.e);
+      } else if (op.k === 'remove') {
+        if (!inHeap.has(op.e)) continue;
+        H.remove(B, e); inHeap.delete(op.e);
+        assert.equal(I32[e + 2], -1, 'a removed element reads index -1');
+      } else {
+        if (!inHeap.has(op.e)) continue;
+        f64_set(e, 0, op.key); H.rekey(B, e);
+      }
+      assert.equal(H.size(B), inHeap.size);
+      for (let i = 0; i < H.size(B); i++) {
+        const x = I32[B + 2 + i]!;
+        assert.equal(I32[x + 2], i, 'each element knows its index');
+        if (i > 0) assert.ok(f64_get(I32[B + 2 + ((i - 1) >> 1)]!, 0) <= f64_get(x, 0), 'parent <= child');
+      }
+      const min = Math.min(...[...inHeap].map((j) => f64_get(elOf(j), 0)));
+      assert.equal(H.first_key(B), inHeap.size === 0 ? Infinity : min);
+    }
+    const keys: number[] = [];
+    for (let e = H.first(B); e !== 0; e = H.first(B)) { keys.push(f64_get(e, 0)); H.remove(B, e); }
+    assert.deepEqual(keys, [...keys].sort((a, b) => a - b), 'drains in key order');
+  }), { numRuns: 300 });
+});
