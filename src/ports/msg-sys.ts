@@ -38,6 +38,7 @@ import {
 } from './msg-arena.js';
 import { ArgRangeError } from '../kern/copyin.js';
 import { msg_decode } from './msg-codec.js';
+import { wait_for_room, type SendWaitOptions } from './room.js';
 
 /** portev_source of a message event (outside illumos' PORT_SOURCE_* values, 1..7). */
 export const PORT_SOURCE_MSG = 0x4d53; // 'MS'
@@ -220,17 +221,10 @@ export function port_post(fd: number, bytes: Uint8Array): void { port_msg_send(f
  * limit; 0: no wait), then the EAGAIN; until the signal aborts, then an
  * AbortError. `bytes` may be the encoder's scratch: it is copied before any wait.
  */
-export async function port_post_wait(fd: number, bytes: Uint8Array, opts: { timeout?: number; signal?: AbortSignal } = {}): Promise<void> {
+export async function port_post_wait(fd: number, bytes: Uint8Array, opts: SendWaitOptions = {}): Promise<void> {
   const { timeout, signal } = opts;
   if (signal?.aborted) throw new AbortError(signal.reason);
   try { port_post(fd, bytes); return; } catch (e) { if (!(e instanceof MsgFullError) || timeout === 0) throw e; }
   const mine = bytes.slice(); // the encoder's scratch is this thread's: our own copy across the wait
-  const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
-  const onAbort = (): void => { msg_room_poke(fd); };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    await msg_room_wait(fd, () => port_post(fd, mine), deadline, () => signal?.aborted === true, () => new AbortError(signal!.reason));
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
+  await wait_for_room(opts, () => { msg_room_poke(fd); }, (deadline, aborted, abortError) => msg_room_wait(fd, () => port_post(fd, mine), deadline, aborted, abortError));
 }

@@ -106,12 +106,23 @@ export async function port_send_wait(port: number, events: number, user: number,
   if (signal?.aborted) throw new AbortError(signal.reason);
   const send = (): void => port_send(port, events, user);
   try { send(); return; } catch (e) { if (!(e instanceof SysError) || e.code !== 'EAGAIN' || timeout === 0) throw e; }
+  await wait_for_room(opts, () => { room_poke(port); }, (deadline, aborted, abortError) => send_room_wait(port, send, deadline, aborted, abortError));
+}
+
+/**
+ * What an awaitable send and an awaitable post share (port_send_wait here,
+ * port_post_wait in msg-sys.ts): the deadline their `timeout` sets, and an
+ * abort of their `signal` that pokes the waiters (`poke`) so the wait ends
+ * with an AbortError; `wait` is the room wait itself.
+ */
+export async function wait_for_room(opts: SendWaitOptions, poke: () => void,
+  wait: (deadline: number, aborted: () => boolean, abortError: () => unknown) => Promise<void>): Promise<void> {
+  const { timeout, signal } = opts;
   const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
-  const onAbort = (): void => { room_poke(port); };
-  signal?.addEventListener('abort', onAbort, { once: true });
+  signal?.addEventListener('abort', poke, { once: true });
   try {
-    await send_room_wait(port, send, deadline, () => signal?.aborted === true, () => new AbortError(signal!.reason));
+    await wait(deadline, () => signal?.aborted === true, () => new AbortError(signal!.reason));
   } finally {
-    signal?.removeEventListener('abort', onAbort);
+    signal?.removeEventListener('abort', poke);
   }
 }
