@@ -54,6 +54,28 @@ export function lwp_exit_hooks(lid: number): void {
   }
 }
 
+type LwpCreateHook = (parent: number, child: number) => void;
+const lwpCreateHooks: LwpCreateHook[] = [];
+/**
+ * Registers set-up run for every LWP lwp_create makes, in the creator's
+ * thread, after the new LWP is allocated and before its thread can run it
+ * (e.g. its signal mask, inherited from the creator). No kernel lock held.
+ */
+export function on_lwp_create(fn: LwpCreateHook): void { lwpCreateHooks.push(fn); }
+/** Runs the LWP create hooks (lwp/sys.ts). */
+export function lwp_create_hooks(parent: number, child: number): void {
+  for (const h of lwpCreateHooks) h(parent, child);
+}
+
+let mainExitHook: () => void = () => {};
+/** Set by the signals subsystem: a process dying of a signal dies of it, not of an exit status. */
+export function proc_set_main_exit_hook(fn: () => void): void { mainExitHook = fn; }
+/** The main thread ends the Node process (lwp/sys.ts lwp_exit): the hook, then exit(status). */
+export function proc_main_exit(status: number): never {
+  mainExitHook();
+  process.exit(status);
+}
+
 type UserretHook = () => void;
 const userretHooks: UserretHook[] = [];
 /**

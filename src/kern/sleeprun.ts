@@ -17,6 +17,7 @@
  */
 import { sq_block, sq_sleep_async, sq_relock, sq_interrupt, sq_flags, SQF_INTERRUPTIBLE, type SpinPolicy } from './sleepq.js';
 import { SysError, AbortError } from './errno.js';
+import { sysent_sigintr, PS_NONE, PS_RESTART } from './sysent.js';
 
 /** Block on sleeper `sl` (enqueued on a list guarded by the held mutex `lock`) until `deadline`. */
 export interface SleepReq {
@@ -27,12 +28,64 @@ export interface SleepReq {
 export type SleepGen<T> = Generator<SleepReq, T, number>;
 
 export function run_sync<T>(g: SleepGen<T>): T {
+  try {
+    return run_sync_inner(g);
+  } catch (e) {
+    if (is_eintr(e)) sysent_sigintr();
+    throw e;
+  }
+}
+
+function is_eintr(e: unknown): boolean { return e instanceof SysError && e.code === 'EINTR'; }
+
+/**
+ * Signals and interrupted sleeps: a body that ends in EINTR has the
+ * caller's signals taken (their handlers run) before the error reaches the
+ * caller (kern/sysent.ts). A restartable call (lwp_wait, sigwaitinfo: under
+ * SA_RESTART; sigwait: `always`) is made again from `make` instead, as a
+ * kernel restarts a syscall after ERESTART. An interruption that ran no
+ * handler (lwp_wakeup, an abort) is never restarted.
+ */
+export function run_sync_restart<T>(make: () => SleepGen<T>, always = false): T {
+  for (;;) {
+    try {
+      return run_sync_inner(make());
+    } catch (e) {
+      if (!is_eintr(e)) throw e;
+      const ps = sysent_sigintr();
+      if (ps === PS_NONE || (ps !== PS_RESTART && !always)) throw e;
+    }
+  }
+}
+function run_sync_inner<T>(g: SleepGen<T>): T {
   let r = g.next();
   while (!r.done) r = g.next(sq_block(r.value.sl, r.value.lock, r.value.deadline, r.value.spin, r.value.norelock));
   return r.value;
 }
 
+/** The Promise form of {@link run_sync_restart}. */
+export async function run_async_restart<T>(make: () => SleepGen<T>, always: boolean, signal?: AbortSignal): Promise<T> {
+  for (;;) {
+    try {
+      return await run_async_inner(make(), signal);
+    } catch (e) {
+      if (!is_eintr(e)) throw e;
+      const ps = sysent_sigintr();
+      if (ps === PS_NONE || (ps !== PS_RESTART && !always)) throw e;
+    }
+  }
+}
+
 export async function run_async<T>(g: SleepGen<T>, signal?: AbortSignal): Promise<T> {
+  try {
+    return await run_async_inner(g, signal);
+  } catch (e) {
+    if (is_eintr(e)) sysent_sigintr();
+    throw e;
+  }
+}
+
+async function run_async_inner<T>(g: SleepGen<T>, signal?: AbortSignal): Promise<T> {
   if (signal !== undefined) return run_abortable(g, signal);
   let r = g.next();
   while (!r.done) {

@@ -23,3 +23,22 @@ export function sysenter(): void {
   if (l === 0) { if (!booted()) boot(); return; }
   if ((I32[l + flagOff] & userretMask) !== 0) userretFn();
 }
+
+let sigretFn: () => void = () => {};
+/** What the signal step did after an interrupted sleep (sysent_sigintr). */
+export const PS_NONE = 0, PS_RAN = 1, PS_RESTART = 2;
+/**
+ * Installed by the signals subsystem: takes the signals deliverable to the
+ * calling LWP and runs their handlers or default actions (NetBSD's postsig
+ * from lwp_userret). Called at syscall entry when the LWP's LW_PENDSIG is
+ * set, and after an interrupted sleep (kern/sleeprun.ts), never with a
+ * kernel lock held. Returns PS_NONE (no handler ran: the interruption was
+ * lwp_wakeup's or an abort's), PS_RAN, or PS_RESTART (every handler had
+ * SA_RESTART: a restartable call starts again).
+ */
+let sigintrFn: () => number = () => PS_NONE;
+export function sysent_set_signal_hooks(ret: () => void, intr: () => number): void { sigretFn = ret; sigintrFn = intr; }
+/** The userret's signal step (lwp/ops.ts). */
+export function sysent_sigret(): void { sigretFn(); }
+/** After a sleep ended with EINTR: runs the caller's signals (PS_*). */
+export function sysent_sigintr(): number { return cur.lwp === 0 ? PS_NONE : sigintrFn(); }

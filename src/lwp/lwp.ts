@@ -117,6 +117,11 @@
  *                 or ends interrupted
  *   LW_PENDING    set: any thread, no lock (lwp_post_userret); cleared: the
  *                 LWP itself at its next syscall entry (userret)
+ *   LW_PENDSIG    set: a thread generating a signal the LWP may take, under
+ *                 the signal lock (lwp/sig.ts); cleared: the LWP itself,
+ *                 under the signal lock, when it finds nothing left to take
+ *                 (signals/sig.ts). Also ends (SQ_INTR) an interruptible
+ *                 sleep that starts while it is set (consume_cancel)
  *
  * ---- Locks ----------------------------------------------------------------
  *
@@ -172,8 +177,9 @@ export const LW_THREW = 0x40;      // its start function threw
 export const LW_DIED = 0x80;       // its worker died outside the kernel
 export const LW_CANCELLED = 0x100; // lwp_wakeup: end the current or next interruptible sleep with EINTR
 export const LW_PENDING = 0x200;   // a subsystem left work for the LWP's next syscall (on_userret hooks)
+export const LW_PENDSIG = 0x400;   // a signal may be deliverable to it (NetBSD's LW_PENDSIG): signals/sig.ts
 /** Bits that send the LWP through userret at its next syscall. */
-export const LW_USERRET = LW_WSUSPEND | LW_PENDING;
+export const LW_USERRET = LW_WSUSPEND | LW_PENDING | LW_PENDSIG;
 
 /**
  * struct lwp. `[key]`: what guards the field (legend in kern/lockorder.ts).

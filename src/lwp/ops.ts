@@ -10,7 +10,7 @@ import { cur, panicked, H_PROC_EXIT } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { on_panic, panic_error } from '../kern/panic.js';
 import { mono_now } from '../kern/time.js';
-import { sysent_set_userret_hook } from '../kern/sysent.js';
+import { sysent_set_userret_hook, sysent_sigret } from '../kern/sysent.js';
 import {
   sq_set_sleep_ops, sq_flags, sq_lnext, sq_setlnext, sq_lid, sq_wake_all, sq_orphan, sq_free,
   sq_wmesg, sq_kick, sq_interrupt, sq_unsleep, SQF_INTERRUPTIBLE,
@@ -24,7 +24,7 @@ import { spin_set_running_hook } from '../kern/spin.js';
 const WM_KMUTEX = wmesg_register('kmutex');
 import {
   L, LSIDL, LSRUN, LSSLEEP, LSZOMB, LSONPROC, LSSUSPENDED, LSSTOP, LW_WSUSPEND, LW_DETACHED,
-  LW_WEXIT, LW_MAIN, LW_THREW, LW_DIED, LW_USERRET, LW_CANCELLED, LW_PENDING, LWP, maxlwp, slot_handle, lwp_byid,
+  LW_WEXIT, LW_MAIN, LW_THREW, LW_DIED, LW_USERRET, LW_CANCELLED, LW_PENDING, LW_PENDSIG, LWP, maxlwp, slot_handle, lwp_byid,
 } from './lwp.js';
 import { P, curproc, proc_exit, lwp_exit_hooks, lwp_userret_hooks } from '../kern/proc.js';
 import { SYSID_BASE } from '../kern/hdr.js';
@@ -323,8 +323,13 @@ function on_async_leave(sl: number): void {
 }
 function consume_cancel(): boolean {
   const h = cur.lwp;
-  if (h === 0 || (Atomics.load(I32, h + L.flag) & LW_CANCELLED) === 0) return false;
-  return (Atomics.and(I32, h + L.flag, ~LW_CANCELLED) & LW_CANCELLED) !== 0;
+  if (h === 0) return false;
+  const f = Atomics.load(I32, h + L.flag);
+  if ((f & (LW_CANCELLED | LW_PENDSIG)) === 0) return false;
+  const cancelled = (f & LW_CANCELLED) !== 0 && (Atomics.and(I32, h + L.flag, ~LW_CANCELLED) & LW_CANCELLED) !== 0;
+  // A deliverable signal ends the sleep too, but stays pending: the signal
+  // code clears LW_PENDSIG once it has taken the signal.
+  return cancelled || (f & LW_PENDSIG) !== 0;
 }
 function must_halt(): boolean {
   const h = cur.lwp;
@@ -351,6 +356,7 @@ function lwp_userret(): void {
   if (h === 0) return;
   if ((Atomics.and(I32, h + L.flag, ~LW_PENDING) & LW_PENDING) !== 0) lwp_userret_hooks();
   if (Atomics.load(I32, h + L.flag) & LW_WSUSPEND) lwp_halt();
+  if (Atomics.load(I32, h + L.flag) & LW_PENDSIG) sysent_sigret();
 }
 
 /** Sends LWP `lid` through the on_userret hooks at its next syscall (any thread; no lock needed). */

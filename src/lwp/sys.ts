@@ -8,13 +8,13 @@ import { isMainThread } from 'node:worker_threads';
 import { I32 } from '../kern/kmem.js';
 import { cur, panicked, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { fail, type ErrnoCode } from '../kern/errno.js';
+import { fail, SysError, type ErrnoCode } from '../kern/errno.js';
 import { copyin_int, copyin_user, copyin_fields, copyin_ints, copyin_timespec, copyin_check, arg_type, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import { panic_check } from '../kern/panic.js';
 import { real_now, mono_now, ts_to_ns, type Timespec } from '../kern/time.js';
-import { sysenter } from '../kern/sysent.js';
+import { sysenter, sysent_sigintr } from '../kern/sysent.js';
 import { on_boot } from '../kern/boot.js';
-import { run_sync, run_async, type SleepGen } from '../kern/sleeprun.js';
+import { run_async, run_sync_restart, run_async_restart, type SleepGen } from '../kern/sleeprun.js';
 import {
   sq_alloc, sq_free, sq_enqueue, sq_wake_all, sq_abandon_thread, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR,
 } from '../kern/sleepq.js';
@@ -23,7 +23,7 @@ import { kstat_add } from '../kern/kstat.js';
 import {
   L, LSIDL, LSZOMB, LSSLEEP, LSSUSPENDED, LW_DETACHED, LW_WEXIT, LW_MAIN, LW_WSUSPEND, LW_CANCELLED, lwp_byid, maxlwp, slot_handle, lwp_private, lwp_setprivate_,
 } from './lwp.js';
-import { P, curproc } from '../kern/proc.js';
+import { P, curproc, lwp_create_hooks, proc_main_exit } from '../kern/proc.js';
 import {
   lwp_alloc, lwp_setrun, lwp_bind, lwp_startup, lwp_free, lwp_exit_common, lwp_suspend_locked,
   lwp_continue_locked, lwp_halt, lwp_orphan_sleepers, interruptible_sleepers, interrupt_sleepers, EXIT_LAST, C_CREATED,
@@ -85,6 +85,7 @@ export function lwp_create(start: LwpStart, flags = 0): number {
   I32[p + P.nlive]++;
   const lid = I32[h + L.lid];
   mutex_exit(p + P.lock);
+  lwp_create_hooks(cur.lid, lid);
   try {
     lwp_pool_post_create(lid, module, exp, st.arg);
   } catch (e) {
@@ -119,7 +120,7 @@ export function lwp_exit(): never {
     if (r !== EXIT_LAST) {
       while (Atomics.load(I32, H_PROC_EXIT) === 0 && !panicked()) Atomics.wait(I32, H_PROC_EXIT, 0);
     }
-    process.exit(Atomics.load(I32, H_PROC_EXIT) !== 0 ? Atomics.load(I32, H_EXIT_STATUS) : PANIC_STATUS);
+    proc_main_exit(Atomics.load(I32, H_PROC_EXIT) !== 0 ? Atomics.load(I32, H_EXIT_STATUS) : PANIC_STATUS);
   }
   throw new LwpExit();
 }
@@ -215,14 +216,15 @@ function wait_arg(lid: unknown): number {
 /** Waits for LWP `lid` (0 for whichever) to exit and collects it; returns its lid. ESRCH, EDEADLK, EINTR. */
 export function lwp_wait(lid: number): number {
   sysenter();
-  return run_sync(wait1(wait_arg(lid), false));
+  const n = wait_arg(lid);
+  return run_sync_restart(() => wait1(n, false));
 }
 /** The Promise form of {@link lwp_wait}. */
 export async function lwp_wait_async(lid: number, opts?: AsyncOptions): Promise<number> {
   sysenter();
   const n = wait_arg(lid);
   const signal = copyin_async_options(opts, 'lwp_wait');
-  return run_async(wait1(n, true), signal);
+  return run_async_restart(() => wait1(n, true), false, signal);
 }
 
 /** Detaches LWP `lid`: it will not be waited for; a zombie is freed at once. ESRCH, EINVAL. */
@@ -304,23 +306,6 @@ export function lwp_wakeup(lid: number): void {
   if (error) fail(error, 'lwp_wakeup', `lid ${lid}`);
 }
 
-/** Highest signal number + 1 (NetBSD NSIG). */
-export const NSIG = 64;
-
-/**
- * Sends signal `signo` to LWP `lid`; signo 0 only checks that it exists.
- * EINVAL for a bad signal, ESRCH for no such LWP. Delivery of real signals
- * arrives with the signals subsystem; until then a non-zero signal is ENOTSUP.
- */
-export function lwp_kill(lid: number, signo: number): void {
-  sysenter();
-  const s = copyin_int(signo, 'signo', 'lwp_kill');
-  if (s < 0 || s >= NSIG) fail('EINVAL', 'lwp_kill', `signal ${s}`);
-  const n = copyin_int(lid, 'lid', 'lwp_kill', 'ESRCH');
-  if (lwp_find(n) === 0) fail('ESRCH', 'lwp_kill', `lid ${n}`);
-  if (s !== 0) fail('ENOTSUP', 'lwp_kill', 'signal delivery is not implemented yet (signals subsystem)');
-}
-
 /**
  * Copies in lwp_park's absolute CLOCK_REALTIME time: EINVAL when malformed
  * or beyond TIME_SEC_MAX either way, ETIMEDOUT when already past (as
@@ -346,7 +331,13 @@ export function lwp_park(abstime: Timespec | null, hint?: number): void {
   const d = park_abstime_ns(abstime);
   const h = hint_arg(hint, 'lwp_park');
   panic_check('lwp_park');
-  park_sync(h, d);
+  try {
+    park_sync(h, d);
+  } catch (e) {
+    // Never restarted (the contract): the handlers run, then EINTR.
+    if (e instanceof SysError && e.code === 'EINTR') sysent_sigintr();
+    throw e;
+  }
   userret_suspend();
 }
 /** The Promise form of {@link lwp_park}. */

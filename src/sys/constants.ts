@@ -7,3 +7,4 @@ export * from '../kqueue/consts.js';
 export * from '../ports/consts.js';
 export * from '../timers/consts.js';
 export { LWP_DETACHED, LWP_SUSPENDED } from '../lwp/sys.js';
+export * from '../signals/consts.js';

@@ -16,3 +16,5 @@ export * from '../lwp/sys.js';
 export * from '../kqueue/sys.js';
 export * from '../ports/sys.js';
 export * from '../timers/sys.js';
+export * from '../signals/sys.js';
+export * from '../signals/wait.js';

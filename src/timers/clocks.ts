@@ -21,6 +21,7 @@
  * CPU-time clocks can be read but carry no timers (EINVAL from timer_create,
  * as illumos's clock_process.c and clock_thread.c).
  */
+import { SIGALRM } from '../signals/consts.js';
 import { I32, F64, kregion_create } from '../kern/kmem.js';
 import { fail } from '../kern/errno.js';
 import { copyin_i32 } from '../kern/copyin.js';
@@ -32,7 +33,7 @@ import {
 } from './ffi.js';
 import {
   __CLOCK_REALTIME0, CLOCK_VIRTUAL, CLOCK_THREAD_CPUTIME_ID, CLOCK_REALTIME, CLOCK_MONOTONIC,
-  CLOCK_PROCESS_CPUTIME_ID, CLOCK_MANUAL, SIGEV_SIGNAL, SIGALRM,
+  CLOCK_PROCESS_CPUTIME_ID, CLOCK_MANUAL, SIGEV_SIGNAL,
 } from './consts.js';
 import { ns_up, ns_down, big_up, ts_of_ns, ts_add, ts_less, ts_beyond_max, TIME_MAX } from '../kern/time.js';
 import { mutex_class } from '../kern/lockdebug.js';

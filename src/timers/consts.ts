@@ -45,5 +45,3 @@ export const _TIMER_MAX = 32;
 /** The largest pending expiration count kept (DELAYTIMER_MAX is INT_MAX on illumos). */
 export const DELAYTIMER_MAX = 0x7fffffff;
 
-/** SIGALRM: the signal of a null evp (the clocks' default sigevent). */
-export const SIGALRM = 14;

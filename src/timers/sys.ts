@@ -23,7 +23,7 @@ import { thread_mbox, thread_register, thread_unregister, reeval } from './sigev
 import { port_bind, port_unbind, port_hint } from './portnfy.js';
 export { timer_port_deadline } from './portnfy.js';
 import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL } from './consts.js';
-import { NSIG } from '../lwp/sys.js'; // one signal range for the whole kernel
+import { NSIG } from '../signals/consts.js'; // one signal range for the whole kernel
 import { clock_start_check } from './clockstats.js'; // and its arm hook: starts the clock thread, bridges until it runs
 import { ffi_available } from './ffi.js';
 import { ns_up, ts_of_ns, NSEC_PER_SEC, type TimespecCopy } from '../kern/time.js';

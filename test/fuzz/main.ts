@@ -22,6 +22,7 @@
  * Exit status: 0 clean, 1 findings, 2 hang.
  */
 import * as sys from '../../src/sys/index.js';
+import { FUZZ_SIGNALS } from './calls.js';
 import { panicked } from '../../src/kern/hdr.js';
 import { fd_list } from '../../src/kern/fdtab.js';
 import { timer_ids } from '../../src/timers/itimer.js';
@@ -61,6 +62,9 @@ async function main(): Promise<number> {
   const o = options(process.argv.slice(2));
   console.log(`fuzz: seed ${o.seed}, ${o.lwps} LWPs, up to ${o.calls} calls or ${o.seconds} s (replay one LWP: FUZZ_LWPS=1 FUZZ_SEED=<its seed>)`);
   sys.boot(FUZZ_LIMITS);
+  // lwp_kill sends real signals: every LWP takes them with a handler that does nothing (a module
+  // handler, so that whichever LWP is chosen can run it), never the default action that ends the process.
+  for (const s of FUZZ_SIGNALS) sys.sigaction(s, { sa_handler: { module: new URL('../fixtures/signals.js', import.meta.url), export: 'ignores' }, sa_flags: sys.SA_RESTART });
   const baseKmem = new Map(sys.kmem_snapshot().caches.map((c) => [c.cache, c.inUse]));
   const baseStat = sys.kstat();
 

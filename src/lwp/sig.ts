@@ -1,0 +1,85 @@
+/**
+ * The LWP side of signal delivery (kern_sig.c's sigpost / signotify as far
+ * as they touch the LWP): flagging an LWP that has a deliverable signal
+ * (LW_PENDSIG, tested at its next syscall entry with the other userret
+ * bits) and ending one of its interruptible sleeps, so that it takes the
+ * signal now. The signal state itself is the signals subsystem's
+ * (signals/sig.ts); this file only touches struct lwp, under l_lock.
+ */
+import { I32 } from '../kern/kmem.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { sq_flags, sq_lnext, sq_interrupt, SQF_INTERRUPTIBLE } from '../kern/sleepq.js';
+import { L, LSIDL, LSZOMB, LSSLEEP, LW_PENDSIG, lwp_byid, maxlwp, slot_handle } from './lwp.js';
+
+/**
+ * Flags LWP `lid` for delivery and interrupts one of its interruptible
+ * sleeps: the synchronous one if it has one, else its oldest-registered
+ * async one (each interrupted call fails with EINTR after the handler ran,
+ * or restarts). Takes the LWP's lock (after the caller's signal lock).
+ * Returns false when the LWP is gone.
+ */
+export function lwp_signal_post(lid: number): boolean {
+  const t = lwp_byid(lid);
+  if (t === 0) return false;
+  Atomics.or(I32, t + L.flag, LW_PENDSIG);
+  mutex_enter(t + L.lock);
+  if (I32[t + L.lid] === lid && Atomics.load(I32, t + L.stat) === LSSLEEP) {
+    const s = I32[t + L.sleeping]!;
+    if (s !== 0 && (sq_flags(s) & SQF_INTERRUPTIBLE) !== 0) sq_interrupt(s);
+    else {
+      for (let sl = I32[t + L.asq]!; sl !== 0; sl = sq_lnext(sl)) {
+        if ((sq_flags(sl) & SQF_INTERRUPTIBLE) !== 0 && sq_interrupt(sl)) break;
+      }
+    }
+  }
+  mutex_exit(t + L.lock);
+  return true;
+}
+
+/** Clears the calling LWP's LW_PENDSIG (its own signal code found nothing left to take). */
+export function lwp_signal_clear(h: number): void { Atomics.and(I32, h + L.flag, ~LW_PENDSIG); }
+/** Sets it again (a signal became deliverable to the caller itself, e.g. by unblocking). */
+export function lwp_signal_set(h: number): void { Atomics.or(I32, h + L.flag, LW_PENDSIG); }
+
+/** How a live LWP looks to the choice of a signal's taker. */
+export const LWPV_NONE = 0, LWPV_RUNNING = 1, LWPV_SLEEPING = 2;
+/**
+ * Visits each live LWP (not IDL, not a zombie, not free) with its lid and
+ * whether it sleeps; the visitor returns true to stop. Lock-free reads: a
+ * stale view only chooses a worse taker, never a wrong one (the taker takes
+ * the signal under the signal lock).
+ */
+export function lwp_foreach_live(visit: (lid: number, how: number) => boolean): void {
+  const max = maxlwp();
+  for (let i = 0; i < max; i++) {
+    const h = slot_handle(i);
+    const st = Atomics.load(I32, h + L.stat);
+    if (st === 0 || st === LSIDL || st === LSZOMB) continue;
+    if (visit(I32[h + L.lid]!, st === LSSLEEP ? LWPV_SLEEPING : LWPV_RUNNING)) return;
+  }
+}
+
+/** Is `lid` a live LWP (not IDL, not a zombie)? */
+export function lwp_is_live(lid: number): boolean {
+  const h = lwp_byid(lid);
+  if (h === 0) return false;
+  const st = Atomics.load(I32, h + L.stat);
+  return st !== LSIDL && st !== LSZOMB;
+}
+
+/**
+ * Does LWP `lid` have an interruptible sleep pending (sync or async)? Its
+ * own thread asks, from its event loop: such a sleep was (or will be) ended
+ * by the signal and takes it itself, so the event loop leaves it alone.
+ */
+export function lwp_sleeps_interruptibly(lid: number): boolean {
+  const t = lwp_byid(lid);
+  if (t === 0) return false;
+  mutex_enter(t + L.lock);
+  let n = false;
+  const s = I32[t + L.sleeping]!;
+  if (s !== 0 && (sq_flags(s) & SQF_INTERRUPTIBLE) !== 0) n = true;
+  for (let sl = I32[t + L.asq]!; !n && sl !== 0; sl = sq_lnext(sl)) if ((sq_flags(sl) & SQF_INTERRUPTIBLE) !== 0) n = true;
+  mutex_exit(t + L.lock);
+  return n;
+}

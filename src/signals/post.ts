@@ -1,0 +1,236 @@
+/**
+ * Taking signals in the LWP's own thread (NetBSD's postsig): the handlers
+ * that live in this thread (functions, and the module handlers it loaded),
+ * running them with the right mask, the default actions, the death of the
+ * process by a signal, and the thread's bell (an idle event loop woken to
+ * take a signal). The rules are in sig.ts's header.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
+import { I32 } from '../kern/kmem.js';
+import { cur, H_PROC_EXIT } from '../kern/hdr.js';
+import { proc_exit } from '../kern/proc.js';
+import { lwp_sleeps_interruptibly } from '../lwp/kapi.js';
+import {
+  SIGUSR1, SIGPIPE, SIGSTOP, SA_NODEFER, SA_RESETHAND, SA_RESTART,
+} from './consts.js';
+import { DA_TERM, DA_CORE, DA_STOP, sig_default_action } from './defaults.js';
+import { sig_word, sig_bit, CANTMASK0 } from './sigset.js';
+import { SG, SA, LS, SK_DFL, SK_IGN, SK_MODULE, SK_FUNC, sigacts_h, sigact_h, sigact_text, lwpsig_h, lwpsig_count } from './sigstate.js';
+import {
+  sig_lock, sig_unlock, ls_get, deliverable, sig_take, sig_recheck_self, sig_setmask, blank, host_kill, sig_kick,
+  type siginfo_t,
+} from './sig.js';
+
+/** A signal handler function (sa_handler). */
+export type sighandler_t = (signo: number, info: siginfo_t) => void;
+
+/** This thread's function handlers, by signal number (their catch bits are in kernel memory). */
+export const fn_handlers: (sighandler_t | undefined)[] = [];
+/** Module handlers this thread has loaded: signal -> [sigacts gen, function]. */
+const mod_cache = new Map<number, { gen: number; fn: sighandler_t }>();
+
+const req = createRequire(pathToFileURL(`${process.cwd()}/`).href);
+
+/** Splits a module handler's stored text. */
+export function module_text(s: number): { module: string; export: string } {
+  const n = I32[sigact_h(s) + SA.textlen]!;
+  const t = Buffer.from(sigact_text(s).subarray(0, n)).toString('utf8');
+  const i = t.indexOf('\n');
+  return { module: t.slice(0, i), export: t.slice(i + 1) };
+}
+
+/**
+ * Loads a module handler synchronously (Node 20's require of an ES module,
+ * which a signal taken in the middle of a synchronous call needs): a file:
+ * URL or a package name. Throws what the loader throws; a missing export is
+ * a TypeError.
+ */
+export function load_module_handler(href: string, exp: string): sighandler_t {
+  const spec = href.startsWith('file:') ? fileURLToPath(href) : href;
+  const m = req(spec) as Record<string, unknown>;
+  const fn = m[exp];
+  if (typeof fn !== 'function') {
+    throw Object.assign(new TypeError(`signal handler: module ${href} has no function export '${exp}'`), { code: 'ERR_INVALID_ARG_VALUE' });
+  }
+  return fn as sighandler_t;
+}
+
+function module_handler(s: number, gen: number): sighandler_t | undefined {
+  const c = mod_cache.get(s);
+  if (c !== undefined && c.gen === gen) return c.fn;
+  const t = module_text(s);
+  try {
+    const fn = load_module_handler(t.module, t.export);
+    mod_cache.set(s, { gen, fn });
+    return fn;
+  } catch (e) {
+    report(e);
+    return undefined;
+  }
+}
+
+import { PS_NONE, PS_RAN, PS_RESTART } from '../kern/sysent.js';
+
+/** A handler's exception: the thread's uncaught exception, once the kernel is done with the signal. */
+function report(e: unknown): void { queueMicrotask(() => { throw e; }); }
+
+/** What one signal taken asks for, read under the lock. */
+interface Taken { info: siginfo_t; kind: number; flags: number; gen: number; fn: sighandler_t | undefined }
+
+/**
+ * Takes and acts on every signal deliverable to the calling LWP. Returns
+ * PS_NONE when no handler ran, PS_RESTART when some ran and each had
+ * SA_RESTART (an interrupted call may restart), else PS_RAN. No kernel lock
+ * may be held (handlers are user code).
+ */
+export function postsig(): number {
+  const lid = cur.lid;
+  if (cur.lwp === 0) return PS_NONE;
+  let ran = false, restart = true;
+  for (;;) {
+    if (Atomics.load(I32, sigacts_h() + SG.dying) !== 0) die_now();
+    sig_lock();
+    const ls = ls_get(lid);
+    const s = deliverable(ls);
+    if (s === 0) { sig_recheck_self(ls); sig_unlock(); break; }
+    const t = take_locked(ls, s);
+    if (t.kind !== SK_FUNC && t.kind !== SK_MODULE) {
+      sig_unlock();
+      default_action(s, t.kind);
+      continue;
+    }
+    const o0 = I32[ls + LS.mask0]!, o1 = I32[ls + LS.mask1]!;
+    const sa = sigact_h(s);
+    let m0 = o0 | I32[sa + SA.mask0]!, m1 = o1 | I32[sa + SA.mask1]!;
+    if ((t.flags & SA_NODEFER) === 0) { if (sig_word(s) === 0) m0 |= sig_bit(s); else m1 |= sig_bit(s); }
+    if ((t.flags & SA_RESETHAND) !== 0) reset_locked(s);
+    sig_setmask(ls, m0 & ~CANTMASK0, m1);
+    sig_unlock();
+    const fn = t.kind === SK_FUNC ? t.fn : module_handler(s, t.gen);
+    try { fn?.(s, t.info); } catch (e) { report(e); }
+    sig_lock();
+    sig_setmask(ls, o0, o1);
+    sig_unlock();
+    ran = true;
+    if ((t.flags & SA_RESTART) === 0) restart = false;
+  }
+  return !ran ? PS_NONE : restart ? PS_RESTART : PS_RAN;
+}
+
+function take_locked(ls: number, s: number): Taken {
+  const info = blank();
+  sig_take(ls, s, info);
+  const sa = sigact_h(s);
+  const kind = I32[sa + SA.kind]!;
+  return { info, kind, flags: I32[sa + SA.flags]! >>> 0, gen: I32[sa + SA.gen]!, fn: kind === SK_FUNC ? fn_handlers[s] : undefined };
+}
+
+/** SA_RESETHAND: back to SIG_DFL as it is delivered (lock held). */
+export function reset_locked(s: number): void {
+  const sa = sigact_h(s);
+  I32[sa + SA.kind] = SK_DFL;
+  I32[sa + SA.flags] = 0;
+  I32[sa + SA.mask0] = 0; I32[sa + SA.mask1] = 0;
+  I32[sa + SA.gen] = ++I32[sigacts_h() + SG.gen];
+  clear_catch_locked(s);
+}
+/** Drops every thread's function handler of s (lock held; the functions are dropped lazily). */
+export function clear_catch_locked(s: number): void {
+  const n = lwpsig_count();
+  for (let i = 0; i < n; i++) I32[lwpsig_h(i) + LS.catch0 + sig_word(s)] &= ~sig_bit(s);
+}
+
+function default_action(s: number, kind: number): void {
+  if (kind === SK_IGN) return;
+  const da = sig_default_action(s);
+  if (da === DA_TERM || da === DA_CORE) sig_die(s);
+  else if (da === DA_STOP) host_kill(node_keeps(s) ? SIGSTOP : s);
+}
+
+// ---- death by a signal ------------------------------------------------------
+
+/** Signals Node handles itself however the program is written: a kill(2) of them would not end the process. */
+function node_keeps(s: number): boolean {
+  if (s === SIGUSR1 || s === SIGPIPE) return true;
+  const sg = sigacts_h();
+  return (Atomics.load(I32, sg + SG.os0 + sig_word(s)) & sig_bit(s)) !== 0;
+}
+
+/** Hooks the main thread's signal router sets: remove its host listeners for s. */
+let unlisten: (s: number) => void = () => {};
+export function sig_set_unlisten(fn: (s: number) => void): void { unlisten = fn; }
+
+/**
+ * The process dies of signal s: the exit hooks run (proc_exit: ports closed,
+ * timers deleted), then the host kills it with s, or it exits 128 + s where
+ * Node keeps s for itself. Never returns.
+ */
+export function sig_die(s: number): never {
+  const sg = sigacts_h();
+  if (Atomics.compareExchange(I32, sg + SG.dying, 0, s) === 0) {
+    proc_exit(128 + s);
+    if (!node_keeps(s)) host_kill(s);
+    sig_kick(1); // the main thread ends the process: wake it wherever it waits
+  }
+  return die_now();
+}
+
+/**
+ * The process is dying of a signal: the main thread ends it (the host's
+ * kill of s once its own listeners are gone, else exit 128 + s); any other
+ * thread waits for that (the main thread was woken by proc_exit's notify,
+ * its bell, or an interrupted sleep).
+ */
+export function die_now(): never {
+  const s = Atomics.load(I32, sigacts_h() + SG.dying);
+  if (isMainThread) {
+    unlisten(s);
+    if (s !== SIGUSR1 && s !== SIGPIPE) { try { process.kill(process.pid, s); } catch { /* fall through */ } }
+    process.exit(128 + s);
+  }
+  for (;;) Atomics.wait(I32, H_PROC_EXIT, 1);
+}
+
+// ---- the bell ---------------------------------------------------------------
+
+let armed_lid = 0;
+/**
+ * Arms the calling LWP's bell: its event loop wakes to take a signal while
+ * it runs no kernel call (an idle LWP with a handler). Does not keep the
+ * process alive (a pending waitAsync does not). Once per LWP.
+ */
+export function sig_arm_bell(): void {
+  const lid = cur.lid;
+  if (lid === 0 || armed_lid === lid) return;
+  armed_lid = lid;
+  sig_lock();
+  const ls = ls_get(lid);
+  I32[ls + LS.armed] = 1;
+  sig_unlock();
+  wait_bell(ls, lid, Atomics.load(I32, ls + LS.bell));
+}
+/**
+ * The bell rang: take the signals here, unless an interruptible sleep of
+ * this thread is pending — the generation ended it, and its call takes the
+ * signal itself, so that it knows a handler ran (EINTR or restart). Looked
+ * at again once after the other callbacks of this turn, for a sleep that
+ * was ending anyway.
+ */
+function ring(lid: number, again: boolean): void {
+  if (cur.lid !== lid || I32[cur.nlocksw] !== 0) return;
+  if (lwp_sleeps_interruptibly(lid)) { if (!again) setImmediate(() => ring(lid, true)); return; }
+  postsig();
+}
+
+function wait_bell(ls: number, lid: number, seen: number): void {
+  const r = Atomics.waitAsync(I32, ls + LS.bell, seen);
+  const again = (): void => {
+    if (cur.lid !== lid || I32[ls + LS.lid] !== lid) return; // the LWP is over: the bell dies with it
+    const now = Atomics.load(I32, ls + LS.bell);
+    ring(lid, false);
+    wait_bell(ls, lid, now);
+  };
+  if (r.async) void r.value.then(again); else queueMicrotask(again);
+}

@@ -1,0 +1,90 @@
+/**
+ * sigset_t: a set of signals 1..NSIG-1 as two 32-bit words (bit (s-1) & 31
+ * of word (s-1) >> 5), the same shape the kernel keeps its masks and pending
+ * sets in (sigstate.ts), so a set moves between user and kernel memory as
+ * two words. The class is opaque to the user: made by sigemptyset /
+ * sigfillset, changed by sigaddset / sigdelset.
+ */
+import { fail } from '../kern/errno.js';
+import { copyin_int, arg_type } from '../kern/copyin.js';
+import { NSIG, SIGKILL, SIGSTOP } from './consts.js';
+
+/** A set of signals (glibc's sigset_t, opaque). */
+export class sigset_t {
+  /** @internal */ w0 = 0;
+  /** @internal */ w1 = 0;
+  /** The members, in increasing order (for display and tests). */
+  toArray(): number[] {
+    const out: number[] = [];
+    for (let s = 1; s < NSIG; s++) if (sig_has(this.w0, this.w1, s)) out.push(s);
+    return out;
+  }
+}
+
+/** Word index (0 or 1) and bit of signo. */
+export function sig_word(s: number): number { return (s - 1) >> 5; }
+export function sig_bit(s: number): number { return 1 << ((s - 1) & 31); }
+export function sig_has(w0: number, w1: number, s: number): boolean {
+  return ((sig_word(s) === 0 ? w0 : w1) & sig_bit(s)) !== 0;
+}
+/** Every signal but 0: the full set's two words. */
+export const FULL0 = -1, FULL1 = -1;
+/** The set {SIGKILL, SIGSTOP}, which no mask may hold (both are in word 0). */
+export const CANTMASK0 = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
+
+/** The lowest member of (w0, w1), or 0 when empty. */
+export function sig_first(w0: number, w1: number): number {
+  if (w0 !== 0) return 32 - Math.clz32(w0 & -w0);
+  if (w1 !== 0) return 32 + 32 - Math.clz32(w1 & -w1);
+  return 0;
+}
+
+/** Copies in a signal number: EINVAL unless 1 <= signo < NSIG (0 too when `zero`). */
+export function copyin_signo(v: unknown, syscall: string, zero = false): number {
+  const s = copyin_int(v, 'signo', syscall);
+  if (s < (zero ? 0 : 1) || s >= NSIG) fail('EINVAL', syscall, `signal ${s}`);
+  return s;
+}
+
+/** Copies in a sigset_t (its two words, read once). */
+export function copyin_sigset(v: unknown, what: string, syscall: string): readonly [number, number] {
+  if (!(v instanceof sigset_t)) arg_type(syscall, `${what} must be a sigset_t (made by sigemptyset or sigfillset)`);
+  return [v.w0 | 0, v.w1 | 0];
+}
+
+/** A sigset_t holding (w0, w1). */
+export function sigset_of(w0: number, w1: number): sigset_t {
+  const s = new sigset_t();
+  s.w0 = w0; s.w1 = w1;
+  return s;
+}
+
+/** An empty set. */
+export function sigemptyset(): sigset_t { return new sigset_t(); }
+/** A set of every signal. */
+export function sigfillset(): sigset_t {
+  const s = new sigset_t();
+  s.w0 = FULL0; s.w1 = FULL1 & (NSIG - 1 === 64 ? -1 : (1 << (NSIG - 33)) - 1);
+  return s;
+}
+function set_arg(set: unknown, syscall: string): sigset_t {
+  if (!(set instanceof sigset_t)) arg_type(syscall, 'set must be a sigset_t (made by sigemptyset or sigfillset)');
+  return set;
+}
+/** Adds signo to set. EINVAL for a bad signal number. */
+export function sigaddset(set: sigset_t, signo: number): void {
+  const t = set_arg(set, 'sigaddset');
+  const s = copyin_signo(signo, 'sigaddset');
+  if (sig_word(s) === 0) t.w0 |= sig_bit(s); else t.w1 |= sig_bit(s);
+}
+/** Removes signo from set. EINVAL for a bad signal number. */
+export function sigdelset(set: sigset_t, signo: number): void {
+  const t = set_arg(set, 'sigdelset');
+  const s = copyin_signo(signo, 'sigdelset');
+  if (sig_word(s) === 0) t.w0 &= ~sig_bit(s); else t.w1 &= ~sig_bit(s);
+}
+/** Is signo a member of set? EINVAL for a bad signal number. */
+export function sigismember(set: sigset_t, signo: number): boolean {
+  const t = set_arg(set, 'sigismember');
+  return sig_has(t.w0, t.w1, copyin_signo(signo, 'sigismember'));
+}

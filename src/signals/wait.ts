@@ -1,0 +1,174 @@
+/**
+ * Accepting signals synchronously: sigwait, sigwaitinfo, sigtimedwait and
+ * sigsuspend, with their _async forms (one generator body each, run by
+ * kern/sleeprun.ts like every sleeping call). A waiter sleeps on its own
+ * lwpsig entry's queue under the signal lock; a signal of its set is taken
+ * by it first (sig.ts: the generator wakes it, SQ_WOKEN), any other signal
+ * it would take interrupts it (SQ_INTR: the handler runs, then EINTR, or a
+ * restart for sigwait always and for sigwaitinfo under SA_RESTART).
+ */
+import { I32 } from '../kern/kmem.js';
+import { cur } from '../kern/hdr.js';
+import { fail } from '../kern/errno.js';
+import { copyin_timeout_ns, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
+import { sysenter } from '../kern/sysent.js';
+import { mono_now, type Timespec } from '../kern/time.js';
+import { run_sync, run_async, run_sync_restart, run_async_restart, type SleepGen } from '../kern/sleeprun.js';
+import { sq_alloc, sq_free, sq_enqueue, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR } from '../kern/sleepq.js';
+import { wmesg_register } from '../kern/wmesg.js';
+import { sig_first, copyin_sigset, type sigset_t } from './sigset.js';
+import { SG, LS, sigacts_h } from './sigstate.js';
+import { sig_lock, sig_unlock, sig_lockword, ls_get, sig_take, sig_setmask, sig_recheck_self, blank, type siginfo_t } from './sig.js';
+import { postsig, sig_arm_bell } from './post.js';
+import { os_update_locked } from './route.js';
+
+const WM_SIGWAIT = wmesg_register('sigwait');
+const WM_SIGSUSPEND = wmesg_register('sigsuspend');
+
+/** The body of the sigwait calls: a signal of (w0, w1), or null at the deadline. */
+function* sigwait_gen(w0: number, w1: number, deadline: number, async: boolean, syscall: string): SleepGen<siginfo_t | null> {
+  const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_SIGWAIT, syscall);
+  try {
+    sig_lock();
+    const ls = ls_get(cur.lid), sg = sigacts_h();
+    for (;;) {
+      const s = sig_first((I32[ls + LS.pend0]! | I32[sg + SG.pend0]!) & w0, (I32[ls + LS.pend1]! | I32[sg + SG.pend1]!) & w1);
+      if (s !== 0) {
+        const info = blank();
+        sig_take(ls, s, info);
+        sig_unlock();
+        return info;
+      }
+      if (deadline <= mono_now()) { sig_unlock(); return null; }
+      set_wait(ls, w0, w1);
+      sq_enqueue(ls + LS.wq, sl);
+      const r = yield { sl, lock: sig_lockword(), deadline };
+      set_wait(ls, 0, 0);
+      if (r === SQ_INTR) { sig_unlock(); fail('EINTR', syscall); }
+    }
+  } finally {
+    sq_free(sl);
+  }
+}
+
+/** Records the set an LWP waits for, and whether the host must route those signals (lock held). */
+function set_wait(ls: number, w0: number, w1: number): void {
+  const was0 = I32[ls + LS.wait0]!, was1 = I32[ls + LS.wait1]!;
+  I32[ls + LS.wait0] = w0; I32[ls + LS.wait1] = w1;
+  let c0 = was0 ^ w0, c1 = was1 ^ w1;
+  for (let s = sig_first(c0, c1); s !== 0; s = sig_first(c0, c1)) {
+    os_update_locked(s);
+    if (s <= 32) c0 &= ~(1 << (s - 1)); else c1 &= ~(1 << (s - 33));
+  }
+}
+
+function wait_args(set: unknown, syscall: string): readonly [number, number] {
+  const w = copyin_sigset(set, 'set', syscall);
+  sig_arm_bell();
+  return w;
+}
+function timeout_deadline(timeout: Timespec | null | undefined, syscall: string): number {
+  const ns = copyin_timeout_ns(timeout, syscall);
+  return ns === Infinity ? Infinity : mono_now() + ns;
+}
+
+/** Waits for a signal of `set` and returns its number (restarted after handlers, never EINTR). */
+export function sigwait(set: sigset_t): number {
+  sysenter();
+  const w = wait_args(set, 'sigwait');
+  return run_sync_restart(() => sigwait_gen(w[0], w[1], Infinity, false, 'sigwait'), true)!.si_signo;
+}
+/** Waits for a signal of `set` and returns its siginfo_t. EINTR (restarted under SA_RESTART). */
+export function sigwaitinfo(set: sigset_t): siginfo_t {
+  sysenter();
+  const w = wait_args(set, 'sigwaitinfo');
+  return run_sync_restart(() => sigwait_gen(w[0], w[1], Infinity, false, 'sigwaitinfo'), false)!;
+}
+/** sigwaitinfo with a relative timeout (null: none): EAGAIN when it expires; EINTR, never restarted. */
+export function sigtimedwait(set: sigset_t, timeout: Timespec | null): siginfo_t {
+  sysenter();
+  const w = wait_args(set, 'sigtimedwait');
+  const d = timeout_deadline(timeout, 'sigtimedwait');
+  return run_sync(sigwait_gen(w[0], w[1], d, false, 'sigtimedwait')) ?? fail('EAGAIN', 'sigtimedwait');
+}
+/** The Promise form of {@link sigwait}. */
+export async function sigwait_async(set: sigset_t, opts?: AsyncOptions): Promise<number> {
+  sysenter();
+  const w = wait_args(set, 'sigwait');
+  const signal = copyin_async_options(opts, 'sigwait');
+  return (await run_async_restart(() => sigwait_gen(w[0], w[1], Infinity, true, 'sigwait'), true, signal))!.si_signo;
+}
+/** The Promise form of {@link sigwaitinfo}. */
+export async function sigwaitinfo_async(set: sigset_t, opts?: AsyncOptions): Promise<siginfo_t> {
+  sysenter();
+  const w = wait_args(set, 'sigwaitinfo');
+  const signal = copyin_async_options(opts, 'sigwaitinfo');
+  return (await run_async_restart(() => sigwait_gen(w[0], w[1], Infinity, true, 'sigwaitinfo'), false, signal))!;
+}
+/** The Promise form of {@link sigtimedwait}. */
+export async function sigtimedwait_async(set: sigset_t, timeout: Timespec | null, opts?: AsyncOptions): Promise<siginfo_t> {
+  sysenter();
+  const w = wait_args(set, 'sigtimedwait');
+  const d = timeout_deadline(timeout, 'sigtimedwait');
+  const signal = copyin_async_options(opts, 'sigtimedwait');
+  return (await run_async(sigwait_gen(w[0], w[1], d, true, 'sigtimedwait'), signal)) ?? fail('EAGAIN', 'sigtimedwait');
+}
+
+// ---- sigsuspend ---------------------------------------------------------------
+
+/** The body of sigsuspend: sleeps until interrupted (a signal to take). Never returns normally. */
+function* suspend_gen(async: boolean): SleepGen<never> {
+  const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_SIGSUSPEND, 'sigsuspend');
+  try {
+    sig_lock();
+    const ls = ls_get(cur.lid);
+    for (;;) {
+      sq_enqueue(ls + LS.wq, sl);
+      const r = yield { sl, lock: sig_lockword(), deadline: Infinity };
+      if (r === SQ_INTR) { sig_unlock(); fail('EINTR', 'sigsuspend'); }
+    }
+  } finally {
+    sq_free(sl);
+  }
+}
+
+/** Swaps in the temporary mask; returns the old one (no lock held on return). */
+function suspend_enter(set: unknown): readonly [number, number] {
+  const w = copyin_sigset(set, 'mask', 'sigsuspend');
+  sig_arm_bell();
+  sig_lock();
+  const ls = ls_get(cur.lid);
+  const old = [I32[ls + LS.mask0]!, I32[ls + LS.mask1]!] as const;
+  sig_setmask(ls, w[0], w[1]);
+  sig_recheck_self(ls);
+  sig_unlock();
+  return old;
+}
+/** Puts the old mask back and takes what it unblocks, then fails with EINTR. */
+function suspend_leave(old: readonly [number, number], e: unknown): never {
+  sig_lock();
+  const ls = ls_get(cur.lid);
+  sig_setmask(ls, old[0], old[1]);
+  const now = sig_recheck_self(ls);
+  sig_unlock();
+  if (now) postsig();
+  throw e;
+}
+
+/**
+ * Replaces the caller's mask with `mask` and sleeps until a signal is taken
+ * (its handler runs with `mask` in force); then puts the old mask back and
+ * fails with EINTR, as it always does.
+ */
+export function sigsuspend(mask: sigset_t): never {
+  sysenter();
+  const old = suspend_enter(mask);
+  try { return run_sync(suspend_gen(false)); } catch (e) { return suspend_leave(old, e); }
+}
+/** The Promise form of {@link sigsuspend}: rejects with EINTR once a handler ran. */
+export async function sigsuspend_async(mask: sigset_t, opts?: AsyncOptions): Promise<never> {
+  sysenter();
+  const signal = copyin_async_options(opts, 'sigsuspend');
+  const old = suspend_enter(mask);
+  try { return await run_async(suspend_gen(true), signal); } catch (e) { return suspend_leave(old, e); }
+}

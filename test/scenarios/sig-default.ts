@@ -1,0 +1,41 @@
+// Default actions of signals, in a process of their own: argv[2] names the case.
+//   term        kill(self, SIGTERM) from LWP 1: dies of SIGTERM (exit hooks first: an exit hook prints)
+//   term-lwp    an LWP sends SIGTERM to the process while LWP 1 blocks in port_get
+//   usr1        SIGUSR1, which Node keeps for its inspector: exit status 128 + 10
+//   usr1-lwp    the same from another LWP while LWP 1 idles in its event loop
+//   kill        lwp_kill(1, SIGKILL) from another LWP: dies of SIGKILL at once
+//   stop        SIGTSTP stops the whole process; after the parent's SIGCONT it prints and exits 0
+import * as sys from '../../src/sys/index.js';
+
+const fx = new URL('../fixtures/signals.js', import.meta.url);
+const which = process.argv[2];
+const port = sys.port_create();
+// A process exit hook of the kernel runs first: ports are closed. Watch for it from outside the kernel.
+process.on('exit', () => { console.log('node exit event'); });
+
+if (which === 'term') {
+  console.log('ready');
+  sys.kill(process.pid, sys.SIGTERM);
+  sys.lwp_self();
+  console.log('not reached');
+} else if (which === 'term-lwp' || which === 'kill') {
+  sys.lwp_create({ module: fx, export: 'sendsLater', arg: { lid: 0, signo: which === 'kill' ? sys.SIGKILL : sys.SIGTERM } }, sys.LWP_DETACHED);
+  console.log('ready');
+  sys.port_get(port, null);
+  console.log('not reached');
+} else if (which === 'usr1') {
+  console.log('ready');
+  sys.kill(0, sys.SIGUSR1);
+  sys.lwp_self();
+  console.log('not reached');
+} else if (which === 'usr1-lwp') {
+  sys.lwp_create({ module: fx, export: 'sendsLater', arg: { lid: 0, signo: sys.SIGUSR1 } }, sys.LWP_DETACHED);
+  console.log('ready');
+  setInterval(() => {}, 1000);
+} else if (which === 'stop') {
+  console.log('ready');
+  sys.kill(process.pid, sys.SIGTSTP);
+  sys.lwp_self();
+  console.log('continued');
+  sys.close(port);
+}

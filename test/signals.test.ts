@@ -1,0 +1,292 @@
+/**
+ * Signals (the contract's "Signals" section): sigset calls, masks,
+ * dispositions, generation and delivery across LWPs, coalescing and
+ * queueing, interrupted sleeps (sync and async, with and without
+ * SA_RESTART), sigwait and sigsuspend, every errno path. Default actions that
+ * end or stop the process run in child processes (signals-default.test.ts).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as sys from '../src/sys/index.js';
+import { until, within } from './helpers.js';
+
+const sigs = new URL('./fixtures/signals.js', import.meta.url);
+const { SIGUSR1, SIGUSR2, SIGRTMIN, SIGKILL, SIGSTOP, SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK, SIG_IGN, SIG_DFL, SA_RESTART } = sys;
+const set_of = (...s: number[]): sys.sigset_t => { const t = sys.sigemptyset(); for (const x of s) sys.sigaddset(t, x); return t; };
+const code = (f: () => unknown): string | undefined => { try { f(); } catch (e) { return (e as sys.SysError).code; } return undefined; };
+const noLwpsLeft = async (): Promise<void> => { await until(() => sys.lwp_snapshot().lwps.length === 1, 5000, 'LWPs to exit'); };
+const reset = (...s: number[]): void => { for (const x of s) sys.sigaction(x, { sa_handler: SIG_DFL }); sys.sigprocmask(SIG_SETMASK, sys.sigemptyset()); };
+
+test('constants follow the host: NSIG 65, SIGRTMIN 34, SIGRTMAX 64', () => {
+  assert.equal(sys.NSIG, 65);
+  assert.equal(sys.SIGRTMIN, 34);
+  assert.equal(sys.SIGRTMAX, 64);
+  assert.equal(sys.SIGUSR1, 10);
+  assert.equal(sys.SA_RESETHAND, 0x80000000);
+});
+
+test('sigset calls: members, EINVAL for bad numbers, TypeError for a non-set', () => {
+  const s = sys.sigemptyset();
+  sys.sigaddset(s, 1); sys.sigaddset(s, 64); sys.sigaddset(s, 33);
+  assert.deepEqual(s.toArray(), [1, 33, 64]);
+  assert.equal(sys.sigismember(s, 64), true);
+  sys.sigdelset(s, 64);
+  assert.equal(sys.sigismember(s, 64), false);
+  assert.equal(sys.sigfillset().toArray().length, 64);
+  for (const bad of [0, 65, -1, 1.5]) assert.equal(code(() => sys.sigaddset(s, bad)), 'EINVAL');
+  assert.throws(() => sys.sigaddset({} as sys.sigset_t, 1), { code: 'ERR_INVALID_ARG_TYPE' });
+});
+
+test('sigprocmask: block/unblock/setmask, old mask returned, SIGKILL and SIGSTOP never blocked, EINVAL', () => {
+  const old = sys.sigprocmask(SIG_BLOCK, sys.sigfillset());
+  assert.deepEqual(old.toArray(), []);
+  const now = sys.sigprocmask(SIG_UNBLOCK, set_of(SIGUSR1));
+  assert.equal(sys.sigismember(now, SIGKILL), false);
+  assert.equal(sys.sigismember(now, SIGSTOP), false);
+  assert.equal(sys.sigismember(now, SIGUSR2), true);
+  assert.equal(sys.sigismember(sys.sigprocmask(SIG_BLOCK, null), SIGUSR1), false);
+  assert.equal(code(() => sys.sigprocmask(7, sys.sigemptyset())), 'EINVAL');
+  sys.sigprocmask(SIG_SETMASK, sys.sigemptyset());
+  assert.deepEqual(sys.sigprocmask(SIG_BLOCK, null).toArray(), []);
+});
+
+test('sigaction: EINVAL for SIGKILL/SIGSTOP, bad flags, bad handlers; the old action keeps its shape', () => {
+  assert.equal(code(() => sys.sigaction(SIGKILL, { sa_handler: SIG_IGN })), 'EINVAL');
+  assert.equal(code(() => sys.sigaction(SIGSTOP, { sa_handler: () => {} })), 'EINVAL');
+  assert.equal(code(() => sys.sigaction(0, null)), 'EINVAL');
+  assert.equal(code(() => sys.sigaction(SIGUSR1, { sa_handler: 5 })), 'EINVAL');
+  assert.equal(code(() => sys.sigaction(SIGUSR1, { sa_handler: SIG_IGN, sa_flags: 0x100 })), 'EINVAL');
+  assert.throws(() => sys.sigaction(SIGUSR1, { sa_handler: 'x' as unknown as number }), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => sys.sigaction(SIGUSR1, { sa_handler: { module: sigs, export: 'nope' } }), TypeError);
+  const fn = (): void => {};
+  assert.equal(sys.sigaction(SIGUSR1, { sa_handler: fn, sa_flags: SA_RESTART | sys.SA_RESETHAND, sa_mask: set_of(SIGUSR2) }).sa_handler, SIG_DFL);
+  const o = sys.sigaction(SIGUSR1, { sa_handler: { module: sigs.href, export: 'record' } });
+  assert.equal(o.sa_handler, fn);
+  assert.equal(o.sa_flags, (SA_RESTART | sys.SA_RESETHAND) >>> 0);
+  assert.deepEqual(o.sa_mask!.toArray(), [SIGUSR2]);
+  assert.deepEqual(sys.sigaction(SIGUSR1, { sa_handler: SIG_IGN }).sa_handler, { module: sigs.href, export: 'record' });
+  assert.equal(sys.sigaction(SIGUSR1, null).sa_handler, SIG_IGN);
+  reset(SIGUSR1);
+});
+
+test('kill of the process: the handler runs at the next kernel entry with SI_USER; signal 0 checks; other pids go to the host', () => {
+  const seen: sys.siginfo_t[] = [];
+  sys.sigaction(SIGUSR2, { sa_handler: (_s, info) => { seen.push(info); } });
+  sys.kill(process.pid, SIGUSR2);
+  sys.lwp_self();
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]!.si_code, sys.SI_USER);
+  assert.equal(seen[0]!.si_pid, process.pid);
+  sys.kill(0, 0);
+  assert.equal(code(() => sys.kill(process.pid, 65)), 'EINVAL');
+  assert.equal(code(() => sys.kill(2 ** 22 + 12345, 0)), 'ESRCH');
+  reset(SIGUSR2);
+});
+
+test('standard signals coalesce while blocked, realtime ones queue in order with their values', () => {
+  const got: [number, number][] = [];
+  const h = (s: number, info: sys.siginfo_t): void => { got.push([s, info.si_value]); };
+  sys.sigaction(SIGUSR1, { sa_handler: h });
+  sys.sigaction(SIGRTMIN, { sa_handler: h });
+  sys.sigprocmask(SIG_BLOCK, set_of(SIGUSR1, SIGRTMIN));
+  for (let i = 0; i < 3; i++) { sys.kill(process.pid, SIGUSR1); sys.sigqueue(process.pid, SIGRTMIN, 100 + i); }
+  assert.deepEqual(sys.sigpending().toArray(), [SIGUSR1, SIGRTMIN]);
+  assert.equal(got.length, 0);
+  // Unblocking takes them before sigprocmask returns, lowest number first.
+  sys.sigprocmask(SIG_UNBLOCK, set_of(SIGUSR1, SIGRTMIN));
+  assert.deepEqual(got, [[SIGUSR1, 0], [SIGRTMIN, 100], [SIGRTMIN, 101], [SIGRTMIN, 102]]);
+  assert.deepEqual(sys.sigpending().toArray(), []);
+  reset(SIGUSR1, SIGRTMIN);
+});
+
+test('SIG_IGN discards pending signals; an ignored unblocked signal is not made pending', () => {
+  sys.sigprocmask(SIG_BLOCK, set_of(SIGUSR1));
+  sys.kill(process.pid, SIGUSR1);
+  assert.deepEqual(sys.sigpending().toArray(), [SIGUSR1]);
+  sys.sigaction(SIGUSR1, { sa_handler: SIG_IGN });
+  assert.deepEqual(sys.sigpending().toArray(), []);
+  sys.sigprocmask(SIG_SETMASK, sys.sigemptyset());
+  sys.kill(process.pid, SIGUSR1);
+  assert.deepEqual(sys.sigpending().toArray(), []);
+  // SIGCHLD's default is to ignore.
+  sys.kill(process.pid, sys.SIGCHLD);
+  reset(SIGUSR1);
+});
+
+test('SA_RESETHAND resets to SIG_DFL as it is delivered; the handler runs with the signal blocked unless SA_NODEFER', () => {
+  const masks: boolean[] = [];
+  sys.sigaction(SIGUSR1, { sa_handler: () => { masks.push(sys.sigismember(sys.sigprocmask(SIG_BLOCK, null), SIGUSR1)); }, sa_flags: sys.SA_RESETHAND | sys.SA_NODEFER });
+  sys.kill(process.pid, SIGUSR1); sys.lwp_self();
+  assert.equal(sys.sigaction(SIGUSR1, null).sa_handler, SIG_DFL);
+  sys.sigaction(SIGUSR1, { sa_handler: () => { masks.push(sys.sigismember(sys.sigprocmask(SIG_BLOCK, null), SIGUSR1)); } });
+  sys.kill(process.pid, SIGUSR1); sys.lwp_self();
+  assert.deepEqual(masks, [false, true]);
+  assert.equal(sys.sigismember(sys.sigprocmask(SIG_BLOCK, null), SIGUSR1), false); // restored after
+  reset(SIGUSR1);
+});
+
+test('a module handler runs in the LWP that takes the signal', () => {
+  const g = globalThis as { __sigrec?: [number, sys.siginfo_t][] };
+  g.__sigrec = [];
+  sys.sigaction(SIGUSR2, { sa_handler: { module: sigs, export: 'record' } });
+  sys.sigqueue(process.pid, SIGUSR2, 42);
+  sys.lwp_self();
+  assert.equal(g.__sigrec.length, 1);
+  assert.equal(g.__sigrec[0]![0], SIGUSR2);
+  assert.equal(g.__sigrec[0]![1].si_value, 42);
+  assert.equal(g.__sigrec[0]![1].si_code, sys.SI_QUEUE);
+  reset(SIGUSR2);
+});
+
+test('sigqueue: EAGAIN at the realtime queue limit, nothing lost below it', () => {
+  sys.sigprocmask(SIG_BLOCK, set_of(SIGRTMIN + 1));
+  let n = 0;
+  for (;;) {
+    try { sys.sigqueue(process.pid, SIGRTMIN + 1, n); n++; } catch (e) { assert.equal((e as sys.SysError).code, 'EAGAIN'); break; }
+    assert.ok(n <= 1024);
+  }
+  assert.equal(n, 1024);
+  const set = set_of(SIGRTMIN + 1);
+  for (let i = 0; i < n; i++) assert.equal(sys.sigtimedwait(set, { tv_sec: 0, tv_nsec: 0 }).si_value, i);
+  assert.equal(code(() => sys.sigtimedwait(set, { tv_sec: 0, tv_nsec: 0 })), 'EAGAIN');
+  assert.equal(code(() => sys.sigqueue(2 ** 22 + 12345, SIGRTMIN, 1)), 'ENOTSUP');
+  reset();
+});
+
+test('sigtimedwait: EAGAIN after its timeout, EINVAL for a bad timeout', () => {
+  const set = set_of(SIGUSR1);
+  sys.sigprocmask(SIG_BLOCK, set);
+  const t0 = process.hrtime.bigint();
+  assert.equal(code(() => sys.sigtimedwait(set, { tv_sec: 0, tv_nsec: 20e6 })), 'EAGAIN');
+  assert.ok(process.hrtime.bigint() - t0 >= 20_000_000n);
+  assert.equal(code(() => sys.sigtimedwait(set, { tv_sec: 0, tv_nsec: 2e9 })), 'EINVAL');
+  reset();
+});
+
+test('lwp_kill: the handler runs in the target LWP blocked in port_get, which then fails with EINTR', async () => {
+  const port = sys.port_create();
+  const sab = new SharedArrayBuffer(32);
+  const a = new Int32Array(sab);
+  const lid = sys.lwp_create({ module: sigs, export: 'handlerInPortGet', arg: { sab, port, signo: SIGUSR1 } });
+  await until(() => Atomics.load(a, 0) === 1, 5000, 'the LWP to install its handler');
+  await until(() => sys.lwp_snapshot().lwps.find((l) => l.lid === lid)?.state === 'SLEEP', 5000, 'the LWP to sleep');
+  sys.lwp_kill(lid, SIGUSR1);
+  await until(() => Atomics.load(a, 0) === 2, 5000, 'port_get to fail');
+  assert.deepEqual([a[1], a[2], a[3], a[4], a[5]], [SIGUSR1, lid, 1, 1, 2]);
+  assert.equal(code(() => sys.lwp_kill(lid + 1000, SIGUSR1)), 'ESRCH');
+  assert.equal(code(() => sys.lwp_kill(1, 65)), 'EINVAL');
+  assert.equal(sys.lwp_wait(lid), lid);
+  sys.close(port);
+  reset(SIGUSR1);
+  await noLwpsLeft();
+});
+
+test('a process-directed signal goes to the LWP in sigwaitinfo for it', async () => {
+  const sab = new SharedArrayBuffer(32);
+  const a = new Int32Array(sab);
+  sys.lwp_create({ module: sigs, export: 'waitsInfo', arg: { sab, signo: SIGUSR2 } }, sys.LWP_DETACHED);
+  await until(() => Atomics.load(a, 0) === 1, 5000, 'the LWP to block SIGUSR2');
+  sys.sigqueue(process.pid, SIGUSR2, 77);
+  await until(() => Atomics.load(a, 0) === 2, 5000, 'sigwaitinfo to return');
+  assert.deepEqual([a[1], a[2], a[3]], [SIGUSR2, sys.SI_QUEUE, 77]);
+  await noLwpsLeft();
+});
+
+test('a new LWP starts with its creator\'s mask', async () => {
+  sys.sigprocmask(SIG_BLOCK, set_of(SIGUSR2, SIGRTMIN + 3));
+  const sab = new SharedArrayBuffer(32);
+  const a = new Int32Array(sab);
+  sys.lwp_create({ module: sigs, export: 'reportsMask', arg: { sab } }, sys.LWP_DETACHED);
+  await until(() => Atomics.load(a, 0) === 2, 5000, 'the LWP to report');
+  assert.equal(a[1], 1 << (SIGUSR2 - 1));
+  assert.equal(a[2], 1 << (SIGRTMIN + 3 - 33));
+  reset();
+  await noLwpsLeft();
+});
+
+for (const restart of [false, true]) {
+  test(`lwp_wait interrupted by a signal: ${restart ? 'SA_RESTART resumes the wait' : 'EINTR after the handler'}`, async () => {
+    const sab = new SharedArrayBuffer(32);
+    const a = new Int32Array(sab);
+    const target = sys.lwp_create({ module: sigs, export: 'parksUntilUnparked', arg: { sab } });
+    await until(() => Atomics.load(a, 7) === 1, 5000, 'the target to start');
+    const waiter = sys.lwp_create({ module: sigs, export: 'waitsForLwp', arg: { sab, lid: target, signo: SIGUSR1, restart } }, sys.LWP_DETACHED);
+    await until(() => Atomics.load(a, 0) === 1 && sys.lwp_snapshot().lwps.find((l) => l.lid === waiter)?.state === 'SLEEP', 5000, 'the waiter to sleep');
+    sys.lwp_kill(waiter, SIGUSR1);
+    if (restart) {
+      await until(() => Atomics.load(a, 1) === 1, 5000, 'the handler');
+      await until(() => sys.lwp_snapshot().lwps.find((l) => l.lid === waiter)?.state === 'SLEEP', 5000, 'the wait to resume');
+      assert.equal(Atomics.load(a, 0), 1);
+      sys.lwp_unpark(target);
+      await until(() => Atomics.load(a, 0) === 2, 5000, 'lwp_wait to return');
+      assert.deepEqual([a[1], a[3], a[6]], [1, 0, target]);
+    } else {
+      await until(() => Atomics.load(a, 0) === 2, 5000, 'lwp_wait to fail');
+      assert.deepEqual([a[1], a[3]], [1, 1]);
+      sys.lwp_unpark(target);
+      sys.lwp_wait(target);
+    }
+    reset(SIGUSR1);
+    await noLwpsLeft();
+  });
+}
+
+test('the async forms are interrupted too: port_get_async rejects with EINTR after the handler ran', async () => {
+  const port = sys.port_create();
+  const order: string[] = [];
+  sys.sigaction(SIGUSR1, { sa_handler: () => { order.push('handler'); } });
+  const p = sys.port_get_async(port, null).then(() => 'got', (e: sys.SysError) => { order.push(e.code); return e.code; });
+  await new Promise((r) => setImmediate(r));
+  sys.kill(process.pid, SIGUSR1);
+  assert.equal(await within(p, 5000, 'port_get_async'), 'EINTR');
+  assert.deepEqual(order, ['handler', 'EINTR']);
+  sys.close(port);
+  reset(SIGUSR1);
+});
+
+test('an idle LWP 1 takes a signal from its event loop (its bell), with no kernel call', async () => {
+  let ran = 0;
+  sys.sigaction(SIGUSR2, { sa_handler: () => { ran++; } });
+  sys.lwp_create({ module: sigs, export: 'queues', arg: { signo: SIGUSR2, n: 1, base: 0 } }, sys.LWP_DETACHED);
+  await until(() => ran === 1, 5000, 'the handler to run from the event loop');
+  reset(SIGUSR2);
+  await noLwpsLeft();
+});
+
+test('an async lwp_wait interrupted by a handler with SA_RESTART starts again', async () => {
+  let ran = 0;
+  sys.sigaction(SIGRTMIN + 4, { sa_handler: () => { ran++; }, sa_flags: SA_RESTART });
+  const lid = sys.lwp_create({ module: sigs, export: 'queues', arg: { signo: SIGRTMIN + 4, n: 3, base: 0 } });
+  assert.equal(await within(sys.lwp_wait_async(lid), 5000, 'lwp_wait_async'), lid);
+  await until(() => ran === 3, 5000, 'three handlers');
+  reset(SIGRTMIN + 4);
+});
+
+test('sigsuspend: the handler runs with the temporary mask, then EINTR and the old mask is back', async () => {
+  let inHandlerMask: number[] = [];
+  sys.sigaction(SIGUSR1, { sa_handler: () => { inHandlerMask = sys.sigprocmask(SIG_BLOCK, null).toArray(); } });
+  sys.sigprocmask(SIG_BLOCK, set_of(SIGUSR1));
+  sys.lwp_create({ module: sigs, export: 'queues', arg: { signo: SIGUSR1, n: 1, base: 5 } }, sys.LWP_DETACHED);
+  assert.equal(code(() => sys.sigsuspend(set_of(SIGUSR2))), 'EINTR');
+  assert.deepEqual(inHandlerMask, [SIGUSR1, SIGUSR2]);
+  assert.deepEqual(sys.sigprocmask(SIG_BLOCK, null).toArray(), [SIGUSR1]);
+  reset(SIGUSR1);
+  await noLwpsLeft();
+});
+
+test('sigwait_async and sigtimedwait_async; an aborted wait rejects with AbortError', async () => {
+  const set = set_of(SIGRTMIN + 2);
+  sys.sigprocmask(SIG_BLOCK, set);
+  const p = sys.sigwait_async(set);
+  sys.sigqueue(process.pid, SIGRTMIN + 2, 1);
+  assert.equal(await within(p, 5000, 'sigwait_async'), SIGRTMIN + 2);
+  await assert.rejects(sys.sigtimedwait_async(set, { tv_sec: 0, tv_nsec: 1e6 }), { code: 'EAGAIN' });
+  await assert.rejects(sys.sigwaitinfo_async(set, { signal: AbortSignal.timeout(10) }), { name: 'AbortError' });
+  reset();
+});
+
+test('kernel memory is back to baseline: nothing pending, no entry leaked', () => {
+  assert.deepEqual(sys.sigpending().toArray(), []);
+  const k = sys.kstat('sig');
+  assert.ok(k['sig.generated']! >= k['sig.taken']!);
+});
