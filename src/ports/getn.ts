@@ -27,7 +27,7 @@ import { wmesg_register } from '../kern/wmesg.js';
 import { P, port_lock, port_alert_user, PQ_ALERT, PQ_CLOSE, C_WAITERS, C_WAITS } from './mem.js';
 import { PORT_SOURCE_ALERT } from './consts.js';
 import { port_enter, port_exit, port_exit_release, port_nent, port_gen } from './queue.js';
-import { lane_ctl_sync_locked, lane_owner } from './lane.js';
+import { lane_ctl_sync_locked, lane_owner } from './lane-locked.js';
 import { take_drops_lock, take_and_unlock, take_reserve, takeResult, take_out, take_warm } from './take.js';
 import { spin_begin, spin_end, prespin } from './spin.js';
 import { dwait_begin, dwait_end } from './dwait.js';
