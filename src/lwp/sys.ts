@@ -15,9 +15,8 @@ import { real_now, mono_now, ts_to_ns, type Timespec } from '../kern/time.js';
 import { sysenter } from '../kern/sysent.js';
 import { on_boot } from '../kern/boot.js';
 import { run_sync, run_async, type SleepGen } from '../kern/sleeprun.js';
-import {
-  sq_alloc, sq_free, sq_enqueue, sq_wake_all, sq_abandon_thread, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR,
-} from '../kern/sleepq.js';
+import { sq_alloc, sq_free, sq_enqueue, sq_wake_all, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR } from '../kern/sleepq.js';
+import { sq_abandon_thread } from '../kern/sleepwait.js';
 import { wmesg_register } from '../kern/wmesg.js';
 import { kstat_add } from '../kern/kstat.js';
 import {

@@ -72,7 +72,8 @@
 import { I32, define_struct, kcache_create, kregion_create, f64_get, f64_set } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { define_tunable } from '../kern/options.js';
-import { sq_alloc, sq_enqueue, sq_block, sq_free, sq_wake_one, sq_wake_all } from '../kern/sleepq.js';
+import { sq_alloc, sq_enqueue, sq_free, sq_wake_one, sq_wake_all } from '../kern/sleepq.js';
+import { sq_block } from '../kern/sleepwait.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { on_boot } from '../kern/boot.js';
 import { SysError, fail } from '../kern/errno.js';
