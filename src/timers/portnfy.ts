@@ -26,9 +26,8 @@ import {
   type PortDelivery,
 } from '../ports/kapi.js';
 import { PORT_ALLOC_SCACHED, PORT_SOURCE_TIMER } from '../ports/consts.js';
-import {
-  IT, IT_PORT, itimer_register_notifier, itimer_set_next_hook, itimer_take, timer_grab, timer_release, timer_ids,
-} from './itimer.js';
+import { IT, IT_PORT, itimer_register_notifier, itimer_set_next_hook, itimer_take } from './itimer.js';
+import { timer_grab, timer_release, timer_ids } from './timertab.js';
 import { diag_publish, dc_timer_overrun } from '../kern/diag.js';
 
 itimer_register_notifier(IT_PORT, {
