@@ -18,7 +18,7 @@
  */
 import { I32, F64, kregion_create, f64_set } from '../kern/kmem.js';
 import { mono_now } from '../kern/time.js';
-import { FD_BASE } from '../kern/fdtab.js';
+import { fd_index } from '../kern/fdtab.js';
 import { TL_MONO } from './clocks.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import {
@@ -48,7 +48,7 @@ itimer_register_notifier(IT_PORT, {
  */
 const hints = kregion_create('itimer.porthint', (t) => 2 * t.maxfiles!);
 function hint_index(fd: number): number {
-  const i = (fd - FD_BASE) >> 10;
+  const i = fd_index(fd);
   return i >= 0 && i < hints.words >> 1 ? (hints.base >> 1) + i : -1;
 }
 /** Notes that a timer feeding `fd` expires next at `next` (mono ns). */
