@@ -73,10 +73,17 @@ export function kq_alloc(): number {
   return kq;
 }
 
-/** Binds the kqueue to its descriptor (after fd_alloc). */
+/**
+ * Binds the kqueue to its descriptor (after fd_alloc), under its lock: the
+ * descriptor is published already, so a holder of k (knote_enqueue deciding
+ * whether watchers must hear of an event) sees both fields or neither.
+ */
 export function kq_setfd(kq: number, fd: number): void {
+  const file = fd_file(fd);
+  kq_lock(kq);
   I32[kq + Q.fd] = fd;
-  I32[kq + Q.file] = fd_file(fd);
+  I32[kq + Q.file] = file;
+  mutex_exit(kq + Q.lock);
 }
 
 /**
@@ -88,7 +95,7 @@ export function kq_hold(fd: unknown, syscall: string): number {
   const kq = fd_get(fd, DTYPE_KQUEUE, syscall, 'EBADF');
   if (!kq_tryref(kq)) fail('EBADF', syscall, `fd ${String(fd)} closed`);
   const file = fd_file(fd as number);
-  if (file === 0 || I32[file + FF.obj] !== kq || I32[file + FF.type] !== DTYPE_KQUEUE) {
+  if (file === 0 || I32[file + FF.obj] !== kq || Atomics.load(I32, file + FF.type) !== DTYPE_KQUEUE) {
     kq_rele(kq);
     fail('EBADF', syscall, `fd ${String(fd)} closed`);
   }
@@ -145,7 +152,7 @@ export function kq_close(kq: number): void {
     // finally is the backstop that keeps the lock from leaking if one did.
     for (let kn = KNLIST.head(kq); kn !== 0; kn = KNLIST.head(kq)) knote_detach_and_drop(kn);
     sq_wake_all(kq + Q.sq);
-    I32[kq + Q.notify] = 0;
+    Atomics.store(I32, kq + Q.notify, 0);
   } finally {
     mutex_exit(kq + Q.lock);
   }
@@ -166,7 +173,7 @@ export function knote_enqueue(kq: number, kn: number): void {
   if (m[kq + Q.lastq] !== lid) m[kq + Q.lastq] = lid;
   if (m[kq + Q.sq] !== 0) wake_one(kq);
   const file = m[kq + Q.file]!;
-  if (file !== 0 && m[file + FF.watch] !== 0) m[kq + Q.notify] = 1;
+  if (file !== 0 && m[file + FF.watch] !== 0) Atomics.store(m, kq + Q.notify, 1);
 }
 
 /** Wakes one LWP sleeping in kevent on kq, if one can be woken (kqueue lock held). */

@@ -196,7 +196,8 @@ export const LWP = define_struct('lwp', {
   lid: 'i32',          // [c] until the slot is freed and reused: re-check after a lock-free lookup
   stat: 'i32',         // [l,a] LS*; with p too where p_nrlwps changes. Exceptions: lwp_alloc/lwp_free (p only, slot
                        //   unpublished or dead), the kernel-mutex sleep hook (CAS, no lock; see the header)
-  flag: 'i32',         // [a] LW_*: each bit's owner in the header's table
+  flag: 'i32',         // [a] LW_*: each bit's owner in the header's table. One plain read: sysenter's peek at
+                       //   LW_USERRET (kern/sysent.ts), a hint: a bit set meanwhile is seen at the next syscall
   waitingfor: 'i32',   // [p] lid it waits for in lwp_wait (0 for whichever)
   waiter: 'i32',       // [p] the first waiter for it
   unpark: 'i32',       // [b,a] lid an unpark is pending for (0: none; NetBSD's L_CANCELLED for park): set by

@@ -66,7 +66,7 @@
  * pending - 1, pending = 0).
  *
  * The clock thread touches, under it_mutex only: it_armed, it_value,
- * it_interval, it_lastfire, it_pending (itimer_expire), and reads it_flags,
+ * it_interval, it_pending (itimer_expire), and reads it_flags,
  * it_line, it_portfd (the deadline hint), it_portev (the port post) and
  * it_mbox (the thread post). It never touches T, g or the table.
  */
@@ -95,11 +95,10 @@ define_tunable('timer_max', _TIMER_MAX, 1, 1 << 20);
 const ITIMER = define_struct('itimer', {
   value: 'f64',     // [i] next expiry on the time line (valid while armed)
   interval: 'f64',  // [i] period ns, 0 for a one-shot
-  lastfire: 'f64',  // [i] time line ns of the last firing (written, not read yet)
   sigval: 'f64',    // [c] sigev_value
-  portuser: 'f64',  // [g+i] portnfy_user (written, not read: the port event carries it)
   mutex: 'i32',     // it_mutex (class timer)
-  lock: 'i32',      // [T] ITLK_*; a poller without a sleeper naps on this word (plain stores: no notify)
+  lock: 'i32',      // [T] ITLK_*; a poller without a sleeper waits on this word: timer_unlock notifies it
+  pollers: 'i32',   // [T] threads polling the lock word (cv_wait without a sleep-queue entry)
   blockers: 'i32',  // [T] threads waiting for ITLK_LOCKED
   cv: 'i32', cvTail: 'i32', // [T] it_cv: waiters for the timer lock
   tid: 'i32',       // [c] (table_install, T)
@@ -218,7 +217,6 @@ function itimer_fire(_c: number, it: number, now: number): number {
   } else {
     I32[it + IT.armed] = 0;
   }
-  f64_set(it, IT.lastfire, now);
   kstat_add(C_FIRED);
   itimer_expire(it, n);
   if (next >= 0 && (I32[it + IT.flags]! & IT_PORT) !== 0) nextHook?.(it, next);

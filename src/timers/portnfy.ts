@@ -16,7 +16,7 @@
  * Locks: it_mutex is held while queueing (the timer's lock comes before the
  * port's, as source.ts asks); callbacks run with no port lock held.
  */
-import { I32, F64, kregion_create, f64_set } from '../kern/kmem.js';
+import { I32, F64, kregion_create } from '../kern/kmem.js';
 import { mono_now } from '../kern/time.js';
 import { fd_index } from '../kern/fdtab.js';
 import { TL_MONO } from './clocks.js';
@@ -96,7 +96,6 @@ export function port_bind(it: number, tid: number, port: number, user: number): 
   mutex_enter(it + IT.mutex);
   I32[it + IT.portev] = slot;
   I32[it + IT.portfd] = port;
-  f64_set(it, IT.portuser, user);
   I32[it + IT.flags]! |= IT_PORT;
   mutex_exit(it + IT.mutex);
 }

@@ -18,7 +18,8 @@ import { mutex_class } from '../kern/lockdebug.js';
 import { IT, ITLK_LOCKED, ITLK_REMOVE } from './itimer.js';
 
 // Table region: [0] table lock, [1] free ids on the stack, then timer_max
-// slots (itimer handles), then the free-id stack. All [T]; the count and
+// slots (itimer handles), then the free-id stack. All [T,~]: plain stores
+// under T; the count and
 // the slots are also read lock-free (timer_count, timer_ids: a snapshot).
 const T_LOCK = 0, T_NFREE = 1, T_HDR = 2;
 const table = kregion_create('itimer.table', (t) => T_HDR + 2 * t.timer_max!);
@@ -44,8 +45,9 @@ function itimer_init(): void {
 // the table lock held, so an entry is taken only when a wait is needed,
 // with the lock dropped (refill); the caller then looks again at what it
 // had looked at, which may have changed or gone meanwhile. A thread that
-// cannot get an entry at all polls instead: it drops the lock, naps 1 ms on
-// the timer's lock word and looks again. Slower, but it never fails, which
+// cannot get an entry at all polls instead: it counts itself in it_pollers,
+// drops the lock, waits on the timer's lock word (timer_unlock notifies it;
+// 1 ms at most) and looks again. Slower, but it never fails, which
 // timer_unhook (timer_delete, process exit) needs.
 
 /** A sleep-queue entry for waits on a timer's lock, or 0 when none is free. No lock may be held. */
@@ -67,9 +69,11 @@ function cv_wait(it: number, sl: number): void {
     return;
   }
   const seen = I32[it + IT.lock]!;
+  I32[it + IT.pollers]!++;
   mutex_exit(L);
   Atomics.wait(I32, it + IT.lock, seen, 1);
   mutex_enter(L);
+  I32[it + IT.pollers]!--;
 }
 
 /** A waiter slot a caller holds across a timer-lock wait: 0 until one is needed. */
@@ -109,7 +113,9 @@ function done(w: Waiter): void { if (w.sl !== 0) sq_free(w.sl); w.sl = 0; }
 export function timer_unlock(it: number): void {
   I32[it + IT.lock]! &= ~ITLK_LOCKED;
   I32[it + IT.owner] = 0;
-  sq_wake_one(it + IT.cv); // a poller (no entry) sees the change within its 1 ms nap
+  sq_wake_one(it + IT.cv);
+  // Pollers (no entry) wait on the lock word, whose value just changed.
+  if (I32[it + IT.pollers] !== 0) Atomics.notify(I32, it + IT.lock);
 }
 
 /**
