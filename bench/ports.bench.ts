@@ -18,7 +18,7 @@ import * as ports from '../src/ports/sys.js';
 import * as lwp from '../src/lwp/sys.js';
 import { close } from '../src/kern/sys.js';
 import { KEV, PORT } from '../src/ports/mem.js';
-import { lane_entries } from '../src/ports/lane.js';
+import { lane_entries } from '../src/ports/lane-locked.js';
 import { tunables } from '../src/kern/boot.js';
 import { kstat_snapshot } from '../src/kern/kstat.js';
 import { report, flush, reps, medianOf, percentile, nowNs, fmt } from './lib.js';

@@ -35,7 +35,7 @@ import * as ports from '../src/ports/sys.js';
 import * as lwp from '../src/lwp/sys.js';
 import { close } from '../src/kern/sys.js';
 import { kstat_snapshot } from '../src/kern/kstat.js';
-import { lane_entries } from '../src/ports/lane.js';
+import { lane_entries } from '../src/ports/lane-locked.js';
 import { boot } from '../src/kern/boot.js';
 import { within } from './helpers.js';
 

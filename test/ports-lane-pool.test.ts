@@ -12,7 +12,7 @@ import * as ports from '../src/ports/sys.js';
 import { close } from '../src/kern/sys.js';
 import { kstat_snapshot } from '../src/kern/kstat.js';
 import { fd_get, DTYPE_PORT } from '../src/kern/fdtab.js';
-import { lane_owner } from '../src/ports/lane.js';
+import { lane_owner } from '../src/ports/lane-locked.js';
 
 if (isMainThread) boot({ port_lanes: 1, port_lane_entries: 16 });
 const ZERO = { tv_sec: 0, tv_nsec: 0 };

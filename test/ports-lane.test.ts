@@ -21,7 +21,8 @@ import { SysError } from '../src/kern/errno.js';
 import { kstat_snapshot } from '../src/kern/kstat.js';
 import { fd_get, DTYPE_PORT } from '../src/kern/fdtab.js';
 import { port_alloc_event, port_init_event, port_send_event, port_free_event } from '../src/ports/source.js';
-import { lane_owner, LANE_SWITCH } from '../src/ports/lane.js';
+import { LANE_SWITCH } from '../src/ports/lane.js';
+import { lane_owner } from '../src/ports/lane-locked.js';
 import { within, seed, rng } from './helpers.js';
 
 const SELF = new URL(import.meta.url);

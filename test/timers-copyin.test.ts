@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as sys from '../src/sys/index.js';
-import { timer_grab, timer_release } from '../src/timers/itimer.js';
+import { timer_grab, timer_release } from '../src/timers/timertab.js';
 import { sq_alloc, sq_free } from '../src/kern/sleepq.js';
 import { until } from './helpers.js';
 

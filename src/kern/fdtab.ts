@@ -29,6 +29,14 @@
  *   closing    free       fd_close: type = DTYPE_NONE (Atomics), back on the
  *                         free list (d)
  *
+ * A descriptor number is FD_BASE + (entry index << shift | generation), the
+ * shift as wide as the table leaves of the 30 bits a number has (a table of
+ * 8192 entries, the default, keeps 17 generation bits; the largest, 2^20,
+ * keeps 10), and the free list is FIFO: a closed entry is reused only after
+ * every other free one, so a stale number turns valid again only after
+ * 2^bits reuses of its own entry, each behind a lap of the whole free list,
+ * not after 1024 reopens of one port (a LIFO list and 10 bits did that).
+ *
  * Lookups (fd_file, fd_get) take no lock: they check the generation and the
  * type, and a caller that must keep the object takes its own reference and
  * checks the entry again (kq_hold).
@@ -60,7 +68,7 @@ const FILE = define_struct('file', {
   lock: 'i32',     // the entry's lock (class file): guards the watch list
   type: 'i32',     // [d,a] DTYPE_*; DTYPE_NONE when free. Published last by fd_alloc, cleared last by fd_close
   obj: 'i32',      // [c] handle of the port / kqueue (written by fd_alloc before the type publishes it)
-  gen: 'i32',      // [d,~] bumped by fd_alloc; lookups compare it without d (then load the type)
+  gen: 'i32',      // [d,~] bumped by fd_alloc (gen_mask bits); lookups compare it without d (then load the type)
   nextfree: 'i32', // [d] free-list link (entry index + 1), while free
   watch: 'i32', watchTail: 'i32', // [f,~] watch list head/tail (owned by the watcher's module); file_notify and
                    //   knote_enqueue peek at the head without f: nobody watching is the cheap case
@@ -71,8 +79,14 @@ export const FF = FILE.F;
 const fdtab = kregion_create('fdtab', (t) => 4 + t.maxfiles! * FILE.words);
 mutex_class('fdtab', fdtab, { words: 1 });
 mutex_class('file', fdtab, { skip: 4, field: FF.lock, stride: FILE.words });
-// Region words: 0 lock (class fdtab), 1 free head (entry index + 1) [d],
-// 2 count [c: set at boot], 3 in use [d].
+// Region words: 0 lock (class fdtab), 1 free head and 3 free tail (entry
+// index + 1, 0: empty) [d], 2 count [c: set at boot].
+const W_HEAD = 1, W_COUNT = 2, W_TAIL = 3;
+
+/** Bits of a descriptor number below the entry index, for a table of n entries (10 when n = 2^20). */
+function gen_shift(n: number): number { return Math.clz32(n - 1) - 2; }
+/** The table entry index a descriptor number names (not checked against the table). */
+export function fd_index(fd: number): number { return (fd - FD_BASE) >>> gen_shift(I32[fdtab.base + W_COUNT]!); }
 
 /** Operations an object type provides to the descriptor table. */
 export interface FileOps {
@@ -93,17 +107,15 @@ let notifyHook: FileNotify | undefined;
 /** Installed by the module that keeps watch lists (kqueue). */
 export function file_set_notify_hook(fn: FileNotify): void { notifyHook = fn; }
 
-let initialised = false;
 /** Threads the free list (boot only). */
 export function fdtab_init(): void {
   const b = fdtab.base;
   const n = (fdtab.words - 4) / FILE.words;
-  I32[b + 2] = n;
+  I32[b + W_COUNT] = n;
   for (let i = 0; i < n; i++) I32[entry(i) + FILE.F.nextfree] = i + 2 <= n ? i + 2 : 0;
-  I32[b + 1] = n > 0 ? 1 : 0;
-  initialised = true;
+  I32[b + W_HEAD] = n > 0 ? 1 : 0;
+  I32[b + W_TAIL] = n;
 }
-void initialised;
 
 function entry(i: number): number { return fdtab.base + 4 + i * FILE.words; }
 
@@ -111,27 +123,31 @@ function entry(i: number): number { return fdtab.base + 4 + i * FILE.words; }
 export function fd_alloc(type: number, obj: number, syscall: string): number {
   const b = fdtab.base;
   mutex_enter(b);
-  const i1 = I32[b + 1];
+  const i1 = I32[b + W_HEAD]!;
   if (i1 === 0) { mutex_exit(b); fail('EMFILE', syscall, 'kernel descriptor table full'); }
   const e = entry(i1 - 1);
-  I32[b + 1] = I32[e + FF.nextfree];
-  I32[b + 3]++;
-  const gen = (I32[e + FF.gen] + 1) & 0x3ff;
+  const next = I32[e + FF.nextfree]!;
+  I32[b + W_HEAD] = next;
+  if (next === 0) I32[b + W_TAIL] = 0;
+  const shift = gen_shift(I32[b + W_COUNT]!);
+  const gen = (I32[e + FF.gen]! + 1) & ((1 << shift) - 1);
   I32[e + FF.gen] = gen;
   I32[e + FF.obj] = obj;
   I32[e + FF.watch] = 0; I32[e + FF.watchTail] = 0; I32[e + FF.closing] = 0;
   Atomics.store(I32, e + FF.type, type);
   mutex_exit(b);
-  return FD_BASE + ((i1 - 1) << 10 | gen);
+  return FD_BASE + ((i1 - 1) << shift | gen);
 }
 
 /** The table entry (file handle) of a live descriptor, or 0. */
 export function fd_file(fd: number): number {
   if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < FD_BASE) return 0;
-  const i = (fd - FD_BASE) >> 10;
-  if (i >= I32[fdtab.base + 2]) return 0;
+  const n = I32[fdtab.base + W_COUNT]!, shift = gen_shift(n), x = fd - FD_BASE;
+  // x >>> shift: a number above 2^31 must not wrap to a negative index.
+  const i = x >>> shift;
+  if (i >= n) return 0;
   const e = entry(i);
-  if (I32[e + FF.gen] !== ((fd - FD_BASE) & 0x3ff) || Atomics.load(I32, e + FF.type) === DTYPE_NONE) return 0;
+  if (I32[e + FF.gen] !== (x & ((1 << shift) - 1)) || Atomics.load(I32, e + FF.type) === DTYPE_NONE) return 0;
   return e;
 }
 
@@ -144,7 +160,8 @@ export function fd_get(fd: unknown, type: number, syscall: string, wrong: ErrnoC
   const n = copyin_int(fd, 'fd', syscall, 'EBADF');
   const e = fd_file(n);
   if (e === 0) fail('EBADF', syscall, `fd ${n}`);
-  if (Atomics.load(I32, e + FF.type) !== type) fail(wrong, syscall, `fd ${n} is a ${ops.get(I32[e + FF.type])?.name ?? 'different file'}`);
+  const t = Atomics.load(I32, e + FF.type);
+  if (t !== type) fail(wrong, syscall, `fd ${n} is a ${ops.get(t)?.name ?? 'different file'}`);
   return I32[e + FF.obj];
 }
 
@@ -165,9 +182,11 @@ export function fd_close(fd: unknown): void {
   ops.get(type)?.close(obj, n);
   mutex_enter(b);
   Atomics.store(I32, e + FF.type, DTYPE_NONE);
-  I32[e + FF.nextfree] = I32[b + 1];
-  I32[b + 1] = (e - b - 4) / FILE.words + 1;
-  I32[b + 3]--;
+  // At the tail: reused after every other free entry (see the header).
+  const i1 = (e - b - 4) / FILE.words + 1, tail = I32[b + W_TAIL]!;
+  I32[e + FF.nextfree] = 0;
+  if (tail === 0) I32[b + W_HEAD] = i1; else I32[entry(tail - 1) + FF.nextfree] = i1;
+  I32[b + W_TAIL] = i1;
   mutex_exit(b);
   if (type === DTYPE_PORT) diag_publish(dc_port_close, () => ({ port: n }));
   else if (type === DTYPE_KQUEUE) diag_publish(dc_kqueue_close, () => ({ kq: n }));
@@ -181,11 +200,11 @@ export function file_notify(file: number, fd: number): void {
 /** Every open descriptor with its type (for process exit and snapshots). */
 export function fd_list(): { fd: number; type: number; file: number }[] {
   const out: { fd: number; type: number; file: number }[] = [];
-  const n = I32[fdtab.base + 2];
+  const n = I32[fdtab.base + W_COUNT]!, shift = gen_shift(n);
   for (let i = 0; i < n; i++) {
     const e = entry(i);
     const type = Atomics.load(I32, e + FF.type);
-    if (type !== DTYPE_NONE && !I32[e + FF.closing]) out.push({ fd: FD_BASE + (i << 10 | I32[e + FF.gen]), type, file: e });
+    if (type !== DTYPE_NONE && !I32[e + FF.closing]) out.push({ fd: FD_BASE + (i << shift | I32[e + FF.gen]!), type, file: e });
   }
   return out;
 }

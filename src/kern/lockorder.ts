@@ -9,8 +9,8 @@
  *
  *   key class      lock                                      declared in
  *   p   proc       p_lock: LWP counters, lwp_wait's cv       kern/proc.ts
- *   T   timertab   the timer table (ids, free stack, every   timers/itimer.ts
- *                  timer's ITLK_* bits and blockers)
+ *   T   timertab   the timer table (ids, free stack, every   timers/timertab.ts
+ *                  timer's ITLK_* bits, blockers, pollers)
  *   i   timer      a timer's it_mutex (timer.c holds it      timers/itimer.ts
  *                  while queueing its event on the port,
  *                  as port_send_event expects of a source)

@@ -15,7 +15,8 @@
  * one call ends the next sleep at once; a signal already aborted at entry
  * starts nothing.
  */
-import { sq_block, sq_sleep_async, sq_relock, sq_interrupt, sq_flags, SQF_INTERRUPTIBLE, type SpinPolicy } from './sleepq.js';
+import { sq_interrupt, sq_flags, SQF_INTERRUPTIBLE } from './sleepq.js';
+import { sq_block, sq_sleep_async, sq_relock, type SpinPolicy } from './sleepwait.js';
 import { SysError, AbortError } from './errno.js';
 import { sysent_sigintr, PS_NONE, PS_RESTART } from './sysent.js';
 

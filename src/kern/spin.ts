@@ -23,7 +23,8 @@ import { cur } from './hdr.js';
 import { mono_now } from './time.js';
 import { tunables } from './boot.js';
 import { kstat_add, type Counter } from './kstat.js';
-import { sq_last_woken, type SpinPolicy } from './sleepq.js';
+import { sq_last_woken } from './sleepq.js';
+import { type SpinPolicy } from './sleepwait.js';
 
 /** Whether LWP `lid` is on a CPU or about to be: installed by the LWP layer. */
 let running: (lid: number) => boolean = () => false;

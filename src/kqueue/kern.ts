@@ -1,6 +1,8 @@
 /**
- * The kqueue core (kern_event.c's kqueue_register, kqueue_scan, the knote
- * life cycle), on structs in kernel memory. The knote states and their
+ * The kqueue core (kern_event.c's kqueue life cycle, the knote life cycle
+ * and pending queue), on structs in kernel memory; a kevent call's two
+ * halves built on it are register.ts (kqueue_register) and scan.ts
+ * (kqueue_scan). The knote states and their
  * transitions, and the guard of every field, are in knote.ts's header.
  *
  * Concurrency. Every change to a kqueue or its knotes happens under the
@@ -34,38 +36,33 @@
  * heap lock (EVFILT_TIMER arming), cache free-list spin locks. Callers
  * of kevent and the clock thread's handler hold no kernel lock.
  */
-import { I32, F64, f64_set } from '../kern/kmem.js';
+import { I32 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { TailQ } from '../kern/queue.js';
 import { sq_wake, sq_wake_all, sq_first } from '../kern/sleepq.js';
 import { FF, file_notify, fd_file, fd_get, DTYPE_KQUEUE } from '../kern/fdtab.js';
 import { knote_unwatch } from './watch.js';
-import { fail, type Errno } from '../kern/errno.js';
+import { fail } from '../kern/errno.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
-import {
-  Q, K, kqueues, knotes, kn_lookup, kn_hash_insert, kn_hash_remove, kn_setdata, KN_ACTIVE, KN_QUEUED, KN_DISABLED, KN_DELETING,
-} from './knote.js';
-import { filter_ops, EVENT_REGISTER, EVENT_PROCESS, type kevent_t, type FilterOps } from './filter.js';
-import {
-  EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EV_ONESHOT, EV_CLEAR, EV_DISPATCH, EV_SYSFLAGS,
-} from './consts.js';
+import { Q, K, kqueues, knotes, kn_hash_remove, KN_ACTIVE, KN_QUEUED, KN_DISABLED, KN_DELETING } from './knote.js';
+import { filter_ops, type FilterOps } from './filter.js';
 
 /** A kqueue's pending (active, enabled, not yet collected) knotes, in activation order. */
-const PENDQ = new TailQ(Q.qhead, Q.qtail, K.qnext, K.qprev);
+export const PENDQ = new TailQ(Q.qhead, Q.qtail, K.qnext, K.qprev);
 /** Every knote registered on a kqueue (what close detaches). */
-const KNLIST = new TailQ(Q.lhead, Q.ltail, K.lnext, K.lprev);
+export const KNLIST = new TailQ(Q.lhead, Q.ltail, K.lnext, K.lprev);
 
 const C_KQUEUES = kstat_counter('kqueue', 'kqueues_created');
-const C_KNOTES = kstat_counter('kqueue', 'knotes_added');
+export const C_KNOTES = kstat_counter('kqueue', 'knotes_added');
 const C_DROPPED = kstat_counter('kqueue', 'knotes_dropped');
 /** Gauges (up and down): kqueues allocated (open or still referenced), knotes registered. */
 const C_KQ_INUSE = kstat_counter('kqueue', 'kqueues_in_use');
-const C_KN_INUSE = kstat_counter('kqueue', 'knotes_in_use');
-const C_EVENTS = kstat_counter('kqueue', 'events_returned');
+export const C_KN_INUSE = kstat_counter('kqueue', 'knotes_in_use');
+export const C_EVENTS = kstat_counter('kqueue', 'events_returned');
 export const C_SLEEPS = kstat_counter('kqueue', 'sleeps');
 export const C_WAKEUPS = kstat_counter('kqueue', 'wakeups');
-const C_ENOMEM = kstat_counter('kqueue', 'knote_enomem');
+export const C_ENOMEM = kstat_counter('kqueue', 'knote_enomem');
 
 // ---------------------------------------------------------------- kqueues
 
@@ -76,10 +73,17 @@ export function kq_alloc(): number {
   return kq;
 }
 
-/** Binds the kqueue to its descriptor (after fd_alloc). */
+/**
+ * Binds the kqueue to its descriptor (after fd_alloc), under its lock: the
+ * descriptor is published already, so a holder of k (knote_enqueue deciding
+ * whether watchers must hear of an event) sees both fields or neither.
+ */
 export function kq_setfd(kq: number, fd: number): void {
+  const file = fd_file(fd);
+  kq_lock(kq);
   I32[kq + Q.fd] = fd;
-  I32[kq + Q.file] = fd_file(fd);
+  I32[kq + Q.file] = file;
+  mutex_exit(kq + Q.lock);
 }
 
 /**
@@ -91,7 +95,7 @@ export function kq_hold(fd: unknown, syscall: string): number {
   const kq = fd_get(fd, DTYPE_KQUEUE, syscall, 'EBADF');
   if (!kq_tryref(kq)) fail('EBADF', syscall, `fd ${String(fd)} closed`);
   const file = fd_file(fd as number);
-  if (file === 0 || I32[file + FF.obj] !== kq || I32[file + FF.type] !== DTYPE_KQUEUE) {
+  if (file === 0 || I32[file + FF.obj] !== kq || Atomics.load(I32, file + FF.type) !== DTYPE_KQUEUE) {
     kq_rele(kq);
     fail('EBADF', syscall, `fd ${String(fd)} closed`);
   }
@@ -148,7 +152,7 @@ export function kq_close(kq: number): void {
     // finally is the backstop that keeps the lock from leaking if one did.
     for (let kn = KNLIST.head(kq); kn !== 0; kn = KNLIST.head(kq)) knote_detach_and_drop(kn);
     sq_wake_all(kq + Q.sq);
-    I32[kq + Q.notify] = 0;
+    Atomics.store(I32, kq + Q.notify, 0);
   } finally {
     mutex_exit(kq + Q.lock);
   }
@@ -158,9 +162,8 @@ export function kq_close(kq: number): void {
 
 // ---------------------------------------------------------------- knotes
 
-
 /** Queues an active knote and wakes one sleeper (kqueue lock held). */
-function knote_enqueue(kq: number, kn: number): void {
+export function knote_enqueue(kq: number, kn: number): void {
   PENDQ.insert_tail(kq, kn);
   const m = I32; // the live binding, read once (each read reloads it and its bounds)
   m[kn + K.status] = m[kn + K.status]! | KN_QUEUED;
@@ -170,7 +173,7 @@ function knote_enqueue(kq: number, kn: number): void {
   if (m[kq + Q.lastq] !== lid) m[kq + Q.lastq] = lid;
   if (m[kq + Q.sq] !== 0) wake_one(kq);
   const file = m[kq + Q.file]!;
-  if (file !== 0 && m[file + FF.watch] !== 0) m[kq + Q.notify] = 1;
+  if (file !== 0 && m[file + FF.watch] !== 0) Atomics.store(m, kq + Q.notify, 1);
 }
 
 /** Wakes one LWP sleeping in kevent on kq, if one can be woken (kqueue lock held). */
@@ -187,7 +190,7 @@ function queue_unlink(kq: number, kn: number): void {
 }
 
 /** Re-queues at the tail a knote the scan took off the queue (no wake-up: the scanner returns it). */
-function queue_append(kq: number, kn: number): void {
+export function queue_append(kq: number, kn: number): void {
   PENDQ.insert_tail(kq, kn);
   I32[kq + Q.count]++;
 }
@@ -205,7 +208,7 @@ export function knote_event(kn: number, hint: number): void {
 }
 
 /** knote_event for a caller that has the knote's filter operations at hand. */
-function knote_event_ops(kn: number, hint: number, ops: FilterOps): void {
+export function knote_event_ops(kn: number, hint: number, ops: FilterOps): void {
   if ((I32[kn + K.status]! & KN_DELETING) === 0 && ops.event(kn, hint)) knote_activate(kn);
 }
 
@@ -249,169 +252,4 @@ function knote_drop(kn: number): void {
   knotes.free(kn);
   kstat_add(C_DROPPED);
   kstat_add(C_KN_INUSE, -1);
-}
-
-// ---------------------------------------------------------------- register
-
-/**
- * kqueue_register: applies one change. Returns 0 or the errno code of
- * the failure. `kev` is the caller's private copy; as in the seed, it is
- * updated the way the EV_RECEIPT / EV_ERROR entry will report it.
- */
-export function kqueue_register(kq: number, kev: kevent_t): Errno {
-  kq_lock(kq);
-  try {
-    return kqueue_register_locked(kq, kev);
-  } finally {
-    kq_unlock(kq);
-  }
-}
-
-/** kqueue_register with the kqueue lock held (kevent applies a changelist in chunks under one hold). */
-export function kqueue_register_locked(kq: number, kev: kevent_t): Errno {
-  const filter = kev.filter;
-  const ops = filter < 0 ? filter_ops(filter) : undefined;
-  if (ops === undefined) return 'EINVAL';
-  kev.flags &= ~EV_SYSFLAGS;
-  if (I32[kq + Q.closing] !== 0) return 'EBADF';
-  // A descriptor filter checks its descriptor first (the seed's holdfp), so
-  // a change naming a closed one is EBADF whatever it asks, EV_DELETE too.
-  if (ops.isfd === true && fd_file(kev.ident) === 0) return 'EBADF';
-  let kn = kn_lookup(kq, filter, kev.ident);
-  if (kn === 0) {
-    if ((kev.flags & EV_ADD) === 0) return 'ENOENT';
-    kn = knotes.alloc();
-    if (kn === 0) { kstat_add(C_ENOMEM); return 'ENOMEM'; }
-    const err = knote_attach(kq, kn, kev, ops);
-    if (err !== 0) return err;
-  } else if ((kev.flags & EV_DELETE) !== 0 && (kev.flags & EV_ADD) === 0) {
-    knote_detach_and_drop(kn);
-    return 0;
-  } else {
-    modify(kn, kev, ops);
-  }
-  knote_event_ops(kn, 0, ops);
-  // Disabling keeps the knote active; enabling queues it again if it is.
-  const fl = kev.flags;
-  if ((fl & (EV_DISABLE | EV_ENABLE)) !== 0) enable_disable(kq, kn, fl);
-  return 0;
-}
-
-/**
- * Sets up the fresh knote kn for `kev` (EV_ADD of an absent one) and links
- * it in; or frees it and returns the errno that refused it (kqueue lock held).
- */
-function knote_attach(kq: number, kn: number, kev: kevent_t, ops: FilterOps): Errno {
-  I32[kn + K.kq] = kq;
-  I32[kn + K.filter] = kev.filter;
-  f64_set(kn, K.ident, kev.ident);
-  I32[kn + K.sfflags] = kev.fflags | 0;
-  f64_set(kn, K.sdata, kev.data);
-  kev.fflags = 0; kev.data = 0;
-  I32[kn + K.flags] = kev.flags;
-  f64_set(kn, K.udata, kev.udata);
-  const err = ops.attach(kn);
-  if (err !== 0) { knote_unwatch(kn); I32[kn + K.kq] = 0; knotes.free(kn); return err; }
-  kn_hash_insert(kn);
-  KNLIST.insert_tail(kq, kn);
-  I32[kq + Q.nknotes]++;
-  kstat_add(C_KNOTES);
-  kstat_add(C_KN_INUSE);
-  return 0;
-}
-
-/** EV_DISABLE / EV_ENABLE of a change (kqueue lock held). */
-function enable_disable(kq: number, kn: number, fl: number): void {
-  if ((fl & EV_DISABLE) !== 0) I32[kn + K.status] |= KN_DISABLED;
-  if ((fl & EV_ENABLE) !== 0 && (I32[kn + K.status]! & KN_DISABLED) !== 0) {
-    const st = I32[kn + K.status]! & ~KN_DISABLED;
-    I32[kn + K.status] = st;
-    if ((st & KN_ACTIVE) !== 0 && (st & KN_QUEUED) === 0) knote_enqueue(kq, kn);
-  }
-}
-
-/** A change to an existing knote: it never resets what already fired. */
-function modify(kn: number, kev: kevent_t, ops: FilterOps): void {
-  if (ops.touch !== undefined) { ops.touch(kn, kev, EVENT_REGISTER); return; }
-  I32[kn + K.sfflags] = kev.fflags | 0;
-  f64_set(kn, K.sdata, kev.data);
-  f64_set(kn, K.udata, kev.udata);
-}
-
-// ---------------------------------------------------------------- scan
-
-/**
- * kqueue_scan: takes up to `max` events off the pending queue into `out`
- * (kqueue lock held). Returns how many it added.
- *
- * The common knote (reported, then re-armed by EV_CLEAR / EV_DISPATCH or
- * left queued) costs a few loads and stores of its own struct and one
- * object for the caller; the rare ones (disabled, drained, oneshot) take
- * the general path below.
- */
-export function kqueue_scan(kq: number, max: number, out: kevent_t[]): number {
-  const m = I32; // the live binding, read once (each read reloads it and its bounds)
-  let total = 0;
-  // The entries queued now; re-queued knotes go behind them and wait for the next call.
-  let left = m[kq + Q.count]!;
-  while (total < max && left-- > 0) {
-    const kn = PENDQ.remove_head(kq);
-    if (kn === 0) break;
-    m[kq + Q.count] = m[kq + Q.count]! - 1;
-    const st = m[kn + K.status]!;
-    if ((st & KN_DISABLED) !== 0) {
-      // Disabled: off the queue but still active, so enabling re-queues it.
-      m[kn + K.status] = st & ~KN_QUEUED;
-      continue;
-    }
-    const ops = filter_ops(m[kn + K.filter]!)!;
-    if ((m[kn + K.flags]! & EV_ONESHOT) === 0 && !ops.event(kn, 0)) {
-      // The event went away (level-triggered source drained): not reported.
-      m[kn + K.status] = st & ~(KN_QUEUED | KN_ACTIVE);
-      continue;
-    }
-    const ev = knote_kevent(kn);
-    if (ops.touch !== undefined) ops.touch(kn, ev, EVENT_PROCESS);
-    out.push(ev);
-    total++;
-    scan_rearm(kq, kn);
-  }
-  if (total !== 0) kstat_add(C_EVENTS, total);
-  return total;
-}
-
-/** What a reported knote becomes (kqueue_scan; kqueue lock held, knote off the queue). */
-function scan_rearm(kq: number, kn: number): void {
-  const m = I32;
-  const st = m[kn + K.status]!;
-  const fl = m[kn + K.flags]!;
-  if ((fl & EV_ONESHOT) !== 0) {
-    m[kn + K.status] = st & ~KN_QUEUED;
-    knote_detach_and_drop(kn);
-  } else if ((fl & (EV_CLEAR | EV_DISPATCH)) !== 0) {
-    if ((fl & EV_CLEAR) !== 0) { kn_setdata(kn, 0); m[kn + K.fflags] = 0; }
-    m[kn + K.status] = (fl & EV_DISPATCH) !== 0 ? (st | KN_DISABLED) & ~(KN_QUEUED | KN_ACTIVE) : st & ~(KN_QUEUED | KN_ACTIVE);
-  } else {
-    queue_append(kq, kn);
-  }
-}
-
-/** The knote as a kevent (kn_kevent): the one place the kernel makes a kevent_t for user code. */
-function knote_kevent(kn: number): kevent_t {
-  const f = F64;
-  return {
-    ident: num(f[(kn + K.ident) >> 1]!), filter: I32[kn + K.filter]!, flags: I32[kn + K.flags]! & 0xffff,
-    fflags: I32[kn + K.fflags]! >>> 0, data: num(f[(kn + K.data) >> 1]!), udata: num(f[(kn + K.udata) >> 1]!),
-  };
-}
-
-/**
- * A double from kernel memory as user code should get it: a small integer
- * as an int32 value. A Float64Array load is a heap-allocated number in V8,
- * and storing one into an object makes that field a boxed double for every
- * object of the same shape, the caller's own kevent_t objects included.
- */
-function num(x: number): number {
-  const i = x | 0;
-  return i === x && (i !== 0 || 1 / x > 0) ? i : x;
 }

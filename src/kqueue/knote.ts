@@ -38,7 +38,7 @@
  * queued knote is always active). DISABLED: EV_DISABLE / EV_DISPATCH; an
  * active disabled knote stays active and is queued again when enabled.
  * DELETING: set just before the filter's detach; the knote is freed in the
- * same hold. KN_DETACHED is unused (kept for the seed's numbering).
+ * same hold. (0x08, the seed's KN_DETACHED, is not used.)
  *
  *   from                  to                       by
  *   (free)                0                        EV_ADD of an absent knote (knote_attach):
@@ -113,12 +113,14 @@ const KQUEUE = define_struct('kqueue', {
   qhead: 'i32', qtail: 'i32',   // [k] pending queue (kq_knpend)
   lhead: 'i32', ltail: 'i32',   // [k] every knote of this kqueue (kq_knlist)
   sq: 'i32', sqTail: 'i32',     // [k] LWPs sleeping in kevent (adjacent: a sleep-queue list)
-  file: 'i32',      // [c] descriptor table entry, for EVFILT_READ watchers of this kqueue; kq_setfd writes
-                    //   it (and fd) without k just after fd_alloc has published the descriptor
-  fd: 'i32',        // [c] its descriptor number (kq_setfd)
+  file: 'i32',      // [k] descriptor table entry, for EVFILT_READ watchers of this kqueue: written once, by
+                    //   kq_setfd under k just after fd_alloc published the descriptor; kq_unlock reads it
+                    //   without k only after a notify that a holder of k set having seen it
+  fd: 'i32',        // [k] its descriptor number (kq_setfd, with file)
   nknotes: 'i32',   // [k] knotes registered
-  notify: 'i32',    // set under k (readiness changed: tell watchers once the lock is dropped); cleared
-                    //   by kq_unlock's Atomics.exchange without k, or under k by close
+  notify: 'i32',    // [k,a] readiness changed: tell watchers once the lock is dropped. Set (Atomics.store)
+                    //   under k; cleared by close under k, or without k by the Atomics.exchange of
+                    //   kq_unlock (whoever drops k next): a set is always followed by its setter's own look
   lastq: 'i32',     // [k] lid of the thread that last queued an event (adaptive spin)
   spinScore: 'i32', spinTick: 'i32', // [k] adaptive spin: does spinning pay on this kqueue (kern/spin.ts)
 });
@@ -169,7 +171,7 @@ export const K = {
 } as const satisfies Record<keyof typeof KF, number>;
 
 /** Knote status bits (kn_status). */
-export const KN_ACTIVE = 0x01, KN_QUEUED = 0x02, KN_DISABLED = 0x04, KN_DETACHED = 0x08, KN_DELETING = 0x10;
+export const KN_ACTIVE = 0x01, KN_QUEUED = 0x02, KN_DISABLED = 0x04, KN_DELETING = 0x10;
 
 export const kqueues = kcache_create('kqueue', KQUEUE, (t) => t.kq_max!);
 export const knotes = kcache_create('knote', KNOTE, (t) => t.kq_knotes_max!);

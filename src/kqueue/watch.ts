@@ -21,7 +21,7 @@ export const WATCHQ = new TailQ(FF.watch, FF.watchTail, K.wnext, K.wprev);
  */
 export function knote_watch(kn: number, file: number): Errno {
   mutex_enter(file + FF.lock);
-  if (I32[file + FF.closing] !== 0 || I32[file + FF.type] === 0) { mutex_exit(file + FF.lock); return 'EBADF'; }
+  if (I32[file + FF.closing] !== 0 || Atomics.load(I32, file + FF.type) === 0) { mutex_exit(file + FF.lock); return 'EBADF'; }
   WATCHQ.insert_tail(file, kn);
   I32[kn + K.file] = file;
   mutex_exit(file + FF.lock);

@@ -100,12 +100,9 @@
  *                 lwp_continue. Under p+l. Read lock-free by the LWP at each
  *                 syscall entry (sysenter), in its sleeps (must_halt), by
  *                 lwp_create for the creator
- *   LW_UNPARKED   set: lwp_unpark finding the target not parked on its
- *                 hint's bucket, under that bucket (b); cleared: the LWP's
- *                 next park, under its hint's bucket. Same hint, same
- *                 bucket: an unpark racing a park is never lost
- *   LW_SINTR      unused (interruptibility is the sleeper's
- *                 SQF_INTERRUPTIBLE); kept for NetBSD's numbering
+ *   (0x2, 0x4)    free: a pending unpark is the l_unpark word, not a bit
+ *                 (below); interruptibility is the sleeper's
+ *                 SQF_INTERRUPTIBLE, not NetBSD's LW_SINTR
  *   LW_DETACHED   set: lwp_alloc (LWP_DETACHED, before publication),
  *                 lwp_detach; under p; never cleared
  *   LW_WEXIT      set: lwp_exit_common, under p; never cleared
@@ -116,12 +113,25 @@
  *                 lock (consume_cancel), when an interruptible sleep starts
  *                 or ends interrupted
  *   LW_PENDING    set: any thread, no lock (lwp_post_userret); cleared: the
- *                 LWP itself at its next syscall entry (userret)
+ *                 LWP itself at its next syscall entry (userret). A post
+ *                 that found its LWP by lid while the slot was being reused
+ *                 may land on the slot's next LWP: one userret pass for
+ *                 nothing (every on_userret hook checks its own state)
  *   LW_PENDSIG    set: a thread generating a signal the LWP may take, under
  *                 the signal lock (lwp/sig.ts); cleared: the LWP itself,
  *                 under the signal lock, when it finds nothing left to take
  *                 (signals/sig.ts). Also ends (SQ_INTR) an interruptible
  *                 sleep that starts while it is set (consume_cancel)
+ *
+ * A pending unpark (l_unpark) holds the lid it is for, not a flag bit:
+ * lwp_unpark finds its target by lid without the proc lock, so the slot can
+ * be freed and reused by another LWP between that lookup and the store; a
+ * bit would then make the newcomer's first park fail with EALREADY for an
+ * unpark meant for its predecessor, while a stored lid does not match it
+ * (lwp_alloc zeroes the word too, before or after such a store). Set by
+ * lwp_unpark not finding the target parked on its hint's bucket, under
+ * that bucket (b); consumed by the LWP's next park, under its hint's
+ * bucket. Same hint, same bucket: an unpark racing a park is never lost.
  *
  * ---- Locks ----------------------------------------------------------------
  *
@@ -131,7 +141,7 @@
  *   l_lock (lwp)   l_stat (with p_lock where a count changes), l_resume,
  *                  l_sleeping, l_wmesg, the async-sleeper chain (l_asq,
  *                  l_nasync)
- *   bucket (parktab)  the park table: parked sleepers, LW_UNPARKED
+ *   bucket (parktab)  the park table: parked sleepers, l_unpark
  *
  * Order: p_lock, then a park bucket, then l_lock (kern/lockorder.ts). The
  * sleep hooks take l_lock with at most an object lock held, which comes
@@ -168,8 +178,6 @@ export const STATE_NAMES: Readonly<Record<number, string>> = {
 
 /** l_flag bits: who sets and clears each, under which lock, is in the header's table. */
 export const LW_WSUSPEND = 0x1;    // suspend requested: act at the next syscall boundary
-export const LW_UNPARKED = 0x2;    // an unpark is pending (NetBSD's L_CANCELLED for park)
-export const LW_SINTR = 0x4;       // unused (the sleeper's SQF_INTERRUPTIBLE says it)
 export const LW_DETACHED = 0x8;    // LPR_DETACHED
 export const LW_WEXIT = 0x10;      // exiting
 export const LW_MAIN = 0x20;       // the booting thread
@@ -194,10 +202,12 @@ export const LWP = define_struct('lwp', {
   lid: 'i32',          // [c] until the slot is freed and reused: re-check after a lock-free lookup
   stat: 'i32',         // [l,a] LS*; with p too where p_nrlwps changes. Exceptions: lwp_alloc/lwp_free (p only, slot
                        //   unpublished or dead), the kernel-mutex sleep hook (CAS, no lock; see the header)
-  flag: 'i32',         // [a] LW_*: each bit's owner in the header's table
+  flag: 'i32',         // [a] LW_*: each bit's owner in the header's table. One plain read: sysenter's peek at
+                       //   LW_USERRET (kern/sysent.ts), a hint: a bit set meanwhile is seen at the next syscall
   waitingfor: 'i32',   // [p] lid it waits for in lwp_wait (0 for whichever)
   waiter: 'i32',       // [p] the first waiter for it
-  sl: 'i32',           // unused (sync sleeps use l_sleeping)
+  unpark: 'i32',       // [b,a] lid an unpark is pending for (0: none; NetBSD's L_CANCELLED for park): set by
+                       //   lwp_unpark not finding it parked, consumed by its next park, both under the hint's bucket
   sleeping: 'i32',     // [l] the sleeper it is blocked on now (sync), 0 if none; written by self
   asq: 'i32',          // [l] chain of its pending async sleepers (through the sleepers' lnext)
   nasync: 'i32',       // [l] length of that chain
@@ -206,7 +216,6 @@ export const LWP = define_struct('lwp', {
   nlocks: 'i32',       // [!] kernel mutexes held (mutex.ts); the reaper reads it once the thread is gone
   wmesg: 'i32',        // [l] what it sleeps on (WMESG); the kernel-mutex hook writes it without l (self)
   nparks: 'i32',       // [!] statistic: parks, counted by self under its bucket
-  nwakes: 'i32',       // statistic, never read: unparks that woke it, counted under the unparker's bucket (b)
 });
 export const L = LWP.F;
 

@@ -11,10 +11,8 @@ import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { on_panic, panic_error } from '../kern/panic.js';
 import { mono_now } from '../kern/time.js';
 import { sysent_set_userret_hook, sysent_sigret } from '../kern/sysent.js';
-import {
-  sq_set_sleep_ops, sq_flags, sq_lnext, sq_setlnext, sq_lid, sq_wake_all, sq_orphan, sq_free,
-  sq_wmesg, sq_kick, sq_interrupt, sq_unsleep, SQF_INTERRUPTIBLE,
-} from '../kern/sleepq.js';
+import { sq_flags, sq_lnext, sq_setlnext, sq_lid, sq_wake_all, sq_orphan, sq_free, sq_wmesg, sq_kick, sq_interrupt, sq_unsleep, SQF_INTERRUPTIBLE } from '../kern/sleepq.js';
+import { sq_set_sleep_ops } from '../kern/sleepwait.js';
 import { WM_PARKED } from './park.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { wmesg_register } from '../kern/wmesg.js';

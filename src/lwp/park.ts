@@ -2,11 +2,11 @@
  * lwp_park / lwp_unpark: the sleep queue user-level synchronisation (mutexes,
  * condition variables in a thread library) is built on. Parked LWPs sleep
  * on buckets of a park table hashed by the hint; unpark looks for the
- * target on its hint's bucket and, not finding it parked there, leaves one
- * sticky "unpark pending" bit that the target's next park consumes
- * (EALREADY). The bucket lock is held while that bit is set and while a
- * parker checks it, so an unpark racing a park with the same hint is never
- * lost (LW_UNPARKED's row in lwp/lwp.ts's flag table; a park ended by
+ * target on its hint's bucket and, not finding it parked there, leaves a
+ * sticky "unpark pending" mark (l_unpark = the target's lid) that the
+ * target's next park consumes (EALREADY). The bucket lock is held while the
+ * mark is set and while a parker checks it, so an unpark racing a park with
+ * the same hint is never lost (l_unpark in lwp/lwp.ts's header; a park ended by
  * lwp_suspend is its SLEEP -> ONPROC -> SUSPENDED path there).
  *
  * A bucket is [lock (class parktab), head, tail, pad]: the parked sleepers
@@ -16,14 +16,12 @@ import { I32, kregion_create, f64_get, f64_set } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail } from '../kern/errno.js';
-import {
-  sq_alloc, sq_free, sq_enqueue, sq_wake, sq_first, sq_next, sq_lwp, SQF_INTERRUPTIBLE, SQF_ASYNC,
-  SQ_WOKEN, SQ_TIMEDOUT, SQ_UNSLEPT, sq_block,
-} from '../kern/sleepq.js';
+import { sq_alloc, sq_free, sq_enqueue, sq_wake, sq_first, sq_next, sq_lwp, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_WOKEN, SQ_TIMEDOUT, SQ_UNSLEPT } from '../kern/sleepq.js';
+import { sq_block } from '../kern/sleepwait.js';
 import type { SleepGen } from '../kern/sleeprun.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { wmesg_register } from '../kern/wmesg.js';
-import { L, LW_UNPARKED, LSIDL, LSZOMB, lwp_byid } from './lwp.js';
+import { L, LSIDL, LSZOMB, lwp_byid } from './lwp.js';
 import { mutex_class } from '../kern/lockdebug.js';
 
 export const LWP_UNPARK_MAX = 1024;
@@ -60,8 +58,8 @@ function park_enter(hint: number, async: boolean): number {
   const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_PARKED, 'lwp_park');
   f64_set(l, L.parkhint, hint);
   mutex_enter(b);
-  if (Atomics.load(I32, l + L.flag) & LW_UNPARKED) {
-    Atomics.and(I32, l + L.flag, ~LW_UNPARKED);
+  if (Atomics.load(I32, l + L.unpark) === cur.lid) {
+    Atomics.store(I32, l + L.unpark, 0);
     mutex_exit(b);
     sq_free(sl);
     kstat_add(C_EARLY);
@@ -114,15 +112,15 @@ export function unpark_one(lid: number, hint: number): number {
     if (I32[t + L.lid] === lid && same_hint(f64_get(t, L.parkhint), hint)) {
       const woke = sq_wake(sl);
       mutex_exit(b);
-      if (woke) { I32[t + L.nwakes]++; return 1; }
-      return 0;
+      return woke ? 1 : 0;
     }
   }
   const t = lwp_byid(lid);
   const stat = t === 0 ? 0 : Atomics.load(I32, t + L.stat);
   if (t === 0 || stat === LSIDL || stat === LSZOMB) { mutex_exit(b); return -1; }
-  // Not parked here (not yet, or on another hint: an application error): leave it pending.
-  Atomics.or(I32, t + L.flag, LW_UNPARKED);
+  // Not parked here (not yet, or on another hint: an application error):
+  // leave it pending, for this lid only (the slot may be reused meanwhile).
+  Atomics.store(I32, t + L.unpark, lid);
   mutex_exit(b);
   return 0;
 }

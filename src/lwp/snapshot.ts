@@ -11,7 +11,7 @@ import { sysenter } from '../kern/sysent.js';
 import { wmesg_name } from '../kern/wmesg.js';
 import { P, curproc } from '../kern/proc.js';
 import {
-  L, LWP, LSRUN, LSONPROC, LSSLEEP, LSZOMB, LW_DETACHED, LW_WSUSPEND, LW_UNPARKED, LW_MAIN, LW_THREW, LW_DIED,
+  L, LWP, LSRUN, LSONPROC, LSSLEEP, LSZOMB, LW_DETACHED, LW_WSUSPEND, LW_MAIN, LW_THREW, LW_DIED,
   STATE_NAMES, maxlwp, slot_handle,
 } from './lwp.js';
 
@@ -46,7 +46,7 @@ export function lwp_snapshot(): { lwps: LwpInfo[]; proc: Record<string, number>;
       lid: I32[h + L.lid]!, state: STATE_NAMES[st] ?? String(st),
       wmesg: st === LSSLEEP ? wmesg_name(I32[h + L.wmesg]!) : '',
       detached: (fl & LW_DETACHED) !== 0, suspendRequested: (fl & LW_WSUSPEND) !== 0,
-      unparkPending: (fl & LW_UNPARKED) !== 0, main: (fl & LW_MAIN) !== 0,
+      unparkPending: Atomics.load(I32, h + L.unpark) === I32[h + L.lid], main: (fl & LW_MAIN) !== 0,
       threw: (fl & LW_THREW) !== 0, died: (fl & LW_DIED) !== 0,
       waitingFor: I32[h + L.waitingfor]!, parks: I32[h + L.nparks]!,
       ageMs: (now - f64_get(h, L.created)) / 1e6,

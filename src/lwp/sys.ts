@@ -14,14 +14,13 @@ import { panic_check } from '../kern/panic.js';
 import { real_now, mono_now, ts_to_ns, type Timespec } from '../kern/time.js';
 import { sysenter, sysent_sigintr } from '../kern/sysent.js';
 import { on_boot } from '../kern/boot.js';
-import { run_async, run_sync_restart, run_async_restart, type SleepGen } from '../kern/sleeprun.js';
-import {
-  sq_alloc, sq_free, sq_enqueue, sq_wake_all, sq_abandon_thread, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR,
-} from '../kern/sleepq.js';
-import { wmesg_register } from '../kern/wmesg.js';
+import { run_async, run_sync_restart, run_async_restart } from '../kern/sleeprun.js';
+import { lwp_wait1 } from './wait.js';
+import { sq_wake_all } from '../kern/sleepq.js';
+import { sq_abandon_thread } from '../kern/sleepwait.js';
 import { kstat_add } from '../kern/kstat.js';
 import {
-  L, LSIDL, LSZOMB, LSSLEEP, LSSUSPENDED, LW_DETACHED, LW_WEXIT, LW_MAIN, LW_WSUSPEND, LW_CANCELLED, lwp_byid, maxlwp, slot_handle, lwp_private, lwp_setprivate_,
+  L, LSIDL, LSZOMB, LSSLEEP, LSSUSPENDED, LW_DETACHED, LW_WEXIT, LW_MAIN, LW_WSUSPEND, LW_CANCELLED, lwp_byid, maxlwp, lwp_private, lwp_setprivate_,
 } from './lwp.js';
 import { P, curproc, lwp_create_hooks, proc_main_exit } from '../kern/proc.js';
 import {
@@ -40,8 +39,6 @@ export const LWP_SUSPENDED = 0x00000080;
 export { LWP_UNPARK_MAX };
 /** LWP states (NetBSD l_stat values). */
 export { LSIDL, LSRUN, LSSLEEP, LSSTOP, LSZOMB, LSONPROC, LSSUSPENDED } from './lwp.js';
-
-const WM_LWPWAIT = wmesg_register('lwpwait');
 
 /** Where an LWP starts: the named export of a module, called with a structured clone of `arg`. */
 export interface LwpStart { module: string | URL; export?: string; arg?: unknown }
@@ -142,72 +139,6 @@ function lwp_find(lid: number): number {
 /** Exit status of a process whose kernel panicked (EX_SOFTWARE). */
 const PANIC_STATUS = 70;
 
-function* wait1(lid: number, async: boolean): SleepGen<number> {
-  panic_check('lwp_wait');
-  // The sleeper is taken before the proc lock: running out (EAGAIN) must not
-  // leave the lock held. One entry serves every sleep of this call.
-  const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_LWPWAIT, 'lwp_wait');
-  try {
-    return yield* wait1Locked(lid, sl);
-  } finally {
-    sq_free(sl);
-  }
-}
-
-function* wait1Locked(lid: number, sl: number): SleepGen<number> {
-  const l = cur.lwp, curlid = cur.lid, p = curproc();
-  mutex_enter(p + P.lock);
-  I32[p + P.nlwpwait]++;
-  I32[l + L.waitingfor] = lid;
-  let error: ErrnoCode;
-  for (;;) {
-    let nfound = 0;
-    let deadlock = false;
-    const max = maxlwp();
-    for (let i = 0; i < max; i++) {
-      const h2 = slot_handle(i);
-      const st = Atomics.load(I32, h2 + L.stat);
-      if (st === 0) continue;
-      const lid2 = I32[h2 + L.lid];
-      // The target waits for us (this also catches waiting for oneself).
-      if (lid2 === lid && I32[h2 + L.waitingfor] === curlid) { deadlock = true; break; }
-      if (h2 === l) continue;
-      if (Atomics.load(I32, h2 + L.flag) & LW_DETACHED) continue;
-      if (lid !== 0) {
-        if (lid2 !== lid) continue;
-        if (I32[h2 + L.waiter] === 0) I32[h2 + L.waiter] = curlid;
-      } else if (I32[h2 + L.waiter] !== 0) {
-        nfound++; // someone else waits for it specifically
-        continue;
-      }
-      nfound++;
-      if (st !== LSZOMB) continue;
-      I32[l + L.waitingfor] = 0;
-      I32[h2 + L.waiter] = 0;
-      I32[p + P.nlwpwait]--;
-      lwp_free(h2);
-      mutex_exit(p + P.lock);
-      return lid2;
-    }
-    if (deadlock) { error = 'EDEADLK'; break; }
-    if (nfound === 0) { error = 'ESRCH'; break; }
-    // Everyone else waits too, and no zombie can appear: sleeping would never end.
-    if (I32[p + P.nrlwps] + I32[p + P.nzlwps] - I32[p + P.ndlwps] <= I32[p + P.nlwpwait]) { error = 'EDEADLK'; break; }
-    sq_enqueue(p + P.lwpcv, sl);
-    const r = yield { sl, lock: p + P.lock, deadline: Infinity };
-    if (r === SQ_INTR) { error = 'EINTR'; break; }
-  }
-  if (lid !== 0) {
-    const h2 = lwp_byid(lid);
-    if (h2 !== 0 && I32[h2 + L.waiter] === curlid) I32[h2 + L.waiter] = 0;
-  }
-  I32[p + P.nlwpwait]--;
-  I32[l + L.waitingfor] = 0;
-  sq_wake_all(p + P.lwpcv);
-  mutex_exit(p + P.lock);
-  fail(error, 'lwp_wait', lid ? `lid ${lid}` : undefined);
-}
-
 function wait_arg(lid: unknown): number {
   const n = copyin_int(lid, 'lid', 'lwp_wait', 'ESRCH');
   return n < 0 ? fail('ESRCH', 'lwp_wait', `lid ${n}`) : n;
@@ -217,14 +148,14 @@ function wait_arg(lid: unknown): number {
 export function lwp_wait(lid: number): number {
   sysenter();
   const n = wait_arg(lid);
-  return run_sync_restart(() => wait1(n, false));
+  return run_sync_restart(() => lwp_wait1(n, false));
 }
 /** The Promise form of {@link lwp_wait}. */
 export async function lwp_wait_async(lid: number, opts?: AsyncOptions): Promise<number> {
   sysenter();
   const n = wait_arg(lid);
   const signal = copyin_async_options(opts, 'lwp_wait');
-  return run_async_restart(() => wait1(n, true), false, signal);
+  return run_async_restart(() => lwp_wait1(n, true), false, signal);
 }
 
 /** Detaches LWP `lid`: it will not be waited for; a zombie is freed at once. ESRCH, EINVAL. */

@@ -12,7 +12,7 @@ import { workerData, type MessagePort } from 'node:worker_threads';
 import { attach, type KernelImage } from '../kern/boot.js';
 import { cur, H_SCRATCH } from '../kern/hdr.js';
 import { LW_THREW, lwp_byid } from './lwp.js';
-import { sq_abandon_thread, sq_thread_abandoned } from '../kern/sleepq.js';
+import { sq_abandon_thread, sq_thread_abandoned } from '../kern/sleepwait.js';
 import { lwp_bind, lwp_startup, lwp_halt, lwp_exit_common, lwp_orphan_sleepers } from './ops.js';
 import { spawn_set_lwp0_port } from './spawn.js';
 import { lwp_reap_dead } from './reap.js';

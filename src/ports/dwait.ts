@@ -48,7 +48,7 @@ import { I32 } from '../kern/kmem.js';
 import { mono_now } from '../kern/time.js';
 import { on_boot, tunables } from '../kern/boot.js';
 import { kstat_add, kstat_counter } from '../kern/kstat.js';
-import type { SpinPolicy } from '../kern/sleepq.js';
+import type { SpinPolicy } from '../kern/sleepwait.js';
 import {
   timer_port_deadline, set_timer_slack, callout_run, callout_fired, callout_cover, TL_MONO, clock_fired_here,
 } from '../timers/kapi.js';

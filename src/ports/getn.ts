@@ -21,13 +21,14 @@ import { fail, SysError } from '../kern/errno.js';
 import { copyin_int, copyin_timeout_ns } from '../kern/copyin.js';
 import { mono_now } from '../kern/time.js';
 import { kstat_add } from '../kern/kstat.js';
-import { sq_alloc, sq_free, sq_enqueue, sq_unlink, sq_setarg, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC, sq_poll_idle } from '../kern/sleepq.js';
+import { sq_alloc, sq_free, sq_enqueue, sq_unlink, sq_setarg, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC } from '../kern/sleepq.js';
+import { sq_poll_idle } from '../kern/sleepwait.js';
 import type { SleepGen } from '../kern/sleeprun.js';
 import { wmesg_register } from '../kern/wmesg.js';
 import { P, port_lock, port_alert_user, PQ_ALERT, PQ_CLOSE, C_WAITERS, C_WAITS } from './mem.js';
 import { PORT_SOURCE_ALERT } from './consts.js';
 import { port_enter, port_exit, port_exit_release, port_nent, port_gen } from './queue.js';
-import { lane_ctl_sync_locked, lane_owner } from './lane.js';
+import { lane_ctl_sync_locked, lane_owner } from './lane-locked.js';
 import { take_drops_lock, take_and_unlock, take_reserve, takeResult, take_out, take_warm } from './take.js';
 import { spin_begin, spin_end, prespin } from './spin.js';
 import { dwait_begin, dwait_end } from './dwait.js';
@@ -110,13 +111,11 @@ export function getn_fast(fd: unknown, max: number, nget: number, syscall: strin
 }
 
 /**
- * The body of port_get (one = true: max 1, nget 1, ETIME thrown) and
- * port_getn. Arguments are already checked for type; fd is checked here.
+ * getn_gen's answers that need no take and no sleep (port h entered): EINVAL
+ * for nget > max, the count for max 0, nothing for nget 0, the alert of an
+ * alerted port. Exits the port when it answers; undefined: go on, still entered.
  */
-export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> {
-  const { max, nget, tns, one, async, syscall } = req;
-  take_reserve();
-  const h = port_enter(fd, syscall);
+function getn_at_once(h: number, max: number, nget: number, syscall: string): port_event_list | undefined {
   if (nget > max && max > 0) { port_exit(h); fail('EINVAL', syscall, `nget ${nget} > max ${max}`); }
   if (max === 0) {
     const n = port_nent(h);
@@ -129,6 +128,19 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
     port_exit(h);
     return event_list([a], 1);
   }
+  return undefined;
+}
+
+/**
+ * The body of port_get (one = true: max 1, nget 1, ETIME thrown) and
+ * port_getn. Arguments are already checked for type; fd is checked here.
+ */
+export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> {
+  const { max, nget, tns, one, async, syscall } = req;
+  take_reserve();
+  const h = port_enter(fd, syscall);
+  const quick = getn_at_once(h, max, nget, syscall);
+  if (quick !== undefined) return quick;
   I32[h + P.thrcnt]!++;
   const out = take_out();
   let deadline = -1;      // -1: not computed yet (no need to wait so far)
@@ -180,9 +192,7 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       if (I32[h + P.alertGen] !== alertGen) { out.length = 0; out.push(alert_event(h)); break; }
       if (I32[h + P.flags]! & PQ_CLOSE) fail('EBADFD', syscall, 'port closed while waiting');
       if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) continue;
-      if (r === SQ_INTR) {
-          fail('EINTR', syscall);
-      }
+      if (r === SQ_INTR) fail('EINTR', syscall);
       if (r === SQ_TIMEDOUT || mono_now() >= deadline) {
         if (!one && (needNew === -1 || port_gen(h) !== needNew)) take_drops_lock(h, max, out);
         break;

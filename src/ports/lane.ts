@@ -1,5 +1,8 @@
 /**
- * Send lanes: the lock-free path of port_send.
+ * Send lanes: the lock-free path of port_send, and the owner's side of it
+ * (its thread-local state and everything that changes it). The lane's
+ * layout, the pool and what getters, close and other senders do to a lane
+ * under the port lock are in lane-locked.ts.
  *
  * Why. With the port lock taken per event, a producer and a consumer on two
  * CPUs pass the lock word and the port struct's cache lines back and forth
@@ -9,21 +12,6 @@
  * tail word, so per event only the entry itself travels to the consumer's
  * CPU (four to a cache line), and the port lock is taken by the producer
  * once per credit grant (a lane's worth of events) instead of per event.
- *
- * What stays the seed's. Getters still take events under the port lock, in
- * FIFO order across the lane and the locked queue: every event queued on the
- * locked list records the lane's tail at that moment (E.rpos), i.e. it comes
- * after the lane entries published before it and before those published
- * after; take.ts merges the two by that mark. port_max_events holds exactly:
- * the owner pushes only against credits it was granted under the lock, and
- * granted credits count in P.curr like reserved slots until the events are
- * taken (or the credits given back). Waiters, alerts, close and readiness
- * work as before: a getter that queued itself to sleep publishes what it
- * waits for in the lane's control word and then looks at the lane once
- * more; the owner reads that word after its publishing store; so either the
- * getter sees the event or the owner sees the getter and wakes it under the
- * lock (the same pairing for kqueue watchers, through the descriptor's
- * watch word).
  *
  * A full lane. Its owner waits for room rather than putting its events on
  * the locked list (lane_wait_room): spilling puts producer and getter back
@@ -44,32 +32,19 @@
  * elsewhere LANE_SWITCH times in a row while the lane sat idle), or it
  * exits (lwp exit hook, also for a dead worker). Other senders
  * to the port use the locked queue, which is as fast as before.
- *
- * Lane layout in words (each group on its own cache line):
- *   [0]  tail: entries published (owner only)
- *   [16] head: entries taken (getters, under the port lock); [17] the LWP that last took
- *   [32] ctl: events the first sleeping getter wants | LN_CLOSED; [33] owner lid;
- *   [34] port handle; [35] in use; [36] limit: tail value the granted credits reach;
- *   [37] room wait: the owner sleeps for room (lane_wait_room); [38] the head value that wakes it
- *   [48] entries: { user f64, events i32, pad } x port_lane_entries
  */
-import { I32, F64, kregion_create } from '../kern/kmem.js';
+import { I32, F64 } from '../kern/kmem.js';
 import { FF } from '../kern/fdtab.js';
 import { cur } from '../kern/hdr.js';
-import { sq_first, sq_arg } from '../kern/sleepq.js';
 import { mono_now } from '../kern/time.js';
 import { tunables } from '../kern/boot.js';
 import { mutex_enter, mutex_exit, notify_after_unlock } from '../kern/mutex.js';
 import { on_lwp_exit, on_userret } from '../kern/proc.js';
 import { lwp_post_userret } from '../lwp/kapi.js';
-import { P, port_lock, port_id_word, PQ_CLOSE, C_DISCARDED, C_SENT, C_LANES, C_LANE_SPILLS, C_LANE_ROOM_WAITS, C_LANE_ROOM_SLEEPS, C_LANE_ROOM_TIMEOUTS, C_LANE_GRANTS, spinRegion, SPIN_BUDGET } from './mem.js';
+import { P, port_lock, port_id_word, C_SENT, C_LANE_SPILLS, C_LANE_ROOM_WAITS, C_LANE_ROOM_SLEEPS, C_LANE_ROOM_TIMEOUTS, C_LANE_GRANTS, spinRegion, SPIN_BUDGET } from './mem.js';
 import { kstat_add } from '../kern/kstat.js';
+import { LN_TAIL, LN_HEAD, LN_GETTER, LN_CTL, LN_OWNER, LN_PORT, LN_INUSE, LN_LIMIT, LN_ROOMWAIT, LN_ROOMAT, LN_ENT, LN_CLOSED, LN_WANT, lane_entries, lane_handle, lane_alloc, lane_release_locked, lane_ctl_sync_locked } from './lane-locked.js';
 
-export const LN_TAIL = 0, LN_HEAD = 16, LN_GETTER = 17, LN_CTL = 32, LN_OWNER = 33, LN_PORT = 34, LN_INUSE = 35, LN_LIMIT = 36, LN_ROOMWAIT = 37, LN_ROOMAT = 38, LN_ENT = 48;
-/** ctl bit: the port was closed (its entries are discarded; the owner lets go). */
-export const LN_CLOSED = 1 << 30;
-/** ctl bits: events the first sleeping getter waits for (0: none asleep); see lane_ctl_sync_locked. */
-export const LN_WANT = (1 << 30) - 1;
 /**
  * Credits granted per visit of the owner to the port lock: the first grant
  * after the owner takes the lane is LANE_CREDIT_FIRST, each next one twice
@@ -100,16 +75,6 @@ export const LANE_ROOM_WAIT_NS = 10_000_000;
 const ROOM_SLEEP_MS = 1;
 /** Consecutive sends elsewhere after which an owner gives up an idle lane. */
 export const LANE_SWITCH = 64;
-
-/** Entries per lane of tunables t: port_lane_entries rounded down to a power of two. */
-function entries_of(t: { port_lane_entries?: number }): number { return 1 << (31 - Math.clz32(t.port_lane_entries!)); }
-/** Entries per lane. */
-export function lane_entries(): number { return entries_of(tunables()); }
-function lane_words(): number { return LN_ENT + 4 * lane_entries(); }
-
-// Region: 16 words of slack to start the first lane on a cache line.
-const lanes = kregion_create('port_lanes', (t) => 16 + t.port_lanes! * (LN_ENT + 4 * entries_of(t)));
-function lane_handle(i: number): number { return ((lanes.base + 15) & ~15) + i * lane_words(); }
 
 // ---- the owner's side (thread-local: an LWP owns at most one lane) ----
 
@@ -353,23 +318,6 @@ function credit_locked(h: number): boolean {
   return true;
 }
 
-/**
- * Takes back, for another sender or a source, the credits the owner of port
- * h's lane holds but has not used (lock held), all but one: the owner checks
- * its limit without the lock and may be about to publish one more entry.
- * Returns how many came back.
- */
-export function lane_revoke_locked(h: number): number {
-  const ln = I32[h + P.lane]!;
-  if (ln === 0 || I32[ln + LN_OWNER] === 0) return 0;
-  const keep = (Atomics.load(I32, ln + LN_TAIL) + 1) | 0;
-  const back = (I32[ln + LN_LIMIT]! - keep) | 0;
-  if (back <= 0) return 0;
-  Atomics.store(I32, ln + LN_LIMIT, keep);
-  I32[h + P.curr] = I32[h + P.curr]! - back;
-  return back;
-}
-
 
 /** Takes port h's lane for this thread (lock held), binding one from the pool if needed. */
 function lane_claim_locked(h: number, fd: number): boolean {
@@ -395,41 +343,6 @@ function lane_claim_locked(h: number, fd: number): boolean {
   return true;
 }
 
-function lane_alloc(): number {
-  const n = tunables().port_lanes!;
-  for (let i = 0; i < n; i++) {
-    const ln = lane_handle(i);
-    if (Atomics.load(I32, ln + LN_INUSE) === 0 && Atomics.compareExchange(I32, ln + LN_INUSE, 0, 1) === 0) { kstat_add(C_LANES); return ln; }
-  }
-  return 0;
-}
-
-/** Returns lane ln to the pool (port struct being released, lock held). */
-export function lane_free(ln: number): void {
-  I32[ln + LN_OWNER] = 0; I32[ln + LN_PORT] = 0;
-  Atomics.store(I32, ln + LN_CTL, 0);
-  Atomics.store(I32, ln + LN_INUSE, 0);
-  kstat_add(C_LANES, -1);
-}
-
-/**
- * Ends ownership of lane ln of port h (lock held), by its owner or on
- * behalf of an owner that exited: unused credits go back; on a closed port
- * the entries published after the close are discarded too.
- */
-export function lane_release_locked(h: number, ln: number): void {
-  const tail = Atomics.load(I32, ln + LN_TAIL);
-  const unused = (I32[ln + LN_LIMIT]! - tail) | 0;
-  let curr = I32[h + P.curr]! - unused;
-  Atomics.store(I32, ln + LN_LIMIT, tail);
-  if ((I32[h + P.flags]! & PQ_CLOSE) !== 0) {
-    const left = (tail - I32[ln + LN_HEAD]!) | 0;
-    if (left > 0) { curr -= left; kstat_add(C_DISCARDED, left); kstat_add(C_SENT, left); }
-    Atomics.store(I32, ln + LN_HEAD, tail);
-  }
-  I32[h + P.curr] = curr;
-  I32[ln + LN_OWNER] = 0;
-}
 
 /** This thread lets go of its lane (no port lock held). */
 export function lane_let_go(): void {
@@ -440,7 +353,6 @@ export function lane_let_go(): void {
   lane_release_locked(h, ln);
   q.release(h);
 }
-
 
 /**
  * Port h is being closed (lock held): its lane's entries are discarded and
@@ -466,30 +378,6 @@ export function lane_close_locked(h: number): number {
     lwp_post_userret(I32[ln + LN_OWNER]!);
   }
   return left;
-}
-
-/**
- * Publishes to the owner of port h's lane what the first sleeping getter
- * waits for (lock held; call after any change to the port's wait list): the
- * owner takes the port lock after a push only while that is non-zero, so a
- * getter already woken costs it nothing.
- */
-export function lane_ctl_sync_locked(h: number): void {
-  const ln = I32[h + P.lane]!;
-  if (ln === 0) return;
-  const sl = sq_first(h + P.wqh);
-  const want = sl === 0 ? 0 : Math.min(sq_arg(sl), LN_WANT);
-  const c = I32[ln + LN_CTL]!;
-  if ((c & LN_WANT) !== want) Atomics.store(I32, ln + LN_CTL, (c & LN_CLOSED) | want);
-}
-
-/** The LWP owning lane ln, 0 if none. */
-export function lane_owner_of(ln: number): number { return I32[ln + LN_OWNER]!; }
-
-/** The LWP owning port h's lane, 0 if none (lock held): the adaptive spin watches it. */
-export function lane_owner(h: number): number {
-  const ln = I32[h + P.lane]!;
-  return ln === 0 ? 0 : I32[ln + LN_OWNER]!;
 }
 
 // Posted by the close of a port whose lane this thread owns.

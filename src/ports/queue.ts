@@ -39,7 +39,8 @@ import {
   ST_RESERVED, ST_QUEUED, C_PORTS, C_SENT,
 } from './mem.js';
 import { PORT_SOURCE_USER, PORT_ALLOC_DEFAULT } from './consts.js';
-import { LN_TAIL, LN_HEAD, lane_set_queue_ops, lane_free, lane_revoke_locked, lane_ctl_sync_locked, lane_owner_of } from './lane.js';
+import { lane_set_queue_ops } from './lane.js';
+import { LN_TAIL, LN_HEAD, lane_free, lane_revoke_locked, lane_ctl_sync_locked, lane_owner_of } from './lane-locked.js';
 
 /**
  * Events queued on port h: its locked list plus its send lane (lane.ts).

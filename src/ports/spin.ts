@@ -11,7 +11,7 @@ import { sysenter } from '../kern/sysent.js';
 import { SpinDomain, type Spin } from '../kern/spin.js';
 import { mutex_enter } from '../kern/mutex.js';
 import { P, spinRegion, port_lock, PQ_CLOSE, SPIN_DPOST, C_SPIN_HIT, C_SPIN_MISS } from './mem.js';
-import { lane_owner, LN_TAIL, LN_HEAD } from './lane.js';
+import { lane_owner, LN_TAIL, LN_HEAD } from './lane-locked.js';
 import { port_exit, port_exit_release, port_nent } from './queue.js';
 
 const domain = new SpinDomain(spinRegion, P.spinScore, P.spinTick, C_SPIN_HIT, C_SPIN_MISS, 2);

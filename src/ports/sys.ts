@@ -24,7 +24,8 @@ import {
   port_enter, port_enter_code, port_exit, slot_alloc_locked, enqueue_locked, port_readable_notify, send_user_locked,
 } from './queue.js';
 import { port_source_ops } from './source.js';
-import { lane_push, lane_before_locked, lane_send_locked, lane_ctl_sync_locked } from './lane.js';
+import { lane_push, lane_before_locked, lane_send_locked } from './lane.js';
+import { lane_ctl_sync_locked } from './lane-locked.js';
 import { slackWanted, dwait_thread_setup } from './dwait.js';
 import { getn_gen, getn_fast, timeout_copyin, count_arg } from './getn.js';
 import type { port_event_t, port_event_list } from './types.js';

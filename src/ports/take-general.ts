@@ -21,7 +21,7 @@ import {
   slots_return, slot_free_locked, sent_fold_locked, port_nent, port_gen,
 } from './queue.js';
 import { port_source_ops, type PortDelivery } from './source.js';
-import { LN_HEAD, LN_TAIL, LN_ENT, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT, lane_entries } from './lane.js';
+import { LN_HEAD, LN_TAIL, LN_ENT, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT, lane_entries } from './lane-locked.js';
 import { port_event, type port_event_t } from './types.js';
 
 const KEEP = PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED;

@@ -33,7 +33,7 @@ import { kstat_add } from '../kern/kstat.js';
 import { P, E, C_DELIVERED } from './mem.js';
 import { PORT_SOURCE_USER } from './consts.js';
 import { wake_check_locked, port_exit, sent_fold_locked, port_nent, port_gen } from './queue.js';
-import { LN_HEAD, LN_TAIL, LN_ENT, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT } from './lane.js';
+import { LN_HEAD, LN_TAIL, LN_ENT, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT } from './lane-locked.js';
 import { cur } from '../kern/hdr.js';
 import { port_event, type port_event_t } from './types.js';
 import { take, takeResult, laneMask } from './take-general.js';

@@ -34,7 +34,7 @@ import { I32, kregion_create } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mono_now } from '../kern/time.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
-import { sq_set_idle_ops } from '../kern/sleepq.js';
+import { sq_set_idle_ops } from '../kern/sleepwait.js';
 import { callout_set_arm_hook, callout_run, callout_fired, callout_wake, callout_next, TL_MONO } from './callout.js';
 import { kthread_start, lwp_post_userret } from '../lwp/kapi.js';
 import { on_userret, on_lwp_exit } from '../kern/proc.js';

@@ -16,9 +16,9 @@
  * Locks: it_mutex is held while queueing (the timer's lock comes before the
  * port's, as source.ts asks); callbacks run with no port lock held.
  */
-import { I32, F64, kregion_create, f64_set } from '../kern/kmem.js';
+import { I32, F64, kregion_create } from '../kern/kmem.js';
 import { mono_now } from '../kern/time.js';
-import { FD_BASE } from '../kern/fdtab.js';
+import { fd_index } from '../kern/fdtab.js';
 import { TL_MONO } from './clocks.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import {
@@ -26,9 +26,8 @@ import {
   type PortDelivery,
 } from '../ports/kapi.js';
 import { PORT_ALLOC_SCACHED, PORT_SOURCE_TIMER } from '../ports/consts.js';
-import {
-  IT, IT_PORT, itimer_register_notifier, itimer_set_next_hook, itimer_take, timer_grab, timer_release, timer_ids,
-} from './itimer.js';
+import { IT, IT_PORT, itimer_register_notifier, itimer_set_next_hook, itimer_take } from './itimer.js';
+import { timer_grab, timer_release, timer_ids } from './timertab.js';
 import { diag_publish, dc_timer_overrun } from '../kern/diag.js';
 
 itimer_register_notifier(IT_PORT, {
@@ -49,7 +48,7 @@ itimer_register_notifier(IT_PORT, {
  */
 const hints = kregion_create('itimer.porthint', (t) => 2 * t.maxfiles!);
 function hint_index(fd: number): number {
-  const i = (fd - FD_BASE) >> 10;
+  const i = fd_index(fd);
   return i >= 0 && i < hints.words >> 1 ? (hints.base >> 1) + i : -1;
 }
 /** Notes that a timer feeding `fd` expires next at `next` (mono ns). */
@@ -97,7 +96,6 @@ export function port_bind(it: number, tid: number, port: number, user: number): 
   mutex_enter(it + IT.mutex);
   I32[it + IT.portev] = slot;
   I32[it + IT.portfd] = port;
-  f64_set(it, IT.portuser, user);
   I32[it + IT.flags]! |= IT_PORT;
   mutex_exit(it + IT.mutex);
 }

@@ -16,9 +16,8 @@ import type { Timespec, Itimerspec } from '../kern/time.js';
 import { on_proc_exit } from '../kern/proc.js';
 import { clock_backend, timeline_now, manual_set, CLOCK_DEFAULT_SIGEV, TL_MANUAL } from './clocks.js';
 import { callout_alloc, callout_free, callout_reset, callout_stop, callout_run, CK_ITIMER } from './callout.js';
-import {
-  IT, IT_PORT, IT_SIGNAL, IT_THREAD, itimers, timer_grab, timer_release, table_install, timer_unhook, table_lock, timer_unlock, timer_ids, C_CREATED, C_DELETED, C_ARMED,
-} from './itimer.js';
+import { IT, IT_PORT, IT_SIGNAL, IT_THREAD, itimers, C_CREATED, C_DELETED, C_ARMED } from './itimer.js';
+import { timer_grab, timer_release, table_install, timer_unhook, table_lock, timer_unlock, timer_ids } from './timertab.js';
 import { thread_mbox, thread_register, thread_unregister, reeval } from './sigev-thread.js';
 import { port_bind, port_unbind, port_hint } from './portnfy.js';
 export { timer_port_deadline } from './portnfy.js';

@@ -5,7 +5,7 @@
  */
 import { getHeapSpaceStatistics } from 'node:v8';
 import { hold } from '../kern/keepalive.js';
-import { sq_warm } from '../kern/sleepq.js';
+import { sq_warm } from '../kern/sleepwait.js';
 import { close } from '../kern/sys.js';
 import type { Timespec, Itimerspec } from '../kern/time.js';
 import { port_getn, port_create, port_get } from '../ports/sys.js';

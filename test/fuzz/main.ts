@@ -25,7 +25,7 @@ import * as sys from '../../src/sys/index.js';
 import { FUZZ_SIGNALS } from './calls.js';
 import { panicked } from '../../src/kern/hdr.js';
 import { fd_list } from '../../src/kern/fdtab.js';
-import { timer_ids } from '../../src/timers/itimer.js';
+import { timer_ids } from '../../src/timers/timertab.js';
 import { Slot, W_CALLS, W_STATE, W_RUN, W_INDEX, W_LID, ST_RUNNING, IX_SETUP, IX_CLEANUP, type FuzzArg, type FuzzReport } from './lwp.js';
 
 interface Options { seconds: number; calls: number; seed: number; lwps: number; hangMs: number; maxLength: number; path?: string; exclude?: string; alwaysSetup: boolean; allowDoubleReads: boolean; minCalls: number }

@@ -116,7 +116,7 @@ async function held(): Promise<void> {
  * counted, no clock thread started.
  */
 async function warmTrace(): Promise<void> {
-  const { timer_count } = await import('../../src/timers/itimer.js');
+  const { timer_count } = await import('../../src/timers/timertab.js');
   const { callout_count } = await import('../../src/timers/callout.js');
   sys.boot(opts);
   const p = sys.port_create();

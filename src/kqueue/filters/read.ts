@@ -21,7 +21,7 @@ filter_register(EVFILT_READ, {
     const ident = kn_ident(kn);
     const file = Number.isSafeInteger(ident) ? fd_file(ident) : 0;
     if (file === 0) return 'EBADF';
-    if (fileops(I32[file + FF.type])?.readable === undefined) return 'EINVAL';
+    if (fileops(Atomics.load(I32, file + FF.type))?.readable === undefined) return 'EINVAL';
     return knote_watch(kn, file);
   },
   detach(kn) { knote_unwatch(kn); },

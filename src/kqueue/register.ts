@@ -1,0 +1,103 @@
+/**
+ * kqueue_register (kern_event.c): one change of a changelist applied to a
+ * kqueue, under its lock: look the knote up, attach a new one (EV_ADD),
+ * drop one (EV_DELETE), modify one (the filter's touch or the saved
+ * fflags/data/udata), then enable or disable it. Apart from kern.ts (the
+ * kqueue and knote life cycle, whose rules in its header this follows)
+ * because this is where a user's kevent_t meets the knote, and nowhere
+ * else but scan.ts turns one into the other.
+ */
+import { I32, f64_set } from '../kern/kmem.js';
+import { fd_file } from '../kern/fdtab.js';
+import { type Errno } from '../kern/errno.js';
+import { kstat_add } from '../kern/kstat.js';
+import { knote_unwatch } from './watch.js';
+import { Q, K, knotes, kn_lookup, kn_hash_insert, KN_ACTIVE, KN_QUEUED, KN_DISABLED } from './knote.js';
+import { filter_ops, EVENT_REGISTER, type kevent_t, type FilterOps } from './filter.js';
+import { EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EV_SYSFLAGS } from './consts.js';
+import { kq_lock, kq_unlock, knote_detach_and_drop, knote_event_ops, knote_enqueue, KNLIST, C_ENOMEM, C_KNOTES, C_KN_INUSE } from './kern.js';
+
+/**
+ * kqueue_register: applies one change. Returns 0 or the errno code of
+ * the failure. `kev` is the caller's private copy; as in the seed, it is
+ * updated the way the EV_RECEIPT / EV_ERROR entry will report it.
+ */
+export function kqueue_register(kq: number, kev: kevent_t): Errno {
+  kq_lock(kq);
+  try {
+    return kqueue_register_locked(kq, kev);
+  } finally {
+    kq_unlock(kq);
+  }
+}
+
+/** kqueue_register with the kqueue lock held (kevent applies a changelist in chunks under one hold). */
+export function kqueue_register_locked(kq: number, kev: kevent_t): Errno {
+  const filter = kev.filter;
+  const ops = filter < 0 ? filter_ops(filter) : undefined;
+  if (ops === undefined) return 'EINVAL';
+  kev.flags &= ~EV_SYSFLAGS;
+  if (I32[kq + Q.closing] !== 0) return 'EBADF';
+  // A descriptor filter checks its descriptor first (the seed's holdfp), so
+  // a change naming a closed one is EBADF whatever it asks, EV_DELETE too.
+  if (ops.isfd === true && fd_file(kev.ident) === 0) return 'EBADF';
+  let kn = kn_lookup(kq, filter, kev.ident);
+  if (kn === 0) {
+    if ((kev.flags & EV_ADD) === 0) return 'ENOENT';
+    kn = knotes.alloc();
+    if (kn === 0) { kstat_add(C_ENOMEM); return 'ENOMEM'; }
+    const err = knote_attach(kq, kn, kev, ops);
+    if (err !== 0) return err;
+  } else if ((kev.flags & EV_DELETE) !== 0 && (kev.flags & EV_ADD) === 0) {
+    knote_detach_and_drop(kn);
+    return 0;
+  } else {
+    modify(kn, kev, ops);
+  }
+  knote_event_ops(kn, 0, ops);
+  // Disabling keeps the knote active; enabling queues it again if it is.
+  const fl = kev.flags;
+  if ((fl & (EV_DISABLE | EV_ENABLE)) !== 0) enable_disable(kq, kn, fl);
+  return 0;
+}
+
+/**
+ * Sets up the fresh knote kn for `kev` (EV_ADD of an absent one) and links
+ * it in; or frees it and returns the errno that refused it (kqueue lock held).
+ */
+function knote_attach(kq: number, kn: number, kev: kevent_t, ops: FilterOps): Errno {
+  I32[kn + K.kq] = kq;
+  I32[kn + K.filter] = kev.filter;
+  f64_set(kn, K.ident, kev.ident);
+  I32[kn + K.sfflags] = kev.fflags | 0;
+  f64_set(kn, K.sdata, kev.data);
+  kev.fflags = 0; kev.data = 0;
+  I32[kn + K.flags] = kev.flags;
+  f64_set(kn, K.udata, kev.udata);
+  const err = ops.attach(kn);
+  if (err !== 0) { knote_unwatch(kn); I32[kn + K.kq] = 0; knotes.free(kn); return err; }
+  kn_hash_insert(kn);
+  KNLIST.insert_tail(kq, kn);
+  I32[kq + Q.nknotes]++;
+  kstat_add(C_KNOTES);
+  kstat_add(C_KN_INUSE);
+  return 0;
+}
+
+/** EV_DISABLE / EV_ENABLE of a change (kqueue lock held). */
+function enable_disable(kq: number, kn: number, fl: number): void {
+  if ((fl & EV_DISABLE) !== 0) I32[kn + K.status] |= KN_DISABLED;
+  if ((fl & EV_ENABLE) !== 0 && (I32[kn + K.status]! & KN_DISABLED) !== 0) {
+    const st = I32[kn + K.status]! & ~KN_DISABLED;
+    I32[kn + K.status] = st;
+    if ((st & KN_ACTIVE) !== 0 && (st & KN_QUEUED) === 0) knote_enqueue(kq, kn);
+  }
+}
+
+/** A change to an existing knote: it never resets what already fired. */
+function modify(kn: number, kev: kevent_t, ops: FilterOps): void {
+  if (ops.touch !== undefined) { ops.touch(kn, kev, EVENT_REGISTER); return; }
+  I32[kn + K.sfflags] = kev.fflags | 0;
+  f64_set(kn, K.sdata, kev.data);
+  f64_set(kn, K.udata, kev.udata);
+}

@@ -1,0 +1,89 @@
+/**
+ * kqueue_scan (kern_event.c): a kevent call's harvest of its kqueue's
+ * pending queue, under the kqueue lock, and the one place the kernel turns
+ * a knote into a kevent_t for user code. How many entries one call looks at
+ * and why a knote re-queued by the scan is not returned twice in that call
+ * is in kern.ts's header (Concurrency).
+ */
+import { I32, F64 } from '../kern/kmem.js';
+import { kstat_add } from '../kern/kstat.js';
+import { K, Q, kn_setdata, KN_ACTIVE, KN_QUEUED, KN_DISABLED } from './knote.js';
+import { filter_ops, EVENT_PROCESS, type kevent_t } from './filter.js';
+import { EV_ONESHOT, EV_CLEAR, EV_DISPATCH } from './consts.js';
+import { PENDQ, queue_append, knote_detach_and_drop, C_EVENTS } from './kern.js';
+
+/**
+ * kqueue_scan: takes up to `max` events off the pending queue into `out`
+ * (kqueue lock held). Returns how many it added.
+ *
+ * The common knote (reported, then re-armed by EV_CLEAR / EV_DISPATCH or
+ * left queued) costs a few loads and stores of its own struct and one
+ * object for the caller; the rare ones (disabled, drained, oneshot) take
+ * the general path below.
+ */
+export function kqueue_scan(kq: number, max: number, out: kevent_t[]): number {
+  const m = I32; // the live binding, read once (each read reloads it and its bounds)
+  let total = 0;
+  // The entries queued now; re-queued knotes go behind them and wait for the next call.
+  let left = m[kq + Q.count]!;
+  while (total < max && left-- > 0) {
+    const kn = PENDQ.remove_head(kq);
+    if (kn === 0) break;
+    m[kq + Q.count] = m[kq + Q.count]! - 1;
+    const st = m[kn + K.status]!;
+    if ((st & KN_DISABLED) !== 0) {
+      // Disabled: off the queue but still active, so enabling re-queues it.
+      m[kn + K.status] = st & ~KN_QUEUED;
+      continue;
+    }
+    const ops = filter_ops(m[kn + K.filter]!)!;
+    if ((m[kn + K.flags]! & EV_ONESHOT) === 0 && !ops.event(kn, 0)) {
+      // The event went away (level-triggered source drained): not reported.
+      m[kn + K.status] = st & ~(KN_QUEUED | KN_ACTIVE);
+      continue;
+    }
+    const ev = knote_kevent(kn);
+    if (ops.touch !== undefined) ops.touch(kn, ev, EVENT_PROCESS);
+    out.push(ev);
+    total++;
+    scan_rearm(kq, kn);
+  }
+  if (total !== 0) kstat_add(C_EVENTS, total);
+  return total;
+}
+
+/** What a reported knote becomes (kqueue_scan; kqueue lock held, knote off the queue). */
+function scan_rearm(kq: number, kn: number): void {
+  const m = I32;
+  const st = m[kn + K.status]!;
+  const fl = m[kn + K.flags]!;
+  if ((fl & EV_ONESHOT) !== 0) {
+    m[kn + K.status] = st & ~KN_QUEUED;
+    knote_detach_and_drop(kn);
+  } else if ((fl & (EV_CLEAR | EV_DISPATCH)) !== 0) {
+    if ((fl & EV_CLEAR) !== 0) { kn_setdata(kn, 0); m[kn + K.fflags] = 0; }
+    m[kn + K.status] = (fl & EV_DISPATCH) !== 0 ? (st | KN_DISABLED) & ~(KN_QUEUED | KN_ACTIVE) : st & ~(KN_QUEUED | KN_ACTIVE);
+  } else {
+    queue_append(kq, kn);
+  }
+}
+
+/** The knote as a kevent (kn_kevent): the one place the kernel makes a kevent_t for user code. */
+function knote_kevent(kn: number): kevent_t {
+  const f = F64;
+  return {
+    ident: num(f[(kn + K.ident) >> 1]!), filter: I32[kn + K.filter]!, flags: I32[kn + K.flags]! & 0xffff,
+    fflags: I32[kn + K.fflags]! >>> 0, data: num(f[(kn + K.data) >> 1]!), udata: num(f[(kn + K.udata) >> 1]!),
+  };
+}
+
+/**
+ * A double from kernel memory as user code should get it: a small integer
+ * as an int32 value. A Float64Array load is a heap-allocated number in V8,
+ * and storing one into an object makes that field a boxed double for every
+ * object of the same shape, the caller's own kevent_t objects included.
+ */
+function num(x: number): number {
+  const i = x | 0;
+  return i === x && (i !== 0 || 1 / x > 0) ? i : x;
+}

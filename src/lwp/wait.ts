@@ -1,0 +1,94 @@
+/**
+ * The kernel side of lwp_wait (kern_lwp.c's lwp_wait1, as sys_lwp.c's
+ * calls sit on it): the scan of the LWP table for a zombie to collect, the
+ * deadlock checks (a target that waits for the caller; every LWP waiting
+ * and none able to exit) and the sleep on the proc's condition variable.
+ * Apart from sys.ts (copy-in and the two call forms) because this is the
+ * proc-lock protocol: p_nlwpwait, l_waitingfor and l_waiter are written
+ * here and in lwp_detach only, under the proc lock.
+ */
+import { I32 } from '../kern/kmem.js';
+import { cur } from '../kern/hdr.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { fail, type ErrnoCode } from '../kern/errno.js';
+import { panic_check } from '../kern/panic.js';
+import { type SleepGen } from '../kern/sleeprun.js';
+import { sq_alloc, sq_free, sq_enqueue, sq_wake_all, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR } from '../kern/sleepq.js';
+import { wmesg_register } from '../kern/wmesg.js';
+import { P, curproc } from '../kern/proc.js';
+import { L, LSZOMB, LW_DETACHED, lwp_byid, maxlwp, slot_handle } from './lwp.js';
+import { lwp_free } from './ops.js';
+
+const WM_LWPWAIT = wmesg_register('lwpwait');
+
+/**
+ * lwp_wait1 (kern_lwp.c): waits for LWP `lid` (0: any not waited for by
+ * another) to become a zombie and frees it, returning its lid; fails with
+ * EDEADLK, ESRCH or EINTR. A generator so that run_sync and run_async share it.
+ */
+export function* lwp_wait1(lid: number, async: boolean): SleepGen<number> {
+  panic_check('lwp_wait');
+  // The sleeper is taken before the proc lock: running out (EAGAIN) must not
+  // leave the lock held. One entry serves every sleep of this call.
+  const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_LWPWAIT, 'lwp_wait');
+  try {
+    return yield* lwp_wait1_locked(lid, sl);
+  } finally {
+    sq_free(sl);
+  }
+}
+
+/** lwp_wait1's scan and sleep, with the sleeper taken. */
+function* lwp_wait1_locked(lid: number, sl: number): SleepGen<number> {
+  const l = cur.lwp, curlid = cur.lid, p = curproc();
+  mutex_enter(p + P.lock);
+  I32[p + P.nlwpwait]++;
+  I32[l + L.waitingfor] = lid;
+  let error: ErrnoCode;
+  for (;;) {
+    let nfound = 0;
+    let deadlock = false;
+    const max = maxlwp();
+    for (let i = 0; i < max; i++) {
+      const h2 = slot_handle(i);
+      const st = Atomics.load(I32, h2 + L.stat);
+      if (st === 0) continue;
+      const lid2 = I32[h2 + L.lid];
+      // The target waits for us (this also catches waiting for oneself).
+      if (lid2 === lid && I32[h2 + L.waitingfor] === curlid) { deadlock = true; break; }
+      if (h2 === l) continue;
+      if (Atomics.load(I32, h2 + L.flag) & LW_DETACHED) continue;
+      if (lid !== 0) {
+        if (lid2 !== lid) continue;
+        if (I32[h2 + L.waiter] === 0) I32[h2 + L.waiter] = curlid;
+      } else if (I32[h2 + L.waiter] !== 0) {
+        nfound++; // someone else waits for it specifically
+        continue;
+      }
+      nfound++;
+      if (st !== LSZOMB) continue;
+      I32[l + L.waitingfor] = 0;
+      I32[h2 + L.waiter] = 0;
+      I32[p + P.nlwpwait]--;
+      lwp_free(h2);
+      mutex_exit(p + P.lock);
+      return lid2;
+    }
+    if (deadlock) { error = 'EDEADLK'; break; }
+    if (nfound === 0) { error = 'ESRCH'; break; }
+    // Everyone else waits too, and no zombie can appear: sleeping would never end.
+    if (I32[p + P.nrlwps] + I32[p + P.nzlwps] - I32[p + P.ndlwps] <= I32[p + P.nlwpwait]) { error = 'EDEADLK'; break; }
+    sq_enqueue(p + P.lwpcv, sl);
+    const r = yield { sl, lock: p + P.lock, deadline: Infinity };
+    if (r === SQ_INTR) { error = 'EINTR'; break; }
+  }
+  if (lid !== 0) {
+    const h2 = lwp_byid(lid);
+    if (h2 !== 0 && I32[h2 + L.waiter] === curlid) I32[h2 + L.waiter] = 0;
+  }
+  I32[p + P.nlwpwait]--;
+  I32[l + L.waitingfor] = 0;
+  sq_wake_all(p + P.lwpcv);
+  mutex_exit(p + P.lock);
+  fail(error, 'lwp_wait', lid ? `lid ${lid}` : undefined);
+}
