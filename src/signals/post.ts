@@ -146,7 +146,9 @@ function default_action(s: number, kind: number): void {
   if (kind === SK_IGN) return;
   const da = sig_default_action(s);
   if (da === DA_TERM || da === DA_CORE) sig_die(s);
-  else if (da === DA_STOP) host_kill(node_keeps(s) ? SIGSTOP : s);
+  // The host stops the process with SIGSTOP whichever stop signal it was: the
+  // host discards SIGTSTP/SIGTTIN/SIGTTOU for a process in an orphaned group.
+  else if (da === DA_STOP) host_kill(SIGSTOP);
 }
 
 // ---- death by a signal ------------------------------------------------------

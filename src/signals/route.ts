@@ -39,3 +39,19 @@ function waited_somewhere(s: number): boolean {
 export function os_wanted(s: number): boolean {
   return (Atomics.load(I32, sigacts_h() + SG.os0 + sig_word(s)) & sig_bit(s)) !== 0;
 }
+
+/**
+ * The calling LWP is about to wait for (w0, w1): marks them wanted from the
+ * host now (they stay wanted while anyone waits; set_wait re-evaluates them
+ * when the wait ends). Returns whether the set changed. Lock-free: a bit
+ * set early only makes the host's signal reach the kernel, where it waits
+ * pending for the waiter.
+ */
+export function os_want_waited(w0: number, w1: number): boolean {
+  const sg = sigacts_h();
+  const a = Atomics.or(I32, sg + SG.os0, w0), b = Atomics.or(I32, sg + SG.os1, w1);
+  if ((a | w0) === a && (b | w1) === b) return false;
+  Atomics.add(I32, sg + SG.osbell, 1);
+  Atomics.notify(I32, sg + SG.osbell);
+  return true;
+}

@@ -317,6 +317,24 @@ function generate_proc(s: number, src: SigSource): Errno {
   return 0;
 }
 
+/**
+ * Hands process-pending s to the sigwait sleeper of entry `ls`: its first
+ * entry moves from the process queue to the LWP's (lock held), so that no
+ * other LWP takes it before the waiter wakes (NetBSD gives a sigwaiter its
+ * signal directly for the same reason).
+ */
+function hand_to_waiter(ls: number, s: number): void {
+  const sg = sigacts_h();
+  let k = PQ.head(sg);
+  while (k !== 0 && I32[k + KS.signo] !== s) k = PQ.after(k);
+  let more = false;
+  for (let j = k === 0 ? 0 : PQ.after(k); j !== 0; j = PQ.after(j)) if (I32[j + KS.signo] === s) { more = true; break; }
+  if (!more) bit_clear(sg, SG.pend0, s);
+  if (k !== 0) { PQ.remove(sg, k); LQ.insert_tail(ls, k); }
+  bit_set(ls, LS.pend0, s);
+  sq_wake_one(ls + LS.wq);
+}
+
 /** Offers process-pending s to one LWP (lock held): the order of the header. */
 function choose_taker(s: number): void {
   let waiter = 0, self = 0, sleeping = 0, armed = 0, any = 0;
@@ -334,7 +352,7 @@ function choose_taker(s: number): void {
     else if (any === 0) any = lid;
     return false;
   });
-  if (waiter !== 0) { sq_wake_one(waiter + LS.wq); return; }
+  if (waiter !== 0) { hand_to_waiter(waiter, s); return; }
   const lid = self || sleeping || armed || any;
   if (lid !== 0) post(ls_get(lid), lid);
 }

@@ -28,6 +28,7 @@ import {
   sig_lwp_created, sig_lwp_exited, sig_set_lwp_alive, sig_discard_all,
 } from './sig.js';
 import { os_update_locked } from './route.js';
+import { router_start, router_sync } from './router.js';
 import {
   postsig, fn_handlers, load_module_handler, module_text, clear_catch_locked, sig_arm_bell, die_now, type sighandler_t,
 } from './post.js';
@@ -45,7 +46,7 @@ on_lwp_exit(sig_lwp_exited);
 sysent_set_signal_hooks(() => { postsig(); }, postsig);
 // The main thread listens for its bell from boot: a signal that ends the
 // process must reach it even when it never called a signal function.
-on_boot(() => { if (isMainThread) sig_arm_bell(); });
+on_boot(() => { if (isMainThread) { sig_arm_bell(); router_start(); } });
 // LWP 1 waiting in lwp_exit for the end: a process dying of a signal dies of it.
 proc_set_main_exit_hook(() => { if (Atomics.load(I32, sigacts_h() + SG.dying) !== 0) die_now(); });
 
@@ -149,6 +150,8 @@ export function sigaction(signo: number, act: sigaction_t | null): sigaction_t {
   const old = old_action(s, ls);
   if (n !== null) set_action(s, ls, n);
   deliver_now(ls);
+  // LWP 1 changing what it wants from the host: in force before this returns.
+  if (n !== null) router_sync();
   return old;
 }
 

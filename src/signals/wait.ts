@@ -20,7 +20,8 @@ import { sig_first, copyin_sigset, type sigset_t } from './sigset.js';
 import { SG, LS, sigacts_h } from './sigstate.js';
 import { sig_lock, sig_unlock, sig_lockword, ls_get, sig_take, sig_setmask, sig_recheck_self, blank, type siginfo_t } from './sig.js';
 import { postsig, sig_arm_bell } from './post.js';
-import { os_update_locked } from './route.js';
+import { os_update_locked, os_want_waited } from './route.js';
+import { router_sync } from './router.js';
 
 const WM_SIGWAIT = wmesg_register('sigwait');
 const WM_SIGSUSPEND = wmesg_register('sigsuspend');
@@ -65,7 +66,14 @@ function set_wait(ls: number, w0: number, w1: number): void {
 function wait_args(set: unknown, syscall: string): readonly [number, number] {
   const w = copyin_sigset(set, 'set', syscall);
   sig_arm_bell();
+  // Waiting in LWP 1: listen for the set from the host before sleeping (set_wait
+  // marks it; the router follows). Another LWP's wait reaches the router through osbell.
+  router_want(w);
   return w;
+}
+/** Marks the set as waited for by the caller ahead of its sleep, so that LWP 1's router listens before it blocks. */
+function router_want(w: readonly [number, number]): void {
+  if (os_want_waited(w[0], w[1])) router_sync();
 }
 function timeout_deadline(timeout: Timespec | null | undefined, syscall: string): number {
   const ns = copyin_timeout_ns(timeout, syscall);
