@@ -14,17 +14,22 @@
  *   i   timer      a timer's it_mutex (timer.c holds it      timers/itimer.ts
  *                  while queueing its event on the port,
  *                  as port_send_event expects of a source)
- *   s   sig        the process's signal lock: dispositions,  signals/sigstate.ts
- *                  pending sets and queues, LWP masks, the
- *                  sigwait queues (a timer's expiry
- *                  generates its signal holding it_mutex;
- *                  a generation interrupts sleeps under
- *                  l_lock after it)
  *   q   port       a port's queue lock                       ports/mem.ts
  *   k   kqueue     a kqueue's lock (a knote activation from  kqueue/knote.ts
  *                  a port event takes it after the port
  *                  lock has been dropped)
  *   h   knhash     a knote hash stripe (only under kqueue)   kqueue/knote.ts
+ *   -   sigknote   the EVFILT_SIGNAL knote lists (a leaf   kqueue/filters/sig.ts
+ *                  under the kqueue lock)
+ *   s   sig        the process's signal lock: dispositions,  signals/sigstate.ts
+ *                  pending sets and queues, LWP masks, the
+ *                  sigwait queues (a timer's expiry
+ *                  generates its signal holding it_mutex;
+ *                  an EVFILT_SIGNAL knote's attach takes it
+ *                  under the kqueue lock; a generation
+ *                  interrupts sleeps under l_lock after
+ *                  it, and runs the knotes after dropping
+ *                  it)
  *   b   parktab    a park-table bucket                       lwp/park.ts
  *   o   callout    a callout heap (EVFILT_TIMER arms its     timers/callout.ts
  *                  callout under the kqueue lock; a POSIX
@@ -82,7 +87,7 @@
  * (e.g. a counter written under another lock, a flag set before publication).
  */
 export const LOCK_ORDER = [
-  'proc', 'timertab', 'timer', 'sig', 'port', 'kqueue', 'knhash', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
+  'proc', 'timertab', 'timer', 'port', 'kqueue', 'knhash', 'sigknote', 'sig', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
   'msgarena',
 ] as const;
 

@@ -6,5 +6,5 @@
  * counting generations for EVFILT_SIGNAL. Other subsystems reach signals
  * only through this file, consts.ts and sys.ts.
  */
-export { sig_generate, sig_on_generate, sig_set_timer_ops, type SigSource } from './sig.js';
+export { sig_generate, sig_on_generate, sig_set_timer_ops, sig_generations, sig_watch, sig_generate_timer, sig_withdraw_timer, type SigSource } from './sig.js';
 export { os_wanted } from './route.js';

@@ -83,11 +83,13 @@ import { TailQ } from '../kern/queue.js';
 import { sq_wake_one } from '../kern/sleepq.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { type Errno } from '../kern/errno.js';
+import { SI_TIMER } from './consts.js';
 import { lwp_signal_post, lwp_signal_clear, lwp_signal_set, lwp_foreach_live, LWPV_SLEEPING } from '../lwp/kapi.js';
 import {
   SIGKILL, SIGSTOP, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, } from './consts.js';
 import { DA_IGN, DA_CONT, sig_default_action, sig_is_rt } from './defaults.js';
 import { sig_word, sig_bit, sig_first, CANTMASK0 } from './sigset.js';
+import { os_update_locked } from './route.js';
 import {
   SG, SA, LS, KS, SK_DFL, SK_IGN, SK_FUNC, sigacts_h, sigact_h, lwpsig_h, lwpsig_count, ksiginfos,
   ks_value, ks_set_value,
@@ -115,7 +117,22 @@ const PQ = new TailQ(SG.qhead, SG.qtail, KS.next, KS.prev);
 const LQ = new TailQ(LS.qhead, LS.qtail, KS.next, KS.prev);
 
 export function sig_lock(): void { mutex_enter(sigacts_h() + SG.lock); }
-export function sig_unlock(): void { mutex_exit(sigacts_h() + SG.lock); }
+/**
+ * Drops the signal lock, then finishes what a take or a discard of a
+ * timer's signal left for after it (the timer's it_mutex comes before the
+ * signal lock, so it is taken here, not under it): the timer's pending
+ * expirations are taken and a taken siginfo gets its si_overrun.
+ */
+export function sig_unlock(): void {
+  mutex_exit(sigacts_h() + SG.lock);
+  while (timer_todo.length > 0) {
+    const t = timer_todo.pop()!;
+    const ov = timer_taken(t.it, t.tid);
+    if (t.info !== undefined) t.info.si_overrun = ov;
+  }
+}
+/** Timer signals taken or discarded under the lock (this thread's, until sig_unlock). */
+const timer_todo: { it: number; tid: number; info?: siginfo_t }[] = [];
 export function sig_lockword(): number { return sigacts_h() + SG.lock; }
 
 // ---- per-LWP entries --------------------------------------------------------
@@ -145,7 +162,10 @@ function ls_init(h: number, lid: number, m0: number, m1: number): void {
 }
 /** Frees an entry's queued signals (lock held). */
 function ls_drain(h: number): void {
-  for (let k = LQ.remove_head(h); k !== 0; k = LQ.remove_head(h)) ks_free(k);
+  for (let k = LQ.remove_head(h); k !== 0; k = LQ.remove_head(h)) {
+    if (I32[k + KS.timer] !== 0) timer_todo.push({ it: I32[k + KS.timer]!, tid: I32[k + KS.tid]! });
+    ks_free(k);
+  }
   I32[h + LS.pend0] = 0; I32[h + LS.pend1] = 0;
 }
 
@@ -181,13 +201,14 @@ function ks_free(k: number): void {
 }
 
 /** What a generation carries besides the signal number. */
-export interface SigSource { code: number; value: number; pid: number; lid: number; timer: number }
+export interface SigSource { code: number; value: number; pid: number; lid: number; timer: number; tid?: number }
 
 /**
  * Makes s pending on the queue whose head is `qh` (process: PQ on sigacts;
  * LWP: LQ on its entry), its pending set at `pend0`. Lock held. Returns 0,
  * or EAGAIN for a realtime signal past the limit or with no entry left.
  */
+let put_entry = false;
 function sigput(q: TailQ, qh: number, pend0: number, s: number, src: SigSource): Errno {
   const rt = sig_is_rt(s);
   if (!rt && has(qh, pend0, s)) { kstat_add(C_COALESCED); return 0; }
@@ -198,7 +219,8 @@ function sigput(q: TailQ, qh: number, pend0: number, s: number, src: SigSource):
     if (rt) { kstat_add(C_DROPPED); return 'EAGAIN'; }
   } else {
     I32[k + KS.signo] = s; I32[k + KS.code] = src.code; I32[k + KS.pid] = src.pid;
-    I32[k + KS.lid] = src.lid; I32[k + KS.timer] = src.timer;
+    I32[k + KS.lid] = src.lid; I32[k + KS.timer] = src.timer; I32[k + KS.tid] = src.tid ?? 0;
+    put_entry = true;
     ks_set_value(k, src.value);
     if (rt) I32[sg + SG.nrt]++;
     q.insert_tail(qh, k);
@@ -227,7 +249,8 @@ function sigget(q: TailQ, qh: number, pend0: number, s: number, out: siginfo_t):
   out.si_code = I32[found + KS.code]!; out.si_value = ks_value(found);
   out.si_pid = I32[found + KS.pid]!; out.si_lid = I32[found + KS.lid]!;
   const timer = I32[found + KS.timer]!;
-  out.si_overrun = timer !== 0 ? timer_taken(timer) : 0;
+  out.si_overrun = 0;
+  if (timer !== 0) timer_todo.push({ it: timer, tid: I32[found + KS.tid]!, info: out });
   ks_free(found);
   return true;
 }
@@ -249,9 +272,9 @@ export function blank(): siginfo_t { return { si_signo: 0, si_code: 0, si_value:
 
 // ---- hooks for the other subsystems (signals/kapi.ts) ---------------------
 
-/** A SIGEV_SIGNAL timer's signal was taken: returns its overrun count (timers/). */
-let timer_taken: (timer: number) => number = () => 0;
-export function sig_set_timer_ops(taken: (timer: number) => number): void { timer_taken = taken; }
+/** A SIGEV_SIGNAL timer's signal was taken or discarded: the timer takes its pending expirations and returns the overrun (timers/signfy.ts). */
+let timer_taken: (it: number, tid: number) => number = () => 0;
+export function sig_set_timer_ops(taken: (it: number, tid: number) => number): void { timer_taken = taken; }
 /** Signal s was generated for the process (EVFILT_SIGNAL): called without the signal lock. */
 const generated_hooks: ((s: number) => void)[] = [];
 export function sig_on_generate(fn: (s: number) => void): void { generated_hooks.push(fn); }
@@ -380,6 +403,48 @@ export function sig_redistribute(): void {
     if (sig_word(s) === 0) w0 &= ~sig_bit(s); else w1 &= ~sig_bit(s);
     choose_taker(s);
   }
+}
+
+/** Generations of s so far (EVFILT_SIGNAL's counter; wraps, compare differences). Lock-free. */
+export function sig_generations(s: number): number { return Atomics.load(I32, sigact_h(s) + SA.ngen); }
+
+/** An EVFILT_SIGNAL knote starts (+1) or stops (-1) watching s: watched signals are routed from the host. */
+export function sig_watch(s: number, d: number): void {
+  sig_lock();
+  I32[sigact_h(s) + SA.nwatch] += d;
+  os_update_locked(s);
+  sig_unlock();
+}
+
+/**
+ * A SIGEV_SIGNAL timer's expiry (it_mutex held, as timer.c holds it): the
+ * signal for the process, si_code SI_TIMER, with its own entry so that its
+ * delivery is seen. Returns false when no entry of the timer was queued
+ * (ignored, coalesced with a pending instance from elsewhere, or the queue
+ * limit): the caller takes the expirations now (they count as overruns of
+ * nothing), so the next expiry can signal again.
+ */
+export function sig_generate_timer(s: number, value: number, it: number, tid: number): boolean {
+  put_entry = false;
+  const e = sig_generate(0, s, { code: SI_TIMER, value, pid: process.pid, lid: 0, timer: it, tid });
+  return e === 0 && put_entry;
+}
+
+/** timer_delete: withdraws the timer's queued signal, if any (no lock held). */
+export function sig_withdraw_timer(it: number, tid: number): void {
+  sig_lock();
+  const sg = sigacts_h();
+  for (let k = PQ.head(sg); k !== 0; k = PQ.after(k)) {
+    if (I32[k + KS.timer] !== it || I32[k + KS.tid] !== tid) continue;
+    const s = I32[k + KS.signo]!;
+    PQ.remove(sg, k);
+    let more = false;
+    for (let j = PQ.head(sg); j !== 0; j = PQ.after(j)) if (I32[j + KS.signo] === s) { more = true; break; }
+    if (!more) bit_clear(sg, SG.pend0, s);
+    ks_free(k);
+    break;
+  }
+  sig_unlock();
 }
 
 let lwp_alive: (lid: number) => boolean = () => false;

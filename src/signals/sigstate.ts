@@ -89,7 +89,8 @@ export const KSIGINFO = define_struct('ksiginfo', {
   value: 'f64',     // [s] si_value
   signo: 'i32', code: 'i32', pid: 'i32', lid: 'i32',
   overrun: 'i32',   // [s] si_overrun (a timer's, filled when it is taken)
-  timer: 'i32',     // [s] id of the SIGEV_SIGNAL timer it belongs to, 0 if none
+  timer: 'i32',     // [s] handle of the SIGEV_SIGNAL timer it belongs to, 0 if none
+  tid: 'i32',       // [s] that timer's id (a handle is reused after a delete: checked with it)
   next: 'i32', prev: 'i32',
 });
 export const KS = KSIGINFO.F;

@@ -104,8 +104,8 @@ const ITIMER = define_struct('itimer', {
   tid: 'i32',       // [c] (table_install, T)
   clock: 'i32',     // [c]
   line: 'i32',      // [c] TL_* of its clock
-  notify: 'i32',    // [c] SIGEV_* (not read yet: the signals subsystem will)
-  signo: 'i32',     // [c] (not read yet: the signals subsystem will)
+  notify: 'i32',    // [c] SIGEV_*
+  signo: 'i32',     // [c] SIGEV_SIGNAL's signal (signfy.ts)
   flags: 'i32',     // [g+i] IT_*; timer_create stores IT_SIGNAL / IT_THREAD holding g only (no callout
                     //   yet), and thread.ts peeks at it without either before re-checking under i
   armed: 'i32',     // [i] (thread.ts's keepalive reads it with Atomics.load, without i)
@@ -173,7 +173,7 @@ function itimer_expire(it: number, n: number): void {
     I32[it + IT.pending] = Math.min(DELAYTIMER_MAX, n);
     notifiers.get(IT_THREAD)?.post(it);
   } else if ((fl & IT_SIGNAL) !== 0) {
-    // Queued for the signals issue: pending stays until a delivery takes it.
+    // The signal stands for the count until it is taken (signfy.ts).
     I32[it + IT.pending] = Math.min(DELAYTIMER_MAX, n);
     notifiers.get(IT_SIGNAL)?.post(it);
   }

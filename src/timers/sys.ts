@@ -23,6 +23,8 @@ import { port_bind, port_unbind, port_hint } from './portnfy.js';
 export { timer_port_deadline } from './portnfy.js';
 import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL } from './consts.js';
 import { NSIG } from '../signals/consts.js'; // one signal range for the whole kernel
+import { sig_withdraw_timer } from '../signals/kapi.js';
+import './signfy.js';
 import { clock_start_check } from './clockstats.js'; // and its arm hook: starts the clock thread, bridges until it runs
 import { ffi_available } from './ffi.js';
 import { ns_up, ts_of_ns, NSEC_PER_SEC, type TimespecCopy } from '../kern/time.js';
@@ -332,6 +334,7 @@ function destroy(it: number): void {
   const c = I32[it + IT.callout]!;
   if (c !== 0) callout_free(c); // waits for a firing in progress
   if ((I32[it + IT.flags]! & IT_PORT) !== 0) port_unbind(it);
+  if ((I32[it + IT.flags]! & IT_SIGNAL) !== 0) sig_withdraw_timer(it, I32[it + IT.tid]!);
   mutex_enter(it + IT.mutex);
   const wasThread = (I32[it + IT.flags]! & IT_THREAD) !== 0;
   I32[it + IT.flags] = 0;

@@ -25,7 +25,7 @@ import {
 } from './values.js';
 
 /** The signals the fuzzer sends (main.ts gives each a handler that does nothing; 65 is EINVAL). */
-export const FUZZ_SIGNALS = [1, 10, 63, 64];
+export const FUZZ_SIGNALS = [1, 10, 14, 63, 64];
 
 export interface Call {
   readonly name: string;

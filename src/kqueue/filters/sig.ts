@@ -1,0 +1,100 @@
+/**
+ * EVFILT_SIGNAL (DragonFly's filt_sig*): ident is a signal number; `data`
+ * reports how many times the signal was generated for the process since
+ * the knote last reported, counted also while the signal is ignored,
+ * blocked or coalesced; EV_CLEAR is always set. The knote watches; it
+ * takes nothing (the signal is delivered, waited for or discarded as it
+ * would be without it).
+ *
+ * Counting: the signals subsystem keeps one generation counter per signal
+ * (signals/kapi.ts sig_generations); a knote keeps in kn_hook the counter's
+ * value when it last reported (or was attached), so its data is the
+ * difference, and nothing is lost or doubled between a generation and a
+ * scan (the scan's touch reads the counter once and moves kn_hook to it).
+ *
+ * The knotes of signal s are on list s (linked through kn_wnext/kn_wprev:
+ * a signal knote is on no descriptor's watch list), guarded by the
+ * `sigknote` lock, which comes after the kqueue lock. A generation (called
+ * with no lock held) takes a reference on each kqueue with knotes on the
+ * list, then runs them under that kqueue's lock first, as notify.ts does
+ * for descriptors. A watched signal is routed from the host (signals/route.ts).
+ */
+import { I32, kregion_create } from '../../kern/kmem.js';
+import { mutex_enter, mutex_exit } from '../../kern/mutex.js';
+import { mutex_class } from '../../kern/lockdebug.js';
+import { TailQ } from '../../kern/queue.js';
+import { K, kn_setdata, kn_ident } from '../knote.js';
+import { filter_register, EVENT_PROCESS, type kevent_t } from '../filter.js';
+import { kq_tryref, kq_lock, kq_unlock, kq_rele, knote_event } from '../kern.js';
+import { EVFILT_SIGNAL, EV_CLEAR } from '../consts.js';
+import { NSIG } from '../../signals/consts.js';
+import { sig_on_generate, sig_generations, sig_watch } from '../../signals/kapi.js';
+
+/** The lock word, then a (head, tail) pair per signal number. */
+const sigklists = kregion_create('sigklist', () => 2 + 2 * NSIG);
+mutex_class('sigknote', sigklists, { words: 1 });
+const lockw = (): number => sigklists.base;
+const list = (s: number): number => sigklists.base + 2 + 2 * s;
+const SIGQ = new TailQ(0, 1, K.wnext, K.wprev);
+
+const signo_of = (kn: number): number => kn_ident(kn);
+
+filter_register(EVFILT_SIGNAL, {
+  name: 'signal',
+  attach(kn) {
+    const s = signo_of(kn);
+    if (!Number.isInteger(s) || s < 1 || s >= NSIG) return 'EINVAL';
+    I32[kn + K.flags] |= EV_CLEAR;
+    I32[kn + K.hook] = sig_generations(s);
+    mutex_enter(lockw());
+    SIGQ.insert_tail(list(s), kn);
+    mutex_exit(lockw());
+    sig_watch(s, 1);
+    return 0;
+  },
+  detach(kn) {
+    const s = signo_of(kn);
+    mutex_enter(lockw());
+    SIGQ.remove(list(s), kn);
+    mutex_exit(lockw());
+    sig_watch(s, -1);
+  },
+  event(kn) {
+    const d = (sig_generations(signo_of(kn)) - I32[kn + K.hook]!) | 0;
+    if (d <= 0) return false;
+    kn_setdata(kn, d);
+    return true;
+  },
+  touch(kn, kev: kevent_t, type) {
+    if (type !== EVENT_PROCESS) return;
+    const g = sig_generations(signo_of(kn));
+    kev.data = (g - I32[kn + K.hook]!) | 0;
+    I32[kn + K.hook] = g;
+  },
+});
+
+/** A generation of s: runs the knotes on list s, each under its kqueue's lock (no lock held on entry). */
+sig_on_generate((s) => {
+  const L = list(s);
+  if (SIGQ.empty(L)) return; // a peek: a knote attached after it missed nothing (its baseline is newer)
+  const kqs: number[] = [];
+  mutex_enter(lockw());
+  for (let kn = SIGQ.head(L); kn !== 0; kn = SIGQ.after(kn)) {
+    const kq = I32[kn + K.kq]!;
+    if (!kqs.includes(kq) && kq_tryref(kq)) kqs.push(kq);
+  }
+  mutex_exit(lockw());
+  for (const kq of kqs) {
+    kq_lock(kq);
+    try {
+      mutex_enter(lockw());
+      const mine: number[] = [];
+      for (let kn = SIGQ.head(L); kn !== 0; kn = SIGQ.after(kn)) if (I32[kn + K.kq] === kq) mine.push(kn);
+      mutex_exit(lockw());
+      for (const kn of mine) knote_event(kn, s);
+    } finally {
+      kq_unlock(kq);
+      kq_rele(kq);
+    }
+  }
+});
