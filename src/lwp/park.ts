@@ -33,11 +33,9 @@ export const WM_PARKED = wmesg_register('parked');
 
 const C_PARKED = kstat_counter('lwp', 'park_parked');
 const C_EARLY = kstat_counter('lwp', 'park_unparked_early');
-const C_RACED = kstat_counter('lwp', 'park_raced');
 const C_MISS = kstat_counter('lwp', 'park_not_parked');
 const C_BCAST = kstat_counter('lwp', 'park_broadcast');
 const C_TARG = kstat_counter('lwp', 'park_targeted');
-void C_RACED; // see unpark_one: holding the bucket lock across the check makes the race impossible
 
 function bucket(hint: number): number {
   const x = Number.isFinite(hint) ? Math.floor(Math.abs(hint)) : 0;

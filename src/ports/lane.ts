@@ -1,8 +1,7 @@
 /**
- * Send lanes: the lock-free path of port_send, and the owner's side of it
- * (its thread-local state and everything that changes it). The lane's
- * layout, the pool and what getters, close and other senders do to a lane
- * under the port lock are in lane-locked.ts.
+ * Send lanes: the lock-free path of port_send and the owner's side of it
+ * (its thread-local state, all that changes it). Layout, pool and what
+ * getters, close and other senders do under the port lock: lane-locked.ts.
  *
  * Why. With the port lock taken per event, a producer and a consumer on two
  * CPUs pass the lock word and the port struct's cache lines back and forth
@@ -77,7 +76,6 @@ const ROOM_SLEEP_MS = 1;
 export const LANE_SWITCH = 64;
 
 // ---- the owner's side (thread-local: an LWP owns at most one lane) ----
-
 let oFd = NaN;        // descriptor of the port whose lane this thread owns; NaN (equal to nothing): none
 let oH = 0;          // that port's handle
 let oLane = 0;       // the lane
