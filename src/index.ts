@@ -24,5 +24,9 @@ export { ParkMutex } from './ukern/parkmutex.js';
 export { Timer, type TimerOptions, type TimerExpiry } from './ukern/timer.js';
 export { Port, PORT_SOURCE_MSG, type PortOptions, type PortGetOptions, type PortEventsOptions, type PortEvent, type PortMessagesOptions } from './ukern/port.js';
 export { KQueue, type KEventOptions, type KQueueWaitOptions } from './ukern/kqueue.js';
+export {
+  onSignal, signals, kill, SignalSubscription, type SignalLike, type SignalListener, type OnSignalOptions, type SignalsOptions,
+} from './ukern/signals.js';
+export { sigemptyset, sigfillset, sigaddset, sigdelset, sigismember, type sigset_t, type siginfo_t } from './sys/index.js';
 /** The timeout and signal every wait of the classes takes (one rule: ukern/waitopts.ts). */
 export type { WaitOptions } from './ukern/waitopts.js';

@@ -11,6 +11,7 @@ import { isMainThread } from 'node:worker_threads';
 import { I32 } from '../kern/kmem.js';
 import { cur, H_PROC_EXIT } from '../kern/hdr.js';
 import { proc_exit } from '../kern/proc.js';
+import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { lwp_sleeps_interruptibly } from '../lwp/kapi.js';
 import {
   SIGUSR1, SIGPIPE, SIGSTOP, SA_NODEFER, SA_RESETHAND, SA_RESTART,
@@ -25,6 +26,9 @@ import {
 
 /** A signal handler function (sa_handler). */
 export type sighandler_t = (signo: number, info: siginfo_t) => void;
+
+const C_HANDLED = kstat_counter('sig', 'handled');
+const C_DEFAULT = kstat_counter('sig', 'default_action');
 
 /** This thread's function handlers, by signal number (their catch bits are in kernel memory). */
 export const fn_handlers: (sighandler_t | undefined)[] = [];
@@ -109,6 +113,7 @@ export function postsig(): number {
     sig_setmask(ls, m0 & ~CANTMASK0, m1);
     sig_unlock();
     const fn = t.kind === SK_FUNC ? t.fn : module_handler(s, t.gen);
+    kstat_add(C_HANDLED);
     try { fn?.(s, t.info); } catch (e) { report(e); }
     sig_lock();
     sig_setmask(ls, o0, o1);
@@ -144,6 +149,7 @@ export function clear_catch_locked(s: number): void {
 
 function default_action(s: number, kind: number): void {
   if (kind === SK_IGN) return;
+  kstat_add(C_DEFAULT);
   const da = sig_default_action(s);
   if (da === DA_TERM || da === DA_CORE) sig_die(s);
   // The host stops the process with SIGSTOP whichever stop signal it was: the

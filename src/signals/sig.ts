@@ -83,7 +83,7 @@ import { TailQ } from '../kern/queue.js';
 import { sq_wake_one } from '../kern/sleepq.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { type Errno } from '../kern/errno.js';
-import { SI_TIMER } from './consts.js';
+import { SI_TIMER, SI_QUEUE } from './consts.js';
 import { lwp_signal_post, lwp_signal_clear, lwp_signal_set, lwp_foreach_live, LWPV_SLEEPING } from '../lwp/kapi.js';
 import {
   SIGKILL, SIGSTOP, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, } from './consts.js';
@@ -111,6 +111,15 @@ const C_COALESCED = kstat_counter('sig', 'coalesced');
 const C_DISCARDED = kstat_counter('sig', 'discarded');
 const C_DROPPED = kstat_counter('sig', 'dropped_eagain');
 const C_TAKEN = kstat_counter('sig', 'taken');
+/** Generations per cause: kill of this process, lwp_kill, sigqueue, a timer, another process (the host). */
+const C_BY_KILL = kstat_counter('sig', 'gen_kill');
+const C_BY_LWP_KILL = kstat_counter('sig', 'gen_lwp_kill');
+const C_BY_QUEUE = kstat_counter('sig', 'gen_sigqueue');
+const C_BY_TIMER = kstat_counter('sig', 'gen_timer');
+const C_BY_HOST = kstat_counter('sig', 'gen_host');
+function count_cause(lid: number, src: SigSource): void {
+  kstat_add(src.timer !== 0 ? C_BY_TIMER : src.code === SI_QUEUE ? C_BY_QUEUE : src.pid === 0 ? C_BY_HOST : lid !== 0 ? C_BY_LWP_KILL : C_BY_KILL);
+}
 
 /** The process queue (head in sigacts) and an LWP's queue (head in its lwpsig entry). */
 const PQ = new TailQ(SG.qhead, SG.qtail, KS.next, KS.prev);
@@ -299,6 +308,7 @@ export function sig_generate(lid: number, s: number, src: SigSource): Errno {
   if (e === 0) {
     Atomics.add(I32, sigact_h(s) + SA.ngen, 1);
     kstat_add(C_GENERATED);
+    count_cause(lid, src);
     for (const h of generated_hooks) h(s);
   }
   return e;

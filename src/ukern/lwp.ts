@@ -9,13 +9,14 @@
  */
 import {
   lwp_create, lwp_wait, lwp_wait_async, lwp_detach, lwp_suspend, lwp_continue, lwp_wakeup,
-  lwp_unpark, lwp_park, lwp_park_async, lwp_self, LWP_DETACHED, LWP_SUSPENDED, type LwpStart,
+  lwp_unpark, lwp_park, lwp_park_async, lwp_self, lwp_kill, LWP_DETACHED, LWP_SUSPENDED, type LwpStart,
   SysError,
 } from '../sys/index.js';
 import { arg_type, module_href, AbortError } from '../sys/ext.js';
 import { wait_options, abort_check, realtime_deadline, type WaitOptions } from './waitopts.js';
 import { lwp_result_buffer, lwp_result_read, RES_VALUE, RES_NONE, type LwpFailure } from './lwp-result.js';
 import type { LwpShimArg } from './lwp-start.js';
+import { signal_number, type SignalLike } from './signals.js';
 import {
   LwpError, LwpImportError, LwpExportError, LwpThrewError, LwpResultError, LwpNoResultError,
 } from './errors.js';
@@ -149,6 +150,8 @@ export class Lwp<T = unknown> implements Disposable {
   /** Interrupts its interruptible sleep (EINTR there). */
   wakeup(): void { lwp_wakeup(this.lid); }
   unpark(hint?: number): void { lwp_unpark(this.lid, hint); }
+  /** Sends it `sig` (lwp_kill): its handler runs in it, or it waits pending while blocked. */
+  kill(sig: SignalLike): void { lwp_kill(this.lid, signal_number(sig, 'Lwp.kill')); }
 
   /**
    * Parks the calling LWP until unparked. Resolves `true` when unparked

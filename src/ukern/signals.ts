@@ -1,0 +1,145 @@
+/**
+ * The idiomatic face of signals, over the sigaction / sigprocmask /
+ * sigwaitinfo syscalls, in the class layer's convention: signals named as
+ * Node names them ('SIGUSR1') or by number; `onSignal` returns a disposable
+ * (several listeners per signal in one thread, as process.on allows, behind
+ * one kernel handler); `signals()` is an async iterator of siginfo_t whose
+ * `return()` puts the mask back; every wait takes an AbortSignal.
+ *
+ * What runs where (the kernel's rule, signals/sig.ts): a listener is a JS
+ * function of the thread that added it, so a caught signal is taken by an
+ * LWP that has one and does not block the signal. Code that makes no
+ * kernel call and never returns to its event loop is not interrupted: a
+ * signal waits for its next kernel entry.
+ */
+import {
+  sigaction, sigprocmask, sigwaitinfo_async, sigemptyset, sigaddset, sigismember, kill as sys_kill,
+  SIG_BLOCK, SIG_UNBLOCK, SIG_DFL, SA_RESTART, SIGRTMIN, SIGRTMAX, NSIG,
+  type siginfo_t, type sigaction_t, type sigset_t,
+} from '../sys/index.js';
+import { arg_type, ArgRangeError } from '../sys/ext.js';
+import { constants } from 'node:os';
+
+/** A signal as the class layer takes it: its number, or its name ('SIGUSR1', 'SIGRTMIN+3'). */
+export type SignalLike = number | NodeJS.Signals | `SIGRTMIN+${number}` | 'SIGRTMIN' | 'SIGRTMAX';
+export type { siginfo_t };
+
+const BY_NAME = constants.signals as Readonly<Record<string, number>>;
+
+/** The number of a SignalLike (ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE / ERR_UNKNOWN_SIGNAL). */
+export function signal_number(sig: unknown, where: string): number {
+  if (typeof sig === 'number') {
+    if (!Number.isInteger(sig) || sig < 1 || sig >= NSIG) throw new ArgRangeError(where, `signal must be an integer from 1 to ${NSIG - 1}, got ${sig}`);
+    return sig;
+  }
+  if (typeof sig !== 'string') arg_type(where, `signal must be a number or a signal name, got ${sig === null ? 'null' : typeof sig}`);
+  if (sig === 'SIGRTMIN') return SIGRTMIN;
+  if (sig === 'SIGRTMAX') return SIGRTMAX;
+  const rt = /^SIGRTMIN\+(\d+)$/.exec(sig);
+  if (rt !== null && SIGRTMIN + Number(rt[1]) <= SIGRTMAX) return SIGRTMIN + Number(rt[1]);
+  const n = BY_NAME[sig];
+  if (n === undefined) throw Object.assign(new TypeError(`${where}: unknown signal: ${sig}`), { code: 'ERR_UNKNOWN_SIGNAL' });
+  return n;
+}
+
+function set_of(sigs: unknown, where: string): sigset_t {
+  if (!Array.isArray(sigs)) arg_type(where, 'signals must be an array of signal numbers or names');
+  const set = sigemptyset();
+  for (const s of sigs as unknown[]) sigaddset(set, signal_number(s, where));
+  return set;
+}
+
+/** A listener added by {@link onSignal}. */
+export type SignalListener = (info: siginfo_t) => void;
+
+export interface OnSignalOptions {
+  /**
+   * Whether an interrupted restartable call (lwp_wait, sigwaitinfo) starts
+   * again after the listeners ran (SA_RESTART; default true). Calls that are
+   * never restarted (port_get, kevent, lwp_park, ...) fail with EINTR either
+   * way. The first listener of a signal in a thread sets it.
+   */
+  restart?: boolean;
+}
+
+/** This thread's listeners per signal, behind one kernel handler each; the action they replaced. */
+const table = new Map<number, { listeners: Set<SignalListener>; previous: sigaction_t }>();
+
+function dispatch(signo: number, info: siginfo_t): void {
+  const e = table.get(signo);
+  if (e === undefined) return;
+  for (const fn of [...e.listeners]) fn(info);
+}
+
+/** What {@link onSignal} returns: removes its listener when disposed. */
+export class SignalSubscription implements Disposable {
+  #done = false;
+  constructor(readonly signo: number, readonly listener: SignalListener) {}
+  /** Removes the listener; the last one of a signal in this thread puts the previous action back. */
+  dispose(): void {
+    if (this.#done) return;
+    this.#done = true;
+    const e = table.get(this.signo);
+    if (e === undefined || !e.listeners.delete(this.listener) || e.listeners.size > 0) return;
+    table.delete(this.signo);
+    try { sigaction(this.signo, e.previous); } catch { sigaction(this.signo, { sa_handler: SIG_DFL }); }
+  }
+  [Symbol.dispose](): void { this.dispose(); }
+}
+
+/**
+ * Calls `listener` with the siginfo_t of each `sig` this thread takes,
+ * until the returned subscription is disposed. Catching a signal in any
+ * thread changes its disposition for the whole process (it no longer
+ * terminates, and is routed from other processes too).
+ */
+export function onSignal(sig: SignalLike, listener: SignalListener, options?: OnSignalOptions): SignalSubscription {
+  const signo = signal_number(sig, 'onSignal');
+  if (typeof listener !== 'function') arg_type('onSignal', 'listener must be a function');
+  const restart = options?.restart ?? true;
+  if (typeof restart !== 'boolean') arg_type('onSignal', 'options.restart must be a boolean');
+  let e = table.get(signo);
+  if (e === undefined) {
+    const previous = sigaction(signo, { sa_handler: dispatch, sa_flags: restart ? SA_RESTART : 0 });
+    e = { listeners: new Set(), previous };
+    table.set(signo, e);
+  }
+  e.listeners.add(listener);
+  return new SignalSubscription(signo, listener);
+}
+
+export interface SignalsOptions {
+  /** Ends the iteration: the pending `next()` rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
+/**
+ * An async iterator of the signals of `sigs` this thread accepts, as
+ * sigwaitinfo takes them: they are blocked in this thread while it runs
+ * (so that they wait for it rather than run handlers), and unblocked again
+ * when the iteration ends (`break`, `return()`, an abort), except those
+ * that were blocked before.
+ */
+export function signals(sigs: readonly SignalLike[], options?: SignalsOptions): AsyncGenerator<siginfo_t, void, undefined> {
+  // Arguments are checked at the call, not at the first next().
+  const set = set_of(sigs, 'signals');
+  const signal = options?.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) arg_type('signals', 'options.signal must be an AbortSignal');
+  return accept(set, signal);
+}
+
+async function* accept(set: sigset_t, signal: AbortSignal | undefined): AsyncGenerator<siginfo_t, void, undefined> {
+  const before = sigprocmask(SIG_BLOCK, set);
+  try {
+    for (;;) yield await sigwaitinfo_async(set, signal === undefined ? undefined : { signal });
+  } finally {
+    const added = sigemptyset();
+    for (const s of set.toArray()) if (!sigismember(before, s)) sigaddset(added, s);
+    sigprocmask(SIG_UNBLOCK, added);
+  }
+}
+
+/** Sends `sig` to process `pid` (this process: process.pid or 0), as kill(2). */
+export function kill(pid: number, sig: SignalLike): void {
+  sys_kill(pid, signal_number(sig, 'kill'));
+}
