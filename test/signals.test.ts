@@ -184,11 +184,15 @@ test('lwp_kill: the handler runs in the target LWP blocked in port_get, which th
 test('a process-directed signal goes to the LWP in sigwaitinfo for it', async () => {
   const sab = new SharedArrayBuffer(32);
   const a = new Int32Array(sab);
+  // As any program that accepts a signal with sigwait: blocked in every thread, so that
+  // nobody else takes it, before the waiter sleeps or after.
+  sys.sigprocmask(SIG_BLOCK, set_of(SIGUSR2));
   sys.lwp_create({ module: sigs, export: 'waitsInfo', arg: { sab, signo: SIGUSR2 } }, sys.LWP_DETACHED);
   await until(() => Atomics.load(a, 0) === 1, 5000, 'the LWP to block SIGUSR2');
   sys.sigqueue(process.pid, SIGUSR2, 77);
   await until(() => Atomics.load(a, 0) === 2, 5000, 'sigwaitinfo to return');
   assert.deepEqual([a[1], a[2], a[3]], [SIGUSR2, sys.SI_QUEUE, 77]);
+  reset();
   await noLwpsLeft();
 });
 

@@ -19,9 +19,9 @@
  *                  a port event takes it after the port
  *                  lock has been dropped)
  *   h   knhash     a knote hash stripe (only under kqueue)   kqueue/knote.ts
- *   -   sigknote   the EVFILT_SIGNAL knote lists (a leaf   kqueue/filters/sig.ts
+ *   n   sigknote   the EVFILT_SIGNAL knote lists (a leaf   kqueue/filters/sig.ts
  *                  under the kqueue lock)
- *   s   sig        the process's signal lock: dispositions,  signals/sigstate.ts
+ *   S   sig        the process's signal lock: dispositions,  signals/sigstate.ts
  *                  pending sets and queues, LWP masks, the
  *                  sigwait queues (a timer's expiry
  *                  generates its signal holding it_mutex;

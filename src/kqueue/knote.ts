@@ -151,7 +151,7 @@ const KNOTE = define_struct('knote', {
   hnext: 'i32',     // [h,~] hash chain: changed under the bucket's stripe, walked lock-free first
   qnext: 'i32', qprev: 'i32',     // [k] pending queue
   lnext: 'i32', lprev: 'i32',     // [k] kqueue's list of knotes
-  wnext: 'i32', wprev: 'i32',     // [f] the watched file's list (the lock of kn_file)
+  wnext: 'i32', wprev: 'i32',     // [f] the watched file's list (the lock of kn_file); EVFILT_SIGNAL: its signal's list [n]
   file: 'i32',      // [k+f] watched descriptor table entry (fd filters), 0 otherwise
 });
 /**

@@ -43,42 +43,42 @@ export const SK_DFL = 0, SK_IGN = 1, SK_MODULE = 2, SK_FUNC = 3;
 export const SA_TEXT_BYTES = 1024;
 
 /**
- * The process's signal state. `[key]` as in kern/lockorder.ts; `s` is the
+ * The process's signal state. `[key]` as in kern/lockorder.ts; `S` is the
  * signal lock.
  */
 export const SIGACTS = define_struct('sigacts', {
   lock: 'i32',      // the signal lock (class sig)
-  pend0: 'i32', pend1: 'i32', // [s] signals pending on the process
-  qhead: 'i32', qtail: 'i32', // [s] their ksiginfo entries, in generation order
-  nrt: 'i32',       // [s] realtime entries queued, process and LWPs (the sigqueue_max limit)
-  os0: 'i32', os1: 'i32',     // [s,a] signals the program catches, waits for or watches: the main thread routes them from the host
+  pend0: 'i32', pend1: 'i32', // [S] signals pending on the process
+  qhead: 'i32', qtail: 'i32', // [S] their ksiginfo entries, in generation order
+  nrt: 'i32',       // [S] realtime entries queued, process and LWPs (the sigqueue_max limit)
+  os0: 'i32', os1: 'i32',     // [S,a] signals the program catches, waits for or watches: the main thread routes them from the host
   osbell: 'i32',    // [a] bumped when os0/os1 change; the main thread waits on it with waitAsync
   dying: 'i32',     // [a] the signal the process is dying of (0: none); set once
-  gen: 'i32',       // [s] bumped by every sigaction (threads cache handlers by it)
+  gen: 'i32',       // [S] bumped by every sigaction (threads cache handlers by it)
 });
 export const SG = SIGACTS.F;
 
 /** One signal's disposition: NSIG entries, indexed by signo. */
 export const SIGACT = define_struct('sigact', {
-  kind: 'i32',      // [s] SK_*
-  flags: 'i32',     // [s] SA_* (bit 31 is SA_RESETHAND: read with >>> 0)
-  mask0: 'i32', mask1: 'i32', // [s] sa_mask
-  textlen: 'i32',   // [s] bytes of the module handler's text (SK_MODULE)
-  gen: 'i32',       // [s] the sigacts gen when it was last set
-  nwatch: 'i32',    // [s] EVFILT_SIGNAL knotes watching it (they want it routed from the host too)
+  kind: 'i32',      // [S] SK_*
+  flags: 'i32',     // [S] SA_* (bit 31 is SA_RESETHAND: read with >>> 0)
+  mask0: 'i32', mask1: 'i32', // [S] sa_mask
+  textlen: 'i32',   // [S] bytes of the module handler's text (SK_MODULE)
+  gen: 'i32',       // [S] the sigacts gen when it was last set
+  nwatch: 'i32',    // [S] EVFILT_SIGNAL knotes watching it (they want it routed from the host too)
   ngen: 'i32',      // [a] generations, ever (EVFILT_SIGNAL counts from it)
 });
 export const SA = SIGACT.F;
 
 /** Per-LWP signal state, one per LWP table slot (lwp/lwp.ts), indexed like it. */
 export const LWPSIG = define_struct('lwpsig', {
-  lid: 'i32',       // [s] the LWP the entry belongs to now (0: none): set at lwp_create, cleared at exit
-  mask0: 'i32', mask1: 'i32', // [s] l_sigmask; written by the LWP itself (and by lwp_create before the LWP runs)
-  pend0: 'i32', pend1: 'i32', // [s] signals directed at this LWP, pending
-  qhead: 'i32', qtail: 'i32', // [s] their ksiginfo entries
-  catch0: 'i32', catch1: 'i32', // [s] signals whose function handler lives in this LWP's thread
-  wait0: 'i32', wait1: 'i32', // [s] the set it is waiting for in sigwait (0, 0: not waiting)
-  wq: 'i32', wqtail: 'i32',   // [s] its sigwait sleep queue (one sleeper at most)
+  lid: 'i32',       // [S] the LWP the entry belongs to now (0: none): set at lwp_create, cleared at exit
+  mask0: 'i32', mask1: 'i32', // [S] l_sigmask; written by the LWP itself (and by lwp_create before the LWP runs)
+  pend0: 'i32', pend1: 'i32', // [S] signals directed at this LWP, pending
+  qhead: 'i32', qtail: 'i32', // [S] their ksiginfo entries
+  catch0: 'i32', catch1: 'i32', // [S] signals whose function handler lives in this LWP's thread
+  wait0: 'i32', wait1: 'i32', // [S] the set it is waiting for in sigwait (0, 0: not waiting)
+  wq: 'i32', wqtail: 'i32',   // [S] its sigwait sleep queue (one sleeper at most)
   bell: 'i32',      // [a] bumped to wake the thread's event loop (a caught signal for it)
   armed: 'i32',     // [!] its thread waits on `bell` in its event loop (a taker that can run a handler while idle)
 });
@@ -86,11 +86,11 @@ export const LS = LWPSIG.F;
 
 /** A pending signal (ksiginfo_t). */
 export const KSIGINFO = define_struct('ksiginfo', {
-  value: 'f64',     // [s] si_value
+  value: 'f64',     // [S] si_value
   signo: 'i32', code: 'i32', pid: 'i32', lid: 'i32',
-  overrun: 'i32',   // [s] si_overrun (a timer's, filled when it is taken)
-  timer: 'i32',     // [s] handle of the SIGEV_SIGNAL timer it belongs to, 0 if none
-  tid: 'i32',       // [s] that timer's id (a handle is reused after a delete: checked with it)
+  overrun: 'i32',   // [S] si_overrun (a timer's, filled when it is taken)
+  timer: 'i32',     // [S] handle of the SIGEV_SIGNAL timer it belongs to, 0 if none
+  tid: 'i32',       // [S] that timer's id (a handle is reused after a delete: checked with it)
   next: 'i32', prev: 'i32',
 });
 export const KS = KSIGINFO.F;
