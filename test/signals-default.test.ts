@@ -14,13 +14,14 @@ import { scenario, until } from './helpers.js';
 test('SIGTERM from LWP 1: the process dies of SIGTERM', () => {
   const r = scenario('sig-default', ['term'], 20000);
   assert.equal(r.signal, 'SIGTERM', r.stderr);
-  assert.match(r.stdout, /ready/);
+  assert.match(r.stdout, /ready\nsignal 15 default\nport closed by the exit hooks\n/);
   assert.doesNotMatch(r.stdout, /not reached/);
 });
 
 test('SIGTERM from another LWP while LWP 1 blocks in port_get: dies of SIGTERM', () => {
   const r = scenario('sig-default', ['term-lwp'], 20000);
   assert.equal(r.signal, 'SIGTERM', r.stderr);
+  assert.match(r.stdout, /port closed by the exit hooks/);
   assert.doesNotMatch(r.stdout, /not reached/);
 });
 
@@ -32,6 +33,7 @@ test('SIGKILL sent to LWP 1 by another LWP kills the process', () => {
 test('SIGUSR1, which Node keeps for its inspector: exit status 138 (128 + 10)', () => {
   const r = scenario('sig-default', ['usr1'], 20000);
   assert.equal(r.status, 138, r.stderr);
+  assert.match(r.stdout, /port closed by the exit hooks/);
   assert.doesNotMatch(r.stdout, /not reached/);
 });
 

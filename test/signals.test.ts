@@ -294,3 +294,29 @@ test('kernel memory is back to baseline: nothing pending, no entry leaked', () =
   const k = sys.kstat('sig');
   assert.ok(k['sig.generated']! >= k['sig.taken']!);
 });
+
+test('job control: a stop signal generated discards a pending SIGCONT, and SIGCONT a pending stop signal (POSIX)', () => {
+  sys.sigprocmask(SIG_BLOCK, set_of(sys.SIGCONT, sys.SIGTSTP, sys.SIGTTIN));
+  sys.kill(process.pid, sys.SIGCONT);
+  assert.deepEqual(sys.sigpending().toArray(), [sys.SIGCONT]);
+  sys.kill(process.pid, sys.SIGTSTP);
+  assert.deepEqual(sys.sigpending().toArray(), [sys.SIGTSTP]);
+  sys.kill(process.pid, sys.SIGTTIN);
+  sys.kill(process.pid, sys.SIGCONT);
+  assert.deepEqual(sys.sigpending().toArray(), [sys.SIGCONT]);
+  sys.sigaction(sys.SIGCONT, { sa_handler: SIG_IGN }); // discards it
+  assert.deepEqual(sys.sigpending().toArray(), []);
+  reset(sys.SIGCONT);
+});
+
+test('ukern:signal (diagnostics_channel) reports each signal taken, in the taking thread', async () => {
+  const { subscribe, unsubscribe } = await import('node:diagnostics_channel');
+  const seen: { signo: number; action: string; lid: number }[] = [];
+  const fn = (m: unknown): void => { seen.push(m as { signo: number; action: string; lid: number }); };
+  subscribe('ukern:signal', fn);
+  sys.sigaction(SIGUSR1, { sa_handler: () => {} });
+  sys.kill(process.pid, SIGUSR1); sys.lwp_self();
+  unsubscribe('ukern:signal', fn);
+  assert.deepEqual(seen.map((m) => [m.signo, m.action, m.lid]), [[SIGUSR1, 'handler', 1]]);
+  reset(SIGUSR1);
+});

@@ -18,6 +18,7 @@
  *   ukern:timer:overrun { timerid, overrun }                 a SIGEV_PORT timer's event was taken with overruns (> 0), in the taking thread
  *   ukern:kqueue:close  { kq }                               a kqueue was closed
  *   ukern:panic         { message, lid }                     the kernel panicked (once)
+ *   ukern:signal        { lid, signo, action, info }         an LWP took a signal: action 'handler', 'default' or 'ignore', in the taking thread
  */
 import { channel, type Channel } from 'node:diagnostics_channel';
 import { I32 } from './kmem.js';
@@ -30,6 +31,7 @@ export const dc_port_close: Channel = channel('ukern:port:close');
 export const dc_timer_overrun: Channel = channel('ukern:timer:overrun');
 export const dc_kqueue_close: Channel = channel('ukern:kqueue:close');
 export const dc_panic: Channel = channel('ukern:panic');
+export const dc_signal: Channel = channel('ukern:signal');
 
 /**
  * Publishes `make()` on `ch` if anyone listens; deferred to a microtask when

@@ -12,6 +12,7 @@ import { I32 } from '../kern/kmem.js';
 import { cur, H_PROC_EXIT } from '../kern/hdr.js';
 import { proc_exit } from '../kern/proc.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
+import { diag_publish, dc_signal } from '../kern/diag.js';
 import { lwp_sleeps_interruptibly } from '../lwp/kapi.js';
 import {
   SIGUSR1, SIGPIPE, SIGSTOP, SA_NODEFER, SA_RESETHAND, SA_RESTART,
@@ -102,6 +103,7 @@ export function postsig(): number {
     const t = take_locked(ls, s);
     if (t.kind !== SK_FUNC && t.kind !== SK_MODULE) {
       sig_unlock();
+      diag_publish(dc_signal, () => ({ lid, signo: s, action: t.kind === SK_IGN ? 'ignore' : 'default', info: t.info }));
       default_action(s, t.kind);
       continue;
     }
@@ -114,6 +116,7 @@ export function postsig(): number {
     sig_unlock();
     const fn = t.kind === SK_FUNC ? t.fn : module_handler(s, t.gen);
     kstat_add(C_HANDLED);
+    diag_publish(dc_signal, () => ({ lid, signo: s, action: 'handler', info: t.info }));
     try { fn?.(s, t.info); } catch (e) { report(e); }
     sig_lock();
     sig_setmask(ls, o0, o1);

@@ -10,7 +10,11 @@ import * as sys from '../../src/sys/index.js';
 const fx = new URL('../fixtures/signals.js', import.meta.url);
 const which = process.argv[2];
 const port = sys.port_create();
-// A process exit hook of the kernel runs first: ports are closed. Watch for it from outside the kernel.
+// The kernel's exit hooks run before the process dies of a signal: the port's close is published
+// (diagnostics_channel; a write to a pipe is synchronous on Linux, so it is out before the death).
+import { subscribe } from 'node:diagnostics_channel';
+subscribe('ukern:port:close', () => { console.log('port closed by the exit hooks'); });
+subscribe('ukern:signal', (m) => { const d = m as { signo: number; action: string }; console.log(`signal ${d.signo} ${d.action}`); });
 process.on('exit', () => { console.log('node exit event'); });
 
 if (which === 'term') {
