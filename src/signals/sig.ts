@@ -78,38 +78,26 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
-import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { TailQ } from '../kern/queue.js';
-import { sq_wake_one } from '../kern/sleepq.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { type Errno } from '../kern/errno.js';
-import { SI_TIMER, SI_QUEUE } from './consts.js';
+import { SI_TIMER, SI_QUEUE, SIGKILL, SIGSTOP, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU } from './consts.js';
 import { lwp_signal_post, lwp_signal_clear, lwp_signal_set, lwp_foreach_live, LWPV_SLEEPING } from '../lwp/kapi.js';
-import {
-  SIGKILL, SIGSTOP, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, } from './consts.js';
-import { DA_IGN, DA_CONT, sig_default_action, sig_is_rt } from './defaults.js';
+import { DA_IGN, DA_CONT, sig_default_action } from './defaults.js';
 import { sig_word, sig_bit, sig_first, CANTMASK0 } from './sigset.js';
 import { os_update_locked } from './route.js';
+import { SG, SA, LS, SK_DFL, SK_IGN, SK_FUNC, sigacts_h, sigact_h, lwpsig_h, lwpsig_count } from './sigstate.js';
+import { sq_wake_one } from '../kern/sleepq.js';
 import {
-  SG, SA, LS, KS, SK_DFL, SK_IGN, SK_FUNC, sigacts_h, sigact_h, lwpsig_h, lwpsig_count, ksiginfos,
-  ks_value, ks_set_value,
-} from './sigstate.js';
+  PQ, LQ, sig_lock, sig_unlock, ls_get, ls_peek, ls_init, ls_drain, has, sigput, sigget, hand_to_waiter,
+  put_entry, put_entry_reset, C_DISCARDED, sig_discard_all, type siginfo_t, type SigSource,
+} from './sigqueue.js';
 
-/** A signal's information, as the handler and sigwaitinfo see it (siginfo_t). */
-export interface siginfo_t {
-  si_signo: number;
-  si_code: number;
-  si_value: number;
-  si_pid: number;
-  si_lid: number;
-  si_overrun: number;
-}
+export {
+  sig_lock, sig_unlock, sig_lockword, ls_get, ls_peek, blank, sig_discard_all, sig_set_timer_ops, sig_withdraw_timer,
+  sig_pending_count, type siginfo_t, type SigSource,
+} from './sigqueue.js';
 
 const C_GENERATED = kstat_counter('sig', 'generated');
-const C_QUEUED = kstat_counter('sig', 'queued');
-const C_COALESCED = kstat_counter('sig', 'coalesced');
-const C_DISCARDED = kstat_counter('sig', 'discarded');
-const C_DROPPED = kstat_counter('sig', 'dropped_eagain');
 const C_TAKEN = kstat_counter('sig', 'taken');
 /** Generations per cause: kill of this process, lwp_kill, sigqueue, a timer, another process (the host). */
 const C_BY_KILL = kstat_counter('sig', 'gen_kill');
@@ -119,63 +107,6 @@ const C_BY_TIMER = kstat_counter('sig', 'gen_timer');
 const C_BY_HOST = kstat_counter('sig', 'gen_host');
 function count_cause(lid: number, src: SigSource): void {
   kstat_add(src.timer !== 0 ? C_BY_TIMER : src.code === SI_QUEUE ? C_BY_QUEUE : src.pid === 0 ? C_BY_HOST : lid !== 0 ? C_BY_LWP_KILL : C_BY_KILL);
-}
-
-/** The process queue (head in sigacts) and an LWP's queue (head in its lwpsig entry). */
-const PQ = new TailQ(SG.qhead, SG.qtail, KS.next, KS.prev);
-const LQ = new TailQ(LS.qhead, LS.qtail, KS.next, KS.prev);
-
-export function sig_lock(): void { mutex_enter(sigacts_h() + SG.lock); }
-/**
- * Drops the signal lock, then finishes what a take or a discard of a
- * timer's signal left for after it (the timer's it_mutex comes before the
- * signal lock, so it is taken here, not under it): the timer's pending
- * expirations are taken and a taken siginfo gets its si_overrun.
- */
-export function sig_unlock(): void {
-  mutex_exit(sigacts_h() + SG.lock);
-  while (timer_todo.length > 0) {
-    const t = timer_todo.pop()!;
-    const ov = timer_taken(t.it, t.tid);
-    if (t.info !== undefined) t.info.si_overrun = ov;
-  }
-}
-/** Timer signals taken or discarded under the lock (this thread's, until sig_unlock). */
-const timer_todo: { it: number; tid: number; info?: siginfo_t }[] = [];
-export function sig_lockword(): number { return sigacts_h() + SG.lock; }
-
-// ---- per-LWP entries --------------------------------------------------------
-
-/** The lwpsig entry of `lid` when it is set up for it, else 0 (lock held or not: a peek). */
-export function ls_peek(lid: number): number {
-  if (lid <= 0) return 0;
-  const h = lwpsig_h((lid - 1) % lwpsig_count());
-  return I32[h + LS.lid] === lid ? h : 0;
-}
-/**
- * The lwpsig entry of `lid`, set up on first use (signal lock held). LWPs
- * made by lwp_create get theirs at creation with their creator's mask
- * (sig_lwp_created); LWP 1 gets an empty mask here.
- */
-export function ls_get(lid: number): number {
-  const h = lwpsig_h((lid - 1) % lwpsig_count());
-  if (I32[h + LS.lid] !== lid) ls_init(h, lid, 0, 0);
-  return h;
-}
-function ls_init(h: number, lid: number, m0: number, m1: number): void {
-  ls_drain(h);
-  I32.fill(0, h, h + LS.armed);
-  I32[h + LS.lid] = lid;
-  I32[h + LS.mask0] = m0;
-  I32[h + LS.mask1] = m1;
-}
-/** Frees an entry's queued signals (lock held). */
-function ls_drain(h: number): void {
-  for (let k = LQ.remove_head(h); k !== 0; k = LQ.remove_head(h)) {
-    if (I32[k + KS.timer] !== 0) timer_todo.push({ it: I32[k + KS.timer]!, tid: I32[k + KS.tid]! });
-    ks_free(k);
-  }
-  I32[h + LS.pend0] = 0; I32[h + LS.pend1] = 0;
 }
 
 // ---- dispositions -----------------------------------------------------------
@@ -188,12 +119,6 @@ export function sig_ignored(s: number): boolean {
   const da = sig_default_action(s);
   return da === DA_IGN || da === DA_CONT;
 }
-function has(h: number, off0: number, s: number): boolean {
-  return (I32[h + off0 + sig_word(s)]! & sig_bit(s)) !== 0;
-}
-function bit_set(h: number, off0: number, s: number): void { I32[h + off0 + sig_word(s)] |= sig_bit(s); }
-function bit_clear(h: number, off0: number, s: number): void { I32[h + off0 + sig_word(s)] &= ~sig_bit(s); }
-
 /** Would LWP entry `ls` take signal s now (not blocked; a function handler here if caught by functions)? */
 function takes(ls: number, s: number): boolean {
   if (has(ls, LS.mask0, s)) return false;
@@ -202,88 +127,8 @@ function takes(ls: number, s: number): boolean {
 /** Is LWP entry `ls` in sigwait for s? */
 function waits_for(ls: number, s: number): boolean { return has(ls, LS.wait0, s); }
 
-// ---- ksiginfo ---------------------------------------------------------------
-
-function ks_free(k: number): void {
-  if (sig_is_rt(I32[k + KS.signo]!)) I32[sigacts_h() + SG.nrt]--;
-  ksiginfos.free(k);
-}
-
-/** What a generation carries besides the signal number. */
-export interface SigSource { code: number; value: number; pid: number; lid: number; timer: number; tid?: number }
-
-/**
- * Makes s pending on the queue whose head is `qh` (process: PQ on sigacts;
- * LWP: LQ on its entry), its pending set at `pend0`. Lock held. Returns 0,
- * or EAGAIN for a realtime signal past the limit or with no entry left.
- */
-let put_entry = false;
-function sigput(q: TailQ, qh: number, pend0: number, s: number, src: SigSource): Errno {
-  const rt = sig_is_rt(s);
-  if (!rt && has(qh, pend0, s)) { kstat_add(C_COALESCED); return 0; }
-  const sg = sigacts_h();
-  if (rt && I32[sg + SG.nrt]! >= ksiginfos.count - 4 * lwpsig_count() - 64) { kstat_add(C_DROPPED); return 'EAGAIN'; }
-  const k = ksiginfos.alloc();
-  if (k === 0) {
-    if (rt) { kstat_add(C_DROPPED); return 'EAGAIN'; }
-  } else {
-    I32[k + KS.signo] = s; I32[k + KS.code] = src.code; I32[k + KS.pid] = src.pid;
-    I32[k + KS.lid] = src.lid; I32[k + KS.timer] = src.timer; I32[k + KS.tid] = src.tid ?? 0;
-    put_entry = true;
-    ks_set_value(k, src.value);
-    if (rt) I32[sg + SG.nrt]++;
-    q.insert_tail(qh, k);
-  }
-  bit_set(qh, pend0, s);
-  kstat_add(C_QUEUED);
-  return 0;
-}
-
-/** Takes the first entry of s from queue `q` at `qh` into `out`; keeps the bit while another s is queued. Lock held. */
-function sigget(q: TailQ, qh: number, pend0: number, s: number, out: siginfo_t): boolean {
-  if (!has(qh, pend0, s)) return false;
-  let found = 0, more = false;
-  for (let k = q.head(qh); k !== 0; k = q.after(k)) {
-    if (I32[k + KS.signo] !== s) continue;
-    if (found === 0) found = k; else { more = true; break; }
-  }
-  if (!more) bit_clear(qh, pend0, s);
-  out.si_signo = s;
-  if (found === 0) {
-    // Pending with no entry (the cache was exhausted): as from kill.
-    out.si_code = 0; out.si_value = 0; out.si_pid = process.pid; out.si_lid = 0; out.si_overrun = 0;
-    return true;
-  }
-  q.remove(qh, found);
-  out.si_code = I32[found + KS.code]!; out.si_value = ks_value(found);
-  out.si_pid = I32[found + KS.pid]!; out.si_lid = I32[found + KS.lid]!;
-  const timer = I32[found + KS.timer]!;
-  out.si_overrun = 0;
-  if (timer !== 0) timer_todo.push({ it: timer, tid: I32[found + KS.tid]!, info: out });
-  ks_free(found);
-  return true;
-}
-
-/** Discards every pending s, process-wide (lock held): SIG_IGN set, SIGCONT vs stops. */
-export function sig_discard_all(s: number): void {
-  const sg = sigacts_h();
-  const tmp = blank();
-  while (sigget(PQ, sg, SG.pend0, s, tmp)) kstat_add(C_DISCARDED);
-  const n = lwpsig_count();
-  for (let i = 0; i < n; i++) {
-    const ls = lwpsig_h(i);
-    if (I32[ls + LS.lid] === 0) continue;
-    while (sigget(LQ, ls, LS.pend0, s, tmp)) kstat_add(C_DISCARDED);
-  }
-}
-
-export function blank(): siginfo_t { return { si_signo: 0, si_code: 0, si_value: 0, si_pid: 0, si_lid: 0, si_overrun: 0 }; }
-
 // ---- hooks for the other subsystems (signals/kapi.ts) ---------------------
 
-/** A SIGEV_SIGNAL timer's signal was taken or discarded: the timer takes its pending expirations and returns the overrun (timers/signfy.ts). */
-let timer_taken: (it: number, tid: number) => number = () => 0;
-export function sig_set_timer_ops(taken: (it: number, tid: number) => number): void { timer_taken = taken; }
 /** Signal s was generated for the process (EVFILT_SIGNAL): called without the signal lock. */
 const generated_hooks: ((s: number) => void)[] = [];
 export function sig_on_generate(fn: (s: number) => void): void { generated_hooks.push(fn); }
@@ -348,24 +193,6 @@ function generate_proc(s: number, src: SigSource): Errno {
   if (e !== 0) return e;
   choose_taker(s);
   return 0;
-}
-
-/**
- * Hands process-pending s to the sigwait sleeper of entry `ls`: its first
- * entry moves from the process queue to the LWP's (lock held), so that no
- * other LWP takes it before the waiter wakes (NetBSD gives a sigwaiter its
- * signal directly for the same reason).
- */
-function hand_to_waiter(ls: number, s: number): void {
-  const sg = sigacts_h();
-  let k = PQ.head(sg);
-  while (k !== 0 && I32[k + KS.signo] !== s) k = PQ.after(k);
-  let more = false;
-  for (let j = k === 0 ? 0 : PQ.after(k); j !== 0; j = PQ.after(j)) if (I32[j + KS.signo] === s) { more = true; break; }
-  if (!more) bit_clear(sg, SG.pend0, s);
-  if (k !== 0) { PQ.remove(sg, k); LQ.insert_tail(ls, k); }
-  bit_set(ls, LS.pend0, s);
-  sq_wake_one(ls + LS.wq);
 }
 
 /** Offers process-pending s to one LWP (lock held): the order of the header. */
@@ -435,26 +262,9 @@ export function sig_watch(s: number, d: number): void {
  * nothing), so the next expiry can signal again.
  */
 export function sig_generate_timer(s: number, value: number, it: number, tid: number): boolean {
-  put_entry = false;
+  put_entry_reset();
   const e = sig_generate(0, s, { code: SI_TIMER, value, pid: process.pid, lid: 0, timer: it, tid });
   return e === 0 && put_entry;
-}
-
-/** timer_delete: withdraws the timer's queued signal, if any (no lock held). */
-export function sig_withdraw_timer(it: number, tid: number): void {
-  sig_lock();
-  const sg = sigacts_h();
-  for (let k = PQ.head(sg); k !== 0; k = PQ.after(k)) {
-    if (I32[k + KS.timer] !== it || I32[k + KS.tid] !== tid) continue;
-    const s = I32[k + KS.signo]!;
-    PQ.remove(sg, k);
-    let more = false;
-    for (let j = PQ.head(sg); j !== 0; j = PQ.after(j)) if (I32[j + KS.signo] === s) { more = true; break; }
-    if (!more) bit_clear(sg, SG.pend0, s);
-    ks_free(k);
-    break;
-  }
-  sig_unlock();
 }
 
 let lwp_alive: (lid: number) => boolean = () => false;
@@ -523,20 +333,6 @@ export function sig_lwp_exited(lid: number): void {
     exiting = 0;
   }
   sig_unlock();
-}
-
-/** Does anyone block or wait for s, or is it pending? For tests and kstat. */
-export function sig_pending_count(): number {
-  let n = 0;
-  const sg = sigacts_h();
-  for (let k = PQ.head(sg); k !== 0; k = PQ.after(k)) n++;
-  const c = lwpsig_count();
-  for (let i = 0; i < c; i++) {
-    const ls = lwpsig_h(i);
-    if (I32[ls + LS.lid] === 0) continue;
-    for (let k = LQ.head(ls); k !== 0; k = LQ.after(k)) n++;
-  }
-  return n;
 }
 
 // ---- the host ---------------------------------------------------------------

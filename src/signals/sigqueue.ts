@@ -1,0 +1,235 @@
+/**
+ * The signal lock and the queues of pending signals (the seeds' sigqueue /
+ * ksiginfo handling): making a signal pending on the process's or an LWP's
+ * queue (standard signals coalesce, realtime ones queue), taking one off,
+ * discarding, handing one to a sigwaiter, a timer's withdrawal. Everything
+ * here runs under the signal lock except sig_unlock's deferred timer step.
+ * The rules are in sig.ts's header; the layout in sigstate.ts.
+ */
+import { I32 } from '../kern/kmem.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { TailQ } from '../kern/queue.js';
+import { sq_wake_one } from '../kern/sleepq.js';
+import { kstat_counter, kstat_add } from '../kern/kstat.js';
+import { type Errno } from '../kern/errno.js';
+import { sig_is_rt } from './defaults.js';
+import { sig_word, sig_bit } from './sigset.js';
+import { SG, LS, KS, sigacts_h, lwpsig_h, lwpsig_count, ksiginfos, ks_value, ks_set_value } from './sigstate.js';
+
+const C_QUEUED = kstat_counter('sig', 'queued');
+const C_COALESCED = kstat_counter('sig', 'coalesced');
+export const C_DISCARDED = kstat_counter('sig', 'discarded');
+const C_DROPPED = kstat_counter('sig', 'dropped_eagain');
+
+/** A signal's information, as the handler and sigwaitinfo see it (siginfo_t). */
+export interface siginfo_t {
+  si_signo: number;
+  si_code: number;
+  si_value: number;
+  si_pid: number;
+  si_lid: number;
+  si_overrun: number;
+}
+
+
+/** The process queue (head in sigacts) and an LWP's queue (head in its lwpsig entry). */
+export const PQ = new TailQ(SG.qhead, SG.qtail, KS.next, KS.prev);
+export const LQ = new TailQ(LS.qhead, LS.qtail, KS.next, KS.prev);
+
+export function sig_lock(): void { mutex_enter(sigacts_h() + SG.lock); }
+/**
+ * Drops the signal lock, then finishes what a take or a discard of a
+ * timer's signal left for after it (the timer's it_mutex comes before the
+ * signal lock, so it is taken here, not under it): the timer's pending
+ * expirations are taken and a taken siginfo gets its si_overrun.
+ */
+export function sig_unlock(): void {
+  mutex_exit(sigacts_h() + SG.lock);
+  while (timer_todo.length > 0) {
+    const t = timer_todo.pop()!;
+    const ov = timer_taken(t.it, t.tid);
+    if (t.info !== undefined) t.info.si_overrun = ov;
+  }
+}
+/** Timer signals taken or discarded under the lock (this thread's, until sig_unlock). */
+const timer_todo: { it: number; tid: number; info?: siginfo_t }[] = [];
+export function sig_lockword(): number { return sigacts_h() + SG.lock; }
+
+
+// ---- per-LWP entries --------------------------------------------------------
+
+/** The lwpsig entry of `lid` when it is set up for it, else 0 (lock held or not: a peek). */
+export function ls_peek(lid: number): number {
+  if (lid <= 0) return 0;
+  const h = lwpsig_h((lid - 1) % lwpsig_count());
+  return I32[h + LS.lid] === lid ? h : 0;
+}
+/**
+ * The lwpsig entry of `lid`, set up on first use (signal lock held). LWPs
+ * made by lwp_create get theirs at creation with their creator's mask
+ * (sig_lwp_created); LWP 1 gets an empty mask here.
+ */
+export function ls_get(lid: number): number {
+  const h = lwpsig_h((lid - 1) % lwpsig_count());
+  if (I32[h + LS.lid] !== lid) ls_init(h, lid, 0, 0);
+  return h;
+}
+export function ls_init(h: number, lid: number, m0: number, m1: number): void {
+  ls_drain(h);
+  I32.fill(0, h, h + LS.armed);
+  I32[h + LS.lid] = lid;
+  I32[h + LS.mask0] = m0;
+  I32[h + LS.mask1] = m1;
+}
+/** Frees an entry's queued signals (lock held). */
+export function ls_drain(h: number): void {
+  for (let k = LQ.remove_head(h); k !== 0; k = LQ.remove_head(h)) {
+    if (I32[k + KS.timer] !== 0) timer_todo.push({ it: I32[k + KS.timer]!, tid: I32[k + KS.tid]! });
+    ks_free(k);
+  }
+  I32[h + LS.pend0] = 0; I32[h + LS.pend1] = 0;
+}
+
+
+export function has(h: number, off0: number, s: number): boolean {
+  return (I32[h + off0 + sig_word(s)]! & sig_bit(s)) !== 0;
+}
+export function bit_set(h: number, off0: number, s: number): void { I32[h + off0 + sig_word(s)] |= sig_bit(s); }
+export function bit_clear(h: number, off0: number, s: number): void { I32[h + off0 + sig_word(s)] &= ~sig_bit(s); }
+
+
+// ---- ksiginfo ---------------------------------------------------------------
+
+export function ks_free(k: number): void {
+  if (sig_is_rt(I32[k + KS.signo]!)) I32[sigacts_h() + SG.nrt]--;
+  ksiginfos.free(k);
+}
+
+/** What a generation carries besides the signal number. */
+export interface SigSource { code: number; value: number; pid: number; lid: number; timer: number; tid?: number }
+
+/**
+ * Makes s pending on the queue whose head is `qh` (process: PQ on sigacts;
+ * LWP: LQ on its entry), its pending set at `pend0`. Lock held. Returns 0,
+ * or EAGAIN for a realtime signal past the limit or with no entry left.
+ */
+/** Whether the last sigput made an entry (sig_generate_timer reads it). */
+export let put_entry = false;
+export function put_entry_reset(): void { put_entry = false; }
+export function sigput(q: TailQ, qh: number, pend0: number, s: number, src: SigSource): Errno {
+  const rt = sig_is_rt(s);
+  if (!rt && has(qh, pend0, s)) { kstat_add(C_COALESCED); return 0; }
+  const sg = sigacts_h();
+  if (rt && I32[sg + SG.nrt]! >= ksiginfos.count - 4 * lwpsig_count() - 64) { kstat_add(C_DROPPED); return 'EAGAIN'; }
+  const k = ksiginfos.alloc();
+  if (k === 0) {
+    if (rt) { kstat_add(C_DROPPED); return 'EAGAIN'; }
+  } else {
+    I32[k + KS.signo] = s; I32[k + KS.code] = src.code; I32[k + KS.pid] = src.pid;
+    I32[k + KS.lid] = src.lid; I32[k + KS.timer] = src.timer; I32[k + KS.tid] = src.tid ?? 0;
+    put_entry = true;
+    ks_set_value(k, src.value);
+    if (rt) I32[sg + SG.nrt]++;
+    q.insert_tail(qh, k);
+  }
+  bit_set(qh, pend0, s);
+  kstat_add(C_QUEUED);
+  return 0;
+}
+
+/** Takes the first entry of s from queue `q` at `qh` into `out`; keeps the bit while another s is queued. Lock held. */
+export function sigget(q: TailQ, qh: number, pend0: number, s: number, out: siginfo_t): boolean {
+  if (!has(qh, pend0, s)) return false;
+  let found = 0, more = false;
+  for (let k = q.head(qh); k !== 0; k = q.after(k)) {
+    if (I32[k + KS.signo] !== s) continue;
+    if (found === 0) found = k; else { more = true; break; }
+  }
+  if (!more) bit_clear(qh, pend0, s);
+  out.si_signo = s;
+  if (found === 0) {
+    // Pending with no entry (the cache was exhausted): as from kill.
+    out.si_code = 0; out.si_value = 0; out.si_pid = process.pid; out.si_lid = 0; out.si_overrun = 0;
+    return true;
+  }
+  q.remove(qh, found);
+  out.si_code = I32[found + KS.code]!; out.si_value = ks_value(found);
+  out.si_pid = I32[found + KS.pid]!; out.si_lid = I32[found + KS.lid]!;
+  const timer = I32[found + KS.timer]!;
+  out.si_overrun = 0;
+  if (timer !== 0) timer_todo.push({ it: timer, tid: I32[found + KS.tid]!, info: out });
+  ks_free(found);
+  return true;
+}
+
+/** Discards every pending s, process-wide (lock held): SIG_IGN set, SIGCONT vs stops. */
+export function sig_discard_all(s: number): void {
+  const sg = sigacts_h();
+  const tmp = blank();
+  while (sigget(PQ, sg, SG.pend0, s, tmp)) kstat_add(C_DISCARDED);
+  const n = lwpsig_count();
+  for (let i = 0; i < n; i++) {
+    const ls = lwpsig_h(i);
+    if (I32[ls + LS.lid] === 0) continue;
+    while (sigget(LQ, ls, LS.pend0, s, tmp)) kstat_add(C_DISCARDED);
+  }
+}
+
+export function blank(): siginfo_t { return { si_signo: 0, si_code: 0, si_value: 0, si_pid: 0, si_lid: 0, si_overrun: 0 }; }
+
+
+/** A SIGEV_SIGNAL timer's signal was taken or discarded: the timer takes its pending expirations and returns the overrun (timers/signfy.ts). */
+let timer_taken: (it: number, tid: number) => number = () => 0;
+export function sig_set_timer_ops(taken: (it: number, tid: number) => number): void { timer_taken = taken; }
+
+/**
+ * Hands process-pending s to the sigwait sleeper of entry `ls`: its first
+ * entry moves from the process queue to the LWP's (lock held), so that no
+ * other LWP takes it before the waiter wakes (NetBSD gives a sigwaiter its
+ * signal directly for the same reason).
+ */
+export function hand_to_waiter(ls: number, s: number): void {
+  const sg = sigacts_h();
+  let k = PQ.head(sg);
+  while (k !== 0 && I32[k + KS.signo] !== s) k = PQ.after(k);
+  let more = false;
+  for (let j = k === 0 ? 0 : PQ.after(k); j !== 0; j = PQ.after(j)) if (I32[j + KS.signo] === s) { more = true; break; }
+  if (!more) bit_clear(sg, SG.pend0, s);
+  if (k !== 0) { PQ.remove(sg, k); LQ.insert_tail(ls, k); }
+  bit_set(ls, LS.pend0, s);
+  sq_wake_one(ls + LS.wq);
+}
+
+
+/** timer_delete: withdraws the timer's queued signal, if any (no lock held). */
+export function sig_withdraw_timer(it: number, tid: number): void {
+  sig_lock();
+  const sg = sigacts_h();
+  for (let k = PQ.head(sg); k !== 0; k = PQ.after(k)) {
+    if (I32[k + KS.timer] !== it || I32[k + KS.tid] !== tid) continue;
+    const s = I32[k + KS.signo]!;
+    PQ.remove(sg, k);
+    let more = false;
+    for (let j = PQ.head(sg); j !== 0; j = PQ.after(j)) if (I32[j + KS.signo] === s) { more = true; break; }
+    if (!more) bit_clear(sg, SG.pend0, s);
+    ks_free(k);
+    break;
+  }
+  sig_unlock();
+}
+
+
+/** Does anyone block or wait for s, or is it pending? For tests and kstat. */
+export function sig_pending_count(): number {
+  let n = 0;
+  const sg = sigacts_h();
+  for (let k = PQ.head(sg); k !== 0; k = PQ.after(k)) n++;
+  const c = lwpsig_count();
+  for (let i = 0; i < c; i++) {
+    const ls = lwpsig_h(i);
+    if (I32[ls + LS.lid] === 0) continue;
+    for (let k = LQ.head(ls); k !== 0; k = LQ.after(k)) n++;
+  }
+  return n;
+}
+
