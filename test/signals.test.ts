@@ -320,3 +320,17 @@ test('ukern:signal (diagnostics_channel) reports each signal taken, in the takin
   assert.deepEqual(seen.map((m) => [m.signo, m.action, m.lid]), [[SIGUSR1, 'handler', 1]]);
   reset(SIGUSR1);
 });
+
+test('signals sent at an LWP while it exits are dropped with it: no ksiginfo outlives it (fuzz finding)', async () => {
+  const cache = (): number => sys.kmem_snapshot().caches.find((c) => c.cache === 'ksiginfo')!.inUse;
+  const base = cache();
+  sys.sigaction(SIGRTMIN + 5, { sa_handler: { module: sigs, export: 'ignores' } });
+  sys.sigprocmask(SIG_BLOCK, set_of(SIGRTMIN + 5)); // the LWPs inherit it: their signals stay queued on them
+  for (let i = 0; i < 40; i++) {
+    const lid = sys.lwp_create({ module: sigs, export: 'queues', arg: { signo: SIGRTMIN + 6, n: 0, base: 0 } }, sys.LWP_DETACHED);
+    for (;;) { try { sys.lwp_kill(lid, SIGRTMIN + 5); } catch { break; } } // until it is gone (ESRCH)
+  }
+  await noLwpsLeft();
+  assert.equal(cache(), base);
+  reset(SIGRTMIN + 5);
+});

@@ -88,7 +88,7 @@ import { os_update_locked } from './route.js';
 import { SG, SA, LS, SK_DFL, SK_IGN, SK_FUNC, sigacts_h, sigact_h, lwpsig_h, lwpsig_count } from './sigstate.js';
 import { sq_wake_one } from '../kern/sleepq.js';
 import {
-  PQ, LQ, sig_lock, sig_unlock, ls_get, ls_peek, ls_init, ls_drain, has, sigput, sigget, hand_to_waiter,
+  PQ, LQ, sig_lock, sig_unlock, ls_peek, ls_init, ls_drain, has, sigput, sigget, hand_to_waiter,
   put_entry, put_entry_reset, C_DISCARDED, sig_discard_all, type siginfo_t, type SigSource,
 } from './sigqueue.js';
 
@@ -176,7 +176,11 @@ function blocked_somewhere(s: number): boolean {
 
 function generate_lwp(lid: number, s: number, src: SigSource): Errno {
   if (!lwp_alive(lid)) return 'ESRCH';
-  const ls = ls_get(lid);
+  // No entry: the LWP is on its way out (its exit hook cleared it). A signal
+  // for an exiting LWP is dropped (NetBSD: LW_WEXIT); making an entry again
+  // would strand the signal with nobody to take or free it.
+  const ls = ls_peek(lid);
+  if (ls === 0) { kstat_add(C_DISCARDED); return 0; }
   job_control(s);
   if (sig_ignored(s) && !has(ls, LS.mask0, s) && !waits_for(ls, s)) { kstat_add(C_DISCARDED); return 0; }
   const e = sigput(LQ, ls, LS.pend0, s, src);
@@ -199,10 +203,10 @@ function generate_proc(s: number, src: SigSource): Errno {
 function choose_taker(s: number): void {
   let waiter = 0, self = 0, sleeping = 0, armed = 0, any = 0;
   lwp_foreach_live((lid, how) => {
-    // Every LWP but LWP 1 has its entry from creation until its exit hook
-    // cleared it: an LWP on its way out takes nothing more.
+    // Every LWP has its entry from creation (LWP 1: from boot) until its exit
+    // hook cleared it: an LWP on its way out takes nothing more.
     if (lid === exiting) return false;
-    const ls = lid === 1 ? ls_get(1) : ls_peek(lid);
+    const ls = ls_peek(lid);
     if (ls === 0) return false;
     if (waits_for(ls, s)) { waiter = ls; return true; }
     if (!takes(ls, s)) return false;
@@ -214,7 +218,7 @@ function choose_taker(s: number): void {
   });
   if (waiter !== 0) { hand_to_waiter(waiter, s); return; }
   const lid = self || sleeping || armed || any;
-  if (lid !== 0) post(ls_get(lid), lid);
+  if (lid !== 0) post(ls_peek(lid), lid);
 }
 
 /** Tells LWP `lid` (entry ls) it has a signal to take: LW_PENDSIG, a sleep ended, its event loop rung. */
@@ -314,7 +318,7 @@ export function sig_setmask(ls: number, m0: number, m1: number): void {
 /** An LWP was made: its entry, with its creator's mask (kern/proc.ts hook; no lock held). */
 export function sig_lwp_created(parent: number, child: number): void {
   sig_lock();
-  const pl = parent > 0 ? ls_get(parent) : 0;
+  const pl = parent > 0 ? ls_peek(parent) : 0;
   const h = lwpsig_h((child - 1) % lwpsig_count());
   ls_init(h, child, pl !== 0 ? I32[pl + LS.mask0]! : 0, pl !== 0 ? I32[pl + LS.mask1]! : 0);
   sig_unlock();

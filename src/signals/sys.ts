@@ -46,7 +46,12 @@ on_lwp_exit(sig_lwp_exited);
 sysent_set_signal_hooks(() => { postsig(); }, postsig);
 // The main thread listens for its bell from boot: a signal that ends the
 // process must reach it even when it never called a signal function.
-on_boot(() => { if (isMainThread) { sig_arm_bell(); router_start(); } });
+on_boot(() => {
+  sig_lock(); ls_get(1); sig_unlock(); // LWP 1's entry (the others get theirs at lwp_create)
+  if (!isMainThread) return;
+  sig_arm_bell();
+  router_start();
+});
 // LWP 1 waiting in lwp_exit for the end: a process dying of a signal dies of it.
 proc_set_main_exit_hook(() => { if (Atomics.load(I32, sigacts_h() + SG.dying) !== 0) die_now(); });
 

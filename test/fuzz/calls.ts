@@ -24,8 +24,16 @@ import {
   objectOr, array, timeout, abstime, anyTimespec,
 } from './values.js';
 
-/** The signals the fuzzer sends (main.ts gives each a handler that does nothing; 65 is EINVAL). */
+/**
+ * The signals the fuzzer sends (main.ts gives each a handler that does
+ * nothing; 65 is EINVAL), and the two whose disposition it fuzzes: SIGCHLD
+ * and SIGWINCH, whose default is to ignore, so no disposition it sets can
+ * end the process. kill and sigqueue go to this process only (pid
+ * process.pid or 0): a hostile pid would reach the host's kill(2) (-1 is
+ * every process the user may signal).
+ */
 export const FUZZ_SIGNALS = [1, 10, 14, 63, 64];
+export const FUZZ_ACT_SIGNALS = [17, 28];
 
 export interface Call {
   readonly name: string;
@@ -119,6 +127,32 @@ const errorsArray = fc.oneof(
 );
 function spec0(d: string, make: () => unknown): Spec { return { d, make }; }
 
+/* ------------------------------------------------------------ signals */
+
+const sent = orHostile(oneOfInts(0, ...FUZZ_SIGNALS, ...FUZZ_ACT_SIGNALS, 65));
+const ownPid = fc.constantFrom(lit('process.pid', process.pid), lit('0', 0));
+/** A sigset of sent signals, or something that is not one. */
+const sigset = fc.oneof(
+  { weight: 4, arbitrary: fc.subarray([...FUZZ_SIGNALS, ...FUZZ_ACT_SIGNALS]).map((ss) => spec0(`sigset(${ss.join(',')})`, () => {
+    const t = sys.sigemptyset(); for (const x of ss) sys.sigaddset(t, x); return t;
+  })) },
+  { weight: 1, arbitrary: fc.constant(lit('null', null)) },
+  { weight: 1, arbitrary: hostile },
+);
+const noop = new URL('../fixtures/signals.js', import.meta.url);
+const handler = fc.oneof(
+  fc.constantFrom(lit('SIG_DFL', sys.SIG_DFL), lit('SIG_IGN', sys.SIG_IGN), lit('{module,ignores}', { module: noop, export: 'ignores' }),
+    lit('{module,nope}', { module: noop, export: 'nope' }), lit('{module:5}', { module: 5 })),
+  hostile,
+);
+const sigact = fc.oneof(
+  { weight: 1, arbitrary: fc.constant(lit('null', null)) },
+  { weight: 5, arbitrary: objectOr({ sa_handler: handler, sa_mask: sigset, sa_flags: flags(sys.SA_RESTART, sys.SA_SIGINFO, sys.SA_NODEFER, sys.SA_RESETHAND, 0x100) }) },
+);
+// Not orHostile: its numbers include 1 (SIGHUP), whose SIG_DFL would end the process when sent.
+const actSigno = fc.oneof(oneOfInts(...FUZZ_ACT_SIGNALS, sys.SIGKILL, sys.SIGSTOP, 0, 65, -1, 2 ** 31, NaN), fc.constant(lit("'17'", '17')));
+const shortTimeout = fc.constantFrom(lit('{0,0}', { tv_sec: 0, tv_nsec: 0 }), lit('{0,1ms}', { tv_sec: 0, tv_nsec: 1e6 }));
+
 /* ------------------------------------------------------------ the table */
 
 /** Every fuzzed call with its weight (blocking calls get zero/short timeouts only). */
@@ -175,6 +209,14 @@ function table(): fc.Arbitrary<Call> {
     w(1, call('lwp_wait_async', ownLid)),
     w(2, call('lwp_unpark_all', fc.oneof(fc.constant(lit('null', null)), array(anyLid, 4, sys.LWP_UNPARK_MAX)),
       fc.oneof(fc.constant(lit('undefined', undefined)), userWord))),
+    // signals (pids: this process only, see FUZZ_SIGNALS)
+    w(3, call('sigprocmask', orHostile(oneOfInts(sys.SIG_BLOCK, sys.SIG_UNBLOCK, sys.SIG_SETMASK, 3)), sigset)),
+    w(1, call('sigpending')),
+    w(3, call('sigaction', actSigno, sigact)),
+    w(3, call('kill', ownPid, sent)),
+    w(3, call('sigqueue', ownPid, sent, userWord)),
+    w(2, call('sigtimedwait', sigset, orHostile(shortTimeout))),
+    w(1, call('sigtimedwait_async', sigset, shortTimeout)),
   );
 }
 

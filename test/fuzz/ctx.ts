@@ -84,6 +84,7 @@ export class Ctx {
     for (const t of this.timers) quiet(`timer_delete(${t})`, () => sys.timer_delete(t));
     for (const lid of this.children.keys()) quiet(`lwp_continue(${lid})`, () => sys.lwp_continue(lid));
     for (const [lid, c] of this.children) if (!c.detached) quiet(`lwp_wait(${lid})`, () => waitRetrying(lid));
+    quiet('sigprocmask(SIG_SETMASK, {})', () => sys.sigprocmask(sys.SIG_SETMASK, sys.sigemptyset())); // takes what it blocked
     this.ports.length = 0; this.kqs.length = 0; this.timers.length = 0; this.children.clear(); this.closed.length = 0;
     return problems.length ? problems.join('; ') : null;
   }
