@@ -42,7 +42,7 @@ import v8 from 'node:v8';
 import { BroadcastChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { msg_sab_id } from './msg-arena.js';
 import { SysError } from '../kern/errno.js';
-import { fast_encode, fast_decode, is_fast } from './msg-fast.js';
+import { fast_encode, fast_decode_at, fast_is_at } from './msg-fast.js';
 
 const HOST_TAG = Buffer.from([0x5c]); // V8's kHostObject
 const TAG_SAB = 0x75;                  // V8's kSharedArrayBuffer, read back as our host object's first varint
@@ -179,21 +179,31 @@ export function msg_encode(value: unknown): Uint8Array {
 }
 
 /** Deserializes a message's bytes (EIO for bytes that are not a message). */
-export function msg_decode(bytes: Uint8Array): unknown {
-  if (is_fast(bytes)) {
-    try { return fast_decode(bytes, lookup); } catch (e) {
-      if (e instanceof SysError) throw e;
-      throw new SysError('EIO', 'port_receive', `message cannot be decoded: ${(e as Error).message}`);
-    }
-  }
+export function msg_decode(bytes: Uint8Array): unknown { return msg_decode_at(bytes.buffer, bytes.byteOffset, bytes.byteLength); }
+
+/**
+ * Deserializes the message in bytes [off, off + len) of `mem` (kernel memory
+ * itself, without a view made per message: nothing of the value refers to
+ * it), EIO for bytes that are not a message.
+ */
+export function msg_decode_at(mem: ArrayBufferLike, off: number, len: number): unknown {
+  if (len > 0 && fast_is_at(mem, off)) return fast_at(mem, off, len);
   // V8's format from kernel memory: a private copy first (its deserializer reads lazily from its input).
-  const d = new MsgDeserializer(bytes.buffer instanceof SharedArrayBuffer ? bytes.slice() : bytes);
+  const bytes = new Uint8Array(mem, off, len);
+  const d = new MsgDeserializer(mem instanceof SharedArrayBuffer ? bytes.slice() : bytes);
   try {
     d.readHeader();
     return d.readValue();
   } catch (e) {
     if (e instanceof SysError) throw e;
     throw new SysError('EIO', 'port_receive', `message cannot be deserialized: ${(e as Error).message}`);
+  }
+}
+
+function fast_at(mem: ArrayBufferLike, off: number, len: number): unknown {
+  try { return fast_decode_at(mem, off, len, lookup); } catch (e) {
+    if (e instanceof SysError) throw e;
+    throw new SysError('EIO', 'port_receive', `message cannot be decoded: ${(e as Error).message}`);
   }
 }
 

@@ -23,7 +23,7 @@
  * The callback must exist in every thread that may take from a port, so this
  * module is loaded by ports/sys.ts (as close.ts is).
  */
-import { I32 } from '../kern/kmem.js';
+import { I32, SAB } from '../kern/kmem.js';
 import { SysError, AbortError } from '../kern/errno.js';
 import { hold } from '../kern/keepalive.js';
 import { sysenter } from '../kern/sysent.js';
@@ -37,7 +37,7 @@ import {
   kmem_buffer, msg_room_armed, msg_count_discarded, msg_room_word, msg_waiters_word,
 } from './msg-arena.js';
 import { ArgRangeError } from '../kern/copyin.js';
-import { msg_decode } from './msg-codec.js';
+import { msg_decode_at } from './msg-codec.js';
 import { wait_for_room, type SendWaitOptions } from './room.js';
 
 /** portev_source of a message event (outside illumos' PORT_SOURCE_* values, 1..7). */
@@ -95,39 +95,64 @@ export function port_msg_send(fd: number, bytes: Uint8Array, syscall: string): v
   if (first) port_readable_notify(h);
 }
 
-// This thread's inbox: the values its takes decoded, by key, until the class
-// picks them up. Bounded by the payload bytes it holds, at most the arena's
-// size (a sys-layer program that never picks them up loses the oldest,
-// nothing else).
+// This thread's inbox: the values its takes decoded, in the order taken,
+// until the class picks them up (by key: the head, as a rule, since the class
+// picks a batch's messages in order). A FIFO of parallel arrays, not a Map:
+// no hashing of the keys (doubles) and no record per message. Bounded by the
+// payload bytes it holds, at most the arena's size (a sys-layer program that
+// never picks them up loses the oldest, nothing else).
 /** A taken message: its value, or why it could not be decoded. */
 export interface MsgTaken { value: unknown; error: Error | undefined; size: number }
-const inbox = new Map<number, MsgTaken>();
+const ibKey: number[] = [], ibVal: unknown[] = [], ibErr: (Error | undefined)[] = [], ibSize: number[] = [];
+let ibHead = 0;
 let inboxBytes = 0;
 
-function inbox_put(key: number, m: MsgTaken): void {
-  const old = inbox.get(key);
-  if (old !== undefined) inboxBytes -= old.size;
-  inbox.set(key, m);
-  inboxBytes += m.size;
-  if (inboxBytes <= msg_arena_size()) return;
-  for (const [k, v] of inbox) {
-    if (inboxBytes <= msg_arena_size() || k === key) break;
-    inbox.delete(k);
-    inboxBytes -= v.size;
+function inbox_drop_head(): void {
+  inboxBytes -= ibSize[ibHead]!;
+  ibVal[ibHead] = undefined; ibErr[ibHead] = undefined; ibKey[ibHead] = -1;
+  ibHead++;
+  if (ibHead === ibKey.length) { ibKey.length = ibVal.length = ibErr.length = ibSize.length = 0; ibHead = 0; }
+}
+
+function inbox_compact(): void {
+  if (ibHead < 1024 || ibHead * 2 < ibKey.length) return;
+  ibKey.splice(0, ibHead); ibVal.splice(0, ibHead); ibErr.splice(0, ibHead); ibSize.splice(0, ibHead);
+  ibHead = 0;
+}
+
+function inbox_put(key: number, value: unknown, error: Error | undefined, size: number): void {
+  ibKey.push(key); ibVal.push(value); ibErr.push(error); ibSize.push(size);
+  inboxBytes += size;
+  while (inboxBytes > msg_arena_size() && ibKey.length - ibHead > 1) {
+    inbox_drop_head();
+    while (ibHead < ibKey.length && ibKey[ibHead] === -1) ibHead++;
   }
+  inbox_compact();
 }
 
 /** The message with key `key` taken by this thread (once), or undefined. */
 export function msg_inbox_take(key: number): MsgTaken | undefined {
-  const v = inbox.get(key);
-  if (v === undefined) return undefined;
-  inbox.delete(key);
-  inboxBytes -= v.size;
-  return v;
+  let i = ibHead;
+  while (i < ibKey.length && ibKey[i] !== key) i++;
+  if (i === ibKey.length) return undefined;
+  const m: MsgTaken = { value: ibVal[i], error: ibErr[i], size: ibSize[i]! };
+  if (i === ibHead) {
+    inbox_drop_head();
+    while (ibHead < ibKey.length && ibKey[ibHead] === -1) ibHead++;
+    if (ibHead === ibKey.length) { ibKey.length = ibVal.length = ibErr.length = ibSize.length = 0; ibHead = 0; }
+  } else {
+    inboxBytes -= ibSize[i]!;
+    ibKey[i] = -1; ibVal[i] = undefined; ibErr[i] = undefined; ibSize[i] = 0;
+  }
+  return m;
 }
 
 /** Messages and payload bytes waiting in this thread's inbox (tests). */
-export function msg_inbox_size(): { messages: number; bytes: number } { return { messages: inbox.size, bytes: inboxBytes }; }
+export function msg_inbox_size(): { messages: number; bytes: number } {
+  let n = 0;
+  for (let i = ibHead; i < ibKey.length; i++) if (ibKey[i] !== -1) n++;
+  return { messages: n, bytes: inboxBytes };
+}
 
 /**
  * The delivery callback (take.ts, no lock held): decodes the payload straight
@@ -141,15 +166,14 @@ function msg_deliver(d: PortDelivery): boolean {
     return true;
   }
   const len = msg_length(b);
-  let m: MsgTaken;
+  let value: unknown, error: Error | undefined;
   try {
-    const kb = kmem_buffer(), off = msg_payload_offset(b);
-    m = { value: msg_decode(kb.subarray(off, off + len)), error: undefined, size: len };
+    value = msg_decode_at(SAB, msg_payload_offset(b), len);
   } catch (e) {
-    m = { value: undefined, error: e instanceof Error ? e : new Error(String(e)), size: len };
+    error = e instanceof Error ? e : new Error(String(e));
   }
   msg_free(b);
-  inbox_put(d.object, m);
+  inbox_put(d.object, value, error, len);
   return true;
 }
 
