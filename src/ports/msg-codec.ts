@@ -178,6 +178,34 @@ export function msg_encode(value: unknown): Uint8Array {
   return s.releaseBuffer();
 }
 
+let batch = Buffer.allocUnsafeSlow(64 * 1024);
+const batchEnds: number[] = [];
+
+/**
+ * Serializes a batch of values back to back into this thread's batch
+ * scratch: message i is bytes [ends[i - 1], ends[i]) (ends[-1] = 0). Every
+ * value is encoded before anything is queued, so a value that cannot be
+ * cloned throws before any of the batch is posted. The result is valid until
+ * the next msg_encode_many in this thread (`ends` too).
+ */
+export function msg_encode_many(values: readonly unknown[]): { bytes: Buffer; ends: number[] } {
+  let at = 0;
+  batchEnds.length = 0;
+  for (let i = 0; i < values.length; i++) {
+    const b = msg_encode(values[i]);
+    const n = b.byteLength;
+    if (at + n > batch.length) {
+      const nb = Buffer.allocUnsafeSlow(Math.max(2 * batch.length, at + n));
+      batch.copy(nb, 0, 0, at);
+      batch = nb;
+    }
+    batch.set(b, at);
+    at += n;
+    batchEnds.push(at);
+  }
+  return { bytes: batch.subarray(0, at), ends: batchEnds };
+}
+
 /** Deserializes a message's bytes (EIO for bytes that are not a message). */
 export function msg_decode(bytes: Uint8Array): unknown { return msg_decode_at(bytes.buffer, bytes.byteOffset, bytes.byteLength); }
 

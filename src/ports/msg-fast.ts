@@ -172,7 +172,16 @@ function same_keys(a: string[], b: string[]): boolean {
 }
 
 /** The shape of key list `keys`, made (its key block encoded) on first sight; undefined past the limits. */
+let lastShape: EncShape | undefined;
+
 function enc_shape(keys: string[]): EncShape | undefined {
+  if (lastShape !== undefined && same_keys(lastShape.keys, keys)) return lastShape;
+  const sh = enc_shape_lookup(keys);
+  if (sh !== undefined) lastShape = sh;
+  return sh;
+}
+
+function enc_shape_lookup(keys: string[]): EncShape | undefined {
   const list = encShapes.get(keys[0]!);
   if (list !== undefined) for (let i = 0; i < list.length; i++) if (same_keys(list[i]!.keys, keys)) return list[i];
   if (nEncShapes >= SHAPES_MAX || keys.length > SHAPE_KEYS_MAX || keys.includes('__proto__')) return undefined;
@@ -196,7 +205,9 @@ function plain_object(o: Record<string, unknown>): void {
     dv.setUint32(pos, n, true);
     dv.setUint32(pos + 4, bl, true);
     pos += 8;
-    buf.set(sh.block, pos);
+    const blk = sh.block;
+    if (bl <= 64) for (let i = 0; i < bl; i++) buf[pos + i] = blk[i]!; // (a call of set() costs more for a few bytes)
+    else buf.set(blk, pos);
     pos += bl;
     for (let i = 0; i < n; i++) value(o[keys[i]!]);
     return;

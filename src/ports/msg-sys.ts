@@ -33,7 +33,7 @@ import { PORT_ALLOC_DEFAULT } from './consts.js';
 import { port_enter, port_exit, slot_alloc_locked, enqueue_locked, port_readable_notify } from './queue.js';
 import { port_source_register, type PortDelivery } from './source.js';
 import {
-  msg_alloc, msg_block, msg_free, msg_length, msg_payload_offset, msg_order, msg_max_payload, msg_arena_size,
+  msg_alloc, msg_alloc_many, msg_block, msg_free, msg_length, msg_payload_offset, msg_order, msg_max_payload, msg_arena_size,
   kmem_buffer, msg_room_armed, msg_count_discarded, msg_room_word, msg_waiters_word,
 } from './msg-arena.js';
 import { ArgRangeError } from '../kern/copyin.js';
@@ -93,6 +93,76 @@ export function port_msg_send(fd: number, bytes: Uint8Array, syscall: string): v
   const first = enqueue_locked(h, s);
   port_exit(h);
   if (first) port_readable_notify(h);
+}
+
+// A batch's scratch: per message its order and block key (reused: no arrays per batch).
+const bOrders: number[] = [], bKeys: number[] = [], bLens: number[] = [];
+
+/**
+ * Queues the messages of a batch on port `fd` in order, as one run of
+ * events: message i is bytes [ends[i - 1], ends[i]) of `bytes` (ends[-1] =
+ * 0). Blocks for all of them come from one hold of the arena lock, the slots
+ * from one hold of the port lock (one wake-up of a getter, one readiness
+ * notice), so a batch costs the kernel entries of one message. Queues as
+ * many as there is room for, in order: returns how many (the caller posts
+ * the rest later). EAGAIN (a MsgFullError) when not even the first fits;
+ * a message the arena can never hold is a RangeError before anything is
+ * queued; EBADF / EBADFD as port_send. The bytes are read after no lock.
+ */
+export function port_msg_send_many(fd: number, bytes: Uint8Array, ends: readonly number[], syscall: string): number {
+  sysenter();
+  const n = ends.length;
+  if (n === 0) return 0;
+  for (let i = 0, at = 0; i < n; i++) {
+    const len = ends[i]! - at;
+    bLens[i] = len;
+    bOrders[i] = msg_size_check(len, syscall);
+    at = ends[i]!;
+  }
+  const k = msg_alloc_many(bLens, bOrders, bKeys, 0, n);
+  if (k === 0) throw new MsgFullError('arena', syscall, `message arena full (${bLens[0]} bytes wanted)`);
+  const kb = kmem_buffer(), src = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0, at = 0; i < k; i++) {
+    src.copy(kb, msg_payload_offset(msg_block(bKeys[i]!)), at, ends[i]);
+    at = ends[i]!;
+  }
+  const q = batch_enqueue(fd, k, syscall);
+  for (let i = q; i < k; i++) msg_free(msg_block(bKeys[i]!)); // no slot for them: the caller posts them again
+  if (q === 0) throw new MsgFullError('port', syscall, 'port full');
+  return q;
+}
+
+/**
+ * Queues the first k blocks of the batch scratch, one slot each, under one
+ * hold of the port lock; returns how many (fewer when the port filled up).
+ * EBADF / EBADFD free every block first.
+ */
+function batch_enqueue(fd: number, k: number, syscall: string): number {
+  let h: number;
+  try {
+    h = port_enter(fd, syscall);
+  } catch (e) {
+    for (let i = 0; i < k; i++) msg_free(msg_block(bKeys[i]!));
+    throw e;
+  }
+  let first = false, i = 0;
+  for (; i < k; i++) {
+    let s: number;
+    try {
+      s = slot_alloc_locked(h, PORT_ALLOC_DEFAULT, PORT_SOURCE_MSG, syscall); // EAGAIN drops the lock
+    } catch (e) {
+      if (!(e instanceof SysError && e.code === 'EAGAIN')) throw e;
+      if (first) port_readable_notify(h);
+      return i;
+    }
+    I32[s + E.flags] = PORT_ALLOC_DEFAULT | KF_CALLBACK;
+    I32[s + E.events] = bLens[i]!;
+    kev_set_object(s, bKeys[i]!);
+    if (enqueue_locked(h, s)) first = true;
+  }
+  port_exit(h);
+  if (first) port_readable_notify(h);
+  return i;
 }
 
 // This thread's inbox: the values its takes decoded, in the order taken,
@@ -251,4 +321,34 @@ export async function port_post_wait(fd: number, bytes: Uint8Array, opts: SendWa
   try { port_post(fd, bytes); return; } catch (e) { if (!(e instanceof MsgFullError) || timeout === 0) throw e; }
   const mine = bytes.slice(); // the encoder's scratch is this thread's: our own copy across the wait
   await wait_for_room(opts, () => { msg_room_poke(fd); }, (deadline, aborted, abortError) => msg_room_wait(fd, () => port_post(fd, mine), deadline, aborted, abortError));
+}
+
+/** port_post_many: queues a batch of encoded messages (msg-codec.ts msg_encode_many) at once, as many as fit; returns how many. */
+export function port_post_many(fd: number, bytes: Uint8Array, ends: readonly number[]): number {
+  return port_msg_send_many(fd, bytes, ends, 'port_post');
+}
+
+/**
+ * The awaitable port_post_many: queues every message of the batch in order,
+ * waiting for room while the arena or the port is full, with port_post_wait's
+ * timeout and abort rules (a timeout or an abort after some were queued
+ * leaves those queued: the error says how many in its message). `bytes` may
+ * be the encoder's scratch: it is copied before any wait.
+ */
+export async function port_post_many_wait(fd: number, bytes: Uint8Array, ends: readonly number[], opts: SendWaitOptions = {}): Promise<void> {
+  const { timeout, signal } = opts;
+  if (signal?.aborted) throw new AbortError(signal.reason);
+  let done = 0;
+  const rest = (): void => {
+    const base = done === 0 ? 0 : ends[done - 1]!;
+    done += port_post_many(fd, bytes.subarray(base), done === 0 ? ends : ends.slice(done).map((e) => e - base));
+  };
+  try { rest(); } catch (e) { if (!(e instanceof MsgFullError) || timeout === 0) throw e; }
+  if (done === ends.length) return;
+  // The encoder's scratch is this thread's: our own copies across the waits.
+  bytes = bytes.slice();
+  ends = ends.slice();
+  await wait_for_room(opts, () => { msg_room_poke(fd); }, async (deadline, aborted, abortError) => {
+    while (done < ends.length) await msg_room_wait(fd, rest, deadline, aborted, abortError);
+  });
 }
