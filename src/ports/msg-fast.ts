@@ -458,7 +458,7 @@ function rview(shared: boolean): ArrayBufferView {
 // the function that builds an object of that shape, in a table by a hash of
 // the block (a collision replaces the entry).
 type Build = (r: () => unknown) => Record<string, unknown>;
-interface DecShape { bytes: Uint8Array; build: Build }
+interface DecShape { n: number; bytes: Uint8Array; build: Build }
 const DSHAPE_BITS = 10;
 const decShapes: (DecShape | undefined)[] = new Array<DecShape | undefined>(1 << DSHAPE_BITS).fill(undefined);
 
@@ -488,12 +488,12 @@ function make_build(keys: string[]): Build {
 function dec_shape(n: number, bl: number): DecShape {
   const at = dp, slot = block_hash(at, bl);
   const c = decShapes[slot];
-  if (c !== undefined && block_equal(c.bytes, at, bl)) { dp += bl; return c; }
+  if (c !== undefined && c.n === n && block_equal(c.bytes, at, bl)) { dp += bl; return c; }
   const keys: string[] = [];
   for (let i = 0; i < n; i++) keys.push(rstr(d[dp++]!));
   if (dp !== at + bl) throw new Error(`bad key block at ${at}`);
   if (keys.includes('__proto__')) throw new Error(`a shape with __proto__ at ${at}`);
-  const sh: DecShape = { bytes: d.slice(at, at + bl), build: make_build(keys) };
+  const sh: DecShape = { n, bytes: d.slice(at, at + bl), build: make_build(keys) };
   decShapes[slot] = sh;
   return sh;
 }

@@ -95,6 +95,9 @@ function port_wrap(fd: unknown): number {
   return n;
 }
 
+/** A zero timeout: take what is queued, never wait. */
+const POLL = Object.freeze({ tv_sec: 0, tv_nsec: 0 });
+
 function closedError(e: unknown): boolean {
   return e instanceof SysError && (e.code === 'EBADF' || e.code === 'EBADFD');
 }
@@ -273,7 +276,7 @@ export class Port extends Descriptor implements AsyncIterable<PortEvent> {
     for (;;) {
       let ev: PortEvent;
       try {
-        ev = await this.get({ signal });
+        ev = this.#poll(signal) ?? await this.get({ signal });
       } catch (e) {
         if (closedError(e)) return;
         throw e;
@@ -281,6 +284,18 @@ export class Port extends Descriptor implements AsyncIterable<PortEvent> {
       if (ev.portev_source === PORT_SOURCE_ALERT && stopOnAlert) return;
       yield ev;
     }
+  }
+
+  /**
+   * The iterators' step when an event is queued already: one synchronous
+   * take of one event (port_getn's fast path, no timeout), not the Promise
+   * form's sleep machinery, which costs several microseconds even when it
+   * need not wait. Undefined when none is queued (then the step waits).
+   */
+  #poll(signal: AbortSignal | undefined): PortEvent | undefined {
+    abort_check(signal);
+    const evs = port_getn(this.fd, 1, 1, POLL);
+    return evs.length === 0 ? undefined : decode_events(evs)[0];
   }
 
   [Symbol.asyncIterator](): AsyncGenerator<PortEvent, void, undefined> { return this.events(); }
