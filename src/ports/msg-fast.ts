@@ -158,7 +158,8 @@ function utf16(s: string, n: number): void {
 // The encoder's shapes: key lists seen before, with their encoded key block,
 // found by their first key and length. Bounded: past SHAPES_MAX shapes,
 // objects are written key by key (T_OBJECT).
-interface EncShape { keys: string[]; block: Uint8Array }
+/** A shape: its keys; its header (T_SHAPE, key count, block length, key block); its values' writer. */
+interface EncShape { keys: string[]; head: Uint8Array; write: (o: Record<string, unknown>, v: (x: unknown) => void) => void }
 const SHAPES_MAX = 1024;
 /** Objects with more keys than this are written key by key (a literal per shape stays small). */
 const SHAPE_KEYS_MAX = 64;
@@ -186,12 +187,28 @@ function enc_shape_lookup(keys: string[]): EncShape | undefined {
   if (list !== undefined) for (let i = 0; i < list.length; i++) if (same_keys(list[i]!.keys, keys)) return list[i];
   if (nEncShapes >= SHAPES_MAX || keys.length > SHAPE_KEYS_MAX || keys.includes('__proto__')) return undefined;
   const at = pos;
+  ensure(9);
+  buf[pos] = T_SHAPE;
+  pos += 9;
   for (let i = 0; i < keys.length; i++) str(keys[i]!);
-  const sh: EncShape = { keys, block: buf.slice(at, pos) };
+  dv.setUint32(at + 1, keys.length, true);
+  dv.setUint32(at + 5, pos - at - 9, true);
+  const sh: EncShape = { keys, head: buf.slice(at, pos), write: make_write(keys) };
   pos = at;
   if (list === undefined) encShapes.set(keys[0]!, [sh]); else list.push(sh);
   nEncShapes++;
   return sh;
+}
+
+/**
+ * The writer of a shape's values: a load of each key by name (a named load
+ * site per key, which V8 caches for the objects' one hidden class, where a
+ * loop's `o[keys[i]]` is one keyed site for every key of every shape). The
+ * keys are JSON string literals.
+ */
+function make_write(keys: string[]): EncShape['write'] {
+  const body = keys.map((k) => `v(o[${JSON.stringify(k)}]);`).join(' ');
+  return new Function('o', 'v', body) as EncShape['write']; // eslint-disable-line @typescript-eslint/no-implied-eval
 }
 
 function plain_object(o: Record<string, unknown>): void {
@@ -199,17 +216,12 @@ function plain_object(o: Record<string, unknown>): void {
   const n = keys.length;
   const sh = n === 0 ? undefined : enc_shape(keys);
   if (sh !== undefined) {
-    const bl = sh.block.length;
-    ensure(9 + bl);
-    buf[pos++] = T_SHAPE;
-    dv.setUint32(pos, n, true);
-    dv.setUint32(pos + 4, bl, true);
-    pos += 8;
-    const blk = sh.block;
-    if (bl <= 64) for (let i = 0; i < bl; i++) buf[pos + i] = blk[i]!; // (a call of set() costs more for a few bytes)
-    else buf.set(blk, pos);
-    pos += bl;
-    for (let i = 0; i < n; i++) value(o[keys[i]!]);
+    const head = sh.head, hl = head.length;
+    ensure(hl);
+    if (hl <= 64) for (let i = 0; i < hl; i++) buf[pos + i] = head[i]!; // (a call of set() costs more for a few bytes)
+    else buf.set(head, pos);
+    pos += hl;
+    sh.write(o, value);
     return;
   }
   ensure(5);
