@@ -22,14 +22,15 @@
  * Where the time went, and why the format is the way it is (profiled, the
  * issue's small object `{ id, name, tags: [8 strings], values:
  * Float64Array(8) }`, ~1.4 us to encode and ~0.8 us to decode before):
- *  - Objects of one key list (a shape) are written as the shape's key block,
- *    copied from the encoder's shape cache, and their values; the decoder
- *    finds the key block in its own cache (a hash of its bytes, compared
- *    byte for byte) and builds the object with one object literal compiled
- *    for the shape (so V8 gives every object of the shape one hidden class
- *    at once, instead of a keyed store and a map transition per key). No
- *    state is shared between threads: every message carries its key blocks,
- *    a few bytes.
+ *  - Objects of one key list (a shape: a key list seen twice) are written as
+ *    the shape's header and key block, copied from the encoder's shape
+ *    cache, and their values, read by a function compiled for the shape; the
+ *    decoder finds the key block in its own cache (a hash of its bytes,
+ *    compared byte for byte) and builds the object with one object literal
+ *    compiled for the shape (so V8 gives every object of the shape one
+ *    hidden class at once, instead of a keyed store and a map transition per
+ *    key). No state is shared between threads: every message carries its
+ *    key blocks, a few bytes. Key lists seen once compile nothing.
  *  - Short ASCII strings are made by one String.fromCharCode call with the
  *    bytes as arguments (~18 ns for 10 characters; a loop of `+=` or a call
  *    into C++ is 60-100 ns); longer ones natively (latin1 / UTF-16).
@@ -155,12 +156,17 @@ function utf16(s: string, n: number): void {
   pos += out_buffer().ucs2Write(s, pos, 2 * n);
 }
 
-// The encoder's shapes: key lists seen before, with their encoded key block,
-// found by their first key and length. Bounded: past SHAPES_MAX shapes,
-// objects are written key by key (T_OBJECT).
-/** A shape: its keys; its header (T_SHAPE, key count, block length, key block); its values' writer. */
-interface EncShape { keys: string[]; head: Uint8Array; write: (o: Record<string, unknown>, v: (x: unknown) => void) => void }
+// The encoder's shapes: key lists seen before, found by their first key.
+// A key list becomes a shape (its header encoded once, its values' writer
+// compiled) the SHAPE_PROMOTE-th time it is seen; before, and past
+// SHAPES_MAX key lists, or for lists too long or with `__proto__`, objects
+// are written key by key (T_OBJECT). So objects of one-off key lists (a
+// dictionary keyed by ids, say) cost no compiling, on either side.
+/** A key list: its keys, how often seen; once a shape, its header (T_SHAPE, key count, block length, key block) and its values' writer. */
+interface EncShape { keys: string[]; hits: number; head: Uint8Array | undefined; write: ((o: Record<string, unknown>, v: (x: unknown) => void) => void) | undefined }
 const SHAPES_MAX = 1024;
+/** Sightings of a key list that make it a shape. */
+const SHAPE_PROMOTE = 2;
 /** Objects with more keys than this are written key by key (a literal per shape stays small). */
 const SHAPE_KEYS_MAX = 64;
 const encShapes = new Map<string, EncShape[]>();
@@ -172,32 +178,46 @@ function same_keys(a: string[], b: string[]): boolean {
   return true;
 }
 
-/** The shape of key list `keys`, made (its key block encoded) on first sight; undefined past the limits. */
 let lastShape: EncShape | undefined;
 
+/** The shape of key list `keys`, or undefined while it is not one (see above). */
 function enc_shape(keys: string[]): EncShape | undefined {
   if (lastShape !== undefined && same_keys(lastShape.keys, keys)) return lastShape;
   const sh = enc_shape_lookup(keys);
-  if (sh !== undefined) lastShape = sh;
+  if (sh === undefined || sh.head === undefined) return undefined;
+  lastShape = sh;
   return sh;
 }
 
 function enc_shape_lookup(keys: string[]): EncShape | undefined {
   const list = encShapes.get(keys[0]!);
-  if (list !== undefined) for (let i = 0; i < list.length; i++) if (same_keys(list[i]!.keys, keys)) return list[i];
+  if (list !== undefined) {
+    for (let i = 0; i < list.length; i++) {
+      const sh = list[i]!;
+      if (!same_keys(sh.keys, keys)) continue;
+      if (sh.head === undefined && ++sh.hits >= SHAPE_PROMOTE) shape_make(sh);
+      return sh;
+    }
+  }
   if (nEncShapes >= SHAPES_MAX || keys.length > SHAPE_KEYS_MAX || keys.includes('__proto__')) return undefined;
-  const at = pos;
+  const sh: EncShape = { keys, hits: 1, head: undefined, write: undefined };
+  if (list === undefined) encShapes.set(keys[0]!, [sh]); else list.push(sh);
+  nEncShapes++;
+  return sh;
+}
+
+/** Makes key list sh a shape: its header encoded (at the end of the scratch, which it leaves as it was) and its writer. */
+function shape_make(sh: EncShape): void {
+  const at = pos, keys = sh.keys;
   ensure(9);
   buf[pos] = T_SHAPE;
   pos += 9;
   for (let i = 0; i < keys.length; i++) str(keys[i]!);
   dv.setUint32(at + 1, keys.length, true);
   dv.setUint32(at + 5, pos - at - 9, true);
-  const sh: EncShape = { keys, head: buf.slice(at, pos), write: make_write(keys) };
+  sh.head = buf.slice(at, pos);
   pos = at;
-  if (list === undefined) encShapes.set(keys[0]!, [sh]); else list.push(sh);
-  nEncShapes++;
-  return sh;
+  sh.write = make_write(keys);
 }
 
 /**
@@ -206,9 +226,9 @@ function enc_shape_lookup(keys: string[]): EncShape | undefined {
  * loop's `o[keys[i]]` is one keyed site for every key of every shape). The
  * keys are JSON string literals.
  */
-function make_write(keys: string[]): EncShape['write'] {
+function make_write(keys: string[]): NonNullable<EncShape['write']> {
   const body = keys.map((k) => `v(o[${JSON.stringify(k)}]);`).join(' ');
-  return new Function('o', 'v', body) as EncShape['write']; // eslint-disable-line @typescript-eslint/no-implied-eval
+  return new Function('o', 'v', body) as NonNullable<EncShape['write']>;
 }
 
 function plain_object(o: Record<string, unknown>): void {
@@ -216,12 +236,12 @@ function plain_object(o: Record<string, unknown>): void {
   const n = keys.length;
   const sh = n === 0 ? undefined : enc_shape(keys);
   if (sh !== undefined) {
-    const head = sh.head, hl = head.length;
+    const head = sh.head!, hl = head.length;
     ensure(hl);
     if (hl <= 64) for (let i = 0; i < hl; i++) buf[pos + i] = head[i]!; // (a call of set() costs more for a few bytes)
     else buf.set(head, pos);
     pos += hl;
-    sh.write(o, value);
+    sh.write!(o, value);
     return;
   }
   ensure(5);
@@ -466,12 +486,13 @@ function rview(shared: boolean): ArrayBufferView {
   return ctor === Buffer ? Buffer.from(ab) : new (ctor as typeof Uint8Array)(ab, 0, n / per);
 }
 
-// The decoder's shapes: key blocks seen before (a copy of their bytes) with
-// the function that builds an object of that shape, in a table by a hash of
-// the block (a collision replaces the entry).
+// The decoder's shapes: key blocks seen before (a copy of their bytes, their
+// keys) in a two-way table by a hash of the block (a collision replaces the
+// less used entry). A block seen SHAPE_PROMOTE times gets a builder compiled
+// (one object literal); before, its objects are built key by key.
 type Build = (r: () => unknown) => Record<string, unknown>;
-interface DecShape { n: number; bytes: Uint8Array; build: Build }
-const DSHAPE_BITS = 10;
+interface DecShape { n: number; bytes: Uint8Array; keys: string[]; hits: number; build: Build | undefined }
+const DSHAPE_BITS = 11;
 const decShapes: (DecShape | undefined)[] = new Array<DecShape | undefined>(1 << DSHAPE_BITS).fill(undefined);
 
 function block_hash(at: number, len: number): number {
@@ -480,9 +501,10 @@ function block_hash(at: number, len: number): number {
   return h >>> (32 - DSHAPE_BITS);
 }
 
-function block_equal(sh: Uint8Array, at: number, len: number): boolean {
-  if (sh.length !== len) return false;
-  for (let i = 0; i < len; i++) if (sh[i] !== d[at + i]) return false;
+function block_equal(sh: DecShape | undefined, n: number, at: number, len: number): sh is DecShape {
+  if (sh === undefined || sh.n !== n || sh.bytes.length !== len) return false;
+  const b = sh.bytes;
+  for (let i = 0; i < len; i++) if (b[i] !== d[at + i]) return false;
   return true;
 }
 
@@ -490,24 +512,46 @@ function block_equal(sh: Uint8Array, at: number, len: number): boolean {
  * The builder of an object with keys `keys`: one object literal, values in
  * key order (an object literal's values are evaluated left to right). The
  * keys are JSON string literals (valid JS string literals); `__proto__` is
- * never one (the encoder writes such objects key by key).
+ * never one (the encoder writes such objects key by key; a block with it is
+ * refused).
  */
 function make_build(keys: string[]): Build {
   const props = keys.map((k) => `${JSON.stringify(k)}: r()`).join(', ');
-  return new Function('r', `return { ${props} };`) as Build; // eslint-disable-line @typescript-eslint/no-implied-eval
+  return new Function('r', `return { ${props} };`) as Build;
 }
 
+/** The shape whose key block (n keys, bl bytes) starts at dp; dp past the block. */
 function dec_shape(n: number, bl: number): DecShape {
   const at = dp, slot = block_hash(at, bl);
-  const c = decShapes[slot];
-  if (c !== undefined && c.n === n && block_equal(c.bytes, at, bl)) { dp += bl; return c; }
+  let c = decShapes[slot];
+  if (!block_equal(c, n, at, bl)) {
+    c = decShapes[slot ^ 1];
+    if (!block_equal(c, n, at, bl)) return dec_shape_new(n, bl, slot);
+  }
+  dp += bl;
+  if (c.build === undefined && ++c.hits >= SHAPE_PROMOTE) c.build = make_build(c.keys);
+  return c;
+}
+
+function dec_shape_new(n: number, bl: number, slot: number): DecShape {
+  const at = dp;
   const keys: string[] = [];
   for (let i = 0; i < n; i++) keys.push(rstr(d[dp++]!));
   if (dp !== at + bl) throw new Error(`bad key block at ${at}`);
   if (keys.includes('__proto__')) throw new Error(`a shape with __proto__ at ${at}`);
-  const sh: DecShape = { n, bytes: d.slice(at, at + bl), build: make_build(keys) };
-  decShapes[slot] = sh;
+  const sh: DecShape = { n, bytes: d.slice(at, at + bl), keys, hits: 1, build: undefined };
+  const a = decShapes[slot], b = decShapes[slot ^ 1];
+  decShapes[a === undefined || (b !== undefined && a.hits <= b.hits) ? slot : slot ^ 1] = sh;
   return sh;
+}
+
+/** An object of shape sh: its compiled builder, or key by key. */
+function shape_object(sh: DecShape): Record<string, unknown> {
+  if (sh.build !== undefined) return sh.build(rvalue);
+  const o: Record<string, unknown> = {};
+  const keys = sh.keys;
+  for (let i = 0; i < keys.length; i++) o[keys[i]!] = rvalue();
+  return o;
 }
 
 function robject(): Record<string, unknown> {
@@ -538,7 +582,7 @@ function rvalue(): unknown {
     case T_INT: { const v = ddv.getInt32(dp, true); dp += 4; return v; }
     case T_F64: { const v = ddv.getFloat64(dp, true); dp += 8; return v; }
     case T_ASCII8: case T_ASCII: case T_UTF16: return rstr(tag);
-    case T_SHAPE: { const n = rcount(), bl = rcount(); return dec_shape(n, bl).build(rvalue); }
+    case T_SHAPE: { const n = rcount(), bl = rcount(); return shape_object(dec_shape(n, bl)); }
     case T_ARRAY: return rarray();
     case T_OBJECT: return robject();
     case T_VIEW: return rview(false);
