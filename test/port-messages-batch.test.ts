@@ -44,6 +44,28 @@ test('postManySync: one run in FIFO order with plain events, each message its ow
   assertArenaEmpty('after a batch');
 });
 
+test('a batch of values of every kind back to back (typed arrays after odd-length messages, V8-serialized ones between): each decodes', () => {
+  const port = new Port();
+  const batch: unknown[] = ['a', new Float64Array([1.5, -2]), 'abc', new Uint16Array([1, 2, 3]), 'é', new Map([[1, 2]]),
+    new Float64Array([2.5]), /re/g, new Int32Array([7]), 'h\ud800', new BigInt64Array([5n]), { k: new Float32Array([0.5]) }];
+  assert.equal(port.postManySync(batch), batch.length);
+  for (let i = 0; i < batch.length; i++) assert.deepEqual(port.receiveSync({ timeout: 1000 }), batch[i], `value ${i}`);
+  port.close();
+  assertArenaEmpty('after the mixed batch');
+});
+
+test('a getter of a batched value that posts: its message goes first, the batch after it, intact', () => {
+  const port = new Port();
+  const tricky = { get x(): number { port.postSync({ inner: 'posted from a getter' }); return 1; }, y: 'after' };
+  const viaV8 = new Map<string, unknown>([['m', { get z(): number { port.postSync([1, 2, 3]); return 2; } }]]);
+  assert.equal(port.postManySync(['first', tricky, 'middle', viaV8, 'last']), 5);
+  const got: unknown[] = [];
+  while (port.pending > 0) got.push(port.receiveSync({ timeout: 1000 }));
+  assert.deepEqual(got, [{ inner: 'posted from a getter' }, [1, 2, 3], 'first', { x: 1, y: 'after' }, 'middle', new Map([['m', { z: 2 }]]), 'last']);
+  port.close();
+  assertArenaEmpty('after the getters');
+});
+
 test('postMany: a batch larger than the arena queues what fits and awaits the rest; receivers free room; order kept', async () => {
   const port = new Port();
   const big = (i: number): { i: number; s: string } => ({ i, s: 'b'.repeat(msg_arena_size() / 4 - 4096) }); // a quarter-arena block each

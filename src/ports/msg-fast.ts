@@ -69,6 +69,8 @@ let dv = new DataView(buf.buffer);
 /** Views of the scratch buffer by view kind (made when first needed, remade when it grows). */
 let typedOut: (AnyTyped | undefined)[] = [];
 let pos = 0;
+/** Where the message being encoded starts in the scratch (a batch holds several back to back). */
+let mstart = 0;
 
 // Objects met so far in this value: a short array scanned linearly (no
 // identity hash to make for each fresh object, which a Set would), a Set past
@@ -152,7 +154,7 @@ function str(s: string): void {
 function utf16(s: string, n: number): void {
   buf[pos++] = T_UTF16;
   dv.setUint32(pos, n, true); pos += 4;
-  if ((pos & 1) !== 0) buf[pos++] = 0;
+  if (((pos - mstart) & 1) !== 0) buf[pos++] = 0;
   pos += out_buffer().ucs2Write(s, pos, 2 * n);
 }
 
@@ -321,8 +323,8 @@ function view(v: ArrayBufferView): void {
   ensure(14 + n);
   buf[pos++] = T_VIEW; buf[pos++] = k;
   dv.setUint32(pos, n, true); pos += 4;
-  while ((pos & 7) !== 0) buf[pos++] = 0; // aligned (from the message start) for a view in place on decode
-  if (k !== K_DATAVIEW && k !== K_BUFFER && k !== 1) {
+  while (((pos - mstart) & 7) !== 0) buf[pos++] = 0; // aligned from the message start (8-aligned in kernel memory) for a view in place on decode
+  if (k !== K_DATAVIEW && k !== K_BUFFER && k !== 1 && pos % (VIEWS[k] as TypedCtor).BYTES_PER_ELEMENT === 0) {
     // Same type to same type: a memcpy, no view of the source to make.
     let t = typedOut[k];
     if (t === undefined) t = typedOut[k] = typed(VIEWS[k] as TypedCtor, buf.buffer);
@@ -358,24 +360,54 @@ function value(v: unknown): void {
 let busy = false;
 
 export function fast_encode(v: unknown, id: (sab: SharedArrayBuffer) => number): Uint8Array | undefined {
-  if (busy) return undefined; // a getter posting while its object is encoded: the scratch is in use
+  const end = fast_encode_at(v, id, 0);
+  return end < 0 ? undefined : buf.subarray(0, end);
+}
+
+/**
+ * Encodes `v` into this thread's scratch at byte `at` (a batch: messages
+ * back to back, each aligned from its own start) and returns where it ends,
+ * or -1 when the value needs V8's serializer (the scratch from `at` on is
+ * then garbage) or the scratch is in use (a getter of the value posting).
+ * The scratch up to `at` is kept.
+ */
+export function fast_encode_at(v: unknown, id: (sab: SharedArrayBuffer) => number, at: number): number {
+  if (busy) return -1;
   busy = true;
-  pos = 0;
+  pos = mstart = at;
   sabId = id;
   try {
     ensure(1);
     buf[pos++] = FAST;
     value(v);
   } catch (e) {
-    if (e === GIVE_UP) return undefined;
+    if (e === GIVE_UP) return -1;
     throw e;
   } finally {
     unmark();
     busy = false;
   }
-  return buf.subarray(0, pos);
+  return pos;
 }
 
+/** Zeros from `at` to the next multiple of 8 (a batch's next message starts aligned); returns that. */
+export function fast_pad_at(at: number): number {
+  pos = at;
+  ensure(8);
+  while ((pos & 7) !== 0) buf[pos++] = 0;
+  return pos;
+}
+
+/** Copies bytes (a message V8's serializer made) into the scratch at byte `at`; returns where they end. */
+export function fast_put_at(bytes: Uint8Array, at: number): number {
+  pos = at;
+  ensure(bytes.byteLength);
+  buf.set(bytes, at);
+  return at + bytes.byteLength;
+}
+
+/** Bytes [0, end) of this thread's scratch (valid until its next use). */
+export function fast_scratch(end: number): Uint8Array { return buf.subarray(0, end); }
 
 // --- decoding: from a private copy, or from kernel memory itself ---------------
 
@@ -388,6 +420,8 @@ let typedIn: (AnyTyped | undefined)[] = [];
 let dp = 0;
 /** The end of the message being read: counts are checked against it (a forged count allocates nothing huge). */
 let dend = 0;
+/** Where it starts: alignment is counted from there, as the encoder counts it. */
+let dstart = 0;
 let inKernel = false;
 let sabOf: (id: number) => SharedArrayBuffer = () => { throw new Error('no SharedArrayBuffer lookup'); };
 
@@ -454,7 +488,7 @@ function rstr(tag: number): string {
     return s;
   }
   if (tag !== T_UTF16) throw new Error(`bad string tag ${tag} at ${dp - 5}`);
-  if ((dp & 1) !== 0) dp++;
+  if (((dp - dstart) & 1) !== 0) dp++;
   const s = (dbuf as unknown as FastSlices).ucs2Slice(dp, dp + 2 * n); dp += 2 * n;
   return s;
 }
@@ -468,7 +502,7 @@ function rview(shared: boolean): ArrayBufferView {
     return ctor === Buffer ? Buffer.from(sab, off, n) : new (ctor as typeof Uint8Array)(sab, off, n / per);
   }
   const n = rcount();
-  dp = (dp + 7) & ~7;
+  dp = dstart + ((dp - dstart + 7) & ~7);
   const at = dp;
   dp += n;
   // In place, as Node's v8.deserialize does, when reading a private copy aligned for it; from kernel memory, copied.
@@ -611,6 +645,7 @@ function rvalue_rare(tag: number): unknown {
 export function fast_decode_at(mem: ArrayBufferLike, off: number, len: number, sab: (id: number) => SharedArrayBuffer): unknown {
   use_memory(mem);
   dp = off + 1;
+  dstart = off;
   dend = off + len;
   sabOf = sab;
   const v = rvalue();
