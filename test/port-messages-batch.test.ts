@@ -158,6 +158,19 @@ test('the codec: more shapes than the encoder caches, keys of every kind, nested
   assertArenaEmpty('after the shapes');
 });
 
+test('arrays as structured clone has them: a hole plus an extra property (the same count as a dense array), accessors read once', () => {
+  const port = new Port();
+  const holey = [1, , 3] as unknown[] & { x?: number }; // eslint-disable-line no-sparse-arrays
+  holey.x = 5;
+  let reads = 0;
+  const acc: unknown[] = [1, 2];
+  Object.defineProperty(acc, 1, { get() { reads++; return 'got'; }, enumerable: true });
+  for (const v of [holey, acc]) { port.postSync(v); assert.deepEqual(port.receiveSync({ timeout: 1000 }), structuredClone(v)); }
+  assert.equal(reads, 2, 'the accessor ran once per post (once more for structuredClone)');
+  port.close();
+  assertArenaEmpty('after the arrays');
+});
+
 test('forged message bytes (a sys-layer port_post): EIO on receipt, nothing read past the message, kernel memory intact', () => {
   const port = new Port();
   const forged = [
