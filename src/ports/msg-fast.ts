@@ -21,7 +21,10 @@
  *
  * Where the time went, and why the format is the way it is (profiled, the
  * issue's small object `{ id, name, tags: [8 strings], values:
- * Float64Array(8) }`, ~1.4 us to encode and ~0.8 us to decode before):
+ * Float64Array(8) }`: CPU time ~1.6 us to encode and ~0.95 us to decode
+ * before, ~1.0 us and ~0.45 us now; ~0.3 us of the encoding is V8 giving the
+ * fresh Float64Array a backing store when its .buffer is read, the only way
+ * to tell a view over a SharedArrayBuffer, which V8's serializer pays too):
  *  - Objects of one key list (a shape: a key list seen twice) are written as
  *    the shape's header and key block, copied from the encoder's shape
  *    cache, and their values, read by a function compiled for the shape; the
