@@ -14,7 +14,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Port, Lwp, stats, PORT_SOURCE_MSG, PORT_SOURCE_USER } from '../src/index.js';
 import type { port_event_t } from '../src/ports/types.js';
-import { port_post } from '../src/ports/msg-sys.js';
+import { port_post, msg_inbox_size } from '../src/ports/msg-sys.js';
+import * as sys from '../src/sys/index.js';
 import { msg_largest_free, msg_arena_size } from '../src/ports/msg-arena.js';
 import { seed, rng, within } from './helpers.js';
 
@@ -207,4 +208,24 @@ test('messages(): a queued run is taken one event per step; an aborted signal en
   assert.equal(port.pending, 14);
   port.close();
   assertArenaEmpty('after messages()');
+});
+
+test('the inbox: messages taken by sys-layer gets and never picked up stay bounded by the arena size (oldest dropped); the class still receives', () => {
+  const port = new Port();
+  const before = msg_inbox_size();
+  const big = (i: number): string => String(i).repeat(Math.floor(msg_arena_size() * 0.3)); // ~30 % of the arena each
+  for (let round = 0; round < 3; round++) {
+    port.postManySync([big(1), big(2)]);
+    const evs = sys.port_getn(port.fd, 2, 2, { tv_sec: 1, tv_nsec: 0 });
+    assert.equal(evs.length, 2);
+    const now = msg_inbox_size();
+    assert.ok(now.bytes - before.bytes <= msg_arena_size(), `round ${round}: the inbox holds ${now.bytes} B, more than the arena`);
+  }
+  assert.ok(msg_inbox_size().messages - before.messages <= 3, 'the oldest were dropped');
+  port.postManySync([{ a: 1 }, { a: 2 }]);
+  const first = port.getnSync(1, 1, { timeout: 1000 })[0]!; // taken: in the inbox behind the stale entries
+  assert.deepEqual(first.message, { a: 1 });
+  assert.deepEqual(port.receiveSync({ timeout: 1000 }), { a: 2 });
+  port.close();
+  assertArenaEmpty('after the unpicked messages');
 });
