@@ -132,14 +132,8 @@ export function msg_alloc(payload: number, order: number): number {
   const a = region.base;
   mutex_enter(a + A_LOCK);
   if (I32[a + A_INIT] === 0) init_locked();
-  let b = I32[a + A_QUICK + order]!;
-  if (b === 0 && Atomics.load(I32, a + A_FSTACK) !== 0) { reclaim_locked(); b = I32[a + A_QUICK + order]!; }
-  if (b !== 0) I32[a + A_QUICK + order] = I32[b + 1]!;
-  else {
-    b = buddy_take_locked(order);
-    if (b === 0 && quick_flush_locked() > 0) b = buddy_take_locked(order);
-    if (b === 0) { mutex_exit(a + A_LOCK); kstat_add(C_FULL); return 0; }
-  }
+  const b = alloc_block_locked(order);
+  if (b === 0) { mutex_exit(a + A_LOCK); kstat_add(C_FULL); return 0; }
   const gen = (I32[a + A_GEN]! + 1) & GEN_MASK;
   I32[a + A_GEN] = gen;
   I32[b] = order | (gen << GEN_SHIFT);
@@ -149,6 +143,49 @@ export function msg_alloc(payload: number, order: number): number {
   Atomics.add(I32, a + A_NBLK, 1);
   mutex_exit(a + A_LOCK);
   return gen * KEY_SPLIT + b;
+}
+
+/**
+ * Allocates blocks for messages `from` .. `to - 1` of a batch (payload
+ * lengths `lens`, orders `orders`, each at most the top order: the caller
+ * checked) under one hold of the arena lock, their keys into `keys`; stops at
+ * the first that finds no block. Returns the index after the last allocated
+ * (`from` when none was).
+ */
+export function msg_alloc_many(lens: readonly number[], orders: readonly number[], keys: number[], from: number, to: number): number {
+  const a = region.base;
+  mutex_enter(a + A_LOCK);
+  if (I32[a + A_INIT] === 0) init_locked();
+  let i = from, bytes = 0;
+  for (; i < to; i++) {
+    const order = orders[i]!;
+    const b = alloc_block_locked(order);
+    if (b === 0) break;
+    const gen = (I32[a + A_GEN]! + 1) & GEN_MASK;
+    I32[a + A_GEN] = gen;
+    I32[b] = order | (gen << GEN_SHIFT);
+    I32[b + 1] = lens[i]!;
+    bytes += (1 << MIN_SHIFT) << order;
+    keys[i] = gen * KEY_SPLIT + b;
+  }
+  if (i > from) {
+    Atomics.add(I32, a + A_USED, bytes);
+    Atomics.add(I32, a + A_NBLK, i - from);
+  }
+  mutex_exit(a + A_LOCK);
+  if (i < to) kstat_add(C_FULL);
+  return i;
+}
+
+/** A free block of `order` (lock held): from its quick list, the free stack, or the buddies; 0 when none. */
+function alloc_block_locked(order: number): number {
+  const a = region.base;
+  let b = I32[a + A_QUICK + order]!;
+  if (b === 0 && Atomics.load(I32, a + A_FSTACK) !== 0) { reclaim_locked(); b = I32[a + A_QUICK + order]!; }
+  if (b !== 0) { I32[a + A_QUICK + order] = I32[b + 1]!; return b; }
+  b = buddy_take_locked(order);
+  if (b === 0 && quick_flush_locked() > 0) b = buddy_take_locked(order);
+  return b;
 }
 
 /** A block of `order` from the buddy lists, split from a larger one if need be, or 0 (lock held). */

@@ -42,7 +42,7 @@ import v8 from 'node:v8';
 import { BroadcastChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { msg_sab_id } from './msg-arena.js';
 import { SysError } from '../kern/errno.js';
-import { fast_encode, fast_decode, is_fast } from './msg-fast.js';
+import { fast_encode, fast_encode_at, fast_pad_at, fast_put_at, fast_scratch, fast_decode_at, fast_is_at } from './msg-fast.js';
 
 const HOST_TAG = Buffer.from([0x5c]); // V8's kHostObject
 const TAG_SAB = 0x75;                  // V8's kSharedArrayBuffer, read back as our host object's first varint
@@ -166,8 +166,13 @@ class MsgDeserializer extends v8.DefaultDeserializer {
  * (copy it to keep it across an await).
  */
 export function msg_encode(value: unknown): Uint8Array {
-  const f = fast_encode(value, announce);
-  if (f !== undefined) return f;
+  // (While a batch is encoded, the scratch holds it: a getter of one of its values posting goes through V8's serializer.)
+  const f = batchBusy ? undefined : fast_encode(value, announce);
+  return f !== undefined ? f : v8_encode(value);
+}
+
+/** V8's serialization of a value (for what the fast format does not carry). */
+function v8_encode(value: unknown): Uint8Array {
   const s = new MsgSerializer();
   s.writeHeader();
   try {
@@ -178,22 +183,71 @@ export function msg_encode(value: unknown): Uint8Array {
   return s.releaseBuffer();
 }
 
-/** Deserializes a message's bytes (EIO for bytes that are not a message). */
-export function msg_decode(bytes: Uint8Array): unknown {
-  if (is_fast(bytes)) {
-    try { return fast_decode(bytes, lookup); } catch (e) {
-      if (e instanceof SysError) throw e;
-      throw new SysError('EIO', 'port_receive', `message cannot be decoded: ${(e as Error).message}`);
+const batchEnds: number[] = [];
+let batchBusy = false;
+
+/**
+ * Serializes a batch of values back to back into this thread's encoding
+ * scratch (no copy per message: each value is encoded in place, aligned
+ * from its own start): message i is bytes [ends[i - 1], ends[i]) (ends[-1]
+ * = 0). Every value is encoded before anything is queued, so a value that
+ * cannot be cloned throws before any of the batch is posted. The result is
+ * valid until the next msg_encode or msg_encode_many in this thread (`ends`
+ * too). A batch encoded while another is (a getter of a value posting) gets
+ * buffers of its own.
+ */
+export function msg_encode_many(values: readonly unknown[]): { bytes: Uint8Array; ends: number[] } {
+  if (batchBusy) return encode_many_private(values);
+  batchBusy = true;
+  try {
+    let at = 0;
+    batchEnds.length = 0;
+    for (let i = 0; i < values.length; i++) {
+      const end = fast_encode_at(values[i], announce, at);
+      // A fast message ends padded to 8 (trailing bytes the decoder never reads), so that the next starts aligned.
+      at = end >= 0 ? (i + 1 < values.length ? fast_pad_at(end) : end) : fast_put_at(v8_encode(values[i]), at);
+      batchEnds.push(at);
     }
+    return { bytes: fast_scratch(at), ends: batchEnds };
+  } finally {
+    batchBusy = false;
   }
+}
+
+function encode_many_private(values: readonly unknown[]): { bytes: Uint8Array; ends: number[] } {
+  const parts = values.map((v) => Buffer.from(msg_encode(v))); // (msg_encode's result is a scratch: copied)
+  const ends: number[] = [];
+  let at = 0;
+  for (const p of parts) { at += p.byteLength; ends.push(at); }
+  return { bytes: Buffer.concat(parts), ends };
+}
+
+/** Deserializes a message's bytes (EIO for bytes that are not a message). */
+export function msg_decode(bytes: Uint8Array): unknown { return msg_decode_at(bytes.buffer, bytes.byteOffset, bytes.byteLength); }
+
+/**
+ * Deserializes the message in bytes [off, off + len) of `mem` (kernel memory
+ * itself, without a view made per message: nothing of the value refers to
+ * it), EIO for bytes that are not a message.
+ */
+export function msg_decode_at(mem: ArrayBufferLike, off: number, len: number): unknown {
+  if (len > 0 && fast_is_at(mem, off)) return fast_at(mem, off, len);
   // V8's format from kernel memory: a private copy first (its deserializer reads lazily from its input).
-  const d = new MsgDeserializer(bytes.buffer instanceof SharedArrayBuffer ? bytes.slice() : bytes);
+  const bytes = new Uint8Array(mem, off, len);
+  const d = new MsgDeserializer(mem instanceof SharedArrayBuffer ? bytes.slice() : bytes);
   try {
     d.readHeader();
     return d.readValue();
   } catch (e) {
     if (e instanceof SysError) throw e;
     throw new SysError('EIO', 'port_receive', `message cannot be deserialized: ${(e as Error).message}`);
+  }
+}
+
+function fast_at(mem: ArrayBufferLike, off: number, len: number): unknown {
+  try { return fast_decode_at(mem, off, len, lookup); } catch (e) {
+    if (e instanceof SysError) throw e;
+    throw new SysError('EIO', 'port_receive', `message cannot be decoded: ${(e as Error).message}`);
   }
 }
 

@@ -23,7 +23,7 @@
  * The callback must exist in every thread that may take from a port, so this
  * module is loaded by ports/sys.ts (as close.ts is).
  */
-import { I32 } from '../kern/kmem.js';
+import { I32, SAB } from '../kern/kmem.js';
 import { SysError, AbortError } from '../kern/errno.js';
 import { hold } from '../kern/keepalive.js';
 import { sysenter } from '../kern/sysent.js';
@@ -33,11 +33,11 @@ import { PORT_ALLOC_DEFAULT } from './consts.js';
 import { port_enter, port_exit, slot_alloc_locked, enqueue_locked, port_readable_notify } from './queue.js';
 import { port_source_register, type PortDelivery } from './source.js';
 import {
-  msg_alloc, msg_block, msg_free, msg_length, msg_payload_offset, msg_order, msg_max_payload, msg_arena_size,
+  msg_alloc, msg_alloc_many, msg_block, msg_free, msg_length, msg_payload_offset, msg_order, msg_max_payload, msg_arena_size,
   kmem_buffer, msg_room_armed, msg_count_discarded, msg_room_word, msg_waiters_word,
 } from './msg-arena.js';
 import { ArgRangeError } from '../kern/copyin.js';
-import { msg_decode } from './msg-codec.js';
+import { msg_decode_at } from './msg-codec.js';
 import { wait_for_room, type SendWaitOptions } from './room.js';
 
 /** portev_source of a message event (outside illumos' PORT_SOURCE_* values, 1..7). */
@@ -95,39 +95,134 @@ export function port_msg_send(fd: number, bytes: Uint8Array, syscall: string): v
   if (first) port_readable_notify(h);
 }
 
-// This thread's inbox: the values its takes decoded, by key, until the class
-// picks them up. Bounded by the payload bytes it holds, at most the arena's
-// size (a sys-layer program that never picks them up loses the oldest,
-// nothing else).
+// A batch's scratch: per message its order and block key (reused: no arrays per batch).
+const bOrders: number[] = [], bKeys: number[] = [], bLens: number[] = [];
+
+/**
+ * Queues the messages of a batch on port `fd` in order, as one run of
+ * events: message i is bytes [ends[i - 1], ends[i]) of `bytes` (ends[-1] =
+ * 0). Blocks for all of them come from one hold of the arena lock, the slots
+ * from one hold of the port lock (one wake-up of a getter, one readiness
+ * notice), so a batch costs the kernel entries of one message. Queues as
+ * many as there is room for, in order: returns how many (the caller posts
+ * the rest later). EAGAIN (a MsgFullError) when not even the first fits;
+ * a message the arena can never hold is a RangeError before anything is
+ * queued; EBADF / EBADFD as port_send. The bytes are read after no lock.
+ */
+export function port_msg_send_many(fd: number, bytes: Uint8Array, ends: readonly number[], syscall: string): number {
+  sysenter();
+  const n = ends.length;
+  if (n === 0) return 0;
+  for (let i = 0, at = 0; i < n; i++) {
+    const len = ends[i]! - at;
+    bLens[i] = len;
+    bOrders[i] = msg_size_check(len, syscall);
+    at = ends[i]!;
+  }
+  const k = msg_alloc_many(bLens, bOrders, bKeys, 0, n);
+  if (k === 0) throw new MsgFullError('arena', syscall, `message arena full (${bLens[0]} bytes wanted)`);
+  const kb = kmem_buffer(), src = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0, at = 0; i < k; i++) {
+    src.copy(kb, msg_payload_offset(msg_block(bKeys[i]!)), at, ends[i]);
+    at = ends[i]!;
+  }
+  const q = batch_enqueue(fd, k, syscall);
+  for (let i = q; i < k; i++) msg_free(msg_block(bKeys[i]!)); // no slot for them: the caller posts them again
+  if (q === 0) throw new MsgFullError('port', syscall, 'port full');
+  return q;
+}
+
+/**
+ * Queues the first k blocks of the batch scratch, one slot each, under one
+ * hold of the port lock; returns how many (fewer when the port filled up).
+ * EBADF / EBADFD free every block first.
+ */
+function batch_enqueue(fd: number, k: number, syscall: string): number {
+  let h: number;
+  try {
+    h = port_enter(fd, syscall);
+  } catch (e) {
+    for (let i = 0; i < k; i++) msg_free(msg_block(bKeys[i]!));
+    throw e;
+  }
+  let first = false, i = 0;
+  for (; i < k; i++) {
+    let s: number;
+    try {
+      s = slot_alloc_locked(h, PORT_ALLOC_DEFAULT, PORT_SOURCE_MSG, syscall); // EAGAIN drops the lock
+    } catch (e) {
+      if (!(e instanceof SysError && e.code === 'EAGAIN')) throw e;
+      if (first) port_readable_notify(h);
+      return i;
+    }
+    I32[s + E.flags] = PORT_ALLOC_DEFAULT | KF_CALLBACK;
+    I32[s + E.events] = bLens[i]!;
+    kev_set_object(s, bKeys[i]!);
+    if (enqueue_locked(h, s)) first = true;
+  }
+  port_exit(h);
+  if (first) port_readable_notify(h);
+  return i;
+}
+
+// This thread's inbox: the values its takes decoded, in the order taken,
+// until the class picks them up (by key: the head, as a rule, since the class
+// picks a batch's messages in order). A FIFO of parallel arrays, not a Map:
+// no hashing of the keys (doubles) and no record per message. Bounded by the
+// payload bytes it holds, at most the arena's size (a sys-layer program that
+// never picks them up loses the oldest, nothing else).
 /** A taken message: its value, or why it could not be decoded. */
 export interface MsgTaken { value: unknown; error: Error | undefined; size: number }
-const inbox = new Map<number, MsgTaken>();
+const ibKey: number[] = [], ibVal: unknown[] = [], ibErr: (Error | undefined)[] = [], ibSize: number[] = [];
+let ibHead = 0;
 let inboxBytes = 0;
 
-function inbox_put(key: number, m: MsgTaken): void {
-  const old = inbox.get(key);
-  if (old !== undefined) inboxBytes -= old.size;
-  inbox.set(key, m);
-  inboxBytes += m.size;
-  if (inboxBytes <= msg_arena_size()) return;
-  for (const [k, v] of inbox) {
-    if (inboxBytes <= msg_arena_size() || k === key) break;
-    inbox.delete(k);
-    inboxBytes -= v.size;
+function inbox_drop_head(): void {
+  inboxBytes -= ibSize[ibHead]!;
+  ibVal[ibHead] = undefined; ibErr[ibHead] = undefined; ibKey[ibHead] = -1;
+  ibHead++;
+  if (ibHead === ibKey.length) { ibKey.length = ibVal.length = ibErr.length = ibSize.length = 0; ibHead = 0; }
+}
+
+function inbox_compact(): void {
+  if (ibHead < 1024 || ibHead * 2 < ibKey.length) return;
+  ibKey.splice(0, ibHead); ibVal.splice(0, ibHead); ibErr.splice(0, ibHead); ibSize.splice(0, ibHead);
+  ibHead = 0;
+}
+
+function inbox_put(key: number, value: unknown, error: Error | undefined, size: number): void {
+  ibKey.push(key); ibVal.push(value); ibErr.push(error); ibSize.push(size);
+  inboxBytes += size;
+  while (inboxBytes > msg_arena_size() && ibKey.length - ibHead > 1) {
+    inbox_drop_head();
+    while (ibHead < ibKey.length && ibKey[ibHead] === -1) ibHead++;
   }
+  inbox_compact();
 }
 
 /** The message with key `key` taken by this thread (once), or undefined. */
 export function msg_inbox_take(key: number): MsgTaken | undefined {
-  const v = inbox.get(key);
-  if (v === undefined) return undefined;
-  inbox.delete(key);
-  inboxBytes -= v.size;
-  return v;
+  let i = ibHead;
+  while (i < ibKey.length && ibKey[i] !== key) i++;
+  if (i === ibKey.length) return undefined;
+  const m: MsgTaken = { value: ibVal[i], error: ibErr[i], size: ibSize[i]! };
+  if (i === ibHead) {
+    inbox_drop_head();
+    while (ibHead < ibKey.length && ibKey[ibHead] === -1) ibHead++;
+    if (ibHead === ibKey.length) { ibKey.length = ibVal.length = ibErr.length = ibSize.length = 0; ibHead = 0; }
+  } else {
+    inboxBytes -= ibSize[i]!;
+    ibKey[i] = -1; ibVal[i] = undefined; ibErr[i] = undefined; ibSize[i] = 0;
+  }
+  return m;
 }
 
 /** Messages and payload bytes waiting in this thread's inbox (tests). */
-export function msg_inbox_size(): { messages: number; bytes: number } { return { messages: inbox.size, bytes: inboxBytes }; }
+export function msg_inbox_size(): { messages: number; bytes: number } {
+  let n = 0;
+  for (let i = ibHead; i < ibKey.length; i++) if (ibKey[i] !== -1) n++;
+  return { messages: n, bytes: inboxBytes };
+}
 
 /**
  * The delivery callback (take.ts, no lock held): decodes the payload straight
@@ -141,15 +236,14 @@ function msg_deliver(d: PortDelivery): boolean {
     return true;
   }
   const len = msg_length(b);
-  let m: MsgTaken;
+  let value: unknown, error: Error | undefined;
   try {
-    const kb = kmem_buffer(), off = msg_payload_offset(b);
-    m = { value: msg_decode(kb.subarray(off, off + len)), error: undefined, size: len };
+    value = msg_decode_at(SAB, msg_payload_offset(b), len);
   } catch (e) {
-    m = { value: undefined, error: e instanceof Error ? e : new Error(String(e)), size: len };
+    error = e instanceof Error ? e : new Error(String(e));
   }
   msg_free(b);
-  inbox_put(d.object, m);
+  inbox_put(d.object, value, error, len);
   return true;
 }
 
@@ -227,4 +321,34 @@ export async function port_post_wait(fd: number, bytes: Uint8Array, opts: SendWa
   try { port_post(fd, bytes); return; } catch (e) { if (!(e instanceof MsgFullError) || timeout === 0) throw e; }
   const mine = bytes.slice(); // the encoder's scratch is this thread's: our own copy across the wait
   await wait_for_room(opts, () => { msg_room_poke(fd); }, (deadline, aborted, abortError) => msg_room_wait(fd, () => port_post(fd, mine), deadline, aborted, abortError));
+}
+
+/** port_post_many: queues a batch of encoded messages (msg-codec.ts msg_encode_many) at once, as many as fit; returns how many. */
+export function port_post_many(fd: number, bytes: Uint8Array, ends: readonly number[]): number {
+  return port_msg_send_many(fd, bytes, ends, 'port_post');
+}
+
+/**
+ * The awaitable port_post_many: queues every message of the batch in order,
+ * waiting for room while the arena or the port is full, with port_post_wait's
+ * timeout and abort rules (a timeout or an abort after some were queued
+ * leaves those queued: the error says how many in its message). `bytes` may
+ * be the encoder's scratch: it is copied before any wait.
+ */
+export async function port_post_many_wait(fd: number, bytes: Uint8Array, ends: readonly number[], opts: SendWaitOptions = {}): Promise<void> {
+  const { timeout, signal } = opts;
+  if (signal?.aborted) throw new AbortError(signal.reason);
+  let done = 0;
+  const rest = (): void => {
+    const base = done === 0 ? 0 : ends[done - 1]!;
+    done += port_post_many(fd, bytes.subarray(base), done === 0 ? ends : ends.slice(done).map((e) => e - base));
+  };
+  try { rest(); } catch (e) { if (!(e instanceof MsgFullError) || timeout === 0) throw e; }
+  if (done === ends.length) return;
+  // The encoder's scratch is this thread's: our own copies across the waits.
+  bytes = bytes.slice();
+  ends = ends.slice();
+  await wait_for_room(opts, () => { msg_room_poke(fd); }, async (deadline, aborted, abortError) => {
+    while (done < ends.length) await msg_room_wait(fd, rest, deadline, aborted, abortError);
+  });
 }

@@ -11,7 +11,8 @@ import {
   SysError, PORT_ALERT_SET, PORT_SOURCE_ALERT, type port_event_t,
 } from '../sys/index.js';
 import {
-  copyin_fields, port_send_wait, port_post, port_post_wait, msg_encode, msg_inbox_take, msg_channel_open, PORT_SOURCE_MSG,
+  copyin_fields, copyin_array, port_send_wait, port_post, port_post_wait, port_post_many, port_post_many_wait,
+  msg_encode, msg_encode_many, msg_inbox_take, msg_channel_open, PORT_SOURCE_MSG,
 } from '../sys/ext.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions } from './waitopts.js';
 import { Descriptor } from './descriptor.js';
@@ -93,6 +94,9 @@ function port_wrap(fd: unknown): number {
   port_getn(n, 0, 0); // a port? (counts its events, takes none)
   return n;
 }
+
+/** A zero timeout: take what is queued, never wait. */
+const POLL = Object.freeze({ tv_sec: 0, tv_nsec: 0 });
 
 function closedError(e: unknown): boolean {
   return e instanceof SysError && (e.code === 'EBADF' || e.code === 'EBADFD');
@@ -198,6 +202,35 @@ export class Port extends Descriptor implements AsyncIterable<PortEvent> {
   }
 
   /**
+   * Posts the messages `values` in order, as {@link post} each, but with the
+   * kernel entries of one message: the batch is queued as one run of events
+   * (one hold of the arena lock and one of the port lock, one wake-up of a
+   * getter). Every value is serialized before anything is queued, so a value
+   * that cannot be cloned (DataCloneError) queues none of them. When the
+   * arena or the port has room for only part of the batch, that part is
+   * queued and the rest waits for room (so a batch larger than the room is
+   * queued as several runs, other senders' events possibly between them);
+   * the timeout and the signal end the wait as for {@link post}, leaving
+   * what was queued queued.
+   */
+  async postMany(values: readonly unknown[], opts?: WaitOptions): Promise<void> {
+    const o = wait_options(opts, 'port_post');
+    abort_check(o.signal);
+    const { bytes, ends } = msg_encode_many(copyin_array(values, 'values', 'Port.postMany'));
+    await this.hold(() => port_post_many_wait(this.fd, bytes, ends, o));
+  }
+
+  /**
+   * Posts as many of `values` as there is room for now, in order, as one run
+   * of events (see {@link postMany}); returns how many were queued (the
+   * caller posts the rest later). EAGAIN when not even the first fits.
+   */
+  postManySync(values: readonly unknown[]): number {
+    const { bytes, ends } = msg_encode_many(copyin_array(values, 'values', 'Port.postMany'));
+    return port_post_many(this.fd, bytes, ends);
+  }
+
+  /**
    * Takes the next event without blocking the event loop: a message's value,
    * or, when the next event is a plain one (send, a timer, an alert), its
    * port_event_t, so that nothing is skipped. Rejects with ETIME when the
@@ -243,7 +276,7 @@ export class Port extends Descriptor implements AsyncIterable<PortEvent> {
     for (;;) {
       let ev: PortEvent;
       try {
-        ev = await this.get({ signal });
+        ev = this.#poll(signal) ?? await this.get({ signal });
       } catch (e) {
         if (closedError(e)) return;
         throw e;
@@ -251,6 +284,18 @@ export class Port extends Descriptor implements AsyncIterable<PortEvent> {
       if (ev.portev_source === PORT_SOURCE_ALERT && stopOnAlert) return;
       yield ev;
     }
+  }
+
+  /**
+   * The iterators' step when an event is queued already: one synchronous
+   * take of one event (port_getn's fast path, no timeout), not the Promise
+   * form's sleep machinery, which costs several microseconds even when it
+   * need not wait. Undefined when none is queued (then the step waits).
+   */
+  #poll(signal: AbortSignal | undefined): PortEvent | undefined {
+    abort_check(signal);
+    const evs = port_getn(this.fd, 1, 1, POLL);
+    return evs.length === 0 ? undefined : decode_events(evs)[0];
   }
 
   [Symbol.asyncIterator](): AsyncGenerator<PortEvent, void, undefined> { return this.events(); }

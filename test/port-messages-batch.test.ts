@@ -1,0 +1,231 @@
+/**
+ * Batched posts (Port.postMany / postManySync) and the fast codec's edges:
+ * a batch is one run of events in FIFO order with plain events; a batch
+ * that finds room for part of it queues that part and awaits the rest; a
+ * value that cannot be cloned or a message the arena can never hold queues
+ * nothing; several producer LWPs posting batches of seeded sizes deliver
+ * every message once and in order per producer, the arena drained to one
+ * block. The codec: objects of many shapes (more than the encoder caches),
+ * keys of every kind, and forged bytes (a sys-layer port_post of bytes that
+ * are not a message) decode to the values or to EIO, never past the message.
+ * Every wait here has a deadline.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Port, Lwp, stats, PORT_SOURCE_MSG, PORT_SOURCE_USER } from '../src/index.js';
+import type { port_event_t } from '../src/ports/types.js';
+import { port_post, msg_inbox_size } from '../src/ports/msg-sys.js';
+import * as sys from '../src/sys/index.js';
+import { msg_largest_free, msg_arena_size } from '../src/ports/msg-arena.js';
+import { seed, rng, within } from './helpers.js';
+
+const FIX = new URL('./fixtures/messages-batch.js', import.meta.url);
+
+function gauges(): { bytes: number; queued: number } {
+  const s = stats('msg');
+  return { bytes: s['msg.bytes_in_use']!, queued: s['msg.messages_queued']! };
+}
+function assertArenaEmpty(what: string): void {
+  assert.deepEqual(gauges(), { bytes: 0, queued: 0 }, `${what}: arena not empty`);
+  assert.equal(msg_largest_free(), msg_arena_size(), `${what}: the drained arena did not coalesce into one block`);
+}
+
+test('postManySync: one run in FIFO order with plain events, each message its own event; an empty batch queues nothing', () => {
+  const port = new Port();
+  port.sendSync(1, 100);
+  assert.equal(port.postManySync([{ a: 1 }, 'two', [3], new Float64Array([4.5])]), 4);
+  port.sendSync(1, 101);
+  assert.equal(port.postManySync([]), 0);
+  assert.equal(port.pending, 6);
+  const evs = port.getnSync(10, 6, { timeout: 1000 });
+  assert.deepEqual(evs.map((e) => e.portev_source), [PORT_SOURCE_USER, PORT_SOURCE_MSG, PORT_SOURCE_MSG, PORT_SOURCE_MSG, PORT_SOURCE_MSG, PORT_SOURCE_USER]);
+  assert.deepEqual(evs.slice(1, 5).map((e) => e.message), [{ a: 1 }, 'two', [3], new Float64Array([4.5])]);
+  assert.equal((evs[5] as port_event_t).portev_user, 101);
+  port.close();
+  assertArenaEmpty('after a batch');
+});
+
+test('a batch of values of every kind back to back (typed arrays after odd-length messages, V8-serialized ones between): each decodes', () => {
+  const port = new Port();
+  const batch: unknown[] = ['a', new Float64Array([1.5, -2]), 'abc', new Uint16Array([1, 2, 3]), 'é', new Map([[1, 2]]),
+    new Float64Array([2.5]), /re/g, new Int32Array([7]), 'h\ud800', new BigInt64Array([5n]), { k: new Float32Array([0.5]) }];
+  assert.equal(port.postManySync(batch), batch.length);
+  for (let i = 0; i < batch.length; i++) assert.deepEqual(port.receiveSync({ timeout: 1000 }), batch[i], `value ${i}`);
+  port.close();
+  assertArenaEmpty('after the mixed batch');
+});
+
+test('a getter of a batched value that posts: its message goes first, the batch after it, intact', () => {
+  const port = new Port();
+  const tricky = { get x(): number { port.postSync({ inner: 'posted from a getter' }); return 1; }, y: 'after' };
+  const viaV8 = new Map<string, unknown>([['m', { get z(): number { port.postSync([1, 2, 3]); return 2; } }]]);
+  assert.equal(port.postManySync(['first', tricky, 'middle', viaV8, 'last']), 5);
+  const got: unknown[] = [];
+  while (port.pending > 0) got.push(port.receiveSync({ timeout: 1000 }));
+  assert.deepEqual(got, [{ inner: 'posted from a getter' }, [1, 2, 3], 'first', { x: 1, y: 'after' }, 'middle', new Map([['m', { z: 2 }]]), 'last']);
+  port.close();
+  assertArenaEmpty('after the getters');
+});
+
+test('postMany: a batch larger than the arena queues what fits and awaits the rest; receivers free room; order kept', async () => {
+  const port = new Port();
+  const big = (i: number): { i: number; s: string } => ({ i, s: 'b'.repeat(msg_arena_size() / 4 - 4096) }); // a quarter-arena block each
+  const batch = Array.from({ length: 10 }, (_, i) => big(i));
+  assert.equal(port.postManySync(batch), 4, 'a full arena holds four');
+  assert.throws(() => port.postManySync(batch.slice(4)), (e: { code?: string }) => e.code === 'EAGAIN');
+  const sending = port.postMany(batch.slice(4));
+  const got: number[] = [];
+  await within((async () => {
+    while (got.length < 10) got.push((await port.receive({ timeout: 10_000 }) as { i: number }).i);
+  })(), 20_000, 'receiving the batch');
+  await within(sending, 5000, 'the awaited rest');
+  assert.deepEqual(got, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  // timeout: the part that fits is queued, the rest is EAGAIN
+  await assert.rejects(port.postMany(batch.slice(0, 6), { timeout: 20 }), (e: { code?: string }) => e.code === 'EAGAIN');
+  assert.equal(port.pending, 4);
+  port.close();
+  assertArenaEmpty('after the large batch');
+});
+
+test('a batch with a value that cannot be cloned, or a message the arena can never hold, queues nothing; bad arguments', async () => {
+  const port = new Port();
+  assert.throws(() => port.postManySync([{ a: 1 }, () => 2]), { name: 'DataCloneError' });
+  await assert.rejects(port.postMany([1, Symbol('s')]), { name: 'DataCloneError' });
+  assert.throws(() => port.postManySync([1, 'h'.repeat(msg_arena_size())]), { code: 'ERR_OUT_OF_RANGE' });
+  assert.throws(() => port.postManySync('abc' as unknown as unknown[]), { code: 'ERR_INVALID_ARG_TYPE' });
+  await assert.rejects(port.postMany([1], { timeout: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  const ac = new AbortController();
+  ac.abort();
+  await assert.rejects(port.postMany([1], { signal: ac.signal }), { name: 'AbortError' });
+  assert.equal(port.pending, 0);
+  assertArenaEmpty('after the refused batches');
+  port.close();
+  assert.throws(() => port.postManySync([1]), (e: { code?: string }) => e.code === 'EBADF');
+  assertArenaEmpty('after a batch to a closed port');
+});
+
+test('seeded multi-producer stress with batches: 4 producer LWPs, batches of 1-40, exactly once, in order per producer, arena empty at the end', async () => {
+  const s = seed();
+  const r = rng(s);
+  const P = 4, N = 4000;
+  const port = new Port();
+  const prods = Array.from({ length: P }, (_, p) => Lwp.create<number>({
+    module: FIX, export: 'produceBatches',
+    arg: { fd: port.fd, p, n: N, seed: Math.floor(r() * 2 ** 31) + 1, maxBatch: 40, maxPad: 2000 },
+  }));
+  const next = new Array<number>(P).fill(0);
+  await within((async () => {
+    for (let got = 0; got < P * N;) {
+      const evs = await port.getn(1 + Math.floor(r() * 64), 1, { timeout: 30_000 });
+      for (const ev of evs) {
+        assert.equal(ev.portev_source, PORT_SOURCE_MSG);
+        const v = ev.message as { p: number; i: number };
+        assert.equal(v.i, next[v.p], `seed ${s}: producer ${v.p} sent ${v.i} where ${next[v.p]} was due`);
+        next[v.p]!++;
+        got++;
+      }
+      if (r() < 0.02) await new Promise((res) => setTimeout(res, 1)); // let the arena fill now and then
+    }
+  })(), 120_000, `seed ${s}: stress`);
+  for (const p of prods) await within(p.wait(), 30_000, 'producer');
+  assert.deepEqual(next, new Array(P).fill(N));
+  assert.equal(port.pending, 0);
+  port.close();
+  assertArenaEmpty(`seed ${s}: after the batch stress`);
+});
+
+test('the codec: more shapes than the encoder caches, keys of every kind, nested shapes, round-trip in order', () => {
+  const port = new Port();
+  const values: unknown[] = [];
+  for (let i = 0; i < 1500; i++) values.push({ [`k${i}`]: i, common: [i, { x: i, y: `v${i}` }] });
+  values.push({ b: 1, a: 2 }, { a: 2, b: 1 }, { 2: 'two', 1: 'one', z: 0 }, { 'ключ': 1, '😀': [2], '': 3, 'a b': null });
+  values.push({ outer: { inner: { leaf: new Int16Array([1, -2]) } }, list: [{ q: 1 }, { q: 2 }, { r: 3 }] });
+  values.push(JSON.parse('{"x": 1, "__proto__": {"polluted": true}}') as unknown);
+  values.push(Array.from({ length: 70 }, (_, i) => i).reduce<Record<string, number>>((o, i) => { o[`w${i}`] = i; return o; }, {}));
+  for (let off = 0; off < values.length; off += 100) {
+    assert.equal(port.postManySync(values.slice(off, off + 100)), Math.min(100, values.length - off));
+    for (let i = off; i < Math.min(off + 100, values.length); i++) {
+      const got = port.receiveSync({ timeout: 1000 });
+      assert.deepEqual(got, values[i], `value ${i}`);
+      assert.deepEqual(Object.keys(got as object), Object.keys(values[i] as object), `key order of value ${i}`);
+    }
+  }
+  const proto = values[values.length - 2];
+  port.postSync(proto);
+  const back = port.receiveSync() as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(back), Object.prototype, 'an own __proto__ key stays a key');
+  assert.deepEqual(Object.getOwnPropertyDescriptor(back, '__proto__')?.value, { polluted: true });
+  port.close();
+  assertArenaEmpty('after the shapes');
+});
+
+test('arrays as structured clone has them: a hole plus an extra property (the same count as a dense array), accessors read once', () => {
+  const port = new Port();
+  const holey = [1, , 3] as unknown[] & { x?: number }; // eslint-disable-line no-sparse-arrays
+  holey.x = 5;
+  let reads = 0;
+  const acc: unknown[] = [1, 2];
+  Object.defineProperty(acc, 1, { get() { reads++; return 'got'; }, enumerable: true });
+  for (const v of [holey, acc]) { port.postSync(v); assert.deepEqual(port.receiveSync({ timeout: 1000 }), structuredClone(v)); }
+  assert.equal(reads, 2, 'the accessor ran once per post (once more for structuredClone)');
+  port.close();
+  assertArenaEmpty('after the arrays');
+});
+
+test('forged message bytes (a sys-layer port_post): EIO on receipt, nothing read past the message, kernel memory intact', () => {
+  const port = new Port();
+  const forged = [
+    [1, 8, 0xff, 0xff, 0xff, 0x7f],          // an array of 2^31 elements in 6 bytes
+    [1, 17, 1, 0, 0, 0, 200, 0, 0, 0, 18, 1, 97], // a shape whose key block runs past the end
+    [1, 17, 2, 0, 0, 0, 3, 0, 0, 0, 18, 1, 97, 4, 0, 0, 0, 0], // a shape of 2 keys in a block of 1
+    [1, 6, 0, 0, 0x10, 0],                    // a 1 MiB string in 6 bytes
+    [1, 10, 8, 64, 0, 0, 0],                  // a Float64Array of 64 bytes, none there
+    [1, 99],                                  // an unknown tag
+    [1, 8, 2, 0, 0, 0, 4, 1, 0, 0, 0],        // an array of 2, 1 element there
+  ];
+  for (const f of forged) port_post(port.fd, new Uint8Array(f));
+  for (const f of forged) {
+    assert.throws(() => port.receiveSync({ timeout: 1000 }), (e: { code?: string }) => e.code === 'EIO', `forged ${JSON.stringify(f)}`);
+  }
+  port.postSync({ after: 'forged' });
+  assert.deepEqual(port.receiveSync({ timeout: 1000 }), { after: 'forged' });
+  port.close();
+  assertArenaEmpty('after forged bytes');
+});
+
+test('messages(): a queued run is taken one event per step; an aborted signal ends a step that would not wait', async () => {
+  const port = new Port();
+  port.postManySync(Array.from({ length: 20 }, (_, i) => i));
+  const seen: unknown[] = [];
+  for await (const v of port.messages()) { seen.push(v); if (seen.length === 5) break; }
+  assert.deepEqual(seen, [0, 1, 2, 3, 4]);
+  assert.equal(port.pending, 15, 'leaving the loop took nothing more');
+  const ac = new AbortController();
+  const it = port.messages({ signal: ac.signal });
+  assert.deepEqual(await it.next(), { value: 5, done: false });
+  ac.abort(new Error('stop'));
+  await assert.rejects(it.next(), (e: Error) => e.name === 'AbortError');
+  assert.equal(port.pending, 14);
+  port.close();
+  assertArenaEmpty('after messages()');
+});
+
+test('the inbox: messages taken by sys-layer gets and never picked up stay bounded by the arena size (oldest dropped); the class still receives', () => {
+  const port = new Port();
+  const before = msg_inbox_size();
+  const big = (i: number): string => String(i).repeat(Math.floor(msg_arena_size() * 0.3)); // ~30 % of the arena each
+  for (let round = 0; round < 3; round++) {
+    port.postManySync([big(1), big(2)]);
+    const evs = sys.port_getn(port.fd, 2, 2, { tv_sec: 1, tv_nsec: 0 });
+    assert.equal(evs.length, 2);
+    const now = msg_inbox_size();
+    assert.ok(now.bytes - before.bytes <= msg_arena_size(), `round ${round}: the inbox holds ${now.bytes} B, more than the arena`);
+  }
+  assert.ok(msg_inbox_size().messages - before.messages <= 3, 'the oldest were dropped');
+  port.postManySync([{ a: 1 }, { a: 2 }]);
+  const first = port.getnSync(1, 1, { timeout: 1000 })[0]!; // taken: in the inbox behind the stale entries
+  assert.deepEqual(first.message, { a: 1 });
+  assert.deepEqual(port.receiveSync({ timeout: 1000 }), { a: 2 });
+  port.close();
+  assertArenaEmpty('after the unpicked messages');
+});
