@@ -42,7 +42,8 @@ import v8 from 'node:v8';
 import { BroadcastChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { msg_sab_id } from './msg-arena.js';
 import { SysError } from '../kern/errno.js';
-import { fast_encode, fast_encode_at, fast_pad_at, fast_put_at, fast_scratch, fast_decode_at, fast_is_at } from './msg-fast.js';
+import { fast_encode, fast_encode_at, fast_pad_at, fast_put_at, fast_scratch } from './msg-fast-enc.js';
+import { fast_decode_at, fast_is_at } from './msg-fast-dec.js';
 
 const HOST_TAG = Buffer.from([0x5c]); // V8's kHostObject
 const TAG_SAB = 0x75;                  // V8's kSharedArrayBuffer, read back as our host object's first varint

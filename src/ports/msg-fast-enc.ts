@@ -1,0 +1,363 @@
+/**
+ * The fast message format's encoder (the format and its rules: msg-fast.ts):
+ * one reusable scratch buffer per thread, a shape per key list seen twice
+ * (its key block precomputed, its values read by a function compiled for
+ * it), and a give-up (GIVE_UP) to V8's serializer for anything the format
+ * does not cover.
+ */
+import { SHAPE_PROMOTE, type AnyTyped, FAST, K_BUFFER, K_DATAVIEW, T_AB, T_ARRAY, T_ASCII, T_ASCII8, T_DATE, T_F64, T_FALSE, T_INT, T_MAP, T_NULL, T_OBJECT, T_SAB, T_SET, T_SHAPE, T_SHVIEW, T_TRUE, T_UNDEF, T_UTF16, T_VIEW, type TypedCtor, VIEWS, type ViewCtor, typed } from './msg-fast.js';
+
+/** Thrown inside the encoder when the value needs V8's serializer. */
+const GIVE_UP: unique symbol = Symbol('give up');
+
+// --- encoding -------------------------------------------------------------------
+
+let buf = new Uint8Array(64 * 1024);
+let dv = new DataView(buf.buffer);
+/** Views of the scratch buffer by view kind (made when first needed, remade when it grows). */
+let typedOut: (AnyTyped | undefined)[] = [];
+let pos = 0;
+/** Where the message being encoded starts in the scratch (a batch holds several back to back). */
+let mstart = 0;
+
+// Objects met so far in this value: a short array scanned linearly (no
+// identity hash to make for each fresh object, which a Set would), a Set past
+// SEEN_LINEAR of them.
+const SEEN_LINEAR = 32;
+const seenArr: (object | undefined)[] = new Array<object | undefined>(SEEN_LINEAR).fill(undefined);
+let nseen = 0;
+const seenSet = new Set<object>();
+
+/** Records an object; gives up on a second reference to one (V8 keeps the identity). */
+function mark(o: object): void {
+  if (nseen < SEEN_LINEAR) {
+    for (let i = 0; i < nseen; i++) if (seenArr[i] === o) throw GIVE_UP;
+    seenArr[nseen++] = o;
+    return;
+  }
+  if (nseen === SEEN_LINEAR) for (let i = 0; i < SEEN_LINEAR; i++) seenSet.add(seenArr[i]!);
+  if (seenSet.has(o)) throw GIVE_UP;
+  seenSet.add(o);
+  nseen++;
+}
+
+function unmark(): void {
+  for (let i = 0; i < nseen && i < SEEN_LINEAR; i++) seenArr[i] = undefined;
+  if (nseen > SEEN_LINEAR) seenSet.clear();
+  nseen = 0;
+}
+let sabId: (sab: SharedArrayBuffer) => number = () => { throw GIVE_UP; };
+
+function grow(n: number): void {
+  let len = buf.length * 2;
+  while (len < pos + n) len *= 2;
+  const nb = new Uint8Array(len);
+  nb.set(buf.subarray(0, pos));
+  buf = nb;
+  dv = new DataView(nb.buffer);
+  typedOut = [];
+}
+
+function ensure(n: number): void { if (pos + n > buf.length) grow(n); }
+
+function u32(v: number): void { ensure(4); dv.setUint32(pos, v, true); pos += 4; }
+
+/** Strings longer than this are checked and copied natively; shorter ones byte by byte in JS (no call into C++). */
+const LONG = 32;
+
+/** Buffer's own write methods (what write(s, off, enc) calls after its argument checks). */
+interface FastWrites { latin1Write(s: string, off: number, len: number): number; ucs2Write(s: string, off: number, len: number): number }
+let bufAsBuffer: Buffer | undefined, bufAsBufferOf: Uint8Array | undefined;
+function out_buffer(): FastWrites {
+  if (bufAsBufferOf !== buf) { bufAsBuffer = Buffer.from(buf.buffer, 0, buf.length); bufAsBufferOf = buf; }
+  return bufAsBuffer as unknown as FastWrites;
+}
+
+function str(s: string): void {
+  const n = s.length;
+  ensure(6 + 2 * n);
+  if (n <= LONG) {
+    const start = pos;
+    buf[pos++] = T_ASCII8;
+    buf[pos++] = n;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) { pos = start; utf16(s, n); return; }
+      buf[pos + i] = c;
+    }
+    pos += n;
+    return;
+  }
+  if (Buffer.byteLength(s, 'utf8') === n) {
+    // A long ASCII string (its UTF-8 length is its length): one native copy.
+    buf[pos++] = T_ASCII;
+    dv.setUint32(pos, n, true); pos += 4;
+    pos += out_buffer().latin1Write(s, pos, n);
+    return;
+  }
+  utf16(s, n);
+}
+
+/** A string that is not ASCII: UTF-16 code units (keeps lone surrogates, as structured clone does). */
+function utf16(s: string, n: number): void {
+  buf[pos++] = T_UTF16;
+  dv.setUint32(pos, n, true); pos += 4;
+  if (((pos - mstart) & 1) !== 0) buf[pos++] = 0;
+  pos += out_buffer().ucs2Write(s, pos, 2 * n);
+}
+
+// The encoder's shapes: key lists seen before, found by their first key.
+// A key list becomes a shape (its header encoded once, its values' writer
+// compiled) the SHAPE_PROMOTE-th time it is seen; before, and past
+// SHAPES_MAX key lists, or for lists too long or with `__proto__`, objects
+// are written key by key (T_OBJECT). So objects of one-off key lists (a
+// dictionary keyed by ids, say) cost no compiling, on either side.
+/** A key list: its keys, how often seen; once a shape, its header (T_SHAPE, key count, block length, key block) and its values' writer. */
+interface EncShape { keys: string[]; hits: number; head: Uint8Array | undefined; write: ((o: Record<string, unknown>, v: (x: unknown) => void) => void) | undefined }
+const SHAPES_MAX = 1024;
+/** Objects with more keys than this are written key by key (a literal per shape stays small). */
+const SHAPE_KEYS_MAX = 64;
+const encShapes = new Map<string, EncShape[]>();
+let nEncShapes = 0;
+
+function same_keys(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+let lastShape: EncShape | undefined;
+
+/** The shape of key list `keys`, or undefined while it is not one (see above). */
+function enc_shape(keys: string[]): EncShape | undefined {
+  if (lastShape !== undefined && same_keys(lastShape.keys, keys)) return lastShape;
+  const sh = enc_shape_lookup(keys);
+  if (sh === undefined || sh.head === undefined) return undefined;
+  lastShape = sh;
+  return sh;
+}
+
+function enc_shape_lookup(keys: string[]): EncShape | undefined {
+  const list = encShapes.get(keys[0]!);
+  if (list !== undefined) {
+    for (let i = 0; i < list.length; i++) {
+      const sh = list[i]!;
+      if (!same_keys(sh.keys, keys)) continue;
+      if (sh.head === undefined && ++sh.hits >= SHAPE_PROMOTE) shape_make(sh);
+      return sh;
+    }
+  }
+  if (nEncShapes >= SHAPES_MAX || keys.length > SHAPE_KEYS_MAX || keys.includes('__proto__')) return undefined;
+  const sh: EncShape = { keys, hits: 1, head: undefined, write: undefined };
+  if (list === undefined) encShapes.set(keys[0]!, [sh]); else list.push(sh);
+  nEncShapes++;
+  return sh;
+}
+
+/** Makes key list sh a shape: its header encoded (at the end of the scratch, which it leaves as it was) and its writer. */
+function shape_make(sh: EncShape): void {
+  const at = pos, keys = sh.keys;
+  ensure(9);
+  buf[pos] = T_SHAPE;
+  pos += 9;
+  for (let i = 0; i < keys.length; i++) str(keys[i]!);
+  dv.setUint32(at + 1, keys.length, true);
+  dv.setUint32(at + 5, pos - at - 9, true);
+  sh.head = buf.slice(at, pos);
+  pos = at;
+  sh.write = make_write(keys);
+}
+
+/**
+ * The writer of a shape's values: a load of each key by name (a named load
+ * site per key, which V8 caches for the objects' one hidden class, where a
+ * loop's `o[keys[i]]` is one keyed site for every key of every shape). The
+ * keys are JSON string literals.
+ */
+function make_write(keys: string[]): NonNullable<EncShape['write']> {
+  const body = keys.map((k) => `v(o[${JSON.stringify(k)}]);`).join(' ');
+  return new Function('o', 'v', body) as NonNullable<EncShape['write']>;
+}
+
+function plain_object(o: Record<string, unknown>): void {
+  const keys = Object.keys(o);
+  const n = keys.length;
+  const sh = n === 0 ? undefined : enc_shape(keys);
+  if (sh !== undefined) {
+    const head = sh.head!, hl = head.length;
+    ensure(hl);
+    if (hl <= 64) for (let i = 0; i < hl; i++) buf[pos + i] = head[i]!; // (a call of set() costs more for a few bytes)
+    else buf.set(head, pos);
+    pos += hl;
+    sh.write!(o, value);
+    return;
+  }
+  ensure(5);
+  buf[pos++] = T_OBJECT;
+  u32(n);
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    str(k);
+    value(o[k]);
+  }
+}
+
+function obj(o: object): void {
+  mark(o);
+  if (Array.isArray(o)) {
+    if (Object.getPrototypeOf(o) !== Array.prototype) throw GIVE_UP;
+    const n = o.length;
+    // Dense, with no other own enumerable property, or V8's serializer:
+    // exactly n values and every index present (a hole and an extra
+    // property would make the count right). Object.values makes no string
+    // per index (Object.keys: ~110 ns for 8 elements, this ~80), and its
+    // values are the elements, so each getter runs once, as in structured
+    // clone.
+    const vals = Object.values(o);
+    if (vals.length !== n) throw GIVE_UP;
+    for (let i = 0; i < n; i++) if (!(i in o)) throw GIVE_UP;
+    ensure(5);
+    buf[pos++] = T_ARRAY;
+    u32(n);
+    for (let i = 0; i < n; i++) value(vals[i]);
+    return;
+  }
+  const proto = Object.getPrototypeOf(o) as unknown;
+  if (proto === Object.prototype || proto === null) { plain_object(o as Record<string, unknown>); return; }
+  if (ArrayBuffer.isView(o)) { view(o); return; }
+  other(o, proto);
+}
+
+/** Dates, Maps, Sets, (Shared)ArrayBuffers; anything else gives up. */
+function other(o: object, proto: unknown): void {
+  if (o instanceof Date && proto === Date.prototype) { ensure(9); buf[pos++] = T_DATE; dv.setFloat64(pos, o.getTime(), true); pos += 8; return; }
+  if (o instanceof Map && proto === Map.prototype) {
+    ensure(5); buf[pos++] = T_MAP; u32(o.size);
+    for (const [k, v] of o) { value(k); value(v); }
+    return;
+  }
+  if (o instanceof Set && proto === Set.prototype) {
+    ensure(5); buf[pos++] = T_SET; u32(o.size);
+    for (const v of o) value(v);
+    return;
+  }
+  if (o instanceof SharedArrayBuffer && proto === SharedArrayBuffer.prototype) { ensure(1); buf[pos++] = T_SAB; u32(sabId(o)); return; }
+  if (o instanceof ArrayBuffer && proto === ArrayBuffer.prototype) {
+    const n = o.byteLength;
+    ensure(5 + n); buf[pos++] = T_AB; u32(n);
+    buf.set(new Uint8Array(o), pos); pos += n;
+    return;
+  }
+  throw GIVE_UP;
+}
+
+function view_kind(v: ArrayBufferView): number {
+  const c = v.constructor;
+  // The common kinds first (no scan of the list).
+  const k = c === Float64Array ? 8 : c === Uint8Array ? 1 : c === Int32Array ? 5 : VIEWS.indexOf(c as ViewCtor);
+  if (k < 0 || Object.getPrototypeOf(v) !== (c as { prototype: object }).prototype) throw GIVE_UP;
+  return k;
+}
+
+function view(v: ArrayBufferView): void {
+  const k = view_kind(v);
+  const n = v.byteLength;
+  // (Reading .buffer makes V8 give a small on-heap typed array a backing
+  // store of its own, ~200 ns; V8's serializer does the same. It is the only
+  // way to tell a view over a SharedArrayBuffer, which is shared.)
+  const ab = v.buffer;
+  if (ab instanceof SharedArrayBuffer) {
+    ensure(14); buf[pos++] = T_SHVIEW; buf[pos++] = k;
+    u32(sabId(ab)); u32(v.byteOffset); u32(n);
+    return;
+  }
+  ensure(14 + n);
+  buf[pos++] = T_VIEW; buf[pos++] = k;
+  dv.setUint32(pos, n, true); pos += 4;
+  while (((pos - mstart) & 7) !== 0) buf[pos++] = 0; // aligned from the message start (8-aligned in kernel memory) for a view in place on decode
+  if (k !== K_DATAVIEW && k !== K_BUFFER && k !== 1 && pos % (VIEWS[k] as TypedCtor).BYTES_PER_ELEMENT === 0) {
+    // Same type to same type: a memcpy, no view of the source to make.
+    let t = typedOut[k];
+    if (t === undefined) t = typedOut[k] = typed(VIEWS[k] as TypedCtor, buf.buffer);
+    t.set(v as unknown as AnyTyped, pos / (VIEWS[k] as TypedCtor).BYTES_PER_ELEMENT);
+  } else {
+    buf.set(k === 1 ? v as Uint8Array : new Uint8Array(ab, v.byteOffset, n), pos);
+  }
+  pos += n;
+}
+
+function value(v: unknown): void {
+  switch (typeof v) {
+    case 'number':
+      ensure(9);
+      if ((v | 0) === v && (v !== 0 || 1 / v > 0)) { buf[pos++] = T_INT; dv.setInt32(pos, v, true); pos += 4; } else { buf[pos++] = T_F64; dv.setFloat64(pos, v, true); pos += 8; }
+      return;
+    case 'string': str(v); return;
+    case 'boolean': ensure(1); buf[pos++] = v ? T_TRUE : T_FALSE; return;
+    case 'undefined': ensure(1); buf[pos++] = T_UNDEF; return;
+    case 'object':
+      if (v === null) { ensure(1); buf[pos++] = T_NULL; return; }
+      obj(v);
+      return;
+    default: throw GIVE_UP; // bigint, symbol, function: V8 clones or refuses them
+  }
+}
+
+/**
+ * Encodes `v` into this thread's scratch buffer and returns a view of it
+ * (valid until the next call in this thread), or undefined when the value
+ * needs V8's serializer. `id` names a SharedArrayBuffer for the receiver.
+ */
+let busy = false;
+
+export function fast_encode(v: unknown, id: (sab: SharedArrayBuffer) => number): Uint8Array | undefined {
+  const end = fast_encode_at(v, id, 0);
+  return end < 0 ? undefined : buf.subarray(0, end);
+}
+
+/**
+ * Encodes `v` into this thread's scratch at byte `at` (a batch: messages
+ * back to back, each aligned from its own start) and returns where it ends,
+ * or -1 when the value needs V8's serializer (the scratch from `at` on is
+ * then garbage) or the scratch is in use (a getter of the value posting).
+ * The scratch up to `at` is kept.
+ */
+export function fast_encode_at(v: unknown, id: (sab: SharedArrayBuffer) => number, at: number): number {
+  if (busy) return -1;
+  busy = true;
+  pos = mstart = at;
+  sabId = id;
+  try {
+    ensure(1);
+    buf[pos++] = FAST;
+    value(v);
+  } catch (e) {
+    if (e === GIVE_UP) return -1;
+    throw e;
+  } finally {
+    unmark();
+    busy = false;
+  }
+  return pos;
+}
+
+/** Zeros from `at` to the next multiple of 8 (a batch's next message starts aligned); returns that. */
+export function fast_pad_at(at: number): number {
+  pos = at;
+  ensure(8);
+  while ((pos & 7) !== 0) buf[pos++] = 0;
+  return pos;
+}
+
+/** Copies bytes (a message V8's serializer made) into the scratch at byte `at`; returns where they end. */
+export function fast_put_at(bytes: Uint8Array, at: number): number {
+  pos = at;
+  ensure(bytes.byteLength);
+  buf.set(bytes, at);
+  return at + bytes.byteLength;
+}
+
+/** Bytes [0, end) of this thread's scratch (valid until its next use). */
+export function fast_scratch(end: number): Uint8Array { return buf.subarray(0, end); }
+
+// --- decoding: from a private copy, or from kernel memory itself ---------------
