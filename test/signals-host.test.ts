@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { until } from './helpers.js';
+import { until, within } from './helpers.js';
 
 interface Child { out: () => string; done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; kill: (s: NodeJS.Signals) => void }
 function start(args: string[]): Child {
@@ -26,7 +26,7 @@ async function run(args: string[], sig: NodeJS.Signals): Promise<{ code: number 
   try {
     await until(() => c.out().includes('ready'), 10000, `"ready" from ${args.join(' ')}`);
     c.kill(sig);
-    const r = await Promise.race([c.done, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`no exit: ${c.out()}`)), 10000))]);
+    const r = await within(c.done, 10000, `the child's exit: ${c.out()}`);
     return { ...r, out: c.out() };
   } finally {
     c.kill('SIGKILL');
