@@ -334,3 +334,22 @@ test('signals sent at an LWP while it exits are dropped with it: no ksiginfo out
   assert.equal(cache(), base);
   reset(SIGRTMIN + 5);
 });
+
+test('a signal offered to LWP 1 but taken by another LWP\'s sigtimedwait leaves no spurious EINTR behind', async () => {
+  let ran = 0;
+  sys.sigaction(SIGUSR1, { sa_handler: () => { ran++; } });
+  const sab = new SharedArrayBuffer(16);
+  const a = new Int32Array(sab);
+  sys.lwp_create({ module: sigs, export: 'pollsSigtimedwait', arg: { sab, signo: SIGUSR1 } }, sys.LWP_DETACHED);
+  await until(() => Atomics.load(a, 0) === 1, 5000, 'the poller');
+  sys.kill(process.pid, SIGUSR1); // offered to LWP 1 (the only LWP with a handler): LW_PENDSIG set
+  const end = Date.now() + 5000;  // no kernel call here: LWP 1 does not take it, the poller does
+  while (Atomics.load(a, 0) !== 2 && Date.now() < end) { /* spin on shared memory */ }
+  assert.equal(a[1], SIGUSR1);
+  const port = sys.port_create();
+  assert.throws(() => sys.port_get(port, { tv_sec: 0, tv_nsec: 30e6 }), { code: 'ETIME' }); // not EINTR
+  assert.equal(ran, 0);
+  sys.close(port);
+  reset(SIGUSR1);
+  await noLwpsLeft();
+});

@@ -37,7 +37,16 @@ export const PS_NONE = 0, PS_RAN = 1, PS_RESTART = 2;
  * SA_RESTART: a restartable call starts again).
  */
 let sigintrFn: () => number = () => PS_NONE;
-export function sysent_set_signal_hooks(ret: () => void, intr: () => number): void { sigretFn = ret; sigintrFn = intr; }
+let sigcheckFn: () => boolean = () => false;
+/**
+ * `check`: whether the calling LWP has a signal to take now (it clears a
+ * stale LW_PENDSIG); asked by an interruptible sleep that finds the flag set.
+ */
+export function sysent_set_signal_hooks(ret: () => void, intr: () => number, check: () => boolean): void {
+  sigretFn = ret; sigintrFn = intr; sigcheckFn = check;
+}
+/** Is a signal deliverable to the calling LWP (no kernel lock held)? */
+export function sysent_sigcheck(): boolean { return sigcheckFn(); }
 /** The userret's signal step (lwp/ops.ts). */
 export function sysent_sigret(): void { sigretFn(); }
 /** After a sleep ended with EINTR: runs the caller's signals (PS_*). */

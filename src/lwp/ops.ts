@@ -10,7 +10,7 @@ import { cur, panicked, H_PROC_EXIT } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { on_panic, panic_error } from '../kern/panic.js';
 import { mono_now } from '../kern/time.js';
-import { sysent_set_userret_hook, sysent_sigret } from '../kern/sysent.js';
+import { sysent_set_userret_hook, sysent_sigret, sysent_sigcheck } from '../kern/sysent.js';
 import { sq_flags, sq_lnext, sq_setlnext, sq_lid, sq_wake_all, sq_orphan, sq_free, sq_wmesg, sq_kick, sq_interrupt, sq_unsleep, SQF_INTERRUPTIBLE } from '../kern/sleepq.js';
 import { sq_set_sleep_ops } from '../kern/sleepwait.js';
 import { WM_PARKED } from './park.js';
@@ -326,8 +326,12 @@ function consume_cancel(): boolean {
   if ((f & (LW_CANCELLED | LW_PENDSIG)) === 0) return false;
   const cancelled = (f & LW_CANCELLED) !== 0 && (Atomics.and(I32, h + L.flag, ~LW_CANCELLED) & LW_CANCELLED) !== 0;
   // A deliverable signal ends the sleep too, but stays pending: the signal
-  // code clears LW_PENDSIG once it has taken the signal.
-  return cancelled || (f & LW_PENDSIG) !== 0;
+  // code clears LW_PENDSIG once it has taken the signal. The flag may be
+  // stale (the process signal it was set for went to another taker): the
+  // signal code checks, under its lock, so that no sleep ends in a spurious
+  // EINTR (called with no lock held: before the sleep, or after it, before
+  // the object lock is taken again).
+  return cancelled || ((f & LW_PENDSIG) !== 0 && sysent_sigcheck());
 }
 function must_halt(): boolean {
   const h = cur.lwp;

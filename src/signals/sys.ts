@@ -43,7 +43,12 @@ export type { sighandler_t } from './post.js';
 sig_set_lwp_alive(lwp_is_live);
 on_lwp_create(sig_lwp_created);
 on_lwp_exit(sig_lwp_exited);
-sysent_set_signal_hooks(() => { postsig(); }, postsig);
+sysent_set_signal_hooks(() => { postsig(); }, postsig, () => {
+  sig_lock();
+  const now = sig_recheck_self(ls_get(cur.lid));
+  sig_unlock();
+  return now;
+});
 // The main thread listens for its bell from boot: a signal that ends the
 // process must reach it even when it never called a signal function.
 on_boot(() => {
