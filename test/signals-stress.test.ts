@@ -27,7 +27,7 @@ const sum = (a: ArrayLike<number>): number => { let n = 0; for (let i = 0; i < a
 
 test('8 LWPs signalling each other and the process at random: nothing lost, nothing twice, EVFILT_SIGNAL counts every generation, memory back to baseline', { timeout: 120_000 }, async () => {
   const s = seed();
-  const total = Number(process.env.UKERN_SIGSTRESS_N ?? 6000);
+  const total = Number(process.env.UKERN_SIGSTRESS_N ?? 20000);
   const n = Math.ceil(total / NLWP);
   console.log(`signals-stress: seed ${s} (UKERN_SEED=${s} replays), ${n * NLWP} signals from ${NLWP} LWPs`);
   const deadlineMs = Math.max(60_000, n * 8);
