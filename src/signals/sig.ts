@@ -155,10 +155,23 @@ export function ls_get(lid: number): number {
 }
 function ls_init(h: number, lid: number, m0: number, m1: number): void {
   ls_drain(h);
+  wait_forget(h);
   I32.fill(0, h, h + LS.armed);
   I32[h + LS.lid] = lid;
   I32[h + LS.mask0] = m0;
   I32[h + LS.mask1] = m1;
+}
+/**
+ * Takes entry h's sigwait set out of the per-signal waiter counts (lock
+ * held): its LWP exited in a wait it never came back from (an async one).
+ */
+function wait_forget(h: number): void {
+  let w0 = I32[h + LS.wait0]!, w1 = I32[h + LS.wait1]!;
+  for (let s = sig_first(w0, w1); s !== 0; s = sig_first(w0, w1)) {
+    I32[sigact_h(s) + SA.nwait]--;
+    if (sig_word(s) === 0) w0 &= ~sig_bit(s); else w1 &= ~sig_bit(s);
+  }
+  I32[h + LS.wait0] = 0; I32[h + LS.wait1] = 0;
 }
 /** Frees an entry's queued signals (lock held). */
 function ls_drain(h: number): void {
@@ -360,6 +373,14 @@ function hand_to_waiter(ls: number, s: number): void {
 
 /** Offers process-pending s to one LWP (lock held): the order of the header. */
 function choose_taker(s: number): void {
+  // Nobody waits for s and the caller takes it: the caller is the choice,
+  // without a look at every LWP slot (kill or sigqueue of the process by an
+  // LWP that can take the signal: the common case).
+  const me = cur.lid;
+  if (me !== 0 && me !== exiting && I32[sigact_h(s) + SA.nwait] === 0) {
+    const ls = me === 1 ? ls_get(1) : ls_peek(me);
+    if (ls !== 0 && takes(ls, s)) { post(ls, me); return; }
+  }
   let waiter = 0, self = 0, sleeping = 0, armed = 0, any = 0;
   lwp_foreach_live((lid, how) => {
     // Every LWP but LWP 1 has its entry from creation until its exit hook
@@ -507,6 +528,7 @@ export function sig_lwp_exited(lid: number): void {
   const h = ls_peek(lid);
   if (h !== 0) {
     ls_drain(h);
+    wait_forget(h);
     I32[h + LS.lid] = 0;
     exiting = lid;
     sig_redistribute();

@@ -67,6 +67,7 @@ export const SIGACT = define_struct('sigact', {
   gen: 'i32',       // [s] the sigacts gen when it was last set
   nwatch: 'i32',    // [s] EVFILT_SIGNAL knotes watching it (they want it routed from the host too)
   ngen: 'i32',      // [a] generations, ever (EVFILT_SIGNAL counts from it)
+  nwait: 'i32',     // [s] LWP entries whose sigwait set holds it (0: choose_taker need not look for a waiter)
 });
 export const SA = SIGACT.F;
 
