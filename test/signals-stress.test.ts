@@ -19,7 +19,9 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as sys from '../src/sys/index.js';
-import { seed, within } from './helpers.js';
+import { seed, within, until } from './helpers.js';
+import { I32 } from '../src/kern/kmem.js';
+import { SG, sigacts_h } from '../src/signals/sigstate.js';
 import { C, NLWP, type StressArg } from './fixtures/signals-stress.js';
 
 const FIX = new URL('./fixtures/signals-stress.js', import.meta.url);
@@ -151,4 +153,33 @@ test('kill of the process by an LWP that takes the signal, nobody waiting for it
   assert.deepEqual(out.waiter, [sys.SIGUSR2, 5], 'the sigwaiter took the signal');
   assert.equal(out.ran, 4000, 'LWP 1 took each of its own kills (the handler ran at its next kernel entry)');
   assert.ok(out.ms < 1000, `4000 kills took ${out.ms.toFixed(0)} ms with a 65536-slot LWP table (a scan of the table each: ~3.5 s)`);
+});
+
+/**
+ * An LWP that takes a signal with sigwaitinfo, again and again: the end of
+ * each wait used to drop the signal from the host's routing and the next
+ * wait to add it back, each time ringing LWP 1's router, which removed and
+ * added a process.on listener (uv_signal_stop/start): two main-thread
+ * wake-ups per delivery and ~15 us of each sigwaitinfo's latency. Now the
+ * router is rung only for a listener it lacks, and the end of a wait drops
+ * it lazily: the router's bell stays quiet after the first wait.
+ */
+test('a sigwaitinfo loop in an LWP does not make LWP 1\'s router add and remove a host listener at every signal', async () => {
+  const s = sys.SIGWINCH, n = 40;
+  const bell = (): number => Atomics.load(I32, sigacts_h() + SG.osbell);
+  sys.sigprocmask(sys.SIG_BLOCK, (() => { const t = sys.sigemptyset(); sys.sigaddset(t, s); return t; })());
+  const sab = new SharedArrayBuffer(8), a = new Int32Array(sab);
+  const lid = sys.lwp_create({ module: FIX, export: 'waitsN', arg: { sab, signo: s, n } });
+  const sleeping = (): boolean => sys.lwp_snapshot().lwps.find((l) => l.lid === lid)?.state === 'SLEEP';
+  await until(sleeping, 5000, 'the first wait');
+  let b0 = 0;
+  for (let i = 0; i < n; i++) {
+    await until(() => Atomics.load(a, 0) === i && sleeping(), 5000, `wait ${i}`);
+    if (i === 1) b0 = bell(); // the first wait may add the listener
+    sys.kill(process.pid, s);
+  }
+  assert.equal(await within(sys.lwp_wait_async(lid), 5000, 'the waiter to end'), lid);
+  const rings = bell() - b0;
+  assert.ok(rings <= 2, `the router was rung ${rings} times for ${n - 1} waits`);
+  sys.sigprocmask(sys.SIG_SETMASK, sys.sigemptyset());
 });

@@ -52,7 +52,8 @@ export const SIGACTS = define_struct('sigacts', {
   qhead: 'i32', qtail: 'i32', // [s] their ksiginfo entries, in generation order
   nrt: 'i32',       // [s] realtime entries queued, process and LWPs (the sigqueue_max limit)
   os0: 'i32', os1: 'i32',     // [s,a] signals the program catches, waits for or watches: the main thread routes them from the host
-  osbell: 'i32',    // [a] bumped when os0/os1 change; the main thread waits on it with waitAsync
+  osbell: 'i32',    // [a] bumped when the router must add a listener; the main thread waits on it with waitAsync
+  osl0: 'i32', osl1: 'i32',   // [a] signals the router has host listeners for now (written by the main thread only)
   dying: 'i32',     // [a] the signal the process is dying of (0: none); set once
   gen: 'i32',       // [s] bumped by every sigaction (threads cache handlers by it)
 });

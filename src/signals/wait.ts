@@ -59,7 +59,7 @@ function set_wait(ls: number, w0: number, w1: number): void {
   let c0 = was0 ^ w0, c1 = was1 ^ w1;
   for (let s = sig_first(c0, c1); s !== 0; s = sig_first(c0, c1)) {
     I32[sigact_h(s) + SA.nwait] += ((sig_word(s) === 0 ? w0 : w1) & sig_bit(s)) !== 0 ? 1 : -1;
-    os_update_locked(s);
+    os_update_locked(s, true);
     if (s <= 32) c0 &= ~(1 << (s - 1)); else c1 &= ~(1 << (s - 33));
   }
 }
