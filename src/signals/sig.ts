@@ -88,7 +88,7 @@ import { os_update_locked } from './route.js';
 import { SG, SA, LS, SK_DFL, SK_IGN, SK_FUNC, sigacts_h, sigact_h, lwpsig_h, lwpsig_count } from './sigstate.js';
 import { sq_wake_one } from '../kern/sleepq.js';
 import {
-  PQ, LQ, sig_lock, sig_unlock, ls_peek, ls_init, ls_drain, has, sigput, sigget, hand_to_waiter,
+  PQ, LQ, sig_lock, sig_unlock, ls_peek, ls_init, ls_drain, wait_forget, has, sigput, sigget, hand_to_waiter,
   put_entry, put_entry_reset, C_DISCARDED, sig_discard_all, type siginfo_t, type SigSource,
 } from './sigqueue.js';
 
@@ -201,6 +201,14 @@ function generate_proc(s: number, src: SigSource): Errno {
 
 /** Offers process-pending s to one LWP (lock held): the order of the header. */
 function choose_taker(s: number): void {
+  // Nobody waits for s and the caller takes it: the caller is the choice,
+  // without a look at every LWP slot (kill or sigqueue of the process by an
+  // LWP that can take the signal: the common case).
+  const me = cur.lid;
+  if (me !== 0 && me !== exiting && I32[sigact_h(s) + SA.nwait] === 0) {
+    const ls = ls_peek(me);
+    if (ls !== 0 && takes(ls, s)) { post(ls, me); return; }
+  }
   let waiter = 0, self = 0, sleeping = 0, armed = 0, any = 0;
   lwp_foreach_live((lid, how) => {
     // Every LWP has its entry from creation (LWP 1: from boot) until its exit
@@ -331,6 +339,7 @@ export function sig_lwp_exited(lid: number): void {
   const h = ls_peek(lid);
   if (h !== 0) {
     ls_drain(h);
+    wait_forget(h);
     I32[h + LS.lid] = 0;
     exiting = lid;
     sig_redistribute();

@@ -13,8 +13,8 @@ import { sq_wake_one } from '../kern/sleepq.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { type Errno } from '../kern/errno.js';
 import { sig_is_rt } from './defaults.js';
-import { sig_word, sig_bit } from './sigset.js';
-import { SG, LS, KS, sigacts_h, lwpsig_h, lwpsig_count, ksiginfos, ks_value, ks_set_value } from './sigstate.js';
+import { sig_word, sig_bit, sig_first } from './sigset.js';
+import { SG, SA, LS, KS, sigacts_h, sigact_h, lwpsig_h, lwpsig_count, ksiginfos, ks_value, ks_set_value } from './sigstate.js';
 
 const C_QUEUED = kstat_counter('sig', 'queued');
 const C_COALESCED = kstat_counter('sig', 'coalesced');
@@ -76,10 +76,23 @@ export function ls_get(lid: number): number {
 }
 export function ls_init(h: number, lid: number, m0: number, m1: number): void {
   ls_drain(h);
+  wait_forget(h);
   I32.fill(0, h, h + LS.armed);
   I32[h + LS.lid] = lid;
   I32[h + LS.mask0] = m0;
   I32[h + LS.mask1] = m1;
+}
+/**
+ * Takes entry h's sigwait set out of the per-signal waiter counts (lock
+ * held): its LWP exited in a wait it never came back from (an async one).
+ */
+export function wait_forget(h: number): void {
+  let w0 = I32[h + LS.wait0]!, w1 = I32[h + LS.wait1]!;
+  for (let s = sig_first(w0, w1); s !== 0; s = sig_first(w0, w1)) {
+    I32[sigact_h(s) + SA.nwait]--;
+    if (sig_word(s) === 0) w0 &= ~sig_bit(s); else w1 &= ~sig_bit(s);
+  }
+  I32[h + LS.wait0] = 0; I32[h + LS.wait1] = 0;
 }
 /** Frees an entry's queued signals (lock held). */
 export function ls_drain(h: number): void {

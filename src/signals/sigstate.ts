@@ -52,7 +52,8 @@ export const SIGACTS = define_struct('sigacts', {
   qhead: 'i32', qtail: 'i32', // [S] their ksiginfo entries, in generation order
   nrt: 'i32',       // [S] realtime entries queued, process and LWPs (the sigqueue_max limit)
   os0: 'i32', os1: 'i32',     // [S,a] signals the program catches, waits for or watches: the main thread routes them from the host
-  osbell: 'i32',    // [a] bumped when os0/os1 change; the main thread waits on it with waitAsync
+  osbell: 'i32',    // [a] bumped when the router must add a listener; the main thread waits on it with waitAsync
+  osl0: 'i32', osl1: 'i32',   // [a] signals the router has host listeners for now (written by the main thread only)
   dying: 'i32',     // [a] the signal the process is dying of (0: none); set once
   gen: 'i32',       // [S] bumped by every sigaction (threads cache handlers by it)
 });
@@ -67,6 +68,7 @@ export const SIGACT = define_struct('sigact', {
   gen: 'i32',       // [S] the sigacts gen when it was last set
   nwatch: 'i32',    // [S] EVFILT_SIGNAL knotes watching it (they want it routed from the host too)
   ngen: 'i32',      // [a] generations, ever (EVFILT_SIGNAL counts from it)
+  nwait: 'i32',     // [S] LWP entries whose sigwait set holds it (0: choose_taker need not look for a waiter)
 });
 export const SA = SIGACT.F;
 

@@ -16,8 +16,8 @@ import { mono_now, type Timespec } from '../kern/time.js';
 import { run_sync, run_async, run_sync_restart, run_async_restart, type SleepGen } from '../kern/sleeprun.js';
 import { sq_alloc, sq_free, sq_enqueue, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR } from '../kern/sleepq.js';
 import { wmesg_register } from '../kern/wmesg.js';
-import { sig_first, copyin_sigset, type sigset_t } from './sigset.js';
-import { SG, LS, sigacts_h } from './sigstate.js';
+import { sig_first, sig_word, sig_bit, copyin_sigset, type sigset_t } from './sigset.js';
+import { SG, SA, LS, sigacts_h, sigact_h } from './sigstate.js';
 import { sig_lock, sig_unlock, sig_lockword, ls_get, sig_take, sig_setmask, sig_recheck_self, blank, type siginfo_t } from './sig.js';
 import { postsig, sig_arm_bell } from './post.js';
 import { os_update_locked, os_want_waited } from './route.js';
@@ -58,7 +58,8 @@ function set_wait(ls: number, w0: number, w1: number): void {
   I32[ls + LS.wait0] = w0; I32[ls + LS.wait1] = w1;
   let c0 = was0 ^ w0, c1 = was1 ^ w1;
   for (let s = sig_first(c0, c1); s !== 0; s = sig_first(c0, c1)) {
-    os_update_locked(s);
+    I32[sigact_h(s) + SA.nwait] += ((sig_word(s) === 0 ? w0 : w1) & sig_bit(s)) !== 0 ? 1 : -1;
+    os_update_locked(s, true);
     if (s <= 32) c0 &= ~(1 << (s - 1)); else c1 &= ~(1 << (s - 33));
   }
 }

@@ -1,0 +1,217 @@
+/**
+ * Signals bench (issue 14's "Must reach"), each figure beside its peer
+ * measured in the same run, the two alternating, medians over BENCH_REPS
+ * fresh repetitions (fresh LWPs, fresh timers, fresh child processes):
+ *
+ *  1. lwp_kill(lid, SIGUSR1) -> the handler runs in an LWP blocked in
+ *     port_get, beside port_send -> that port_get returning: same target
+ *     LWP, same sender (LWP 1), the two kinds alternating round by round;
+ *     latency = the target's stamp (handler / return) - the sender's stamp
+ *     before the call. Before each round the sender waits until the target
+ *     sleeps, then 200 us more, so that it is blocked, not spinning.
+ *  2. A 1 ms SIGEV_SIGNAL timer -> sigwaitinfo in a blocked LWP, beside a
+ *     1 ms SIGEV_PORT timer -> port_get in a blocked LWP (timers.bench.ts's
+ *     method: return time - due time of the latest expiration carried),
+ *     repetitions alternating; and the overrun books over all signal runs
+ *     (>= 10 s): expirations from elapsed time - deliveries - sum(si_overrun).
+ *  3. kill(2) SIGUSR2 from this process to a child whose LWP waits in kevent
+ *     on EVFILT_SIGNAL (LWP 1 idle in its event loop, where the router hears
+ *     it), beside the same kill to a plain Node child with
+ *     process.on('SIGUSR2'): rounds alternate between the two children; the
+ *     receiver stamps CLOCK_MONOTONIC when it sees the signal (one-way
+ *     latency) and answers on a pipe (round trip measured by the sender).
+ *
+ * Everything is stamped with process.hrtime (CLOCK_MONOTONIC: the same clock
+ * in every thread and process of the machine).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as sys from '../src/sys/index.js';
+import { I32 } from '../src/kern/kmem.js';
+import { lwp_byid, L, LSSLEEP } from '../src/lwp/lwp.js';
+import { report, flush, reps, median, latency, nowNs } from './lib.js';
+import { T_BLOCKING, T_WOKEN, T_IDLE, T_STOP, R_N, R_DELIV, R_OVER, R_EXPECT, R_SAMPLES } from './signals-workers.js';
+
+const W = new URL('./signals-workers.js', import.meta.url);
+const CHILD = fileURLToPath(new URL('./signals-child.js', import.meta.url));
+const R = reps(5);
+const nap = new Int32Array(new SharedArrayBuffer(4));
+/** Sleeps the calling thread `us` microseconds (Atomics.wait: no event loop, no CPU). */
+const sleepUs = (us: number): void => { Atomics.wait(nap, 0, 0, us / 1000); };
+
+// ---- 1. lwp_kill -> handler vs port_send -> port_get -------------------------
+
+function asleep(lid: number): boolean {
+  const h = lwp_byid(lid);
+  return h !== 0 && Atomics.load(I32, h + L.stat) === LSSLEEP;
+}
+
+/** One repetition: a fresh target LWP, `rounds` of each kind after `warmup` of each, alternating. */
+async function wakeRep(rounds: number, warmup: number): Promise<{ sig: Float64Array; port: Float64Array }> {
+  const port = sys.port_create();
+  const ctl = new SharedArrayBuffer(16);
+  const c = new Int32Array(ctl), f = new Float64Array(ctl);
+  const lid = sys.lwp_create({ module: W, export: 'wakeTarget', arg: { ctl, port } });
+  const sig = new Float64Array(rounds), prt = new Float64Array(rounds);
+  const total = 2 * (warmup + rounds);
+  for (let i = 0; i < total; i++) {
+    const deadline = Date.now() + 10_000;
+    while (Atomics.load(c, 0) !== T_BLOCKING || !asleep(lid)) {
+      if (Date.now() > deadline) throw new Error(`wake bench: the target never blocked (round ${i})`);
+      sleepUs(20);
+    }
+    sleepUs(200);
+    const t0 = nowNs();
+    if (i % 2 === 0) sys.lwp_kill(lid, sys.SIGUSR1); else sys.port_send(port, 1, i);
+    while (Atomics.load(c, 0) !== T_WOKEN) {
+      if (Atomics.wait(c, 0, T_BLOCKING, 10_000) === 'timed-out') throw new Error(`wake bench: no wake-up in 10 s (round ${i})`);
+    }
+    const dt = (f[1]! - t0) / 1000;
+    const j = (i >> 1) - warmup;
+    if (j >= 0) (i % 2 === 0 ? sig : prt)[j] = dt;
+    Atomics.store(c, 0, i === total - 1 ? T_STOP : T_IDLE);
+    Atomics.notify(c, 0);
+  }
+  await sys.lwp_wait_async(lid);
+  sys.close(port);
+  return { sig, port: prt };
+}
+
+// ---- 2. SIGEV_SIGNAL -> sigwaitinfo vs SIGEV_PORT -> port_get ---------------
+
+interface TimerRep { p50: number; p99: number; n: number; deliveries: number; overruns: number; expected: number }
+
+async function timerRep(signal: boolean, seconds: number): Promise<TimerRep> {
+  const out = new SharedArrayBuffer(8 * (R_SAMPLES + Math.ceil(seconds * 1000) + 1000));
+  const lid = sys.lwp_create({ module: W, export: 'timerReader', arg: { out, signal, periodNs: 1e6, seconds } });
+  await sys.lwp_wait_async(lid);
+  const o = new Float64Array(out);
+  const n = o[R_N]!;
+  const s = o.subarray(R_SAMPLES + 10, R_SAMPLES + n); // the first few: the LWP's code still warming
+  const l = latency(s.map((x) => Math.max(0, x)), 1000);
+  return { p50: l.p50, p99: l.p99, n, deliveries: o[R_DELIV]!, overruns: o[R_OVER]!, expected: o[R_EXPECT]! };
+}
+
+// ---- 3. kill(2) from another process -> EVFILT_SIGNAL vs process.on ---------
+
+interface Receiver { child: ChildProcess; lines: string[]; waiters: (() => void)[] }
+
+function startReceiver(mode: 'ukern' | 'plain'): Promise<Receiver> {
+  const child = spawn(process.execPath, [CHILD, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const r: Receiver = { child, lines: [], waiters: [] };
+  let buf = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (d: string) => {
+    buf += d;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      r.lines.push(buf.slice(0, i)); buf = buf.slice(i + 1);
+    }
+    for (const w of r.waiters.splice(0)) w();
+  });
+  return nextLine(r, 20_000, `${mode} receiver to start`).then((l) => {
+    if (l !== 'ready') throw new Error(`${mode} receiver said ${JSON.stringify(l)}`);
+    return r;
+  });
+}
+
+function nextLine(r: Receiver, ms: number, what: string): Promise<string> {
+  if (r.lines.length > 0) return Promise.resolve(r.lines.shift()!);
+  return new Promise((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`signals bench: timed out after ${ms} ms waiting for ${what}`)), ms);
+    r.waiters.push(() => { clearTimeout(t); res(r.lines.shift()!); });
+  });
+}
+
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** One repetition: two fresh children, `rounds` signals to each, alternating. One-way and round-trip latencies (us). */
+async function killRep(rounds: number, warmup: number): Promise<Record<'ukern' | 'plain', { oneway: number[]; rtt: number[]; lost: number }>> {
+  const rx = { ukern: await startReceiver('ukern'), plain: await startReceiver('plain') };
+  const res = { ukern: { oneway: [] as number[], rtt: [] as number[], lost: 0 }, plain: { oneway: [] as number[], rtt: [] as number[], lost: 0 } };
+  await pause(100); // the ukern receiver's LWP into kevent
+  try {
+    for (let i = 0; i < 2 * (warmup + rounds); i++) {
+      const mode = i % 2 === 0 ? 'ukern' : 'plain';
+      const r = rx[mode];
+      const t0 = nowNs();
+      process.kill(r.child.pid!, 'SIGUSR2');
+      const line = await nextLine(r, 5_000, `${mode} receiver to answer signal ${i >> 1}`);
+      const t2 = nowNs();
+      const [stamp, count] = line.split(' ').map(Number) as [number, number];
+      if (count !== 1) res[mode].lost += count - 1;
+      if ((i >> 1) >= warmup) { res[mode].oneway.push((stamp - t0) / 1000); res[mode].rtt.push((t2 - t0) / 1000); }
+      await pause(2); // both receivers idle again
+    }
+  } finally {
+    rx.ukern.child.kill('SIGKILL'); rx.plain.child.kill('SIGKILL');
+  }
+  return res;
+}
+
+// ---- the run ----------------------------------------------------------------
+
+console.log(`signals (reps ${R})`);
+const p50 = (xs: ArrayLike<number>): number => latency(xs, 1000).p50;
+const p99 = (xs: ArrayLike<number>): number => latency(xs, 1000).p99;
+
+{
+  await wakeRep(200, 50); // warm the pool and the modules
+  const sig: { p50: number; p99: number }[] = [], prt: { p50: number; p99: number }[] = [];
+  for (let i = 0; i < R; i++) {
+    const w = await wakeRep(1000, 100);
+    sig.push({ p50: p50(w.sig), p99: p99(w.sig) }); prt.push({ p50: p50(w.port), p99: p99(w.port) });
+  }
+  const s50 = median(sig.map((x) => x.p50)), q50 = median(prt.map((x) => x.p50));
+  report({ name: 'lwp_kill(SIGUSR1) -> handler in an LWP blocked in port_get p50', value: s50, unit: 'us', peer: 'port_send -> port_get wake-up', peerValue: q50, goal: '<= 1.2x', met: s50 <= 1.2 * q50,
+    note: `per rep ${sig.map((x) => x.p50.toFixed(1)).join('/')} vs ${prt.map((x) => x.p50.toFixed(1)).join('/')}` });
+  report({ name: 'lwp_kill(SIGUSR1) -> handler p99', value: median(sig.map((x) => x.p99)), unit: 'us', peer: 'port_send -> port_get wake-up p99', peerValue: median(prt.map((x) => x.p99)) });
+}
+
+{
+  const secs = Number(process.env.BENCH_TIMER_SECONDS ?? 10);
+  const per = Math.max(1, secs / R);
+  const sig: TimerRep[] = [], prt: TimerRep[] = [];
+  // Every thread blocks the signal a sigwaiter takes (POSIX's rule for
+  // sigwait): else LWP 1 could be chosen for an expiry in the moment the
+  // reader is between two sigwaitinfo calls.
+  const rt = sys.sigemptyset(); sys.sigaddset(rt, sys.SIGRTMIN);
+  sys.sigprocmask(sys.SIG_BLOCK, rt);
+  // A third reference, alternating too: SIGEV_PORT with port_get's
+  // deadline-aware wait off (src/ports/dwait.ts), i.e. a plain sleep woken
+  // by the clock thread across threads, as sigwaitinfo is.
+  const off: TimerRep[] = [];
+  const dflt = sys.port_spin_tune({});
+  for (let i = 0; i < R; i++) {
+    sig.push(await timerRep(true, per));
+    prt.push(await timerRep(false, per));
+    sys.port_spin_tune({ deadlineNs: 0 });
+    try { off.push(await timerRep(false, Math.min(per, 1))); } finally { sys.port_spin_tune({ deadlineNs: dflt.deadlineNs }); }
+  }
+  sys.sigprocmask(sys.SIG_UNBLOCK, rt);
+  const s50 = median(sig.map((x) => x.p50)), q50 = median(prt.map((x) => x.p50));
+  const books = sig.reduce((a, x) => a + x.expected - x.deliveries - x.overruns, 0);
+  const exp = sig.reduce((a, x) => a + x.expected, 0), del = sig.reduce((a, x) => a + x.deliveries, 0), ov = sig.reduce((a, x) => a + x.overruns, 0);
+  const pbooks = prt.reduce((a, x) => a + x.expected - x.deliveries - x.overruns, 0);
+  report({ name: 'timer 1 ms SIGEV_SIGNAL -> sigwaitinfo lateness p50', value: s50, unit: 'us', peer: 'SIGEV_PORT -> port_get', peerValue: q50, goal: '<= 1.2x', met: s50 <= 1.2 * q50,
+    note: `per rep ${sig.map((x) => x.p50.toFixed(1)).join('/')} vs ${prt.map((x) => x.p50.toFixed(1)).join('/')}; ` +
+      `SIGEV_PORT with the deadline-aware wait off: p50 ${median(off.map((x) => x.p50)).toFixed(1)} us, p99 ${median(off.map((x) => x.p99)).toFixed(1)} us` });
+  report({ name: 'timer 1 ms SIGEV_SIGNAL -> sigwaitinfo lateness p99', value: median(sig.map((x) => x.p99)), unit: 'us', peer: 'SIGEV_PORT -> port_get p99', peerValue: median(prt.map((x) => x.p99)) });
+  report({ name: `timer 1 ms SIGEV_SIGNAL over ${(per * R).toFixed(0)} s: expirations - deliveries - overruns`, value: books, unit: 'expirations', goal: '= 0', met: books === 0,
+    note: `${exp} expirations by elapsed time, ${del} deliveries, ${ov} overruns (SIGEV_PORT the same way: ${pbooks})` });
+}
+
+{
+  const k: { u: number; p: number; ur: number; pr: number; lost: number }[] = [];
+  await killRep(20, 10); // warm the file cache and the bundle's code cache
+  for (let i = 0; i < R; i++) {
+    const r = await killRep(200, 20);
+    k.push({ u: p50(r.ukern.oneway), p: p50(r.plain.oneway), ur: p50(r.ukern.rtt), pr: p50(r.plain.rtt), lost: r.ukern.lost + r.plain.lost });
+  }
+  const u = median(k.map((x) => x.u)), p = median(k.map((x) => x.p));
+  report({ name: 'kill -USR2 from another process -> EVFILT_SIGNAL in an LWP blocked in kevent p50', value: u, unit: 'us', peer: "process.on('SIGUSR2') in a plain Node process", peerValue: p, goal: '<= 1.3x', met: u <= 1.3 * p,
+    note: `one way (receiver's stamp - sender's); per rep ${k.map((x) => x.u.toFixed(0)).join('/')} vs ${k.map((x) => x.p.toFixed(0)).join('/')}; coalesced ${k.reduce((a, x) => a + x.lost, 0)}` });
+  const ur = median(k.map((x) => x.ur)), pr = median(k.map((x) => x.pr));
+  report({ name: 'kill -USR2 -> EVFILT_SIGNAL, round trip through a pipe answer p50', value: ur, unit: 'us', peer: "process.on('SIGUSR2') round trip", peerValue: pr });
+}
+
+flush();
