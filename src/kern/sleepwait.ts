@@ -15,6 +15,7 @@ import { mono_now } from './time.js';
 import { panicked } from './hdr.js';
 import { hold } from './keepalive.js';
 import { panic_error } from './panic.js';
+import { sysent_sleep_begin, sysent_sigsleep } from './sysent.js';
 import { SLEEPER, SQ_SLEEPING, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, sq_alloc, sq_free, sq_unlink } from './sleepq.js';
 
 const S = SLEEPER.F;
@@ -34,7 +35,7 @@ export interface SleepHooks {
    * ended is not lost but ends the next interruptible sleep, as NetBSD's
    * LW_CANCELLED does.
    */
-  consume_cancel(): boolean;
+  consume_cancel(start: boolean): boolean; // start: a sleep begins (a pending signal ends it at once); false: it ended interrupted
   /** Non-zero when the calling LWP must suspend (or stop) before going on. */
   must_halt(): boolean;
   /** Blocks (sync) while the calling LWP is suspended. */
@@ -109,8 +110,9 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
   // Mark the LWP asleep after dropping the object lock, to keep that lock's
   // hold time (and its contention with the waker) short.
   h?.enter(sl);
+  sysent_sleep_begin();
   const intr = (I32[sl + S.flags] & SQF_INTERRUPTIBLE) !== 0;
-  if (intr && h !== undefined && h.consume_cancel()) Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_INTR);
+  if (intr && h !== undefined && h.consume_cancel(true)) Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_INTR);
   let v = Atomics.load(I32, w);
   if (v === SQ_SLEEPING && spin !== undefined) {
     if (spin.sleepUntil !== undefined) v = sleep_first(w, Math.min(spin.sleepUntil, deadline), h, intr);
@@ -142,7 +144,18 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
   // A woken sleeper was unlinked by its waker; when the caller has nothing
   // to re-check it need not take the lock again (that would only make it
   // contend with the waker, which often still holds it).
-  if (v === SQ_INTR) h?.consume_cancel();
+  if (v === SQ_INTR) {
+    // Interrupted: the LWP's signals are taken here, with no lock held,
+    // before the caller relocks and fails (EINTR) or restarts: the handler
+    // runs as soon as the sleeper is back on its CPU (NetBSD's postsig on
+    // the way out of the sleep), not after the error is built.
+    h?.consume_cancel(false);
+    h?.leave(sl);
+    sysent_sigsleep();
+    mutex_enter(lock);
+    sq_unlink(sl);
+    return v;
+  }
   if (v === SQ_WOKEN && norelock) { h?.leave(sl); return v; }
   mutex_enter(lock);
   if (v !== SQ_WOKEN) sq_unlink(sl);
@@ -223,8 +236,9 @@ export async function sq_sleep_async(sl: number, lock: number, deadline: number)
   I32[sl + S.lockw] = lock;
   h?.asyncEnter(sl);
   mutex_exit(lock);
+  sysent_sleep_begin();
   const intr = (I32[sl + S.flags] & SQF_INTERRUPTIBLE) !== 0;
-  if (intr && h !== undefined && h.consume_cancel()) Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_INTR);
+  if (intr && h !== undefined && h.consume_cancel(true)) Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_INTR);
   const release = hold();
   let v = Atomics.load(I32, w);
   try {
@@ -255,7 +269,14 @@ export async function sq_sleep_async(sl: number, lock: number, deadline: number)
 
 /** Second half of an async sleep: takes the object lock again and settles the sleeper. Returns the outcome. */
 export function sq_relock(sl: number, lock: number, v: number, norelock = false): number {
-  if (v === SQ_INTR) hooks?.consume_cancel();
+  if (v === SQ_INTR) {
+    hooks?.consume_cancel(false);
+    hooks?.asyncLeave(sl);
+    sysent_sigsleep(); // as in sq_block: the handlers first, then the relock
+    mutex_enter(lock);
+    sq_unlink(sl);
+    return v;
+  }
   if (v === SQ_WOKEN && norelock) { hooks?.asyncLeave(sl); return v; }
   mutex_enter(lock);
   if (v !== SQ_WOKEN) sq_unlink(sl);

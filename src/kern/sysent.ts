@@ -49,5 +49,24 @@ export function sysent_set_signal_hooks(ret: () => void, intr: () => number, che
 export function sysent_sigcheck(): boolean { return sigcheckFn(); }
 /** The userret's signal step (lwp/ops.ts). */
 export function sysent_sigret(): void { sigretFn(); }
-/** After a sleep ended with EINTR: runs the caller's signals (PS_*). */
-export function sysent_sigintr(): number { return cur.lwp === 0 ? PS_NONE : sigintrFn(); }
+/** Two outcomes of the signal step, as one (a restart only when every handler that ran allows it). */
+function ps_combine(a: number, b: number): number {
+  if (a === PS_NONE) return b;
+  if (b === PS_NONE) return a;
+  return a === PS_RESTART && b === PS_RESTART ? PS_RESTART : PS_RAN;
+}
+/** What the signal step did inside this thread's last interrupted sleep (kern/sleepwait.ts). */
+let sleepPs = PS_NONE;
+/** A sleep starts: forget an outcome no call collected. */
+export function sysent_sleep_begin(): void { sleepPs = PS_NONE; }
+/** An interruptible sleep ended interrupted: take the LWP's signals now, before the relock (no lock held). */
+export function sysent_sigsleep(): void {
+  const l = cur.lwp;
+  if (l !== 0 && (I32[l + flagOff]! & userretMask) !== 0) sleepPs = ps_combine(sleepPs, sigintrFn());
+}
+/** After a sleep ended with EINTR: runs what is left of the caller's signals; PS_* for the whole call. */
+export function sysent_sigintr(): number {
+  const r = ps_combine(sleepPs, cur.lwp === 0 ? PS_NONE : sigintrFn());
+  sleepPs = PS_NONE;
+  return r;
+}

@@ -319,7 +319,7 @@ function on_async_leave(sl: number): void {
   }
   mutex_exit(h + L.lock);
 }
-function consume_cancel(): boolean {
+function consume_cancel(start: boolean): boolean {
   const h = cur.lwp;
   if (h === 0) return false;
   const f = Atomics.load(I32, h + L.flag);
@@ -331,7 +331,7 @@ function consume_cancel(): boolean {
   // signal code checks, under its lock, so that no sleep ends in a spurious
   // EINTR (called with no lock held: before the sleep, or after it, before
   // the object lock is taken again).
-  return cancelled || ((f & LW_PENDSIG) !== 0 && sysent_sigcheck());
+  return cancelled || (start && (f & LW_PENDSIG) !== 0 && sysent_sigcheck());
 }
 function must_halt(): boolean {
   const h = cur.lwp;

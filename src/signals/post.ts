@@ -13,7 +13,7 @@ import { cur, H_PROC_EXIT } from '../kern/hdr.js';
 import { proc_exit } from '../kern/proc.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { diag_publish, dc_signal } from '../kern/diag.js';
-import { lwp_sleeps_interruptibly } from '../lwp/kapi.js';
+import { lwp_sleeps_interruptibly, lwp_signal_clear } from '../lwp/kapi.js';
 import {
   SIGUSR1, SIGPIPE, SIGSTOP, SA_NODEFER, SA_RESETHAND, SA_RESTART,
 } from './consts.js';
@@ -21,7 +21,7 @@ import { DA_TERM, DA_CORE, DA_STOP, sig_default_action } from './defaults.js';
 import { sig_word, sig_bit, CANTMASK0 } from './sigset.js';
 import { SG, SA, LS, SK_DFL, SK_IGN, SK_MODULE, SK_FUNC, sigacts_h, sigact_h, sigact_text, lwpsig_h, lwpsig_count } from './sigstate.js';
 import {
-  sig_lock, sig_unlock, ls_get, deliverable, sig_take, sig_recheck_self, sig_setmask, blank, host_kill, sig_kick,
+  sig_lock, sig_unlock, ls_get, deliverable, sig_take, sig_setmask, blank, host_kill, sig_kick,
   type siginfo_t,
 } from './sig.js';
 
@@ -94,12 +94,16 @@ export function postsig(): number {
   const lid = cur.lid;
   if (cur.lwp === 0) return PS_NONE;
   let ran = false, restart = true;
+  // The mask a handler ran with is put back by the next look, in the same
+  // hold of the lock (one acquisition per signal taken, not two).
+  let restore = false, r0 = 0, r1 = 0;
   for (;;) {
     if (Atomics.load(I32, sigacts_h() + SG.dying) !== 0) die_now();
     sig_lock();
     const ls = ls_get(lid);
+    if (restore) { sig_setmask(ls, r0, r1); restore = false; }
     const s = deliverable(ls);
-    if (s === 0) { sig_recheck_self(ls); sig_unlock(); break; }
+    if (s === 0) { lwp_signal_clear(cur.lwp); sig_unlock(); break; }
     const t = take_locked(ls, s);
     if (t.kind !== SK_FUNC && t.kind !== SK_MODULE) {
       sig_unlock();
@@ -118,9 +122,7 @@ export function postsig(): number {
     kstat_add(C_HANDLED);
     diag_publish(dc_signal, () => ({ lid, signo: s, action: 'handler', info: t.info }));
     try { fn?.(s, t.info); } catch (e) { report(e); }
-    sig_lock();
-    sig_setmask(ls, o0, o1);
-    sig_unlock();
+    restore = true; r0 = o0; r1 = o1;
     ran = true;
     if ((t.flags & SA_RESTART) === 0) restart = false;
   }
