@@ -149,7 +149,7 @@ export interface Notifier {
 const notifiers = new Map<number, Notifier>();
 export function itimer_register_notifier(flag: number, n: Notifier): void { notifiers.set(flag, n); }
 
-/** Told the next expiry of a port-notifying timer (the deadline hint of portnfy.ts). */
+/** Told the next expiry of a port- or signal-notifying timer (the deadline hints of portnfy.ts, signfy.ts). */
 let nextHook: ((it: number, next: number) => void) | undefined;
 export function itimer_set_next_hook(fn: (it: number, next: number) => void): void { nextHook = fn; }
 
@@ -219,7 +219,7 @@ function itimer_fire(_c: number, it: number, now: number): number {
   }
   kstat_add(C_FIRED);
   itimer_expire(it, n);
-  if (next >= 0 && (I32[it + IT.flags]! & IT_PORT) !== 0) nextHook?.(it, next);
+  if (next >= 0 && (I32[it + IT.flags]! & (IT_PORT | IT_SIGNAL)) !== 0) nextHook?.(it, next);
   mutex_exit(it + IT.mutex);
   return next;
 }

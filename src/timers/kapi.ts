@@ -17,4 +17,5 @@ export {
 } from './callout.js';
 export { clock_fired_here } from './clockstats.js';
 export { timer_port_deadline } from './portnfy.js';
+export { timer_signal_deadline } from './signfy.js';
 export { set_timer_slack } from './ffi.js';

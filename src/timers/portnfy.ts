@@ -27,6 +27,7 @@ import {
 } from '../ports/kapi.js';
 import { PORT_ALLOC_SCACHED, PORT_SOURCE_TIMER } from '../ports/consts.js';
 import { IT, IT_PORT, itimer_register_notifier, itimer_set_next_hook, itimer_take } from './itimer.js';
+import { sig_hint } from './signfy.js';
 import { timer_grab, timer_release, timer_ids } from './timertab.js';
 import { diag_publish, dc_timer_overrun } from '../kern/diag.js';
 
@@ -70,7 +71,11 @@ export function timer_port_deadline(fd: number): number {
   const h = F64[i]!;
   return h > mono_now() ? h : Infinity;
 }
-itimer_set_next_hook((it, next) => { if (I32[it + IT.line] === TL_MONO) port_hint(I32[it + IT.portfd]!, next); });
+itimer_set_next_hook((it, next) => {
+  if (I32[it + IT.line] !== TL_MONO) return;
+  if ((I32[it + IT.flags]! & IT_PORT) !== 0) port_hint(I32[it + IT.portfd]!, next);
+  else sig_hint(I32[it + IT.signo]!, next);
+});
 
 port_source_register(PORT_SOURCE_TIMER, {
   name: 'timer',

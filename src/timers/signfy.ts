@@ -11,7 +11,9 @@
  * someone else, or the queue limit) takes the count at once, so the next
  * expiry signals again. timer_delete withdraws a queued signal.
  */
-import { I32, f64_get } from '../kern/kmem.js';
+import { I32, f64_get, f64_set, kregion_create } from '../kern/kmem.js';
+import { mono_now } from '../kern/time.js';
+import { NSIG } from '../signals/consts.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { IT, IT_SIGNAL, itimer_register_notifier, itimer_take } from './itimer.js';
 import { sig_generate_timer, sig_set_timer_ops } from '../signals/kapi.js';
@@ -29,3 +31,31 @@ sig_set_timer_ops((it, tid) => {
   mutex_exit(it + IT.mutex);
   return ov;
 });
+
+/*
+ * The deadline hint of signals, as portnfy.ts keeps one per port: for each
+ * signal number, the earliest known upcoming expiry (kernel monotonic ns) of
+ * a SIGEV_SIGNAL timer on the monotonic line that generates it. Advisory
+ * (plain stores, last writer wins; a value in the past means "none known"):
+ * a thread about to sleep in sigwaitinfo for that signal sleeps until
+ * shortly before it and fires it itself (signals/wait.ts), as a port getter
+ * does for its timer.
+ */
+const sighints = kregion_create('itimer.sighint', () => 2 * NSIG);
+/** Notes that a timer generating `signo` expires next at `next` (mono ns). */
+export function sig_hint(signo: number, next: number): void {
+  if (signo <= 0 || signo >= NSIG) return;
+  const h = f64_get(sighints.base, 2 * signo);
+  if (h <= mono_now() || next < h) f64_set(sighints.base, 2 * signo, next);
+}
+/** The earliest upcoming expiry of a SIGEV_SIGNAL timer for a signal of (w0, w1), or Infinity. */
+export function timer_signal_deadline(w0: number, w1: number): number {
+  const now = mono_now();
+  let best = Infinity;
+  for (let s = 1; s < NSIG; s++) {
+    if (((s <= 32 ? w0 : w1) & (1 << ((s - 1) & 31))) === 0) continue;
+    const h = f64_get(sighints.base, 2 * s);
+    if (h > now && h < best) best = h;
+  }
+  return best;
+}

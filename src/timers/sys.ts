@@ -24,7 +24,7 @@ export { timer_port_deadline } from './portnfy.js';
 import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL } from './consts.js';
 import { NSIG } from '../signals/consts.js'; // one signal range for the whole kernel
 import { sig_withdraw_timer } from '../signals/kapi.js';
-import './signfy.js';
+import { sig_hint } from './signfy.js';
 import { clock_start_check } from './clockstats.js'; // and its arm hook: starts the clock thread, bridges until it runs
 import { ffi_available } from './ffi.js';
 import { ns_up, ts_of_ns, NSEC_PER_SEC, type TimespecCopy } from '../kern/time.js';
@@ -295,6 +295,7 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
       callout_reset(c, deadline);
       kstat_add(C_ARMED);
       if (line !== TL_MANUAL && (I32[it + IT.flags]! & IT_PORT) !== 0) port_hint(I32[it + IT.portfd]!, deadline);
+      if (line !== TL_MANUAL && (I32[it + IT.flags]! & IT_SIGNAL) !== 0) sig_hint(I32[it + IT.signo]!, deadline);
     }
   } finally {
     timer_release(it);
