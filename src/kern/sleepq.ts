@@ -164,6 +164,17 @@ export function sq_interrupt(sl: number): boolean {
   return true;
 }
 
+/**
+ * Interrupts sl without waking its thread yet: the caller notifies the wait
+ * word (`sl + SQ_WAIT`) once it has dropped its locks, so the woken sleeper
+ * does not run into them (signals: the signal lock it needs next).
+ */
+export function sq_interrupt_quiet(sl: number): boolean {
+  return Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_INTR) === SQ_SLEEPING;
+}
+/** The word a sleeper waits on (for a notify after sq_interrupt_quiet). */
+export function sq_waitword(sl: number): number { return sl + S.wait; }
+
 /** Ends sl's sleep with {@link SQ_UNSLEPT} (no object lock needed). */
 export function sq_unsleep(sl: number): boolean {
   if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_UNSLEPT) !== SQ_SLEEPING) return false;

@@ -8,27 +8,28 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { sq_flags, sq_lnext, sq_interrupt, SQF_INTERRUPTIBLE } from '../kern/sleepq.js';
+import { sq_flags, sq_lnext, sq_interrupt_quiet, sq_waitword, SQF_INTERRUPTIBLE } from '../kern/sleepq.js';
 import { L, LSIDL, LSZOMB, LSSLEEP, LW_PENDSIG, lwp_byid, maxlwp, slot_handle } from './lwp.js';
 
 /**
  * Flags LWP `lid` for delivery and interrupts one of its interruptible
  * sleeps: the synchronous one if it has one, else its oldest-registered
  * async one (each interrupted call fails with EINTR after the handler ran,
- * or restarts). Takes the LWP's lock (after the caller's signal lock).
- * Returns false when the LWP is gone.
+ * or restarts). Takes the LWP's lock (after the caller's signal lock). The
+ * sleeper's wait word goes to `wake`, to be notified once the caller has
+ * dropped its locks. Returns false when the LWP is gone.
  */
-export function lwp_signal_post(lid: number): boolean {
+export function lwp_signal_post(lid: number, wake: (w: number) => void): boolean {
   const t = lwp_byid(lid);
   if (t === 0) return false;
   Atomics.or(I32, t + L.flag, LW_PENDSIG);
   mutex_enter(t + L.lock);
   if (I32[t + L.lid] === lid && Atomics.load(I32, t + L.stat) === LSSLEEP) {
     const s = I32[t + L.sleeping]!;
-    if (s !== 0 && (sq_flags(s) & SQF_INTERRUPTIBLE) !== 0) sq_interrupt(s);
+    if (s !== 0 && (sq_flags(s) & SQF_INTERRUPTIBLE) !== 0) { if (sq_interrupt_quiet(s)) wake(sq_waitword(s)); }
     else {
       for (let sl = I32[t + L.asq]!; sl !== 0; sl = sq_lnext(sl)) {
-        if ((sq_flags(sl) & SQF_INTERRUPTIBLE) !== 0 && sq_interrupt(sl)) break;
+        if ((sq_flags(sl) & SQF_INTERRUPTIBLE) !== 0 && sq_interrupt_quiet(sl)) { wake(sq_waitword(sl)); break; }
       }
     }
   }

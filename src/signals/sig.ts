@@ -89,7 +89,7 @@ import { SG, SA, LS, SK_DFL, SK_IGN, SK_FUNC, sigacts_h, sigact_h, lwpsig_h, lwp
 import { sq_wake_one } from '../kern/sleepq.js';
 import {
   PQ, LQ, sig_lock, sig_unlock, ls_peek, ls_init, ls_drain, wait_forget, has, sigput, sigget, hand_to_waiter,
-  put_entry, put_entry_reset, C_DISCARDED, sig_discard_all, type siginfo_t, type SigSource,
+  put_entry, put_entry_reset, C_DISCARDED, sig_discard_all, sig_wake_later, type siginfo_t, type SigSource,
 } from './sigqueue.js';
 
 export {
@@ -231,9 +231,9 @@ function choose_taker(s: number): void {
 
 /** Tells LWP `lid` (entry ls) it has a signal to take: LW_PENDSIG, a sleep ended, its event loop rung. */
 function post(ls: number, lid: number): void {
-  lwp_signal_post(lid);
+  lwp_signal_post(lid, sig_wake_later);
   Atomics.add(I32, ls + LS.bell, 1);
-  Atomics.notify(I32, ls + LS.bell);
+  sig_wake_later(ls + LS.bell);
 }
 
 /** Wakes LWP `lid` to look at its signals (no lock held): the main thread when the process dies. */

@@ -45,12 +45,19 @@ export function sig_lock(): void { mutex_enter(sigacts_h() + SG.lock); }
  */
 export function sig_unlock(): void {
   mutex_exit(sigacts_h() + SG.lock);
+  while (wake_todo.length > 0) Atomics.notify(I32, wake_todo.pop()!, 1);
   while (timer_todo.length > 0) {
     const t = timer_todo.pop()!;
     const ov = timer_taken(t.it, t.tid);
     if (t.info !== undefined) t.info.si_overrun = ov;
   }
 }
+/**
+ * Words to notify once the lock is dropped (an interrupted sleeper, an LWP's
+ * bell): woken under the lock, the LWP would run straight into it.
+ */
+const wake_todo: number[] = [];
+export function sig_wake_later(w: number): void { wake_todo.push(w); }
 /** Timer signals taken or discarded under the lock (this thread's, until sig_unlock). */
 const timer_todo: { it: number; tid: number; info?: siginfo_t }[] = [];
 export function sig_lockword(): number { return sigacts_h() + SG.lock; }
