@@ -12,23 +12,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Port, Lwp, stats, PORT_SOURCE_MSG, PORT_SOURCE_USER } from '../src/index.js';
+import { Port, Lwp, PORT_SOURCE_MSG, PORT_SOURCE_USER } from '../src/index.js';
 import type { port_event_t } from '../src/ports/types.js';
 import { port_post, msg_inbox_size } from '../src/ports/msg-sys.js';
 import * as sys from '../src/sys/index.js';
-import { msg_largest_free, msg_arena_size } from '../src/ports/msg-arena.js';
+import { assertArenaEmpty } from './msg-helpers.js';
+import { msg_arena_size } from '../src/ports/msg-arena.js';
 import { seed, rng, within } from './helpers.js';
 
 const FIX = new URL('./fixtures/messages-batch.js', import.meta.url);
 
-function gauges(): { bytes: number; queued: number } {
-  const s = stats('msg');
-  return { bytes: s['msg.bytes_in_use']!, queued: s['msg.messages_queued']! };
-}
-function assertArenaEmpty(what: string): void {
-  assert.deepEqual(gauges(), { bytes: 0, queued: 0 }, `${what}: arena not empty`);
-  assert.equal(msg_largest_free(), msg_arena_size(), `${what}: the drained arena did not coalesce into one block`);
-}
 
 test('postManySync: one run in FIFO order with plain events, each message its own event; an empty batch queues nothing', () => {
   const port = new Port();

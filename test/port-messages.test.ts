@@ -14,19 +14,12 @@ import assert from 'node:assert/strict';
 import { Port, Lwp, stats, PORT_SOURCE_MSG, PORT_SOURCE_USER } from '../src/index.js';
 import type { port_event_t } from '../src/ports/types.js';
 import * as sys from '../src/sys/index.js';
-import { msg_largest_free, msg_arena_size } from '../src/ports/msg-arena.js';
+import { gauges, assertArenaEmpty } from './msg-helpers.js';
+import { msg_arena_size } from '../src/ports/msg-arena.js';
 import { seed, rng, within, until, scenario } from './helpers.js';
 
 const FIX = new URL('./fixtures/messages.js', import.meta.url);
 
-function gauges(): { bytes: number; queued: number } {
-  const s = stats('msg');
-  return { bytes: s['msg.bytes_in_use']!, queued: s['msg.messages_queued']! };
-}
-function assertArenaEmpty(what: string): void {
-  assert.deepEqual(gauges(), { bytes: 0, queued: 0 }, `${what}: arena not empty`);
-  assert.equal(msg_largest_free(), msg_arena_size(), `${what}: the drained arena did not coalesce into one block`);
-}
 
 function shapes(): [string, unknown][] {
   const cyc: { self?: unknown; n: number } = { n: 1 };

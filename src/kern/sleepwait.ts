@@ -141,25 +141,34 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
   }
   // Kernel state this sleep waited on will never change: fail, without the lock.
   if (panicked()) throw panic_error('sleep');
-  // A woken sleeper was unlinked by its waker; when the caller has nothing
-  // to re-check it need not take the lock again (that would only make it
-  // contend with the waker, which often still holds it).
+  return sq_settle(sl, lock, v, norelock, false);
+}
+
+/**
+ * The end of a sleep, sync or async: settles the LWP's state and the
+ * sleeper, and takes the object lock again (not for a woken sleeper with
+ * `norelock`). An interrupted one first takes the LWP's signals, with no
+ * lock held, before the caller relocks and fails (EINTR) or restarts: the
+ * handler runs as soon as the sleeper is back on its CPU (NetBSD's postsig
+ * on the way out of the sleep), not after the error is built.
+ */
+function sq_settle(sl: number, lock: number, v: number, norelock: boolean, async: boolean): number {
+  const h = hooks;
   if (v === SQ_INTR) {
-    // Interrupted: the LWP's signals are taken here, with no lock held,
-    // before the caller relocks and fails (EINTR) or restarts: the handler
-    // runs as soon as the sleeper is back on its CPU (NetBSD's postsig on
-    // the way out of the sleep), not after the error is built.
     h?.consume_cancel(false);
-    h?.leave(sl);
+    if (async) h?.asyncLeave(sl); else h?.leave(sl);
     sysent_sigsleep();
     mutex_enter(lock);
     sq_unlink(sl);
     return v;
   }
-  if (v === SQ_WOKEN && norelock) { h?.leave(sl); return v; }
+  // A woken sleeper was unlinked by its waker; when the caller has nothing
+  // to re-check it need not take the lock again (that would only make it
+  // contend with the waker, which often still holds it).
+  if (v === SQ_WOKEN && norelock) { if (async) h?.asyncLeave(sl); else h?.leave(sl); return v; }
   mutex_enter(lock);
   if (v !== SQ_WOKEN) sq_unlink(sl);
-  h?.leave(sl);
+  if (async) h?.asyncLeave(sl); else h?.leave(sl);
   return v;
 }
 
@@ -269,17 +278,5 @@ export async function sq_sleep_async(sl: number, lock: number, deadline: number)
 
 /** Second half of an async sleep: takes the object lock again and settles the sleeper. Returns the outcome. */
 export function sq_relock(sl: number, lock: number, v: number, norelock = false): number {
-  if (v === SQ_INTR) {
-    hooks?.consume_cancel(false);
-    hooks?.asyncLeave(sl);
-    sysent_sigsleep(); // as in sq_block: the handlers first, then the relock
-    mutex_enter(lock);
-    sq_unlink(sl);
-    return v;
-  }
-  if (v === SQ_WOKEN && norelock) { hooks?.asyncLeave(sl); return v; }
-  mutex_enter(lock);
-  if (v !== SQ_WOKEN) sq_unlink(sl);
-  hooks?.asyncLeave(sl);
-  return v;
+  return sq_settle(sl, lock, v, norelock, true);
 }
