@@ -321,3 +321,32 @@ export function intr_sources_of(fd: number): number[] {
 export function intr_fdclose(fd: number): void {
   for (const s of intr_sources_of(fd)) for (const h of closeHandlers) h(s, fd);
 }
+
+/** Whether OS events may wait for a bridge: an epoll set exists and the intr thread does not run yet. */
+export function intr_bridge_needed(): boolean {
+  return Atomics.load(I32, state.base + W_RUNNING) === 0 && Atomics.load(I32, state.base + W_EPFD) !== 0;
+}
+
+let bridgeBuf: os.EpollEvents | undefined;
+/**
+ * The bridge until the intr thread runs (no lock held): takes what the
+ * epoll set has now, without waiting, and dispatches it here. Returns true
+ * while the thread is not running yet and there is an epoll set, so a
+ * caller about to sleep sleeps briefly and calls again; false (one atomic
+ * load) once the thread runs. Events are taken once, by whichever thread's
+ * epoll_wait gets them.
+ */
+export function intr_bridge(): boolean {
+  if (Atomics.load(I32, state.base + W_RUNNING) !== 0) return false;
+  const ep = intr_epfd();
+  if (ep < 0) return false;
+  bridgeBuf ??= new os.EpollEvents(64);
+  const n = os.os_epoll_wait(ep, bridgeBuf, 0);
+  for (let i = 0; i < n; i++) {
+    const lo = bridgeBuf.lo(i);
+    if (lo !== 0) intr_dispatch(lo, bridgeBuf.hi(i), bridgeBuf.events(i));
+  }
+  return true;
+}
+/** How long a sleeper sleeps between bridge runs before the intr thread runs (ns). */
+export const BRIDGE_NS = 1e6;
