@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 type Fn = (...a: unknown[]) => unknown;
 interface Libc {
   epoll_create1: Fn; epoll_ctl: Fn; epoll_wait: Fn; eventfd: Fn; read: Fn;
-  poll: Fn; ioctl: Fn; clock_gettime: Fn; statx: Fn; lseek: Fn; getsockopt: Fn; fcntl: Fn; close: Fn;
+  poll: Fn; ioctl: Fn; clock_gettime: Fn; gettid: Fn; statx: Fn; lseek: Fn; getsockopt: Fn; fcntl: Fn; close: Fn;
   errno: () => number;
 }
 let libc: Libc | null | undefined;
@@ -45,6 +45,7 @@ function load(): Libc | null {
       fcntl: lib.func('int fcntl(int, int, int)'),
       close: lib.func('int close(int)'),
       clock_gettime: lib.func('int clock_gettime(int, void *)'),
+      gettid: lib.func('int gettid()'),
       errno: () => koffi.errno(),
     };
   } catch {
@@ -185,3 +186,6 @@ export function os_thread_cpu_ns(): number {
   if (l === null || (l.clock_gettime(CLOCK_THREAD_CPUTIME_ID, tsp) as number) !== 0) return -1;
   return Number(tsp[0]!) * 1e9 + Number(tsp[1]!);
 }
+
+/** The calling thread's host id (gettid), or 0. */
+export function os_gettid(): number { return load() === null ? 0 : libc!.gettid() as number; }

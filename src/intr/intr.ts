@@ -105,7 +105,7 @@ export const sources = kcache_create('intrsrc', INTRSRC, (t) => t.intr_sources_m
 function nbuckets(max: number): number { let n = 64; while (n < max) n *= 2; return n; }
 /** Kernel-wide state: the lock, epoll and eventfd numbers (+1; 0 none), thread words, generation, then buckets. */
 const state = kregion_create('intr', (t) => W_BUCKETS + nbuckets(t.intr_sources_max!));
-const W_LOCK = 0, W_EPFD = 1, W_EVFD = 2, W_RUNNING = 3, W_QUIT = 4, W_GEN = 5, W_ASKED = 6, W_BUCKETS = 8;
+const W_LOCK = 0, W_EPFD = 1, W_EVFD = 2, W_RUNNING = 3, W_QUIT = 4, W_GEN = 5, W_ASKED = 6, W_TID = 7, W_BUCKETS = 8;
 mutex_class('intr', state, { words: 1 });
 
 export const C_EVENTS = kstat_counter('intr', 'os_events');
@@ -119,6 +119,8 @@ const C_REG = {
   file: kstat_counter('intr', 'reg_file'), other: kstat_counter('intr', 'reg_other'),
 };
 kstat_gauge('intr', 'sources', () => sources.inuse);
+/** The intr thread's host thread id (0 until it runs): its CPU time is in /proc/self/task/TID/stat. */
+kstat_gauge('intr', 'tid', () => Atomics.load(I32, state.base + W_TID));
 
 const lockw = (): number => state.base + W_LOCK;
 function bucket(fd: number): number { return state.base + W_BUCKETS + (fd & (state.words - W_BUCKETS - 1)); }
@@ -130,7 +132,12 @@ export function intr_evfd(): number { return Atomics.load(I32, state.base + W_EV
 export function intr_quitting(): boolean { return Atomics.load(I32, state.base + W_QUIT) !== 0; }
 export function intr_set_quit(): void { Atomics.store(I32, state.base + W_QUIT, 1); }
 export function intr_running(): boolean { return Atomics.load(I32, state.base + W_RUNNING) !== 0; }
-export function intr_announce(): void { Atomics.store(I32, state.base + W_RUNNING, 1); kstat_add(C_STARTED); }
+/** Called by the intr thread once attached: its host thread id (for /proc CPU accounting), then running. */
+export function intr_announce(tid: number): void {
+  Atomics.store(I32, state.base + W_TID, tid);
+  Atomics.store(I32, state.base + W_RUNNING, 1);
+  kstat_add(C_STARTED);
+}
 /** Claims the thread's start, once kernel-wide. */
 export function intr_claim_start(): boolean { return Atomics.compareExchange(I32, state.base + W_ASKED, 0, 1) === 0; }
 

@@ -18,7 +18,7 @@ const ffi = await import('./ffi.js');
 const intr = await import('./intr.js');
 
 attach_system_thread(image);
-intr.intr_announce();
+intr.intr_announce(ffi.os_gettid());
 parentPort?.postMessage('up');
 
 const buf = new ffi.EpollEvents(64);
