@@ -3,11 +3,14 @@
  * pipe written in another thread; 1000 idle registrations cost the intr
  * thread no wake-up and ~0 CPU (its own thread's utime+stime from
  * /proc/self/task/TID/stat); and process.exit with the intr thread blocked
- * in epoll_wait ends the process (a child process, with a deadline).
+ * in epoll_wait ends the process (a child process, with a deadline); with
+ * the thread held, the bridge alone delivers (a child process).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as sys from '../src/sys/index.js';
 import { pipe } from './fixtures/osfd.js';
 import { until, within, scenario } from './helpers.js';
@@ -75,4 +78,11 @@ test('process.exit with the intr thread blocked in epoll_wait ends the process',
   assert.equal(r.signal, null, `killed by ${r.signal} (hung): ${r.stderr}`);
   assert.match(r.stdout, /intr thread running: 1/);
   assert.equal(r.status, 3, r.stderr);
+});
+
+test('until the intr thread runs (held here), the registering thread takes OS events itself (the bridge)', () => {
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL('./scenarios/intr-bridge.js', import.meta.url))],
+    { encoding: 'utf8', timeout: 20_000, env: { ...process.env, UKERN_INTR_HOLD: '1' } });
+  assert.equal(r.signal, null, r.stderr);
+  assert.equal(r.stdout, 'poll after a write: [2]\nblocking kevent: [3] within 5 s: true\nintr thread started: 0\n', r.stderr);
 });

@@ -56,6 +56,8 @@ function load(): Libc | null {
 
 /** True when the host calls are usable in this thread. */
 export function os_available(): boolean { return load() !== null; }
+/** True when this thread has loaded the host calls already (never loads them). */
+export function os_loaded(): boolean { return libc !== undefined && libc !== null; }
 /** errno of the last failed call in this thread. */
 export function os_errno(): number { return libc?.errno() ?? 0; }
 

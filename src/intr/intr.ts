@@ -331,7 +331,7 @@ export function intr_fdclose(fd: number): void {
 
 /** Whether OS events may wait for a bridge: an epoll set exists and the intr thread does not run yet. */
 export function intr_bridge_needed(): boolean {
-  return Atomics.load(I32, state.base + W_RUNNING) === 0 && Atomics.load(I32, state.base + W_EPFD) !== 0;
+  return Atomics.load(I32, state.base + W_RUNNING) === 0 && Atomics.load(I32, state.base + W_EPFD) !== 0 && os.os_loaded();
 }
 
 let bridgeBuf: os.EpollEvents | undefined;
@@ -346,7 +346,9 @@ let bridgeBuf: os.EpollEvents | undefined;
 export function intr_bridge(): boolean {
   if (Atomics.load(I32, state.base + W_RUNNING) !== 0) return false;
   const ep = intr_epfd();
-  if (ep < 0) return false;
+  // Only threads that use host calls already (they registered an OS
+  // descriptor): a thread that never did does not load them for the bridge.
+  if (ep < 0 || !os.os_loaded()) return false;
   bridgeBuf ??= new os.EpollEvents(64);
   const n = os.os_epoll_wait(ep, bridgeBuf, 0);
   for (let i = 0; i < n; i++) {

@@ -21,10 +21,15 @@ import { kthread_start } from '../lwp/kapi.js';
 import { intr_claim_start, intr_evfd, intr_set_quit } from './intr.js';
 
 let askedHere = false;
-/** Starts the intr thread unless some thread asked already. Never under a kernel lock. */
+/**
+ * Starts the intr thread unless some thread asked already (or the test hook
+ * UKERN_INTR_HOLD=1 keeps it from ever starting: the bridge alone serves).
+ * Never under a kernel lock.
+ */
 export function intr_thread_start(): void {
   if (askedHere) return;
   askedHere = true;
+  if (process.env.UKERN_INTR_HOLD === '1') return;
   if (!intr_claim_start()) return;
   kthread_start('intr', new URL('./intrthread.js', import.meta.url), isMainThread);
 }
