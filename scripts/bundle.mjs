@@ -7,7 +7,7 @@
  *   sys.js, index.js  the `ukern/sys` and `ukern` entries: ES modules that
  *                     export the names of that one instance,
  *   trampoline.js     the LWP workers' entry (the same instance),
- *   lwp0.js, clockthread.js   kernel threads, one ES module file each (they
+ *   lwp0.js, clockthread.js, intrthread.js   kernel threads, one ES module file each (they
  *                     run kernel code alone and share nothing with user code).
  *
  * Why: a fresh thread loading the kernel as ~80 ES modules took ~100 ms, one
@@ -61,6 +61,7 @@ await esbuild.build({
   ...common,
   entryPoints: {
     loader: 'build/src/loader.js', lwp0: 'build/src/lwp/lwp0.js', clockthread: 'build/src/timers/clockthread.js',
+    intrthread: 'build/src/intr/intrthread.js',
     'lwp-start': 'build/src/ukern/lwp-start.js', // the class layer's start shim (no kernel code)
   },
   outdir: out(''),

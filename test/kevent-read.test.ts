@@ -136,9 +136,9 @@ test('read on a port wakes a blocked kevent_async (port_send after the wait bega
   close(port); close(kq);
 });
 
-test('read on a descriptor that is not open, or an OS fd, is EBADF', () => {
+test('read on a descriptor that is not open is EBADF (OS descriptors: kevent-os.test.ts)', () => {
   const kq = kqueue();
-  const r = kevent(kq, [read(0, EV_ADD), read(2 ** 40, EV_ADD), read(kq + 1024 * 7, EV_ADD)], 4, ZERO);
-  assert.deepEqual(r.map((e) => [e.flags, e.data]), [[EV_ERROR, E.EBADF], [EV_ERROR, E.EBADF], [EV_ERROR, E.EBADF]]);
+  const r = kevent(kq, [read(2 ** 40, EV_ADD), read(kq + 1024 * 7, EV_ADD)], 4, ZERO);
+  assert.deepEqual(r.map((e) => [e.flags, e.data]), [[EV_ERROR, E.EBADF], [EV_ERROR, E.EBADF]]);
   close(kq);
 });

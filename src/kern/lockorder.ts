@@ -21,6 +21,14 @@
  *   h   knhash     a knote hash stripe (only under kqueue)   kqueue/knote.ts
  *   n   sigknote   the EVFILT_SIGNAL knote lists (a leaf   kqueue/filters/sig.ts
  *                  under the kqueue lock)
+ *   O   osknote    the knote lists of OS descriptors'       kqueue/filters/os.ts
+ *                  intr sources (a leaf under the kqueue
+ *                  lock)
+ *   I   intr       the intr source table, its epoll set      intr/intr.ts
+ *                  (epoll_ctl runs under it) and each
+ *                  source's interests (under a kqueue lock
+ *                  from a filter's attach or detach; alone
+ *                  from the intr thread and close)
  *   S   sig        the process's signal lock: dispositions,  signals/sigstate.ts
  *                  pending sets and queues, LWP masks, the
  *                  sigwait queues (a timer's expiry
@@ -87,7 +95,7 @@
  * (e.g. a counter written under another lock, a flag set before publication).
  */
 export const LOCK_ORDER = [
-  'proc', 'timertab', 'timer', 'port', 'kqueue', 'knhash', 'sigknote', 'sig', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
+  'proc', 'timertab', 'timer', 'port', 'kqueue', 'knhash', 'sigknote', 'osknote', 'intr', 'sig', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
   'msgarena',
 ] as const;
 

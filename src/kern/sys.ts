@@ -5,14 +5,32 @@
  * syscalls live in their sys.ts; the facade src/sys/index.ts exports both.
  */
 import { sysenter } from './sysent.js';
-import { fd_close } from './fdtab.js';
+import { fd_close, FD_BASE } from './fdtab.js';
+import { copyin_int } from './copyin.js';
+import { fail, type Errno } from './errno.js';
 import { all_caches, SAB } from './kmem.js';
 import { kstat_snapshot } from './kstat.js';
 
-/** close(2) for kernel descriptors (ports, kqueues): EBADF for an unknown descriptor. */
+/** Closes an OS descriptor for close(2) (installed by the intr subsystem): 0 or an errno. */
+export type OsClose = (fd: number) => Errno;
+let osclose: OsClose | undefined;
+/** Installs the close of OS descriptors (knote_fdclose, then the host's close). */
+export function sys_set_osclose(fn: OsClose): void { osclose = fn; }
+
+/**
+ * close(2): a kernel descriptor (port, kqueue) through the descriptor table;
+ * an OS descriptor (below FD_BASE) through the intr subsystem, which drops
+ * its knotes first. EBADF for a descriptor that is not open.
+ */
 export function close(fd: number): void {
   sysenter();
-  fd_close(fd);
+  const n = copyin_int(fd, 'fd', 'close', 'EBADF');
+  if (n >= 0 && n < FD_BASE) {
+    const err = osclose === undefined ? 'EBADF' : osclose(n);
+    if (err !== 0) fail(err, 'close', `fd ${n}`);
+    return;
+  }
+  fd_close(n);
 }
 
 /** Kernel memory use: every object cache with its size, use and capacity. */

@@ -30,6 +30,18 @@ export interface FilterOps {
    */
   readonly isfd?: boolean;
   /**
+   * Optional, with isfd: whether the ident is an open descriptor (the
+   * default: an open kernel descriptor). OS descriptor filters ask the host.
+   */
+  isopen?(ident: number): boolean;
+  /**
+   * Optional: the knote's object is gone though its ident is open (an OS
+   * descriptor closed behind the kernel's back and its number reused). A
+   * change that finds such a knote drops it first and proceeds as if it
+   * were absent (EV_DELETE: ENOENT; EV_ADD: a new knote).
+   */
+  gone?(kn: number): boolean;
+  /**
    * Sets up a new knote (its kq, filter, ident, flags, sfflags, sdata and
    * udata are filled in). Returns 0, or an errno code to refuse it; the core then
    * frees the knote without calling detach.
@@ -60,7 +72,7 @@ const table: (FilterOps | undefined)[] = [];
 export function filter_register(filter: number, ops: FilterOps): void {
   if (!Number.isInteger(filter) || filter >= 0 || filter < -256) throw new KernelAssertionError(`filter ${filter} registered outside [-256, -1]`);
   table[~filter] = {
-    name: ops.name, isfd: ops.isfd === true,
+    name: ops.name, isfd: ops.isfd === true, isopen: ops.isopen, gone: ops.gone,
     attach: ops.attach, detach: ops.detach, event: ops.event, touch: ops.touch,
   };
 }

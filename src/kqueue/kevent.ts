@@ -21,6 +21,7 @@ import { kqueue_register_locked } from './register.js';
 import { spin_poll } from './spin.js';
 import type { kevent_t } from './filter.js';
 import { EV_ERROR, EV_RECEIPT } from './consts.js';
+import { intr_bridge, intr_bridge_needed, BRIDGE_NS } from '../intr/kapi.js';
 
 const WMESG_KQREAD = wmesg_register('kqread');
 /** Changes applied per hold of the kqueue lock. */
@@ -140,6 +141,7 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
   const tns = copyin_timeout_ns(timeout, syscall);
   const wait = tns < 0 ? Infinity : tns;
   if (wait === 0) sq_poll_idle(); // a poll fires due callouts itself until the clock thread runs
+  intr_bridge(); // and takes OS events itself until the intr thread runs
   const kq = kq_hold(kfd, syscall);
   let handed = false;
   try {
@@ -161,6 +163,12 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
   }
 }
 
+/** Runs the intr bridge with the kqueue lock dropped (it activates knotes, taking kqueue locks). */
+function bridging(kq: number): void {
+  kq_unlock(kq);
+  try { intr_bridge(); } finally { kq_lock(kq); }
+}
+
 /** The sleeping part of kevent: owns the lock and reference kevent_enter handed over. */
 export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]> {
   const { kq, max, deadline, out, syscall } = w;
@@ -180,12 +188,21 @@ export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]
         spin_poll(kq, deadline, () => kq_unlock(kq), () => kq_lock(kq));
         continue;
       }
+      // Until the intr thread runs, OS events wait in the epoll set: sleep
+      // briefly and take them here (intr_bridge), as often as needed.
+      let until = deadline;
+      if (intr_bridge_needed()) {
+        bridging(kq);
+        if (I32[kq + Q.count] !== 0) continue;
+        until = Math.min(deadline, mono_now() + BRIDGE_NS);
+      }
       const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WMESG_KQREAD, syscall);
       sq_enqueue(kq + Q.sq, sl, 0);
       kstat_add(C_SLEEPS);
-      const r = yield { sl, lock: kq + Q.lock, deadline };
+      const r = yield { sl, lock: kq + Q.lock, deadline: until };
       sq_free(sl);
       if (r === SQ_INTR) fail('EINTR', syscall);
+      if (r === SQ_TIMEDOUT && until < deadline) continue;
       if (r === SQ_TIMEDOUT) {
         if (I32[kq + Q.closing] === 0 && I32[kq + Q.count] !== 0) kqueue_scan(kq, max, out);
         break;

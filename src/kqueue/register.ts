@@ -40,8 +40,10 @@ export function kqueue_register_locked(kq: number, kev: kevent_t): Errno {
   if (I32[kq + Q.closing] !== 0) return 'EBADF';
   // A descriptor filter checks its descriptor first (the seed's holdfp), so
   // a change naming a closed one is EBADF whatever it asks, EV_DELETE too.
-  if (ops.isfd === true && fd_file(kev.ident) === 0) return 'EBADF';
+  if (ops.isfd === true && !(ops.isopen !== undefined ? ops.isopen(kev.ident) : fd_file(kev.ident) !== 0)) return 'EBADF';
   let kn = kn_lookup(kq, filter, kev.ident);
+  // Its object went behind the kernel's back (an OS descriptor's number reused): absent now.
+  if (kn !== 0 && ops.gone !== undefined && ops.gone(kn)) { knote_detach_and_drop(kn); kn = 0; }
   if (kn === 0) {
     if ((kev.flags & EV_ADD) === 0) return 'ENOENT';
     kn = knotes.alloc();

@@ -21,6 +21,7 @@ import './notify.js';
 import './filters/user.js';
 import './filters/timer.js';
 import './filters/read.js';
+import './filters/oswrite.js';
 import './filters/sig.js';
 import { kstat_gauge } from '../kern/kstat.js';
 import { timer_knotes } from './filters/timer.js';

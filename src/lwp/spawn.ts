@@ -164,7 +164,7 @@ export function kernel_module_url(module: URL): URL {
   if (process.env.UKERN_NO_BUNDLE === '1') return module;
   // From the module's own URL, not import.meta.url: this code may itself run
   // from a bundle (lwp0 starting the clock thread).
-  const m = /^(.*\/build\/)src\/(?:lwp|timers)\/([a-z0-9]+)\.js$/.exec(module.href);
+  const m = /^(.*\/build\/)src\/(?:lwp|timers|intr)\/([a-z0-9]+)\.js$/.exec(module.href);
   if (m === null) return module;
   const b = new URL(`${m[1]}bundle/${m[2]}.js`);
   return mtime(b) >= mtime(new URL(`${m[1]}src/kern/boot.js`)) ? b : module;

@@ -1,0 +1,193 @@
+/**
+ * The host calls the intr subsystem makes, through koffi (as timers/ffi.ts
+ * loads libc: lazily, once per thread, null where it cannot). Node exposes
+ * none of these without an event loop in the way: epoll (the intr thread
+ * blocks in epoll_wait itself, running no JS meanwhile), poll(2) with a zero
+ * timeout and FIONREAD / SIOCOUTQ for a descriptor's readiness and `data`,
+ * statx for an open file's identity (arch-independent layout, unlike struct
+ * stat), lseek for a regular file's offset, getsockopt for socket kind,
+ * error and listen backlog, close(2).
+ *
+ * Every function returns a number and never throws (they run under kernel
+ * locks); -1 means failure and os_errno() says why. Buffers are per thread:
+ * each thread has its own copy of this module.
+ */
+import { createRequire } from 'node:module';
+
+type Fn = (...a: unknown[]) => unknown;
+interface Libc {
+  epoll_create1: Fn; epoll_ctl: Fn; epoll_wait: Fn; eventfd: Fn; read: Fn;
+  poll: Fn; ioctl: Fn; clock_gettime: Fn; gettid: Fn; statx: Fn; lseek: Fn; getsockopt: Fn; fcntl: Fn; close: Fn;
+  errno: () => number;
+}
+let libc: Libc | null | undefined;
+
+function load(): Libc | null {
+  if (libc !== undefined) return libc;
+  libc = null;
+  if (process.platform !== 'linux' || process.env.UKERN_NO_FFI === '1') return libc;
+  try {
+    const koffi = createRequire(import.meta.url)('koffi') as {
+      load(name: string): { func(sig: string): Fn }; errno(): number;
+    };
+    const lib = koffi.load('libc.so.6');
+    libc = {
+      epoll_create1: lib.func('int epoll_create1(int)'),
+      epoll_ctl: lib.func('int epoll_ctl(int, int, int, void *)'),
+      epoll_wait: lib.func('int epoll_wait(int, void *, int, int)'),
+      eventfd: lib.func('int eventfd(unsigned int, int)'),
+      read: lib.func('long read(int, void *, unsigned long)'),
+      poll: lib.func('int poll(void *, unsigned long, int)'),
+      ioctl: lib.func('int ioctl(int, unsigned long, void *)'),
+      statx: lib.func('int statx(int, const char *, int, unsigned int, void *)'),
+      lseek: lib.func('long lseek(int, long, int)'),
+      getsockopt: lib.func('int getsockopt(int, int, int, void *, void *)'),
+      fcntl: lib.func('int fcntl(int, int, int)'),
+      close: lib.func('int close(int)'),
+      clock_gettime: lib.func('int clock_gettime(int, void *)'),
+      gettid: lib.func('int gettid()'),
+      errno: () => koffi.errno(),
+    };
+  } catch {
+    libc = null;
+  }
+  return libc;
+}
+
+/** True when the host calls are usable in this thread. */
+export function os_available(): boolean { return load() !== null; }
+/** True when this thread has loaded the host calls already (never loads them). */
+export function os_loaded(): boolean { return libc !== undefined && libc !== null; }
+/** errno of the last failed call in this thread. */
+export function os_errno(): number { return libc?.errno() ?? 0; }
+
+// ---------------------------------------------------------------- epoll
+
+export const EPOLLIN = 0x001, EPOLLPRI = 0x002, EPOLLOUT = 0x004, EPOLLERR = 0x008, EPOLLHUP = 0x010;
+export const EPOLLRDHUP = 0x2000, EPOLLET = 0x80000000;
+const EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3;
+const EPOLL_CLOEXEC = 0o2000000, EFD_CLOEXEC = 0o2000000;
+/** struct epoll_event: packed (12 bytes) on x86-64, naturally aligned (16) elsewhere. */
+export const EPOLL_EVENT_SIZE = process.arch === 'x64' ? 12 : 16;
+const DATA_OFF = process.arch === 'x64' ? 4 : 8;
+
+const ev1 = new DataView(new ArrayBuffer(16));
+const ev1bytes = new Uint8Array(ev1.buffer);
+
+export function os_epoll_create(): number { return load()!.epoll_create1(EPOLL_CLOEXEC) as number; }
+export function os_eventfd(): number { return load()!.eventfd(0, EFD_CLOEXEC) as number; }
+
+/** epoll_ctl ADD (mod false) or MOD of fd with `events` and the 64-bit data (lo, hi). */
+export function os_epoll_set(ep: number, fd: number, events: number, lo: number, hi: number, mod: boolean): number {
+  ev1.setUint32(0, events >>> 0, true);
+  ev1.setUint32(DATA_OFF, lo >>> 0, true);
+  ev1.setUint32(DATA_OFF + 4, hi >>> 0, true);
+  return load()!.epoll_ctl(ep, mod ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, ev1bytes) as number;
+}
+export function os_epoll_del(ep: number, fd: number): number {
+  return load()!.epoll_ctl(ep, EPOLL_CTL_DEL, fd, ev1bytes) as number;
+}
+
+/** A buffer of n epoll events and readers of its entries. */
+export class EpollEvents {
+  readonly bytes: Uint8Array;
+  private readonly v: DataView;
+  constructor(readonly n: number) {
+    this.bytes = new Uint8Array(n * EPOLL_EVENT_SIZE);
+    this.v = new DataView(this.bytes.buffer);
+  }
+  events(i: number): number { return this.v.getUint32(i * EPOLL_EVENT_SIZE, true); }
+  lo(i: number): number { return this.v.getUint32(i * EPOLL_EVENT_SIZE + DATA_OFF, true); }
+  hi(i: number): number { return this.v.getUint32(i * EPOLL_EVENT_SIZE + DATA_OFF + 4, true); }
+}
+/** epoll_wait, blocking for `ms` (-1: until an event). */
+export function os_epoll_wait(ep: number, buf: EpollEvents, ms: number): number {
+  return load()!.epoll_wait(ep, buf.bytes, buf.n, ms) as number;
+}
+
+const u64 = new Uint8Array(8);
+/** Reads (and so resets) an eventfd's counter. */
+export function os_eventfd_drain(fd: number): number { return load()!.read(fd, u64, 8) as number; }
+
+// ---------------------------------------------------------------- readiness
+
+export const POLLIN = 0x001, POLLPRI = 0x002, POLLOUT = 0x004, POLLERR = 0x008, POLLHUP = 0x010, POLLNVAL = 0x020;
+export const POLLRDHUP = 0x2000;
+const pfd = new DataView(new ArrayBuffer(8));
+const pfdBytes = new Uint8Array(pfd.buffer);
+/** poll(2) of one descriptor without waiting: its revents, or -1. */
+export function os_poll(fd: number, events: number): number {
+  pfd.setInt32(0, fd, true);
+  pfd.setInt16(4, events, true);
+  pfd.setInt16(6, 0, true);
+  const r = load()!.poll(pfdBytes, 1, 0) as number;
+  return r < 0 ? -1 : pfd.getUint16(6, true);
+}
+
+const intOut = new Int32Array(1);
+export const FIONREAD = 0x541b, SIOCOUTQ = 0x5411;
+/** An int-valued ioctl (FIONREAD, SIOCOUTQ): the value, or -1. */
+export function os_ioctl_int(fd: number, req: number): number {
+  intOut[0] = 0;
+  return (load()!.ioctl(fd, req, intOut) as number) < 0 ? -1 : intOut[0]!;
+}
+
+const F_GETPIPE_SZ = 1032;
+/** A pipe's capacity in bytes, or -1. */
+export function os_pipe_size(fd: number): number { return load()!.fcntl(fd, F_GETPIPE_SZ, 0) as number; }
+
+const SEEK_CUR = 1;
+/** The file offset, or -1. */
+export function os_offset(fd: number): number { return Number(load()!.lseek(fd, 0, SEEK_CUR) as number | bigint); }
+
+export const SOL_SOCKET = 1, SO_TYPE = 3, SO_ERROR = 4, SO_SNDBUF = 7, SO_ACCEPTCONN = 30;
+export const IPPROTO_TCP = 6, TCP_INFO = 11, SO_PROTOCOL = 38;
+const optlen = new Uint32Array(1);
+/** getsockopt of an int option: the value, or -1. */
+export function os_sockopt_int(fd: number, level: number, opt: number): number {
+  intOut[0] = 0; optlen[0] = 4;
+  return (load()!.getsockopt(fd, level, opt, intOut, optlen) as number) < 0 ? -1 : intOut[0]!;
+}
+const tcpInfo = new Uint32Array(64);
+/** A listening TCP socket's accept queue length (tcp_info's tcpi_unacked), or -1. */
+export function os_tcp_backlog(fd: number): number {
+  optlen[0] = tcpInfo.byteLength;
+  if ((load()!.getsockopt(fd, IPPROTO_TCP, TCP_INFO, tcpInfo, optlen) as number) < 0) return -1;
+  return tcpInfo[6]!; // byte offset 24: 8 one-byte fields, then rto, ato, snd_mss, rcv_mss, unacked
+}
+
+// ---------------------------------------------------------------- identity
+
+export const S_IFMT = 0o170000, S_IFIFO = 0o010000, S_IFCHR = 0o020000, S_IFDIR = 0o040000;
+export const S_IFREG = 0o100000, S_IFSOCK = 0o140000;
+const AT_EMPTY_PATH = 0x1000, STATX_TYPE = 0x1, STATX_INO = 0x100, STATX_SIZE = 0x200;
+const stx = new DataView(new ArrayBuffer(256));
+const stxBytes = new Uint8Array(stx.buffer);
+/** What statx says of an open descriptor (valid after os_stat returned 0). */
+export const st = { mode: 0, inoLo: 0, inoHi: 0, devMajor: 0, devMinor: 0, size: 0 };
+/** statx of an open descriptor into `st`: 0, or -1 (EBADF when it is not open). */
+export function os_stat(fd: number): number {
+  if ((load()!.statx(fd, '', AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_SIZE, stxBytes) as number) < 0) return -1;
+  st.mode = stx.getUint16(28, true);
+  st.inoLo = stx.getInt32(32, true);
+  st.inoHi = stx.getInt32(36, true);
+  st.size = Number(stx.getBigUint64(40, true));
+  st.devMajor = stx.getInt32(136, true);
+  st.devMinor = stx.getInt32(140, true);
+  return 0;
+}
+
+/** close(2): 0 or -1. */
+export function os_close(fd: number): number { return load()!.close(fd) as number; }
+
+const CLOCK_THREAD_CPUTIME_ID = 3;
+const tsp = new BigInt64Array(2);
+/** The calling thread's CPU time in ns, or -1. */
+export function os_thread_cpu_ns(): number {
+  const l = load();
+  if (l === null || (l.clock_gettime(CLOCK_THREAD_CPUTIME_ID, tsp) as number) !== 0) return -1;
+  return Number(tsp[0]!) * 1e9 + Number(tsp[1]!);
+}
+
+/** The calling thread's host id (gettid), or 0. */
+export function os_gettid(): number { return load() === null ? 0 : libc!.gettid() as number; }

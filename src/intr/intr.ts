@@ -1,0 +1,361 @@
+/**
+ * The intr subsystem: where the kernel meets the host's descriptors. Its
+ * structs (the OS event sources and the subsystem state) and their theory.
+ *
+ * ---- Shape ------------------------------------------------------------------
+ *
+ * One epoll instance serves the whole process (its descriptor number is in
+ * kernel memory, and descriptors are process-wide, so every thread may use
+ * it). A thread that registers interest in an OS descriptor (a kqueue filter
+ * attaching, under its kqueue lock) calls epoll_ctl itself, at once: the
+ * registration is in force when the syscall returns, whether or not the intr
+ * thread runs yet, and the filter then asks the descriptor's readiness once
+ * itself (poll with a zero timeout), so a descriptor ready when registered
+ * reports at once. The intr thread (intrthread.ts) only waits: it blocks in
+ * epoll_wait (no JS runs, no CPU is used while nothing happens) and turns
+ * each OS event into activations through the one mapping, intr_dispatch ->
+ * the handler its consumer installed (the kqueue's os filter: knote_event on
+ * every knote of the source, each under its kqueue's lock). An eventfd in
+ * the same epoll set is the control channel: writing it wakes the thread to
+ * read the control words (quit, at process exit: a thread blocked in a host
+ * call cannot be terminated, and Node's exit waits for its workers).
+ *
+ * Edge-triggered. Each source is in epoll with EPOLLET: the thread hears of
+ * each new arrival (data written, space freed, hang-up) once, not of a
+ * descriptor that stays ready, so a readable pipe nobody reads costs nothing.
+ * Whether an event is present is never taken from epoll: the filter asks the
+ * descriptor (poll, FIONREAD, ...) under the kqueue lock every time it
+ * evaluates a knote (registration, activation, scan), so a level-triggered
+ * knote drained by a read is dropped at the next scan, and EV_CLEAR knotes
+ * report once per arrival, as BSD's socket and pipe filters do.
+ *
+ * Identity. A source is one open file at one descriptor number: fd plus the
+ * file's (st_dev, st_ino) from statx, taken at registration. Linux drops an
+ * epoll registration when its open file is closed, but the number may then
+ * be reused for another file, which epoll knows nothing of. So every
+ * evaluation compares statx of the number with the source's identity
+ * (intr_source_valid); a mismatch means the file was closed behind the
+ * kernel's back: the knote never reports again, and a registration that
+ * meets such a source marks it stale (SRC_STALE: off the lookup, never put
+ * back in epoll) before it makes a new one for the new file. Data words of
+ * epoll events carry the source's handle and generation, so an event of a
+ * freed or reused source slot is dropped.
+ *
+ * Regular files and directories cannot be in epoll (EPERM): they are always
+ * ready (SRC_NOEPOLL) and need no thread.
+ *
+ * ---- Locks ------------------------------------------------------------------
+ *
+ *   intr lock (I)  the source table (hash chains, allocation), each source's
+ *                  interest counts, epoll mask and flags, the epoll and
+ *                  eventfd numbers. Taken under a kqueue lock (filter attach
+ *                  and detach) or alone (the intr thread's lookup, close);
+ *                  nothing is taken under it. epoll_ctl runs under it, so the
+ *                  epoll set always matches the table.
+ *
+ * ---- Life of a source -------------------------------------------------------
+ *
+ *   from       to          by
+ *   (free)     live        intr_source_hold: the first interest (alloc, hash,
+ *                          epoll_ctl ADD unless NOEPOLL)
+ *   live       live        hold / rele of another interest: the epoll mask
+ *                          follows the read and write counts (MOD)
+ *   live       stale       a hold of the same number finds another file there
+ *   live       (free)      the last rele: epoll_ctl DEL, unhash, free
+ *   stale      (free)      the last rele (no epoll_ctl: the number is another
+ *                          file's now)
+ *
+ * close(fd) through the kernel (kern/sys.ts) runs the close handler for every
+ * source of that number (the consumer drops its knotes, whose detach releases
+ * the sources) and then closes the descriptor.
+ */
+import { I32, define_struct, kcache_create, kregion_create } from '../kern/kmem.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { mutex_class } from '../kern/lockdebug.js';
+import { define_tunable } from '../kern/options.js';
+import { kstat_counter, kstat_add, kstat_gauge } from '../kern/kstat.js';
+import type { Errno } from '../kern/errno.js';
+import * as os from './ffi.js';
+
+declare module '../kern/options.js' {
+  interface BootOptions {
+    /** OS descriptors watched at once (default 16384); a registration beyond is ENOMEM. */
+    intr_sources_max?: number;
+  }
+}
+define_tunable('intr_sources_max', 16384, 16, 1 << 20);
+
+/** struct intrsrc. `[key]`: what guards the field (legend in kern/lockorder.ts). */
+const INTRSRC = define_struct('intrsrc', {
+  hnext: 'i32',    // [I] hash chain (word 0: the cache's free link while free)
+  fd: 'i32',       // [c] the descriptor number
+  gen: 'i32',      // [I] nonzero while allocated; epoll's data word carries it
+  mode: 'i32',     // [c] S_IFMT bits of the file
+  inoLo: 'i32', inoHi: 'i32', devMajor: 'i32', devMinor: 'i32', // [c] the open file's identity
+  sotype: 'i32',   // [c] SO_TYPE of a socket, 0 otherwise
+  nread: 'i32', nwrite: 'i32', // [I] interests (knotes) wanting input / output readiness
+  events: 'i32',   // [I] the epoll mask registered (0: not in epoll)
+  flags: 'i32',    // [I,a] SRC_*; read lock-free by intr_source_valid
+});
+export const S = INTRSRC.F;
+export const SRC_STALE = 1, SRC_NOEPOLL = 2;
+
+export const sources = kcache_create('intrsrc', INTRSRC, (t) => t.intr_sources_max!);
+
+function nbuckets(max: number): number { let n = 64; while (n < max) n *= 2; return n; }
+/** Kernel-wide state: the lock, epoll and eventfd numbers (+1; 0 none), thread words, generation, then buckets. */
+const state = kregion_create('intr', (t) => W_BUCKETS + nbuckets(t.intr_sources_max!));
+const W_LOCK = 0, W_EPFD = 1, W_EVFD = 2, W_RUNNING = 3, W_QUIT = 4, W_GEN = 5, W_ASKED = 6, W_TID = 7, W_BUCKETS = 8;
+mutex_class('intr', state, { words: 1 });
+
+export const C_EVENTS = kstat_counter('intr', 'os_events');
+export const C_ACTIVATIONS = kstat_counter('intr', 'activations');
+export const C_WAKEUPS = kstat_counter('intr', 'wakeups');
+export const C_CPU_US = kstat_counter('intr', 'cpu_us');
+export const C_STARTED = kstat_counter('intr', 'started');
+const C_STALE = kstat_counter('intr', 'stale_sources');
+const C_REG = {
+  pipe: kstat_counter('intr', 'reg_pipe'), socket: kstat_counter('intr', 'reg_socket'),
+  file: kstat_counter('intr', 'reg_file'), other: kstat_counter('intr', 'reg_other'),
+};
+kstat_gauge('intr', 'sources', () => sources.inuse);
+/** The intr thread's host thread id (0 until it runs): its CPU time is in /proc/self/task/TID/stat. */
+kstat_gauge('intr', 'tid', () => Atomics.load(I32, state.base + W_TID));
+
+const lockw = (): number => state.base + W_LOCK;
+function bucket(fd: number): number { return state.base + W_BUCKETS + (fd & (state.words - W_BUCKETS - 1)); }
+
+/** The epoll descriptor, or -1 when none was made yet. */
+export function intr_epfd(): number { return Atomics.load(I32, state.base + W_EPFD) - 1; }
+/** The control eventfd, or -1. */
+export function intr_evfd(): number { return Atomics.load(I32, state.base + W_EVFD) - 1; }
+export function intr_quitting(): boolean { return Atomics.load(I32, state.base + W_QUIT) !== 0; }
+export function intr_set_quit(): void { Atomics.store(I32, state.base + W_QUIT, 1); }
+export function intr_running(): boolean { return Atomics.load(I32, state.base + W_RUNNING) !== 0; }
+/** Called by the intr thread once attached: its host thread id (for /proc CPU accounting), then running. */
+export function intr_announce(tid: number): void {
+  Atomics.store(I32, state.base + W_TID, tid);
+  Atomics.store(I32, state.base + W_RUNNING, 1);
+  kstat_add(C_STARTED);
+}
+/** Claims the thread's start, once kernel-wide. */
+export function intr_claim_start(): boolean { return Atomics.compareExchange(I32, state.base + W_ASKED, 0, 1) === 0; }
+
+/** Makes the epoll set and its control eventfd (intr lock held): 0 or an errno. */
+function epoll_setup(): Errno {
+  if (I32[state.base + W_EPFD] !== 0) return 0;
+  const ep = os.os_epoll_create();
+  if (ep < 0) return 'ENOMEM';
+  const ev = os.os_eventfd();
+  if (ev < 0 || os.os_epoll_set(ep, ev, os.EPOLLIN, 0, 0, false) < 0) { os.os_close(ep); if (ev >= 0) os.os_close(ev); return 'ENOMEM'; }
+  Atomics.store(I32, state.base + W_EVFD, ev + 1);
+  Atomics.store(I32, state.base + W_EPFD, ep + 1);
+  return 0;
+}
+
+/** Interest directions. */
+export const DIR_READ = 1, DIR_WRITE = 2;
+
+/** The epoll mask a source's interests want. */
+function want(src: number): number {
+  let m = 0;
+  if (I32[src + S.nread]! > 0) m |= os.EPOLLIN | os.EPOLLPRI | os.EPOLLRDHUP;
+  if (I32[src + S.nwrite]! > 0) m |= os.EPOLLOUT;
+  return m === 0 ? 0 : (m | os.EPOLLET) >>> 0;
+}
+
+/** Brings the epoll registration in line with the interests (intr lock held). */
+function sync_epoll(src: number): void {
+  const f = I32[src + S.flags]!;
+  if ((f & (SRC_STALE | SRC_NOEPOLL)) !== 0) return;
+  const m = want(src) | 0, had = I32[src + S.events]!;
+  if (m === had) return;
+  const ep = I32[state.base + W_EPFD]! - 1, fd = I32[src + S.fd]!;
+  if (m === 0) os.os_epoll_del(ep, fd);
+  else if (os.os_epoll_set(ep, fd, m, src, I32[src + S.gen]!, had !== 0) < 0) {
+    // Not pollable (a regular file, a directory): always ready, nothing to wait for.
+    if (had === 0) { Atomics.store(I32, src + S.flags, f | SRC_NOEPOLL); return; }
+  }
+  I32[src + S.events] = m;
+}
+
+/** Whether source src is the open file os.st describes. */
+function same_file(src: number): boolean {
+  return I32[src + S.inoLo] === os.st.inoLo && I32[src + S.inoHi] === os.st.inoHi &&
+    I32[src + S.devMajor] === os.st.devMajor && I32[src + S.devMinor] === os.st.devMinor;
+}
+
+/** The live source of fd for the file in os.st, or 0; marks one for another file stale (intr lock held). */
+function lookup(fd: number): number {
+  for (let s = I32[bucket(fd)]!; s !== 0; s = I32[s + S.hnext]!) {
+    if (I32[s + S.fd] !== fd || (I32[s + S.flags]! & SRC_STALE) !== 0) continue;
+    if (same_file(s)) return s;
+    Atomics.store(I32, s + S.flags, I32[s + S.flags]! | SRC_STALE);
+    kstat_add(C_STALE);
+  }
+  return 0;
+}
+
+/** A new source for fd and the file in os.st, hashed (intr lock held); 0 when the table is full. */
+function source_new(fd: number): number {
+  const s = sources.alloc();
+  if (s === 0) return 0;
+  const g = (I32[state.base + W_GEN]! + 1) & 0x7fffffff || 1;
+  I32[state.base + W_GEN] = g;
+  I32[s + S.gen] = g;
+  I32[s + S.fd] = fd;
+  I32[s + S.mode] = os.st.mode & os.S_IFMT;
+  I32[s + S.inoLo] = os.st.inoLo; I32[s + S.inoHi] = os.st.inoHi;
+  I32[s + S.devMajor] = os.st.devMajor; I32[s + S.devMinor] = os.st.devMinor;
+  const mode = os.st.mode & os.S_IFMT;
+  I32[s + S.sotype] = mode === os.S_IFSOCK ? Math.max(0, os.os_sockopt_int(fd, os.SOL_SOCKET, os.SO_TYPE)) : 0;
+  if (mode === os.S_IFREG || mode === os.S_IFDIR) I32[s + S.flags] = SRC_NOEPOLL;
+  const b = bucket(fd);
+  I32[s + S.hnext] = I32[b]!;
+  I32[b] = s;
+  kstat_add(mode === os.S_IFSOCK ? C_REG.socket : mode === os.S_IFIFO ? C_REG.pipe : mode === os.S_IFREG ? C_REG.file : C_REG.other);
+  return s;
+}
+
+/** What intr_source_hold found. */
+export const held = { src: 0 };
+
+/**
+ * Takes an interest (DIR_READ or DIR_WRITE) in OS descriptor fd: finds or
+ * makes its source and puts it in epoll. Returns 0 (the source in
+ * held.src) or EBADF (not open), ENOMEM (table full, or no epoll),
+ * EOPNOTSUPP (no host calls on this platform). Never throws; may be called
+ * under a kqueue lock.
+ */
+export function intr_source_hold(fd: number, dir: number): Errno {
+  if (!os.os_available()) return 'EOPNOTSUPP';
+  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff || os.os_stat(fd) < 0) return 'EBADF';
+  mutex_enter(lockw());
+  try {
+    const err = epoll_setup();
+    if (err !== 0) return err;
+    let s = lookup(fd);
+    if (s === 0) s = source_new(fd);
+    if (s === 0) return 'ENOMEM';
+    if (dir === DIR_READ) I32[s + S.nread]++; else I32[s + S.nwrite]++;
+    sync_epoll(s);
+    held.src = s;
+    return 0;
+  } finally {
+    mutex_exit(lockw());
+  }
+}
+
+/** Drops an interest taken by intr_source_hold; the last one frees the source. Never throws. */
+export function intr_source_rele(src: number, dir: number): void {
+  mutex_enter(lockw());
+  if (dir === DIR_READ) I32[src + S.nread]--; else I32[src + S.nwrite]--;
+  if (I32[src + S.nread]! > 0 || I32[src + S.nwrite]! > 0) { sync_epoll(src); mutex_exit(lockw()); return; }
+  if (I32[src + S.events] !== 0 && (I32[src + S.flags]! & SRC_STALE) === 0) os.os_epoll_del(I32[state.base + W_EPFD]! - 1, I32[src + S.fd]!);
+  unhash(src);
+  I32[src + S.gen] = 0;
+  mutex_exit(lockw());
+  sources.free(src);
+}
+
+function unhash(src: number): void {
+  const b = bucket(I32[src + S.fd]!);
+  let p = 0, x = I32[b]!;
+  while (x !== 0 && x !== src) { p = x; x = I32[x + S.hnext]!; }
+  if (x !== src) return;
+  if (p === 0) I32[b] = I32[src + S.hnext]!; else I32[p + S.hnext] = I32[src + S.hnext]!;
+}
+
+/**
+ * Whether src's descriptor number still names its file (statx compared
+ * with the identity taken at registration; leaves os.st filled). A lock-free
+ * read of [c] fields and the stale flag.
+ */
+export function intr_source_valid(src: number): boolean {
+  if ((Atomics.load(I32, src + S.flags) & SRC_STALE) !== 0) return false;
+  return os.os_stat(I32[src + S.fd]!) === 0 && same_file(src);
+}
+
+/** A source's slot number, 0 .. intr_sources_max - 1 (for consumers' per-source tables). */
+export function src_index(src: number): number { return sources.index(src); }
+/** Sources the table holds at most (intr_sources_max). */
+export function src_max(t: { intr_sources_max?: number }): number { return t.intr_sources_max!; }
+/** Whether OS descriptor fd is open (statx succeeds); true when the host calls are unavailable (attach then says EOPNOTSUPP). */
+export function os_fd_open(fd: number): boolean {
+  return !os.os_available() || (Number.isInteger(fd) && fd >= 0 && fd <= 0x7fffffff && os.os_stat(fd) === 0);
+}
+
+/** The descriptor number, file type and socket type of a source. */
+export function src_fd(src: number): number { return I32[src + S.fd]!; }
+export function src_mode(src: number): number { return I32[src + S.mode]!; }
+export function src_sotype(src: number): number { return I32[src + S.sotype]!; }
+
+// ---------------------------------------------------------------- the mapping
+
+/** What a consumer does with an OS event on a source (no lock held). Returns the activations it made. */
+export type IntrHandler = (src: number, revents: number) => number;
+/** What a consumer does when a descriptor is closed through the kernel (no lock held). */
+export type IntrCloseHandler = (src: number, fd: number) => void;
+let handler: IntrHandler | undefined;
+const closeHandlers: IntrCloseHandler[] = [];
+export function intr_set_handler(fn: IntrHandler): void { handler = fn; }
+export function intr_on_close(fn: IntrCloseHandler): void { closeHandlers.push(fn); }
+
+/**
+ * The one place an OS event becomes kernel activations: the event's data
+ * names a source slot and its generation; a slot freed or reused since is
+ * dropped, a live one goes to the consumer.
+ */
+export function intr_dispatch(src: number, gen: number, revents: number): void {
+  kstat_add(C_EVENTS);
+  if (sources.index(src) < 0) return;
+  mutex_enter(lockw());
+  const live = I32[src + S.gen] === gen && gen !== 0;
+  mutex_exit(lockw());
+  if (live && handler !== undefined) kstat_add(C_ACTIVATIONS, handler(src, revents));
+}
+
+/** Every source (live or stale) of descriptor number fd (takes the intr lock). */
+export function intr_sources_of(fd: number): number[] {
+  const out: number[] = [];
+  mutex_enter(lockw());
+  for (let s = I32[bucket(fd)]!; s !== 0; s = I32[s + S.hnext]!) if (I32[s + S.fd] === fd) out.push(s);
+  mutex_exit(lockw());
+  return out;
+}
+
+/** knote_fdclose's driver: every consumer lets go of every source of fd (no lock held). */
+export function intr_fdclose(fd: number): void {
+  for (const s of intr_sources_of(fd)) for (const h of closeHandlers) h(s, fd);
+}
+
+/** Whether OS events may wait for a bridge: an epoll set exists and the intr thread does not run yet. */
+export function intr_bridge_needed(): boolean {
+  return Atomics.load(I32, state.base + W_RUNNING) === 0 && Atomics.load(I32, state.base + W_EPFD) !== 0 && os.os_loaded();
+}
+
+let bridgeBuf: os.EpollEvents | undefined;
+/**
+ * The bridge until the intr thread runs (no lock held): takes what the
+ * epoll set has now, without waiting, and dispatches it here. Returns true
+ * while the thread is not running yet and there is an epoll set, so a
+ * caller about to sleep sleeps briefly and calls again; false (one atomic
+ * load) once the thread runs. Events are taken once, by whichever thread's
+ * epoll_wait gets them.
+ */
+export function intr_bridge(): boolean {
+  if (Atomics.load(I32, state.base + W_RUNNING) !== 0) return false;
+  const ep = intr_epfd();
+  // Only threads that use host calls already (they registered an OS
+  // descriptor): a thread that never did does not load them for the bridge.
+  if (ep < 0 || !os.os_loaded()) return false;
+  bridgeBuf ??= new os.EpollEvents(64);
+  const n = os.os_epoll_wait(ep, bridgeBuf, 0);
+  for (let i = 0; i < n; i++) {
+    const lo = bridgeBuf.lo(i);
+    if (lo !== 0) intr_dispatch(lo, bridgeBuf.hi(i), bridgeBuf.events(i));
+  }
+  return true;
+}
+/** How long a sleeper sleeps between bridge runs before the intr thread runs (ns). */
+export const BRIDGE_NS = 1e6;

@@ -1,0 +1,31 @@
+/**
+ * The intr subsystem's part of close(2): an OS descriptor closed through
+ * `ukern/sys` loses its knotes (every consumer's close handler: the seed's
+ * knote_fdclose) before the host closes it, so no knote outlives its file
+ * and none can report for a file that reuses the number. Installed into
+ * kern/sys.ts's close, which owns the syscall.
+ */
+import { closeSync } from 'node:fs';
+import { sys_set_osclose } from '../kern/sys.js';
+import type { Errno } from '../kern/errno.js';
+import { intr_fdclose } from './intr.js';
+import { os_available, os_stat, os_close, os_errno } from './ffi.js';
+
+const EINTR = 4, EIO = 5;
+
+function os_close_errno(fd: number): Errno {
+  if (os_close(fd) === 0) return 0;
+  const e = os_errno();
+  return e === EINTR ? 0 /* Linux: the descriptor is closed anyway */ : e === EIO ? 'EIO' : 'EBADF';
+}
+
+/** close of an OS descriptor: knotes first, then the descriptor. */
+function intr_close(fd: number): Errno {
+  if (!os_available()) {
+    try { closeSync(fd); return 0; } catch { return 'EBADF'; }
+  }
+  if (os_stat(fd) < 0) return 'EBADF';
+  intr_fdclose(fd);
+  return os_close_errno(fd);
+}
+sys_set_osclose(intr_close);

@@ -1,0 +1,199 @@
+/**
+ * EVFILT_READ and EVFILT_WRITE on OS descriptors (idents below FD_BASE):
+ * pipes, FIFOs, sockets, TTYs, regular files. The knote holds an interest
+ * in an intr source (src/intr: one per open file and descriptor number, in
+ * the kernel's epoll set) in kn_hook, and sits on that source's knote list
+ * here (linked through kn_wnext/kn_wprev, under the `osknote` lock, which
+ * comes after the kqueue lock; a leaf).
+ *
+ * Evaluation asks the descriptor itself, every time (registration, an
+ * activation from the intr thread, a scan): poll(2) without waiting for the
+ * ready bits and hang-ups, FIONREAD for bytes readable, the pipe size less
+ * FIONREAD or SO_SNDBUF less SIOCOUTQ for space writable, a listening TCP
+ * socket's accept queue, size less offset for a regular file (always
+ * readable, also at EOF, so appending after a read to the end is seen at
+ * the next scan), SO_ERROR in fflags with EV_EOF. The identity check comes
+ * first: a descriptor closed behind the kernel's back never reports, even
+ * once its number names another file, and a change naming such a knote
+ * finds it gone (dropped; EV_DELETE is then ENOENT).
+ *
+ * NOTE_LOWAT: the event needs at least `data` bytes (readable or writable)
+ * instead of the descriptor's own readiness; EV_EOF reports regardless.
+ *
+ * The intr thread's events arrive through the handler installed below (the
+ * one mapping from OS events to activations: each knote of the source
+ * evaluated under its kqueue's lock, as notify.ts does for kernel
+ * descriptors), and close(fd) through the kernel drops every knote of fd
+ * (the seed's knote_fdclose) before the descriptor is closed.
+ */
+import { I32, kregion_create } from '../../kern/kmem.js';
+import { mutex_enter, mutex_exit } from '../../kern/mutex.js';
+import { mutex_class } from '../../kern/lockdebug.js';
+import { TailQ } from '../../kern/queue.js';
+import type { Errno } from '../../kern/errno.js';
+import * as ix from '../../intr/kapi.js';
+import { K, kn_ident, kn_sdata, kn_setdata } from '../knote.js';
+import { kq_tryref, kq_lock, kq_unlock, kq_rele, knote_event, knote_detach_and_drop, defer_after_unlock } from '../kern.js';
+import { EV_EOF, NOTE_LOWAT } from '../consts.js';
+
+/** The lock word, then a (head, tail) pair per intr source slot. */
+const klists = kregion_create('osklist', (t) => 2 + 2 * ix.src_max(t));
+mutex_class('osknote', klists, { words: 1 });
+const lockw = (): number => klists.base;
+const list = (src: number): number => klists.base + 2 + 2 * ix.src_index(src);
+const OSQ = new TailQ(0, 1, K.wnext, K.wprev);
+
+/** Whether an OS knote's ident is still open (the register path's EBADF check). */
+export const os_isopen = ix.os_fd_open;
+
+/** Attaches an OS knote in direction dir (kqueue lock held). */
+export function os_attach(kn: number, dir: number): Errno {
+  const err = ix.intr_source_hold(kn_ident(kn), dir);
+  if (err !== 0) return err;
+  const src = ix.held.src;
+  I32[kn + K.hook] = src;
+  mutex_enter(lockw());
+  OSQ.insert_tail(list(src), kn);
+  mutex_exit(lockw());
+  defer_after_unlock(ix.intr_thread_start);
+  return 0;
+}
+
+/** Detaches an OS knote (kqueue lock held). */
+export function os_detach(kn: number, dir: number): void {
+  const src = I32[kn + K.hook]!;
+  if (src === 0) return;
+  mutex_enter(lockw());
+  OSQ.remove(list(src), kn);
+  mutex_exit(lockw());
+  I32[kn + K.hook] = 0;
+  ix.intr_source_rele(src, dir);
+}
+
+/** The knote's descriptor no longer names its file (closed behind the kernel's back). */
+export function os_gone(kn: number): boolean {
+  const src = I32[kn + K.hook]!;
+  return src !== 0 && !ix.intr_source_valid(src);
+}
+
+/** Sets or clears EV_EOF and the socket error in fflags, and data. */
+function report(kn: number, data: number, eof: boolean, err: number): void {
+  kn_setdata(kn, data);
+  I32[kn + K.flags] = eof ? I32[kn + K.flags]! | EV_EOF : I32[kn + K.flags]! & ~EV_EOF;
+  if (err > 0) I32[kn + K.fflags] = err;
+}
+
+/** The knote's low-water mark (NOTE_LOWAT: sdata), or 0 for the descriptor's own readiness. */
+function lowat(kn: number): number {
+  return (I32[kn + K.sfflags]! & NOTE_LOWAT) !== 0 ? Math.max(1, kn_sdata(kn)) : 0;
+}
+
+const isfile = (mode: number): boolean => mode === ix.S_IFREG || mode === ix.S_IFDIR;
+
+/** The socket's pending error, taken when poll says there is one. */
+function sock_error(fd: number, mode: number, rev: number): number {
+  if (mode !== ix.S_IFSOCK || (rev & ix.POLLERR) === 0) return 0;
+  return Math.max(0, ix.os_sockopt_int(fd, ix.SOL_SOCKET, ix.SO_ERROR));
+}
+
+/** Bytes readable (or the accept backlog of a listening socket). */
+function readable_bytes(fd: number, src: number, rev: number): number {
+  const n = ix.os_ioctl_int(fd, ix.FIONREAD);
+  if (n >= 0) return n;
+  if (ix.src_mode(src) === ix.S_IFSOCK && ix.os_sockopt_int(fd, ix.SOL_SOCKET, ix.SO_ACCEPTCONN) === 1) {
+    const b = ix.os_tcp_backlog(fd);
+    if (b >= 0) return b;
+  }
+  return (rev & ix.POLLIN) !== 0 ? 1 : 0;
+}
+
+/** EVFILT_READ on an OS descriptor: is input ready (kqueue lock held). */
+export function os_read_event(kn: number): boolean {
+  const src = I32[kn + K.hook]!;
+  if (src === 0 || !ix.intr_source_valid(src)) return false;
+  const fd = ix.src_fd(src), mode = ix.src_mode(src), lw = lowat(kn);
+  if (isfile(mode)) {
+    const n = Math.max(0, ix.st.size - ix.os_offset(fd));
+    report(kn, n, false, 0);
+    return n >= lw;
+  }
+  const rev = ix.os_poll(fd, ix.POLLIN | ix.POLLPRI | ix.POLLRDHUP);
+  if (rev < 0) return false;
+  const err = sock_error(fd, mode, rev);
+  const eof = (rev & (ix.POLLHUP | ix.POLLRDHUP)) !== 0 || err !== 0;
+  const n = readable_bytes(fd, src, rev);
+  report(kn, n, eof, err);
+  return eof || (lw > 0 ? n >= lw : (rev & ix.POLLIN) !== 0);
+}
+
+/** Space writable now, as the descriptor's kind can tell it. */
+function writable_bytes(fd: number, mode: number): number {
+  if (mode === ix.S_IFIFO) {
+    const cap = ix.os_pipe_size(fd), q = ix.os_ioctl_int(fd, ix.FIONREAD);
+    return cap > 0 && q >= 0 ? Math.max(0, cap - q) : 0;
+  }
+  if (mode === ix.S_IFSOCK) {
+    const buf = ix.os_sockopt_int(fd, ix.SOL_SOCKET, ix.SO_SNDBUF), q = ix.os_ioctl_int(fd, ix.SIOCOUTQ);
+    return buf > 0 && q >= 0 ? Math.max(0, buf - q) : 0;
+  }
+  return 0;
+}
+
+/** EVFILT_WRITE on an OS descriptor: is there room to write (kqueue lock held). */
+export function os_write_event(kn: number): boolean {
+  const src = I32[kn + K.hook]!;
+  if (src === 0 || !ix.intr_source_valid(src)) return false;
+  const fd = ix.src_fd(src), mode = ix.src_mode(src), lw = lowat(kn);
+  if (isfile(mode)) { report(kn, 0, false, 0); return true; }
+  const rev = ix.os_poll(fd, ix.POLLOUT);
+  if (rev < 0) return false;
+  const err = sock_error(fd, mode, rev);
+  // A pipe whose reader is gone polls POLLERR; a socket that cannot send any more, POLLHUP or an error.
+  const eof = (rev & (ix.POLLHUP | ix.POLLERR)) !== 0;
+  const n = eof ? 0 : writable_bytes(fd, mode);
+  report(kn, n, eof, err);
+  return eof || (lw > 0 ? n >= lw : (rev & ix.POLLOUT) !== 0);
+}
+
+/** The knotes of kq on src's list (osknote taken and dropped here; kqueue lock held). */
+function knotes_of(src: number, kq: number, fd: number): number[] {
+  const mine: number[] = [];
+  mutex_enter(lockw());
+  for (let kn = OSQ.head(list(src)); kn !== 0; kn = OSQ.after(kn)) {
+    if (I32[kn + K.kq] === kq && (fd < 0 || kn_ident(kn) === fd)) mine.push(kn);
+  }
+  mutex_exit(lockw());
+  return mine;
+}
+
+/** The kqueues with knotes on src's list, each with a reference taken. */
+function kqueues_of(src: number): number[] {
+  const kqs: number[] = [];
+  mutex_enter(lockw());
+  for (let kn = OSQ.head(list(src)); kn !== 0; kn = OSQ.after(kn)) {
+    const kq = I32[kn + K.kq]!;
+    if (!kqs.includes(kq) && kq_tryref(kq)) kqs.push(kq);
+  }
+  mutex_exit(lockw());
+  return kqs;
+}
+
+/** Runs fn on each knote of src (of descriptor fd, or all when fd < 0), under each knote's kqueue lock. */
+function each_knote(src: number, fd: number, fn: (kn: number) => void): number {
+  let n = 0;
+  for (const kq of kqueues_of(src)) {
+    kq_lock(kq);
+    try {
+      for (const kn of knotes_of(src, kq, fd)) { fn(kn); n++; }
+    } finally {
+      kq_unlock(kq);
+      kq_rele(kq);
+    }
+  }
+  return n;
+}
+
+// An OS event on a source: evaluate each of its knotes (the intr thread, no lock held).
+ix.intr_set_handler((src, revents) => each_knote(src, -1, (kn) => knote_event(kn, revents)));
+// close(fd) through the kernel: drop its knotes first (knote_fdclose).
+ix.intr_on_close((src, fd) => { each_knote(src, fd, knote_detach_and_drop); });
