@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { Uring, OP_READ, OP_WRITE, OP_FSYNC } from './aio-uring.js';
+import { Uring, OP_READ, OP_WRITE, OP_FSYNC, IOSQE_ASYNC } from './aio-uring.js';
 
 export const SLOT_BYTES = 64 * 1024;
 export const K_READ = 0, K_WRITE = 1, K_FSYNC = 2;
@@ -143,7 +143,7 @@ class UringEngine implements Engine {
   private readonly ring: Uring;
   private readonly bufs: { bytes: Uint8Array; addr: bigint }[] = [];
   private readonly ops = [OP_READ, OP_WRITE, OP_FSYNC];
-  constructor(readonly label: string, slots: number) {
+  constructor(readonly label: string, slots: number, private readonly sqeFlags: number) {
     this.ring = new Uring(Math.max(8, slots * 2));
     const mem = this.ring.buffer(slots * SLOT_BYTES);
     for (let i = 0; i < slots; i++) {
@@ -153,7 +153,7 @@ class UringEngine implements Engine {
   view(slot: number): Uint8Array { return this.bufs[slot]!.bytes; }
   submit(kind: number, fd: number, slot: number, len: number, pos: number): void {
     const b = this.bufs[slot]!;
-    this.ring.prep(this.ops[kind]!, fd, kind === K_FSYNC ? 0n : b.addr, kind === K_FSYNC ? 0 : len, pos, slot);
+    this.ring.prep(this.ops[kind]!, fd, kind === K_FSYNC ? 0n : b.addr, kind === K_FSYNC ? 0 : len, pos, slot, this.sqeFlags);
   }
   async run(on: OnDone, done: () => boolean): Promise<void> {
     while (!done()) this.ring.submitAndWait(1, on);
@@ -161,7 +161,7 @@ class UringEngine implements Engine {
   async close(): Promise<void> {}
 }
 
-/** Makes the engine named by `kind` ('uv', 'blk', 'uring') with `n` threads where that applies. */
+/** Makes the engine named by `kind` ('uv', 'blk', 'uring', 'uring-async') with `n` threads where that applies. */
 export async function make_engine(kind: string, n: number, slots: number, self: URL): Promise<Engine> {
   if (kind === 'uv') return new UvEngine(`libuv pool x${n}`, slots);
   if (kind === 'blk') {
@@ -169,6 +169,7 @@ export async function make_engine(kind: string, n: number, slots: number, self: 
     await e.start(n, self);
     return e;
   }
-  if (kind === 'uring') return new UringEngine('io_uring (koffi)', slots);
+  if (kind === 'uring') return new UringEngine('io_uring (koffi)', slots, 0);
+  if (kind === 'uring-async') return new UringEngine('io_uring (koffi), IOSQE_ASYNC', slots, IOSQE_ASYNC);
   throw new Error(`unknown engine ${kind}`);
 }

@@ -4,7 +4,7 @@
  * shape. A module of its own, because importing the child's file would run it.
  */
 export interface Spec {
-  engine: 'uv' | 'blk' | 'uring';
+  engine: 'uv' | 'blk' | 'uring' | 'uring-async';
   /** Pool size (uv, set by the parent in UV_THREADPOOL_SIZE) or thread count (blk). */
   n: number;
   workload: 'read' | 'write' | 'pipe';
@@ -20,6 +20,7 @@ export interface Result {
   secs: number;
   p50us: number;
   p99us: number;
+  /** Process CPU (all threads, user + system) per op; for the pipe, less the writer thread's own. */
   cpuUsPerOp: number;
   error?: string;
 }

@@ -8,7 +8,10 @@
  *      through a SharedArrayBuffer ring with Atomics.wait/notify, N = 2, 4;
  *  (c) io_uring through koffi (rings mapped into JS with koffi.view), the
  *      issuing thread submitting and reaping with one blocking
- *      io_uring_enter(min_complete = 1) per batch.
+ *      io_uring_enter(min_complete = 1) per batch; and the same with every
+ *      SQE flagged IOSQE_ASYNC, which makes the kernel hand each one to an
+ *      io-wq worker instead of trying it inline: a warm-cache read otherwise
+ *      completes inside io_uring_enter, which a cold-cache read would not.
  *
  * Workloads: (1) 4 KiB random reads from a 64 MiB file whose pages are warm,
  * closed loop at queue depth 1, 8, 64: completions/s and submit->completion
@@ -43,6 +46,7 @@ const CANDS: Cand[] = [
   { key: 'blocking threads x2', engine: 'blk', n: 2 },
   { key: 'blocking threads x4', engine: 'blk', n: 4 },
   { key: 'io_uring', engine: 'uring', n: 1 },
+  { key: 'io_uring IOSQE_ASYNC', engine: 'uring-async', n: 1 },
 ];
 const PEER = CANDS[0]!;
 

@@ -34,6 +34,8 @@ const MAP_FAILED = -1n;
 export const OP_FSYNC = 3;
 export const OP_READ = 22;
 export const OP_WRITE = 23;
+/** SQE flag: never try inline, always punt to an io-wq worker (what a cold-cache read costs). */
+export const IOSQE_ASYNC = 1 << 4;
 
 const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 12: 'ENOMEM', 14: 'EFAULT', 22: 'EINVAL', 38: 'ENOSYS' };
 
@@ -119,11 +121,12 @@ export class Uring {
   }
 
   /** Queues one SQE (published to the kernel by the next enter). */
-  prep(op: number, fd: number, addr: bigint, len: number, off: number, tag: number): void {
+  prep(op: number, fd: number, addr: bigint, len: number, off: number, tag: number, sqeFlags = 0): void {
     const idx = this.tail & this.sqMask;
     const b = idx * 64, v = this.sqes;
     for (let i = 0; i < 64; i += 8) v.setBigUint64(b + i, 0n, true);
     v.setUint8(b, op);
+    v.setUint8(b + 1, sqeFlags);
     v.setInt32(b + 4, fd, true);
     v.setBigUint64(b + 8, BigInt.asUintN(64, BigInt(off)), true); // -1: the file position (pipes)
     v.setBigUint64(b + 16, addr, true);
