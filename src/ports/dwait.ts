@@ -45,6 +45,7 @@
  * forms use it: the async forms must not hold their thread's event loop.
  */
 import { I32 } from '../kern/kmem.js';
+import { WakeMargin } from '../kern/wakemargin.js';
 import { mono_now } from '../kern/time.js';
 import { on_boot, tunables } from '../kern/boot.js';
 import { kstat_add, kstat_counter } from '../kern/kstat.js';
@@ -79,9 +80,7 @@ const MIN_MARGIN = 20_000, MAX_MARGIN = 400_000, INIT_MARGIN = 150_000, SLACK_MA
 on_boot(() => { I32[spinRegion.base + SPIN_DPOST] = tunables().port_dwait_ns!; });
 
 // Per-thread adaptation state (module state is per thread: each worker has its own).
-const delays = new Float64Array(64);
-let nDelays = 0;
-let margin = INIT_MARGIN;
+const wm = new WakeMargin(INIT_MARGIN, 8, MARGIN_Q, MIN_MARGIN, MAX_MARGIN, MARGIN_PAD);
 let slackTried = false;
 /** Set by the first deadline wait of this thread: port_get then calls {@link dwait_thread_setup}. */
 export let slackWanted = false;
@@ -99,22 +98,14 @@ export function dwait_thread_setup(): void {
   if (slackTried) return;
   slackTried = true;
   if (set_timer_slack(1)) {
-    margin = SLACK_MARGIN;
-    nDelays = 0; // the delays seen so far were with the default slack
+    wm.reset(SLACK_MARGIN); // the delays seen so far were with the default slack
   }
 }
 
-function note_delay(d: number): void {
-  delays[nDelays++ & 63] = d;
-  if ((nDelays & 7) !== 0) return;
-  const a = Float64Array.from(delays.subarray(0, Math.min(nDelays, 64))).sort();
-  const q = a[Math.floor(a.length * MARGIN_Q)]!;
-  margin = Math.min(MAX_MARGIN, Math.max(MIN_MARGIN, q + MARGIN_PAD));
-}
 
 /** This thread's current margin (ns) and samples, for tests and benches. */
 export function port_dwait_margin(): { marginNs: number; samples: number } {
-  return { marginNs: margin, samples: nDelays };
+  return { marginNs: wm.margin, samples: wm.samples };
 }
 
 /**
@@ -187,7 +178,7 @@ export function dwait_begin(h: number, deadline: number): DeadlineWait | undefin
   if (!help) callout_cover(TL_MONO, expiry);
   const end = help ? expiry : expiry + post;
   const now = mono_now();
-  const sleepUntil = expiry - margin;
+  const sleepUntil = expiry - wm.margin;
   const d: DeadlineWait = {
     sleepUntil: sleepUntil > now ? sleepUntil : NaN, spinning: false, spun: false, lastRun: -Infinity, help, warmed: help,
     policy: {
@@ -200,7 +191,7 @@ export function dwait_begin(h: number, deadline: number): DeadlineWait | undefin
         if (!d.spun) {
           // Step 1 is over (sq_block calls active() only while spinning).
           d.spun = true;
-          if (!Number.isNaN(d.sleepUntil)) note_delay(t - d.sleepUntil);
+          if (!Number.isNaN(d.sleepUntil)) wm.note(t - d.sleepUntil);
           const b = spinRegion.base;
           if (t < end && Atomics.add(I32, b + SPIN_NOW, 1) < Atomics.load(I32, b + SPIN_MAX)) d.spinning = true;
           else if (t < end) Atomics.sub(I32, b + SPIN_NOW, 1);
@@ -233,7 +224,7 @@ export function dwait_end(d: DeadlineWait, woken: boolean): void {
     // Woken during step 1. If that was after step 1 should have ended, the
     // sleep overshot by at least this much: the margin was too short.
     const late = mono_now() - d.sleepUntil;
-    if (late > 0) note_delay(late);
+    if (late > 0) wm.note(late);
   }
   kstat_add(caught ? C_DWAIT_HIT : C_DWAIT_MISS);
 }

@@ -16,6 +16,7 @@ import { mono_now, type Timespec } from '../kern/time.js';
 import { run_sync, run_async, run_sync_restart, run_async_restart, type SleepGen } from '../kern/sleeprun.js';
 import { sq_alloc, sq_free, sq_enqueue, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR } from '../kern/sleepq.js';
 import type { SpinPolicy } from '../kern/sleepwait.js';
+import { WakeMargin } from '../kern/wakemargin.js';
 import { timer_signal_deadline, callout_run, callout_cover, set_timer_slack, TL_MONO } from '../timers/kapi.js';
 import { wmesg_register } from '../kern/wmesg.js';
 import { sig_first, sig_word, sig_bit, copyin_sigset, type sigset_t } from './sigset.js';
@@ -57,36 +58,38 @@ function* sigwait_gen(w0: number, w1: number, deadline: number, async: boolean, 
 
 // ---- the deadline-aware wait ---------------------------------------------------
 
-/** Sleep until this long before a known expiry, then spin (ns): a blocked thread here needs ~25-30 µs to wake. */
-const MARGIN_NS = 60_000;
 /** How long past the expiry the spin goes on before it sleeps as usual (ns). */
 const PAST_NS = 50_000;
+/** This thread's margin: how long before the expiry its sleep ends (learnt, kern/wakemargin.ts). */
+const wm = new WakeMargin(150_000);
 let slackDone = false;
 
 /**
  * The deadline-aware wait of a blocking sigwait for a signal a SIGEV_SIGNAL
  * timer generates (the port getter's, ports/dwait.ts, in small): sleep until
- * MARGIN_NS before the timer's next expiry (timers' sig_hint), then spin,
- * and from the expiry on fire the due callouts in this thread (callout_run:
- * safe from any thread; the timer's signal is then generated here and seen
- * at once, with no cross-thread wake-up); the clock thread is told
- * (callout_cover) and only backstops it. A wake-up ends any phase. Only
+ * the thread's margin before the timer's next expiry (timers' sig_hint), then
+ * spin, and from the expiry on fire the due callouts in this thread
+ * (callout_run: safe from any thread; the timer's signal is then generated
+ * here and seen at once, with no cross-thread wake-up); the clock thread is
+ * told (callout_cover) and only backstops it. A wake-up ends any phase. Only
  * the blocking forms: an async one must not hold its thread's event loop.
  */
 function deadline_wait(w0: number, w1: number, deadline: number): SpinPolicy | undefined {
   const expiry = timer_signal_deadline(w0, w1);
   if (expiry >= deadline) return undefined;
-  if (!slackDone) { slackDone = true; set_timer_slack(1); }
+  if (!slackDone) { slackDone = true; if (set_timer_slack(1)) wm.reset(80_000); }
   callout_cover(TL_MONO, expiry);
   const now = mono_now();
   const end = expiry + PAST_NS;
-  let last = -Infinity;
+  const until = expiry - wm.margin;
+  let last = -Infinity, first = true;
   return {
-    sleepUntil: expiry - MARGIN_NS > now ? expiry - MARGIN_NS : undefined,
+    sleepUntil: until > now ? until : undefined,
     budgetNs: end - now + 1_000_000, // a backstop: active() ends the spin at `end`
     stride: 16,
     active: () => {
       const t = mono_now();
+      if (first) { first = false; if (until > now) wm.note(t - until); } // how late the sleep ended
       if (t >= expiry && t - last >= 2_000) { last = t; callout_run(TL_MONO); }
       return t < end;
     },

@@ -31,6 +31,7 @@ await import('../sys/index.js');
 const { attach_system_thread } = await import('../kern/boot.js');
 const kmem = await import('../kern/kmem.js'); // kmem.I32: a live binding, replaced by attach
 const { mono_now } = await import('../kern/time.js');
+const { WakeMargin } = await import('../kern/wakemargin.js');
 const { kstat_add } = await import('../kern/kstat.js');
 const co = await import('./callout.js');
 const { set_timer_slack, host_clock_ns, LINUX_CLOCK_THREAD_CPUTIME_ID } = await import('./ffi.js');
@@ -45,17 +46,7 @@ parentPort?.postMessage('up');
 const MIN_MARGIN = 20_000, MAX_MARGIN = 400_000;
 /** How long past a covered deadline the clock thread fires it if its getter did not. */
 const BACKSTOP_NS = 30_000;
-const delays = new Float64Array(64);
-let nDelays = 0;
-let margin = slack ? 80_000 : 160_000;
-
-function note_delay(d: number): void {
-  delays[nDelays++ & 63] = d;
-  if ((nDelays & 15) !== 0) return;
-  const a = Float64Array.from(delays.subarray(0, Math.min(nDelays, 64))).sort();
-  const p90 = a[Math.floor(a.length * 0.9)]!;
-  margin = Math.min(MAX_MARGIN, Math.max(MIN_MARGIN, p90 + 10_000));
-}
+const wm = new WakeMargin(slack ? 80_000 : 160_000, 16, 0.9, MIN_MARGIN, MAX_MARGIN);
 
 const line = co.TL_MONO;
 const wake = co.callout_wake_word(line);
@@ -83,13 +74,13 @@ for (;;) {
     kstat_add(st.C_COVERED);
     continue;
   }
-  const sleepUntil = target - margin;
+  const sleepUntil = target - wm.margin;
   if (sleepUntil > now) {
     const r = Atomics.wait(kmem.I32, wake, seq, (sleepUntil - now) / 1e6);
     kstat_add(st.C_WAKEUPS);
     if (r !== 'timed-out') continue; // an earlier deadline was armed
     now = mono_now();
-    note_delay(now - sleepUntil);
+    wm.note(now - sleepUntil);
     if (now > target) { kstat_add(st.C_LATE); continue; }
   }
   // Spin the rest, watching for an earlier arm and for a getter's cover.
