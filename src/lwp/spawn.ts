@@ -33,6 +33,7 @@
  * module imports (a start module of the package imports 'ukern/sys', the
  * bundle; the tests' start modules import build/src).
  */
+import { worker_execargv } from './execargv.js';
 import { Worker, MessageChannel, isMainThread, type MessagePort } from 'node:worker_threads';
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -111,33 +112,6 @@ export function lwp0_refresh(): void {
     return;
   }
   if (Atomics.load(I32, curproc() + P.nlive) > 0) lwp0.ref(); else lwp0.unref();
-}
-
-/*
- * Workers inherit the program's execArgv, but Node refuses some of what a
- * program may be started with: the options that say where the main script
- * comes from (-e, -p, --input-type, ...) make a worker fail to load its
- * module, and per-process options (V8 heap sizes and the like) given
- * explicitly are ERR_WORKER_INVALID_EXEC_ARGV. lwp0 gets the filtered list,
- * and every worker it starts inherits that.
- */
-const DROP_WITH_VALUE = new Set(['-e', '--eval', '-p', '--print', '--input-type']);
-const DROP = new Set(['-i', '--interactive', '-c', '--check', '--test', '--watch', '--watch-path', '--watch-preserve-output']);
-const KEEP_PRELOAD = new Set(['-r', '--require', '--import']);
-
-/** execArgv minus what only makes sense for the main thread's entry point (-e/-p code, --input-type, ...). */
-function worker_execargv(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-    const name = eq > 0 ? a.slice(0, eq) : a;
-    if (KEEP_PRELOAD.has(name)) { out.push(a); if (eq < 0 && i + 1 < argv.length) out.push(argv[++i]!); continue; }
-    if (DROP_WITH_VALUE.has(name)) { if (eq < 0) i++; continue; }
-    if (DROP.has(name)) continue;
-    out.push(a);
-  }
-  return out;
 }
 
 /** The flags a ERR_WORKER_INVALID_EXEC_ARGV error names. */
