@@ -8,6 +8,8 @@
  * and every worker it starts inherits that; the LWP workers the main thread
  * starts itself (pool.ts) get it explicitly.
  */
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+
 const DROP_WITH_VALUE = new Set(['-e', '--eval', '-p', '--print', '--input-type']);
 const DROP = new Set(['-i', '--interactive', '-c', '--check', '--test', '--watch', '--watch-path', '--watch-preserve-output']);
 const KEEP_PRELOAD = new Set(['-r', '--require', '--import']);
@@ -27,3 +29,34 @@ export function worker_execargv(argv: readonly string[]): string[] {
   return out;
 }
 
+
+/** The flags a ERR_WORKER_INVALID_EXEC_ARGV error names. */
+function invalid_flags(e: unknown): string[] {
+  if (!(e instanceof Error) || (e as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') return [];
+  const i = e.message.indexOf('flags: ');
+  return i < 0 ? [] : e.message.slice(i + 7).split(', ').map((f) => f.trim()).filter((f) => f !== '');
+}
+
+/** The execArgv workers of this thread start with, once found (flags the first start refused dropped). */
+let chosen: string[] | undefined;
+
+/**
+ * Starts a worker with the execArgv a worker accepts: the program's, minus
+ * its entry-point options, minus the per-process flags Node names as invalid
+ * (dropped and tried again, once per thread).
+ */
+export function worker_start(url: URL | string, opts: Omit<WorkerOptions, 'execArgv'>): Worker {
+  let argv = chosen ?? worker_execargv(process.execArgv);
+  for (;;) {
+    try {
+      const w = new Worker(url, { ...opts, execArgv: argv });
+      chosen = argv;
+      return w;
+    } catch (e) {
+      const bad = invalid_flags(e);
+      const next = argv.filter((a) => !bad.includes(a));
+      if (bad.length === 0 || next.length === argv.length) throw e;
+      argv = next;
+    }
+  }
+}

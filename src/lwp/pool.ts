@@ -30,7 +30,7 @@
  * This module loads no kernel code: lwp0 starts its first workers before it
  * loads the kernel. Everything that needs kernel memory is a hook.
  */
-import { worker_execargv } from './execargv.js';
+import { worker_start } from './execargv.js';
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { KernelImage } from '../kern/boot.js';
 
@@ -152,12 +152,11 @@ export class WorkerPool {
     st[0] = state;
     const lwp0 = this.hooks.lwp0Port?.();
     const transfer: MessagePort[] = lwp0 === undefined ? [port2] : [port2, lwp0];
-    const w = new Worker(new URL(this.trampoline), {
+    // Not the program's own -e code, --input-type or per-process flags (a worker refuses them).
+    const w = worker_start(new URL(this.trampoline), {
       workerData: { image: this.image, port: port2, lwp0, state: st },
       transferList: transfer,
       name: 'ukern lwp',
-      // Not the program's own -e code or --input-type (a worker refuses them).
-      execArgv: worker_execargv(process.execArgv),
     });
     // Only running LWPs keep the process alive, and the owner's rule for that
     // (spawn.ts) covers them: a worker never does by itself.

@@ -33,7 +33,7 @@
  * module imports (a start module of the package imports 'ukern/sys', the
  * bundle; the tests' start modules import build/src).
  */
-import { worker_execargv } from './execargv.js';
+import { worker_start } from './execargv.js';
 import { Worker, MessageChannel, isMainThread, type MessagePort } from 'node:worker_threads';
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -114,12 +114,6 @@ export function lwp0_refresh(): void {
   if (Atomics.load(I32, curproc() + P.nlive) > 0) lwp0.ref(); else lwp0.unref();
 }
 
-/** The flags a ERR_WORKER_INVALID_EXEC_ARGV error names. */
-function invalid_flags(e: unknown): string[] {
-  if (!(e instanceof Error) || (e as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') return [];
-  const i = e.message.indexOf('flags: ');
-  return i < 0 ? [] : e.message.slice(i + 7).split(', ').map((f) => f.trim()).filter((f) => f !== '');
-}
 
 /** The LWP worker's entry, beside this module: in the bundle when the kernel was loaded from it. */
 const TRAMPOLINE = new URL('./trampoline.js', import.meta.url).href;
@@ -146,22 +140,10 @@ export function kernel_module_url(module: URL): URL {
 
 /** Starts a kernel worker with the execArgv Worker accepts (per-process flags it names as invalid are dropped). */
 function new_kernel_worker(module: URL, name: string): Worker {
-  let argv = worker_execargv(process.execArgv);
-  const url = kernel_module_url(module);
-  for (;;) {
-    try {
-      return new Worker(url, {
-        workerData: { image: kernel_image(), trampoline: TRAMPOLINE },
-        name: `ukern ${name}`,
-        execArgv: argv,
-      });
-    } catch (e) {
-      const bad = invalid_flags(e);
-      const next = argv.filter((a) => !bad.includes(a));
-      if (bad.length === 0 || next.length === argv.length) throw e;
-      argv = next;
-    }
-  }
+  return worker_start(kernel_module_url(module), {
+    workerData: { image: kernel_image(), trampoline: TRAMPOLINE },
+    name: `ukern ${name}`,
+  });
 }
 
 /**
