@@ -1,6 +1,6 @@
 /**
- * The host calls the intr subsystem makes, through koffi (as timers/ffi.ts
- * loads libc: lazily, once per thread, null where it cannot). Node exposes
+ * The host calls the intr subsystem makes, through this thread's libc
+ * (kern/libc.ts: koffi, lazily, once per thread, null where it cannot). Node exposes
  * none of these without an event loop in the way: epoll (the intr thread
  * blocks in epoll_wait itself, running no JS meanwhile), poll(2) with a zero
  * timeout and FIONREAD / SIOCOUTQ for a descriptor's readiness and `data`,
@@ -12,7 +12,7 @@
  * locks); -1 means failure and os_errno() says why. Buffers are per thread:
  * each thread has its own copy of this module.
  */
-import { createRequire } from 'node:module';
+import { libc_open } from '../kern/libc.js';
 
 type Fn = (...a: unknown[]) => unknown;
 interface Libc {
@@ -25,12 +25,9 @@ let libc: Libc | null | undefined;
 function load(): Libc | null {
   if (libc !== undefined) return libc;
   libc = null;
-  if (process.platform !== 'linux' || process.env.UKERN_NO_FFI === '1') return libc;
+  const lib = libc_open();
+  if (lib === null) return libc;
   try {
-    const koffi = createRequire(import.meta.url)('koffi') as {
-      load(name: string): { func(sig: string): Fn }; errno(): number;
-    };
-    const lib = koffi.load('libc.so.6');
     libc = {
       epoll_create1: lib.func('int epoll_create1(int)'),
       epoll_ctl: lib.func('int epoll_ctl(int, int, int, void *)'),
@@ -46,7 +43,7 @@ function load(): Libc | null {
       close: lib.func('int close(int)'),
       clock_gettime: lib.func('int clock_gettime(int, void *)'),
       gettid: lib.func('int gettid()'),
-      errno: () => koffi.errno(),
+      errno: () => lib.errno(),
     };
   } catch {
     libc = null;

@@ -6,7 +6,7 @@
  * without a prebuilt binary) each function says so and callers fall back to
  * pure JS (see clocks.ts and clockthread.ts for what the fallbacks cost).
  */
-import { createRequire } from 'node:module';
+import { libc_open } from '../kern/libc.js';
 
 interface Libc {
   prctl: (op: number, a: number, b: number, c: number, d: number) => number;
@@ -17,18 +17,13 @@ interface Libc {
 
 let libc: Libc | null | undefined;
 
-/** Loads libc through koffi once per thread; null when unavailable. */
+/** Binds the calls this module needs from this thread's libc (kern/libc.ts), once; null when unavailable. */
 function load(): Libc | null {
   if (libc !== undefined) return libc;
   libc = null;
-  if (process.platform !== 'linux' || process.env.UKERN_NO_FFI === '1') return libc;
+  const lib = libc_open();
+  if (lib === null) return libc;
   try {
-    // createRequire: koffi is CommonJS with a native addon; loading it lazily
-    // keeps threads that never need it from paying for it.
-    const koffi = createRequire(import.meta.url)('koffi') as {
-      load(name: string): { func(sig: string): (...a: unknown[]) => unknown };
-    };
-    const lib = koffi.load('libc.so.6');
     const prctl = lib.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)');
     const gettime = lib.func('int clock_gettime(int, void *)');
     const getres = lib.func('int clock_getres(int, void *)');

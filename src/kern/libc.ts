@@ -1,0 +1,38 @@
+/**
+ * The host's libc through koffi (an FFI package that ships prebuilt
+ * binaries), opened once per thread, for the subsystems that make host calls
+ * Node does not expose (timers/ffi.ts, intr/ffi.ts). Optional: on another OS,
+ * a platform without a prebuilt binary, or with UKERN_NO_FFI=1, it is null
+ * and each caller falls back or says so. Loaded lazily (createRequire: koffi
+ * is CommonJS with a native addon), so threads that never need it do not pay
+ * for it.
+ */
+import { createRequire } from 'node:module';
+
+/** A libc function bound by its C signature. */
+export type LibcFn = (...a: unknown[]) => unknown;
+export interface Libc {
+  /** Binds a function of libc by its C declaration. */
+  func(sig: string): LibcFn;
+  /** The calling thread's errno after the last call. */
+  errno(): number;
+}
+
+let libc: Libc | null | undefined;
+
+/** This thread's libc, or null when host calls are unavailable. Never throws. */
+export function libc_open(): Libc | null {
+  if (libc !== undefined) return libc;
+  libc = null;
+  if (process.platform !== 'linux' || process.env.UKERN_NO_FFI === '1') return libc;
+  try {
+    const koffi = createRequire(import.meta.url)('koffi') as {
+      load(name: string): { func(sig: string): LibcFn }; errno(): number;
+    };
+    const lib = koffi.load('libc.so.6');
+    libc = { func: (sig) => lib.func(sig), errno: () => koffi.errno() };
+  } catch {
+    libc = null;
+  }
+  return libc;
+}
