@@ -1,8 +1,7 @@
 /**
  * The default action of each signal (POSIX), in one table that the kernel
- * and the documentation read, and the names of signals for messages.
+ * and the documentation read.
  */
-import { constants } from 'node:os';
 import {
   SIGCHLD, SIGURG, SIGWINCH, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGQUIT, SIGILL, SIGTRAP, SIGABRT,
   SIGBUS, SIGFPE, SIGSEGV, SIGXCPU, SIGXFSZ, SIGSYS, SIGRTMIN, SIGRTMAX,
@@ -26,11 +25,3 @@ export function sig_default_action(signo: number): number {
 
 /** Is `signo` a realtime (queued) signal? */
 export function sig_is_rt(signo: number): boolean { return signo >= SIGRTMIN && signo <= SIGRTMAX; }
-
-/** The host's name of a signal, for messages ("SIGRTMIN+3" for the realtime ones). */
-export function sig_name(signo: number): string {
-  const S = constants.signals as Readonly<Record<string, number>>;
-  for (const k of Object.keys(S)) if (S[k] === signo && k !== 'SIGIOT' && k !== 'SIGPOLL') return k;
-  if (sig_is_rt(signo)) return signo === SIGRTMIN ? 'SIGRTMIN' : signo === SIGRTMAX ? 'SIGRTMAX' : `SIGRTMIN+${signo - SIGRTMIN}`;
-  return `signal ${signo}`;
-}

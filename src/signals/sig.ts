@@ -83,7 +83,7 @@ import { type Errno } from '../kern/errno.js';
 import { SI_TIMER, SI_QUEUE, SIGKILL, SIGSTOP, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU } from './consts.js';
 import { lwp_signal_post, lwp_signal_clear, lwp_signal_set, lwp_foreach_live, LWPV_SLEEPING } from '../lwp/kapi.js';
 import { DA_IGN, DA_CONT, sig_default_action } from './defaults.js';
-import { sig_word, sig_bit, sig_first, CANTMASK0 } from './sigset.js';
+import { sig_first, sig_next, CANTMASK0 } from './sigset.js';
 import { os_update_locked } from './route.js';
 import { SG, SA, LS, SK_DFL, SK_IGN, SK_FUNC, sigacts_h, sigact_h, lwpsig_h, lwpsig_count } from './sigstate.js';
 import { sq_wake_one } from '../kern/sleepq.js';
@@ -94,7 +94,7 @@ import {
 
 export {
   sig_lock, sig_unlock, sig_lockword, ls_get, ls_peek, blank, sig_discard_all, sig_set_timer_ops, sig_withdraw_timer,
-  sig_pending_count, type siginfo_t, type SigSource,
+  type siginfo_t, type SigSource,
 } from './sigqueue.js';
 
 const C_GENERATED = kstat_counter('sig', 'generated');
@@ -247,11 +247,8 @@ export function sig_kick(lid: number): void {
 /** Offers every process-pending signal again (lock held): after a taker blocked it, exited, or a handler appeared. */
 export function sig_redistribute(): void {
   const sg = sigacts_h();
-  let w0 = I32[sg + SG.pend0]!, w1 = I32[sg + SG.pend1]!;
-  for (let s = sig_first(w0, w1); s !== 0; s = sig_first(w0, w1)) {
-    if (sig_word(s) === 0) w0 &= ~sig_bit(s); else w1 &= ~sig_bit(s);
-    choose_taker(s);
-  }
+  const w0 = I32[sg + SG.pend0]!, w1 = I32[sg + SG.pend1]!;
+  for (let s = sig_first(w0, w1); s !== 0; s = sig_next(w0, w1, s)) choose_taker(s);
 }
 
 /** Generations of s so far (EVFILT_SIGNAL's counter; wraps, compare differences). Lock-free. */
@@ -291,12 +288,9 @@ export function sig_set_lwp_alive(fn: (lid: number) => boolean): void { lwp_aliv
  */
 export function deliverable(ls: number): number {
   const sg = sigacts_h();
-  let w0 = (I32[ls + LS.pend0]! | I32[sg + SG.pend0]!) & ~I32[ls + LS.mask0]!;
-  let w1 = (I32[ls + LS.pend1]! | I32[sg + SG.pend1]!) & ~I32[ls + LS.mask1]!;
-  for (let s = sig_first(w0, w1); s !== 0; s = sig_first(w0, w1)) {
-    if (takes(ls, s)) return s;
-    if (sig_word(s) === 0) w0 &= ~sig_bit(s); else w1 &= ~sig_bit(s);
-  }
+  const w0 = (I32[ls + LS.pend0]! | I32[sg + SG.pend0]!) & ~I32[ls + LS.mask0]!;
+  const w1 = (I32[ls + LS.pend1]! | I32[sg + SG.pend1]!) & ~I32[ls + LS.mask1]!;
+  for (let s = sig_first(w0, w1); s !== 0; s = sig_next(w0, w1, s)) if (takes(ls, s)) return s;
   return 0;
 }
 

@@ -13,7 +13,7 @@ import { sq_wake_one } from '../kern/sleepq.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { type Errno } from '../kern/errno.js';
 import { sig_is_rt } from './defaults.js';
-import { sig_word, sig_bit, sig_first } from './sigset.js';
+import { sig_word, sig_bit, sig_first, sig_next } from './sigset.js';
 import { SG, SA, LS, KS, sigacts_h, sigact_h, lwpsig_h, lwpsig_count, ksiginfos, ks_value, ks_set_value } from './sigstate.js';
 
 const C_QUEUED = kstat_counter('sig', 'queued');
@@ -94,11 +94,8 @@ export function ls_init(h: number, lid: number, m0: number, m1: number): void {
  * held): its LWP exited in a wait it never came back from (an async one).
  */
 export function wait_forget(h: number): void {
-  let w0 = I32[h + LS.wait0]!, w1 = I32[h + LS.wait1]!;
-  for (let s = sig_first(w0, w1); s !== 0; s = sig_first(w0, w1)) {
-    I32[sigact_h(s) + SA.nwait]--;
-    if (sig_word(s) === 0) w0 &= ~sig_bit(s); else w1 &= ~sig_bit(s);
-  }
+  const w0 = I32[h + LS.wait0]!, w1 = I32[h + LS.wait1]!;
+  for (let s = sig_first(w0, w1); s !== 0; s = sig_next(w0, w1, s)) I32[sigact_h(s) + SA.nwait]--;
   I32[h + LS.wait0] = 0; I32[h + LS.wait1] = 0;
 }
 /** Frees an entry's queued signals (lock held). */
@@ -239,17 +236,4 @@ export function sig_withdraw_timer(it: number, tid: number): void {
 }
 
 
-/** Does anyone block or wait for s, or is it pending? For tests and kstat. */
-export function sig_pending_count(): number {
-  let n = 0;
-  const sg = sigacts_h();
-  for (let k = PQ.head(sg); k !== 0; k = PQ.after(k)) n++;
-  const c = lwpsig_count();
-  for (let i = 0; i < c; i++) {
-    const ls = lwpsig_h(i);
-    if (I32[ls + LS.lid] === 0) continue;
-    for (let k = LQ.head(ls); k !== 0; k = LQ.after(k)) n++;
-  }
-  return n;
-}
 

@@ -27,8 +27,6 @@ export function sig_bit(s: number): number { return 1 << ((s - 1) & 31); }
 export function sig_has(w0: number, w1: number, s: number): boolean {
   return ((sig_word(s) === 0 ? w0 : w1) & sig_bit(s)) !== 0;
 }
-/** Every signal but 0: the full set's two words. */
-export const FULL0 = -1, FULL1 = -1;
 /** The set {SIGKILL, SIGSTOP}, which no mask may hold (both are in word 0). */
 export const CANTMASK0 = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
 
@@ -37,6 +35,21 @@ export function sig_first(w0: number, w1: number): number {
   if (w0 !== 0) return 32 - Math.clz32(w0 & -w0);
   if (w1 !== 0) return 32 + 32 - Math.clz32(w1 & -w1);
   return 0;
+}
+
+/**
+ * The lowest member of (w0, w1) above s, or 0: with sig_first, the walk of
+ * a set's members, `for (s = sig_first(w0, w1); s !== 0; s = sig_next(w0, w1, s))`.
+ */
+export function sig_next(w0: number, w1: number, s: number): number {
+  if (s < 32) {
+    const r0 = w0 & (-1 << s); // signals 1..s are bits 0..s-1 of word 0
+    if (r0 !== 0) return sig_first(r0, 0);
+    return sig_first(0, w1);
+  }
+  if (s >= 64) return 0;
+  const r1 = w1 & (-1 << (s - 32));
+  return r1 === 0 ? 0 : sig_first(0, r1);
 }
 
 /** Copies in a signal number: EINVAL unless 1 <= signo < NSIG (0 too when `zero`). */
@@ -64,7 +77,7 @@ export function sigemptyset(): sigset_t { return new sigset_t(); }
 /** A set of every signal. */
 export function sigfillset(): sigset_t {
   const s = new sigset_t();
-  s.w0 = FULL0; s.w1 = FULL1 & (NSIG - 1 === 64 ? -1 : (1 << (NSIG - 33)) - 1);
+  s.w0 = -1; s.w1 = -1; // signals 1..64: NSIG - 1 = 64 bits
   return s;
 }
 function set_arg(set: unknown, syscall: string): sigset_t {

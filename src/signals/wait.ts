@@ -19,7 +19,7 @@ import type { SpinPolicy } from '../kern/sleepwait.js';
 import { WakeMargin } from '../kern/wakemargin.js';
 import { timer_signal_deadline, callout_run, callout_cover, set_timer_slack, TL_MONO } from '../timers/kapi.js';
 import { wmesg_register } from '../kern/wmesg.js';
-import { sig_first, sig_word, sig_bit, copyin_sigset, type sigset_t } from './sigset.js';
+import { sig_first, sig_next, sig_word, sig_bit, copyin_sigset, type sigset_t } from './sigset.js';
 import { SG, SA, LS, sigacts_h, sigact_h } from './sigstate.js';
 import { sig_lock, sig_unlock, sig_lockword, ls_get, sig_take, sig_setmask, sig_recheck_self, blank, type siginfo_t } from './sig.js';
 import { postsig, sig_arm_bell } from './post.js';
@@ -100,11 +100,10 @@ function deadline_wait(w0: number, w1: number, deadline: number): SpinPolicy | u
 function set_wait(ls: number, w0: number, w1: number): void {
   const was0 = I32[ls + LS.wait0]!, was1 = I32[ls + LS.wait1]!;
   I32[ls + LS.wait0] = w0; I32[ls + LS.wait1] = w1;
-  let c0 = was0 ^ w0, c1 = was1 ^ w1;
-  for (let s = sig_first(c0, c1); s !== 0; s = sig_first(c0, c1)) {
+  const c0 = was0 ^ w0, c1 = was1 ^ w1;
+  for (let s = sig_first(c0, c1); s !== 0; s = sig_next(c0, c1, s)) {
     I32[sigact_h(s) + SA.nwait] += ((sig_word(s) === 0 ? w0 : w1) & sig_bit(s)) !== 0 ? 1 : -1;
     os_update_locked(s, true);
-    if (s <= 32) c0 &= ~(1 << (s - 1)); else c1 &= ~(1 << (s - 33));
   }
 }
 
