@@ -8,7 +8,8 @@
  * kernel memory (sigacts os0/os1) and any LWP changes it; the main thread's
  * router (signals/router.ts) waits on `osbell` and follows it. It is not
  * rung for a listener it already has (osl0/osl1 say which), and the end of a
- * sigwait drops its signal's listener lazily (os_update_locked).
+ * sigwait drops its signal's listener lazily (os_update_locked); one a
+ * sigwait rang for is added even when the wait ended first (osr0/osr1).
  */
 import { I32 } from '../kern/kmem.js';
 import { sig_word, sig_bit } from './sigset.js';
@@ -77,7 +78,18 @@ export function os_publish_listening(l0: number, l1: number): boolean {
 export function os_want_waited(w0: number, w1: number): boolean {
   const sg = sigacts_h();
   Atomics.or(I32, sg + SG.os0, w0); Atomics.or(I32, sg + SG.os1, w1);
-  if ((w0 & ~Atomics.load(I32, sg + SG.osl0)) === 0 && (w1 & ~Atomics.load(I32, sg + SG.osl1)) === 0) return false;
+  const m0 = w0 & ~Atomics.load(I32, sg + SG.osl0), m1 = w1 & ~Atomics.load(I32, sg + SG.osl1);
+  if (m0 === 0 && m1 === 0) return false;
+  // The wait may end before the router runs (the signal was already on its
+  // way): it must still add the listener, or the next wait rings again and
+  // the race repeats at every signal. osr0/osr1 say so until it has synced.
+  Atomics.or(I32, sg + SG.osr0, m0); Atomics.or(I32, sg + SG.osr1, m1);
   ring();
   return true;
+}
+
+/** Takes the signals rung for by a sigwait since the router last synced (router_sync: main thread only). */
+export function os_take_rung(): readonly [number, number] {
+  const sg = sigacts_h();
+  return [Atomics.exchange(I32, sg + SG.osr0, 0), Atomics.exchange(I32, sg + SG.osr1, 0)];
 }

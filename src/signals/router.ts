@@ -25,7 +25,7 @@ import { I32 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { NSIG, SIGKILL, SIGSTOP, SI_USER } from './consts.js';
 import { SG, sigacts_h } from './sigstate.js';
-import { os_wanted, os_publish_listening } from './route.js';
+import { os_wanted, os_publish_listening, os_take_rung } from './route.js';
 import { sig_word, sig_bit } from './sigset.js';
 import { sig_generate } from './sig.js';
 import { postsig, sig_set_unlisten } from './post.js';
@@ -54,10 +54,11 @@ export function router_sync(): void {
 
 /** One pass: listeners added and removed; publishes the set; true when a wanted one is still missing. */
 function sync_once(): boolean {
+  const [r0, r1] = os_take_rung();
   for (let s = 1; s < NSIG; s++) {
     const name = names[s];
     if (name === undefined || s === SIGKILL || s === SIGSTOP) continue;
-    const want = os_wanted(s);
+    const want = os_wanted(s) || ((sig_word(s) === 0 ? r0 : r1) & sig_bit(s)) !== 0;
     const fn = listening.get(s);
     if (want && fn === undefined) {
       const f = (): void => heard(s);

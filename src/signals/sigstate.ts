@@ -54,6 +54,7 @@ export const SIGACTS = define_struct('sigacts', {
   os0: 'i32', os1: 'i32',     // [S,a] signals the program catches, waits for or watches: the main thread routes them from the host
   osbell: 'i32',    // [a] bumped when the router must add a listener; the main thread waits on it with waitAsync
   osl0: 'i32', osl1: 'i32',   // [a] signals the router has host listeners for now (written by the main thread only)
+  osr0: 'i32', osr1: 'i32',   // [a] signals a sigwait rang the router for: it adds their listeners even if the wait ended before it ran
   dying: 'i32',     // [a] the signal the process is dying of (0: none); set once
   gen: 'i32',       // [S] bumped by every sigaction (threads cache handlers by it)
 });
