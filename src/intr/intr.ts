@@ -14,8 +14,9 @@
  * reports at once. The intr thread (intrthread.ts) only waits: it blocks in
  * epoll_wait (no JS runs, no CPU is used while nothing happens) and turns
  * each OS event into activations through the one mapping, intr_dispatch ->
- * the handler its consumer installed (the kqueue's os filter: knote_event on
- * every knote of the source, each under its kqueue's lock). An eventfd in
+ * the handlers its consumers installed (the kqueue's os filter: knote_event on
+ * every knote of the source, each under its kqueue's lock; the ports'
+ * PORT_SOURCE_FD; the proc and vnode sources on their pidfds and inotify fd). An eventfd in
  * the same epoll set is the control channel: writing it wakes the thread to
  * read the control words (quit, at process exit: a thread blocked in a host
  * call cannot be terminated, and Node's exit waits for its workers).
@@ -296,9 +297,15 @@ export function src_sotype(src: number): number { return I32[src + S.sotype]!; }
 export type IntrHandler = (src: number, revents: number) => number;
 /** What a consumer does when a descriptor is closed through the kernel (no lock held). */
 export type IntrCloseHandler = (src: number, fd: number) => void;
-let handler: IntrHandler | undefined;
+const handlers: IntrHandler[] = [];
 const closeHandlers: IntrCloseHandler[] = [];
-export function intr_set_handler(fn: IntrHandler): void { handler = fn; }
+/**
+ * Installs a consumer's event handler (the kqueue's os filter, the ports'
+ * PORT_SOURCE_FD, ...): every handler sees every event of every source and
+ * acts on its own objects of that source (none: returns 0). Install at
+ * module load, in a module every thread loads (the intr thread too).
+ */
+export function intr_add_handler(fn: IntrHandler): void { handlers.push(fn); }
 export function intr_on_close(fn: IntrCloseHandler): void { closeHandlers.push(fn); }
 
 /**
@@ -312,7 +319,10 @@ export function intr_dispatch(src: number, gen: number, revents: number): void {
   mutex_enter(lockw());
   const live = I32[src + S.gen] === gen && gen !== 0;
   mutex_exit(lockw());
-  if (live && handler !== undefined) kstat_add(C_ACTIVATIONS, handler(src, revents));
+  if (!live) return;
+  let n = 0;
+  for (const h of handlers) n += h(src, revents);
+  kstat_add(C_ACTIVATIONS, n);
 }
 
 /** Every source (live or stale) of descriptor number fd (takes the intr lock). */

@@ -194,6 +194,6 @@ function each_knote(src: number, fd: number, fn: (kn: number) => void): number {
 }
 
 // An OS event on a source: evaluate each of its knotes (the intr thread, no lock held).
-ix.intr_set_handler((src, revents) => each_knote(src, -1, (kn) => knote_event(kn, revents)));
+ix.intr_add_handler((src, revents) => each_knote(src, -1, (kn) => knote_event(kn, revents)));
 // close(fd) through the kernel: drop its knotes first (knote_fdclose).
 ix.intr_on_close((src, fd) => { each_knote(src, fd, knote_detach_and_drop); });
