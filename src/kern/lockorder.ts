@@ -14,6 +14,9 @@
  *   i   timer      a timer's it_mutex (timer.c holds it      timers/itimer.ts
  *                  while queueing its event on the port,
  *                  as port_send_event expects of a source)
+ *   F   portfile   PORT_SOURCE_FILE's associations (hash,    ports/src-file.ts
+ *                  reap list; queues an event on its port
+ *                  and takes the inotify lock under it)
  *   q   port       a port's queue lock                       ports/mem.ts
  *   k   kqueue     a kqueue's lock (a knote activation from  kqueue/knote.ts
  *                  a port event takes it after the port
@@ -24,6 +27,12 @@
  *   O   osknote    the knote lists of OS descriptors'       kqueue/filters/os.ts
  *                  intr sources (a leaf under the kqueue
  *                  lock)
+ *   N   inotify    the inotify watch table (watch hash,       intr/inotify.ts
+ *                  watcher lists; add/rm_watch run under
+ *                  it; under a kqueue lock from a vnode
+ *                  knote's attach, under the port-file lock
+ *                  from an association; takes intr once to
+ *                  put the instance in epoll)
  *   I   intr       the intr source table, its epoll set      intr/intr.ts
  *                  (epoll_ctl runs under it) and each
  *                  source's interests (under a kqueue lock
@@ -95,7 +104,7 @@
  * (e.g. a counter written under another lock, a flag set before publication).
  */
 export const LOCK_ORDER = [
-  'proc', 'timertab', 'timer', 'port', 'kqueue', 'knhash', 'sigknote', 'osknote', 'intr', 'sig', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
+  'proc', 'timertab', 'timer', 'portfile', 'port', 'kqueue', 'knhash', 'sigknote', 'osknote', 'inotify', 'intr', 'sig', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
   'msgarena',
 ] as const;
 
