@@ -67,14 +67,17 @@ export class InoEvents {
   private readonly v = new DataView(this.bytes.buffer);
   wd: number[] = [];
   mask: number[] = [];
+  /** The event names an entry of a watched directory (a child), not the watched file itself. */
+  named: boolean[] = [];
   /** Reads what is queued (non-blocking) and parses it: the number of events, 0 when none, -1 on error. */
   fill(ifd: number): number {
     const n = Number(load()!.read(ifd, this.bytes, this.bytes.length) as number | bigint);
-    this.wd.length = 0; this.mask.length = 0;
+    this.wd.length = 0; this.mask.length = 0; this.named.length = 0;
     if (n <= 0) return n === 0 ? 0 : -1;
     for (let o = 0; o + 16 <= n; o += 16 + this.v.getUint32(o + 12, true)) {
       this.wd.push(this.v.getInt32(o, true));
       this.mask.push(this.v.getUint32(o + 4, true));
+      this.named.push(this.v.getUint32(o + 12, true) !== 0);
     }
     return this.wd.length;
   }

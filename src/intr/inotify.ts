@@ -212,6 +212,8 @@ export function ino_add_consumer(kind: number, fn: InoConsumer): void { consumer
 const ALL = ino.IN_ACCESS | ino.IN_MODIFY | ino.IN_ATTRIB | ino.IN_MOVED_FROM | ino.IN_MOVED_TO | ino.IN_CREATE |
   ino.IN_DELETE | ino.IN_DELETE_SELF | ino.IN_MOVE_SELF;
 
+const CHILD = ino.IN_CREATE | ino.IN_DELETE | ino.IN_MOVED_FROM | ino.IN_MOVED_TO | ino.IN_ISDIR;
+
 /** Collects (watcher, gen, kind, owner, mask) for one watch's events (inotify lock held). */
 function collect(w: number, mask: number, out: number[]): void {
   for (let me = WQ.head(w); me !== 0; me = WQ.after(me)) {
@@ -222,7 +224,12 @@ function collect(w: number, mask: number, out: number[]): void {
 /** One read's events folded per wd, their watchers collected (takes the inotify lock). */
 function take(buf: ino.InoEvents, n: number, out: number[]): void {
   const fold = new Map<number, number>();
-  for (let i = 0; i < n; i++) fold.set(buf.wd[i]!, (fold.get(buf.wd[i]!) ?? 0) | buf.mask[i]!);
+  for (let i = 0; i < n; i++) {
+    // A directory's watch also hears of its children (a name is given): only their
+    // coming and going concerns the directory itself.
+    const m = buf.named[i] ? buf.mask[i]! & CHILD : buf.mask[i]!;
+    if (m !== 0) fold.set(buf.wd[i]!, (fold.get(buf.wd[i]!) ?? 0) | m);
+  }
   mutex_enter(lockw());
   for (const [wd, mask] of fold) {
     if ((mask & ino.IN_Q_OVERFLOW) !== 0) {
