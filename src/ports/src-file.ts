@@ -93,7 +93,7 @@ mutex_class('portfile', region, { words: 1 });
 const lockw = (): number => region.base + W_LOCK;
 const bucket = (port: number, oid: number): number =>
   region.base + W_BUCKETS + ((Math.imul(port, 0x9e3779b1) ^ oid) & (region.words - W_BUCKETS - 1));
-kstat_gauge('ports', 'file_assocs', () => assocs.inuse);
+kstat_gauge('port', 'file_assocs', () => assocs.inuse);
 
 // ---------------------------------------------------------------- objects
 
