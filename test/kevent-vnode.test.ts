@@ -166,6 +166,13 @@ test('a directory: entries created, removed, renamed are NOTE_WRITE; a subdirect
   assert.equal(fflags(kq), NOTE_WRITE | NOTE_LINK);
   fs.rmdirSync(join(d, 'sub'));
   assert.equal(fflags(kq), NOTE_WRITE | NOTE_LINK);
+  // A child's own changes are not the directory's (inotify reports them on its watch, named).
+  fs.writeFileSync(join(d, 'c'), '');
+  assert.equal(fflags(kq), NOTE_WRITE);
+  change(kq, vn(fd, EV_ADD | EV_CLEAR, ALL));
+  fs.appendFileSync(join(d, 'c'), 'data');
+  fs.chmodSync(join(d, 'c'), 0o600);
+  nothing_pending(kq);
   close(kq); close(fd);
   fs.rmSync(d, { recursive: true });
 });
