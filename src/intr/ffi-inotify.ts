@@ -69,10 +69,18 @@ export class InoEvents {
   mask: number[] = [];
   /** The event names an entry of a watched directory (a child), not the watched file itself. */
   named: boolean[] = [];
+  /**
+   * Whether the last read may have left events queued: it filled the buffer
+   * to within one largest event (16 bytes and a NAME_MAX name). Otherwise
+   * the queue was empty when read, and anything queued since is a new edge
+   * for epoll: no second read(2) to learn of EAGAIN.
+   */
+  more = false;
   /** Reads what is queued (non-blocking) and parses it: the number of events, 0 when none, -1 on error. */
   fill(ifd: number): number {
     const n = Number(load()!.read(ifd, this.bytes, this.bytes.length) as number | bigint);
     this.wd.length = 0; this.mask.length = 0; this.named.length = 0;
+    this.more = n > this.bytes.length - (16 + 256);
     if (n <= 0) return n === 0 ? 0 : -1;
     for (let o = 0; o + 16 <= n; o += 16 + this.v.getUint32(o + 12, true)) {
       this.wd.push(this.v.getInt32(o, true));

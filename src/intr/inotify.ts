@@ -255,11 +255,14 @@ function ino_intr(src: number): number {
   if (src !== Atomics.load(I32, state.base + W_SRC) || I32[state.base + W_IFD] === 0) return 0;
   const ifd = src_fd(src);
   let acts = 0;
-  for (let n = evbuf.fill(ifd); n > 0; n = evbuf.fill(ifd)) {
+  for (;;) {
+    const n = evbuf.fill(ifd);
+    if (n <= 0) break;
     kstat_add(C_EVENTS, n);
     const out: number[] = [];
     take(evbuf, n, out);
     for (let i = 0; i < out.length; i += 5) acts += consumers[out[i + 2]!]?.(out[i + 3]!, out[i]!, out[i + 1]!, out[i + 4]!) ?? 0;
+    if (!evbuf.more) break;
   }
   return acts;
 }

@@ -83,7 +83,12 @@ function vn_detach(kn: number): void {
   os_detach(kn, DIR_READ);
 }
 
-/** The notes the host's IN_* bits and a fresh fstat say happened (kqueue lock held). */
+/**
+ * The notes the host's IN_* bits and a fresh look at the file say happened
+ * (kqueue lock held; ix.st holds the identity check's statx of fd). A write
+ * alone needs only the size, which that statx has; anything that can change
+ * the link count takes one more statx for it.
+ */
 function notes_of(w: number, fd: number, m: number): number {
   let n = 0;
   if ((m & f.IN_MODIFY) !== 0) n |= NOTE_WRITE;
@@ -92,12 +97,13 @@ function notes_of(w: number, fd: number, m: number): number {
   if ((m & f.IN_DELETE_SELF) !== 0) n |= NOTE_DELETE;
   if ((m & f.IN_MOVE_SELF) !== 0) n |= NOTE_RENAME;
   if ((m & f.IN_UNMOUNT) !== 0) n |= NOTE_REVOKE;
-  if (f.os_fstat_ext(fd) === 0) {
-    const was = ix.ino_word(w, 0), size0 = ix.ino_num(w);
+  const size = ix.st.size;
+  if (size > ix.ino_num(w)) n |= NOTE_EXTEND;
+  ix.ino_set_num(w, size);
+  if ((m & ~f.IN_MODIFY) !== 0 && f.os_fstat_ext(fd) === 0) {
+    const was = ix.ino_word(w, 0);
     if (f.xst.nlink !== was) n |= f.xst.nlink === 0 ? NOTE_DELETE : NOTE_LINK;
-    if (f.xst.size > size0) n |= NOTE_EXTEND;
     ix.ino_set_word(w, 0, f.xst.nlink);
-    ix.ino_set_num(w, f.xst.size);
   }
   return n;
 }
@@ -105,7 +111,7 @@ function notes_of(w: number, fd: number, m: number): number {
 /** filt_vnode (kqueue lock held): hint 0 is a scan's look; HINT_INO carries the host's news. */
 function vn_event(kn: number, hint: number): boolean {
   const w = watcher(kn);
-  if (w === 0 || os_gone(kn)) return false;
+  if (w === 0 || os_gone(kn)) return false; // os_gone's statx leaves ix.st filled
   if ((hint & HINT_INO) !== 0) {
     const n = notes_of(w, kn_ident(kn), hint & ~HINT_INO) & I32[kn + K.sfflags]!;
     I32[kn + K.fflags] = I32[kn + K.fflags]! | n;
