@@ -119,6 +119,31 @@ test('exception events come unasked: FILE_DELETE on unlink, FILE_RENAME_FROM on 
   close(port);
   fs.rmSync(d, { recursive: true }); fs.rmSync(d2, { recursive: true });
 });
+test('what became of the name: renamed onto is FILE_RENAME_TO; one of two links: only the watched name counts', () => {
+  const [d, p] = file();
+  const port = port_create();
+  // Another file renamed onto the watched name.
+  const other = join(d, 'other');
+  fs.writeFileSync(other, 'new');
+  port_associate(port, PORT_SOURCE_FILE, fobj(p), FILE_MODIFIED, 1);
+  fs.renameSync(other, p);
+  assert.deepEqual([get(port).portev_events, get_none(port)], [sys.FILE_RENAME_TO, true]);
+  // Two names: removing the other one is no event for this one; removing this one is FILE_DELETE.
+  const alias = join(d, 'alias');
+  fs.linkSync(p, alias);
+  const o2 = fobj(p);
+  port_associate(port, PORT_SOURCE_FILE, o2, FILE_MODIFIED, 2);
+  fs.unlinkSync(alias);
+  nothing_pending(port);
+  port_dissociate(port, PORT_SOURCE_FILE, o2);
+  fs.linkSync(p, alias);
+  port_associate(port, PORT_SOURCE_FILE, fobj(p), FILE_MODIFIED, 3);
+  fs.unlinkSync(p);
+  assert.deepEqual([get(port).portev_events, get_none(port)], [FILE_DELETE, true]);
+  close(port);
+  fs.rmSync(d, { recursive: true });
+});
+
 function get_none(port: number): boolean { try { port_get(port, ZERO); return false; } catch { return true; } }
 
 test('a given time that differs from the file\'s: an event at once, for the events asked for only', () => {

@@ -109,6 +109,15 @@ export const xst = {
 /** statx of an open descriptor into `xst` (link count, size, times, identity): 0 or -1. */
 export function os_fstat_ext(fd: number): number {
   if ((load()!.statx(fd, '', AT_EMPTY_PATH, STATX_BASIC, stxBytes) as number) < 0) return -1;
+  return stx_parse();
+}
+const AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100;
+/** statx of a path (relative to the process's cwd; the link itself when nofollow) into `xst`: 0 or -1. */
+export function os_stat_path(path: string, nofollow: boolean): number {
+  if ((load()!.statx(AT_FDCWD, path, nofollow ? AT_SYMLINK_NOFOLLOW : 0, STATX_BASIC, stxBytes) as number) < 0) return -1;
+  return stx_parse();
+}
+function stx_parse(): number {
   xst.nlink = stx.getUint32(16, true);
   xst.mode = stx.getUint16(28, true);
   xst.inoLo = stx.getInt32(32, true); xst.inoHi = stx.getInt32(36, true);

@@ -22,12 +22,12 @@
  *
  *   IN_ACCESS -> FILE_ACCESS    IN_MODIFY -> FILE_MODIFIED (FILE_TRUNC: size shrank)
  *   IN_ATTRIB -> FILE_ATTRIB    directory entries changed -> FILE_MODIFIED
- *   link count went to 0, IN_DELETE_SELF -> FILE_DELETE
- *   IN_MOVE_SELF -> FILE_RENAME_FROM;  IN_UNMOUNT -> UNMOUNTED
+ *   IN_MOVE_SELF -> FILE_RENAME_FROM;  IN_UNMOUNT -> UNMOUNTED;  IN_DELETE_SELF -> FILE_DELETE
+ *   a link went (the link count fell, an IN_ATTRIB): the name is looked up
+ *     (src-file-name.ts): gone -> FILE_DELETE; another file's -> FILE_RENAME_TO
+ *     (renamed onto); still ours -> nothing (another name of the file went)
  *
- * FILE_RENAME_TO (another file renamed onto the name) and MOUNTEDOVER have no
- * inotify counterpart on the file itself and are never reported; a rename
- * onto the watched name drops the file's last link, which reports FILE_DELETE.
+ * MOUNTEDOVER has no inotify counterpart and is never reported.
  *
  * ---- States (fa_state), all under the port-file lock (F) -------------------
  *
@@ -59,8 +59,9 @@ import {
 } from './source.js';
 import {
   PORT_SOURCE_FILE, PORT_ALLOC_SCACHED, FILE_ACCESS, FILE_MODIFIED, FILE_ATTRIB, FILE_TRUNC, FILE_NOFOLLOW,
-  FILE_DELETE, FILE_RENAME_FROM, UNMOUNTED, FILE_EXCEPTION,
+  FILE_DELETE, FILE_RENAME_FROM, FILE_RENAME_TO, UNMOUNTED, FILE_EXCEPTION,
 } from './consts.js';
+import { fname_set, fname_check, NAME_GONE, NAME_OTHER, NAME_UNKNOWN } from './src-file-name.js';
 
 declare module '../kern/options.js' {
   interface BootOptions {
@@ -81,6 +82,7 @@ const FASSOC = define_struct('fassoc', {
   pfd: 'i32',    // [F] the O_PATH descriptor + 1 (0 once fired)
   events: 'i32', // [F] the events asked for
   nlink: 'i32',  // [F] the link count at the last look
+  inoLo: 'i32', inoHi: 'i32', devMajor: 'i32', devMinor: 'i32', // [F] the file's identity (is the name still it?)
   size: 'f64',   // [F] the size at the last look
 });
 const A = FASSOC.F;
@@ -191,12 +193,22 @@ function events_of(a: number, m: number): number {
   if ((m & f.IN_UNMOUNT) !== 0) ev |= UNMOUNTED;
   const pfd = I32[a + A.pfd]!;
   if (pfd !== 0 && f.os_fstat_ext(pfd - 1) === 0) {
-    if (f.xst.nlink === 0 && I32[a + A.nlink] !== 0) ev |= FILE_DELETE;
+    const nlink = f.xst.nlink, was = I32[a + A.nlink]!;
     if ((m & f.IN_MODIFY) !== 0 && f.xst.size < F64[(a + A.size) >> 1]!) ev |= FILE_TRUNC;
-    I32[a + A.nlink] = f.xst.nlink;
+    I32[a + A.nlink] = nlink;
     F64[(a + A.size) >> 1] = f.xst.size;
+    if (nlink < was) ev |= name_event(a, nlink);
   }
   return ev & want;
+}
+
+/** A link went: what became of the watched name (gone: FILE_DELETE; another file's: FILE_RENAME_TO). */
+function name_event(a: number, nlink: number): number {
+  const id = [I32[a + A.inoLo]!, I32[a + A.inoHi]!, I32[a + A.devMajor]!, I32[a + A.devMinor]!] as const;
+  const r = fname_check(assocs.index(a), (I32[a + A.events]! & FILE_NOFOLLOW) !== 0, id);
+  if (r === NAME_GONE) return FILE_DELETE;
+  if (r === NAME_OTHER) return FILE_RENAME_TO;
+  return r === NAME_UNKNOWN && nlink === 0 ? FILE_DELETE : 0;
 }
 
 /** The events due at once: the times given differ from the file's (f.xst holds its fstat). */
@@ -222,10 +234,14 @@ function open_obj(o: FileObjCopy, events: number): number {
   return pfd;
 }
 
-/** Installs the new descriptor, watcher and state in association a (F held); 0 or an errno. */
-function arm(a: number, pfd: number, events: number, user: number, oid: number): ErrnoCode | 0 {
+/** Installs the new descriptor, watcher and state in association a (F held; f.xst: the file's fstat); 0 or an errno. */
+function arm(a: number, pfd: number, o: Assoc): ErrnoCode | 0 {
+  const { events, user, oid } = o;
   unwatch(a);
   I32[a + A.pfd] = pfd + 1;
+  const x = f.xst;
+  I32[a + A.inoLo] = x.inoLo; I32[a + A.inoHi] = x.inoHi; I32[a + A.devMajor] = x.devMajor; I32[a + A.devMinor] = x.devMinor;
+  fname_set(assocs.index(a), o.name);
   const err = ix.ino_hold(pfd, host_mask(events), ix.INO_PORT, a);
   if (err !== 0) return err;
   I32[a + A.w] = ix.ino_held.w;
@@ -235,6 +251,9 @@ function arm(a: number, pfd: number, events: number, user: number, oid: number):
   return 0;
 }
 
+/** What one port_associate asks for, copied in and looked up before the lock. */
+interface Assoc { port: number; oid: number; pfd: number; events: number; user: number; now: number; spare: number; name: string }
+
 function associate(port: number, object: FileObjCopy, events: number, user: number): void {
   if ((events & ~EVENTS) !== 0) fail('EINVAL', 'port_associate', `file events ${events}`);
   if (!ix.inof.ino_available()) fail('EOPNOTSUPP', 'port_associate', 'no inotify on this host');
@@ -243,13 +262,14 @@ function associate(port: number, object: FileObjCopy, events: number, user: numb
   const now = times_differ(object, events);
   let spare: number;
   try { spare = port_alloc_event(port, PORT_ALLOC_SCACHED, PORT_SOURCE_FILE, 'port_associate'); } catch (e) { ix.os_close_fd(pfd); throw e; }
-  const err = associate_locked(port, oid, pfd, events, user, now, spare);
+  const err = associate_locked({ port, oid, pfd, events, user, now, spare, name: object.fo_name });
   if (err !== 0) fail(err, 'port_associate', object.fo_name);
   ix.intr_thread_start();
 }
 
 /** The locked part of port_associate: finds or makes the association and arms it. Frees `spare` unless used. */
-function associate_locked(port: number, oid: number, pfd: number, events: number, user: number, now: number, spare: number): ErrnoCode | 0 {
+function associate_locked(o: Assoc): ErrnoCode | 0 {
+  const { port, oid, pfd, spare } = o;
   mutex_enter(lockw());
   reap(-1);
   let a = lookup(port, oid), fresh = false;
@@ -261,11 +281,11 @@ function associate_locked(port: number, oid: number, pfd: number, events: number
     const b = bucket(port, oid);
     I32[a + A.hnext] = I32[b]!; I32[b] = a;
   }
-  let err: ErrnoCode | 0 = a === 0 ? 'EAGAIN' : arm(a, pfd, events, user, oid);
+  let err: ErrnoCode | 0 = a === 0 ? 'EAGAIN' : arm(a, pfd, o);
   // A port closed meanwhile has run its close hook already: undo.
   if (err === 0 && port_event_fd(I32[a + A.slot]!) !== port) err = 'EBADF';
   if (err !== 0 && a !== 0) destroy(a); // a fresh one's slot is spare: freed with it
-  else if (err === 0 && now !== 0) fire(a, now);
+  else if (err === 0 && o.now !== 0) fire(a, o.now);
   if (a === 0) ix.os_close_fd(pfd);
   if (!fresh) port_free_event(spare);
   mutex_exit(lockw());
