@@ -68,3 +68,23 @@ test('200 watched files appended in a seeded order: each reported exactly once',
   for (const fd of fds) close(fd);
   fs.rmSync(d, { recursive: true });
 });
+
+test('a knote and a PORT_SOURCE_FILE association on one file share one host watch; each hears its own', () => {
+  const d = fs.mkdtempSync(join(tmpdir(), 'ukern-vnode-m-')), p = join(d, 'f');
+  fs.writeFileSync(p, '');
+  const fd = fs.openSync(p, 'r');
+  const kq = kqueue(), port = sys.port_create();
+  const w0 = sys.kstat('inotify')['inotify.watches']!;
+  kevent(kq, [EV_SET(fd, EVFILT_VNODE, EV_ADD | EV_CLEAR, NOTE_WRITE, 0, 5)], 0, ZERO);
+  const st = fs.statSync(p, { bigint: true });
+  const ts = (ns: bigint) => ({ tv_sec: Number(ns / 1_000_000_000n), tv_nsec: Number(ns % 1_000_000_000n) });
+  sys.port_associate(port, sys.PORT_SOURCE_FILE, { fo_name: p, fo_atime: ts(st.atimeNs), fo_mtime: ts(st.mtimeNs), fo_ctime: ts(st.ctimeNs) }, sys.FILE_MODIFIED, 6);
+  assert.equal(sys.kstat('inotify')['inotify.watches'], w0 + 1, 'one host watch for the inode');
+  fs.appendFileSync(p, 'x');
+  assert.deepEqual(kevent(kq, null, 4, { tv_sec: 5, tv_nsec: 0 }).map((e) => [e.udata, e.fflags]), [[5, NOTE_WRITE]]);
+  const ev = sys.port_get(port, { tv_sec: 5, tv_nsec: 0 });
+  assert.deepEqual([ev.portev_user, ev.portev_events], [6, sys.FILE_MODIFIED]);
+  close(kq); close(port); close(fd);
+  assert.equal(sys.kstat('inotify')['inotify.watches'], w0);
+  fs.rmSync(d, { recursive: true });
+});
