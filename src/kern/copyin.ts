@@ -56,6 +56,15 @@ export class ArgRangeError extends RangeError {
   }
 }
 
+/** A Node-style value error (code ERR_INVALID_ARG_VALUE): the argument has an accepted type but cannot be used (a socket without a descriptor yet). */
+export class ArgValueError extends TypeError {
+  readonly code = 'ERR_INVALID_ARG_VALUE';
+  constructor(where: string, what: string) {
+    super(`${where}: ${what}`);
+    this.name = 'TypeError';
+  }
+}
+
 /** Throws {@link ArgTypeError}. */
 export function arg_type(syscall: string, what: string): never {
   throw new ArgTypeError(syscall, what);
