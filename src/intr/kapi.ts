@@ -16,3 +16,7 @@ export {
   S_IFMT, S_IFIFO, S_IFCHR, S_IFDIR, S_IFREG, S_IFSOCK,
 } from './ffi.js';
 import './sys.js';
+export {
+  os_proc_available, os_proc_errno, os_pidfd_open, os_pidfd_exited, os_pidfd_waitid, os_pidfd_info,
+  os_pidfd_info_supported, os_pidfd_close, pinfo, W_RUNNING, W_NOTCHILD, ESRCH, EINVAL, EMFILE, ENFILE,
+} from './ffi-proc.js';

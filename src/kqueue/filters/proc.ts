@@ -1,0 +1,197 @@
+/**
+ * EVFILT_PROC (DragonFly's filt_procattach / filt_proc) on host processes:
+ * ident is a pid. The knote opens a pidfd for it (intr/ffi-proc.ts), the
+ * kernel's own descriptor, which goes into the kernel's epoll set as an intr
+ * source (DIR_READ: a pidfd becomes readable when its process exits); the
+ * knote keeps that source in kn_hook and closes the pidfd at detach. A pidfd
+ * does not keep the process alive, nor the Node event loop.
+ *
+ * ---- What is reported --------------------------------------------------------
+ *
+ * As the seed: EV_CLEAR is set at attach; at the exit, fflags gains NOTE_EXIT
+ * if it was asked for, flags gain EV_EOF | EV_NODATA | EV_ONESHOT (the knote
+ * reports once, even without NOTE_EXIT, and is dropped when reported), data
+ * is the wait status as waitpid(2) gives it (exit code << 8; the signal
+ * number, | 0x80 with a core) for a child of this process, and 0 for any
+ * other process (a grandchild, pid 1: the host tells only the parent). A
+ * pid that does not exist (never did, or was reaped already) is ESRCH, as is
+ * a pid <= 0; a zombie child is found, and reports at once. NOTE_FORK,
+ * NOTE_EXEC and NOTE_TRACK are ENOTSUP: Linux shows them only through the
+ * proc connector (a netlink socket, CAP_NET_ADMIN, events of every process
+ * on the host).
+ *
+ * ---- The wait status when Node reaps ------------------------------------------
+ *
+ * Node reaps its children itself (libuv's waitpid in the loop that spawned
+ * them, woken by SIGCHLD), racing the intr thread woken by the pidfd. The
+ * status is taken without reaping: waitid(P_PIDFD, WNOWAIT) while the child
+ * is a zombie; once libuv reaped it, from the exit status pidfs keeps on the
+ * pidfd (PIDFD_GET_INFO, PIDFD_INFO_EXIT, Linux 6.15+). Between the two (the
+ * reaper inside waitpid) neither answers: the intr thread retries for up to
+ * STATUS_WAIT_MS (fail fast after: data 0, counted as proc_exit_lost; on a
+ * host without PIDFD_GET_INFO a status libuv took first is lost at once).
+ * The kstat counters proc_exit_waitid / proc_exit_pidfs / proc_exit_retry
+ * say who won each race.
+ *
+ * ---- State and locks ----------------------------------------------------------
+ *
+ *   kn_hook   [k] the pidfd's intr source; 0 once detached
+ *   kn_aux0   [k] the wait status once the exit is recorded, -1 before
+ *   kn_aux1   [k] 1 when the process is our child (its status is ours)
+ *   table     [k,a] per intr source slot: the knote holding it and the child
+ *             flag; written (Atomics) under the knote's kqueue lock at
+ *             attach and detach, read lock-free by the intr thread's handler,
+ *             which re-checks kn_hook under that lock (knote_fire) before it
+ *             acts. A source held by a proc knote is held by it alone.
+ *
+ * No new lock: evaluation makes non-blocking host calls (poll, waitid with
+ * WNOHANG, an ioctl) under the kqueue lock; the only wait (the retry above)
+ * runs with no lock held, in the intr thread or, for a registration that
+ * met the window, in the registering thread after the kqueue lock is dropped.
+ */
+import { I32, kregion_create } from '../../kern/kmem.js';
+import { kstat_counter, kstat_add } from '../../kern/kstat.js';
+import type { Errno } from '../../kern/errno.js';
+import * as ix from '../../intr/kapi.js';
+import { K, kn_ident, kn_setdata, kn_aux, kn_setaux } from '../knote.js';
+import { filter_register } from '../filter.js';
+import { knote_fire, defer_after_unlock } from '../kern.js';
+import {
+  EVFILT_PROC, EV_CLEAR, EV_EOF, EV_NODATA, EV_ONESHOT, NOTE_EXIT, NOTE_FORK, NOTE_EXEC, NOTE_TRACK,
+} from '../consts.js';
+
+/** How long a status caught between waitid and pidfs is waited for (ms). */
+const STATUS_WAIT_MS = 1000;
+
+const C_WAITID = kstat_counter('kqueue', 'proc_exit_waitid');
+const C_PIDFS = kstat_counter('kqueue', 'proc_exit_pidfs');
+const C_RETRY = kstat_counter('kqueue', 'proc_exit_retry');
+const C_LOST = kstat_counter('kqueue', 'proc_exit_lost');
+const C_OTHER = kstat_counter('kqueue', 'proc_exit_nonchild');
+
+/** Per intr source slot: [knote, child flag]. */
+const table = kregion_create('procknote', (t) => 2 * ix.src_max(t));
+const slot = (src: number): number => table.base + 2 * ix.src_index(src);
+
+/** What exit_status says besides a status (>= 0). */
+const NOT_EXITED = -1, PENDING = -2;
+
+/**
+ * The wait status of the source's process if it has exited, without
+ * waiting: NOT_EXITED (running, or the pidfd is no longer ours), PENDING
+ * (exited, status not readable yet: its reaper is inside waitpid).
+ */
+function exit_status(src: number, child: boolean): number {
+  if (!ix.intr_source_valid(src)) return NOT_EXITED;
+  const fd = ix.src_fd(src);
+  if (ix.os_pidfd_exited(fd) !== 1) return NOT_EXITED;
+  if (!child) { kstat_add(C_OTHER); return 0; }
+  const w = ix.os_pidfd_waitid(fd);
+  if (w >= 0) { kstat_add(C_WAITID); return w; }
+  if (ix.os_pidfd_info(fd) === 0 && ix.pinfo.exit >= 0) { kstat_add(C_PIDFS); return ix.pinfo.exit; }
+  return PENDING;
+}
+
+/** Whether the process behind pidfd fd is our child (asked at attach, while it is alive or a zombie). */
+function is_child(fd: number): boolean {
+  const w = ix.os_pidfd_waitid(fd);
+  if (w !== ix.W_NOTCHILD) return true;
+  if (ix.os_pidfd_info(fd) !== 0) return false;
+  // Reaped between pidfd_open and now: the parent is unknown; its real status is reported.
+  return ix.pinfo.ppid < 0 ? ix.pinfo.exit >= 0 : ix.pinfo.ppid === process.pid;
+}
+
+const park = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * The exit of src's process with its status, waited for through the window
+ * in which its reaper holds it (no lock held; at most STATUS_WAIT_MS), then
+ * reported to kn. Returns the activations made (0 or 1).
+ */
+function exit_fire(kn: number, src: number): number {
+  const w = slot(src), end = Date.now() + STATUS_WAIT_MS;
+  let st: number;
+  for (;;) {
+    if (Atomics.load(I32, w) !== kn) return 0;
+    st = exit_status(src, Atomics.load(I32, w + 1) !== 0);
+    if (st !== PENDING) break;
+    if (!ix.os_pidfd_info_supported() || Date.now() > end) { kstat_add(C_LOST); st = 0; break; }
+    kstat_add(C_RETRY);
+    Atomics.wait(park, 0, 0, 1);
+  }
+  if (st === NOT_EXITED) return 0;
+  return knote_fire(kn, NOTE_EXIT | st, (k) => I32[k + K.hook] === src) ? 1 : 0;
+}
+
+/** Records the exit in the knote as filt_proc does (kqueue lock held). */
+function record_exit(kn: number, status: number): void {
+  kn_setaux(kn, 0, status);
+  kn_setdata(kn, status);
+  if ((I32[kn + K.sfflags]! & NOTE_EXIT) !== 0) I32[kn + K.fflags] = I32[kn + K.fflags]! | NOTE_EXIT;
+  I32[kn + K.flags] = I32[kn + K.flags]! | EV_EOF | EV_NODATA | EV_ONESHOT;
+}
+
+/** pidfd_open's failure as attach reports it. */
+function open_errno(): Errno {
+  const e = ix.os_proc_errno();
+  if (e === ix.ESRCH || e === ix.EINVAL) return 'ESRCH';
+  return e === ix.EMFILE || e === ix.ENFILE ? 'EMFILE' : 'ENOMEM';
+}
+
+function proc_attach(kn: number): Errno {
+  const pid = kn_ident(kn);
+  if ((I32[kn + K.sfflags]! & (NOTE_FORK | NOTE_EXEC | NOTE_TRACK)) !== 0) return 'ENOTSUP';
+  if (!Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) return 'ESRCH';
+  if (!ix.os_proc_available()) return 'EOPNOTSUPP';
+  const fd = ix.os_pidfd_open(pid);
+  if (fd < 0) return open_errno();
+  const err = ix.intr_source_hold(fd, ix.DIR_READ);
+  if (err !== 0) { ix.os_pidfd_close(fd); return err; }
+  const src = ix.held.src, child = is_child(fd) ? 1 : 0;
+  I32[kn + K.hook] = src;
+  kn_setaux(kn, 0, -1);
+  kn_setaux(kn, 1, child);
+  I32[kn + K.flags] = I32[kn + K.flags]! | EV_CLEAR;
+  // Published after the epoll registration: an exit the intr thread saw
+  // before this store is found by the register path's own evaluation.
+  Atomics.store(I32, slot(src) + 1, child);
+  Atomics.store(I32, slot(src), kn);
+  defer_after_unlock(ix.intr_thread_start);
+  return 0;
+}
+
+function proc_detach(kn: number): void {
+  const src = I32[kn + K.hook]!;
+  if (src === 0) return;
+  const w = slot(src);
+  if (Atomics.load(I32, w) === kn) Atomics.store(I32, w, 0);
+  const fd = ix.src_fd(src), ours = ix.intr_source_valid(src);
+  I32[kn + K.hook] = 0;
+  ix.intr_source_rele(src, ix.DIR_READ);
+  // Closed only while the number is still our pidfd (never another file's).
+  if (ours) ix.os_pidfd_close(fd);
+}
+
+function proc_event(kn: number, hint: number): boolean {
+  if (kn_aux(kn, 0) >= 0) return true;
+  let st: number;
+  if ((hint & NOTE_EXIT) !== 0) st = hint & 0xffff;
+  else {
+    const src = I32[kn + K.hook]!;
+    if (src === 0) return false;
+    st = exit_status(src, kn_aux(kn, 1) !== 0);
+    // Caught in its reaper's window: wait for the status once the kqueue lock is dropped.
+    if (st === PENDING) defer_after_unlock(() => { exit_fire(kn, src); });
+    if (st < 0) return false;
+  }
+  record_exit(kn, st);
+  return true;
+}
+
+filter_register(EVFILT_PROC, { name: 'proc', attach: proc_attach, detach: proc_detach, event: proc_event });
+
+// The intr thread's event on a pidfd: the exit, with its status (no lock held).
+ix.intr_add_handler((src) => {
+  const kn = Atomics.load(I32, slot(src));
+  return kn === 0 ? 0 : exit_fire(kn, src);
+});
