@@ -30,8 +30,9 @@
  * reaper inside waitpid) neither answers: the intr thread retries for up to
  * STATUS_WAIT_MS (fail fast after: data 0, counted as proc_exit_lost; on a
  * host without PIDFD_GET_INFO a status libuv took first is lost at once).
- * The kstat counters proc_exit_waitid / proc_exit_pidfs / proc_exit_retry
- * say who won each race.
+ * Each recorded exit counts where its status came from (kstat kqueue.
+ * proc_exit_waitid: the kernel first; proc_exit_pidfs: Node reaped first;
+ * proc_exit_nonchild; proc_exit_lost), proc_exit_retry the window's waits.
  *
  * ---- State and locks ----------------------------------------------------------
  *
@@ -75,6 +76,11 @@ const slot = (src: number): number => table.base + 2 * ix.src_index(src);
 
 /** What exit_status says besides a status (>= 0). */
 const NOT_EXITED = -1, PENDING = -2;
+/** Where the last status exit_status returned came from (this thread): C_WAITID, C_PIDFS, C_OTHER or C_LOST. */
+let how = 0;
+/** The hint the intr side passes: NOTE_EXIT | where << 16 | status (the seed's control bits and data). */
+const hint_of = (status: number, from: number): number => NOTE_EXIT | (from << 16) | status;
+const FROM = [C_WAITID, C_PIDFS, C_OTHER, C_LOST];
 
 /**
  * The wait status of the source's process if it has exited, without
@@ -85,10 +91,10 @@ function exit_status(src: number, child: boolean): number {
   if (!ix.intr_source_valid(src)) return NOT_EXITED;
   const fd = ix.src_fd(src);
   if (ix.os_pidfd_exited(fd) !== 1) return NOT_EXITED;
-  if (!child) { kstat_add(C_OTHER); return 0; }
+  if (!child) { how = 2; return 0; }
   const w = ix.os_pidfd_waitid(fd);
-  if (w >= 0) { kstat_add(C_WAITID); return w; }
-  if (ix.os_pidfd_info(fd) === 0 && ix.pinfo.exit >= 0) { kstat_add(C_PIDFS); return ix.pinfo.exit; }
+  if (w >= 0) { how = 0; return w; }
+  if (ix.os_pidfd_info(fd) === 0 && ix.pinfo.exit >= 0) { how = 1; return ix.pinfo.exit; }
   return PENDING;
 }
 
@@ -115,16 +121,17 @@ function exit_fire(kn: number, src: number): number {
     if (Atomics.load(I32, w) !== kn) return 0;
     st = exit_status(src, Atomics.load(I32, w + 1) !== 0);
     if (st !== PENDING) break;
-    if (!ix.os_pidfd_info_supported() || Date.now() > end) { kstat_add(C_LOST); st = 0; break; }
+    if (!ix.os_pidfd_info_supported() || Date.now() > end) { how = 3; st = 0; break; }
     kstat_add(C_RETRY);
     Atomics.wait(park, 0, 0, 1);
   }
   if (st === NOT_EXITED) return 0;
-  return knote_fire(kn, NOTE_EXIT | st, (k) => I32[k + K.hook] === src) ? 1 : 0;
+  return knote_fire(kn, hint_of(st, how), (k) => I32[k + K.hook] === src) ? 1 : 0;
 }
 
-/** Records the exit in the knote as filt_proc does (kqueue lock held). */
-function record_exit(kn: number, status: number): void {
+/** Records the exit in the knote as filt_proc does, and where its status came from (kqueue lock held). */
+function record_exit(kn: number, status: number, from: number): void {
+  kstat_add(FROM[from]!);
   kn_setaux(kn, 0, status);
   kn_setdata(kn, status);
   if ((I32[kn + K.sfflags]! & NOTE_EXIT) !== 0) I32[kn + K.fflags] = I32[kn + K.fflags]! | NOTE_EXIT;
@@ -174,17 +181,17 @@ function proc_detach(kn: number): void {
 
 function proc_event(kn: number, hint: number): boolean {
   if (kn_aux(kn, 0) >= 0) return true;
-  let st: number;
-  if ((hint & NOTE_EXIT) !== 0) st = hint & 0xffff;
-  else {
+  let st: number, from: number;
+  if ((hint & NOTE_EXIT) !== 0) { st = hint & 0xffff; from = (hint >> 16) & 3; } else {
     const src = I32[kn + K.hook]!;
     if (src === 0) return false;
     st = exit_status(src, kn_aux(kn, 1) !== 0);
     // Caught in its reaper's window: wait for the status once the kqueue lock is dropped.
     if (st === PENDING) defer_after_unlock(() => { exit_fire(kn, src); });
     if (st < 0) return false;
+    from = how;
   }
-  record_exit(kn, st);
+  record_exit(kn, st, from);
   return true;
 }
 
