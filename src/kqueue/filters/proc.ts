@@ -90,11 +90,15 @@ const FROM = [C_WAITID, C_PIDFS, C_OTHER, C_LOST];
 function exit_status(src: number, child: boolean): number {
   if (!ix.intr_source_valid(src)) return NOT_EXITED;
   const fd = ix.src_fd(src);
+  if (child) {
+    // waitid first: one call in the common case (it also says "not exited").
+    const w = ix.os_pidfd_waitid(fd);
+    if (w >= 0) { how = 0; return w; }
+    if (w === ix.W_RUNNING) return NOT_EXITED;
+    if (ix.os_pidfd_info(fd) === 0 && ix.pinfo.exit >= 0) { how = 1; return ix.pinfo.exit; }
+  }
   if (ix.os_pidfd_exited(fd) !== 1) return NOT_EXITED;
   if (!child) { how = 2; return 0; }
-  const w = ix.os_pidfd_waitid(fd);
-  if (w >= 0) { how = 0; return w; }
-  if (ix.os_pidfd_info(fd) === 0 && ix.pinfo.exit >= 0) { how = 1; return ix.pinfo.exit; }
   return PENDING;
 }
 
