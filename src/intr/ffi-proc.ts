@@ -19,7 +19,10 @@
  */
 import { libc_open, type LibcFn } from '../kern/libc.js';
 
-interface ProcLibc { syscall: LibcFn; waitid: LibcFn; ioctl: LibcFn; poll: LibcFn; close: LibcFn; errno: () => number }
+interface ProcLibc {
+  syscall: LibcFn; waitid: LibcFn; ioctl: LibcFn; poll: LibcFn; close: LibcFn;
+  socket: LibcFn; bind: LibcFn; send: LibcFn; recv: LibcFn; errno: () => number;
+}
 let libc: ProcLibc | null | undefined;
 
 function load(): ProcLibc | null {
@@ -34,6 +37,10 @@ function load(): ProcLibc | null {
       ioctl: lib.func('int ioctl(int, unsigned long, void *)'),
       poll: lib.func('int poll(void *, unsigned long, int)'),
       close: lib.func('int close(int)'),
+      socket: lib.func('int socket(int, int, int)'),
+      bind: lib.func('int bind(int, void *, unsigned int)'),
+      send: lib.func('long send(int, void *, unsigned long, int)'),
+      recv: lib.func('long recv(int, void *, unsigned long, int)'),
       errno: () => lib.errno(),
     };
   } catch {
@@ -132,3 +139,76 @@ export function os_pidfd_info(fd: number): number {
 
 /** close(2) of a pidfd the kernel opened: 0 or -1. */
 export function os_pidfd_close(fd: number): number { return load()!.close(fd) as number; }
+
+// ---------------------------------------------------------------- the proc connector
+
+/*
+ * NOTE_FORK / NOTE_EXEC come from the proc connector: a netlink socket
+ * (NETLINK_CONNECTOR) subscribed to CN_IDX_PROC, which hears of every
+ * fork, exec and exit on the host (the initial pid namespace, with
+ * CAP_NET_ADMIN). Messages: nlmsghdr (16 bytes), cn_msg (20), then
+ * proc_event: what (u32) at 36, cpu, timestamp, then the event's data at 52.
+ */
+const AF_NETLINK = 16, SOCK_DGRAM = 2, SOCK_NONBLOCK = 0o4000, SOCK_CLOEXEC = 0o2000000, NETLINK_CONNECTOR = 11;
+const CN_IDX_PROC = 1, CN_VAL_PROC = 1, NLMSG_DONE = 3, PROC_CN_MCAST_LISTEN = 1, MSG_DONTWAIT = 0x40;
+export const PROC_EVENT_FORK = 1, PROC_EVENT_EXEC = 2;
+
+/**
+ * A proc connector socket, bound and listening (non-blocking, close-on-exec):
+ * its descriptor, or -1 (EPERM without CAP_NET_ADMIN or outside the initial
+ * pid namespace; EPROTONOSUPPORT without the connector).
+ */
+export function os_cn_open(): number {
+  const l = load()!;
+  const fd = l.socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_CONNECTOR) as number;
+  if (fd < 0) return -1;
+  const sa = new DataView(new ArrayBuffer(12));
+  sa.setUint16(0, AF_NETLINK, true);
+  sa.setUint32(8, CN_IDX_PROC, true);
+  const msg = new DataView(new ArrayBuffer(40));
+  msg.setUint32(0, 40, true); msg.setUint16(4, NLMSG_DONE, true);
+  msg.setUint32(16, CN_IDX_PROC, true); msg.setUint32(20, CN_VAL_PROC, true); msg.setUint16(32, 4, true);
+  msg.setUint32(36, PROC_CN_MCAST_LISTEN, true);
+  if ((l.bind(fd, new Uint8Array(sa.buffer), 12) as number) < 0 ||
+      Number(l.send(fd, new Uint8Array(msg.buffer), 40, 0) as number | bigint) !== 40) {
+    l.close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+const cnBuf = new Uint8Array(8192);
+const cnView = new DataView(cnBuf.buffer);
+/** One proc connector event as cn_read gives it: what, pid (the parent or the exec'ing process), child, thread. */
+export interface CnEvent { what: number; pid: number; child: number; thread: boolean }
+
+/**
+ * Reads every message waiting on the connector socket (never waits) and
+ * calls fn for each fork and exec event. Returns how many were read, or -1
+ * when events were lost (ENOBUFS: the socket's buffer overflowed).
+ */
+export function os_cn_read(fd: number, fn: (e: CnEvent) => void): number {
+  const l = load()!;
+  let n = 0, lost = false;
+  const e: CnEvent = { what: 0, pid: 0, child: 0, thread: false };
+  for (;;) {
+    const r = Number(l.recv(fd, cnBuf, cnBuf.length, MSG_DONTWAIT) as number | bigint);
+    if (r < 0) { if (l.errno() === 105 /* ENOBUFS */) { lost = true; continue; } break; }
+    for (let off = 0; off + 68 <= r;) {
+      const len = cnView.getUint32(off, true);
+      e.what = cnView.getUint32(off + 36, true);
+      if (e.what === PROC_EVENT_FORK) {
+        e.pid = cnView.getInt32(off + 56, true); // parent_tgid
+        e.child = cnView.getInt32(off + 64, true); // child_tgid
+        e.thread = cnView.getInt32(off + 60, true) !== e.child; // child_pid != child_tgid: a thread
+        n++; fn(e);
+      } else if (e.what === PROC_EVENT_EXEC) {
+        e.pid = cnView.getInt32(off + 56, true); e.child = 0; e.thread = false; // process_tgid
+        n++; fn(e);
+      }
+      if (len < 16) break;
+      off += (len + 3) & ~3;
+    }
+  }
+  return lost ? -1 : n;
+}

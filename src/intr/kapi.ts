@@ -20,3 +20,4 @@ export {
   os_proc_available, os_proc_errno, os_pidfd_open, os_pidfd_exited, os_pidfd_waitid, os_pidfd_info,
   os_pidfd_info_supported, os_pidfd_close, pinfo, W_RUNNING, W_NOTCHILD, ESRCH, EINVAL, EMFILE, ENFILE,
 } from './ffi-proc.js';
+export { os_cn_open, os_cn_read, PROC_EVENT_FORK, PROC_EVENT_EXEC, type CnEvent } from './ffi-proc.js';

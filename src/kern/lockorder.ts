@@ -24,6 +24,10 @@
  *   O   osknote    the knote lists of OS descriptors'       kqueue/filters/os.ts
  *                  intr sources (a leaf under the kqueue
  *                  lock)
+ *   P   procknote  EVFILT_PROC's tracked knotes (NOTE_FORK /  kqueue/filters/proc-cn.ts
+ *                  EXEC / TRACK) and the proc connector
+ *                  socket (under the kqueue lock; the intr
+ *                  lock is taken under it)
  *   I   intr       the intr source table, its epoll set      intr/intr.ts
  *                  (epoll_ctl runs under it) and each
  *                  source's interests (under a kqueue lock
@@ -95,7 +99,7 @@
  * (e.g. a counter written under another lock, a flag set before publication).
  */
 export const LOCK_ORDER = [
-  'proc', 'timertab', 'timer', 'port', 'kqueue', 'knhash', 'sigknote', 'osknote', 'intr', 'sig', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
+  'proc', 'timertab', 'timer', 'port', 'kqueue', 'knhash', 'sigknote', 'osknote', 'procknote', 'intr', 'sig', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
   'msgarena',
 ] as const;
 

@@ -50,15 +50,18 @@
  * runs with no lock held, in the intr thread or, for a registration that
  * met the window, in the registering thread after the kqueue lock is dropped.
  */
-import { I32, kregion_create } from '../../kern/kmem.js';
+import { I32, kregion_create, f64_get, f64_set } from '../../kern/kmem.js';
 import { kstat_counter, kstat_add } from '../../kern/kstat.js';
 import type { Errno } from '../../kern/errno.js';
 import * as ix from '../../intr/kapi.js';
 import { K, kn_ident, kn_setdata, kn_aux, kn_setaux } from '../knote.js';
-import { filter_register } from '../filter.js';
+import { filter_register, EVENT_REGISTER, type kevent_t } from '../filter.js';
+import { kqueue_register_locked } from '../register.js';
+import { cn_attach, cn_detach, cn_forked_child } from './proc-cn.js';
 import { knote_fire, defer_after_unlock } from '../kern.js';
 import {
-  EVFILT_PROC, EV_CLEAR, EV_EOF, EV_NODATA, EV_ONESHOT, NOTE_EXIT, NOTE_FORK, NOTE_EXEC, NOTE_TRACK,
+  EVFILT_PROC, EV_ADD, EV_ENABLE, EV_CLEAR, EV_EOF, EV_NODATA, EV_ONESHOT,
+  NOTE_EXIT, NOTE_FORK, NOTE_EXEC, NOTE_TRACK, NOTE_TRACKERR, NOTE_CHILD,
 } from '../consts.js';
 
 /** How long a status caught between waitid and pidfs is waited for (ms). */
@@ -149,20 +152,32 @@ function open_errno(): Errno {
   return e === ix.EMFILE || e === ix.ENFILE ? 'EMFILE' : 'ENOMEM';
 }
 
+const TRACKING = NOTE_FORK | NOTE_EXEC | NOTE_TRACK;
+/** kn_aux1 bits: the process is our child; the knote is on the connector's tracked list. */
+const A_CHILD = 1, A_TRACKED = 2;
+// The parent of the knote being registered by NOTE_TRACK (0: none): set
+// around the nested kqueue_register in this thread, under the kqueue lock.
+let trackParent = 0;
+
 function proc_attach(kn: number): Errno {
   const pid = kn_ident(kn);
-  if ((I32[kn + K.sfflags]! & (NOTE_FORK | NOTE_EXEC | NOTE_TRACK)) !== 0) return 'ENOTSUP';
   if (!Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) return 'ESRCH';
   if (!ix.os_proc_available()) return 'EOPNOTSUPP';
   const fd = ix.os_pidfd_open(pid);
   if (fd < 0) return open_errno();
   const err = ix.intr_source_hold(fd, ix.DIR_READ);
   if (err !== 0) { ix.os_pidfd_close(fd); return err; }
-  const src = ix.held.src, child = is_child(fd) ? 1 : 0;
+  const src = ix.held.src, tracked = (I32[kn + K.sfflags]! & TRACKING) !== 0;
+  if (tracked) {
+    const e2 = cn_attach(kn);
+    if (e2 !== 0) { ix.intr_source_rele(src, ix.DIR_READ); ix.os_pidfd_close(fd); return e2; }
+  }
+  const child = is_child(fd) ? A_CHILD : 0;
   I32[kn + K.hook] = src;
   kn_setaux(kn, 0, -1);
-  kn_setaux(kn, 1, child);
+  kn_setaux(kn, 1, child | (tracked ? A_TRACKED : 0));
   I32[kn + K.flags] = I32[kn + K.flags]! | EV_CLEAR;
+  if (trackParent !== 0) { I32[kn + K.fflags] = NOTE_CHILD; kn_setdata(kn, trackParent); } // reported at once
   // Published after the epoll registration: an exit the intr thread saw
   // before this store is found by the register path's own evaluation.
   Atomics.store(I32, slot(src) + 1, child);
@@ -172,6 +187,7 @@ function proc_attach(kn: number): Errno {
 }
 
 function proc_detach(kn: number): void {
+  if ((kn_aux(kn, 1) & A_TRACKED) !== 0) { cn_detach(kn); kn_setaux(kn, 1, kn_aux(kn, 1) & ~A_TRACKED); }
   const src = I32[kn + K.hook]!;
   if (src === 0) return;
   const w = slot(src);
@@ -183,23 +199,58 @@ function proc_detach(kn: number): void {
   if (ours) ix.os_pidfd_close(fd);
 }
 
-function proc_event(kn: number, hint: number): boolean {
-  if (kn_aux(kn, 0) >= 0) return true;
-  let st: number, from: number;
-  if ((hint & NOTE_EXIT) !== 0) { st = hint & 0xffff; from = (hint >> 16) & 3; } else {
-    const src = I32[kn + K.hook]!;
-    if (src === 0) return false;
-    st = exit_status(src, kn_aux(kn, 1) !== 0);
-    // Caught in its reaper's window: wait for the status once the kqueue lock is dropped.
-    if (st === PENDING) defer_after_unlock(() => { exit_fire(kn, src); });
-    if (st < 0) return false;
-    from = how;
-  }
-  record_exit(kn, st, from);
-  return true;
+/**
+ * NOTE_TRACK: a knote for the new child on the same kqueue, with the
+ * parent's flags, notes and udata, reporting NOTE_CHILD with data = the
+ * parent's pid (the seed's EV_FLAG1 registration); NOTE_TRACKERR when that
+ * fails (kqueue lock held).
+ */
+function track(kn: number, child: number): void {
+  const kev = {
+    ident: child, filter: EVFILT_PROC, flags: (I32[kn + K.flags]! & 0xffff) | EV_ADD | EV_ENABLE,
+    fflags: I32[kn + K.sfflags]! >>> 0, data: 0, udata: f64_get(kn, K.udata),
+  };
+  trackParent = kn_ident(kn);
+  let err: Errno;
+  try { err = kqueue_register_locked(I32[kn + K.kq]!, kev); } finally { trackParent = 0; }
+  if (err !== 0) I32[kn + K.fflags] = I32[kn + K.fflags]! | NOTE_TRACKERR;
 }
 
-filter_register(EVFILT_PROC, { name: 'proc', attach: proc_attach, detach: proc_detach, event: proc_event });
+function proc_event(kn: number, hint: number): boolean {
+  if (kn_aux(kn, 0) >= 0) return true;
+  if ((hint & NOTE_EXIT) !== 0) { record_exit(kn, hint & 0xffff, (hint >> 16) & 3); return true; }
+  const ev = hint & (NOTE_FORK | NOTE_EXEC);
+  if (ev !== 0) {
+    // From the proc connector (proc-cn.ts): record what was asked for, follow a fork if tracking.
+    const sf = I32[kn + K.sfflags]!;
+    if ((sf & ev) !== 0) I32[kn + K.fflags] = I32[kn + K.fflags]! | ev;
+    if (ev === NOTE_FORK && (sf & NOTE_TRACK) !== 0) track(kn, cn_forked_child());
+    return I32[kn + K.fflags] !== 0;
+  }
+  const src = I32[kn + K.hook]!;
+  if (src !== 0) {
+    const st = exit_status(src, (kn_aux(kn, 1) & A_CHILD) !== 0);
+    // Caught in its reaper's window: wait for the status once the kqueue lock is dropped.
+    if (st === PENDING) defer_after_unlock(() => { exit_fire(kn, src); });
+    if (st >= 0) { record_exit(kn, st, how); return true; }
+  }
+  return I32[kn + K.fflags] !== 0;
+}
+
+/**
+ * A change to an existing knote: udata and data as usual, and the notes,
+ * but whether it tracks forks and execs stays as EV_ADD of the new knote
+ * made it (a change cannot fail here; EV_DELETE and EV_ADD to switch).
+ */
+function proc_touch(kn: number, kev: kevent_t, type: number): void {
+  if (type !== EVENT_REGISTER) return;
+  const tracking = (kn_aux(kn, 1) & A_TRACKED) !== 0 ? TRACKING : 0;
+  I32[kn + K.sfflags] = ((kev.fflags | 0) & ~TRACKING) | (I32[kn + K.sfflags]! & tracking);
+  f64_set(kn, K.sdata, kev.data);
+  f64_set(kn, K.udata, kev.udata);
+}
+
+filter_register(EVFILT_PROC, { name: 'proc', attach: proc_attach, detach: proc_detach, event: proc_event, touch: proc_touch });
 
 // The intr thread's event on a pidfd: the exit, with its status (no lock held).
 ix.intr_add_handler((src) => {
