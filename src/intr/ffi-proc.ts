@@ -13,15 +13,17 @@
  *    libuv took first is still known.
  *
  * The same ioctl with PIDFD_INFO_PID gives the parent of a live or zombie
- * process (is it our child?). Every function returns a number, never
+ * process (is it our child?). Forks and execs of other processes come from
+ * the proc connector (the last section). Every function returns a number, never
  * throws (they run under kernel locks), and leaves os_proc_errno() set on
  * failure. Buffers are per thread.
  */
 import { libc_open, type LibcFn } from '../kern/libc.js';
+import { os_poll, os_close, POLLIN } from './ffi.js';
 
 interface ProcLibc {
-  syscall: LibcFn; waitid: LibcFn; ioctl: LibcFn; poll: LibcFn; close: LibcFn;
-  socket: LibcFn; bind: LibcFn; send: LibcFn; recv: LibcFn; errno: () => number;
+  syscall: LibcFn; waitid: LibcFn; ioctl: LibcFn; socket: LibcFn; bind: LibcFn; send: LibcFn; recv: LibcFn;
+  errno: () => number;
 }
 let libc: ProcLibc | null | undefined;
 
@@ -35,8 +37,6 @@ function load(): ProcLibc | null {
       syscall: lib.func('long syscall(long, ...)'),
       waitid: lib.func('int waitid(int, unsigned int, void *, int)'),
       ioctl: lib.func('int ioctl(int, unsigned long, void *)'),
-      poll: lib.func('int poll(void *, unsigned long, int)'),
-      close: lib.func('int close(int)'),
       socket: lib.func('int socket(int, int, int)'),
       bind: lib.func('int bind(int, void *, unsigned int)'),
       send: lib.func('long send(int, void *, unsigned long, int)'),
@@ -62,15 +62,10 @@ export function os_pidfd_open(pid: number): number {
   return Number(load()!.syscall(SYS_pidfd_open, 'int', pid, 'unsigned int', 0) as number | bigint);
 }
 
-const pfd = new DataView(new ArrayBuffer(8));
-const pfdBytes = new Uint8Array(pfd.buffer);
 /** Whether the pidfd's process has exited (readable without waiting): 1, 0, or -1. */
 export function os_pidfd_exited(fd: number): number {
-  pfd.setInt32(0, fd, true);
-  pfd.setInt16(4, 1 /* POLLIN */, true);
-  pfd.setInt16(6, 0, true);
-  const r = load()!.poll(pfdBytes, 1, 0) as number;
-  return r < 0 ? -1 : (pfd.getUint16(6, true) & 1) !== 0 ? 1 : 0;
+  const r = os_poll(fd, POLLIN);
+  return r < 0 ? -1 : (r & POLLIN) !== 0 ? 1 : 0;
 }
 
 /** What waitid_probe found besides a status (>= 0). */
@@ -117,7 +112,7 @@ export function os_pidfd_info_supported(): boolean {
   infoBytes.fill(0);
   info.setBigUint64(0, PIDFD_INFO_PID | PIDFD_INFO_EXIT, true);
   infoSupported = (load()!.ioctl(fd, PIDFD_GET_INFO, infoBytes) as number) === 0;
-  load()!.close(fd);
+  os_close(fd);
   return infoSupported;
 }
 
@@ -137,8 +132,8 @@ export function os_pidfd_info(fd: number): number {
   return 0;
 }
 
-/** close(2) of a pidfd the kernel opened: 0 or -1. */
-export function os_pidfd_close(fd: number): number { return load()!.close(fd) as number; }
+/** close(2) of a descriptor the kernel opened (a pidfd, the connector): 0 or -1. */
+export const os_pidfd_close = os_close;
 
 // ---------------------------------------------------------------- the proc connector
 
@@ -171,7 +166,7 @@ export function os_cn_open(): number {
   msg.setUint32(36, PROC_CN_MCAST_LISTEN, true);
   if ((l.bind(fd, new Uint8Array(sa.buffer), 12) as number) < 0 ||
       Number(l.send(fd, new Uint8Array(msg.buffer), 40, 0) as number | bigint) !== 40) {
-    l.close(fd);
+    os_close(fd);
     return -1;
   }
   return fd;

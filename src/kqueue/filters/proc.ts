@@ -15,10 +15,17 @@
  * number, | 0x80 with a core) for a child of this process, and 0 for any
  * other process (a grandchild, pid 1: the host tells only the parent). A
  * pid that does not exist (never did, or was reaped already) is ESRCH, as is
- * a pid <= 0; a zombie child is found, and reports at once. NOTE_FORK,
- * NOTE_EXEC and NOTE_TRACK are ENOTSUP: Linux shows them only through the
- * proc connector (a netlink socket, CAP_NET_ADMIN, events of every process
- * on the host).
+ * a pid <= 0; a zombie child is found, and reports at once.
+ *
+ * NOTE_FORK and NOTE_EXEC add their bit to fflags when the process forks
+ * (a new process, not a thread) or execs; NOTE_TRACK registers a knote for
+ * each new child on the same kqueue, with the parent's flags, notes and
+ * udata, which reports NOTE_CHILD with data = the parent's pid (the seed's
+ * EV_FLAG1 registration), or sets NOTE_TRACKERR on the parent's event when
+ * it cannot. Linux shows these only through the proc connector
+ * (proc-cn.ts: asynchronous, CAP_NET_ADMIN in the initial pid namespace);
+ * where the host refuses it, a knote asking for them is ENOTSUP. Whether a
+ * knote asks for them is fixed when it is added (a later change keeps it).
  *
  * ---- The wait status when Node reaps ------------------------------------------
  *
@@ -38,17 +45,19 @@
  *
  *   kn_hook   [k] the pidfd's intr source; 0 once detached
  *   kn_aux0   [k] the wait status once the exit is recorded, -1 before
- *   kn_aux1   [k] 1 when the process is our child (its status is ours)
+ *   kn_aux1   [k] A_CHILD: the process is our child (its status is ours);
+ *             A_TRACKED: on the connector's tracked list (proc-cn.ts)
  *   table     [k,a] per intr source slot: the knote holding it and the child
  *             flag; written (Atomics) under the knote's kqueue lock at
  *             attach and detach, read lock-free by the intr thread's handler,
  *             which re-checks kn_hook under that lock (knote_fire) before it
  *             acts. A source held by a proc knote is held by it alone.
  *
- * No new lock: evaluation makes non-blocking host calls (poll, waitid with
- * WNOHANG, an ioctl) under the kqueue lock; the only wait (the retry above)
- * runs with no lock held, in the intr thread or, for a registration that
- * met the window, in the registering thread after the kqueue lock is dropped.
+ * No lock of its own (the connector's is in proc-cn.ts): evaluation makes
+ * non-blocking host calls (poll, waitid with WNOHANG, an ioctl) under the
+ * kqueue lock; the only wait (the retry above) runs with no lock held, in
+ * the intr thread or, for a registration that met the window, in the
+ * registering thread after the kqueue lock is dropped.
  */
 import { I32, kregion_create, f64_get, f64_set } from '../../kern/kmem.js';
 import { kstat_counter, kstat_add } from '../../kern/kstat.js';
