@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as sys from '../src/sys/index.js';
-import { seed, rng, within } from './helpers.js';
+import { seed, rng, within, until } from './helpers.js';
 import { exited, open_fds } from './fixtures/proc.js';
 
 const { kevent, kqueue, close } = sys;
@@ -32,8 +32,11 @@ test('seeded churn of proc knotes across LWPs while children die: no event lost,
   const victims = new Set(Array.from({ length: LWPS }, (_, l) => pidsOf(l).slice(PER - 2)).flat());
   const lids = Array.from({ length: LWPS }, (_, l) => sys.lwp_create({
     module: new URL('./fixtures/proc-stress.js', import.meta.url), export: 'churn',
-    arg: { kq, pids: pidsOf(l), seed: (s + l * 7919) >>> 0 || 1, ms: 1500, log },
+    arg: { kq, pids: pidsOf(l), seed: (s + l * 7919) >>> 0 || 1, ms: 2000, log },
   }));
+  const added = () => sys.kstat('kqueue')['kqueue.knotes_added']!;
+  const k0 = added();
+  await until(() => added() > k0 + 100, 20_000, 'the LWPs to churn');
   for (const v of victims) {
     await new Promise((res) => setTimeout(res, Math.floor(r() * 150)));
     process.kill(v, 'SIGKILL');
