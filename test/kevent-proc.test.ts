@@ -167,3 +167,13 @@ test('closing a kqueue with live proc knotes closes their pidfds; the processes 
   for (const c of kids) c.kill('SIGKILL');
   await Promise.all(kids.map((c) => exited(c)));
 });
+
+test('without host calls (UKERN_NO_FFI=1) EVFILT_PROC is EOPNOTSUPP', () => {
+  const sysUrl = new URL('../src/sys/index.js', import.meta.url).href;
+  const code = `const sys = await import(${JSON.stringify(sysUrl)});
+const kq = sys.kqueue();
+const r = sys.kevent(kq, [sys.EV_SET(process.pid, sys.EVFILT_PROC, sys.EV_ADD, sys.NOTE_EXIT, 0, 0)], 1, { tv_sec: 0, tv_nsec: 0 });
+console.log(r[0].data);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, UKERN_NO_FFI: '1' } });
+  assert.equal(r.stdout, `${E.EOPNOTSUPP}\n`, r.stderr);
+});
