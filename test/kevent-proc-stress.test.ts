@@ -55,7 +55,7 @@ test('seeded churn of proc knotes across LWPs while children die: no event lost,
   for (let i = 0; i < L[0]!; i++) assert.equal(L[2 + 2 * i], 9, `event ${i} for pid ${L[1 + 2 * i]} carries status ${L[2 + 2 * i]}`);
   const m = seen();
   console.log(`${L[0]} events: ${[...victims].filter((v) => m.has(v)).length} of ${victims.size} victims reported, ${final.size} survivors registered; ` +
-    `${sys.kstat('kqueue')['kqueue.knotes_added']} knotes added in all`);
+    `${sys.kstat('kqueue')['kqueue.knotes_added']} knotes added in all, ${sys.kstat('kqueue')['kqueue.proc_exit_stale']} stale statuses refused`);
   for (const [pid, n] of m) {
     assert.ok(final.has(pid) || victims.has(pid), `pid ${pid} reported though deleted before its exit`);
     if (final.has(pid)) assert.equal(n, 1, `pid ${pid} reported ${n} times`);

@@ -47,11 +47,15 @@
  *   kn_aux0   [k] the wait status once the exit is recorded, -1 before
  *   kn_aux1   [k] A_CHILD: the process is our child (its status is ours);
  *             A_TRACKED: on the connector's tracked list (proc-cn.ts)
- *   table     [k,a] per intr source slot: the knote holding it and the child
- *             flag; written (Atomics) under the knote's kqueue lock at
- *             attach and detach, read lock-free by the intr thread's handler,
- *             which re-checks kn_hook under that lock (knote_fire) before it
- *             acts. A source held by a proc knote is held by it alone.
+ *   table     [k,a] per intr source slot: the knote holding it, the child
+ *             flag and the attach's generation; written (Atomics) under the
+ *             knote's kqueue lock at attach and detach, read lock-free by the
+ *             intr thread's handler, which reads the status and then, under
+ *             that lock (knote_fire), re-checks kn_hook and the generation:
+ *             a knote freed and reused for another pid that happens to get
+ *             the same source slot is a later generation, and never gets a
+ *             status read for the earlier process. A source held by a proc
+ *             knote is held by it alone.
  *
  * No lock of its own (the connector's is in proc-cn.ts): evaluation makes
  * non-blocking host calls (poll, waitid with WNOHANG, an ioctl) under the
@@ -81,10 +85,11 @@ const C_PIDFS = kstat_counter('kqueue', 'proc_exit_pidfs');
 const C_RETRY = kstat_counter('kqueue', 'proc_exit_retry');
 const C_LOST = kstat_counter('kqueue', 'proc_exit_lost');
 const C_OTHER = kstat_counter('kqueue', 'proc_exit_nonchild');
+const C_STALE = kstat_counter('kqueue', 'proc_exit_stale');
 
-/** Per intr source slot: [knote, child flag]. */
-const table = kregion_create('procknote', (t) => 2 * ix.src_max(t));
-const slot = (src: number): number => table.base + 2 * ix.src_index(src);
+/** Word 0: the attach generation; then per intr source slot: [knote, child flag, its attach's generation]. */
+const table = kregion_create('procknote', (t) => 1 + 3 * ix.src_max(t));
+const slot = (src: number): number => table.base + 1 + 3 * ix.src_index(src);
 
 /** What exit_status says besides a status (>= 0). */
 const NOT_EXITED = -1, PENDING = -2;
@@ -131,7 +136,7 @@ const park = new Int32Array(new SharedArrayBuffer(4));
  * reported to kn. Returns the activations made (0 or 1).
  */
 function exit_fire(kn: number, src: number): number {
-  const w = slot(src), end = Date.now() + STATUS_WAIT_MS;
+  const w = slot(src), g = Atomics.load(I32, w + 2), end = Date.now() + STATUS_WAIT_MS;
   let st: number;
   for (;;) {
     if (Atomics.load(I32, w) !== kn) return 0;
@@ -142,7 +147,16 @@ function exit_fire(kn: number, src: number): number {
     Atomics.wait(park, 0, 0, 1);
   }
   if (st === NOT_EXITED) return 0;
-  return knote_fire(kn, hint_of(st, how), (k) => I32[k + K.hook] === src) ? 1 : 0;
+  // The slot's attach is still the one the status was read for (not a later
+  // one that reused both the source slot and the knote's memory).
+  return knote_fire(kn, hint_of(st, how), (k) => I32[k + K.hook] === src && same_attach(w, g)) ? 1 : 0;
+}
+
+/** Whether slot w's attach is still generation g (counts the stale ones it refuses). */
+function same_attach(w: number, g: number): boolean {
+  if (Atomics.load(I32, w + 2) === g) return true;
+  kstat_add(C_STALE);
+  return false;
 }
 
 /** Records the exit in the knote as filt_proc does, and where its status came from (kqueue lock held). */
@@ -189,8 +203,10 @@ function proc_attach(kn: number): Errno {
   if (trackParent !== 0) { I32[kn + K.fflags] = NOTE_CHILD; kn_setdata(kn, trackParent); } // reported at once
   // Published after the epoll registration: an exit the intr thread saw
   // before this store is found by the register path's own evaluation.
-  Atomics.store(I32, slot(src) + 1, child);
-  Atomics.store(I32, slot(src), kn);
+  const w = slot(src);
+  Atomics.store(I32, w + 2, Atomics.add(I32, table.base, 1) + 1);
+  Atomics.store(I32, w + 1, child);
+  Atomics.store(I32, w, kn);
   defer_after_unlock(ix.intr_thread_start);
   return 0;
 }
