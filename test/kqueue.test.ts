@@ -84,7 +84,7 @@ test('per-change errors come back as EV_ERROR entries with the positive errno, a
     user(1, EV_ENABLE, 0, 0, 12),                       // modify of absent: ENOENT
     EV_SET(1, 99, EV_ADD, 0, 0, 13),                    // filter >= 0: EINVAL
     EV_SET(1, -11, EV_ADD, 0, 0, 14),                   // beyond EVFILT_SYSCOUNT: EINVAL
-    EV_SET(1, sys.EVFILT_PROC, EV_ADD, 0, 0, 15),       // a system filter without operations yet: EINVAL
+    EV_SET(1, sys.EVFILT_FS, EV_ADD, 0, 0, 15),         // a system filter without operations: EINVAL
     EV_SET(12345, sys.EVFILT_READ, EV_ADD, 0, 0, 16),   // not an open descriptor: EBADF
     user(-1, EV_ADD, 0, 0, 17),                         // ident C could not hold: EINVAL
     user(2, EV_ADD, 0, 0.5, 18),                        // data C could not hold: EINVAL

@@ -27,6 +27,10 @@
  *   O   osknote    the knote lists of OS descriptors'       kqueue/filters/os.ts
  *                  intr sources (a leaf under the kqueue
  *                  lock)
+ *   P   procknote  EVFILT_PROC's tracked knotes (NOTE_FORK /  kqueue/filters/proc-cn.ts
+ *                  EXEC / TRACK) and the proc connector
+ *                  socket (under the kqueue lock; the intr
+ *                  lock is taken under it)
  *   N   inotify    the inotify watch table (watch hash,       intr/inotify.ts
  *                  watcher lists; add/rm_watch run under
  *                  it; under a kqueue lock from a vnode
@@ -104,7 +108,7 @@
  * (e.g. a counter written under another lock, a flag set before publication).
  */
 export const LOCK_ORDER = [
-  'proc', 'timertab', 'timer', 'portfile', 'port', 'kqueue', 'knhash', 'sigknote', 'osknote', 'inotify', 'intr', 'sig', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
+  'proc', 'timertab', 'timer', 'portfile', 'port', 'kqueue', 'knhash', 'sigknote', 'osknote', 'procknote', 'inotify', 'intr', 'sig', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
   'msgarena',
 ] as const;
 

@@ -50,6 +50,17 @@ export const NOTE_TRIGGER = 0x01000000;
 /** EVFILT_READ / EVFILT_WRITE. */
 export const NOTE_LOWAT = 0x0001;
 
+/** EVFILT_PROC (DragonFly): the events, in the control bits of fflags. */
+export const NOTE_EXIT = 0x80000000;
+export const NOTE_FORK = 0x40000000;
+export const NOTE_EXEC = 0x20000000;
+export const NOTE_PCTRLMASK = 0xf0000000;
+export const NOTE_PDATAMASK = 0x000fffff;
+/** EVFILT_PROC: follow forks (NOTE_TRACK), its failure, and a tracked child's first event. */
+export const NOTE_TRACK = 0x00000001;
+export const NOTE_TRACKERR = 0x00000002;
+export const NOTE_CHILD = 0x00000004;
+
 /** EVFILT_TIMER units (FreeBSD); none set means milliseconds, as DragonFly. */
 export const NOTE_SECONDS = 0x00000001;
 export const NOTE_MSECONDS = 0x00000002;

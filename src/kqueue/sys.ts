@@ -24,6 +24,7 @@ import './filters/read.js';
 import './filters/oswrite.js';
 import './filters/sig.js';
 import './filters/vnode.js';
+import './filters/proc.js';
 import { kstat_gauge } from '../kern/kstat.js';
 import { timer_knotes } from './filters/timer.js';
 
