@@ -16,3 +16,5 @@ export {
   S_IFMT, S_IFIFO, S_IFCHR, S_IFDIR, S_IFREG, S_IFSOCK,
 } from './ffi.js';
 import './sys.js';
+// aio: its io_uring eventfd is an intr source; until the thread runs, its waiters poll.
+export { intr_running } from './intr.js';

@@ -18,3 +18,4 @@ export * from '../ports/sys.js';
 export * from '../timers/sys.js';
 export * from '../signals/sys.js';
 export * from '../signals/wait.js';
+export * from '../aio/sys.js';

@@ -1,0 +1,20 @@
+/**
+ * The fallback engine: aio.test.ts again, in a child process whose kernel
+ * is told to use the blocking I/O threads (UKERN_AIO_ENGINE=threads), so
+ * every call and errno path is checked on both engines. The child has a
+ * deadline: a lost completion fails by timeout rather than hanging.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+test('aio.test.ts passes on the threads engine', () => {
+  const file = fileURLToPath(new URL('./aio.test.js', import.meta.url));
+  const r = spawnSync(process.execPath, ['--test', file], {
+    encoding: 'utf8', timeout: 100_000, env: { ...process.env, UKERN_AIO_ENGINE: 'threads' },
+  });
+  assert.equal(r.signal, null, `timed out:\n${r.stdout}\n${r.stderr}`);
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /# fail 0/);
+});
