@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 
 test('aio.test.ts passes on the threads engine', () => {
   const file = fileURLToPath(new URL('./aio.test.js', import.meta.url));
-  const r = spawnSync(process.execPath, ['--test', file], {
-    encoding: 'utf8', timeout: 100_000, env: { ...process.env, UKERN_AIO_ENGINE: 'threads' },
-  });
+  const env: NodeJS.ProcessEnv = { ...process.env, UKERN_AIO_ENGINE: 'threads' };
+  delete env.NODE_TEST_CONTEXT; // a test runner of its own, reporting TAP to us
+  const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', file], { encoding: 'utf8', timeout: 100_000, env });
   assert.equal(r.signal, null, `timed out:\n${r.stdout}\n${r.stderr}`);
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /# fail 0/);
