@@ -83,7 +83,8 @@ const AIOREQ = define_struct('aioreq', {
   portfd: 'i32',   // [c] SIGEV_PORT: the port
   lid: 'i32',      // [c] the submitting LWP
   signo: 'i32',    // [c] SIGEV_SIGNAL
-  kq: 'i32',       // [c] SIGEV_KEVENT: the kqueue
+  kq: 'i32',       // [c] SIGEV_KEVENT: the kqueue (handle)
+  kn: 'i32',       // [c] SIGEV_KEVENT: its EVFILT_AIO knote
   mbox: 'i32',     // [c] SIGEV_THREAD: the submitter's notification mailbox
   lio: 'i32',      // [c] the lio_listio group, 0 none
   flags: 'i32',    // [Q] RF_*

@@ -23,6 +23,7 @@ import { aio_make, aio_go, fd_check } from './submit.js';
 import { aio_wait, wait_outcome } from './wait.js';
 import { AIO_CANCELED, AIO_NOTCANCELED, AIO_ALLDONE, O_SYNC, O_DSYNC } from './consts.js';
 import './notify.js';
+import './sigev.js';
 
 export * from './consts.js';
 export type { aiocb, aio_sigevent } from './copy.js';
