@@ -1,5 +1,5 @@
 /**
- * The fallback engine: aio.test.ts and aio-notify.test.ts again, in a child process whose kernel
+ * The fallback engine: aio.test.ts, aio-notify.test.ts and aio-stress.test.ts again, in a child process whose kernel
  * is told to use the blocking I/O threads (UKERN_AIO_ENGINE=threads), so
  * every call and errno path is checked on both engines. The child has a
  * deadline: a lost completion fails by timeout rather than hanging.
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-for (const name of ['aio', 'aio-notify']) test(`${name}.test.ts passes on the threads engine`, () => {
+for (const name of ['aio', 'aio-notify', 'aio-stress']) test(`${name}.test.ts passes on the threads engine`, () => {
   const file = fileURLToPath(new URL(`./${name}.test.js`, import.meta.url));
   const env: NodeJS.ProcessEnv = { ...process.env, UKERN_AIO_ENGINE: 'threads' };
   delete env.NODE_TEST_CONTEXT; // a test runner of its own, reporting TAP to us

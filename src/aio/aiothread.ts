@@ -22,6 +22,10 @@ const th = await import('./threads.js');
 const intr = await import('../intr/kapi.js');
 
 attach_system_thread(image);
+// The FFI (koffi, a native addon) is loaded before this thread says it is
+// up: a worker terminated while it loads one (process exit) aborts the
+// whole process, and until the 'up' message the process waits for it.
+intr.os_fd_open(0);
 const chan = new BroadcastChannel(th.CHANNEL);
 Atomics.add(kmem.I32, th.tq.base + th.T_READY, 1);
 parentPort?.postMessage('up');

@@ -23,7 +23,9 @@ aio_set_notifier(SIGEV_PORT, (h) => {
   const slot = I32[h + R.slot]!;
   if (slot === 0) return; // its port was closed
   I32[h + R.slot] = 0;
-  port_send_event(slot);
+  // A port whose close has begun (its sources not yet told) takes nothing:
+  // the reservation is still ours to give back.
+  if (!port_send_event(slot)) port_free_event(slot);
 });
 
 /** Reserves request h's port event (no lock held): the port's errno (EBADF, EBADFD, EAGAIN) on failure. */

@@ -14,7 +14,7 @@ import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { mono_now, type Timespec } from '../kern/time.js';
 import { run_sync, run_async, type SleepGen } from '../kern/sleeprun.js';
 import {
-  R, RS_QUEUED, RS_ACTIVE, RS_DONE, RF_CANCELASKED, OP_READ, OP_WRITE, OP_FSYNC, OP_DSYNC,
+  R, RS_QUEUED, RS_ACTIVE, RS_DONE, RF_CANCELASKED, RF_GROUP, OP_READ, OP_WRITE, OP_FSYNC, OP_DSYNC,
   ECANCELED_NO, EINPROGRESS_NO, reqs, aio_lock, aio_lookup, aio_free, aio_done_locked, buf_drop,
 } from './aio.js';
 import { aio_engine, aio_engine_peek } from './engine.js';
@@ -22,6 +22,8 @@ import { copyin_aiocb, copyin_aio_id, copyout_id, type aiocb } from './copy.js';
 import { aio_make, aio_go, fd_check } from './submit.js';
 import { aio_wait, wait_outcome } from './wait.js';
 import { AIO_CANCELED, AIO_NOTCANCELED, AIO_ALLDONE, O_SYNC, O_DSYNC } from './consts.js';
+import { on_osclose } from '../kern/sys.js';
+import { on_proc_exit } from '../kern/proc.js';
 import './notify.js';
 import './sigev.js';
 
@@ -184,3 +186,35 @@ export async function aio_suspend_async(list: readonly (aiocb | number | null)[]
   const { hs, ids, deadline } = suspend_args(list, timeout, 'aio_suspend');
   await run_async(suspend_gen(hs, ids, deadline, true), signal);
 }
+
+/*
+ * close(2) of a descriptor with requests pending: they are cancelled or
+ * complete, never lost (POSIX leaves the choice). Queued ones are cancelled;
+ * one in progress is asked to stop (io_uring: the host holds the file until
+ * it completes, with ECANCELED if stopped in time; an I/O thread waiting for
+ * a pipe gives up) and waited for up to 100 ms, so an I/O thread never
+ * touches the number after the host has closed it (it could be reused).
+ */
+on_osclose((fd) => { if (reqs.inuse !== 0) aio_cancel_fd(fd, 0, 'close'); });
+
+/*
+ * Process exit with requests in flight: queued ones are cancelled (no I/O
+ * thread starts them), ones in progress are asked to stop, without waiting:
+ * nothing of ours blocks the exit (I/O threads wait in interruptible naps,
+ * the io_uring is the host's and goes with the process).
+ */
+on_proc_exit(() => {
+  if (reqs.inuse === 0) return;
+  const eng = aio_engine_peek();
+  const active: number[] = [];
+  mutex_enter(aio_lock());
+  for (let i = 0; i < reqs.count; i++) {
+    const h = reqs.handle(i);
+    const st = I32[h + R.state];
+    if (I32[h + R.id] === 0 || (I32[h + R.flags]! & RF_GROUP) !== 0) continue;
+    if (st === RS_QUEUED) aio_done_locked(h, -ECANCELED_NO);
+    else if (st === RS_ACTIVE) { I32[h + R.flags]! |= RF_CANCELASKED; active.push(h); }
+  }
+  mutex_exit(aio_lock());
+  for (const h of active) eng?.cancel(h, I32[h + R.id]!);
+});
