@@ -280,3 +280,22 @@ test('kstat counters balance; nothing in flight at the end', () => {
   assert.equal(k['aio.submitted'], k['aio.completed']! + k['aio.cancelled']! + k['aio.failed']!);
   assert.ok(k['aio.service_time_us']! >= 0 && k['aio.queue_time_us']! >= 0);
 });
+
+test('an LWP that exits with a request in flight on its buffer: io_uring stops it (ECANCELED); threads keep it', async () => {
+  const [r, w] = pipe();
+  const res = new SharedArrayBuffer(8);
+  const fixtures = new URL('./fixtures/aio-lwp.js', import.meta.url);
+  const port = sys.port_create();
+  const a = sys.lwp_create({ module: fixtures, export: 'submitRead', arg: { fd: r, off: 0, len: 4, sab: new SharedArrayBuffer(4), res, port } });
+  await within(sys.lwp_wait_async(a), 10000, 'submitter');
+  const id = new Int32Array(res)[0]!;
+  if (THREADS) {
+    assert.equal(sys.aio_error(id), constants_errno.EINPROGRESS, 'the I/O thread holds the buffer: the request goes on');
+    assert.equal(sys.aio_cancel(r, id), sys.AIO_CANCELED);
+  }
+  assert.equal(sys.port_get(port, SOON).portev_object, id);
+  assert.equal(sys.aio_error(id), constants_errno.ECANCELED);
+  errno(() => sys.aio_return(id), 'ECANCELED');
+  sys.close(port);
+  closeSync(r); closeSync(w);
+});

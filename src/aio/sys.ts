@@ -15,7 +15,7 @@ import { mono_now, type Timespec } from '../kern/time.js';
 import { run_sync, run_async, type SleepGen } from '../kern/sleeprun.js';
 import {
   R, RS_QUEUED, RS_ACTIVE, RS_DONE, RF_CANCELASKED, RF_GROUP, OP_READ, OP_WRITE, OP_FSYNC, OP_DSYNC,
-  ECANCELED_NO, EINPROGRESS_NO, reqs, aio_lock, aio_lookup, aio_free, aio_done_locked, buf_drop,
+  ECANCELED_NO, EINPROGRESS_NO, reqs, aio_lock, aio_lookup, aio_free, aio_done_locked, aio_settled, buf_drop, buf_ids,
 } from './aio.js';
 import { aio_engine, aio_engine_peek } from './engine.js';
 import { copyin_aiocb, copyin_aio_id, copyout_id, type aiocb } from './copy.js';
@@ -23,7 +23,8 @@ import { aio_make, aio_go, fd_check } from './submit.js';
 import { aio_wait, wait_outcome } from './wait.js';
 import { AIO_CANCELED, AIO_NOTCANCELED, AIO_ALLDONE, O_SYNC, O_DSYNC } from './consts.js';
 import { on_osclose } from '../kern/sys.js';
-import { on_proc_exit } from '../kern/proc.js';
+import { on_proc_exit, on_lwp_exit } from '../kern/proc.js';
+import { cur } from '../kern/hdr.js';
 import './notify.js';
 import './sigev.js';
 
@@ -217,4 +218,40 @@ on_proc_exit(() => {
   }
   mutex_exit(aio_lock());
   for (const h of active) eng?.cancel(h, I32[h + R.id]!);
+});
+
+/*
+ * An LWP that exits with io_uring requests in flight on its buffers: its
+ * reference may be all that keeps a buffer's memory, and the host writes
+ * into it by address. So its exit waits for them (up to 50 ms), then asks
+ * the host to stop the rest and waits for that (up to 1 s): a read of a
+ * pipe nobody writes then ends ECANCELED instead of writing, later, into
+ * memory that may be gone. (The threads engine's I/O thread holds its own
+ * reference while it performs a request.)
+ */
+function settle_mine(ms: number): number[] {
+  const eng = aio_engine_peek();
+  const end = Date.now() + ms, nap = new Int32Array(new SharedArrayBuffer(4));
+  let left: number[] = [];
+  for (;;) {
+    eng?.poll();
+    left = buf_ids().filter((id) => { const h = aio_lookup(id); return h !== 0 && !aio_settled(h, id); });
+    if (left.length === 0 || Date.now() >= end) return left;
+    Atomics.wait(nap, 0, 0, 1);
+  }
+}
+on_lwp_exit((lid) => {
+  const eng = aio_engine_peek();
+  if (lid !== cur.lid || eng === undefined || eng.queued || buf_ids().length === 0) return;
+  const left = settle_mine(50);
+  for (const id of left) {
+    const h = aio_lookup(id);
+    if (h === 0) continue;
+    mutex_enter(aio_lock());
+    const active = I32[h + R.id] === id && I32[h + R.state] === RS_ACTIVE;
+    if (active) I32[h + R.flags]! |= RF_CANCELASKED;
+    mutex_exit(aio_lock());
+    if (active) eng.cancel(h, id);
+  }
+  if (left.length !== 0) settle_mine(1000);
 });
