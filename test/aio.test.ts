@@ -17,7 +17,7 @@ import { pipe, socketpair } from './fixtures/osfd.js';
 import { within } from './helpers.js';
 
 const AIO_MAX = 64;
-sys.boot({ aio_max: AIO_MAX });
+sys.boot({ aio_max: AIO_MAX, port_max_events: 32 });
 const THREADS = process.env.UKERN_AIO_ENGINE === 'threads';
 const SOON = { tv_sec: 5, tv_nsec: 0 };
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
@@ -140,6 +140,17 @@ test('EAGAIN at aio_max (nothing queued by the failed call); a port at its event
   assert.equal(sys.aio_cancel(r, null), sys.AIO_CANCELED);
   for (const c of cbs) { assert.equal(sys.aio_error(c), constants_errno.ECANCELED); errno(() => sys.aio_return(c), 'ECANCELED'); }
   assert.equal(inuse('aioreq'), base);
+  // SIGEV_PORT reserves its event at submission: past the port's limit, EAGAIN then (never a lost event later).
+  const port = sys.port_create();
+  const pcbs: sys.aiocb[] = [];
+  for (let i = 0; i < 32; i++) { const c = cb(r, buf, 0, 8, viaPort(port, i)); sys.aio_read(c); pcbs.push(c); }
+  errno(() => sys.aio_read(cb(r, buf, 0, 8, viaPort(port))), 'EAGAIN');
+  assert.equal(inuse('aioreq'), base + 32, 'the refused request left nothing');
+  writeSync(w, Buffer.alloc(32 * 8, 1));
+  const evs = sys.port_getn(port, 64, 32, SOON);
+  assert.equal(evs.length, 32, 'every reserved event delivered');
+  for (const c of pcbs) assert.equal(sys.aio_return(c), 8);
+  sys.close(port);
   closeSync(r); closeSync(w);
 });
 import { constants } from 'node:os';
@@ -297,5 +308,27 @@ test('an LWP that exits with a request in flight on its buffer: io_uring stops i
   assert.equal(sys.aio_error(id), constants_errno.ECANCELED);
   errno(() => sys.aio_return(id), 'ECANCELED');
   sys.close(port);
+  closeSync(r); closeSync(w);
+});
+
+test('aio_suspend in an LWP is interrupted (EINTR) by lwp_wakeup; the request goes on', async () => {
+  const [r, w] = pipe();
+  const c = cb(r, shared(4));
+  sys.aio_read(c);
+  const res = new SharedArrayBuffer(12);
+  const v = new Int32Array(res);
+  v[0] = c.aio_id!;
+  const lid = sys.lwp_create({ module: new URL('./fixtures/aio-lwp.js', import.meta.url), export: 'suspendOn', arg: { res } });
+  const end = Date.now() + 10_000;
+  // Wake it until its sleep is interrupted (a wakeup before it sleeps is lost, as lwp_wakeup's is).
+  while (Atomics.load(v, 1) === 0 && Date.now() < end) {
+    if (Atomics.load(v, 2) === 1) { try { sys.lwp_wakeup(lid); } catch { /* not asleep yet */ } }
+    await new Promise((res2) => setTimeout(res2, 20));
+  }
+  await within(sys.lwp_wait_async(lid), 10_000, 'suspender');
+  assert.equal(v[1], 1, 'EINTR');
+  assert.equal(sys.aio_error(c), constants_errno.EINPROGRESS);
+  writeSync(w, 'abcd');
+  assert.equal(finish(c), 4);
   closeSync(r); closeSync(w);
 });
