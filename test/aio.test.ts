@@ -332,3 +332,21 @@ test('aio_suspend in an LWP is interrupted (EINTR) by lwp_wakeup; the request go
   assert.equal(finish(c), 4);
   closeSync(r); closeSync(w);
 });
+
+test('aio_cancel racing big reads: each answer agrees with how the request ended', () => {
+  const size = 8 << 20;
+  const fd = file('big', Buffer.alloc(size, 9));
+  const buf = shared(size);
+  const seen = new Set<number>();
+  for (let i = 0; i < 20; i++) {
+    const c = cb(fd, buf);
+    sys.aio_read(c);
+    const v = sys.aio_cancel(fd, c);
+    seen.add(v);
+    sys.aio_suspend([c], SOON);
+    if (v === sys.AIO_CANCELED) errno(() => sys.aio_return(c), 'ECANCELED');
+    else assert.equal(sys.aio_return(c), size, `answer ${v}: the read completed`);
+  }
+  assert.ok([...seen].every((v) => v === sys.AIO_CANCELED || v === sys.AIO_NOTCANCELED || v === sys.AIO_ALLDONE));
+  closeSync(fd);
+});
