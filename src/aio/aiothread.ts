@@ -77,8 +77,8 @@ function stream(fd: number): boolean {
  * when aio_cancel asked for the request meanwhile. Regular files, and hosts
  * without the FFI, go straight to the blocking call.
  */
-function ready(h: number, fd: number, op: number): boolean {
-  if (!stream(fd)) return true;
+function ready(h: number, fd: number, op: number, isStream: boolean): boolean {
+  if (!isStream) return true;
   const want = op === aio.OP_READ ? intr.POLLIN : intr.POLLOUT;
   for (let nap = 0.02; ; nap = Math.min(1, nap * 2)) {
     if (intr.os_poll(fd, want) !== 0) return true;
@@ -90,14 +90,15 @@ function ready(h: number, fd: number, op: number): boolean {
 function perform(h: number, id: number): number {
   const op = kmem.I32[h + aio.R.op]!, fd = kmem.I32[h + aio.R.fd]!;
   try {
-    if ((op === aio.OP_READ || op === aio.OP_WRITE) && !ready(h, fd, op)) { buffer_of(id); return -aio.ECANCELED_NO; }
+    const isStream = stream(fd);
+    if ((op === aio.OP_READ || op === aio.OP_WRITE) && !ready(h, fd, op, isStream)) { buffer_of(id); return -aio.ECANCELED_NO; }
     if (op === aio.OP_FSYNC) { fs.fsyncSync(fd); return 0; }
     if (op === aio.OP_DSYNC) { fs.fdatasyncSync(fd); return 0; }
     const buf = buffer_of(id);
     if (buf === undefined) return -5; // EIO: the submitter's message never came
     const n = kmem.I32[h + aio.R.nbytes]!, off = aio.f64r(h, aio.R.offset);
     // A pipe or socket has no offset (pread there is ESPIPE): the stream position, as io_uring does.
-    const pos = off < 0 || stream(fd) ? null : off;
+    const pos = off < 0 || isStream ? null : off;
     return op === aio.OP_READ ? fs.readSync(fd, buf, 0, n, pos) : fs.writeSync(fd, buf, 0, n, pos);
   } catch (e) {
     return errOf(e);
