@@ -10,10 +10,10 @@
  * and kapi.ts (the kernel interface each offers the others, stated in its header) or the
  * seams kern provides (kern/proc.ts hooks), not each other's internals.
  */
-const SUBSYS = '^src/(lwp|ports|timers|kqueue|signals|intr)/';
+const SUBSYS = '^src/(lwp|ports|timers|kqueue|signals|intr|aio)/';
 // Kernel threads' entry modules: they load the whole kernel through the facade (kern/kmem.ts:
 // a thread must register everything the booting thread laid out).
-const ENTRIES = '^src/lwp/(trampoline|lwp0-kern)\\.ts$|^src/timers/clockthread\\.ts$|^src/intr/intrthread\\.ts$';
+const ENTRIES = '^src/lwp/(trampoline|lwp0-kern)\\.ts$|^src/timers/clockthread\\.ts$|^src/intr/intrthread\\.ts$|^src/aio/aiothread\\.ts$';
 const CLASS = '^src/(ukern|lib)/|^src/errors\\.ts$|^src/index\\.ts$';
 module.exports = {
   forbidden: [
@@ -22,14 +22,14 @@ module.exports = {
       comment: 'The ukern classes call the sys layer (src/sys), never kernel internals.',
       severity: 'error',
       from: { path: CLASS },
-      to: { path: '^src/(kern|lwp|ports|timers|kqueue|signals|intr)/' },
+      to: { path: '^src/(kern|lwp|ports|timers|kqueue|signals|intr|aio)/' },
     },
     {
       name: 'kern-is-the-bottom',
       comment: 'kern/ is the core: it imports no subsystem, sys facade or class.',
       severity: 'error',
       from: { path: '^src/kern/' },
-      to: { path: '^src/(lwp|ports|timers|kqueue|signals|intr|sys|ukern|lib|cli)/|^src/errors\\.ts$|^src/index\\.ts$' },
+      to: { path: '^src/(lwp|ports|timers|kqueue|signals|intr|aio|sys|ukern|lib|cli)/|^src/errors\\.ts$|^src/index\\.ts$' },
     },
     {
       name: 'kernel-does-not-import-upward',
@@ -43,7 +43,7 @@ module.exports = {
       comment: "A subsystem uses another's sys.ts (its syscalls), consts.ts or kapi.ts (what it offers the kernel, a BSD-style header), never its other internals.",
       severity: 'error',
       from: { path: SUBSYS },
-      to: { path: '^src/(lwp|ports|timers|kqueue|signals|intr)/', pathNot: ['^src/$1/', 'sys\\.ts$', 'consts\\.ts$', 'kapi\\.ts$'] },
+      to: { path: '^src/(lwp|ports|timers|kqueue|signals|intr|aio)/', pathNot: ['^src/$1/', 'sys\\.ts$', 'consts\\.ts$', 'kapi\\.ts$'] },
     },
   ],
   options: {

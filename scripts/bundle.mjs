@@ -62,6 +62,7 @@ await esbuild.build({
   entryPoints: {
     loader: 'build/src/loader.js', lwp0: 'build/src/lwp/lwp0.js', clockthread: 'build/src/timers/clockthread.js',
     intrthread: 'build/src/intr/intrthread.js',
+    aiothread: 'build/src/aio/aiothread.js',
     'lwp-start': 'build/src/ukern/lwp-start.js', // the class layer's start shim (no kernel code)
   },
   outdir: out(''),

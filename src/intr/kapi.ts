@@ -24,3 +24,5 @@ export {
   os_pidfd_info_supported, os_pidfd_close, pinfo, W_RUNNING, W_NOTCHILD, ESRCH, EINVAL, EMFILE, ENFILE,
 } from './ffi-proc.js';
 export { os_cn_open, os_cn_read, PROC_EVENT_FORK, PROC_EVENT_EXEC, type CnEvent } from './ffi-proc.js';
+// aio: its io_uring eventfd is an intr source; until the thread runs, its waiters poll.
+export { intr_running } from './intr.js';

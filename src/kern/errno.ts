@@ -36,7 +36,8 @@ export type ErrnoCode =
   | 'EFAULT' | 'EBUSY' | 'EEXIST' | 'ENODEV' | 'EINVAL' | 'EMFILE' | 'ENOSPC'
   | 'EDEADLK' | 'ENOSYS' | 'ETIME' | 'ETIMEDOUT' | 'EALREADY' | 'EBADFD'
   | 'EOVERFLOW' | 'ENOTSUP' | 'EOPNOTSUPP' | 'EOWNERDEAD' | 'ENOTRECOVERABLE'
-  | 'EACCES' | 'ENOTDIR' | 'ELOOP' | 'ENAMETOOLONG'; // a path's (PORT_SOURCE_FILE)
+  | 'EACCES' | 'ENOTDIR' | 'ELOOP' | 'ENAMETOOLONG' // a path's (PORT_SOURCE_FILE)
+  | 'ECANCELED' | 'EINPROGRESS'; // aio: a cancelled request, one not done yet
 
 /** Host errno number (positive) for a code, as C code sees it. */
 export function errno_of(code: ErrnoCode): number {

@@ -16,6 +16,10 @@ export interface Libc {
   func(sig: string): LibcFn;
   /** The calling thread's errno after the last call. */
   errno(): number;
+  /** An ArrayBuffer over `len` bytes of native memory at pointer `ptr` (koffi.view; aio's io_uring rings). */
+  view(ptr: unknown, len: number): ArrayBuffer;
+  /** The address a pointer value holds (koffi.address). */
+  address(ptr: unknown): bigint;
 }
 
 let libc: Libc | null | undefined;
@@ -28,9 +32,13 @@ export function libc_open(): Libc | null {
   try {
     const koffi = createRequire(import.meta.url)('koffi') as {
       load(name: string): { func(sig: string): LibcFn }; errno(): number;
+      view(ptr: unknown, len: number): ArrayBuffer; address(ptr: unknown): bigint;
     };
     const lib = koffi.load('libc.so.6');
-    libc = { func: (sig) => lib.func(sig), errno: () => koffi.errno() };
+    libc = {
+      func: (sig) => lib.func(sig), errno: () => koffi.errno(),
+      view: (ptr, len) => koffi.view(ptr, len), address: (ptr) => koffi.address(ptr),
+    };
   } catch {
     libc = null;
   }

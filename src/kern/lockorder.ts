@@ -14,6 +14,11 @@
  *   i   timer      a timer's it_mutex (timer.c holds it      timers/itimer.ts
  *                  while queueing its event on the port,
  *                  as port_send_event expects of a source)
+ *   Q   aio        the AIO request table: every request's    aio/aio.ts
+ *                  state, result and notification (held
+ *                  while a completion queues its port
+ *                  event, activates its knote or
+ *                  generates its signal)
  *   F   portfile   PORT_SOURCE_FILE's associations (hash,    ports/src-file.ts
  *                  reap list; queues an event on its port
  *                  and takes the inotify lock under it)
@@ -67,6 +72,9 @@
  *   A   msgarena   the message arena's allocator (a leaf:    ports/msg-arena.ts
  *                  close frees queued messages' blocks
  *                  holding a port lock; frees take no lock)
+ *   R   aioring    the kernel's io_uring: its SQ tail and    aio/uring.ts
+ *                  CQ head, setup (a leaf: never held with
+ *                  another kernel lock)
  *
  * Below every class: the cache free-list spin locks (kmem.ts), leaves that
  * are not kernel mutexes.
@@ -108,8 +116,9 @@
  * (e.g. a counter written under another lock, a flag set before publication).
  */
 export const LOCK_ORDER = [
-  'proc', 'timertab', 'timer', 'portfile', 'port', 'kqueue', 'knhash', 'sigknote', 'osknote', 'procknote', 'inotify', 'intr', 'sig', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
+  'proc', 'timertab', 'timer', 'aio', 'portfile', 'port', 'kqueue', 'knhash', 'sigknote', 'osknote', 'procknote', 'inotify', 'intr', 'sig', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
   'msgarena',
+  'aioring',
 ] as const;
 
 /** A lock class: each subsystem names the class of its lock words (kern/lockdebug.ts mutex_class). */

@@ -16,6 +16,9 @@ export type OsClose = (fd: number) => Errno;
 let osclose: OsClose | undefined;
 /** Installs the close of OS descriptors (knote_fdclose, then the host's close). */
 export function sys_set_osclose(fn: OsClose): void { osclose = fn; }
+/** What runs before an OS descriptor is closed through close(2) (aio: the fd's requests complete or are cancelled first). */
+const oscloseHooks: ((fd: number) => void)[] = [];
+export function on_osclose(fn: (fd: number) => void): void { oscloseHooks.push(fn); }
 
 /**
  * close(2): a kernel descriptor (port, kqueue) through the descriptor table;
@@ -26,6 +29,7 @@ export function close(fd: number): void {
   sysenter();
   const n = copyin_int(fd, 'fd', 'close', 'EBADF');
   if (n >= 0 && n < FD_BASE) {
+    for (const h of oscloseHooks) h(n);
     const err = osclose === undefined ? 'EBADF' : osclose(n);
     if (err !== 0) fail(err, 'close', `fd ${n}`);
     return;

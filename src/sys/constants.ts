@@ -8,3 +8,4 @@ export * from '../ports/consts.js';
 export * from '../timers/consts.js';
 export { LWP_DETACHED, LWP_SUSPENDED } from '../lwp/sys.js';
 export * from '../signals/consts.js';
+export * from '../aio/consts.js';

@@ -18,3 +18,5 @@ export * from '../ports/sys.js';
 export * from '../timers/sys.js';
 export * from '../signals/sys.js';
 export * from '../signals/wait.js';
+export * from '../aio/sys.js';
+import '../kqueue/filters/aio.js'; // EVFILT_AIO: SIGEV_KEVENT of aio requests

@@ -1,0 +1,129 @@
+/**
+ * The fallback engine: dedicated blocking I/O threads (kernel threads
+ * started like the clock and intr threads), for hosts where io_uring_setup
+ * fails, or when UKERN_AIO_ENGINE=threads says so. The request queue is a
+ * ring of aio_ids in kernel memory under the aio lock, so a queued request
+ * can be cancelled exactly (the lock decides whether a thread took it or a
+ * cancel did: aio.ts states).
+ *
+ * The user's buffer is a JS object and cannot travel through kernel memory:
+ * the submitter posts `{ id, buf }` on a BroadcastChannel every I/O thread
+ * listens on (its SharedArrayBuffer is shared, not copied), before it queues
+ * the id and wakes a thread. The thread that takes the id finds the buffer
+ * with receiveMessageOnPort (no event loop needed); each thread keeps what
+ * it received in a stash and drops entries whose request another thread
+ * took or a cancel ended. The I/O itself is fs.readSync / writeSync /
+ * fsyncSync / fdatasyncSync, blocking that thread only.
+ */
+import { BroadcastChannel, isMainThread, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { I32, kregion_create } from '../kern/kmem.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { kthread_start } from '../lwp/kapi.js';
+import { tunables } from '../kern/boot.js';
+import { aio_lock, aio_lookup, aio_complete, R, RS_QUEUED, RS_ACTIVE, f64w } from './aio.js';
+import { errno_of } from '../kern/errno.js';
+
+const EIO_NO = errno_of('EIO');
+import { mono_now } from '../kern/time.js';
+import type { AioEngine } from './engine.js';
+
+export const CHANNEL = 'ukern.aio';
+function ringsize(t: { aio_max?: number }): number { let n = 16; while (n < t.aio_max!) n *= 2; return n; }
+/** The queue: head, tail (the word threads wait on), claimed start, ready threads, then the ring. */
+export const tq = kregion_create('aio.threads', (t) => T_RING + ringsize(t));
+export const T_HEAD = 0, T_TAIL = 1, T_CLAIM = 2, T_READY = 3, T_RING = 4;
+
+const mask = (): number => tq.words - T_RING - 1;
+
+/** Queues id for the I/O threads (aio lock held). */
+function push_locked(id: number): void {
+  const b = tq.base, t = I32[b + T_TAIL]!;
+  I32[b + T_RING + (t & mask())] = id;
+  Atomics.store(I32, b + T_TAIL, (t + 1) | 0);
+}
+
+/**
+ * Takes the next queued request for an I/O thread (no lock held): its id,
+ * now ACTIVE, or 0 when the queue is empty; ids a cancel ended are skipped.
+ */
+export function threads_take(): number {
+  const b = tq.base;
+  mutex_enter(aio_lock());
+  for (;;) {
+    const hd = I32[b + T_HEAD]!;
+    if (hd === I32[b + T_TAIL]) { mutex_exit(aio_lock()); return 0; }
+    const id = I32[b + T_RING + (hd & mask())]!;
+    I32[b + T_HEAD] = (hd + 1) | 0;
+    const h = aio_lookup(id);
+    if (h === 0 || I32[h + R.state] !== RS_QUEUED) continue;
+    f64w(h, R.tstart, mono_now());
+    Atomics.store(I32, h + R.state, RS_ACTIVE);
+    mutex_exit(aio_lock());
+    return id;
+  }
+}
+
+let threadsAsked = false;
+function start_threads(): void {
+  if (threadsAsked) return;
+  threadsAsked = true;
+  if (Atomics.compareExchange(I32, tq.base + T_CLAIM, 0, 1) !== 0) return;
+  const n = tunables().aio_threads!;
+  // From the main thread directly (as the intr thread): through lwp0 the start
+  // would wait for lwp0's own, and a main thread blocked in aio_suspend meanwhile.
+  for (let i = 0; i < n; i++) kthread_start(`aio${i}`, new URL('./aiothread.js', import.meta.url), isMainThread);
+}
+
+let allReady = false;
+/**
+ * Waits (once per thread, bounded) until every I/O thread listens on the
+ * channel: a message posted before a thread opened its instance never
+ * reaches it, and that thread could then take the id and find no buffer.
+ */
+function await_threads(): boolean {
+  if (allReady) return true;
+  const w = tq.base + T_READY, n = tunables().aio_threads!, end = Date.now() + 10_000;
+  for (let r = Atomics.load(I32, w); r < n; r = Atomics.load(I32, w)) {
+    if (Date.now() > end) return false;
+    Atomics.wait(I32, w, r, 10);
+  }
+  allReady = true;
+  return true;
+}
+
+let chan: BroadcastChannel | undefined;
+/**
+ * This thread's instance of the channel, kept open: opening and closing one
+ * per post costs ~150 us, a post on an open one 1-3 us. What other
+ * submitters post to it is dropped at each post here and, while the thread
+ * idles in its event loop, by a listener that keeps nothing (unref'd: it
+ * never keeps the thread alive).
+ */
+function channel(): BroadcastChannel {
+  if (chan !== undefined) return chan;
+  chan = new BroadcastChannel(CHANNEL);
+  chan.onmessage = () => {};
+  (chan as unknown as { unref?(): void }).unref?.();
+  return chan;
+}
+
+function threads_start(_h: number, id: number, buf: Uint8Array | null): void {
+  start_threads();
+  if (!await_threads()) { aio_complete(id, -EIO_NO); return; }
+  if (buf !== null) {
+    const c = channel();
+    c.postMessage({ id, buf });
+    // This instance also receives the other submitters' posts: drop them.
+    while (receiveMessageOnPort(c as unknown as MessagePort) !== undefined) { /* not ours */ }
+  }
+  mutex_enter(aio_lock());
+  push_locked(id);
+  mutex_exit(aio_lock());
+  Atomics.notify(I32, tq.base + T_TAIL, 1);
+}
+
+export const threads_engine: AioEngine = {
+  name: 'threads', queued: true, start: threads_start,
+  // An I/O thread waiting for a pipe or socket to be ready sees RF_CANCELASKED within 1 ms.
+  cancel: () => true, poll: () => 0, polls: () => false,
+};

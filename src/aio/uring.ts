@@ -1,0 +1,269 @@
+/**
+ * The io_uring engine: one ring for the whole kernel, set up once by the
+ * first thread that submits (io_uring_setup through libc's syscall(2)); its
+ * descriptor and layout (the params' offsets) are kept in kernel memory, and
+ * every thread maps the same ring pages itself (mmap of the ring fd, viewed
+ * with koffi.view: no FFI call per entry). Chosen by measurement
+ * (bench/aio-engines.bench.ts: ~7x libuv's pool at queue depth 1).
+ *
+ * Submission, from any thread, under the aioring lock: the SQE is written at
+ * the shared SQ tail and io_uring_enter submits it at once. A read of cached
+ * data completes inside that enter, so the submitter then reaps the CQ
+ * itself (still under the lock; the completions are made after it is
+ * dropped): such a request is done, and its event queued, before aio_read
+ * returns. Completions the host makes later (pipes, sockets, io-wq work)
+ * signal an eventfd registered with IORING_REGISTER_EVENTFD_ASYNC (only
+ * those: inline ones are reaped by their submitter), which sits in the intr
+ * thread's epoll set; its handler reaps the CQ. No thread of ours ever
+ * blocks in io_uring_enter, and a thread waiting in aio_suspend also reaps
+ * (until the intr thread runs, it polls in 1 ms steps).
+ *
+ * The CQ has twice the SQ's entries and the SQ as many as aio_max requests
+ * (+ as many cancels): the host can never have more completions to post
+ * than the CQ holds. A buffer's address goes in the SQE as it is: the user's
+ * Uint8Array is over a SharedArrayBuffer, whose backing store never moves,
+ * and koffi passes a typed array to a `void *` by address (memmove(p, p, 0)
+ * returns it); aio.ts keeps the buffer referenced until the request is done.
+ *
+ * user_data: the low word is the aio_id, the high word 0 for a request and
+ * 1 for an IORING_OP_ASYNC_CANCEL of one (whose own completion is ignored:
+ * the cancelled request completes with -ECANCELED through the usual path).
+ */
+import { I32, kregion_create } from '../kern/kmem.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { mutex_class } from '../kern/lockdebug.js';
+import { libc_open, type LibcFn } from '../kern/libc.js';
+import { tunables } from '../kern/boot.js';
+import { intr_source_hold, intr_add_handler, intr_thread_start, intr_running, DIR_READ, held } from '../intr/kapi.js';
+import { R, OP_READ, OP_WRITE, OP_FSYNC, OP_DSYNC, aio_complete, f64r } from './aio.js';
+import type { AioEngine } from './engine.js';
+
+const SYS_setup = 425, SYS_enter = 426, SYS_register = 427;
+const OFF_SQ_RING = 0, OFF_SQES = 0x10000000;
+const FEAT_SINGLE_MMAP = 1, FEAT_NODROP = 2;
+const REGISTER_EVENTFD_ASYNC = 7;
+const IOP_FSYNC = 3, IOP_READ = 22, IOP_WRITE = 23, IOP_ASYNC_CANCEL = 14;
+const FSYNC_DATASYNC = 1;
+const EINTR = 4, EAGAIN = 11, EBUSY = 16;
+
+/** The ring's layout in kernel memory. */
+const ring = kregion_create('aio.uring', () => 32);
+const W_LOCK = 0, W_FD = 1 /* +1 */, W_EVFD = 2 /* +1 */, W_SQN = 3, W_CQN = 4, W_EVSRC = 5, W_PENDING = 6, W_LEN = 7;
+const W_SQOFF = 8 /* head, tail, mask, entries, flags, dropped, array */, W_CQOFF = 16 /* head, tail, mask, entries, overflow, cqes */;
+mutex_class('aioring', ring, { words: 1 });
+
+interface Host {
+  setup: LibcFn; enter: LibcFn; register: LibcFn; mmap: LibcFn; eventfd: LibcFn; read: LibcFn; addr: LibcFn;
+  errno(): number; view(p: unknown, n: number): ArrayBuffer; address(p: unknown): bigint;
+}
+let host: Host | null | undefined;
+function host_open(): Host | null {
+  if (host !== undefined) return host;
+  host = null;
+  const lib = libc_open();
+  if (lib === null) return null;
+  try {
+    host = {
+      setup: lib.func('long syscall(long, unsigned int, void *)'),
+      enter: lib.func('long syscall(long, int, unsigned int, unsigned int, unsigned int, void *, long)'),
+      register: lib.func('long syscall(long, unsigned int, unsigned int, void *, unsigned int)'),
+      mmap: lib.func('void *mmap(void *, size_t, int, int, int, long)'),
+      eventfd: lib.func('int eventfd(unsigned int, int)'),
+      read: lib.func('long read(int, void *, unsigned long)'),
+      addr: lib.func('uintptr_t memmove(void *, void *, size_t)'),
+      errno: () => lib.errno(), view: lib.view, address: lib.address,
+    };
+  } catch { host = null; }
+  return host;
+}
+
+/** This thread's mapping of the kernel's ring. */
+interface Mapped {
+  fd: number; sqTail: Uint32Array; sqMask: number; sqArray: Uint32Array; sqeWords: Uint32Array;
+  cqHead: Uint32Array; cqTail: Uint32Array; cqMask: number; cqes: Int32Array;
+}
+let mapped: Mapped | null = null;
+
+function map(h: Host, fd: number, len: number, off: number): ArrayBuffer | null {
+  const p = h.mmap(null, len, 3 /* PROT_READ|WRITE */, 0x8001 /* MAP_SHARED|POPULATE */, fd, off);
+  if (p === null || BigInt.asIntN(64, h.address(p)) === -1n) return null;
+  return h.view(p, len);
+}
+
+/** Maps the ring described in kernel memory into this thread (ring set up). */
+function map_ring(h: Host): Mapped | null {
+  const b = ring.base, fd = I32[b + W_FD]! - 1, sqn = I32[b + W_SQN]!;
+  const so = (i: number): number => I32[b + W_SQOFF + i]!, co = (i: number): number => I32[b + W_CQOFF + i]!;
+  const mem = map(h, fd, I32[b + W_LEN]!, OFF_SQ_RING);
+  const sqeMem = map(h, fd, sqn * 64, OFF_SQES);
+  if (mem === null || sqeMem === null) return null;
+  const u32 = (off: number, n = 1): Uint32Array => new Uint32Array(mem, off, n);
+  return {
+    fd, sqTail: u32(so(1)), sqMask: u32(so(2))[0]!, sqArray: u32(so(6), sqn), sqeWords: new Uint32Array(sqeMem),
+    cqHead: u32(co(0)), cqTail: u32(co(1)), cqMask: u32(co(2))[0]!, cqes: new Int32Array(mem, co(5), I32[b + W_CQN]! * 4),
+  };
+}
+
+/** io_uring_setup + eventfd registration, into kernel memory (ring lock held): true on success. */
+function setup_locked(h: Host): boolean {
+  const p = new Uint32Array(30); // struct io_uring_params
+  let n = 8;
+  while (n < tunables().aio_max! * 2) n *= 2;
+  const fd = Number(h.setup(SYS_setup, Math.min(n, 32768), p));
+  if (fd < 0) return false;
+  const feat = p[5]!;
+  if ((feat & FEAT_SINGLE_MMAP) === 0 || (feat & FEAT_NODROP) === 0) return false;
+  const b = ring.base;
+  I32[b + W_SQN] = p[0]!; I32[b + W_CQN] = p[1]!;
+  for (let i = 0; i < 7; i++) I32[b + W_SQOFF + i] = p[10 + i]!;
+  for (let i = 0; i < 6; i++) I32[b + W_CQOFF + i] = p[20 + i]!;
+  I32[b + W_LEN] = Math.max(p[16]! + p[0]! * 4, p[25]! + p[1]! * 16);
+  I32[b + W_FD] = fd + 1;
+  const ev = h.eventfd(0, 0o2004000 /* EFD_CLOEXEC | EFD_NONBLOCK */) as number;
+  if (ev < 0) return false;
+  if (Number(h.register(SYS_register, fd, REGISTER_EVENTFD_ASYNC, new Int32Array([ev]), 1)) < 0) return false;
+  I32[b + W_EVFD] = ev + 1;
+  return true;
+}
+
+/**
+ * Sets the ring up (once, kernel-wide) and maps it in this thread. `want`
+ * false (UKERN_AIO_ENGINE=threads) or a failed setup leaves it off: false.
+ * Decided under the ring lock; the caller records the choice.
+ */
+export function uring_attach(want: boolean): boolean {
+  if (mapped !== null) return true;
+  const h = host_open();
+  if (h === null) return false;
+  const b = ring.base;
+  mutex_enter(b + W_LOCK);
+  let ok = I32[b + W_FD] !== 0;
+  let fresh = false;
+  if (!ok && want) { ok = setup_locked(h); fresh = ok; }
+  if (ok) mapped = map_ring(h);
+  mutex_exit(b + W_LOCK);
+  if (mapped === null) return false;
+  if (fresh && intr_source_hold(I32[b + W_EVFD]! - 1, DIR_READ) === 0) {
+    Atomics.store(I32, b + W_EVSRC, held.src);
+    intr_thread_start();
+  }
+  return true;
+}
+
+/** Whether the ring is set up (some thread attached it). */
+export function uring_exists(): boolean { return Atomics.load(I32, ring.base + W_FD) !== 0; }
+
+/** Writes one SQE at the tail (ring lock held); the next enter submits it. */
+function sqe_put(m: Mapped, op: number, fd: number, addr: number, len: number, off: number, lo: number, hi: number, opflags: number): void {
+  const tail = Atomics.load(m.sqTail, 0);
+  const idx = tail & m.sqMask, w = idx * 16, q = m.sqeWords;
+  q[w] = op; // opcode; flags and ioprio 0
+  q[w + 1] = fd >>> 0;
+  const o = off < 0 ? 2 ** 64 - 1 : off; // -1: the file's position
+  q[w + 2] = o % 0x100000000; q[w + 3] = off < 0 ? 0xffffffff : Math.floor(o / 0x100000000);
+  q[w + 4] = addr % 0x100000000; q[w + 5] = Math.floor(addr / 0x100000000);
+  q[w + 6] = len >>> 0;
+  q[w + 7] = opflags >>> 0;
+  q[w + 8] = lo >>> 0; q[w + 9] = hi >>> 0;
+  for (let i = 10; i < 16; i++) q[i + w] = 0;
+  m.sqArray[idx] = idx;
+  Atomics.store(m.sqTail, 0, (tail + 1) >>> 0);
+  I32[ring.base + W_PENDING]!++;
+}
+
+const cqIds: number[] = [], cqRes: number[] = [];
+/** Moves the CQEs posted so far into cqIds/cqRes (ring lock held); returns how many requests' ones. */
+function cq_take_locked(m: Mapped): number {
+  let head = Atomics.load(m.cqHead, 0);
+  const tail = Atomics.load(m.cqTail, 0);
+  let n = 0;
+  while (head !== tail) {
+    const b = (head & m.cqMask) * 4;
+    if (m.cqes[b + 1] === 0) { cqIds[n] = m.cqes[b]!; cqRes[n] = m.cqes[b + 2]!; n++; }
+    head = (head + 1) >>> 0;
+  }
+  Atomics.store(m.cqHead, 0, head);
+  return n;
+}
+
+/** Submits the pending SQEs (ring lock held): the host's errno on failure, 0 otherwise. */
+function enter_locked(h: Host, m: Mapped): number {
+  const w = ring.base + W_PENDING;
+  for (let tries = 0; I32[w]! > 0 && tries < 100; tries++) {
+    const r = Number(h.enter(SYS_enter, m.fd, I32[w]!, 0, 0, null, 0));
+    if (r >= 0) { I32[w]! -= r; continue; }
+    const e = h.errno();
+    if (e !== EINTR && e !== EAGAIN && e !== EBUSY) return e;
+  }
+  return 0;
+}
+
+/** Completes what cq_take_locked found (no lock held). */
+function complete_taken(n: number): number {
+  for (let i = 0; i < n; i++) aio_complete(cqIds[i]!, cqRes[i]!);
+  return n;
+}
+
+/** Reaps the CQ in this thread (no lock held): completions made. */
+export function uring_reap(): number {
+  const m = mapped;
+  if (m === null || Atomics.load(m.cqHead, 0) === Atomics.load(m.cqTail, 0)) return 0;
+  const L = ring.base + W_LOCK;
+  mutex_enter(L);
+  const n = cq_take_locked(m);
+  mutex_exit(L);
+  return complete_taken(n);
+}
+
+const OPS: Record<number, number> = { [OP_READ]: IOP_READ, [OP_WRITE]: IOP_WRITE, [OP_FSYNC]: IOP_FSYNC, [OP_DSYNC]: IOP_FSYNC };
+
+/** The native address of a Uint8Array over a SharedArrayBuffer (its first byte). */
+export function buf_addr(buf: Uint8Array): number {
+  const a = host!.addr(buf, buf, 0);
+  return typeof a === 'bigint' ? Number(a) : (a as number);
+}
+
+function uring_start(h: number, id: number, buf: Uint8Array | null): void {
+  const m = mapped!, hs = host!;
+  const op = I32[h + R.op]!;
+  const addr = buf === null ? 0 : buf_addr(buf);
+  const L = ring.base + W_LOCK;
+  mutex_enter(L);
+  sqe_put(m, OPS[op]!, I32[h + R.fd]!, addr, op === OP_READ || op === OP_WRITE ? I32[h + R.nbytes]! : 0,
+    op === OP_READ || op === OP_WRITE ? f64r(h, R.offset) : 0, id, 0, op === OP_DSYNC ? FSYNC_DATASYNC : 0);
+  const err = enter_locked(hs, m);
+  const n = cq_take_locked(m);
+  mutex_exit(L);
+  complete_taken(n);
+  if (err !== 0) aio_complete(id, -err);
+}
+
+function uring_cancel(_h: number, id: number): boolean {
+  const m = mapped!, hs = host!;
+  const L = ring.base + W_LOCK;
+  mutex_enter(L);
+  // IORING_OP_ASYNC_CANCEL: addr is the target's user_data.
+  sqe_put(m, IOP_ASYNC_CANCEL, -1, id, 0, 0, id, 1, 0);
+  enter_locked(hs, m);
+  const n = cq_take_locked(m);
+  mutex_exit(L);
+  complete_taken(n);
+  return true;
+}
+
+export const uring_engine: AioEngine = {
+  name: 'io_uring', queued: false, start: uring_start, cancel: uring_cancel, poll: uring_reap,
+  // Until the intr thread runs, nobody hears the eventfd: waiters poll the CQ.
+  polls: () => !intr_running(),
+};
+
+// The intr thread's handler: the eventfd says the host posted completions.
+const drain = new Uint8Array(8);
+intr_add_handler((src) => {
+  if (src === 0 || src !== Atomics.load(I32, ring.base + W_EVSRC)) return 0;
+  const h = host_open();
+  if (h === null) return 0;
+  if (mapped === null && !uring_attach(false)) return 0;
+  h.read(I32[ring.base + W_EVFD]! - 1, drain, 8);
+  return uring_reap();
+});

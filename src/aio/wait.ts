@@ -1,0 +1,60 @@
+/**
+ * Waiting for requests: aio_suspend (any of a list), lio_listio LIO_WAIT
+ * (all of a list) and aio_cancel (the host's answer to a cancel) sleep on
+ * the one kernel-wide list of aio waiters, woken by every completion under
+ * the aio lock (aio_done_locked). A waiter reaps the engine's completions
+ * itself before it sleeps, and sleeps in 1 ms steps while nobody else
+ * reaps (the io_uring's intr handler before the intr thread runs).
+ */
+import { I32 } from '../kern/kmem.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { mono_now } from '../kern/time.js';
+import type { SleepGen } from '../kern/sleeprun.js';
+import { sq_alloc, sq_free, sq_enqueue, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR, SQ_TIMEDOUT, SQ_WOKEN } from '../kern/sleepq.js';
+import { wmesg_register } from '../kern/wmesg.js';
+import { R, RS_DONE, aio_lock, aio_waitq } from './aio.js';
+import { aio_engine_peek } from './engine.js';
+
+const WM_AIO = wmesg_register('aiowait');
+
+/** How many of the requests (handles hs, ids ids) are done or gone (aio lock held). */
+function count_done(hs: readonly number[], ids: readonly number[]): number {
+  let n = 0;
+  for (let i = 0; i < hs.length; i++) {
+    const h = hs[i]!;
+    if (h === 0 || I32[h + R.id] !== ids[i] || I32[h + R.state] === RS_DONE) n++;
+  }
+  return n;
+}
+
+/**
+ * Sleeps until `need` of the requests are done (SQ_WOKEN), the deadline
+ * (mono ns; Infinity none) passes (SQ_TIMEDOUT) or a signal or abort
+ * interrupts (SQ_INTR).
+ */
+export function* aio_wait(hs: readonly number[], ids: readonly number[], need: number, deadline: number, async: boolean, S: string): SleepGen<number> {
+  const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_AIO, S);
+  const L = aio_lock();
+  try {
+    for (;;) {
+      const eng = aio_engine_peek();
+      eng?.poll();
+      mutex_enter(L);
+      if (count_done(hs, ids) >= need) { mutex_exit(L); return SQ_WOKEN; }
+      const now = mono_now();
+      if (now >= deadline) { mutex_exit(L); return SQ_TIMEDOUT; }
+      sq_enqueue(aio_waitq(), sl);
+      const d = eng !== undefined && eng.polls() ? Math.min(deadline, now + 1e6) : deadline;
+      const r = yield { sl, lock: L, deadline: d };
+      mutex_exit(L);
+      if (r === SQ_INTR) return SQ_INTR;
+    }
+  } finally {
+    sq_free(sl);
+  }
+}
+
+/** aio_wait's outcome for a call that must end with EINTR / EAGAIN. */
+export function wait_outcome(r: number): 'EINTR' | 'EAGAIN' | 0 {
+  return r === SQ_INTR ? 'EINTR' : r === SQ_TIMEDOUT ? 'EAGAIN' : 0;
+}
