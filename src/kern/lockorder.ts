@@ -14,6 +14,13 @@
  *   i   timer      a timer's it_mutex (timer.c holds it      timers/itimer.ts
  *                  while queueing its event on the port,
  *                  as port_send_event expects of a source)
+ *   F   portfd     the PORT_SOURCE_FD associations (their    ports/src-fd.ts
+ *                  table, states and interests): taken alone
+ *                  by port_associate / dissociate, the intr
+ *                  thread's handler, close and a getter's
+ *                  delivery callback; the port lock (to queue
+ *                  or withdraw an event) and the intr lock
+ *                  (interests) are taken under it
  *   q   port       a port's queue lock                       ports/mem.ts
  *   k   kqueue     a kqueue's lock (a knote activation from  kqueue/knote.ts
  *                  a port event takes it after the port
@@ -95,7 +102,7 @@
  * (e.g. a counter written under another lock, a flag set before publication).
  */
 export const LOCK_ORDER = [
-  'proc', 'timertab', 'timer', 'port', 'kqueue', 'knhash', 'sigknote', 'osknote', 'intr', 'sig', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
+  'proc', 'timertab', 'timer', 'portfd', 'port', 'kqueue', 'knhash', 'sigknote', 'osknote', 'intr', 'sig', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
   'msgarena',
 ] as const;
 

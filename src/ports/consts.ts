@@ -36,3 +36,20 @@ export const PORT_CALLBACK_DISSOCIATE = 2;
 export const PORT_DEFAULT_PORTS = 0x2000;   // project.port-max-ids
 export const PORT_MAX_PORTS = 0x10000;
 export const PORT_DEFAULT_EVENTS = 0x10000; // process.port-max-events
+
+/**
+ * poll(2) events of PORT_SOURCE_FD associations, illumos values (sys/poll.h):
+ * the kernel translates them to and from the host's own bits.
+ */
+export const POLLIN = 0x0001;
+export const POLLPRI = 0x0002;
+export const POLLOUT = 0x0004;
+export const POLLRDNORM = 0x0040;
+export const POLLWRNORM = POLLOUT;
+export const POLLRDBAND = 0x0080;
+export const POLLWRBAND = 0x0100;
+export const POLLNORM = POLLRDNORM;
+/** Reported whether asked for or not. */
+export const POLLERR = 0x0008;
+export const POLLHUP = 0x0010;
+export const POLLNVAL = 0x0020;
