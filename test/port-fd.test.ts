@@ -208,7 +208,7 @@ test('socket pair: POLLIN on data, POLLIN at the peer\'s shutdown; POLLHUP when 
   close(port); close(a);
 });
 
-test('loopback TCP: a listening socket reports POLLIN for a connection; the connection POLLOUT, then POLLIN', () => {
+test('loopback TCP: a listening socket reports POLLIN for a connection; the connection POLLOUT once connected', () => {
   const l = tcp_listen();
   const port = port_create();
   port_associate(port, PORT_SOURCE_FD, l.fd, POLLIN, 1);
@@ -248,8 +248,14 @@ test('close(fd) through the kernel dissociates it and withdraws its queued event
   port_associate(port, PORT_SOURCE_FD, w, POLLIN, 2);
   assert.equal(port_count(port), 1);
   close(r);
+  // r's event is withdrawn; w's reader is gone: POLLERR, unasked.
+  assert.deepEqual(port_get(port, SOON), ev(w, POLLERR, 2));
   none(port);
-  close(w); // its armed association goes too
+  port_associate(port, PORT_SOURCE_FD, w, POLLIN, 3);
+  port_get(port, ZERO);
+  port_associate(port, PORT_SOURCE_FD, w, POLLIN, 4);
+  close(w); // its queued event and association go too
+  none(port);
   assert.equal(sys.kstat('portfd')['portfd.records'], 0);
   close(port);
 });
