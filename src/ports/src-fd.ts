@@ -182,11 +182,12 @@ function rec_interests(r: number, fd: number, want: number): Errno {
  * Asks an ARMED record's descriptor whether it is ready for its events, and
  * queues its event if so. A descriptor that no longer names the record's
  * file is not asked (its record goes at the next association or close of
- * its number). Returns 1 when an event was queued.
+ * its number); `checked`: its identity was just compared. Returns 1 when an
+ * event was queued.
  */
-function rec_eval(r: number): number {
+function rec_eval(r: number, checked = false): number {
   const src = I32[r + R.src]!;
-  if (!ix.intr_source_valid(src)) return 0;
+  if (!checked && !ix.intr_source_valid(src)) return 0;
   const want = I32[r + R.events]!;
   const rev = ix.os_poll(ix.src_fd(src), to_host(want));
   if (rev < 0) return 0;
@@ -259,7 +260,7 @@ function associate_locked(port: number, fd: number, events: number, user: number
   port_init_event(I32[r + R.slot]!, fd, user, r, true);
   I32[r + R.events] = events;
   I32[r + R.state] = A_ARMED;
-  rec_eval(r);
+  rec_eval(r, true); // rec_find or intr_source_hold has just compared its identity
   return DONE_OK;
 }
 
@@ -275,8 +276,9 @@ function reserve(port: number): number {
 
 /** port_associate(port, PORT_SOURCE_FD, fd, events, user): arguments copied in by ports/sys.ts. */
 function fd_associate(port: number, object: number, events: number, user: number): void {
-  if (!Number.isInteger(object) || object < 0 || object >= 0x80000000 || !ix.os_fd_open(object)) {
-    fail('EBADFD', 'port_associate', `object ${object} is not an open descriptor`);
+  // Whether it is open is asked under the lock (rec_find, intr_source_hold: EBADFD).
+  if (!Number.isInteger(object) || object < 0 || object >= 0x80000000) {
+    fail('EBADFD', 'port_associate', `object ${object} is not a descriptor`);
   }
   if ((events & ~VALID) !== 0) fail('EINVAL', 'port_associate', `events ${events}`);
   const fd = object, used = { v: false };
