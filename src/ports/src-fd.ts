@@ -191,7 +191,11 @@ function rec_eval(r: number, checked = false): number {
   const want = I32[r + R.events]!;
   const rev = ix.os_poll(ix.src_fd(src), to_host(want));
   if (rev < 0) return 0;
-  const ev = from_host(rev) & (want | ALWAYS);
+  return rec_queue(r, from_host(rev) & (want | ALWAYS));
+}
+
+/** Queues an ARMED record's event with portev_events `ev` (nothing when 0). Returns 1 when queued. */
+function rec_queue(r: number, ev: number): number {
   if (ev === 0) return 0;
   const slot = I32[r + R.slot]!;
   port_set_event(slot, ev);
@@ -347,13 +351,30 @@ function each_of_src(src: number, fd: number, fn: (r: number) => number): number
   return n;
 }
 
-/** An OS event on src (the intr thread, or a bridge; no lock held): ARMED records of it are asked. */
-function fd_intr(src: number): number {
+/** Requests epoll's own report answers: the bits of every source's registered mask (EPOLLIN/PRI/OUT = POLLIN/PRI/OUT). */
+const EPOLL_ANSWERS = POLLIN | POLLPRI | POLLOUT;
+
+/**
+ * Queues an ARMED record's event from the epoll report itself: `revents` is
+ * the registered open file's readiness when the event was taken, so neither
+ * its identity nor poll need asking (a number reused meanwhile is caught at
+ * delivery). Requests for bits epoll does not register are asked (rec_eval).
+ * Like any readiness report it may be stale by the time it is read (the
+ * data read meanwhile): readers use non-blocking reads, as with poll.
+ */
+function rec_eval_revents(r: number, revents: number): number {
+  const want = I32[r + R.events]!;
+  return (want & ~EPOLL_ANSWERS) !== 0 ? rec_eval(r) : rec_queue(r, revents & (want | ALWAYS));
+}
+
+/** An OS event on src (the intr thread, or a bridge; no lock held): ARMED records of it are evaluated. */
+function fd_intr(src: number, revents: number): number {
   const fd = ix.src_fd(src);
   if (Atomics.load(I32, bucket(fd)) === 0) return 0; // nobody associated this number: the cheap case
+  const rev = revents & (EPOLL_ANSWERS | POLLERR | POLLHUP);
   mutex_enter(lockw());
   try {
-    return each_of_src(src, fd, (r) => (I32[r + R.state] === A_ARMED ? rec_eval(r) : 0));
+    return each_of_src(src, fd, (r) => (I32[r + R.state] === A_ARMED ? rec_eval_revents(r, rev) : 0));
   } finally {
     mutex_exit(lockw());
   }
@@ -390,5 +411,5 @@ port_source_register(PORT_SOURCE_FD, {
   deliver: fd_deliver,
   closed: fd_port_closed,
 });
-ix.intr_add_handler((src) => fd_intr(src));
+ix.intr_add_handler(fd_intr);
 ix.intr_on_close(fd_close);
