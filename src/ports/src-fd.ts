@@ -11,12 +11,11 @@
  *
  * ---- Structs ----------------------------------------------------------------
  *
- * One `portfd` record per (port, fd), hashed by fd. It holds the reserved
- * slot (PORT_ALLOC_SCACHED, `arg` = the record: the slot comes back to the
- * record after each delivery), an interest in the fd's intr source per
- * direction its events need (read: POLLIN, POLLPRI, POLLRDNORM, POLLRDBAND,
- * or an empty mask, for the hang-ups; write: POLLOUT, POLLWRBAND), and the
- * requested events (illumos bits). portev_user lives in the slot.
+ * One `portfd` record per (port, fd), hashed by fd: the reserved slot
+ * (PORT_ALLOC_SCACHED, `arg` = the record; portev_user lives in it), an
+ * interest in the fd's intr source per direction its events need (read:
+ * POLLIN/PRI/RDNORM/RDBAND or an empty mask, for the hang-ups; write:
+ * POLLOUT/WRBAND), and the requested events (illumos bits).
  *
  * ---- States -----------------------------------------------------------------
  *
@@ -49,12 +48,10 @@
  *
  * ---- Locks ------------------------------------------------------------------
  *
- *   portfd lock (F)  the hash, every record's fields and the live count.
- *                    Taken with no lock held (association, dissociation,
- *                    the intr handler, close hook, port close, delivery
- *                    callback); under it the port lock (queue, withdraw,
- *                    free a slot) and the intr lock (interests) are taken.
- *                    User arguments are copied in before it (ports/sys.ts).
+ *   portfd lock (F)  the hash, every record and the live count. Taken with
+ *                    no lock held (every entry here); under it the port
+ *                    lock (queue, withdraw, free a slot) and the intr lock
+ *                    (interests). Arguments are copied in before it (sys.ts).
  */
 import { I32, define_struct, kcache_create, kregion_create } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
@@ -205,15 +202,16 @@ function rec_queue(r: number, ev: number): number {
   return 1;
 }
 
-/** Frees the DONE records (of `port`, or of every port when port is 0): reclaimed on a shortage. */
-function reclaim_dormant(port: number): number {
+/** Frees every record `match` selects (no lock held): a port's close, a shortage's reclaim. Returns how many. */
+function sweep(match: (r: number) => boolean): number {
   let n = 0;
+  if (Atomics.load(I32, table.base + W_COUNT) === 0) return 0;
   mutex_enter(lockw());
   try {
     for (let b = table.base + W_BUCKETS; b < table.base + table.words && I32[table.base + W_COUNT]! > 0; b++) {
       for (let r = I32[b]!; r !== 0;) {
         const nx = I32[r + R.hnext]!;
-        if (I32[r + R.state] === A_DONE && (port === 0 || I32[r + R.port] === port)) { rec_free(r); n++; }
+        if (match(r)) { rec_free(r); n++; }
         r = nx;
       }
     }
@@ -222,6 +220,9 @@ function reclaim_dormant(port: number): number {
   }
   return n;
 }
+
+/** Frees the DONE records (of `port`, or of every port when port is 0): reclaimed on a shortage. */
+const reclaim_dormant = (port: number): number => sweep((r) => I32[r + R.state] === A_DONE && (port === 0 || I32[r + R.port] === port));
 
 // ---------------------------------------------------------------- port_associate
 
@@ -388,21 +389,7 @@ function fd_close(src: number, fd: number): void {
 }
 
 /** The port `port` is being closed (no lock held): its records go. */
-function fd_port_closed(port: number): void {
-  if (Atomics.load(I32, table.base + W_COUNT) === 0) return;
-  mutex_enter(lockw());
-  try {
-    for (let b = table.base + W_BUCKETS; b < table.base + table.words && I32[table.base + W_COUNT]! > 0; b++) {
-      for (let r = I32[b]!; r !== 0;) {
-        const nx = I32[r + R.hnext]!;
-        if (I32[r + R.port] === port) rec_free(r);
-        r = nx;
-      }
-    }
-  } finally {
-    mutex_exit(lockw());
-  }
-}
+function fd_port_closed(port: number): void { sweep((r) => I32[r + R.port] === port); }
 
 port_source_register(PORT_SOURCE_FD, {
   name: 'fd',
