@@ -10,6 +10,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as sys from '../src/sys/index.js';
 import { pipe } from './fixtures/osfd.js';
 import { until, within, seed } from './helpers.js';
@@ -58,4 +60,11 @@ test('seeded stress: associations, dissociations, closes and readiness changes a
   assert.ok(i32[W_WRITERS]! > 0, 'the writers wrote');
   assert.ok(i32[W_STATUS + 3]! > ops / 20, 'events were delivered');
   assert.equal(kst('portfd', 'records'), 0, 'every record freed');
+});
+
+test('until the intr thread runs (held here), a sleeping port_get takes OS events itself (the bridge)', () => {
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL('./scenarios/portfd-bridge.js', import.meta.url))],
+    { encoding: 'utf8', timeout: 20_000, env: { ...process.env, UKERN_INTR_HOLD: '1' } });
+  assert.equal(r.signal, null, r.stderr);
+  assert.equal(r.stdout, `blocking port_get: true ${POLLIN} 9 within 5 s: true\nintr thread started: 0\n`, r.stderr);
 });

@@ -60,6 +60,9 @@ import { define_tunable } from '../kern/options.js';
 import { kstat_counter, kstat_add, kstat_gauge } from '../kern/kstat.js';
 import { fail, SysError, type Errno } from '../kern/errno.js';
 import * as ix from '../intr/kapi.js';
+import { mono_now } from '../kern/time.js';
+import { port_exit } from './queue.js';
+import { port_lock } from './mem.js';
 import {
   port_source_register, port_alloc_event, port_init_event, port_set_event, port_send_event, port_free_event,
   type PortDelivery,
@@ -390,6 +393,19 @@ function fd_close(src: number, fd: number): void {
 
 /** The port `port` is being closed (no lock held): its records go. */
 function fd_port_closed(port: number): void { sweep((r) => I32[r + R.port] === port); }
+
+/**
+ * The bridge for a getter about to sleep on port h (its lock held; dropped
+ * and taken back): until the intr thread runs, OS events wait in its epoll
+ * set, so the getter takes them itself and sleeps one bridge period at most.
+ * Returns when the sleep must end: `deadline` when no bridge is needed.
+ */
+export function fd_bridge_locked(h: number, deadline: number): number {
+  if (!ix.intr_bridge_needed()) return deadline;
+  port_exit(h);
+  try { ix.intr_bridge(); } finally { mutex_enter(port_lock(h)); }
+  return Math.min(deadline, mono_now() + ix.BRIDGE_NS);
+}
 
 port_source_register(PORT_SOURCE_FD, {
   name: 'fd',
