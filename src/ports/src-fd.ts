@@ -2,12 +2,12 @@
  * PORT_SOURCE_FD: port_associate(port, PORT_SOURCE_FD, fd, events, user) on
  * host descriptors, with the seed's semantics (port.c, port_associate(3C)),
  * over the intr subsystem's OS event sources (src/intr) and the event-source
- * interface (source.ts). Why it is shaped so: an association must never lose
- * its completion (so its event slot is reserved when it is made: EAGAIN
- * then, never later), must notice readiness that already exists (so it asks
- * the descriptor at association, as poll does), and must never report for
- * another file that took the number of a descriptor closed behind the
- * kernel's back (so it holds an intr source, whose identity is checked).
+ * interface (source.ts). An association must never lose its completion (so
+ * its slot is reserved when it is made: EAGAIN then, never later), must see
+ * readiness that already exists (it asks the descriptor at association, as
+ * poll does), and must never report for a file that took the number of one
+ * closed behind the kernel's back (it holds an intr source, whose identity
+ * is checked).
  *
  * ---- Structs ----------------------------------------------------------------
  *
@@ -32,9 +32,8 @@
  *   DONE                hands, is freed and a fresh one reserved in its
  *                       place), the descriptor asked again
  *   any       (free)    port_dissociate (ENOENT for DONE), close(fd) through
- *                       the kernel (intr_on_close), the port closed (the
- *                       `closed` op), the descriptor found to name another
- *                       file (at association or dissociation of its number)
+ *                       the kernel, the port closed, the number found to
+ *                       name another file (at its association, dissociation)
  *
  * DONE records are a cache: they keep their slot and their interests, so
  * that re-arming per event (the usual loop) costs no slot allocation and no
@@ -233,38 +232,31 @@ const reclaim_dormant = (port: number): number => sweep((r) => I32[r + R.state] 
 const NEED_SLOT = 1, DONE_OK = 0;
 
 /**
- * One pass under the lock: re-arms the record of (port, fd) or makes it.
- * A new record, or one whose event is pending, needs the fresh slot
- * `spare` (already initialised): NEED_SLOT when there is none yet.
+ * One pass under the lock: re-arms the record of (port, fd) or makes it. A
+ * new record, or one whose event is pending (withdrawn by taking a fresh
+ * slot), needs the reserved slot `spare`: NEED_SLOT when there is none yet.
  * Returns DONE_OK, NEED_SLOT or an errno; `used` says whether spare was taken.
  */
 function associate_locked(port: number, fd: number, events: number, user: number, spare: number, used: { v: boolean }): Errno | typeof NEED_SLOT {
   let r = rec_find(port, fd);
-  const fresh = r === 0;
-  if (fresh || I32[r + R.state] === A_QUEUED) {
-    if (spare === 0) return NEED_SLOT;
-    if (fresh) {
-      r = recs.alloc();
-      if (r === 0) return 'EAGAIN';
-      I32[r + R.port] = port; I32[r + R.fd] = fd;
-    }
-    const err = rec_interests(r, fd, dirs_of(events));
-    if (err !== 0) { if (fresh) recs.free(r); return err === 'EBADF' ? 'EBADFD' : err === 'ENOMEM' ? 'EAGAIN' : err; }
-    if (fresh) {
-      const b = bucket(fd);
-      I32[r + R.hnext] = I32[b]!; I32[b] = r;
-      I32[table.base + W_COUNT]!++;
-    } else {
-      // Re-associated while its event is pending: withdraw it (the old slot
-      // may be in a getter's hands; freeing it cancels that delivery).
-      port_free_event(I32[r + R.slot]!);
-    }
-    I32[r + R.slot] = spare;
-    used.v = true;
-  } else {
-    const err = rec_interests(r, fd, dirs_of(events));
-    if (err !== 0) return err === 'EBADF' ? 'EBADFD' : err === 'ENOMEM' ? 'EAGAIN' : err;
+  const fresh = r === 0, swap = fresh || I32[r + R.state] === A_QUEUED;
+  if (swap && spare === 0) return NEED_SLOT;
+  if (fresh) {
+    r = recs.alloc();
+    if (r === 0) return 'EAGAIN';
+    I32[r + R.port] = port; I32[r + R.fd] = fd;
   }
+  const err = rec_interests(r, fd, dirs_of(events));
+  if (err !== 0) { if (fresh) recs.free(r); return err === 'EBADF' ? 'EBADFD' : err === 'ENOMEM' ? 'EAGAIN' : err; }
+  if (fresh) {
+    const b = bucket(fd);
+    I32[r + R.hnext] = I32[b]!; I32[b] = r;
+    I32[table.base + W_COUNT]!++;
+  } else if (swap) {
+    // Its event is pending, perhaps in a getter's hands: freeing the slot cancels that delivery.
+    port_free_event(I32[r + R.slot]!);
+  }
+  if (swap) { I32[r + R.slot] = spare; used.v = true; }
   port_init_event(I32[r + R.slot]!, fd, user, r, true);
   I32[r + R.events] = events;
   I32[r + R.state] = A_ARMED;
@@ -355,16 +347,13 @@ function each_of_src(src: number, fd: number, fn: (r: number) => number): number
   return n;
 }
 
-/** Requests epoll's own report answers: the bits of every source's registered mask (EPOLLIN/PRI/OUT = POLLIN/PRI/OUT). */
+/** What epoll's report answers (every source's registered mask; EPOLLIN/PRI/OUT = POLLIN/PRI/OUT). */
 const EPOLL_ANSWERS = POLLIN | POLLPRI | POLLOUT;
-
 /**
- * Queues an ARMED record's event from the epoll report itself: `revents` is
- * the registered open file's readiness when the event was taken, so neither
- * its identity nor poll need asking (a number reused meanwhile is caught at
- * delivery). Requests for bits epoll does not register are asked (rec_eval).
- * Like any readiness report it may be stale by the time it is read (the
- * data read meanwhile): readers use non-blocking reads, as with poll.
+ * Queues an ARMED record's event from epoll's report: the registered file's
+ * readiness when the event was taken (no statx, no poll; a number reused
+ * meanwhile is caught at delivery; stale like any readiness report, as with
+ * poll). Other requested bits are asked (rec_eval).
  */
 function rec_eval_revents(r: number, revents: number): number {
   const want = I32[r + R.events]!;
@@ -391,9 +380,6 @@ function fd_close(src: number, fd: number): void {
   try { each_of_src(src, fd, (r) => { rec_free(r); return 1; }); } finally { mutex_exit(lockw()); }
 }
 
-/** The port `port` is being closed (no lock held): its records go. */
-function fd_port_closed(port: number): void { sweep((r) => I32[r + R.port] === port); }
-
 /**
  * The bridge for a getter about to sleep on port h (its lock held; dropped
  * and taken back): until the intr thread runs, OS events wait in its epoll
@@ -412,7 +398,7 @@ port_source_register(PORT_SOURCE_FD, {
   associate: fd_associate,
   dissociate: fd_dissociate,
   deliver: fd_deliver,
-  closed: fd_port_closed,
+  closed: (port) => { sweep((r) => I32[r + R.port] === port); }, // the port is being closed: its records go
 });
 ix.intr_add_handler(fd_intr);
 ix.intr_on_close(fd_close);
