@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import * as sys from '../src/sys/index.js';
 import { pipe } from './fixtures/osfd.js';
 import { until, within, seed } from './helpers.js';
-import { W_STOP, W_STATUS, W_WRITERS, MSG, type StressArg } from './fixtures/portfd-lwp.js';
+import { W_STOP, W_STATUS, W_WRITERS, MSG, type StressArg, type SharedArg } from './fixtures/portfd-lwp.js';
 
 const { port_create, port_associate, close, PORT_SOURCE_FD, POLLIN } = sys;
 const fixture = new URL('./fixtures/portfd-lwp.js', import.meta.url);
@@ -68,3 +68,29 @@ test('until the intr thread runs (held here), a sleeping port_get takes OS event
   assert.equal(r.signal, null, r.stderr);
   assert.equal(r.stdout, `blocking port_get: true ${POLLIN} 9 within 5 s: true\nintr thread started: 0\n`, r.stderr);
 });
+
+async function shared_stress(hot: boolean): Promise<void> {
+  const s = seed();
+  console.log(`seed ${s}`);
+  const slots = 12, ops = 5000, getters = 2;
+  const sab = new SharedArrayBuffer(MSG * 4 + 4096);
+  const i32 = new Int32Array(sab);
+  const port = port_create();
+  const arg = (id: number): SharedArg => ({ sab, port, slots, ops, seed: s, id, hot });
+  const gl = Array.from({ length: getters }, (_, id) => sys.lwp_create({ module: fixture, export: 'sharedGetter', arg: arg(id + 1) }));
+  const ol = sys.lwp_create({ module: fixture, export: 'sharedOwner', arg: arg(0) });
+  for (const lid of gl) await within(sys.lwp_wait_async(lid), 60_000, 'a getter');
+  Atomics.store(i32, 0, 2);
+  Atomics.notify(i32, 0);
+  await within(sys.lwp_wait_async(ol), 20_000, 'the owner');
+  const msg = new TextDecoder().decode(new Uint8Array(sab, MSG * 4, 4096)).replace(/\0+$/, '');
+  assert.equal(i32[W_STATUS], 0, msg);
+  console.log(`delivered ${i32[2]} events to ${getters} getters`);
+  assert.ok(i32[2]! > ops / 100, 'events were delivered');
+  close(port);
+  assert.equal(kst('portfd', 'records'), 0, 'every record freed');
+}
+
+test('seeded stress on one port: getter LWPs retrieve while the owner re-associates, dissociates and closes; none stale, duplicated or lost', () => shared_stress(false));
+
+test('seeded stress, always-readable pipes: each association reports at once, also when re-associated while a getter holds its event', () => shared_stress(true));

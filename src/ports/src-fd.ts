@@ -63,7 +63,7 @@ import { mono_now } from '../kern/time.js';
 import { port_exit } from './queue.js';
 import { port_lock } from './mem.js';
 import {
-  port_source_register, port_alloc_event, port_init_event, port_set_event, port_send_event, port_free_event,
+  port_source_register, port_alloc_event, port_init_event, port_set_event, port_send_event, port_free_event, port_event_fd,
   type PortDelivery,
 } from './source.js';
 import {
@@ -241,6 +241,8 @@ function associate_locked(port: number, fd: number, events: number, user: number
   let r = rec_find(port, fd);
   const fresh = r === 0, swap = fresh || I32[r + R.state] === A_QUEUED;
   if (swap && spare === 0) return NEED_SLOT;
+  // Closed since the slot was reserved: its `closed` op may have swept already.
+  if (swap && port_event_fd(spare) === 0) return 'EBADF';
   if (fresh) {
     r = recs.alloc();
     if (r === 0) return 'EAGAIN';
