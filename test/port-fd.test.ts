@@ -334,3 +334,34 @@ test('user events and fd events share the port', () => {
   assert.deepEqual(got.map((e) => e.portev_source).sort(), [PORT_SOURCE_USER, PORT_SOURCE_FD].sort());
   close(port); close(r); close(w);
 });
+
+test('re-association changes direction: POLLIN to POLLOUT and back on one socket', () => {
+  const [a, b] = socketpair();
+  const port = port_create();
+  port_associate(port, PORT_SOURCE_FD, a, POLLIN, 1);
+  none(port);
+  port_associate(port, PORT_SOURCE_FD, a, POLLOUT, 2);
+  assert.deepEqual(port_get(port, ZERO), ev(a, POLLOUT, 2), 'writable: reported at the change');
+  port_associate(port, PORT_SOURCE_FD, a, POLLIN, 3);
+  none(port);
+  put(b, 'r');
+  assert.deepEqual(port_get(port, SOON), ev(a, POLLIN, 3));
+  assert.equal(sys.kstat('intr')['intr.sources'], 1, 'one source, its interests following the events');
+  close(port);
+  assert.equal(sys.kstat('intr')['intr.sources'], 0, 'released with the port');
+  close(a); close(b);
+});
+
+test('1000 idle associations: the intr thread does not wake while nothing happens', () => {
+  const pipes = Array.from({ length: 1000 }, () => pipe());
+  const port = port_create();
+  for (const [r] of pipes) port_associate(port, PORT_SOURCE_FD, r, POLLIN, r);
+  const wake0 = sys.kstat('intr')['intr.wakeups']!;
+  assert.throws(() => port_get(port, { tv_sec: 0, tv_nsec: 300e6 }), { code: 'ETIME' });
+  assert.equal(sys.kstat('intr')['intr.wakeups']! - wake0, 0);
+  put(pipes[700]![1], 'x');
+  assert.equal(port_get(port, SOON).portev_user, pipes[700]![0]);
+  close(port);
+  for (const [r, w] of pipes) { close(r); close(w); }
+  assert.equal(sys.kstat('portfd')['portfd.records'], 0);
+});
