@@ -95,7 +95,7 @@ const A_ARMED = 1, A_QUEUED = 2, A_DONE = 3;
 
 const recs = kcache_create('portfd', PORTFD, (t) => t.port_fd_max!);
 function nbuckets(max: number): number { let n = 64; while (n < max) n *= 2; return n; }
-/** The lock word, the live-record count and the hash buckets ([F,~]: peeked without F for "none", re-checked under it). */
+/** The lock word, the live-record count and the hash buckets ([F,~]: a peek without F that sees none skips; an association made meanwhile asks the descriptor itself). */
 const table = kregion_create('portfd', (t) => W_BUCKETS + nbuckets(t.port_fd_max!));
 const W_LOCK = 0, W_COUNT = 1, W_BUCKETS = 2;
 mutex_class('portfd', table, { words: 1 });
