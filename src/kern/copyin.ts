@@ -56,6 +56,15 @@ export class ArgRangeError extends RangeError {
   }
 }
 
+/** A Node-style value error (code ERR_INVALID_ARG_VALUE): the argument has an accepted type but cannot be used (a socket without a descriptor yet). */
+export class ArgValueError extends TypeError {
+  readonly code = 'ERR_INVALID_ARG_VALUE';
+  constructor(where: string, what: string) {
+    super(`${where}: ${what}`);
+    this.name = 'TypeError';
+  }
+}
+
 /** Throws {@link ArgTypeError}. */
 export function arg_type(syscall: string, what: string): never {
   throw new ArgTypeError(syscall, what);
@@ -257,4 +266,29 @@ export function copyin_async_options(opts: unknown, syscall: string): AbortSigna
   const s = copyin_fields(opts as object, ['signal'], 'options', syscall).signal;
   if (s !== undefined && !(s instanceof AbortSignal)) arg_type(syscall, `options.signal must be an AbortSignal, got ${describe(s)}`);
   return s as AbortSignal | undefined;
+}
+
+/* ------------------------------------------- added by PORT_SOURCE_FILE */
+
+/** The kernel's copy of a file_obj_t: its fields read once, and the object itself, kept only for its identity. */
+export interface FileObjCopy {
+  readonly ref: object;
+  readonly fo_name: string;
+  readonly fo_atime: TimespecCopy;
+  readonly fo_mtime: TimespecCopy;
+  readonly fo_ctime: TimespecCopy;
+}
+
+/**
+ * Copies a file_obj_t (port_associate's PORT_SOURCE_FILE object): fo_name a
+ * string without NUL (TypeError / EINVAL), each time a timespec (TypeError
+ * for a wrong shape, EINVAL for values out of range; before 1970 allowed).
+ * The object's identity is kept in `ref`; nothing else of it is read again.
+ */
+export function copyin_file_obj(v: unknown, what: string, syscall: string): FileObjCopy {
+  const r = copyin_fields(v, ['fo_name', 'fo_atime', 'fo_mtime', 'fo_ctime'], what, syscall);
+  if (typeof r.fo_name !== 'string') arg_type(syscall, `${what}.fo_name must be a string, got ${describe(r.fo_name)}`);
+  if (r.fo_name.length === 0 || r.fo_name.includes('\0')) fail('EINVAL', syscall, `${what}.fo_name is empty or holds a NUL`);
+  const ts = (x: unknown, n: string): TimespecCopy => copyin_timespec(x, `${what}.${n}`, syscall, true);
+  return { ref: v as object, fo_name: r.fo_name, fo_atime: ts(r.fo_atime, 'fo_atime'), fo_mtime: ts(r.fo_mtime, 'fo_mtime'), fo_ctime: ts(r.fo_ctime, 'fo_ctime') };
 }

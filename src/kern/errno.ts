@@ -35,7 +35,8 @@ export type ErrnoCode =
   | 'EPERM' | 'ENOENT' | 'ESRCH' | 'EINTR' | 'EIO' | 'EBADF' | 'EAGAIN' | 'ENOMEM'
   | 'EFAULT' | 'EBUSY' | 'EEXIST' | 'ENODEV' | 'EINVAL' | 'EMFILE' | 'ENOSPC'
   | 'EDEADLK' | 'ENOSYS' | 'ETIME' | 'ETIMEDOUT' | 'EALREADY' | 'EBADFD'
-  | 'EOVERFLOW' | 'ENOTSUP' | 'EOPNOTSUPP' | 'EOWNERDEAD' | 'ENOTRECOVERABLE';
+  | 'EOVERFLOW' | 'ENOTSUP' | 'EOPNOTSUPP' | 'EOWNERDEAD' | 'ENOTRECOVERABLE'
+  | 'EACCES' | 'ENOTDIR' | 'ELOOP' | 'ENAMETOOLONG'; // a path's (PORT_SOURCE_FILE)
 
 /** Host errno number (positive) for a code, as C code sees it. */
 export function errno_of(code: ErrnoCode): number {

@@ -14,13 +14,16 @@
  *   i   timer      a timer's it_mutex (timer.c holds it      timers/itimer.ts
  *                  while queueing its event on the port,
  *                  as port_send_event expects of a source)
- *   F   portfd     the PORT_SOURCE_FD associations (their    ports/src-fd.ts
+ *   P   portfd     the PORT_SOURCE_FD associations (their    ports/src-fd.ts
  *                  table, states and interests): taken alone
  *                  by port_associate / dissociate, the intr
  *                  thread's handler, close and a getter's
  *                  delivery callback; the port lock (to queue
  *                  or withdraw an event) and the intr lock
  *                  (interests) are taken under it
+ *   F   portfile   PORT_SOURCE_FILE's associations (hash,    ports/src-file.ts
+ *                  reap list; queues an event on its port
+ *                  and takes the inotify lock under it)
  *   q   port       a port's queue lock                       ports/mem.ts
  *   k   kqueue     a kqueue's lock (a knote activation from  kqueue/knote.ts
  *                  a port event takes it after the port
@@ -31,6 +34,12 @@
  *   O   osknote    the knote lists of OS descriptors'       kqueue/filters/os.ts
  *                  intr sources (a leaf under the kqueue
  *                  lock)
+ *   N   inotify    the inotify watch table (watch hash,       intr/inotify.ts
+ *                  watcher lists; add/rm_watch run under
+ *                  it; under a kqueue lock from a vnode
+ *                  knote's attach, under the port-file lock
+ *                  from an association; takes intr once to
+ *                  put the instance in epoll)
  *   I   intr       the intr source table, its epoll set      intr/intr.ts
  *                  (epoll_ctl runs under it) and each
  *                  source's interests (under a kqueue lock
@@ -102,7 +111,7 @@
  * (e.g. a counter written under another lock, a flag set before publication).
  */
 export const LOCK_ORDER = [
-  'proc', 'timertab', 'timer', 'portfd', 'port', 'kqueue', 'knhash', 'sigknote', 'osknote', 'intr', 'sig', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
+  'proc', 'timertab', 'timer', 'portfd', 'portfile', 'port', 'kqueue', 'knhash', 'sigknote', 'osknote', 'inotify', 'intr', 'sig', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
   'msgarena',
 ] as const;
 

@@ -57,3 +57,12 @@ export const NOTE_USECONDS = 0x00000004;
 export const NOTE_NSECONDS = 0x00000008;
 /** EVFILT_TIMER: data is an absolute CLOCK_REALTIME time in the given unit (FreeBSD). */
 export const NOTE_ABSTIME = 0x00000010;
+
+/** EVFILT_VNODE (DragonFly sys/event.h). */
+export const NOTE_DELETE = 0x0001;
+export const NOTE_WRITE = 0x0002;
+export const NOTE_EXTEND = 0x0004;
+export const NOTE_ATTRIB = 0x0008;
+export const NOTE_LINK = 0x0010;
+export const NOTE_RENAME = 0x0020;
+export const NOTE_REVOKE = 0x0040;

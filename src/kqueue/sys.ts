@@ -23,6 +23,7 @@ import './filters/timer.js';
 import './filters/read.js';
 import './filters/oswrite.js';
 import './filters/sig.js';
+import './filters/vnode.js';
 import { kstat_gauge } from '../kern/kstat.js';
 import { timer_knotes } from './filters/timer.js';
 

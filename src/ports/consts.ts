@@ -37,6 +37,20 @@ export const PORT_DEFAULT_PORTS = 0x2000;   // project.port-max-ids
 export const PORT_MAX_PORTS = 0x10000;
 export const PORT_DEFAULT_EVENTS = 0x10000; // process.port-max-events
 
+/** PORT_SOURCE_FILE events (sys/port.h): what a file_obj_t association watches... */
+export const FILE_ACCESS = 0x00000001;
+export const FILE_MODIFIED = 0x00000002;
+export const FILE_ATTRIB = 0x00000004;
+export const FILE_TRUNC = 0x00100000;
+export const FILE_NOFOLLOW = 0x10000000;
+/** ...and the exception events, reported whether asked for or not. */
+export const FILE_DELETE = 0x00000010;
+export const FILE_RENAME_TO = 0x00000020;
+export const FILE_RENAME_FROM = 0x00000040;
+export const UNMOUNTED = 0x20000000;
+export const MOUNTEDOVER = 0x40000000;
+export const FILE_EXCEPTION = UNMOUNTED | FILE_DELETE | FILE_RENAME_TO | FILE_RENAME_FROM | MOUNTEDOVER;
+
 /**
  * poll(2) events of PORT_SOURCE_FD associations, illumos values (sys/poll.h):
  * the kernel translates them to and from the host's own bits.

@@ -55,7 +55,7 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { fail, KernelAssertionError } from '../kern/errno.js';
-import { copyin_int, copyin_user } from '../kern/copyin.js';
+import { copyin_int, copyin_user, type FileObjCopy } from '../kern/copyin.js';
 import { kstat_add } from '../kern/kstat.js';
 import {
   E, P, kevents, port_id_word, kev_set_object, kev_set_user, kev_object, kev_user,
@@ -103,6 +103,15 @@ export interface PortSourceOps {
   associate?(port: number, object: number, events: number, user: number): void;
   /** port_dissociate(port, source, object) for this source. */
   dissociate?(port: number, object: number): void;
+  /** associate and dissociate when `object` is a struct (PORT_SOURCE_FILE's file_obj_t), given as its kernel copy. */
+  associate_obj?(port: number, object: FileObjCopy, events: number, user: number): void;
+  dissociate_obj?(port: number, object: FileObjCopy): void;
+  /**
+   * Optional, with a deliver callback: the value portev_object takes in the
+   * retrieving thread for the slot's object word (PORT_SOURCE_FILE: the
+   * file_obj_t when this thread associated it).
+   */
+  object?(object: number): unknown;
 }
 
 const sources = new Map<number, PortSourceOps>();

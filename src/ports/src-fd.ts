@@ -47,7 +47,7 @@
  *
  * ---- Locks ------------------------------------------------------------------
  *
- *   portfd lock (F)  the hash, every record and the live count. Taken with
+ *   portfd lock (P)  the hash, every record and the live count. Taken with
  *                    no lock held (every entry here); under it the port
  *                    lock (queue, withdraw, free a slot) and the intr lock
  *                    (interests). Arguments are copied in before it (sys.ts).
@@ -81,21 +81,21 @@ define_tunable('port_fd_max', 16384, 16, 1 << 20);
 
 /** struct portfd. `[key]`: what guards the field (legend in kern/lockorder.ts). */
 const PORTFD = define_struct('portfd', {
-  hnext: 'i32',  // [F] hash chain (word 0: the cache's free link while free)
-  port: 'i32',   // [F] the port's descriptor
-  fd: 'i32',     // [F] the associated descriptor (portev_object)
-  src: 'i32',    // [F] the intr source of fd the interests are in
-  dirs: 'i32',   // [F] ix.DIR_READ | ix.DIR_WRITE interests held
-  events: 'i32', // [F] the requested events (illumos bits)
-  state: 'i32',  // [F] A_*
-  slot: 'i32',   // [F] the reserved event slot
+  hnext: 'i32',  // [P] hash chain (word 0: the cache's free link while free)
+  port: 'i32',   // [P] the port's descriptor
+  fd: 'i32',     // [P] the associated descriptor (portev_object)
+  src: 'i32',    // [P] the intr source of fd the interests are in
+  dirs: 'i32',   // [P] ix.DIR_READ | ix.DIR_WRITE interests held
+  events: 'i32', // [P] the requested events (illumos bits)
+  state: 'i32',  // [P] A_*
+  slot: 'i32',   // [P] the reserved event slot
 });
 const R = PORTFD.F;
 const A_ARMED = 1, A_QUEUED = 2, A_DONE = 3;
 
 const recs = kcache_create('portfd', PORTFD, (t) => t.port_fd_max!);
 function nbuckets(max: number): number { let n = 64; while (n < max) n *= 2; return n; }
-/** The lock word, the live-record count and the hash buckets ([F,~]: a peek without F that sees none skips; an association made meanwhile asks the descriptor itself). */
+/** The lock word, the live-record count and the hash buckets ([P,~]: a peek without P that sees none skips; an association made meanwhile asks the descriptor itself). */
 const table = kregion_create('portfd', (t) => W_BUCKETS + nbuckets(t.port_fd_max!));
 const W_LOCK = 0, W_COUNT = 1, W_BUCKETS = 2;
 mutex_class('portfd', table, { words: 1 });

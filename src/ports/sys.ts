@@ -6,7 +6,10 @@
 import { I32 } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
 import { fail } from '../kern/errno.js';
-import { copyin_int, copyin_i32, copyin_user, copyin_array, copyin_check, arg_type, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
+import {
+  copyin_int, copyin_i32, copyin_user, copyin_array, copyin_check, arg_type, copyin_async_options, copyin_file_obj,
+  type AsyncOptions, type FileObjCopy,
+} from '../kern/copyin.js';
 import { fd_alloc, fd_file, DTYPE_PORT } from '../kern/fdtab.js';
 import { tunables } from '../kern/boot.js';
 import { kstat_add } from '../kern/kstat.js';
@@ -18,7 +21,7 @@ import {
   C_PORTS, C_CREATED, C_ALERTS,
 } from './mem.js';
 import {
-  PORT_SOURCE_USER, PORT_ALLOC_DEFAULT, PORT_ALERT_INVALID, PORT_ALERT_UPDATE, PORT_MAX_LIST,
+  PORT_SOURCE_USER, PORT_ALLOC_DEFAULT, PORT_ALERT_INVALID, PORT_ALERT_UPDATE, PORT_MAX_LIST, PORT_SOURCE_FILE,
 } from './consts.js';
 import {
   port_enter, port_enter_code, port_exit, slot_alloc_locked, enqueue_locked, port_readable_notify, send_user_locked,
@@ -28,14 +31,15 @@ import { lane_push, lane_before_locked, lane_send_locked } from './lane.js';
 import { lane_ctl_sync_locked } from './lane-locked.js';
 import { slackWanted, dwait_thread_setup } from './dwait.js';
 import { getn_gen, getn_fast, timeout_copyin, count_arg } from './getn.js';
-import type { port_event_t, port_event_list } from './types.js';
+import type { port_event_t, port_event_list, file_obj_t } from './types.js';
 import type { Timespec } from '../kern/time.js';
 import './close.js';
 import './msg-sys.js'; // the message source's delivery callback, in every thread that takes
+import './src-file.js'; // PORT_SOURCE_FILE, in every thread (the intr thread's consumer, retrieval)
 import { diag_publish, dc_port_alert } from '../kern/diag.js';
 
 export * from './consts.js';
-export type { port_event_t, port_event_list } from './types.js';
+export type { port_event_t, port_event_list, file_obj_t } from './types.js';
 export { port_spin_tune } from './spin.js';
 
 /**
@@ -65,32 +69,48 @@ export function port_create(): number {
   return fd;
 }
 
+/** The `object` argument: a number, or for PORT_SOURCE_FILE a file_obj_t (copied in once, here). */
+function object_copyin(src: number, object: unknown, syscall: string): number | FileObjCopy {
+  if (src === PORT_SOURCE_FILE && typeof object === 'object' && object !== null) return copyin_file_obj(object, 'object', syscall);
+  return copyin_user(object, 'object', syscall);
+}
+
 /**
  * Associates an object of an event source with a port. PORT_SOURCE_USER (and
  * every source no subsystem provides yet) is EINVAL, as the man page says
  * for a source that is not valid; the source checks the rest.
  */
-export function port_associate(port: number, source: number, object: number, events: number, user: number): void {
+export function port_associate(port: number, source: number, object: number | file_obj_t, events: number, user: number): void {
   sysenter();
   const fd = port_arg(port, 'port_associate');
   const src = copyin_i32(source, 'source', 'port_associate');
-  const obj = copyin_user(object, 'object', 'port_associate');
+  const obj = object_copyin(src, object, 'port_associate');
   const ev = copyin_int(events, 'events', 'port_associate') | 0;
   const u = copyin_user(user, 'user', 'port_associate');
   port_exit(port_enter(fd, 'port_associate'));
   const ops = port_source_ops(src);
+  if (typeof obj !== 'number') {
+    if (ops?.associate_obj === undefined) fail('EINVAL', 'port_associate', `source ${src} takes no struct object`);
+    ops.associate_obj(fd, obj, ev, u);
+    return;
+  }
   if (ops?.associate === undefined) fail('EINVAL', 'port_associate', `source ${src} cannot be associated`);
   ops.associate(fd, obj, ev, u);
 }
 
 /** Removes an association (EINVAL for sources that have none). */
-export function port_dissociate(port: number, source: number, object: number): void {
+export function port_dissociate(port: number, source: number, object: number | file_obj_t): void {
   sysenter();
   const fd = port_arg(port, 'port_dissociate');
   const src = copyin_i32(source, 'source', 'port_dissociate');
-  const obj = copyin_user(object, 'object', 'port_dissociate');
+  const obj = object_copyin(src, object, 'port_dissociate');
   port_exit(port_enter(fd, 'port_dissociate'));
   const ops = port_source_ops(src);
+  if (typeof obj !== 'number') {
+    if (ops?.dissociate_obj === undefined) fail('EINVAL', 'port_dissociate', `source ${src} takes no struct object`);
+    ops.dissociate_obj(fd, obj);
+    return;
+  }
   if (ops?.dissociate === undefined) fail('EINVAL', 'port_dissociate', `source ${src} cannot be dissociated`);
   ops.dissociate(fd, obj);
 }

@@ -282,8 +282,10 @@ function settle_source(h: number, s: number, src: number, out: port_event_t[]): 
   const object = f[(s + E.object) >> 1]!, user = f[(s + E.user) >> 1]!;
   const flags = m[s + E.flags]!;
   let ok = true;
+  let value = object; // portev_object: a source may give this thread's value for it (ops.object)
   if (flags & KF_CALLBACK) {
     const ops = port_source_ops(src);
+    if (ops?.object !== undefined) value = ops.object(object) as number;
     if (ops?.deliver !== undefined && Atomics.compareExchange(m, s + E.st, ST_TAKEN, ST_DELIVERING) === ST_TAKEN) {
       const d = dctx;
       d.slot = s; d.port = Atomics.load(m, port_id_word(h)); d.source = src; d.object = object;
@@ -321,7 +323,7 @@ function settle_source(h: number, s: number, src: number, out: port_event_t[]): 
       if (Atomics.compareExchange(m, s + E.st, v, ST_RESERVED) !== v) continue;
       r = SETTLE_KEEP;
     }
-    out.push(port_event(events, src, object, user));
+    out.push(port_event(events, src, value, user));
     return r;
   }
 }

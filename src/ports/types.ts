@@ -16,12 +16,23 @@
  * hold any value before the first real event: no later value changes the
  * shape, so every event of the process shares one map.
  */
+import type { Timespec } from '../kern/time.js';
+
 export interface port_event_t {
   portev_events: number;
   portev_source: number;
   portev_object: number;
   portev_user: number;
 }
+
+/**
+ * PORT_SOURCE_FILE's object (sys/port.h struct file_obj): the path to watch
+ * and the times a stat of it gave. An event of the association carries this
+ * very object in portev_object when retrieved by the thread that associated
+ * it; in another thread, the number that names it in the kernel (which
+ * port_dissociate also takes). portev_object's declared type stays number.
+ */
+export interface file_obj_t { fo_name: string; fo_atime: Timespec; fo_mtime: Timespec; fo_ctime: Timespec }
 
 /** What port_getn returns: the events taken, and their number as `nget` (C's *nget). */
 export type port_event_list = port_event_t[] & { nget: number };

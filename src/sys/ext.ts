@@ -6,7 +6,7 @@
  * The classes import the kernel only through these two modules (checked in
  * CI: .dependency-cruiser.cjs); nothing here is exported from `ukern/sys`.
  */
-export { copyin_fields, copyin_array, arg_type, ArgRangeError, ArgTypeError } from '../kern/copyin.js';
+export { copyin_fields, copyin_array, arg_type, ArgRangeError, ArgTypeError, ArgValueError } from '../kern/copyin.js';
 export { SysError, AbortError, KernelPanicError, KernelLayoutError, KernelAssertionError, type ErrnoCode } from '../kern/errno.js';
 export { ns_to_ts, ms_to_ts, ts_add_ms, type Timespec, type Itimerspec } from '../kern/time.js';
 export { hold_scope, type Hold } from '../kern/keepalive.js';

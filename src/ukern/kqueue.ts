@@ -5,11 +5,23 @@
  */
 // First: a thread must load every kernel module the booting thread did
 // (kern/kmem.ts LayoutTable), and every kernel thread loads the whole facade.
-import { kqueue, kevent, kevent_async, EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EVFILT_USER, NOTE_TRIGGER, type kevent_t } from '../sys/index.js';
-import { SysError, copyin_fields, copyin_array, type Timespec } from '../sys/ext.js';
+import {
+  kqueue, kevent, kevent_async, close as sys_close, EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE,
+  EVFILT_USER, EVFILT_READ, EVFILT_WRITE, EVFILT_EXCEPT, EVFILT_VNODE, EVFILT_PROC, NOTE_TRIGGER, type kevent_t,
+} from '../sys/index.js';
+import { SysError, copyin_fields, copyin_array, arg_type, ArgValueError, type Timespec } from '../sys/ext.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions } from './waitopts.js';
 import { Descriptor } from './descriptor.js';
 import { int_arg, num_arg, INT32_MIN, UINT32_MAX } from './args.js';
+import { resolve_target, type OsTarget } from './ostarget.js';
+
+export type { OsTarget };
+
+/** What {@link KQueue.watch} watches an OS target for, and the filter it takes. */
+export type WatchKind = 'read' | 'write' | 'except' | 'vnode' | 'proc';
+const WATCH_FILTERS: Readonly<Record<WatchKind, number>> = {
+  read: EVFILT_READ, write: EVFILT_WRITE, except: EVFILT_EXCEPT, vnode: EVFILT_VNODE, proc: EVFILT_PROC,
+};
 
 export type { kevent_t };
 
@@ -76,6 +88,52 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
   /** NOTE_TRIGGER on an EVFILT_USER knote, with optional NOTE_FF* fflags and data. */
   trigger(ident: number, fflags = 0, data = 0): void { this.#apply(ident, EVFILT_USER, 0, { fflags: NOTE_TRIGGER | fflags, data }); }
 
+  /** Descriptors this kqueue opened for paths it watches (`${filter}:${ident}` → fd). */
+  readonly #opened = new Map<string, number>();
+
+  /**
+   * Registers (EV_ADD) a knote on what a Node program holds — a descriptor
+   * number, a socket, a FileHandle, a ChildProcess ('proc'), a path
+   * ('vnode': opened read-only here, closed when the watch ends) — for
+   * `kind`; options as {@link register} (NOTE_* in `fflags`, NOTE_LOWAT's
+   * amount in `data`). Returns the ident the events will carry. Limits:
+   * ukern/ostarget.ts (Node reads the sockets it owns: accept with
+   * `pauseOnConnect: true` to read one from an LWP).
+   */
+  watch(target: OsTarget, kind: WatchKind, o?: KEventOptions): number {
+    const filter = watch_filter(kind);
+    const t = resolve_target(target, kind, 'KQueue.watch');
+    try {
+      this.register(t.ident, filter, o);
+    } catch (e) {
+      if (t.opened >= 0) sys_close(t.opened);
+      throw e;
+    }
+    if (t.opened >= 0) this.#swap_opened(`${filter}:${t.ident}`, t.opened);
+    return t.ident;
+  }
+
+  /** Ends a watch (EV_DELETE) of `target` (or the ident {@link watch} returned), closing what it opened. */
+  unwatch(target: OsTarget, kind: WatchKind): void {
+    const filter = watch_filter(kind);
+    if (typeof target === 'string' || target instanceof URL) arg_type('KQueue.unwatch', 'a watched path is named by the ident watch() returned');
+    const ident = typeof target === 'number' ? target : resolve_target(target, kind, 'KQueue.unwatch').ident;
+    try { this.delete(ident, filter); } finally { this.#swap_opened(`${filter}:${ident}`, -1); }
+  }
+
+  #swap_opened(key: string, fd: number): void {
+    const old = this.#opened.get(key);
+    if (fd >= 0) this.#opened.set(key, fd); else this.#opened.delete(key);
+    if (old !== undefined && old !== fd) sys_close(old);
+  }
+
+  /** close(2), and the descriptors opened for watched paths. */
+  override close(): void {
+    super.close();
+    for (const fd of this.#opened.values()) { try { sys_close(fd); } catch { /* closed by the user */ } }
+    this.#opened.clear();
+  }
+
   /**
    * Applies changes in order; returns, per change, null or its error code
    * (a failing change does not stop the others).
@@ -133,6 +191,12 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
 
   [Symbol.asyncIterator](): AsyncGenerator<kevent_t, void, undefined> { return this.events(); }
 
+}
+
+function watch_filter(kind: unknown): number {
+  const f = typeof kind === 'string' ? (WATCH_FILTERS as Record<string, number | undefined>)[kind] : undefined;
+  if (f === undefined) throw new ArgValueError('KQueue.watch', `kind must be one of ${Object.keys(WATCH_FILTERS).join(', ')}, got ${String(kind)}`);
+  return f;
 }
 
 /** An existing kqueue descriptor to wrap: EBADF when it is not an open kqueue. */

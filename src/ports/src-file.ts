@@ -1,0 +1,350 @@
+/**
+ * PORT_SOURCE_FILE (illumos port_fop.c, port_associate(3C)): a file_obj_t
+ * associated with a port reports, once, the first of the events it asked for
+ * (FILE_ACCESS / FILE_MODIFIED / FILE_ATTRIB / FILE_TRUNC) or of the
+ * exception events (FILE_DELETE, FILE_RENAME_FROM, UNMOUNTED; always), or at
+ * once when a time it carries differs from the file's.
+ *
+ * ---- Shape ------------------------------------------------------------------
+ *
+ * An association (struct fassoc) is keyed by (port descriptor, object id).
+ * The object id names the file_obj_t kernel-wide: the associating thread
+ * keeps the object in a per-thread table under its id (the object is a JS
+ * value of that thread; kernel memory holds numbers), so an event retrieved
+ * in that thread carries the object itself in portev_object, and in any
+ * other thread the id, which port_dissociate also takes. Associating holds
+ * the file with an O_PATH descriptor (opened from fo_name, with O_NOFOLLOW
+ * for FILE_NOFOLLOW: the link itself is then watched) and an inotify
+ * watcher of it (intr/inotify.ts), and reserves an event slot (SCACHED: the
+ * slot is ours until we free it, whatever the port does with the event).
+ *
+ * The host's events (the intr thread, through the consumer below) map:
+ *
+ *   IN_ACCESS -> FILE_ACCESS    IN_MODIFY -> FILE_MODIFIED (FILE_TRUNC: size shrank)
+ *   IN_ATTRIB -> FILE_ATTRIB    directory entries changed -> FILE_MODIFIED
+ *   IN_MOVE_SELF -> FILE_RENAME_FROM;  IN_UNMOUNT -> UNMOUNTED;  IN_DELETE_SELF -> FILE_DELETE
+ *   a link went (the link count fell, an IN_ATTRIB): the name is looked up
+ *     (src-file-name.ts): gone -> FILE_DELETE; another file's -> FILE_RENAME_TO
+ *     (renamed onto); still ours -> nothing (another name of the file went)
+ *
+ * MOUNTEDOVER has no inotify counterpart and is never reported.
+ *
+ * ---- States (fa_state), all under the port-file lock (F) -------------------
+ *
+ *   from     to       by
+ *   (free)   WATCH    port_associate (hashed; an event at once if a time differs)
+ *   WATCH    FIRED    an event: slot queued; the watcher and O_PATH fd let go
+ *   FIRED    WATCH    port_associate again (the queued event withdrawn)
+ *   FIRED    DONE     its event delivered (deliver callback): unhashed, on the
+ *                     reap list until the slot is back from the getter (a
+ *                     callback may not free its own slot)
+ *   any      (free)   port_dissociate, close of the port, the reaper
+ *
+ * Lock order: F, then the port lock (queueing, withdrawing, freeing slots)
+ * or the inotify lock (watching); the deliver callback and the consumer
+ * take F with no lock held.
+ */
+import { I32, F64, define_struct, kcache_create, kregion_create } from '../kern/kmem.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { mutex_class } from '../kern/lockdebug.js';
+import { define_tunable } from '../kern/options.js';
+import { fail, type ErrnoCode } from '../kern/errno.js';
+import { arg_type, type FileObjCopy } from '../kern/copyin.js';
+import { kstat_gauge } from '../kern/kstat.js';
+import * as ix from '../intr/kapi.js';
+import { E, ST_MASK, ST_RESERVED } from './mem.js';
+import {
+  port_source_register, port_alloc_event, port_init_event, port_set_event, port_send_event, port_free_event,
+  port_remove_done_event, port_event_fd,
+} from './source.js';
+import {
+  PORT_SOURCE_FILE, PORT_ALLOC_SCACHED, FILE_ACCESS, FILE_MODIFIED, FILE_ATTRIB, FILE_TRUNC, FILE_NOFOLLOW,
+  FILE_DELETE, FILE_RENAME_FROM, FILE_RENAME_TO, UNMOUNTED, FILE_EXCEPTION,
+} from './consts.js';
+import { fname_set, fname_check, NAME_GONE, NAME_OTHER, NAME_UNKNOWN } from './src-file-name.js';
+
+declare module '../kern/options.js' {
+  interface BootOptions {
+    /** PORT_SOURCE_FILE associations at once (default 4096); beyond is EAGAIN. */
+    port_file_max?: number;
+  }
+}
+define_tunable('port_file_max', 4096, 16, 1 << 20);
+
+/** struct fassoc. `[key]`: legend in kern/lockorder.ts. */
+const FASSOC = define_struct('fassoc', {
+  hnext: 'i32',  // [F] hash chain, or the reap list once DONE (word 0: the cache's free link)
+  state: 'i32',  // [F] FA_* (0 while free)
+  port: 'i32',   // [F] the port's descriptor
+  oid: 'i32',    // [F] the object's id
+  slot: 'i32',   // [F] the reserved event slot
+  w: 'i32',      // [F] the inotify watcher (0 once fired)
+  pfd: 'i32',    // [F] the O_PATH descriptor + 1 (0 once fired)
+  events: 'i32', // [F] the events asked for
+  nlink: 'i32',  // [F] the link count at the last look
+  inoLo: 'i32', inoHi: 'i32', devMajor: 'i32', devMinor: 'i32', // [F] the file's identity (is the name still it?)
+  size: 'f64',   // [F] the size at the last look
+});
+const A = FASSOC.F;
+const FA_WATCH = 1, FA_FIRED = 2, FA_DONE = 3;
+const assocs = kcache_create('fassoc', FASSOC, (t) => t.port_file_max!);
+function nbuckets(max: number): number { let n = 64; while (n < max) n *= 2; return n; }
+const region = kregion_create('portfile', (t) => W_BUCKETS + nbuckets(t.port_file_max!));
+const W_LOCK = 0, W_OID = 1, W_REAP = 2, W_BUCKETS = 4;
+mutex_class('portfile', region, { words: 1 });
+const lockw = (): number => region.base + W_LOCK;
+const bucket = (port: number, oid: number): number =>
+  region.base + W_BUCKETS + ((Math.imul(port, 0x9e3779b1) ^ oid) & (region.words - W_BUCKETS - 1));
+kstat_gauge('port', 'file_assocs', () => assocs.inuse);
+
+// ---------------------------------------------------------------- objects
+
+/** This thread's file_obj_t objects by id, and ids by object (the per-thread table). */
+const oids = new WeakMap<object, number>();
+const objs = new Map<number, WeakRef<object>>();
+const gone = new FinalizationRegistry<number>((oid) => { objs.delete(oid); });
+
+/** The object's id, made (kernel-wide unique) the first time this thread sees it. */
+function oid_of(ref: object): number {
+  let o = oids.get(ref);
+  if (o !== undefined) return o;
+  o = (Atomics.add(I32, region.base + W_OID, 1) + 1) & 0x7fffffff;
+  oids.set(ref, o); objs.set(o, new WeakRef(ref)); gone.register(ref, o);
+  return o;
+}
+/** The id an object argument names: a file_obj_t this thread knows (or 0), or the id given. */
+function oid_arg(object: number | FileObjCopy): number {
+  if (typeof object === 'number') return Number.isInteger(object) && object > 0 && object <= 0x7fffffff ? object : 0;
+  return oids.get(object.ref) ?? 0;
+}
+
+// ---------------------------------------------------------------- table (F held)
+
+function lookup(port: number, oid: number): number {
+  let a = I32[bucket(port, oid)]!;
+  while (a !== 0 && !(I32[a + A.port] === port && I32[a + A.oid] === oid)) a = I32[a + A.hnext]!;
+  return a;
+}
+function unhash(a: number): void {
+  const b = bucket(I32[a + A.port]!, I32[a + A.oid]!);
+  let p = 0, x = I32[b]!;
+  while (x !== 0 && x !== a) { p = x; x = I32[x + A.hnext]!; }
+  if (x !== a) return;
+  if (p === 0) I32[b] = I32[a + A.hnext]!; else I32[p + A.hnext] = I32[a + A.hnext]!;
+}
+/** Lets go of the watcher and the O_PATH descriptor, if still held. */
+function unwatch(a: number): void {
+  const w = I32[a + A.w]!, pfd = I32[a + A.pfd]!;
+  if (w !== 0) { ix.ino_rele(w); I32[a + A.w] = 0; }
+  if (pfd !== 0) { ix.os_close_fd(pfd - 1); I32[a + A.pfd] = 0; }
+}
+/** Ends an association that is not DONE: unhashed, its slot freed (withdrawn if queued). */
+function destroy(a: number): void {
+  unwatch(a);
+  unhash(a);
+  port_free_event(I32[a + A.slot]!);
+  I32[a + A.state] = 0;
+  assocs.free(a);
+}
+/** Frees the DONE associations whose slot came back from its getter; `port` >= 0: also every one of that port. */
+function reap(port: number): void {
+  let p = 0;
+  for (let a = I32[region.base + W_REAP]!; a !== 0;) {
+    const next = I32[a + A.hnext]!, slot = I32[a + A.slot]!;
+    if (I32[a + A.port] === port || (Atomics.load(I32, slot + E.st) & ST_MASK) === ST_RESERVED) {
+      if (p === 0) I32[region.base + W_REAP] = next; else I32[p + A.hnext] = next;
+      port_free_event(slot);
+      I32[a + A.state] = 0;
+      assocs.free(a);
+    } else p = a;
+    a = next;
+  }
+}
+
+/** Queues the association's event (WATCH -> FIRED) and stops watching. */
+function fire(a: number, events: number): void {
+  I32[a + A.state] = FA_FIRED;
+  unwatch(a);
+  port_set_event(I32[a + A.slot]!, events);
+  port_send_event(I32[a + A.slot]!);
+}
+
+// ---------------------------------------------------------------- mapping
+
+const f = ix.inof;
+const DIRENTS = f.IN_CREATE | f.IN_DELETE | f.IN_MOVED_FROM | f.IN_MOVED_TO;
+/** The IN_* bits an association asks the host for. */
+function host_mask(events: number): number {
+  let m = f.IN_ATTRIB | f.IN_DELETE_SELF | f.IN_MOVE_SELF; // the exceptions (a link count is an IN_ATTRIB)
+  if ((events & FILE_ACCESS) !== 0) m |= f.IN_ACCESS;
+  if ((events & (FILE_MODIFIED | FILE_TRUNC)) !== 0) m |= f.IN_MODIFY | DIRENTS;
+  return m;
+}
+
+/** The events the host's bits and a fresh look at the file say happened (F held). */
+function events_of(a: number, m: number): number {
+  const want = I32[a + A.events]! | FILE_EXCEPTION;
+  let ev = 0;
+  if ((m & f.IN_ACCESS) !== 0) ev |= FILE_ACCESS;
+  if ((m & (f.IN_MODIFY | DIRENTS)) !== 0) ev |= FILE_MODIFIED;
+  if ((m & f.IN_ATTRIB) !== 0) ev |= FILE_ATTRIB;
+  if ((m & f.IN_DELETE_SELF) !== 0) ev |= FILE_DELETE;
+  if ((m & f.IN_MOVE_SELF) !== 0) ev |= FILE_RENAME_FROM;
+  if ((m & f.IN_UNMOUNT) !== 0) ev |= UNMOUNTED;
+  const pfd = I32[a + A.pfd]!;
+  if (pfd !== 0 && f.os_fstat_ext(pfd - 1) === 0) {
+    const nlink = f.xst.nlink, was = I32[a + A.nlink]!;
+    if ((m & f.IN_MODIFY) !== 0 && f.xst.size < F64[(a + A.size) >> 1]!) ev |= FILE_TRUNC;
+    I32[a + A.nlink] = nlink;
+    F64[(a + A.size) >> 1] = f.xst.size;
+    if (nlink < was) ev |= name_event(a, nlink);
+  }
+  return ev & want;
+}
+
+/** A link went: what became of the watched name (gone: FILE_DELETE; another file's: FILE_RENAME_TO). */
+function name_event(a: number, nlink: number): number {
+  const id = [I32[a + A.inoLo]!, I32[a + A.inoHi]!, I32[a + A.devMajor]!, I32[a + A.devMinor]!] as const;
+  const r = fname_check(assocs.index(a), (I32[a + A.events]! & FILE_NOFOLLOW) !== 0, id);
+  if (r === NAME_GONE) return FILE_DELETE;
+  if (r === NAME_OTHER) return FILE_RENAME_TO;
+  return r === NAME_UNKNOWN && nlink === 0 ? FILE_DELETE : 0;
+}
+
+/** The events due at once: the times given differ from the file's (f.xst holds its fstat). */
+function times_differ(o: FileObjCopy, events: number): number {
+  const x = f.xst;
+  let ev = 0;
+  if ((events & FILE_ACCESS) !== 0 && (o.fo_atime.tv_sec !== x.atimeSec || o.fo_atime.tv_nsec !== x.atimeNsec)) ev |= FILE_ACCESS;
+  if ((events & FILE_MODIFIED) !== 0 && (o.fo_mtime.tv_sec !== x.mtimeSec || o.fo_mtime.tv_nsec !== x.mtimeNsec)) ev |= FILE_MODIFIED;
+  if ((events & FILE_ATTRIB) !== 0 && (o.fo_ctime.tv_sec !== x.ctimeSec || o.fo_ctime.tv_nsec !== x.ctimeNsec)) ev |= FILE_ATTRIB;
+  return ev;
+}
+
+// ---------------------------------------------------------------- the calls
+
+const EVENTS = FILE_ACCESS | FILE_MODIFIED | FILE_ATTRIB | FILE_TRUNC | FILE_NOFOLLOW | FILE_EXCEPTION;
+const PATH_ERRNO: Readonly<Record<string, ErrnoCode>> = { 2: 'ENOENT', 13: 'EACCES', 20: 'ENOTDIR', 40: 'ELOOP', 36: 'ENAMETOOLONG', 24: 'EMFILE', 23: 'EMFILE', 12: 'ENOMEM' };
+
+/** Opens and looks at fo_name (no lock): the O_PATH descriptor; f.xst filled. Throws the path's errno. */
+function open_obj(o: FileObjCopy, events: number): number {
+  const pfd = ix.inof.os_open_path(o.fo_name, (events & FILE_NOFOLLOW) !== 0);
+  if (pfd < 0) fail(PATH_ERRNO[ix.os_errno()] ?? 'EIO', 'port_associate', o.fo_name);
+  if (f.os_fstat_ext(pfd) < 0) { ix.os_close_fd(pfd); fail('EIO', 'port_associate', o.fo_name); }
+  return pfd;
+}
+
+/** Installs the new descriptor, watcher and state in association a (F held; f.xst: the file's fstat); 0 or an errno. */
+function arm(a: number, pfd: number, o: Assoc): ErrnoCode | 0 {
+  const { events, user, oid } = o;
+  unwatch(a);
+  I32[a + A.pfd] = pfd + 1;
+  const x = f.xst;
+  I32[a + A.inoLo] = x.inoLo; I32[a + A.inoHi] = x.inoHi; I32[a + A.devMajor] = x.devMajor; I32[a + A.devMinor] = x.devMinor;
+  fname_set(assocs.index(a), o.name);
+  const err = ix.ino_hold(pfd, host_mask(events), ix.INO_PORT, a);
+  if (err !== 0) return err;
+  I32[a + A.w] = ix.ino_held.w;
+  I32[a + A.events] = events; I32[a + A.state] = FA_WATCH;
+  I32[a + A.nlink] = f.xst.nlink; F64[(a + A.size) >> 1] = f.xst.size;
+  port_init_event(I32[a + A.slot]!, oid, user, a, true);
+  return 0;
+}
+
+/** What one port_associate asks for, copied in and looked up before the lock. */
+interface Assoc { port: number; oid: number; pfd: number; events: number; user: number; now: number; spare: number; name: string }
+
+function associate(port: number, object: FileObjCopy, events: number, user: number): void {
+  if ((events & ~EVENTS) !== 0) fail('EINVAL', 'port_associate', `file events ${events}`);
+  if (!ix.inof.ino_available()) fail('EOPNOTSUPP', 'port_associate', 'no inotify on this host');
+  const oid = oid_of(object.ref);
+  const pfd = open_obj(object, events);
+  const now = times_differ(object, events);
+  let spare: number;
+  try { spare = port_alloc_event(port, PORT_ALLOC_SCACHED, PORT_SOURCE_FILE, 'port_associate'); } catch (e) { ix.os_close_fd(pfd); throw e; }
+  const err = associate_locked({ port, oid, pfd, events, user, now, spare, name: object.fo_name });
+  if (err !== 0) fail(err, 'port_associate', object.fo_name);
+  ix.intr_thread_start();
+}
+
+/** The locked part of port_associate: finds or makes the association and arms it. Frees `spare` unless used. */
+function associate_locked(o: Assoc): ErrnoCode | 0 {
+  const { port, oid, pfd, spare } = o;
+  mutex_enter(lockw());
+  reap(-1);
+  let a = lookup(port, oid), fresh = false;
+  if (a !== 0) {
+    if (I32[a + A.state] === FA_FIRED) port_remove_done_event(I32[a + A.slot]!);
+  } else if ((a = assocs.alloc()) !== 0) {
+    fresh = true;
+    I32[a + A.port] = port; I32[a + A.oid] = oid; I32[a + A.slot] = spare;
+    const b = bucket(port, oid);
+    I32[a + A.hnext] = I32[b]!; I32[b] = a;
+  }
+  let err: ErrnoCode | 0 = a === 0 ? 'EAGAIN' : arm(a, pfd, o);
+  // A port closed meanwhile has run its close hook already: undo.
+  if (err === 0 && port_event_fd(I32[a + A.slot]!) !== port) err = 'EBADF';
+  if (err !== 0 && a !== 0) destroy(a); // a fresh one's slot is spare: freed with it
+  else if (err === 0 && o.now !== 0) fire(a, o.now);
+  if (a === 0) ix.os_close_fd(pfd);
+  if (!fresh) port_free_event(spare);
+  mutex_exit(lockw());
+  return err;
+}
+
+function dissociate(port: number, object: number | FileObjCopy): void {
+  const oid = oid_arg(object);
+  mutex_enter(lockw());
+  reap(-1);
+  const a = oid === 0 ? 0 : lookup(port, oid);
+  if (a !== 0) destroy(a);
+  mutex_exit(lockw());
+  if (a === 0) fail('ENOENT', 'port_dissociate', 'not associated');
+}
+
+/** The port is being closed: every association with it goes. */
+function closed(port: number): void {
+  mutex_enter(lockw());
+  reap(port);
+  for (let i = 0; i < assocs.count; i++) {
+    const a = assocs.handle(i);
+    const st = I32[a + A.state]!;
+    if ((st === FA_WATCH || st === FA_FIRED) && I32[a + A.port] === port) destroy(a);
+  }
+  mutex_exit(lockw());
+}
+
+port_source_register(PORT_SOURCE_FILE, {
+  name: 'file',
+  associate(port) { arg_type('port_associate', `a PORT_SOURCE_FILE object must be a file_obj_t (port ${port})`); },
+  associate_obj: associate,
+  dissociate: (port, oid) => dissociate(port, oid),
+  dissociate_obj: dissociate,
+  closed,
+  deliver(d) {
+    // The event is being retrieved: the association ends (illumos: dissociated once delivered).
+    const a = d.arg;
+    mutex_enter(lockw());
+    if (assocs.index(a) >= 0 && I32[a + A.state] === FA_FIRED && I32[a + A.slot] === d.slot) {
+      unhash(a);
+      I32[a + A.state] = FA_DONE;
+      I32[a + A.hnext] = I32[region.base + W_REAP]!;
+      I32[region.base + W_REAP] = a;
+    }
+    mutex_exit(lockw());
+    return true;
+  },
+  object(oid) { return objs.get(oid)?.deref() ?? oid; },
+});
+
+// The host's events on an association's file (the intr thread, no lock held).
+ix.ino_add_consumer(ix.INO_PORT, (a, w, gen, mask) => {
+  mutex_enter(lockw());
+  let n = 0;
+  if (I32[a + A.state] === FA_WATCH && I32[a + A.w] === w && ix.ino_gen(w) === gen) {
+    const ev = events_of(a, mask);
+    if (ev !== 0) { fire(a, ev); n = 1; }
+  }
+  mutex_exit(lockw());
+  return n;
+});

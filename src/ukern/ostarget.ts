@@ -1,0 +1,78 @@
+/**
+ * What Node users hold, turned into what the kernel's OS event sources take:
+ * a descriptor number or a pid. The kqueue's `watch` and the port's
+ * `associate` accept
+ *
+ *   - a number: an OS descriptor (or, for 'proc', a pid), as the sys calls;
+ *   - a `net.Socket`, `net.Server`, `dgram.Socket`, a TTY stream: the
+ *     descriptor of its libuv handle (`_handle.fd`: Node's own field, the
+ *     one `process.binding`-free way to it). A socket that has no
+ *     descriptor yet (connecting) is refused: watch it after 'connect';
+ *   - an `fs.promises.FileHandle` (its `fd`);
+ *   - a `ChildProcess` (its `pid`), for 'proc';
+ *   - a path (a string or URL), for 'vnode' only: the caller opens it
+ *     read-only and owns that descriptor (the class closes it when the
+ *     watch ends).
+ *
+ * Node keeps reading a socket it owns: libuv reads what arrives into the
+ * stream's buffer (up to its highWaterMark, also while the stream is
+ * paused: `socket.pause()` only stops 'data' events), so the kernel's
+ * EVFILT_READ sees the socket drained. To read a socket's bytes from an
+ * LWP instead, never let Node read it: accept it with
+ * `net.createServer({ pauseOnConnect: true })` (Node's own documented way:
+ * "no data will be read from its handle") and read its descriptor in the
+ * LWP. Node's writes and the kernel's EVFILT_WRITE do not interfere, and
+ * EVFILT_WRITE works on any socket.
+ */
+import { openSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Socket, Server } from 'node:net';
+import type { Socket as DgramSocket } from 'node:dgram';
+import type { FileHandle } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { arg_type, ArgValueError } from '../sys/ext.js';
+
+/** What can be watched: an OS descriptor or pid, or an object of Node's that has one, or a path ('vnode'). */
+export type OsTarget = number | Socket | Server | DgramSocket | FileHandle | ChildProcess | string | URL;
+
+/** An OS target resolved: the ident, and a descriptor the class opened for it (-1: none). */
+export interface ResolvedTarget { readonly ident: number; readonly opened: number }
+
+function int_of(v: unknown, what: string, where: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0x7fffffff) {
+    throw new ArgValueError(where, `${what} has no ${what === 'ChildProcess' ? 'pid' : 'descriptor'} (got ${String(v)})`);
+  }
+  return v;
+}
+
+/** The descriptor of a socket-like object's libuv handle, or undefined when it is not one. */
+function handle_fd(t: object): unknown {
+  if (!('_handle' in t)) return undefined;
+  const h = (t as { _handle?: unknown })._handle;
+  if (h === null || h === undefined) return -1;
+  return typeof h === 'object' && 'fd' in h ? (h as { fd?: unknown }).fd : -1;
+}
+
+/**
+ * Resolves `target` for `kind` ('proc' takes pids; 'vnode' also paths,
+ * opened here). Argument errors (ERR_INVALID_ARG_TYPE / _VALUE) for what
+ * it cannot use; the kernel says EBADF / ESRCH for numbers.
+ */
+export function resolve_target(target: unknown, kind: string, where: string): ResolvedTarget {
+  if (typeof target === 'number') return { ident: int_of(target, 'the target', where), opened: -1 };
+  if (typeof target === 'string' || target instanceof URL) {
+    if (kind !== 'vnode') arg_type(where, `a path can only be watched for 'vnode', not '${kind}'`);
+    const path = typeof target === 'string' ? target : fileURLToPath(target);
+    const fd = openSync(path, 'r');
+    return { ident: fd, opened: fd };
+  }
+  if (typeof target !== 'object' || target === null) arg_type(where, `target must be a number, a path or an object of Node's with a descriptor or pid, got ${target === null ? 'null' : typeof target}`);
+  if (kind === 'proc') {
+    if (!('pid' in target)) arg_type(where, 'a \'proc\' target must be a pid or a ChildProcess');
+    return { ident: int_of((target as { pid?: unknown }).pid, 'ChildProcess', where), opened: -1 };
+  }
+  const hfd = handle_fd(target);
+  if (hfd !== undefined) return { ident: int_of(hfd, 'the socket', where), opened: -1 };
+  if ('fd' in target) return { ident: int_of((target as { fd?: unknown }).fd, 'the FileHandle', where), opened: -1 };
+  arg_type(where, 'target must be a number, a socket, a FileHandle, a ChildProcess or a path');
+}
