@@ -19,6 +19,13 @@
  *                  while a completion queues its port
  *                  event, activates its knote or
  *                  generates its signal)
+ *   R   portfd     the PORT_SOURCE_FD associations (their    ports/src-fd.ts
+ *                  table, states and interests): taken alone
+ *                  by port_associate / dissociate, the intr
+ *                  thread's handler, close and a getter's
+ *                  delivery callback; the port lock (to queue
+ *                  or withdraw an event) and the intr lock
+ *                  (interests) are taken under it
  *   F   portfile   PORT_SOURCE_FILE's associations (hash,    ports/src-file.ts
  *                  reap list; queues an event on its port
  *                  and takes the inotify lock under it)
@@ -116,7 +123,7 @@
  * (e.g. a counter written under another lock, a flag set before publication).
  */
 export const LOCK_ORDER = [
-  'proc', 'timertab', 'timer', 'aio', 'portfile', 'port', 'kqueue', 'knhash', 'sigknote', 'osknote', 'procknote', 'inotify', 'intr', 'sig', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
+  'proc', 'timertab', 'timer', 'aio', 'portfd', 'portfile', 'port', 'kqueue', 'knhash', 'sigknote', 'osknote', 'procknote', 'inotify', 'intr', 'sig', 'parktab', 'callout', 'clock', 'sleeper', 'lwp', 'fdtab', 'file',
   'msgarena',
   'aioring',
 ] as const;

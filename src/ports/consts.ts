@@ -50,3 +50,20 @@ export const FILE_RENAME_FROM = 0x00000040;
 export const UNMOUNTED = 0x20000000;
 export const MOUNTEDOVER = 0x40000000;
 export const FILE_EXCEPTION = UNMOUNTED | FILE_DELETE | FILE_RENAME_TO | FILE_RENAME_FROM | MOUNTEDOVER;
+
+/**
+ * poll(2) events of PORT_SOURCE_FD associations, illumos values (sys/poll.h):
+ * the kernel translates them to and from the host's own bits.
+ */
+export const POLLIN = 0x0001;
+export const POLLPRI = 0x0002;
+export const POLLOUT = 0x0004;
+export const POLLRDNORM = 0x0040;
+export const POLLWRNORM = POLLOUT;
+export const POLLRDBAND = 0x0080;
+export const POLLWRBAND = 0x0100;
+export const POLLNORM = POLLRDNORM;
+/** Reported whether asked for or not. */
+export const POLLERR = 0x0008;
+export const POLLHUP = 0x0010;
+export const POLLNVAL = 0x0020;

@@ -34,6 +34,7 @@ import { spin_begin, spin_end, prespin } from './spin.js';
 import { dwait_begin, dwait_end } from './dwait.js';
 import { event_list, port_event, type port_event_t, type port_event_list } from './types.js';
 import { room_notify } from './room.js';
+import { fd_bridge_locked } from './src-fd.js';
 
 export const WMESG_PORTGET = wmesg_register('portget');
 
@@ -159,6 +160,13 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
         if (ns === 0) { if (needNew === -1) take_drops_lock(h, max, out); break; }   // poll: what is there
         deadline = ns < 0 ? Infinity : mono_now() + ns;
       }
+      // Until the intr thread runs, OS events (PORT_SOURCE_FD) wait in its
+      // epoll set: take them here, then sleep briefly (src-fd.ts).
+      const until = fd_bridge_locked(h, deadline);
+      if (until !== deadline) {
+        if (I32[h + P.flags]! & PQ_CLOSE) fail('EBADFD', syscall, 'port closed while waiting');
+        if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) continue;
+      }
       // Sleep until enough events, an alert, a close, a signal or the deadline.
       const alertGen = I32[h + P.alertGen]!;
       const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WMESG_PORTGET, syscall);
@@ -175,13 +183,13 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       // Blocking forms only (the async ones must not hold their event loop):
       // a deadline-aware wait when one more event would do and a timer
       // feeding this port is due before our timeout, else the adaptive spin.
-      const dw = async || nget - port_nent(h) > 1 ? undefined : dwait_begin(h, deadline);
+      const dw = async || until !== deadline || nget - port_nent(h) > 1 ? undefined : dwait_begin(h, deadline);
       // On a port fed through a send lane, a wait without timeout had its
       // spin before it registered (getn_fast's prespin): not a second one.
-      const sp = async || dw !== undefined || (tns === -1 && lane_owner(h) !== 0) ? undefined : spin_begin(h, deadline);
+      const sp = async || until !== deadline || dw !== undefined || (tns === -1 && lane_owner(h) !== 0) ? undefined : spin_begin(h, deadline);
       let r: number;
       try {
-        r = yield { sl, lock: port_lock(h), deadline, spin: dw?.policy ?? sp?.policy };
+        r = yield { sl, lock: port_lock(h), deadline: until, spin: dw?.policy ?? sp?.policy };
       } finally {
         sq_free(sl);
         lane_ctl_sync_locked(h);
@@ -193,6 +201,7 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       if (I32[h + P.flags]! & PQ_CLOSE) fail('EBADFD', syscall, 'port closed while waiting');
       if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) continue;
       if (r === SQ_INTR) fail('EINTR', syscall);
+      if (r === SQ_TIMEDOUT && until < deadline && mono_now() < deadline) continue; // a bridge period
       if (r === SQ_TIMEDOUT || mono_now() >= deadline) {
         if (!one && (needNew === -1 || port_gen(h) !== needNew)) take_drops_lock(h, max, out);
         break;

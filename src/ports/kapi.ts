@@ -13,3 +13,6 @@ export {
   type PortDelivery, type PortSourceOps,
 } from './source.js';
 export { dwait_thread_setup } from './dwait.js';
+// PORT_SOURCE_FD registers its ops and its intr handlers at load: every
+// thread that loads this header (the intr thread too) has them.
+import './src-fd.js';
