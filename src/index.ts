@@ -23,7 +23,8 @@ export { ParkMutex } from './ukern/parkmutex.js';
 // subsystem classes (one line each):
 export { Timer, type TimerOptions, type TimerExpiry } from './ukern/timer.js';
 export { Port, PORT_SOURCE_MSG, type PortOptions, type PortGetOptions, type PortEventsOptions, type PortEvent, type PortMessagesOptions } from './ukern/port.js';
-export { KQueue, type KEventOptions, type KQueueWaitOptions } from './ukern/kqueue.js';
+export { KQueue, type KEventOptions, type KQueueWaitOptions, type WatchKind, type OsTarget } from './ukern/kqueue.js';
+export { aio, type AioOptions, type AioOp } from './ukern/aio.js';
 export {
   onSignal, signals, kill, SignalSubscription, type SignalLike, type SignalListener, type OnSignalOptions, type SignalsOptions,
 } from './ukern/signals.js';

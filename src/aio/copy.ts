@@ -17,6 +17,7 @@ import { SIGEV_KEVENT, AIO_PRIO_DELTA_MAX, LIO_READ, LIO_WRITE, LIO_NOP } from '
 import { OP_READ, OP_WRITE } from './aio.js';
 
 /** The aiocb of the contract. */
+import type { sigevent } from '../timers/sys.js';
 export interface aiocb {
   aio_fildes: number; aio_offset: number;
   /** Over a SharedArrayBuffer. */
@@ -27,13 +28,8 @@ export interface aiocb {
   /** Set by the kernel when the request is queued. */
   aio_id?: number;
 }
-/** The sigevent of an aio request (sigevent of the timers, plus FreeBSD's sigev_notify_kqueue). */
-export interface aio_sigevent {
-  sigev_notify: number; sigev_signo?: number; sigev_value?: number;
-  sigev_notify_port?: { portnfy_port: number; portnfy_user: number };
-  sigev_notify_function?: (value: number) => void;
-  sigev_notify_kqueue?: number;
-}
+/** The sigevent of an aio request: the contract's one sigevent (timers/sys.ts), whose sigev_notify_kqueue only AIO takes. */
+export type aio_sigevent = sigevent;
 
 /** The kernel's copy of a sigevent. */
 export interface Ev { notify: number; signo: number; value: number; port: number; user: number; kq: number; fn?: (v: number) => void }

@@ -43,6 +43,8 @@ export interface sigevent {
   sigev_notify_port?: port_notify_t;
   /** SIGEV_THREAD: called with sigev_value on the event loop of the thread that created the timer. */
   sigev_notify_function?: (value: number) => void;
+  /** SIGEV_KEVENT (FreeBSD's; AIO requests only): the kqueue that gets an EVFILT_AIO event, sigev_value its udata. */
+  sigev_notify_kqueue?: number;
 }
 
 // ---------------------------------------------------------------- clocks

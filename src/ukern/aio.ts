@@ -1,0 +1,158 @@
+/**
+ * The idiomatic AIO: `aio.read(fd, buf, position)` and its kin return a
+ * Promise of what the request did, as `fs.promises` does, over the POSIX
+ * calls of `ukern/sys` (aio_read / aio_write / aio_fsync, aio_suspend_async,
+ * aio_error, aio_return, aio_cancel, lio_listio_async). What the Promise
+ * form adds to them:
+ *
+ *   - collection: the Promise settles once the request is done, with
+ *     aio_return's bytes (or rejects with the request's errno as a
+ *     SysError); aio_return is called for you, once;
+ *   - `signal`: an abort asks aio_cancel for the request; a request
+ *     cancelled before it ran rejects with an AbortError; one already in
+ *     progress (AIO_NOTCANCELED) is waited for, and its outcome stands,
+ *     as fs.promises' reads do (they cannot be taken back either);
+ *   - `port` / `user`: the completion is also queued on that event port as
+ *     a PORT_SOURCE_AIO event (SIGEV_PORT: portev_object the aio_id), for
+ *     a program that multiplexes completions with other events; the
+ *     Promise still collects the result;
+ *   - `ref: false`: the pending request does not keep the process alive.
+ *
+ * Buffers must be views over a SharedArrayBuffer (the I/O is done by the
+ * kernel's engine, not in this thread: a request's buffer is shared with it);
+ * `aio.buffer(n)` makes one.
+ */
+import {
+  aio_read, aio_write, aio_fsync, aio_error, aio_return, aio_cancel, aio_suspend_async, lio_listio_async,
+  SysError, SIGEV_NONE, SIGEV_PORT, AIO_CANCELED, LIO_READ, LIO_WRITE, LIO_WAIT, O_SYNC, O_DSYNC,
+  type aiocb, type sigevent,
+} from '../sys/index.js';
+import { copyin_fields, copyin_array, AbortError } from '../sys/ext.js';
+import { int_arg, num_arg } from './args.js';
+import { Refs } from './refs.js';
+import type { FileHandle } from 'node:fs/promises';
+import { constants } from 'node:os';
+
+/** Options of every request. */
+export interface AioOptions {
+  /** Aborting cancels the request if it has not started (the Promise then rejects with an AbortError). */
+  signal?: AbortSignal;
+  /** Also queue the completion on this event port (PORT_SOURCE_AIO), with `user` as portev_user. */
+  port?: number;
+  user?: number;
+  /** false: the pending request does not keep the process alive. */
+  ref?: boolean;
+  /** aio_reqprio (lowers the request's priority). */
+  priority?: number;
+}
+
+/** One request of {@link aio.batch}. */
+export interface AioOp {
+  op: 'read' | 'write';
+  fd: number | FileHandle;
+  buffer: Uint8Array;
+  position: number;
+  /** Bytes (default: the whole buffer). */
+  length?: number;
+}
+
+/** aio_error's answer for a request not done yet (the host's errno number). */
+const EINPROGRESS = constants.errno.EINPROGRESS;
+
+function fd_of(fd: unknown, where: string): number {
+  if (typeof fd === 'object' && fd !== null && 'fd' in fd) return int_arg((fd as { fd: unknown }).fd, 'fd', where, 0, 0x7fffffff);
+  return int_arg(fd, 'fd', where, 0, 0x7fffffff);
+}
+
+function sigevent_of(o: Record<string, unknown>, where: string): sigevent {
+  if (o.port === undefined) return { sigev_notify: SIGEV_NONE };
+  return {
+    sigev_notify: SIGEV_PORT,
+    sigev_notify_port: {
+      portnfy_port: int_arg(o.port, 'options.port', where, 0, Number.MAX_SAFE_INTEGER),
+      portnfy_user: o.user === undefined ? 0 : num_arg(o.user, 'options.user', where),
+    },
+  };
+}
+
+/**
+ * Waits for request cb (submitted), then collects it: its bytes, or
+ * aio_return's SysError (an AbortError for one the signal cancelled).
+ */
+async function collect(cb: aiocb, fd: number, signal: AbortSignal | undefined, refs: Refs): Promise<number> {
+  let cancelled = false;
+  const onAbort = (): void => { cancelled = aio_cancel(fd, cb) === AIO_CANCELED; };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    while (aio_error(cb) === EINPROGRESS) await refs.wait(() => aio_suspend_async([cb], null));
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  try {
+    return aio_return(cb);
+  } catch (e) {
+    if (cancelled && e instanceof SysError && e.code === 'ECANCELED') throw new AbortError(signal?.reason);
+    throw e;
+  }
+}
+
+function request(kind: 'read' | 'write', fd: unknown, buffer: unknown, position: unknown, opts: AioOptions | undefined): Promise<number> {
+  const where = `aio.${kind}`;
+  const o = copyin_fields(opts ?? {}, ['signal', 'port', 'user', 'ref', 'priority'], 'options', where);
+  const signal = o.signal as AbortSignal | undefined;
+  if (signal?.aborted === true) return Promise.reject(new AbortError(signal.reason));
+  const n = fd_of(fd, where);
+  const cb: aiocb = {
+    aio_fildes: n, aio_offset: int_arg(position, 'position', where, 0, Number.MAX_SAFE_INTEGER),
+    aio_buf: buffer as Uint8Array, aio_nbytes: (buffer as Uint8Array)?.byteLength ?? 0,
+    aio_reqprio: o.priority === undefined ? 0 : int_arg(o.priority, 'options.priority', where, 0, 20),
+    aio_sigevent: sigevent_of(o, where),
+  };
+  (kind === 'read' ? aio_read : aio_write)(cb);
+  return collect(cb, n, signal, new Refs(o.ref !== false));
+}
+
+export const aio = {
+  /** Reads buffer.byteLength bytes at `position` into `buffer` (over a SharedArrayBuffer); resolves with the bytes read. */
+  read(fd: number | FileHandle, buffer: Uint8Array, position: number, opts?: AioOptions): Promise<number> {
+    return request('read', fd, buffer, position, opts);
+  },
+  /** Writes `buffer` at `position`; resolves with the bytes written. */
+  write(fd: number | FileHandle, buffer: Uint8Array, position: number, opts?: AioOptions): Promise<number> {
+    return request('write', fd, buffer, position, opts);
+  },
+  /** fsync (or, with `data: true`, fdatasync) after every write queued before it on fd. */
+  async fsync(fd: number | FileHandle, opts?: AioOptions & { data?: boolean }): Promise<void> {
+    const o = copyin_fields(opts ?? {}, ['signal', 'port', 'user', 'ref', 'data'], 'options', 'aio.fsync');
+    const n = fd_of(fd, 'aio.fsync');
+    const cb: aiocb = { aio_fildes: n, aio_offset: 0, aio_buf: new Uint8Array(new SharedArrayBuffer(0)), aio_nbytes: 0, aio_sigevent: sigevent_of(o, 'aio.fsync') };
+    aio_fsync(o.data === true ? O_DSYNC : O_SYNC, cb);
+    await collect(cb, n, o.signal as AbortSignal | undefined, new Refs(o.ref !== false));
+  },
+  /**
+   * Submits every op at once (lio_listio) and resolves when all are done,
+   * with each op's bytes or its error (a SysError), in order.
+   */
+  async batch(ops: readonly AioOp[], opts?: Omit<AioOptions, 'port' | 'user' | 'priority'>): Promise<(number | SysError)[]> {
+    const list = copyin_array(ops, 'ops', 'aio.batch').map((op, i) => {
+      const f = copyin_fields(op, ['op', 'fd', 'buffer', 'position', 'length'], `ops[${i}]`, 'aio.batch');
+      const buf = f.buffer as Uint8Array;
+      return {
+        aio_lio_opcode: f.op === 'write' ? LIO_WRITE : LIO_READ,
+        aio_fildes: fd_of(f.fd, 'aio.batch'), aio_offset: int_arg(f.position, `ops[${i}].position`, 'aio.batch', 0, Number.MAX_SAFE_INTEGER),
+        aio_buf: buf, aio_nbytes: f.length === undefined ? buf?.byteLength ?? 0 : int_arg(f.length, `ops[${i}].length`, 'aio.batch', 0, 0x7fffffff),
+        aio_sigevent: { sigev_notify: SIGEV_NONE },
+      } as aiocb;
+    });
+    const o = copyin_fields(opts ?? {}, ['signal', 'ref'], 'options', 'aio.batch');
+    await new Refs(o.ref !== false).wait(() => lio_listio_async(LIO_WAIT, list, null, { signal: o.signal as AbortSignal | undefined }));
+    return list.map((cb) => {
+      try { return aio_return(cb); } catch (e) {
+        if (e instanceof SysError) return e;
+        throw e;
+      }
+    });
+  },
+  /** A buffer the kernel's I/O engine can fill: `n` bytes over a new SharedArrayBuffer. */
+  buffer(n: number): Uint8Array { return new Uint8Array(new SharedArrayBuffer(int_arg(n, 'n', 'aio.buffer', 0, 2 ** 31 - 1))); },
+};
