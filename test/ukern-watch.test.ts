@@ -13,7 +13,7 @@ import { readdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KQueue, EVFILT_READ, EVFILT_WRITE, EV_CLEAR } from '../src/index.js';
+import { KQueue, Port, EVFILT_READ, EVFILT_WRITE, EV_CLEAR, EVFILT_PROC, EVFILT_VNODE, NOTE_EXIT, NOTE_WRITE, POLLIN, PORT_SOURCE_FD, PORT_SOURCE_FILE, FILE_MODIFIED } from '../src/index.js';
 import { within } from './helpers.js';
 
 const nfds = (): number => readdirSync('/proc/self/fd').length;
@@ -103,5 +103,63 @@ test('a path watched for "vnode" is opened by the kqueue and closed with the wat
     kq.close();
     assert.equal(nfds(), base, 'closing the kqueue closed the path it watched');
     rmSync(dir, { recursive: true });
+  }
+});
+
+test('Port#associate (PORT_SOURCE_FD) on a pipe and a socket; Port#watchFile (PORT_SOURCE_FILE) on a path; dissociate', async () => {
+  const { pipe } = await import('./fixtures/osfd.js');
+  const { writeSync, closeSync, appendFileSync } = await import('node:fs');
+  const [r, w] = pipe();
+  const port = new Port();
+  const dir = mkdtempSync(join(tmpdir(), 'ukern-watch-'));
+  const path = join(dir, 'f');
+  writeFileSync(path, 'x');
+  try {
+    assert.equal(port.associate(r, POLLIN, { user: 5 }), r);
+    writeSync(w, 'hi');
+    const ev = await within(port.get({ timeout: 5000 }), 6000, 'POLLIN');
+    assert.deepEqual([ev.portev_source, ev.portev_object, ev.portev_user, ev.portev_events & POLLIN], [PORT_SOURCE_FD, r, 5, POLLIN]);
+    assert.throws(() => port.dissociate(r), { code: 'ENOENT' }, 'one-shot: retrieved, so no longer associated');
+    port.associate(r, POLLIN);
+    port.dissociate(r);
+    const fobj = port.watchFile(path, FILE_MODIFIED, { user: 9 });
+    assert.equal(fobj.fo_name, path);
+    appendFileSync(path, 'more');
+    const fe = await within(port.get({ timeout: 5000 }), 6000, 'FILE_MODIFIED');
+    assert.equal(fe.portev_source, PORT_SOURCE_FILE);
+    assert.equal(fe.portev_user, 9);
+    assert.ok((fe.portev_events & FILE_MODIFIED) !== 0);
+    assert.equal(fe.portev_object as unknown, fobj, 'in the associating thread the event carries the file_obj_t itself');
+    port.watchFile(fobj, FILE_MODIFIED);
+    port.dissociate(fobj);
+    assert.throws(() => port.dissociate(fobj), { code: 'ENOENT' });
+    assert.throws(() => port.associate('/etc/hostname' as unknown as number, POLLIN), { code: 'ERR_INVALID_ARG_TYPE' });
+  } finally {
+    port.close(); closeSync(r); closeSync(w); rmSync(dir, { recursive: true });
+  }
+});
+
+test('KQueue#watch of a ChildProcess ("proc", NOTE_EXIT: its wait status) and of a path ("vnode", NOTE_WRITE)', async () => {
+  const { spawn } = await import('node:child_process');
+  const { appendFileSync } = await import('node:fs');
+  const kq = new KQueue();
+  const dir = mkdtempSync(join(tmpdir(), 'ukern-watch-'));
+  const path = join(dir, 'f');
+  writeFileSync(path, 'x');
+  try {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => process.exit(3), 20)'], { stdio: 'ignore' });
+    assert.equal(kq.watch(child, 'proc', { fflags: NOTE_EXIT }), child.pid);
+    const file = kq.watch(path, 'vnode', { fflags: NOTE_WRITE });
+    appendFileSync(path, 'y');
+    const got = new Map<number, { data: number; fflags: number }>();
+    const deadline = Date.now() + 10_000;
+    while (got.size < 2 && Date.now() < deadline) {
+      for (const e of await kq.wait({ timeout: 1000 })) got.set(e.filter, { data: e.data, fflags: e.fflags });
+    }
+    assert.equal(got.get(EVFILT_PROC)?.data, 3 << 8, 'the wait status of exit(3)');
+    assert.ok(((got.get(EVFILT_VNODE)?.fflags ?? 0) & NOTE_WRITE) !== 0);
+    kq.unwatch(file, 'vnode');
+  } finally {
+    kq.close(); rmSync(dir, { recursive: true });
   }
 });

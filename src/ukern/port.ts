@@ -8,7 +8,8 @@
  */
 import {
   port_create, port_send, port_sendn, port_alert, port_get, port_getn, port_get_async, port_getn_async,
-  SysError, PORT_ALERT_SET, PORT_SOURCE_ALERT, type port_event_t,
+  port_associate, port_dissociate, SysError, PORT_ALERT_SET, PORT_SOURCE_ALERT, PORT_SOURCE_FD, PORT_SOURCE_FILE,
+  FILE_NOFOLLOW, type port_event_t, type file_obj_t,
 } from '../sys/index.js';
 import {
   copyin_fields, copyin_array, port_send_wait, port_post, port_post_wait, port_post_many, port_post_many_wait,
@@ -17,6 +18,8 @@ import {
 import { wait_options, timeout_timespec, abort_check, type WaitOptions } from './waitopts.js';
 import { Descriptor } from './descriptor.js';
 import { int_arg, num_arg, INT32_MIN, INT32_MAX, UINT32_MAX } from './args.js';
+import { resolve_target, type OsTarget } from './ostarget.js';
+import { statSync, lstatSync } from 'node:fs';
 
 export type { port_event_t };
 export { PORT_SOURCE_MSG };
@@ -86,6 +89,13 @@ function event_value(ev: PortEvent): unknown {
   if (ev.portev_source !== PORT_SOURCE_MSG) return ev;
   if (ev.error !== undefined) throw ev.error;
   return ev.message;
+}
+
+/** A file_obj_t for `path` with its times now (lstat with FILE_NOFOLLOW). */
+function file_obj_now(path: string, nofollow: boolean): file_obj_t {
+  const st = (nofollow ? lstatSync : statSync)(path, { bigint: true });
+  const ts = (ns: bigint): { tv_sec: number; tv_nsec: number } => ({ tv_sec: Number(ns / 1_000_000_000n), tv_nsec: Number(ns % 1_000_000_000n) });
+  return { fo_name: path, fo_atime: ts(st.atimeNs), fo_mtime: ts(st.mtimeNs), fo_ctime: ts(st.ctimeNs) };
 }
 
 /** An existing port descriptor to wrap: EBADF / EBADFD when it is not an open port. */
@@ -243,6 +253,44 @@ export class Port extends Descriptor implements AsyncIterable<PortEvent> {
   /** The blocking form of {@link receive}. */
   receiveSync(opts?: PortGetOptions): unknown {
     return event_value(this.getSync(opts));
+  }
+
+  /**
+   * PORT_SOURCE_FD: one event when `target` — a descriptor, a socket, a
+   * FileHandle (ukern/ostarget.ts) — is ready for `events` (POLLIN, POLLOUT,
+   * ...; POLLHUP, POLLERR and POLLNVAL come unasked). One-shot: associate
+   * again after each event (that replaces events and user). Returns the
+   * descriptor, the events' portev_object.
+   */
+  associate(target: OsTarget, events: number, opts: { user?: number } = {}): number {
+    const o = copyin_fields(opts, ['user'], 'options', 'Port.associate');
+    const fd = resolve_target(target, 'fd', 'Port.associate').ident;
+    port_associate(this.fd, PORT_SOURCE_FD, fd, int_arg(events, 'events', 'Port.associate', INT32_MIN, INT32_MAX),
+      o.user === undefined ? 0 : num_arg(o.user, 'options.user', 'Port.associate'));
+    return fd;
+  }
+
+  /**
+   * PORT_SOURCE_FILE: one event when the file is accessed, modified or its
+   * attributes change (FILE_ACCESS / FILE_MODIFIED / FILE_ATTRIB in
+   * `events`; FILE_DELETE, FILE_RENAME_* and UNMOUNTED come unasked).
+   * `file` is a path (its times now are the baseline) or a file_obj_t whose
+   * times are compared with the file's at once (illumos: a difference is an
+   * event now). One-shot. Returns the file_obj_t associated: the events'
+   * portev_object in this thread, and what {@link dissociate} takes.
+   */
+  watchFile(file: string | file_obj_t, events: number, opts: { user?: number } = {}): file_obj_t {
+    const o = copyin_fields(opts, ['user'], 'options', 'Port.watchFile');
+    const ev = int_arg(events, 'events', 'Port.watchFile', INT32_MIN, INT32_MAX);
+    const fobj = typeof file === 'string' ? file_obj_now(file, (ev & FILE_NOFOLLOW) !== 0) : file;
+    port_associate(this.fd, PORT_SOURCE_FILE, fobj, ev, o.user === undefined ? 0 : num_arg(o.user, 'options.user', 'Port.watchFile'));
+    return fobj;
+  }
+
+  /** Ends an association made by {@link associate} (a descriptor, socket, FileHandle) or {@link watchFile} (its file_obj_t): ENOENT when there is none. */
+  dissociate(target: OsTarget | file_obj_t): void {
+    if (typeof target === 'object' && target !== null && 'fo_name' in target) { port_dissociate(this.fd, PORT_SOURCE_FILE, target); return; }
+    port_dissociate(this.fd, PORT_SOURCE_FD, resolve_target(target, 'fd', 'Port.dissociate').ident);
   }
 
   /**
