@@ -9,7 +9,7 @@
 import { InvalidArgumentError } from 'commander';
 
 /** The parts of the demo `ukern demo [part]` runs. */
-export const PARTS = ['all', 'lwp', 'ports', 'kqueue'] as const;
+export const PARTS = ['all', 'lwp', 'ports', 'kqueue', 'os'] as const;
 export type Part = (typeof PARTS)[number];
 
 export const WORKERS_MAX = 64;

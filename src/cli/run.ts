@@ -9,6 +9,7 @@ import * as sys from '../sys/index.js';
 import { lwpDemo } from './demo-lwp.js';
 import { portsDemo } from './demo-ports.js';
 import { kqueueDemo } from './demo-kqueue.js';
+import { osDemo } from './demo-os.js';
 import type { Part } from './options.js';
 
 export interface DemoSettings { workers: number; tasks: number; span: number }
@@ -29,6 +30,10 @@ export async function runDemo(part: Part, s: DemoSettings, out: (line: string) =
   if (part === 'all' || part === 'kqueue') {
     out('== kqueue: one kqueue multiplexing an event port, a user event and two timers');
     for (const line of await kqueueDemo()) out(line);
+  }
+  if (part === 'all' || part === 'os') {
+    out('== os: a child process\'s exit and a file\'s append through one kqueue, an AIO read completing on an event port');
+    for (const line of await osDemo()) out(line);
   }
   out(memoryLine());
   out(`LWPs now: ${sys.lwp_snapshot().lwps.map((l) => `${l.lid}:${l.state}`).join(' ')}`);
