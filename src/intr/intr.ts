@@ -74,6 +74,7 @@ import { I32, define_struct, kcache_create, kregion_create } from '../kern/kmem.
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { mutex_class } from '../kern/lockdebug.js';
 import { define_tunable } from '../kern/options.js';
+import { tunables } from '../kern/boot.js';
 import { kstat_counter, kstat_add, kstat_gauge } from '../kern/kstat.js';
 import type { Errno } from '../kern/errno.js';
 import * as os from './ffi.js';
@@ -82,9 +83,12 @@ declare module '../kern/options.js' {
   interface BootOptions {
     /** OS descriptors watched at once (default 16384); a registration beyond is ENOMEM. */
     intr_sources_max?: number;
+    /** How long the intr thread looks for more events after a batch before it sleeps, ns (default 30000; 0: never). */
+    intr_spin_ns?: number;
   }
 }
 define_tunable('intr_sources_max', 16384, 16, 1 << 20);
+define_tunable('intr_spin_ns', 30_000, 0, 10_000_000);
 
 /** struct intrsrc. `[key]`: what guards the field (legend in kern/lockorder.ts). */
 const INTRSRC = define_struct('intrsrc', {
@@ -139,6 +143,8 @@ export function intr_announce(tid: number): void {
   Atomics.store(I32, state.base + W_RUNNING, 1);
   kstat_add(C_STARTED);
 }
+/** The intr thread's look-again window after a batch (ns). */
+export function intr_spin_ns(): number { return tunables().intr_spin_ns!; }
 /** Claims the thread's start, once kernel-wide. */
 export function intr_claim_start(): boolean { return Atomics.compareExchange(I32, state.base + W_ASKED, 0, 1) === 0; }
 

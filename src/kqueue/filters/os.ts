@@ -32,9 +32,9 @@ import { mutex_class } from '../../kern/lockdebug.js';
 import { TailQ } from '../../kern/queue.js';
 import type { Errno } from '../../kern/errno.js';
 import * as ix from '../../intr/kapi.js';
-import { K, kn_ident, kn_sdata, kn_setdata } from '../knote.js';
-import { kq_tryref, kq_lock, kq_unlock, kq_rele, knote_event, knote_detach_and_drop, defer_after_unlock } from '../kern.js';
-import { EV_EOF, NOTE_LOWAT } from '../consts.js';
+import { K, KN_DELETING, kn_ident, kn_sdata, kn_setdata } from '../knote.js';
+import { kq_tryref, kq_lock, kq_unlock, kq_rele, knote_event, knote_activate, knote_detach_and_drop, defer_after_unlock } from '../kern.js';
+import { EV_EOF, EV_ONESHOT, EVFILT_READ, NOTE_LOWAT } from '../consts.js';
 
 /** The lock word, then a (head, tail) pair per intr source slot. */
 const klists = kregion_create('osklist', (t) => 2 + 2 * ix.src_max(t));
@@ -193,7 +193,30 @@ function each_knote(src: number, fd: number, fn: (kn: number) => void): number {
   return n;
 }
 
-// An OS event on a source: evaluate each of its knotes (the intr thread, no lock held).
-ix.intr_add_handler((src, revents) => each_knote(src, -1, (kn) => knote_event(kn, revents)));
+/** The epoll bits that can mean news for a read knote, and for a write knote. */
+const READ_NEWS = ix.EPOLLIN | ix.EPOLLPRI | ix.EPOLLRDHUP | ix.EPOLLHUP | ix.EPOLLERR;
+const WRITE_NEWS = ix.EPOLLOUT | ix.EPOLLHUP | ix.EPOLLERR;
+
+/**
+ * An OS event for knote kn (the intr thread; its kqueue lock held). A knote
+ * the scan evaluates anyway (not EV_ONESHOT) and that has no low-water mark
+ * is activated without asking the descriptor: the scan's evaluation, under
+ * the same lock, decides what is reported (identity, data, EOF) and drops
+ * it if nothing is there, so the intr thread makes no host call per knote.
+ * A oneshot knote is reported as activated (the scan does not evaluate it)
+ * and a NOTE_LOWAT knote would wake its sleeper for every arrival below
+ * the mark: both are evaluated here, as before.
+ */
+function os_knote_news(kn: number, revents: number): void {
+  const st = I32[kn + K.status]!;
+  if ((st & KN_DELETING) !== 0) return;
+  const plain = (I32[kn + K.flags]! & EV_ONESHOT) === 0 && (I32[kn + K.sfflags]! & NOTE_LOWAT) === 0;
+  if (!plain) { knote_event(kn, revents); return; }
+  const news = I32[kn + K.filter] === EVFILT_READ ? READ_NEWS : WRITE_NEWS;
+  if ((revents & news) !== 0) knote_activate(kn);
+}
+
+// An OS event on a source: each of its knotes hears of it (the intr thread, no lock held).
+ix.intr_add_handler((src, revents) => each_knote(src, -1, (kn) => os_knote_news(kn, revents)));
 // close(fd) through the kernel: drop its knotes first (knote_fdclose).
 ix.intr_on_close((src, fd) => { each_knote(src, fd, knote_detach_and_drop); });
