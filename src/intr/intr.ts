@@ -97,7 +97,7 @@ const INTRSRC = define_struct('intrsrc', {
   gen: 'i32',      // [I] nonzero while allocated; epoll's data word carries it
   mode: 'i32',     // [c] S_IFMT bits of the file
   inoLo: 'i32', inoHi: 'i32', devMajor: 'i32', devMinor: 'i32', // [c] the open file's identity
-  sotype: 'i32',   // [c] SO_TYPE of a socket, 0 otherwise
+  sotype: 'i32',   // [c,a] SO_TYPE of a socket (-1 until first asked), 0 otherwise
   nread: 'i32', nwrite: 'i32', // [I] interests (knotes) wanting input / output readiness
   events: 'i32',   // [I] the epoll mask registered (0: not in epoll)
   flags: 'i32',    // [I,a] SRC_*; read lock-free by intr_source_valid
@@ -215,7 +215,7 @@ function source_new(fd: number): number {
   I32[s + S.inoLo] = os.st.inoLo; I32[s + S.inoHi] = os.st.inoHi;
   I32[s + S.devMajor] = os.st.devMajor; I32[s + S.devMinor] = os.st.devMinor;
   const mode = os.st.mode & os.S_IFMT;
-  I32[s + S.sotype] = mode === os.S_IFSOCK ? Math.max(0, os.os_sockopt_int(fd, os.SOL_SOCKET, os.SO_TYPE)) : 0;
+  I32[s + S.sotype] = mode === os.S_IFSOCK ? -1 : 0; // asked at first use (src_sotype)
   if (mode === os.S_IFREG || mode === os.S_IFDIR) I32[s + S.flags] = SRC_NOEPOLL;
   const b = bucket(fd);
   I32[s + S.hnext] = I32[b]!;
@@ -232,11 +232,13 @@ export const held = { src: 0 };
  * makes its source and puts it in epoll. Returns 0 (the source in
  * held.src) or EBADF (not open), ENOMEM (table full, or no epoll),
  * EOPNOTSUPP (no host calls on this platform). Never throws; may be called
- * under a kqueue lock.
+ * under a kqueue lock. `statted`: the caller's last os_stat in this thread,
+ * just now in the same call, was of fd and succeeded (os.st is its answer).
  */
-export function intr_source_hold(fd: number, dir: number): Errno {
+export function intr_source_hold(fd: number, dir: number, statted = false): Errno {
   if (!os.os_available()) return 'EOPNOTSUPP';
-  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff || os.os_stat(fd) < 0) return 'EBADF';
+  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) return 'EBADF';
+  if (!statted && os.os_stat(fd) < 0) return 'EBADF';
   mutex_enter(lockw());
   try {
     const err = epoll_setup();
@@ -295,7 +297,14 @@ export function os_fd_open(fd: number): boolean {
 /** The descriptor number, file type and socket type of a source. */
 export function src_fd(src: number): number { return I32[src + S.fd]!; }
 export function src_mode(src: number): number { return I32[src + S.mode]!; }
-export function src_sotype(src: number): number { return I32[src + S.sotype]!; }
+/** SO_TYPE of a socket source (asked once, at the first call: no registration pays for it), 0 otherwise. */
+export function src_sotype(src: number): number {
+  const t = Atomics.load(I32, src + S.sotype);
+  if (t >= 0) return t;
+  const v = Math.max(0, os.os_sockopt_int(I32[src + S.fd]!, os.SOL_SOCKET, os.SO_TYPE));
+  Atomics.store(I32, src + S.sotype, v);
+  return v;
+}
 
 // ---------------------------------------------------------------- the mapping
 

@@ -10,7 +10,7 @@ export {
 } from './intr.js';
 export { intr_thread_start } from './start.js';
 export {
-  os_poll, os_ioctl_int, os_pipe_size, os_offset, os_sockopt_int, os_tcp_backlog, st,
+  os_poll, os_stat_seq, os_ioctl_int, os_pipe_size, os_offset, os_sockopt_int, os_tcp_backlog, st,
   EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP,
   FIONREAD, SIOCOUTQ, POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL, POLLRDHUP,
   SOL_SOCKET, SO_ERROR, SO_SNDBUF, SO_ACCEPTCONN, SO_PROTOCOL, IPPROTO_TCP,

@@ -43,14 +43,39 @@ const lockw = (): number => klists.base;
 const list = (src: number): number => klists.base + 2 + 2 * ix.src_index(src);
 const OSQ = new TailQ(0, 1, K.wnext, K.wprev);
 
+/*
+ * One statx per registration, not three. The register path asks whether
+ * the ident is open (statx), then attaches (the source's identity: statx),
+ * then evaluates the new knote (the identity check: statx), all in one
+ * call under the kqueue lock. Each step remembers which statx answered it
+ * (the thread's statx count) and the next reuses that answer when no other
+ * statx ran since: the same answer the repeated call would give but for a
+ * close racing the call, which the next evaluation sees anyway.
+ */
+let openFd = -1, openSeq = -1, freshSrc = 0, freshSeq = -1;
+
 /** Whether an OS knote's ident is still open (the register path's EBADF check). */
-export const os_isopen = ix.os_fd_open;
+export function os_isopen(fd: number): boolean {
+  const open = ix.os_fd_open(fd);
+  openFd = open ? fd : -1; openSeq = ix.os_stat_seq();
+  return open;
+}
+
+/** Whether src's identity holds: the statx of its attach when nothing ran since, else a new one. */
+function os_valid(src: number): boolean {
+  if (src === freshSrc && ix.os_stat_seq() === freshSeq) { freshSrc = 0; return true; }
+  return ix.intr_source_valid(src);
+}
 
 /** Attaches an OS knote in direction dir (kqueue lock held). */
 export function os_attach(kn: number, dir: number): Errno {
-  const err = ix.intr_source_hold(kn_ident(kn), dir);
+  const fd = kn_ident(kn);
+  const statted = fd === openFd && ix.os_stat_seq() === openSeq;
+  openFd = -1;
+  const err = ix.intr_source_hold(fd, dir, statted);
   if (err !== 0) return err;
   const src = ix.held.src;
+  freshSrc = src; freshSeq = ix.os_stat_seq();
   I32[kn + K.hook] = src;
   mutex_enter(lockw());
   OSQ.insert_tail(list(src), kn);
@@ -98,6 +123,7 @@ function sock_error(fd: number, mode: number, rev: number): number {
 
 /** Bytes readable (or the accept backlog of a listening socket). */
 function readable_bytes(fd: number, src: number, rev: number): number {
+  if ((rev & ix.POLLIN) === 0) return 0; // nothing to read, nothing queued to accept
   const n = ix.os_ioctl_int(fd, ix.FIONREAD);
   if (n >= 0) return n;
   if (ix.src_mode(src) === ix.S_IFSOCK && ix.os_sockopt_int(fd, ix.SOL_SOCKET, ix.SO_ACCEPTCONN) === 1) {
@@ -110,7 +136,7 @@ function readable_bytes(fd: number, src: number, rev: number): number {
 /** EVFILT_READ on an OS descriptor: is input ready (kqueue lock held). */
 export function os_read_event(kn: number): boolean {
   const src = I32[kn + K.hook]!;
-  if (src === 0 || !ix.intr_source_valid(src)) return false;
+  if (src === 0 || !os_valid(src)) return false;
   const fd = ix.src_fd(src), mode = ix.src_mode(src), lw = lowat(kn);
   if (isfile(mode)) {
     const n = Math.max(0, ix.st.size - ix.os_offset(fd));
@@ -142,7 +168,7 @@ function writable_bytes(fd: number, mode: number): number {
 /** EVFILT_WRITE on an OS descriptor: is there room to write (kqueue lock held). */
 export function os_write_event(kn: number): boolean {
   const src = I32[kn + K.hook]!;
-  if (src === 0 || !ix.intr_source_valid(src)) return false;
+  if (src === 0 || !os_valid(src)) return false;
   const fd = ix.src_fd(src), mode = ix.src_mode(src), lw = lowat(kn);
   if (isfile(mode)) { report(kn, 0, false, 0); return true; }
   const rev = ix.os_poll(fd, ix.POLLOUT);
