@@ -99,6 +99,7 @@ const INTRSRC = define_struct('intrsrc', {
   inoLo: 'i32', inoHi: 'i32', devMajor: 'i32', devMinor: 'i32', // [c] the open file's identity
   sotype: 'i32',   // [c,a] SO_TYPE of a socket (-1 until first asked), 0 otherwise
   nread: 'i32', nwrite: 'i32', // [I] interests (knotes) wanting input / output readiness
+  nexcept: 'i32',  // [I] interests wanting exceptional conditions (out-of-band data)
   events: 'i32',   // [I] the epoll mask registered (0: not in epoll)
   flags: 'i32',    // [I,a] SRC_*; read lock-free by intr_source_valid
 });
@@ -161,13 +162,16 @@ function epoll_setup(): Errno {
 }
 
 /** Interest directions. */
-export const DIR_READ = 1, DIR_WRITE = 2;
+export const DIR_READ = 1, DIR_WRITE = 2, DIR_EXCEPT = 4;
+/** The count field of an interest direction. */
+const dir_count = (dir: number): number => dir === DIR_READ ? S.nread : dir === DIR_WRITE ? S.nwrite : S.nexcept;
 
 /** The epoll mask a source's interests want. */
 function want(src: number): number {
   let m = 0;
   if (I32[src + S.nread]! > 0) m |= os.EPOLLIN | os.EPOLLPRI | os.EPOLLRDHUP;
   if (I32[src + S.nwrite]! > 0) m |= os.EPOLLOUT;
+  if (I32[src + S.nexcept]! > 0) m |= os.EPOLLPRI;
   return m === 0 ? 0 : (m | os.EPOLLET) >>> 0;
 }
 
@@ -228,7 +232,7 @@ function source_new(fd: number): number {
 export const held = { src: 0 };
 
 /**
- * Takes an interest (DIR_READ or DIR_WRITE) in OS descriptor fd: finds or
+ * Takes an interest (DIR_READ, DIR_WRITE or DIR_EXCEPT) in OS descriptor fd: finds or
  * makes its source and puts it in epoll. Returns 0 (the source in
  * held.src) or EBADF (not open), ENOMEM (table full, or no epoll),
  * EOPNOTSUPP (no host calls on this platform). Never throws; may be called
@@ -246,7 +250,7 @@ export function intr_source_hold(fd: number, dir: number, statted = false): Errn
     let s = lookup(fd);
     if (s === 0) s = source_new(fd);
     if (s === 0) return 'ENOMEM';
-    if (dir === DIR_READ) I32[s + S.nread]++; else I32[s + S.nwrite]++;
+    I32[s + dir_count(dir)]++;
     sync_epoll(s);
     held.src = s;
     return 0;
@@ -258,8 +262,8 @@ export function intr_source_hold(fd: number, dir: number, statted = false): Errn
 /** Drops an interest taken by intr_source_hold; the last one frees the source. Never throws. */
 export function intr_source_rele(src: number, dir: number): void {
   mutex_enter(lockw());
-  if (dir === DIR_READ) I32[src + S.nread]--; else I32[src + S.nwrite]--;
-  if (I32[src + S.nread]! > 0 || I32[src + S.nwrite]! > 0) { sync_epoll(src); mutex_exit(lockw()); return; }
+  I32[src + dir_count(dir)]--;
+  if (I32[src + S.nread]! > 0 || I32[src + S.nwrite]! > 0 || I32[src + S.nexcept]! > 0) { sync_epoll(src); mutex_exit(lockw()); return; }
   if (I32[src + S.events] !== 0 && (I32[src + S.flags]! & SRC_STALE) === 0) os.os_epoll_del(I32[state.base + W_EPFD]! - 1, I32[src + S.fd]!);
   unhash(src);
   I32[src + S.gen] = 0;

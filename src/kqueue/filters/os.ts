@@ -34,7 +34,7 @@ import type { Errno } from '../../kern/errno.js';
 import * as ix from '../../intr/kapi.js';
 import { K, KN_DELETING, kn_ident, kn_sdata, kn_setdata } from '../knote.js';
 import { kq_tryref, kq_lock, kq_unlock, kq_rele, knote_event, knote_activate, knote_detach_and_drop, defer_after_unlock } from '../kern.js';
-import { EV_EOF, EV_ONESHOT, EVFILT_READ, NOTE_LOWAT } from '../consts.js';
+import { EV_EOF, EV_ONESHOT, EVFILT_READ, EVFILT_WRITE, NOTE_LOWAT } from '../consts.js';
 
 /** The lock word, then a (head, tail) pair per intr source slot. */
 const klists = kregion_create('osklist', (t) => 2 + 2 * ix.src_max(t));
@@ -62,7 +62,7 @@ export function os_isopen(fd: number): boolean {
 }
 
 /** Whether src's identity holds: the statx of its attach when nothing ran since, else a new one. */
-function os_valid(src: number): boolean {
+export function os_valid(src: number): boolean {
   if (src === freshSrc && ix.os_stat_seq() === freshSeq) { freshSrc = 0; return true; }
   return ix.intr_source_valid(src);
 }
@@ -222,6 +222,8 @@ function each_knote(src: number, fd: number, fn: (kn: number) => void): number {
 /** The epoll bits that can mean news for a read knote, and for a write knote. */
 const READ_NEWS = ix.EPOLLIN | ix.EPOLLPRI | ix.EPOLLRDHUP | ix.EPOLLHUP | ix.EPOLLERR;
 const WRITE_NEWS = ix.EPOLLOUT | ix.EPOLLHUP | ix.EPOLLERR;
+const EXCEPT_NEWS = ix.EPOLLPRI | ix.EPOLLHUP | ix.EPOLLERR;
+const news_of = (filter: number): number => filter === EVFILT_READ ? READ_NEWS : filter === EVFILT_WRITE ? WRITE_NEWS : EXCEPT_NEWS;
 
 /**
  * An OS event for knote kn (the intr thread; its kqueue lock held). A knote
@@ -238,8 +240,7 @@ function os_knote_news(kn: number, revents: number): void {
   if ((st & KN_DELETING) !== 0) return;
   const plain = (I32[kn + K.flags]! & EV_ONESHOT) === 0 && (I32[kn + K.sfflags]! & NOTE_LOWAT) === 0;
   if (!plain) { knote_event(kn, revents); return; }
-  const news = I32[kn + K.filter] === EVFILT_READ ? READ_NEWS : WRITE_NEWS;
-  if ((revents & news) !== 0) knote_activate(kn);
+  if ((revents & news_of(I32[kn + K.filter]!)) !== 0) knote_activate(kn);
 }
 
 // An OS event on a source: each of its knotes hears of it (the intr thread, no lock held).
