@@ -71,16 +71,17 @@ async function once(kind: 'ukern' | 'node', n: number): Promise<{ p50: number; p
   const [r, w] = pipe();
   const arg: Arg = { kq: 0, r, w, n, sab: new SharedArrayBuffer(16), samples: new SharedArrayBuffer(8 * n) };
   const writer = new Worker(WRITER, { eval: true, workerData: arg });
+  const writerDone = ended(writer); // listen at once: it may exit before the reader is awaited
   if (kind === 'ukern') {
     arg.kq = sys.kqueue();
     kevent(arg.kq, [EV_SET(r, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, 0)], 0, ZERO);
     const lid = sys.lwp_create({ module: SELF, export: 'lwpReader', arg });
     await sys.lwp_wait_async(lid);
-    await ended(writer);
+    await writerDone;
     sys.close(arg.kq); sys.close(r); sys.close(w);
   } else {
     const reader = new Worker(NODE_READER, { eval: true, workerData: arg });
-    await Promise.all([ended(reader), ended(writer)]);
+    await Promise.all([ended(reader), writerDone]);
     sys.close(w); // the reader's socket closed r
   }
   const l = latency(new Float64Array(arg.samples).subarray(Math.floor(n / 10)), 1); // ns samples

@@ -47,22 +47,28 @@ function handle(n: number): void {
   }
 }
 
-// After a batch, look again without sleeping for up to intr_spin_ns: in a
-// burst the next arrival then finds the thread awake, and the writer does
-// not pay a wake-up (the kernel's ep_poll_callback waking a sleeper) per
-// write. Idle, the thread sleeps in epoll_wait and costs nothing.
+// After a batch, look again without sleeping for up to intr_spin_ns while a
+// burst is under way (the batch held several events, or the last look found
+// more): the next arrival then finds the thread awake and the writer does not
+// pay a wake-up (the host's ep_poll_callback waking a sleeper) per write.
+// A lone event (a ping-pong) does not spin: the thread would hold a CPU the
+// woken consumer needs. Idle, the thread sleeps in epoll_wait and costs nothing.
 const spinNs = intr.intr_spin_ns();
+let hit = false;
+/** Looks again until spinNs passed without an event; whether it found any. */
+function look_again(): boolean {
+  let found = false, until = performance.now() + spinNs / 1e6;
+  while (performance.now() < until) {
+    const n = ffi.os_epoll_wait(ep, buf, 0);
+    if (n > 0) { handle(n); found = true; until = performance.now() + spinNs / 1e6; }
+  }
+  return found;
+}
 for (;;) {
   if (intr.intr_quitting()) quit();
-  let n = ffi.os_epoll_wait(ep, buf, -1);
+  const n = ffi.os_epoll_wait(ep, buf, -1);
   kstat_add(intr.C_WAKEUPS);
   handle(n);
-  if (spinNs > 0) {
-    let until = performance.now() + spinNs / 1e6;
-    while (performance.now() < until) {
-      n = ffi.os_epoll_wait(ep, buf, 0);
-      if (n > 0) { handle(n); until = performance.now() + spinNs / 1e6; }
-    }
-  }
+  if (spinNs > 0 && (n > 1 || hit)) hit = look_again();
   account_cpu();
 }
