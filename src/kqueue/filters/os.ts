@@ -88,6 +88,7 @@ export function os_attach(kn: number, dir: number): Errno {
 export function os_detach(kn: number, dir: number): void {
   const src = I32[kn + K.hook]!;
   if (src === 0) return;
+  if (src === freshSrc) freshSrc = 0;
   mutex_enter(lockw());
   OSQ.remove(list(src), kn);
   mutex_exit(lockw());
