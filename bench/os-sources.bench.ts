@@ -105,12 +105,13 @@ async function latency_figures(R: number, N: number): Promise<void> {
 /** The 10 000-descriptor figures (os-sources-many.ts): rounds, registration, idle CPU. */
 async function many_figures(R: number, N: number, K: number, rounds: number): Promise<void> {
   console.log(`${N} registered descriptors, ${K} made ready per round, ${rounds} rounds (reps ${R}; RLIMIT_NOFILE ${nofile()})`);
-  const u: RoundFigures[] = [], nd: RoundFigures[] = [], reg: number[] = [];
+  const u: RoundFigures[] = [], nd: RoundFigures[] = [], reg: number[] = [], nreg: number[] = [];
   for (let i = 0; i < R; i++) {
     const fds = streams(N);
     const x = ukern_rounds(fds, rounds, K);
     u.push(x); reg.push(x.registerMs);
-    nd.push(await node_rounds(fds, rounds, K)); // closes the descriptors
+    const y = await node_rounds(fds, rounds, K); // closes the descriptors
+    nd.push(y); nreg.push(y.registerMs);
   }
   const ue = median(u.map((x) => x.eventsPerS)), ne = median(nd.map((x) => x.eventsPerS));
   report({ name: `${N} registered EV_CLEAR read knotes, ${K} ready per round: events/s`, value: ue, unit: 'ev/s',
@@ -119,6 +120,7 @@ async function many_figures(R: number, N: number, K: number, rounds: number): Pr
   report({ name: `${N} registered knotes, ${K} ready per round: per-round cost p50`, value: median(u.map((x) => x.perRoundUs)), unit: 'us',
     peer: "the same with 'data' listeners", peerValue: median(nd.map((x) => x.perRoundUs)), goal: 'reported' });
   report({ name: `registering ${N} read knotes on socket descriptors (one kevent call)`, value: median(reg), unit: 'ms',
+    peer: `${N} net.Sockets over the descriptors with 'data' listeners, until the loop polls them`, peerValue: median(nreg),
     goal: 'reported', note: `${(median(reg) * 1e3 / N).toFixed(2)} us per knote` });
   const fds = streams(N);
   const idle = idle_cost(fds, 3000);

@@ -48,27 +48,30 @@ function handle(n: number): void {
 }
 
 // After a batch, look again without sleeping for up to intr_spin_ns while a
-// burst is under way (the batch held several events, or the last look found
-// more): the next arrival then finds the thread awake and the writer does not
-// pay a wake-up (the host's ep_poll_callback waking a sleeper) per write.
-// A lone event (a ping-pong) does not spin: the thread would hold a CPU the
+// burst is under way — the batch held several events, the thread had slept
+// less than a third of the window before it, or the last look found more:
+// the next arrival then finds the thread awake and the writer does not pay
+// the host's wake-up of a sleeper (ep_poll_callback) per write. Events
+// further apart (a ping-pong) do not spin: the thread would hold a CPU the
 // woken consumer needs. Idle, the thread sleeps in epoll_wait and costs nothing.
-const spinNs = intr.intr_spin_ns();
+const spinNs = intr.intr_spin_ns(), spinMs = spinNs / 1e6;
 let hit = false;
 /** Looks again until spinNs passed without an event; whether it found any. */
 function look_again(): boolean {
-  let found = false, until = performance.now() + spinNs / 1e6;
+  let found = false, until = performance.now() + spinMs;
   while (performance.now() < until) {
     const n = ffi.os_epoll_wait(ep, buf, 0);
-    if (n > 0) { handle(n); found = true; until = performance.now() + spinNs / 1e6; }
+    if (n > 0) { handle(n); found = true; until = performance.now() + spinMs; }
   }
   return found;
 }
 for (;;) {
   if (intr.intr_quitting()) quit();
+  const slept = performance.now();
   const n = ffi.os_epoll_wait(ep, buf, -1);
+  const short = performance.now() - slept < spinMs / 3;
   kstat_add(intr.C_WAKEUPS);
   handle(n);
-  if (spinNs > 0 && (n > 1 || hit)) hit = look_again();
+  if (spinNs > 0 && (n > 1 || short || hit)) hit = look_again();
   account_cpu();
 }
