@@ -119,6 +119,9 @@ async function many_figures(R: number, N: number, K: number, rounds: number): Pr
     note: 'main thread blocked in kevent; each reported descriptor read' });
   report({ name: `${N} registered knotes, ${K} ready per round: per-round cost p50`, value: median(u.map((x) => x.perRoundUs)), unit: 'us',
     peer: "the same with 'data' listeners", peerValue: median(nd.map((x) => x.perRoundUs)), goal: 'reported' });
+  report({ name: `${N} registered knotes, ${K} ready per round: process CPU per round`, value: median(u.map((x) => x.cpuPerRoundUs)), unit: 'us',
+    peer: "the same with 'data' listeners", peerValue: median(nd.map((x) => x.cpuPerRoundUs)), goal: 'reported',
+    note: 'user + system of every thread (the intr thread included), incl. the 100 writes' });
   report({ name: `registering ${N} read knotes on socket descriptors (one kevent call)`, value: median(reg), unit: 'ms',
     peer: `${N} net.Sockets over the descriptors with 'data' listeners, until the loop polls them`, peerValue: median(nreg),
     goal: 'reported', note: `${(median(reg) * 1e3 / N).toFixed(2)} us per knote` });
