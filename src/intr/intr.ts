@@ -81,7 +81,7 @@
  *   (free)     live        intr_source_hold: the first interest (alloc, hash,
  *                          epoll_ctl ADD unless NOEPOLL)
  *   live       live        hold / rele of another interest: the epoll mask
- *                          follows the read and write counts (MOD)
+ *                          follows the read, write and except counts (MOD)
  *   live       stale       a hold of the same number finds another file there
  *   live       (free)      the last rele: epoll_ctl DEL, unhash, free
  *   stale      (free)      the last rele (no epoll_ctl: the number is another
@@ -379,33 +379,5 @@ export function intr_fdclose(fd: number): void {
   for (const s of intr_sources_of(fd)) for (const h of closeHandlers) h(s, fd);
 }
 
-/** Whether OS events may wait for a bridge: an epoll set exists and the intr thread does not run yet. */
-export function intr_bridge_needed(): boolean {
-  return Atomics.load(I32, state.base + W_RUNNING) === 0 && Atomics.load(I32, state.base + W_EPFD) !== 0 && os.os_loaded();
-}
-
-let bridgeBuf: os.EpollEvents | undefined;
-/**
- * The bridge until the intr thread runs (no lock held): takes what the
- * epoll set has now, without waiting, and dispatches it here. Returns true
- * while the thread is not running yet and there is an epoll set, so a
- * caller about to sleep sleeps briefly and calls again; false (one atomic
- * load) once the thread runs. Events are taken once, by whichever thread's
- * epoll_wait gets them.
- */
-export function intr_bridge(): boolean {
-  if (Atomics.load(I32, state.base + W_RUNNING) !== 0) return false;
-  const ep = intr_epfd();
-  // Only threads that use host calls already (they registered an OS
-  // descriptor): a thread that never did does not load them for the bridge.
-  if (ep < 0 || !os.os_loaded()) return false;
-  bridgeBuf ??= new os.EpollEvents(64);
-  const n = os.os_epoll_wait(ep, bridgeBuf, 0);
-  for (let i = 0; i < n; i++) {
-    const lo = bridgeBuf.lo(i);
-    if (lo !== 0) intr_dispatch(lo, bridgeBuf.hi(i), bridgeBuf.events(i));
-  }
-  return true;
-}
-/** How long a sleeper sleeps between bridge runs before the intr thread runs (ns). */
-export const BRIDGE_NS = 1e6;
+// The bridge until the intr thread runs (bridge.ts), under the names it always had here.
+export { intr_bridge, intr_bridge_needed, BRIDGE_NS } from './bridge.js';
