@@ -3,7 +3,8 @@
  * kernel's epoll set and hands each event to intr_dispatch (intr.ts, the
  * one mapping from OS events to activations). It runs no JS while it waits
  * and wakes only for events: an idle kernel with any number of registered
- * descriptors costs it no CPU. The control eventfd wakes it to quit.
+ * descriptors costs it no CPU (during a burst of events it looks again
+ * before it sleeps: below). The control eventfd wakes it to quit.
  */
 import { workerData, parentPort } from 'node:worker_threads';
 import type { KernelImage } from '../kern/boot.js';
