@@ -7,13 +7,17 @@
  * doubled, none that was not written), for EV_CLEAR knotes (activated by the
  * intr thread without a host call, evaluated by the scan), level-triggered
  * ones drained by a read, and EV_ONESHOT / NOTE_LOWAT ones (evaluated at
- * activation). Waits are kevent deadlines.
+ * activation). And the identity rule on that path: an event of a file
+ * closed behind the kernel's back but kept open by a dup, whose number a
+ * new file took, activates the knote, and the scan's identity check drops
+ * it. Waits are kevent deadlines.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeSync, readSync } from 'node:fs';
+import { writeSync, readSync, closeSync } from 'node:fs';
 import * as sys from '../src/sys/index.js';
-import { socketpair } from './fixtures/osfd.js';
+import { socketpair, pipe, dup } from './fixtures/osfd.js';
+import { until } from './helpers.js';
 
 const { EV_SET, kevent, kqueue, close, EVFILT_READ, EV_ADD, EV_CLEAR, EV_ONESHOT, NOTE_LOWAT } = sys;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
@@ -80,4 +84,21 @@ test('10 000 level-triggered, EV_ONESHOT and NOTE_LOWAT knotes: each reported on
   rounds(fds, EV_ONESHOT, 0, 0, 1, true);
   rounds(fds, EV_CLEAR, NOTE_LOWAT, 2, 2, false);
   for (const fd of fds) close(fd);
+});
+
+test('an event of a file closed behind the kernel\'s back but still open elsewhere (dup) never reports for the number\'s new file', async () => {
+  const [r, w] = pipe();
+  const kept = dup(r); // the old file stays open: its epoll registration, and its events, live on
+  const kq = kqueue();
+  kevent(kq, [EV_SET(r, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, 1)], 0, ZERO);
+  closeSync(r);
+  const [r2, w2] = pipe();
+  assert.equal(r2, r, 'the number is reused by the new pipe\'s read end');
+  const events0 = sys.kstat('intr')['intr.os_events']!;
+  writeSync(w, 'old file data');
+  await until(() => sys.kstat('intr')['intr.os_events']! > events0, 5000, 'the intr thread to take the old file\'s event');
+  assert.deepEqual(kevent(kq, null, 8, { tv_sec: 0, tv_nsec: 50e6 }), [], 'the knote names the number, which is another file now');
+  writeSync(w2, 'x');
+  assert.deepEqual(kevent(kq, null, 8, { tv_sec: 0, tv_nsec: 50e6 }), [], 'nor is the new file watched');
+  close(kq); closeSync(kept); close(w); close(r2); close(w2);
 });
