@@ -162,8 +162,12 @@ const stx = new DataView(new ArrayBuffer(256));
 const stxBytes = new Uint8Array(stx.buffer);
 /** What statx says of an open descriptor (valid after os_stat returned 0). */
 export const st = { mode: 0, inoLo: 0, inoHi: 0, devMajor: 0, devMinor: 0, size: 0 };
+let stSeq = 0;
+/** Counts this thread's statx calls: equal counts mean `st` still holds the same call's answer. */
+export function os_stat_seq(): number { return stSeq; }
 /** statx of an open descriptor into `st`: 0, or -1 (EBADF when it is not open). */
 export function os_stat(fd: number): number {
+  stSeq++;
   if ((load()!.statx(fd, '', AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_SIZE, stxBytes) as number) < 0) return -1;
   st.mode = stx.getUint16(28, true);
   st.inoLo = stx.getInt32(32, true);

@@ -6,11 +6,12 @@
  */
 export {
   intr_source_hold, intr_source_rele, intr_source_valid, intr_add_handler, intr_on_close,
-  intr_bridge, intr_bridge_needed, BRIDGE_NS, src_fd, src_mode, src_sotype, src_index, src_max, os_fd_open, held, DIR_READ, DIR_WRITE,
+  intr_bridge, intr_bridge_needed, BRIDGE_NS, src_fd, src_mode, src_sotype, src_index, src_max, os_fd_open, held, DIR_READ, DIR_WRITE, DIR_EXCEPT,
 } from './intr.js';
 export { intr_thread_start } from './start.js';
 export {
-  os_poll, os_ioctl_int, os_pipe_size, os_offset, os_sockopt_int, os_tcp_backlog, st,
+  os_poll, os_stat_seq, os_ioctl_int, os_pipe_size, os_offset, os_sockopt_int, os_tcp_backlog, st,
+  EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP,
   FIONREAD, SIOCOUTQ, POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL, POLLRDHUP,
   SOL_SOCKET, SO_ERROR, SO_SNDBUF, SO_ACCEPTCONN, SO_PROTOCOL, IPPROTO_TCP,
   S_IFMT, S_IFIFO, S_IFCHR, S_IFDIR, S_IFREG, S_IFSOCK,

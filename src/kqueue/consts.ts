@@ -49,6 +49,8 @@ export const NOTE_TRIGGER = 0x01000000;
 
 /** EVFILT_READ / EVFILT_WRITE. */
 export const NOTE_LOWAT = 0x0001;
+/** EVFILT_EXCEPT: out-of-band data on a socket (DragonFly and FreeBSD: 0x0002). */
+export const NOTE_OOB = 0x0002;
 
 /** EVFILT_PROC (DragonFly): the events, in the control bits of fflags. */
 export const NOTE_EXIT = 0x80000000;

@@ -32,9 +32,9 @@ import { mutex_class } from '../../kern/lockdebug.js';
 import { TailQ } from '../../kern/queue.js';
 import type { Errno } from '../../kern/errno.js';
 import * as ix from '../../intr/kapi.js';
-import { K, kn_ident, kn_sdata, kn_setdata } from '../knote.js';
-import { kq_tryref, kq_lock, kq_unlock, kq_rele, knote_event, knote_detach_and_drop, defer_after_unlock } from '../kern.js';
-import { EV_EOF, NOTE_LOWAT } from '../consts.js';
+import { K, KN_DELETING, kn_ident, kn_sdata, kn_setdata } from '../knote.js';
+import { kq_tryref, kq_lock, kq_unlock, kq_rele, knote_event, knote_activate, knote_detach_and_drop, defer_after_unlock } from '../kern.js';
+import { EV_EOF, EV_ONESHOT, EVFILT_READ, EVFILT_WRITE, NOTE_LOWAT } from '../consts.js';
 
 /** The lock word, then a (head, tail) pair per intr source slot. */
 const klists = kregion_create('osklist', (t) => 2 + 2 * ix.src_max(t));
@@ -43,14 +43,39 @@ const lockw = (): number => klists.base;
 const list = (src: number): number => klists.base + 2 + 2 * ix.src_index(src);
 const OSQ = new TailQ(0, 1, K.wnext, K.wprev);
 
+/*
+ * One statx per registration, not three. The register path asks whether
+ * the ident is open (statx), then attaches (the source's identity: statx),
+ * then evaluates the new knote (the identity check: statx), all in one
+ * call under the kqueue lock. Each step remembers which statx answered it
+ * (the thread's statx count) and the next reuses that answer when no other
+ * statx ran since: the same answer the repeated call would give but for a
+ * close racing the call, which the next evaluation sees anyway.
+ */
+let openFd = -1, openSeq = -1, freshSrc = 0, freshSeq = -1;
+
 /** Whether an OS knote's ident is still open (the register path's EBADF check). */
-export const os_isopen = ix.os_fd_open;
+export function os_isopen(fd: number): boolean {
+  const open = ix.os_fd_open(fd);
+  openFd = open ? fd : -1; openSeq = ix.os_stat_seq();
+  return open;
+}
+
+/** Whether src's identity holds: the statx of its attach when nothing ran since, else a new one. */
+export function os_valid(src: number): boolean {
+  if (src === freshSrc && ix.os_stat_seq() === freshSeq) { freshSrc = 0; return true; }
+  return ix.intr_source_valid(src);
+}
 
 /** Attaches an OS knote in direction dir (kqueue lock held). */
 export function os_attach(kn: number, dir: number): Errno {
-  const err = ix.intr_source_hold(kn_ident(kn), dir);
+  const fd = kn_ident(kn);
+  const statted = fd === openFd && ix.os_stat_seq() === openSeq;
+  openFd = -1;
+  const err = ix.intr_source_hold(fd, dir, statted);
   if (err !== 0) return err;
   const src = ix.held.src;
+  freshSrc = src; freshSeq = ix.os_stat_seq();
   I32[kn + K.hook] = src;
   mutex_enter(lockw());
   OSQ.insert_tail(list(src), kn);
@@ -63,6 +88,7 @@ export function os_attach(kn: number, dir: number): Errno {
 export function os_detach(kn: number, dir: number): void {
   const src = I32[kn + K.hook]!;
   if (src === 0) return;
+  if (src === freshSrc) freshSrc = 0;
   mutex_enter(lockw());
   OSQ.remove(list(src), kn);
   mutex_exit(lockw());
@@ -98,6 +124,7 @@ function sock_error(fd: number, mode: number, rev: number): number {
 
 /** Bytes readable (or the accept backlog of a listening socket). */
 function readable_bytes(fd: number, src: number, rev: number): number {
+  if ((rev & ix.POLLIN) === 0) return 0; // nothing to read, nothing queued to accept
   const n = ix.os_ioctl_int(fd, ix.FIONREAD);
   if (n >= 0) return n;
   if (ix.src_mode(src) === ix.S_IFSOCK && ix.os_sockopt_int(fd, ix.SOL_SOCKET, ix.SO_ACCEPTCONN) === 1) {
@@ -110,7 +137,7 @@ function readable_bytes(fd: number, src: number, rev: number): number {
 /** EVFILT_READ on an OS descriptor: is input ready (kqueue lock held). */
 export function os_read_event(kn: number): boolean {
   const src = I32[kn + K.hook]!;
-  if (src === 0 || !ix.intr_source_valid(src)) return false;
+  if (src === 0 || !os_valid(src)) return false;
   const fd = ix.src_fd(src), mode = ix.src_mode(src), lw = lowat(kn);
   if (isfile(mode)) {
     const n = Math.max(0, ix.st.size - ix.os_offset(fd));
@@ -142,7 +169,7 @@ function writable_bytes(fd: number, mode: number): number {
 /** EVFILT_WRITE on an OS descriptor: is there room to write (kqueue lock held). */
 export function os_write_event(kn: number): boolean {
   const src = I32[kn + K.hook]!;
-  if (src === 0 || !ix.intr_source_valid(src)) return false;
+  if (src === 0 || !os_valid(src)) return false;
   const fd = ix.src_fd(src), mode = ix.src_mode(src), lw = lowat(kn);
   if (isfile(mode)) { report(kn, 0, false, 0); return true; }
   const rev = ix.os_poll(fd, ix.POLLOUT);
@@ -193,7 +220,31 @@ function each_knote(src: number, fd: number, fn: (kn: number) => void): number {
   return n;
 }
 
-// An OS event on a source: evaluate each of its knotes (the intr thread, no lock held).
-ix.intr_add_handler((src, revents) => each_knote(src, -1, (kn) => knote_event(kn, revents)));
+/** The epoll bits that can mean news for a read knote, and for a write knote. */
+const READ_NEWS = ix.EPOLLIN | ix.EPOLLPRI | ix.EPOLLRDHUP | ix.EPOLLHUP | ix.EPOLLERR;
+const WRITE_NEWS = ix.EPOLLOUT | ix.EPOLLHUP | ix.EPOLLERR;
+const EXCEPT_NEWS = ix.EPOLLPRI | ix.EPOLLHUP | ix.EPOLLERR;
+const news_of = (filter: number): number => filter === EVFILT_READ ? READ_NEWS : filter === EVFILT_WRITE ? WRITE_NEWS : EXCEPT_NEWS;
+
+/**
+ * An OS event for knote kn (the intr thread; its kqueue lock held). A knote
+ * the scan evaluates anyway (not EV_ONESHOT) and that has no low-water mark
+ * is activated without asking the descriptor: the scan's evaluation, under
+ * the same lock, decides what is reported (identity, data, EOF) and drops
+ * it if nothing is there, so the intr thread makes no host call per knote.
+ * A oneshot knote is reported as activated (the scan does not evaluate it)
+ * and a NOTE_LOWAT knote would wake its sleeper for every arrival below
+ * the mark: both are evaluated here, as before.
+ */
+function os_knote_news(kn: number, revents: number): void {
+  const st = I32[kn + K.status]!;
+  if ((st & KN_DELETING) !== 0) return;
+  const plain = (I32[kn + K.flags]! & EV_ONESHOT) === 0 && (I32[kn + K.sfflags]! & NOTE_LOWAT) === 0;
+  if (!plain) { knote_event(kn, revents); return; }
+  if ((revents & news_of(I32[kn + K.filter]!)) !== 0) knote_activate(kn);
+}
+
+// An OS event on a source: each of its knotes hears of it (the intr thread, no lock held).
+ix.intr_add_handler((src, revents) => each_knote(src, -1, (kn) => os_knote_news(kn, revents)));
 // close(fd) through the kernel: drop its knotes first (knote_fdclose).
 ix.intr_on_close((src, fd) => { each_knote(src, fd, knote_detach_and_drop); });

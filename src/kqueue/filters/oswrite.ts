@@ -11,6 +11,8 @@ import { filter_register } from '../filter.js';
 import { EVFILT_WRITE } from '../consts.js';
 import { DIR_WRITE } from '../../intr/kapi.js';
 import { os_attach, os_detach, os_gone, os_isopen, os_write_event } from './os.js';
+// EVFILT_EXCEPT, the other OS-only filter, registers beside this one.
+import './osexcept.js';
 
 filter_register(EVFILT_WRITE, {
   name: 'write',
