@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { KQueue } from '../ukern/kqueue.js';
 import { Port } from '../ukern/port.js';
 import { aio } from '../ukern/aio.js';
-import { EVFILT_PROC, EVFILT_VNODE, NOTE_EXIT, NOTE_WRITE, NOTE_EXTEND, PORT_SOURCE_AIO } from '../sys/index.js';
+import { EVFILT_PROC, EVFILT_VNODE, EV_CLEAR, NOTE_EXIT, NOTE_WRITE, NOTE_EXTEND, PORT_SOURCE_AIO } from '../sys/index.js';
 
 const DEADLINE_MS = 10_000;
 
@@ -31,14 +31,15 @@ export async function osDemo(): Promise<string[]> {
   try {
     const child = spawn(process.execPath, ['-e', 'setTimeout(() => process.exit(3), 30)'], { stdio: 'ignore' });
     kq.watch(child, 'proc', { fflags: NOTE_EXIT });
-    const file = kq.watch(path, 'vnode', { fflags: NOTE_WRITE | NOTE_EXTEND });
+    const file = kq.watch(path, 'vnode', { flags: EV_CLEAR, fflags: NOTE_WRITE | NOTE_EXTEND });
     const appending = setTimeout(() => appendFileSync(path, 'second line\n'), 10);
-    let seen = 0;
+    const seen = new Set<number>();
     try {
       for await (const ev of kq.events({ signal })) {
         if (ev.filter === EVFILT_PROC) lines.push(`${at()}  child ${ev.ident} exited: wait status 0x${ev.data.toString(16)} (exit code ${ev.data >> 8})`);
         if (ev.filter === EVFILT_VNODE && ev.ident === file) lines.push(`${at()}  ${path.slice(dir.length + 1)} changed: fflags 0x${ev.fflags.toString(16)} (NOTE_WRITE|NOTE_EXTEND)`);
-        if (++seen === 2) break;
+        seen.add(ev.filter);
+        if (seen.size === 2) break;
       }
     } finally {
       clearTimeout(appending);
