@@ -76,7 +76,7 @@ describe('ukern: help and version', { concurrency: true }, () => {
       const r = await ukern(args, USAGE_MS);
       assert.equal(r.status, 0, show(args, r));
       assert.match(r.stdout, /^Usage: ukern demo \[options\] \[part\]/);
-      assert.match(r.stdout, /part +which part to run \(choices: "all", "lwp", "ports",\s+"kqueue", default: "all"\)/);
+      assert.match(r.stdout, /part +which part to run \(choices: "all", "lwp", "ports",\s+"kqueue", "os", default: "all"\)/);
       assert.match(r.stdout, /-w, --workers <n> +worker LWPs of the lwp part, 1 to 64/);
       assert.match(r.stdout, /-t, --tasks <n> +prime-counting tasks, 1 to 100000 \(default: 256\)/);
       assert.match(r.stdout, /-s, --span <n> +numbers each task tests, 1 to 6400000/);
@@ -189,6 +189,13 @@ describe('ukern demo: every accepted value works', { concurrency: true }, () => 
     assert.match(out, /port \d+ readable \(1 event\): user 42/);
     assert.match(out, /user event 7: fflags 0x5 data 99/);
     assert.match(out, /oneshot timer: \d+ ticks/);
+  });
+
+  test('os', async () => {
+    const out = await demoRuns(['demo', 'os']);
+    assert.match(out, /child \d+ exited: wait status 0x300 \(exit code 3\)/);
+    assert.match(out, /log changed: fflags 0x[0-9a-f]+ \(NOTE_WRITE\|NOTE_EXTEND\)/);
+    assert.match(out, /aio read 23 bytes \("first line \/ second line"\); port event source PORT_SOURCE_AIO, user 7/);
   });
 
   test('a reader that goes away (ukern demo | head -1): status 0, no trace', async () => {

@@ -54,14 +54,16 @@ Examples:
   ukern demo lwp --workers 8          only the LWP part, 8 worker LWPs
   ukern demo ports --tasks 10000      the ports pipeline with 10000 small tasks`);
   p.command('demo')
-    .summary('run the demo: LWPs, event ports, timers and kqueue at work')
+    .summary('run the demo: LWPs, event ports, timers, kqueue and OS sources at work')
     .description(`Run the demo on the kernel's default settings and print what happens:
   lwp     worker LWPs count primes from a task queue shared under a mutex
           built on lwp_park/lwp_unpark; one is suspended and continued
   ports   main -> work port -> filter LWPs -> results port -> main, with a
           POSIX timer ticking into the results port; port_alert stops it
   kqueue  one kqueue multiplexing an event port, a user event and two timers
-  all     the three in turn (the default)
+  os      the host: a child's exit and a file's append (EVFILT_PROC,
+          EVFILT_VNODE) and an AIO read completing on an event port
+  all     the four in turn (the default)
 Every prime count is checked against a sieve. Exit status: 0 when all went
 well, 1 on a fault, 2 on a usage error.`)
     .addArgument(new Argument('[part]', 'which part to run').choices(PARTS).default('all'))
