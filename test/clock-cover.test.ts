@@ -42,8 +42,14 @@ test('a 1 ms timer read by a blocked port_get: the getter fires its expiries, th
   const fired = d('port.dwait_fired'), covered = d('clock.covered'), spinUs = d('clock.spin_us');
   const msg = `over ${n} deliveries (${k} expirations): getter fired ${fired}, clock thread covered ${covered}, spun ${spinUs} µs`;
   console.log(msg);
-  assert.ok(fired >= n / 2, msg);
-  assert.ok(covered >= n / 2, msg);
+  // Who fires needs the getter on its CPU at its deadlines: when a loaded
+  // machine (another test file beside this one, a CPU hog) held it off for
+  // most of them — deliveries carrying several expirations each — the clock
+  // thread rightly fired them, and only the spin bound below is the claim.
+  if (k <= 1.5 * n) {
+    assert.ok(fired >= n / 2, msg);
+    assert.ok(covered >= n / 2, msg);
+  }
   // Before, the clock thread spun towards every deadline (17-25 µs a delivery
   // on average here, 5-7.6 ms over these 300); now only towards those no
   // getter covered (a getter held off its CPU by a loaded machine), at most
