@@ -93,20 +93,22 @@ async function once(kind: Kind, n: number): Promise<{ p50: number; p99: number }
   fs.writeFileSync(path, '');
   const arg: Arg = { path, kq: 0, port: 0, n, sab: new SharedArrayBuffer(16), samples: new SharedArrayBuffer(8 * n) };
   const writer = new Worker(WRITER, { eval: true, workerData: arg });
+  // Listened for at once: the writer may be gone before the reader LWP is collected.
+  const writerDone = ended(writer);
   if (kind === 'kevent') {
     const fd = fs.openSync(path, 'r');
     arg.kq = sys.kqueue();
     kevent(arg.kq, [EV_SET(fd, EVFILT_VNODE, EV_ADD | EV_CLEAR, NOTE_WRITE, 0, 0)], 0, ZERO);
     await sys.lwp_wait_async(sys.lwp_create({ module: SELF, export: 'lwpKevent', arg }));
-    await ended(writer);
+    await writerDone;
     sys.close(arg.kq); sys.close(fd);
   } else if (kind === 'port') {
     arg.port = sys.port_create();
     await sys.lwp_wait_async(sys.lwp_create({ module: SELF, export: 'lwpPort', arg }));
-    await ended(writer);
+    await writerDone;
     sys.close(arg.port);
   } else {
-    await Promise.all([ended(new Worker(NODE_WATCHER, { eval: true, workerData: arg })), ended(writer)]);
+    await Promise.all([ended(new Worker(NODE_WATCHER, { eval: true, workerData: arg })), writerDone]);
   }
   fs.rmSync(dir, { recursive: true });
   const l = latency(new Float64Array(arg.samples).subarray(Math.floor(n / 10)), 1); // ns samples
