@@ -11,7 +11,7 @@ import { fail } from '../kern/errno.js';
 import { cur } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { os_fd_open } from '../intr/kapi.js';
-import { libc_open, type LibcFn } from '../kern/libc.js';
+import { libc_binder } from '../kern/libc.js';
 import { SIGEV_PORT } from '../timers/consts.js';
 import {
   R, aio_alloc, aio_free, aio_lock, aio_publish_locked, buf_hold, f64w, RS_QUEUED, RS_ACTIVE,
@@ -34,19 +34,15 @@ kinds.set(SIGEV_PORT, {
 });
 export function aio_notify_register(kind: number, ops: NotifyOps): void { kinds.set(kind, ops); }
 
-let fcntl: LibcFn | null | undefined;
+const bind = libc_binder({ fcntl: 'int fcntl(int, int, int)' });
 /**
  * Whether fd is open: fcntl(F_GETFD), the cheapest question a descriptor
  * answers (statx, which intr's os_fd_open asks, showed as ~10 % of a submission's
  * CPU at queue depth 32); os_fd_open where libc cannot be loaded.
  */
 function fd_open(fd: number): boolean {
-  if (fcntl === undefined) {
-    fcntl = null;
-    const lib = libc_open();
-    try { if (lib !== null) fcntl = lib.func('int fcntl(int, int, int)'); } catch { fcntl = null; }
-  }
-  return fcntl === null ? os_fd_open(fd) : (fcntl(fd, 1 /* F_GETFD */, 0) as number) >= 0;
+  const c = bind();
+  return c === null ? os_fd_open(fd) : (c.fcntl(fd, 1 /* F_GETFD */, 0) as number) >= 0;
 }
 
 /** EBADF unless fd is an open OS descriptor. */

@@ -32,7 +32,7 @@
 import { I32, kregion_create } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { mutex_class } from '../kern/lockdebug.js';
-import { libc_open, type LibcFn } from '../kern/libc.js';
+import { libc_open, libc_binder } from '../kern/libc.js';
 import { tunables } from '../kern/boot.js';
 import { intr_source_hold, intr_add_handler, intr_thread_start, intr_running, DIR_READ, held } from '../intr/kapi.js';
 import { R, OP_READ, OP_WRITE, OP_FSYNC, OP_DSYNC, aio_complete, f64r } from './aio.js';
@@ -52,28 +52,22 @@ const W_LOCK = 0, W_FD = 1 /* +1 */, W_EVFD = 2 /* +1 */, W_SQN = 3, W_CQN = 4, 
 const W_SQOFF = 8 /* head, tail, mask, entries, flags, dropped, array */, W_CQOFF = 16 /* head, tail, mask, entries, overflow, cqes */;
 mutex_class('aioring', ring, { words: 1 });
 
-interface Host {
-  setup: LibcFn; enter: LibcFn; register: LibcFn; mmap: LibcFn; eventfd: LibcFn; read: LibcFn; addr: LibcFn;
-  errno(): number; view(p: unknown, n: number): ArrayBuffer; address(p: unknown): bigint;
-}
+const bind = libc_binder({
+  setup: 'long syscall(long, unsigned int, void *)',
+  enter: 'long syscall(long, int, unsigned int, unsigned int, unsigned int, void *, long)',
+  register: 'long syscall(long, unsigned int, unsigned int, void *, unsigned int)',
+  mmap: 'void *mmap(void *, size_t, int, int, int, long)',
+  eventfd: 'int eventfd(unsigned int, int)',
+  read: 'long read(int, void *, unsigned long)',
+  addr: 'uintptr_t memmove(void *, void *, size_t)',
+});
+type Host = NonNullable<ReturnType<typeof bind>> & { view(p: unknown, n: number): ArrayBuffer; address(p: unknown): bigint };
 let host: Host | null | undefined;
+/** The calls the ring needs, with koffi's view and address, bound once per thread (kern/libc.ts); null when unavailable. */
 function host_open(): Host | null {
   if (host !== undefined) return host;
-  host = null;
-  const lib = libc_open();
-  if (lib === null) return null;
-  try {
-    host = {
-      setup: lib.func('long syscall(long, unsigned int, void *)'),
-      enter: lib.func('long syscall(long, int, unsigned int, unsigned int, unsigned int, void *, long)'),
-      register: lib.func('long syscall(long, unsigned int, unsigned int, void *, unsigned int)'),
-      mmap: lib.func('void *mmap(void *, size_t, int, int, int, long)'),
-      eventfd: lib.func('int eventfd(unsigned int, int)'),
-      read: lib.func('long read(int, void *, unsigned long)'),
-      addr: lib.func('uintptr_t memmove(void *, void *, size_t)'),
-      errno: () => lib.errno(), view: lib.view, address: lib.address,
-    };
-  } catch { host = null; }
+  const b = bind(), lib = libc_open();
+  host = b === null || lib === null ? null : Object.assign(Object.create(null) as object, b, { view: lib.view, address: lib.address }) as Host;
   return host;
 }
 

@@ -12,44 +12,26 @@
  * locks); -1 means failure and os_errno() says why. Buffers are per thread:
  * each thread has its own copy of this module.
  */
-import { libc_open } from '../kern/libc.js';
+import { libc_binder } from '../kern/libc.js';
 
-type Fn = (...a: unknown[]) => unknown;
-interface Libc {
-  epoll_create1: Fn; epoll_ctl: Fn; epoll_wait: Fn; eventfd: Fn; read: Fn;
-  poll: Fn; ioctl: Fn; clock_gettime: Fn; gettid: Fn; statx: Fn; lseek: Fn; getsockopt: Fn; fcntl: Fn; close: Fn;
-  errno: () => number;
-}
-let libc: Libc | null | undefined;
-
-function load(): Libc | null {
-  if (libc !== undefined) return libc;
-  libc = null;
-  const lib = libc_open();
-  if (lib === null) return libc;
-  try {
-    libc = {
-      epoll_create1: lib.func('int epoll_create1(int)'),
-      epoll_ctl: lib.func('int epoll_ctl(int, int, int, void *)'),
-      epoll_wait: lib.func('int epoll_wait(int, void *, int, int)'),
-      eventfd: lib.func('int eventfd(unsigned int, int)'),
-      read: lib.func('long read(int, void *, unsigned long)'),
-      poll: lib.func('int poll(void *, unsigned long, int)'),
-      ioctl: lib.func('int ioctl(int, unsigned long, void *)'),
-      statx: lib.func('int statx(int, const char *, int, unsigned int, void *)'),
-      lseek: lib.func('long lseek(int, long, int)'),
-      getsockopt: lib.func('int getsockopt(int, int, int, void *, void *)'),
-      fcntl: lib.func('int fcntl(int, int, int)'),
-      close: lib.func('int close(int)'),
-      clock_gettime: lib.func('int clock_gettime(int, void *)'),
-      gettid: lib.func('int gettid()'),
-      errno: () => lib.errno(),
-    };
-  } catch {
-    libc = null;
-  }
-  return libc;
-}
+const bind = libc_binder({
+  epoll_create1: 'int epoll_create1(int)',
+  epoll_ctl: 'int epoll_ctl(int, int, int, void *)',
+  epoll_wait: 'int epoll_wait(int, void *, int, int)',
+  eventfd: 'int eventfd(unsigned int, int)',
+  read: 'long read(int, void *, unsigned long)',
+  poll: 'int poll(void *, unsigned long, int)',
+  ioctl: 'int ioctl(int, unsigned long, void *)',
+  statx: 'int statx(int, const char *, int, unsigned int, void *)',
+  lseek: 'long lseek(int, long, int)',
+  getsockopt: 'int getsockopt(int, int, int, void *, void *)',
+  fcntl: 'int fcntl(int, int, int)',
+  close: 'int close(int)',
+  clock_gettime: 'int clock_gettime(int, void *)',
+  gettid: 'int gettid()',
+});
+let libc: ReturnType<typeof bind> | undefined;
+function load(): ReturnType<typeof bind> { return libc ??= bind(); }
 
 /** True when the host calls are usable in this thread. */
 export function os_available(): boolean { return load() !== null; }

@@ -44,3 +44,31 @@ export function libc_open(): Libc | null {
   }
   return libc;
 }
+
+/** Functions bound by {@link libc_binder}, with the thread's errno. */
+export type LibcBound<K extends string> = Readonly<Record<K, LibcFn>> & { errno(): number };
+
+/**
+ * What each host-call module does with libc, written once: a getter that
+ * binds `sigs` (name -> C declaration) on this thread's libc at its first
+ * call and gives the same bindings afterwards, or null when host calls are
+ * unavailable or a declaration does not bind (the module then falls back or
+ * says so). Never throws.
+ */
+export function libc_binder<K extends string>(sigs: Readonly<Record<K, string>>): () => LibcBound<K> | null {
+  let bound: LibcBound<K> | null | undefined;
+  return () => {
+    if (bound !== undefined) return bound;
+    bound = null;
+    const lib = libc_open();
+    if (lib === null) return bound;
+    try {
+      const out: Record<string, LibcFn> = {};
+      for (const k of Object.keys(sigs) as K[]) out[k] = lib.func(sigs[k]);
+      bound = Object.assign(out, { errno: () => lib.errno() }) as LibcBound<K>;
+    } catch {
+      bound = null;
+    }
+    return bound;
+  };
+}

@@ -6,7 +6,7 @@
  * without a prebuilt binary) each function says so and callers fall back to
  * pure JS (see clocks.ts and clockthread.ts for what the fallbacks cost).
  */
-import { libc_open } from '../kern/libc.js';
+import { libc_binder } from '../kern/libc.js';
 
 interface Libc {
   prctl: (op: number, a: number, b: number, c: number, d: number) => number;
@@ -15,30 +15,13 @@ interface Libc {
   getrusage: (who: number, out: BigInt64Array) => number;
 }
 
-let libc: Libc | null | undefined;
-
-/** Binds the calls this module needs from this thread's libc (kern/libc.ts), once; null when unavailable. */
-function load(): Libc | null {
-  if (libc !== undefined) return libc;
-  libc = null;
-  const lib = libc_open();
-  if (lib === null) return libc;
-  try {
-    const prctl = lib.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)');
-    const gettime = lib.func('int clock_gettime(int, void *)');
-    const getres = lib.func('int clock_getres(int, void *)');
-    const rusage = lib.func('int getrusage(int, void *)');
-    libc = {
-      prctl: (op, a, b, c, d) => prctl(op, a, b, c, d) as number,
-      clock_gettime: (id, out) => gettime(id, out) as number,
-      clock_getres: (id, out) => getres(id, out) as number,
-      getrusage: (who, out) => rusage(who, out) as number,
-    };
-  } catch {
-    libc = null;
-  }
-  return libc;
-}
+/** The calls this module needs, bound on this thread's libc once (kern/libc.ts); null when unavailable. */
+const load = libc_binder({
+  prctl: 'int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)',
+  clock_gettime: 'int clock_gettime(int, void *)',
+  clock_getres: 'int clock_getres(int, void *)',
+  getrusage: 'int getrusage(int, void *)',
+}) as () => Libc | null;
 
 /** True when the FFI is usable in this thread. */
 export function ffi_available(): boolean { return load() !== null; }
