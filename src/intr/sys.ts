@@ -9,14 +9,24 @@ import { closeSync } from 'node:fs';
 import { sys_set_osclose } from '../kern/sys.js';
 import type { Errno } from '../kern/errno.js';
 import { intr_fdclose } from './intr.js';
-import { os_available, os_stat, os_close, os_errno } from './ffi.js';
+import { os_available, os_stat } from './ffi.js';
 
-const EINTR = 4, EIO = 5;
-
+/**
+ * The host close, through Node's own (fs.closeSync): Node keeps, per worker
+ * thread, the descriptors fs.openSync opened there, and closes those still
+ * in its list when the worker ends — a number closed behind its back (by a
+ * raw close(2)) would be closed a second time then, after it was reused
+ * (the fuzzer saw that number be another thread's libuv descriptor: an
+ * abort). Closing through Node takes it off that list in this thread.
+ */
 function os_close_errno(fd: number): Errno {
-  if (os_close(fd) === 0) return 0;
-  const e = os_errno();
-  return e === EINTR ? 0 /* Linux: the descriptor is closed anyway */ : e === EIO ? 'EIO' : 'EBADF';
+  try {
+    closeSync(fd);
+    return 0;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'EINTR' ? 0 /* Linux: the descriptor is closed anyway */ : code === 'EIO' ? 'EIO' : 'EBADF';
+  }
 }
 
 /** close of an OS descriptor: knotes first, then the descriptor. */

@@ -21,7 +21,7 @@ import { cur, panicked } from '../../src/kern/hdr.js';
 import type { Ctx } from './ctx.js';
 import {
   type Spec, UserThrow, lit, int, oneOfInts, orHostile, hostile, userWord, fd, timerId, ownLid, childLid, anyLid, doubleReads,
-  objectOr, array, timeout, abstime, anyTimespec,
+  objectOr, array, timeout, abstime, anyTimespec, wrongType,
 } from './values.js';
 
 /**
@@ -164,6 +164,45 @@ const shortTimeout = fc.oneof(
   { weight: 1, arbitrary: fc.constant(lit('{0,100us}', { tv_sec: 0, tv_nsec: 100_000 })) },
 );
 
+/*
+ * AIO: requests go to this thread's own temp file (ctx.file) or to numbers
+ * that are no open descriptor — never to a small number, which could be the
+ * test runner's stdout. A frozen aiocb is passed unfrozen: the kernel could
+ * not write its aio_id, and the run could not collect the request at the end
+ * (the contract names a request by the id written there).
+ */
+const aioFd = fc.oneof(
+  { weight: 6, arbitrary: fc.constant({ d: 'file', make: (c: Ctx) => c.file } as Spec) },
+  { weight: 1, arbitrary: fc.nat(3).map((i) => ({ d: `closed#${i}`, make: (c: Ctx) => c.closedFd(i) }) as Spec) },
+  { weight: 1, arbitrary: oneOfInts(-1, NaN, 2 ** 31, 2 ** 53, 0x7ffffff0) },
+  { weight: 1, arbitrary: wrongType },
+);
+const aioBuf = fc.oneof(
+  { weight: 5, arbitrary: oneOfInts(0, 1, 16, 4096).map((n) => ({ d: `sab(${n.d})`, make: () => new Uint8Array(new SharedArrayBuffer(n.make(undefined as unknown as Ctx) as number)) }) as Spec) },
+  { weight: 1, arbitrary: fc.constant(lit('Uint8Array(8)', new Uint8Array(8))) },
+  { weight: 1, arbitrary: hostile },
+);
+const aiocbObj = objectOr({
+  aio_fildes: aioFd, aio_offset: orHostile(oneOfInts(0, 1, 4095, 1 << 20), 4), aio_buf: aioBuf,
+  aio_nbytes: orHostile(oneOfInts(0, 1, 16, 4096, 4097), 4), aio_reqprio: orHostile(oneOfInts(0, 1, 20, 21), 4),
+  aio_sigevent: sigevent, aio_lio_opcode: orHostile(oneOfInts(sys.LIO_READ, sys.LIO_WRITE, sys.LIO_NOP, 3), 4),
+});
+/** The aiocb, whose aio_id the kernel's copy-out records in the context (however the object reaches the call: in a list, through a getter). */
+function aiocb_made(c: Ctx, o: unknown): unknown {
+  if (typeof o !== 'object' || o === null) return o;
+  const cb = Object.isFrozen(o) ? { ...o } : o;
+  let id: number | undefined;
+  Object.defineProperty(cb, 'aio_id', { configurable: true, get: () => id, set: (v: unknown) => { if (typeof v === 'number') { id = v; c.aios.push(v); } } });
+  return cb;
+}
+const aiocb = aiocbObj.map((b) => ({ d: b.d, make: (c: Ctx) => aiocb_made(c, b.make(c)) }) as Spec);
+const aioId = fc.oneof(
+  { weight: 4, arbitrary: fc.nat(3).map((i) => ({ d: `aio#${i}`, make: (c: Ctx) => c.aioId(i) }) as Spec) },
+  { weight: 1, arbitrary: aiocb },
+  { weight: 1, arbitrary: hostile },
+);
+const aioSet = fc.oneof(fc.constant(lit('null', null)), aioId);
+
 /* ------------------------------------------------------------ the table */
 
 /** Every fuzzed call with its weight (blocking calls get zero/short timeouts only). */
@@ -228,6 +267,16 @@ function table(): fc.Arbitrary<Call> {
     w(3, call('sigqueue', ownPid, sent, userWord)),
     w(1, call('sigtimedwait', sigset, orHostile(shortTimeout))),
     w(1, call('sigtimedwait_async', sigset, shortTimeout)),
+    // AIO (on this thread's temp file: aioFd)
+    w(3, call('aio_read', aiocb)),
+    w(2, call('aio_write', aiocb)),
+    w(1, call('aio_fsync', orHostile(oneOfInts(sys.O_SYNC, sys.O_DSYNC, 0)), aiocb)),
+    w(3, call('aio_error', aioId)),
+    w(3, call('aio_return', aioId)),
+    w(2, call('aio_cancel', aioFd, aioSet)),
+    w(2, call('aio_suspend', array(aioSet, 4, 1 << 20), shortTimeout)),
+    w(1, call('aio_suspend_async', array(aioSet, 4, 1 << 20), shortTimeout)),
+    w(1, call('lio_listio', orHostile(oneOfInts(sys.LIO_NOWAIT, sys.LIO_WAIT, 2)), array(aiocb, 4, 1 << 20), fc.constant(lit('null', null)))),
   );
 }
 

@@ -9,6 +9,9 @@
  * close, another LWP closing a reused number) are tolerated at cleanup:
  * only SysErrors are expected there, anything else is a finding.
  */
+import { openSync, writeSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as sys from '../../src/sys/index.js';
 
 export class Ctx {
@@ -19,6 +22,10 @@ export class Ctx {
   readonly children = new Map<number, { suspended: boolean; detached: boolean }>();
   /** Descriptors this thread closed (stale numbers). */
   readonly closed: number[] = [];
+  /** A temp file of this thread's, the only OS descriptor AIO requests are aimed at (-1: none). */
+  file = -1;
+  /** aio_ids of requests this thread submitted, recorded by the aiocbs' aio_id setter (calls.ts); collected at cleanup. */
+  readonly aios: number[] = [];
   /** Lids of the other fuzzing LWPs (for wakeup/unpark/kill only). */
   readonly peers: readonly number[];
   /** The fixture module for child LWPs. */
@@ -37,6 +44,12 @@ export class Ctx {
     tryPush(this.ports, () => sys.port_create());
     tryPush(this.kqs, () => sys.kqueue());
     tryPush(this.timers, () => sys.timer_create(sys.CLOCK_MONOTONIC, null));
+    if (this.file < 0) {
+      const path = join(tmpdir(), `ukern-fuzz-${process.pid}-${sys.lwp_self()}-${Date.now()}`);
+      this.file = openSync(path, 'w+');
+      unlinkSync(path);
+      writeSync(this.file, new Uint8Array(4096).fill(7));
+    }
   }
 
   pick<T>(list: readonly T[], i: number, dflt: T): T {
@@ -46,6 +59,7 @@ export class Ctx {
   kq(i = 0): number { return this.pick(this.kqs, i, -1); }
   timer(i = 0): number { return this.pick(this.timers, i, -1); }
   closedFd(i = 0): number { return this.pick(this.closed, i, 0x7fff0000); }
+  aioId(i = 0): number { return this.pick(this.aios, i, 0x7fff0001); }
   child(i = 0): number {
     const lids = [...this.children.keys()];
     return this.pick(lids, i, 0x7fff);
@@ -80,6 +94,14 @@ export class Ctx {
     const quiet = (what: string, f: () => unknown): void => {
       try { f(); } catch (e) { if (!(e instanceof sys.SysError)) problems.push(`${what}: ${String(e)}`); }
     };
+    // AIO first: each request done (cancelled or waited for) and collected, then the file closed.
+    for (const id of this.aios) {
+      quiet(`aio_cancel(${id})`, () => sys.aio_cancel(this.file, id));
+      quiet(`aio_suspend(${id})`, () => sys.aio_suspend([id], { tv_sec: 2, tv_nsec: 0 }));
+      quiet(`aio_return(${id})`, () => sys.aio_return(id));
+    }
+    this.aios.length = 0;
+    if (this.file >= 0) { quiet('close(file)', () => sys.close(this.file)); this.file = -1; }
     for (const fd of [...this.ports, ...this.kqs]) if (!this.closed.includes(fd)) quiet(`close(${fd})`, () => sys.close(fd));
     for (const t of this.timers) quiet(`timer_delete(${t})`, () => sys.timer_delete(t));
     for (const lid of this.children.keys()) quiet(`lwp_continue(${lid})`, () => sys.lwp_continue(lid));
