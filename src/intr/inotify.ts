@@ -19,9 +19,15 @@
  *
  * The intr thread (or the bridge before it runs) reads the instance when
  * epoll says it is readable: it is edge-triggered and non-blocking, so the
- * handler reads until the queue is empty. One read's events are folded per
- * wd (their masks OR-ed), the watchers of each wd are collected under the
- * inotify lock with their generation, and after the lock is dropped each
+ * handler reads until the queue is empty. Each read is made under the
+ * inotify lock, and one read's events are folded per wd (their masks
+ * OR-ed) and the watchers of each wd collected with their generation in
+ * the same hold, so a read's events go to the watchers there were when the
+ * host queued them: a hold that joins a watch that exists reads the queue
+ * dry itself first (drain: the events are its watchers', dispatched by the
+ * holding thread once it holds no lock, ino_flush), so nothing a file did
+ * before the hold reaches the new watcher, even through a watch another
+ * watcher kept. After the lock is dropped each
  * goes to its kind's consumer (ino_add_consumer), which takes its own lock
  * and checks the watcher is still the one it holds (ino_gen) before it acts:
  * a watcher released meanwhile, its slot reused, is never reported to.
@@ -38,7 +44,8 @@
  *                     (association), or alone (the handler); the intr lock is
  *                     taken under it once, when the instance is made and put
  *                     in epoll. inotify_add_watch / rm_watch run under it, so
- *                     the table always matches the host's watches.
+ *                     the table always matches the host's watches, and so
+ *                     does every read(2) of the instance (above).
  *
  * ---- Life of a watch --------------------------------------------------------
  *
