@@ -159,7 +159,9 @@ export const ino_held = { w: 0 };
  * on behalf of (kind, owner): 0 (the watcher in ino_held.w) or ENOMEM
  * (tables or host limit full), EBADF (the descriptor cannot be watched),
  * EOPNOTSUPP (no host calls). Never throws; may be called under the
- * consumer's lock. The caller starts the intr thread after its locks.
+ * consumer's lock. The caller, once it holds no lock, calls ino_flush
+ * (joining a watch may have read events for its other watchers: drain) and
+ * starts the intr thread.
  */
 export function ino_hold(fd: number, mask: number, kind: number, owner: number): Errno {
   if (!os_available() || !ino.ino_available()) return 'EOPNOTSUPP';
