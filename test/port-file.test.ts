@@ -78,6 +78,29 @@ test('FILE_MODIFIED on an append: portev_* as the contract says, object the very
   fs.rmSync(d, { recursive: true });
 });
 
+test('a fired association keeps the host watch for the next association of the file; nothing from before it is reported', () => {
+  // Issue 15: letting the watch go at the event put inotify_rm_watch (and its
+  // IN_IGNORED) on the getter's path, and the getter's re-association re-added it.
+  const [d, p] = file();
+  const port = port_create();
+  const w0 = ino('watches');
+  port_associate(port, PORT_SOURCE_FILE, fobj(p), FILE_MODIFIED, 1);
+  assert.equal(ino('watches'), w0 + 1);
+  fs.appendFileSync(p, 'y');
+  assert.equal(get(port).portev_user, 1);
+  assert.equal(ino('watches'), w0 + 1, 'the fired association kept its host watch');
+  // Written while nothing is armed: the kept watch hears it, nobody is told.
+  for (let i = 0; i < 5; i++) fs.appendFileSync(p, 'z');
+  port_associate(port, PORT_SOURCE_FILE, fobj(p), FILE_MODIFIED, 2);
+  assert.equal(ino('watches'), w0 + 1, 'the same host watch serves the new association');
+  nothing_pending(port);
+  fs.appendFileSync(p, 'w');
+  assert.equal(get(port).portev_user, 2);
+  close(port);
+  assert.equal(ino('watches'), w0, 'closing the port lets it go');
+  fs.rmSync(d, { recursive: true });
+});
+
 test('FILE_ACCESS on a read, FILE_ATTRIB on chmod, FILE_TRUNC on truncate; only what was asked', () => {
   const [d, p] = file('0123456789');
   const port = port_create();

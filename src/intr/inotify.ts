@@ -19,9 +19,15 @@
  *
  * The intr thread (or the bridge before it runs) reads the instance when
  * epoll says it is readable: it is edge-triggered and non-blocking, so the
- * handler reads until the queue is empty. One read's events are folded per
- * wd (their masks OR-ed), the watchers of each wd are collected under the
- * inotify lock with their generation, and after the lock is dropped each
+ * handler reads until the queue is empty. Each read is made under the
+ * inotify lock, and one read's events are folded per wd (their masks
+ * OR-ed) and the watchers of each wd collected with their generation in
+ * the same hold, so a read's events go to the watchers there were when the
+ * host queued them: a hold that joins a watch that exists reads the queue
+ * dry itself first (drain: the events are its watchers', dispatched by the
+ * holding thread once it holds no lock, ino_flush), so nothing a file did
+ * before the hold reaches the new watcher, even through a watch another
+ * watcher kept. After the lock is dropped each
  * goes to its kind's consumer (ino_add_consumer), which takes its own lock
  * and checks the watcher is still the one it holds (ino_gen) before it acts:
  * a watcher released meanwhile, its slot reused, is never reported to.
@@ -38,7 +44,8 @@
  *                     (association), or alone (the handler); the intr lock is
  *                     taken under it once, when the instance is made and put
  *                     in epoll. inotify_add_watch / rm_watch run under it, so
- *                     the table always matches the host's watches.
+ *                     the table always matches the host's watches, and so
+ *                     does every read(2) of the instance (above).
  *
  * ---- Life of a watch --------------------------------------------------------
  *
@@ -101,6 +108,7 @@ const WQ = new TailQ(W.whead, W.wtail, IW.wnext, IW.wprev);
 
 const C_EVENTS = kstat_counter('inotify', 'events');
 const C_OVERFLOWS = kstat_counter('inotify', 'overflows');
+const C_DRAINED = kstat_counter('inotify', 'drained');
 kstat_gauge('inotify', 'watches', () => watches.inuse);
 kstat_gauge('inotify', 'watchers', () => watchers.inuse);
 
@@ -151,7 +159,9 @@ export const ino_held = { w: 0 };
  * on behalf of (kind, owner): 0 (the watcher in ino_held.w) or ENOMEM
  * (tables or host limit full), EBADF (the descriptor cannot be watched),
  * EOPNOTSUPP (no host calls). Never throws; may be called under the
- * consumer's lock. The caller starts the intr thread after its locks.
+ * consumer's lock. The caller, once it holds no lock, calls ino_flush
+ * (joining a watch may have read events for its other watchers: drain) and
+ * starts the intr thread.
  */
 export function ino_hold(fd: number, mask: number, kind: number, owner: number): Errno {
   if (!os_available() || !ino.ino_available()) return 'EOPNOTSUPP';
@@ -163,7 +173,8 @@ export function ino_hold(fd: number, mask: number, kind: number, owner: number):
   if (err === 0) {
     const wd = ino.os_inotify_watch_fd(I32[state.base + W_IFD]! - 1, fd, mask);
     if (wd < 0) err = 'EBADF';
-    else if ((w = watch_of(wd)) === 0) err = 'ENOMEM';
+    else if (lookup(wd) !== 0) { drain(); w = lookup(wd); }
+    if (err === 0 && w === 0 && (w = watch_of(wd)) === 0) err = 'ENOMEM';
   }
   if (err === 0) {
     I32[w + W.refs]!++;
@@ -214,6 +225,44 @@ const ALL = ino.IN_ACCESS | ino.IN_MODIFY | ino.IN_ATTRIB | ino.IN_MOVED_FROM | 
 
 const CHILD = ino.IN_CREATE | ino.IN_DELETE | ino.IN_MOVED_FROM | ino.IN_MOVED_TO | ino.IN_ISDIR;
 
+/**
+ * A new watcher of a watch that exists: events the host queued on that
+ * watch before now (a file written while a kept watch had no live
+ * watcher, or just before this one joined) must not reach it. The queue is
+ * read dry here, under the inotify lock, before the watcher joins, and its
+ * events collected for the watchers there were; the reads of the intr thread
+ * take the lock too, so every later read holds only events queued after the
+ * join. What was collected is dispatched by this thread once it holds no
+ * lock (ino_flush). The lookup is done again by the caller: an IN_IGNORED in
+ * the queue may have unhashed the watch.
+ */
+function drain(): void {
+  const ifd = I32[state.base + W_IFD]! - 1;
+  drainbuf ??= new ino.InoEvents();
+  for (;;) {
+    const n = drainbuf.fill(ifd);
+    if (n > 0) { kstat_add(C_EVENTS, n); kstat_add(C_DRAINED, n); take_locked(drainbuf, n, pending); }
+    if (n <= 0 || !drainbuf.more) return;
+  }
+}
+let drainbuf: ino.InoEvents | undefined;
+/** This thread's events read by drain(), to dispatch once it holds no lock. */
+const pending: number[] = [];
+
+/** Dispatches what this thread's ino_hold calls read from the queue (no lock held). Never throws. */
+export function ino_flush(): void {
+  while (pending.length !== 0) {
+    const out = pending.splice(0, pending.length);
+    dispatch(out);
+  }
+}
+
+function dispatch(out: number[]): number {
+  let acts = 0;
+  for (let i = 0; i < out.length; i += 5) acts += consumers[out[i + 2]!]?.(out[i + 3]!, out[i]!, out[i + 1]!, out[i + 4]!) ?? 0;
+  return acts;
+}
+
 /** Collects (watcher, gen, kind, owner, mask) for one watch's events (inotify lock held). */
 function collect(w: number, mask: number, out: number[]): void {
   for (let me = WQ.head(w); me !== 0; me = WQ.after(me)) {
@@ -221,8 +270,8 @@ function collect(w: number, mask: number, out: number[]): void {
   }
 }
 
-/** One read's events folded per wd, their watchers collected (takes the inotify lock). */
-function take(buf: ino.InoEvents, n: number, out: number[]): void {
+/** One read's events folded per wd, their watchers collected (inotify lock held). */
+function take_locked(buf: ino.InoEvents, n: number, out: number[]): void {
   const fold = new Map<number, number>();
   for (let i = 0; i < n; i++) {
     // A directory's watch also hears of its children (a name is given): only their
@@ -230,7 +279,6 @@ function take(buf: ino.InoEvents, n: number, out: number[]): void {
     const m = buf.named[i] ? buf.mask[i]! & CHILD : buf.mask[i]!;
     if (m !== 0) fold.set(buf.wd[i]!, (fold.get(buf.wd[i]!) ?? 0) | m);
   }
-  mutex_enter(lockw());
   for (const [wd, mask] of fold) {
     if ((mask & ino.IN_Q_OVERFLOW) !== 0) {
       kstat_add(C_OVERFLOWS);
@@ -246,7 +294,6 @@ function take(buf: ino.InoEvents, n: number, out: number[]): void {
     if (m !== 0) collect(w, m, out);
     if ((mask & ino.IN_IGNORED) !== 0) { unhash(w); I32[w + W.dead] = 1; }
   }
-  mutex_exit(lockw());
 }
 
 const evbuf = new ino.InoEvents();
@@ -256,13 +303,17 @@ function ino_intr(src: number): number {
   const ifd = src_fd(src);
   let acts = 0;
   for (;;) {
-    const n = evbuf.fill(ifd);
+    // Read under the lock: a joining watcher's drain() then sees every event
+    // queued before it joined, and no read straddles the join.
+    const out: number[] = [];
+    mutex_enter(lockw());
+    const n = evbuf.fill(ifd), more = evbuf.more;
+    if (n > 0) take_locked(evbuf, n, out);
+    mutex_exit(lockw());
     if (n <= 0) break;
     kstat_add(C_EVENTS, n);
-    const out: number[] = [];
-    take(evbuf, n, out);
-    for (let i = 0; i < out.length; i += 5) acts += consumers[out[i + 2]!]?.(out[i + 3]!, out[i]!, out[i + 1]!, out[i + 4]!) ?? 0;
-    if (!evbuf.more) break;
+    acts += dispatch(out);
+    if (!more) break;
   }
   return acts;
 }

@@ -17,7 +17,7 @@ export {
   S_IFMT, S_IFIFO, S_IFCHR, S_IFDIR, S_IFREG, S_IFSOCK,
 } from './ffi.js';
 import './sys.js';
-export { ino_hold, ino_rele, ino_gen, ino_word, ino_set_word, ino_num, ino_set_num, ino_add_consumer, ino_held, INO_KNOTE, INO_PORT } from './inotify.js';
+export { ino_hold, ino_flush, ino_rele, ino_gen, ino_word, ino_set_word, ino_num, ino_set_num, ino_add_consumer, ino_held, INO_KNOTE, INO_PORT } from './inotify.js';
 export * as inof from './ffi-inotify.js';
 export { os_close as os_close_fd, os_errno } from './ffi.js';
 export {

@@ -33,12 +33,18 @@
  *
  *   from     to       by
  *   (free)   WATCH    port_associate (hashed; an event at once if a time differs)
- *   WATCH    FIRED    an event: slot queued; the watcher and O_PATH fd let go
- *   FIRED    WATCH    port_associate again (the queued event withdrawn)
+ *   WATCH    FIRED    an event: slot queued; the O_PATH fd closed, the watcher
+ *                     kept, deaf (the consumer acts on WATCH only), unless
+ *                     it fired at association (times differ): let go then
+ *   FIRED    WATCH    port_associate again (the queued event withdrawn; the
+ *                     new watcher held before the old is let go)
  *   FIRED    DONE     its event delivered (deliver callback): unhashed, on the
  *                     reap list until the slot is back from the getter (a
  *                     callback may not free its own slot)
- *   any      (free)   port_dissociate, close of the port, the reaper
+ *   any      (free)   port_dissociate, close of the port, the reaper (run by
+ *                     every associate after it armed, so a getter that
+ *                     associates the same file again keeps its host watch,
+ *                     and by dissociate); each lets go of watcher and fd
  *
  * Lock order: F, then the port lock (queueing, withdrawing, freeing slots)
  * or the inotify lock (watching); the deliver callback and the consumer
@@ -153,6 +159,7 @@ function reap(port: number): void {
     const next = I32[a + A.hnext]!, slot = I32[a + A.slot]!;
     if (I32[a + A.port] === port || (Atomics.load(I32, slot + E.st) & ST_MASK) === ST_RESERVED) {
       if (p === 0) I32[region.base + W_REAP] = next; else I32[p + A.hnext] = next;
+      unwatch(a);
       port_free_event(slot);
       I32[a + A.state] = 0;
       assocs.free(a);
@@ -161,10 +168,18 @@ function reap(port: number): void {
   }
 }
 
-/** Queues the association's event (WATCH -> FIRED) and stops watching. */
+/**
+ * Queues the association's event (WATCH -> FIRED). The watcher stays (deaf:
+ * the consumer acts on WATCH only) until the association is armed again or
+ * reaped: letting go here put inotify_rm_watch on the getter's path (tens
+ * of microseconds: the host tears the watch down and queues an IN_IGNORED,
+ * a second pass of the intr thread, while the woken getter wants the CPU),
+ * and a getter that associates the file again at once re-added the very
+ * watch. The consumer closes the O_PATH descriptor after F (below): a kept
+ * descriptor would keep an unlinked file's blocks.
+ */
 function fire(a: number, events: number): void {
   I32[a + A.state] = FA_FIRED;
-  unwatch(a);
   port_set_event(I32[a + A.slot]!, events);
   port_send_event(I32[a + A.slot]!);
 }
@@ -237,12 +252,18 @@ function open_obj(o: FileObjCopy, events: number): number {
 /** Installs the new descriptor, watcher and state in association a (F held; f.xst: the file's fstat); 0 or an errno. */
 function arm(a: number, pfd: number, o: Assoc): ErrnoCode | 0 {
   const { events, user, oid } = o;
-  unwatch(a);
-  I32[a + A.pfd] = pfd + 1;
   const x = f.xst;
   I32[a + A.inoLo] = x.inoLo; I32[a + A.inoHi] = x.inoHi; I32[a + A.devMajor] = x.devMajor; I32[a + A.devMinor] = x.devMinor;
   fname_set(assocs.index(a), o.name);
-  const err = ix.ino_hold(pfd, host_mask(events), ix.INO_PORT, a);
+  // Hold the new watcher before the old goes: the same file keeps its host watch.
+  let err = ix.ino_hold(pfd, host_mask(events), ix.INO_PORT, a);
+  if (err === 'ENOMEM') {
+    // Full: delivered associations keep their watchers until reaped (fire).
+    reap(-1); unwatch(a);
+    err = ix.ino_hold(pfd, host_mask(events), ix.INO_PORT, a);
+  }
+  unwatch(a);
+  I32[a + A.pfd] = pfd + 1;
   if (err !== 0) return err;
   I32[a + A.w] = ix.ino_held.w;
   I32[a + A.events] = events; I32[a + A.state] = FA_WATCH;
@@ -263,19 +284,29 @@ function associate(port: number, object: FileObjCopy, events: number, user: numb
   let spare: number;
   try { spare = port_alloc_event(port, PORT_ALLOC_SCACHED, PORT_SOURCE_FILE, 'port_associate'); } catch (e) { ix.os_close_fd(pfd); throw e; }
   const err = associate_locked({ port, oid, pfd, events, user, now, spare, name: object.fo_name });
+  ix.ino_flush(); // what joining a kept or shared watch read for its other watchers
   if (err !== 0) fail(err, 'port_associate', object.fo_name);
   ix.intr_thread_start();
+}
+
+/** A free association, reaping the delivered ones first if the table is full (F held); 0 when none. */
+function alloc_reaping(): number {
+  const a = assocs.alloc();
+  if (a !== 0) return a;
+  reap(-1);
+  return assocs.alloc();
 }
 
 /** The locked part of port_associate: finds or makes the association and arms it. Frees `spare` unless used. */
 function associate_locked(o: Assoc): ErrnoCode | 0 {
   const { port, oid, pfd, spare } = o;
   mutex_enter(lockw());
-  reap(-1);
+  // The reaper runs after arming (below): the association this one follows
+  // (same file, delivered) then gives its watch to it instead of removing it.
   let a = lookup(port, oid), fresh = false;
   if (a !== 0) {
     if (I32[a + A.state] === FA_FIRED) port_remove_done_event(I32[a + A.slot]!);
-  } else if ((a = assocs.alloc()) !== 0) {
+  } else if ((a = alloc_reaping()) !== 0) {
     fresh = true;
     I32[a + A.port] = port; I32[a + A.oid] = oid; I32[a + A.slot] = spare;
     const b = bucket(port, oid);
@@ -285,9 +316,10 @@ function associate_locked(o: Assoc): ErrnoCode | 0 {
   // A port closed meanwhile has run its close hook already: undo.
   if (err === 0 && port_event_fd(I32[a + A.slot]!) !== port) err = 'EBADF';
   if (err !== 0 && a !== 0) destroy(a); // a fresh one's slot is spare: freed with it
-  else if (err === 0 && o.now !== 0) fire(a, o.now);
+  else if (err === 0 && o.now !== 0) { fire(a, o.now); unwatch(a); } // nobody waits: no watch kept
   if (a === 0) ix.os_close_fd(pfd);
   if (!fresh) port_free_event(spare);
+  reap(-1);
   mutex_exit(lockw());
   return err;
 }
@@ -338,13 +370,15 @@ port_source_register(PORT_SOURCE_FILE, {
 });
 
 // The host's events on an association's file (the intr thread, no lock held).
+// A firing association keeps its watcher (fire says why) but not its descriptor.
 ix.ino_add_consumer(ix.INO_PORT, (a, w, gen, mask) => {
   mutex_enter(lockw());
-  let n = 0;
+  let n = 0, pfd = 0;
   if (I32[a + A.state] === FA_WATCH && I32[a + A.w] === w && ix.ino_gen(w) === gen) {
     const ev = events_of(a, mask);
-    if (ev !== 0) { fire(a, ev); n = 1; }
+    if (ev !== 0) { fire(a, ev); n = 1; pfd = I32[a + A.pfd]!; I32[a + A.pfd] = 0; }
   }
   mutex_exit(lockw());
+  if (pfd !== 0) ix.os_close_fd(pfd - 1); // off the association under F: nobody else has it
   return n;
 });

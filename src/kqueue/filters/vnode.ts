@@ -68,6 +68,7 @@ function vn_attach(kn: number): Errno {
   if (err !== 0) return err;
   const nlink = f.xst.nlink, size = f.xst.size;
   err = ix.ino_hold(fd, MASK, ix.INO_KNOTE, kn);
+  defer_after_unlock(ix.ino_flush); // what joining a shared watch read for its other watchers
   if (err !== 0) { os_detach(kn, DIR_READ); return err; }
   const w = ix.ino_held.w;
   ix.ino_set_word(w, 0, nlink);
