@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:os';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as sys from '../src/sys/index.js';
@@ -177,3 +177,41 @@ console.log(r[0].data);`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, UKERN_NO_FFI: '1' } });
   assert.equal(r.stdout, `${E.EOPNOTSUPP}\n`, r.stderr);
 });
+
+// Issue 15: the intr thread, woken with Node's main thread at a child's exit,
+// waited behind it for a CPU; it runs at SCHED_FIFO where the host allows.
+test('the intr thread runs at its real-time priority where the host allows it (CAP_SYS_NICE)', async () => {
+  const c = sleeper();
+  const kq = kqueue();
+  try {
+    change(kq, pr(c.pid!, EV_ADD));
+    await intr_rt_checked();
+    c.kill('SIGKILL');
+    assert.equal(kevent(kq, null, 1, SOON)[0]!.data, 9);
+  } finally {
+    c.kill('SIGKILL');
+    await exited(c);
+    close(kq);
+  }
+});
+
+/** Waits for the intr thread (with a deadline) and checks its scheduling policy. */
+async function intr_rt_checked(): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (sys.kstat('intr')['intr.tid']! === 0) {
+    assert.ok(Date.now() < end, 'the intr thread did not start');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const tid = sys.kstat('intr')['intr.tid']!;
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // from field 3 (state) on
+  const prio = Number(f[40 - 3]), policy = Number(f[41 - 3]);
+  const capEff = BigInt('0x' + /CapEff:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]!);
+  if ((capEff & (1n << 23n)) === 0n) {
+    assert.equal(sys.kstat('intr')['intr.rt'], 0, 'no CAP_SYS_NICE: an ordinary thread');
+  } else {
+    assert.equal(policy, 1, 'SCHED_FIFO');
+    assert.equal(prio, 1, 'intr_rtprio 1 (the default)');
+    assert.equal(sys.kstat('intr')['intr.rt'], 1);
+  }
+}

@@ -106,10 +106,13 @@ declare module '../kern/options.js' {
     intr_sources_max?: number;
     /** How long the intr thread looks for more events after a batch before it sleeps, ns (default 30000; 0: never). */
     intr_spin_ns?: number;
+    /** The intr thread's SCHED_FIFO priority, 1-99, where the host allows it (default 1; 0: an ordinary thread). */
+    intr_rtprio?: number;
   }
 }
 define_tunable('intr_sources_max', 16384, 16, 1 << 20);
 define_tunable('intr_spin_ns', 30_000, 0, 10_000_000);
+define_tunable('intr_rtprio', 1, 0, 99);
 
 /** struct intrsrc. `[key]`: what guards the field (legend in kern/lockorder.ts). */
 const INTRSRC = define_struct('intrsrc', {
@@ -139,6 +142,8 @@ export const C_EVENTS = kstat_counter('intr', 'os_events');
 export const C_ACTIVATIONS = kstat_counter('intr', 'activations');
 export const C_WAKEUPS = kstat_counter('intr', 'wakeups');
 export const C_CPU_US = kstat_counter('intr', 'cpu_us');
+/** 1 once the intr thread runs at its real-time priority (intr_rtprio), 0 while it is an ordinary thread. */
+export const C_RT = kstat_counter('intr', 'rt');
 export const C_STARTED = kstat_counter('intr', 'started');
 const C_STALE = kstat_counter('intr', 'stale_sources');
 const C_REG = {
@@ -165,6 +170,8 @@ export function intr_announce(tid: number): void {
   Atomics.store(I32, state.base + W_RUNNING, 1);
   kstat_add(C_STARTED);
 }
+/** The intr thread's real-time priority (intrthread.ts says why), 0 for none. */
+export function intr_rtprio(): number { return tunables().intr_rtprio!; }
 /** The intr thread's look-again window after a batch (ns). */
 export function intr_spin_ns(): number { return tunables().intr_spin_ns!; }
 /** Claims the thread's start, once kernel-wide. */

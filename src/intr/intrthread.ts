@@ -15,10 +15,33 @@ const { image } = workerData as { image: KernelImage };
 await import('../sys/index.js');
 const { attach_system_thread } = await import('../kern/boot.js');
 const { kstat_add } = await import('../kern/kstat.js');
+const { libc_open } = await import('../kern/libc.js');
 const ffi = await import('./ffi.js');
 const intr = await import('./intr.js');
 
 attach_system_thread(image);
+
+// An interrupt thread runs above user threads (a BSD ithread's priority).
+// As an ordinary thread it was woken behind the very threads it serves: on
+// a child's exit the host wakes it and Node's main thread (SIGCHLD) at
+// once, and on two CPUs it waited for one behind the main thread and the
+// dying child; EVFILT_PROC's event came after libuv had reaped the child
+// (issue 15: epoll_wait returned ~220-420 us after the kill, Node's 'exit'
+// ran at ~280). SCHED_FIFO makes its wake-up preempt them. It sleeps
+// in epoll_wait whenever no event is there (its only busy look is the
+// bounded spin below), kernel mutexes spin briefly and then sleep, and the
+// host's RT throttling bounds it anyway. Where the host refuses (no
+// CAP_SYS_NICE) it stays an ordinary thread; intr.rt says which.
+const SCHED_FIFO = 1, SCHED_RESET_ON_FORK = 0x40000000;
+function raise_priority(prio: number): void {
+  const lib = prio > 0 ? libc_open() : null;
+  if (lib === null) return;
+  try {
+    const set = lib.func('int sched_setscheduler(int, int, int *)');
+    if (set(0, SCHED_FIFO | SCHED_RESET_ON_FORK, new Int32Array([prio])) === 0) kstat_add(intr.C_RT);
+  } catch { /* no such call: an ordinary thread */ }
+}
+raise_priority(intr.intr_rtprio());
 intr.intr_announce(ffi.os_gettid());
 parentPort?.postMessage('up');
 

@@ -47,10 +47,13 @@
  *   kn_aux0   [k] the wait status once the exit is recorded, -1 before
  *   kn_aux1   [k] A_CHILD: the process is our child (its status is ours);
  *             A_TRACKED: on the connector's tracked list (proc-cn.ts)
- *   table     [k,a] per intr source slot: the knote holding it, the child
- *             flag and the attach's generation; written (Atomics) under the
- *             knote's kqueue lock at attach and detach, read lock-free by the
- *             intr thread's handler, which reads the status and then, under
+ *   table     [k,a] per intr source slot: the knote holding it, its flags
+ *             (S_CHILD; S_DONE once its exit is recorded, so the second
+ *             event of the pidfd, EPOLLHUP at the reap, costs the intr
+ *             thread no host call) and the attach's generation; written
+ *             (Atomics) under the knote's kqueue lock at attach, detach and
+ *             the exit's record, read lock-free by the intr thread's
+ *             handler, which reads the status and then, under
  *             that lock (knote_fire), re-checks kn_hook and the generation:
  *             a knote freed and reused for another pid that happens to get
  *             the same source slot is a later generation, and never gets a
@@ -87,9 +90,11 @@ const C_LOST = kstat_counter('kqueue', 'proc_exit_lost');
 const C_OTHER = kstat_counter('kqueue', 'proc_exit_nonchild');
 const C_STALE = kstat_counter('kqueue', 'proc_exit_stale');
 
-/** Word 0: the attach generation; then per intr source slot: [knote, child flag, its attach's generation]. */
+/** Word 0: the attach generation; then per intr source slot: [knote, S_* flags, its attach's generation]. */
 const table = kregion_create('procknote', (t) => 1 + 3 * ix.src_max(t));
 const slot = (src: number): number => table.base + 1 + 3 * ix.src_index(src);
+/** Slot flags: the process is our child; the knote's exit is recorded (set under the kqueue lock, read lock-free). */
+const S_CHILD = 1, S_DONE = 2;
 
 /** What exit_status says besides a status (>= 0). */
 const NOT_EXITED = -1, PENDING = -2;
@@ -139,8 +144,10 @@ function exit_fire(kn: number, src: number): number {
   const w = slot(src), g = Atomics.load(I32, w + 2), end = Date.now() + STATUS_WAIT_MS;
   let st: number;
   for (;;) {
-    if (Atomics.load(I32, w) !== kn) return 0;
-    st = exit_status(src, Atomics.load(I32, w + 1) !== 0);
+    // Not the slot's knote any more, or its exit is recorded already (the
+    // reap's EPOLLHUP after the exit's EPOLLIN): nothing to read, no host call.
+    if (Atomics.load(I32, w) !== kn || (Atomics.load(I32, w + 1) & S_DONE) !== 0) return 0;
+    st = exit_status(src, (Atomics.load(I32, w + 1) & S_CHILD) !== 0);
     if (st !== PENDING) break;
     if (!ix.os_pidfd_info_supported() || Date.now() > end) { how = 3; st = 0; break; }
     kstat_add(C_RETRY);
@@ -164,6 +171,8 @@ function record_exit(kn: number, status: number, from: number): void {
   kstat_add(FROM[from]!);
   kn_setaux(kn, 0, status);
   kn_setdata(kn, status);
+  const src = I32[kn + K.hook]!, w = src === 0 ? 0 : slot(src);
+  if (w !== 0 && Atomics.load(I32, w) === kn) Atomics.or(I32, w + 1, S_DONE);
   if ((I32[kn + K.sfflags]! & NOTE_EXIT) !== 0) I32[kn + K.fflags] = I32[kn + K.fflags]! | NOTE_EXIT;
   I32[kn + K.flags] = I32[kn + K.flags]! | EV_EOF | EV_NODATA | EV_ONESHOT;
 }
@@ -205,7 +214,7 @@ function proc_attach(kn: number): Errno {
   // before this store is found by the register path's own evaluation.
   const w = slot(src);
   Atomics.store(I32, w + 2, Atomics.add(I32, table.base, 1) + 1);
-  Atomics.store(I32, w + 1, child);
+  Atomics.store(I32, w + 1, child !== 0 ? S_CHILD : 0);
   Atomics.store(I32, w, kn);
   defer_after_unlock(ix.intr_thread_start);
   return 0;
