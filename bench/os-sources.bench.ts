@@ -12,88 +12,48 @@
  *    thread's idle CPU with them registered (os-sources-many.ts).
  * The LWP start function is exported here; the bench runs in the main thread.
  */
-import { isMainThread, Worker } from 'node:worker_threads';
+import { isMainThread } from 'node:worker_threads';
 import { readSync, readFileSync } from 'node:fs';
 import * as sys from '../src/sys/index.js';
-import { report, flush, reps, median, latency, nowNs } from './lib.js';
-import { pipe } from '../test/fixtures/osfd.js';
+import { report, flush, reps, median } from './lib.js';
+import { pipe_run, reader_side, start_writer, run_latency, node_pipe_latency, type PipeRun } from './os-lib.js';
 import { streams, ukern_rounds, node_rounds, idle_cost, type RoundFigures } from './os-sources-many.js';
 
 const SELF = new URL(import.meta.url);
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 const { EV_SET, kevent, EVFILT_READ, EV_ADD, EV_CLEAR } = sys;
 
-interface Arg { kq: number; r: number; w: number; n: number; sab: SharedArrayBuffer; samples: SharedArrayBuffer }
-// sab: Int32 [0] reader ready, [1] rounds answered; Float64 at byte 8: the current write's stamp (ns).
+interface Arg extends PipeRun { kq: number }
 
-/** The ukern reader: an LWP blocked in kevent on the pipe's EV_CLEAR knote. */
+/** The ukern reader: an LWP blocked in kevent on the pipe's EV_CLEAR knote (os-lib.ts's reader protocol). */
 export function lwpReader(x: Arg): void {
-  const ctl = new Int32Array(x.sab, 0, 2), t = new Float64Array(x.sab, 8, 1), s = new Float64Array(x.samples);
-  const buf = Buffer.alloc(64);
-  Atomics.store(ctl, 0, 1); Atomics.notify(ctl, 0);
+  const side = reader_side(x), buf = Buffer.alloc(64);
+  side.ready();
   for (let i = 0; i < x.n; i++) {
     kevent(x.kq, null, 1, null);
-    s[i] = nowNs() - t[0]!;
+    side.sample(i);
     readSync(x.r, buf);
-    Atomics.store(ctl, 1, i + 1); Atomics.notify(ctl, 1);
+    side.answered(i);
   }
 }
 
-// The writer (both cases) and the Node reader: plain workers.
-const WRITER = `
-const { workerData: x } = require('node:worker_threads'); const fs = require('node:fs');
-const ctl = new Int32Array(x.sab, 0, 2), t = new Float64Array(x.sab, 8, 1);
-while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 100);
-for (let i = 0; i < x.n; i++) {
-  t[0] = Number(process.hrtime.bigint());
-  fs.writeSync(x.w, 'x');
-  while (Atomics.load(ctl, 1) !== i + 1) Atomics.wait(ctl, 1, i, 1000);
-}`;
-const NODE_READER = `
-const { workerData: x } = require('node:worker_threads'); const net = require('node:net');
-const ctl = new Int32Array(x.sab, 0, 2), t = new Float64Array(x.sab, 8, 1), s = new Float64Array(x.samples);
-const sock = new net.Socket({ fd: x.r, readable: true, writable: false });
-let i = 0;
-sock.on('data', (d) => {
-  const now = Number(process.hrtime.bigint());
-  for (let k = 0; k < d.length && i < x.n; k++) { s[i] = now - t[0]; i++; }
-  Atomics.store(ctl, 1, i); Atomics.notify(ctl, 1);
-  if (i >= x.n) sock.destroy();
-});
-Atomics.store(ctl, 0, 1); Atomics.notify(ctl, 0);`;
-
-function ended(w: Worker): Promise<void> {
-  return new Promise((res, rej) => { w.once('exit', () => res()); w.once('error', rej); });
-}
-
-/** One repetition: p50 and p99 one-way latency (us), ukern or Node. */
-async function once(kind: 'ukern' | 'node', n: number): Promise<{ p50: number; p99: number }> {
-  const [r, w] = pipe();
-  const arg: Arg = { kq: 0, r, w, n, sab: new SharedArrayBuffer(16), samples: new SharedArrayBuffer(8 * n) };
-  const writer = new Worker(WRITER, { eval: true, workerData: arg });
-  const writerDone = ended(writer); // listen at once: it may exit before the reader is awaited
-  if (kind === 'ukern') {
-    arg.kq = sys.kqueue();
-    kevent(arg.kq, [EV_SET(r, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, 0)], 0, ZERO);
-    const lid = sys.lwp_create({ module: SELF, export: 'lwpReader', arg });
-    await sys.lwp_wait_async(lid);
-    await writerDone;
-    sys.close(arg.kq); sys.close(r); sys.close(w);
-  } else {
-    const reader = new Worker(NODE_READER, { eval: true, workerData: arg });
-    await Promise.all([ended(reader), writerDone]);
-    sys.close(w); // the reader's socket closed r
-  }
-  const l = latency(new Float64Array(arg.samples).subarray(Math.floor(n / 10)), 1); // ns samples
-  return { p50: l.p50 / 1e3, p99: l.p99 / 1e3 };
+/** One ukern repetition: p50 and p99 one-way latency (us); the Node one is os-lib.ts's node_pipe_latency. */
+async function ukern_once(n: number): Promise<{ p50: number; p99: number }> {
+  const x: Arg = { ...pipe_run(n), kq: sys.kqueue() };
+  const writer = start_writer(x); // listened for at once: it may exit before the reader is collected
+  kevent(x.kq, [EV_SET(x.r, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, 0)], 0, ZERO);
+  await sys.lwp_wait_async(sys.lwp_create({ module: SELF, export: 'lwpReader', arg: x }));
+  await writer;
+  sys.close(x.kq); sys.close(x.r); sys.close(x.w);
+  return run_latency(x);
 }
 
 /** The latency figures: pipe write -> EVFILT_READ in a blocked LWP vs 'data' in a worker. */
 async function latency_figures(R: number, N: number): Promise<void> {
   console.log(`OS event sources (reps ${R}, ${N} writes each)`);
-  await once('ukern', 200); await once('node', 200); // warm-up: the intr thread runs, JIT
+  await ukern_once(200); await node_pipe_latency(200); // warm-up: the intr thread runs, JIT
   const u: { p50: number; p99: number }[] = [], nd: { p50: number; p99: number }[] = [];
-  for (let i = 0; i < R; i++) { u.push(await once('ukern', N)); nd.push(await once('node', N)); }
+  for (let i = 0; i < R; i++) { u.push(await ukern_once(N)); nd.push(await node_pipe_latency(N)); }
   const up50 = median(u.map((x) => x.p50)), np50 = median(nd.map((x) => x.p50));
   report({ name: 'pipe write -> EVFILT_READ in an LWP blocked in kevent, p50 one-way', value: up50, unit: 'us',
     peer: "the same write -> 'data' in a worker's event loop", peerValue: np50, goal: '<= 1.2x', met: up50 <= 1.2 * np50,

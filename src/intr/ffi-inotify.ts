@@ -13,30 +13,17 @@
  * locks); -1 means failure and os_errno() (ffi.ts) says why. Buffers are
  * per thread: each thread has its own copy of this module.
  */
-import { libc_open, type LibcFn } from '../kern/libc.js';
+import { libc_binder } from '../kern/libc.js';
 
-interface InoLibc { init1: LibcFn; add: LibcFn; rm: LibcFn; read: LibcFn; open: LibcFn; statx: LibcFn }
-let lib: InoLibc | null | undefined;
-
-function load(): InoLibc | null {
-  if (lib !== undefined) return lib;
-  lib = null;
-  const l = libc_open();
-  if (l === null) return lib;
-  try {
-    lib = {
-      init1: l.func('int inotify_init1(int)'),
-      add: l.func('int inotify_add_watch(int, const char *, uint32_t)'),
-      rm: l.func('int inotify_rm_watch(int, int)'),
-      read: l.func('long read(int, void *, unsigned long)'),
-      open: l.func('int open(const char *, int, int)'),
-      statx: l.func('int statx(int, const char *, int, unsigned int, void *)'),
-    };
-  } catch {
-    lib = null;
-  }
-  return lib;
-}
+/** The calls inotify.ts needs, bound on this thread's libc once (kern/libc.ts); null when unavailable. */
+const load = libc_binder({
+  init1: 'int inotify_init1(int)',
+  add: 'int inotify_add_watch(int, const char *, uint32_t)',
+  rm: 'int inotify_rm_watch(int, int)',
+  read: 'long read(int, void *, unsigned long)',
+  open: 'int open(const char *, int, int)',
+  statx: 'int statx(int, const char *, int, unsigned int, void *)',
+});
 
 /** True when the calls are usable in this thread. */
 export function ino_available(): boolean { return load() !== null; }

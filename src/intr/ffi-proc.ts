@@ -18,41 +18,24 @@
  * throws (they run under kernel locks), and leaves os_proc_errno() set on
  * failure. Buffers are per thread.
  */
-import { libc_open, type LibcFn } from '../kern/libc.js';
+import { libc_binder } from '../kern/libc.js';
 import { os_poll, os_close, POLLIN } from './ffi.js';
 
-interface ProcLibc {
-  syscall: LibcFn; waitid: LibcFn; ioctl: LibcFn; socket: LibcFn; bind: LibcFn; send: LibcFn; recv: LibcFn;
-  errno: () => number;
-}
-let libc: ProcLibc | null | undefined;
-
-function load(): ProcLibc | null {
-  if (libc !== undefined) return libc;
-  libc = null;
-  const lib = libc_open();
-  if (lib === null) return libc;
-  try {
-    libc = {
-      syscall: lib.func('long syscall(long, ...)'),
-      waitid: lib.func('int waitid(int, unsigned int, void *, int)'),
-      ioctl: lib.func('int ioctl(int, unsigned long, void *)'),
-      socket: lib.func('int socket(int, int, int)'),
-      bind: lib.func('int bind(int, void *, unsigned int)'),
-      send: lib.func('long send(int, void *, unsigned long, int)'),
-      recv: lib.func('long recv(int, void *, unsigned long, int)'),
-      errno: () => lib.errno(),
-    };
-  } catch {
-    libc = null;
-  }
-  return libc;
-}
+/** The calls EVFILT_PROC needs, bound on this thread's libc once (kern/libc.ts); null when unavailable. */
+const load = libc_binder({
+  syscall: 'long syscall(long, ...)',
+  waitid: 'int waitid(int, unsigned int, void *, int)',
+  ioctl: 'int ioctl(int, unsigned long, void *)',
+  socket: 'int socket(int, int, int)',
+  bind: 'int bind(int, void *, unsigned int)',
+  send: 'long send(int, void *, unsigned long, int)',
+  recv: 'long recv(int, void *, unsigned long, int)',
+});
 
 /** True when the calls are usable in this thread. */
 export function os_proc_available(): boolean { return load() !== null; }
 /** errno of the last failed call in this thread. */
-export function os_proc_errno(): number { return libc?.errno() ?? 0; }
+export function os_proc_errno(): number { return load()?.errno() ?? 0; }
 
 export const ESRCH = 3, EINVAL = 22, EMFILE = 24, ENFILE = 23;
 const SYS_pidfd_open = 434; // the same number on every Linux architecture (the unified table)
