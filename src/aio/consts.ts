@@ -25,8 +25,8 @@ export const LIO_NOWAIT = 1;
 export const O_SYNC: number = constants.O_SYNC ?? 0x101000;
 export const O_DSYNC: number = constants.O_DSYNC ?? 0x1000;
 
-/** Notification through a kqueue (EVFILT_AIO, ident = aio_id). */
-export const SIGEV_KEVENT = 5;
+/** Notification through a kqueue (EVFILT_AIO, ident = aio_id): beside the other sigev_notify values. */
+export { SIGEV_KEVENT } from '../timers/consts.js';
 
 /** Largest aio_reqprio accepted (glibc's AIO_PRIO_DELTA_MAX). */
 export const AIO_PRIO_DELTA_MAX = 20;

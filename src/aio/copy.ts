@@ -10,10 +10,10 @@
  * not over a SharedArrayBuffer, a bad aio_reqprio or sigev_notify: EINVAL.
  */
 import { fail } from '../kern/errno.js';
-import { copyin_struct, copyin_i32, copyin_user, copyin_check, arg_type } from '../kern/copyin.js';
-import { NSIG } from '../signals/consts.js';
-import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT } from '../timers/consts.js';
-import { SIGEV_KEVENT, AIO_PRIO_DELTA_MAX, LIO_READ, LIO_WRITE, LIO_NOP } from './consts.js';
+import { copyin_struct, copyin_i32, copyin_check, arg_type } from '../kern/copyin.js';
+import { SIGEV_NONE } from '../timers/consts.js';
+import { copyin_sigevent, type Sigev } from '../timers/kapi.js';
+import { AIO_PRIO_DELTA_MAX, LIO_READ, LIO_WRITE, LIO_NOP } from './consts.js';
 import { OP_READ, OP_WRITE } from './aio.js';
 
 /** The aiocb of the contract. */
@@ -32,7 +32,7 @@ export interface aiocb {
 export type aio_sigevent = sigevent;
 
 /** The kernel's copy of a sigevent. */
-export interface Ev { notify: number; signo: number; value: number; port: number; user: number; kq: number; fn?: (v: number) => void }
+export type Ev = Sigev;
 /** The kernel's copy of an aiocb. */
 export interface Cb { fd: number; offset: number; buf: Uint8Array | null; nbytes: number; ev: Ev; lioop: number; user: object }
 
@@ -41,41 +41,13 @@ const getter = (k: PropertyKey): ((this: unknown) => unknown) => Object.getOwnPr
 const taTag = getter(Symbol.toStringTag), taBuffer = getter('buffer'), taLength = getter('byteLength');
 
 const copy_cb = copyin_struct('aiocb', ['aio_fildes', 'aio_offset', 'aio_buf', 'aio_nbytes', 'aio_reqprio', 'aio_sigevent', 'aio_lio_opcode']);
-const copy_sigev = copyin_struct('aio_sigevent', ['sigev_notify', 'sigev_signo', 'sigev_value', 'sigev_notify_port', 'sigev_notify_function', 'sigev_notify_kqueue']);
-const copy_portnfy = copyin_struct('sigev_notify_port', ['portnfy_port', 'portnfy_user']);
 const copy_id = copyin_struct('aiocb', ['aio_id']);
 
 const NO_EV: Ev = Object.freeze({ notify: SIGEV_NONE, signo: 0, value: 0, port: 0, user: 0, kq: 0 });
 
-/** Copies in a sigevent (undefined / null: SIGEV_NONE). */
+/** Copies in a sigevent (undefined / null: SIGEV_NONE); SIGEV_KEVENT taken (timers/sigevent.ts). */
 export function copyin_aio_sigevent(v: unknown, S: string): Ev {
-  if (v === undefined || v === null) { copyin_check(S); return NO_EV; }
-  const e = copy_sigev(v, S);
-  const n0 = e.sigev_notify, s0 = e.sigev_signo, v0 = e.sigev_value, p0 = e.sigev_notify_port, f0 = e.sigev_notify_function, k0 = e.sigev_notify_kqueue;
-  const notify = copyin_i32(n0, 'sigev_notify', S);
-  const ev: Ev = { notify, signo: 0, value: v0 === undefined ? 0 : copyin_user(v0, 'sigev_value', S), port: 0, user: 0, kq: 0 };
-  switch (notify) {
-    case SIGEV_NONE: break;
-    case SIGEV_SIGNAL: {
-      ev.signo = copyin_i32(s0, 'sigev_signo', S);
-      if (ev.signo < 1 || ev.signo >= NSIG) fail('EINVAL', S, `signal ${ev.signo}`);
-      break;
-    }
-    case SIGEV_THREAD:
-      if (typeof f0 !== 'function') arg_type(S, 'SIGEV_THREAD needs sigev_notify_function');
-      ev.fn = f0 as (v: number) => void;
-      break;
-    case SIGEV_PORT: {
-      const pn = copy_portnfy(p0, S);
-      const pp = pn.portnfy_port, pu = pn.portnfy_user;
-      ev.port = copyin_i32(pp, 'portnfy_port', S, 'EBADF');
-      ev.user = copyin_user(pu, 'portnfy_user', S);
-      break;
-    }
-    case SIGEV_KEVENT: ev.kq = copyin_i32(k0, 'sigev_notify_kqueue', S, 'EBADF'); break;
-    default: fail('EINVAL', S, `sigev_notify ${notify}`);
-  }
-  return ev;
+  return copyin_sigevent(v, 'aio_sigevent', S, true) ?? NO_EV;
 }
 
 /** A Uint8Array over a SharedArrayBuffer (TypeError for another type, EINVAL for another backing store). */

@@ -38,6 +38,8 @@ export const SIGEV_NONE = 1;
 export const SIGEV_SIGNAL = 2;
 export const SIGEV_THREAD = 3;
 export const SIGEV_PORT = 4;
+/** FreeBSD's notification through a kqueue, under ukern's number (FreeBSD's 3 is illumos's SIGEV_THREAD); AIO requests only. */
+export const SIGEV_KEVENT = 5;
 
 /** Default per-process timer limit (illumos _TIMER_MAX). */
 export const _TIMER_MAX = 32;

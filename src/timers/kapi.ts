@@ -19,3 +19,4 @@ export { clock_fired_here } from './clockstats.js';
 export { timer_port_deadline } from './portnfy.js';
 export { timer_signal_deadline } from './signfy.js';
 export { set_timer_slack } from './ffi.js';
+export { copyin_sigevent, type Sigev } from './sigevent.js';

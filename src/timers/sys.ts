@@ -8,7 +8,7 @@ import { warm_first_expiry } from './warm.js';
 import { I32, f64_get, f64_set } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
 import { fail } from '../kern/errno.js';
-import { copyin_i32, copyin_user, arg_type, copyin_check, copyin_struct, copyin_timespec, copyin_timespec_raw, copyin_timespec_fast, timespec_valid } from '../kern/copyin.js';
+import { copyin_i32, arg_type, copyin_check, copyin_timespec, copyin_timespec_raw, copyin_timespec_fast, timespec_valid } from '../kern/copyin.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { kstat_add } from '../kern/kstat.js';
 import { cur } from '../kern/hdr.js';
@@ -21,10 +21,10 @@ import { timer_grab, timer_release, table_install, timer_unhook, table_lock, tim
 import { thread_mbox, thread_register, thread_unregister, reeval } from './sigev-thread.js';
 import { port_bind, port_unbind, port_hint } from './portnfy.js';
 export { timer_port_deadline } from './portnfy.js';
-import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL } from './consts.js';
-import { NSIG } from '../signals/consts.js'; // one signal range for the whole kernel
+import { SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL } from './consts.js';
 import { sig_withdraw_timer } from '../signals/kapi.js';
 import { sig_hint } from './signfy.js';
+import { copyin_sigevent, type Sigev } from './sigevent.js';
 import { clock_start_check } from './clockstats.js'; // and its arm hook: starts the clock thread, bridges until it runs
 import { ffi_available } from './ffi.js';
 import { ns_up, ts_of_ns, NSEC_PER_SEC, type TimespecCopy } from '../kern/time.js';
@@ -95,50 +95,7 @@ export function clock_advance(clock_id: number, delta: Timespec): void {
 
 // ---------------------------------------------------------------- timers
 
-const copyin_sigev = copyin_struct('evp', ['sigev_notify', 'sigev_signo', 'sigev_value', 'sigev_notify_port', 'sigev_notify_function']);
-const copyin_portnfy = copyin_struct('sigev_notify_port', ['portnfy_port', 'portnfy_user']);
-
-interface Ev { notify: number; signo: number; value: number; port: number; user: number; fn?: (v: number) => void }
-
-/**
- * Copies in and checks a sigevent (and its port_notify_t): every field read
- * once, here, with no lock held. null for a null evp (the clock's default).
- */
-function copyin_sigevent(evp: unknown): Ev | null {
-  const S = 'timer_create';
-  if (evp === null || evp === undefined) { copyin_check(S); return null; }
-  // Each field read once, whatever sigev_notify says (C copies the whole struct).
-  const e = copyin_sigev(evp, S);
-  const notify0 = e.sigev_notify, signo0 = e.sigev_signo, value0 = e.sigev_value;
-  const port0 = e.sigev_notify_port, fn0 = e.sigev_notify_function;
-  const notify = copyin_i32(notify0, 'sigev_notify', S);
-  const value = value0 === undefined ? 0 : copyin_user(value0, 'sigev_value', S);
-  const ev: Ev = { notify, signo: 0, value, port: 0, user: 0 };
-  switch (notify) {
-    case SIGEV_NONE: break;
-    case SIGEV_SIGNAL: {
-      const s = copyin_i32(signo0, 'sigev_signo', S);
-      if (s < 1 || s >= NSIG) fail('EINVAL', S, `signal ${s}`);
-      ev.signo = s;
-      break;
-    }
-    case SIGEV_THREAD: {
-      const fn = fn0;
-      if (typeof fn !== 'function') arg_type(S, 'SIGEV_THREAD needs sigev_notify_function');
-      ev.fn = fn as (v: number) => void;
-      break;
-    }
-    case SIGEV_PORT: {
-      const pn = copyin_portnfy(port0, S);
-      const pport = pn.portnfy_port, puser = pn.portnfy_user;
-      ev.port = copyin_i32(pport, 'portnfy_port', S, 'EBADF');
-      ev.user = copyin_user(puser, 'portnfy_user', S);
-      break;
-    }
-    default: fail('EINVAL', S, `sigev_notify ${notify}`);
-  }
-  return ev;
-}
+type Ev = Sigev;
 
 /**
  * timer_create(3C). EINVAL: unknown clock, bad sigev_notify or signal, or a
@@ -150,7 +107,7 @@ export function timer_create(clock_id: number, evp: sigevent | null): number {
   sysenter();
   clock_start_check();
   const b = clock_backend(clock_id, 'timer_create');
-  const ev0 = copyin_sigevent(evp);
+  const ev0 = copyin_sigevent(evp, 'evp', 'timer_create', false);
   const it = itimers.alloc();
   if (it === 0) fail('EAGAIN', 'timer_create', 'no timer memory');
   const L = table_lock();
@@ -158,7 +115,7 @@ export function timer_create(clock_id: number, evp: sigevent | null): number {
   const tid = table_install(it);
   if (tid < 0) { mutex_exit(L); itimers.free(it); fail('EAGAIN', 'timer_create', 'timer_max reached'); }
   // A null evp is the clock's default: SIGALRM with the timer id as value.
-  const ev: Ev = ev0 ?? { notify: CLOCK_DEFAULT_SIGEV.sigev_notify, signo: CLOCK_DEFAULT_SIGEV.sigev_signo, value: tid, port: 0, user: 0 };
+  const ev: Ev = ev0 ?? { notify: CLOCK_DEFAULT_SIGEV.sigev_notify, signo: CLOCK_DEFAULT_SIGEV.sigev_signo, value: tid, port: 0, user: 0, kq: 0 };
   I32[it + IT.clock] = clock_id;
   I32[it + IT.notify] = ev.notify;
   I32[it + IT.signo] = ev.signo;
