@@ -19,6 +19,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as sys from '../src/sys/index.js';
+import { sig_counts_audit } from '../src/signals/sig.js';
 import { seed, within, until } from './helpers.js';
 import { C, NLWP, type StressArg } from './fixtures/signals-stress.js';
 
@@ -101,6 +102,7 @@ test('8 LWPs signalling each other and the process at random: nothing lost, noth
   for (const sig of WATCHED) sys.sigaction(sig, { sa_handler: sys.SIG_DFL });
   assert.deepEqual(sys.sigpending().toArray(), []);
   assert.equal(ksiginfoInUse(), mem0, 'ksiginfo entries back to baseline');
+  assert.equal(sig_counts_audit(), null, 'the per-signal blocked and waiting counts agree with the entries');
 });
 
 /**

@@ -113,6 +113,26 @@ test('SIG_IGN discards pending signals; an ignored unblocked signal is not made 
   reset(SIGUSR1);
 });
 
+test('an ignored signal another LWP blocks is kept, not discarded; once that LWP is gone it is discarded (the per-signal blocked count)', async () => {
+  sys.sigaction(SIGUSR2, { sa_handler: SIG_IGN });
+  sys.sigprocmask(SIG_BLOCK, set_of(SIGUSR2));
+  const sab = new SharedArrayBuffer(64), a = new Int32Array(sab);
+  const lid = sys.lwp_create({ module: sigs, export: 'parksUntilUnparked', arg: { sab } }); // inherits the mask
+  sys.sigprocmask(SIG_SETMASK, sys.sigemptyset());
+  await until(() => Atomics.load(a, 7) === 1, 5000, 'the LWP to start');
+  const discarded = (): number => sys.kstat('sig')['sig.discarded']!;
+  const d0 = discarded();
+  sys.kill(process.pid, SIGUSR2);
+  assert.equal(discarded(), d0, 'blocked in another LWP: kept for it (it may sigwait for it)');
+  sys.lwp_unpark(lid);
+  await within(sys.lwp_wait_async(lid), 5000, 'the LWP to end');
+  const d1 = discarded();
+  sys.kill(process.pid, SIGUSR2);
+  assert.equal(discarded(), d1 + 1, 'nobody blocks it now: discarded at once');
+  assert.deepEqual(sys.sigpending().toArray(), []);
+  reset(SIGUSR2);
+});
+
 test('SA_RESETHAND resets to SIG_DFL as it is delivered; the handler runs with the signal blocked unless SA_NODEFER', () => {
   const masks: boolean[] = [];
   sys.sigaction(SIGUSR1, { sa_handler: () => { masks.push(sys.sigismember(sys.sigprocmask(SIG_BLOCK, null), SIGUSR1)); }, sa_flags: sys.SA_RESETHAND | sys.SA_NODEFER });

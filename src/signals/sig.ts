@@ -80,7 +80,7 @@ import { I32 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { type Errno } from '../kern/errno.js';
-import { SI_TIMER, SI_QUEUE, SIGKILL, SIGSTOP, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU } from './consts.js';
+import { NSIG, SI_TIMER, SI_QUEUE, SIGKILL, SIGSTOP, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU } from './consts.js';
 import { lwp_signal_post, lwp_signal_clear, lwp_signal_set, lwp_foreach_live, LWPV_SLEEPING } from '../lwp/kapi.js';
 import { DA_IGN, DA_CONT, sig_default_action } from './defaults.js';
 import { sig_first, sig_next, CANTMASK0 } from './sigset.js';
@@ -88,7 +88,7 @@ import { os_update_locked } from './route.js';
 import { SG, SA, LS, SK_DFL, SK_IGN, SK_FUNC, sigacts_h, sigact_h, lwpsig_h, lwpsig_count } from './sigstate.js';
 import { sq_wake_one } from '../kern/sleepq.js';
 import {
-  PQ, LQ, sig_lock, sig_unlock, ls_peek, ls_init, ls_drain, wait_forget, has, sigput, sigget, hand_to_waiter,
+  PQ, LQ, sig_lock, sig_unlock, ls_peek, ls_init, ls_drain, ls_retire, mask_count, wait_forget, has, sigput, sigget, hand_to_waiter,
   put_entry, put_entry_reset, C_DISCARDED, sig_discard_all, sig_wake_later, type siginfo_t, type SigSource,
 } from './sigqueue.js';
 
@@ -164,14 +164,32 @@ function job_control(s: number): void {
   else if (s === SIGTSTP || s === SIGTTIN || s === SIGTTOU) sig_discard_all(SIGCONT);
 }
 
-/** Does any live LWP block s? (lock held) */
+/** Does any live LWP block s, or wait for it? (lock held: the per-signal counts, no look at the entries) */
 function blocked_somewhere(s: number): boolean {
-  const n = lwpsig_count();
-  for (let i = 0; i < n; i++) {
-    const ls = lwpsig_h(i);
-    if (I32[ls + LS.lid] !== 0 && (has(ls, LS.mask0, s) || waits_for(ls, s))) return true;
+  const sa = sigact_h(s);
+  return I32[sa + SA.nblock]! > 0 || I32[sa + SA.nwait]! > 0;
+}
+
+/**
+ * The per-signal counts against a look at every entry (tests): null when
+ * they agree, else what differs. Takes the signal lock.
+ */
+export function sig_counts_audit(): string | null {
+  sig_lock();
+  const bad: string[] = [];
+  for (let s = 1; s < NSIG; s++) {
+    let nb = 0, nw = 0;
+    for (let i = 0; i < lwpsig_count(); i++) {
+      const ls = lwpsig_h(i);
+      if (I32[ls + LS.lid] === 0) continue;
+      if (has(ls, LS.mask0, s)) nb++;
+      if (waits_for(ls, s)) nw++;
+    }
+    const sa = sigact_h(s);
+    if (I32[sa + SA.nblock] !== nb || I32[sa + SA.nwait] !== nw) bad.push(`signal ${s}: nblock ${I32[sa + SA.nblock]} (entries ${nb}), nwait ${I32[sa + SA.nwait]} (entries ${nw})`);
   }
-  return false;
+  sig_unlock();
+  return bad.length === 0 ? null : bad.join('; ');
 }
 
 function generate_lwp(lid: number, s: number, src: SigSource): Errno {
@@ -310,9 +328,11 @@ export function sig_recheck_self(ls: number): boolean {
 
 /** Sets the calling LWP's mask (lock held), never holding SIGKILL or SIGSTOP; offers what it newly blocks to others. */
 export function sig_setmask(ls: number, m0: number, m1: number): void {
-  const b0 = m0 & ~I32[ls + LS.mask0]!, b1 = m1 & ~I32[ls + LS.mask1]!;
+  const o0 = I32[ls + LS.mask0]!, o1 = I32[ls + LS.mask1]!;
+  const b0 = m0 & ~o0, b1 = m1 & ~o1;
   I32[ls + LS.mask0] = m0 & ~CANTMASK0;
   I32[ls + LS.mask1] = m1;
+  if (I32[ls + LS.lid] !== 0) { mask_count(o0, o1, -1); mask_count(I32[ls + LS.mask0]!, m1, 1); }
   const sg = sigacts_h();
   if ((b0 & I32[sg + SG.pend0]!) !== 0 || (b1 & I32[sg + SG.pend1]!) !== 0) sig_redistribute();
 }
@@ -334,7 +354,7 @@ export function sig_lwp_exited(lid: number): void {
   if (h !== 0) {
     ls_drain(h);
     wait_forget(h);
-    I32[h + LS.lid] = 0;
+    ls_retire(h);
     exiting = lid;
     sig_redistribute();
     exiting = 0;

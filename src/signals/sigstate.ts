@@ -70,6 +70,7 @@ export const SIGACT = define_struct('sigact', {
   nwatch: 'i32',    // [S] EVFILT_SIGNAL knotes watching it (they want it routed from the host too)
   ngen: 'i32',      // [a] generations, ever (EVFILT_SIGNAL counts from it)
   nwait: 'i32',     // [S] LWP entries whose sigwait set holds it (0: choose_taker need not look for a waiter)
+  nblock: 'i32',    // [S] live LWP entries whose mask holds it (0: an ignored signal is discarded without a look at every entry)
 });
 export const SA = SIGACT.F;
 
