@@ -17,25 +17,31 @@ import { L, LSIDL, LSZOMB, LSSLEEP, LW_PENDSIG, lwp_byid, maxlwp, slot_handle } 
  * async one (each interrupted call fails with EINTR after the handler ran,
  * or restarts). Takes the LWP's lock (after the caller's signal lock). The
  * sleeper's wait word goes to `wake`, to be notified once the caller has
- * dropped its locks. Returns false when the LWP is gone.
+ * dropped its locks. Returns LSP_GONE when the LWP is gone, LSP_WOKEN when
+ * a sleep of it was ended (it takes the signal on its way out of that
+ * sleep), else LSP_FLAGGED (it takes it at its next kernel entry, or its
+ * event loop must be rung).
  */
-export function lwp_signal_post(lid: number, wake: (w: number) => void): boolean {
+export function lwp_signal_post(lid: number, wake: (w: number) => void): number {
   const t = lwp_byid(lid);
-  if (t === 0) return false;
+  if (t === 0) return LSP_GONE;
   Atomics.or(I32, t + L.flag, LW_PENDSIG);
+  let r = LSP_FLAGGED;
   mutex_enter(t + L.lock);
   if (I32[t + L.lid] === lid && Atomics.load(I32, t + L.stat) === LSSLEEP) {
     const s = I32[t + L.sleeping]!;
-    if (s !== 0 && (sq_flags(s) & SQF_INTERRUPTIBLE) !== 0) { if (sq_interrupt_quiet(s)) wake(sq_waitword(s)); }
+    if (s !== 0 && (sq_flags(s) & SQF_INTERRUPTIBLE) !== 0) { if (sq_interrupt_quiet(s)) { wake(sq_waitword(s)); r = LSP_WOKEN; } }
     else {
       for (let sl = I32[t + L.asq]!; sl !== 0; sl = sq_lnext(sl)) {
-        if ((sq_flags(sl) & SQF_INTERRUPTIBLE) !== 0 && sq_interrupt_quiet(sl)) { wake(sq_waitword(sl)); break; }
+        if ((sq_flags(sl) & SQF_INTERRUPTIBLE) !== 0 && sq_interrupt_quiet(sl)) { wake(sq_waitword(sl)); r = LSP_WOKEN; break; }
       }
     }
   }
   mutex_exit(t + L.lock);
-  return true;
+  return r;
 }
+/** What lwp_signal_post did. */
+export const LSP_GONE = 0, LSP_FLAGGED = 1, LSP_WOKEN = 2;
 
 /** Clears the calling LWP's LW_PENDSIG (its own signal code found nothing left to take). */
 export function lwp_signal_clear(h: number): void { Atomics.and(I32, h + L.flag, ~LW_PENDSIG); }

@@ -81,7 +81,7 @@ import { cur } from '../kern/hdr.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { type Errno } from '../kern/errno.js';
 import { NSIG, SI_TIMER, SI_QUEUE, SIGKILL, SIGSTOP, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU } from './consts.js';
-import { lwp_signal_post, lwp_signal_clear, lwp_signal_set, lwp_foreach_live, LWPV_SLEEPING } from '../lwp/kapi.js';
+import { lwp_signal_post, LSP_WOKEN, lwp_signal_clear, lwp_signal_set, lwp_foreach_live, LWPV_SLEEPING } from '../lwp/kapi.js';
 import { DA_IGN, DA_CONT, sig_default_action } from './defaults.js';
 import { sig_first, sig_next, CANTMASK0 } from './sigset.js';
 import { os_update_locked } from './route.js';
@@ -249,7 +249,9 @@ function choose_taker(s: number): void {
 
 /** Tells LWP `lid` (entry ls) it has a signal to take: LW_PENDSIG, a sleep ended, its event loop rung. */
 function post(ls: number, lid: number): void {
-  lwp_signal_post(lid, sig_wake_later);
+  // An ended sleep takes the signal on its way out: its bell would only cost
+  // this thread a wake of that LWP's event loop (an async send) ahead of it.
+  if (lwp_signal_post(lid, sig_wake_later) === LSP_WOKEN) return;
   Atomics.add(I32, ls + LS.bell, 1);
   sig_wake_later(ls + LS.bell);
 }

@@ -45,7 +45,9 @@ export function sig_lock(): void { mutex_enter(sigacts_h() + SG.lock); }
  */
 export function sig_unlock(): void {
   mutex_exit(sigacts_h() + SG.lock);
-  while (wake_todo.length > 0) Atomics.notify(I32, wake_todo.pop()!, 1);
+  // In the order they were queued: an ended sleep before any bell.
+  for (let i = 0; i < wake_todo.length; i++) Atomics.notify(I32, wake_todo[i]!, 1);
+  wake_todo.length = 0;
   while (timer_todo.length > 0) {
     const t = timer_todo.pop()!;
     const ov = timer_taken(t.it, t.tid);
