@@ -5,10 +5,9 @@
  * them, and only then takes the aio lock; requests are named by aio_id in
  * every LWP. lio_listio is in lio.ts.
  */
-import { constants } from 'node:os';
 import { I32 } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
-import { fail, type ErrnoCode } from '../kern/errno.js';
+import { fail, errno_code } from '../kern/errno.js';
 import { copyin_i32, copyin_array, copyin_timeout_ns, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { mono_now, type Timespec } from '../kern/time.js';
@@ -32,9 +31,6 @@ export * from './consts.js';
 export type { aiocb, aio_sigevent } from './copy.js';
 export { lio_listio, lio_listio_async } from './lio.js';
 
-const NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(constants.errno).map(([k, v]) => [v, k]));
-/** The errno name of a host errno number (EIO for one the host does not name). */
-export function errno_name(n: number): ErrnoCode { return (NAMES[n] ?? 'EIO') as ErrnoCode; }
 
 function submit1(cb: aiocb, op: number, S: string): void {
   sysenter();
@@ -94,7 +90,7 @@ export function aio_return(cb: aiocb | number): number {
   aio_free(h);
   mutex_exit(aio_lock());
   buf_drop(id);
-  if (res < 0) fail(errno_name(-res), 'aio_return', `aio_id ${id}`);
+  if (res < 0) fail(errno_code(-res), 'aio_return', `aio_id ${id}`);
   return res;
 }
 

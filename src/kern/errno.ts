@@ -39,6 +39,15 @@ export type ErrnoCode =
   | 'EACCES' | 'ENOTDIR' | 'ELOOP' | 'ENAMETOOLONG' // a path's (PORT_SOURCE_FILE)
   | 'ECANCELED' | 'EINPROGRESS'; // aio: a cancelled request, one not done yet
 
+/** Codes by host number, the first name of each (EAGAIN, not its alias EWOULDBLOCK, as libuv names them). */
+const codes = new Map<number, string>();
+for (const [k, v] of Object.entries(errnos)) if (!codes.has(v)) codes.set(v, k);
+
+/** The code of a host errno number (positive), e.g. a host call's result; EIO for one the host does not name. */
+export function errno_code(n: number): ErrnoCode {
+  return (codes.get(n) ?? 'EIO') as ErrnoCode;
+}
+
 /** Host errno number (positive) for a code, as C code sees it. */
 export function errno_of(code: ErrnoCode): number {
   const n = errnos[code];
