@@ -29,13 +29,12 @@ function os_close_errno(fd: number): Errno {
   }
 }
 
-/** close of an OS descriptor: knotes first, then the descriptor. */
+/** close of an OS descriptor: knotes first (none without host calls), then the descriptor. */
 function intr_close(fd: number): Errno {
-  if (!os_available()) {
-    try { closeSync(fd); return 0; } catch { return 'EBADF'; }
+  if (os_available()) {
+    if (os_stat(fd) < 0) return 'EBADF';
+    intr_fdclose(fd);
   }
-  if (os_stat(fd) < 0) return 'EBADF';
-  intr_fdclose(fd);
   return os_close_errno(fd);
 }
 sys_set_osclose(intr_close);

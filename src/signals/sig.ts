@@ -88,7 +88,7 @@ import { os_update_locked } from './route.js';
 import { SG, SA, LS, SK_DFL, SK_IGN, SK_FUNC, sigacts_h, sigact_h, lwpsig_h, lwpsig_count } from './sigstate.js';
 import { sq_wake_one } from '../kern/sleepq.js';
 import {
-  PQ, LQ, sig_lock, sig_unlock, ls_peek, ls_init, ls_drain, ls_retire, mask_count, wait_forget, has, sigput, sigget, hand_to_waiter,
+  PQ, LQ, sig_lock, sig_unlock, ls_peek, ls_init, ls_drain, ls_retire, mask_recount, wait_forget, has, sigput, sigget, hand_to_waiter,
   put_entry, put_entry_reset, C_DISCARDED, sig_discard_all, sig_wake_later, type siginfo_t, type SigSource,
 } from './sigqueue.js';
 
@@ -334,7 +334,7 @@ export function sig_setmask(ls: number, m0: number, m1: number): void {
   const b0 = m0 & ~o0, b1 = m1 & ~o1;
   I32[ls + LS.mask0] = m0 & ~CANTMASK0;
   I32[ls + LS.mask1] = m1;
-  if (I32[ls + LS.lid] !== 0) { mask_count(o0, o1, -1); mask_count(I32[ls + LS.mask0]!, m1, 1); }
+  if (I32[ls + LS.lid] !== 0) mask_recount(o0, o1, I32[ls + LS.mask0]!, m1);
   const sg = sigacts_h();
   if ((b0 & I32[sg + SG.pend0]!) !== 0 || (b1 & I32[sg + SG.pend1]!) !== 0) sig_redistribute();
 }

@@ -86,24 +86,27 @@ export function ls_get(lid: number): number {
 export function ls_init(h: number, lid: number, m0: number, m1: number): void {
   ls_drain(h);
   wait_forget(h);
-  if (I32[h + LS.lid] !== 0) mask_count(I32[h + LS.mask0]!, I32[h + LS.mask1]!, -1);
+  const live = I32[h + LS.lid] !== 0;
+  mask_recount(live ? I32[h + LS.mask0]! : 0, live ? I32[h + LS.mask1]! : 0, m0, m1);
   I32.fill(0, h, h + LS.armed);
   I32[h + LS.lid] = lid;
   I32[h + LS.mask0] = m0;
   I32[h + LS.mask1] = m1;
-  mask_count(m0, m1, 1);
 }
 /**
- * Counts (d = 1) or uncounts (-1) the signals of a live entry's mask in the
- * per-signal nblock (lock held). Every write of a live entry's mask goes
- * through ls_init, sig_setmask or ls_retire, which keep it.
+ * A live entry's mask goes from (w0, w1) to (n0, n1): the per-signal nblock
+ * follows the signals that changed (lock held). Every write of a live
+ * entry's mask goes through ls_init, sig_setmask or ls_retire, which call it.
  */
-export function mask_count(m0: number, m1: number, d: number): void {
-  for (let s = sig_first(m0, m1); s !== 0; s = sig_next(m0, m1, s)) I32[sigact_h(s) + SA.nblock] += d;
+export function mask_recount(w0: number, w1: number, n0: number, n1: number): void {
+  const c0 = w0 ^ n0, c1 = w1 ^ n1;
+  for (let s = sig_first(c0, c1); s !== 0; s = sig_next(c0, c1, s)) {
+    I32[sigact_h(s) + SA.nblock] += ((sig_word(s) === 0 ? n0 : n1) & sig_bit(s)) !== 0 ? 1 : -1;
+  }
 }
 /** An entry's LWP is gone (lock held): its mask no longer counts, and the entry is free. */
 export function ls_retire(h: number): void {
-  mask_count(I32[h + LS.mask0]!, I32[h + LS.mask1]!, -1);
+  mask_recount(I32[h + LS.mask0]!, I32[h + LS.mask1]!, 0, 0);
   I32[h + LS.lid] = 0;
 }
 /**
