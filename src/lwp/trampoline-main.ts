@@ -77,6 +77,19 @@ function on_exit(): void {
 
 let running = false;
 
+/**
+ * Start modules this worker has imported, by href. A warm worker that runs
+ * the same module again calls its export at once: import() of a module
+ * already loaded still resolves it through the loader and settles a
+ * Promise (~8-10 us of an lwp_create -> running of ~40 us, measured).
+ */
+const loaded = new Map<string, Record<string, unknown>>();
+async function load(href: string): Promise<Record<string, unknown>> {
+  const mod = (await importer(href)) as Record<string, unknown>;
+  loaded.set(href, mod);
+  return mod;
+}
+
 async function run(req: RunRequest): Promise<void> {
   const h = lwp_byid(req.lid);
   if (h === 0) { done(req.lid, true); return; }
@@ -86,7 +99,7 @@ async function run(req: RunRequest): Promise<void> {
   lwp_halt(); // created LWP_SUSPENDED: wait here for lwp_continue
   let flags = 0;
   try {
-    const mod = (await importer(req.module)) as Record<string, unknown>;
+    const mod = loaded.get(req.module) ?? await load(req.module);
     const fn = mod[req.exp];
     if (typeof fn !== 'function') throw new TypeError(`lwp_create: ${req.module} has no function export '${req.exp}'`);
     await (fn as (a: unknown) => unknown)(req.arg);
