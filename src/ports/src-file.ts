@@ -89,7 +89,7 @@ const FASSOC = define_struct('fassoc', {
   events: 'i32', // [F] the events asked for
   nlink: 'i32',  // [F] the link count at the last look
   inoLo: 'i32', inoHi: 'i32', devMajor: 'i32', devMinor: 'i32', // [F] the file's identity (is the name still it?)
-  size: 'f64',   // [F] the size at the last look
+  size: 'f64',   // [F] the size at the last look (kept only while FILE_TRUNC is asked)
 });
 const A = FASSOC.F;
 const FA_WATCH = 1, FA_FIRED = 2, FA_DONE = 3;
@@ -206,8 +206,12 @@ function events_of(a: number, m: number): number {
   if ((m & f.IN_DELETE_SELF) !== 0) ev |= FILE_DELETE;
   if ((m & f.IN_MOVE_SELF) !== 0) ev |= FILE_RENAME_FROM;
   if ((m & f.IN_UNMOUNT) !== 0) ev |= UNMOUNTED;
+  // A fresh look only when it can change the answer: a link count falls
+  // with an IN_ATTRIB, and only FILE_TRUNC needs the size. A plain append
+  // (IN_MODIFY, no FILE_TRUNC asked) fires without a host call.
+  const look = (m & f.IN_ATTRIB) !== 0 || ((m & f.IN_MODIFY) !== 0 && (want & FILE_TRUNC) !== 0);
   const pfd = I32[a + A.pfd]!;
-  if (pfd !== 0 && f.os_fstat_ext(pfd - 1) === 0) {
+  if (look && pfd !== 0 && f.os_fstat_ext(pfd - 1) === 0) {
     const nlink = f.xst.nlink, was = I32[a + A.nlink]!;
     if ((m & f.IN_MODIFY) !== 0 && f.xst.size < F64[(a + A.size) >> 1]!) ev |= FILE_TRUNC;
     I32[a + A.nlink] = nlink;
