@@ -121,6 +121,21 @@ function lane_events(out: port_event_t[], m: Int32Array, f: Float64Array, ent: n
   }
 }
 
+/**
+ * Wakes the lane's owner if it sleeps for room that head `head` has now
+ * made (LN_ROOMAT reached). As in take: the load after the head store pairs
+ * with the owner's flag store before its wait. Only when there is one: an
+ * Atomics.notify of nobody still takes V8's process-wide futex-table mutex,
+ * which the other side of a hot ping-pong takes too (~100 ns a round trip,
+ * measured). The branch is warmed by take_warm with both outcomes, so that
+ * a fresh getter's first room wake, long after TurboFan compiled take_lane
+ * with this function inlined, does not deoptimise it (the feedback is this
+ * function's, whoever it was inlined into).
+ */
+function room_wake(m: Int32Array, ln: number, head: number): void {
+  if (Atomics.load(m, ln + LN_ROOMWAIT) !== 0 && ((head - m[ln + LN_ROOMAT]!) | 0) >= 0) Atomics.notify(m, ln + LN_HEAD, 1);
+}
+
 /** Batches of 64 made by take_warm: enough for V8 to ask TurboFan for lane_events (~3 of its budget ticks), with room to spare. */
 const WARM_BATCHES = 192;
 /** take_warm looks for real events after this many batches (~0.1-0.3 ms unoptimised). */
@@ -145,6 +160,9 @@ export function take_warm(h: number, nget: number): void {
   const buf = new ArrayBuffer(64 * 16);
   const m = new Int32Array(buf), f = new Float64Array(buf);
   for (let i = 0; i < 64; i++) { m[(i << 2) + 2] = 1; f[i << 1] = (i & 1) === 0 ? i : i + 0.5; }
+  // room_wake's two outcomes, on a private lane header (its notify wakes nobody).
+  const hdr = new Int32Array(new ArrayBuffer(4 * LN_ENT));
+  for (let i = 0; i < 8; i++) { hdr[LN_ROOMWAIT] = i & 1; room_wake(hdr, 0, i); }
   for (let b = 0; b < WARM_BATCHES; b++) {
     if (b % WARM_CHUNK === 0 && b > 0 && port_nent(h) >= nget) return;
     lane_events(take_out(), m, f, 0, 63, b << 6, 64);
@@ -184,14 +202,7 @@ function take_lane(h: number, ln: number, max: number, out: port_event_t[], lock
   }
   Atomics.store(m, ln + LN_HEAD, (rh + nr) | 0);
   if (m[ln + LN_GETTER] !== cur.lid) m[ln + LN_GETTER] = cur.lid;
-  // As in take: the load after the head store pairs with the owner's flag
-  // store before its wait. The owner sleeps for room until the head reaches
-  // LN_ROOMAT: wake it (1) or nobody (0), with no branch and one notify
-  // either way, which finds no waiter in V8's futex table in the common
-  // case. A branch that a fresh getter first takes after TurboFan compiled
-  // this function deoptimises it (and its callers it was inlined into).
-  const reach = (rh + nr - m[ln + LN_ROOMAT]!) | 0;
-  Atomics.notify(m, ln + LN_HEAD, Atomics.load(m, ln + LN_ROOMWAIT) & ~(reach >> 31) & 1);
+  room_wake(m, ln, (rh + nr) | 0);
   m[h + P.curr] = m[h + P.curr]! - nr;
   m[h + P.sentPend] = m[h + P.sentPend]! + nr;
   sent_fold_locked(h);
