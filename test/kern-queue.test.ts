@@ -1,5 +1,5 @@
 /**
- * kern/queue.ts, the kernel's one tail queue: random sequences of every
+ * kern/queue.ts, the kernel's one tail queue (and its hash chains, SList): random sequences of every
  * operation on several lists at once, checked after each step against a
  * model (arrays), in both directions (next and prev links), with the links
  * of elements on no list cleared. This file maps its own scratch memory:
@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { map_memory, I32 } from '../src/kern/kmem.js';
-import { TailQ } from '../src/kern/queue.js';
+import { TailQ, SList } from '../src/kern/queue.js';
 
 const NLIST = 3, NEL = 12;
 // Heads: list i at words 8 + 4i (first at +1, last at +3: not adjacent, as in real structs).
@@ -92,6 +92,36 @@ test('TailQ: random operations on three lists match the model, both directions',
           break;
       }
       check(model);
+    }
+  }), { numRuns: 300 });
+});
+
+// SList, the hash chains: heads are single words (8 + i), links at +6.
+const C = new SList(6);
+type COp = { k: 'push'; l: number; e: number } | { k: 'remove'; l: number; e: number };
+const cOpArb: fc.Arbitrary<COp> = fc.record({ k: fc.constantFrom('push' as const, 'remove' as const), l: fc.nat(NLIST - 1), e: fc.nat(NEL - 1) });
+
+test('SList: random pushes and removes on three chains match the model; removing what is not on a chain changes nothing', () => {
+  fc.assert(fc.property(fc.array(cOpArb, { maxLength: 120 }), (ops) => {
+    map_memory(new SharedArrayBuffer(4 * 256));
+    const model: number[][] = Array.from({ length: NLIST }, () => []);
+    const where = (j: number): number => model.findIndex((l) => l.includes(j));
+    for (const op of ops) {
+      const b = 8 + op.l;
+      if (op.k === 'push') {
+        if (where(op.e) >= 0) continue;
+        C.insert_head(b, elOf(op.e));
+        model[op.l]!.unshift(op.e);
+      } else {
+        const on = model[op.l]!.indexOf(op.e);
+        assert.equal(C.remove(b, elOf(op.e)), on >= 0);
+        if (on >= 0) model[op.l]!.splice(on, 1);
+      }
+      model.forEach((want, i) => {
+        const got: number[] = [];
+        for (let e = C.first(8 + i); e !== 0 && got.length <= NEL; e = C.after(e)) got.push(e);
+        assert.deepEqual(got, want.map(elOf));
+      });
     }
   }), { numRuns: 300 });
 });

@@ -60,7 +60,7 @@ import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { mutex_class } from '../kern/lockdebug.js';
 import { define_tunable } from '../kern/options.js';
 import { kstat_counter, kstat_add, kstat_gauge } from '../kern/kstat.js';
-import { TailQ } from '../kern/queue.js';
+import { TailQ, SList } from '../kern/queue.js';
 import type { Errno } from '../kern/errno.js';
 import { intr_source_hold, intr_add_handler, src_fd, held, DIR_READ } from './intr.js';
 import { os_close, os_available } from './ffi.js';
@@ -124,19 +124,13 @@ function instance(): Errno {
   return 0;
 }
 
+const CHAIN = new SList(W.hnext);
 function lookup(wd: number): number {
-  let w = I32[bucket(wd)]!;
-  while (w !== 0 && I32[w + W.wd] !== wd) w = I32[w + W.hnext]!;
+  let w = CHAIN.first(bucket(wd));
+  while (w !== 0 && I32[w + W.wd] !== wd) w = CHAIN.after(w);
   return w;
 }
-
-function unhash(w: number): void {
-  const b = bucket(I32[w + W.wd]!);
-  let p = 0, x = I32[b]!;
-  while (x !== 0 && x !== w) { p = x; x = I32[x + W.hnext]!; }
-  if (x !== w) return;
-  if (p === 0) I32[b] = I32[w + W.hnext]!; else I32[p + W.hnext] = I32[w + W.hnext]!;
-}
+function unhash(w: number): void { CHAIN.remove(bucket(I32[w + W.wd]!), w); }
 
 /** The watch of wd, made and hashed if new (inotify lock held); 0 when the table is full. */
 function watch_of(wd: number): number {
@@ -145,9 +139,7 @@ function watch_of(wd: number): number {
   w = watches.alloc();
   if (w === 0) return 0;
   I32[w + W.wd] = wd;
-  const b = bucket(wd);
-  I32[w + W.hnext] = I32[b]!;
-  I32[b] = w;
+  CHAIN.insert_head(bucket(wd), w);
   return w;
 }
 

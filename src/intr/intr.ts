@@ -94,6 +94,7 @@
 import { I32, define_struct, kcache_create, kregion_create } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { mutex_class } from '../kern/lockdebug.js';
+import { SList } from '../kern/queue.js';
 import { define_tunable } from '../kern/options.js';
 import { tunables } from '../kern/boot.js';
 import { kstat_counter, kstat_add, kstat_gauge } from '../kern/kstat.js';
@@ -128,6 +129,8 @@ const INTRSRC = define_struct('intrsrc', {
   flags: 'i32',    // [I,a] SRC_*; read lock-free by intr_source_valid
 });
 export const S = INTRSRC.F;
+/** The sources' hash chains by descriptor number (I). */
+const CHAIN = new SList(S.hnext);
 export const SRC_STALE = 1, SRC_NOEPOLL = 2;
 
 export const sources = kcache_create('intrsrc', INTRSRC, (t) => t.intr_sources_max!);
@@ -226,7 +229,7 @@ function same_file(src: number): boolean {
 
 /** The live source of fd for the file in os.st, or 0; marks one for another file stale (intr lock held). */
 function lookup(fd: number): number {
-  for (let s = I32[bucket(fd)]!; s !== 0; s = I32[s + S.hnext]!) {
+  for (let s = CHAIN.first(bucket(fd)); s !== 0; s = CHAIN.after(s)) {
     if (I32[s + S.fd] !== fd || (I32[s + S.flags]! & SRC_STALE) !== 0) continue;
     if (same_file(s)) return s;
     Atomics.store(I32, s + S.flags, I32[s + S.flags]! | SRC_STALE);
@@ -249,9 +252,7 @@ function source_new(fd: number): number {
   const mode = os.st.mode & os.S_IFMT;
   I32[s + S.sotype] = mode === os.S_IFSOCK ? -1 : 0; // asked at first use (src_sotype)
   if (mode === os.S_IFREG || mode === os.S_IFDIR) I32[s + S.flags] = SRC_NOEPOLL;
-  const b = bucket(fd);
-  I32[s + S.hnext] = I32[b]!;
-  I32[b] = s;
+  CHAIN.insert_head(bucket(fd), s);
   kstat_add(mode === os.S_IFSOCK ? C_REG.socket : mode === os.S_IFIFO ? C_REG.pipe : mode === os.S_IFREG ? C_REG.file : C_REG.other);
   return s;
 }
@@ -299,13 +300,7 @@ export function intr_source_rele(src: number, dir: number): void {
   sources.free(src);
 }
 
-function unhash(src: number): void {
-  const b = bucket(I32[src + S.fd]!);
-  let p = 0, x = I32[b]!;
-  while (x !== 0 && x !== src) { p = x; x = I32[x + S.hnext]!; }
-  if (x !== src) return;
-  if (p === 0) I32[b] = I32[src + S.hnext]!; else I32[p + S.hnext] = I32[src + S.hnext]!;
-}
+function unhash(src: number): void { CHAIN.remove(bucket(I32[src + S.fd]!), src); }
 
 /**
  * Whether src's descriptor number still names its file (statx compared
@@ -376,7 +371,7 @@ export function intr_dispatch(src: number, gen: number, revents: number): void {
 export function intr_sources_of(fd: number): number[] {
   const out: number[] = [];
   mutex_enter(lockw());
-  for (let s = I32[bucket(fd)]!; s !== 0; s = I32[s + S.hnext]!) if (I32[s + S.fd] === fd) out.push(s);
+  for (let s = CHAIN.first(bucket(fd)); s !== 0; s = CHAIN.after(s)) if (I32[s + S.fd] === fd) out.push(s);
   mutex_exit(lockw());
   return out;
 }

@@ -104,3 +104,43 @@ export class TailQ {
     m[from + this.last] = 0;
   }
 }
+
+/**
+ * Singly-linked lists (BSD SLIST): the kernel's hash chains — knotes by
+ * (kqueue, filter, ident), OS sources by descriptor, inotify watches by wd,
+ * PORT_SOURCE_FD and PORT_SOURCE_FILE associations. The head is one word (a
+ * bucket) and each element links the next at `next`; insertion is at the
+ * head and removal walks from it (chains are short: the tables size their
+ * buckets to their capacity). Same rules as TailQ: the caller holds the
+ * chain's lock; nothing here locks, allocates or throws.
+ */
+export class SList {
+  /** @param next word offset of the next link in an element */
+  constructor(readonly next: number) {}
+
+  /** The first element of the chain whose head is word b, or 0. */
+  first(b: number): number { return I32[b]!; }
+  /** The element after e, or 0. */
+  after(e: number): number { return I32[e + this.next]!; }
+
+  /**
+   * Pushes e (on no chain) at the head of chain b. e's link is written
+   * before the head, so a walker that reads the chain without the lock (the
+   * knote hash's optimistic lookup) meets e whole or not at all.
+   */
+  insert_head(b: number, e: number): void {
+    const m = I32;
+    m[e + this.next] = m[b]!;
+    m[b] = e;
+  }
+
+  /** Unlinks e from chain b; false (nothing changed) when e is not on it. e's own link is left as it was. */
+  remove(b: number, e: number): boolean {
+    const m = I32, nx = this.next;
+    let p = 0, x = m[b]!;
+    while (x !== 0 && x !== e) { p = x; x = m[x + nx]!; }
+    if (x !== e) return false;
+    if (p === 0) m[b] = m[e + nx]!; else m[p + nx] = m[e + nx]!;
+    return true;
+  }
+}

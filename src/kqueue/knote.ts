@@ -85,6 +85,7 @@
  *                      file_notify after the port lock is dropped
  */
 import { I32, F64, define_struct, kcache_create, kregion_create, f64_get, f64_set } from '../kern/kmem.js';
+import { SList } from '../kern/queue.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { define_tunable } from '../kern/options.js';
 import { mutex_class } from '../kern/lockdebug.js';
@@ -169,6 +170,8 @@ export const K = {
   hook: KF.hook, hnext: KF.hnext, qnext: KF.qnext, qprev: KF.qprev, lnext: KF.lnext, lprev: KF.lprev,
   wnext: KF.wnext, wprev: KF.wprev, file: KF.file,
 } as const satisfies Record<keyof typeof KF, number>;
+/** The hash chains, under their bucket's stripe (h). */
+const KNCHAIN = new SList(K.hnext);
 
 /** Knote status bits (kn_status). */
 export const KN_ACTIVE = 0x01, KN_QUEUED = 0x02, KN_DISABLED = 0x04, KN_DELETING = 0x10;
@@ -246,8 +249,7 @@ function kn_lookup_locked(b: number, kq: number, filter: number, ident: number):
 export function kn_hash_insert(kn: number): void {
   const b = bucket(I32[kn + K.kq], I32[kn + K.filter], kn_ident(kn)), s = stripe(b);
   mutex_enter(s);
-  I32[kn + K.hnext] = I32[b];
-  I32[b] = kn;
+  KNCHAIN.insert_head(b, kn);
   mutex_exit(s);
 }
 
@@ -255,9 +257,7 @@ export function kn_hash_insert(kn: number): void {
 export function kn_hash_remove(kn: number): void {
   const b = bucket(I32[kn + K.kq], I32[kn + K.filter], kn_ident(kn)), s = stripe(b);
   mutex_enter(s);
-  let p = 0, x = I32[b];
-  while (x !== 0 && x !== kn) { p = x; x = I32[x + K.hnext]; }
-  if (x === kn) { if (p === 0) I32[b] = I32[kn + K.hnext]; else I32[p + K.hnext] = I32[kn + K.hnext]; }
+  KNCHAIN.remove(b, kn);
   I32[kn + K.hnext] = 0;
   mutex_exit(s);
 }

@@ -53,6 +53,7 @@
  *                    (interests). Arguments are copied in before it (sys.ts).
  */
 import { I32, define_struct, kcache_create, kregion_create } from '../kern/kmem.js';
+import { SList } from '../kern/queue.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { mutex_class } from '../kern/lockdebug.js';
 import { define_tunable } from '../kern/options.js';
@@ -124,13 +125,8 @@ const from_host = (rev: number): number => (rev & (READ_BITS | POLLOUT | ALWAYS)
 
 // ---------------------------------------------------------------- records (portfd lock held)
 
-function unhash(r: number): void {
-  const b = bucket(I32[r + R.fd]!);
-  let p = 0, x = I32[b]!;
-  while (x !== 0 && x !== r) { p = x; x = I32[x + R.hnext]!; }
-  if (x !== r) return;
-  if (p === 0) I32[b] = I32[r + R.hnext]!; else I32[p + R.hnext] = I32[r + R.hnext]!;
-}
+const CHAIN = new SList(R.hnext);
+function unhash(r: number): void { CHAIN.remove(bucket(I32[r + R.fd]!), r); }
 
 /** Frees a record: its slot (a queued event withdrawn), its interests, itself. Never throws. */
 function rec_free(r: number): void {
@@ -251,8 +247,7 @@ function associate_locked(port: number, fd: number, events: number, user: number
   const err = rec_interests(r, fd, dirs_of(events));
   if (err !== 0) { if (fresh) recs.free(r); return err === 'EBADF' ? 'EBADFD' : err === 'ENOMEM' ? 'EAGAIN' : err; }
   if (fresh) {
-    const b = bucket(fd);
-    I32[r + R.hnext] = I32[b]!; I32[b] = r;
+    CHAIN.insert_head(bucket(fd), r);
     I32[table.base + W_COUNT]!++;
   } else if (swap) {
     // Its event is pending, perhaps in a getter's hands: freeing the slot cancels that delivery.

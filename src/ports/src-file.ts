@@ -51,6 +51,7 @@
  * take F with no lock held.
  */
 import { I32, F64, define_struct, kcache_create, kregion_create } from '../kern/kmem.js';
+import { SList } from '../kern/queue.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { mutex_class } from '../kern/lockdebug.js';
 import { define_tunable } from '../kern/options.js';
@@ -126,18 +127,13 @@ function oid_arg(object: number | FileObjCopy): number {
 
 // ---------------------------------------------------------------- table (F held)
 
+const CHAIN = new SList(A.hnext);
 function lookup(port: number, oid: number): number {
-  let a = I32[bucket(port, oid)]!;
-  while (a !== 0 && !(I32[a + A.port] === port && I32[a + A.oid] === oid)) a = I32[a + A.hnext]!;
+  let a = CHAIN.first(bucket(port, oid));
+  while (a !== 0 && !(I32[a + A.port] === port && I32[a + A.oid] === oid)) a = CHAIN.after(a);
   return a;
 }
-function unhash(a: number): void {
-  const b = bucket(I32[a + A.port]!, I32[a + A.oid]!);
-  let p = 0, x = I32[b]!;
-  while (x !== 0 && x !== a) { p = x; x = I32[x + A.hnext]!; }
-  if (x !== a) return;
-  if (p === 0) I32[b] = I32[a + A.hnext]!; else I32[p + A.hnext] = I32[a + A.hnext]!;
-}
+function unhash(a: number): void { CHAIN.remove(bucket(I32[a + A.port]!, I32[a + A.oid]!), a); }
 /** Lets go of the watcher and the O_PATH descriptor, if still held. */
 function unwatch(a: number): void {
   const w = I32[a + A.w]!, pfd = I32[a + A.pfd]!;
@@ -313,8 +309,7 @@ function associate_locked(o: Assoc): ErrnoCode | 0 {
   } else if ((a = alloc_reaping()) !== 0) {
     fresh = true;
     I32[a + A.port] = port; I32[a + A.oid] = oid; I32[a + A.slot] = spare;
-    const b = bucket(port, oid);
-    I32[a + A.hnext] = I32[b]!; I32[b] = a;
+    CHAIN.insert_head(bucket(port, oid), a);
   }
   let err: ErrnoCode | 0 = a === 0 ? 'EAGAIN' : arm(a, pfd, o);
   // A port closed meanwhile has run its close hook already: undo.
