@@ -8,6 +8,8 @@
  * for it.
  */
 import { createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
+import { I32, kregion_create } from './kmem.js';
 
 /** A libc function bound by its C signature. */
 export type LibcFn = (...a: unknown[]) => unknown;
@@ -24,11 +26,48 @@ export interface Libc {
 
 let libc: Libc | null | undefined;
 
+/*
+ * A thread must not be torn down while it loads koffi: the addon's init
+ * treats the failing N-API calls of a terminating environment as fatal
+ * (node-addon-api's ThrowAsJavaScriptException: "FATAL ERROR ... napi_throw")
+ * and aborts the whole process. Node terminates every worker when the main
+ * thread exits, and a kernel thread (the intr thread, an aio thread) or an
+ * LWP that makes its first host call just then was seen to take the process
+ * down after its work was done. So the threads attached to kernel memory
+ * count their loads in progress in one word, and the main thread's 'exit'
+ * waits (bounded) until none is under way (the LWP pool terminates a
+ * worker only once its LWP is done).
+ */
+const loading = kregion_create('libc', () => 2);
+/** How long the main thread's exit waits for loads in progress, ms (a load takes a few). */
+const EXIT_WAIT_MS = 500;
+function load_begin(): number {
+  const w = loading.base;
+  if (w !== 0) Atomics.add(I32, w, 1);
+  return w;
+}
+function load_end(w: number): void {
+  if (w === 0) return;
+  Atomics.sub(I32, w, 1);
+  Atomics.notify(I32, w);
+}
+if (isMainThread) {
+  process.on('exit', () => {
+    const w = loading.base;
+    if (w === 0) return;
+    const until = Date.now() + EXIT_WAIT_MS;
+    for (let n = Atomics.load(I32, w); n > 0 && Date.now() < until; n = Atomics.load(I32, w)) {
+      Atomics.wait(I32, w, n, until - Date.now());
+    }
+  });
+}
+
 /** This thread's libc, or null when host calls are unavailable. Never throws. */
 export function libc_open(): Libc | null {
   if (libc !== undefined) return libc;
   libc = null;
   if (process.platform !== 'linux' || process.env.UKERN_NO_FFI === '1') return libc;
+  const w = load_begin();
   try {
     const koffi = createRequire(import.meta.url)('koffi') as {
       load(name: string): { func(sig: string): LibcFn }; errno(): number;
@@ -41,6 +80,8 @@ export function libc_open(): Libc | null {
     };
   } catch {
     libc = null;
+  } finally {
+    load_end(w);
   }
   return libc;
 }
