@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { writeFileSync, openSync, closeSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as sys from '../src/sys/index.js';
-import { boot } from '../src/kern/boot.js';
-import { all_caches } from '../src/kern/kmem.js';
-import { mbox_held, mbox_mine, mbox_post } from '../src/kern/mailbox.js';
+import { boot, kernel_image } from '../src/kern/boot.js';
+import { all_caches, I32 } from '../src/kern/kmem.js';
+import { mbox_held, mbox_mine, mbox_post, mbox_lwp_exited } from '../src/kern/mailbox.js';
 import { scenario, until, within } from './helpers.js';
 
 boot({ lwp_pool: 2 });
@@ -118,6 +118,21 @@ test('an LWP that used both consumers gives its one mailbox back when it exits',
   assert.deepEqual(sys.timer_gettime(a[2]!).it_value.tv_sec > 0, true);
   sys.timer_delete(a[2]!);
   closeSync(fd);
+});
+
+test('a dead worker\'s LWP: lwp0 finds its mailbox by owner, gives it back, and its bindings go stale', () => {
+  const base = inuse();
+  const cache = all_caches().find((c) => c.name === 'itimer.mbox')!;
+  const h = cache.alloc(), i = cache.index(h);
+  const DEAD = 0x3eadbeef; // no LWP of this process: the hook runs as lwp0 runs it, for another thread's LWP
+  Atomics.store(I32, h + 1, DEAD); // the owner field
+  const word = kernel_image().layout.regions['mbox.word']![0] + i;
+  const b = (((Atomics.load(I32, word) >>> 1) & 0x3fff) << 17) | (i + 1);
+  assert.equal(inuse(), base + 1);
+  assert.equal(mbox_post(b), true, 'a live binding posts');
+  mbox_lwp_exited(DEAD);
+  assert.equal(inuse(), base, 'given back');
+  assert.equal(mbox_post(b), false, 'and stale from then on');
 });
 
 test('keepalive: a thread is kept alive while a SIGEV_THREAD timer or request may deliver, and not after', () => {

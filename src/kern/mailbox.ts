@@ -214,7 +214,12 @@ function mbox_giveback(h: number, b: number, own: boolean): void {
   slots.free(h);
 }
 
-on_lwp_exit((lid) => {
+/**
+ * The LWP `lid` exited (its on_lwp_exit hook; exported for the tests): in
+ * its own thread the mailbox is known, O(1); for a worker that died, lwp0
+ * finds the slot by owner (a scan, only while mailboxes are in use).
+ */
+export function mbox_lwp_exited(lid: number): void {
   if (lid === cur.lid) {
     const b = mine;
     if (b === 0) return;
@@ -223,7 +228,6 @@ on_lwp_exit((lid) => {
     mbox_reeval();
     return;
   }
-  // A dead worker's LWP, exited by lwp0: its slot is found by owner.
   if (slots.inuse === 0) return;
   for (let i = 0; i < slots.count; i++) {
     const h = slots.handle(i);
@@ -231,4 +235,5 @@ on_lwp_exit((lid) => {
     const g = (Atomics.load(I32, words.base + i) >>> 1) & GEN_MASK;
     mbox_giveback(h, (g << SLOT_BITS) | (i + 1), false);
   }
-});
+}
+on_lwp_exit(mbox_lwp_exited);
