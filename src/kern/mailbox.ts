@@ -87,9 +87,11 @@ export interface MboxConsumer {
   released(b: number, own: boolean): void;
 }
 
-// The slot's cache object: word 0 is the cache's free link while free.
-// owner: [a] the lid that took it (-1: a thread without an LWP), 0 free.
-const MBOX = define_struct('itimer.mbox', { link: 'i32', owner: 'i32' });
+/** struct mbox, a slot. `[key]`: what guards the field (legend in kern/lockorder.ts). */
+const MBOX = define_struct('itimer.mbox', {
+  link: 'i32',  // the cache's free link while free (kmem), else unused
+  owner: 'i32', // [a] the lid that took it (-1: a thread without an LWP), 0 free; written by the taker and the give-back
+});
 const MB = MBOX.F;
 // The cache keeps its historical name (kmem_snapshot reports it; tests count it).
 const slots = kcache_create('itimer.mbox', MBOX, (t) => t.maxlwp! + 8);
