@@ -85,7 +85,7 @@ const AIOREQ = define_struct('aioreq', {
   signo: 'i32',    // [c] SIGEV_SIGNAL
   kq: 'i32',       // [c] SIGEV_KEVENT: the kqueue (handle)
   kn: 'i32',       // [c] SIGEV_KEVENT: its EVFILT_AIO knote
-  mbox: 'i32',     // [c] SIGEV_THREAD: the submitter's notification mailbox
+  mbox: 'i32',     // [c] SIGEV_THREAD: the binding of the submitter's mailbox (kern/mailbox.ts)
   lio: 'i32',      // [c] the lio_listio group, 0 none
   flags: 'i32',    // [Q] RF_*
   offset: 'f64',   // [c]

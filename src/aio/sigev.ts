@@ -8,19 +8,21 @@
  * completion; a standard one coalesces while pending, as POSIX says.
  *
  * SIGEV_THREAD: the function is a JS closure of the submitting thread and
- * cannot move, so, as the timers do it, it runs on that thread's event
- * loop. Each submitting thread owns a mailbox word in kernel memory (taken
- * at its first SIGEV_THREAD request, given back when its LWP exits); the
- * completion, in whatever thread makes it, bumps and notifies the word; the
- * owner's loop (Atomics.waitAsync on it) calls the function of each of its
+ * cannot move, so it runs on that thread's event loop, through the thread
+ * mailbox (kern/mailbox.ts, shared with the timers: one word, one pump, one
+ * keepalive per thread). The request is bound to the submitter's mailbox at
+ * submission (r_mbox holds the binding; EAGAIN when every mailbox is taken);
+ * the completion, in whatever thread makes it, posts the binding; the
+ * owner's pump has this module call the function of each of the thread's
  * requests that is done, once, with sigev_value, outside the kernel. While
- * it has such requests pending, the thread's event loop is kept alive.
+ * it has such requests pending, the thread's event loop is kept alive. When
+ * the submitter's LWP exits its mailbox is given back with the functions it
+ * had pending (they never run, as for a timer); a completion after that
+ * finds the mailbox's generation moved on and posts nothing.
  */
-import { I32, kregion_create } from '../kern/kmem.js';
+import { I32 } from '../kern/kmem.js';
 import { fail } from '../kern/errno.js';
-import { cur } from '../kern/hdr.js';
-import { hold } from '../kern/keepalive.js';
-import { on_lwp_exit } from '../kern/proc.js';
+import { mbox_consumer_register, mbox_mine, mbox_post, mbox_watch, mbox_reeval } from '../kern/mailbox.js';
 import { sig_generate } from '../signals/kapi.js';
 import { SI_ASYNCIO } from '../signals/consts.js';
 import { SIGEV_SIGNAL, SIGEV_THREAD } from '../timers/consts.js';
@@ -31,69 +33,33 @@ aio_set_notifier(SIGEV_SIGNAL, (h) => {
   sig_generate(0, I32[h + R.signo]!, { code: SI_ASYNCIO, value: f64r(h, R.sigval), pid: process.pid, lid: 0, timer: 0 });
 });
 
-/** Mailboxes: (seq, owner lid) pairs. */
-const mboxes = kregion_create('aio.mbox', (t) => 2 * (t.maxlwp! + 8));
-let myMbox = 0;
+aio_set_notifier(SIGEV_THREAD, (h) => { mbox_post(I32[h + R.mbox]!); });
+
+/** This thread's SIGEV_THREAD requests not yet called: aio_id -> function and value. */
 const local = new Map<number, { fn: (v: number) => void; value: number }>();
-let release: (() => void) | undefined;
-let pumping = false;
 
-function mbox_take(): number {
-  if (myMbox !== 0) return myMbox;
-  const lid = cur.lid || -1;
-  for (let w = mboxes.base; w < mboxes.base + mboxes.words; w += 2) {
-    if (Atomics.compareExchange(I32, w + 1, 0, lid) === 0) { myMbox = w; return w; }
-  }
-  return 0;
-}
-on_lwp_exit((lid) => {
-  for (let w = mboxes.base; w < mboxes.base + mboxes.words; w += 2) {
-    if (Atomics.load(I32, w + 1) === lid) { Atomics.store(I32, w + 1, 0); if (w === myMbox) myMbox = 0; }
-  }
-});
-
-aio_set_notifier(SIGEV_THREAD, (h) => {
-  const m = I32[h + R.mbox]!;
-  if (m === 0) return;
-  Atomics.add(I32, m, 1);
-  Atomics.notify(I32, m);
-});
-
-/** Calls the functions of this thread's requests that are done (each once), outside the kernel. */
-function deliver(): void {
-  for (const [id, t] of local) {
-    const h = aio_lookup(id);
-    if (h !== 0 && !aio_settled(h, id)) continue;
-    local.delete(id);
-    try { t.fn(t.value); } catch (e) { queueMicrotask(() => { throw e; }); }
-  }
-}
-
-async function pump(): Promise<void> {
-  if (pumping) return;
-  pumping = true;
-  try {
-    while (local.size > 0 && myMbox !== 0) {
-      const seen = Atomics.load(I32, myMbox);
-      deliver();
-      if (local.size === 0) break;
-      const r = Atomics.waitAsync(I32, myMbox, seen);
-      if (r.async) await r.value;
+mbox_consumer_register('aio', {
+  /** Calls the functions of this thread's requests that are done (each once), outside the kernel. */
+  deliver(): boolean {
+    for (const [id, t] of local) {
+      const h = aio_lookup(id);
+      if (h !== 0 && !aio_settled(h, id)) continue;
+      local.delete(id);
+      try { t.fn(t.value); } catch (e) { queueMicrotask(() => { throw e; }); }
     }
-  } finally {
-    pumping = false;
-    release?.(); release = undefined;
-  }
-}
+    return local.size > 0;
+  },
+  live: () => local.size > 0,
+  released(_b, own) { if (own) local.clear(); },
+});
 
 aio_notify_register(SIGEV_THREAD, {
   reserve(h, id, c, S) {
-    const m = mbox_take();
+    const m = mbox_mine();
     if (m === 0) fail('EAGAIN', S, 'no notification mailbox');
     I32[h + R.mbox] = m;
     local.set(id, { fn: c.ev.fn!, value: c.ev.value });
-    release ??= hold();
-    void pump();
+    mbox_watch();
   },
-  unreserve(h) { local.delete(I32[h + R.id]!); },
+  unreserve(h) { local.delete(I32[h + R.id]!); mbox_reeval(); },
 });
