@@ -22,7 +22,7 @@ const fixture = new URL('./fixtures/mbox.js', import.meta.url);
 const dir = mkdtempSync(join(tmpdir(), 'ukern-mbox-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const inuse = (): number => sys.kmem_snapshot().caches.find((c) => c.cache === 'itimer.mbox')!.inUse;
+const inuse = (): number => sys.kmem_snapshot().caches.find((c) => c.cache === 'mbox')!.inUse;
 const SLOT = (b: number): number => b & 0x1ffff;
 function file(name: string): number { const p = join(dir, name); writeFileSync(p, Buffer.alloc(64, 7)); return openSync(p, 'r'); }
 const thread = (fn: (v: number) => void, value = 0): sys.aio_sigevent =>
@@ -31,7 +31,7 @@ const thread = (fn: (v: number) => void, value = 0): sys.aio_sigevent =>
 // First, while this thread has no mailbox yet.
 test('exhaustion: timer_create and aio_read with SIGEV_THREAD are EAGAIN, and leave kernel memory as they found it', () => {
   assert.equal(mbox_held(), 0);
-  const cache = all_caches().find((c) => c.name === 'itimer.mbox')!;
+  const cache = all_caches().find((c) => c.name === 'mbox')!;
   const taken: number[] = [];
   for (let h = cache.alloc(); h !== 0; h = cache.alloc()) taken.push(h);
   try {
@@ -122,7 +122,7 @@ test('an LWP that used both consumers gives its one mailbox back when it exits',
 
 test('a dead worker\'s LWP: lwp0 finds its mailbox by owner, gives it back, and its bindings go stale', () => {
   const base = inuse();
-  const cache = all_caches().find((c) => c.name === 'itimer.mbox')!;
+  const cache = all_caches().find((c) => c.name === 'mbox')!;
   const h = cache.alloc(), i = cache.index(h);
   const DEAD = 0x3eadbeef; // no LWP of this process: the hook runs as lwp0 runs it, for another thread's LWP
   Atomics.store(I32, h + 1, DEAD); // the owner field

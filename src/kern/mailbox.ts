@@ -88,13 +88,13 @@ export interface MboxConsumer {
 }
 
 /** struct mbox, a slot. `[key]`: what guards the field (legend in kern/lockorder.ts). */
-const MBOX = define_struct('itimer.mbox', {
+const MBOX = define_struct('mbox', {
   link: 'i32',  // the cache's free link while free (kmem), else unused
   owner: 'i32', // [a] the lid that took it (-1: a thread without an LWP), 0 free; written by the taker and the give-back
 });
 const MB = MBOX.F;
 // The cache keeps its historical name (kmem_snapshot reports it; tests count it).
-const slots = kcache_create('itimer.mbox', MBOX, (t) => t.maxlwp! + 8);
+const slots = kcache_create('mbox', MBOX, (t) => t.maxlwp! + 8);
 /** [a] the mailbox words, one per slot, by slot number (see the header). */
 const words = kregion_create('mbox.word', (t) => t.maxlwp! + 8);
 

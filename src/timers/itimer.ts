@@ -107,15 +107,16 @@ const ITIMER = define_struct('itimer', {
   notify: 'i32',    // [c] SIGEV_*
   signo: 'i32',     // [c] SIGEV_SIGNAL's signal (signfy.ts)
   flags: 'i32',     // [g+i] IT_*; timer_create stores IT_SIGNAL / IT_THREAD holding g only (no callout
-                    //   yet), and thread.ts peeks at it without either before re-checking under i
-  armed: 'i32',     // [i] (thread.ts's keepalive reads it with Atomics.load, without i)
+                    //   yet), and sigev-thread.ts peeks at it without either before re-checking under i
+  armed: 'i32',     // [i] (sigev-thread.ts's keepalive reads it with Atomics.load, without i)
   pending: 'i32',   // [i] it_pending: expirations not yet delivered (same lock-free reader)
   overrun: 'i32',   // [i] it_overrun: extra expirations of the last delivery
   callout: 'i32',   // [c]
   portfd: 'i32',    // [g+i] the port notified
   portev: 'i32',    // [g+i] the pre-reserved port event slot (0: none)
-  mbox: 'i32',      // [i] SIGEV_THREAD: the creating thread's mailbox; set at create holding g only,
-                    //   cleared under i when that thread lets its mailbox go (thread.ts)
+  mbox: 'i32',      // [i] SIGEV_THREAD: the creating thread's mailbox binding (kern/mailbox.ts: slot and
+                    //   generation); set at create holding g only, cleared under i when that thread's
+                    //   mailbox is given back (sigev-thread.ts)
   lid: 'i32',       // [c] creating LWP (it_lwp; not read yet)
   owner: 'i32',     // [T] lid of the thread holding ITLK_LOCKED
 });

@@ -122,16 +122,16 @@ export const CASES: Readonly<Record<string, { what: string; run: () => void | Pr
     },
   },
   'itimer-mbox-freed-when-lwp-exits': {
-    what: 'an LWP that created and deleted a SIGEV_THREAD timer leaves no itimer.mbox in use once collected',
+    what: 'an LWP that created and deleted a SIGEV_THREAD timer leaves no mbox in use once collected',
     run: async () => {
       sys.boot({ lwp_pool: 0 });
       const lid = sys.lwp_create({ module: fixture(), export: 'threadTimer' });
       await sys.lwp_wait_async(lid);
       const deadline = Date.now() + 3000;
       for (;;) {
-        const m = sys.kmem_snapshot().caches.find((c) => c.cache === 'itimer.mbox')!;
+        const m = sys.kmem_snapshot().caches.find((c) => c.cache === 'mbox')!;
         if (m.inUse === 0) return;
-        if (Date.now() > deadline) throw new Error(`itimer.mbox: ${m.inUse} in use after the LWP was collected`);
+        if (Date.now() > deadline) throw new Error(`mbox: ${m.inUse} in use after the LWP was collected`);
         await new Promise((r) => setTimeout(r, 20));
       }
     },

@@ -26,7 +26,7 @@ function word_of(lid: number): number {
   const L = kernel_image().layout;
   const words = L.regions['mbox.word'];
   if (words !== undefined) {
-    const [base, count, size] = L.caches['itimer.mbox']!;
+    const [base, count, size] = L.caches['mbox']!;
     for (let i = 0; i < count; i++) if (Atomics.load(I32, base + 8 + i * size + 1) === lid) return words[0] + i;
   } else {
     const [base, n] = L.regions['aio.mbox']!; // (seq, owner) pairs
