@@ -173,6 +173,20 @@ test('a pending pipe read: EINPROGRESS; aio_return EINPROGRESS (and stays); comp
   closeSync(r); closeSync(w);
 });
 
+test('a pipe read nobody waits for completes when written, and notifies (the host completes it later: io_uring posts it from the submitter\'s task work)', async () => {
+  const [r, w] = pipe();
+  const buf = shared(8);
+  let value = 0;
+  const done = new Promise<void>((res) => {
+    sys.aio_read(cb(r, buf, 0, 8, { sigev_notify: sys.SIGEV_THREAD, sigev_value: 7, sigev_notify_function: (v) => { value = v; res(); } }));
+  });
+  setTimeout(() => writeSync(w, 'abc'), 50);
+  await within(done, 6000, 'the notification of a pipe read nobody waits for');
+  assert.equal(value, 7);
+  assert.equal(Buffer.from(buf.subarray(0, 3)).toString(), 'abc');
+  closeSync(r); closeSync(w);
+});
+
 test('aio_suspend_async is aborted by its AbortSignal; an empty wait times out with EAGAIN', async () => {
   const [r, w] = pipe();
   const c = cb(r, shared(4));
