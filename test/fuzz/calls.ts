@@ -346,6 +346,7 @@ function judge(e: unknown): Outcome {
   if (e instanceof TypeError) {
     const code = (e as { code?: unknown }).code;
     if (code === 'ERR_INVALID_ARG_TYPE') return { ok: true, label: 'TypeError' };
+    if (code === 'ERR_INVALID_ARG_VALUE') return { ok: true, label: 'TypeError(ERR_INVALID_ARG_VALUE)' }; // a value of the right type that names nothing usable
     return { ok: true, label: `TypeError(no code): ${e.message.replace(/\[\d+\]/g, '[i]').replace(/\d{3,}/g, 'N').slice(0, 90)}` };
   }
   const what = e instanceof Error ? `${e.constructor.name}: ${e.message}` : `a thrown ${typeof e} ${String(e)}`;

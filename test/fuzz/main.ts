@@ -236,7 +236,7 @@ function summary(reports: FuzzReport[], elapsed: number, o: Options, leftovers: 
   if (process.env.FUZZ_VERBOSE || o.seconds > 60) for (const [n, ls] of byCall) console.log(`  ${n}: ${ls.join(', ')}`);
   const nocode = [...tally].filter(([k]) => k.includes('TypeError(no code)')).sort((a, b) => b[1] - a[1]);
   if (nocode.length) {
-    console.log(`  TypeErrors without code ERR_INVALID_ARG_TYPE (common brief: argument errors carry it):`);
+    console.log(`  TypeErrors without a Node argument-error code (ERR_INVALID_ARG_TYPE / ERR_INVALID_ARG_VALUE):`);
     const ex = new Map(reports.flatMap((r) => Object.entries(r.examples)));
     for (const [k, v] of nocode) console.log(`    ${v} x ${k}${process.env.FUZZ_VERBOSE ? `\n        e.g. ${ex.get(k)}` : ''}`);
   }
