@@ -30,6 +30,13 @@ test('SIGKILL sent to LWP 1 by another LWP kills the process', () => {
   assert.equal(r.signal, 'SIGKILL', r.stderr);
 });
 
+test('a real-time signal (SIGRTMIN+1) from another LWP: exit status 163 (128 + 35), which a Node parent can see (a death by it reads as code and signal both null)', () => {
+  const r = scenario('sig-default', ['rt-lwp'], 20000);
+  assert.equal(r.status, 163, `${r.signal ?? ''} ${r.stderr}`);
+  assert.match(r.stdout, /port closed by the exit hooks/);
+  assert.doesNotMatch(r.stdout, /not reached/);
+});
+
 test('SIGUSR1, which Node keeps for its inspector: exit status 138 (128 + 10)', () => {
   const r = scenario('sig-default', ['usr1'], 20000);
   assert.equal(r.status, 138, r.stderr);

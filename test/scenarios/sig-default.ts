@@ -4,6 +4,7 @@
 //   usr1        SIGUSR1, which Node keeps for its inspector: exit status 128 + 10
 //   usr1-lwp    the same from another LWP while LWP 1 idles in its event loop
 //   kill        lwp_kill(1, SIGKILL) from another LWP: dies of SIGKILL at once
+//   rt-lwp      an LWP sends SIGRTMIN+1 (default: terminate) to the process: exit status 128 + 35
 //   stop        SIGTSTP stops the whole process; after the parent's SIGCONT it prints and exits 0
 import * as sys from '../../src/sys/index.js';
 
@@ -22,8 +23,9 @@ if (which === 'term') {
   sys.kill(process.pid, sys.SIGTERM);
   sys.lwp_self();
   console.log('not reached');
-} else if (which === 'term-lwp' || which === 'kill') {
-  sys.lwp_create({ module: fx, export: 'sendsLater', arg: { lid: 0, signo: which === 'kill' ? sys.SIGKILL : sys.SIGTERM } }, sys.LWP_DETACHED);
+} else if (which === 'term-lwp' || which === 'kill' || which === 'rt-lwp') {
+  const signo = which === 'kill' ? sys.SIGKILL : which === 'rt-lwp' ? sys.SIGRTMIN + 1 : sys.SIGTERM;
+  sys.lwp_create({ module: fx, export: 'sendsLater', arg: { lid: 0, signo } }, sys.LWP_DETACHED);
   console.log('ready');
   sys.port_get(port, null);
   console.log('not reached');
