@@ -93,7 +93,6 @@ const MBOX = define_struct('mbox', {
   owner: 'i32', // [a] the lid that took it (-1: a thread without an LWP), 0 free; written by the taker and the give-back
 });
 const MB = MBOX.F;
-// The cache keeps its historical name (kmem_snapshot reports it; tests count it).
 const slots = kcache_create('mbox', MBOX, (t) => t.maxlwp! + 8);
 /** [a] the mailbox words, one per slot, by slot number (see the header). */
 const words = kregion_create('mbox.word', (t) => t.maxlwp! + 8);
@@ -118,6 +117,8 @@ export function mbox_consumer_register(kind: string, ops: MboxConsumer): void {
 
 const word_of = (b: number): number => words.base + (b & SLOT_MASK) - 1;
 const gen_of = (b: number): number => (b >>> SLOT_BITS) & GEN_MASK;
+/** The binding of slot i at its word's present generation. */
+const binding_of = (i: number): number => (((Atomics.load(I32, words.base + i) >>> 1) & GEN_MASK) << SLOT_BITS) | (i + 1);
 
 // ---- per-thread state (the owner side)
 let mine = 0;                          // this thread's binding, 0 none
@@ -131,9 +132,7 @@ export function mbox_mine(): number {
   const h = slots.alloc();
   if (h === 0) return 0;
   Atomics.store(I32, h + MB.owner, cur.lid || -1);
-  const i = slots.index(h);
-  const g = (Atomics.load(I32, words.base + i) >>> 1) & GEN_MASK;
-  mine = (g << SLOT_BITS) | (i + 1);
+  mine = binding_of(slots.index(h));
   return mine;
 }
 
@@ -233,9 +232,7 @@ export function mbox_lwp_exited(lid: number): void {
   if (slots.inuse === 0) return;
   for (let i = 0; i < slots.count; i++) {
     const h = slots.handle(i);
-    if (Atomics.load(I32, h + MB.owner) !== lid) continue;
-    const g = (Atomics.load(I32, words.base + i) >>> 1) & GEN_MASK;
-    mbox_giveback(h, (g << SLOT_BITS) | (i + 1), false);
+    if (Atomics.load(I32, h + MB.owner) === lid) mbox_giveback(h, binding_of(i), false);
   }
 }
 on_lwp_exit(mbox_lwp_exited);
