@@ -359,8 +359,7 @@ port_source_register(PORT_SOURCE_FILE, {
     if (assocs.index(a) >= 0 && I32[a + A.state] === FA_FIRED && I32[a + A.slot] === d.slot) {
       unhash(a);
       I32[a + A.state] = FA_DONE;
-      I32[a + A.hnext] = I32[region.base + W_REAP]!;
-      I32[region.base + W_REAP] = a;
+      CHAIN.insert_head(region.base + W_REAP, a); // the reap list: the same link, reused
     }
     mutex_exit(lockw());
     return true;
