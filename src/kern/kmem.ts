@@ -116,7 +116,7 @@ export class KRegion {
   constructor(readonly name: string, public base = 0, public words = 0) {}
 }
 const regions = new Map<string, KRegion>();
-/** Registers a raw region; its base is even. */
+/** Registers a raw region; its base is on a 64-byte cache line (16 words). */
 export function kregion_create(name: string, words: (t: Tunables) => number): KRegion {
   const r = new KRegion(name);
   regionSpecs.push({ name, words });
@@ -159,6 +159,7 @@ export function layout(t: Tunables): { bytes: number; table: LayoutTable } {
   for (const spec of regionSpecs) {
     const r = regions.get(spec.name)!;
     const n = spec.words(t);
+    w = (w + 15) & ~15; // a region starts on a 64-byte cache line (its owner may lay words out by line)
     r.base = w; r.words = n;
     table.regions[spec.name] = [w, n];
     w += n + (n % 2);

@@ -19,6 +19,16 @@
  * compare-and-swap onto a free stack that the next allocation drains
  * (msg_free).
  *
+ * Producers and getters on two CPUs. The words an allocation writes (the
+ * lock, the generation, the bytes and blocks allocated) and the words a
+ * free writes (the free stack, the bytes and blocks freed, the room
+ * waiters) lie on cache lines of their own, so that a message does not
+ * move one line back and forth between the two CPUs twice; what is in use
+ * is the difference of the two monotonic counts (int32, wrapping: the
+ * arena is at most 1 GiB). A getter frees the blocks of one take as one
+ * chain (msg_free_defer, then msg_free_flush at the end of the take: one
+ * compare-and-swap and two atomic adds per take, not per message).
+ *
  * A block is 64 << order bytes, aligned to its size. Its first two words are
  * its header: [tag, length] when allocated (tag = order | generation << 8),
  * [tag | FREE, next] plus a third word `prev` when free (the free lists of
@@ -38,9 +48,14 @@ import { mutex_class } from '../kern/lockdebug.js';
 import { kstat_gauge, kstat_counter, kstat_add } from '../kern/kstat.js';
 import { tunables } from '../kern/boot.js';
 
-/** Control words at the start of the region. */
-const A_LOCK = 0, A_INIT = 1, A_USED = 2, A_NBLK = 3, A_GEN = 4, A_WAITERS = 5, A_ROOMGEN = 6, A_MAXORD = 7, A_SABID = 8, A_WAKEPEND = 9, A_FSTACK = 10;
-const A_FREE = 16;           // free-list heads, one per order
+/**
+ * Control words at the start of the region, by who writes them: the
+ * allocating side (under A_LOCK) on the first 64-byte line, the freeing
+ * side (lock-free) on the second.
+ */
+const A_LOCK = 0, A_INIT = 1, A_ABYTES = 2, A_ABLK = 3, A_GEN = 4, A_MAXORD = 5, A_SABID = 6;
+const A_FSTACK = 16, A_FBYTES = 17, A_FBLK = 18, A_WAITERS = 19, A_ROOMGEN = 20, A_WAKEPEND = 21;
+const A_FREE = 32;           // free-list heads, one per order
 const MAX_ORDERS = 32;
 const A_QUICK = A_FREE + MAX_ORDERS; // quick-list heads, one per order (freed, not coalesced)
 const CTRL = A_QUICK + MAX_ORDERS;
@@ -63,12 +78,14 @@ const C_DISCARDED = kstat_counter('msg', 'discarded');  // freed by a close with
 const C_FULL = kstat_counter('msg', 'arena_full');      // allocations the arena could not serve
 
 kstat_gauge('msg', 'arena_bytes', () => msg_arena_size());
-kstat_gauge('msg', 'bytes_in_use', () => Atomics.load(I32, region.base + A_USED));
+kstat_gauge('msg', 'bytes_in_use', () => arena_used());
 // Messages in kernel memory: every allocated block is one message's (queued,
-// or between its allocation and its queueing in a post). Counted under the
-// arena lock the allocation takes anyway: no per-message atomic on a line of
-// its own that producers and getters would bounce between CPUs.
-kstat_gauge('msg', 'messages_queued', () => Atomics.load(I32, region.base + A_NBLK));
+// or between its allocation and its queueing in a post, or taken and not yet
+// flushed by its getter's take).
+kstat_gauge('msg', 'messages_queued', () => (Atomics.load(I32, region.base + A_ABLK) - Atomics.load(I32, region.base + A_FBLK)) | 0);
+
+/** Arena bytes in blocks now: allocated less freed (both counts wrap; their difference does not). */
+function arena_used(): number { return (Atomics.load(I32, region.base + A_ABYTES) - Atomics.load(I32, region.base + A_FBYTES)) | 0; }
 
 let sizeFor: unknown, size = 0;
 /** The arena's size in bytes (its largest block). */
@@ -138,9 +155,9 @@ export function msg_alloc(payload: number, order: number): number {
   I32[a + A_GEN] = gen;
   I32[b] = order | (gen << GEN_SHIFT);
   I32[b + 1] = payload;
-  // Atomic: frees subtract without the lock.
-  Atomics.add(I32, a + A_USED, (1 << MIN_SHIFT) << order);
-  Atomics.add(I32, a + A_NBLK, 1);
+  // Atomic: gauges read them without the lock.
+  Atomics.add(I32, a + A_ABYTES, (1 << MIN_SHIFT) << order);
+  Atomics.add(I32, a + A_ABLK, 1);
   mutex_exit(a + A_LOCK);
   return gen * KEY_SPLIT + b;
 }
@@ -169,8 +186,8 @@ export function msg_alloc_many(lens: readonly number[], orders: readonly number[
     keys[i] = gen * KEY_SPLIT + b;
   }
   if (i > from) {
-    Atomics.add(I32, a + A_USED, bytes);
-    Atomics.add(I32, a + A_NBLK, i - from);
+    Atomics.add(I32, a + A_ABYTES, bytes);
+    Atomics.add(I32, a + A_ABLK, i - from);
   }
   mutex_exit(a + A_LOCK);
   if (i < to) kstat_add(C_FULL);
@@ -240,37 +257,65 @@ export function msg_length(b: number): number { return I32[b + 1]!; }
 export function msg_payload_offset(b: number): number { return (b + 2) * 4; }
 
 /**
- * Frees block b (from {@link msg_block}); wakes posts waiting for room.
- * Never throws, takes no lock: the block is pushed onto the arena's free
- * stack with one compare-and-swap (a getter frees a block per message, and
- * a mutex shared with the producers' allocations, on a loaded machine, was
- * as often as not held by a producer the scheduler had just preempted).
- * The next allocation that finds its quick list empty takes the whole stack
- * under the lock (an exchange with 0: whole stacks only, so no ABA hazard)
- * onto the quick lists of their orders, not coalesced: the next allocation
- * of that size takes one back at once (a stream of like messages reuses a
- * few warm blocks instead of splitting from and merging up to the top every
- * time, which touched ~2 x log2(arena / block) cold headers per message).
- * Coalescing happens when an allocation finds nothing (quick_flush_locked).
+ * Frees block b (from {@link msg_block}) at once; wakes posts waiting for
+ * room. Never throws, takes no lock: the block is pushed onto the arena's
+ * free stack with one compare-and-swap (a getter frees a block per message,
+ * and a mutex shared with the producers' allocations, on a loaded machine,
+ * was as often as not held by a producer the scheduler had just
+ * preempted). The next allocation that finds its quick list empty takes the
+ * whole stack under the lock (an exchange with 0: whole stacks only, so no
+ * ABA hazard) onto the quick lists of their orders, not coalesced: the next
+ * allocation of that size takes one back at once (a stream of like messages
+ * reuses a few warm blocks instead of splitting from and merging up to the
+ * top every time, which touched ~2 x log2(arena / block) cold headers per
+ * message). Coalescing happens when an allocation finds nothing
+ * (quick_flush_locked).
  */
 export function msg_free(b: number): void {
-  const a = region.base;
+  msg_free_defer(b);
+  msg_free_flush();
+}
+
+// This thread's chain of freed blocks not yet on the free stack (msg_free_defer).
+let pendHead = 0, pendTail = 0, pendBlocks = 0, pendBytes = 0;
+
+/**
+ * Frees block b as part of a batch (a getter's take): the block joins this
+ * thread's chain (plain stores in the block itself), which the caller puts
+ * on the free stack with {@link msg_free_flush} before it can sleep or
+ * return to its caller. Never throws, takes no lock.
+ */
+export function msg_free_defer(b: number): void {
   const order = I32[b]! & T_ORDER;
-  const bytes = (1 << MIN_SHIFT) << order;
   I32[b] = order | T_QUICK;
+  I32[b + 1] = 0;
+  if (pendTail === 0) pendHead = b; else I32[pendTail + 1] = b;
+  pendTail = b;
+  pendBlocks++;
+  pendBytes += (1 << MIN_SHIFT) << order;
+}
+
+/**
+ * Puts this thread's chain of freed blocks on the arena's free stack (one
+ * compare-and-swap), counts them freed, and wakes posts waiting for room
+ * once a quarter of the arena is free (hysteresis, as a stream's 'drain'
+ * and ports/room.ts: woken at every free, a producer faster than its
+ * getter refilled the arena one message at a time, a futex wake per
+ * message; one wake per wait: A_WAKEPEND is cleared by a waiter as it
+ * registers). Never throws, takes no lock.
+ */
+export function msg_free_flush(): void {
+  if (pendBlocks === 0) return;
+  const a = region.base, head = pendHead, tail = pendTail, bytes = pendBytes, n = pendBlocks;
+  pendHead = pendTail = pendBlocks = pendBytes = 0;
   for (;;) {
     const top = Atomics.load(I32, a + A_FSTACK);
-    I32[b + 1] = top;
-    if (Atomics.compareExchange(I32, a + A_FSTACK, top, b) === top) break;
+    I32[tail + 1] = top;
+    if (Atomics.compareExchange(I32, a + A_FSTACK, top, head) === top) break;
   }
-  Atomics.sub(I32, a + A_NBLK, 1);
-  const used = Atomics.sub(I32, a + A_USED, bytes) - bytes;
-  // Posts waiting for room wake once a quarter of the arena is free
-  // (hysteresis, as a stream's 'drain' and ports/room.ts): woken at every
-  // free, a producer faster than its getter refilled the arena one message
-  // at a time, a futex wake per message. One wake per wait: A_WAKEPEND is
-  // cleared by a waiter as it registers.
-  if (Atomics.load(I32, a + A_WAITERS) !== 0 && used <= msg_arena_size() - (msg_arena_size() >> 2) &&
+  Atomics.add(I32, a + A_FBLK, n);
+  Atomics.add(I32, a + A_FBYTES, bytes);
+  if (Atomics.load(I32, a + A_WAITERS) !== 0 && arena_used() <= msg_arena_size() - (msg_arena_size() >> 2) &&
     Atomics.compareExchange(I32, a + A_WAKEPEND, 0, 1) === 0) {
     Atomics.add(I32, a + A_ROOMGEN, 1);
     Atomics.notify(I32, a + A_ROOMGEN);

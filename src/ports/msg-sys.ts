@@ -33,7 +33,7 @@ import { PORT_ALLOC_DEFAULT } from './consts.js';
 import { port_enter, port_exit, slot_alloc_locked, enqueue_locked, port_readable_notify } from './queue.js';
 import { port_source_register, type PortDelivery } from './source.js';
 import {
-  msg_alloc, msg_alloc_many, msg_block, msg_free, msg_length, msg_payload_offset, msg_order, msg_max_payload, msg_arena_size,
+  msg_alloc, msg_alloc_many, msg_block, msg_free, msg_free_defer, msg_free_flush, msg_length, msg_payload_offset, msg_order, msg_max_payload, msg_arena_size,
   kmem_buffer, msg_room_armed, msg_count_discarded, msg_room_word, msg_waiters_word,
 } from './msg-arena.js';
 import { ArgRangeError } from '../kern/copyin.js';
@@ -226,8 +226,11 @@ export function msg_inbox_size(): { messages: number; bytes: number } {
 
 /**
  * The delivery callback (take.ts, no lock held): decodes the payload straight
- * from kernel memory (nothing of the value refers to it) and frees the block.
- * Never throws: a value that cannot be decoded is kept as its error.
+ * from kernel memory (nothing of the value refers to it) and frees the block
+ * (with the take's other blocks, at its end: the source's end callback).
+ * Never throws: a value that cannot be decoded is kept as its error. A
+ * message's slot is the source's own from post to take (nothing withdraws
+ * it), so the take settles it without a compare-and-swap (owned).
  */
 function msg_deliver(d: PortDelivery): boolean {
   const b = msg_block(d.object);
@@ -242,12 +245,12 @@ function msg_deliver(d: PortDelivery): boolean {
   } catch (e) {
     error = e instanceof Error ? e : new Error(String(e));
   }
-  msg_free(b);
+  msg_free_defer(b); // the take's blocks go back as one chain at its end (msg_free_flush)
   inbox_put(d.object, value, error, len);
   return true;
 }
 
-port_source_register(PORT_SOURCE_MSG, { name: 'msg', deliver: msg_deliver });
+port_source_register(PORT_SOURCE_MSG, { name: 'msg', owned: true, deliver: msg_deliver, end: msg_free_flush });
 
 /** A close found queued slot s (port lock held): frees its message block if it is a message. Never throws. */
 export function msg_close_slot(s: number): void {

@@ -97,6 +97,18 @@ export interface PortSourceOps {
    * deny delivery (the event stays queued). Must not throw.
    */
   deliver?(d: PortDelivery): boolean;
+  /**
+   * The source never withdraws, frees or re-sends a slot once it is queued
+   * (messages): retrieval then settles its slots without the
+   * compare-and-swap protocol, and `deliver` must return true.
+   */
+  readonly owned?: boolean;
+  /**
+   * Runs once at the end of a take that delivered events of this source, in
+   * the retrieving thread, no port lock held (e.g. to give back in one batch
+   * what the deliveries freed). Must not throw.
+   */
+  end?(): void;
   /** A port was closed: drop what you bound to it and free its slots (timer_close_port). */
   closed?(port: number): void;
   /** port_associate(port, source, object, events, user) for this source; throw SysErrors as its man page says. */

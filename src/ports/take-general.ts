@@ -6,25 +6,19 @@
  * entries; this thread's scratch for lane entries and the shape of the last
  * take live here too.
  */
-import {
-  P, E, port_lock, port_id_word, PQ_CLOSE,
-  ST_RESERVED, ST_QUEUED, ST_TAKEN, ST_DELIVERING, SF_CANCEL, SF_FREEPEND, SF_REQUEUE,
-  KF_CALLBACK, C_DELIVERED,
-} from './mem.js';
+import { P, E, port_lock, PQ_CLOSE, ST_RESERVED, ST_QUEUED, ST_TAKEN, SF_CANCEL, SF_FREEPEND, C_DELIVERED } from './mem.js';
 import { I32, F64 } from '../kern/kmem.js';
 import { kstat_add } from '../kern/kstat.js';
 import { mutex_enter } from '../kern/mutex.js';
 import { cur } from '../kern/hdr.js';
-import { PORT_ALLOC_CACHED, PORT_ALLOC_SCACHED, PORT_CALLBACK_DEFAULT, PORT_SOURCE_USER } from './consts.js';
+import { PORT_SOURCE_USER } from './consts.js';
 import {
   enqueue_locked, wake_check_locked, port_exit, port_exit_release, port_readable_notify,
   slots_return, slot_free_locked, sent_fold_locked, port_nent, port_gen,
 } from './queue.js';
-import { port_source_ops, type PortDelivery } from './source.js';
+import { settle_source, take_end, SETTLE_FREE, SETTLE_KEEP, SETTLE_REQUEUE, SETTLE_DENIED, SETTLE_CANCEL_FREE } from './take-settle.js';
 import { LN_HEAD, LN_TAIL, LN_ENT, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT, lane_entries } from './lane-locked.js';
 import { port_event, type port_event_t } from './types.js';
-
-const KEEP = PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED;
 
 /** The last take's shape, in delivery order: >0 a run of list slots, <0 a run of lane entries. */
 const runs: number[] = [];
@@ -48,11 +42,6 @@ export function take_grow(): void {
   laneMask = cap - 1;
   if (scrEv.length < cap) { scrEv = new Int32Array(cap); scrUser = new Float64Array(cap); }
 }
-
-/** One reusable delivery record per thread (callbacks must not keep it). */
-const dctx: { -readonly [K in keyof PortDelivery]: PortDelivery[K] } = {
-  slot: 0, port: 0, source: 0, object: 0, user: 0, arg: 0, flag: PORT_CALLBACK_DEFAULT, events: 0,
-};
 
 /** Marks a detached source slot taken (lock held); port_send's slots need no mark. */
 function mark_taken_m(m: Int32Array, s: number): number {
@@ -202,9 +191,6 @@ function detach_merged_locked(m: Int32Array, h: number, ln: number, first: numbe
   return last;
 }
 
-/** What settle_source decided for a source's slot. */
-const SETTLE_FREE = 1, SETTLE_KEEP = 2, SETTLE_REQUEUE = 3, SETTLE_DENIED = 4, SETTLE_CANCEL_FREE = 5, SETTLE_CANCEL_KEEP = 6;
-
 /**
  * Phase 2, no lock held: turns the detached events into port_event_t's in
  * `out`, in queue order. port_send's slots and lane entries are delivered
@@ -264,68 +250,10 @@ function take_deliver(h: number, out: port_event_t[]): void {
     }
   }
   takeResult.taken = taken; takeResult.denied = denied;
+  take_end();
   if (taken > 0) kstat_add(C_DELIVERED, taken);
   if (freed > 0) slots_return(h, freeHead, freeTail, freed);
   tk.denyHead = denyHead; tk.requeue = requeue;
-}
-
-/**
- * A source's detached slot s (no lock held): runs its deliver callback (a
- * slot marked KF_CALLBACK whose source has one), then one compare-and-swap
- * decides the slot's fate against a concurrent withdraw (SF_CANCEL), free
- * (SF_FREEPEND) or re-send (SF_REQUEUE). Appends the event to `out` when it
- * is delivered. The slot's fields are read before it can be given back.
- */
-function settle_source(h: number, s: number, src: number, out: port_event_t[]): number {
-  const m = I32, f = F64;
-  let events = m[s + E.events]!;
-  const object = f[(s + E.object) >> 1]!, user = f[(s + E.user) >> 1]!;
-  const flags = m[s + E.flags]!;
-  let ok = true;
-  let value = object; // portev_object: a source may give this thread's value for it (ops.object)
-  if (flags & KF_CALLBACK) {
-    const ops = port_source_ops(src);
-    if (ops?.object !== undefined) value = ops.object(object) as number;
-    if (ops?.deliver !== undefined && Atomics.compareExchange(m, s + E.st, ST_TAKEN, ST_DELIVERING) === ST_TAKEN) {
-      const d = dctx;
-      d.slot = s; d.port = Atomics.load(m, port_id_word(h)); d.source = src; d.object = object;
-      d.user = user; d.arg = m[s + E.arg]!; d.events = events;
-      try { ok = ops.deliver(d) !== false; } catch (e) {
-        process.emitWarning(`port source ${ops.name}: deliver callback threw: ${String(e)}`);
-      }
-      events = d.events | 0;
-    }
-  }
-  for (;;) {
-    const v = Atomics.load(m, s + E.st);
-    if (v & SF_CANCEL) {
-      // Withdrawn while we held it: not delivered.
-      if (v & SF_FREEPEND) {
-        if (Atomics.compareExchange(m, s + E.st, v, 0) !== v) continue;
-        return SETTLE_CANCEL_FREE;
-      }
-      if (Atomics.compareExchange(m, s + E.st, v, ST_RESERVED) !== v) continue;
-      return SETTLE_CANCEL_KEEP;
-    }
-    if (!ok) {
-      if (Atomics.compareExchange(m, s + E.st, v, ST_TAKEN) !== v) continue;
-      return SETTLE_DENIED;
-    }
-    let r: number;
-    if ((flags & KEEP) === 0) {
-      if (Atomics.compareExchange(m, s + E.st, v, 0) !== v) continue;
-      r = SETTLE_FREE;
-    } else if (v & SF_REQUEUE) {
-      // Sent again while its callback ran: queue it again (phase 3, under the lock).
-      if (Atomics.compareExchange(m, s + E.st, v, ST_TAKEN) !== v) continue;
-      r = SETTLE_REQUEUE;
-    } else {
-      if (Atomics.compareExchange(m, s + E.st, v, ST_RESERVED) !== v) continue;
-      r = SETTLE_KEEP;
-    }
-    out.push(port_event(events, src, value, user));
-    return r;
-  }
 }
 
 /**

@@ -21,7 +21,7 @@
  *
  * This file holds the dispatch (take_drops_lock, take_and_unlock) and the
  * lane-only fast take; the general take's three phases (detach, deliver,
- * give back) are in take-general.ts.
+ * give back) are in take-general.ts, a source slot's settling in take-settle.ts.
  *
  * Cold code. A fresh consumer's batches that are all lane entries go
  * through take_lane, whose per-event loop (lane_events) is a function of its
