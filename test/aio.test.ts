@@ -94,6 +94,27 @@ test('aio_write then aio_fsync (O_SYNC, O_DSYNC): the file holds the bytes', () 
   closeSync(fd);
 });
 
+test('aio_fsync completes after the writes queued before it on that descriptor (POSIX: it syncs what was queued at the call)', () => {
+  // A big write and the fsync right behind it: without a barrier the fsync
+  // runs beside the write (another I/O thread, or an io-wq worker) and ends
+  // first. The port's events come in completion order.
+  const fd = file('order', Buffer.alloc(0));
+  const port = sys.port_create();
+  const big = shared(24 << 20); big.fill(7);
+  for (let round = 0; round < 3; round++) {
+    const w = cb(fd, big, 0, big.length, viaPort(port, 1));
+    const f = cb(fd, big, 0, 0, viaPort(port, 2));
+    sys.aio_write(w);
+    sys.aio_fsync(sys.O_SYNC, f);
+    const evs = [...sys.port_getn(port, 2, 2, { tv_sec: 30, tv_nsec: 0 })];
+    assert.deepEqual(evs.map((e) => e.portev_user), [1, 2], `round ${round}: the fsync completed before the write queued ahead of it`);
+    assert.equal(sys.aio_return(w), big.length);
+    assert.equal(sys.aio_return(f), 0);
+  }
+  sys.close(port);
+  closeSync(fd);
+});
+
 test('errno paths at submission: EBADF, EINVAL, TypeError; nothing left in the kernel', () => {
   const base = inuse('aioreq');
   const fd = file('x', pattern(100));

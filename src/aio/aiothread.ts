@@ -92,8 +92,11 @@ function perform(h: number, id: number): number {
   try {
     const isStream = stream(fd);
     if ((op === aio.OP_READ || op === aio.OP_WRITE) && !ready(h, fd, op, isStream)) { buffer_of(id); return -aio.ECANCELED_NO; }
-    if (op === aio.OP_FSYNC) { fs.fsyncSync(fd); return 0; }
-    if (op === aio.OP_DSYNC) { fs.fdatasyncSync(fd); return 0; }
+    if (op === aio.OP_FSYNC || op === aio.OP_DSYNC) {
+      aio.aio_fsync_barrier(h, fd);
+      if (op === aio.OP_FSYNC) fs.fsyncSync(fd); else fs.fdatasyncSync(fd);
+      return 0;
+    }
     const buf = buffer_of(id);
     if (buf === undefined) return -5; // EIO: the submitter's message never came
     const n = kmem.I32[h + aio.R.nbytes]!, off = aio.f64r(h, aio.R.offset);

@@ -49,6 +49,8 @@ const FEAT_SINGLE_MMAP = 1, FEAT_NODROP = 2;
 const REGISTER_EVENTFD = 4;
 const IOP_FSYNC = 3, IOP_READ = 22, IOP_WRITE = 23, IOP_ASYNC_CANCEL = 14;
 const FSYNC_DATASYNC = 1;
+/** sqe flags: start only after every earlier SQE has completed. */
+const IOSQE_IO_DRAIN = 2;
 const EINTR = 4, EAGAIN = 11, EBUSY = 16;
 
 /** The ring's layout in kernel memory. */
@@ -157,11 +159,14 @@ export function uring_attach(want: boolean): boolean {
 /** Whether the ring is set up (some thread attached it). */
 export function uring_exists(): boolean { return Atomics.load(I32, ring.base + W_FD) !== 0; }
 
-/** Writes one SQE at the tail (ring lock held); the next enter submits it. */
+/**
+ * Writes one SQE at the tail (ring lock held); the next enter submits it.
+ * `op`: the opcode, with IOSQE_* flags shifted left 8 (the flags byte).
+ */
 function sqe_put(m: Mapped, op: number, fd: number, addr: number, len: number, off: number, lo: number, hi: number, opflags: number): void {
   const tail = Atomics.load(m.sqTail, 0);
   const idx = tail & m.sqMask, w = idx * 16, q = m.sqeWords;
-  q[w] = op; // opcode; flags and ioprio 0
+  q[w] = op; // opcode, then the flags byte (op may carry IOSQE_* << 8); ioprio 0
   q[w + 1] = fd >>> 0;
   const o = off < 0 ? 2 ** 64 - 1 : off; // -1: the file's position
   q[w + 2] = o % 0x100000000; q[w + 3] = off < 0 ? 0xffffffff : Math.floor(o / 0x100000000);
@@ -247,7 +252,11 @@ function uring_start(h: number, id: number, buf: Uint8Array | null): void {
   const addr = buf === null ? 0 : buf_addr(buf);
   const L = ring.base + W_LOCK;
   mutex_enter(L);
-  sqe_put(m, OPS[op]!, I32[h + R.fd]!, addr, op === OP_READ || op === OP_WRITE ? I32[h + R.nbytes]! : 0,
+  // An fsync starts after every SQE submitted before it has completed
+  // (IOSQE_IO_DRAIN): POSIX syncs the writes queued at the time of the call,
+  // and io_uring would otherwise run it beside them.
+  const sync = op === OP_FSYNC || op === OP_DSYNC;
+  sqe_put(m, OPS[op]! | (sync ? IOSQE_IO_DRAIN << 8 : 0), I32[h + R.fd]!, addr, op === OP_READ || op === OP_WRITE ? I32[h + R.nbytes]! : 0,
     op === OP_READ || op === OP_WRITE ? f64r(h, R.offset) : 0, id, 0, op === OP_DSYNC ? FSYNC_DATASYNC : 0);
   const err = enter_locked(hs, m);
   const n = cq_take_locked(m);
