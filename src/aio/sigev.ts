@@ -21,7 +21,7 @@
  * finds the mailbox's generation moved on and posts nothing.
  */
 import { I32 } from '../kern/kmem.js';
-import { fail } from '../kern/errno.js';
+import { fail, user_rethrow } from '../kern/errno.js';
 import { mbox_consumer_register, mbox_mine, mbox_post, mbox_watch, mbox_reeval } from '../kern/mailbox.js';
 import { sig_generate } from '../signals/kapi.js';
 import { SI_ASYNCIO } from '../signals/consts.js';
@@ -45,7 +45,7 @@ mbox_consumer_register('aio', {
       const h = aio_lookup(id);
       if (h !== 0 && !aio_settled(h, id)) continue;
       local.delete(id);
-      try { t.fn(t.value); } catch (e) { queueMicrotask(() => { throw e; }); }
+      try { t.fn(t.value); } catch (e) { user_rethrow(e); }
     }
     return local.size > 0;
   },

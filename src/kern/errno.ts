@@ -122,3 +122,13 @@ export class AbortError extends Error {
     this.name = 'AbortError';
   }
 }
+
+/**
+ * An exception thrown by user code the kernel called for the user (a
+ * SIGEV_THREAD function, a signal handler): it becomes the thread's
+ * uncaught exception once the kernel is done, as a throw in a setTimeout
+ * callback does, never an exception inside the kernel call that ran it.
+ * The one way the kernel reports them, so that every notification kind
+ * fails alike.
+ */
+export function user_rethrow(e: unknown): void { queueMicrotask(() => { throw e; }); }

@@ -62,6 +62,7 @@
  * through one kern/keepalive.ts hold; the pump runs while any consumer has
  * something bound (`deliver` returns true).
  */
+import { user_rethrow } from './errno.js';
 import { I32, define_struct, kcache_create, kregion_create } from './kmem.js';
 import { hold } from './keepalive.js';
 import { cur } from './hdr.js';
@@ -175,7 +176,7 @@ export function mbox_reeval(): void {
 function deliver_all(): boolean {
   let bound = false;
   for (const c of consumers) {
-    try { if (c.deliver()) bound = true; } catch (e) { process.nextTick(() => { throw e; }); }
+    try { if (c.deliver()) bound = true; } catch (e) { user_rethrow(e); }
   }
   return bound;
 }

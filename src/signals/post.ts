@@ -5,6 +5,7 @@
  * process by a signal, and the thread's bell (an idle event loop woken to
  * take a signal). The rules are in sig.ts's header.
  */
+import { user_rethrow } from '../kern/errno.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
@@ -79,7 +80,7 @@ function module_handler(s: number, gen: number): sighandler_t | undefined {
 import { PS_NONE, PS_RAN, PS_RESTART } from '../kern/sysent.js';
 
 /** A handler's exception: the thread's uncaught exception, once the kernel is done with the signal. */
-function report(e: unknown): void { queueMicrotask(() => { throw e; }); }
+const report = user_rethrow;
 
 /** What one signal taken asks for, read under the lock. */
 interface Taken { info: siginfo_t; kind: number; flags: number; gen: number; fn: sighandler_t | undefined }

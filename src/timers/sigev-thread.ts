@@ -22,6 +22,7 @@
  * active setInterval would be). Arming such a timer from another thread than
  * its creator works, but only keeps the creator alive from its next delivery on.
  */
+import { user_rethrow } from '../kern/errno.js';
 import { I32, f64_get } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import {
@@ -63,7 +64,7 @@ mbox_consumer_register('timer', {
       if (n > 0) calls.push([fn, v]);
     }
     for (const [fn, v] of calls) {
-      try { fn(v); } catch (e) { process.nextTick(() => { throw e; }); }
+      try { fn(v); } catch (e) { user_rethrow(e); }
     }
     return local.size > 0;
   },
