@@ -10,21 +10,24 @@ import { Worker, MessageChannel, isMainThread, workerData, parentPort, type Mess
 import { once } from 'node:events';
 import { makeValue, type Kind } from './messages-values.js';
 
-interface Job { role: 'produce' | 'consume' | 'ping' | 'pong'; port: MessagePort; n: number; kind: Kind }
+interface Job { role: 'produce' | 'consume' | 'ping' | 'pong'; port: MessagePort; n: number; kind: Kind; cold: number }
+/** A consumer's times (ms): first value to the cold-th, and from there to the last. */
+export interface PeerWindows { cold: number; steady: number }
 
-async function run(job: Job): Promise<number> {
+async function run(job: Job): Promise<number | PeerWindows> {
   const { port, n, kind } = job;
   if (job.role === 'produce') {
     for (let i = 0; i < n; i++) port.postMessage(makeValue(kind, i));
     return 0;
   }
   if (job.role === 'consume') {
-    let got = 0, t0 = 0, sink = 0;
+    let got = 0, t0 = 0, t1 = 0, sink = 0;
     return new Promise((resolve) => {
       port.on('message', (v: { id?: number; length?: number }) => {
         if (got === 0) t0 = performance.now();
         sink += typeof v === 'string' ? (v as string).length : v.id ?? 0;
-        if (++got === n) { port.close(); resolve(performance.now() - t0 + (sink === -1 ? 1 : 0)); }
+        if (++got === job.cold) t1 = performance.now();
+        if (got === n) { port.close(); resolve({ cold: t1 - t0, steady: performance.now() - t1 + (sink === -1 ? 1 : 0) }); }
       });
     });
   }
@@ -50,22 +53,21 @@ if (!isMainThread && (workerData as { peer?: boolean } | null)?.peer === true) {
   void run(job).then((r) => { parentPort!.postMessage(r); });
 }
 
-function start(role: Job['role'], port: MessagePort, n: number, kind: Kind): Promise<number> {
-  const w = new Worker(new URL(import.meta.url), { workerData: { peer: true, role, port, n, kind }, transferList: [port] });
+function start<T = number>(role: Job['role'], port: MessagePort, n: number, kind: Kind, cold = 0): Promise<T> {
+  const w = new Worker(new URL(import.meta.url), { workerData: { peer: true, role, port, n, kind, cold }, transferList: [port] });
   return new Promise((resolve, reject) => {
-    w.once('message', (r: number) => { void w.terminate(); resolve(r); });
+    w.once('message', (r: T) => { void w.terminate(); resolve(r); });
     w.once('error', reject);
   });
 }
 
-/** postMessage worker -> worker over a MessageChannel: values per second (first received to last). */
-export async function pmThroughput(kind: Kind, n: number): Promise<number> {
+/** postMessage worker -> worker over a MessageChannel: the consumer's times for the first `cold` values and the rest. */
+export async function pmThroughput(kind: Kind, n: number, cold: number): Promise<PeerWindows> {
   const { port1, port2 } = new MessageChannel();
-  const c = start('consume', port2, n, kind);
+  const c = start<PeerWindows>('consume', port2, n, kind, cold);
   await new Promise((r) => setTimeout(r, 50)); // the consumer listening first
   void start('produce', port1, n, kind);
-  const ms = await c;
-  return n / ms * 1e3;
+  return c;
 }
 
 /** postMessage ping-pong between two workers: mean round trip, µs. */
