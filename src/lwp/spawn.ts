@@ -34,7 +34,8 @@
  * bundle; the tests' start modules import build/src).
  */
 import { worker_start } from './execargv.js';
-import { Worker, MessageChannel, isMainThread, type MessagePort } from 'node:worker_threads';
+import type { Worker, MessagePort } from 'node:worker_threads';
+import { worker_threads, is_main_thread } from '../kern/host.js';
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { I32 } from '../kern/kmem.js';
@@ -80,7 +81,7 @@ function main_pool(): WorkerPool {
     reap: lwp_reap_dead,
     changed() { lwp0_refresh(); publish(); },
     lwp0Port() {
-      const { port1, port2 } = new MessageChannel();
+      const { port1, port2 } = new (worker_threads().MessageChannel)();
       lwp0Ends.push(port1);
       if (lwp0 !== undefined) send_lwp0_ends();
       return port2;
@@ -168,7 +169,7 @@ export function kernel_worker_start(module: URL, name: string): Worker {
 export function lwp0_start(): void { if (lwp0 === undefined && port === undefined) start_lwp0(); }
 
 on_boot(() => {
-  if (!isMainThread || !kernel_image().prestart) return;
+  if (!kernel_image().prestart || !is_main_thread()) return;
   setTimeout(() => { lwp0_start(); const p = main_pool(); p.prestart(p.size); }, 0).unref();
 });
 

@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isMainThread } from 'node:worker_threads';
+import { is_main_thread } from '../kern/host.js';
 import { I32 } from '../kern/kmem.js';
 import { cur, H_PROC_EXIT } from '../kern/hdr.js';
 import { proc_exit } from '../kern/proc.js';
@@ -206,7 +206,7 @@ export function sig_die(s: number): never {
  */
 export function die_now(): never {
   const s = Atomics.load(I32, sigacts_h() + SG.dying);
-  if (isMainThread) {
+  if (is_main_thread()) {
     unlisten(s);
     if (s !== SIGUSR1 && s !== SIGPIPE && !sig_is_rt(s)) { try { process.kill(process.pid, s); } catch { /* fall through */ } }
     process.exit(128 + s);
