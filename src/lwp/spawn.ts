@@ -67,9 +67,14 @@ export function spawn_set_lwp0_port(p: MessagePort): void { port = p; }
  */
 export function lwp0_post(m: Lwp0Request): void {
   if (port !== undefined) { port.postMessage(m); return; }
+  if (m.t !== 'create') { lwp0_start(); lwp0!.postMessage(m); return; }
+  // The LWP's worker first: its thread starts ~2 ms (one new Worker on this
+  // thread) before lwp0's instead of after it. lwp0 is still started now,
+  // within the create: an LWP may ask it for things (creates, kernel
+  // threads) while this thread blocks outside the kernel, where nothing
+  // could start it later.
+  main_pool().dispatch({ t: 'run', lid: m.lid, module: m.module, exp: m.exp, arg: m.arg });
   lwp0_start();
-  if (m.t === 'create') main_pool().dispatch({ t: 'run', lid: m.lid, module: m.module, exp: m.exp, arg: m.arg });
-  else lwp0!.postMessage(m);
 }
 
 /** The main thread's pool (pool.ts); its workers send their requests to lwp0 on channels of their own. */
