@@ -54,14 +54,30 @@ const common = {
 // the kernel's functions, and lines are cut at ~160 characters (lineLimit):
 // Node prints the source line of an uncaught error's first frame, and one
 // line of the whole kernel was 360 KiB of it.
+//
+// Its entry is src/kernel.ts's exports written out, with `sys` and `ukern`
+// as plain objects of their names: `export * as sys` made esbuild build each
+// namespace of ~400 getters at load (one closure and defineProperty each),
+// only for the entries to read every one once.
+const namesOf = async (from) => Object.keys(await import(pathToFileURL(`${root}${from}`).href)).sort();
+const sysNames = await namesOf('build/src/sys/index.js'), ukernNames = await namesOf('build/src/index.js');
+const kernelEntry = [
+  `import { ${sysNames.map((n) => `${n} as s$${n}`).join(', ')} } from './build/src/sys/index.js';`,
+  `import { ${ukernNames.map((n) => `${n} as u$${n}`).join(', ')} } from './build/src/index.js';`,
+  `export const sys = { ${sysNames.map((n) => `${n}: s$${n}`).join(', ')} };`,
+  `export const ukern = { ${ukernNames.map((n) => `${n}: u$${n}`).join(', ')} };`,
+  `export { trampoline_start } from './build/src/lwp/trampoline-main.js';`,
+].join('\n');
 await esbuild.build({
   ...common,
-  entryPoints: ['build/src/kernel.js'],
+  stdin: { contents: kernelEntry, resolveDir: root, sourcefile: 'kernel-entry.js', loader: 'js' },
   outfile: out('kernel.cjs'),
   format: 'cjs',
   define: { 'import.meta.url': '__ukern_url' },
   minifyWhitespace: true,
   lineLimit: 160, // short lines: an uncaught error prints its source line
+  // The kernel is ES module code, strict; minified, esbuild leaves the directive out.
+  banner: { js: '"use strict";' },
 });
 
 // The loader, the kernel threads and the class layer's LWP start shim: ES modules of their own.
@@ -109,7 +125,7 @@ async function entry(file, what, body) {
   });
 }
 async function facade(file, from, pick) {
-  const names = Object.keys(await import(pathToFileURL(`${root}${from}`).href)).sort();
+  const names = await namesOf(from);
   await entry(file, `the names of ${from}`, [`const k = kernel().${pick};`, `export const { ${names.join(', ')} } = k;`]);
 }
 await facade('sys.js', 'build/src/sys/index.js', 'sys');
