@@ -78,6 +78,7 @@ await esbuild.build({
   lineLimit: 160, // short lines: an uncaught error prints its source line
   // The kernel is ES module code, strict; minified, esbuild leaves the directive out.
   banner: { js: '"use strict";' },
+  charset: 'ascii', // (esbuild's default, stated: src/loader.ts reads the file as latin1)
 });
 
 // The loader, the kernel threads and the class layer's LWP start shim: ES modules of their own.
