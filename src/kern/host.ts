@@ -4,10 +4,11 @@
  * port_create must cost little beyond Node itself).
  *
  * Why. In a fresh main thread `node:worker_threads` costs ~1.5-1.8 ms to
- * load (it pulls in the streams, ~1 ms of it) and a BroadcastChannel ~0.6 ms
- * more; a program that imports the kernel, makes a port and exits needs
- * neither. In a worker thread they are already loaded by Node's worker
- * bootstrap, so there the accessors cost nothing.
+ * load (it pulls in the streams, ~1 ms of it), a BroadcastChannel ~0.6 ms
+ * more, and `node:v8` ~1.5 ms (the streams again, for its heap snapshots);
+ * a program that imports the kernel, makes a port and exits needs none of
+ * them. In a worker thread worker_threads is already loaded by Node's
+ * worker bootstrap, so there its accessors cost nothing.
  *
  * `is_main_thread()` answers without loading the module on the main thread:
  * every worker has `worker_threads` in `process.moduleLoadList` before its
@@ -32,6 +33,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as WorkerThreads from 'node:worker_threads';
+import type * as V8 from 'node:v8';
 
 type WT = typeof WorkerThreads;
 
@@ -41,6 +43,10 @@ const load: (id: string) => unknown =
 let wt: WT | undefined;
 /** node:worker_threads, loaded at the first call. */
 export function worker_threads(): WT { return (wt ??= load('node:worker_threads') as WT); }
+
+let v8m: typeof V8 | undefined;
+/** node:v8, loaded at the first call (~1.5 ms of a fresh main thread: it loads the streams too). */
+export function v8_module(): typeof V8 { return (v8m ??= load('node:v8') as typeof V8); }
 
 let main: boolean | undefined;
 /** Whether this is the process's main thread (node:worker_threads' isMainThread), without loading the module there. */
