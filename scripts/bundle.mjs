@@ -48,6 +48,21 @@ const common = {
 // The kernel script. import.meta.url becomes the loader's __ukern_url (a
 // file beside the entries), so the URLs of the threads the kernel starts
 // (./trampoline.js, ./lwp0.js, ./clockthread.js) name the bundle's files.
+// lwp0 as CommonJS source, which the kernel script carries and starts as an
+// eval'd worker (src/lwp/spawn.ts says why); its kernel part is the ES module
+// lwp0-kern.js below, loaded by URL when lwp0 first needs it.
+const lwp0Cjs = await esbuild.build({
+  ...common,
+  entryPoints: ['build/src/lwp/lwp0.js'],
+  format: 'cjs',
+  write: false,
+  external: [...common.external, './lwp0-kern.js'],
+  // (import.meta.url is only host.ts's fallback for a Node without getBuiltinModule.)
+  define: { 'import.meta.url': '__ukern_lwp0_url' },
+  banner: { js: 'var __ukern_lwp0_url = require("node:url").pathToFileURL(__filename).href;' },
+  minifyWhitespace: true,
+});
+
 // Whitespace removed: a fresh thread reads and compiles it (with the code
 // cache) ~1-2 ms faster (measured: import + boot + port_create, CPU and wall).
 // Names are kept (no identifier minification), so stack traces still name
@@ -73,7 +88,7 @@ await esbuild.build({
   stdin: { contents: kernelEntry, resolveDir: root, sourcefile: 'kernel-entry.js', loader: 'js' },
   outfile: out('kernel.cjs'),
   format: 'cjs',
-  define: { 'import.meta.url': '__ukern_url' },
+  define: { 'import.meta.url': '__ukern_url', UKERN_LWP0_CJS: JSON.stringify(lwp0Cjs.outputFiles[0].text) },
   minifyWhitespace: true,
   lineLimit: 160, // short lines: an uncaught error prints its source line
   // The kernel is ES module code, strict; minified, esbuild leaves the directive out.
@@ -96,13 +111,14 @@ await esbuild.build({
   lineLimit: 160, // short lines: an uncaught error prints its source line
 });
 
-// lwp0 with its kernel in a chunk of its own (code splitting: the dynamic
-// import of lwp0-kern becomes a file), so that starting lwp0 compiles only
-// its small first part; the kernel is compiled when lwp0 first needs it
-// (src/lwp/lwp0.ts).
+// lwp0 as an ES module too (what a kernel thread started from build/src
+// finds current), with its kernel part a file of its own (code splitting,
+// and lwp0-kern.js an entry: the eval'd lwp0 imports it by URL), so that
+// starting lwp0 compiles only its small first part; the kernel is compiled
+// when lwp0 first needs it (src/lwp/lwp0.ts).
 await esbuild.build({
   ...common,
-  entryPoints: { lwp0: 'build/src/lwp/lwp0.js' },
+  entryPoints: { lwp0: 'build/src/lwp/lwp0.js', 'lwp0-kern': 'build/src/lwp/lwp0-kern.js' },
   outdir: out(''),
   format: 'esm',
   splitting: true,

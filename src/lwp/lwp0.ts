@@ -31,7 +31,8 @@ import { WorkerPool, type Lwp0Request } from './pool.js';
 /** Messages from the main thread to lwp0. */
 export type MainToLwp0 = Lwp0Request | { t: 'ports'; ports: MessagePort[] };
 
-const { image, trampoline } = workerData as { image: KernelImage; trampoline: string };
+/** `kern`: the URL of the kernel part, when this code runs eval'd (the bundle's lwp0, spawn.ts), where './lwp0-kern.js' resolves from nowhere useful. */
+const { image, trampoline, kern } = workerData as { image: KernelImage; trampoline: string; kern?: string };
 
 type Kern = typeof import('./lwp0-kern.js');
 let k: Kern | undefined;
@@ -73,10 +74,11 @@ let loading = false;
 function kern_load(): void {
   if (loading) return;
   loading = true;
-  void import('./lwp0-kern.js').then((kern) => {
-    kern.attach_system_thread(image);
-    k = kern;
-    for (const lid of deadBeforeAttach.splice(0)) kern.lwp_reap_dead(lid);
+  const loaded = kern !== undefined ? import(kern) as Promise<Kern> : import('./lwp0-kern.js');
+  void loaded.then((kk) => {
+    kk.attach_system_thread(image);
+    k = kk;
+    for (const lid of deadBeforeAttach.splice(0)) kk.lwp_reap_dead(lid);
     for (const m of kthreadsBeforeAttach.splice(0)) request(m);
     publish();
   });

@@ -178,8 +178,30 @@ on_boot(() => {
   setTimeout(() => { lwp0_start(); const p = main_pool(); p.prestart(p.size); }, 0).unref();
 });
 
+/**
+ * lwp0's code as CommonJS source, in the bundle's kernel script only
+ * (scripts/bundle.mjs defines it; the kernel part it loads later is the
+ * bundle's lwp0-kern.js). Why eval'd CommonJS: lwp0 starts beside the first
+ * LWP's worker, and a worker whose entry is an ES module file also starts
+ * Node's ES module loader (~3-5 ms of CPU); measured, a sibling worker
+ * started that way delayed a kernel-loading worker ~6.5 ms on 2 CPUs, an
+ * eval'd CommonJS one ~3.5 ms.
+ */
+declare const UKERN_LWP0_CJS: string | undefined;
+
+function lwp0_worker(): Worker {
+  if (typeof UKERN_LWP0_CJS !== 'string' || process.env.UKERN_NO_BUNDLE === '1') {
+    return new_kernel_worker(new URL('./lwp0.js', import.meta.url), 'lwp0');
+  }
+  return worker_start(UKERN_LWP0_CJS, {
+    eval: true,
+    workerData: { image: kernel_image(), trampoline: TRAMPOLINE, kern: new URL('./lwp0-kern.js', import.meta.url).href },
+    name: 'ukern lwp0',
+  });
+}
+
 function start_lwp0(): void {
-  lwp0 = new_kernel_worker(new URL('./lwp0.js', import.meta.url), 'lwp0');
+  lwp0 = lwp0_worker();
   lwp0.on('message', lwp0_refresh);
   // Without lwp0 no LWP can ever run again and their waiters would wait
   // forever: that is a kernel panic, and it ends the process.
