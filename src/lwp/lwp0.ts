@@ -14,9 +14,10 @@
  * serves (its pool's gauges are kstat counters); a kernel-thread request is
  * served and a dead worker reaped once the kernel is attached. Why so late:
  * lwp0 starts at the main thread's first lwp_create, beside that LWP's
- * worker, and loading the kernel there (the bundle's lwp0-kern chunk: ~340
- * KiB to compile) took a CPU from the first LWP's own start on a 2-CPU
- * machine, for a thread that most programs never ask for anything. Its pool
+ * worker, and loading the kernel there (the bundle's lwp0-kern.js: the
+ * whole kernel, ~200 KiB to compile with no code cache) took a CPU from the
+ * first LWP's own start on a 2-CPU machine, for a thread that most programs
+ * never ask for anything. Its pool
  * fills once it has served a create (the main thread's pool is the one
  * boot({ lwp_pool }) prestarts).
  *
