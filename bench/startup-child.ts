@@ -11,13 +11,22 @@
  *   worker-esm N                                the same with an ES module file as the entry
  *   warm                                        warm lwp_create -> start function running
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 
 const mode = process.argv[2] ?? 'empty';
 const out = (o: Record<string, unknown>): void => { console.log(JSON.stringify(o)); };
-const rssAtExit = (): void => { process.on('exit', () => out({ maxRssKiB: process.resourceUsage().maxRSS })); };
+const rssAtExit = (): void => {
+  process.on('exit', () => {
+    const r = process.resourceUsage();
+    // CPU time too: on a shared machine it varies less than the wall does.
+    out({ maxRssKiB: r.maxRSS, cpuMs: (r.userCPUTime + r.systemCPUTime) / 1000 });
+  });
+};
 
 async function workers(n: number, esm = false): Promise<void> {
+  // Loaded here, not at the top: the 'empty' peer is an empty node, and the
+  // import cases must pay for what the kernel loads, not find it loaded.
+  const { Worker } = await import('node:worker_threads');
   const src = "require('node:worker_threads').parentPort.postMessage(0)";
   const file = new URL('./startup-esm-worker.js', import.meta.url);
   const t0 = performance.now();

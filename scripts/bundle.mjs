@@ -48,46 +48,106 @@ const common = {
 // The kernel script. import.meta.url becomes the loader's __ukern_url (a
 // file beside the entries), so the URLs of the threads the kernel starts
 // (./trampoline.js, ./lwp0.js, ./clockthread.js) name the bundle's files.
+// lwp0 as CommonJS source, which the kernel script carries and starts as an
+// eval'd worker (src/lwp/spawn.ts says why); its kernel part is the ES module
+// lwp0-kern.js below, loaded by URL when lwp0 first needs it.
+const lwp0Cjs = await esbuild.build({
+  ...common,
+  entryPoints: ['build/src/lwp/lwp0.js'],
+  format: 'cjs',
+  write: false,
+  external: [...common.external, './lwp0-kern.js'],
+  // (import.meta.url is only host.ts's fallback for a Node without getBuiltinModule.)
+  define: { 'import.meta.url': '__ukern_lwp0_url' },
+  banner: { js: 'var __ukern_lwp0_url = require("node:url").pathToFileURL(__filename).href;' },
+  minifyWhitespace: true,
+});
+
+// Whitespace removed: a fresh thread reads and compiles it (with the code
+// cache) ~1-2 ms faster (measured: import + boot + port_create, CPU and wall).
+// Names are kept (no identifier minification), so stack traces still name
+// the kernel's functions, and lines are cut at ~160 characters (lineLimit):
+// Node prints the source line of an uncaught error's first frame, and one
+// line of the whole kernel was 360 KiB of it.
+//
+// Its entry is src/kernel.ts's exports written out, with `sys` and `ukern`
+// as plain objects of their names: `export * as sys` made esbuild build each
+// namespace of ~400 getters at load (one closure and defineProperty each),
+// only for the entries to read every one once.
+const namesOf = async (from) => Object.keys(await import(pathToFileURL(`${root}${from}`).href)).sort();
+const sysNames = await namesOf('build/src/sys/index.js'), ukernNames = await namesOf('build/src/index.js');
+const kernelEntry = [
+  `import { ${sysNames.map((n) => `${n} as s$${n}`).join(', ')} } from './build/src/sys/index.js';`,
+  `import { ${ukernNames.map((n) => `${n} as u$${n}`).join(', ')} } from './build/src/index.js';`,
+  `export const sys = { ${sysNames.map((n) => `${n}: s$${n}`).join(', ')} };`,
+  `export const ukern = { ${ukernNames.map((n) => `${n}: u$${n}`).join(', ')} };`,
+  `export { trampoline_start } from './build/src/lwp/trampoline-main.js';`,
+].join('\n');
 await esbuild.build({
   ...common,
-  entryPoints: ['build/src/kernel.js'],
+  stdin: { contents: kernelEntry, resolveDir: root, sourcefile: 'kernel-entry.js', loader: 'js' },
   outfile: out('kernel.cjs'),
   format: 'cjs',
-  define: { 'import.meta.url': '__ukern_url' },
+  define: { 'import.meta.url': '__ukern_url', UKERN_LWP0_CJS: JSON.stringify(lwp0Cjs.outputFiles[0].text) },
+  minifyWhitespace: true,
+  lineLimit: 160, // short lines: an uncaught error prints its source line
+  // The kernel is ES module code, strict; minified, esbuild leaves the directive out.
+  banner: { js: '"use strict";' },
+  charset: 'ascii', // (esbuild's default, stated: src/loader.ts reads the file as latin1)
 });
 
 // The loader, the kernel threads and the class layer's LWP start shim: ES modules of their own.
 await esbuild.build({
   ...common,
   entryPoints: {
-    loader: 'build/src/loader.js', lwp0: 'build/src/lwp/lwp0.js', clockthread: 'build/src/timers/clockthread.js',
+    loader: 'build/src/loader.js', clockthread: 'build/src/timers/clockthread.js',
     intrthread: 'build/src/intr/intrthread.js',
     aiothread: 'build/src/aio/aiothread.js',
     'lwp-start': 'build/src/ukern/lwp-start.js', // the class layer's start shim (no kernel code)
   },
   outdir: out(''),
   format: 'esm',
+  minifyWhitespace: true,
+  lineLimit: 160, // short lines: an uncaught error prints its source line
 });
 
-// The entries: every name of the compiled tree's modules, from the one instance.
+// lwp0 as an ES module too (what a kernel thread started from build/src
+// finds current), with its kernel part a file of its own (code splitting,
+// and lwp0-kern.js an entry: the eval'd lwp0 imports it by URL), so that
+// starting lwp0 compiles only its small first part; the kernel is compiled
+// when lwp0 first needs it (src/lwp/lwp0.ts).
+await esbuild.build({
+  ...common,
+  entryPoints: { lwp0: 'build/src/lwp/lwp0.js', 'lwp0-kern': 'build/src/lwp/lwp0-kern.js' },
+  outdir: out(''),
+  format: 'esm',
+  splitting: true,
+  chunkNames: 'lwp0-[hash]',
+  minifyWhitespace: true,
+  lineLimit: 160, // short lines: an uncaught error prints its source line
+});
+
+// The entries: every name of the compiled tree's modules, from the one
+// instance. Each is one file with the loader built in (not an import of
+// ./loader.js): every ES module a fresh thread loads costs it a resolve, an
+// asynchronous read and a link (~0.5-1 ms); the instance is still one per
+// thread (the loader keeps it on globalThis).
+async function entry(file, what, body) {
+  await esbuild.build({
+    ...common,
+    stdin: { contents: [`import { kernel } from './loader.js';`, ...body].join('\n'), resolveDir: out(''), sourcefile: `entry:${file}`, loader: 'js' },
+    outfile: out(file),
+    format: 'esm',
+    banner: { js: `// Generated by scripts/bundle.mjs: ${what}, from this thread's one kernel instance (the loader, src/loader.ts, built in).` },
+  });
+}
 async function facade(file, from, pick) {
-  const names = Object.keys(await import(pathToFileURL(`${root}${from}`).href)).sort();
-  writeFileSync(out(file), [
-    `// Generated by scripts/bundle.mjs: the names of ${from}, from this thread's one kernel instance.`,
-    `import { kernel } from './loader.js';`,
-    `const k = kernel().${pick};`,
-    `export const { ${names.join(', ')} } = k;`,
-    '',
-  ].join('\n'));
+  const names = await namesOf(from);
+  await entry(file, `the names of ${from}`, [`const k = kernel().${pick};`, `export const { ${names.join(', ')} } = k;`]);
 }
 await facade('sys.js', 'build/src/sys/index.js', 'sys');
 await facade('index.js', 'build/src/index.js', 'ukern');
-writeFileSync(out('trampoline.js'), [
-  '// Generated by scripts/bundle.mjs: the LWP worker entry (src/lwp/trampoline.ts), on this thread\'s one kernel instance.',
-  `import { kernel } from './loader.js';`,
-  'kernel().trampoline_start((s) => import(s));',
-  '',
-].join('\n'));
+await entry('trampoline.js', 'the LWP worker entry (src/lwp/trampoline.ts)', ['kernel().trampoline_start((s) => import(s));']);
 
 // The code cache, from a fresh process: the script compiled and run, then
 // its common paths exercised (no thread is started), so that their bytecode

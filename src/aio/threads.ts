@@ -15,7 +15,7 @@
  * took or a cancel ended. The I/O itself is fs.readSync / writeSync /
  * fsyncSync / fdatasyncSync, blocking that thread only.
  */
-import { BroadcastChannel, isMainThread, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { BroadcastChannel, is_main_thread, receiveMessageOnPort } from '../kern/host.js';
 import { I32, kregion_create } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { kthread_start } from '../lwp/kapi.js';
@@ -71,7 +71,7 @@ function start_threads(): void {
   const n = tunables().aio_threads!;
   // From the main thread directly (as the intr thread): through lwp0 the start
   // would wait for lwp0's own, and a main thread blocked in aio_suspend meanwhile.
-  for (let i = 0; i < n; i++) kthread_start(`aio${i}`, new URL('./aiothread.js', import.meta.url), isMainThread);
+  for (let i = 0; i < n; i++) kthread_start(`aio${i}`, new URL('./aiothread.js', import.meta.url), is_main_thread());
 }
 
 let allReady = false;
@@ -103,7 +103,7 @@ function channel(): BroadcastChannel {
   if (chan !== undefined) return chan;
   chan = new BroadcastChannel(CHANNEL);
   chan.onmessage = () => {};
-  (chan as unknown as { unref?(): void }).unref?.();
+  chan.unref();
   return chan;
 }
 
@@ -114,7 +114,7 @@ function threads_start(_h: number, id: number, buf: Uint8Array | null): void {
     const c = channel();
     c.postMessage({ id, buf });
     // This instance also receives the other submitters' posts: drop them.
-    while (receiveMessageOnPort(c as unknown as MessagePort) !== undefined) { /* not ours */ }
+    while (receiveMessageOnPort(c) !== undefined) { /* not ours */ }
   }
   mutex_enter(aio_lock());
   push_locked(id);

@@ -15,7 +15,7 @@
  * thread wakes, sees the word and parks in Atomics.wait, which termination
  * does interrupt.
  */
-import { isMainThread } from 'node:worker_threads';
+import { is_main_thread } from '../kern/host.js';
 import { writeSync } from 'node:fs';
 import { kthread_start } from '../lwp/kapi.js';
 import { intr_claim_start, intr_evfd, intr_set_quit } from './intr.js';
@@ -31,7 +31,7 @@ export function intr_thread_start(): void {
   askedHere = true;
   if (process.env.UKERN_INTR_HOLD === '1') return;
   if (!intr_claim_start()) return;
-  kthread_start('intr', new URL('./intrthread.js', import.meta.url), isMainThread);
+  kthread_start('intr', new URL('./intrthread.js', import.meta.url), is_main_thread());
 }
 
 /** Wakes the intr thread to quit (process exit). */
@@ -42,4 +42,8 @@ export function intr_thread_quit(): void {
   try { writeSync(ev, new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0])); } catch { /* already gone */ }
 }
 
-if (isMainThread) process.on('exit', () => { try { intr_thread_quit(); } catch { /* no kernel attached */ } });
+// (The test is made at exit, not at load: is_main_thread is cheap, but nothing at load needs it.)
+process.on('exit', () => {
+  if (!is_main_thread()) return;
+  try { intr_thread_quit(); } catch { /* no kernel attached */ }
+});

@@ -8,7 +8,7 @@
  * for it.
  */
 import { createRequire } from 'node:module';
-import { isMainThread } from 'node:worker_threads';
+import { is_main_thread } from './host.js';
 import { I32, kregion_create } from './kmem.js';
 
 /** A libc function bound by its C signature. */
@@ -51,16 +51,16 @@ function load_end(w: number): void {
   Atomics.sub(I32, w, 1);
   Atomics.notify(I32, w);
 }
-if (isMainThread) {
-  process.on('exit', () => {
-    const w = loading.base;
-    if (w === 0) return;
-    const until = Date.now() + EXIT_WAIT_MS;
-    for (let n = Atomics.load(I32, w); n > 0 && Date.now() < until; n = Atomics.load(I32, w)) {
-      Atomics.wait(I32, w, n, until - Date.now());
-    }
-  });
-}
+// Registered in every thread, but only the main thread waits (whether it is
+// one is asked at exit: nothing at load needs node:worker_threads).
+process.on('exit', () => {
+  const w = loading.base;
+  if (w === 0 || !is_main_thread()) return;
+  const until = Date.now() + EXIT_WAIT_MS;
+  for (let n = Atomics.load(I32, w); n > 0 && Date.now() < until; n = Atomics.load(I32, w)) {
+    Atomics.wait(I32, w, n, until - Date.now());
+  }
+});
 
 /** This thread's libc, or null when host calls are unavailable. Never throws. */
 export function libc_open(): Libc | null {

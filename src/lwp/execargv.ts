@@ -8,7 +8,8 @@
  * and every worker it starts inherits that; the LWP workers the main thread
  * starts itself (pool.ts) get it explicitly.
  */
-import { Worker, type WorkerOptions } from 'node:worker_threads';
+import type { Worker, WorkerOptions } from 'node:worker_threads';
+import { worker_threads, host_threads_coming } from '../kern/host.js';
 
 const DROP_WITH_VALUE = new Set(['-e', '--eval', '-p', '--print', '--input-type']);
 const DROP = new Set(['-i', '--interactive', '-c', '--check', '--test', '--watch', '--watch-path', '--watch-preserve-output']);
@@ -47,6 +48,8 @@ let chosen: string[] | undefined;
  */
 export function worker_start(url: URL | string, opts: Omit<WorkerOptions, 'execArgv'>): Worker {
   let argv = chosen ?? worker_execargv(process.execArgv);
+  host_threads_coming(); // before another thread can post on a channel this one has not opened yet (kern/host.ts)
+  const { Worker } = worker_threads();
   for (;;) {
     try {
       const w = new Worker(url, { ...opts, execArgv: argv });

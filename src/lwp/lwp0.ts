@@ -9,10 +9,17 @@
  *
  * Start-up order. lwp0 answers creates from its first moment (giving an LWP
  * a worker needs no kernel memory: the worker binds to its LWP itself) and
- * loads the kernel's modules only after that; what needs the kernel waits
- * for the attach: a kernel-thread request is served then, and a worker that
- * died meanwhile is reaped then. Its pool fills once it has served a create
- * (the main thread's pool is the one boot({ lwp_pool }) prestarts).
+ * loads the kernel's modules only when it first needs them: a kernel-thread
+ * request, a worker of its own that died (to reap its LWP), or a create it
+ * serves (its pool's gauges are kstat counters); a kernel-thread request is
+ * served and a dead worker reaped once the kernel is attached. Why so late:
+ * lwp0 starts at the main thread's first lwp_create, beside that LWP's
+ * worker, and loading the kernel there (the bundle's lwp0-kern.js: the
+ * whole kernel, ~200 KiB to compile with no code cache) took a CPU from the
+ * first LWP's own start on a 2-CPU machine, for a thread that most programs
+ * never ask for anything. Its pool
+ * fills once it has served a create (the main thread's pool is the one
+ * boot({ lwp_pool }) prestarts).
  *
  * Channels in: the parent port (from the main thread: kernel-thread
  * requests, and the lwp0 ends of the main thread's workers' request
@@ -25,7 +32,8 @@ import { WorkerPool, type Lwp0Request } from './pool.js';
 /** Messages from the main thread to lwp0. */
 export type MainToLwp0 = Lwp0Request | { t: 'ports'; ports: MessagePort[] };
 
-const { image, trampoline } = workerData as { image: KernelImage; trampoline: string };
+/** `kern`: the URL of the kernel part, when this code runs eval'd (the bundle's lwp0, spawn.ts), where './lwp0-kern.js' resolves from nowhere useful. */
+const { image, trampoline, kern } = workerData as { image: KernelImage; trampoline: string; kern?: string };
 
 type Kern = typeof import('./lwp0-kern.js');
 let k: Kern | undefined;
@@ -34,7 +42,7 @@ const kthreadsBeforeAttach: Lwp0Request[] = [];
 const kthreads = new Set<string>();
 
 const pool = new WorkerPool(image, trampoline, image.tunables.lwp_pool!, {
-  reap(lid) { if (k === undefined) deadBeforeAttach.push(lid); else k.lwp_reap_dead(lid); },
+  reap(lid) { if (k === undefined) { deadBeforeAttach.push(lid); kern_load(); } else k.lwp_reap_dead(lid); },
   changed: tell_main,
   request,
 });
@@ -42,8 +50,9 @@ const pool = new WorkerPool(image, trampoline, image.tunables.lwp_pool!, {
 function request(m: Lwp0Request): void {
   if (m.t === 'create') {
     pool.dispatch({ t: 'run', lid: m.lid, module: m.module, exp: m.exp, arg: m.arg });
+    kern_load();
   } else if (m.t === 'kthread') {
-    if (k === undefined) { kthreadsBeforeAttach.push(m); return; }
+    if (k === undefined) { kthreadsBeforeAttach.push(m); kern_load(); return; }
     if (kthreads.has(m.name)) return;
     kthreads.add(m.name);
     k.kernel_worker_start(new URL(m.module), m.name);
@@ -60,8 +69,18 @@ parentPort!.on('message', (m: MainToLwp0) => {
   if (m.t === 'ports') for (const p of m.ports) p.on('message', request);
   else request(m);
 });
-k = await import('./lwp0-kern.js');
-k.attach_system_thread(image);
-for (const lid of deadBeforeAttach.splice(0)) k.lwp_reap_dead(lid);
-for (const m of kthreadsBeforeAttach.splice(0)) request(m);
-publish();
+
+let loading = false;
+/** Loads the kernel and attaches (once, at the first need: see the header), then serves what waited for it. */
+function kern_load(): void {
+  if (loading) return;
+  loading = true;
+  const loaded = kern !== undefined ? import(kern) as Promise<Kern> : import('./lwp0-kern.js');
+  void loaded.then((kk) => {
+    kk.attach_system_thread(image);
+    k = kk;
+    for (const lid of deadBeforeAttach.splice(0)) kk.lwp_reap_dead(lid);
+    for (const m of kthreadsBeforeAttach.splice(0)) request(m);
+    publish();
+  });
+}

@@ -31,7 +31,8 @@
  * loads the kernel. Everything that needs kernel memory is a hook.
  */
 import { worker_start } from './execargv.js';
-import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { Worker, MessagePort } from 'node:worker_threads';
+import { worker_threads } from '../kern/host.js';
 import type { KernelImage } from '../kern/boot.js';
 
 /** Messages to lwp0 (from the main thread, or from any LWP). */
@@ -147,7 +148,7 @@ export class WorkerPool {
   }
 
   private spawn(state: number): Slot {
-    const { port1, port2 } = new MessageChannel();
+    const { port1, port2 } = new (worker_threads().MessageChannel)();
     const st = new Int32Array(new SharedArrayBuffer(4));
     st[0] = state;
     const lwp0 = this.hooks.lwp0Port?.();

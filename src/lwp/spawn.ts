@@ -34,7 +34,8 @@
  * bundle; the tests' start modules import build/src).
  */
 import { worker_start } from './execargv.js';
-import { Worker, MessageChannel, isMainThread, type MessagePort } from 'node:worker_threads';
+import type { Worker, MessagePort } from 'node:worker_threads';
+import { worker_threads, is_main_thread } from '../kern/host.js';
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { I32 } from '../kern/kmem.js';
@@ -66,9 +67,14 @@ export function spawn_set_lwp0_port(p: MessagePort): void { port = p; }
  */
 export function lwp0_post(m: Lwp0Request): void {
   if (port !== undefined) { port.postMessage(m); return; }
+  if (m.t !== 'create') { lwp0_start(); lwp0!.postMessage(m); return; }
+  // The LWP's worker first: its thread starts ~2 ms (one new Worker on this
+  // thread) before lwp0's instead of after it. lwp0 is still started now,
+  // within the create: an LWP may ask it for things (creates, kernel
+  // threads) while this thread blocks outside the kernel, where nothing
+  // could start it later.
+  main_pool().dispatch({ t: 'run', lid: m.lid, module: m.module, exp: m.exp, arg: m.arg });
   lwp0_start();
-  if (m.t === 'create') main_pool().dispatch({ t: 'run', lid: m.lid, module: m.module, exp: m.exp, arg: m.arg });
-  else lwp0!.postMessage(m);
 }
 
 /** The main thread's pool (pool.ts); its workers send their requests to lwp0 on channels of their own. */
@@ -80,7 +86,7 @@ function main_pool(): WorkerPool {
     reap: lwp_reap_dead,
     changed() { lwp0_refresh(); publish(); },
     lwp0Port() {
-      const { port1, port2 } = new MessageChannel();
+      const { port1, port2 } = new (worker_threads().MessageChannel)();
       lwp0Ends.push(port1);
       if (lwp0 !== undefined) send_lwp0_ends();
       return port2;
@@ -168,12 +174,34 @@ export function kernel_worker_start(module: URL, name: string): Worker {
 export function lwp0_start(): void { if (lwp0 === undefined && port === undefined) start_lwp0(); }
 
 on_boot(() => {
-  if (!isMainThread || !kernel_image().prestart) return;
+  if (!kernel_image().prestart || !is_main_thread()) return;
   setTimeout(() => { lwp0_start(); const p = main_pool(); p.prestart(p.size); }, 0).unref();
 });
 
+/**
+ * lwp0's code as CommonJS source, in the bundle's kernel script only
+ * (scripts/bundle.mjs defines it; the kernel part it loads later is the
+ * bundle's lwp0-kern.js). Why eval'd CommonJS: lwp0 starts beside the first
+ * LWP's worker, and a worker whose entry is an ES module file also starts
+ * Node's ES module loader (~3-5 ms of CPU); measured, a sibling worker
+ * started that way delayed a kernel-loading worker ~6.5 ms on 2 CPUs, an
+ * eval'd CommonJS one ~3.5 ms.
+ */
+declare const UKERN_LWP0_CJS: string | undefined;
+
+function lwp0_worker(): Worker {
+  if (typeof UKERN_LWP0_CJS !== 'string' || process.env.UKERN_NO_BUNDLE === '1') {
+    return new_kernel_worker(new URL('./lwp0.js', import.meta.url), 'lwp0');
+  }
+  return worker_start(UKERN_LWP0_CJS, {
+    eval: true,
+    workerData: { image: kernel_image(), trampoline: TRAMPOLINE, kern: new URL('./lwp0-kern.js', import.meta.url).href },
+    name: 'ukern lwp0',
+  });
+}
+
 function start_lwp0(): void {
-  lwp0 = new_kernel_worker(new URL('./lwp0.js', import.meta.url), 'lwp0');
+  lwp0 = lwp0_worker();
   lwp0.on('message', lwp0_refresh);
   // Without lwp0 no LWP can ever run again and their waiters would wait
   // forever: that is a kernel panic, and it ends the process.

@@ -4,7 +4,7 @@
  * thread that booted the kernel is LWP 1. The states and locks these calls
  * work with are described in lwp/lwp.ts's header.
  */
-import { isMainThread } from 'node:worker_threads';
+import { is_main_thread } from '../kern/host.js';
 import { I32 } from '../kern/kmem.js';
 import { cur, panicked, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
@@ -111,7 +111,7 @@ export function lwp_exit(): never {
   if (lwp_orphan_sleepers(h) > 0) sq_abandon_thread();
   const r = lwp_exit_common(h, lid, 0);
   exited_self(true);
-  if ((I32[h + L.flag] & LW_MAIN) !== 0 || isMainThread) {
+  if ((I32[h + L.flag] & LW_MAIN) !== 0 || is_main_thread()) {
     // LWP 1 has no trampoline to return to: its thread waits for the process
     // to end (a panic, which wakes this wait, ends it too: status 70).
     if (r !== EXIT_LAST) {

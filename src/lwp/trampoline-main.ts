@@ -8,7 +8,8 @@
  * unless the LWP left work behind in this thread (timers, sockets, pending
  * kernel waits) that would run under the next LWP: then it is retired.
  */
-import { workerData, type MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { worker_threads } from '../kern/host.js';
 import { attach, type KernelImage } from '../kern/boot.js';
 import { cur, H_SCRATCH } from '../kern/hdr.js';
 import { LW_THREW, lwp_byid } from './lwp.js';
@@ -32,7 +33,7 @@ let importer: (specifier: string) => Promise<unknown>;
  * `importer` is the entry's own `(s) => import(s)`.
  */
 export function trampoline_start(imp: (specifier: string) => Promise<unknown>): void {
-  const d = workerData as { image: KernelImage; port: MessagePort; lwp0?: MessagePort; state: Int32Array };
+  const d = worker_threads().workerData as { image: KernelImage; port: MessagePort; lwp0?: MessagePort; state: Int32Array };
   importer = imp;
   port = d.port;
   state = d.state;

@@ -39,7 +39,7 @@
  * views of the input buffer, which Node's default does).
  */
 import v8 from 'node:v8';
-import { BroadcastChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { BroadcastChannel, receiveMessageOnPort } from '../kern/host.js';
 import { msg_sab_id } from './msg-arena.js';
 import { SysError } from '../kern/errno.js';
 import { fast_encode, fast_encode_at, fast_pad_at, fast_put_at, fast_scratch } from './msg-fast-enc.js';

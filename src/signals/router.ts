@@ -19,7 +19,7 @@
  * effect before its call returns; changes by other LWPs when LWP 1's event
  * loop next runs (until then the host's disposition is the old one).
  */
-import { isMainThread } from 'node:worker_threads';
+import { is_main_thread } from '../kern/host.js';
 import { constants } from 'node:os';
 import { I32 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
@@ -47,7 +47,7 @@ function heard(s: number): void {
 
 /** Listens for exactly the signals route.ts says the program wants. Main thread only. */
 export function router_sync(): void {
-  if (!isMainThread) return;
+  if (!is_main_thread()) return;
   // Again when a signal became wanted while it was published (route.ts os_publish_listening).
   for (let i = 0; i < 8 && sync_once(); i++);
 }
@@ -93,7 +93,7 @@ function unlisten(s: number): void {
 
 /** Starts the router in the main thread: follows `osbell` from its event loop (a waitAsync: it keeps nothing alive). */
 export function router_start(): void {
-  if (!isMainThread || started) return;
+  if (started || !is_main_thread()) return;
   started = true;
   sig_set_unlisten(unlisten);
   const w = sigacts_h() + SG.osbell;

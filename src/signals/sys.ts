@@ -12,7 +12,7 @@ import { sysenter } from '../kern/sysent.js';
 import { on_boot } from '../kern/boot.js';
 import { on_lwp_create, on_lwp_exit, proc_set_main_exit_hook } from '../kern/proc.js';
 import { sysent_set_signal_hooks } from '../kern/sysent.js';
-import { isMainThread } from 'node:worker_threads';
+import { is_main_thread } from '../kern/host.js';
 import { lwp_is_live, module_href } from '../lwp/kapi.js';
 import {
   SIGKILL, SIGSTOP, SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK, SIG_DFL, SIG_IGN, SA_KNOWN, SI_USER, SI_QUEUE,
@@ -53,7 +53,7 @@ sysent_set_signal_hooks(() => { postsig(); }, postsig, () => {
 // process must reach it even when it never called a signal function.
 on_boot(() => {
   sig_lock(); ls_get(1); sig_unlock(); // LWP 1's entry (the others get theirs at lwp_create)
-  if (!isMainThread) return;
+  if (!is_main_thread()) return;
   sig_arm_bell();
   router_start();
 });

@@ -29,7 +29,7 @@
  * direct Worker start, not a message to lwp0 that would first have to start
  * lwp0.
  */
-import { isMainThread } from 'node:worker_threads';
+import { is_main_thread } from '../kern/host.js';
 import { I32, kregion_create } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mono_now } from '../kern/time.js';
@@ -82,7 +82,7 @@ export function clock_thread_start(): void {
   startBy = Infinity;
   if (process.env.UKERN_CLOCK_HOLD === '1') return;
   if (Atomics.compareExchange(I32, state.base + CLK_ASKED, 0, 1) !== 0) return;
-  kthread_start('clock', new URL('./clockthread.js', import.meta.url), isMainThread);
+  kthread_start('clock', new URL('./clockthread.js', import.meta.url), is_main_thread());
 }
 
 /*
@@ -202,7 +202,7 @@ function tick(): void {
 function on_arm(when: number): void {
   if (when === Infinity || quiet) return; // never due, or a warm-up's own (timers/sys.ts)
   if (!askedHere) {
-    if (!isMainThread || when - mono_now() >= START_NEAR_NS) start_soon_now();
+    if (!is_main_thread() || when - mono_now() >= START_NEAR_NS) start_soon_now();
     else if (startBy === Infinity) { startBy = when + START_AFTER_NS; lwp_post_userret(cur.lid); }
     else clock_start_check();
   }

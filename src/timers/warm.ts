@@ -3,7 +3,7 @@
  * first timer of a process fires on time). timer_create calls it for the
  * thread's first SIGEV_PORT timer; the theory is below.
  */
-import { getHeapSpaceStatistics } from 'node:v8';
+import { v8_module } from '../kern/host.js';
 import { hold } from '../kern/keepalive.js';
 import { sq_warm } from '../kern/sleepwait.js';
 import { close } from '../kern/sys.js';
@@ -68,7 +68,7 @@ function dry_run(): void {
  * between the arm and the deadline about half the time.
  */
 function scavenge_now(): void {
-  const ns = getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
+  const ns = v8_module().getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
   if (ns === undefined) return;
   const ring: unknown[] = new Array<unknown>(8);
   let left = ns.space_available_size + 65536;

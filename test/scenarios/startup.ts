@@ -195,7 +195,80 @@ function burst(n: number, quiet = false): number {
   return ms;
 }
 
+/** Whether this thread has loaded node:worker_threads (Node's list of the builtins it loaded). */
+function loaded_worker_threads(): boolean {
+  return (process as unknown as { moduleLoadList: string[] }).moduleLoadList.includes('NativeModule worker_threads');
+}
+
+/** Import (done above), boot and port_create, as a short program does: which builtins that cost it loaded. */
+function hostImport(): void {
+  sys.boot();
+  sys.port_create();
+  out({ worker_threads: loaded_worker_threads() ? 1 : 0 });
+}
+
+/**
+ * kern/host.ts's is_main_thread: true here without loading node:worker_threads,
+ * false in a Worker of this program (which loads the compiled kernel itself).
+ */
+async function hostMain(): Promise<void> {
+  const host = await import('../../src/kern/host.js');
+  const main = host.is_main_thread();
+  const before = loaded_worker_threads();
+  const { Worker } = await import('node:worker_threads');
+  const src = `import(${JSON.stringify(new URL('../../src/kern/host.js', import.meta.url).href)})
+    .then((h) => require('node:worker_threads').parentPort.postMessage(h.is_main_thread()));`;
+  const inWorker = await new Promise<boolean>((resolve, reject) => {
+    const w = new Worker(src, { eval: true });
+    w.once('message', (m: boolean) => { resolve(m); void w.terminate(); });
+    w.once('error', reject);
+  });
+  out({ main: main ? 1 : 0, loadedBefore: before ? 1 : 0, inWorker: inWorker ? 1 : 0 });
+}
+
+/**
+ * The main thread loads the class layer (its SAB channel deferred, kern/host.ts)
+ * and makes a Port, and its first LWP posts a SharedArrayBuffer of its own
+ * there: the main thread receives the SAB itself (not a copy, not EIO).
+ */
+async function sabDeferred(): Promise<void> {
+  const { Port } = await import('ukern');
+  const before = loaded_worker_threads();
+  const p = new Port();
+  const fixture = new URL('../fixtures/startup-host.js', import.meta.url);
+  const lid = sys.lwp_create({ module: fixture, export: 'postSab', arg: { fd: p.fd } });
+  const m = await p.receive({ timeout: 30_000 }) as { sab: SharedArrayBuffer };
+  const a = new Int32Array(m.sab);
+  const first = a[0];
+  Atomics.store(a, 1, 1);
+  Atomics.notify(a, 1);
+  sys.lwp_wait(lid);
+  out({ shared: m.sab instanceof SharedArrayBuffer ? 1 : 0, first, after: a[0], loadedBefore: before ? 1 : 0 });
+}
+
+/**
+ * The main thread creates an LWP and then blocks outside the kernel (an
+ * Atomics.wait on its own memory: no syscall, no event-loop turn), while that
+ * LWP creates one of its own (a request to lwp0): lwp0 must already be up.
+ */
+function lwp0WhileBlocked(): void {
+  sys.boot();
+  const sab = new SharedArrayBuffer(4);
+  const a = new Int32Array(sab);
+  const t0 = performance.now();
+  sys.lwp_create({ module: new URL('../fixtures/startup-host.js', import.meta.url), export: 'createAndWait', arg: { sab } }, sys.LWP_DETACHED);
+  while (Atomics.load(a, 0) === 0) {
+    if (performance.now() - t0 > 20_000) { out({ error: 'the grandchild LWP never ran while the main thread blocked' }); process.exit(1); }
+    Atomics.wait(a, 0, 0, 100);
+  }
+  out({ ms: performance.now() - t0 });
+}
+
 switch (mode) {
+  case 'host-import': hostImport(); break;
+  case 'host-main': await hostMain(); break;
+  case 'sab-deferred': await sabDeferred(); break;
+  case 'lwp0-blocked': lwp0WhileBlocked(); break;
   case 'first-async': await first(true); break;
   case 'first-sync': await first(false); break;
   case 'handover': await handover(); break;
