@@ -38,7 +38,8 @@
  * DefaultSerializer does, but deserialized into memory of their own (never
  * views of the input buffer, which Node's default does).
  */
-import v8 from 'node:v8';
+import type * as V8 from 'node:v8';
+import { v8_module } from '../kern/host.js';
 import { BroadcastChannel, receiveMessageOnPort } from '../kern/host.js';
 import { msg_sab_id } from './msg-arena.js';
 import { SysError } from '../kern/errno.js';
@@ -112,52 +113,62 @@ function lookup(id: number): SharedArrayBuffer {
 
 // --- serializer ----------------------------------------------------------------
 
-/** Node's own host-object writer (typed arrays, Buffers, DataViews), not in @types/node. */
-const defaultWriteHost = (v8.DefaultSerializer.prototype as unknown as { _writeHostObject(this: v8.Serializer, o: object): void })._writeHostObject;
+/**
+ * The serializer classes, made at the first message V8's format carries
+ * (node:v8 costs a fresh main thread ~1.5 ms to load: kern/host.ts).
+ */
+function make_codec() {
+  const v8 = v8_module();
+  /** Node's own host-object writer (typed arrays, Buffers, DataViews), not in @types/node. */
+  const defaultWriteHost = (v8.DefaultSerializer.prototype as unknown as { _writeHostObject(this: V8.Serializer, o: object): void })._writeHostObject;
 
-class MsgSerializer extends v8.DefaultSerializer {
-  _getSharedArrayBufferId(sab: SharedArrayBuffer): number {
-    this.writeRawBytes(HOST_TAG);
-    return announce(sab);
-  }
-
-  _writeHostObject(o: object): void {
-    if (ArrayBuffer.isView(o) && o.buffer instanceof SharedArrayBuffer) {
-      const k = VIEWS.indexOf(o.constructor as ViewCtor);
-      this.writeUint32(TAG_SHARED_VIEW);
-      this.writeUint32(k < 0 ? 1 : k);
-      this.writeUint32(announce(o.buffer));
-      this.writeUint32(o.byteOffset);
-      this.writeUint32(o.byteLength);
-      return;
+  class MsgSerializer extends v8.DefaultSerializer {
+    _getSharedArrayBufferId(sab: SharedArrayBuffer): number {
+      this.writeRawBytes(HOST_TAG);
+      return announce(sab);
     }
-    defaultWriteHost.call(this, o);
-  }
-}
 
-class MsgDeserializer extends v8.DefaultDeserializer {
-  _readHostObject(): object {
-    const tag = this.readUint32();
-    if (tag === TAG_SAB) return lookup(this.readUint32());
-    if (tag === TAG_SHARED_VIEW) {
-      const ctor = VIEWS[this.readUint32()] ?? Uint8Array;
-      const sab = lookup(this.readUint32());
-      const off = this.readUint32(), len = this.readUint32();
+    _writeHostObject(o: object): void {
+      if (ArrayBuffer.isView(o) && o.buffer instanceof SharedArrayBuffer) {
+        const k = VIEWS.indexOf(o.constructor as ViewCtor);
+        this.writeUint32(TAG_SHARED_VIEW);
+        this.writeUint32(k < 0 ? 1 : k);
+        this.writeUint32(announce(o.buffer));
+        this.writeUint32(o.byteOffset);
+        this.writeUint32(o.byteLength);
+        return;
+      }
+      defaultWriteHost.call(this, o);
+    }
+  }
+
+  class MsgDeserializer extends v8.DefaultDeserializer {
+    _readHostObject(): object {
+      const tag = this.readUint32();
+      if (tag === TAG_SAB) return lookup(this.readUint32());
+      if (tag === TAG_SHARED_VIEW) {
+        const ctor = VIEWS[this.readUint32()] ?? Uint8Array;
+        const sab = lookup(this.readUint32());
+        const off = this.readUint32(), len = this.readUint32();
+        const per = (ctor as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
+        return ctor === Buffer ? Buffer.from(sab, off, len) : new (ctor as typeof Uint8Array)(sab, off, len / per);
+      }
+      const ctor = VIEWS[tag];
+      if (ctor === undefined) throw new SysError('EIO', 'port_receive', `message has an unknown host object (${tag})`);
+      const len = this.readUint32();
+      const bytes = this.readRawBytes(len);
+      // A copy of its own: never a view of the input buffer.
+      const mem = new ArrayBuffer(len);
+      new Uint8Array(mem).set(new Uint8Array(bytes.buffer, bytes.byteOffset, len));
+      if (ctor === Buffer) return Buffer.from(mem);
       const per = (ctor as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
-      return ctor === Buffer ? Buffer.from(sab, off, len) : new (ctor as typeof Uint8Array)(sab, off, len / per);
+      return new (ctor as typeof Uint8Array)(mem, 0, len / per);
     }
-    const ctor = VIEWS[tag];
-    if (ctor === undefined) throw new SysError('EIO', 'port_receive', `message has an unknown host object (${tag})`);
-    const len = this.readUint32();
-    const bytes = this.readRawBytes(len);
-    // A copy of its own: never a view of the input buffer.
-    const mem = new ArrayBuffer(len);
-    new Uint8Array(mem).set(new Uint8Array(bytes.buffer, bytes.byteOffset, len));
-    if (ctor === Buffer) return Buffer.from(mem);
-    const per = (ctor as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
-    return new (ctor as typeof Uint8Array)(mem, 0, len / per);
   }
+  return { MsgSerializer, MsgDeserializer };
 }
+let codec: ReturnType<typeof make_codec> | undefined;
+const codec_classes = (): ReturnType<typeof make_codec> => (codec ??= make_codec());
 
 /**
  * Serializes a value (throws DataCloneError-like errors for functions,
@@ -174,7 +185,7 @@ export function msg_encode(value: unknown): Uint8Array {
 
 /** V8's serialization of a value (for what the fast format does not carry). */
 function v8_encode(value: unknown): Uint8Array {
-  const s = new MsgSerializer();
+  const s = new (codec_classes().MsgSerializer)();
   s.writeHeader();
   try {
     s.writeValue(value);
@@ -235,7 +246,7 @@ export function msg_decode_at(mem: ArrayBufferLike, off: number, len: number): u
   if (len > 0 && fast_is_at(mem, off)) return fast_at(mem, off, len);
   // V8's format from kernel memory: a private copy first (its deserializer reads lazily from its input).
   const bytes = new Uint8Array(mem, off, len);
-  const d = new MsgDeserializer(mem instanceof SharedArrayBuffer ? bytes.slice() : bytes);
+  const d = new (codec_classes().MsgDeserializer)(mem instanceof SharedArrayBuffer ? bytes.slice() : bytes);
   try {
     d.readHeader();
     return d.readValue();

@@ -10,7 +10,7 @@
  * Layout: word 0 the state (RES_NONE until written), word 1 the byte length,
  * the serialized bytes from byte 8.
  */
-import { serialize, deserialize } from 'node:v8';
+import { v8_module } from '../sys/ext.js';
 
 export const RES_NONE = 0, RES_VALUE = 1, RES_FAILED = 2;
 
@@ -39,7 +39,7 @@ function write(buf: SharedArrayBuffer, state: number, bytes: Uint8Array): void {
 
 /** In the LWP: records the return value. Throws when it cannot be serialized or is too large. */
 export function lwp_result_value(buf: SharedArrayBuffer, value: unknown): void {
-  const bytes = serialize(value);
+  const bytes = v8_module().serialize(value);
   if (HDR + bytes.length > RESULT_MAX_BYTES) throw new RangeError(`the return value takes ${bytes.length} bytes serialized (at most ${RESULT_MAX_BYTES - HDR})`);
   write(buf, RES_VALUE, bytes);
 }
@@ -47,14 +47,14 @@ export function lwp_result_value(buf: SharedArrayBuffer, value: unknown): void {
 /** In the LWP: records a failure (an error that cannot be serialized is recorded by its name, message and stack). */
 export function lwp_result_failure(buf: SharedArrayBuffer, f: LwpFailure): void {
   let bytes: Uint8Array;
-  try { bytes = serialize(f); } catch {
+  try { bytes = v8_module().serialize(f); } catch {
     const e = f.error as { name?: unknown; message?: unknown; stack?: unknown } | null;
     const plain = new Error(String(e?.message ?? f.error));
     plain.name = String(e?.name ?? 'Error');
     if (typeof e?.stack === 'string') plain.stack = e.stack;
-    bytes = serialize({ phase: f.phase, error: plain });
+    bytes = v8_module().serialize({ phase: f.phase, error: plain });
   }
-  if (HDR + bytes.length > RESULT_MAX_BYTES) bytes = serialize({ phase: f.phase, error: new Error('(the error was too large to hand back)') });
+  if (HDR + bytes.length > RESULT_MAX_BYTES) bytes = v8_module().serialize({ phase: f.phase, error: new Error('(the error was too large to hand back)') });
   write(buf, RES_FAILED, bytes);
 }
 
@@ -63,5 +63,5 @@ export function lwp_result_read(buf: SharedArrayBuffer): { state: number; payloa
   const w = new Int32Array(buf, 0, 2);
   const state = Atomics.load(w, 0);
   if (state === RES_NONE) return { state, payload: undefined };
-  return { state, payload: deserialize(new Uint8Array(buf, HDR, w[1]!).slice()) };
+  return { state, payload: v8_module().deserialize(new Uint8Array(buf, HDR, w[1]!).slice()) };
 }
