@@ -131,6 +131,18 @@ test('a SharedArrayBuffer (and a view over one) is shared, not copied: the recei
   a.close(); b.close();
 });
 
+test('a SharedArrayBuffer reaches an LWP whose worker did not exist when it was posted (fresh processes: post then create, create then post); a holder blocked past the wait is EIO', () => {
+  for (const order of ['post-then-create', 'create-then-post']) {
+    const r = scenario('messages-sab', [order], 60_000);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop()!), { [order]: 'written 42 43' }, order);
+  }
+  const r = scenario('messages-sab', ['holder-blocked'], 60_000);
+  assert.equal(r.status, 0, r.stderr);
+  const o = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, string>;
+  assert.match(o['holder-blocked']!, /EIO.*no thread that holds it answered within 2000 ms/);
+});
+
 test('messages and plain events keep one FIFO order; get()/getn() carry the value; receive() of a plain event returns it', async () => {
   const port = new Port();
   const N = 2000;

@@ -54,7 +54,7 @@ import { tunables } from '../kern/boot.js';
  * side (lock-free) on the second.
  */
 const A_LOCK = 0, A_INIT = 1, A_ABYTES = 2, A_ABLK = 3, A_GEN = 4, A_MAXORD = 5, A_SABID = 6;
-const A_FSTACK = 16, A_FBYTES = 17, A_FBLK = 18, A_WAITERS = 19, A_ROOMGEN = 20, A_WAKEPEND = 21;
+const A_FSTACK = 16, A_FBYTES = 17, A_FBLK = 18, A_WAITERS = 19, A_ROOMGEN = 20, A_WAKEPEND = 21, A_SABHAVE = 22;
 const A_FREE = 32;           // free-list heads, one per order
 const MAX_ORDERS = 32;
 const A_QUICK = A_FREE + MAX_ORDERS; // quick-list heads, one per order (freed, not coalesced)
@@ -348,6 +348,8 @@ export function msg_waiters_word(): number { return region.base + A_WAITERS; }
 
 /** A process-wide id for a SharedArrayBuffer sent in a message (msg-codec.ts). */
 export function msg_sab_id(): number { return Atomics.add(I32, region.base + A_SABID, 1) + 1; }
+/** The word a receiver missing a SharedArrayBuffer waits on; a thread that announces one again moves it (msg-codec.ts). */
+export function msg_sab_have_word(): number { return region.base + A_SABHAVE; }
 
 /** The largest free block's bytes now, after coalescing the quick lists (tests: a drained arena is one block again). */
 export function msg_largest_free(): number {

@@ -16,16 +16,25 @@
  * Every thread that loads the class layer opens the BroadcastChannel
  * 'ukern:sab' (msg_channel_open); a sender gives each SAB a process-wide id (a kernel word),
  * posts `{ id, sab }` on the channel before it queues the message (again for
- * every message that carries it, so a thread that opened its channel later
- * still gets it), and writes the id in the message. A receiver looks the id
- * up in its registry; an unknown id drains its channel synchronously
- * (receiveMessageOnPort accepts a BroadcastChannel on Node 20) until it
- * comes. Channel messages that arrive while the thread's event loop runs
- * are filed too (the channel is unref'd: it keeps no thread alive), so the
- * channel's queue does not grow in a thread that never receives. The
- * registry keeps the SAB_KEEP most recently announced SABs (each an object
- * holding a shared backing store): a message whose SAB was pushed out
- * before it was received fails with EIO, saying so.
+ * every message that carries it), and writes the id in the message. A
+ * receiver looks the id up in its registry; an unknown id drains its
+ * channel synchronously (receiveMessageOnPort accepts a BroadcastChannel on
+ * Node 20) until it comes. Channel messages that arrive while the thread's
+ * event loop runs are filed too (the channel is unref'd: it keeps no thread
+ * alive), so the channel's queue does not grow in a thread that never
+ * receives.
+ *
+ * A receiver whose channel was not open when the SAB was announced (its
+ * worker was still starting: an LWP created just before or after the post,
+ * in a process with no warm worker) asks for it: it posts `{ want: id }`
+ * and waits on a kernel word (msg_sab_have_word) for up to SAB_WANT_MS,
+ * draining its channel at each wake. Every thread that holds the SAB
+ * announces it again when it sees the request, from its event loop or
+ * while it drains its own channel, and moves the word. A holder that stays
+ * blocked (a synchronous kernel sleep, JavaScript that never returns to its
+ * loop) for the whole wait cannot answer: the receive then fails with EIO,
+ * saying so. The registry keeps the SAB_KEEP most recently announced or
+ * received SABs (each an object holding a shared backing store).
  *
  * The wire trick. Node 20's v8.Deserializer cannot map a SAB id back to the
  * object (it has no GetSharedArrayBufferFromId), so the serializer, asked
@@ -41,7 +50,8 @@
 import type * as V8 from 'node:v8';
 import { v8_module } from '../kern/host.js';
 import { BroadcastChannel, receiveMessageOnPort } from '../kern/host.js';
-import { msg_sab_id } from './msg-arena.js';
+import { msg_sab_id, msg_sab_have_word } from './msg-arena.js';
+import { I32 } from '../kern/kmem.js';
 import { SysError } from '../kern/errno.js';
 import { fast_encode, fast_encode_at, fast_pad_at, fast_put_at, fast_scratch } from './msg-fast-enc.js';
 import { fast_decode_at, fast_is_at } from './msg-fast-dec.js';
@@ -50,6 +60,8 @@ const HOST_TAG = Buffer.from([0x5c]); // V8's kHostObject
 const TAG_SAB = 0x75;                  // V8's kSharedArrayBuffer, read back as our host object's first varint
 const TAG_SHARED_VIEW = 200;           // our own: a view over a SAB
 const SAB_KEEP = 4096;
+/** How long a receiver waits for a SharedArrayBuffer it asked for (ms). */
+const SAB_WANT_MS = 2000;
 
 const VIEWS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
   Float32Array, Float64Array, DataView, Buffer, BigInt64Array, BigUint64Array] as const;
@@ -64,6 +76,19 @@ let channel: BroadcastChannel | undefined;
 interface SabNote { id: number; sab: SharedArrayBuffer }
 function is_note(m: unknown): m is SabNote {
   return typeof m === 'object' && m !== null && typeof (m as SabNote).id === 'number' && (m as SabNote).sab instanceof SharedArrayBuffer;
+}
+interface SabWant { want: number }
+function is_want(m: unknown): m is SabWant { return typeof m === 'object' && m !== null && typeof (m as SabWant).want === 'number'; }
+
+/** A message of the channel: a SAB filed, or a request for one answered when this thread has it. */
+function channel_message(m: unknown): void {
+  if (is_note(m)) { file(m.id, m.sab); return; }
+  if (!is_want(m)) return;
+  const sab = known.get(m.want);
+  if (sab === undefined) return;
+  open().postMessage({ id: m.want, sab });
+  Atomics.add(I32, msg_sab_have_word(), 1);
+  Atomics.notify(I32, msg_sab_have_word());
 }
 
 function file(id: number, sab: SharedArrayBuffer): void {
@@ -83,7 +108,7 @@ export function msg_channel_open(): BroadcastChannel { return open(); }
 function open(): BroadcastChannel {
   if (channel !== undefined) return channel;
   const ch = new BroadcastChannel('ukern:sab');
-  ch.onmessage = (ev: unknown): void => { const m = (ev as { data: unknown }).data; if (is_note(m)) file(m.id, m.sab); };
+  ch.onmessage = (ev: unknown): void => { channel_message((ev as { data: unknown }).data); };
   (ch as unknown as { unref(): void }).unref();
   channel = ch;
   return ch;
@@ -98,16 +123,28 @@ function announce(sab: SharedArrayBuffer): number {
   return id;
 }
 
-/** The SAB of an id, draining this thread's channel if it has not come yet. */
-function lookup(id: number): SharedArrayBuffer {
-  let sab = known.get(id);
+/** Files (and answers) what this thread's channel holds now; the SAB of `id` if it came. */
+function drain(id: number): SharedArrayBuffer | undefined {
   const ch = open();
-  while (sab === undefined) {
+  for (;;) {
     const m = receiveMessageOnPort(ch as unknown as Parameters<typeof receiveMessageOnPort>[0]) as { message: unknown } | undefined;
-    if (m === undefined) break;
-    if (is_note(m.message)) { file(m.message.id, m.message.sab); if (m.message.id === id) sab = m.message.sab; }
+    if (m === undefined) return known.get(id);
+    channel_message(m.message);
   }
-  if (sab === undefined) throw new SysError('EIO', 'port_receive', `SharedArrayBuffer #${id} of this message never reached this thread (announced before its channel opened, or pushed out of the last ${SAB_KEEP})`);
+}
+
+/** The SAB of an id: this thread's registry, its channel, else asked for from the threads that hold it (see the header). */
+function lookup(id: number): SharedArrayBuffer {
+  let sab = known.get(id) ?? drain(id);
+  if (sab !== undefined) return sab;
+  const w = msg_sab_have_word(), end = performance.now() + SAB_WANT_MS;
+  open().postMessage({ want: id });
+  for (let left = SAB_WANT_MS; sab === undefined && left > 0; left = end - performance.now()) {
+    const g = Atomics.load(I32, w);
+    sab = drain(id);
+    if (sab === undefined) Atomics.wait(I32, w, g, Math.min(left, 20));
+  }
+  if (sab === undefined) throw new SysError('EIO', 'port_receive', `SharedArrayBuffer #${id} of this message never reached this thread: no thread that holds it answered within ${SAB_WANT_MS} ms (each keeps the last ${SAB_KEEP})`);
   return sab;
 }
 

@@ -1,0 +1,45 @@
+/**
+ * SharedArrayBuffers in messages to LWPs whose workers do not exist yet, in
+ * a fresh process (no warm worker whose channel is already open): a SAB
+ * posted before the receiving LWP is created, and one posted right after
+ * the create while its worker is still starting. The receiver writes into
+ * each; the main thread checks it sees the writes. And the one case that
+ * fails: the only holder blocked past the receiver's wait (EIO, said so).
+ * Prints one JSON line.
+ */
+import { Lwp, Port } from '../../src/index.js';
+
+const FIX = new URL('../fixtures/messages.js', import.meta.url);
+const out: Record<string, unknown> = {};
+
+type Order = 'post-then-create' | 'create-then-post' | 'holder-blocked';
+
+async function once(order: Order): Promise<string> {
+  const a = new Port(), b = new Port();
+  const sab = new SharedArrayBuffer(16), sab2 = new SharedArrayBuffer(32);
+  const view = new Int32Array(sab2, 4, 2);
+  let w: Lwp<void>;
+  if (order === 'post-then-create') {
+    a.postSync({ sab, view });
+    w = Lwp.create({ module: FIX, export: 'writeShared', arg: { in: a.fd, out: b.fd } });
+  } else {
+    w = Lwp.create({ module: FIX, export: 'writeShared', arg: { in: a.fd, out: b.fd } });
+    a.postSync({ sab, view });
+  }
+  // The only holder blocks (no event loop, no kernel call) past the receiver's wait.
+  if (order === 'holder-blocked') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
+  try {
+    await w.wait();
+    const said = await b.receive({ timeout: 10_000 });
+    return `${String(said)} ${new Int32Array(sab)[0]} ${new Int32Array(sab2)[1]}`;
+  } catch (e) {
+    return `failed: ${(e as Error).message} (${String((e as { cause?: { code?: string } }).cause?.code ?? (e as { code?: string }).code)})`;
+  } finally {
+    a.close(); b.close();
+  }
+}
+
+const order = (process.argv[2] ?? 'post-then-create') as Order;
+out[order] = await once(order);
+console.log(JSON.stringify(out));
+process.exit(0);
