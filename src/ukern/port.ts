@@ -197,7 +197,10 @@ export class Port extends Descriptor implements AsyncIterable<PortEvent> {
    * woken when room is made, never polling); rejects with EAGAIN when the
    * timeout passes first, with an AbortError when the signal aborts. A
    * value that cannot be cloned is a DataCloneError; one larger than the
-   * arena can ever hold a RangeError (ERR_OUT_OF_RANGE).
+   * arena can ever hold a RangeError (ERR_OUT_OF_RANGE). A receiver that
+   * has not seen a SharedArrayBuffer of the message yet gets it from a
+   * thread that holds it, waiting up to 2 s for one to answer (a holder
+   * answers from its event loop or its next receive); EIO when none does.
    */
   async post(value: unknown, opts?: WaitOptions): Promise<void> {
     const o = wait_options(opts, 'port_post');
