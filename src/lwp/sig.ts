@@ -9,7 +9,7 @@
 import { I32 } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { sq_flags, sq_lnext, sq_interrupt_quiet, sq_waitword, SQF_INTERRUPTIBLE } from '../kern/sleepq.js';
-import { L, LSIDL, LSZOMB, LSSLEEP, LW_PENDSIG, lwp_byid, maxlwp, slot_handle } from './lwp.js';
+import { L, LSIDL, LSZOMB, LSSLEEP, LW_PENDSIG, lwp_byid } from './lwp.js';
 
 /**
  * Flags LWP `lid` for delivery and interrupts one of its interruptible
@@ -51,19 +51,16 @@ export function lwp_signal_set(h: number): void { Atomics.or(I32, h + L.flag, LW
 /** How a live LWP looks to the choice of a signal's taker. */
 export const LWPV_NONE = 0, LWPV_RUNNING = 1, LWPV_SLEEPING = 2;
 /**
- * Visits each live LWP (not IDL, not a zombie, not free) with its lid and
- * whether it sleeps; the visitor returns true to stop. Lock-free reads: a
- * stale view only chooses a worse taker, never a wrong one (the taker takes
- * the signal under the signal lock).
+ * How LWP `lid` looks to the choice of a signal's taker: LWPV_NONE when it
+ * is not live (IDL, a zombie, gone), else whether it sleeps. A lock-free
+ * read: a stale view only chooses a worse taker, never a wrong one (the
+ * taker takes the signal under the signal lock).
  */
-export function lwp_foreach_live(visit: (lid: number, how: number) => boolean): void {
-  const max = maxlwp();
-  for (let i = 0; i < max; i++) {
-    const h = slot_handle(i);
-    const st = Atomics.load(I32, h + L.stat);
-    if (st === 0 || st === LSIDL || st === LSZOMB) continue;
-    if (visit(I32[h + L.lid]!, st === LSSLEEP ? LWPV_SLEEPING : LWPV_RUNNING)) return;
-  }
+export function lwp_view(lid: number): number {
+  const h = lwp_byid(lid);
+  if (h === 0) return LWPV_NONE;
+  const st = Atomics.load(I32, h + L.stat);
+  return st === LSIDL || st === LSZOMB ? LWPV_NONE : st === LSSLEEP ? LWPV_SLEEPING : LWPV_RUNNING;
 }
 
 /** Is `lid` a live LWP (not IDL, not a zombie)? */

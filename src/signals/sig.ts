@@ -81,14 +81,14 @@ import { cur } from '../kern/hdr.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { type Errno } from '../kern/errno.js';
 import { NSIG, SI_TIMER, SI_QUEUE, SIGKILL, SIGSTOP, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU } from './consts.js';
-import { lwp_signal_post, LSP_WOKEN, lwp_signal_clear, lwp_signal_set, lwp_foreach_live, LWPV_SLEEPING } from '../lwp/kapi.js';
+import { lwp_signal_post, LSP_WOKEN, lwp_signal_clear, lwp_signal_set, lwp_view, LWPV_NONE, LWPV_SLEEPING } from '../lwp/kapi.js';
 import { DA_IGN, DA_CONT, sig_default_action } from './defaults.js';
 import { sig_first, sig_next, CANTMASK0 } from './sigset.js';
 import { os_update_locked } from './route.js';
 import { SG, SA, LS, SK_DFL, SK_IGN, SK_FUNC, sigacts_h, sigact_h, lwpsig_h, lwpsig_count } from './sigstate.js';
 import { sq_wake_one } from '../kern/sleepq.js';
 import {
-  PQ, LQ, sig_lock, sig_unlock, ls_peek, ls_init, ls_drain, ls_retire, mask_recount, wait_forget, has, sigput, sigget, hand_to_waiter,
+  PQ, LQ, LIVE, sig_lock, sig_unlock, ls_peek, ls_init, ls_drain, ls_retire, mask_recount, wait_forget, has, sigput, sigget, hand_to_waiter,
   put_entry, put_entry_reset, C_DISCARDED, sig_discard_all, sig_wake_later, type siginfo_t, type SigSource,
 } from './sigqueue.js';
 
@@ -188,6 +188,14 @@ export function sig_counts_audit(): string | null {
     const sa = sigact_h(s);
     if (I32[sa + SA.nblock] !== nb || I32[sa + SA.nwait] !== nw) bad.push(`signal ${s}: nblock ${I32[sa + SA.nblock]} (entries ${nb}), nwait ${I32[sa + SA.nwait]} (entries ${nw})`);
   }
+  // The list of live entries holds exactly the entries with an LWP, once each.
+  let onList = 0, live = 0;
+  for (let ls = LIVE.head(sigacts_h()); ls !== 0 && onList <= lwpsig_count(); ls = LIVE.after(ls)) {
+    onList++;
+    if (I32[ls + LS.lid] === 0) bad.push(`a free entry on the live list`);
+  }
+  for (let i = 0; i < lwpsig_count(); i++) if (I32[lwpsig_h(i) + LS.lid] !== 0) live++;
+  if (onList !== live) bad.push(`live list ${onList} entries, live entries ${live}`);
   sig_unlock();
   return bad.length === 0 ? null : bad.join('; ');
 }
@@ -227,22 +235,22 @@ function choose_taker(s: number): void {
     const ls = ls_peek(me);
     if (ls !== 0 && takes(ls, s)) { post(ls, me); return; }
   }
-  let waiter = 0, self = 0, sleeping = 0, armed = 0, any = 0;
-  lwp_foreach_live((lid, how) => {
-    // Every LWP has its entry from creation (LWP 1: from boot) until its exit
-    // hook cleared it: an LWP on its way out takes nothing more.
-    if (lid === exiting) return false;
-    const ls = ls_peek(lid);
-    if (ls === 0) return false;
-    if (waits_for(ls, s)) { waiter = ls; return true; }
-    if (!takes(ls, s)) return false;
+  let self = 0, sleeping = 0, armed = 0, any = 0;
+  // Every LWP has its entry from creation (LWP 1: from boot) until its exit
+  // hook cleared it: the live entries are the live LWPs (an LWP on its way
+  // out takes nothing more).
+  for (let ls = LIVE.head(sigacts_h()); ls !== 0; ls = LIVE.after(ls)) {
+    const lid = I32[ls + LS.lid]!;
+    if (lid === exiting) continue;
+    if (waits_for(ls, s)) { hand_to_waiter(ls, s); return; }
+    if (!takes(ls, s)) continue;
+    const how = lwp_view(lid);
+    if (how === LWPV_NONE) continue;
     if (lid === cur.lid) self = lid;
     else if (how === LWPV_SLEEPING) { if (sleeping === 0) sleeping = lid; }
     else if (I32[ls + LS.armed] !== 0) { if (armed === 0) armed = lid; }
     else if (any === 0) any = lid;
-    return false;
-  });
-  if (waiter !== 0) { hand_to_waiter(waiter, s); return; }
+  }
   const lid = self || sleeping || armed || any;
   if (lid !== 0) post(ls_peek(lid), lid);
 }

@@ -57,6 +57,7 @@ export const SIGACTS = define_struct('sigacts', {
   osr0: 'i32', osr1: 'i32',   // [a] signals a sigwait rang the router for: it adds their listeners even if the wait ended before it ran
   dying: 'i32',     // [a] the signal the process is dying of (0: none); set once
   gen: 'i32',       // [S] bumped by every sigaction (threads cache handlers by it)
+  lhead: 'i32', ltail: 'i32', // [S] the live LWP entries, in the order they were set up (choose_taker walks them)
 });
 export const SG = SIGACTS.F;
 
@@ -85,6 +86,7 @@ export const LWPSIG = define_struct('lwpsig', {
   wq: 'i32', wqtail: 'i32',   // [S] its sigwait sleep queue (one sleeper at most)
   bell: 'i32',      // [a] bumped to wake the thread's event loop (a caught signal for it)
   armed: 'i32',     // [!] its thread waits on `bell` in its event loop (a taker that can run a handler while idle)
+  lnext: 'i32', lprev: 'i32', // [S] on sigacts' list of live entries (kept by ls_init / ls_retire: after `armed`, which ls_init's clear stops at)
 });
 export const LS = LWPSIG.F;
 
