@@ -131,8 +131,8 @@ test('a SharedArrayBuffer (and a view over one) is shared, not copied: the recei
   a.close(); b.close();
 });
 
-test('a SharedArrayBuffer reaches an LWP whose worker did not exist when it was posted (fresh processes: post then create, create then post); a holder blocked past the wait is EIO', () => {
-  for (const order of ['post-then-create', 'create-then-post']) {
+test('a SharedArrayBuffer reaches an LWP whose worker did not exist when it was posted (fresh processes: post then create, create then post, the holder then blocked in waitSync); a holder blocked outside the kernel past the wait is EIO', () => {
+  for (const order of ['post-then-create', 'create-then-post', 'holder-waitsync']) {
     const r = scenario('messages-sab', [order], 60_000);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop()!), { [order]: 'written 42 43' }, order);

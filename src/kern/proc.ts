@@ -88,6 +88,19 @@ export function on_userret(fn: UserretHook): void { userretHooks.push(fn); }
 export function lwp_userret_hooks(): void {
   for (const h of userretHooks) h();
 }
+const nudgeHooks: UserretHook[] = [];
+/**
+ * Registers what an LWP does when another thread nudges it (`lwp_nudge`):
+ * work that needs this thread's own JavaScript state and cannot wait for it
+ * to leave a long sleep (answering a request for a SharedArrayBuffer only it
+ * holds). Runs in the LWP's synchronous sleeps as well as at its syscall
+ * entries, with no kernel lock held, so it must take none and be short.
+ */
+export function on_nudge(fn: UserretHook): void { nudgeHooks.push(fn); }
+/** Runs the nudge hooks (lwp/ops.ts). */
+export function lwp_nudge_hooks(): void {
+  for (const h of nudgeHooks) h();
+}
 
 /**
  * exit1: the last LWP is leaving. Runs the subsystems' exit hooks, then

@@ -38,6 +38,8 @@ export interface SleepHooks {
   consume_cancel(start: boolean): boolean; // start: a sleep begins (a pending signal ends it at once); false: it ended interrupted
   /** Non-zero when the calling LWP must suspend (or stop) before going on. */
   must_halt(): boolean;
+  /** Runs what another thread nudged the calling LWP for, if it did (lwp_nudge); the sleep goes on. */
+  nudged(): void;
   /** Blocks (sync) while the calling LWP is suspended. */
   halt(): void;
   /** Awaits (async) while the calling LWP is suspended. */
@@ -121,6 +123,7 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
   while (v === SQ_SLEEPING) {
     if (panicked()) break;
     if (h !== undefined && intr && h.must_halt()) { h.halt(); v = Atomics.load(I32, w); continue; }
+    if (h !== undefined) h.nudged();
     const due = idle !== undefined ? idle.next() : Infinity;
     if (due < deadline) {
       const now = mono_now();

@@ -117,6 +117,11 @@
  *                 that found its LWP by lid while the slot was being reused
  *                 may land on the slot's next LWP: one userret pass for
  *                 nothing (every on_userret hook checks its own state)
+ *   LW_NUDGE      set: any thread, no lock (lwp_nudge, which also kicks
+ *                 the LWP's sync sleep without ending it); cleared: the LWP
+ *                 itself, in that sleep or at its next syscall entry, as
+ *                 it runs the on_nudge hooks (the SharedArrayBuffer a
+ *                 receiver asks it for: ports/msg-codec.ts)
  *   LW_PENDSIG    set: a thread generating a signal the LWP may take, under
  *                 the signal lock (lwp/sig.ts); cleared: the LWP itself,
  *                 under the signal lock, when it finds nothing left to take
@@ -186,8 +191,9 @@ export const LW_DIED = 0x80;       // its worker died outside the kernel
 export const LW_CANCELLED = 0x100; // lwp_wakeup: end the current or next interruptible sleep with EINTR
 export const LW_PENDING = 0x200;   // a subsystem left work for the LWP's next syscall (on_userret hooks)
 export const LW_PENDSIG = 0x400;   // a signal may be deliverable to it (NetBSD's LW_PENDSIG): signals/sig.ts
+export const LW_NUDGE = 0x800;     // another thread needs this one's own JS state now (on_nudge hooks): in its sleeps too
 /** Bits that send the LWP through userret at its next syscall. */
-export const LW_USERRET = LW_WSUSPEND | LW_PENDING | LW_PENDSIG;
+export const LW_USERRET = LW_WSUSPEND | LW_PENDING | LW_PENDSIG | LW_NUDGE;
 
 /**
  * struct lwp. `[key]`: what guards the field (legend in kern/lockorder.ts).

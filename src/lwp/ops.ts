@@ -22,9 +22,9 @@ import { spin_set_running_hook } from '../kern/spin.js';
 const WM_KMUTEX = wmesg_register('kmutex');
 import {
   L, LSIDL, LSRUN, LSSLEEP, LSZOMB, LSONPROC, LSSUSPENDED, LSSTOP, LW_WSUSPEND, LW_DETACHED,
-  LW_WEXIT, LW_MAIN, LW_THREW, LW_DIED, LW_USERRET, LW_CANCELLED, LW_PENDING, LW_PENDSIG, LWP, maxlwp, slot_handle, lwp_byid,
+  LW_WEXIT, LW_MAIN, LW_THREW, LW_DIED, LW_USERRET, LW_CANCELLED, LW_PENDING, LW_PENDSIG, LW_NUDGE, LWP, maxlwp, slot_handle, lwp_byid,
 } from './lwp.js';
-import { P, curproc, proc_exit, lwp_exit_hooks, lwp_userret_hooks } from '../kern/proc.js';
+import { P, curproc, proc_exit, lwp_exit_hooks, lwp_userret_hooks, lwp_nudge_hooks } from '../kern/proc.js';
 import { SYSID_BASE } from '../kern/hdr.js';
 import { diag_publish, dc_lwp_exit } from '../kern/diag.js';
 
@@ -337,12 +337,18 @@ function must_halt(): boolean {
   const h = cur.lwp;
   return h !== 0 && (Atomics.load(I32, h + L.flag) & LW_WSUSPEND) !== 0;
 }
+/** The nudge hooks, when another thread asked for them (LW_NUDGE); from a sleep or userret, no lock held. */
+function nudged(): void {
+  const h = cur.lwp;
+  if (h !== 0 && (Atomics.load(I32, h + L.flag) & LW_NUDGE) !== 0 && (Atomics.and(I32, h + L.flag, ~LW_NUDGE) & LW_NUDGE) !== 0) lwp_nudge_hooks();
+}
 
 sq_set_sleep_ops({
   enter: on_sleep_enter,
   leave: on_sleep_leave,
   consume_cancel,
   must_halt,
+  nudged,
   halt: lwp_halt,
   // A suspended LWP runs nothing, not even its event loop: halt blocks the thread.
   haltAsync: async () => lwp_halt(),
@@ -357,8 +363,25 @@ function lwp_userret(): void {
   const h = cur.lwp;
   if (h === 0) return;
   if ((Atomics.and(I32, h + L.flag, ~LW_PENDING) & LW_PENDING) !== 0) lwp_userret_hooks();
+  nudged();
   if (Atomics.load(I32, h + L.flag) & LW_WSUSPEND) lwp_halt();
   if (Atomics.load(I32, h + L.flag) & LW_PENDSIG) sysent_sigret();
+}
+
+/**
+ * Asks LWP `lid` to run the on_nudge hooks now (any thread; no lock
+ * needed): at its next syscall, or at once in a sync sleep it is in, which
+ * is kicked (woken to look, not ended: a kick that lands after the sleep
+ * ended is a spurious wake-up, which every sleep tolerates). An LWP that
+ * runs JavaScript without kernel calls, or waits outside the kernel, runs
+ * them when it next enters the kernel.
+ */
+export function lwp_nudge(lid: number): void {
+  const h = lwp_byid(lid);
+  if (h === 0) return;
+  Atomics.or(I32, h + L.flag, LW_NUDGE);
+  const sl = Atomics.load(I32, h + L.sleeping);
+  if (sl !== 0) sq_kick(sl);
 }
 
 /** Sends LWP `lid` through the on_userret hooks at its next syscall (any thread; no lock needed). */

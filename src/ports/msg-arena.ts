@@ -58,7 +58,9 @@ const A_FSTACK = 16, A_FBYTES = 17, A_FBLK = 18, A_WAITERS = 19, A_ROOMGEN = 20,
 const A_FREE = 32;           // free-list heads, one per order
 const MAX_ORDERS = 32;
 const A_QUICK = A_FREE + MAX_ORDERS; // quick-list heads, one per order (freed, not coalesced)
-const CTRL = A_QUICK + MAX_ORDERS;
+/** Who announced each recent SharedArrayBuffer id: [id, lid] pairs by id modulo HOLD_N (msg-codec.ts asks that LWP). */
+const A_HOLD = A_QUICK + MAX_ORDERS, HOLD_N = 256;
+const CTRL = A_HOLD + 2 * HOLD_N;
 /** Smallest block: 64 bytes (16 words). */
 const MIN_SHIFT = 6;
 const MIN_WORDS = 16;
@@ -350,6 +352,18 @@ export function msg_waiters_word(): number { return region.base + A_WAITERS; }
 export function msg_sab_id(): number { return Atomics.add(I32, region.base + A_SABID, 1) + 1; }
 /** The word a receiver missing a SharedArrayBuffer waits on; a thread that announces one again moves it (msg-codec.ts). */
 export function msg_sab_have_word(): number { return region.base + A_SABHAVE; }
+/** Records that LWP `lid` announced SAB `id` (racy by design: a reader checks the id). */
+export function msg_sab_holder_set(id: number, lid: number): void {
+  const w = region.base + A_HOLD + 2 * (id % HOLD_N);
+  Atomics.store(I32, w + 1, lid);
+  Atomics.store(I32, w, id);
+}
+/** The LWP that last announced SAB `id`, or 0 when the table no longer says. */
+export function msg_sab_holder(id: number): number {
+  const w = region.base + A_HOLD + 2 * (id % HOLD_N);
+  const lid = Atomics.load(I32, w + 1);
+  return Atomics.load(I32, w) === id ? lid : 0;
+}
 
 /** The largest free block's bytes now, after coalescing the quick lists (tests: a drained arena is one block again). */
 export function msg_largest_free(): number {

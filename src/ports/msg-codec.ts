@@ -30,10 +30,12 @@
  * and waits on a kernel word (msg_sab_have_word) for up to SAB_WANT_MS,
  * draining its channel at each wake. Every thread that holds the SAB
  * announces it again when it sees the request, from its event loop or
- * while it drains its own channel, and moves the word. A holder that stays
- * blocked (a synchronous kernel sleep, JavaScript that never returns to its
- * loop) for the whole wait cannot answer: the receive then fails with EIO,
- * saying so. The registry keeps the SAB_KEEP most recently announced or
+ * while it drains its own channel, and moves the word. The LWP that
+ * announced it (recorded in kernel memory with the id) is also nudged
+ * (lwp_nudge): blocked in a synchronous kernel sleep (a waitSync, a
+ * port_get), it answers from inside the sleep. A holder that waits outside
+ * the kernel or runs JavaScript that never returns to its loop for the
+ * whole wait cannot answer: the receive then fails with EIO, saying so. The registry keeps the SAB_KEEP most recently announced or
  * received SABs (each an object holding a shared backing store).
  *
  * The wire trick. Node 20's v8.Deserializer cannot map a SAB id back to the
@@ -50,7 +52,10 @@
 import type * as V8 from 'node:v8';
 import { v8_module } from '../kern/host.js';
 import { BroadcastChannel, receiveMessageOnPort } from '../kern/host.js';
-import { msg_sab_id, msg_sab_have_word } from './msg-arena.js';
+import { msg_sab_id, msg_sab_have_word, msg_sab_holder_set, msg_sab_holder } from './msg-arena.js';
+import { lwp_nudge } from '../lwp/kapi.js';
+import { on_nudge } from '../kern/proc.js';
+import { cur } from '../kern/hdr.js';
 import { I32 } from '../kern/kmem.js';
 import { SysError } from '../kern/errno.js';
 import { fast_encode, fast_encode_at, fast_pad_at, fast_put_at, fast_scratch } from './msg-fast-enc.js';
@@ -118,10 +123,14 @@ function open(): BroadcastChannel {
 function announce(sab: SharedArrayBuffer): number {
   let id = sentIds.get(sab);
   if (id === undefined) { id = msg_sab_id(); sentIds.set(sab, id); }
+  msg_sab_holder_set(id, cur.lid);
   file(id, sab);
   open().postMessage({ id, sab });
   return id;
 }
+
+// Nudged by a receiver (lwp_nudge), in a sleep or at a syscall: answer the requests waiting on the channel.
+on_nudge(() => { if (channel !== undefined) drain(0); });
 
 /** Files (and answers) what this thread's channel holds now; the SAB of `id` if it came. */
 function drain(id: number): SharedArrayBuffer | undefined {
@@ -139,6 +148,9 @@ function lookup(id: number): SharedArrayBuffer {
   if (sab !== undefined) return sab;
   const w = msg_sab_have_word(), end = performance.now() + SAB_WANT_MS;
   open().postMessage({ want: id });
+  // Its announcer may be blocked in a kernel sleep, where its event loop cannot answer: nudged, it answers there.
+  const holder = msg_sab_holder(id);
+  if (holder !== 0 && holder !== cur.lid) lwp_nudge(holder);
   for (let left = SAB_WANT_MS; sab === undefined && left > 0; left = end - performance.now()) {
     const g = Atomics.load(I32, w);
     sab = drain(id);

@@ -200,8 +200,9 @@ export class Port extends Descriptor implements AsyncIterable<PortEvent> {
    * arena can ever hold a RangeError (ERR_OUT_OF_RANGE). A receiver that
    * has not seen a SharedArrayBuffer of the message yet gets it from a
    * thread that holds it, waiting up to 2 s for one to answer (a holder
-   * answers from its event loop or its next receive, not while it blocks
-   * in a synchronous call such as `waitSync`); EIO when none does.
+   * answers from its event loop, or from inside a synchronous kernel call
+   * it is blocked in, such as `waitSync`; not while it waits outside the
+   * kernel or runs JavaScript that never returns); EIO when none does.
    */
   async post(value: unknown, opts?: WaitOptions): Promise<void> {
     const o = wait_options(opts, 'port_post');

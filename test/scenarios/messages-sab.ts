@@ -3,8 +3,9 @@
  * a fresh process (no warm worker whose channel is already open): a SAB
  * posted before the receiving LWP is created, and one posted right after
  * the create while its worker is still starting. The receiver writes into
- * each; the main thread checks it sees the writes. And the one case that
- * fails: the only holder blocked past the receiver's wait (EIO, said so).
+ * each; the main thread checks it sees the writes. The only holder blocked
+ * in a synchronous kernel call (waitSync) answers from inside it; blocked
+ * outside the kernel past the receiver's wait, it cannot (EIO, said so).
  * Prints one JSON line.
  */
 import { Lwp, Port } from '../../src/index.js';
@@ -12,7 +13,7 @@ import { Lwp, Port } from '../../src/index.js';
 const FIX = new URL('../fixtures/messages.js', import.meta.url);
 const out: Record<string, unknown> = {};
 
-type Order = 'post-then-create' | 'create-then-post' | 'holder-blocked';
+type Order = 'post-then-create' | 'create-then-post' | 'holder-waitsync' | 'holder-blocked';
 
 async function once(order: Order): Promise<string> {
   const a = new Port(), b = new Port();
@@ -26,10 +27,11 @@ async function once(order: Order): Promise<string> {
     w = Lwp.create({ module: FIX, export: 'writeShared', arg: { in: a.fd, out: b.fd } });
     a.postSync({ sab, view });
   }
-  // The only holder blocks (no event loop, no kernel call) past the receiver's wait.
+  // The only holder blocks past the receiver's wait: in the kernel (it is
+  // nudged and answers from its sleep), or outside it (it cannot).
   if (order === 'holder-blocked') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
   try {
-    await w.wait();
+    if (order === 'holder-waitsync') w.waitSync(); else await w.wait();
     const said = await b.receive({ timeout: 10_000 });
     return `${String(said)} ${new Int32Array(sab)[0]} ${new Int32Array(sab2)[1]}`;
   } catch (e) {
