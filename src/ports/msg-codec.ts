@@ -35,8 +35,9 @@
  * (lwp_nudge): blocked in a synchronous kernel sleep (a waitSync, a
  * port_get), it answers from inside the sleep. A holder that waits outside
  * the kernel or runs JavaScript that never returns to its loop for the
- * whole wait cannot answer: the receive then fails with EIO, saying so. The registry keeps the SAB_KEEP most recently announced or
- * received SABs (each an object holding a shared backing store).
+ * whole wait cannot answer: the receive then fails with EIO, saying so.
+ * The registry keeps the SAB_KEEP most recently announced or received SABs
+ * (each an object holding a shared backing store).
  *
  * The wire trick. Node 20's v8.Deserializer cannot map a SAB id back to the
  * object (it has no GetSharedArrayBufferFromId), so the serializer, asked
@@ -130,7 +131,7 @@ function announce(sab: SharedArrayBuffer): number {
 }
 
 // Nudged by a receiver (lwp_nudge), in a sleep or at a syscall: answer the requests waiting on the channel.
-on_nudge(() => { if (channel !== undefined) drain(0); });
+on_nudge(() => { if (channel !== undefined) drain(0); }); // (id 0 names no SAB: answer, file, look for nothing)
 
 /** Files (and answers) what this thread's channel holds now; the SAB of `id` if it came. */
 function drain(id: number): SharedArrayBuffer | undefined {
