@@ -109,8 +109,6 @@ export const RF_CANCELASKED = 1, RF_GROUP = 2;
 /** Kernel-wide state: the lock, the waiters' list, the engine, id generation, in-flight count. */
 export const aiostate = kregion_create('aio', () => 16);
 export const W_LOCK = 0, W_WAITQ = 2 /* head, tail */, W_ENGINE = 4, W_GEN = 5, W_INFLIGHT = 6;
-/** Completions so far (the word an fsync barrier waits on) and how many wait on it (aio_fsync_barrier). */
-export const W_DONEGEN = 7, W_BARRIERS = 8;
 mutex_class('aio', aiostate, { words: 1 });
 
 export const C_SUBMITTED = kstat_counter('aio', 'submitted');
@@ -190,8 +188,6 @@ export function aio_done_locked(h: number, res: number): void {
   notifiers.get(I32[h + R.notify]!)?.(h);
   if (I32[h + R.lio] !== 0) lioDone(h);
   sq_wake_all(aio_waitq());
-  Atomics.add(I32, aiostate.base + W_DONEGEN, 1);
-  if (Atomics.load(I32, aiostate.base + W_BARRIERS) !== 0) Atomics.notify(I32, aiostate.base + W_DONEGEN);
 }
 
 /**
@@ -209,28 +205,6 @@ export function aio_writes_before_locked(h: number, fd: number): boolean {
     if ((st === RS_QUEUED || st === RS_ACTIVE) && (op === OP_READ || op === OP_WRITE) && f64r(o, R.tsub) <= t) return true;
   }
   return false;
-}
-
-/**
- * An I/O thread's wait before it performs fsync request h on `fd`, until
- * the reads and writes submitted before it on that descriptor are done
- * (the threads engine runs requests on several threads at once; io_uring
- * orders an fsync with IOSQE_IO_DRAIN instead). No lock held; sleeps on the
- * completion count, which every completion moves, so no wake-up is lost:
- * the count is read before the look under the lock.
- */
-export function aio_fsync_barrier(h: number, fd: number): void {
-  const w = aiostate.base + W_DONEGEN;
-  for (;;) {
-    const g = Atomics.load(I32, w);
-    mutex_enter(aio_lock());
-    const wait = aio_writes_before_locked(h, fd);
-    mutex_exit(aio_lock());
-    if (!wait) return;
-    Atomics.add(I32, aiostate.base + W_BARRIERS, 1);
-    Atomics.wait(I32, w, g, 100);
-    Atomics.sub(I32, aiostate.base + W_BARRIERS, 1);
-  }
 }
 
 

@@ -19,6 +19,8 @@ const { attach_system_thread } = await import('../kern/boot.js');
 const kmem = await import('../kern/kmem.js');
 const aio = await import('./aio.js');
 const th = await import('./threads.js');
+const { aio_fsync_barrier } = await import('./wait.js');
+const { run_sync } = await import('../kern/sleeprun.js');
 const intr = await import('../intr/kapi.js');
 
 attach_system_thread(image);
@@ -93,7 +95,7 @@ function perform(h: number, id: number): number {
     const isStream = stream(fd);
     if ((op === aio.OP_READ || op === aio.OP_WRITE) && !ready(h, fd, op, isStream)) { buffer_of(id); return -aio.ECANCELED_NO; }
     if (op === aio.OP_FSYNC || op === aio.OP_DSYNC) {
-      aio.aio_fsync_barrier(h, fd);
+      run_sync(aio_fsync_barrier(h, fd));
       if (op === aio.OP_FSYNC) fs.fsyncSync(fd); else fs.fdatasyncSync(fd);
       return 0;
     }

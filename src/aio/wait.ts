@@ -12,7 +12,7 @@ import { mono_now } from '../kern/time.js';
 import type { SleepGen } from '../kern/sleeprun.js';
 import { sq_alloc, sq_free, sq_enqueue, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR, SQ_TIMEDOUT, SQ_WOKEN } from '../kern/sleepq.js';
 import { wmesg_register } from '../kern/wmesg.js';
-import { R, RS_DONE, aio_lock, aio_waitq } from './aio.js';
+import { R, RS_DONE, aio_lock, aio_waitq, aio_writes_before_locked } from './aio.js';
 import { aio_engine_peek } from './engine.js';
 
 const WM_AIO = wmesg_register('aiowait');
@@ -48,6 +48,30 @@ export function* aio_wait(hs: readonly number[], ids: readonly number[], need: n
       const r = yield { sl, lock: L, deadline: d };
       mutex_exit(L);
       if (r === SQ_INTR) return SQ_INTR;
+    }
+  } finally {
+    sq_free(sl);
+  }
+}
+
+/**
+ * An I/O thread's wait before it performs fsync request h on `fd`, until
+ * the reads and writes submitted before it on that descriptor are done (the
+ * threads engine runs requests on several threads at once; io_uring orders
+ * an fsync with IOSQE_IO_DRAIN instead): on the list of aio waiters, which
+ * every completion wakes, not interruptible. EAGAIN when no sleep-queue
+ * entry is free (the I/O thread fails the fsync with it).
+ */
+export function* aio_fsync_barrier(h: number, fd: number): SleepGen<void> {
+  const sl = sq_alloc(0, WM_AIO, 'aio_fsync');
+  const L = aio_lock();
+  try {
+    for (;;) {
+      mutex_enter(L);
+      if (!aio_writes_before_locked(h, fd)) { mutex_exit(L); return; }
+      sq_enqueue(aio_waitq(), sl);
+      yield { sl, lock: L, deadline: Infinity };
+      mutex_exit(L);
     }
   } finally {
     sq_free(sl);
