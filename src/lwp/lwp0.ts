@@ -17,9 +17,8 @@
  * worker, and loading the kernel there (the bundle's lwp0-kern.js: the
  * whole kernel, ~200 KiB to compile with no code cache) took a CPU from the
  * first LWP's own start on a 2-CPU machine, for a thread that most programs
- * never ask for anything. Its pool
- * fills once it has served a create (the main thread's pool is the one
- * boot({ lwp_pool }) prestarts).
+ * never ask for anything. Its pool fills once it has served a create (the
+ * main thread's pool is the one boot({ lwp_pool }) prestarts).
  *
  * Channels in: the parent port (from the main thread: kernel-thread
  * requests, and the lwp0 ends of the main thread's workers' request

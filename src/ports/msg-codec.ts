@@ -51,8 +51,7 @@
  * views of the input buffer, which Node's default does).
  */
 import type * as V8 from 'node:v8';
-import { v8_module } from '../kern/host.js';
-import { BroadcastChannel, receiveMessageOnPort } from '../kern/host.js';
+import { v8_module, BroadcastChannel, receiveMessageOnPort } from '../kern/host.js';
 import { msg_sab_id, msg_sab_have_word, msg_sab_holder_set, msg_sab_holder } from './msg-arena.js';
 import { lwp_nudge } from '../lwp/kapi.js';
 import { on_nudge } from '../kern/proc.js';
@@ -115,7 +114,7 @@ function open(): BroadcastChannel {
   if (channel !== undefined) return channel;
   const ch = new BroadcastChannel('ukern:sab');
   ch.onmessage = (ev: unknown): void => { channel_message((ev as { data: unknown }).data); };
-  (ch as unknown as { unref(): void }).unref();
+  ch.unref();
   channel = ch;
   return ch;
 }
@@ -137,7 +136,7 @@ on_nudge(() => { if (channel !== undefined) drain(0); }); // (id 0 names no SAB:
 function drain(id: number): SharedArrayBuffer | undefined {
   const ch = open();
   for (;;) {
-    const m = receiveMessageOnPort(ch as unknown as Parameters<typeof receiveMessageOnPort>[0]) as { message: unknown } | undefined;
+    const m = receiveMessageOnPort(ch);
     if (m === undefined) return known.get(id);
     channel_message(m.message);
   }

@@ -76,15 +76,13 @@ function module_handler(s: number, gen: number): sighandler_t | undefined {
     mod_cache.set(s, { gen, fn });
     return fn;
   } catch (e) {
-    report(e);
+    user_rethrow(e); // the thread's uncaught exception, once the kernel is done with the signal
     return undefined;
   }
 }
 
 import { PS_NONE, PS_RAN, PS_RESTART } from '../kern/sysent.js';
 
-/** A handler's exception: the thread's uncaught exception, once the kernel is done with the signal. */
-const report = user_rethrow;
 
 /** What one signal taken asks for, read under the lock. */
 interface Taken { info: siginfo_t; kind: number; flags: number; gen: number; fn: sighandler_t | undefined }
@@ -126,7 +124,7 @@ export function postsig(): number {
     const fn = t.kind === SK_FUNC ? t.fn : module_handler(s, t.gen);
     kstat_add(C_HANDLED);
     diag_publish(dc_signal, () => ({ lid, signo: s, action: 'handler', info: t.info }));
-    try { fn?.(s, t.info); } catch (e) { report(e); }
+    try { fn?.(s, t.info); } catch (e) { user_rethrow(e); }
     restore = true; r0 = o0; r1 = o1;
     ran = true;
     if ((t.flags & SA_RESTART) === 0) restart = false;
@@ -169,6 +167,9 @@ function default_action(s: number, kind: number): void {
 
 // ---- death by a signal ------------------------------------------------------
 
+/** Signals the host's kill(2) cannot end this process with as its parent would see it (below). */
+function not_killable(s: number): boolean { return s === SIGUSR1 || s === SIGPIPE || sig_is_rt(s); }
+
 /**
  * Signals a death by which ends in exit(128 + s) instead of the host's kill:
  * those Node handles itself however the program is written (a kill(2) of
@@ -179,7 +180,7 @@ function default_action(s: number, kind: number): void {
  * failure), so a death by one would read as success.
  */
 function node_keeps(s: number): boolean {
-  if (s === SIGUSR1 || s === SIGPIPE || sig_is_rt(s)) return true;
+  if (not_killable(s)) return true;
   const sg = sigacts_h();
   return (Atomics.load(I32, sg + SG.os0 + sig_word(s)) & sig_bit(s)) !== 0;
 }
@@ -213,7 +214,7 @@ export function die_now(): never {
   const s = Atomics.load(I32, sigacts_h() + SG.dying);
   if (is_main_thread()) {
     unlisten(s);
-    if (s !== SIGUSR1 && s !== SIGPIPE && !sig_is_rt(s)) { try { process.kill(process.pid, s); } catch { /* fall through */ } }
+    if (!not_killable(s)) { try { process.kill(process.pid, s); } catch { /* fall through */ } }
     process.exit(128 + s);
   }
   for (;;) Atomics.wait(I32, H_PROC_EXIT, 1);
