@@ -10,7 +10,8 @@
  * cores. Also reported: how often Node reaped the child before the kernel
  * read its status (the race the pidfs fallback covers), from the kstat
  * counters, per run, and whether the intr thread got its real-time priority
- * (intr_rtprio; refused without CAP_SYS_NICE). The LWP's function is
+ * (intr_rtprio; refused without CAP_SYS_NICE), and whether the exit was also
+ * heard through io_uring's waitid (intr/childwait.ts). The LWP's function is
  * exported here; the bench runs in the main thread.
  */
 import { isMainThread } from 'node:worker_threads';
@@ -85,7 +86,8 @@ async function run(label: string, R: number, N: number): Promise<void> {
   const up50 = median(u.map((x) => x.p50)), np50 = median(nd.map((x) => x.p50));
   report({ name: `child exit -> NOTE_EXIT in an LWP blocked in kevent, p50${label}`, value: up50, unit: 'us',
     peer: "the same exit -> the child's 'exit' in the main thread", peerValue: np50, goal: '<= 1.2x', met: up50 <= 1.2 * np50,
-    note: `pidfd in the intr epoll set, status by waitid WNOWAIT or pidfs; intr thread ${sys.kstat('intr')['intr.rt'] ? 'SCHED_FIFO' : 'an ordinary thread'}` });
+    note: `pidfd in the intr epoll set${sys.kstat('intr')['intr.waitid_state'] === 1 ? ' and io_uring waitid' : ' (io_uring waitid unavailable)'}, status by waitid WNOWAIT or pidfs; ` +
+      `intr thread ${sys.kstat('intr')['intr.rt'] ? 'SCHED_FIFO' : 'an ordinary thread'}` });
   report({ name: `child exit -> NOTE_EXIT in a blocked LWP, p99${label}`, value: median(u.map((x) => x.p99)), unit: 'us',
     peer: "the same exit -> 'exit', p99", peerValue: median(nd.map((x) => x.p99)), goal: 'reported' });
   const total = (w1 - w0) + (p1 - p0);

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as sys from '../src/sys/index.js';
 import { seed, rng, within, until } from './helpers.js';
-import { exited, open_fds } from './fixtures/proc.js';
+import { exited, open_fds, proc_kernel_ready } from './fixtures/proc.js';
 
 const { kevent, kqueue, close } = sys;
 const LWPS = 3, PER = 8;
@@ -24,6 +24,7 @@ test('seeded churn of proc knotes across LWPs while children die: no event lost,
   const r = rng(s);
   const kids: ChildProcess[] = Array.from({ length: LWPS * PER }, () => spawn('sleep', ['60'], { stdio: 'ignore' }));
   await Promise.all(kids.map((c) => new Promise((res) => c.once('spawn', res))));
+  await proc_kernel_ready();
   const fds0 = open_fds(), src0 = sys.kstat('intr')['intr.sources']!;
   const kq = kqueue();
   const log = new SharedArrayBuffer(4 * (1 + 2 * 4096));

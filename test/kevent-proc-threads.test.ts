@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as sys from '../src/sys/index.js';
 import { until, within } from './helpers.js';
-import { exits, sleeper, exited, node_child, open_fds } from './fixtures/proc.js';
+import { exits, sleeper, exited, node_child, open_fds, proc_kernel_ready } from './fixtures/proc.js';
 
 const { EV_SET, kevent, kqueue, close, EVFILT_PROC, EV_ADD, EV_DELETE, NOTE_EXIT } = sys;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
@@ -27,11 +27,16 @@ test('an LWP blocked in kevent is woken by a child\'s exit', async () => {
   const sab = new SharedArrayBuffer(20);
   const res = new Int32Array(sab);
   const sleeps0 = kstat('sleeps');
+  const intr = (k: string) => sys.kstat('intr')[`intr.${k}`]!;
   const lid = sys.lwp_create({ module: new URL('./fixtures/proc-lwp.js', import.meta.url), export: 'blockInKevent', arg: { kq, sab } });
-  await until(() => kstat('sleeps') > sleeps0, 10_000, 'the LWP to sleep in kevent');
+  await until(() => kstat('sleeps') > sleeps0 && intr('waitid_state') !== 0, 10_000, 'the LWP to sleep in kevent, the intr thread to take up the child');
+  const done0 = intr('waitid_done');
   c.kill('SIGTERM');
   await within(sys.lwp_wait_async(lid), 10_000, 'the LWP');
   assert.deepEqual([...res], [1, c.pid, EVFILT_PROC, 15, NOTE_EXIT | 0]);
+  // Where the host has io_uring's IORING_OP_WAITID (Linux 6.7+, not refused) the exit was also heard from the wait queue.
+  if (intr('waitid_state') === 1) assert.equal(intr('waitid_done') - done0, 1, 'the waitid asked for the child completed once');
+  else console.log('io_uring waitid unavailable here: the pidfd alone served');
   await exited(c);
   close(kq);
 });
@@ -41,6 +46,12 @@ test('Node reaps first (intr thread held): the status comes from the pidfd, not 
     { encoding: 'utf8', timeout: 30_000, env: { ...process.env, UKERN_INTR_HOLD: '1' } });
   assert.equal(r.signal, null, r.stderr);
   assert.equal(r.stdout, `node reaped: 42 SIGTERM\nstatuses: ${42 << 8} 15\nfrom pidfs: 2 from waitid: 0 lost: 0\nintr thread started: 0\n`, r.stderr);
+});
+
+test('boot({ intr_waitid: 0 }): the pidfd alone serves, with the right status', () => {
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL('./fixtures/proc-noring.js', import.meta.url))], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.signal, null, r.stderr);
+  assert.equal(r.stdout, 'status: 15\nasked: 0 state: 2\n', r.stderr);
 });
 
 test('under CPU hogs on every core, every child\'s status is right', async () => {
@@ -72,6 +83,7 @@ test('under CPU hogs on every core, every child\'s status is right', async () =>
 });
 
 test('200 registrations and deletes, 20 exits: no pidfd or intr source left behind', async () => {
+  await proc_kernel_ready();
   const src0 = sys.kstat('intr')['intr.sources']!;
   const kids = Array.from({ length: 20 }, () => sleeper());
   const fds0 = open_fds();

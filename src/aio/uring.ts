@@ -33,101 +33,52 @@
  * user_data: the low word is the aio_id, the high word 0 for a request and
  * 1 for an IORING_OP_ASYNC_CANCEL of one (whose own completion is ignored:
  * the cancelled request completes with -ECANCELED through the usual path).
+ *
+ * The ring primitives (setup, mapping, SQE and CQE access) are kern/uring.ts.
  */
 import { I32, kregion_create } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { mutex_class } from '../kern/lockdebug.js';
-import { libc_open, libc_binder } from '../kern/libc.js';
+import {
+  uring_host, uring_setup, uring_eventfd, uring_map, uring_enter, sqe_put, cq_take, type UringHost, type UringMap, type Cqes,
+  IOP_FSYNC, IOP_READ, IOP_WRITE, IOP_ASYNC_CANCEL, IOSQE_IO_DRAIN, CQ_EVENTFD_DISABLED,
+} from '../kern/uring.js';
 import { tunables } from '../kern/boot.js';
 import { intr_source_hold, intr_add_handler, intr_thread_start, intr_running, DIR_READ, held } from '../intr/kapi.js';
 import { R, OP_READ, OP_WRITE, OP_FSYNC, OP_DSYNC, aio_complete, f64r } from './aio.js';
 import type { AioEngine } from './engine.js';
 
-const SYS_setup = 425, SYS_enter = 426, SYS_register = 427;
-const OFF_SQ_RING = 0, OFF_SQES = 0x10000000;
-const FEAT_SINGLE_MMAP = 1, FEAT_NODROP = 2;
-const REGISTER_EVENTFD = 4;
-const IOP_FSYNC = 3, IOP_READ = 22, IOP_WRITE = 23, IOP_ASYNC_CANCEL = 14;
 const FSYNC_DATASYNC = 1;
-/** sqe flags: start only after every earlier SQE has completed. */
-const IOSQE_IO_DRAIN = 2;
 const EINTR = 4, EAGAIN = 11, EBUSY = 16;
 
-/** The ring's layout in kernel memory. */
+/** The ring's layout in kernel memory (kern/uring.ts's UringLayout, for every thread to map the same ring). */
 const ring = kregion_create('aio.uring', () => 32);
 const W_LOCK = 0, W_FD = 1 /* +1 */, W_EVFD = 2 /* +1 */, W_SQN = 3, W_CQN = 4, W_EVSRC = 5, W_PENDING = 6, W_LEN = 7;
 const W_SQOFF = 8 /* head, tail, mask, entries, flags, dropped, array */, W_CQOFF = 16 /* head, tail, mask, entries, overflow, cqes, flags */;
-/** cq_flags: the eventfd is not signalled while set. */
-const CQ_EVENTFD_DISABLED = 1;
 mutex_class('aioring', ring, { words: 1 });
 
-const bind = libc_binder({
-  setup: 'long syscall(long, unsigned int, void *)',
-  enter: 'long syscall(long, int, unsigned int, unsigned int, unsigned int, void *, long)',
-  register: 'long syscall(long, unsigned int, unsigned int, void *, unsigned int)',
-  mmap: 'void *mmap(void *, size_t, int, int, int, long)',
-  eventfd: 'int eventfd(unsigned int, int)',
-  read: 'long read(int, void *, unsigned long)',
-  addr: 'uintptr_t memmove(void *, void *, size_t)',
-});
-type Host = NonNullable<ReturnType<typeof bind>> & { view(p: unknown, n: number): ArrayBuffer; address(p: unknown): bigint };
-let host: Host | null | undefined;
-/** The calls the ring needs, with koffi's view and address, bound once per thread (kern/libc.ts); null when unavailable. */
-function host_open(): Host | null {
-  if (host !== undefined) return host;
-  const b = bind(), lib = libc_open();
-  host = b === null || lib === null ? null : Object.assign(Object.create(null) as object, b, { view: lib.view, address: lib.address }) as Host;
-  return host;
-}
-
-/** This thread's mapping of the kernel's ring. */
-interface Mapped {
-  fd: number; sqTail: Uint32Array; sqMask: number; sqArray: Uint32Array; sqeWords: Uint32Array;
-  cqHead: Uint32Array; cqTail: Uint32Array; cqMask: number; cqes: Int32Array;
-  /** cq_flags, or null on a host without it (before Linux 5.8: every completion signals). */
-  cqFlags: Uint32Array | null;
-}
-let mapped: Mapped | null = null;
-
-function map(h: Host, fd: number, len: number, off: number): ArrayBuffer | null {
-  const p = h.mmap(null, len, 3 /* PROT_READ|WRITE */, 0x8001 /* MAP_SHARED|POPULATE */, fd, off);
-  if (p === null || BigInt.asIntN(64, h.address(p)) === -1n) return null;
-  return h.view(p, len);
-}
+let mapped: UringMap | null = null;
 
 /** Maps the ring described in kernel memory into this thread (ring set up). */
-function map_ring(h: Host): Mapped | null {
-  const b = ring.base, fd = I32[b + W_FD]! - 1, sqn = I32[b + W_SQN]!;
-  const so = (i: number): number => I32[b + W_SQOFF + i]!, co = (i: number): number => I32[b + W_CQOFF + i]!;
-  const mem = map(h, fd, I32[b + W_LEN]!, OFF_SQ_RING);
-  const sqeMem = map(h, fd, sqn * 64, OFF_SQES);
-  if (mem === null || sqeMem === null) return null;
-  const u32 = (off: number, n = 1): Uint32Array => new Uint32Array(mem, off, n);
-  return {
-    fd, sqTail: u32(so(1)), sqMask: u32(so(2))[0]!, sqArray: u32(so(6), sqn), sqeWords: new Uint32Array(sqeMem),
-    cqHead: u32(co(0)), cqTail: u32(co(1)), cqMask: u32(co(2))[0]!, cqes: new Int32Array(mem, co(5), I32[b + W_CQN]! * 4),
-    cqFlags: co(6) !== 0 ? u32(co(6)) : null,
-  };
+function map_ring(h: UringHost): UringMap | null {
+  const b = ring.base;
+  const words = (at: number): number[] => Array.from(I32.subarray(b + at, b + at + 7));
+  return uring_map(h, I32[b + W_FD]! - 1, { sqn: I32[b + W_SQN]!, cqn: I32[b + W_CQN]!, sqoff: words(W_SQOFF), cqoff: words(W_CQOFF), len: I32[b + W_LEN]! });
 }
 
 /** io_uring_setup + eventfd registration, into kernel memory (ring lock held): true on success. */
-function setup_locked(h: Host): boolean {
-  const p = new Uint32Array(30); // struct io_uring_params
+function setup_locked(h: UringHost): boolean {
   let n = 8;
   while (n < tunables().aio_max! * 2) n *= 2;
-  const fd = Number(h.setup(SYS_setup, Math.min(n, 32768), p));
-  if (fd < 0) return false;
-  const feat = p[5]!;
-  if ((feat & FEAT_SINGLE_MMAP) === 0 || (feat & FEAT_NODROP) === 0) return false;
-  const b = ring.base;
-  I32[b + W_SQN] = p[0]!; I32[b + W_CQN] = p[1]!;
-  for (let i = 0; i < 7; i++) I32[b + W_SQOFF + i] = p[10 + i]!;
-  for (let i = 0; i < 7; i++) I32[b + W_CQOFF + i] = p[20 + i]!;
-  I32[b + W_LEN] = Math.max(p[16]! + p[0]! * 4, p[25]! + p[1]! * 16);
-  I32[b + W_FD] = fd + 1;
-  const ev = h.eventfd(0, 0o2004000 /* EFD_CLOEXEC | EFD_NONBLOCK */) as number;
+  const r = uring_setup(h, Math.min(n, 32768));
+  if (r === null) return false;
+  const b = ring.base, l = r.layout;
+  I32[b + W_SQN] = l.sqn; I32[b + W_CQN] = l.cqn;
+  for (let i = 0; i < 7; i++) { I32[b + W_SQOFF + i] = l.sqoff[i]!; I32[b + W_CQOFF + i] = l.cqoff[i]!; }
+  I32[b + W_LEN] = l.len;
+  I32[b + W_FD] = r.fd + 1;
+  const ev = uring_eventfd(h, r.fd);
   if (ev < 0) return false;
-  if (Number(h.register(SYS_register, fd, REGISTER_EVENTFD, new Int32Array([ev]), 1)) < 0) return false;
   I32[b + W_EVFD] = ev + 1;
   return true;
 }
@@ -139,7 +90,7 @@ function setup_locked(h: Host): boolean {
  */
 export function uring_attach(want: boolean): boolean {
   if (mapped !== null) return true;
-  const h = host_open();
+  const h = uring_host();
   if (h === null) return false;
   const b = ring.base;
   mutex_enter(b + W_LOCK);
@@ -159,39 +110,19 @@ export function uring_attach(want: boolean): boolean {
 /** Whether the ring is set up (some thread attached it). */
 export function uring_exists(): boolean { return Atomics.load(I32, ring.base + W_FD) !== 0; }
 
-/**
- * Writes one SQE at the tail (ring lock held); the next enter submits it.
- * `op`: the opcode, with IOSQE_* flags shifted left 8 (the flags byte).
- */
-function sqe_put(m: Mapped, op: number, fd: number, addr: number, len: number, off: number, lo: number, hi: number, opflags: number): void {
-  const tail = Atomics.load(m.sqTail, 0);
-  const idx = tail & m.sqMask, w = idx * 16, q = m.sqeWords;
-  q[w] = op; // opcode, then the flags byte (op may carry IOSQE_* << 8); ioprio 0
-  q[w + 1] = fd >>> 0;
-  const o = off < 0 ? 2 ** 64 - 1 : off; // -1: the file's position
-  q[w + 2] = o % 0x100000000; q[w + 3] = off < 0 ? 0xffffffff : Math.floor(o / 0x100000000);
-  q[w + 4] = addr % 0x100000000; q[w + 5] = Math.floor(addr / 0x100000000);
-  q[w + 6] = len >>> 0;
-  q[w + 7] = opflags >>> 0;
-  q[w + 8] = lo >>> 0; q[w + 9] = hi >>> 0;
-  for (let i = 10; i < 16; i++) q[i + w] = 0;
-  m.sqArray[idx] = idx;
-  Atomics.store(m.sqTail, 0, (tail + 1) >>> 0);
+/** Writes one SQE (ring lock held): the next enter submits it. */
+function put_locked(m: UringMap, op: number, fd: number, addr: number, len: number, off: number, lo: number, hi: number, opflags: number): void {
+  sqe_put(m, op, fd, addr, len, off, lo, hi, opflags);
   I32[ring.base + W_PENDING]!++;
 }
 
+const cq: Cqes = { lo: [], hi: [], res: [] };
 const cqIds: number[] = [], cqRes: number[] = [];
-/** Moves the CQEs posted so far into cqIds/cqRes (ring lock held); returns how many requests' ones. */
-function cq_take_locked(m: Mapped): number {
-  let head = Atomics.load(m.cqHead, 0);
-  const tail = Atomics.load(m.cqTail, 0);
+/** Moves the CQEs posted so far into cqIds/cqRes (ring lock held); returns how many requests' ones (a cancel's own, hi 1, are not). */
+function cq_take_locked(m: UringMap): number {
+  const k = cq_take(m, cq);
   let n = 0;
-  while (head !== tail) {
-    const b = (head & m.cqMask) * 4;
-    if (m.cqes[b + 1] === 0) { cqIds[n] = m.cqes[b]!; cqRes[n] = m.cqes[b + 2]!; n++; }
-    head = (head + 1) >>> 0;
-  }
-  Atomics.store(m.cqHead, 0, head);
+  for (let i = 0; i < k; i++) if (cq.hi[i] === 0) { cqIds[n] = cq.lo[i]!; cqRes[n] = cq.res[i]!; n++; }
   return n;
 }
 
@@ -204,16 +135,16 @@ function cq_take_locked(m: Mapped): number {
  * reads the CQ tail: a completion the host posts after that read sees the
  * flag clear and signals.
  */
-function enter_locked(h: Host, m: Mapped): number {
+function enter_locked(h: UringHost, m: UringMap): number {
   if (m.cqFlags !== null) Atomics.or(m.cqFlags, 0, CQ_EVENTFD_DISABLED);
   const err = enter_all(h, m);
   if (m.cqFlags !== null) Atomics.and(m.cqFlags, 0, ~CQ_EVENTFD_DISABLED);
   return err;
 }
-function enter_all(h: Host, m: Mapped): number {
+function enter_all(h: UringHost, m: UringMap): number {
   const w = ring.base + W_PENDING;
   for (let tries = 0; I32[w]! > 0 && tries < 100; tries++) {
-    const r = Number(h.enter(SYS_enter, m.fd, I32[w]!, 0, 0, null, 0));
+    const r = uring_enter(h, m, I32[w]!);
     if (r >= 0) { I32[w]! -= r; continue; }
     const e = h.errno();
     if (e !== EINTR && e !== EAGAIN && e !== EBUSY) return e;
@@ -242,12 +173,12 @@ const OPS: Record<number, number> = { [OP_READ]: IOP_READ, [OP_WRITE]: IOP_WRITE
 
 /** The native address of a Uint8Array over a SharedArrayBuffer (its first byte). */
 export function buf_addr(buf: Uint8Array): number {
-  const a = host!.addr(buf, buf, 0);
+  const a = uring_host()!.addr(buf, buf, 0);
   return typeof a === 'bigint' ? Number(a) : (a as number);
 }
 
 function uring_start(h: number, id: number, buf: Uint8Array | null): void {
-  const m = mapped!, hs = host!;
+  const m = mapped!, hs = uring_host()!;
   const op = I32[h + R.op]!;
   const addr = buf === null ? 0 : buf_addr(buf);
   const L = ring.base + W_LOCK;
@@ -256,7 +187,7 @@ function uring_start(h: number, id: number, buf: Uint8Array | null): void {
   // (IOSQE_IO_DRAIN): POSIX syncs the writes queued at the time of the call,
   // and io_uring would otherwise run it beside them.
   const sync = op === OP_FSYNC || op === OP_DSYNC;
-  sqe_put(m, OPS[op]! | (sync ? IOSQE_IO_DRAIN << 8 : 0), I32[h + R.fd]!, addr, op === OP_READ || op === OP_WRITE ? I32[h + R.nbytes]! : 0,
+  put_locked(m, OPS[op]! | (sync ? IOSQE_IO_DRAIN << 8 : 0), I32[h + R.fd]!, addr, op === OP_READ || op === OP_WRITE ? I32[h + R.nbytes]! : 0,
     op === OP_READ || op === OP_WRITE ? f64r(h, R.offset) : 0, id, 0, op === OP_DSYNC ? FSYNC_DATASYNC : 0);
   const err = enter_locked(hs, m);
   const n = cq_take_locked(m);
@@ -266,11 +197,11 @@ function uring_start(h: number, id: number, buf: Uint8Array | null): void {
 }
 
 function uring_cancel(_h: number, id: number): boolean {
-  const m = mapped!, hs = host!;
+  const m = mapped!, hs = uring_host()!;
   const L = ring.base + W_LOCK;
   mutex_enter(L);
   // IORING_OP_ASYNC_CANCEL: addr is the target's user_data.
-  sqe_put(m, IOP_ASYNC_CANCEL, -1, id, 0, 0, id, 1, 0);
+  put_locked(m, IOP_ASYNC_CANCEL, -1, id, 0, 0, id, 1, 0);
   enter_locked(hs, m);
   const n = cq_take_locked(m);
   mutex_exit(L);
@@ -288,7 +219,7 @@ export const uring_engine: AioEngine = {
 const drain = new Uint8Array(8);
 intr_add_handler((src) => {
   if (src === 0 || src !== Atomics.load(I32, ring.base + W_EVSRC)) return 0;
-  const h = host_open();
+  const h = uring_host();
   if (h === null) return 0;
   if (mapped === null && !uring_attach(false)) return 0;
   h.read(I32[ring.base + W_EVFD]! - 1, drain, 8);

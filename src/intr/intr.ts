@@ -66,6 +66,11 @@
  * Regular files and directories cannot be in epoll (EPERM): they are always
  * ready (SRC_NOEPOLL) and need no thread.
  *
+ * Not every host event comes through epoll: a child's exit is also heard
+ * through an io_uring the intr thread keeps (childwait.ts), whose eventfd is
+ * a source like any other; its completions are dispatched as the child's
+ * pidfd events.
+ *
  * ---- Locks ------------------------------------------------------------------
  *
  *   intr lock (I)  the source table (hash chains, allocation), each source's
@@ -169,10 +174,18 @@ export function intr_set_quit(): void { Atomics.store(I32, state.base + W_QUIT, 
 export function intr_running(): boolean { return Atomics.load(I32, state.base + W_RUNNING) !== 0; }
 /** Called by the intr thread once attached: its host thread id (for /proc CPU accounting), then running. */
 export function intr_announce(tid: number): void {
+  self = true;
   Atomics.store(I32, state.base + W_TID, tid);
   Atomics.store(I32, state.base + W_RUNNING, 1);
   kstat_add(C_STARTED);
+  for (const fn of startHooks) fn();
 }
+let self = false;
+const startHooks: (() => void)[] = [];
+/** Whether this thread is the intr thread. */
+export function intr_is_self(): boolean { return self; }
+/** Runs fn in the intr thread once it runs (before its first epoll_wait): a consumer's work that waited for it. */
+export function intr_on_start(fn: () => void): void { startHooks.push(fn); }
 /** The intr thread's real-time priority (intrthread.ts says why), 0 for none. */
 export function intr_rtprio(): number { return tunables().intr_rtprio!; }
 /** The intr thread's look-again window after a batch (ns). */

@@ -9,6 +9,7 @@ export {
   intr_bridge, intr_bridge_needed, BRIDGE_NS, src_fd, src_mode, src_sotype, src_index, src_max, os_fd_open, held, DIR_READ, DIR_WRITE, DIR_EXCEPT,
 } from './intr.js';
 export { intr_thread_start } from './start.js';
+export { intr_child_watch } from './childwait.js';
 export {
   os_poll, os_stat_seq, os_ioctl_int, os_pipe_size, os_offset, os_sockopt_int, os_tcp_backlog, st,
   EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP,

@@ -4,7 +4,11 @@
  * kernel's own descriptor, which goes into the kernel's epoll set as an intr
  * source (DIR_READ: a pidfd becomes readable when its process exits); the
  * knote keeps that source in kn_hook and closes the pidfd at detach. A pidfd
- * does not keep the process alive, nor the Node event loop.
+ * does not keep the process alive, nor the Node event loop. For a child,
+ * attach also asks the intr thread to hear the exit from the host's wait
+ * queue (intr/childwait.ts: io_uring's IORING_OP_WAITID), which the host
+ * wakes before the pidfd becomes readable; that completion comes to the
+ * handler at the end of this file as a pidfd event would.
  *
  * ---- What is reported --------------------------------------------------------
  *
@@ -216,6 +220,8 @@ function proc_attach(kn: number): Errno {
   Atomics.store(I32, w + 2, Atomics.add(I32, table.base, 1) + 1);
   Atomics.store(I32, w + 1, child !== 0 ? S_CHILD : 0);
   Atomics.store(I32, w, kn);
+  // A child's exit is also heard from the host's wait queue, earlier than the pidfd (intr/childwait.ts).
+  if (child !== 0) ix.intr_child_watch(src, pid);
   defer_after_unlock(ix.intr_thread_start);
   return 0;
 }
