@@ -47,8 +47,9 @@
  * and go. One case asks for another round: a completion for pid P (res 0)
  * whose source's own process has not exited, which is a later child that
  * reused the number after Node reaped the first (waitid on its pidfd says it
- * runs); such a source is waited for again. A failed waitid (ECHILD: reaped before it was submitted, or not
- * our child after all) is dispatched once and left to the pidfd.
+ * runs); such a source is waited for again. A failed waitid (ECHILD: reaped
+ * before it was submitted, or not our child after all) is dispatched once
+ * and left to the pidfd.
  *
  * ---- Request table (kernel memory) -----------------------------------------
  *
@@ -61,6 +62,9 @@
  *   bitmap    [a] one bit per intr source slot: a request is pending
  *   req       [a] per slot: pid, the source's generation (written before
  *             the bit is set, read after it is taken)
+ *
+ * With the default intr_sources_max (16384) the table is 130 KiB of kernel
+ * memory, untouched (not resident) until slots are asked for.
  */
 import { writeSync } from 'node:fs';
 import { I32, kregion_create } from '../kern/kmem.js';
