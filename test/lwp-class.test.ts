@@ -1,7 +1,7 @@
 /**
  * The Lwp class (public behaviour, through the `ukern` entry): create,
  * suspend, continue, wait; Lwp.park's timeout, pending unpark and abort;
- * and the examples of examples/ run as programs.
+ * and the examples of examples/ run as programs (all of them).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -58,4 +58,27 @@ test('the timer -> port -> kqueue example runs', () => {
   assert.match(r.stdout, /port_get: source TIMER, timer \d+, user 7, expirations [1-9]/);
   assert.match(r.stdout, /port_getn took [1-9]\d* timer event/);
   assert.match(r.stdout, /done\n$/);
+});
+
+test('the child-exits example runs: an LWP collects every child\'s wait status, as Node sees them', () => {
+  const file = fileURLToPath(new URL('../examples/child-exits.js', import.meta.url));
+  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 60000 });
+  assert.equal(r.status, 0, r.stderr);
+  const lwp = [...r.stdout.matchAll(/^LWP: pid (\d+): (.*)$/gm)].map((m) => `${m[1]}: ${m[2]}`);
+  assert.deepEqual(lwp.map((l) => l.split(': ')[1]).sort(), ['exited 0', 'exited 3', 'exited 42', 'killed by signal 15']);
+  const node = /^Node's 'exit' events: (.*)$/m.exec(r.stdout)![1]!.split(', ');
+  // The same pids, with the same outcome (Node says SIGTERM where the status says signal 15).
+  const norm = (x: string) => x.replace('killed by signal 15', 'SIGTERM').replace(/exited (\d+)/, '$1');
+  assert.deepEqual(lwp.map(norm).sort(), node.sort());
+  assert.match(r.stdout, /heard through (io_uring waitid and the pidfds|the pidfds)/);
+});
+
+test('the signals example runs: lwp_kill to a listener, a SIGEV_SIGNAL timer to an iterator', () => {
+  const file = fileURLToPath(new URL('../examples/signals.js', import.meta.url));
+  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 60000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /LWP \d+: 5 SIGUSR1 taken by its listener, 5 waits ended with EINTR/);
+  const m = /timer: 10 SIGRTMIN accepted \(value 7, si_code SI_TIMER\), (\d+) expirations/.exec(r.stdout);
+  assert.ok(m !== null, r.stdout);
+  assert.ok(Number(m[1]) >= 10, 'each delivery counts itself and its overruns');
 });

@@ -1,0 +1,59 @@
+/**
+ * Signals across LWPs: an LWP blocked in port_get takes SIGUSR1 from the
+ * main thread (lwp_kill) in its listener, its wait ending with EINTR as
+ * POSIX says; then a 2 ms POSIX timer signals SIGRTMIN (SIGEV_SIGNAL) and
+ * the main thread accepts each with its value and overrun count, as
+ * sigwaitinfo does, from an async iterator that puts the mask back when it
+ * ends.
+ * Run: npm run build && node build/examples/signals.js
+ */
+import * as sys from 'ukern/sys';
+import { Lwp, Port, onSignal, signals } from 'ukern';
+
+/** Counts SIGUSR1 in its listener while it waits on the port, until an event says stop. */
+export function listener(arg: { port: number; seen: SharedArrayBuffer }): number {
+  const seen = new Int32Array(arg.seen);
+  using _sub = onSignal('SIGUSR1', () => { Atomics.add(seen, 0, 1); Atomics.notify(seen, 0); });
+  const port = new Port(arg.port);
+  let interrupted = 0;
+  for (;;) {
+    try {
+      port.getSync(); // the stop event
+      return interrupted;
+    } catch (e) {
+      if ((e as sys.SysError).code !== 'EINTR') throw e;
+      interrupted++; // port_get is never restarted after a handler (POSIX)
+    }
+  }
+}
+
+const isMain = import.meta.url === (process.argv[1] ? new URL(`file://${process.argv[1]}`).href : '');
+if (isMain) {
+  const port = new Port();
+  const seen = new Int32Array(new SharedArrayBuffer(4));
+  const lwp = Lwp.create({ module: new URL(import.meta.url), export: 'listener', arg: { port: port.fd, seen: seen.buffer as SharedArrayBuffer } });
+  const asleep = (): boolean => sys.lwp_snapshot().lwps.some((l) => l.lid === lwp.lid && l.state === 'SLEEP');
+  for (let i = 0; i < 5; i++) {
+    while (!asleep()) await new Promise((r) => setTimeout(r, 1));
+    sys.lwp_kill(lwp.lid, sys.SIGUSR1);
+    // Standard signals coalesce while pending: send the next once this one was taken.
+    while (Atomics.load(seen, 0) <= i) await Atomics.waitAsync(seen, 0, i, 1000).value;
+  }
+  port.sendSync(1);
+  console.log(`LWP ${lwp.lid}: ${Atomics.load(seen, 0)} SIGUSR1 taken by its listener, ${await lwp.wait()} waits ended with EINTR`);
+
+  const tid = sys.timer_create(sys.CLOCK_MONOTONIC, { sigev_notify: sys.SIGEV_SIGNAL, sigev_signo: sys.SIGRTMIN, sigev_value: 7 });
+  const ms2 = { tv_sec: 0, tv_nsec: 2e6 };
+  let n = 0, expirations = 0;
+  const values = new Set<string>();
+  const it = signals(['SIGRTMIN']);
+  sys.timer_settime(tid, 0, { it_value: ms2, it_interval: ms2 });
+  for await (const info of it) {
+    expirations += 1 + info.si_overrun;
+    values.add(`value ${info.si_value}, si_code ${info.si_code === sys.SI_TIMER ? 'SI_TIMER' : info.si_code}`);
+    if (++n === 10) break; // ends the iteration: SIGRTMIN is unblocked again
+  }
+  sys.timer_delete(tid);
+  console.log(`timer: ${n} SIGRTMIN accepted (${[...values].join('; ')}), ${expirations} expirations counted with their overruns`);
+  port.close();
+}
