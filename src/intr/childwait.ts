@@ -21,8 +21,9 @@
  * The pidfd stays in epoll and stays the authority: this is a second, earlier
  * doorbell for the same source. Whichever rings first makes the proc filter
  * read the status (its exit_fire); the other finds the exit recorded and
- * costs nothing. Where io_uring or IORING_OP_WAITID is missing (before
- * Linux 6.7, or refused), nothing is queued and the pidfd alone serves.
+ * costs nothing. Where io_uring is refused, nothing is queued; where
+ * IORING_OP_WAITID is missing (before Linux 6.7) the first waitid fails
+ * with EINVAL and asking stops: the pidfd alone serves.
  *
  * ---- Who submits -----------------------------------------------------------
  *
@@ -96,7 +97,7 @@ const C_DONE = kstat_counter('intr', 'waitid_done');
 /** 0 until the intr thread tried the ring, 1 while it serves, 2 when the host refused it (or intr_waitid is 0). */
 kstat_gauge('intr', 'waitid_state', () => Atomics.load(I32, table.base + W_STATE));
 
-const P_PID = 1, WEXITED = 4, WNOWAIT = 0x01000000;
+const P_PID = 1, WEXITED = 4, WNOWAIT = 0x01000000, EINVAL = 22;
 const kick = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
 
 /** The eventfd, made by the first asker (any thread); -1 when it cannot be made. */
@@ -200,6 +201,9 @@ function reap(m: UringMap): void {
   for (let i = 0; i < n; i++) {
     const pid = cq.lo[i]!, set = inflight.get(pid);
     kstat_add(C_DONE);
+    // A host whose io_uring predates IORING_OP_WAITID (Linux < 6.7) refuses
+    // the opcode: stop asking (what is in flight is refused the same way).
+    if (cq.res[i] === -EINVAL) Atomics.store(I32, table.base + W_STATE, ST_OFF);
     if (set === undefined) continue;
     inflight.delete(pid);
     for (const [src, gen] of set) {
