@@ -10,13 +10,19 @@
 import * as sys from 'ukern/sys';
 import { Lwp, Port, onSignal, signals } from 'ukern';
 
-/** Counts SIGUSR1 in its listener while it waits on the port, until an event says stop. */
-export function listener(arg: { port: number; seen: SharedArrayBuffer }): number {
-  const seen = new Int32Array(arg.seen);
-  using _sub = onSignal('SIGUSR1', () => { Atomics.add(seen, 0, 1); Atomics.notify(seen, 0); });
+/**
+ * Counts SIGUSR1 in its listener while it waits on the port, until an event
+ * says stop. Word 0 of `ctl`: the signals its listener took; word 1: 1 while
+ * it is about to wait (set before each wait, so that the sender knows the
+ * sleep it sees is this one).
+ */
+export function listener(arg: { port: number; ctl: SharedArrayBuffer }): number {
+  const ctl = new Int32Array(arg.ctl);
+  using _sub = onSignal('SIGUSR1', () => { Atomics.add(ctl, 0, 1); Atomics.notify(ctl, 0); });
   const port = new Port(arg.port);
   let interrupted = 0;
   for (;;) {
+    Atomics.store(ctl, 1, 1);
     try {
       port.getSync(); // the stop event
       return interrupted;
@@ -30,17 +36,23 @@ export function listener(arg: { port: number; seen: SharedArrayBuffer }): number
 const isMain = import.meta.url === (process.argv[1] ? new URL(`file://${process.argv[1]}`).href : '');
 if (isMain) {
   const port = new Port();
-  const seen = new Int32Array(new SharedArrayBuffer(4));
-  const lwp = Lwp.create({ module: new URL(import.meta.url), export: 'listener', arg: { port: port.fd, seen: seen.buffer as SharedArrayBuffer } });
-  const asleep = (): boolean => sys.lwp_snapshot().lwps.some((l) => l.lid === lwp.lid && l.state === 'SLEEP');
+  const ctl = new Int32Array(new SharedArrayBuffer(8));
+  const lwp = Lwp.create({ module: new URL(import.meta.url), export: 'listener', arg: { port: port.fd, ctl: ctl.buffer as SharedArrayBuffer } });
+  // In port_get: about to wait (word 1), and asleep as the kernel sees it.
+  const waiting = (): boolean => Atomics.load(ctl, 1) === 1 && sys.lwp_snapshot().lwps.some((l) => l.lid === lwp.lid && l.state === 'SLEEP');
   for (let i = 0; i < 5; i++) {
-    while (!asleep()) await new Promise((r) => setTimeout(r, 1));
+    while (!waiting()) await new Promise((r) => setTimeout(r, 1));
+    Atomics.store(ctl, 1, 0);
     sys.lwp_kill(lwp.lid, sys.SIGUSR1);
     // Standard signals coalesce while pending: send the next once this one was taken.
-    while (Atomics.load(seen, 0) <= i) await Atomics.waitAsync(seen, 0, i, 1000).value;
+    while (Atomics.load(ctl, 0) <= i) await Atomics.waitAsync(ctl, 0, i, 1000).value;
   }
+  // The stop event once the last wait has ended (with EINTR) and the next begun:
+  // sent earlier, it could reach that wait first, and port_get returns an event
+  // it finds rather than fail.
+  while (!waiting()) await new Promise((r) => setTimeout(r, 1));
   port.sendSync(1);
-  console.log(`LWP ${lwp.lid}: ${Atomics.load(seen, 0)} SIGUSR1 taken by its listener, ${await lwp.wait()} waits ended with EINTR`);
+  console.log(`LWP ${lwp.lid}: ${Atomics.load(ctl, 0)} SIGUSR1 taken by its listener, ${await lwp.wait()} waits ended with EINTR`);
 
   const tid = sys.timer_create(sys.CLOCK_MONOTONIC, { sigev_notify: sys.SIGEV_SIGNAL, sigev_signo: sys.SIGRTMIN, sigev_value: 7 });
   const ms2 = { tv_sec: 0, tv_nsec: 2e6 };
