@@ -44,7 +44,7 @@ import {
   IOP_FSYNC, IOP_READ, IOP_WRITE, IOP_ASYNC_CANCEL, IOSQE_IO_DRAIN, CQ_EVENTFD_DISABLED,
 } from '../kern/uring.js';
 import { tunables } from '../kern/boot.js';
-import { intr_source_hold, intr_add_handler, intr_thread_start, intr_running, DIR_READ, held } from '../intr/kapi.js';
+import { intr_source_hold, intr_add_handler, intr_thread_start, intr_running, os_eventfd_drain, DIR_READ, held } from '../intr/kapi.js';
 import { R, OP_READ, OP_WRITE, OP_FSYNC, OP_DSYNC, aio_complete, f64r } from './aio.js';
 import type { AioEngine } from './engine.js';
 
@@ -216,12 +216,9 @@ export const uring_engine: AioEngine = {
 };
 
 // The intr thread's handler: the eventfd says the host posted completions.
-const drain = new Uint8Array(8);
 intr_add_handler((src) => {
   if (src === 0 || src !== Atomics.load(I32, ring.base + W_EVSRC)) return 0;
-  const h = uring_host();
-  if (h === null) return 0;
   if (mapped === null && !uring_attach(false)) return 0;
-  h.read(I32[ring.base + W_EVFD]! - 1, drain, 8);
+  os_eventfd_drain(I32[ring.base + W_EVFD]! - 1);
   return uring_reap();
 });

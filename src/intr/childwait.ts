@@ -67,14 +67,13 @@
  * With the default intr_sources_max (16384) the table is 130 KiB of kernel
  * memory, untouched (not resident) until slots are asked for.
  */
-import { writeSync } from 'node:fs';
 import { I32, kregion_create } from '../kern/kmem.js';
 import { kstat_counter, kstat_add, kstat_gauge } from '../kern/kstat.js';
 import { define_tunable } from '../kern/options.js';
 import { tunables } from '../kern/boot.js';
 import { uring_host, uring_setup, uring_map, uring_enter, eventfd_nonblock, uring_register_eventfd, sqe_put, cq_take, IOP_WAITID, type UringMap, type Cqes } from '../kern/uring.js';
 import { sources, S, intr_dispatch, intr_source_hold, intr_add_handler, intr_is_self, intr_running, intr_on_start, src_fd, DIR_READ } from './intr.js';
-import { EPOLLIN } from './ffi.js';
+import { EPOLLIN, os_eventfd_drain, os_eventfd_ring } from './ffi.js';
 import { os_pidfd_waitid, W_RUNNING } from './ffi-proc.js';
 
 declare module '../kern/options.js' {
@@ -98,7 +97,6 @@ const C_DONE = kstat_counter('intr', 'waitid_done');
 kstat_gauge('intr', 'waitid_state', () => Atomics.load(I32, table.base + W_STATE));
 
 const P_PID = 1, WEXITED = 4, WNOWAIT = 0x01000000, EINVAL = 22;
-const kick = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
 
 /** The eventfd, made by the first asker (any thread); -1 when it cannot be made. */
 function evfd(): number {
@@ -131,7 +129,7 @@ export function intr_child_watch(src: number, pid: number): void {
   Atomics.store(I32, r + 1, Atomics.load(I32, src + S.gen));
   Atomics.or(I32, table.base + W_BITMAP + (slot >> 5), 1 << (slot & 31));
   kstat_add(C_ASKED);
-  try { writeSync(ev, kick); } catch { /* the counter is set already: the thread will look */ }
+  os_eventfd_ring(ev);
 }
 
 // ---------------------------------------------------------------- the intr thread's side
@@ -140,7 +138,6 @@ let ring: UringMap | null = null;
 const inflight = new Map<number, Map<number, number>>();
 let unsubmitted = 0;
 const cq: Cqes = { lo: [], hi: [], res: [] };
-const drainBuf = new Uint8Array(8);
 
 /** The ring, set up at the intr thread's first need; null (and ST_OFF) where the host refuses. */
 function ring_up(ev: number): UringMap | null {
@@ -214,10 +211,10 @@ function reap(m: UringMap): void {
   submit(m);
 }
 
-/** Rings the eventfd (a new edge for the epoll set). */
+/** Rings the eventfd, if there is one yet (a new edge for the epoll set). */
 function ring_bell(): void {
   const have = Atomics.load(I32, table.base + W_EVFD);
-  if (have !== 0) try { writeSync(have - 1, kick); } catch { /* the counter is set already */ }
+  if (have !== 0) os_eventfd_ring(have - 1);
 }
 
 // The intr thread's handler: its eventfd says a thread asked, or the ring
@@ -230,9 +227,7 @@ intr_add_handler((src) => {
   const have = Atomics.load(I32, table.base + W_EVFD);
   if (have === 0 || src_fd(src) !== have - 1) return 0;
   if (!intr_is_self()) { if (intr_running()) ring_bell(); return 0; }
-  const h = uring_host();
-  if (h === null) return 0;
-  h.read(have - 1, drainBuf, 8);
+  os_eventfd_drain(have - 1);
   const m = ring_up(have - 1);
   if (m === null) {
     for (let i = 0, b = table.base + W_BITMAP; i < bitmapWords(sources.count); i++) Atomics.store(I32, b + i, 0);

@@ -12,6 +12,7 @@
  * locks); -1 means failure and os_errno() says why. Buffers are per thread:
  * each thread has its own copy of this module.
  */
+import { writeSync } from 'node:fs';
 import { libc_binder } from '../kern/libc.js';
 
 const bind = libc_binder({
@@ -87,6 +88,15 @@ export function os_epoll_wait(ep: number, buf: EpollEvents, ms: number): number 
 const u64 = new Uint8Array(8);
 /** Reads (and so resets) an eventfd's counter. */
 export function os_eventfd_drain(fd: number): number { return load()!.read(fd, u64, 8) as number; }
+const one = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
+/**
+ * Adds 1 to an eventfd's counter (a new edge for the epoll set), through
+ * Node's fs.writeSync: no FFI, so any thread can, at process exit too.
+ * Never throws (a counter that cannot take more is set already).
+ */
+export function os_eventfd_ring(fd: number): void {
+  try { writeSync(fd, one); } catch { /* already set, or gone */ }
+}
 
 // ---------------------------------------------------------------- readiness
 

@@ -172,6 +172,9 @@ export function intr_evfd(): number { return Atomics.load(I32, state.base + W_EV
 export function intr_quitting(): boolean { return Atomics.load(I32, state.base + W_QUIT) !== 0; }
 export function intr_set_quit(): void { Atomics.store(I32, state.base + W_QUIT, 1); }
 export function intr_running(): boolean { return Atomics.load(I32, state.base + W_RUNNING) !== 0; }
+/** Whether this thread is the intr thread (set by intr_announce), and what runs there once it does. */
+let self = false;
+const startHooks: (() => void)[] = [];
 /** Called by the intr thread once attached: its host thread id (for /proc CPU accounting), then running. */
 export function intr_announce(tid: number): void {
   self = true;
@@ -180,8 +183,6 @@ export function intr_announce(tid: number): void {
   kstat_add(C_STARTED);
   for (const fn of startHooks) fn();
 }
-let self = false;
-const startHooks: (() => void)[] = [];
 /** Whether this thread is the intr thread. */
 export function intr_is_self(): boolean { return self; }
 /** Runs fn in the intr thread once it runs (before its first epoll_wait): a consumer's work that waited for it. */

@@ -20,7 +20,7 @@ export {
 import './sys.js';
 export { ino_hold, ino_flush, ino_rele, ino_gen, ino_word, ino_set_word, ino_num, ino_set_num, ino_add_consumer, ino_held, INO_KNOTE, INO_PORT } from './inotify.js';
 export * as inof from './ffi-inotify.js';
-export { os_close as os_close_fd, os_errno } from './ffi.js';
+export { os_close as os_close_fd, os_errno, os_eventfd_drain } from './ffi.js';
 export {
   os_proc_available, os_proc_errno, os_pidfd_open, os_pidfd_exited, os_pidfd_waitid, os_pidfd_info,
   os_pidfd_info_supported, os_pidfd_close, pinfo, W_RUNNING, W_NOTCHILD, ESRCH, EINVAL, EMFILE, ENFILE,

@@ -11,14 +11,14 @@
  * Stopping. The thread blocks in epoll_wait, a host call that worker
  * termination cannot interrupt, and Node's process.exit waits for its
  * workers: so the main thread's 'exit' listener sets the quit word and
- * writes the control eventfd (with fs.writeSync: no FFI needed there); the
+ * writes the control eventfd (os_eventfd_ring: fs.writeSync, no FFI); the
  * thread wakes, sees the word and parks in Atomics.wait, which termination
  * does interrupt.
  */
 import { is_main_thread } from '../kern/host.js';
-import { writeSync } from 'node:fs';
 import { kthread_start } from '../lwp/kapi.js';
 import { intr_claim_start, intr_evfd, intr_set_quit } from './intr.js';
+import { os_eventfd_ring } from './ffi.js';
 
 let askedHere = false;
 /**
@@ -39,7 +39,7 @@ export function intr_thread_quit(): void {
   const ev = intr_evfd();
   if (ev < 0) return;
   intr_set_quit();
-  try { writeSync(ev, new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0])); } catch { /* already gone */ }
+  os_eventfd_ring(ev);
 }
 
 // (The test is made at exit, not at load: is_main_thread is cheap, but nothing at load needs it.)

@@ -45,7 +45,6 @@ const bind = libc_binder({
   register: 'long syscall(long, unsigned int, unsigned int, void *, unsigned int)',
   mmap: 'void *mmap(void *, size_t, int, int, int, long)',
   eventfd: 'int eventfd(unsigned int, int)',
-  read: 'long read(int, void *, unsigned long)',
   close: 'int close(int)',
   addr: 'uintptr_t memmove(void *, void *, size_t)',
 });
