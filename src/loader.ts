@@ -14,7 +14,7 @@
  *
  * The script is wrapped as a CommonJS module body with one more parameter,
  * the URL its `import.meta.url` stands for (a file beside the entries, so
- * `new URL('./trampoline.js', import.meta.url)` names the bundle's entry).
+ * `new URL('./trampoline.cjs', import.meta.url)` names the bundle's entry).
  */
 import { createRequire } from 'node:module';
 import type * as Fs from 'node:fs';

@@ -26,7 +26,7 @@
  *
  * Every thread the kernel starts loads the kernel from the same place as the
  * booting thread (import.meta.url): from the package's bundle (build/bundle,
- * where ./trampoline.js, ./lwp0.js and ./clockthread.js are bundles too:
+ * where ./trampoline.cjs, ./lwp0.js and ./clockthread.js are bundles too:
  * scripts/bundle.mjs), or from the compiled tree build/src, whose kernel
  * threads (not LWP workers) still start from their bundles when those are
  * current. An LWP worker must load the very module instances its start
@@ -51,6 +51,9 @@ import { lwp_reap_dead } from './reap.js';
 /** Gauges kept by lwp0: warm workers waiting for an LWP, and workers starting for the pool. */
 export const C_POOL_IDLE = kstat_counter('lwp', 'pool_idle');
 export const C_POOL_STARTING = kstat_counter('lwp', 'pool_starting');
+/** Start modules LWP workers loaded by require(), and by import() (start-import.ts; declared here, where the booting thread declares them too). */
+export const C_START_REQUIRED = kstat_counter('lwp', 'start_required');
+export const C_START_IMPORTED = kstat_counter('lwp', 'start_imported');
 
 export type { Lwp0Request };
 
@@ -121,8 +124,10 @@ export function lwp0_refresh(): void {
 }
 
 
+/** Set by the bundle step in the kernel script: the bundle's LWP entry (CommonJS, scripts/bundle.mjs says why). */
+declare const UKERN_TRAMPOLINE: string | undefined;
 /** The LWP worker's entry, beside this module: in the bundle when the kernel was loaded from it. */
-const TRAMPOLINE = new URL('./trampoline.js', import.meta.url).href;
+const TRAMPOLINE = new URL(typeof UKERN_TRAMPOLINE === 'string' ? UKERN_TRAMPOLINE : './trampoline.js', import.meta.url).href;
 
 /** Milliseconds since the file was last written, or NaN when it is not there. */
 function mtime(u: URL): number {

@@ -19,6 +19,7 @@ import { spawn_set_lwp0_port } from './spawn.js';
 import { lwp_reap_dead } from './reap.js';
 import { LwpExit, exited_self } from './exit.js';
 import { WS_STARTING, WS_IDLE, WS_GONE, type RunRequest, type WorkerReport } from './pool.js';
+import { start_importer, type ModuleImporter } from './start-import.js';
 
 // The channel to the pool's owner (workerData.port); requests to lwp0 go on
 // workerData.lwp0 when the owner is the main thread, else on this one.
@@ -26,7 +27,8 @@ let port: MessagePort;
 /** This worker's state word, shared with the pool's owner (pool.ts). */
 let state: Int32Array;
 /** How the entry imports a start module (import() resolves from the file that calls it). */
-let importer: (specifier: string) => Promise<unknown>;
+let importer: ModuleImporter;
+const START_IMPORT = Symbol.for('ukern.start_import');
 
 /**
  * Attaches this worker to kernel memory and starts serving run requests.
@@ -34,7 +36,10 @@ let importer: (specifier: string) => Promise<unknown>;
  */
 export function trampoline_start(imp: (specifier: string) => Promise<unknown>): void {
   const d = worker_threads().workerData as { image: KernelImage; port: MessagePort; lwp0?: MessagePort; state: Int32Array };
-  importer = imp;
+  importer = start_importer(imp, import.meta.url);
+  // Offered to start modules that load another (the class layer's start
+  // shim, ukern/lwp-start.ts, which loads no kernel code to import this).
+  (globalThis as { [START_IMPORT]?: ModuleImporter })[START_IMPORT] = importer;
   port = d.port;
   state = d.state;
   attach(d.image);

@@ -14,7 +14,7 @@ export interface LwpShimArg { module: string; export: string; arg: unknown; out:
 export async function run(a: LwpShimArg): Promise<void> {
   let phase: LwpFailPhase = 'import';
   try {
-    const mod = (await import(a.module)) as Record<string, unknown>;
+    const mod = (await start_import(a.module)) as Record<string, unknown>;
     phase = 'export';
     const fn = mod[a.export];
     if (typeof fn !== 'function') throw new TypeError(`${a.module} has no function export '${a.export}'`);
@@ -28,6 +28,17 @@ export async function run(a: LwpShimArg): Promise<void> {
     if (isLwpExit(error)) throw error;
     lwp_result_failure(a.out, { phase, error });
   }
+}
+
+/**
+ * The user's module, loaded as the LWP's trampoline loads start modules
+ * (lwp/start-import.ts: require() where it serves, which spares a fresh
+ * worker Node's ES module loader set-up), through the importer the
+ * trampoline offers on globalThis; import() where there is none.
+ */
+function start_import(href: string): Promise<unknown> {
+  const imp = (globalThis as Record<symbol, unknown>)[Symbol.for('ukern.start_import')];
+  return typeof imp === 'function' ? (imp as (h: string) => Promise<unknown>)(href) : import(href);
 }
 
 /** lwp_exit() unwinds with the kernel's LwpExit, marked with this symbol (exit.ts; not imported: this module loads no kernel code). */

@@ -1,0 +1,73 @@
+/**
+ * How an LWP worker loads its start module: `require()` first, where Node
+ * can require an ES module (20.19 and later: `process.features.require_module`)
+ * and the module is a file, else `import()`.
+ *
+ * Why. The first `import()` in a thread makes Node set up its ES module
+ * loader there, ~4-5 ms of a fresh worker on this machine (a worker whose
+ * entry is an ES module pays it before its first line: 26-28 ms to a first
+ * message, against 22-23 ms for a CommonJS entry). `require()` of the same
+ * ES module file loads it synchronously without that set-up: a CommonJS
+ * worker entry that requires an ES start module posts after ~23 ms (medians
+ * of six fresh processes each, Node 20.20). So the package's LWP
+ * entry is CommonJS (build/bundle/trampoline.cjs, scripts/bundle.mjs) and
+ * its first start module costs a worker ~1 ms, not ~5.
+ *
+ * Nothing a start module can observe changes: modules loaded by require()
+ * are the loader's own instances (a later `import()` of the same URL, from
+ * the start module or another, gets the same namespace), and the imports
+ * inside an ES module resolve as they always do. Only a file URL without a
+ * query or fragment is required (its path names exactly the module import()
+ * would load; a bare specifier could resolve differently under the
+ * "require" condition of a package's exports). Where require() throws, the
+ * same URL is imported, which gives what `import()` alone would have:
+ *  - a graph with top-level await (ERR_REQUIRE_ASYNC_MODULE, refused before
+ *    anything in it runs) loads and runs normally;
+ *  - a module that threw while running rejects with the same error from
+ *    the loader's record of it, without running again;
+ *  - a missing file or a syntax error rejects with import()'s own error
+ *    (ERR_MODULE_NOT_FOUND, ...), as the class layer reports it.
+ * A CommonJS start module is required (run once) and then imported, which
+ * wraps the cached exports in the namespace import() gives.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { kstat_add } from '../kern/kstat.js';
+import { C_START_REQUIRED as C_REQUIRED, C_START_IMPORTED as C_IMPORTED } from './spawn.js';
+
+export type ModuleImporter = (href: string) => Promise<unknown>;
+
+/** Whether a value is a module namespace object (what import() resolves with). */
+function is_namespace(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && (v as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'Module';
+}
+
+/** The file path of a plain file: URL, or undefined for anything require() must not be given. */
+function plain_file(href: string): string | undefined {
+  if (!href.startsWith('file:')) return undefined;
+  let u: URL;
+  try { u = new URL(href); } catch { return undefined; }
+  if (u.search !== '' || u.hash !== '') return undefined;
+  try { return fileURLToPath(u); } catch { return undefined; }
+}
+
+/**
+ * An importer for start modules: require() where it serves (see above),
+ * else `imp`, the entry's own `(s) => import(s)` (a bare specifier resolves
+ * from the entry's file).
+ */
+export function start_importer(imp: ModuleImporter, base: string): ModuleImporter {
+  const imported: ModuleImporter = (href) => { kstat_add(C_IMPORTED); return imp(href); };
+  const features = process.features as { require_module?: boolean };
+  if (features.require_module !== true) return imported;
+  const req = createRequire(base);
+  return (href) => {
+    const path = plain_file(href);
+    if (path === undefined) return imported(href);
+    let ns: unknown;
+    try { ns = req(path); } catch { return imported(href); }
+    if (!is_namespace(ns)) return imported(href);
+    kstat_add(C_REQUIRED);
+    return Promise.resolve(ns);
+  };
+}
