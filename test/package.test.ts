@@ -17,5 +17,21 @@ test('ukern and ukern/sys by name: one kernel per thread, shared with LWPs on th
   assert.equal(o.lwp, true, 'the LWP importing ukern/sys did not send on the main thread\'s port');
   assert.equal(o.died, true);
   assert.equal(o.grandchild, true, 'an LWP\'s own create did not run');
+  assert.equal(o.timer, true, 'a timer armed by a program of the package did not expire');
+  assert.equal(o.kthreads, true, 'the clock and intr threads did not start from the bundle');
   assert.equal(o.cache, 'used', 'V8 rejected the kernel script\'s code cache (or it is missing)');
+});
+
+test('kernel threads of the bundle start from CommonJS entries over the kernel script; of the compiled tree, from those when current', async () => {
+  const { kernel_module_url } = await import('../src/lwp/spawn.js');
+  const { existsSync, statSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  for (const [dir, name] of [['timers', 'clockthread'], ['intr', 'intrthread'], ['aio', 'aiothread']] as const) {
+    const fromBundle = kernel_module_url(new URL(`../bundle/${name}.js`, import.meta.url));
+    assert.match(fromBundle.href, new RegExp(`/build/bundle/${name}\\.cjs$`));
+    assert.ok(existsSync(fileURLToPath(fromBundle)), `${fromBundle.href} was not built`);
+    const mod = new URL(`../src/${dir}/${name}.js`, import.meta.url);
+    const current = statSync(fileURLToPath(fromBundle)).mtimeMs >= statSync(fileURLToPath(new URL('../src/kern/boot.js', import.meta.url))).mtimeMs;
+    assert.equal(kernel_module_url(mod).href, current ? fromBundle.href : mod.href, current ? 'a current bundle is not preferred' : 'a stale bundle is used');
+  }
 });

@@ -14,8 +14,9 @@
  * serves (its pool's gauges are kstat counters); a kernel-thread request is
  * served and a dead worker reaped once the kernel is attached. Why so late:
  * lwp0 starts at the main thread's first lwp_create, beside that LWP's
- * worker, and loading the kernel there (the bundle's lwp0-kern.js: the
- * whole kernel, ~200 KiB to compile with no code cache) took a CPU from the
+ * worker, and loading the kernel there (then an ES module bundle of the
+ * whole kernel, ~200 KiB to compile with no code cache; now the bundle's
+ * kernel script with its cache, lwp0-kern.cjs, ~7 ms) took a CPU from the
  * first LWP's own start on a 2-CPU machine, for a thread that most programs
  * never ask for anything. Its pool fills once it has served a create (the
  * main thread's pool is the one boot({ lwp_pool }) prestarts).
@@ -25,6 +26,8 @@
  * channels), its own workers' pool channels, and those request channels.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { KernelImage } from '../kern/boot.js';
 import { WorkerPool, type Lwp0Request } from './pool.js';
 
@@ -74,7 +77,11 @@ let loading = false;
 function kern_load(): void {
   if (loading) return;
   loading = true;
-  const loaded = kern !== undefined ? import(kern) as Promise<Kern> : import('./lwp0-kern.js');
+  // The bundle's lwp0-kern.cjs is required (the kernel script with its code
+  // cache, and no ES module loader set up in this thread for it).
+  const loaded = kern === undefined ? import('./lwp0-kern.js')
+    : kern.endsWith('.cjs') ? Promise.resolve(createRequire(import.meta.url)(fileURLToPath(kern)) as Kern)
+      : import(kern) as Promise<Kern>;
   void loaded.then((kk) => {
     kk.attach_system_thread(image);
     k = kk;

@@ -26,7 +26,7 @@
  *
  * Every thread the kernel starts loads the kernel from the same place as the
  * booting thread (import.meta.url): from the package's bundle (build/bundle,
- * where ./trampoline.cjs, ./lwp0.js and ./clockthread.js are bundles too:
+ * where ./trampoline.cjs, ./lwp0.js and ./clockthread.cjs are bundles too:
  * scripts/bundle.mjs), or from the compiled tree build/src, whose kernel
  * threads (not LWP workers) still start from their bundles when those are
  * current. An LWP worker must load the very module instances its start
@@ -134,18 +134,26 @@ function mtime(u: URL): number {
   try { return statSync(fileURLToPath(u)).mtimeMs; } catch { return NaN; }
 }
 
+/** Kernel threads whose bundle entry is CommonJS over the kernel script (scripts/bundle.mjs). */
+const KTHREAD_CJS = new Set(['clockthread', 'intrthread', 'aiothread']);
+
 /**
- * The module to start a kernel thread from: build/bundle/NAME.js when the
- * bundle step made it and it is not older than this build of the kernel
- * (a stale bundle could lay out kernel memory differently), else the module.
+ * The module to start a kernel thread from. From the bundle (the kernel
+ * loaded from build/bundle): the bundle's entry of that name, a CommonJS
+ * file over the kernel script for the kernel threads of KTHREAD_CJS. From
+ * the compiled tree: that bundle entry when the bundle step made it and it
+ * is not older than this build of the kernel (a stale bundle could lay out
+ * kernel memory differently), else the module itself.
  */
 export function kernel_module_url(module: URL): URL {
-  if (process.env.UKERN_NO_BUNDLE === '1') return module;
   // From the module's own URL, not import.meta.url: this code may itself run
   // from a bundle (lwp0 starting the clock thread).
-  const m = /^(.*\/build\/)src\/(?:lwp|timers|intr)\/([a-z0-9]+)\.js$/.exec(module.href);
+  const m = /^(.*\/build\/)(src\/(?:lwp|timers|intr|aio)|bundle)\/([a-z0-9]+)\.js$/.exec(module.href);
   if (m === null) return module;
-  const b = new URL(`${m[1]}bundle/${m[2]}.js`);
+  const name = m[3]!;
+  const b = new URL(`${m[1]}bundle/${name}${KTHREAD_CJS.has(name) ? '.cjs' : '.js'}`);
+  if (m[2] === 'bundle') return b;
+  if (process.env.UKERN_NO_BUNDLE === '1') return module;
   return mtime(b) >= mtime(new URL(`${m[1]}src/kern/boot.js`)) ? b : module;
 }
 
@@ -185,8 +193,8 @@ on_boot(() => {
 
 /**
  * lwp0's code as CommonJS source, in the bundle's kernel script only
- * (scripts/bundle.mjs defines it; the kernel part it loads later is the
- * bundle's lwp0-kern.js). Why eval'd CommonJS: lwp0 starts beside the first
+ * (scripts/bundle.mjs defines it; the kernel part it requires later is the
+ * bundle's lwp0-kern.cjs, the kernel script's own instance). Why eval'd CommonJS: lwp0 starts beside the first
  * LWP's worker, and a worker whose entry is an ES module file also starts
  * Node's ES module loader (~3-5 ms of CPU); measured, a sibling worker
  * started that way delayed a kernel-loading worker ~6.5 ms on 2 CPUs, an
@@ -200,7 +208,7 @@ function lwp0_worker(): Worker {
   }
   return worker_start(UKERN_LWP0_CJS, {
     eval: true,
-    workerData: { image: kernel_image(), trampoline: TRAMPOLINE, kern: new URL('./lwp0-kern.js', import.meta.url).href },
+    workerData: { image: kernel_image(), trampoline: TRAMPOLINE, kern: new URL('./lwp0-kern.cjs', import.meta.url).href },
     name: 'ukern lwp0',
   });
 }

@@ -37,6 +37,23 @@ const done = sys.port_get(port.fd, { tv_sec: 30, tv_nsec: 0 });
 sys.lwp_wait(par);
 out.grandchild = child.portev_events === 1 && done.portev_events === 2 && done.portev_user === child.portev_user;
 
+// The kernel threads start from the bundle's CommonJS entries over the kernel
+// script (build/bundle/clockthread.cjs, intrthread.cjs): a timer's expiry
+// comes (the clock thread or its bridge), and both threads say they are up.
+const tp = sys.port_create();
+const tid = sys.timer_create(sys.CLOCK_MONOTONIC, { sigev_notify: sys.SIGEV_PORT, sigev_notify_port: { portnfy_port: tp, portnfy_user: 9 } });
+sys.timer_settime(tid, 0, { it_interval: ZERO, it_value: { tv_sec: 0, tv_nsec: 2_000_000 } });
+out.timer = sys.port_get(tp, { tv_sec: 30, tv_nsec: 0 }).portev_user === 9;
+const pfds = (await import('../fixtures/osfd.js')).pipe();
+const kq = sys.kqueue();
+sys.kevent(kq, [sys.EV_SET(pfds[0], sys.EVFILT_READ, sys.EV_ADD, 0, 0, 0)], 0, ZERO);
+const upBy = Date.now() + 30_000;
+while ((sys.kstat('clock')['clock.started'] === 0 || sys.kstat('intr')['intr.started'] === 0) && Date.now() < upBy) {
+  await new Promise((r) => setTimeout(r, 2));
+}
+out.kthreads = sys.kstat('clock')['clock.started'] === 1 && sys.kstat('intr')['intr.started'] === 1;
+sys.close(kq); sys.close(tp);
+
 out.cache = kernel_cache_state();
 console.log(JSON.stringify(out));
 port.close();

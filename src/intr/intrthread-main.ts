@@ -1,0 +1,99 @@
+/**
+ * The intr thread's body (its entries: intrthread.ts from the compiled tree,
+ * the bundle's intrthread.cjs over the kernel script). The intr thread: a kernel worker that blocks in epoll_wait on the
+ * kernel's epoll set and hands each event to intr_dispatch (intr.ts, the
+ * one mapping from OS events to activations). It runs no JS while it waits
+ * and wakes only for events: an idle kernel with any number of registered
+ * descriptors costs it no CPU (during a burst of events it looks again
+ * before it sleeps: below). The control eventfd wakes it to quit.
+ */
+import { worker_threads } from '../kern/host.js';
+import { attach_system_thread, type KernelImage } from '../kern/boot.js';
+import { kstat_add } from '../kern/kstat.js';
+import { libc_open } from '../kern/libc.js';
+import * as ffi from './ffi.js';
+import * as intr from './intr.js';
+
+/** Runs the intr thread in this worker (attached to `image`); never returns. */
+export function intrthread_main(image: KernelImage): never {
+  attach_system_thread(image);
+
+  // An interrupt thread runs above user threads (a BSD ithread's priority).
+  // As an ordinary thread it was woken behind the very threads it serves: on
+  // a child's exit the host wakes it and Node's main thread (SIGCHLD) at
+  // once, and on two CPUs it waited for one behind the main thread and the
+  // dying child; EVFILT_PROC's event came after libuv had reaped the child
+  // (issue 15: epoll_wait returned ~220-420 us after the kill, Node's 'exit'
+  // ran at ~280). SCHED_FIFO makes its wake-up preempt them. It sleeps
+  // in epoll_wait whenever no event is there (its only busy look is the
+  // bounded spin below), kernel mutexes spin briefly and then sleep, and the
+  // host's RT throttling bounds it anyway. Where the host refuses (no
+  // CAP_SYS_NICE) it stays an ordinary thread; intr.rt says which.
+  const SCHED_FIFO = 1, SCHED_RESET_ON_FORK = 0x40000000;
+  function raise_priority(prio: number): void {
+    const lib = prio > 0 ? libc_open() : null;
+    if (lib === null) return;
+    try {
+      const set = lib.func('int sched_setscheduler(int, int, int *)');
+      if (set(0, SCHED_FIFO | SCHED_RESET_ON_FORK, new Int32Array([prio])) === 0) kstat_add(intr.C_RT);
+    } catch { /* no such call: an ordinary thread */ }
+  }
+  raise_priority(intr.intr_rtprio());
+  intr.intr_announce(ffi.os_gettid());
+  worker_threads().parentPort?.postMessage('up');
+
+  const buf = new ffi.EpollEvents(64);
+  const ep = intr.intr_epfd(), evfd = intr.intr_evfd();
+  let cpuPrev = ffi.os_thread_cpu_ns();
+
+  function account_cpu(): void {
+    if (cpuPrev < 0) return;
+    const c = ffi.os_thread_cpu_ns();
+    kstat_add(intr.C_CPU_US, Math.floor((c - cpuPrev) / 1000));
+    cpuPrev = c - ((c - cpuPrev) % 1000);
+  }
+
+  function quit(): never {
+    // Termination interrupts Atomics.wait, not a host call: wait here for it.
+    const never = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) Atomics.wait(never, 0, 0);
+  }
+
+  /** Handles what epoll_wait put in buf (n events). */
+  function handle(n: number): void {
+    for (let i = 0; i < n; i++) {
+      const lo = buf.lo(i);
+      if (lo === 0) { ffi.os_eventfd_drain(evfd); continue; }
+      intr.intr_dispatch(lo, buf.hi(i), buf.events(i));
+    }
+  }
+
+  // After a batch, look again without sleeping for up to intr_spin_ns while a
+  // burst is under way — the batch held several events, the thread had slept
+  // less than a third of the window before it, or the last look found more:
+  // the next arrival then finds the thread awake and the writer does not pay
+  // the host's wake-up of a sleeper (ep_poll_callback) per write. Events
+  // further apart (a ping-pong) do not spin: the thread would hold a CPU the
+  // woken consumer needs. Idle, the thread sleeps in epoll_wait and costs nothing.
+  const spinNs = intr.intr_spin_ns(), spinMs = spinNs / 1e6;
+  let hit = false;
+  /** Looks again until spinNs passed without an event; whether it found any. */
+  function look_again(): boolean {
+    let found = false, until = performance.now() + spinMs;
+    while (performance.now() < until) {
+      const n = ffi.os_epoll_wait(ep, buf, 0);
+      if (n > 0) { handle(n); found = true; until = performance.now() + spinMs; }
+    }
+    return found;
+  }
+  for (;;) {
+    if (intr.intr_quitting()) quit();
+    const slept = performance.now();
+    const n = ffi.os_epoll_wait(ep, buf, -1);
+    const short = performance.now() - slept < spinMs / 3;
+    kstat_add(intr.C_WAKEUPS);
+    handle(n);
+    if (spinNs > 0 && (n > 1 || short || hit)) hit = look_again();
+    account_cpu();
+  }
+}
