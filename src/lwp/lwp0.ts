@@ -34,7 +34,7 @@ import { WorkerPool, type Lwp0Request } from './pool.js';
 /** Messages from the main thread to lwp0. */
 export type MainToLwp0 = Lwp0Request | { t: 'ports'; ports: MessagePort[] };
 
-/** `kern`: the URL of the kernel part, when this code runs eval'd (the bundle's lwp0, spawn.ts), where './lwp0-kern.js' resolves from nowhere useful. */
+/** `kern`: the URL of the kernel part (the bundle's lwp0-kern.cjs), when this code runs eval'd (the bundle's lwp0, spawn.ts), where './lwp0-kern.js' resolves from nowhere useful. */
 const { image, trampoline, kern } = workerData as { image: KernelImage; trampoline: string; kern?: string };
 
 type Kern = typeof import('./lwp0-kern.js');
