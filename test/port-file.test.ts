@@ -342,3 +342,44 @@ test('an LWP blocked in port_get is woken by an append in another thread; it get
   close(port);
   fs.rmSync(d, { recursive: true });
 });
+
+test('associating a watched file again joins its host watch by the file\'s identity; a file that went never lends its watch to a new one', () => {
+  const [d, p] = file();
+  const port = port_create();
+  // The first association adds the host watch; each one after the delivered
+  // event (a new file_obj_t each time, as a getter that stats the file makes)
+  // joins it, kept until reaped, without asking the host again.
+  port_associate(port, PORT_SOURCE_FILE, fobj(p), FILE_MODIFIED, 1);
+  const joined0 = ino('joined_by_identity');
+  for (let i = 0; i < 20; i++) {
+    fs.appendFileSync(p, 'y');
+    const ev = get(port);
+    assert.equal(ev.portev_user, 1);
+    assert.equal(ev.portev_events & FILE_MODIFIED, FILE_MODIFIED);
+    if (i < 19) port_associate(port, PORT_SOURCE_FILE, fobj(p), FILE_MODIFIED, 1);
+  }
+  assert.equal(ino('joined_by_identity') - joined0, 19);
+  // Asking for more than the watch asks the host for goes to the host (the mask grows).
+  port_associate(port, PORT_SOURCE_FILE, fobj(p), FILE_ACCESS, 2);
+  assert.equal(ino('joined_by_identity') - joined0, 19, 'a wider mask joined without the host');
+  fs.readFileSync(p);
+  assert.equal(get(port).portev_user, 2);
+  nothing_pending(port);
+  // The file goes and a new one takes its name (and, on most file systems, soon its
+  // inode number): the new file's association hears of its writes.
+  for (let round = 0; round < 30; round++) {
+    port_associate(port, PORT_SOURCE_FILE, fobj(p), FILE_MODIFIED, 3);
+    fs.appendFileSync(p, 'z');
+    assert.equal(get(port).portev_user, 3);
+    fs.rmSync(p);
+    fs.writeFileSync(p, 'new');
+    port_associate(port, PORT_SOURCE_FILE, fobj(p), FILE_MODIFIED, 4);
+    fs.appendFileSync(p, 'w');
+    const ev = get(port);
+    assert.equal(ev.portev_user, 4, `round ${round}: the new file's write was not heard`);
+    assert.equal(ev.portev_events & FILE_MODIFIED, FILE_MODIFIED);
+  }
+  nothing_pending(port);
+  close(port);
+  fs.rmSync(d, { recursive: true });
+});

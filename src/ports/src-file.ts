@@ -255,12 +255,13 @@ function arm(a: number, pfd: number, o: Assoc): ErrnoCode | 0 {
   const x = f.xst;
   I32[a + A.inoLo] = x.inoLo; I32[a + A.inoHi] = x.inoHi; I32[a + A.devMajor] = x.devMajor; I32[a + A.devMinor] = x.devMinor;
   fname_set(assocs.index(a), o.name);
-  // Hold the new watcher before the old goes: the same file keeps its host watch.
-  let err = ix.ino_hold(pfd, host_mask(events), ix.INO_PORT, a);
+  // Hold the new watcher before the old goes: the same file keeps its host
+  // watch, and the hold joins it by the file's identity (no host call).
+  let err = ix.ino_hold(pfd, host_mask(events), ix.INO_PORT, a, x);
   if (err === 'ENOMEM') {
     // Full: delivered associations keep their watchers until reaped (fire).
     reap(-1); unwatch(a);
-    err = ix.ino_hold(pfd, host_mask(events), ix.INO_PORT, a);
+    err = ix.ino_hold(pfd, host_mask(events), ix.INO_PORT, a, x);
   }
   unwatch(a);
   I32[a + A.pfd] = pfd + 1;
