@@ -29,7 +29,7 @@ try {
   const files = info.files.map((f) => f.path);
   const must = ['package.json', 'README.md', 'LICENSE', 'build/bundle/sys.js', 'build/bundle/index.js', 'build/bundle/kernel.cjs',
     'build/bundle/kernel.cjs.cache', 'build/bundle/trampoline.cjs', 'build/bundle/loader.js', 'build/bundle/lwp0.js',
-    'build/bundle/clockthread.cjs', 'build/bundle/intrthread.cjs', 'build/bundle/aiothread.cjs', 'build/src/index.d.ts', 'build/src/sys/index.d.ts', 'build/src/cli/main.js'];
+    'build/bundle/clockthread.cjs', 'build/bundle/intrthread.cjs', 'build/bundle/aiothread.cjs', 'build/bundle/lwp0-kern.cjs', 'build/src/index.d.ts', 'build/src/sys/index.d.ts', 'build/src/cli/main.js'];
   for (const f of must) if (!files.includes(f)) fail(`the tarball lacks ${f}`);
   const stray = files.filter((f) => /^(test|bench|src|scripts|\.ci|build\/test|build\/bench|build\/examples)\/|\.map$|\.ts$/.test(f) && !f.endsWith('.d.ts'));
   if (stray.length > 0) fail(`the tarball ships what users do not need: ${stray.slice(0, 10).join(', ')}`);
