@@ -85,6 +85,36 @@ export function count_arg(v: unknown, name: string, syscall: string): number {
  * path (getn_gen) then decides, with the same semantics as ever.
  */
 export function getn_fast(fd: unknown, max: number, nget: number, syscall: string, tns = -1): port_event_list | number | undefined {
+  const r = fast_take(fd, max, nget, syscall, tns, undefined);
+  return typeof r === 'object' ? event_list(r, r.length) : r;
+}
+
+/** port_get's takes: one event at a time, into this thread's array (empty between calls). */
+const oneOut: port_event_t[] = take_out();
+/**
+ * getn_fast for port_get: the one event itself, taken through a scratch
+ * array of this thread rather than a list of one (an array, and the list's
+ * `nget` property, were ~90 of the ~160 bytes each port_get left behind).
+ */
+export function get_fast(fd: unknown, syscall: string, tns = -1): port_event_t | number | undefined {
+  // A take runs no user code; should one ever reach port_get again, it gets
+  // an array of its own rather than this one.
+  const out = oneBusy ? take_out() : oneOut;
+  oneBusy = true;
+  try {
+    // Emptied by pop, not by a length store: V8 gives an array whose length
+    // is set to 0 an empty backing store, and the next push a new one.
+    while (out.length !== 0) out.pop();
+    const r = fast_take(fd, 1, 1, syscall, tns, out);
+    return typeof r === 'object' ? out.pop()! : r;
+  } finally {
+    if (out === oneOut) oneBusy = false;
+  }
+}
+let oneBusy = false;
+
+/** The body of both: the events taken (into `into`, else a fresh array), or what the callers return instead. */
+function fast_take(fd: unknown, max: number, nget: number, syscall: string, tns: number, into: port_event_t[] | undefined): port_event_t[] | number | undefined {
   if (tns === 0) sq_poll_idle(); // a poll fires due callouts itself until the clock thread runs
   if (max === 0 || nget === 0 || nget > max) return undefined;
   take_reserve();
@@ -103,9 +133,9 @@ export function getn_fast(fd: unknown, max: number, nget: number, syscall: strin
       return undefined;
     }
   }
-  const out = take_out();
+  const out = into ?? take_out();
   take_and_unlock(h, max, out);
-  if (out.length > 0) { room_notify(h); return event_list(out, out.length); }
+  if (out.length > 0) { room_notify(h); return out; }
   // All denied by their sources: the general path goes on as it would after
   // such a take, waiting for an event queued after it (a number: the sendGen to move past).
   return takeResult.denied > 0 ? takeResult.sendGen : undefined;

@@ -30,7 +30,7 @@ import { port_source_ops } from './source.js';
 import { lane_push, lane_before_locked, lane_send_locked } from './lane.js';
 import { lane_ctl_sync_locked } from './lane-locked.js';
 import { slackWanted, dwait_thread_setup } from './dwait.js';
-import { getn_gen, getn_fast, timeout_copyin, count_arg } from './getn.js';
+import { getn_gen, getn_fast, get_fast, timeout_copyin, count_arg } from './getn.js';
 import type { port_event_t, port_event_list, file_obj_t } from './types.js';
 import type { Timespec } from '../kern/time.js';
 import './close.js';
@@ -241,8 +241,8 @@ export function port_alert(port: number, flags: number, events: number, user: nu
 export function port_get(port: number, timeout?: Timespec | null): port_event_t {
   sysenter();
   const tns = timeout_copyin(timeout, 'port_get');
-  const fast = getn_fast(port, 1, 1, 'port_get', tns);
-  if (typeof fast === 'object') return fast[0]!;
+  const fast = get_fast(port, 'port_get', tns);
+  if (typeof fast === 'object') return fast;
   try {
     return run_sync(getn_gen(port, { max: 1, nget: 1, tns, one: true, async: false, syscall: 'port_get', needNew: fast ?? -1 }))[0]!;
   } finally {
