@@ -43,6 +43,25 @@ class Change implements kevent_t {
     public fflags: number, public data: number, public udata: number) {}
 }
 
+/** The copy of an absent changelist: one shared empty list (only ever read). */
+const NO_CHANGES: readonly kevent_t[] = Object.freeze([]);
+
+/**
+ * The array a call returns its events in, fresh for each call. For one
+ * event (a blocking kevent(kq, null, 1, ...) loop) it is made with room for
+ * exactly one: an empty literal's first push gives it room for seventeen,
+ * ~70 bytes of garbage per call.
+ */
+function results(max: number): kevent_t[] {
+  if (max !== 1) return [];
+  const a: kevent_t[] = [ROOM_PRIMER];
+  a.pop();
+  return a;
+}
+// A placeholder popped at once (it only sets the array's elements kind): not
+// a kevent_t literal, whose hidden class user code's kevent_t objects share.
+const ROOM_PRIMER = Object.freeze({}) as unknown as kevent_t;
+
 /**
  * Copies in the changelist (C's copyin of the struct kevent array): the
  * array's length and each element once, then each element's six fields
@@ -50,8 +69,8 @@ class Change implements kevent_t {
  * A wrong JS type anywhere is a TypeError before any change is applied.
  * Values are judged later, per change (EINVAL entries), on these copies.
  */
-function copyin_changes(changelist: unknown, syscall: string): kevent_t[] {
-  if (changelist === null || changelist === undefined) { copyin_check(syscall); return []; }
+function copyin_changes(changelist: unknown, syscall: string): readonly kevent_t[] {
+  if (changelist === null || changelist === undefined) { copyin_check(syscall); return NO_CHANGES; }
   const list = copyin_array(changelist, 'changelist', syscall);
   const out = new Array<kevent_t>(list.length);
   for (let i = 0; i < list.length; i++) {
@@ -87,7 +106,7 @@ function bad_value(k: kevent_t): boolean {
  * generator below, which V8 optimises less well.
  */
 function apply_changes(kq: number, changes: readonly kevent_t[], max: number, syscall: string): kevent_t[] {
-  const out: kevent_t[] = [];
+  const out = results(max);
   // The lock is held for up to CHUNK changes at a time: cheaper than once
   // per change, and short enough not to starve other users of the kqueue.
   let held = 0;
@@ -145,7 +164,7 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
   const kq = kq_hold(kfd, syscall);
   let handed = false;
   try {
-    const out = changes.length === 0 ? [] : apply_changes(kq, changes, max, syscall);
+    const out = changes.length === 0 ? results(max) : apply_changes(kq, changes, max, syscall);
     // Entries for changes end the call at once, as in both kernels.
     if (out.length !== 0 || max === 0) return out;
     kq_lock(kq);
