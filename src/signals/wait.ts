@@ -56,6 +56,23 @@ function* sigwait_gen(w0: number, w1: number, deadline: number, async: boolean, 
   }
 }
 
+/**
+ * The first look of sigwait_gen without its generator: a signal of (w0, w1)
+ * already pending is taken at once (a loop draining queued signals, a poll
+ * with a zero timeout). Null: the caller sleeps through sigwait_gen, which
+ * looks again under the lock.
+ */
+function sigwait_now(w0: number, w1: number): siginfo_t | null {
+  sig_lock();
+  const ls = ls_get(cur.lid), sg = sigacts_h();
+  const s = sig_first((I32[ls + LS.pend0]! | I32[sg + SG.pend0]!) & w0, (I32[ls + LS.pend1]! | I32[sg + SG.pend1]!) & w1);
+  if (s === 0) { sig_unlock(); return null; }
+  const info = blank();
+  sig_take(ls, s, info);
+  sig_unlock();
+  return info;
+}
+
 // ---- the deadline-aware wait ---------------------------------------------------
 
 /** How long past the expiry the spin goes on before it sleeps as usual (ns). */
@@ -128,20 +145,22 @@ function timeout_deadline(timeout: Timespec | null | undefined, syscall: string)
 export function sigwait(set: sigset_t): number {
   sysenter();
   const w = wait_args(set, 'sigwait');
+  const now = sigwait_now(w[0], w[1]);
+  if (now !== null) return now.si_signo;
   return run_sync_restart(() => sigwait_gen(w[0], w[1], Infinity, false, 'sigwait'), true)!.si_signo;
 }
 /** Waits for a signal of `set` and returns its siginfo_t. EINTR (restarted under SA_RESTART). */
 export function sigwaitinfo(set: sigset_t): siginfo_t {
   sysenter();
   const w = wait_args(set, 'sigwaitinfo');
-  return run_sync_restart(() => sigwait_gen(w[0], w[1], Infinity, false, 'sigwaitinfo'), false)!;
+  return sigwait_now(w[0], w[1]) ?? run_sync_restart(() => sigwait_gen(w[0], w[1], Infinity, false, 'sigwaitinfo'), false)!;
 }
 /** sigwaitinfo with a relative timeout (null: none): EAGAIN when it expires; EINTR, never restarted. */
 export function sigtimedwait(set: sigset_t, timeout: Timespec | null): siginfo_t {
   sysenter();
   const w = wait_args(set, 'sigtimedwait');
   const d = timeout_deadline(timeout, 'sigtimedwait');
-  return run_sync(sigwait_gen(w[0], w[1], d, false, 'sigtimedwait')) ?? fail('EAGAIN', 'sigtimedwait');
+  return sigwait_now(w[0], w[1]) ?? run_sync(sigwait_gen(w[0], w[1], d, false, 'sigtimedwait')) ?? fail('EAGAIN', 'sigtimedwait');
 }
 /** The Promise form of {@link sigwait}. */
 export async function sigwait_async(set: sigset_t, opts?: AsyncOptions): Promise<number> {
