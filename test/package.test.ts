@@ -35,3 +35,12 @@ test('kernel threads of the bundle start from CommonJS entries over the kernel s
     assert.equal(kernel_module_url(mod).href, current ? fromBundle.href : mod.href, current ? 'a current bundle is not preferred' : 'a stale bundle is used');
   }
 });
+
+test('a program whose LWP made lwp0 start a kernel thread stays until that thread is up', () => {
+  for (let i = 0; i < 3; i++) {
+    const r = scenario('kthread-exit', [], 60_000);
+    assert.equal(r.status, 0, `status ${r.status} signal ${r.signal}\n${r.stderr}`);
+    const o = JSON.parse(r.stdout.trim().split('\n').pop()!) as { intrStarted: number; starting: number };
+    assert.deepEqual(o, { intrStarted: 1, starting: 0 }, 'the process ended while the intr thread was still starting');
+  }
+});

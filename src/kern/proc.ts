@@ -26,6 +26,8 @@ const PROC = define_struct('proc', {
   exiting: 'i32',       // [a] 0 -> 1 once, by the exchange in proc_exit
   nlive: 'i32',         // [p,~] LWPs other than LWP 1 not yet zombies (keeps the Node process alive;
                         //   spawn.ts reads it with Atomics.load, without p)
+  kstarting: 'i32',     // [a] kernel threads lwp0 was asked to start for LWPs and that have not yet
+                        //   said they are up (keeps the process alive too: lwp/kthread.ts)
 });
 export const P = PROC.F;
 const procs = kregion_create('proc', () => PROC.words);

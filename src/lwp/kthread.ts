@@ -9,6 +9,11 @@
  */
 import { lwp0_post, kernel_worker_start } from './spawn.js';
 import { ensure_booted } from '../kern/boot.js';
+import { I32 } from '../kern/kmem.js';
+import { P, curproc } from '../kern/proc.js';
+import { kstat_gauge } from '../kern/kstat.js';
+
+kstat_gauge('lwp', 'kthreads_starting', () => Atomics.load(I32, curproc() + P.kstarting));
 
 const started = new Set<string>();
 
@@ -21,6 +26,20 @@ export function kthread_start(name: string, module: URL, direct = false): void {
   ensure_booted();
   if (started.has(name)) return;
   started.add(name);
-  if (direct) kernel_worker_start(module, name);
-  else lwp0_post({ t: 'kthread', name, module: module.href });
+  if (direct) { kernel_worker_start(module, name); return; }
+  // Counted until the thread is up (lwp0 uncounts it then, or at once when it
+  // started that name already): the booting thread keeps lwp0, and so the
+  // process, alive meanwhile. A kernel thread terminated while it loads
+  // koffi aborts the whole process (spawn.ts kernel_worker_start), and this
+  // LWP, alive now, may be gone before the thread is up.
+  Atomics.add(I32, curproc() + P.kstarting, 1);
+  try {
+    lwp0_post({ t: 'kthread', name, module: module.href });
+  } catch (e) {
+    Atomics.sub(I32, curproc() + P.kstarting, 1);
+    throw e;
+  }
 }
+
+/** lwp0: a kthread request is settled (the thread is up, failed, or was up already). */
+export function kthread_settled(): void { Atomics.sub(I32, curproc() + P.kstarting, 1); }

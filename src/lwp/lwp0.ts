@@ -55,9 +55,13 @@ function request(m: Lwp0Request): void {
     kern_load();
   } else if (m.t === 'kthread') {
     if (k === undefined) { kthreadsBeforeAttach.push(m); kern_load(); return; }
-    if (kthreads.has(m.name)) return;
+    // Each request was counted by its LWP (kthread.ts): uncounted once the
+    // thread is up, or at once for a name started already.
+    const kk = k;
+    const settled = (): void => { kk.kthread_settled(); tell_main(); };
+    if (kthreads.has(m.name)) { settled(); return; }
     kthreads.add(m.name);
-    k.kernel_worker_start(new URL(m.module), m.name);
+    kk.kernel_worker_start(new URL(m.module), m.name, settled);
   }
 }
 

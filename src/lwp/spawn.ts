@@ -12,8 +12,9 @@
  *    by lwp0 for an LWP).
  *
  * The booting thread holds a reference on lwp0 (keeping the Node process
- * alive) exactly while LWPs other than LWP 1 are alive; no LWP worker keeps
- * the process alive by itself.
+ * alive) exactly while LWPs other than LWP 1 are alive, or kernel threads
+ * lwp0 starts for them are not yet up (kthread.ts); no LWP worker keeps the
+ * process alive by itself.
  *
  * When they start. When boot was given lwp_pool (the program asked for warm
  * workers), a booting main thread prestarts its pool (and lwp0) on its first
@@ -120,7 +121,8 @@ export function lwp0_refresh(): void {
     if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = 70;
     return;
   }
-  if (Atomics.load(I32, curproc() + P.nlive) > 0) lwp0.ref(); else lwp0.unref();
+  const p = curproc();
+  if (Atomics.load(I32, p + P.nlive) > 0 || Atomics.load(I32, p + P.kstarting) > 0) lwp0.ref(); else lwp0.unref();
 }
 
 
@@ -175,11 +177,13 @@ function new_kernel_worker(module: URL, name: string): Worker {
  * a short program exited right after creating its first timer). So a
  * program that ends at once waits for that start, tens of ms, and no more.
  */
-export function kernel_worker_start(module: URL, name: string): Worker {
+export function kernel_worker_start(module: URL, name: string, settled?: () => void): Worker {
+  let once = settled;
+  const up = (): void => { w.unref(); const f = once; once = undefined; f?.(); };
   const w = new_kernel_worker(module, name);
-  w.on('error', (e) => { console.error(`ukern: kernel thread ${name} failed:`, e); });
-  w.once('message', () => { w.unref(); });
-  w.once('exit', () => { w.unref(); });
+  w.on('error', (e) => { console.error(`ukern: kernel thread ${name} failed:`, e); up(); });
+  w.once('message', up);
+  w.once('exit', up);
   return w;
 }
 
