@@ -73,6 +73,27 @@ test('a missing file rejects with import()\'s ERR_MODULE_NOT_FOUND, not require(
   assert.equal(e?.code, 'ERR_MODULE_NOT_FOUND');
 });
 
+test('a file of an extension Node does not load itself goes to import() only: never run as CommonJS first', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { pathToFileURL } = await import('node:url');
+  const d = mkdtempSync(join(tmpdir(), 'ukern-si-'));
+  try {
+    // Plain JS that CommonJS would run; import() refuses the extension (no loader hooks here).
+    const f = join(d, 'start.ts');
+    writeFileSync(f, 'globalThis.__ukern_si_ts = (globalThis.__ukern_si_ts ?? 0) + 1;\n');
+    const { load, asked } = importer();
+    const href = pathToFileURL(f).href;
+    const e = await load(href).then(() => null, (x: unknown) => x) as { code?: string } | null;
+    assert.deepEqual(asked, [href]);
+    assert.equal(e?.code, 'ERR_UNKNOWN_FILE_EXTENSION');
+    assert.equal(g.__ukern_si_ts, undefined, 'the file ran as CommonJS');
+  } finally {
+    rmSync(d, { recursive: true });
+  }
+});
+
 test('URLs with a query or fragment and bare specifiers go to import() (require() would name another module)', async () => {
   const { load, asked } = importer();
   const q = `${F('start-import.js')}?second`;

@@ -17,9 +17,10 @@
  * are the loader's own instances (a later `import()` of the same URL, from
  * the start module or another, gets the same namespace), and the imports
  * inside an ES module resolve as they always do. Only a file URL without a
- * query or fragment is required (its path names exactly the module import()
- * would load; a bare specifier could resolve differently under the
- * "require" condition of a package's exports). Where require() throws, the
+ * query or fragment, of an extension Node loads itself, is required (its
+ * path names exactly the module import() would load; a bare specifier could
+ * resolve differently under the "require" condition of a package's exports,
+ * and a .ts file is for the program's loader hooks, which require() skips). Where require() throws, the
  * same URL is imported, which gives what `import()` alone would have:
  *  - a graph with top-level await (ERR_REQUIRE_ASYNC_MODULE, refused before
  *    anything in it runs) loads and runs normally;
@@ -42,12 +43,21 @@ function is_namespace(v: unknown): boolean {
   return typeof v === 'object' && v !== null && (v as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'Module';
 }
 
-/** The file path of a plain file: URL, or undefined for anything require() must not be given. */
+/**
+ * Extensions Node itself loads (ES module or CommonJS by extension or by
+ * package type). Anything else (.ts, .mts, .jsx, ...) is for the program's
+ * loader hooks, which apply to import() but not to require(): required, such
+ * a file would be compiled as CommonJS, or run once as that and then again
+ * by import().
+ */
+const NATIVE = /\.(?:js|mjs|cjs)$/;
+
+/** The file path of a plain file: URL of a native extension, or undefined for anything require() must not be given. */
 function plain_file(href: string): string | undefined {
   if (!href.startsWith('file:')) return undefined;
   let u: URL;
   try { u = new URL(href); } catch { return undefined; }
-  if (u.search !== '' || u.hash !== '') return undefined;
+  if (u.search !== '' || u.hash !== '' || !NATIVE.test(u.pathname)) return undefined;
   try { return fileURLToPath(u); } catch { return undefined; }
 }
 
