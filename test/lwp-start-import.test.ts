@@ -20,10 +20,15 @@ const counts = (): { req: number; imp: number } => {
   const k = sys.kstat('lwp');
   return { req: k['lwp.start_required']!, imp: k['lwp.start_imported']! };
 };
-/** An importer over this file's import(), recording what it was asked to import. */
-function importer(): { load: (h: string) => Promise<unknown>; asked: string[] } {
+/**
+ * An importer over this file's import(), recording what it was asked to
+ * import. As a program without loader hooks has it: this test process runs
+ * with --import (npm test's exit guard), which alone would make every start
+ * module go to import().
+ */
+function importer(hooks = false): { load: (h: string) => Promise<unknown>; asked: string[] } {
   const asked: string[] = [];
-  return { asked, load: start_importer((h) => { asked.push(h); return import(h); }, import.meta.url) };
+  return { asked, load: start_importer((h) => { asked.push(h); return import(h); }, import.meta.url, hooks) };
 }
 
 test('a plain ES module file is required (where Node can), and import() then gives the same namespace', async () => {
@@ -92,6 +97,15 @@ test('a file of an extension Node does not load itself goes to import() only: ne
   } finally {
     rmSync(d, { recursive: true });
   }
+});
+
+test('with loader hooks possible (--import, --loader, --experimental-loader), every start module goes to import()', async () => {
+  const { load, asked } = importer(true);
+  await load(F('start-import.js'));
+  assert.deepEqual(asked, [F('start-import.js')]);
+  const { loader_hooks_possible } = await import('../src/lwp/start-import.js');
+  // npm test runs the test files with --import ./build/test/exit-guard.js.
+  if (process.execArgv.some((a) => a.startsWith('--import'))) assert.equal(loader_hooks_possible(), true);
 });
 
 test('URLs with a query or fragment and bare specifiers go to import() (require() would name another module)', async () => {

@@ -29,7 +29,11 @@
  *  - a missing file or a syntax error rejects with import()'s own error
  *    (ERR_MODULE_NOT_FOUND, ...), as the class layer reports it.
  * A CommonJS start module is required (run once) and then imported, which
- * wraps the cached exports in the namespace import() gives.
+ * wraps the cached exports in the namespace import() gives. A program that
+ * may have registered loader hooks (started with --import, --loader or
+ * --experimental-loader) imports every start module: the hooks (a
+ * TypeScript loader, a module mocker) apply to import() and not to
+ * require().
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -62,14 +66,26 @@ function plain_file(href: string): string | undefined {
 }
 
 /**
+ * Whether the program may have registered ES module loader hooks: it was
+ * started with --import, --loader or --experimental-loader (in its
+ * arguments or NODE_OPTIONS; a worker inherits them). Hooks apply to
+ * import(), not to require(): with any, every start module is imported.
+ */
+export function loader_hooks_possible(): boolean {
+  const args = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  return args.some((a) => /^--(?:import|loader|experimental-loader)(?:=|$)/.test(a));
+}
+
+/**
  * An importer for start modules: require() where it serves (see above),
  * else `imp`, the entry's own `(s) => import(s)` (a bare specifier resolves
- * from the entry's file).
+ * from the entry's file). `hooks`: whether loader hooks may be registered
+ * (then import() only).
  */
-export function start_importer(imp: ModuleImporter, base: string): ModuleImporter {
+export function start_importer(imp: ModuleImporter, base: string, hooks = loader_hooks_possible()): ModuleImporter {
   const imported: ModuleImporter = (href) => { kstat_add(C_IMPORTED); return imp(href); };
   const features = process.features as { require_module?: boolean };
-  if (features.require_module !== true) return imported;
+  if (features.require_module !== true || hooks) return imported;
   const req = createRequire(base);
   return (href) => {
     const path = plain_file(href);
