@@ -34,15 +34,10 @@ function* sigwait_gen(w0: number, w1: number, deadline: number, async: boolean, 
   const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_SIGWAIT, syscall);
   try {
     sig_lock();
-    const ls = ls_get(cur.lid), sg = sigacts_h();
+    const ls = ls_get(cur.lid);
     for (;;) {
-      const s = sig_first((I32[ls + LS.pend0]! | I32[sg + SG.pend0]!) & w0, (I32[ls + LS.pend1]! | I32[sg + SG.pend1]!) & w1);
-      if (s !== 0) {
-        const info = blank();
-        sig_take(ls, s, info);
-        sig_unlock();
-        return info;
-      }
+      const info = take_pending(ls, w0, w1);
+      if (info !== null) { sig_unlock(); return info; }
       if (deadline <= mono_now()) { sig_unlock(); return null; }
       set_wait(ls, w0, w1);
       sq_enqueue(ls + LS.wq, sl);
@@ -56,6 +51,16 @@ function* sigwait_gen(w0: number, w1: number, deadline: number, async: boolean, 
   }
 }
 
+/** Takes a signal of (w0, w1) pending for LWP entry ls or the process, or null (signal lock held). */
+function take_pending(ls: number, w0: number, w1: number): siginfo_t | null {
+  const sg = sigacts_h();
+  const s = sig_first((I32[ls + LS.pend0]! | I32[sg + SG.pend0]!) & w0, (I32[ls + LS.pend1]! | I32[sg + SG.pend1]!) & w1);
+  if (s === 0) return null;
+  const info = blank();
+  sig_take(ls, s, info);
+  return info;
+}
+
 /**
  * The first look of sigwait_gen without its generator: a signal of (w0, w1)
  * already pending is taken at once (a loop draining queued signals, a poll
@@ -64,11 +69,7 @@ function* sigwait_gen(w0: number, w1: number, deadline: number, async: boolean, 
  */
 function sigwait_now(w0: number, w1: number): siginfo_t | null {
   sig_lock();
-  const ls = ls_get(cur.lid), sg = sigacts_h();
-  const s = sig_first((I32[ls + LS.pend0]! | I32[sg + SG.pend0]!) & w0, (I32[ls + LS.pend1]! | I32[sg + SG.pend1]!) & w1);
-  if (s === 0) { sig_unlock(); return null; }
-  const info = blank();
-  sig_take(ls, s, info);
+  const info = take_pending(ls_get(cur.lid), w0, w1);
   sig_unlock();
   return info;
 }
