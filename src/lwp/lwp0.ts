@@ -84,8 +84,7 @@ function kern_load(): void {
   // The bundle's lwp0-kern.cjs is required (the kernel script with its code
   // cache, and no ES module loader set up in this thread for it).
   const loaded = kern === undefined ? import('./lwp0-kern.js')
-    : kern.endsWith('.cjs') ? Promise.resolve(createRequire(import.meta.url)(fileURLToPath(kern)) as Kern)
-      : import(kern) as Promise<Kern>;
+    : Promise.resolve(createRequire(import.meta.url)(fileURLToPath(kern)) as Kern);
   void loaded.then((kk) => {
     kk.attach_system_thread(image);
     k = kk;
