@@ -76,21 +76,16 @@ const lwp0Cjs = await esbuild.build({
 // Its entry is src/kernel.ts's exports written out, with `sys` and `ukern`
 // as plain objects of their names: `export * as sys` made esbuild build each
 // namespace of ~400 getters at load (one closure and defineProperty each),
-// only for the entries to read every one once.
+// only for the entries to read every one once; the rest, what the threads
+// run, is src/kernel-threads.ts as it is.
 const namesOf = async (from) => Object.keys(await import(pathToFileURL(`${root}${from}`).href)).sort();
 const sysNames = await namesOf('build/src/sys/index.js'), ukernNames = await namesOf('build/src/index.js');
-const lwp0KernNames = await namesOf('build/src/lwp/lwp0-kern.js');
 const kernelEntry = [
   `import { ${sysNames.map((n) => `${n} as s$${n}`).join(', ')} } from './build/src/sys/index.js';`,
   `import { ${ukernNames.map((n) => `${n} as u$${n}`).join(', ')} } from './build/src/index.js';`,
   `export const sys = { ${sysNames.map((n) => `${n}: s$${n}`).join(', ')} };`,
   `export const ukern = { ${ukernNames.map((n) => `${n}: u$${n}`).join(', ')} };`,
-  `export { trampoline_start } from './build/src/lwp/trampoline-main.js';`,
-  `export { clockthread_main } from './build/src/timers/clockthread-main.js';`,
-  `export { intrthread_main } from './build/src/intr/intrthread-main.js';`,
-  `export { aiothread_main } from './build/src/aio/aiothread-main.js';`,
-  `import { ${lwp0KernNames.map((n) => `${n} as k$${n}`).join(', ')} } from './build/src/lwp/lwp0-kern.js';`,
-  `export const lwp0_kern = { ${lwp0KernNames.map((n) => `${n}: k$${n}`).join(', ')} };`,
+  `export * from './build/src/kernel-threads.js';`,
 ].join('\n');
 await esbuild.build({
   ...common,
