@@ -199,10 +199,10 @@ on_boot(() => {
  * lwp0's code as CommonJS source, in the bundle's kernel script only
  * (scripts/bundle.mjs defines it; the kernel part it requires later is the
  * bundle's lwp0-kern.cjs, the kernel script's own instance). Why eval'd
- * CommonJS: lwp0 starts beside the first LWP's worker, and a worker whose entry is an ES module file also starts
- * Node's ES module loader (~3-5 ms of CPU); measured, a sibling worker
- * started that way delayed a kernel-loading worker ~6.5 ms on 2 CPUs, an
- * eval'd CommonJS one ~3.5 ms.
+ * CommonJS: lwp0 starts beside the first LWP's worker, and a worker whose
+ * entry is an ES module file also starts Node's ES module loader (~3-5 ms of
+ * CPU); measured, a sibling worker started that way delayed a kernel-loading
+ * worker ~6.5 ms on 2 CPUs, an eval'd CommonJS one ~3.5 ms.
  */
 declare const UKERN_LWP0_CJS: string | undefined;
 

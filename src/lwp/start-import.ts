@@ -9,9 +9,9 @@
  * message, against 22-23 ms for a CommonJS entry). `require()` of the same
  * ES module file loads it synchronously without that set-up: a CommonJS
  * worker entry that requires an ES start module posts after ~23 ms (medians
- * of six fresh processes each, Node 20.20). So the package's LWP
- * entry is CommonJS (build/bundle/trampoline.cjs, scripts/bundle.mjs) and
- * its first start module costs a worker ~1 ms, not ~5.
+ * of six fresh processes each, Node 20.20). So the package's LWP entry is
+ * CommonJS (build/bundle/trampoline.cjs, scripts/bundle.mjs) and its first
+ * start module costs a worker ~1 ms, not ~5.
  *
  * Nothing a start module can observe changes: modules loaded by require()
  * are the loader's own instances (a later `import()` of the same URL, from
@@ -20,8 +20,9 @@
  * query or fragment, of an extension Node loads itself, is required (its
  * path names exactly the module import() would load; a bare specifier could
  * resolve differently under the "require" condition of a package's exports,
- * and a .ts file is for the program's loader hooks, which require() skips). Where require() throws, the
- * same URL is imported, which gives what `import()` alone would have:
+ * and a .ts file is for the program's loader hooks, which require() skips).
+ * Where require() throws, the same URL is imported, which gives what
+ * `import()` alone would have:
  *  - a graph with top-level await (ERR_REQUIRE_ASYNC_MODULE, refused before
  *    anything in it runs) loads and runs normally;
  *  - a module that threw while running rejects with the same error from
