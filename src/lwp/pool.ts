@@ -17,7 +17,8 @@
  * (loading the trampoline) -> idle; or, given an LWP while still starting,
  * running as soon as it is up (the run request waits in its channel) ->
  * idle again when its LWP is done, or gone (retired: terminated) when the
- * LWP left work behind in the thread or the pool has enough idle workers.
+ * LWP left work behind in the thread, or when the pool has more idle workers
+ * than it keeps (then the coldest idle one goes: see dispatch()).
  * A worker that exits while it runs an LWP has its LWP reaped by the owner (`reap`: exited as LW_DIED, or a panic when it died
  * holding a kernel lock); the trampoline exits its LWP itself when the
  * worker ends by process.exit(), so the owner's reap is a backstop.
@@ -73,7 +74,8 @@ export interface PoolHooks {
  */
 export const WS_STARTING = 0, WS_IDLE = 1, WS_BUSY = 2, WS_GONE = 3;
 
-interface Slot { w: Worker; port: MessagePort; st: Int32Array; lid: number; up: boolean }
+/** A worker of the pool; `ran` orders them by warmth: the dispatch stamp of its last LWP, 0 if it never ran one. */
+interface Slot { w: Worker; port: MessagePort; st: Int32Array; lid: number; up: boolean; ran: number }
 
 /**
  * After a dispatch, the refill waits this long (and for the messages already
@@ -85,6 +87,8 @@ const REFILL_DELAY_MS = 10;
 
 export class WorkerPool {
   private readonly slots = new Set<Slot>();
+  /** Dispatches so far (the stamps of Slot.ran). */
+  private dispatches = 0;
   private refillQueued = false;
   /** What publish() last added to the kernel-wide gauges. */
   private shownIdle = 0;
@@ -107,6 +111,9 @@ export class WorkerPool {
   /** Workers waiting for an LWP. */
   get idleCount(): number { return this.count(WS_IDLE); }
 
+  /** Workers of this pool in any state but gone (diagnostics and tests). */
+  get workerCount(): number { return this.slots.size; }
+
   /** Workers starting that no LWP waits for yet. */
   get startingCount(): number { return this.count(WS_STARTING); }
 
@@ -125,13 +132,21 @@ export class WorkerPool {
   prestart(n: number): void { for (let i = 0; i < n; i++) this.spawn(WS_STARTING); this.hooks.changed(); }
 
   /**
-   * Gives an LWP a worker: a warm one, else the earliest one already starting
-   * for the pool (it is nearer to ready than a new one), else a new one. A
-   * create never waits for more than one worker's start. Throws (nothing
-   * changed) when the argument cannot be cloned.
+   * Gives an LWP a worker: an idle one, the one that ran an LWP last first,
+   * else the earliest one already starting for the pool (it is nearer to
+   * ready than a new one), else a new one. A create never waits for more
+   * than one worker's start. Throws (nothing changed) when the argument
+   * cannot be cloned.
+   *
+   * Why the last used: a worker keeps what V8 compiled while it ran (the
+   * kernel's paths, the start module), and a fresh worker needs some
+   * thousands of kernel calls before they are optimized (a park/unpark
+   * ping-pong runs at ~2x its settled round trip for its first ~3 000
+   * rounds). The surplus the pool retires is accordingly the coldest.
    */
   dispatch(req: RunRequest): void {
-    const s = this.take(WS_IDLE) ?? this.take(WS_STARTING) ?? this.spawn(WS_BUSY);
+    const s = this.take_warmest() ?? this.take(WS_STARTING) ?? this.spawn(WS_BUSY);
+    s.ran = ++this.dispatches;
     // Posted at once, even to a worker still starting: its channel holds the
     // message until the trampoline listens. The owner's event loop is not on
     // the path (the main thread may block in the kernel right after the create).
@@ -145,6 +160,25 @@ export class WorkerPool {
   private take(state: number): Slot | undefined {
     for (const s of this.slots) if (Atomics.compareExchange(s.st, 0, state, WS_BUSY) === state) return s;
     return undefined;
+  }
+
+  /**
+   * The idle worker with the highest (warmest: true) or lowest `ran`.
+   * Only the owner moves a worker out of IDLE, so what this finds stays idle
+   * until the owner's CAS (a BUSY worker turning IDLE meanwhile is missed).
+   */
+  private idle_by_warmth(warmest: boolean): Slot | undefined {
+    let best: Slot | undefined;
+    for (const s of this.slots) {
+      if (Atomics.load(s.st, 0) !== WS_IDLE) continue;
+      if (best === undefined || (warmest ? s.ran > best.ran : s.ran < best.ran)) best = s;
+    }
+    return best;
+  }
+
+  private take_warmest(): Slot | undefined {
+    const s = this.idle_by_warmth(true);
+    return s !== undefined && Atomics.compareExchange(s.st, 0, WS_IDLE, WS_BUSY) === WS_IDLE ? s : undefined;
   }
 
   private spawn(state: number): Slot {
@@ -162,7 +196,7 @@ export class WorkerPool {
     // Only running LWPs keep the process alive, and the owner's rule for that
     // (spawn.ts) covers them: a worker never does by itself.
     w.unref();
-    const s: Slot = { w, port: port1, st, lid: 0, up: false };
+    const s: Slot = { w, port: port1, st, lid: 0, up: false, ran: 0 };
     this.slots.add(s);
     port1.on('message', (m: WorkerReport) => this.onReport(s, m));
     port1.unref();
@@ -207,7 +241,11 @@ export class WorkerPool {
       case 'idle':
         // The worker has already set its state word (IDLE or GONE).
         if (Atomics.load(s.st, 0) === WS_GONE) this.retire(s);
-        else if (this.idleCount > Math.max(this.size, 1) && Atomics.compareExchange(s.st, 0, WS_IDLE, WS_GONE) === WS_IDLE) this.retire(s);
+        else if (this.idleCount > Math.max(this.size, 1)) {
+          // A surplus: the coldest idle worker goes (never this one if it ran an LWP later than another).
+          const c = this.idle_by_warmth(false);
+          if (c !== undefined && Atomics.compareExchange(c.st, 0, WS_IDLE, WS_GONE) === WS_IDLE) this.retire(c);
+        }
         break;
       default:
         this.hooks.request?.(m);
