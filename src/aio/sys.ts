@@ -7,7 +7,7 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
-import { fail, errno_code } from '../kern/errno.js';
+import { fail, fail_status, errno_code } from '../kern/errno.js';
 import { copyin_i32, copyin_array, copyin_timeout_ns, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { mono_now, type Timespec } from '../kern/time.js';
@@ -173,6 +173,7 @@ export function aio_suspend(list: readonly (aiocb | number | null)[], timeout?: 
 
 function* suspend_gen(hs: number[], ids: number[], deadline: number, async: boolean): SleepGen<void> {
   const err = wait_outcome(yield* aio_wait(hs, ids, 1, deadline, async, 'aio_suspend'));
+  if (err === 'EAGAIN') fail_status(err, 'aio_suspend'); // the timeout passed
   if (err !== 0) fail(err, 'aio_suspend');
 }
 

@@ -15,7 +15,7 @@
 import { I32, kregion_create, f64_get, f64_set } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { fail } from '../kern/errno.js';
+import { fail, fail_status, type Errno } from '../kern/errno.js';
 import { sq_alloc, sq_free, sq_enqueue, sq_wake, sq_first, sq_next, sq_lwp, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_WOKEN, SQ_TIMEDOUT, SQ_UNSLEPT } from '../kern/sleepq.js';
 import { sq_block } from '../kern/sleepwait.js';
 import type { SleepGen } from '../kern/sleeprun.js';
@@ -45,8 +45,8 @@ function same_hint(a: number, b: number): boolean { return a === b || (a !== a &
 
 /**
  * First half of a park: takes a sleeper and enqueues it on the hint's bucket,
- * returning it with the bucket lock held; or fails with EALREADY, consuming
- * a pending unpark.
+ * returning it with the bucket lock held; or returns 0, consuming a pending
+ * unpark (EALREADY, which the caller raises).
  */
 function park_enter(hint: number, async: boolean): number {
   const l = cur.lwp;
@@ -61,7 +61,7 @@ function park_enter(hint: number, async: boolean): number {
     mutex_exit(b);
     sq_free(sl);
     kstat_add(C_EARLY);
-    fail('EALREADY', 'lwp_park');
+    return 0;
   }
   sq_enqueue(b + 1, sl);
   kstat_add(C_PARKED);
@@ -74,12 +74,12 @@ function park_enter(hint: number, async: boolean): number {
  * lock (norelock). One made runnable by lwp_suspend returns 0 as well (the
  * caller then suspends on its way out).
  */
-function park_leave(sl: number, hint: number, r: number): void {
+function park_leave(sl: number, hint: number, r: number): Errno {
   sq_free(sl);
-  if (r === SQ_WOKEN) return;
+  if (r === SQ_WOKEN) return 0;
   mutex_exit(bucket(hint));
-  if (r === SQ_UNSLEPT) return;
-  fail(r === SQ_TIMEDOUT ? 'ETIMEDOUT' : 'EINTR', 'lwp_park');
+  if (r === SQ_UNSLEPT) return 0;
+  return r === SQ_TIMEDOUT ? 'ETIMEDOUT' : 'EINTR';
 }
 
 /**
@@ -87,18 +87,24 @@ function park_leave(sl: number, hint: number, r: number): void {
  * sleeping calls: it is the hot path of every user-level lock, and each
  * object allocated here shows up as young-generation GC pauses in its tail
  * latency. `deadline` is kernel monotonic ns (Infinity: none); the caller
- * has already turned an expired abstime into ETIMEDOUT.
+ * has already turned an expired abstime into ETIMEDOUT. Returns the errno
+ * for the entry point to raise (one throw, from its own frame: each frame
+ * an exception unwinds through costs, and EALREADY is common in a
+ * contended lock).
  */
-export function park_sync(hint: number, deadline: number): void {
+export function park_sync(hint: number, deadline: number): Errno {
   const sl = park_enter(hint, false);
-  park_leave(sl, hint, sq_block(sl, bucket(hint), deadline, undefined, true));
+  if (sl === 0) return 'EALREADY';
+  return park_leave(sl, hint, sq_block(sl, bucket(hint), deadline, undefined, true));
 }
 
 /** The park body for the Promise form. */
 export function* park(hint: number, deadline: number, async: boolean): SleepGen<void> {
   const sl = park_enter(hint, async);
-  const r = yield { sl, lock: bucket(hint), deadline, norelock: true };
-  park_leave(sl, hint, r);
+  if (sl === 0) fail_status('EALREADY', 'lwp_park');
+  const err = park_leave(sl, hint, yield { sl, lock: bucket(hint), deadline, norelock: true });
+  if (err === 'EINTR') fail(err, 'lwp_park');
+  if (err !== 0) fail_status(err, 'lwp_park');
 }
 
 /** Unparks one LWP; returns 1 if it was parked, 0 if the unpark was left pending, -1 for no such LWP. */

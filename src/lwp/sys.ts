@@ -8,7 +8,7 @@ import { is_main_thread } from '../kern/host.js';
 import { I32 } from '../kern/kmem.js';
 import { cur, panicked, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { fail, SysError, type ErrnoCode } from '../kern/errno.js';
+import { fail, fail_status, type ErrnoCode } from '../kern/errno.js';
 import { copyin_int, copyin_user, copyin_fields, copyin_ints, copyin_timespec, copyin_check, arg_type, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import { panic_check } from '../kern/panic.js';
 import { real_now, mono_now, ts_to_ns, type Timespec } from '../kern/time.js';
@@ -246,7 +246,7 @@ function park_abstime_ns(abstime: Timespec | null | undefined): number {
   if (abstime === null || abstime === undefined) { copyin_check('lwp_park'); return Infinity; }
   const ts = copyin_timespec(abstime, 'abstime', 'lwp_park', true);
   const left = ts_to_ns(ts) - real_now();
-  if (left <= 0) fail('ETIMEDOUT', 'lwp_park');
+  if (left <= 0) fail_status('ETIMEDOUT', 'lwp_park');
   return mono_now() + left;
 }
 function hint_arg(hint: unknown, syscall: string): number {
@@ -262,13 +262,13 @@ export function lwp_park(abstime: Timespec | null, hint?: number): void {
   const d = park_abstime_ns(abstime);
   const h = hint_arg(hint, 'lwp_park');
   panic_check('lwp_park');
-  try {
-    park_sync(h, d);
-  } catch (e) {
+  const err = park_sync(h, d);
+  if (err === 'EINTR') {
     // Never restarted (the contract): the handlers run, then EINTR.
-    if (e instanceof SysError && e.code === 'EINTR') sysent_sigintr();
-    throw e;
+    sysent_sigintr();
+    fail('EINTR', 'lwp_park');
   }
+  if (err !== 0) fail_status(err, 'lwp_park'); // EALREADY, ETIMEDOUT
   userret_suspend();
 }
 /** The Promise form of {@link lwp_park}. */

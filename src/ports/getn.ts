@@ -17,7 +17,7 @@
  * with EBADFD; an alert wakes them all with the alert event.
  */
 import { I32 } from '../kern/kmem.js';
-import { fail, SysError } from '../kern/errno.js';
+import { fail, fail_status } from '../kern/errno.js';
 import { copyin_int, copyin_timeout_ns } from '../kern/copyin.js';
 import { mono_now } from '../kern/time.js';
 import { kstat_add } from '../kern/kstat.js';
@@ -241,7 +241,7 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
     I32[h + P.thrcnt]!--;
     port_exit_release(h);
   }
-  if (one && out.length === 0) throw new SysError('ETIME', syscall, 'timeout expired');
+  if (one && out.length === 0) fail_status('ETIME', syscall, 'timeout expired');
   if (out.length > 0) room_notify(h);
   return event_list(out, out.length);
 }

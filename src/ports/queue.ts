@@ -30,7 +30,7 @@ import { TailQ } from '../kern/queue.js';
 import { I32, F64, f64_set } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit, mutex_tryenter } from '../kern/mutex.js';
 import { fd_get, DTYPE_PORT, file_notify } from '../kern/fdtab.js';
-import { fail } from '../kern/errno.js';
+import { fail, fail_status } from '../kern/errno.js';
 import { cur } from '../kern/hdr.js';
 import { sq_first, sq_arg, sq_wake } from '../kern/sleepq.js';
 import { kstat_add } from '../kern/kstat.js';
@@ -192,7 +192,7 @@ function slot_steal(h: number): number {
 export function slot_alloc_locked(h: number, mode: number, source: number, syscall: string): number {
   if (I32[h + P.curr]! >= I32[h + P.maxev]! && (reclaim_locked(h) + lane_revoke_locked(h) === 0 || I32[h + P.curr]! >= I32[h + P.maxev]!)) {
     port_exit(h);
-    fail('EAGAIN', syscall, `port has ${I32[h + P.curr]} of port_max_events ${I32[h + P.maxev]} slots`);
+    fail_status('EAGAIN', syscall, `port has ${I32[h + P.curr]} of port_max_events ${I32[h + P.maxev]} slots`);
   }
   let s = I32[h + P.freeHead]!;
   if (s === 0 && Atomics.load(I32, h + P.rstack) !== 0) { reclaim_locked(h); s = I32[h + P.freeHead]!; }

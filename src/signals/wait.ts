@@ -9,7 +9,7 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
-import { fail } from '../kern/errno.js';
+import { fail, fail_status } from '../kern/errno.js';
 import { copyin_timeout_ns, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import { sysenter } from '../kern/sysent.js';
 import { mono_now, type Timespec } from '../kern/time.js';
@@ -161,7 +161,7 @@ export function sigtimedwait(set: sigset_t, timeout: Timespec | null): siginfo_t
   sysenter();
   const w = wait_args(set, 'sigtimedwait');
   const d = timeout_deadline(timeout, 'sigtimedwait');
-  return sigwait_now(w[0], w[1]) ?? run_sync(sigwait_gen(w[0], w[1], d, false, 'sigtimedwait')) ?? fail('EAGAIN', 'sigtimedwait');
+  return sigwait_now(w[0], w[1]) ?? run_sync(sigwait_gen(w[0], w[1], d, false, 'sigtimedwait')) ?? fail_status('EAGAIN', 'sigtimedwait');
 }
 /** The Promise form of {@link sigwait}. */
 export async function sigwait_async(set: sigset_t, opts?: AsyncOptions): Promise<number> {
@@ -183,7 +183,7 @@ export async function sigtimedwait_async(set: sigset_t, timeout: Timespec | null
   const w = wait_args(set, 'sigtimedwait');
   const d = timeout_deadline(timeout, 'sigtimedwait');
   const signal = copyin_async_options(opts, 'sigtimedwait');
-  return (await run_async(sigwait_gen(w[0], w[1], d, true, 'sigtimedwait'), signal)) ?? fail('EAGAIN', 'sigtimedwait');
+  return (await run_async(sigwait_gen(w[0], w[1], d, true, 'sigtimedwait'), signal)) ?? fail_status('EAGAIN', 'sigtimedwait');
 }
 
 // ---- sigsuspend ---------------------------------------------------------------

@@ -1,0 +1,85 @@
+/**
+ * Status errors (kern/errno.ts status_error): the SysErrors that report an
+ * outcome a caller handles in a loop (a deadline passed, an unpark came
+ * first, a port full to its own limit) are made without a stack trace, and
+ * are otherwise the same SysError; faults and the kernel's own limits keep
+ * their stacks; Error.stackTraceLimit is left as it was.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { constants } from 'node:os';
+import * as sys from '../src/sys/index.js';
+import { boot } from '../src/kern/boot.js';
+
+boot({ port_max_events: 4, port_events_total: 6, port_lanes: 0 });
+const ZERO = { tv_sec: 0, tv_nsec: 0 };
+
+function caught(fn: () => unknown): sys.SysError {
+  try { fn(); } catch (e) { assert.ok(e instanceof sys.SysError, `not a SysError: ${String(e)}`); return e; }
+  assert.fail('did not throw');
+}
+async function rejected(p: Promise<unknown>): Promise<sys.SysError> {
+  try { await p; } catch (e) { assert.ok(e instanceof sys.SysError, `not a SysError: ${String(e)}`); return e; }
+  assert.fail('did not reject');
+}
+const frames = (e: Error): number => (e.stack ?? '').split('\n').filter((l) => l.startsWith('    at ')).length;
+
+function status(e: sys.SysError, code: string, syscall: string): void {
+  assert.equal(e.code, code);
+  assert.equal(e.syscall, syscall);
+  assert.equal(e.errno, -(constants.errno as Record<string, number>)[code]!);
+  assert.match(e.message, new RegExp(`^${syscall}: ${code}`));
+  assert.equal(e.name, 'SysError');
+  assert.equal(frames(e), 0, `a status error with a stack: ${e.stack}`);
+}
+
+test('a port_get poll that finds nothing: ETIME without a stack (sync and async)', async () => {
+  const p = sys.port_create();
+  status(caught(() => sys.port_get(p, ZERO)), 'ETIME', 'port_get');
+  status(await rejected(sys.port_get_async(p, ZERO)), 'ETIME', 'port_get');
+  sys.close(p);
+});
+
+test('lwp_park: EALREADY (the unpark came first) and ETIMEDOUT without a stack, sync and async', async () => {
+  const me = sys.lwp_self();
+  sys.lwp_unpark(me);
+  status(caught(() => sys.lwp_park(null)), 'EALREADY', 'lwp_park');
+  sys.lwp_unpark(me);
+  status(await rejected(sys.lwp_park_async(null)), 'EALREADY', 'lwp_park');
+  status(caught(() => sys.lwp_park({ tv_sec: 1, tv_nsec: 0 })), 'ETIMEDOUT', 'lwp_park');
+  const soon = sys.clock_gettime(sys.CLOCK_REALTIME);
+  const at = { tv_sec: soon.tv_sec, tv_nsec: soon.tv_nsec + 2_000_000 };
+  if (at.tv_nsec >= 1e9) { at.tv_sec++; at.tv_nsec -= 1e9; }
+  status(caught(() => sys.lwp_park(at)), 'ETIMEDOUT', 'lwp_park'); // slept, then timed out
+});
+
+test('sigtimedwait with a zero timeout and nothing pending: EAGAIN without a stack', () => {
+  const set = sys.sigemptyset();
+  sys.sigaddset(set, sys.SIGUSR2);
+  status(caught(() => sys.sigtimedwait(set, ZERO)), 'EAGAIN', 'sigtimedwait');
+});
+
+test('a port full to port_max_events: EAGAIN without a stack; the kernel-wide limit keeps its stack', () => {
+  const a = sys.port_create(), b = sys.port_create();
+  for (let i = 0; i < 4; i++) sys.port_send(a, 0, i);
+  status(caught(() => sys.port_send(a, 0, 9)), 'EAGAIN', 'port_send');
+  sys.port_send(b, 0, 1); sys.port_send(b, 0, 2);
+  const e = caught(() => sys.port_send(b, 0, 3)); // port_events_total: 6 in the kernel
+  assert.equal(e.code, 'EAGAIN');
+  assert.ok(frames(e) > 0, 'a limit of the kernel\'s own lost its stack');
+  sys.close(a); sys.close(b);
+});
+
+test('faults keep their stacks, and Error.stackTraceLimit is left as it was', () => {
+  const saved = Error.stackTraceLimit;
+  Error.stackTraceLimit = 7;
+  try {
+    const p = sys.port_create();
+    status(caught(() => sys.port_get(p, ZERO)), 'ETIME', 'port_get');
+    assert.equal(Error.stackTraceLimit, 7);
+    const e = caught(() => sys.port_get(987_654, ZERO));
+    assert.equal(e.code, 'EBADF');
+    assert.ok(frames(e) > 0);
+    sys.close(p);
+  } finally { Error.stackTraceLimit = saved; }
+});
