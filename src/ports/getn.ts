@@ -79,10 +79,11 @@ export function count_arg(v: unknown, name: string, syscall: string): number {
 
 /**
  * port_get / port_getn when enough events are queued already (the common
- * case of a busy consumer): no generator, no thrcnt, the port lock taken
- * once (take_and_unlock). Undefined when the call must wait, is in alert
- * mode, or has an unusual shape (max 0, nget 0, nget > max): the general
- * path (getn_gen) then decides, with the same semantics as ever.
+ * case of a busy consumer), or when the call polls (a zero timeout: what is
+ * there, maybe nothing): no generator, no thrcnt, the port lock taken once
+ * (take_and_unlock). Undefined when the call must wait, is in alert mode,
+ * or has an unusual shape (max 0, nget 0, nget > max): the general path
+ * (getn_gen) then decides, with the same semantics as ever.
  */
 export function getn_fast(fd: unknown, max: number, nget: number, syscall: string, tns = -1): port_event_list | number | undefined {
   const r = fast_take(fd, max, nget, syscall, tns, undefined);
@@ -94,9 +95,10 @@ const oneOut: port_event_t[] = take_out();
 /**
  * getn_fast for port_get: the one event itself, taken through a scratch
  * array of this thread rather than a list of one (an array, and the list's
- * `nget` property, were ~90 of the ~160 bytes each port_get left behind).
+ * `nget` property, were ~90 of the ~160 bytes each port_get left behind);
+ * null when a poll found nothing (port_get's ETIME, raised by its entry).
  */
-export function get_fast(fd: unknown, syscall: string, tns = -1): port_event_t | number | undefined {
+export function get_fast(fd: unknown, syscall: string, tns = -1): port_event_t | number | undefined | null {
   // A take runs no user code; should one ever reach port_get again, it gets
   // an array of its own rather than this one.
   const out = oneBusy ? take_out() : oneOut;
@@ -106,7 +108,7 @@ export function get_fast(fd: unknown, syscall: string, tns = -1): port_event_t |
     // is set to 0 an empty backing store, and the next push a new one.
     while (out.length !== 0) out.pop();
     const r = fast_take(fd, 1, 1, syscall, tns, out);
-    return typeof r === 'object' ? out.pop()! : r;
+    return typeof r === 'object' ? out.pop() ?? null : r;
   } finally {
     if (out === oneOut) oneBusy = false;
   }
@@ -120,7 +122,7 @@ function fast_take(fd: unknown, max: number, nget: number, syscall: string, tns:
   take_reserve();
   const h = port_enter(fd, syscall);
   if ((I32[h + P.flags]! & PQ_ALERT) !== 0) { port_exit(h); return undefined; }
-  if (port_nent(h) < nget) {
+  if (port_nent(h) < nget && tns !== 0) { // (a poll takes what there is)
     const r = tns === -1 ? prespin(h, nget, Infinity) : 0;
     if (r !== 1) {
       if (r === 0) {
@@ -137,8 +139,9 @@ function fast_take(fd: unknown, max: number, nget: number, syscall: string, tns:
   take_and_unlock(h, max, out);
   if (out.length > 0) { room_notify(h); return out; }
   // All denied by their sources: the general path goes on as it would after
-  // such a take, waiting for an event queued after it (a number: the sendGen to move past).
-  return takeResult.denied > 0 ? takeResult.sendGen : undefined;
+  // such a take, waiting for an event queued after it (a number: the sendGen
+  // to move past). A poll that found nothing has its answer: none.
+  return takeResult.denied > 0 ? takeResult.sendGen : tns === 0 ? out : undefined;
 }
 
 /**

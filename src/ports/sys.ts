@@ -5,7 +5,7 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
-import { fail } from '../kern/errno.js';
+import { fail, fail_status } from '../kern/errno.js';
 import {
   copyin_int, copyin_i32, copyin_user, copyin_array, copyin_check, arg_type, copyin_async_options, copyin_file_obj,
   type AsyncOptions, type FileObjCopy,
@@ -242,6 +242,7 @@ export function port_get(port: number, timeout?: Timespec | null): port_event_t 
   sysenter();
   const tns = timeout_copyin(timeout, 'port_get');
   const fast = get_fast(port, 'port_get', tns);
+  if (fast === null) fail_status('ETIME', 'port_get', 'timeout expired'); // a poll found nothing
   if (typeof fast === 'object') return fast;
   try {
     return run_sync(getn_gen(port, { max: 1, nget: 1, tns, one: true, async: false, syscall: 'port_get', needNew: fast ?? -1 }))[0]!;
