@@ -53,6 +53,21 @@ test('lwp_park: EALREADY (the unpark came first) and ETIMEDOUT without a stack, 
   status(caught(() => sys.lwp_park(at)), 'ETIMEDOUT', 'lwp_park'); // slept, then timed out
 });
 
+test('a sleep a signal interrupts: EINTR without a stack, after the handler ran (lwp_park, port_get, kevent)', () => {
+  let ran = 0;
+  sys.sigaction(sys.SIGUSR1, { sa_handler: () => { ran++; } });
+  const timer = sys.timer_create(sys.CLOCK_MONOTONIC, { sigev_notify: sys.SIGEV_SIGNAL, sigev_signo: sys.SIGUSR1 });
+  const arm = (): unknown => sys.timer_settime(timer, 0, { it_value: { tv_sec: 0, tv_nsec: 2_000_000 }, it_interval: { tv_sec: 0, tv_nsec: 0 } });
+  const p = sys.port_create(), kq = sys.kqueue();
+  const ten = { tv_sec: 10, tv_nsec: 0 };
+  arm(); status(caught(() => sys.lwp_park(null)), 'EINTR', 'lwp_park');
+  arm(); status(caught(() => sys.port_get(p, ten)), 'EINTR', 'port_get');
+  arm(); status(caught(() => sys.kevent(kq, [], 1, ten)), 'EINTR', 'kevent');
+  assert.equal(ran, 3);
+  sys.timer_delete(timer); sys.close(p); sys.close(kq);
+  sys.sigaction(sys.SIGUSR1, { sa_handler: sys.SIG_DFL });
+});
+
 test('sigtimedwait with a zero timeout and nothing pending: EAGAIN without a stack', () => {
   const set = sys.sigemptyset();
   sys.sigaddset(set, sys.SIGUSR2);

@@ -19,7 +19,7 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
-import { fail } from '../kern/errno.js';
+import { fail, fail_status } from '../kern/errno.js';
 import { copyin_i32, copyin_array, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { run_sync, run_async, type SleepGen } from '../kern/sleeprun.js';
@@ -95,7 +95,7 @@ function lio_submit(l: Lio, S: string): { hs: number[]; ids: number[] } {
 
 function* lio_wait_gen(hs: number[], ids: number[], async: boolean, S: string): SleepGen<void> {
   const err = wait_outcome(yield* aio_wait(hs, ids, hs.length, Infinity, async, S));
-  if (err !== 0) fail(err, S);
+  if (err !== 0) fail_status(err, S); // EINTR (no timeout here)
   mutex_enter(aio_lock());
   let failed = 0;
   for (let i = 0; i < hs.length; i++) {

@@ -173,8 +173,7 @@ export function aio_suspend(list: readonly (aiocb | number | null)[], timeout?: 
 
 function* suspend_gen(hs: number[], ids: number[], deadline: number, async: boolean): SleepGen<void> {
   const err = wait_outcome(yield* aio_wait(hs, ids, 1, deadline, async, 'aio_suspend'));
-  if (err === 'EAGAIN') fail_status(err, 'aio_suspend'); // the timeout passed
-  if (err !== 0) fail(err, 'aio_suspend');
+  if (err !== 0) fail_status(err, 'aio_suspend'); // EINTR, or EAGAIN: the timeout passed
 }
 
 /** The Promise form of {@link aio_suspend} (`{ signal }` aborts it). */

@@ -113,7 +113,9 @@ export function fail(code: ErrnoCode, syscall: string, detail?: string): never {
  * A SysError that reports a status rather than a fault, made without a stack
  * trace: a deadline that passed (port_get's ETIME, lwp_park's ETIMEDOUT,
  * sigtimedwait's EAGAIN), an unpark that came first (lwp_park's EALREADY),
- * a port full to its own limit (EAGAIN: the class layer's awaitable send
+ * a sleep a signal interrupted (EINTR: the handlers run before the error
+ * reaches the caller, so its construction is on the signal's latency), a
+ * port full to its own limit (EAGAIN: the class layer's awaitable send
  * waits on it). Callers meet these in loops, as C code checks errno, and
  * V8's capture of the stack is what a throw costs: 2-6 us from optimized
  * code (each inlined frame is rebuilt from its deoptimization data), against

@@ -6,7 +6,7 @@
  * sys.ts and the idiomatic layer call them.
  */
 import { I32 } from '../kern/kmem.js';
-import { fail, errno_of, type Errno } from '../kern/errno.js';
+import { fail, fail_status, errno_of, type Errno } from '../kern/errno.js';
 import { copyin_i32, copyin_array, copyin_struct, copyin_check, copyin_timeout_ns, arg_type } from '../kern/copyin.js';
 import { mono_now, type Timespec } from '../kern/time.js';
 import { sq_alloc, sq_enqueue, sq_free, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC } from '../kern/sleepq.js';
@@ -220,7 +220,7 @@ export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]
       kstat_add(C_SLEEPS);
       const r = yield { sl, lock: kq + Q.lock, deadline: until };
       sq_free(sl);
-      if (r === SQ_INTR) fail('EINTR', syscall);
+      if (r === SQ_INTR) fail_status('EINTR', syscall);
       if (r === SQ_TIMEDOUT && until < deadline) continue;
       if (r === SQ_TIMEDOUT) {
         if (I32[kq + Q.closing] === 0 && I32[kq + Q.count] !== 0) kqueue_scan(kq, max, out);

@@ -15,7 +15,7 @@
 import { I32, kregion_create, f64_get, f64_set } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { fail, fail_status, type Errno } from '../kern/errno.js';
+import { fail_status, type Errno } from '../kern/errno.js';
 import { sq_alloc, sq_free, sq_enqueue, sq_wake, sq_first, sq_next, sq_lwp, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_WOKEN, SQ_TIMEDOUT, SQ_UNSLEPT } from '../kern/sleepq.js';
 import { sq_block } from '../kern/sleepwait.js';
 import type { SleepGen } from '../kern/sleeprun.js';
@@ -103,7 +103,6 @@ export function* park(hint: number, deadline: number, async: boolean): SleepGen<
   const sl = park_enter(hint, async);
   if (sl === 0) fail_status('EALREADY', 'lwp_park');
   const err = park_leave(sl, hint, yield { sl, lock: bucket(hint), deadline, norelock: true });
-  if (err === 'EINTR') fail(err, 'lwp_park');
   if (err !== 0) fail_status(err, 'lwp_park');
 }
 

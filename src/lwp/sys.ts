@@ -266,7 +266,7 @@ export function lwp_park(abstime: Timespec | null, hint?: number): void {
   if (err === 'EINTR') {
     // Never restarted (the contract): the handlers run, then EINTR.
     sysent_sigintr();
-    fail('EINTR', 'lwp_park');
+    fail_status('EINTR', 'lwp_park');
   }
   if (err !== 0) fail_status(err, 'lwp_park'); // EALREADY, ETIMEDOUT
   userret_suspend();

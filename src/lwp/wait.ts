@@ -10,7 +10,7 @@
 import { I32 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { fail, type ErrnoCode } from '../kern/errno.js';
+import { fail, fail_status, type ErrnoCode } from '../kern/errno.js';
 import { panic_check } from '../kern/panic.js';
 import { type SleepGen } from '../kern/sleeprun.js';
 import { sq_alloc, sq_free, sq_enqueue, sq_wake_all, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR } from '../kern/sleepq.js';
@@ -90,5 +90,6 @@ function* lwp_wait1_locked(lid: number, sl: number): SleepGen<number> {
   I32[l + L.waitingfor] = 0;
   sq_wake_all(p + P.lwpcv);
   mutex_exit(p + P.lock);
+  if (error === 'EINTR') fail_status(error, 'lwp_wait');
   fail(error, 'lwp_wait', lid ? `lid ${lid}` : undefined);
 }

@@ -233,7 +233,7 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       if (I32[h + P.alertGen] !== alertGen) { out.length = 0; out.push(alert_event(h)); break; }
       if (I32[h + P.flags]! & PQ_CLOSE) fail('EBADFD', syscall, 'port closed while waiting');
       if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) continue;
-      if (r === SQ_INTR) fail('EINTR', syscall);
+      if (r === SQ_INTR) fail_status('EINTR', syscall);
       if (r === SQ_TIMEDOUT && until < deadline && mono_now() < deadline) continue; // a bridge period
       if (r === SQ_TIMEDOUT || mono_now() >= deadline) {
         if (!one && (needNew === -1 || port_gen(h) !== needNew)) take_drops_lock(h, max, out);

@@ -9,7 +9,7 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
-import { fail, fail_status } from '../kern/errno.js';
+import { fail_status } from '../kern/errno.js';
 import { copyin_timeout_ns, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import { sysenter } from '../kern/sysent.js';
 import { mono_now, type Timespec } from '../kern/time.js';
@@ -44,7 +44,7 @@ function* sigwait_gen(w0: number, w1: number, deadline: number, async: boolean, 
       const spin = async ? undefined : deadline_wait(w0, w1, deadline);
       const r = yield { sl, lock: sig_lockword(), deadline, spin };
       set_wait(ls, 0, 0);
-      if (r === SQ_INTR) { sig_unlock(); fail('EINTR', syscall); }
+      if (r === SQ_INTR) { sig_unlock(); fail_status('EINTR', syscall); }
     }
   } finally {
     sq_free(sl);
@@ -197,7 +197,7 @@ function* suspend_gen(async: boolean): SleepGen<never> {
     for (;;) {
       sq_enqueue(ls + LS.wq, sl);
       const r = yield { sl, lock: sig_lockword(), deadline: Infinity };
-      if (r === SQ_INTR) { sig_unlock(); fail('EINTR', 'sigsuspend'); }
+      if (r === SQ_INTR) { sig_unlock(); fail_status('EINTR', 'sigsuspend'); }
     }
   } finally {
     sq_free(sl);
