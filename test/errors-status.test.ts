@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { constants } from 'node:os';
 import * as sys from '../src/sys/index.js';
 import { boot } from '../src/kern/boot.js';
+import { Port } from '../src/index.js';
 
 boot({ port_max_events: 4, port_events_total: 6, port_lanes: 0 });
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
@@ -83,6 +84,15 @@ test('a port full to port_max_events: EAGAIN without a stack; the kernel-wide li
   assert.equal(e.code, 'EAGAIN');
   assert.ok(frames(e) > 0, 'a limit of the kernel\'s own lost its stack');
   sys.close(a); sys.close(b);
+});
+
+test('a message post that finds the port full: EAGAIN (a MsgFullError) without a stack', () => {
+  const port = new Port();
+  for (let i = 0; i < 4; i++) port.postSync({ i });
+  const e = caught(() => port.postSync({ i: 4 }));
+  status(e, 'EAGAIN', 'port_post');
+  assert.equal((e as sys.SysError & { reason?: string }).reason, 'port');
+  port.close();
 });
 
 test('faults keep their stacks, and Error.stackTraceLimit is left as it was', () => {

@@ -124,9 +124,14 @@ export function fail(code: ErrnoCode, syscall: string, detail?: string): never {
  * limit of the kernel's own) keep their stacks.
  */
 export function status_error(code: ErrnoCode, syscall: string, detail?: string): SysError {
+  return without_stack(() => new SysError(code, syscall, detail));
+}
+
+/** Makes an error (a status: see {@link status_error}) without capturing a stack trace. */
+export function without_stack<E extends Error>(make: () => E): E {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
-  try { return new SysError(code, syscall, detail); } finally { Error.stackTraceLimit = limit; }
+  try { return make(); } finally { Error.stackTraceLimit = limit; }
 }
 
 /** Throws {@link status_error}'s error. */

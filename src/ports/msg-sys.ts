@@ -24,7 +24,7 @@
  * module is loaded by ports/sys.ts (as close.ts is).
  */
 import { I32, SAB } from '../kern/kmem.js';
-import { SysError, AbortError } from '../kern/errno.js';
+import { SysError, AbortError, without_stack } from '../kern/errno.js';
 import { hold } from '../kern/keepalive.js';
 import { sysenter } from '../kern/sysent.js';
 import { fd_get, DTYPE_PORT } from '../kern/fdtab.js';
@@ -50,6 +50,11 @@ export class MsgFullError extends SysError {
   constructor(readonly reason: MsgFullReason, syscall: string, detail: string) { super('EAGAIN', syscall, detail); }
 }
 
+/** A MsgFullError, a status (kern/errno.ts status_error): made without a stack trace. */
+function msg_full(reason: MsgFullReason, syscall: string, detail: string): MsgFullError {
+  return without_stack(() => new MsgFullError(reason, syscall, detail));
+}
+
 /**
  * Checks a payload size against the arena (before any lock): a message the
  * arena can never hold is a RangeError with code ERR_OUT_OF_RANGE, not
@@ -72,7 +77,7 @@ export function port_msg_send(fd: number, bytes: Uint8Array, syscall: string): v
   const len = bytes.byteLength;
   const order = msg_size_check(len, syscall);
   const key = msg_alloc(len, order);
-  if (key === 0) throw new MsgFullError('arena', syscall, `message arena full (${len} bytes wanted)`);
+  if (key === 0) throw msg_full('arena', syscall, `message arena full (${len} bytes wanted)`);
   const b = msg_block(key);
   kmem_buffer().set(bytes, msg_payload_offset(b));
   let h: number;
@@ -84,7 +89,7 @@ export function port_msg_send(fd: number, bytes: Uint8Array, syscall: string): v
     s = slot_alloc_locked(h, PORT_ALLOC_DEFAULT, PORT_SOURCE_MSG, syscall); // EAGAIN drops the lock
   } catch (e) {
     msg_free(b);
-    if (e instanceof SysError && e.code === 'EAGAIN') throw new MsgFullError('port', syscall, e.message);
+    if (e instanceof SysError && e.code === 'EAGAIN') throw msg_full('port', syscall, e.message);
     throw e;
   }
   I32[s + E.flags] = PORT_ALLOC_DEFAULT | KF_CALLBACK;
@@ -120,7 +125,7 @@ export function port_msg_send_many(fd: number, bytes: Uint8Array, ends: readonly
     at = ends[i]!;
   }
   const k = msg_alloc_many(bLens, bOrders, bKeys, 0, n);
-  if (k === 0) throw new MsgFullError('arena', syscall, `message arena full (${bLens[0]} bytes wanted)`);
+  if (k === 0) throw msg_full('arena', syscall, `message arena full (${bLens[0]} bytes wanted)`);
   const kb = kmem_buffer(), src = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0, at = 0; i < k; i++) {
     src.copy(kb, msg_payload_offset(msg_block(bKeys[i]!)), at, ends[i]);
@@ -128,7 +133,7 @@ export function port_msg_send_many(fd: number, bytes: Uint8Array, ends: readonly
   }
   const q = batch_enqueue(fd, k, syscall);
   for (let i = q; i < k; i++) msg_free(msg_block(bKeys[i]!)); // no slot for them: the caller posts them again
-  if (q === 0) throw new MsgFullError('port', syscall, 'port full');
+  if (q === 0) throw msg_full('port', syscall, 'port full');
   return q;
 }
 
