@@ -245,9 +245,9 @@ function quick_flush_locked(): number {
 
 /** The handle of an allocated block named by `key`, or 0 when the key names no live block (never throws). */
 export function msg_block(key: number): number {
-  const b = key % KEY_SPLIT, gen = Math.floor(key / KEY_SPLIT);
+  const gen = Math.floor(key / KEY_SPLIT), b = key - gen * KEY_SPLIT; // (exact: key < 2^53; no float modulo, a libm call)
   const d = b - data_base();
-  if (!(d >= 0 && d < msg_arena_size() / 4 && d % MIN_WORDS === 0)) return 0;
+  if (!(d >= 0 && d < msg_arena_size() / 4 && (d | 0) === d && (d & (MIN_WORDS - 1)) === 0)) return 0;
   const tag = I32[b]!;
   if ((tag & (T_FREE | T_QUICK)) !== 0 || ((tag >>> GEN_SHIFT) & GEN_MASK) !== gen) return 0;
   return b;

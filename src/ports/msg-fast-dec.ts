@@ -22,9 +22,13 @@ let dstart = 0;
 let inKernel = false;
 let sabOf: (id: number) => SharedArrayBuffer = () => { throw new Error('no SharedArrayBuffer lookup'); };
 
+/** The memory `d` views (kept apart: a view's .buffer is a call each time). */
+let dmem: ArrayBufferLike | undefined;
+
 /** Switches the decoder to the memory `ab` (a no-op when it reads it already). */
 function use_memory(ab: ArrayBufferLike): void {
-  if (d.buffer === ab) return;
+  if (dmem === ab) return;
+  dmem = ab;
   d = new Uint8Array(ab);
   ddv = new DataView(ab);
   dbuf = Buffer.from(ab);

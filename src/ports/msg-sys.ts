@@ -173,34 +173,47 @@ function batch_enqueue(fd: number, k: number, syscall: string): number {
 // This thread's inbox: the values its takes decoded, in the order taken,
 // until the class picks them up (by key: the head, as a rule, since the class
 // picks a batch's messages in order). A FIFO of parallel arrays, not a Map:
-// no hashing of the keys (doubles) and no record per message. Bounded by the
-// payload bytes it holds, at most the arena's size (a sys-layer program that
-// never picks them up loses the oldest, nothing else).
+// no hashing of the keys (doubles) and no record per message. Entries
+// [ibHead, ibEnd) are live (key -1: picked up out of order); the arrays keep
+// their length when the inbox empties (ibHead = ibEnd = 0): a length store
+// would give V8 new backing stores to grow again at the next message, one
+// allocation per array per message in a ping-pong. Bounded by the payload
+// bytes it holds, at most the arena's size (a sys-layer program that never
+// picks them up loses the oldest, nothing else).
 /** A taken message: its value, or why it could not be decoded. */
 export interface MsgTaken { value: unknown; error: Error | undefined; size: number }
 const ibKey: number[] = [], ibVal: unknown[] = [], ibErr: (Error | undefined)[] = [], ibSize: number[] = [];
-let ibHead = 0;
+let ibHead = 0, ibEnd = 0;
 let inboxBytes = 0;
 
-function inbox_drop_head(): void {
-  inboxBytes -= ibSize[ibHead]!;
-  ibVal[ibHead] = undefined; ibErr[ibHead] = undefined; ibKey[ibHead] = -1;
-  ibHead++;
-  if (ibHead === ibKey.length) { ibKey.length = ibVal.length = ibErr.length = ibSize.length = 0; ibHead = 0; }
+/** Clears entry i (its key -1: taken). */
+function inbox_clear(i: number): void {
+  inboxBytes -= ibSize[i]!;
+  ibKey[i] = -1; ibVal[i] = undefined; ibErr[i] = undefined; ibSize[i] = 0;
+}
+
+/** Moves the head past taken entries; an empty inbox starts again at 0. */
+function inbox_advance(): void {
+  while (ibHead < ibEnd && ibKey[ibHead] === -1) ibHead++;
+  if (ibHead === ibEnd) ibHead = ibEnd = 0;
 }
 
 function inbox_compact(): void {
-  if (ibHead < 1024 || ibHead * 2 < ibKey.length) return;
-  ibKey.splice(0, ibHead); ibVal.splice(0, ibHead); ibErr.splice(0, ibHead); ibSize.splice(0, ibHead);
-  ibHead = 0;
+  if (ibHead < 1024 || ibHead * 2 < ibEnd) return;
+  const n = ibEnd - ibHead;
+  ibKey.copyWithin(0, ibHead, ibEnd); ibVal.copyWithin(0, ibHead, ibEnd); ibErr.copyWithin(0, ibHead, ibEnd); ibSize.copyWithin(0, ibHead, ibEnd);
+  for (let i = n; i < ibEnd; i++) { ibKey[i] = -1; ibVal[i] = undefined; ibErr[i] = undefined; ibSize[i] = 0; }
+  ibHead = 0; ibEnd = n;
 }
 
 function inbox_put(key: number, value: unknown, error: Error | undefined, size: number): void {
-  ibKey.push(key); ibVal.push(value); ibErr.push(error); ibSize.push(size);
+  if (ibEnd < ibKey.length) { ibKey[ibEnd] = key; ibVal[ibEnd] = value; ibErr[ibEnd] = error; ibSize[ibEnd] = size; }
+  else { ibKey.push(key); ibVal.push(value); ibErr.push(error); ibSize.push(size); }
+  ibEnd++;
   inboxBytes += size;
-  while (inboxBytes > msg_arena_size() && ibKey.length - ibHead > 1) {
-    inbox_drop_head();
-    while (ibHead < ibKey.length && ibKey[ibHead] === -1) ibHead++;
+  while (inboxBytes > msg_arena_size() && ibEnd - ibHead > 1) {
+    inbox_clear(ibHead);
+    inbox_advance();
   }
   inbox_compact();
 }
@@ -208,24 +221,18 @@ function inbox_put(key: number, value: unknown, error: Error | undefined, size: 
 /** The message with key `key` taken by this thread (once), or undefined. */
 export function msg_inbox_take(key: number): MsgTaken | undefined {
   let i = ibHead;
-  while (i < ibKey.length && ibKey[i] !== key) i++;
-  if (i === ibKey.length) return undefined;
+  while (i < ibEnd && ibKey[i] !== key) i++;
+  if (i === ibEnd) return undefined;
   const m: MsgTaken = { value: ibVal[i], error: ibErr[i], size: ibSize[i]! };
-  if (i === ibHead) {
-    inbox_drop_head();
-    while (ibHead < ibKey.length && ibKey[ibHead] === -1) ibHead++;
-    if (ibHead === ibKey.length) { ibKey.length = ibVal.length = ibErr.length = ibSize.length = 0; ibHead = 0; }
-  } else {
-    inboxBytes -= ibSize[i]!;
-    ibKey[i] = -1; ibVal[i] = undefined; ibErr[i] = undefined; ibSize[i] = 0;
-  }
+  inbox_clear(i);
+  if (i === ibHead) inbox_advance();
   return m;
 }
 
 /** Messages and payload bytes waiting in this thread's inbox (tests). */
 export function msg_inbox_size(): { messages: number; bytes: number } {
   let n = 0;
-  for (let i = ibHead; i < ibKey.length; i++) if (ibKey[i] !== -1) n++;
+  for (let i = ibHead; i < ibEnd; i++) if (ibKey[i] !== -1) n++;
   return { messages: n, bytes: inboxBytes };
 }
 
