@@ -37,15 +37,19 @@ export function reader_side(x: PipeRun): { ready(): void; sample(i: number): voi
   };
 }
 
-// The writer (every case) and the Node reader: plain workers.
+// The writer (every case) and the Node reader: plain workers. The writer
+// gives up (an error, so the run fails) when the reader never starts or
+// stops answering: a reader LWP that failed to start must not hang the bench.
 const WRITER = `
 const { workerData: x } = require('node:worker_threads'); const fs = require('node:fs');
 const ctl = new Int32Array(x.sab, 0, 2), t = new Float64Array(x.sab, 8, 1);
-while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 100);
+let end = Date.now() + 60000;
+while (Atomics.load(ctl, 0) === 0) { Atomics.wait(ctl, 0, 0, 100); if (Date.now() > end) throw new Error('writer: the reader never started (60 s)'); }
 for (let i = 0; i < x.n; i++) {
   t[0] = Number(process.hrtime.bigint());
   fs.writeSync(x.w, 'x');
-  while (Atomics.load(ctl, 1) !== i + 1) Atomics.wait(ctl, 1, i, 1000);
+  end = Date.now() + 10000;
+  while (Atomics.load(ctl, 1) !== i + 1) { Atomics.wait(ctl, 1, i, 1000); if (Date.now() > end) throw new Error('writer: no answer to write ' + i + ' in 10 s'); }
 }`;
 const NODE_READER = `
 const { workerData: x } = require('node:worker_threads'); const net = require('node:net');
