@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { writeFileSync, readFileSync, openSync, closeSync, mkdtempSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import * as sys from '../src/sys/index.js';
-import { pipe, socketpair } from './fixtures/osfd.js';
+import { pipe, socketpair, high } from './fixtures/osfd.js';
 import { within } from './helpers.js';
 
 const AIO_MAX = 64;
@@ -123,7 +123,7 @@ test('errno paths at submission: EBADF, EINVAL, TypeError; nothing left in the k
   closeSync(w);
   errno(() => sys.aio_read(cb(-1, buf)), 'EBADF');
   errno(() => sys.aio_read(cb(r + 1000, buf)), 'EBADF');
-  const closed = file('y', pattern(1)); closeSync(closed);
+  const closed = high(file('y', pattern(1))); closeSync(closed); // a number nobody else takes
   errno(() => sys.aio_read(cb(closed, buf)), 'EBADF');
   errno(() => sys.aio_read(cb(fd, buf, -1)), 'EINVAL');
   errno(() => sys.aio_read(cb(fd, buf, 0.5)), 'EINVAL');
@@ -242,7 +242,7 @@ test('aio_cancel: a waiting pipe read is cancelled (ECANCELED, notified); done: 
   errno(() => sys.aio_cancel(r, d), 'EINVAL');
   assert.equal(sys.aio_return(d), 64);
   errno(() => sys.aio_cancel(-1, null), 'EBADF');
-  const closed = file('z', pattern(1)); closeSync(closed);
+  const closed = high(file('z', pattern(1))); closeSync(closed); // a number nobody else takes
   errno(() => sys.aio_cancel(closed, null), 'EBADF');
   assert.equal(sys.aio_cancel(r, null), sys.AIO_ALLDONE, 'nothing of fd left');
   sys.close(port);

@@ -15,7 +15,7 @@ import { writeSync, readSync, closeSync, openSync, mkdtempSync, rmSync, appendFi
 import { join } from 'node:path';
 import net from 'node:net';
 import * as sys from '../src/sys/index.js';
-import { pipe, socketpair, tcp_listen, tcp_connect, shutdown, mkfifo, SOCK_DGRAM } from './fixtures/osfd.js';
+import { pipe, pipe_high, reuse_as, socketpair, tcp_listen, tcp_connect, shutdown, mkfifo, SOCK_DGRAM } from './fixtures/osfd.js';
 
 const {
   EV_SET, kevent, kqueue, close, EVFILT_READ, EVFILT_WRITE, EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE,
@@ -276,7 +276,7 @@ test('regular file: data = bytes from the offset to the end, readable at EOF too
 });
 
 test('errno: EBADF for a descriptor not open (add and delete), EINVAL for EVFILT_WRITE on a kernel descriptor', () => {
-  const [r, w] = pipe();
+  const [r, w] = pipe_high(); // numbers nobody else takes once closed
   closeSync(r); closeSync(w);
   const kq = kqueue();
   assert.deepEqual(errOf(kq, rd(r, EV_ADD)), { ident: r, filter: EVFILT_READ, flags: EV_ERROR, fflags: 0, data: E.EBADF, udata: 0 });
@@ -290,7 +290,7 @@ test('errno: EBADF for a descriptor not open (add and delete), EINVAL for EVFILT
 });
 
 test('close(fd) of an OS descriptor drops its knotes in every kqueue, then closes it; EBADF when not open', () => {
-  const [r, w] = pipe();
+  const [r, w] = pipe_high();
   const kq1 = kqueue(), kq2 = kqueue();
   change(kq1, rd(r, EV_ADD), wr(w, EV_ADD));
   change(kq2, rd(r, EV_ADD | EV_CLEAR));
@@ -308,28 +308,26 @@ test('close(fd) of an OS descriptor drops its knotes in every kqueue, then close
 });
 
 test('closed behind the kernel\'s back and the number reused: never an event for the new file', () => {
-  const [r, w] = pipe();
+  const [r, w] = pipe_high();
   const kq = kqueue();
   change(kq, rd(r, EV_ADD, 0, 0, 1), rd(w, EV_ADD | EV_CLEAR, 0, 0, 2));
   closeSync(r); closeSync(w);
-  // The lowest free numbers come back: a new pipe takes both.
-  const [r2, w2] = pipe();
-  assert.deepEqual([r2, w2].sort(), [r, w].sort(), 'numbers reused');
-  const [rd2, wr2] = r2 === r ? [r2, w2] : [w2, r2]; // rd2 is the number the old read knote names
-  void wr2;
-  put(r2 === r ? w2 : w2, 'new file data');
+  // A new pipe takes both numbers (read end to read end), as the host's
+  // lowest-free rule would give them; dup3 makes sure no other thread
+  // takes them first.
+  const [a, b] = pipe();
+  const r2 = reuse_as(r, a), w2 = reuse_as(w, b);
+  put(w2, 'new file data');
   assert.deepEqual(kevent(kq, null, 8, { tv_sec: 0, tv_nsec: 100e6 }), [], 'no event from the new pipe');
   // Another kqueue registering the old write end's number meets the old
   // source (still held by kq's knote): it is marked stale, a new one made.
-  const wnum = w;
   const stale0 = sys.kstat('intr')['intr.stale_sources']!;
   const kq2 = kqueue();
-  const other = wnum === r2 ? r2 : w2;
-  change(kq2, rd(other, EV_ADD | EV_CLEAR));
+  change(kq2, rd(w2, EV_ADD | EV_CLEAR));
   assert.equal(sys.kstat('intr')['intr.stale_sources'], stale0 + 1);
   assert.deepEqual(kevent(kq, null, 8, { tv_sec: 0, tv_nsec: 50e6 }), [], 'the old knotes stay silent');
   // A change naming the number finds the old knote gone.
-  assert.equal(errOf(kq, rd(rd2, EV_DELETE)).data, E.ENOENT);
+  assert.equal(errOf(kq, rd(r2, EV_DELETE)).data, E.ENOENT);
   // A new registration watches the new file.
   const ev = kevent(kq, [rd(r2, EV_ADD, 0, 0, 9)], 4, ZERO);
   assert.deepEqual(ev.map((e) => e.udata), [9]);
