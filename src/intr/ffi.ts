@@ -12,7 +12,6 @@
  * locks); -1 means failure and os_errno() says why. Buffers are per thread:
  * each thread has its own copy of this module.
  */
-import { writeSync } from 'node:fs';
 import { libc_binder } from '../kern/libc.js';
 
 const bind = libc_binder({
@@ -22,6 +21,7 @@ const bind = libc_binder({
   eventfd: 'int eventfd(unsigned int, int)',
   read: 'long read(int, void *, unsigned long)',
   poll: 'int poll(void *, unsigned long, int)',
+  ppoll: 'int ppoll(void *, unsigned long, void *, void *)',
   ioctl: 'int ioctl(int, unsigned long, void *)',
   statx: 'int statx(int, const char *, int, unsigned int, void *)',
   lseek: 'long lseek(int, long, int)',
@@ -88,15 +88,8 @@ export function os_epoll_wait(ep: number, buf: EpollEvents, ms: number): number 
 const u64 = new Uint8Array(8);
 /** Reads (and so resets) an eventfd's counter. */
 export function os_eventfd_drain(fd: number): number { return load()!.read(fd, u64, 8) as number; }
-const one = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
-/**
- * Adds 1 to an eventfd's counter (a new edge for the epoll set), through
- * Node's fs.writeSync: no FFI, so any thread can, at process exit too.
- * Never throws (a counter that cannot take more is set already).
- */
-export function os_eventfd_ring(fd: number): void {
-  try { writeSync(fd, one); } catch { /* already set, or gone */ }
-}
+/** Adds 1 to an eventfd's counter (a new edge for the epoll set): kern/host.ts eventfd_ring, no FFI. */
+export { eventfd_ring as os_eventfd_ring } from '../kern/host.js';
 
 // ---------------------------------------------------------------- readiness
 
@@ -112,6 +105,38 @@ export function os_poll(fd: number, events: number): number {
   const r = load()!.poll(pfdBytes, 1, 0) as number;
   return r < 0 ? -1 : pfd.getUint16(6, true);
 }
+
+// A sleeper's wait in the host (ports/hostwait.ts): one descriptor and the
+// thread's kick eventfd, with a nanosecond timeout.
+const pfd2 = new DataView(new ArrayBuffer(16));
+const pfd2Bytes = new Uint8Array(pfd2.buffer);
+const tmo = new DataView(new ArrayBuffer(16));
+const tmoBytes = new Uint8Array(tmo.buffer);
+/** ppoll(2) result bits of {@link os_wait2}. */
+export const W2_FD = 1, W2_KICK = 2;
+/**
+ * Blocks in ppoll(2) until `fd` is ready for `events` (or has an error or a
+ * hang-up), `kick` is readable, or `ns` passed (Infinity: no limit). Returns
+ * W2_FD | W2_KICK bits (0: the timeout, or a signal), or -1.
+ */
+export function os_wait2(fd: number, events: number, kick: number, ns: number): number {
+  pfd2.setInt32(0, fd, true); pfd2.setInt16(4, events, true); pfd2.setInt16(6, 0, true);
+  pfd2.setInt32(8, kick, true); pfd2.setInt16(12, POLLIN, true); pfd2.setInt16(14, 0, true);
+  let t: Uint8Array | null = null;
+  if (ns !== Infinity) {
+    const n = Math.max(0, Math.ceil(ns));
+    tmo.setBigInt64(0, BigInt(Math.floor(n / 1e9)), true);
+    tmo.setBigInt64(8, BigInt(n % 1e9), true);
+    t = tmoBytes;
+  }
+  const r = load()!.ppoll(pfd2Bytes, 2, t, null) as number;
+  if (r < 0) return os_errno() === 4 /* EINTR */ ? 0 : -1;
+  w2Revents = pfd2.getUint16(6, true);
+  return (w2Revents !== 0 ? W2_FD : 0) | (pfd2.getInt16(14, true) !== 0 ? W2_KICK : 0);
+}
+let w2Revents = 0;
+/** The descriptor's revents from the last {@link os_wait2} that returned. */
+export function os_wait2_revents(): number { return w2Revents; }
 
 const intOut = new Int32Array(1);
 export const FIONREAD = 0x541b, SIOCOUTQ = 0x5411;

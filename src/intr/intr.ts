@@ -47,9 +47,14 @@
  *
  * Latency (write -> an LWP blocked in kevent) takes two hops, the host
  * waking this thread, then this thread waking the LWP's futex: ~7 + 3 + 6 us
- * + 3-4 us of scan, against ~8-9 us for a worker's event loop. One hop needs
- * the LWP to wait in the host (an epoll set of its own over the global one
- * and an eventfd the sleep queue's wakers ring): not done.
+ * + 3-4 us of scan, against ~8-9 us for a worker's event loop. A port_get
+ * getter takes one: it waits in the host itself, in ppoll on the
+ * descriptor of its port's latest PORT_SOURCE_FD association and on its
+ * kick eventfd, which every other waker rings (ports/hostwait.ts; the
+ * protocol with this thread, which leaves such a descriptor's events to
+ * the getter, is in ports/src-fd.ts). kevent does not yet: its EV_CLEAR
+ * knotes would need the getter to wait for this thread's report (or give it
+ * up) to stay exactly-once, where a port's association is level-triggered.
  *
  * Identity. A source is one open file at one descriptor number: fd plus the
  * file's (st_dev, st_ino) from statx, taken at registration. Linux drops an

@@ -32,6 +32,7 @@
  * once, as before.
  */
 import { createRequire } from 'node:module';
+import { writeSync } from 'node:fs';
 import type * as WorkerThreads from 'node:worker_threads';
 import type * as V8 from 'node:v8';
 
@@ -109,4 +110,15 @@ export class BroadcastChannel {
 export function receiveMessageOnPort(p: WorkerThreads.MessagePort | BroadcastChannel): { message: unknown } | undefined {
   const port = p instanceof BroadcastChannel ? p.real() : p;
   return worker_threads().receiveMessageOnPort(port as WorkerThreads.MessagePort);
+}
+
+const ONE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
+/**
+ * Adds 1 to eventfd fd's counter, through Node's fs.writeSync (loaded by
+ * Node's bootstrap: no FFI, so any thread can, at process exit too). Never
+ * throws: a counter that cannot take more has a wake-up pending already, and
+ * one that is gone has nobody to wake.
+ */
+export function eventfd_ring(fd: number): void {
+  try { writeSync(fd, ONE); } catch { /* full, or gone */ }
 }

@@ -13,6 +13,7 @@ import { cur, panicked, SYSID_BASE } from './hdr.js';
 import { kpanic, on_panic, panic_error } from './panic.js';
 import { kstat_counter, kstat_add } from './kstat.js';
 import { lockdebug, lockdebug_enter, lockdebug_exit } from './lockdebug.js';
+import { eventfd_ring } from './host.js';
 
 const C_SPUN = kstat_counter('kern', 'mutex_spun');     // contended, got it by spinning
 const C_SLEPT = kstat_counter('kern', 'mutex_slept');   // contended, had to sleep
@@ -81,13 +82,20 @@ function not_owner(w: number, v: number): never {
  */
 const wakes = new Int32Array(64);
 let nwake = 0;
-/** Notifies word w (one waiter) when this thread next releases a kernel mutex. */
+/**
+ * Notifies word w (one waiter) when this thread next releases a kernel
+ * mutex; w = -(fd + 1) rings eventfd fd instead (a sleeper waiting in the
+ * host: sleepq.ts sq_host_kick).
+ */
 export function notify_after_unlock(w: number): void {
   if (nwake === wakes.length) flush_wakes();
   wakes[nwake++] = w;
 }
 function flush_wakes(): void {
-  for (let i = 0; i < nwake; i++) Atomics.notify(I32, wakes[i]!, 1);
+  for (let i = 0; i < nwake; i++) {
+    const w = wakes[i]!;
+    if (w >= 0) Atomics.notify(I32, w, 1); else eventfd_ring(-w - 1);
+  }
   nwake = 0;
 }
 

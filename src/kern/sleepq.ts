@@ -27,6 +27,7 @@ import { fail } from './errno.js';
 import { on_panic } from './panic.js';
 import { mutex_class } from './lockdebug.js';
 import { TailQ } from './queue.js';
+import { eventfd_ring } from './host.js';
 
 export const SQ_SLEEPING = 0, SQ_WOKEN = 1, SQ_INTR = 2, SQ_TIMEDOUT = 3;
 /**
@@ -53,6 +54,7 @@ export const SLEEPER = define_struct('sleeper', {
   lid: 'i32',    // lid of the sleeping LWP (its slot may be reused after it exits)
   lockw: 'i32',  // word of the object lock guarding the list (for orphan cleanup)
   wlist: 'i32',  // the list it was enqueued on (kept after unlink)
+  hostfd: 'i32', // while it waits in the host (sleepwait.ts HostWait): its kick eventfd + 1; else 0 (the sleeper's own thread writes it)
 });
 const S = SLEEPER.F;
 /** A sleep queue: a two-word head (first, last) anywhere in an object (its list word L), sleepers linked through next/prev, kept in priority order. */
@@ -69,6 +71,7 @@ export function sq_alloc(flags: number, wmesg: number, syscall: string): number 
   I32[sl + S.lid] = cur.lid;
   I32[sl + S.flags] = flags | SQF_LIVE;
   I32[sl + S.wmesg] = wmesg;
+  I32[sl + S.hostfd] = 0;
   return sl;
 }
 export function sq_free(sl: number): void { I32[sl + S.flags] = 0; sleepers.free(sl); }
@@ -82,9 +85,21 @@ on_panic(() => {
   for (let i = 0; i < sleepers.count; i++) {
     const sl = sleepers.handle(i);
     if ((I32[sl + S.flags]! & SQF_LIVE) === 0) continue;
-    if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_INTR) === SQ_SLEEPING) Atomics.notify(I32, sl + S.wait);
+    if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_INTR) === SQ_SLEEPING) { Atomics.notify(I32, sl + S.wait); sq_host_kick(sl); }
   }
 });
+
+/**
+ * Rings the kick eventfd of a sleeper that waits in the host (a no-op for
+ * one on its wait word). Every change of a wait word is followed by a
+ * notify and this: the sleeper publishes the eventfd before it looks at
+ * the word a last time and polls, and the changer reads it after changing
+ * the word (both sequentially consistent), so one of them sees the other.
+ */
+export function sq_host_kick(sl: number): void {
+  const k = Atomics.load(I32, sl + S.hostfd);
+  if (k !== 0) eventfd_ring(k - 1);
+}
 
 /** Enqueues sl on the list at word L (object lock held). */
 export function sq_enqueue(L: number, sl: number, prio = 0): void {
@@ -120,7 +135,11 @@ export function sq_wake(sl: number): boolean {
   // waiting (a getter in its deadline-aware wait that fired its own timer,
   // ports/dwait.ts), and the notify would cost its event ~0.5 us of V8's
   // futex table for nobody. An async sleeper (waitAsync) needs it.
-  if (lid !== cur.lid || lid <= 0 || (I32[sl + S.flags]! & SQF_ASYNC) !== 0) notify_after_unlock(sl + S.wait);
+  if (lid !== cur.lid || lid <= 0 || (I32[sl + S.flags]! & SQF_ASYNC) !== 0) {
+    notify_after_unlock(sl + S.wait);
+    const k = Atomics.load(I32, sl + S.hostfd);
+    if (k !== 0) notify_after_unlock(-k); // its kick eventfd, rung with the notify (mutex.ts)
+  }
   sq_last_woken.lid = lid;
   return true;
 }
@@ -161,6 +180,7 @@ export function sq_setlnext(sl: number, v: number): void { I32[sl + S.lnext] = v
 export function sq_interrupt(sl: number): boolean {
   if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_INTR) !== SQ_SLEEPING) return false;
   Atomics.notify(I32, sl + S.wait, 1);
+  sq_host_kick(sl);
   return true;
 }
 
@@ -170,7 +190,9 @@ export function sq_interrupt(sl: number): boolean {
  * does not run into them (signals: the signal lock it needs next).
  */
 export function sq_interrupt_quiet(sl: number): boolean {
-  return Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_INTR) === SQ_SLEEPING;
+  if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_INTR) !== SQ_SLEEPING) return false;
+  sq_host_kick(sl); // (the notify comes later; a sleeper in the host needs this)
+  return true;
 }
 /** The word a sleeper waits on (for a notify after sq_interrupt_quiet). */
 export function sq_waitword(sl: number): number { return sl + S.wait; }
@@ -179,11 +201,12 @@ export function sq_waitword(sl: number): number { return sl + S.wait; }
 export function sq_unsleep(sl: number): boolean {
   if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_UNSLEPT) !== SQ_SLEEPING) return false;
   Atomics.notify(I32, sl + S.wait, 1);
+  sq_host_kick(sl);
   return true;
 }
 
 /** Nudges a sleeper to look at its LWP's flags (suspend requests) without ending its sleep. */
-export function sq_kick(sl: number): void { Atomics.notify(I32, sl + S.wait, 1); }
+export function sq_kick(sl: number): void { Atomics.notify(I32, sl + S.wait, 1); sq_host_kick(sl); }
 
 /**
  * Detaches a sleeper whose thread will not come back for it (its LWP exited

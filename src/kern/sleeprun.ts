@@ -16,7 +16,7 @@
  * starts nothing.
  */
 import { sq_interrupt, sq_flags, SQF_INTERRUPTIBLE } from './sleepq.js';
-import { sq_block, sq_sleep_async, sq_relock, type SpinPolicy } from './sleepwait.js';
+import { sq_block, sq_sleep_async, sq_relock, type SpinPolicy, type HostWait } from './sleepwait.js';
 import { SysError, AbortError } from './errno.js';
 import { sysent_sigintr, PS_NONE, PS_RESTART } from './sysent.js';
 
@@ -25,6 +25,8 @@ export interface SleepReq {
   sl: number; lock: number; deadline: number; spin?: SpinPolicy;
   /** When woken (SQ_WOKEN), come back without the lock held. */
   norelock?: boolean;
+  /** A blocking sleep may wait in the host instead (sleepwait.ts HostWait); the async form ignores it. */
+  host?: HostWait;
 }
 export type SleepGen<T> = Generator<SleepReq, T, number>;
 
@@ -60,7 +62,7 @@ export function run_sync_restart<T>(make: () => SleepGen<T>, always = false): T 
 }
 function run_sync_inner<T>(g: SleepGen<T>): T {
   let r = g.next();
-  while (!r.done) r = g.next(sq_block(r.value.sl, r.value.lock, r.value.deadline, r.value.spin, r.value.norelock));
+  while (!r.done) r = g.next(sq_block(r.value.sl, r.value.lock, r.value.deadline, r.value.spin, r.value.norelock, r.value.host));
   return r.value;
 }
 

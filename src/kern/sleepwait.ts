@@ -98,13 +98,67 @@ export interface SpinPolicy {
   stride?: number;
 }
 
+/** What {@link HostWait.wait} saw: the object's descriptor ready, the kick eventfd rung (bits; 0: the time passed). */
+export const HW_READY = 1, HW_KICK = 2;
+
+/**
+ * A sleep in the host instead of on the wait word: the sleeper blocks in
+ * the host on the descriptor its event will come from and on its kick
+ * eventfd, so an OS event wakes it directly (one hop), where otherwise the
+ * intr thread is woken first and then wakes it (two; ports/hostwait.ts has
+ * the figures). Every other waker rings the kick eventfd, which the sleeper
+ * publishes in its entry while it waits (sleepq.ts sq_host_kick). Given by
+ * the caller of sq_block (ports/getn.ts, for a port's PORT_SOURCE_FD
+ * association); the phases before the wait loop (sleep-first, spin) do not
+ * combine with it.
+ */
+export interface HostWait {
+  /** The calling thread's kick eventfd. */
+  readonly kick: number;
+  /** Blocks up to ns (Infinity: no limit): HW_READY | HW_KICK bits, 0 when the time passed, -1 when the host failed. */
+  wait(ns: number): number;
+  /** Resets the kick eventfd. */
+  drain(): void;
+  /**
+   * The descriptor looked ready: queue the event it means, if any (no lock
+   * held; it may wake this very sleeper). False when there was none of
+   * ours: the rest of the sleep is on the wait word (no busy loop on a
+   * descriptor ready for someone else).
+   */
+  ready(): boolean;
+}
+
+/**
+ * Waits on sl's wait word for up to ns (Infinity: none), or in the host
+ * when `host` is given. Returns the HostWait to use for the next wait
+ * (undefined once the host wait has been given up).
+ */
+function wait_word(sl: number, w: number, ns: number, host: HostWait | undefined): HostWait | undefined {
+  if (host === undefined) {
+    if (ns === Infinity) Atomics.wait(I32, w, SQ_SLEEPING); else Atomics.wait(I32, w, SQ_SLEEPING, ns / 1e6);
+    return undefined;
+  }
+  // Publish the kick eventfd, then look at the word: a waker changes the
+  // word, then reads the eventfd (sleepq.ts): one of us sees the other.
+  Atomics.store(I32, sl + S.hostfd, host.kick + 1);
+  if (Atomics.load(I32, w) !== SQ_SLEEPING) { Atomics.store(I32, sl + S.hostfd, 0); return host; }
+  const r = host.wait(ns);
+  Atomics.store(I32, sl + S.hostfd, 0);
+  if (r < 0) return undefined;
+  if ((r & HW_KICK) !== 0) host.drain();
+  if ((r & HW_READY) !== 0 && Atomics.load(I32, w) === SQ_SLEEPING && !host.ready()) return undefined;
+  return host;
+}
+
 /**
  * Blocks the calling thread on sl, enqueued on a list guarded by the mutex
  * at word `lock`, which the caller holds. Releases the lock while asleep and
  * holds it again on return — except that with `norelock` a woken sleeper
- * returns without it. `deadline` is kernel monotonic ns (Infinity: none). Returns the outcome (SQ_WOKEN, SQ_INTR or SQ_TIMEDOUT).
+ * returns without it. `deadline` is kernel monotonic ns (Infinity: none).
+ * With `host`, it waits in the host (see {@link HostWait}). Returns the
+ * outcome (SQ_WOKEN, SQ_INTR or SQ_TIMEDOUT).
  */
-export function sq_block(sl: number, lock: number, deadline: number, spin?: SpinPolicy, norelock = false): number {
+export function sq_block(sl: number, lock: number, deadline: number, spin?: SpinPolicy, norelock = false, host?: HostWait): number {
   const w = sl + S.wait;
   const h = hooks;
   I32[sl + S.lockw] = lock;
@@ -128,7 +182,7 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
     if (due < deadline) {
       const now = mono_now();
       if (due <= now) idle!.run();
-      else Atomics.wait(I32, w, SQ_SLEEPING, (due - now) / 1e6);
+      else host = wait_word(sl, w, due - now, host);
     } else if (deadline !== Infinity) {
       const left = deadline - mono_now();
       if (left <= 0) {
@@ -136,9 +190,9 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
         if (v === SQ_SLEEPING) v = SQ_TIMEDOUT;
         break;
       }
-      Atomics.wait(I32, w, SQ_SLEEPING, left / 1e6);
+      host = wait_word(sl, w, left, host);
     } else {
-      Atomics.wait(I32, w, SQ_SLEEPING);
+      host = wait_word(sl, w, Infinity, host);
     }
     v = Atomics.load(I32, w);
   }

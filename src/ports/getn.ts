@@ -35,6 +35,7 @@ import { dwait_begin, dwait_end } from './dwait.js';
 import { event_list, port_event, type port_event_t, type port_event_list } from './types.js';
 import { room_notify } from './room.js';
 import { fd_bridge_locked } from './src-fd.js';
+import { port_hostwait } from './hostwait.js';
 
 export const WMESG_PORTGET = wmesg_register('portget');
 
@@ -219,10 +220,15 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       const dw = async || until !== deadline || nget - port_nent(h) > 1 ? undefined : dwait_begin(h, deadline);
       // On a port fed through a send lane, a wait without timeout had its
       // spin before it registered (getn_fast's prespin): not a second one.
-      const sp = async || until !== deadline || dw !== undefined || (tns === -1 && lane_owner(h) !== 0) ? undefined : spin_begin(h, deadline);
+      // Otherwise, a blocking getter of a port with a PORT_SOURCE_FD
+      // association waits on its descriptor in the host (hostwait.ts): one
+      // hop from the host, and no CPU spent on a spin for an event the host
+      // brings. Else the adaptive spin.
+      const host = async || until !== deadline || dw !== undefined ? undefined : port_hostwait(h);
+      const sp = async || until !== deadline || dw !== undefined || host !== undefined || (tns === -1 && lane_owner(h) !== 0) ? undefined : spin_begin(h, deadline);
       let r: number;
       try {
-        r = yield { sl, lock: port_lock(h), deadline: until, spin: dw?.policy ?? sp?.policy };
+        r = yield { sl, lock: port_lock(h), deadline: until, spin: dw?.policy ?? sp?.policy, host };
       } finally {
         sq_free(sl);
         lane_ctl_sync_locked(h);

@@ -92,6 +92,8 @@ export const PORT = define_struct('port', {
   lane: 'i32',        // its send lane (lane.ts), bound for the port's life once taken; 0: none
   roomGen: 'i32',     // bumped when a take may have made room while senders wait for it (room.ts)
   roomWaiters: 'i32', // senders waiting for room (room.ts)
+  fdhint: 'i32',      // [~] the descriptor of its latest PORT_SOURCE_FD association + 1, 0: none (a getter's host wait: hostwait.ts)
+  fdhintEv: 'i32',    // [~] that association's events
 });
 export const P = PORT.F;
 

@@ -62,7 +62,7 @@ import { fail, SysError, type Errno } from '../kern/errno.js';
 import * as ix from '../intr/kapi.js';
 import { mono_now } from '../kern/time.js';
 import { port_exit } from './queue.js';
-import { port_lock } from './mem.js';
+import { port_lock, P, E } from './mem.js';
 import {
   port_source_register, port_alloc_event, port_init_event, port_set_event, port_send_event, port_free_event, port_event_fd,
   type PortDelivery,
@@ -96,6 +96,16 @@ const A_ARMED = 1, A_QUEUED = 2, A_DONE = 3;
 
 const recs = kcache_create('portfd', PORTFD, (t) => t.port_fd_max!);
 function nbuckets(max: number): number { let n = 64; while (n < max) n *= 2; return n; }
+/**
+ * Descriptors a getter waits on in the host (hostwait.ts), by fd & (HW_N - 1):
+ * fd + 1 while one waits, -(fd + 1) once the intr thread has left an event
+ * of fd to it, 0 otherwise. Set and cleared by the waiting getter (CAS from
+ * 0, exchange back to 0); the intr thread only turns fd + 1 into -(fd + 1).
+ */
+const HW_N = 1024;
+const hwait = kregion_create('portfd_hwait', () => HW_N);
+const hw_word = (fd: number): number => hwait.base + (fd & (HW_N - 1));
+
 /** The lock word, the live-record count and the hash buckets ([R,~]: a peek without P that sees none skips; an association made meanwhile asks the descriptor itself). */
 const table = kregion_create('portfd', (t) => W_BUCKETS + nbuckets(t.port_fd_max!));
 const W_LOCK = 0, W_COUNT = 1, W_BUCKETS = 2;
@@ -106,6 +116,10 @@ const bucket = (fd: number): number => table.base + W_BUCKETS + (fd & (table.wor
 const C_ASSOC = kstat_counter('portfd', 'associations');
 const C_EVENTS = kstat_counter('portfd', 'events');
 const C_STALE = kstat_counter('portfd', 'stale');
+const C_CLAIMS = kstat_counter('portfd', 'host_claims');
+const C_LEFT = kstat_counter('portfd', 'host_left');
+const C_MISSES = kstat_counter('portfd', 'host_misses');
+const C_RACED = kstat_counter('portfd', 'host_raced');
 kstat_gauge('portfd', 'records', () => recs.inuse);
 
 /** The events an association may ask for (POLLWRNORM = POLLOUT, POLLNORM = POLLRDNORM); the unasked ones are accepted and ignored. */
@@ -257,6 +271,10 @@ function associate_locked(port: number, fd: number, events: number, user: number
   port_init_event(I32[r + R.slot]!, fd, user, r, true);
   I32[r + R.events] = events;
   I32[r + R.state] = A_ARMED;
+  // A getter of this port may wait on the descriptor itself (hostwait.ts).
+  const h = I32[I32[r + R.slot]! + E.port]!;
+  Atomics.store(I32, h + P.fdhintEv, events);
+  Atomics.store(I32, h + P.fdhint, fd + 1);
   rec_eval(r, true); // rec_find or intr_source_hold has just compared its identity
   return DONE_OK;
 }
@@ -354,13 +372,23 @@ const EPOLL_ANSWERS = POLLIN | POLLPRI | POLLOUT;
  */
 function rec_eval_revents(r: number, revents: number): number {
   const want = I32[r + R.events]!;
-  return (want & ~EPOLL_ANSWERS) !== 0 ? rec_eval(r) : rec_queue(r, revents & (want | ALWAYS));
+  // A getter may wait on this descriptor itself (hostwait.ts): it may have
+  // taken the event this report is about and associated again since, so
+  // the report may be older than the association; ask the descriptor.
+  const h = I32[I32[r + R.slot]! + E.port]!;
+  if ((want & ~EPOLL_ANSWERS) !== 0 || Atomics.load(I32, h + P.fdhint) === I32[r + R.fd]! + 1) return rec_eval(r);
+  return rec_queue(r, revents & (want | ALWAYS));
 }
 
 /** An OS event on src (the intr thread, or a bridge; no lock held): ARMED records of it are evaluated. */
 function fd_intr(src: number, revents: number): number {
   const fd = ix.src_fd(src);
   if (Atomics.load(I32, bucket(fd)) === 0) return 0; // nobody associated this number: the cheap case
+  // A getter waits on fd in the host: it was woken too and evaluates fd's
+  // records itself (hostwait.ts), so the intr thread leaves them to it, and
+  // says so, rather than contend for the lock with it.
+  const hw = hw_word(fd);
+  if (Atomics.load(I32, hw) === fd + 1 && Atomics.compareExchange(I32, hw, fd + 1, -(fd + 1)) === fd + 1) { kstat_add(C_LEFT); return 0; }
   const rev = revents & (EPOLL_ANSWERS | POLLERR | POLLHUP);
   mutex_enter(lockw());
   try {
@@ -369,6 +397,72 @@ function fd_intr(src: number, revents: number): number {
     mutex_exit(lockw());
   }
 }
+
+/**
+ * A getter of port `port` (handle h) waiting in the host on descriptor fd
+ * (hostwait.ts) saw it ready (no lock held): queues the event of the port's
+ * ARMED association with fd if the descriptor is ready for it, as the intr
+ * thread would (whichever of the two comes first queues it, under the lock;
+ * the other finds it queued, and the intr thread's queueing has woken the
+ * getter). True when this call queued it. Otherwise the getter sleeps on
+ * its wait word for the rest of this sleep; and when the association was
+ * not even queued (retrieved already, or gone, the descriptor ready for
+ * someone else), the port's hint is dropped, so that its getters wait on
+ * their wait words until its next association.
+ */
+export function fd_claim(port: number, fd: number, h: number, revents: number): boolean {
+  let st = 0;
+  mutex_enter(lockw());
+  try {
+    let r = I32[bucket(fd)]!;
+    while (r !== 0 && (I32[r + R.fd] !== fd || I32[r + R.port] !== port)) r = I32[r + R.hnext]!;
+    if (r !== 0) st = I32[r + R.state]!;
+    // The host's report is fresh (the wait began after the association): no
+    // need to ask again. But it is about whatever file the number names
+    // now: unlike the intr thread's reports (the registered file's, caught
+    // at delivery when the number was reused), one for another file must
+    // never be queued, so the identity is compared first.
+    if (st === A_ARMED && ix.intr_source_valid(I32[r + R.src]!) &&
+        rec_queue(r, from_host(revents) & (I32[r + R.events]! | ALWAYS)) === 1) { kstat_add(C_CLAIMS); return true; }
+  } finally {
+    mutex_exit(lockw());
+  }
+  if (st === A_QUEUED) { kstat_add(C_RACED); return false; }
+  Atomics.compareExchange(I32, h + P.fdhint, fd + 1, 0);
+  kstat_add(C_MISSES);
+  return false;
+}
+
+/** Marks fd as waited on by the calling getter (hostwait.ts): false when another getter waits on a descriptor of the same mark. */
+export function fd_hwait_begin(fd: number): boolean {
+  return Atomics.compareExchange(I32, hw_word(fd), 0, fd + 1) === 0;
+}
+
+/**
+ * Ends the calling getter's wait on fd: when the intr thread left an event
+ * of fd to it meanwhile, evaluates every ARMED record of fd (of any port)
+ * as the intr thread would have (asking the descriptor). Returns whether an
+ * event was queued for port `port`.
+ */
+export function fd_hwait_end(fd: number, port: number): boolean {
+  if (Atomics.exchange(I32, hw_word(fd), 0) >= 0) return false;
+  let ours = false;
+  mutex_enter(lockw());
+  try {
+    for (let r = I32[bucket(fd)]!; r !== 0;) {
+      const nx = I32[r + R.hnext]!;
+      if (I32[r + R.fd] === fd && I32[r + R.state] === A_ARMED && rec_eval(r) === 1 && I32[r + R.port] === port) ours = true;
+      r = nx;
+    }
+  } finally {
+    mutex_exit(lockw());
+  }
+  if (ours) kstat_add(C_CLAIMS);
+  return ours;
+}
+
+/** The host's poll events of an association's events (hostwait.ts). */
+export function fd_host_events(events: number): number { return to_host(events); }
 
 /** close(fd) through the kernel (no lock held): its records go, queued events withdrawn. */
 function fd_close(src: number, fd: number): void {
