@@ -85,7 +85,7 @@ on_panic(() => {
   for (let i = 0; i < sleepers.count; i++) {
     const sl = sleepers.handle(i);
     if ((I32[sl + S.flags]! & SQF_LIVE) === 0) continue;
-    if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_INTR) === SQ_SLEEPING) { Atomics.notify(I32, sl + S.wait); sq_host_kick(sl); }
+    if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_INTR) === SQ_SLEEPING) sq_notify(sl);
   }
 });
 
@@ -99,6 +99,12 @@ on_panic(() => {
 export function sq_host_kick(sl: number): void {
   const k = Atomics.load(I32, sl + S.hostfd);
   if (k !== 0) eventfd_ring(k - 1);
+}
+
+/** Wakes sl's thread now, on its wait word and, when it waits in the host, through its kick eventfd. */
+function sq_notify(sl: number): void {
+  Atomics.notify(I32, sl + S.wait, 1);
+  sq_host_kick(sl);
 }
 
 /** Enqueues sl on the list at word L (object lock held). */
@@ -179,8 +185,7 @@ export function sq_setlnext(sl: number, v: number): void { I32[sl + S.lnext] = v
 /** Interrupts sl (lwp_wakeup, close): no object lock needed. */
 export function sq_interrupt(sl: number): boolean {
   if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_INTR) !== SQ_SLEEPING) return false;
-  Atomics.notify(I32, sl + S.wait, 1);
-  sq_host_kick(sl);
+  sq_notify(sl);
   return true;
 }
 
@@ -200,13 +205,12 @@ export function sq_waitword(sl: number): number { return sl + S.wait; }
 /** Ends sl's sleep with {@link SQ_UNSLEPT} (no object lock needed). */
 export function sq_unsleep(sl: number): boolean {
   if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_UNSLEPT) !== SQ_SLEEPING) return false;
-  Atomics.notify(I32, sl + S.wait, 1);
-  sq_host_kick(sl);
+  sq_notify(sl);
   return true;
 }
 
 /** Nudges a sleeper to look at its LWP's flags (suspend requests) without ending its sleep. */
-export function sq_kick(sl: number): void { Atomics.notify(I32, sl + S.wait, 1); sq_host_kick(sl); }
+export function sq_kick(sl: number): void { sq_notify(sl); }
 
 /**
  * Detaches a sleeper whose thread will not come back for it (its LWP exited

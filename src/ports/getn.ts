@@ -224,8 +224,9 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       // association waits on its descriptor in the host (hostwait.ts): one
       // hop from the host, and no CPU spent on a spin for an event the host
       // brings. Else the adaptive spin.
-      const host = async || until !== deadline || dw !== undefined ? undefined : port_hostwait(h);
-      const sp = async || until !== deadline || dw !== undefined || host !== undefined || (tns === -1 && lane_owner(h) !== 0) ? undefined : spin_begin(h, deadline);
+      const plain = !async && until === deadline && dw === undefined;
+      const host = plain ? port_hostwait(h) : undefined;
+      const sp = !plain || host !== undefined || (tns === -1 && lane_owner(h) !== 0) ? undefined : spin_begin(h, deadline);
       let r: number;
       try {
         r = yield { sl, lock: port_lock(h), deadline: until, spin: dw?.policy ?? sp?.policy, host };

@@ -51,7 +51,6 @@ const C_WAITS = kstat_counter('portfd', 'host_waits');
 export function port_hostwait(h: number): HostWait | undefined {
   const hint = Atomics.load(I32, h + P.fdhint);
   if (hint === 0 || !ix.os_available()) return undefined;
-
   const kick = ix.intr_kick_fd();
   if (kick < 0) return undefined;
   hw.kick = kick;

@@ -153,19 +153,27 @@ function rec_free(r: number): void {
   recs.free(r);
 }
 
-/** The record of (port, fd), or 0; one whose descriptor names another file now is freed on the way. */
-function rec_find(port: number, fd: number): number {
-  for (let r = I32[bucket(fd)]!; r !== 0;) {
-    const nx = I32[r + R.hnext]!;
-    if (I32[r + R.fd] === fd && I32[r + R.port] === port) {
-      if (ix.intr_source_valid(I32[r + R.src]!)) return r;
-      kstat_add(C_STALE);
-      rec_free(r);
-    }
-    r = nx;
-  }
+/**
+ * The record of (port, fd), or 0, whatever file the number names now (lock
+ * held). There is one at most: associate_locked makes one only when
+ * rec_find found none.
+ */
+function rec_of(port: number, fd: number): number {
+  for (let r = I32[bucket(fd)]!; r !== 0; r = I32[r + R.hnext]!) if (I32[r + R.fd] === fd && I32[r + R.port] === port) return r;
   return 0;
 }
+
+/** The record of (port, fd), or 0; one whose descriptor names another file now is freed. */
+function rec_find(port: number, fd: number): number {
+  const r = rec_of(port, fd);
+  if (r === 0 || ix.intr_source_valid(I32[r + R.src]!)) return r;
+  kstat_add(C_STALE);
+  rec_free(r);
+  return 0;
+}
+
+/** The handle of the port a record's event goes to. */
+const rec_port_h = (r: number): number => I32[I32[r + R.slot]! + E.port]!;
 
 /** Takes the interests `want` needs and drops those it does not (0 or the intr errno; unchanged on error). */
 function rec_interests(r: number, fd: number, want: number): Errno {
@@ -272,7 +280,7 @@ function associate_locked(port: number, fd: number, events: number, user: number
   I32[r + R.events] = events;
   I32[r + R.state] = A_ARMED;
   // A getter of this port may wait on the descriptor itself (hostwait.ts).
-  const h = I32[I32[r + R.slot]! + E.port]!;
+  const h = rec_port_h(r);
   Atomics.store(I32, h + P.fdhintEv, events);
   Atomics.store(I32, h + P.fdhint, fd + 1);
   rec_eval(r, true); // rec_find or intr_source_hold has just compared its identity
@@ -351,12 +359,12 @@ function fd_deliver(d: PortDelivery): boolean {
   return true;
 }
 
-/** Runs fn on the records of descriptor fd whose source is src (lock held by the caller). */
+/** Runs fn on the records of descriptor fd whose source is src (0: any), lock held by the caller; sums what it returns. */
 function each_of_src(src: number, fd: number, fn: (r: number) => number): number {
   let n = 0;
   for (let r = I32[bucket(fd)]!; r !== 0;) {
     const nx = I32[r + R.hnext]!;
-    if (I32[r + R.src] === src && I32[r + R.fd] === fd) n += fn(r);
+    if ((src === 0 || I32[r + R.src] === src) && I32[r + R.fd] === fd) n += fn(r);
     r = nx;
   }
   return n;
@@ -375,8 +383,7 @@ function rec_eval_revents(r: number, revents: number): number {
   // A getter may wait on this descriptor itself (hostwait.ts): it may have
   // taken the event this report is about and associated again since, so
   // the report may be older than the association; ask the descriptor.
-  const h = I32[I32[r + R.slot]! + E.port]!;
-  if ((want & ~EPOLL_ANSWERS) !== 0 || Atomics.load(I32, h + P.fdhint) === I32[r + R.fd]! + 1) return rec_eval(r);
+  if ((want & ~EPOLL_ANSWERS) !== 0 || Atomics.load(I32, rec_port_h(r) + P.fdhint) === I32[r + R.fd]! + 1) return rec_eval(r);
   return rec_queue(r, revents & (want | ALWAYS));
 }
 
@@ -414,8 +421,7 @@ export function fd_claim(port: number, fd: number, h: number, revents: number): 
   let st = 0;
   mutex_enter(lockw());
   try {
-    let r = I32[bucket(fd)]!;
-    while (r !== 0 && (I32[r + R.fd] !== fd || I32[r + R.port] !== port)) r = I32[r + R.hnext]!;
+    const r = rec_of(port, fd);
     if (r !== 0) st = I32[r + R.state]!;
     // The host's report is fresh (the wait began after the association): no
     // need to ask again. But it is about whatever file the number names
@@ -446,19 +452,15 @@ export function fd_hwait_begin(fd: number): boolean {
  */
 export function fd_hwait_end(fd: number, port: number): boolean {
   if (Atomics.exchange(I32, hw_word(fd), 0) >= 0) return false;
-  let ours = false;
+  let ours = 0;
   mutex_enter(lockw());
   try {
-    for (let r = I32[bucket(fd)]!; r !== 0;) {
-      const nx = I32[r + R.hnext]!;
-      if (I32[r + R.fd] === fd && I32[r + R.state] === A_ARMED && rec_eval(r) === 1 && I32[r + R.port] === port) ours = true;
-      r = nx;
-    }
+    ours = each_of_src(0, fd, (r) => (I32[r + R.state] === A_ARMED && rec_eval(r) === 1 && I32[r + R.port] === port ? 1 : 0));
   } finally {
     mutex_exit(lockw());
   }
-  if (ours) kstat_add(C_CLAIMS);
-  return ours;
+  if (ours !== 0) kstat_add(C_CLAIMS);
+  return ours !== 0;
 }
 
 /** The host's poll events of an association's events (hostwait.ts). */
