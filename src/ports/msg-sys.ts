@@ -186,10 +186,13 @@ const ibKey: number[] = [], ibVal: unknown[] = [], ibErr: (Error | undefined)[] 
 let ibHead = 0, ibEnd = 0;
 let inboxBytes = 0;
 
+/** Empties slot i (key -1), holding nothing. */
+function inbox_reset(i: number): void { ibKey[i] = -1; ibVal[i] = undefined; ibErr[i] = undefined; ibSize[i] = 0; }
+
 /** Clears entry i (its key -1: taken). */
 function inbox_clear(i: number): void {
   inboxBytes -= ibSize[i]!;
-  ibKey[i] = -1; ibVal[i] = undefined; ibErr[i] = undefined; ibSize[i] = 0;
+  inbox_reset(i);
 }
 
 /** Moves the head past taken entries; an empty inbox starts again at 0. */
@@ -202,7 +205,7 @@ function inbox_compact(): void {
   if (ibHead < 1024 || ibHead * 2 < ibEnd) return;
   const n = ibEnd - ibHead;
   ibKey.copyWithin(0, ibHead, ibEnd); ibVal.copyWithin(0, ibHead, ibEnd); ibErr.copyWithin(0, ibHead, ibEnd); ibSize.copyWithin(0, ibHead, ibEnd);
-  for (let i = n; i < ibEnd; i++) { ibKey[i] = -1; ibVal[i] = undefined; ibErr[i] = undefined; ibSize[i] = 0; }
+  for (let i = n; i < ibEnd; i++) inbox_reset(i);
   ibHead = 0; ibEnd = n;
 }
 
