@@ -20,8 +20,8 @@ test('an LWP\'s fs.openSync descriptor closed with ukern\'s close is off Node\'s
   writeFileSync(path, 'x');
   try {
     const lwp = Lwp.create({ module: new URL('./fixtures/os-close.js', import.meta.url), export: 'reopen', arg: { path } });
-    const r = await within(lwp.wait(), 10_000, 'the LWP') as { warnings: string[]; same: boolean };
-    assert.ok(r.same, 'the number was reused (the case that matters)');
+    const r = await within(lwp.wait(), 10_000, 'the LWP') as { warnings: string[]; same: number };
+    assert.ok(r.same > 0, 'the number was reused (the case that matters), in one of 50 rounds');
     assert.deepEqual(r.warnings.filter((w) => /unmanaged/.test(w)), []);
   } finally {
     rmSync(dir, { recursive: true });
