@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:os';
+import { inspect } from 'node:util';
 import * as sys from '../src/sys/index.js';
 import { boot } from '../src/kern/boot.js';
 import { Port } from '../src/index.js';
@@ -107,4 +108,32 @@ test('faults keep their stacks, and Error.stackTraceLimit is left as it was', ()
     assert.ok(frames(e) > 0);
     sys.close(p);
   } finally { Error.stackTraceLimit = saved; }
+});
+
+test('a status error has the shape of a constructed SysError: properties, prototype, printing', () => {
+  const made = new sys.SysError('EALREADY', 'lwp_park');
+  const me = sys.lwp_self();
+  sys.lwp_unpark(me);
+  const st = caught(() => sys.lwp_park(null));
+  // The same own properties with the same values (message and stack are
+  // enumerable on a status: kern/errno.ts status_error says why).
+  const props = (e: object): string[] => Reflect.ownKeys(e).map(String).sort();
+  assert.deepEqual(props(st), props(made));
+  for (const k of ['message', 'code', 'errno', 'syscall', 'name'] as const) assert.equal(st[k], made[k], k);
+  assert.equal(Object.getPrototypeOf(st), sys.SysError.prototype);
+  assert.ok(st instanceof Error);
+  assert.equal(st.stack, 'SysError: lwp_park: EALREADY');
+  assert.equal(String(st), 'SysError: lwp_park: EALREADY');
+  // Printed exactly as Node prints a constructed SysError without a stack.
+  const saved = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  const bare = new sys.SysError('EALREADY', 'lwp_park');
+  Error.stackTraceLimit = saved;
+  assert.equal(inspect(st), inspect(bare));
+  assert.match(inspect(st), /^\[SysError: lwp_park: EALREADY\] \{\n  code: 'EALREADY',/);
+  // Caught by what code catches SysErrors with; its message can be amended.
+  assert.throws(() => { throw st; }, sys.SysError);
+  assert.throws(() => { throw st; }, { code: 'EALREADY', errno: made.errno, syscall: 'lwp_park' });
+  st.message = `while locking: ${st.message}`;
+  assert.equal(st.message, 'while locking: lwp_park: EALREADY');
 });

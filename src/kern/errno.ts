@@ -55,13 +55,17 @@ export function errno_of(code: ErrnoCode): number {
   return n;
 }
 
+function sys_message(code: ErrnoCode, syscall: string, detail: string | undefined): string {
+  return `${syscall}: ${code}${detail ? ` (${detail})` : ''}`;
+}
+
 /** A system call failed; `code` names the errno as C would set it. */
 export class SysError extends Error {
   readonly code: ErrnoCode;
   readonly errno: number;
   readonly syscall: string;
   constructor(code: ErrnoCode, syscall: string, detail?: string) {
-    super(`${syscall}: ${code}${detail ? ` (${detail})` : ''}`);
+    super(sys_message(code, syscall, detail));
     this.name = 'SysError';
     this.code = code;
     this.errno = -errno_of(code);
@@ -116,16 +120,41 @@ export function fail(code: ErrnoCode, syscall: string, detail?: string): never {
  * a sleep a signal interrupted (EINTR: the handlers run before the error
  * reaches the caller, so its construction is on the signal's latency), a
  * port full to its own limit (EAGAIN: the class layer's awaitable send
- * waits on it). Callers meet these in loops, as C code checks errno, and
- * V8's capture of the stack is what a throw costs: 2-6 us from optimized
- * code (each inlined frame is rebuilt from its deoptimization data), against
- * ~0.5 us for the error without it. Measured: an empty port_get poll 6.1 us,
- * a park that finds its unpark pending 2.4 us. Faults (a bad descriptor, a
- * limit of the kernel's own) keep their stacks.
+ * waits on it). Callers meet these in loops, as C code checks errno, so
+ * what it costs to make one is on their hot paths: a park that finds its
+ * unpark pending is a fifth of all parks in a park/unpark ping-pong.
+ *
+ * V8's Error constructor costs 2-8 us with a stack (each inlined frame is
+ * rebuilt from its deoptimization data) and still 0.6-1.6 us with
+ * `Error.stackTraceLimit` at 0: the construction itself is a call into the
+ * runtime. So a status is not built by the Error constructor but by a plain
+ * function whose prototype is SysError's: ~20 ns here, against ~400 ns more
+ * when `message` and `stack` are made non-enumerable as V8 makes them
+ * (Object.defineProperty takes the object off V8's fast path). The object
+ * is `instanceof SysError` and `instanceof Error`, has the same `code`,
+ * `errno`, `syscall`, `name`, `message`, and as `stack` the one line a
+ * stackless error has; util.inspect and the test runner print it exactly as
+ * a constructed SysError without a stack. What tells them apart:
+ * `util.types.isNativeError`, and `message` and `stack` are enumerable own
+ * properties (Object.keys, spread and JSON.stringify show them). Faults (a
+ * bad descriptor, a limit of the kernel's own) keep their constructed
+ * errors and stacks.
  */
 export function status_error(code: ErrnoCode, syscall: string, detail?: string): SysError {
-  return without_stack(() => new SysError(code, syscall, detail));
+  return new StatusError(code, -errno_of(code), syscall, sys_message(code, syscall, detail));
 }
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+/** A status SysError's maker (see status_error). */
+const StatusError = function (this: Writable<SysError>, code: ErrnoCode, errno: number, syscall: string, message: string): void {
+  this.stack = `SysError: ${message}`;
+  this.message = message;
+  this.code = code;
+  this.errno = errno;
+  this.syscall = syscall;
+  this.name = 'SysError';
+} as unknown as new (code: ErrnoCode, errno: number, syscall: string, message: string) => SysError;
+StatusError.prototype = SysError.prototype;
 
 /** Makes an error (a status: see {@link status_error}) without capturing a stack trace. */
 export function without_stack<E extends Error>(make: () => E): E {
