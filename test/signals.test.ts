@@ -355,6 +355,40 @@ test('signals sent at an LWP while it exits are dropped with it: no ksiginfo out
   reset(SIGRTMIN + 5);
 });
 
+test('a signal whose only function handler was in an exited LWP goes back to SIG_DFL: a pending one is discarded (its default is to ignore), a handler in another live thread keeps it caught (fuzz finding)', async () => {
+  const { SIGWINCH, SIGCHLD } = sys;
+  const cache = (): number => sys.kmem_snapshot().caches.find((c) => c.cache === 'ksiginfo')!.inUse;
+  const orphaned = (): number => sys.kstat('sig')['sig.handlers_orphaned'] ?? 0;
+  const base = cache(), o0 = orphaned();
+  // LWP 1 also catches SIGCHLD with a function: that one must stay caught.
+  let mine = 0;
+  sys.sigaction(SIGCHLD, { sa_handler: () => { mine++; } });
+  sys.sigprocmask(SIG_BLOCK, set_of(SIGWINCH, SIGCHLD));
+  const sab = new SharedArrayBuffer(8);
+  const a = new Int32Array(sab);
+  const lid = sys.lwp_create({ module: sigs, export: 'catchesBlockedThenExits', arg: { sab, signos: [SIGWINCH, SIGCHLD] } });
+  await until(() => Atomics.load(a, 0) === 1, 5000, 'the LWP\'s handlers');
+  // Caught by a function of the LWP's thread, blocked everywhere: pending on the process.
+  sys.kill(process.pid, SIGWINCH);
+  assert.ok(sys.sigismember(sys.sigpending(), SIGWINCH));
+  assert.equal(cache(), base + 1);
+  sys.lwp_unpark(lid);
+  await within(sys.lwp_wait_async(lid), 5000, 'the LWP to exit');
+  // Its SIGWINCH handler went with it: SIG_DFL, and the pending one discarded (SIGWINCH's default).
+  assert.equal(sys.sigaction(SIGWINCH, null).sa_handler, SIG_DFL);
+  assert.ok(!sys.sigismember(sys.sigpending(), SIGWINCH));
+  assert.equal(cache(), base);
+  assert.equal(orphaned(), o0 + 1);
+  // SIGCHLD: LWP 1's own handler still catches it, and runs once unblocked.
+  assert.equal(typeof sys.sigaction(SIGCHLD, null).sa_handler, 'function');
+  sys.kill(process.pid, SIGCHLD);
+  sys.sigprocmask(SIG_UNBLOCK, set_of(SIGCHLD));
+  assert.equal(mine, 1);
+  assert.equal(a[1], 0); // the exited LWP's handlers never ran
+  reset(SIGWINCH, SIGCHLD);
+  await noLwpsLeft();
+});
+
 test('a signal offered to LWP 1 but taken by another LWP\'s sigtimedwait leaves no spurious EINTR behind', async () => {
   let ran = 0;
   sys.sigaction(SIGUSR1, { sa_handler: () => { ran++; } });

@@ -37,7 +37,10 @@
  * signal stays on the process queue until the chosen LWP takes it there; if
  * that LWP blocks it or exits first, it is offered again (sig_redistribute).
  * With no taker it stays pending on the process, until an LWP unblocks it,
- * installs a handler, or waits for it.
+ * installs a handler, or waits for it. Function handlers go with their
+ * thread: when the last LWP holding one for a signal exits, the signal's
+ * disposition is SIG_DFL again (handlers_gone), so a caught signal always
+ * has a thread that can take it.
  *
  * ---- Delivery (postsig) ----------------------------------------------------
  *
@@ -83,7 +86,7 @@ import { type Errno } from '../kern/errno.js';
 import { NSIG, SI_TIMER, SI_QUEUE, SIGKILL, SIGSTOP, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU } from './consts.js';
 import { lwp_signal_post, LSP_WOKEN, lwp_signal_clear, lwp_signal_set, lwp_view, LWPV_NONE, LWPV_SLEEPING } from '../lwp/kapi.js';
 import { DA_IGN, DA_CONT, sig_default_action } from './defaults.js';
-import { sig_first, sig_next, CANTMASK0 } from './sigset.js';
+import { sig_first, sig_next, sig_word, sig_bit, CANTMASK0 } from './sigset.js';
 import { os_update_locked } from './route.js';
 import { SG, SA, LS, SK_DFL, SK_IGN, SK_FUNC, sigacts_h, sigact_h, lwpsig_h, lwpsig_count } from './sigstate.js';
 import { sq_wake_one } from '../kern/sleepq.js';
@@ -105,6 +108,8 @@ const C_BY_LWP_KILL = kstat_counter('sig', 'gen_lwp_kill');
 const C_BY_QUEUE = kstat_counter('sig', 'gen_sigqueue');
 const C_BY_TIMER = kstat_counter('sig', 'gen_timer');
 const C_BY_HOST = kstat_counter('sig', 'gen_host');
+/** Signals whose last function handler went with its thread: back to SIG_DFL (handlers_gone). */
+const C_ORPHANED = kstat_counter('sig', 'handlers_orphaned');
 function count_cause(lid: number, src: SigSource): void {
   kstat_add(src.timer !== 0 ? C_BY_TIMER : src.code === SI_QUEUE ? C_BY_QUEUE : src.pid === 0 ? C_BY_HOST : lid !== 0 ? C_BY_LWP_KILL : C_BY_KILL);
 }
@@ -356,6 +361,44 @@ export function sig_lwp_created(parent: number, child: number): void {
   sig_unlock();
 }
 
+/**
+ * The function handlers of LWP entry h's thread go with it (lock held): a
+ * signal whose only function handlers were there has no thread left that
+ * can run one, so its disposition returns to SIG_DFL, as a Node signal
+ * whose last listener is removed gets its default action back (and the
+ * host routing follows: route.ts). Left caught, it would be a disposition
+ * no LWP can ever take, and what is sent meanwhile would stay pending for
+ * ever (a fuzz finding: queued entries that no one could free). A pending
+ * one then meets the default action: discarded when that is to ignore,
+ * else offered again by the caller's sig_redistribute (and taken by any
+ * LWP that does not block it).
+ */
+function handlers_gone(h: number): void {
+  const c0 = I32[h + LS.catch0]!, c1 = I32[h + LS.catch1]!;
+  if ((c0 | c1) === 0) return;
+  I32[h + LS.catch0] = 0; I32[h + LS.catch1] = 0;
+  for (let s = sig_first(c0, c1); s !== 0; s = sig_next(c0, c1, s)) {
+    const sa = sigact_h(s);
+    if (I32[sa + SA.kind] !== SK_FUNC || caught_in_some_thread(s)) continue;
+    I32[sa + SA.kind] = SK_DFL;
+    I32[sa + SA.flags] = 0;
+    I32[sa + SA.mask0] = 0; I32[sa + SA.mask1] = 0;
+    I32[sa + SA.gen] = ++I32[sigacts_h() + SG.gen];
+    kstat_add(C_ORPHANED);
+    if (sig_ignored(s)) sig_discard_all(s);
+    os_update_locked(s);
+  }
+}
+/** Does a live LWP's thread hold a function handler of s (lock held)? */
+function caught_in_some_thread(s: number): boolean {
+  const n = lwpsig_count(), w = LS.catch0 + sig_word(s), b = sig_bit(s);
+  for (let i = 0; i < n; i++) {
+    const ls = lwpsig_h(i);
+    if (I32[ls + LS.lid] !== 0 && (I32[ls + w]! & b) !== 0) return true;
+  }
+  return false;
+}
+
 let exiting = 0;
 /** An LWP exits: its directed signals are discarded, what it was offered goes to another (no lock held). */
 export function sig_lwp_exited(lid: number): void {
@@ -364,6 +407,7 @@ export function sig_lwp_exited(lid: number): void {
   if (h !== 0) {
     ls_drain(h);
     wait_forget(h);
+    handlers_gone(h);
     ls_retire(h);
     exiting = lid;
     sig_redistribute();
