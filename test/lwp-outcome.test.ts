@@ -47,6 +47,21 @@ test('failures reject with their own class, code and cause', async () => {
   assert.throws(() => Lwp.create({ module: F, export: 'boom' }).waitSync(), LwpThrewError);
 });
 
+test('a SysError thrown in the LWP arrives as the cause with its code, errno, syscall and name (a status error and a fault)', async () => {
+  for (const [exp, code, syscall] of [['statusThrows', 'EALREADY', 'lwp_park'], ['faultThrows', 'EBADF', 'port_get']] as const) {
+    const e = await within(Lwp.create({ module: F, export: exp }).wait().catch((x: unknown) => x), 20000, exp);
+    assert.ok(e instanceof LwpThrewError, `${exp}: ${String(e)}`);
+    const c = e.cause as Error & { code?: string; errno?: number; syscall?: string };
+    assert.ok(c instanceof Error, `${exp}: the cause is an Error: ${String(c)}`);
+    assert.equal(c.name, 'SysError');
+    assert.equal(c.code, code);
+    assert.equal(c.syscall, syscall);
+    assert.equal(typeof c.errno, 'number');
+    assert.match(c.message, new RegExp(`^${syscall}: ${code}`));
+    assert.match(e.message, new RegExp(`the start function threw: SysError: ${syscall}: ${code}`));
+  }
+});
+
 test('wait with a signal: abort rejects with AbortError (code, cause) and the LWP can still be waited for', async () => {
   const sab = new SharedArrayBuffer(4);
   const l = Lwp.create<string>({ module: F, export: 'hold', arg: { sab } });

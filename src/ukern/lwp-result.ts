@@ -10,6 +10,7 @@
  * Layout: word 0 the state (RES_NONE until written), word 1 the byte length,
  * the serialized bytes from byte 8.
  */
+import { types } from 'node:util';
 import { v8_module } from '../sys/ext.js';
 
 export const RES_NONE = 0, RES_VALUE = 1, RES_FAILED = 2;
@@ -44,8 +45,30 @@ export function lwp_result_value(buf: SharedArrayBuffer, value: unknown): void {
   write(buf, RES_VALUE, bytes);
 }
 
+/**
+ * An error's own enumerable properties with primitive values (code, errno,
+ * syscall, name, ...): v8's serialization of an Error keeps only its
+ * message and stack (and a standard name), so these travel beside it and
+ * are put back on the copy (lwp_result_read). An object that is an Error
+ * by prototype only (a status SysError: kern/errno.ts status_error) would
+ * otherwise arrive as a plain object; it is sent as a real Error.
+ */
+function error_props(e: unknown): { error: unknown; props?: Record<string, string | number | boolean> } {
+  if (!(e instanceof Error)) return { error: e };
+  const props: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(e)) {
+    if (k !== 'message' && k !== 'stack' && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) props[k] = v;
+  }
+  props.name = e.name;
+  if (types.isNativeError(e as unknown)) return { error: e, props };
+  const copy = new Error(e.message);
+  if (typeof e.stack === 'string') copy.stack = e.stack;
+  return { error: copy, props };
+}
+
 /** In the LWP: records a failure (an error that cannot be serialized is recorded by its name, message and stack). */
-export function lwp_result_failure(buf: SharedArrayBuffer, f: LwpFailure): void {
+export function lwp_result_failure(buf: SharedArrayBuffer, failure: LwpFailure): void {
+  const f = { phase: failure.phase, ...error_props(failure.error) };
   let bytes: Uint8Array;
   try { bytes = v8_module().serialize(f); } catch {
     const e = f.error as { name?: unknown; message?: unknown; stack?: unknown } | null;
@@ -63,5 +86,11 @@ export function lwp_result_read(buf: SharedArrayBuffer): { state: number; payloa
   const w = new Int32Array(buf, 0, 2);
   const state = Atomics.load(w, 0);
   if (state === RES_NONE) return { state, payload: undefined };
-  return { state, payload: v8_module().deserialize(new Uint8Array(buf, HDR, w[1]!).slice()) };
+  const payload = v8_module().deserialize(new Uint8Array(buf, HDR, w[1]!).slice()) as unknown;
+  if (state === RES_FAILED) {
+    const f = payload as { phase: LwpFailPhase; error: unknown; props?: Record<string, unknown> };
+    if (f.props !== undefined && f.error instanceof Error) Object.assign(f.error, f.props);
+    return { state, payload: { phase: f.phase, error: f.error } satisfies LwpFailure };
+  }
+  return { state, payload };
 }
