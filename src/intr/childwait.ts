@@ -72,7 +72,7 @@ import { kstat_counter, kstat_add, kstat_gauge } from '../kern/kstat.js';
 import { define_tunable } from '../kern/options.js';
 import { tunables } from '../kern/boot.js';
 import { uring_host, uring_setup, uring_map, uring_enter, eventfd_nonblock, uring_register_eventfd, sqe_put, cq_take, IOP_WAITID, type UringMap, type Cqes } from '../kern/uring.js';
-import { sources, S, intr_dispatch, intr_source_hold, intr_add_handler, intr_is_self, intr_running, intr_on_start, src_fd, DIR_READ } from './intr.js';
+import { sources, S, intr_dispatch, intr_source_hold, intr_add_handler, intr_is_self, intr_running, intr_on_start, intr_on_poke, intr_poke, src_fd, DIR_READ } from './intr.js';
 import { EPOLLIN, os_eventfd_drain, os_eventfd_ring } from './ffi.js';
 import { os_pidfd_waitid, W_RUNNING } from './ffi-proc.js';
 
@@ -217,25 +217,32 @@ function ring_bell(): void {
   if (have !== 0) os_eventfd_ring(have - 1);
 }
 
-// The intr thread's handler: its eventfd says a thread asked, or the ring
-// posted completions. Before the intr thread runs, a sleeper's bridge
-// (bridge.ts) may take the eventfd's edge: it leaves the asks where they
-// are for the thread, which rings the bell once when it starts; a bridge
-// that took the edge after the thread started (the bridge checked before)
-// rings it again for the thread.
-intr_add_handler((src) => {
-  const have = Atomics.load(I32, table.base + W_EVFD);
-  if (have === 0 || src_fd(src) !== have - 1) return 0;
-  if (!intr_is_self()) { if (intr_running()) ring_bell(); return 0; }
+// The intr thread's work: its eventfd says a thread asked, or the ring
+// posted completions.
+function child_work(have: number): void {
   os_eventfd_drain(have - 1);
   const m = ring_up(have - 1);
   if (m === null) {
     for (let i = 0, b = table.base + W_BITMAP; i < bitmapWords(sources.count); i++) Atomics.store(I32, b + i, 0);
-    return 0;
+    return;
   }
   // Completions first: a pid whose waitid just completed is asked for afresh below.
   reap(m);
   take_asks(m);
+}
+// Another thread may take the eventfd's edge from the kernel's set: a
+// sleeper's bridge before the intr thread runs (it leaves the asks where
+// they are for the thread, which rings the bell once when it starts), or
+// a sleeper waiting in the host on the set (intr/hostwait.ts). Once the
+// thread runs, that thread pokes it (intr.ts intr_poke: through the
+// control eventfd, which only the intr thread takes) rather than ring the
+// bell again, which another host waiter could take again.
+const POKE = intr_on_poke(() => { const have = Atomics.load(I32, table.base + W_EVFD); if (have !== 0) child_work(have); });
+intr_add_handler((src) => {
+  const have = Atomics.load(I32, table.base + W_EVFD);
+  if (have === 0 || src_fd(src) !== have - 1) return 0;
+  if (!intr_is_self()) { if (intr_running()) intr_poke(POKE); return 0; }
+  child_work(have);
   return 0;
 });
 intr_on_start(ring_bell);

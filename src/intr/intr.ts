@@ -17,9 +17,10 @@
  * the handlers its consumers installed (the kqueue's os filter: knote_event on
  * every knote of the source, each under its kqueue's lock; the ports'
  * PORT_SOURCE_FD; the proc and vnode sources on their pidfds and inotify fd). An eventfd in
- * the same epoll set is the control channel: writing it wakes the thread to
- * read the control words (quit, at process exit: a thread blocked in a host
- * call cannot be terminated, and Node's exit waits for its workers).
+ * the same epoll set (in the thread's own set once it runs: Latency, below)
+ * is the control channel: writing it wakes the thread to read the control
+ * words (quit, at process exit: a thread blocked in a host call cannot be
+ * terminated, and Node's exit waits for its workers; pokes).
  *
  * Edge-triggered. Each source is in epoll with EPOLLET: the thread hears of
  * each new arrival (data written, space freed, hang-up) once, not of a
@@ -45,16 +46,22 @@
  * Bursts: after a batch of several events the thread looks again without
  * sleeping for intr_spin_ns while it finds more (intrthread.ts says why).
  *
- * Latency (write -> an LWP blocked in kevent) takes two hops, the host
- * waking this thread, then this thread waking the LWP's futex: ~7 + 3 + 6 us
- * + 3-4 us of scan, against ~8-9 us for a worker's event loop. A port_get
- * getter takes one: it waits in the host itself, in ppoll on the
- * descriptor of its port's latest PORT_SOURCE_FD association and on its
- * kick eventfd, which every other waker rings (ports/hostwait.ts; the
+ * Latency. Through this thread, a write reaches an LWP blocked in kevent
+ * in two hops: the host waking this thread, then this thread waking the
+ * LWP's futex (~7 + 3 + 6 us + 3-4 us of scan, against ~8-9 us for a
+ * worker's event loop). So a blocking kevent on a kqueue with OS knotes
+ * waits in the host itself, in ppoll on the epoll set and its kick eventfd
+ * (hostwait.ts): while any sleeper waits so, this thread, woken by the same
+ * arrival, leaves the set's events to it (intr_hwait_skip), and the sleeper
+ * takes them and dispatches them in its own thread: one hop. To be woken
+ * without taking the events, this thread waits on a set of its own that
+ * holds the kernel's set (edge-triggered) and the control eventfd, which
+ * thus only it ever takes; work that only it may do (childwait.ts's
+ * io_uring) comes back to it through a poke on that eventfd (intr_poke).
+ * A port_get getter with PORT_SOURCE_FD associations waits on the
+ * descriptor of its latest association instead (ports/hostwait.ts; the
  * protocol with this thread, which leaves such a descriptor's events to
- * the getter, is in ports/src-fd.ts). kevent does not yet: its EV_CLEAR
- * knotes would need the getter to wait for this thread's report (or give it
- * up) to stay exactly-once, where a port's association is level-triggered.
+ * the getter, is in ports/src-fd.ts).
  *
  * Identity. A source is one open file at one descriptor number: fd plus the
  * file's (st_dev, st_ino) from statx, taken at registration. Linux drops an
@@ -148,7 +155,7 @@ export const sources = kcache_create('intrsrc', INTRSRC, (t) => t.intr_sources_m
 function nbuckets(max: number): number { let n = 64; while (n < max) n *= 2; return n; }
 /** Kernel-wide state: the lock, epoll and eventfd numbers (+1; 0 none), thread words, generation, then buckets. */
 const state = kregion_create('intr', (t) => W_BUCKETS + nbuckets(t.intr_sources_max!));
-const W_LOCK = 0, W_EPFD = 1, W_EVFD = 2, W_RUNNING = 3, W_QUIT = 4, W_GEN = 5, W_ASKED = 6, W_TID = 7, W_BUCKETS = 8;
+const W_LOCK = 0, W_EPFD = 1, W_EVFD = 2, W_RUNNING = 3, W_QUIT = 4, W_GEN = 5, W_ASKED = 6, W_TID = 7, W_HWAIT = 8, W_POKE = 9, W_OWN = 10, W_BUCKETS = 11;
 mutex_class('intr', state, { words: 1 });
 
 export const C_EVENTS = kstat_counter('intr', 'os_events');
@@ -198,6 +205,70 @@ export function intr_rtprio(): number { return tunables().intr_rtprio!; }
 export function intr_spin_ns(): number { return tunables().intr_spin_ns!; }
 /** Claims the thread's start, once kernel-wide. */
 export function intr_claim_start(): boolean { return Atomics.compareExchange(I32, state.base + W_ASKED, 0, 1) === 0; }
+
+// ---------------------------------------------------------------- host waiters
+
+/**
+ * Sleepers waiting in the host on the epoll set itself (hostwait.ts): the
+ * count in the low bits of W_HWAIT, and HW_SKIPPED once the intr thread
+ * left a readiness of the set to them. While the count is nonzero the intr
+ * thread does not take events from the set (intr_hwait_skip): the woken
+ * sleeper takes them (epoll_wait hands each edge-triggered event to one
+ * caller only), so the event is dispatched in the thread that waits for it,
+ * one host wake-up from the descriptor. The last waiter to leave takes the
+ * set once more when the intr thread skipped meanwhile (intr_hwait_leave),
+ * so no event waits for a later edge.
+ */
+const HW_SKIPPED = 1 << 30, HW_COUNT = HW_SKIPPED - 1;
+const C_HSKIPS = kstat_counter('intr', 'host_skips');
+const C_POKES = kstat_counter('intr', 'pokes');
+
+/** The intr thread waits on its own set (intrthread-main.ts): only then do host waiters get the set's events first. */
+export function intr_set_own_set(own: boolean): void { Atomics.store(I32, state.base + W_OWN, own ? 1 : 0); }
+/** Whether a sleeper may wait in the host on the set: the intr thread runs, on its own set. */
+export function intr_hwait_possible(): boolean { return Atomics.load(I32, state.base + W_OWN) !== 0; }
+/** A sleeper starts waiting in the host on the set. */
+export function intr_hwait_enter(): void { Atomics.add(I32, state.base + W_HWAIT, 1); }
+/** It stops; true when it must take the set once more (it was the last, and the intr thread skipped). */
+export function intr_hwait_leave(): boolean {
+  const w = state.base + W_HWAIT;
+  for (;;) {
+    const v = Atomics.load(I32, w);
+    const last = (v & HW_COUNT) === 1;
+    if (Atomics.compareExchange(I32, w, v, last ? 0 : v - 1) === v) return last && (v & HW_SKIPPED) !== 0;
+  }
+}
+/** The intr thread, woken by the set: true when a host waiter takes its events (skipped, and marked so). */
+export function intr_hwait_skip(): boolean {
+  const w = state.base + W_HWAIT;
+  for (;;) {
+    const v = Atomics.load(I32, w);
+    if ((v & HW_COUNT) === 0) return false;
+    if ((v & HW_SKIPPED) !== 0 || Atomics.compareExchange(I32, w, v, v | HW_SKIPPED) === v) { kstat_add(C_HSKIPS); return true; }
+  }
+}
+
+/**
+ * Pokes: work only the intr thread may do, asked by another thread that
+ * took an event of the set meant for it (childwait.ts: its io_uring's
+ * completions). A bit in W_POKE and a ring of the control eventfd, which
+ * only the intr thread waits on, so a poke is never taken by a host waiter.
+ */
+const pokeFns: (() => void)[] = [];
+/** Registers poke work; returns its bit. */
+export function intr_on_poke(fn: () => void): number { pokeFns.push(fn); return 1 << (pokeFns.length - 1); }
+/** Asks the intr thread for the poke work of `bit`. */
+export function intr_poke(bit: number): void {
+  kstat_add(C_POKES);
+  Atomics.or(I32, state.base + W_POKE, bit);
+  const ev = intr_evfd();
+  if (ev >= 0) os.os_eventfd_ring(ev);
+}
+/** The intr thread runs the poke work asked for (its control eventfd rang). */
+export function intr_run_pokes(): void {
+  const bits = Atomics.exchange(I32, state.base + W_POKE, 0);
+  for (let i = 0; i < pokeFns.length; i++) if ((bits & (1 << i)) !== 0) pokeFns[i]!();
+}
 
 /** Makes the epoll set and its control eventfd (intr lock held): 0 or an errno. */
 function epoll_setup(): Errno {

@@ -63,10 +63,32 @@ export function intrthread_main(image: KernelImage): never {
   function handle(n: number): void {
     for (let i = 0; i < n; i++) {
       const lo = buf.lo(i);
-      if (lo === 0) { ffi.os_eventfd_drain(evfd); continue; }
+      if (lo === 0) { ffi.os_eventfd_drain(evfd); intr.intr_run_pokes(); continue; }
       intr.intr_dispatch(lo, buf.hi(i), buf.events(i));
     }
   }
+  /** Takes and handles everything the kernel's set has now; how many. */
+  function take(): number {
+    let total = 0, n: number;
+    do { n = ffi.os_epoll_wait(ep, buf, 0); if (n > 0) { handle(n); total += n; } } while (n === buf.n);
+    return total;
+  }
+
+  // The thread waits on a set of its own (ep2): the kernel's set,
+  // edge-triggered (one wake-up per arrival in it), and the control
+  // eventfd, moved here from the kernel's set so that only this thread
+  // ever takes it. Woken by the kernel's set, it takes the events unless a
+  // sleeper waits in the host on that set (hostwait.ts): the sleeper was
+  // woken by the same arrival and takes them itself (intr.ts
+  // intr_hwait_skip), one host wake-up from the descriptor. Where a second
+  // set cannot be made, the thread waits on the kernel's set as before and
+  // host waiters then only ever find its events taken.
+  const ep2 = ffi.os_epoll_create();
+  const own = ep2 >= 0 && ffi.os_epoll_set(ep2, evfd, ffi.EPOLLIN, 0, 0, false) === 0 &&
+    ffi.os_epoll_set(ep2, ep, (ffi.EPOLLIN | ffi.EPOLLET) >>> 0, 1, 0, false) === 0;
+  if (own) ffi.os_epoll_del(ep, evfd);
+  intr.intr_set_own_set(own);
+  const buf2 = new ffi.EpollEvents(4);
 
   // After a batch, look again without sleeping for up to intr_spin_ns while a
   // burst is under way — the batch held several events, the thread had slept
@@ -74,25 +96,35 @@ export function intrthread_main(image: KernelImage): never {
   // the next arrival then finds the thread awake and the writer does not pay
   // the host's wake-up of a sleeper (ep_poll_callback) per write. Events
   // further apart (a ping-pong) do not spin: the thread would hold a CPU the
-  // woken consumer needs. Idle, the thread sleeps in epoll_wait and costs nothing.
+  // woken consumer needs. Idle, the thread sleeps in epoll_wait and costs
+  // nothing. A host waiter (above) ends the look: the events are its.
   const spinNs = intr.intr_spin_ns(), spinMs = spinNs / 1e6;
   let hit = false;
   /** Looks again until spinNs passed without an event; whether it found any. */
   function look_again(): boolean {
     let found = false, until = performance.now() + spinMs;
     while (performance.now() < until) {
-      const n = ffi.os_epoll_wait(ep, buf, 0);
-      if (n > 0) { handle(n); found = true; until = performance.now() + spinMs; }
+      if (own && intr.intr_hwait_skip()) break;
+      if (take() > 0) { found = true; until = performance.now() + spinMs; }
     }
     return found;
   }
   for (;;) {
     if (intr.intr_quitting()) quit();
     const slept = performance.now();
-    const n = ffi.os_epoll_wait(ep, buf, -1);
+    let n = 0;
+    if (own) {
+      const m = ffi.os_epoll_wait(ep2, buf2, -1);
+      for (let i = 0; i < m; i++) {
+        if (buf2.lo(i) === 0) { ffi.os_eventfd_drain(evfd); intr.intr_run_pokes(); }
+        else if (!intr.intr_hwait_skip()) n += take();
+      }
+    } else {
+      n = ffi.os_epoll_wait(ep, buf, -1);
+      handle(n);
+    }
     const short = performance.now() - slept < spinMs / 3;
     kstat_add(intr.C_WAKEUPS);
-    handle(n);
     if (spinNs > 0 && (n > 1 || short || hit)) hit = look_again();
     account_cpu();
   }

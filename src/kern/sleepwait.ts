@@ -121,7 +121,8 @@ export interface HostWait {
   drain(): void;
   /**
    * The descriptor looked ready: queue the event it means, if any (no lock
-   * held; it may wake this very sleeper). False when there was none of
+   * held; it may wake this very sleeper). Called whenever wait() said
+   * HW_READY, also when the sleeper was woken meanwhile. False when there was none of
    * ours: the rest of the sleep is on the wait word (no busy loop on a
    * descriptor ready for someone else).
    */
@@ -146,7 +147,9 @@ function wait_word(sl: number, w: number, ns: number, host: HostWait | undefined
   Atomics.store(I32, sl + S.hostfd, 0);
   if (r < 0) return undefined;
   if ((r & HW_KICK) !== 0) host.drain();
-  if ((r & HW_READY) !== 0 && Atomics.load(I32, w) === SQ_SLEEPING && !host.ready()) return undefined;
+  // Ready is always handled, woken or not: the host wait may hold what it
+  // must finish (the epoll set's waiter count: intr/hostwait.ts).
+  if ((r & HW_READY) !== 0 && !host.ready() && Atomics.load(I32, w) === SQ_SLEEPING) return undefined;
   return host;
 }
 

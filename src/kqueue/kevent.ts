@@ -21,7 +21,7 @@ import { kqueue_register_locked } from './register.js';
 import { spin_poll } from './spin.js';
 import type { kevent_t } from './filter.js';
 import { EV_ERROR, EV_RECEIPT } from './consts.js';
-import { intr_bridge, intr_bridge_needed, BRIDGE_NS } from '../intr/kapi.js';
+import { intr_bridge, intr_bridge_needed, intr_hostwait, BRIDGE_NS } from '../intr/kapi.js';
 
 const WMESG_KQREAD = wmesg_register('kqread');
 /** Changes applied per hold of the kqueue lock. */
@@ -218,7 +218,10 @@ export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]
       const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WMESG_KQREAD, syscall);
       sq_enqueue(kq + Q.sq, sl, 0);
       kstat_add(C_SLEEPS);
-      const r = yield { sl, lock: kq + Q.lock, deadline: until };
+      // With OS knotes, a blocking kevent waits in the host on the kernel's
+      // epoll set and dispatches what wakes it itself (intr/hostwait.ts).
+      const host = !async && I32[kq + Q.nos]! > 0 ? intr_hostwait() : undefined;
+      const r = yield { sl, lock: kq + Q.lock, deadline: until, host };
       sq_free(sl);
       if (r === SQ_INTR) fail_status('EINTR', syscall);
       if (r === SQ_TIMEDOUT && until < deadline) continue;

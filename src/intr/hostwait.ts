@@ -1,0 +1,70 @@
+/**
+ * A sleeper's wait in the host on the kernel's epoll set (kern/sleepwait.ts
+ * HostWait): one host wake-up from an OS descriptor to an LWP blocked in
+ * kevent on a kqueue with OS knotes.
+ *
+ * Without it, a write reaches such an LWP in two: the host wakes the intr
+ * thread (epoll_wait), which dispatches the event (knote activations) and
+ * wakes the LWP's futex. With it, the LWP sleeps in ppoll on the epoll set
+ * itself (readable while it holds events) and on its kick eventfd
+ * (intr/kick.ts, which every other waker rings: kern/sleepq.ts). The
+ * arrival wakes it and the intr thread; while any sleeper waits so, the
+ * intr thread leaves the set's events alone (intr.ts intr_hwait_skip) and
+ * the sleeper takes them (bridge.ts intr_harvest) and dispatches them
+ * through the one mapping in its own thread, activating its own knote (a
+ * wake-up of itself: a store, no host call). epoll_wait hands each
+ * edge-triggered event to one caller, so each is dispatched once: by a
+ * sleeper, or by the intr thread after the last sleeper left (it takes
+ * the set once more if the intr thread skipped meanwhile).
+ *
+ * What such a sleeper takes is everyone's: an event for another kqueue or
+ * port is dispatched here as the intr thread would have, waking its
+ * sleepers from this thread. Work only the intr thread may do comes back
+ * to it through a poke (intr.ts intr_poke). The port's PORT_SOURCE_FD
+ * getter waits on its one descriptor instead (ports/hostwait.ts).
+ */
+import { HW_READY, HW_KICK, type HostWait } from '../kern/sleepwait.js';
+import { kstat_counter, kstat_add } from '../kern/kstat.js';
+import { intr_epfd, intr_running, intr_hwait_enter, intr_hwait_leave, intr_hwait_possible } from './intr.js';
+import { intr_harvest } from './bridge.js';
+import { intr_kick_fd } from './kick.js';
+import { os_available, os_wait2, os_eventfd_drain, W2_FD, W2_KICK, POLLIN } from './ffi.js';
+
+const C_WAITS = kstat_counter('intr', 'host_waits');
+const C_TAKEN = kstat_counter('intr', 'host_taken');
+
+class SetHostWait implements HostWait {
+  kick = -1; ep = -1;
+  wait(ns: number): number {
+    intr_hwait_enter();
+    const r = os_wait2(this.ep, POLLIN, this.kick, ns);
+    const kick = r > 0 && (r & W2_KICK) !== 0 ? HW_KICK : 0;
+    // Readable: the events are taken in ready(), still counted as a waiter
+    // (the intr thread leaves them to this thread until then).
+    if (r > 0 && (r & W2_FD) !== 0) return HW_READY | kick;
+    this.leave();
+    return r < 0 ? -1 : kick;
+  }
+  drain(): void { os_eventfd_drain(this.kick); }
+  ready(): boolean {
+    const n = intr_harvest();
+    if (n > 0) kstat_add(C_TAKEN, n);
+    this.leave();
+    return true;
+  }
+  private leave(): void {
+    if (intr_hwait_leave()) intr_harvest();
+  }
+}
+/** This thread's (one: a thread sleeps once at a time). */
+const hw = new SetHostWait();
+
+/** The host wait on the kernel's epoll set for a sleeper about to block, or undefined: sleep on the wait word. */
+export function intr_hostwait(): HostWait | undefined {
+  if (!intr_running() || !intr_hwait_possible() || !os_available()) return undefined;
+  const ep = intr_epfd(), kick = intr_kick_fd();
+  if (ep < 0 || kick < 0) return undefined;
+  hw.ep = ep; hw.kick = kick;
+  kstat_add(C_WAITS);
+  return hw;
+}

@@ -1,0 +1,83 @@
+/**
+ * kevent's wait in the host (intr/hostwait.ts): an LWP blocked in kevent
+ * on a kqueue with OS knotes sleeps in ppoll on the kernel's epoll set and
+ * its kick eventfd; while it does, the intr thread leaves the set's events
+ * to it, and it dispatches them itself (for every kqueue and port, not only
+ * its own). Checked here: exactly one event per write with two such LWPs
+ * waiting at once (each takes the other's events too, at random), nothing
+ * left over; kstat intr.host_taken proves the path was taken; a child's
+ * exit taken from the set by such an LWP still reaches the intr thread's
+ * own work (its io_uring: intr.ts intr_poke) and its NOTE_EXIT. Deadlines
+ * everywhere.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeSync, closeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import * as sys from '../src/sys/index.js';
+import { pipe_high } from './fixtures/osfd.js';
+import { until, within, seed, rng } from './helpers.js';
+
+const F = new URL('./fixtures/kq-hostwait-lwp.js', import.meta.url);
+const kst = (k: string): number => sys.kstat('intr')[`intr.${k}`] ?? 0;
+
+function reader(r: number, n: number): { lid: number; res: Int32Array } {
+  const sab = new SharedArrayBuffer(32);
+  const res = new Int32Array(sab);
+  const lid = sys.lwp_create({ module: F, export: 'readsPipe', arg: { r, n, sab } });
+  return { lid, res };
+}
+
+test('two LWPs waiting in the host on the epoll set: one event per write each, nothing lost, doubled or left over (seeded)', async () => {
+  const s = seed(), rand = rng(s);
+  const A = pipe_high(), B = pipe_high();
+  const N = 400;
+  const taken0 = kst('host_taken');
+  const ra = reader(A[0], N), rb = reader(B[0], N);
+  await until(() => ra.res[0] === 1 && rb.res[0] === 1, 10_000, 'the readers');
+  const sent = [0, 0];
+  for (let i = 0; i < 2 * N; i++) {
+    // One write at a time to a reader that is waiting for it: each write is one arrival, one event.
+    const k = sent[0] === N ? 1 : sent[1] === N ? 0 : rand() < 0.5 ? 0 : 1;
+    const x = k === 0 ? ra : rb;
+    writeSync((k === 0 ? A : B)[1], 'x');
+    sent[k]!++;
+    await until(() => Atomics.load(x.res, 2) === sent[k], 10_000, `seed ${s}: reader ${k} to read byte ${sent[k]}`);
+  }
+  await until(() => ra.res[4] === 1 && rb.res[4] === 1, 10_000, 'the readers to finish');
+  for (const [name, x] of [['A', ra], ['B', rb]] as const) {
+    assert.equal(x.res[1], N, `seed ${s}: reader ${name}: one event per write`);
+    assert.equal(x.res[3], 0, `reader ${name}: only its own descriptor`);
+    assert.equal(x.res[5], 0, `reader ${name}: nothing left over`);
+  }
+  assert.ok(kst('host_taken') - taken0 > 0, 'the LWPs took events from the set themselves');
+  await within(sys.lwp_wait_async(ra.lid), 10_000, 'A');
+  await within(sys.lwp_wait_async(rb.lid), 10_000, 'B');
+  for (const fd of [...A, ...B]) closeSync(fd);
+});
+
+test('a child\'s exit while an LWP waits in the host on the set: NOTE_EXIT arrives (the intr thread\'s own work is poked)', async () => {
+  const P = pipe_high();
+  const waits0 = kst('host_waits'), pokes0 = kst('pokes');
+  const rd = reader(P[0], 1);
+  await until(() => rd.res[0] === 1, 10_000, 'the reader');
+  await until(() => kst('host_waits') > waits0, 10_000, 'the reader to wait in the host');
+  for (let round = 0; round < 3; round++) {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => process.exit(7), 50)'], { stdio: 'ignore' });
+    const kq = sys.kqueue();
+    sys.kevent(kq, [sys.EV_SET(child.pid!, sys.EVFILT_PROC, sys.EV_ADD, sys.NOTE_EXIT, 0, 0)], 0, { tv_sec: 0, tv_nsec: 0 });
+    const ev = await within(sys.kevent_async(kq, null, 1, { tv_sec: 10, tv_nsec: 0 }), 15_000, 'NOTE_EXIT');
+    assert.equal(ev.length, 1, `round ${round}: NOTE_EXIT`);
+    assert.ok((ev[0]!.fflags & sys.NOTE_EXIT) !== 0, 'NOTE_EXIT in fflags');
+    assert.equal(ev[0]!.data, 7 << 8, 'the wait status: exit 7');
+    sys.close(kq);
+  }
+  // The child's io_uring completion was taken from the set by the reader (it
+  // waits there throughout), which handed it to the intr thread.
+  assert.ok(kst('pokes') > pokes0, 'the intr thread was poked');
+  writeSync(P[1], 'x');
+  await until(() => rd.res[4] === 1, 10_000, 'the reader to finish');
+  assert.equal(rd.res[1], 1);
+  await within(sys.lwp_wait_async(rd.lid), 10_000, 'reader');
+  for (const fd of P) closeSync(fd);
+});
