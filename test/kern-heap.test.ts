@@ -1,5 +1,5 @@
 /**
- * kern/heap.ts, the kernel's one binary heap (the callout heaps): random
+ * kern/heap.ts, the kernel's one heap (the callout heaps; 4-ary): random
  * inserts, removals from anywhere and re-keys, checked after each step
  * against a model — the first element has the smallest key, every element
  * knows its index, removed ones read -1 — and drained in key order at the
@@ -12,9 +12,10 @@ import { map_memory, I32, f64_get, f64_set } from '../src/kern/kmem.js';
 import { KHeap } from '../src/kern/heap.js';
 
 const NEL = 24;
-const B = 8;                                   // the heap region: count at B, slots from B + 2
-const elOf = (j: number): number => 64 + 8 * j; // elements: key (f64) at +0, index at +2
+const B = 16;                                    // the heap region (on a 64-byte line): count at B, slots after B + 2
+const elOf = (j: number): number => 256 + 8 * j; // elements: key (f64) at +0, index at +2
 const H = new KHeap(0, 2, 2, 0);
+assert.ok(B + H.region_words(NEL) <= elOf(0), 'the heap region ends before the elements');
 
 type Op = { k: 'insert' | 'remove' | 'rekey'; e: number; key: number };
 const opArb: fc.Arbitrary<Op> = fc.record({
@@ -43,9 +44,14 @@ test('KHeap: random inserts, removals and re-keys keep the heap order and the in
       }
       assert.equal(H.size(B), inHeap.size);
       for (let i = 0; i < H.size(B); i++) {
-        const x = I32[B + 2 + i]!;
+        const x = H.at(B, i);
         assert.equal(I32[x + 2], i, 'each element knows its index');
-        if (i > 0) assert.ok(f64_get(I32[B + 2 + ((i - 1) >> 1)]!, 0) <= f64_get(x, 0), 'parent <= child');
+        assert.equal(H.key_at(B, i), f64_get(x, 0), 'the slot holds its element\'s key');
+        if (i > 0) {
+          const p = H.parent(i);
+          assert.ok(p >= 0 && p < i && 4 * p + 1 <= i && i <= 4 * p + 4, 'the parent of i is (i - 1) / 4');
+          assert.ok(f64_get(H.at(B, p), 0) <= f64_get(x, 0), 'parent <= child');
+        }
       }
       const min = Math.min(...[...inHeap].map((j) => f64_get(elOf(j), 0)));
       assert.equal(H.first_key(B), inHeap.size === 0 ? Infinity : min);

@@ -34,7 +34,7 @@
  * must not block: every other expiry waits behind them.
  *
  * Arm and cancel are O(log n): the pending callouts of a time line form a
- * binary min-heap of callout handles in a kernel region, and every callout
+ * min-heap of callout handles in a kernel region (kern/heap.ts), and every callout
  * knows its heap index. Arming a new earliest deadline wakes the clock thread
  * by bumping and notifying the heap's wake word.
  */
@@ -83,11 +83,13 @@ function capacity(t: Tunables): number { let n = 16; for (const d of demands) n 
 
 const callouts = kcache_create('callout', CALLOUT, capacity);
 
-// A heap region per time line: header words, then one handle per callout.
+// A heap region per time line: header words, then one slot per callout (kern/heap.ts).
 const H_LOCK = 0, H_COUNT = 1, H_WAKE = 2, H_FIRED = 3, H_TARGET = 4 /* f64: words 4-5 */, H_COVER = 6 /* f64: words 6-7 */, H_HDR = 8;
+// ---- the heap (kern/heap.ts; its lock held): callouts by deadline
+const HEAP = new KHeap(H_COUNT, H_HDR, F.idx, F.when);
 const heaps = [
-  kregion_create('callout.heap.mono', (t) => H_HDR + capacity(t)),
-  kregion_create('callout.heap.manual', (t) => H_HDR + capacity(t)),
+  kregion_create('callout.heap.mono', (t) => HEAP.region_words(capacity(t))),
+  kregion_create('callout.heap.manual', (t) => HEAP.region_words(capacity(t))),
 ];
 for (const h of heaps) mutex_class('callout', h, { skip: H_LOCK, words: 1 });
 
@@ -130,9 +132,6 @@ export function callout_free(c: number): void {
 
 function when_of(c: number): number { return f64_get(c, F.when); }
 function heap_base(line: number): number { return heaps[line]!.base; }
-
-// ---- the heap (kern/heap.ts; its lock held): callouts by deadline
-const HEAP = new KHeap(H_COUNT, H_HDR, F.idx, F.when);
 
 /** Wakes the clock thread if `when` is earlier than what it sleeps towards (heap lock held). */
 function kick(b: number, when: number): void {
@@ -338,7 +337,7 @@ export function callout_wake(line: number): void {
   Atomics.notify(I32, b + H_WAKE);
 }
 /** Bytes per callout plus its heap slots (for the memory report). */
-export function callout_bytes_each(): number { return CALLOUT_BYTES + 4 * heaps.length; }
+export function callout_bytes_each(): number { return CALLOUT_BYTES + 4 * (HEAP.region_words(1) - HEAP.region_words(0)) * heaps.length; }
 
 /** A callout that is not idle, as {@link callout_snapshot} reports it. */
 export interface CalloutInfo { c: number; state: 'pending' | 'firing'; firer: number; waiters: number; when: number }

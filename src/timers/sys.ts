@@ -17,7 +17,7 @@ import { on_proc_exit } from '../kern/proc.js';
 import { clock_backend, timeline_now, manual_set, CLOCK_DEFAULT_SIGEV, TL_MANUAL } from './clocks.js';
 import { callout_alloc, callout_free, callout_reset, callout_stop, callout_run, CK_ITIMER } from './callout.js';
 import { IT, IT_PORT, IT_SIGNAL, IT_THREAD, itimers, C_CREATED, C_DELETED, C_ARMED } from './itimer.js';
-import { timer_grab, timer_release, table_install, timer_unhook, table_lock, timer_unlock, timer_ids } from './timertab.js';
+import { timer_grab, timer_grab_unhook, timer_release, table_install, timer_unhook, timer_unlock_unhooked, table_lock, timer_ids } from './timertab.js';
 import { thread_mbox, thread_register, thread_unregister, reeval } from './sigev-thread.js';
 import { port_bind, port_unbind, port_hint } from './portnfy.js';
 export { timer_port_deadline } from './portnfy.js';
@@ -163,6 +163,11 @@ function current(it: number): Itimerspec {
   const armed = I32[it + IT.armed] !== 0;
   const next = f64_get(it, IT.value), iv = f64_get(it, IT.interval);
   mutex_exit(it + IT.mutex);
+  return setting(it, armed, next, iv);
+}
+
+/** The setting of a timer from its armed flag, next expiry and period (read under it_mutex; no lock held now). */
+function setting(it: number, armed: boolean, next: number, iv: number): Itimerspec {
   const out: Itimerspec = { it_interval: ts_of_ns(iv), it_value: { tv_sec: 0, tv_nsec: 0 } };
   if (!armed) return out;
   const now = timeline_now(I32[it + IT.line]!);
@@ -234,13 +239,22 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
   const arm = !is_zero(v);
   let old: Itimerspec;
   try {
-    old = current(it);
     const c = I32[it + IT.callout]!;
-    callout_stop(c); // waits for a firing in progress: none runs after this
     let deadline: number | undefined = 0;
     if (arm) deadline = clock_backend(I32[it + IT.clock], S).deadline!(v, (fl & TIMER_ABSTIME) !== 0);
     const ivNs = arm ? ns_up(iv.tv_sec, iv.tv_nsec) : 0; // computed before the lock: only stores under it
+    // Disarming waits for a firing in progress (callout_stop): none runs
+    // after this. Arming needs no stop: callout_reset re-keys a pending
+    // callout in place, and one firing now is re-armed at the new deadline
+    // when its handler returns (its own next expiry loses); that handler
+    // runs under it_mutex, so it sees either the old setting whole (an
+    // expiry due before this call) or the new one (not yet due: it only
+    // re-arms at the new value).
+    if (!arm || deadline === undefined) callout_stop(c);
     mutex_enter(it + IT.mutex);
+    // The old setting and the new one under one hold: nothing fires between.
+    const wasArmed = I32[it + IT.armed] !== 0;
+    const oldNext = f64_get(it, IT.value), oldIv = f64_get(it, IT.interval);
     f64_set(it, IT.interval, ivNs);
     if (deadline === undefined || !arm) {
       I32[it + IT.armed] = 0;
@@ -249,6 +263,7 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
       I32[it + IT.armed] = 1;
     }
     mutex_exit(it + IT.mutex);
+    old = setting(it, wasArmed, oldNext, oldIv);
     if (deadline === undefined) fail('EOVERFLOW', S, 'expiry beyond the largest 64-bit time');
     if (arm) {
       callout_reset(c, deadline);
@@ -283,14 +298,21 @@ export function timer_getoverrun(timerid: number): number {
 export function timer_delete(timerid: number): void {
   sysenter();
   clock_start_check();
-  const it = grab(timerid, 'timer_delete');
-  destroy(it);
+  const id = copyin_i32(timerid, 'timerid', 'timer_delete');
+  const it = timer_grab_unhook(id); // grab and unhook in one hold of the table lock
+  if (it === 0) fail('EINVAL', 'timer_delete', `timer ${id}`);
+  teardown(it);
   kstat_add(C_DELETED);
 }
 
 /** Deletes a grabbed timer (timer_delete_locked + the backend's delete). */
 function destroy(it: number): void {
   timer_unhook(it);
+  teardown(it);
+}
+
+/** Tears down a grabbed timer already out of the table (timer_unhook). */
+function teardown(it: number): void {
   const c = I32[it + IT.callout]!;
   if (c !== 0) callout_free(c); // waits for a firing in progress
   if ((I32[it + IT.flags]! & IT_PORT) !== 0) port_unbind(it);
@@ -302,10 +324,7 @@ function destroy(it: number): void {
   I32[it + IT.pending] = 0;
   mutex_exit(it + IT.mutex);
   if (wasThread) thread_unregister(it);
-  const L = table_lock();
-  mutex_enter(L);
-  timer_unlock(it);
-  mutex_exit(L);
+  timer_unlock_unhooked(it);
   itimers.free(it);
 }
 

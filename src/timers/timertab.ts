@@ -127,10 +127,36 @@ export function timer_grab(tid: number): number {
   const L = table_lock();
   const w: Waiter = { sl: 0, polled: false };
   mutex_enter(L);
+  const it = grab_locked(tid, w);
+  mutex_exit(L);
+  done(w);
+  return it;
+}
+
+/**
+ * timer_grab and timer_unhook in one hold of the table lock (timer_delete):
+ * the grabbed timer of an id, already out of the table, or 0 as timer_grab.
+ */
+export function timer_grab_unhook(tid: number): number {
+  if (!Number.isInteger(tid) || tid < 0 || tid >= timer_max()) return 0;
+  const L = table_lock();
+  const w: Waiter = { sl: 0, polled: false };
+  mutex_enter(L);
+  const it = grab_locked(tid, w);
+  if (it !== 0) unhook_locked(it, w);
+  mutex_exit(L);
+  done(w);
+  return it;
+}
+
+/** timer_grab's body (table lock held, dropped and retaken while it waits). */
+function grab_locked(tid: number, w: Waiter): number {
+  const L = table_lock();
   let it = I32[slot(tid)]!;
   if (it !== 0 && (I32[it + IT.lock]! & ITLK_LOCKED) !== 0 && I32[it + IT.owner] === cur.lid) {
     // This thread holds it already: waiting would be for ever (a kernel bug).
     mutex_exit(L);
+    done(w);
     fail('EDEADLK', 'timer_grab', `timer ${tid} is already held by this thread`);
   }
   while (it !== 0 && (I32[it + IT.lock]! & ITLK_LOCKED) !== 0 && !ready(w)) {
@@ -144,8 +170,6 @@ export function timer_grab(tid: number): number {
       it = 0;
     }
   }
-  mutex_exit(L);
-  done(w);
   return it;
 }
 
@@ -187,6 +211,13 @@ export function timer_unhook(it: number): void {
   const L = table_lock();
   const w: Waiter = { sl: 0, polled: false };
   mutex_enter(L);
+  unhook_locked(it, w);
+  mutex_exit(L);
+  done(w);
+}
+
+/** timer_unhook's body (table lock held, dropped and retaken while it waits). */
+function unhook_locked(it: number, w: Waiter): void {
   I32[it + IT.lock]! |= ITLK_REMOVE;
   while (I32[it + IT.blockers]! > 0) {
     if (!ready(w)) { refill(w); continue; } // the timer is ours (grabbed): it stays
@@ -196,8 +227,18 @@ export function timer_unhook(it: number): void {
   }
   table_remove(I32[it + IT.tid]!);
   sq_wake_all(it + IT.cv);
-  mutex_exit(L);
-  done(w);
+}
+
+/**
+ * The last unlock of a timer out of the table (timer_unhook done): nobody
+ * can find it any more and nobody waits on it (it_blockers was 0 under T,
+ * and a thread polling for the lock counts as a blocker), so its lock bits
+ * are cleared without the table lock, as table_install sets a new timer's
+ * before it is published. Saves timer_delete a round trip on T.
+ */
+export function timer_unlock_unhooked(it: number): void {
+  I32[it + IT.lock]! &= ~ITLK_LOCKED;
+  I32[it + IT.owner] = 0;
 }
 
 /** Every live timer id (a snapshot; for process exit and port close). */
