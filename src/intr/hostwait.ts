@@ -14,8 +14,10 @@
  * through the one mapping in its own thread, activating its own knote (a
  * wake-up of itself: a store, no host call). epoll_wait hands each
  * edge-triggered event to one caller, so each is dispatched once: by a
- * sleeper, or by the intr thread after the last sleeper left (it takes
- * the set once more if the intr thread skipped meanwhile).
+ * sleeper, or by the intr thread after the last sleeper left; a sleeper
+ * leaves before it takes the set, and one woken by something else takes
+ * it when the intr thread skipped meanwhile, so nothing waits for a later
+ * edge.
  *
  * What such a sleeper takes is everyone's: an event for another kqueue or
  * port is dispatched here as the intr thread would have, waking its
@@ -39,17 +41,20 @@ class SetHostWait implements HostWait {
     intr_hwait_enter();
     const r = os_wait2(this.ep, POLLIN, this.kick, ns);
     const kick = r > 0 && (r & W2_KICK) !== 0 ? HW_KICK : 0;
-    // Readable: the events are taken in ready(), still counted as a waiter
-    // (the intr thread leaves them to this thread until then).
+    // Readable: the events are taken in ready() (still counted as a waiter
+    // until then, so the intr thread leaves them to this thread).
     if (r > 0 && (r & W2_FD) !== 0) return HW_READY | kick;
     this.leave();
     return r < 0 ? -1 : kick;
   }
   drain(): void { os_eventfd_drain(this.kick); }
   ready(): boolean {
+    // Leave first, then take: one epoll_wait. What the intr thread skipped
+    // before the leave is taken here; what arrives after it is a new edge
+    // for the intr thread (or for another waiter still in ppoll).
+    intr_hwait_leave();
     const n = intr_harvest();
     if (n > 0) kstat_add(C_TAKEN, n);
-    this.leave();
     return true;
   }
   private leave(): void {
