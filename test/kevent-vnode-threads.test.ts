@@ -24,11 +24,14 @@ test('an LWP blocked in kevent is woken by an append in another thread', async (
   kevent(kq, [EV_SET(fd, EVFILT_VNODE, EV_ADD | EV_CLEAR, NOTE_WRITE | NOTE_EXTEND, 0, 0)], 0, ZERO);
   const sab = new SharedArrayBuffer(16);
   const res = new Int32Array(sab);
-  const sleeps0 = sys.kstat('kqueue')['kqueue.sleeps']!;
+  const intr = (k: string): number => sys.kstat('intr')[`intr.${k}`] ?? 0;
+  const waits0 = intr('host_waits'), taken0 = intr('host_taken');
   const lid = sys.lwp_create({ module: new URL('./fixtures/portfile-lwp.js', import.meta.url), export: 'blockInKevent', arg: { kq, sab } });
-  await until(() => sys.kstat('kqueue')['kqueue.sleeps']! > sleeps0, 10_000, 'the LWP to sleep in kevent');
+  // It waits in the host on the kernel's epoll set (intr/hostwait.ts) and takes the inotify event itself.
+  await until(() => intr('host_waits') > waits0 && intr('host_waiters') > 0, 10_000, 'the LWP to sleep in kevent, in the host');
   fs.appendFileSync(p, 'wake');
   await within(sys.lwp_wait_async(lid), 10_000, 'the LWP');
+  assert.ok(intr('host_taken') > taken0, 'the LWP took the event from the set');
   assert.deepEqual([...res], [1, fd, EVFILT_VNODE, NOTE_WRITE | NOTE_EXTEND]);
   close(kq); close(fd);
   fs.rmSync(d, { recursive: true });

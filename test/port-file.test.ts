@@ -320,18 +320,21 @@ test('copy-in: each file_obj_t field read once, before any lock', () => {
   fs.rmSync(d, { recursive: true });
 });
 
-test('an LWP blocked in port_get is woken by an append in another thread; it gets the object\'s number', async () => {
+test('an LWP blocked in port_get is woken by an append in another thread, taking the event from the epoll set itself; it gets the object\'s number', async () => {
   const [d, p] = file();
   const port = port_create();
   const o = fobj(p);
   port_associate(port, PORT_SOURCE_FILE, o, FILE_MODIFIED, 77);
   const sab = new SharedArrayBuffer(32);
   const res = new Int32Array(sab);
-  const waits0 = sys.kstat('port')['port.waits']!;
+  const intr = (k: string): number => sys.kstat('intr')[`intr.${k}`] ?? 0;
+  const waits0 = intr('host_waits'), taken0 = intr('host_taken');
   const lid = sys.lwp_create({ module: new URL('./fixtures/portfile-lwp.js', import.meta.url), export: 'blockInPortGet', arg: { port, sab } });
-  await until(() => sys.kstat('port')['port.waits']! > waits0, 10_000, 'the LWP to wait in port_get');
+  // It waits in the host on the kernel's epoll set (intr/hostwait.ts) and takes the inotify event itself.
+  await until(() => intr('host_waits') > waits0 && intr('host_waiters') > 0, 10_000, 'the LWP to wait in port_get, in the host');
   fs.appendFileSync(p, 'wake');
   await within(sys.lwp_wait_async(lid), 10_000, 'the LWP');
+  assert.ok(intr('host_taken') > taken0, 'the LWP took the event from the set');
   assert.deepEqual([...res.slice(0, 4)], [1, FILE_MODIFIED, PORT_SOURCE_FILE, 77]);
   assert.ok(res[4]! > 0, `another thread gets the object's kernel number (${res[4]})`);
   // The number names the object: associated again here, another thread's number dissociates it.

@@ -14,10 +14,9 @@
  * through the one mapping in its own thread, activating its own knote (a
  * wake-up of itself: a store, no host call). epoll_wait hands each
  * edge-triggered event to one caller, so each is dispatched once: by a
- * sleeper, or by the intr thread after the last sleeper left; a sleeper
- * leaves before it takes the set, and one woken by something else takes
- * it when the intr thread skipped meanwhile, so nothing waits for a later
- * edge.
+ * sleeper, or by the intr thread after the last sleeper left (which
+ * takes the set once more if the intr thread found events left to it
+ * meanwhile: nothing waits for a later edge).
  *
  * What such a sleeper takes is everyone's: an event for another kqueue or
  * port is dispatched here as the intr thread would have, waking its
@@ -27,8 +26,8 @@
  */
 import { HW_READY, HW_KICK, type HostWait } from '../kern/sleepwait.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
-import { intr_epfd, intr_running, intr_hwait_enter, intr_hwait_leave, intr_hwait_possible } from './intr.js';
-import { intr_harvest } from './bridge.js';
+import { intr_epfd, intr_running, intr_hwait_enter, intr_hwait_leave, intr_hwait_possible, intr_hwait_pending } from './intr.js';
+import { intr_harvest, BRIDGE_NS } from './bridge.js';
 import { intr_kick_fd } from './kick.js';
 import { os_available, os_wait2, os_eventfd_drain, W2_FD, W2_KICK, POLLIN } from './ffi.js';
 
@@ -49,12 +48,11 @@ class SetHostWait implements HostWait {
   }
   drain(): void { os_eventfd_drain(this.kick); }
   ready(): boolean {
-    // Leave first, then take: one epoll_wait. What the intr thread skipped
-    // before the leave is taken here; what arrives after it is a new edge
-    // for the intr thread (or for another waiter still in ppoll).
-    intr_hwait_leave();
+    // Take, still counted (the intr thread leaves the set alone), then
+    // leave; again only when the intr thread found events left meanwhile.
     const n = intr_harvest();
     if (n > 0) kstat_add(C_TAKEN, n);
+    this.leave();
     return true;
   }
   private leave(): void {
@@ -63,6 +61,14 @@ class SetHostWait implements HostWait {
 }
 /** This thread's (one: a thread sleeps once at a time). */
 const hw = new SetHostWait();
+
+/**
+ * How long a sleeper that got no host wait from intr_hostwait should sleep
+ * before it asks again: a bridge period while the intr thread is still
+ * setting up (its first sleeps then end early and wait in the host from
+ * the next), else no limit.
+ */
+export function intr_hostwait_retry_ns(): number { return intr_hwait_pending() ? BRIDGE_NS : Infinity; }
 
 /** The host wait on the kernel's epoll set for a sleeper about to block, or undefined: sleep on the wait word. */
 export function intr_hostwait(): HostWait | undefined {

@@ -211,22 +211,28 @@ export function intr_claim_start(): boolean { return Atomics.compareExchange(I32
 /**
  * Sleepers waiting in the host on the epoll set itself (hostwait.ts): the
  * count in the low bits of W_HWAIT, and HW_SKIPPED once the intr thread
- * left a readiness of the set to them. While the count is nonzero the intr
+ * left events of the set to them. While the count is nonzero the intr
  * thread does not take events from the set (intr_hwait_skip): the woken
  * sleeper takes them (epoll_wait hands each edge-triggered event to one
  * caller only), so the event is dispatched in the thread that waits for it,
  * one host wake-up from the descriptor. The last waiter to leave takes the
- * set once more when the intr thread skipped meanwhile (intr_hwait_leave),
- * so no event waits for a later edge.
+ * set once more when the intr thread skipped events meanwhile
+ * (intr_hwait_leave), so none waits for a later edge.
  */
 const HW_SKIPPED = 1 << 30, HW_COUNT = HW_SKIPPED - 1;
 const C_HSKIPS = kstat_counter('intr', 'host_skips');
 const C_POKES = kstat_counter('intr', 'pokes');
+/** Sleepers waiting in the host on the set now. */
+kstat_gauge('intr', 'host_waiters', () => Atomics.load(I32, state.base + W_HWAIT) & HW_COUNT);
 
-/** The intr thread waits on its own set (intrthread-main.ts): only then do host waiters get the set's events first. */
-export function intr_set_own_set(own: boolean): void { Atomics.store(I32, state.base + W_OWN, own ? 1 : 0); }
+/** Whether the intr thread waits on its own set (intrthread-main.ts): only then do host waiters get the set's events first. W_OWN: 0 not known yet, 1 yes, 2 no. */
+export function intr_set_own_set(own: boolean): void { Atomics.store(I32, state.base + W_OWN, own ? 1 : 2); }
 /** Whether a sleeper may wait in the host on the set: the intr thread runs, on its own set. */
-export function intr_hwait_possible(): boolean { return Atomics.load(I32, state.base + W_OWN) !== 0; }
+export function intr_hwait_possible(): boolean { return Atomics.load(I32, state.base + W_OWN) === 1; }
+/** Whether that is not known yet: the intr thread was asked to start and has not set itself up. */
+export function intr_hwait_pending(): boolean {
+  return Atomics.load(I32, state.base + W_OWN) === 0 && Atomics.load(I32, state.base + W_ASKED) !== 0;
+}
 /** A sleeper starts waiting in the host on the set. */
 export function intr_hwait_enter(): void { Atomics.add(I32, state.base + W_HWAIT, 1); }
 /** It stops; true when it must take the set once more (it was the last, and the intr thread skipped). */
@@ -238,13 +244,21 @@ export function intr_hwait_leave(): boolean {
     if (Atomics.compareExchange(I32, w, v, last ? 0 : v - 1) === v) return last && (v & HW_SKIPPED) !== 0;
   }
 }
-/** The intr thread, woken by the set: true when a host waiter takes its events (skipped, and marked so). */
-export function intr_hwait_skip(): boolean {
+/**
+ * The intr thread, woken by the set: true when it must leave the set to the
+ * host waiters. Usually a waiter woken by the same arrival has taken the
+ * events already (`pending()`, a poll of the set, says whether anything is
+ * left); what is left is marked skipped, so that the last waiter takes the
+ * set again as it leaves. A waiter that left meanwhile fails the mark: the
+ * intr thread then takes the events itself.
+ */
+export function intr_hwait_skip(pending: () => boolean): boolean {
   const w = state.base + W_HWAIT;
   for (;;) {
     const v = Atomics.load(I32, w);
     if ((v & HW_COUNT) === 0) return false;
-    if ((v & HW_SKIPPED) !== 0 || Atomics.compareExchange(I32, w, v, v | HW_SKIPPED) === v) { kstat_add(C_HSKIPS); return true; }
+    if ((v & HW_SKIPPED) !== 0 || !pending()) return true;
+    if (Atomics.compareExchange(I32, w, v, v | HW_SKIPPED) === v) { kstat_add(C_HSKIPS); return true; }
   }
 }
 

@@ -89,6 +89,8 @@ export function intrthread_main(image: KernelImage): never {
   if (own) ffi.os_epoll_del(ep, evfd);
   intr.intr_set_own_set(own);
   const buf2 = new ffi.EpollEvents(4);
+  /** Whether the kernel's set holds an event now (a poll: nothing is taken). */
+  const pending = (): boolean => ffi.os_poll(ep, ffi.POLLIN) > 0;
 
   // After a batch, look again without sleeping for up to intr_spin_ns while a
   // burst is under way — the batch held several events, the thread had slept
@@ -104,7 +106,7 @@ export function intrthread_main(image: KernelImage): never {
   function look_again(): boolean {
     let found = false, until = performance.now() + spinMs;
     while (performance.now() < until) {
-      if (own && intr.intr_hwait_skip()) break;
+      if (own && intr.intr_hwait_skip(pending)) break;
       if (take() > 0) { found = true; until = performance.now() + spinMs; }
     }
     return found;
@@ -117,7 +119,7 @@ export function intrthread_main(image: KernelImage): never {
       const m = ffi.os_epoll_wait(ep2, buf2, -1);
       for (let i = 0; i < m; i++) {
         if (buf2.lo(i) === 0) { ffi.os_eventfd_drain(evfd); intr.intr_run_pokes(); }
-        else if (!intr.intr_hwait_skip()) n += take();
+        else if (!intr.intr_hwait_skip(pending)) n += take();
       }
     } else {
       n = ffi.os_epoll_wait(ep, buf, -1);

@@ -10,7 +10,7 @@ export {
 } from './intr.js';
 export { intr_thread_start } from './start.js';
 export { intr_kick_fd } from './kick.js';
-export { intr_hostwait } from './hostwait.js';
+export { intr_hostwait, intr_hostwait_retry_ns } from './hostwait.js';
 export { intr_child_watch } from './childwait.js';
 export {
   os_poll, os_stat_seq, os_ioctl_int, os_pipe_size, os_offset, os_sockopt_int, os_tcp_backlog, st,

@@ -21,7 +21,7 @@ import { kqueue_register_locked } from './register.js';
 import { spin_poll } from './spin.js';
 import type { kevent_t } from './filter.js';
 import { EV_ERROR, EV_RECEIPT } from './consts.js';
-import { intr_bridge, intr_bridge_needed, intr_hostwait, BRIDGE_NS } from '../intr/kapi.js';
+import { intr_bridge, intr_bridge_needed, intr_hostwait, intr_hostwait_retry_ns, BRIDGE_NS } from '../intr/kapi.js';
 
 const WMESG_KQREAD = wmesg_register('kqread');
 /** Changes applied per hold of the kqueue lock. */
@@ -221,6 +221,7 @@ export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]
       // With OS knotes, a blocking kevent waits in the host on the kernel's
       // epoll set and dispatches what wakes it itself (intr/hostwait.ts).
       const host = !async && I32[kq + Q.nos]! > 0 ? intr_hostwait() : undefined;
+      if (host === undefined && !async && I32[kq + Q.nos]! > 0) until = Math.min(until, mono_now() + intr_hostwait_retry_ns());
       const r = yield { sl, lock: kq + Q.lock, deadline: until, host };
       sq_free(sl);
       if (r === SQ_INTR) fail_status('EINTR', syscall);

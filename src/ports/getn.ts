@@ -36,6 +36,7 @@ import { event_list, port_event, type port_event_t, type port_event_list } from 
 import { room_notify } from './room.js';
 import { fd_bridge_locked } from './src-fd.js';
 import { port_hostwait } from './hostwait.js';
+import { intr_hostwait, intr_hostwait_retry_ns } from '../intr/kapi.js';
 
 export const WMESG_PORTGET = wmesg_register('portget');
 
@@ -221,15 +222,19 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       // On a port fed through a send lane, a wait without timeout had its
       // spin before it registered (getn_fast's prespin): not a second one.
       // Otherwise, a blocking getter of a port with a PORT_SOURCE_FD
-      // association waits on its descriptor in the host (hostwait.ts): one
-      // hop from the host, and no CPU spent on a spin for an event the host
-      // brings. Else the adaptive spin.
+      // association waits on its descriptor in the host (hostwait.ts), one
+      // with PORT_SOURCE_FILE ones on the kernel's epoll set (intr/hostwait.ts):
+      // one hop from the host, and no CPU spent on a spin for an event the
+      // host brings. Else the adaptive spin.
       const plain = !async && until === deadline && dw === undefined;
-      const host = plain ? port_hostwait(h) : undefined;
+      const hostset = plain && Atomics.load(I32, h + P.hostset) !== 0;
+      const host = plain ? port_hostwait(h) ?? (hostset ? intr_hostwait() : undefined) : undefined;
+      // The intr thread still setting up: sleep a bridge period, then look again.
+      const sleepUntil = host === undefined && hostset ? Math.min(until, mono_now() + intr_hostwait_retry_ns()) : until;
       const sp = !plain || host !== undefined || (tns === -1 && lane_owner(h) !== 0) ? undefined : spin_begin(h, deadline);
       let r: number;
       try {
-        r = yield { sl, lock: port_lock(h), deadline: until, spin: dw?.policy ?? sp?.policy, host };
+        r = yield { sl, lock: port_lock(h), deadline: sleepUntil, spin: dw?.policy ?? sp?.policy, host };
       } finally {
         sq_free(sl);
         lane_ctl_sync_locked(h);
@@ -241,7 +246,7 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       if (I32[h + P.flags]! & PQ_CLOSE) fail('EBADFD', syscall, 'port closed while waiting');
       if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) continue;
       if (r === SQ_INTR) fail_status('EINTR', syscall);
-      if (r === SQ_TIMEDOUT && until < deadline && mono_now() < deadline) continue; // a bridge period
+      if (r === SQ_TIMEDOUT && sleepUntil < deadline && mono_now() < deadline) continue; // a bridge period
       if (r === SQ_TIMEDOUT || mono_now() >= deadline) {
         if (!one && (needNew === -1 || port_gen(h) !== needNew)) take_drops_lock(h, max, out);
         break;

@@ -59,7 +59,7 @@ import { fail, type ErrnoCode } from '../kern/errno.js';
 import { arg_type, type FileObjCopy } from '../kern/copyin.js';
 import { kstat_gauge } from '../kern/kstat.js';
 import * as ix from '../intr/kapi.js';
-import { E, ST_MASK, ST_RESERVED } from './mem.js';
+import { E, P, ST_MASK, ST_RESERVED } from './mem.js';
 import {
   port_source_register, port_alloc_event, port_init_event, port_set_event, port_send_event, port_free_event,
   port_remove_done_event, port_event_fd,
@@ -284,9 +284,12 @@ function associate(port: number, object: FileObjCopy, events: number, user: numb
   const now = times_differ(object, events);
   let spare: number;
   try { spare = port_alloc_event(port, PORT_ALLOC_SCACHED, PORT_SOURCE_FILE, 'port_associate'); } catch (e) { ix.os_close_fd(pfd); throw e; }
+  const h = I32[spare + E.port]!;
   const err = associate_locked({ port, oid, pfd, events, user, now, spare, name: object.fo_name });
   ix.ino_flush(); // what joining a kept or shared watch read for its other watchers
   if (err !== 0) fail(err, 'port_associate', object.fo_name);
+  // Its getters wait in the host on the epoll set (getn.ts): one hop from inotify.
+  Atomics.store(I32, h + P.hostset, 1);
   ix.intr_thread_start();
 }
 
