@@ -74,8 +74,12 @@ function copyin_changes(changelist: unknown, syscall: string): readonly kevent_t
   const list = copyin_array(changelist, 'changelist', syscall);
   const out = new Array<kevent_t>(list.length);
   for (let i = 0; i < list.length; i++) {
-    const r = copyin_kevent(list[i], syscall);
-    const { ident, filter, flags, fflags, data, udata } = r;
+    const v = list[i];
+    // copyin_kevent's checks and messages, without its intermediate record:
+    // the six fields go straight into the kernel's copy (one object per change).
+    if (v === null || typeof v !== 'object') copyin_kevent(v, syscall);
+    const r = v as Record<string, unknown>;
+    const ident = r.ident, filter = r.filter, flags = r.flags, fflags = r.fflags, data = r.data, udata = r.udata;
     if (typeof ident !== 'number' || typeof filter !== 'number' || typeof flags !== 'number' ||
         typeof fflags !== 'number' || typeof data !== 'number' || typeof udata !== 'number') {
       arg_type(syscall, `changelist[${i}] needs numeric ident, filter, flags, fflags, data and udata`);

@@ -12,10 +12,19 @@ import { fd_file } from '../kern/fdtab.js';
 import { type Errno } from '../kern/errno.js';
 import { kstat_add } from '../kern/kstat.js';
 import { knote_unwatch } from './watch.js';
-import { Q, K, knotes, kn_lookup, kn_hash_insert, KN_ACTIVE, KN_QUEUED, KN_DISABLED } from './knote.js';
-import { filter_ops, EVENT_REGISTER, type kevent_t, type FilterOps } from './filter.js';
-import { EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EV_SYSFLAGS } from './consts.js';
+import * as knote from './knote.js';
+import { knotes, kn_lookup, kn_hash_insert } from './knote.js';
+import * as filter from './filter.js';
+import { filter_ops, type kevent_t, type FilterOps } from './filter.js';
+import * as consts from './consts.js';
 import { kq_lock, kq_unlock, knote_detach_and_drop, knote_event_ops, knote_enqueue, KNLIST, C_ENOMEM, C_KNOTES, C_KN_INUSE } from './kern.js';
+
+// Module-local copies of the offsets and bits the hot paths use (see scan.ts):
+// optimised code reads an imported binding through its module cell, with a
+// hole check, on every use; a local const is folded in as a constant.
+const K = knote.K, Q = knote.Q, KN_ACTIVE = knote.KN_ACTIVE, KN_QUEUED = knote.KN_QUEUED, KN_DISABLED = knote.KN_DISABLED;
+const EV_ADD = consts.EV_ADD, EV_DELETE = consts.EV_DELETE, EV_ENABLE = consts.EV_ENABLE, EV_DISABLE = consts.EV_DISABLE;
+const EV_SYSFLAGS = consts.EV_SYSFLAGS, EVENT_REGISTER = filter.EVENT_REGISTER;
 
 /**
  * kqueue_register: applies one change. Returns 0 or the errno code of
