@@ -20,10 +20,12 @@ import { kqueue_scan } from './scan.js';
 import { kqueue_register_locked } from './register.js';
 import { spin_poll } from './spin.js';
 import type { kevent_t } from './filter.js';
-import { EV_ERROR, EV_RECEIPT } from './consts.js';
+import * as consts from './consts.js';
 import { intr_bridge, intr_bridge_needed, BRIDGE_NS } from '../intr/kapi.js';
 
 const WMESG_KQREAD = wmesg_register('kqread');
+// Local copies for apply_changes' loop (an imported binding is a cell load and a hole check per use; see scan.ts).
+const EV_ERROR = consts.EV_ERROR, EV_RECEIPT = consts.EV_RECEIPT;
 /** Changes applied per hold of the kqueue lock. */
 const CHUNK = 64;
 
