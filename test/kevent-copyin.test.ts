@@ -59,6 +59,47 @@ test('a changelist Proxy array whose element trap calls kevent on the same kqueu
   assert.deepEqual(r, { reads: 1 });
 });
 
+// The copy of a changelist goes into records the thread reuses from call to
+// call (kevent.ts, ChangeList). A call made while another call's copy is
+// still pending (from a getter of its timeout, after its changelist was
+// copied) must copy into records of its own: both lists apply as given.
+test('a timeout getter calling kevent with a changelist while the outer copy is pending: both lists apply as given', async () => {
+  const r = await child(`const kq = s.kqueue();
+    const ZERO = { tv_sec: 0, tv_nsec: 0 };
+    const R = s.EV_ADD | s.EV_RECEIPT;
+    let inner = [];
+    const ts = { get tv_sec() {
+      inner = s.kevent(kq, [7, 8, 9].map((i) => s.EV_SET(i, s.EVFILT_USER, R, 0, 0, i + 10)), 4, ZERO);
+      return 0;
+    }, tv_nsec: 0 };
+    const outer = s.kevent(kq, [1, 2].map((i) => s.EV_SET(i, s.EVFILT_USER, R, 0, 0, i + 10)), 4, ts);
+    // Every knote exists: deleting them all succeeds.
+    s.kevent(kq, [1, 2, 7, 8, 9].map((i) => s.EV_SET(i, s.EVFILT_USER, s.EV_DELETE, 0, 0, 0)), 0, ZERO);
+    const pairs = (l) => l.map((e) => [e.ident, e.udata, e.data]);
+    console.log(JSON.stringify({ outer: pairs(outer), inner: pairs(inner) }));`);
+  assert.deepEqual(r, { outer: [[1, 11, 0], [2, 12, 0]], inner: [[7, 17, 0], [8, 18, 0], [9, 19, 0]] });
+});
+
+test('after copies that failed (a TypeError mid-list, nevents EINVAL) and a list longer than the reused records, lists still apply as given', async () => {
+  const r = await child(`const kq = s.kqueue();
+    const ZERO = { tv_sec: 0, tv_nsec: 0 };
+    const R = s.EV_ADD | s.EV_RECEIPT;
+    const errs = [];
+    try { s.kevent(kq, [s.EV_SET(1, s.EVFILT_USER, s.EV_ADD, 0, 0, 0), { ident: 2 }], 0, ZERO); } catch (e) { errs.push(e.name); }
+    try { s.kevent(kq, [s.EV_SET(3, s.EVFILT_USER, s.EV_ADD, 0, 0, 0)], -1, ZERO); } catch (e) { errs.push(e.code); }
+    // Neither call applied anything.
+    const gone = s.kevent(kq, [1, 3].map((i) => s.EV_SET(i, s.EVFILT_USER, s.EV_DELETE | s.EV_RECEIPT, 0, 0, 0)), 4, ZERO).map((e) => e.data);
+    // 20 000 changes (past the records a thread keeps), then a short list.
+    const N = 20000;
+    const big = s.kevent(kq, Array.from({ length: N }, (_, i) => s.EV_SET(100 + i, s.EVFILT_USER, R, 0, 0, i)), N, ZERO);
+    const bigOk = big.length === N && big.every((e, i) => e.ident === 100 + i && e.udata === i && e.data === 0);
+    const small = s.kevent(kq, [4, 5, 6].map((i) => s.EV_SET(i, s.EVFILT_USER, R, 0, 0, -i)), 4, ZERO).map((e) => [e.ident, e.udata, e.data]);
+    // A shorter list after a longer one: only its own change (the records past it are stale).
+    const one = s.kevent(kq, [s.EV_SET(4, s.EVFILT_USER, s.EV_DELETE | s.EV_RECEIPT, 0, 0, 0)], 4, ZERO).map((e) => [e.ident, e.data]);
+    console.log(JSON.stringify({ errs, gone, bigOk, small, one }));`);
+  assert.deepEqual(r, { errs: ['TypeError', 'EINVAL'], gone: [2, 2], bigOk: true, small: [[4, -4, 0], [5, -5, 0], [6, -6, 0]], one: [[4, 0]] });
+});
+
 test('a kevent timeout read once: valid when checked, NaN or huge later, still a bounded wait', async () => {
   const body = (later: string): string => `const kq = s.kqueue();
     let reads = 0;

@@ -41,12 +41,20 @@ import { cur } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { TailQ } from '../kern/queue.js';
 import { sq_wake, sq_wake_all, sq_first } from '../kern/sleepq.js';
-import { FF, file_notify, fd_file, fd_get, DTYPE_KQUEUE } from '../kern/fdtab.js';
+import * as fdtab from '../kern/fdtab.js';
+import { file_notify, fd_file, fd_get, DTYPE_KQUEUE } from '../kern/fdtab.js';
 import { knote_unwatch } from './watch.js';
 import { fail } from '../kern/errno.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
-import { Q, K, kqueues, knotes, kn_hash_remove, KN_ACTIVE, KN_QUEUED, KN_DISABLED, KN_DELETING } from './knote.js';
+import * as knote from './knote.js';
+import { kqueues, knotes, kn_hash_remove } from './knote.js';
 import { filter_ops, type FilterOps } from './filter.js';
+
+// Module-local copies of the offsets and bits the hot paths use (see scan.ts):
+// optimised code reads an imported binding through its module cell, with a
+// hole check, on every use; a local const is folded in as a constant.
+const K = knote.K, Q = knote.Q, FF = fdtab.FF;
+const KN_ACTIVE = knote.KN_ACTIVE, KN_QUEUED = knote.KN_QUEUED, KN_DISABLED = knote.KN_DISABLED, KN_DELETING = knote.KN_DELETING;
 
 /** A kqueue's pending (active, enabled, not yet collected) knotes, in activation order. */
 export const PENDQ = new TailQ(Q.qhead, Q.qtail, K.qnext, K.qprev);

@@ -20,10 +20,12 @@ import { kqueue_scan } from './scan.js';
 import { kqueue_register_locked } from './register.js';
 import { spin_poll } from './spin.js';
 import type { kevent_t } from './filter.js';
-import { EV_ERROR, EV_RECEIPT } from './consts.js';
+import * as consts from './consts.js';
 import { intr_bridge, intr_bridge_needed, intr_hostwait, intr_hostwait_retry_ns, BRIDGE_NS } from '../intr/kapi.js';
 
 const WMESG_KQREAD = wmesg_register('kqread');
+// Local copies for apply_changes' loop (an imported binding is a cell load and a hole check per use; see scan.ts).
+const EV_ERROR = consts.EV_ERROR, EV_RECEIPT = consts.EV_RECEIPT;
 /** Changes applied per hold of the kqueue lock. */
 const CHUNK = 64;
 
@@ -43,8 +45,27 @@ class Change implements kevent_t {
     public fflags: number, public data: number, public udata: number) {}
 }
 
-/** The copy of an absent changelist: one shared empty list (only ever read). */
-const NO_CHANGES: readonly kevent_t[] = Object.freeze([]);
+/**
+ * The kernel's copy of a changelist: its first `n` records. A thread keeps
+ * one set of records and reuses it from call to call (a 10 000-change
+ * trigger then allocates nothing per change, and the records live in the
+ * old generation, out of the scavenger's way). kevent does not nest, but a
+ * getter the copy-in runs may call it: such a call, finding the set taken,
+ * copies into fresh records, as does a list longer than POOL_MAX.
+ */
+class ChangeList {
+  constructor(readonly list: readonly Change[], readonly n: number, readonly pooled: boolean) {}
+}
+const POOL_MAX = 16384;
+const pool: Change[] = [];
+let pool_busy = false;
+/** The copy of an absent or empty changelist (only ever read). */
+const NO_CHANGES = new ChangeList([], 0, false);
+
+/** Gives the thread's records back, if this copy holds them. */
+function changes_done(c: ChangeList): void {
+  if (c.pooled) pool_busy = false;
+}
 
 /**
  * The array a call returns its events in, fresh for each call. For one
@@ -65,24 +86,45 @@ const ROOM_PRIMER = Object.freeze({}) as unknown as kevent_t;
 /**
  * Copies in the changelist (C's copyin of the struct kevent array): the
  * array's length and each element once, then each element's six fields
- * once, into kernel-owned kevent_t records that nothing else references.
- * A wrong JS type anywhere is a TypeError before any change is applied.
- * Values are judged later, per change (EINVAL entries), on these copies.
+ * once, into kernel-owned records that nothing else references. A wrong
+ * JS type anywhere is a TypeError before any change is applied. Values are
+ * judged later, per change (EINVAL entries), on these copies. The caller
+ * hands the copy to changes_done once applied (or on a throw).
  */
-function copyin_changes(changelist: unknown, syscall: string): readonly kevent_t[] {
+function copyin_changes(changelist: unknown, syscall: string): ChangeList {
   if (changelist === null || changelist === undefined) { copyin_check(syscall); return NO_CHANGES; }
   const list = copyin_array(changelist, 'changelist', syscall);
-  const out = new Array<kevent_t>(list.length);
-  for (let i = 0; i < list.length; i++) {
-    const r = copyin_kevent(list[i], syscall);
-    const { ident, filter, flags, fflags, data, udata } = r;
-    if (typeof ident !== 'number' || typeof filter !== 'number' || typeof flags !== 'number' ||
-        typeof fflags !== 'number' || typeof data !== 'number' || typeof udata !== 'number') {
-      arg_type(syscall, `changelist[${i}] needs numeric ident, filter, flags, fflags, data and udata`);
+  const n = list.length;
+  if (n === 0) return NO_CHANGES;
+  const pooled = !pool_busy && n <= POOL_MAX;
+  const out = pooled ? pool : new Array<Change>(n);
+  if (pooled) pool_busy = true;
+  try {
+    for (let i = 0; i < n; i++) {
+      const v = list[i];
+      // copyin_kevent's checks and messages, without its intermediate record:
+      // the six fields go straight into the kernel's copy.
+      if (v === null || typeof v !== 'object') copyin_kevent(v, syscall);
+      const r = v as Record<string, unknown>;
+      const ident = r.ident, filter = r.filter, flags = r.flags, fflags = r.fflags, data = r.data, udata = r.udata;
+      if (typeof ident !== 'number' || typeof filter !== 'number' || typeof flags !== 'number' ||
+          typeof fflags !== 'number' || typeof data !== 'number' || typeof udata !== 'number') {
+        arg_type(syscall, `changelist[${i}] needs numeric ident, filter, flags, fflags, data and udata`);
+      }
+      if (!pooled) {
+        out[i] = new Change(ident, filter, flags, fflags, data, udata);
+      } else if (i < out.length) {
+        const c = out[i]!;
+        c.ident = ident; c.filter = filter; c.flags = flags; c.fflags = fflags; c.data = data; c.udata = udata;
+      } else {
+        out.push(new Change(ident, filter, flags, fflags, data, udata));
+      }
     }
-    out[i] = new Change(ident, filter, flags, fflags, data, udata);
+  } catch (e) {
+    if (pooled) pool_busy = false;
+    throw e;
   }
-  return out;
+  return new ChangeList(out, n, pooled);
 }
 
 /**
@@ -105,16 +147,17 @@ function bad_value(k: kevent_t): boolean {
  * with a change's errno when no room is left for its entry. Kept out of the
  * generator below, which V8 optimises less well.
  */
-function apply_changes(kq: number, changes: readonly kevent_t[], max: number, syscall: string): kevent_t[] {
+function apply_changes(kq: number, changes: ChangeList, max: number, syscall: string): kevent_t[] {
   const out = results(max);
+  const list = changes.list, n = changes.n;
   // The lock is held for up to CHUNK changes at a time: cheaper than once
   // per change, and short enough not to starve other users of the kqueue.
   let held = 0;
   try {
-    for (let i = 0; i < changes.length; i++) {
+    for (let i = 0; i < n; i++) {
       // The kernel's own copy (copyin_changes): register may update it, as
       // the seed updates its copy for the EV_RECEIPT / EV_ERROR entry.
-      const kev = changes[i]!;
+      const kev = list[i]!;
       let err: Errno = 'EINVAL';
       if (!bad_value(kev)) {
         kev.fflags >>>= 0;
@@ -155,16 +198,24 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
   // changes (C's copyin faults first): the rest sees only the copies.
   const kfd = copyin_i32(fd, 'kq', syscall, 'EBADF');
   const changes = copyin_changes(changelist, syscall);
-  const max = copyin_i32(nevents, 'nevents', syscall);
-  if (max < 0) fail('EINVAL', syscall, `nevents ${max}`);
-  const tns = copyin_timeout_ns(timeout, syscall);
-  const wait = tns < 0 ? Infinity : tns;
-  if (wait === 0) sq_poll_idle(); // a poll fires due callouts itself until the clock thread runs
-  intr_bridge(); // and takes OS events itself until the intr thread runs
-  const kq = kq_hold(kfd, syscall);
+  let max: number, wait: number, kq: number;
+  try {
+    max = copyin_i32(nevents, 'nevents', syscall);
+    if (max < 0) fail('EINVAL', syscall, `nevents ${max}`);
+    const tns = copyin_timeout_ns(timeout, syscall);
+    wait = tns < 0 ? Infinity : tns;
+    if (wait === 0) sq_poll_idle(); // a poll fires due callouts itself until the clock thread runs
+    intr_bridge(); // and takes OS events itself until the intr thread runs
+    kq = kq_hold(kfd, syscall);
+  } catch (e) {
+    changes_done(changes);
+    throw e;
+  }
   let handed = false;
   try {
-    const out = changes.length === 0 ? results(max) : apply_changes(kq, changes, max, syscall);
+    let out: kevent_t[];
+    if (changes.n === 0) out = results(max);
+    else try { out = apply_changes(kq, changes, max, syscall); } finally { changes_done(changes); }
     // Entries for changes end the call at once, as in both kernels.
     if (out.length !== 0 || max === 0) return out;
     kq_lock(kq);

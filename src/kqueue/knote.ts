@@ -204,7 +204,8 @@ export function kn_setaux(kn: number, i: 0 | 1, v: number): void { F64[(kn + (i 
  * (addresses) still spread over every line.
  */
 function bucket(kq: number, filter: number, ident: number): number {
-  const lo = ident >>> 0, hi = Math.floor(ident / 4294967296) | 0;
+  // (The division only for idents past 32 bits: it is the slowest step here.)
+  const lo = ident >>> 0, hi = ident > 0xffffffff ? Math.floor(ident / 4294967296) | 0 : 0;
   let h = Math.imul(kq ^ Math.imul(filter, 0x9e3779b1), 0x85ebca6b) ^ Math.imul(lo >>> 4, 0xc2b2ae35) ^ hi;
   h ^= h >>> 15; h = Math.imul(h, 0x2c1b3c6d); h ^= h >>> 13;
   const nb = knhash.words - NSTRIPE;

@@ -12,10 +12,19 @@ import { fd_file } from '../kern/fdtab.js';
 import { type Errno } from '../kern/errno.js';
 import { kstat_add } from '../kern/kstat.js';
 import { knote_unwatch } from './watch.js';
-import { Q, K, knotes, kn_lookup, kn_hash_insert, KN_ACTIVE, KN_QUEUED, KN_DISABLED } from './knote.js';
-import { filter_ops, EVENT_REGISTER, type kevent_t, type FilterOps } from './filter.js';
-import { EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EV_SYSFLAGS } from './consts.js';
-import { kq_lock, kq_unlock, knote_detach_and_drop, knote_event_ops, knote_enqueue, KNLIST, C_ENOMEM, C_KNOTES, C_KN_INUSE } from './kern.js';
+import * as knote from './knote.js';
+import { knotes, kn_lookup, kn_hash_insert } from './knote.js';
+import * as filter from './filter.js';
+import { filter_ops, type kevent_t, type FilterOps } from './filter.js';
+import * as consts from './consts.js';
+import { kq_lock, kq_unlock, knote_detach_and_drop, knote_event_ops, knote_activate, knote_enqueue, KNLIST, C_ENOMEM, C_KNOTES, C_KN_INUSE } from './kern.js';
+
+// Module-local copies of the offsets and bits the hot paths use (see scan.ts):
+// optimised code reads an imported binding through its module cell, with a
+// hole check, on every use; a local const is folded in as a constant.
+const K = knote.K, Q = knote.Q, KN_ACTIVE = knote.KN_ACTIVE, KN_QUEUED = knote.KN_QUEUED, KN_DISABLED = knote.KN_DISABLED, KN_DELETING = knote.KN_DELETING;
+const EV_ADD = consts.EV_ADD, EV_DELETE = consts.EV_DELETE, EV_ENABLE = consts.EV_ENABLE, EV_DISABLE = consts.EV_DISABLE;
+const EV_SYSFLAGS = consts.EV_SYSFLAGS, EVENT_REGISTER = filter.EVENT_REGISTER;
 
 /**
  * kqueue_register: applies one change. Returns 0 or the errno code of
@@ -31,7 +40,13 @@ export function kqueue_register(kq: number, kev: kevent_t): Errno {
   }
 }
 
-/** kqueue_register with the kqueue lock held (kevent applies a changelist in chunks under one hold). */
+/**
+ * kqueue_register with the kqueue lock held (kevent applies a changelist in
+ * chunks under one hold). The change to an existing knote (a trigger, a
+ * modify) stays in this function; the rarer ones (a new knote, a delete,
+ * an unopened descriptor) are calls, so that V8 can inline the filter's
+ * touch and event and the activation into this one.
+ */
 export function kqueue_register_locked(kq: number, kev: kevent_t): Errno {
   const filter = kev.filter;
   const ops = filter < 0 ? filter_ops(filter) : undefined;
@@ -40,24 +55,34 @@ export function kqueue_register_locked(kq: number, kev: kevent_t): Errno {
   if (I32[kq + Q.closing] !== 0) return 'EBADF';
   // A descriptor filter checks its descriptor first (the seed's holdfp), so
   // a change naming a closed one is EBADF whatever it asks, EV_DELETE too.
-  if (ops.isfd === true && !(ops.isopen !== undefined ? ops.isopen(kev.ident) : fd_file(kev.ident) !== 0)) return 'EBADF';
+  if (ops.isfd === true && !fd_open(ops, kev.ident)) return 'EBADF';
   let kn = kn_lookup(kq, filter, kev.ident);
   // Its object went behind the kernel's back (an OS descriptor's number reused): absent now.
   if (kn !== 0 && ops.gone !== undefined && ops.gone(kn)) { knote_detach_and_drop(kn); kn = 0; }
-  if (kn === 0) {
-    if ((kev.flags & EV_ADD) === 0) return 'ENOENT';
-    kn = knotes.alloc();
-    if (kn === 0) { kstat_add(C_ENOMEM); return 'ENOMEM'; }
-    const err = knote_attach(kq, kn, kev, ops);
-    if (err !== 0) return err;
-  } else if ((kev.flags & EV_DELETE) !== 0 && (kev.flags & EV_ADD) === 0) {
-    knote_detach_and_drop(kn);
-    return 0;
-  } else {
-    modify(kn, kev, ops);
-  }
-  knote_event_ops(kn, 0, ops);
+  if (kn === 0) return register_new(kq, kev, ops);
+  if ((kev.flags & (EV_DELETE | EV_ADD)) === EV_DELETE) { knote_detach_and_drop(kn); return 0; }
+  modify(kn, kev, ops);
+  // knote_event_ops: the filter says whether the event is present now.
+  if ((I32[kn + K.status]! & KN_DELETING) === 0 && ops.event(kn, 0)) knote_activate(kn);
   // Disabling keeps the knote active; enabling queues it again if it is.
+  const fl = kev.flags;
+  if ((fl & (EV_DISABLE | EV_ENABLE)) !== 0) enable_disable(kq, kn, fl);
+  return 0;
+}
+
+/** Whether the descriptor a descriptor filter's change names is open. */
+function fd_open(ops: FilterOps, ident: number): boolean {
+  return ops.isopen !== undefined ? ops.isopen(ident) : fd_file(ident) !== 0;
+}
+
+/** EV_ADD of an absent knote (kqueue_register's other half; ENOENT without EV_ADD). */
+function register_new(kq: number, kev: kevent_t, ops: FilterOps): Errno {
+  if ((kev.flags & EV_ADD) === 0) return 'ENOENT';
+  const kn = knotes.alloc();
+  if (kn === 0) { kstat_add(C_ENOMEM); return 'ENOMEM'; }
+  const err = knote_attach(kq, kn, kev, ops);
+  if (err !== 0) return err;
+  knote_event_ops(kn, 0, ops);
   const fl = kev.flags;
   if ((fl & (EV_DISABLE | EV_ENABLE)) !== 0) enable_disable(kq, kn, fl);
   return 0;

@@ -7,10 +7,22 @@
  */
 import { I32, F64 } from '../kern/kmem.js';
 import { kstat_add } from '../kern/kstat.js';
-import { K, Q, kn_setdata, KN_ACTIVE, KN_QUEUED, KN_DISABLED } from './knote.js';
-import { filter_ops, EVENT_PROCESS, type kevent_t } from './filter.js';
-import { EV_ONESHOT, EV_CLEAR, EV_DISPATCH } from './consts.js';
-import { PENDQ, queue_append, knote_detach_and_drop, C_EVENTS } from './kern.js';
+import * as knote from './knote.js';
+import { kn_setdata } from './knote.js';
+import * as filter from './filter.js';
+import { filter_ops, type kevent_t } from './filter.js';
+import * as consts from './consts.js';
+import * as kern from './kern.js';
+import { queue_append, knote_detach_and_drop } from './kern.js';
+
+// Module-local copies of the offsets, bits and the queue the scan loop uses.
+// Optimised code reads an imported binding through its module cell, with a
+// hole check, on every use (and an imported object's fields with it); a
+// local const is folded into the code as a constant.
+const K = knote.K, Q = knote.Q, PENDQ = kern.PENDQ, C_EVENTS = kern.C_EVENTS;
+const KN_ACTIVE = knote.KN_ACTIVE, KN_QUEUED = knote.KN_QUEUED, KN_DISABLED = knote.KN_DISABLED;
+const EV_ONESHOT = consts.EV_ONESHOT, EV_CLEAR = consts.EV_CLEAR, EV_DISPATCH = consts.EV_DISPATCH;
+const EVENT_PROCESS = filter.EVENT_PROCESS;
 
 /**
  * kqueue_scan: takes up to `max` events off the pending queue into `out`
@@ -22,7 +34,7 @@ import { PENDQ, queue_append, knote_detach_and_drop, C_EVENTS } from './kern.js'
  * the general path below.
  */
 export function kqueue_scan(kq: number, max: number, out: kevent_t[]): number {
-  const m = I32; // the live binding, read once (each read reloads it and its bounds)
+  const m = I32, f = F64; // the live bindings, read once (each read reloads them and their bounds)
   let total = 0;
   // The entries queued now; re-queued knotes go behind them and wait for the next call.
   let left = m[kq + Q.count]!;
@@ -42,11 +54,24 @@ export function kqueue_scan(kq: number, max: number, out: kevent_t[]): number {
       m[kn + K.status] = st & ~(KN_QUEUED | KN_ACTIVE);
       continue;
     }
-    const ev = knote_kevent(kn);
+    // The knote as a kevent (kn_kevent), read after the filter's event():
+    // the one place the kernel makes a kevent_t for user code.
+    const ev: kevent_t = {
+      ident: num(f[(kn + K.ident) >> 1]!), filter: m[kn + K.filter]!, flags: m[kn + K.flags]! & 0xffff,
+      fflags: m[kn + K.fflags]! >>> 0, data: num(f[(kn + K.data) >> 1]!), udata: num(f[(kn + K.udata) >> 1]!),
+    };
     if (ops.touch !== undefined) ops.touch(kn, ev, EVENT_PROCESS);
     out.push(ev);
     total++;
-    scan_rearm(kq, kn);
+    // What it becomes: the EV_CLEAR knote (the common edge-triggered one) here, the rest in scan_rearm.
+    const fl = m[kn + K.flags]!;
+    if ((fl & (EV_ONESHOT | EV_CLEAR | EV_DISPATCH)) === EV_CLEAR) {
+      f[(kn + K.data) >> 1] = 0;
+      m[kn + K.fflags] = 0;
+      m[kn + K.status] = m[kn + K.status]! & ~(KN_QUEUED | KN_ACTIVE);
+    } else {
+      scan_rearm(kq, kn);
+    }
   }
   if (total !== 0) kstat_add(C_EVENTS, total);
   return total;
@@ -66,15 +91,6 @@ function scan_rearm(kq: number, kn: number): void {
   } else {
     queue_append(kq, kn);
   }
-}
-
-/** The knote as a kevent (kn_kevent): the one place the kernel makes a kevent_t for user code. */
-function knote_kevent(kn: number): kevent_t {
-  const f = F64;
-  return {
-    ident: num(f[(kn + K.ident) >> 1]!), filter: I32[kn + K.filter]!, flags: I32[kn + K.flags]! & 0xffff,
-    fflags: I32[kn + K.fflags]! >>> 0, data: num(f[(kn + K.data) >> 1]!), udata: num(f[(kn + K.udata) >> 1]!),
-  };
 }
 
 /**

@@ -5,21 +5,31 @@
  * from every change (undocumented, as the seed says, but relied upon).
  * A modify does not change udata.
  */
-import { I32 } from '../../kern/kmem.js';
-import { K, kn_sdata, kn_setdata } from '../knote.js';
-import { filter_register, EVENT_REGISTER, type kevent_t } from '../filter.js';
-import {
-  EVFILT_USER, EV_CLEAR, NOTE_TRIGGER, NOTE_FFCTRLMASK, NOTE_FFLAGSMASK, NOTE_FFAND, NOTE_FFOR, NOTE_FFCOPY,
-} from '../consts.js';
+import { I32, F64 } from '../../kern/kmem.js';
+import * as knote from '../knote.js';
+import { kn_sdata, kn_setdata } from '../knote.js';
+import * as filter from '../filter.js';
+import { filter_register, type kevent_t } from '../filter.js';
+import * as consts from '../consts.js';
+import { EVFILT_USER } from '../consts.js';
+
+// Module-local copies of the offsets and bits a trigger uses (see scan.ts):
+// optimised code reads an imported binding through its module cell, with a
+// hole check, on every use; a local const is folded in as a constant.
+const K = knote.K, EVENT_REGISTER = filter.EVENT_REGISTER, EV_CLEAR = consts.EV_CLEAR;
+const NOTE_TRIGGER = consts.NOTE_TRIGGER, NOTE_FFCTRLMASK = consts.NOTE_FFCTRLMASK, NOTE_FFLAGSMASK = consts.NOTE_FFLAGSMASK;
+const NOTE_FFAND = consts.NOTE_FFAND, NOTE_FFOR = consts.NOTE_FFOR, NOTE_FFCOPY = consts.NOTE_FFCOPY;
 
 /** Applies the NOTE_FF* control of `given` to the stored fflags; returns the given flags masked. */
 function combine(kn: number, given: number): number {
+  const m = I32;
   const ctrl = (given & NOTE_FFCTRLMASK) >>> 0;
   const bits = given & NOTE_FFLAGSMASK;
-  const cur = I32[kn + K.fflags];
-  if (ctrl === NOTE_FFAND) I32[kn + K.fflags] = cur & bits;
-  else if (ctrl === NOTE_FFOR) I32[kn + K.fflags] = cur | bits;
-  else if (ctrl === NOTE_FFCOPY) I32[kn + K.fflags] = bits;
+  if (ctrl === 0) return bits; // NOTE_FFNOP, the common trigger
+  const cur = m[kn + K.fflags]!;
+  if (ctrl === NOTE_FFAND) m[kn + K.fflags] = cur & bits;
+  else if (ctrl === NOTE_FFOR) m[kn + K.fflags] = cur | bits;
+  else if (ctrl === NOTE_FFCOPY) m[kn + K.fflags] = bits;
   return bits;
 }
 
@@ -36,12 +46,14 @@ filter_register(EVFILT_USER, {
   event(kn) { return I32[kn + K.hook] !== 0; },
   touch(kn, kev: kevent_t, type) {
     if (type === EVENT_REGISTER) {
-      if (((kev.fflags >>> 0) & NOTE_TRIGGER) !== 0) I32[kn + K.hook] = 1;
-      kev.fflags = combine(kn, kev.fflags >>> 0);
-      kn_setdata(kn, kev.data);
+      const m = I32;
+      const ff = kev.fflags >>> 0;
+      if ((ff & NOTE_TRIGGER) !== 0) m[kn + K.hook] = 1;
+      kev.fflags = combine(kn, ff);
       // EV_CLEAR on a modify un-triggers (Apple/FreeBSD compatibility); it
       // clears data but leaves fflags to NOTE_FFAND / NOTE_FFCOPY.
-      if ((kev.flags & EV_CLEAR) !== 0) { I32[kn + K.hook] = 0; kn_setdata(kn, 0); }
+      if ((kev.flags & EV_CLEAR) !== 0) { m[kn + K.hook] = 0; F64[(kn + K.data) >> 1] = 0; }
+      else F64[(kn + K.data) >> 1] = kev.data;
       return;
     }
     // The knote's own EV_CLEAR un-triggers it on retrieval; the scan clears data and fflags.
