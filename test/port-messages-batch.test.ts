@@ -165,24 +165,22 @@ test('arrays as structured clone has them: a hole plus an extra property (the sa
   assertArenaEmpty('after the arrays');
 });
 
-test('postSync copies a message out of the encoding scratch whole words at a time up to 512 bytes, with set() past that: every length around the limit, odd lengths, after the scratch regrew', () => {
+test('postSync copies a message out of the encoding scratch whole words at a time up to 512 bytes, with set() past that, and writes a long ASCII string straight into its block: every length around the limit, odd lengths, after the scratch regrew', () => {
   const port = new Port();
-  // A long ASCII string encodes as n + 6 bytes (msg-fast.ts): n 490..530 puts the length on both sides of 512.
-  const lens = [0, 1, 2, 3, 4, 5, 7, 31, 32, 33, ...Array.from({ length: 41 }, (_, i) => 490 + i), 1000, 4093];
+  // { s } with s of n characters encodes as about n + 16 bytes: n 470..530 puts it on both sides of 512;
+  // a bare string longer than 32 ASCII characters takes the path that skips the scratch.
+  const lens = [0, 1, 2, 3, 4, 5, 7, 31, 32, 33, ...Array.from({ length: 61 }, (_, i) => 470 + i), 1000, 4093];
+  const str = (n: number): string => String.fromCharCode(97 + (n % 26)).repeat(n);
+  const vals = (n: number): unknown[] => [str(n), { s: str(n) }, 'é'.repeat(n), { n, s: str(n % 7) }];
   const run = (what: string): void => {
+    for (const n of lens) for (const v of vals(n)) port.postSync(v);
     for (const n of lens) {
-      const v = String.fromCharCode(97 + (n % 26)).repeat(n);
-      port.postSync(v);
-      port.postSync({ n, s: v.slice(0, n % 7) }); // a small object right after: the scratch's bytes past a message never leak into it
-    }
-    for (const n of lens) {
-      assert.equal(port.receiveSync({ timeout: 1000 }), String.fromCharCode(97 + (n % 26)).repeat(n), `${what}: string of ${n}`);
-      assert.deepEqual(port.receiveSync({ timeout: 1000 }), { n, s: String.fromCharCode(97 + (n % 26)).repeat(n).slice(0, n % 7) }, `${what}: object after ${n}`);
+      for (const v of vals(n)) assert.deepEqual(port.receiveSync({ timeout: 1000 }), v, `${what}: ${JSON.stringify(v).slice(0, 40)} (${n})`);
     }
   };
   run('first');
-  port.postSync('z'.repeat(200_000)); // larger than the scratch: it grows (its word view with it)
-  assert.equal((port.receiveSync({ timeout: 1000 }) as string).length, 200_000);
+  port.postSync({ big: 'z'.repeat(200_000) }); // larger than the scratch: it grows (its word view with it)
+  assert.equal((port.receiveSync({ timeout: 1000 }) as { big: string }).big.length, 200_000);
   run('after the scratch grew');
   port.close();
   assertArenaEmpty('after the copies');

@@ -360,6 +360,22 @@ export function fast_put_at(bytes: Uint8Array, at: number): number {
   return at + bytes.byteLength;
 }
 
+/**
+ * A string message that needs no scratch: longer than LONG and ASCII (its
+ * UTF-8 length is its length, as str() decides). Its message is
+ * {@link fast_ascii_bytes} bytes, written by {@link fast_ascii_put}.
+ */
+export function fast_is_long_ascii(s: string): boolean { return s.length > LONG && Buffer.byteLength(s, 'utf8') === s.length; }
+export function fast_ascii_bytes(s: string): number { return s.length + 6; }
+/** Writes the message of long ASCII string s (as fast_encode writes it) at byte `at` of `mem`. */
+export function fast_ascii_put(mem: Buffer, at: number, s: string): void {
+  const n = s.length;
+  mem[at] = FAST;
+  mem[at + 1] = T_ASCII;
+  mem.writeUInt32LE(n, at + 2);
+  (mem as unknown as FastWrites).latin1Write(s, at + 6, n);
+}
+
 /** Bytes [0, end) of this thread's scratch (valid until its next use). */
 export function fast_scratch(end: number): Uint8Array { return buf.subarray(0, end); }
 

@@ -38,7 +38,7 @@ import {
 } from './msg-arena.js';
 import { ArgRangeError } from '../kern/copyin.js';
 import { msg_decode_at, msg_encode_fast, msg_encode_v8 } from './msg-codec.js';
-import { fast_scratch_bytes, fast_scratch_words } from './msg-fast-enc.js';
+import { fast_scratch_bytes, fast_scratch_words, fast_is_long_ascii, fast_ascii_bytes, fast_ascii_put } from './msg-fast-enc.js';
 import { wait_for_room, type SendWaitOptions } from './room.js';
 
 /** portev_source of a message event (outside illumos' PORT_SOURCE_* values, 1..7). */
@@ -101,6 +101,18 @@ function port_msg_send_scratch(fd: number, len: number, syscall: string): void {
   } else {
     kmem_buffer().set(fast_scratch_bytes().subarray(0, len), msg_payload_offset(b));
   }
+  msg_queue(fd, b, len, syscall);
+}
+
+/**
+ * port_msg_send of a long ASCII string (fast_is_long_ascii): its message is
+ * written straight into its block, with no scratch and no second copy.
+ */
+function port_msg_send_ascii(fd: number, str: string, syscall: string): void {
+  sysenter();
+  const len = fast_ascii_bytes(str);
+  const b = msg_block_get(len, syscall);
+  fast_ascii_put(kmem_buffer(), msg_payload_offset(b), str);
   msg_queue(fd, b, len, syscall);
 }
 
@@ -381,9 +393,11 @@ export function port_post(fd: number, bytes: Uint8Array): void { port_msg_send(f
  * port_post of a value (Port.postSync): serialized into this thread's
  * scratch (user code, such as getters, runs then, before the kernel is
  * entered) and copied from there into its block, as port_post of
- * msg_encode's bytes does, without a view of the bytes made per message.
+ * msg_encode's bytes does, without a view of the bytes made per message; a
+ * long ASCII string is written straight into its block (the same bytes).
  */
 export function port_post_value(fd: number, value: unknown): void {
+  if (typeof value === 'string' && fast_is_long_ascii(value)) { port_msg_send_ascii(fd, value, 'port_post'); return; }
   const len = msg_encode_fast(value);
   if (len < 0) port_msg_send(fd, msg_encode_v8(value), 'port_post');
   else port_msg_send_scratch(fd, len, 'port_post');
