@@ -165,7 +165,7 @@ test('arrays as structured clone has them: a hole plus an extra property (the sa
   assertArenaEmpty('after the arrays');
 });
 
-test('postSync copies a message out of the encoding scratch whole words at a time up to 512 bytes, with set() past that, and writes a long ASCII string straight into its block: every length around the limit, odd lengths, after the scratch regrew', () => {
+test('postSync and postManySync copy a message out of the encoding scratch whole words at a time up to 512 bytes, with set() past that, and writes a long ASCII string straight into its block: every length around the limit, odd lengths, after the scratch regrew', () => {
   const port = new Port();
   // { s } with s of n characters encodes as about n + 16 bytes: n 470..530 puts it on both sides of 512;
   // a bare string longer than 32 ASCII characters takes the path that skips the scratch.
@@ -174,9 +174,13 @@ test('postSync copies a message out of the encoding scratch whole words at a tim
   const vals = (n: number): unknown[] => [str(n), { s: str(n) }, 'é'.repeat(n), { n, s: str(n % 7) }];
   const run = (what: string): void => {
     for (const n of lens) for (const v of vals(n)) port.postSync(v);
-    for (const n of lens) {
+    assert.equal(port.postManySync(lens.flatMap(vals)), 4 * lens.length); // the same as one batch: the batch's word copies
+    for (const n of [...lens, ...lens]) {
       for (const v of vals(n)) assert.deepEqual(port.receiveSync({ timeout: 1000 }), v, `${what}: ${JSON.stringify(v).slice(0, 40)} (${n})`);
     }
+    // A batch's last message is not padded: its length is any number of bytes.
+    for (const n of lens) assert.equal(port.postManySync([{ s: str(n) }, { s: str(n + 1) }]), 2);
+    for (const n of lens) for (const m of [n, n + 1]) assert.deepEqual(port.receiveSync({ timeout: 1000 }), { s: str(m) }, `${what}: batch of ${n}`);
   };
   run('first');
   port.postSync({ big: 'z'.repeat(200_000) }); // larger than the scratch: it grows (its word view with it)

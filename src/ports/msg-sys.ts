@@ -173,8 +173,19 @@ export function port_msg_send_many(fd: number, bytes: Uint8Array, ends: readonly
   const k = msg_alloc_many(bLens, bOrders, bKeys, 0, n);
   if (k === 0) throw msg_full('arena', syscall, `message arena full (${bLens[0]} bytes wanted)`);
   const kb = kmem_buffer(), src = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // The encoder's scratch (Port.postManySync): small messages that start on
+  // a word, as fast-format ones do (padded to 8 but the last), are copied
+  // whole words at a time, as port_msg_send_scratch does; the rest, and any
+  // other bytes, with one copy() each.
+  const words = bytes.byteOffset === 0 && bytes.buffer === fast_scratch_bytes().buffer ? fast_scratch_words() : undefined;
   for (let i = 0, at = 0; i < k; i++) {
-    src.copy(kb, msg_payload_offset(msg_block(bKeys[i]!)), at, ends[i]);
+    const b = msg_block(bKeys[i]!), len = ends[i]! - at;
+    if (words !== undefined && len <= COPY_WORDS_MAX && (at & 3) === 0) {
+      const m = I32, to = b + 2, from = at >> 2, n = (len + 3) >> 2;
+      for (let j = 0; j < n; j++) m[to + j] = words[from + j]!;
+    } else {
+      src.copy(kb, msg_payload_offset(b), at, ends[i]);
+    }
     at = ends[i]!;
   }
   const q = batch_enqueue(fd, k, syscall);
