@@ -117,8 +117,9 @@ function rview(shared: boolean): ArrayBufferView {
     if (cnt <= COPY_ELEMS_MAX && k < K_DATAVIEW) {
       // A few elements one by one: no subarray made per message. Numbers
       // other than NaN survive a load and a store exactly (-0 and the
-      // infinities too); a NaN may not keep its bit pattern, which
-      // structured clone keeps, so one sends the array through set().
+      // infinities too); a NaN may not keep its bits (a float32 one is
+      // quieted on its way through a double), which structured clone keeps,
+      // so an array holding one is copied by set() after all.
       const s = src as unknown as Float64Array, d0 = at / per, tt = t as unknown as Float64Array;
       let i = 0;
       for (; i < cnt; i++) { const x = s[d0 + i]!; if (x !== x) break; tt[i] = x; }

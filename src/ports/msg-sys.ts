@@ -237,8 +237,6 @@ function batch_enqueue(fd: number, k: number, syscall: string): number {
 // allocation per array per message in a ping-pong. Bounded by the payload
 // bytes it holds, at most the arena's size (a sys-layer program that never
 // picks them up loses the oldest, nothing else).
-/** A taken message: its value, or why it could not be decoded. */
-export interface MsgTaken { value: unknown; error: Error | undefined; size: number }
 const ibKey: number[] = [], ibVal: unknown[] = [], ibErr: (Error | undefined)[] = [], ibSize: number[] = [];
 let ibHead = 0, ibEnd = 0;
 let inboxBytes = 0;
@@ -278,22 +276,11 @@ function inbox_put(key: number, value: unknown, error: Error | undefined, size: 
   inbox_compact();
 }
 
-/** The message with key `key` taken by this thread (once), or undefined. */
-export function msg_inbox_take(key: number): MsgTaken | undefined {
-  let i = ibHead;
-  while (i < ibEnd && ibKey[i] !== key) i++;
-  if (i === ibEnd) return undefined;
-  const m: MsgTaken = { value: ibVal[i], error: ibErr[i], size: ibSize[i]! };
-  inbox_clear(i);
-  if (i === ibHead) inbox_advance();
-  return m;
-}
-
 /**
- * msg_inbox_take for the class layer, without a record per message: puts
- * the value of the message with key `key` on `ev` as `message` (or the
- * reason it could not be decoded as `error`); false when this thread's
- * inbox does not hold it.
+ * Picks up the message with key `key` taken by this thread (once): puts its
+ * value on `ev` as `message`, or the reason it could not be decoded as
+ * `error` (the class layer's event, with no record made per message);
+ * false when this thread's inbox does not hold it.
  */
 export function msg_inbox_pick(key: number, ev: { message?: unknown; error?: Error }): boolean {
   let i = ibHead;
