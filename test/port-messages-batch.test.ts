@@ -165,6 +165,55 @@ test('arrays as structured clone has them: a hole plus an extra property (the sa
   assertArenaEmpty('after the arrays');
 });
 
+test('postSync and postManySync copy a message out of the encoding scratch whole words at a time up to 512 bytes, with set() past that, and writes a long ASCII string straight into its block: every length around the limit, odd lengths, after the scratch regrew', () => {
+  const port = new Port();
+  // { s } with s of n characters encodes as about n + 16 bytes: n 470..530 puts it on both sides of 512;
+  // a bare string longer than 32 ASCII characters takes the path that skips the scratch.
+  const lens = [0, 1, 2, 3, 4, 5, 7, 31, 32, 33, ...Array.from({ length: 61 }, (_, i) => 470 + i), 1000, 4093];
+  const str = (n: number): string => String.fromCharCode(97 + (n % 26)).repeat(n);
+  const vals = (n: number): unknown[] => [str(n), { s: str(n) }, 'é'.repeat(n), { n, s: str(n % 7) }];
+  const run = (what: string): void => {
+    for (const n of lens) for (const v of vals(n)) port.postSync(v);
+    assert.equal(port.postManySync(lens.flatMap(vals)), 4 * lens.length); // the same as one batch: the batch's word copies
+    for (const n of [...lens, ...lens]) {
+      for (const v of vals(n)) assert.deepEqual(port.receiveSync({ timeout: 1000 }), v, `${what}: ${JSON.stringify(v).slice(0, 40)} (${n})`);
+    }
+    // A batch's last message is not padded: its length is any number of bytes.
+    for (const n of lens) assert.equal(port.postManySync([{ s: str(n) }, { s: str(n + 1) }]), 2);
+    for (const n of lens) for (const m of [n, n + 1]) assert.deepEqual(port.receiveSync({ timeout: 1000 }), { s: str(m) }, `${what}: batch of ${n}`);
+  };
+  run('first');
+  port.postSync({ big: 'z'.repeat(200_000) }); // larger than the scratch: it grows (its word view with it)
+  assert.equal((port.receiveSync({ timeout: 1000 }) as { big: string }).big.length, 200_000);
+  run('after the scratch grew');
+  port.close();
+  assertArenaEmpty('after the copies');
+});
+
+test('small typed arrays of numbers decoded element by element keep every bit: NaN payloads (then set()), -0, infinities, integer extremes; longer ones too', () => {
+  const port = new Port();
+  const f64 = new Float64Array([1.5, -0, Infinity, -Infinity, 0, 2 ** -1074, NaN, 3]);
+  new DataView(f64.buffer).setUint32(6 * 8, 0xdeadbeef, true); // a NaN with a payload of its own
+  new DataView(f64.buffer).setUint32(6 * 8 + 4, 0x7ff80001, true);
+  const f32 = new Float32Array([0.25, -0, NaN]);
+  new DataView(f32.buffer).setUint32(2 * 4, 0x7f80beef, true); // a signaling NaN: a float32 load and store (through a double) would quiet it
+  const vals: ArrayBufferView[] = [
+    f64, f32, new Float64Array([-0, 1e308, -5e-324]),
+    new Int8Array([-128, 127]), new Uint8ClampedArray([0, 255]), new Int16Array([-32768, 32767]), new Uint16Array([65535]),
+    new Int32Array([-(2 ** 31), 2 ** 31 - 1]), new Uint32Array([2 ** 32 - 1, 0]), new Uint8Array([0, 1, 255]),
+    new Float64Array(32).map((_, i) => i - 0.5), new Float64Array(33).map((_, i) => -i), new Int32Array(100).map((_, i) => i * 3),
+  ];
+  const bytes = (v: ArrayBufferView): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  for (const v of vals) {
+    port.postSync({ v });
+    const back = (port.receiveSync({ timeout: 1000 }) as { v: ArrayBufferView }).v;
+    assert.equal(back.constructor, v.constructor);
+    assert.ok(bytes(back).equals(bytes(v)), `${v.constructor.name}(${(v as Uint8Array).length}): ${bytes(back).toString('hex')} != ${bytes(v).toString('hex')}`);
+  }
+  port.close();
+  assertArenaEmpty('after the typed arrays');
+});
+
 test('forged message bytes (a sys-layer port_post): EIO on receipt, nothing read past the message, kernel memory intact', () => {
   const port = new Port();
   const forged = [

@@ -110,7 +110,8 @@ export function msg_max_payload(): number { return msg_arena_size() - MSG_HDR_BY
 /** The block order that holds `payload` bytes. */
 export function msg_order(payload: number): number {
   const need = payload + MSG_HDR_BYTES;
-  return need <= 1 << MIN_SHIFT ? 0 : Math.ceil(Math.log2(need)) - MIN_SHIFT;
+  // ceil(log2(need)) without a libm call (need < 2^31: the arena is at most 1 GiB).
+  return need <= 1 << MIN_SHIFT ? 0 : 32 - Math.clz32(need - 1) - MIN_SHIFT;
 }
 
 /** Bytes of the block a payload of `payload` bytes takes. */
@@ -144,8 +145,8 @@ function init_locked(): void {
 
 /**
  * Allocates a block for `payload` bytes (order from {@link msg_order}, at most
- * the top order: the caller checked) and records the length. Returns its key,
- * or 0 when no block of that order is free.
+ * the top order: the caller checked) and records the length. Returns the
+ * block (its key: {@link msg_key}), or 0 when no block of that order is free.
  */
 export function msg_alloc(payload: number, order: number): number {
   const a = region.base;
@@ -161,8 +162,11 @@ export function msg_alloc(payload: number, order: number): number {
   Atomics.add(I32, a + A_ABYTES, (1 << MIN_SHIFT) << order);
   Atomics.add(I32, a + A_ABLK, 1);
   mutex_exit(a + A_LOCK);
-  return gen * KEY_SPLIT + b;
+  return b;
 }
+
+/** The key of allocated block b (its generation from its tag): what names it in an event. */
+export function msg_key(b: number): number { return ((I32[b]! >>> GEN_SHIFT) & GEN_MASK) * KEY_SPLIT + b; }
 
 /**
  * Allocates blocks for messages `from` .. `to - 1` of a batch (payload

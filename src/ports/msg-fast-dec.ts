@@ -113,13 +113,27 @@ function rview(shared: boolean): ArrayBufferView {
     const T = ctor as TypedCtor;
     let src = typedIn[k];
     if (src === undefined) src = typedIn[k] = typed(T, d.buffer, 0, Math.floor(d.byteLength / per));
-    const t = new T(n / per);
+    const cnt = n / per, t = new T(cnt);
+    if (cnt <= COPY_ELEMS_MAX && k < K_DATAVIEW) {
+      // A few elements one by one: no subarray made per message. Numbers
+      // other than NaN survive a load and a store exactly (-0 and the
+      // infinities too); a NaN may not keep its bits (a float32 one is
+      // quieted on its way through a double), which structured clone keeps,
+      // so an array holding one is copied by set() after all.
+      const s = src as unknown as Float64Array, d0 = at / per, tt = t as unknown as Float64Array;
+      let i = 0;
+      for (; i < cnt; i++) { const x = s[d0 + i]!; if (x !== x) break; tt[i] = x; }
+      if (i === cnt) return t;
+    }
     (t as unknown as AnyTyped).set(src.subarray(at / per, (at + n) / per));
     return t;
   }
   const ab = copy_out(at, n);
   return ctor === Buffer ? Buffer.from(ab) : new (ctor as typeof Uint8Array)(ab, 0, n / per);
 }
+
+/** Typed arrays of numbers up to this many elements are copied element by element (rview). */
+const COPY_ELEMS_MAX = 32;
 
 // The decoder's shapes: key blocks seen before (a copy of their bytes, their
 // keys) in a two-way table by a hash of the block (a collision replaces the
@@ -157,16 +171,23 @@ function make_build(keys: string[]): Build {
 
 /** The shape whose key block (n keys, bl bytes) starts at dp; dp past the block. */
 function dec_shape(n: number, bl: number): DecShape {
-  const at = dp, slot = block_hash(at, bl);
-  let c = decShapes[slot];
+  const at = dp;
+  // The shape of the last message first: a stream of like messages compares
+  // its key block once, with no hash of it.
+  let c = lastShape;
+  if (block_equal(c, n, at, bl) && c.build !== undefined) { dp += bl; return c; }
+  const slot = block_hash(at, bl);
+  c = decShapes[slot];
   if (!block_equal(c, n, at, bl)) {
     c = decShapes[slot ^ 1];
     if (!block_equal(c, n, at, bl)) return dec_shape_new(n, bl, slot);
   }
   dp += bl;
   if (c.build === undefined && ++c.hits >= SHAPE_PROMOTE) c.build = make_build(c.keys);
+  lastShape = c;
   return c;
 }
+let lastShape: DecShape | undefined;
 
 function dec_shape_new(n: number, bl: number, slot: number): DecShape {
   const at = dp;

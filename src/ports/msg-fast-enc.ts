@@ -14,6 +14,8 @@ const GIVE_UP: unique symbol = Symbol('give up');
 
 let buf = new Uint8Array(64 * 1024);
 let dv = new DataView(buf.buffer);
+/** The scratch as words (a post copies a small message out word by word: fast_scratch_words). */
+let buf32 = new Int32Array(buf.buffer);
 /** Views of the scratch buffer by view kind (made when first needed, remade when it grows). */
 let typedOut: (AnyTyped | undefined)[] = [];
 let pos = 0;
@@ -55,6 +57,7 @@ function grow(n: number): void {
   nb.set(buf.subarray(0, pos));
   buf = nb;
   dv = new DataView(nb.buffer);
+  buf32 = new Int32Array(nb.buffer);
   typedOut = [];
 }
 
@@ -357,7 +360,32 @@ export function fast_put_at(bytes: Uint8Array, at: number): number {
   return at + bytes.byteLength;
 }
 
+/**
+ * A string message that needs no scratch: longer than LONG and ASCII (its
+ * UTF-8 length is its length, as str() decides). Its message is
+ * {@link fast_ascii_bytes} bytes, written by {@link fast_ascii_put}.
+ */
+export function fast_is_long_ascii(s: string): boolean { return s.length > LONG && Buffer.byteLength(s, 'utf8') === s.length; }
+export function fast_ascii_bytes(s: string): number { return s.length + 6; }
+/** Writes the message of long ASCII string s (as fast_encode writes it) at byte `at` of `mem`. */
+export function fast_ascii_put(mem: Buffer, at: number, s: string): void {
+  const n = s.length;
+  mem[at] = FAST;
+  mem[at + 1] = T_ASCII;
+  mem.writeUInt32LE(n, at + 2);
+  (mem as unknown as FastWrites).latin1Write(s, at + 6, n);
+}
+
 /** Bytes [0, end) of this thread's scratch (valid until its next use). */
 export function fast_scratch(end: number): Uint8Array { return buf.subarray(0, end); }
+
+/**
+ * This thread's whole scratch as bytes and as words (valid until its next
+ * use: a grow replaces it), for a post that copies a message out of it
+ * without making a view of [0, end) first. Its length is a power of two
+ * and at least 64 KiB, so a copy of whole words up to `end` stays inside.
+ */
+export function fast_scratch_bytes(): Uint8Array { return buf; }
+export function fast_scratch_words(): Int32Array { return buf32; }
 
 // --- decoding: from a private copy, or from kernel memory itself ---------------

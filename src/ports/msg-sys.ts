@@ -33,11 +33,12 @@ import { PORT_ALLOC_DEFAULT } from './consts.js';
 import { port_enter, port_exit, slot_alloc_locked, enqueue_locked, port_readable_notify } from './queue.js';
 import { port_source_register, type PortDelivery } from './source.js';
 import {
-  msg_alloc, msg_alloc_many, msg_block, msg_free, msg_free_defer, msg_free_flush, msg_length, msg_payload_offset, msg_order, msg_max_payload, msg_arena_size,
+  msg_alloc, msg_alloc_many, msg_block, msg_key, msg_free, msg_free_defer, msg_free_flush, msg_length, msg_payload_offset, msg_order, msg_max_payload, msg_arena_size,
   kmem_buffer, msg_room_armed, msg_count_discarded, msg_room_word, msg_waiters_word,
 } from './msg-arena.js';
 import { ArgRangeError } from '../kern/copyin.js';
-import { msg_decode_at } from './msg-codec.js';
+import { msg_decode_at, msg_encode_fast, msg_encode_v8 } from './msg-codec.js';
+import { fast_scratch_bytes, fast_scratch_words, fast_is_long_ascii, fast_ascii_bytes, fast_ascii_put } from './msg-fast-enc.js';
 import { wait_for_room, type SendWaitOptions } from './room.js';
 
 /** portev_source of a message event (outside illumos' PORT_SOURCE_* values, 1..7). */
@@ -75,11 +76,56 @@ export function msg_size_check(len: number, syscall: string): number {
 export function port_msg_send(fd: number, bytes: Uint8Array, syscall: string): void {
   sysenter();
   const len = bytes.byteLength;
-  const order = msg_size_check(len, syscall);
-  const key = msg_alloc(len, order);
-  if (key === 0) throw msg_full('arena', syscall, `message arena full (${len} bytes wanted)`);
-  const b = msg_block(key);
+  const b = msg_block_get(len, syscall);
   kmem_buffer().set(bytes, msg_payload_offset(b));
+  msg_queue(fd, b, len, syscall);
+}
+
+/** Messages up to this many bytes are copied out of the scratch word by word (a call of set() and a view cost more). */
+const COPY_WORDS_MAX = 512;
+
+/**
+ * port_msg_send of the first `len` bytes of this thread's encoding scratch
+ * (msg_encode_fast): copied straight into the block, with no view of them
+ * made first.
+ */
+function port_msg_send_scratch(fd: number, len: number, syscall: string): void {
+  sysenter();
+  const b = msg_block_get(len, syscall);
+  if (len <= COPY_WORDS_MAX) {
+    // Whole words: the payload is 8-aligned in a block of at least len + 8
+    // bytes rounded up to a power of two, and the scratch is longer than len
+    // rounded up to a word (fast_scratch_words), so both ends stay inside.
+    const w = fast_scratch_words(), m = I32, at = b + 2, n = (len + 3) >> 2;
+    for (let i = 0; i < n; i++) m[at + i] = w[i]!;
+  } else {
+    kmem_buffer().set(fast_scratch_bytes().subarray(0, len), msg_payload_offset(b));
+  }
+  msg_queue(fd, b, len, syscall);
+}
+
+/**
+ * port_msg_send of a long ASCII string (fast_is_long_ascii): its message is
+ * written straight into its block, with no scratch and no second copy.
+ */
+function port_msg_send_ascii(fd: number, str: string, syscall: string): void {
+  sysenter();
+  const len = fast_ascii_bytes(str);
+  const b = msg_block_get(len, syscall);
+  fast_ascii_put(kmem_buffer(), msg_payload_offset(b), str);
+  msg_queue(fd, b, len, syscall);
+}
+
+/** A block for a payload of `len` bytes (its length recorded): RangeError when the arena can never hold it, EAGAIN when full now. */
+function msg_block_get(len: number, syscall: string): number {
+  const order = msg_size_check(len, syscall);
+  const b = msg_alloc(len, order);
+  if (b === 0) throw msg_full('arena', syscall, `message arena full (${len} bytes wanted)`);
+  return b;
+}
+
+/** Queues block b (its payload written) as one message event on port `fd`; frees it when that fails. */
+function msg_queue(fd: number, b: number, len: number, syscall: string): void {
   let h: number;
   try {
     h = port_enter(fd, syscall);
@@ -94,7 +140,7 @@ export function port_msg_send(fd: number, bytes: Uint8Array, syscall: string): v
   }
   I32[s + E.flags] = PORT_ALLOC_DEFAULT | KF_CALLBACK;
   I32[s + E.events] = len;
-  kev_set_object(s, key);
+  kev_set_object(s, msg_key(b));
   const first = enqueue_locked(h, s);
   port_exit(h);
   if (first) port_readable_notify(h);
@@ -127,8 +173,19 @@ export function port_msg_send_many(fd: number, bytes: Uint8Array, ends: readonly
   const k = msg_alloc_many(bLens, bOrders, bKeys, 0, n);
   if (k === 0) throw msg_full('arena', syscall, `message arena full (${bLens[0]} bytes wanted)`);
   const kb = kmem_buffer(), src = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // The encoder's scratch (Port.postManySync): small messages that start on
+  // a word, as fast-format ones do (padded to 8 but the last), are copied
+  // whole words at a time, as port_msg_send_scratch does; the rest, and any
+  // other bytes, with one copy() each.
+  const words = bytes.byteOffset === 0 && bytes.buffer === fast_scratch_bytes().buffer ? fast_scratch_words() : undefined;
   for (let i = 0, at = 0; i < k; i++) {
-    src.copy(kb, msg_payload_offset(msg_block(bKeys[i]!)), at, ends[i]);
+    const b = msg_block(bKeys[i]!), len = ends[i]! - at;
+    if (words !== undefined && len <= COPY_WORDS_MAX && (at & 3) === 0) {
+      const m = I32, to = b + 2, from = at >> 2, n = (len + 3) >> 2;
+      for (let j = 0; j < n; j++) m[to + j] = words[from + j]!;
+    } else {
+      src.copy(kb, msg_payload_offset(b), at, ends[i]);
+    }
     at = ends[i]!;
   }
   const q = batch_enqueue(fd, k, syscall);
@@ -180,8 +237,6 @@ function batch_enqueue(fd: number, k: number, syscall: string): number {
 // allocation per array per message in a ping-pong. Bounded by the payload
 // bytes it holds, at most the arena's size (a sys-layer program that never
 // picks them up loses the oldest, nothing else).
-/** A taken message: its value, or why it could not be decoded. */
-export interface MsgTaken { value: unknown; error: Error | undefined; size: number }
 const ibKey: number[] = [], ibVal: unknown[] = [], ibErr: (Error | undefined)[] = [], ibSize: number[] = [];
 let ibHead = 0, ibEnd = 0;
 let inboxBytes = 0;
@@ -221,15 +276,21 @@ function inbox_put(key: number, value: unknown, error: Error | undefined, size: 
   inbox_compact();
 }
 
-/** The message with key `key` taken by this thread (once), or undefined. */
-export function msg_inbox_take(key: number): MsgTaken | undefined {
+/**
+ * Picks up the message with key `key` taken by this thread (once): puts its
+ * value on `ev` as `message`, or the reason it could not be decoded as
+ * `error` (the class layer's event, with no record made per message);
+ * false when this thread's inbox does not hold it.
+ */
+export function msg_inbox_pick(key: number, ev: { message?: unknown; error?: Error }): boolean {
   let i = ibHead;
   while (i < ibEnd && ibKey[i] !== key) i++;
-  if (i === ibEnd) return undefined;
-  const m: MsgTaken = { value: ibVal[i], error: ibErr[i], size: ibSize[i]! };
+  if (i === ibEnd) return false;
+  const err = ibErr[i];
+  if (err !== undefined) ev.error = err; else ev.message = ibVal[i];
   inbox_clear(i);
   if (i === ibHead) inbox_advance();
-  return m;
+  return true;
 }
 
 /** Messages and payload bytes waiting in this thread's inbox (tests). */
@@ -325,6 +386,20 @@ export function msg_room_poke(fd: number): void {
 
 /** port_post: queues an encoded message (msg-codec.ts msg_encode) at once; EAGAIN (a MsgFullError) when the arena or the port is full. */
 export function port_post(fd: number, bytes: Uint8Array): void { port_msg_send(fd, bytes, 'port_post'); }
+
+/**
+ * port_post of a value (Port.postSync): serialized into this thread's
+ * scratch (user code, such as getters, runs then, before the kernel is
+ * entered) and copied from there into its block, as port_post of
+ * msg_encode's bytes does, without a view of the bytes made per message; a
+ * long ASCII string is written straight into its block (the same bytes).
+ */
+export function port_post_value(fd: number, value: unknown): void {
+  if (typeof value === 'string' && fast_is_long_ascii(value)) { port_msg_send_ascii(fd, value, 'port_post'); return; }
+  const len = msg_encode_fast(value);
+  if (len < 0) port_msg_send(fd, msg_encode_v8(value), 'port_post');
+  else port_msg_send_scratch(fd, len, 'port_post');
+}
 
 /**
  * The awaitable port_post (an extension of the sys layer for the class

@@ -18,6 +18,6 @@ export { kstat } from '../kern/sys.js';
 // Ports: the awaitable send, and structured messages (encode in the sender's
 // thread, queue as PORT_SOURCE_MSG events; decoded into the getter's inbox).
 export { port_send_wait } from '../ports/room.js';
-export { port_post, port_post_wait, port_post_many, port_post_many_wait, msg_inbox_take, PORT_SOURCE_MSG } from '../ports/msg-sys.js';
+export { port_post, port_post_value, port_post_wait, port_post_many, port_post_many_wait, msg_inbox_pick, PORT_SOURCE_MSG } from '../ports/msg-sys.js';
 export { msg_encode, msg_encode_many, msg_channel_open } from '../ports/msg-codec.js';
 export { v8_module } from '../kern/host.js';

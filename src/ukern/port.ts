@@ -12,8 +12,8 @@ import {
   FILE_NOFOLLOW, type port_event_t, type file_obj_t,
 } from '../sys/index.js';
 import {
-  copyin_fields, copyin_array, port_send_wait, port_post, port_post_wait, port_post_many, port_post_many_wait,
-  msg_encode, msg_encode_many, msg_inbox_take, msg_channel_open, PORT_SOURCE_MSG,
+  copyin_fields, copyin_array, port_send_wait, port_post_value, port_post_wait, port_post_many, port_post_many_wait,
+  msg_encode, msg_encode_many, msg_inbox_pick, msg_channel_open, PORT_SOURCE_MSG,
 } from '../sys/ext.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions } from './waitopts.js';
 import { Descriptor } from './descriptor.js';
@@ -73,9 +73,7 @@ function getn_args(max: unknown, nget: unknown): void {
 
 /** Attaches a taken message event's value (or the reason it cannot be had) to it. */
 function decode_event(ev: PortEvent): void {
-  const m = msg_inbox_take(ev.portev_object);
-  if (m === undefined) { ev.error = new SysError('EIO', 'port_receive', 'message not in this thread\'s inbox (dropped after a sys-layer take)'); return; }
-  if (m.error !== undefined) ev.error = m.error; else ev.message = m.value;
+  if (!msg_inbox_pick(ev.portev_object, ev)) ev.error = new SysError('EIO', 'port_receive', 'message not in this thread\'s inbox (dropped after a sys-layer take)');
 }
 
 /** Decodes the message events of a batch (a scan for the rare source). */
@@ -213,7 +211,7 @@ export class Port extends Descriptor implements AsyncIterable<PortEvent> {
 
   /** Posts at once: EAGAIN when the message arena or the port is full. */
   postSync(value: unknown): void {
-    port_post(this.fd, msg_encode(value));
+    port_post_value(this.fd, value);
   }
 
   /**
