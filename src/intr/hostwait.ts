@@ -26,7 +26,7 @@
  */
 import { HW_READY, HW_KICK, type HostWait } from '../kern/sleepwait.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
-import { intr_epfd, intr_running, intr_hwait_enter, intr_hwait_leave, intr_hwait_possible, intr_hwait_pending } from './intr.js';
+import { intr_epfd, intr_running, intr_hwait_enter, intr_hwait_epoch, intr_hwait_leave, intr_hwait_possible, intr_hwait_pending } from './intr.js';
 import { intr_harvest, BRIDGE_NS } from './bridge.js';
 import { intr_kick_fd } from './kick.js';
 import { os_available, os_wait2, os_eventfd_drain, W2_FD, W2_KICK, POLLIN } from './ffi.js';
@@ -36,8 +36,10 @@ const C_TAKEN = kstat_counter('intr', 'host_taken');
 
 class SetHostWait implements HostWait {
   kick = -1; ep = -1;
+  /** The skip epoch this sleeper has covered: at its enter, then at its last take. */
+  private epoch = 0;
   wait(ns: number): number {
-    intr_hwait_enter();
+    this.epoch = intr_hwait_enter();
     const r = os_wait2(this.ep, POLLIN, this.kick, ns);
     const kick = r > 0 && (r & W2_KICK) !== 0 ? HW_KICK : 0;
     // Readable: the events are taken in ready() (still counted as a waiter
@@ -49,14 +51,15 @@ class SetHostWait implements HostWait {
   drain(): void { os_eventfd_drain(this.kick); }
   ready(): boolean {
     // Take, still counted (the intr thread leaves the set alone), then
-    // leave; again only when the intr thread found events left meanwhile.
+    // leave: again only when the intr thread left events meanwhile.
+    this.epoch = intr_hwait_epoch();
     const n = intr_harvest();
     if (n > 0) kstat_add(C_TAKEN, n);
     this.leave();
     return true;
   }
   private leave(): void {
-    if (intr_hwait_leave()) intr_harvest();
+    if (intr_hwait_leave(this.epoch)) intr_harvest();
   }
 }
 /** This thread's (one: a thread sleeps once at a time). */

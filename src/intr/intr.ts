@@ -209,17 +209,21 @@ export function intr_claim_start(): boolean { return Atomics.compareExchange(I32
 // ---------------------------------------------------------------- host waiters
 
 /**
- * Sleepers waiting in the host on the epoll set itself (hostwait.ts): the
- * count in the low bits of W_HWAIT, and HW_SKIPPED once the intr thread
- * left events of the set to them. While the count is nonzero the intr
- * thread does not take events from the set (intr_hwait_skip): the woken
- * sleeper takes them (epoll_wait hands each edge-triggered event to one
- * caller only), so the event is dispatched in the thread that waits for it,
- * one host wake-up from the descriptor. The last waiter to leave takes the
- * set once more when the intr thread skipped events meanwhile
- * (intr_hwait_leave), so none waits for a later edge.
+ * Sleepers waiting in the host on the epoll set itself (hostwait.ts): their
+ * count in the low bits of W_HWAIT, and above it a skip epoch, bumped each
+ * time the intr thread leaves events of the set to them. While the count is
+ * nonzero the intr thread does not take events from the set
+ * (intr_hwait_skip): the woken sleeper takes them (epoll_wait hands each
+ * edge-triggered event to one caller only), so the event is dispatched in
+ * the thread that waits for it, one host wake-up from the descriptor. A
+ * sleeper notes the epoch when it starts waiting and again when it takes
+ * the set; the last one to leave takes the set once more when the epoch
+ * moved since (intr_hwait_leave), so no event left to it waits for a later
+ * edge, and none is taken twice over for nothing when the intr thread
+ * skipped before the sleeper's own take.
  */
-const HW_SKIPPED = 1 << 30, HW_COUNT = HW_SKIPPED - 1;
+const HW_COUNT = (1 << 20) - 1, HW_EPOCH = 1 << 20;
+const epoch_of = (v: number): number => v >>> 20;
 const C_HSKIPS = kstat_counter('intr', 'host_skips');
 const C_POKES = kstat_counter('intr', 'pokes');
 /** Sleepers waiting in the host on the set now. */
@@ -233,32 +237,34 @@ export function intr_hwait_possible(): boolean { return Atomics.load(I32, state.
 export function intr_hwait_pending(): boolean {
   return Atomics.load(I32, state.base + W_OWN) === 0 && Atomics.load(I32, state.base + W_ASKED) !== 0;
 }
-/** A sleeper starts waiting in the host on the set. */
-export function intr_hwait_enter(): void { Atomics.add(I32, state.base + W_HWAIT, 1); }
-/** It stops; true when it must take the set once more (it was the last, and the intr thread skipped). */
-export function intr_hwait_leave(): boolean {
+
+/** A sleeper starts waiting in the host on the set; returns the skip epoch now. */
+export function intr_hwait_enter(): number { return epoch_of(Atomics.add(I32, state.base + W_HWAIT, 1) + 1); }
+/** The skip epoch now (a sleeper about to take the set). */
+export function intr_hwait_epoch(): number { return epoch_of(Atomics.load(I32, state.base + W_HWAIT)); }
+/** It stops; true when it must take the set once more: it was the last, and the epoch moved since `epoch`. */
+export function intr_hwait_leave(epoch: number): boolean {
   const w = state.base + W_HWAIT;
   for (;;) {
     const v = Atomics.load(I32, w);
-    const last = (v & HW_COUNT) === 1;
-    if (Atomics.compareExchange(I32, w, v, last ? 0 : v - 1) === v) return last && (v & HW_SKIPPED) !== 0;
+    if (Atomics.compareExchange(I32, w, v, v - 1) === v) return (v & HW_COUNT) === 1 && epoch_of(v) !== epoch;
   }
 }
 /**
  * The intr thread, woken by the set: true when it must leave the set to the
  * host waiters. Usually a waiter woken by the same arrival has taken the
  * events already (`pending()`, a poll of the set, says whether anything is
- * left); what is left is marked skipped, so that the last waiter takes the
- * set again as it leaves. A waiter that left meanwhile fails the mark: the
- * intr thread then takes the events itself.
+ * left); what is left bumps the skip epoch, so that the last waiter takes
+ * the set again as it leaves. A waiter that left meanwhile fails the bump:
+ * the intr thread then takes the events itself.
  */
 export function intr_hwait_skip(pending: () => boolean): boolean {
   const w = state.base + W_HWAIT;
   for (;;) {
     const v = Atomics.load(I32, w);
     if ((v & HW_COUNT) === 0) return false;
-    if ((v & HW_SKIPPED) !== 0 || !pending()) return true;
-    if (Atomics.compareExchange(I32, w, v, v | HW_SKIPPED) === v) { kstat_add(C_HSKIPS); return true; }
+    if (!pending()) return true;
+    if (Atomics.compareExchange(I32, w, v, (v + HW_EPOCH) | 0) === v) { kstat_add(C_HSKIPS); return true; }
   }
 }
 
