@@ -154,6 +154,19 @@ function wait_word(sl: number, w: number, ns: number, host: HostWait | undefined
 }
 
 /**
+ * A kick (sq_kick: lwp_nudge asking a sleeping LWP to run its nudge hooks,
+ * e.g. to hand over a SharedArrayBuffer another thread's message needs)
+ * notifies the sleeper's wait word without changing it, so a kick that
+ * lands between the sleeper's look at its flags and its Atomics.wait is
+ * not seen by that wait. The sleep loop looks at the flags again after
+ * each slice of this length: a kick is late by this much at worst (a
+ * fresh-process CI run lost one, and the receiver's 2 s wait for the
+ * SharedArrayBuffer failed), at the cost of ten wake-ups a second of a
+ * thread blocked for long (~10 us each here).
+ */
+const KICK_SLICE_NS = 100e6;
+
+/**
  * Blocks the calling thread on sl, enqueued on a list guarded by the mutex
  * at word `lock`, which the caller holds. Releases the lock while asleep and
  * holds it again on return — except that with `norelock` a woken sleeper
@@ -182,10 +195,13 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
     if (h !== undefined && intr && h.must_halt()) { h.halt(); v = Atomics.load(I32, w); continue; }
     if (h !== undefined) h.nudged();
     const due = idle !== undefined ? idle.next() : Infinity;
+    // A futex wait of an LWP is cut into kick slices (below); a host wait
+    // hears kicks on its eventfd and is not.
+    const slice = host === undefined && h !== undefined ? KICK_SLICE_NS : Infinity;
     if (due < deadline) {
       const now = mono_now();
       if (due <= now) idle!.run();
-      else host = wait_word(sl, w, due - now, host);
+      else host = wait_word(sl, w, Math.min(due - now, slice), host);
     } else if (deadline !== Infinity) {
       const left = deadline - mono_now();
       if (left <= 0) {
@@ -193,9 +209,9 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
         if (v === SQ_SLEEPING) v = SQ_TIMEDOUT;
         break;
       }
-      host = wait_word(sl, w, left, host);
+      host = wait_word(sl, w, Math.min(left, slice), host);
     } else {
-      host = wait_word(sl, w, Infinity, host);
+      host = wait_word(sl, w, slice, host);
     }
     v = Atomics.load(I32, w);
   }
