@@ -68,7 +68,8 @@ export function slowConsumer(a: { port: number; n: number; pauseNs: number; stop
 if (isMainThread) {
   test('a slow but taking consumer: the full lane waits for room, nothing spills, FIFO holds', async () => {
     // A wait that hit its bound (the OS held the consumer off for 10 ms on a
-    // loaded machine) may spill: that run does not count, up to 3 runs.
+    // loaded machine: CI runs two test files at once) may spill: that run
+    // does not count, up to 6 runs (a fresh-clone CI run had 3 in a row).
     for (let run = 0; ; run++) {
       const p = ports.port_create();
       const out = new SharedArrayBuffer(4), ctl = new SharedArrayBuffer(16);
@@ -79,7 +80,7 @@ if (isMainThread) {
       await within(Promise.all([lwp.lwp_wait_async(pr), lwp.lwp_wait_async(c)]), 30_000, 'producer and consumer');
       close(p);
       assert.equal(new Int32Array(ctl)[1], N, 'every event once, in order');
-      if (timeouts() !== t0 && run < 2) continue;
+      if (timeouts() !== t0 && run < 5) continue;
       assert.equal(spills() - s0, 0, `events spilled onto the locked list (room waits timed out: ${timeouts() - t0})`);
       break;
     }
