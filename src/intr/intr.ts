@@ -244,11 +244,8 @@ export function intr_hwait_enter(): number { return epoch_of(Atomics.add(I32, st
 export function intr_hwait_epoch(): number { return epoch_of(Atomics.load(I32, state.base + W_HWAIT)); }
 /** It stops; true when it must take the set once more: it was the last, and the epoch moved since `epoch`. */
 export function intr_hwait_leave(epoch: number): boolean {
-  const w = state.base + W_HWAIT;
-  for (;;) {
-    const v = Atomics.load(I32, w);
-    if (Atomics.compareExchange(I32, w, v, v - 1) === v) return (v & HW_COUNT) === 1 && epoch_of(v) !== epoch;
-  }
+  const v = Atomics.sub(I32, state.base + W_HWAIT, 1); // the count is at least 1: the epoch bits are not touched
+  return (v & HW_COUNT) === 1 && epoch_of(v) !== epoch;
 }
 /**
  * The intr thread, woken by the set: true when it must leave the set to the

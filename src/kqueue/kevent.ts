@@ -271,8 +271,10 @@ export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]
       kstat_add(C_SLEEPS);
       // With OS knotes, a blocking kevent waits in the host on the kernel's
       // epoll set and dispatches what wakes it itself (intr/hostwait.ts).
-      const host = !async && I32[kq + Q.nos]! > 0 ? intr_hostwait() : undefined;
-      if (host === undefined && !async && I32[kq + Q.nos]! > 0) until = Math.min(until, mono_now() + intr_hostwait_retry_ns());
+      // The intr thread still setting up: sleep a bridge period, then look again.
+      const os = !async && I32[kq + Q.nos]! > 0;
+      const host = os ? intr_hostwait() : undefined;
+      if (os && host === undefined) until = Math.min(until, mono_now() + intr_hostwait_retry_ns());
       const r = yield { sl, lock: kq + Q.lock, deadline: until, host };
       sq_free(sl);
       if (r === SQ_INTR) fail_status('EINTR', syscall);
