@@ -20,9 +20,9 @@ import {
 } from './consts.js';
 import { DA_TERM, DA_CORE, DA_STOP, sig_default_action, sig_is_rt } from './defaults.js';
 import { sig_word, sig_bit, CANTMASK0 } from './sigset.js';
-import { SG, SA, LS, SK_DFL, SK_IGN, SK_MODULE, SK_FUNC, sigacts_h, sigact_h, sigact_text, lwpsig_h, lwpsig_count } from './sigstate.js';
+import { SG, SA, LS, SK_IGN, SK_MODULE, SK_FUNC, sigacts_h, sigact_h, sigact_text } from './sigstate.js';
 import {
-  sig_lock, sig_unlock, ls_get, deliverable, sig_take, sig_setmask, blank, host_kill, sig_kick,
+  sig_lock, sig_unlock, ls_get, deliverable, sig_take, sig_setmask, blank, host_kill, sig_kick, reset_locked,
   type siginfo_t,
 } from './sig.js';
 
@@ -140,20 +140,6 @@ function take_locked(ls: number, s: number): Taken {
   return { info, kind, flags: I32[sa + SA.flags]! >>> 0, gen: I32[sa + SA.gen]!, fn: kind === SK_FUNC ? fn_handlers[s] : undefined };
 }
 
-/** SA_RESETHAND: back to SIG_DFL as it is delivered (lock held). */
-export function reset_locked(s: number): void {
-  const sa = sigact_h(s);
-  I32[sa + SA.kind] = SK_DFL;
-  I32[sa + SA.flags] = 0;
-  I32[sa + SA.mask0] = 0; I32[sa + SA.mask1] = 0;
-  I32[sa + SA.gen] = ++I32[sigacts_h() + SG.gen];
-  clear_catch_locked(s);
-}
-/** Drops every thread's function handler of s (lock held; the functions are dropped lazily). */
-export function clear_catch_locked(s: number): void {
-  const n = lwpsig_count();
-  for (let i = 0; i < n; i++) I32[lwpsig_h(i) + LS.catch0 + sig_word(s)] &= ~sig_bit(s);
-}
 
 function default_action(s: number, kind: number): void {
   if (kind === SK_IGN) return;

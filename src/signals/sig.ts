@@ -124,6 +124,20 @@ export function sig_ignored(s: number): boolean {
   const da = sig_default_action(s);
   return da === DA_IGN || da === DA_CONT;
 }
+/** Back to SIG_DFL (lock held): SA_RESETHAND as a signal is delivered, or its last function handler's thread gone. */
+export function reset_locked(s: number): void {
+  const sa = sigact_h(s);
+  I32[sa + SA.kind] = SK_DFL;
+  I32[sa + SA.flags] = 0;
+  I32[sa + SA.mask0] = 0; I32[sa + SA.mask1] = 0;
+  I32[sa + SA.gen] = ++I32[sigacts_h() + SG.gen];
+  clear_catch_locked(s);
+}
+/** Drops every thread's function handler of s (lock held; the functions are dropped lazily). */
+export function clear_catch_locked(s: number): void {
+  const n = lwpsig_count();
+  for (let i = 0; i < n; i++) I32[lwpsig_h(i) + LS.catch0 + sig_word(s)] &= ~sig_bit(s);
+}
 /** Would LWP entry `ls` take signal s now (not blocked; a function handler here if caught by functions)? */
 function takes(ls: number, s: number): boolean {
   if (has(ls, LS.mask0, s)) return false;
@@ -378,12 +392,8 @@ function handlers_gone(h: number): void {
   if ((c0 | c1) === 0) return;
   I32[h + LS.catch0] = 0; I32[h + LS.catch1] = 0;
   for (let s = sig_first(c0, c1); s !== 0; s = sig_next(c0, c1, s)) {
-    const sa = sigact_h(s);
-    if (I32[sa + SA.kind] !== SK_FUNC || caught_in_some_thread(s)) continue;
-    I32[sa + SA.kind] = SK_DFL;
-    I32[sa + SA.flags] = 0;
-    I32[sa + SA.mask0] = 0; I32[sa + SA.mask1] = 0;
-    I32[sa + SA.gen] = ++I32[sigacts_h() + SG.gen];
+    if (I32[sigact_h(s) + SA.kind] !== SK_FUNC || caught_in_some_thread(s)) continue;
+    reset_locked(s);
     kstat_add(C_ORPHANED);
     if (sig_ignored(s)) sig_discard_all(s);
     os_update_locked(s);

@@ -25,12 +25,12 @@ import {
 } from './sigstate.js';
 import {
   sig_lock, sig_unlock, ls_get, sig_generate, sig_setmask, sig_recheck_self, sig_redistribute, sig_ignored,
-  sig_lwp_created, sig_lwp_exited, sig_set_lwp_alive, sig_discard_all,
+  sig_lwp_created, sig_lwp_exited, sig_set_lwp_alive, sig_discard_all, clear_catch_locked,
 } from './sig.js';
 import { os_update_locked } from './route.js';
 import { router_start, router_sync } from './router.js';
 import {
-  postsig, fn_handlers, load_module_handler, module_text, clear_catch_locked, sig_arm_bell, die_now, type sighandler_t,
+  postsig, fn_handlers, load_module_handler, module_text, sig_arm_bell, die_now, type sighandler_t,
 } from './post.js';
 
 export * from './consts.js';
