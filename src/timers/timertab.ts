@@ -122,28 +122,21 @@ export function timer_unlock(it: number): void {
  * timer_grab: the locked timer of an id, or 0 when the id is out of range,
  * free, or its timer is being removed. Takes and drops the table lock.
  */
-export function timer_grab(tid: number): number {
-  if (!Number.isInteger(tid) || tid < 0 || tid >= timer_max()) return 0;
-  const L = table_lock();
-  const w: Waiter = { sl: 0, polled: false };
-  mutex_enter(L);
-  const it = grab_locked(tid, w);
-  mutex_exit(L);
-  done(w);
-  return it;
-}
+export function timer_grab(tid: number): number { return grab(tid, false); }
 
 /**
  * timer_grab and timer_unhook in one hold of the table lock (timer_delete):
  * the grabbed timer of an id, already out of the table, or 0 as timer_grab.
  */
-export function timer_grab_unhook(tid: number): number {
+export function timer_grab_unhook(tid: number): number { return grab(tid, true); }
+
+function grab(tid: number, unhook: boolean): number {
   if (!Number.isInteger(tid) || tid < 0 || tid >= timer_max()) return 0;
   const L = table_lock();
   const w: Waiter = { sl: 0, polled: false };
   mutex_enter(L);
   const it = grab_locked(tid, w);
-  if (it !== 0) unhook_locked(it, w);
+  if (unhook && it !== 0) unhook_locked(it, w);
   mutex_exit(L);
   done(w);
   return it;
