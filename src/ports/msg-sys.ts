@@ -84,6 +84,12 @@ export function port_msg_send(fd: number, bytes: Uint8Array, syscall: string): v
 /** Messages up to this many bytes are copied out of the scratch word by word (a call of set() and a view cost more). */
 const COPY_WORDS_MAX = 512;
 
+/** Copies `len` bytes from word `from` of `w` into block b's payload, whole words (both ends have room for the last). */
+function copy_words(w: Int32Array, from: number, b: number, len: number): void {
+  const m = I32, to = b + 2, n = (len + 3) >> 2;
+  for (let i = 0; i < n; i++) m[to + i] = w[from + i]!;
+}
+
 /**
  * port_msg_send of the first `len` bytes of this thread's encoding scratch
  * (msg_encode_fast): copied straight into the block, with no view of them
@@ -96,8 +102,7 @@ function port_msg_send_scratch(fd: number, len: number, syscall: string): void {
     // Whole words: the payload is 8-aligned in a block of at least len + 8
     // bytes rounded up to a power of two, and the scratch is longer than len
     // rounded up to a word (fast_scratch_words), so both ends stay inside.
-    const w = fast_scratch_words(), m = I32, at = b + 2, n = (len + 3) >> 2;
-    for (let i = 0; i < n; i++) m[at + i] = w[i]!;
+    copy_words(fast_scratch_words(), 0, b, len);
   } else {
     kmem_buffer().set(fast_scratch_bytes().subarray(0, len), msg_payload_offset(b));
   }
@@ -181,8 +186,7 @@ export function port_msg_send_many(fd: number, bytes: Uint8Array, ends: readonly
   for (let i = 0, at = 0; i < k; i++) {
     const b = msg_block(bKeys[i]!), len = ends[i]! - at;
     if (words !== undefined && len <= COPY_WORDS_MAX && (at & 3) === 0) {
-      const m = I32, to = b + 2, from = at >> 2, n = (len + 3) >> 2;
-      for (let j = 0; j < n; j++) m[to + j] = words[from + j]!;
+      copy_words(words, at >> 2, b, len);
     } else {
       src.copy(kb, msg_payload_offset(b), at, ends[i]);
     }
