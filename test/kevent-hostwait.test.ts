@@ -12,7 +12,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeSync, closeSync } from 'node:fs';
+import { writeSync, readSync, closeSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import * as sys from '../src/sys/index.js';
 import { pipe_high } from './fixtures/osfd.js';
@@ -80,4 +80,63 @@ test('a child\'s exit while an LWP waits in the host on the set: NOTE_EXIT arriv
   assert.equal(rd.res[1], 1);
   await within(sys.lwp_wait_async(rd.lid), 10_000, 'reader');
   for (const fd of P) closeSync(fd);
+});
+
+/** Waits for one read event on kq in the event loop (kevent_async: a waiter that is not in the host), within a deadline. */
+async function oneAsync(kq: number, what: string): Promise<void> {
+  const ev = await within(sys.kevent_async(kq, null, 1, { tv_sec: 10, tv_nsec: 0 }), 15_000, what);
+  assert.equal(ev.length, 1, what);
+}
+
+test('the intr thread\'s set is disarmed exactly while host waiters wait; an event for a waiter that is not in the host arrives either way', async () => {
+  const A = pipe_high(), C = pipe_high(), buf = Buffer.alloc(16);
+  const kq = sys.kqueue();
+  sys.kevent(kq, [sys.EV_SET(C[0], sys.EVFILT_READ, sys.EV_ADD | sys.EV_CLEAR, 0, 0, 0)], 0, { tv_sec: 0, tv_nsec: 0 });
+  const disarms0 = kst('host_disarms');
+  const rd = reader(A[0], 1);
+  await until(() => rd.res[0] === 1 && kst('host_waiters') === 1, 10_000, 'the reader to wait in the host');
+  assert.equal(kst('set_disarmed'), 1, 'disarmed while the reader waits');
+  assert.ok(kst('host_disarms') > disarms0);
+  // The reader dispatches C's event (the intr thread does not see the set now).
+  const taken0 = kst('host_taken');
+  writeSync(C[1], 'x');
+  await oneAsync(kq, 'C while the reader waits in the host');
+  assert.ok(kst('host_taken') > taken0, 'the reader took it');
+  readSync(C[0], buf);
+  writeSync(A[1], 'x');
+  await until(() => rd.res[4] === 1, 10_000, 'the reader to finish');
+  await within(sys.lwp_wait_async(rd.lid), 10_000, 'reader');
+  assert.equal(kst('host_waiters'), 0);
+  assert.equal(kst('set_disarmed'), 0, 'armed again once nobody waits in the host');
+  // Now the intr thread dispatches it.
+  const wake0 = kst('wakeups');
+  writeSync(C[1], 'y');
+  await oneAsync(kq, 'C after the reader left');
+  assert.ok(kst('wakeups') > wake0, 'the intr thread took it');
+  sys.close(kq);
+  for (const fd of [...A, ...C]) closeSync(fd);
+});
+
+test('host waits entered and left at random by four LWPs at once: the set ends armed, and events still arrive (seeded)', async () => {
+  const s = seed();
+  const P = pipe_high(), C = pipe_high(), buf = Buffer.alloc(16);
+  const kq = sys.kqueue();
+  sys.kevent(kq, [sys.EV_SET(C[0], sys.EVFILT_READ, sys.EV_ADD | sys.EV_CLEAR, 0, 0, 0)], 0, { tv_sec: 0, tv_nsec: 0 });
+  const sab = new SharedArrayBuffer(32), res = new Int32Array(sab);
+  const lids = [0, 1, 2, 3].map((k) => sys.lwp_create({ module: F, export: 'churnsHostWaits', arg: { r: P[0], k, seed: (s + k * 7919) >>> 0, sab } }));
+  await until(() => [1, 2, 3, 4].every((i) => res[i]! > 200), 20_000, `seed ${s}: every LWP to churn`);
+  // Events keep arriving while the others churn: each write, one event.
+  for (let i = 0; i < 20; i++) {
+    writeSync(C[1], 'x');
+    await oneAsync(kq, `seed ${s}: event ${i} during the churn`);
+    readSync(C[0], buf);
+  }
+  Atomics.store(res, 0, 1);
+  for (const lid of lids) await within(sys.lwp_wait_async(lid), 10_000, `seed ${s}: churner`);
+  assert.equal(kst('host_waiters'), 0, `seed ${s}`);
+  assert.equal(kst('set_disarmed'), 0, `seed ${s}: armed once nobody waits`);
+  writeSync(C[1], 'z');
+  await oneAsync(kq, `seed ${s}: after the churn`);
+  sys.close(kq);
+  for (const fd of [...P, ...C]) closeSync(fd);
 });

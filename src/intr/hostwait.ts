@@ -58,10 +58,9 @@ class SetHostWait implements HostWait {
     this.leave();
     return true;
   }
-  private leave(): void {
-    if (intr_hwait_leave(this.epoch)) intr_harvest();
-  }
+  private leave(): void { intr_hwait_leave(this.epoch, take_again); }
 }
+const take_again = (): void => { intr_harvest(); };
 /** This thread's (one: a thread sleeps once at a time). */
 const hw = new SetHostWait();
 

@@ -155,7 +155,7 @@ export const sources = kcache_create('intrsrc', INTRSRC, (t) => t.intr_sources_m
 function nbuckets(max: number): number { let n = 64; while (n < max) n *= 2; return n; }
 /** Kernel-wide state: the lock, epoll and eventfd numbers (+1; 0 none), thread words, generation, then buckets. */
 const state = kregion_create('intr', (t) => W_BUCKETS + nbuckets(t.intr_sources_max!));
-const W_LOCK = 0, W_EPFD = 1, W_EVFD = 2, W_RUNNING = 3, W_QUIT = 4, W_GEN = 5, W_ASKED = 6, W_TID = 7, W_HWAIT = 8, W_POKE = 9, W_OWN = 10, W_BUCKETS = 11;
+const W_LOCK = 0, W_EPFD = 1, W_EVFD = 2, W_RUNNING = 3, W_QUIT = 4, W_GEN = 5, W_ASKED = 6, W_TID = 7, W_HWAIT = 8, W_POKE = 9, W_OWN = 10, W_EP2 = 11, W_ARM = 12, W_ARMDIRTY = 13, W_BUCKETS = 14;
 mutex_class('intr', state, { words: 1 });
 
 export const C_EVENTS = kstat_counter('intr', 'os_events');
@@ -229,8 +229,15 @@ const C_POKES = kstat_counter('intr', 'pokes');
 /** Sleepers waiting in the host on the set now. */
 kstat_gauge('intr', 'host_waiters', () => Atomics.load(I32, state.base + W_HWAIT) & HW_COUNT);
 
-/** Whether the intr thread waits on its own set (intrthread-main.ts): only then do host waiters get the set's events first. W_OWN: 0 not known yet, 1 yes, 2 no. */
-export function intr_set_own_set(own: boolean): void { Atomics.store(I32, state.base + W_OWN, own ? 1 : 2); }
+/**
+ * Whether the intr thread waits on its own set (intrthread-main.ts), and
+ * that set's descriptor (ep2, or -1): only then do host waiters get the
+ * set's events first. W_OWN: 0 not known yet, 1 yes, 2 no.
+ */
+export function intr_set_own_set(ep2: number): void {
+  Atomics.store(I32, state.base + W_EP2, ep2 + 1);
+  Atomics.store(I32, state.base + W_OWN, ep2 >= 0 ? 1 : 2);
+}
 /** Whether a sleeper may wait in the host on the set: the intr thread runs, on its own set. */
 export function intr_hwait_possible(): boolean { return Atomics.load(I32, state.base + W_OWN) === 1; }
 /** Whether that is not known yet: the intr thread was asked to start and has not set itself up. */
@@ -239,14 +246,70 @@ export function intr_hwait_pending(): boolean {
 }
 
 /** A sleeper starts waiting in the host on the set; returns the skip epoch now. */
-export function intr_hwait_enter(): number { return epoch_of(Atomics.add(I32, state.base + W_HWAIT, 1) + 1); }
+export function intr_hwait_enter(): number {
+  const v = Atomics.add(I32, state.base + W_HWAIT, 1);
+  if ((v & HW_COUNT) === 0) hwait_arm_sync();
+  return epoch_of(v + 1);
+}
 /** The skip epoch now (a sleeper about to take the set). */
 export function intr_hwait_epoch(): number { return epoch_of(Atomics.load(I32, state.base + W_HWAIT)); }
-/** It stops; true when it must take the set once more: it was the last, and the epoch moved since `epoch`. */
-export function intr_hwait_leave(epoch: number): boolean {
+/**
+ * It stops. The last to leave takes the set once more (`take`) when the
+ * epoch moved since `epoch`, then gives the set back to the intr thread.
+ */
+export function intr_hwait_leave(epoch: number, take: () => void): void {
   const v = Atomics.sub(I32, state.base + W_HWAIT, 1); // the count is at least 1: the epoch bits are not touched
-  return (v & HW_COUNT) === 1 && epoch_of(v) !== epoch;
+  if ((v & HW_COUNT) !== 1) return;
+  if (epoch_of(v) !== epoch) take();
+  hwait_arm_sync();
 }
+
+/**
+ * The intr thread sleeps through what host waiters take. While any sleeper
+ * waits in the host on the kernel's set, that set is disarmed in the intr
+ * thread's own set (EPOLL_CTL_MOD with no events): an arrival wakes the
+ * sleepers and not also this real-time thread, which otherwise woke, most
+ * often to find the events taken already, and took a CPU from the woken
+ * sleeper or the writer (intr.wakeups and intr.cpu_us: see the commit that
+ * made this). The last waiter to leave arms it again;
+ * EPOLL_CTL_MOD evaluates the set's readiness then, so an event that
+ * arrived after the last take and before the re-arm wakes the intr thread
+ * at once: none waits for a later edge.
+ *
+ * The thread that moves the count from 0 or to 0 brings the registration
+ * in line with the count, but two such moves can race (a leave's re-arm
+ * overtaken by the next enter's disarm, or the reverse). So each marks the
+ * registration dirty and tries the arm lock; the holder reads the count
+ * and sets the registration until no mark is left, and a thread that
+ * finds the lock taken leaves its mark to the holder (which looks again
+ * after it lets go). The last reading thus follows the last move, and the
+ * set ends armed exactly when no waiter counts. Nobody waits for the lock:
+ * the holder is in one epoll_ctl at most.
+ */
+const ARM_LOCKED = 1, ARM_OFF = 2; // W_ARM: the arm lock, and whether the set is disarmed now
+const C_DISARMS = kstat_counter('intr', 'host_disarms');
+/** 1 while the kernel's set is disarmed in the intr thread's own set (host waiters wait or just left), else 0. */
+kstat_gauge('intr', 'set_disarmed', () => (Atomics.load(I32, state.base + W_ARM) & ARM_OFF) !== 0 ? 1 : 0);
+function hwait_arm_sync(): void {
+  const b = state.base, ep2 = Atomics.load(I32, b + W_EP2) - 1, ep = intr_epfd();
+  if (ep2 < 0 || ep < 0) return;
+  for (;;) {
+    Atomics.store(I32, b + W_ARMDIRTY, 1);
+    const w = Atomics.load(I32, b + W_ARM);
+    if ((w & ARM_LOCKED) !== 0 || Atomics.compareExchange(I32, b + W_ARM, w, w | ARM_LOCKED) !== w) return; // the holder sees the mark
+    let off = (w & ARM_OFF) !== 0;
+    while (Atomics.exchange(I32, b + W_ARMDIRTY, 0) !== 0) {
+      const want_off = (Atomics.load(I32, b + W_HWAIT) & HW_COUNT) !== 0;
+      if (want_off === off) continue;
+      os.os_epoll_set(ep2, ep, want_off ? os.EPOLLET : (os.EPOLLIN | os.EPOLLET) >>> 0, 1, 0, true);
+      off = want_off;
+      if (off) kstat_add(C_DISARMS);
+    }
+    Atomics.store(I32, b + W_ARM, off ? ARM_OFF : 0);
+    if (Atomics.load(I32, b + W_ARMDIRTY) === 0) return;
+  }
+}
+
 /**
  * The intr thread, woken by the set: true when it must leave the set to the
  * host waiters. Usually a waiter woken by the same arrival has taken the

@@ -87,7 +87,7 @@ export function intrthread_main(image: KernelImage): never {
   const own = ep2 >= 0 && ffi.os_epoll_set(ep2, evfd, ffi.EPOLLIN, 0, 0, false) === 0 &&
     ffi.os_epoll_set(ep2, ep, (ffi.EPOLLIN | ffi.EPOLLET) >>> 0, 1, 0, false) === 0;
   if (own) ffi.os_epoll_del(ep, evfd);
-  intr.intr_set_own_set(own);
+  intr.intr_set_own_set(own ? ep2 : -1);
   const buf2 = new ffi.EpollEvents(4);
   /** Whether the kernel's set holds an event now (a poll: nothing is taken). */
   const pending = (): boolean => ffi.os_poll(ep, ffi.POLLIN) > 0;
