@@ -5,12 +5,19 @@
  * notified. Wait lists are two words (head, tail) inside the object that
  * owns them: a condition variable is just such a list plus the object lock.
  *
- * The wait word moves once from SQ_SLEEPING to its outcome by compare-and-swap:
- * SQ_WOKEN (a waker, holding the object lock, unlinked it), SQ_INTR
- * (lwp_wakeup or a close, without the object lock) or SQ_TIMEDOUT (the
- * sleeper itself). A sleeper that did not end SQ_WOKEN unlinks itself under
- * the object lock when it returns, so wake-ups never go to a departed
+ * The wait word moves once from SQ_SLEEPING to its outcome by compare-and-swap
+ * (sq_end): SQ_WOKEN (a waker, holding the object lock, unlinked it),
+ * SQ_INTR (lwp_wakeup or a close, without the object lock) or SQ_TIMEDOUT
+ * (the sleeper itself). A sleeper that did not end SQ_WOKEN unlinks itself
+ * under the object lock when it returns, so wake-ups never go to a departed
  * sleeper and none are lost.
+ *
+ * One more value means asleep: SQ_KICKED, a kick (sq_kick: look at your
+ * LWP's flags, the sleep goes on). A kick must change the word, or one that
+ * lands between the sleeper's look at its flags and its futex wait would
+ * not end that wait (the futex compares the word; a notify before the wait
+ * is lost). The sleeper puts SQ_SLEEPING back before it looks at its flags
+ * (sleepwait.ts), and every outcome is set from either value.
  *
  * Entries are ordered by a priority (lower first, FIFO among equals): ports
  * use the number of events wanted so that the waiter wanting fewest is
@@ -36,6 +43,25 @@ export const SQ_SLEEPING = 0, SQ_WOKEN = 1, SQ_INTR = 2, SQ_TIMEDOUT = 3;
  * itself), but its syscall returns normally.
  */
 export const SQ_UNSLEPT = 4;
+/** Still asleep, kicked (sq_kick): the sleeper looks at its LWP's flags and sleeps on. */
+export const SQ_KICKED = 5;
+/** Whether wait-word value v means the sleep goes on. */
+export const sq_asleep = (v: number): boolean => v === SQ_SLEEPING || v === SQ_KICKED;
+
+/**
+ * Ends the sleep on wait word w with outcome `to` unless it has ended:
+ * from SQ_SLEEPING or SQ_KICKED. Returns SQ_SLEEPING when this call ended
+ * it, else the outcome it already had (the compare-and-swap's convention).
+ */
+export function sq_end(w: number, to: number): number {
+  let v = Atomics.compareExchange(I32, w, SQ_SLEEPING, to);
+  while (v === SQ_KICKED) {
+    v = Atomics.compareExchange(I32, w, SQ_KICKED, to);
+    if (v === SQ_KICKED) return SQ_SLEEPING;
+    if (v === SQ_SLEEPING) v = Atomics.compareExchange(I32, w, SQ_SLEEPING, to); // un-kicked meanwhile
+  }
+  return v;
+}
 /** Sleeper flags. */
 export const SQF_INTERRUPTIBLE = 1, SQF_ASYNC = 2;
 /** Set while the entry is allocated (a free entry's first word is the free-list link). */
@@ -85,7 +111,7 @@ on_panic(() => {
   for (let i = 0; i < sleepers.count; i++) {
     const sl = sleepers.handle(i);
     if ((I32[sl + S.flags]! & SQF_LIVE) === 0) continue;
-    if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_INTR) === SQ_SLEEPING) sq_notify(sl);
+    if (sq_end(sl + S.wait, SQ_INTR) === SQ_SLEEPING) sq_notify(sl);
   }
 });
 
@@ -134,7 +160,7 @@ export function sq_unlink(sl: number): void {
  */
 export function sq_wake(sl: number): boolean {
   sq_unlink(sl);
-  if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_WOKEN) !== SQ_SLEEPING) return false;
+  if (sq_end(sl + S.wait, SQ_WOKEN) !== SQ_SLEEPING) return false;
   const lid = I32[sl + S.lid]!;
   // Delivered when the caller drops the object lock. Not for a synchronous
   // sleeper of the calling thread itself: that thread is running this, not
@@ -184,7 +210,7 @@ export function sq_setlnext(sl: number, v: number): void { I32[sl + S.lnext] = v
 
 /** Interrupts sl (lwp_wakeup, close): no object lock needed. */
 export function sq_interrupt(sl: number): boolean {
-  if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_INTR) !== SQ_SLEEPING) return false;
+  if (sq_end(sl + S.wait, SQ_INTR) !== SQ_SLEEPING) return false;
   sq_notify(sl);
   return true;
 }
@@ -195,7 +221,7 @@ export function sq_interrupt(sl: number): boolean {
  * does not run into them (signals: the signal lock it needs next).
  */
 export function sq_interrupt_quiet(sl: number): boolean {
-  if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_INTR) !== SQ_SLEEPING) return false;
+  if (sq_end(sl + S.wait, SQ_INTR) !== SQ_SLEEPING) return false;
   sq_host_kick(sl); // (the notify comes later; a sleeper in the host needs this)
   return true;
 }
@@ -204,13 +230,20 @@ export function sq_waitword(sl: number): number { return sl + S.wait; }
 
 /** Ends sl's sleep with {@link SQ_UNSLEPT} (no object lock needed). */
 export function sq_unsleep(sl: number): boolean {
-  if (Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_UNSLEPT) !== SQ_SLEEPING) return false;
+  if (sq_end(sl + S.wait, SQ_UNSLEPT) !== SQ_SLEEPING) return false;
   sq_notify(sl);
   return true;
 }
 
-/** Nudges a sleeper to look at its LWP's flags (suspend requests) without ending its sleep. */
-export function sq_kick(sl: number): void { sq_notify(sl); }
+/**
+ * Nudges a sleeper to look at its LWP's flags (suspend requests, nudges)
+ * without ending its sleep: SQ_KICKED, so that a futex wait it has not yet
+ * entered returns at once. The caller set the flag first.
+ */
+export function sq_kick(sl: number): void {
+  Atomics.compareExchange(I32, sl + S.wait, SQ_SLEEPING, SQ_KICKED);
+  sq_notify(sl);
+}
 
 /**
  * Detaches a sleeper whose thread will not come back for it (its LWP exited

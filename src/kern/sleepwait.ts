@@ -16,7 +16,7 @@ import { panicked } from './hdr.js';
 import { hold } from './keepalive.js';
 import { panic_error } from './panic.js';
 import { sysent_sleep_begin, sysent_sigsleep } from './sysent.js';
-import { SLEEPER, SQ_SLEEPING, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, sq_alloc, sq_free, sq_unlink } from './sleepq.js';
+import { SLEEPER, SQ_SLEEPING, SQ_KICKED, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, sq_alloc, sq_free, sq_unlink, sq_end, sq_asleep } from './sleepq.js';
 
 const S = SLEEPER.F;
 
@@ -142,29 +142,16 @@ function wait_word(sl: number, w: number, ns: number, host: HostWait | undefined
   // Publish the kick eventfd, then look at the word: a waker changes the
   // word, then reads the eventfd (sleepq.ts): one of us sees the other.
   Atomics.store(I32, sl + S.hostfd, host.kick + 1);
-  if (Atomics.load(I32, w) !== SQ_SLEEPING) { Atomics.store(I32, sl + S.hostfd, 0); return host; }
+  if (Atomics.load(I32, w) !== SQ_SLEEPING) { Atomics.store(I32, sl + S.hostfd, 0); return host; } // ended, or kicked: the caller looks
   const r = host.wait(ns);
   Atomics.store(I32, sl + S.hostfd, 0);
   if (r < 0) return undefined;
   if ((r & HW_KICK) !== 0) host.drain();
   // Ready is always handled, woken or not: the host wait may hold what it
   // must finish (the epoll set's waiter count: intr/hostwait.ts).
-  if ((r & HW_READY) !== 0 && !host.ready() && Atomics.load(I32, w) === SQ_SLEEPING) return undefined;
+  if ((r & HW_READY) !== 0 && !host.ready() && sq_asleep(Atomics.load(I32, w))) return undefined;
   return host;
 }
-
-/**
- * A kick (sq_kick: lwp_nudge asking a sleeping LWP to run its nudge hooks,
- * e.g. to hand over a SharedArrayBuffer another thread's message needs)
- * notifies the sleeper's wait word without changing it, so a kick that
- * lands between the sleeper's look at its flags and its Atomics.wait is
- * not seen by that wait. The sleep loop looks at the flags again after
- * each slice of this length: a kick is late by this much at worst (a
- * fresh-process CI run lost one, and the receiver's 2 s wait for the
- * SharedArrayBuffer failed), at the cost of ten wake-ups a second of a
- * thread blocked for long (~10 us each here).
- */
-const KICK_SLICE_NS = 100e6;
 
 /**
  * Blocks the calling thread on sl, enqueued on a list guarded by the mutex
@@ -184,34 +171,33 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
   h?.enter(sl);
   sysent_sleep_begin();
   const intr = (I32[sl + S.flags] & SQF_INTERRUPTIBLE) !== 0;
-  if (intr && h !== undefined && h.consume_cancel(true)) Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_INTR);
+  if (intr && h !== undefined && h.consume_cancel(true)) sq_end(w, SQ_INTR);
   let v = Atomics.load(I32, w);
   if (v === SQ_SLEEPING && spin !== undefined) {
     if (spin.sleepUntil !== undefined) v = sleep_first(w, Math.min(spin.sleepUntil, deadline), h, intr);
     if (v === SQ_SLEEPING && spin.budgetNs > 0) v = spin_wait(w, spin, deadline);
   }
-  while (v === SQ_SLEEPING) {
+  while (sq_asleep(v)) {
     if (panicked()) break;
+    // Kicked: asleep again first, then the flags (a later kick changes the word again).
+    if (v === SQ_KICKED) Atomics.compareExchange(I32, w, SQ_KICKED, SQ_SLEEPING);
     if (h !== undefined && intr && h.must_halt()) { h.halt(); v = Atomics.load(I32, w); continue; }
     if (h !== undefined) h.nudged();
     const due = idle !== undefined ? idle.next() : Infinity;
-    // A futex wait of an LWP is cut into kick slices (below); a host wait
-    // hears kicks on its eventfd and is not.
-    const slice = host === undefined && h !== undefined ? KICK_SLICE_NS : Infinity;
     if (due < deadline) {
       const now = mono_now();
       if (due <= now) idle!.run();
-      else host = wait_word(sl, w, Math.min(due - now, slice), host);
+      else host = wait_word(sl, w, due - now, host);
     } else if (deadline !== Infinity) {
       const left = deadline - mono_now();
       if (left <= 0) {
-        v = Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_TIMEDOUT);
+        v = sq_end(w, SQ_TIMEDOUT);
         if (v === SQ_SLEEPING) v = SQ_TIMEDOUT;
         break;
       }
-      host = wait_word(sl, w, Math.min(left, slice), host);
+      host = wait_word(sl, w, left, host);
     } else {
-      host = wait_word(sl, w, slice, host);
+      host = wait_word(sl, w, Infinity, host);
     }
     v = Atomics.load(I32, w);
   }
@@ -323,17 +309,19 @@ export async function sq_sleep_async(sl: number, lock: number, deadline: number)
   mutex_exit(lock);
   sysent_sleep_begin();
   const intr = (I32[sl + S.flags] & SQF_INTERRUPTIBLE) !== 0;
-  if (intr && h !== undefined && h.consume_cancel(true)) Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_INTR);
+  if (intr && h !== undefined && h.consume_cancel(true)) sq_end(w, SQ_INTR);
   const release = hold();
   let v = Atomics.load(I32, w);
   try {
-    while (v === SQ_SLEEPING) {
+    while (sq_asleep(v)) {
+      // Kicked (an async sleeper's thread runs its event loop: the flags are looked at on its next kernel entry).
+      if (v === SQ_KICKED) Atomics.compareExchange(I32, w, SQ_KICKED, SQ_SLEEPING);
       if (h !== undefined && intr && h.must_halt()) { await h.haltAsync(); v = Atomics.load(I32, w); continue; }
       let timeout: number | undefined;
       if (deadline !== Infinity) {
         const left = deadline - mono_now();
         if (left <= 0) {
-          v = Atomics.compareExchange(I32, w, SQ_SLEEPING, SQ_TIMEDOUT);
+          v = sq_end(w, SQ_TIMEDOUT);
           if (v === SQ_SLEEPING) v = SQ_TIMEDOUT;
           break;
         }

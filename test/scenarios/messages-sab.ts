@@ -9,6 +9,25 @@
  * Prints one JSON line.
  */
 import { Lwp, Port } from '../../src/index.js';
+import { I32 } from '../../src/kern/kmem.js';
+import { lwp_byid, L, LW_NUDGE } from '../../src/lwp/lwp.js';
+import { cur } from '../../src/kern/hdr.js';
+
+/**
+ * Blocks this thread outside the kernel (no kernel call, so a nudge is not
+ * answered) until a receiver has asked it for a SAB (its LWP's LW_NUDGE
+ * flag, read straight from kernel memory), then past the receiver's 2 s
+ * wait. Not a fixed sleep: the receiver's worker may take seconds to start
+ * on a loaded machine. Gives up after 60 s.
+ */
+function block_past_the_ask(): void {
+  const h = lwp_byid(cur.lid), nap = new Int32Array(new SharedArrayBuffer(4)), end = Date.now() + 60_000;
+  while ((Atomics.load(I32, h + L.flag) & LW_NUDGE) === 0) {
+    if (Date.now() > end) throw new Error('holder-blocked: no receiver asked for the SAB in 60 s');
+    Atomics.wait(nap, 0, 0, 10);
+  }
+  Atomics.wait(nap, 0, 0, 2500);
+}
 
 const FIX = new URL('../fixtures/messages.js', import.meta.url);
 const out: Record<string, unknown> = {};
@@ -29,7 +48,7 @@ async function once(order: Order): Promise<string> {
   }
   // The only holder blocks past the receiver's wait: in the kernel (it is
   // nudged and answers from its sleep), or outside it (it cannot).
-  if (order === 'holder-blocked') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
+  if (order === 'holder-blocked') block_past_the_ask();
   try {
     if (order === 'holder-waitsync') w.waitSync(); else await w.wait();
     const said = await b.receive({ timeout: 10_000 });
