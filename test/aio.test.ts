@@ -115,6 +115,45 @@ test('aio_fsync completes after the writes queued before it on that descriptor (
   closeSync(fd);
 });
 
+test('aio_fsync waits only for its own descriptor\'s earlier I/O: a read of a pipe nobody writes, pending before it, does not hold it; a held fsync is cancelled as a queued request', () => {
+  // io_uring's IOSQE_IO_DRAIN would hold the fsync until every request
+  // submitted before it in the ring ended, the pending pipe read included.
+  const base = inuse('aioreq');
+  const [r, w] = pipe();
+  const fd = file('drain', Buffer.alloc(0));
+  const port = sys.port_create();
+  const pending = cb(r, shared(16));
+  sys.aio_read(pending);
+  assert.equal(sys.aio_error(pending), constants_errno.EINPROGRESS, 'the pipe read is pending');
+  const big = shared(8 << 20); big.fill(3);
+  for (let round = 0; round < 3; round++) {
+    const wr = cb(fd, big, 0, big.length, viaPort(port, 1));
+    const f = cb(fd, big, 0, 0, viaPort(port, 2));
+    sys.aio_write(wr);
+    sys.aio_fsync(round === 1 ? sys.O_DSYNC : sys.O_SYNC, f);
+    const evs = [...sys.port_getn(port, 2, 2, { tv_sec: 30, tv_nsec: 0 })];
+    assert.deepEqual(evs.map((e) => e.portev_user), [1, 2], `round ${round}: the write, then the fsync, with the pipe read still pending`);
+    assert.equal(sys.aio_return(wr), big.length);
+    assert.equal(sys.aio_return(f), 0);
+  }
+  // A held fsync (behind a write still in flight) cancelled by close(fd) through the kernel: ECANCELED or done, never left.
+  const wr = cb(fd, big, 0, big.length), f = cb(fd, big, 0, 0);
+  sys.aio_write(wr);
+  sys.aio_fsync(sys.O_SYNC, f);
+  sys.aio_cancel(fd, f);
+  sys.aio_suspend([f], SOON);
+  const e = sys.aio_error(f);
+  assert.ok(e === 0 || e === constants_errno.ECANCELED, `the fsync ended (${e})`);
+  try { sys.aio_return(f); } catch (x) { assert.equal((x as { code?: string }).code, 'ECANCELED'); }
+  finish(wr);
+  assert.equal(sys.aio_error(pending), constants_errno.EINPROGRESS, 'the pipe read is still pending');
+  writeSync(w, 'x');
+  assert.equal(finish(pending), 1);
+  assert.equal(sys.kstat('aio')['aio.deferred'] ?? 0, 0, 'no fsync held');
+  assert.equal(inuse('aioreq'), base, 'every request collected');
+  sys.close(port); closeSync(fd); closeSync(r); closeSync(w);
+});
+
 test('errno paths at submission: EBADF, EINVAL, TypeError; nothing left in the kernel', () => {
   const base = inuse('aioreq');
   const fd = file('x', pattern(100));

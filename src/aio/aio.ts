@@ -105,10 +105,12 @@ export const RS_QUEUED = 1, RS_ACTIVE = 2, RS_DONE = 3;
 export const OP_READ = 1, OP_WRITE = 2, OP_FSYNC = 3, OP_DSYNC = 4, OP_LIO = 5;
 /** Request flags: a host cancel was asked for; a lio_listio group (lio.ts: no I/O, outside the counters). */
 export const RF_CANCELASKED = 1, RF_GROUP = 2;
+/** An fsync held back (QUEUED) until the reads and writes before it on its descriptor are done (aio_defer_fsync). */
+export const RF_DEFERRED = 4;
 
 /** Kernel-wide state: the lock, the waiters' list, the engine, id generation, in-flight count. */
 export const aiostate = kregion_create('aio', () => 16);
-export const W_LOCK = 0, W_WAITQ = 2 /* head, tail */, W_ENGINE = 4, W_GEN = 5, W_INFLIGHT = 6;
+export const W_LOCK = 0, W_WAITQ = 2 /* head, tail */, W_ENGINE = 4, W_GEN = 5, W_INFLIGHT = 6, W_DEFERRED = 7;
 mutex_class('aio', aiostate, { words: 1 });
 
 export const C_SUBMITTED = kstat_counter('aio', 'submitted');
@@ -119,6 +121,8 @@ export const C_QUEUE_US = kstat_counter('aio', 'queue_time_us');
 export const C_SERVICE_US = kstat_counter('aio', 'service_time_us');
 kstat_gauge('aio', 'in_flight', () => Atomics.load(I32, aiostate.base + W_INFLIGHT));
 kstat_gauge('aio', 'requests', () => reqs.inuse);
+/** fsyncs held back behind their descriptor's earlier I/O now (aio_defer_fsync). */
+kstat_gauge('aio', 'deferred', () => Atomics.load(I32, aiostate.base + W_DEFERRED));
 
 export const aio_lock = (): number => aiostate.base + W_LOCK;
 export const aio_waitq = (): number => aiostate.base + W_WAITQ;
@@ -133,6 +137,16 @@ export function aio_lookup(id: number): number {
   if (idx < 0 || idx >= reqs.count) return 0;
   const h = reqs.handle(idx);
   return Atomics.load(I32, h + R.id) === id ? h : 0;
+}
+
+/** The aio_ids of the requests that exist now (published or being made), for sweeps and checks. */
+export function aio_ids(): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < reqs.count; i++) {
+    const id = Atomics.load(I32, reqs.handle(i) + R.id);
+    if (id !== 0) out.push(id);
+  }
+  return out;
 }
 
 /** A new request (fields zero, id set, not yet published), or 0 when aio_max are in use. */
@@ -175,6 +189,7 @@ export function aio_done_locked(h: number, res: number): void {
   const st = I32[h + R.state]!;
   I32[h + R.res] = res;
   Atomics.store(I32, h + R.state, RS_DONE);
+  if ((I32[h + R.flags]! & RF_DEFERRED) !== 0) { I32[h + R.flags]! &= ~RF_DEFERRED; Atomics.sub(I32, aiostate.base + W_DEFERRED, 1); } // cancelled while held
   const group = (I32[h + R.flags]! & RF_GROUP) !== 0;
   if (!group) {
     Atomics.sub(I32, aiostate.base + W_INFLIGHT, 1);
@@ -208,9 +223,64 @@ export function aio_writes_before_locked(h: number, fd: number): boolean {
 }
 
 
+/*
+ * Held fsyncs. An engine that cannot order an fsync behind its own
+ * descriptor's I/O alone holds it back: io_uring's only ordering across
+ * submissions is IOSQE_IO_DRAIN, which waits for every request submitted
+ * before it in the whole ring, so one read of a pipe nobody writes held
+ * every later aio_fsync of the process, on any file, until that read
+ * ended (a fuzz run left such fsyncs done after their submitters had given
+ * up on them). Instead the fsync stays QUEUED, flagged RF_DEFERRED, while a
+ * read or write submitted before it on its descriptor is outstanding, and
+ * each completion that finds held fsyncs (W_DEFERRED, kept exact) starts
+ * those now free (aio_resume_deferred). A held fsync is cancelled as any
+ * queued request is.
+ */
+let resumeHook: (hs: number[], ids: number[]) => void = () => {};
+/** The engine's start for held fsyncs found free (each already ACTIVE). */
+export function aio_set_resume_hook(fn: (hs: number[], ids: number[]) => void): void { resumeHook = fn; }
+
+/**
+ * Holds published fsync h on fd when reads or writes before it on fd are
+ * outstanding (takes the aio lock): true when held, or no longer ACTIVE
+ * (nothing to start); false when the engine starts it now.
+ */
+export function aio_defer_fsync(h: number, fd: number): boolean {
+  const L = aio_lock();
+  mutex_enter(L);
+  const st = I32[h + R.state]!;
+  const hold = st === RS_ACTIVE && aio_writes_before_locked(h, fd);
+  if (hold) {
+    Atomics.store(I32, h + R.state, RS_QUEUED);
+    I32[h + R.flags]! |= RF_DEFERRED;
+    Atomics.add(I32, aiostate.base + W_DEFERRED, 1);
+  }
+  mutex_exit(L);
+  return hold || st !== RS_ACTIVE;
+}
+
+/** Starts the held fsyncs whose descriptors' earlier I/O is done (no lock held). */
+function aio_resume_deferred(): void {
+  const hs: number[] = [], ids: number[] = [];
+  mutex_enter(aio_lock());
+  for (let i = 0; i < reqs.count && Atomics.load(I32, aiostate.base + W_DEFERRED) > hs.length; i++) {
+    const h = reqs.handle(i);
+    if ((I32[h + R.flags]! & RF_DEFERRED) === 0 || I32[h + R.state] !== RS_QUEUED) continue;
+    if (aio_writes_before_locked(h, I32[h + R.fd]!)) continue;
+    I32[h + R.flags]! &= ~RF_DEFERRED;
+    Atomics.store(I32, h + R.state, RS_ACTIVE);
+    f64w(h, R.tstart, mono_now());
+    hs.push(h); ids.push(I32[h + R.id]!);
+  }
+  Atomics.sub(I32, aiostate.base + W_DEFERRED, hs.length);
+  mutex_exit(aio_lock());
+  if (hs.length > 0) resumeHook(hs, ids);
+}
+
 /**
  * An engine's completion of request `id` with `res` (bytes or -errno): once
- * (a stale id, or a request already done, is ignored). Any thread, no lock held.
+ * (a stale id, or a request already done, is ignored). Any thread, no lock
+ * held. A completion may free held fsyncs: those start here.
  */
 export function aio_complete(id: number, res: number): void {
   const h = aio_lookup(id);
@@ -219,6 +289,7 @@ export function aio_complete(id: number, res: number): void {
   const st = I32[h + R.state]!;
   if (I32[h + R.id] === id && (st === RS_ACTIVE || st === RS_QUEUED)) aio_done_locked(h, res);
   mutex_exit(aio_lock());
+  if (Atomics.load(I32, aiostate.base + W_DEFERRED) > 0) aio_resume_deferred();
 }
 
 /** Whether request h (id) is done or gone: a lock-free peek. */

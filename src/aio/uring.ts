@@ -41,11 +41,11 @@ import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { mutex_class } from '../kern/lockdebug.js';
 import {
   uring_host, uring_setup, uring_eventfd, uring_map, uring_enter, sqe_put, cq_take, type UringHost, type UringMap, type Cqes,
-  IOP_FSYNC, IOP_READ, IOP_WRITE, IOP_ASYNC_CANCEL, IOSQE_IO_DRAIN, CQ_EVENTFD_DISABLED,
+  IOP_FSYNC, IOP_READ, IOP_WRITE, IOP_ASYNC_CANCEL, CQ_EVENTFD_DISABLED,
 } from '../kern/uring.js';
 import { tunables } from '../kern/boot.js';
 import { intr_source_hold, intr_add_handler, intr_thread_start, intr_running, os_eventfd_drain, DIR_READ, held } from '../intr/kapi.js';
-import { R, OP_READ, OP_WRITE, OP_FSYNC, OP_DSYNC, aio_complete, f64r } from './aio.js';
+import { R, OP_READ, OP_WRITE, OP_FSYNC, OP_DSYNC, aio_complete, aio_defer_fsync, aio_set_resume_hook, f64r } from './aio.js';
 import type { AioEngine } from './engine.js';
 
 const FSYNC_DATASYNC = 1;
@@ -178,16 +178,25 @@ export function buf_addr(buf: Uint8Array): number {
 }
 
 function uring_start(h: number, id: number, buf: Uint8Array | null): void {
+  const op = I32[h + R.op]!;
+  // An fsync starts once the reads and writes submitted before it on its
+  // descriptor are done (POSIX syncs the I/O queued at the time of the
+  // call; io_uring would run it beside them): until then it is held
+  // (aio.ts aio_defer_fsync), and the completion that frees it starts it.
+  if ((op === OP_FSYNC || op === OP_DSYNC) && aio_defer_fsync(h, I32[h + R.fd]!)) return;
+  uring_submit(h, id, buf);
+}
+// Held fsyncs freed by a completion (in the completing thread: it has the ring mapped).
+aio_set_resume_hook((hs, ids) => { for (let i = 0; i < hs.length; i++) uring_submit(hs[i]!, ids[i]!, null); });
+
+/** Puts request h (id) in the ring and submits it (no lock held). */
+function uring_submit(h: number, id: number, buf: Uint8Array | null): void {
   const m = mapped!, hs = uring_host()!;
   const op = I32[h + R.op]!;
   const addr = buf === null ? 0 : buf_addr(buf);
   const L = ring.base + W_LOCK;
   mutex_enter(L);
-  // An fsync starts after every SQE submitted before it has completed
-  // (IOSQE_IO_DRAIN): POSIX syncs the writes queued at the time of the call,
-  // and io_uring would otherwise run it beside them.
-  const sync = op === OP_FSYNC || op === OP_DSYNC;
-  put_locked(m, OPS[op]! | (sync ? IOSQE_IO_DRAIN << 8 : 0), I32[h + R.fd]!, addr, op === OP_READ || op === OP_WRITE ? I32[h + R.nbytes]! : 0,
+  put_locked(m, OPS[op]!, I32[h + R.fd]!, addr, op === OP_READ || op === OP_WRITE ? I32[h + R.nbytes]! : 0,
     op === OP_READ || op === OP_WRITE ? f64r(h, R.offset) : 0, id, 0, op === OP_DSYNC ? FSYNC_DATASYNC : 0);
   const err = enter_locked(hs, m);
   const n = cq_take_locked(m);

@@ -58,7 +58,8 @@ export function* aio_wait(hs: readonly number[], ids: readonly number[], need: n
  * An I/O thread's wait before it performs fsync request h on `fd`, until
  * the reads and writes submitted before it on that descriptor are done (the
  * threads engine runs requests on several threads at once; io_uring orders
- * an fsync with IOSQE_IO_DRAIN instead): on the list of aio waiters, which
+ * threads engine runs requests on several threads at once; io_uring holds
+ * the fsync back instead, aio.ts aio_defer_fsync): on the list of aio waiters, which
  * every completion wakes, not interruptible. EAGAIN when no sleep-queue
  * entry is free (the I/O thread fails the fsync with it).
  */

@@ -29,6 +29,8 @@ import { FUZZ_SIGNALS } from './calls.js';
 import { panicked } from '../../src/kern/hdr.js';
 import { fd_list } from '../../src/kern/fdtab.js';
 import { timer_ids } from '../../src/timers/timertab.js';
+import { aio_ids, aio_lookup, R } from '../../src/aio/aio.js';
+import { I32 } from '../../src/kern/kmem.js';
 import { Slot, W_CALLS, W_STATE, W_RUN, W_INDEX, W_LID, ST_RUNNING, IX_SETUP, IX_CLEANUP, type FuzzArg, type FuzzReport } from './lwp.js';
 
 interface Options { seconds: number; calls: number; seed: number; lwps: number; hangMs: number; maxLength: number; path?: string; exclude?: string; alwaysSetup: boolean; allowDoubleReads: boolean; minCalls: number }
@@ -203,6 +205,9 @@ function check(baseKmem: Map<string, number>, base: Record<string, number>): str
   if (panicked()) bad.push('the kernel panicked');
   for (const c of sys.kmem_snapshot().caches) {
     if (c.inUse !== (baseKmem.get(c.cache) ?? 0)) bad.push(`kmem cache ${c.cache}: ${c.inUse} in use, ${baseKmem.get(c.cache)} at baseline`);
+    if (c.cache === 'aioreq' && c.inUse !== 0 && process.env.FUZZ_DEBUG) {
+      for (const id of aio_ids()) { const h = aio_lookup(id); bad.push(`aio ${id}: state ${I32[h + R.state]} op ${I32[h + R.op]} fd ${I32[h + R.fd]} flags ${I32[h + R.flags]} lio ${I32[h + R.lio]} notify ${I32[h + R.notify]} lid ${I32[h + R.lid]} res ${I32[h + R.res]}`); }
+    }
   }
   for (const p of sys.lwp_check()) bad.push(`lwp_check: ${p}`);
   const lwps = sys.lwp_snapshot().lwps.filter((l) => !l.main);
