@@ -55,7 +55,7 @@ export const SLEEPER = define_struct('sleeper', {
   lockw: 'i32',  // word of the object lock guarding the list (for orphan cleanup)
   wlist: 'i32',  // the list it was enqueued on (kept after unlink)
   hostfd: 'i32', // while it waits in the host (sleepwait.ts HostWait): its kick eventfd + 1; else 0 (the sleeper's own thread writes it)
-});
+}, true); // lines: a waker's compare-and-swap on one wait word is no transfer of its neighbours'
 const S = SLEEPER.F;
 /** A sleep queue: a two-word head (first, last) anywhere in an object (its list word L), sleepers linked through next/prev, kept in priority order. */
 const SQ = new TailQ(0, 1, S.next, S.prev);
