@@ -173,6 +173,7 @@ export const C_PORTS = kstat_counter('port', 'ports');             // ports in u
 export const C_CREATED = kstat_counter('port', 'created');
 export const C_SENT = kstat_counter('port', 'events_sent');        // events queued (user and sources)
 export const C_DELIVERED = kstat_counter('port', 'events_delivered');
+export const C_HANDOFFS = kstat_counter('port', 'handoffs');       // events a lane push handed to a sleeping port_get (queue.ts wake_first_locked)
 export const C_DISCARDED = kstat_counter('port', 'events_discarded'); // dropped by close or withdrawn
 export const C_WAITERS = kstat_counter('port', 'waiters');         // getters asleep now
 export const C_WAITS = kstat_counter('port', 'waits');             // times a getter went to sleep
