@@ -26,15 +26,21 @@ export interface Struct<F extends string> {
 /**
  * Defines a struct. f64 fields are placed at even word offsets so that
  * `(handle + off) >> 1` indexes {@link F64}; every struct has an even size so
- * that handles stay even.
+ * that handles stay even. `lines`: the size is rounded up to whole 64-byte
+ * cache lines, and as a cache's objects start on a line (layout), each
+ * object then has its lines to itself: for structs that one thread writes
+ * while another thread works on its neighbour (an LWP's lock count and
+ * state, a sleeper's wait word), where sharing a line costs a transfer
+ * between CPUs at each write.
  */
-export function define_struct<F extends string>(name: string, fields: Readonly<Record<F, FieldKind>>): Struct<F> {
+export function define_struct<F extends string>(name: string, fields: Readonly<Record<F, FieldKind>>, lines = false): Struct<F> {
   const F = {} as Record<F, number>;
   let off = 0;
   const keys = Object.keys(fields) as F[];
   for (const k of keys) if (fields[k] === 'f64') { F[k] = off; off += 2; }
   for (const k of keys) if (fields[k] === 'i32') { F[k] = off; off += 1; }
   if (off % 2) off++;
+  if (lines) off = (off + 15) & ~15;
   // F was built one key at a time: past ~20 keys V8 keeps such an object as a
   // dictionary, and every `h + F.field` would be a hash lookup. A spread copy
   // is a literal-like object with fast in-object properties.
@@ -54,7 +60,9 @@ const regionSpecs: RegionSpec[] = [];
  * (a cache of 100 000 objects costs no RSS until it is used). The order is
  * what a list threaded at boot gave: by index, freed objects reused first.
  */
-const C_LOCK = 0, C_FREE = 1, C_INUSE = 2, C_CAP = 3, C_HIWAT = 4, C_FAILS = 5, C_FRESH = 6, C_HDR = 8;
+const C_LOCK = 0, C_FREE = 1, C_INUSE = 2, C_CAP = 3, C_HIWAT = 4, C_FAILS = 5, C_FRESH = 6;
+/** Header words: a whole cache line, so that the objects start on one (the cache itself does: layout). */
+const C_HDR = 16;
 
 /** An object cache in kernel memory. */
 export class KCache {
@@ -152,6 +160,7 @@ export function layout(t: Tunables): { bytes: number; table: LayoutTable } {
   for (const spec of cacheSpecs) {
     const c = caches.get(spec.name)!;
     const n = spec.count(t);
+    w = (w + 15) & ~15; // on a 64-byte cache line, as its objects then are (define_struct's `lines`)
     c.base = w; c.count = n;
     table.caches[spec.name] = [w, n, spec.words];
     w += C_HDR + n * spec.words;

@@ -2,6 +2,16 @@
  * kstat-style counters: named 64-bit counters in kernel
  * memory, kept as pairs of words (low, high) and bumped with Atomics. Each
  * subsystem declares its counters at module load under its own module name.
+ *
+ * Shards. Each thread bumps its own copy of every counter (one of KS_SHARDS,
+ * taken at its first bump), and a snapshot adds the copies up. With one
+ * copy, the two threads of a ping-pong bumped the same words (events
+ * delivered, sent, spin hits) at every hop, and each bump had to bring the
+ * line over from the other CPU first: ~0.4 us of a ~2 us round trip. A
+ * counter read while others bump it is the sum of values each of which was
+ * true at some moment of the read (a copy may be read before or after a
+ * bump), as before for a single counter; a monotonic counter read twice
+ * never goes back; each is exact once the bumps are over.
  */
 import { I32, kregion_create } from './kmem.js';
 import { KernelLayoutError } from './errno.js';
@@ -11,7 +21,15 @@ const names: string[] = [];
 // maps this thread's counter number to its word offset there (attach
 // remaps it by name, since threads may load modules in another order).
 let slot = new Int32Array(64);
-const region = kregion_create('kstat', () => names.length * 2 + 2);
+/** Copies of the counters; threads beyond that share them (still exact: Atomics). */
+const KS_SHARDS = 16;
+/** Words of the region's header (one line): [0] the next shard to hand out. */
+const KS_HDR = 16;
+/** Words of one copy of the counters: the booting thread's count, in whole cache lines. */
+const shard_words = (n: number): number => ((n * 2 + 2) + 15) & ~15;
+const region = kregion_create('kstat', () => KS_HDR + KS_SHARDS * shard_words(names.length));
+/** This thread's copy: its offset in the region, -1 until its first bump. */
+let mine = -1;
 
 /** A counter handle: bump with {@link kstat_add}. */
 export type Counter = number;
@@ -41,12 +59,32 @@ export function kstat_remap(bootNames: readonly string[]): void {
   if (missing.length) throw new KernelLayoutError(`this thread has kstat counters the booting thread does not (${missing.join(', ')}): import 'ukern/sys' before the first syscall`);
 }
 
+/** Words of one copy in the kernel this thread runs in (from the region's size, the same in every thread). */
+function stride(): number { return (region.words - KS_HDR) / KS_SHARDS; }
+
+/** Takes this thread's copy (its first bump): threads in turn, so that the first KS_SHARDS have one each. */
+function kstat_shard(): number {
+  if (region.words === 0) return KS_HDR; // not booted: no copy to take (the bump fails as it always did)
+  mine = KS_HDR + (Atomics.add(I32, region.base, 1) % KS_SHARDS) * stride();
+  return mine;
+}
+
 /** Adds n (default 1) to a counter. */
 export function kstat_add(c: Counter, n = 1): void {
-  const w = region.base + slot[c]!;
+  const w = region.base + (mine >= 0 ? mine : kstat_shard()) + slot[c]!;
   const old = Atomics.add(I32, w, n) >>> 0;
   if (old + n > 0xffffffff) Atomics.add(I32, w + 1, 1); // carry into the high word
   else if (old + n < 0) Atomics.sub(I32, w + 1, 1);     // borrow (gauges go down)
+}
+
+/** A counter's value: the sum of its copies. */
+function kstat_value(i: number): number {
+  const st = stride();
+  let v = 0;
+  for (let k = 0, w = region.base + KS_HDR + i * 2; k < KS_SHARDS; k++, w += st) {
+    v += Atomics.load(I32, w + 1) * 0x100000000 + (Atomics.load(I32, w) >>> 0);
+  }
+  return v;
 }
 
 /** Every counter of a module (or all), as { 'module.name': value }. */
@@ -67,8 +105,7 @@ export function kstat_snapshot(module?: string): Record<string, number> {
   // Every counter in the kernel, named as the booting thread named them.
   (kernelNames ?? names).forEach((n, i) => {
     if (module === undefined || n.startsWith(module + '.')) {
-      const w = region.base + i * 2;
-      out[n] = Atomics.load(I32, w + 1) * 0x100000000 + (Atomics.load(I32, w) >>> 0);
+      out[n] = kstat_value(i);
     }
   });
   return out;

@@ -19,6 +19,11 @@
  * is lost). The sleeper puts SQ_SLEEPING back before it looks at its flags
  * (sleepwait.ts), and every outcome is set from either value.
  *
+ * A waker may also hand the sleeper a value with its wake-up (a sleeper
+ * that asked for it: SQF_HANDOFF), doing under the lock what the sleeper
+ * would have come back for: ports hand a blocking port_get its event, so
+ * that it returns without touching the port again (sq_wake_handoff).
+ *
  * Entries are ordered by a priority (lower first, FIFO among equals): ports
  * use the number of events wanted so that the waiter wanting fewest is
  * served first.
@@ -27,7 +32,7 @@
  * interrupt, orphan); the sleeper's side (sq_block, sq_sleep_async and
  * sq_relock, the LWP layer's sleep hooks) is in sleepwait.ts.
  */
-import { I32, define_struct, kcache_create } from './kmem.js';
+import { I32, F64, define_struct, kcache_create } from './kmem.js';
 import { mutex_enter, mutex_exit, notify_after_unlock } from './mutex.js';
 import { cur } from './hdr.js';
 import { fail } from './errno.js';
@@ -62,12 +67,18 @@ export function sq_end(w: number, to: number): number {
   }
   return v;
 }
-/** Sleeper flags. */
-export const SQF_INTERRUPTIBLE = 1, SQF_ASYNC = 2;
+/**
+ * Sleeper flags. SQF_HANDOFF: the sleeper takes a value handed to it by its
+ * waker (sq_wake_handoff) and then returns without the object lock;
+ * SQF_HANDED: the waker did so (set under the object lock, before the wait
+ * word changes).
+ */
+export const SQF_INTERRUPTIBLE = 1, SQF_ASYNC = 2, SQF_HANDOFF = 4, SQF_HANDED = 8;
 /** Set while the entry is allocated (a free entry's first word is the free-list link). */
 const SQF_LIVE = 0x100;
 
 export const SLEEPER = define_struct('sleeper', {
+  hand: 'f64',   // with SQF_HANDED: the value handed over (ports: portev_user; arg then holds portev_events)
   wait: 'i32',   // the wait word (SQ_*)
   lwp: 'i32',    // handle of the sleeping LWP (0 for a helper thread)
   next: 'i32', prev: 'i32',
@@ -76,12 +87,12 @@ export const SLEEPER = define_struct('sleeper', {
   flags: 'i32',
   lnext: 'i32',  // chain of an LWP's async sleepers (under the LWP lock)
   wmesg: 'i32',  // what it waits for (WMESG_*), for the LWP snapshot
-  arg: 'i32',    // per-use word (ports: events wanted)
+  arg: 'i32',    // per-use word (ports: events wanted; once handed a value, its second word)
   lid: 'i32',    // lid of the sleeping LWP (its slot may be reused after it exits)
   lockw: 'i32',  // word of the object lock guarding the list (for orphan cleanup)
   wlist: 'i32',  // the list it was enqueued on (kept after unlink)
   hostfd: 'i32', // while it waits in the host (sleepwait.ts HostWait): its kick eventfd + 1; else 0 (the sleeper's own thread writes it)
-});
+}, true); // lines: a waker's compare-and-swap on one wait word is no transfer of its neighbours'
 const S = SLEEPER.F;
 /** A sleep queue: a two-word head (first, last) anywhere in an object (its list word L), sleepers linked through next/prev, kept in priority order. */
 const SQ = new TailQ(0, 1, S.next, S.prev);
@@ -177,6 +188,28 @@ export function sq_wake(sl: number): boolean {
 }
 
 /**
+ * Wakes sl (object lock held) handing it two values, which it reads once it
+ * sees itself woken (the stores come before the wait word's change, which
+ * publishes them): `word` in its arg word, `value` in its hand field. For a
+ * sleeper that asked for it (SQF_HANDOFF): the waker does on its behalf what
+ * it would have done after waking with the lock (ports: take the event), so
+ * that it returns without coming back to the object. False when sl was no
+ * longer asleep: nothing was handed, and the caller keeps what it meant to hand.
+ */
+export function sq_wake_handoff(sl: number, word: number, value: number): boolean {
+  const f = I32[sl + S.flags]!, arg = I32[sl + S.arg]!;
+  I32[sl + S.arg] = word;
+  F64[(sl + S.hand) >> 1] = value;
+  I32[sl + S.flags] = f | SQF_HANDED;
+  if (sq_wake(sl)) return true;
+  // Not asleep any more (it reads these only when woken): as they were.
+  I32[sl + S.flags] = f; I32[sl + S.arg] = arg;
+  return false;
+}
+/** The value handed to sl (see sq_wake_handoff). */
+export function sq_hand(sl: number): number { return F64[(sl + S.hand) >> 1]!; }
+
+/**
  * The LWP this thread last woke: it is about to run even though its state
  * still reads SLEEP, so the adaptive spin (kern/spin.ts) counts it as active;
  * that is what lets a ping-pong between two LWPs enter the spinning regime.
@@ -202,6 +235,8 @@ export function sq_next(sl: number): number { return SQ.after(sl); }
 export function sq_lwp(sl: number): number { return I32[sl + S.lwp]; }
 export function sq_arg(sl: number): number { return I32[sl + S.arg]; }
 export function sq_setarg(sl: number, v: number): void { I32[sl + S.arg] = v; }
+/** Lets sl's wakers hand it a value (SQF_HANDOFF; object lock held, before it sleeps). */
+export function sq_allow_handoff(sl: number): void { I32[sl + S.flags] = I32[sl + S.flags]! | SQF_HANDOFF; }
 export function sq_wmesg(sl: number): number { return I32[sl + S.wmesg]; }
 export function sq_flags(sl: number): number { return I32[sl + S.flags]; }
 export function sq_lid(sl: number): number { return I32[sl + S.lid]; }

@@ -14,8 +14,12 @@
  *    score sleeps at once, probing with a spin only once in 32 waits.
  * Async waiters never spin: they must not hold up their event loop.
  *
- * A spin domain owns a region: [spinning now, budget ns, most spinners,
- * one word for its user, then one word per LWP slot marking "spinning"].
+ * A spin domain owns a region: [budget ns, most spinners, one word for its
+ * user] on one cache line, [spinning now] on the next, then one word per LWP
+ * slot marking "spinning". The count is written by every spin's start and
+ * end, the first line only by tuning: apart, the budget and limit every
+ * spin reads stay in each CPU's cache (in a hot ping-pong the count's line
+ * moves between the two CPUs at every hop, and took them along).
  */
 import { I32, kregion_create, type KRegion } from './kmem.js';
 import { ArgRangeError } from './copyin.js';
@@ -35,7 +39,7 @@ const POLL_EAGER = 16, POLL_GAP_MAX = 128;
 /** Busy-work between looks (a thread-local variable: it costs no shared cache line). */
 let pauseSink = 0;
 
-export const SPIN_NOW = 0, SPIN_BUDGET = 1, SPIN_MAX = 2, SPIN_EXTRA = 3, SPIN_LWP = 4;
+export const SPIN_BUDGET = 0, SPIN_MAX = 1, SPIN_EXTRA = 2, SPIN_NOW = 16, SPIN_LWP = 32;
 const SCORE_MAX = 16, SCORE_MIN = -16, PROBE_EVERY = 32;
 
 /** Registers a spin domain's region (at module load). */
@@ -45,6 +49,16 @@ export function spin_region(name: string): KRegion {
 
 /** A spin in progress: the policy given to sq_block plus what is needed to settle it. */
 export interface Spin { policy: SpinPolicy; obj: number; spinning: boolean; stoppedEarly: boolean }
+
+/** What {@link SpinDomain.poll} watches (see there): one object per caller, made once, so that a poll allocates nothing. */
+export interface PollTarget {
+  /** Whether what the caller waits for is there (no lock held). */
+  ready(): boolean;
+  /** Drops the object lock (before the spin). */
+  unlock(): void;
+  /** Takes it back (after). */
+  relock(): void;
+}
 
 export class SpinDomain {
   /**
@@ -86,8 +100,35 @@ export class SpinDomain {
   private stop(sp: Spin): void {
     if (!sp.spinning) return;
     sp.spinning = false;
+    this.release(true);
+  }
+
+  /** Uncounts a spin of the calling thread; `marked`: it had marked its LWP spinning. */
+  private release(marked: boolean): void {
     Atomics.sub(I32, this.region.base + SPIN_NOW, 1);
-    if (cur.lid > 0 && cur.lwp !== 0) Atomics.store(I32, this.lwpWord(cur.lid), 0);
+    if (marked && cur.lid > 0 && cur.lwp !== 0) Atomics.store(I32, this.lwpWord(cur.lid), 0);
+  }
+
+  /**
+   * The checks and the count of a spin about to start on `obj` last fed by
+   * `peer` (object lock held): its budget (ns), or 0 when it must not spin.
+   * `mark`: also mark the calling LWP spinning, for a spinner that the LWP
+   * layer shows asleep (sq_block's spin); a thread that spins before it even
+   * queues itself (poll) stays on a CPU as far as its peers can tell, and
+   * writing the mark would only move one more line between the CPUs.
+   */
+  private admit(obj: number, peer: number, deadline: number, mark: boolean): number {
+    const b = this.region.base;
+    const budget = Atomics.load(I32, b + SPIN_BUDGET);
+    if (budget === 0 || (deadline !== Infinity && deadline - mono_now() < 2 * budget)) return 0;
+    if (I32[obj + this.scoreOff]! < 0 && (++I32[obj + this.tickOff]! % PROBE_EVERY) !== 0) return 0;
+    if (!this.peerActive(peer)) return 0;
+    if (Atomics.add(I32, b + SPIN_NOW, 1) >= Atomics.load(I32, b + SPIN_MAX)) {
+      Atomics.sub(I32, b + SPIN_NOW, 1);
+      return 0;
+    }
+    if (mark && cur.lid > 0 && cur.lwp !== 0) Atomics.store(I32, this.lwpWord(cur.lid), cur.lid);
+    return budget;
   }
 
   /**
@@ -95,16 +136,8 @@ export class SpinDomain {
    * (object lock held); undefined: sleep at once.
    */
   begin(obj: number, peer: number, deadline: number): Spin | undefined {
-    const b = this.region.base;
-    const budget = Atomics.load(I32, b + SPIN_BUDGET);
-    if (budget === 0 || (deadline !== Infinity && deadline - mono_now() < 2 * budget)) return undefined;
-    if (I32[obj + this.scoreOff]! < 0 && (++I32[obj + this.tickOff]! % PROBE_EVERY) !== 0) return undefined;
-    if (!this.peerActive(peer)) return undefined;
-    if (Atomics.add(I32, b + SPIN_NOW, 1) >= Atomics.load(I32, b + SPIN_MAX)) {
-      Atomics.sub(I32, b + SPIN_NOW, 1);
-      return undefined;
-    }
-    if (cur.lid > 0 && cur.lwp !== 0) Atomics.store(I32, this.lwpWord(cur.lid), cur.lid);
+    const budget = this.admit(obj, peer, deadline, true);
+    if (budget === 0) return undefined;
     const end = mono_now() + budget;
     const sp: Spin = {
       obj, spinning: true, stoppedEarly: false,
@@ -125,35 +158,36 @@ export class SpinDomain {
 
   /**
    * A spin before the caller even queues itself to sleep on `obj` (object
-   * lock held, as for {@link begin}): with the lock dropped (`unlock`), looks
-   * at `ready()` while `peer` is active, within the budget, then takes the
-   * lock back (`relock`) and settles the score. Returns whether `ready()`
-   * held. Not registering as a sleeper is the point: the feeding side then
-   * has nobody to wake, and can skip its lock (ports' send lanes).
+   * lock held, as for {@link begin}): with the lock dropped (`t.unlock`),
+   * looks at `t.ready()` while `peer` is active, within the budget, then
+   * takes the lock back (`t.relock`) and settles the score. Returns whether
+   * `ready()` held. Not registering as a sleeper is the point: the feeding
+   * side then has nobody to wake, and can skip its lock (ports' send lanes).
    *
    * The first looks come without pause (an answer in a hot ping-pong is
    * well under a microsecond away), then further and further apart: each
    * look pulls the line the feeder's next store must take back, and a
    * waiter looking without pause slows a streaming feeder down to where the
-   * waiter keeps finding nothing.
+   * waiter keeps finding nothing. The clock and the peer are looked at
+   * every 8 looks. Nothing is allocated (a hot ping-pong polls at every hop).
    */
-  poll(obj: number, peer: number, deadline: number, ready: () => boolean, unlock: () => void, relock: () => void): boolean {
-    const sp = this.begin(obj, peer, deadline);
-    if (sp === undefined) return false;
-    unlock();
-    const active = sp.policy.active!;
+  poll(obj: number, peer: number, deadline: number, t: PollTarget): boolean {
+    const budget = this.admit(obj, peer, deadline, false);
+    if (budget === 0) return false;
+    const end = mono_now() + budget;
+    t.unlock();
     let ok = false, looks = 0, gap = 8;
-    outer: while (active()) {
+    outer: while (mono_now() < end && this.peerActive(peer)) {
       for (let i = 0; i < 8; i++, looks++) {
-        if (ready()) { ok = true; break outer; }
+        if (t.ready()) { ok = true; break outer; }
         if (looks < POLL_EAGER) continue;
         for (let j = 0; j < gap; j++) pauseSink = (pauseSink * 31 + j) | 0;
         if (gap < POLL_GAP_MAX) gap <<= 1;
       }
     }
-    this.stop(sp);
-    relock();
-    this.end(sp, ok);
+    this.release(false);
+    t.relock();
+    this.settle(obj, ok);
     return ok;
   }
 
@@ -161,9 +195,14 @@ export class SpinDomain {
   end(sp: Spin, woken: boolean): void {
     const hit = woken && !sp.stoppedEarly;
     this.stop(sp);
-    const w = sp.obj + this.scoreOff;
+    this.settle(sp.obj, hit);
+  }
+
+  /** Adapts obj's score to a spin that ended with its event (hit) or without (object lock held). */
+  private settle(obj: number, hit: boolean): void {
+    const w = obj + this.scoreOff;
     const s = I32[w]!;
-    if (hit) { I32[w] = s < SCORE_MAX ? s + 1 : s; kstat_add(this.hit); }
+    if (hit) { if (s < SCORE_MAX) I32[w] = s + 1; kstat_add(this.hit); }
     else { I32[w] = Math.max(SCORE_MIN, s - this.missCost); kstat_add(this.miss); }
   }
 }

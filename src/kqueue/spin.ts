@@ -41,6 +41,6 @@ export function kq_spin_tune(o: { budgetNs?: number; maxSpinners?: number }): { 
  * something is pending (lock held again either way).
  */
 export function spin_poll(kq: number, deadline: number, unlock: () => void, relock: () => void): boolean {
-  return domain.poll(kq, I32[kq + Q.lastq]!, deadline, () => Atomics.load(I32, kq + Q.count) !== 0, unlock, relock);
+  return domain.poll(kq, I32[kq + Q.lastq]!, deadline, { ready: () => Atomics.load(I32, kq + Q.count) !== 0, unlock, relock });
 }
 

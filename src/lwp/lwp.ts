@@ -222,7 +222,7 @@ export const LWP = define_struct('lwp', {
   nlocks: 'i32',       // [!] kernel mutexes held (mutex.ts); the reaper reads it once the thread is gone
   wmesg: 'i32',        // [l] what it sleeps on (WMESG); the kernel-mutex hook writes it without l (self)
   nparks: 'i32',       // [!] statistic: parks, counted by self under its bucket
-});
+}, true); // lines: its lock count and state are written per kernel call, beside the next LWP's
 export const L = LWP.F;
 
 const lwptab = kregion_create('lwptab', (t) => t.maxlwp! * LWP.words);

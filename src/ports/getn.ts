@@ -21,19 +21,23 @@ import { fail, fail_status } from '../kern/errno.js';
 import { copyin_int, copyin_timeout_ns } from '../kern/copyin.js';
 import { mono_now } from '../kern/time.js';
 import { kstat_add } from '../kern/kstat.js';
-import { sq_alloc, sq_free, sq_enqueue, sq_unlink, sq_setarg, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC } from '../kern/sleepq.js';
+import {
+  sq_alloc, sq_free, sq_enqueue, sq_unlink, sq_setarg, sq_allow_handoff, sq_flags, sq_arg, sq_hand,
+  SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC, SQF_HANDED,
+} from '../kern/sleepq.js';
+import { mutex_enter } from '../kern/mutex.js';
 import { sq_poll_idle } from '../kern/sleepwait.js';
 import type { SleepGen } from '../kern/sleeprun.js';
 import { wmesg_register } from '../kern/wmesg.js';
 import { P, port_lock, port_alert_user, PQ_ALERT, PQ_CLOSE, C_WAITERS, C_WAITS } from './mem.js';
-import { PORT_SOURCE_ALERT } from './consts.js';
+import { PORT_SOURCE_ALERT, PORT_SOURCE_USER } from './consts.js';
 import { port_enter, port_exit, port_exit_release, port_nent, port_gen } from './queue.js';
 import { lane_ctl_sync_locked, lane_owner } from './lane-locked.js';
 import { take_drops_lock, take_and_unlock, take_reserve, takeResult, take_out, take_warm } from './take.js';
 import { spin_begin, spin_end, prespin } from './spin.js';
 import { dwait_begin, dwait_end } from './dwait.js';
 import { event_list, port_event, type port_event_t, type port_event_list } from './types.js';
-import { room_notify } from './room.js';
+import { room_notify } from './queue.js';
 import { fd_bridge_locked } from './src-fd.js';
 import { port_hostwait } from './hostwait.js';
 import { intr_hostwait, intr_hostwait_retry_ns } from '../intr/kapi.js';
@@ -181,6 +185,9 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
   const out = take_out();
   let deadline = -1;      // -1: not computed yet (no need to wait so far)
   let needNew = req.needNew; // port_gen to move past, after sources denied every event we took
+  // The event a waker handed us (queue.ts wake_first_locked): we were woken
+  // without the port lock and have left the port (the waker dropped our thrcnt).
+  let handed: port_event_t | undefined;
   try {
     for (;;) {
       if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) {
@@ -232,14 +239,25 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       // The intr thread still setting up: sleep a bridge period, then look again.
       const sleepUntil = host === undefined && hostset ? Math.min(until, mono_now() + intr_hostwait_retry_ns()) : until;
       const sp = !plain || host !== undefined || (tns === -1 && lane_owner(h) !== 0) ? undefined : spin_begin(h, deadline);
+      // A blocking get of one event, with no spin or deadline-aware wait to
+      // settle on the port afterwards, may be handed its event by a lane
+      // push (queue.ts wake_first_locked): it then wakes without the lock.
+      const hand = !async && max === 1 && nget === 1 && sp === undefined && dw === undefined;
+      if (hand) sq_allow_handoff(sl);
       let r: number;
       try {
-        r = yield { sl, lock: port_lock(h), deadline: sleepUntil, spin: dw?.policy ?? sp?.policy, host };
+        r = yield { sl, lock: port_lock(h), deadline: sleepUntil, spin: dw?.policy ?? sp?.policy, host, norelock: hand };
+        if (hand && r === SQ_WOKEN) {
+          // Read before the sleeper is freed (the free list link overwrites it).
+          if ((sq_flags(sl) & SQF_HANDED) !== 0) handed = port_event(sq_arg(sl), PORT_SOURCE_USER, 0, sq_hand(sl));
+          else mutex_enter(port_lock(h)); // a plain wake-up (an alert, a close, another event): back under the lock
+        }
       } finally {
         sq_free(sl);
-        lane_ctl_sync_locked(h);
+        if (handed === undefined) lane_ctl_sync_locked(h);
         kstat_add(C_WAITERS, -1);
       }
+      if (handed !== undefined) { out.push(handed); break; }
       if (sp !== undefined) spin_end(sp, r === SQ_WOKEN);
       if (dw !== undefined) dwait_end(dw, r === SQ_WOKEN);
       if (I32[h + P.alertGen] !== alertGen) { out.length = 0; out.push(alert_event(h)); break; }
@@ -253,10 +271,12 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       }
     }
   } finally {
-    I32[h + P.thrcnt]!--;
-    port_exit_release(h);
+    if (handed === undefined) {
+      I32[h + P.thrcnt]!--;
+      port_exit_release(h);
+    }
   }
   if (one && out.length === 0) fail_status('ETIME', syscall, 'timeout expired');
-  if (out.length > 0) room_notify(h);
+  if (out.length > 0 && handed === undefined) room_notify(h); // (the hand-off did its own)
   return event_list(out, out.length);
 }

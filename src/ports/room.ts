@@ -22,25 +22,13 @@ import { SysError, AbortError } from '../kern/errno.js';
 import { sysenter } from '../kern/sysent.js';
 import { hold } from '../kern/keepalive.js';
 import { P } from './mem.js';
-import { port_nent } from './queue.js';
 import { port_send } from './sys.js';
 
 const ROOM_RECHECK_MS = 100;
 
-/**
- * After a take that returned events from port h: wakes senders waiting for
- * room once a quarter of the port is free (hysteresis, as a full send lane's
- * owner waits: woken at the first free slot, a fast sender would refill it
- * one event at a time, every send through the port lock beside the getter's
- * takes; woken with room for thousands, its sends go through its lane).
- */
-export function room_notify(h: number): void {
-  if (Atomics.load(I32, h + P.roomWaiters) === 0) return;
-  const max = I32[h + P.maxev]!;
-  if (port_nent(h) > max - (max >> 2)) return;
-  Atomics.add(I32, h + P.roomGen, 1);
-  Atomics.notify(I32, h + P.roomGen);
-}
+// room_notify (a take made room) lives in queue.ts: the hand-off of a lane
+// push to a sleeping getter (wake_first_locked) is a take too.
+export { room_notify } from './queue.js';
 
 /** A close: every room waiter wakes (and finds the port gone). */
 export function room_close(h: number): void {

@@ -53,15 +53,22 @@ export function spin_begin(h: number, deadline: number): Spin | undefined {
 export function prespin(h: number, nget: number, deadline: number): -1 | 0 | 1 {
   const owner = lane_owner(h);
   if (owner === 0) return 0;
-  const ln = I32[h + P.lane]!; // bound for the struct's life, which thrcnt keeps
-  const m = I32;
-  const ok = domain.poll(h, owner, deadline,
-    () => Atomics.load(m, h + P.nent) + ((Atomics.load(m, ln + LN_TAIL) - Atomics.load(m, ln + LN_HEAD)) | 0) >= nget,
-    () => { I32[h + P.thrcnt]!++; port_exit(h); },
-    () => { mutex_enter(port_lock(h)); I32[h + P.thrcnt]!--; });
+  lanePoll.h = h; lanePoll.ln = I32[h + P.lane]!; lanePoll.nget = nget; // the lane is bound for the struct's life, which thrcnt keeps
+  const ok = domain.poll(h, owner, deadline, lanePoll);
   if ((I32[h + P.flags]! & PQ_CLOSE) !== 0) { port_exit_release(h); return -1; }
   return ok && port_nent(h) >= nget ? 1 : 0;
 }
+
+/** prespin's target, this thread's one (a get polls at most one port at a time): the port, its lane, the events wanted. */
+const lanePoll = {
+  h: 0, ln: 0, nget: 0,
+  ready(): boolean {
+    const m = I32, h = this.h, ln = this.ln;
+    return Atomics.load(m, h + P.nent) + ((Atomics.load(m, ln + LN_TAIL) - Atomics.load(m, ln + LN_HEAD)) | 0) >= this.nget;
+  },
+  unlock(): void { I32[this.h + P.thrcnt]!++; port_exit(this.h); },
+  relock(): void { mutex_enter(port_lock(this.h)); I32[this.h + P.thrcnt]!--; },
+};
 
 /** Settles a spin after sq_block returned (port lock held). */
 export function spin_end(sp: Spin, woken: boolean): void { domain.end(sp, woken); }
