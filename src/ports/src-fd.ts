@@ -346,14 +346,29 @@ function fd_dissociate(port: number, object: number): void {
   if (res !== 0) fail(res, 'port_dissociate', `fd ${object}`);
 }
 
+/*
+ * One statx per claimed event, not two. A getter that claims its host
+ * wait's event (fd_claim, fd_hwait_end) compares the file's identity and
+ * queues the event, then takes it in the same port_get, where delivery
+ * would compare it again. The record whose event this thread queued
+ * after its last statx is remembered with the thread's statx count, and
+ * delivery reuses that answer when no other statx ran since: what the
+ * second call would say but for a close racing this one port_get, which
+ * is the same as a close just after it returned.
+ */
+let freshRec = 0, freshSeq = -1;
+const mark_fresh = (r: number): void => { freshRec = r; freshSeq = ix.os_stat_seq(); };
+
 /** The delivery callback (a getter, no lock held): the one-shot association ends. */
 function fd_deliver(d: PortDelivery): boolean {
   const r = d.arg;
+  const fresh = r === freshRec && ix.os_stat_seq() === freshSeq;
+  freshRec = 0;
   mutex_enter(lockw());
   if (recs.index(r) >= 0 && I32[r + R.slot] === d.slot && I32[r + R.state] === A_QUEUED) {
     I32[r + R.state] = A_DONE;
     // Closed behind the kernel's back since: say so, not what the number names now.
-    if (!ix.intr_source_valid(I32[r + R.src]!)) { d.events = POLLNVAL; kstat_add(C_STALE); }
+    if (!fresh && !ix.intr_source_valid(I32[r + R.src]!)) { d.events = POLLNVAL; kstat_add(C_STALE); }
   }
   mutex_exit(lockw());
   return true;
@@ -429,7 +444,7 @@ export function fd_claim(port: number, fd: number, h: number, revents: number): 
     // at delivery when the number was reused), one for another file must
     // never be queued, so the identity is compared first.
     if (st === A_ARMED && ix.intr_source_valid(I32[r + R.src]!) &&
-        rec_queue(r, from_host(revents) & (I32[r + R.events]! | ALWAYS)) === 1) { kstat_add(C_CLAIMS); return true; }
+        rec_queue(r, from_host(revents) & (I32[r + R.events]! | ALWAYS)) === 1) { mark_fresh(r); kstat_add(C_CLAIMS); return true; }
   } finally {
     mutex_exit(lockw());
   }
@@ -455,7 +470,11 @@ export function fd_hwait_end(fd: number, port: number): boolean {
   let ours = 0;
   mutex_enter(lockw());
   try {
-    ours = each_of_src(0, fd, (r) => (I32[r + R.state] === A_ARMED && rec_eval(r) === 1 && I32[r + R.port] === port ? 1 : 0));
+    ours = each_of_src(0, fd, (r) => {
+      if (I32[r + R.state] !== A_ARMED || rec_eval(r) !== 1 || I32[r + R.port] !== port) return 0;
+      mark_fresh(r);
+      return 1;
+    });
   } finally {
     mutex_exit(lockw());
   }
