@@ -255,7 +255,7 @@ export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]
         polled = true;
         // Look again under the lock whatever the poll saw: a trigger after
         // its last look found nobody to wake.
-        spin_poll(kq, deadline, () => kq_unlock(kq), () => kq_lock(kq));
+        spin_poll(kq, deadline);
         continue;
       }
       // Until the intr thread runs, OS events wait in the epoll set: sleep

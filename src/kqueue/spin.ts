@@ -11,6 +11,7 @@ import { on_boot, tunables, ensure_booted } from '../kern/boot.js';
 import { kstat_counter } from '../kern/kstat.js';
 import { SpinDomain, spin_region } from '../kern/spin.js';
 import { Q } from './knote.js';
+import { kq_lock, kq_unlock } from './kern.js';
 
 declare module '../kern/options.js' {
   interface BootOptions {
@@ -40,7 +41,16 @@ export function kq_spin_tune(o: { budgetNs?: number; maxSpinners?: number }): { 
  * dropped while the LWP that last queued on kq is active. True when
  * something is pending (lock held again either way).
  */
-export function spin_poll(kq: number, deadline: number, unlock: () => void, relock: () => void): boolean {
-  return domain.poll(kq, I32[kq + Q.lastq]!, deadline, { ready: () => Atomics.load(I32, kq + Q.count) !== 0, unlock, relock });
+export function spin_poll(kq: number, deadline: number): boolean {
+  kqPoll.kq = kq;
+  return domain.poll(kq, I32[kq + Q.lastq]!, deadline, kqPoll);
 }
+
+/** spin_poll's target, this thread's one (a kevent polls one kqueue at a time): nothing is allocated per poll. */
+const kqPoll = {
+  kq: 0,
+  ready(): boolean { return Atomics.load(I32, this.kq + Q.count) !== 0; },
+  unlock(): void { kq_unlock(this.kq); },
+  relock(): void { kq_lock(this.kq); },
+};
 
