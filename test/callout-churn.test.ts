@@ -59,3 +59,17 @@ test('callout_stop that would wait for a firing handler while holding another ke
   assert.match(r.out, /^EIO after \d+ ms: .*holding another kernel lock/m, r.out);
   assert.ok(Number(/^EIO after (\d+) ms/m.exec(r.out)![1]) < 1000, 'at once');
 });
+
+test('more periodic callouts due than one pass fires before they are due again (clock thread held): each kevent poll returns, firing at most as many callouts as were armed', async () => {
+  // Without the bound, callout_run looked at the clock afresh for each
+  // callout and always found another due: the first poll never returned.
+  const r = await child('callout-overload', [], { UKERN_CLOCK_HOLD: '1' }, 30_000);
+  assert.equal(r.signal, null, `killed at the deadline: a poll never returned\n${r.out}`);
+  assert.equal(r.code, 0, r.out);
+  const m = /^20 polls in (\d+) ms, the slowest (\d+) ms, (\d+) events, callouts armed (\d+)$/m.exec(r.out);
+  assert.ok(m !== null, r.out);
+  assert.ok(Number(m[3]) >= 2000, `every timer fired and was reported (${m[3]} events)`);
+  assert.equal(Number(m[4]), 2000, 'each periodic callout re-armed');
+  assert.match(r.out, /^after close: callouts armed 0$/m);
+});
+

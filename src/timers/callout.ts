@@ -246,18 +246,34 @@ export function callout_fired(line = TL_MONO): number { return Atomics.load(I32,
 
 /**
  * Fires every callout on `line` due at its current time, in the calling
- * thread. Returns the next deadline (Infinity when none). The clock thread
- * runs this for TL_MONO; moving the manual clock runs it for TL_MANUAL.
+ * thread, but no more callouts than were armed when the call began.
+ * Returns the next deadline (Infinity when none), which is past when the
+ * bound stopped the run: the caller's next run fires the rest. The clock
+ * thread runs this for TL_MONO; moving the manual clock runs it for
+ * TL_MANUAL; so do the bridges (timers/clockstats.ts) and a getter's
+ * deadline-aware wait while the clock thread is not up.
+ *
+ * The bound keeps a run finite. Each expiry of a periodic timer re-arms it
+ * no sooner than its minimum gap after it fired; with enough of them, or a
+ * slow enough CPU, one pass over what is due took longer than that gap,
+ * and a run that finds another callout due at every look never returned:
+ * with the clock thread held, an LWP's kevent poll (which runs the bridge
+ * over every LWP's callouts) stayed ONPROC for seconds under load
+ * (test/callout-churn), and 2000 periodic 1 us knotes kept the first poll
+ * from ever returning (test/scenarios/callout-overload). The bound is a
+ * count, not the time the run began: a callout that falls due while the
+ * run fires others is still fired in it, as before.
  */
 export function callout_run(line: number): number {
   const b = heap_base(line);
+  let budget = Math.max(1, Atomics.load(I32, b + H_COUNT));
   for (;;) {
     mutex_enter(b + H_LOCK);
     const c = HEAP.first(b);
     if (c === 0) { mutex_exit(b + H_LOCK); return Infinity; }
     const when = when_of(c);
     const now = timeline_now(line);
-    if (when > now) { mutex_exit(b + H_LOCK); return when; }
+    if (when > now || budget-- === 0) { mutex_exit(b + H_LOCK); return when; }
     HEAP.remove(b, c);
     I32[c + F.state] = CS_FIRING;
     I32[c + F.flags] = 0;
