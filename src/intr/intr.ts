@@ -482,6 +482,27 @@ export function intr_source_valid(src: number): boolean {
   return os.os_stat(I32[src + S.fd]!) === 0 && same_file(src);
 }
 
+/*
+ * One statx answer for two checks of the same call. A caller whose statx
+ * of src's descriptor has just confirmed its identity says so
+ * (intr_source_confirmed); the thread's next question about it
+ * (intr_source_fresh) takes that answer instead of another statx when no
+ * other statx ran in this thread since (ffi.ts's count): what the repeated
+ * statx would say but for a close racing the one call, which the next
+ * evaluation sees anyway. Users: the kqueue register path (attach, then the
+ * new knote's evaluation) and PORT_SOURCE_FD (a getter's claim, then the
+ * delivery of that event in the same port_get).
+ */
+let confSrc = 0, confSeq = -1;
+/** This thread's last statx confirmed src's identity. */
+export function intr_source_confirmed(src: number): void { confSrc = src; confSeq = os.os_stat_seq(); }
+/** Whether that confirmation is of src and still the last statx; forgets it either way (it answers once). */
+export function intr_source_fresh(src: number): boolean {
+  const fresh = src !== 0 && src === confSrc && os.os_stat_seq() === confSeq;
+  confSrc = 0;
+  return fresh;
+}
+
 /** A source's slot number, 0 .. intr_sources_max - 1 (for consumers' per-source tables). */
 export function src_index(src: number): number { return sources.index(src); }
 /** Sources the table holds at most (intr_sources_max). */

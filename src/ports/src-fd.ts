@@ -348,22 +348,15 @@ function fd_dissociate(port: number, object: number): void {
 
 /*
  * One statx per claimed event, not two. A getter that claims its host
- * wait's event (fd_claim, fd_hwait_end) compares the file's identity and
- * queues the event, then takes it in the same port_get, where delivery
- * would compare it again. The record whose event this thread queued
- * after its last statx is remembered with the thread's statx count, and
- * delivery reuses that answer when no other statx ran since: what the
- * second call would say but for a close racing this one port_get, which
- * is the same as a close just after it returned.
+ * wait's event (fd_claim, fd_hwait_end) has just compared the file's
+ * identity, then takes the event in the same port_get: delivery reuses
+ * that answer (intr.ts intr_source_confirmed / intr_source_fresh).
  */
-let freshRec = 0, freshSeq = -1;
-const mark_fresh = (r: number): void => { freshRec = r; freshSeq = ix.os_stat_seq(); };
 
 /** The delivery callback (a getter, no lock held): the one-shot association ends. */
 function fd_deliver(d: PortDelivery): boolean {
   const r = d.arg;
-  const fresh = r === freshRec && ix.os_stat_seq() === freshSeq;
-  freshRec = 0;
+  const fresh = ix.intr_source_fresh(I32[r + R.src]!);
   mutex_enter(lockw());
   if (recs.index(r) >= 0 && I32[r + R.slot] === d.slot && I32[r + R.state] === A_QUEUED) {
     I32[r + R.state] = A_DONE;
@@ -444,7 +437,7 @@ export function fd_claim(port: number, fd: number, h: number, revents: number): 
     // at delivery when the number was reused), one for another file must
     // never be queued, so the identity is compared first.
     if (st === A_ARMED && ix.intr_source_valid(I32[r + R.src]!) &&
-        rec_queue(r, from_host(revents) & (I32[r + R.events]! | ALWAYS)) === 1) { mark_fresh(r); kstat_add(C_CLAIMS); return true; }
+        rec_queue(r, from_host(revents) & (I32[r + R.events]! | ALWAYS)) === 1) { ix.intr_source_confirmed(I32[r + R.src]!); kstat_add(C_CLAIMS); return true; }
   } finally {
     mutex_exit(lockw());
   }
@@ -472,7 +465,7 @@ export function fd_hwait_end(fd: number, port: number): boolean {
   try {
     ours = each_of_src(0, fd, (r) => {
       if (I32[r + R.state] !== A_ARMED || rec_eval(r) !== 1 || I32[r + R.port] !== port) return 0;
-      mark_fresh(r);
+      ix.intr_source_confirmed(I32[r + R.src]!);
       return 1;
     });
   } finally {

@@ -50,9 +50,10 @@ const OSQ = new TailQ(0, 1, K.wnext, K.wprev);
  * call under the kqueue lock. Each step remembers which statx answered it
  * (the thread's statx count) and the next reuses that answer when no other
  * statx ran since: the same answer the repeated call would give but for a
- * close racing the call, which the next evaluation sees anyway.
+ * close racing the call, which the next evaluation sees anyway (the
+ * identity: intr.ts intr_source_confirmed).
  */
-let openFd = -1, openSeq = -1, freshSrc = 0, freshSeq = -1;
+let openFd = -1, openSeq = -1;
 
 /** Whether an OS knote's ident is still open (the register path's EBADF check). */
 export function os_isopen(fd: number): boolean {
@@ -63,8 +64,7 @@ export function os_isopen(fd: number): boolean {
 
 /** Whether src's identity holds: the statx of its attach when nothing ran since, else a new one. */
 export function os_valid(src: number): boolean {
-  if (src === freshSrc && ix.os_stat_seq() === freshSeq) { freshSrc = 0; return true; }
-  return ix.intr_source_valid(src);
+  return ix.intr_source_fresh(src) || ix.intr_source_valid(src);
 }
 
 /** Attaches an OS knote in direction dir (kqueue lock held). */
@@ -75,7 +75,7 @@ export function os_attach(kn: number, dir: number): Errno {
   const err = ix.intr_source_hold(fd, dir, statted);
   if (err !== 0) return err;
   const src = ix.held.src;
-  freshSrc = src; freshSeq = ix.os_stat_seq();
+  ix.intr_source_confirmed(src);
   I32[kn + K.hook] = src;
   I32[I32[kn + K.kq]! + Q.nos]++;
   mutex_enter(lockw());
@@ -89,7 +89,7 @@ export function os_attach(kn: number, dir: number): Errno {
 export function os_detach(kn: number, dir: number): void {
   const src = I32[kn + K.hook]!;
   if (src === 0) return;
-  if (src === freshSrc) freshSrc = 0;
+  ix.intr_source_fresh(src); // a confirmation of it answers nothing now
   mutex_enter(lockw());
   OSQ.remove(list(src), kn);
   mutex_exit(lockw());
