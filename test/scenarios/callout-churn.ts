@@ -1,8 +1,11 @@
 // Seeded arm/delete churn of kqueue timers from short-lived LWPs, run in a
-// child process by test/callout-churn.test.ts so that a hang fails by the
-// deadline below (exit 3, with a dump of who holds what) instead of hanging
-// the suite. Args: seed, 'hold' to keep the clock thread from starting (the
-// bridges and polls then fire every expiry, the racy hand-over path).
+// child process by test/callout-churn.test.ts so that a hang fails (exit 3,
+// with a dump of who holds what) instead of hanging the suite. A hang is no
+// progress for CHURN_STALL_MS (default 5 s): no timer retrieved, deleted or
+// fired and no LWP finished. Not a total time: beside other work on two
+// CPUs the fixed workload took more than the 10 s that bound once.
+// Args: seed, 'hold' to keep the clock thread from starting (the bridges
+// and polls then fire every expiry, the racy hand-over path).
 // Invariants checked: every one-shot timer is either retrieved or deleted,
 // exactly once; callouts and timer knotes back to baseline; no callout left
 // pending or firing; every LWP gone.
@@ -80,13 +83,20 @@ function dump(why: string): never {
 if (isMainThread) {
   const sd = Number(process.argv[2] ?? 1);
   const r = rng(sd);
-  const deadline = Date.now() + Number(process.env.CHURN_MS ?? 15000);
-  const watchdog = setTimeout(() => dump('deadline passed (a hang)'), deadline - Date.now());
+  const stallMs = Number(process.env.CHURN_STALL_MS ?? 5000);
+  let finished = 0, seen = -1, since = Date.now();
+  /** Whether anything moved since the last look (counters of the LWPs, LWPs finished); false after stallMs of nothing. */
+  const moving = (): boolean => {
+    const now = Date.now(), p = s[1]! + s[2]! + s[3]! + finished;
+    if (p !== seen) { seen = p; since = now; }
+    return now - since < stallMs;
+  };
   const callouts0 = callout_count(), knotes0 = timer_knotes();
   const kq = sys.kqueue();
   const rounds = 3, perRound = 3, n = 250;
   const sab = new SharedArrayBuffer(4 * (H + rounds * perRound * n));
   const s = new Int32Array(sab);
+  const watchdog = setInterval(() => { if (!moving()) dump(`no progress for ${stallMs} ms (a hang)`); }, 250);
   let next = 0, slot = 0;
   for (let round = 0; round < rounds; round++) {
     const lids = Array.from({ length: perRound }, () => {
@@ -94,15 +104,15 @@ if (isMainThread) {
       next += n;
       return sys.lwp_create({ module: self, export: 'churn', arg: a });
     });
-    for (const l of lids) await sys.lwp_wait_async(l);
+    for (const l of lids) { await sys.lwp_wait_async(l); finished++; }
   }
   // Every one-shot not deleted fires: retrieve them all. Blocking: with the
   // clock thread held, a thread asleep in the kernel fires what is due.
   const open = (): number => { let k = 0; for (let i = 0; i < next; i++) if (s[H + i] === ADDED) k++; return k; };
-  while (open() > 0 && Date.now() < deadline - 1000) take(s, kevent(kq, null, 64, { tv_sec: 0, tv_nsec: 5e6 }));
+  while (open() > 0 && moving()) take(s, kevent(kq, null, 64, { tv_sec: 0, tv_nsec: 5e6 }));
   const left = open();
   sys.close(kq);
-  clearTimeout(watchdog);
+  clearInterval(watchdog);
   const bad: string[] = [];
   if (s[0] !== 0) bad.push(`${s[0]} one-shot events retrieved twice or after their delete`);
   if (left !== 0) bad.push(`${left} one-shot timers neither retrieved nor deleted`);
