@@ -142,3 +142,85 @@ test('kevent ranges: nevents an int (negative EINVAL), fields by their C types, 
   assert.deepEqual(out.map((e) => e.data), bad.map(() => 22), 'EINVAL per change');
   s.close(kq);
 });
+
+// The value checks of a change (kevent.ts bad_value) at each edge of each
+// C type, on both sides: EV_ADD | EV_RECEIPT answers 0 for a value the type
+// holds and EINVAL (22) for one it does not, change by change.
+test('kevent value checks: each field at the edges of its C type, -0, fractions, NaN and infinities', async () => {
+  const s = await import('../src/sys/index.js');
+  const kq = s.kqueue();
+  const ZERO = { tv_sec: 0, tv_nsec: 0 };
+  const R = s.EV_ADD | s.EV_RECEIPT, U = s.EVFILT_USER;
+  const cases: [string, [number, number, number, number, number], boolean][] = [
+    ['ident 0xffffffff', [0xffffffff, U, R, 0, 0], true],
+    ['ident 2^32', [2 ** 32, U, R, 0, 0], true],
+    ['ident 2^53 - 1', [2 ** 53 - 1, U, R, 0, 0], true],
+    ['ident -0', [-0, U, R, 0, 0], true],
+    ['ident -1', [-1, U, R, 0, 0], false],
+    ['ident -2^32', [-(2 ** 32), U, R, 0, 0], false],
+    ['ident 2^53', [2 ** 53, U, R, 0, 0], false],
+    ['ident 1.5', [1.5, U, R, 0, 0], false],
+    ['ident 2^32 + 0.5', [2 ** 32 + 0.5, U, R, 0, 0], false],
+    ['ident NaN', [NaN, U, R, 0, 0], false],
+    ['ident Infinity', [Infinity, U, R, 0, 0], false],
+    ['filter -0x8001', [1, -0x8001, R, 0, 0], false],
+    ['filter 1.5', [1, -1.5, R, 0, 0], false],
+    ['filter NaN', [1, NaN, R, 0, 0], false],
+    ['flags 0xffff less the flags that change the outcome', [2, U, 0xffff & ~(s.EV_DELETE | s.EV_DISABLE | s.EV_ONESHOT | s.EV_DISPATCH), 0, 0], true],
+    ['flags 0x10000', [2, U, 0x10000 | R, 0, 0], false],
+    ['flags -1', [2, U, -1, 0, 0], false],
+    ['flags R + 0.5', [2, U, R + 0.5, 0, 0], false],
+    ['flags -0', [3, U, -0, 0, 0], false], // holds in u_short, but no EV_ADD: ENOENT (2), not EINVAL
+    ['fflags 0xffffffff', [4, U, R, 0xffffffff, 0], true],
+    ['fflags -0x80000000', [5, U, R, -0x80000000, 0], true],
+    ['fflags -0', [6, U, R, -0, 0], true],
+    ['fflags -0x80000001', [7, U, R, -0x80000001, 0], false],
+    ['fflags 2^32', [7, U, R, 2 ** 32, 0], false],
+    ['fflags 0.5', [7, U, R, 0.5, 0], false],
+    ['fflags -Infinity', [7, U, R, -Infinity, 0], false],
+    ['data -(2^53 - 1)', [8, U, R, 0, -(2 ** 53 - 1)], true],
+    ['data 2^31', [9, U, R, 0, 2 ** 31], true],
+    ['data -0', [10, U, R, 0, -0], true],
+    ['data -2^53', [11, U, R, 0, -(2 ** 53)], false],
+    ['data 0.5', [11, U, R, 0, 0.5], false],
+    ['data NaN', [11, U, R, 0, NaN], false],
+  ];
+  const list = cases.map(([, [ident, filter, flags, fflags, data]]) => ({ ident, filter, flags, fflags, data, udata: 0 }));
+  const out = s.kevent(kq, list, list.length, ZERO);
+  const want = cases.map(([what, , ok]) => [what, what === 'flags -0' ? 2 : ok ? 0 : 22]);
+  // One entry per change except 'flags -0' without EV_RECEIPT: it fails (ENOENT), which is reported too.
+  assert.deepEqual(out.map((e, i) => [cases[i]![0], e.data]), want);
+  s.close(kq);
+});
+
+// The copy-in reuses one array for the list's elements from call to call
+// (kevent.ts copyin_changes): a copy that fails while reading an element or
+// a field, or is made while another holds the array, leaves the next call's
+// list as given; and one past the thread's records (16 384) is copied apart.
+test('changelist copies after a failed element read, a nested copy and a long list apply as given', async () => {
+  const r = await child(`const kq = s.kqueue();
+    const ZERO = { tv_sec: 0, tv_nsec: 0 };
+    const R = s.EV_ADD | s.EV_RECEIPT;
+    const errs = [];
+    const ev = (i) => s.EV_SET(i, s.EVFILT_USER, R, 0, 0, i);
+    // An element read throws (after one element was read): nothing applied.
+    const boom = new Proxy([ev(1), ev(2), ev(3)], { get(t, k, rcv) { if (k === '2') throw new RangeError('boom'); return Reflect.get(t, k, rcv); } });
+    try { s.kevent(kq, boom, 4, ZERO); } catch (e) { errs.push(e.name); }
+    // An element whose field read makes a nested call with its own list.
+    let nested = [];
+    const odd = { get ident() { nested = s.kevent(kq, [ev(20), ev(21)], 4, ZERO); return 5; }, filter: s.EVFILT_USER, flags: R, fflags: 0, data: 0, udata: 5 };
+    const outer = s.kevent(kq, [ev(4), odd, ev(6)], 4, ZERO);
+    // Long lists (the element array grows past the records) around short ones.
+    const N = 20000;
+    const big = s.kevent(kq, Array.from({ length: N }, (_, i) => ev(100 + i)), N, ZERO);
+    const after = s.kevent(kq, [ev(7)], 4, ZERO);
+    const mid = s.kevent(kq, Array.from({ length: 5000 }, (_, i) => ev(30000 + i)), 5000, ZERO);
+    const last = s.kevent(kq, [ev(8), ev(9)], 4, ZERO);
+    const gone = s.kevent(kq, [1, 2, 3].map((i) => s.EV_SET(i, s.EVFILT_USER, s.EV_DELETE | s.EV_RECEIPT, 0, 0, 0)), 4, ZERO).map((e) => e.data);
+    const ids = (l) => l.map((e) => [e.ident, e.data]);
+    const seq = (l, base) => l.every((e, i) => e.ident === base + i && e.udata === base + i && e.data === 0);
+    console.log(JSON.stringify({ errs, gone, nested: ids(nested), outer: ids(outer), big: big.length === N && seq(big, 100),
+      after: ids(after), mid: mid.length === 5000 && seq(mid, 30000), last: ids(last) }));`);
+  assert.deepEqual(r, { errs: ['RangeError'], gone: [2, 2, 2], nested: [[20, 0], [21, 0]], outer: [[4, 0], [5, 0], [6, 0]], big: true,
+    after: [[7, 0]], mid: true, last: [[8, 0], [9, 0]] });
+});

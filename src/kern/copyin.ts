@@ -161,15 +161,25 @@ export function copyin_struct<K extends string>(what: string, keys: readonly K[]
  * (EINVAL beyond, before any element is read).
  */
 export function copyin_array(v: unknown, what: string, syscall: string, max = 0x7fffffff): unknown[] {
-  copyin_check(syscall);
-  if (!Array.isArray(v)) arg_type(syscall, `${what} must be an array, got ${describe(v)}`);
+  const n = copyin_length(v, what, syscall, max);
   const src = v as readonly unknown[];
-  const n = src.length;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) arg_type(syscall, `${what} has no valid length`);
-  if (n > max) fail('EINVAL', syscall, `${what}: ${n} entries, at most ${max}`);
   const out = new Array<unknown>(n);
   for (let i = 0; i < n; i++) out[i] = src[i];
   return out;
+}
+
+/**
+ * copyin_array's first step: checks that `v` is an array and reads its
+ * length once (the same errors). For a caller that copies the elements
+ * itself, each once, into a buffer it reuses (kevent's changelist).
+ */
+export function copyin_length(v: unknown, what: string, syscall: string, max = 0x7fffffff): number {
+  copyin_check(syscall);
+  if (!Array.isArray(v)) arg_type(syscall, `${what} must be an array, got ${describe(v)}`);
+  const n = (v as readonly unknown[]).length;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) arg_type(syscall, `${what} has no valid length`);
+  if (n > max) fail('EINVAL', syscall, `${what}: ${n} entries, at most ${max}`);
+  return n;
 }
 
 /** Copies an array of integers (each checked with {@link copyin_int} and `code`). */

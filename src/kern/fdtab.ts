@@ -176,12 +176,28 @@ export function fd_file(fd: number): number {
  * for kqueues, as their man pages say) when it is another type.
  */
 export function fd_get(fd: unknown, type: number, syscall: string, wrong: ErrnoCode): number {
+  return I32[fd_get_file(fd, type, syscall, wrong) + FF.obj];
+}
+
+/** {@link fd_get}'s lookup and errors, returning the table entry (file handle) rather than its object. */
+export function fd_get_file(fd: unknown, type: number, syscall: string, wrong: ErrnoCode): number {
   const n = copyin_int(fd, 'fd', syscall, 'EBADF');
   const e = fd_file(n);
   if (e === 0) fail('EBADF', syscall, `fd ${n}`);
   const t = Atomics.load(I32, e + FF.type);
   if (t !== type) fail(wrong, syscall, `fd ${n} is a ${ops.get(t)?.name ?? 'different file'}`);
-  return I32[e + FF.obj];
+  return e;
+}
+
+/**
+ * Whether entry e (fd_file's answer for fd a moment ago) still holds the
+ * descriptor fd: the generation fd names and a type. A close clears the
+ * type and a reuse bumps the generation, so a holder that took its own
+ * reference on the object re-checks with this instead of a second fd_file.
+ */
+export function fd_still(fd: number, e: number): boolean {
+  const shift = gen_shift(I32[fdtab.base + W_COUNT]!);
+  return I32[e + FF.gen] === ((fd - FD_BASE) & ((1 << shift) - 1)) && Atomics.load(I32, e + FF.type) !== DTYPE_NONE;
 }
 
 /** close(2) for kernel descriptors. */

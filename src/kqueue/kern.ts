@@ -42,7 +42,7 @@ import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { TailQ } from '../kern/queue.js';
 import { sq_wake, sq_wake_all, sq_first } from '../kern/sleepq.js';
 import * as fdtab from '../kern/fdtab.js';
-import { file_notify, fd_file, fd_get, DTYPE_KQUEUE } from '../kern/fdtab.js';
+import { file_notify, fd_file, fd_get_file, fd_still, DTYPE_KQUEUE } from '../kern/fdtab.js';
 import { knote_unwatch } from './watch.js';
 import { fail } from '../kern/errno.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
@@ -100,10 +100,13 @@ export function kq_setfd(kq: number, fd: number): void {
  * anything but an open kqueue).
  */
 export function kq_hold(fd: unknown, syscall: string): number {
-  const kq = fd_get(fd, DTYPE_KQUEUE, syscall, 'EBADF');
+  // One lookup: the entry a descriptor number names is fixed, so the check
+  // after taking the reference looks at that entry again (fd_still) rather
+  // than looking the number up a second time.
+  const file = fd_get_file(fd, DTYPE_KQUEUE, syscall, 'EBADF');
+  const kq = I32[file + FF.obj]!;
   if (!kq_tryref(kq)) fail('EBADF', syscall, `fd ${String(fd)} closed`);
-  const file = fd_file(fd as number);
-  if (file === 0 || I32[file + FF.obj] !== kq || Atomics.load(I32, file + FF.type) !== DTYPE_KQUEUE) {
+  if (!fd_still(fd as number, file) || I32[file + FF.obj] !== kq || Atomics.load(I32, file + FF.type) !== DTYPE_KQUEUE) {
     kq_rele(kq);
     fail('EBADF', syscall, `fd ${String(fd)} closed`);
   }

@@ -22,15 +22,18 @@ const NOTE_FFAND = consts.NOTE_FFAND, NOTE_FFOR = consts.NOTE_FFOR, NOTE_FFCOPY 
 
 /** Applies the NOTE_FF* control of `given` to the stored fflags; returns the given flags masked. */
 function combine(kn: number, given: number): number {
-  const m = I32;
-  const ctrl = (given & NOTE_FFCTRLMASK) >>> 0;
   const bits = given & NOTE_FFLAGSMASK;
-  if (ctrl === 0) return bits; // NOTE_FFNOP, the common trigger
+  // NOTE_FFNOP, the common trigger, here; the others out of line (knote.ts hi32: V8's inlining budget).
+  if ((given & NOTE_FFCTRLMASK) === 0) return bits;
+  combine_ctrl(kn, (given & NOTE_FFCTRLMASK) >>> 0, bits);
+  return bits;
+}
+function combine_ctrl(kn: number, ctrl: number, bits: number): void {
+  const m = I32;
   const cur = m[kn + K.fflags]!;
   if (ctrl === NOTE_FFAND) m[kn + K.fflags] = cur & bits;
   else if (ctrl === NOTE_FFOR) m[kn + K.fflags] = cur | bits;
   else if (ctrl === NOTE_FFCOPY) m[kn + K.fflags] = bits;
-  return bits;
 }
 
 filter_register(EVFILT_USER, {
