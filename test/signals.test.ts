@@ -14,7 +14,7 @@ const sigs = new URL('./fixtures/signals.js', import.meta.url);
 const { SIGUSR1, SIGUSR2, SIGRTMIN, SIGKILL, SIGSTOP, SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK, SIG_IGN, SIG_DFL, SA_RESTART } = sys;
 const set_of = (...s: number[]): sys.sigset_t => { const t = sys.sigemptyset(); for (const x of s) sys.sigaddset(t, x); return t; };
 const code = (f: () => unknown): string | undefined => { try { f(); } catch (e) { return (e as sys.SysError).code; } return undefined; };
-const noLwpsLeft = async (): Promise<void> => { await until(() => sys.lwp_snapshot().lwps.length === 1, 5000, 'LWPs to exit'); };
+const noLwpsLeft = async (): Promise<void> => { await until(() => sys.lwp_snapshot().lwps.length === 1, 20_000, 'LWPs to exit'); };
 const reset = (...s: number[]): void => { for (const x of s) sys.sigaction(x, { sa_handler: SIG_DFL }); sys.sigprocmask(SIG_SETMASK, sys.sigemptyset()); };
 
 test('constants follow the host: NSIG 65, SIGRTMIN 34, SIGRTMAX 64', () => {
