@@ -341,6 +341,41 @@ test('ukern:signal (diagnostics_channel) reports each signal taken, in the takin
   reset(SIGUSR1);
 });
 
+test('lwp_kill: ESRCH for an exited LWP and for SIGKILL/SIGSTOP/0 at a bad lid; a handler that sends and takes more signals sees each siginfo, and every queue entry is back in the cache after it', async () => {
+  const cache = (): number => sys.kmem_snapshot().caches.find((c) => c.cache === 'ksiginfo')!.inUse;
+  const base = cache();
+  const done = sys.lwp_create({ module: sigs, export: 'queues', arg: { signo: SIGRTMIN + 6, n: 0, base: 0 } });
+  assert.equal(sys.lwp_wait(done), done);
+  // Checked under the signal lock now (the lookup that posts it), as before it.
+  assert.equal(code(() => sys.lwp_kill(done, SIGUSR1)), 'ESRCH');
+  assert.equal(code(() => sys.lwp_kill(done, SIGRTMIN + 1)), 'ESRCH');
+  // These never reach that check: they keep the one before it (else SIGKILL would kill us).
+  for (const s of [0, SIGKILL, SIGSTOP]) assert.equal(code(() => sys.lwp_kill(done + 1000, s)), 'ESRCH');
+  // Nested: SIGUSR1's handler sends SIGUSR2 (taken at its next system call,
+  // inside the handler) and a realtime signal; each entry is returned once
+  // its handler is over, the outer one after the inner ones ran.
+  const got: [number, number, number, number][] = [];
+  sys.sigaction(SIGUSR2, { sa_handler: (s, i) => { got.push([s, i.si_code, i.si_lid, cache() - base]); } });
+  sys.sigaction(SIGRTMIN + 2, { sa_handler: (s, i) => { got.push([s, i.si_code, i.si_value, cache() - base]); } });
+  sys.sigaction(SIGUSR1, { sa_handler: (s, i) => {
+    got.push([s, i.si_code, i.si_lid, cache() - base]);
+    sys.lwp_kill(1, SIGUSR2);
+    sys.sigqueue(process.pid, SIGRTMIN + 2, 42);
+    sys.sigpending(); // a system call: SIGUSR2 and the realtime one are taken at its entry
+    got.push([0, 0, 0, cache() - base]);
+  } });
+  sys.lwp_kill(1, SIGUSR1);
+  sys.sigpending(); // SIGUSR1 taken here
+  assert.deepEqual(got, [
+    [SIGUSR1, sys.SI_USER, 1, 1], // its own entry, held until the handler returns
+    [SIGUSR2, sys.SI_USER, 1, 2],
+    [SIGRTMIN + 2, sys.SI_QUEUE, 42, 2], // SIGUSR2's entry back in the cache first
+    [0, 0, 0, 1],
+  ]);
+  assert.equal(cache(), base);
+  reset(SIGUSR1, SIGUSR2, SIGRTMIN + 2);
+});
+
 test('signals sent at an LWP while it exits are dropped with it: no ksiginfo outlives it (fuzz finding)', async () => {
   const cache = (): number => sys.kmem_snapshot().caches.find((c) => c.cache === 'ksiginfo')!.inUse;
   const base = cache();

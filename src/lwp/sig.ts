@@ -20,10 +20,11 @@ import { L, LSIDL, LSZOMB, LSSLEEP, LW_PENDSIG, lwp_byid } from './lwp.js';
  * dropped its locks. Returns LSP_GONE when the LWP is gone, LSP_WOKEN when
  * a sleep of it was ended (it takes the signal on its way out of that
  * sleep), else LSP_FLAGGED (it takes it at its next kernel entry, or its
- * event loop must be rung).
+ * event loop must be rung). `t` is the LWP's handle when the caller has
+ * just looked it up ({@link lwp_live_handle}, under a lock that keeps the
+ * LWP from being freed meanwhile): one lookup instead of two.
  */
-export function lwp_signal_post(lid: number, wake: (w: number) => void): number {
-  const t = lwp_byid(lid);
+export function lwp_signal_post(lid: number, wake: (w: number) => void, t = lwp_byid(lid)): number {
   if (t === 0) return LSP_GONE;
   Atomics.or(I32, t + L.flag, LW_PENDSIG);
   let r = LSP_FLAGGED;
@@ -64,11 +65,13 @@ export function lwp_view(lid: number): number {
 }
 
 /** Is `lid` a live LWP (not IDL, not a zombie)? */
-export function lwp_is_live(lid: number): boolean {
+export function lwp_is_live(lid: number): boolean { return lwp_live_handle(lid) !== 0; }
+/** The handle of LWP `lid` when it is live (not IDL, not a zombie), else 0. */
+export function lwp_live_handle(lid: number): number {
   const h = lwp_byid(lid);
-  if (h === 0) return false;
+  if (h === 0) return 0;
   const st = Atomics.load(I32, h + L.stat);
-  return st !== LSIDL && st !== LSZOMB;
+  return st !== LSIDL && st !== LSZOMB ? h : 0;
 }
 
 /**

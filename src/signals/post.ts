@@ -23,7 +23,7 @@ import { sig_word, sig_bit, CANTMASK0 } from './sigset.js';
 import { SG, SA, LS, SK_IGN, SK_MODULE, SK_FUNC, sigacts_h, sigact_h, sigact_text } from './sigstate.js';
 import {
   sig_lock, sig_unlock, ls_get, deliverable, sig_take, sig_setmask, blank, host_kill, sig_kick, reset_locked,
-  type siginfo_t,
+  ks_held, ks_release, type siginfo_t,
 } from './sig.js';
 
 /** A signal handler function (sa_handler). */
@@ -84,9 +84,6 @@ function module_handler(s: number, gen: number): sighandler_t | undefined {
 import { PS_NONE, PS_RAN, PS_RESTART } from '../kern/sysent.js';
 
 
-/** What one signal taken asks for, read under the lock. */
-interface Taken { info: siginfo_t; kind: number; flags: number; gen: number; fn: sighandler_t | undefined }
-
 /**
  * Takes and acts on every signal deliverable to the calling LWP. Returns
  * PS_NONE when no handler ran, PS_RESTART when some ran and each had
@@ -107,37 +104,39 @@ export function postsig(): number {
     if (restore) { sig_setmask(ls, r0, r1); restore = false; }
     const s = deliverable(ls);
     if (s === 0) { lwp_signal_clear(cur.lwp); sig_unlock(); break; }
-    const t = take_locked(ls, s);
-    if (t.kind !== SK_FUNC && t.kind !== SK_MODULE) {
+    // Taken, with what its disposition asks, under the lock; its queue
+    // entry goes back to the cache after the handler (ks_held), so that the
+    // cache's lock, which the sender just had, is not on the way to it.
+    const info = blank();
+    sig_take(ls, s, info, true);
+    const k = ks_held;
+    const sa = sigact_h(s);
+    const kind = I32[sa + SA.kind]!;
+    if (kind !== SK_FUNC && kind !== SK_MODULE) {
       sig_unlock();
-      diag_publish(dc_signal, () => ({ lid, signo: s, action: t.kind === SK_IGN ? 'ignore' : 'default', info: t.info }));
-      default_action(s, t.kind);
+      if (k !== 0) ks_release(k);
+      diag_publish(dc_signal, () => ({ lid, signo: s, action: kind === SK_IGN ? 'ignore' : 'default', info }));
+      default_action(s, kind);
       continue;
     }
+    const flags = I32[sa + SA.flags]! >>> 0, gen = I32[sa + SA.gen]!;
+    const f = kind === SK_FUNC ? fn_handlers[s] : undefined;
     const o0 = I32[ls + LS.mask0]!, o1 = I32[ls + LS.mask1]!;
-    const sa = sigact_h(s);
     let m0 = o0 | I32[sa + SA.mask0]!, m1 = o1 | I32[sa + SA.mask1]!;
-    if ((t.flags & SA_NODEFER) === 0) { if (sig_word(s) === 0) m0 |= sig_bit(s); else m1 |= sig_bit(s); }
-    if ((t.flags & SA_RESETHAND) !== 0) reset_locked(s);
+    if ((flags & SA_NODEFER) === 0) { if (sig_word(s) === 0) m0 |= sig_bit(s); else m1 |= sig_bit(s); }
+    if ((flags & SA_RESETHAND) !== 0) reset_locked(s);
     sig_setmask(ls, m0 & ~CANTMASK0, m1);
     sig_unlock();
-    const fn = t.kind === SK_FUNC ? t.fn : module_handler(s, t.gen);
+    const fn = kind === SK_FUNC ? f : module_handler(s, gen);
     kstat_add(C_HANDLED);
-    diag_publish(dc_signal, () => ({ lid, signo: s, action: 'handler', info: t.info }));
-    try { fn?.(s, t.info); } catch (e) { user_rethrow(e); }
+    diag_publish(dc_signal, () => ({ lid, signo: s, action: 'handler', info }));
+    try { fn?.(s, info); } catch (e) { user_rethrow(e); }
+    if (k !== 0) ks_release(k);
     restore = true; r0 = o0; r1 = o1;
     ran = true;
-    if ((t.flags & SA_RESTART) === 0) restart = false;
+    if ((flags & SA_RESTART) === 0) restart = false;
   }
   return !ran ? PS_NONE : restart ? PS_RESTART : PS_RAN;
-}
-
-function take_locked(ls: number, s: number): Taken {
-  const info = blank();
-  sig_take(ls, s, info);
-  const sa = sigact_h(s);
-  const kind = I32[sa + SA.kind]!;
-  return { info, kind, flags: I32[sa + SA.flags]! >>> 0, gen: I32[sa + SA.gen]!, fn: kind === SK_FUNC ? fn_handlers[s] : undefined };
 }
 
 

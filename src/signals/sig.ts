@@ -97,7 +97,7 @@ import {
 
 export {
   sig_lock, sig_unlock, sig_lockword, ls_get, ls_peek, blank, sig_discard_all, sig_set_timer_ops, sig_withdraw_timer,
-  type siginfo_t, type SigSource,
+  ks_held, ks_release, type siginfo_t, type SigSource,
 } from './sigqueue.js';
 
 const C_GENERATED = kstat_counter('sig', 'generated');
@@ -220,7 +220,8 @@ export function sig_counts_audit(): string | null {
 }
 
 function generate_lwp(lid: number, s: number, src: SigSource): Errno {
-  if (!lwp_alive(lid)) return 'ESRCH';
+  const t = lwp_alive(lid);
+  if (t === 0) return 'ESRCH';
   // No entry: the LWP is on its way out (its exit hook cleared it). A signal
   // for an exiting LWP is dropped (NetBSD: LW_WEXIT); making an entry again
   // would strand the signal with nobody to take or free it.
@@ -231,7 +232,7 @@ function generate_lwp(lid: number, s: number, src: SigSource): Errno {
   const e = sigput(LQ, ls, LS.pend0, s, src);
   if (e !== 0) return e;
   if (waits_for(ls, s)) sq_wake_one(ls + LS.wq);
-  else if (takes(ls, s)) post(ls, lid);
+  else if (takes(ls, s)) post(ls, lid, t);
   return 0;
 }
 
@@ -274,11 +275,14 @@ function choose_taker(s: number): void {
   if (lid !== 0) post(ls_peek(lid), lid);
 }
 
-/** Tells LWP `lid` (entry ls) it has a signal to take: LW_PENDSIG, a sleep ended, its event loop rung. */
-function post(ls: number, lid: number): void {
+/**
+ * Tells LWP `lid` (entry ls) it has a signal to take: LW_PENDSIG, a sleep
+ * ended, its event loop rung. `t`: its handle, when the caller has it.
+ */
+function post(ls: number, lid: number, t?: number): void {
   // An ended sleep takes the signal on its way out: its bell would only cost
   // this thread a wake of that LWP's event loop (an async send) ahead of it.
-  if (lwp_signal_post(lid, sig_wake_later) === LSP_WOKEN) return;
+  if (lwp_signal_post(lid, sig_wake_later, t) === LSP_WOKEN) return;
   Atomics.add(I32, ls + LS.bell, 1);
   sig_wake_later(ls + LS.bell);
 }
@@ -323,8 +327,9 @@ export function sig_generate_timer(s: number, value: number, it: number, tid: nu
   return e === 0 && put_entry;
 }
 
-let lwp_alive: (lid: number) => boolean = () => false;
-export function sig_set_lwp_alive(fn: (lid: number) => boolean): void { lwp_alive = fn; }
+/** The handle of a live LWP, else 0 (lwp_live_handle). */
+let lwp_alive: (lid: number) => number = () => 0;
+export function sig_set_lwp_alive(fn: (lid: number) => number): void { lwp_alive = fn; }
 
 // ---- taking -----------------------------------------------------------------
 
@@ -341,9 +346,9 @@ export function deliverable(ls: number): number {
   return 0;
 }
 
-/** Takes s for the LWP (entry ls), its own queue first (lock held). */
-export function sig_take(ls: number, s: number, out: siginfo_t): boolean {
-  const ok = sigget(LQ, ls, LS.pend0, s, out) || sigget(PQ, sigacts_h(), SG.pend0, s, out);
+/** Takes s for the LWP (entry ls), its own queue first (lock held); `hold`: see sigget. */
+export function sig_take(ls: number, s: number, out: siginfo_t, hold = false): boolean {
+  const ok = sigget(LQ, ls, LS.pend0, s, out, hold) || sigget(PQ, sigacts_h(), SG.pend0, s, out, hold);
   if (ok) kstat_add(C_TAKEN);
   return ok;
 }

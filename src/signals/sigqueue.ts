@@ -148,9 +148,21 @@ export function bit_clear(h: number, off0: number, s: number): void { I32[h + of
 // ---- ksiginfo ---------------------------------------------------------------
 
 export function ks_free(k: number): void {
-  if (sig_is_rt(I32[k + KS.signo]!)) I32[sigacts_h() + SG.nrt]--;
+  ks_uncount(k);
   ksiginfos.free(k);
 }
+/** The queue-limit side of a free (lock held): a realtime entry no longer counts. */
+function ks_uncount(k: number): void {
+  if (sig_is_rt(I32[k + KS.signo]!)) I32[sigacts_h() + SG.nrt]--;
+}
+/**
+ * The entry the last sigget with `hold` took, or 0: off every queue and out
+ * of the count, but not yet back in the cache. Its taker returns it with
+ * ks_release once it is done with what is urgent (a handler to run), so
+ * that the cache's lock is not on that path. Read at once, under the lock.
+ */
+export let ks_held = 0;
+export function ks_release(k: number): void { ksiginfos.free(k); }
 
 /** What a generation carries besides the signal number. */
 export interface SigSource { code: number; value: number; pid: number; lid: number; timer: number; tid?: number }
@@ -184,8 +196,13 @@ export function sigput(q: TailQ, qh: number, pend0: number, s: number, src: SigS
   return 0;
 }
 
-/** Takes the first entry of s from queue `q` at `qh` into `out`; keeps the bit while another s is queued. Lock held. */
-export function sigget(q: TailQ, qh: number, pend0: number, s: number, out: siginfo_t): boolean {
+/**
+ * Takes the first entry of s from queue `q` at `qh` into `out`; keeps the
+ * bit while another s is queued. Lock held. With `hold`, the entry is left
+ * in ks_held for the caller to release instead of freed.
+ */
+export function sigget(q: TailQ, qh: number, pend0: number, s: number, out: siginfo_t, hold = false): boolean {
+  ks_held = 0;
   if (!has(qh, pend0, s)) return false;
   let found = 0, more = false;
   for (let k = q.head(qh); k !== 0; k = q.after(k)) {
@@ -205,7 +222,7 @@ export function sigget(q: TailQ, qh: number, pend0: number, s: number, out: sigi
   const timer = I32[found + KS.timer]!;
   out.si_overrun = 0;
   if (timer !== 0) timer_todo.push({ it: timer, tid: I32[found + KS.tid]!, info: out });
-  ks_free(found);
+  if (hold) { ks_uncount(found); ks_held = found; } else ks_free(found);
   return true;
 }
 

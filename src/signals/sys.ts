@@ -13,7 +13,7 @@ import { on_boot } from '../kern/boot.js';
 import { on_lwp_create, on_lwp_exit, proc_set_main_exit_hook } from '../kern/proc.js';
 import { sysent_set_signal_hooks } from '../kern/sysent.js';
 import { is_main_thread } from '../kern/host.js';
-import { lwp_is_live, module_href } from '../lwp/kapi.js';
+import { lwp_is_live, lwp_live_handle, module_href } from '../lwp/kapi.js';
 import {
   SIGKILL, SIGSTOP, SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK, SIG_DFL, SIG_IGN, SA_KNOWN, SI_USER, SI_QUEUE,
 } from './consts.js';
@@ -40,7 +40,7 @@ export type { sighandler_t } from './post.js';
 
 // The kernel's seams: LWPs get their signal state at creation and lose it
 // at exit; userret and interrupted sleeps take signals (kern/sysent.ts).
-sig_set_lwp_alive(lwp_is_live);
+sig_set_lwp_alive(lwp_live_handle);
 on_lwp_create(sig_lwp_created);
 on_lwp_exit(sig_lwp_exited);
 sysent_set_signal_hooks(() => { postsig(); }, postsig, () => {
@@ -260,8 +260,12 @@ export function lwp_kill(lid: number, signo: number): void {
   sysenter();
   const s = copyin_signo(signo, 'lwp_kill', true);
   const n = copyin_int(lid, 'lid', 'lwp_kill', 'ESRCH');
-  if (!lwp_is_live(n)) fail('ESRCH', 'lwp_kill', `lid ${n}`);
-  if (s === 0) return;
+  // Another signal is checked under the signal lock (sig_generate: ESRCH),
+  // where the same lookup serves to post it; these three never get there.
+  if (s === 0 || s === SIGKILL || s === SIGSTOP) {
+    if (!lwp_is_live(n)) fail('ESRCH', 'lwp_kill', `lid ${n}`);
+    if (s === 0) return;
+  }
   const e = sig_generate(n, s, { code: SI_USER, value: 0, pid: process.pid, lid: n, timer: 0 });
   if (e !== 0) fail(e, 'lwp_kill', e === 'ESRCH' ? `lid ${n}` : `signal ${s}`);
 }

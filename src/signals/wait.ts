@@ -14,7 +14,7 @@ import { copyin_timeout_ns, copyin_async_options, type AsyncOptions } from '../k
 import { sysenter } from '../kern/sysent.js';
 import { mono_now, type Timespec } from '../kern/time.js';
 import { run_sync, run_async, run_sync_restart, run_async_restart, type SleepGen } from '../kern/sleeprun.js';
-import { sq_alloc, sq_free, sq_enqueue, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR } from '../kern/sleepq.js';
+import { sq_alloc, sq_free, sq_enqueue, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR, SQ_WOKEN } from '../kern/sleepq.js';
 import type { SpinPolicy } from '../kern/sleepwait.js';
 import { WakeMargin } from '../kern/wakemargin.js';
 import { timer_signal_deadline, callout_run, callout_cover, set_timer_slack, TL_MONO } from '../timers/kapi.js';
@@ -41,13 +41,15 @@ function* sigwait_gen(w0: number, w1: number, deadline: number, async: boolean, 
       if (deadline <= mono_now()) { sig_unlock(); return null; }
       set_wait(ls, w0, w1);
       sq_enqueue(ls + LS.wq, sl);
-      const spin = async ? undefined : deadline_wait(w0, w1, deadline);
-      const r = yield { sl, lock: sig_lockword(), deadline, spin };
+      const dw = async ? undefined : deadline_wait(w0, w1, deadline);
+      const r = yield { sl, lock: sig_lockword(), deadline, spin: dw?.policy };
+      if (dw !== undefined) dw_end(dw, r);
       set_wait(ls, 0, 0);
       if (r === SQ_INTR) { sig_unlock(); fail_status('EINTR', syscall); }
     }
   } finally {
     sq_free(sl);
+    if (slackWanted) slack_setup();
   }
 }
 
@@ -78,9 +80,28 @@ function sigwait_now(w0: number, w1: number): siginfo_t | null {
 
 /** How long past the expiry the spin goes on before it sleeps as usual (ns). */
 const PAST_NS = 50_000;
+/** How long before the expiry the firing path is run once dry (ports/dwait.ts WARM_AHEAD: cold, its first steps ran 2-3x slower). */
+const WARM_AHEAD = 10_000;
+/** How often the spin past the expiry runs the due callouts (ns). */
+const RUN_EVERY = 2_000;
 /** This thread's margin: how long before the expiry its sleep ends (learnt, kern/wakemargin.ts). */
 const wm = new WakeMargin(150_000);
-let slackDone = false;
+let slackTried = false, slackWanted = false;
+
+/**
+ * Once per thread, after its first deadline-aware wait and outside every
+ * lock (loading the FFI takes milliseconds): the thread's timer slack down
+ * to 1 ns, as ports/dwait.ts's dwait_thread_setup does for a port getter.
+ */
+function slack_setup(): void {
+  slackWanted = false;
+  if (slackTried) return;
+  slackTried = true;
+  if (set_timer_slack(1)) wm.reset(80_000);
+}
+
+/** A deadline-aware wait in progress: the policy given to sq_block, and what its end learns from. */
+interface SigDeadlineWait { policy: SpinPolicy; sleepUntil: number; spun: boolean }
 
 /**
  * The deadline-aware wait of a blocking sigwait for a signal a SIGEV_SIGNAL
@@ -89,29 +110,52 @@ let slackDone = false;
  * spin, and from the expiry on fire the due callouts in this thread
  * (callout_run: safe from any thread; the timer's signal is then generated
  * here and seen at once, with no cross-thread wake-up); the clock thread is
- * told (callout_cover) and only backstops it. A wake-up ends any phase. Only
+ * told (callout_cover) and only backstops it. As the port getter's: the
+ * firing path is run once dry WARM_AHEAD before the expiry (the due callouts,
+ * none as a rule, and a pass through the signal lock), the clock is looked at
+ * every 8 loads of the wait word, and a step-1 sleep that a wake-up cut short
+ * after it should have ended counts as late. A wake-up ends any phase. Only
  * the blocking forms: an async one must not hold its thread's event loop.
  */
-function deadline_wait(w0: number, w1: number, deadline: number): SpinPolicy | undefined {
+function deadline_wait(w0: number, w1: number, deadline: number): SigDeadlineWait | undefined {
   const expiry = timer_signal_deadline(w0, w1);
   if (expiry >= deadline) return undefined;
-  if (!slackDone) { slackDone = true; if (set_timer_slack(1)) wm.reset(80_000); }
+  if (!slackTried) slackWanted = true; // slack_setup, once the lock is dropped
   callout_cover(TL_MONO, expiry);
   const now = mono_now();
   const end = expiry + PAST_NS;
   const until = expiry - wm.margin;
-  let last = -Infinity, first = true;
-  return {
-    sleepUntil: until > now ? until : undefined,
-    budgetNs: end - now + 1_000_000, // a backstop: active() ends the spin at `end`
-    stride: 16,
-    active: () => {
-      const t = mono_now();
-      if (first) { first = false; if (until > now) wm.note(t - until); } // how late the sleep ended
-      if (t >= expiry && t - last >= 2_000) { last = t; callout_run(TL_MONO); }
-      return t < end;
+  let last = -Infinity, warmed = false;
+  const d: SigDeadlineWait = {
+    sleepUntil: until > now ? until : NaN, spun: false,
+    policy: {
+      sleepUntil: until > now ? until : undefined,
+      budgetNs: end - now + 1_000_000, // a backstop: active() ends the spin at `end`
+      stride: 8,
+      active: () => {
+        const t = mono_now();
+        if (!d.spun) { d.spun = true; if (until > now) wm.note(t - until); } // how late the sleep ended
+        if (!warmed && t >= expiry - WARM_AHEAD) { warmed = true; warm_fire(); }
+        if (t >= expiry && t - last >= RUN_EVERY) { last = t; callout_run(TL_MONO); }
+        return t < end;
+      },
     },
   };
+  return d;
+}
+
+/** The dry run of the firing path (no lock held): what is due (nothing, as a rule), and the signal lock. */
+function warm_fire(): void {
+  callout_run(TL_MONO);
+  sig_lock();
+  sig_unlock();
+}
+
+/** After the sleep: a step-1 sleep woken after it should have ended was late by at least that much. */
+function dw_end(d: SigDeadlineWait, r: number): void {
+  if (r !== SQ_WOKEN || d.spun || Number.isNaN(d.sleepUntil)) return;
+  const late = mono_now() - d.sleepUntil;
+  if (late > 0) wm.note(late);
 }
 
 /** Records the set an LWP waits for, and whether the host must route those signals (lock held). */
