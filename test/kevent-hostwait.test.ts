@@ -140,3 +140,33 @@ test('host waits entered and left at random by four LWPs at once: the set ends a
   sys.close(kq);
   for (const fd of [...P, ...C]) closeSync(fd);
 });
+
+test('a pipe\'s event taken by the LWP\'s own host wait: data, then nothing once read dry elsewhere, then EV_EOF when the writer closes an empty pipe', async () => {
+  const P = pipe_high(), buf = Buffer.alloc(16);
+  const sab = new SharedArrayBuffer(32), res = new Int32Array(sab);
+  const taken0 = kst('host_taken');
+  const lid = sys.lwp_create({ module: F, export: 'hupAfterTake', arg: { r: P[0], sab } });
+  const go = (k: number): void => { Atomics.store(res, 0, k); Atomics.notify(res, 0); };
+  await until(() => res[7] === 1, 10_000, 'the LWP');
+  go(1);
+  await until(() => kst('host_waiters') === 1, 10_000, 'the LWP to wait in the host');
+  writeSync(P[1], 'ab');
+  await until(() => res[6] === 1, 10_000, 'step 1');
+  assert.equal(res[1], 2, 'data: the two bytes');
+  assert.equal(res[2]! & sys.EV_EOF, 0, 'no EV_EOF while the writer is open');
+  assert.ok(kst('host_taken') > taken0, 'the LWP took the event from the set itself');
+  assert.equal(readSync(P[0], buf), 2);
+  go(2);
+  await until(() => res[6] === 2, 10_000, 'step 2');
+  assert.equal(res[3], 0, 'read dry: a level-triggered knote reports nothing');
+  go(3);
+  await until(() => kst('host_waiters') === 1, 10_000, 'the LWP to wait in the host again');
+  const taken1 = kst('host_taken');
+  closeSync(P[1]);
+  await until(() => res[6] === 3, 10_000, 'step 3: EV_EOF');
+  assert.equal(res[5]! & sys.EV_EOF, sys.EV_EOF, 'EV_EOF: the hang-up taken from the set');
+  assert.equal(res[4], 0, 'data 0: nothing left to read');
+  assert.ok(kst('host_taken') > taken1, 'the LWP took the hang-up from the set itself');
+  await within(sys.lwp_wait_async(lid), 10_000, 'the LWP');
+  closeSync(P[0]);
+});

@@ -6,7 +6,7 @@
  * that file to its structs and their theory.
  */
 import * as os from './ffi.js';
-import { intr_dispatch, intr_epfd, intr_running } from './intr.js';
+import { intr_dispatch, intr_epfd, intr_running, intr_revents_note } from './intr.js';
 
 /** Whether OS events may wait for a bridge: an epoll set exists and the intr thread does not run yet. */
 export function intr_bridge_needed(): boolean {
@@ -20,9 +20,10 @@ let harvestBuf: os.EpollEvents | undefined;
  * a sleeper waiting in the host on the set does when it wakes
  * (hostwait.ts). Events are taken once, by whichever thread's epoll_wait
  * gets them; the control eventfd's (data 0) is the intr thread's and is
- * left alone. Returns how many it took.
+ * left alone. Returns how many it took. `note`: a host waiter's take,
+ * whose scan follows (intr.ts intr_revents_note).
  */
-export function intr_harvest(): number {
+export function intr_harvest(note = false): number {
   const ep = intr_epfd();
   if (ep < 0) return 0;
   harvestBuf ??= new os.EpollEvents(64);
@@ -31,7 +32,9 @@ export function intr_harvest(): number {
     n = os.os_epoll_wait(ep, harvestBuf, 0);
     for (let i = 0; i < n; i++) {
       const lo = harvestBuf.lo(i);
-      if (lo !== 0) intr_dispatch(lo, harvestBuf.hi(i), harvestBuf.events(i));
+      if (lo === 0) continue;
+      if (note) intr_revents_note(lo, harvestBuf.events(i));
+      intr_dispatch(lo, harvestBuf.hi(i), harvestBuf.events(i));
     }
     if (n > 0) total += n;
   } while (n === harvestBuf.n); // a full batch: more may be there, with no new edge for them

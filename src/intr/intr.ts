@@ -144,6 +144,7 @@ const INTRSRC = define_struct('intrsrc', {
   nexcept: 'i32',  // [I] interests wanting exceptional conditions (out-of-band data)
   events: 'i32',   // [I] the epoll mask registered (0: not in epoll)
   flags: 'i32',    // [I,a] SRC_*; read lock-free by intr_source_valid
+  users: 'i32',    // [I,a] INTR_USER_* of every hold so far; read lock-free by intr_dispatch
 });
 export const S = INTRSRC.F;
 /** The sources' hash chains by descriptor number (I). */
@@ -414,7 +415,7 @@ function source_new(fd: number): number {
   if (s === 0) return 0;
   const g = (I32[state.base + W_GEN]! + 1) & 0x7fffffff || 1;
   I32[state.base + W_GEN] = g;
-  I32[s + S.gen] = g;
+  Atomics.store(I32, s + S.gen, g);
   I32[s + S.fd] = fd;
   I32[s + S.mode] = os.st.mode & os.S_IFMT;
   I32[s + S.inoLo] = os.st.inoLo; I32[s + S.inoHi] = os.st.inoHi;
@@ -437,8 +438,10 @@ export const held = { src: 0 };
  * EOPNOTSUPP (no host calls on this platform). Never throws; may be called
  * under a kqueue lock. `statted`: the caller's last os_stat in this thread,
  * just now in the same call, was of fd and succeeded (os.st is its answer).
+ * `user`: the consumer's INTR_USER_* bit, whose handler then hears of the
+ * source's events (intr_dispatch); by default every handler does.
  */
-export function intr_source_hold(fd: number, dir: number, statted = false): Errno {
+export function intr_source_hold(fd: number, dir: number, statted = false, user = INTR_USER_ANY): Errno {
   if (!os.os_available()) return 'EOPNOTSUPP';
   if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) return 'EBADF';
   if (!statted && os.os_stat(fd) < 0) return 'EBADF';
@@ -450,6 +453,8 @@ export function intr_source_hold(fd: number, dir: number, statted = false): Errn
     if (s === 0) s = source_new(fd);
     if (s === 0) return 'ENOMEM';
     I32[s + dir_count(dir)]++;
+    const u = I32[s + S.users]!;
+    if ((u | user) !== u) Atomics.store(I32, s + S.users, u | user);
     sync_epoll(s);
     held.src = s;
     return 0;
@@ -465,7 +470,7 @@ export function intr_source_rele(src: number, dir: number): void {
   if (I32[src + S.nread]! > 0 || I32[src + S.nwrite]! > 0 || I32[src + S.nexcept]! > 0) { sync_epoll(src); mutex_exit(lockw()); return; }
   if (I32[src + S.events] !== 0 && (I32[src + S.flags]! & SRC_STALE) === 0) os.os_epoll_del(I32[state.base + W_EPFD]! - 1, I32[src + S.fd]!);
   unhash(src);
-  I32[src + S.gen] = 0;
+  Atomics.store(I32, src + S.gen, 0);
   mutex_exit(lockw());
   sources.free(src);
 }
@@ -503,6 +508,32 @@ export function intr_source_fresh(src: number): boolean {
   return fresh;
 }
 
+/*
+ * What the harvest of a host wait saw of a source, for the scan that
+ * follows in the same kevent call. epoll computes an event's bits by
+ * polling the file when it hands the event over, so a sleeper that took
+ * the event (hostwait.ts) and then evaluates the woken knote would ask
+ * the same file the same question again a few microseconds later. The
+ * kqueue's read filter takes the hang-up bits from here instead of a
+ * poll(2) (os.ts os_read_event: pipes only, whose readability FIONREAD
+ * says afresh); a hang-up after the harvest is a new edge, which the next
+ * harvest brings, as if it came just after the poll. Noted by the host
+ * waiter's harvest only; forgotten when its wait starts again and when the
+ * kevent call ends, and it answers once, so it never outlives the call
+ * that took the event.
+ */
+let seenSrc = 0, seenRev = 0;
+/** A host waiter's harvest took an event of src with these bits. */
+export function intr_revents_note(src: number, revents: number): void { seenSrc = src; seenRev = revents; }
+/** The bits a host waiter's harvest noted for src in this call, or -1; forgets them either way. */
+export function intr_revents_take(src: number): number {
+  const r = src !== 0 && src === seenSrc ? seenRev : -1;
+  seenSrc = 0;
+  return r;
+}
+/** Forgets what the harvest noted. */
+export function intr_revents_forget(): void { seenSrc = 0; }
+
 /** A source's slot number, 0 .. intr_sources_max - 1 (for consumers' per-source tables). */
 export function src_index(src: number): number { return sources.index(src); }
 /** Sources the table holds at most (intr_sources_max). */
@@ -530,32 +561,48 @@ export function src_sotype(src: number): number {
 export type IntrHandler = (src: number, revents: number) => number;
 /** What a consumer does when a descriptor is closed through the kernel (no lock held). */
 export type IntrCloseHandler = (src: number, fd: number) => void;
+/**
+ * Consumers by bit, for a source's `users` mask: the kqueue's os filter
+ * (EVFILT_READ / WRITE / EXCEPT knotes), and the rest together (OTHER: a
+ * handler installed without a bit, a hold that names none). The same
+ * numbers in every thread (handlers are installed in each thread's own
+ * module load order, so their indices cannot be shared).
+ */
+export const INTR_USER_KQ = 1, INTR_USER_OTHER = 2;
+const INTR_USER_ANY = INTR_USER_KQ | INTR_USER_OTHER;
 const handlers: IntrHandler[] = [];
+const handlerUsers: number[] = [];
 const closeHandlers: IntrCloseHandler[] = [];
 /**
  * Installs a consumer's event handler (the kqueue's os filter, the ports'
- * PORT_SOURCE_FD, ...): every handler sees every event of every source and
- * acts on its own objects of that source (none: returns 0). Install at
- * module load, in a module every thread loads (the intr thread too).
+ * PORT_SOURCE_FD, ...): it sees every event of every source some hold of
+ * its `user` bit has named (every source, for OTHER: the default of both
+ * sides) and acts on its own objects of that source (none: returns 0).
+ * Install at module load, in a module every thread loads (the intr thread
+ * too).
  */
-export function intr_add_handler(fn: IntrHandler): void { handlers.push(fn); }
+export function intr_add_handler(fn: IntrHandler, user = INTR_USER_OTHER): void { handlers.push(fn); handlerUsers.push(user); }
 export function intr_on_close(fn: IntrCloseHandler): void { closeHandlers.push(fn); }
 
 /**
  * The one place an OS event becomes kernel activations: the event's data
  * names a source slot and its generation; a slot freed or reused since is
- * dropped, a live one goes to the consumer.
+ * dropped, a live one goes to the consumers that hold it (its users mask:
+ * a pipe watched by knotes only is the kqueue's, and the other handlers,
+ * each of which would only find the source is not its own, are not asked).
+ * The generation is read without the intr lock: the lock would not keep
+ * the slot live past the read either (it is dropped before the handlers
+ * run, which check their own objects under their own locks), and a
+ * source's users only grow while it lives.
  */
 export function intr_dispatch(src: number, gen: number, revents: number): void {
   kstat_add(C_EVENTS);
   if (sources.index(src) < 0) return;
-  mutex_enter(lockw());
-  const live = I32[src + S.gen] === gen && gen !== 0;
-  mutex_exit(lockw());
-  if (!live) return;
+  if (gen === 0 || Atomics.load(I32, src + S.gen) !== gen) return;
+  const users = Atomics.load(I32, src + S.users);
   let n = 0;
-  for (const h of handlers) n += h(src, revents);
-  kstat_add(C_ACTIVATIONS, n);
+  for (let i = 0; i < handlers.length; i++) if ((handlerUsers[i]! & users) !== 0) n += handlers[i]!(src, revents);
+  if (n !== 0) kstat_add(C_ACTIVATIONS, n);
 }
 
 /** Every source (live or stale) of descriptor number fd (takes the intr lock). */

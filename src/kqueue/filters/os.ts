@@ -72,7 +72,7 @@ export function os_attach(kn: number, dir: number): Errno {
   const fd = kn_ident(kn);
   const statted = fd === openFd && ix.os_stat_seq() === openSeq;
   openFd = -1;
-  const err = ix.intr_source_hold(fd, dir, statted);
+  const err = ix.intr_source_hold(fd, dir, statted, ix.INTR_USER_KQ);
   if (err !== 0) return err;
   const src = ix.held.src;
   ix.intr_source_confirmed(src);
@@ -146,11 +146,17 @@ export function os_read_event(kn: number): boolean {
     report(kn, n, false, 0);
     return n >= lw;
   }
-  const rev = ix.os_poll(fd, ix.POLLIN | ix.POLLPRI | ix.POLLRDHUP);
+  // A pipe just taken from the epoll set by this call's host wait: epoll's
+  // bits were that poll, and FIONREAD says afresh whether bytes are there
+  // (intr.ts intr_revents_note).
+  const seen = mode === ix.S_IFIFO ? ix.intr_revents_take(src) : -1;
+  const q = seen >= 0 ? ix.os_ioctl_int(fd, ix.FIONREAD) : -1;
+  const rev = q >= 0 ? (q > 0 ? ix.POLLIN : 0) | (seen & (ix.POLLHUP | ix.POLLRDHUP | ix.POLLERR))
+    : ix.os_poll(fd, ix.POLLIN | ix.POLLPRI | ix.POLLRDHUP);
   if (rev < 0) return false;
   const err = sock_error(fd, mode, rev);
   const eof = (rev & (ix.POLLHUP | ix.POLLRDHUP)) !== 0 || err !== 0;
-  const n = readable_bytes(fd, src, rev);
+  const n = q >= 0 ? q : readable_bytes(fd, src, rev);
   report(kn, n, eof, err);
   return eof || (lw > 0 ? n >= lw : (rev & ix.POLLIN) !== 0);
 }
@@ -247,6 +253,6 @@ function os_knote_news(kn: number, revents: number): void {
 }
 
 // An OS event on a source: each of its knotes hears of it (the intr thread, no lock held).
-ix.intr_add_handler((src, revents) => each_knote(src, -1, (kn) => os_knote_news(kn, revents)));
+ix.intr_add_handler((src, revents) => each_knote(src, -1, (kn) => os_knote_news(kn, revents)), ix.INTR_USER_KQ);
 // close(fd) through the kernel: drop its knotes first (knote_fdclose).
 ix.intr_on_close((src, fd) => { each_knote(src, fd, knote_detach_and_drop); });
