@@ -99,7 +99,8 @@ async function timerRep(signal: boolean, seconds: number): Promise<TimerRep> {
 
 interface Receiver { child: ChildProcess; lines: string[]; waiters: (() => void)[] }
 
-function startReceiver(mode: 'ukern' | 'plain'): Promise<Receiver> {
+type RxMode = 'ukern' | 'plain' | 'hop';
+function startReceiver(mode: RxMode): Promise<Receiver> {
   const child = spawn(process.execPath, [CHILD, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
   const r: Receiver = { child, lines: [], waiters: [] };
   let buf = '';
@@ -128,25 +129,27 @@ function nextLine(r: Receiver, ms: number, what: string): Promise<string> {
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** One repetition: two fresh children, `rounds` signals to each, alternating. One-way and round-trip latencies (us). */
-async function killRep(rounds: number, warmup: number): Promise<Record<'ukern' | 'plain', { oneway: number[]; rtt: number[]; lost: number }>> {
-  const rx = { ukern: await startReceiver('ukern'), plain: await startReceiver('plain') };
-  const res = { ukern: { oneway: [] as number[], rtt: [] as number[], lost: 0 }, plain: { oneway: [] as number[], rtt: [] as number[], lost: 0 } };
+async function killRep(rounds: number, warmup: number): Promise<Record<RxMode, { oneway: number[]; rtt: number[]; lost: number }>> {
+  const rx = { ukern: await startReceiver('ukern'), plain: await startReceiver('plain'), hop: await startReceiver('hop') };
+  const one = (): { oneway: number[]; rtt: number[]; lost: number } => ({ oneway: [], rtt: [], lost: 0 });
+  const res = { ukern: one(), plain: one(), hop: one() };
+  const modes: RxMode[] = ['ukern', 'plain', 'hop'];
   await pause(100); // the ukern receiver's LWP into kevent
   try {
-    for (let i = 0; i < 2 * (warmup + rounds); i++) {
-      const mode = i % 2 === 0 ? 'ukern' : 'plain';
+    for (let i = 0; i < 3 * (warmup + rounds); i++) {
+      const mode = modes[i % 3]!;
       const r = rx[mode];
       const t0 = nowNs();
       process.kill(r.child.pid!, 'SIGUSR2');
-      const line = await nextLine(r, 5_000, `${mode} receiver to answer signal ${i >> 1}`);
+      const line = await nextLine(r, 5_000, `${mode} receiver to answer signal ${Math.floor(i / 3)}`);
       const t2 = nowNs();
       const [stamp, count] = line.split(' ').map(Number) as [number, number];
       if (count !== 1) res[mode].lost += count - 1;
-      if ((i >> 1) >= warmup) { res[mode].oneway.push((stamp - t0) / 1000); res[mode].rtt.push((t2 - t0) / 1000); }
+      if (Math.floor(i / 3) >= warmup) { res[mode].oneway.push((stamp - t0) / 1000); res[mode].rtt.push((t2 - t0) / 1000); }
       await pause(2); // both receivers idle again
     }
   } finally {
-    rx.ukern.child.kill('SIGKILL'); rx.plain.child.kill('SIGKILL');
+    for (const m of modes) rx[m].child.kill('SIGKILL');
   }
   return res;
 }
@@ -206,15 +209,19 @@ const p99 = (xs: ArrayLike<number>): number => latency(xs, 1000).p99;
 }
 
 {
-  const k: { u: number; p: number; ur: number; pr: number; lost: number }[] = [];
+  const k: { u: number; p: number; h: number; ur: number; pr: number; lost: number }[] = [];
   await killRep(20, 10); // warm the file cache and the bundle's code cache
   for (let i = 0; i < R; i++) {
     const r = await killRep(200, 20);
-    k.push({ u: p50(r.ukern.oneway), p: p50(r.plain.oneway), ur: p50(r.ukern.rtt), pr: p50(r.plain.rtt), lost: r.ukern.lost + r.plain.lost });
+    k.push({ u: p50(r.ukern.oneway), p: p50(r.plain.oneway), h: p50(r.hop.oneway), ur: p50(r.ukern.rtt), pr: p50(r.plain.rtt), lost: r.ukern.lost + r.plain.lost + r.hop.lost });
   }
-  const u = median(k.map((x) => x.u)), p = median(k.map((x) => x.p));
+  const u = median(k.map((x) => x.u)), p = median(k.map((x) => x.p)), h = median(k.map((x) => x.h));
+  // Node hears OS signals only in the main thread's loop (signals/router.ts):
+  // any route to another thread adds at least this one cross-thread wake.
+  report({ name: 'kill -USR2 -> process.on in the main thread -> Atomics.notify -> a worker blocked in Atomics.wait p50', value: h, unit: 'us', peer: "process.on('SIGUSR2') in a plain Node process", peerValue: p, goal: 'reported',
+    note: 'the floor of any route from Node\'s signal delivery to another thread: one raw cross-thread wake; per rep ' + k.map((x) => x.h.toFixed(0)).join('/') });
   report({ name: 'kill -USR2 from another process -> EVFILT_SIGNAL in an LWP blocked in kevent p50', value: u, unit: 'us', peer: "process.on('SIGUSR2') in a plain Node process", peerValue: p, goal: '<= 1.3x', met: u <= 1.3 * p,
-    note: `one way (receiver's stamp - sender's); per rep ${k.map((x) => x.u.toFixed(0)).join('/')} vs ${k.map((x) => x.p.toFixed(0)).join('/')}; coalesced ${k.reduce((a, x) => a + x.lost, 0)}` });
+    note: `one way (receiver's stamp - sender's); ${(u / h).toFixed(2)}x the floor of one raw hop (above); per rep ${k.map((x) => x.u.toFixed(0)).join('/')} vs ${k.map((x) => x.p.toFixed(0)).join('/')}; coalesced ${k.reduce((a, x) => a + x.lost, 0)}` });
   const ur = median(k.map((x) => x.ur)), pr = median(k.map((x) => x.pr));
   report({ name: 'kill -USR2 -> EVFILT_SIGNAL, round trip through a pipe answer p50', value: ur, unit: 'us', peer: "process.on('SIGUSR2') round trip", peerValue: pr });
 }
