@@ -26,7 +26,7 @@
  */
 import { HW_READY, HW_KICK, type HostWait } from '../kern/sleepwait.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
-import { intr_epfd, intr_running, intr_hwait_enter, intr_hwait_epoch, intr_hwait_leave, intr_hwait_possible, intr_hwait_pending, intr_revents_forget } from './intr.js';
+import { intr_epfd, intr_running, intr_hwait_enter, intr_hwait_epoch, intr_hwait_leave, intr_hwait_possible, intr_hwait_pending, intr_call_forget } from './intr.js';
 import { intr_harvest, BRIDGE_NS } from './bridge.js';
 import { intr_kick_fd } from './kick.js';
 import { os_available, os_wait2, os_eventfd_drain, W2_FD, W2_KICK, POLLIN } from './ffi.js';
@@ -39,7 +39,7 @@ class SetHostWait implements HostWait {
   /** The skip epoch this sleeper has covered: at its enter, then at its last take. */
   private epoch = 0;
   wait(ns: number): number {
-    intr_revents_forget(); // a new wait: what an earlier harvest saw is no news for the scan after this one
+    intr_call_forget(); // a new wait: what an earlier harvest saw is no news for the scan after this one
     this.epoch = intr_hwait_enter();
     const r = os_wait2(this.ep, POLLIN, this.kick, ns);
     const kick = r > 0 && (r & W2_KICK) !== 0 ? HW_KICK : 0;

@@ -495,8 +495,11 @@ export function intr_source_valid(src: number): boolean {
  * other statx ran in this thread since (ffi.ts's count): what the repeated
  * statx would say but for a close racing the one call, which the next
  * evaluation sees anyway. Users: the kqueue register path (attach, then the
- * new knote's evaluation) and PORT_SOURCE_FD (a getter's claim, then the
- * delivery of that event in the same port_get).
+ * new knote's evaluation), EVFILT_VNODE (a host waiter's dispatch of an
+ * inotify event, then the scan of the same kevent call: vnode.ts) and
+ * PORT_SOURCE_FD (a getter's claim, then the delivery of that event in the
+ * same port_get). A kevent call forgets it when it begins and ends
+ * (intr_call_forget).
  */
 let confSrc = 0, confSeq = -1;
 /** This thread's last statx confirmed src's identity. */
@@ -531,8 +534,14 @@ export function intr_revents_take(src: number): number {
   seenSrc = 0;
   return r;
 }
-/** Forgets what the harvest noted. */
-export function intr_revents_forget(): void { seenSrc = 0; }
+/**
+ * Forgets both memos of this thread: what a harvest noted and a statx
+ * confirmation (intr_source_confirmed). Called when a kevent call begins
+ * and ends and when a host wait starts: neither answer may outlive the
+ * call that made it, for a later call whose thread ran no statx meanwhile
+ * would otherwise take an old confirmation as fresh.
+ */
+export function intr_call_forget(): void { seenSrc = 0; confSrc = 0; }
 
 /** A source's slot number, 0 .. intr_sources_max - 1 (for consumers' per-source tables). */
 export function src_index(src: number): number { return sources.index(src); }

@@ -21,7 +21,7 @@ import { kqueue_register_locked } from './register.js';
 import { spin_poll } from './spin.js';
 import type { kevent_t } from './filter.js';
 import * as consts from './consts.js';
-import { intr_bridge, intr_bridge_needed, intr_hostwait, intr_hostwait_retry_ns, intr_revents_forget, BRIDGE_NS } from '../intr/kapi.js';
+import { intr_bridge, intr_bridge_needed, intr_hostwait, intr_hostwait_retry_ns, intr_call_forget, BRIDGE_NS } from '../intr/kapi.js';
 
 const WMESG_KQREAD = wmesg_register('kqread');
 // Local copies for apply_changes' loop (an imported binding is a cell load and a hole check per use; see scan.ts).
@@ -219,7 +219,7 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
     if (max < 0) fail('EINVAL', syscall, `nevents ${max}`);
     const tns = copyin_timeout_ns(timeout, syscall);
     wait = tns < 0 ? Infinity : tns;
-    intr_revents_forget(); // nothing a harvest noted before this call is news
+    intr_call_forget(); // nothing a harvest noted before this call is news
     // A poll fires due callouts itself until the clock thread runs, and any
     // call takes OS events itself until the intr thread runs: both for the
     // events this call may return, so a call that wants none (a trigger,
@@ -308,7 +308,7 @@ export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]
     }
     return out;
   } finally {
-    intr_revents_forget(); // what this call's host waits noted ends with it
+    intr_call_forget(); // what this call's host waits noted ends with it
     kq_unlock(kq);
     kq_rele(kq);
   }

@@ -112,12 +112,16 @@ function notes_of(w: number, fd: number, m: number): number {
 /** filt_vnode (kqueue lock held): hint 0 is a scan's look; HINT_INO carries the host's news. */
 function vn_event(kn: number, hint: number): boolean {
   const w = watcher(kn);
-  if (w === 0 || os_gone(kn)) return false; // os_gone's statx leaves ix.st filled
+  if (w === 0) return false;
   if ((hint & HINT_INO) !== 0) {
+    if (os_gone(kn)) return false; // os_gone's statx leaves ix.st filled
+    // Its scan, in this thread and call when a host waiter dispatched the
+    // event (it does so just before it scans), need not ask statx again.
+    ix.intr_source_confirmed(I32[kn + K.hook]!);
     const n = notes_of(w, kn_ident(kn), hint & ~HINT_INO) & I32[kn + K.sfflags]!;
     I32[kn + K.fflags] = I32[kn + K.fflags]! | n;
     if ((n & NOTE_REVOKE) !== 0) I32[kn + K.flags] = I32[kn + K.flags]! | EV_EOF | EV_NODATA;
-  }
+  } else if (!ix.intr_source_fresh(I32[kn + K.hook]!) && os_gone(kn)) return false;
   return I32[kn + K.fflags] !== 0;
 }
 
