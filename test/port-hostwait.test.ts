@@ -13,7 +13,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeSync, openSync, closeSync } from 'node:fs';
+import { writeSync, readSync, openSync, closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import * as sys from '../src/sys/index.js';
 import { pipe, pipe_high, reuse_as } from './fixtures/osfd.js';
@@ -133,5 +133,90 @@ test('seeded stress: descriptor and user events to a getter waiting in the host;
   assert.equal(a[0], bytes, 'every byte read');
   console.log(`${users} user events, ${a[2]} fd events for ${bytes} bytes; host waits ${kst('host_waits') - waits0}, claims ${kst('host_claims')}, left ${kst('host_left')}, raced ${kst('host_raced')}, misses ${kst('host_misses')}`);
   assert.ok(kst('host_waits') > waits0, 'the getter waited in the host');
+  close(port); close(r); close(w);
+});
+
+// Quiet sources (intr.ts intr_source_quiet, src-fd.ts fd_hwait_quiet): a
+// getter waiting in the host on the only interest of its descriptor takes
+// it out of the intr thread's reports, and every way its association needs
+// the intr thread again puts it back.
+const ikst = (k: string): number => sys.kstat('intr')[`intr.${k}`]!;
+/** A getter quietly waiting in the host on port (intr.quiets moved past q0). */
+async function quietGetter(port: number, q0: number): Promise<{ lid: number; a: Int32Array }> {
+  const g = await getter(port);
+  await until(() => ikst('quiets') > q0 || Atomics.load(g.a, 0) > 1, 10_000, 'the getter to quiet its descriptor');
+  return g;
+}
+const FIVE_S = { tv_sec: 5, tv_nsec: 0 };
+
+test('quiet: writes to a descriptor whose only interest is the host-waiting getter\'s wake the getter, not the intr thread', async () => {
+  const [r, w] = pipe();
+  const port = port_create();
+  const buf = Buffer.alloc(8);
+  let events = 0;
+  for (let i = 0; i < 10; i++) {
+    port_associate(port, PORT_SOURCE_FD, r, POLLIN, i);
+    const q0 = ikst('quiets');
+    const g = await quietGetter(port, q0);
+    assert.ok(ikst('quiets') > q0, 'the getter quieted its descriptor');
+    const ev0 = ikst('os_events');
+    writeSync(w, 'x');
+    await done(g);
+    events += ikst('os_events') - ev0;
+    assert.deepEqual([...g.a.subarray(0, 4)], [2, r, POLLIN, i]);
+    readSync(r, buf);
+  }
+  // Without the quiet, each write is also an event of the intr thread's set.
+  assert.ok(events <= 2, `${events} OS events for 10 writes the getter waited for`);
+  close(port); close(r); close(w);
+});
+
+test('quiet: a getter\'s wait that ends without the event leaves its association heard by the intr thread again', async () => {
+  const [r, w] = pipe();
+  const port = port_create();
+  port_associate(port, PORT_SOURCE_FD, r, POLLIN, 5);
+  const g = await quietGetter(port, ikst('quiets'));
+  port_send(port, 7, 0);
+  await done(g);
+  assert.deepEqual([g.a[0], g.a[2]], [2, 7], 'the user event');
+  // Still associated, and nobody waits on the descriptor in the host: the
+  // intr thread must queue the write's event for the async getter.
+  const p = sys.port_get_async(port, FIVE_S);
+  writeSync(w, 'x');
+  const e = await p;
+  assert.deepEqual([e.portev_source, e.portev_object, e.portev_user], [PORT_SOURCE_FD, r, 5]);
+  close(port); close(r); close(w);
+});
+
+test('quiet: another interest in the descriptor (a kqueue\'s EVFILT_READ knote) ends the quiet', async () => {
+  const [r, w] = pipe();
+  const port = port_create();
+  port_associate(port, PORT_SOURCE_FD, r, POLLIN, 1);
+  const g = await quietGetter(port, ikst('quiets'));
+  const kq = sys.kqueue();
+  sys.kevent(kq, [sys.EV_SET(r, sys.EVFILT_READ, sys.EV_ADD | sys.EV_CLEAR, 0, 0, 3)], 0);
+  const p = sys.kevent_async(kq, null, 1, FIVE_S);
+  writeSync(w, 'x');
+  const ev = await p;
+  assert.deepEqual(ev.map((e) => [e.ident, e.udata]), [[r, 3]], 'the knote\'s event, through the intr thread');
+  await done(g);
+  assert.deepEqual([...g.a.subarray(0, 4)], [2, r, POLLIN, 1], 'and the getter\'s own');
+  close(kq); close(port); close(r); close(w);
+});
+
+test('quiet: a claimed association, associated again with no getter waiting, is heard by the intr thread again', async () => {
+  const [r, w] = pipe();
+  const port = port_create();
+  port_associate(port, PORT_SOURCE_FD, r, POLLIN, 1);
+  const g = await quietGetter(port, ikst('quiets'));
+  writeSync(w, 'x');
+  await done(g);
+  assert.deepEqual([...g.a.subarray(0, 4)], [2, r, POLLIN, 1]);
+  readSync(r, Buffer.alloc(8));
+  port_associate(port, PORT_SOURCE_FD, r, POLLIN, 2);
+  const p = sys.port_get_async(port, FIVE_S);
+  writeSync(w, 'y');
+  const e = await p;
+  assert.deepEqual([e.portev_object, e.portev_user], [r, 2]);
   close(port); close(r); close(w);
 });

@@ -61,7 +61,9 @@
  * A port_get getter with PORT_SOURCE_FD associations waits on the
  * descriptor of its latest association instead (ports/hostwait.ts; the
  * protocol with this thread, which leaves such a descriptor's events to
- * the getter, is in ports/src-fd.ts).
+ * the getter, is in ports/src-fd.ts), and takes that descriptor out of
+ * this thread's reports meanwhile when it is its only interest (quiet
+ * sources, below).
  *
  * Identity. A source is one open file at one descriptor number: fd plus the
  * file's (st_dev, st_ino) from statx, taken at registration. Linux drops an
@@ -143,13 +145,13 @@ const INTRSRC = define_struct('intrsrc', {
   nread: 'i32', nwrite: 'i32', // [I] interests (knotes) wanting input / output readiness
   nexcept: 'i32',  // [I] interests wanting exceptional conditions (out-of-band data)
   events: 'i32',   // [I] the epoll mask registered (0: not in epoll)
-  flags: 'i32',    // [I,a] SRC_*; read lock-free by intr_source_valid
+  flags: 'i32',    // [I,a] SRC_*; read lock-free by intr_source_valid, intr_source_unquiet
   users: 'i32',    // [I,a] INTR_USER_* of every hold so far; read lock-free by intr_dispatch
 });
 export const S = INTRSRC.F;
 /** The sources' hash chains by descriptor number (I). */
 const CHAIN = new SList(S.hnext);
-export const SRC_STALE = 1, SRC_NOEPOLL = 2;
+export const SRC_STALE = 1, SRC_NOEPOLL = 2, SRC_QUIET = 4;
 
 export const sources = kcache_create('intrsrc', INTRSRC, (t) => t.intr_sources_max!);
 
@@ -377,11 +379,11 @@ function want(src: number): number {
   return m === 0 ? 0 : (m | os.EPOLLET) >>> 0;
 }
 
-/** Brings the epoll registration in line with the interests (intr lock held). */
+/** Brings the epoll registration in line with the interests, or with none while quiet (intr lock held). */
 function sync_epoll(src: number): void {
   const f = I32[src + S.flags]!;
   if ((f & (SRC_STALE | SRC_NOEPOLL)) !== 0) return;
-  const m = want(src) | 0, had = I32[src + S.events]!;
+  const m = (f & SRC_QUIET) !== 0 ? os.EPOLLET : want(src) | 0, had = I32[src + S.events]!;
   if (m === had) return;
   const ep = I32[state.base + W_EPFD]! - 1, fd = I32[src + S.fd]!;
   if (m === 0) os.os_epoll_del(ep, fd);
@@ -453,6 +455,7 @@ export function intr_source_hold(fd: number, dir: number, statted = false, user 
     if (s === 0) s = source_new(fd);
     if (s === 0) return 'ENOMEM';
     I32[s + dir_count(dir)]++;
+    quiet_end(s); // another interest: its consumer waits on no host wait of the quiet one's
     const u = I32[s + S.users]!;
     if ((u | user) !== u) Atomics.store(I32, s + S.users, u | user);
     sync_epoll(s);
@@ -467,6 +470,7 @@ export function intr_source_hold(fd: number, dir: number, statted = false, user 
 export function intr_source_rele(src: number, dir: number): void {
   mutex_enter(lockw());
   I32[src + dir_count(dir)]--;
+  quiet_end(src);
   if (I32[src + S.nread]! > 0 || I32[src + S.nwrite]! > 0 || I32[src + S.nexcept]! > 0) { sync_epoll(src); mutex_exit(lockw()); return; }
   if (I32[src + S.events] !== 0 && (I32[src + S.flags]! & SRC_STALE) === 0) os.os_epoll_del(I32[state.base + W_EPFD]! - 1, I32[src + S.fd]!);
   unhash(src);
@@ -476,6 +480,55 @@ export function intr_source_rele(src: number, dir: number): void {
 }
 
 function unhash(src: number): void { CHAIN.remove(bucket(I32[src + S.fd]!), src); }
+
+/*
+ * Quiet sources. A port_get getter waiting in the host on the descriptor
+ * of its association (ports/hostwait.ts) is woken by the arrival itself;
+ * when that association is the source's only interest, the intr thread,
+ * woken by the same arrival through the set, has nothing to do but leave
+ * the event to the getter (ports/src-fd.ts), and as a real-time thread it
+ * takes a CPU from the getter or the writer to do it. So that consumer may
+ * take the source out of the set's reports while it waits (EPOLL_CTL_MOD
+ * with no events: epoll still reports errors and hang-ups) and puts it back
+ * when its association must be heard again (re-armed, or still armed when
+ * the wait ends). The MOD back evaluates the descriptor, so an arrival
+ * while quiet is reported then: none waits for a later edge. Any other
+ * hold or rele ends the quiet (quiet_end), the new interest's consumer not
+ * being the waiter. The flag is set and cleared for its consumer under that
+ * consumer's own lock (the portfd lock), which is why intr_source_unquiet
+ * may peek at it first.
+ */
+const C_QUIETS = kstat_counter('intr', 'quiets');
+/** Ends a quiet of src before its interests change (intr lock held; the caller's sync_epoll follows). */
+function quiet_end(src: number): void {
+  const f = I32[src + S.flags]!;
+  if ((f & SRC_QUIET) !== 0) Atomics.store(I32, src + S.flags, f & ~SRC_QUIET);
+}
+/**
+ * Quiets src when its interests are exactly `dirs` (one of each: the
+ * caller's own) and it is in epoll. Returns whether src is quiet now.
+ */
+export function intr_source_quiet(src: number, dirs: number): boolean {
+  mutex_enter(lockw());
+  const f = I32[src + S.flags]!;
+  if ((f & (SRC_STALE | SRC_NOEPOLL | SRC_QUIET)) === 0 && I32[src + S.events] !== 0 && I32[src + S.nexcept] === 0 &&
+      I32[src + S.nread] === ((dirs & DIR_READ) !== 0 ? 1 : 0) && I32[src + S.nwrite] === ((dirs & DIR_WRITE) !== 0 ? 1 : 0)) {
+    Atomics.store(I32, src + S.flags, f | SRC_QUIET);
+    sync_epoll(src);
+    kstat_add(C_QUIETS);
+  }
+  const q = (I32[src + S.flags]! & SRC_QUIET) !== 0;
+  mutex_exit(lockw());
+  return q;
+}
+/** Puts a quiet src back in the set's reports (its interests' mask); nothing when it is not quiet. */
+export function intr_source_unquiet(src: number): void {
+  if ((Atomics.load(I32, src + S.flags) & SRC_QUIET) === 0) return;
+  mutex_enter(lockw());
+  quiet_end(src);
+  sync_epoll(src);
+  mutex_exit(lockw());
+}
 
 /**
  * Whether src's descriptor number still names its file (statx compared

@@ -8,10 +8,13 @@
  * on the descriptor of the port's latest association (the port's hint,
  * set by port_associate) and on its LWP slot's kick eventfd
  * (intr/kick.ts), which every other waker rings with its notify
- * (kern/sleepq.ts sq_host_kick). The same write wakes the getter and the
- * intr thread; whichever comes first to the descriptor's mark decides who
- * queues the event (src-fd.ts fd_claim, fd_hwait_begin / _end): never
- * both, never neither.
+ * (kern/sleepq.ts sq_host_kick). When the association is the only
+ * interest in its descriptor, the getter takes the descriptor out of the
+ * intr thread's reports while it waits (src-fd.ts fd_hwait_quiet), so the
+ * write wakes the getter alone. Otherwise the same write wakes the getter
+ * and the intr thread; whichever comes first to the descriptor's mark
+ * decides who queues the event (src-fd.ts fd_claim, fd_hwait_begin /
+ * _end): never both, never neither.
  *
  * Used by a blocking port_get / port_getn that would otherwise sleep with
  * no deadline-aware wait; async getters and timed ones on the deadline-aware
@@ -29,15 +32,19 @@ import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { HW_READY, type HostWait } from '../kern/sleepwait.js';
 import * as ix from '../intr/kapi.js';
 import { P } from './mem.js';
-import { fd_claim, fd_host_events, fd_hwait_begin, fd_hwait_end } from './src-fd.js';
+import { fd_claim, fd_host_events, fd_hwait_begin, fd_hwait_end, fd_hwait_quiet, fd_hwait_settle } from './src-fd.js';
 
 /** A getter's host wait on one association's descriptor. */
 class PortHostWait implements HostWait {
-  kick = -1; fd = -1; events = 0; port = 0; h = 0;
+  kick = -1; fd = -1; events = 0; assoc = 0; port = 0; h = 0;
   wait(ns: number): number {
     const marked = fd_hwait_begin(this.fd);
-    const r = ix.os_wait2(this.fd, this.events, this.kick, ns);
-    if (marked && fd_hwait_end(this.fd, this.port)) return r & ~HW_READY;
+    // The only waiter on fd: the intr thread need not hear of it meanwhile
+    // (src-fd.ts fd_hwait_quiet), settled by the claim or below.
+    if (marked) fd_hwait_quiet(this.port, this.fd, this.assoc);
+    let r = ix.os_wait2(this.fd, this.events, this.kick, ns);
+    if (marked && fd_hwait_end(this.fd, this.port)) r &= ~HW_READY;
+    if (r <= 0 || (r & HW_READY) === 0) fd_hwait_settle(this.port, this.fd); // (ready() settles otherwise)
     return r;
   }
   drain(): void { ix.os_eventfd_drain(this.kick); }
@@ -55,7 +62,8 @@ export function port_hostwait(h: number): HostWait | undefined {
   if (kick < 0) return undefined;
   hw.kick = kick;
   hw.fd = hint - 1;
-  hw.events = fd_host_events(Atomics.load(I32, h + P.fdhintEv));
+  hw.assoc = Atomics.load(I32, h + P.fdhintEv);
+  hw.events = fd_host_events(hw.assoc);
   hw.port = I32[h + P.fd]!;
   hw.h = h;
   kstat_add(C_WAITS);

@@ -279,6 +279,10 @@ function associate_locked(port: number, fd: number, events: number, user: number
   port_init_event(I32[r + R.slot]!, fd, user, r, true);
   I32[r + R.events] = events;
   I32[r + R.state] = A_ARMED;
+  // Armed again: the intr thread must hear of the descriptor again if a
+  // getter's wait had quieted it (fd_hwait_quiet), before the look below,
+  // so that an arrival between the two is seen by one of them.
+  ix.intr_source_unquiet(I32[r + R.src]!);
   // A getter of this port may wait on the descriptor itself (hostwait.ts).
   const h = rec_port_h(r);
   Atomics.store(I32, h + P.fdhintEv, events);
@@ -426,10 +430,10 @@ function fd_intr(src: number, revents: number): number {
  * their wait words until its next association.
  */
 export function fd_claim(port: number, fd: number, h: number, revents: number): boolean {
-  let st = 0;
+  let st = 0, r = 0;
   mutex_enter(lockw());
   try {
-    const r = rec_of(port, fd);
+    r = rec_of(port, fd);
     if (r !== 0) st = I32[r + R.state]!;
     // The host's report is fresh (the wait began after the association): no
     // need to ask again. But it is about whatever file the number names
@@ -439,6 +443,7 @@ export function fd_claim(port: number, fd: number, h: number, revents: number): 
     if (st === A_ARMED && ix.intr_source_valid(I32[r + R.src]!) &&
         rec_queue(r, from_host(revents) & (I32[r + R.events]! | ALWAYS)) === 1) { ix.intr_source_confirmed(I32[r + R.src]!); kstat_add(C_CLAIMS); return true; }
   } finally {
+    quiet_end_locked(r);
     mutex_exit(lockw());
   }
   if (st === A_QUEUED) { kstat_add(C_RACED); return false; }
@@ -469,10 +474,55 @@ export function fd_hwait_end(fd: number, port: number): boolean {
       return 1;
     });
   } finally {
+    quiet_end_locked(rec_of(port, fd));
     mutex_exit(lockw());
   }
   if (ours !== 0) kstat_add(C_CLAIMS);
   return ours !== 0;
+}
+
+/*
+ * Quiet waits. While a getter waits in the host on fd for an ARMED
+ * association that is the only interest in fd's source, the intr thread
+ * would only be woken by the same arrival to leave it to the getter
+ * (fd_intr): the getter quiets the source for its wait (intr.ts
+ * intr_source_quiet; measured: see the commit that made this). The
+ * association must be heard again whenever it is ARMED with no such wait:
+ * when the wait ends with it still ARMED (a kick, the time, a signal, a
+ * descriptor ready for other events: quiet_end_locked), and when it is
+ * armed again (associate_locked). A claimed one stays quiet until then:
+ * QUEUED and DONE associations ignore their source's events anyway. Any
+ * other interest taken or dropped in the source ends the quiet (intr.ts).
+ * `quieted`: this thread's wait quieted a source and has not settled yet
+ * (a thread waits once at a time).
+ */
+let quieted = false;
+
+/** A getter about to wait in the host on fd for port `port` (its hw mark taken; no lock held): quiets fd's source if it may. */
+export function fd_hwait_quiet(port: number, fd: number, events: number): void {
+  mutex_enter(lockw());
+  try {
+    const r = rec_of(port, fd);
+    if (r !== 0 && I32[r + R.state] === A_ARMED && I32[r + R.events] === events) quieted = ix.intr_source_quiet(I32[r + R.src]!, I32[r + R.dirs]!);
+  } finally {
+    mutex_exit(lockw());
+  }
+}
+/**
+ * Ends this thread's quiet wait, if it had one (portfd lock held), after
+ * its claim or look: the association r (or 0) is heard again if it is
+ * still ARMED.
+ */
+function quiet_end_locked(r: number): void {
+  if (!quieted) return;
+  quieted = false;
+  if (r !== 0 && I32[r + R.state] === A_ARMED) ix.intr_source_unquiet(I32[r + R.src]!);
+}
+/** A wait that ends with neither a claim nor a look at its association (no lock held): ends its quiet. */
+export function fd_hwait_settle(port: number, fd: number): void {
+  if (!quieted) return;
+  mutex_enter(lockw());
+  try { quiet_end_locked(rec_of(port, fd)); } finally { mutex_exit(lockw()); }
 }
 
 /** The host's poll events of an association's events (hostwait.ts). */
