@@ -551,8 +551,8 @@ export function intr_source_valid(src: number): boolean {
  * new knote's evaluation), EVFILT_VNODE (a host waiter's dispatch of an
  * inotify event, then the scan of the same kevent call: vnode.ts) and
  * PORT_SOURCE_FD (a getter's claim, then the delivery of that event in the
- * same port_get). A kevent call forgets it when it begins and ends
- * (intr_call_forget).
+ * same port_get). A kevent call forgets it when it begins and ends, a
+ * port_get that slept (where claims happen) when it ends (intr_call_forget).
  */
 let confSrc = 0, confSeq = -1;
 /** This thread's last statx confirmed src's identity. */

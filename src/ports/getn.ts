@@ -40,7 +40,7 @@ import { event_list, port_event, type port_event_t, type port_event_list } from 
 import { room_notify } from './queue.js';
 import { fd_bridge_locked } from './src-fd.js';
 import { port_hostwait } from './hostwait.js';
-import { intr_hostwait, intr_hostwait_retry_ns } from '../intr/kapi.js';
+import { intr_hostwait, intr_hostwait_retry_ns, intr_call_forget } from '../intr/kapi.js';
 
 export const WMESG_PORTGET = wmesg_register('portget');
 
@@ -271,6 +271,9 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       }
     }
   } finally {
+    // A claim's statx confirmation (src-fd.ts) serves this call's delivery
+    // only: a claimed event left queued is checked afresh by a later call.
+    intr_call_forget();
     if (handed === undefined) {
       I32[h + P.thrcnt]!--;
       port_exit_release(h);
