@@ -6,9 +6,9 @@
  * its own). Checked here: exactly one event per write with two such LWPs
  * waiting at once (each takes the other's events too, at random), nothing
  * left over; kstat intr.host_taken proves the path was taken; a child's
- * exit taken from the set by such an LWP still reaches the intr thread's
- * own work (its io_uring: intr.ts intr_poke) and its NOTE_EXIT. Deadlines
- * everywhere.
+ * exit while such an LWP waits still reaches the intr thread's own work
+ * (its io_uring's ask, taken from the set by the LWP: intr.ts intr_poke)
+ * and its NOTE_EXIT. Deadlines everywhere.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,8 +72,8 @@ test('a child\'s exit while an LWP waits in the host on the set: NOTE_EXIT arriv
     assert.equal(ev[0]!.data, 7 << 8, 'the wait status: exit 7');
     sys.close(kq);
   }
-  // The child's io_uring completion was taken from the set by the reader (it
-  // waits there throughout), which handed it to the intr thread.
+  // The ask for the child's io_uring waitid was taken from the set by the
+  // reader (it waits there throughout), which handed it to the intr thread.
   assert.ok(kst('pokes') > pokes0, 'the intr thread was poked');
   writeSync(P[1], 'x');
   await until(() => rd.res[4] === 1, 10_000, 'the reader to finish');

@@ -1,6 +1,7 @@
 /**
  * EVFILT_PROC with other threads and under load: an LWP blocked in kevent
- * woken by a child's exit (through the intr thread); the race Node's own
+ * woken by a child's exit, also one that went to sleep before the knote
+ * was added (moved to the wait in the host); the race Node's own
  * reaping wins, made certain (the intr thread held, a child process): the
  * status still comes right, from what the host keeps on the pidfd; every
  * status right for children exiting while CPU hogs load both cores; many
@@ -37,6 +38,29 @@ test('an LWP blocked in kevent is woken by a child\'s exit', async () => {
   // Where the host has io_uring's IORING_OP_WAITID (Linux 6.7+, not refused) the exit was also heard from the wait queue.
   if (intr('waitid_state') === 1) assert.equal(intr('waitid_done') - done0, 1, 'the waitid asked for the child completed once');
   else console.log('io_uring waitid unavailable here: the pidfd alone served');
+  await exited(c);
+  close(kq);
+});
+
+test('an LWP already asleep in kevent when the proc knote is added moves to the host wait and gets the exit', async () => {
+  const kq = kqueue();
+  const sab = new SharedArrayBuffer(20);
+  const res = new Int32Array(sab);
+  const intr = (k: string) => sys.kstat('intr')[`intr.${k}`]!;
+  const sleeps0 = kstat('sleeps'), rewaits0 = kstat('host_rewaits');
+  // No knote yet: the LWP sleeps on its wait word.
+  const lid = sys.lwp_create({ module: new URL('./fixtures/proc-lwp.js', import.meta.url), export: 'blockInKevent', arg: { kq, sab } });
+  await until(() => kstat('sleeps') > sleeps0, 10_000, 'the LWP to sleep in kevent');
+  const waits0 = intr('host_waits');
+  const c = sleeper();
+  kevent(kq, [pr(c.pid!, EV_ADD)], 0, ZERO);
+  // The registration woke it to look again: it now waits in the host on the kernel's epoll set.
+  await until(() => intr('host_waits') > waits0 && intr('host_waiters') > 0, 10_000, 'the LWP to wait in the host');
+  assert.equal(kstat('host_rewaits') - rewaits0, 1, 'the sleeper was woken once to wait in the host');
+  assert.equal(Atomics.load(res, 0), 0, 'nothing returned to it');
+  c.kill('SIGTERM');
+  await within(sys.lwp_wait_async(lid), 10_000, 'the LWP');
+  assert.deepEqual([...res], [1, c.pid, EVFILT_PROC, 15, NOTE_EXIT | 0]);
   await exited(c);
   close(kq);
 });

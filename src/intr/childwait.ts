@@ -15,8 +15,14 @@
  * 190-320 us after, ~1.3x later than 'exit'. A blocking waitid would need a
  * thread per child; IORING_OP_WAITID hooks the same wait queue without a
  * thread, and its completion wakes the intr thread through the eventfd
- * registered with the ring. WNOWAIT leaves the child a zombie: Node's libuv
- * still reaps it and reads its status.
+ * registered with the ring: the intr thread's control eventfd (intr.ts),
+ * on which only that thread waits. (It was an eventfd in the kernel's
+ * epoll set: an LWP waiting in the host on that set (hostwait.ts) was
+ * woken by the completion, took it and poked the intr thread for it; on
+ * two CPUs the real-time intr thread then preempted that very LWP, which
+ * had the exit's pidfd event to report: 70-230 us lost per exit.) WNOWAIT
+ * leaves the child a zombie: Node's libuv still reaps it and reads its
+ * status.
  *
  * The pidfd stays in epoll and stays the authority: this is a second, earlier
  * doorbell for the same source. Whichever rings first makes the proc filter
@@ -33,10 +39,11 @@
  * registering thread (EVFILT_PROC's attach, under its kqueue lock) only asks:
  * it writes the child's pid and the source's generation in the source's
  * slot of the request table, sets the slot's bit in the pending bitmap and
- * writes the eventfd. The intr thread, woken by that eventfd, takes the
- * bits (Atomics.exchange per bitmap word: lock-free on both sides), submits
- * one waitid per pid not already waited for, and reaps the CQ when the same
- * eventfd says the host posted completions.
+ * writes the asks' eventfd (a source in the kernel's epoll set). The intr
+ * thread, woken by that eventfd, takes the bits (Atomics.exchange per
+ * bitmap word: lock-free on both sides) and submits one waitid per pid not
+ * already waited for; it reaps the CQ whenever its control eventfd rang
+ * (intr.ts intr_on_control), which the host does when it posts completions.
  *
  * ---- What the intr thread keeps (its own memory, no other thread reads it) --
  *
@@ -54,7 +61,7 @@
  *
  * ---- Request table (kernel memory) -----------------------------------------
  *
- *   W_EVFD    [a] the eventfd + 1 (0: none yet; made by the first asker,
+ *   W_EVFD    [a] the asks' eventfd + 1 (0: none yet; made by the first asker,
  *             compare-and-swap, losers close theirs), never closed
  *   W_STATE   [a] 0 until the intr thread tried the ring, then
  *             ST_UP or ST_OFF (askers stop asking; also set by the first
@@ -72,7 +79,7 @@ import { kstat_counter, kstat_add, kstat_gauge } from '../kern/kstat.js';
 import { define_tunable } from '../kern/options.js';
 import { tunables } from '../kern/boot.js';
 import { uring_host, uring_setup, uring_map, uring_enter, eventfd_nonblock, uring_register_eventfd, sqe_put, cq_take, IOP_WAITID, type UringMap, type Cqes } from '../kern/uring.js';
-import { sources, S, intr_dispatch, intr_source_hold, intr_add_handler, intr_is_self, intr_running, intr_on_start, intr_on_poke, intr_poke, src_fd, DIR_READ } from './intr.js';
+import { sources, S, intr_dispatch, intr_source_hold, intr_add_handler, intr_is_self, intr_running, intr_on_start, intr_on_poke, intr_on_control, intr_poke, intr_evfd, src_fd, DIR_READ } from './intr.js';
 import { EPOLLIN, os_eventfd_drain, os_eventfd_ring } from './ffi.js';
 import { os_pidfd_waitid, W_RUNNING } from './ffi-proc.js';
 
@@ -140,10 +147,10 @@ let unsubmitted = 0;
 const cq: Cqes = { lo: [], hi: [], res: [] };
 
 /** The ring, set up at the intr thread's first need; null (and ST_OFF) where the host refuses. */
-function ring_up(ev: number): UringMap | null {
+function ring_up(): UringMap | null {
   if (ring !== null) return ring;
-  const h = uring_host();
-  const r = h === null ? null : uring_setup(h, 64);
+  const h = uring_host(), ev = intr_evfd();
+  const r = h === null || ev < 0 ? null : uring_setup(h, 64);
   const m = r === null ? null : uring_map(h!, r.fd, r.layout);
   if (m === null || !uring_register_eventfd(h!, m.fd, ev)) {
     Atomics.store(I32, table.base + W_STATE, ST_OFF);
@@ -217,20 +224,19 @@ function ring_bell(): void {
   if (have !== 0) os_eventfd_ring(have - 1);
 }
 
-// The intr thread's work: its eventfd says a thread asked, or the ring
-// posted completions.
+// The intr thread's work when the asks' eventfd says a thread asked.
 function child_work(have: number): void {
   os_eventfd_drain(have - 1);
-  const m = ring_up(have - 1);
+  const m = ring_up();
   if (m === null) {
     for (let i = 0, b = table.base + W_BITMAP; i < bitmapWords(sources.count); i++) Atomics.store(I32, b + i, 0);
     return;
   }
-  // Completions first: a pid whose waitid just completed is asked for afresh below.
+  // Completions first (also reaped at each control ring, below): a pid whose waitid just completed is asked for afresh.
   reap(m);
   take_asks(m);
 }
-// Another thread may take the eventfd's edge from the kernel's set: a
+// Another thread may take the asks' eventfd's edge from the kernel's set: a
 // sleeper's bridge before the intr thread runs (it leaves the asks where
 // they are for the thread, which rings the bell once when it starts), or
 // a sleeper waiting in the host on the set (intr/hostwait.ts). Once the
@@ -246,3 +252,5 @@ intr_add_handler((src) => {
   return 0;
 });
 intr_on_start(ring_bell);
+// Completions: the host rang the intr thread's control eventfd (or a poke did: the CQ is then just looked at).
+intr_on_control(() => { if (ring !== null) reap(ring); });

@@ -81,9 +81,9 @@
  * ready (SRC_NOEPOLL) and need no thread.
  *
  * Not every host event comes through epoll: a child's exit is also heard
- * through an io_uring the intr thread keeps (childwait.ts), whose eventfd is
- * a source like any other; its completions are dispatched as the child's
- * pidfd events.
+ * through an io_uring the intr thread keeps (childwait.ts), whose
+ * completions ring the control eventfd (intr_on_control) and are
+ * dispatched as the child's pidfd events.
  *
  * ---- Locks ------------------------------------------------------------------
  *
@@ -347,10 +347,18 @@ export function intr_poke(bit: number): void {
   const ev = intr_evfd();
   if (ev >= 0) os.os_eventfd_ring(ev);
 }
-/** The intr thread runs the poke work asked for (its control eventfd rang). */
+/**
+ * Work run at every ring of the control eventfd, asked for or not: the
+ * host rings it too, for completions of childwait.ts's io_uring (the
+ * eventfd registered with that ring).
+ */
+const controlFns: (() => void)[] = [];
+export function intr_on_control(fn: () => void): void { controlFns.push(fn); }
+/** The intr thread runs the poke work asked for, then the control work (its control eventfd rang). */
 export function intr_run_pokes(): void {
   const bits = Atomics.exchange(I32, state.base + W_POKE, 0);
   for (let i = 0; i < pokeFns.length; i++) if ((bits & (1 << i)) !== 0) pokeFns[i]!();
+  for (const fn of controlFns) fn();
 }
 
 /** Makes the epoll set and its control eventfd (intr lock held): 0 or an errno. */

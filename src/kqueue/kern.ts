@@ -40,7 +40,7 @@ import { I32 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { TailQ } from '../kern/queue.js';
-import { sq_wake, sq_wake_all, sq_first } from '../kern/sleepq.js';
+import { sq_wake, sq_wake_all, sq_first, sq_next, sq_flags, SQF_ASYNC } from '../kern/sleepq.js';
 import * as fdtab from '../kern/fdtab.js';
 import { file_notify, fd_file, fd_get_file, fd_still, DTYPE_KQUEUE } from '../kern/fdtab.js';
 import { knote_unwatch } from './watch.js';
@@ -71,6 +71,7 @@ export const C_EVENTS = kstat_counter('kqueue', 'events_returned');
 export const C_SLEEPS = kstat_counter('kqueue', 'sleeps');
 export const C_WAKEUPS = kstat_counter('kqueue', 'wakeups');
 export const C_ENOMEM = kstat_counter('kqueue', 'knote_enomem');
+const C_REHOST = kstat_counter('kqueue', 'host_rewaits');
 
 // ---------------------------------------------------------------- kqueues
 
@@ -193,6 +194,29 @@ function wake_one(kq: number): void {
     if (sq_wake(sl)) { kstat_add(C_WAKEUPS); break; }
   }
 }
+
+/**
+ * A knote on an OS source (filters/os.ts, proc.ts) was attached to kq
+ * (kqueue lock held). The first makes a blocking kevent wait in the host on
+ * the kernel's epoll set (kevent.ts, intr/hostwait.ts), where the source's
+ * arrival wakes the sleeper itself; a sleeper that went to sleep before it,
+ * on its wait word, would be reached only through the intr thread (a
+ * second host wake-up). So such sleepers are woken to look again: they find
+ * nothing queued and go back to sleep, in the host this time.
+ */
+export function kq_os_attached(kq: number): void {
+  const n = I32[kq + Q.nos]! + 1;
+  I32[kq + Q.nos] = n;
+  if (n !== 1) return;
+  for (let sl = sq_first(kq + Q.sq); sl !== 0;) {
+    const next = sq_next(sl);
+    // An async sleeper never waits in the host: nothing to change for it.
+    if ((sq_flags(sl) & SQF_ASYNC) === 0 && sq_wake(sl)) kstat_add(C_REHOST);
+    sl = next;
+  }
+}
+/** An OS knote of kq was detached (kqueue lock held). */
+export function kq_os_detached(kq: number): void { I32[kq + Q.nos] = I32[kq + Q.nos]! - 1; }
 
 /** Unlinks a knote from the pending queue without touching its status (kqueue lock held). */
 function queue_unlink(kq: number, kn: number): void {

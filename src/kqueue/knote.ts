@@ -119,7 +119,7 @@ const KQUEUE = define_struct('kqueue', {
                     //   without k only after a notify that a holder of k set having seen it
   fd: 'i32',        // [k] its descriptor number (kq_setfd, with file)
   nknotes: 'i32',   // [k] knotes registered
-  nos: 'i32',       // [k] knotes on OS event sources (filters/os.ts, vnode.ts): a blocking kevent then
+  nos: 'i32',       // [k] knotes on OS event sources (filters/os.ts, vnode.ts, proc.ts; kern.ts kq_os_attached): a blocking kevent then
                     //   waits in the host on the kernel's epoll set (intr/hostwait.ts)
   notify: 'i32',    // [k,a] readiness changed: tell watchers once the lock is dropped. Set (Atomics.store)
                     //   under k; cleared by close under k, or without k by the Atomics.exchange of

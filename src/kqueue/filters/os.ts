@@ -32,8 +32,8 @@ import { mutex_class } from '../../kern/lockdebug.js';
 import { TailQ } from '../../kern/queue.js';
 import type { Errno } from '../../kern/errno.js';
 import * as ix from '../../intr/kapi.js';
-import { K, Q, KN_DELETING, kn_ident, kn_sdata, kn_setdata } from '../knote.js';
-import { kq_tryref, kq_lock, kq_unlock, kq_rele, knote_event, knote_activate, knote_detach_and_drop, defer_after_unlock } from '../kern.js';
+import { K, KN_DELETING, kn_ident, kn_sdata, kn_setdata } from '../knote.js';
+import { kq_tryref, kq_lock, kq_unlock, kq_rele, knote_event, knote_activate, knote_detach_and_drop, defer_after_unlock, kq_os_attached, kq_os_detached } from '../kern.js';
 import { EV_EOF, EV_ONESHOT, EVFILT_READ, EVFILT_WRITE, NOTE_LOWAT } from '../consts.js';
 
 /** The lock word, then a (head, tail) pair per intr source slot. */
@@ -77,7 +77,7 @@ export function os_attach(kn: number, dir: number): Errno {
   const src = ix.held.src;
   ix.intr_source_confirmed(src);
   I32[kn + K.hook] = src;
-  I32[I32[kn + K.kq]! + Q.nos]++;
+  kq_os_attached(I32[kn + K.kq]!);
   mutex_enter(lockw());
   OSQ.insert_tail(list(src), kn);
   mutex_exit(lockw());
@@ -94,7 +94,7 @@ export function os_detach(kn: number, dir: number): void {
   OSQ.remove(list(src), kn);
   mutex_exit(lockw());
   I32[kn + K.hook] = 0;
-  I32[I32[kn + K.kq]! + Q.nos]--;
+  kq_os_detached(I32[kn + K.kq]!);
   ix.intr_source_rele(src, dir);
 }
 

@@ -10,6 +10,15 @@
  * wakes before the pidfd becomes readable; that completion comes to the
  * handler at the end of this file as a pidfd event would.
  *
+ * A proc knote counts among its kqueue's OS knotes (Q.nos, kern.ts
+ * kq_os_attached), so a blocking kevent on the kqueue waits in the host on
+ * the kernel's epoll set (intr/hostwait.ts): the pidfd's readability wakes
+ * the sleeper itself, which reads the status and reports the exit from its
+ * own thread. Through the intr thread alone an exit took two host wake-ups
+ * to reach it (the intr thread's, then its futex's), and on two CPUs the
+ * second often waited for a CPU behind the real-time intr thread and the
+ * main thread, which the same exit wakes (SIGCHLD).
+ *
  * ---- What is reported --------------------------------------------------------
  *
  * As the seed: EV_CLEAR is set at attach; at the exit, fflags gains NOTE_EXIT
@@ -78,7 +87,7 @@ import { K, kn_ident, kn_setdata, kn_aux, kn_setaux } from '../knote.js';
 import { filter_register, EVENT_REGISTER, type kevent_t } from '../filter.js';
 import { kqueue_register_locked } from '../register.js';
 import { cn_attach, cn_detach, cn_forked_child } from './proc-cn.js';
-import { knote_fire, defer_after_unlock } from '../kern.js';
+import { knote_fire, defer_after_unlock, kq_os_attached, kq_os_detached } from '../kern.js';
 import {
   EVFILT_PROC, EV_ADD, EV_ENABLE, EV_CLEAR, EV_EOF, EV_NODATA, EV_ONESHOT,
   NOTE_EXIT, NOTE_FORK, NOTE_EXEC, NOTE_TRACK, NOTE_TRACKERR, NOTE_CHILD,
@@ -210,6 +219,7 @@ function proc_attach(kn: number): Errno {
   }
   const child = is_child(fd) ? A_CHILD : 0;
   I32[kn + K.hook] = src;
+  kq_os_attached(I32[kn + K.kq]!);
   kn_setaux(kn, 0, -1);
   kn_setaux(kn, 1, child | (tracked ? A_TRACKED : 0));
   I32[kn + K.flags] = I32[kn + K.flags]! | EV_CLEAR;
@@ -234,6 +244,7 @@ function proc_detach(kn: number): void {
   if (Atomics.load(I32, w) === kn) Atomics.store(I32, w, 0);
   const fd = ix.src_fd(src), ours = ix.intr_source_valid(src);
   I32[kn + K.hook] = 0;
+  kq_os_detached(I32[kn + K.kq]!);
   ix.intr_source_rele(src, ix.DIR_READ);
   // Closed only while the number is still our pidfd (never another file's).
   if (ours) ix.os_pidfd_close(fd);
