@@ -251,7 +251,7 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
       if (!handed) kq_unlock(kq);
     }
   } finally {
-    if (!handed) kq_rele(kq);
+    if (!handed) { kq_rele(kq); intr_call_forget(); } // (kevent_wait's end forgets otherwise)
   }
 }
 

@@ -37,7 +37,7 @@ import * as ix from '../../intr/kapi.js';
 import { K, kn_ident, kn_aux, kn_setaux } from '../knote.js';
 import { filter_register } from '../filter.js';
 import { knote_fire, defer_after_unlock } from '../kern.js';
-import { os_attach, os_detach, os_gone, os_isopen } from './os.js';
+import { os_attach, os_detach, os_gone, os_isopen, os_valid } from './os.js';
 import { DIR_READ } from '../../intr/kapi.js';
 import {
   EVFILT_VNODE, EV_EOF, EV_NODATA, NOTE_DELETE, NOTE_WRITE, NOTE_EXTEND, NOTE_ATTRIB, NOTE_LINK, NOTE_RENAME, NOTE_REVOKE,
@@ -121,7 +121,10 @@ function vn_event(kn: number, hint: number): boolean {
     const n = notes_of(w, kn_ident(kn), hint & ~HINT_INO) & I32[kn + K.sfflags]!;
     I32[kn + K.fflags] = I32[kn + K.fflags]! | n;
     if ((n & NOTE_REVOKE) !== 0) I32[kn + K.flags] = I32[kn + K.flags]! | EV_EOF | EV_NODATA;
-  } else if (!ix.intr_source_fresh(I32[kn + K.hook]!) && os_gone(kn)) return false;
+  } else {
+    const src = I32[kn + K.hook]!;
+    if (src !== 0 && !os_valid(src)) return false; // (the dispatch's answer when still fresh)
+  }
   return I32[kn + K.fflags] !== 0;
 }
 
