@@ -9,6 +9,9 @@
  *   st1                                         setTimeout(1) first-fire lateness
  *   worker N                                    N new Worker at once -> all first messages (eval'd script)
  *   worker-esm N                                the same with an ES module file as the entry
+ *   worker-kernel N                             the same, each worker loading the kernel script first
+ *                                               (the bundle's lwp0-kern.cjs: the script and its code
+ *                                               cache, as an LWP worker's entry loads it, nothing run)
  *   warm                                        warm lwp_create -> start function running
  */
 import type { Worker } from 'node:worker_threads';
@@ -23,12 +26,20 @@ const rssAtExit = (): void => {
   });
 };
 
-async function workers(n: number, esm = false): Promise<void> {
+/**
+ * 'kernel': the floor of any LWP worker that loads the kernel after its
+ * start (an eval'd CommonJS worker, the peer's, that requires the bundle's
+ * lwp0-kern.cjs before it posts): what the first LWP and a burst cost at
+ * the least beside their peers, before lwp0, attach and the start module.
+ */
+async function workers(n: number, kind: 'eval' | 'esm' | 'kernel' = 'eval'): Promise<void> {
   // Loaded here, not at the top: the 'empty' peer is an empty node, and the
   // import cases must pay for what the kernel loads, not find it loaded.
   const { Worker } = await import('node:worker_threads');
-  const src = "require('node:worker_threads').parentPort.postMessage(0)";
+  const kern = kind === 'kernel' ? `require(${JSON.stringify((await import('node:url')).fileURLToPath(new URL('../bundle/lwp0-kern.cjs', import.meta.url)))});` : '';
+  const src = `${kern}require('node:worker_threads').parentPort.postMessage(0)`;
   const file = new URL('./startup-esm-worker.js', import.meta.url);
+  const esm = kind === 'esm';
   const t0 = performance.now();
   let left = n;
   const all: Worker[] = [];
@@ -86,7 +97,8 @@ switch (mode) {
     break;
   }
   case 'worker': await workers(Number(process.argv[3] ?? 1)); break;
-  case 'worker-esm': await workers(Number(process.argv[3] ?? 1), true); break;
+  case 'worker-esm': await workers(Number(process.argv[3] ?? 1), 'esm'); break;
+  case 'worker-kernel': await workers(Number(process.argv[3] ?? 1), 'kernel'); break;
   case 'warm': await warm(); break;
   default: throw new Error(`unknown mode ${mode}`);
 }
