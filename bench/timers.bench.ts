@@ -26,7 +26,7 @@ import * as sys from '../src/sys/index.js';
 import { kstat_snapshot } from '../src/kern/kstat.js';
 import { callout_bytes_each } from '../src/timers/callout.js';
 import { ITIMER_BYTES } from '../src/timers/itimer.js';
-import { port_dwait_margin } from '../src/ports/dwait.js';
+import { dwait_margin } from '../src/timers/dwait.js';
 
 const N_TIMERS = 100_000;
 sys.boot({ timer_max: N_TIMERS + 16, port_max_events: 1 << 20 });
@@ -90,7 +90,7 @@ sys.port_spin_tune({ deadlineNs: dflt.deadlineNs });
 const r = portRun(1e6, secs);
 const peer = await setIntervalLateness({ periodMs: 1, fires: 2000, reps: reps(3) });
 const how = `process CPU ${r.procCpuPct.toFixed(1)} % of a core (clock thread ${r.cpuPct.toFixed(1)} %); ${r.overruns} overruns in ${r.events} deliveries; ` +
-  `deadline wait caught ${r.dwaitHits}, missed ${r.dwaitMisses}; reader margin ${(port_dwait_margin().marginNs / 1000).toFixed(0)} us`;
+  `deadline wait caught ${r.dwaitHits}, missed ${r.dwaitMisses}; reader margin ${(dwait_margin().marginNs / 1000).toFixed(0)} us`;
 report({ name: 'timer 1 ms -> port_get lateness p50', value: r.p50, unit: 'us', peer: 'setInterval(1 ms)', peerValue: peer.p50us, goal: '<= 10 us', met: r.p50 <= 10, note: how });
 report({ name: 'timer 1 ms -> port_get lateness p99', value: r.p99, unit: 'us', peer: 'setInterval(1 ms)', peerValue: peer.p99us, goal: '<= 150 us', met: r.p99 <= 150,
   note: `p99 against the oldest expiration folded in: ${r.oldestP99.toFixed(1)} us` });

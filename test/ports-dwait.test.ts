@@ -1,6 +1,7 @@
 /**
  * The deadline-aware wait of port_get on a port fed by a POSIX timer
- * (src/ports/dwait.ts): a timer-fed port_get returns on time, and every case
+ * (src/timers/dwait.ts, src/ports/dwait.ts), and of sigwaitinfo for a
+ * SIGEV_SIGNAL timer's signal: a timer-fed port_get returns on time, and every case
  * without a near expiry sleeps normally (no timer, a deleted or disarmed
  * timer, a far timer, the wait switched off). Timing asserts are tolerant:
  * this 2-vCPU machine is shared with other work; "normal sleep" is checked by
@@ -10,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from '../src/sys/index.js';
 import { kstat_snapshot } from '../src/kern/kstat.js';
-import { port_dwait_margin } from '../src/ports/dwait.js';
+import { dwait_margin } from '../src/timers/dwait.js';
 
 sys.boot({});
 
@@ -59,7 +60,7 @@ test('a 1 ms periodic timer into a port: port_get returns on time, through the d
   // reader is ~25-30 µs late here at best, and the machine is shared.
   assert.ok(p50 < 500, `median lateness ${p50.toFixed(1)} µs`);
   assert.ok(d1.hits - d0.hits > 0, 'the deadline-aware wait caught events spinning');
-  const m = port_dwait_margin();
+  const m = dwait_margin();
   assert.ok(m.samples > 0 && m.marginNs >= 20_000 && m.marginNs <= 400_000, `margin ${m.marginNs} ns adapted within bounds`);
 });
 
@@ -148,4 +149,34 @@ test('port_getn wanting more than one further event does not use it; the async f
   assert.deepEqual(dw(), d0);
   sys.timer_delete(t);
   sys.close(port);
+});
+
+test('a SIGEV_SIGNAL timer: a blocking sigwaitinfo waits the same way (timers/dwait.ts), and fires its own expiries', () => {
+  const signo = sys.SIGRTMIN + 1;
+  const set = sys.sigemptyset();
+  sys.sigaddset(set, signo);
+  sys.sigprocmask(sys.SIG_BLOCK, set);
+  const t = sys.timer_create(sys.CLOCK_MONOTONIC, { sigev_notify: sys.SIGEV_SIGNAL, sigev_signo: signo, sigev_value: 7 });
+  const period = 1e6;
+  const start = mono() + 20e6;
+  sys.timer_settime(t, sys.TIMER_ABSTIME, { it_value: ts(start), it_interval: ts(period) });
+  const m0 = dwait_margin().samples;
+  const late: number[] = [];
+  let k = 0;
+  for (let i = 0; i < 200; i++) {
+    const info = sys.sigwaitinfo(set);
+    const now = mono();
+    assert.equal(info.si_code, sys.SI_TIMER);
+    assert.equal(info.si_value, 7);
+    k += 1 + info.si_overrun;
+    assert.ok(now >= start + (k - 1) * period, 'never before the expiry it reports');
+    late.push((now - (start + (k - 1) * period)) / 1000);
+  }
+  sys.timer_delete(t);
+  sys.sigprocmask(sys.SIG_UNBLOCK, set);
+  const sorted = late.slice(20).sort((a, b) => a - b);
+  const p50 = sorted[Math.floor(sorted.length / 2)]!;
+  assert.ok(p50 < 500, `median lateness ${p50.toFixed(1)} µs`);
+  // Only the deadline-aware wait learns from its sleeps (a plain one has no margin).
+  assert.ok(dwait_margin().samples > m0, 'the thread margin learnt from the sigwait sleeps');
 });

@@ -176,7 +176,7 @@ export function sq_wake(sl: number): boolean {
   // Delivered when the caller drops the object lock. Not for a synchronous
   // sleeper of the calling thread itself: that thread is running this, not
   // waiting (a getter in its deadline-aware wait that fired its own timer,
-  // ports/dwait.ts), and the notify would cost its event ~0.5 us of V8's
+  // timers/dwait.ts), and the notify would cost its event ~0.5 us of V8's
   // futex table for nobody. An async sleeper (waitAsync) needs it.
   if (lid !== cur.lid || lid <= 0 || (I32[sl + S.flags]! & SQF_ASYNC) !== 0) {
     notify_after_unlock(sl + S.wait);

@@ -2,11 +2,11 @@
  * How far ahead of a deadline a thread must stop sleeping to be back on its
  * CPU at the deadline, learnt from how late its own timed sleeps woke (on a
  * VM whose idle vCPU halts, 20-400 µs): a quantile of the last 64 delays
- * plus a pad, bounded. Written once for the three threads that sleep
- * towards a deadline and spin the rest: the clock thread
- * (timers/clockthread.ts), a port getter fed by a timer (ports/dwait.ts)
- * and a sigwait fed by a SIGEV_SIGNAL timer (signals/wait.ts). One per
- * thread and use: the lateness is the thread's (its timer slack, its vCPU).
+ * plus a pad, bounded. Written once for the threads that sleep towards a
+ * deadline and spin the rest: the clock thread (timers/clockthread-main.ts)
+ * and a waiter fed by a timer (timers/dwait.ts: a port getter, a sigwait).
+ * One per thread and use: the lateness is the thread's (its timer slack,
+ * its vCPU).
  */
 export class WakeMargin {
   readonly #delays = new Float64Array(64);

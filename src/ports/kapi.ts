@@ -12,7 +12,6 @@ export {
   port_source_register, port_alloc_event, port_init_event, port_send_event, port_free_event,
   type PortDelivery, type PortSourceOps,
 } from './source.js';
-export { dwait_thread_setup } from './dwait.js';
 // PORT_SOURCE_FD registers its ops and its intr handlers at load: every
 // thread that loads this header (the intr thread too) has them.
 import './src-fd.js';

@@ -29,7 +29,7 @@ import {
 import { port_source_ops } from './source.js';
 import { lane_push, lane_before_locked, lane_send_locked } from './lane.js';
 import { lane_ctl_sync_locked } from './lane-locked.js';
-import { slackWanted, dwait_thread_setup } from './dwait.js';
+import { dwait_slack_wanted, dwait_thread_setup } from '../timers/kapi.js';
 import { getn_gen, getn_fast, get_fast, timeout_copyin, count_arg } from './getn.js';
 import type { port_event_t, port_event_list, file_obj_t } from './types.js';
 import type { Timespec } from '../kern/time.js';
@@ -247,7 +247,7 @@ export function port_get(port: number, timeout?: Timespec | null): port_event_t 
   try {
     return run_sync(getn_gen(port, { max: 1, nget: 1, tns, one: true, async: false, syscall: 'port_get', needNew: fast ?? -1 }))[0]!;
   } finally {
-    if (slackWanted) dwait_thread_setup();
+    if (dwait_slack_wanted) dwait_thread_setup();
   }
 }
 
@@ -265,7 +265,7 @@ export function port_getn(port: number, max: number, nget: number, timeout?: Tim
   try {
     return run_sync(getn_gen(port, { max: mx, nget: ng, tns, one: false, async: false, syscall: 'port_getn', needNew: fast ?? -1 }));
   } finally {
-    if (slackWanted) dwait_thread_setup();
+    if (dwait_slack_wanted) dwait_thread_setup();
   }
 }
 

@@ -15,9 +15,9 @@ import { sysenter } from '../kern/sysent.js';
 import { mono_now, type Timespec } from '../kern/time.js';
 import { run_sync, run_async, run_sync_restart, run_async_restart, type SleepGen } from '../kern/sleeprun.js';
 import { sq_alloc, sq_free, sq_enqueue, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR, SQ_WOKEN } from '../kern/sleepq.js';
-import type { SpinPolicy } from '../kern/sleepwait.js';
-import { WakeMargin } from '../kern/wakemargin.js';
-import { timer_signal_deadline, callout_run, callout_cover, set_timer_slack, TL_MONO } from '../timers/kapi.js';
+import {
+  timer_signal_deadline, dwait_start, dwait_finish, dwait_slack_wanted, dwait_thread_setup, type DeadlineWait, type DwaitConsumer,
+} from '../timers/kapi.js';
 import { wmesg_register } from '../kern/wmesg.js';
 import { sig_first, sig_next, sig_word, sig_bit, copyin_sigset, type sigset_t } from './sigset.js';
 import { SG, SA, LS, sigacts_h, sigact_h } from './sigstate.js';
@@ -43,13 +43,13 @@ function* sigwait_gen(w0: number, w1: number, deadline: number, async: boolean, 
       sq_enqueue(ls + LS.wq, sl);
       const dw = async ? undefined : deadline_wait(w0, w1, deadline);
       const r = yield { sl, lock: sig_lockword(), deadline, spin: dw?.policy };
-      if (dw !== undefined) dw_end(dw, r);
+      if (dw !== undefined) dwait_finish(dw, r === SQ_WOKEN);
       set_wait(ls, 0, 0);
       if (r === SQ_INTR) { sig_unlock(); fail_status('EINTR', syscall); }
     }
   } finally {
     sq_free(sl);
-    if (slackWanted) slack_setup();
+    if (dwait_slack_wanted) dwait_thread_setup();
   }
 }
 
@@ -78,84 +78,27 @@ function sigwait_now(w0: number, w1: number): siginfo_t | null {
 
 // ---- the deadline-aware wait ---------------------------------------------------
 
-/** How long past the expiry the spin goes on before it sleeps as usual (ns). */
+/** How long past the expiry the spin goes on before it sleeps as usual (ns): as a port getter's default (port_dwait_ns). */
 const PAST_NS = 50_000;
-/** How long before the expiry the firing path is run once dry (ports/dwait.ts WARM_AHEAD: cold, its first steps ran 2-3x slower). */
-const WARM_AHEAD = 10_000;
-/** How often the spin past the expiry runs the due callouts (ns). */
-const RUN_EVERY = 2_000;
-/** This thread's margin: how long before the expiry its sleep ends (learnt, kern/wakemargin.ts). */
-const wm = new WakeMargin(150_000);
-let slackTried = false, slackWanted = false;
+
+/** The signal side of timers/dwait.ts: its dry run passes through the signal lock. */
+const waiter: DwaitConsumer = {
+  warm(): void { sig_lock(); sig_unlock(); },
+};
 
 /**
- * Once per thread, after its first deadline-aware wait and outside every
- * lock (loading the FFI takes milliseconds): the thread's timer slack down
- * to 1 ns, as ports/dwait.ts's dwait_thread_setup does for a port getter.
+ * The deadline-aware wait (timers/dwait.ts, where its theory lives) of a
+ * blocking sigwait for a signal that a SIGEV_SIGNAL timer generates: it
+ * sleeps until the thread's margin before the timer's next expiry (the
+ * timers' sig_hint), spins across it and fires it itself, so the signal is
+ * generated here and seen at once, with no cross-thread wake-up. Undefined:
+ * no such timer before the deadline, sleep as usual. Only the blocking
+ * forms: an async one must not hold its thread's event loop.
  */
-function slack_setup(): void {
-  slackWanted = false;
-  if (slackTried) return;
-  slackTried = true;
-  if (set_timer_slack(1)) wm.reset(80_000);
-}
-
-/** A deadline-aware wait in progress: the policy given to sq_block, and what its end learns from. */
-interface SigDeadlineWait { policy: SpinPolicy; sleepUntil: number; spun: boolean }
-
-/**
- * The deadline-aware wait of a blocking sigwait for a signal a SIGEV_SIGNAL
- * timer generates (the port getter's, ports/dwait.ts, in small): sleep until
- * the thread's margin before the timer's next expiry (timers' sig_hint), then
- * spin, and from the expiry on fire the due callouts in this thread
- * (callout_run: safe from any thread; the timer's signal is then generated
- * here and seen at once, with no cross-thread wake-up); the clock thread is
- * told (callout_cover) and only backstops it. As the port getter's: the
- * firing path is run once dry WARM_AHEAD before the expiry (the due callouts,
- * none as a rule, and a pass through the signal lock), the clock is looked at
- * every 8 loads of the wait word, and a step-1 sleep that a wake-up cut short
- * after it should have ended counts as late. A wake-up ends any phase. Only
- * the blocking forms: an async one must not hold its thread's event loop.
- */
-function deadline_wait(w0: number, w1: number, deadline: number): SigDeadlineWait | undefined {
+function deadline_wait(w0: number, w1: number, deadline: number): DeadlineWait | undefined {
   const expiry = timer_signal_deadline(w0, w1);
   if (expiry >= deadline) return undefined;
-  if (!slackTried) slackWanted = true; // slack_setup, once the lock is dropped
-  callout_cover(TL_MONO, expiry);
-  const now = mono_now();
-  const end = expiry + PAST_NS;
-  const until = expiry - wm.margin;
-  let last = -Infinity, warmed = false;
-  const d: SigDeadlineWait = {
-    sleepUntil: until > now ? until : NaN, spun: false,
-    policy: {
-      sleepUntil: until > now ? until : undefined,
-      budgetNs: end - now + 1_000_000, // a backstop: active() ends the spin at `end`
-      stride: 8,
-      active: () => {
-        const t = mono_now();
-        if (!d.spun) { d.spun = true; if (until > now) wm.note(t - until); } // how late the sleep ended
-        if (!warmed && t >= expiry - WARM_AHEAD) { warmed = true; warm_fire(); }
-        if (t >= expiry && t - last >= RUN_EVERY) { last = t; callout_run(TL_MONO); }
-        return t < end;
-      },
-    },
-  };
-  return d;
-}
-
-/** The dry run of the firing path (no lock held): what is due (nothing, as a rule), and the signal lock. */
-function warm_fire(): void {
-  callout_run(TL_MONO);
-  sig_lock();
-  sig_unlock();
-}
-
-/** After the sleep: a step-1 sleep woken after it should have ended was late by at least that much. */
-function dw_end(d: SigDeadlineWait, r: number): void {
-  if (r !== SQ_WOKEN || d.spun || Number.isNaN(d.sleepUntil)) return;
-  const late = mono_now() - d.sleepUntil;
-  if (late > 0) wm.note(late);
+  return dwait_start(expiry, PAST_NS, waiter, 0);
 }
 
 /** Records the set an LWP waits for, and whether the host must route those signals (lock held). */

@@ -332,7 +332,7 @@ export function callout_next(line: number): number {
 }
 /*
  * Cover: a thread that will be on a CPU at a deadline, ready to fire it
- * itself (a port getter in its deadline-aware wait, ports/dwait.ts), says
+ * itself (a port getter in its deadline-aware wait, timers/dwait.ts), says
  * so; the clock thread then does not spin towards that deadline but sleeps
  * until a backstop shortly after it (clockthread.ts). One advisory word per
  * time line, plain stores, last writer wins: a cover that is not honoured

@@ -133,7 +133,7 @@ function start_soon_now(): void {
  */
 export function clock_warm(): void { run_due(); }
 
-/** Notes that this thread (not the clock thread) fired callouts (the bridge, ports/dwait.ts). */
+/** Notes that this thread (not the clock thread) fired callouts (the bridge, a deadline-aware wait: dwait.ts). */
 export function clock_fired_here(): void {
   if (!quiet && !clock_thread_running()) kstat_add(C_BRIDGE);
 }
@@ -156,7 +156,7 @@ let bridgeWhen = Infinity;
 let bridgeTimer: ReturnType<typeof setTimeout> | undefined;
 let bridgeImm: ReturnType<typeof setImmediate> | undefined;
 
-/** Runs the due callouts here; wakes the clock thread when that fired something (see ports/dwait.ts run_due). */
+/** Runs the due callouts here; wakes the clock thread when that fired something (dwait.ts run_due does not: callout_run kicks it when needed). */
 function run_due(): number {
   const f0 = callout_fired(TL_MONO);
   const next = callout_run(TL_MONO);

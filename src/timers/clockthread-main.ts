@@ -14,7 +14,7 @@
  *     per deadline and is zero when nothing is armed: an idle kernel waits
  *     forever on the wake word and burns no CPU.
  * A deadline that a port getter has said it will fire itself (it is
- * spinning towards it in its deadline-aware wait, ports/dwait.ts, and sees
+ * spinning towards it in its deadline-aware wait, timers/dwait.ts, and sees
  * its event at once that way) is not spun for: the thread sleeps until
  * BACKSTOP_NS past it and fires it then if the getter did not (it was off
  * its CPU, or left). That spares a CPU the second spinner, which on a

@@ -43,6 +43,9 @@
  *                                   progress), value, interval, armed = 1 (i), then
  *                                   callout_reset (g)
  *   grabbed: armed -> disarmed      timer_settime with a zero it_value: armed = 0 (i)
+ *   (either, when already due)      timer_settime first fires an expiry due but not
+ *                                   fired yet (a late clock thread): callout_run of
+ *                                   the line, the firing below (i); none is lost
  *   armed           armed / idle    itimer_fire, the clock thread (i): n periods
  *                                   elapsed; a periodic timer's value moves past now,
  *                                   a one-shot is disarmed; itimer_expire adds n to

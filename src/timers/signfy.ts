@@ -38,8 +38,8 @@ sig_set_timer_ops((it, tid) => {
  * a SIGEV_SIGNAL timer on the monotonic line that generates it. Advisory
  * (plain stores, last writer wins; a value in the past means "none known"):
  * a thread about to sleep in sigwaitinfo for that signal sleeps until
- * shortly before it and fires it itself (signals/wait.ts), as a port getter
- * does for its timer.
+ * shortly before it and fires it itself (dwait.ts, through signals/wait.ts),
+ * as a port getter does for its timer.
  */
 const sighints = kregion_create('itimer.sighint', () => 2 * NSIG);
 /** Notes that a timer generating `signo` expires next at `next` (mono ns). */

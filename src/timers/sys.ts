@@ -243,6 +243,15 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
     let deadline: number | undefined = 0;
     if (arm) deadline = clock_backend(I32[it + IT.clock], S).deadline!(v, (fl & TIMER_ABSTIME) !== 0);
     const ivNs = arm ? ns_up(iv.tv_sec, iv.tv_nsec) : 0; // computed before the lock: only stores under it
+    // An expiry that came due before this call but that nobody has fired
+    // yet (the clock thread late or still starting, its bridge behind a busy
+    // event loop) fires first, here: a kernel's clock interrupt would have
+    // fired it on time, and re-setting the timer must not lose the
+    // expirations that came due before it was re-set (they reach the
+    // notification, counted as pending and overruns as usual). callout_run
+    // decides who fires, once, and takes only it_mutex of this timer (never
+    // held here); the look is advisory, the run exact.
+    if (line !== TL_MANUAL && I32[it + IT.armed] !== 0 && f64_get(it, IT.value) <= timeline_now(line)) callout_run(line);
     // Disarming waits for a firing in progress (callout_stop): none runs
     // after this. Arming needs no stop: callout_reset re-keys a pending
     // callout in place, and one firing now is re-armed at the new deadline
