@@ -117,6 +117,20 @@ async function once(kind: Kind, n: number): Promise<{ p50: number; p99: number }
 
 if (isMainThread) {
   const R = reps(5), N = 2000;
+  // VNODE_BENCH_ONLY=kevent|port|node: that kind alone, its p50 per
+  // repetition and no report (for strace -c, perf); with VNODE_BENCH_KSTAT=1
+  // also the intr, kqueue, inotify and port counters each repetition moved.
+  const only = process.env.VNODE_BENCH_ONLY as Kind | undefined;
+  if (only !== undefined) {
+    for (let i = 0; i < R; i++) {
+      const k0 = sys.kstat(), p50 = (await once(only, N)).p50, k1 = sys.kstat(), d: string[] = [];
+      if (process.env.VNODE_BENCH_KSTAT === '1') {
+        for (const [k, v] of Object.entries(k1)) if (v !== k0[k] && /^(intr|kqueue|inotify|port)\./.test(k)) d.push(`${k}=${v - (k0[k] ?? 0)}`);
+      }
+      console.log(only, p50.toFixed(2), 'us p50', d.join(' '));
+    }
+    process.exit(0);
+  }
   console.log(`file watching (reps ${R}, ${N} appends each)`);
   for (const k of ['kevent', 'port', 'node'] as const) await once(k, 200); // warm-up: the intr thread runs, JIT
   const r: Record<Kind, { p50: number; p99: number }[]> = { kevent: [], port: [], node: [] };

@@ -195,6 +195,32 @@ test('a directory: entries created, removed, renamed are NOTE_WRITE; a subdirect
   fs.rmSync(d, { recursive: true });
 });
 
+test("a read of one event alone: a child's own change, named on the directory's watch, is not the directory's", () => {
+  const d = tmp();
+  fs.writeFileSync(join(d, 'c'), '');
+  const fd = fs.openSync(d, 'r'), cfd = fs.openSync(join(d, 'c'), 'a');
+  const kq = kqueue();
+  change(kq, vn(fd, EV_ADD | EV_CLEAR, ALL));
+  // One write, then wait until the instance was read (the intr thread or a
+  // bridge): that read held this one event alone (inotify's single-event
+  // path), which must come to nothing.
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 3; i++) {
+    const before = ino('events');
+    fs.writeSync(cfd, 'data');
+    for (const end = Date.now() + 5000; ino('events') === before && Date.now() < end;) Atomics.wait(nap, 0, 0, 1);
+    assert.ok(ino('events') > before, 'the event was read');
+    assert.deepEqual(poll(kq), [], 'nothing for the directory');
+  }
+  // The same directory still hears its own entries, alone in a read too.
+  const before = ino('events');
+  fs.writeFileSync(join(d, 'e'), '');
+  assert.equal(fflags(kq), NOTE_WRITE);
+  assert.ok(ino('events') > before);
+  close(kq); close(fd); fs.closeSync(cfd);
+  fs.rmSync(d, { recursive: true });
+});
+
 test('without EV_CLEAR the notes stay and accumulate; EV_CLEAR clears them when reported', () => {
   const [d, p, fd] = file();
   const kq = kqueue();

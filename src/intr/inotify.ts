@@ -64,7 +64,7 @@ import { define_tunable } from '../kern/options.js';
 import { kstat_counter, kstat_add, kstat_gauge } from '../kern/kstat.js';
 import { TailQ, SList } from '../kern/queue.js';
 import type { Errno } from '../kern/errno.js';
-import { intr_source_hold, intr_add_handler, src_fd, held, DIR_READ } from './intr.js';
+import { intr_source_hold, intr_add_handler, src_fd, held, DIR_READ, INTR_USER_OTHER } from './intr.js';
 import { os_close, os_available } from './ffi.js';
 import * as ino from './ffi-inotify.js';
 
@@ -128,7 +128,9 @@ function instance(): Errno {
   if (I32[state.base + W_IFD] !== 0) return 0;
   const ifd = ino.os_inotify_init();
   if (ifd < 0) return 'ENOMEM';
-  const err = intr_source_hold(ifd, DIR_READ);
+  // Its events are this file's alone (ino_intr, an OTHER handler): the
+  // kqueue's os filter, which would look for knotes of it, is not asked.
+  const err = intr_source_hold(ifd, DIR_READ, false, INTR_USER_OTHER);
   if (err !== 0) { os_close(ifd); return err; }
   I32[state.base + W_SRC] = held.src;
   Atomics.store(I32, state.base + W_IFD, ifd + 1);
@@ -317,28 +319,38 @@ function collect(w: number, mask: number, out: number[]): void {
 
 /** One read's events folded per wd, their watchers collected (inotify lock held). */
 function take_locked(buf: ino.InoEvents, n: number, out: number[]): void {
+  // One event, the usual read of a watcher woken per change: nothing to fold.
+  if (n === 1) { const m = ev_mask(buf, 0); if (m !== 0) take_wd(buf.wd[0]!, m, out); return; }
   const fold = new Map<number, number>();
   for (let i = 0; i < n; i++) {
-    // A directory's watch also hears of its children (a name is given): only their
-    // coming and going concerns the directory itself.
-    const m = buf.named[i] ? buf.mask[i]! & CHILD : buf.mask[i]!;
+    const m = ev_mask(buf, i);
     if (m !== 0) fold.set(buf.wd[i]!, (fold.get(buf.wd[i]!) ?? 0) | m);
   }
-  for (const [wd, mask] of fold) {
-    if ((mask & ino.IN_Q_OVERFLOW) !== 0) {
-      kstat_add(C_OVERFLOWS);
-      for (let i = 0; i < watches.count; i++) {
-        const w = watches.handle(i);
-        if (I32[w + W.refs]! > 0) collect(w, ALL, out);
-      }
-      continue;
+  for (const [wd, mask] of fold) take_wd(wd, mask, out);
+}
+
+/**
+ * Event i's bits that concern its watch: a directory's watch also hears of
+ * its children (a name is given), and only their coming and going concerns
+ * the directory itself.
+ */
+function ev_mask(buf: ino.InoEvents, i: number): number { return buf.named[i] ? buf.mask[i]! & CHILD : buf.mask[i]!; }
+
+/** The folded events of one wd: its watchers collected, the watch let go on IN_IGNORED (inotify lock held). */
+function take_wd(wd: number, mask: number, out: number[]): void {
+  if ((mask & ino.IN_Q_OVERFLOW) !== 0) {
+    kstat_add(C_OVERFLOWS);
+    for (let i = 0; i < watches.count; i++) {
+      const w = watches.handle(i);
+      if (I32[w + W.refs]! > 0) collect(w, ALL, out);
     }
-    const w = lookup(wd);
-    if (w === 0) continue;
-    const m = mask & ~ino.IN_IGNORED;
-    if (m !== 0) collect(w, m, out);
-    if ((mask & ino.IN_IGNORED) !== 0) { unhash(w); I32[w + W.dead] = 1; }
+    return;
   }
+  const w = lookup(wd);
+  if (w === 0) return;
+  const m = mask & ~ino.IN_IGNORED;
+  if (m !== 0) collect(w, m, out);
+  if ((mask & ino.IN_IGNORED) !== 0) { unhash(w); I32[w + W.dead] = 1; }
 }
 
 const evbuf = new ino.InoEvents();
@@ -350,16 +362,23 @@ function ino_intr(src: number): number {
   for (;;) {
     // Read under the lock: a joining watcher's drain() then sees every event
     // queued before it joined, and no read straddles the join.
-    const out: number[] = [];
+    // This thread's collection array (no allocation per read); a new one
+    // should a consumer's dispatch below ever bring this handler back here.
+    const out = outBusy ? [] : outbuf;
+    out.length = 0;
     mutex_enter(lockw());
     const n = evbuf.fill(ifd), more = evbuf.more;
     if (n > 0) take_locked(evbuf, n, out);
     mutex_exit(lockw());
     if (n <= 0) break;
     kstat_add(C_EVENTS, n);
-    acts += dispatch(out);
+    const mine = out === outbuf;
+    if (mine) outBusy = true;
+    try { acts += dispatch(out); } finally { if (mine) outBusy = false; }
     if (!more) break;
   }
   return acts;
 }
+const outbuf: number[] = [];
+let outBusy = false;
 intr_add_handler(ino_intr);

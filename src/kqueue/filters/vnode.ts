@@ -138,8 +138,12 @@ filter_register(EVFILT_VNODE, {
   event: vn_event,
 });
 
-// The host's events on a watcher of a knote (the intr thread, no lock held).
+// The host's events on a watcher of a knote (the intr thread or a host
+// waiter, no lock held). The watcher and generation reported, for the one
+// `still` (knote_fire calls it at once, before anything else could fire).
+let stillW = 0, stillGen = 0;
+const still = (k: number): boolean => I32[k + K.filter] === EVFILT_VNODE && watcher(k) === stillW && ix.ino_gen(stillW) === stillGen;
 ix.ino_add_consumer(ix.INO_KNOTE, (kn, w, gen, mask) => {
-  const still = (k: number): boolean => I32[k + K.filter] === EVFILT_VNODE && watcher(k) === w && ix.ino_gen(w) === gen;
+  stillW = w; stillGen = gen;
   return knote_fire(kn, mask | HINT_INO, still) ? 1 : 0;
 });
