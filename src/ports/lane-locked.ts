@@ -26,9 +26,18 @@
  *   [32] ctl: events the first sleeping getter wants | LN_CLOSED; [33] owner lid;
  *   [34] port handle; [35] in use; [36] limit: tail value the granted credits reach;
  *   [37] room wait: the owner sleeps for room (lane_wait_room); [38] the head value that wakes it
- *   [48] entries: { user f64, events i32, pad } x port_lane_entries
+ *   [48] entries: { user f64, events i32, source i32 } x port_lane_entries
+ *
+ * An entry's source word is 0 for port_send's events; otherwise it names an
+ * owned source with a delivery callback whose event travels the lane instead
+ * of a slot of its own (structured messages, msg-sys.ts: user the message
+ * block's key, events its length). Getters deliver such an entry through
+ * its source after the lock (take.ts, take-general.ts), a hand-off never
+ * carries one (queue.ts), and what discards entries (a close) gives each
+ * of them to the source's discard hook (lane_set_discard), so that what the
+ * entry names (an arena block) is freed with it.
  */
-import { I32, kregion_create } from '../kern/kmem.js';
+import { I32, F64, kregion_create } from '../kern/kmem.js';
 import { sq_first, sq_arg } from '../kern/sleepq.js';
 import { tunables } from '../kern/boot.js';
 import { kstat_add } from '../kern/kstat.js';
@@ -60,6 +69,34 @@ export function lane_alloc(): number {
   return 0;
 }
 
+/** Word of a lane entry holding its source (0: port_send's event). */
+export const LN_E_SOURCE = 3;
+
+/** What a discarded source entry's source frees (installed by that source; lock held, never throws). */
+let discard: (source: number, events: number, user: number) => void = () => {};
+export function lane_set_discard(fn: (source: number, events: number, user: number) => void): void { discard = fn; }
+
+/** Gives lane ln's entries [from, to) that belong to a source to its discard hook (port lock held). */
+function lane_discard_range(ln: number, from: number, to: number): void {
+  const mask = lane_entries() - 1;
+  for (let r = from; r !== to; r = (r + 1) | 0) {
+    const e = ln + LN_ENT + ((r & mask) << 2);
+    const src = I32[e + LN_E_SOURCE]!;
+    if (src !== 0) discard(src, I32[e + 2]!, F64[e >> 1]!);
+  }
+}
+
+/**
+ * Discards lane ln's queued entries (port lock held, the port closed):
+ * moves the head to the tail; returns how many there were.
+ */
+export function lane_discard_locked(ln: number): number {
+  const tail = Atomics.load(I32, ln + LN_TAIL), head = I32[ln + LN_HEAD]!;
+  lane_discard_range(ln, head, tail);
+  Atomics.store(I32, ln + LN_HEAD, tail);
+  return (tail - head) | 0;
+}
+
 /** Returns lane ln to the pool (port struct being released, lock held). */
 export function lane_free(ln: number): void {
   I32[ln + LN_OWNER] = 0; I32[ln + LN_PORT] = 0;
@@ -79,9 +116,8 @@ export function lane_release_locked(h: number, ln: number): void {
   let curr = I32[h + P.curr]! - unused;
   Atomics.store(I32, ln + LN_LIMIT, tail);
   if ((I32[h + P.flags]! & PQ_CLOSE) !== 0) {
-    const left = (tail - I32[ln + LN_HEAD]!) | 0;
+    const left = lane_discard_locked(ln);
     if (left > 0) { curr -= left; kstat_add(C_DISCARDED, left); kstat_add(C_SENT, left); }
-    Atomics.store(I32, ln + LN_HEAD, tail);
   }
   I32[h + P.curr] = curr;
   I32[ln + LN_OWNER] = 0;

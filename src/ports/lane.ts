@@ -42,7 +42,7 @@ import { on_lwp_exit, on_userret } from '../kern/proc.js';
 import { lwp_post_userret } from '../lwp/kapi.js';
 import { P, port_lock, port_id_word, C_SENT, C_LANE_SPILLS, C_LANE_ROOM_WAITS, C_LANE_ROOM_SLEEPS, C_LANE_ROOM_TIMEOUTS, C_LANE_GRANTS, spinRegion, SPIN_BUDGET } from './mem.js';
 import { kstat_add } from '../kern/kstat.js';
-import { LN_TAIL, LN_HEAD, LN_GETTER, LN_CTL, LN_OWNER, LN_PORT, LN_INUSE, LN_LIMIT, LN_ROOMWAIT, LN_ROOMAT, LN_ENT, LN_CLOSED, LN_WANT, lane_entries, lane_handle, lane_alloc, lane_release_locked, lane_ctl_sync_locked } from './lane-locked.js';
+import { LN_TAIL, LN_HEAD, LN_GETTER, LN_CTL, LN_OWNER, LN_PORT, LN_INUSE, LN_LIMIT, LN_ROOMWAIT, LN_ROOMAT, LN_ENT, LN_CLOSED, LN_WANT, LN_E_SOURCE, lane_entries, lane_handle, lane_discard_locked, lane_alloc, lane_release_locked, lane_ctl_sync_locked } from './lane-locked.js';
 
 /**
  * Credits granted per visit of the owner to the port lock: the first grant
@@ -111,6 +111,7 @@ export function lane_push(fd: number, events: number, user: number): boolean {
     const e = oEnt + ((t & oMask) << 2);
     F64[e >> 1] = user;
     m[e + 2] = events;
+    m[e + LN_E_SOURCE] = pushSrc;
     oTail = (t + 1) | 0;
     Atomics.store(m, ln + LN_TAIL, oTail);
     // After the publishing store: a getter about to sleep, or a watcher,
@@ -119,6 +120,30 @@ export function lane_push(fd: number, events: number, user: number): boolean {
     pushed = true;
   }
   return lane_push_rare(fd, events, user, pushed);
+}
+
+/**
+ * The source word of the entries this thread pushes (lane-locked.ts): 0,
+ * port_send's, but while lane_push_source / lane_send_source_locked run.
+ * A variable rather than an argument, so that port_send's path keeps its
+ * shape and its call sites.
+ */
+let pushSrc = 0;
+
+/**
+ * lane_push of an event of source `src` (an owned source with a delivery
+ * callback: lane-locked.ts), `events` and `user` its entry's words. Never
+ * throws but as lane_push may (a kernel panic).
+ */
+export function lane_push_source(fd: number, events: number, user: number, src: number): boolean {
+  pushSrc = src;
+  try { return lane_push(fd, events, user); } finally { pushSrc = 0; }
+}
+
+/** lane_send_locked of an event of source `src` (see lane_push_source). */
+export function lane_send_source_locked(h: number, fd: number, events: number, user: number, src: number): boolean {
+  pushSrc = src;
+  try { return lane_send_locked(h, fd, events, user); } finally { pushSrc = 0; }
 }
 
 /**
@@ -149,6 +174,7 @@ function ring_put(events: number, user: number): number {
   const e = oEnt + ((oTail & oMask) << 2);
   F64[e >> 1] = user;
   I32[e + 2] = events;
+  I32[e + LN_E_SOURCE] = pushSrc;
   const t = (oTail + 1) | 0;
   oTail = t;
   Atomics.store(I32, oLane + LN_TAIL, t);
@@ -361,9 +387,7 @@ export function lane_close_locked(h: number): number {
   const ln = I32[h + P.lane]!;
   if (ln === 0) return 0;
   Atomics.or(I32, ln + LN_CTL, LN_CLOSED);
-  const tail = Atomics.load(I32, ln + LN_TAIL);
-  const left = (tail - I32[ln + LN_HEAD]!) | 0;
-  Atomics.store(I32, ln + LN_HEAD, tail);
+  const left = lane_discard_locked(ln);
   // An owner asleep for room wakes now rather than at its sleep's bound.
   if (Atomics.load(I32, ln + LN_ROOMWAIT) !== 0) notify_after_unlock(ln + LN_HEAD);
   I32[h + P.curr] = I32[h + P.curr]! - left;

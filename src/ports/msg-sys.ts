@@ -20,6 +20,21 @@
  * such an event; its value waits in the inbox, which keeps at most
  * `msg_arena` payload bytes' worth (oldest dropped).
  *
+ * The event rides the poster's send lane of the port when it has one (or
+ * can claim it: lane.ts), as port_send's events do: an entry of source
+ * PORT_SOURCE_MSG (lane-locked.ts) with the block's key and length, pushed
+ * with plain stores and no port lock, and no wake-up for a getter spinning
+ * on the lane (ports/spin.ts prespin). Taken with the port's other lane
+ * entries, it is delivered the same way, after the lock (take.ts,
+ * take-general.ts); a close discards it and frees its block (the lane's
+ * discard hook below). Only a post with no lane of its own (another thread
+ * owns the port's lane, or the lane pool is empty) takes the port lock and
+ * a slot. Why: with a slot per message the lock word, the port struct and a
+ * futex wake-up of the getter, which slept every ~15 messages of a 1 -> 1
+ * stream, were ~25 % of the producer's time (profiled), and a ping-pong's
+ * getter could not spin on a lane (the regime that takes plain events'
+ * round trip from ~15 us to ~2).
+ *
  * The callback must exist in every thread that may take from a port, so this
  * module is loaded by ports/sys.ts (as close.ts is).
  */
@@ -32,6 +47,8 @@ import { E, P, KF_CALLBACK, kev_set_object, kev_object } from './mem.js';
 import { PORT_ALLOC_DEFAULT } from './consts.js';
 import { port_enter, port_exit, slot_alloc_locked, enqueue_locked, port_readable_notify } from './queue.js';
 import { port_source_register, type PortDelivery } from './source.js';
+import { lane_push_source, lane_send_source_locked, lane_before_locked } from './lane.js';
+import { lane_set_discard } from './lane-locked.js';
 import {
   msg_alloc, msg_alloc_many, msg_block, msg_key, msg_free, msg_free_defer, msg_free_flush, msg_length, msg_payload_offset, msg_order, msg_max_payload, msg_arena_size,
   kmem_buffer, msg_room_armed, msg_count_discarded, msg_room_word, msg_waiters_word,
@@ -129,12 +146,22 @@ function msg_block_get(len: number, syscall: string): number {
   return b;
 }
 
-/** Queues block b (its payload written) as one message event on port `fd`; frees it when that fails. */
+/**
+ * Queues block b (its payload written) as one message event on port `fd`;
+ * frees it when that fails. Through this thread's send lane of the port
+ * when it has one (lane.ts: an entry of source PORT_SOURCE_MSG, no port
+ * lock, no wake-up of a getter that spins on the lane), else under the
+ * port lock, claiming the port's lane if it is free, else as a slot.
+ */
 function msg_queue(fd: number, b: number, len: number, syscall: string): void {
+  const key = msg_key(b);
+  if (lane_push_source(fd, len, key, PORT_SOURCE_MSG)) return;
   let h: number;
   try {
+    lane_before_locked(fd);
     h = port_enter(fd, syscall);
   } catch (e) { msg_free(b); throw e; }
+  if (lane_send_source_locked(h, fd, len, key, PORT_SOURCE_MSG)) return;
   let s: number;
   try {
     s = slot_alloc_locked(h, PORT_ALLOC_DEFAULT, PORT_SOURCE_MSG, syscall); // EAGAIN drops the lock
@@ -145,7 +172,7 @@ function msg_queue(fd: number, b: number, len: number, syscall: string): void {
   }
   I32[s + E.flags] = PORT_ALLOC_DEFAULT | KF_CALLBACK;
   I32[s + E.events] = len;
-  kev_set_object(s, msg_key(b));
+  kev_set_object(s, key);
   const first = enqueue_locked(h, s);
   port_exit(h);
   if (first) port_readable_notify(h);
@@ -310,7 +337,8 @@ export function msg_inbox_size(): { messages: number; bytes: number } {
  * (with the take's other blocks, at its end: the source's end callback).
  * Never throws: a value that cannot be decoded is kept as its error. A
  * message's slot is the source's own from post to take (nothing withdraws
- * it), so the take settles it without a compare-and-swap (owned).
+ * it), so the take settles it without a compare-and-swap (owned); a lane
+ * entry has no slot (d.slot 0), only the key.
  */
 function msg_deliver(d: PortDelivery): boolean {
   const b = msg_block(d.object);
@@ -331,6 +359,13 @@ function msg_deliver(d: PortDelivery): boolean {
 }
 
 port_source_register(PORT_SOURCE_MSG, { name: 'msg', owned: true, deliver: msg_deliver, end: msg_free_flush });
+
+// A close discarding a lane's entries (lane-locked.ts) frees the blocks of its messages.
+lane_set_discard((source, _len, key) => {
+  if (source !== PORT_SOURCE_MSG) return;
+  const b = msg_block(key);
+  if (b !== 0) { msg_free(b); msg_count_discarded(); }
+});
 
 /** A close found queued slot s (port lock held): frees its message block if it is a message. Never throws. */
 export function msg_close_slot(s: number): void {

@@ -40,7 +40,7 @@ import {
 } from './mem.js';
 import { PORT_SOURCE_USER, PORT_ALLOC_DEFAULT } from './consts.js';
 import { lane_set_queue_ops } from './lane.js';
-import { LN_TAIL, LN_HEAD, LN_ENT, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT, lane_entries, lane_free, lane_revoke_locked, lane_ctl_sync_locked, lane_owner_of } from './lane-locked.js';
+import { LN_TAIL, LN_HEAD, LN_ENT, LN_E_SOURCE, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT, lane_entries, lane_free, lane_revoke_locked, lane_ctl_sync_locked, lane_owner_of } from './lane-locked.js';
 
 /**
  * Events queued on port h: its locked list plus its send lane (lane.ts).
@@ -349,7 +349,9 @@ export function wake_first_locked(h: number): void {
     // The lane's head entry is the port's first event (take.ts lane_first).
     if (rh !== Atomics.load(m, ln + LN_TAIL) && (first === 0 || ((m[first + E.rpos]! - rh) | 0) >= 1)) {
       const e = ln + LN_ENT + ((rh & (lane_entries() - 1)) << 2);
-      if (sq_wake_handoff(sl, m[e + 2]!, F64[e >> 1]!)) {
+      // (Not a source's entry, a message: its getter delivers it, decoding it
+      // in its own take; a hand-off carries port_send's two words only.)
+      if (m[e + LN_E_SOURCE] === 0 && sq_wake_handoff(sl, m[e + 2]!, F64[e >> 1]!)) {
         const nh = (rh + 1) | 0;
         Atomics.store(m, ln + LN_HEAD, nh);
         m[ln + LN_GETTER] = sq_lid(sl);

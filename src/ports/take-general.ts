@@ -6,7 +6,7 @@
  * entries; this thread's scratch for lane entries and the shape of the last
  * take live here too.
  */
-import { P, E, port_lock, PQ_CLOSE, ST_RESERVED, ST_QUEUED, ST_TAKEN, SF_CANCEL, SF_FREEPEND, C_DELIVERED } from './mem.js';
+import { P, E, port_lock, port_id_word, PQ_CLOSE, ST_RESERVED, ST_QUEUED, ST_TAKEN, SF_CANCEL, SF_FREEPEND, C_DELIVERED } from './mem.js';
 import { I32, F64 } from '../kern/kmem.js';
 import { kstat_add } from '../kern/kstat.js';
 import { mutex_enter } from '../kern/mutex.js';
@@ -16,15 +16,15 @@ import {
   enqueue_locked, wake_check_locked, port_exit, port_exit_release, port_readable_notify,
   slots_return, slot_free_locked, sent_fold_locked, port_nent, port_gen,
 } from './queue.js';
-import { settle_source, take_end, SETTLE_FREE, SETTLE_KEEP, SETTLE_REQUEUE, SETTLE_DENIED, SETTLE_CANCEL_FREE } from './take-settle.js';
-import { LN_HEAD, LN_TAIL, LN_ENT, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT, lane_entries } from './lane-locked.js';
+import { settle_source, settle_lane_source, take_end, SETTLE_FREE, SETTLE_KEEP, SETTLE_REQUEUE, SETTLE_DENIED, SETTLE_CANCEL_FREE } from './take-settle.js';
+import { LN_HEAD, LN_TAIL, LN_ENT, LN_E_SOURCE, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT, lane_entries } from './lane-locked.js';
 import { port_event, type port_event_t } from './types.js';
 
 /** The last take's shape, in delivery order: >0 a run of list slots, <0 a run of lane entries. */
 const runs: number[] = [];
 let nruns = 0;
 /** Lane entries copied out under the lock (this thread's scratch). */
-let scrEv = new Int32Array(0), scrUser = new Float64Array(0);
+let scrEv = new Int32Array(0), scrUser = new Float64Array(0), scrSrc = new Int32Array(0);
 /** The lane index mask (port_lane_entries - 1, fixed at boot), set with the scratch. */
 export let laneMask = 0;
 
@@ -40,7 +40,7 @@ export function take_reserve(): void {
 export function take_grow(): void {
   const cap = lane_entries();
   laneMask = cap - 1;
-  if (scrEv.length < cap) { scrEv = new Int32Array(cap); scrUser = new Float64Array(cap); }
+  if (scrEv.length < cap) { scrEv = new Int32Array(cap); scrUser = new Float64Array(cap); scrSrc = new Int32Array(cap); }
 }
 
 /** Marks a detached source slot taken (lock held); port_send's slots need no mark. */
@@ -76,7 +76,7 @@ export function take(h: number, max: number, out: port_event_t[], fast: boolean)
  * list slots; `done`: a fast getter that took lane entries only has nothing
  * left to do after delivery; `denyHead`/`requeue`: chains phase 3 links again.
  */
-const tk = { first: 0, n: 0, done: false, denyHead: 0, requeue: 0 };
+const tk = { first: 0, n: 0, done: false, denyHead: 0, requeue: 0, port: 0 };
 
 /**
  * Phase 1, port lock held: detaches the first `max` events — list slots as
@@ -109,13 +109,14 @@ function take_detach_locked(h: number, max: number, fast: boolean): boolean {
     m[h + P.nent] = nent - n;
   }
   sent_fold_locked(h);
+  const port = Atomics.load(m, port_id_word(h)); // (a lane message's delivery names it)
   // Lane entries alone hold no slot, so nothing keeps a closed port's struct
   // alive once the lock is dropped: a fast getter finishes after delivery.
   const done = fast && n === 0;
   if (done && m[h + P.wqh] !== 0 && port_nent(h) > 0) wake_check_locked(h);
   port_exit(h);
   if (roomWake !== 0) Atomics.notify(m, roomWake + LN_HEAD);
-  tk.first = first; tk.n = n; tk.done = done;
+  tk.first = first; tk.n = n; tk.done = done; tk.port = port;
   return true;
 }
 
@@ -175,7 +176,7 @@ function detach_merged_locked(m: Int32Array, h: number, ln: number, first: numbe
       if (nruns > 0 && runs[nruns - 1]! > 0) runs[nruns - 1]!++; else runs[nruns++] = 1;
     } else if (r !== rt) {
       const e = ent + ((r & mask) << 2);
-      scrUser[nr] = f[e >> 1]!; scrEv[nr] = m[e + 2]!;
+      scrUser[nr] = f[e >> 1]!; scrEv[nr] = m[e + 2]!; scrSrc[nr] = m[e + LN_E_SOURCE]!;
       r = (r + 1) | 0; nr++;
       if (nruns > 0 && runs[nruns - 1]! < 0) runs[nruns - 1]!--; else runs[nruns++] = -1;
     } else break;
@@ -209,9 +210,14 @@ function take_deliver(h: number, out: port_event_t[]): void {
   for (let k = 0; k < nruns; k++) {
     const len = runs[k]!;
     if (len < 0) {
-      // Lane entries: port_send's events, nothing to settle.
+      // Lane entries: port_send's events, nothing to settle; a source's (a
+      // message: lane-locked.ts) goes through its deliver callback.
       for (let j = 0; j < -len; j++, ri++) {
-        out.push(port_event(scrEv[ri]!, PORT_SOURCE_USER, 0, scrUser[ri]!));
+        const src = scrSrc[ri]!;
+        if (src === 0) { out.push(port_event(scrEv[ri]!, PORT_SOURCE_USER, 0, scrUser[ri]!)); continue; }
+        const ev = port_event(scrEv[ri]!, src, scrUser[ri]!, 0);
+        settle_lane_source(tk.port, ev);
+        out.push(ev);
       }
       taken -= len;
       continue;

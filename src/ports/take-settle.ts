@@ -103,6 +103,27 @@ function settle_owned(h: number, s: number, src: number, ops: PortSourceOps, out
   return SETTLE_FREE;
 }
 
+/**
+ * Delivers `ev`, an event taken from a lane entry of an owned source
+ * (lane-locked.ts: a message), in the retrieving thread with no port lock
+ * held, `port` the descriptor it was taken through: its deliver callback
+ * (slot 0: the entry had none), as settle_owned does for a slot. The
+ * source's end callback is due at the end of the take (take_end). Never
+ * throws.
+ */
+export function settle_lane_source(port: number, ev: port_event_t): void {
+  const src = ev.portev_source, ops = port_source_ops(src);
+  if (ops?.deliver === undefined) return;
+  const d = dctx;
+  d.slot = 0; d.port = port; d.source = src; d.object = ev.portev_object;
+  d.user = ev.portev_user; d.arg = 0; d.events = ev.portev_events;
+  try { ops.deliver(d); } catch (e) {
+    process.emitWarning(`port source ${ops.name}: deliver callback threw: ${String(e)}`);
+  }
+  if (ops !== endOps) { take_end(); endOps = ops.end !== undefined ? ops : undefined; }
+  ev.portev_events = d.events | 0;
+}
+
 /** The owned source whose end callback is due at the end of this take. */
 let endOps: PortSourceOps | undefined;
 export function take_end(): void {

@@ -30,10 +30,12 @@
  */
 import { I32, F64 } from '../kern/kmem.js';
 import { kstat_add } from '../kern/kstat.js';
-import { P, E, C_DELIVERED } from './mem.js';
+import { P, E, C_DELIVERED, port_id_word, port_lock } from './mem.js';
+import { mutex_enter } from '../kern/mutex.js';
+import { settle_lane_source, take_end } from './take-settle.js';
 import { PORT_SOURCE_USER } from './consts.js';
 import { wake_check_locked, port_exit, sent_fold_locked, port_nent, port_gen } from './queue.js';
-import { LN_HEAD, LN_TAIL, LN_ENT, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT } from './lane-locked.js';
+import { LN_HEAD, LN_TAIL, LN_ENT, LN_E_SOURCE, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT } from './lane-locked.js';
 import { cur } from '../kern/hdr.js';
 import { port_event, type port_event_t } from './types.js';
 import { take, takeResult, laneMask } from './take-general.js';
@@ -114,11 +116,21 @@ export function take_and_unlock(h: number, max: number, out: port_event_t[]): vo
  * names in the same order reach the same map, whose fields make() primed to
  * hold any value (test/ports-coldpath checks it).
  */
-function lane_events(out: port_event_t[], m: Int32Array, f: Float64Array, ent: number, mask: number, rh: number, nr: number): void {
+function lane_events(out: port_event_t[], m: Int32Array, f: Float64Array, ent: number, mask: number, rh: number, nr: number): number {
+  let nsrc = 0;
   for (let i = 0, r = rh; i < nr; i++, r = (r + 1) | 0) {
     const e = ent + ((r & mask) << 2);
-    out.push({ portev_events: m[e + 2]!, portev_source: PORT_SOURCE_USER, portev_object: 0, portev_user: f[e >> 1]! });
+    const src = m[e + LN_E_SOURCE]!;
+    if (src === 0) {
+      out.push({ portev_events: m[e + 2]!, portev_source: PORT_SOURCE_USER, portev_object: 0, portev_user: f[e >> 1]! });
+    } else {
+      // A source's entry (a message: lane-locked.ts): its word is the
+      // object, delivered by take_lane once the lock is dropped.
+      out.push({ portev_events: m[e + 2]!, portev_source: src, portev_object: f[e >> 1]!, portev_user: 0 });
+      nsrc++;
+    }
   }
+  return nsrc;
 }
 
 /**
@@ -136,6 +148,8 @@ function room_wake(m: Int32Array, ln: number, head: number): void {
   if (Atomics.load(m, ln + LN_ROOMWAIT) !== 0 && ((head - m[ln + LN_ROOMAT]!) | 0) >= 0) Atomics.notify(m, ln + LN_HEAD, 1);
 }
 
+/** The source word of take_warm's sources' entries (any non-zero value: they are never delivered). */
+const WARM_SOURCE = 0x7fff;
 /** Batches of 64 made by take_warm: enough for V8 to ask TurboFan for lane_events (~3 of its budget ticks), with room to spare. */
 const WARM_BATCHES = 192;
 /** take_warm looks for real events after this many batches (~0.1-0.3 ms unoptimised). */
@@ -159,7 +173,9 @@ export function take_warm(h: number, nget: number): void {
   warmed = true;
   const buf = new ArrayBuffer(64 * 16);
   const m = new Int32Array(buf), f = new Float64Array(buf);
-  for (let i = 0; i < 64; i++) { m[(i << 2) + 2] = 1; f[i << 1] = (i & 1) === 0 ? i : i + 0.5; }
+  // Both kinds of entry (port_send's, and a source's every 8th), so that a
+  // message's first take does not deoptimise lane_events.
+  for (let i = 0; i < 64; i++) { m[(i << 2) + 2] = 1; m[(i << 2) + LN_E_SOURCE] = (i & 7) === 7 ? WARM_SOURCE : 0; f[i << 1] = (i & 1) === 0 ? i : i + 0.5; }
   // room_wake's two outcomes, on a private lane header (its notify wakes nobody).
   const hdr = new Int32Array(new ArrayBuffer(4 * LN_ENT));
   for (let i = 0; i < 8; i++) { hdr[LN_ROOMWAIT] = i & 1; room_wake(hdr, 0, i); }
@@ -193,9 +209,10 @@ function take_lane(h: number, ln: number, max: number, out: port_event_t[], lock
   takeResult.taken = 0; takeResult.denied = 0;
   const rh = m[ln + LN_HEAD]!, rt = Atomics.load(m, ln + LN_TAIL);
   const mask = laneMask, ent = ln + LN_ENT;
-  const nr = Math.min((rt - rh) | 0, max);
+  const nr = Math.min((rt - rh) | 0, max), base = out.length;
+  let nsrc: number;
   try {
-    lane_events(out, m, f, ent, mask, rh, nr);
+    nsrc = lane_events(out, m, f, ent, mask, rh, nr);
   } catch (e) {
     if (!locked) port_exit(h);
     throw e;
@@ -213,6 +230,15 @@ function take_lane(h: number, ln: number, max: number, out: port_event_t[], lock
   // fresh getter first reaches after TurboFan compiled this function (its
   // first wait ends in take_drops_lock) deoptimises it.
   takeResult.sendGen = port_gen(h);
-  if (!locked) port_exit(h);
+  if (nsrc === 0) { if (!locked) port_exit(h); return; }
+  // Sources' entries (messages) are delivered with no lock held, as the
+  // general take delivers their slots: a message is decoded here, in the
+  // kernel call that took it. The struct stays: a locked caller counts in
+  // thrcnt, and nothing below touches it otherwise.
+  const port = Atomics.load(m, port_id_word(h));
+  port_exit(h);
+  for (let i = base; i < out.length; i++) if (out[i]!.portev_source !== PORT_SOURCE_USER) settle_lane_source(port, out[i]!);
+  take_end();
+  if (locked) mutex_enter(port_lock(h));
 }
 
