@@ -205,7 +205,7 @@ function check(baseKmem: Map<string, number>, base: Record<string, number>): str
   if (panicked()) bad.push('the kernel panicked');
   for (const c of sys.kmem_snapshot().caches) {
     if (c.inUse !== (baseKmem.get(c.cache) ?? 0)) bad.push(`kmem cache ${c.cache}: ${c.inUse} in use, ${baseKmem.get(c.cache)} at baseline`);
-    if (c.cache === 'aioreq' && c.inUse !== 0 && process.env.FUZZ_DEBUG) {
+    if (c.cache === 'aioreq' && c.inUse !== 0) { // which request, and in what state: a finding must say
       for (const id of aio_ids()) { const h = aio_lookup(id); bad.push(`aio ${id}: state ${I32[h + R.state]} op ${I32[h + R.op]} fd ${I32[h + R.fd]} flags ${I32[h + R.flags]} lio ${I32[h + R.lio]} notify ${I32[h + R.notify]} lid ${I32[h + R.lid]} res ${I32[h + R.res]}`); }
     }
   }
