@@ -46,20 +46,19 @@ import { file_notify, fd_file, fd_get_file, fd_still, DTYPE_KQUEUE } from '../ke
 import { knote_unwatch } from './watch.js';
 import { fail } from '../kern/errno.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
-import * as knote from './knote.js';
-import { kqueues, knotes, kn_hash_remove } from './knote.js';
+import { kqueues, knotes, kn_hash_remove, KO, QO, KNS } from './knote.js';
 import { filter_ops, type FilterOps } from './filter.js';
 
-// Module-local copies of the offsets and bits the hot paths use (see scan.ts):
-// optimised code reads an imported binding through its module cell, with a
-// hole check, on every use; a local const is folded in as a constant.
-const K = knote.K, Q = knote.Q, FF = fdtab.FF;
-const KN_ACTIVE = knote.KN_ACTIVE, KN_QUEUED = knote.KN_QUEUED, KN_DISABLED = knote.KN_DISABLED, KN_DELETING = knote.KN_DELETING;
+// The hot paths use the compile-time offsets and bits (knote.ts KO, QO,
+// KNS: number literals, which V8's inlining budget counts least), and a
+// module-local copy of the rest: optimised code reads an imported binding
+// through its module cell, with a hole check, on every use.
+const FF = fdtab.FF;
 
 /** A kqueue's pending (active, enabled, not yet collected) knotes, in activation order. */
-export const PENDQ = new TailQ(Q.qhead, Q.qtail, K.qnext, K.qprev);
+export const PENDQ = new TailQ(QO.qhead, QO.qtail, KO.qnext, KO.qprev);
 /** Every knote registered on a kqueue (what close detaches). */
-export const KNLIST = new TailQ(Q.lhead, Q.ltail, K.lnext, K.lprev);
+export const KNLIST = new TailQ(QO.lhead, QO.ltail, KO.lnext, KO.lprev);
 
 const C_KQUEUES = kstat_counter('kqueue', 'kqueues_created');
 export const C_KNOTES = kstat_counter('kqueue', 'knotes_added');
@@ -78,7 +77,7 @@ const C_REHOST = kstat_counter('kqueue', 'host_rewaits');
 /** Allocates a kqueue with the descriptor's reference; 0 when the table is full. */
 export function kq_alloc(): number {
   const kq = kqueues.alloc();
-  if (kq !== 0) { I32[kq + Q.refs] = 1; kstat_add(C_KQUEUES); kstat_add(C_KQ_INUSE); }
+  if (kq !== 0) { I32[kq + QO.refs] = 1; kstat_add(C_KQUEUES); kstat_add(C_KQ_INUSE); }
   return kq;
 }
 
@@ -90,9 +89,9 @@ export function kq_alloc(): number {
 export function kq_setfd(kq: number, fd: number): void {
   const file = fd_file(fd);
   kq_lock(kq);
-  I32[kq + Q.fd] = fd;
-  I32[kq + Q.file] = file;
-  mutex_exit(kq + Q.lock);
+  I32[kq + QO.fd] = fd;
+  I32[kq + QO.file] = file;
+  mutex_exit(kq + QO.lock);
 }
 
 /**
@@ -117,18 +116,18 @@ export function kq_hold(fd: unknown, syscall: string): number {
 /** Takes a reference unless the kqueue is already freed. */
 export function kq_tryref(kq: number): boolean {
   for (;;) {
-    const r = Atomics.load(I32, kq + Q.refs);
+    const r = Atomics.load(I32, kq + QO.refs);
     if (r <= 0) return false;
-    if (Atomics.compareExchange(I32, kq + Q.refs, r, r + 1) === r) return true;
+    if (Atomics.compareExchange(I32, kq + QO.refs, r, r + 1) === r) return true;
   }
 }
 
 /** Drops a reference; the last one frees the kqueue. */
 export function kq_rele(kq: number): void {
-  if (Atomics.sub(I32, kq + Q.refs, 1) === 1) { kqueues.free(kq); kstat_add(C_KQ_INUSE, -1); }
+  if (Atomics.sub(I32, kq + QO.refs, 1) === 1) { kqueues.free(kq); kstat_add(C_KQ_INUSE, -1); }
 }
 
-export function kq_lock(kq: number): void { mutex_enter(kq + Q.lock); }
+export function kq_lock(kq: number): void { mutex_enter(kq + QO.lock); }
 
 // Work a filter must do without the kqueue lock (freeing a timer's callout
 // waits for its handler, which may be waiting for that lock). Per thread.
@@ -141,16 +140,16 @@ function run_deferred(): void {
 
 /** Drops the kqueue lock, then tells the kqueue's watchers if it gained events meanwhile. */
 export function kq_unlock(kq: number): void {
-  mutex_exit(kq + Q.lock);
+  mutex_exit(kq + QO.lock);
   if (deferred.length !== 0) run_deferred();
-  if (Atomics.load(I32, kq + Q.notify) !== 0 && Atomics.exchange(I32, kq + Q.notify, 0) !== 0) {
-    const file = I32[kq + Q.file];
-    if (file !== 0) file_notify(file, I32[kq + Q.fd]);
+  if (Atomics.load(I32, kq + QO.notify) !== 0 && Atomics.exchange(I32, kq + QO.notify, 0) !== 0) {
+    const file = I32[kq + QO.file];
+    if (file !== 0) file_notify(file, I32[kq + QO.fd]);
   }
 }
 
 /** Pending events (kq_count): what EVFILT_READ on a kqueue reports. A lock-free read. */
-export function kq_pending(kq: number): number { return Atomics.load(I32, kq + Q.count); }
+export function kq_pending(kq: number): number { return Atomics.load(I32, kq + QO.count); }
 
 /**
  * close(2) of a kqueue: drops every knote, fails the LWPs sleeping in
@@ -159,14 +158,14 @@ export function kq_pending(kq: number): number { return Atomics.load(I32, kq + Q
 export function kq_close(kq: number): void {
   kq_lock(kq);
   try {
-    I32[kq + Q.closing] = 1;
+    I32[kq + QO.closing] = 1;
     // Filter detach operations run here (kernel code, none throws); the
     // finally is the backstop that keeps the lock from leaking if one did.
     for (let kn = KNLIST.head(kq); kn !== 0; kn = KNLIST.head(kq)) knote_detach_and_drop(kn);
-    sq_wake_all(kq + Q.sq);
-    Atomics.store(I32, kq + Q.notify, 0);
+    sq_wake_all(kq + QO.sq);
+    Atomics.store(I32, kq + QO.notify, 0);
   } finally {
-    mutex_exit(kq + Q.lock);
+    mutex_exit(kq + QO.lock);
   }
   run_deferred();
   kq_rele(kq);
@@ -178,19 +177,22 @@ export function kq_close(kq: number): void {
 export function knote_enqueue(kq: number, kn: number): void {
   PENDQ.insert_tail(kq, kn);
   const m = I32; // the live binding, read once (each read reloads it and its bounds)
-  m[kn + K.status] = m[kn + K.status]! | KN_QUEUED;
-  m[kq + Q.count] = m[kq + Q.count]! + 1; // written under the lock; lock-free readers use Atomics.load
+  m[kn + KO.status] = m[kn + KO.status]! | KNS.QUEUED;
+  m[kq + QO.count] = m[kq + QO.count]! + 1; // written under the lock; lock-free readers use Atomics.load
   // Written only when it changes: a trigger loop then leaves the line clean.
   const lid = cur.lid;
-  if (m[kq + Q.lastq] !== lid) m[kq + Q.lastq] = lid;
-  if (m[kq + Q.sq] !== 0) wake_one(kq);
-  const file = m[kq + Q.file]!;
-  if (file !== 0 && m[file + FF.watch] !== 0) Atomics.store(m, kq + Q.notify, 1);
+  if (m[kq + QO.lastq] !== lid) m[kq + QO.lastq] = lid;
+  if (m[kq + QO.sq] !== 0) wake_one(kq);
+  const file = m[kq + QO.file]!;
+  if (file !== 0 && m[file + FF.watch] !== 0) kq_notify_set(kq);
 }
+
+/** Marks kq's readiness changed, for kq_unlock to tell its watchers (kqueue lock held). */
+function kq_notify_set(kq: number): void { Atomics.store(I32, kq + QO.notify, 1); }
 
 /** Wakes one LWP sleeping in kevent on kq, if one can be woken (kqueue lock held). */
 function wake_one(kq: number): void {
-  for (let sl = sq_first(kq + Q.sq); sl !== 0; sl = sq_first(kq + Q.sq)) {
+  for (let sl = sq_first(kq + QO.sq); sl !== 0; sl = sq_first(kq + QO.sq)) {
     if (sq_wake(sl)) { kstat_add(C_WAKEUPS); break; }
   }
 }
@@ -205,10 +207,10 @@ function wake_one(kq: number): void {
  * nothing queued and go back to sleep, in the host this time.
  */
 export function kq_os_attached(kq: number): void {
-  const n = I32[kq + Q.nos]! + 1;
-  I32[kq + Q.nos] = n;
+  const n = I32[kq + QO.nos]! + 1;
+  I32[kq + QO.nos] = n;
   if (n !== 1) return;
-  for (let sl = sq_first(kq + Q.sq); sl !== 0;) {
+  for (let sl = sq_first(kq + QO.sq); sl !== 0;) {
     const next = sq_next(sl);
     // An async sleeper never waits in the host: nothing to change for it.
     if ((sq_flags(sl) & SQF_ASYNC) === 0 && sq_wake(sl)) kstat_add(C_REHOST);
@@ -216,35 +218,35 @@ export function kq_os_attached(kq: number): void {
   }
 }
 /** An OS knote of kq was detached (kqueue lock held). */
-export function kq_os_detached(kq: number): void { I32[kq + Q.nos] = I32[kq + Q.nos]! - 1; }
+export function kq_os_detached(kq: number): void { I32[kq + QO.nos] = I32[kq + QO.nos]! - 1; }
 
 /** Unlinks a knote from the pending queue without touching its status (kqueue lock held). */
 function queue_unlink(kq: number, kn: number): void {
   PENDQ.remove(kq, kn);
-  I32[kq + Q.count]--;
+  I32[kq + QO.count]--;
 }
 
 /** Re-queues at the tail a knote the scan took off the queue (no wake-up: the scanner returns it). */
 export function queue_append(kq: number, kn: number): void {
   PENDQ.insert_tail(kq, kn);
-  I32[kq + Q.count]++;
+  I32[kq + QO.count]++;
 }
 
 /** KNOTE_ACTIVATE: marks the knote active and queues it unless queued or disabled (kqueue lock held). */
 export function knote_activate(kn: number): void {
-  const st = I32[kn + K.status] | KN_ACTIVE;
-  I32[kn + K.status] = st;
-  if ((st & (KN_QUEUED | KN_DISABLED | KN_DELETING)) === 0) knote_enqueue(I32[kn + K.kq], kn);
+  const st = I32[kn + KO.status] | KNS.ACTIVE;
+  I32[kn + KO.status] = st;
+  if ((st & (KNS.QUEUED | KNS.DISABLED | KNS.DELETING)) === 0) knote_enqueue(I32[kn + KO.kq], kn);
 }
 
 /** Runs the filter and activates the knote if its event is present (kqueue lock held). */
 export function knote_event(kn: number, hint: number): void {
-  knote_event_ops(kn, hint, filter_ops(I32[kn + K.filter])!);
+  knote_event_ops(kn, hint, filter_ops(I32[kn + KO.filter])!);
 }
 
 /** knote_event for a caller that has the knote's filter operations at hand. */
 export function knote_event_ops(kn: number, hint: number, ops: FilterOps): void {
-  if ((I32[kn + K.status]! & KN_DELETING) === 0 && ops.event(kn, hint)) knote_activate(kn);
+  if ((I32[kn + KO.status]! & KNS.DELETING) === 0 && ops.event(kn, hint)) knote_activate(kn);
 }
 
 /**
@@ -255,11 +257,11 @@ export function knote_event_ops(kn: number, hint: number, ops: FilterOps): void 
  * its memory reused meanwhile). No lock may be held by the caller.
  */
 export function knote_fire(kn: number, hint: number, still: (kn: number) => boolean): boolean {
-  const kq = I32[kn + K.kq];
+  const kq = I32[kn + KO.kq];
   if (kq === 0 || !kq_tryref(kq)) return false;
   kq_lock(kq);
   try {
-    if (I32[kn + K.kq] !== kq || !still(kn)) return false;
+    if (I32[kn + KO.kq] !== kq || !still(kn)) return false;
     knote_event(kn, hint);
     return true;
   } finally {
@@ -270,20 +272,20 @@ export function knote_fire(kn: number, hint: number, still: (kn: number) => bool
 
 /** Detaches a knote from its filter and frees it (kqueue lock held). */
 export function knote_detach_and_drop(kn: number): void {
-  I32[kn + K.status] |= KN_DELETING;
-  filter_ops(I32[kn + K.filter])!.detach(kn);
+  I32[kn + KO.status] |= KNS.DELETING;
+  filter_ops(I32[kn + KO.filter])!.detach(kn);
   knote_drop(kn);
 }
 
 /** Unlinks a knote from every kqueue structure and frees it (kqueue lock held). */
 function knote_drop(kn: number): void {
-  const kq = I32[kn + K.kq];
+  const kq = I32[kn + KO.kq];
   knote_unwatch(kn);
   kn_hash_remove(kn);
   KNLIST.remove(kq, kn);
-  if ((I32[kn + K.status] & KN_QUEUED) !== 0) queue_unlink(kq, kn);
-  I32[kq + Q.nknotes]--;
-  I32[kn + K.kq] = 0;
+  if ((I32[kn + KO.status] & KNS.QUEUED) !== 0) queue_unlink(kq, kn);
+  I32[kq + QO.nknotes]--;
+  I32[kn + KO.kq] = 0;
   knotes.free(kn);
   kstat_add(C_DROPPED);
   kstat_add(C_KN_INUSE, -1);

@@ -42,7 +42,9 @@ const copyin_kevent = copyin_struct('a changelist entry', ['ident', 'filter', 'f
  */
 class Change implements kevent_t {
   constructor(public ident: number, public filter: number, public flags: number,
-    public fflags: number, public data: number, public udata: number) {}
+    public fflags: number, public data: number, public udata: number,
+    /** The values fit C's types (bad_value, judged at copy-in): else the change is EINVAL. */
+    public valid: boolean) {}
 }
 
 /**
@@ -122,13 +124,21 @@ function copyin_changes(changelist: unknown, syscall: string): ChangeList {
           typeof fflags !== 'number' || typeof data !== 'number' || typeof udata !== 'number') {
         arg_type(syscall, `changelist[${i}] needs numeric ident, filter, flags, fflags, data and udata`);
       }
+      // Values are judged here, once, on the copies (C's types: bad_value);
+      // the verdict travels with the record and apply_changes reports it in
+      // order (an EINVAL entry or error, as before). Judged here rather than
+      // in apply_changes' loop: V8 inlines callees into a function only up to
+      // a total of bytecode (knote.ts hi32), and that loop's budget is better
+      // spent on the knote lookup and activation each change runs.
+      const valid = !bad_value(ident, filter, flags, fflags, data);
+      const ff = valid ? fflags >>> 0 : fflags;
       if (!pooled) {
-        out[i] = new Change(ident, filter, flags, fflags, data, udata);
+        out[i] = new Change(ident, filter, flags, ff, data, udata, valid);
       } else if (i < out.length) {
         const c = out[i]!;
-        c.ident = ident; c.filter = filter; c.flags = flags; c.fflags = fflags; c.data = data; c.udata = udata;
+        c.ident = ident; c.filter = filter; c.flags = flags; c.fflags = ff; c.data = data; c.udata = udata; c.valid = valid;
       } else {
-        out.push(new Change(ident, filter, flags, fflags, data, udata));
+        out.push(new Change(ident, filter, flags, ff, data, udata, valid));
       }
     }
   } catch (e) {
@@ -144,12 +154,10 @@ function copyin_changes(changelist: unknown, syscall: string): ChangeList {
  * negative int is taken as its bit pattern, so NOTE_* masks built with JS's
  * signed bitwise operators work), data intptr_t (a safe integer).
  */
-function bad_value(k: kevent_t): boolean {
+function bad_value(ident: number, filter: number, flags: number, fflags: number, data: number): boolean {
   // Each test is true exactly for an integer in its range (NaN, infinities
   // and fractions fail the integer conversion's round trip; -0 passes, as
-  // it did Number.isInteger), in few bytecodes: see knote.ts hi32 on V8's
-  // inlining budget. The two 64-bit fields fall back to isSafeInteger.
-  const ident = k.ident, filter = k.filter, flags = k.flags, fflags = k.fflags, data = k.data;
+  // it did Number.isInteger). The two 64-bit fields fall back to isSafeInteger.
   return (filter << 16 >> 16) !== filter || (flags & 0xffff) !== flags ||
     ((fflags | 0) !== fflags && (fflags >>> 0) !== fflags) ||
     ((ident >>> 0) !== ident && !(Number.isSafeInteger(ident) && ident > 0)) ||
@@ -174,8 +182,7 @@ function apply_changes(kq: number, changes: ChangeList, max: number, syscall: st
       // the seed updates its copy for the EV_RECEIPT / EV_ERROR entry.
       const kev = list[i]!;
       let err: Errno = 'EINVAL';
-      if (!bad_value(kev)) {
-        kev.fflags >>>= 0;
+      if (kev.valid) {
         if (held === 0) kq_lock(kq);
         err = kqueue_register_locked(kq, kev);
         if (++held === CHUNK) { held = 0; kq_unlock(kq); }

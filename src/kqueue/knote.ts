@@ -89,6 +89,7 @@ import { SList } from '../kern/queue.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { define_tunable } from '../kern/options.js';
 import { mutex_class } from '../kern/lockdebug.js';
+import { KernelAssertionError } from '../kern/errno.js';
 
 declare module '../kern/options.js' {
   interface BootOptions {
@@ -128,6 +129,14 @@ const KQUEUE = define_struct('kqueue', {
   spinScore: 'i32', spinTick: 'i32', // [k] adaptive spin: does spinning pay on this kqueue (kern/spin.ts)
 });
 export const Q = KQUEUE.F;
+/**
+ * The kqueue's word offsets as compile-time constants, for the hot paths
+ * (KO says why); checked against the struct at load.
+ */
+export const enum QO {
+  lock = 0, refs = 1, closing = 2, count = 3, qhead = 4, qtail = 5, lhead = 6, ltail = 7, sq = 8, sqTail = 9,
+  file = 10, fd = 11, nknotes = 12, nos = 13, notify = 14, lastq = 15, spinScore = 16, spinTick = 17,
+}
 
 /**
  * struct knote. `[key]`: what guards the field (legend in kern/lockorder.ts).
@@ -166,17 +175,47 @@ const KNOTE = define_struct('knote', {
  * hidden class, so `kn + K.field` is a checked in-object load.
  */
 const KF = KNOTE.F;
+/**
+ * The same offsets as compile-time constants: tsc writes each `KO.field` as
+ * a number literal, where `K.field` is a context load, a hole check and a
+ * property load (about ten bytes of bytecode against two). The trigger and
+ * scan paths use these: V8 inlines callees into an optimised function only
+ * up to a total of bytecode (hi32 below), and the trigger's path spent
+ * much of that total on loading offsets, which kept its steps out of line
+ * (a call each, per change). Checked against the struct at load, below, so
+ * the two cannot drift apart.
+ */
+export const enum KO {
+  ident = 0, sdata = 2, data = 4, udata = 6, aux0 = 8, aux1 = 10,
+  kq = 12, filter = 13, flags = 14, status = 15, sfflags = 16, fflags = 17,
+  hook = 18, hnext = 19, qnext = 20, qprev = 21, lnext = 22, lprev = 23,
+  wnext = 24, wprev = 25, file = 26,
+}
 export const K = {
-  ident: KF.ident, sdata: KF.sdata, data: KF.data, udata: KF.udata, aux0: KF.aux0, aux1: KF.aux1,
-  kq: KF.kq, filter: KF.filter, flags: KF.flags, status: KF.status, sfflags: KF.sfflags, fflags: KF.fflags,
-  hook: KF.hook, hnext: KF.hnext, qnext: KF.qnext, qprev: KF.qprev, lnext: KF.lnext, lprev: KF.lprev,
-  wnext: KF.wnext, wprev: KF.wprev, file: KF.file,
+  ident: KO.ident, sdata: KO.sdata, data: KO.data, udata: KO.udata, aux0: KO.aux0, aux1: KO.aux1,
+  kq: KO.kq, filter: KO.filter, flags: KO.flags, status: KO.status, sfflags: KO.sfflags, fflags: KO.fflags,
+  hook: KO.hook, hnext: KO.hnext, qnext: KO.qnext, qprev: KO.qprev, lnext: KO.lnext, lprev: KO.lprev,
+  wnext: KO.wnext, wprev: KO.wprev, file: KO.file,
 } as const satisfies Record<keyof typeof KF, number>;
+const QC: Record<keyof typeof Q, number> = {
+  lock: QO.lock, refs: QO.refs, closing: QO.closing, count: QO.count, qhead: QO.qhead, qtail: QO.qtail,
+  lhead: QO.lhead, ltail: QO.ltail, sq: QO.sq, sqTail: QO.sqTail, file: QO.file, fd: QO.fd, nknotes: QO.nknotes,
+  nos: QO.nos, notify: QO.notify, lastq: QO.lastq, spinScore: QO.spinScore, spinTick: QO.spinTick,
+};
+/** Throws unless each constant offset is the struct's (define_struct may lay fields out anew). */
+function check_offsets(what: string, struct: Readonly<Record<string, number>>, consts: Readonly<Record<string, number>>): void {
+  for (const name of Object.keys(struct)) {
+    if (struct[name] !== consts[name]) throw new KernelAssertionError(`${what}.${name}: constant offset ${consts[name]}, struct offset ${struct[name]}`);
+  }
+}
+check_offsets('knote', KF, K);
+check_offsets('kqueue', Q, QC);
 /** The hash chains, under their bucket's stripe (h). */
 const KNCHAIN = new SList(K.hnext);
 
-/** Knote status bits (kn_status). */
-export const KN_ACTIVE = 0x01, KN_QUEUED = 0x02, KN_DISABLED = 0x04, KN_DELETING = 0x10;
+/** Knote status bits (kn_status); KNS as compile-time constants for the hot paths (KO says why). */
+export const enum KNS { ACTIVE = 0x01, QUEUED = 0x02, DISABLED = 0x04, DELETING = 0x10 }
+export const KN_ACTIVE = KNS.ACTIVE, KN_QUEUED = KNS.QUEUED, KN_DISABLED = KNS.DISABLED, KN_DELETING = KNS.DELETING;
 
 export const kqueues = kcache_create('kqueue', KQUEUE, (t) => t.kq_max!);
 export const knotes = kcache_create('knote', KNOTE, (t) => t.kq_knotes_max!);
@@ -242,8 +281,8 @@ export function kn_lookup(kq: number, filter: number, ident: number): number {
   const b = bucket(kq, filter, ident);
   let kn = m[b]!;
   for (let n = 0; kn !== 0 && n < OPTIMISTIC_STEPS; n++) {
-    if (m[kn + K.kq] === kq && m[kn + K.filter] === filter && f[(kn + K.ident) >> 1] === ident) return kn;
-    kn = m[kn + K.hnext]!;
+    if (m[kn + KO.kq] === kq && m[kn + KO.filter] === filter && f[(kn + KO.ident) >> 1] === ident) return kn;
+    kn = m[kn + KO.hnext]!;
   }
   return kn_lookup_locked(b, kq, filter, ident);
 }

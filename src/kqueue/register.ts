@@ -12,17 +12,14 @@ import { fd_file } from '../kern/fdtab.js';
 import { type Errno } from '../kern/errno.js';
 import { kstat_add } from '../kern/kstat.js';
 import { knote_unwatch } from './watch.js';
-import * as knote from './knote.js';
-import { knotes, kn_lookup, kn_hash_insert } from './knote.js';
+import { knotes, kn_lookup, kn_hash_insert, KO, QO, KNS } from './knote.js';
 import * as filter from './filter.js';
 import { filter_ops, type kevent_t, type FilterOps } from './filter.js';
 import * as consts from './consts.js';
-import { kq_lock, kq_unlock, knote_detach_and_drop, knote_event_ops, knote_activate, knote_enqueue, KNLIST, C_ENOMEM, C_KNOTES, C_KN_INUSE } from './kern.js';
+import { kq_lock, kq_unlock, knote_detach_and_drop, knote_event_ops, knote_enqueue, KNLIST, C_ENOMEM, C_KNOTES, C_KN_INUSE } from './kern.js';
 
-// Module-local copies of the offsets and bits the hot paths use (see scan.ts):
-// optimised code reads an imported binding through its module cell, with a
-// hole check, on every use; a local const is folded in as a constant.
-const K = knote.K, Q = knote.Q, KN_ACTIVE = knote.KN_ACTIVE, KN_QUEUED = knote.KN_QUEUED, KN_DISABLED = knote.KN_DISABLED, KN_DELETING = knote.KN_DELETING;
+// Offsets and status bits as compile-time constants (knote.ts KO says why);
+// module-local copies of the rest (see scan.ts).
 const EV_ADD = consts.EV_ADD, EV_DELETE = consts.EV_DELETE, EV_ENABLE = consts.EV_ENABLE, EV_DISABLE = consts.EV_DISABLE;
 const EV_SYSFLAGS = consts.EV_SYSFLAGS, EVENT_REGISTER = filter.EVENT_REGISTER;
 
@@ -49,10 +46,10 @@ export function kqueue_register(kq: number, kev: kevent_t): Errno {
  */
 export function kqueue_register_locked(kq: number, kev: kevent_t): Errno {
   const filter = kev.filter;
-  const ops = filter < 0 ? filter_ops(filter) : undefined;
+  const ops = filter_ops(filter);
   if (ops === undefined) return 'EINVAL';
   kev.flags &= ~EV_SYSFLAGS;
-  if (I32[kq + Q.closing] !== 0) return 'EBADF';
+  if (I32[kq + QO.closing] !== 0) return 'EBADF';
   // A descriptor filter checks its descriptor first (the seed's holdfp), so
   // a change naming a closed one is EBADF whatever it asks, EV_DELETE too.
   if (ops.isfd === true && !fd_open(ops, kev.ident)) return 'EBADF';
@@ -61,9 +58,19 @@ export function kqueue_register_locked(kq: number, kev: kevent_t): Errno {
   if (kn !== 0 && ops.gone !== undefined && ops.gone(kn)) { knote_detach_and_drop(kn); kn = 0; }
   if (kn === 0) return register_new(kq, kev, ops);
   if ((kev.flags & (EV_DELETE | EV_ADD)) === EV_DELETE) { knote_detach_and_drop(kn); return 0; }
-  modify(kn, kev, ops);
-  // knote_event_ops: the filter says whether the event is present now.
-  if ((I32[kn + K.status]! & KN_DELETING) === 0 && ops.event(kn, 0)) knote_activate(kn);
+  // A change to an existing knote never resets what already fired: the
+  // filter's touch applies it, else the default (a call of its own, so a
+  // filter with a touch pays no inlining budget for it: knote.ts KO).
+  if (ops.touch !== undefined) ops.touch(kn, kev, EVENT_REGISTER); else modify(kn, kev);
+  // knote_event_ops: the filter says whether the event is present now; then
+  // knote_activate, written out: in the trigger's path its call was worth
+  // more of V8's inlining budget (knote.ts KO) than its three lines.
+  const m = I32;
+  if ((m[kn + KO.status]! & KNS.DELETING) === 0 && ops.event(kn, 0)) {
+    const st = m[kn + KO.status]! | KNS.ACTIVE;
+    m[kn + KO.status] = st;
+    if ((st & (KNS.QUEUED | KNS.DISABLED | KNS.DELETING)) === 0) knote_enqueue(kq, kn);
+  }
   // Disabling keeps the knote active; enabling queues it again if it is.
   const fl = kev.flags;
   if ((fl & (EV_DISABLE | EV_ENABLE)) !== 0) enable_disable(kq, kn, fl);
@@ -93,19 +100,19 @@ function register_new(kq: number, kev: kevent_t, ops: FilterOps): Errno {
  * it in; or frees it and returns the errno that refused it (kqueue lock held).
  */
 function knote_attach(kq: number, kn: number, kev: kevent_t, ops: FilterOps): Errno {
-  I32[kn + K.kq] = kq;
-  I32[kn + K.filter] = kev.filter;
-  f64_set(kn, K.ident, kev.ident);
-  I32[kn + K.sfflags] = kev.fflags | 0;
-  f64_set(kn, K.sdata, kev.data);
+  I32[kn + KO.kq] = kq;
+  I32[kn + KO.filter] = kev.filter;
+  f64_set(kn, KO.ident, kev.ident);
+  I32[kn + KO.sfflags] = kev.fflags | 0;
+  f64_set(kn, KO.sdata, kev.data);
   kev.fflags = 0; kev.data = 0;
-  I32[kn + K.flags] = kev.flags;
-  f64_set(kn, K.udata, kev.udata);
+  I32[kn + KO.flags] = kev.flags;
+  f64_set(kn, KO.udata, kev.udata);
   const err = ops.attach(kn);
-  if (err !== 0) { knote_unwatch(kn); I32[kn + K.kq] = 0; knotes.free(kn); return err; }
+  if (err !== 0) { knote_unwatch(kn); I32[kn + KO.kq] = 0; knotes.free(kn); return err; }
   kn_hash_insert(kn);
   KNLIST.insert_tail(kq, kn);
-  I32[kq + Q.nknotes]++;
+  I32[kq + QO.nknotes]++;
   kstat_add(C_KNOTES);
   kstat_add(C_KN_INUSE);
   return 0;
@@ -113,18 +120,17 @@ function knote_attach(kq: number, kn: number, kev: kevent_t, ops: FilterOps): Er
 
 /** EV_DISABLE / EV_ENABLE of a change (kqueue lock held). */
 function enable_disable(kq: number, kn: number, fl: number): void {
-  if ((fl & EV_DISABLE) !== 0) I32[kn + K.status] |= KN_DISABLED;
-  if ((fl & EV_ENABLE) !== 0 && (I32[kn + K.status]! & KN_DISABLED) !== 0) {
-    const st = I32[kn + K.status]! & ~KN_DISABLED;
-    I32[kn + K.status] = st;
-    if ((st & KN_ACTIVE) !== 0 && (st & KN_QUEUED) === 0) knote_enqueue(kq, kn);
+  if ((fl & EV_DISABLE) !== 0) I32[kn + KO.status] |= KNS.DISABLED;
+  if ((fl & EV_ENABLE) !== 0 && (I32[kn + KO.status]! & KNS.DISABLED) !== 0) {
+    const st = I32[kn + KO.status]! & ~KNS.DISABLED;
+    I32[kn + KO.status] = st;
+    if ((st & KNS.ACTIVE) !== 0 && (st & KNS.QUEUED) === 0) knote_enqueue(kq, kn);
   }
 }
 
-/** A change to an existing knote: it never resets what already fired. */
-function modify(kn: number, kev: kevent_t, ops: FilterOps): void {
-  if (ops.touch !== undefined) { ops.touch(kn, kev, EVENT_REGISTER); return; }
-  I32[kn + K.sfflags] = kev.fflags | 0;
-  f64_set(kn, K.sdata, kev.data);
-  f64_set(kn, K.udata, kev.udata);
+/** The default change to an existing knote (a filter without touch): the saved fflags, data and udata. */
+function modify(kn: number, kev: kevent_t): void {
+  I32[kn + KO.sfflags] = kev.fflags | 0;
+  f64_set(kn, KO.sdata, kev.data);
+  f64_set(kn, KO.udata, kev.udata);
 }

@@ -7,20 +7,19 @@
  */
 import { I32, F64 } from '../kern/kmem.js';
 import { kstat_add } from '../kern/kstat.js';
-import * as knote from './knote.js';
-import { kn_setdata } from './knote.js';
+import { kn_setdata, KO, QO, KNS } from './knote.js';
 import * as filter from './filter.js';
 import { filter_ops, type kevent_t } from './filter.js';
 import * as consts from './consts.js';
 import * as kern from './kern.js';
 import { queue_append, knote_detach_and_drop } from './kern.js';
 
-// Module-local copies of the offsets, bits and the queue the scan loop uses.
-// Optimised code reads an imported binding through its module cell, with a
-// hole check, on every use (and an imported object's fields with it); a
-// local const is folded into the code as a constant.
-const K = knote.K, Q = knote.Q, PENDQ = kern.PENDQ, C_EVENTS = kern.C_EVENTS;
-const KN_ACTIVE = knote.KN_ACTIVE, KN_QUEUED = knote.KN_QUEUED, KN_DISABLED = knote.KN_DISABLED;
+// Offsets and status bits as compile-time constants (knote.ts KO: number
+// literals, which V8's inlining budget counts least); module-local copies of
+// the other bits and the queue the scan loop uses: optimised code reads an
+// imported binding through its module cell, with a hole check, on every use
+// (and an imported object's fields with it), and a local const is folded in.
+const PENDQ = kern.PENDQ, C_EVENTS = kern.C_EVENTS;
 const EV_ONESHOT = consts.EV_ONESHOT, EV_CLEAR = consts.EV_CLEAR, EV_DISPATCH = consts.EV_DISPATCH;
 const EVENT_PROCESS = filter.EVENT_PROCESS;
 
@@ -37,38 +36,38 @@ export function kqueue_scan(kq: number, max: number, out: kevent_t[]): number {
   const m = I32, f = F64; // the live bindings, read once (each read reloads them and their bounds)
   let total = 0;
   // The entries queued now; re-queued knotes go behind them and wait for the next call.
-  let left = m[kq + Q.count]!;
+  let left = m[kq + QO.count]!;
   while (total < max && left-- > 0) {
     const kn = PENDQ.remove_head(kq);
     if (kn === 0) break;
-    m[kq + Q.count] = m[kq + Q.count]! - 1;
-    const st = m[kn + K.status]!;
-    if ((st & KN_DISABLED) !== 0) {
+    m[kq + QO.count] = m[kq + QO.count]! - 1;
+    const st = m[kn + KO.status]!;
+    if ((st & KNS.DISABLED) !== 0) {
       // Disabled: off the queue but still active, so enabling re-queues it.
-      m[kn + K.status] = st & ~KN_QUEUED;
+      m[kn + KO.status] = st & ~KNS.QUEUED;
       continue;
     }
-    const ops = filter_ops(m[kn + K.filter]!)!;
-    if ((m[kn + K.flags]! & EV_ONESHOT) === 0 && !ops.event(kn, 0)) {
+    const ops = filter_ops(m[kn + KO.filter]!)!;
+    if ((m[kn + KO.flags]! & EV_ONESHOT) === 0 && !ops.event(kn, 0)) {
       // The event went away (level-triggered source drained): not reported.
-      m[kn + K.status] = st & ~(KN_QUEUED | KN_ACTIVE);
+      m[kn + KO.status] = st & ~(KNS.QUEUED | KNS.ACTIVE);
       continue;
     }
     // The knote as a kevent (kn_kevent), read after the filter's event():
     // the one place the kernel makes a kevent_t for user code.
     const ev: kevent_t = {
-      ident: num(f[(kn + K.ident) >> 1]!), filter: m[kn + K.filter]!, flags: m[kn + K.flags]! & 0xffff,
-      fflags: m[kn + K.fflags]! >>> 0, data: num(f[(kn + K.data) >> 1]!), udata: num(f[(kn + K.udata) >> 1]!),
+      ident: num(f[(kn + KO.ident) >> 1]!), filter: m[kn + KO.filter]!, flags: m[kn + KO.flags]! & 0xffff,
+      fflags: m[kn + KO.fflags]! >>> 0, data: num(f[(kn + KO.data) >> 1]!), udata: num(f[(kn + KO.udata) >> 1]!),
     };
     if (ops.touch !== undefined) ops.touch(kn, ev, EVENT_PROCESS);
     out.push(ev);
     total++;
     // What it becomes: the EV_CLEAR knote (the common edge-triggered one) here, the rest in scan_rearm.
-    const fl = m[kn + K.flags]!;
+    const fl = m[kn + KO.flags]!;
     if ((fl & (EV_ONESHOT | EV_CLEAR | EV_DISPATCH)) === EV_CLEAR) {
-      f[(kn + K.data) >> 1] = 0;
-      m[kn + K.fflags] = 0;
-      m[kn + K.status] = m[kn + K.status]! & ~(KN_QUEUED | KN_ACTIVE);
+      f[(kn + KO.data) >> 1] = 0;
+      m[kn + KO.fflags] = 0;
+      m[kn + KO.status] = m[kn + KO.status]! & ~(KNS.QUEUED | KNS.ACTIVE);
     } else {
       scan_rearm(kq, kn);
     }
@@ -80,14 +79,14 @@ export function kqueue_scan(kq: number, max: number, out: kevent_t[]): number {
 /** What a reported knote becomes (kqueue_scan; kqueue lock held, knote off the queue). */
 function scan_rearm(kq: number, kn: number): void {
   const m = I32;
-  const st = m[kn + K.status]!;
-  const fl = m[kn + K.flags]!;
+  const st = m[kn + KO.status]!;
+  const fl = m[kn + KO.flags]!;
   if ((fl & EV_ONESHOT) !== 0) {
-    m[kn + K.status] = st & ~KN_QUEUED;
+    m[kn + KO.status] = st & ~KNS.QUEUED;
     knote_detach_and_drop(kn);
   } else if ((fl & (EV_CLEAR | EV_DISPATCH)) !== 0) {
-    if ((fl & EV_CLEAR) !== 0) { kn_setdata(kn, 0); m[kn + K.fflags] = 0; }
-    m[kn + K.status] = (fl & EV_DISPATCH) !== 0 ? (st | KN_DISABLED) & ~(KN_QUEUED | KN_ACTIVE) : st & ~(KN_QUEUED | KN_ACTIVE);
+    if ((fl & EV_CLEAR) !== 0) { kn_setdata(kn, 0); m[kn + KO.fflags] = 0; }
+    m[kn + KO.status] = (fl & EV_DISPATCH) !== 0 ? (st | KNS.DISABLED) & ~(KNS.QUEUED | KNS.ACTIVE) : st & ~(KNS.QUEUED | KNS.ACTIVE);
   } else {
     queue_append(kq, kn);
   }
