@@ -24,8 +24,10 @@ export const SYSID_BASE = 0x3f000000;
  * mutexes) and the handle of its struct lwp. Kernel helper threads have a
  * system owner id and no LWP (curlwp 0). `nlocksw` is the word counting the
  * kernel mutexes it holds (its LWP's l_nlocks), so that a worker that dies
- * holding one is noticed.
+ * holding one is noticed. `sparew` is the word where the thread keeps a
+ * sleeper for its next sleep (its LWP's l_sparesl: kern/sleepq.ts sq_alloc),
+ * 0 for a thread that keeps none (not an LWP, or an LWP on its way out).
  */
-export const cur = { lid: 0, lwp: 0, nlocksw: H_SCRATCH };
+export const cur = { lid: 0, lwp: 0, nlocksw: H_SCRATCH, sparew: 0 };
 
 export function panicked(): boolean { return Atomics.load(I32, H_PANIC) !== 0; }

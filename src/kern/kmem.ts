@@ -76,7 +76,9 @@ export class KCache {
     const i = d / this.words;
     return i < this.count ? i : -1;
   }
-  get inuse(): number { return Atomics.load(I32, this.base + C_INUSE); }
+  /** Objects out of the cache but kept idle by their users for reuse (sleepq.ts spares): not in use. */
+  held: () => number = () => 0;
+  get inuse(): number { return Atomics.load(I32, this.base + C_INUSE) - this.held(); }
   get hiwat(): number { return Atomics.load(I32, this.base + C_HIWAT); }
   get fails(): number { return Atomics.load(I32, this.base + C_FAILS); }
   get bytesPerObject(): number { return this.words * 4; }

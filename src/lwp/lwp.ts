@@ -173,6 +173,7 @@
 import { I32, define_struct, kregion_create, f64_get, f64_set } from '../kern/kmem.js';
 import { SYSID_BASE } from '../kern/hdr.js';
 import { mutex_class } from '../kern/lockdebug.js';
+import { sq_spares_hook } from '../kern/sleepq.js';
 
 /** LWP states, with NetBSD's numbers. 0 marks a free slot. */
 export const LSIDL = 1, LSRUN = 2, LSSLEEP = 3, LSSTOP = 4, LSZOMB = 5, LSONPROC = 7, LSSUSPENDED = 8;
@@ -222,6 +223,8 @@ export const LWP = define_struct('lwp', {
   nlocks: 'i32',       // [!] kernel mutexes held (mutex.ts); the reaper reads it once the thread is gone
   wmesg: 'i32',        // [l] what it sleeps on (WMESG); the kernel-mutex hook writes it without l (self)
   nparks: 'i32',       // [!] statistic: parks, counted by self under its bucket
+  sparesl: 'i32',      // [!] a sleeper kept for its next sleep (kern/sleepq.ts spares): written by self while it
+                       //   runs (cur.sparew), given back by self as it exits, or by lwp_free once its worker is gone
 }, true); // lines: its lock count and state are written per kernel call, beside the next LWP's
 export const L = LWP.F;
 
@@ -230,6 +233,13 @@ mutex_class('lwp', lwptab, { field: L.lock, stride: LWP.words });
 
 export function maxlwp(): number { return lwptab.words / LWP.words; }
 export function slot_handle(slot: number): number { return lwptab.base + slot * LWP.words; }
+
+// The sleepers LWPs keep spare are not in use (kern/sleepq.ts spares).
+sq_spares_hook(() => {
+  let n = 0;
+  for (let i = 0, m = maxlwp(); i < m; i++) if (Atomics.load(I32, slot_handle(i) + L.sparesl) !== 0) n++;
+  return n;
+});
 
 /** The live LWP with this lid (any state but free), or 0. */
 export function lwp_byid(lid: number): number {

@@ -11,7 +11,7 @@ import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { on_panic, panic_error } from '../kern/panic.js';
 import { mono_now } from '../kern/time.js';
 import { sysent_set_userret_hook, sysent_sigret, sysent_sigcheck } from '../kern/sysent.js';
-import { sq_flags, sq_lnext, sq_setlnext, sq_lid, sq_wake_all, sq_orphan, sq_free, sq_wmesg, sq_kick, sq_interrupt, sq_unsleep, SQF_INTERRUPTIBLE } from '../kern/sleepq.js';
+import { sq_flags, sq_lnext, sq_setlnext, sq_lid, sq_wake_all, sq_orphan, sq_free, sq_wmesg, sq_kick, sq_interrupt, sq_unsleep, sq_spare_drop, SQF_INTERRUPTIBLE } from '../kern/sleepq.js';
 import { sq_set_sleep_ops } from '../kern/sleepwait.js';
 import { WM_PARKED } from './park.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
@@ -86,6 +86,7 @@ export function lwp_bind(h: number): void {
   cur.lid = I32[h + L.lid];
   cur.lwp = h;
   cur.nlocksw = h + L.nlocks;
+  cur.sparew = h + L.sparesl;
 }
 
 /** The thread has started running LWP h: RUN -> ONPROC. */
@@ -99,6 +100,7 @@ export function lwp_startup(h: number): void {
 /** Frees a zombie's slot (proc lock held): lwp_free. */
 export function lwp_free(h: number): void {
   const p = curproc();
+  sq_spare_drop(h + L.sparesl); // one its worker kept when it died (an exit gives it back itself)
   I32[p + P.nlwps]--;
   I32[p + P.nzlwps]--;
   if (Atomics.load(I32, h + L.flag) & LW_DETACHED) I32[p + P.ndlwps]--;
@@ -141,6 +143,9 @@ export const EXIT_DONE = 0, EXIT_LAST = 1, EXIT_ALREADY = 2;
  */
 export function lwp_exit_common(h: number, lid: number, extraFlags: number): number {
   const p = curproc();
+  // An exiting thread keeps no spare sleeper from here on: its struct may be
+  // freed (lwp_free) as soon as it is a zombie, while the thread still runs.
+  if (cur.lwp === h && cur.sparew !== 0) { sq_spare_drop(cur.sparew); cur.sparew = 0; }
   if (I32[h + L.lid] === lid) lwp_exit_hooks(lid);
   mutex_enter(p + P.lock);
   const stat = Atomics.load(I32, h + L.stat);

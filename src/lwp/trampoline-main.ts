@@ -130,7 +130,7 @@ function finish(flags: number): void {
     lwp_exit_common(h, lid, flags);
   }
   const busy = process.getActiveResourcesInfo().some((r) => r !== 'MessagePort' && r !== 'CloseReq');
-  cur.lid = 0; cur.lwp = 0; cur.nlocksw = H_SCRATCH;
+  cur.lid = 0; cur.lwp = 0; cur.nlocksw = H_SCRATCH; cur.sparew = 0;
   exited_self(false);
   done(lid, !busy && !sq_thread_abandoned());
 }
