@@ -91,7 +91,7 @@ function str(s: string): void {
     pos += n;
     return;
   }
-  if (Buffer.byteLength(s, 'utf8') === n) {
+  if (Buffer.byteLength(s) === n) {
     // A long ASCII string (its UTF-8 length is its length): one native copy.
     buf[pos++] = T_ASCII;
     dv.setUint32(pos, n, true); pos += 4;
@@ -365,14 +365,15 @@ export function fast_put_at(bytes: Uint8Array, at: number): number {
  * UTF-8 length is its length, as str() decides). Its message is
  * {@link fast_ascii_bytes} bytes, written by {@link fast_ascii_put}.
  */
-export function fast_is_long_ascii(s: string): boolean { return s.length > LONG && Buffer.byteLength(s, 'utf8') === s.length; }
+export function fast_is_long_ascii(s: string): boolean { return s.length > LONG && Buffer.byteLength(s) === s.length; } // (utf8, the default: no encoding name to look up)
 export function fast_ascii_bytes(s: string): number { return s.length + 6; }
 /** Writes the message of long ASCII string s (as fast_encode writes it) at byte `at` of `mem`. */
 export function fast_ascii_put(mem: Buffer, at: number, s: string): void {
   const n = s.length;
   mem[at] = FAST;
   mem[at + 1] = T_ASCII;
-  mem.writeUInt32LE(n, at + 2);
+  // The length byte by byte (writeUInt32LE checks its arguments first: a call per message).
+  mem[at + 2] = n & 0xff; mem[at + 3] = (n >>> 8) & 0xff; mem[at + 4] = (n >>> 16) & 0xff; mem[at + 5] = n >>> 24;
   (mem as unknown as FastWrites).latin1Write(s, at + 6, n);
 }
 
