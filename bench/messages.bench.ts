@@ -46,6 +46,7 @@ import { isMainThread } from 'node:worker_threads';
 import dc from 'node:diagnostics_channel';
 import { Lwp, Port, stats, PORT_SOURCE_MSG } from '../src/index.js';
 import { kevents } from '../src/ports/mem.js';
+import { kstat_snapshot } from '../src/kern/kstat.js';
 import { report, flush, reps, median, percentile } from './lib.js';
 import { diag_publish, dc_port_alert } from '../src/kern/diag.js';
 import { makeValue, type Kind, type Small } from './messages-values.js';
@@ -308,12 +309,20 @@ async function ukThroughput(kind: Kind, many = false): Promise<Rates> {
   return rates(r);
 }
 
+/** Spin hits and misses on ports during the last ukPingPong (kstat port.spin_*), and the CPUs it kept busy (LWP start-up included). */
+const ppStats = { hits: 0, misses: 0, cpus: 0 };
+
 async function ukPingPong(kind: Kind): Promise<number> {
-  const a = new Port(), b = new Port();
+  const a = new Port(), b = new Port(); // (boots the kernel: kstat only after)
+  const k0 = kstat_snapshot('port'), c0 = process.cpuUsage(), w0 = performance.now();
   const po = Lwp.create<number>({ module: SELF, export: 'pong', arg: { a: a.fd, b: b.fd, n: ROUNDS } });
   const pi = Lwp.create<number>({ module: SELF, export: 'ping', arg: { a: a.fd, b: b.fd, n: ROUNDS, kind } });
   const us = await pi.wait();
   await po.wait();
+  const c1 = process.cpuUsage(c0), w1 = performance.now(), k1 = kstat_snapshot('port');
+  ppStats.cpus = (c1.user + c1.system) / 1e3 / (w1 - w0);
+  ppStats.hits = k1['port.spin_hits']! - k0['port.spin_hits']!;
+  ppStats.misses = k1['port.spin_misses']! - k0['port.spin_misses']!;
   a.close(); b.close();
   return us;
 }
@@ -330,7 +339,10 @@ function bytesPerMessage(): number {
 
 if (isMainThread && process.argv[1] === new URL(import.meta.url).pathname) {
   const R = reps(5);
-  for (const kind of ['small', 'str1k'] as const) {
+  // MSG_BENCH_ONLY=pingpong: the ping-pong row alone (a run takes seconds, not minutes).
+  const only = process.env.MSG_BENCH_ONLY;
+  if (only !== undefined && only !== 'pingpong') throw new Error(`MSG_BENCH_ONLY: 'pingpong' or unset, not '${only}'`);
+  if (only === undefined) for (const kind of ['small', 'str1k'] as const) {
     const uk: Rates[] = [], ukm: Rates[] = [], pm: Rates[] = [];
     for (let r = 0; r < R; r++) {
       uk.push(await ukThroughput(kind));
@@ -354,17 +366,21 @@ if (isMainThread && process.argv[1] === new URL(import.meta.url).pathname) {
       note: `ukern ${split(ukm)}; reps ukern [${list(ukm)}]`,
     });
   }
-  const ukr: number[] = [], pmr: number[] = [];
+  const ukr: number[] = [], pmr: number[] = [], cpus: number[] = [], hits: number[] = [], misses: number[] = [];
   for (let r = 0; r < R; r++) {
     ukr.push(await ukPingPong('small'));
+    cpus.push(ppStats.cpus); hits.push(ppStats.hits); misses.push(ppStats.misses);
     pmr.push(await pmPingPong('small', ROUNDS));
   }
   const rv = median(ukr), rp = median(pmr);
   report({
     name: 'message ping-pong RTT (small objects), LWP <-> LWP', value: rv, unit: 'us',
     peer: 'postMessage ping-pong worker <-> worker', peerValue: rp, goal: '<= 0.5x', met: rv <= 0.5 * rp,
-    note: `reps ukern [${ukr.map((x) => x.toFixed(1)).join(', ')}] postMessage [${pmr.map((x) => x.toFixed(1)).join(', ')}]`,
+    note: `reps ukern [${ukr.map((x) => x.toFixed(1)).join(', ')}] postMessage [${pmr.map((x) => x.toFixed(1)).join(', ')}]; ` +
+      `port spin hits/misses per run [${hits.map((h, i) => `${h}/${misses[i]}`).join(', ')}] (${ROUNDS} round trips: ${2 * ROUNDS} gets); ` +
+      `CPUs busy while it runs (LWP start-up included) [${cpus.map((c) => c.toFixed(2)).join(', ')}]`,
   });
+  if (only === 'pingpong') { flush(); process.exit(0); }
   report({ name: 'kernel memory per queued small message (arena block + event slot)', value: bytesPerMessage(), unit: 'B' });
   // Nobody subscribed vs a subscriber on every ukern channel, switched window by window
   // inside the same LWPs (ABBA pairs; fresh LWPs each repetition), the two kinds of run
