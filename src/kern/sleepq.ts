@@ -138,8 +138,8 @@ export function sq_free(sl: number): void {
  * those lines and the sleeper's own between the CPUs. So an LWP keeps the
  * last sleeper it freed in a word of its own struct (cur.sparew: only its
  * thread writes it while it runs) and takes it back for its next sleep
- * (measured: park/unpark RTT p50 ~11.2 -> ~9.9 us, four alternating runs of
- * bench/lwp). A spare is not in use: the cache's in-use figure leaves the
+ * (measured: park/unpark RTT p50, median of eight alternating runs of
+ * bench/lwp at load 6-12, 11.9 -> 11.2 us). A spare is not in use: the cache's in-use figure leaves the
  * spares out (sq_spares_hook), and a spare goes back to the shared cache
  * when its LWP stops keeping one (sq_spare_drop: the LWP exits, or its slot
  * is freed after its worker died). The cache is sized for one spare per LWP.
