@@ -42,6 +42,21 @@ let pauseSink = 0;
 export const SPIN_BUDGET = 0, SPIN_MAX = 1, SPIN_EXTRA = 2, SPIN_NOW = 16, SPIN_LWP = 32;
 const SCORE_MAX = 16, SCORE_MIN = -16, PROBE_EVERY = 32;
 
+/**
+ * Takes a place among the spinners of the domain whose region is `region`
+ * (the kernel-wide bound, SPIN_MAX); false when none is free. Every spinner
+ * of the domain counts here: the adaptive spin below and a port getter's
+ * deadline-aware wait (ports/dwait.ts).
+ */
+export function spinner_enter(region: KRegion): boolean {
+  const b = region.base;
+  if (Atomics.add(I32, b + SPIN_NOW, 1) < Atomics.load(I32, b + SPIN_MAX)) return true;
+  Atomics.sub(I32, b + SPIN_NOW, 1);
+  return false;
+}
+/** Gives back a place taken with {@link spinner_enter}. */
+export function spinner_leave(region: KRegion): void { Atomics.sub(I32, region.base + SPIN_NOW, 1); }
+
 /** Registers a spin domain's region (at module load). */
 export function spin_region(name: string): KRegion {
   return kregion_create(name, (t) => SPIN_LWP + t.maxlwp!);
@@ -105,7 +120,7 @@ export class SpinDomain {
 
   /** Uncounts a spin of the calling thread; `marked`: it had marked its LWP spinning. */
   private release(marked: boolean): void {
-    Atomics.sub(I32, this.region.base + SPIN_NOW, 1);
+    spinner_leave(this.region);
     if (marked && cur.lid > 0 && cur.lwp !== 0) Atomics.store(I32, this.lwpWord(cur.lid), 0);
   }
 
@@ -123,10 +138,7 @@ export class SpinDomain {
     if (budget === 0 || (deadline !== Infinity && deadline - mono_now() < 2 * budget)) return 0;
     if (I32[obj + this.scoreOff]! < 0 && (++I32[obj + this.tickOff]! % PROBE_EVERY) !== 0) return 0;
     if (!this.peerActive(peer)) return 0;
-    if (Atomics.add(I32, b + SPIN_NOW, 1) >= Atomics.load(I32, b + SPIN_MAX)) {
-      Atomics.sub(I32, b + SPIN_NOW, 1);
-      return 0;
-    }
+    if (!spinner_enter(this.region)) return 0;
     if (mark && cur.lid > 0 && cur.lwp !== 0) Atomics.store(I32, this.lwpWord(cur.lid), cur.lid);
     return budget;
   }

@@ -26,7 +26,8 @@ import { kstat_add, kstat_counter } from '../kern/kstat.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { timer_port_deadline, dwait_start, dwait_finish, type DeadlineWait, type DwaitConsumer } from '../timers/kapi.js';
 import { port_nent } from './queue.js';
-import { P, port_lock, spinRegion, SPIN_NOW, SPIN_MAX, SPIN_DPOST, C_DWAIT_HIT, C_DWAIT_MISS } from './mem.js';
+import { spinner_enter, spinner_leave } from '../kern/spin.js';
+import { P, port_lock, spinRegion, SPIN_DPOST, C_DWAIT_HIT, C_DWAIT_MISS } from './mem.js';
 
 /** Callout runs by a getter in its deadline-aware wait that fired something (its own expiry, usually). */
 const C_DWAIT_FIRED = kstat_counter('port', 'dwait_fired');
@@ -41,13 +42,8 @@ const getter: DwaitConsumer = {
     mutex_exit(port_lock(h));
   },
   /** A place among the port's spinners (port_spinners), if one is free. */
-  enter(): boolean {
-    const b = spinRegion.base;
-    if (Atomics.add(I32, b + SPIN_NOW, 1) < Atomics.load(I32, b + SPIN_MAX)) return true;
-    Atomics.sub(I32, b + SPIN_NOW, 1);
-    return false;
-  },
-  leave(): void { Atomics.sub(I32, spinRegion.base + SPIN_NOW, 1); },
+  enter: () => spinner_enter(spinRegion),
+  leave: () => spinner_leave(spinRegion),
   fired(): void { kstat_add(C_DWAIT_FIRED); },
 };
 
