@@ -30,9 +30,24 @@ async function parkPingPong(rounds: number, warmup: number): Promise<{ p50: numb
   return { p50: l.p50 / 1e3, p99: l.p99 / 1e3 };
 }
 
+/**
+ * Waits until no pool worker is starting (60 s at most): the first creates
+ * make the pool refill, and a worker start is ~50-100 ms of CPU that would
+ * otherwise overlap the first repetitions (slowing the LWPs it competes
+ * with, and keeping the vCPUs out of idle for the peer that runs next).
+ */
+async function poolSettled(): Promise<void> {
+  const end = performance.now() + 60_000;
+  while (sys.kstat('lwp')['lwp.pool_starting'] !== 0) {
+    if (performance.now() > end) throw new Error(`lwp bench: pool workers still starting after 60 s: ${JSON.stringify(sys.kstat('lwp'))}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 console.log(`lwp (reps ${R})`);
 // Warm the pool and both modules.
 await parkPingPong(200, 50);
+await poolSettled();
 // Two measurements: right after the LWPs start (300 rounds of warm-up, as
 // before), and once the JIT has settled (10 000 rounds first). New LWPs run
 // on the pool's workers, the one that ran an LWP last first (lwp/pool.ts),

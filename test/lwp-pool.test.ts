@@ -22,7 +22,7 @@ async function until(what: string, cond: () => boolean): Promise<void> {
 }
 
 test('a create runs on the idle worker that ran an LWP last; the surplus retired is the coldest', async () => {
-  const pool = new WorkerPool({} as KernelImage, TRAMPOLINE, 3, { reap: () => { /* none die here */ }, changed: () => { /* no gauges */ } });
+  const pool = new WorkerPool({} as KernelImage, TRAMPOLINE, 3, 0, { reap: () => { /* none die here */ }, changed: () => { /* no gauges */ } });
   const sab = new SharedArrayBuffer(16);
   const a = new Int32Array(sab);
   const run = (lid: number, gate: boolean): void => pool.dispatch({ t: 'run', lid, module: '', exp: '', arg: { sab, gate } });
@@ -41,6 +41,37 @@ test('a create runs on the idle worker that ran an LWP last; the surplus retired
   assert.equal(Atomics.load(a, 2), Atomics.load(a, 1), 'LWP 2 did not run on the worker LWP 1 had warmed');
   // And again: 3 is given the last used (2's, the same worker) over two never used.
   await until('LWP 2 done', () => pool.idleCount === 3);
+  run(3, false);
+  await until('LWP 3 running', () => Atomics.load(a, 3) !== 0);
+  assert.equal(Atomics.load(a, 3), Atomics.load(a, 1));
+});
+
+test('idle workers beyond the pool linger: a burst that comes back within lwp_pool_linger starts no worker; the surplus goes after it, coldest first', async () => {
+  const LINGER = 400;
+  let spawned = 0;
+  const pool = new WorkerPool({} as KernelImage, TRAMPOLINE, 1, LINGER, { reap: () => { /* none die here */ }, changed: () => { spawned = Math.max(spawned, pool.workerCount); } });
+  const sab = new SharedArrayBuffer(16);
+  const a = new Int32Array(sab);
+  const run = (lid: number, gate: boolean): void => pool.dispatch({ t: 'run', lid, module: '', exp: '', arg: { sab, gate } });
+  pool.prestart(1);
+  await until('1 idle worker', () => pool.idleCount === 1);
+  // LWP 1 holds its worker while the refill starts a second.
+  run(1, true);
+  await until('the refill', () => pool.workerCount === 2 && pool.idleCount === 1);
+  Atomics.store(a, 0, 1); Atomics.notify(a, 0);
+  await until('LWP 1 done: a surplus of one', () => pool.idleCount === 2);
+  const t0 = performance.now();
+  // The next burst (one LWP) takes the warm worker; one is still idle, so no refill.
+  run(2, false);
+  await until('LWP 2 done', () => Atomics.load(a, 2) !== 0 && pool.idleCount === 2);
+  assert.equal(Atomics.load(a, 2), Atomics.load(a, 1), 'LWP 2 did not run on the worker LWP 1 had warmed');
+  await new Promise((r) => setTimeout(r, 20)); // past the refill's 10 ms: it must have started nothing
+  assert.equal(pool.workerCount, 2, 'a worker was started or retired while the surplus lingered');
+  await until('the surplus retired', () => pool.workerCount === 1);
+  const waited = performance.now() - t0;
+  assert.ok(waited >= LINGER - 1, `the surplus went after ${waited.toFixed(0)} ms, before lwp_pool_linger (${LINGER} ms)`);
+  assert.equal(spawned, 2, 'more than two workers were ever started');
+  // The one kept is the warm one.
   run(3, false);
   await until('LWP 3 running', () => Atomics.load(a, 3) !== 0);
   assert.equal(Atomics.load(a, 3), Atomics.load(a, 1));

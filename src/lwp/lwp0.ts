@@ -43,7 +43,7 @@ const deadBeforeAttach: number[] = [];
 const kthreadsBeforeAttach: Lwp0Request[] = [];
 const kthreads = new Set<string>();
 
-const pool = new WorkerPool(image, trampoline, image.tunables.lwp_pool!, {
+const pool = new WorkerPool(image, trampoline, image.tunables.lwp_pool!, image.tunables.lwp_pool_linger!, {
   reap(lid) { if (k === undefined) { deadBeforeAttach.push(lid); kern_load(); } else k.lwp_reap_dead(lid); },
   changed: tell_main,
   request,

@@ -17,8 +17,26 @@
  * (loading the trampoline) -> idle; or, given an LWP while still starting,
  * running as soon as it is up (the run request waits in its channel) ->
  * idle again when its LWP is done, or gone (retired: terminated) when the
- * LWP left work behind in the thread, or when the pool has more idle workers
- * than it keeps (then the coldest idle one goes: see dispatch()).
+ * LWP left work behind in the thread, or when the pool has had more idle
+ * workers than it keeps for `linger` ms (then the coldest idle ones go: see
+ * dispatch() and sweep()).
+ *
+ * Why surplus workers linger. The pool keeps `size` workers idle or
+ * starting ahead of the next create, so a create made while LWPs run finds
+ * a worker (the refill, after each dispatch). When those LWPs end, their
+ * workers come back on top of the refill's: a surplus. Retired at once, the
+ * next burst of the same size takes the warm ones, the refill starts as
+ * many again, and they are retired again when the burst ends: every burst
+ * paid for worker starts (~50-100 ms of CPU each, competing with the LWPs
+ * for the CPUs while they ran) that no create ever used. Measured with
+ * bench/lwp.bench.ts, whose repetitions each create two LWPs: with the
+ * surplus retired at once, the process spent ~0.6 CPU more than its peer's
+ * two workers while the peer ran (the retired workers' replacements
+ * starting), the park p99 of new LWPs was 54-382 us against 23-25 us with
+ * lingering, and the Atomics peer's own round trip fell from ~14 to ~8 us
+ * (vCPUs kept out of idle by the starts). Lingering, a program that creates
+ * bursts more often than `linger` reuses the same workers; one that stops
+ * gives back the surplus `linger` ms later (each ~8 MiB of RSS).
  * A worker that exits while it runs an LWP has its LWP reaped by the owner (`reap`: exited as LW_DIED, or a panic when it died
  * holding a kernel lock); the trampoline exits its LWP itself when the
  * worker ends by process.exit(), so the owner's reap is a backstop.
@@ -75,7 +93,7 @@ export interface PoolHooks {
 export const WS_STARTING = 0, WS_IDLE = 1, WS_BUSY = 2, WS_GONE = 3;
 
 /** A worker of the pool; `ran` orders them by warmth: the dispatch stamp of its last LWP, 0 if it never ran one. */
-interface Slot { w: Worker; port: MessagePort; st: Int32Array; lid: number; up: boolean; ran: number }
+interface Slot { w: Worker; port: MessagePort; st: Int32Array; lid: number; up: boolean; ran: number; /** When the owner last heard it was idle (ms, performance.now()). */ idleAt: number }
 
 /**
  * After a dispatch, the refill waits this long (and for the messages already
@@ -90,6 +108,8 @@ export class WorkerPool {
   /** Dispatches so far (the stamps of Slot.ran). */
   private dispatches = 0;
   private refillQueued = false;
+  /** When the sweep timer is due (ms, performance.now()), Infinity if none is set. */
+  private sweepAt = Infinity;
   /** What publish() last added to the kernel-wide gauges. */
   private shownIdle = 0;
   private shownStarting = 0;
@@ -99,6 +119,8 @@ export class WorkerPool {
     private readonly trampoline: string,
     /** Workers kept warm or starting ahead of the next create. */
     readonly size: number,
+    /** How long (ms) idle workers beyond `size` are kept before the coldest go (boot's lwp_pool_linger). */
+    readonly linger: number,
     private readonly hooks: PoolHooks,
   ) {}
 
@@ -196,7 +218,7 @@ export class WorkerPool {
     // Only running LWPs keep the process alive, and the owner's rule for that
     // (spawn.ts) covers them: a worker never does by itself.
     w.unref();
-    const s: Slot = { w, port: port1, st, lid: 0, up: false, ran: 0 };
+    const s: Slot = { w, port: port1, st, lid: 0, up: false, ran: 0, idleAt: 0 };
     this.slots.add(s);
     port1.on('message', (m: WorkerReport) => this.onReport(s, m));
     port1.unref();
@@ -236,22 +258,47 @@ export class WorkerPool {
     switch (m.t) {
       case 'ready':
         s.up = true;
+        s.idleAt = performance.now();
         this.refill();
+        this.sweep();
         break;
       case 'idle':
         // The worker has already set its state word (IDLE or GONE).
         if (Atomics.load(s.st, 0) === WS_GONE) this.retire(s);
-        else if (this.idleCount > Math.max(this.size, 1)) {
-          // A surplus: the coldest idle worker goes (never this one if it ran an LWP later than another).
-          const c = this.idle_by_warmth(false);
-          if (c !== undefined && Atomics.compareExchange(c.st, 0, WS_IDLE, WS_GONE) === WS_IDLE) this.retire(c);
-        }
+        else { s.idleAt = performance.now(); this.sweep(); }
         break;
       default:
         this.hooks.request?.(m);
         return;
     }
     this.hooks.changed();
+  }
+
+  /**
+   * Retires the surplus: while more workers are idle than the pool keeps,
+   * the coldest idle one goes once it has been idle `linger` ms (never the
+   * one an LWP ran on last while a colder one is idle); a surplus not yet
+   * due sets the timer for when it is. The owner's idea of when a worker
+   * went idle comes from its report, so a blocked owner only delays this.
+   */
+  private sweep(): void {
+    const keep = Math.max(this.size, 1);
+    const now = performance.now();
+    let retired = false;
+    while (this.idleCount > keep) {
+      const c = this.idle_by_warmth(false);
+      if (c === undefined) break;
+      const due = c.idleAt + this.linger;
+      if (due > now) { this.sweep_at(due); break; }
+      if (Atomics.compareExchange(c.st, 0, WS_IDLE, WS_GONE) === WS_IDLE) { this.retire(c); retired = true; }
+    }
+    if (retired) this.hooks.changed();
+  }
+
+  private sweep_at(due: number): void {
+    if (due >= this.sweepAt) return;
+    this.sweepAt = due;
+    setTimeout(() => { this.sweepAt = Infinity; this.sweep(); }, Math.max(1, Math.ceil(due - performance.now()))).unref();
   }
 
   private retire(s: Slot): void {

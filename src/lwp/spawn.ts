@@ -86,7 +86,7 @@ let pool: WorkerPool | undefined;
 function main_pool(): WorkerPool {
   if (pool !== undefined) return pool;
   const img = kernel_image();
-  pool = new WorkerPool(img, TRAMPOLINE, img.tunables.lwp_pool!, {
+  pool = new WorkerPool(img, TRAMPOLINE, img.tunables.lwp_pool!, img.tunables.lwp_pool_linger!, {
     reap: lwp_reap_dead,
     changed() { lwp0_refresh(); publish(); },
     lwp0Port() {
