@@ -93,7 +93,7 @@ export interface PoolHooks {
 export const WS_STARTING = 0, WS_IDLE = 1, WS_BUSY = 2, WS_GONE = 3;
 
 /** A worker of the pool; `ran` orders them by warmth: the dispatch stamp of its last LWP, 0 if it never ran one. */
-interface Slot { w: Worker; port: MessagePort; st: Int32Array; lid: number; up: boolean; ran: number; /** When the owner last heard it was idle (ms, performance.now()). */ idleAt: number }
+interface Slot { w: Worker; port: MessagePort; st: Int32Array; lid: number; up: boolean; ran: number }
 
 /**
  * After a dispatch, the refill waits this long (and for the messages already
@@ -108,6 +108,8 @@ export class WorkerPool {
   /** Dispatches so far (the stamps of Slot.ran). */
   private dispatches = 0;
   private refillQueued = false;
+  /** Since when (ms, performance.now()) more workers have been idle than the pool keeps; Infinity: not so. */
+  private surplusSince = Infinity;
   /** When the sweep timer is due (ms, performance.now()), Infinity if none is set. */
   private sweepAt = Infinity;
   /** What publish() last added to the kernel-wide gauges. */
@@ -174,6 +176,7 @@ export class WorkerPool {
     // the path (the main thread may block in the kernel right after the create).
     try { s.port.postMessage(req); } catch (e) { Atomics.store(s.st, 0, WS_IDLE); throw e; }
     s.lid = req.lid;
+    if (this.surplusSince !== Infinity && this.idleCount <= Math.max(this.size, 1)) this.surplusSince = Infinity;
     this.refill();
     this.hooks.changed();
   }
@@ -218,7 +221,7 @@ export class WorkerPool {
     // Only running LWPs keep the process alive, and the owner's rule for that
     // (spawn.ts) covers them: a worker never does by itself.
     w.unref();
-    const s: Slot = { w, port: port1, st, lid: 0, up: false, ran: 0, idleAt: 0 };
+    const s: Slot = { w, port: port1, st, lid: 0, up: false, ran: 0 };
     this.slots.add(s);
     port1.on('message', (m: WorkerReport) => this.onReport(s, m));
     port1.unref();
@@ -258,14 +261,13 @@ export class WorkerPool {
     switch (m.t) {
       case 'ready':
         s.up = true;
-        s.idleAt = performance.now();
         this.refill();
         this.sweep();
         break;
       case 'idle':
         // The worker has already set its state word (IDLE or GONE).
         if (Atomics.load(s.st, 0) === WS_GONE) this.retire(s);
-        else { s.idleAt = performance.now(); this.sweep(); }
+        else this.sweep();
         break;
       default:
         this.hooks.request?.(m);
@@ -275,23 +277,28 @@ export class WorkerPool {
   }
 
   /**
-   * Retires the surplus: while more workers are idle than the pool keeps,
-   * the coldest idle one goes once it has been idle `linger` ms (never the
-   * one an LWP ran on last while a colder one is idle); a surplus not yet
-   * due sets the timer for when it is. The owner's idea of when a worker
-   * went idle comes from its report, so a blocked owner only delays this.
+   * Retires the surplus: once more workers than the pool keeps have been
+   * idle for `linger` ms on end, the coldest idle ones go (never the one an
+   * LWP ran on last while a colder one is idle); a surplus not yet due sets
+   * the timer for when it is. A create that takes an idle worker in between
+   * ends the surplus (dispatch), and the next one starts its own wait. The
+   * owner sees a worker go idle by its report, so a blocked owner only
+   * delays this.
    */
   private sweep(): void {
     const keep = Math.max(this.size, 1);
+    if (this.idleCount <= keep) { this.surplusSince = Infinity; return; }
     const now = performance.now();
+    if (this.surplusSince === Infinity) this.surplusSince = now;
+    const due = this.surplusSince + this.linger;
+    if (due > now) { this.sweep_at(due); return; }
     let retired = false;
     while (this.idleCount > keep) {
       const c = this.idle_by_warmth(false);
       if (c === undefined) break;
-      const due = c.idleAt + this.linger;
-      if (due > now) { this.sweep_at(due); break; }
       if (Atomics.compareExchange(c.st, 0, WS_IDLE, WS_GONE) === WS_IDLE) { this.retire(c); retired = true; }
     }
+    this.surplusSince = Infinity;
     if (retired) this.hooks.changed();
   }
 
