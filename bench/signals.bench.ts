@@ -156,11 +156,17 @@ async function killRep(rounds: number, warmup: number): Promise<Record<RxMode, {
 
 // ---- the run ----------------------------------------------------------------
 
+// SIG_BENCH_ONLY=wake|timer|kill (comma-separated): those sections alone
+// (1, 2, 3 above), e.g. for A/B runs of one figure.
+const ONLY = process.env.SIG_BENCH_ONLY?.split(',');
+for (const o of ONLY ?? []) if (o !== 'wake' && o !== 'timer' && o !== 'kill') throw new Error(`SIG_BENCH_ONLY: wake, timer or kill, not '${o}'`);
+const runs = (what: string): boolean => ONLY === undefined || ONLY.includes(what);
+
 console.log(`signals (reps ${R})`);
 const p50 = (xs: ArrayLike<number>): number => latency(xs, 1000).p50;
 const p99 = (xs: ArrayLike<number>): number => latency(xs, 1000).p99;
 
-{
+if (runs('wake')) {
   await wakeRep(200, 50); // warm the pool and the modules
   const sig: { p50: number; p99: number }[] = [], prt: { p50: number; p99: number }[] = [];
   for (let i = 0; i < R; i++) {
@@ -173,7 +179,7 @@ const p99 = (xs: ArrayLike<number>): number => latency(xs, 1000).p99;
   report({ name: 'lwp_kill(SIGUSR1) -> handler p99', value: median(sig.map((x) => x.p99)), unit: 'us', peer: 'port_send -> port_get wake-up p99', peerValue: median(prt.map((x) => x.p99)) });
 }
 
-{
+if (runs('timer')) {
   const secs = Number(process.env.BENCH_TIMER_SECONDS ?? 10);
   const per = Math.max(1, secs / R);
   const sig: TimerRep[] = [], prt: TimerRep[] = [];
@@ -208,7 +214,7 @@ const p99 = (xs: ArrayLike<number>): number => latency(xs, 1000).p99;
     note: `${exp} expirations by elapsed time, ${del} deliveries, ${ov} overruns (SIGEV_PORT the same way: ${pbooks})` });
 }
 
-{
+if (runs('kill')) {
   const k: { u: number; p: number; h: number; ur: number; pr: number; lost: number }[] = [];
   await killRep(20, 10); // warm the file cache and the bundle's code cache
   for (let i = 0; i < R; i++) {
