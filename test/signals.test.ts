@@ -353,7 +353,9 @@ test('lwp_kill: ESRCH for an exited LWP and for SIGKILL/SIGSTOP/0 at a bad lid; 
   for (const s of [0, SIGKILL, SIGSTOP]) assert.equal(code(() => sys.lwp_kill(done + 1000, s)), 'ESRCH');
   // Nested: SIGUSR1's handler sends SIGUSR2 (taken at its next system call,
   // inside the handler) and a realtime signal; each entry is returned once
-  // its handler is over, the outer one after the inner ones ran.
+  // its handler is over, the outer one after the inner ones ran. The two
+  // standard signals sent at LWP 1 take no entry: each is held in LWP 1's
+  // inline siginfo (sigstate.ts), free again once SIGUSR1 was taken.
   const got: [number, number, number, number][] = [];
   sys.sigaction(SIGUSR2, { sa_handler: (s, i) => { got.push([s, i.si_code, i.si_lid, cache() - base]); } });
   sys.sigaction(SIGRTMIN + 2, { sa_handler: (s, i) => { got.push([s, i.si_code, i.si_value, cache() - base]); } });
@@ -367,13 +369,47 @@ test('lwp_kill: ESRCH for an exited LWP and for SIGKILL/SIGSTOP/0 at a bad lid; 
   sys.lwp_kill(1, SIGUSR1);
   sys.sigpending(); // SIGUSR1 taken here
   assert.deepEqual(got, [
-    [SIGUSR1, sys.SI_USER, 1, 1], // its own entry, held until the handler returns
-    [SIGUSR2, sys.SI_USER, 1, 2],
-    [SIGRTMIN + 2, sys.SI_QUEUE, 42, 2], // SIGUSR2's entry back in the cache first
-    [0, 0, 0, 1],
+    [SIGUSR1, sys.SI_USER, 1, 0], // inline: no entry
+    [SIGUSR2, sys.SI_USER, 1, 0], // inline too
+    [SIGRTMIN + 2, sys.SI_QUEUE, 42, 1], // its own entry, held until the handler returns
+    [0, 0, 0, 0],
   ]);
   assert.equal(cache(), base);
   reset(SIGUSR1, SIGUSR2, SIGRTMIN + 2);
+});
+
+test('lwp_kill of standard signals: the first pending on an LWP is held in its inline siginfo, another in a ksiginfo; each is taken with its own siginfo, lowest first; SIG_IGN discards an inline one and frees the slot', () => {
+  const cache = (): number => sys.kmem_snapshot().caches.find((c) => c.cache === 'ksiginfo')!.inUse;
+  const Z = { tv_sec: 0, tv_nsec: 0 };
+  const info = (i: sys.siginfo_t): number[] => [i.si_signo, i.si_code, i.si_pid, i.si_lid, i.si_value, i.si_overrun];
+  const base = cache();
+  const both = set_of(SIGUSR1, SIGUSR2);
+  sys.sigprocmask(SIG_BLOCK, both);
+  sys.lwp_kill(1, SIGUSR2);
+  assert.equal(cache(), base, 'the first one: inline');
+  sys.lwp_kill(1, SIGUSR1);
+  assert.equal(cache(), base + 1, 'the slot is taken: an entry');
+  sys.lwp_kill(1, SIGUSR1); sys.lwp_kill(1, SIGUSR2);
+  assert.equal(cache(), base + 1, 'both coalesce');
+  // SIGUSR1 (its entry) before SIGUSR2 (inline), each with lwp_kill's siginfo.
+  assert.deepEqual(info(sys.sigtimedwait(both, Z)), [SIGUSR1, sys.SI_USER, process.pid, 1, 0, 0]);
+  assert.equal(cache(), base);
+  assert.ok(sys.sigismember(sys.sigpending(), SIGUSR2));
+  assert.deepEqual(info(sys.sigtimedwait(both, Z)), [SIGUSR2, sys.SI_USER, process.pid, 1, 0, 0]);
+  assert.equal(code(() => sys.sigtimedwait(both, Z)), 'EAGAIN');
+  // The slot was freed by the take: the next one is inline again; SIG_IGN
+  // discards it (blocked or not) and frees the slot for the one after.
+  sys.lwp_kill(1, SIGUSR1);
+  assert.equal(cache(), base);
+  sys.sigaction(SIGUSR1, { sa_handler: SIG_IGN });
+  assert.ok(!sys.sigismember(sys.sigpending(), SIGUSR1));
+  sys.sigaction(SIGUSR1, { sa_handler: SIG_DFL });
+  sys.lwp_kill(1, SIGUSR2); sys.lwp_kill(1, SIGUSR1);
+  assert.equal(cache(), base + 1, 'SIGUSR2 inline, SIGUSR1 in an entry');
+  assert.deepEqual(info(sys.sigtimedwait(both, Z)), [SIGUSR1, sys.SI_USER, process.pid, 1, 0, 0]);
+  assert.deepEqual(info(sys.sigtimedwait(both, Z)), [SIGUSR2, sys.SI_USER, process.pid, 1, 0, 0]);
+  assert.equal(cache(), base);
+  reset(SIGUSR1, SIGUSR2);
 });
 
 test('signals sent at an LWP while it exits are dropped with it: no ksiginfo outlives it (fuzz finding)', async () => {

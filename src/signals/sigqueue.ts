@@ -6,7 +6,7 @@
  * here runs under the signal lock except sig_unlock's deferred timer step.
  * The rules are in sig.ts's header; the layout in sigstate.ts.
  */
-import { I32 } from '../kern/kmem.js';
+import { I32, f64_get, f64_set } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { TailQ } from '../kern/queue.js';
 import { sq_wake_one } from '../kern/sleepq.js';
@@ -134,6 +134,7 @@ export function ls_drain(h: number): void {
     if (I32[k + KS.timer] !== 0) timer_todo.push({ it: I32[k + KS.timer]!, tid: I32[k + KS.tid]! });
     ks_free(k);
   }
+  I32[h + LS.isig] = 0;
   I32[h + LS.pend0] = 0; I32[h + LS.pend1] = 0;
 }
 
@@ -178,6 +179,17 @@ export function put_entry_reset(): void { put_entry = false; }
 export function sigput(q: TailQ, qh: number, pend0: number, s: number, src: SigSource): Errno {
   const rt = sig_is_rt(s);
   if (!rt && has(qh, pend0, s)) { kstat_add(C_COALESCED); return 0; }
+  // A standard signal for an LWP whose inline siginfo is free: held there
+  // (sigstate.ts), not in a ksiginfo. A timer's signal never is (its
+  // ksiginfo carries the timer, which its taking and withdrawal look for).
+  if (!rt && q === LQ && src.timer === 0 && I32[qh + LS.isig] === 0) {
+    I32[qh + LS.isig] = s; I32[qh + LS.icode] = src.code; I32[qh + LS.ipid] = src.pid; I32[qh + LS.ilid] = src.lid;
+    f64_set(qh, LS.ivalue, src.value);
+    put_entry = true;
+    bit_set(qh, pend0, s);
+    kstat_add(C_QUEUED);
+    return 0;
+  }
   const sg = sigacts_h();
   if (rt && I32[sg + SG.nrt]! >= ksiginfos.count - 4 * lwpsig_count() - 64) { kstat_add(C_DROPPED); return 'EAGAIN'; }
   const k = ksiginfos.alloc();
@@ -204,6 +216,18 @@ export function sigput(q: TailQ, qh: number, pend0: number, s: number, src: SigS
 export function sigget(q: TailQ, qh: number, pend0: number, s: number, out: siginfo_t, hold = false): boolean {
   ks_held = 0;
   if (!has(qh, pend0, s)) return false;
+  // The LWP's inline siginfo: older than any entry of s on its queue (one put
+  // there while s is pending on the LWP would have coalesced: only
+  // hand_to_waiter adds one behind it), so it goes first.
+  if (q === LQ && I32[qh + LS.isig] === s) {
+    I32[qh + LS.isig] = 0;
+    out.si_signo = s; out.si_code = I32[qh + LS.icode]!; out.si_value = f64_get(qh, LS.ivalue);
+    out.si_pid = I32[qh + LS.ipid]!; out.si_lid = I32[qh + LS.ilid]!; out.si_overrun = 0;
+    let more = false;
+    for (let k = q.head(qh); k !== 0; k = q.after(k)) if (I32[k + KS.signo] === s) { more = true; break; }
+    if (!more) bit_clear(qh, pend0, s);
+    return true;
+  }
   let found = 0, more = false;
   for (let k = q.head(qh); k !== 0; k = q.after(k)) {
     if (I32[k + KS.signo] !== s) continue;

@@ -11,6 +11,14 @@
  * (no second entry), a realtime one queues (EAGAIN past `sigqueue_max`).
  * When the cache is exhausted a standard signal still becomes pending: its
  * bit is set with no entry, and its siginfo is made up when it is taken.
+ * One exception to "one ksiginfo each": an LWP's entry holds one siginfo
+ * inline (isig), which a standard signal directed at the LWP (lwp_kill)
+ * takes instead of a ksiginfo when it is free. Such a signal is never
+ * queued behind another of its number, so where its siginfo lives changes
+ * no order; and its delivery, which wakes a thread asleep on another vCPU,
+ * then touches no line but the LWP entry's (no cache lock, no entry on the
+ * sender's side, no queue walk on the taker's): the lines a signal's path
+ * touches, each a cache miss on a vCPU that just woke, are its cost.
  *
  * Locks: one mutex, class `sig` (the process's signal lock), guards all of
  * it except the words marked [a]. It comes after proc and timer in the lock
@@ -77,9 +85,12 @@ export const SA = SIGACT.F;
 
 /** Per-LWP signal state, one per LWP table slot (lwp/lwp.ts), indexed like it. */
 export const LWPSIG = define_struct('lwpsig', {
+  ivalue: 'f64',    // [S] si_value of the inline siginfo (isig)
   lid: 'i32',       // [S] the LWP the entry belongs to now (0: none): set at lwp_create, cleared at exit
   mask0: 'i32', mask1: 'i32', // [S] l_sigmask; written by the LWP itself (and by lwp_create before the LWP runs)
   pend0: 'i32', pend1: 'i32', // [S] signals directed at this LWP, pending
+  isig: 'i32',      // [S] the standard signal whose siginfo is held inline here instead of in a ksiginfo (0: none)
+  icode: 'i32', ipid: 'i32', ilid: 'i32', // [S] the rest of that siginfo (si_overrun is 0: no timer's signal is held here)
   qhead: 'i32', qtail: 'i32', // [S] their ksiginfo entries
   catch0: 'i32', catch1: 'i32', // [S] signals whose function handler lives in this LWP's thread
   wait0: 'i32', wait1: 'i32', // [S] the set it is waiting for in sigwait (0, 0: not waiting)
@@ -87,7 +98,7 @@ export const LWPSIG = define_struct('lwpsig', {
   bell: 'i32',      // [a] bumped to wake the thread's event loop (a caught signal for it)
   armed: 'i32',     // [!] its thread waits on `bell` in its event loop (a taker that can run a handler while idle)
   lnext: 'i32', lprev: 'i32', // [S] on sigacts' list of live entries (kept by ls_init / ls_retire: after `armed`, which ls_init's clear stops at)
-});
+}, true); // a line each (two): lid to catch1, what a delivery reads, share the first
 export const LS = LWPSIG.F;
 
 /** A pending signal (ksiginfo_t). */
