@@ -412,6 +412,29 @@ test('lwp_kill of standard signals: the first pending on an LWP is held in its i
   reset(SIGUSR1, SIGUSR2);
 });
 
+test('signals for an LWP asleep in sigwaitinfo go to its own queue at once, the first in its inline siginfo: each taken in order with its value, none left on the process or in the cache', async () => {
+  const cache = (): number => sys.kmem_snapshot().caches.find((c) => c.cache === 'ksiginfo')!.inUse;
+  const s = SIGRTMIN + 4;
+  const base = cache();
+  sys.sigprocmask(SIG_BLOCK, set_of(s)); // nobody else takes it (the LWP inherits the mask)
+  const sab = new SharedArrayBuffer(64);
+  const a = new Int32Array(sab);
+  const lid = sys.lwp_create({ module: sigs, export: 'waitsInfoN', arg: { sab, signo: s, n: 3 } });
+  await until(() => sys.lwp_snapshot().lwps.some((l) => l.lid === lid && l.wmesg === 'sigwait'), 5000, 'the LWP to sleep in sigwaitinfo');
+  // Suspended in its sleep, it stays a waiter for s and takes nothing until continued.
+  sys.lwp_suspend(lid);
+  sys.sigqueue(process.pid, s, 1);
+  assert.equal(cache(), base, 'the first: in the waiter\'s inline siginfo');
+  sys.sigqueue(process.pid, s, 2); sys.sigqueue(process.pid, s, 3);
+  assert.equal(cache(), base + 2, 'the next two: entries behind it');
+  assert.ok(!sys.sigismember(sys.sigpending(), s), 'none pending on the process');
+  sys.lwp_continue(lid);
+  await within(sys.lwp_wait_async(lid), 5000, 'the LWP to take all three');
+  assert.deepEqual([...a.subarray(1, 10)], [s, sys.SI_QUEUE, 1, s, sys.SI_QUEUE, 2, s, sys.SI_QUEUE, 3]);
+  assert.equal(cache(), base);
+  reset();
+});
+
 test('signals sent at an LWP while it exits are dropped with it: no ksiginfo outlives it (fuzz finding)', async () => {
   const cache = (): number => sys.kmem_snapshot().caches.find((c) => c.cache === 'ksiginfo')!.inUse;
   const base = cache();

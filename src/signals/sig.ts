@@ -239,9 +239,39 @@ function generate_lwp(lid: number, s: number, src: SigSource): Errno {
 function generate_proc(s: number, src: SigSource): Errno {
   job_control(s);
   if (sig_ignored(s) && !blocked_somewhere(s)) { kstat_add(C_DISCARDED); return 0; }
-  const e = sigput(PQ, sigacts_h(), SG.pend0, s, src);
+  const sg = sigacts_h();
+  // A sigwaiter takes s first. With none of s pending on the process, the
+  // signal is put on the waiter's queue at once, where choose_taker would
+  // move it (hand_to_waiter) from the process queue, the only one of s there:
+  // the same place and order, without the detour through the process queue,
+  // and in the waiter's inline siginfo when that is free. This is the path
+  // of a SIGEV_SIGNAL expiry that a sigwaitinfo in its deadline-aware wait
+  // fires in its own thread (signals/wait.ts), every step of which comes
+  // before the waiter returns.
+  if (I32[sigact_h(s) + SA.nwait]! > 0 && !has(sg, SG.pend0, s)) {
+    const w = waiter_for(s);
+    if (w !== 0) {
+      const e = sigput(LQ, w, LS.pend0, s, src, false);
+      if (e === 0) sq_wake_one(w + LS.wq);
+      return e;
+    }
+  }
+  const e = sigput(PQ, sg, SG.pend0, s, src);
   if (e !== 0) return e;
   choose_taker(s);
+  return 0;
+}
+
+/** The entry of an LWP in sigwait for s, or 0 (lock held): the caller's own first (it fired a timer in its wait). */
+function waiter_for(s: number): number {
+  const me = cur.lid;
+  if (me !== 0 && me !== exiting) {
+    const ls = ls_peek(me);
+    if (ls !== 0 && waits_for(ls, s)) return ls;
+  }
+  for (let ls = LIVE.head(sigacts_h()); ls !== 0; ls = LIVE.after(ls)) {
+    if (I32[ls + LS.lid] !== exiting && waits_for(ls, s)) return ls;
+  }
   return 0;
 }
 

@@ -134,7 +134,12 @@ export function ls_drain(h: number): void {
     if (I32[k + KS.timer] !== 0) timer_todo.push({ it: I32[k + KS.timer]!, tid: I32[k + KS.tid]! });
     ks_free(k);
   }
-  I32[h + LS.isig] = 0;
+  const s = I32[h + LS.isig]!;
+  if (s !== 0) {
+    if (I32[h + LS.itimer] !== 0) timer_todo.push({ it: I32[h + LS.itimer]!, tid: I32[h + LS.itid]! });
+    if (sig_is_rt(s)) I32[sigacts_h() + SG.nrt]--;
+    I32[h + LS.isig] = 0;
+  }
   I32[h + LS.pend0] = 0; I32[h + LS.pend1] = 0;
 }
 
@@ -168,30 +173,34 @@ export function ks_release(k: number): void { ksiginfos.free(k); }
 /** What a generation carries besides the signal number. */
 export interface SigSource { code: number; value: number; pid: number; lid: number; timer: number; tid?: number }
 
+/** Whether the last sigput made an entry (sig_generate_timer reads it). */
+export let put_entry = false;
+export function put_entry_reset(): void { put_entry = false; }
 /**
  * Makes s pending on the queue whose head is `qh` (process: PQ on sigacts;
  * LWP: LQ on its entry), its pending set at `pend0`. Lock held. Returns 0,
  * or EAGAIN for a realtime signal past the limit or with no entry left.
+ * Without `coalesce` a standard signal pending there already is queued
+ * again: a process signal handed straight to a sigwaiter, which coalesces
+ * only with one pending on the process, as it would have on its way.
  */
-/** Whether the last sigput made an entry (sig_generate_timer reads it). */
-export let put_entry = false;
-export function put_entry_reset(): void { put_entry = false; }
-export function sigput(q: TailQ, qh: number, pend0: number, s: number, src: SigSource): Errno {
+export function sigput(q: TailQ, qh: number, pend0: number, s: number, src: SigSource, coalesce = true): Errno {
   const rt = sig_is_rt(s);
-  if (!rt && has(qh, pend0, s)) { kstat_add(C_COALESCED); return 0; }
-  // A standard signal for an LWP whose inline siginfo is free: held there
-  // (sigstate.ts), not in a ksiginfo. A timer's signal never is (its
-  // ksiginfo carries the timer, which its taking and withdrawal look for).
-  if (!rt && q === LQ && src.timer === 0 && I32[qh + LS.isig] === 0) {
+  if (!rt && coalesce && has(qh, pend0, s)) { kstat_add(C_COALESCED); return 0; }
+  const sg = sigacts_h();
+  if (rt && I32[sg + SG.nrt]! >= ksiginfos.count - 4 * lwpsig_count() - 64) { kstat_add(C_DROPPED); return 'EAGAIN'; }
+  // For an LWP with its inline siginfo free and none of s pending: held
+  // there (sigstate.ts), not in a ksiginfo.
+  if (q === LQ && I32[qh + LS.isig] === 0 && !has(qh, pend0, s)) {
     I32[qh + LS.isig] = s; I32[qh + LS.icode] = src.code; I32[qh + LS.ipid] = src.pid; I32[qh + LS.ilid] = src.lid;
+    I32[qh + LS.itimer] = src.timer; I32[qh + LS.itid] = src.tid ?? 0;
     f64_set(qh, LS.ivalue, src.value);
     put_entry = true;
+    if (rt) I32[sg + SG.nrt]++;
     bit_set(qh, pend0, s);
     kstat_add(C_QUEUED);
     return 0;
   }
-  const sg = sigacts_h();
-  if (rt && I32[sg + SG.nrt]! >= ksiginfos.count - 4 * lwpsig_count() - 64) { kstat_add(C_DROPPED); return 'EAGAIN'; }
   const k = ksiginfos.alloc();
   if (k === 0) {
     if (rt) { kstat_add(C_DROPPED); return 'EAGAIN'; }
@@ -223,6 +232,8 @@ export function sigget(q: TailQ, qh: number, pend0: number, s: number, out: sigi
     I32[qh + LS.isig] = 0;
     out.si_signo = s; out.si_code = I32[qh + LS.icode]!; out.si_value = f64_get(qh, LS.ivalue);
     out.si_pid = I32[qh + LS.ipid]!; out.si_lid = I32[qh + LS.ilid]!; out.si_overrun = 0;
+    if (I32[qh + LS.itimer] !== 0) timer_todo.push({ it: I32[qh + LS.itimer]!, tid: I32[qh + LS.itid]!, info: out });
+    if (sig_is_rt(s)) I32[sigacts_h() + SG.nrt]--;
     let more = false;
     for (let k = q.head(qh); k !== 0; k = q.after(k)) if (I32[k + KS.signo] === s) { more = true; break; }
     if (!more) bit_clear(qh, pend0, s);

@@ -12,13 +12,16 @@
  * When the cache is exhausted a standard signal still becomes pending: its
  * bit is set with no entry, and its siginfo is made up when it is taken.
  * One exception to "one ksiginfo each": an LWP's entry holds one siginfo
- * inline (isig), which a standard signal directed at the LWP (lwp_kill)
- * takes instead of a ksiginfo when it is free. Such a signal is never
- * queued behind another of its number, so where its siginfo lives changes
- * no order; and its delivery, which wakes a thread asleep on another vCPU,
- * then touches no line but the LWP entry's (no cache lock, no entry on the
- * sender's side, no queue walk on the taker's): the lines a signal's path
- * touches, each a cache miss on a vCPU that just woke, are its cost.
+ * inline (isig), which a signal put on the LWP's queue — directed at it
+ * (lwp_kill), or handed to it in sigwait (a timer's, say) — takes instead
+ * of a ksiginfo when the slot is free and none of its number is pending on
+ * the LWP. Every later one of its number is then younger, so the slot is
+ * taken first and where a siginfo lives changes no order; a realtime one
+ * counts against `sigqueue_max` all the same. Why: a delivery wakes a
+ * thread asleep on another vCPU (or one that slept a timer's period), and
+ * each line its path touches is a cache miss there; held inline it touches
+ * no line but the LWP entry's (no cache lock, no entry to fill, no queue
+ * walk to take it).
  *
  * Locks: one mutex, class `sig` (the process's signal lock), guards all of
  * it except the words marked [a]. It comes after proc and timer in the lock
@@ -89,8 +92,9 @@ export const LWPSIG = define_struct('lwpsig', {
   lid: 'i32',       // [S] the LWP the entry belongs to now (0: none): set at lwp_create, cleared at exit
   mask0: 'i32', mask1: 'i32', // [S] l_sigmask; written by the LWP itself (and by lwp_create before the LWP runs)
   pend0: 'i32', pend1: 'i32', // [S] signals directed at this LWP, pending
-  isig: 'i32',      // [S] the standard signal whose siginfo is held inline here instead of in a ksiginfo (0: none)
-  icode: 'i32', ipid: 'i32', ilid: 'i32', // [S] the rest of that siginfo (si_overrun is 0: no timer's signal is held here)
+  isig: 'i32',      // [S] the signal whose siginfo is held inline here instead of in a ksiginfo (0: none)
+  icode: 'i32', ipid: 'i32', ilid: 'i32', // [S] the rest of that siginfo
+  itimer: 'i32', itid: 'i32', // [S] as a ksiginfo's timer and tid
   qhead: 'i32', qtail: 'i32', // [S] their ksiginfo entries
   catch0: 'i32', catch1: 'i32', // [S] signals whose function handler lives in this LWP's thread
   wait0: 'i32', wait1: 'i32', // [S] the set it is waiting for in sigwait (0, 0: not waiting)
