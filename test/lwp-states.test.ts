@@ -185,6 +185,33 @@ test('unpark with another hint leaves the unpark pending and the LWP parked', as
   assert.equal(a[0], 1);
 });
 
+test('hints sharing a bucket: an unpark wakes only the LWP parked with its own hint (NaN included)', async () => {
+  // 5 and 133 hash to one bucket of the park table (128 buckets), NaN to
+  // bucket 0 with hint 0: unpark matches the hint each sleeper keeps, not
+  // its bucket, and a mismatch leaves the unpark pending.
+  assert.equal(park_bucket_lock(5), park_bucket_lock(133));
+  assert.equal(park_bucket_lock(NaN), park_bucket_lock(0));
+  const sab = new SharedArrayBuffer(16);
+  const a = new Int32Array(sab);
+  const [l5, l133, lnan] = [5, 133, NaN].map((hint, slot) => sys.lwp_create({ module: fixtures, export: 'parkHint', arg: { sab, slot, hint } }));
+  await until(() => [l5, l133, lnan].every((l) => st(l) === 'SLEEP'), 10000, 'all parked');
+  sys.lwp_unpark(l5!, 133);
+  sys.lwp_unpark(l133!, 5);
+  sys.lwp_unpark(lnan!, 0);
+  for (const l of [l5, l133, lnan]) {
+    assert.equal(st(l!), 'SLEEP', `lid ${l} still parked`);
+    assert.equal(info(l!)?.unparkPending, true, `lid ${l}: the unpark is pending`);
+  }
+  sys.lwp_unpark(l133!, 133);
+  await collect(l133!);
+  assert.equal(st(l5!), 'SLEEP');
+  sys.lwp_unpark(lnan!, NaN);
+  await collect(lnan!);
+  sys.lwp_unpark(l5!, 5);
+  await collect(l5!);
+  assert.deepEqual([...a.slice(0, 3)], [1, 1, 1], 'each woke normally (not EALREADY)');
+});
+
 test('lwp_unpark_all: LWP_UNPARK_MAX, EINVAL for empty/too long lists, 0 for a list (as NetBSD)', async () => {
   assert.equal(sys.lwp_unpark_all(null), sys.LWP_UNPARK_MAX);
   assert.throws(() => sys.lwp_unpark_all([]), code('EINVAL'));

@@ -78,7 +78,8 @@ export const SQF_INTERRUPTIBLE = 1, SQF_ASYNC = 2, SQF_HANDOFF = 4, SQF_HANDED =
 const SQF_LIVE = 0x100;
 
 export const SLEEPER = define_struct('sleeper', {
-  hand: 'f64',   // with SQF_HANDED: the value handed over (ports: portev_user; arg then holds portev_events)
+  hand: 'f64',   // with SQF_HANDED: the value handed over (ports: portev_user; arg then holds portev_events);
+                 //   a sleeper that takes no hand-off may keep a key of its own here (sq_setkey: lwp_park's hint)
   wait: 'i32',   // the wait word (SQ_*)
   lwp: 'i32',    // handle of the sleeping LWP (0 for a helper thread)
   next: 'i32', prev: 'i32',
@@ -251,6 +252,14 @@ export function sq_wake_handoff(sl: number, word: number, value: number): boolea
 }
 /** The value handed to sl (see sq_wake_handoff). */
 export function sq_hand(sl: number): number { return F64[(sl + S.hand) >> 1]!; }
+/**
+ * A key a sleeper that takes no hand-off keeps in the same field, set
+ * before it enqueues (the enqueue, under the object lock, publishes it) and
+ * read by wakers under that lock: what they match it by, on the line of
+ * the wait word they change anyway.
+ */
+export function sq_setkey(sl: number, v: number): void { F64[(sl + S.hand) >> 1] = v; }
+export function sq_key(sl: number): number { return F64[(sl + S.hand) >> 1]!; }
 
 /**
  * The LWP this thread last woke: it is about to run even though its state

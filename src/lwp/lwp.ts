@@ -203,7 +203,6 @@ export const LW_USERRET = LW_WSUSPEND | LW_PENDING | LW_PENDSIG | LW_NUDGE;
  */
 export const LWP = define_struct('lwp', {
   private: 'f64',      // [!] lwp_getprivate / lwp_setprivate
-  parkhint: 'f64',     // [!] the hint it parks with: written before it enqueues under the bucket (b), read there by unparkers
   created: 'f64',      // [c] kernel monotonic ns
   lock: 'i32',         // l_lock (class lwp)
   lid: 'i32',          // [c] until the slot is freed and reused: re-check after a lock-free lookup

@@ -12,11 +12,11 @@
  * A bucket is [lock (class parktab), head, tail, pad]: the parked sleepers
  * of every hint hashing there, all under the lock (key b).
  */
-import { I32, kregion_create, f64_get, f64_set } from '../kern/kmem.js';
+import { I32, kregion_create } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail_status, type Errno } from '../kern/errno.js';
-import { sq_alloc, sq_free, sq_enqueue, sq_wake, sq_first, sq_next, sq_lwp, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_WOKEN, SQ_TIMEDOUT, SQ_UNSLEPT } from '../kern/sleepq.js';
+import { sq_alloc, sq_free, sq_enqueue, sq_wake, sq_first, sq_next, sq_lid, sq_key, sq_setkey, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_WOKEN, SQ_TIMEDOUT, SQ_UNSLEPT } from '../kern/sleepq.js';
 import { sq_block } from '../kern/sleepwait.js';
 import type { SleepGen } from '../kern/sleeprun.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
@@ -54,7 +54,7 @@ function park_enter(hint: number, async: boolean): number {
   // Everything that can be done before taking the bucket lock is: the lock
   // is what an unparker contends for.
   const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_PARKED, 'lwp_park');
-  f64_set(l, L.parkhint, hint);
+  sq_setkey(sl, hint);
   mutex_enter(b);
   if (Atomics.load(I32, l + L.unpark) === cur.lid) {
     Atomics.store(I32, l + L.unpark, 0);
@@ -110,9 +110,13 @@ export function* park(hint: number, deadline: number, async: boolean): SleepGen<
 export function unpark_one(lid: number, hint: number): number {
   const b = bucket(hint);
   mutex_enter(b);
+  // Matched on the sleeper alone (its lid and the hint it keeps): the
+  // line the wake-up writes anyway, not the parked LWP's struct, which its
+  // own thread writes as it goes to sleep and wakes (each read of it here
+  // was a line taken from that thread's CPU on the unparker's way to the
+  // notify, and one it had to take back).
   for (let sl = sq_first(b + 1); sl !== 0; sl = sq_next(sl)) {
-    const t = sq_lwp(sl);
-    if (I32[t + L.lid] === lid && same_hint(f64_get(t, L.parkhint), hint)) {
+    if (sq_lid(sl) === lid && same_hint(sq_key(sl), hint)) {
       const woke = sq_wake(sl);
       mutex_exit(b);
       return woke ? 1 : 0;
