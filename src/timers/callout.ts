@@ -77,6 +77,8 @@ const CS_IDLE = 0, CS_PENDING = 1, CS_FIRING = 2;
 const CF_STOP = 1, CF_RESET = 2, CF_FREE = 4;
 
 const demands: ((t: Tunables) => number)[] = [];
+/** The word of a time line's heap lock (diagnostics and tests). */
+export function callout_heap_lock(line: number): number { return heap_base(line) + H_LOCK; }
 /** Reserves callouts (module load, before boot). */
 export function callout_demand(fn: (t: Tunables) => number): void { demands.push(fn); }
 function capacity(t: Tunables): number { let n = 16; for (const d of demands) n += d(t); return n; }
@@ -325,6 +327,13 @@ export function callout_sleep_prepare(line: number): { target: number; seq: numb
 /** The earliest pending deadline of a time line (Infinity when none). */
 export function callout_next(line: number): number {
   const b = heap_base(line);
+  // An empty heap is seen without the lock: the sleep hook asks before each
+  // kernel sleep of every thread while the clock thread is not running, and
+  // the lock's word then moved between the CPUs of two LWPs taking turns to
+  // sleep. The caller's own arms come before this load in its program
+  // order; another thread's arm landing just after it is missed as it would
+  // be just after the lock's release (that thread sees to its own callouts).
+  if (Atomics.load(I32, b + H_COUNT) === 0) return Infinity;
   mutex_enter(b + H_LOCK);
   const next = HEAP.first_key(b);
   mutex_exit(b + H_LOCK);
