@@ -289,7 +289,9 @@ function on_sleep_leave(): void {
   if (h === 0) return;
   mutex_enter(h + L.lock);
   I32[h + L.sleeping] = 0;
-  if (Atomics.load(I32, h + L.stat) === LSSLEEP && I32[h + L.nasync] === 0) {
+  // A plain read: every writer of l_stat holds l_lock, as we do, or is this
+  // thread (the kernel-mutex hook).
+  if (I32[h + L.stat] === LSSLEEP && I32[h + L.nasync] === 0) {
     Atomics.store(I32, h + L.stat, LSONPROC);
     I32[h + L.wmesg] = 0;
   }

@@ -287,7 +287,10 @@ export async function lwp_park_async(abstime: Timespec | null, hint?: number, op
  */
 function userret_suspend(): void {
   const l = cur.lwp;
-  if (l !== 0 && (Atomics.load(I32, l + L.flag) & LW_WSUSPEND) !== 0) lwp_halt();
+  // A plain read, as sysenter's peek: a suspension that ended this park set
+  // the flag before it changed the wait word this thread has seen, and one
+  // requested after the look is taken at the next syscall.
+  if (l !== 0 && (I32[l + L.flag]! & LW_WSUSPEND) !== 0) lwp_halt();
 }
 
 /** Unparks LWP `lid` parked with `hint`, or leaves the unpark pending. ESRCH. */
