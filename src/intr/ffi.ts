@@ -86,8 +86,32 @@ export function os_epoll_wait(ep: number, buf: EpollEvents, ms: number): number 
 }
 
 const u64 = new Uint8Array(8);
-/** Reads (and so resets) an eventfd's counter. */
+/** Reads (and so resets) an eventfd's counter, or a timerfd's expirations. */
 export function os_eventfd_drain(fd: number): number { return load()!.read(fd, u64, 8) as number; }
+
+// A one-shot monotonic timer as a descriptor (the intr thread's linger
+// window: intr.ts). Bound apart from the rest, so that a host without it
+// only goes without the linger.
+const bindTimer = libc_binder({
+  timerfd_create: 'int timerfd_create(int, int)',
+  timerfd_settime: 'int timerfd_settime(int, int, void *, void *)',
+});
+const CLOCK_MONOTONIC = 1, TFD_NONBLOCK = 0o4000, TFD_CLOEXEC = 0o2000000;
+const its = new BigInt64Array(4); // struct itimerspec: it_interval, it_value
+/** A non-blocking monotonic timerfd, or -1. */
+export function os_timerfd(): number {
+  const t = load() === null ? null : bindTimer();
+  return t === null ? -1 : t.timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC) as number;
+}
+/** Arms timerfd fd to expire once, ns from now (at least 1 ns: 0 would disarm it). 0 or -1. */
+export function os_timerfd_arm(fd: number, ns: number): number {
+  const t = bindTimer();
+  if (t === null) return -1;
+  const n = Math.max(1, Math.ceil(ns));
+  its[0] = 0n; its[1] = 0n;
+  its[2] = BigInt(Math.floor(n / 1e9)); its[3] = BigInt(n % 1e9);
+  return t.timerfd_settime(fd, 0, its, null) as number;
+}
 /** Adds 1 to an eventfd's counter (a new edge for the epoll set): kern/host.ts eventfd_ring, no FFI. */
 export { eventfd_ring as os_eventfd_ring } from '../kern/host.js';
 

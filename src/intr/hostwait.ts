@@ -14,9 +14,10 @@
  * through the one mapping in its own thread, activating its own knote (a
  * wake-up of itself: a store, no host call). epoll_wait hands each
  * edge-triggered event to one caller, so each is dispatched once: by a
- * sleeper, or by the intr thread after the last sleeper left (which
- * takes the set once more if the intr thread found events left to it
- * meanwhile: nothing waits for a later edge).
+ * sleeper, or by the intr thread once the last sleeper left and its
+ * linger ended (intr.ts; the last one takes the set once more if the intr
+ * thread found events left to it meanwhile: nothing waits for a later
+ * edge).
  *
  * What such a sleeper takes is everyone's: an event for another kqueue or
  * port is dispatched here as the intr thread would have, waking its
@@ -26,10 +27,10 @@
  */
 import { HW_READY, HW_KICK, type HostWait } from '../kern/sleepwait.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
-import { intr_epfd, intr_running, intr_hwait_enter, intr_hwait_epoch, intr_hwait_leave, intr_hwait_possible, intr_hwait_pending, intr_call_forget } from './intr.js';
+import { intr_epfd, intr_running, intr_hwait_enter, intr_hwait_epoch, intr_hwait_leave, intr_hwait_possible, intr_hwait_pending, intr_call_forget, intr_lingering } from './intr.js';
 import { intr_harvest, BRIDGE_NS } from './bridge.js';
 import { intr_kick_fd } from './kick.js';
-import { os_available, os_wait2, os_eventfd_drain, W2_FD, W2_KICK, POLLIN } from './ffi.js';
+import { os_available, os_loaded, os_wait2, os_eventfd_drain, W2_FD, W2_KICK, POLLIN } from './ffi.js';
 
 const C_WAITS = kstat_counter('intr', 'host_waits');
 const C_TAKEN = kstat_counter('intr', 'host_taken');
@@ -72,6 +73,18 @@ const hw = new SetHostWait();
  * the next), else no limit.
  */
 export function intr_hostwait_retry_ns(): number { return intr_hwait_pending() ? BRIDGE_NS : Infinity; }
+
+/**
+ * A caller about to look for events without sleeping (a zero-timeout
+ * kevent on a kqueue with OS knotes; no lock held) while a linger lasts:
+ * takes what the set holds and dispatches it here, as a host waiter would,
+ * so that the poll sees what arrived meanwhile at once, not when the
+ * linger ends. Nothing (one atomic load) while no linger lasts: the intr
+ * thread takes the events then.
+ */
+export function intr_linger_take(): void {
+  if (intr_lingering() && os_loaded()) intr_harvest();
+}
 
 /** The host wait on the kernel's epoll set for a sleeper about to block, or undefined: sleep on the wait word. */
 export function intr_hostwait(): HostWait | undefined {

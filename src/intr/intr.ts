@@ -118,6 +118,9 @@ import { define_tunable } from '../kern/options.js';
 import { tunables } from '../kern/boot.js';
 import { kstat_counter, kstat_add, kstat_gauge } from '../kern/kstat.js';
 import type { Errno } from '../kern/errno.js';
+import { mono_now } from '../kern/time.js';
+import { cur } from '../kern/hdr.js';
+import { on_lwp_exit } from '../kern/proc.js';
 import * as os from './ffi.js';
 
 declare module '../kern/options.js' {
@@ -128,11 +131,14 @@ declare module '../kern/options.js' {
     intr_spin_ns?: number;
     /** The intr thread's SCHED_FIFO priority, 1-99, where the host allows it (default 1; 0: an ordinary thread). */
     intr_rtprio?: number;
+    /** How long the set stays with host waiters after the last one left, ns (default 1000000; 0: given back at once). */
+    intr_linger_ns?: number;
   }
 }
 define_tunable('intr_sources_max', 16384, 16, 1 << 20);
 define_tunable('intr_spin_ns', 30_000, 0, 10_000_000);
 define_tunable('intr_rtprio', 1, 0, 99);
+define_tunable('intr_linger_ns', 1_000_000, 0, 60_000_000_000);
 
 /** struct intrsrc. `[key]`: what guards the field (legend in kern/lockorder.ts). */
 const INTRSRC = define_struct('intrsrc', {
@@ -158,7 +164,7 @@ export const sources = kcache_create('intrsrc', INTRSRC, (t) => t.intr_sources_m
 function nbuckets(max: number): number { let n = 64; while (n < max) n *= 2; return n; }
 /** Kernel-wide state: the lock, epoll and eventfd numbers (+1; 0 none), thread words, generation, then buckets. */
 const state = kregion_create('intr', (t) => W_BUCKETS + nbuckets(t.intr_sources_max!));
-const W_LOCK = 0, W_EPFD = 1, W_EVFD = 2, W_RUNNING = 3, W_QUIT = 4, W_GEN = 5, W_ASKED = 6, W_TID = 7, W_HWAIT = 8, W_POKE = 9, W_OWN = 10, W_EP2 = 11, W_ARM = 12, W_ARMDIRTY = 13, W_BUCKETS = 14;
+const W_LOCK = 0, W_EPFD = 1, W_EVFD = 2, W_RUNNING = 3, W_QUIT = 4, W_GEN = 5, W_ASKED = 6, W_TID = 7, W_HWAIT = 8, W_POKE = 9, W_OWN = 10, W_EP2 = 11, W_ARM = 12, W_ARMDIRTY = 13, W_TFD = 14, W_LINGER = 15, W_LLEAVE = 16, W_BUCKETS = 17;
 mutex_class('intr', state, { words: 1 });
 
 export const C_EVENTS = kstat_counter('intr', 'os_events');
@@ -235,9 +241,11 @@ kstat_gauge('intr', 'host_waiters', () => Atomics.load(I32, state.base + W_HWAIT
 /**
  * Whether the intr thread waits on its own set (intrthread-main.ts), and
  * that set's descriptor (ep2, or -1): only then do host waiters get the
- * set's events first. W_OWN: 0 not known yet, 1 yes, 2 no.
+ * set's events first. W_OWN: 0 not known yet, 1 yes, 2 no. `tfd`: the
+ * linger window's timerfd in ep2, or -1 (no linger: below).
  */
-export function intr_set_own_set(ep2: number): void {
+export function intr_set_own_set(ep2: number, tfd: number): void {
+  Atomics.store(I32, state.base + W_TFD, tfd + 1);
   Atomics.store(I32, state.base + W_EP2, ep2 + 1);
   Atomics.store(I32, state.base + W_OWN, ep2 >= 0 ? 1 : 2);
 }
@@ -264,6 +272,7 @@ export function intr_hwait_leave(epoch: number, take: () => void): void {
   const v = Atomics.sub(I32, state.base + W_HWAIT, 1); // the count is at least 1: the epoch bits are not touched
   if ((v & HW_COUNT) !== 1) return;
   if (epoch_of(v) !== epoch) take();
+  linger_begin();
   hwait_arm_sync();
 }
 
@@ -274,10 +283,10 @@ export function intr_hwait_leave(epoch: number, take: () => void): void {
  * sleepers and not also this real-time thread, which otherwise woke, most
  * often to find the events taken already, and took a CPU from the woken
  * sleeper or the writer (intr.wakeups and intr.cpu_us: see the commit that
- * made this). The last waiter to leave arms it again;
- * EPOLL_CTL_MOD evaluates the set's readiness then, so an event that
- * arrived after the last take and before the re-arm wakes the intr thread
- * at once: none waits for a later edge.
+ * made this). It is armed again when the last waiter's linger ends
+ * (below: at once when there is none); EPOLL_CTL_MOD evaluates the set's
+ * readiness then, so an event that arrived after the last take and before
+ * the re-arm wakes the intr thread at once: none waits for a later edge.
  *
  * The thread that moves the count from 0 or to 0 brings the registration
  * in line with the count, but two such moves can race (a leave's re-arm
@@ -286,10 +295,12 @@ export function intr_hwait_leave(epoch: number, take: () => void): void {
  * and sets the registration until no mark is left, and a thread that
  * finds the lock taken leaves its mark to the holder (which looks again
  * after it lets go). The last reading thus follows the last move, and the
- * set ends armed exactly when no waiter counts. Nobody waits for the lock:
- * the holder is in one epoll_ctl at most.
+ * set ends armed exactly when no waiter counts and no linger lasts. Nobody
+ * waits for the lock: the holder is in one epoll_ctl at most.
  */
 const ARM_LOCKED = 1, ARM_OFF = 2; // W_ARM: the arm lock, and whether the set is disarmed now
+/** Whether the intr thread's set should be disarmed now: a waiter counts, or the last one's linger lasts. */
+const want_off = (b: number): boolean => (Atomics.load(I32, b + W_HWAIT) & HW_COUNT) !== 0 || Atomics.load(I32, b + W_LINGER) !== 0;
 const C_DISARMS = kstat_counter('intr', 'host_disarms');
 /** 1 while the kernel's set is disarmed in the intr thread's own set (host waiters wait or just left), else 0. */
 kstat_gauge('intr', 'set_disarmed', () => (Atomics.load(I32, state.base + W_ARM) & ARM_OFF) !== 0 ? 1 : 0);
@@ -302,16 +313,107 @@ function hwait_arm_sync(): void {
     if ((w & ARM_LOCKED) !== 0 || Atomics.compareExchange(I32, b + W_ARM, w, w | ARM_LOCKED) !== w) return; // the holder sees the mark
     let off = (w & ARM_OFF) !== 0;
     while (Atomics.exchange(I32, b + W_ARMDIRTY, 0) !== 0) {
-      const want_off = (Atomics.load(I32, b + W_HWAIT) & HW_COUNT) !== 0;
-      if (want_off === off) continue;
-      os.os_epoll_set(ep2, ep, want_off ? os.EPOLLET : (os.EPOLLIN | os.EPOLLET) >>> 0, 1, 0, true);
-      off = want_off;
+      const w_off = want_off(b);
+      if (w_off === off) continue;
+      os.os_epoll_set(ep2, ep, w_off ? os.EPOLLET : (os.EPOLLIN | os.EPOLLET) >>> 0, 1, 0, true);
+      off = w_off;
       if (off) kstat_add(C_DISARMS);
     }
     Atomics.store(I32, b + W_ARM, off ? ARM_OFF : 0);
     if (Atomics.load(I32, b + W_ARMDIRTY) === 0) return;
   }
 }
+
+/*
+ * The linger. A sleeper that waits in the host again and again (an LWP
+ * looping on kevent) made two epoll_ctl calls per event: the re-arm as it
+ * left (~0.9 us between its wake-up and kevent's return) and the disarm as
+ * it came back, which widened the window in which the next arrival found
+ * it away and the set armed: the real-time intr thread was woken, took
+ * the event and rang the LWP's kick eventfd as it came back, two hops
+ * (30-40 % of the events of bench/os-vnode.bench.ts). So the last waiter
+ * to leave leaves the set disarmed for intr_linger_ns more (W_LINGER: its
+ * LWP id, 0 when no linger lasts): an arrival meanwhile waits in the set,
+ * and the LWP, back in its host wait, finds the set readable at once and
+ * takes it itself; no epoll_ctl either way.
+ *
+ * The bound. An arrival while a linger lasts and no waiter counts is
+ * taken by nobody until a host waiter comes (any: each takes the whole
+ * set) or the linger ends, and the linger ends at most intr_linger_ns
+ * after the last leave (plus the intr thread's wake-up): the first leave
+ * of a linger arms a one-shot timerfd in the intr thread's own set for
+ * that long; at its expiry the intr thread (intr_linger_tick) looks at
+ * the last leave's time (W_LLEAVE, us) and arms the timer again for the
+ * rest of the window when there was a leave since, or else ends the
+ * linger and re-arms the set itself (off everyone's path), which reports
+ * what waited there. So a looping LWP pays no syscall per event, the intr
+ * thread wakes once per window at most, and a waiter that sleeps long
+ * ends the linger within a window (the set stays disarmed for it anyway:
+ * its count), the next leave then arming the timer again. An LWP that
+ * exits ends its own linger at once (on_lwp_exit). Pollers of a kqueue
+ * with OS knotes take the set themselves while a linger lasts (kevent.ts:
+ * intr_linger_take), and a blocking kevent does not spin for an event the
+ * intr thread will not dispatch.
+ *
+ * Why it never leaves a linger without its expiry: W_LINGER goes from 0
+ * to nonzero only by a leave's compare-exchange, which then arms the
+ * timer; only the timer's holder arms it while it is nonzero (the intr
+ * thread at an expiry); nobody ever disarms it (an expiry with no linger
+ * is ignored). Every end of a linger (expiry, exit) is a compare-exchange
+ * to 0 followed by hwait_arm_sync, so a leave that renewed the linger
+ * just before the end only loses it early: arming is always safe.
+ */
+const C_LINGERS = kstat_counter('intr', 'lingers');
+const C_LINGER_ENDS = kstat_counter('intr', 'linger_ends');
+/** 1 while a linger lasts (the set left disarmed after its last waiter left), else 0. */
+kstat_gauge('intr', 'lingering', () => Atomics.load(I32, state.base + W_LINGER) !== 0 ? 1 : 0);
+const now_us = (): number => Math.floor(mono_now() / 1000) | 0;
+
+/** The last waiter left (its count is 0 now): its linger starts or goes on. */
+function linger_begin(): void {
+  const b = state.base, tfd = Atomics.load(I32, b + W_TFD) - 1, ns = tunables().intr_linger_ns!;
+  if (tfd < 0 || ns <= 0 || cur.lid <= 0) return;
+  Atomics.store(I32, b + W_LLEAVE, now_us());
+  for (;;) {
+    const l = Atomics.load(I32, b + W_LINGER);
+    if (l !== 0) { if (Atomics.compareExchange(I32, b + W_LINGER, l, cur.lid) === l) return; continue; }
+    if (Atomics.compareExchange(I32, b + W_LINGER, 0, cur.lid) !== 0) continue;
+    // A linger starts: its expiry first. Should the host refuse the timer,
+    // no linger (the caller's hwait_arm_sync then re-arms the set).
+    // (Another leave may have taken it over meanwhile, trusting an expiry
+    // that will not come: every linger ends.)
+    if (os.os_timerfd_arm(tfd, ns) < 0) { Atomics.store(I32, b + W_LINGER, 0); return; }
+    kstat_add(C_LINGERS);
+    return;
+  }
+}
+
+/** The intr thread: the linger timer expired (its timerfd read). */
+export function intr_linger_tick(): void {
+  const b = state.base, tfd = Atomics.load(I32, b + W_TFD) - 1;
+  const window = Math.ceil(tunables().intr_linger_ns! / 1000);
+  for (;;) {
+    const l = Atomics.load(I32, b + W_LINGER);
+    if (l === 0) return; // ended by an exit: nothing to look after
+    const since = (now_us() - Atomics.load(I32, b + W_LLEAVE)) | 0;
+    if (since >= 0 && since < window && os.os_timerfd_arm(tfd, (window - since) * 1000) === 0) return;
+    // A whole window without a leave. Another leave that takes the linger
+    // over first makes the exchange fail: look again (its time is news).
+    if (Atomics.compareExchange(I32, b + W_LINGER, l, 0) !== l) continue;
+    kstat_add(C_LINGER_ENDS);
+    hwait_arm_sync();
+    return;
+  }
+}
+
+/** Whether a linger lasts: the set's events may wait there for a host waiter or a poller (intr_linger_take). */
+export function intr_lingering(): boolean { return Atomics.load(I32, state.base + W_LINGER) !== 0; }
+
+// An LWP that exits never comes back to its host wait: its linger ends now.
+// (Another's linger, or one taken over meanwhile, has its expiry pending.)
+on_lwp_exit((lid) => {
+  if (Atomics.compareExchange(I32, state.base + W_LINGER, lid, 0) === lid) hwait_arm_sync();
+});
 
 /**
  * The intr thread, woken by the set: true when it must leave the set to the

@@ -82,12 +82,16 @@ export function intrthread_main(image: KernelImage): never {
   // woken by the same arrival and takes them itself (intr.ts
   // intr_hwait_skip), one host wake-up from the descriptor. Where a second
   // set cannot be made, the thread waits on the kernel's set as before and
-  // host waiters then only ever find its events taken.
+  // host waiters then only ever find its events taken. A timerfd there
+  // (data 2) bounds the last host waiter's linger (intr.ts); without one,
+  // the set is given back to this thread as each last waiter leaves.
   const ep2 = ffi.os_epoll_create();
   const own = ep2 >= 0 && ffi.os_epoll_set(ep2, evfd, ffi.EPOLLIN, 0, 0, false) === 0 &&
     ffi.os_epoll_set(ep2, ep, (ffi.EPOLLIN | ffi.EPOLLET) >>> 0, 1, 0, false) === 0;
   if (own) ffi.os_epoll_del(ep, evfd);
-  intr.intr_set_own_set(own ? ep2 : -1);
+  let tfd = own ? ffi.os_timerfd() : -1;
+  if (tfd >= 0 && ffi.os_epoll_set(ep2, tfd, ffi.EPOLLIN, 2, 0, false) < 0) { ffi.os_close(tfd); tfd = -1; }
+  intr.intr_set_own_set(own ? ep2 : -1, tfd);
   const buf2 = new ffi.EpollEvents(4);
   /** Whether the kernel's set holds an event now (a poll: nothing is taken). */
   const pending = (): boolean => ffi.os_poll(ep, ffi.POLLIN) > 0;
@@ -114,11 +118,14 @@ export function intrthread_main(image: KernelImage): never {
   for (;;) {
     if (intr.intr_quitting()) quit();
     const slept = performance.now();
-    let n = 0;
+    let n = 0, ticks = 0;
     if (own) {
       const m = ffi.os_epoll_wait(ep2, buf2, -1);
       for (let i = 0; i < m; i++) {
-        if (buf2.lo(i) === 0) { ffi.os_eventfd_drain(evfd); intr.intr_run_pokes(); }
+        const lo = buf2.lo(i);
+        if (lo === 2) ticks++;
+        if (lo === 0) { ffi.os_eventfd_drain(evfd); intr.intr_run_pokes(); }
+        else if (lo === 2) { ffi.os_eventfd_drain(tfd); intr.intr_linger_tick(); }
         else if (!intr.intr_hwait_skip(pending)) n += take();
       }
     } else {
@@ -127,7 +134,8 @@ export function intrthread_main(image: KernelImage): never {
     }
     const short = performance.now() - slept < spinMs / 3;
     kstat_add(intr.C_WAKEUPS);
-    if (spinNs > 0 && (n > 1 || short || hit)) hit = look_again();
+    // (A wake-up for the linger timer alone is no burst.)
+    if (spinNs > 0 && (n > 1 || short || hit) && (n > 0 || ticks === 0)) hit = look_again();
     account_cpu();
   }
 }

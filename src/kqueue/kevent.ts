@@ -21,7 +21,7 @@ import { kqueue_register_locked } from './register.js';
 import { spin_poll } from './spin.js';
 import type { kevent_t } from './filter.js';
 import * as consts from './consts.js';
-import { intr_bridge, intr_bridge_needed, intr_hostwait, intr_hostwait_retry_ns, intr_call_forget, BRIDGE_NS } from '../intr/kapi.js';
+import { intr_bridge, intr_bridge_needed, intr_hostwait, intr_hostwait_retry_ns, intr_call_forget, intr_lingering, intr_linger_take, BRIDGE_NS } from '../intr/kapi.js';
 
 const WMESG_KQREAD = wmesg_register('kqread');
 // Local copies for apply_changes' loop (an imported binding is a cell load and a hole check per use; see scan.ts).
@@ -242,6 +242,9 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
   }
   let handed = false;
   try {
+    // While a host waiter's linger lasts, the intr thread does not take the
+    // set's events: a poll of OS knotes takes them itself (intr.ts).
+    if (max !== 0 && wait === 0 && I32[kq + Q.nos]! > 0) intr_linger_take();
     let out: kevent_t[];
     if (changes.n === 0) out = results(max);
     else try { out = apply_changes(kq, changes, max, syscall); } finally { changes_done(changes); }
@@ -280,7 +283,10 @@ export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]
       if (deadline !== Infinity && mono_now() >= deadline) break;
       // Blocking form: first spin without queueing (a trigger then has
       // nobody to wake), once per call; the async form never spins.
-      if (!async && !polled) {
+      // Not while a host waiter's linger lasts on a kqueue with OS knotes:
+      // nobody dispatches their events until a host waiter takes them, and
+      // the host wait below finds the set readable at once (intr.ts).
+      if (!async && !polled && !(I32[kq + Q.nos]! > 0 && intr_lingering())) {
         polled = true;
         // Look again under the lock whatever the poll saw: a trigger after
         // its last look found nobody to wake.

@@ -1,0 +1,59 @@
+/**
+ * The last host waiter's linger (intr.ts) with a window of 50 s, longer
+ * than any test here, so that only the paths under test can end it or see
+ * past it: a zero-timeout kevent on a kqueue with OS knotes takes the
+ * set's events itself while the linger lasts (kevent.ts: intr_linger_take;
+ * the intr thread would not see them before the window ends), and an LWP's
+ * exit ends its linger at once (on_lwp_exit), the set armed again.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeSync, readSync, closeSync } from 'node:fs';
+import * as sys from '../src/sys/index.js';
+import { pipe_high } from './fixtures/osfd.js';
+import { until, within } from './helpers.js';
+
+sys.boot({ intr_linger_ns: 50_000 * 1e6 });
+
+const F = new URL('./fixtures/kq-hostwait-lwp.js', import.meta.url);
+const kst = (k: string): number => sys.kstat('intr')[`intr.${k}`] ?? 0;
+const ZERO = { tv_sec: 0, tv_nsec: 0 };
+
+test('while a linger lasts, a zero-timeout kevent on OS knotes sees an arrival at once; the lingering LWP\'s exit ends the linger and re-arms the set', async () => {
+  const A = pipe_high(), C = pipe_high(), buf = Buffer.alloc(16);
+  const kq = sys.kqueue();
+  sys.kevent(kq, [sys.EV_SET(C[0], sys.EVFILT_READ, sys.EV_ADD | sys.EV_CLEAR, 0, 0, 0)], 0, ZERO);
+  const sab = new SharedArrayBuffer(32), res = new Int32Array(sab);
+  const lid = sys.lwp_create({ module: F, export: 'steppedReader', arg: { r: A[0], sab } });
+  const go = (k: number): void => { Atomics.store(res, 1, k); Atomics.notify(res, 1); };
+  await until(() => res[0] === 1, 10_000, 'the reader');
+  go(1);
+  await until(() => kst('host_waiters') === 1, 10_000, 'the reader to wait in the host');
+  writeSync(A[1], 'a');
+  await until(() => res[2] === 1, 10_000, 'round 1');
+  assert.equal(res[3], 1, 'round 1: one event');
+  assert.equal(kst('lingering'), 1, 'the reader out of kevent: its linger lasts');
+  assert.equal(kst('set_disarmed'), 1, 'the set disarmed with nobody waiting in the host');
+  // Nobody dispatches C's arrival now but a caller that takes the set
+  // itself: the poll, at once (the write has queued it in the set).
+  for (let i = 0; i < 3; i++) {
+    writeSync(C[1], 'x');
+    const ev = sys.kevent(kq, null, 1, ZERO);
+    assert.equal(ev.length, 1, `poll ${i}: the arrival seen at once`);
+    assert.equal(ev[0]!.ident, C[0]);
+    assert.equal(ev[0]!.data, 1, `poll ${i}: data`);
+    readSync(C[0], buf);
+    assert.equal(sys.kevent(kq, null, 1, ZERO).length, 0, `poll ${i}: EV_CLEAR, read dry: nothing more`);
+  }
+  assert.equal(kst('lingering'), 1, 'still lingering');
+  // The reader exits without another kevent: its linger ends with it.
+  go(-1);
+  await within(sys.lwp_wait_async(lid), 10_000, 'the reader');
+  assert.equal(kst('lingering'), 0, 'the exit ended the linger');
+  assert.equal(kst('set_disarmed'), 0, 'the set armed again');
+  // The intr thread takes the next arrival for the async waiter.
+  writeSync(C[1], 'y');
+  assert.equal((await within(sys.kevent_async(kq, null, 1, { tv_sec: 10, tv_nsec: 0 }), 15_000, 'C after the exit')).length, 1);
+  sys.close(kq);
+  for (const fd of [...A, ...C]) closeSync(fd);
+});

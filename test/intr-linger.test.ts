@@ -1,0 +1,77 @@
+/**
+ * The last host waiter's linger (intr.ts), with a window of 300 ms: after
+ * an LWP blocked in kevent on a kqueue with OS knotes returns, the intr
+ * thread's set stays disarmed; an arrival meanwhile waits in the set, and
+ * the LWP's next wait takes it itself. The bound: while the LWP stays out
+ * of kevent, an event for a waiter that is not in the host (kevent_async)
+ * still arrives, once the window after the last leave has passed, because
+ * the intr thread's timer ends the linger and re-arms the set; without
+ * that timer it would wait for the LWP forever. Deadlines everywhere.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeSync, readSync, closeSync } from 'node:fs';
+import * as sys from '../src/sys/index.js';
+import { pipe_high } from './fixtures/osfd.js';
+import { until, within } from './helpers.js';
+
+const WINDOW_MS = 300;
+sys.boot({ intr_linger_ns: WINDOW_MS * 1e6 });
+
+const F = new URL('./fixtures/kq-hostwait-lwp.js', import.meta.url);
+const kst = (k: string): number => sys.kstat('intr')[`intr.${k}`] ?? 0;
+const ZERO = { tv_sec: 0, tv_nsec: 0 };
+
+function stepped(r: number): { lid: number; res: Int32Array; go(k: number): void } {
+  const sab = new SharedArrayBuffer(32), res = new Int32Array(sab);
+  const lid = sys.lwp_create({ module: F, export: 'steppedReader', arg: { r, sab } });
+  return { lid, res, go(k) { Atomics.store(res, 1, k); Atomics.notify(res, 1); } };
+}
+
+test('the set lingers after the last host waiter leaves; what arrives meanwhile is taken by its next wait; an async waiter\'s event arrives once the window passed (the bound)', async () => {
+  const A = pipe_high(), C = pipe_high(), buf = Buffer.alloc(16);
+  const kq = sys.kqueue();
+  sys.kevent(kq, [sys.EV_SET(C[0], sys.EVFILT_READ, sys.EV_ADD | sys.EV_CLEAR, 0, 0, 0)], 0, ZERO);
+  const rd = stepped(A[0]);
+  await until(() => rd.res[0] === 1, 10_000, 'the reader');
+  // Round 1: the reader waits in the host and takes the write itself.
+  rd.go(1);
+  await until(() => kst('host_waiters') === 1, 10_000, 'the reader to wait in the host');
+  const ends0 = kst('linger_ends'), taken0 = kst('host_taken');
+  writeSync(A[1], 'a');
+  await until(() => rd.res[2] === 1, 10_000, 'round 1');
+  assert.equal(rd.res[3], 1, 'round 1: one event');
+  assert.ok(kst('host_taken') > taken0, 'round 1: the reader took it from the set');
+  // Out of kevent now. Unless this thread was kept from running for a
+  // whole window (a loaded host), the linger lasts: the set is disarmed
+  // with nobody waiting, and an arrival waits there for the reader.
+  const lingered = kst('lingering') === 1 && kst('linger_ends') === ends0;
+  if (lingered) assert.equal(kst('set_disarmed'), 1, 'disarmed while the linger lasts');
+  writeSync(A[1], 'bc');
+  const taken1 = kst('host_taken');
+  rd.go(2);
+  await until(() => rd.res[2] === 2, 10_000, 'round 2');
+  assert.equal(rd.res[3], 1, 'round 2: one event');
+  assert.equal(rd.res[4], 2, 'round 2: data, the two bytes written while it was away');
+  if (lingered && kst('linger_ends') === ends0) assert.ok(kst('host_taken') > taken1, 'round 2: the reader took what waited in the set');
+  // The bound: the reader stays out of kevent; C's event for an async
+  // waiter arrives when the window after the last leave has passed.
+  const ends1 = kst('linger_ends');
+  const t0 = performance.now();
+  writeSync(C[1], 'x');
+  const ev = await within(sys.kevent_async(kq, null, 1, { tv_sec: 10, tv_nsec: 0 }), 15_000, 'C while the reader is out of kevent');
+  const waited = performance.now() - t0;
+  assert.equal(ev.length, 1, 'C: one event');
+  assert.ok(waited < 10_000, `C arrived after ${waited.toFixed(0)} ms`);
+  assert.ok(kst('linger_ends') > ends1 || kst('lingering') === 0, 'the linger ended');
+  await until(() => kst('set_disarmed') === 0, 10_000, 'the set armed again while the reader is out of kevent');
+  assert.equal(kst('lingering'), 0);
+  readSync(C[0], buf);
+  // Armed again: the intr thread takes the next one, the reader still away.
+  writeSync(C[1], 'y');
+  assert.equal((await within(sys.kevent_async(kq, null, 1, { tv_sec: 10, tv_nsec: 0 }), 15_000, 'C again')).length, 1);
+  rd.go(-1);
+  await within(sys.lwp_wait_async(rd.lid), 10_000, 'the reader');
+  sys.close(kq);
+  for (const fd of [...A, ...C]) closeSync(fd);
+});
