@@ -118,7 +118,6 @@ import { define_tunable } from '../kern/options.js';
 import { tunables } from '../kern/boot.js';
 import { kstat_counter, kstat_add, kstat_gauge } from '../kern/kstat.js';
 import type { Errno } from '../kern/errno.js';
-import { mono_now } from '../kern/time.js';
 import { cur } from '../kern/hdr.js';
 import { on_lwp_exit } from '../kern/proc.js';
 import * as os from './ffi.js';
@@ -131,14 +130,14 @@ declare module '../kern/options.js' {
     intr_spin_ns?: number;
     /** The intr thread's SCHED_FIFO priority, 1-99, where the host allows it (default 1; 0: an ordinary thread). */
     intr_rtprio?: number;
-    /** How long the set stays with host waiters after the last one left, ns (default 1000000; 0: given back at once). */
+    /** The linger window: the set stays with host waiters one to two windows after the last one left, ns (default 500000; 0: given back at once). */
     intr_linger_ns?: number;
   }
 }
 define_tunable('intr_sources_max', 16384, 16, 1 << 20);
 define_tunable('intr_spin_ns', 30_000, 0, 10_000_000);
 define_tunable('intr_rtprio', 1, 0, 99);
-define_tunable('intr_linger_ns', 1_000_000, 0, 60_000_000_000);
+define_tunable('intr_linger_ns', 500_000, 0, 60_000_000_000);
 
 /** struct intrsrc. `[key]`: what guards the field (legend in kern/lockorder.ts). */
 const INTRSRC = define_struct('intrsrc', {
@@ -164,7 +163,7 @@ export const sources = kcache_create('intrsrc', INTRSRC, (t) => t.intr_sources_m
 function nbuckets(max: number): number { let n = 64; while (n < max) n *= 2; return n; }
 /** Kernel-wide state: the lock, epoll and eventfd numbers (+1; 0 none), thread words, generation, then buckets. */
 const state = kregion_create('intr', (t) => W_BUCKETS + nbuckets(t.intr_sources_max!));
-const W_LOCK = 0, W_EPFD = 1, W_EVFD = 2, W_RUNNING = 3, W_QUIT = 4, W_GEN = 5, W_ASKED = 6, W_TID = 7, W_HWAIT = 8, W_POKE = 9, W_OWN = 10, W_EP2 = 11, W_ARM = 12, W_ARMDIRTY = 13, W_TFD = 14, W_LINGER = 15, W_LLEAVE = 16, W_BUCKETS = 17;
+const W_LOCK = 0, W_EPFD = 1, W_EVFD = 2, W_RUNNING = 3, W_QUIT = 4, W_GEN = 5, W_ASKED = 6, W_TID = 7, W_HWAIT = 8, W_POKE = 9, W_OWN = 10, W_EP2 = 11, W_ARM = 12, W_ARMDIRTY = 13, W_TFD = 14, W_LINGER = 15, W_LSEQ = 16, W_BUCKETS = 17;
 mutex_class('intr', state, { words: 1 });
 
 export const C_EVENTS = kstat_counter('intr', 'os_events');
@@ -272,8 +271,11 @@ export function intr_hwait_leave(epoch: number, take: () => void): void {
   const v = Atomics.sub(I32, state.base + W_HWAIT, 1); // the count is at least 1: the epoch bits are not touched
   if ((v & HW_COUNT) !== 1) return;
   if (epoch_of(v) !== epoch) take();
-  linger_begin();
-  hwait_arm_sync();
+  // A linger that goes on keeps the set as it is (disarmed): the count
+  // went to 0 with the linger nonzero all along, so the registration
+  // wanted is the same and this move needs no sync; any end of the linger
+  // meanwhile syncs after itself.
+  if (!linger_begin()) hwait_arm_sync();
 }
 
 /**
@@ -332,73 +334,85 @@ function hwait_arm_sync(): void {
  * it away and the set armed: the real-time intr thread was woken, took
  * the event and rang the LWP's kick eventfd as it came back, two hops
  * (30-40 % of the events of bench/os-vnode.bench.ts). So the last waiter
- * to leave leaves the set disarmed for intr_linger_ns more (W_LINGER: its
- * LWP id, 0 when no linger lasts): an arrival meanwhile waits in the set,
- * and the LWP, back in its host wait, finds the set readable at once and
- * takes it itself; no epoll_ctl either way.
+ * to leave leaves the set disarmed for a while more (W_LINGER: its LWP
+ * id, 0 when no linger lasts): an arrival meanwhile waits in the set, and
+ * the LWP, back in its host wait, finds the set readable at once and takes
+ * it itself; no epoll_ctl either way, and a leave that finds the linger
+ * going on is two atomic operations.
  *
  * The bound. An arrival while a linger lasts and no waiter counts is
  * taken by nobody until a host waiter comes (any: each takes the whole
- * set) or the linger ends, and the linger ends at most intr_linger_ns
- * after the last leave (plus the intr thread's wake-up): the first leave
- * of a linger arms a one-shot timerfd in the intr thread's own set for
- * that long; at its expiry the intr thread (intr_linger_tick) looks at
- * the last leave's time (W_LLEAVE, us) and arms the timer again for the
- * rest of the window when there was a leave since, or else ends the
+ * set) or the linger ends. The leave that starts a linger arms a one-shot
+ * timerfd in the intr thread's own set for intr_linger_ns; each leave
+ * that finds the linger going on bumps a sequence (W_LSEQ); at each expiry
+ * the intr thread (intr_linger_tick) arms the timer again for another
+ * window when the sequence moved since its last look, else ends the
  * linger and re-arms the set itself (off everyone's path), which reports
- * what waited there. So a looping LWP pays no syscall per event, the intr
- * thread wakes once per window at most, and a waiter that sleeps long
- * ends the linger within a window (the set stays disarmed for it anyway:
- * its count), the next leave then arming the timer again. An LWP that
- * exits ends its own linger at once (on_lwp_exit). Pollers of a kqueue
- * with OS knotes take the set themselves while a linger lasts (kevent.ts:
- * intr_linger_take), and a blocking kevent does not spin for an event the
- * intr thread will not dispatch.
+ * what waited there. So a linger ends at most two windows after its last
+ * leave (plus the intr thread's wake-up), a looping LWP pays no syscall
+ * per event, the intr thread wakes once per window at most, and a waiter
+ * that sleeps long ends the linger within two windows (the set stays
+ * disarmed for it anyway: its count), the next leave then arming the
+ * timer again. An LWP that exits ends its own linger at once
+ * (on_lwp_exit). Pollers of a kqueue with OS knotes take the set
+ * themselves while a linger lasts (kevent.ts: intr_linger_take), and a
+ * blocking kevent does not spin for an event the intr thread will not
+ * dispatch.
  *
- * Why it never leaves a linger without its expiry: W_LINGER goes from 0
- * to nonzero only by a leave's compare-exchange, which then arms the
- * timer; only the timer's holder arms it while it is nonzero (the intr
- * thread at an expiry); nobody ever disarms it (an expiry with no linger
- * is ignored). Every end of a linger (expiry, exit) is a compare-exchange
- * to 0 followed by hwait_arm_sync, so a leave that renewed the linger
- * just before the end only loses it early: arming is always safe.
+ * Why no linger is ever left without its expiry: W_LINGER goes from 0 to
+ * nonzero only by a leave's compare-exchange, which then arms the timer;
+ * only the intr thread arms it while it is nonzero (at an expiry); nobody
+ * ever disarms it (an expiry with no linger is ignored). Every end of a
+ * linger (expiry, exit) is a compare-exchange to 0 followed by
+ * hwait_arm_sync, so a leave that renewed the linger just before the end
+ * only loses it early: arming is always safe.
  */
 const C_LINGERS = kstat_counter('intr', 'lingers');
 const C_LINGER_ENDS = kstat_counter('intr', 'linger_ends');
 /** 1 while a linger lasts (the set left disarmed after its last waiter left), else 0. */
 kstat_gauge('intr', 'lingering', () => Atomics.load(I32, state.base + W_LINGER) !== 0 ? 1 : 0);
-const now_us = (): number => Math.floor(mono_now() / 1000) | 0;
 
-/** The last waiter left (its count is 0 now): its linger starts or goes on. */
-function linger_begin(): void {
-  const b = state.base, tfd = Atomics.load(I32, b + W_TFD) - 1, ns = tunables().intr_linger_ns!;
-  if (tfd < 0 || ns <= 0 || cur.lid <= 0) return;
-  Atomics.store(I32, b + W_LLEAVE, now_us());
+/**
+ * The last waiter left (its count is 0 now): its linger starts or goes on.
+ * True when it went on (the set is disarmed already and stays so), false
+ * when it started or there is none (the caller syncs the registration).
+ */
+function linger_begin(): boolean {
+  const b = state.base, tfd = Atomics.load(I32, b + W_TFD) - 1;
+  if (tfd < 0 || cur.lid <= 0) return false;
   for (;;) {
     const l = Atomics.load(I32, b + W_LINGER);
-    if (l !== 0) { if (Atomics.compareExchange(I32, b + W_LINGER, l, cur.lid) === l) return; continue; }
+    if (l !== 0) {
+      // Goes on: made this LWP's (the exit hook's), and the leave counted.
+      if (l !== cur.lid && Atomics.compareExchange(I32, b + W_LINGER, l, cur.lid) !== l) continue;
+      Atomics.add(I32, b + W_LSEQ, 1);
+      return true;
+    }
+    const ns = tunables().intr_linger_ns!;
+    if (ns <= 0) return false;
     if (Atomics.compareExchange(I32, b + W_LINGER, 0, cur.lid) !== 0) continue;
     // A linger starts: its expiry first. Should the host refuse the timer,
-    // no linger (the caller's hwait_arm_sync then re-arms the set).
-    // (Another leave may have taken it over meanwhile, trusting an expiry
-    // that will not come: every linger ends.)
-    if (os.os_timerfd_arm(tfd, ns) < 0) { Atomics.store(I32, b + W_LINGER, 0); return; }
+    // no linger (another leave may have taken it over meanwhile, trusting
+    // an expiry that will not come: every linger ends).
+    if (os.os_timerfd_arm(tfd, ns) < 0) { Atomics.store(I32, b + W_LINGER, 0); return false; }
     kstat_add(C_LINGERS);
-    return;
+    return false;
   }
 }
 
+/** The leave sequence at the intr thread's last look (its own: only it looks). */
+let seenSeq = 0;
 /** The intr thread: the linger timer expired (its timerfd read). */
 export function intr_linger_tick(): void {
   const b = state.base, tfd = Atomics.load(I32, b + W_TFD) - 1;
-  const window = Math.ceil(tunables().intr_linger_ns! / 1000);
   for (;;) {
     const l = Atomics.load(I32, b + W_LINGER);
     if (l === 0) return; // ended by an exit: nothing to look after
-    const since = (now_us() - Atomics.load(I32, b + W_LLEAVE)) | 0;
-    if (since >= 0 && since < window && os.os_timerfd_arm(tfd, (window - since) * 1000) === 0) return;
+    const seq = Atomics.load(I32, b + W_LSEQ), moved = seq !== seenSeq;
+    seenSeq = seq;
+    if (moved && os.os_timerfd_arm(tfd, tunables().intr_linger_ns!) === 0) return;
     // A whole window without a leave. Another leave that takes the linger
-    // over first makes the exchange fail: look again (its time is news).
+    // over first makes the exchange fail: look again.
     if (Atomics.compareExchange(I32, b + W_LINGER, l, 0) !== l) continue;
     kstat_add(C_LINGER_ENDS);
     hwait_arm_sync();
