@@ -258,7 +258,9 @@ export function intr_hwait_pending(): boolean {
 /** A sleeper starts waiting in the host on the set; returns the skip epoch now. */
 export function intr_hwait_enter(): number {
   const v = Atomics.add(I32, state.base + W_HWAIT, 1);
-  if ((v & HW_COUNT) === 0) hwait_arm_sync();
+  // While a linger lasts the set is disarmed already (or its starter's
+  // sync is yet to come, and reads this count): no sync for this move.
+  if ((v & HW_COUNT) === 0 && Atomics.load(I32, state.base + W_LINGER) === 0) hwait_arm_sync();
   return epoch_of(v + 1);
 }
 /** The skip epoch now (a sleeper about to take the set). */

@@ -123,9 +123,8 @@ export function intrthread_main(image: KernelImage): never {
       const m = ffi.os_epoll_wait(ep2, buf2, -1);
       for (let i = 0; i < m; i++) {
         const lo = buf2.lo(i);
-        if (lo === 2) ticks++;
         if (lo === 0) { ffi.os_eventfd_drain(evfd); intr.intr_run_pokes(); }
-        else if (lo === 2) { ffi.os_eventfd_drain(tfd); intr.intr_linger_tick(); }
+        else if (lo === 2) { ticks++; ffi.os_eventfd_drain(tfd); intr.intr_linger_tick(); }
         else if (!intr.intr_hwait_skip(pending)) n += take();
       }
     } else {
