@@ -3,8 +3,10 @@
  * than any test here, so that only the paths under test can end it or see
  * past it: a zero-timeout kevent on a kqueue with OS knotes takes the
  * set's events itself while the linger lasts (kevent.ts: intr_linger_take;
- * the intr thread would not see them before the window ends), and an LWP's
- * exit ends its linger at once (on_lwp_exit), the set armed again.
+ * the intr thread would not see them before the window ends), an LWP's
+ * exit ends its linger at once (on_lwp_exit), the set armed again, and
+ * waits that run out start no linger (an idle loop gives the set back at
+ * once, as before).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -56,4 +58,21 @@ test('while a linger lasts, a zero-timeout kevent on OS knotes sees an arrival a
   assert.equal((await within(sys.kevent_async(kq, null, 1, { tv_sec: 10, tv_nsec: 0 }), 15_000, 'C after the exit')).length, 1);
   sys.close(kq);
   for (const fd of [...A, ...C]) closeSync(fd);
+});
+
+test('host waits that run out start no linger: an LWP waiting out short timeouts over and over leaves the set armed', async () => {
+  const P = pipe_high();
+  const sab = new SharedArrayBuffer(32), res = new Int32Array(sab);
+  const starts0 = kst('lingers'), waits0 = kst('host_waits');
+  const lid = sys.lwp_create({ module: F, export: 'churnsHostWaits', arg: { r: P[0], k: 0, seed: 12345, sab } });
+  try {
+    await until(() => res[1]! > 300 && kst('host_waits') - waits0 > 100, 20_000, 'the LWP to wait out its timeouts in the host');
+    assert.equal(kst('lingers'), starts0, 'no linger started');
+    assert.equal(kst('lingering'), 0);
+  } finally {
+    Atomics.store(res, 0, 1);
+    await within(sys.lwp_wait_async(lid), 10_000, 'the LWP');
+  }
+  assert.equal(kst('set_disarmed'), 0, 'the set armed');
+  for (const fd of P) closeSync(fd);
 });

@@ -47,7 +47,11 @@ class SetHostWait implements HostWait {
     // Readable: the events are taken in ready() (still counted as a waiter
     // until then, so the intr thread leaves them to this thread).
     if (r > 0 && (r & W2_FD) !== 0) return HW_READY | kick;
-    this.leave();
+    // A wait that ran out (or failed) lingers not: a caller that waits out
+    // its timeouts (an idle loop) would otherwise cost the intr thread a
+    // wake-up per timeout to end the linger; with nothing taken there is
+    // no traffic to keep the set for (intr.ts).
+    this.leave(r > 0);
     return r < 0 ? -1 : kick;
   }
   drain(): void { os_eventfd_drain(this.kick); }
@@ -57,10 +61,10 @@ class SetHostWait implements HostWait {
     this.epoch = intr_hwait_epoch();
     const n = intr_harvest(true);
     if (n > 0) kstat_add(C_TAKEN, n);
-    this.leave();
+    this.leave(true);
     return true;
   }
-  private leave(): void { intr_hwait_leave(this.epoch, take_again); }
+  private leave(linger: boolean): void { intr_hwait_leave(this.epoch, take_again, linger); }
 }
 const take_again = (): void => { intr_harvest(true); };
 /** This thread's (one: a thread sleeps once at a time). */

@@ -267,9 +267,10 @@ export function intr_hwait_enter(): number {
 export function intr_hwait_epoch(): number { return epoch_of(Atomics.load(I32, state.base + W_HWAIT)); }
 /**
  * It stops. The last to leave takes the set once more (`take`) when the
- * epoch moved since `epoch`, then gives the set back to the intr thread.
+ * epoch moved since `epoch`, then gives the set back to the intr thread,
+ * or with `linger` lingers (below).
  */
-export function intr_hwait_leave(epoch: number, take: () => void): void {
+export function intr_hwait_leave(epoch: number, take: () => void, linger: boolean): void {
   const v = Atomics.sub(I32, state.base + W_HWAIT, 1); // the count is at least 1: the epoch bits are not touched
   if ((v & HW_COUNT) !== 1) return;
   if (epoch_of(v) !== epoch) take();
@@ -277,7 +278,7 @@ export function intr_hwait_leave(epoch: number, take: () => void): void {
   // went to 0 with the linger nonzero all along, so the registration
   // wanted is the same and this move needs no sync; any end of the linger
   // meanwhile syncs after itself.
-  if (!linger_begin()) hwait_arm_sync();
+  if (!linger_begin(linger)) hwait_arm_sync();
 }
 
 /**
@@ -355,8 +356,11 @@ function hwait_arm_sync(): void {
  * per event, the intr thread wakes once per window at most, and a waiter
  * that sleeps long ends the linger within two windows (the set stays
  * disarmed for it anyway: its count), the next leave then arming the
- * timer again. An LWP that exits ends its own linger at once
- * (on_lwp_exit). Pollers of a kqueue with OS knotes take the set
+ * timer again. A wait that ran out took nothing and starts or renews no
+ * linger (a loop that waits out its timeouts is idle: the set goes back
+ * to the intr thread at once, as without the linger, and the intr thread
+ * is not woken per timeout to end one). An LWP that exits ends its own
+ * linger at once (on_lwp_exit). Pollers of a kqueue with OS knotes take the set
  * themselves while a linger lasts (kevent.ts: intr_linger_take), and a
  * blocking kevent does not spin for an event the intr thread will not
  * dispatch.
@@ -375,13 +379,15 @@ const C_LINGER_ENDS = kstat_counter('intr', 'linger_ends');
 kstat_gauge('intr', 'lingering', () => Atomics.load(I32, state.base + W_LINGER) !== 0 ? 1 : 0);
 
 /**
- * The last waiter left (its count is 0 now): its linger starts or goes on.
- * True when it went on (the set is disarmed already and stays so), false
+ * The last waiter left (its count is 0 now): its linger starts or goes on,
+ * when `want`ed (the wait took events or was kicked). True when it went on (the set is disarmed already and stays so), false
  * when it started or there is none (the caller syncs the registration).
  */
-function linger_begin(): boolean {
+function linger_begin(want: boolean): boolean {
   const b = state.base, tfd = Atomics.load(I32, b + W_TFD) - 1;
   if (tfd < 0 || cur.lid <= 0) return false;
+  // Not wanted (a wait that ran out): one that lasts ends at its expiry.
+  if (!want) return false;
   for (;;) {
     const l = Atomics.load(I32, b + W_LINGER);
     if (l !== 0) {
