@@ -3,10 +3,11 @@
  * an LWP blocked in kevent on a kqueue with OS knotes returns, the intr
  * thread's set stays disarmed; an arrival meanwhile waits in the set, and
  * the LWP's next wait takes it itself. The bound: while the LWP stays out
- * of kevent, an event for a waiter that is not in the host (kevent_async)
- * still arrives, within two windows after the last leave, because the intr
- * thread's timer ends the linger and re-arms the set; without that timer
- * it would wait for the LWP forever. Deadlines everywhere.
+ * of kevent the intr thread's timer ends the linger within two windows
+ * after the last leave and re-arms the set (without that timer, what
+ * arrives for a consumer that only polls would wait for the LWP forever). A sleeper the intr thread serves (kevent_async)
+ * ends the linger as it comes, and while one sleeps no linger starts.
+ * Deadlines everywhere.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,7 +29,7 @@ function stepped(r: number): { lid: number; res: Int32Array; go(k: number): void
   return { lid, res, go(k) { Atomics.store(res, 1, k); Atomics.notify(res, 1); } };
 }
 
-test('the set lingers after the last host waiter leaves; what arrives meanwhile is taken by its next wait; an async waiter\'s event arrives once the linger ends (the bound)', async () => {
+test('the set lingers after the last host waiter leaves; what arrives meanwhile is taken by its next wait; the intr thread\'s timer ends it (the bound); an async waiter ends it, and none starts while one sleeps', async () => {
   const A = pipe_high(), C = pipe_high(), buf = Buffer.alloc(16);
   const kq = sys.kqueue();
   sys.kevent(kq, [sys.EV_SET(C[0], sys.EVFILT_READ, sys.EV_ADD | sys.EV_CLEAR, 0, 0, 0)], 0, ZERO);
@@ -54,23 +55,48 @@ test('the set lingers after the last host waiter leaves; what arrives meanwhile 
   assert.equal(rd.res[3], 1, 'round 2: one event');
   assert.equal(rd.res[4], 2, 'round 2: data, the two bytes written while it was away');
   if (lingered && kst('linger_ends') === ends0) assert.ok(kst('host_taken') > taken1, 'round 2: the reader took what waited in the set');
-  // The bound: the reader stays out of kevent; C's event for an async
-  // waiter arrives when the linger ends, two windows at most after the last
-  // leave.
-  const ends1 = kst('linger_ends');
-  const t0 = performance.now();
-  writeSync(C[1], 'x');
-  const ev = await within(sys.kevent_async(kq, null, 1, { tv_sec: 10, tv_nsec: 0 }), 15_000, 'C while the reader is out of kevent');
-  const waited = performance.now() - t0;
-  assert.equal(ev.length, 1, 'C: one event');
-  assert.ok(waited < 10_000, `C arrived after ${waited.toFixed(0)} ms`);
-  assert.ok(kst('linger_ends') > ends1 || kst('lingering') === 0, 'the linger ended');
+  // The bound: the reader stays out of kevent, nobody the intr thread
+  // serves sleeps; the intr thread's timer ends the linger (two windows at
+  // most after the last leave) and arms the set again. Then it takes C's
+  // event for an async waiter itself, the reader still away.
+  const ends1 = kst('linger_ends'), served1 = kst('linger_served_ends');
+  await until(() => kst('lingering') === 0, 10_000, 'the linger to end by its timer');
+  assert.ok(!lingered || kst('linger_ends') > ends1, 'the linger ended');
+  assert.equal(kst('linger_served_ends'), served1, 'nobody the intr thread serves slept meanwhile');
   await until(() => kst('set_disarmed') === 0, 10_000, 'the set armed again while the reader is out of kevent');
+  writeSync(C[1], 'x');
+  assert.equal((await within(sys.kevent_async(kq, null, 1, { tv_sec: 10, tv_nsec: 0 }), 15_000, 'C, armed')).length, 1);
+  readSync(C[0], buf);
+  // A new linger (round 3), then a consumer the intr thread serves comes to
+  // sleep: an async kevent on a kqueue with OS knotes ends the linger as it
+  // sleeps, so its event does not wait for the linger's end.
+  rd.go(3);
+  await until(() => kst('host_waiters') === 1, 10_000, 'round 3: the reader to wait in the host');
+  writeSync(A[1], 'd');
+  await until(() => rd.res[2] === 3, 10_000, 'round 3');
+  const lingering3 = kst('lingering') === 1, served3 = kst('linger_served_ends');
+  const t3 = performance.now();
+  const p3 = within(sys.kevent_async(kq, null, 1, { tv_sec: 10, tv_nsec: 0 }), 15_000, 'C while the reader is out of kevent, async');
+  writeSync(C[1], 'y');
+  assert.equal((await p3).length, 1, 'C: one event');
+  if (lingering3) {
+    assert.equal(kst('linger_served_ends'), served3 + 1, 'the async waiter ended the linger');
+    assert.ok(performance.now() - t3 < WINDOW_MS, 'C waited for the linger\'s end');
+  }
+  // While it sleeps no leave lingers: the next round leaves the set armed.
+  const p4 = within(sys.kevent_async(kq, null, 1, { tv_sec: 10, tv_nsec: 0 }), 15_000, 'C once more');
+  await until(() => kst('served_sleepers') === 1, 10_000, 'the async waiter asleep');
+  const starts4 = kst('lingers');
+  rd.go(4);
+  await until(() => kst('host_waiters') === 1, 10_000, 'round 4: the reader to wait in the host');
+  writeSync(A[1], 'e');
+  await until(() => rd.res[2] === 4, 10_000, 'round 4');
+  assert.equal(kst('lingers'), starts4, 'a linger started while an async waiter slept');
   assert.equal(kst('lingering'), 0);
   readSync(C[0], buf);
-  // Armed again: the intr thread takes the next one, the reader still away.
-  writeSync(C[1], 'y');
-  assert.equal((await within(sys.kevent_async(kq, null, 1, { tv_sec: 10, tv_nsec: 0 }), 15_000, 'C again')).length, 1);
+  writeSync(C[1], 'z');
+  assert.equal((await p4).length, 1);
+  await until(() => kst('served_sleepers') === 0, 10_000, 'the served count back at 0');
   rd.go(-1);
   await within(sys.lwp_wait_async(rd.lid), 10_000, 'the reader');
   sys.close(kq);

@@ -119,6 +119,7 @@ import { tunables } from '../kern/boot.js';
 import { kstat_counter, kstat_add, kstat_gauge } from '../kern/kstat.js';
 import type { Errno } from '../kern/errno.js';
 import { cur } from '../kern/hdr.js';
+import { sq_set_served, sq_served_count } from '../kern/sleepq.js';
 import { on_lwp_exit } from '../kern/proc.js';
 import * as os from './ffi.js';
 
@@ -360,7 +361,22 @@ function hwait_arm_sync(): void {
  * linger (a loop that waits out its timeouts is idle: the set goes back
  * to the intr thread at once, as without the linger, and the intr thread
  * is not woken per timeout to end one). An LWP that exits ends its own
- * linger at once (on_lwp_exit). Pollers of a kqueue with OS knotes take the set
+ * linger at once (on_lwp_exit).
+ *
+ * Nobody else waits on it. The bound is a delay for every consumer that
+ * the intr thread serves instead of a host wait on the set: an async
+ * kevent or port_get (the event loop's), a blocking one that waits
+ * elsewhere (a port's descriptor wait, a deadline-aware wait), a port
+ * with several descriptors. So a linger lasts only while none of those
+ * sleeps: each is marked (sq_set_served: counted kernel-wide until its
+ * sleeper is freed) and ends a linger it finds (intr_nonhost_enter); a
+ * leave that would start or renew one finds the count nonzero and gives
+ * the set back instead. The two look at
+ * each other's word after writing their own (enter: count, then linger;
+ * a starting leave: linger, then count), so at least one of them sees the
+ * other. A looping LWP alone on its OS sources, the case the linger is
+ * for, keeps it; a program with an event-loop consumer beside it pays
+ * what it paid before the linger. Pollers of a kqueue with OS knotes take the set
  * themselves while a linger lasts (kevent.ts: intr_linger_take), and a
  * blocking kevent does not spin for an event the intr thread will not
  * dispatch.
@@ -375,6 +391,8 @@ function hwait_arm_sync(): void {
  */
 const C_LINGERS = kstat_counter('intr', 'lingers');
 const C_LINGER_ENDS = kstat_counter('intr', 'linger_ends');
+/** Of those, ended by a sleeper the intr thread serves (intr_nonhost_enter). */
+const C_LINGER_SERVED = kstat_counter('intr', 'linger_served_ends');
 /** 1 while a linger lasts (the set left disarmed after its last waiter left), else 0. */
 kstat_gauge('intr', 'lingering', () => Atomics.load(I32, state.base + W_LINGER) !== 0 ? 1 : 0);
 
@@ -388,6 +406,8 @@ function linger_begin(want: boolean): boolean {
   if (tfd < 0 || cur.lid <= 0) return false;
   // Not wanted (a wait that ran out): one that lasts ends at its expiry.
   if (!want) return false;
+  // A consumer the intr thread serves sleeps: no linger (one that lasts ends).
+  if (sq_served_count() !== 0) { linger_end(); return false; }
   for (;;) {
     const l = Atomics.load(I32, b + W_LINGER);
     if (l !== 0) {
@@ -399,6 +419,9 @@ function linger_begin(want: boolean): boolean {
     const ns = tunables().intr_linger_ns!;
     if (ns <= 0) return false;
     if (Atomics.compareExchange(I32, b + W_LINGER, 0, cur.lid) !== 0) continue;
+    // Such a consumer came to sleep meanwhile and may have found no linger
+    // to end (it counted itself before looking): this one ends it.
+    if (sq_served_count() !== 0) { linger_end(); return false; }
     // A linger starts: its expiry first. Should the host refuse the timer,
     // no linger (another leave may have taken it over meanwhile, trusting
     // an expiry that will not come: every linger ends).
@@ -427,6 +450,28 @@ export function intr_linger_tick(): void {
     return;
   }
 }
+
+/** Ends the linger that lasts, if any (the caller, or the one that ends it, syncs the registration). */
+function linger_end(): boolean {
+  for (;;) {
+    const l = Atomics.load(I32, state.base + W_LINGER);
+    if (l === 0) return false;
+    if (Atomics.compareExchange(I32, state.base + W_LINGER, l, 0) === l) { kstat_add(C_LINGER_ENDS); return true; }
+  }
+}
+
+/**
+ * A sleeper on a kqueue or port with OS sources that does not wait in the
+ * host on the set (the intr thread must dispatch its events), enqueued and
+ * about to sleep (object lock held): it is marked, counted until it is
+ * freed (sleepq.ts), and a linger that lasts ends now (its count first,
+ * then the linger word: linger_begin looks in the other order).
+ */
+export function intr_nonhost_enter(sl: number): void {
+  sq_set_served(sl);
+  if (linger_end()) { kstat_add(C_LINGER_SERVED); hwait_arm_sync(); }
+}
+kstat_gauge('intr', 'served_sleepers', sq_served_count);
 
 /** Whether a linger lasts: the set's events may wait there for a host waiter or a poller (intr_linger_take). */
 export function intr_lingering(): boolean { return Atomics.load(I32, state.base + W_LINGER) !== 0; }

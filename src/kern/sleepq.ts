@@ -32,7 +32,7 @@
  * interrupt, orphan); the sleeper's side (sq_block, sq_sleep_async and
  * sq_relock, the LWP layer's sleep hooks) is in sleepwait.ts.
  */
-import { I32, F64, define_struct, kcache_create } from './kmem.js';
+import { I32, F64, define_struct, kcache_create, kregion_create } from './kmem.js';
 import { mutex_enter, mutex_exit, notify_after_unlock } from './mutex.js';
 import { cur } from './hdr.js';
 import { fail } from './errno.js';
@@ -76,6 +76,15 @@ export function sq_end(w: number, to: number): number {
 export const SQF_INTERRUPTIBLE = 1, SQF_ASYNC = 2, SQF_HANDOFF = 4, SQF_HANDED = 8;
 /** Set while the entry is allocated (a free entry's first word is the free-list link). */
 const SQF_LIVE = 0x100;
+/**
+ * A sleeper whose events the intr thread must dispatch (it waits on an
+ * object with OS sources, but not in the host on the kernel's epoll set):
+ * counted kernel-wide from sq_set_served until it is freed, so that the
+ * count also drops for an async sleeper abandoned with its thread (the
+ * generator that marked it never resumes; lwp_orphan_sleepers frees it).
+ */
+const SQF_SERVED = 0x200;
+const served = kregion_create('sq_served', () => 1);
 
 export const SLEEPER = define_struct('sleeper', {
   hand: 'f64',   // with SQF_HANDED: the value handed over (ports: portev_user; arg then holds portev_events);
@@ -123,8 +132,17 @@ export function sq_alloc(flags: number, wmesg: number, syscall: string): number 
   I32[sl + S.hostfd] = 0;
   return sl;
 }
+/** Marks a sleeper served by the intr thread (object lock held, as for SQF_HANDED); counted until sq_free. */
+export function sq_set_served(sl: number): void {
+  I32[sl + S.flags] |= SQF_SERVED;
+  Atomics.add(I32, served.base, 1);
+}
+/** Live sleepers marked by sq_set_served, kernel-wide. */
+export function sq_served_count(): number { return Atomics.load(I32, served.base); }
+
 /** Returns a sleeper: kept as the thread's spare when it has none, else to the shared cache. */
 export function sq_free(sl: number): void {
+  if ((I32[sl + S.flags]! & SQF_SERVED) !== 0) Atomics.sub(I32, served.base, 1);
   I32[sl + S.flags] = 0;
   const w = cur.sparew;
   if (w !== 0 && I32[w] === 0) I32[w] = sl;

@@ -21,7 +21,7 @@ import { kqueue_register_locked } from './register.js';
 import { spin_poll } from './spin.js';
 import type { kevent_t } from './filter.js';
 import * as consts from './consts.js';
-import { intr_bridge, intr_bridge_needed, intr_hostwait, intr_hostwait_retry_ns, intr_call_forget, intr_lingering, intr_linger_take, BRIDGE_NS } from '../intr/kapi.js';
+import { intr_bridge, intr_bridge_needed, intr_hostwait, intr_hostwait_retry_ns, intr_call_forget, intr_lingering, intr_linger_take, intr_nonhost_enter, BRIDGE_NS } from '../intr/kapi.js';
 
 const WMESG_KQREAD = wmesg_register('kqread');
 // Local copies for apply_changes' loop (an imported binding is a cell load and a hole check per use; see scan.ts).
@@ -310,6 +310,10 @@ export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]
       const os = !async && I32[kq + Q.nos]! > 0;
       const host = os ? intr_hostwait() : undefined;
       if (os && host === undefined) until = Math.min(until, mono_now() + intr_hostwait_retry_ns());
+      // With OS knotes and no host wait (the async form, or none to be had),
+      // the intr thread dispatches for this sleeper: no linger while it
+      // sleeps (intr.ts: nobody else waits on it).
+      if (host === undefined && I32[kq + Q.nos]! > 0) intr_nonhost_enter(sl);
       const r = yield { sl, lock: kq + Q.lock, deadline: until, host };
       sq_free(sl);
       if (r === SQ_INTR) fail_status('EINTR', syscall);

@@ -40,7 +40,7 @@ import { event_list, port_event, type port_event_t, type port_event_list } from 
 import { room_notify } from './queue.js';
 import { fd_bridge_locked } from './src-fd.js';
 import { port_hostwait } from './hostwait.js';
-import { intr_hostwait, intr_hostwait_retry_ns, intr_call_forget } from '../intr/kapi.js';
+import { intr_hostwait, intr_hostwait_retry_ns, intr_call_forget, intr_nonhost_enter } from '../intr/kapi.js';
 
 export const WMESG_PORTGET = wmesg_register('portget');
 
@@ -235,7 +235,8 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       // host brings. Else the adaptive spin.
       const plain = !async && until === deadline && dw === undefined;
       const hostset = plain && Atomics.load(I32, h + P.hostset) !== 0;
-      const host = plain ? port_hostwait(h) ?? (hostset ? intr_hostwait() : undefined) : undefined;
+      const fdwait = plain ? port_hostwait(h) : undefined;
+      const host = fdwait ?? (hostset ? intr_hostwait() : undefined);
       // The intr thread still setting up: sleep a bridge period, then look again.
       const sleepUntil = host === undefined && hostset ? Math.min(until, mono_now() + intr_hostwait_retry_ns()) : until;
       const sp = !plain || host !== undefined || (tns === -1 && lane_owner(h) !== 0) ? undefined : spin_begin(h, deadline);
@@ -244,6 +245,10 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       // push (queue.ts wake_first_locked): it then wakes without the lock.
       const hand = !async && max === 1 && nget === 1 && sp === undefined && dw === undefined;
       if (hand) sq_allow_handoff(sl);
+      // With OS sources and no host wait on the kernel's set (the async
+      // form, a deadline-aware wait, a descriptor's own wait: the intr
+      // thread dispatches the others), no linger while it sleeps (intr.ts).
+      if ((host === undefined || host === fdwait) && (Atomics.load(I32, h + P.fdhint) !== 0 || Atomics.load(I32, h + P.hostset) !== 0)) intr_nonhost_enter(sl);
       let r: number;
       try {
         r = yield { sl, lock: port_lock(h), deadline: sleepUntil, spin: dw?.policy ?? sp?.policy, host, norelock: hand };
