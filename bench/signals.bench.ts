@@ -23,6 +23,8 @@
  *     process.on('SIGUSR2'): rounds alternate between the two children; the
  *     receiver stamps CLOCK_MONOTONIC when it sees the signal (one-way
  *     latency) and answers on a pipe (round trip measured by the sender).
+ *     Each child is fresh and measured after 20 signals (SIG_BENCH_KILL_WARMUP
+ *     below): our side of the route mostly not yet optimised by V8.
  *
  * Everything is stamped with process.hrtime (CLOCK_MONOTONIC: the same clock
  * in every thread and process of the machine).
@@ -158,6 +160,13 @@ async function killRep(rounds: number, warmup: number): Promise<Record<RxMode, {
 
 // SIG_BENCH_ONLY=wake|timer|kill (comma-separated): those sections alone
 // (1, 2, 3 above), e.g. for A/B runs of one figure.
+// SIG_BENCH_KILL_WARMUP=n (default 20): signals sent to each fresh child of
+// section 3 before its 200 measured ones. The kernel code of that route runs
+// once per signal in each of the child's two threads (the router in LWP 1,
+// kevent's wake-up in the LWP), so in the first few hundred it runs in V8's
+// unoptimised tiers; a larger warm-up measures it optimised (e.g. 1000).
+const KILL_WARMUP = Number(process.env.SIG_BENCH_KILL_WARMUP ?? 20);
+if (!Number.isInteger(KILL_WARMUP) || KILL_WARMUP < 0) throw new Error(`SIG_BENCH_KILL_WARMUP: a count >= 0, not '${process.env.SIG_BENCH_KILL_WARMUP}'`);
 const ONLY = process.env.SIG_BENCH_ONLY?.split(',');
 for (const o of ONLY ?? []) if (o !== 'wake' && o !== 'timer' && o !== 'kill') throw new Error(`SIG_BENCH_ONLY: wake, timer or kill, not '${o}'`);
 const runs = (what: string): boolean => ONLY === undefined || ONLY.includes(what);
@@ -218,7 +227,7 @@ if (runs('kill')) {
   const k: { u: number; p: number; h: number; ur: number; pr: number; lost: number }[] = [];
   await killRep(20, 10); // warm the file cache and the bundle's code cache
   for (let i = 0; i < R; i++) {
-    const r = await killRep(200, 20);
+    const r = await killRep(200, KILL_WARMUP);
     k.push({ u: p50(r.ukern.oneway), p: p50(r.plain.oneway), h: p50(r.hop.oneway), ur: p50(r.ukern.rtt), pr: p50(r.plain.rtt), lost: r.ukern.lost + r.plain.lost + r.hop.lost });
   }
   const u = median(k.map((x) => x.u)), p = median(k.map((x) => x.p)), h = median(k.map((x) => x.h));
@@ -227,7 +236,7 @@ if (runs('kill')) {
   report({ name: 'kill -USR2 -> process.on in the main thread -> Atomics.notify -> a worker blocked in Atomics.wait p50', value: h, unit: 'us', peer: "process.on('SIGUSR2') in a plain Node process", peerValue: p, goal: 'reported',
     note: 'the floor of any route from Node\'s signal delivery to another thread: one raw cross-thread wake; per rep ' + k.map((x) => x.h.toFixed(0)).join('/') });
   report({ name: 'kill -USR2 from another process -> EVFILT_SIGNAL in an LWP blocked in kevent p50', value: u, unit: 'us', peer: "process.on('SIGUSR2') in a plain Node process", peerValue: p, goal: '<= 1.3x', met: u <= 1.3 * p,
-    note: `one way (receiver's stamp - sender's); ${(u / h).toFixed(2)}x the floor of one raw hop (above); per rep ${k.map((x) => x.u.toFixed(0)).join('/')} vs ${k.map((x) => x.p.toFixed(0)).join('/')}; coalesced ${k.reduce((a, x) => a + x.lost, 0)}` });
+    note: `one way (receiver's stamp - sender's), after ${KILL_WARMUP} signals to each child; ${(u / h).toFixed(2)}x the floor of one raw hop (above); per rep ${k.map((x) => x.u.toFixed(0)).join('/')} vs ${k.map((x) => x.p.toFixed(0)).join('/')}; coalesced ${k.reduce((a, x) => a + x.lost, 0)}` });
   const ur = median(k.map((x) => x.ur)), pr = median(k.map((x) => x.pr));
   report({ name: 'kill -USR2 -> EVFILT_SIGNAL, round trip through a pipe answer p50', value: ur, unit: 'us', peer: "process.on('SIGUSR2') round trip", peerValue: pr });
 }
