@@ -1,5 +1,5 @@
 /**
- * The last host waiter's linger (intr.ts) with a window of 50 s, longer
+ * The last host waiter's linger (src/intr/handover.ts) with a window of 50 s, longer
  * than any test here, so that only the paths under test can end it or see
  * past it: a zero-timeout kevent on a kqueue with OS knotes takes the
  * set's events itself while the linger lasts (kevent.ts: intr_linger_take;

@@ -1,5 +1,5 @@
 /**
- * The last host waiter's linger (intr.ts), with a window of 300 ms: after
+ * The last host waiter's linger (src/intr/handover.ts), with a window of 300 ms: after
  * an LWP blocked in kevent on a kqueue with OS knotes returns, the intr
  * thread's set stays disarmed; an arrival meanwhile waits in the set, and
  * the LWP's next wait takes it itself. The bound: while the LWP stays out

@@ -9,13 +9,13 @@
  * itself (readable while it holds events) and on its kick eventfd
  * (intr/kick.ts, which every other waker rings: kern/sleepq.ts). The
  * arrival wakes it and the intr thread; while any sleeper waits so, the
- * intr thread leaves the set's events alone (intr.ts intr_hwait_skip) and
+ * intr thread leaves the set's events alone (handover.ts intr_hwait_skip) and
  * the sleeper takes them (bridge.ts intr_harvest) and dispatches them
  * through the one mapping in its own thread, activating its own knote (a
  * wake-up of itself: a store, no host call). epoll_wait hands each
  * edge-triggered event to one caller, so each is dispatched once: by a
  * sleeper, or by the intr thread once the last sleeper left and its
- * linger ended (intr.ts; the last one takes the set once more if the intr
+ * linger ended (handover.ts; the last one takes the set once more if the intr
  * thread found events left to it meanwhile: nothing waits for a later
  * edge).
  *
@@ -27,7 +27,8 @@
  */
 import { HW_READY, HW_KICK, type HostWait } from '../kern/sleepwait.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
-import { intr_epfd, intr_running, intr_hwait_enter, intr_hwait_epoch, intr_hwait_leave, intr_hwait_possible, intr_hwait_pending, intr_call_forget, intr_lingering } from './intr.js';
+import { intr_epfd, intr_running, intr_call_forget } from './intr.js';
+import { intr_hwait_enter, intr_hwait_epoch, intr_hwait_leave, intr_hwait_possible, intr_hwait_pending, intr_lingering } from './handover.js';
 import { intr_harvest, BRIDGE_NS } from './bridge.js';
 import { intr_kick_fd } from './kick.js';
 import { os_available, os_loaded, os_wait2, os_eventfd_drain, W2_FD, W2_KICK, POLLIN } from './ffi.js';

@@ -118,9 +118,6 @@ import { define_tunable } from '../kern/options.js';
 import { tunables } from '../kern/boot.js';
 import { kstat_counter, kstat_add, kstat_gauge } from '../kern/kstat.js';
 import type { Errno } from '../kern/errno.js';
-import { cur } from '../kern/hdr.js';
-import { sq_set_served, sq_served_count } from '../kern/sleepq.js';
-import { on_lwp_exit } from '../kern/proc.js';
 import * as os from './ffi.js';
 
 declare module '../kern/options.js' {
@@ -131,14 +128,11 @@ declare module '../kern/options.js' {
     intr_spin_ns?: number;
     /** The intr thread's SCHED_FIFO priority, 1-99, where the host allows it (default 1; 0: an ordinary thread). */
     intr_rtprio?: number;
-    /** The linger window: the set stays with host waiters one to two windows after the last one left, ns (default 500000; 0: given back at once). */
-    intr_linger_ns?: number;
   }
 }
 define_tunable('intr_sources_max', 16384, 16, 1 << 20);
 define_tunable('intr_spin_ns', 30_000, 0, 10_000_000);
 define_tunable('intr_rtprio', 1, 0, 99);
-define_tunable('intr_linger_ns', 500_000, 0, 60_000_000_000);
 
 /** struct intrsrc. `[key]`: what guards the field (legend in kern/lockorder.ts). */
 const INTRSRC = define_struct('intrsrc', {
@@ -164,7 +158,7 @@ export const sources = kcache_create('intrsrc', INTRSRC, (t) => t.intr_sources_m
 function nbuckets(max: number): number { let n = 64; while (n < max) n *= 2; return n; }
 /** Kernel-wide state: the lock, epoll and eventfd numbers (+1; 0 none), thread words, generation, then buckets. */
 const state = kregion_create('intr', (t) => W_BUCKETS + nbuckets(t.intr_sources_max!));
-const W_LOCK = 0, W_EPFD = 1, W_EVFD = 2, W_RUNNING = 3, W_QUIT = 4, W_GEN = 5, W_ASKED = 6, W_TID = 7, W_HWAIT = 8, W_POKE = 9, W_OWN = 10, W_EP2 = 11, W_ARM = 12, W_ARMDIRTY = 13, W_TFD = 14, W_LINGER = 15, W_LSEQ = 16, W_BUCKETS = 17;
+const W_LOCK = 0, W_EPFD = 1, W_EVFD = 2, W_RUNNING = 3, W_QUIT = 4, W_GEN = 5, W_ASKED = 6, W_TID = 7, W_POKE = 8, W_BUCKETS = 9;
 mutex_class('intr', state, { words: 1 });
 
 export const C_EVENTS = kstat_counter('intr', 'os_events');
@@ -174,6 +168,7 @@ export const C_CPU_US = kstat_counter('intr', 'cpu_us');
 /** 1 once the intr thread runs at its real-time priority (intr_rtprio), 0 while it is an ordinary thread. */
 export const C_RT = kstat_counter('intr', 'rt');
 export const C_STARTED = kstat_counter('intr', 'started');
+const C_POKES = kstat_counter('intr', 'pokes');
 const C_STALE = kstat_counter('intr', 'stale_sources');
 const C_REG = {
   pipe: kstat_counter('intr', 'reg_pipe'), socket: kstat_counter('intr', 'reg_socket'),
@@ -212,293 +207,10 @@ export function intr_on_start(fn: () => void): void { startHooks.push(fn); }
 export function intr_rtprio(): number { return tunables().intr_rtprio!; }
 /** The intr thread's look-again window after a batch (ns). */
 export function intr_spin_ns(): number { return tunables().intr_spin_ns!; }
+/** Whether the thread's start was claimed (it may still be setting up). */
+export function intr_start_asked(): boolean { return Atomics.load(I32, state.base + W_ASKED) !== 0; }
 /** Claims the thread's start, once kernel-wide. */
 export function intr_claim_start(): boolean { return Atomics.compareExchange(I32, state.base + W_ASKED, 0, 1) === 0; }
-
-// ---------------------------------------------------------------- host waiters
-
-/**
- * Sleepers waiting in the host on the epoll set itself (hostwait.ts): their
- * count in the low bits of W_HWAIT, and above it a skip epoch, bumped each
- * time the intr thread leaves events of the set to them. While the count is
- * nonzero the intr thread does not take events from the set
- * (intr_hwait_skip): the woken sleeper takes them (epoll_wait hands each
- * edge-triggered event to one caller only), so the event is dispatched in
- * the thread that waits for it, one host wake-up from the descriptor. A
- * sleeper notes the epoch when it starts waiting and again when it takes
- * the set; the last one to leave takes the set once more when the epoch
- * moved since (intr_hwait_leave), so no event left to it waits for a later
- * edge, and none is taken twice over for nothing when the intr thread
- * skipped before the sleeper's own take.
- */
-const HW_COUNT = (1 << 20) - 1, HW_EPOCH = 1 << 20;
-const epoch_of = (v: number): number => v >>> 20;
-const C_HSKIPS = kstat_counter('intr', 'host_skips');
-const C_POKES = kstat_counter('intr', 'pokes');
-/** Sleepers waiting in the host on the set now. */
-kstat_gauge('intr', 'host_waiters', () => Atomics.load(I32, state.base + W_HWAIT) & HW_COUNT);
-
-/**
- * Whether the intr thread waits on its own set (intrthread-main.ts), and
- * that set's descriptor (ep2, or -1): only then do host waiters get the
- * set's events first. W_OWN: 0 not known yet, 1 yes, 2 no. `tfd`: the
- * linger window's timerfd in ep2, or -1 (no linger: below).
- */
-export function intr_set_own_set(ep2: number, tfd: number): void {
-  Atomics.store(I32, state.base + W_TFD, tfd + 1);
-  Atomics.store(I32, state.base + W_EP2, ep2 + 1);
-  Atomics.store(I32, state.base + W_OWN, ep2 >= 0 ? 1 : 2);
-}
-/** Whether a sleeper may wait in the host on the set: the intr thread runs, on its own set. */
-export function intr_hwait_possible(): boolean { return Atomics.load(I32, state.base + W_OWN) === 1; }
-/** Whether that is not known yet: the intr thread was asked to start and has not set itself up. */
-export function intr_hwait_pending(): boolean {
-  return Atomics.load(I32, state.base + W_OWN) === 0 && Atomics.load(I32, state.base + W_ASKED) !== 0;
-}
-
-/** A sleeper starts waiting in the host on the set; returns the skip epoch now. */
-export function intr_hwait_enter(): number {
-  const v = Atomics.add(I32, state.base + W_HWAIT, 1);
-  // While a linger lasts the set is disarmed already (or its starter's
-  // sync is yet to come, and reads this count): no sync for this move.
-  if ((v & HW_COUNT) === 0 && Atomics.load(I32, state.base + W_LINGER) === 0) hwait_arm_sync();
-  return epoch_of(v + 1);
-}
-/** The skip epoch now (a sleeper about to take the set). */
-export function intr_hwait_epoch(): number { return epoch_of(Atomics.load(I32, state.base + W_HWAIT)); }
-/**
- * It stops. The last to leave takes the set once more (`take`) when the
- * epoch moved since `epoch`, then gives the set back to the intr thread,
- * or with `linger` lingers (below).
- */
-export function intr_hwait_leave(epoch: number, take: () => void, linger: boolean): void {
-  const v = Atomics.sub(I32, state.base + W_HWAIT, 1); // the count is at least 1: the epoch bits are not touched
-  if ((v & HW_COUNT) !== 1) return;
-  if (epoch_of(v) !== epoch) take();
-  // A linger that goes on keeps the set as it is (disarmed): the count
-  // went to 0 with the linger nonzero all along, so the registration
-  // wanted is the same and this move needs no sync; any end of the linger
-  // meanwhile syncs after itself.
-  if (!linger_begin(linger)) hwait_arm_sync();
-}
-
-/**
- * The intr thread sleeps through what host waiters take. While any sleeper
- * waits in the host on the kernel's set, that set is disarmed in the intr
- * thread's own set (EPOLL_CTL_MOD with no events): an arrival wakes the
- * sleepers and not also this real-time thread, which otherwise woke, most
- * often to find the events taken already, and took a CPU from the woken
- * sleeper or the writer (intr.wakeups and intr.cpu_us: see the commit that
- * made this). It is armed again when the last waiter's linger ends
- * (below: at once when there is none); EPOLL_CTL_MOD evaluates the set's
- * readiness then, so an event that arrived after the last take and before
- * the re-arm wakes the intr thread at once: none waits for a later edge.
- *
- * The thread that moves the count from 0 or to 0 brings the registration
- * in line with the count, but two such moves can race (a leave's re-arm
- * overtaken by the next enter's disarm, or the reverse). So each marks the
- * registration dirty and tries the arm lock; the holder reads the count
- * and sets the registration until no mark is left, and a thread that
- * finds the lock taken leaves its mark to the holder (which looks again
- * after it lets go). The last reading thus follows the last move, and the
- * set ends armed exactly when no waiter counts and no linger lasts. Nobody
- * waits for the lock: the holder is in one epoll_ctl at most.
- */
-const ARM_LOCKED = 1, ARM_OFF = 2; // W_ARM: the arm lock, and whether the set is disarmed now
-/** Whether the intr thread's set should be disarmed now: a waiter counts, or the last one's linger lasts. */
-const want_off = (b: number): boolean => (Atomics.load(I32, b + W_HWAIT) & HW_COUNT) !== 0 || Atomics.load(I32, b + W_LINGER) !== 0;
-const C_DISARMS = kstat_counter('intr', 'host_disarms');
-/** 1 while the kernel's set is disarmed in the intr thread's own set (host waiters wait or just left), else 0. */
-kstat_gauge('intr', 'set_disarmed', () => (Atomics.load(I32, state.base + W_ARM) & ARM_OFF) !== 0 ? 1 : 0);
-function hwait_arm_sync(): void {
-  const b = state.base, ep2 = Atomics.load(I32, b + W_EP2) - 1, ep = intr_epfd();
-  if (ep2 < 0 || ep < 0) return;
-  for (;;) {
-    Atomics.store(I32, b + W_ARMDIRTY, 1);
-    const w = Atomics.load(I32, b + W_ARM);
-    if ((w & ARM_LOCKED) !== 0 || Atomics.compareExchange(I32, b + W_ARM, w, w | ARM_LOCKED) !== w) return; // the holder sees the mark
-    let off = (w & ARM_OFF) !== 0;
-    while (Atomics.exchange(I32, b + W_ARMDIRTY, 0) !== 0) {
-      const w_off = want_off(b);
-      if (w_off === off) continue;
-      os.os_epoll_set(ep2, ep, w_off ? os.EPOLLET : (os.EPOLLIN | os.EPOLLET) >>> 0, 1, 0, true);
-      off = w_off;
-      if (off) kstat_add(C_DISARMS);
-    }
-    Atomics.store(I32, b + W_ARM, off ? ARM_OFF : 0);
-    if (Atomics.load(I32, b + W_ARMDIRTY) === 0) return;
-  }
-}
-
-/*
- * The linger. A sleeper that waits in the host again and again (an LWP
- * looping on kevent) made two epoll_ctl calls per event: the re-arm as it
- * left (~0.9 us between its wake-up and kevent's return) and the disarm as
- * it came back, which widened the window in which the next arrival found
- * it away and the set armed: the real-time intr thread was woken, took
- * the event and rang the LWP's kick eventfd as it came back, two hops
- * (30-40 % of the events of bench/os-vnode.bench.ts). So the last waiter
- * to leave leaves the set disarmed for a while more (W_LINGER: its LWP
- * id, 0 when no linger lasts): an arrival meanwhile waits in the set, and
- * the LWP, back in its host wait, finds the set readable at once and takes
- * it itself; no epoll_ctl either way, and a leave that finds the linger
- * going on is two atomic operations.
- *
- * The bound. An arrival while a linger lasts and no waiter counts is
- * taken by nobody until a host waiter comes (any: each takes the whole
- * set) or the linger ends. The leave that starts a linger arms a one-shot
- * timerfd in the intr thread's own set for intr_linger_ns; each leave
- * that finds the linger going on bumps a sequence (W_LSEQ); at each expiry
- * the intr thread (intr_linger_tick) arms the timer again for another
- * window when the sequence moved since its last look, else ends the
- * linger and re-arms the set itself (off everyone's path), which reports
- * what waited there. So a linger ends at most two windows after its last
- * leave (plus the intr thread's wake-up), a looping LWP pays no syscall
- * per event, the intr thread wakes once per window at most, and a waiter
- * that sleeps long ends the linger within two windows (the set stays
- * disarmed for it anyway: its count), the next leave then arming the
- * timer again. A wait that ran out took nothing and starts or renews no
- * linger (a loop that waits out its timeouts is idle: the set goes back
- * to the intr thread at once, as without the linger, and the intr thread
- * is not woken per timeout to end one). An LWP that exits ends its own
- * linger at once (on_lwp_exit).
- *
- * Nobody else waits on it. The bound is a delay for every consumer that
- * the intr thread serves instead of a host wait on the set: an async
- * kevent or port_get (the event loop's), a blocking one that waits
- * elsewhere (a port's descriptor wait, a deadline-aware wait), a port
- * with several descriptors. So a linger lasts only while none of those
- * sleeps: each is marked (sq_set_served: counted kernel-wide until its
- * sleeper is freed) and ends a linger it finds (intr_nonhost_enter); a
- * leave that would start or renew one finds the count nonzero and gives
- * the set back instead. The two look at
- * each other's word after writing their own (enter: count, then linger;
- * a starting leave: linger, then count), so at least one of them sees the
- * other. A looping LWP alone on its OS sources, the case the linger is
- * for, keeps it; a program with an event-loop consumer beside it pays
- * what it paid before the linger. Pollers of a kqueue with OS knotes take the set
- * themselves while a linger lasts (kevent.ts: intr_linger_take), and a
- * blocking kevent does not spin for an event the intr thread will not
- * dispatch.
- *
- * Why no linger is ever left without its expiry: W_LINGER goes from 0 to
- * nonzero only by a leave's compare-exchange, which then arms the timer;
- * only the intr thread arms it while it is nonzero (at an expiry); nobody
- * ever disarms it (an expiry with no linger is ignored). Every end of a
- * linger (expiry, exit) is a compare-exchange to 0 followed by
- * hwait_arm_sync, so a leave that renewed the linger just before the end
- * only loses it early: arming is always safe.
- */
-const C_LINGERS = kstat_counter('intr', 'lingers');
-const C_LINGER_ENDS = kstat_counter('intr', 'linger_ends');
-/** Of those, ended by a sleeper the intr thread serves (intr_nonhost_enter). */
-const C_LINGER_SERVED = kstat_counter('intr', 'linger_served_ends');
-/** 1 while a linger lasts (the set left disarmed after its last waiter left), else 0. */
-kstat_gauge('intr', 'lingering', () => Atomics.load(I32, state.base + W_LINGER) !== 0 ? 1 : 0);
-
-/**
- * The last waiter left (its count is 0 now): its linger starts or goes on,
- * when `want`ed (the wait took events or was kicked). True when it went on (the set is disarmed already and stays so), false
- * when it started or there is none (the caller syncs the registration).
- */
-function linger_begin(want: boolean): boolean {
-  const b = state.base, tfd = Atomics.load(I32, b + W_TFD) - 1;
-  if (tfd < 0 || cur.lid <= 0) return false;
-  // Not wanted (a wait that ran out): one that lasts ends at its expiry.
-  if (!want) return false;
-  // A consumer the intr thread serves sleeps: no linger (one that lasts ends).
-  if (sq_served_count() !== 0) { linger_end(); return false; }
-  for (;;) {
-    const l = Atomics.load(I32, b + W_LINGER);
-    if (l !== 0) {
-      // Goes on: made this LWP's (the exit hook's), and the leave counted.
-      if (l !== cur.lid && Atomics.compareExchange(I32, b + W_LINGER, l, cur.lid) !== l) continue;
-      Atomics.add(I32, b + W_LSEQ, 1);
-      return true;
-    }
-    const ns = tunables().intr_linger_ns!;
-    if (ns <= 0) return false;
-    if (Atomics.compareExchange(I32, b + W_LINGER, 0, cur.lid) !== 0) continue;
-    // Such a consumer came to sleep meanwhile and may have found no linger
-    // to end (it counted itself before looking): this one ends it.
-    if (sq_served_count() !== 0) { linger_end(); return false; }
-    // A linger starts: its expiry first. Should the host refuse the timer,
-    // no linger (another leave may have taken it over meanwhile, trusting
-    // an expiry that will not come: every linger ends).
-    if (os.os_timerfd_arm(tfd, ns) < 0) { Atomics.store(I32, b + W_LINGER, 0); return false; }
-    kstat_add(C_LINGERS);
-    return false;
-  }
-}
-
-/** The leave sequence at the intr thread's last look (its own: only it looks). */
-let seenSeq = 0;
-/** The intr thread: the linger timer expired (its timerfd read). */
-export function intr_linger_tick(): void {
-  const b = state.base, tfd = Atomics.load(I32, b + W_TFD) - 1;
-  for (;;) {
-    const l = Atomics.load(I32, b + W_LINGER);
-    if (l === 0) return; // ended by an exit: nothing to look after
-    const seq = Atomics.load(I32, b + W_LSEQ), moved = seq !== seenSeq;
-    seenSeq = seq;
-    if (moved && os.os_timerfd_arm(tfd, tunables().intr_linger_ns!) === 0) return;
-    // A whole window without a leave. Another leave that takes the linger
-    // over first makes the exchange fail: look again.
-    if (Atomics.compareExchange(I32, b + W_LINGER, l, 0) !== l) continue;
-    kstat_add(C_LINGER_ENDS);
-    hwait_arm_sync();
-    return;
-  }
-}
-
-/** Ends the linger that lasts, if any (the caller, or the one that ends it, syncs the registration). */
-function linger_end(): boolean {
-  for (;;) {
-    const l = Atomics.load(I32, state.base + W_LINGER);
-    if (l === 0) return false;
-    if (Atomics.compareExchange(I32, state.base + W_LINGER, l, 0) === l) { kstat_add(C_LINGER_ENDS); return true; }
-  }
-}
-
-/**
- * A sleeper on a kqueue or port with OS sources that does not wait in the
- * host on the set (the intr thread must dispatch its events), enqueued and
- * about to sleep (object lock held): it is marked, counted until it is
- * freed (sleepq.ts), and a linger that lasts ends now (its count first,
- * then the linger word: linger_begin looks in the other order).
- */
-export function intr_nonhost_enter(sl: number): void {
-  sq_set_served(sl);
-  if (linger_end()) { kstat_add(C_LINGER_SERVED); hwait_arm_sync(); }
-}
-kstat_gauge('intr', 'served_sleepers', sq_served_count);
-
-/** Whether a linger lasts: the set's events may wait there for a host waiter or a poller (intr_linger_take). */
-export function intr_lingering(): boolean { return Atomics.load(I32, state.base + W_LINGER) !== 0; }
-
-// An LWP that exits never comes back to its host wait: its linger ends now.
-// (Another's linger, or one taken over meanwhile, has its expiry pending.)
-on_lwp_exit((lid) => {
-  if (Atomics.compareExchange(I32, state.base + W_LINGER, lid, 0) === lid) hwait_arm_sync();
-});
-
-/**
- * The intr thread, woken by the set: true when it must leave the set to the
- * host waiters. Usually a waiter woken by the same arrival has taken the
- * events already (`pending()`, a poll of the set, says whether anything is
- * left); what is left bumps the skip epoch, so that the last waiter takes
- * the set again as it leaves. A waiter that left meanwhile fails the bump:
- * the intr thread then takes the events itself.
- */
-export function intr_hwait_skip(pending: () => boolean): boolean {
-  const w = state.base + W_HWAIT;
-  for (;;) {
-    const v = Atomics.load(I32, w);
-    if ((v & HW_COUNT) === 0) return false;
-    if (!pending()) return true;
-    if (Atomics.compareExchange(I32, w, v, (v + HW_EPOCH) | 0) === v) { kstat_add(C_HSKIPS); return true; }
-  }
-}
 
 /**
  * Pokes: work only the intr thread may do, asked by another thread that

@@ -13,6 +13,7 @@ import { kstat_add } from '../kern/kstat.js';
 import { libc_open } from '../kern/libc.js';
 import * as ffi from './ffi.js';
 import * as intr from './intr.js';
+import * as handover from './handover.js';
 
 /** Runs the intr thread in this worker (attached to `image`); never returns. */
 export function intrthread_main(image: KernelImage): never {
@@ -83,7 +84,7 @@ export function intrthread_main(image: KernelImage): never {
   // intr_hwait_skip), one host wake-up from the descriptor. Where a second
   // set cannot be made, the thread waits on the kernel's set as before and
   // host waiters then only ever find its events taken. A timerfd there
-  // (data 2) bounds the last host waiter's linger (intr.ts); without one,
+  // (data 2) bounds the last host waiter's linger (handover.ts); without one,
   // the set is given back to this thread as each last waiter leaves.
   const ep2 = ffi.os_epoll_create();
   const own = ep2 >= 0 && ffi.os_epoll_set(ep2, evfd, ffi.EPOLLIN, 0, 0, false) === 0 &&
@@ -91,7 +92,7 @@ export function intrthread_main(image: KernelImage): never {
   if (own) ffi.os_epoll_del(ep, evfd);
   let tfd = own ? ffi.os_timerfd() : -1;
   if (tfd >= 0 && ffi.os_epoll_set(ep2, tfd, ffi.EPOLLIN, 2, 0, false) < 0) { ffi.os_close(tfd); tfd = -1; }
-  intr.intr_set_own_set(own ? ep2 : -1, tfd);
+  handover.intr_set_own_set(own ? ep2 : -1, tfd);
   const buf2 = new ffi.EpollEvents(4);
   /** Whether the kernel's set holds an event now (a poll: nothing is taken). */
   const pending = (): boolean => ffi.os_poll(ep, ffi.POLLIN) > 0;
@@ -110,7 +111,7 @@ export function intrthread_main(image: KernelImage): never {
   function look_again(): boolean {
     let found = false, until = performance.now() + spinMs;
     while (performance.now() < until) {
-      if (own && intr.intr_hwait_skip(pending)) break;
+      if (own && handover.intr_hwait_skip(pending)) break;
       if (take() > 0) { found = true; until = performance.now() + spinMs; }
     }
     return found;
@@ -124,8 +125,8 @@ export function intrthread_main(image: KernelImage): never {
       for (let i = 0; i < m; i++) {
         const lo = buf2.lo(i);
         if (lo === 0) { ffi.os_eventfd_drain(evfd); intr.intr_run_pokes(); }
-        else if (lo === 2) { ticks++; ffi.os_eventfd_drain(tfd); intr.intr_linger_tick(); }
-        else if (!intr.intr_hwait_skip(pending)) n += take();
+        else if (lo === 2) { ticks++; ffi.os_eventfd_drain(tfd); handover.intr_linger_tick(); }
+        else if (!handover.intr_hwait_skip(pending)) n += take();
       }
     } else {
       n = ffi.os_epoll_wait(ep, buf, -1);

@@ -285,7 +285,7 @@ export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]
       // nobody to wake), once per call; the async form never spins.
       // Not while a host waiter's linger lasts on a kqueue with OS knotes:
       // nobody dispatches their events until a host waiter takes them, and
-      // the host wait below finds the set readable at once (intr.ts).
+      // the host wait below finds the set readable at once (intr/handover.ts).
       if (!async && !polled && !(I32[kq + Q.nos]! > 0 && intr_lingering())) {
         polled = true;
         // Look again under the lock whatever the poll saw: a trigger after
@@ -312,7 +312,7 @@ export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]
       if (os && host === undefined) until = Math.min(until, mono_now() + intr_hostwait_retry_ns());
       // With OS knotes and no host wait (the async form, or none to be had),
       // the intr thread dispatches for this sleeper: no linger while it
-      // sleeps (intr.ts: nobody else waits on it).
+      // sleeps (intr/handover.ts: nobody else waits on it).
       if (host === undefined && I32[kq + Q.nos]! > 0) intr_nonhost_enter(sl);
       const r = yield { sl, lock: kq + Q.lock, deadline: until, host };
       sq_free(sl);

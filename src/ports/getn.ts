@@ -247,7 +247,7 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       if (hand) sq_allow_handoff(sl);
       // With OS sources and no host wait on the kernel's set (the async
       // form, a deadline-aware wait, a descriptor's own wait: the intr
-      // thread dispatches the others), no linger while it sleeps (intr.ts).
+      // thread dispatches the others), no linger while it sleeps (intr/handover.ts).
       if ((host === undefined || host === fdwait) && (Atomics.load(I32, h + P.fdhint) !== 0 || Atomics.load(I32, h + P.hostset) !== 0)) intr_nonhost_enter(sl);
       let r: number;
       try {
