@@ -14,7 +14,7 @@ import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { type Errno } from '../kern/errno.js';
 import { sig_is_rt } from './defaults.js';
 import { sig_word, sig_bit, sig_first, sig_next } from './sigset.js';
-import { SG, SA, LS, KS, sigacts_h, sigact_h, lwpsig_h, lwpsig_count, ksiginfos, ks_value, ks_set_value } from './sigstate.js';
+import { SG, SA, LS, KS, sigacts_h, sigact_h, lwpsig_h, lwpsig_count, ksiginfos } from './sigstate.js';
 
 const C_QUEUED = kstat_counter('sig', 'queued');
 const C_COALESCED = kstat_counter('sig', 'coalesced');
@@ -173,6 +173,29 @@ export function ks_release(k: number): void { ksiginfos.free(k); }
 /** What a generation carries besides the signal number. */
 export interface SigSource { code: number; value: number; pid: number; lid: number; timer: number; tid?: number }
 
+/**
+ * Where a siginfo's fields are in a record: a ksiginfo (KS), or the inline
+ * slot of an LWP's signal entry (INLINE, sigstate.ts). One writer and one
+ * reader serve both.
+ */
+interface SiFields { readonly signo: number; readonly code: number; readonly pid: number; readonly lid: number; readonly timer: number; readonly tid: number; readonly value: number }
+const INLINE: SiFields = { signo: LS.isig, code: LS.icode, pid: LS.ipid, lid: LS.ilid, timer: LS.itimer, tid: LS.itid, value: LS.ivalue };
+
+/** Fills record r (fields f) with a generation of s. */
+function si_put(r: number, f: SiFields, s: number, src: SigSource): void {
+  I32[r + f.signo] = s; I32[r + f.code] = src.code; I32[r + f.pid] = src.pid; I32[r + f.lid] = src.lid;
+  I32[r + f.timer] = src.timer; I32[r + f.tid] = src.tid ?? 0;
+  f64_set(r, f.value, src.value);
+}
+
+/** Reads record r (fields f) into out; a timer's signal leaves its overrun to sig_unlock (timer_todo). */
+function si_get(r: number, f: SiFields, out: siginfo_t): void {
+  out.si_code = I32[r + f.code]!; out.si_value = f64_get(r, f.value);
+  out.si_pid = I32[r + f.pid]!; out.si_lid = I32[r + f.lid]!; out.si_overrun = 0;
+  const timer = I32[r + f.timer]!;
+  if (timer !== 0) timer_todo.push({ it: timer, tid: I32[r + f.tid]!, info: out });
+}
+
 /** Whether the last sigput made an entry (sig_generate_timer reads it). */
 export let put_entry = false;
 export function put_entry_reset(): void { put_entry = false; }
@@ -191,26 +214,17 @@ export function sigput(q: TailQ, qh: number, pend0: number, s: number, src: SigS
   if (rt && I32[sg + SG.nrt]! >= ksiginfos.count - 4 * lwpsig_count() - 64) { kstat_add(C_DROPPED); return 'EAGAIN'; }
   // For an LWP with its inline siginfo free and none of s pending: held
   // there (sigstate.ts), not in a ksiginfo.
-  if (q === LQ && I32[qh + LS.isig] === 0 && !has(qh, pend0, s)) {
-    I32[qh + LS.isig] = s; I32[qh + LS.icode] = src.code; I32[qh + LS.ipid] = src.pid; I32[qh + LS.ilid] = src.lid;
-    I32[qh + LS.itimer] = src.timer; I32[qh + LS.itid] = src.tid ?? 0;
-    f64_set(qh, LS.ivalue, src.value);
-    put_entry = true;
-    if (rt) I32[sg + SG.nrt]++;
-    bit_set(qh, pend0, s);
-    kstat_add(C_QUEUED);
-    return 0;
+  let r: number, f: SiFields = KS;
+  if (q === LQ && I32[qh + LS.isig] === 0 && !has(qh, pend0, s)) { r = qh; f = INLINE; }
+  else {
+    r = ksiginfos.alloc();
+    if (r === 0 && rt) { kstat_add(C_DROPPED); return 'EAGAIN'; }
   }
-  const k = ksiginfos.alloc();
-  if (k === 0) {
-    if (rt) { kstat_add(C_DROPPED); return 'EAGAIN'; }
-  } else {
-    I32[k + KS.signo] = s; I32[k + KS.code] = src.code; I32[k + KS.pid] = src.pid;
-    I32[k + KS.lid] = src.lid; I32[k + KS.timer] = src.timer; I32[k + KS.tid] = src.tid ?? 0;
+  if (r !== 0) {
+    si_put(r, f, s, src);
     put_entry = true;
-    ks_set_value(k, src.value);
     if (rt) I32[sg + SG.nrt]++;
-    q.insert_tail(qh, k);
+    if (f === KS) q.insert_tail(qh, r);
   }
   bit_set(qh, pend0, s);
   kstat_add(C_QUEUED);
@@ -225,21 +239,11 @@ export function sigput(q: TailQ, qh: number, pend0: number, s: number, src: SigS
 export function sigget(q: TailQ, qh: number, pend0: number, s: number, out: siginfo_t, hold = false): boolean {
   ks_held = 0;
   if (!has(qh, pend0, s)) return false;
-  // The LWP's inline siginfo: older than any entry of s on its queue (one put
-  // there while s is pending on the LWP would have coalesced: only
-  // hand_to_waiter adds one behind it), so it goes first.
-  if (q === LQ && I32[qh + LS.isig] === s) {
-    I32[qh + LS.isig] = 0;
-    out.si_signo = s; out.si_code = I32[qh + LS.icode]!; out.si_value = f64_get(qh, LS.ivalue);
-    out.si_pid = I32[qh + LS.ipid]!; out.si_lid = I32[qh + LS.ilid]!; out.si_overrun = 0;
-    if (I32[qh + LS.itimer] !== 0) timer_todo.push({ it: I32[qh + LS.itimer]!, tid: I32[qh + LS.itid]!, info: out });
-    if (sig_is_rt(s)) I32[sigacts_h() + SG.nrt]--;
-    let more = false;
-    for (let k = q.head(qh); k !== 0; k = q.after(k)) if (I32[k + KS.signo] === s) { more = true; break; }
-    if (!more) bit_clear(qh, pend0, s);
-    return true;
-  }
-  let found = 0, more = false;
+  // The LWP's inline siginfo first: older than any entry of s on its queue
+  // (one put there while s is pending on the LWP would have coalesced: only
+  // hand_to_waiter adds one behind it).
+  let found = 0, more = false, f: SiFields = KS;
+  if (q === LQ && I32[qh + LS.isig] === s) { found = qh; f = INLINE; }
   for (let k = q.head(qh); k !== 0; k = q.after(k)) {
     if (I32[k + KS.signo] !== s) continue;
     if (found === 0) found = k; else { more = true; break; }
@@ -251,12 +255,13 @@ export function sigget(q: TailQ, qh: number, pend0: number, s: number, out: sigi
     out.si_code = 0; out.si_value = 0; out.si_pid = process.pid; out.si_lid = 0; out.si_overrun = 0;
     return true;
   }
+  si_get(found, f, out);
+  if (f === INLINE) {
+    I32[qh + LS.isig] = 0;
+    if (sig_is_rt(s)) I32[sigacts_h() + SG.nrt]--;
+    return true;
+  }
   q.remove(qh, found);
-  out.si_code = I32[found + KS.code]!; out.si_value = ks_value(found);
-  out.si_pid = I32[found + KS.pid]!; out.si_lid = I32[found + KS.lid]!;
-  const timer = I32[found + KS.timer]!;
-  out.si_overrun = 0;
-  if (timer !== 0) timer_todo.push({ it: timer, tid: I32[found + KS.tid]!, info: out });
   if (hold) { ks_uncount(found); ks_held = found; } else ks_free(found);
   return true;
 }

@@ -30,7 +30,7 @@
  * sleep) and the sleep queue of sigwait. A knote activation for
  * EVFILT_SIGNAL happens after it is dropped.
  */
-import { SAB, define_struct, kregion_create, kcache_create, f64_get, f64_set } from '../kern/kmem.js';
+import { SAB, define_struct, kregion_create, kcache_create } from '../kern/kmem.js';
 import { mutex_class } from '../kern/lockdebug.js';
 import { define_tunable } from '../kern/options.js';
 import { NSIG } from './consts.js';
@@ -134,5 +134,3 @@ export function sigact_text(s: number): Uint8Array {
 export function lwpsig_h(slot: number): number { return lwpsig.base + slot * LWPSIG.words; }
 export function lwpsig_count(): number { return lwpsig.words / LWPSIG.words; }
 
-export function ks_value(k: number): number { return f64_get(k, KS.value); }
-export function ks_set_value(k: number, v: number): void { f64_set(k, KS.value, v); }
