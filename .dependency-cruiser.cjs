@@ -8,7 +8,9 @@
  * The class layer (src/ukern, src/lib, src/errors.ts, src/index.ts) calls only the sys layer;
  * kern imports nothing above it; subsystems meet each other through their sys.ts, consts.ts
  * and kapi.ts (the kernel interface each offers the others, stated in its header) or the
- * seams kern provides (kern/proc.ts hooks), not each other's internals.
+ * seams kern provides (kern/proc.ts hooks), not each other's internals. The command (src/cli)
+ * is a user of the package: it imports the two public entries only (its bundle maps them to
+ * the package's ukern/sys and ukern: scripts/bundle.mjs).
  */
 const SUBSYS = '^src/(lwp|ports|timers|kqueue|signals|intr|aio)/';
 // Kernel threads' entry modules: they load the whole kernel through the facade (kern/kmem.ts:
@@ -17,6 +19,13 @@ const ENTRIES = '^src/lwp/(trampoline|lwp0-kern)\\.ts$|^src/timers/clockthread\\
 const CLASS = '^src/(ukern|lib)/|^src/errors\\.ts$|^src/index\\.ts$';
 module.exports = {
   forbidden: [
+    {
+      name: 'cli-uses-the-public-entries',
+      comment: 'The ukern command imports the package as its users do: src/sys/index.ts and src/index.ts, nothing under them.',
+      severity: 'error',
+      from: { path: '^src/cli/' },
+      to: { path: '^src/', pathNot: ['^src/cli/', '^src/sys/index\\.ts$', '^src/index\\.ts$'] },
+    },
     {
       name: 'class-layer-uses-sys-only',
       comment: 'The ukern classes call the sys layer (src/sys), never kernel internals.',

@@ -8,7 +8,8 @@
  *  3. a small consumer and every ```ts block of the README are type-checked
  *     there (strict, NodeNext), then the consumer runs: it imports `ukern`
  *     and `ukern/sys` by name, runs an LWP whose start module imports
- *     `ukern/sys` from the installed package, and its `ukern` bin answers.
+ *     `ukern/sys` from the installed package, its `ukern` bin answers, and
+ *     the bin's LWP demo runs.
  * Exits non-zero, saying what failed. Needs the npm registry (as `npm ci`).
  */
 import { execFileSync } from 'node:child_process';
@@ -29,7 +30,8 @@ try {
   const files = info.files.map((f) => f.path);
   const must = ['package.json', 'README.md', 'LICENSE', 'build/bundle/sys.js', 'build/bundle/index.js', 'build/bundle/kernel.cjs',
     'build/bundle/kernel.cjs.cache', 'build/bundle/trampoline.cjs', 'build/bundle/loader.js', 'build/bundle/lwp0.js',
-    'build/bundle/clockthread.cjs', 'build/bundle/intrthread.cjs', 'build/bundle/aiothread.cjs', 'build/bundle/lwp0-kern.cjs', 'build/src/index.d.ts', 'build/src/sys/index.d.ts', 'build/src/cli/main.js'];
+    'build/bundle/clockthread.cjs', 'build/bundle/intrthread.cjs', 'build/bundle/aiothread.cjs', 'build/bundle/lwp0-kern.cjs', 'build/src/index.d.ts', 'build/src/sys/index.d.ts', 'build/bundle/cli/main.js',
+    'build/bundle/cli/demo-worker.js', 'build/bundle/cli/demo-filter.js'];
   for (const f of must) if (!files.includes(f)) fail(`the tarball lacks ${f}`);
   const stray = files.filter((f) => /^(test|bench|src|scripts|\.ci|build\/test|build\/bench|build\/examples)\/|\.map$|\.ts$/.test(f) && !f.endsWith('.d.ts'));
   if (stray.length > 0) fail(`the tarball ships what users do not need: ${stray.slice(0, 10).join(', ')}`);
@@ -79,7 +81,10 @@ export function start(arg: { port: number }): void { sys.port_send(arg.port, 1, 
   const bin = join(dir, 'node_modules/.bin/ukern');
   if (!existsSync(bin)) fail('no ukern bin was linked');
   run(bin, ['--help'], dir);
-  console.log(`pack-check: installed, ${blocks.length} README examples and a consumer type-check (strict, NodeNext), the consumer and its LWP ran, the bin answers; ${pkg.name}@${pkg.version} ok`);
+  // The installed command's demo: its LWPs' start modules import the package's entries from the bundle.
+  const demo = run(bin, ['demo', 'lwp', '--workers', '2', '--tasks', '8'], dir);
+  if (!demo.endsWith('done\n')) fail(`ukern demo lwp did not finish:\n${demo}`);
+  console.log(`pack-check: installed, ${blocks.length} README examples and a consumer type-check (strict, NodeNext), the consumer and its LWP ran, the bin answers and its demo runs; ${pkg.name}@${pkg.version} ok`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

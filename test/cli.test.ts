@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
 import { intIn, defaultSpan, rangeError, RANGE_MAX, TASKS_MAX } from '../src/cli/options.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+// The command as the package's bin runs it: the bundle (scripts/bundle.mjs), over the package's entries.
+const MAIN = fileURLToPath(new URL('../bundle/cli/main.js', import.meta.url));
 const PKG = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 const USAGE_MS = 15_000, DEMO_MS = 60_000;
 

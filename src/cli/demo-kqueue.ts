@@ -12,7 +12,7 @@
  * close (one firing after would throw EBADF out of a timer callback). A
  * deadline ends the wait with an error if the kernel never delivers.
  */
-import { KQueue } from '../ukern/kqueue.js';
+import { KQueue } from '../index.js';
 import {
   port_create, port_send, port_getn, close, EVFILT_READ, EVFILT_USER, EVFILT_TIMER, EV_CLEAR, EV_ONESHOT, NOTE_FFCOPY,
 } from '../sys/index.js';

@@ -8,7 +8,7 @@
  * against a sieve.
  */
 import * as sys from '../sys/index.js';
-import { ParkMutex } from '../ukern/parkmutex.js';
+import { ParkMutex } from '../index.js';
 import type { WorkerArg } from './demo-worker.js';
 import { primesBelow } from './primes.js';
 

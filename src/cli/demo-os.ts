@@ -11,9 +11,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KQueue } from '../ukern/kqueue.js';
-import { Port } from '../ukern/port.js';
-import { aio } from '../ukern/aio.js';
+import { KQueue, Port, aio } from '../index.js';
 import { EVFILT_PROC, EVFILT_VNODE, EV_CLEAR, NOTE_EXIT, NOTE_WRITE, NOTE_EXTEND, PORT_SOURCE_AIO } from '../sys/index.js';
 
 const DEADLINE_MS = 10_000;

@@ -4,7 +4,7 @@
  * libpthread does), counts the primes in each task's range, and records
  * what it did.
  */
-import { ParkMutex } from '../ukern/parkmutex.js';
+import { ParkMutex } from '../index.js';
 import { lwp_self, lwp_setprivate } from '../sys/index.js';
 import { countPrimes } from './primes.js';
 
