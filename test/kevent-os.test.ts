@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, tmpdir } from 'node:os';
-import { writeSync, readSync, closeSync, openSync, mkdtempSync, rmSync, appendFileSync, constants as F } from 'node:fs';
+import { writeSync, readSync, closeSync, openSync, mkdtempSync, rmSync, appendFileSync, truncateSync, constants as F } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
 import * as sys from '../src/sys/index.js';
@@ -272,6 +272,21 @@ test('regular file: data = bytes from the offset to the end, readable at EOF too
     change(kq, rd(fd, EV_DELETE));
     assert.deepEqual(kevent(kq, [wr(w, EV_ADD)], 4, ZERO).map((e) => [e.filter, e.data]), [[EVFILT_WRITE, 0]], 'a file is always writable');
     close(kq); close(fd); close(w);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('regular file past 4 GiB: data counts the high word of the size (statx read as two 32-bit halves)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ukern-file-'));
+  try {
+    const path = join(dir, 'f');
+    appendFileSync(path, '');
+    truncateSync(path, 2 ** 32 + 5); // sparse: no blocks
+    const fd = openSync(path, 'r');
+    const kq = kqueue();
+    assert.equal(kevent(kq, [rd(fd, EV_ADD)], 4, ZERO)[0]!.data, 2 ** 32 + 5, 'at registration');
+    readSync(fd, Buffer.alloc(8), 0, 8, null);
+    assert.equal(poll(kq)[0]!.data, 2 ** 32 - 3, 'at a scan, from the offset');
+    close(kq); close(fd);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 

@@ -189,6 +189,22 @@ test('a given time that differs from the file\'s: an event at once, for the even
   fs.rmSync(d, { recursive: true });
 });
 
+test('times before 1970 and past 2^32 seconds compare as the file\'s (statx\'s 64-bit seconds read as two 32-bit halves)', () => {
+  const [d, p] = file();
+  const port = port_create();
+  for (const sec of [-1_000_000_000, 2 ** 32 + 7]) {
+    fs.utimesSync(p, new Date(sec * 1000), new Date(sec * 1000)); // (a negative number is not taken as seconds before 1970)
+    const o = fobj(p);
+    assert.equal(o.fo_mtime.tv_sec, sec);
+    port_associate(port, PORT_SOURCE_FILE, o, FILE_ACCESS | FILE_MODIFIED, 1);
+    none(port); // the same times: nothing at once
+    port_associate(port, PORT_SOURCE_FILE, { ...o, fo_mtime: { tv_sec: sec + 1, tv_nsec: 0 } }, FILE_ACCESS | FILE_MODIFIED, 2);
+    assert.equal(port_get(port, ZERO).portev_events, FILE_MODIFIED, 'one second off: FILE_MODIFIED at once');
+  }
+  close(port);
+  fs.rmSync(d, { recursive: true });
+});
+
 test('re-associating replaces events and user, and withdraws a queued event', () => {
   const [d, p] = file();
   const port = port_create();

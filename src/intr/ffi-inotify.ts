@@ -23,6 +23,8 @@ const load = libc_binder({
   read: 'long read(int, void *, unsigned long)',
   open: 'int open(const char *, int, int)',
   statx: 'int statx(int, const char *, int, unsigned int, void *)',
+  // The same call for a descriptor, its empty path a pointer (ffi.ts os_stat says why).
+  fstatx: 'int statx(int, void *, int, unsigned int, void *)',
 });
 
 /** True when the calls are usable in this thread. */
@@ -52,10 +54,13 @@ export function os_inotify_rm(ifd: number, wd: number): number { return load()!.
 export class InoEvents {
   readonly bytes = new Uint8Array(16384);
   private readonly v = new DataView(this.bytes.buffer);
-  wd: number[] = [];
-  mask: number[] = [];
-  /** The event names an entry of a watched directory (a child), not the watched file itself. */
-  named: boolean[] = [];
+  // The entries, at most one per 16 bytes read: filled in place, no array
+  // grown and emptied again per read (one read per event on the host
+  // waiter's path).
+  readonly wd = new Int32Array(16384 / 16);
+  readonly mask = new Uint32Array(16384 / 16);
+  /** Nonzero: the event names an entry of a watched directory (a child), not the watched file itself. */
+  readonly named = new Uint8Array(16384 / 16);
   /**
    * Whether the last read may have left events queued: it filled the buffer
    * to within one largest event (16 bytes and a NAME_MAX name). Otherwise
@@ -66,15 +71,17 @@ export class InoEvents {
   /** Reads what is queued (non-blocking) and parses it: the number of events, 0 when none, -1 on error. */
   fill(ifd: number): number {
     const n = Number(load()!.read(ifd, this.bytes, this.bytes.length) as number | bigint);
-    this.wd.length = 0; this.mask.length = 0; this.named.length = 0;
     this.more = n > this.bytes.length - (16 + 256);
     if (n <= 0) return n === 0 ? 0 : -1;
-    for (let o = 0; o + 16 <= n; o += 16 + this.v.getUint32(o + 12, true)) {
-      this.wd.push(this.v.getInt32(o, true));
-      this.mask.push(this.v.getUint32(o + 4, true));
-      this.named.push(this.v.getUint32(o + 12, true) !== 0);
+    const v = this.v;
+    let k = 0;
+    for (let o = 0; o + 16 <= n; o += 16 + v.getUint32(o + 12, true)) {
+      this.wd[k] = v.getInt32(o, true);
+      this.mask[k] = v.getUint32(o + 4, true);
+      this.named[k] = v.getUint32(o + 12, true) !== 0 ? 1 : 0;
+      k++;
     }
-    return this.wd.length;
+    return k;
   }
 }
 
@@ -88,6 +95,7 @@ const AT_EMPTY_PATH = 0x1000;
 const STATX_BASIC = 0x7ff;
 const stx = new DataView(new ArrayBuffer(256));
 const stxBytes = new Uint8Array(stx.buffer);
+const emptyPath = new Uint8Array(1);
 /** What os_fstat_ext saw (valid after it returned 0). Times in seconds and nanoseconds. */
 export const xst = {
   mode: 0, nlink: 0, size: 0, inoLo: 0, inoHi: 0, devMajor: 0, devMinor: 0,
@@ -95,7 +103,7 @@ export const xst = {
 };
 /** statx of an open descriptor into `xst` (link count, size, times, identity): 0 or -1. */
 export function os_fstat_ext(fd: number): number {
-  if ((load()!.statx(fd, '', AT_EMPTY_PATH, STATX_BASIC, stxBytes) as number) < 0) return -1;
+  if ((load()!.fstatx(fd, emptyPath, AT_EMPTY_PATH, STATX_BASIC, stxBytes) as number) < 0) return -1;
   return stx_parse();
 }
 const AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100;
@@ -104,14 +112,17 @@ export function os_stat_path(path: string, nofollow: boolean): number {
   if ((load()!.statx(AT_FDCWD, path, nofollow ? AT_SYMLINK_NOFOLLOW : 0, STATX_BASIC, stxBytes) as number) < 0) return -1;
   return stx_parse();
 }
+/** A u64 / s64 field of the statx buffer as a number (two 32-bit loads: no BigInt to make and convert). */
+const u64 = (off: number): number => stx.getUint32(off, true) + stx.getUint32(off + 4, true) * 0x100000000;
+const s64 = (off: number): number => stx.getUint32(off, true) + stx.getInt32(off + 4, true) * 0x100000000;
 function stx_parse(): number {
   xst.nlink = stx.getUint32(16, true);
   xst.mode = stx.getUint16(28, true);
   xst.inoLo = stx.getInt32(32, true); xst.inoHi = stx.getInt32(36, true);
-  xst.size = Number(stx.getBigUint64(40, true));
-  xst.atimeSec = Number(stx.getBigInt64(64, true)); xst.atimeNsec = stx.getUint32(72, true);
-  xst.ctimeSec = Number(stx.getBigInt64(96, true)); xst.ctimeNsec = stx.getUint32(104, true);
-  xst.mtimeSec = Number(stx.getBigInt64(112, true)); xst.mtimeNsec = stx.getUint32(120, true);
+  xst.size = u64(40);
+  xst.atimeSec = s64(64); xst.atimeNsec = stx.getUint32(72, true);
+  xst.ctimeSec = s64(96); xst.ctimeNsec = stx.getUint32(104, true);
+  xst.mtimeSec = s64(112); xst.mtimeNsec = stx.getUint32(120, true);
   xst.devMajor = stx.getInt32(136, true); xst.devMinor = stx.getInt32(140, true);
   return 0;
 }

@@ -23,7 +23,10 @@ const bind = libc_binder({
   poll: 'int poll(void *, unsigned long, int)',
   ppoll: 'int ppoll(void *, unsigned long, void *, void *)',
   ioctl: 'int ioctl(int, unsigned long, void *)',
-  statx: 'int statx(int, const char *, int, unsigned int, void *)',
+  // The path as a pointer (to a zero byte: AT_EMPTY_PATH), not a string:
+  // a string argument is encoded anew at every call (statx is on the
+  // per-event path of every OS knote: the identity check).
+  statx: 'int statx(int, void *, int, unsigned int, void *)',
   lseek: 'long lseek(int, long, int)',
   getsockopt: 'int getsockopt(int, int, int, void *, void *)',
   fcntl: 'int fcntl(int, int, int)',
@@ -201,6 +204,9 @@ export const S_IFREG = 0o100000, S_IFSOCK = 0o140000;
 const AT_EMPTY_PATH = 0x1000, STATX_TYPE = 0x1, STATX_INO = 0x100, STATX_SIZE = 0x200;
 const stx = new DataView(new ArrayBuffer(256));
 const stxBytes = new Uint8Array(stx.buffer);
+const emptyPath = new Uint8Array(1);
+/** A u64 field of the statx buffer as a number (two u32 loads: no BigInt to make and convert). */
+const stx_u64 = (off: number): number => stx.getUint32(off, true) + stx.getUint32(off + 4, true) * 0x100000000;
 /** What statx says of an open descriptor (valid after os_stat returned 0). */
 export const st = { mode: 0, inoLo: 0, inoHi: 0, devMajor: 0, devMinor: 0, size: 0 };
 let stSeq = 0;
@@ -209,11 +215,11 @@ export function os_stat_seq(): number { return stSeq; }
 /** statx of an open descriptor into `st`: 0, or -1 (EBADF when it is not open). */
 export function os_stat(fd: number): number {
   stSeq++;
-  if ((load()!.statx(fd, '', AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_SIZE, stxBytes) as number) < 0) return -1;
+  if ((load()!.statx(fd, emptyPath, AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_SIZE, stxBytes) as number) < 0) return -1;
   st.mode = stx.getUint16(28, true);
   st.inoLo = stx.getInt32(32, true);
   st.inoHi = stx.getInt32(36, true);
-  st.size = Number(stx.getBigUint64(40, true));
+  st.size = stx_u64(40);
   st.devMajor = stx.getInt32(136, true);
   st.devMinor = stx.getInt32(140, true);
   return 0;

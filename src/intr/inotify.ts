@@ -64,7 +64,7 @@ import { define_tunable } from '../kern/options.js';
 import { kstat_counter, kstat_add, kstat_gauge } from '../kern/kstat.js';
 import { TailQ, SList } from '../kern/queue.js';
 import type { Errno } from '../kern/errno.js';
-import { intr_source_hold, intr_add_handler, src_fd, held, DIR_READ, INTR_USER_OTHER } from './intr.js';
+import { intr_source_hold, intr_add_handler, src_fd, held, DIR_READ, INTR_USER_INO } from './intr.js';
 import { os_close, os_available } from './ffi.js';
 import * as ino from './ffi-inotify.js';
 
@@ -128,9 +128,10 @@ function instance(): Errno {
   if (I32[state.base + W_IFD] !== 0) return 0;
   const ifd = ino.os_inotify_init();
   if (ifd < 0) return 'ENOMEM';
-  // Its events are this file's alone (ino_intr, an OTHER handler): the
-  // kqueue's os filter, which would look for knotes of it, is not asked.
-  const err = intr_source_hold(ifd, DIR_READ, false, INTR_USER_OTHER);
+  // Its events are this file's alone (ino_intr, the INO handler): neither
+  // the kqueue's os filter, which would look for knotes of it, nor the
+  // other consumers' handlers are asked.
+  const err = intr_source_hold(ifd, DIR_READ, false, INTR_USER_INO);
   if (err !== 0) { os_close(ifd); return err; }
   I32[state.base + W_SRC] = held.src;
   Atomics.store(I32, state.base + W_IFD, ifd + 1);
@@ -334,7 +335,7 @@ function take_locked(buf: ino.InoEvents, n: number, out: number[]): void {
  * its children (a name is given), and only their coming and going concerns
  * the directory itself.
  */
-function ev_mask(buf: ino.InoEvents, i: number): number { return buf.named[i] ? buf.mask[i]! & CHILD : buf.mask[i]!; }
+function ev_mask(buf: ino.InoEvents, i: number): number { return buf.named[i] !== 0 ? buf.mask[i]! & CHILD : buf.mask[i]!; }
 
 /** The folded events of one wd: its watchers collected, the watch let go on IN_IGNORED (inotify lock held). */
 function take_wd(wd: number, mask: number, out: number[]): void {
@@ -381,4 +382,4 @@ function ino_intr(src: number): number {
 }
 const outbuf: number[] = [];
 let outBusy = false;
-intr_add_handler(ino_intr);
+intr_add_handler(ino_intr, INTR_USER_INO);

@@ -514,13 +514,17 @@ export type IntrHandler = (src: number, revents: number) => number;
 export type IntrCloseHandler = (src: number, fd: number) => void;
 /**
  * Consumers by bit, for a source's `users` mask: the kqueue's os filter
- * (EVFILT_READ / WRITE / EXCEPT knotes), and the rest together (OTHER: a
- * handler installed without a bit, a hold that names none). The same
- * numbers in every thread (handlers are installed in each thread's own
- * module load order, so their indices cannot be shared).
+ * (EVFILT_READ / WRITE / EXCEPT knotes), the file watchers' inotify
+ * instance (INO: inotify.ts, its one source, whose every event is on the
+ * path of a host waiter woken by a watched file: the other handlers, each
+ * of which would find the source is not its own, are not asked), and the
+ * rest together (OTHER: a handler installed without a bit, a hold that
+ * names none). The same numbers in every thread (handlers are installed
+ * in each thread's own module load order, so their indices cannot be
+ * shared).
  */
-export const INTR_USER_KQ = 1, INTR_USER_OTHER = 2;
-const INTR_USER_ANY = INTR_USER_KQ | INTR_USER_OTHER;
+export const INTR_USER_KQ = 1, INTR_USER_OTHER = 2, INTR_USER_INO = 4;
+const INTR_USER_ANY = INTR_USER_KQ | INTR_USER_OTHER | INTR_USER_INO;
 const handlers: IntrHandler[] = [];
 const handlerUsers: number[] = [];
 const closeHandlers: IntrCloseHandler[] = [];
