@@ -39,6 +39,14 @@ test('a caught signal sent by another process runs the handler in LWP 1 (SI_USER
   assert.match(r.out, /handler 12 code 0/);
 });
 
+test('a caught signal from outside that LWP 1 takes runs its handler within the router\'s own listener', async () => {
+  // The router's listener comes first (sigaction added it); the handler has
+  // run when Node calls the next one, not on a later turn of the loop.
+  const r = await run([scen, 'order'], 'SIGUSR2');
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /ran handler listener/);
+});
+
 test('a signal another LWP waits for in sigwaitinfo reaches it from outside', async () => {
   const r = await run([scen, 'sigwait'], 'SIGUSR2');
   assert.equal(r.code, 0, r.out);

@@ -48,6 +48,8 @@ export const LSP_GONE = 0, LSP_FLAGGED = 1, LSP_WOKEN = 2;
 export function lwp_signal_clear(h: number): void { Atomics.and(I32, h + L.flag, ~LW_PENDSIG); }
 /** Sets it again (a signal became deliverable to the caller itself, e.g. by unblocking). */
 export function lwp_signal_set(h: number): void { Atomics.or(I32, h + L.flag, LW_PENDSIG); }
+/** Is LWP `h` flagged for delivery (a lock-free read: a generation sets the flag before it wakes anyone)? */
+export function lwp_signal_flagged(h: number): boolean { return (Atomics.load(I32, h + L.flag) & LW_PENDSIG) !== 0; }
 
 /** How a live LWP looks to the choice of a signal's taker. */
 export const LWPV_NONE = 0, LWPV_RUNNING = 1, LWPV_SLEEPING = 2;

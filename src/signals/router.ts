@@ -29,6 +29,7 @@ import { os_wanted, os_publish_listening, os_take_rung } from './route.js';
 import { sig_word, sig_bit } from './sigset.js';
 import { sig_generate } from './sig.js';
 import { postsig, sig_set_unlisten } from './post.js';
+import { lwp_signal_flagged } from '../lwp/kapi.js';
 
 const names: (NodeJS.Signals | undefined)[] = [];
 for (const [k, v] of Object.entries(constants.signals as Record<string, number>)) {
@@ -39,10 +40,16 @@ const listening = new Map<number, () => void>();
 const refused = new Set<number>();
 let started = false;
 
-/** A signal from outside: generate it for the process, and take it here if LWP 1 was chosen. */
+/**
+ * A signal from outside: generate it for the process, and take it here if
+ * LWP 1 was chosen (flagged: an ignored or watched-only signal, or one
+ * another LWP takes, leaves LWP 1 nothing to look for, and postsig's look
+ * under the signal lock would only delay this thread's return to its loop).
+ */
 function heard(s: number): void {
   sig_generate(0, s, { code: SI_USER, value: 0, pid: 0, lid: 0, timer: 0 });
-  if (cur.lwp !== 0 && I32[cur.nlocksw] === 0) postsig();
+  const l = cur.lwp;
+  if (l !== 0 && I32[cur.nlocksw] === 0 && lwp_signal_flagged(l)) postsig();
 }
 
 /** Listens for exactly the signals route.ts says the program wants. Main thread only. */

@@ -3,6 +3,7 @@
 //   handler     LWP 1 catches SIGUSR2 with a function; idle in its event loop
 //   sigwait     an LWP waits in sigwaitinfo for SIGUSR2; LWP 1 idles
 //   restored    SIGTERM caught, then back to SIG_DFL: the parent's SIGTERM kills (no listener left)
+//   order       LWP 1 catches SIGUSR2 with a function, and a Node listener added after it says what ran before it
 import * as sys from '../../src/sys/index.js';
 
 const fx = new URL('../fixtures/signals.js', import.meta.url);
@@ -25,6 +26,11 @@ if (which === 'handler') {
     }
     if (Atomics.load(a, 0) === 2) { console.log(`sigwaitinfo ${a[1]} code ${a[2]}`); clearInterval(keep); clearInterval(poll); sys.lwp_wait(lid); }
   }, 1);
+} else if (which === 'order') {
+  const ran: string[] = [];
+  sys.sigaction(sys.SIGUSR2, { sa_handler: () => { ran.push('handler'); } });
+  process.on('SIGUSR2', () => { ran.push('listener'); console.log(`ran ${ran.join(' ')}`); clearInterval(keep); });
+  console.log('ready');
 } else if (which === 'restored') {
   sys.sigaction(sys.SIGTERM, { sa_handler: () => { console.log('caught'); } });
   sys.sigaction(sys.SIGTERM, { sa_handler: sys.SIG_DFL });

@@ -15,17 +15,17 @@
  * The knotes of signal s are on list s (linked through kn_wnext/kn_wprev:
  * a signal knote is on no descriptor's watch list), guarded by the
  * `sigknote` lock, which comes after the kqueue lock. A generation (called
- * with no lock held) takes a reference on each kqueue with knotes on the
- * list, then runs them under that kqueue's lock first, as notify.ts does
- * for descriptors. A watched signal is routed from the host (signals/route.ts).
+ * with no lock held) notes each knote on the list with a reference on its
+ * kqueue, then runs it under that kqueue's lock alone (below). A watched
+ * signal is routed from the host (signals/route.ts).
  */
 import { I32, kregion_create } from '../../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../../kern/mutex.js';
 import { mutex_class } from '../../kern/lockdebug.js';
 import { TailQ } from '../../kern/queue.js';
-import { K, kn_setdata, kn_ident } from '../knote.js';
+import { K, KNS, kn_setdata, kn_ident } from '../knote.js';
 import { filter_register, EVENT_PROCESS, type kevent_t } from '../filter.js';
-import { kq_tryref, kq_lock, kq_unlock, kq_rele, knote_event } from '../kern.js';
+import { kq_tryref, kq_lock, kq_unlock, kq_rele, knote_activate } from '../kern.js';
 import { EVFILT_SIGNAL, EV_CLEAR } from '../consts.js';
 import { NSIG } from '../../signals/consts.js';
 import { sig_on_generate, sig_generations, sig_watch } from '../../signals/kapi.js';
@@ -38,6 +38,14 @@ const list = (s: number): number => sigklists.base + 2 + 2 * s;
 const SIGQ = new TailQ(0, 1, K.wnext, K.wprev);
 
 const signo_of = (kn: number): number => kn_ident(kn);
+
+/** Generations of s since kn last reported, as its data: true when there are some (kqueue lock held). */
+function owed(kn: number, s: number): boolean {
+  const d = (sig_generations(s) - I32[kn + K.hook]!) | 0;
+  if (d <= 0) return false;
+  kn_setdata(kn, d);
+  return true;
+}
 
 filter_register(EVFILT_SIGNAL, {
   name: 'signal',
@@ -59,12 +67,7 @@ filter_register(EVFILT_SIGNAL, {
     mutex_exit(lockw());
     sig_watch(s, -1);
   },
-  event(kn) {
-    const d = (sig_generations(signo_of(kn)) - I32[kn + K.hook]!) | 0;
-    if (d <= 0) return false;
-    kn_setdata(kn, d);
-    return true;
-  },
+  event(kn) { return owed(kn, signo_of(kn)); },
   touch(kn, kev: kevent_t, type) {
     if (type !== EVENT_PROCESS) return;
     const g = sig_generations(signo_of(kn));
@@ -73,25 +76,33 @@ filter_register(EVFILT_SIGNAL, {
   },
 });
 
-/** A generation of s: runs the knotes on list s, each under its kqueue's lock (no lock held on entry). */
+/**
+ * A generation of s: runs the knotes on list s, each under its kqueue's
+ * lock (no lock held on entry). One pass under the list's lock notes each
+ * knote with a reference on its kqueue; under that kqueue's lock the knote
+ * is run if it is still the one noted (the same kqueue, filter and signal:
+ * a knote of s is unique on its kqueue, so a reused one is the same watch),
+ * without a second look at the list. A knote attached meanwhile missed
+ * nothing: attach reads its baseline before it is listed, and register.ts
+ * runs its event once attached, which sees this generation (counted before
+ * the hooks run) if the baseline did not.
+ */
 sig_on_generate((s) => {
   const L = list(s);
-  if (SIGQ.empty(L)) return; // a peek: a knote attached after it missed nothing (its baseline is newer)
-  const kqs: number[] = [];
+  if (SIGQ.empty(L)) return; // a peek: a knote attached after it missed nothing (above)
+  const seen: number[] = [];
   mutex_enter(lockw());
   for (let kn = SIGQ.head(L); kn !== 0; kn = SIGQ.after(kn)) {
     const kq = I32[kn + K.kq]!;
-    if (!kqs.includes(kq) && kq_tryref(kq)) kqs.push(kq);
+    if (kq_tryref(kq)) seen.push(kq, kn);
   }
   mutex_exit(lockw());
-  for (const kq of kqs) {
+  for (let i = 0; i < seen.length; i += 2) {
+    const kq = seen[i]!, kn = seen[i + 1]!;
     kq_lock(kq);
     try {
-      mutex_enter(lockw());
-      const mine: number[] = [];
-      for (let kn = SIGQ.head(L); kn !== 0; kn = SIGQ.after(kn)) if (I32[kn + K.kq] === kq) mine.push(kn);
-      mutex_exit(lockw());
-      for (const kn of mine) knote_event(kn, s);
+      if (I32[kn + K.kq] === kq && I32[kn + K.filter] === EVFILT_SIGNAL && signo_of(kn) === s &&
+          (I32[kn + K.status]! & KNS.DELETING) === 0 && owed(kn, s)) knote_activate(kn);
     } finally {
       kq_unlock(kq);
       kq_rele(kq);
