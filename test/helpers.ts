@@ -37,4 +37,12 @@ export function rng(seedValue: number): () => number {
   return () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 0x100000000; };
 }
 
+/**
+ * The LWP tests' start functions (fixtures/lwps-body.ts), by the kernel they
+ * call: an LWP must use the same one as the thread that created it, so a
+ * test over the compiled tree (one that imports internal modules) gives
+ * `fixtures`, a test over the package's entries (`ukern/sys`, `ukern`: the
+ * bundle) `pkgFixtures`.
+ */
 export const fixtures = new URL('./fixtures/lwps.js', import.meta.url);
+export const pkgFixtures = new URL('./fixtures/lwps-pkg.js', import.meta.url);
