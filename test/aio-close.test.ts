@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { tmpdir, constants } from 'node:os';
 import { writeFileSync, openSync, closeSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { pipe } from './fixtures/osfd.js';
 import { scenario } from './helpers.js';
 

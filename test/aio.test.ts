@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { writeFileSync, readFileSync, openSync, closeSync, mkdtempSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { pipe, socketpair, high } from './fixtures/osfd.js';
 import { within } from './helpers.js';
 

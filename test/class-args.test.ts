@@ -4,8 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Port, KQueue, ParkMutex, SysError } from '../src/index.js';
-import { EVFILT_USER } from '../src/sys/index.js';
+import { Port, KQueue, ParkMutex, SysError } from 'ukern';
+import { EVFILT_USER } from 'ukern/sys';
 
 const type = (e: unknown): boolean => e instanceof TypeError && (e as { code?: string }).code === 'ERR_INVALID_ARG_TYPE';
 const range = (e: unknown): boolean => e instanceof RangeError && (e as { code?: string }).code === 'ERR_OUT_OF_RANGE';

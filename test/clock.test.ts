@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 
 const code = (c: string) => (e: unknown) => e instanceof sys.SysError && e.code === c;
 const ns = (t: sys.Timespec) => t.tv_sec * 1e9 + t.tv_nsec;

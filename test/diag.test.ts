@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dc from 'node:diagnostics_channel';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { within, until } from './helpers.js';
 
 const F = new URL('./fixtures/diag-lwp.js', import.meta.url);

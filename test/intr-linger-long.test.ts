@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeSync, readSync, closeSync } from 'node:fs';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { pipe_high } from './fixtures/osfd.js';
 import { until, within } from './helpers.js';
 

@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Port, KQueue, Lwp, EVFILT_USER, EV_ONESHOT } from '../src/index.js';
+import { Port, KQueue, Lwp, EVFILT_USER, EV_ONESHOT } from 'ukern';
 import { seed, rng, within } from './helpers.js';
 
 const N = 100_000;

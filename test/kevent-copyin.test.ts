@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 
-const FACADE = new URL('../src/sys/index.js', import.meta.url).href;
+const FACADE = import.meta.resolve('ukern/sys');
 const CHILD_MS = 20000;
 
 /** Runs `body` as an ES module with `s` = the ukern/sys facade; resolves to its last stdout line, parsed as JSON. */
@@ -119,7 +119,7 @@ test('a kevent timeout read once: valid when checked, NaN or huge later, still a
 });
 
 test('kevent ranges: nevents an int (negative EINVAL), fields by their C types, TypeErrors Node-style', async () => {
-  const s = await import('../src/sys/index.js');
+  const s = await import('ukern/sys');
   const kq = s.kqueue();
   const ZERO = { tv_sec: 0, tv_nsec: 0 };
   const TE = { code: 'ERR_INVALID_ARG_TYPE' };
@@ -147,7 +147,7 @@ test('kevent ranges: nevents an int (negative EINVAL), fields by their C types, 
 // C type, on both sides: EV_ADD | EV_RECEIPT answers 0 for a value the type
 // holds and EINVAL (22) for one it does not, change by change.
 test('kevent value checks: each field at the edges of its C type, -0, fractions, NaN and infinities', async () => {
-  const s = await import('../src/sys/index.js');
+  const s = await import('ukern/sys');
   const kq = s.kqueue();
   const ZERO = { tv_sec: 0, tv_nsec: 0 };
   const R = s.EV_ADD | s.EV_RECEIPT, U = s.EVFILT_USER;

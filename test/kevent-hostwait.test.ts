@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeSync, readSync, closeSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { pipe_high } from './fixtures/osfd.js';
 import { until, within, seed, rng } from './helpers.js';
 

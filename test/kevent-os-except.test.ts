@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:os';
 import { writeSync, readSync } from 'node:fs';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { pipe_high, socketpair, tcp_pair, send_oob, recv_oob } from './fixtures/osfd.js';
 import { until, within } from './helpers.js';
 

@@ -15,7 +15,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeSync, readSync, closeSync } from 'node:fs';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { socketpair, pipe, pipe_high, reuse_as, dup } from './fixtures/osfd.js';
 import { until } from './helpers.js';
 

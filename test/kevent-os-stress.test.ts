@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { seed, within } from './helpers.js';
 import { MSG, type OsStressArg } from './fixtures/kevent-os-stress.js';
 

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { pipe } from './fixtures/osfd.js';
 import { until, within, scenario } from './helpers.js';
 

@@ -14,7 +14,7 @@ import { constants, tmpdir } from 'node:os';
 import { writeSync, readSync, closeSync, openSync, mkdtempSync, rmSync, appendFileSync, truncateSync, constants as F } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { pipe, pipe_high, reuse_as, socketpair, tcp_listen, tcp_connect, shutdown, mkfifo, SOCK_DGRAM } from './fixtures/osfd.js';
 
 const {

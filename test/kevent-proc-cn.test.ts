@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { exited } from './fixtures/proc.js';
 
 const {

@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { seed, rng, within, until } from './helpers.js';
 import { exited, open_fds, proc_kernel_ready } from './fixtures/proc.js';
 

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { until, within } from './helpers.js';
 import { exits, sleeper, exited, node_child, open_fds, proc_kernel_ready } from './fixtures/proc.js';
 

@@ -13,7 +13,7 @@ import { constants } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { exits, sleeper, exited, block_until_zombie, with_grandchild, open_fds } from './fixtures/proc.js';
 
 const {
@@ -169,7 +169,7 @@ test('closing a kqueue with live proc knotes closes their pidfds; the processes 
 });
 
 test('without host calls (UKERN_NO_FFI=1) EVFILT_PROC is EOPNOTSUPP', () => {
-  const sysUrl = new URL('../src/sys/index.js', import.meta.url).href;
+  const sysUrl = import.meta.resolve('ukern/sys');
   const code = `const sys = await import(${JSON.stringify(sysUrl)});
 const kq = sys.kqueue();
 const r = sys.kevent(kq, [sys.EV_SET(process.pid, sys.EVFILT_PROC, sys.EV_ADD, sys.NOTE_EXIT, 0, 0)], 1, { tv_sec: 0, tv_nsec: 0 });

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:os';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 
 const { EV_SET, kevent, kqueue, close, EVFILT_READ, EVFILT_USER, EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EV_ONESHOT, EV_CLEAR, EV_DISPATCH, EV_ERROR, NOTE_TRIGGER } = sys;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };

@@ -9,8 +9,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:os';
-import * as sys from '../src/sys/index.js';
-import { kstat } from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
+import { kstat } from 'ukern/sys';
 
 const { EV_SET, kevent, kqueue, close, EVFILT_TIMER, EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EV_ONESHOT, EV_CLEAR, EV_DISPATCH, EV_RECEIPT, EV_ERROR } = sys;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };

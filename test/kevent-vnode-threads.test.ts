@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import fs from 'node:fs';
 import { join } from 'node:path';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { until, within, seed, rng } from './helpers.js';
 
 const { EV_SET, kevent, kqueue, close, EVFILT_VNODE, EV_ADD, EV_CLEAR, NOTE_WRITE, NOTE_EXTEND } = sys;

@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { constants, tmpdir } from 'node:os';
 import fs from 'node:fs';
 import { join } from 'node:path';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { pipe, high, reuse_as } from './fixtures/osfd.js';
 
 const {

@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:os';
-import * as sys from '../src/sys/index.js';
-import { kstat } from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
+import { kstat } from 'ukern/sys';
 
 sys.boot({ kq_max: 4, kq_knotes_max: 64, kq_calloutmax: 3 });
 

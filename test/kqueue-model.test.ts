@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 
 const { EV_SET, kevent, EVFILT_USER, EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EV_ONESHOT, EV_CLEAR, EV_DISPATCH } = sys;
 const { NOTE_TRIGGER, NOTE_FFCTRLMASK, NOTE_FFLAGSMASK, NOTE_FFAND, NOTE_FFOR, NOTE_FFCOPY } = sys;

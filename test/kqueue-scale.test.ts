@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as sys from '../src/sys/index.js';
-import { kstat } from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
+import { kstat } from 'ukern/sys';
 
 const { EV_SET, kevent, EVFILT_USER, EV_ADD, EV_CLEAR, EV_DELETE, NOTE_TRIGGER } = sys;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Lwp, SysError, snapshot } from '../src/index.js';
-import { fixtures, within, until } from './helpers.js';
+import { Lwp, SysError, snapshot } from 'ukern';
+import { pkgFixtures as fixtures, within, until } from './helpers.js';
 
 test('Lwp: create, suspend, continue, wait', async () => {
   const sab = new SharedArrayBuffer(16);

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 
 test('node --input-type=module -e: lwp_create runs the LWP and lwp_wait collects it', () => {
-  const sys = new URL('../src/sys/index.js', import.meta.url).href;
-  const fx = new URL('./fixtures/lwps.js', import.meta.url).href;
+  const sys = import.meta.resolve('ukern/sys');
+  const fx = new URL('./fixtures/lwps-pkg.js', import.meta.url).href;
   const code = `import * as sys from '${sys}';
     const lid = sys.lwp_create({ module: new URL('${fx}'), export: 'returnsAtOnce' });
     console.log('collected ' + (sys.lwp_wait(lid) === lid));`;

@@ -52,8 +52,8 @@ for (const form of ['sync', 'async']) {
 }
 
 test('a program started with node --input-type=module -e (and a per-process V8 flag) can create LWPs', () => {
-  const sys = new URL('../src/sys/index.js', import.meta.url).href;
-  const fx = new URL('./fixtures/lwps.js', import.meta.url).href;
+  const sys = import.meta.resolve('ukern/sys');
+  const fx = new URL('./fixtures/lwps-pkg.js', import.meta.url).href;
   const code = `import * as sys from '${sys}';
 const l = sys.lwp_create({ module: new URL('${fx}'), export: 'returnsAtOnce' });
 console.log('collected', (await sys.lwp_wait_async(l)) === l);`;

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lwp, SysError, snapshot, LwpImportError, LwpExportError, LwpThrewError, LwpResultError, LwpNoResultError, AbortError } from '../src/index.js';
+import { Lwp, SysError, snapshot, LwpImportError, LwpExportError, LwpThrewError, LwpResultError, LwpNoResultError, AbortError } from 'ukern';
 import { within, until } from './helpers.js';
 
 const F = new URL('./fixtures/outcomes.js', import.meta.url);

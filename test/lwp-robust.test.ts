@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import * as sys from '../src/sys/index.js';
-import { fixtures, until, within } from './helpers.js';
+import * as sys from 'ukern/sys';
+import { pkgFixtures as fixtures, until, within } from './helpers.js';
 
 const st = (lid: number) => sys.lwp_snapshot().lwps.find((l) => l.lid === lid)?.state;
 const sleepersInUse = () => sys.kmem_snapshot().caches.find((c) => c.cache === 'sleeper')!.inUse;

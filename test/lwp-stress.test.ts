@@ -5,9 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as sys from '../src/sys/index.js';
-import { ParkMutex } from '../src/index.js';
-import { fixtures, within, seed, rng } from './helpers.js';
+import * as sys from 'ukern/sys';
+import { ParkMutex } from 'ukern';
+import { pkgFixtures as fixtures, within, seed, rng } from './helpers.js';
 
 // N LWPs increment a shared counter under a mutex built on park/unpark while
 // random unparks, unpark_alls, zero-timeout parks and (from main) lwp_wakeups

@@ -6,8 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as sys from '../src/sys/index.js';
-import { fixtures, within, until } from './helpers.js';
+import * as sys from 'ukern/sys';
+import { pkgFixtures as fixtures, within, until } from './helpers.js';
 
 const code = (c: string) => (e: unknown) => e instanceof sys.SysError && e.code === c;
 const st = (lid: number) => sys.lwp_snapshot().lwps.find((l) => l.lid === lid)?.state;

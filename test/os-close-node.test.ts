@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lwp } from '../src/index.js';
+import { Lwp } from 'ukern';
 import { within } from './helpers.js';
 
 test('an LWP\'s fs.openSync descriptor closed with ukern\'s close is off Node\'s list: reopening the number draws no warning', async () => {

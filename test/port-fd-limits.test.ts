@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeSync } from 'node:fs';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { pipe } from './fixtures/osfd.js';
 
 sys.boot({ port_max_events: 3, port_fd_max: 16, port_lanes: 0 });

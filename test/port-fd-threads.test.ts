@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { writeSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { pipe } from './fixtures/osfd.js';
 import { until, within, seed } from './helpers.js';
 import { W_STOP, W_STATUS, W_WRITERS, MSG, type StressArg, type SharedArg } from './fixtures/portfd-lwp.js';

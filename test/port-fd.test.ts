@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { constants, tmpdir } from 'node:os';
 import { writeSync, readSync, closeSync, openSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { pipe, pipe_high, reuse_as, socketpair, tcp_listen, tcp_connect, shutdown } from './fixtures/osfd.js';
 
 const {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 
 sys.boot({ inotify_watchers_max: 16, port_file_max: 64 });
 const { port_create, port_associate, port_get, close, PORT_SOURCE_FILE, FILE_MODIFIED } = sys;

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import fs from 'node:fs';
 import { join } from 'node:path';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { within, seed } from './helpers.js';
 
 test('seeded stress: 4 LWPs associate, append, dissociate and close ports; no event lost, duplicated or stale', async () => {

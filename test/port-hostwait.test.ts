@@ -15,7 +15,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeSync, readSync, openSync, closeSync } from 'node:fs';
 import { constants } from 'node:os';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { pipe, pipe_high, reuse_as } from './fixtures/osfd.js';
 import { until, within, seed, rng } from './helpers.js';
 import { MSG } from './fixtures/portfd-lwp.js';

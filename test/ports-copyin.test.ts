@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 
-const FACADE = new URL('../src/sys/index.js', import.meta.url).href;
+const FACADE = import.meta.resolve('ukern/sys');
 const CHILD_MS = 20000;
 
 interface ChildResult { status: number | null; out: unknown; stderr: string; timedOut: boolean }
@@ -99,7 +99,7 @@ test('a timeout read once: a getter valid when checked and huge or NaN later sti
 });
 
 test('copy-in errors: Node-style TypeErrors for wrong shapes, EINVAL for bad values only when the call would wait', async () => {
-  const s = await import('../src/sys/index.js');
+  const s = await import('ukern/sys');
   const p = s.port_create();
   const TE = { code: 'ERR_INVALID_ARG_TYPE' };
   assert.throws(() => s.port_get(p, 5 as unknown as null), TE);

@@ -6,11 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { onSignal, signals, kill, Lwp, kstat, SIGUSR1, SIGUSR2, SIGRTMIN, SIG_DFL } from '../src/index.js';
-import * as sys from '../src/sys/index.js';
+import { onSignal, signals, kill, Lwp, kstat, SIGUSR1, SIGUSR2, SIGRTMIN, SIG_DFL } from 'ukern';
+import * as sys from 'ukern/sys';
 import { until, within } from './helpers.js';
 
-const sigs = new URL('./fixtures/signals.js', import.meta.url);
+const sigs = new URL('./fixtures/signals-pkg.js', import.meta.url);
 
 test('onSignal: two listeners, each called once per signal, dispose of the last restores the previous action', () => {
   const got: string[] = [];

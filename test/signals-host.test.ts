@@ -60,7 +60,7 @@ test('a signal caught then set back to SIG_DFL keeps its default action from out
 });
 
 test('a program started with --input-type=module -e still gets its signals', async () => {
-  const sys = new URL('../src/sys/index.js', import.meta.url).href;
+  const sys = import.meta.resolve('ukern/sys');
   const code = `import * as sys from '${sys}'; const k = setInterval(() => {}, 1000);
     sys.sigaction(sys.SIGUSR2, { sa_handler: (s) => { console.log('got ' + s); clearInterval(k); } }); console.log('ready');`;
   const r = await run(['--input-type=module', '-e', code], 'SIGUSR2');

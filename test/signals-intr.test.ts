@@ -8,10 +8,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { until, within } from './helpers.js';
 
-const sigs = new URL('./fixtures/signals.js', import.meta.url);
+const sigs = new URL('./fixtures/signals-pkg.js', import.meta.url);
 const { SIGUSR1, SIGUSR2, SA_RESTART, SIG_DFL } = sys;
 const set_of = (...s: number[]): sys.sigset_t => { const t = sys.sigemptyset(); for (const x of s) sys.sigaddset(t, x); return t; };
 

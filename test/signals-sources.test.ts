@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { until } from './helpers.js';
 
 const { SIGUSR1, SIGUSR2, SIGRTMIN, EVFILT_SIGNAL, EV_ADD, EV_DELETE, EV_DISABLE, EV_ENABLE, EV_ONESHOT, EV_DISPATCH, EV_CLEAR, EV_RECEIPT, EV_ERROR, SIG_IGN, SIG_DFL, SIG_BLOCK, SIG_SETMASK } = sys;
@@ -88,7 +88,7 @@ test('EVFILT_SIGNAL wakes a kevent blocked in another wait: a signal sent by an 
   sys.sigaction(SIGUSR2, { sa_handler: SIG_IGN });
   add(kq, SIGUSR2);
   const p = sys.kevent_async(kq, null, 4, { tv_sec: 5, tv_nsec: 0 });
-  sys.lwp_create({ module: new URL('./fixtures/signals.js', import.meta.url), export: 'queues', arg: { signo: SIGUSR2, n: 1, base: 0 } }, sys.LWP_DETACHED);
+  sys.lwp_create({ module: new URL('./fixtures/signals-pkg.js', import.meta.url), export: 'queues', arg: { signo: SIGUSR2, n: 1, base: 0 } }, sys.LWP_DETACHED);
   const ev = await p;
   assert.equal(ev.length, 1);
   assert.equal(ev[0]!.ident, SIGUSR2);

@@ -6,8 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as sys from '../src/sys/index.js';
-import { Timer } from '../src/index.js';
+import * as sys from 'ukern/sys';
+import { Timer } from 'ukern';
 import { within } from './helpers.js';
 
 const M = sys.CLOCK_MANUAL;

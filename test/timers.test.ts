@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { until, within } from './helpers.js';
 
 sys.boot({ timer_max: 64 });

@@ -9,7 +9,7 @@ import { mkdtempSync, openSync, closeSync, writeFileSync, readFileSync, rmSync }
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { aio, Port, SysError, PORT_SOURCE_AIO } from '../src/index.js';
+import { aio, Port, SysError, PORT_SOURCE_AIO } from 'ukern';
 import { within } from './helpers.js';
 
 function tmpfile(content: string): { path: string; done: () => void } {

@@ -13,7 +13,7 @@ import { readdirSync, readlinkSync, realpathSync, writeFileSync, mkdtempSync, rm
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KQueue, Port, EVFILT_READ, EVFILT_WRITE, EV_CLEAR, EVFILT_PROC, EVFILT_VNODE, NOTE_EXIT, NOTE_WRITE, POLLIN, PORT_SOURCE_FD, PORT_SOURCE_FILE, FILE_MODIFIED } from '../src/index.js';
+import { KQueue, Port, EVFILT_READ, EVFILT_WRITE, EV_CLEAR, EVFILT_PROC, EVFILT_VNODE, NOTE_EXIT, NOTE_WRITE, POLLIN, PORT_SOURCE_FD, PORT_SOURCE_FILE, FILE_MODIFIED } from 'ukern';
 import { within } from './helpers.js';
 
 /**

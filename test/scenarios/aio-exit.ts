@@ -5,7 +5,7 @@
 import { writeFileSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as sys from '../../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { pipe } from '../fixtures/osfd.js';
 
 const [r] = pipe();

@@ -4,8 +4,8 @@
  * send; and a full port's send waiting out its timeout (EAGAIN), its
  * signal (AbortError) and a close (EBADF). Prints one JSON line.
  */
-import * as sys from '../../src/sys/index.js';
-import { Lwp, Port } from '../../src/index.js';
+import * as sys from 'ukern/sys';
+import { Lwp, Port } from 'ukern';
 
 sys.boot({ port_max_events: 64 });
 const N = Number(process.argv[2] ?? 20000);

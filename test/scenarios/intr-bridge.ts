@@ -6,7 +6,7 @@
 // kevent-os-threads.test.ts.
 import { Worker } from 'node:worker_threads';
 import { writeSync } from 'node:fs';
-import * as sys from '../../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { pipe } from '../fixtures/osfd.js';
 
 const { EV_SET, kevent, kqueue, EVFILT_READ, EV_ADD, EV_CLEAR } = sys;

@@ -3,7 +3,7 @@
 // status 3 at once. A worker blocked in a host call cannot be terminated,
 // and Node's exit waits for its workers: without the main thread's exit
 // hook waking the intr thread, this hung. Run by kevent-os-threads.test.ts.
-import * as sys from '../../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { pipe } from '../fixtures/osfd.js';
 
 const [r] = pipe();

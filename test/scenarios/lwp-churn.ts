@@ -4,7 +4,7 @@
 // park, so every park must time out: an EALREADY is an unpark meant for the
 // slot's previous LWP landing on its successor. Seeded (argv[2], else the
 // clock) pauses before each release vary where the reuse falls. Prints JSON.
-import * as sys from '../../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { rng } from '../helpers.js';
 
 const seedArg = Number(process.argv[2]);

@@ -2,9 +2,9 @@
 // It must fail with EAGAIN and leave no lock held: afterwards lwp_wait,
 // lwp_create and exit still work. Before the fix, EAGAIN was thrown with the
 // proc lock held and the next call hung.
-import * as sys from '../../src/sys/index.js';
+import * as sys from 'ukern/sys';
 
-const fixtures = new URL('../fixtures/lwps.js', import.meta.url);
+const fixtures = new URL('../fixtures/lwps-pkg.js', import.meta.url);
 const sleepers = () => sys.kmem_snapshot().caches.find((c) => c.cache === 'sleeper')!;
 const sab = new SharedArrayBuffer(8);
 const lid = sys.lwp_create({ module: fixtures, export: 'blockUntil', arg: { sab } });

@@ -1,7 +1,7 @@
 // maxlwp is a boot option; exhaustion is EAGAIN and leaves the kernel usable.
-import * as sys from '../../src/sys/index.js';
+import * as sys from 'ukern/sys';
 sys.boot({ maxlwp: 3 });
-const fx = new URL('../fixtures/lwps.js', import.meta.url);
+const fx = new URL('../fixtures/lwps-pkg.js', import.meta.url);
 const sab = new SharedArrayBuffer(16);
 const a = sys.lwp_create({ module: fx, export: 'parkHint', arg: { sab, slot: 0, hint: 1 } });
 const b = sys.lwp_create({ module: fx, export: 'parkHint', arg: { sab, slot: 1, hint: 1 } });

@@ -6,8 +6,8 @@
  * another port (the arena's own room word); the arena is rounded down to a
  * power of two; bad msg_arena values fail the boot. Prints one JSON line.
  */
-import * as sys from '../../src/sys/index.js';
-import { Port, stats } from '../../src/index.js';
+import * as sys from 'ukern/sys';
+import { Port, stats } from 'ukern';
 
 const out: Record<string, unknown> = {};
 for (const o of [{ msg_arena: 1000 }, { msg_arena: 'x' }]) {

@@ -5,7 +5,7 @@
 // another thread while it sleeps. Prints one line per check; run by
 // port-fd-threads.test.ts.
 import { Worker } from 'node:worker_threads';
-import * as sys from '../../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { pipe } from '../fixtures/osfd.js';
 
 const { port_create, port_associate, port_get, PORT_SOURCE_FD, POLLIN } = sys;

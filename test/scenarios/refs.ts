@@ -5,8 +5,8 @@
  * the process alive until then (it prints 'got'); an unref'd one does not
  * (the process ends at once, printing nothing).
  */
-import { Port, KQueue, Timer } from '../../src/index.js';
-import { EVFILT_USER } from '../../src/sys/index.js';
+import { Port, KQueue, Timer } from 'ukern';
+import { EVFILT_USER } from 'ukern/sys';
 
 const mode = process.argv[2];
 const later = (f: () => void): void => { setTimeout(f, 300).unref(); };

@@ -6,9 +6,9 @@
 //   kill        lwp_kill(1, SIGKILL) from another LWP: dies of SIGKILL at once
 //   rt-lwp      an LWP sends SIGRTMIN+1 (default: terminate) to the process: exit status 128 + 35
 //   stop        SIGTSTP stops the whole process; after the parent's SIGCONT it prints and exits 0
-import * as sys from '../../src/sys/index.js';
+import * as sys from 'ukern/sys';
 
-const fx = new URL('../fixtures/signals.js', import.meta.url);
+const fx = new URL('../fixtures/signals-pkg.js', import.meta.url);
 const which = process.argv[2];
 const port = sys.port_create();
 // The kernel's exit hooks run before the process dies of a signal: the port's close is published

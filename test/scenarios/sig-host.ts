@@ -4,9 +4,9 @@
 //   sigwait     an LWP waits in sigwaitinfo for SIGUSR2; LWP 1 idles
 //   restored    SIGTERM caught, then back to SIG_DFL: the parent's SIGTERM kills (no listener left)
 //   order       LWP 1 catches SIGUSR2 with a function, and a Node listener added after it says what ran before it
-import * as sys from '../../src/sys/index.js';
+import * as sys from 'ukern/sys';
 
-const fx = new URL('../fixtures/signals.js', import.meta.url);
+const fx = new URL('../fixtures/signals-pkg.js', import.meta.url);
 const which = process.argv[2];
 const keep = setInterval(() => {}, 1000);
 
