@@ -224,3 +224,26 @@ test('changelist copies after a failed element read, a nested copy and a long li
   assert.deepEqual(r, { errs: ['RangeError'], gone: [2, 2, 2], nested: [[20, 0], [21, 0]], outer: [[4, 0], [5, 0], [6, 0]], big: true,
     after: [[7, 0]], mid: true, last: [[8, 0], [9, 0]] });
 });
+
+test('a sparse changelist of a huge length fails at its first hole, at once, and applies nothing; an earlier bad entry is still reported first', async () => {
+  const r = await child(`const kq = s.kqueue();
+    const ZERO = { tv_sec: 0, tv_nsec: 0 };
+    const out = {};
+    for (const n of [2 ** 31 - 1, 1e8, 1e7]) {
+      const list = [s.EV_SET(1, s.EVFILT_USER, s.EV_ADD, 0, 0, 1), s.EV_SET(2, s.EVFILT_USER, s.EV_ADD, 0, 0, 2)];
+      list.length = n;
+      const t0 = performance.now();
+      try { s.kevent(kq, list, 0, ZERO); out[n] = 'returned'; } catch (e) { out[n] = [e.name, e.code, /changelist entry must be an object, got type undefined/.test(e.message), performance.now() - t0 < 1000]; }
+    }
+    // Nothing applied: deleting knote 1 is ENOENT.
+    let del = 'none';
+    try { s.kevent(kq, [s.EV_SET(1, s.EVFILT_USER, s.EV_DELETE, 0, 0, 0)], 0, ZERO); del = 'deleted'; } catch (e) { del = e.code; }
+    // A bad entry before the hole is the one reported.
+    const bad = [s.EV_SET(1, s.EVFILT_USER, s.EV_ADD, 0, 0, 1), { ident: 'x', filter: 0, flags: 0, fflags: 0, data: 0, udata: 0 }];
+    bad.length = 2 ** 31 - 1;
+    let first = '';
+    try { s.kevent(kq, bad, 0, ZERO); } catch (e) { first = /changelist\\[1\\]/.test(e.message) ? 'entry 1' : e.message; }
+    console.log(JSON.stringify({ out, del, first }));`);
+  const fails = ['TypeError', 'ERR_INVALID_ARG_TYPE', true, true];
+  assert.deepEqual(r, { out: { [2 ** 31 - 1]: fails, 1e8: fails, 1e7: fails }, del: 'ENOENT', first: 'entry 1' });
+});
