@@ -59,9 +59,13 @@ test('park/unpark ping-pong between two LWPs (2000 rounds): every sleeper back o
   await within(sys.lwp_wait_async(a), 20_000, 'a warm-up LWP');
   // Lids come in order: the pair's peers are the next two.
   const p1 = a + 1, p2 = a + 2;
-  const l1 = sys.lwp_create({ module: fixtures, export: 'pingPong', arg: { peer: p2, rounds: 2000, first: true } });
+  // The first starts suspended, continued once its peer exists: run at
+  // once, it could unpark a lid not yet created (ESRCH, and it died; its
+  // peer then parked for ever: seen once in CI on a loaded machine).
+  const l1 = sys.lwp_create({ module: fixtures, export: 'pingPong', arg: { peer: p2, rounds: 2000, first: true } }, sys.LWP_SUSPENDED);
   const l2 = sys.lwp_create({ module: fixtures, export: 'pingPong', arg: { peer: p1, rounds: 2000, first: false } });
   assert.deepEqual([l1, l2], [p1, p2]);
+  sys.lwp_continue(l1);
   await within(Promise.all([sys.lwp_wait_async(l1), sys.lwp_wait_async(l2)]), 60_000, 'the ping-pong to end');
   assert.equal(inUse(), base.inUse, 'in use as before');
   assert.equal(raw(), base.raw, 'nothing kept by the collected LWPs');

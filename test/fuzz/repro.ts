@@ -168,7 +168,8 @@ export function runCase(name: string, ms = 10_000): string | null {
   const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), name], { encoding: 'utf8', timeout: ms });
   if (r.signal !== null) {
     const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
-    return timedOut ? `did not end within ${ms} ms (hang)` : `killed by ${r.signal}: ${(r.stderr || r.stdout).trim().split('\n').slice(0, 4).join(' | ')}`;
+    // A native abort's whole stack (its first lines name only node's fatal-error handler).
+    return timedOut ? `did not end within ${ms} ms (hang)` : `killed by ${r.signal}: ${(r.stderr || r.stdout).trim().split('\n').slice(0, 40).join(' | ')}`;
   }
   if (r.status !== 0) return `exit ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(0, 4).join(' | ')}`;
   return null;
