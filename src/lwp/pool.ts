@@ -137,6 +137,8 @@ export class WorkerPool {
 
   /** Workers of this pool in any state but gone (diagnostics and tests). */
   get workerCount(): number { return this.slots.size; }
+  /** How many idle workers are no surplus: `size`, and at least one (the worker the last LWP left). */
+  private get keep(): number { return Math.max(this.size, 1); }
 
   /** Workers starting that no LWP waits for yet. */
   get startingCount(): number { return this.count(WS_STARTING); }
@@ -176,7 +178,7 @@ export class WorkerPool {
     // the path (the main thread may block in the kernel right after the create).
     try { s.port.postMessage(req); } catch (e) { Atomics.store(s.st, 0, WS_IDLE); throw e; }
     s.lid = req.lid;
-    if (this.surplusSince !== Infinity && this.idleCount <= Math.max(this.size, 1)) this.surplusSince = Infinity;
+    if (this.surplusSince !== Infinity && this.idleCount <= this.keep) this.surplusSince = Infinity;
     this.refill();
     this.hooks.changed();
   }
@@ -286,7 +288,7 @@ export class WorkerPool {
    * delays this.
    */
   private sweep(): void {
-    const keep = Math.max(this.size, 1);
+    const keep = this.keep;
     if (this.idleCount <= keep) { this.surplusSince = Infinity; return; }
     const now = performance.now();
     if (this.surplusSince === Infinity) this.surplusSince = now;
