@@ -80,6 +80,24 @@ test('process.exit with the intr thread blocked in epoll_wait ends the process',
   assert.equal(r.status, 3, r.stderr);
 });
 
+for (const mode of ['kevent', 'portfd']) {
+  test(`process.exit with an LWP blocked for ever in a host wait (${mode}) ends the process`, () => {
+    const r = scenario('intr-exit', [mode], 20_000);
+    assert.equal(r.signal, null, `killed by ${r.signal} (hung): ${r.stderr}`);
+    assert.match(r.stdout, /LWP waiting in the host: true/);
+    assert.equal(r.status, 3, r.stderr);
+  });
+}
+
+test('process.exit while an LWP binds host calls through koffi ends the process (no fatal N-API error), five times', () => {
+  for (let i = 0; i < 5; i++) {
+    const r = scenario('exit-bind', [], 20_000);
+    assert.equal(r.signal, null, `run ${i}: killed by ${r.signal}: ${r.stderr}`);
+    assert.match(r.stdout, /binding: 1/);
+    assert.equal(r.status, 3, `run ${i}: ${r.stderr}`);
+  }
+});
+
 test('until the intr thread runs (held here), the registering thread takes OS events itself (the bridge)', () => {
   const r = spawnSync(process.execPath, [fileURLToPath(new URL('./scenarios/intr-bridge.js', import.meta.url))],
     { encoding: 'utf8', timeout: 20_000, env: { ...process.env, UKERN_INTR_HOLD: '1' } });

@@ -12,7 +12,7 @@
  * locks); -1 means failure and os_errno() says why. Buffers are per thread:
  * each thread has its own copy of this module.
  */
-import { libc_binder } from '../kern/libc.js';
+import { libc_binder, host_enter, host_leave } from '../kern/libc.js';
 
 const bind = libc_binder({
   epoll_create1: 'int epoll_create1(int)',
@@ -85,7 +85,13 @@ export class EpollEvents {
 }
 /** epoll_wait, blocking for `ms` (-1: until an event). */
 export function os_epoll_wait(ep: number, buf: EpollEvents, ms: number): number {
-  return load()!.epoll_wait(ep, buf.bytes, buf.n, ms) as number;
+  if (ms === 0) return load()!.epoll_wait(ep, buf.bytes, buf.n, 0) as number;
+  // A wait termination cannot interrupt: counted for the process's exit (kern/libc.ts host_enter).
+  const g = host_enter();
+  if (g < 0) return 0;
+  const r = load()!.epoll_wait(ep, buf.bytes, buf.n, ms) as number;
+  host_leave(g);
+  return r;
 }
 
 const u64 = new Uint8Array(8);
@@ -156,7 +162,12 @@ export function os_wait2(fd: number, events: number, kick: number, ns: number): 
     tmo.setBigInt64(8, BigInt(n % 1e9), true);
     t = tmoBytes;
   }
+  // A wait termination cannot interrupt: counted for the process's exit (kern/libc.ts host_enter;
+  // the kick, which the exit rings, was made before: intr/kick.ts).
+  const g = host_enter();
+  if (g < 0) return 0;
   const r = load()!.ppoll(pfd2Bytes, 2, t, null) as number;
+  host_leave(g);
   if (r < 0) return os_errno() === 4 /* EINTR */ ? 0 : -1;
   w2Revents = pfd2.getUint16(6, true);
   return (w2Revents !== 0 ? W2_FD : 0) | (pfd2.getInt16(14, true) !== 0 ? W2_KICK : 0);

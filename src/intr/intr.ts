@@ -19,8 +19,9 @@
  * PORT_SOURCE_FD; the proc and vnode sources on their pidfds and inotify fd). An eventfd in
  * the same epoll set (in the thread's own set once it runs: Latency, below)
  * is the control channel: writing it wakes the thread to read the control
- * words (quit, at process exit: a thread blocked in a host call cannot be
- * terminated, and Node's exit waits for its workers; pokes).
+ * word (pokes), and at process exit to end its wait (a thread blocked in a
+ * host call cannot be terminated, and Node's exit waits for its workers:
+ * kern/libc.ts host_enter).
  *
  * Edge-triggered. Each source is in epoll with EPOLLET: the thread hears of
  * each new arrival (data written, space freed, hang-up) once, not of a
@@ -158,7 +159,7 @@ export const sources = kcache_create('intrsrc', INTRSRC, (t) => t.intr_sources_m
 function nbuckets(max: number): number { let n = 64; while (n < max) n *= 2; return n; }
 /** Kernel-wide state: the lock, epoll and eventfd numbers (+1; 0 none), thread words, generation, then buckets. */
 const state = kregion_create('intr', (t) => W_BUCKETS + nbuckets(t.intr_sources_max!));
-const W_LOCK = 0, W_EPFD = 1, W_EVFD = 2, W_RUNNING = 3, W_QUIT = 4, W_GEN = 5, W_ASKED = 6, W_TID = 7, W_POKE = 8, W_BUCKETS = 9;
+const W_LOCK = 0, W_EPFD = 1, W_EVFD = 2, W_RUNNING = 3, W_GEN = 4, W_ASKED = 5, W_TID = 6, W_POKE = 7, W_BUCKETS = 8;
 mutex_class('intr', state, { words: 1 });
 
 export const C_EVENTS = kstat_counter('intr', 'os_events');
@@ -185,8 +186,6 @@ function bucket(fd: number): number { return state.base + W_BUCKETS + (fd & (sta
 export function intr_epfd(): number { return Atomics.load(I32, state.base + W_EPFD) - 1; }
 /** The control eventfd, or -1. */
 export function intr_evfd(): number { return Atomics.load(I32, state.base + W_EVFD) - 1; }
-export function intr_quitting(): boolean { return Atomics.load(I32, state.base + W_QUIT) !== 0; }
-export function intr_set_quit(): void { Atomics.store(I32, state.base + W_QUIT, 1); }
 export function intr_running(): boolean { return Atomics.load(I32, state.base + W_RUNNING) !== 0; }
 /** Whether this thread is the intr thread (set by intr_announce), and what runs there once it does. */
 let self = false;

@@ -5,7 +5,8 @@
  * one mapping from OS events to activations). It runs no JS while it waits
  * and wakes only for events: an idle kernel with any number of registered
  * descriptors costs it no CPU (during a burst of events it looks again
- * before it sleeps: below). The control eventfd wakes it to quit.
+ * before it sleeps: below). The control eventfd wakes it for pokes, and at
+ * process exit (start.ts).
  */
 import { worker_threads } from '../kern/host.js';
 import { attach_system_thread, type KernelImage } from '../kern/boot.js';
@@ -52,12 +53,6 @@ export function intrthread_main(image: KernelImage): never {
     const c = ffi.os_thread_cpu_ns();
     kstat_add(intr.C_CPU_US, Math.floor((c - cpuPrev) / 1000));
     cpuPrev = c - ((c - cpuPrev) % 1000);
-  }
-
-  function quit(): never {
-    // Termination interrupts Atomics.wait, not a host call: wait here for it.
-    const never = new Int32Array(new SharedArrayBuffer(4));
-    for (;;) Atomics.wait(never, 0, 0);
   }
 
   /** Handles what epoll_wait put in buf (n events). */
@@ -117,7 +112,6 @@ export function intrthread_main(image: KernelImage): never {
     return found;
   }
   for (;;) {
-    if (intr.intr_quitting()) quit();
     const slept = performance.now();
     let n = 0, ticks = 0;
     if (own) {

@@ -12,6 +12,8 @@
 import { I32, kregion_create } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { tunables } from '../kern/boot.js';
+import { eventfd_ring } from '../kern/host.js';
+import { host_exit_rouser } from '../kern/libc.js';
 import { os_eventfd } from './ffi.js';
 
 /** Per LWP slot: its kick eventfd + 1, 0 until made. */
@@ -28,3 +30,15 @@ export function intr_kick_fd(): number {
   Atomics.store(I32, w, fd + 1); // only the LWP of this slot makes it: no race
   return fd;
 }
+
+// At process exit every kick made so far is rung: a sleeper in a host wait
+// wakes and waits for its termination instead (kern/libc.ts host_enter; its
+// slot's kick was stored before it entered the wait). A ring of a slot
+// nobody waits on is a spurious wake-up nobody sees.
+host_exit_rouser(() => {
+  const n = tunables().maxlwp!;
+  for (let i = 0; i < n; i++) {
+    const v = Atomics.load(I32, kicks.base + i);
+    if (v !== 0) eventfd_ring(v - 1);
+  }
+});

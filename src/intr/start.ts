@@ -10,14 +10,15 @@
  *
  * Stopping. The thread blocks in epoll_wait, a host call that worker
  * termination cannot interrupt, and Node's process.exit waits for its
- * workers: so the main thread's 'exit' listener sets the quit word and
- * writes the control eventfd (os_eventfd_ring: fs.writeSync, no FFI); the
- * thread wakes, sees the word and parks in Atomics.wait, which termination
- * does interrupt.
+ * workers: at exit the main thread rings the control eventfd
+ * (os_eventfd_ring: fs.writeSync, no FFI), a rouser of kern/libc.ts's exit
+ * protocol; the thread's wait ends, finds the process exiting and waits in
+ * Atomics.wait for its termination (kern/libc.ts host_leave).
  */
 import { is_main_thread } from '../kern/host.js';
 import { kthread_start } from '../lwp/kapi.js';
-import { intr_claim_start, intr_evfd, intr_set_quit } from './intr.js';
+import { host_exit_rouser } from '../kern/libc.js';
+import { intr_claim_start, intr_evfd } from './intr.js';
 import { os_eventfd_ring } from './ffi.js';
 
 let askedHere = false;
@@ -34,16 +35,7 @@ export function intr_thread_start(): void {
   kthread_start('intr', new URL('./intrthread.js', import.meta.url), is_main_thread());
 }
 
-/** Wakes the intr thread to quit (process exit). */
-export function intr_thread_quit(): void {
+host_exit_rouser(() => {
   const ev = intr_evfd();
-  if (ev < 0) return;
-  intr_set_quit();
-  os_eventfd_ring(ev);
-}
-
-// (The test is made at exit, not at load: is_main_thread is cheap, but nothing at load needs it.)
-process.on('exit', () => {
-  if (!is_main_thread()) return;
-  try { intr_thread_quit(); } catch { /* no kernel attached */ }
+  if (ev >= 0) os_eventfd_ring(ev);
 });

@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import { is_main_thread } from './host.js';
 import { I32, kregion_create } from './kmem.js';
+import { cur } from './hdr.js';
 
 /** A libc function bound by its C signature. */
 export type LibcFn = (...a: unknown[]) => unknown;
@@ -18,7 +19,7 @@ export interface Libc {
   func(sig: string): LibcFn;
   /** The calling thread's errno after the last call. */
   errno(): number;
-  /** An ArrayBuffer over `len` bytes of native memory at pointer `ptr` (koffi.view; aio's io_uring rings). */
+  /** An ArrayBuffer over `len` bytes of native memory at pointer `ptr` (koffi.view; aio's io_uring rings). Throws only while the process exits (host_enter). */
   view(ptr: unknown, len: number): ArrayBuffer;
   /** The address a pointer value holds (koffi.address). */
   address(ptr: unknown): bigint;
@@ -27,38 +28,92 @@ export interface Libc {
 let libc: Libc | null | undefined;
 
 /*
- * A thread must not be torn down while it loads koffi: the addon's init
- * treats the failing N-API calls of a terminating environment as fatal
- * (node-addon-api's ThrowAsJavaScriptException: "FATAL ERROR ... napi_throw")
- * and aborts the whole process. Node terminates every worker when the main
- * thread exits, and a kernel thread (the intr thread, an aio thread) or an
- * LWP that makes its first host call just then was seen to take the process
- * down after its work was done. So the threads attached to kernel memory
- * count their loads in progress in one word, and the main thread's 'exit'
- * waits (bounded) until none is under way (the LWP pool terminates a
- * worker only once its LWP is done).
+ * Host work and process exit. Node ends a process by terminating every
+ * worker once the main thread's 'exit' listeners return, and then joins
+ * them. Two kinds of host work go wrong if that lands in the middle:
+ *
+ *  - koffi's N-API work: loading the addon, binding a function (koffi sets
+ *    properties on the function it makes), viewing native memory. In a
+ *    terminating environment those N-API calls fail, and node-addon-api
+ *    treats its own failing napi_throw as fatal ("FATAL ERROR:
+ *    Error::ThrowAsJavaScriptException napi_throw"): the whole process
+ *    aborts after its work was done. A worker binding functions in a loop
+ *    took an exiting process down 8 times in 10. (A call of a bound
+ *    function passes numbers and typed arrays: nothing there can fail; 12
+ *    exits beside a worker looping on three bound calls, none aborted.)
+ *  - a blocking host wait (an LWP's ppoll in a host wait, the intr thread's
+ *    epoll_wait): termination cannot interrupt it, so Node's join waited
+ *    for ever. A process calling process.exit() while an LWP waited in
+ *    kevent on a pipe hung 12 times in 12.
+ *
+ * So a thread brackets such work with host_enter/host_leave, which count it
+ * in one kernel word, and the main thread's 'exit' listener (1) sets the
+ * exiting bit of that word, (2) runs the rousers the subsystems registered (each rings
+ * the eventfds its blocking waits also wait on: intr/start.ts, intr/kick.ts)
+ * and (3) waits, bounded, until the count is 0. A thread other than the
+ * main one that enters, or leaves, while the process exits waits in
+ * Atomics.wait for its termination instead (termination does interrupt
+ * that). Count and bit share the word, so each side's one atomic operation
+ * sees the other's: either the exit finds the thread counted and waits for
+ * it, or the thread's increment returns the bit and it never starts (two
+ * atomic operations per bracket). A rouser reads what it rings after the bit is set, and a
+ * waiter publishes what it will wait on before it enters, so the same
+ * holds for the rings: a wait that began is rung, one not begun never
+ * begins.
  */
-const loading = kregion_create('libc', () => 2);
-/** How long the main thread's exit waits for loads in progress, ms (a load takes a few). */
+const guard = kregion_create('libc', () => 1);
+/** The one word: host work in progress (a count), with G_EXITING once the process exits. */
+const G_EXITING = 0x40000000;
+/** How long the main thread's exit waits for host work in progress, ms (a load takes a few, a rung wait microseconds). */
 const EXIT_WAIT_MS = 500;
-function load_begin(): number {
-  const w = loading.base;
-  if (w !== 0) Atomics.add(I32, w, 1);
-  return w;
+const rousers: (() => void)[] = [];
+/** Registers what wakes this subsystem's blocking host waits at process exit (run on the main thread, after the exiting bit is set). */
+export function host_exit_rouser(fn: () => void): void { rousers.push(fn); }
+
+/** A thread past its usefulness at process exit: waits for the termination that is coming. */
+function await_termination(): never {
+  const never = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) Atomics.wait(never, 0, 0);
 }
-function load_end(w: number): void {
-  if (w === 0) return;
+
+/**
+ * Begins host work that must not be cut by termination (see above). Returns
+ * the token for {@link host_leave}: the word (counted), 0 (not counted: no
+ * kernel attached, or the main thread, which is not terminated), or -1: the
+ * process exits and this thread holds kernel locks, so the work must not
+ * be done (the caller fails it: host calls unavailable) and the thread goes
+ * on to release them. A thread other than the main one that holds none
+ * never returns once the process exits: it waits for its termination.
+ */
+export function host_enter(): number {
+  const w = guard.base;
+  if (w === 0) return 0;
+  if ((Atomics.add(I32, w, 1) & G_EXITING) === 0) return w;
   Atomics.sub(I32, w, 1);
   Atomics.notify(I32, w);
+  if (is_main_thread()) return 0;
+  // Parked with a lock held, it could keep the main thread's later 'exit'
+  // listeners (which may make syscalls) from it for ever.
+  if (I32[cur.nlocksw]! !== 0) return -1;
+  return await_termination();
 }
-// Registered in every thread, but only the main thread waits (whether it is
+/** Ends host work begun by {@link host_enter}; once the process exits, a thread other than the main one that holds no kernel lock stays here. */
+export function host_leave(w: number): void {
+  if (w <= 0) return;
+  if ((Atomics.sub(I32, w, 1) & G_EXITING) === 0) return;
+  Atomics.notify(I32, w);
+  if (!is_main_thread() && I32[cur.nlocksw]! === 0) await_termination();
+}
+// Registered in every thread, but only the main thread acts (whether it is
 // one is asked at exit: nothing at load needs node:worker_threads).
 process.on('exit', () => {
-  const w = loading.base;
+  const w = guard.base;
   if (w === 0 || !is_main_thread()) return;
+  Atomics.or(I32, w, G_EXITING);
+  for (const fn of rousers) { try { fn(); } catch { /* a ring that fails: the bounded wait below */ } }
   const until = Date.now() + EXIT_WAIT_MS;
-  for (let n = Atomics.load(I32, w); n > 0 && Date.now() < until; n = Atomics.load(I32, w)) {
-    Atomics.wait(I32, w, n, until - Date.now());
+  for (let v = Atomics.load(I32, w); v !== G_EXITING && Date.now() < until; v = Atomics.load(I32, w)) {
+    Atomics.wait(I32, w, v, until - Date.now());
   }
 });
 
@@ -67,7 +122,8 @@ export function libc_open(): Libc | null {
   if (libc !== undefined) return libc;
   libc = null;
   if (process.platform !== 'linux' || process.env.UKERN_NO_FFI === '1') return libc;
-  const w = load_begin();
+  const w = host_enter();
+  if (w < 0) return libc;
   try {
     const koffi = createRequire(import.meta.url)('koffi') as {
       load(name: string): { func(sig: string): LibcFn }; errno(): number;
@@ -75,15 +131,21 @@ export function libc_open(): Libc | null {
     };
     const lib = koffi.load('libc.so.6');
     libc = {
-      func: (sig) => lib.func(sig), errno: () => koffi.errno(),
-      view: (ptr, len) => koffi.view(ptr, len), address: (ptr) => koffi.address(ptr),
+      func: (sig) => guarded(() => lib.func(sig)), errno: () => koffi.errno(),
+      view: (ptr, len) => guarded(() => koffi.view(ptr, len)), address: (ptr) => koffi.address(ptr),
     };
   } catch {
     libc = null;
   } finally {
-    load_end(w);
+    host_leave(w);
   }
   return libc;
+}
+/** Runs koffi's N-API work f between host_enter and host_leave. */
+function guarded<T>(f: () => T): T {
+  const w = host_enter();
+  if (w < 0) throw new Error('ukern: the process is exiting');
+  try { return f(); } finally { host_leave(w); }
 }
 
 /** Functions bound by {@link libc_binder}, with the thread's errno. */

@@ -115,7 +115,8 @@ export interface UringMap {
 function map(h: UringHost, fd: number, len: number, off: number): ArrayBuffer | null {
   const p = h.mmap(null, len, 3 /* PROT_READ|WRITE */, 0x8001 /* MAP_SHARED|POPULATE */, fd, off);
   if (p === null || BigInt.asIntN(64, h.address(p)) === -1n) return null;
-  return h.view(p, len);
+  // (view refuses only while the process exits: kern/libc.ts host_enter; the mapping goes with the process.)
+  try { return h.view(p, len); } catch { return null; }
 }
 
 /** Maps ring fd (of the given layout) into this thread, or null. */
