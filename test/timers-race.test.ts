@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from '../src/sys/index.js';
 import { callout_count, callout_snapshot, TL_MONO } from '../src/timers/callout.js';
-import { within, seed, rng } from './helpers.js';
+import { within, until, seed, rng } from './helpers.js';
 
 sys.boot({ timer_max: 256 });
 
@@ -31,15 +31,19 @@ test('timer_delete while two LWPs re-arm and read the same timers: each delete w
     const ctl = new SharedArrayBuffer(4), out = new SharedArrayBuffer(4 * 6);
     const lids = [0, 1].map((slot) => sys.lwp_create({ module: hammer, export: 'timerHammer', arg: { ids: idsSab, ctl, out, slot } }));
     const o = new Int32Array(out);
-    // Wait until both are at it, then delete every timer in a seeded order.
-    for (let k = 0; k < 500 && (o[0] === 0 || o[3] === 0); k++) await sleep(2);
+    // Wait until both are at it (a deadline, not a bounded wait that goes on
+    // regardless: beside a loaded machine's other work the second LWP's
+    // worker was once still starting after 1 s, and the deletes ran without
+    // it), then delete every timer in a seeded order.
+    await until(() => o[0] !== 0 && o[3] !== 0, 30_000, 'both LWPs to re-arm timers');
     const order = [...ids].sort(() => rand() - 0.5);
     for (const id of order) {
       sys.timer_delete(id);
       assert.throws(() => sys.timer_delete(id), code('EINVAL'));
       if (rand() < 0.3) await sleep(0);
     }
-    await sleep(5);
+    // Every timer is gone: each LWP's next call meets a deleted one.
+    await until(() => o[1] !== 0 && o[4] !== 0, 30_000, 'both LWPs to meet deleted timers');
     Atomics.store(new Int32Array(ctl), 0, 1);
     for (const l of lids) await within(sys.lwp_wait_async(l), 30000, `LWP ${l}`);
     assert.equal(o[2], 0, 'no LWP call failed otherwise than EINVAL');
