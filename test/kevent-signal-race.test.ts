@@ -10,12 +10,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as sys from '../src/sys/index.js';
+import * as sys from 'ukern/sys';
 import { until } from './helpers.js';
 
 const { SIGUSR1, SIGUSR2, EVFILT_SIGNAL, EVFILT_USER, EV_ADD, EV_DELETE, EV_CLEAR, NOTE_TRIGGER, SIG_IGN, SIG_DFL, SIG_BLOCK, SIG_SETMASK } = sys;
 const now0 = { tv_sec: 0, tv_nsec: 0 };
-const fx = new URL('./fixtures/signals.js', import.meta.url);
+const fx = new URL('./fixtures/signals-pkg.js', import.meta.url);
 
 function churn(signo: number, ms: number): void {
   const steady = sys.kqueue(), churned = sys.kqueue();

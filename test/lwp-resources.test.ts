@@ -7,12 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as sys from '../src/sys/index.js';
-import { boot } from '../src/kern/boot.js';
-import { fixtures, within } from './helpers.js';
+import * as sys from 'ukern/sys';
+import { pkgFixtures as fixtures, within } from './helpers.js';
 
 const POOL = 4;
-boot({ maxlwp: 16, lwp_pool: POOL });
+sys.boot({ maxlwp: 16, lwp_pool: POOL });
 
 const caches = (): Record<string, number> =>
   Object.fromEntries(sys.kmem_snapshot().caches.map((c) => [c.cache, c.inUse]));

@@ -8,10 +8,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as sys from '../src/sys/index.js';
-import { ParkMutex } from '../src/ukern/parkmutex.js';
-import { lockOutcome } from './fixtures/lwps.js';
-import { fixtures, within, until } from './helpers.js';
+import * as sys from 'ukern/sys';
+import { ParkMutex } from 'ukern';
+import { lockOutcome } from './fixtures/lwps-pkg.js';
+import { pkgFixtures as fixtures, within, until } from './helpers.js';
 
 const st = (lid: number) => sys.lwp_snapshot().lwps.find((l) => l.lid === lid);
 

@@ -8,9 +8,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as sys from '../src/sys/index.js';
-import { EV_ADD, EVFILT_USER, NOTE_TRIGGER } from '../src/kqueue/consts.js';
+import * as sys from 'ukern/sys';
 import { within } from './helpers.js';
+
+const { EV_ADD, EVFILT_USER, NOTE_TRIGGER } = sys;
 
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 
@@ -54,7 +55,7 @@ test('kevent_async: a signal aborted at entry applies no change and takes nothin
 
 test('lwp_wait_async with a signal: aborted, then the LWP can still be waited for', async () => {
   const sab = new SharedArrayBuffer(4);
-  const lid = sys.lwp_create({ module: new URL('./fixtures/lwps.js', import.meta.url), export: 'blockUntil', arg: { sab } });
+  const lid = sys.lwp_create({ module: new URL('./fixtures/lwps-pkg.js', import.meta.url), export: 'blockUntil', arg: { sab } });
   const ac = new AbortController();
   const w = sys.lwp_wait_async(lid, { signal: ac.signal });
   ac.abort('enough');
