@@ -12,11 +12,10 @@
 import { isMainThread } from 'node:worker_threads';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import '../src/sys/index.js'; // every subsystem, so that all threads lay kernel memory out alike
-import * as ports from '../src/ports/sys.js';
-import * as lwp from '../src/lwp/sys.js';
-import { close, kmem_snapshot } from '../src/kern/sys.js';
-import { kstat_snapshot } from '../src/kern/kstat.js';
+// The package's one entry under the names of the subsystems this file calls (the same module).
+import * as ports from 'ukern/sys';
+import * as lwp from 'ukern/sys';
+import { close, kmem_snapshot, kstat as kstat_snapshot } from 'ukern/sys';
 import { until, within } from './helpers.js';
 
 const SELF = new URL(import.meta.url);
