@@ -1,5 +1,5 @@
 /** Test helpers: deadlines instead of sleeps, child-process scenarios, seeds. */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** Polls `cond` until it holds or `ms` pass; throws with `what` on timeout. Never a bare sleep. */
@@ -23,6 +23,29 @@ export function scenario(name: string, args: string[] = [], timeoutMs = 30000): 
   const file = fileURLToPath(new URL(`./scenarios/${name}.js`, import.meta.url));
   const r = spawnSync(process.execPath, [file, ...args], { encoding: 'utf8', timeout: timeoutMs });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
+}
+
+/**
+ * `scenario` without blocking this thread, so that a file's independent
+ * scenarios can run at once (a test group with `concurrency`): most of a
+ * scenario's time is a fresh process starting and waiting for its kernel
+ * (timers, exits), which overlap. The same deadline per child (SIGTERM, as
+ * spawnSync's) and the same answer.
+ */
+export function scenarioAsync(name: string, args: string[] = [], timeoutMs = 30000): Promise<{ status: number | null; stdout: string; stderr: string; signal: NodeJS.Signals | null }> {
+  return childRun(fileURLToPath(new URL(`./scenarios/${name}.js`, import.meta.url)), args, timeoutMs);
+}
+
+/** Runs `node file ...args` with a deadline (SIGTERM); resolves with its status or signal and its output. */
+export function childRun(file: string, args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [file, ...args], { encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGTERM', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const e = err as (NodeJS.ErrnoException & { code?: unknown; signal?: NodeJS.Signals | null }) | null;
+      const signal = e?.signal ?? null;
+      const status = e === null ? 0 : signal !== null ? null : typeof e.code === 'number' ? e.code : null;
+      resolve({ status, stdout, stderr, signal });
+    });
+  });
 }
 
 /** A seed from UKERN_SEED or the clock; print it so a failure can be replayed. */

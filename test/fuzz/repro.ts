@@ -13,7 +13,7 @@
  * The cases assert nothing the contract leaves open (which errno, which
  * TypeError message): only what the fuzzer's judge asserts.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as sys from '../../src/sys/index.js';
 
@@ -173,6 +173,28 @@ export function runCase(name: string, ms = 10_000): string | null {
   }
   if (r.status !== 0) return `exit ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(0, 4).join(' | ')}`;
   return null;
+}
+
+/**
+ * runCase without blocking the caller, so that fuzz-repro.test.ts runs its
+ * cases a few at a time (each in its own process, with the same deadline and
+ * the same answer): most of a case's time is its process starting, waiting
+ * (short timeouts) and exiting.
+ */
+export function runCaseAsync(name: string, ms = 10_000): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [fileURLToPath(import.meta.url), name], { encoding: 'utf8', timeout: ms, killSignal: 'SIGTERM', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const e = err as (NodeJS.ErrnoException & { code?: unknown; killed?: boolean; signal?: NodeJS.Signals | null }) | null;
+      if (e === null) { resolve(null); return; }
+      const signal = e.signal ?? null;
+      if (signal !== null) {
+        // Killed by execFile's deadline (`killed`), or by a signal of its own: a native abort's whole stack.
+        resolve(e.killed === true && signal === 'SIGTERM' ? `did not end within ${ms} ms (hang)` : `killed by ${signal}: ${(stderr || stdout).trim().split('\n').slice(0, 40).join(' | ')}`);
+        return;
+      }
+      resolve(`exit ${typeof e.code === 'number' ? e.code : String(e.code)}: ${(stderr || stdout).trim().split('\n').slice(0, 4).join(' | ')}`);
+    });
+  });
 }
 
 const self = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
