@@ -96,9 +96,18 @@ test('timer: a zero period means one unit; a zero oneshot fires at once', () => 
   const kq = kqueue();
   change(kq, timer(1, EV_ADD | EV_ONESHOT, 0));
   assert.equal(get(kq).data, 1);
+  // One unit is 1 ms: ten expirations take about 10 ms, and never fewer
+  // milliseconds than there are expirations. Counted over as many
+  // retrievals as it takes (a deadline, not one look after a pause: data
+  // counts the expirations up to the clock thread's last firing, and on a
+  // loaded machine it fired late: 'data >= 10' after a 20 ms pause failed).
+  const t0 = now();
   change(kq, timer(2, EV_ADD, 0));
-  pause(20);
-  assert.ok(get(kq).data >= 10);
+  let n = 0;
+  while (n < 10 && now() - t0 < 5_000) n += get(kq).data;
+  const ms = now() - t0;
+  assert.ok(n >= 10, `ten expirations within 5 s (${n})`);
+  assert.ok(n <= ms + 1, `no more expirations than milliseconds (${n} in ${ms.toFixed(1)} ms)`);
   close(kq);
 });
 
