@@ -15,8 +15,11 @@
  * Why: a fresh thread loading the kernel as ~80 ES modules took ~100 ms, one
  * bundled ES module ~13-20 ms, the script with its code cache a few ms; every
  * LWP worker and every program pays it (docs/internals.md "Start-up").
- * The compiled tree (build/src) still runs as it is: the tests load it, and
- * its kernel threads start from these bundles when they are current.
+ * The compiled tree (build/src) still runs: the tests that use internal
+ * modules load it, and its kernel threads start from these bundles when they
+ * are current. Last, tree-bundle.mjs turns its kernel modules into one ES
+ * module, build/src/_tree.js, with a re-exporting stub at each module's path
+ * (every path, name and live binding kept; that script says why).
  *
  * esbuild is a devDependency, as tsc is: the build needs both. koffi stays
  * external (a native addon, loaded lazily by the threads that need it).
