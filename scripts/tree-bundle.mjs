@@ -144,4 +144,3 @@ for (const m of modules) {
   writeFileSync(file, `${MARK}: src/${m.replace(/\.js$/, '.ts')}, from the compiled tree's one bundle (${TREE}).\n${body}\n`);
   utimesSync(file, atime, mtime);
 }
-console.log(`tree-bundle: ${modules.length} modules of build/src in ${TREE}`);
