@@ -14,6 +14,7 @@
  * per thread: each thread has its own copy of this module.
  */
 import { libc_binder } from '../kern/libc.js';
+import { dv_u64, dv_s64 } from './ffi.js';
 
 /** The calls inotify.ts needs, bound on this thread's libc once (kern/libc.ts); null when unavailable. */
 const load = libc_binder({
@@ -112,17 +113,14 @@ export function os_stat_path(path: string, nofollow: boolean): number {
   if ((load()!.statx(AT_FDCWD, path, nofollow ? AT_SYMLINK_NOFOLLOW : 0, STATX_BASIC, stxBytes) as number) < 0) return -1;
   return stx_parse();
 }
-/** A u64 / s64 field of the statx buffer as a number (two 32-bit loads: no BigInt to make and convert). */
-const u64 = (off: number): number => stx.getUint32(off, true) + stx.getUint32(off + 4, true) * 0x100000000;
-const s64 = (off: number): number => stx.getUint32(off, true) + stx.getInt32(off + 4, true) * 0x100000000;
 function stx_parse(): number {
   xst.nlink = stx.getUint32(16, true);
   xst.mode = stx.getUint16(28, true);
   xst.inoLo = stx.getInt32(32, true); xst.inoHi = stx.getInt32(36, true);
-  xst.size = u64(40);
-  xst.atimeSec = s64(64); xst.atimeNsec = stx.getUint32(72, true);
-  xst.ctimeSec = s64(96); xst.ctimeNsec = stx.getUint32(104, true);
-  xst.mtimeSec = s64(112); xst.mtimeNsec = stx.getUint32(120, true);
+  xst.size = dv_u64(stx, 40);
+  xst.atimeSec = dv_s64(stx, 64); xst.atimeNsec = stx.getUint32(72, true);
+  xst.ctimeSec = dv_s64(stx, 96); xst.ctimeNsec = stx.getUint32(104, true);
+  xst.mtimeSec = dv_s64(stx, 112); xst.mtimeNsec = stx.getUint32(120, true);
   xst.devMajor = stx.getInt32(136, true); xst.devMinor = stx.getInt32(140, true);
   return 0;
 }

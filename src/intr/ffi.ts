@@ -216,8 +216,9 @@ const AT_EMPTY_PATH = 0x1000, STATX_TYPE = 0x1, STATX_INO = 0x100, STATX_SIZE = 
 const stx = new DataView(new ArrayBuffer(256));
 const stxBytes = new Uint8Array(stx.buffer);
 const emptyPath = new Uint8Array(1);
-/** A u64 field of the statx buffer as a number (two u32 loads: no BigInt to make and convert). */
-const stx_u64 = (off: number): number => stx.getUint32(off, true) + stx.getUint32(off + 4, true) * 0x100000000;
+/** A little-endian u64 / s64 field of a host struct as a number (two 32-bit loads: no BigInt to make and convert). */
+export const dv_u64 = (dv: DataView, off: number): number => dv.getUint32(off, true) + dv.getUint32(off + 4, true) * 0x100000000;
+export const dv_s64 = (dv: DataView, off: number): number => dv.getUint32(off, true) + dv.getInt32(off + 4, true) * 0x100000000;
 /** What statx says of an open descriptor (valid after os_stat returned 0). */
 export const st = { mode: 0, inoLo: 0, inoHi: 0, devMajor: 0, devMinor: 0, size: 0 };
 let stSeq = 0;
@@ -230,7 +231,7 @@ export function os_stat(fd: number): number {
   st.mode = stx.getUint16(28, true);
   st.inoLo = stx.getInt32(32, true);
   st.inoHi = stx.getInt32(36, true);
-  st.size = stx_u64(40);
+  st.size = dv_u64(stx, 40);
   st.devMajor = stx.getInt32(136, true);
   st.devMinor = stx.getInt32(140, true);
   return 0;
