@@ -111,12 +111,24 @@ if (isMainThread && MAPS_CHILD) {
 
   test('a lane owner visits the port lock for credits a few times, not every 256 events', async () => {
     const N = 300_000;
-    const g0 = kstat_snapshot('port')['port.lane_grants'] ?? -1;
-    assert.ok(g0 >= 0, 'kstat port.lane_grants exists');
+    const k0 = kstat_snapshot('port');
+    assert.ok(k0['port.lane_grants'] !== undefined && k0['port.lane_grants_short'] !== undefined && k0['port.lane_revokes'] !== undefined, 'kstats port.lane_grants, lane_grants_short, lane_revokes exist');
     assert.equal(await stream(N), N, 'every event once, in order');
-    const grants = kstat_snapshot('port')['port.lane_grants']! - g0;
-    // 256, 512, ... 16384, then one per 16384 events: ~24 (it was N / 256 = 1172).
-    assert.ok(grants <= 7 + Math.ceil(N / 16384) + 8, `${grants} credit grants for ${N} events`);
+    const k1 = kstat_snapshot('port');
+    const d = (k: string): number => k1[k]! - k0[k]!;
+    const grants = d('port.lane_grants'), short = d('port.lane_grants_short'), revokes = d('port.lane_revokes');
+    // The schedule: 256, 512, ... 16384, then one per 16384 events: ~24 (it
+    // was N / 256 = 1172). Two causes add visits, both a getter that stalls
+    // (a busy machine deschedules it for more than LANE_ROOM_WAIT_NS, or it
+    // starts late): the owner gives its unused credits back to spill onto
+    // the locked list (a revoke; the next grant is a visit of its own), and
+    // while spilled events fill the port, grants are cut short by
+    // port_max_events (92 grants in one CI run; a consumer paused for 15 ms
+    // every 5000 events: 64 grants, 51 short, 27 revokes). Those are counted
+    // apart; the schedule's own grants must still be few.
+    const info = `${grants} credit grants (${short} short, after ${revokes} revokes) for ${N} events; ${JSON.stringify(Object.fromEntries(Object.keys(k1).filter((k) => k.includes('lane')).map((k) => [k, d(k)])))}`;
+    assert.ok(grants - short - revokes <= 7 + Math.ceil(N / 16384) + 8, info);
+    assert.ok(grants < N / 256 / 4, info);
   });
 
   test('a fresh producer\'s port_send and lane_push, and its consumer\'s take_lane, are not deoptimised (child process, --trace-deopt)', () => {

@@ -40,7 +40,7 @@ import { tunables } from '../kern/boot.js';
 import { mutex_enter, mutex_exit, notify_after_unlock } from '../kern/mutex.js';
 import { on_lwp_exit, on_userret } from '../kern/proc.js';
 import { lwp_post_userret } from '../lwp/kapi.js';
-import { P, port_lock, port_id_word, C_SENT, C_LANE_SPILLS, C_LANE_ROOM_WAITS, C_LANE_ROOM_SLEEPS, C_LANE_ROOM_TIMEOUTS, C_LANE_GRANTS, spinRegion, SPIN_BUDGET } from './mem.js';
+import { P, port_lock, port_id_word, C_SENT, C_LANE_SPILLS, C_LANE_ROOM_WAITS, C_LANE_ROOM_SLEEPS, C_LANE_ROOM_TIMEOUTS, C_LANE_GRANTS, C_LANE_GRANTS_SHORT, C_LANE_REVOKES, spinRegion, SPIN_BUDGET } from './mem.js';
 import { kstat_add } from '../kern/kstat.js';
 import { LN_TAIL, LN_HEAD, LN_GETTER, LN_CTL, LN_OWNER, LN_PORT, LN_INUSE, LN_LIMIT, LN_ROOMWAIT, LN_ROOMAT, LN_ENT, LN_CLOSED, LN_WANT, LN_E_SOURCE, lane_entries, lane_handle, lane_discard_locked, lane_alloc, lane_release_locked, lane_ctl_sync_locked } from './lane-locked.js';
 
@@ -318,6 +318,7 @@ export function lane_send_locked(h: number, fd: number, events: number, user: nu
     // Full: the event goes on the list, which may need the credits we hold.
     const ln = oLane, unused = (I32[ln + LN_LIMIT]! - oTail) | 0;
     kstat_add(C_LANE_SPILLS);
+    if (unused !== 0) kstat_add(C_LANE_REVOKES);
     I32[h + P.curr] = I32[h + P.curr]! - unused;
     Atomics.store(I32, ln + LN_LIMIT, oTail);
     return false;
@@ -337,6 +338,7 @@ function credit_locked(h: number): boolean {
   if (room <= 0) return false;
   const g = credit_grant(room);
   kstat_add(C_LANE_GRANTS);
+  if (g < oGrant) kstat_add(C_LANE_GRANTS_SHORT);
   I32[h + P.curr] = I32[h + P.curr]! + g;
   Atomics.store(I32, oLane + LN_LIMIT, (oTail + g) | 0);
   return true;
