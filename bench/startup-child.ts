@@ -12,6 +12,9 @@
  *   worker-kernel N                             the same, each worker loading the kernel script first
  *                                               (the bundle's lwp0-kern.cjs: the script and its code
  *                                               cache, as an LWP worker's entry loads it, nothing run)
+ *   worker-compile N                            the same, each worker only reading and compiling the
+ *                                               script with its code cache (node:vm), not running a
+ *                                               line of it: the least any worker holding the kernel pays
  *   warm                                        warm lwp_create -> start function running
  */
 import type { Worker } from 'node:worker_threads';
@@ -32,11 +35,18 @@ const rssAtExit = (): void => {
  * lwp0-kern.cjs before it posts): what the first LWP and a burst cost at
  * the least beside their peers, before lwp0, attach and the start module.
  */
-async function workers(n: number, kind: 'eval' | 'esm' | 'kernel' = 'eval'): Promise<void> {
+async function workers(n: number, kind: 'eval' | 'esm' | 'kernel' | 'compile' = 'eval'): Promise<void> {
   // Loaded here, not at the top: the 'empty' peer is an empty node, and the
   // import cases must pay for what the kernel loads, not find it loaded.
   const { Worker } = await import('node:worker_threads');
-  const kern = kind === 'kernel' ? `require(${JSON.stringify((await import('node:url')).fileURLToPath(new URL('../bundle/lwp0-kern.cjs', import.meta.url)))});` : '';
+  const { fileURLToPath } = await import('node:url');
+  const bundled = (f: string): string => JSON.stringify(fileURLToPath(new URL(`../bundle/${f}`, import.meta.url)));
+  // 'compile' as src/loader.ts compiles it (the same wrapper, so the cache is accepted), with nothing run.
+  const kern = kind === 'kernel' ? `require(${bundled('lwp0-kern.cjs')});`
+    : kind === 'compile' ? `{ const fs = require('node:fs'), vm = require('node:vm'), f = ${bundled('kernel.cjs')};
+      const s = new vm.Script('(function (exports, require, module, __ukern_url) {' + fs.readFileSync(f, 'latin1') + '\\n})', { filename: f, cachedData: fs.readFileSync(f + '.cache') });
+      if (s.cachedDataRejected) throw new Error('kernel.cjs.cache rejected'); }`
+    : '';
   const src = `${kern}require('node:worker_threads').parentPort.postMessage(0)`;
   const file = new URL('./startup-esm-worker.js', import.meta.url);
   const esm = kind === 'esm';
@@ -99,6 +109,7 @@ switch (mode) {
   case 'worker': await workers(Number(process.argv[3] ?? 1)); break;
   case 'worker-esm': await workers(Number(process.argv[3] ?? 1), 'esm'); break;
   case 'worker-kernel': await workers(Number(process.argv[3] ?? 1), 'kernel'); break;
+  case 'worker-compile': await workers(Number(process.argv[3] ?? 1), 'compile'); break;
   case 'warm': await warm(); break;
   default: throw new Error(`unknown mode ${mode}`);
 }
