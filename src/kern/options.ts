@@ -42,7 +42,7 @@ export interface BootOptions {
 }
 
 /** A tunable: an integer in [min, max], or a flag (given as a boolean, kept as 0 or 1). */
-interface Tunable { dflt: number; min: number; max: number; flag: boolean }
+export interface Tunable { dflt: number; min: number; max: number; flag: boolean }
 const tunables = new Map<string, Tunable>();
 
 /** Declares a tunable with its default and accepted range. */
@@ -62,6 +62,12 @@ define_tunable('lwp_pool_linger', 2000, 0, 3_600_000);
 define_tunable('async_sleepers', 1024, 16, 1 << 20);
 define_flag('lockdebug', process.env.UKERN_LOCKDEBUG === '1');
 define_tunable('msg_arena', 4 * 1024 * 1024, 64 * 1024, 1 << 30);
+
+/**
+ * Every tunable declared so far, by name (the modules loaded declare
+ * theirs): what docs/sys.md's table of boot options is checked against.
+ */
+export function tunable_defs(): ReadonlyMap<string, Readonly<Tunable>> { return tunables; }
 
 /** Resolved options: every declared tunable has a value. */
 export type Tunables = Readonly<Record<string, number>>;
