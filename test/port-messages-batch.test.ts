@@ -165,6 +165,34 @@ test('arrays as structured clone has them: a hole plus an extra property (the sa
   assertArenaEmpty('after the arrays');
 });
 
+test('typed arrays whose prototype names another kind (Object.setPrototypeOf): their own kind decides, as in structured clone, never a wrong value or a TypeError', () => {
+  const port = new Port();
+  // The fast encoder took the kind from the prototype: this one went as one double (Float64Array [1]).
+  const u8AsF64 = new Uint8Array([0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
+  Object.setPrototypeOf(u8AsF64, Float64Array.prototype);
+  port.postSync(u8AsF64);
+  assert.deepEqual(port.receiveSync({ timeout: 1000 }), structuredClone(u8AsF64));
+  port.postManySync([u8AsF64, 'after']);
+  assert.deepEqual(port.receiveSync({ timeout: 1000 }), new Uint8Array([0, 0, 0, 0, 0, 0, 0xf0, 0x3f]));
+  assert.equal(port.receiveSync({ timeout: 1000 }), 'after');
+  // A DataView given a typed array's prototype and the other way round made
+  // the fast encoder throw a TypeError from a getter of the wrong kind. V8's
+  // serializer path refuses them (it reads .buffer through the prototype):
+  // a DataCloneError, or the value structured clone gives.
+  const dvAsU8 = new DataView(new Uint8Array([5, 6, 7, 8]).buffer);
+  Object.setPrototypeOf(dvAsU8, Uint8Array.prototype);
+  const u8AsDv = new Uint8Array([1, 2]);
+  Object.setPrototypeOf(u8AsDv, DataView.prototype);
+  for (const v of [dvAsU8, u8AsDv]) {
+    let got: unknown;
+    try { port.postSync(v); got = port.receiveSync({ timeout: 1000 }); } catch (e) { got = e; }
+    if (got instanceof Error) assert.equal(got.name, 'DataCloneError', String(got));
+    else assert.deepEqual(got, structuredClone(v));
+  }
+  port.close();
+  assertArenaEmpty('after the views');
+});
+
 test('postSync and postManySync copy a message out of the encoding scratch whole words at a time up to 512 bytes, with set() past that, and writes a long ASCII string straight into its block: every length around the limit, odd lengths, after the scratch regrew', () => {
   const port = new Port();
   // { s } with s of n characters encodes as about n + 16 bytes: n 470..530 puts it on both sides of 512;

@@ -279,11 +279,26 @@ function other(o: object, proto: unknown): void {
   throw GIVE_UP;
 }
 
+/**
+ * The getter of %TypedArray%.prototype[Symbol.toStringTag]: a typed array's
+ * own kind (from its internal slot: 'Float64Array', ...), undefined for
+ * anything else (a DataView).
+ */
+const typedName = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Int8Array.prototype) as object, Symbol.toStringTag)!.get! as (this: unknown) => string | undefined;
+/** The kind each view kind has inside (a Buffer is a Uint8Array; a DataView none). */
+const VIEW_NAMES = VIEWS.map((c) => (c === DataView ? undefined : c === Buffer ? 'Uint8Array' : c.name));
+
 function view_kind(v: ArrayBufferView): number {
   const c = v.constructor;
   // The common kinds first (no scan of the list).
   const k = c === Float64Array ? 8 : c === Uint8Array ? 1 : c === Int32Array ? 5 : VIEWS.indexOf(c as ViewCtor);
   if (k < 0 || Object.getPrototypeOf(v) !== (c as { prototype: object }).prototype) throw GIVE_UP;
+  // The prototype names a kind; the view's own must be that one: a
+  // Uint8Array given Float64Array.prototype (Object.setPrototypeOf) was
+  // written as 8 bytes of one double, where structured clone gives back a
+  // Uint8Array of 8 (and a view given DataView.prototype made the encoder
+  // throw). V8's serializer has them.
+  if (typedName.call(v) !== VIEW_NAMES[k]) throw GIVE_UP;
   return k;
 }
 
