@@ -213,8 +213,37 @@ function kqueues_of(src: number): number[] {
   return kqs;
 }
 
-/** Runs fn on each knote of src (of descriptor fd, or all when fd < 0), under each knote's kqueue lock. */
+/**
+ * Runs fn on each knote of src (of descriptor fd, or all when fd < 0), under
+ * each knote's kqueue lock. A source with one knote (the usual case: one
+ * kqueue watching a descriptor, so every OS event on it comes here) takes
+ * the knote and a reference to its kqueue in one hold of the list lock and
+ * makes no arrays; under the kqueue lock the knote is still src's knote in
+ * that kqueue if its kq and hook words say so (both change only under the
+ * kqueue lock, together with the list). Anything else (more knotes, or that
+ * one gone or reused before the kqueue lock) takes the general path: the
+ * kqueues with a reference each, then each one's knotes under its lock.
+ */
 function each_knote(src: number, fd: number, fn: (kn: number) => void): number {
+  mutex_enter(lockw());
+  const one = OSQ.head(list(src));
+  const kq1 = one !== 0 && OSQ.after(one) === 0 ? I32[one + K.kq]! : 0;
+  const held = kq1 !== 0 && kq_tryref(kq1);
+  mutex_exit(lockw());
+  if (held) {
+    let n = -1;
+    kq_lock(kq1);
+    try {
+      if (I32[one + K.kq] === kq1 && I32[one + K.hook] === src) {
+        n = 0;
+        if (fd < 0 || kn_ident(one) === fd) { fn(one); n = 1; }
+      }
+    } finally {
+      kq_unlock(kq1);
+      kq_rele(kq1);
+    }
+    if (n >= 0) return n;
+  }
   let n = 0;
   for (const kq of kqueues_of(src)) {
     kq_lock(kq);
@@ -252,35 +281,8 @@ function os_knote_news(kn: number, revents: number): void {
   if ((revents & news_of(I32[kn + K.filter]!)) !== 0) knote_activate(kn);
 }
 
-/**
- * An OS event on a source: each of its knotes hears of it (the intr thread
- * or a host waiter's harvest, no lock held). A source with one knote (the
- * usual case: one kqueue watching a descriptor) is served without
- * each_knote's lists: the knote and a reference to its kqueue are taken in
- * one hold of the list lock, and under the kqueue lock the knote is still
- * that source's knote in that kqueue if its kq and hook words say so (both
- * change only under the kqueue lock, with the list). Anything else (more
- * knotes, or the knote gone or reused meanwhile) takes the general path.
- */
-function os_news(src: number, revents: number): number {
-  mutex_enter(lockw());
-  const kn = OSQ.head(list(src));
-  const kq = kn !== 0 && OSQ.after(kn) === 0 ? I32[kn + K.kq]! : 0;
-  const held = kq !== 0 && kq_tryref(kq);
-  mutex_exit(lockw());
-  if (held) {
-    let done = false;
-    kq_lock(kq);
-    try {
-      if (I32[kn + K.kq] === kq && I32[kn + K.hook] === src) { os_knote_news(kn, revents); done = true; }
-    } finally {
-      kq_unlock(kq);
-      kq_rele(kq);
-    }
-    if (done) return 1;
-  }
-  return each_knote(src, -1, (k) => os_knote_news(k, revents));
-}
-ix.intr_add_handler(os_news, ix.INTR_USER_KQ);
+// An OS event on a source: each of its knotes hears of it (the intr thread
+// or a host waiter's harvest, no lock held).
+ix.intr_add_handler((src, revents) => each_knote(src, -1, (kn) => os_knote_news(kn, revents)), ix.INTR_USER_KQ);
 // close(fd) through the kernel: drop its knotes first (knote_fdclose).
 ix.intr_on_close((src, fd) => { each_knote(src, fd, knote_detach_and_drop); });
