@@ -33,18 +33,11 @@ function run(file: string, args: string[]): Run {
   return { o, wallMs };
 }
 
-/** Runs a and b alternately R times; the medians of pick(a) and pick(b). */
-function pair(a: () => number, b: () => number): [number, number] {
-  const xa: number[] = [], xb: number[] = [];
-  for (let i = 0; i < R; i++) { xa.push(a()); xb.push(b()); }
-  return [median(xa), median(xb)];
-}
-
-/** The same for three, in turn. */
-function triple(a: () => number, b: () => number, c: () => number): [number, number, number] {
-  const xa: number[] = [], xb: number[] = [], xc: number[] = [];
-  for (let i = 0; i < R; i++) { xa.push(a()); xb.push(b()); xc.push(c()); }
-  return [median(xa), median(xb), median(xc)];
+/** Runs the measurements in turn, R times round; the median of each. */
+function inTurn(...fs: (() => number)[]): number[] {
+  const xs: number[][] = fs.map(() => []);
+  for (let i = 0; i < R; i++) fs.forEach((f, k) => xs[k]!.push(f()));
+  return xs.map((x) => median(x));
 }
 
 /**
@@ -69,24 +62,24 @@ const load = loadavg()[0]! / cpus().length;
 console.log(`startup: ${R} fresh-process repetitions per figure; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs (${load.toFixed(1)} per CPU)`);
 
 {
-  const [u, p] = pair(() => run(scen, ['first-async']).o.late!, () => run(child, ['st1']).o.late!);
+  const [u, p] = inTurn(() => run(scen, ['first-async']).o.late!, () => run(child, ['st1']).o.late!);
   ratioFigure('first expiry, 1 ms timer right after boot, port_get_async: lateness', 'ms', u, 'setTimeout(1) first fire', p, 1.0);
-  const [s, p2] = pair(() => run(scen, ['first-sync']).o.late!, () => run(child, ['st1']).o.late!);
+  const [s, p2] = inTurn(() => run(scen, ['first-sync']).o.late!, () => run(child, ['st1']).o.late!);
   ratioFigure('first expiry, 1 ms timer right after boot, port_get: lateness', 'ms', s, 'setTimeout(1) first fire', p2, 1.0);
 }
 {
-  const [u, p] = pair(() => run(scen, ['first-lwp']).o.ms!, () => run(child, ['worker', '1']).o.ms!);
+  const [u, p] = inTurn(() => run(scen, ['first-lwp']).o.ms!, () => run(child, ['worker', '1']).o.ms!);
   const esm = median(Array.from({ length: R }, () => run(child, ['worker-esm', '1']).o.ms!));
-  const [kw, kc, p1] = triple(() => run(child, ['worker-kernel', '1']).o.ms!, () => run(child, ['worker-compile', '1']).o.ms!, () => run(child, ['worker', '1']).o.ms!);
+  const [kw, kc, p1] = inTurn(() => run(child, ['worker-kernel', '1']).o.ms!, () => run(child, ['worker-compile', '1']).o.ms!, () => run(child, ['worker', '1']).o.ms!);
   ratioFigure('boot -> first LWP running', 'ms', u, 'new Worker -> first message', p, 1.0,
     `an ES-module worker file -> first message ${esm.toFixed(1)} ms (${(u / esm).toFixed(2)}x); ${floor(kw, kc, p1)}`);
   const w = median(Array.from({ length: Math.max(3, R >> 1) }, () => run(child, ['warm']).o.us!));
   report({ name: 'warm lwp_create -> running', value: w, unit: 'us', goal: '<= 100 us', met: w <= 100 });
 }
 {
-  const [u, p] = pair(() => run(scen, ['burst']).o.ms!, () => run(child, ['worker', '16']).o.ms!);
+  const [u, p] = inTurn(() => run(scen, ['burst']).o.ms!, () => run(child, ['worker', '16']).o.ms!);
   const esm = median(Array.from({ length: R }, () => run(child, ['worker-esm', '16']).o.ms!));
-  const [kw, kc, p16] = triple(() => run(child, ['worker-kernel', '16']).o.ms!, () => run(child, ['worker-compile', '16']).o.ms!, () => run(child, ['worker', '16']).o.ms!);
+  const [kw, kc, p16] = inTurn(() => run(child, ['worker-kernel', '16']).o.ms!, () => run(child, ['worker-compile', '16']).o.ms!, () => run(child, ['worker', '16']).o.ms!);
   ratioFigure('16 lwp_create at once -> all running (default options)', 'ms', u, '16 new Worker at once -> all running', p, 1.0,
     `16 ES-module worker files ${esm.toFixed(0)} ms (${(u / esm).toFixed(2)}x); ${floor(kw, kc, p16)}`);
   const runs = Array.from({ length: R }, () => run(scen, ['burst-warm', JSON.stringify({ lwp_pool: 16 })]).o);
