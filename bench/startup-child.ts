@@ -41,10 +41,11 @@ async function workers(n: number, kind: 'eval' | 'esm' | 'kernel' | 'compile' = 
   const { Worker } = await import('node:worker_threads');
   const { fileURLToPath } = await import('node:url');
   const bundled = (f: string): string => JSON.stringify(fileURLToPath(new URL(`../bundle/${f}`, import.meta.url)));
-  // 'compile' as src/loader.ts compiles it (the same wrapper, so the cache is accepted), with nothing run.
+  // 'compile' as src/loader.ts compiles it (its wrapper, so the cache is accepted), with nothing run.
+  const wrap = kind === 'compile' ? await import('../src/loader.js') : undefined;
   const kern = kind === 'kernel' ? `require(${bundled('lwp0-kern.cjs')});`
-    : kind === 'compile' ? `{ const fs = require('node:fs'), vm = require('node:vm'), f = ${bundled('kernel.cjs')};
-      const s = new vm.Script('(function (exports, require, module, __ukern_url) {' + fs.readFileSync(f, 'latin1') + '\\n})', { filename: f, cachedData: fs.readFileSync(f + '.cache') });
+    : wrap !== undefined ? `{ const fs = require('node:fs'), vm = require('node:vm'), f = ${bundled('kernel.cjs')};
+      const s = new vm.Script(${JSON.stringify(wrap.WRAP_HEAD)} + fs.readFileSync(f, 'latin1') + ${JSON.stringify(wrap.WRAP_TAIL)}, { filename: f, cachedData: fs.readFileSync(f + '.cache') });
       if (s.cachedDataRejected) throw new Error('kernel.cjs.cache rejected'); }`
     : '';
   const src = `${kern}require('node:worker_threads').parentPort.postMessage(0)`;

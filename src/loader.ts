@@ -43,8 +43,12 @@ export type KernelCacheState = 'used' | 'rejected' | 'absent' | 'not loaded';
 export function kernel_cache_state(): KernelCacheState {
   return (globalThis as { [CACHE_KEY]?: KernelCacheState })[CACHE_KEY] ?? 'not loaded';
 }
-const WRAP_HEAD = '(function (exports, require, module, __ukern_url) {';
-const WRAP_TAIL = '\n})';
+/**
+ * The wrapper the kernel script is compiled in (its code cache is made for
+ * exactly this source; bench/startup-child.ts compiles it the same way).
+ */
+export const WRAP_HEAD = '(function (exports, require, module, __ukern_url) {';
+export const WRAP_TAIL = '\n})';
 
 /** The file names, beside this module (which runs from build/bundle). */
 function files(): { script: string; cache: string; url: string } {
