@@ -18,6 +18,8 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import * as sys from 'ukern/sys';
 import { until, within } from './helpers.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 const {
   port_create, port_associate, port_dissociate, port_get, close, PORT_SOURCE_FILE, PORT_SOURCE_FD,
@@ -399,6 +401,38 @@ test('associating a watched file again joins its host watch by the file\'s ident
     assert.equal(ev.portev_events & FILE_MODIFIED, FILE_MODIFIED);
   }
   nothing_pending(port);
+  close(port);
+  fs.rmSync(d, { recursive: true });
+});
+
+// A collection on demand: this test file runs in a process of its own.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+test('a loop that never returns to its event loop keeps no file_obj_t it is done with; one still associated is kept and delivered', async () => {
+  const [d, p] = file();
+  const port = port_create();
+  // Each object carries 64 KiB: 2000 of them kept would be 125 MiB.
+  gc();
+  const before = process.memoryUsage().arrayBuffers;
+  for (let i = 0; i < 2000; i++) {
+    const o = { ...fobj(p), fo_mtime: ZERO, pad: new ArrayBuffer(64 * 1024) }; // a time that differs: its event at once
+    port_associate(port, PORT_SOURCE_FILE, o, FILE_MODIFIED, i);
+    const ev = get(port);
+    assert.equal(ev.portev_user, i);
+    assert.equal(ev.portev_object, o, 'the very file_obj_t');
+  }
+  gc();
+  const grown = process.memoryUsage().arrayBuffers - before;
+  assert.ok(grown < 16 * 1024 * 1024, `${(grown / 1048576).toFixed(1)} MiB of file_obj_t payloads still held after the loop`);
+  // An object the program dropped while it is associated is still the event's.
+  (() => { const o = { ...fobj(p), tag: 'kept' }; port_associate(port, PORT_SOURCE_FILE, o, FILE_MODIFIED, 7); })();
+  await new Promise((r) => setImmediate(r)); // past a microtask checkpoint
+  gc();
+  fs.appendFileSync(p, 'y');
+  const ev = get(port);
+  assert.equal(ev.portev_user, 7);
+  assert.equal((ev.portev_object as unknown as { tag?: string }).tag, 'kept');
   close(port);
   fs.rmSync(d, { recursive: true });
 });
