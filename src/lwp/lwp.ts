@@ -213,7 +213,7 @@ export const LWP = define_struct('lwp', {
   waitingfor: 'i32',   // [p] lid it waits for in lwp_wait (0 for whichever)
   waiter: 'i32',       // [p] the first waiter for it
   unpark: 'i32',       // [b,a] lid an unpark is pending for (0: none; NetBSD's L_CANCELLED for park): set by
-                       //   lwp_unpark not finding it parked, consumed by its next park, both under the hint's bucket
+                       //   lwp_unpark not finding it parked (or its park already ended), consumed by its next park, both under the hint's bucket
   sleeping: 'i32',     // [l] the sleeper it is blocked on now (sync), 0 if none; written by self
   asq: 'i32',          // [l] chain of its pending async sleepers (through the sleepers' lnext)
   nasync: 'i32',       // [l] length of that chain

@@ -2,9 +2,10 @@
  * lwp_park / lwp_unpark: the sleep queue user-level synchronisation (mutexes,
  * condition variables in a thread library) is built on. Parked LWPs sleep
  * on buckets of a park table hashed by the hint; unpark looks for the
- * target on its hint's bucket and, not finding it parked there, leaves a
- * sticky "unpark pending" mark (l_unpark = the target's lid) that the
- * target's next park consumes (EALREADY). The bucket lock is held while the
+ * target on its hint's bucket and, not finding it parked there (or finding
+ * a park that something else has already ended), leaves a sticky "unpark
+ * pending" mark (l_unpark = the target's lid) that the target's next park
+ * consumes (EALREADY). The bucket lock is held while the
  * mark is set and while a parker checks it, so an unpark racing a park with
  * the same hint is never lost (l_unpark in lwp/lwp.ts's header; a park ended by
  * lwp_suspend is its SLEEP -> ONPROC -> SUSPENDED path there).
@@ -117,9 +118,16 @@ export function unpark_one(lid: number, hint: number): number {
   // notify, and one it had to take back).
   for (let sl = sq_first(b + 1); sl !== 0; sl = sq_next(sl)) {
     if (sq_lid(sl) === lid && same_hint(sq_key(sl), hint)) {
-      const woke = sq_wake(sl);
+      if (sq_wake(sl)) { mutex_exit(b); return 1; }
+      // Its park has already ended (lwp_wakeup, a signal, lwp_suspend or
+      // the deadline), and the sleeper, woken, waits for this lock to leave
+      // the bucket: the unpark is left pending, as for any target not
+      // parked (NetBSD does not ask why), and the next park returns
+      // EALREADY. Returning here with nothing left was an unpark lost.
+      const t = lwp_byid(lid);
+      if (t !== 0) Atomics.store(I32, t + L.unpark, lid);
       mutex_exit(b);
-      return woke ? 1 : 0;
+      return 0;
     }
   }
   const t = lwp_byid(lid);
