@@ -19,12 +19,12 @@
  * kqueue, then runs it under that kqueue's lock alone (below). A watched
  * signal is routed from the host (signals/route.ts).
  */
-import { I32, kregion_create } from '../../kern/kmem.js';
+import { I32, kregion_create, f64_set } from '../../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../../kern/mutex.js';
 import { mutex_class } from '../../kern/lockdebug.js';
 import { TailQ } from '../../kern/queue.js';
 import { K, KNS, kn_setdata, kn_ident } from '../knote.js';
-import { filter_register, EVENT_PROCESS, type kevent_t } from '../filter.js';
+import { filter_register, EVENT_REGISTER, type kevent_t } from '../filter.js';
 import { kq_tryref, kq_lock, kq_unlock, kq_rele, knote_activate } from '../kern.js';
 import { EVFILT_SIGNAL, EV_CLEAR } from '../consts.js';
 import { NSIG } from '../../signals/consts.js';
@@ -69,7 +69,16 @@ filter_register(EVFILT_SIGNAL, {
   },
   event(kn) { return owed(kn, signo_of(kn)); },
   touch(kn, kev: kevent_t, type) {
-    if (type !== EVENT_PROCESS) return;
+    // A modify is the default one (the seed's kqueue_register stores these
+    // for every filter but EVFILT_USER): having a touch, this filter is
+    // not given it by register.ts, and a re-add's udata was lost. What was
+    // counted (kn_hook) stays, as a modify resets nothing that fired.
+    if (type === EVENT_REGISTER) {
+      I32[kn + K.sfflags] = kev.fflags | 0;
+      f64_set(kn, K.sdata, kev.data);
+      f64_set(kn, K.udata, kev.udata);
+      return;
+    }
     const g = sig_generations(signo_of(kn));
     kev.data = (g - I32[kn + K.hook]!) | 0;
     I32[kn + K.hook] = g;
