@@ -277,6 +277,18 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
   }
 }
 
+/**
+ * Gives back what kevent_enter handed over (the kqueue lock and reference)
+ * for a wait that will not run: kevent_wait's own finally, for a generator
+ * that is never started (its try, and so its finally, is entered only by
+ * its first step).
+ */
+export function kevent_wait_abandon(w: KeventWait): void {
+  intr_call_forget();
+  kq_unlock(w.kq);
+  kq_rele(w.kq);
+}
+
 /** Runs the intr bridge with the kqueue lock dropped (it activates knotes, taking kqueue locks). */
 function bridging(kq: number): void {
   kq_unlock(kq);
