@@ -215,7 +215,7 @@ export function port_send_event(slot: number): boolean {
       if (first) port_readable_notify(h);
       return true;
     }
-    if (st === ST_DELIVERING && (v & (SF_CANCEL | SF_REQUEUE)) === 0) {
+    if (st === ST_DELIVERING && (v & (SF_CANCEL | SF_REQUEUE | SF_FREEPEND)) === 0) {
       // Its callback is running or done: queue it again behind this delivery.
       if (Atomics.compareExchange(I32, slot + E.st, v, v | SF_REQUEUE) !== v) continue;
       port_exit(h);
@@ -254,19 +254,28 @@ function withdraw_locked(h: number, slot: number): boolean {
   }
 }
 
-/** Gives a slot back (port_free_event): withdraws it if pending, then frees it. */
-export function port_free_event(slot: number): void {
+/**
+ * Gives a slot back (port_free_event): withdraws it if pending, then frees it.
+ * `cancel` false: a delivery a getter has under way is not withdrawn but
+ * completes, and the getter frees the slot after it (a re-send pending
+ * behind it is dropped). For a source whose delivery callback commits
+ * something of its own (PORT_SOURCE_FD: the one-shot association ends
+ * there), whose slot the getter holds past that callback: withdrawing then
+ * would lose an event the source has already counted as retrieved.
+ */
+export function port_free_event(slot: number, cancel = true): void {
   slot_arg(slot, 'port_free_event');
   const h = I32[slot + E.port]!;
   mutex_enter(port_lock(h));
   if (I32[slot + E.source] === PORT_SOURCE_TIMER) I32[h + P.ntimers]!--;
-  withdraw_locked(h, slot);
+  if (cancel || (Atomics.load(I32, slot + E.st) & ST_MASK) === ST_QUEUED) withdraw_locked(h, slot);
   for (;;) {
     const v = Atomics.load(I32, slot + E.st);
     const st = v & ST_MASK;
     if (st === ST_TAKEN || st === ST_DELIVERING) {
       // A getter holds it: it frees it when it is done.
-      if (Atomics.compareExchange(I32, slot + E.st, v, v | SF_CANCEL | SF_FREEPEND) !== v) continue;
+      const nv = cancel ? v | SF_CANCEL | SF_FREEPEND : (v | SF_FREEPEND) & ~SF_REQUEUE;
+      if (Atomics.compareExchange(I32, slot + E.st, v, nv) !== v) continue;
       break;
     }
     slot_free_locked(h, slot);

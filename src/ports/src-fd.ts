@@ -62,7 +62,7 @@ import { fail, SysError, type Errno } from '../kern/errno.js';
 import * as ix from '../intr/kapi.js';
 import { mono_now } from '../kern/time.js';
 import { port_exit } from './queue.js';
-import { port_lock, P, E } from './mem.js';
+import { port_lock, P, E, ST_MASK, ST_TAKEN, ST_DELIVERING } from './mem.js';
 import {
   port_source_register, port_alloc_event, port_init_event, port_set_event, port_send_event, port_free_event, port_event_fd,
   type PortDelivery,
@@ -142,12 +142,19 @@ const from_host = (rev: number): number => (rev & (READ_BITS | POLLOUT | ALWAYS)
 const CHAIN = new SList(R.hnext);
 function unhash(r: number): void { CHAIN.remove(bucket(I32[r + R.fd]!), r); }
 
-/** Frees a record: its slot (a queued event withdrawn), its interests, itself. Never throws. */
+/**
+ * Frees a record: its slot (a queued event withdrawn), its interests,
+ * itself. Never throws. A DONE record's slot may still be in the hands of
+ * the getter whose delivery ended the association (fd_deliver has run, the
+ * getter has not settled the slot yet): that event has been retrieved, as
+ * port_dissociate's ENOENT says, so it is not withdrawn; the getter
+ * delivers it and frees the slot.
+ */
 function rec_free(r: number): void {
   unhash(r);
   I32[table.base + W_COUNT]!--;
   const slot = I32[r + R.slot]!, src = I32[r + R.src]!, dirs = I32[r + R.dirs]!;
-  if (slot !== 0) port_free_event(slot);
+  if (slot !== 0) port_free_event(slot, I32[r + R.state] !== A_DONE);
   if ((dirs & ix.DIR_READ) !== 0) ix.intr_source_rele(src, ix.DIR_READ);
   if ((dirs & ix.DIR_WRITE) !== 0) ix.intr_source_rele(src, ix.DIR_WRITE);
   recs.free(r);
@@ -170,6 +177,12 @@ function rec_find(port: number, fd: number): number {
   kstat_add(C_STALE);
   rec_free(r);
   return 0;
+}
+
+/** Whether a getter holds slot s (taken off the queue, not settled yet): a racy look, safe either way (associate_locked). */
+function slot_held(s: number): boolean {
+  const st = Atomics.load(I32, s + E.st) & ST_MASK;
+  return st === ST_TAKEN || st === ST_DELIVERING;
 }
 
 /** The handle of the port a record's event goes to. */
@@ -257,7 +270,13 @@ const NEED_SLOT = 1, DONE_OK = 0;
  */
 function associate_locked(port: number, fd: number, events: number, user: number, spare: number, used: { v: boolean }): Errno | typeof NEED_SLOT {
   let r = rec_find(port, fd);
-  const fresh = r === 0, swap = fresh || I32[r + R.state] === A_QUEUED;
+  // A fresh slot for a new record, for one whose event is queued (it is
+  // withdrawn: replaced), and for a DONE one whose slot a getter still
+  // holds: re-sending that slot would queue it behind the delivery, but a
+  // later withdraw (a dissociate, another association) would then cancel
+  // both, the retrieved event with the new one.
+  const fresh = r === 0, st = fresh ? 0 : I32[r + R.state]!;
+  const swap = fresh || st === A_QUEUED || (st === A_DONE && slot_held(I32[r + R.slot]!));
   if (swap && spare === 0) return NEED_SLOT;
   // Closed since the slot was reserved: its `closed` op may have swept already.
   if (swap && port_event_fd(spare) === 0) return 'EBADF';
@@ -272,8 +291,9 @@ function associate_locked(port: number, fd: number, events: number, user: number
     CHAIN.insert_head(bucket(fd), r);
     I32[table.base + W_COUNT]!++;
   } else if (swap) {
-    // Its event is pending, perhaps in a getter's hands: freeing the slot cancels that delivery.
-    port_free_event(I32[r + R.slot]!);
+    // Its event is pending, perhaps in a getter's hands: freeing the slot
+    // cancels that delivery; a DONE one's delivery completes (rec_free).
+    port_free_event(I32[r + R.slot]!, st !== A_DONE);
   }
   if (swap) { I32[r + R.slot] = spare; used.v = true; }
   port_init_event(I32[r + R.slot]!, fd, user, r, true);

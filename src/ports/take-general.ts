@@ -289,7 +289,8 @@ function take_give_back(h: number, fast: boolean): void {
     for (let d = denyHead; d !== 0;) {
       const nx = m[d + E.next]!;
       const v = Atomics.load(m, d + E.st);
-      if (v & SF_CANCEL) {
+      // (SF_FREEPEND alone: freed by its source without a withdraw.)
+      if (v & (SF_CANCEL | SF_FREEPEND)) {
         if (v & SF_FREEPEND) slot_free_locked(h, d);
         else Atomics.store(m, d + E.st, ST_RESERVED);
       } else {
@@ -315,7 +316,7 @@ function take_give_back(h: number, fast: boolean): void {
     const r = requeue;
     requeue = m[r + E.next]!;
     const v = Atomics.load(m, r + E.st);
-    if (v & SF_CANCEL) {
+    if (v & (SF_CANCEL | SF_FREEPEND)) {
       if (v & SF_FREEPEND) slot_free_locked(h, r);
       else Atomics.store(m, r + E.st, ST_RESERVED);
       continue;

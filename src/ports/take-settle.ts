@@ -63,11 +63,19 @@ export function settle_source(h: number, s: number, src: number, out: port_event
       return SETTLE_CANCEL_KEEP;
     }
     if (!ok) {
+      // Denied, and freed by its source meanwhile (port_free_event without
+      // cancel): nothing to give back.
+      if (v & SF_FREEPEND) {
+        if (Atomics.compareExchange(m, s + E.st, v, 0) !== v) continue;
+        return SETTLE_CANCEL_FREE;
+      }
       if (Atomics.compareExchange(m, s + E.st, v, ST_TAKEN) !== v) continue;
       return SETTLE_DENIED;
     }
     let r: number;
-    if ((flags & KEEP) === 0) {
+    if ((flags & KEEP) === 0 || (v & SF_FREEPEND) !== 0) {
+      // (Freed by its source while we delivered it, without withdrawing it:
+      // delivered, and the slot is ours to free.)
       if (Atomics.compareExchange(m, s + E.st, v, 0) !== v) continue;
       r = SETTLE_FREE;
     } else if (v & SF_REQUEUE) {
