@@ -130,6 +130,8 @@ function fast_take(fd: unknown, max: number, nget: number, syscall: string, tns:
   if ((I32[h + P.flags]! & PQ_ALERT) !== 0) { port_exit(h); return undefined; }
   if (port_nent(h) < nget && tns !== 0) { // (a poll takes what there is)
     const r = tns === -1 ? prespin(h, nget, Infinity) : 0;
+    // An alert set while the spin had the lock dropped: the general path returns it.
+    if (r === 1 && (I32[h + P.flags]! & PQ_ALERT) !== 0) { port_exit(h); return undefined; }
     if (r !== 1) {
       if (r === 0) {
         // About to wait: a thread's first wait warms its take (not on a
@@ -190,6 +192,11 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
   let handed: port_event_t | undefined;
   try {
     for (;;) {
+      // Alert mode returns at once, also when it was set while this call had
+      // the lock dropped (a take whose events its sources all denied, the
+      // bridge) and so never saw it change alertGen: the seed's port_getn
+      // looks at the flag on every pass. (Nothing is in `out` here.)
+      if ((I32[h + P.flags]! & PQ_ALERT) !== 0) { out.push(alert_event(h)); break; }
       if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) {
         take_drops_lock(h, max, out);
         if (out.length > 0 || takeResult.denied === 0) break;
