@@ -43,9 +43,11 @@
  *                                   progress), value, interval, armed = 1 (i), then
  *                                   callout_reset (g)
  *   grabbed: armed -> disarmed      timer_settime with a zero it_value: armed = 0 (i)
- *   (either, when already due)      timer_settime first fires an expiry due but not
- *                                   fired yet (a late clock thread): callout_run of
- *                                   the line, the firing below (i); none is lost
+ *   (either, when already due)      timer_settime first fires, under the same hold of
+ *                                   it_mutex that installs the new setting, what of
+ *                                   the old one is due and not fired yet (a late
+ *                                   clock thread, or one whose handler is on its way
+ *                                   to it_mutex): itimer_fire_due (i); none is lost
  *   armed           armed / idle    itimer_fire, the clock thread (i): n periods
  *                                   elapsed; a periodic timer's value moves past now,
  *                                   a one-shot is disarmed; itimer_expire adds n to
@@ -200,15 +202,18 @@ export function itimer_take(it: number): number {
 }
 
 /**
- * The callout handler: runs in the clock thread (or in the thread moving the
- * manual clock) with no lock held. Computes expirations from elapsed time:
- * the k-th period boundary at or before now, never before its due time.
+ * Fires what of the timer's current setting is due at `now` (it_mutex held):
+ * the expirations from elapsed time, the k-th period boundary at or before
+ * now, never before its due time. Returns the deadline to re-arm at: the
+ * next expiry, the same one when not yet due, or -1 for none (disarmed, or
+ * a one-shot just fired). `hint`: tell the deadline hints of the next
+ * expiry (the callout handler; timer_settime's catch-up installs a new
+ * setting at once and hints that instead).
  */
-function itimer_fire(_c: number, it: number, now: number): number {
-  mutex_enter(it + IT.mutex);
-  if (I32[it + IT.armed] === 0) { mutex_exit(it + IT.mutex); return -1; }
+export function itimer_fire_due(it: number, now: number, hint: boolean): number {
+  if (I32[it + IT.armed] === 0) return -1;
   const due = f64_get(it, IT.value);
-  if (now < due) { mutex_exit(it + IT.mutex); return due; } // never early
+  if (now < due) return due; // never early
   const iv = f64_get(it, IT.interval);
   let n = 1, next = -1;
   if (iv > 0) {
@@ -223,7 +228,17 @@ function itimer_fire(_c: number, it: number, now: number): number {
   }
   kstat_add(C_FIRED);
   itimer_expire(it, n);
-  if (next >= 0 && (I32[it + IT.flags]! & (IT_PORT | IT_SIGNAL)) !== 0) nextHook?.(it, next);
+  if (hint && next >= 0 && (I32[it + IT.flags]! & (IT_PORT | IT_SIGNAL)) !== 0) nextHook?.(it, next);
+  return next;
+}
+
+/**
+ * The callout handler: runs in the clock thread (or in the thread moving the
+ * manual clock) with no lock held.
+ */
+function itimer_fire(_c: number, it: number, now: number): number {
+  mutex_enter(it + IT.mutex);
+  const next = itimer_fire_due(it, now, true);
   mutex_exit(it + IT.mutex);
   return next;
 }

@@ -16,7 +16,7 @@ import type { Timespec, Itimerspec } from '../kern/time.js';
 import { on_proc_exit } from '../kern/proc.js';
 import { clock_backend, timeline_now, manual_set, CLOCK_DEFAULT_SIGEV, TL_MANUAL } from './clocks.js';
 import { callout_alloc, callout_free, callout_reset, callout_stop, callout_run, CK_ITIMER } from './callout.js';
-import { IT, IT_PORT, IT_SIGNAL, IT_THREAD, itimers, C_CREATED, C_DELETED, C_ARMED } from './itimer.js';
+import { IT, IT_PORT, IT_SIGNAL, IT_THREAD, itimers, itimer_fire_due, C_CREATED, C_DELETED, C_ARMED } from './itimer.js';
 import { timer_grab, timer_grab_unhook, timer_release, table_install, timer_unhook, timer_unlock_unhooked, table_lock, timer_ids } from './timertab.js';
 import { thread_mbox, thread_register, thread_unregister, reeval } from './sigev-thread.js';
 import { port_bind, port_unbind, port_hint } from './portnfy.js';
@@ -243,24 +243,26 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
     let deadline: number | undefined = 0;
     if (arm) deadline = clock_backend(I32[it + IT.clock], S).deadline!(v, (fl & TIMER_ABSTIME) !== 0);
     const ivNs = arm ? ns_up(iv.tv_sec, iv.tv_nsec) : 0; // computed before the lock: only stores under it
-    // An expiry that came due before this call but that nobody has fired
-    // yet (the clock thread late or still starting, its bridge behind a busy
-    // event loop) fires first, here: a kernel's clock interrupt would have
-    // fired it on time, and re-setting the timer must not lose the
-    // expirations that came due before it was re-set (they reach the
-    // notification, counted as pending and overruns as usual). callout_run
-    // decides who fires, once, and takes only it_mutex of this timer (never
-    // held here); the look is advisory, the run exact.
-    if (line !== TL_MANUAL && I32[it + IT.armed] !== 0 && f64_get(it, IT.value) <= timeline_now(line)) callout_run(line);
     // Disarming waits for a firing in progress (callout_stop): none runs
     // after this. Arming needs no stop: callout_reset re-keys a pending
     // callout in place, and one firing now is re-armed at the new deadline
-    // when its handler returns (its own next expiry loses); that handler
-    // runs under it_mutex, so it sees either the old setting whole (an
-    // expiry due before this call) or the new one (not yet due: it only
-    // re-arms at the new value).
+    // when its handler returns (its own next expiry loses).
     if (!arm || deadline === undefined) callout_stop(c);
     mutex_enter(it + IT.mutex);
+    // An expiry of the old setting that is due but that nobody has fired
+    // yet fires first, here, in this hold: a kernel's clock interrupt would
+    // have fired it on time, and re-setting the timer must not lose the
+    // expirations that came due before it was re-set (they reach the
+    // notification, counted as pending and overruns as usual). Whoever
+    // fires the callout (the clock thread late or still starting, a bridge
+    // behind a busy event loop, or a handler that already took the callout
+    // out of the heap and is on its way to it_mutex: it then meets the new
+    // setting, and fires only what of that is due) fires nothing twice:
+    // each firing moves the setting past what it fired, under it_mutex. A
+    // look before taking it_mutex (a callout_run of the line) missed that
+    // handler, and the expiry it had taken was lost while the old value
+    // read as due (test/tmr-settime-firing).
+    if (I32[it + IT.armed] !== 0) itimer_fire_due(it, timeline_now(line), false);
     // The old setting and the new one under one hold: nothing fires between.
     const wasArmed = I32[it + IT.armed] !== 0;
     const oldNext = f64_get(it, IT.value), oldIv = f64_get(it, IT.interval);
