@@ -266,7 +266,9 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
     // The old setting and the new one under one hold: nothing fires between.
     const wasArmed = I32[it + IT.armed] !== 0;
     const oldNext = f64_get(it, IT.value), oldIv = f64_get(it, IT.interval);
-    f64_set(it, IT.interval, ivNs);
+    // A call that fails EOVERFLOW leaves the timer disarmed as a zero
+    // it_value does: with no interval (the rejected one is not its setting).
+    f64_set(it, IT.interval, deadline === undefined ? 0 : ivNs);
     if (deadline === undefined || !arm) {
       I32[it + IT.armed] = 0;
     } else {
