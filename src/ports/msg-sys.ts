@@ -54,6 +54,7 @@ import {
   kmem_buffer, msg_room_armed, msg_count_discarded, msg_room_word, msg_waiters_word,
 } from './msg-arena.js';
 import { ArgRangeError } from '../kern/copyin.js';
+import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { msg_decode_at, msg_encode_fast, msg_encode_v8 } from './msg-codec.js';
 import { fast_scratch_bytes, fast_scratch_words, fast_is_long_ascii, fast_ascii_bytes, fast_ascii_put } from './msg-fast-enc.js';
 import { wait_for_room, type SendWaitOptions } from './room.js';
@@ -402,7 +403,8 @@ export async function msg_room_wait(fd: number, post: () => void, deadline: numb
         if (left <= 0) throw full;
         if (aborted()) throw abortError();
         const [word, gen] = full.reason === 'arena' ? [msg_room_word(), ag] : [h + P.roomGen, pg];
-        await Atomics.waitAsync(I32, word, gen, Math.min(left, ROOM_RECHECK_MS)).value;
+        const woke = await Atomics.waitAsync(I32, word, gen, Math.min(left, ROOM_RECHECK_MS)).value;
+        kstat_add(woke === 'timed-out' ? C_ROOM_RECHECKS : C_ROOM_WAKES);
         if (aborted()) throw abortError();
       } finally {
         Atomics.sub(I32, aw, 1);
@@ -415,6 +417,9 @@ export async function msg_room_wait(fd: number, post: () => void, deadline: numb
 }
 
 const ROOM_RECHECK_MS = 100;
+/** How the sleeps of msg_room_wait ended: a room word moved (or had already), or the backstop's timeout. */
+const C_ROOM_WAKES = kstat_counter('msg', 'room_wakes');
+const C_ROOM_RECHECKS = kstat_counter('msg', 'room_rechecks');
 
 /** Wakes posts waiting for room (an abort: they look at their signal). */
 export function msg_room_poke(fd: number): void {
