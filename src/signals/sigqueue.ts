@@ -305,22 +305,49 @@ export function hand_to_waiter(ls: number, s: number): void {
 }
 
 
-/** timer_delete: withdraws the timer's queued signal, if any (no lock held). */
+/**
+ * timer_delete: withdraws the timer's queued signal, if any (no lock held).
+ * It may wait on the process queue, or on an LWP's: one handed to a
+ * sigwaiter (generate_proc, hand_to_waiter) that has not run yet, in its
+ * inline siginfo or a ksiginfo. Each place is looked at: one left behind
+ * would outlive the timer, and the next timer_create reuses the struct and
+ * the lowest free id, so the (handle, id) check of its take would match the
+ * new timer and take that timer's pending expirations (its signal then
+ * reporting no overruns, the stale one reporting them).
+ */
 export function sig_withdraw_timer(it: number, tid: number): void {
   sig_lock();
-  const sg = sigacts_h();
-  for (let k = PQ.head(sg); k !== 0; k = PQ.after(k)) {
-    if (I32[k + KS.timer] !== it || I32[k + KS.tid] !== tid) continue;
-    const s = I32[k + KS.signo]!;
-    PQ.remove(sg, k);
-    let more = false;
-    for (let j = PQ.head(sg); j !== 0; j = PQ.after(j)) if (I32[j + KS.signo] === s) { more = true; break; }
-    if (!more) bit_clear(sg, SG.pend0, s);
-    ks_free(k);
-    break;
+  if (!withdraw_from(PQ, sigacts_h(), SG.pend0, it, tid)) {
+    for (let ls = LIVE.head(sigacts_h()); ls !== 0; ls = LIVE.after(ls)) {
+      if (withdraw_inline(ls, it, tid) || withdraw_from(LQ, ls, LS.pend0, it, tid)) break;
+    }
   }
   sig_unlock();
 }
 
-
-
+/** Takes the timer's entry off queue `q` at `qh` (lock held); its bit stays while another of its signal is there. */
+function withdraw_from(q: TailQ, qh: number, pend0: number, it: number, tid: number): boolean {
+  for (let k = q.head(qh); k !== 0; k = q.after(k)) {
+    if (I32[k + KS.timer] !== it || I32[k + KS.tid] !== tid) continue;
+    const s = I32[k + KS.signo]!;
+    q.remove(qh, k);
+    ks_free(k);
+    if (!(q === LQ && I32[qh + LS.isig] === s) && !queued(q, qh, s)) bit_clear(qh, pend0, s);
+    return true;
+  }
+  return false;
+}
+/** The timer's signal in LWP entry ls's inline siginfo: freed (lock held). */
+function withdraw_inline(ls: number, it: number, tid: number): boolean {
+  const s = I32[ls + LS.isig]!;
+  if (s === 0 || I32[ls + LS.itimer] !== it || I32[ls + LS.itid] !== tid) return false;
+  I32[ls + LS.isig] = 0;
+  if (sig_is_rt(s)) I32[sigacts_h() + SG.nrt]--;
+  if (!queued(LQ, ls, s)) bit_clear(ls, LS.pend0, s);
+  return true;
+}
+/** Is an entry of s on queue `q` at `qh`? (lock held) */
+function queued(q: TailQ, qh: number, s: number): boolean {
+  for (let k = q.head(qh); k !== 0; k = q.after(k)) if (I32[k + KS.signo] === s) return true;
+  return false;
+}
