@@ -91,12 +91,12 @@ import { os_update_locked } from './route.js';
 import { SG, SA, LS, SK_DFL, SK_IGN, SK_FUNC, sigacts_h, sigact_h, lwpsig_h, lwpsig_count } from './sigstate.js';
 import { sq_wake_one } from '../kern/sleepq.js';
 import {
-  PQ, LQ, LIVE, sig_lock, sig_unlock, ls_peek, ls_init, ls_drain, ls_retire, mask_recount, wait_forget, has, sigput, sigget, hand_to_waiter,
+  PQ, LQ, LIVE, sig_lock, sig_unlock, ls_peek, ls_init, ls_drain, ls_unhand, ls_retire, mask_recount, wait_forget, has, sigput, sigget, hand_to_waiter,
   put_entry, put_entry_reset, C_DISCARDED, sig_discard_all, sig_wake_later, type siginfo_t, type SigSource,
 } from './sigqueue.js';
 
 export {
-  sig_lock, sig_unlock, sig_lockword, ls_get, ls_peek, blank, sig_discard_all, sig_set_timer_ops, sig_withdraw_timer,
+  sig_lock, sig_unlock, sig_lockword, ls_get, ls_peek, ls_unhand, blank, sig_discard_all, sig_set_timer_ops, sig_withdraw_timer,
   ks_held, ks_release, type siginfo_t, type SigSource,
 } from './sigqueue.js';
 
@@ -450,6 +450,7 @@ export function sig_lwp_exited(lid: number): void {
   sig_lock();
   const h = ls_peek(lid);
   if (h !== 0) {
+    ls_unhand(h); // a process signal handed to it in sigwait is the process's again, not dropped with it
     ls_drain(h);
     wait_forget(h);
     handlers_gone(h);

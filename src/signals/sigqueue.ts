@@ -178,14 +178,20 @@ export interface SigSource { code: number; value: number; pid: number; lid: numb
  * slot of an LWP's signal entry (INLINE, sigstate.ts). One writer and one
  * reader serve both.
  */
-interface SiFields { readonly signo: number; readonly code: number; readonly pid: number; readonly lid: number; readonly timer: number; readonly tid: number; readonly value: number }
-const INLINE: SiFields = { signo: LS.isig, code: LS.icode, pid: LS.ipid, lid: LS.ilid, timer: LS.itimer, tid: LS.itid, value: LS.ivalue };
+interface SiFields { readonly signo: number; readonly code: number; readonly pid: number; readonly lid: number; readonly timer: number; readonly tid: number; readonly value: number; readonly pdir: number }
+const INLINE: SiFields = { signo: LS.isig, code: LS.icode, pid: LS.ipid, lid: LS.ilid, timer: LS.itimer, tid: LS.itid, value: LS.ivalue, pdir: LS.ipdir };
 
-/** Fills record r (fields f) with a generation of s. */
-function si_put(r: number, f: SiFields, s: number, src: SigSource): void {
+/** Fills record r (fields f) with a generation of s; `pdir`: process-directed. */
+function si_put(r: number, f: SiFields, s: number, src: SigSource, pdir: boolean): void {
   I32[r + f.signo] = s; I32[r + f.code] = src.code; I32[r + f.pid] = src.pid; I32[r + f.lid] = src.lid;
-  I32[r + f.timer] = src.timer; I32[r + f.tid] = src.tid ?? 0;
+  I32[r + f.timer] = src.timer; I32[r + f.tid] = src.tid ?? 0; I32[r + f.pdir] = pdir ? 1 : 0;
   f64_set(r, f.value, src.value);
+}
+/** Copies record r (fields f) into ksiginfo k. */
+function si_copy(r: number, f: SiFields, k: number): void {
+  I32[k + KS.signo] = I32[r + f.signo]!; I32[k + KS.code] = I32[r + f.code]!; I32[k + KS.pid] = I32[r + f.pid]!; I32[k + KS.lid] = I32[r + f.lid]!;
+  I32[k + KS.timer] = I32[r + f.timer]!; I32[k + KS.tid] = I32[r + f.tid]!; I32[k + KS.pdir] = I32[r + f.pdir]!;
+  f64_set(k, KS.value, f64_get(r, f.value));
 }
 
 /** Reads record r (fields f) into out; a timer's signal leaves its overrun to sig_unlock (timer_todo). */
@@ -221,7 +227,8 @@ export function sigput(q: TailQ, qh: number, pend0: number, s: number, src: SigS
     if (r === 0 && rt) { kstat_add(C_DROPPED); return 'EAGAIN'; }
   }
   if (r !== 0) {
-    si_put(r, f, s, src);
+    // On the process queue, or handed straight to a sigwaiter (no coalesce): the process's.
+    si_put(r, f, s, src, q === PQ || !coalesce);
     put_entry = true;
     if (rt) I32[sg + SG.nrt]++;
     if (f === KS) q.insert_tail(qh, r);
@@ -304,6 +311,62 @@ export function hand_to_waiter(ls: number, s: number): void {
   sq_wake_one(ls + LS.wq);
 }
 
+
+/**
+ * Gives the process back what was handed to LWP entry h as a sigwaiter and
+ * is still on its queue (lock held): the signals a waiter was given after
+ * the one its wait returned (all that came before it ran again: it stays a
+ * waiter until then), the one an interrupted wait did not take, or any of
+ * them when the LWP exits. Left there they would be out of reach of every
+ * other LWP (another waiter, a thread that unblocks them), and discarded
+ * with the LWP's own signals at its exit: a process-directed signal lost.
+ * They go to the tail of the process queue (a standard one pending there
+ * already coalesces with it, as it would have on its way); the caller
+ * offers them again (sig_redistribute). Returns whether any went.
+ */
+export function ls_unhand(h: number): boolean {
+  const sg = sigacts_h();
+  let w0 = 0, w1 = 0;
+  const s0 = I32[h + LS.isig]!;
+  if (s0 !== 0 && I32[h + LS.ipdir] !== 0) {
+    // Into a ksiginfo; with none left it becomes pending with no entry, as
+    // sigput makes a standard one then (its siginfo made up when taken).
+    const k = ksiginfos.alloc();
+    if (k !== 0) si_copy(h, INLINE, k);
+    else if (sig_is_rt(s0)) I32[sg + SG.nrt]--;
+    I32[h + LS.isig] = 0;
+    give_back(k, s0);
+    if (sig_word(s0) === 0) w0 |= sig_bit(s0); else w1 |= sig_bit(s0);
+  }
+  for (let k = LQ.head(h); k !== 0;) {
+    const next = LQ.after(k);
+    if (I32[k + KS.pdir] !== 0) {
+      const s = I32[k + KS.signo]!;
+      LQ.remove(h, k);
+      give_back(k, s);
+      if (sig_word(s) === 0) w0 |= sig_bit(s); else w1 |= sig_bit(s);
+    }
+    k = next;
+  }
+  for (let s = sig_first(w0, w1); s !== 0; s = sig_next(w0, w1, s)) {
+    if (I32[h + LS.isig] !== s && !queued(LQ, h, s)) bit_clear(h, LS.pend0, s);
+  }
+  return (w0 | w1) !== 0;
+}
+/** Puts entry k (0: none) of s on the process queue, or coalesces it there (lock held). */
+function give_back(k: number, s: number): void {
+  const sg = sigacts_h();
+  if (!sig_is_rt(s) && has(sg, SG.pend0, s)) {
+    kstat_add(C_COALESCED);
+    if (k === 0) return;
+    // A timer's signal that is not queued: the timer takes its expirations (sigput's caller does the same).
+    if (I32[k + KS.timer] !== 0) timer_todo.push({ it: I32[k + KS.timer]!, tid: I32[k + KS.tid]! });
+    ks_free(k);
+    return;
+  }
+  if (k !== 0) PQ.insert_tail(sg, k);
+  bit_set(sg, SG.pend0, s);
+}
 
 /**
  * timer_delete: withdraws the timer's queued signal, if any (no lock held).

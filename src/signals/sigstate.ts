@@ -102,6 +102,7 @@ export const LWPSIG = define_struct('lwpsig', {
   bell: 'i32',      // [a] bumped to wake the thread's event loop (a caught signal for it)
   armed: 'i32',     // [!] its thread waits on `bell` in its event loop (a taker that can run a handler while idle)
   lnext: 'i32', lprev: 'i32', // [S] on sigacts' list of live entries (kept by ls_init / ls_retire: after `armed`, which ls_init's clear stops at)
+  ipdir: 'i32',     // [S] as a ksiginfo's pdir, for the inline siginfo (written with isig)
 }, true); // a line each (two): lid to catch1, what a delivery reads, share the first
 export const LS = LWPSIG.F;
 
@@ -112,6 +113,7 @@ export const KSIGINFO = define_struct('ksiginfo', {
   overrun: 'i32',   // [S] si_overrun (a timer's, filled when it is taken)
   timer: 'i32',     // [S] handle of the SIGEV_SIGNAL timer it belongs to, 0 if none
   tid: 'i32',       // [S] that timer's id (a handle is reused after a delete: checked with it)
+  pdir: 'i32',      // [S] 1: process-directed (on an LWP's queue: handed to it in sigwait, the process's again if it does not take it)
   next: 'i32', prev: 'i32',
 });
 export const KS = KSIGINFO.F;

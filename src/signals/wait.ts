@@ -21,7 +21,7 @@ import {
 import { wmesg_register } from '../kern/wmesg.js';
 import { sig_first, sig_next, sig_word, sig_bit, copyin_sigset, type sigset_t } from './sigset.js';
 import { SG, SA, LS, sigacts_h, sigact_h } from './sigstate.js';
-import { sig_lock, sig_unlock, sig_lockword, ls_get, sig_take, sig_setmask, sig_recheck_self, blank, type siginfo_t } from './sig.js';
+import { sig_lock, sig_unlock, sig_lockword, ls_get, ls_unhand, sig_take, sig_setmask, sig_recheck_self, sig_redistribute, blank, type siginfo_t } from './sig.js';
 import { postsig, sig_arm_bell } from './post.js';
 import { os_update_locked, os_want_waited } from './route.js';
 import { router_sync } from './router.js';
@@ -45,7 +45,12 @@ function* sigwait_gen(w0: number, w1: number, deadline: number, async: boolean, 
       const r = yield { sl, lock: sig_lockword(), deadline, spin: dw?.policy };
       if (dw !== undefined) dwait_finish(dw, r === SQ_WOKEN);
       set_wait(ls, 0, 0);
-      if (r === SQ_INTR) { sig_unlock(); fail_status('EINTR', syscall); }
+      if (r === SQ_INTR) {
+        // A signal handed to it before it ran again is not its to keep (ls_unhand).
+        if (ls_unhand(ls)) sig_redistribute();
+        sig_unlock();
+        fail_status('EINTR', syscall);
+      }
     }
   } finally {
     sq_free(sl);
@@ -60,6 +65,9 @@ function take_pending(ls: number, w0: number, w1: number): siginfo_t | null {
   if (s === 0) return null;
   const info = blank();
   sig_take(ls, s, info);
+  // The wait is over: what else was handed to it while it was a waiter goes
+  // back to the process, for any LWP (a sigwaiter is given one signal).
+  if (ls_unhand(ls)) sig_redistribute();
   return info;
 }
 
