@@ -36,6 +36,11 @@
  * wakes now), else one whose event loop listens (`armed`), else any. The
  * signal stays on the process queue until the chosen LWP takes it there; if
  * that LWP blocks it or exits first, it is offered again (sig_redistribute).
+ * A sigwaiter is handed its signal at once, onto its own queue; it stays a
+ * waiter until it runs again, so a burst may follow the first there, but
+ * its wait returns one: the rest go back to the process queue when it
+ * takes it, as does everything handed to it when its wait ends in EINTR
+ * or its LWP exits (ls_unhand), and are offered again.
  * With no taker it stays pending on the process, until an LWP unblocks it,
  * installs a handler, or waits for it. Function handlers go with their
  * thread: when the last LWP holding one for a signal exits, the signal's
