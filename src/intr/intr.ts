@@ -288,15 +288,60 @@ function same_file(src: number): boolean {
     I32[src + S.devMajor] === os.st.devMajor && I32[src + S.devMinor] === os.st.devMinor;
 }
 
-/** The live source of fd for the file in os.st, or 0; marks one for another file stale (intr lock held). */
+/**
+ * The live source of fd for the file in os.st, or 0; marks one for another
+ * file stale, or for another open of the same inode (intr lock held).
+ */
 function lookup(fd: number): number {
   for (let s = CHAIN.first(bucket(fd)); s !== 0; s = CHAIN.after(s)) {
     if (I32[s + S.fd] !== fd || (I32[s + S.flags]! & SRC_STALE) !== 0) continue;
-    if (same_file(s)) return s;
+    if (same_file(s) && !reopened(s)) return s;
     Atomics.store(I32, s + S.flags, I32[s + S.flags]! | SRC_STALE);
     kstat_add(C_STALE);
   }
   return 0;
+}
+
+/*
+ * Another open of the same inode. The identity (st_dev, st_ino) tells files
+ * apart, not opens of one file: a FIFO opened again by its path, a TTY's
+ * device, and every anonymous-inode file (eventfd, timerfd, signalfd, epoll,
+ * inotify: one shared inode, file type 0) look the same at the same number
+ * after a close behind the kernel's back. The host dropped the source's
+ * epoll registration with the old open file, so a hold that took the
+ * source as live saw its mask unchanged, made no epoll_ctl, and its knote
+ * was never woken by an arrival. epoll itself knows which open file it
+ * holds at that number: EPOLL_CTL_ADD fails with EEXIST while the
+ * registration lives (no side effect: nothing is queued, unlike a MOD), and
+ * succeeds once it went, which is then taken back at once so that the new
+ * source registers itself. Sockets and pipes have an inode per open file,
+ * regular files and directories are not in epoll: they are never asked.
+ */
+const SHARED_INODE = (mode: number): boolean => mode === os.S_IFIFO || mode === os.S_IFCHR || mode === 0;
+/** Whether src (in epoll, its identity matching) lost its epoll registration with its open file (intr lock held). */
+function reopened(src: number): boolean {
+  if (!SHARED_INODE(I32[src + S.mode]!) || (I32[src + S.flags]! & SRC_NOEPOLL) !== 0) return false;
+  const m = I32[src + S.events]!;
+  if (m === 0) return false;
+  const ep = I32[state.base + W_EPFD]! - 1, fd = I32[src + S.fd]!;
+  if (os.os_epoll_set(ep, fd, m, src, I32[src + S.gen]!, false) < 0) return false;
+  os.os_epoll_del(ep, fd);
+  return true;
+}
+/**
+ * Whether src's number now names another open of its inode (see reopened):
+ * then it is marked stale, as a mismatch found by a hold would be. Asked
+ * where a change meets an existing knote (kqueue_register's gone), after
+ * intr_source_valid said the identity holds; nothing (no lock, no host
+ * call) for a source whose file type never shares an inode.
+ */
+export function intr_source_reopened(src: number): boolean {
+  if (!SHARED_INODE(I32[src + S.mode]!) || (Atomics.load(I32, src + S.flags) & (SRC_STALE | SRC_NOEPOLL)) !== 0) return false;
+  mutex_enter(lockw());
+  const gone = (I32[src + S.flags]! & SRC_STALE) === 0 && reopened(src);
+  if (gone) { Atomics.store(I32, src + S.flags, I32[src + S.flags]! | SRC_STALE); kstat_add(C_STALE); }
+  mutex_exit(lockw());
+  return gone;
 }
 
 /** A new source for fd and the file in os.st, hashed (intr lock held); 0 when the table is full. */

@@ -98,10 +98,15 @@ export function os_detach(kn: number, dir: number): void {
   ix.intr_source_rele(src, dir);
 }
 
-/** The knote's descriptor no longer names its file (closed behind the kernel's back). */
+/**
+ * The knote's descriptor no longer names its file (closed behind the
+ * kernel's back), or names another open of its inode (intr.ts
+ * intr_source_reopened: the new open file is not in epoll under this
+ * source, so the knote would never be woken).
+ */
 export function os_gone(kn: number): boolean {
   const src = I32[kn + K.hook]!;
-  return src !== 0 && !ix.intr_source_valid(src);
+  return src !== 0 && (!ix.intr_source_valid(src) || ix.intr_source_reopened(src));
 }
 
 /** Sets or clears EV_EOF and the socket error in fflags, and data. */
