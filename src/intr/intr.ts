@@ -74,9 +74,12 @@
  * (intr_source_valid); a mismatch means the file was closed behind the
  * kernel's back: the knote never reports again, and a registration that
  * meets such a source marks it stale (SRC_STALE: off the lookup, never put
- * back in epoll) before it makes a new one for the new file. Data words of
- * epoll events carry the source's handle and generation, so an event of a
- * freed or reused source slot is dropped.
+ * back in epoll) before it makes a new one for the new file. A file type
+ * whose opens share an inode (a FIFO, a TTY, the anonymous-inode files)
+ * cannot be told apart by statx: for those, a hold or a change that meets
+ * the source asks epoll whether it still holds the source's open file
+ * (reopened, below). Data words of epoll events carry the source's handle
+ * and generation, so an event of a freed or reused source slot is dropped.
  *
  * Regular files and directories cannot be in epoll (EPERM): they are always
  * ready (SRC_NOEPOLL) and need no thread.
