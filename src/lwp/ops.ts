@@ -158,6 +158,7 @@ export function lwp_exit_common(h: number, lid: number, extraFlags: number): num
     proc_exit(0);
     return EXIT_LAST;
   }
+  if (I32[h + L.nwait] !== 0) lwp_drop_waits(h, lid);
   I32[p + P.nzlwps]++;
   if (counted(stat)) I32[p + P.nrlwps]--;
   if ((Atomics.load(I32, h + L.flag) & LW_MAIN) === 0) I32[p + P.nlive]--;
@@ -170,6 +171,28 @@ export function lwp_exit_common(h: number, lid: number, extraFlags: number): num
   mutex_exit(p + P.lock);
   diag_exit(lid, extraFlags);
   return EXIT_DONE;
+}
+
+/**
+ * Takes back the lwp_wait calls LWP h leaves in progress as it exits (proc
+ * lock held): lwp_wait_async sleeps its thread abandons (lwp_orphan_sleepers
+ * freed their sleepers; nothing will run the rest of lwp_wait1, which would
+ * have undone these itself), or a wait its worker died in. Left counted in
+ * p_nlwpwait, they made every later lwp_wait see one waiter more than there
+ * is (EDEADLK while the target still ran); left as a target's first waiter,
+ * they kept lwp_wait(0) from ever collecting it. Its waiters (lwp_wait1
+ * sleeping on p_lwpcv) re-check: the exit wakes them (a zombie's
+ * sq_wake_all, or lwp_free's).
+ */
+function lwp_drop_waits(h: number, lid: number): void {
+  const p = curproc();
+  I32[p + P.nlwpwait] -= I32[h + L.nwait]!;
+  I32[h + L.nwait] = 0;
+  I32[h + L.waitingfor] = 0;
+  for (let i = 0, m = maxlwp(); i < m; i++) {
+    const h2 = slot_handle(i);
+    if (Atomics.load(I32, h2 + L.stat) !== 0 && I32[h2 + L.waiter] === lid) I32[h2 + L.waiter] = 0;
+  }
 }
 
 function diag_exit(lid: number, fl: number): void {

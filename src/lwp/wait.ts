@@ -4,8 +4,10 @@
  * deadlock checks (a target that waits for the caller; every LWP waiting
  * and none able to exit) and the sleep on the proc's condition variable.
  * Apart from sys.ts (copy-in and the two call forms) because this is the
- * proc-lock protocol: p_nlwpwait, l_waitingfor and l_waiter are written
- * here and in lwp_detach only, under the proc lock.
+ * proc-lock protocol: p_nlwpwait, l_nwait, l_waitingfor and l_waiter are
+ * written here, under the proc lock, and taken back by lwp_exit_common for
+ * the waits of an LWP that exits with an lwp_wait_async pending (its
+ * thread never resumes them: ops.ts, lwp_drop_waits).
  */
 import { I32 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
@@ -43,6 +45,7 @@ function* lwp_wait1_locked(lid: number, sl: number): SleepGen<number> {
   const l = cur.lwp, curlid = cur.lid, p = curproc();
   mutex_enter(p + P.lock);
   I32[p + P.nlwpwait]++;
+  I32[l + L.nwait]++;
   I32[l + L.waitingfor] = lid;
   let error: ErrnoCode;
   for (;;) {
@@ -70,6 +73,7 @@ function* lwp_wait1_locked(lid: number, sl: number): SleepGen<number> {
       I32[l + L.waitingfor] = 0;
       I32[h2 + L.waiter] = 0;
       I32[p + P.nlwpwait]--;
+      I32[l + L.nwait]--;
       lwp_free(h2);
       mutex_exit(p + P.lock);
       return lid2;
@@ -87,6 +91,7 @@ function* lwp_wait1_locked(lid: number, sl: number): SleepGen<number> {
     if (h2 !== 0 && I32[h2 + L.waiter] === curlid) I32[h2 + L.waiter] = 0;
   }
   I32[p + P.nlwpwait]--;
+  I32[l + L.nwait]--;
   I32[l + L.waitingfor] = 0;
   sq_wake_all(p + P.lwpcv);
   mutex_exit(p + P.lock);
