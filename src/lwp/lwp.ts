@@ -232,6 +232,15 @@ export const L = LWP.F;
 const lwptab = kregion_create('lwptab', (t) => t.maxlwp! * LWP.words);
 mutex_class('lwp', lwptab, { field: L.lock, stride: LWP.words });
 
+/**
+ * The struct a worker's thread is bound to once its LWP has exited itself
+ * (lwp_exit, until the trampoline unbinds it): never in the table, its
+ * l_flag keeps LW_PENDING set, so every later kernel entry from that thread
+ * goes to lwp_userret, which unwinds it again (ops.ts lwp_bind_exited).
+ */
+const lwpdead = kregion_create('lwpdead', () => LWP.words);
+export function lwp_dead_handle(): number { return lwpdead.base; }
+
 export function maxlwp(): number { return lwptab.words / LWP.words; }
 export function slot_handle(slot: number): number { return lwptab.base + slot * LWP.words; }
 

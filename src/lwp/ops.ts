@@ -6,7 +6,8 @@
  * header; each function below names the locks it expects.
  */
 import { I32, f64_set } from '../kern/kmem.js';
-import { cur, panicked, H_PROC_EXIT } from '../kern/hdr.js';
+import { cur, panicked, H_PROC_EXIT, H_SCRATCH } from '../kern/hdr.js';
+import { LwpExit } from './exit.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { on_panic, panic_error } from '../kern/panic.js';
 import { mono_now } from '../kern/time.js';
@@ -23,6 +24,7 @@ const WM_KMUTEX = wmesg_register('kmutex');
 import {
   L, LSIDL, LSRUN, LSSLEEP, LSZOMB, LSONPROC, LSSUSPENDED, LSSTOP, LW_WSUSPEND, LW_DETACHED,
   LW_WEXIT, LW_MAIN, LW_THREW, LW_DIED, LW_USERRET, LW_CANCELLED, LW_PENDING, LW_PENDSIG, LW_NUDGE, LWP, maxlwp, slot_handle, lwp_byid,
+  lwp_dead_handle,
 } from './lwp.js';
 import { P, curproc, proc_exit, lwp_exit_hooks, lwp_userret_hooks, lwp_nudge_hooks } from '../kern/proc.js';
 import { SYSID_BASE } from '../kern/hdr.js';
@@ -87,6 +89,24 @@ export function lwp_bind(h: number): void {
   cur.lwp = h;
   cur.nlocksw = h + L.nlocks;
   cur.sparew = h + L.sparesl;
+}
+
+/**
+ * A worker whose LWP has just exited itself (lwp_exit, about to throw its
+ * LwpExit) stops being that LWP: code the unwinding runs (a `finally`, a
+ * catch-all) may call the kernel again, and the LWP is a zombie by then, or
+ * already freed and its slot another LWP's. Bound to it still, such a call
+ * wrote its l_stat (a sleep took the zombie to SLEEP and back to ONPROC,
+ * and lwp_wait never collected it) and could act for the slot's next LWP.
+ * Bound to the dead struct, every kernel entry unwinds again (lwp_userret),
+ * as lwp_exit's "does not return" says; the trampoline unbinds the thread.
+ */
+export function lwp_bind_exited(): void {
+  const d = lwp_dead_handle();
+  Atomics.or(I32, d + L.flag, LW_PENDING); // constant; set here because kernel memory is zeroed at boot
+  cur.lwp = d;
+  cur.nlocksw = H_SCRATCH;
+  cur.sparew = 0;
 }
 
 /** The thread has started running LWP h: RUN -> ONPROC. */
@@ -392,6 +412,7 @@ sq_set_sleep_ops({
 function lwp_userret(): void {
   const h = cur.lwp;
   if (h === 0) return;
+  if (h === lwp_dead_handle()) throw new LwpExit(); // its LWP exited: lwp_bind_exited
   if ((Atomics.and(I32, h + L.flag, ~LW_PENDING) & LW_PENDING) !== 0) lwp_userret_hooks();
   nudged();
   if (Atomics.load(I32, h + L.flag) & LW_WSUSPEND) lwp_halt();

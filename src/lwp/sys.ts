@@ -25,7 +25,7 @@ import {
 import { P, curproc, lwp_create_hooks, proc_main_exit } from '../kern/proc.js';
 import {
   lwp_alloc, lwp_setrun, lwp_bind, lwp_startup, lwp_free, lwp_exit_common, lwp_suspend_locked,
-  lwp_continue_locked, lwp_halt, lwp_orphan_sleepers, interruptible_sleepers, interrupt_sleepers, EXIT_LAST, C_CREATED,
+  lwp_continue_locked, lwp_halt, lwp_orphan_sleepers, lwp_bind_exited, interruptible_sleepers, interrupt_sleepers, EXIT_LAST, C_CREATED,
 } from './ops.js';
 import { park, park_sync, unpark_one, count_targeted, count_broadcast, LWP_UNPARK_MAX } from './park.js';
 import { lwp_pool_post_create } from './create.js';
@@ -119,6 +119,7 @@ export function lwp_exit(): never {
     }
     proc_main_exit(Atomics.load(I32, H_PROC_EXIT) !== 0 ? Atomics.load(I32, H_EXIT_STATUS) : PANIC_STATUS);
   }
+  lwp_bind_exited();
   throw new LwpExit();
 }
 
