@@ -46,15 +46,38 @@ export interface ParkOptions extends WaitOptions {
   hint?: number;
 }
 
+/** The longest delay a Node timer takes: a longer one fires after 1 ms (with a TimeoutOverflowWarning). */
+const TIMER_MAX_MS = 0x7fffffff;
+
 /**
  * The signal an lwp_wait_async is given for a class-layer timeout and the
  * caller's signal (lwp_wait has no timeout of its own): the wait's sleep
- * alone is interrupted (kern/sleeprun.ts), not the LWP's other sleeps.
+ * alone is interrupted (kern/sleeprun.ts), not the LWP's other sleeps. Our
+ * own timer rather than AbortSignal.timeout: that one takes only integers
+ * (a fraction, which waitopts allows everywhere, was an ERR_OUT_OF_RANGE
+ * about a "delay") and fires after 1 ms past 2^31-1 ms (a 35-day wait ended
+ * at once with ETIMEDOUT); ours rounds up (never shorter than asked), runs
+ * a long timeout as a chain of the longest delays, and is cleared when the
+ * wait ends. Unref'd, as AbortSignal.timeout's: the wait's own sleep keeps
+ * the process alive.
  */
-function wait_signal(timeout: number | undefined, signal: AbortSignal | undefined): { signal: AbortSignal | undefined; timer: AbortSignal | undefined } {
-  const timer = timeout === undefined || timeout === Infinity ? undefined : AbortSignal.timeout(timeout);
-  if (timer === undefined) return { signal, timer };
-  return { signal: signal === undefined ? timer : AbortSignal.any([signal, timer]), timer };
+function wait_signal(timeout: number | undefined, signal: AbortSignal | undefined): { signal: AbortSignal | undefined; timedOut(): boolean; clear(): void } {
+  if (timeout === undefined || timeout === Infinity) return { signal, timedOut: () => false, clear: () => {} };
+  const ac = new AbortController();
+  let left = Math.ceil(timeout);
+  let t: ReturnType<typeof setTimeout>;
+  const arm = (): void => {
+    const d = Math.min(left, TIMER_MAX_MS);
+    left -= d;
+    t = setTimeout(() => { if (left > 0) arm(); else ac.abort(); }, d);
+    t.unref();
+  };
+  arm();
+  return {
+    signal: signal === undefined ? ac.signal : AbortSignal.any([signal, ac.signal]),
+    timedOut: () => ac.signal.aborted,
+    clear: () => { clearTimeout(t); },
+  };
 }
 
 /**
@@ -107,10 +130,12 @@ export class Lwp<T = unknown> implements Disposable {
     try {
       await lwp_wait_async(this.lid, { signal: w.signal });
     } catch (e) {
-      if (e instanceof AbortError && signal?.aborted !== true && w.timer?.aborted === true) {
+      if (e instanceof AbortError && signal?.aborted !== true && w.timedOut()) {
         throw new SysError('ETIMEDOUT', 'lwp_wait', `lid ${this.lid} still running after ${timeout} ms`);
       }
       throw e;
+    } finally {
+      w.clear();
     }
     return this.#outcome();
   }
