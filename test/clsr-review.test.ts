@@ -4,10 +4,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lwp, SysError } from 'ukern';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Lwp, KQueue, Timer, SysError } from 'ukern';
+import * as sys from 'ukern/sys';
 import { within } from './helpers.js';
 
 const F = new URL('./fixtures/outcomes.js', import.meta.url);
+const code = (c: string) => (e: unknown): boolean => (e as { code?: string }).code === c;
 
 test('Lwp.wait: a timeout past 2^31-1 ms waits (it ended at once with ETIMEDOUT); a fractional one times out with ETIMEDOUT', async () => {
   const sab = new SharedArrayBuffer(16);
@@ -25,4 +30,34 @@ test('Lwp.wait: a timeout past 2^31-1 ms waits (it ended at once with ETIMEDOUT)
   } finally {
     Atomics.store(new Int32Array(sab), 0, 1);
   }
+});
+
+test('KQueue.close() of a wrapped descriptor its other owner closed first still closes the descriptors it opened for watched paths', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'clsr-'));
+  try {
+    const file = join(dir, 'f');
+    writeFileSync(file, 'x');
+    const owner = sys.kqueue();
+    const kq = new KQueue({ fd: owner });
+    const ident = kq.watch(file, 'vnode', { fflags: sys.NOTE_WRITE });
+    sys.close(owner); // the other owner
+    assert.throws(() => kq.close(), code('EBADF'), 'close(2) of a closed descriptor');
+    assert.throws(() => sys.close(ident), code('EBADF'), 'the descriptor opened for the path was closed too (it leaked)');
+    kq.close(); // idempotent
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Timer.close() after its id was deleted through ukern/sys still ends its pending next() and iterator', async () => {
+  const t = new Timer({ delay: 60_000, interval: 60_000 });
+  const next = t.next();
+  const it = t[Symbol.asyncIterator]();
+  const step = it.next();
+  sys.timer_delete(t.id); // its other owner
+  assert.throws(() => t.close(), code('EINVAL'), 'timer_delete of a deleted timer');
+  assert.equal(t.closed, true);
+  assert.equal(await within(next, 10_000, 'the pending next() ends'), undefined);
+  assert.deepEqual(await within(step, 10_000, 'the iterator ends'), { value: undefined, done: true });
+  t.close(); // idempotent
 });

@@ -127,11 +127,19 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
     if (old !== undefined && old !== fd) sys_close(old);
   }
 
-  /** close(2), and the descriptors opened for watched paths. */
+  /**
+   * close(2), and the descriptors opened for watched paths. Those go even
+   * when the kqueue's own close fails (a wrapped descriptor its other owner
+   * closed first: EBADF is still thrown), or they would stay open for ever,
+   * nothing else knowing them.
+   */
   override close(): void {
-    super.close();
-    for (const fd of this.#opened.values()) { try { sys_close(fd); } catch { /* closed by the user */ } }
-    this.#opened.clear();
+    try {
+      super.close();
+    } finally {
+      for (const fd of this.#opened.values()) { try { sys_close(fd); } catch { /* closed by the user */ } }
+      this.#opened.clear();
+    }
   }
 
   /**

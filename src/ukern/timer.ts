@@ -78,6 +78,7 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
       this.set(o);
     } catch (e) {
       timer_delete(this.id);
+      if (o.ref === false) thread_notify_ref(this.#notify, true); // forget it, as close() does
       throw e;
     }
     if (o.signal !== undefined) {
@@ -128,12 +129,19 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort);
-    timer_delete(this.id);
-    if (!this.#ref) thread_notify_ref(this.#notify, true); // forget it
-    // Deliveries not yet taken go with the timer: an iterator ended by
-    // close() or its signal yields nothing more.
-    this.#queue.length = 0;
-    for (const r of this.#waiters.splice(0)) r({ value: undefined, done: true });
+    try {
+      timer_delete(this.id);
+    } finally {
+      // Even when timer_delete fails (the id was deleted through ukern/sys
+      // first: its EINVAL is still thrown), the Timer is closed: its pending
+      // next() and iterators end rather than wait for ever (a later close()
+      // returns at once), and its notify function is forgotten.
+      if (!this.#ref) thread_notify_ref(this.#notify, true); // forget it
+      // Deliveries not yet taken go with the timer: an iterator ended by
+      // close() or its signal yields nothing more.
+      this.#queue.length = 0;
+      for (const r of this.#waiters.splice(0)) r({ value: undefined, done: true });
+    }
   }
   [Symbol.dispose](): void { this.close(); }
 
