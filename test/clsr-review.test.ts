@@ -4,15 +4,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lwp, KQueue, Timer, SysError } from 'ukern';
+import { Lwp, KQueue, Timer, aio, SysError } from 'ukern';
 import * as sys from 'ukern/sys';
 import { within } from './helpers.js';
 
 const F = new URL('./fixtures/outcomes.js', import.meta.url);
 const code = (c: string) => (e: unknown): boolean => (e as { code?: string }).code === c;
+const type = (e: unknown): boolean => e instanceof TypeError && code('ERR_INVALID_ARG_TYPE')(e);
 
 test('Lwp.wait: a timeout past 2^31-1 ms waits (it ended at once with ETIMEDOUT); a fractional one times out with ETIMEDOUT', async () => {
   const sab = new SharedArrayBuffer(16);
@@ -60,4 +61,32 @@ test('Timer.close() after its id was deleted through ukern/sys still ends its pe
   assert.equal(await within(next, 10_000, 'the pending next() ends'), undefined);
   assert.deepEqual(await within(step, 10_000, 'the iterator ends'), { value: undefined, done: true });
   t.close(); // idempotent
+});
+
+test('aio: options are checked before anything is submitted; an aborted signal submits no fsync', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'clsr-'));
+  try {
+    const file = join(dir, 'f');
+    writeFileSync(file, 'abcd');
+    const fd = openSync(file, 'r+');
+    try {
+      const b = aio.buffer(4);
+      const before = sys.kstat('aio')['aio.submitted'];
+      // A signal that is no AbortSignal was found only after aio_read (a TypeError with no code), the request left uncollected.
+      // (read and write throw their argument errors at the call, as ukern-aio's tests have them.)
+      assert.throws(() => aio.read(fd, b, 0, { signal: {} as AbortSignal }), type);
+      assert.throws(() => aio.write(fd, b, 0, { ref: 'no' as unknown as boolean }), type);
+      await assert.rejects(aio.fsync(fd, { signal: 1 as unknown as AbortSignal }), type);
+      await assert.rejects(aio.batch([{ op: 'read', fd, buffer: b, position: 0 }], { signal: 'x' as unknown as AbortSignal }), type);
+      const ac = new AbortController();
+      ac.abort();
+      await assert.rejects(aio.fsync(fd, { signal: ac.signal }), code('ABORT_ERR'), 'an aborted signal rejects, as aio.read does');
+      assert.equal(sys.kstat('aio')['aio.submitted'], before, 'nothing was submitted');
+      assert.equal(await aio.read(fd, b, 0), 4);
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -28,7 +28,7 @@ import {
   type aiocb, type sigevent,
 } from '../sys/index.js';
 import { copyin_fields, copyin_array, AbortError } from '../sys/ext.js';
-import { int_arg, num_arg } from './args.js';
+import { int_arg, num_arg, bool_opt, signal_opt } from './args.js';
 import { Refs } from './refs.js';
 import type { FileHandle } from 'node:fs/promises';
 import { constants } from 'node:os';
@@ -99,7 +99,10 @@ async function collect(cb: aiocb, fd: number, signal: AbortSignal | undefined, r
 function request(kind: 'read' | 'write', fd: unknown, buffer: unknown, position: unknown, opts: AioOptions | undefined): Promise<number> {
   const where = `aio.${kind}`;
   const o = copyin_fields(opts ?? {}, ['signal', 'port', 'user', 'ref', 'priority'], 'options', where);
-  const signal = o.signal as AbortSignal | undefined;
+  // Every option is checked before the request is submitted: one found
+  // wrong after aio_read (a signal that is no AbortSignal threw in
+  // collect()) left a request nobody would ever collect.
+  const signal = signal_opt(o.signal, 'options.signal', where), ref = bool_opt(o.ref, 'options.ref', where);
   if (signal?.aborted === true) return Promise.reject(new AbortError(signal.reason));
   const n = fd_of(fd, where);
   const cb: aiocb = {
@@ -109,7 +112,7 @@ function request(kind: 'read' | 'write', fd: unknown, buffer: unknown, position:
     aio_sigevent: sigevent_of(o, where),
   };
   (kind === 'read' ? aio_read : aio_write)(cb);
-  return collect(cb, n, signal, new Refs(o.ref !== false));
+  return collect(cb, n, signal, new Refs(ref !== false));
 }
 
 export const aio = {
@@ -124,10 +127,15 @@ export const aio = {
   /** fsync (or, with `data: true`, fdatasync) after every write queued before it on fd. */
   async fsync(fd: number | FileHandle, opts?: AioOptions & { data?: boolean }): Promise<void> {
     const o = copyin_fields(opts ?? {}, ['signal', 'port', 'user', 'ref', 'data'], 'options', 'aio.fsync');
+    const signal = signal_opt(o.signal, 'options.signal', 'aio.fsync'), ref = bool_opt(o.ref, 'options.ref', 'aio.fsync');
+    const data = bool_opt(o.data, 'options.data', 'aio.fsync');
+    // As read and write: an aborted signal submits nothing (an fsync was
+    // queued and waited for, its abort listener never to fire).
+    if (signal?.aborted === true) throw new AbortError(signal.reason);
     const n = fd_of(fd, 'aio.fsync');
     const cb: aiocb = { aio_fildes: n, aio_offset: 0, aio_buf: new Uint8Array(new SharedArrayBuffer(0)), aio_nbytes: 0, aio_sigevent: sigevent_of(o, 'aio.fsync') };
-    aio_fsync(o.data === true ? O_DSYNC : O_SYNC, cb);
-    await collect(cb, n, o.signal as AbortSignal | undefined, new Refs(o.ref !== false));
+    aio_fsync(data === true ? O_DSYNC : O_SYNC, cb);
+    await collect(cb, n, signal, new Refs(ref !== false));
   },
   /**
    * Submits every op at once (lio_listio) and resolves when all are done,
@@ -145,7 +153,8 @@ export const aio = {
       } as aiocb;
     });
     const o = copyin_fields(opts ?? {}, ['signal', 'ref'], 'options', 'aio.batch');
-    await new Refs(o.ref !== false).wait(() => lio_listio_async(LIO_WAIT, list, null, { signal: o.signal as AbortSignal | undefined }));
+    const signal = signal_opt(o.signal, 'options.signal', 'aio.batch'), ref = bool_opt(o.ref, 'options.ref', 'aio.batch');
+    await new Refs(ref !== false).wait(() => lio_listio_async(LIO_WAIT, list, null, { signal }));
     return list.map((cb) => {
       try { return aio_return(cb); } catch (e) {
         if (e instanceof SysError) return e;

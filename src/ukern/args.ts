@@ -22,4 +22,16 @@ export function num_arg(v: unknown, name: string, where: string): number {
   return v;
 }
 
+/** An optional boolean option (undefined: the default), as Node's validateBoolean. */
+export function bool_opt(v: unknown, name: string, where: string): boolean | undefined {
+  if (v !== undefined && typeof v !== 'boolean') arg_type(where, `${name} must be a boolean, got ${v === null ? 'null' : typeof v}`);
+  return v as boolean | undefined;
+}
+
+/** An optional AbortSignal option. */
+export function signal_opt(v: unknown, name: string, where: string): AbortSignal | undefined {
+  if (v !== undefined && !(v instanceof AbortSignal)) arg_type(where, `${name} must be an AbortSignal`);
+  return v as AbortSignal | undefined;
+}
+
 export const INT32_MIN = -0x80000000, INT32_MAX = 0x7fffffff, UINT32_MAX = 0xffffffff;
