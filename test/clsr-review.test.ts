@@ -7,13 +7,14 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync, rmSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lwp, KQueue, Timer, aio, SysError } from 'ukern';
+import { Lwp, KQueue, Port, Timer, aio, SysError } from 'ukern';
 import * as sys from 'ukern/sys';
 import { within } from './helpers.js';
 
 const F = new URL('./fixtures/outcomes.js', import.meta.url);
 const code = (c: string) => (e: unknown): boolean => (e as { code?: string }).code === c;
 const type = (e: unknown): boolean => e instanceof TypeError && code('ERR_INVALID_ARG_TYPE')(e);
+const range = (e: unknown): boolean => e instanceof RangeError && code('ERR_OUT_OF_RANGE')(e);
 
 test('Lwp.wait: a timeout past 2^31-1 ms waits (it ended at once with ETIMEDOUT); a fractional one times out with ETIMEDOUT', async () => {
   const sab = new SharedArrayBuffer(16);
@@ -89,4 +90,30 @@ test('aio: options are checked before anything is submitted; an aborted signal s
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('argument errors: counts, event words and boolean options carry Node\'s codes in every class (not EINVAL, not coerced)', async () => {
+  using kq = new KQueue();
+  for (const max of [-1, 1.5, 2 ** 40]) {
+    assert.throws(() => kq.waitSync({ max, timeout: 0 }), range, `waitSync max ${max}`);
+    await assert.rejects(kq.wait({ max, timeout: 0 }), range, `wait max ${max}`);
+  }
+  assert.deepEqual(kq.waitSync({ max: 0, timeout: 0 }), []);
+  kq.register(7, sys.EVFILT_USER, { flags: sys.EV_CLEAR });
+  assert.throws(() => kq.trigger(7, 'x' as unknown as number), type, 'a string fflags was coerced by the OR');
+  assert.throws(() => kq.trigger(7, 2 ** 40), range, 'fflags past 32 bits were wrapped by the OR');
+  assert.deepEqual(kq.waitSync({ timeout: 0 }), [], 'no trigger was applied');
+  using port = new Port();
+  assert.throws(() => Port.sendAll([port], 2 ** 40), range);
+  assert.throws(() => Port.sendAll([port], 1, NaN), range);
+  assert.throws(() => Port.sendAll([port], '1' as unknown as number), type);
+  assert.throws(() => port.alert(2 ** 40), range);
+  assert.throws(() => port.alert(1, Infinity), range);
+  assert.equal(port.pending, 0);
+  assert.throws(() => new Port({ ref: 'no' as unknown as boolean }), type);
+  assert.throws(() => new KQueue({ ref: 0 as unknown as boolean }), type);
+  assert.throws(() => new Timer({ delay: 1, ref: 'no' as unknown as boolean }), type);
+  assert.throws(() => new Timer({ delay: 1, absolute: 'yes' as unknown as boolean }), type);
+  using t = new Timer({ delay: 0 });
+  assert.throws(() => t.set({ delay: 1, absolute: 1 as unknown as boolean }), type);
 });

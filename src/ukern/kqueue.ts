@@ -12,7 +12,7 @@ import {
 import { SysError, copyin_fields, copyin_array, arg_type, ArgValueError, type Timespec } from '../sys/ext.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions } from './waitopts.js';
 import { Descriptor } from './descriptor.js';
-import { int_arg, num_arg, INT32_MIN, UINT32_MAX } from './args.js';
+import { int_arg, num_arg, bool_opt, INT32_MIN, INT32_MAX, UINT32_MAX } from './args.js';
 import { resolve_target, type OsTarget } from './ostarget.js';
 
 export type { OsTarget };
@@ -45,7 +45,10 @@ const ZERO = { tv_sec: 0, tv_nsec: 0 };
 /** The wait options, each read once (copy-in) before the kernel is entered. */
 function waitOpts(opts: KQueueWaitOptions | undefined, where: string): { max: number; ts: Timespec | null; signal: AbortSignal | undefined } {
   const r = wait_options(opts, where, ['max']);
-  return { max: (r.max as number | undefined) ?? 64, ts: timeout_timespec(r.timeout), signal: r.signal };
+  // kevent's nevents, an int: checked here as every class-layer count is
+  // (Port.getn's max), not left to kevent's EINVAL.
+  const max = r.max === undefined ? 64 : int_arg(r.max, 'options.max', where, 0, INT32_MAX);
+  return { max, ts: timeout_timespec(r.timeout), signal: r.signal };
 }
 
 /** A kqueue descriptor with methods. */
@@ -58,7 +61,7 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
    */
   constructor(options: { fd?: number; ref?: boolean } = {}) {
     const o = copyin_fields(options, ['fd', 'ref'], 'options', 'kqueue');
-    super(o.fd === undefined ? kqueue() : kqueue_wrap(o.fd), o.ref !== false);
+    super(o.fd === undefined ? kqueue() : kqueue_wrap(o.fd), bool_opt(o.ref, 'options.ref', 'KQueue') !== false);
   }
 
   /** Applies one change; throws its error as a SysError. */
@@ -86,7 +89,10 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
   enable(ident: number, filter: number): void { this.#apply(ident, filter, EV_ENABLE); }
   disable(ident: number, filter: number): void { this.#apply(ident, filter, EV_DISABLE); }
   /** NOTE_TRIGGER on an EVFILT_USER knote, with optional NOTE_FF* fflags and data. */
-  trigger(ident: number, fflags = 0, data = 0): void { this.#apply(ident, EVFILT_USER, 0, { fflags: NOTE_TRIGGER | fflags, data }); }
+  trigger(ident: number, fflags = 0, data = 0): void {
+    // Checked before the OR, which would coerce a string or wrap a number past 32 bits unseen.
+    this.#apply(ident, EVFILT_USER, 0, { fflags: NOTE_TRIGGER | int_arg(fflags, 'fflags', 'KQueue.trigger', INT32_MIN, UINT32_MAX), data });
+  }
 
   /** Descriptors this kqueue opened for paths it watches (`${filter}:${ident}` → fd). */
   readonly #opened = new Map<string, number>();

@@ -17,7 +17,7 @@ import {
 } from '../sys/ext.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions } from './waitopts.js';
 import { Descriptor } from './descriptor.js';
-import { int_arg, num_arg, INT32_MIN, INT32_MAX, UINT32_MAX } from './args.js';
+import { int_arg, num_arg, bool_opt, INT32_MIN, INT32_MAX, UINT32_MAX } from './args.js';
 import { resolve_target, type OsTarget } from './ostarget.js';
 import { statSync, lstatSync } from 'node:fs';
 
@@ -119,7 +119,8 @@ export class Port extends Descriptor implements AsyncIterable<PortEvent> {
    */
   constructor(fd?: number | PortOptions) {
     const o: PortOptions = typeof fd === 'object' && fd !== null ? copyin_fields(fd, ['fd', 'ref'], 'options', 'Port') as PortOptions : { fd: fd as number | undefined };
-    super(o.fd === undefined ? port_create() : port_wrap(o.fd), o.ref !== false);
+    const ref = bool_opt(o.ref, 'options.ref', 'Port');
+    super(o.fd === undefined ? port_create() : port_wrap(o.fd), ref !== false);
   }
 
   /**
@@ -143,8 +144,10 @@ export class Port extends Descriptor implements AsyncIterable<PortEvent> {
 
   /** Sends one user event to several ports; returns the error code per port (null where sent). */
   static sendAll(ports: readonly Port[], events = 0, user = 0): (string | null)[] {
+    // The event words are checked as sendSync checks them (not left to port_sendn's EINVAL).
+    const ev = int_arg(events, 'events', 'Port.sendAll', INT32_MIN, INT32_MAX), u = num_arg(user, 'user', 'Port.sendAll');
     const errors: (string | null)[] = [];
-    port_sendn(ports.map((p) => p.fd), events, user, errors);
+    port_sendn(copyin_array(ports, 'ports', 'Port.sendAll').map((p) => (p as Port).fd), ev, u, errors);
     return errors;
   }
 
@@ -307,7 +310,10 @@ export class Port extends Descriptor implements AsyncIterable<PortEvent> {
   }
 
   /** Puts the port in alert mode: every getter gets one alert event until {@link unalert}. */
-  alert(events: number, user = 0, flags = PORT_ALERT_SET): void { port_alert(this.fd, flags, events, user); }
+  alert(events: number, user = 0, flags = PORT_ALERT_SET): void {
+    // The event words as sendSync checks them; flags are port_alert's to judge (EINVAL).
+    port_alert(this.fd, flags, int_arg(events, 'events', 'Port.alert', INT32_MIN, INT32_MAX), num_arg(user, 'user', 'Port.alert'));
+  }
   /** Leaves alert mode. */
   unalert(): void { port_alert(this.fd, 0, 0, 0); }
 

@@ -9,6 +9,7 @@
  *   t.close();                                            // or `using t = new Timer(...)`
  */
 import { arg_type, ArgRangeError, AbortError, thread_notify_ref, ms_to_ts } from '../sys/ext.js';
+import { bool_opt } from './args.js';
 import {
   timer_create, timer_settime, timer_gettime, timer_getoverrun, timer_delete, clock_gettime,
   CLOCK_MONOTONIC, SIGEV_THREAD, TIMER_ABSTIME, type Itimerspec, type Timespec,
@@ -65,6 +66,8 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
       ref: options.ref,
     };
     if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) arg_type('Timer', 'options.signal must be an AbortSignal');
+    bool_opt(o.ref, 'options.ref', 'Timer');
+    bool_opt(o.absolute, 'options.absolute', 'Timer');
     if (o.signal?.aborted) throw new AbortError(o.signal.reason);
     this.#clock = o.clock ?? CLOCK_MONOTONIC;
     this.#notify = () => this.#deliver();
@@ -90,7 +93,7 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
 
   /** Re-arms (or with delay 0 and not absolute, disarms) the timer; returns the previous setting. */
   set(o: Pick<TimerOptions, 'delay' | 'interval' | 'absolute'>): Itimerspec {
-    const delay = o.delay, interval = o.interval, absolute = o.absolute === true; // each read once
+    const delay = o.delay, interval = o.interval, absolute = bool_opt(o.absolute, 'options.absolute', 'Timer.set') === true; // each read once
     const value: Itimerspec = { it_value: msToTs(delay), it_interval: msToTs(interval ?? 0) };
     if (absolute && value.it_value.tv_sec === 0 && value.it_value.tv_nsec === 0) value.it_value.tv_nsec = 1;
     this.#once = !(interval !== undefined && interval > 0);
