@@ -5,9 +5,14 @@
  *
  * Holds are ref'd by default, like Node's handles. The class layer's ref()/
  * unref() (Port, KQueue) decides for the waits it starts: it runs the call
- * that starts a wait inside `hold_scope`, which sets whether the holds taken
- * meanwhile start ref'd and hands them back, so that a later unref() or
- * ref() of the object applies to the waits already pending.
+ * that starts a wait inside `hold_scope`, whose scope (a live object: ref'd
+ * or not now, and its pending holds) is handed back, so that a later unref()
+ * or ref() of the object applies to the waits already pending. A wait that
+ * sleeps more than once (woken, it finds its event taken and sleeps again)
+ * takes its later holds after an await, outside the call: it captures the
+ * scope it started in (`hold_scope_current`, in its synchronous start) and
+ * takes them in it (`hold_in`). Taken outside any scope, they were ref'd,
+ * and an unref'd wait kept the process alive from its second sleep on.
  */
 let refd = 0;
 let timer: ReturnType<typeof setInterval> | undefined;
@@ -24,30 +29,41 @@ function more(): void { if (refd++ === 0) timer = setInterval(noop, 0x7fffffff);
 function less(): void { if (--refd === 0 && timer !== undefined) { clearInterval(timer); timer = undefined; } }
 function noop(): void {}
 
-let scope: Hold[] | undefined;
-let scopeRef = true;
+/** A hold scope: whether the holds taken in it are ref'd now, and those pending. */
+export interface HoldScope { ref: boolean; readonly holds: Set<Hold> }
+
+let scope: HoldScope | undefined;
 
 /** Marks one async wait as pending; call the returned function once when it settles. */
 export function hold(): () => void {
+  const sc = scope;
   let on = false, done = false;
   const h: Hold = {
-    release() { if (done) return; done = true; if (on) { on = false; less(); } },
+    release() { if (done) return; done = true; sc?.holds.delete(h); if (on) { on = false; less(); } },
     ref() { if (!done && !on) { on = true; more(); } },
     unref() { if (!done && on) { on = false; less(); } },
   };
-  if (scopeRef) h.ref();
-  scope?.push(h);
+  if (sc === undefined || sc.ref) h.ref();
+  sc?.holds.add(h);
   return h.release;
 }
 
-/** Runs `fn` (which may start async waits); their holds start ref'd or not, and are returned. */
-export function hold_scope<T>(ref: boolean, fn: () => T): { value: T; holds: Hold[] } {
-  const outer = scope, outerRef = scopeRef;
-  const holds: Hold[] = [];
-  scope = holds; scopeRef = ref;
+/** Runs `fn` (which may start async waits) in a new scope, ref'd or not; returns its value and the scope. */
+export function hold_scope<T>(ref: boolean, fn: () => T): { value: T; scope: HoldScope } {
+  const sc: HoldScope = { ref, holds: new Set() };
+  return { value: hold_in(sc, fn), scope: sc };
+}
+
+/** The scope the calling code runs in (undefined: none): what a wait's later sleeps take their holds in. */
+export function hold_scope_current(): HoldScope | undefined { return scope; }
+
+/** Runs `fn` in scope `sc` (undefined: none): the holds it takes follow sc. */
+export function hold_in<T>(sc: HoldScope | undefined, fn: () => T): T {
+  const outer = scope;
+  scope = sc;
   try {
-    return { value: fn(), holds };
+    return fn();
   } finally {
-    scope = outer; scopeRef = outerRef;
+    scope = outer;
   }
 }

@@ -19,6 +19,7 @@ import { sq_interrupt, sq_flags, SQF_INTERRUPTIBLE } from './sleepq.js';
 import { sq_block, sq_sleep_async, sq_relock, type SpinPolicy, type HostWait } from './sleepwait.js';
 import { SysError, AbortError } from './errno.js';
 import { sysent_sigintr, PS_NONE, PS_RESTART } from './sysent.js';
+import { hold_scope_current, hold_in, type HoldScope } from './keepalive.js';
 
 /** Block on sleeper `sl` (enqueued on a list guarded by the held mutex `lock`) until `deadline`. */
 export interface SleepReq {
@@ -68,9 +69,10 @@ function run_sync_inner<T>(g: SleepGen<T>): T {
 
 /** The Promise form of {@link run_sync_restart}. */
 export async function run_async_restart<T>(make: () => SleepGen<T>, always: boolean, signal?: AbortSignal): Promise<T> {
+  const sc = hold_scope_current(); // (a restart runs after an await: outside the caller's scope)
   for (;;) {
     try {
-      return await run_async_inner(make(), signal);
+      return await run_async_inner(make(), signal, sc);
     } catch (e) {
       if (!is_eintr(e)) throw e;
       const ps = sysent_sigintr();
@@ -88,12 +90,18 @@ export async function run_async<T>(g: SleepGen<T>, signal?: AbortSignal): Promis
   }
 }
 
-async function run_async_inner<T>(g: SleepGen<T>, signal?: AbortSignal): Promise<T> {
-  if (signal !== undefined) return run_abortable(g, signal);
+/**
+ * Runs a sleeping call's generator, each sleep an async one. Each sleep's
+ * hold on the event loop is taken in the hold scope the call started in
+ * (`sc`, captured in its synchronous start: kern/keepalive.ts), also the
+ * sleeps after the first, which run after an await.
+ */
+async function run_async_inner<T>(g: SleepGen<T>, signal?: AbortSignal, sc = hold_scope_current()): Promise<T> {
+  if (signal !== undefined) return run_abortable(g, signal, sc);
   let r = g.next();
   while (!r.done) {
     const q = r.value;
-    const v = await sq_sleep_async(q.sl, q.lock, q.deadline);
+    const v = await hold_in(sc, () => sq_sleep_async(q.sl, q.lock, q.deadline));
     // Relock and resume in one synchronous step (see sq_sleep_async).
     r = g.next(sq_relock(q.sl, q.lock, v, q.norelock));
   }
@@ -105,7 +113,7 @@ function abort_sleep(sl: number): void {
   if ((sq_flags(sl) & SQF_INTERRUPTIBLE) !== 0) sq_interrupt(sl);
 }
 
-async function run_abortable<T>(g: SleepGen<T>, signal: AbortSignal): Promise<T> {
+async function run_abortable<T>(g: SleepGen<T>, signal: AbortSignal, sc: HoldScope | undefined): Promise<T> {
   if (signal.aborted) throw new AbortError(signal.reason);
   let sl = 0;
   const onAbort = (): void => { if (sl !== 0) abort_sleep(sl); };
@@ -116,7 +124,7 @@ async function run_abortable<T>(g: SleepGen<T>, signal: AbortSignal): Promise<T>
       const q = r.value;
       sl = q.sl;
       if (signal.aborted) abort_sleep(sl);
-      const v = await sq_sleep_async(q.sl, q.lock, q.deadline);
+      const v = await hold_in(sc, () => sq_sleep_async(q.sl, q.lock, q.deadline));
       sl = 0;
       r = g.next(sq_relock(q.sl, q.lock, v, q.norelock));
     }

@@ -40,7 +40,7 @@
  */
 import { I32, SAB } from '../kern/kmem.js';
 import { SysError, AbortError, without_stack } from '../kern/errno.js';
-import { hold } from '../kern/keepalive.js';
+import { hold, hold_scope_current, hold_in } from '../kern/keepalive.js';
 import { sysenter } from '../kern/sysent.js';
 import { fd_get, DTYPE_PORT } from '../kern/fdtab.js';
 import { E, P, KF_CALLBACK, kev_set_object, kev_object } from './mem.js';
@@ -475,6 +475,7 @@ export function port_post_many(fd: number, bytes: Uint8Array, ends: readonly num
 export async function port_post_many_wait(fd: number, bytes: Uint8Array, ends: readonly number[], opts: SendWaitOptions = {}): Promise<void> {
   const { timeout, signal } = opts;
   if (signal?.aborted) throw new AbortError(signal.reason);
+  const sc = hold_scope_current(); // the room waits after the first run after an await: in the caller's scope (kern/keepalive.ts)
   let done = 0;
   const rest = (): void => {
     const base = done === 0 ? 0 : ends[done - 1]!;
@@ -486,6 +487,6 @@ export async function port_post_many_wait(fd: number, bytes: Uint8Array, ends: r
   bytes = bytes.slice();
   ends = ends.slice();
   await wait_for_room(opts, () => { msg_room_poke(fd); }, async (deadline, aborted, abortError) => {
-    while (done < ends.length) await msg_room_wait(fd, rest, deadline, aborted, abortError);
+    while (done < ends.length) await hold_in(sc, () => msg_room_wait(fd, rest, deadline, aborted, abortError));
   });
 }

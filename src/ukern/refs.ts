@@ -4,25 +4,32 @@
  * The state applies to the waits the object starts from then on and to the
  * ones already pending (kern/keepalive.ts hands their holds back).
  */
-import { hold_scope, type Hold } from '../sys/ext.js';
+import { hold_scope, type HoldScope } from '../sys/ext.js';
 
 export class Refs {
   #ref: boolean;
-  readonly #pending = new Set<Hold>();
+  readonly #pending = new Set<HoldScope>();
 
   constructor(ref = true) { this.#ref = ref; }
 
   get refed(): boolean { return this.#ref; }
 
-  ref(): void { this.#ref = true; for (const h of this.#pending) h.ref(); }
-  unref(): void { this.#ref = false; for (const h of this.#pending) h.unref(); }
+  ref(): void { this.#set(true); }
+  unref(): void { this.#set(false); }
 
-  /** Starts a wait (`fn` runs at once): its holds follow this object's state until it settles. */
+  #set(ref: boolean): void {
+    this.#ref = ref;
+    for (const sc of this.#pending) {
+      sc.ref = ref;
+      for (const h of sc.holds) if (ref) h.ref(); else h.unref();
+    }
+  }
+
+  /** Starts a wait (`fn` runs at once): its holds, later sleeps' too, follow this object's state until it settles. */
   wait<T>(fn: () => Promise<T>): Promise<T> {
-    const { value, holds } = hold_scope(this.#ref, fn);
-    if (holds.length === 0) return value;
-    for (const h of holds) this.#pending.add(h);
-    const drop = (): void => { for (const h of holds) this.#pending.delete(h); };
+    const { value, scope } = hold_scope(this.#ref, fn);
+    this.#pending.add(scope);
+    const drop = (): void => { this.#pending.delete(scope); };
     value.then(drop, drop);
     return value;
   }
