@@ -35,10 +35,31 @@ export const T_HEAD = 0, T_TAIL = 1, T_CLAIM = 2, T_READY = 3, T_RING = 4;
 
 const mask = (): number => tq.words - T_RING - 1;
 
-/** Queues id for the I/O threads (aio lock held). */
+/**
+ * Queues id for the I/O threads (aio lock held). A request cancelled while
+ * queued leaves its id in the ring until a thread passes it, so while every
+ * thread is held (reads of pipes nobody writes) submit-and-cancel cycles
+ * fill the ring with dead ids, however few requests are alive: writing on
+ * then overwrote the oldest entries, live ones too, and such a request was
+ * never started (found by reading; test/aior-threads-ring). A full ring is
+ * compacted first: the ids still queued move to its end, in order, and the
+ * head follows them (the tail, the word threads wait on, only grows). They
+ * are fewer than its size: it has at least aio_max entries, and id's
+ * request, published already, is one of the aio_max but not yet in it.
+ */
 function push_locked(id: number): void {
-  const b = tq.base, t = I32[b + T_TAIL]!;
-  I32[b + T_RING + (t & mask())] = id;
+  const b = tq.base, t = I32[b + T_TAIL]!, m = mask();
+  if (((t - I32[b + T_HEAD]!) | 0) > m) {
+    const keep: number[] = [];
+    for (let i = I32[b + T_HEAD]!; i !== t; i = (i + 1) | 0) {
+      const q = I32[b + T_RING + (i & m)]!, h = aio_lookup(q);
+      if (h !== 0 && I32[h + R.state] === RS_QUEUED) keep.push(q);
+    }
+    const hd = (t - keep.length) | 0;
+    for (let k = 0; k < keep.length; k++) I32[b + T_RING + ((hd + k) & m)] = keep[k]!;
+    I32[b + T_HEAD] = hd;
+  }
+  I32[b + T_RING + (t & m)] = id;
   Atomics.store(I32, b + T_TAIL, (t + 1) | 0);
 }
 
