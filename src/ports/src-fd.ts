@@ -170,10 +170,19 @@ function rec_of(port: number, fd: number): number {
   return 0;
 }
 
-/** The record of (port, fd), or 0; one whose descriptor names another file now is freed. */
+/**
+ * The record of (port, fd), or 0; one whose descriptor names another file
+ * now is freed, and so is one whose number names another open of its inode
+ * (a FIFO opened again by its path: intr.ts intr_source_reopened): the
+ * identity matches, but the host dropped the source's epoll registration
+ * with the closed open file, so a record kept would never hear of the new
+ * one. The record made in its place holds a new source, registered anew.
+ */
 function rec_find(port: number, fd: number): number {
   const r = rec_of(port, fd);
-  if (r === 0 || ix.intr_source_valid(I32[r + R.src]!)) return r;
+  if (r === 0) return 0;
+  const src = I32[r + R.src]!;
+  if (ix.intr_source_valid(src) && !ix.intr_source_reopened(src)) return r;
   kstat_add(C_STALE);
   rec_free(r);
   return 0;

@@ -1,0 +1,83 @@
+/**
+ * PORT_SOURCE_FD on a descriptor closed behind the kernel's back whose
+ * number then names another open of the *same inode* (a FIFO opened again by
+ * its path): statx cannot tell the opens apart, so the association's intr
+ * source kept its identity, but the host dropped its epoll registration with
+ * the old open file. Associating the number again found the old record
+ * "valid", kept its interests (no epoll_ctl) and the new open file was never
+ * watched: an arrival was never reported. The kqueue side of the same case
+ * is test/osr-reopen. Each case waits for the arrival with a deadline (a
+ * lost registration fails after 3 s).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { writeSync, readSync, closeSync, openSync, mkdtempSync, rmSync, constants as F } from 'node:fs';
+import { join } from 'node:path';
+import * as sys from 'ukern/sys';
+import { mkfifo, reuse_as, pipe } from './fixtures/osfd.js';
+
+const { port_create, port_associate, port_get, close, PORT_SOURCE_FD, POLLIN } = sys;
+const ZERO = { tv_sec: 0, tv_nsec: 0 };
+const LATER = { tv_sec: 3, tv_nsec: 0 };
+
+function with_fifo(fn: (path: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'misc-portfd-reopen-'));
+  try { const path = join(dir, 'f'); mkfifo(path); fn(path); } finally { rmSync(dir, { recursive: true, force: true }); }
+}
+const open_r = (path: string) => openSync(path, F.O_RDONLY | F.O_NONBLOCK);
+const open_w = (path: string) => openSync(path, F.O_WRONLY | F.O_NONBLOCK);
+/** Opens the FIFO again at number n (closed just now: the host may give n itself). */
+function reopen_at(n: number, path: string): void { const fd = open_r(path); if (fd !== n) reuse_as(n, fd); }
+
+/**
+ * A getter waits in the host on the port's latest association's descriptor
+ * (ports/hostwait.ts), which would see the FIFO's arrival itself: another
+ * association, made last, takes that hint so that the arrival must come
+ * through the intr thread's epoll, where the registration was lost.
+ */
+const [pr, pw] = pipe();
+function decoy(port: number): void { port_associate(port, PORT_SOURCE_FD, pr, POLLIN, 99); }
+
+function etime(f: () => void): boolean {
+  try { f(); return false; } catch (e) { if (e instanceof sys.SysError && e.code === 'ETIME') return true; throw e; }
+}
+
+test('FIFO closed behind the kernel and opened again at its number: associating it again (armed record) hears the arrival', () => {
+  with_fifo((path) => {
+    const r = open_r(path), w = open_w(path);
+    const port = port_create();
+    port_associate(port, PORT_SOURCE_FD, r, POLLIN, 1); // armed: nothing to read
+    closeSync(r); // behind the kernel's back: the host drops the epoll registration
+    reopen_at(r, path); // the same number, a new open file of the same inode
+    port_associate(port, PORT_SOURCE_FD, r, POLLIN, 2);
+    decoy(port);
+    assert.ok(etime(() => port_get(port, ZERO)), 'nothing to read yet');
+    writeSync(w, 'xy');
+    const e = port_get(port, LATER);
+    assert.deepEqual([e.portev_object, e.portev_events, e.portev_user], [r, POLLIN, 2]);
+    close(port); close(r); close(w);
+  });
+});
+
+test('FIFO opened again at its number after its event was retrieved (cached record): associating it again hears the arrival', () => {
+  with_fifo((path) => {
+    const r = open_r(path), w = open_w(path);
+    const port = port_create();
+    writeSync(w, 'a');
+    port_associate(port, PORT_SOURCE_FD, r, POLLIN, 1);
+    assert.equal(port_get(port, LATER).portev_user, 1); // the association ended; its record is kept (DONE)
+    readSync(r, Buffer.alloc(8)); // drained: the FIFO keeps its data while a writer is open
+    closeSync(r);
+    reopen_at(r, path);
+    port_associate(port, PORT_SOURCE_FD, r, POLLIN, 2);
+    decoy(port);
+    assert.ok(etime(() => port_get(port, ZERO)), 'nothing to read yet');
+    writeSync(w, 'b');
+    const e = port_get(port, LATER);
+    assert.deepEqual([e.portev_object, e.portev_events, e.portev_user], [r, POLLIN, 2]);
+    close(port); close(r); close(w);
+  });
+});
+
+test.after(() => { close(pr); close(pw); });
