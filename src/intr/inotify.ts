@@ -65,7 +65,7 @@ import { kstat_counter, kstat_add, kstat_gauge } from '../kern/kstat.js';
 import { TailQ, SList } from '../kern/queue.js';
 import type { Errno } from '../kern/errno.js';
 import { intr_source_hold, intr_add_handler, src_fd, held, DIR_READ, INTR_USER_INO } from './intr.js';
-import { os_close, os_available } from './ffi.js';
+import { os_close, os_available, os_errno } from './ffi.js';
 import * as ino from './ffi-inotify.js';
 
 declare module '../kern/options.js' {
@@ -182,6 +182,17 @@ function watch_of(wd: number): number {
   return w;
 }
 
+/**
+ * What a failed inotify_add_watch says to the caller. ENOSPC (the host's
+ * max_user_watches reached) and ENOMEM are a shortage, as the kernel's own
+ * table full is (ENOMEM: PORT_SOURCE_FILE reaps its delivered associations'
+ * watchers and tries again on it); anything else (the descriptor gone, a
+ * file that cannot be watched) is the descriptor's fault.
+ */
+function add_watch_errno(e: number): Errno {
+  return e === 28 /* ENOSPC */ || e === 12 /* ENOMEM */ ? 'ENOMEM' : 'EBADF';
+}
+
 /** What ino_hold made. */
 export const ino_held = { w: 0 };
 
@@ -216,7 +227,7 @@ export function ino_hold(fd: number, mask: number, kind: number, owner: number, 
   }
   if (err === 0 && w === 0) {
     const wd = ino.os_inotify_watch_fd(I32[state.base + W_IFD]! - 1, fd, mask);
-    if (wd < 0) err = 'EBADF';
+    if (wd < 0) err = add_watch_errno(os_errno());
     else if (lookup(wd) !== 0) { drain(); w = lookup(wd); }
     if (err === 0 && w === 0 && (w = watch_of(wd)) === 0) err = 'ENOMEM';
     if (err === 0) {
