@@ -356,9 +356,9 @@ export function sig_watch(s: number, d: number): void {
  * limit): the caller takes the expirations now (they count as overruns of
  * nothing), so the next expiry can signal again.
  */
-export function sig_generate_timer(s: number, value: number, it: number, tid: number): boolean {
+export function sig_generate_timer(s: number, value: number, it: number, tgen: number): boolean {
   put_entry_reset();
-  const e = sig_generate(0, s, { code: SI_TIMER, value, pid: process.pid, lid: 0, timer: it, tid });
+  const e = sig_generate(0, s, { code: SI_TIMER, value, pid: process.pid, lid: 0, timer: it, tgen });
   return e === 0 && put_entry;
 }
 

@@ -57,7 +57,7 @@ export function sig_unlock(): void {
   wake_todo.length = 0;
   while (timer_todo.length > 0) {
     const t = timer_todo.pop()!;
-    const ov = timer_taken(t.it, t.tid);
+    const ov = timer_taken(t.it, t.tgen);
     if (t.info !== undefined) t.info.si_overrun = ov;
   }
 }
@@ -68,7 +68,7 @@ export function sig_unlock(): void {
 const wake_todo: number[] = [];
 export function sig_wake_later(w: number): void { wake_todo.push(w); }
 /** Timer signals taken or discarded under the lock (this thread's, until sig_unlock). */
-const timer_todo: { it: number; tid: number; info?: siginfo_t }[] = [];
+const timer_todo: { it: number; tgen: number; info?: siginfo_t }[] = [];
 export function sig_lockword(): number { return sigacts_h() + SG.lock; }
 
 
@@ -131,12 +131,12 @@ export function wait_forget(h: number): void {
 /** Frees an entry's queued signals (lock held). */
 export function ls_drain(h: number): void {
   for (let k = LQ.remove_head(h); k !== 0; k = LQ.remove_head(h)) {
-    if (I32[k + KS.timer] !== 0) timer_todo.push({ it: I32[k + KS.timer]!, tid: I32[k + KS.tid]! });
+    if (I32[k + KS.timer] !== 0) timer_todo.push({ it: I32[k + KS.timer]!, tgen: I32[k + KS.tgen]! });
     ks_free(k);
   }
   const s = I32[h + LS.isig]!;
   if (s !== 0) {
-    if (I32[h + LS.itimer] !== 0) timer_todo.push({ it: I32[h + LS.itimer]!, tid: I32[h + LS.itid]! });
+    if (I32[h + LS.itimer] !== 0) timer_todo.push({ it: I32[h + LS.itimer]!, tgen: I32[h + LS.itgen]! });
     if (sig_is_rt(s)) I32[sigacts_h() + SG.nrt]--;
     I32[h + LS.isig] = 0;
   }
@@ -171,26 +171,26 @@ export let ks_held = 0;
 export function ks_release(k: number): void { ksiginfos.free(k); }
 
 /** What a generation carries besides the signal number. */
-export interface SigSource { code: number; value: number; pid: number; lid: number; timer: number; tid?: number }
+export interface SigSource { code: number; value: number; pid: number; lid: number; timer: number; tgen?: number }
 
 /**
  * Where a siginfo's fields are in a record: a ksiginfo (KS), or the inline
  * slot of an LWP's signal entry (INLINE, sigstate.ts). One writer and one
  * reader serve both.
  */
-interface SiFields { readonly signo: number; readonly code: number; readonly pid: number; readonly lid: number; readonly timer: number; readonly tid: number; readonly value: number; readonly pdir: number }
-const INLINE: SiFields = { signo: LS.isig, code: LS.icode, pid: LS.ipid, lid: LS.ilid, timer: LS.itimer, tid: LS.itid, value: LS.ivalue, pdir: LS.ipdir };
+interface SiFields { readonly signo: number; readonly code: number; readonly pid: number; readonly lid: number; readonly timer: number; readonly tgen: number; readonly value: number; readonly pdir: number }
+const INLINE: SiFields = { signo: LS.isig, code: LS.icode, pid: LS.ipid, lid: LS.ilid, timer: LS.itimer, tgen: LS.itgen, value: LS.ivalue, pdir: LS.ipdir };
 
 /** Fills record r (fields f) with a generation of s; `pdir`: process-directed. */
 function si_put(r: number, f: SiFields, s: number, src: SigSource, pdir: boolean): void {
   I32[r + f.signo] = s; I32[r + f.code] = src.code; I32[r + f.pid] = src.pid; I32[r + f.lid] = src.lid;
-  I32[r + f.timer] = src.timer; I32[r + f.tid] = src.tid ?? 0; I32[r + f.pdir] = pdir ? 1 : 0;
+  I32[r + f.timer] = src.timer; I32[r + f.tgen] = src.tgen ?? 0; I32[r + f.pdir] = pdir ? 1 : 0;
   f64_set(r, f.value, src.value);
 }
 /** Copies record r (fields f) into ksiginfo k. */
 function si_copy(r: number, f: SiFields, k: number): void {
   I32[k + KS.signo] = I32[r + f.signo]!; I32[k + KS.code] = I32[r + f.code]!; I32[k + KS.pid] = I32[r + f.pid]!; I32[k + KS.lid] = I32[r + f.lid]!;
-  I32[k + KS.timer] = I32[r + f.timer]!; I32[k + KS.tid] = I32[r + f.tid]!; I32[k + KS.pdir] = I32[r + f.pdir]!;
+  I32[k + KS.timer] = I32[r + f.timer]!; I32[k + KS.tgen] = I32[r + f.tgen]!; I32[k + KS.pdir] = I32[r + f.pdir]!;
   f64_set(k, KS.value, f64_get(r, f.value));
 }
 
@@ -199,7 +199,7 @@ function si_get(r: number, f: SiFields, out: siginfo_t): void {
   out.si_code = I32[r + f.code]!; out.si_value = f64_get(r, f.value);
   out.si_pid = I32[r + f.pid]!; out.si_lid = I32[r + f.lid]!; out.si_overrun = 0;
   const timer = I32[r + f.timer]!;
-  if (timer !== 0) timer_todo.push({ it: timer, tid: I32[r + f.tid]!, info: out });
+  if (timer !== 0) timer_todo.push({ it: timer, tgen: I32[r + f.tgen]!, info: out });
 }
 
 /** Whether the last sigput made an entry (sig_generate_timer reads it). */
@@ -290,8 +290,8 @@ export function blank(): siginfo_t { return { si_signo: 0, si_code: 0, si_value:
 
 
 /** A SIGEV_SIGNAL timer's signal was taken or discarded: the timer takes its pending expirations and returns the overrun (timers/signfy.ts). */
-let timer_taken: (it: number, tid: number) => number = () => 0;
-export function sig_set_timer_ops(taken: (it: number, tid: number) => number): void { timer_taken = taken; }
+let timer_taken: (it: number, tgen: number) => number = () => 0;
+export function sig_set_timer_ops(taken: (it: number, tgen: number) => number): void { timer_taken = taken; }
 
 /**
  * Hands process-pending s to the sigwait sleeper of entry `ls`: its first
@@ -360,7 +360,7 @@ function give_back(k: number, s: number): void {
     kstat_add(C_COALESCED);
     if (k === 0) return;
     // A timer's signal that is not queued: the timer takes its expirations (sigput's caller does the same).
-    if (I32[k + KS.timer] !== 0) timer_todo.push({ it: I32[k + KS.timer]!, tid: I32[k + KS.tid]! });
+    if (I32[k + KS.timer] !== 0) timer_todo.push({ it: I32[k + KS.timer]!, tgen: I32[k + KS.tgen]! });
     ks_free(k);
     return;
   }
@@ -374,24 +374,25 @@ function give_back(k: number, s: number): void {
  * sigwaiter (generate_proc, hand_to_waiter) that has not run yet, in its
  * inline siginfo or a ksiginfo. Each place is looked at: one left behind
  * would outlive the timer, and the next timer_create reuses the struct and
- * the lowest free id, so the (handle, id) check of its take would match the
- * new timer and take that timer's pending expirations (its signal then
- * reporting no overruns, the stale one reporting them).
+ * the lowest free id, and its take would take the new timer's pending
+ * expirations (its signal then reporting no overruns, the stale one
+ * reporting them) if it named its timer by (handle, id): it names it by
+ * (handle, creation generation), which a new timer never repeats.
  */
-export function sig_withdraw_timer(it: number, tid: number): void {
+export function sig_withdraw_timer(it: number, tgen: number): void {
   sig_lock();
-  if (!withdraw_from(PQ, sigacts_h(), SG.pend0, it, tid)) {
+  if (!withdraw_from(PQ, sigacts_h(), SG.pend0, it, tgen)) {
     for (let ls = LIVE.head(sigacts_h()); ls !== 0; ls = LIVE.after(ls)) {
-      if (withdraw_inline(ls, it, tid) || withdraw_from(LQ, ls, LS.pend0, it, tid)) break;
+      if (withdraw_inline(ls, it, tgen) || withdraw_from(LQ, ls, LS.pend0, it, tgen)) break;
     }
   }
   sig_unlock();
 }
 
 /** Takes the timer's entry off queue `q` at `qh` (lock held); its bit stays while another of its signal is there. */
-function withdraw_from(q: TailQ, qh: number, pend0: number, it: number, tid: number): boolean {
+function withdraw_from(q: TailQ, qh: number, pend0: number, it: number, tgen: number): boolean {
   for (let k = q.head(qh); k !== 0; k = q.after(k)) {
-    if (I32[k + KS.timer] !== it || I32[k + KS.tid] !== tid) continue;
+    if (I32[k + KS.timer] !== it || I32[k + KS.tgen] !== tgen) continue;
     const s = I32[k + KS.signo]!;
     q.remove(qh, k);
     ks_free(k);
@@ -401,9 +402,9 @@ function withdraw_from(q: TailQ, qh: number, pend0: number, it: number, tid: num
   return false;
 }
 /** The timer's signal in LWP entry ls's inline siginfo: freed (lock held). */
-function withdraw_inline(ls: number, it: number, tid: number): boolean {
+function withdraw_inline(ls: number, it: number, tgen: number): boolean {
   const s = I32[ls + LS.isig]!;
-  if (s === 0 || I32[ls + LS.itimer] !== it || I32[ls + LS.itid] !== tid) return false;
+  if (s === 0 || I32[ls + LS.itimer] !== it || I32[ls + LS.itgen] !== tgen) return false;
   I32[ls + LS.isig] = 0;
   if (sig_is_rt(s)) I32[sigacts_h() + SG.nrt]--;
   if (!queued(LQ, ls, s)) bit_clear(ls, LS.pend0, s);

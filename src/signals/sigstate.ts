@@ -94,7 +94,7 @@ export const LWPSIG = define_struct('lwpsig', {
   pend0: 'i32', pend1: 'i32', // [S] signals directed at this LWP, pending
   isig: 'i32',      // [S] the signal whose siginfo is held inline here instead of in a ksiginfo (0: none)
   icode: 'i32', ipid: 'i32', ilid: 'i32', // [S] the rest of that siginfo
-  itimer: 'i32', itid: 'i32', // [S] as a ksiginfo's timer and tid
+  itimer: 'i32', itgen: 'i32', // [S] as a ksiginfo's timer and tgen
   qhead: 'i32', qtail: 'i32', // [S] their ksiginfo entries
   catch0: 'i32', catch1: 'i32', // [S] signals whose function handler lives in this LWP's thread
   wait0: 'i32', wait1: 'i32', // [S] the set it is waiting for in sigwait (0, 0: not waiting)
@@ -112,7 +112,7 @@ export const KSIGINFO = define_struct('ksiginfo', {
   signo: 'i32', code: 'i32', pid: 'i32', lid: 'i32',
   overrun: 'i32',   // [S] si_overrun (a timer's, filled when it is taken)
   timer: 'i32',     // [S] handle of the SIGEV_SIGNAL timer it belongs to, 0 if none
-  tid: 'i32',       // [S] that timer's id (a handle is reused after a delete: checked with it)
+  tgen: 'i32',      // [S] that timer's creation generation (its struct and id are reused after a delete: checked with it)
   pdir: 'i32',      // [S] 1: process-directed (on an LWP's queue: handed to it in sigwait, the process's again if it does not take it)
   next: 'i32', prev: 'i32',
 });

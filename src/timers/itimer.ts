@@ -107,6 +107,7 @@ const ITIMER = define_struct('itimer', {
   blockers: 'i32',  // [T] threads waiting for ITLK_LOCKED
   cv: 'i32', cvTail: 'i32', // [T] it_cv: waiters for the timer lock
   tid: 'i32',       // [c] (table_install, T)
+  gen: 'i32',       // [c] creation generation (table_install, T): its signals carry it, not tid (signfy.ts)
   clock: 'i32',     // [c]
   line: 'i32',      // [c] TL_* of its clock
   notify: 'i32',    // [c] SIGEV_*

@@ -329,7 +329,7 @@ function teardown(it: number): void {
   const c = I32[it + IT.callout]!;
   if (c !== 0) callout_free(c); // waits for a firing in progress
   if ((I32[it + IT.flags]! & IT_PORT) !== 0) port_unbind(it);
-  if ((I32[it + IT.flags]! & IT_SIGNAL) !== 0) sig_withdraw_timer(it, I32[it + IT.tid]!);
+  if ((I32[it + IT.flags]! & IT_SIGNAL) !== 0) sig_withdraw_timer(it, I32[it + IT.gen]!);
   mutex_enter(it + IT.mutex);
   const wasThread = (I32[it + IT.flags]! & IT_THREAD) !== 0;
   I32[it + IT.flags] = 0;

@@ -17,11 +17,12 @@ import { cur } from '../kern/hdr.js';
 import { mutex_class } from '../kern/lockdebug.js';
 import { IT, ITLK_LOCKED, ITLK_REMOVE } from './itimer.js';
 
-// Table region: [0] table lock, [1] free ids on the stack, then timer_max
+// Table region: [0] table lock, [1] free ids on the stack, [2] the last
+// creation generation (IT.gen), then timer_max
 // slots (itimer handles), then the free-id stack. All [T,~]: plain stores
 // under T; the count and
 // the slots are also read lock-free (timer_count, timer_ids: a snapshot).
-const T_LOCK = 0, T_NFREE = 1, T_HDR = 2;
+const T_LOCK = 0, T_NFREE = 1, T_GEN = 2, T_HDR = 3;
 const table = kregion_create('itimer.table', (t) => T_HDR + 2 * t.timer_max!);
 mutex_class('timertab', table, { skip: T_LOCK, words: 1 });
 
@@ -181,6 +182,11 @@ export function table_install(it: number): number {
   const tid = I32[free_stack(n - 1)]!;
   I32[table.base + T_NFREE] = n - 1;
   I32[it + IT.tid] = tid;
+  // Unlike (struct, id), which the next create may reuse at once, a
+  // generation names this timer only: what its signal is matched with.
+  const g = (I32[table.base + T_GEN]! + 1) & 0x7fffffff || 1;
+  I32[table.base + T_GEN] = g;
+  I32[it + IT.gen] = g;
   I32[it + IT.lock] = ITLK_LOCKED;
   I32[it + IT.owner] = cur.lid;
   I32[slot(tid)] = it;
