@@ -22,7 +22,7 @@ import { kstat_add } from '../kern/kstat.js';
 import {
   L, LSIDL, LSZOMB, LSSLEEP, LSSUSPENDED, LW_DETACHED, LW_WEXIT, LW_MAIN, LW_WSUSPEND, LW_CANCELLED, lwp_byid, maxlwp, lwp_private, lwp_setprivate_,
 } from './lwp.js';
-import { P, curproc, lwp_create_hooks, proc_main_exit } from '../kern/proc.js';
+import { P, curproc, lwp_create_hooks, lwp_exit_hooks, proc_main_exit } from '../kern/proc.js';
 import {
   lwp_alloc, lwp_setrun, lwp_bind, lwp_startup, lwp_free, lwp_exit_common, lwp_suspend_locked,
   lwp_continue_locked, lwp_halt, lwp_orphan_sleepers, lwp_bind_exited, interruptible_sleepers, interrupt_sleepers, EXIT_LAST, C_CREATED,
@@ -87,6 +87,10 @@ export function lwp_create(start: LwpStart, flags = 0): number {
     lwp_pool_post_create(lid, module, exp, st.arg);
   } catch (e) {
     // The argument could not be cloned (or no worker could be started): the LWP never existed.
+    // Its create hooks ran (the signals subsystem's live entry with the
+    // creator's mask): its exit hooks undo them, before the LWP is freed,
+    // with no lock held, as lwp_exit_common runs them.
+    if (Atomics.load(I32, h + L.stat) !== LSZOMB) lwp_exit_hooks(lid);
     mutex_enter(p + P.lock);
     if (Atomics.load(I32, h + L.stat) !== LSZOMB) {
       const st = Atomics.load(I32, h + L.stat);
