@@ -130,6 +130,9 @@ const SHAPE_KEYS_MAX = 64;
 const encShapes = new Map<string, EncShape[]>();
 let nEncShapes = 0;
 
+const ASCII = /^[\x00-\x7f]*$/;
+function is_ascii(k: string): boolean { return ASCII.test(k); }
+
 function same_keys(a: string[], b: string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -158,7 +161,13 @@ function enc_shape_lookup(keys: string[]): EncShape | undefined {
     }
   }
   if (nEncShapes >= SHAPES_MAX || keys.length > SHAPE_KEYS_MAX || keys.includes('__proto__')) return undefined;
-  const sh: EncShape = { keys, hits: 1, head: undefined, headWords: undefined, write: undefined };
+  // A key that is not ASCII is written as UTF-16 code units, padded to an
+  // even offset from the message start (utf16): its key block's bytes depend
+  // on where the block lands, so a header made at one offset and copied to
+  // another was misread by a receiver that had not seen it (EIO, or other
+  // keys). Such a key list is kept (found again at once) but never becomes a
+  // shape: its hits stay -Infinity.
+  const sh: EncShape = { keys, hits: keys.every(is_ascii) ? 1 : -Infinity, head: undefined, headWords: undefined, write: undefined };
   if (list === undefined) encShapes.set(keys[0]!, [sh]); else list.push(sh);
   nEncShapes++;
   return sh;
