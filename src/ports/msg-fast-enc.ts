@@ -123,7 +123,7 @@ function utf16(s: string, n: number): void {
  * words (its last one padded with zeros: see plain_object) and its values'
  * writer.
  */
-interface EncShape { keys: string[]; hits: number; head: Uint8Array | undefined; headWords: Int32Array | undefined; write: ((o: Record<string, unknown>, v: (x: unknown) => void) => void) | undefined }
+interface EncShape { keys: string[]; hits: number; head: Uint8Array | undefined; headWords: Int32Array | undefined; write: ((o: Record<string, unknown>, v: (x: unknown) => void, u: (o: object, k: string) => void) => void) | undefined }
 const SHAPES_MAX = 1024;
 /** Objects with more keys than this are written key by key (a literal per shape stays small). */
 const SHAPE_KEYS_MAX = 64;
@@ -198,9 +198,16 @@ function shape_make(sh: EncShape): void {
  * keys are JSON string literals.
  */
 function make_write(keys: string[]): NonNullable<EncShape['write']> {
-  const body = keys.map((k) => `v(o[${JSON.stringify(k)}]);`).join(' ');
-  return new Function('o', 'v', body) as NonNullable<EncShape['write']>;
+  const body = keys.map((k) => { const q = JSON.stringify(k); return `x = o[${q}]; if (x === undefined) u(o, ${q}); v(x);`; }).join(' ');
+  return new Function('o', 'v', 'u', `let x; ${body}`) as NonNullable<EncShape['write']>;
 }
+
+/**
+ * A key that reads undefined: one a getter of an earlier value deleted
+ * gives up (structured clone leaves such a key out, V8 reading the object
+ * as it is then; the shape's header names it); an own undefined is sent.
+ */
+function gone(o: object, k: string): void { if (!Object.hasOwn(o, k)) throw GIVE_UP; }
 
 /** Headers up to this many words are copied word by word, longer ones by set(). */
 const HEAD_WORDS_MAX = 64;
@@ -226,17 +233,25 @@ function plain_object(o: Record<string, unknown>): void {
       buf.set(head, pos);
     }
     pos += hl;
-    sh.write!(o, value);
+    sh.write!(o, value, gone);
     return;
   }
   ensure(5);
   buf[pos++] = T_OBJECT;
+  const at = pos;
   u32(n);
+  let m = n;
   for (let i = 0; i < n; i++) {
     const k = keys[i]!;
+    const x = o[k];
+    // A key a getter of an earlier value deleted is left out, as structured
+    // clone leaves it out (V8 skips a key it no longer finds); the count is
+    // then patched.
+    if (x === undefined && !Object.hasOwn(o, k)) { m--; continue; }
     str(k);
-    value(o[k]);
+    value(x);
   }
+  if (m !== n) dv.setUint32(at, m, true);
 }
 
 function obj(o: object): void {
