@@ -283,14 +283,22 @@ function obj(o: object): void {
 /** Dates, Maps, Sets, (Shared)ArrayBuffers; anything else gives up. */
 function other(o: object, proto: unknown): void {
   if (o instanceof Date && proto === Date.prototype) { ensure(9); buf[pos++] = T_DATE; dv.setFloat64(pos, o.getTime(), true); pos += 8; return; }
+  // A Map's or Set's entries are copied before any is written: a getter of
+  // a value (user code) may add or delete entries, and structured clone
+  // sends them as they were (V8 copies them first); written as iterated,
+  // the count no longer matched the entries (EIO, or an entry read as the
+  // next value).
   if (o instanceof Map && proto === Map.prototype) {
-    ensure(5); buf[pos++] = T_MAP; u32(o.size);
-    for (const [k, v] of o) { value(k); value(v); }
+    const kv: unknown[] = [];
+    for (const [k, v] of o) kv.push(k, v);
+    ensure(5); buf[pos++] = T_MAP; u32(kv.length >> 1);
+    for (let i = 0; i < kv.length; i++) value(kv[i]);
     return;
   }
   if (o instanceof Set && proto === Set.prototype) {
-    ensure(5); buf[pos++] = T_SET; u32(o.size);
-    for (const v of o) value(v);
+    const vs = Array.from(o);
+    ensure(5); buf[pos++] = T_SET; u32(vs.length);
+    for (let i = 0; i < vs.length; i++) value(vs[i]);
     return;
   }
   if (o instanceof SharedArrayBuffer && proto === SharedArrayBuffer.prototype) { ensure(1); buf[pos++] = T_SAB; u32(sabId(o)); return; }
