@@ -304,6 +304,7 @@ function other(o: object, proto: unknown): void {
   if (o instanceof SharedArrayBuffer && proto === SharedArrayBuffer.prototype) { ensure(1); buf[pos++] = T_SAB; u32(sabId(o)); return; }
   if (o instanceof ArrayBuffer && proto === ArrayBuffer.prototype) {
     const n = o.byteLength;
+    if (n === 0) throw GIVE_UP; // empty, or detached: V8's serializer refuses a detached one (a DataCloneError)
     ensure(5 + n); buf[pos++] = T_AB; u32(n);
     buf.set(new Uint8Array(o), pos); pos += n;
     return;
@@ -337,9 +338,15 @@ function view_kind(v: ArrayBufferView): number {
 /** Bytes per element of each view kind (VIEWS' order; a constant array, no load from a constructor). */
 const VIEW_BPE = VIEWS.map((c) => (c === DataView ? 1 : (c as TypedCtor).BYTES_PER_ELEMENT));
 
+/** A DataView's length; gives up for one over a detached buffer (its getter throws a TypeError there, where structured clone's error is a DataCloneError). */
+function dataview_length(v: ArrayBufferView): number {
+  try { return v.byteLength; } catch { throw GIVE_UP; }
+}
+
 function view(v: ArrayBufferView): void {
   const k = view_kind(v);
-  const n = v.byteLength;
+  const n = k === K_DATAVIEW ? dataview_length(v) : v.byteLength;
+  if (n === 0) throw GIVE_UP; // (empty, or over a detached buffer: see other())
   // (Reading .buffer makes V8 give a small on-heap typed array a backing
   // store of its own, ~200 ns; V8's serializer does the same. It is the only
   // way to tell a view over a SharedArrayBuffer, which is shared.)
