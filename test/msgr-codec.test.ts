@@ -100,3 +100,15 @@ test('through a port: a Map changed mid-encode and a relocated non-ASCII shape a
     port.close();
   }
 });
+
+test('a truncated message is EIO, and nothing past its end is acted on (no SharedArrayBuffer looked up there)', () => {
+  const v = { id: 7, s: 'short', l: 'x'.repeat(40), u: 'ünï', arr: [1, -0, 2.5, null, true], f: new Float64Array([1, 2]), d: new Date(5), m: new Map([[1, 'a']]), st: new Set(['b']), ab: new Uint8Array([1, 2, 3]).buffer, sab: new SharedArrayBuffer(8) };
+  const whole = Uint8Array.from(msg_encode(v));
+  assert.deepEqual(msg_decode(whole), structuredClone(v));
+  for (let k = 1; k < whole.length; k++) {
+    assert.throws(() => msg_decode(whole.subarray(0, k)), { code: 'EIO' }, `first ${k} of ${whole.length} bytes`);
+  }
+  // [ 'abc', <a SharedArrayBuffer id that names none> ], cut after 'abc': the id lies past the end.
+  const forged = Uint8Array.from([0x01, 8, 2, 0, 0, 0, 18, 3, 97, 98, 99, 14, 0x39, 0x30, 0, 0x70]);
+  assert.throws(() => msg_decode(forged.subarray(0, 11)), (e: Error & { code?: string }) => e.code === 'EIO' && !/SharedArrayBuffer/.test(e.message), 'looked past the end for a SharedArrayBuffer');
+});

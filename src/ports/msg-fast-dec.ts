@@ -48,6 +48,18 @@ function copy_out(at: number, n: number): ArrayBuffer {
 
 function ru32(): number { const v = ddv.getUint32(dp, true); dp += 4; return v; }
 
+/**
+ * `n` more bytes from dp, or the message is forged or truncated: checked
+ * before a read whose result acts (a string made, a SharedArrayBuffer looked
+ * up, which may wait seconds for an id that names none), so that no value is
+ * built from the bytes past the message (the memory past it is other
+ * messages' in kernel memory); a number read past it is caught by the check
+ * at the end.
+ */
+function need(n: number): void {
+  if (dp + n > dend) throw new Error(`${n} bytes at ${dp} past the message end`);
+}
+
 /** A count of items, each at least one byte: more than the bytes left is a forged message. */
 function rcount(): number {
   const n = ru32();
@@ -77,7 +89,9 @@ const SHORT = 24;
 
 function rstr(tag: number): string {
   if (tag === T_ASCII8) {
+    need(1);
     const n = d[dp]!;
+    need(1 + n);
     const s = n <= SHORT ? ascii_short(d, dp + 1, n) : (dbuf as unknown as FastSlices).latin1Slice(dp + 1, dp + 1 + n);
     dp += 1 + n;
     return s;
@@ -90,6 +104,7 @@ function rstr(tag: number): string {
   }
   if (tag !== T_UTF16) throw new Error(`bad string tag ${tag} at ${dp - 5}`);
   if (((dp - dstart) & 1) !== 0) dp++;
+  need(2 * n);
   const s = (dbuf as unknown as FastSlices).ucs2Slice(dp, dp + 2 * n); dp += 2 * n;
   return s;
 }
@@ -99,11 +114,13 @@ function rview(shared: boolean): ArrayBufferView {
   const ctor = VIEWS[k] ?? Uint8Array;
   const per = (ctor as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
   if (shared) {
+    need(12);
     const sab = sabOf(ru32()); const off = ru32(), n = ru32();
     return ctor === Buffer ? Buffer.from(sab, off, n) : new (ctor as typeof Uint8Array)(sab, off, n / per);
   }
   const n = rcount();
   dp = dstart + ((dp - dstart + 7) & ~7);
+  need(n);
   const at = dp;
   dp += n;
   // In place, as Node's v8.deserialize does, when reading a private copy aligned for it; from kernel memory, copied.
@@ -192,7 +209,7 @@ let lastShape: DecShape | undefined;
 function dec_shape_new(n: number, bl: number, slot: number): DecShape {
   const at = dp;
   const keys: string[] = [];
-  for (let i = 0; i < n; i++) keys.push(rstr(d[dp++]!));
+  for (let i = 0; i < n; i++) { need(1); keys.push(rstr(d[dp++]!)); }
   if (dp !== at + bl) throw new Error(`bad key block at ${at}`);
   if (keys.includes('__proto__')) throw new Error(`a shape with __proto__ at ${at}`);
   const sh: DecShape = { n, bytes: d.slice(at, at + bl), keys, hits: 1, build: undefined };
@@ -214,6 +231,7 @@ function robject(): Record<string, unknown> {
   const n = rcount();
   const o: Record<string, unknown> = {};
   for (let i = 0; i < n; i++) {
+    need(1);
     const k = rstr(d[dp++]!);
     if (k === '__proto__') Object.defineProperty(o, k, { value: rvalue(), enumerable: true, writable: true, configurable: true });
     else o[k] = rvalue();
@@ -229,6 +247,7 @@ function rarray(): unknown[] {
 }
 
 function rvalue(): unknown {
+  if (dp >= dend) throw new Error(`a value at ${dp} past the message end`);
   const tag = d[dp++]!;
   switch (tag) {
     case T_UNDEF: return undefined;
@@ -252,7 +271,7 @@ function rvalue_rare(tag: number): unknown {
     case T_DATE: { const t = ddv.getFloat64(dp, true); dp += 8; return new Date(t); }
     case T_MAP: { const n = rcount(); const m = new Map<unknown, unknown>(); for (let i = 0; i < n; i++) { const k = rvalue(); m.set(k, rvalue()); } return m; }
     case T_SET: { const n = rcount(); const s = new Set<unknown>(); for (let i = 0; i < n; i++) s.add(rvalue()); return s; }
-    case T_SAB: return sabOf(ru32());
+    case T_SAB: need(4); return sabOf(ru32());
     case T_AB: { const n = rcount(); const ab = copy_out(dp, n); dp += n; return ab; }
     default: throw new Error(`bad tag ${tag} at ${dp - 1}`);
   }
