@@ -11,24 +11,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tmpdir } from 'node:os';
-import { writeSync, readSync, closeSync, openSync, mkdtempSync, rmSync, constants as F } from 'node:fs';
-import { join } from 'node:path';
+import { writeSync, readSync, closeSync } from 'node:fs';
 import * as sys from 'ukern/sys';
-import { mkfifo, reuse_as, pipe } from './fixtures/osfd.js';
+import { with_fifo, fifo_open_r, fifo_open_w, fifo_reopen_at, pipe } from './fixtures/osfd.js';
 
 const { port_create, port_associate, port_get, close, PORT_SOURCE_FD, POLLIN } = sys;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 const LATER = { tv_sec: 3, tv_nsec: 0 };
 
-function with_fifo(fn: (path: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'misc-portfd-reopen-'));
-  try { const path = join(dir, 'f'); mkfifo(path); fn(path); } finally { rmSync(dir, { recursive: true, force: true }); }
-}
-const open_r = (path: string) => openSync(path, F.O_RDONLY | F.O_NONBLOCK);
-const open_w = (path: string) => openSync(path, F.O_WRONLY | F.O_NONBLOCK);
-/** Opens the FIFO again at number n (closed just now: the host may give n itself). */
-function reopen_at(n: number, path: string): void { const fd = open_r(path); if (fd !== n) reuse_as(n, fd); }
 
 /**
  * A getter waits in the host on the port's latest association's descriptor
@@ -45,11 +35,11 @@ function etime(f: () => void): boolean {
 
 test('FIFO closed behind the kernel and opened again at its number: associating it again (armed record) hears the arrival', () => {
   with_fifo((path) => {
-    const r = open_r(path), w = open_w(path);
+    const r = fifo_open_r(path), w = fifo_open_w(path);
     const port = port_create();
     port_associate(port, PORT_SOURCE_FD, r, POLLIN, 1); // armed: nothing to read
     closeSync(r); // behind the kernel's back: the host drops the epoll registration
-    reopen_at(r, path); // the same number, a new open file of the same inode
+    fifo_reopen_at(r, path); // the same number, a new open file of the same inode
     port_associate(port, PORT_SOURCE_FD, r, POLLIN, 2);
     decoy(port);
     assert.ok(etime(() => port_get(port, ZERO)), 'nothing to read yet');
@@ -62,14 +52,14 @@ test('FIFO closed behind the kernel and opened again at its number: associating 
 
 test('FIFO opened again at its number after its event was retrieved (cached record): associating it again hears the arrival', () => {
   with_fifo((path) => {
-    const r = open_r(path), w = open_w(path);
+    const r = fifo_open_r(path), w = fifo_open_w(path);
     const port = port_create();
     writeSync(w, 'a');
     port_associate(port, PORT_SOURCE_FD, r, POLLIN, 1);
     assert.equal(port_get(port, LATER).portev_user, 1); // the association ended; its record is kept (DONE)
     readSync(r, Buffer.alloc(8)); // drained: the FIFO keeps its data while a writer is open
     closeSync(r);
-    reopen_at(r, path);
+    fifo_reopen_at(r, path);
     port_associate(port, PORT_SOURCE_FD, r, POLLIN, 2);
     decoy(port);
     assert.ok(etime(() => port_get(port, ZERO)), 'nothing to read yet');

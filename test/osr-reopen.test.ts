@@ -10,33 +10,23 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tmpdir } from 'node:os';
-import { writeSync, closeSync, openSync, mkdtempSync, rmSync, constants as F } from 'node:fs';
-import { join } from 'node:path';
+import { writeSync, closeSync } from 'node:fs';
 import * as sys from 'ukern/sys';
-import { mkfifo, reuse_as } from './fixtures/osfd.js';
+import { with_fifo, fifo_open_r, fifo_open_w, fifo_reopen_at } from './fixtures/osfd.js';
 
 const { EV_SET, kevent, kqueue, close, EVFILT_READ, EV_ADD, EV_CLEAR } = sys;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 const LATER = { tv_sec: 3, tv_nsec: 0 };
 const rd = (fd: number, flags: number, udata = 0) => EV_SET(fd, EVFILT_READ, flags, 0, 0, udata);
 
-function with_fifo(fn: (path: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'osr-reopen-'));
-  try { const path = join(dir, 'f'); mkfifo(path); fn(path); } finally { rmSync(dir, { recursive: true, force: true }); }
-}
-const open_r = (path: string) => openSync(path, F.O_RDONLY | F.O_NONBLOCK);
-const open_w = (path: string) => openSync(path, F.O_WRONLY | F.O_NONBLOCK);
-/** Opens the FIFO again at number n (closed just now: the host may give n itself). */
-function reopen_at(n: number, path: string): void { const fd = open_r(path); if (fd !== n) reuse_as(n, fd); }
 
 test('FIFO closed behind the kernel and opened again at its number: EV_ADD on the same kqueue hears the arrival', () => {
   with_fifo((path) => {
-    const r = open_r(path), w = open_w(path);
+    const r = fifo_open_r(path), w = fifo_open_w(path);
     const kq = kqueue();
     assert.deepEqual(kevent(kq, [rd(r, EV_ADD | EV_CLEAR, 1)], 0, ZERO), []);
     closeSync(r); // behind the kernel's back: the host drops the epoll registration
-    reopen_at(r, path); // the same number, a new open file of the same inode
+    fifo_reopen_at(r, path); // the same number, a new open file of the same inode
     assert.deepEqual(kevent(kq, [rd(r, EV_ADD | EV_CLEAR, 2)], 4, ZERO), [], 'nothing to read yet');
     writeSync(w, 'xy');
     const ev = kevent(kq, null, 4, LATER);
@@ -48,11 +38,11 @@ test('FIFO closed behind the kernel and opened again at its number: EV_ADD on th
 
 test('FIFO opened again at its number: a new kqueue registers while the old knote stays; the arrival reaches it', () => {
   with_fifo((path) => {
-    const r = open_r(path), w = open_w(path);
+    const r = fifo_open_r(path), w = fifo_open_w(path);
     const kq1 = kqueue(), kq2 = kqueue();
     assert.deepEqual(kevent(kq1, [rd(r, EV_ADD | EV_CLEAR)], 0, ZERO), []);
     closeSync(r);
-    reopen_at(r, path);
+    fifo_reopen_at(r, path);
     assert.deepEqual(kevent(kq2, [rd(r, EV_ADD | EV_CLEAR, 7)], 4, ZERO), []);
     writeSync(w, 'abc');
     const ev = kevent(kq2, null, 4, LATER);
