@@ -74,6 +74,8 @@ export function sq_end(w: number, to: number): number {
  * word changes).
  */
 export const SQF_INTERRUPTIBLE = 1, SQF_ASYNC = 2, SQF_HANDOFF = 4, SQF_HANDED = 8;
+/** Kinds of orphan release (sq_set_orphan): a port getter's thread count, a kevent's kqueue reference. */
+export const SQO_PORT = 1, SQO_KQ = 2;
 /** Set while the entry is allocated (a free entry's first word is the free-list link). */
 const SQF_LIVE = 0x100;
 /**
@@ -102,6 +104,8 @@ export const SLEEPER = define_struct('sleeper', {
   lockw: 'i32',  // word of the object lock guarding the list (for orphan cleanup)
   wlist: 'i32',  // the list it was enqueued on (kept after unlink)
   hostfd: 'i32', // while it waits in the host (sleepwait.ts HostWait): its kick eventfd + 1; else 0 (the sleeper's own thread writes it)
+  orel: 'i32',   // an async sleep's orphan release (sq_set_orphan): what its call holds besides the sleeper, by kind; 0: nothing
+  oarg: 'i32',   // its argument (the object held)
 }, true); // lines: a waker's compare-and-swap on one wait word is no transfer of its neighbours'
 const S = SLEEPER.F;
 /** A sleep queue: a two-word head (first, last) anywhere in an object (its list word L), sleepers linked through next/prev, kept in priority order. */
@@ -130,8 +134,22 @@ export function sq_alloc(flags: number, wmesg: number, syscall: string): number 
   I32[sl + S.flags] = flags | SQF_LIVE;
   I32[sl + S.wmesg] = wmesg;
   I32[sl + S.hostfd] = 0;
+  I32[sl + S.orel] = 0;
   return sl;
 }
+
+/**
+ * What an async sleep's call holds besides its sleeper, given back when the
+ * sleeper is orphaned (its LWP exited, or its worker died, with the wait
+ * pending: the call's continuation, whose `finally` would give it back,
+ * never runs). By kind, registered once by the subsystem; called after
+ * sq_orphan's hold of the object lock, with no lock held.
+ */
+const orphanRelease: ((arg: number) => void)[] = [];
+export function sq_orphan_release_register(kind: number, release: (arg: number) => void): void { orphanRelease[kind] = release; }
+/** Notes that async sleeper sl's call holds `arg` of `kind` (0: nothing) until it resumes. */
+export function sq_set_orphan(sl: number, kind: number, arg: number): void { I32[sl + S.orel] = kind; I32[sl + S.oarg] = arg; }
+
 /** Marks a sleeper served by the intr thread (object lock held, as for SQF_HANDED); counted until sq_free. */
 export function sq_set_served(sl: number): void {
   I32[sl + S.flags] |= SQF_SERVED;
@@ -359,9 +377,14 @@ export function sq_kick(sl: number): void {
 export function sq_orphan(sl: number): void {
   sq_interrupt(sl);
   const lock = I32[sl + S.lockw];
-  if (lock === 0) return;
-  mutex_enter(lock);
-  if (I32[sl + S.list] !== 0) sq_unlink(sl);
-  else if (Atomics.load(I32, sl + S.wait) === SQ_WOKEN && I32[sl + S.wlist] !== 0) sq_wake_one(I32[sl + S.wlist]);
-  mutex_exit(lock);
+  if (lock !== 0) {
+    mutex_enter(lock);
+    if (I32[sl + S.list] !== 0) sq_unlink(sl);
+    else if (Atomics.load(I32, sl + S.wait) === SQ_WOKEN && I32[sl + S.wlist] !== 0) sq_wake_one(I32[sl + S.wlist]);
+    mutex_exit(lock);
+  }
+  // What the call held for its sleep (a port's thread count, a kqueue's
+  // reference): left held, the object was never freed after its close.
+  const kind = I32[sl + S.orel]!;
+  if (kind !== 0) { I32[sl + S.orel] = 0; orphanRelease[kind]?.(I32[sl + S.oarg]!); }
 }

@@ -9,7 +9,7 @@ import { I32 } from '../kern/kmem.js';
 import { fail, fail_status, errno_of, type Errno } from '../kern/errno.js';
 import { copyin_i32, copyin_length, copyin_struct, copyin_check, copyin_timeout_ns, arg_type } from '../kern/copyin.js';
 import { mono_now, type Timespec } from '../kern/time.js';
-import { sq_alloc, sq_enqueue, sq_free, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC } from '../kern/sleepq.js';
+import { sq_alloc, sq_enqueue, sq_free, sq_set_orphan, sq_orphan_release_register, SQO_KQ, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC } from '../kern/sleepq.js';
 import { sq_poll_idle } from '../kern/sleepwait.js';
 import type { SleepGen } from '../kern/sleeprun.js';
 import { wmesg_register } from '../kern/wmesg.js';
@@ -215,6 +215,12 @@ function apply_changes(kq: number, changes: ChangeList, max: number, syscall: st
   return out;
 }
 
+// An async kevent whose LWP exited (or whose worker died) with it pending is
+// orphaned (kern/sleepq.ts sq_orphan): its continuation never runs, so the
+// kqueue reference kevent_wait's finally gives back is given back here (the
+// kqueue was never freed after its close).
+sq_orphan_release_register(SQO_KQ, (kq) => { kq_rele(kq); });
+
 /** A kevent call that must sleep: the state kevent_enter hands to kevent_wait (kqueue lock held). */
 export interface KeventWait {
   kq: number; max: number; deadline: number; out: kevent_t[]; syscall: string;
@@ -326,6 +332,7 @@ export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]
         until = Math.min(deadline, mono_now() + BRIDGE_NS);
       }
       const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WMESG_KQREAD, syscall);
+      if (async) sq_set_orphan(sl, SQO_KQ, kq); // the reference this call holds, should its LWP exit with it pending
       sq_enqueue(kq + Q.sq, sl, 0);
       kstat_add(C_SLEEPS);
       // With OS knotes, a blocking kevent waits in the host on the kernel's

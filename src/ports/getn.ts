@@ -22,7 +22,7 @@ import { copyin_int, copyin_timeout_ns } from '../kern/copyin.js';
 import { mono_now } from '../kern/time.js';
 import { kstat_add } from '../kern/kstat.js';
 import {
-  sq_alloc, sq_free, sq_enqueue, sq_unlink, sq_setarg, sq_allow_handoff, sq_flags, sq_arg, sq_hand,
+  sq_alloc, sq_free, sq_enqueue, sq_unlink, sq_setarg, sq_allow_handoff, sq_flags, sq_arg, sq_hand, sq_set_orphan, sq_orphan_release_register, SQO_PORT,
   SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC, SQF_HANDED,
 } from '../kern/sleepq.js';
 import { mutex_enter } from '../kern/mutex.js';
@@ -41,6 +41,19 @@ import { room_notify } from './queue.js';
 import { fd_bridge_locked } from './src-fd.js';
 import { port_hostwait } from './hostwait.js';
 import { intr_hostwait, intr_hostwait_retry_ns, intr_call_forget, intr_nonhost_enter } from '../intr/kapi.js';
+
+// An async getter whose LWP exited (or whose worker died) with the wait
+// pending is orphaned (kern/sleepq.ts sq_orphan): its continuation never
+// runs, so what the wait's finally below gives back is given back here, in
+// the thread that orphans it: the call's thrcnt (the port could never be
+// freed after its close), the lane owner's view of the waiters, the gauge.
+sq_orphan_release_register(SQO_PORT, (h) => {
+  mutex_enter(port_lock(h));
+  I32[h + P.thrcnt]!--;
+  lane_ctl_sync_locked(h);
+  kstat_add(C_WAITERS, -1);
+  port_exit_release(h);
+});
 
 export const WMESG_PORTGET = wmesg_register('portget');
 
@@ -219,6 +232,7 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       // Sleep until enough events, an alert, a close, a signal or the deadline.
       const alertGen = I32[h + P.alertGen]!;
       const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WMESG_PORTGET, syscall);
+      if (async) sq_set_orphan(sl, SQO_PORT, h); // this call's thrcnt, should its LWP exit with it pending (below)
       sq_setarg(sl, nget);
       sq_enqueue(h + P.wqh, sl, nget);
       if (I32[h + P.lane] !== 0) {
