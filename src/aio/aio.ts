@@ -210,14 +210,24 @@ export function aio_done_locked(h: number, res: number): void {
  * still queued or in progress (aio lock held): aio_fsync must not start
  * until none is (POSIX: it synchronizes the I/O queued at the time of the
  * call). Submission order is tsub, set under the lock at publication.
+ * `active_only` counts in-progress ones only: the threads engine's barrier,
+ * for which a QUEUED request is never one to wait for. Its queue is FIFO
+ * (taken under this lock), so when an I/O thread has taken fsync h, every
+ * request pushed before h is taken already; one still QUEUED was pushed
+ * after h, or is published and not pushed yet (its submitter publishes and
+ * pushes in two holds of the lock, and another LWP's fsync may be published
+ * and pushed in between, with a later tsub). Waiting for such a request
+ * deadlocked an engine whose I/O threads were all in such barriers: the
+ * request sat behind them in the ring (test/aio2-threads-fsync). Its
+ * submission raced with the aio_fsync, so POSIX does not order them.
  */
-export function aio_writes_before_locked(h: number, fd: number): boolean {
+export function aio_writes_before_locked(h: number, fd: number, active_only = false): boolean {
   const t = f64r(h, R.tsub);
   for (let i = 0; i < reqs.count; i++) {
     const o = reqs.handle(i);
     if (o === h || I32[o + R.fd] !== fd) continue;
     const st = I32[o + R.state]!, op = I32[o + R.op]!;
-    if ((st === RS_QUEUED || st === RS_ACTIVE) && (op === OP_READ || op === OP_WRITE) && f64r(o, R.tsub) <= t) return true;
+    if ((st === RS_ACTIVE || (st === RS_QUEUED && !active_only)) && (op === OP_READ || op === OP_WRITE) && f64r(o, R.tsub) <= t) return true;
   }
   return false;
 }

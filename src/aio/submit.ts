@@ -77,6 +77,13 @@ export function aio_unmake(h: number): void {
   aio_free(h);
 }
 
+/**
+ * A test seam: run (no lock held) between a request's publication and its
+ * start, the window in which another LWP may submit and start its own
+ * (test/aio2-threads-fsync). null outside tests.
+ */
+export const go_seam: { published: ((id: number) => void) | null } = { published: null };
+
 /** Publishes request h and starts it (no lock held); its buffer is held in this thread until done. */
 export function aio_go(h: number, buf: Uint8Array | null): void {
   const eng = aio_engine();
@@ -85,5 +92,6 @@ export function aio_go(h: number, buf: Uint8Array | null): void {
   mutex_enter(aio_lock());
   aio_publish_locked(h, eng.queued ? RS_QUEUED : RS_ACTIVE);
   mutex_exit(aio_lock());
+  if (go_seam.published !== null) go_seam.published(id);
   eng.start(h, id, buf);
 }

@@ -57,7 +57,6 @@ export function* aio_wait(hs: readonly number[], ids: readonly number[], need: n
 /**
  * An I/O thread's wait before it performs fsync request h on `fd`, until
  * the reads and writes submitted before it on that descriptor are done (the
- * threads engine runs requests on several threads at once; io_uring orders
  * threads engine runs requests on several threads at once; io_uring holds
  * the fsync back instead, aio.ts aio_defer_fsync): on the list of aio waiters, which
  * every completion wakes, not interruptible. EAGAIN when no sleep-queue
@@ -69,7 +68,7 @@ export function* aio_fsync_barrier(h: number, fd: number): SleepGen<void> {
   try {
     for (;;) {
       mutex_enter(L);
-      if (!aio_writes_before_locked(h, fd)) { mutex_exit(L); return; }
+      if (!aio_writes_before_locked(h, fd, true)) { mutex_exit(L); return; } // in progress only: aio.ts says why
       sq_enqueue(aio_waitq(), sl);
       yield { sl, lock: L, deadline: Infinity };
       mutex_exit(L);
