@@ -153,9 +153,21 @@ export function aio_ids(): number[] {
 export function aio_alloc(): number {
   const h = reqs.alloc();
   if (h === 0) return 0;
-  const g = (Atomics.add(I32, aiostate.base + W_GEN, 1) % 32767) + 1;
-  Atomics.store(I32, h + R.id, g * 65536 + reqs.index(h) + 1);
+  aio_renew_id(h);
   return h;
+}
+
+/**
+ * Gives request h, allocated and not yet published (nobody can name it),
+ * the next generation of its slot as its aio_id: also for a notification
+ * target that still holds something named by its id (an id comes back
+ * after 32767 generations: kqueue/filters/aio.ts).
+ */
+export function aio_renew_id(h: number): number {
+  const g = (Atomics.add(I32, aiostate.base + W_GEN, 1) % 32767) + 1;
+  const id = g * 65536 + reqs.index(h) + 1;
+  Atomics.store(I32, h + R.id, id);
+  return id;
 }
 
 /** Frees a request nobody can reach any more (never published, or collected under the lock). */

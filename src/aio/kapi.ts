@@ -9,7 +9,7 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { R } from './aio.js';
-export { aio_set_notifier, type AioNotifier } from './aio.js';
+export { aio_set_notifier, aio_renew_id, type AioNotifier } from './aio.js';
 export { aio_notify_register, type NotifyOps } from './submit.js';
 export type { Cb, Ev } from './copy.js';
 

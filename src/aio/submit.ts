@@ -22,7 +22,11 @@ import type { Cb } from './copy.js';
 
 /** Reservations of other notification kinds (kevent.ts, signal.ts, thread.ts install theirs). */
 export interface NotifyOps {
-  /** Reserves what the completion will need (no lock held); throws the errno. */
+  /**
+   * Reserves what the completion will need (no lock held); throws the errno.
+   * May give h a new aio_id (aio_renew_id: kqueue/filters/aio.ts), so callers
+   * read the id after aio_make.
+   */
   reserve(h: number, id: number, c: Cb, syscall: string): void;
   /** Undoes reserve for a request that is not published. */
   unreserve(h: number): void;
