@@ -67,10 +67,14 @@ export function aio_error(cb: aiocb | number): number {
   sysenter();
   const id = copyin_aio_id(cb, 'aio_error');
   const h = request(id, 'aio_error');
+  // Lock-free: the state (and result) read, then the id checked again. A
+  // request collected meanwhile by another LWP (aio_free clears the id
+  // before the state) was EINPROGRESS when the id was re-checked only for a
+  // done one: its freed or reused slot is not DONE.
   const st = Atomics.load(I32, h + R.state);
-  if (st !== RS_DONE) return EINPROGRESS_NO;
   const res = I32[h + R.res]!;
-  return Atomics.load(I32, h + R.id) !== id ? fail('EINVAL', 'aio_error', `aio_id ${id}`) : res < 0 ? -res : 0;
+  if (Atomics.load(I32, h + R.id) !== id) fail('EINVAL', 'aio_error', `aio_id ${id}`);
+  return st !== RS_DONE ? EINPROGRESS_NO : res < 0 ? -res : 0;
 }
 
 /**
