@@ -73,8 +73,11 @@ const F = CALLOUT.F;
 export const CALLOUT_BYTES = CALLOUT.words * 4;
 
 const CS_IDLE = 0, CS_PENDING = 1, CS_FIRING = 2;
-/** CF_FREE: freed from inside its own handler; callout_run frees it once the handler returns. */
-const CF_STOP = 1, CF_RESET = 2, CF_FREE = 4;
+/**
+ * CF_FREE: freed from inside its own handler; callout_run frees it once the handler returns.
+ * CF_XRESET: with CF_RESET, the reset came from another thread than the firer (callout_run).
+ */
+const CF_STOP = 1, CF_RESET = 2, CF_FREE = 4, CF_XRESET = 8;
 
 const demands: ((t: Tunables) => number)[] = [];
 /** The word of a time line's heap lock (diagnostics and tests). */
@@ -153,7 +156,8 @@ export function callout_reset(c: number, when: number): void {
   if (st === CS_PENDING) {
     HEAP.rekey(b, c);
   } else if (st === CS_FIRING) {
-    I32[c + F.flags] = (I32[c + F.flags]! & ~CF_STOP) | CF_RESET;
+    const x = I32[c + F.firer] === cur.lid ? 0 : CF_XRESET;
+    I32[c + F.flags] = (I32[c + F.flags]! & ~(CF_STOP | CF_XRESET)) | CF_RESET | x;
   } else {
     I32[c + F.state] = CS_PENDING;
     HEAP.insert(b, c);
@@ -291,7 +295,16 @@ export function callout_run(line: number): number {
       mutex_enter(b + H_LOCK);
       const fl = I32[c + F.flags]!;
       if ((fl & CF_STOP) !== 0) next = -1;
-      else if ((fl & CF_RESET) !== 0) next = when_of(c);
+      else if ((fl & CF_RESET) !== 0) {
+        next = when_of(c);
+        // A reset from another thread is a new arm this run did not count,
+        // and its caller's own run (timer_settime's "a past time fires at
+        // once") missed it, the callout being out of the heap: if due, it
+        // is fired here. On the manual line nobody else runs until the
+        // clock moves again (test/clkr-reset-firing). A handler re-arming
+        // itself still counts, so a run stays finite.
+        if ((fl & CF_XRESET) !== 0) budget++;
+      }
       if (next >= 0) {
         f64_set(c, F.when, next);
         Atomics.store(I32, c + F.state, CS_PENDING);
