@@ -20,6 +20,7 @@ import {
 } from './consts.js';
 import { DA_TERM, DA_CORE, DA_STOP, sig_default_action, sig_is_rt } from './defaults.js';
 import { sig_word, sig_bit, CANTMASK0 } from './sigset.js';
+import { os_update_locked } from './route.js';
 import { SG, SA, LS, SK_IGN, SK_MODULE, SK_FUNC, sigacts_h, sigact_h, sigact_text } from './sigstate.js';
 import {
   sig_lock, sig_unlock, ls_get, deliverable, sig_take, sig_setmask, blank, host_kill, sig_kick, reset_locked,
@@ -124,7 +125,10 @@ export function postsig(): number {
     const o0 = I32[ls + LS.mask0]!, o1 = I32[ls + LS.mask1]!;
     let m0 = o0 | I32[sa + SA.mask0]!, m1 = o1 | I32[sa + SA.mask1]!;
     if ((flags & SA_NODEFER) === 0) { if (sig_word(s) === 0) m0 |= sig_bit(s); else m1 |= sig_bit(s); }
-    if ((flags & SA_RESETHAND) !== 0) reset_locked(s);
+    // Back to SIG_DFL: the router must drop a host listener nothing wants
+    // now, or the next SIGTERM from outside waits for LWP 1's event loop
+    // instead of killing (os_update_locked rings it; a futex wake).
+    if ((flags & SA_RESETHAND) !== 0) { reset_locked(s); os_update_locked(s); }
     sig_setmask(ls, m0 & ~CANTMASK0, m1);
     sig_unlock();
     const fn = kind === SK_FUNC ? f : module_handler(s, gen);
