@@ -69,3 +69,15 @@ export function rng(seedValue: number): () => number {
  */
 export const fixtures = new URL('./fixtures/lwps.js', import.meta.url);
 export const pkgFixtures = new URL('./fixtures/lwps-pkg.js', import.meta.url);
+
+/**
+ * Calls `take` until it throws EAGAIN (another error is thrown on):
+ * everything it took, in order, e.g. the signals still pending after a
+ * test's first take (a zero-timeout sigtimedwait).
+ */
+export function take_until_eagain<T>(take: () => T): T[] {
+  const out: T[] = [];
+  for (;;) {
+    try { out.push(take()); } catch (e) { if ((e as { code?: string }).code !== 'EAGAIN') throw e; return out; }
+  }
+}

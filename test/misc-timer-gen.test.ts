@@ -13,6 +13,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { take_until_eagain } from './helpers.js';
 import * as sys from '../src/sys/index.js';
 import { sig_set_timer_ops } from '../src/signals/kapi.js';
 import { timer_signal_taken } from '../src/timers/signfy.js';
@@ -43,10 +44,7 @@ test('a signal taken while its timer is deleted and its struct and id reused doe
   let a: sys.siginfo_t;
   try { a = sys.sigtimedwait(set, now0); } finally { sig_set_timer_ops(timer_signal_taken); }
   assert.equal(t2, t1, 'the id is reused (the case this test is about)');
-  const rest: sys.siginfo_t[] = [];
-  for (;;) {
-    try { rest.push(sys.sigtimedwait(set, now0)); } catch (e) { assert.equal((e as sys.SysError).code, 'EAGAIN'); break; }
-  }
+  const rest = take_until_eagain(() => sys.sigtimedwait(set, now0));
   sys.timer_delete(t2);
   sys.sigprocmask(SIG_SETMASK, sys.sigemptyset());
   const got = [a, ...rest].map((i) => ({ value: i.si_value, overrun: i.si_overrun }));

@@ -14,6 +14,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { take_until_eagain } from './helpers.js';
 import * as sys from 'ukern/sys';
 
 const { SIGRTMIN, SIG_BLOCK, SIG_SETMASK, CLOCK_MANUAL, SIGEV_SIGNAL } = sys;
@@ -37,10 +38,7 @@ test('timer_delete withdraws a timer signal already handed to a sigwaiter; a new
   sys.timer_settime(t2, 0, { it_value: ms(1), it_interval: ms(1) });
   sys.clock_advance(CLOCK_MANUAL, ms(3));
   const a = await first;
-  const rest: sys.siginfo_t[] = [];
-  for (;;) {
-    try { rest.push(sys.sigtimedwait(set, now0)); } catch (e) { assert.equal((e as sys.SysError).code, 'EAGAIN'); break; }
-  }
+  const rest = take_until_eagain(() => sys.sigtimedwait(set, now0));
   sys.timer_delete(t2);
   sys.sigprocmask(SIG_SETMASK, sys.sigemptyset());
   const got = [a, ...rest].map((i) => ({ value: i.si_value, overrun: i.si_overrun }));
