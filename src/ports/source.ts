@@ -33,7 +33,12 @@
  *      was nothing pending.
  *   6. Give the reservation back: `port_free_event(slot)` (withdraws first;
  *      safe in every state, also while a getter is delivering it: the getter
- *      then frees it). Never use the slot afterwards.
+ *      then frees it). Never use the slot afterwards. A source whose deliver
+ *      callback reads the object behind `arg` frees with `sync` before it
+ *      frees that object (timer_delete): the call then also returns only
+ *      once no deliver callback of the slot is running in a getter, so the
+ *      object is never freed, and reused, under a callback. Call it holding
+ *      no lock that callback takes.
  *
  * Close: when a port is closed, its queued DEFAULT events are discarded,
  * its queued CACHED / SCACHED events return to their sources (reserved),
@@ -69,6 +74,9 @@ import {
 } from './queue.js';
 import { port_lock } from './mem.js';
 import { mutex_enter } from '../kern/mutex.js';
+import { cur, panicked } from '../kern/hdr.js';
+import { kpanic, panic_error } from '../kern/panic.js';
+import { mono_now } from '../kern/time.js';
 
 /** What a delivery callback sees; it may change `events`. */
 export interface PortDelivery {
@@ -262,13 +270,17 @@ function withdraw_locked(h: number, slot: number): boolean {
  * something of its own (PORT_SOURCE_FD: the one-shot association ends
  * there), whose slot the getter holds past that callback: withdrawing then
  * would lose an event the source has already counted as retrieved.
+ * `sync`: also wait, with no lock held, until a deliver callback of the
+ * slot that a getter has started has returned (await_delivery); the caller
+ * may then free what the callback reads. No lock may be held.
  */
-export function port_free_event(slot: number, cancel = true): void {
+export function port_free_event(slot: number, cancel = true, sync = false): void {
   slot_arg(slot, 'port_free_event');
   const h = I32[slot + E.port]!;
   mutex_enter(port_lock(h));
   if (I32[slot + E.source] === PORT_SOURCE_TIMER) I32[h + P.ntimers]!--;
   if (cancel || (Atomics.load(I32, slot + E.st) & ST_MASK) === ST_QUEUED) withdraw_locked(h, slot);
+  let inflight = 0;
   for (;;) {
     const v = Atomics.load(I32, slot + E.st);
     const st = v & ST_MASK;
@@ -276,10 +288,43 @@ export function port_free_event(slot: number, cancel = true): void {
       // A getter holds it: it frees it when it is done.
       const nv = cancel ? v | SF_CANCEL | SF_FREEPEND : (v | SF_FREEPEND) & ~SF_REQUEUE;
       if (Atomics.compareExchange(I32, slot + E.st, v, nv) !== v) continue;
+      // ST_TAKEN: its getter's callback can no longer start (settle_source
+      // enters ST_DELIVERING only from a bare ST_TAKEN). ST_DELIVERING: it
+      // may be running now, and it ends when its getter settles the slot,
+      // the only write to the word after ours (nv carries SF_FREEPEND, so
+      // no send or withdraw moves it).
+      if (sync && st === ST_DELIVERING) inflight = nv;
       break;
     }
     slot_free_locked(h, slot);
     break;
   }
   port_exit_release(h);
+  if (inflight !== 0) await_delivery(slot, inflight);
+}
+
+/**
+ * A delivery this long is not a slow callback (deliver callbacks are short
+ * kernel code) but one that will never end: its getter's thread died in it.
+ * Waiting on would hang the freeing thread for good.
+ */
+const DELIVERY_MAX_NS = 5e9;
+
+/**
+ * Waits, no lock held, while slot's state word still reads `v` (ST_DELIVERING
+ * with SF_FREEPEND, as port_free_event left it): its getter leaves that
+ * state by one compare-and-swap after the callback has returned, and wakes
+ * us (settle_source). Should the slot be freed and come round to the very
+ * same word again before we look, we only wait for that delivery too.
+ */
+function await_delivery(slot: number, v: number): void {
+  if (cur.lwp !== 0 && I32[cur.nlocksw]! !== 0) {
+    kpanic(`port_free_event: LWP ${cur.lid} would wait for a delivery of slot ${slot} holding a kernel lock`, 'port_free_event');
+  }
+  const until = mono_now() + DELIVERY_MAX_NS;
+  while (Atomics.load(I32, slot + E.st) === v) {
+    if (panicked()) throw panic_error('port_free_event');
+    if (mono_now() > until) kpanic(`port_free_event: the delivery of slot ${slot} has not ended in ${DELIVERY_MAX_NS / 1e9} s`, 'port_free_event');
+    Atomics.wait(I32, slot + E.st, v, 10);
+  }
 }

@@ -7,7 +7,7 @@
  * for once per take (take_end: the message arena's blocks go back as one
  * chain). All of it runs in the getter's thread with no port lock held.
  */
-import { E, port_id_word, ST_RESERVED, ST_TAKEN, ST_DELIVERING, SF_CANCEL, SF_FREEPEND, SF_REQUEUE, KF_CALLBACK } from './mem.js';
+import { E, port_id_word, ST_RESERVED, ST_TAKEN, ST_DELIVERING, ST_MASK, SF_CANCEL, SF_FREEPEND, SF_REQUEUE, KF_CALLBACK } from './mem.js';
 import { I32, F64 } from '../kern/kmem.js';
 import { PORT_ALLOC_CACHED, PORT_ALLOC_SCACHED, PORT_CALLBACK_DEFAULT } from './consts.js';
 import { port_source_ops, type PortDelivery, type PortSourceOps } from './source.js';
@@ -57,6 +57,7 @@ export function settle_source(h: number, s: number, src: number, out: port_event
       // Withdrawn while we held it: not delivered.
       if (v & SF_FREEPEND) {
         if (Atomics.compareExchange(m, s + E.st, v, 0) !== v) continue;
+        freed_wake(m, s, v);
         return SETTLE_CANCEL_FREE;
       }
       if (Atomics.compareExchange(m, s + E.st, v, ST_RESERVED) !== v) continue;
@@ -67,6 +68,7 @@ export function settle_source(h: number, s: number, src: number, out: port_event
       // cancel): nothing to give back.
       if (v & SF_FREEPEND) {
         if (Atomics.compareExchange(m, s + E.st, v, 0) !== v) continue;
+        freed_wake(m, s, v);
         return SETTLE_CANCEL_FREE;
       }
       if (Atomics.compareExchange(m, s + E.st, v, ST_TAKEN) !== v) continue;
@@ -77,6 +79,7 @@ export function settle_source(h: number, s: number, src: number, out: port_event
       // (Freed by its source while we delivered it, without withdrawing it:
       // delivered, and the slot is ours to free.)
       if (Atomics.compareExchange(m, s + E.st, v, 0) !== v) continue;
+      if (v & SF_FREEPEND) freed_wake(m, s, v);
       r = SETTLE_FREE;
     } else if (v & SF_REQUEUE) {
       // Sent again while its callback ran: queue it again (phase 3, under the lock).
@@ -89,6 +92,17 @@ export function settle_source(h: number, s: number, src: number, out: port_event
     out.push(port_event(events, src, value, user));
     return r;
   }
+}
+
+/**
+ * The slot's source freed it while its deliver callback ran (state `v`,
+ * just left for 0): a port_free_event with `sync` may be waiting for the
+ * callback to end before it frees what the callback read (source.ts,
+ * await_delivery). Only on that rare path: a notify of nobody still takes
+ * V8's process-wide futex-table mutex.
+ */
+function freed_wake(m: Int32Array, s: number, v: number): void {
+  if ((v & ST_MASK) === ST_DELIVERING) Atomics.notify(m, s + E.st);
 }
 
 /**

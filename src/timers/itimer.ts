@@ -59,8 +59,10 @@
  *   grabbed         removing        timer_unhook: ITLK_REMOVE (T); waits until
  *                                   it_blockers is 0; frees the id (T)
  *   removing        (free)          destroy: callout_free (waits for a firing), the
- *                                   port slot given back (port_unbind, i), flags,
- *                                   armed, pending cleared (i), unlocked (T),
+ *                                   port slot given back (port_unbind, i; waits for
+ *                                   a port delivery callback in progress, which
+ *                                   takes i), flags, armed, pending cleared (i),
+ *                                   unlocked (T),
  *                                   itimers.free. Also at process exit, and
  *                                   timer_close_port unbinds timers of a closing port
  *

@@ -9,8 +9,12 @@
  *  - the delivery callback, in the retrieving thread, takes the count:
  *    portev_events = expirations since the last delivery, and the timer's
  *    overrun (timer_getoverrun) = portev_events - 1;
- *  - timer_delete withdraws a queued event and frees the slot; disarming
- *    (timer_settime with a zero it_value) leaves a queued event alone;
+ *  - timer_delete withdraws a queued event and frees the slot, and returns
+ *    only once a delivery callback of it that a getter has started has
+ *    returned: the callback takes it_mutex, and the struct, freed, would be
+ *    reused and zeroed by the next timer_create under a getter holding that
+ *    mutex (port_unbind); disarming (timer_settime with a zero it_value)
+ *    leaves a queued event alone;
  *  - closing the port turns the timer's notification off (timer_close_port):
  *    the timer stays, armed, counting expirations nobody will receive.
  * Locks: it_mutex is held while queueing (the timer's lock comes before the
@@ -83,7 +87,9 @@ port_source_register(PORT_SOURCE_TIMER, {
     const it = d.arg;
     mutex_enter(it + IT.mutex);
     // The slot is the timer's as long as it is not freed, and a freed slot is
-    // withdrawn before it is freed, so `it` is still this slot's timer here.
+    // withdrawn before it is freed, so `it` is still this slot's timer here;
+    // and still allocated: its delete waits for this callback to return
+    // before it frees the struct (port_unbind).
     const n = I32[it + IT.portev] === d.slot ? itimer_take(it) : 0;
     mutex_exit(it + IT.mutex);
     // A queued event always has expirations behind it; 1 guards the impossible.
@@ -105,14 +111,22 @@ export function port_bind(it: number, tid: number, port: number, user: number): 
   mutex_exit(it + IT.mutex);
 }
 
-/** Turns a timer's port notification off and gives its slot back (a queued event is withdrawn). */
+/**
+ * Turns a timer's port notification off and gives its slot back (a queued
+ * event is withdrawn). Returns only once no delivery callback of the slot
+ * is running: a getter that took the event before the withdraw may be in
+ * it, about to take or holding it_mutex, and the caller may free the struct
+ * next (teardown; the seed's removal of a done event likewise blocks the
+ * port's getters first). Called holding g and no mutex (the callback takes
+ * it_mutex, and never g).
+ */
 export function port_unbind(it: number): void {
   mutex_enter(it + IT.mutex);
   const slot = I32[it + IT.portev]!;
   I32[it + IT.portev] = 0;
   I32[it + IT.flags]! &= ~IT_PORT;
   mutex_exit(it + IT.mutex);
-  if (slot !== 0) port_free_event(slot);
+  if (slot !== 0) port_free_event(slot, true, true);
 }
 
 /** timer_close_port: every timer notifying `port` stops notifying (the port is being closed). */
