@@ -12,8 +12,9 @@ import {
 import { SysError, copyin_fields, copyin_array, arg_type, ArgValueError, type Timespec } from '../sys/ext.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions } from './waitopts.js';
 import { Descriptor } from './descriptor.js';
-import { int_arg, num_arg, bool_opt, INT32_MIN, INT32_MAX, UINT32_MAX } from './args.js';
+import { int_arg, num_arg, bool_opt, signal_opt, INT32_MIN, INT32_MAX, UINT32_MAX } from './args.js';
 import { resolve_target, type OsTarget } from './ostarget.js';
+import { step_iterator, more, end } from './iter.js';
 
 export type { OsTarget };
 
@@ -187,20 +188,26 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
    * Events one at a time until the kqueue is closed (then it ends); the
    * signal's abort rejects the pending step with an AbortError. It takes
    * from the kernel no more than it yields (one event per kevent call), so
-   * leaving the loop early leaves every other event queued.
+   * leaving the loop early leaves every other event queued. Options are
+   * checked at the call (ERR_INVALID_ARG_TYPE), as Node's `events.on`
+   * checks them; `return()` with a step pending ends that step at once, as
+   * `events.on`'s (ukern/iter.ts): it resolves with the event its kevent had
+   * taken, or done, the event left pending.
    */
-  async *events(opts: { signal?: AbortSignal } = {}): AsyncGenerator<kevent_t, void, undefined> {
-    const { signal } = wait_options(opts, 'kevent_async');
-    for (;;) {
-      let evs: kevent_t[];
-      try {
-        evs = await this.wait({ max: 1, signal });
-      } catch (e) {
-        if (e instanceof SysError && e.code === 'EBADF') return;
-        throw e;
+  events(opts: { signal?: AbortSignal } = {}): AsyncGenerator<kevent_t, void, undefined> {
+    const signal = signal_opt(copyin_fields(opts, ['signal'], 'options', 'KQueue.events').signal, 'options.signal', 'KQueue.events');
+    return step_iterator(async (sig) => {
+      for (;;) {
+        let evs: kevent_t[];
+        try {
+          evs = await this.wait({ max: 1, signal: sig });
+        } catch (e) {
+          if (e instanceof SysError && e.code === 'EBADF') return end();
+          throw e;
+        }
+        if (evs.length > 0) return more(evs[0]!);
       }
-      if (evs.length > 0) yield evs[0]!;
-    }
+    }, signal);
   }
 
   [Symbol.asyncIterator](): AsyncGenerator<kevent_t, void, undefined> { return this.events(); }

@@ -17,7 +17,8 @@ import {
 } from '../sys/ext.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions } from './waitopts.js';
 import { Descriptor } from './descriptor.js';
-import { int_arg, num_arg, bool_opt, INT32_MIN, INT32_MAX, UINT32_MAX } from './args.js';
+import { int_arg, num_arg, bool_opt, signal_opt, INT32_MIN, INT32_MAX, UINT32_MAX } from './args.js';
+import { step_iterator, more, end } from './iter.js';
 import { resolve_target, type OsTarget } from './ostarget.js';
 import { statSync, lstatSync } from 'node:fs';
 
@@ -303,10 +304,15 @@ export class Port extends Descriptor implements AsyncIterable<PortEvent> {
    * The values of messages as they come (plain events as their
    * port_event_t, as {@link receive}); ends when the port is closed or at an
    * alert. One event is taken per step: leaving the loop loses nothing.
+   * Options are checked at the call; `return()` ends it as {@link events}'.
    */
-  async *messages(opts: PortMessagesOptions = {}): AsyncGenerator<unknown, void, undefined> {
-    const r = copyin_fields(opts, ['signal'], 'options', 'port_get');
-    for await (const ev of this.events({ signal: r.signal as AbortSignal | undefined })) yield event_value(ev);
+  messages(opts: PortMessagesOptions = {}): AsyncGenerator<unknown, void, undefined> {
+    const r = copyin_fields(opts, ['signal'], 'options', 'Port.messages');
+    const signal = signal_opt(r.signal, 'options.signal', 'Port.messages');
+    return step_iterator(async (sig) => {
+      const s = await this.#step(sig, true);
+      return s.done === true ? s : more(event_value(s.value));
+    }, signal);
   }
 
   /** Puts the port in alert mode: every getter gets one alert event until {@link unalert}. */
@@ -325,22 +331,28 @@ export class Port extends Descriptor implements AsyncIterable<PortEvent> {
    * stopOnAlert is false); the signal's abort rejects the pending step with
    * an AbortError. It takes from the port no more than it yields (one event
    * per get), so leaving the loop early leaves every other event queued.
+   * Options are checked at the call (ERR_INVALID_ARG_TYPE), as Node's
+   * `events.on` checks them, not at the first step. `return()` with a step
+   * pending ends that step at once, as `events.on`'s (ukern/iter.ts): it
+   * resolves with the event its get had taken, or done, the event left queued.
    */
-  async *events(opts: PortEventsOptions = {}): AsyncGenerator<PortEvent, void, undefined> {
-    const r = copyin_fields(opts, ['signal', 'stopOnAlert'], 'options', 'port_get');
-    const { signal } = wait_options({ signal: r.signal }, 'port_get');
-    const stopOnAlert = (r.stopOnAlert as boolean | undefined) ?? true;
-    for (;;) {
-      let ev: PortEvent;
-      try {
-        ev = this.#poll(signal) ?? await this.get({ signal });
-      } catch (e) {
-        if (closedError(e)) return;
-        throw e;
-      }
-      if (ev.portev_source === PORT_SOURCE_ALERT && stopOnAlert) return;
-      yield ev;
+  events(opts: PortEventsOptions = {}): AsyncGenerator<PortEvent, void, undefined> {
+    const r = copyin_fields(opts, ['signal', 'stopOnAlert'], 'options', 'Port.events');
+    const signal = signal_opt(r.signal, 'options.signal', 'Port.events');
+    const stopOnAlert = bool_opt(r.stopOnAlert, 'options.stopOnAlert', 'Port.events') ?? true;
+    return step_iterator((sig) => this.#step(sig, stopOnAlert), signal);
+  }
+
+  /** One step of the iterators: the next event, or done when the port is closed (or at an alert, with stopOnAlert). */
+  async #step(signal: AbortSignal, stopOnAlert: boolean): Promise<IteratorResult<PortEvent, void>> {
+    let ev: PortEvent;
+    try {
+      ev = this.#poll(signal) ?? await this.get({ signal });
+    } catch (e) {
+      if (closedError(e)) return end();
+      throw e;
     }
+    return ev.portev_source === PORT_SOURCE_ALERT && stopOnAlert ? end() : more(ev);
   }
 
   /**
@@ -349,7 +361,7 @@ export class Port extends Descriptor implements AsyncIterable<PortEvent> {
    * form's sleep machinery, which costs several microseconds even when it
    * need not wait. Undefined when none is queued (then the step waits).
    */
-  #poll(signal: AbortSignal | undefined): PortEvent | undefined {
+  #poll(signal: AbortSignal): PortEvent | undefined {
     abort_check(signal);
     const evs = port_getn(this.fd, 1, 1, POLL);
     return evs.length === 0 ? undefined : decode_events(evs)[0];

@@ -19,6 +19,7 @@ import {
 } from '../sys/index.js';
 import { arg_type, ArgRangeError } from '../sys/ext.js';
 import { constants } from 'node:os';
+import { step_iterator, more } from './iter.js';
 
 /** A signal as the class layer takes it: its number, or its name ('SIGUSR1', 'SIGRTMIN+3'). */
 export type SignalLike = number | NodeJS.Signals | `SIGRTMIN+${number}` | 'SIGRTMIN' | 'SIGRTMAX';
@@ -125,18 +126,20 @@ export function signals(sigs: readonly SignalLike[], options?: SignalsOptions): 
   const set = set_of(sigs, 'signals');
   const signal = options?.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) arg_type('signals', 'options.signal must be an AbortSignal');
-  return accept(set, signal);
-}
-
-async function* accept(set: sigset_t, signal: AbortSignal | undefined): AsyncGenerator<siginfo_t, void, undefined> {
-  const before = sigprocmask(SIG_BLOCK, set);
-  try {
-    for (;;) yield await sigwaitinfo_async(set, signal === undefined ? undefined : { signal });
-  } finally {
+  // Blocked at the first step, as a generator body would: an iterator made
+  // and never iterated (never returned either) must not leave them blocked.
+  let before: sigset_t | undefined;
+  // return() with a step pending ends it at once (ukern/iter.ts), not at
+  // the next of these signals, which may never come: the mask is put back then.
+  return step_iterator(async (sig) => {
+    before ??= sigprocmask(SIG_BLOCK, set);
+    return more(await sigwaitinfo_async(set, { signal: sig }));
+  }, signal, () => {
+    if (before === undefined) return;
     const added = sigemptyset();
     for (const s of set.toArray()) if (!sigismember(before, s)) sigaddset(added, s);
     sigprocmask(SIG_UNBLOCK, added);
-  }
+  });
 }
 
 /** Sends `sig` to process `pid` (this process: process.pid or 0), as kill(2). */

@@ -9,6 +9,7 @@
  *   t.close();                                            // or `using t = new Timer(...)`
  */
 import { arg_type, ArgRangeError, AbortError, thread_notify_ref, ms_to_ts } from '../sys/ext.js';
+import { step_iterator, more, end } from './iter.js';
 import { bool_opt } from './args.js';
 import {
   timer_create, timer_settime, timer_gettime, timer_getoverrun, timer_delete, clock_gettime,
@@ -150,31 +151,67 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
 
   /** The next delivery (undefined once closed, or after a one-shot's expiry). */
   async next(): Promise<TimerExpiry | undefined> {
+    const q = this.#ready();
+    if (q !== null) return q;
+    const x = await this.#wait(undefined);
+    return x === ABORTED ? undefined : x;
+  }
+
+  /** What a next() gives without waiting: a queued delivery, undefined (ended), or null (it must wait). */
+  #ready(): TimerExpiry | undefined | null {
     const q = this.#queue.shift();
     if (q !== undefined) return q;
     if (this.#closed) return undefined;
     // A one-shot delivers once per arming; a disarmed one waits until re-armed or closed.
     if (this.#once && this.#delivered > 0 && this.get().it_value.tv_nsec === 0 && this.get().it_value.tv_sec === 0) return undefined;
-    const r = await new Promise<IteratorResult<TimerExpiry>>((res) => this.#waiters.push(res));
-    return r.done === true ? undefined : r.value;
+    return null;
+  }
+
+  /**
+   * Waits for the next delivery (undefined: closed meanwhile); ABORTED when
+   * `signal` aborts first. A delivery is handed to one waiter, which is
+   * taken off the list as it is handed, so an abort after it finds the
+   * waiter gone and the delivery stands: none is lost to an abort.
+   */
+  #wait(signal: AbortSignal | undefined): Promise<TimerExpiry | undefined | typeof ABORTED> {
+    if (signal?.aborted === true) return Promise.resolve(ABORTED);
+    return new Promise((res) => {
+      const w = (r: IteratorResult<TimerExpiry>): void => {
+        signal?.removeEventListener('abort', onAbort);
+        res(r.done === true ? undefined : r.value);
+      };
+      const onAbort = (): void => {
+        const i = this.#waiters.indexOf(w);
+        if (i < 0) return; // handed a delivery already
+        this.#waiters.splice(i, 1);
+        res(ABORTED);
+      };
+      this.#waiters.push(w);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /**
    * Deliveries one at a time until closed (or a one-shot's expiry). Leaving
    * the loop early (`break`, `return()`) disarms the timer, as
    * `timers/promises` ends its interval; a signal's abort closes it.
+   * `return()` with a step pending ends that step at once (ukern/iter.ts):
+   * not at the next expiry, which a far-off or CLOCK_MANUAL timer may
+   * never reach.
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<TimerExpiry> {
-    let done = false;
-    try {
-      for (;;) {
-        const x = await this.next();
-        if (x === undefined) { done = true; return; }
-        yield x;
-        if (this.#once && this.#queue.length === 0) { done = true; return; }
-      }
-    } finally {
-      if (!done && !this.#closed) this.stop();
-    }
+  [Symbol.asyncIterator](): AsyncGenerator<TimerExpiry, void, undefined> {
+    let yielded = false;
+    return step_iterator(async (sig) => {
+      // A one-shot's iteration ends after its delivery (the queue drained).
+      if (yielded && this.#once && this.#queue.length === 0) return end();
+      const q = this.#ready();
+      const x = q !== null ? q : await this.#wait(sig);
+      if (x === undefined || x === ABORTED) return end();
+      yielded = true;
+      return more(x);
+    }, undefined, (early) => { if (early && !this.#closed) this.stop(); });
   }
 }
+
+/** What #wait gives when its signal aborted first. */
+const ABORTED = Symbol('aborted');
