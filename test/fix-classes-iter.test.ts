@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Port, KQueue, Timer, signals, kill, EVFILT_USER, EV_CLEAR, CLOCK_MANUAL, PORT_SOURCE_USER } from 'ukern';
-import { sigprocmask, sigemptyset, sigismember, SIG_BLOCK, SIGUSR2 } from 'ukern/sys';
+import { sigprocmask, sigemptyset, sigismember, clock_advance, SIG_BLOCK, SIGUSR2 } from 'ukern/sys';
 import { within, seed, rng } from './helpers.js';
 
 const turns = async (n: number): Promise<void> => { for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r)); };
@@ -146,3 +146,18 @@ test('Port / KQueue iterators: an event racing return() is yielded or still queu
   assert.ok(yielded > 0 && left > 0, `seed ${s}: both outcomes met (yielded ${yielded}, left queued ${left})`);
 });
 
+test('Timer.next takes the wait options: timeout (0 polls), signal; a later delivery is kept', async () => {
+  using t = new Timer({ delay: 1, clock: CLOCK_MANUAL });
+  const etimedout = (e: unknown): boolean => (e as { code?: string }).code === 'ETIMEDOUT';
+  await assert.rejects(within(t.next({ timeout: 0 }), 2000, 'a poll'), etimedout, 'poll with nothing delivered');
+  await assert.rejects(within(t.next({ timeout: 20 }), 2000, 'a 20 ms timeout'), etimedout);
+  const ac = new AbortController();
+  const p = t.next({ signal: ac.signal });
+  ac.abort('stop');
+  await assert.rejects(within(p, 2000, 'an abort'), (e: unknown) => (e as { code?: string; cause?: unknown }).code === 'ABORT_ERR' && (e as { cause?: unknown }).cause === 'stop');
+  await assert.rejects(within(t.next({ timeout: -1 }), 2000, 'timeout -1'), (e: unknown) => (e as { code?: string }).code === 'ERR_OUT_OF_RANGE');
+  await assert.rejects(within(t.next({ signal: 'x' as unknown as AbortSignal }), 2000, 'signal x'), (e: unknown) => (e as { code?: string }).code === 'ERR_INVALID_ARG_TYPE');
+  clock_advance(CLOCK_MANUAL, { tv_sec: 0, tv_nsec: 2_000_000 });
+  const x = await within(t.next({ timeout: 5000 }), 6000, 'the delivery');
+  assert.equal(x?.expirations, 1, 'the delivery after the aborted and timed-out waits reaches the next call');
+});

@@ -13,7 +13,7 @@ import {
   SysError,
 } from '../sys/index.js';
 import { arg_type, module_href, AbortError } from '../sys/ext.js';
-import { wait_options, abort_check, realtime_deadline, type WaitOptions } from './waitopts.js';
+import { wait_options, abort_check, realtime_deadline, timeout_signal, type WaitOptions } from './waitopts.js';
 import { lwp_result_buffer, lwp_result_read, RES_VALUE, RES_NONE, type LwpFailure } from './lwp-result.js';
 import type { LwpShimArg } from './lwp-start.js';
 import { signal_number, type SignalLike } from './signals.js';
@@ -44,40 +44,6 @@ export type LwpWaitOptions = WaitOptions;
 export interface ParkOptions extends WaitOptions {
   /** The hint that lwp_unpark must give to wake this park. */
   hint?: number;
-}
-
-/** The longest delay a Node timer takes: a longer one fires after 1 ms (with a TimeoutOverflowWarning). */
-const TIMER_MAX_MS = 0x7fffffff;
-
-/**
- * The signal an lwp_wait_async is given for a class-layer timeout and the
- * caller's signal (lwp_wait has no timeout of its own): the wait's sleep
- * alone is interrupted (kern/sleeprun.ts), not the LWP's other sleeps. Our
- * own timer rather than AbortSignal.timeout: that one takes only integers
- * (a fraction, which waitopts allows everywhere, was an ERR_OUT_OF_RANGE
- * about a "delay") and fires after 1 ms past 2^31-1 ms (a 35-day wait ended
- * at once with ETIMEDOUT); ours rounds up (never shorter than asked), runs
- * a long timeout as a chain of the longest delays, and is cleared when the
- * wait ends. Unref'd, as AbortSignal.timeout's: the wait's own sleep keeps
- * the process alive.
- */
-function wait_signal(timeout: number | undefined, signal: AbortSignal | undefined): { signal: AbortSignal | undefined; timedOut(): boolean; clear(): void } {
-  if (timeout === undefined || timeout === Infinity) return { signal, timedOut: () => false, clear: () => {} };
-  const ac = new AbortController();
-  let left = Math.ceil(timeout);
-  let t: ReturnType<typeof setTimeout>;
-  const arm = (): void => {
-    const d = Math.min(left, TIMER_MAX_MS);
-    left -= d;
-    t = setTimeout(() => { if (left > 0) arm(); else ac.abort(); }, d);
-    t.unref();
-  };
-  arm();
-  return {
-    signal: signal === undefined ? ac.signal : AbortSignal.any([signal, ac.signal]),
-    timedOut: () => ac.signal.aborted,
-    clear: () => { clearTimeout(t); },
-  };
 }
 
 /**
@@ -126,7 +92,7 @@ export class Lwp<T = unknown> implements Disposable {
   async wait(options?: LwpWaitOptions): Promise<T> {
     const { timeout, signal } = wait_options(options, 'lwp_wait');
     abort_check(signal);
-    const w = wait_signal(timeout, signal);
+    const w = timeout_signal(timeout, signal, false);
     try {
       await lwp_wait_async(this.lid, { signal: w.signal });
     } catch (e) {

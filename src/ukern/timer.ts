@@ -8,7 +8,8 @@
  *   for await (const { expirations, overrun } of t) { ... } // one item per delivery
  *   t.close();                                            // or `using t = new Timer(...)`
  */
-import { arg_type, ArgRangeError, AbortError, thread_notify_ref, ms_to_ts } from '../sys/ext.js';
+import { arg_type, ArgRangeError, AbortError, SysError, thread_notify_ref, ms_to_ts } from '../sys/ext.js';
+import { wait_options, abort_check, timeout_signal, type WaitOptions } from './waitopts.js';
 import { step_iterator, more, end } from './iter.js';
 import { bool_opt } from './args.js';
 import {
@@ -149,12 +150,29 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
   }
   [Symbol.dispose](): void { this.close(); }
 
-  /** The next delivery (undefined once closed, or after a one-shot's expiry). */
-  async next(): Promise<TimerExpiry | undefined> {
+  /**
+   * The next delivery (undefined once closed, or after a one-shot's expiry).
+   * Options as every wait's (ukern/waitopts.ts): a `timeout` that passes
+   * first rejects with ETIMEDOUT (0: only a delivery already made), an
+   * abort with an AbortError; a delivery that comes later is kept for the
+   * next call.
+   */
+  async next(opts?: WaitOptions): Promise<TimerExpiry | undefined> {
+    const { timeout, signal } = wait_options(opts, 'Timer.next');
+    abort_check(signal);
     const q = this.#ready();
     if (q !== null) return q;
-    const x = await this.#wait(undefined);
-    return x === ABORTED ? undefined : x;
+    if (timeout === 0) throw new SysError('ETIMEDOUT', 'Timer.next', 'no delivery made');
+    // The timeout's timer keeps the process alive as this Timer does.
+    const w = timeout_signal(timeout, signal, this.#ref);
+    try {
+      const x = await this.#wait(w.signal);
+      if (x !== ABORTED) return x;
+    } finally {
+      w.clear();
+    }
+    if (signal?.aborted === true) throw new AbortError(signal.reason);
+    throw new SysError('ETIMEDOUT', 'Timer.next', `no delivery in ${timeout} ms`);
   }
 
   /** What a next() gives without waiting: a queued delivery, undefined (ended), or null (it must wait). */

@@ -59,3 +59,38 @@ export function realtime_deadline(ms: number | undefined): Timespec | null {
 export function abort_check(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError(signal.reason);
 }
+
+/** The longest delay a Node timer takes: a longer one fires after 1 ms (with a TimeoutOverflowWarning). */
+const TIMER_MAX_MS = 0x7fffffff;
+
+/**
+ * The signal a wait that has no timeout of its own is given for a
+ * validated class-layer timeout and the caller's signal (lwp_wait, a
+ * Timer's next()): for lwp_wait, the wait's sleep alone is interrupted
+ * (kern/sleeprun.ts), not the LWP's other sleeps. Our own timer rather than
+ * AbortSignal.timeout: that one takes only integers (a fraction, which the
+ * rule allows everywhere, was an ERR_OUT_OF_RANGE about a "delay") and
+ * fires after 1 ms past 2^31-1 ms (a 35-day wait ended at once); ours
+ * rounds up (never shorter than asked), runs a long timeout as a chain of
+ * the longest delays, and is cleared when the wait ends. `ref`: whether the
+ * timer keeps the process alive — not for lwp_wait, whose own sleep does,
+ * as AbortSignal.timeout's is not.
+ */
+export function timeout_signal(timeout: number | undefined, signal: AbortSignal | undefined, ref: boolean): { signal: AbortSignal | undefined; timedOut(): boolean; clear(): void } {
+  if (timeout === undefined || timeout === Infinity) return { signal, timedOut: () => false, clear: () => {} };
+  const ac = new AbortController();
+  let left = Math.ceil(timeout);
+  let t: ReturnType<typeof setTimeout>;
+  const arm = (): void => {
+    const d = Math.min(left, TIMER_MAX_MS);
+    left -= d;
+    t = setTimeout(() => { if (left > 0) arm(); else ac.abort(); }, d);
+    if (!ref) t.unref();
+  };
+  arm();
+  return {
+    signal: signal === undefined ? ac.signal : AbortSignal.any([signal, ac.signal]),
+    timedOut: () => ac.signal.aborted,
+    clear: () => { clearTimeout(t); },
+  };
+}
