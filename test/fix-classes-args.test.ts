@@ -1,14 +1,16 @@
 /**
- * Arguments the class layer checked late: the iterators' options (checked
- * at the first next(), as a generator body runs, where Node checks at the
- * call). Each must be a Node-style argument error
+ * Arguments the class layer checked late or not at all: the iterators'
+ * options (checked at the first next(), as a generator body runs, where
+ * Node checks at the call), Lwp.create's start and options, the park and
+ * unpark hint, Lwp.of's lid. Each must be a Node-style argument error
  * (ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE) thrown synchronously by the call.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Port, KQueue } from 'ukern';
+import { Port, KQueue, Lwp } from 'ukern';
 
 const type = (e: unknown): boolean => e instanceof TypeError && (e as { code?: string }).code === 'ERR_INVALID_ARG_TYPE';
+const range = (e: unknown): boolean => e instanceof RangeError && (e as { code?: string }).code === 'ERR_OUT_OF_RANGE';
 const bad = <T>(v: unknown): T => v as T;
 
 test('Port.events / messages and KQueue.events check their options at the call', () => {
@@ -25,5 +27,32 @@ test('Port.events / messages and KQueue.events check their options at the call',
   const ac = new AbortController();
   ac.abort();
   assert.doesNotThrow(() => port.events({ signal: ac.signal }));
+});
+
+test('Lwp.create checks its start and options at the call', () => {
+  const start = { module: new URL('./fixtures/lwps-body.js', import.meta.url), export: 'noop' };
+  assert.throws(() => Lwp.create(bad(null)), type, 'start null');
+  assert.throws(() => Lwp.create(bad('x')), type, 'start a string');
+  assert.throws(() => Lwp.create(start, bad(null)), type, 'options null');
+  assert.throws(() => Lwp.create(start, bad({ signal: 'x' })), type, 'options.signal');
+  assert.throws(() => Lwp.create(start, bad({ detached: 'yes' })), type, 'options.detached');
+  assert.throws(() => Lwp.create(start, bad({ suspended: 1 })), type, 'options.suspended');
+  assert.throws(() => Lwp.create(start, bad({ detached: true, signal: 'x' })), type, 'options.signal, detached');
+  assert.throws(() => Lwp.create({ module: 42 as unknown as string, export: 'noop' }, { detached: true }), type, 'start.module, detached');
+});
+
+test('Lwp.park / parkSync / unpark check the hint, Lwp.of its lid', async () => {
+  for (const h of ['x', null, {}, 1n]) {
+    await assert.rejects(Lwp.park(bad({ hint: h, timeout: 0 })), type, `park hint ${String(h)}`);
+    assert.throws(() => Lwp.parkSync(bad({ hint: h, timeout: 0 })), type, `parkSync hint ${String(h)}`);
+    assert.throws(() => Lwp.self().unpark(bad(h)), type, `unpark hint ${String(h)}`);
+  }
+  for (const h of [NaN, Infinity]) {
+    await assert.rejects(Lwp.park({ hint: h, timeout: 0 }), range, `park hint ${h}`);
+    assert.throws(() => Lwp.self().unpark(h), range, `unpark hint ${h}`);
+  }
+  assert.throws(() => Lwp.of(bad('3')), type, 'Lwp.of a string');
+  assert.throws(() => Lwp.of(1.5), range, 'Lwp.of a fraction');
+  assert.throws(() => Lwp.of(-1), range, 'Lwp.of a negative lid');
 });
 

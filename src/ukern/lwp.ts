@@ -12,7 +12,8 @@ import {
   lwp_unpark, lwp_park, lwp_park_async, lwp_self, lwp_kill, LWP_DETACHED, LWP_SUSPENDED, type LwpStart,
   SysError,
 } from '../sys/index.js';
-import { arg_type, module_href, AbortError } from '../sys/ext.js';
+import { arg_type, module_href, AbortError, copyin_fields } from '../sys/ext.js';
+import { int_arg, num_arg, bool_opt, signal_opt, INT32_MAX } from './args.js';
 import { wait_options, abort_check, realtime_deadline, timeout_signal, type WaitOptions } from './waitopts.js';
 import { lwp_result_buffer, lwp_result_read, RES_VALUE, RES_NONE, type LwpFailure } from './lwp-result.js';
 import type { LwpShimArg } from './lwp-start.js';
@@ -47,6 +48,15 @@ export interface ParkOptions extends WaitOptions {
 }
 
 /**
+ * The park / unpark hint, a user word as Port.send's `user` (any finite
+ * number; undefined: none). Checked here: lwp_park reads it after its
+ * deadline, so a bad hint with a past deadline was ETIMEDOUT, not an error.
+ */
+function hint_opt(hint: unknown, where: string): number | undefined {
+  return hint === undefined ? undefined : num_arg(hint, 'hint', where);
+}
+
+/**
  * A lightweight process: a thread of this process running a module's
  * export. `T` is what the start function returns (resolved, if a Promise).
  */
@@ -67,21 +77,29 @@ export class Lwp<T = unknown> implements Disposable {
    * gives back what it returns.
    */
   static create<T = unknown>(start: LwpStart, options: LwpOptions = {}): Lwp<T> {
-    const { detached, suspended, signal } = options;
+    // Everything is checked (each property read once) before anything is
+    // created: a wrong option was read as a truthy flag or ignored (a
+    // signal that is not an AbortSignal), and a start that is not an
+    // object failed with a TypeError that had no code.
+    const o = copyin_fields(options, ['detached', 'suspended', 'signal'], 'options', 'Lwp.create');
+    const detached = bool_opt(o.detached, 'options.detached', 'Lwp.create') === true;
+    const suspended = bool_opt(o.suspended, 'options.suspended', 'Lwp.create') === true;
+    const signal = signal_opt(o.signal, 'options.signal', 'Lwp.create');
+    const st = copyin_fields(start, ['module', 'export', 'arg'], 'start', 'Lwp.create');
+    const module = module_href(st.module) ?? arg_type('Lwp.create', 'start.module must be a string or URL');
+    const exp = st.export ?? 'default';
+    if (typeof exp !== 'string') arg_type('Lwp.create', 'start.export must be a string');
     if (signal?.aborted) throw new AbortError(signal.reason);
     const flags = (detached ? LWP_DETACHED : 0) | (suspended ? LWP_SUSPENDED : 0);
-    if (detached) return new Lwp<T>(lwp_create(start, flags));
-    const module = module_href(start.module) ?? arg_type('Lwp.create', 'start.module must be a string or URL');
-    const exp = start.export ?? 'default';
-    if (typeof exp !== 'string') arg_type('Lwp.create', 'start.export must be a string');
+    if (detached) return new Lwp<T>(lwp_create({ module, export: exp, arg: st.arg }, flags));
     const out = lwp_result_buffer();
-    const arg: LwpShimArg = { module, export: exp, arg: start.arg, out };
+    const arg: LwpShimArg = { module, export: exp, arg: st.arg, out };
     return new Lwp<T>(lwp_create({ module: SHIM, export: 'run', arg }, flags), out, { module, export: exp });
   }
   /** The calling LWP. */
   static self(): Lwp { return new Lwp(lwp_self()); }
   /** An existing LWP by lid (its wait() resolves with undefined: its outcome was not kept for this object). */
-  static of(lid: number): Lwp { return new Lwp(lid); }
+  static of(lid: number): Lwp { return new Lwp(int_arg(lid, 'lid', 'Lwp.of', 0, INT32_MAX)); }
 
   /**
    * Waits (without blocking the event loop) for it to exit, collects it and
@@ -140,7 +158,7 @@ export class Lwp<T = unknown> implements Disposable {
   continue(): void { lwp_continue(this.lid); }
   /** Interrupts its interruptible sleep (EINTR there). */
   wakeup(): void { lwp_wakeup(this.lid); }
-  unpark(hint?: number): void { lwp_unpark(this.lid, hint); }
+  unpark(hint?: number): void { lwp_unpark(this.lid, hint_opt(hint, 'Lwp.unpark')); }
   /** Sends it `sig` (lwp_kill): its handler runs in it, or it waits pending while blocked. */
   kill(sig: SignalLike): void { lwp_kill(this.lid, signal_number(sig, 'Lwp.kill')); }
 
@@ -150,9 +168,10 @@ export class Lwp<T = unknown> implements Disposable {
    */
   static async park(options?: ParkOptions): Promise<boolean> {
     const { timeout, hint, signal } = wait_options(options, 'lwp_park', ['hint']);
+    const h = hint_opt(hint, 'Lwp.park');
     abort_check(signal);
     try {
-      await lwp_park_async(realtime_deadline(timeout), hint as number | undefined, { signal });
+      await lwp_park_async(realtime_deadline(timeout), h, { signal });
     } catch (e) {
       if (e instanceof SysError && e.code === 'EALREADY') return true;
       throw e;
@@ -162,8 +181,9 @@ export class Lwp<T = unknown> implements Disposable {
   /** The blocking form of {@link Lwp.park} (a signal is only checked before the park). */
   static parkSync(options?: ParkOptions): boolean {
     const { timeout, hint, signal } = wait_options(options, 'lwp_park', ['hint']);
+    const h = hint_opt(hint, 'Lwp.parkSync');
     abort_check(signal);
-    try { lwp_park(realtime_deadline(timeout), hint as number | undefined); } catch (e) {
+    try { lwp_park(realtime_deadline(timeout), h); } catch (e) {
       if (e instanceof SysError && e.code === 'EALREADY') return true;
       throw e;
     }
