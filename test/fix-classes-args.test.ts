@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Port, KQueue, Lwp } from 'ukern';
+import { Port, KQueue, Lwp, Timer } from 'ukern';
 
 const type = (e: unknown): boolean => e instanceof TypeError && (e as { code?: string }).code === 'ERR_INVALID_ARG_TYPE';
 const range = (e: unknown): boolean => e instanceof RangeError && (e as { code?: string }).code === 'ERR_OUT_OF_RANGE';
@@ -56,3 +56,9 @@ test('Lwp.park / parkSync / unpark check the hint, Lwp.of its lid', async () => 
   assert.throws(() => Lwp.of(-1), range, 'Lwp.of a negative lid');
 });
 
+test('Timer.set checks its options object', () => {
+  using t = new Timer({ delay: 0 });
+  assert.throws(() => t.set(bad(null)), type, 'null');
+  assert.throws(() => t.set(bad('x')), type, 'a string');
+  assert.throws(() => t.set({ delay: -1 }), range, 'a negative delay');
+});

@@ -8,7 +8,7 @@
  *   for await (const { expirations, overrun } of t) { ... } // one item per delivery
  *   t.close();                                            // or `using t = new Timer(...)`
  */
-import { arg_type, ArgRangeError, AbortError, SysError, thread_notify_ref, ms_to_ts } from '../sys/ext.js';
+import { arg_type, ArgRangeError, AbortError, SysError, copyin_fields, thread_notify_ref, ms_to_ts } from '../sys/ext.js';
 import { wait_options, abort_check, timeout_signal, type WaitOptions } from './waitopts.js';
 import { step_iterator, more, end } from './iter.js';
 import { bool_opt } from './args.js';
@@ -95,7 +95,9 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
 
   /** Re-arms (or with delay 0 and not absolute, disarms) the timer; returns the previous setting. */
   set(o: Pick<TimerOptions, 'delay' | 'interval' | 'absolute'>): Itimerspec {
-    const delay = o.delay, interval = o.interval, absolute = bool_opt(o.absolute, 'options.absolute', 'Timer.set') === true; // each read once
+    // Each read once (copy-in); not an object is ERR_INVALID_ARG_TYPE, not a TypeError without a code.
+    const r = copyin_fields(o, ['delay', 'interval', 'absolute'], 'options', 'Timer.set');
+    const delay = r.delay, interval = r.interval as number | undefined, absolute = bool_opt(r.absolute, 'options.absolute', 'Timer.set') === true;
     const value: Itimerspec = { it_value: msToTs(delay), it_interval: msToTs(interval ?? 0) };
     if (absolute && value.it_value.tv_sec === 0 && value.it_value.tv_nsec === 0) value.it_value.tv_nsec = 1;
     this.#once = !(interval !== undefined && interval > 0);
