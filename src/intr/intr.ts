@@ -38,6 +38,25 @@
  * (EV_ONESHOT) or that would wake a sleeper for nothing (NOTE_LOWAT) are
  * evaluated at activation.
  *
+ * Directions. epoll reports an event's whole ready mask (the file's poll,
+ * masked by the registration's events), whichever wake-up queued it: with
+ * input and output in one registration, bytes arriving on a writable
+ * socket report EPOLLOUT too, and space freed on a readable one EPOLLIN.
+ * BSD fires a read knote from its receive buffer's wake-ups and a write
+ * knote from its send buffer's only, so an EV_CLEAR knote of one direction
+ * must not hear the other's. epoll queues an event only for a wake-up
+ * whose bits meet its registration's mask (the host's poll wake-ups name
+ * their direction; hang-ups and errors wake every registration), so the
+ * kqueue's write interests (DIR_WRITE_OWN) have a registration of their
+ * own, EPOLLOUT alone, in a second set, the write set, which sits in the
+ * kernel's set (edge-triggered, data WSET_DATA) and is taken by whoever
+ * takes the kernel set's events (wset_take). One set per direction, not a
+ * dup of the descriptor in the same set: a dup would keep the file open
+ * after the user closed its number behind the kernel's back (a socket's
+ * peer would not see its end), and would take a descriptor number.
+ * Ports keep input and output in one registration (DIR_WRITE): a port
+ * event reports every ready bit the association asked for.
+ *
  * One known double: epoll_ctl ADD or MOD of a ready descriptor queues an
  * event for its present state, which the registering filter just reported
  * itself, so an EV_CLEAR knote registered on a ready descriptor reports
@@ -103,10 +122,13 @@
  *   from       to          by
  *   (free)     live        intr_source_hold: the first interest (alloc, hash,
  *                          epoll_ctl ADD unless NOEPOLL)
- *   live       live        hold / rele of another interest: the epoll mask
- *                          follows the read, write and except counts (MOD)
+ *   live       live        hold / rele of another interest: the epoll masks
+ *                          follow the read, write and except counts (the
+ *                          kernel's set) and the write-own count (the write
+ *                          set): ADD, MOD or DEL in each
  *   live       stale       a hold of the same number finds another file there
- *   live       (free)      the last rele: epoll_ctl DEL, unhash, free
+ *   live       (free)      the last rele: epoll_ctl DEL (each set it is in),
+ *                          unhash, free
  *   stale      (free)      the last rele (no epoll_ctl: the number is another
  *                          file's now)
  *
@@ -148,7 +170,9 @@ const INTRSRC = define_struct('intrsrc', {
   sotype: 'i32',   // [c,a] SO_TYPE of a socket (-1 until first asked), 0 otherwise
   nread: 'i32', nwrite: 'i32', // [I] interests (knotes) wanting input / output readiness
   nexcept: 'i32',  // [I] interests wanting exceptional conditions (out-of-band data)
-  events: 'i32',   // [I] the epoll mask registered (0: not in epoll)
+  nwown: 'i32',    // [I] interests wanting output readiness on a registration of their own (the write set)
+  events: 'i32',   // [I] the epoll mask registered in the kernel's set (0: not there)
+  wevents: 'i32',  // [I] the epoll mask registered in the write set (0: not there)
   flags: 'i32',    // [I,a] SRC_*; read lock-free by intr_source_valid, intr_source_unquiet
   users: 'i32',    // [I,a] INTR_USER_* of every hold so far; read lock-free by intr_dispatch
 });
@@ -162,7 +186,7 @@ export const sources = kcache_create('intrsrc', INTRSRC, (t) => t.intr_sources_m
 function nbuckets(max: number): number { let n = 64; while (n < max) n *= 2; return n; }
 /** Kernel-wide state: the lock, epoll and eventfd numbers (+1; 0 none), thread words, generation, then buckets. */
 const state = kregion_create('intr', (t) => W_BUCKETS + nbuckets(t.intr_sources_max!));
-const W_LOCK = 0, W_EPFD = 1, W_EVFD = 2, W_RUNNING = 3, W_GEN = 4, W_ASKED = 5, W_TID = 6, W_POKE = 7, W_BUCKETS = 8;
+const W_LOCK = 0, W_EPFD = 1, W_EVFD = 2, W_RUNNING = 3, W_GEN = 4, W_ASKED = 5, W_TID = 6, W_POKE = 7, W_WEPFD = 8, W_BUCKETS = 9;
 mutex_class('intr', state, { words: 1 });
 
 export const C_EVENTS = kstat_counter('intr', 'os_events');
@@ -244,22 +268,36 @@ export function intr_run_pokes(): void {
   for (const fn of controlFns) fn();
 }
 
-/** Makes the epoll set and its control eventfd (intr lock held): 0 or an errno. */
+/** Makes the epoll set, its control eventfd and the write set in it (intr lock held): 0 or an errno. */
 function epoll_setup(): Errno {
   if (I32[state.base + W_EPFD] !== 0) return 0;
   const ep = os.os_epoll_create();
   if (ep < 0) return 'ENOMEM';
-  const ev = os.os_eventfd();
-  if (ev < 0 || os.os_epoll_set(ep, ev, os.EPOLLIN, 0, 0, false) < 0) { os.os_close(ep); if (ev >= 0) os.os_close(ev); return 'ENOMEM'; }
+  const ev = os.os_eventfd(), wep = os.os_epoll_create();
+  if (ev < 0 || wep < 0 || os.os_epoll_set(ep, ev, os.EPOLLIN, 0, 0, false) < 0 ||
+      os.os_epoll_set(ep, wep, (os.EPOLLIN | os.EPOLLET) >>> 0, WSET_DATA, 0, false) < 0) {
+    os.os_close(ep); if (ev >= 0) os.os_close(ev); if (wep >= 0) os.os_close(wep);
+    return 'ENOMEM';
+  }
+  Atomics.store(I32, state.base + W_WEPFD, wep + 1);
   Atomics.store(I32, state.base + W_EVFD, ev + 1);
   Atomics.store(I32, state.base + W_EPFD, ep + 1);
   return 0;
 }
 
-/** Interest directions. */
-export const DIR_READ = 1, DIR_WRITE = 2, DIR_EXCEPT = 4;
+/**
+ * Interest directions. DIR_WRITE is output readiness on the source's one
+ * registration in the kernel's set, beside its input interests (a port
+ * association asking POLLIN and POLLOUT wants both bits of one report);
+ * DIR_WRITE_OWN is output readiness on a registration of its own in the
+ * write set, whose events come from output wake-ups only (Directions, above).
+ */
+export const DIR_READ = 1, DIR_WRITE = 2, DIR_EXCEPT = 4, DIR_WRITE_OWN = 8;
 /** The count field of an interest direction. */
-const dir_count = (dir: number): number => dir === DIR_READ ? S.nread : dir === DIR_WRITE ? S.nwrite : S.nexcept;
+const dir_count = (dir: number): number =>
+  dir === DIR_READ ? S.nread : dir === DIR_WRITE ? S.nwrite : dir === DIR_WRITE_OWN ? S.nwown : S.nexcept;
+/** The write set's data word in the kernel's set (no source is at address 1; 0 is the control eventfd). */
+const WSET_DATA = 1;
 
 /** The epoll mask a source's interests want. */
 function want(src: number): number {
@@ -270,19 +308,26 @@ function want(src: number): number {
   return m === 0 ? 0 : (m | os.EPOLLET) >>> 0;
 }
 
-/** Brings the epoll registration in line with the interests, or with none while quiet (intr lock held). */
+/** Brings the epoll registrations in line with the interests, or the kernel set's with none while quiet (intr lock held). */
 function sync_epoll(src: number): void {
   const f = I32[src + S.flags]!;
   if ((f & (SRC_STALE | SRC_NOEPOLL)) !== 0) return;
-  const m = (f & SRC_QUIET) !== 0 ? os.EPOLLET : want(src) | 0, had = I32[src + S.events]!;
-  if (m === had) return;
-  const ep = I32[state.base + W_EPFD]! - 1, fd = I32[src + S.fd]!;
+  const m = (f & SRC_QUIET) !== 0 ? os.EPOLLET : want(src) | 0;
+  if (!sync_set(src, W_EPFD, S.events, m)) return;
+  sync_set(src, W_WEPFD, S.wevents, I32[src + S.nwown]! > 0 ? (os.EPOLLOUT | os.EPOLLET) | 0 : 0);
+}
+/** One set's registration of src (field: its mask) made mask m; false when src proved not pollable. */
+function sync_set(src: number, setw: number, field: number, m: number): boolean {
+  const had = I32[src + field]!;
+  if (m === had) return true;
+  const ep = I32[state.base + setw]! - 1, fd = I32[src + S.fd]!;
   if (m === 0) os.os_epoll_del(ep, fd);
   else if (os.os_epoll_set(ep, fd, m, src, I32[src + S.gen]!, had !== 0) < 0) {
     // Not pollable (a regular file, a directory): always ready, nothing to wait for.
-    if (had === 0) { Atomics.store(I32, src + S.flags, f | SRC_NOEPOLL); return; }
+    if (had === 0) { Atomics.store(I32, src + S.flags, I32[src + S.flags]! | SRC_NOEPOLL); return false; }
   }
-  I32[src + S.events] = m;
+  I32[src + field] = m;
+  return true;
 }
 
 /** Whether source src is the open file os.st describes. */
@@ -327,9 +372,10 @@ const SHARED_INODE = (mode: number): boolean => mode === os.S_IFIFO || mode === 
 /** Whether src (in epoll, its identity matching) lost its epoll registration with its open file (intr lock held). */
 function reopened(src: number): boolean {
   if (!SHARED_INODE(I32[src + S.mode]!) || (I32[src + S.flags]! & SRC_NOEPOLL) !== 0) return false;
-  const m = I32[src + S.events]!;
+  // Either registration tells: both go with the open file.
+  const inMain = I32[src + S.events] !== 0, m = I32[src + (inMain ? S.events : S.wevents)]!;
   if (m === 0) return false;
-  const ep = I32[state.base + W_EPFD]! - 1, fd = I32[src + S.fd]!;
+  const ep = I32[state.base + (inMain ? W_EPFD : W_WEPFD)]! - 1, fd = I32[src + S.fd]!;
   if (os.os_epoll_set(ep, fd, m, src, I32[src + S.gen]!, false) < 0) return false;
   os.os_epoll_del(ep, fd);
   return true;
@@ -410,8 +456,13 @@ export function intr_source_rele(src: number, dir: number): void {
   mutex_enter(lockw());
   I32[src + dir_count(dir)]--;
   quiet_end(src);
-  if (I32[src + S.nread]! > 0 || I32[src + S.nwrite]! > 0 || I32[src + S.nexcept]! > 0) { sync_epoll(src); mutex_exit(lockw()); return; }
-  if (I32[src + S.events] !== 0 && (I32[src + S.flags]! & SRC_STALE) === 0) os.os_epoll_del(I32[state.base + W_EPFD]! - 1, I32[src + S.fd]!);
+  if (I32[src + S.nread]! > 0 || I32[src + S.nwrite]! > 0 || I32[src + S.nexcept]! > 0 || I32[src + S.nwown]! > 0) {
+    sync_epoll(src); mutex_exit(lockw()); return;
+  }
+  if ((I32[src + S.flags]! & SRC_STALE) === 0) {
+    if (I32[src + S.events] !== 0) os.os_epoll_del(I32[state.base + W_EPFD]! - 1, I32[src + S.fd]!);
+    if (I32[src + S.wevents] !== 0) os.os_epoll_del(I32[state.base + W_WEPFD]! - 1, I32[src + S.fd]!);
+  }
   unhash(src);
   Atomics.store(I32, src + S.gen, 0);
   mutex_exit(lockw());
@@ -450,7 +501,7 @@ function quiet_end(src: number): void {
 export function intr_source_quiet(src: number, dirs: number): boolean {
   mutex_enter(lockw());
   const f = I32[src + S.flags]!;
-  if ((f & (SRC_STALE | SRC_NOEPOLL | SRC_QUIET)) === 0 && I32[src + S.events] !== 0 && I32[src + S.nexcept] === 0 &&
+  if ((f & (SRC_STALE | SRC_NOEPOLL | SRC_QUIET)) === 0 && I32[src + S.events] !== 0 && I32[src + S.nexcept] === 0 && I32[src + S.nwown] === 0 &&
       I32[src + S.nread] === ((dirs & DIR_READ) !== 0 ? 1 : 0) && I32[src + S.nwrite] === ((dirs & DIR_WRITE) !== 0 ? 1 : 0)) {
     Atomics.store(I32, src + S.flags, f | SRC_QUIET);
     sync_epoll(src);
@@ -519,7 +570,7 @@ export function intr_source_fresh(src: number): boolean {
  */
 let seenSrc = 0, seenRev = 0;
 /** A host waiter's harvest took an event of src with these bits. */
-export function intr_revents_note(src: number, revents: number): void { seenSrc = src; seenRev = revents; }
+export function intr_revents_note(src: number, revents: number): void { if (src !== WSET_DATA) { seenSrc = src; seenRev = revents; } }
 /** The bits a host waiter's harvest noted for src in this call, or -1; forgets them either way. */
 export function intr_revents_take(src: number): number {
   const r = src !== 0 && src === seenSrc ? seenRev : -1;
@@ -558,8 +609,13 @@ export function src_sotype(src: number): number {
 
 // ---------------------------------------------------------------- the mapping
 
-/** What a consumer does with an OS event on a source (no lock held). Returns the activations it made. */
-export type IntrHandler = (src: number, revents: number) => number;
+/**
+ * What a consumer does with an OS event on a source (no lock held). Returns
+ * the activations it made. `wset`: the event is of the source's write-set
+ * registration (DIR_WRITE_OWN: output wake-ups only), else of its
+ * registration in the kernel's set (every other direction).
+ */
+export type IntrHandler = (src: number, revents: number, wset: boolean) => number;
 /** What a consumer does when a descriptor is closed through the kernel (no lock held). */
 export type IntrCloseHandler = (src: number, fd: number) => void;
 /**
@@ -601,13 +657,45 @@ export function intr_on_close(fn: IntrCloseHandler): void { closeHandlers.push(f
  * source's users only grow while it lives.
  */
 export function intr_dispatch(src: number, gen: number, revents: number): void {
+  if (src === WSET_DATA) { wset_take(); return; }
+  dispatch(src, gen, revents, false, INTR_USER_ANY);
+}
+function dispatch(src: number, gen: number, revents: number, wset: boolean, only: number): void {
   kstat_add(C_EVENTS);
   if (sources.index(src) < 0) return;
   if (gen === 0 || Atomics.load(I32, src + S.gen) !== gen) return;
-  const users = Atomics.load(I32, src + S.users);
+  const users = Atomics.load(I32, src + S.users) & only;
   let n = 0;
-  for (let i = 0; i < handlers.length; i++) if ((handlerUsers[i]! & users) !== 0) n += handlers[i]!(src, revents);
+  for (let i = 0; i < handlers.length; i++) if ((handlerUsers[i]! & users) !== 0) n += handlers[i]!(src, revents, wset);
   if (n !== 0) kstat_add(C_ACTIVATIONS, n);
+}
+
+/*
+ * The write set's event in the kernel's set: whoever took it (the intr
+ * thread, a host waiter, a bridge) takes what the write set holds now and
+ * dispatches it, as the kernel set's own events. Only the kqueue holds
+ * DIR_WRITE_OWN interests, so only its handler is asked. The write set is
+ * edge-triggered in the kernel's set, and each new event in it is a new
+ * edge there (epoll wakes the sets that hold a set at every arrival), so
+ * what arrives after the last look below brings its own event. A handler
+ * that took the set again while this one runs (none does) gets a buffer
+ * of its own.
+ */
+let wsetBuf: os.EpollEvents | undefined, wsetBusy = false;
+function wset_take(): void {
+  const wep = Atomics.load(I32, state.base + W_WEPFD) - 1;
+  if (wep < 0) return;
+  const buf = wsetBusy ? new os.EpollEvents(16) : (wsetBuf ??= new os.EpollEvents(64)), outer = !wsetBusy;
+  wsetBusy = true;
+  try {
+    let n: number;
+    do {
+      n = os.os_epoll_wait(wep, buf, 0);
+      for (let i = 0; i < n; i++) dispatch(buf.lo(i), buf.hi(i), buf.events(i), true, INTR_USER_KQ);
+    } while (n === buf.n);
+  } finally {
+    if (outer) wsetBusy = false;
+  }
 }
 
 /** Every source (live or stale) of descriptor number fd (takes the intr lock). */

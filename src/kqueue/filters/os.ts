@@ -20,6 +20,13 @@
  * NOTE_LOWAT: the event needs at least `data` bytes (readable or writable)
  * instead of the descriptor's own readiness; EV_EOF reports regardless.
  *
+ * A write knote's interest is DIR_WRITE_OWN: a registration of its own,
+ * apart from the read and except knotes' (intr.ts, Directions), so bytes
+ * arriving do not activate an EV_CLEAR write knote, nor space freed a read
+ * knote, where epoll reports the whole ready mask at either wake-up; the
+ * handler passes each knote only its own registration's events. Hang-ups
+ * and errors come on both registrations.
+ *
  * The intr thread's events arrive through the handler installed below (the
  * one mapping from OS events to activations: each knote of the source
  * evaluated under its kqueue's lock, as notify.ts does for kernel
@@ -278,9 +285,11 @@ const news_of = (filter: number): number => filter === EVFILT_READ ? READ_NEWS :
  * and a NOTE_LOWAT knote would wake its sleeper for every arrival below
  * the mark: both are evaluated here, as before.
  */
-function os_knote_news(kn: number, revents: number): void {
+function os_knote_news(kn: number, revents: number, wset: boolean): void {
   const st = I32[kn + K.status]!;
   if ((st & KN_DELETING) !== 0) return;
+  // Each knote hears its own direction's registration only (the header).
+  if ((I32[kn + K.filter] === EVFILT_WRITE) !== wset) return;
   const plain = (I32[kn + K.flags]! & EV_ONESHOT) === 0 && (I32[kn + K.sfflags]! & NOTE_LOWAT) === 0;
   if (!plain) { knote_event(kn, revents); return; }
   if ((revents & news_of(I32[kn + K.filter]!)) !== 0) knote_activate(kn);
@@ -288,6 +297,6 @@ function os_knote_news(kn: number, revents: number): void {
 
 // An OS event on a source: each of its knotes hears of it (the intr thread
 // or a host waiter's harvest, no lock held).
-ix.intr_add_handler((src, revents) => each_knote(src, -1, (kn) => os_knote_news(kn, revents)), ix.INTR_USER_KQ);
+ix.intr_add_handler((src, revents, wset) => each_knote(src, -1, (kn) => os_knote_news(kn, revents, wset)), ix.INTR_USER_KQ);
 // close(fd) through the kernel: drop its knotes first (knote_fdclose).
 ix.intr_on_close((src, fd) => { each_knote(src, fd, knote_detach_and_drop); });

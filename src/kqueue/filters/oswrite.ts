@@ -9,7 +9,7 @@ import { FD_BASE, fd_file } from '../../kern/fdtab.js';
 import { K, kn_ident } from '../knote.js';
 import { filter_register } from '../filter.js';
 import { EVFILT_WRITE } from '../consts.js';
-import { DIR_WRITE } from '../../intr/kapi.js';
+import { DIR_WRITE_OWN } from '../../intr/kapi.js';
 import { os_attach, os_detach, os_gone, os_isopen, os_write_event } from './os.js';
 // EVFILT_EXCEPT, the other OS-only filter, registers beside this one.
 import './osexcept.js';
@@ -19,7 +19,8 @@ filter_register(EVFILT_WRITE, {
   isfd: true,
   isopen(ident) { return ident < FD_BASE ? os_isopen(ident) : fd_file(ident) !== 0; },
   gone(kn) { return I32[kn + K.hook] !== 0 && os_gone(kn); },
-  attach(kn) { return kn_ident(kn) < FD_BASE ? os_attach(kn, DIR_WRITE) : 'EINVAL'; },
-  detach(kn) { os_detach(kn, DIR_WRITE); },
+  // Its own registration (the write set): bytes arriving are no news for it (os.ts).
+  attach(kn) { return kn_ident(kn) < FD_BASE ? os_attach(kn, DIR_WRITE_OWN) : 'EINVAL'; },
+  detach(kn) { os_detach(kn, DIR_WRITE_OWN); },
   event(kn) { return os_write_event(kn); },
 });
