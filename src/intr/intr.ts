@@ -175,6 +175,7 @@ const INTRSRC = define_struct('intrsrc', {
   wevents: 'i32',  // [I] the epoll mask registered in the write set (0: not there)
   flags: 'i32',    // [I,a] SRC_*; read lock-free by intr_source_valid, intr_source_unquiet
   users: 'i32',    // [I,a] INTR_USER_* of every hold so far; read lock-free by intr_dispatch
+  soerr: 'i32',    // [a] a socket's error taken at its hang-up (src_keep_soerr), 0 while none
 });
 export const S = INTRSRC.F;
 /** The sources' hash chains by descriptor number (I). */
@@ -606,6 +607,14 @@ export function src_sotype(src: number): number {
   Atomics.store(I32, src + S.sotype, v);
   return v;
 }
+
+/**
+ * A socket's error, taken once at its hang-up and kept for the open file's
+ * other knotes and later evaluations: Linux tells it only through
+ * getsockopt(SO_ERROR), which clears it, so a second read would find 0.
+ */
+export function src_soerr(src: number): number { return Atomics.load(I32, src + S.soerr); }
+export function src_keep_soerr(src: number, err: number): void { Atomics.compareExchange(I32, src + S.soerr, 0, err); }
 
 // ---------------------------------------------------------------- the mapping
 

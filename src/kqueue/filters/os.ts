@@ -12,10 +12,11 @@
  * FIONREAD or SO_SNDBUF less SIOCOUTQ for space writable, a listening TCP
  * socket's accept queue, size less offset for a regular file (always
  * readable, also at EOF, so appending after a read to the end is seen at
- * the next scan), SO_ERROR in fflags with EV_EOF. The identity check comes
- * first: a descriptor closed behind the kernel's back never reports, even
- * once its number names another file, and a change naming such a knote
- * finds it gone (dropped; EV_DELETE is then ENOENT).
+ * the next scan), SO_ERROR in fflags with EV_EOF at a hang-up (sock_error).
+ * The identity check comes first: a descriptor closed behind the kernel's
+ * back never reports, even once its number names another file, and a
+ * change naming such a knote finds it gone (dropped; EV_DELETE is then
+ * ENOENT).
  *
  * NOTE_LOWAT: the event needs at least `data` bytes (readable or writable)
  * instead of the descriptor's own readiness; EV_EOF reports regardless.
@@ -130,11 +131,30 @@ function lowat(kn: number): number {
 
 const isfile = (mode: number): boolean => mode === ix.S_IFREG || mode === ix.S_IFDIR;
 
-/** The socket's pending error, taken when poll says there is one. */
-function sock_error(fd: number, mode: number, rev: number): number {
-  if (mode !== ix.S_IFSOCK || (rev & ix.POLLERR) === 0) return 0;
-  return Math.max(0, ix.os_sockopt_int(fd, ix.SOL_SOCKET, ix.SO_ERROR));
+/**
+ * The socket error for EV_EOF's fflags, at a hang-up only. BSD's filters
+ * read so_error; Linux tells it only through getsockopt(SO_ERROR), which
+ * clears it, taking it from the program's next recv, send or SO_ERROR.
+ * So an error without a hang-up (a connected UDP socket's ICMP error, a
+ * datagram peer gone: BSD's temporary error) is left where it is: the knote
+ * fires without EV_EOF (a read or write would not block) and the program's
+ * call gets the error, as on BSD. At a hang-up the error is what EV_EOF's
+ * fflags carry (the contract): it is taken once and kept in the source
+ * (intr.ts src_keep_soerr), so the open file's other knotes and later
+ * evaluations report it too; the program's own SO_ERROR then reads 0 (a
+ * non-blocking connect refused: take the error from fflags), which Linux
+ * cannot avoid.
+ */
+function sock_error(src: number, fd: number, mode: number, rev: number, hup: boolean): number {
+  if (mode !== ix.S_IFSOCK || !hup) return 0;
+  const kept = ix.src_soerr(src);
+  if (kept > 0 || (rev & ix.POLLERR) === 0) return kept;
+  const err = Math.max(0, ix.os_sockopt_int(fd, ix.SOL_SOCKET, ix.SO_ERROR));
+  if (err > 0) ix.src_keep_soerr(src, err);
+  return err;
 }
+/** A socket's error without a hang-up: the knote fires, the error is the program's (sock_error). */
+const sock_soft_error = (mode: number, rev: number, hup: boolean): boolean => mode === ix.S_IFSOCK && !hup && (rev & ix.POLLERR) !== 0;
 
 /** Bytes readable (or the accept backlog of a listening socket). */
 function readable_bytes(fd: number, src: number, rev: number): number {
@@ -166,11 +186,11 @@ export function os_read_event(kn: number): boolean {
   const rev = q >= 0 ? (q > 0 ? ix.POLLIN : 0) | (seen & (ix.POLLHUP | ix.POLLRDHUP | ix.POLLERR))
     : ix.os_poll(fd, ix.POLLIN | ix.POLLPRI | ix.POLLRDHUP);
   if (rev < 0) return false;
-  const err = sock_error(fd, mode, rev);
-  const eof = (rev & (ix.POLLHUP | ix.POLLRDHUP)) !== 0 || err !== 0;
+  const eof = (rev & (ix.POLLHUP | ix.POLLRDHUP)) !== 0;
+  const err = sock_error(src, fd, mode, rev, eof);
   const n = q >= 0 ? q : readable_bytes(fd, src, rev);
   report(kn, n, eof, err);
-  return eof || (lw > 0 ? n >= lw : (rev & ix.POLLIN) !== 0);
+  return eof || sock_soft_error(mode, rev, eof) || (lw > 0 ? n >= lw : (rev & ix.POLLIN) !== 0);
 }
 
 /** Space writable now, as the descriptor's kind can tell it. */
@@ -194,12 +214,13 @@ export function os_write_event(kn: number): boolean {
   if (isfile(mode)) { report(kn, 0, false, 0); return true; }
   const rev = ix.os_poll(fd, ix.POLLOUT);
   if (rev < 0) return false;
-  const err = sock_error(fd, mode, rev);
-  // A pipe whose reader is gone polls POLLERR; a socket that cannot send any more, POLLHUP or an error.
-  const eof = (rev & (ix.POLLHUP | ix.POLLERR)) !== 0;
+  // A pipe whose reader is gone polls POLLERR; a socket that cannot send any
+  // more, POLLHUP (its error alone is no end: sock_error).
+  const eof = (rev & (mode === ix.S_IFSOCK ? ix.POLLHUP : ix.POLLHUP | ix.POLLERR)) !== 0;
+  const err = sock_error(src, fd, mode, rev, eof);
   const n = eof ? 0 : writable_bytes(fd, mode);
   report(kn, n, eof, err);
-  return eof || (lw > 0 ? n >= lw : (rev & ix.POLLOUT) !== 0);
+  return eof || sock_soft_error(mode, rev, eof) || (lw > 0 ? n >= lw : (rev & ix.POLLOUT) !== 0);
 }
 
 /** The knotes of kq on src's list (osknote taken and dropped here; kqueue lock held). */
