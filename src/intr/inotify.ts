@@ -190,7 +190,12 @@ function watch_of(wd: number): number {
  * file that cannot be watched) is the descriptor's fault.
  */
 function add_watch_errno(e: number): Errno {
-  return e === 28 /* ENOSPC */ || e === 12 /* ENOMEM */ ? 'ENOMEM' : 'EBADF';
+  // EACCES: inotify wants read permission on the file (a descriptor opened
+  // write-only on a file its owner cannot read): BSD's kevent(2) has EACCES
+  // for a filter the process may not register, illumos port_associate(3C)
+  // for a PORT_SOURCE_FILE file it may not access. It was EBADF, which says
+  // the descriptor is not open.
+  return e === 28 /* ENOSPC */ || e === 12 /* ENOMEM */ ? 'ENOMEM' : e === 13 /* EACCES */ ? 'EACCES' : 'EBADF';
 }
 
 /** What ino_hold made. */
@@ -199,7 +204,8 @@ export const ino_held = { w: 0 };
 /**
  * Watches the open file of host descriptor fd for the IN_* bits of `mask`
  * on behalf of (kind, owner): 0 (the watcher in ino_held.w) or ENOMEM
- * (tables or host limit full), EBADF (the descriptor cannot be watched),
+ * (tables or host limit full), EACCES (no read permission on the file),
+ * EBADF (the descriptor cannot be watched),
  * EOPNOTSUPP (no host calls). Never throws; may be called under the
  * consumer's lock. The caller, once it holds no lock, calls ino_flush
  * (joining a watch may have read events for its other watchers: drain) and
