@@ -6,7 +6,10 @@
  * with its argument; when that returns or its Promise settles (or throws),
  * the LWP exits as by lwp_exit. The worker then goes back to the pool,
  * unless the LWP left work behind in this thread (timers, sockets, pending
- * kernel waits) that would run under the next LWP: then it is retired.
+ * kernel waits) that would run under the next LWP, or an uncaught error
+ * ended it while its start function was still suspended (it could resume
+ * later, under the next LWP): then it is retired, as a plain worker's
+ * thread would have ended with that work.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { worker_threads } from '../kern/host.js';
@@ -68,7 +71,12 @@ function on_uncaught(e: unknown): void {
   if (e instanceof LwpExit) return; // lwp_exit() unwound through a callback: already exited
   const lid = cur.lid;
   console.error(`ukern: uncaught exception in LWP ${lid || '(none)'}:`, e);
-  if (cur.lwp !== 0) finish(LW_THREW);
+  // The start function has not settled (finish would have unbound the LWP):
+  // it may resume at any later event, and nothing here can cancel it. In a
+  // worker of its own an uncaught error would end the thread, and that
+  // function with it: so does this one, retired (not reused) once the LWP
+  // has exited.
+  if (cur.lwp !== 0) finish(LW_THREW, true);
 }
 
 /*
@@ -78,10 +86,17 @@ function on_uncaught(e: unknown): void {
  * in the kernel waiting for this very LWP).
  */
 function on_exit(): void {
-  if (running && cur.lwp !== 0 && !exited_self()) lwp_reap_dead(cur.lid);
+  if (running !== 0 && cur.lwp !== 0 && !exited_self()) lwp_reap_dead(cur.lid);
 }
 
-let running = false;
+/**
+ * The run whose LWP this worker is bound to (a serial of this worker's
+ * runs), 0 when none. Each run finishes its LWP only while it is still the
+ * current one: a start function that settles after its LWP was ended for it
+ * (an uncaught error) must not end the LWP bound after it.
+ */
+let running = 0;
+let runs = 0;
 
 /**
  * Start modules this worker has imported, by href. A warm worker that runs
@@ -99,7 +114,7 @@ async function load(href: string): Promise<Record<string, unknown>> {
 async function run(req: RunRequest): Promise<void> {
   const h = lwp_byid(req.lid);
   if (h === 0) { done(req.lid, true); return; }
-  running = true;
+  const me = running = ++runs;
   lwp_bind(h);
   lwp_startup(h);
   lwp_halt(); // created LWP_SUSPENDED: wait here for lwp_continue
@@ -115,12 +130,16 @@ async function run(req: RunRequest): Promise<void> {
       console.error(`ukern: LWP ${req.lid} start function threw:`, e);
     }
   }
-  if (running) finish(flags);
+  if (running === me) finish(flags);
 }
 
-/** Ends the current LWP (unless lwp_exit already did) and returns the worker to lwp0. */
-function finish(flags: number): void {
-  running = false;
+/**
+ * Ends the current LWP (unless lwp_exit already did) and returns the worker
+ * to its pool; `abandoned`: its start function has not settled, and the
+ * worker is retired.
+ */
+function finish(flags: number, abandoned = false): void {
+  running = 0;
   const h = cur.lwp, lid = cur.lid;
   if (h === 0) return;
   if (!exited_self()) {
@@ -129,7 +148,7 @@ function finish(flags: number): void {
     if (lwp_orphan_sleepers(h) > 0) sq_abandon_thread();
     lwp_exit_common(h, lid, flags);
   }
-  const busy = process.getActiveResourcesInfo().some((r) => r !== 'MessagePort' && r !== 'CloseReq');
+  const busy = abandoned || process.getActiveResourcesInfo().some((r) => r !== 'MessagePort' && r !== 'CloseReq');
   cur.lid = 0; cur.lwp = 0; cur.nlocksw = H_SCRATCH; cur.sparew = 0;
   exited_self(false);
   done(lid, !busy && !sq_thread_abandoned());

@@ -1,0 +1,77 @@
+/**
+ * What an LWP leaves behind in its worker must never run under the next LWP
+ * of that worker (src/lwp/trampoline-main.ts): the semantics of a plain
+ * `new Worker`, whose leftover callbacks die with its thread. Each case runs
+ * LWP A, which leaves something behind, then LWP B on the same warm worker
+ * if the pool reuses it (the pool keeps one idle worker and gives a create
+ * the warmest: A's), and checks that A's leftover never ran under B and that
+ * B ran its own body to the end. This file is also the LWPs' module; the
+ * tests are registered in the main thread only.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isMainThread, threadId } from 'node:worker_threads';
+import * as sys from '../src/sys/index.js';
+import { until, within } from './helpers.js';
+
+// Words of the result array: what A's leftover saw as the current LWP (0:
+// never ran; -1: ran with no LWP bound), A's and B's threadIds, B started, B done.
+const SEEN = 0, A_TID = 1, B_TID = 2, B_UP = 3, B_DONE = 4, GATE = 5;
+
+/** LWP A: leaves `kind` behind and returns. */
+export async function leaver(a: { sab: SharedArrayBuffer; kind: string }): Promise<void> {
+  const r = new Int32Array(a.sab);
+  Atomics.store(r, A_TID, threadId);
+  switch (a.kind) {
+    case 'uncaught-await': {
+      // An uncaught error ends A while its start function awaits something
+      // Node does not list (a bare Atomics.waitAsync); the main thread lets
+      // the wait go on once B runs.
+      setTimeout(() => { throw new Error('fix-pool-leftover: LWP A throws while its start function awaits'); }, 10);
+      await Atomics.waitAsync(r, GATE, 0, 20_000).value;
+      let lid = -1;
+      try { lid = sys.lwp_self() || -1; } catch { /* no LWP bound */ }
+      Atomics.store(r, SEEN, lid);
+      return;
+    }
+    default: throw new Error(`unknown kind ${a.kind}`);
+  }
+}
+
+/** LWP B: runs 800 ms of its own (its event loop turning), then marks itself done. */
+export async function stayer(a: { sab: SharedArrayBuffer }): Promise<void> {
+  const r = new Int32Array(a.sab);
+  Atomics.store(r, B_TID, threadId);
+  Atomics.store(r, B_UP, 1);
+  await new Promise((res) => setTimeout(res, 800));
+  Atomics.store(r, B_DONE, 1);
+}
+
+const self = new URL(import.meta.url);
+
+async function leftover_case(kind: string, poke: (r: Int32Array) => void): Promise<void> {
+  const sab = new SharedArrayBuffer(32);
+  const r = new Int32Array(sab);
+  const a = sys.lwp_create({ module: self, export: 'leaver', arg: { sab, kind } });
+  assert.equal(await within(sys.lwp_wait_async(a), 20_000, 'LWP A'), a);
+  // A's worker back in the pool (at most 1 s: a retired one never shows idle).
+  await until(() => sys.kstat('lwp')['lwp.pool_idle'] === 1, 1000, 'A\'s worker idle').catch(() => { /* retired */ });
+  const b = sys.lwp_create({ module: self, export: 'stayer', arg: { sab } });
+  await until(() => Atomics.load(r, B_UP) === 1, 20_000, 'LWP B to start');
+  poke(r);
+  assert.equal(await within(sys.lwp_wait_async(b), 20_000, 'LWP B'), b);
+  const seen = Atomics.load(r, SEEN);
+  const same = Atomics.load(r, A_TID) === Atomics.load(r, B_TID) ? ' (same worker)' : '';
+  assert.notEqual(seen, b, `A's leftover (${kind}) ran under LWP B${same}`);
+  assert.equal(Atomics.load(r, B_DONE), 1, `LWP B was ended before its start function returned${same}`);
+}
+
+if (isMainThread) {
+  // One idle worker kept, none prestarted, the surplus retired at once: A's
+  // worker is the only idle one when B is created.
+  sys.boot({ lwp_pool: 0, lwp_pool_linger: 0 });
+
+  test('an LWP ended by an uncaught error while its start function awaits: that function never resumes under the next LWP', async () => {
+    await leftover_case('uncaught-await', (r) => { Atomics.store(r, GATE, 1); Atomics.notify(r, GATE); });
+  });
+}
