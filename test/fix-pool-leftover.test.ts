@@ -10,7 +10,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isMainThread, threadId } from 'node:worker_threads';
+import { isMainThread, threadId, BroadcastChannel } from 'node:worker_threads';
 import * as sys from '../src/sys/index.js';
 import { until, within } from './helpers.js';
 
@@ -18,11 +18,25 @@ import { until, within } from './helpers.js';
 // never ran; -1: ran with no LWP bound), A's and B's threadIds, B started, B done.
 const SEEN = 0, A_TID = 1, B_TID = 2, B_UP = 3, B_DONE = 4, GATE = 5;
 
+/** The leftover callback: records the LWP it runs under, then throws as a careless callback would. */
+function leftover(r: Int32Array): void {
+  let lid = -1;
+  try { lid = sys.lwp_self() || -1; } catch { /* no LWP bound */ }
+  Atomics.store(r, SEEN, lid);
+  throw new Error('fix-pool-leftover: a leftover callback of LWP A');
+}
+
 /** LWP A: leaves `kind` behind and returns. */
 export async function leaver(a: { sab: SharedArrayBuffer; kind: string }): Promise<void> {
   const r = new Int32Array(a.sab);
   Atomics.store(r, A_TID, threadId);
   switch (a.kind) {
+    case 'broadcast': {
+      // Ref'd and listening: a plain worker would never end.
+      const bc = new BroadcastChannel('fix-pool-leftover');
+      bc.onmessage = () => { bc.close(); leftover(r); };
+      return;
+    }
     case 'uncaught-await': {
       // An uncaught error ends A while its start function awaits something
       // Node does not list (a bare Atomics.waitAsync); the main thread lets
@@ -70,6 +84,13 @@ if (isMainThread) {
   // One idle worker kept, none prestarted, the surplus retired at once: A's
   // worker is the only idle one when B is created.
   sys.boot({ lwp_pool: 0, lwp_pool_linger: 0 });
+
+  test('a listening BroadcastChannel left by an LWP never delivers under the next LWP of its worker', async () => {
+    const bc = new BroadcastChannel('fix-pool-leftover');
+    try {
+      await leftover_case('broadcast', () => bc.postMessage('x'));
+    } finally { bc.close(); }
+  });
 
   test('an LWP ended by an uncaught error while its start function awaits: that function never resumes under the next LWP', async () => {
     await leftover_case('uncaught-await', (r) => { Atomics.store(r, GATE, 1); Atomics.notify(r, GATE); });

@@ -5,11 +5,11 @@
  * wait while it is suspended, import the module and call the start function
  * with its argument; when that returns or its Promise settles (or throws),
  * the LWP exits as by lwp_exit. The worker then goes back to the pool,
- * unless the LWP left work behind in this thread (timers, sockets, pending
- * kernel waits) that would run under the next LWP, or an uncaught error
- * ended it while its start function was still suspended (it could resume
- * later, under the next LWP): then it is retired, as a plain worker's
- * thread would have ended with that work.
+ * unless the LWP left work behind in this thread (timers, sockets, ports
+ * listening, pending kernel waits) that would run under the next LWP, or an
+ * uncaught error ended it while its start function was still suspended (it
+ * could resume later, under the next LWP): then it is retired, as a plain
+ * worker's thread would have ended with that work.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { worker_threads } from '../kern/host.js';
@@ -55,6 +55,7 @@ export function trampoline_start(imp: (specifier: string) => Promise<unknown>): 
   port.on('message', (m: RunRequest) => {
     if (m.t === 'run') void run(m);
   });
+  ownPorts = ports_listed();
   Atomics.compareExchange(state, 0, WS_STARTING, WS_IDLE); // fails when already given an LWP
   post({ t: 'ready' });
 }
@@ -97,6 +98,39 @@ function on_exit(): void {
  */
 let running = 0;
 let runs = 0;
+/** MessagePorts the trampoline itself keeps listening (its channel to the pool's owner), as Node lists them. */
+let ownPorts = 0;
+
+function ports_listed(): number {
+  let n = 0;
+  for (const r of process.getActiveResourcesInfo()) if (r === 'MessagePort') n++;
+  return n;
+}
+
+/**
+ * Whether the thread holds work of the LWP that would run under the next
+ * one: whatever keeps the event loop alive (Node lists what is ref'd:
+ * timers, immediates, handles, requests), but the trampoline's own ports
+ * and a close in progress. A ref'd port the LWP left listening (a
+ * MessagePort or BroadcastChannel with a handler: Node lists both as
+ * MessagePort) is work too: it would deliver its next message to that
+ * handler, under whichever LWP runs then. One more is not: a worker's
+ * stdout and stderr write to the parent thread on a port of Node's own,
+ * ref'd while a write waits for the parent to take it (as long as the
+ * parent does not turn its event loop: the main thread may be blocked in
+ * lwp_wait). Counted, any LWP that printed just before it ended (3 % of the
+ * test suite's LWPs) would cost the next create a worker start.
+ */
+function left_behind(): boolean {
+  let ports = 0;
+  for (const r of process.getActiveResourcesInfo()) {
+    if (r === 'MessagePort') ports++;
+    else if (r !== 'CloseReq') return true;
+  }
+  if (ports <= ownPorts) return false;
+  const stdio = process.stdout.writableLength > 0 || process.stderr.writableLength > 0 ? 1 : 0;
+  return ports > ownPorts + stdio;
+}
 
 /**
  * Start modules this worker has imported, by href. A warm worker that runs
@@ -148,7 +182,7 @@ function finish(flags: number, abandoned = false): void {
     if (lwp_orphan_sleepers(h) > 0) sq_abandon_thread();
     lwp_exit_common(h, lid, flags);
   }
-  const busy = abandoned || process.getActiveResourcesInfo().some((r) => r !== 'MessagePort' && r !== 'CloseReq');
+  const busy = abandoned || left_behind();
   cur.lid = 0; cur.lwp = 0; cur.nlocksw = H_SCRATCH; cur.sparew = 0;
   exited_self(false);
   done(lid, !busy && !sq_thread_abandoned());
