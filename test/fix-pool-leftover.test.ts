@@ -5,8 +5,11 @@
  * LWP A, which leaves something behind, then LWP B on the same warm worker
  * if the pool reuses it (the pool keeps one idle worker and gives a create
  * the warmest: A's), and checks that A's leftover never ran under B and that
- * B ran its own body to the end. This file is also the LWPs' module; the
- * tests are registered in the main thread only.
+ * B ran its own body to the end (a throw from a leftover callback ended B as
+ * if its own start function had thrown). The unref'd cases are todo: Node
+ * lists only what is ref'd, and seeing unref'd timers needs a design the
+ * trampoline alone cannot give (docs/internals.md, the LWP pool). This file
+ * is also the LWPs' module; the tests are registered in the main thread only.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,6 +34,12 @@ export async function leaver(a: { sab: SharedArrayBuffer; kind: string }): Promi
   const r = new Int32Array(a.sab);
   Atomics.store(r, A_TID, threadId);
   switch (a.kind) {
+    case 'unref-timeout':
+      setTimeout(() => leftover(r), 200).unref();
+      return;
+    case 'abort-timeout':
+      AbortSignal.timeout(200).addEventListener('abort', () => leftover(r));
+      return;
     case 'broadcast': {
       // Ref'd and listening: a plain worker would never end.
       const bc = new BroadcastChannel('fix-pool-leftover');
@@ -84,6 +93,14 @@ if (isMainThread) {
   // One idle worker kept, none prestarted, the surplus retired at once: A's
   // worker is the only idle one when B is created.
   sys.boot({ lwp_pool: 0, lwp_pool_linger: 0 });
+
+  test('an unref\'d setTimeout left by an LWP never runs under the next LWP of its worker', { todo: 'the pool does not see unref\'d timers: Node lists only what is ref\'d (docs/internals.md, the LWP pool)' }, async () => {
+    await leftover_case('unref-timeout', () => { /* it fires by itself */ });
+  });
+
+  test('an AbortSignal.timeout left by an LWP never fires under the next LWP of its worker', { todo: 'the pool does not see unref\'d timers: Node lists only what is ref\'d (docs/internals.md, the LWP pool)' }, async () => {
+    await leftover_case('abort-timeout', () => { /* it fires by itself */ });
+  });
 
   test('a listening BroadcastChannel left by an LWP never delivers under the next LWP of its worker', async () => {
     const bc = new BroadcastChannel('fix-pool-leftover');

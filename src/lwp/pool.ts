@@ -318,6 +318,10 @@ export class WorkerPool {
   }
 
   private on_exit(s: Slot): void {
+    // A worker that ends unasked before it ran an LWP (a start that failed)
+    // is not replaced here: a start that failed may fail again, and
+    // replacing each failure would start workers in a loop. The next create
+    // starts its own worker, and the refill after it.
     this.slots.delete(s);
     Atomics.store(s.st, 0, WS_GONE);
     const lid = s.lid;
