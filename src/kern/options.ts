@@ -15,7 +15,11 @@ export interface BootOptions {
   memsize?: number;
   /** Most LWPs alive (not yet collected) at once, maxlwp (default 256). */
   maxlwp?: number;
-  /** Warm worker threads kept for reuse by lwp_create (default 2). */
+  /**
+   * Warm worker threads kept for reuse by lwp_create (default 2), per creating
+   * side: the main thread's creates and the LWPs' own (served by lwp0) each
+   * keep this many, ~8 MiB RSS a worker.
+   */
   lwp_pool?: number;
   /**
    * Milliseconds that idle workers beyond lwp_pool are kept after their LWPs
