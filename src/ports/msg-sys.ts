@@ -18,7 +18,7 @@
  * memory. The Port class then picks the value out of the inbox by key. A
  * sys-layer program that takes a message event with port_get(n) sees it as
  * such an event; its value waits in the inbox, which keeps at most
- * `msg_arena` payload bytes' worth (oldest dropped).
+ * what the arena holds, `msg_arena` bytes counted by block (oldest dropped).
  *
  * The event rides the poster's send lane of the port when it has one (or
  * can claim it: lane.ts), as port_send's events do: an entry of source
@@ -50,7 +50,7 @@ import { port_source_register, type PortDelivery } from './source.js';
 import { lane_push_source, lane_send_source_locked, lane_before_locked } from './lane.js';
 import { lane_set_discard } from './lane-locked.js';
 import {
-  msg_alloc, msg_alloc_many, msg_block, msg_key, msg_free, msg_free_defer, msg_free_flush, msg_length, msg_payload_offset, msg_order, msg_max_payload, msg_arena_size,
+  msg_alloc, msg_alloc_many, msg_block, msg_key, msg_free, msg_free_defer, msg_free_flush, msg_length, msg_payload_offset, msg_order, msg_block_bytes, msg_max_payload, msg_arena_size,
   kmem_buffer, msg_room_armed, msg_count_discarded, msg_room_word, msg_waiters_word,
 } from './msg-arena.js';
 import { ArgRangeError } from '../kern/copyin.js';
@@ -266,9 +266,13 @@ function batch_enqueue(fd: number, k: number, syscall: string): number {
 // [ibHead, ibEnd) are live (key -1: picked up out of order); the arrays keep
 // their length when the inbox empties (ibHead = ibEnd = 0): a length store
 // would give V8 new backing stores to grow again at the next message, one
-// allocation per array per message in a ping-pong. Bounded by the payload
-// bytes it holds, at most the arena's size (a sys-layer program that never
-// picks them up loses the oldest, nothing else).
+// allocation per array per message in a ping-pong. Bounded by the arena's
+// size, each entry counting the bytes of the block it came in (64 at least),
+// so it never holds more than the arena could at once (a sys-layer program
+// that never picks them up loses the oldest, nothing else): counted by
+// payload bytes, a stream of `null`s (2 bytes each) could leave ~2M entries
+// for the default 4 MiB arena, some 30 bytes of arrays each plus its value,
+// where the arena itself holds at most 64K such messages.
 const ibKey: number[] = [], ibVal: unknown[] = [], ibErr: (Error | undefined)[] = [], ibSize: number[] = [];
 let ibHead = 0, ibEnd = 0;
 let inboxBytes = 0;
@@ -325,7 +329,7 @@ export function msg_inbox_pick(key: number, ev: { message?: unknown; error?: Err
   return true;
 }
 
-/** Messages and payload bytes waiting in this thread's inbox (tests). */
+/** Messages waiting in this thread's inbox and the bytes they count (their blocks': tests). */
 export function msg_inbox_size(): { messages: number; bytes: number } {
   let n = 0;
   for (let i = ibHead; i < ibEnd; i++) if (ibKey[i] !== -1) n++;
@@ -355,7 +359,7 @@ function msg_deliver(d: PortDelivery): boolean {
     error = e instanceof Error ? e : new Error(String(e));
   }
   msg_free_defer(b); // the take's blocks go back as one chain at its end (msg_free_flush)
-  inbox_put(d.object, value, error, len);
+  inbox_put(d.object, value, error, msg_block_bytes(len));
   return true;
 }
 
