@@ -5,6 +5,7 @@
  * it), and a give-up (GIVE_UP) to V8's serializer for anything the format
  * does not cover.
  */
+import { types } from 'node:util';
 import { SHAPE_PROMOTE, type AnyTyped, FAST, K_BUFFER, K_DATAVIEW, T_AB, T_ARRAY, T_ASCII, T_ASCII8, T_DATE, T_F64, T_FALSE, T_INT, T_MAP, T_NULL, T_OBJECT, T_SAB, T_SET, T_SHAPE, T_SHVIEW, T_TRUE, T_UNDEF, T_UTF16, T_VIEW, type TypedCtor, VIEWS, type ViewCtor, typed } from './msg-fast.js';
 
 /** Thrown inside the encoder when the value needs V8's serializer. */
@@ -123,7 +124,7 @@ function utf16(s: string, n: number): void {
  * words (its last one padded with zeros: see plain_object) and its values'
  * writer.
  */
-interface EncShape { keys: string[]; hits: number; head: Uint8Array | undefined; headWords: Int32Array | undefined; write: ((o: Record<string, unknown>, v: (x: unknown) => void, u: (o: object, k: string) => void) => void) | undefined }
+interface EncShape { keys: string[]; hits: number; indexed: boolean; head: Uint8Array | undefined; headWords: Int32Array | undefined; write: ((o: Record<string, unknown>, v: (x: unknown) => void, u: (o: object, k: string) => void) => void) | undefined }
 const SHAPES_MAX = 1024;
 /** Objects with more keys than this are written key by key (a literal per shape stays small). */
 const SHAPE_KEYS_MAX = 64;
@@ -167,7 +168,8 @@ function enc_shape_lookup(keys: string[]): EncShape | undefined {
   // another was misread by a receiver that had not seen it (EIO, or other
   // keys). Such a key list is kept (found again at once) but never becomes a
   // shape: its hits stay -Infinity.
-  const sh: EncShape = { keys, hits: keys.every(is_ascii) ? 1 : -Infinity, head: undefined, headWords: undefined, write: undefined };
+  const c0 = keys[0]!.charCodeAt(0);
+  const sh: EncShape = { keys, hits: keys.every(is_ascii) ? 1 : -Infinity, indexed: c0 >= 0x30 && c0 <= 0x39, head: undefined, headWords: undefined, write: undefined };
   if (list === undefined) encShapes.set(keys[0]!, [sh]); else list.push(sh);
   nEncShapes++;
   return sh;
@@ -216,6 +218,13 @@ function plain_object(o: Record<string, unknown>): void {
   const keys = Object.keys(o);
   const n = keys.length;
   const sh = n === 0 ? undefined : enc_shape(keys);
+  // An arguments object is refused by structured clone; its prototype is
+  // Object.prototype and its keys are its indices, so it came here. Told
+  // by a call into C++ only where it can be: on the path of key lists that
+  // are no shape (an empty one included), and for shapes whose first key
+  // starts with a digit (integer keys come first, so every arguments object
+  // with an element has such a key list); the small object pays nothing.
+  if ((sh === undefined || sh.indexed) && isArgumentsObject(o)) throw GIVE_UP;
   if (sh !== undefined) {
     const head = sh.head!, hl = head.length;
     if (hl <= HEAD_WORDS_MAX * 4) {
@@ -254,8 +263,22 @@ function plain_object(o: Record<string, unknown>): void {
   if (m !== n) dv.setUint32(at, m, true);
 }
 
+const { isProxy, isArgumentsObject } = types;
+
 function obj(o: object): void {
   mark(o);
+  // A view first: ArrayBuffer.isView reads the object's internal slot, so a
+  // Proxy is never one, and most messages' views need no other test.
+  if (ArrayBuffer.isView(o)) { view(o); return; }
+  // A Proxy is refused by structured clone (a DataCloneError, before any of
+  // its traps runs), so V8's serializer gets it, before anything here
+  // (Object.getPrototypeOf, Object.keys, a property read) runs a trap: sent
+  // as the plain object or array its traps made it look like, a reactive
+  // object (Vue's, MobX's) crossed where postMessage throws. No cheaper
+  // test can tell (every reflective operation runs a trap, and Array.isArray
+  // sees through a Proxy): a call into C++, ~25 ns, paid once per plain
+  // object and array (measured with the small object: see the commit).
+  if (isProxy(o)) throw GIVE_UP;
   if (Array.isArray(o)) {
     if (Object.getPrototypeOf(o) !== Array.prototype) throw GIVE_UP;
     const n = o.length;
@@ -276,7 +299,6 @@ function obj(o: object): void {
   }
   const proto = Object.getPrototypeOf(o) as unknown;
   if (proto === Object.prototype || proto === null) { plain_object(o as Record<string, unknown>); return; }
-  if (ArrayBuffer.isView(o)) { view(o); return; }
   other(o, proto);
 }
 

@@ -5,8 +5,8 @@
  * SharedArrayBuffers and views over them, shared by id), written into one
  * reusable scratch buffer of this thread. Anything else (class instances,
  * RegExps, Errors, BigInts, boxed primitives, sparse arrays or arrays with
- * extra properties, an object met twice: cycles and shared references)
- * makes the fast path give up, and the whole value goes through V8's
+ * extra properties, an object met twice: cycles and shared references;
+ * Proxies and arguments objects, which V8 refuses) makes the fast path give up, and the whole value goes through V8's
  * serializer (msg-codec.ts), which has the structured clone algorithm's
  * exact semantics for all of them.
  *
