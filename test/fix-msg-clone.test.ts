@@ -104,3 +104,31 @@ test('an ordinary object whose prototype was set to Object.prototype is a plain 
     assert.equal(Object.getPrototypeOf(ours), Object.getPrototypeOf(sc), `${what}: prototype`);
   }
 });
+
+test('a view whose prototype was changed crosses as its own kind, as structuredClone sends it', () => {
+  const f64 = Object.setPrototypeOf(new Float64Array([1.5, -2, 3]), Object.prototype) as object;
+  const u8 = Object.setPrototypeOf(Uint8Array.from([7, 8, 9, 10]), null) as object;
+  const i16 = Object.setPrototypeOf(new Int16Array(new ArrayBuffer(16), 4, 3).fill(-5), Float64Array.prototype) as object;
+  const dv = Object.setPrototypeOf(new DataView(Uint8Array.from([1, 2, 3, 4, 5]).buffer, 1, 3), Object.prototype) as object;
+  for (const v of [f64, u8, i16, dv, { nested: [f64, dv] }]) {
+    const want = structuredClone(v);
+    const got = roundtrip(v);
+    assert.deepEqual(got, want);
+    const a = (want as { nested?: unknown[] }).nested ?? [want], b = (got as { nested?: unknown[] }).nested ?? [got];
+    for (let i = 0; i < a.length; i++) assert.equal(Object.getPrototypeOf(b[i]), Object.getPrototypeOf(a[i]));
+  }
+  // Over a SharedArrayBuffer: still shared, as its own kind.
+  const sab = new SharedArrayBuffer(16);
+  const shared = Object.setPrototypeOf(new Int32Array(sab, 4, 2), Object.prototype) as object;
+  const port = new Port();
+  try {
+    port.postSync(shared);
+    const r = port.receiveSync() as Int32Array;
+    assert.ok(r instanceof Int32Array);
+    assert.equal(r.buffer, sab);
+    assert.deepEqual([r.byteOffset, r.length], [4, 2]);
+  } finally {
+    port.close();
+  }
+  assertArenaEmpty('after views with changed prototypes');
+});

@@ -60,6 +60,8 @@ import { I32 } from '../kern/kmem.js';
 import { SysError } from '../kern/errno.js';
 import { fast_encode, fast_encode_at, fast_pad_at, fast_put_at, fast_scratch } from './msg-fast-enc.js';
 import { fast_decode_at, fast_is_at } from './msg-fast-dec.js';
+// VIEWS' order is Node's serializer's view tags (its arrayBufferViewTypeToIndex), which this format keeps.
+import { VIEWS, view_slots } from './msg-fast.js';
 
 const HOST_TAG = Buffer.from([0x5c]); // V8's kHostObject
 const TAG_SAB = 0x75;                  // V8's kSharedArrayBuffer, read back as our host object's first varint
@@ -68,9 +70,6 @@ const SAB_KEEP = 4096;
 /** How long a receiver waits for a SharedArrayBuffer it asked for (ms). */
 const SAB_WANT_MS = 2000;
 
-const VIEWS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-  Float32Array, Float64Array, DataView, Buffer, BigInt64Array, BigUint64Array] as const;
-type ViewCtor = (typeof VIEWS)[number];
 
 // --- the SAB registry of this thread ---------------------------------------
 
@@ -177,17 +176,30 @@ function make_codec() {
       return announce(sab);
     }
 
+    /**
+     * A view (V8 hands every typed array and DataView here), read through
+     * its internal slots (view_slots), not its constructor and prototype
+     * getters as Node's writer does: a view whose prototype a program
+     * changed (Object.setPrototypeOf) is one to structured clone, which
+     * sends it as its own kind, where Node's writer threw "Unserializable
+     * host object" (and the fast path, before it deferred to this, had sent
+     * it as a plain object of its indices). The format is Node's (tag =
+     * the view's kind, length, bytes), which the deserializer reads.
+     */
     _writeHostObject(o: object): void {
-      if (ArrayBuffer.isView(o) && o.buffer instanceof SharedArrayBuffer) {
-        const k = VIEWS.indexOf(o.constructor as ViewCtor);
+      if (!ArrayBuffer.isView(o)) { defaultWriteHost.call(this, o); return; }
+      const v = view_slots(o);
+      if (v.buffer instanceof SharedArrayBuffer) {
         this.writeUint32(TAG_SHARED_VIEW);
-        this.writeUint32(k < 0 ? 1 : k);
-        this.writeUint32(announce(o.buffer));
-        this.writeUint32(o.byteOffset);
-        this.writeUint32(o.byteLength);
+        this.writeUint32(v.kind);
+        this.writeUint32(announce(v.buffer));
+        this.writeUint32(v.offset);
+        this.writeUint32(v.length);
         return;
       }
-      defaultWriteHost.call(this, o);
+      this.writeUint32(v.kind);
+      this.writeUint32(v.length);
+      this.writeRawBytes(new Uint8Array(v.buffer, v.offset, v.length));
     }
   }
 

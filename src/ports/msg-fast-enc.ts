@@ -6,7 +6,7 @@
  * does not cover.
  */
 import { types } from 'node:util';
-import { SHAPE_PROMOTE, type AnyTyped, FAST, K_BUFFER, K_DATAVIEW, T_AB, T_ARRAY, T_ASCII, T_ASCII8, T_DATE, T_F64, T_FALSE, T_INT, T_MAP, T_NULL, T_OBJECT, T_SAB, T_SET, T_SHAPE, T_SHVIEW, T_TRUE, T_UNDEF, T_UTF16, T_VIEW, type TypedCtor, VIEWS, type ViewCtor, typed } from './msg-fast.js';
+import { SHAPE_PROMOTE, type AnyTyped, FAST, K_BUFFER, K_DATAVIEW, T_AB, T_ARRAY, T_ASCII, T_ASCII8, T_DATE, T_F64, T_FALSE, T_INT, T_MAP, T_NULL, T_OBJECT, T_SAB, T_SET, T_SHAPE, T_SHVIEW, T_TRUE, T_UNDEF, T_UTF16, T_VIEW, type TypedCtor, VIEWS, type ViewCtor, typed, typedName, VIEW_NAMES } from './msg-fast.js';
 
 /** Thrown inside the encoder when the value needs V8's serializer. */
 const GIVE_UP: unique symbol = Symbol('give up');
@@ -334,14 +334,6 @@ function other(o: object, proto: unknown): void {
   throw GIVE_UP;
 }
 
-/**
- * The getter of %TypedArray%.prototype[Symbol.toStringTag]: a typed array's
- * own kind (from its internal slot: 'Float64Array', ...), undefined for
- * anything else (a DataView).
- */
-const typedName = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Int8Array.prototype) as object, Symbol.toStringTag)!.get! as (this: unknown) => string | undefined;
-/** The kind each view kind has inside (a Buffer is a Uint8Array; a DataView none). */
-const VIEW_NAMES = VIEWS.map((c) => (c === DataView ? undefined : c === Buffer ? 'Uint8Array' : c.name));
 
 function view_kind(v: ArrayBufferView): number {
   const c = v.constructor;

@@ -62,6 +62,31 @@ export function typed(ctor: TypedCtor, ab: ArrayBufferLike, off?: number, n?: nu
 }
 export const K_DATAVIEW = 9, K_BUFFER = 10;
 
+/**
+ * The getter of %TypedArray%.prototype[Symbol.toStringTag]: a typed array's
+ * own kind (from its internal slot: 'Float64Array', ...), undefined for
+ * anything else (a DataView). Neither it nor the getters below look at the
+ * prototype, which a program may have changed (Object.setPrototypeOf): a
+ * view's kind and memory are its internal slots', as structured clone
+ * reads them.
+ */
+export const typedName = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Int8Array.prototype) as object, Symbol.toStringTag)!.get! as (this: unknown) => string | undefined;
+/** The kind each view kind has inside (a Buffer is a Uint8Array; a DataView none). */
+export const VIEW_NAMES = VIEWS.map((c) => (c === DataView ? undefined : c === Buffer ? 'Uint8Array' : c.name));
+type Getter<T> = (this: unknown) => T;
+const getter = <T>(proto: object, key: string): Getter<T> => Object.getOwnPropertyDescriptor(proto, key)!.get! as Getter<T>;
+const TA = Object.getPrototypeOf(Int8Array.prototype) as object;
+const taBuffer = getter<ArrayBufferLike>(TA, 'buffer'), taOffset = getter<number>(TA, 'byteOffset'), taLength = getter<number>(TA, 'byteLength');
+const dvBuffer = getter<ArrayBufferLike>(DataView.prototype, 'buffer'), dvOffset = getter<number>(DataView.prototype, 'byteOffset'), dvLength = getter<number>(DataView.prototype, 'byteLength');
+/** A view's kind (an index of VIEWS), buffer, offset and length, from its internal slots whatever its prototype. */
+export function view_slots(v: ArrayBufferView): { kind: number; buffer: ArrayBufferLike; offset: number; length: number } {
+  const name = typedName.call(v);
+  if (name === undefined) return { kind: K_DATAVIEW, buffer: dvBuffer.call(v), offset: dvOffset.call(v), length: dvLength.call(v) };
+  // A Buffer keeps its kind while it is one to its prototype too (as Node's serializer sends it).
+  const kind = v instanceof Buffer ? K_BUFFER : VIEW_NAMES.indexOf(name);
+  return { kind, buffer: taBuffer.call(v), offset: taOffset.call(v), length: taLength.call(v) };
+}
+
 
 /** Sightings of a key list that make it a shape. */
 export const SHAPE_PROMOTE = 2;
