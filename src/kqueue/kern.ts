@@ -138,13 +138,30 @@ function run_deferred(): void {
   while (deferred.length !== 0) deferred.shift()!();
 }
 
-/** Drops the kqueue lock, then tells the kqueue's watchers if it gained events meanwhile. */
+/**
+ * Drops the kqueue lock, then tells the kqueue's watchers if it gained
+ * events meanwhile.
+ *
+ * Why the watch list is looked at here, after the release, and not by
+ * knote_enqueue: an enqueue stores the count and a watcher joining the list
+ * (watch.ts, under the file lock) reads it next, so each side writes one
+ * word and then reads the other's, and with plain accesses both can miss
+ * (a store may still sit in its CPU's store buffer while the next load
+ * runs: the watcher would hear of the event only at the next one). Here
+ * the count was stored before the lock's release and the notify word's
+ * exchange, both atomic read-modify-writes, which drain it; the watcher's
+ * insert is released with the file lock before its filter reads the count.
+ * So either this look finds the watcher or the watcher's read finds the
+ * count. Whoever exchanges the word (this thread, or another unlocker that
+ * saw this thread's mark) looks after it; the mark costs the enqueue one
+ * plain store, the look one exchange per critical section that queued.
+ */
 export function kq_unlock(kq: number): void {
   mutex_exit(kq + QO.lock);
   if (deferred.length !== 0) run_deferred();
   if (Atomics.load(I32, kq + QO.notify) !== 0 && Atomics.exchange(I32, kq + QO.notify, 0) !== 0) {
-    const file = I32[kq + QO.file];
-    if (file !== 0) file_notify(file, I32[kq + QO.fd]);
+    const file = I32[kq + QO.file]!;
+    if (file !== 0 && Atomics.load(I32, file + FF.watch) !== 0) file_notify(file, I32[kq + QO.fd]!);
   }
 }
 
@@ -183,12 +200,11 @@ export function knote_enqueue(kq: number, kn: number): void {
   const lid = cur.lid;
   if (m[kq + QO.lastq] !== lid) m[kq + QO.lastq] = lid;
   if (m[kq + QO.sq] !== 0) wake_one(kq);
-  const file = m[kq + QO.file]!;
-  if (file !== 0 && m[file + FF.watch] !== 0) kq_notify_set(kq);
+  // For kq_unlock to look for watchers (why there, not here: its comment).
+  // Always, and a plain store: a mark skipped because the word read 1 could
+  // meet another unlocker's exchange that had already looked.
+  m[kq + QO.notify] = 1;
 }
-
-/** Marks kq's readiness changed, for kq_unlock to tell its watchers (kqueue lock held). */
-function kq_notify_set(kq: number): void { Atomics.store(I32, kq + QO.notify, 1); }
 
 /** Wakes one LWP sleeping in kevent on kq, if one can be woken (kqueue lock held). */
 function wake_one(kq: number): void {

@@ -122,9 +122,9 @@ const KQUEUE = define_struct('kqueue', {
   nknotes: 'i32',   // [k] knotes registered
   nos: 'i32',       // [k] knotes on OS event sources (filters/os.ts, vnode.ts, proc.ts; kern.ts kq_os_attached): a blocking kevent then
                     //   waits in the host on the kernel's epoll set (intr/hostwait.ts)
-  notify: 'i32',    // [k,a] readiness changed: tell watchers once the lock is dropped. Set (Atomics.store)
-                    //   under k; cleared by close under k, or without k by the Atomics.exchange of
-                    //   kq_unlock (whoever drops k next): a set is always followed by its setter's own look
+  notify: 'i32',    // [k,a] events queued: look for watchers once the lock is dropped. Set (a plain store, by
+                    //   every knote_enqueue) under k; cleared by close under k, or without k by the Atomics.exchange
+                    //   of kq_unlock (whoever drops k next): a set is always followed by its setter's own look
   lastq: 'i32',     // [k] lid of the thread that last queued an event (adaptive spin)
   spinScore: 'i32', spinTick: 'i32', // [k] adaptive spin: does spinning pay on this kqueue (kern/spin.ts)
 });
