@@ -16,7 +16,7 @@
  * starts nothing.
  */
 import { sq_interrupt, sq_flags, SQF_INTERRUPTIBLE } from './sleepq.js';
-import { sq_block, sq_sleep_async, sq_relock, type SpinPolicy, type HostWait } from './sleepwait.js';
+import { sq_block, sq_sleep_async, sq_relock, ps_join, type AsyncCall, type SpinPolicy, type HostWait } from './sleepwait.js';
 import { SysError, AbortError } from './errno.js';
 import { sysent_sigintr, PS_NONE, PS_RESTART } from './sysent.js';
 import { hold_scope_current, hold_in, type HoldScope } from './keepalive.js';
@@ -71,11 +71,15 @@ function run_sync_inner<T>(g: SleepGen<T>): T {
 export async function run_async_restart<T>(make: () => SleepGen<T>, always: boolean, signal?: AbortSignal): Promise<T> {
   const sc = hold_scope_current(); // (a restart runs after an await: outside the caller's scope)
   for (;;) {
+    // This attempt's own record of its interrupted sleeps (sleepwait.ts
+    // AsyncCall): by the time its EINTR arrives here, other async calls of
+    // the thread may have slept and settled.
+    const call: AsyncCall = { ps: PS_NONE };
     try {
-      return await run_async_inner(make(), signal, sc);
+      return await run_async_inner(make(), signal, sc, call);
     } catch (e) {
       if (!is_eintr(e)) throw e;
-      const ps = sysent_sigintr();
+      const ps = ps_join(call.ps, sysent_sigintr());
       if (ps === PS_NONE || (ps !== PS_RESTART && !always)) throw e;
     }
   }
@@ -96,14 +100,14 @@ export async function run_async<T>(g: SleepGen<T>, signal?: AbortSignal): Promis
  * (`sc`, captured in its synchronous start: kern/keepalive.ts), also the
  * sleeps after the first, which run after an await.
  */
-async function run_async_inner<T>(g: SleepGen<T>, signal?: AbortSignal, sc = hold_scope_current()): Promise<T> {
-  if (signal !== undefined) return run_abortable(g, signal, sc);
+async function run_async_inner<T>(g: SleepGen<T>, signal?: AbortSignal, sc = hold_scope_current(), call: AsyncCall = { ps: PS_NONE }): Promise<T> {
+  if (signal !== undefined) return run_abortable(g, signal, sc, call);
   let r = g.next();
   while (!r.done) {
     const q = r.value;
     const v = await hold_in(sc, () => sq_sleep_async(q.sl, q.lock, q.deadline));
     // Relock and resume in one synchronous step (see sq_sleep_async).
-    r = g.next(sq_relock(q.sl, q.lock, v, q.norelock));
+    r = g.next(sq_relock(q.sl, q.lock, v, q.norelock, call));
   }
   return r.value;
 }
@@ -113,7 +117,7 @@ function abort_sleep(sl: number): void {
   if ((sq_flags(sl) & SQF_INTERRUPTIBLE) !== 0) sq_interrupt(sl);
 }
 
-async function run_abortable<T>(g: SleepGen<T>, signal: AbortSignal, sc: HoldScope | undefined): Promise<T> {
+async function run_abortable<T>(g: SleepGen<T>, signal: AbortSignal, sc: HoldScope | undefined, call: AsyncCall): Promise<T> {
   if (signal.aborted) throw new AbortError(signal.reason);
   let sl = 0;
   const onAbort = (): void => { if (sl !== 0) abort_sleep(sl); };
@@ -126,7 +130,7 @@ async function run_abortable<T>(g: SleepGen<T>, signal: AbortSignal, sc: HoldSco
       if (signal.aborted) abort_sleep(sl);
       const v = await hold_in(sc, () => sq_sleep_async(q.sl, q.lock, q.deadline));
       sl = 0;
-      r = g.next(sq_relock(q.sl, q.lock, v, q.norelock));
+      r = g.next(sq_relock(q.sl, q.lock, v, q.norelock, call));
     }
     return r.value;
   } catch (e) {

@@ -15,7 +15,7 @@ import { mono_now } from './time.js';
 import { panicked } from './hdr.js';
 import { hold } from './keepalive.js';
 import { panic_error } from './panic.js';
-import { sysent_sleep_begin, sysent_sigsleep } from './sysent.js';
+import { sysent_sleep_begin, sysent_sigsleep, sysent_sigintr, PS_NONE, PS_RAN, PS_RESTART } from './sysent.js';
 import { SLEEPER, SQ_SLEEPING, SQ_KICKED, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, sq_alloc, sq_free, sq_unlink, sq_end, sq_asleep } from './sleepq.js';
 
 const S = SLEEPER.F;
@@ -203,7 +203,7 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
   }
   // Kernel state this sleep waited on will never change: fail, without the lock.
   if (panicked()) throw panic_error('sleep');
-  return sq_settle(sl, lock, v, norelock, false);
+  return sq_settle(sl, lock, v, norelock, undefined);
 }
 
 /**
@@ -214,12 +214,20 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
  * handler runs as soon as the sleeper is back on its CPU (NetBSD's postsig
  * on the way out of the sleep), not after the error is built.
  */
-function sq_settle(sl: number, lock: number, v: number, norelock: boolean, async: boolean): number {
+function sq_settle(sl: number, lock: number, v: number, norelock: boolean, call: AsyncCall | undefined): number {
   const h = hooks;
+  const async = call !== undefined;
   if (v === SQ_INTR) {
     h?.consume_cancel(false);
     if (async) h?.asyncLeave(sl); else h?.leave(sl);
-    sysent_sigsleep();
+    // A sync sleep leaves what the signal step did in the thread's word
+    // (kern/sysent.ts), which its call reads before anything else can run
+    // in this thread. An async call reads it microtasks later, after other
+    // async calls of the thread may have begun or settled sleeps of their
+    // own and wiped or taken it (a restart lost to EINTR): so an async
+    // sleep takes the signals and keeps the outcome in its own call, and
+    // leaves the thread's word as it found it, empty.
+    if (async) { sysent_sleep_begin(); call.ps = ps_join(call.ps, sysent_sigintr()); } else sysent_sigsleep();
     mutex_enter(lock);
     sq_unlink(sl);
     return v;
@@ -307,7 +315,8 @@ export async function sq_sleep_async(sl: number, lock: number, deadline: number)
   I32[sl + S.lockw] = lock;
   h?.asyncEnter(sl);
   mutex_exit(lock);
-  sysent_sleep_begin();
+  // (No sysent_sleep_begin: an async sleep keeps its signal outcome in its
+  // call, sq_relock, and must not wipe a word it does not use.)
   const intr = (I32[sl + S.flags] & SQF_INTERRUPTIBLE) !== 0;
   if (intr && h !== undefined && h.consume_cancel(true)) sq_end(w, SQ_INTR);
   const release = hold();
@@ -340,7 +349,26 @@ export async function sq_sleep_async(sl: number, lock: number, deadline: number)
   return v;
 }
 
-/** Second half of an async sleep: takes the object lock again and settles the sleeper. Returns the outcome. */
-export function sq_relock(sl: number, lock: number, v: number, norelock = false): number {
-  return sq_settle(sl, lock, v, norelock, true);
+/**
+ * What one async call keeps across its sleeps: what the signal step did in
+ * those that were interrupted (PS_*, kern/sysent.ts), for its decision to
+ * restart (kern/sleeprun.ts run_async_restart). One per call, not per
+ * thread: a thread may have several async calls pending at once.
+ */
+export interface AsyncCall { ps: number }
+
+/** Two outcomes of the signal step as one: a restart only when every handler that ran allows it (as kern/sysent.ts combines them). */
+export function ps_join(a: number, b: number): number {
+  if (a === PS_NONE) return b;
+  if (b === PS_NONE) return a;
+  return a === PS_RESTART && b === PS_RESTART ? PS_RESTART : PS_RAN;
+}
+
+/**
+ * Second half of an async sleep: takes the object lock again and settles
+ * the sleeper. Returns the outcome; an interrupted sleep's signal outcome
+ * goes to `call`.
+ */
+export function sq_relock(sl: number, lock: number, v: number, norelock: boolean | undefined, call: AsyncCall): number {
+  return sq_settle(sl, lock, v, norelock ?? false, call);
 }
