@@ -16,7 +16,7 @@ import { panicked } from './hdr.js';
 import { hold } from './keepalive.js';
 import { panic_error } from './panic.js';
 import { sysent_sleep_begin, sysent_sigsleep, sysent_sigintr, PS_NONE, PS_RAN, PS_RESTART } from './sysent.js';
-import { SLEEPER, SQ_SLEEPING, SQ_KICKED, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, sq_alloc, sq_free, sq_unlink, sq_end, sq_asleep } from './sleepq.js';
+import { SLEEPER, SQ_SLEEPING, SQ_KICKED, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC, sq_alloc, sq_free, sq_unlink, sq_end, sq_asleep } from './sleepq.js';
 
 const S = SLEEPER.F;
 
@@ -313,6 +313,11 @@ export async function sq_sleep_async(sl: number, lock: number, deadline: number)
   const w = sl + S.wait;
   const h = hooks;
   I32[sl + S.lockw] = lock;
+  // Marked here, not only by the caller's sq_alloc: a waker in this same
+  // thread (sq_wake) skips the notify of a sleeper it takes for a blocked
+  // sync one, and this sleeper, waiting for that notify, would never wake.
+  // Under the object lock, before any waker can look.
+  I32[sl + S.flags] |= SQF_ASYNC;
   h?.asyncEnter(sl);
   mutex_exit(lock);
   // (No sysent_sleep_begin: an async sleep keeps its signal outcome in its
