@@ -15,7 +15,7 @@ import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail, fail_status, type ErrnoCode } from '../kern/errno.js';
 import { panic_check } from '../kern/panic.js';
 import { type SleepGen } from '../kern/sleeprun.js';
-import { sq_alloc, sq_free, sq_enqueue, sq_wake_all, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR } from '../kern/sleepq.js';
+import { sq_alloc, sq_free, sq_enqueue, sq_wake_all, sq_first, sq_next, sq_lid, sq_arg, sq_setarg, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR } from '../kern/sleepq.js';
 import { wmesg_register } from '../kern/wmesg.js';
 import { P, curproc } from '../kern/proc.js';
 import { L, LSZOMB, LW_DETACHED, lwp_byid, maxlwp, slot_handle } from './lwp.js';
@@ -33,6 +33,7 @@ export function* lwp_wait1(lid: number, async: boolean): SleepGen<number> {
   // The sleeper is taken before the proc lock: running out (EAGAIN) must not
   // leave the lock held. One entry serves every sleep of this call.
   const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_LWPWAIT, 'lwp_wait');
+  sq_setarg(sl, lid); // what this call waits for, seen by the cycle check while it sleeps (waits_for)
   try {
     return yield* lwp_wait1_locked(lid, sl);
   } finally {
@@ -58,7 +59,7 @@ function* lwp_wait1_locked(lid: number, sl: number): SleepGen<number> {
       if (st === 0) continue;
       const lid2 = I32[h2 + L.lid];
       // The target waits for us (this also catches waiting for oneself).
-      if (lid2 === lid && I32[h2 + L.waitingfor] === curlid) { deadlock = true; break; }
+      if (lid2 === lid && waits_for(p, h2, lid2, curlid)) { deadlock = true; break; }
       if (h2 === l) continue;
       if (Atomics.load(I32, h2 + L.flag) & LW_DETACHED) continue;
       if (lid !== 0) {
@@ -97,4 +98,21 @@ function* lwp_wait1_locked(lid: number, sl: number): SleepGen<number> {
   mutex_exit(p + P.lock);
   if (error === 'EINTR') fail_status(error, 'lwp_wait');
   fail(error, 'lwp_wait', lid ? `lid ${lid}` : undefined);
+}
+
+/**
+ * Does LWP h2 (lid lid2) wait for `lid` (proc lock held)? l_waitingfor is
+ * one word, the target of its latest lwp_wait call; but an LWP may have
+ * several lwp_wait_async pending, each of which set it to its own target
+ * (and one that ended cleared it while the others went on), so the word
+ * alone missed a cycle through an earlier one. Each call also keeps its
+ * target in its sleeper (lwp_wait1), and every call of h2 is, while we
+ * hold the lock, either asleep on p_lwpcv, where it is found here, or
+ * woken and yet to take the lock again, when it scans again itself and
+ * finds the cycle from its side: one of the two ends fails with EDEADLK.
+ */
+function waits_for(p: number, h2: number, lid2: number, lid: number): boolean {
+  if (I32[h2 + L.waitingfor] === lid) return true;
+  for (let sl = sq_first(p + P.lwpcv); sl !== 0; sl = sq_next(sl)) if (sq_lid(sl) === lid2 && sq_arg(sl) === lid) return true;
+  return false;
 }
