@@ -74,6 +74,12 @@ export function sq_end(w: number, to: number): number {
  * word changes).
  */
 export const SQF_INTERRUPTIBLE = 1, SQF_ASYNC = 2, SQF_HANDOFF = 4, SQF_HANDED = 8;
+/**
+ * Its wake-ups are meant for it alone, not for whichever waiter of the
+ * list (an unpark names one LWP): an orphaned one's is not passed on
+ * (sq_orphan), where it would end another LWP's sleep for nothing.
+ */
+export const SQF_TARGETED = 16;
 /** Kinds of orphan release (sq_set_orphan): a port getter's thread count, a kevent's kqueue reference. */
 export const SQO_PORT = 1, SQO_KQ = 2;
 /** Set while the entry is allocated (a free entry's first word is the free-list link). */
@@ -372,7 +378,8 @@ export function sq_kick(sl: number): void {
  * Detaches a sleeper whose thread will not come back for it (its LWP exited
  * with an async wait pending, or its worker died): interrupts it, unlinks it
  * under its object lock, and if a waker had already chosen it, passes that
- * wake-up on to the next sleeper so that none is lost. Does not free it.
+ * wake-up on to the next sleeper so that none is lost (unless it was meant
+ * for this sleeper alone: SQF_TARGETED). Does not free it.
  */
 export function sq_orphan(sl: number): void {
   sq_interrupt(sl);
@@ -380,7 +387,7 @@ export function sq_orphan(sl: number): void {
   if (lock !== 0) {
     mutex_enter(lock);
     if (I32[sl + S.list] !== 0) sq_unlink(sl);
-    else if (Atomics.load(I32, sl + S.wait) === SQ_WOKEN && I32[sl + S.wlist] !== 0) sq_wake_one(I32[sl + S.wlist]);
+    else if (Atomics.load(I32, sl + S.wait) === SQ_WOKEN && I32[sl + S.wlist] !== 0 && (I32[sl + S.flags]! & SQF_TARGETED) === 0) sq_wake_one(I32[sl + S.wlist]);
     mutex_exit(lock);
   }
   // What the call held for its sleep (a port's thread count, a kqueue's

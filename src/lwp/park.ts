@@ -17,7 +17,7 @@ import { I32, kregion_create } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail_status, type Errno } from '../kern/errno.js';
-import { sq_alloc, sq_free, sq_enqueue, sq_wake, sq_first, sq_next, sq_lid, sq_key, sq_setkey, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_WOKEN, SQ_TIMEDOUT, SQ_UNSLEPT } from '../kern/sleepq.js';
+import { sq_alloc, sq_free, sq_enqueue, sq_wake, sq_first, sq_next, sq_lid, sq_key, sq_setkey, SQF_INTERRUPTIBLE, SQF_ASYNC, SQF_TARGETED, SQ_WOKEN, SQ_TIMEDOUT, SQ_UNSLEPT } from '../kern/sleepq.js';
 import { sq_block } from '../kern/sleepwait.js';
 import type { SleepGen } from '../kern/sleeprun.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
@@ -54,7 +54,10 @@ function park_enter(hint: number, async: boolean): number {
   const b = bucket(hint);
   // Everything that can be done before taking the bucket lock is: the lock
   // is what an unparker contends for.
-  const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_PARKED, 'lwp_park');
+  // Targeted: a bucket holds the parks of every LWP and hint that hash to
+  // it, and an unpark is for one of them; should this LWP exit with the
+  // park pending and already unparked, that unpark is not another's.
+  const sl = sq_alloc(SQF_INTERRUPTIBLE | SQF_TARGETED | (async ? SQF_ASYNC : 0), WM_PARKED, 'lwp_park');
   sq_setkey(sl, hint);
   mutex_enter(b);
   if (Atomics.load(I32, l + L.unpark) === cur.lid) {
