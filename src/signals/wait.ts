@@ -14,7 +14,7 @@ import { copyin_timeout_ns, copyin_async_options, type AsyncOptions } from '../k
 import { sysenter } from '../kern/sysent.js';
 import { mono_now, type Timespec } from '../kern/time.js';
 import { run_sync, run_async, run_sync_restart, run_async_restart, type SleepGen } from '../kern/sleeprun.js';
-import { sq_alloc, sq_free, sq_enqueue, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR, SQ_WOKEN } from '../kern/sleepq.js';
+import { sq_alloc, sq_free, sq_enqueue, sq_first, sq_next, sq_arg, sq_setarg, sq_key, sq_setkey, sq_wake_all, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR, SQ_WOKEN } from '../kern/sleepq.js';
 import {
   timer_signal_deadline, dwait_start, dwait_finish, dwait_slack_wanted, dwait_thread_setup, type DeadlineWait, type DwaitConsumer,
 } from '../timers/kapi.js';
@@ -32,6 +32,7 @@ const WM_SIGSUSPEND = wmesg_register('sigsuspend');
 /** The body of the sigwait calls: a signal of (w0, w1), or null at the deadline. */
 function* sigwait_gen(w0: number, w1: number, deadline: number, async: boolean, syscall: string): SleepGen<siginfo_t | null> {
   const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_SIGWAIT, syscall);
+  sq_setarg(sl, w0); sq_setkey(sl, w1); // its set, for the LWP's union (wq_sync)
   try {
     sig_lock();
     const ls = ls_get(cur.lid);
@@ -39,12 +40,13 @@ function* sigwait_gen(w0: number, w1: number, deadline: number, async: boolean, 
       const info = take_pending(ls, w0, w1);
       if (info !== null) { sig_unlock(); return info; }
       if (deadline <= mono_now()) { sig_unlock(); return null; }
-      set_wait(ls, w0, w1);
       sq_enqueue(ls + LS.wq, sl);
+      wq_sync(ls);
       const dw = async ? undefined : deadline_wait(w0, w1, deadline);
       const r = yield { sl, lock: sig_lockword(), deadline, spin: dw?.policy };
       if (dw !== undefined) dwait_finish(dw, r === SQ_WOKEN);
-      set_wait(ls, 0, 0);
+      wq_sync(ls); // (off the queue now, whatever ended the sleep)
+      if (r === SQ_WOKEN && take_pending_peek(ls, w0, w1) === 0) wq_pass_on(ls);
       if (r === SQ_INTR) {
         // A signal handed to it before it ran again is not its to keep (ls_unhand).
         if (ls_unhand(ls)) sig_redistribute();
@@ -56,6 +58,40 @@ function* sigwait_gen(w0: number, w1: number, deadline: number, async: boolean, 
     sq_free(sl);
     if (dwait_slack_wanted) dwait_thread_setup();
   }
+}
+
+/*
+ * Several waits of one LWP at once (its async forms, and a sync one beside
+ * them): each waiter's set is kept in its sleeper (arg: word 0, key: word
+ * 1), the LWP's wait set (LS.wait0/1, what the signal code matches a
+ * signal against) is the union of the sets of the waiters on its queue,
+ * and the signal code wakes the first waiter of the queue, which need not
+ * be the one whose set holds the signal: a waiter woken for a signal that
+ * is not its own wakes the others (wq_pass_on). With one set written over
+ * another, a signal of the first call's set found nobody waiting for it
+ * and the call slept on; with the wake-up kept by the wrong waiter, the
+ * right one slept on.
+ */
+
+/** Sets LWP entry ls's wait set to the union of its queued waiters' sets (signal lock held). */
+function wq_sync(ls: number): void {
+  let u0 = 0, u1 = 0;
+  for (let sl = sq_first(ls + LS.wq); sl !== 0; sl = sq_next(sl)) { u0 |= sq_arg(sl); u1 |= sq_key(sl); }
+  set_wait(ls, u0, u1);
+}
+/** A signal of (w0, w1) pending for ls or the process, or 0 (signal lock held; nothing taken). */
+function take_pending_peek(ls: number, w0: number, w1: number): number {
+  const sg = sigacts_h();
+  return sig_first((I32[ls + LS.pend0]! | I32[sg + SG.pend0]!) & w0, (I32[ls + LS.pend1]! | I32[sg + SG.pend1]!) & w1);
+}
+/**
+ * A waiter of ls woken with nothing of its own set pending: when a signal
+ * of another queued waiter's set is, the wake-up was theirs, and they all
+ * look again (signal lock held). Only then: a waiter woken for nothing
+ * passes nothing on, so two of them never wake each other forever.
+ */
+function wq_pass_on(ls: number): void {
+  if (take_pending_peek(ls, I32[ls + LS.wait0]!, I32[ls + LS.wait1]!) !== 0) sq_wake_all(ls + LS.wq);
 }
 
 /** Takes a signal of (w0, w1) pending for LWP entry ls or the process, or null (signal lock held). */
@@ -186,6 +222,7 @@ export async function sigtimedwait_async(set: sigset_t, timeout: Timespec | null
 /** The body of sigsuspend: sleeps until interrupted (a signal to take). Never returns normally. */
 function* suspend_gen(async: boolean): SleepGen<never> {
   const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_SIGSUSPEND, 'sigsuspend');
+  sq_setarg(sl, 0); sq_setkey(sl, 0); // on the waiters' queue, waiting for no set (wq_sync)
   try {
     sig_lock();
     const ls = ls_get(cur.lid);
@@ -193,6 +230,8 @@ function* suspend_gen(async: boolean): SleepGen<never> {
       sq_enqueue(ls + LS.wq, sl);
       const r = yield { sl, lock: sig_lockword(), deadline: Infinity };
       if (r === SQ_INTR) { sig_unlock(); fail_status('EINTR', 'sigsuspend'); }
+      // A wake-up meant for a sigwait of this LWP queued behind it.
+      if (r === SQ_WOKEN) wq_pass_on(ls);
     }
   } finally {
     sq_free(sl);
