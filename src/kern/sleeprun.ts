@@ -16,9 +16,9 @@
  * starts nothing.
  */
 import { sq_interrupt, sq_flags, SQF_INTERRUPTIBLE } from './sleepq.js';
-import { sq_block, sq_sleep_async, sq_relock, ps_join, type AsyncCall, type SpinPolicy, type HostWait } from './sleepwait.js';
+import { sq_block, sq_sleep_async, sq_relock, type AsyncCall, type SpinPolicy, type HostWait } from './sleepwait.js';
 import { SysError, AbortError } from './errno.js';
-import { sysent_sigintr, PS_NONE, PS_RESTART } from './sysent.js';
+import { sysent_sigintr, ps_combine, PS_NONE, PS_RESTART } from './sysent.js';
 import { hold_scope_current, hold_in, type HoldScope } from './keepalive.js';
 
 /** Block on sleeper `sl` (enqueued on a list guarded by the held mutex `lock`) until `deadline`. */
@@ -79,7 +79,7 @@ export async function run_async_restart<T>(make: () => SleepGen<T>, always: bool
       return await run_async_inner(make(), signal, sc, call);
     } catch (e) {
       if (!is_eintr(e)) throw e;
-      const ps = ps_join(call.ps, sysent_sigintr());
+      const ps = ps_combine(call.ps, sysent_sigintr());
       if (ps === PS_NONE || (ps !== PS_RESTART && !always)) throw e;
     }
   }

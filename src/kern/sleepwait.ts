@@ -15,7 +15,7 @@ import { mono_now } from './time.js';
 import { panicked } from './hdr.js';
 import { hold } from './keepalive.js';
 import { panic_error } from './panic.js';
-import { sysent_sleep_begin, sysent_sigsleep, sysent_sigintr, PS_NONE, PS_RAN, PS_RESTART } from './sysent.js';
+import { sysent_sleep_begin, sysent_sigsleep, sysent_sigintr, ps_combine } from './sysent.js';
 import { SLEEPER, SQ_SLEEPING, SQ_KICKED, SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC, sq_alloc, sq_free, sq_unlink, sq_end, sq_asleep } from './sleepq.js';
 
 const S = SLEEPER.F;
@@ -227,7 +227,7 @@ function sq_settle(sl: number, lock: number, v: number, norelock: boolean, call:
     // own and wiped or taken it (a restart lost to EINTR): so an async
     // sleep takes the signals and keeps the outcome in its own call, and
     // leaves the thread's word as it found it, empty.
-    if (async) { sysent_sleep_begin(); call.ps = ps_join(call.ps, sysent_sigintr()); } else sysent_sigsleep();
+    if (async) { sysent_sleep_begin(); call.ps = ps_combine(call.ps, sysent_sigintr()); } else sysent_sigsleep();
     mutex_enter(lock);
     sq_unlink(sl);
     return v;
@@ -362,12 +362,6 @@ export async function sq_sleep_async(sl: number, lock: number, deadline: number)
  */
 export interface AsyncCall { ps: number }
 
-/** Two outcomes of the signal step as one: a restart only when every handler that ran allows it (as kern/sysent.ts combines them). */
-export function ps_join(a: number, b: number): number {
-  if (a === PS_NONE) return b;
-  if (b === PS_NONE) return a;
-  return a === PS_RESTART && b === PS_RESTART ? PS_RESTART : PS_RAN;
-}
 
 /**
  * Second half of an async sleep: takes the object lock again and settles

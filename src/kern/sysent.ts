@@ -50,12 +50,16 @@ export function sysent_sigcheck(): boolean { return sigcheckFn(); }
 /** The userret's signal step (lwp/ops.ts). */
 export function sysent_sigret(): void { sigretFn(); }
 /** Two outcomes of the signal step, as one (a restart only when every handler that ran allows it). */
-function ps_combine(a: number, b: number): number {
+export function ps_combine(a: number, b: number): number {
   if (a === PS_NONE) return b;
   if (b === PS_NONE) return a;
   return a === PS_RESTART && b === PS_RESTART ? PS_RESTART : PS_RAN;
 }
-/** What the signal step did inside this thread's last interrupted sleep (kern/sleepwait.ts). */
+/**
+ * What the signal step did inside this thread's last interrupted synchronous
+ * sleep (kern/sleepwait.ts): its call reads it before anything else can run
+ * in the thread. An async call keeps its own (sleepwait.ts AsyncCall).
+ */
 let sleepPs = PS_NONE;
 /** A sleep starts: forget an outcome no call collected. */
 export function sysent_sleep_begin(): void { sleepPs = PS_NONE; }

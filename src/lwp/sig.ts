@@ -13,9 +13,9 @@ import { L, LSIDL, LSZOMB, LSSLEEP, LW_PENDSIG, lwp_byid } from './lwp.js';
 
 /**
  * Flags LWP `lid` for delivery and interrupts one of its interruptible
- * sleeps: the synchronous one if it has one, else its oldest-registered
- * async one (each interrupted call fails with EINTR after the handler ran,
- * or restarts). Takes the LWP's lock (after the caller's signal lock). The
+ * sleeps: the synchronous one if it has one, else its most recently
+ * registered async one (the first of its chain, built newest first; each
+ * interrupted call fails with EINTR after the handler ran, or restarts). Takes the LWP's lock (after the caller's signal lock). The
  * sleeper's wait word goes to `wake`, to be notified once the caller has
  * dropped its locks. Returns LSP_GONE when the LWP is gone, LSP_WOKEN when
  * a sleep of it was ended (it takes the signal on its way out of that
