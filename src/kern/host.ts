@@ -41,6 +41,27 @@ type WT = typeof WorkerThreads;
 const load: (id: string) => unknown =
   typeof process.getBuiltinModule === 'function' ? (id) => process.getBuiltinModule(id) : createRequire(import.meta.url);
 
+/** A Node builtin by id (process.getBuiltinModule where Node has it). */
+export function host_builtin(id: string): unknown { return load(id); }
+
+/*
+ * The host's timer functions as they were when the kernel loaded. An LWP
+ * worker's trampoline replaces the global ones (and node:timers' exports)
+ * with run-scoped ones, whose callbacks never run once the LWP that
+ * scheduled them is done (lwp/trampoline-main.ts): the kernel's timers of
+ * the whole thread (the clock-stats bridge, a signal's retry, the
+ * keepalive, the pool's refill and sweep) belong to no LWP and must keep
+ * running whichever LWP the worker runs, so the kernel schedules them here.
+ * The kernel loads before the trampoline runs, in both the compiled tree
+ * and the bundle.
+ */
+export const host_setTimeout = globalThis.setTimeout;
+export const host_clearTimeout = globalThis.clearTimeout;
+export const host_setInterval = globalThis.setInterval;
+export const host_clearInterval = globalThis.clearInterval;
+export const host_setImmediate = globalThis.setImmediate;
+export const host_clearImmediate = globalThis.clearImmediate;
+
 let wt: WT | undefined;
 /** node:worker_threads, loaded at the first call. */
 export function worker_threads(): WT { return (wt ??= load('node:worker_threads') as WT); }

@@ -14,6 +14,8 @@
  * takes them in it (`hold_in`). Taken outside any scope, they were ref'd,
  * and an unref'd wait kept the process alive from its second sleep on.
  */
+import { host_setInterval, host_clearInterval } from './host.js';
+
 let refd = 0;
 let timer: ReturnType<typeof setInterval> | undefined;
 
@@ -25,8 +27,8 @@ export interface Hold {
   unref(): void;
 }
 
-function more(): void { if (refd++ === 0) timer = setInterval(noop, 0x7fffffff); }
-function less(): void { if (--refd === 0 && timer !== undefined) { clearInterval(timer); timer = undefined; } }
+function more(): void { if (refd++ === 0) timer = host_setInterval(noop, 0x7fffffff); }
+function less(): void { if (--refd === 0 && timer !== undefined) { host_clearInterval(timer); timer = undefined; } }
 function noop(): void {}
 
 /** A hold scope: whether the holds taken in it are ref'd now, and those pending. */

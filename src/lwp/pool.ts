@@ -51,7 +51,7 @@
  */
 import { worker_start } from './execargv.js';
 import type { Worker, MessagePort } from 'node:worker_threads';
-import { worker_threads } from '../kern/host.js';
+import { worker_threads, host_setTimeout } from '../kern/host.js';
 import type { KernelImage } from '../kern/boot.js';
 
 /** Messages to lwp0 (from the main thread, or from any LWP). */
@@ -245,7 +245,7 @@ export class WorkerPool {
   private refill(): void {
     if (this.refillQueued) return;
     this.refillQueued = true;
-    setTimeout(() => this.refillNow(), REFILL_DELAY_MS).unref();
+    host_setTimeout(() => this.refillNow(), REFILL_DELAY_MS).unref();
   }
 
   private refillNow(): void {
@@ -307,7 +307,7 @@ export class WorkerPool {
   private sweep_at(due: number): void {
     if (due >= this.sweepAt) return;
     this.sweepAt = due;
-    setTimeout(() => { this.sweepAt = Infinity; this.sweep(); }, Math.max(1, Math.ceil(due - performance.now()))).unref();
+    host_setTimeout(() => { this.sweepAt = Infinity; this.sweep(); }, Math.max(1, Math.ceil(due - performance.now()))).unref();
   }
 
   private retire(s: Slot): void {

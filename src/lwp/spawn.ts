@@ -36,7 +36,7 @@
  */
 import { worker_start } from './execargv.js';
 import type { Worker, MessagePort } from 'node:worker_threads';
-import { worker_threads, is_main_thread } from '../kern/host.js';
+import { worker_threads, is_main_thread, host_setTimeout } from '../kern/host.js';
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { I32 } from '../kern/kmem.js';
@@ -192,7 +192,7 @@ export function lwp0_start(): void { if (lwp0 === undefined && port === undefine
 
 on_boot(() => {
   if (!kernel_image().prestart || !is_main_thread()) return;
-  setTimeout(() => { lwp0_start(); const p = main_pool(); p.prestart(p.size); }, 0).unref();
+  host_setTimeout(() => { lwp0_start(); const p = main_pool(); p.prestart(p.size); }, 0).unref();
 });
 
 /**

@@ -12,7 +12,9 @@
  * worker's thread would have ended with that work.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { worker_threads } from '../kern/host.js';
+import { syncBuiltinESMExports } from 'node:module';
+import type * as TimersPromises from 'node:timers/promises';
+import { worker_threads, host_builtin, host_setTimeout, host_setInterval, host_clearInterval, host_setImmediate } from '../kern/host.js';
 import { attach, type KernelImage } from '../kern/boot.js';
 import { cur, H_SCRATCH } from '../kern/hdr.js';
 import { LW_THREW, lwp_byid } from './lwp.js';
@@ -47,6 +49,7 @@ export function trampoline_start(imp: (specifier: string) => Promise<unknown>): 
   state = d.state;
   attach(d.image);
   spawn_set_lwp0_port(d.lwp0 ?? port);
+  scope_timers();
   process.on('uncaughtException', on_uncaught);
   process.on('exit', on_exit);
   process.on('unhandledRejection', (e) => {
@@ -58,6 +61,219 @@ export function trampoline_start(imp: (specifier: string) => Promise<unknown>): 
   ownPorts = ports_listed();
   Atomics.compareExchange(state, 0, WS_STARTING, WS_IDLE); // fails when already given an LWP
   post({ t: 'ready' });
+}
+
+/*
+ * Run-scoped timers. Node lists only what is ref'd, so a worker whose LWP
+ * left an unref'd timer or immediate pending (an unref'd setTimeout or
+ * setInterval, an AbortSignal.timeout, an immediate unref'd at the end)
+ * goes back to the pool, and that callback would run under the next LWP of
+ * the worker (a throw there ended that LWP as if its own start function had
+ * thrown). A plain worker would have ended, and the callback never run. So
+ * the LWP's timer functions schedule the host's timer with the callback
+ * wrapped: it runs only while the run that scheduled it is the current one
+ * (a stale interval clears itself). Whatever the LWP holds is the host's own
+ * Timeout or Immediate, so clear*, ref, unref, hasRef, refresh and
+ * Symbol.toPrimitive work as ever. The kernel's own timers of the whole
+ * thread use the functions host.ts captured before this (they belong to no
+ * LWP). Measured against async_hooks designs (2-25x on promise-heavy code,
+ * the first pool helper's report): a wrapper costs only the timer calls.
+ *
+ * One more exemption: a wrapped timer that Node's own code unrefs (its
+ * bundled fetch, undici, keeps its clock on an unref'd global setTimeout,
+ * refreshed from its own callback, made by whichever LWP first fetched)
+ * stays the thread's: dropped once, that clock would stop for good, and
+ * every later LWP's fetch with it. Only at unref (a stack frame ~5 us),
+ * never at every timer call: a timer left ref'd retires the worker anyway.
+ *
+ * Not covered (docs/internals.md, the LWP pool): unref'd handles (sockets,
+ * servers, child processes, fs.watch), Atomics.waitAsync and promises that
+ * settle from them, FinalizationRegistry callbacks.
+ */
+
+/**
+ * The run a callback belongs to: the current run's serial, 0 between runs.
+ * A callback scheduled between runs (by a finished LWP's microtasks, after
+ * its exit) belongs to no run and never runs: its LWP is gone.
+ */
+function epoch(): number { return running; }
+/** Whether the run `me` is the current one. */
+function live(me: number): boolean { return me !== 0 && running === me; }
+
+/**
+ * On a scoped Timeout or Immediate: the run it belongs to (RUN_NODE once
+ * Node's own code unrefs it: the thread's), and the LWP's callback. On the
+ * object, with one shared callback, rather than in a closure per timer (a
+ * micro-benchmark of 1e5 setTimeout(cb, 0) at once, medians of 9: Node's
+ * own ~0.3 us a timer, a closure with rest arguments ~2 us more, these
+ * ~0.8 us more).
+ */
+const RUN = Symbol('ukern.timer_run');
+const CB = Symbol('ukern.timer_cb');
+const RUN_NODE = -1;
+type Scoped = { [RUN]?: number; [CB]?: Fn };
+type Fn = (...a: unknown[]) => unknown;
+const PROMISIFY = Symbol.for('nodejs.util.promisify.custom');
+const NODE_FRAME = /\n\s*at (?:[^\n]* \()?node:/;
+const stack_probe: { stack?: string } = {};
+
+/** Whether the caller of `fn` is Node's own code (a `node:` module). */
+function called_from_node(fn: Fn): boolean {
+  const lim = Error.stackTraceLimit;
+  Error.stackTraceLimit = 1;
+  Error.captureStackTrace(stack_probe, fn);
+  Error.stackTraceLimit = lim;
+  const st = stack_probe.stack ?? '';
+  stack_probe.stack = undefined;
+  return NODE_FRAME.test(st);
+}
+
+/** A promise that never settles: what a finished run's awaits get, as in a thread that has ended. */
+function never<T>(): Promise<T> { return new Promise<T>(() => { /* the run is over */ }); }
+
+/** `p`, settled only while the run `me` is current (else never: the finished run's async code does not resume). */
+function gate<T>(p: Promise<T>, me: number): Promise<T> {
+  return p.then((v) => (live(me) ? v : never<T>()), (e: unknown) => { if (live(me)) throw e; return never<T>(); });
+}
+
+function scope_timers(): void {
+  const g = globalThis as unknown as Record<string, unknown>;
+  const timers = host_builtin('node:timers') as Record<string, unknown>;
+  const tp = host_builtin('node:timers/promises') as typeof TimersPromises & Record<string, unknown>;
+  const st = host_setTimeout as unknown as (cb: Fn, ms?: unknown, ...a: unknown[]) => NodeJS.Timeout;
+  const si = host_setInterval as unknown as (cb: Fn, ms?: unknown, ...a: unknown[]) => NodeJS.Timeout;
+  const sm = host_setImmediate as unknown as (cb: Fn, ...a: unknown[]) => NodeJS.Immediate;
+
+  // Node calls a callback with its Timeout or Immediate as `this` and the
+  // arguments given after the delay (handed over as they come, with
+  // Node's own checks and errors for the delay and the callback).
+  const scope = <T extends object>(t: T, cb: unknown): T => {
+    (t as Scoped)[RUN] = epoch();
+    (t as Scoped)[CB] = cb as Fn;
+    return t;
+  };
+  const setTimeout = function setTimeout(cb: unknown, ms?: unknown, a1?: unknown, a2?: unknown, a3?: unknown): NodeJS.Timeout {
+    if (typeof cb !== 'function') return st(cb as Fn, ms); // Node's ERR_INVALID_ARG_TYPE
+    switch (arguments.length) {
+      case 1: case 2: return scope(st(fire, ms), cb);
+      case 3: return scope(st(fire_args, ms, a1), cb);
+      case 4: return scope(st(fire_args, ms, a1, a2), cb);
+      case 5: return scope(st(fire_args, ms, a1, a2, a3), cb);
+      default: return scope(st(fire_args, ms, ...(Array.prototype.slice.call(arguments, 2) as unknown[])), cb);
+    }
+  };
+  const setInterval = function setInterval(cb: unknown, ms?: unknown, a1?: unknown, a2?: unknown, a3?: unknown): NodeJS.Timeout {
+    if (typeof cb !== 'function') return si(cb as Fn, ms);
+    switch (arguments.length) {
+      case 1: case 2: return scope(si(fire_interval, ms), cb);
+      case 3: return scope(si(fire_interval, ms, a1), cb);
+      case 4: return scope(si(fire_interval, ms, a1, a2), cb);
+      case 5: return scope(si(fire_interval, ms, a1, a2, a3), cb);
+      default: return scope(si(fire_interval, ms, ...(Array.prototype.slice.call(arguments, 2) as unknown[])), cb);
+    }
+  };
+  const setImmediate = function setImmediate(cb: unknown, a1?: unknown, a2?: unknown, a3?: unknown): NodeJS.Immediate {
+    if (typeof cb !== 'function') return sm(cb as Fn);
+    switch (arguments.length) {
+      case 1: return scope(sm(fire), cb);
+      case 2: return scope(sm(fire_args, a1), cb);
+      case 3: return scope(sm(fire_args, a1, a2), cb);
+      case 4: return scope(sm(fire_args, a1, a2, a3), cb);
+      default: return scope(sm(fire_args, ...(Array.prototype.slice.call(arguments, 1) as unknown[])), cb);
+    }
+  };
+  // util.promisify(setTimeout) and (setImmediate): timers/promises' (below), read when asked as Node's getter does.
+  Object.defineProperty(setTimeout, PROMISIFY, { get: () => tp.setTimeout, enumerable: true });
+  Object.defineProperty(setImmediate, PROMISIFY, { get: () => tp.setImmediate, enumerable: true });
+
+  // The exemption for Node's own unref'd timers (see above): on the
+  // prototypes, so the objects stay the host's own.
+  const probeT = st(noop, 0), probeI = sm(noop);
+  clearTimeout(probeT); clearImmediate(probeI);
+  const hostUnref = scope_unref(Object.getPrototypeOf(probeT) as UnrefProto);
+  scope_unref(Object.getPrototypeOf(probeI) as UnrefProto);
+
+  g.setTimeout = timers.setTimeout = setTimeout;
+  g.setInterval = timers.setInterval = setInterval;
+  g.setImmediate = timers.setImmediate = setImmediate;
+
+  // AbortSignal.timeout: Node's own timer is internal (no global call to
+  // wrap); this one aborts the same way (a TimeoutError DOMException), on
+  // an unref'd host timer, only while its run is current. Not a uint32:
+  // Node's own call, for Node's own error.
+  const abortTimeout = AbortSignal.timeout.bind(AbortSignal);
+  AbortSignal.timeout = function timeout(delay: number): AbortSignal {
+    if (typeof delay !== 'number' || !Number.isInteger(delay) || delay < 0 || delay > 0xffffffff) return abortTimeout(delay);
+    const ac = new AbortController();
+    const me = epoch();
+    const t = st(() => {
+      if (live(me)) ac.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    }, delay);
+    hostUnref.call(t as unknown as Scoped);
+    return ac.signal;
+  };
+
+  // timers/promises makes its timers inside Node: what the LWP awaits is
+  // gated instead. A promise of a finished run never settles, so the
+  // finished run's async code never resumes (under whichever LWP runs
+  // then), as in a thread that has ended; an interval's iterator is also
+  // stopped then.
+  const pTimeout = tp.setTimeout, pImmediate = tp.setImmediate, pInterval = tp.setInterval, sched = tp.scheduler;
+  tp.setTimeout = function setTimeout(...a: unknown[]) { return gate(Reflect.apply(pTimeout, tp, a) as Promise<unknown>, epoch()); } as typeof tp.setTimeout;
+  tp.setImmediate = function setImmediate(...a: unknown[]) { return gate(Reflect.apply(pImmediate, tp, a) as Promise<unknown>, epoch()); } as typeof tp.setImmediate;
+  tp.setInterval = function setInterval(...a: unknown[]) {
+    const it = Reflect.apply(pInterval, tp, a) as AsyncIterableIterator<unknown> & AsyncGenerator<unknown>;
+    const me = epoch();
+    const stale = (): Promise<IteratorResult<unknown>> => { void it.return(undefined).catch(noop); return never(); };
+    const wrapped = {
+      next: (...n: [] | [unknown]) => it.next(...n).then((r) => (live(me) ? r : stale()), (e: unknown) => { if (live(me)) throw e; return stale(); }),
+      return: (v?: unknown) => it.return(v),
+      throw: (e?: unknown) => it.throw(e),
+      [Symbol.asyncIterator]() { return this; },
+    };
+    return wrapped;
+  } as typeof tp.setInterval;
+  const gsched = Object.create(sched) as typeof sched;
+  Object.defineProperties(gsched, {
+    wait: { value: function wait(...a: unknown[]) { return gate(Reflect.apply(sched.wait, sched, a) as Promise<void>, epoch()); }, writable: true, configurable: true },
+    yield: { value: function yield_() { return gate(sched.yield(), epoch()); }, writable: true, configurable: true },
+  });
+  (tp as Record<string, unknown>).scheduler = gsched;
+  syncBuiltinESMExports();
+}
+
+function noop(): void { /* nothing */ }
+
+/** Whether a scoped timer's callback may run now: its run is current, or it is the thread's. */
+function due(t: Scoped): boolean {
+  const me = t[RUN]!;
+  return me === RUN_NODE || live(me);
+}
+/** The host's callback of a scoped timer or immediate without arguments. */
+function fire(this: Scoped): unknown {
+  return due(this) ? this[CB]!.call(this) : undefined;
+}
+/** The same with arguments. */
+function fire_args(this: Scoped): unknown {
+  return due(this) ? Reflect.apply(this[CB]!, this, arguments) : undefined;
+}
+/** An interval's: a stale one clears itself (it would fire for nobody from now on). */
+function fire_interval(this: Scoped): unknown {
+  if (due(this)) return Reflect.apply(this[CB]!, this, arguments);
+  host_clearInterval(this as unknown as NodeJS.Timeout);
+  return undefined;
+}
+
+type UnrefProto = { unref(this: Scoped): unknown };
+/** Patches `proto`'s unref for the exemption of Node's own timers; returns the host's unref. */
+function scope_unref(proto: UnrefProto): (this: Scoped) => unknown {
+  const unref = proto.unref;
+  proto.unref = function unref_(this: Scoped) {
+    const me = this[RUN];
+    if (me !== undefined && me !== RUN_NODE && called_from_node(unref_ as Fn)) this[RUN] = RUN_NODE;
+    return unref.call(this);
+  };
+  return unref;
 }
 
 /** This worker is free again (or must not be reused): the state word first, then the owner's bookkeeping. */

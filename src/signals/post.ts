@@ -8,7 +8,7 @@
 import { user_rethrow } from '../kern/errno.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { is_main_thread } from '../kern/host.js';
+import { is_main_thread, host_setImmediate } from '../kern/host.js';
 import { I32 } from '../kern/kmem.js';
 import { cur, H_PROC_EXIT } from '../kern/hdr.js';
 import { proc_exit } from '../kern/proc.js';
@@ -236,7 +236,7 @@ export function sig_arm_bell(): void {
  */
 function ring(lid: number, again: boolean): void {
   if (cur.lid !== lid || I32[cur.nlocksw] !== 0) return;
-  if (lwp_sleeps_interruptibly(lid)) { if (!again) setImmediate(() => ring(lid, true)); return; }
+  if (lwp_sleeps_interruptibly(lid)) { if (!again) host_setImmediate(() => ring(lid, true)); return; }
   postsig();
 }
 

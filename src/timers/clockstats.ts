@@ -29,7 +29,7 @@
  * direct Worker start, not a message to lwp0 that would first have to start
  * lwp0.
  */
-import { is_main_thread } from '../kern/host.js';
+import { is_main_thread, host_setTimeout, host_clearTimeout, host_setImmediate, host_clearImmediate } from '../kern/host.js';
 import { I32, kregion_create } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mono_now } from '../kern/time.js';
@@ -114,7 +114,7 @@ export function clock_start_check(): void {
 /** The same from the event loop, after the current task (whose delivery must not wait for a new Worker). */
 function start_check_later(): void {
   if (startBy === Infinity || startBy > mono_now() || startImm !== undefined) return;
-  startImm = setImmediate(() => { startImm = undefined; clock_thread_start(); });
+  startImm = host_setImmediate(() => { startImm = undefined; clock_thread_start(); });
   startImm.unref();
 }
 
@@ -165,8 +165,8 @@ function run_due(): number {
 }
 
 function cancel(): void {
-  if (bridgeTimer !== undefined) { clearTimeout(bridgeTimer); bridgeTimer = undefined; }
-  if (bridgeImm !== undefined) { clearImmediate(bridgeImm); bridgeImm = undefined; }
+  if (bridgeTimer !== undefined) { host_clearTimeout(bridgeTimer); bridgeTimer = undefined; }
+  if (bridgeImm !== undefined) { host_clearImmediate(bridgeImm); bridgeImm = undefined; }
   bridgeWhen = Infinity;
 }
 
@@ -185,8 +185,8 @@ function schedule(when: number): void {
   if (when === Infinity || clock_thread_running()) return;
   bridgeWhen = when;
   const ms = (when - mono_now()) / 1e6;
-  if (ms > 2) { bridgeTimer = setTimeout(tick, Math.floor(ms) - 1); bridgeTimer.unref(); }
-  else bridgeImm = setImmediate(tick);
+  if (ms > 2) { bridgeTimer = host_setTimeout(tick, Math.floor(ms) - 1); bridgeTimer.unref(); }
+  else bridgeImm = host_setImmediate(tick);
 }
 
 function tick(): void {

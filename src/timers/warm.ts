@@ -3,7 +3,7 @@
  * first timer of a process fires on time). timer_create calls it for the
  * thread's first SIGEV_PORT timer; the theory is below.
  */
-import { v8_module } from '../kern/host.js';
+import { v8_module, host_setTimeout, host_clearTimeout, host_setImmediate, host_clearImmediate } from '../kern/host.js';
 import { hold } from '../kern/keepalive.js';
 import { sq_warm } from '../kern/sleepwait.js';
 import { close } from '../kern/sys.js';
@@ -81,8 +81,8 @@ export function warm_first_expiry(tid: number, c: number, port: number): void {
   try {
     dwait_thread_setup(); // the getter's timer slack, now that the FFI is loaded
     port_getn(port, 0, 0, ZTS); // max 0: reports the count, takes nothing
-    clearImmediate(setImmediate(noop));
-    clearTimeout(setTimeout(noop, 1));
+    host_clearImmediate(host_setImmediate(noop));
+    host_clearTimeout(host_setTimeout(noop, 1));
     hold()();
     timer_settime(tid, 0, ZSPEC);
     callout_reset(c, Infinity);
