@@ -45,7 +45,11 @@ function program(): Command {
     .description('A userland kernel for Node.js: illumos event ports and POSIX timers, kqueue and NetBSD LWPs over shared memory across worker threads.')
     .version(packageVersion(), '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'print this help and exit')
-    .helpCommand('help [command]', 'print the help of a command')
+    // Our own help command, not commander's implicit one: that one printed
+    // the whole help on stderr for `help bogus` (status 2 with no word of
+    // what was wrong, where `ukern bogus` names it), took `help help` for a
+    // mistake, and ignored unknown options and extra arguments after it.
+    .helpCommand(false)
     .allowExcessArguments(false)
     .exitOverride()
     .addHelpText('after', `
@@ -71,6 +75,15 @@ well, 1 on a fault, 2 on a usage error.`)
     .addOption(new Option('-t, --tasks <n>', `prime-counting tasks, 1 to ${TASKS_MAX}`).default(256).argParser(intIn('--tasks', 1, TASKS_MAX)))
     .addOption(new Option('-s, --span <n>', `numbers each task tests, 1 to ${RANGE_MAX}, with tasks × span at most ${RANGE_MAX} (default: ${SPAN_DEFAULT}, or ${RANGE_MAX} ÷ tasks when that is less)`).argParser(intIn('--span', 1, RANGE_MAX)))
     .action(demo);
+  p.command('help')
+    .description('print the help of a command')
+    .addArgument(new Argument('[command]', 'the command whose help to print (default: the help of ukern)'))
+    .action((name: string | undefined): void => {
+      if (name === undefined) { p.help(); return; }
+      const sub = p.commands.find((c) => c.name() === name || c.aliases().includes(name));
+      if (sub === undefined) { p.error(`error: unknown command '${name}'`, { exitCode: EX_USAGE, code: 'commander.unknownCommand' }); return; }
+      sub.help();
+    });
   return p;
 }
 
