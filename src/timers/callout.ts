@@ -21,7 +21,8 @@
  *                                          the caller must hold no other kernel lock
  *                                          then (a panic, as a fire that never ends)
  *   callout_free(c)                        stops it, then frees it (from inside its
- *                                          own handler: once the handler returns)
+ *                                          own handler: once the handler returns;
+ *                                          a callout_reset of it meanwhile is a panic)
  *   callout_pending(c), callout_when(c)
  *
  * A handler is `(c, arg, now) => next`: it runs in the clock thread (or, on
@@ -156,6 +157,15 @@ export function callout_reset(c: number, when: number): void {
   if (st === CS_PENDING) {
     HEAP.rekey(b, c);
   } else if (st === CS_FIRING) {
+    if ((I32[c + F.flags]! & CF_FREE) !== 0) {
+      // Freed by its own handler, which is still running: callout_run frees
+      // it once the handler returns, and honouring the re-arm would put it
+      // in the heap as it goes back to the cache, where the next
+      // callout_alloc hands it out while the clock still fires it. A use
+      // after free, and a kernel bug: said here, not found as a corrupted heap.
+      mutex_exit(b + H_LOCK);
+      kpanic(`callout_reset: callout ${c} was freed by its own handler (callout_free) and cannot be re-armed`, 'callout_reset');
+    }
     const x = I32[c + F.firer] === cur.lid ? 0 : CF_XRESET;
     I32[c + F.flags] = (I32[c + F.flags]! & ~(CF_STOP | CF_XRESET)) | CF_RESET | x;
   } else {
