@@ -120,6 +120,10 @@ export function lane_release_locked(h: number, ln: number): void {
     if (left > 0) { curr -= left; kstat_add(C_DISCARDED, left); kstat_add(C_SENT, left); }
   }
   I32[h + P.curr] = curr;
+  // An owner that died asleep for room (lane.ts room_sleep) left its flag
+  // set: every take would notify the head word for nobody until a next
+  // owner's own wait for room cleared it. Its owner gone, the flag is stale.
+  Atomics.store(I32, ln + LN_ROOMWAIT, 0);
   I32[ln + LN_OWNER] = 0;
 }
 

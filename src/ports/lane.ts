@@ -33,14 +33,14 @@
  * to the port use the locked queue, which is as fast as before.
  */
 import { I32, F64 } from '../kern/kmem.js';
-import { FF } from '../kern/fdtab.js';
+import { FF, file_notify } from '../kern/fdtab.js';
 import { cur } from '../kern/hdr.js';
 import { mono_now } from '../kern/time.js';
 import { tunables } from '../kern/boot.js';
 import { mutex_enter, mutex_exit, notify_after_unlock } from '../kern/mutex.js';
 import { on_lwp_exit, on_userret } from '../kern/proc.js';
 import { lwp_post_userret } from '../lwp/kapi.js';
-import { P, port_lock, port_id_word, C_SENT, C_LANE_SPILLS, C_LANE_ROOM_WAITS, C_LANE_ROOM_SLEEPS, C_LANE_ROOM_TIMEOUTS, C_LANE_GRANTS, C_LANE_GRANTS_SHORT, C_LANE_REVOKES, spinRegion, SPIN_BUDGET } from './mem.js';
+import { P, PQ_CLOSE, port_lock, port_id_word, C_SENT, C_LANE_SPILLS, C_LANE_ROOM_WAITS, C_LANE_ROOM_SLEEPS, C_LANE_ROOM_TIMEOUTS, C_LANE_GRANTS, C_LANE_GRANTS_SHORT, C_LANE_REVOKES, spinRegion, SPIN_BUDGET } from './mem.js';
 import { kstat_add } from '../kern/kstat.js';
 import { LN_TAIL, LN_HEAD, LN_GETTER, LN_CTL, LN_OWNER, LN_PORT, LN_INUSE, LN_LIMIT, LN_ROOMWAIT, LN_ROOMAT, LN_ENT, LN_CLOSED, LN_WANT, LN_E_SOURCE, lane_entries, lane_handle, lane_discard_locked, lane_alloc, lane_release_locked, lane_ctl_sync_locked } from './lane-locked.js';
 
@@ -411,6 +411,16 @@ on_userret(() => {
 
 // An LWP that exits (or whose worker died) lets go of its lane: it runs no
 // more user code, so it cannot be in the middle of a push.
+//
+// A worker that died may have been between a push's publishing store and
+// what follows it (pushed_slow: waking the sleeping getter under the port
+// lock, telling watchers), which are then never done: the getter that saw
+// nothing and slept would sleep through the published event until some
+// other event came. So the dead owner's release does them, for whatever
+// the lane holds: a wake finds the getter only if it still sleeps, and a
+// notify that is not news is harmless (as pushed_slow's). Watchers are
+// told after the lock, with the file entry and number read under it (an
+// entry is never freed memory: a stale one gets a spare notify at worst).
 on_lwp_exit((lid) => {
   if (lid === cur.lid) { lane_let_go(); return; }
   const n = tunables().port_lanes!;
@@ -419,7 +429,15 @@ on_lwp_exit((lid) => {
     if (Atomics.load(I32, ln + LN_INUSE) === 0 || I32[ln + LN_OWNER] !== lid) continue;
     const h = I32[ln + LN_PORT]!;
     mutex_enter(port_lock(h));
-    if (I32[h + P.lane] === ln && I32[ln + LN_OWNER] === lid) lane_release_locked(h, ln);
+    let file = 0, fd = 0;
+    if (I32[h + P.lane] === ln && I32[ln + LN_OWNER] === lid) {
+      lane_release_locked(h, ln);
+      if ((I32[h + P.flags]! & PQ_CLOSE) === 0 && Atomics.load(I32, ln + LN_TAIL) !== I32[ln + LN_HEAD]) {
+        q.wake(h);
+        file = I32[h + P.file]!; fd = I32[h + P.fd]!;
+      }
+    }
     q.release(h);
+    if (file !== 0) file_notify(file, fd);
   }
 });
