@@ -27,7 +27,8 @@
  *                         or was on the list the hook walks after it was set;
  *                         then the type's close operation releases the object
  *   closing    free       fd_close: type = DTYPE_NONE (Atomics), back on the
- *                         free list (d)
+ *                         free list (d); also when the close operation threw
+ *                         (unless the notify hook did: then never reused)
  *
  * Entries never used yet are not on the free list: they are handed out from
  * a cursor (entry index, ascending) before the list is looked at, so boot
@@ -212,17 +213,31 @@ export function fd_close(fd: unknown): void {
   I32[e + FF.closing] = 1;
   mutex_exit(b);
   const obj = I32[e + FF.obj];
-  // Watchers hear the close before the object goes (kqueue drops its knotes).
-  notifyHook?.(e, n);
-  ops.get(type)?.close(obj, n);
-  mutex_enter(b);
-  Atomics.store(I32, e + FF.type, DTYPE_NONE);
-  // At the tail: reused after every other free entry (see the header).
-  const i1 = (e - b - HDR) / FILE.words + 1, tail = I32[b + W_TAIL]!;
-  I32[e + FF.nextfree] = 0;
-  if (tail === 0) I32[b + W_HEAD] = i1; else I32[entry(tail - 1) + FF.nextfree] = i1;
-  I32[b + W_TAIL] = i1;
-  mutex_exit(b);
+  // The descriptor goes even if what follows throws (close(2) frees the
+  // number whatever the file's close reports): left closing, it named its
+  // object for lookups for ever, and its entry was never used again. None
+  // of the kernel's throws but after a panic; this keeps the table sound
+  // whatever a file type does. An entry whose watchers were not all told
+  // (the hook threw) may still have knotes on its watch list: it is not
+  // handed out again, since a new descriptor would inherit them.
+  let heard = false;
+  try {
+    // Watchers hear the close before the object goes (kqueue drops its knotes).
+    notifyHook?.(e, n);
+    heard = true;
+    ops.get(type)?.close(obj, n);
+  } finally {
+    mutex_enter(b);
+    Atomics.store(I32, e + FF.type, DTYPE_NONE);
+    if (heard) {
+      // At the tail: reused after every other free entry (see the header).
+      const i1 = (e - b - HDR) / FILE.words + 1, tail = I32[b + W_TAIL]!;
+      I32[e + FF.nextfree] = 0;
+      if (tail === 0) I32[b + W_HEAD] = i1; else I32[entry(tail - 1) + FF.nextfree] = i1;
+      I32[b + W_TAIL] = i1;
+    }
+    mutex_exit(b);
+  }
   if (type === DTYPE_PORT) diag_publish(dc_port_close, () => ({ port: n }));
   else if (type === DTYPE_KQUEUE) diag_publish(dc_kqueue_close, () => ({ kq: n }));
 }
