@@ -35,11 +35,7 @@ fileops_register(DTYPE_TEST, {
   },
 });
 
-// The fix is in src/kqueue/watch.ts (knote_watch checks fd_still(kn_ident(kn), file) under the file's lock), outside
-// this branch's files: until it is applied this test is a todo (it fails 3 of 3 without it, passes 3 of 3 with it).
-const TODO = 'needs the knote_watch generation check in src/kqueue/watch.ts';
-
-test('EVFILT_READ on a descriptor closed and reused between its lookup and its watch does not watch the new descriptor', { todo: TODO }, () => {
+test('EVFILT_READ on a descriptor closed and reused between its lookup and its watch does not watch the new descriptor', () => {
   const kq = sys.kqueue();
   const x = fd_alloc(DTYPE_TEST, 0, 'test');
   const fillers: number[] = [];

@@ -6,10 +6,10 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { FF } from '../kern/fdtab.js';
+import { FF, fd_still } from '../kern/fdtab.js';
 import type { Errno } from '../kern/errno.js';
 import { TailQ } from '../kern/queue.js';
-import { K } from './knote.js';
+import { K, kn_ident } from './knote.js';
 
 /** A descriptor's watching knotes. */
 export const WATCHQ = new TailQ(FF.watch, FF.watchTail, K.wnext, K.wprev);
@@ -21,7 +21,12 @@ export const WATCHQ = new TailQ(FF.watch, FF.watchTail, K.wnext, K.wprev);
  */
 export function knote_watch(kn: number, file: number): Errno {
   mutex_enter(file + FF.lock);
-  if (I32[file + FF.closing] !== 0 || Atomics.load(I32, file + FF.type) === 0) { mutex_exit(file + FF.lock); return 'EBADF'; }
+  // Still the descriptor the knote names (its generation, not only a type):
+  // the filter looked the number up without a lock (fd_file), and the
+  // descriptor may have been closed and its entry given to a new one since;
+  // the knote would then watch that one under the old number, and nothing
+  // would drop it when the old one goes.
+  if (I32[file + FF.closing] !== 0 || !fd_still(kn_ident(kn), file)) { mutex_exit(file + FF.lock); return 'EBADF'; }
   WATCHQ.insert_tail(file, kn);
   I32[kn + K.file] = file;
   mutex_exit(file + FF.lock);
