@@ -142,8 +142,17 @@ function take_locked(b: number): number {
   return i1;
 }
 
-/** Allocates a descriptor for an object (EMFILE when the table is full). */
-export function fd_alloc(type: number, obj: number, syscall: string): number {
+/**
+ * Allocates a descriptor for an object (EMFILE when the table is full).
+ * `init`, given the descriptor's number and table entry, writes what the
+ * object records of its descriptor before the type publishes it (fdtab
+ * lock held: plain stores only, nothing that throws or takes a lock): once
+ * published, another LWP may close the number (guessed, or from a list),
+ * and its close must find the object complete; writing those fields after
+ * fd_alloc returned could land in an object that close had already freed
+ * and a new create reused.
+ */
+export function fd_alloc(type: number, obj: number, syscall: string, init?: (fd: number, file: number) => void): number {
   const b = fdtab.base;
   mutex_enter(b);
   const i1 = take_locked(b);
@@ -154,9 +163,11 @@ export function fd_alloc(type: number, obj: number, syscall: string): number {
   I32[e + FF.gen] = gen;
   I32[e + FF.obj] = obj;
   I32[e + FF.watch] = 0; I32[e + FF.watchTail] = 0; I32[e + FF.closing] = 0;
+  const fd = FD_BASE + ((i1 - 1) << shift | gen);
+  init?.(fd, e);
   Atomics.store(I32, e + FF.type, type);
   mutex_exit(b);
-  return FD_BASE + ((i1 - 1) << shift | gen);
+  return fd;
 }
 
 /** The table entry (file handle) of a live descriptor, or 0. */

@@ -42,7 +42,7 @@ import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { TailQ } from '../kern/queue.js';
 import { sq_wake, sq_wake_all, sq_first, sq_next, sq_flags, SQF_ASYNC } from '../kern/sleepq.js';
 import * as fdtab from '../kern/fdtab.js';
-import { file_notify, fd_file, fd_get_file, fd_still, DTYPE_KQUEUE } from '../kern/fdtab.js';
+import { file_notify, fd_get_file, fd_still, DTYPE_KQUEUE } from '../kern/fdtab.js';
 import { knote_unwatch } from './watch.js';
 import { fail } from '../kern/errno.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
@@ -82,16 +82,13 @@ export function kq_alloc(): number {
 }
 
 /**
- * Binds the kqueue to its descriptor (after fd_alloc), under its lock: the
- * descriptor is published already, so a holder of k (knote_enqueue deciding
- * whether watchers must hear of an event) sees both fields or neither.
+ * Binds the kqueue to its descriptor: fd_alloc's init, before the
+ * descriptor is published (the fdtab lock held, no other), so whoever can
+ * reach the kqueue through its descriptor sees both fields.
  */
-export function kq_setfd(kq: number, fd: number): void {
-  const file = fd_file(fd);
-  kq_lock(kq);
+export function kq_setfd(kq: number, fd: number, file: number): void {
   I32[kq + QO.fd] = fd;
   I32[kq + QO.file] = file;
-  mutex_exit(kq + QO.lock);
 }
 
 /**

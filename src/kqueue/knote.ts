@@ -116,8 +116,8 @@ const KQUEUE = define_struct('kqueue', {
   lhead: 'i32', ltail: 'i32',   // [k] every knote of this kqueue (kq_knlist)
   sq: 'i32', sqTail: 'i32',     // [k] LWPs sleeping in kevent (adjacent: a sleep-queue list)
   file: 'i32',      // [k] descriptor table entry, for EVFILT_READ watchers of this kqueue: written once, by
-                    //   kq_setfd under k just after fd_alloc published the descriptor; kq_unlock reads it
-                    //   without k only after a notify that a holder of k set having seen it
+                    //   kq_setfd (fd_alloc's init) before the descriptor is published; read by kq_unlock
+                    //   without k (fixed from then on)
   fd: 'i32',        // [k] its descriptor number (kq_setfd, with file)
   nknotes: 'i32',   // [k] knotes registered
   nos: 'i32',       // [k] knotes on OS event sources (filters/os.ts, vnode.ts, proc.ts; kern.ts kq_os_attached): a blocking kevent then

@@ -49,8 +49,9 @@ export function kqueue(): number {
   const kq = kq_alloc();
   if (kq === 0) fail('ENOMEM', 'kqueue', `kq_max (${kqueues.count}) kqueues open`);
   let fd: number;
-  try { fd = fd_alloc(DTYPE_KQUEUE, kq, 'kqueue'); } catch (e) { kq_rele(kq); throw e; }
-  kq_setfd(kq, fd);
+  // Bound to its descriptor before the descriptor is published (fd_alloc's
+  // init): a close by another LWP in between must find it complete.
+  try { fd = fd_alloc(DTYPE_KQUEUE, kq, 'kqueue', (n, file) => kq_setfd(kq, n, file)); } catch (e) { kq_rele(kq); throw e; }
   return fd;
 }
 

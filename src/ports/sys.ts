@@ -10,14 +10,13 @@ import {
   copyin_int, copyin_i32, copyin_user, copyin_array, copyin_check, arg_type, copyin_async_options, copyin_file_obj,
   type AsyncOptions, type FileObjCopy,
 } from '../kern/copyin.js';
-import { fd_alloc, fd_file, DTYPE_PORT } from '../kern/fdtab.js';
+import { fd_alloc, DTYPE_PORT } from '../kern/fdtab.js';
 import { tunables } from '../kern/boot.js';
 import { kstat_add } from '../kern/kstat.js';
 import { sq_wake_all } from '../kern/sleepq.js';
 import { run_sync, run_async } from '../kern/sleeprun.js';
-import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import {
-  P, E, ports, port_lock, port_id_word, kev_set_user, port_set_alert_user, PQ_ALERT,
+  P, E, ports, port_id_word, kev_set_user, port_set_alert_user, PQ_ALERT,
   C_PORTS, C_CREATED, C_ALERTS,
 } from './mem.js';
 import {
@@ -57,14 +56,20 @@ export function port_create(): number {
   sysenter();
   const h = ports.alloc();
   if (h === 0) fail('EAGAIN', 'port_create', `port_max_ids (${ports.count}) ports in use`);
+  const maxev = tunables().port_max_events!;
   let fd: number;
-  try { fd = fd_alloc(DTYPE_PORT, h, 'port_create'); } catch (e) { ports.free(h); throw e; }
-  mutex_enter(port_lock(h));
-  I32[h + P.maxev] = tunables().port_max_events!;
-  I32[h + P.fd] = fd;
-  I32[h + P.file] = fd_file(fd);
-  Atomics.store(I32, port_id_word(h), fd);
-  mutex_exit(port_lock(h));
+  // The port's own fields are written before the descriptor is published
+  // (fd_alloc's init), not after under its lock: a close of the number by
+  // another LWP in between freed the port, and these stores then landed in
+  // a freed, possibly reused, struct (found by the kern-core review).
+  try {
+    fd = fd_alloc(DTYPE_PORT, h, 'port_create', (n, file) => {
+      I32[h + P.maxev] = maxev;
+      I32[h + P.fd] = n;
+      I32[h + P.file] = file;
+      Atomics.store(I32, port_id_word(h), n);
+    });
+  } catch (e) { ports.free(h); throw e; }
   kstat_add(C_PORTS); kstat_add(C_CREATED);
   return fd;
 }
