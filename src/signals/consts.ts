@@ -45,6 +45,12 @@ export const SIGWINCH = S.SIGWINCH ?? 28;
 export const SIGIO = S.SIGIO ?? 29;
 export const SIGPWR = S.SIGPWR ?? 30;
 export const SIGSYS = S.SIGSYS ?? 31;
+// The host's other names (Linux: os.constants.signals has them, and the
+// contract exports every name it has): two aliases and the unused stack
+// fault signal, whose default action is to terminate as any unlisted one.
+export const SIGIOT = S.SIGIOT ?? SIGABRT;
+export const SIGPOLL = S.SIGPOLL ?? SIGIO;
+export const SIGSTKFLT = S.SIGSTKFLT ?? 16; // Linux's number, as NSIG and SIGRTMIN above
 
 /** sigprocmask's `how` (glibc). */
 export const SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
