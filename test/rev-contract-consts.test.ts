@@ -97,6 +97,7 @@ test('aio (glibc aio.h; O_SYNC / O_DSYNC of fs.constants)', () => {
     AIO_CANCELED: 0, AIO_NOTCANCELED: 1, AIO_ALLDONE: 2,
     LIO_READ: 0, LIO_WRITE: 1, LIO_NOP: 2, LIO_WAIT: 0, LIO_NOWAIT: 1,
     O_SYNC: fsc.O_SYNC, O_DSYNC: fsc.O_DSYNC,
+    AIO_PRIO_DELTA_MAX: 20, AIO_LISTIO_MAX: 4096,
   });
 });
 

@@ -118,6 +118,7 @@ test('timers: ids from 0 reused; EINVAL for CPU clocks, bad sigev_notify or sign
   for (const c of [sys.CLOCK_PROCESS_CPUTIME_ID, sys.CLOCK_THREAD_CPUTIME_ID, sys.CLOCK_VIRTUAL, 77])
     assert.throws(() => sys.timer_create(c, { sigev_notify: sys.SIGEV_NONE }), code('EINVAL'), `clock ${c}`);
   assert.throws(() => sys.timer_create(sys.CLOCK_MONOTONIC, { sigev_notify: 99 }), code('EINVAL'));
+  assert.throws(() => sys.timer_create(sys.CLOCK_MONOTONIC, { sigev_notify: sys.SIGEV_KEVENT, sigev_notify_kqueue: 0 }), code('EINVAL')); // AIO only
   assert.throws(() => sys.timer_create(sys.CLOCK_MONOTONIC, { sigev_notify: sys.SIGEV_SIGNAL, sigev_signo: 0 }), code('EINVAL'));
   assert.throws(() => sys.timer_create(sys.CLOCK_MONOTONIC, { sigev_notify: sys.SIGEV_SIGNAL, sigev_signo: sys.NSIG }), code('EINVAL'));
   assert.throws(() => sys.timer_create(sys.CLOCK_MONOTONIC, { sigev_notify: sys.SIGEV_THREAD }), TypeError);
@@ -191,6 +192,15 @@ test('port_sendn: per-port codes in errors, never thrown; EINVAL for an empty li
   assert.deepEqual(errors, [null, 'EBADFD', 'EBADF', null]);
   assert.throws(() => sys.port_sendn([], 1, 2), code('EINVAL'));
   assert.throws(() => sys.port_send(kq, 0, 0), code('EBADFD'));
+  // EBADFD, which Node's table lacks, takes Linux's number on Linux (docs/sys.md, Errors).
+  if (process.platform === 'linux') assert.throws(() => sys.port_send(kq, 0, 0), (e) => e instanceof sys.SysError && e.errno === -77);
+  // Kernel descriptors start at 2^20; events accept [-2^31, 2^32) only.
+  assert.ok(p >= 2 ** 20 && kq >= 2 ** 20);
+  assert.throws(() => sys.port_send(p, 2 ** 32, 0), code('EINVAL'));
+  assert.throws(() => sys.port_send(p, -(2 ** 31) - 1, 0), code('EINVAL'));
+  assert.equal(sys.port_getn(p, 8, 1, Z).length, 2, 'the two events port_sendn queued on p');
+  sys.port_send(p, 2 ** 32 - 1, 0);
+  assert.equal(sys.port_get(p, Z).portev_events, -1);
   sys.close(p); sys.close(kq);
 });
 
@@ -247,7 +257,7 @@ test('EVFILT_PROC: ESRCH for a pid that does not exist', () => {
   sys.close(kq);
 });
 
-test('aio: EBADF, EINVAL (negative offset, nbytes beyond the buffer, not over a SharedArrayBuffer); aio_return once, EINVAL after', async () => {
+test('aio: EBADF, EINVAL (negative offset, nbytes beyond the buffer, not over a SharedArrayBuffer, aio_reqprio past AIO_PRIO_DELTA_MAX, a list past AIO_LISTIO_MAX); aio_return once, EINVAL after', async () => {
   const path = `/tmp/rev-contract-aio-${process.pid}`;
   fs.writeFileSync(path, 'hello');
   const fd = fs.openSync(path, 'r');
@@ -257,6 +267,8 @@ test('aio: EBADF, EINVAL (negative offset, nbytes beyond the buffer, not over a 
     assert.throws(() => sys.aio_read({ aio_fildes: fd, aio_offset: -1, aio_buf: buf, aio_nbytes: 5 }), code('EINVAL'));
     assert.throws(() => sys.aio_read({ aio_fildes: fd, aio_offset: 0, aio_buf: buf, aio_nbytes: 9 }), code('EINVAL'));
     assert.throws(() => sys.aio_read({ aio_fildes: fd, aio_offset: 0, aio_buf: new Uint8Array(8), aio_nbytes: 5 }), code('EINVAL'));
+    assert.throws(() => sys.aio_read({ aio_fildes: fd, aio_offset: 0, aio_buf: buf, aio_nbytes: 5, aio_reqprio: sys.AIO_PRIO_DELTA_MAX + 1 }), code('EINVAL'));
+    assert.throws(() => sys.lio_listio(sys.LIO_NOWAIT, new Array<null>(sys.AIO_LISTIO_MAX + 1).fill(null), null), code('EINVAL'));
     const cb: sys.aiocb = { aio_fildes: fd, aio_offset: 0, aio_buf: buf, aio_nbytes: 5 };
     sys.aio_read(cb);
     assert.equal(typeof cb.aio_id, 'number');
