@@ -280,3 +280,30 @@ test('aio: EBADF, EINVAL (negative offset, nbytes beyond the buffer, not over a 
     assert.equal(Buffer.from(buf.subarray(0, 5)).toString(), 'hello');
   } finally { sys.close(fd); fs.rmSync(path, { force: true }); }
 });
+
+test('aio: aio_error gives EINPROGRESS then ECANCELED as the host\'s numbers; aio_suspend EAGAIN at its timeout; SIGEV_PORT is a PORT_SOURCE_AIO event (object the aio_id, user the portnfy_user)', async () => {
+  const [r, w] = pipe();
+  const p = sys.port_create();
+  const buf = new Uint8Array(new SharedArrayBuffer(16));
+  try {
+    const cb: sys.aiocb = { aio_fildes: r, aio_offset: 0, aio_buf: buf, aio_nbytes: 4 };
+    sys.aio_read(cb);
+    assert.equal(sys.aio_error(cb), E.EINPROGRESS);
+    assert.throws(() => sys.aio_suspend([cb], Z), code('EAGAIN'));
+    assert.throws(() => sys.aio_return(cb), code('EINPROGRESS'));
+    const c = sys.aio_cancel(r, cb);
+    assert.ok(c === sys.AIO_CANCELED || c === sys.AIO_NOTCANCELED, `aio_cancel ${c}`);
+    await sys.aio_suspend_async([cb], { tv_sec: 10, tv_nsec: 0 });
+    assert.equal(sys.aio_error(cb), E.ECANCELED);
+    assert.throws(() => sys.aio_return(cb), code('ECANCELED'));
+    assert.throws(() => sys.aio_return(cb), code('EINVAL'), 'collected by the failing aio_return');
+
+    const cb2: sys.aiocb = { aio_fildes: r, aio_offset: 0, aio_buf: buf, aio_nbytes: 4,
+      aio_sigevent: { sigev_notify: sys.SIGEV_PORT, sigev_notify_port: { portnfy_port: p, portnfy_user: 33 } } };
+    sys.aio_read(cb2);
+    fs.writeSync(w, 'abcd');
+    const ev = await sys.port_get_async(p, { tv_sec: 10, tv_nsec: 0 });
+    assert.deepEqual([ev.portev_source, ev.portev_object, ev.portev_user], [sys.PORT_SOURCE_AIO, cb2.aio_id, 33]);
+    assert.equal(sys.aio_return(cb2), 4);
+  } finally { sys.close(p); sys.close(r); sys.close(w); }
+});
