@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { constants as osc } from 'node:os';
 import { constants as fsc } from 'node:fs';
 import * as sys from 'ukern/sys';
+import * as ukern from 'ukern';
 
 const S = sys as unknown as Record<string, unknown>;
 
@@ -122,6 +123,14 @@ test('every function of the contract is exported, with its _async twin where it 
   assert.equal(typeof sys.sigset_t, 'function');
   // Names of the code the contract says ukern/sys does not export.
   assert.ok(!('TIME_SEC_MAX' in S));
+});
+
+test('the README\'s promise: every constant of ukern/sys is exported by ukern too, with the same value', () => {
+  const U = ukern as unknown as Record<string, unknown>;
+  const names = Object.keys(S).filter((k) => /^_{0,2}[A-Z][A-Z0-9_]+$/.test(k) && typeof S[k] === 'number');
+  assert.ok(names.length > 150, `${names.length} constants`);
+  const missing = names.filter((k) => U[k] !== S[k]);
+  assert.deepEqual(missing, []);
 });
 
 test('EV_SET builds the six fields of kevent_t, in order', () => {

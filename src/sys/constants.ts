@@ -6,6 +6,8 @@
 export * from '../kqueue/consts.js';
 export * from '../ports/consts.js';
 export * from '../timers/consts.js';
-export { LWP_DETACHED, LWP_SUSPENDED } from '../lwp/sys.js';
+// All of the LWP constants ukern/sys has (the README promises every one):
+// the create flags, lwp_unpark_all's limit and the NetBSD state numbers.
+export { LWP_DETACHED, LWP_SUSPENDED, LWP_UNPARK_MAX, LSIDL, LSRUN, LSSLEEP, LSSTOP, LSZOMB, LSONPROC, LSSUSPENDED } from '../lwp/sys.js';
 export * from '../signals/consts.js';
 export * from '../aio/consts.js';
