@@ -39,6 +39,8 @@ test('sigaddset / sigdelset / sigismember: EINVAL outside 1..NSIG-1', () => {
   sys.sigaddset(set, 1); sys.sigaddset(set, sys.NSIG - 1);
   assert.ok(sys.sigismember(set, sys.SIGRTMAX));
   assert.deepEqual(set.toArray(), [1, 64]);
+  assert.throws(() => sys.sigaddset({ w0: 0, w1: 0 } as unknown as sys.sigset_t, 1), TypeError, 'not a sigset_t');
+  assert.throws(() => sys.sigismember(null as unknown as sys.sigset_t, 1), TypeError);
 });
 
 test('sigaction: EINVAL for changing SIGKILL / SIGSTOP; a query of them answers SIG_DFL (C allows act NULL)', () => {
@@ -306,4 +308,32 @@ test('aio: aio_error gives EINPROGRESS then ECANCELED as the host\'s numbers; ai
     assert.deepEqual([ev.portev_source, ev.portev_object, ev.portev_user], [sys.PORT_SOURCE_AIO, cb2.aio_id, 33]);
     assert.equal(sys.aio_return(cb2), 4);
   } finally { sys.close(p); sys.close(r); sys.close(w); }
+});
+
+test('times: the table of timeouts (docs/sys.md, Conventions)', () => {
+  const p = sys.port_create(), kq = sys.kqueue();
+  const bad = { tv_sec: 0, tv_nsec: -1 };
+  try {
+    // lwp_park: absolute; past (negative tv_sec allowed) is ETIMEDOUT without sleeping; malformed EINVAL.
+    assert.throws(() => sys.lwp_park({ tv_sec: -1, tv_nsec: 0 }), code('ETIMEDOUT'));
+    assert.throws(() => sys.lwp_park(Z), code('ETIMEDOUT'));
+    assert.throws(() => sys.lwp_park(bad), code('EINVAL'));
+    assert.throws(() => sys.lwp_park({ tv_sec: 0, tv_nsec: 1e9 }), code('EINVAL'));
+    // ports: a malformed timeout is EINVAL only when the call would have to wait.
+    assert.throws(() => sys.port_get(p, bad), code('EINVAL'));
+    sys.port_send(p, 1, 1);
+    assert.equal(sys.port_get(p, bad).portev_user, 1);
+    // beyond TIME_SEC_MAX is clamped, not an error
+    sys.port_send(p, 1, 2);
+    assert.equal(sys.port_get(p, { tv_sec: 1e15, tv_nsec: 0 }).portev_user, 2);
+    // kevent: malformed is EINVAL
+    assert.throws(() => sys.kevent(kq, null, 1, bad), code('EINVAL'));
+    assert.deepEqual(sys.kevent(kq, null, 1, Z), []);
+    // not an object with numeric fields: TypeError
+    assert.throws(() => sys.port_get(p, { tv_sec: '1', tv_nsec: 0 } as unknown as sys.Timespec), TypeError);
+    assert.throws(() => sys.lwp_park(5 as unknown as sys.Timespec), TypeError);
+    // unsigned counts take a negative value modulo 2^32
+    sys.port_send(p, 1, 3);
+    assert.equal(sys.port_getn(p, -1, 1, Z).length, 1);
+  } finally { sys.close(p); sys.close(kq); }
 });
