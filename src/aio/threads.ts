@@ -85,14 +85,29 @@ export function threads_take(): number {
 }
 
 let threadsAsked = false;
-function start_threads(): void {
-  if (threadsAsked) return;
+/**
+ * Asks for the I/O threads once kernel-wide (T_CLAIM). A request that
+ * cannot be made (kthread_start returns false) gives the claim back, so
+ * the next submission, in any thread, asks again: its threads asked for
+ * already are not asked again by this thread, nor twice by lwp0 (a start
+ * made here directly and one lwp0 makes later for an LWP can give that
+ * name a second thread, which only serves the same queue). Returns false
+ * when this call's request failed: the submission fails with EIO at once
+ * instead of waiting for threads nobody asked for.
+ */
+function start_threads(): boolean {
+  if (threadsAsked && Atomics.load(I32, tq.base + T_CLAIM) !== 0) return true;
   threadsAsked = true;
-  if (Atomics.compareExchange(I32, tq.base + T_CLAIM, 0, 1) !== 0) return;
+  if (Atomics.compareExchange(I32, tq.base + T_CLAIM, 0, 1) !== 0) return true;
   const n = tunables().aio_threads!;
   // From the main thread directly (as the intr thread): through lwp0 the start
   // would wait for lwp0's own, and a main thread blocked in aio_suspend meanwhile.
-  for (let i = 0; i < n; i++) kthread_start(`aio${i}`, new URL('./aiothread.js', import.meta.url), is_main_thread());
+  for (let i = 0; i < n; i++) {
+    if (kthread_start(`aio${i}`, new URL('./aiothread.js', import.meta.url), is_main_thread())) continue;
+    Atomics.store(I32, tq.base + T_CLAIM, 0);
+    return false;
+  }
+  return true;
 }
 
 let allReady = false;
@@ -129,8 +144,7 @@ function channel(): BroadcastChannel {
 }
 
 function threads_start(_h: number, id: number, buf: Uint8Array | null): void {
-  start_threads();
-  if (!await_threads()) { aio_complete(id, -EIO_NO); return; }
+  if (!start_threads() || !await_threads()) { aio_complete(id, -EIO_NO); return; }
   if (buf !== null) {
     const c = channel();
     c.postMessage({ id, buf });

@@ -16,23 +16,29 @@
  * Atomics.wait for its termination (kern/libc.ts host_leave).
  */
 import { is_main_thread } from '../kern/host.js';
+import { I32, kregion_create } from '../kern/kmem.js';
 import { kthread_start } from '../lwp/kapi.js';
 import { host_exit_rouser } from '../kern/libc.js';
 import { intr_claim_start, intr_evfd } from './intr.js';
 import { os_eventfd_ring } from './ffi.js';
 
-let askedHere = false;
+/** Word 0: the start claimed, kernel-wide (0 again after a request that failed). */
+const claim = kregion_create('intr.start', () => 1);
+
+let hold: boolean | undefined;
 /**
  * Starts the intr thread unless some thread asked already (or the test hook
  * UKERN_INTR_HOLD=1 keeps it from ever starting: the bridge alone serves).
- * Never under a kernel lock.
+ * Never under a kernel lock. One atomic load once asked: it is called at
+ * every registration.
  */
 export function intr_thread_start(): void {
-  if (askedHere) return;
-  askedHere = true;
-  if (process.env.UKERN_INTR_HOLD === '1') return;
-  if (!intr_claim_start()) return;
-  kthread_start('intr', new URL('./intrthread.js', import.meta.url), is_main_thread());
+  if (Atomics.load(I32, claim.base) !== 0) return;
+  hold ??= process.env.UKERN_INTR_HOLD === '1';
+  if (hold) return;
+  if (Atomics.compareExchange(I32, claim.base, 0, 1) !== 0) return;
+  if (kthread_start('intr', new URL('./intrthread.js', import.meta.url), is_main_thread())) intr_claim_start();
+  else Atomics.store(I32, claim.base, 0);
 }
 
 host_exit_rouser(() => {

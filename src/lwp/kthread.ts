@@ -6,6 +6,14 @@
  * start in parallel). The module's worker gets `workerData.image` and must
  * call attach_system_thread(image) first. A built bundle of the module
  * (spawn.ts kernel_module_url) is preferred: one file starts faster.
+ *
+ * A start request that cannot be made (new Worker, or the post to lwp0,
+ * throws) is given back: kthread_start returns false, and the caller
+ * releases its kernel-wide claim, so the next need tries again (until then
+ * the bridges serve, as while any start is under way). Thrown through, it
+ * failed the registering syscall whose registration had been made, and
+ * left the start claimed for good: the intr thread never came, and its
+ * sleepers polled the bridge every millisecond for ever.
  */
 import { lwp0_post, kernel_worker_start } from './spawn.js';
 import { ensure_booted } from '../kern/boot.js';
@@ -16,28 +24,60 @@ import { kstat_gauge } from '../kern/kstat.js';
 kstat_gauge('lwp', 'kthreads_starting', () => Atomics.load(I32, curproc() + P.kstarting));
 
 const started = new Set<string>();
+/** Names whose failed start this thread reported already (one line, not one per registration). */
+const reported = new Set<string>();
+
+/**
+ * Test hook: UKERN_KTHREAD_FAIL_START=name:n makes this thread's first n
+ * start requests of `name` fail where the request is made, as a throwing
+ * new Worker or post to lwp0 would.
+ */
+let failHook: { name: string; left: number } | null | undefined;
+function fail_hook(name: string): void {
+  if (failHook === undefined) {
+    const m = /^([a-z0-9]+):(\d+)$/.exec(process.env.UKERN_KTHREAD_FAIL_START ?? '');
+    failHook = m === null ? null : { name: m[1]!, left: Number(m[2]) };
+  }
+  if (failHook === null || failHook.name !== name || failHook.left <= 0) return;
+  failHook.left--;
+  throw new Error(`UKERN_KTHREAD_FAIL_START: start of ${name} refused (test)`);
+}
 
 /**
  * Starts the kernel thread `name` from `module` unless this thread already
  * asked for it; lwp0 starts each name once. With `direct` (only from the
- * booting main thread), this thread starts it.
+ * booting main thread), this thread starts it. Returns false when the
+ * request could not be made (reported once per name here): nothing is
+ * asked then, and the caller gives back its claim so that a later need
+ * asks again. Never throws for that.
  */
-export function kthread_start(name: string, module: URL, direct = false): void {
+export function kthread_start(name: string, module: URL, direct = false): boolean {
   ensure_booted();
-  if (started.has(name)) return;
+  if (started.has(name)) return true;
   started.add(name);
-  if (direct) { kernel_worker_start(module, name); return; }
-  // Counted until the thread is up (lwp0 uncounts it then, or at once when it
-  // started that name already): the booting thread keeps lwp0, and so the
-  // process, alive meanwhile. A kernel thread terminated while it loads
-  // koffi aborts the whole process (spawn.ts kernel_worker_start), and this
-  // LWP, alive now, may be gone before the thread is up.
-  Atomics.add(I32, curproc() + P.kstarting, 1);
   try {
-    lwp0_post({ t: 'kthread', name, module: module.href });
+    fail_hook(name);
+    if (direct) { kernel_worker_start(module, name); return true; }
+    // Counted until the thread is up (lwp0 uncounts it then, or at once when it
+    // started that name already): the booting thread keeps lwp0, and so the
+    // process, alive meanwhile. A kernel thread terminated while it loads
+    // koffi aborts the whole process (spawn.ts kernel_worker_start), and this
+    // LWP, alive now, may be gone before the thread is up.
+    Atomics.add(I32, curproc() + P.kstarting, 1);
+    try {
+      lwp0_post({ t: 'kthread', name, module: module.href });
+    } catch (e) {
+      Atomics.sub(I32, curproc() + P.kstarting, 1);
+      throw e;
+    }
+    return true;
   } catch (e) {
-    Atomics.sub(I32, curproc() + P.kstarting, 1);
-    throw e;
+    started.delete(name);
+    if (!reported.has(name)) {
+      reported.add(name);
+      console.error(`ukern: kernel thread ${name} could not be started (asked again at its next need):`, e);
+    }
+    return false;
   }
 }
 

@@ -71,18 +71,33 @@ export function clock_thread_announce(slack: boolean): void {
 }
 
 let askedHere = false;
+let hold: boolean | undefined;
+/**
+ * Whether this thread has nothing more to do about the start: it asked, or
+ * saw it asked, and the claim still stands (a request that failed gave it
+ * back, and the next arm of any thread asks again).
+ */
+function asked(): boolean {
+  return askedHere && (hold === true || Atomics.load(I32, state.base + CLK_ASKED) !== 0);
+}
 /**
  * Starts the clock thread unless some thread asked already (or the test hook
  * UKERN_CLOCK_HOLD=1 keeps it from ever starting: the bridges alone serve).
- * Never under a kernel lock.
+ * Never under a kernel lock. A request that cannot be made (kthread_start
+ * returns false) gives the claim back and leaves this thread's start policy
+ * as if it had never asked; the bridges serve meanwhile, as during a start.
  */
 export function clock_thread_start(): void {
-  if (askedHere) return;
+  if (asked()) return;
   askedHere = true;
   startBy = Infinity;
-  if (process.env.UKERN_CLOCK_HOLD === '1') return;
+  hold ??= process.env.UKERN_CLOCK_HOLD === '1';
+  if (hold) return;
   if (Atomics.compareExchange(I32, state.base + CLK_ASKED, 0, 1) !== 0) return;
-  kthread_start('clock', new URL('./clockthread.js', import.meta.url), is_main_thread());
+  if (kthread_start('clock', new URL('./clockthread.js', import.meta.url), is_main_thread())) return;
+  Atomics.store(I32, state.base + CLK_ASKED, 0);
+  askedHere = false;
+  startSoon = false;
 }
 
 /*
@@ -201,7 +216,7 @@ function tick(): void {
 /** The arm hook: start the clock thread (now, or after a near expiry), and until it runs, cover `when` here. */
 function on_arm(when: number): void {
   if (when === Infinity || quiet) return; // never due, or a warm-up's own (timers/sys.ts)
-  if (!askedHere) {
+  if (!asked()) {
     if (!is_main_thread() || when - mono_now() >= START_NEAR_NS) start_soon_now();
     else if (startBy === Infinity) { startBy = when + START_AFTER_NS; lwp_post_userret(cur.lid); }
     else clock_start_check();
