@@ -7,11 +7,22 @@
  * descriptors costs it no CPU (during a burst of events it looks again
  * before it sleeps: below). The control eventfd wakes it for pokes, and at
  * process exit (start.ts).
+ *
+ * An error that escapes the loop is a kernel panic, raised here (the
+ * thread's starter may be blocked in the kernel and never see the worker
+ * end): lwp/kthread.ts says why a dead kernel thread is never restarted.
+ * Test hook: UKERN_KTHREAD_CRASH=intr makes the loop throw at its first
+ * wake-up, before it handles what woke it, as a bug in a dispatch would;
+ * =intr-exit ends its worker there instead (process.exit in a worker),
+ * which only the starter sees (lwp/kthread.ts kthread_watch).
  */
 import { worker_threads } from '../kern/host.js';
 import { attach_system_thread, type KernelImage } from '../kern/boot.js';
 import { kstat_add } from '../kern/kstat.js';
 import { libc_open } from '../kern/libc.js';
+import { panic_mark } from '../kern/panic.js';
+import { writeSync } from 'node:fs';
+import { format } from 'node:util';
 import * as ffi from './ffi.js';
 import * as intr from './intr.js';
 import * as handover from './handover.js';
@@ -102,6 +113,7 @@ export function intrthread_main(image: KernelImage): never {
   // nothing. A host waiter (above) ends the look: the events are its.
   const spinNs = intr.intr_spin_ns(), spinMs = spinNs / 1e6;
   let hit = false;
+  const crash = process.env.UKERN_KTHREAD_CRASH === 'intr' || process.env.UKERN_KTHREAD_CRASH === 'intr-exit';
   /** Looks again until spinNs passed without an event; whether it found any. */
   function look_again(): boolean {
     let found = false, until = performance.now() + spinMs;
@@ -111,11 +123,27 @@ export function intrthread_main(image: KernelImage): never {
     }
     return found;
   }
-  for (;;) {
+  try {
+    for (;;) serve();
+  } catch (e) {
+    died(`kernel thread intr died: ${e instanceof Error ? e.stack ?? e.message : String(e)}; what it served (OS events) has stopped`);
+  }
+  // Dead: parked until the process ends (ending the worker would only make
+  // its starter report the same death again).
+  const park = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) Atomics.wait(park, 0, 0);
+
+  function crash_now(): never {
+    if (process.env.UKERN_KTHREAD_CRASH === 'intr-exit') process.exit(3); // its worker ends, the loop never knows
+    throw new Error('UKERN_KTHREAD_CRASH: the intr thread throws (test)');
+  }
+  /** One wait and what it brought. */
+  function serve(): void {
     const slept = performance.now();
     let n = 0, ticks = 0;
     if (own) {
       const m = ffi.os_epoll_wait(ep2, buf2, -1);
+      if (crash) crash_now();
       for (let i = 0; i < m; i++) {
         const lo = buf2.lo(i);
         if (lo === 0) { ffi.os_eventfd_drain(evfd); intr.intr_run_pokes(); }
@@ -124,6 +152,7 @@ export function intrthread_main(image: KernelImage): never {
       }
     } else {
       n = ffi.os_epoll_wait(ep, buf, -1);
+      if (crash) crash_now();
       handle(n);
     }
     const short = performance.now() - slept < spinMs / 3;
@@ -132,4 +161,16 @@ export function intrthread_main(image: KernelImage): never {
     if (spinNs > 0 && (n > 1 || short || hit) && (n > 0 || ticks === 0)) hit = look_again();
     account_cpu();
   }
+}
+
+/**
+ * The panic for this thread's death, its line written to stderr at once: a
+ * worker's console output goes through its parent's event loop, which may
+ * be blocked in the kernel or about to end (a program failing on the EIO it
+ * now gets), and the line was lost.
+ */
+function died(msg: string): void {
+  const was = console.error;
+  console.error = (...a: unknown[]) => { try { writeSync(2, `${format(...a)}\n`); } catch { /* no stderr */ } };
+  try { panic_mark(msg); } finally { console.error = was; }
 }

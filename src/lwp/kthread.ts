@@ -14,12 +14,26 @@
  * failed the registering syscall whose registration had been made, and
  * left the start claimed for good: the intr thread never came, and its
  * sleepers polled the bridge every millisecond for ever.
+ *
+ * A kernel thread that ends after it said it is up is a panic, never a
+ * restart (kthread_died; docs/internals.md, "A dead kernel thread"). Its
+ * body never returns and nothing but process exit terminates it, so it
+ * ended on a kernel bug: an uncaught error in kernel code, which may have
+ * left a kernel lock held (a system thread's lock count is a word of its
+ * own that no other thread reads) or work half done (a callout left
+ * firing, events taken from the epoll set and not dispatched). A
+ * restarted thread would wait for that lock for ever, or run the same
+ * error again; the panic wakes every sleeper with EIO at once and names
+ * the thread, where a silent death left them waiting for events and
+ * expiries that never came.
  */
+import type { Worker } from 'node:worker_threads';
 import { lwp0_post, kernel_worker_start } from './spawn.js';
 import { ensure_booted } from '../kern/boot.js';
 import { I32 } from '../kern/kmem.js';
 import { P, curproc } from '../kern/proc.js';
 import { kstat_gauge } from '../kern/kstat.js';
+import { panic_mark } from '../kern/panic.js';
 
 kstat_gauge('lwp', 'kthreads_starting', () => Atomics.load(I32, curproc() + P.kstarting));
 
@@ -57,7 +71,7 @@ export function kthread_start(name: string, module: URL, direct = false): boolea
   started.add(name);
   try {
     fail_hook(name);
-    if (direct) { kernel_worker_start(module, name); return true; }
+    if (direct) { kthread_watch(kernel_worker_start(module, name), name); return true; }
     // Counted until the thread is up (lwp0 uncounts it then, or at once when it
     // started that name already): the booting thread keeps lwp0, and so the
     // process, alive meanwhile. A kernel thread terminated while it loads
@@ -79,6 +93,32 @@ export function kthread_start(name: string, module: URL, direct = false): boolea
     }
     return false;
   }
+}
+
+/**
+ * Panics for kernel thread `name`, dead after it was up (see the header):
+ * called by the thread's body on an error that escaped its loop, and by the
+ * starting thread when the worker ended otherwise. Never throws.
+ */
+export function kthread_died(name: string, why: unknown): void {
+  const what = why instanceof Error ? why.stack ?? why.message : String(why);
+  panic_mark(`kernel thread ${name} died: ${what}; what it served (${SERVES[name.replace(/\d+$/, '')] ?? 'its work'}) has stopped`);
+}
+const SERVES: Record<string, string> = { intr: 'OS events', clock: 'timer expiries', aio: 'asynchronous I/O' };
+
+/**
+ * The starting thread's watch on a kernel thread it started: its end after
+ * it said it is up (its first message) is a panic. Before that it is a
+ * failed start (spawn.ts reports it). At process exit no 'exit' event
+ * comes: the workers are terminated after this thread's event loop ran for
+ * the last time.
+ */
+function kthread_watch(w: Worker, name: string): void {
+  w.once('message', () => {
+    let err: unknown;
+    w.once('error', (e) => { err = e; });
+    w.once('exit', (code) => { kthread_died(name, err ?? `its worker ended (exit code ${code})`); });
+  });
 }
 
 /** lwp0: a kthread request is settled (the thread is up, failed, or was up already). */

@@ -21,6 +21,12 @@
  * machine with two made both late. Arming an earlier deadline bumps the wake
  * word, which ends both the sleep and the spin. Expiries are computed by the handlers from elapsed time;
  * this loop only decides when to look.
+ *
+ * An error that escapes the loop is a kernel panic, raised here (the
+ * thread's starter may be blocked in the kernel and never see the worker
+ * end): lwp/kthread.ts says why a dead kernel thread is never restarted.
+ * Test hook: UKERN_KTHREAD_CRASH=clock makes the loop throw at its first
+ * wake-up, before it fires what is due, as a bug in a handler would.
  */
 import { worker_threads } from '../kern/host.js';
 import { attach_system_thread, type KernelImage } from '../kern/boot.js';
@@ -28,6 +34,9 @@ import * as kmem from '../kern/kmem.js'; // kmem.I32: a live binding, replaced b
 import { mono_now } from '../kern/time.js';
 import { WakeMargin } from '../kern/wakemargin.js';
 import { kstat_add } from '../kern/kstat.js';
+import { panic_mark } from '../kern/panic.js';
+import { writeSync } from 'node:fs';
+import { format } from 'node:util';
 import * as co from './callout.js';
 import { set_timer_slack, host_clock_ns, LINUX_CLOCK_THREAD_CPUTIME_ID } from './ffi.js';
 import * as st from './clockstats.js';
@@ -50,7 +59,22 @@ export function clockthread_main(image: KernelImage): never {
   const wake = co.callout_wake_word(line);
   let cpuPrev = host_clock_ns(LINUX_CLOCK_THREAD_CPUTIME_ID);
 
-  for (;;) {
+  const crash = process.env.UKERN_KTHREAD_CRASH === 'clock';
+  let woken = false;
+  try {
+    for (;;) serve();
+  } catch (e) {
+    died(`kernel thread clock died: ${e instanceof Error ? e.stack ?? e.message : String(e)}; what it served (timer expiries) has stopped`);
+  }
+  // Dead: parked until the process ends (ending the worker would only make
+  // its starter report the same death again).
+  const park = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) Atomics.wait(park, 0, 0);
+
+  /** One look: fire what is due, then wait until the next deadline is near (or spin to it). */
+  function serve(): void {
+    if (crash && woken) throw new Error('UKERN_KTHREAD_CRASH: the clock thread throws (test)');
+    woken = true;
     co.callout_run(line);
     const { target, seq } = co.callout_sleep_prepare(line);
     if (cpuPrev >= 0) {
@@ -61,7 +85,7 @@ export function clockthread_main(image: KernelImage): never {
     if (target === Infinity) {
       Atomics.wait(kmem.I32, wake, seq);
       kstat_add(st.C_WAKEUPS);
-      continue;
+      return;
     }
     let now = mono_now();
     if (co.callout_covered(line, target)) {
@@ -70,20 +94,32 @@ export function clockthread_main(image: KernelImage): never {
       if (until > now) Atomics.wait(kmem.I32, wake, seq, (until - now) / 1e6);
       kstat_add(st.C_WAKEUPS);
       kstat_add(st.C_COVERED);
-      continue;
+      return;
     }
     const sleepUntil = target - wm.margin;
     if (sleepUntil > now) {
       const r = Atomics.wait(kmem.I32, wake, seq, (sleepUntil - now) / 1e6);
       kstat_add(st.C_WAKEUPS);
-      if (r !== 'timed-out') continue; // an earlier deadline was armed
+      if (r !== 'timed-out') return; // an earlier deadline was armed
       now = mono_now();
       wm.note(now - sleepUntil);
-      if (now > target) { kstat_add(st.C_LATE); continue; }
+      if (now > target) { kstat_add(st.C_LATE); return; }
     }
     // Spin the rest, watching for an earlier arm and for a getter's cover.
     const t0 = now;
     while (now < target && Atomics.load(kmem.I32, wake) === seq && !co.callout_covered(line, target)) now = mono_now();
     kstat_add(st.C_SPIN_US, Math.round((now - t0) / 1000));
   }
+}
+
+/**
+ * The panic for this thread's death, its line written to stderr at once: a
+ * worker's console output goes through its parent's event loop, which may
+ * be blocked in the kernel or about to end (a program failing on the EIO it
+ * now gets), and the line was lost.
+ */
+function died(msg: string): void {
+  const was = console.error;
+  console.error = (...a: unknown[]) => { try { writeSync(2, `${format(...a)}\n`); } catch { /* no stderr */ } };
+  try { panic_mark(msg); } finally { console.error = was; }
 }
