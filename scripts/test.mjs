@@ -23,6 +23,7 @@ const LONG = [
   'fuzz',
   'port-messages',
   'cli',
+  'fix-pool-leftover',
   'aio-threads',
   'signals-stress',
   'lwp-churn',

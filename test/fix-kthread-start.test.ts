@@ -13,7 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { openSync, closeSync } from 'node:fs';
+import { openSync, closeSync, writeSync } from 'node:fs';
 import * as sys from 'ukern/sys';
 import { pipe } from './fixtures/osfd.js';
 import { until, childRun } from './helpers.js';
@@ -28,15 +28,15 @@ async function comes(cond: () => boolean): Promise<boolean> {
 }
 
 /** The intr case's body: two registrations, then whether the thread came. Prints its lines. */
-export async function intr_case(): Promise<void> {
+export async function intr_case(print: (line: string) => void = (l) => { console.log(l); }): Promise<void> {
   const kq = kqueue();
   const [r1] = pipe(), [r2] = pipe();
   let first = 'ok';
   try { kevent(kq, [EV_SET(r1, EVFILT_READ, EV_ADD, 0, 0, 0)], 0, ZERO); } catch (e) { first = String(e); }
-  console.log(`first registration: ${first}`);
-  console.log(`started after the first: ${sys.kstat('intr')['intr.started']}`);
+  print(`first registration: ${first}`);
+  print(`started after the first: ${sys.kstat('intr')['intr.started']}`);
   kevent(kq, [EV_SET(r2, EVFILT_READ, EV_ADD, 0, 0, 0)], 0, ZERO);
-  console.log(`started after the second: ${await comes(() => sys.kstat('intr')['intr.started'] === 1)}`);
+  print(`started after the second: ${await comes(() => sys.kstat('intr')['intr.started'] === 1)}`);
 }
 
 async function child(role: string): Promise<void> {
@@ -77,7 +77,10 @@ async function child(role: string): Promise<void> {
 
 /** Run in an LWP (role intr-lwp). */
 export async function lwp_intr(sab: SharedArrayBuffer): Promise<void> {
-  await intr_case();
+  // Written to the process's stdout at once: a worker's console.log goes
+  // through the main thread's event loop, and the child's main thread ends
+  // as soon as the word below is set (its last line was lost, ~1 run in 10).
+  await intr_case((l) => { writeSync(1, `${l}\n`); });
   Atomics.store(new Int32Array(sab), 0, 1);
 }
 

@@ -93,12 +93,12 @@ export async function leaver(a: { sab: SharedArrayBuffer; kind: string }): Promi
   }
 }
 
-/** LWP B: runs 800 ms of its own (its event loop turning), then marks itself done. */
+/** LWP B: runs 500 ms of its own (its event loop turning: A's leftovers are due within 200 ms), then marks itself done. */
 export async function stayer(a: { sab: SharedArrayBuffer }): Promise<void> {
   const r = new Int32Array(a.sab);
   Atomics.store(r, B_TID, threadId);
   Atomics.store(r, B_UP, 1);
-  await new Promise((res) => setTimeout(res, 800));
+  await new Promise((res) => setTimeout(res, 500));
   Atomics.store(r, B_DONE, 1);
 }
 
@@ -113,8 +113,8 @@ async function leftover_case(kind: string, poke: (r: Int32Array) => void, never 
   const r = new Int32Array(sab);
   const a = sys.lwp_create({ module: self, export: 'leaver', arg: { sab, kind } });
   assert.equal(await within(sys.lwp_wait_async(a), 20_000, 'LWP A'), a);
-  // A's worker back in the pool (at most 1 s: a retired one never shows idle).
-  await until(() => sys.kstat('lwp')['lwp.pool_idle'] === 1, 1000, 'A\'s worker idle').catch(() => { /* retired */ });
+  // A's worker back in the pool (at most 500 ms, ms in practice: a retired one never shows idle).
+  await until(() => sys.kstat('lwp')['lwp.pool_idle'] === 1, 500, 'A\'s worker idle').catch(() => { /* retired */ });
   const b = sys.lwp_create({ module: self, export: 'stayer', arg: { sab } });
   await until(() => Atomics.load(r, B_UP) === 1, 20_000, 'LWP B to start');
   poke(r);
