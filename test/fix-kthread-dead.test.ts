@@ -3,7 +3,8 @@
  * named (lwp/kthread.ts says why never a restart): the intr thread throwing
  * at a wake-up (UKERN_KTHREAD_CRASH=intr), ending its worker by
  * process.exit (intr-exit: the starter's watch, as for a terminate), and
- * the clock thread throwing at a wake-up (clock). Each runs in a child
+ * the clock thread throwing at a wake-up (clock), an AIO thread of the
+ * threads engine throwing at its first request (aio). Each runs in a child
  * process (this file, FIX_KTHREAD_ROLE set): it makes the thread serve,
  * then calls into the kernel until a call fails (deadline 5 s) and prints
  * what it got. Without the panic the thread's death was only logged (or not
@@ -11,7 +12,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeSync } from 'node:fs';
+import { writeSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as sys from 'ukern/sys';
 import { pipe } from './fixtures/osfd.js';
@@ -21,7 +22,7 @@ const { EV_SET, kevent, kqueue, EVFILT_READ, EVFILT_TIMER, EV_ADD, EV_CLEAR } = 
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 
 /** Calls `call` (after `poke`) until it throws or 5 s pass; prints the outcome. */
-async function calls_until_failure(poke: () => void, call: () => void): Promise<void> {
+async function calls_until_failure(poke: () => void, call: () => void, print = (l: string): void => { console.log(l); }): Promise<void> {
   const t0 = Date.now();
   let outcome = 'no failure within 5 s';
   while (Date.now() - t0 < 5000) {
@@ -34,10 +35,39 @@ async function calls_until_failure(poke: () => void, call: () => void): Promise<
     // Let this thread's event loop turn: the starter's watch is an 'exit' event.
     await new Promise((r) => setTimeout(r, 5));
   }
-  console.log(outcome);
+  print(outcome);
+}
+
+/** The aio case's body: a read (the I/O thread's first request), then aio_suspend until it fails. */
+async function aio_case(print?: (l: string) => void): Promise<void> {
+  const fd = openSync(fileURLToPath(import.meta.url), 'r');
+  const cb: sys.aiocb = { aio_fildes: fd, aio_offset: 0, aio_buf: new Uint8Array(new SharedArrayBuffer(4)), aio_nbytes: 4 };
+  sys.aio_read(cb);
+  await calls_until_failure(() => {}, () => { sys.aio_suspend([cb], { tv_sec: 1, tv_nsec: 0 }); if (sys.aio_error(cb) === 0) throw new Error('read done'); }, print);
+}
+
+/**
+ * The same in an LWP, whose AIO thread lwp0 starts (nobody watches a thread
+ * lwp0 started: the thread's own guard raises the panic). Its line goes to
+ * stdout at once (writeSync: a worker's console.log goes through the main
+ * thread's event loop, and the process may end first).
+ */
+export async function aio_in_lwp(sab: SharedArrayBuffer): Promise<void> {
+  await aio_case((l) => { writeSync(1, `${l}\n`); });
+  Atomics.store(new Int32Array(sab), 0, 1);
 }
 
 async function child(role: string): Promise<void> {
+  if (role === 'aio' || role === 'aio-lwp') {
+    // One I/O thread; the read is its first request: aio_suspend must fail EIO (the panic), not wait out its 10 s.
+    sys.boot({ aio_threads: 1 });
+    if (role === 'aio') { await aio_case(); return; }
+    delete process.env.FIX_KTHREAD_ROLE; // the LWP's worker, loading this file, only takes its export
+    const sab = new SharedArrayBuffer(4);
+    sys.lwp_create({ module: import.meta.url, export: 'aio_in_lwp', arg: sab }, sys.LWP_DETACHED);
+    await until(() => Atomics.load(new Int32Array(sab), 0) !== 0, 20_000, 'the LWP');
+    return;
+  }
   const kq = kqueue();
   if (role === 'clock') {
     // 300 ms out: the clock thread starts at once (lwp/kthread.ts, clockstats.ts).
@@ -81,6 +111,20 @@ if (role !== undefined) {
     assert.equal(out, 'EIO KernelPanicError\n', err);
     assert.match(err, /^ukern: panic: kernel thread intr died: its worker ended \(exit code 3\); what it served \(OS events\) has stopped$/m);
   });
+
+  for (const where of ['aio', 'aio-lwp']) {
+    test(`an AIO thread throwing is a panic naming it, and the waiting aio_suspend fails with EIO within 5 s (${where === 'aio' ? 'started by the main thread' : 'started by lwp0, for an LWP'})`, async () => {
+      const saved = process.env.UKERN_AIO_ENGINE;
+      process.env.UKERN_AIO_ENGINE = 'threads';
+      try {
+        const { out, err } = await run('aio', where);
+        assert.equal(out, 'EIO KernelPanicError\n', err);
+        assert.match(err, /^ukern: panic: kernel thread aio died: Error: UKERN_KTHREAD_CRASH.*what it served \(asynchronous I\/O\) has stopped$/ms);
+      } finally {
+        if (saved === undefined) delete process.env.UKERN_AIO_ENGINE; else process.env.UKERN_AIO_ENGINE = saved;
+      }
+    });
+  }
 
   test('the clock thread throwing is a panic naming it, and the sleeping kevent fails with EIO within 5 s', async () => {
     const { out, err } = await run('clock', 'clock');

@@ -20,9 +20,7 @@ import { worker_threads } from '../kern/host.js';
 import { attach_system_thread, type KernelImage } from '../kern/boot.js';
 import { kstat_add } from '../kern/kstat.js';
 import { libc_open } from '../kern/libc.js';
-import { panic_mark } from '../kern/panic.js';
-import { writeSync } from 'node:fs';
-import { format } from 'node:util';
+import { kthread_died_here } from '../lwp/kapi.js';
 import * as ffi from './ffi.js';
 import * as intr from './intr.js';
 import * as handover from './handover.js';
@@ -126,7 +124,7 @@ export function intrthread_main(image: KernelImage): never {
   try {
     for (;;) serve();
   } catch (e) {
-    died(`kernel thread intr died: ${e instanceof Error ? e.stack ?? e.message : String(e)}; what it served (OS events) has stopped`);
+    kthread_died_here('intr', e);
   }
   // Dead: parked until the process ends (ending the worker would only make
   // its starter report the same death again).
@@ -161,16 +159,4 @@ export function intrthread_main(image: KernelImage): never {
     if (spinNs > 0 && (n > 1 || short || hit) && (n > 0 || ticks === 0)) hit = look_again();
     account_cpu();
   }
-}
-
-/**
- * The panic for this thread's death, its line written to stderr at once: a
- * worker's console output goes through its parent's event loop, which may
- * be blocked in the kernel or about to end (a program failing on the EIO it
- * now gets), and the line was lost.
- */
-function died(msg: string): void {
-  const was = console.error;
-  console.error = (...a: unknown[]) => { try { writeSync(2, `${format(...a)}\n`); } catch { /* no stderr */ } };
-  try { panic_mark(msg); } finally { console.error = was; }
 }

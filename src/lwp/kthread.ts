@@ -28,6 +28,8 @@
  * expiries that never came.
  */
 import type { Worker } from 'node:worker_threads';
+import { writeSync } from 'node:fs';
+import { format } from 'node:util';
 import { lwp0_post, kernel_worker_start } from './spawn.js';
 import { ensure_booted } from '../kern/boot.js';
 import { I32 } from '../kern/kmem.js';
@@ -103,6 +105,21 @@ export function kthread_start(name: string, module: URL, direct = false): boolea
 export function kthread_died(name: string, why: unknown): void {
   const what = why instanceof Error ? why.stack ?? why.message : String(why);
   panic_mark(`kernel thread ${name} died: ${what}; what it served (${SERVES[name.replace(/\d+$/, '')] ?? 'its work'}) has stopped`);
+}
+
+/**
+ * kthread_died from the dying thread's own body (an error escaped its
+ * loop), the panic's line written to stderr at once: a worker's console
+ * output goes through its parent's event loop, which may be blocked in the
+ * kernel or about to end (a program failing on the EIO it now gets), and
+ * the line was lost. The intr, clock and AIO threads' bodies call it; they
+ * then park until the process ends (ending the worker would only make its
+ * starter report the same death again).
+ */
+export function kthread_died_here(name: string, why: unknown): void {
+  const was = console.error;
+  console.error = (...a: unknown[]) => { try { writeSync(2, `${format(...a)}\n`); } catch { /* no stderr */ } };
+  try { kthread_died(name, why); } finally { console.error = was; }
 }
 const SERVES: Record<string, string> = { intr: 'OS events', clock: 'timer expiries', aio: 'asynchronous I/O' };
 

@@ -34,9 +34,7 @@ import * as kmem from '../kern/kmem.js'; // kmem.I32: a live binding, replaced b
 import { mono_now } from '../kern/time.js';
 import { WakeMargin } from '../kern/wakemargin.js';
 import { kstat_add } from '../kern/kstat.js';
-import { panic_mark } from '../kern/panic.js';
-import { writeSync } from 'node:fs';
-import { format } from 'node:util';
+import { kthread_died_here } from '../lwp/kapi.js';
 import * as co from './callout.js';
 import { set_timer_slack, host_clock_ns, LINUX_CLOCK_THREAD_CPUTIME_ID } from './ffi.js';
 import * as st from './clockstats.js';
@@ -64,7 +62,7 @@ export function clockthread_main(image: KernelImage): never {
   try {
     for (;;) serve();
   } catch (e) {
-    died(`kernel thread clock died: ${e instanceof Error ? e.stack ?? e.message : String(e)}; what it served (timer expiries) has stopped`);
+    kthread_died_here('clock', e);
   }
   // Dead: parked until the process ends (ending the worker would only make
   // its starter report the same death again).
@@ -110,16 +108,4 @@ export function clockthread_main(image: KernelImage): never {
     while (now < target && Atomics.load(kmem.I32, wake) === seq && !co.callout_covered(line, target)) now = mono_now();
     kstat_add(st.C_SPIN_US, Math.round((now - t0) / 1000));
   }
-}
-
-/**
- * The panic for this thread's death, its line written to stderr at once: a
- * worker's console output goes through its parent's event loop, which may
- * be blocked in the kernel or about to end (a program failing on the EIO it
- * now gets), and the line was lost.
- */
-function died(msg: string): void {
-  const was = console.error;
-  console.error = (...a: unknown[]) => { try { writeSync(2, `${format(...a)}\n`); } catch { /* no stderr */ } };
-  try { panic_mark(msg); } finally { console.error = was; }
 }
