@@ -14,11 +14,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 import * as sys from 'ukern/sys';
 import { pipe } from './fixtures/osfd.js';
 import { until, childRun } from './helpers.js';
 
-const { EV_SET, kevent, kqueue, EVFILT_READ, EVFILT_TIMER, EV_ADD, EV_CLEAR } = sys;
+const { EV_SET, kevent, kqueue, close, EVFILT_READ, EVFILT_TIMER, EV_ADD, EV_CLEAR } = sys;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 
 /** Calls `call` (after `poke`) until it throws or 5 s pass; prints the outcome. */
@@ -57,12 +58,32 @@ export async function aio_in_lwp(sab: SharedArrayBuffer): Promise<void> {
   Atomics.store(new Int32Array(sab), 0, 1);
 }
 
+/** The intr case's body: a pipe's read knote, then writes and kevents until one fails. */
+async function intr_case(print?: (l: string) => void): Promise<void> {
+  const kq = kqueue();
+  const [r, w] = pipe();
+  kevent(kq, [EV_SET(r, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, 0)], 0, ZERO);
+  await until(() => sys.kstat('intr')['intr.started'] === 1, 10_000, 'the intr thread');
+  await calls_until_failure(() => { writeSync(w, 'x'); }, () => { kevent(kq, null, 4, { tv_sec: 1, tv_nsec: 0 }); }, print);
+}
+
+/** The same in an LWP, whose intr thread lwp0 starts and watches (its line to stdout at once, as aio_in_lwp's). */
+export async function intr_in_lwp(sab: SharedArrayBuffer): Promise<void> {
+  await intr_case((l) => { writeSync(1, `${l}\n`); });
+  Atomics.store(new Int32Array(sab), 0, 1);
+}
+
 async function child(role: string): Promise<void> {
+  if (role === 'intr-lwp') {
+    const sab = new SharedArrayBuffer(4);
+    sys.lwp_create({ module: import.meta.url, export: 'intr_in_lwp', arg: sab }, sys.LWP_DETACHED);
+    await until(() => Atomics.load(new Int32Array(sab), 0) !== 0, 20_000, 'the LWP');
+    return;
+  }
   if (role === 'aio' || role === 'aio-lwp') {
     // One I/O thread; the read is its first request: aio_suspend must fail EIO (the panic), not wait out its 10 s.
     sys.boot({ aio_threads: 1 });
     if (role === 'aio') { await aio_case(); return; }
-    delete process.env.FIX_KTHREAD_ROLE; // the LWP's worker, loading this file, only takes its export
     const sab = new SharedArrayBuffer(4);
     sys.lwp_create({ module: import.meta.url, export: 'aio_in_lwp', arg: sab }, sys.LWP_DETACHED);
     await until(() => Atomics.load(new Int32Array(sab), 0) !== 0, 20_000, 'the LWP');
@@ -76,14 +97,14 @@ async function child(role: string): Promise<void> {
     await calls_until_failure(() => {}, () => { kevent(kq, null, 4, { tv_sec: 1, tv_nsec: 0 }); });
     return;
   }
-  const [r, w] = pipe();
-  kevent(kq, [EV_SET(r, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, 0)], 0, ZERO);
-  await until(() => sys.kstat('intr')['intr.started'] === 1, 10_000, 'the intr thread');
-  await calls_until_failure(() => { writeSync(w, 'x'); }, () => { kevent(kq, null, 4, { tv_sec: 1, tv_nsec: 0 }); });
+  close(kq);
+  await intr_case();
 }
 
 const role = process.env.FIX_KTHREAD_ROLE;
-if (role !== undefined) {
+if (!isMainThread) {
+  // An LWP of a child, loading this file for its export: nothing to run here.
+} else if (role !== undefined) {
   await child(role);
 } else {
   const self = fileURLToPath(import.meta.url);
@@ -106,11 +127,13 @@ if (role !== undefined) {
     assert.match(err, /^ukern: panic: kernel thread intr died: Error: UKERN_KTHREAD_CRASH.*what it served \(OS events\) has stopped$/ms);
   });
 
-  test("the intr thread's worker ending (not through its loop) is a panic raised by its starter", async () => {
-    const { out, err } = await run('intr-exit', 'intr');
-    assert.equal(out, 'EIO KernelPanicError\n', err);
-    assert.match(err, /^ukern: panic: kernel thread intr died: its worker ended \(exit code 3\); what it served \(OS events\) has stopped$/m);
-  });
+  for (const where of ['intr', 'intr-lwp']) {
+    test(`the intr thread's worker ending (not through its loop) is a panic raised by its starter (${where === 'intr' ? 'the main thread' : 'lwp0, for an LWP'})`, async () => {
+      const { out, err } = await run('intr-exit', where);
+      assert.equal(out, 'EIO KernelPanicError\n', err);
+      assert.match(err, /^ukern: panic: kernel thread intr died: its worker ended \(exit code 3\); what it served \(OS events\) has stopped$/m);
+    });
+  }
 
   for (const where of ['aio', 'aio-lwp']) {
     test(`an AIO thread throwing is a panic naming it, and the waiting aio_suspend fails with EIO within 5 s (${where === 'aio' ? 'started by the main thread' : 'started by lwp0, for an LWP'})`, async () => {

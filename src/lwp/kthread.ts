@@ -124,13 +124,14 @@ export function kthread_died_here(name: string, why: unknown): void {
 const SERVES: Record<string, string> = { intr: 'OS events', clock: 'timer expiries', aio: 'asynchronous I/O' };
 
 /**
- * The starting thread's watch on a kernel thread it started: its end after
+ * The starting thread's watch on a kernel thread it started (the booting
+ * thread's direct starts, lwp0's for the LWPs' requests): its end after
  * it said it is up (its first message) is a panic. Before that it is a
  * failed start (spawn.ts reports it). At process exit no 'exit' event
  * comes: the workers are terminated after this thread's event loop ran for
  * the last time.
  */
-function kthread_watch(w: Worker, name: string): void {
+export function kthread_watch(w: Worker, name: string): void {
   w.once('message', () => {
     let err: unknown;
     w.once('error', (e) => { err = e; });

@@ -61,7 +61,10 @@ function request(m: Lwp0Request): void {
     const settled = (): void => { kk.kthread_settled(); tell_main(); };
     if (kthreads.has(m.name)) { settled(); return; }
     kthreads.add(m.name);
-    kk.kernel_worker_start(new URL(m.module), m.name, settled);
+    // Watched as the booting thread watches its own starts: its end once it
+    // is up (terminated, out of memory, an error its body did not catch) is
+    // a panic, not a silent stop of what it served.
+    kk.kthread_watch(kk.kernel_worker_start(new URL(m.module), m.name, settled), m.name);
   }
 }
 
