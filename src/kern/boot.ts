@@ -4,7 +4,8 @@
  * the kernel starts (LWPs, helper threads) attaches to the same memory with
  * the {@link KernelImage} it is handed.
  */
-import { create_memory, apply_layout, map_memory, I32, SAB, type LayoutTable } from './kmem.js';
+import { create_memory, apply_layout, map_memory, kregion_create, I32, SAB, type LayoutTable } from './kmem.js';
+import { panic_msg_region, PANIC_MSG_UNITS } from './panic.js';
 import { kstat_names, kstat_remap } from './kstat.js';
 import { resolve_options, type BootOptions, type Tunables } from './options.js';
 import { get_epoch, set_epoch, get_real_at_boot, set_real_at_boot } from './time.js';
@@ -12,6 +13,9 @@ import { H_MAGIC, MAGIC, H_NEXT_SYSID, SYSID_BASE, cur } from './hdr.js';
 import { fdtab_init } from './fdtab.js';
 import { fail, KernelLayoutError } from './errno.js';
 import { lockdebug_init } from './lockdebug.js';
+
+// The first panic's message, for every thread's EIO (panic.ts).
+panic_msg_region(kregion_create('panicmsg', () => 1 + PANIC_MSG_UNITS / 2));
 
 /** What a thread needs to attach to the kernel: passed in workerData. */
 export interface KernelImage {

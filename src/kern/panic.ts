@@ -10,8 +10,8 @@
  * modules that own the wait words (mutex.ts, sleepq.ts, lwp/) without hdr.ts
  * depending on any of them.
  */
-import { I32 } from './kmem.js';
-import { cur, H_PANIC, H_PANIC_LID } from './hdr.js';
+import { I32, type KRegion } from './kmem.js';
+import { cur, H_PANIC, H_PANIC_LID, SYSID_BASE } from './hdr.js';
 import { KernelPanicError } from './errno.js';
 import { diag_publish, dc_panic } from './diag.js';
 
@@ -23,6 +23,41 @@ export function on_panic(fn: Waker): void { wakers.push(fn); }
 
 let lastMsg = '';
 
+/*
+ * The first panic's message, in kernel memory for every thread: word 0 its
+ * length in UTF-16 code units (published last), then the code units two to
+ * a word, cut at MSG_UNITS. Only the thread that panicked had it before, so
+ * every other thread's EIO said "kernel panic (thread 1056964608)" and no
+ * more (a kernel thread's death, the likeliest panic, is never in the
+ * thread that then fails).
+ */
+export const PANIC_MSG_UNITS = 510;
+/**
+ * The region, made by boot.ts (kmem.ts imports this module, so a region
+ * made here at load would meet kmem's classes not yet initialized).
+ */
+let msgRegion: KRegion | undefined;
+export function panic_msg_region(r: KRegion): void { msgRegion = r; }
+function msg_store(msg: string): void {
+  if (msgRegion === undefined || I32.length <= msgRegion.base) return;
+  const b = msgRegion.base, n = Math.min(msg.length, PANIC_MSG_UNITS);
+  for (let i = 0; i < n; i += 2) I32[b + 1 + (i >> 1)] = msg.charCodeAt(i) | ((i + 1 < n ? msg.charCodeAt(i + 1) : 0) << 16);
+  Atomics.store(I32, b, n);
+}
+function msg_load(): string {
+  if (msgRegion === undefined || I32.length <= msgRegion.base) return '';
+  const b = msgRegion.base, n = Atomics.load(I32, b);
+  let s = '';
+  for (let i = 0; i < n; i += 2) {
+    const w = I32[b + 1 + (i >> 1)]!;
+    s += String.fromCharCode(w & 0xffff);
+    if (i + 1 < n) s += String.fromCharCode(w >>> 16);
+  }
+  return s;
+}
+/** Who panicked, as a reader of an error understands it. */
+function who_text(who: number): string { return who >= SYSID_BASE ? 'a kernel thread' : `LWP ${who}`; }
+
 /**
  * Marks the kernel panicked on behalf of thread `who` (default: the caller)
  * and wakes every waiter. Never throws. Returns the message of the first
@@ -33,6 +68,7 @@ export function panic_mark(msg: string, who: number = cur.lid): string {
   if (Atomics.compareExchange(I32, H_PANIC, 0, 1) === 0) {
     Atomics.store(I32, H_PANIC_LID, who);
     lastMsg = msg;
+    msg_store(msg);
     console.error(`ukern: panic: ${msg}`);
     diag_publish(dc_panic, () => ({ message: msg, lid: who }));
   }
@@ -52,7 +88,8 @@ export function kpanic(msg: string, syscall = 'kernel'): never {
 /** The EIO every call gets once the kernel is panicked. */
 export function panic_error(syscall: string): KernelPanicError {
   const who = I32.length > H_PANIC_LID ? Atomics.load(I32, H_PANIC_LID) : 0;
-  return new KernelPanicError(syscall, lastMsg, `kernel panic${who ? ` (thread ${who})` : ''}${lastMsg ? `: ${lastMsg}` : ''}`);
+  const msg = lastMsg || msg_load();
+  return new KernelPanicError(syscall, msg, `kernel panic${who ? ` (${who_text(who)})` : ''}${msg ? `: ${msg}` : ''}`);
 }
 
 /** Throws EIO when the kernel is panicked. */
