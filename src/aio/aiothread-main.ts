@@ -21,7 +21,7 @@ import * as intr from '../intr/kapi.js';
 import * as aio from './aio.js';
 import * as th from './threads.js';
 import { aio_fsync_barrier } from './wait.js';
-import { kthread_died_here } from '../lwp/kapi.js';
+import { kthread_run } from '../lwp/kapi.js';
 
 /** Runs one I/O thread of the threads engine in this worker (attached to `image`); never returns. */
 export function aiothread_main(image: KernelImage): never {
@@ -116,26 +116,20 @@ export function aiothread_main(image: KernelImage): never {
   const tail = th.tq.base + th.T_TAIL;
   // Test hook (test/fix-kthread-dead): the thread throws at its first request.
   const crash = process.env.UKERN_KTHREAD_CRASH === 'aio';
-  try {
-    for (;;) {
-      const t = Atomics.load(kmem.I32, tail);
-      const id = th.threads_take();
-      if (id === 0) {
-        drain();
-        Atomics.wait(kmem.I32, tail, t, 1000);
-        continue;
-      }
-      if (crash) throw new Error('UKERN_KTHREAD_CRASH: the aio thread throws (test)');
-      const h = aio.aio_lookup(id);
-      const res = h === 0 ? 0 : perform(h, id);
-      aio.aio_complete(id, res);
+  // An error out of a round (perform catches the I/O's own) is a kernel
+  // bug, with a request perhaps half completed: the intr and clock threads'
+  // rule (lwp/kthread.ts kthread_run), a panic naming it, every sleeper EIO.
+  kthread_run('aio', () => {
+    const t = Atomics.load(kmem.I32, tail);
+    const id = th.threads_take();
+    if (id === 0) {
+      drain();
+      Atomics.wait(kmem.I32, tail, t, 1000);
+      return;
     }
-  } catch (e) {
-    // An error out of the loop (perform catches the I/O's own): a kernel
-    // bug, with a request perhaps half completed; the intr and clock
-    // threads' rule (lwp/kthread.ts): a panic naming it, every sleeper EIO.
-    kthread_died_here('aio', e);
-  }
-  const park = new Int32Array(new SharedArrayBuffer(4));
-  for (;;) Atomics.wait(park, 0, 0);
+    if (crash) throw new Error('UKERN_KTHREAD_CRASH: the aio thread throws (test)');
+    const h = aio.aio_lookup(id);
+    const res = h === 0 ? 0 : perform(h, id);
+    aio.aio_complete(id, res);
+  });
 }

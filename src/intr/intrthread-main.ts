@@ -20,7 +20,7 @@ import { worker_threads } from '../kern/host.js';
 import { attach_system_thread, type KernelImage } from '../kern/boot.js';
 import { kstat_add } from '../kern/kstat.js';
 import { libc_open } from '../kern/libc.js';
-import { kthread_died_here } from '../lwp/kapi.js';
+import { kthread_run } from '../lwp/kapi.js';
 import * as ffi from './ffi.js';
 import * as intr from './intr.js';
 import * as handover from './handover.js';
@@ -121,15 +121,7 @@ export function intrthread_main(image: KernelImage): never {
     }
     return found;
   }
-  try {
-    for (;;) serve();
-  } catch (e) {
-    kthread_died_here('intr', e);
-  }
-  // Dead: parked until the process ends (ending the worker would only make
-  // its starter report the same death again).
-  const park = new Int32Array(new SharedArrayBuffer(4));
-  for (;;) Atomics.wait(park, 0, 0);
+  kthread_run('intr', serve);
 
   function crash_now(): never {
     if (process.env.UKERN_KTHREAD_CRASH === 'intr-exit') process.exit(3); // its worker ends, the loop never knows

@@ -116,10 +116,26 @@ export function kthread_died(name: string, why: unknown): void {
  * then park until the process ends (ending the worker would only make its
  * starter report the same death again).
  */
-export function kthread_died_here(name: string, why: unknown): void {
+function kthread_died_here(name: string, why: unknown): void {
   const was = console.error;
   console.error = (...a: unknown[]) => { try { writeSync(2, `${format(...a)}\n`); } catch { /* no stderr */ } };
   try { kthread_died(name, why); } finally { console.error = was; }
+}
+
+/**
+ * A kernel thread's body: `serve` called for ever; an error out of it is
+ * the thread's death (kthread_died_here), after which the thread parks
+ * until the process ends (ending the worker would only make its starter
+ * report the same death again). The intr, clock and AIO threads run so.
+ */
+export function kthread_run(name: string, serve: () => void): never {
+  try {
+    for (;;) serve();
+  } catch (e) {
+    kthread_died_here(name, e);
+  }
+  const park = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) Atomics.wait(park, 0, 0);
 }
 const SERVES: Record<string, string> = { intr: 'OS events', clock: 'timer expiries', aio: 'asynchronous I/O' };
 

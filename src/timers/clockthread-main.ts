@@ -34,7 +34,7 @@ import * as kmem from '../kern/kmem.js'; // kmem.I32: a live binding, replaced b
 import { mono_now } from '../kern/time.js';
 import { WakeMargin } from '../kern/wakemargin.js';
 import { kstat_add } from '../kern/kstat.js';
-import { kthread_died_here } from '../lwp/kapi.js';
+import { kthread_run } from '../lwp/kapi.js';
 import * as co from './callout.js';
 import { set_timer_slack, host_clock_ns, LINUX_CLOCK_THREAD_CPUTIME_ID } from './ffi.js';
 import * as st from './clockstats.js';
@@ -59,15 +59,7 @@ export function clockthread_main(image: KernelImage): never {
 
   const crash = process.env.UKERN_KTHREAD_CRASH === 'clock';
   let woken = false;
-  try {
-    for (;;) serve();
-  } catch (e) {
-    kthread_died_here('clock', e);
-  }
-  // Dead: parked until the process ends (ending the worker would only make
-  // its starter report the same death again).
-  const park = new Int32Array(new SharedArrayBuffer(4));
-  for (;;) Atomics.wait(park, 0, 0);
+  kthread_run('clock', serve);
 
   /** One look: fire what is due, then wait until the next deadline is near (or spin to it). */
   function serve(): void {
