@@ -6,7 +6,8 @@
  * that file to its structs and their theory.
  */
 import * as os from './ffi.js';
-import { intr_dispatch, intr_epfd, intr_running, intr_revents_note } from './intr.js';
+import { intr_epfd, intr_running, intr_revents_note } from './intr.js';
+import { intr_dispatch } from './dispatch.js';
 
 /** Whether OS events may wait for a bridge: an epoll set exists and the intr thread does not run yet. */
 export function intr_bridge_needed(): boolean {

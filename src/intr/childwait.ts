@@ -79,7 +79,8 @@ import { kstat_counter, kstat_add, kstat_gauge } from '../kern/kstat.js';
 import { define_tunable } from '../kern/options.js';
 import { tunables } from '../kern/boot.js';
 import { uring_host, uring_setup, uring_map, uring_enter, eventfd_nonblock, uring_register_eventfd, sqe_put, cq_take, IOP_WAITID, type UringMap, type Cqes } from '../kern/uring.js';
-import { sources, S, intr_dispatch, intr_source_hold, intr_add_handler, intr_is_self, intr_running, intr_on_start, intr_on_poke, intr_on_control, intr_poke, intr_evfd, src_fd, DIR_READ } from './intr.js';
+import { intr_dispatch, intr_add_handler } from './dispatch.js';
+import { sources, S, intr_source_hold, intr_is_self, intr_running, intr_on_start, intr_on_poke, intr_on_control, intr_poke, intr_evfd, src_fd, DIR_READ } from './intr.js';
 import { EPOLLIN, os_eventfd_drain, os_eventfd_ring } from './ffi.js';
 import { os_pidfd_waitid, W_RUNNING } from './ffi-proc.js';
 

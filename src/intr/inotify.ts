@@ -64,7 +64,8 @@ import { define_tunable } from '../kern/options.js';
 import { kstat_counter, kstat_add, kstat_gauge } from '../kern/kstat.js';
 import { TailQ, SList } from '../kern/queue.js';
 import type { Errno } from '../kern/errno.js';
-import { intr_source_hold, intr_add_handler, src_fd, held, DIR_READ, INTR_USER_INO } from './intr.js';
+import { intr_source_hold, src_fd, held, DIR_READ, INTR_USER_INO } from './intr.js';
+import { intr_add_handler } from './dispatch.js';
 import { os_close, os_available, os_errno } from './ffi.js';
 import * as ino from './ffi-inotify.js';
 

@@ -13,7 +13,7 @@
  * itself (poll with a zero timeout), so a descriptor ready when registered
  * reports at once. The intr thread (intrthread.ts) only waits: it blocks in
  * epoll_wait (no JS runs, no CPU is used while nothing happens) and turns
- * each OS event into activations through the one mapping, intr_dispatch ->
+ * each OS event into activations through the one mapping (dispatch.ts), intr_dispatch ->
  * the handlers its consumers installed (the kqueue's os filter: knote_event on
  * every knote of the source, each under its kqueue's lock; the ports'
  * PORT_SOURCE_FD; the proc and vnode sources on their pidfds and inotify fd). An eventfd in
@@ -298,7 +298,7 @@ export const DIR_READ = 1, DIR_WRITE = 2, DIR_EXCEPT = 4, DIR_WRITE_OWN = 8;
 const dir_count = (dir: number): number =>
   dir === DIR_READ ? S.nread : dir === DIR_WRITE ? S.nwrite : dir === DIR_WRITE_OWN ? S.nwown : S.nexcept;
 /** The write set's data word in the kernel's set (no source is at address 1; 0 is the control eventfd). */
-const WSET_DATA = 1;
+export const WSET_DATA = 1;
 
 /** The epoll mask a source's interests want. */
 function want(src: number): number {
@@ -616,17 +616,6 @@ export function src_sotype(src: number): number {
 export function src_soerr(src: number): number { return Atomics.load(I32, src + S.soerr); }
 export function src_keep_soerr(src: number, err: number): void { Atomics.compareExchange(I32, src + S.soerr, 0, err); }
 
-// ---------------------------------------------------------------- the mapping
-
-/**
- * What a consumer does with an OS event on a source (no lock held). Returns
- * the activations it made. `wset`: the event is of the source's write-set
- * registration (DIR_WRITE_OWN: output wake-ups only), else of its
- * registration in the kernel's set (every other direction).
- */
-export type IntrHandler = (src: number, revents: number, wset: boolean) => number;
-/** What a consumer does when a descriptor is closed through the kernel (no lock held). */
-export type IntrCloseHandler = (src: number, fd: number) => void;
 /**
  * Consumers by bit, for a source's `users` mask: the kqueue's os filter
  * (EVFILT_READ / WRITE / EXCEPT knotes), the file watchers' inotify
@@ -639,73 +628,12 @@ export type IntrCloseHandler = (src: number, fd: number) => void;
  * shared).
  */
 export const INTR_USER_KQ = 1, INTR_USER_OTHER = 2, INTR_USER_INO = 4;
-const INTR_USER_ANY = INTR_USER_KQ | INTR_USER_OTHER | INTR_USER_INO;
-const handlers: IntrHandler[] = [];
-const handlerUsers: number[] = [];
-const closeHandlers: IntrCloseHandler[] = [];
-/**
- * Installs a consumer's event handler (the kqueue's os filter, the ports'
- * PORT_SOURCE_FD, ...): it sees every event of every source some hold of
- * its `user` bit has named (every source, for OTHER: the default of both
- * sides) and acts on its own objects of that source (none: returns 0).
- * Install at module load, in a module every thread loads (the intr thread
- * too).
- */
-export function intr_add_handler(fn: IntrHandler, user = INTR_USER_OTHER): void { handlers.push(fn); handlerUsers.push(user); }
-export function intr_on_close(fn: IntrCloseHandler): void { closeHandlers.push(fn); }
+export const INTR_USER_ANY = INTR_USER_KQ | INTR_USER_OTHER | INTR_USER_INO;
+/** The write set's epoll descriptor, or -1 before the kernel's set is made (dispatch.ts wset_take). */
+export function intr_wepfd(): number { return Atomics.load(I32, state.base + W_WEPFD) - 1; }
 
-/**
- * The one place an OS event becomes kernel activations: the event's data
- * names a source slot and its generation; a slot freed or reused since is
- * dropped, a live one goes to the consumers that hold it (its users mask:
- * a pipe watched by knotes only is the kqueue's, and the other handlers,
- * each of which would only find the source is not its own, are not asked).
- * The generation is read without the intr lock: the lock would not keep
- * the slot live past the read either (it is dropped before the handlers
- * run, which check their own objects under their own locks), and a
- * source's users only grow while it lives.
- */
-export function intr_dispatch(src: number, gen: number, revents: number): void {
-  if (src === WSET_DATA) { wset_take(); return; }
-  dispatch(src, gen, revents, false, INTR_USER_ANY);
-}
-function dispatch(src: number, gen: number, revents: number, wset: boolean, only: number): void {
-  kstat_add(C_EVENTS);
-  if (sources.index(src) < 0) return;
-  if (gen === 0 || Atomics.load(I32, src + S.gen) !== gen) return;
-  const users = Atomics.load(I32, src + S.users) & only;
-  let n = 0;
-  for (let i = 0; i < handlers.length; i++) if ((handlerUsers[i]! & users) !== 0) n += handlers[i]!(src, revents, wset);
-  if (n !== 0) kstat_add(C_ACTIVATIONS, n);
-}
-
-/*
- * The write set's event in the kernel's set: whoever took it (the intr
- * thread, a host waiter, a bridge) takes what the write set holds now and
- * dispatches it, as the kernel set's own events. Only the kqueue holds
- * DIR_WRITE_OWN interests, so only its handler is asked. The write set is
- * edge-triggered in the kernel's set, and each new event in it is a new
- * edge there (epoll wakes the sets that hold a set at every arrival), so
- * what arrives after the last look below brings its own event. A handler
- * that took the set again while this one runs (none does) gets a buffer
- * of its own.
- */
-let wsetBuf: os.EpollEvents | undefined, wsetBusy = false;
-function wset_take(): void {
-  const wep = Atomics.load(I32, state.base + W_WEPFD) - 1;
-  if (wep < 0) return;
-  const buf = wsetBusy ? new os.EpollEvents(16) : (wsetBuf ??= new os.EpollEvents(64)), outer = !wsetBusy;
-  wsetBusy = true;
-  try {
-    let n: number;
-    do {
-      n = os.os_epoll_wait(wep, buf, 0);
-      for (let i = 0; i < n; i++) dispatch(buf.lo(i), buf.hi(i), buf.events(i), true, INTR_USER_KQ);
-    } while (n === buf.n);
-  } finally {
-    if (outer) wsetBusy = false;
-  }
-}
+// The mapping from OS events to consumers (handlers, intr_dispatch, the
+// write set's events, intr_fdclose) is dispatch.ts; its theory is above.
 
 /** Every source (live or stale) of descriptor number fd (takes the intr lock). */
 export function intr_sources_of(fd: number): number[] {
@@ -714,11 +642,6 @@ export function intr_sources_of(fd: number): number[] {
   for (let s = CHAIN.first(bucket(fd)); s !== 0; s = CHAIN.after(s)) if (I32[s + S.fd] === fd) out.push(s);
   mutex_exit(lockw());
   return out;
-}
-
-/** knote_fdclose's driver: every consumer lets go of every source of fd (no lock held). */
-export function intr_fdclose(fd: number): void {
-  for (const s of intr_sources_of(fd)) for (const h of closeHandlers) h(s, fd);
 }
 
 // The bridge until the intr thread runs (bridge.ts), under the names it always had here.

@@ -23,6 +23,7 @@ import { libc_open } from '../kern/libc.js';
 import { kthread_run } from '../lwp/kapi.js';
 import * as ffi from './ffi.js';
 import * as intr from './intr.js';
+import { intr_dispatch } from './dispatch.js';
 import * as handover from './handover.js';
 
 /** Runs the intr thread in this worker (attached to `image`); never returns. */
@@ -69,7 +70,7 @@ export function intrthread_main(image: KernelImage): never {
     for (let i = 0; i < n; i++) {
       const lo = buf.lo(i);
       if (lo === 0) { ffi.os_eventfd_drain(evfd); intr.intr_run_pokes(); continue; }
-      intr.intr_dispatch(lo, buf.hi(i), buf.events(i));
+      intr_dispatch(lo, buf.hi(i), buf.events(i));
     }
   }
   /** Takes and handles everything the kernel's set has now; how many. */

@@ -5,10 +5,11 @@
  * events and closes reach their consumers. The theory is in intr.ts.
  */
 export {
-  intr_source_hold, intr_source_rele, intr_source_valid, intr_source_reopened, intr_source_confirmed, intr_source_fresh, intr_add_handler, intr_on_close, INTR_USER_KQ,
+  intr_source_hold, intr_source_rele, intr_source_valid, intr_source_reopened, intr_source_confirmed, intr_source_fresh, INTR_USER_KQ,
   intr_revents_take, intr_call_forget, intr_source_quiet, intr_source_unquiet,
   intr_bridge, intr_bridge_needed, BRIDGE_NS, src_fd, src_mode, src_sotype, src_soerr, src_keep_soerr, src_index, src_max, os_fd_open, held, DIR_READ, DIR_WRITE, DIR_EXCEPT, DIR_WRITE_OWN,
 } from './intr.js';
+export { intr_add_handler, intr_on_close } from './dispatch.js';
 export { intr_lingering, intr_nonhost_enter } from './handover.js';
 export { intr_thread_start } from './start.js';
 export { intr_kick_fd } from './kick.js';

@@ -8,7 +8,7 @@
 import { closeSync } from 'node:fs';
 import { sys_set_osclose } from '../kern/sys.js';
 import type { Errno } from '../kern/errno.js';
-import { intr_fdclose } from './intr.js';
+import { intr_fdclose } from './dispatch.js';
 import { os_available, os_stat } from './ffi.js';
 
 /**
