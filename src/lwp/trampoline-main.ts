@@ -152,26 +152,25 @@ function scope_timers(): void {
     (t as Scoped)[CB] = cb as Fn;
     return t;
   };
-  const setTimeout = function setTimeout(cb: unknown, ms?: unknown, a1?: unknown, a2?: unknown, a3?: unknown): NodeJS.Timeout {
-    if (typeof cb !== 'function') return st(cb as Fn, ms); // Node's ERR_INVALID_ARG_TYPE
-    switch (arguments.length) {
-      case 1: case 2: return scope(st(fire, ms), cb);
-      case 3: return scope(st(fire_args, ms, a1), cb);
-      case 4: return scope(st(fire_args, ms, a1, a2), cb);
-      case 5: return scope(st(fire_args, ms, a1, a2, a3), cb);
-      default: return scope(st(fire_args, ms, ...(Array.prototype.slice.call(arguments, 2) as unknown[])), cb);
-    }
+  // setTimeout and setInterval differ only in the host's function and what
+  // fires: one wrapper made twice. Each argument count written out, so that
+  // no rest array is made per timer.
+  const delayed = (name: string, host: typeof st, plain: Fn, withArgs: Fn): ((cb: unknown, ms?: unknown, a1?: unknown, a2?: unknown, a3?: unknown) => NodeJS.Timeout) => {
+    const f = function (cb: unknown, ms?: unknown, a1?: unknown, a2?: unknown, a3?: unknown): NodeJS.Timeout {
+      if (typeof cb !== 'function') return host(cb as Fn, ms); // Node's ERR_INVALID_ARG_TYPE
+      switch (arguments.length) {
+        case 1: case 2: return scope(host(plain, ms), cb);
+        case 3: return scope(host(withArgs, ms, a1), cb);
+        case 4: return scope(host(withArgs, ms, a1, a2), cb);
+        case 5: return scope(host(withArgs, ms, a1, a2, a3), cb);
+        default: return scope(host(withArgs, ms, ...(Array.prototype.slice.call(arguments, 2) as unknown[])), cb);
+      }
+    };
+    Object.defineProperty(f, 'name', { value: name });
+    return f;
   };
-  const setInterval = function setInterval(cb: unknown, ms?: unknown, a1?: unknown, a2?: unknown, a3?: unknown): NodeJS.Timeout {
-    if (typeof cb !== 'function') return si(cb as Fn, ms);
-    switch (arguments.length) {
-      case 1: case 2: return scope(si(fire_interval, ms), cb);
-      case 3: return scope(si(fire_interval, ms, a1), cb);
-      case 4: return scope(si(fire_interval, ms, a1, a2), cb);
-      case 5: return scope(si(fire_interval, ms, a1, a2, a3), cb);
-      default: return scope(si(fire_interval, ms, ...(Array.prototype.slice.call(arguments, 2) as unknown[])), cb);
-    }
-  };
+  const setTimeout = delayed('setTimeout', st, fire, fire_args);
+  const setInterval = delayed('setInterval', si, fire_interval, fire_interval);
   const setImmediate = function setImmediate(cb: unknown, a1?: unknown, a2?: unknown, a3?: unknown): NodeJS.Immediate {
     if (typeof cb !== 'function') return sm(cb as Fn);
     switch (arguments.length) {
