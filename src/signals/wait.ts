@@ -96,8 +96,7 @@ function wq_pass_on(ls: number): void {
 
 /** Takes a signal of (w0, w1) pending for LWP entry ls or the process, or null (signal lock held). */
 function take_pending(ls: number, w0: number, w1: number): siginfo_t | null {
-  const sg = sigacts_h();
-  const s = sig_first((I32[ls + LS.pend0]! | I32[sg + SG.pend0]!) & w0, (I32[ls + LS.pend1]! | I32[sg + SG.pend1]!) & w1);
+  const s = take_pending_peek(ls, w0, w1);
   if (s === 0) return null;
   const info = blank();
   sig_take(ls, s, info);
