@@ -16,6 +16,7 @@
  */
 import { copyin_fields, arg_type, ArgRangeError, AbortError, ms_to_ts, ts_add_ms, type Timespec } from '../sys/ext.js';
 import { clock_gettime, CLOCK_REALTIME } from '../sys/index.js';
+import { signal_opt } from './args.js';
 
 export interface WaitOptions {
   /** Milliseconds: undefined or Infinity waits for ever, 0 polls. */
@@ -40,8 +41,7 @@ export function wait_options<K extends string = never>(opts: unknown, where: str
     if (typeof t !== 'number') arg_type(where, `options.timeout must be a number of milliseconds, got ${typeof t}`);
     if (!(t >= 0)) throw new ArgRangeError(where, `options.timeout must be >= 0 (or Infinity), got ${t}`);
   }
-  const s = r.signal;
-  if (s !== undefined && !(s instanceof AbortSignal)) arg_type(where, 'options.signal must be an AbortSignal');
+  signal_opt(r.signal, 'options.signal', where);
   return r as WaitCopy<K>;
 }
 
