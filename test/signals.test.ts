@@ -425,6 +425,11 @@ test('signals for an LWP asleep in sigwaitinfo go to its own queue at once, the 
   sys.lwp_suspend(lid);
   sys.sigqueue(process.pid, s, 1);
   assert.equal(cache(), base, 'the first: in the waiter\'s inline siginfo');
+  // The wake-up reached a sleeper that must suspend: it suspends in its
+  // sleep, before it takes the signal (had it taken it and left its wait,
+  // the next two would go to the process). Waiting for the suspension makes
+  // that order certain; without the wait, the test raced the LWP's thread.
+  await until(() => sys.lwp_snapshot().lwps.some((l) => l.lid === lid && l.state === 'SUSPENDED'), 5000, 'the LWP to suspend');
   sys.sigqueue(process.pid, s, 2); sys.sigqueue(process.pid, s, 3);
   assert.equal(cache(), base + 2, 'the next two: entries behind it');
   assert.ok(!sys.sigismember(sys.sigpending(), s), 'none pending on the process');

@@ -203,6 +203,11 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
   }
   // Kernel state this sleep waited on will never change: fail, without the lock.
   if (panicked()) throw panic_error('sleep');
+  // Woken while it must suspend (the wake-up came before it saw the kick):
+  // it suspends here, before it acts on the wake-up, as it would have in
+  // the loop; what it was woken for waits with it (a sigwaiter stays a
+  // waiter, and the signals sent meanwhile queue on it).
+  if (h !== undefined && intr && h.must_halt()) h.halt();
   return sq_settle(sl, lock, v, norelock, undefined);
 }
 
@@ -346,6 +351,11 @@ export async function sq_sleep_async(sl: number, lock: number, deadline: number)
       if (r.async) await r.value;
       if (abandoned) { release(); return never(); }
       v = Atomics.load(I32, w);
+    }
+    // Woken while it must suspend: as in sq_block.
+    if (h !== undefined && intr && !panicked() && h.must_halt()) {
+      await h.haltAsync();
+      if (abandoned) return never();
     }
   } finally {
     release();

@@ -66,7 +66,10 @@
  *                           interruptible sleep that lwp_suspend
  *                           kicked (sq_block / sq_sleep_async see
  *                           must_halt); l_resume = SLEEP, the sleep
- *                           goes on when continued. A park is
+ *                           goes on when continued. Also when the
+ *                           sleep was woken before it saw the kick:
+ *                           it acts on the wake-up once continued
+ *                           (a sigwaiter stays a waiter). A park is
  *                           instead ended (SQ_UNSLEPT: SLEEP ->
  *                           ONPROC) and suspends on its way out
  *   SUSPENDED   l_resume    lwp_continue (RUN, ONPROC or SLEEP)      p+l
