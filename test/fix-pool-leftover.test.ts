@@ -89,6 +89,17 @@ export async function leaver(a: { sab: SharedArrayBuffer; kind: string }): Promi
       Atomics.store(r, SEEN, lid);
       return;
     }
+    case 'exit-await': {
+      // lwp_exit() from a callback while the start function awaits: the
+      // LWP is gone, and the function must never resume (as in a plain
+      // worker that exited); nor may the worker be kept bound to nobody.
+      setTimeout(() => sys.lwp_exit(), 10);
+      await Atomics.waitAsync(r, GATE, 0, 20_000).value;
+      let lid = -1;
+      try { lid = sys.lwp_self() || -1; } catch { /* no LWP bound */ }
+      Atomics.store(r, SEEN, lid);
+      return;
+    }
     default: throw new Error(`unknown kind ${a.kind}`);
   }
 }
@@ -169,5 +180,10 @@ if (isMainThread) {
 
   test('an LWP ended by an uncaught error while its start function awaits: that function never resumes under the next LWP', async () => {
     await leftover_case('uncaught-await', (r) => { Atomics.store(r, GATE, 1); Atomics.notify(r, GATE); });
+  });
+
+  test('an LWP that calls lwp_exit() from a callback while its start function awaits: its worker is retired, and that function never resumes (under the next LWP or alone)', async () => {
+    const gate = (r: Int32Array): void => { Atomics.store(r, GATE, 1); Atomics.notify(r, GATE); };
+    await leftover_case('exit-await', gate, true);
   });
 }

@@ -284,7 +284,15 @@ function done(lid: number, reusable: boolean): void {
 function post(m: WorkerReport): void { port.postMessage(m); }
 
 function on_uncaught(e: unknown): void {
-  if (e instanceof LwpExit) return; // lwp_exit() unwound through a callback: already exited
+  if (e instanceof LwpExit) {
+    // lwp_exit() unwound through a callback: the LWP has exited, but its
+    // start function has not settled (finish would have unbound it). As
+    // below: the worker is retired, that function with it; left bound to
+    // the dead LWP, the worker was never reused nor ended, and the function
+    // resumed in it at its next event.
+    if (cur.lwp !== 0) finish(0, true);
+    return;
+  }
   const lid = cur.lid;
   console.error(`ukern: uncaught exception in LWP ${lid || '(none)'}:`, e);
   // The start function has not settled (finish would have unbound the LWP):
