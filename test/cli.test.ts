@@ -122,6 +122,8 @@ describe('ukern: usage errors are one line and status 2', { concurrency: true },
   const cases: [string[], string][] = [
     [['bogus'], "unknown command 'bogus'"],
     [['demoo'], "unknown command 'demoo'"],
+    [['help', 'demoo'], "unknown command 'demoo'"],
+    [['help', 'bogus'], "unknown command 'bogus'"],
     [['--bogus'], "unknown option '--bogus'"],
     [['demo', '--bogus'], "unknown option '--bogus'"],
     [['demo', '-x'], "unknown option '-x'"],
@@ -145,6 +147,16 @@ describe('ukern: usage errors are one line and status 2', { concurrency: true },
   for (const [args, message] of cases) {
     test(`ukern ${args.map((a) => JSON.stringify(a)).join(' ')}`, () => usageError(args, message));
   }
+  test('a command name one slip away is suggested, by the help command as by the command line; a far one is not', async () => {
+    for (const args of [['demoo'], ['help', 'demoo'], ['help', 'dmeo'], ['help', 'hlep']]) {
+      const r = await ukern(args, USAGE_MS);
+      assert.match(r.stderr, /\n\(Did you mean (demo|help)\?\)\n/, show(args, r));
+    }
+    for (const args of [['bogus'], ['help', 'bogus']]) {
+      const r = await ukern(args, USAGE_MS);
+      assert.doesNotMatch(r.stderr, /Did you mean/, show(args, r));
+    }
+  });
 });
 
 /** A demo run: status 0, the last line 'done', no error output. */

@@ -81,10 +81,43 @@ well, 1 on a fault, 2 on a usage error.`)
     .action((name: string | undefined): void => {
       if (name === undefined) { p.help(); return; }
       const sub = p.commands.find((c) => c.name() === name || c.aliases().includes(name));
-      if (sub === undefined) { p.error(`error: unknown command '${name}'`, { exitCode: EX_USAGE, code: 'commander.unknownCommand' }); return; }
+      if (sub === undefined) {
+        // As commander says it of `ukern demoo`, which it judges itself.
+        const near = similar(name, p.commands.flatMap((c) => [c.name(), ...c.aliases()]));
+        p.error(`error: unknown command '${name}'${near === undefined ? '' : `\n(Did you mean ${near}?)`}`, { exitCode: EX_USAGE, code: 'commander.unknownCommand' });
+        return;
+      }
       sub.help();
     });
   return p;
+}
+
+/**
+ * The candidate nearest to `word`, if near enough to be a typing slip: at
+ * most 2 edits (insert, delete, substitute, swap two neighbours) and more
+ * than 40 % of the word kept, commander's own rule for its suggestions
+ * (it does not export them); undefined when none is.
+ */
+function similar(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined, bestD = 3;
+  for (const c of candidates) {
+    const d = edits(word, c);
+    if (d < bestD && (Math.max(word.length, c.length) - d) / Math.max(word.length, c.length) > 0.4) { best = c; bestD = d; }
+  }
+  return best;
+}
+/** Optimal string alignment distance between a and b. */
+function edits(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 // `ukern demo | head`: the reader left; that is no failure of ours.
