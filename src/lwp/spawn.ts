@@ -159,6 +159,28 @@ export function kernel_module_url(module: URL): URL {
   return mtime(b) >= mtime(new URL(`${m[1]}src/kern/boot.js`)) ? b : module;
 }
 
+/**
+ * Test hook: UKERN_KTHREAD_FAIL_UP=name:n[:exit] makes the first n kernel
+ * workers of `name` this thread starts end before their first message (a
+ * start that fails once the request was made: a module that does not load,
+ * koffi failing in the thread, a worker out of memory). Their code throws
+ * at its top level ('error', then 'exit'), or with `:exit` calls
+ * process.exit(1) ('exit' alone). Read here, where the starter (the booting
+ * thread directly, or lwp0) makes the worker, so it serves both; each
+ * starter counts its own n.
+ */
+let failUp: { name: string; left: number; exit: boolean } | null | undefined;
+function fail_up(name: string): string | undefined {
+  if (failUp === undefined) {
+    const m = /^([a-z0-9]+):(\d+)(:exit)?$/.exec(process.env.UKERN_KTHREAD_FAIL_UP ?? '');
+    failUp = m === null ? null : { name: m[1]!, left: Number(m[2]), exit: m[3] !== undefined };
+  }
+  if (failUp === null || failUp.name !== name || failUp.left <= 0) return undefined;
+  failUp.left--;
+  return failUp.exit ? 'process.exit(1);'
+    : `throw new Error(${JSON.stringify(`UKERN_KTHREAD_FAIL_UP: ${name} fails before it is up (test)`)});`;
+}
+
 /** Starts a kernel worker with the execArgv Worker accepts (per-process flags it names as invalid are dropped). */
 function new_kernel_worker(module: URL, name: string): Worker {
   return worker_start(kernel_module_url(module), {
@@ -180,7 +202,8 @@ function new_kernel_worker(module: URL, name: string): Worker {
 export function kernel_worker_start(module: URL, name: string, settled?: () => void): Worker {
   let once = settled;
   const up = (): void => { w.unref(); const f = once; once = undefined; f?.(); };
-  const w = new_kernel_worker(module, name);
+  const fail = fail_up(name);
+  const w = fail === undefined ? new_kernel_worker(module, name) : worker_start(fail, { eval: true, name: `ukern ${name}` });
   w.on('error', (e) => { console.error(`ukern: kernel thread ${name} failed:`, e); up(); });
   w.once('message', up);
   w.once('exit', up);
