@@ -34,6 +34,8 @@ export const tq = kregion_create('aio.threads', (t) => T_RING + ringsize(t));
 export const T_HEAD = 0, T_TAIL = 1, T_CLAIM = 2, T_READY = 3, T_RING = 4;
 
 const mask = (): number => tq.words - T_RING - 1;
+/** Per I/O thread (aio<i>): its starts that failed before it was up (lwp/kthread.ts KthreadClaim). */
+const tfails = kregion_create('aio.tfails', (t) => t.aio_threads!);
 
 /**
  * Queues id for the I/O threads (aio lock held). A request cancelled while
@@ -93,7 +95,10 @@ let threadsAsked = false;
  * made here directly and one lwp0 makes later for an LWP can give that
  * name a second thread, which only serves the same queue). Returns false
  * when this call's request failed: the submission fails with EIO at once
- * instead of waiting for threads nobody asked for.
+ * instead of waiting for threads nobody asked for. A thread whose worker
+ * ends before it is up has the claim given back by its starter
+ * (lwp/kthread.ts), and only that name's memos end: the next submission
+ * asks for it again, not for the others.
  */
 function start_threads(): boolean {
   if (threadsAsked && Atomics.load(I32, tq.base + T_CLAIM) !== 0) return true;
@@ -103,7 +108,8 @@ function start_threads(): boolean {
   // From the main thread directly (as the intr thread): through lwp0 the start
   // would wait for lwp0's own, and a main thread blocked in aio_suspend meanwhile.
   for (let i = 0; i < n; i++) {
-    if (kthread_start(`aio${i}`, new URL('./aiothread.js', import.meta.url), is_main_thread())) continue;
+    const claim = { fails: tfails.base + i, words: [tq.base + T_CLAIM] };
+    if (kthread_start(`aio${i}`, new URL('./aiothread.js', import.meta.url), is_main_thread(), claim)) continue;
     Atomics.store(I32, tq.base + T_CLAIM, 0);
     return false;
   }
@@ -115,12 +121,19 @@ let allReady = false;
  * Waits (once per thread, bounded) until every I/O thread listens on the
  * channel: a message posted before a thread opened its instance never
  * reaches it, and that thread could then take the id and find no buffer.
+ * false also when the claim was given back meanwhile (a thread's start
+ * failed before it was up: lwp/kthread.ts; its starter notifies T_CLAIM,
+ * and this wait looks every 10 ms): the submission fails with EIO then,
+ * as when its own request failed, and the next one asks again. A main
+ * thread waiting here for threads it started itself sees their failure
+ * only after the bound: its event loop, where its starts' ends are heard,
+ * does not run meanwhile.
  */
 function await_threads(): boolean {
   if (allReady) return true;
   const w = tq.base + T_READY, n = tunables().aio_threads!, end = Date.now() + 10_000;
   for (let r = Atomics.load(I32, w); r < n; r = Atomics.load(I32, w)) {
-    if (Date.now() > end) return false;
+    if (Date.now() > end || Atomics.load(I32, tq.base + T_CLAIM) === 0) return false;
     Atomics.wait(I32, w, r, 10);
   }
   allReady = true;

@@ -236,8 +236,14 @@ export function intr_rtprio(): number { return tunables().intr_rtprio!; }
 export function intr_spin_ns(): number { return tunables().intr_spin_ns!; }
 /** Whether the thread's start was claimed (it may still be setting up). */
 export function intr_start_asked(): boolean { return Atomics.load(I32, state.base + W_ASKED) !== 0; }
-/** Claims the thread's start, once kernel-wide. */
-export function intr_claim_start(): boolean { return Atomics.compareExchange(I32, state.base + W_ASKED, 0, 1) === 0; }
+/**
+ * Marks the thread's start claimed (start.ts, before its request), so that
+ * sleepers look again for a host wait after a bridge period. Its word
+ * (intr_asked_word) is 0 again when the start fails (lwp/kthread.ts).
+ */
+export function intr_claim_start(): void { Atomics.store(I32, state.base + W_ASKED, 1); }
+/** The word of intr_start_asked, for the give-back of a failed start. */
+export function intr_asked_word(): number { return state.base + W_ASKED; }
 
 /**
  * Pokes: work only the intr thread may do, asked by another thread that

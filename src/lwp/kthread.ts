@@ -1,11 +1,17 @@
 /**
- * Kernel threads (the clock thread, the intr thread): worker threads that
+ * Kernel threads (the clock thread, the intr thread, the AIO threads): worker threads that
  * run kernel code only. They must live as long as the process, so they are
  * started by a thread that does: lwp0, or the booting main thread itself
  * (`direct`), which saves the start of lwp0 in front of theirs (the two
  * start in parallel). The module's worker gets `workerData.image` and must
  * call attach_system_thread(image) first. A built bundle of the module
  * (spawn.ts kernel_module_url) is preferred: one file starts faster.
+ *
+ * Each subsystem claims its thread's start kernel-wide (a compare-and-swap
+ * on a word of kernel memory) before it calls kthread_start, and says in
+ * a KthreadClaim what a failed start gives back: the words it set when it
+ * claimed (the claim last), and a word of its own that counts the name's
+ * failed starts.
  *
  * A start request that cannot be made (new Worker, or the post to lwp0,
  * throws) is given back: kthread_start returns false, and the caller
@@ -14,6 +20,25 @@
  * failed the registering syscall whose registration had been made, and
  * left the start claimed for good: the intr thread never came, and its
  * sleepers polled the bridge every millisecond for ever.
+ *
+ * A start that fails after the request was made, before the thread is up
+ * (its worker ends before its first message: a module that does not load,
+ * koffi failing in the thread, a worker out of memory; test hook
+ * UKERN_KTHREAD_FAIL_UP, spawn.ts), is given back by its starter (the
+ * booting thread for its direct starts, lwp0 for the LWPs' requests) when
+ * it sees the worker's 'exit' (kthread_watch): it bumps the name's failure
+ * word, then stores 0 in the claim's words, the claim last, so that the
+ * next need, in any thread, claims and asks again. Every memo of "asked
+ * already" (this thread's `started`, lwp0's `served`) holds only while the
+ * name's failure word is what it was when the memo was made; the bump comes
+ * before the claim is free, so a thread that wins the claim next sees it.
+ * Before, the starter only printed the failure: the claim stayed taken,
+ * both memos kept the name, and the thread never came (the intr thread's
+ * sleepers polled the bridge for ever, as in the synchronous case). A
+ * starter that is blocked in the kernel (the main thread waiting in
+ * aio_read for the AIO threads it started) sees the 'exit' only when its
+ * event loop runs again. Failed starts are reported once per name per
+ * thread (either kind), and counted (kstat lwp.kthread_start_failures).
  *
  * A kernel thread that ends after it said it is up is a panic, never a
  * restart (kthread_died; docs/internals.md, "A dead kernel thread"). Its
@@ -34,14 +59,36 @@ import { lwp0_post, kernel_worker_start } from './spawn.js';
 import { ensure_booted } from '../kern/boot.js';
 import { I32 } from '../kern/kmem.js';
 import { P, curproc } from '../kern/proc.js';
-import { kstat_gauge } from '../kern/kstat.js';
+import { kstat_gauge, kstat_counter, kstat_add } from '../kern/kstat.js';
 import { panic_mark } from '../kern/panic.js';
 
 kstat_gauge('lwp', 'kthreads_starting', () => Atomics.load(I32, curproc() + P.kstarting));
+/** Kernel threads whose start failed before they were up (given back by their starter). */
+const C_START_FAILURES = kstat_counter('lwp', 'kthread_start_failures');
 
-const started = new Set<string>();
+/**
+ * What a kernel thread's start claimed, given back by its starter when the
+ * start fails before the thread is up (see the header). Word addresses are
+ * I32 indices of kernel memory, the same in every thread.
+ */
+export interface KthreadClaim {
+  /** The name's failed starts (bumped before the words below are given back). */
+  fails: number;
+  /** Stored 0 (and notified) in this order: what the claimant set, its kernel-wide claim last. */
+  words: readonly number[];
+}
+
+/** Names this thread asked for, with their failure word's value then (valid while it is unchanged). */
+const started = new Map<string, number>();
 /** Names whose failed start this thread reported already (one line, not one per registration). */
 const reported = new Set<string>();
+
+/** Reports a failed start of `name` here, once per name. */
+function report_failure(name: string, what: string, e: unknown): void {
+  if (reported.has(name)) return;
+  reported.add(name);
+  console.error(`ukern: kernel thread ${name} ${what} (asked again at its next need):`, e);
+}
 
 /**
  * Test hook: UKERN_KTHREAD_FAIL_START=name:n makes this thread's first n
@@ -61,19 +108,21 @@ function fail_hook(name: string): void {
 
 /**
  * Starts the kernel thread `name` from `module` unless this thread already
- * asked for it; lwp0 starts each name once. With `direct` (only from the
- * booting main thread), this thread starts it. Returns false when the
- * request could not be made (reported once per name here): nothing is
- * asked then, and the caller gives back its claim so that a later need
- * asks again. Never throws for that.
+ * asked for it since its last failed start; lwp0 likewise. With `direct`
+ * (only from the booting main thread), this thread starts it. Returns
+ * false when the request could not be made (reported once per name here):
+ * nothing is asked then, and the caller gives back its claim so that a
+ * later need asks again. Never throws for that. A start that fails later,
+ * before the thread is up, is given back by the starter as `claim` says.
  */
-export function kthread_start(name: string, module: URL, direct = false): boolean {
+export function kthread_start(name: string, module: URL, direct: boolean, claim: KthreadClaim): boolean {
   ensure_booted();
-  if (started.has(name)) return true;
-  started.add(name);
+  const gen = Atomics.load(I32, claim.fails);
+  if (started.get(name) === gen) return true;
+  started.set(name, gen);
   try {
     fail_hook(name);
-    if (direct) { kthread_watch(kernel_worker_start(module, name), name); return true; }
+    if (direct) { kthread_watch(kernel_worker_start(module, name), name, claim); return true; }
     // Counted until the thread is up (lwp0 uncounts it then, or at once when it
     // started that name already): the booting thread keeps lwp0, and so the
     // process, alive meanwhile. A kernel thread terminated while it loads
@@ -81,7 +130,7 @@ export function kthread_start(name: string, module: URL, direct = false): boolea
     // LWP, alive now, may be gone before the thread is up.
     Atomics.add(I32, curproc() + P.kstarting, 1);
     try {
-      lwp0_post({ t: 'kthread', name, module: module.href });
+      lwp0_post({ t: 'kthread', name, module: module.href, fails: claim.fails, words: [...claim.words] });
     } catch (e) {
       Atomics.sub(I32, curproc() + P.kstarting, 1);
       throw e;
@@ -89,12 +138,35 @@ export function kthread_start(name: string, module: URL, direct = false): boolea
     return true;
   } catch (e) {
     started.delete(name);
-    if (!reported.has(name)) {
-      reported.add(name);
-      console.error(`ukern: kernel thread ${name} could not be started (asked again at its next need):`, e);
-    }
+    report_failure(name, 'could not be started', e);
     return false;
   }
+}
+
+/** lwp0's memo of the names it started, as `started` above. */
+const served = new Map<string, number>();
+/**
+ * lwp0: serves an LWP's request for kernel thread `name` (counted by the
+ * LWP until `settled`: up, failed, or asked already since its last failure).
+ */
+export function kthread_serve(name: string, module: URL, claim: KthreadClaim, settled: () => void): void {
+  const gen = Atomics.load(I32, claim.fails);
+  if (served.get(name) === gen) { settled(); return; }
+  served.set(name, gen);
+  kthread_watch(kernel_worker_start(module, name, settled), name, claim);
+}
+
+/**
+ * The starter's give-back of a start that failed before the thread was up
+ * (no lock held: a worker's 'exit' on the starter's event loop): the
+ * failure word first, then the claim's words, the claim last (see the
+ * header). Never throws.
+ */
+function kthread_start_failed(name: string, claim: KthreadClaim, why: unknown): void {
+  Atomics.add(I32, claim.fails, 1);
+  for (const w of claim.words) { Atomics.store(I32, w, 0); Atomics.notify(I32, w); }
+  kstat_add(C_START_FAILURES);
+  report_failure(name, 'failed before it was up', why);
 }
 
 /**
@@ -143,15 +215,18 @@ const SERVES: Record<string, string> = { intr: 'OS events', clock: 'timer expiri
  * The starting thread's watch on a kernel thread it started (the booting
  * thread's direct starts, lwp0's for the LWPs' requests): its end after
  * it said it is up (its first message) is a panic. Before that it is a
- * failed start (spawn.ts reports it). At process exit no 'exit' event
- * comes: the workers are terminated after this thread's event loop ran for
- * the last time.
+ * failed start, given back at the worker's 'exit' (after its 'error', if
+ * any: the worker is gone then, and its messages were delivered first). At
+ * process exit no 'exit' event comes: the workers are terminated after
+ * this thread's event loop ran for the last time.
  */
-export function kthread_watch(w: Worker, name: string): void {
-  w.once('message', () => {
-    let err: unknown;
-    w.once('error', (e) => { err = e; });
-    w.once('exit', (code) => { kthread_died(name, err ?? `its worker ended (exit code ${code})`); });
+function kthread_watch(w: Worker, name: string, claim: KthreadClaim): void {
+  let up = false, err: unknown;
+  w.on('error', (e) => { err ??= e; });
+  w.once('message', () => { up = true; });
+  w.once('exit', (code) => {
+    if (up) kthread_died(name, err ?? `its worker ended (exit code ${code})`);
+    else kthread_start_failed(name, claim, err ?? `its worker ended (exit code ${code})`);
   });
 }
 

@@ -7,6 +7,6 @@
 import '../sys/index.js';
 export { attach_system_thread } from '../kern/boot.js';
 export { lwp_reap_dead } from './reap.js';
-export { kernel_worker_start, C_POOL_IDLE, C_POOL_STARTING } from './spawn.js';
+export { C_POOL_IDLE, C_POOL_STARTING } from './spawn.js';
 export { kstat_add } from '../kern/kstat.js';
-export { kthread_settled, kthread_watch } from './kthread.js';
+export { kthread_settled, kthread_serve } from './kthread.js';

@@ -4,7 +4,8 @@
  * lwp0/swapper owns the process's bootstrap). It
  *  - runs the LWPs that other LWPs create, in workers of its own pool
  *    (pool.ts; the main thread's own creates run in the main thread's pool),
- *  - starts kernel threads (clock, intr) once each, for LWPs that ask,
+ *  - starts kernel threads (clock, intr, aio) for LWPs that ask, once each
+ *    until a start fails before the thread is up (kthread.ts),
  *  - reaps its workers that die: their LWP is exited as LW_DIED (reap.ts).
  *
  * Start-up order. lwp0 answers creates from its first moment (giving an LWP
@@ -41,7 +42,6 @@ type Kern = typeof import('./lwp0-kern.js');
 let k: Kern | undefined;
 const deadBeforeAttach: number[] = [];
 const kthreadsBeforeAttach: Lwp0Request[] = [];
-const kthreads = new Set<string>();
 
 const pool = new WorkerPool(image, trampoline, image.tunables.lwp_pool!, image.tunables.lwp_pool_linger!, {
   reap(lid) { if (k === undefined) { deadBeforeAttach.push(lid); kern_load(); } else k.lwp_reap_dead(lid); },
@@ -56,15 +56,13 @@ function request(m: Lwp0Request): void {
   } else if (m.t === 'kthread') {
     if (k === undefined) { kthreadsBeforeAttach.push(m); kern_load(); return; }
     // Each request was counted by its LWP (kthread.ts): uncounted once the
-    // thread is up, or at once for a name started already.
+    // thread is up or failed, or at once for a name started already (since
+    // its last failed start). Watched as the booting thread watches its own
+    // starts: its end before it is up gives the LWP's claim back, its end
+    // once it is up (terminated, out of memory, an error its body did not
+    // catch) is a panic, not a silent stop of what it served.
     const kk = k;
-    const settled = (): void => { kk.kthread_settled(); tell_main(); };
-    if (kthreads.has(m.name)) { settled(); return; }
-    kthreads.add(m.name);
-    // Watched as the booting thread watches its own starts: its end once it
-    // is up (terminated, out of memory, an error its body did not catch) is
-    // a panic, not a silent stop of what it served.
-    kk.kthread_watch(kk.kernel_worker_start(new URL(m.module), m.name, settled), m.name);
+    kk.kthread_serve(m.name, new URL(m.module), m, () => { kk.kthread_settled(); tell_main(); });
   }
 }
 

@@ -204,7 +204,8 @@ export function kernel_worker_start(module: URL, name: string, settled?: () => v
   const up = (): void => { w.unref(); const f = once; once = undefined; f?.(); };
   const fail = fail_up(name);
   const w = fail === undefined ? new_kernel_worker(module, name) : worker_start(fail, { eval: true, name: `ukern ${name}` });
-  w.on('error', (e) => { console.error(`ukern: kernel thread ${name} failed:`, e); up(); });
+  // The failure is reported and given back by the starter's watch (kthread.ts kthread_watch).
+  w.on('error', up);
   w.once('message', up);
   w.once('exit', up);
   return w;

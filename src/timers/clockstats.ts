@@ -25,7 +25,7 @@
  * The thread is started lazily (at the first callout arm on the monotonic
  * line, or a little after it: see START_NEAR_NS) so that a kernel that never
  * arms a timer never has one. The request is made once kernel-wide
- * (CLK_ASKED, compare-and-swap), and by the booting main thread it is a
+ * (CLK_ASKED, compare-and-swap; again after a start that failed), and by the booting main thread it is a
  * direct Worker start, not a message to lwp0 that would first have to start
  * lwp0.
  */
@@ -55,9 +55,11 @@ export const C_SLACK = kstat_counter('clock', 'slack_1ns');
 /** Callout runs made by the bridge (an event loop or a blocked thread) before the clock thread ran. */
 export const C_BRIDGE = kstat_counter('clock', 'bridge_runs');
 
-// Kernel-wide state of the clock thread: asked for (once), running.
-const CLK_ASKED = 0, CLK_RUNNING = 1;
-const state = kregion_create('clock.state', () => 2);
+// Kernel-wide state of the clock thread: asked for (the claim: 0 again
+// after a failed start), running, and its starts that failed before it was
+// up (lwp/kthread.ts KthreadClaim).
+const CLK_ASKED = 0, CLK_RUNNING = 1, CLK_FAILS = 2;
+const state = kregion_create('clock.state', () => 3);
 
 /** True once the clock thread runs its loop. */
 export function clock_thread_running(): boolean { return Atomics.load(I32, state.base + CLK_RUNNING) !== 0; }
@@ -86,6 +88,9 @@ function asked(): boolean {
  * Never under a kernel lock. A request that cannot be made (kthread_start
  * returns false) gives the claim back and leaves this thread's start policy
  * as if it had never asked; the bridges serve meanwhile, as during a start.
+ * A start that fails later, before the thread is up, is given back by its
+ * starter (CLK_ASKED 0 again: lwp/kthread.ts), and asked() is false again
+ * in every thread: the next arm asks.
  */
 export function clock_thread_start(): void {
   if (asked()) return;
@@ -94,7 +99,8 @@ export function clock_thread_start(): void {
   hold ??= process.env.UKERN_CLOCK_HOLD === '1';
   if (hold) return;
   if (Atomics.compareExchange(I32, state.base + CLK_ASKED, 0, 1) !== 0) return;
-  if (kthread_start('clock', new URL('./clockthread.js', import.meta.url), is_main_thread())) return;
+  const claim = { fails: state.base + CLK_FAILS, words: [state.base + CLK_ASKED] };
+  if (kthread_start('clock', new URL('./clockthread.js', import.meta.url), is_main_thread(), claim)) return;
   Atomics.store(I32, state.base + CLK_ASKED, 0);
   askedHere = false;
   startSoon = false;
