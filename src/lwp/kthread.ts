@@ -153,7 +153,11 @@ export function kthread_serve(name: string, module: URL, claim: KthreadClaim, se
   const gen = Atomics.load(I32, claim.fails);
   if (served.get(name) === gen) { settled(); return; }
   served.set(name, gen);
-  kthread_watch(kernel_worker_start(module, name, settled), name, claim);
+  let w: Worker;
+  // A new Worker that throws here fails the start as an early end would
+  // (thrown through, it ended lwp0, a panic, and kept the claim taken).
+  try { w = kernel_worker_start(module, name, settled); } catch (e) { settled(); kthread_start_failed(name, claim, e); return; }
+  kthread_watch(w, name, claim);
 }
 
 /**
