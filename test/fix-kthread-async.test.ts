@@ -125,18 +125,10 @@ if (role !== undefined && process.env.FIX_KTHREAD_CHILD !== undefined) {
   await child(role);
 } else if (role === undefined) {
   async function run(fail: string, role: string, more: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
-    const saved = { ...process.env };
-    Object.assign(process.env, { UKERN_KTHREAD_FAIL_UP: fail, FIX_KTHREAD_ROLE: role, FIX_KTHREAD_CHILD: '1' }, more);
-    try {
-      const r = await childRun(self, [], 40_000);
-      assert.equal(r.signal, null, r.stderr);
-      assert.equal(r.status, 0, r.stderr);
-      return r;
-    } finally {
-      for (const k of ['UKERN_KTHREAD_FAIL_UP', 'FIX_KTHREAD_ROLE', 'FIX_KTHREAD_CHILD', ...Object.keys(more)]) {
-        if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k];
-      }
-    }
+    const r = await childRun(self, [], 40_000, { UKERN_KTHREAD_FAIL_UP: fail, FIX_KTHREAD_ROLE: role, FIX_KTHREAD_CHILD: '1', ...more });
+    assert.equal(r.signal, null, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+    return r;
   }
   /** The lines of stderr that report a failed start of `name`. */
   const reports = (stderr: string, name: string): number =>

@@ -112,16 +112,9 @@ if (!isMainThread) {
 } else {
   const self = fileURLToPath(import.meta.url);
   async function run(crash: string, role: string): Promise<{ out: string; err: string }> {
-    const saved = { ...process.env };
-    process.env.UKERN_KTHREAD_CRASH = crash;
-    process.env.FIX_KTHREAD_ROLE = role;
-    try {
-      const r = await childRun(self, [], 30_000);
-      assert.equal(r.signal, null, r.stderr);
-      return { out: r.stdout, err: r.stderr };
-    } finally {
-      for (const k of ['UKERN_KTHREAD_CRASH', 'FIX_KTHREAD_ROLE']) { if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k]; }
-    }
+    const r = await childRun(self, [], 30_000, { UKERN_KTHREAD_CRASH: crash, FIX_KTHREAD_ROLE: role });
+    assert.equal(r.signal, null, r.stderr);
+    return { out: r.stdout, err: r.stderr };
   }
 
   test('the intr thread throwing is a panic naming it, and the next call fails with EIO within 5 s', async () => {

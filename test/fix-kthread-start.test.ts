@@ -90,18 +90,10 @@ if (role !== undefined && process.env.FIX_KTHREAD_CHILD !== undefined) {
   await child(role);
 } else if (role === undefined) {
   async function run(fail: string, role: string, more: Record<string, string> = {}): Promise<string> {
-    const saved = { ...process.env };
-    Object.assign(process.env, { UKERN_KTHREAD_FAIL_START: fail, FIX_KTHREAD_ROLE: role, FIX_KTHREAD_CHILD: '1' }, more);
-    try {
-      const r = await childRun(self, [], 40_000);
-      assert.equal(r.signal, null, r.stderr);
-      assert.equal(r.status, 0, r.stderr);
-      return r.stdout;
-    } finally {
-      for (const k of ['UKERN_KTHREAD_FAIL_START', 'FIX_KTHREAD_ROLE', 'FIX_KTHREAD_CHILD', ...Object.keys(more)]) {
-        if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k];
-      }
-    }
+    const r = await childRun(self, [], 40_000, { UKERN_KTHREAD_FAIL_START: fail, FIX_KTHREAD_ROLE: role, FIX_KTHREAD_CHILD: '1', ...more });
+    assert.equal(r.signal, null, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
   }
 
   test('intr: a failed start request is asked again at the next registration (main thread, direct start)', async () => {

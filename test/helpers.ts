@@ -37,9 +37,10 @@ export function scenarioAsync(name: string, args: string[] = [], timeoutMs = 300
 }
 
 /** Runs `node file ...args` with a deadline (SIGTERM); resolves with its status or signal and its output. */
-export function childRun(file: string, args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string; signal: NodeJS.Signals | null }> {
+export function childRun(file: string, args: string[], timeoutMs: number, env?: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [file, ...args], { encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGTERM', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    const opts = { encoding: 'utf8' as const, timeout: timeoutMs, killSignal: 'SIGTERM' as const, maxBuffer: 64 << 20, env: env === undefined ? process.env : { ...process.env, ...env } };
+    execFile(process.execPath, [file, ...args], opts, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { code?: unknown; signal?: NodeJS.Signals | null }) | null;
       const signal = e?.signal ?? null;
       const status = e === null ? 0 : signal !== null ? null : typeof e.code === 'number' ? e.code : null;
