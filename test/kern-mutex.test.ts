@@ -177,6 +177,7 @@ test('a panic wakes a thread asleep on a contended kernel mutex at once: EIO lon
   assert.ok(m !== null, out);
   assert.equal(m[2], '1', `the sleeper's mutex_enter ended EIO\n${out}`);
   assert.ok(Number(m[3]) < 500, `woken by the panic, not by its backstop\n${out}`);
-  // Scanning the 48 MiB of a default kernel for contended words took 140-200 ms.
-  assert.ok(Number(m[1]) < 50, `the panic's wake-up is a walk of the sleepers' slots\n${out}`);
+  // Scanning the 48 MiB of a default kernel for contended words took 156-164 ms
+  // on a quiet machine; the walk of the slots, 2.3-2.5 ms (the bound leaves room for a loaded one).
+  assert.ok(Number(m[1]) < 100, `the panic's wake-up is a walk of the sleepers' slots\n${out}`);
 });
