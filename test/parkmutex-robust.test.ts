@@ -99,3 +99,31 @@ test('lwp_wakeup interrupts a waiting lock(): EINTR, not held; unlock by a non-o
   assert.equal(m.tryLock(), true);
   m.unlock();
 });
+
+test('lock({ timeout }): ETIMEDOUT while a live LWP holds it (0 tries once), after no less than the timeout; the owner\'s death still ends it with EOWNERDEAD; the options are checked', async () => {
+  const m = new ParkMutex(8);
+  const sab = new SharedArrayBuffer(16);
+  const a = new Int32Array(sab);
+  const holder = sys.lwp_create({ module: fixtures, export: 'holdsAndLeaves', arg: { mutex: m.sab, sab, how: 'return', wait: true } });
+  await holderReady(a);
+  const timedOut = (e: unknown): boolean => e instanceof sys.SysError && e.code === 'ETIMEDOUT';
+  assert.throws(() => m.lock({ timeout: 0 }), timedOut);
+  const t0 = performance.now();
+  assert.throws(() => m.lock({ timeout: 120 }), timedOut);
+  const took = performance.now() - t0;
+  assert.ok(took >= 120 && took < 5000, `timed out after ${took.toFixed(1)} ms`);
+  assert.throws(() => m.lock({ timeout: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  assert.throws(() => m.lock({ timeout: NaN }), { code: 'ERR_OUT_OF_RANGE' });
+  assert.throws(() => m.lock({ timeout: '5' as unknown as number }), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => m.lock({ signal: AbortSignal.abort() }), { name: 'AbortError' });
+  assert.equal(m.tryLock(), false, 'none of them took it');
+  // The holder returns holding it: a timed lock notices the death as lock() does.
+  Atomics.store(a, 1, 1);
+  Atomics.notify(a, 1);
+  await collect(holder);
+  assert.throws(() => m.lock({ timeout: 5000 }), (e: unknown) => e instanceof sys.SysError && e.code === 'EOWNERDEAD');
+  m.consistent();
+  m.unlock();
+  m.lock({ timeout: 0 });
+  m.unlock();
+});

@@ -24,7 +24,7 @@
  */
 import { lwp_park, lwp_unpark, lwp_self, lwp_kill, SysError } from '../sys/index.js';
 import { int_arg } from './args.js';
-import { realtime_deadline } from './waitopts.js';
+import { realtime_deadline, wait_options, abort_check, type WaitOptions } from './waitopts.js';
 import { arg_type, ArgRangeError } from '../sys/ext.js';
 
 const LOCK = 0, SPIN = 1, NWAIT = 2, STATE = 3, LIST = 4;
@@ -74,16 +74,24 @@ export class ParkMutex {
    * Takes the mutex, parking while another LWP holds it. EOWNERDEAD (held):
    * the previous owner died holding it. ENOTRECOVERABLE: it was given up.
    * EINTR: lwp_wakeup interrupted the wait (not held). EDEADLK: the caller
-   * holds it already.
+   * holds it already. With `timeout` (milliseconds, the class layer's rule:
+   * 0 tries once), ETIMEDOUT when it was not taken in that time
+   * (pthread_mutex_timedlock). A blocking call: `signal` is looked at
+   * before the wait only (an AbortError when already aborted).
    */
-  lock(): void {
+  lock(options?: WaitOptions): void {
+    const { timeout, signal } = wait_options(options, 'ParkMutex.lock');
+    abort_check(signal);
     if (this.tryLock()) return;
+    const end = timeout === undefined || timeout === Infinity ? Infinity : performance.now() + timeout;
     const me = lwp_self();
     for (;;) {
+      const left = end - performance.now();
+      if (!(left > 0)) throw new SysError('ETIMEDOUT', 'ParkMutex.lock', `not taken within ${timeout} ms`);
       this.register(me);
       if (this.tryLockRegistered(me)) return;
       try {
-        lwp_park(realtime_deadline(OWNER_POLL_MS));
+        lwp_park(realtime_deadline(Math.min(OWNER_POLL_MS, left)));
       } catch (e) {
         // EALREADY: an unpark was pending; ETIMEDOUT: look at the owner again.
         if (!(e instanceof SysError) || (e.code !== 'EALREADY' && e.code !== 'ETIMEDOUT')) {
