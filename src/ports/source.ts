@@ -74,9 +74,10 @@ import {
 } from './queue.js';
 import { port_lock } from './mem.js';
 import { mutex_enter } from '../kern/mutex.js';
-import { cur, panicked } from '../kern/hdr.js';
-import { kpanic, panic_error } from '../kern/panic.js';
+import { cur } from '../kern/hdr.js';
+import { kpanic } from '../kern/panic.js';
 import { mono_now } from '../kern/time.js';
+import { inflight_wait } from '../kern/inflight.js';
 
 /** What a delivery callback sees; it may change `events`. */
 export interface PortDelivery {
@@ -323,8 +324,6 @@ function await_delivery(slot: number, v: number): void {
   }
   const until = mono_now() + DELIVERY_MAX_NS;
   while (Atomics.load(I32, slot + E.st) === v) {
-    if (panicked()) throw panic_error('port_free_event');
-    if (mono_now() > until) kpanic(`port_free_event: the delivery of slot ${slot} has not ended in ${DELIVERY_MAX_NS / 1e9} s`, 'port_free_event');
-    Atomics.wait(I32, slot + E.st, v, 10);
+    inflight_wait(slot + E.st, v, until, 'port_free_event', () => `port_free_event: the delivery of slot ${slot} has not ended in ${DELIVERY_MAX_NS / 1e9} s`);
   }
 }

@@ -41,9 +41,10 @@
  */
 import { I32, define_struct, kcache_create, kregion_create, f64_get, f64_set } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
-import { cur, panicked } from '../kern/hdr.js';
-import { kpanic, panic_error } from '../kern/panic.js';
+import { cur } from '../kern/hdr.js';
+import { kpanic } from '../kern/panic.js';
 import { mono_now } from '../kern/time.js';
+import { inflight_wait } from '../kern/inflight.js';
 import type { Tunables } from '../kern/options.js';
 import { TL_MONO, TL_MANUAL, timeline_now } from './clocks.js';
 import { mutex_class } from '../kern/lockdebug.js';
@@ -234,14 +235,12 @@ function await_fire(b: number, c: number): void {
   while (Atomics.load(I32, c + F.state) === CS_FIRING) {
     const firer = I32[c + F.firer]!;
     mutex_exit(b + H_LOCK);
-    if (panicked()) throw panic_error('callout_stop');
-    if (mono_now() > until) {
+    inflight_wait(c + F.state, CS_FIRING, until, 'callout_stop', () => {
       mutex_enter(b + H_LOCK);
       I32[c + F.waiters]!--;
       mutex_exit(b + H_LOCK);
-      kpanic(`callout_stop: the handler of callout ${c}, fired by thread ${firer}, has not returned in ${FIRE_MAX_NS / 1e9} s`, 'callout_stop');
-    }
-    Atomics.wait(I32, c + F.state, CS_FIRING, 10);
+      return `callout_stop: the handler of callout ${c}, fired by thread ${firer}, has not returned in ${FIRE_MAX_NS / 1e9} s`;
+    });
     mutex_enter(b + H_LOCK);
   }
   I32[c + F.waiters]!--;
