@@ -6,7 +6,8 @@
  * while user code runs. The owner id lets the kernel tell that a thread died
  * holding a lock (lwp/lwp0.ts), and a thread that tries to take a mutex it
  * already holds is a kernel panic rather than a silent self-deadlock. After
- * a panic every contended mutex word is notified and its sleepers get EIO.
+ * a panic every thread asleep on a mutex is woken (the word it published,
+ * below) and gets EIO.
  */
 import { I32, SAB, kregion_create } from './kmem.js';
 import { cur, panicked, SYSID_BASE } from './hdr.js';
@@ -132,7 +133,7 @@ function mutex_enter_slow(w: number): void {
       if (Atomics.compareExchange(I32, w, v, v | M_WAITERS) !== v) continue;
       v |= M_WAITERS;
     }
-    // A panic wakes every contended mutex word (see below); the bound only
+    // A panic wakes the word published here (see below); the bound only
     // covers a panic that lands between this check and the wait.
     const slot = mwait_slot();
     if (slot !== 0) Atomics.store(I32, slot, w);
