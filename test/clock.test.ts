@@ -27,7 +27,14 @@ test('illumos clock ids', () => {
 
 test('CLOCK_REALTIME tracks the wall clock and CLOCK_MONOTONIC never goes back', () => {
   const r = ns(sys.clock_gettime(sys.CLOCK_REALTIME)) / 1e6;
-  assert.ok(Math.abs(r - Date.now()) < 50, `realtime ${r} vs Date.now ${Date.now()}`);
+  // CLOCK_REALTIME is the wall clock at boot plus monotonic time (docs/sys.md:
+  // it never steps), as Node's timeOrigin + performance.now() is; Date.now()
+  // follows the host's clock, which this VM steps now and then (a failure
+  // here once: 72 ms apart). Compared with Date.now() only when the host's
+  // clock has not moved since this process started.
+  const fromOrigin = performance.timeOrigin + performance.now(), wall = Date.now();
+  assert.ok(Math.abs(r - fromOrigin) < 50, `realtime ${r} vs timeOrigin + performance.now() ${fromOrigin}`);
+  if (Math.abs(wall - fromOrigin) < 5) assert.ok(Math.abs(r - wall) < 50, `realtime ${r} vs Date.now ${wall}`);
   assert.deepEqual(sys.clock_gettime(sys.__CLOCK_REALTIME0).tv_sec >= Math.floor(r / 1000), true);
   let prev = ns(sys.clock_gettime(sys.CLOCK_MONOTONIC));
   for (let i = 0; i < 1000; i++) {
