@@ -110,8 +110,7 @@ function start_threads(): boolean {
   for (let i = 0; i < n; i++) {
     const claim = { fails: tfails.base + i, words: [tq.base + T_CLAIM] };
     if (kthread_start(`aio${i}`, new URL('./aiothread.js', import.meta.url), is_main_thread(), claim)) continue;
-    Atomics.store(I32, tq.base + T_CLAIM, 0);
-    return false;
+    return false; // (the claim given back by kthread_start)
   }
   return true;
 }

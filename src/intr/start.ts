@@ -47,9 +47,7 @@ export function intr_thread_start(): void {
   // Marked before the request, so that a start failing at once (seen by
   // lwp0 before this thread's next step) finds the mark to give back.
   intr_claim_start();
-  const words = [intr_asked_word(), claim.base + W_CLAIM];
-  if (kthread_start('intr', new URL('./intrthread.js', import.meta.url), is_main_thread(), { fails: claim.base + W_FAILS, words })) return;
-  for (const w of words) Atomics.store(I32, w, 0);
+  kthread_start('intr', new URL('./intrthread.js', import.meta.url), is_main_thread(), { fails: claim.base + W_FAILS, words: [intr_asked_word(), claim.base + W_CLAIM] });
 }
 
 host_exit_rouser(() => {

@@ -14,8 +14,8 @@
  * failed starts.
  *
  * A start request that cannot be made (new Worker, or the post to lwp0,
- * throws) is given back: kthread_start returns false, and the caller
- * releases its kernel-wide claim, so the next need tries again (until then
+ * throws) is given back: kthread_start stores 0 in the claim's words and
+ * returns false, so the next need tries again (until then
  * the bridges serve, as while any start is under way). Thrown through, it
  * failed the registering syscall whose registration had been made, and
  * left the start claimed for good: the intr thread never came, and its
@@ -111,9 +111,10 @@ function fail_hook(name: string): void {
  * asked for it since its last failed start; lwp0 likewise. With `direct`
  * (only from the booting main thread), this thread starts it. Returns
  * false when the request could not be made (reported once per name here):
- * nothing is asked then, and the caller gives back its claim so that a
- * later need asks again. Never throws for that. A start that fails later,
- * before the thread is up, is given back by the starter as `claim` says.
+ * nothing is asked then, and the claim's words are given back (stored 0,
+ * the claim last) so that a later need asks again; the caller only resets
+ * its own thread's state. Never throws for that. A start that fails later,
+ * before the thread is up, is given back by the starter the same way.
  */
 export function kthread_start(name: string, module: URL, direct: boolean, claim: KthreadClaim): boolean {
   ensure_booted();
@@ -138,6 +139,7 @@ export function kthread_start(name: string, module: URL, direct: boolean, claim:
     return true;
   } catch (e) {
     started.delete(name);
+    give_back(claim);
     report_failure(name, 'could not be started', e);
     return false;
   }
@@ -160,6 +162,11 @@ export function kthread_serve(name: string, module: URL, claim: KthreadClaim, se
   kthread_watch(w, name, claim);
 }
 
+/** Stores 0 in the claim's words, in order (the claim last), and wakes whoever waits on them. */
+function give_back(claim: KthreadClaim): void {
+  for (const w of claim.words) { Atomics.store(I32, w, 0); Atomics.notify(I32, w); }
+}
+
 /**
  * The starter's give-back of a start that failed before the thread was up
  * (no lock held: a worker's 'exit' on the starter's event loop): the
@@ -168,7 +175,7 @@ export function kthread_serve(name: string, module: URL, claim: KthreadClaim, se
  */
 function kthread_start_failed(name: string, claim: KthreadClaim, why: unknown): void {
   Atomics.add(I32, claim.fails, 1);
-  for (const w of claim.words) { Atomics.store(I32, w, 0); Atomics.notify(I32, w); }
+  give_back(claim);
   kstat_add(C_START_FAILURES);
   report_failure(name, 'failed before it was up', why);
 }

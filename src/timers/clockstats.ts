@@ -101,7 +101,6 @@ export function clock_thread_start(): void {
   if (Atomics.compareExchange(I32, state.base + CLK_ASKED, 0, 1) !== 0) return;
   const claim = { fails: state.base + CLK_FAILS, words: [state.base + CLK_ASKED] };
   if (kthread_start('clock', new URL('./clockthread.js', import.meta.url), is_main_thread(), claim)) return;
-  Atomics.store(I32, state.base + CLK_ASKED, 0);
   askedHere = false;
   startSoon = false;
 }
