@@ -181,9 +181,9 @@ function mwait_slot(): number {
  * looks like one gets a spurious notify, which no one waits for.
  */
 on_panic(() => {
-  if (mwait.words !== 0 && Atomics.load(I32, mwait.base) <= MW_SLOTS) {
-    const n = Atomics.load(I32, mwait.base);
-    for (let i = 1; i <= n; i++) {
+  const claimed = mwait.words === 0 ? Infinity : Atomics.load(I32, mwait.base);
+  if (claimed <= MW_SLOTS) {
+    for (let i = 1; i <= claimed; i++) {
       const w = Atomics.load(I32, mwait.base + i);
       if (w !== 0) Atomics.notify(I32, w);
     }
