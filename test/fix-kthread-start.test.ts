@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { openSync, closeSync, writeSync } from 'node:fs';
 import * as sys from 'ukern/sys';
 import { pipe } from './fixtures/osfd.js';
-import { until, childRun } from './helpers.js';
+import { until, childOk } from './helpers.js';
 
 const { EV_SET, kevent, kqueue, EVFILT_READ, EVFILT_TIMER, EV_ADD, EV_DELETE } = sys;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
@@ -89,12 +89,8 @@ if (role !== undefined && process.env.FIX_KTHREAD_CHILD !== undefined) {
   delete process.env.FIX_KTHREAD_CHILD; // an LWP loading this file only takes its export
   await child(role);
 } else if (role === undefined) {
-  async function run(fail: string, role: string, more: Record<string, string> = {}): Promise<string> {
-    const r = await childRun(self, [], 40_000, { UKERN_KTHREAD_FAIL_START: fail, FIX_KTHREAD_ROLE: role, FIX_KTHREAD_CHILD: '1', ...more });
-    assert.equal(r.signal, null, r.stderr);
-    assert.equal(r.status, 0, r.stderr);
-    return r.stdout;
-  }
+  const run = async (fail: string, role: string, more: Record<string, string> = {}): Promise<string> =>
+    (await childOk(self, 40_000, { UKERN_KTHREAD_FAIL_START: fail, FIX_KTHREAD_ROLE: role, FIX_KTHREAD_CHILD: '1', ...more })).stdout;
 
   test('intr: a failed start request is asked again at the next registration (main thread, direct start)', async () => {
     assert.equal(await run('intr:1', 'intr'),

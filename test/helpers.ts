@@ -1,4 +1,5 @@
 /** Test helpers: deadlines instead of sleeps, child-process scenarios, seeds. */
+import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -47,6 +48,14 @@ export function childRun(file: string, args: string[], timeoutMs: number, env?: 
       resolve({ status, stdout, stderr, signal });
     });
   });
+}
+
+/** childRun that must end by itself with status 0 (the assertions name its stderr). */
+export async function childOk(file: string, timeoutMs: number, env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
+  const r = await childRun(file, [], timeoutMs, env);
+  assert.equal(r.signal, null, r.stderr);
+  assert.equal(r.status, 0, r.stderr);
+  return r;
 }
 
 /** A seed from UKERN_SEED or the clock; print it so a failure can be replayed. */
