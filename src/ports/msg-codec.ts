@@ -51,6 +51,7 @@
  * views of the input buffer, which Node's default does).
  */
 import type * as V8 from 'node:v8';
+import { types } from 'node:util';
 import { v8_module, BroadcastChannel, receiveMessageOnPort } from '../kern/host.js';
 import { msg_sab_id, msg_sab_have_word, msg_sab_holder_set, msg_sab_holder } from './msg-arena.js';
 import { lwp_nudge } from '../lwp/kapi.js';
@@ -58,8 +59,8 @@ import { on_nudge } from '../kern/proc.js';
 import { cur } from '../kern/hdr.js';
 import { I32 } from '../kern/kmem.js';
 import { SysError } from '../kern/errno.js';
-import { fast_encode, fast_encode_at, fast_pad_at, fast_put_at, fast_scratch } from './msg-fast-enc.js';
-import { fast_decode_at, fast_is_at } from './msg-fast-dec.js';
+import { fast_encode, fast_encode_at, fast_pad_at, fast_put_at, fast_scratch, fast_kept_take, fast_kept_refused, fast_scratch_memory } from './msg-fast-enc.js';
+import { fast_decode_at, fast_decode_kept, fast_is_at } from './msg-fast-dec.js';
 // VIEWS' order is Node's serializer's view tags (its arrayBufferViewTypeToIndex), which this format keeps.
 import { VIEWS, view_slots } from './msg-fast.js';
 
@@ -264,11 +265,80 @@ function v8_encode(value: unknown): Uint8Array {
   const s = new (codec_classes().MsgSerializer)();
   s.writeHeader();
   try {
-    s.writeValue(value);
+    s.writeValue(v8_subject(value));
   } catch (e) {
     throw data_clone_error(e);
   }
   return s.releaseBuffer();
+}
+
+/**
+ * What V8's serializer walks for a value the fast encoder just walked and
+ * left to it (msg-fast.ts "Each getter runs once"), so that no getter runs
+ * twice:
+ *  - the value V8 refuses that stopped the walk: V8 refuses it alone, with
+ *    the error it gives it in place;
+ *  - the value itself when the walk held something but ran no getter (no
+ *    plain object or array it read has one): V8's walk reads what the first
+ *    one read, and every identity is the original's;
+ *  - else the copy decoded from the walk's record, the held values in
+ *    their places. (A walk that held nothing, only met objects twice, keys
+ *    a getter deleted or arrays with extra properties, is all in the copy.)
+ * But for one case: a held object (a class instance, an Error with a
+ * cause) through whose own properties an object of the walk can be reached
+ * (or that has getters of its own, which may return one). V8 would walk
+ * that object as the original inside the held one and as its copy
+ * elsewhere: two objects where structured clone keeps one. The original
+ * value goes to V8 then, identities kept, and the getters the walk ran run
+ * again: the one case where a getter runs twice.
+ */
+function v8_subject(value: unknown): unknown {
+  const k = fast_kept_take(value);
+  if (k === undefined) return value;
+  if (fast_kept_refused(k)) return k.refused;
+  if (k.held.length > 0) {
+    if (!k.walked.some(has_getter)) return value;
+    const held = new Set(k.held);
+    if (reaches(k.held, new Set(k.walked.filter((o) => !held.has(o))))) return value;
+  }
+  return fast_decode_kept(fast_scratch_memory(), k.at, k.end, k.held, lookup);
+}
+
+/**
+ * Whether one of the objects in `from`, or one reached from them through
+ * own data properties and Map and Set entries (no user code runs: no getter
+ * is called, no Proxy asked), is in `copied`, or has an own getter (what it
+ * returns is unknown until V8 calls it).
+ */
+function reaches(from: readonly unknown[], copied: Set<object>): boolean {
+  const seen = new Set<object>(), stack = [...from];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (typeof x !== 'object' || x === null || seen.has(x)) continue;
+    seen.add(x);
+    if (copied.has(x)) return true;
+    // A Proxy is refused by V8 before it reads anything; views and buffers hold no object.
+    if (isProxy(x) || ArrayBuffer.isView(x) || isAnyArrayBuffer(x)) continue;
+    if (isMap(x)) for (const [key, v] of Map.prototype.entries.call(x) as IterableIterator<[unknown, unknown]>) stack.push(key, v);
+    else if (isSet(x)) for (const v of Set.prototype.values.call(x) as IterableIterator<unknown>) stack.push(v);
+    for (const key of Reflect.ownKeys(x)) {
+      const d = Object.getOwnPropertyDescriptor(x, key);
+      if (d === undefined) continue;
+      if (d.get !== undefined) return true;
+      stack.push(d.value);
+    }
+  }
+  return false;
+}
+
+const { isProxy, isMap, isSet, isAnyArrayBuffer } = types;
+/** Whether o is a plain object or array (what the fast encoder reads property by property) with an own getter. */
+function has_getter(o: object): boolean {
+  if (isProxy(o)) return false; // (refused before it is read; asking would run its traps)
+  const proto = Object.getPrototypeOf(o) as unknown;
+  if (proto !== Object.prototype && proto !== null && proto !== Array.prototype) return false;
+  for (const key of Reflect.ownKeys(o)) if (Object.getOwnPropertyDescriptor(o, key)?.get !== undefined) return true;
+  return false;
 }
 
 const batchEnds: number[] = [];

@@ -5,7 +5,7 @@
  * decoder shapes), checks every count against the message end (forged bytes
  * give EIO in msg-sys.ts, never a read past the message).
  */
-import { SHAPE_PROMOTE, type AnyTyped, FAST, K_BUFFER, K_DATAVIEW, T_AB, T_ARRAY, T_ASCII, T_ASCII8, T_DATE, T_F64, T_FALSE, T_INT, T_MAP, T_NULL, T_OBJECT, T_SAB, T_SET, T_SHAPE, T_SHVIEW, T_TRUE, T_UNDEF, T_UTF16, T_VIEW, type TypedCtor, VIEWS, typed } from './msg-fast.js';
+import { SHAPE_PROMOTE, type AnyTyped, FAST, K_BUFFER, K_DATAVIEW, T_ABSENT, T_ARRAYX, T_BACKREF, T_HELD, T_AB, T_ARRAY, T_ASCII, T_ASCII8, T_DATE, T_F64, T_FALSE, T_INT, T_MAP, T_NULL, T_OBJECT, T_SAB, T_SET, T_SHAPE, T_SHVIEW, T_TRUE, T_UNDEF, T_UTF16, T_VIEW, type TypedCtor, VIEWS, typed } from './msg-fast.js';
 
 
 /** The memory being read, as bytes and as a DataView (absolute offsets into its buffer). */
@@ -303,4 +303,111 @@ export function fast_is_at(mem: ArrayBufferLike, off: number): boolean {
 /** {@link fast_decode_at} of a byte view. */
 export function fast_decode(bytes: Uint8Array, sab: (id: number) => SharedArrayBuffer): unknown {
   return fast_decode_at(bytes.buffer, bytes.byteOffset, bytes.byteLength, sab);
+}
+
+// --- a walk's record, decoded in the thread that made it ------------------------
+
+/*
+ * The record of an encoder's walk that wrote placeholders (msg-fast.ts
+ * "Each getter runs once"), read back into the copy V8's serializer then
+ * walks: the values the walk read, the held values in their places, every
+ * object of the walk once (T_BACKREF names the n-th object met, in the
+ * encoder's marking order: each container is numbered before its contents,
+ * so it is made empty and numbered first, then filled, and a cycle back to
+ * it finds it), T_ABSENT keys left out. Views are copies (the scratch is
+ * reused).
+ */
+let objs: unknown[] = [];
+let heldVals: readonly unknown[] = [];
+
+/** Numbers an object of the walk (held objects too: the encoder marked them; a held BigInt it did not). */
+function numbered<T>(v: T): T {
+  if (typeof v === 'object' && v !== null) objs.push(v);
+  return v;
+}
+
+/** Sets o[k] to the next value, or leaves k out for T_ABSENT. */
+function kput(o: Record<string, unknown>, k: string): void {
+  need(1);
+  if (d[dp] === T_ABSENT) { dp++; return; }
+  const v = kvalue();
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
+}
+
+function kvalue(): unknown {
+  need(1);
+  const tag = d[dp]!;
+  switch (tag) {
+    case T_SHAPE: {
+      dp++;
+      const n = rcount(), bl = rcount(), keys = dec_shape(n, bl).keys;
+      const o = numbered({} as Record<string, unknown>);
+      for (let i = 0; i < keys.length; i++) kput(o, keys[i]!);
+      return o;
+    }
+    case T_OBJECT: {
+      dp++;
+      const n = rcount(), o = numbered({} as Record<string, unknown>);
+      for (let i = 0; i < n; i++) { need(1); kput(o, rstr(d[dp++]!)); }
+      return o;
+    }
+    case T_ARRAY: case T_ARRAYX: {
+      dp++;
+      const n = rcount(), m = tag === T_ARRAYX ? rcount() : 0, a = numbered(new Array<unknown>(n));
+      for (let i = 0; i < n; i++) a[i] = kvalue();
+      for (let i = 0; i < m; i++) { need(1); kput(a as unknown as Record<string, unknown>, rstr(d[dp++]!)); }
+      return a;
+    }
+    case T_MAP: {
+      dp++;
+      const n = rcount(), m = numbered(new Map<unknown, unknown>());
+      for (let i = 0; i < n; i++) { const k = kvalue(); m.set(k, kvalue()); }
+      return m;
+    }
+    case T_SET: {
+      dp++;
+      const n = rcount(), s = numbered(new Set<unknown>());
+      for (let i = 0; i < n; i++) s.add(kvalue());
+      return s;
+    }
+    case T_HELD: {
+      dp++; need(4);
+      const i = ru32();
+      if (i >= heldVals.length) throw new Error(`held value ${i} of ${heldVals.length}`);
+      return numbered(heldVals[i]);
+    }
+    case T_BACKREF: {
+      dp++; need(4);
+      const i = ru32();
+      if (i >= objs.length) throw new Error(`object ${i} of ${objs.length} met again`);
+      return objs[i];
+    }
+    default: return numbered(rvalue()); // a primitive, or an object with nothing in it to number (a view, a Date, a buffer)
+  }
+}
+
+/**
+ * Decodes a walk's record, bytes [at, end) of `mem` (this thread's encoding
+ * scratch), with its held values: the copy of the value that V8's
+ * serializer walks (msg-codec.ts v8_subject).
+ */
+export function fast_decode_kept(mem: ArrayBufferLike, at: number, end: number, held: readonly unknown[], sab: (id: number) => SharedArrayBuffer): unknown {
+  use_memory(mem);
+  inKernel = true; // views copied: the scratch is written again by the next encode
+  dp = at + 1;
+  dstart = at;
+  dend = end;
+  sabOf = sab;
+  objs = [];
+  heldVals = held;
+  try {
+    const v = kvalue();
+    if (dp !== end) throw new Error(`record overrun: read ${dp - at} of ${end - at} bytes`);
+    return v;
+  } finally {
+    objs = [];
+    heldVals = [];
+    dmem = undefined; // (inKernel was forced: the next decode of this memory sets it again)
+  }
 }

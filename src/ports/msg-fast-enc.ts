@@ -2,13 +2,13 @@
  * The fast message format's encoder (the format and its rules: msg-fast.ts):
  * one reusable scratch buffer per thread, a shape per key list seen twice
  * (its key block precomputed, its values read by a function compiled for
- * it), and a give-up (GIVE_UP) to V8's serializer for anything the format
- * does not cover.
+ * it), and placeholders for what the format does not cover (msg-fast.ts
+ * "Each getter runs once"), which V8's serializer finishes.
  */
 import { types } from 'node:util';
-import { SHAPE_PROMOTE, type AnyTyped, FAST, K_BUFFER, K_DATAVIEW, T_AB, T_ARRAY, T_ASCII, T_ASCII8, T_DATE, T_F64, T_FALSE, T_INT, T_MAP, T_NULL, T_OBJECT, T_SAB, T_SET, T_SHAPE, T_SHVIEW, T_TRUE, T_UNDEF, T_UTF16, T_VIEW, type TypedCtor, VIEWS, type ViewCtor, typed, typedName, VIEW_NAMES } from './msg-fast.js';
+import { SHAPE_PROMOTE, type AnyTyped, FAST, K_BUFFER, K_DATAVIEW, T_ABSENT, T_ARRAYX, T_BACKREF, T_HELD, T_AB, T_ARRAY, T_ASCII, T_ASCII8, T_DATE, T_F64, T_FALSE, T_INT, T_MAP, T_NULL, T_OBJECT, T_SAB, T_SET, T_SHAPE, T_SHVIEW, T_TRUE, T_UNDEF, T_UTF16, T_VIEW, type TypedCtor, VIEWS, type ViewCtor, typed, typedName, VIEW_NAMES } from './msg-fast.js';
 
-/** Thrown inside the encoder when the value needs V8's serializer. */
+/** Thrown inside the encoder when the walk must stop: a value V8 refuses (refuse), or no SharedArrayBuffer ids. */
 const GIVE_UP: unique symbol = Symbol('give up');
 
 // --- encoding -------------------------------------------------------------------
@@ -23,32 +23,91 @@ let pos = 0;
 /** Where the message being encoded starts in the scratch (a batch holds several back to back). */
 let mstart = 0;
 
-// Objects met so far in this value: a short array scanned linearly (no
-// identity hash to make for each fresh object, which a Set would), a Set past
-// SEEN_LINEAR of them.
+// Objects met so far in this value, numbered in the order met (T_BACKREF
+// names them so): a short array scanned linearly (no identity hash to make
+// for each fresh object, which a Map would), a Map past SEEN_LINEAR of them.
 const SEEN_LINEAR = 32;
 const seenArr: (object | undefined)[] = new Array<object | undefined>(SEEN_LINEAR).fill(undefined);
 let nseen = 0;
-const seenSet = new Set<object>();
+const seenMap = new Map<object, number>();
 
-/** Records an object; gives up on a second reference to one (V8 keeps the identity). */
-function mark(o: object): void {
+/** Records an object and returns -1, or the number of its first sighting when met before (V8 keeps the identity). */
+function mark(o: object): number {
   if (nseen < SEEN_LINEAR) {
-    for (let i = 0; i < nseen; i++) if (seenArr[i] === o) throw GIVE_UP;
+    for (let i = 0; i < nseen; i++) if (seenArr[i] === o) return i;
     seenArr[nseen++] = o;
-    return;
+    return -1;
   }
-  if (nseen === SEEN_LINEAR) for (let i = 0; i < SEEN_LINEAR; i++) seenSet.add(seenArr[i]!);
-  if (seenSet.has(o)) throw GIVE_UP;
-  seenSet.add(o);
-  nseen++;
+  if (nseen === SEEN_LINEAR) for (let i = 0; i < SEEN_LINEAR; i++) seenMap.set(seenArr[i]!, i);
+  const i = seenMap.get(o);
+  if (i !== undefined) return i;
+  seenMap.set(o, nseen++);
+  return -1;
+}
+
+/** The objects met, in the order met. */
+function marked(): object[] {
+  return nseen > SEEN_LINEAR ? [...seenMap.keys()] : seenArr.slice(0, nseen) as object[];
 }
 
 function unmark(): void {
   for (let i = 0; i < nseen && i < SEEN_LINEAR; i++) seenArr[i] = undefined;
-  if (nseen > SEEN_LINEAR) seenSet.clear();
+  if (nseen > SEEN_LINEAR) seenMap.clear();
   nseen = 0;
 }
+
+// --- placeholders (msg-fast.ts "Each getter runs once") ----------------------
+
+/** Values kept by reference (T_HELD) in this walk. */
+const held: unknown[] = [];
+/** Whether this walk wrote a placeholder. */
+let kept = false;
+/** A value V8 refuses, met by this walk (which stopped there), or NONE. */
+const NONE: unique symbol = Symbol('none');
+let refused: unknown = NONE;
+
+/** Keeps a value the format does not carry by reference, for V8's serializer. */
+function hold(x: unknown): void {
+  ensure(5); buf[pos++] = T_HELD; u32(held.length);
+  held.push(x);
+  kept = true;
+}
+/** Stops the walk at a value V8 refuses: V8 then refuses it, with its own error, and nothing after it is read (as in structured clone). */
+function refuse(x: unknown): never {
+  refused = x;
+  throw GIVE_UP;
+}
+/** Whether key k is still o's (a getter read earlier may have deleted it); writes T_ABSENT when not. */
+function present(o: object, k: string): boolean {
+  if (Object.hasOwn(o, k)) return true;
+  ensure(1); buf[pos++] = T_ABSENT;
+  kept = true;
+  return false;
+}
+
+/**
+ * What a walk that needs V8's serializer left for it (fast_kept_take): the
+ * value, and either the value V8 refuses that stopped it, or the walk's
+ * record (scratch bytes [at, end), with its held values) and, when it held
+ * any, the objects it met in order.
+ */
+export interface Kept { value: unknown; refused: unknown; at: number; end: number; held: unknown[]; walked: object[] }
+let keptLast: Kept | undefined;
+const NO_OBJECTS: object[] = [];
+/**
+ * What the last walk left for V8's serializer if it was of `v` (by
+ * identity), else undefined; forgets it either way. Valid until the next
+ * encode in this thread (the record is in the scratch).
+ */
+export function fast_kept_take(v: unknown): Kept | undefined {
+  const k = keptLast;
+  keptLast = undefined;
+  return k !== undefined && k.value === v ? k : undefined;
+}
+/** Whether `k` was stopped by a value V8 refuses (then k.refused is it). */
+export function fast_kept_refused(k: Kept): boolean { return k.refused !== NONE; }
+/** The scratch's memory (what a Kept's at and end index). */
+export function fast_scratch_memory(): ArrayBuffer { return buf.buffer as ArrayBuffer; }
 let sabId: (sab: SharedArrayBuffer) => number = () => { throw GIVE_UP; };
 
 function grow(n: number): void {
@@ -124,7 +183,7 @@ function utf16(s: string, n: number): void {
  * words (its last one padded with zeros: see plain_object) and its values'
  * writer.
  */
-interface EncShape { keys: string[]; hits: number; indexed: boolean; head: Uint8Array | undefined; headWords: Int32Array | undefined; write: ((o: Record<string, unknown>, v: (x: unknown) => void, u: (o: object, k: string) => void) => void) | undefined }
+interface EncShape { keys: string[]; hits: number; indexed: boolean; head: Uint8Array | undefined; headWords: Int32Array | undefined; write: ((o: Record<string, unknown>, v: (x: unknown) => void, u: (o: object, k: string) => boolean) => void) | undefined }
 const SHAPES_MAX = 1024;
 /** Objects with more keys than this are written key by key (a literal per shape stays small). */
 const SHAPE_KEYS_MAX = 64;
@@ -200,16 +259,15 @@ function shape_make(sh: EncShape): void {
  * keys are JSON string literals.
  */
 function make_write(keys: string[]): NonNullable<EncShape['write']> {
-  const body = keys.map((k) => { const q = JSON.stringify(k); return `x = o[${q}]; if (x === undefined) u(o, ${q}); v(x);`; }).join(' ');
+  const body = keys.map((k) => { const q = JSON.stringify(k); return `x = o[${q}]; if (x !== undefined || u(o, ${q})) v(x);`; }).join(' ');
   return new Function('o', 'v', 'u', `let x; ${body}`) as NonNullable<EncShape['write']>;
 }
 
-/**
- * A key that reads undefined: one a getter of an earlier value deleted
- * gives up (structured clone leaves such a key out, V8 reading the object
- * as it is then; the shape's header names it); an own undefined is sent.
+/*
+ * A key that reads undefined: one a getter of an earlier value deleted is
+ * T_ABSENT (structured clone leaves such a key out; the shape's header
+ * names it: present()); an own undefined is sent.
  */
-function gone(o: object, k: string): void { if (!Object.hasOwn(o, k)) throw GIVE_UP; }
 
 /** Headers up to this many words are copied word by word, longer ones by set(). */
 const HEAD_WORDS_MAX = 64;
@@ -224,7 +282,7 @@ function plain_object(o: Record<string, unknown>): void {
   // are no shape (an empty one included), and for shapes whose first key
   // starts with a digit (integer keys come first, so every arguments object
   // with an element has such a key list); the small object pays nothing.
-  if ((sh === undefined || sh.indexed) && isArgumentsObject(o)) throw GIVE_UP;
+  if ((sh === undefined || sh.indexed) && isArgumentsObject(o)) refuse(o);
   if (sh !== undefined) {
     const head = sh.head!, hl = head.length;
     if (hl <= HEAD_WORDS_MAX * 4) {
@@ -242,7 +300,7 @@ function plain_object(o: Record<string, unknown>): void {
       buf.set(head, pos);
     }
     pos += hl;
-    sh.write!(o, value, gone);
+    sh.write!(o, value, present);
     return;
   }
   ensure(5);
@@ -266,7 +324,8 @@ function plain_object(o: Record<string, unknown>): void {
 const { isProxy, isArgumentsObject } = types;
 
 function obj(o: object): void {
-  mark(o);
+  const seen = mark(o);
+  if (seen >= 0) { ensure(5); buf[pos++] = T_BACKREF; u32(seen); kept = true; return; }
   // A view first: ArrayBuffer.isView reads the object's internal slot, so a
   // Proxy is never one, and most messages' views need no other test.
   if (ArrayBuffer.isView(o)) { view(o); return; }
@@ -278,31 +337,47 @@ function obj(o: object): void {
   // test can tell (every reflective operation runs a trap, and Array.isArray
   // sees through a Proxy): a call into C++, ~25 ns, paid once per plain
   // object and array (measured with the small object: see the commit).
-  if (isProxy(o)) throw GIVE_UP;
-  if (Array.isArray(o)) {
-    if (Object.getPrototypeOf(o) !== Array.prototype) throw GIVE_UP;
-    const n = o.length;
-    // Dense, with no other own enumerable property, or V8's serializer:
-    // exactly n values and every index present (a hole and an extra
-    // property would make the count right). Object.values makes no string
-    // per index (Object.keys: ~110 ns for 8 elements, this ~80), and its
-    // values are the elements, so each getter runs once, as in structured
-    // clone.
-    const vals = Object.values(o);
-    if (vals.length !== n) throw GIVE_UP;
-    for (let i = 0; i < n; i++) if (!(i in o)) throw GIVE_UP;
+  if (isProxy(o)) refuse(o);
+  if (Array.isArray(o)) { array(o); return; }
+  const proto = Object.getPrototypeOf(o) as unknown;
+  if (proto === Object.prototype || proto === null) { plain_object(o as Record<string, unknown>); return; }
+  other(o, proto);
+}
+
+/**
+ * An array: dense, with no other own enumerable property (T_ARRAY), or
+ * with other properties too (T_ARRAYX); one with holes or of another
+ * prototype is held for V8's serializer before any of its elements is read.
+ * Object.values makes no string per index (Object.keys: ~110 ns for 8
+ * elements, this ~80), and its values are the elements, so each getter
+ * runs once, as in structured clone.
+ */
+function array(o: unknown[]): void {
+  if (Object.getPrototypeOf(o) !== Array.prototype) { hold(o); return; }
+  const n = o.length;
+  for (let i = 0; i < n; i++) if (!(i in o)) { hold(o); return; }
+  const vals = Object.values(o);
+  if (vals.length === n) {
     ensure(5);
     buf[pos++] = T_ARRAY;
     u32(n);
     for (let i = 0; i < n; i++) value(vals[i]);
     return;
   }
-  const proto = Object.getPrototypeOf(o) as unknown;
-  if (proto === Object.prototype || proto === null) { plain_object(o as Record<string, unknown>); return; }
-  other(o, proto);
+  // Properties past the indices (Object.values lists them after the
+  // elements, in the order Object.keys names them), or keys a getter of an
+  // element added or deleted meanwhile: then V8's serializer reads it.
+  const keys = Object.keys(o);
+  if (keys.length !== vals.length || vals.length < n) { hold(o); return; }
+  ensure(9);
+  buf[pos++] = T_ARRAYX;
+  u32(n); u32(vals.length - n);
+  for (let i = 0; i < n; i++) value(vals[i]);
+  for (let i = n; i < vals.length; i++) { str(keys[i]!); value(vals[i]); }
+  kept = true;
 }
 
-/** Dates, Maps, Sets, (Shared)ArrayBuffers; anything else gives up. */
+/** Dates, Maps, Sets, (Shared)ArrayBuffers; anything else is held for V8's serializer. */
 function other(o: object, proto: unknown): void {
   if (o instanceof Date && proto === Date.prototype) { ensure(9); buf[pos++] = T_DATE; dv.setFloat64(pos, o.getTime(), true); pos += 8; return; }
   // A Map's or Set's entries are copied before any is written: a getter of
@@ -326,41 +401,41 @@ function other(o: object, proto: unknown): void {
   if (o instanceof SharedArrayBuffer && proto === SharedArrayBuffer.prototype) { ensure(1); buf[pos++] = T_SAB; u32(sabId(o)); return; }
   if (o instanceof ArrayBuffer && proto === ArrayBuffer.prototype) {
     const n = o.byteLength;
-    if (n === 0) throw GIVE_UP; // empty, or detached: V8's serializer refuses a detached one (a DataCloneError)
+    if (n === 0) { hold(o); return; } // empty, or detached: V8's serializer refuses a detached one (a DataCloneError)
     ensure(5 + n); buf[pos++] = T_AB; u32(n);
     buf.set(new Uint8Array(o), pos); pos += n;
     return;
   }
-  throw GIVE_UP;
+  hold(o);
 }
 
 
+/** A view's kind (an index of VIEWS), or -1 for one V8's serializer must have. */
 function view_kind(v: ArrayBufferView): number {
   const c = v.constructor;
   // The common kinds first (no scan of the list).
   const k = c === Float64Array ? 8 : c === Uint8Array ? 1 : c === Int32Array ? 5 : VIEWS.indexOf(c as ViewCtor);
-  if (k < 0 || Object.getPrototypeOf(v) !== (c as { prototype: object }).prototype) throw GIVE_UP;
+  if (k < 0 || Object.getPrototypeOf(v) !== (c as { prototype: object }).prototype) return -1;
   // The prototype names a kind; the view's own must be that one: a
   // Uint8Array given Float64Array.prototype (Object.setPrototypeOf) was
   // written as 8 bytes of one double, where structured clone gives back a
   // Uint8Array of 8 (and a view given DataView.prototype made the encoder
   // throw). V8's serializer has them.
-  if (typedName.call(v) !== VIEW_NAMES[k]) throw GIVE_UP;
-  return k;
+  return typedName.call(v) === VIEW_NAMES[k] ? k : -1;
 }
 
 /** Bytes per element of each view kind (VIEWS' order; a constant array, no load from a constructor). */
 const VIEW_BPE = VIEWS.map((c) => (c === DataView ? 1 : (c as TypedCtor).BYTES_PER_ELEMENT));
 
-/** A DataView's length; gives up for one over a detached buffer (its getter throws a TypeError there, where structured clone's error is a DataCloneError). */
+/** A DataView's length; 0 for one over a detached buffer (its getter throws a TypeError there, where structured clone's error is a DataCloneError). */
 function dataview_length(v: ArrayBufferView): number {
-  try { return v.byteLength; } catch { throw GIVE_UP; }
+  try { return v.byteLength; } catch { return 0; }
 }
 
 function view(v: ArrayBufferView): void {
   const k = view_kind(v);
-  const n = k === K_DATAVIEW ? dataview_length(v) : v.byteLength;
-  if (n === 0) throw GIVE_UP; // (empty, or over a detached buffer: see other())
+  const n = k < 0 ? 0 : k === K_DATAVIEW ? dataview_length(v) : v.byteLength;
+  if (n === 0) { hold(v); return; } // (an odd kind, empty, or over a detached buffer: see other())
   // (Reading .buffer makes V8 give a small on-heap typed array a backing
   // store of its own, ~200 ns; V8's serializer does the same. It is the only
   // way to tell a view over a SharedArrayBuffer, which is shared.)
@@ -401,7 +476,8 @@ function value(v: unknown): void {
       if (v === null) { ensure(1); buf[pos++] = T_NULL; return; }
       obj(v);
       return;
-    default: throw GIVE_UP; // bigint, symbol, function: V8 clones or refuses them
+    case 'bigint': hold(v); return;
+    default: refuse(v); // symbol, function
   }
 }
 
@@ -429,15 +505,20 @@ export function fast_encode_at(v: unknown, id: (sab: SharedArrayBuffer) => numbe
   busy = true;
   pos = mstart = at;
   sabId = id;
+  keptLast = undefined;
   try {
     ensure(1);
     buf[pos++] = FAST;
     value(v);
+    if (kept) { keptLast = { value: v, refused: NONE, at, end: pos, held: held.slice(), walked: held.length > 0 ? marked() : NO_OBJECTS }; return -1; }
   } catch (e) {
-    if (e === GIVE_UP) return -1;
-    throw e;
+    if (e !== GIVE_UP) throw e;
+    if (refused !== NONE) keptLast = { value: v, refused, at, end: at, held: [], walked: NO_OBJECTS };
+    return -1;
   } finally {
     unmark();
+    if (kept) { held.length = 0; kept = false; }
+    refused = NONE;
     busy = false;
   }
   return pos;

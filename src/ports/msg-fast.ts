@@ -5,10 +5,27 @@
  * SharedArrayBuffers and views over them, shared by id), written into one
  * reusable scratch buffer of this thread. Anything else (class instances,
  * RegExps, Errors, BigInts, boxed primitives, sparse arrays or arrays with
- * extra properties, an object met twice: cycles and shared references;
- * Proxies and arguments objects, which V8 refuses) makes the fast path give up, and the whole value goes through V8's
- * serializer (msg-codec.ts), which has the structured clone algorithm's
- * exact semantics for all of them.
+ * extra properties, an object met twice: cycles and shared references)
+ * sends the whole value through V8's serializer (msg-codec.ts), which has
+ * the structured clone algorithm's exact semantics for all of them; what
+ * V8 refuses (functions, symbols, Proxies, arguments objects) is refused
+ * at once, with V8's own error.
+ *
+ * Each getter runs once. The encoder walks the value once, as structured
+ * clone does, reading every property it needs; a value it meets that the
+ * format does not carry does not stop that walk (stopping, and letting V8
+ * walk the whole value again, ran every getter read before it twice): it
+ * writes a placeholder, local to this thread and never sent, and goes on:
+ * T_HELD (the value itself, kept by reference, for V8 to serialize),
+ * T_BACKREF (the n-th object of the walk met again, in the encoder's
+ * marking order), T_ABSENT (a key of a shape that a getter read earlier
+ * deleted: structured clone leaves it out) and T_ARRAYX (an array with
+ * properties other than its indices). A walk that wrote any is decoded in
+ * the same thread (msg-fast-dec.ts fast_decode_kept) into a copy made of
+ * the values that walk read, the held values in their places, and that
+ * copy is what V8's serializer walks: it holds no getter of the walked
+ * part, so none runs again (msg-codec.ts v8_subject says when V8 walks
+ * the original instead: no getter was read, or an identity needs it).
  *
  * Why not V8's serializer for everything: measured on this machine, building
  * a v8.Serializer costs ~4 us by itself (a C++ object with handles; it
@@ -50,6 +67,8 @@ export const FAST = 0x01;
 export const T_UNDEF = 0, T_NULL = 1, T_FALSE = 2, T_TRUE = 3, T_INT = 4, T_F64 = 5, T_ASCII = 6, T_UTF16 = 7,
   T_ARRAY = 8, T_OBJECT = 9, T_VIEW = 10, T_DATE = 11, T_MAP = 12, T_SET = 13, T_SAB = 14, T_SHVIEW = 15, T_AB = 16,
   T_SHAPE = 17, T_ASCII8 = 18;
+/** The placeholders of a walk that V8's serializer finishes (above): in this thread's scratch only, never in a message. */
+export const T_HELD = 19, T_BACKREF = 20, T_ABSENT = 21, T_ARRAYX = 22;
 
 export const VIEWS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
   Float32Array, Float64Array, DataView, Buffer, BigInt64Array, BigUint64Array] as const;
