@@ -99,3 +99,24 @@ test('wait with a timeout: ETIMEDOUT (a SysError, as lwp_park gives), and the LW
   Atomics.notify(new Int32Array(sab), 0);
   assert.equal(await within(l.wait({ timeout: Infinity }), 20000, 'wait after timeout'), 'released');
 });
+
+test('waitSync with a timeout: ETIMEDOUT with wait()\'s message, never early; the LWP is still there to wait for; bad options and an aborted signal', () => {
+  const sab = new SharedArrayBuffer(4);
+  const l = Lwp.create<string>({ module: F, export: 'hold', arg: { sab } });
+  for (const ms of [0, 25]) {
+    const t0 = performance.now();
+    assert.throws(() => l.waitSync({ timeout: ms }), (x: unknown) => x instanceof SysError && x.code === 'ETIMEDOUT' &&
+      x.message.includes(`lid ${l.lid} still running after ${ms} ms`), `timeout ${ms}`);
+    assert.ok(performance.now() - t0 >= ms - 1, `timeout ${ms}: timed out after ${performance.now() - t0} ms`);
+  }
+  assert.ok(snapshot().lwps.some((x) => x.lid === l.lid), 'not collected by a timed-out wait');
+  assert.throws(() => l.waitSync({ timeout: -1 }), (x: unknown) => (x as { code?: string }).code === 'ERR_OUT_OF_RANGE');
+  assert.throws(() => l.waitSync({ timeout: NaN }), (x: unknown) => (x as { code?: string }).code === 'ERR_OUT_OF_RANGE');
+  assert.throws(() => l.waitSync({ signal: AbortSignal.abort('stop') }), (x: unknown) => x instanceof AbortError);
+  // Released from another thread while this one is blocked in the timed wait: the wait returns its value.
+  const releaser = Lwp.create({ module: F, export: 'release', arg: { sab, ms: 30 } });
+  const t0 = performance.now();
+  assert.equal(l.waitSync({ timeout: 20_000 }), 'released');
+  assert.ok(performance.now() - t0 < 15_000, 'the wait ended when the LWP did');
+  releaser.waitSync({ timeout: 20_000 });
+});

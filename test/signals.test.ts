@@ -506,3 +506,17 @@ test('a signal offered to LWP 1 but taken by another LWP\'s sigtimedwait leaves 
   reset(SIGUSR1);
   await noLwpsLeft();
 });
+
+test('sigtimedwait with a null timeout waits as sigwaitinfo does (it failed with EAGAIN at once), sync and async', async () => {
+  sys.sigprocmask(SIG_BLOCK, set_of(SIGUSR2));
+  try {
+    sys.lwp_create({ module: sigs, export: 'sendsLater', arg: { lid: 1, signo: SIGUSR2 } }, sys.LWP_DETACHED);
+    assert.equal(sys.sigtimedwait(set_of(SIGUSR2), null).si_signo, SIGUSR2);
+    sys.lwp_create({ module: sigs, export: 'sendsLater', arg: { lid: 1, signo: SIGUSR2 } }, sys.LWP_DETACHED);
+    assert.equal((await within(sys.sigtimedwait_async(set_of(SIGUSR2), null), 20_000, 'sigtimedwait_async')).si_signo, SIGUSR2);
+    assert.equal(code(() => sys.sigtimedwait(set_of(SIGUSR2), { tv_sec: 0, tv_nsec: 0 })), 'EAGAIN', 'a zero timeout still polls');
+  } finally {
+    reset();
+  }
+  await noLwpsLeft();
+});

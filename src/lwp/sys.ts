@@ -9,7 +9,7 @@ import { I32 } from '../kern/kmem.js';
 import { cur, panicked, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail, fail_status, type ErrnoCode } from '../kern/errno.js';
-import { copyin_int, copyin_user, copyin_fields, copyin_ints, copyin_timespec, copyin_check, arg_type, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
+import { copyin_int, copyin_user, copyin_fields, copyin_ints, copyin_timespec, copyin_timeout_ns, copyin_check, arg_type, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import { panic_check } from '../kern/panic.js';
 import { real_now, mono_now, ts_to_ns, type Timespec } from '../kern/time.js';
 import { sysenter, sysent_sigintr } from '../kern/sysent.js';
@@ -154,6 +154,20 @@ export function lwp_wait(lid: number): number {
   sysenter();
   const n = wait_arg(lid);
   return run_sync_restart(() => lwp_wait1(n, false));
+}
+/**
+ * {@link lwp_wait} that gives up after `timeout` (a relative timespec; null:
+ * for ever) with ETIMEDOUT, the LWP left as it was (not collected, still
+ * waitable). Not of the seed's, whose _lwp_wait has no timeout: the class
+ * layer's `Lwp.waitSync({ timeout })` (sys/ext.ts). The deadline holds
+ * across restarts after a signal handler.
+ */
+export function lwp_wait_timed(lid: number, timeout: Timespec | null): number {
+  sysenter();
+  const n = wait_arg(lid);
+  const ns = copyin_timeout_ns(timeout, 'lwp_wait');
+  const deadline = ns < 0 ? Infinity : mono_now() + ns; // (-1 for null)
+  return run_sync_restart(() => lwp_wait1(n, false, deadline));
 }
 /** The Promise form of {@link lwp_wait}. */
 export async function lwp_wait_async(lid: number, opts?: AsyncOptions): Promise<number> {

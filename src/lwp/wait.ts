@@ -15,7 +15,7 @@ import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail, fail_status, type ErrnoCode } from '../kern/errno.js';
 import { panic_check } from '../kern/panic.js';
 import { type SleepGen } from '../kern/sleeprun.js';
-import { sq_alloc, sq_free, sq_enqueue, sq_wake_all, sq_first, sq_next, sq_lid, sq_arg, sq_setarg, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR } from '../kern/sleepq.js';
+import { sq_alloc, sq_free, sq_enqueue, sq_wake_all, sq_first, sq_next, sq_lid, sq_arg, sq_setarg, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR, SQ_TIMEDOUT } from '../kern/sleepq.js';
 import { wmesg_register } from '../kern/wmesg.js';
 import { P, curproc } from '../kern/proc.js';
 import { L, LSZOMB, LW_DETACHED, lwp_byid, maxlwp, slot_handle } from './lwp.js';
@@ -26,23 +26,25 @@ const WM_LWPWAIT = wmesg_register('lwpwait');
 /**
  * lwp_wait1 (kern_lwp.c): waits for LWP `lid` (0: any not waited for by
  * another) to become a zombie and frees it, returning its lid; fails with
- * EDEADLK, ESRCH or EINTR. A generator so that run_sync and run_async share it.
+ * EDEADLK, ESRCH or EINTR, and ETIMEDOUT at `deadline` (monotonic ns; the
+ * seed's wait has none: ours is for the class layer's waitSync timeout,
+ * sys.ts lwp_wait_timed). A generator so that run_sync and run_async share it.
  */
-export function* lwp_wait1(lid: number, async: boolean): SleepGen<number> {
+export function* lwp_wait1(lid: number, async: boolean, deadline = Infinity): SleepGen<number> {
   panic_check('lwp_wait');
   // The sleeper is taken before the proc lock: running out (EAGAIN) must not
   // leave the lock held. One entry serves every sleep of this call.
   const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_LWPWAIT, 'lwp_wait');
   sq_setarg(sl, lid); // what this call waits for, seen by the cycle check while it sleeps (waits_for)
   try {
-    return yield* lwp_wait1_locked(lid, sl);
+    return yield* lwp_wait1_locked(lid, sl, deadline);
   } finally {
     sq_free(sl);
   }
 }
 
 /** lwp_wait1's scan and sleep, with the sleeper taken. */
-function* lwp_wait1_locked(lid: number, sl: number): SleepGen<number> {
+function* lwp_wait1_locked(lid: number, sl: number, deadline: number): SleepGen<number> {
   const l = cur.lwp, curlid = cur.lid, p = curproc();
   mutex_enter(p + P.lock);
   I32[p + P.nlwpwait]++;
@@ -84,8 +86,9 @@ function* lwp_wait1_locked(lid: number, sl: number): SleepGen<number> {
     // Everyone else waits too, and no zombie can appear: sleeping would never end.
     if (I32[p + P.nrlwps] + I32[p + P.nzlwps] - I32[p + P.ndlwps] <= I32[p + P.nlwpwait]) { error = 'EDEADLK'; break; }
     sq_enqueue(p + P.lwpcv, sl);
-    const r = yield { sl, lock: p + P.lock, deadline: Infinity };
+    const r = yield { sl, lock: p + P.lock, deadline };
     if (r === SQ_INTR) { error = 'EINTR'; break; }
+    if (r === SQ_TIMEDOUT) { error = 'ETIMEDOUT'; break; }
   }
   if (lid !== 0) {
     const h2 = lwp_byid(lid);

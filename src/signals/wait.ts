@@ -167,9 +167,10 @@ function wait_args(set: unknown, syscall: string): readonly [number, number] {
 function router_want(w: readonly [number, number]): void {
   if (os_want_waited(w[0], w[1])) router_sync();
 }
+/** The monotonic deadline of a relative timeout; null: none (waits as sigwaitinfo does, as illumos and Linux do). */
 function timeout_deadline(timeout: Timespec | null | undefined, syscall: string): number {
-  const ns = copyin_timeout_ns(timeout, syscall);
-  return ns === Infinity ? Infinity : mono_now() + ns;
+  const ns = copyin_timeout_ns(timeout, syscall); // (-1 for null)
+  return ns < 0 ? Infinity : mono_now() + ns;
 }
 
 /** Waits for a signal of `set` and returns its number (restarted after handlers, never EINTR). */

@@ -12,9 +12,9 @@ import {
   lwp_unpark, lwp_park, lwp_park_async, lwp_self, lwp_kill, LWP_DETACHED, LWP_SUSPENDED, type LwpStart,
   SysError,
 } from '../sys/index.js';
-import { arg_type, module_href, AbortError, copyin_fields } from '../sys/ext.js';
+import { arg_type, module_href, AbortError, copyin_fields, lwp_wait_timed } from '../sys/ext.js';
 import { int_arg, num_arg, bool_opt, signal_opt, INT32_MAX } from './args.js';
-import { wait_options, abort_check, realtime_deadline, timeout_signal, type WaitOptions } from './waitopts.js';
+import { wait_options, abort_check, realtime_deadline, timeout_signal, timeout_timespec, type WaitOptions } from './waitopts.js';
 import { lwp_result_buffer, lwp_result_read, RES_VALUE, RES_NONE, type LwpFailure } from './lwp-result.js';
 import type { LwpShimArg } from './lwp-start.js';
 import { signal_number, type SignalLike } from './signals.js';
@@ -123,9 +123,24 @@ export class Lwp<T = unknown> implements Disposable {
     }
     return this.#outcome();
   }
-  /** Blocks the thread until it exits, collects it and returns its start function's return value (throws as wait() rejects). */
-  waitSync(): T {
-    lwp_wait(this.lid);
+  /**
+   * Blocks the thread until it exits, collects it and returns its start
+   * function's return value (throws as wait() rejects). `timeout`: a
+   * SysError ETIMEDOUT when it still runs then, as wait()'s (the LWP is
+   * neither collected nor changed: wait again); `signal`: an AbortError
+   * when already aborted (nothing can abort a blocked thread later).
+   */
+  waitSync(options?: LwpWaitOptions): T {
+    const { timeout, signal } = wait_options(options, 'lwp_wait');
+    abort_check(signal);
+    const ts = timeout_timespec(timeout);
+    if (ts === null) lwp_wait(this.lid);
+    else {
+      try { lwp_wait_timed(this.lid, ts); } catch (e) {
+        if (e instanceof SysError && e.code === 'ETIMEDOUT') throw new SysError('ETIMEDOUT', 'lwp_wait', `lid ${this.lid} still running after ${timeout} ms`);
+        throw e;
+      }
+    }
     return this.#outcome();
   }
 
