@@ -262,3 +262,32 @@ test('real clock: 250 µs periodic, expirations counted from elapsed time', asyn
   sys.timer_delete(t);
   sys.close(port);
 });
+
+test('timers of one deadline fire in the order armed; one armed again goes after the rest (manual and monotonic clocks)', async () => {
+  // Manual clock: exact, no time passes between the arms and the advance.
+  {
+    const port = sys.port_create();
+    const tids = Array.from({ length: 12 }, (_, i) => portTimer(M, port, i));
+    for (const t of tids) sys.timer_settime(t, 0, spec(ts(0, 5000)));
+    sys.timer_settime(tids[3]!, 0, spec(ts(0, 5000))); // armed again: now the last of the deadline
+    adv(5000);
+    const users: number[] = [];
+    for (let e = poll(port); e.length > 0; e = poll(port)) users.push(...e.map((x) => x.portev_user as number));
+    assert.deepEqual(users, [0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 3]);
+    for (const t of tids) sys.timer_delete(t);
+    sys.close(port);
+  }
+  // CLOCK_MONOTONIC, one absolute deadline 30 ms ahead (it was 0, 11, 10, ..., 1).
+  {
+    const port = sys.port_create();
+    const tids = Array.from({ length: 12 }, (_, i) => portTimer(sys.CLOCK_MONOTONIC, port, i));
+    const at = monoNs() + 30e6;
+    for (const t of tids) sys.timer_settime(t, sys.TIMER_ABSTIME, spec(ts(Math.floor(at / 1e9), at % 1e9)));
+    const users: number[] = [];
+    const end = Date.now() + 10_000;
+    while (users.length < 12 && Date.now() < end) users.push(...sys.port_getn(port, 12, 1, ts(1, 0)).map((x) => x.portev_user as number));
+    assert.deepEqual(users, Array.from({ length: 12 }, (_, i) => i));
+    for (const t of tids) sys.timer_delete(t);
+    sys.close(port);
+  }
+});

@@ -91,9 +91,9 @@ function capacity(t: Tunables): number { let n = 16; for (const d of demands) n 
 const callouts = kcache_create('callout', CALLOUT, capacity);
 
 // A heap region per time line: header words, then one slot per callout (kern/heap.ts).
-const H_LOCK = 0, H_COUNT = 1, H_WAKE = 2, H_FIRED = 3, H_TARGET = 4 /* f64: words 4-5 */, H_COVER = 6 /* f64: words 6-7 */, H_HDR = 8;
-// ---- the heap (kern/heap.ts; its lock held): callouts by deadline
-const HEAP = new KHeap(H_COUNT, H_HDR, F.idx, F.when);
+const H_LOCK = 0, H_COUNT = 1, H_WAKE = 2, H_FIRED = 3, H_TARGET = 4 /* f64: words 4-5 */, H_COVER = 6 /* f64: words 6-7 */, H_SEQ = 8, H_HDR = 9;
+// ---- the heap (kern/heap.ts; its lock held): callouts by deadline, those of one deadline in the order armed
+const HEAP = new KHeap(H_COUNT, H_SEQ, H_HDR, F.idx, F.when);
 const heaps = [
   kregion_create('callout.heap.mono', (t) => HEAP.region_words(capacity(t))),
   kregion_create('callout.heap.manual', (t) => HEAP.region_words(capacity(t))),
