@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as sys from 'ukern/sys';
 import { until, within } from './helpers.js';
-import { exits, sleeper, exited, node_child, open_fds, proc_kernel_ready } from './fixtures/proc.js';
+import { exits, sleeper, exited, hog, open_fds, proc_kernel_ready } from './fixtures/proc.js';
 
 const { EV_SET, kevent, kqueue, close, EVFILT_PROC, EV_ADD, EV_DELETE, NOTE_EXIT } = sys;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
@@ -79,7 +79,7 @@ test('boot({ intr_waitid: 0 }): the pidfd alone serves, with the right status', 
 });
 
 test('under CPU hogs on every core, every child\'s status is right', async () => {
-  const hogs = [node_child('for (;;) {}'), node_child('for (;;) {}')];
+  const hogs = [hog(), hog()];
   const N = 24;
   const kids = Array.from({ length: N }, (_, i) => exits(i + 1, (i * 7) % 40));
   const kq = kqueue();

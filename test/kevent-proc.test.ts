@@ -105,7 +105,7 @@ test('without NOTE_EXIT the exit still reports once (fflags 0, EV_EOF), as filt_
 });
 
 test('EV_RECEIPT: an EV_ERROR entry with data 0, no event until the exit', async () => {
-  const c = exits(2, 50);
+  const c = exits(2, 100); // alive at registration, or its exit would come back with the receipt
   const kq = kqueue();
   assert.deepEqual(kevent(kq, [pr(c.pid!, EV_ADD | EV_RECEIPT)], 4, ZERO), [{ ident: c.pid, filter: EVFILT_PROC, flags: EV_ERROR, fflags: 0, data: 0, udata: 0 }]);
   const ev = kevent(kq, null, 4, SOON);
