@@ -1,6 +1,13 @@
 /**
- * The `ukern` command as a user runs it: the built bin in child processes,
- * each with a deadline (a hang fails by timeout, never stalls the suite).
+ * The `ukern` command. Its command line (usage errors, help, version, the
+ * help command's suggestions) is checked in this process, on program.ts,
+ * what the bin runs, given an argv and writers of its own: a child process
+ * for each of ~35 cases cost ~0.15 s of CPU apiece. The built bin itself
+ * runs in child processes, each with a deadline (a hang fails by timeout,
+ * never stalls the suite), where the process is the point: its exit status
+ * and output for one case of each kind (an unknown command, a bad option
+ * value, --version, --help, no command), each also equal to the run in this
+ * process; every demo; a reader that goes away.
  * Usage errors: status 2 and commander's one-line message, no stack trace.
  * Demos: status 0 in bounded time across the accepted range of every option,
  * including the short runs that used to end before the timer's first tick
@@ -14,6 +21,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
 import { intIn, defaultSpan, rangeError, RANGE_MAX, TASKS_MAX } from '../src/cli/options.js';
+import { runCommand } from '../src/cli/program.js';
+import { within } from './helpers.js';
 
 // The command as the package's bin runs it: the bundle (scripts/bundle.mjs), over the package's entries.
 const MAIN = fileURLToPath(new URL('../bundle/cli/main.js', import.meta.url));
@@ -32,6 +41,13 @@ function ukern(args: readonly string[], timeoutMs: number): Promise<Run> {
   });
 }
 
+/** The command run in this process (program.ts, what the bin runs), its output kept; no terminal, as for the bin in a child. */
+async function here(args: readonly string[]): Promise<Run> {
+  let stdout = '', stderr = '';
+  const status = await within(runCommand(args, { writeOut: (s) => { stdout += s; }, writeErr: (s) => { stderr += s; } }), USAGE_MS, `ukern ${args.join(' ')}`);
+  return { status, signal: null, stdout, stderr };
+}
+
 const STACK = /^\s+at .+(:\d+:\d+\)?|\(native\))$/m;
 
 function show(args: readonly string[], r: Run): string {
@@ -39,8 +55,7 @@ function show(args: readonly string[], r: Run): string {
 }
 
 /** A usage error: status 2, nothing on stdout, `message` in one `error:` line on stderr, no stack trace. */
-async function usageError(args: readonly string[], message: string): Promise<void> {
-  const r = await ukern(args, USAGE_MS);
+function usageError(args: readonly string[], message: string, r: Run): void {
   assert.equal(r.status, 2, show(args, r));
   assert.equal(r.stdout, '', show(args, r));
   const first = r.stderr.split('\n')[0]!;
@@ -50,10 +65,10 @@ async function usageError(args: readonly string[], message: string): Promise<voi
   assert.doesNotMatch(r.stderr, /ERR_|Error:|node:internal/, show(args, r));
 }
 
-describe('ukern: help and version', { concurrency: true }, () => {
+describe('ukern: help and version', () => {
   test('--version prints package.json version, status 0', async () => {
     for (const flag of ['--version', '-V']) {
-      const r = await ukern([flag], USAGE_MS);
+      const r = await here([flag]);
       assert.equal(r.status, 0, show([flag], r));
       assert.equal(r.stdout, `${PKG.version}\n`);
       assert.equal(r.stderr, '');
@@ -62,19 +77,20 @@ describe('ukern: help and version', { concurrency: true }, () => {
 
   test('--help describes every command and option', async () => {
     for (const args of [['--help'], ['-h'], ['help']]) {
-      const r = await ukern(args, USAGE_MS);
+      const r = await here(args);
       assert.equal(r.status, 0, show(args, r));
       assert.match(r.stdout, /^Usage: ukern \[options\] \[command\]/);
       assert.match(r.stdout, /-V, --version +print the version and exit/);
       assert.match(r.stdout, /-h, --help +print this help and exit/);
       assert.match(r.stdout, /demo \[options\] \[part\] +run the demo/);
       assert.match(r.stdout, /help \[command\] +print the help of a command/);
+      assert.equal(r.stderr, '');
     }
   });
 
   test('demo --help describes the part argument and each option with its range', async () => {
     for (const args of [['demo', '--help'], ['help', 'demo']]) {
-      const r = await ukern(args, USAGE_MS);
+      const r = await here(args);
       assert.equal(r.status, 0, show(args, r));
       assert.match(r.stdout, /^Usage: ukern demo \[options\] \[part\]/);
       assert.match(r.stdout, /part +which part to run \(choices: "all", "lwp", "ports",\s+"kqueue", "os", default: "all"\)/);
@@ -82,11 +98,12 @@ describe('ukern: help and version', { concurrency: true }, () => {
       assert.match(r.stdout, /-t, --tasks <n> +prime-counting tasks, 1 to 100000 \(default: 256\)/);
       assert.match(r.stdout, /-s, --span <n> +numbers each task tests, 1 to 6400000/);
       assert.match(r.stdout, /-h, --help +print this help and exit/);
+      assert.equal(r.stderr, '');
     }
   });
 
   test('no command: the help on stderr, status 2', async () => {
-    const r = await ukern([], USAGE_MS);
+    const r = await here([]);
     assert.equal(r.status, 2, show([], r));
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /^Usage: ukern/);
@@ -118,44 +135,80 @@ describe('ukern: option limits', () => {
   });
 });
 
-describe('ukern: usage errors are one line and status 2', { concurrency: true }, () => {
-  const cases: [string[], string][] = [
-    [['bogus'], "unknown command 'bogus'"],
-    [['demoo'], "unknown command 'demoo'"],
-    [['help', 'demoo'], "unknown command 'demoo'"],
-    [['help', 'bogus'], "unknown command 'bogus'"],
-    [['--bogus'], "unknown option '--bogus'"],
-    [['demo', '--bogus'], "unknown option '--bogus'"],
-    [['demo', '-x'], "unknown option '-x'"],
-    [['demo', 'nope'], "argument 'part'. Allowed choices are all, lwp, ports, kqueue, os."],
-    [['demo', 'lwp', 'extra'], "too many arguments for 'demo'"],
-    [['demo', '--tasks'], "option '-t, --tasks <n>' argument missing"],
-    [['demo', '--tasks', '0'], '--tasks must be an integer from 1 to 100000.'],
-    [['demo', '--tasks', '100001'], '--tasks must be an integer from 1 to 100000.'],
-    [['demo', '--tasks', 'abc'], '--tasks must be an integer from 1 to 100000.'],
-    [['demo', '--tasks', '1.5'], '--tasks must be an integer from 1 to 100000.'],
-    [['demo', '--tasks', '1e3'], '--tasks must be an integer from 1 to 100000.'],
-    [['demo', '--tasks', '-3'], '--tasks must be an integer from 1 to 100000.'],
-    [['demo', '--tasks', ''], '--tasks must be an integer from 1 to 100000.'],
-    [['demo', '--tasks', '99999999999999999999'], '--tasks must be an integer from 1 to 100000.'],
-    [['demo', '--workers', '0'], '--workers must be an integer from 1 to 64.'],
-    [['demo', '--workers', '65'], '--workers must be an integer from 1 to 64.'],
-    [['demo', '-w', '0x10'], '--workers must be an integer from 1 to 64.'],
-    [['demo', '--span', '0'], '--span must be an integer from 1 to 6400000.'],
-    [['demo', '--tasks', '1000', '--span', '25000'], '--tasks × --span is 25000000; at most 6400000'],
-  ];
-  for (const [args, message] of cases) {
-    test(`ukern ${args.map((a) => JSON.stringify(a)).join(' ')}`, () => usageError(args, message));
+// The message of each usage error, by arguments.
+const USAGE_CASES: [string[], string][] = [
+  [['bogus'], "unknown command 'bogus'"],
+  [['demoo'], "unknown command 'demoo'"],
+  [['help', 'demoo'], "unknown command 'demoo'"],
+  [['help', 'bogus'], "unknown command 'bogus'"],
+  [['--bogus'], "unknown option '--bogus'"],
+  [['demo', '--bogus'], "unknown option '--bogus'"],
+  [['demo', '-x'], "unknown option '-x'"],
+  [['demo', 'nope'], "argument 'part'. Allowed choices are all, lwp, ports, kqueue, os."],
+  [['demo', 'lwp', 'extra'], "too many arguments for 'demo'"],
+  [['demo', '--tasks'], "option '-t, --tasks <n>' argument missing"],
+  [['demo', '--tasks', '0'], '--tasks must be an integer from 1 to 100000.'],
+  [['demo', '--tasks', '100001'], '--tasks must be an integer from 1 to 100000.'],
+  [['demo', '--tasks', 'abc'], '--tasks must be an integer from 1 to 100000.'],
+  [['demo', '--tasks', '1.5'], '--tasks must be an integer from 1 to 100000.'],
+  [['demo', '--tasks', '1e3'], '--tasks must be an integer from 1 to 100000.'],
+  [['demo', '--tasks', '-3'], '--tasks must be an integer from 1 to 100000.'],
+  [['demo', '--tasks', ''], '--tasks must be an integer from 1 to 100000.'],
+  [['demo', '--tasks', '99999999999999999999'], '--tasks must be an integer from 1 to 100000.'],
+  [['demo', '--workers', '0'], '--workers must be an integer from 1 to 64.'],
+  [['demo', '--workers', '65'], '--workers must be an integer from 1 to 64.'],
+  [['demo', '-w', '0x10'], '--workers must be an integer from 1 to 64.'],
+  [['demo', '--span', '0'], '--span must be an integer from 1 to 6400000.'],
+  [['demo', '--tasks', '1000', '--span', '25000'], '--tasks × --span is 25000000; at most 6400000'],
+];
+const usageMessage = (args: readonly string[]): string => USAGE_CASES.find(([a]) => a.join('\0') === args.join('\0'))![1];
+
+describe('ukern: usage errors are one line and status 2', () => {
+  for (const [args, message] of USAGE_CASES) {
+    test(`ukern ${args.map((a) => JSON.stringify(a)).join(' ')}`, async () => usageError(args, message, await here(args)));
   }
   test('a command name one slip away is suggested, by the help command as by the command line; a far one is not', async () => {
     for (const args of [['demoo'], ['help', 'demoo'], ['help', 'dmeo'], ['help', 'hlep']]) {
-      const r = await ukern(args, USAGE_MS);
+      const r = await here(args);
       assert.match(r.stderr, /\n\(Did you mean (demo|help)\?\)\n/, show(args, r));
     }
     for (const args of [['bogus'], ['help', 'bogus']]) {
-      const r = await ukern(args, USAGE_MS);
+      const r = await here(args);
       assert.doesNotMatch(r.stderr, /Did you mean/, show(args, r));
     }
+  });
+});
+
+// The bin as a user runs it: its exit status for real, and the very output of the run in this process.
+describe('ukern: the built bin, one run of each kind', { concurrency: true }, () => {
+  for (const args of [['bogus'], ['demo', '--tasks', '0']]) {
+    test(`ukern ${args.join(' ')}: a usage error, status 2`, async () => {
+      const r = await ukern(args, USAGE_MS);
+      usageError(args, usageMessage(args), r);
+      assert.deepEqual(r, await here(args), show(args, r));
+    });
+  }
+
+  test('--version: status 0, the version', async () => {
+    const r = await ukern(['--version'], USAGE_MS);
+    assert.equal(r.status, 0, show(['--version'], r));
+    assert.equal(r.stdout, `${PKG.version}\n`);
+    assert.deepEqual(r, await here(['--version']));
+  });
+
+  test('--help: status 0, the help on stdout', async () => {
+    const r = await ukern(['--help'], USAGE_MS);
+    assert.equal(r.status, 0, show(['--help'], r));
+    assert.match(r.stdout, /^Usage: ukern \[options\] \[command\]/);
+    assert.deepEqual(r, await here(['--help']));
+  });
+
+  test('no command: status 2, the help on stderr', async () => {
+    const r = await ukern([], USAGE_MS);
+    assert.equal(r.status, 2, show([], r));
+    assert.match(r.stderr, /^Usage: ukern/);
+    assert.doesNotMatch(r.stderr, STACK);
+    assert.deepEqual(r, await here([]));
   });
 });
 
