@@ -1,10 +1,10 @@
 /**
  * The demo's option limits and the parsers that enforce them. Kept apart
- * from main.ts (which parses argv the moment it is loaded) so the limits
- * have one home and the parsers stay plain functions: each takes the raw
- * string and either returns the integer or throws commander's
- * InvalidArgumentError, whose message commander prints as one line before it
- * exits with a usage status; no user mistake reaches the kernel.
+ * from program.ts (the command line) so the limits have one home and the
+ * parsers stay plain functions: each takes the raw string and either
+ * returns the integer or throws commander's InvalidArgumentError, whose
+ * message commander prints as one line before the command ends with a usage
+ * status; no user mistake reaches the kernel.
  */
 import { InvalidArgumentError } from 'commander';
 

@@ -1,5 +1,5 @@
 /**
- * What `ukern demo [part]` runs, loaded by main.ts only when a demo is asked
+ * What `ukern demo [part]` runs, loaded by program.ts only when a demo is asked
  * for: --help, --version and usage errors never load (or boot) the kernel.
  * Imports the sys facade first, as every kernel thread does, so that every
  * cache and region the kernel registers exists before boot lays kernel
