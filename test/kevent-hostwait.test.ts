@@ -63,10 +63,12 @@ test('a child\'s exit while an LWP waits in the host on the set: NOTE_EXIT arriv
   await until(() => rd.res[0] === 1, 10_000, 'the reader');
   await until(() => kst('host_waits') > waits0, 10_000, 'the reader to wait in the host');
   for (let round = 0; round < 3; round++) {
-    // A host process (a shell: only its pid and wait status matter) that exits 7 after 50 ms.
-    const child = spawn('/bin/sh', ['-c', 'sleep 0.05; exit 7'], { stdio: 'ignore' });
+    // A host process (a shell: only its pid and wait status matter) that exits 7
+    // when its stdin closes, once registered: it exits while the reader waits.
+    const child = spawn('/bin/sh', ['-c', 'read x; exit 7'], { stdio: ['pipe', 'ignore', 'ignore'] });
     const kq = sys.kqueue();
     sys.kevent(kq, [sys.EV_SET(child.pid!, sys.EVFILT_PROC, sys.EV_ADD, sys.NOTE_EXIT, 0, 0)], 0, { tv_sec: 0, tv_nsec: 0 });
+    child.stdin!.end();
     const ev = await within(sys.kevent_async(kq, null, 1, { tv_sec: 10, tv_nsec: 0 }), 15_000, 'NOTE_EXIT');
     assert.equal(ev.length, 1, `round ${round}: NOTE_EXIT`);
     assert.ok((ev[0]!.fflags & sys.NOTE_EXIT) !== 0, 'NOTE_EXIT in fflags');

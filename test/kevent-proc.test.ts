@@ -14,7 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as sys from 'ukern/sys';
-import { exits, sleeper, exited, block_until_zombie, with_grandchild, open_fds } from './fixtures/proc.js';
+import { exits, exits_on_cue, cue, sleeper, exited, block_until_zombie, with_grandchild, open_fds } from './fixtures/proc.js';
 
 const {
   EV_SET, kevent, kqueue, close, EVFILT_PROC, EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE, EV_ONESHOT, EV_CLEAR,
@@ -105,9 +105,10 @@ test('without NOTE_EXIT the exit still reports once (fflags 0, EV_EOF), as filt_
 });
 
 test('EV_RECEIPT: an EV_ERROR entry with data 0, no event until the exit', async () => {
-  const c = exits(2, 100); // alive at registration, or its exit would come back with the receipt
+  const c = exits_on_cue(2); // alive at registration, or its exit would come back with the receipt
   const kq = kqueue();
   assert.deepEqual(kevent(kq, [pr(c.pid!, EV_ADD | EV_RECEIPT)], 4, ZERO), [{ ident: c.pid, filter: EVFILT_PROC, flags: EV_ERROR, fflags: 0, data: 0, udata: 0 }]);
+  await cue(c);
   const ev = kevent(kq, null, 4, SOON);
   assert.equal(ev[0]!.data, 2 << 8);
   await exited(c);
