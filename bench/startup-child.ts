@@ -41,11 +41,10 @@ async function workers(n: number, kind: 'eval' | 'esm' | 'kernel' | 'compile' = 
   const { Worker } = await import('node:worker_threads');
   const { fileURLToPath } = await import('node:url');
   const bundled = (f: string): string => JSON.stringify(fileURLToPath(new URL(`../bundle/${f}`, import.meta.url)));
-  // 'compile' as src/loader.ts compiles it (its wrapper, so the cache is accepted), with nothing run.
-  const wrap = kind === 'compile' ? await import('../src/loader.js') : undefined;
+  // 'compile' as src/loader.ts compiles it (the file as read, so the cache is accepted), with nothing run.
   const kern = kind === 'kernel' ? `require(${bundled('lwp0-kern.cjs')});`
-    : wrap !== undefined ? `{ const fs = require('node:fs'), vm = require('node:vm'), f = ${bundled('kernel.cjs')};
-      const s = new vm.Script(${JSON.stringify(wrap.WRAP_HEAD)} + fs.readFileSync(f, 'latin1') + ${JSON.stringify(wrap.WRAP_TAIL)}, { filename: f, cachedData: fs.readFileSync(f + '.cache') });
+    : kind === 'compile' ? `{ const fs = require('node:fs'), vm = require('node:vm'), f = ${bundled('kernel.cjs')};
+      const s = new vm.Script(fs.readFileSync(f, 'latin1'), { filename: f, cachedData: fs.readFileSync(f + '.cache') });
       if (s.cachedDataRejected) throw new Error('kernel.cjs.cache rejected'); }`
     : '';
   const src = `${kern}require('node:worker_threads').parentPort.postMessage(0)`;

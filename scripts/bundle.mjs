@@ -46,6 +46,8 @@ if (readFileSync(`${root}build/src/sys/index.js`, 'utf8').startsWith('// Generat
   process.exit(1);
 }
 rmSync(out(''), { recursive: true, force: true });
+// The wrapper the kernel script is written in (the loader compiles the file as read).
+const { WRAP_HEAD, WRAP_TAIL } = await import(pathToFileURL(`${root}build/src/loader.js`).href);
 
 const common = {
   absWorkingDir: root,
@@ -104,8 +106,11 @@ await esbuild.build({
   define: { 'import.meta.url': '__ukern_url', UKERN_LWP0_CJS: JSON.stringify(lwp0Cjs.outputFiles[0].text), UKERN_TRAMPOLINE: '"./trampoline.cjs"' },
   minifyWhitespace: true,
   lineLimit: 160, // short lines: an uncaught error prints its source line
-  // The kernel is ES module code, strict; minified, esbuild leaves the directive out.
-  banner: { js: '"use strict";' },
+  // The file is the function expression the loader compiles as read (src/loader.ts
+  // WRAP_HEAD, WRAP_TAIL: no wrapping at each load). The kernel is ES module
+  // code, strict; minified, esbuild leaves the directive out.
+  banner: { js: `${WRAP_HEAD}"use strict";` },
+  footer: { js: WRAP_TAIL },
   charset: 'ascii', // (esbuild's default, stated: src/loader.ts reads the file as latin1)
 });
 

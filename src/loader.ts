@@ -12,9 +12,15 @@
  * compile them. A cache V8 rejects (another Node, other V8 flags) only
  * costs the compile: the script is the same.
  *
- * The script is wrapped as a CommonJS module body with one more parameter,
- * the URL its `import.meta.url` stands for (a file beside the entries, so
- * `new URL('./trampoline.cjs', import.meta.url)` names the bundle's entry).
+ * The script is a CommonJS module body with one more parameter, the URL
+ * its `import.meta.url` stands for (a file beside the entries, so
+ * `new URL('./trampoline.cjs', import.meta.url)` names the bundle's entry),
+ * written by the build as a whole function expression (WRAP_HEAD ...
+ * WRAP_TAIL, scripts/bundle.mjs): compiled as read. Wrapped here at each
+ * load, the three strings made one 456 KB cons string that V8 flattened
+ * into a second copy of the source before it compiled, in every thread
+ * (young-generation garbage that brought a scavenge forward: ~1-2 ms of a
+ * fresh process's import + boot + port_create, bench/startup.bench.ts).
  */
 import { createRequire } from 'node:module';
 import type * as Fs from 'node:fs';
@@ -44,8 +50,8 @@ export function kernel_cache_state(): KernelCacheState {
   return (globalThis as { [CACHE_KEY]?: KernelCacheState })[CACHE_KEY] ?? 'not loaded';
 }
 /**
- * The wrapper the kernel script is compiled in (its code cache is made for
- * exactly this source; bench/startup-child.ts compiles it the same way).
+ * The wrapper the build writes around the kernel script (scripts/bundle.mjs
+ * imports these): its code cache is made for exactly that source, the file.
  */
 export const WRAP_HEAD = '(function (exports, require, module, __ukern_url) {';
 export const WRAP_TAIL = '\n})';
@@ -61,7 +67,7 @@ function compile(cachedData?: Buffer): { script: Vm.Script; run: () => KernelScr
   // The script is ASCII (scripts/bundle.mjs builds it with charset 'ascii':
   // esbuild escapes anything else), so it is read as latin1, which makes the
   // one-byte string at once (~0.3 ms less than utf8's check, in a worker).
-  const script = new vm.Script(WRAP_HEAD + readFileSync(f.script, 'latin1') + WRAP_TAIL, { filename: f.script, cachedData });
+  const script = new vm.Script(readFileSync(f.script, 'latin1'), { filename: f.script, cachedData });
   const run = (): KernelScript => {
     const fn = script.runInThisContext() as (e: object, r: NodeRequire, m: { exports: object }, u: string) => void;
     const m = { exports: {} };
