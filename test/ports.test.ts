@@ -167,6 +167,30 @@ test('alert wakes every waiter, each with one alert event; later getters too', a
   close(p);
 });
 
+test('each waiter keeps the alert that woke it: a SET made before it runs does not change it (illumos copies the alert to each waiter); later getters get the new one', async () => {
+  const p = sys.port_create();
+  // Async waiters (their continuations run only after this synchronous code) and one LWP blocked in port_get.
+  const sab = new SharedArrayBuffer(16), a = new Float64Array(sab);
+  const mod = 'data:text/javascript,' + encodeURIComponent(`import * as sys from ${JSON.stringify(new URL('../src/sys/index.js', import.meta.url).href)};
+export function get(arg) { const e = sys.port_get(arg.p, null); const a = new Float64Array(arg.sab); a[0] = e.portev_events; a[1] = e.portev_user; return 0; }`);
+  const lid = facade.lwp_create({ module: mod, export: 'get', arg: { p, sab } });
+  const waiters = [sys.port_get_async(p), sys.port_getn_async(p, 4, 4)];
+  const until = Date.now() + 20_000;
+  while (kstat_snapshot('port')['port.waiters']! < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+  assert.equal(kstat_snapshot('port')['port.waiters'], 3, 'three waiters asleep');
+  sys.port_alert(p, sys.PORT_ALERT_SET, 9, 99);
+  sys.port_alert(p, sys.PORT_ALERT_SET, 7, 77);
+  const got = await within(Promise.all(waiters), 5000, 'the alert to wake the waiters');
+  for (const g of got) {
+    const ev = Array.isArray(g) ? (assert.equal(g.length, 1), g[0]!) : g;
+    assert.deepEqual([ev.portev_source, ev.portev_events, ev.portev_user], [sys.PORT_SOURCE_ALERT, 9, 99]);
+  }
+  await within(facade.lwp_wait_async(lid), 10_000, 'the LWP');
+  assert.deepEqual([a[0], a[1]], [9, 99], 'the LWP blocked in port_get');
+  assert.deepEqual([sys.port_get(p).portev_events, sys.port_get(p).portev_user], [7, 77], 'a getter after it: the alert now set');
+  close(p);
+});
+
 test('close wakes waiters with EBADFD and discards queued events; the descriptor is then EBADF', async () => {
   const p = sys.port_create();
   const w = [sys.port_get_async(p), sys.port_getn_async(p, 3, 2)];

@@ -323,6 +323,33 @@ export function sq_wake_all(L: number): number {
   return n;
 }
 
+/**
+ * SQF_STAMPED: woken by sq_wake_all_stamped, which gave it the waker's
+ * word (in arg) and value (in hand). Unlike a hand-off, the sleeper takes
+ * the object lock again as after any wake-up, and reads them then.
+ */
+export const SQF_STAMPED = 0x400;
+/**
+ * Wakes every sleeper on list L (object lock held), as sq_wake_all does,
+ * each given `word` and `value` first (SQF_STAMPED): what a waker hands to
+ * all its sleepers at once, each keeping what it was woken with whatever
+ * the object says by the time it runs (ports: an alert, as illumos'
+ * port_alert stores the alert in each waiting thread's portget). A sleeper
+ * no longer asleep (its sleep ending otherwise) is left as it was.
+ */
+export function sq_wake_all_stamped(L: number, word: number, value: number): number {
+  let n = 0;
+  for (let sl = I32[L]; sl !== 0; sl = I32[L]) {
+    const f = I32[sl + S.flags]!, arg = I32[sl + S.arg]!, hand = F64[(sl + S.hand) >> 1]!;
+    I32[sl + S.arg] = word;
+    F64[(sl + S.hand) >> 1] = value;
+    I32[sl + S.flags] = f | SQF_STAMPED;
+    if (sq_wake(sl)) { n++; continue; }
+    I32[sl + S.flags] = f; I32[sl + S.arg] = arg; F64[(sl + S.hand) >> 1] = hand;
+  }
+  return n;
+}
+
 /** First sleeper on list L, or 0. */
 export function sq_first(L: number): number { return SQ.head(L); }
 export function sq_next(sl: number): number { return SQ.after(sl); }

@@ -23,7 +23,7 @@ import { mono_now } from '../kern/time.js';
 import { kstat_add } from '../kern/kstat.js';
 import {
   sq_alloc, sq_free, sq_enqueue, sq_unlink, sq_setarg, sq_allow_handoff, sq_flags, sq_arg, sq_hand, sq_set_orphan, sq_orphan_release_register, SQO_PORT,
-  SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC, SQF_HANDED,
+  SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC, SQF_HANDED, SQF_STAMPED,
 } from '../kern/sleepq.js';
 import { mutex_enter } from '../kern/mutex.js';
 import { sq_poll_idle } from '../kern/sleepwait.js';
@@ -271,8 +271,11 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       // thread dispatches the others), no linger while it sleeps (intr/handover.ts).
       if ((host === undefined || host === fdwait) && (Atomics.load(I32, h + P.fdhint) !== 0 || Atomics.load(I32, h + P.hostset) !== 0)) intr_nonhost_enter(sl);
       let r: number;
+      // The alert that woke this getter, as port_alert gave it (sq_wake_all_stamped): a later one does not change it.
+      let alerted: port_event_t | undefined;
       try {
         r = yield { sl, lock: port_lock(h), deadline: sleepUntil, spin: dw?.policy ?? sp?.policy, host, norelock: hand };
+        if (r === SQ_WOKEN && (sq_flags(sl) & SQF_STAMPED) !== 0) alerted = port_event(sq_arg(sl), PORT_SOURCE_ALERT, 0, sq_hand(sl));
         if (hand && r === SQ_WOKEN) {
           // Read before the sleeper is freed (the free list link overwrites it).
           if ((sq_flags(sl) & SQF_HANDED) !== 0) handed = port_event(sq_arg(sl), PORT_SOURCE_USER, 0, sq_hand(sl));
@@ -286,7 +289,7 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       if (handed !== undefined) { out.push(handed); break; }
       if (sp !== undefined) spin_end(sp, r === SQ_WOKEN);
       if (dw !== undefined) dwait_end(dw, r === SQ_WOKEN);
-      if (I32[h + P.alertGen] !== alertGen) { out.length = 0; out.push(alert_event(h)); break; }
+      if (I32[h + P.alertGen] !== alertGen) { out.length = 0; out.push(alerted ?? alert_event(h)); break; }
       if (I32[h + P.flags]! & PQ_CLOSE) fail('EBADFD', syscall, 'port closed while waiting');
       if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) continue;
       if (r === SQ_INTR) fail_status('EINTR', syscall);

@@ -13,7 +13,7 @@ import {
 import { fd_alloc, DTYPE_PORT } from '../kern/fdtab.js';
 import { tunables } from '../kern/boot.js';
 import { kstat_add } from '../kern/kstat.js';
-import { sq_wake_all } from '../kern/sleepq.js';
+import { sq_wake_all_stamped } from '../kern/sleepq.js';
 import { run_sync, run_async } from '../kern/sleeprun.js';
 import {
   P, E, ports, port_id_word, kev_set_user, port_set_alert_user, PQ_ALERT,
@@ -235,7 +235,8 @@ export function port_alert(port: number, flags: number, events: number, user: nu
   I32[h + P.alertEvents] = ev;
   port_set_alert_user(h, u);
   I32[h + P.alertGen]!++;
-  sq_wake_all(h + P.wqh);
+  // Each waiter keeps this alert (getn.ts), whatever another sets before it runs.
+  sq_wake_all_stamped(h + P.wqh, ev, u);
   lane_ctl_sync_locked(h);
   port_exit(h);
   kstat_add(C_ALERTS);
