@@ -278,26 +278,25 @@ function v8_encode(value: unknown): Uint8Array {
  * twice:
  *  - the value V8 refuses that stopped the walk: V8 refuses it alone, with
  *    the error it gives it in place;
- *  - the value itself when the walk held something but ran no getter (no
- *    plain object or array it read has one): V8's walk reads what the first
- *    one read, and every identity is the original's;
  *  - else the copy decoded from the walk's record, the held values in
- *    their places. (A walk that held nothing, only met objects twice, keys
- *    a getter deleted or arrays with extra properties, is all in the copy.)
+ *    their places: what the walk read, as it read it (a getter may have
+ *    changed or deleted itself, or another key, since: the copy is what
+ *    structured clone would have sent).
  * But for one case: a held object (a class instance, an Error with a
  * cause) through whose own properties an object of the walk can be reached
  * (or that has getters of its own, which may return one). V8 would walk
  * that object as the original inside the held one and as its copy
  * elsewhere: two objects where structured clone keeps one. The original
- * value goes to V8 then, identities kept, and the getters the walk ran run
- * again: the one case where a getter runs twice.
+ * value goes to V8 then, identities kept, and the getters the walk ran (if
+ * any: {config, svc: new Service(config)} has none) run again: the one case
+ * where a getter runs twice. (Whether the walk ran a getter cannot be told
+ * afterwards: a getter may have deleted itself.)
  */
 function v8_subject(value: unknown): unknown {
   const k = fast_kept_take(value);
   if (k === undefined) return value;
   if (fast_kept_refused(k)) return k.refused;
   if (k.held.length > 0) {
-    if (!k.walked.some(has_getter)) return value;
     const held = new Set(k.held);
     if (reaches(k.held, new Set(k.walked.filter((o) => !held.has(o))))) return value;
   }
@@ -332,14 +331,6 @@ function reaches(from: readonly unknown[], copied: Set<object>): boolean {
 }
 
 const { isProxy, isMap, isSet, isAnyArrayBuffer } = types;
-/** Whether o is a plain object or array (what the fast encoder reads property by property) with an own getter. */
-function has_getter(o: object): boolean {
-  if (isProxy(o)) return false; // (refused before it is read; asking would run its traps)
-  const proto = Object.getPrototypeOf(o) as unknown;
-  if (proto !== Object.prototype && proto !== null && proto !== Array.prototype) return false;
-  for (const key of Reflect.ownKeys(o)) if (Object.getOwnPropertyDescriptor(o, key)?.get !== undefined) return true;
-  return false;
-}
 
 const batchEnds: number[] = [];
 let batchBusy = false;
