@@ -8,7 +8,7 @@
 import { I32 } from '../kern/kmem.js';
 import { kstat_add } from '../kern/kstat.js';
 import * as os from './ffi.js';
-import { S, sources, C_EVENTS, C_ACTIVATIONS, INTR_USER_ANY, INTR_USER_OTHER, INTR_USER_KQ, WSET_DATA, intr_wepfd, intr_sources_of } from './intr.js';
+import { S, sources, C_EVENTS, C_ACTIVATIONS, INTR_USER_ANY, INTR_USER_OTHER, INTR_USER_KQ, WSET_DATA, intr_wepfd, intr_sources_of, intr_revents_seen } from './intr.js';
 
 /**
  * What a consumer does with an OS event on a source (no lock held). Returns
@@ -52,6 +52,7 @@ function dispatch(src: number, gen: number, revents: number, wset: boolean, only
   kstat_add(C_EVENTS);
   if (sources.index(src) < 0) return;
   if (gen === 0 || Atomics.load(I32, src + S.gen) !== gen) return;
+  intr_revents_seen(src, revents); // (for the evaluation that follows: intr.ts)
   const users = Atomics.load(I32, src + S.users) & only;
   let n = 0;
   for (let i = 0; i < handlers.length; i++) if ((handlerUsers[i]! & users) !== 0) n += handlers[i]!(src, revents, wset);

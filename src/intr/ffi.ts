@@ -193,6 +193,8 @@ const SEEK_CUR = 1;
 export function os_offset(fd: number): number { return Number(load()!.lseek(fd, 0, SEEK_CUR) as number | bigint); }
 
 export const SOL_SOCKET = 1, SO_TYPE = 3, SO_ERROR = 4, SO_SNDBUF = 7, SO_ACCEPTCONN = 30;
+/** SO_TYPE's answer for a stream socket (TCP, AF_UNIX SOCK_STREAM). */
+export const SOCK_STREAM = 1;
 export const IPPROTO_TCP = 6, TCP_INFO = 11, SO_PROTOCOL = 38;
 const optlen = new Uint32Array(1);
 /** getsockopt of an int option: the value, or -1. */

@@ -176,6 +176,7 @@ const INTRSRC = define_struct('intrsrc', {
   flags: 'i32',    // [I,a] SRC_*; read lock-free by intr_source_valid, intr_source_unquiet
   users: 'i32',    // [I,a] INTR_USER_* of every hold so far; read lock-free by intr_dispatch
   soerr: 'i32',    // [a] a socket's error taken at its hang-up (src_keep_soerr), 0 while none
+  seen: 'i32',     // [a] the epoll bits of its last dispatched event | SEEN_SET, taken once by an evaluation (intr_revents_take); 0: none
 });
 export const S = INTRSRC.F;
 /** The sources' hash chains by descriptor number (I). */
@@ -416,6 +417,7 @@ function source_new(fd: number): number {
   I32[s + S.devMajor] = os.st.devMajor; I32[s + S.devMinor] = os.st.devMinor;
   const mode = os.st.mode & os.S_IFMT;
   I32[s + S.sotype] = mode === os.S_IFSOCK ? -1 : 0; // asked at first use (src_sotype)
+  Atomics.store(I32, s + S.seen, 0); // (nothing of the slot's last source)
   if (mode === os.S_IFREG || mode === os.S_IFDIR) I32[s + S.flags] = SRC_NOEPOLL;
   CHAIN.insert_head(bucket(fd), s);
   kstat_add(mode === os.S_IFSOCK ? C_REG.socket : mode === os.S_IFIFO ? C_REG.pipe : mode === os.S_IFREG ? C_REG.file : C_REG.other);
@@ -578,11 +580,29 @@ export function intr_source_fresh(src: number): boolean {
 let seenSrc = 0, seenRev = 0;
 /** A host waiter's harvest took an event of src with these bits. */
 export function intr_revents_note(src: number, revents: number): void { if (src !== WSET_DATA) { seenSrc = src; seenRev = revents; } }
-/** The bits a host waiter's harvest noted for src in this call, or -1; forgets them either way. */
+/*
+ * And across threads: every dispatch of a source's event (dispatch.ts, by
+ * the intr thread, a host waiter or a bridge) leaves its bits in the
+ * source (S.seen), which the first evaluation after it takes instead of a
+ * poll(2): the scan of a kqueue that the intr thread woke with a hundred
+ * events made a poll for each (bench/os-sources.bench.ts, 10 000 knotes,
+ * 100 ready a round). What makes the harvest's bits good for the scan in
+ * the same call makes these good for the next evaluation: the bits were
+ * the file's at the dispatch, a hang-up after it is a new edge (its own
+ * dispatch overwrites them, and activates the knote again), readability is
+ * asked afresh (FIONREAD), and a hang-up is for good. Taken once: a second
+ * knote of the source polls.
+ */
+const SEEN_SET = 1 << 30;
+/** A dispatch of src's event with these bits (no lock: one atomic store). */
+export function intr_revents_seen(src: number, revents: number): void { Atomics.store(I32, src + S.seen, (revents & ~SEEN_SET) | SEEN_SET); }
+/** The bits a host waiter's harvest noted for src in this call, else those of its last dispatch not yet taken, or -1; takes them either way. */
 export function intr_revents_take(src: number): number {
-  const r = src !== 0 && src === seenSrc ? seenRev : -1;
+  if (src === 0) return -1;
+  if (src === seenSrc) { seenSrc = 0; Atomics.store(I32, src + S.seen, 0); return seenRev; }
   seenSrc = 0;
-  return r;
+  const v = Atomics.exchange(I32, src + S.seen, 0);
+  return v === 0 ? -1 : v & ~SEEN_SET;
 }
 /**
  * Forgets both memos of this thread: what a harvest noted and a statx

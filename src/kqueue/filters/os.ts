@@ -178,17 +178,22 @@ export function os_read_event(kn: number): boolean {
     report(kn, n, false, 0);
     return n >= lw;
   }
-  // A pipe just taken from the epoll set by this call's host wait: epoll's
-  // bits were that poll, and FIONREAD says afresh whether bytes are there
-  // (intr.ts intr_revents_note).
-  const seen = mode === ix.S_IFIFO ? ix.intr_revents_take(src) : -1;
+  // A pipe or stream socket whose event was just dispatched (this call's
+  // host wait, or the intr thread: intr.ts intr_revents_take): epoll's bits
+  // were that poll, and FIONREAD says afresh whether bytes are there. A
+  // socket's count of 0 is no answer (bytes behind an urgent one are not
+  // counted; a listening socket's FIONREAD fails): poll. Not a datagram
+  // socket, whose FIONREAD is the next datagram's size (0 for an empty one).
+  const pipe = mode === ix.S_IFIFO;
+  const seen = pipe || (mode === ix.S_IFSOCK && ix.src_sotype(src) === ix.SOCK_STREAM) ? ix.intr_revents_take(src) : -1;
   const q = seen >= 0 ? ix.os_ioctl_int(fd, ix.FIONREAD) : -1;
-  const rev = q >= 0 ? (q > 0 ? ix.POLLIN : 0) | (seen & (ix.POLLHUP | ix.POLLRDHUP | ix.POLLERR))
+  const counted = q > 0 || (q === 0 && pipe);
+  const rev = counted ? (q > 0 ? ix.POLLIN : 0) | (seen & (ix.POLLHUP | ix.POLLRDHUP | ix.POLLERR))
     : ix.os_poll(fd, ix.POLLIN | ix.POLLPRI | ix.POLLRDHUP);
   if (rev < 0) return false;
   const eof = (rev & (ix.POLLHUP | ix.POLLRDHUP)) !== 0;
   const err = sock_error(src, fd, mode, rev, eof);
-  const n = q >= 0 ? q : readable_bytes(fd, src, rev);
+  const n = counted ? q : readable_bytes(fd, src, rev);
   report(kn, n, eof, err);
   return eof || sock_soft_error(mode, rev, eof) || (lw > 0 ? n >= lw : (rev & ix.POLLIN) !== 0);
 }
