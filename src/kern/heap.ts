@@ -116,10 +116,10 @@ export class KHeap {
     // Locals for the views and the slot base: one load each, not one per level.
     const m = I32, f = F64, s = b + this.s0, ix = this.idx;
     while (i > 0) {
-      const p = (i - 1) >> 2, ps = s + SW * p, pw = f[ps >> 1]!;
-      if (pw < w || (pw === w && ((m[ps + 3]! - q) | 0) < 0)) break;
+      const p = (i - 1) >> 2, ps = s + SW * p, pw = f[ps >> 1]!, pq = m[ps + 3]!;
+      if (before(pw, pq, w, q)) break;
       const pe = m[ps + 2]!, is = s + SW * i;
-      f[is >> 1] = pw; m[is + 2] = pe; m[is + 3] = m[ps + 3]!; m[pe + ix] = i;
+      f[is >> 1] = pw; m[is + 2] = pe; m[is + 3] = pq; m[pe + ix] = i;
       i = p;
     }
     const is = s + SW * i;
@@ -133,14 +133,14 @@ export class KHeap {
     for (;;) {
       const c = 4 * i + 1;
       if (c >= n) break;
-      // The first of up to four children, all on one line (key, then number: before()).
+      // The first of up to four children, all on one line.
       let k = c, ks = s + SW * c, kw = f[ks >> 1]!, kq = m[ks + 3]!;
       const end = c + 4 < n ? c + 4 : n;
       for (let j = c + 1; j < end; j++) {
-        const js = s + SW * j, jw = f[js >> 1]!;
-        if (jw < kw || (jw === kw && ((m[js + 3]! - kq) | 0) < 0)) { k = j; ks = js; kw = jw; kq = m[js + 3]!; }
+        const js = s + SW * j, jw = f[js >> 1]!, jq = m[js + 3]!;
+        if (before(jw, jq, kw, kq)) { k = j; ks = js; kw = jw; kq = jq; }
       }
-      if (kw > w || (kw === w && ((kq - q) | 0) > 0)) break;
+      if (before(w, q, kw, kq)) break;
       const ke = m[ks + 2]!, is = s + SW * i;
       f[is >> 1] = kw; m[is + 2] = ke; m[is + 3] = kq; m[ke + ix] = i;
       i = k;
