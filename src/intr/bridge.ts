@@ -6,7 +6,7 @@
  * that file to its structs and their theory.
  */
 import * as os from './ffi.js';
-import { intr_epfd, intr_running, intr_revents_note } from './intr.js';
+import { intr_epfd, intr_running } from './intr.js';
 import { intr_dispatch } from './dispatch.js';
 
 /** Whether OS events may wait for a bridge: an epoll set exists and the intr thread does not run yet. */
@@ -21,10 +21,9 @@ let harvestBuf: os.EpollEvents | undefined;
  * a sleeper waiting in the host on the set does when it wakes
  * (hostwait.ts). Events are taken once, by whichever thread's epoll_wait
  * gets them; the control eventfd's (data 0) is the intr thread's and is
- * left alone. Returns how many it took. `note`: a host waiter's take,
- * whose scan follows (intr.ts intr_revents_note).
+ * left alone. Returns how many it took.
  */
-export function intr_harvest(note = false): number {
+export function intr_harvest(): number {
   const ep = intr_epfd();
   if (ep < 0) return 0;
   harvestBuf ??= new os.EpollEvents(64);
@@ -34,7 +33,6 @@ export function intr_harvest(note = false): number {
     for (let i = 0; i < n; i++) {
       const lo = harvestBuf.lo(i);
       if (lo === 0) continue;
-      if (note) intr_revents_note(lo, harvestBuf.events(i));
       intr_dispatch(lo, harvestBuf.hi(i), harvestBuf.events(i));
     }
     if (n > 0) total += n;

@@ -41,7 +41,7 @@ class SetHostWait implements HostWait {
   /** The skip epoch this sleeper has covered: at its enter, then at its last take. */
   private epoch = 0;
   wait(ns: number): number {
-    intr_call_forget(); // a new wait: what an earlier harvest saw is no news for the scan after this one
+    intr_call_forget(); // a new wait: a statx confirmation from before it is no answer after it
     this.epoch = intr_hwait_enter();
     const r = os_wait2(this.ep, POLLIN, this.kick, ns);
     const kick = r > 0 && (r & W2_KICK) !== 0 ? HW_KICK : 0;
@@ -60,14 +60,14 @@ class SetHostWait implements HostWait {
     // Take, still counted (the intr thread leaves the set alone), then
     // leave: again only when the intr thread left events meanwhile.
     this.epoch = intr_hwait_epoch();
-    const n = intr_harvest(true);
+    const n = intr_harvest();
     if (n > 0) kstat_add(C_TAKEN, n);
     this.leave(true);
     return true;
   }
   private leave(linger: boolean): void { intr_hwait_leave(this.epoch, take_again, linger); }
 }
-const take_again = (): void => { intr_harvest(true); };
+const take_again = (): void => { intr_harvest(); };
 /** This thread's (one: a thread sleeps once at a time). */
 const hw = new SetHostWait();
 

@@ -564,54 +564,38 @@ export function intr_source_fresh(src: number): boolean {
 }
 
 /*
- * What the harvest of a host wait saw of a source, for the scan that
- * follows in the same kevent call. epoll computes an event's bits by
- * polling the file when it hands the event over, so a sleeper that took
- * the event (hostwait.ts) and then evaluates the woken knote would ask
- * the same file the same question again a few microseconds later. The
- * kqueue's read filter takes the hang-up bits from here instead of a
- * poll(2) (os.ts os_read_event: pipes only, whose readability FIONREAD
- * says afresh); a hang-up after the harvest is a new edge, which the next
- * harvest brings, as if it came just after the poll. Noted by the host
- * waiter's harvest only; forgotten when its wait starts again and when the
- * kevent call ends, and it answers once, so it never outlives the call
- * that took the event.
- */
-let seenSrc = 0, seenRev = 0;
-/** A host waiter's harvest took an event of src with these bits. */
-export function intr_revents_note(src: number, revents: number): void { if (src !== WSET_DATA) { seenSrc = src; seenRev = revents; } }
-/*
- * And across threads: every dispatch of a source's event (dispatch.ts, by
- * the intr thread, a host waiter or a bridge) leaves its bits in the
- * source (S.seen), which the first evaluation after it takes instead of a
- * poll(2): the scan of a kqueue that the intr thread woke with a hundred
- * events made a poll for each (bench/os-sources.bench.ts, 10 000 knotes,
- * 100 ready a round). What makes the harvest's bits good for the scan in
- * the same call makes these good for the next evaluation: the bits were
- * the file's at the dispatch, a hang-up after it is a new edge (its own
- * dispatch overwrites them, and activates the knote again), readability is
- * asked afresh (FIONREAD), and a hang-up is for good. Taken once: a second
- * knote of the source polls.
+ * What the last dispatch of a source's event saw, for the evaluation that
+ * follows. epoll computes an event's bits by polling the file when it
+ * hands the event over, so a thread that evaluates the woken knote (the
+ * scan of a kevent call the intr thread woke, or a host waiter's own scan
+ * after its harvest) would ask the same file the same question again a few
+ * microseconds later: a poll(2) per event (the scan of 100 events the intr
+ * thread dispatched made 100: bench/os-sources.bench.ts, 10 000 knotes).
+ * So every dispatch (dispatch.ts: the intr thread, a host waiter, a bridge)
+ * leaves its bits in the source (S.seen), and the kqueue's read filter
+ * takes the hang-up and error bits from there (os.ts os_read_event: pipes
+ * and stream sockets, whose readability FIONREAD says afresh). They stay
+ * good until taken: a hang-up after the dispatch is a new edge, whose own
+ * dispatch overwrites them (and activates the knote again), and a hang-up
+ * is for good. Taken once: a second knote of the source polls.
  */
 const SEEN_SET = 1 << 30;
 /** A dispatch of src's event with these bits (no lock: one atomic store). */
 export function intr_revents_seen(src: number, revents: number): void { Atomics.store(I32, src + S.seen, (revents & ~SEEN_SET) | SEEN_SET); }
-/** The bits a host waiter's harvest noted for src in this call, else those of its last dispatch not yet taken, or -1; takes them either way. */
+/** The bits of src's last dispatch not yet taken, or -1; takes them. */
 export function intr_revents_take(src: number): number {
   if (src === 0) return -1;
-  if (src === seenSrc) { seenSrc = 0; Atomics.store(I32, src + S.seen, 0); return seenRev; }
-  seenSrc = 0;
   const v = Atomics.exchange(I32, src + S.seen, 0);
   return v === 0 ? -1 : v & ~SEEN_SET;
 }
 /**
- * Forgets both memos of this thread: what a harvest noted and a statx
- * confirmation (intr_source_confirmed). Called when a kevent call begins
- * and ends and when a host wait starts: neither answer may outlive the
- * call that made it, for a later call whose thread ran no statx meanwhile
- * would otherwise take an old confirmation as fresh.
+ * Forgets this thread's statx confirmation (intr_source_confirmed). Called
+ * when a kevent call begins and ends and when a host wait starts: the
+ * answer may not outlive the call that made it, for a later call whose
+ * thread ran no statx meanwhile would otherwise take an old confirmation as
+ * fresh (and a wait lets any time pass).
  */
-export function intr_call_forget(): void { seenSrc = 0; confSrc = 0; }
+export function intr_call_forget(): void { confSrc = 0; }
 
 /** A source's slot number, 0 .. intr_sources_max - 1 (for consumers' per-source tables). */
 export function src_index(src: number): number { return sources.index(src); }

@@ -244,7 +244,7 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
     if (max < 0) fail('EINVAL', syscall, `nevents ${max}`);
     const tns = copyin_timeout_ns(timeout, syscall);
     wait = tns < 0 ? Infinity : tns;
-    intr_call_forget(); // nothing a harvest noted before this call is news
+    intr_call_forget(); // no statx confirmation from before this call answers in it
     // A poll fires due callouts itself until the clock thread runs, and any
     // call takes OS events itself until the intr thread runs: both for the
     // events this call may return, so a call that wants none (a trigger,
@@ -356,7 +356,7 @@ export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]
     }
     return out;
   } finally {
-    intr_call_forget(); // what this call's host waits noted ends with it
+    intr_call_forget(); // what this call confirmed ends with it
     kq_unlock(kq);
     kq_rele(kq);
   }
