@@ -91,7 +91,7 @@ function capacity(t: Tunables): number { let n = 16; for (const d of demands) n 
 const callouts = kcache_create('callout', CALLOUT, capacity);
 
 // A heap region per time line: header words, then one slot per callout (kern/heap.ts).
-const H_LOCK = 0, H_COUNT = 1, H_WAKE = 2, H_FIRED = 3, H_TARGET = 4 /* f64: words 4-5 */, H_COVER = 6 /* f64: words 6-7 */, H_SEQ = 8, H_HDR = 9;
+const H_LOCK = 0, H_COUNT = 1, H_WAKE = 2, H_FIRED = 3, H_TARGET = 4 /* f64: words 4-5 */, H_COVER = 6 /* f64: words 6-7 */, H_SEQ = 8, H_RUN = 9, H_HDR = 10;
 // ---- the heap (kern/heap.ts; its lock held): callouts by deadline, those of one deadline in the order armed
 const HEAP = new KHeap(H_COUNT, H_SEQ, H_HDR, F.idx, F.when);
 const heaps = [
@@ -281,6 +281,73 @@ export function callout_fired(line = TL_MONO): number { return Atomics.load(I32,
  */
 export function callout_run(line: number): number {
   const b = heap_base(line);
+  const r = run_enter(b, true);
+  try {
+    return run_locked(line, b);
+  } finally {
+    if (r === RUN_TAKEN) run_exit(b);
+  }
+}
+
+/**
+ * callout_run for a thread that has better things to do than wait: when
+ * another thread is running the line's callouts now (it fires what is
+ * due), returns false at once; else runs them and returns true. The
+ * deadline-aware waiter's look at its expiry (dwait.ts), which the clock
+ * thread may be making at the same moment.
+ */
+export function callout_run_try(line: number): boolean {
+  const b = heap_base(line);
+  const r = run_enter(b, false);
+  if (r === RUN_BUSY) return false;
+  try {
+    run_locked(line, b);
+  } finally {
+    if (r === RUN_TAKEN) run_exit(b);
+  }
+  return true;
+}
+
+/*
+ * The run word (H_RUN): one thread at a time runs a time line's callouts.
+ * Two runs at once (the clock thread and a port getter spinning at the
+ * expiry, dwait.ts; a bridge) each took the next callout in turn and fired
+ * them side by side, and the events of timers of one deadline then reached
+ * their port in an order nobody chose (0 2 1 4 ... 11 3 for twelve timers
+ * armed 0 to 11, about one fresh process in forty: test/timers). Serialized,
+ * a line's callouts fire in heap order, those of one deadline in the order
+ * armed. The word holds the runner's owner id, with RUN_WAITED once
+ * another thread sleeps for it. It is not a kernel mutex (kern/mutex.ts):
+ * handlers run under it and take object locks that come before 'callout'
+ * in the lock order, and a handler may run the line again itself (a
+ * manual-clock timer armed at a past time from inside one), which goes on
+ * under the outer run's word. A run lasting FIRE_MAX_NS is a dead or stuck
+ * runner: a panic, as for a fire that never ends (await_fire).
+ */
+const RUN_WAITED = 1 << 30;
+const RUN_BUSY = 0, RUN_TAKEN = 1, RUN_NESTED = 2;
+/** Takes the run word, waiting for it if `wait` (else RUN_BUSY while another thread holds it); RUN_NESTED when this thread holds it already. */
+function run_enter(b: number, wait: boolean): number {
+  const w = b + H_RUN, me = cur.lid;
+  if (me === 0) kpanic('callout_run: a thread with no owner id runs callouts', 'callout_run');
+  let until = NaN;
+  for (;;) {
+    const v = Atomics.compareExchange(I32, w, 0, me);
+    if (v === 0) return RUN_TAKEN;
+    if ((v & ~RUN_WAITED) === me) return RUN_NESTED;
+    if (!wait) return RUN_BUSY;
+    if ((v & RUN_WAITED) === 0 && Atomics.compareExchange(I32, w, v, v | RUN_WAITED) !== v) continue;
+    if (Number.isNaN(until)) until = mono_now() + FIRE_MAX_NS;
+    inflight_wait(w, v | RUN_WAITED, until, 'callout_run', () =>
+      `callout_run: thread ${v & ~RUN_WAITED} has been running the callouts of a time line for ${FIRE_MAX_NS / 1e9} s`);
+  }
+}
+function run_exit(b: number): void {
+  if ((Atomics.exchange(I32, b + H_RUN, 0) & RUN_WAITED) !== 0) Atomics.notify(I32, b + H_RUN);
+}
+
+/** callout_run's loop, the run word held (or this thread's outer run holding it). */
+function run_locked(line: number, b: number): number {
   let budget = Math.max(1, Atomics.load(I32, b + H_COUNT));
   for (;;) {
     mutex_enter(b + H_LOCK);
@@ -390,10 +457,11 @@ export function callout_bytes_each(): number { return CALLOUT_BYTES + 4 * (HEAP.
 export interface CalloutInfo { c: number; state: 'pending' | 'firing'; firer: number; waiters: number; when: number }
 /**
  * For tests and post-mortems (who holds what when something hangs): the
- * armed count of a time line, its heap lock word (the owner id, 0 when free)
+ * armed count of a time line, its heap lock word (the owner id, 0 when free),
+ * the thread running its callouts (0: none) and whether another waits for it,
  * and every callout that is pending, firing or waited for. Plain reads, no lock.
  */
-export function callout_snapshot(line = TL_MONO): { armed: number; lockWord: number; busy: CalloutInfo[] } {
+export function callout_snapshot(line = TL_MONO): { armed: number; lockWord: number; runner: number; runWaited: boolean; busy: CalloutInfo[] } {
   const b = heap_base(line);
   const busy: CalloutInfo[] = [];
   for (let i = 0; i < callouts.count; i++) {
@@ -402,5 +470,6 @@ export function callout_snapshot(line = TL_MONO): { armed: number; lockWord: num
     if (I32[c + F.line] !== line || (st === CS_IDLE && waiters === 0)) continue;
     busy.push({ c, state: st === CS_FIRING ? 'firing' : 'pending', firer: I32[c + F.firer]!, waiters, when: when_of(c) });
   }
-  return { armed: Atomics.load(I32, b + H_COUNT), lockWord: Atomics.load(I32, b + H_LOCK), busy };
+  const run = Atomics.load(I32, b + H_RUN);
+  return { armed: Atomics.load(I32, b + H_COUNT), lockWord: Atomics.load(I32, b + H_LOCK), runner: run & ~RUN_WAITED, runWaited: (run & RUN_WAITED) !== 0, busy };
 }

@@ -57,7 +57,7 @@
 import { WakeMargin } from '../kern/wakemargin.js';
 import { mono_now } from '../kern/time.js';
 import type { SpinPolicy } from '../kern/sleepwait.js';
-import { callout_run, callout_fired, callout_cover } from './callout.js';
+import { callout_run_try, callout_fired, callout_cover } from './callout.js';
 import { TL_MONO } from './clocks.js';
 import { clock_fired_here } from './clockstats.js';
 import { set_timer_slack } from './ffi.js';
@@ -132,10 +132,15 @@ export interface DeadlineWait {
   readonly c: DwaitConsumer;
 }
 
-/** Runs the due callouts of the monotonic line here (no wake-up of the clock thread: see callout_run's rearm, which kicks it when needed). */
+/**
+ * Runs the due callouts of the monotonic line here, unless another thread
+ * is running them now (the clock thread, woken for the same expiry: it
+ * fires them, and the next look here comes RUN_EVERY later). No wake-up of
+ * the clock thread: callout_run's rearm kicks it when needed.
+ */
 function run_due(c: DwaitConsumer): void {
   const f0 = callout_fired(TL_MONO);
-  callout_run(TL_MONO);
+  if (!callout_run_try(TL_MONO)) return;
   if (callout_fired(TL_MONO) !== f0) { clock_fired_here(); c.fired?.(); }
 }
 
@@ -176,8 +181,8 @@ export function dwait_start(expiry: number, pastNs: number, c: DwaitConsumer, ar
         // From the expiry on, fire what is due ourselves: we are on a CPU
         // now, the clock thread would have to be too, and its event would
         // then reach us through our wait word (and a wake-up, should we be
-        // off the CPU by then). callout_run is safe from any thread (the heap
-        // lock and each callout's state decide who fires, once; a timer never
+        // off the CPU by then). callout_run is safe from any thread (its run word
+        // and each callout's state decide who fires, once; a timer never
         // fires early), its handlers are short kernel code made to run in
         // any thread, and we hold no lock here. If that made our event, our
         // wait word has changed and sq_block sees it whatever we return.
