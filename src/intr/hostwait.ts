@@ -35,6 +35,8 @@ import { os_available, os_loaded, os_wait2, os_eventfd_drain, W2_FD, W2_KICK, PO
 
 const C_WAITS = kstat_counter('intr', 'host_waits');
 const C_TAKEN = kstat_counter('intr', 'host_taken');
+/** Events a poller took from the set while a linger lasted (intr_linger_take). */
+const C_LTAKEN = kstat_counter('intr', 'linger_taken');
 
 class SetHostWait implements HostWait {
   kick = -1; ep = -1;
@@ -88,7 +90,9 @@ export function intr_hostwait_retry_ns(): number { return intr_hwait_pending() ?
  * thread takes the events then.
  */
 export function intr_linger_take(): void {
-  if (intr_lingering() && os_loaded()) intr_harvest();
+  if (!intr_lingering() || !os_loaded()) return;
+  const n = intr_harvest();
+  if (n > 0) kstat_add(C_LTAKEN, n);
 }
 
 /** The host wait on the kernel's epoll set for a sleeper about to block, or undefined: sleep on the wait word. */

@@ -336,6 +336,8 @@ function run_enter(b: number, wait: boolean): number {
     if (v === 0) return RUN_TAKEN;
     if ((v & ~RUN_WAITED) === me) return RUN_NESTED;
     if (!wait) return RUN_BUSY;
+    // The runner's handlers take object locks: waiting for it holding one could wait for good.
+    if (cur.lwp !== 0 && I32[cur.nlocksw]! !== 0) kpanic(`callout_run: LWP ${me} would wait for thread ${v & ~RUN_WAITED}'s run of a time line holding a kernel lock`, 'callout_run');
     if ((v & RUN_WAITED) === 0 && Atomics.compareExchange(I32, w, v, v | RUN_WAITED) !== v) continue;
     if (Number.isNaN(until)) until = mono_now() + FIRE_MAX_NS;
     inflight_wait(w, v | RUN_WAITED, until, 'callout_run', () =>
