@@ -9,7 +9,11 @@
  *     there (strict, NodeNext), then the consumer runs: it imports `ukern`
  *     and `ukern/sys` by name, runs an LWP whose start module imports
  *     `ukern/sys` from the installed package, its `ukern` bin answers, and
- *     the bin's LWP demo runs.
+ *     the bin's LWP and OS demos run.
+ * The project denies koffi's install script, as the README tells a user to
+ * (npm 11 warns about a dependency's script nobody allowed or denied): the
+ * OS demo then shows koffi's prebuilt binary working without it (the intr
+ * thread's epoll, inotify, a child's pidfd, AIO).
  * Exits non-zero, saying what failed. Needs the npm registry (as `npm ci`).
  */
 import { execFileSync } from 'node:child_process';
@@ -38,7 +42,7 @@ try {
   console.log(`pack-check: ${info.filename}: ${files.length} files, ${(info.unpackedSize / 1048576).toFixed(2)} MiB unpacked`);
 
   // 2. A consumer project.
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', allowScripts: { koffi: false } }, null, 2));
   const v = (name) => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
   run('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', join(dir, info.filename),
     `typescript@${v('typescript')}`, `@types/node@${v('@types/node')}`], dir);
@@ -84,7 +88,9 @@ export function start(arg: { port: number }): void { sys.port_send(arg.port, 1, 
   // The installed command's demo: its LWPs' start modules import the package's entries from the bundle.
   const demo = run(bin, ['demo', 'lwp', '--workers', '2', '--tasks', '8'], dir);
   if (!demo.endsWith('done\n')) fail(`ukern demo lwp did not finish:\n${demo}`);
-  console.log(`pack-check: installed, ${blocks.length} README examples and a consumer type-check (strict, NodeNext), the consumer and its LWP ran, the bin answers and its demo runs; ${pkg.name}@${pkg.version} ok`);
+  const os = run(bin, ['demo', 'os'], dir);
+  if (!os.endsWith('done\n')) fail(`ukern demo os did not finish (koffi without its install script):\n${os}`);
+  console.log(`pack-check: installed (koffi's install script denied), ${blocks.length} README examples and a consumer type-check (strict, NodeNext), the consumer and its LWP ran, the bin answers and its LWP and OS demos run; ${pkg.name}@${pkg.version} ok`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
