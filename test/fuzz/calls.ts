@@ -21,7 +21,7 @@ import { cur, panicked } from '../../src/kern/hdr.js';
 import type { Ctx } from './ctx.js';
 import {
   type Spec, UserThrow, lit, int, oneOfInts, orHostile, hostile, userWord, fd, timerId, ownLid, childLid, anyLid, doubleReads,
-  objectOr, array, timeout, abstime, anyTimespec, wrongType,
+  objectOr, array, timeout, hostileTimeout, abstime, anyTimespec, wrongType,
 } from './values.js';
 
 /**
@@ -265,7 +265,8 @@ function table(): fc.Arbitrary<Call> {
     w(3, call('sigaction', actSigno, sigact)),
     w(3, call('kill', ownPid, sent)),
     w(3, call('sigqueue', ownPid, sent, userWord)),
-    w(1, call('sigtimedwait', sigset, orHostile(shortTimeout))),
+    // Not orHostile: its undefined and null wait for ever (sigtimedwait(set, null), as illumos and Linux).
+    w(1, call('sigtimedwait', sigset, fc.oneof({ weight: 3, arbitrary: shortTimeout }, { weight: 1, arbitrary: hostileTimeout }))),
     w(1, call('sigtimedwait_async', sigset, shortTimeout)),
     // AIO (on this thread's temp file: aioFd)
     w(3, call('aio_read', aiocb)),

@@ -265,6 +265,14 @@ function longValid(s: unknown, ns: unknown): boolean {
 /** The value of a spec that does not depend on the thread (time fields). */
 function peek(s: Spec): unknown { return s.make(undefined as unknown as Ctx); }
 
+/**
+ * Hostile values for a timeout argument, but for undefined and null: in a
+ * timeout those mean "wait for ever" (a valid wait that would hold the LWP
+ * until the run's hang watchdog fires), not bad input.
+ */
+export const hostileTimeout: fc.Arbitrary<Spec> =
+  fc.oneof(hostileNumber, fc.constantFrom(...OTHERS.filter(([d]) => d !== 'undefined' && d !== 'null')).map(([d, f]) => spec(d, f)));
+
 /** A relative timeout for a blocking call: zero, short, or invalid; never long and valid. */
 export const timeout: fc.Arbitrary<Spec> = fc.oneof(
   { weight: 6, arbitrary: fc.constant(lit('{0,0}', { tv_sec: 0, tv_nsec: 0 })) },
@@ -273,7 +281,7 @@ export const timeout: fc.Arbitrary<Spec> = fc.oneof(
     weight: 3,
     arbitrary: object({ tv_sec: SEC_FIELD, tv_nsec: NS_FIELD }, (v) => !longValid(v.tv_sec, v.tv_nsec)),
   },
-  { weight: 1, arbitrary: fc.oneof(hostileNumber, fc.constantFrom(...OTHERS.filter(([d]) => d !== 'undefined' && d !== 'null')).map(([d, f]) => spec(d, f))) },
+  { weight: 1, arbitrary: hostileTimeout },
 );
 
 /** An absolute CLOCK_REALTIME time for lwp_park: past, now + <= 2 ms, or invalid. */
