@@ -87,7 +87,11 @@ const reported = new Set<string>();
 function report_failure(name: string, what: string, e: unknown): void {
   if (reported.has(name)) return;
   reported.add(name);
-  console.error(`ukern: kernel thread ${name} ${what} (asked again at its next need):`, e);
+  error_sync(`ukern: kernel thread ${name} ${what} (asked again at its next need):`, e);
+}
+/** console.error's line written to stderr at once, also from a worker (kthread_died says why). */
+function error_sync(...a: unknown[]): void {
+  try { writeSync(2, `${format(...a)}\n`); } catch { /* no stderr */ }
 }
 
 /**
@@ -184,30 +188,30 @@ function kthread_start_failed(name: string, claim: KthreadClaim, why: unknown): 
  * Panics for kernel thread `name`, dead after it was up (see the header):
  * called by the thread's body on an error that escaped its loop, and by the
  * starting thread when the worker ended otherwise. Never throws.
+ *
+ * The panic's line is written to stderr at once, whichever thread calls
+ * (as report_failure's are):
+ * a worker's console output goes through its parent's event loop, which
+ * may be blocked in the kernel or about to end (a program failing on the
+ * EIO it now gets), and the line was lost. So it was from the dying
+ * thread's own body at first; then from lwp0's watch of a thread it
+ * started for an LWP, whose program printed its EIO and ended before the
+ * line came through (test/fix-kthread-dead, once in a fresh-clone CI run).
  */
 export function kthread_died(name: string, why: unknown): void {
   const what = why instanceof Error ? why.stack ?? why.message : String(why);
-  panic_mark(`kernel thread ${name} died: ${what}; what it served (${SERVES[name.replace(/\d+$/, '')] ?? 'its work'}) has stopped`);
-}
-
-/**
- * kthread_died from the dying thread's own body (an error escaped its
- * loop), the panic's line written to stderr at once: a worker's console
- * output goes through its parent's event loop, which may be blocked in the
- * kernel or about to end (a program failing on the EIO it now gets), and
- * the line was lost. The intr, clock and AIO threads' bodies call it; they
- * then park until the process ends (ending the worker would only make its
- * starter report the same death again).
- */
-function kthread_died_here(name: string, why: unknown): void {
   const was = console.error;
-  console.error = (...a: unknown[]) => { try { writeSync(2, `${format(...a)}\n`); } catch { /* no stderr */ } };
-  try { kthread_died(name, why); } finally { console.error = was; }
+  console.error = error_sync;
+  try {
+    panic_mark(`kernel thread ${name} died: ${what}; what it served (${SERVES[name.replace(/\d+$/, '')] ?? 'its work'}) has stopped`);
+  } finally {
+    console.error = was;
+  }
 }
 
 /**
  * A kernel thread's body: `serve` called for ever; an error out of it is
- * the thread's death (kthread_died_here), after which the thread parks
+ * the thread's death (kthread_died), after which the thread parks
  * until the process ends (ending the worker would only make its starter
  * report the same death again). The intr, clock and AIO threads run so.
  */
@@ -215,7 +219,7 @@ export function kthread_run(name: string, serve: () => void): never {
   try {
     for (;;) serve();
   } catch (e) {
-    kthread_died_here(name, e);
+    kthread_died(name, e);
   }
   const park = new Int32Array(new SharedArrayBuffer(4));
   for (;;) Atomics.wait(park, 0, 0);
