@@ -8,7 +8,7 @@
 import { I32 } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
 import { fail, fail_status, errno_code } from '../kern/errno.js';
-import { copyin_i32, copyin_array, copyin_timeout_ns, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
+import { copyin_i32, copyin_array, copyin_deadline, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { mono_now, type Timespec } from '../kern/time.js';
 import { run_sync, run_async, type SleepGen } from '../kern/sleeprun.js';
@@ -159,9 +159,9 @@ function suspend_args(list: unknown, timeout: unknown, S: string): { hs: number[
   const a = copyin_array(list, 'list', S);
   const ids: number[] = [];
   for (const e of a) if (e !== null && e !== undefined) ids.push(copyin_aio_id(e, S));
-  const ns = copyin_timeout_ns(timeout, S);
+  const deadline = copyin_deadline(timeout, S);
   aio_engine_peek()?.poll();
-  return { hs: ids.map(aio_lookup), ids, deadline: ns < 0 ? Infinity : mono_now() + ns };
+  return { hs: ids.map(aio_lookup), ids, deadline };
 }
 
 /**

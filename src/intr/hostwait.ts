@@ -67,9 +67,8 @@ class SetHostWait implements HostWait {
     this.leave(true);
     return true;
   }
-  private leave(linger: boolean): void { intr_hwait_leave(this.epoch, take_again, linger); }
+  private leave(linger: boolean): void { intr_hwait_leave(this.epoch, intr_harvest, linger); }
 }
-const take_again = (): void => { intr_harvest(); };
 /** This thread's (one: a thread sleeps once at a time). */
 const hw = new SetHostWait();
 

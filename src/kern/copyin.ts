@@ -202,7 +202,7 @@ export function copyin_ints(v: unknown, what: string, syscall: string, code: Err
 
 /* --------------------------------------------------------------------- time */
 
-import { NSEC_PER_SEC, TIME_SEC_MAX, type TimespecCopy } from './time.js';
+import { NSEC_PER_SEC, TIME_SEC_MAX, mono_now, type TimespecCopy } from './time.js';
 
 /**
  * Copies a timespec (both fields read once) without judging its values:
@@ -257,6 +257,16 @@ export function copyin_timeout_ns(v: unknown, syscall: string, invalid?: number)
   }
   const sec = s > TIME_SEC_MAX ? TIME_SEC_MAX : s;
   return sec * NSEC_PER_SEC + ns;
+}
+
+/**
+ * The monotonic deadline (ns, mono_now's line) of a relative timeout
+ * copied in by {@link copyin_timeout_ns}: Infinity for undefined or null
+ * (for ever), now for a zero timespec.
+ */
+export function copyin_deadline(v: unknown, syscall: string): number {
+  const ns = copyin_timeout_ns(v, syscall);
+  return ns < 0 ? Infinity : mono_now() + ns;
 }
 
 

@@ -9,7 +9,7 @@ import { I32 } from '../kern/kmem.js';
 import { cur, panicked, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail, fail_status, type ErrnoCode } from '../kern/errno.js';
-import { copyin_int, copyin_user, copyin_fields, copyin_ints, copyin_timespec, copyin_timeout_ns, copyin_check, arg_type, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
+import { copyin_int, copyin_user, copyin_fields, copyin_ints, copyin_timespec, copyin_deadline, copyin_check, arg_type, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import { panic_check } from '../kern/panic.js';
 import { real_now, mono_now, ts_to_ns, type Timespec } from '../kern/time.js';
 import { sysenter, sysent_sigintr } from '../kern/sysent.js';
@@ -165,8 +165,7 @@ export function lwp_wait(lid: number): number {
 export function lwp_wait_timed(lid: number, timeout: Timespec | null): number {
   sysenter();
   const n = wait_arg(lid);
-  const ns = copyin_timeout_ns(timeout, 'lwp_wait');
-  const deadline = ns < 0 ? Infinity : mono_now() + ns; // (-1 for null)
+  const deadline = copyin_deadline(timeout, 'lwp_wait');
   return run_sync_restart(() => lwp_wait1(n, false, deadline));
 }
 /** The Promise form of {@link lwp_wait}. */

@@ -10,7 +10,7 @@
 import { I32 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { fail_status } from '../kern/errno.js';
-import { copyin_timeout_ns, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
+import { copyin_deadline, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import { sysenter } from '../kern/sysent.js';
 import { mono_now, type Timespec } from '../kern/time.js';
 import { run_sync, run_async, run_sync_restart, run_async_restart, type SleepGen } from '../kern/sleeprun.js';
@@ -167,12 +167,6 @@ function wait_args(set: unknown, syscall: string): readonly [number, number] {
 function router_want(w: readonly [number, number]): void {
   if (os_want_waited(w[0], w[1])) router_sync();
 }
-/** The monotonic deadline of a relative timeout; null: none (waits as sigwaitinfo does, as illumos and Linux do). */
-function timeout_deadline(timeout: Timespec | null | undefined, syscall: string): number {
-  const ns = copyin_timeout_ns(timeout, syscall); // (-1 for null)
-  return ns < 0 ? Infinity : mono_now() + ns;
-}
-
 /** Waits for a signal of `set` and returns its number (restarted after handlers, never EINTR). */
 export function sigwait(set: sigset_t): number {
   sysenter();
@@ -191,7 +185,7 @@ export function sigwaitinfo(set: sigset_t): siginfo_t {
 export function sigtimedwait(set: sigset_t, timeout: Timespec | null): siginfo_t {
   sysenter();
   const w = wait_args(set, 'sigtimedwait');
-  const d = timeout_deadline(timeout, 'sigtimedwait');
+  const d = copyin_deadline(timeout, 'sigtimedwait');
   return sigwait_now(w[0], w[1]) ?? run_sync(sigwait_gen(w[0], w[1], d, false, 'sigtimedwait')) ?? fail_status('EAGAIN', 'sigtimedwait');
 }
 /** The Promise form of {@link sigwait}. */
@@ -212,7 +206,7 @@ export async function sigwaitinfo_async(set: sigset_t, opts?: AsyncOptions): Pro
 export async function sigtimedwait_async(set: sigset_t, timeout: Timespec | null, opts?: AsyncOptions): Promise<siginfo_t> {
   sysenter();
   const w = wait_args(set, 'sigtimedwait');
-  const d = timeout_deadline(timeout, 'sigtimedwait');
+  const d = copyin_deadline(timeout, 'sigtimedwait');
   const signal = copyin_async_options(opts, 'sigtimedwait');
   return (await run_async(sigwait_gen(w[0], w[1], d, true, 'sigtimedwait'), signal)) ?? fail_status('EAGAIN', 'sigtimedwait');
 }
