@@ -1,7 +1,7 @@
 /**
  * kevent's wait in the host (intr/hostwait.ts): an LWP blocked in kevent
- * on a kqueue with OS knotes sleeps in ppoll on the kernel's epoll set and
- * its kick eventfd; while it does, the intr thread leaves the set's events
+ * on a kqueue with OS knotes sleeps in epoll_pwait2 on the kernel's epoll
+ * set, which holds its kick eventfd too; while it does, the intr thread leaves the set's events
  * to it, and it dispatches them itself (for every kqueue and port, not only
  * its own). Checked here: exactly one event per write with two such LWPs
  * waiting at once (each takes the other's events too, at random), nothing

@@ -8,7 +8,8 @@
 import { I32 } from '../kern/kmem.js';
 import { kstat_add } from '../kern/kstat.js';
 import * as os from './ffi.js';
-import { S, sources, C_EVENTS, C_ACTIVATIONS, INTR_USER_ANY, INTR_USER_OTHER, INTR_USER_KQ, WSET_DATA, intr_wepfd, intr_sources_of, intr_revents_seen } from './intr.js';
+import { intr_kick_stolen } from './kick.js';
+import { S, sources, C_EVENTS, C_ACTIVATIONS, INTR_USER_ANY, INTR_USER_OTHER, INTR_USER_KQ, WSET_DATA, KICK_DATA, intr_wepfd, intr_sources_of, intr_revents_seen } from './intr.js';
 
 /**
  * What a consumer does with an OS event on a source (no lock held). Returns
@@ -46,6 +47,7 @@ export function intr_on_close(fn: IntrCloseHandler): void { closeHandlers.push(f
  */
 export function intr_dispatch(src: number, gen: number, revents: number): void {
   if (src === WSET_DATA) { wset_take(); return; }
+  if (src === KICK_DATA) { intr_kick_stolen(gen); return; } // an LWP's kick (kick.ts): gen is its slot
   dispatch(src, gen, revents, false, INTR_USER_ANY);
 }
 function dispatch(src: number, gen: number, revents: number, wset: boolean, only: number): void {

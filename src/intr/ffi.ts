@@ -145,6 +145,14 @@ const pfd2 = new DataView(new ArrayBuffer(16));
 const pfd2Bytes = new Uint8Array(pfd2.buffer);
 const tmo = new DataView(new ArrayBuffer(16));
 const tmoBytes = new Uint8Array(tmo.buffer);
+/** The timeout argument of ppoll and epoll_pwait2 for ns (null: no limit), in this thread's one struct timespec. */
+function timespec(ns: number): Uint8Array | null {
+  if (ns === Infinity) return null;
+  const n = Math.max(0, Math.ceil(ns));
+  tmo.setBigInt64(0, BigInt(Math.floor(n / 1e9)), true);
+  tmo.setBigInt64(8, BigInt(n % 1e9), true);
+  return tmoBytes;
+}
 /** ppoll(2) result bits of {@link os_wait2}. */
 export const W2_FD = 1, W2_KICK = 2;
 /**
@@ -155,13 +163,7 @@ export const W2_FD = 1, W2_KICK = 2;
 export function os_wait2(fd: number, events: number, kick: number, ns: number): number {
   pfd2.setInt32(0, fd, true); pfd2.setInt16(4, events, true); pfd2.setInt16(6, 0, true);
   pfd2.setInt32(8, kick, true); pfd2.setInt16(12, POLLIN, true); pfd2.setInt16(14, 0, true);
-  let t: Uint8Array | null = null;
-  if (ns !== Infinity) {
-    const n = Math.max(0, Math.ceil(ns));
-    tmo.setBigInt64(0, BigInt(Math.floor(n / 1e9)), true);
-    tmo.setBigInt64(8, BigInt(n % 1e9), true);
-    t = tmoBytes;
-  }
+  const t = timespec(ns);
   // A wait termination cannot interrupt: counted for the process's exit (kern/libc.ts host_enter;
   // the kick, which the exit rings, was made before: intr/kick.ts).
   const g = host_enter();
@@ -175,6 +177,39 @@ export function os_wait2(fd: number, events: number, kick: number, ns: number): 
 let w2Revents = 0;
 /** The descriptor's revents from the last {@link os_wait2} that returned. */
 export function os_wait2_revents(): number { return w2Revents; }
+
+// epoll_pwait2 (Linux 5.11, glibc 2.35): epoll_wait with a nanosecond
+// timeout, for a sleeper whose wait on the kernel's set is also its take
+// (hostwait.ts). Bound apart: a host without it keeps ppoll and a take.
+const bindPwait2 = libc_binder({ epoll_pwait2: 'int epoll_pwait2(int, void *, int, void *, void *)' });
+let pwait2Ok: boolean | undefined;
+/** Whether {@link os_epoll_wait_ns} works here (asked once per thread: an ENOSYS kernel says no). */
+export function os_epoll_pwait2_ok(ep: number): boolean {
+  if (pwait2Ok !== undefined) return pwait2Ok;
+  const b = load() === null ? null : bindPwait2();
+  pwait2Ok = false;
+  if (b === null) return false;
+  // maxevents 0 is EINVAL where the call exists (checked before anything
+  // is taken), ENOSYS where it does not.
+  pwait2Ok = (b.epoll_pwait2(ep, probeBuf, 0, null, null) as number) < 0 && b.errno() === 22 /* EINVAL */;
+  return pwait2Ok;
+}
+const probeBuf = new Uint8Array(16);
+/**
+ * epoll_pwait2: blocks up to `ns` (Infinity: no limit) for events of set
+ * `ep`, which it takes into buf. Returns how many (0: the time passed, or a
+ * signal), or -1. Only after {@link os_epoll_pwait2_ok} said yes.
+ */
+export function os_epoll_wait_ns(ep: number, buf: EpollEvents, ns: number): number {
+  const t = timespec(ns);
+  // A wait termination cannot interrupt: counted for the process's exit (kern/libc.ts host_enter).
+  const g = host_enter();
+  if (g < 0) return 0;
+  const r = bindPwait2()!.epoll_pwait2(ep, buf.bytes, buf.n, t, null) as number;
+  host_leave(g);
+  if (r < 0) return os_errno() === 4 /* EINTR */ ? 0 : -1;
+  return r;
+}
 
 const intOut = new Int32Array(1);
 export const FIONREAD = 0x541b, SIOCOUTQ = 0x5411;

@@ -70,10 +70,11 @@
  * in two hops: the host waking this thread, then this thread waking the
  * LWP's futex (~7 + 3 + 6 us + 3-4 us of scan, against ~8-9 us for a
  * worker's event loop). So a blocking kevent on a kqueue with OS knotes
- * waits in the host itself, in ppoll on the epoll set and its kick eventfd
- * (hostwait.ts): while any sleeper waits so, this thread, woken by the same
- * arrival, leaves the set's events to it (intr_hwait_skip), and the sleeper
- * takes them and dispatches them in its own thread: one hop. To be woken
+ * waits in the host itself, in epoll_pwait2 on the epoll set, which holds
+ * its kick eventfd too (hostwait.ts, kick.ts): while any sleeper waits so,
+ * this thread leaves the set's events to it (handover.ts), and the sleeper
+ * takes them in the wait that wakes it and dispatches them in its own
+ * thread: one hop. To be woken
  * without taking the events, this thread waits on a set of its own that
  * holds the kernel's set (edge-triggered) and the control eventfd, which
  * thus only it ever takes; work that only it may do (childwait.ts's
@@ -306,6 +307,8 @@ const dir_count = (dir: number): number =>
   dir === DIR_READ ? S.nread : dir === DIR_WRITE ? S.nwrite : dir === DIR_WRITE_OWN ? S.nwown : S.nexcept;
 /** The write set's data word in the kernel's set (no source is at address 1; 0 is the control eventfd). */
 export const WSET_DATA = 1;
+/** A kick eventfd's data word in the kernel's set (kick.ts; its high word is the LWP slot). No source is at 3 either. */
+export const KICK_DATA = 3;
 
 /** The epoll mask a source's interests want. */
 function want(src: number): number {

@@ -115,8 +115,13 @@ export const HW_READY = 1, HW_KICK = 2;
 export interface HostWait {
   /** The calling thread's kick eventfd. */
   readonly kick: number;
-  /** Blocks up to ns (Infinity: no limit): HW_READY | HW_KICK bits, 0 when the time passed, -1 when the host failed. */
-  wait(ns: number): number;
+  /**
+   * Blocks up to ns (Infinity: no limit): HW_READY | HW_KICK bits, 0 when
+   * the time passed (or the wait did not start: `word`, the sleeper's wait
+   * word, which the caller has just seen SQ_SLEEPING, may be read again),
+   * -1 when the host failed.
+   */
+  wait(ns: number, word: number): number;
   /** Resets the kick eventfd. */
   drain(): void;
   /**
@@ -143,7 +148,7 @@ function wait_word(sl: number, w: number, ns: number, host: HostWait | undefined
   // word, then reads the eventfd (sleepq.ts): one of us sees the other.
   Atomics.store(I32, sl + S.hostfd, host.kick + 1);
   if (Atomics.load(I32, w) !== SQ_SLEEPING) { Atomics.store(I32, sl + S.hostfd, 0); return host; } // ended, or kicked: the caller looks
-  const r = host.wait(ns);
+  const r = host.wait(ns, w);
   Atomics.store(I32, sl + S.hostfd, 0);
   if (r < 0) return undefined;
   if ((r & HW_KICK) !== 0) host.drain();
