@@ -52,7 +52,7 @@ if (isMainThread) {
   const up50 = median(u.map((x) => x.p50)), np50 = median(nd.map((x) => x.p50));
   report({ name: 'pipe write -> PORT_SOURCE_FD event in an LWP blocked in port_get, re-associating per event, p50 one-way', value: up50, unit: 'us',
     peer: "the same write -> 'data' in a worker's event loop", peerValue: np50, goal: '<= 1.3x', met: up50 <= 1.3 * np50,
-    note: 'through the intr thread (epoll_wait) and a port wake-up' });
+    note: 'the getter waits in ppoll on the associated descriptor and its kick eventfd (ports/hostwait.ts)' });
   report({ name: 'pipe write -> PORT_SOURCE_FD event in an LWP blocked in port_get, p99 one-way', value: median(u.map((x) => x.p99)), unit: 'us',
     peer: "the same write -> 'data', p99", peerValue: median(nd.map((x) => x.p99)), goal: 'reported' });
   flush();

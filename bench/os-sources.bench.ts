@@ -57,7 +57,7 @@ async function latency_figures(R: number, N: number): Promise<void> {
   const up50 = median(u.map((x) => x.p50)), np50 = median(nd.map((x) => x.p50));
   report({ name: 'pipe write -> EVFILT_READ in an LWP blocked in kevent, p50 one-way', value: up50, unit: 'us',
     peer: "the same write -> 'data' in a worker's event loop", peerValue: np50, goal: '<= 1.2x', met: up50 <= 1.2 * np50,
-    note: 'through the intr thread (epoll_wait) and a kqueue wake-up' });
+    note: 'the LWP waits in epoll_pwait2 on the kernel\'s epoll set and takes the event in that call (intr/hostwait.ts)' });
   report({ name: 'pipe write -> EVFILT_READ in an LWP blocked in kevent, p99 one-way', value: median(u.map((x) => x.p99)), unit: 'us',
     peer: "the same write -> 'data', p99", peerValue: median(nd.map((x) => x.p99)), goal: 'reported' });
 }

@@ -139,7 +139,7 @@ if (isMainThread) {
   const peer = "the same append -> fs.watch 'change' in a worker's event loop";
   report({ name: 'file append -> EVFILT_VNODE NOTE_WRITE in an LWP blocked in kevent, p50 one-way', value: p('kevent', 'p50'), unit: 'us',
     peer, peerValue: p('node', 'p50'), goal: '<= 1.0x', met: p('kevent', 'p50') <= p('node', 'p50'),
-    note: 'inotify read by the intr thread, then a kqueue wake-up' });
+    note: 'the LWP waits on the kernel\'s epoll set (epoll_pwait2), takes the inotify descriptor\'s event and reads inotify itself' });
   report({ name: 'file append -> EVFILT_VNODE NOTE_WRITE, p99 one-way', value: p('kevent', 'p99'), unit: 'us',
     peer: `${peer}, p99`, peerValue: p('node', 'p99'), goal: 'reported' });
   report({ name: 'file append -> PORT_SOURCE_FILE FILE_MODIFIED in an LWP blocked in port_get, p50 one-way', value: p('port', 'p50'), unit: 'us',
