@@ -193,3 +193,20 @@ test('a pipe\'s event taken by the LWP\'s own host wait: data, then nothing once
   await within(sys.lwp_wait_async(lid), 10_000, 'the LWP');
   closeSync(P[0]);
 });
+
+test('EVFILT_USER triggers reach an LWP waiting in the host on the set, each through its kick (the wait being its take)', async () => {
+  const [r, w] = pipe_high();
+  const kq = sys.kqueue();
+  sys.kevent(kq, [sys.EV_SET(1, sys.EVFILT_USER, sys.EV_ADD | sys.EV_CLEAR, 0, 0, 0)], 0, { tv_sec: 0, tv_nsec: 0 });
+  const sab = new SharedArrayBuffer(8), res = new Int32Array(sab);
+  const N = 300, direct0 = kst('host_direct');
+  const lid = sys.lwp_create({ module: F, export: 'countsTriggers', arg: { kq, r, n: N, sab } });
+  await until(() => res[0] === 1, 10_000, 'the LWP');
+  for (let i = 0; i < N; i++) {
+    sys.kevent(kq, [sys.EV_SET(1, sys.EVFILT_USER, 0, sys.NOTE_TRIGGER, 0, 0)], 0, { tv_sec: 0, tv_nsec: 0 });
+    await until(() => Atomics.load(res, 1) === i + 1, 10_000, `trigger ${i} to be seen`);
+  }
+  assert.ok(kst('host_direct') > direct0, 'the LWP waited in epoll_pwait2 on the set (kstat intr.host_direct)');
+  await within(sys.lwp_wait_async(lid), 10_000, 'the LWP');
+  sys.close(kq); closeSync(r); closeSync(w);
+});

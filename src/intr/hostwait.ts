@@ -40,9 +40,24 @@ import { intr_dispatch } from './dispatch.js';
 import { intr_kick_fd, intr_kick_in_set, intr_kick_direct, intr_kick_mine } from './kick.js';
 import { I32 } from '../kern/kmem.js';
 import { SQ_SLEEPING } from '../kern/sleepq.js';
+import { define_flag } from '../kern/options.js';
+import { tunables } from '../kern/boot.js';
 import {
   os_available, os_loaded, os_wait2, os_eventfd_drain, os_epoll_pwait2_ok, os_epoll_wait_ns, EpollEvents, W2_FD, W2_KICK, POLLIN,
 } from './ffi.js';
+
+declare module '../kern/options.js' {
+  interface BootOptions {
+    /**
+     * Whether a sleeper on the kernel's epoll set waits in epoll_pwait2 on
+     * the set with its kick eventfd in it, so that the wait is the take
+     * (default true, where the host has epoll_pwait2); false: ppoll on the
+     * set and the kick, then epoll_wait, the way a host without it waits.
+     */
+    intr_hostwait_take?: boolean;
+  }
+}
+define_flag('intr_hostwait_take', true);
 
 const C_WAITS = kstat_counter('intr', 'host_waits');
 /** Of those, waits that were also the take (epoll_pwait2 on the set, the kick in it). */
@@ -155,7 +170,7 @@ export function intr_hostwait(): HostWait | undefined {
   const ep = intr_epfd(), kick = intr_kick_fd();
   if (ep < 0 || kick < 0) return undefined;
   hw.ep = ep; hw.kick = kick;
-  hw.direct = os_epoll_pwait2_ok(ep) && intr_kick_in_set(ep, kick);
+  hw.direct = tunables().intr_hostwait_take === 1 && os_epoll_pwait2_ok(ep) && intr_kick_in_set(ep, kick);
   kstat_add(C_WAITS);
   if (hw.direct) kstat_add(C_DIRECT);
   return hw;
