@@ -14,6 +14,7 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import { readSync, readFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import * as sys from '../src/sys/index.js';
 import { report, flush, reps, median } from './lib.js';
 import { pipe_run, reader_side, start_writer, run_latency, node_pipe_latency, type PipeRun } from './os-lib.js';
@@ -48,6 +49,43 @@ async function ukern_once(n: number): Promise<{ p50: number; p99: number }> {
   return run_latency(x);
 }
 
+/** The same in this (the main) thread's event loop: awaiting kevent_async, KQueue.wait()'s path. */
+async function ukern_async_once(n: number): Promise<{ p50: number; p99: number }> {
+  const x: Arg = { ...pipe_run(n), kq: sys.kqueue() };
+  const writer = start_writer(x);
+  kevent(x.kq, [EV_SET(x.r, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, 0)], 0, ZERO);
+  const side = reader_side(x), buf = Buffer.alloc(64);
+  side.ready();
+  for (let i = 0; i < n; i++) {
+    await sys.kevent_async(x.kq, null, 1, null);
+    side.sample(i);
+    readSync(x.r, buf);
+    side.answered(i);
+  }
+  await writer;
+  sys.close(x.kq); sys.close(x.r); sys.close(x.w);
+  return run_latency(x);
+}
+
+/** Its peer: 'data' on a net.Socket over the pipe in this thread's event loop. */
+async function node_main_once(n: number): Promise<{ p50: number; p99: number }> {
+  const x = pipe_run(n);
+  const writer = start_writer(x);
+  const side = reader_side(x);
+  const sock = new Socket({ fd: x.r, readable: true, writable: false });
+  let i = 0;
+  await new Promise<void>((done) => {
+    sock.on('data', (d: Buffer) => {
+      for (let k = 0; k < d.length && i < n; k++) { side.sample(i); side.answered(i); i++; }
+      if (i >= n) { sock.destroy(); done(); }
+    });
+    side.ready();
+  });
+  await writer;
+  sys.close(x.w); // the socket closed r
+  return run_latency(x);
+}
+
 /** The latency figures: pipe write -> EVFILT_READ in a blocked LWP vs 'data' in a worker. */
 async function latency_figures(R: number, N: number): Promise<void> {
   console.log(`OS event sources (reps ${R}, ${N} writes each)`);
@@ -60,6 +98,12 @@ async function latency_figures(R: number, N: number): Promise<void> {
     note: 'the LWP waits in epoll_pwait2 on the kernel\'s epoll set and takes the event in that call (intr/hostwait.ts)' });
   report({ name: 'pipe write -> EVFILT_READ in an LWP blocked in kevent, p99 one-way', value: median(u.map((x) => x.p99)), unit: 'us',
     peer: "the same write -> 'data', p99", peerValue: median(nd.map((x) => x.p99)), goal: 'reported' });
+  await ukern_async_once(200); await node_main_once(200);
+  const ua: { p50: number; p99: number }[] = [], na: { p50: number; p99: number }[] = [];
+  for (let i = 0; i < R; i++) { ua.push(await ukern_async_once(N)); na.push(await node_main_once(N)); }
+  report({ name: 'pipe write -> kevent_async resolved in the main thread\'s event loop (KQueue.wait), p50 one-way', value: median(ua.map((x) => x.p50)), unit: 'us',
+    peer: "the same write -> 'data' in the main thread's event loop", peerValue: median(na.map((x) => x.p50)), goal: 'reported',
+    note: 'two thread hops: the intr thread takes the event, then the event loop wakes (Node has no public handle to watch the kernel\'s epoll set from the loop)' });
 }
 
 /** The 10 000-descriptor figures (os-sources-many.ts): rounds, registration, idle CPU. */
