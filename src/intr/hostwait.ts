@@ -13,17 +13,17 @@
  * took the set with epoll_wait: two calls, each ~1.4-2.7 us on this
  * machine's virtualized system calls. bench/os-sources.bench.ts, pipe write
  * -> EVFILT_READ p50: 25.1 us before, 18.5 after, 1.35x -> 1.12x a worker's
- * 'data' in the same runs.) A host without
- * epoll_pwait2 (Linux 5.11) keeps the two calls. While any sleeper waits
- * so, the intr thread's own set leaves the kernel's set out (handover.ts),
- * the sleeper dispatches what it took through the one mapping in its own
- * thread, activating its own knote (a wake-up of itself: a store, no host
- * call). epoll_wait hands each edge-triggered event to one caller, so each
- * is dispatched once: by a sleeper, or by the intr thread once the last
- * sleeper left and its linger ended (handover.ts; the last one takes the set
- * once more if the intr thread found events left to it meanwhile: nothing
- * waits for a later edge). A kick of another sleeper taken with them is
- * given back to it (kick.ts).
+ * 'data' in the same runs.) A host without epoll_pwait2 (Linux 5.11), or
+ * boot option intr_hostwait_take false, keeps the two calls. While any
+ * sleeper waits so, the intr thread's own set leaves the kernel's set out
+ * (handover.ts), and the sleeper dispatches what it took through the one
+ * mapping in its own thread, activating its own knote (a wake-up of itself:
+ * a store, no host call). epoll_wait hands each edge-triggered event to one
+ * caller, so each is dispatched once: by a sleeper, or by the intr thread
+ * once the last sleeper left and its linger ended (handover.ts; the last one
+ * takes the set once more if the intr thread found events left to it
+ * meanwhile: nothing waits for a later edge). A kick of another sleeper
+ * taken with them is given back to it (kick.ts).
  *
  * What such a sleeper takes is everyone's: an event for another kqueue or
  * port is dispatched here as the intr thread would have, waking its

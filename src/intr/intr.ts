@@ -74,11 +74,11 @@
  * its kick eventfd too (hostwait.ts, kick.ts): while any sleeper waits so,
  * this thread leaves the set's events to it (handover.ts), and the sleeper
  * takes them in the wait that wakes it and dispatches them in its own
- * thread: one hop. To be woken
- * without taking the events, this thread waits on a set of its own that
- * holds the kernel's set (edge-triggered) and the control eventfd, which
- * thus only it ever takes; work that only it may do (childwait.ts's
- * io_uring) comes back to it through a poke on that eventfd (intr_poke).
+ * thread: one hop. To be woken without taking the events, this thread
+ * waits on a set of its own that holds the kernel's set (edge-triggered)
+ * and the control eventfd, which thus only it ever takes; work that only
+ * it may do (childwait.ts's io_uring) comes back to it through a poke on
+ * that eventfd (intr_poke).
  * A port_get getter with PORT_SOURCE_FD associations waits on the
  * descriptor of its latest association instead (ports/hostwait.ts; the
  * protocol with this thread, which leaves such a descriptor's events to

@@ -21,7 +21,7 @@
  * again when its LWP waits on the set now (a new edge, which its wait
  * takes), else dropped (its LWP is not there to need it: a ring only ever
  * follows a change of the sleeper's wait word, which the sleeper reads
- * before it waits again). The sleeper says it waits (W_DIRECT) before it
+ * before it waits again). The sleeper says it waits (K_DIRECT) before it
  * reads its wait word for the last time, and a waker changes the word
  * before it rings: so a taker that finds the flag clear took a ring whose
  * word change the sleeper will see (hostwait.ts: wait). A kick rung again
@@ -44,7 +44,8 @@ const kicks = kregion_create('intr_kick', (t) => t.maxlwp!);
 /** Per LWP slot: K_INSET once its kick is in the kernel's set (the slot's LWP alone writes it), K_DIRECT while its LWP waits on that set. */
 const inset = kregion_create('intr_kick_set', (t) => t.maxlwp!);
 const K_INSET = 1, K_DIRECT = 2;
-const C_STOLEN = kstat_counter('intr', 'kick_rerings');
+/** Kicks a taker of the set took from an LWP waiting there and rang again for it. */
+const C_RERINGS = kstat_counter('intr', 'kick_rerings');
 
 /** The calling LWP's slot (its kick's index), or -1. */
 function kick_slot(): number { return cur.lid <= 0 ? -1 : (cur.lid - 1) % tunables().maxlwp!; }
@@ -86,7 +87,7 @@ export function intr_kick_stolen(slot: number): void {
   if (slot < 0 || slot >= n || (Atomics.load(I32, inset.base + slot) & K_DIRECT) === 0) return;
   const v = Atomics.load(I32, kicks.base + slot);
   if (v === 0) return;
-  kstat_add(C_STOLEN);
+  kstat_add(C_RERINGS);
   eventfd_ring(v - 1);
 }
 /** Whether data (KICK_DATA, slot) is the calling LWP's own kick event. */
