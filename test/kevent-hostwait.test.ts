@@ -16,44 +16,14 @@ import { writeSync, readSync, closeSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import * as sys from 'ukern/sys';
 import { pipe_high } from './fixtures/osfd.js';
-import { until, within, seed, rng } from './helpers.js';
+import { until, within, seed } from './helpers.js';
+import { reader, two_readers_exactly_once, triggers_reach_the_waiter } from './fixtures/hostwait-cases.js';
 
 const F = new URL('./fixtures/kq-hostwait-lwp.js', import.meta.url);
 const kst = (k: string): number => sys.kstat('intr')[`intr.${k}`] ?? 0;
 
-function reader(r: number, n: number): { lid: number; res: Int32Array } {
-  const sab = new SharedArrayBuffer(32);
-  const res = new Int32Array(sab);
-  const lid = sys.lwp_create({ module: F, export: 'readsPipe', arg: { r, n, sab } });
-  return { lid, res };
-}
-
 test('two LWPs waiting in the host on the epoll set: one event per write each, nothing lost, doubled or left over (seeded)', async () => {
-  const s = seed(), rand = rng(s);
-  const A = pipe_high(), B = pipe_high();
-  const N = 400;
-  const taken0 = kst('host_taken');
-  const ra = reader(A[0], N), rb = reader(B[0], N);
-  await until(() => ra.res[0] === 1 && rb.res[0] === 1, 10_000, 'the readers');
-  const sent = [0, 0];
-  for (let i = 0; i < 2 * N; i++) {
-    // One write at a time to a reader that is waiting for it: each write is one arrival, one event.
-    const k = sent[0] === N ? 1 : sent[1] === N ? 0 : rand() < 0.5 ? 0 : 1;
-    const x = k === 0 ? ra : rb;
-    writeSync((k === 0 ? A : B)[1], 'x');
-    sent[k]!++;
-    await until(() => Atomics.load(x.res, 2) === sent[k], 10_000, `seed ${s}: reader ${k} to read byte ${sent[k]}`);
-  }
-  await until(() => ra.res[4] === 1 && rb.res[4] === 1, 10_000, 'the readers to finish');
-  for (const [name, x] of [['A', ra], ['B', rb]] as const) {
-    assert.equal(x.res[1], N, `seed ${s}: reader ${name}: one event per write`);
-    assert.equal(x.res[3], 0, `reader ${name}: only its own descriptor`);
-    assert.equal(x.res[5], 0, `reader ${name}: nothing left over`);
-  }
-  assert.ok(kst('host_taken') - taken0 > 0, 'the LWPs took events from the set themselves');
-  await within(sys.lwp_wait_async(ra.lid), 10_000, 'A');
-  await within(sys.lwp_wait_async(rb.lid), 10_000, 'B');
-  for (const fd of [...A, ...B]) closeSync(fd);
+  await two_readers_exactly_once(400, true);
 });
 
 test('a child\'s exit while an LWP waits in the host on the set: NOTE_EXIT arrives (the intr thread\'s own work is poked)', async () => {
@@ -195,18 +165,5 @@ test('a pipe\'s event taken by the LWP\'s own host wait: data, then nothing once
 });
 
 test('EVFILT_USER triggers reach an LWP waiting in the host on the set, each through its kick (the wait being its take)', async () => {
-  const [r, w] = pipe_high();
-  const kq = sys.kqueue();
-  sys.kevent(kq, [sys.EV_SET(1, sys.EVFILT_USER, sys.EV_ADD | sys.EV_CLEAR, 0, 0, 0)], 0, { tv_sec: 0, tv_nsec: 0 });
-  const sab = new SharedArrayBuffer(8), res = new Int32Array(sab);
-  const N = 300, direct0 = kst('host_direct');
-  const lid = sys.lwp_create({ module: F, export: 'countsTriggers', arg: { kq, r, n: N, sab } });
-  await until(() => res[0] === 1, 10_000, 'the LWP');
-  for (let i = 0; i < N; i++) {
-    sys.kevent(kq, [sys.EV_SET(1, sys.EVFILT_USER, 0, sys.NOTE_TRIGGER, 0, 0)], 0, { tv_sec: 0, tv_nsec: 0 });
-    await until(() => Atomics.load(res, 1) === i + 1, 10_000, `trigger ${i} to be seen`);
-  }
-  assert.ok(kst('host_direct') > direct0, 'the LWP waited in epoll_pwait2 on the set (kstat intr.host_direct)');
-  await within(sys.lwp_wait_async(lid), 10_000, 'the LWP');
-  sys.close(kq); closeSync(r); closeSync(w);
+  await triggers_reach_the_waiter(300, true);
 });
