@@ -83,3 +83,27 @@ test('a kick event taken while its LWP does not wait on the set is dropped, not 
   assert.ok(took <= 1, `the kick was taken once at most (${took}), not again and again`);
   closeSync(r); closeSync(w);
 });
+
+test('a kick is taken out of the set for a wait elsewhere: rings for a port getter waiting on its descriptor do not wake the intr thread', async () => {
+  const [r, w] = pipe_high(), [r2, w2] = pipe_high();
+  const port = sys.port_create();
+  const sab = new SharedArrayBuffer(8), res = new Int32Array(sab);
+  const N = 200, direct0 = kst('host_direct'), apart0 = kst('kick_apart');
+  const lid = sys.lwp_create({ module: F, export: 'setThenPortWaits', arg: { r, r2, port, n: N, sab } });
+  await until(() => Atomics.load(res, 0) === 1, 20_000, 'the LWP to wait on the set, then on its port');
+  assert.ok(kst('host_direct') > direct0, 'its first waits were on the set (its kick put there)');
+  await until(() => kst('kick_apart') > apart0, 10_000, 'its kick to be taken out of the set for the port wait');
+  // Each send wakes the getter through its kick (its wait is ppoll on r2 and
+  // the kick); with the kick out of the set, none also wakes the intr thread.
+  await new Promise((done) => setTimeout(done, 20)); // (the linger of its set waits ends: the intr thread's set armed)
+  const wake0 = kst('wakeups');
+  for (let i = 0; i < N; i++) {
+    sys.port_send(port, 1, i);
+    await until(() => Atomics.load(res, 1) === i + 1, 10_000, `send ${i} to be taken`);
+  }
+  const woke = kst('wakeups') - wake0;
+  assert.ok(woke < N / 10, `the intr thread woke ${woke} times for ${N} kicks of a getter that waits elsewhere`);
+  await within(sys.lwp_wait_async(lid), 10_000, 'the LWP');
+  sys.close(port);
+  for (const fd of [r, w, r2, w2]) closeSync(fd);
+});

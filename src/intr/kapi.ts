@@ -12,7 +12,7 @@ export {
 export { intr_add_handler, intr_on_close } from './dispatch.js';
 export { intr_lingering, intr_nonhost_enter } from './handover.js';
 export { intr_thread_start } from './start.js';
-export { intr_kick_fd } from './kick.js';
+export { intr_kick_fd, intr_kick_fd_apart } from './kick.js';
 export { intr_hostwait, intr_hostwait_retry_ns, intr_linger_take } from './hostwait.js';
 export { intr_child_watch } from './childwait.js';
 export {

@@ -15,7 +15,9 @@
  * call, where ppoll on the set and its kick, then epoll_wait to take, were
  * two between an arrival and its delivery). Its kick must then be in that
  * set: the slot's first such wait adds it (edge-triggered, data KICK_DATA
- * and the slot), and it stays there (kicks are never closed). So any taker
+ * and the slot), and it stays there until the LWP waits in the host
+ * elsewhere (a port getter on its descriptor: intr_kick_fd_apart takes it
+ * out, and the next wait on the set puts it back). So any taker
  * of the set (the intr thread, another host waiter, a poller, a bridge) may
  * take an LWP's kick event. Every taker hands it to intr_kick_stolen: rung
  * again when its LWP waits on the set now (a new edge, which its wait
@@ -36,8 +38,8 @@ import { tunables } from '../kern/boot.js';
 import { eventfd_ring } from '../kern/host.js';
 import { host_exit_rouser } from '../kern/libc.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
-import { os_eventfd, os_epoll_set, EPOLLIN, EPOLLET } from './ffi.js';
-import { KICK_DATA } from './intr.js';
+import { os_eventfd, os_epoll_set, os_epoll_del, os_errno, EPOLLIN, EPOLLET } from './ffi.js';
+import { KICK_DATA, intr_epfd } from './intr.js';
 
 /** Per LWP slot: its kick eventfd + 1, 0 until made. */
 const kicks = kregion_create('intr_kick', (t) => t.maxlwp!);
@@ -46,6 +48,9 @@ const inset = kregion_create('intr_kick_set', (t) => t.maxlwp!);
 const K_INSET = 1, K_DIRECT = 2;
 /** Kicks a taker of the set took from an LWP waiting there and rang again for it. */
 const C_RERINGS = kstat_counter('intr', 'kick_rerings');
+/** Kicks taken out of the kernel's set for a wait elsewhere (intr_kick_fd_apart). */
+const C_APART = kstat_counter('intr', 'kick_apart');
+const EEXIST = 17;
 
 /** The calling LWP's slot (its kick's index), or -1. */
 function kick_slot(): number { return cur.lid <= 0 ? -1 : (cur.lid - 1) % tunables().maxlwp!; }
@@ -72,9 +77,29 @@ export function intr_kick_in_set(ep: number, kick: number): boolean {
   if (slot < 0) return false;
   const w = inset.base + slot;
   if ((Atomics.load(I32, w) & K_INSET) !== 0) return true;
-  if (os_epoll_set(ep, kick, (EPOLLIN | EPOLLET) >>> 0, KICK_DATA, slot, false) < 0) return false;
+  // EEXIST: it is there (a take-out that failed below): as good.
+  if (os_epoll_set(ep, kick, (EPOLLIN | EPOLLET) >>> 0, KICK_DATA, slot, false) < 0 && os_errno() !== EEXIST) return false;
   Atomics.or(I32, w, K_INSET);
   return true;
+}
+/**
+ * The calling LWP's kick eventfd for a host wait that is not on the
+ * kernel's set (ports/hostwait.ts: a getter's wait on its descriptor), or
+ * -1 as intr_kick_fd: taken out of that set first when a wait on the set
+ * put it there, so that the rings meant for this wait do not also wake
+ * the set's takers (the intr thread, when no host waiter keeps it away) to
+ * find a kick they drop. Its next wait on the set puts it back.
+ */
+export function intr_kick_fd_apart(): number {
+  const fd = intr_kick_fd();
+  if (fd < 0) return fd;
+  const w = inset.base + kick_slot();
+  if ((Atomics.load(I32, w) & K_INSET) !== 0) {
+    os_epoll_del(intr_epfd(), fd); // (failing: it stays there, its rings only wake takers for nothing)
+    Atomics.and(I32, w, ~K_INSET);
+    kstat_add(C_APART);
+  }
+  return fd;
 }
 /** The calling LWP waits on the kernel's set now (true), or no longer. */
 export function intr_kick_direct(on: boolean): void {

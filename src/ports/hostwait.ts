@@ -58,7 +58,7 @@ const C_WAITS = kstat_counter('portfd', 'host_waits');
 export function port_hostwait(h: number): HostWait | undefined {
   const hint = Atomics.load(I32, h + P.fdhint);
   if (hint === 0 || !ix.os_available()) return undefined;
-  const kick = ix.intr_kick_fd();
+  const kick = ix.intr_kick_fd_apart();
   if (kick < 0) return undefined;
   hw.kick = kick;
   hw.fd = hint - 1;
