@@ -282,15 +282,7 @@ export function callout_fired(line = TL_MONO): number { return Atomics.load(I32,
  * count, not the time the run began: a callout that falls due while the
  * run fires others is still fired in it, as before.
  */
-export function callout_run(line: number): number {
-  const b = heap_base(line);
-  const r = run_enter(b, true);
-  try {
-    return run_locked(line, b);
-  } finally {
-    if (r === RUN_TAKEN) run_exit(b);
-  }
-}
+export function callout_run(line: number): number { return run_line(line, true)!; }
 
 /**
  * callout_run for a thread that has better things to do than wait: when
@@ -299,16 +291,18 @@ export function callout_run(line: number): number {
  * deadline-aware waiter's look at its expiry (dwait.ts), which the clock
  * thread may be making at the same moment.
  */
-export function callout_run_try(line: number): boolean {
+export function callout_run_try(line: number): boolean { return run_line(line, false) !== undefined; }
+
+/** Runs the line's callouts holding its run word, waiting for it if `wait`; undefined when another thread holds it and not `wait`. */
+function run_line(line: number, wait: boolean): number | undefined {
   const b = heap_base(line);
-  const r = run_enter(b, false);
-  if (r === RUN_BUSY) return false;
+  const r = run_enter(b, wait);
+  if (r === RUN_BUSY) return undefined;
   try {
-    run_locked(line, b);
+    return run_locked(line, b);
   } finally {
     if (r === RUN_TAKEN) run_exit(b);
   }
-  return true;
 }
 
 /*
