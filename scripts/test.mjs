@@ -2,6 +2,7 @@
  * The test step of `npm test` (after the build): every build/test/*.test.js,
  * two files at a time, UKERN_LOCKDEBUG=1, test/exit-guard.ts preloaded, each
  * test's deadline 120 s; any arguments name the files to run instead.
+ * Reported by spec, then scripts/test-failures.mjs (failures again, last).
  *
  * The order is the point of this script. node --test starts the files in
  * the order it is given them, the next one whenever one of its two slots
@@ -60,6 +61,10 @@ function files(args) {
 
 const child = spawn(process.execPath, [
   '--import', './build/test/exit-guard.js', '--test', '--test-concurrency=2', '--test-timeout=120000',
+  // spec, then each failure again at the very end with its file's last
+  // output lines (scripts/test-failures.mjs): a CI log's tail says what failed.
+  '--test-reporter=spec', '--test-reporter-destination=stdout',
+  '--test-reporter=./scripts/test-failures.mjs', '--test-reporter-destination=stdout',
   ...files(process.argv.slice(2)),
 ], { cwd: root, stdio: 'inherit', env: { ...process.env, UKERN_LOCKDEBUG: '1' } });
 child.on('exit', (code, signal) => {

@@ -47,10 +47,17 @@ test('a 1 ms timer armed right after boot: a blocking port_get sees it within a 
 
 test('the first SIGEV_PORT timer_create warms the arm path: the first timer_settime costs well under a millisecond', () => {
   // Cold, V8 compiled some forty functions at that call (0.75-1.2 ms here),
-  // inside the 1 ms the timer then had left.
-  let o = run('first-sync');
-  for (let i = 0; i < 2 && o.settime! >= 0.5; i++) o = run('first-sync');
-  assert.ok(o.settime! < 0.5, `the first timer_settime took ${o.settime} ms`);
+  // inside the 1 ms the timer then had left. Warm it takes ~0.05-0.1 ms,
+  // but a wall-clock figure of one call beside CPU hogs is sometimes taken
+  // by a preemption (0.51 ms once in 6 runs of the suite beside one hog):
+  // the best of up to six fresh processes (compiling is CPU work, never
+  // quicker under load, so the cold path still fails every one).
+  const seen: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    seen.push(run('first-sync').settime!);
+    if (seen[i]! < 0.5) break;
+  }
+  assert.ok(Math.min(...seen) < 0.5, `the first timer_settime took ${seen.join(', ')} ms`);
 });
 
 test('the warm-up of the first SIGEV_PORT timer_create leaves nothing behind', () => {
