@@ -92,6 +92,16 @@ test('with the clock thread held back, the bridge alone delivers a series of 1 m
   assert.ok(o.late! < 40, `worst expiry ${o.late} ms late`);
 });
 
+test('the bridge covers a deadline 30 days ahead without overflowing Node\'s timer (no TimeoutOverflowWarning), and a near one on time', () => {
+  const r = scenario('startup', ['far'], 90_000);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const o = JSON.parse(r.stdout.trim().split('\n').pop()!) as { warnings: number; first: string; left: number; started: number };
+  assert.equal(o.warnings, 0, o.first);
+  assert.doesNotMatch(r.stderr, /TimeoutOverflowWarning/);
+  assert.equal(o.left, 0, 'the far timer fired');
+  assert.equal(o.started, 0);
+});
+
 test('a thread blocked in the kernel fires a due callout itself until the clock thread runs', () => {
   const o = run('idle');
   assert.equal(o.events, 1);

@@ -59,6 +59,12 @@ export const host_setTimeout = globalThis.setTimeout;
 export const host_clearTimeout = globalThis.clearTimeout;
 export const host_setInterval = globalThis.setInterval;
 export const host_clearInterval = globalThis.clearInterval;
+/**
+ * The longest delay host_setTimeout keeps: Node fires a longer one after 1 ms
+ * (and prints a TimeoutOverflowWarning on the program's stderr). A kernel
+ * timer that waits longer waits this long and looks again.
+ */
+export const HOST_TIMEOUT_MAX_MS = 0x7fffffff;
 export const host_setImmediate = globalThis.setImmediate;
 export const host_clearImmediate = globalThis.clearImmediate;
 

@@ -29,7 +29,7 @@
  * direct Worker start, not a message to lwp0 that would first have to start
  * lwp0.
  */
-import { is_main_thread, host_setTimeout, host_clearTimeout, host_setImmediate, host_clearImmediate } from '../kern/host.js';
+import { is_main_thread, host_setTimeout, HOST_TIMEOUT_MAX_MS, host_clearTimeout, host_setImmediate, host_clearImmediate } from '../kern/host.js';
 import { I32, kregion_create } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { mono_now } from '../kern/time.js';
@@ -205,7 +205,8 @@ function schedule(when: number): void {
   if (when === Infinity || clock_thread_running()) return;
   bridgeWhen = when;
   const ms = (when - mono_now()) / 1e6;
-  if (ms > 2) { bridgeTimer = host_setTimeout(tick, Math.floor(ms) - 1); bridgeTimer.unref(); }
+  // (A deadline past the host timer's range is looked at again when that runs out: tick.)
+  if (ms > 2) { bridgeTimer = host_setTimeout(tick, Math.min(Math.floor(ms) - 1, HOST_TIMEOUT_MAX_MS)); bridgeTimer.unref(); }
   else bridgeImm = host_setImmediate(tick);
 }
 

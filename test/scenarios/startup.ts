@@ -110,6 +110,32 @@ async function held(): Promise<void> {
 }
 
 /**
+ * The bridge and a far deadline (the clock thread held back): a timer armed
+ * 30 days ahead, then one 3 ms ahead. The near one must come from the
+ * bridge, the far one not; and the bridge's wait for the far one must not
+ * overflow Node's timer (past 2^31-1 ms setTimeout fires after 1 ms, with a
+ * TimeoutOverflowWarning on the program's stderr: a wake-up a millisecond
+ * for as long as the clock thread is not up). Prints the warnings seen.
+ */
+async function far(): Promise<void> {
+  process.env.UKERN_CLOCK_HOLD = '1';
+  const warnings: string[] = [];
+  process.on('warning', (w) => { warnings.push(`${w.name}: ${w.message}`); });
+  sys.boot(opts);
+  const p = sys.port_create();
+  const tFar = timer(p), tNear = timer(p);
+  sys.timer_settime(tFar, 0, { it_interval: ZERO, it_value: { tv_sec: 30 * 86400, tv_nsec: 0 } });
+  arm(tNear, 3_000_000);
+  const guard = setTimeout(() => { out({ error: 'the 3 ms expiry was not delivered within 5 s', warnings }); process.exit(1); }, 5000);
+  await sys.port_get_async(p);
+  clearTimeout(guard);
+  // A while with only the far deadline left to the bridge (warnings are emitted on a later tick).
+  await new Promise((r) => setTimeout(r, 50));
+  const left = sys.port_getn(p, 8, 0, ZERO).nget;
+  out({ warnings: warnings.length, first: warnings[0] ?? '', left, started: clock()['clock.started'] });
+}
+
+/**
  * What the first SIGEV_PORT timer_create leaves behind (it warms the first
  * expiry's path on a port and a timer of its own): one timer more, no port
  * more, no callout armed, nothing queued on the user's port, no bridge run
@@ -273,6 +299,7 @@ switch (mode) {
   case 'first-sync': await first(false); break;
   case 'handover': await handover(); break;
   case 'held-async': await held(); break;
+  case 'far': await far(); break;
   case 'warm-trace': await warmTrace(); break;
   case 'poll-only': pollOnly(); break;
   case 'idle': idle(); break;
