@@ -38,12 +38,30 @@ export function lwpReader(x: Arg): void {
   }
 }
 
+/**
+ * Who carried the latency runs' events, summed over the measured
+ * repetitions (kstat intr deltas): an event the LWP took in its own host
+ * wait (host_taken) crossed one thread; one the intr thread took (os_events
+ * beyond those) crossed two. Said in the row's note, so that a slow run
+ * says which path it took.
+ */
+const PATHS = ['intr.host_waits', 'intr.host_direct', 'intr.host_taken', 'intr.os_events', 'intr.wakeups', 'intr.kick_rerings'] as const;
+const paths: Record<string, number> = {};
+function paths_note(n: number): string {
+  const per = (k: string): string => ((paths[k] ?? 0) / n).toFixed(2);
+  return `per event: LWP host waits ${per('intr.host_waits')} (direct ${per('intr.host_direct')}), taken by the LWP ${per('intr.host_taken')}, ` +
+    `OS events taken in all ${per('intr.os_events')}, intr thread wake-ups ${per('intr.wakeups')}, kicks rung again ${per('intr.kick_rerings')}`;
+}
+
 /** One ukern repetition: p50 and p99 one-way latency (us); the Node one is os-lib.ts's node_pipe_latency. */
-async function ukern_once(n: number): Promise<{ p50: number; p99: number }> {
+async function ukern_once(n: number, count = false): Promise<{ p50: number; p99: number }> {
   const x: Arg = { ...pipe_run(n), kq: sys.kqueue() };
   const writer = start_writer(x); // listened for at once: it may exit before the reader is collected
   kevent(x.kq, [EV_SET(x.r, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, 0)], 0, ZERO);
+  const k0 = sys.kstat('intr');
   await sys.lwp_wait_async(sys.lwp_create({ module: SELF, export: 'lwpReader', arg: x }));
+  const k1 = sys.kstat('intr');
+  if (count) for (const k of PATHS) paths[k] = (paths[k] ?? 0) + (k1[k] ?? 0) - (k0[k] ?? 0);
   await writer;
   sys.close(x.kq); sys.close(x.r); sys.close(x.w);
   return run_latency(x);
@@ -91,11 +109,11 @@ async function latency_figures(R: number, N: number): Promise<void> {
   console.log(`OS event sources (reps ${R}, ${N} writes each)`);
   await ukern_once(200); await node_pipe_latency(200); // warm-up: the intr thread runs, JIT
   const u: { p50: number; p99: number }[] = [], nd: { p50: number; p99: number }[] = [];
-  for (let i = 0; i < R; i++) { u.push(await ukern_once(N)); nd.push(await node_pipe_latency(N)); }
+  for (let i = 0; i < R; i++) { u.push(await ukern_once(N, true)); nd.push(await node_pipe_latency(N)); }
   const up50 = median(u.map((x) => x.p50)), np50 = median(nd.map((x) => x.p50));
   report({ name: 'pipe write -> EVFILT_READ in an LWP blocked in kevent, p50 one-way', value: up50, unit: 'us',
     peer: "the same write -> 'data' in a worker's event loop", peerValue: np50, goal: '<= 1.2x', met: up50 <= 1.2 * np50,
-    note: 'the LWP waits in epoll_pwait2 on the kernel\'s epoll set and takes the event in that call (intr/hostwait.ts)' });
+    note: `the LWP waits in epoll_pwait2 on the kernel's epoll set and takes the event in that call (intr/hostwait.ts); ${paths_note(R * N)}` });
   report({ name: 'pipe write -> EVFILT_READ in an LWP blocked in kevent, p99 one-way', value: median(u.map((x) => x.p99)), unit: 'us',
     peer: "the same write -> 'data', p99", peerValue: median(nd.map((x) => x.p99)), goal: 'reported' });
   await ukern_async_once(200); await node_main_once(200);
