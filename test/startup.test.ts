@@ -72,14 +72,18 @@ test('the warm-up of the first SIGEV_PORT timer_create leaves nothing behind', (
 test('the first expiry of a 1 ms timer armed right after boot, blocking port_get: its path is warm (well under 1 ms late)', () => {
   // Cold, the sends, takes and firing after the deadline cost ~1 ms (1.5-2.4
   // ms late in all); warmed on a port of the first timer_create's own, ~0.15.
-  const lates: number[] = [];
+  // Judged against the host's own wake-up lateness measured in the same
+  // process just after (o.floor: ~0.05-0.1 ms on a quiet machine, so the
+  // cold path still fails): beside a CPU hog and two test files every
+  // thread of the machine woke 10-17 ms late, whatever it waited in.
+  const seen: string[] = [];
   for (let i = 0; i < 5; i++) {
     const o = run('first-sync');
     assert.ok(o.late! >= 0, `fired early: ${o.late} ms`);
-    lates.push(o.late!);
-    if (o.late! < 0.8) break;
+    seen.push(`${o.late!.toFixed(3)} (host floor ${o.floor!.toFixed(3)})`);
+    if (o.late! < 0.8 + o.floor!) return;
   }
-  assert.ok(Math.min(...lates) < 0.8, `first expiry late by ${lates.join(', ')} ms`);
+  assert.fail(`first expiry late by ${seen.join(', ')} ms`);
 });
 
 test('with the clock thread held back, the bridge alone delivers a series of 1 ms timers on time (port_get_async)', () => {

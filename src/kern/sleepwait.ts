@@ -59,7 +59,17 @@ export function sq_set_sleep_ops(h: SleepHooks): void { hooks = h; }
  * are called with the object lock dropped and check themselves that the
  * thread holds no other kernel lock.
  */
-export interface SleepIdle { next(): number; run(): void }
+export interface SleepIdle {
+  /**
+   * The next callout deadline (Infinity: none). `busy`: when this sleeper
+   * expects to be woken for its own sake at the latest (its timeout, or a
+   * deadline-aware wait's sleep end; Infinity: no such time), so that work
+   * the hook would do here (the clock thread's deferred start) waits for a
+   * sleep with room for it.
+   */
+  next(busy: number): number;
+  run(): void;
+}
 let idle: SleepIdle | undefined;
 export function sq_set_idle_ops(i: SleepIdle): void { idle = i; }
 
@@ -71,7 +81,7 @@ export function sq_set_idle_ops(i: SleepIdle): void { idle = i; }
  */
 export function sq_poll_idle(): void {
   if (idle === undefined) return;
-  const due = idle.next();
+  const due = idle.next(0); // a poll has no room for anything but what is due
   if (due !== Infinity && due <= mono_now()) idle.run();
 }
 
@@ -188,7 +198,7 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
     if (v === SQ_KICKED) Atomics.compareExchange(I32, w, SQ_KICKED, SQ_SLEEPING);
     if (h !== undefined && intr && h.must_halt()) { h.halt(); v = Atomics.load(I32, w); continue; }
     if (h !== undefined) h.nudged();
-    const due = idle !== undefined ? idle.next() : Infinity;
+    const due = idle !== undefined ? idle.next(Math.min(deadline, spin?.sleepUntil ?? Infinity)) : Infinity;
     if (due < deadline) {
       const now = mono_now();
       if (due <= now) idle!.run();

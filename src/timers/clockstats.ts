@@ -131,8 +131,15 @@ export function clock_start_check(): void {
   if (startBy !== Infinity && startBy <= mono_now() && (I32[cur.nlocksw]! | 0) === 0) clock_thread_start();
 }
 
-/** The same from the event loop, after the current task (whose delivery must not wait for a new Worker). */
-function start_check_later(): void {
+/**
+ * The same from the event loop, after the current task (whose delivery must
+ * not wait for a new Worker). Also what the calls that only read the time
+ * line do (clock_gettime, timer_gettime, timer_getoverrun: timers/sys.ts):
+ * a read of the clock must not cost a Worker's start (it cost one, inside
+ * the clock_gettime a program made right after its first expiry: 17-30 ms
+ * beside CPU hogs).
+ */
+export function start_check_later(): void {
   if (startBy === Infinity || startBy > mono_now() || startImm !== undefined) return;
   startImm = host_setImmediate(() => { startImm = undefined; clock_thread_start(); });
   startImm.unref();
@@ -256,8 +263,14 @@ on_lwp_exit((lid) => { if (lid === cur.lid) cancel(); });
  */
 on_userret(() => {
   if (startBy === Infinity) return;
-  if (startBy <= mono_now()) clock_start_check();
-  if (startBy !== Infinity) lwp_post_userret(cur.lid);
+  // Not on the way out of the call: it may be delivering an expiry (a
+  // port_get that woke late on a busy machine), and a Worker's start costs
+  // milliseconds of this thread (8-25 ms beside CPU hogs: the first expiry
+  // of a blocking port_get reached its caller 20-30 ms late). The event
+  // loop's next turn starts it, or this thread's next sleep in the kernel
+  // with nothing due (clock_idle_next), or its next arm.
+  start_check_later();
+  lwp_post_userret(cur.lid);
 });
 
 /**
@@ -265,13 +278,22 @@ on_userret(() => {
  * kernel lock) while the clock thread is not running yet asks for the next
  * callout deadline, sleeps no longer than that, and runs what is due.
  */
-function clock_idle_next(): number {
+function clock_idle_next(busy: number): number {
   if (clock_thread_running() || (I32[cur.nlocksw]! | 0) !== 0) return Infinity;
-  if (startSoon || startBy !== Infinity) {
-    // The arm's microtask cannot run while this thread blocks; a deferred start may be due.
+  const next = callout_next(TL_MONO);
+  // The arm's microtask cannot run while this thread blocks; a deferred
+  // start may be due. But not before what this sleeper is there for: a
+  // Worker's start costs this thread milliseconds (2-3 quiet, 8-25 beside
+  // CPU hogs), and made in the sleep of a getter whose expiry was due
+  // already (a callout past its deadline, or the getter's own
+  // deadline-aware wait past its sleep, `busy`: a getter that came late to
+  // its sleep on a busy machine) it came before that expiry's delivery. So
+  // what is due goes first, and the start comes with a later sleep (it may
+  // then make that sleep's expiry late once, as it did before).
+  if ((startSoon || startBy !== Infinity) && Math.min(next, busy) > mono_now()) {
     if (startSoon) clock_thread_start(); else clock_start_check();
   }
-  return callout_next(TL_MONO);
+  return next;
 }
 function clock_idle_run(): void {
   if (clock_thread_running() || (I32[cur.nlocksw]! | 0) !== 0) return;

@@ -25,7 +25,7 @@ import { SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL } f
 import { sig_withdraw_timer } from '../signals/kapi.js';
 import { sig_hint } from './signfy.js';
 import { copyin_sigevent, type Sigev } from './sigevent.js';
-import { clock_start_check } from './clockstats.js'; // and its arm hook: starts the clock thread, bridges until it runs
+import { clock_start_check, start_check_later } from './clockstats.js'; // and its arm hook: starts the clock thread, bridges until it runs
 import { ffi_available } from './ffi.js';
 import { ns_up, ts_of_ns, NSEC_PER_SEC, type TimespecCopy } from '../kern/time.js';
 
@@ -52,7 +52,7 @@ export interface sigevent {
 /** clock_gettime(3C): EINVAL for an unknown clock. */
 export function clock_gettime(clock_id: number): Timespec {
   sysenter();
-  clock_start_check();
+  start_check_later(); // a read: no Worker start in it (clockstats.ts)
   return clock_backend(clock_id, 'clock_gettime').gettime();
 }
 
@@ -193,7 +193,7 @@ function grab(timerid: unknown, syscall: string): number {
 /** timer_gettime(3C): EINVAL for an unknown or deleted timer. */
 export function timer_gettime(timerid: number): Itimerspec {
   sysenter();
-  clock_start_check();
+  start_check_later(); // a read: no Worker start in it (clockstats.ts)
   const it = grab(timerid, 'timer_gettime');
   try { return current(it); } finally { timer_release(it); }
 }
@@ -298,7 +298,7 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
  */
 export function timer_getoverrun(timerid: number): number {
   sysenter();
-  clock_start_check();
+  start_check_later(); // a read: no Worker start in it (clockstats.ts)
   const it = grab(timerid, 'timer_getoverrun');
   mutex_enter(it + IT.mutex);
   const o = I32[it + IT.overrun]!;
