@@ -112,9 +112,10 @@ export function clock_thread_start(): void {
  * started at the arm of a 1 ms timer it made that first expiry several ms
  * late, while the bridge below fires it on time. So when the main thread
  * arms a deadline within START_NEAR_NS, the start waits until START_AFTER_NS
- * past that deadline, and happens at the main thread's next look at the
- * time line after it (an arm, a timer call, a sleep in the kernel, a bridge
- * turn: clock_start_check); an arm farther out starts it at once (it is up
+ * past that deadline, and happens at the main thread's next step after it
+ * that delivers nothing (an arm, a sleep in the kernel with nothing due, a
+ * turn of its event loop: clock_start_check, start_check_later; never on
+ * the way to a delivery: docs/internals.md); an arm farther out starts it at once (it is up
  * long before the deadline). Another thread's arm starts it at once: that is
  * a request to lwp0, which does the Worker start off the arming thread, and
  * an LWP that arms and then only polls would otherwise have no bridge.
