@@ -95,14 +95,18 @@ function asked(): boolean {
 export function clock_thread_start(): void {
   if (asked()) return;
   askedHere = true;
+  // This is the start any deferral asked for; should it fail once the
+  // Worker runs (the claim given back later, from the event loop), the next
+  // arm asks again from scratch (a start still marked "soon" made that
+  // arm's start_soon_now do nothing, and left it to a kernel sleep).
   startBy = Infinity;
+  startSoon = false;
   hold ??= process.env.UKERN_CLOCK_HOLD === '1';
   if (hold) return;
   if (Atomics.compareExchange(I32, state.base + CLK_ASKED, 0, 1) !== 0) return;
   const claim = { fails: state.base + CLK_FAILS, words: [state.base + CLK_ASKED] };
   if (kthread_start('clock', new URL('./clockthread.js', import.meta.url), is_main_thread(), claim)) return;
   askedHere = false;
-  startSoon = false;
 }
 
 /*
