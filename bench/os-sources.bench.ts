@@ -46,25 +46,25 @@ export function lwpReader(x: Arg): void {
  * says which path it took.
  */
 const PATHS = ['intr.host_waits', 'intr.host_direct', 'intr.host_taken', 'intr.os_events', 'intr.wakeups', 'intr.kick_rerings'] as const;
-const paths: Record<string, number> = {};
-function paths_note(n: number): string {
-  const per = (k: string): string => ((paths[k] ?? 0) / n).toFixed(2);
+type Paths = Record<(typeof PATHS)[number], number>;
+function paths_note(runs: readonly { paths: Paths }[], n: number): string {
+  const per = (k: (typeof PATHS)[number]): string => (runs.reduce((a, r) => a + r.paths[k], 0) / n).toFixed(2);
   return `per event: LWP host waits ${per('intr.host_waits')} (direct ${per('intr.host_direct')}), taken by the LWP ${per('intr.host_taken')}, ` +
     `OS events taken in all ${per('intr.os_events')}, intr thread wake-ups ${per('intr.wakeups')}, kicks rung again ${per('intr.kick_rerings')}`;
 }
 
-/** One ukern repetition: p50 and p99 one-way latency (us); the Node one is os-lib.ts's node_pipe_latency. */
-async function ukern_once(n: number, count = false): Promise<{ p50: number; p99: number }> {
+/** One ukern repetition: p50 and p99 one-way latency (us), and its events' paths; the Node one is os-lib.ts's node_pipe_latency. */
+async function ukern_once(n: number): Promise<{ p50: number; p99: number; paths: Paths }> {
   const x: Arg = { ...pipe_run(n), kq: sys.kqueue() };
   const writer = start_writer(x); // listened for at once: it may exit before the reader is collected
   kevent(x.kq, [EV_SET(x.r, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, 0)], 0, ZERO);
   const k0 = sys.kstat('intr');
   await sys.lwp_wait_async(sys.lwp_create({ module: SELF, export: 'lwpReader', arg: x }));
   const k1 = sys.kstat('intr');
-  if (count) for (const k of PATHS) paths[k] = (paths[k] ?? 0) + (k1[k] ?? 0) - (k0[k] ?? 0);
+  const paths = Object.fromEntries(PATHS.map((k) => [k, (k1[k] ?? 0) - (k0[k] ?? 0)])) as Paths;
   await writer;
   sys.close(x.kq); sys.close(x.r); sys.close(x.w);
-  return run_latency(x);
+  return { ...run_latency(x), paths };
 }
 
 /** The same in this (the main) thread's event loop: awaiting kevent_async, KQueue.wait()'s path. */
@@ -108,12 +108,12 @@ async function node_main_once(n: number): Promise<{ p50: number; p99: number }> 
 async function latency_figures(R: number, N: number): Promise<void> {
   console.log(`OS event sources (reps ${R}, ${N} writes each)`);
   await ukern_once(200); await node_pipe_latency(200); // warm-up: the intr thread runs, JIT
-  const u: { p50: number; p99: number }[] = [], nd: { p50: number; p99: number }[] = [];
-  for (let i = 0; i < R; i++) { u.push(await ukern_once(N, true)); nd.push(await node_pipe_latency(N)); }
+  const u: { p50: number; p99: number; paths: Paths }[] = [], nd: { p50: number; p99: number }[] = [];
+  for (let i = 0; i < R; i++) { u.push(await ukern_once(N)); nd.push(await node_pipe_latency(N)); }
   const up50 = median(u.map((x) => x.p50)), np50 = median(nd.map((x) => x.p50));
   report({ name: 'pipe write -> EVFILT_READ in an LWP blocked in kevent, p50 one-way', value: up50, unit: 'us',
     peer: "the same write -> 'data' in a worker's event loop", peerValue: np50, goal: '<= 1.2x', met: up50 <= 1.2 * np50,
-    note: `the LWP waits in epoll_pwait2 on the kernel's epoll set and takes the event in that call (intr/hostwait.ts); ${paths_note(R * N)}` });
+    note: `the LWP waits in epoll_pwait2 on the kernel's epoll set and takes the event in that call (intr/hostwait.ts); ${paths_note(u, R * N)}` });
   report({ name: 'pipe write -> EVFILT_READ in an LWP blocked in kevent, p99 one-way', value: median(u.map((x) => x.p99)), unit: 'us',
     peer: "the same write -> 'data', p99", peerValue: median(nd.map((x) => x.p99)), goal: 'reported' });
   await ukern_async_once(200); await node_main_once(200);

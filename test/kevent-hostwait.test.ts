@@ -17,10 +17,9 @@ import { spawn } from 'node:child_process';
 import * as sys from 'ukern/sys';
 import { pipe_high } from './fixtures/osfd.js';
 import { until, within, seed } from './helpers.js';
-import { reader, two_readers_exactly_once, triggers_reach_the_waiter } from './fixtures/hostwait-cases.js';
+import { kst, reader, two_readers_exactly_once, triggers_reach_the_waiter } from './fixtures/hostwait-cases.js';
 
 const F = new URL('./fixtures/kq-hostwait-lwp.js', import.meta.url);
-const kst = (k: string): number => sys.kstat('intr')[`intr.${k}`] ?? 0;
 
 test('two LWPs waiting in the host on the epoll set: one event per write each, nothing lost, doubled or left over (seeded)', async () => {
   await two_readers_exactly_once(400, true);

@@ -63,9 +63,9 @@ export interface SleepIdle {
   /**
    * The next callout deadline (Infinity: none). `busy`: when this sleeper
    * expects to be woken for its own sake at the latest (its timeout, or a
-   * deadline-aware wait's sleep end; Infinity: no such time), so that work
-   * the hook would do here (the clock thread's deferred start) waits for a
-   * sleep with room for it.
+   * deadline-aware wait's sleep end; Infinity: no such time; 0 for a
+   * poll), so that work the hook would do here (the clock thread's
+   * deferred start) waits for a sleep in which neither is due yet.
    */
   next(busy: number): number;
   run(): void;
