@@ -3,7 +3,9 @@
  *
  *   kernel.cjs        the whole kernel as one classic script (src/kernel.ts),
  *   kernel.cjs.cache  its V8 code cache, written after warming common paths,
- *   loader.js         compiles it once per thread with the cache (src/loader.ts),
+ *   ukern.cjs (.cache) the class layer (src/index.ts) as a script over it,
+ *                     loaded only by the `ukern` entry (src/loader.ts says why),
+ *   loader.js         compiles them once per thread with the cache (src/loader.ts),
  *   sys.js, index.js  the `ukern/sys` and `ukern` entries: ES modules that
  *                     export the names of that one instance,
  *   trampoline.cjs    the LWP workers' entry (the same instance; CommonJS, below),
@@ -84,18 +86,19 @@ const lwp0Cjs = await esbuild.build({
 // Node prints the source line of an uncaught error's first frame, and one
 // line of the whole kernel was 360 KiB of it.
 //
-// Its entry is src/kernel.ts's exports written out, with `sys` and `ukern`
+// Its entry is src/kernel.ts's exports written out, with `sys` and `ext`
 // as plain objects of their names: `export * as sys` made esbuild build each
 // namespace of ~400 getters at load (one closure and defineProperty each),
 // only for the entries to read every one once; the rest, what the threads
 // run, is src/kernel-threads.ts as it is.
 const namesOf = async (from) => Object.keys(await import(pathToFileURL(`${root}${from}`).href)).sort();
-const sysNames = await namesOf('build/src/sys/index.js'), ukernNames = await namesOf('build/src/index.js');
+const sysNames = await namesOf('build/src/sys/index.js'), extNames = await namesOf('build/src/sys/ext.js');
+const ukernNames = await namesOf('build/src/index.js'), constNames = await namesOf('build/src/sys/constants.js');
 const kernelEntry = [
   `import { ${sysNames.map((n) => `${n} as s$${n}`).join(', ')} } from './build/src/sys/index.js';`,
-  `import { ${ukernNames.map((n) => `${n} as u$${n}`).join(', ')} } from './build/src/index.js';`,
+  `import { ${extNames.map((n) => `${n} as e$${n}`).join(', ')} } from './build/src/sys/ext.js';`,
   `export const sys = { ${sysNames.map((n) => `${n}: s$${n}`).join(', ')} };`,
-  `export const ukern = { ${ukernNames.map((n) => `${n}: u$${n}`).join(', ')} };`,
+  `export const ext = { ${extNames.map((n) => `${n}: e$${n}`).join(', ')} };`,
   `export * from './build/src/kernel-threads.js';`,
 ].join('\n');
 await esbuild.build({
@@ -113,6 +116,54 @@ await esbuild.build({
   footer: { js: WRAP_TAIL },
   charset: 'ascii', // (esbuild's default, stated: src/loader.ts reads the file as latin1)
 });
+
+// The class layer as a script of its own over the kernel's (src/loader.ts
+// says why): src/index.ts and what it imports, but its imports of the sys
+// layer (src/sys: index, ext, constants) are the kernel instance's objects,
+// required as KERNEL_ID (the loader passes this thread's kernel under it), so
+// the classes call the same instance as everything else in the thread.
+const { KERNEL_ID } = await import(pathToFileURL(`${root}build/src/loader.js`).href);
+const sysLayer = new Map([
+  [`${root}build/src/sys/index.js`, `export const { ${sysNames.join(', ')} } = require(${JSON.stringify(KERNEL_ID)}).sys;`],
+  [`${root}build/src/sys/ext.js`, `export const { ${extNames.join(', ')} } = require(${JSON.stringify(KERNEL_ID)}).ext;`],
+  [`${root}build/src/sys/constants.js`, `export const { ${constNames.join(', ')} } = require(${JSON.stringify(KERNEL_ID)}).sys;`],
+]);
+const classesBuild = await esbuild.build({
+  ...common,
+  stdin: {
+    contents: [
+      `import { ${ukernNames.map((n) => `${n} as u$${n}`).join(', ')} } from './build/src/index.js';`,
+      `export const ukern = { ${ukernNames.map((n) => `${n}: u$${n}`).join(', ')} };`,
+    ].join('\n'),
+    resolveDir: root, sourcefile: 'ukern-entry.js', loader: 'js',
+  },
+  outfile: out('ukern.cjs'),
+  format: 'cjs',
+  external: [...common.external, KERNEL_ID],
+  define: { 'import.meta.url': '__ukern_url' },
+  minifyWhitespace: true,
+  lineLimit: 160,
+  banner: { js: `${WRAP_HEAD}"use strict";` },
+  footer: { js: WRAP_TAIL },
+  charset: 'ascii',
+  metafile: true,
+  plugins: [{
+    name: 'ukern-sys-layer',
+    setup(b) {
+      b.onResolve({ filter: /\/sys\/(index|ext|constants)\.js$/ }, (a) => {
+        const p = fileURLToPath(new URL(a.path, pathToFileURL(`${a.resolveDir}/`)));
+        return sysLayer.has(p) ? { path: p, namespace: 'ukern-sys' } : undefined;
+      });
+      b.onLoad({ filter: /.*/, namespace: 'ukern-sys' }, (a) => ({ contents: sysLayer.get(a.path), loader: 'js' }));
+    },
+  }],
+});
+// No kernel code in it: a kernel module bundled in would be a second copy
+// of its state in the thread, beside the kernel script's.
+{
+  const stray = Object.keys(classesBuild.metafile.inputs).filter((f) => /^build\/src\/(kern|lwp|ports|timers|kqueue|signals|intr|aio|sys)\//.test(f));
+  if (stray.length > 0) { console.error(`bundle: kernel modules in ukern.cjs: ${stray.join(', ')}`); process.exit(1); }
+}
 
 // The loader and the class layer's LWP start shim: ES modules of their own.
 await esbuild.build({
@@ -150,24 +201,24 @@ await esbuild.build({
 // thread (the loader keeps it on globalThis). `body`: lines after the
 // loader's import; `format` 'cjs' for the files below that name a CommonJS
 // entry (import.meta.url then stands for the file's own URL).
-async function entry(file, what, body, format = 'esm') {
+async function entry(file, what, body, format = 'esm', load = 'kernel') {
   const banner = `// Generated by scripts/bundle.mjs: ${what}, from this thread's one kernel instance (the loader, src/loader.ts, built in).`;
   const cjs = format === 'cjs';
   await esbuild.build({
     ...common,
-    stdin: { contents: [`import { kernel } from './loader.js';`, ...body].join('\n'), resolveDir: out(''), sourcefile: `entry:${file}`, loader: 'js' },
+    stdin: { contents: [`import { ${load} } from './loader.js';`, ...body].join('\n'), resolveDir: out(''), sourcefile: `entry:${file}`, loader: 'js' },
     outfile: out(file),
     format,
     ...(cjs ? { define: { 'import.meta.url': '__ukern_entry_url' } } : {}),
     banner: { js: cjs ? `${banner}\nvar __ukern_entry_url = require("node:url").pathToFileURL(__filename).href;` : banner },
   });
 }
-async function facade(file, from, pick) {
+async function facade(file, from, pick, load = 'kernel') {
   const names = await namesOf(from);
-  await entry(file, `the names of ${from}`, [`const k = kernel().${pick};`, `export const { ${names.join(', ')} } = k;`]);
+  await entry(file, `the names of ${from}`, [`const k = ${load}().${pick};`, `export const { ${names.join(', ')} } = k;`], 'esm', load);
 }
 await facade('sys.js', 'build/src/sys/index.js', 'sys');
-await facade('index.js', 'build/src/index.js', 'ukern');
+await facade('index.js', 'build/src/index.js', 'ukern', 'classes');
 // The `ukern` command (src/cli) as users run it: its modules over the two
 // entries above, so the demo and the LWPs it starts (demo-worker.js,
 // demo-filter.js: start modules, found beside the chunk that names them)

@@ -1,19 +1,20 @@
 /**
- * Writes build/bundle/kernel.cjs.cache (run by scripts/bundle.mjs in a
- * fresh process): compiles the kernel script, exercises the calls nearly
- * every program makes (ports, kqueue, clocks, a timer on the manual clock),
- * none of which starts a thread, and saves V8's code cache, which then holds
- * the bytecode of those paths too (src/loader.ts).
+ * Writes build/bundle/kernel.cjs.cache and ukern.cjs.cache (run by
+ * scripts/bundle.mjs in a fresh process): compiles the kernel script,
+ * exercises the calls nearly every program makes (ports, kqueue, clocks, a
+ * timer on the manual clock), none of which starts a thread, and saves V8's
+ * code cache, which then holds the bytecode of those paths too
+ * (src/loader.ts); then the same for the class layer's script over it.
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const { kernel_cache } = await import(new URL('../build/bundle/loader.js', import.meta.url).href);
-const file = fileURLToPath(new URL('../build/bundle/kernel.cjs.cache', import.meta.url));
+const { script_cache } = await import(new URL('../build/bundle/loader.js', import.meta.url).href);
+const file = (f) => fileURLToPath(new URL(`../build/bundle/${f}.cjs.cache`, import.meta.url));
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 let asyncWarm;
 
-const data = kernel_cache(({ sys }) => {
+const data = script_cache('kernel', ({ sys }) => {
   sys.boot();
   sys.clock_gettime(sys.CLOCK_MONOTONIC);
   sys.clock_gettime(sys.CLOCK_REALTIME);
@@ -36,4 +37,19 @@ const data = kernel_cache(({ sys }) => {
   sys.close(kq);
 });
 await asyncWarm;
-writeFileSync(file, data);
+writeFileSync(file('kernel'), data);
+
+// The classes most programs of the class layer make: a Port (sync and
+// Promise gets), a KQueue with a user event, a Timer on the manual clock.
+let classWarm;
+const classes = script_cache('ukern', ({ ukern }) => {
+  const port = new ukern.Port();
+  port.sendSync(1, 2);
+  port.getSync({ timeout: 0 });
+  port.sendSync(1, 3);
+  classWarm = port.get({ timeout: 0 }).finally(() => port.close());
+  const kq = new ukern.KQueue();
+  kq.close();
+});
+await classWarm;
+writeFileSync(file('ukern'), classes);

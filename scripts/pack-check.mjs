@@ -33,7 +33,7 @@ try {
   const [info] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', dir], root));
   const files = info.files.map((f) => f.path);
   const must = ['package.json', 'README.md', 'LICENSE', 'build/bundle/sys.js', 'build/bundle/index.js', 'build/bundle/kernel.cjs',
-    'build/bundle/kernel.cjs.cache', 'build/bundle/trampoline.cjs', 'build/bundle/loader.js', 'build/bundle/lwp0.js',
+    'build/bundle/kernel.cjs.cache', 'build/bundle/ukern.cjs', 'build/bundle/ukern.cjs.cache', 'build/bundle/trampoline.cjs', 'build/bundle/loader.js', 'build/bundle/lwp0.js',
     'build/bundle/clockthread.cjs', 'build/bundle/intrthread.cjs', 'build/bundle/aiothread.cjs', 'build/bundle/lwp0-kern.cjs', 'build/src/index.d.ts', 'build/src/sys/index.d.ts', 'build/bundle/cli/main.js',
     'build/bundle/cli/demo-worker.js', 'build/bundle/cli/demo-filter.js'];
   for (const f of must) if (!files.includes(f)) fail(`the tarball lacks ${f}`);

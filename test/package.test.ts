@@ -20,6 +20,23 @@ test('ukern and ukern/sys by name: one kernel per thread, shared with LWPs on th
   assert.equal(o.timer, true, 'a timer armed by a program of the package did not expire');
   assert.equal(o.kthreads, true, 'the clock and intr threads did not start from the bundle');
   assert.equal(o.cache, 'used', 'V8 rejected the kernel script\'s code cache (or it is missing)');
+  assert.equal(o.classesCache, 'used', 'V8 rejected the class layer script\'s code cache (or it is missing)');
+});
+
+test('ukern/sys alone loads the kernel script, not the class layer\'s', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const loader = new URL('../src/loader.js', import.meta.url).href;
+  const code = `const s = await import('ukern/sys'); s.boot(); s.port_create();
+    const { kernel_cache_state } = await import(${JSON.stringify(loader)});
+    console.log(JSON.stringify([kernel_cache_state('kernel'), kernel_cache_state('ukern')]));
+    await import('ukern');
+    console.log(JSON.stringify([kernel_cache_state('kernel'), kernel_cache_state('ukern')]));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: fileURLToPath(new URL('../..', import.meta.url)), encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const [sysOnly, both] = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as string[]);
+  assert.deepEqual(sysOnly, ['used', 'not loaded'], 'importing ukern/sys loaded the class layer');
+  assert.deepEqual(both, ['used', 'used'], 'importing ukern did not load the class layer over the same kernel');
 });
 
 test('kernel threads of the bundle start from CommonJS entries over the kernel script; of the compiled tree, from those when current', async () => {

@@ -55,5 +55,6 @@ out.kthreads = sys.kstat('clock')['clock.started'] === 1 && sys.kstat('intr')['i
 sys.close(kq); sys.close(tp);
 
 out.cache = kernel_cache_state();
+out.classesCache = kernel_cache_state('ukern');
 console.log(JSON.stringify(out));
 port.close();
