@@ -12,7 +12,7 @@
  * writes).
  */
 import type { MessagePort } from 'node:worker_threads';
-import * as fs from 'node:fs';
+import { fdatasyncSync, fsyncSync, readSync, writeSync } from 'node:fs';
 import { worker_threads } from '../kern/host.js';
 import { attach_system_thread, type KernelImage } from '../kern/boot.js';
 import * as kmem from '../kern/kmem.js';
@@ -99,7 +99,7 @@ export function aiothread_main(image: KernelImage): never {
       if ((op === aio.OP_READ || op === aio.OP_WRITE) && !ready(h, fd, op, isStream)) { buffer_of(id); return -aio.ECANCELED_NO; }
       if (op === aio.OP_FSYNC || op === aio.OP_DSYNC) {
         run_sync(aio_fsync_barrier(h, fd));
-        if (op === aio.OP_FSYNC) fs.fsyncSync(fd); else fs.fdatasyncSync(fd);
+        if (op === aio.OP_FSYNC) fsyncSync(fd); else fdatasyncSync(fd);
         return 0;
       }
       const buf = buffer_of(id);
@@ -107,7 +107,7 @@ export function aiothread_main(image: KernelImage): never {
       const n = kmem.I32[h + aio.R.nbytes]!, off = aio.f64r(h, aio.R.offset);
       // A pipe or socket has no offset (pread there is ESPIPE): the stream position, as io_uring does.
       const pos = off < 0 || isStream ? null : off;
-      return op === aio.OP_READ ? fs.readSync(fd, buf, 0, n, pos) : fs.writeSync(fd, buf, 0, n, pos);
+      return op === aio.OP_READ ? readSync(fd, buf, 0, n, pos) : writeSync(fd, buf, 0, n, pos);
     } catch (e) {
       return errOf(e);
     }

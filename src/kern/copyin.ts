@@ -145,13 +145,19 @@ const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
  * against ~300 ns for a loop of keyed loads into a dictionary).
  */
 export function copyin_struct<K extends string>(what: string, keys: readonly K[]): StructCopier<K> {
-  for (const k of keys) if (!IDENT.test(k)) throw new KernelAssertionError(`copyin_struct: bad field name ${k}`);
-  const body = `return { ${keys.map((k) => `${k}: v.${k}`).join(', ')} };`;
-  const read = new Function('v', body) as (v: object) => Record<K, unknown>;
+  // Compiled at the first copy, not at the module's load: the copiers are
+  // made at the kernel script's top level, and code made by new Function
+  // is in no code cache, so every thread compiled all of them (~0.5 ms of
+  // each fresh thread's load) for the few calls it makes.
+  let read: ((v: object) => Record<K, unknown>) | undefined;
+  const compile = (): (v: object) => Record<K, unknown> => {
+    for (const k of keys) if (!IDENT.test(k)) throw new KernelAssertionError(`copyin_struct: bad field name ${k}`);
+    return new Function('v', `return { ${keys.map((k) => `${k}: v.${k}`).join(', ')} };`) as (v: object) => Record<K, unknown>;
+  };
   return (v: unknown, syscall: string) => {
     copyin_check(syscall);
     if (v === null || typeof v !== 'object') arg_type(syscall, `${what} must be an object, got ${describe(v)}`);
-    return read(v);
+    return (read ??= compile())(v);
   };
 }
 
