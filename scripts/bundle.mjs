@@ -259,13 +259,15 @@ await esbuild.build({
 // bundle of its own, a second copy of the kernel compiled without a cache:
 // ~22 ms of a fresh worker's CPU before its first line of work, against ~7
 // for the kernel script (measured: a worker loading each, five runs).
+// Each compiles the kernel text its starter put in the image, when it did
+// (src/loader.ts KernelText), else reads the files.
 const image = `require('node:worker_threads').workerData.image`;
-await entry('trampoline.cjs', 'the LWP worker entry (src/lwp/trampoline.ts)', ['kernel().trampoline_start((s) => import(s));'], 'cjs');
-await entry('clockthread.cjs', 'the clock thread (src/timers/clockthread.ts)', [`kernel().clockthread_main(${image});`], 'cjs');
-await entry('intrthread.cjs', 'the intr thread (src/intr/intrthread.ts)', [`kernel().intrthread_main(${image});`], 'cjs');
-await entry('aiothread.cjs', 'an I/O thread of the threads engine (src/aio/aiothread.ts)', [`kernel().aiothread_main(${image});`], 'cjs');
+await entry('trampoline.cjs', 'the LWP worker entry (src/lwp/trampoline.ts)', [`kernel(${image}.text).trampoline_start((s) => import(s));`], 'cjs');
+await entry('clockthread.cjs', 'the clock thread (src/timers/clockthread.ts)', [`const image = ${image};`, 'kernel(image.text).clockthread_main(image);'], 'cjs');
+await entry('intrthread.cjs', 'the intr thread (src/intr/intrthread.ts)', [`const image = ${image};`, 'kernel(image.text).intrthread_main(image);'], 'cjs');
+await entry('aiothread.cjs', 'an I/O thread of the threads engine (src/aio/aiothread.ts)', [`const image = ${image};`, 'kernel(image.text).aiothread_main(image);'], 'cjs');
 // What lwp0 (eval'd CommonJS, below) requires of the kernel when it first needs it (src/lwp/lwp0-kern.ts).
-await entry('lwp0-kern.cjs', "lwp0's kernel part (src/lwp/lwp0-kern.ts)", ['module.exports = kernel().lwp0_kern;'], 'cjs');
+await entry('lwp0-kern.cjs', "lwp0's kernel part (src/lwp/lwp0-kern.ts)", [`module.exports = kernel(${image}.text).lwp0_kern;`], 'cjs');
 
 // The code cache, from a fresh process: the script compiled and run, then
 // its common paths exercised (no thread is started), so that their bytecode

@@ -37,6 +37,7 @@ import type * as Url from 'node:url';
 import type * as Vm from 'node:vm';
 import type * as Kernel from './kernel.js';
 import type * as Classes from './index.js';
+import type { KernelText } from './kern/boot.js';
 
 // Builtins through require, not ES imports: an ES import of node:fs makes
 // Node build the module's ESM facade, which reads every export, and its
@@ -96,34 +97,92 @@ function requireFor(which: ScriptName, script: string): NodeRequire {
   return Object.assign((id: string): unknown => (id === KERNEL_ID ? k : base(id)), base) as NodeRequire;
 }
 
-function compile(which: ScriptName, cachedData?: Buffer): { script: Vm.Script; run: () => object } {
+/**
+ * The kernel script and its code cache in shared memory: what the booting
+ * thread hands the threads the kernel starts (in their workerData, with the
+ * kernel image: kern/boot.ts KernelImage.text), so that they compile the
+ * very script it runs without reading the files again. `script` and `cache`
+ * are byte lengths: the script's latin1 bytes first, then the cache's.
+ *
+ * Why: a fresh worker spent ~4.5 ms reading the two files (~0.9 MB into
+ * fresh memory: page faults, on this VM the larger part), against ~1.5 ms
+ * making its string and cache view from this memory (twelve fresh workers
+ * each, medians); every LWP worker and kernel thread pays it before its
+ * first line of work, a burst of LWPs once per worker.
+ */
+export type { KernelText };
+
+/** Where this thread's kernel script came from: read from the files, or given by the thread that started it. */
+export type KernelSource = 'file' | 'shared' | 'not loaded';
+
+/** This thread's kernel script's source (kept on globalThis, as the instance is). */
+export function kernel_source(): KernelSource {
+  return (g[SOURCE_KEY] as KernelSource | undefined) ?? 'not loaded';
+}
+const SOURCE_KEY = Symbol.for('ukern.kernel.source');
+/**
+ * The provider the kernel calls (kern/boot.ts kernel_image_shared) for the
+ * text to put in a new thread's workerData: the KernelText this thread was
+ * given, or one made from what it read, at the first call.
+ */
+const TEXT_KEY = Symbol.for('ukern.kernel.text');
+
+function compile(which: ScriptName, cachedData?: Buffer, source?: string): { script: Vm.Script; source: string; run: () => object } {
   const f = files(which);
   // The scripts are ASCII (scripts/bundle.mjs builds them with charset 'ascii':
   // esbuild escapes anything else), so they are read as latin1, which makes the
   // one-byte string at once (~0.3 ms less than utf8's check, in a worker).
-  const script = new vm.Script(readFileSync(f.script, 'latin1'), { filename: f.script, cachedData });
+  const src = source ?? readFileSync(f.script, 'latin1');
+  const script = new vm.Script(src, { filename: f.script, cachedData });
   const run = (): object => {
     const fn = script.runInThisContext() as (e: object, r: NodeRequire, m: { exports: object }, u: string) => void;
     const m = { exports: {} };
     fn(m.exports, requireFor(which, f.script), m, f.url);
     return m.exports;
   };
-  return { script, run };
+  return { script, source: src, run };
 }
 
-function load(which: ScriptName): object {
+function load(which: ScriptName, text?: KernelText): object {
   const k = g[KEY[which]] as object | undefined;
   if (k !== undefined) return k;
-  let cached: Buffer | undefined;
-  try { cached = readFileSync(files(which).cache); } catch { /* no cache: compile */ }
-  const c = compile(which, cached);
+  let cached: Buffer | undefined, source: string | undefined;
+  if (text !== undefined) {
+    source = Buffer.from(text.sab, 0, text.script).toString('latin1');
+    if (text.cache > 0) cached = Buffer.from(text.sab, text.script, text.cache);
+  } else {
+    try { cached = readFileSync(files(which).cache); } catch { /* no cache: compile */ }
+  }
+  const c = compile(which, cached, source);
   g[CACHE_KEY[which]] = cached === undefined ? 'absent' : c.script.cachedDataRejected === true ? 'rejected' : 'used';
+  if (which === 'kernel') {
+    g[SOURCE_KEY] = text !== undefined ? 'shared' : 'file';
+    // The text for the threads this one starts: the same memory if it was
+    // given, else made at the first start from what was read (the cache
+    // bytes kept until then; the source string V8 keeps for the script).
+    let shared = text;
+    let keep = cached;
+    g[TEXT_KEY] = (): KernelText => {
+      if (shared !== undefined) return shared;
+      const n = c.source.length, m = keep?.length ?? 0;
+      const sab = new SharedArrayBuffer(n + m);
+      const b = Buffer.from(sab);
+      b.write(c.source, 0, n, 'latin1');
+      if (keep !== undefined) b.set(keep, n);
+      keep = undefined;
+      return (shared = { sab, script: n, cache: m });
+    };
+  }
   return (g[KEY[which]] = c.run());
 }
 
-/** This thread's kernel (compiled and run at the first call). */
-export function kernel(): KernelScript {
-  return load('kernel') as KernelScript;
+/**
+ * This thread's kernel (compiled and run at the first call): from `text`
+ * when the thread that started this one gave it (workerData.image.text),
+ * else from the files.
+ */
+export function kernel(text?: KernelText): KernelScript {
+  return load('kernel', text) as KernelScript;
 }
 
 /** This thread's class layer, over its kernel (both loaded at the first call). */

@@ -33,7 +33,17 @@ export interface KernelImage {
    * LWP should not pay for them: src/lwp/lwp0.ts).
    */
   prestart: boolean;
+  /**
+   * The kernel script and its code cache in shared memory, for the threads
+   * the kernel starts to compile without reading the files (src/loader.ts
+   * says why); set by {@link kernel_image_shared} when this kernel came from
+   * the bundle's loader. Absent: they read the files.
+   */
+  text?: KernelText;
 }
+
+/** The kernel script's bytes (latin1) and then its code cache's, in one shared buffer: byte lengths of each. */
+export interface KernelText { sab: SharedArrayBuffer; script: number; cache: number }
 
 let image: KernelImage | undefined;
 let tun: Tunables = resolve_options(undefined);
@@ -46,6 +56,22 @@ export function booted(): boolean { return image !== undefined; }
 export function kernel_image(): KernelImage {
   if (image === undefined) fail('EINVAL', 'kernel_image', 'kernel not booted');
   return image;
+}
+
+/**
+ * This thread's kernel image, to pass to a thread it starts: with the
+ * kernel text its loader offers (the provider src/loader.ts leaves on
+ * globalThis), set on the image once, so that every later start and the
+ * threads those start pass the same memory. A thread started with a text
+ * already has it on its image; the compiled tree offers none.
+ */
+export function kernel_image_shared(): KernelImage {
+  const img = kernel_image();
+  if (img.text === undefined) {
+    const provide = (globalThis as { [k: symbol]: unknown })[Symbol.for('ukern.kernel.text')];
+    if (typeof provide === 'function') img.text = (provide as () => KernelText)();
+  }
+  return img;
 }
 
 type Hook = () => void;

@@ -42,7 +42,7 @@ import { fileURLToPath } from 'node:url';
 import { I32 } from '../kern/kmem.js';
 import { panicked } from '../kern/hdr.js';
 import { panic_mark } from '../kern/panic.js';
-import { kernel_image, on_boot } from '../kern/boot.js';
+import { kernel_image, kernel_image_shared, on_boot } from '../kern/boot.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { P, curproc } from '../kern/proc.js';
 import { WorkerPool, type Lwp0Request } from './pool.js';
@@ -85,7 +85,7 @@ export function lwp0_post(m: Lwp0Request): void {
 let pool: WorkerPool | undefined;
 function main_pool(): WorkerPool {
   if (pool !== undefined) return pool;
-  const img = kernel_image();
+  const img = kernel_image_shared();
   pool = new WorkerPool(img, TRAMPOLINE, img.tunables.lwp_pool!, img.tunables.lwp_pool_linger!, {
     reap: lwp_reap_dead,
     changed() { lwp0_refresh(); publish(); },
@@ -184,7 +184,7 @@ function fail_up(name: string): string | undefined {
 /** Starts a kernel worker with the execArgv Worker accepts (per-process flags it names as invalid are dropped). */
 function new_kernel_worker(module: URL, name: string): Worker {
   return worker_start(kernel_module_url(module), {
-    workerData: { image: kernel_image(), trampoline: TRAMPOLINE },
+    workerData: { image: kernel_image_shared(), trampoline: TRAMPOLINE },
     name: `ukern ${name}`,
   });
 }
@@ -236,7 +236,7 @@ function lwp0_worker(): Worker {
   }
   return worker_start(UKERN_LWP0_CJS, {
     eval: true,
-    workerData: { image: kernel_image(), trampoline: TRAMPOLINE, kern: new URL('./lwp0-kern.cjs', import.meta.url).href },
+    workerData: { image: kernel_image_shared(), trampoline: TRAMPOLINE, kern: new URL('./lwp0-kern.cjs', import.meta.url).href },
     name: 'ukern lwp0',
   });
 }

@@ -5,7 +5,7 @@
  */
 import * as sys from 'ukern/sys';
 import { Port, SysError } from 'ukern';
-import { kernel_cache_state } from '../../src/loader.js';
+import { kernel_cache_state, kernel_source } from '../../src/loader.js';
 
 const out: Record<string, unknown> = {};
 const fixture = new URL('../fixtures/package-lwp.js', import.meta.url);
@@ -24,6 +24,11 @@ const lid = sys.lwp_create({ module: fixture, export: 'hello', arg: { port: port
 const got = sys.port_get(port.fd, { tv_sec: 30, tv_nsec: 0 });
 sys.lwp_wait(lid);
 out.lwp = got.portev_events === 1 && got.portev_user === lid;
+
+// The LWP's worker compiled the kernel text this thread read (shared memory), not the files again.
+const src = sys.lwp_create({ module: fixture, export: 'source', arg: { port: port.fd } });
+out.lwpSource = sys.port_get(port.fd, { tv_sec: 30, tv_nsec: 0 }).portev_events === 1 && kernel_source() === 'file';
+sys.lwp_wait(src);
 
 // process.exit() in an LWP while this thread blocks in lwp_wait: the trampoline exits the LWP itself.
 const dying = sys.lwp_create({ module: fixture, export: 'die', arg: null });
