@@ -267,7 +267,8 @@ await entry('clockthread.cjs', 'the clock thread (src/timers/clockthread.ts)', [
 await entry('intrthread.cjs', 'the intr thread (src/intr/intrthread.ts)', [`const image = ${image};`, 'kernel(image.text).intrthread_main(image);'], 'cjs');
 await entry('aiothread.cjs', 'an I/O thread of the threads engine (src/aio/aiothread.ts)', [`const image = ${image};`, 'kernel(image.text).aiothread_main(image);'], 'cjs');
 // What lwp0 (eval'd CommonJS, below) requires of the kernel when it first needs it (src/lwp/lwp0-kern.ts).
-await entry('lwp0-kern.cjs', "lwp0's kernel part (src/lwp/lwp0-kern.ts)", [`module.exports = kernel(${image}.text).lwp0_kern;`], 'cjs');
+// (Also required by a plain worker: bench/startup-child.ts's floor of a worker that loads the kernel.)
+await entry('lwp0-kern.cjs', "lwp0's kernel part (src/lwp/lwp0-kern.ts)", ["module.exports = kernel(require('node:worker_threads').workerData?.image?.text).lwp0_kern;"], 'cjs');
 
 // The code cache, from a fresh process: the script compiled and run, then
 // its common paths exercised (no thread is started), so that their bytecode

@@ -2,7 +2,7 @@
  * diagnostics_channel: the kernel's notable events, published on named
  * channels as undici and Node's own subsystems do. Nothing is built or
  * published while a channel has no subscribers (one property load:
- * `hasSubscribers`). A subscriber is user code, so it never runs under a
+ * `hasSubscribers`, once the thread has made the channel: DiagChannel). A subscriber is user code, so it never runs under a
  * kernel lock: a publish from a thread that holds one is deferred to a
  * microtask. Channels are per thread, like all of Node's: an event is
  * published in the thread where it happens (an LWP's exit in its own
@@ -20,25 +20,38 @@
  *   ukern:panic         { message, lid }                     the kernel panicked (once)
  *   ukern:signal        { lid, signo, action, info }         an LWP took a signal: action 'handler', 'default' or 'ignore', in the taking thread
  */
-import { channel, type Channel } from 'node:diagnostics_channel';
+import type * as DiagnosticsChannel from 'node:diagnostics_channel';
 import { I32 } from './kmem.js';
 import { cur } from './hdr.js';
-
-export const dc_lwp_create: Channel = channel('ukern:lwp:create');
-export const dc_lwp_exit: Channel = channel('ukern:lwp:exit');
-export const dc_port_alert: Channel = channel('ukern:port:alert');
-export const dc_port_close: Channel = channel('ukern:port:close');
-export const dc_timer_overrun: Channel = channel('ukern:timer:overrun');
-export const dc_kqueue_close: Channel = channel('ukern:kqueue:close');
-export const dc_panic: Channel = channel('ukern:panic');
-export const dc_signal: Channel = channel('ukern:signal');
+import { host_builtin } from './host.js';
 
 /**
- * Publishes `make()` on `ch` if anyone listens; deferred to a microtask when
- * this thread holds a kernel lock. Call sites test `ch.hasSubscribers`
- * first when building the message costs anything.
+ * One of the kernel's channels: its name, and Node's channel object, made
+ * at this thread's first publish on it. Not at load: node:diagnostics_channel
+ * and the eight channels cost every thread ~0.3 ms of its kernel load
+ * (measured, the kernel script's top level module by module), and most
+ * threads publish on few of them. Nothing is lost by waiting: Node keeps a
+ * channel by name, so a subscriber that came first is found then.
  */
-export function diag_publish(ch: Channel, make: () => object): void {
+export interface DiagChannel { readonly name: string; ch?: DiagnosticsChannel.Channel }
+
+export const dc_lwp_create: DiagChannel = { name: 'ukern:lwp:create' };
+export const dc_lwp_exit: DiagChannel = { name: 'ukern:lwp:exit' };
+export const dc_port_alert: DiagChannel = { name: 'ukern:port:alert' };
+export const dc_port_close: DiagChannel = { name: 'ukern:port:close' };
+export const dc_timer_overrun: DiagChannel = { name: 'ukern:timer:overrun' };
+export const dc_kqueue_close: DiagChannel = { name: 'ukern:kqueue:close' };
+export const dc_panic: DiagChannel = { name: 'ukern:panic' };
+export const dc_signal: DiagChannel = { name: 'ukern:signal' };
+
+let channel: typeof DiagnosticsChannel.channel | undefined;
+
+/**
+ * Publishes `make()` on `d` if anyone listens; deferred to a microtask when
+ * this thread holds a kernel lock. Nothing is built while nobody listens.
+ */
+export function diag_publish(d: DiagChannel, make: () => object): void {
+  const ch = d.ch ??= (channel ??= (host_builtin('node:diagnostics_channel') as typeof DiagnosticsChannel).channel)(d.name);
   if (!ch.hasSubscribers) return;
   const msg = make();
   if ((I32[cur.nlocksw]! | 0) !== 0) queueMicrotask(() => ch.publish(msg));

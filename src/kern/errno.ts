@@ -28,7 +28,7 @@ const linux = process.platform === 'linux';
 const missing: Readonly<Record<string, number>> = {
   EBADFD: linux ? 77 : 81, EOWNERDEAD: linux ? 130 : 58, ENOTRECOVERABLE: linux ? 131 : 59,
 };
-const errnos = { ...missing, ...(constants.errno as Readonly<Record<string, number>>) } as Readonly<Record<string, number>>;
+const hostErrnos = constants.errno as Readonly<Record<string, number>>;
 
 /** Error codes the kernel raises. */
 export type ErrnoCode =
@@ -39,18 +39,29 @@ export type ErrnoCode =
   | 'EACCES' | 'ENOTDIR' | 'ELOOP' | 'ENAMETOOLONG' // a path's (PORT_SOURCE_FILE)
   | 'ECANCELED' | 'EINPROGRESS'; // aio: a cancelled request, one not done yet
 
-/** Codes by host number, the first name of each (EAGAIN, not its alias EWOULDBLOCK, as libuv names them). */
-const codes = new Map<number, string>();
-for (const [k, v] of Object.entries(errnos)) if (!codes.has(v)) codes.set(v, k);
+/**
+ * Codes by host number, the first name of each (EAGAIN, not its alias
+ * EWOULDBLOCK, as libuv names them): made at the first host number looked
+ * up, not at load (~0.2 ms of every thread's kernel load, for a table most
+ * threads never read).
+ */
+let codes: Map<number, string> | undefined;
+function codes_make(): Map<number, string> {
+  const m = new Map<number, string>();
+  const add = (k: string): void => { const n = errno_of(k as ErrnoCode); if (!m.has(n)) m.set(n, k); };
+  for (const k of Object.keys(missing)) add(k);
+  for (const k of Object.keys(hostErrnos)) add(k);
+  return m;
+}
 
 /** The code of a host errno number (positive), e.g. a host call's result; EIO for one the host does not name. */
 export function errno_code(n: number): ErrnoCode {
-  return (codes.get(n) ?? 'EIO') as ErrnoCode;
+  return ((codes ??= codes_make()).get(n) ?? 'EIO') as ErrnoCode;
 }
 
-/** Host errno number (positive) for a code, as C code sees it. */
+/** Host errno number (positive) for a code, as C code sees it (the host's, else `missing`'s). */
 export function errno_of(code: ErrnoCode): number {
-  const n = errnos[code];
+  const n = hostErrnos[code] ?? missing[code];
   if (n === undefined) throw new KernelAssertionError(`errno ${code} unknown on this host`);
   return n;
 }
