@@ -101,12 +101,11 @@ const kernelEntry = [
   `export const ext = { ${extNames.map((n) => `${n}: e$${n}`).join(', ')} };`,
   `export * from './build/src/kernel-threads.js';`,
 ].join('\n');
-await esbuild.build({
+// What both scripts the loader compiles are built as (this one and the class
+// layer's, below).
+const script = {
   ...common,
-  stdin: { contents: kernelEntry, resolveDir: root, sourcefile: 'kernel-entry.js', loader: 'js' },
-  outfile: out('kernel.cjs'),
   format: 'cjs',
-  define: { 'import.meta.url': '__ukern_url', UKERN_LWP0_CJS: JSON.stringify(lwp0Cjs.outputFiles[0].text), UKERN_TRAMPOLINE: '"./trampoline.cjs"' },
   minifyWhitespace: true,
   lineLimit: 160, // short lines: an uncaught error prints its source line
   // The file is the function expression the loader compiles as read (src/loader.ts
@@ -115,6 +114,12 @@ await esbuild.build({
   banner: { js: `${WRAP_HEAD}"use strict";` },
   footer: { js: WRAP_TAIL },
   charset: 'ascii', // (esbuild's default, stated: src/loader.ts reads the file as latin1)
+};
+await esbuild.build({
+  ...script,
+  stdin: { contents: kernelEntry, resolveDir: root, sourcefile: 'kernel-entry.js', loader: 'js' },
+  outfile: out('kernel.cjs'),
+  define: { 'import.meta.url': '__ukern_url', UKERN_LWP0_CJS: JSON.stringify(lwp0Cjs.outputFiles[0].text), UKERN_TRAMPOLINE: '"./trampoline.cjs"' },
 });
 
 // The class layer as a script of its own over the kernel's (src/loader.ts
@@ -129,7 +134,7 @@ const sysLayer = new Map([
   [`${root}build/src/sys/constants.js`, `export const { ${constNames.join(', ')} } = require(${JSON.stringify(KERNEL_ID)}).sys;`],
 ]);
 const classesBuild = await esbuild.build({
-  ...common,
+  ...script,
   stdin: {
     contents: [
       `import { ${ukernNames.map((n) => `${n} as u$${n}`).join(', ')} } from './build/src/index.js';`,
@@ -138,14 +143,8 @@ const classesBuild = await esbuild.build({
     resolveDir: root, sourcefile: 'ukern-entry.js', loader: 'js',
   },
   outfile: out('ukern.cjs'),
-  format: 'cjs',
   external: [...common.external, KERNEL_ID],
   define: { 'import.meta.url': '__ukern_url' },
-  minifyWhitespace: true,
-  lineLimit: 160,
-  banner: { js: `${WRAP_HEAD}"use strict";` },
-  footer: { js: WRAP_TAIL },
-  charset: 'ascii',
   metafile: true,
   plugins: [{
     name: 'ukern-sys-layer',
