@@ -6,10 +6,21 @@
  *
  * Why two: the class layer calls only the sys layer (.dependency-cruiser.cjs),
  * and most threads never use it: every LWP worker, every kernel thread and a
- * program that imports `ukern/sys` loaded its ~60 KB and ran its top level
+ * program that imports `ukern/sys` loaded its ~50 KB and ran its top level
  * (~20 classes) for nothing. Measured, a fresh process reading, compiling
  * and running the kernel script with and without it, 25 alternated runs:
  * 27.6 ms against 23.1 (src/kernel.ts).
+ *
+ * Where a thread's kernel text comes from: the booting thread reads the
+ * files; the threads the kernel starts compile what it read, from shared
+ * memory (KernelText, on the kernel image they get in their workerData),
+ * and pass that on to the threads they start. A fresh worker spent ~4.5 ms
+ * reading the two files (~0.9 MB into fresh memory: page faults, on this VM
+ * the larger part), against ~1.5 ms making its string and cache view from
+ * the shared copy (twelve fresh workers each, medians); every LWP worker
+ * and kernel thread pays it before its first line of work, a burst of LWPs
+ * once per worker. And every thread of a process runs the very script its
+ * booting thread runs, even if the files are rebuilt meanwhile.
  *
  * Why not ES modules all the way: Node 20 has no compile cache for ES
  * modules, and a fresh thread spent ~13 ms (a worker) to ~20 ms (the main
@@ -98,17 +109,9 @@ function requireFor(which: ScriptName, script: string): NodeRequire {
 }
 
 /**
- * The kernel script and its code cache in shared memory: what the booting
- * thread hands the threads the kernel starts (in their workerData, with the
- * kernel image: kern/boot.ts KernelImage.text), so that they compile the
- * very script it runs without reading the files again. `script` and `cache`
- * are byte lengths: the script's latin1 bytes first, then the cache's.
- *
- * Why: a fresh worker spent ~4.5 ms reading the two files (~0.9 MB into
- * fresh memory: page faults, on this VM the larger part), against ~1.5 ms
- * making its string and cache view from this memory (twelve fresh workers
- * each, medians); every LWP worker and kernel thread pays it before its
- * first line of work, a burst of LWPs once per worker.
+ * The kernel script and its code cache in shared memory (the header says
+ * why): `script` and `cache` are byte lengths, the script's latin1 bytes
+ * first, then the cache's.
  */
 export type { KernelText };
 
