@@ -2,9 +2,9 @@
  * diagnostics_channel: the kernel's notable events, published on named
  * channels as undici and Node's own subsystems do. Nothing is built or
  * published while a channel has no subscribers (one property load:
- * `hasSubscribers`, once the thread has made the channel: DiagChannel). A subscriber is user code, so it never runs under a
- * kernel lock: a publish from a thread that holds one is deferred to a
- * microtask. Channels are per thread, like all of Node's: an event is
+ * `hasSubscribers`, once the thread has made the channel: DiagChannel). A
+ * subscriber is user code, so it never runs under a kernel lock: a publish
+ * from a thread that holds one is deferred to a microtask. Channels are per thread, like all of Node's: an event is
  * published in the thread where it happens (an LWP's exit in its own
  * worker, or in the thread that reaped it; a create in the creating thread),
  * so a program that wants every thread's events subscribes in each (its
