@@ -12,9 +12,10 @@
  * 27.6 ms against 23.1 (src/kernel.ts).
  *
  * Where a thread's kernel text comes from: the booting thread reads the
- * files; the threads the kernel starts compile what it read, from shared
- * memory (KernelText, on the kernel image they get in their workerData),
- * and pass that on to the threads they start. A fresh worker spent ~4.5 ms
+ * files; the threads the kernel starts after the first compile what it
+ * read, from shared memory (KernelText, on the kernel image they get in
+ * their workerData; kern/boot.ts kernel_text_share says why not the
+ * first), and pass that on to the threads they start. A fresh worker spent ~4.5 ms
  * reading the two files (~0.9 MB into fresh memory: page faults, on this VM
  * the larger part), against ~1.5 ms making its string and cache view from
  * the shared copy (twelve fresh workers each, medians); every LWP worker
@@ -124,7 +125,7 @@ export function kernel_source(): KernelSource {
 }
 const SOURCE_KEY = Symbol.for('ukern.kernel.source');
 /**
- * The provider the kernel calls (kern/boot.ts kernel_image_shared) for the
+ * The provider the kernel calls (kern/boot.ts kernel_text_share) for the
  * text to put in a new thread's workerData: the KernelText this thread was
  * given, or one made from what it read, at the first call.
  */

@@ -36,7 +36,7 @@ export interface KernelImage {
   /**
    * The kernel script and its code cache in shared memory, for the threads
    * the kernel starts to compile without reading the files (src/loader.ts
-   * says why); set by {@link kernel_image_shared} when this kernel came from
+   * says why); set by {@link kernel_text_share} when this kernel came from
    * the bundle's loader. Absent: they read the files.
    */
   text?: KernelText;
@@ -59,19 +59,22 @@ export function kernel_image(): KernelImage {
 }
 
 /**
- * This thread's kernel image, to pass to a thread it starts: with the
- * kernel text its loader offers (the provider src/loader.ts leaves on
- * globalThis), set on the image once, so that every later start and the
- * threads those start pass the same memory. A thread started with a text
- * already has it on its image; the compiled tree offers none.
+ * Offers the kernel text of this thread's loader (the provider src/loader.ts
+ * leaves on globalThis) to the threads it starts from now on: set on its
+ * kernel image once, so that every later start, and the threads those
+ * start, pass the same memory. Called right after a start, not before it:
+ * making the text costs this thread ~3 ms (~0.9 MB of fresh shared memory
+ * written: page faults, on this VM the larger part), which would only delay
+ * the worker being started, while that worker reads the files beside it in
+ * about the same time; each later worker then saves ~3 ms of its own start
+ * (a burst of LWPs: every worker but the first). A thread started with a
+ * text already has it on its image; the compiled tree offers none.
  */
-export function kernel_image_shared(): KernelImage {
+export function kernel_text_share(): void {
   const img = kernel_image();
-  if (img.text === undefined) {
-    const provide = (globalThis as { [k: symbol]: unknown })[Symbol.for('ukern.kernel.text')];
-    if (typeof provide === 'function') img.text = (provide as () => KernelText)();
-  }
-  return img;
+  if (img.text !== undefined) return;
+  const provide = (globalThis as { [k: symbol]: unknown })[Symbol.for('ukern.kernel.text')];
+  if (typeof provide === 'function') img.text = (provide as () => KernelText)();
 }
 
 type Hook = () => void;

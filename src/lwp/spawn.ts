@@ -42,7 +42,7 @@ import { fileURLToPath } from 'node:url';
 import { I32 } from '../kern/kmem.js';
 import { panicked } from '../kern/hdr.js';
 import { panic_mark } from '../kern/panic.js';
-import { kernel_image, kernel_image_shared, on_boot } from '../kern/boot.js';
+import { kernel_image, kernel_text_share, on_boot } from '../kern/boot.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { P, curproc } from '../kern/proc.js';
 import { WorkerPool, type Lwp0Request } from './pool.js';
@@ -78,6 +78,7 @@ export function lwp0_post(m: Lwp0Request): void {
   // threads) while this thread blocks outside the kernel, where nothing
   // could start it later.
   main_pool().dispatch({ t: 'run', lid: m.lid, module: m.module, exp: m.exp, arg: m.arg });
+  kernel_text_share(); // for the threads started from here on (boot.ts says why after)
   lwp0_start();
 }
 
@@ -85,7 +86,7 @@ export function lwp0_post(m: Lwp0Request): void {
 let pool: WorkerPool | undefined;
 function main_pool(): WorkerPool {
   if (pool !== undefined) return pool;
-  const img = kernel_image_shared();
+  const img = kernel_image();
   pool = new WorkerPool(img, TRAMPOLINE, img.tunables.lwp_pool!, img.tunables.lwp_pool_linger!, {
     reap: lwp_reap_dead,
     changed() { lwp0_refresh(); publish(); },
@@ -183,10 +184,12 @@ function fail_up(name: string): string | undefined {
 
 /** Starts a kernel worker with the execArgv Worker accepts (per-process flags it names as invalid are dropped). */
 function new_kernel_worker(module: URL, name: string): Worker {
-  return worker_start(kernel_module_url(module), {
-    workerData: { image: kernel_image_shared(), trampoline: TRAMPOLINE },
+  const w = worker_start(kernel_module_url(module), {
+    workerData: { image: kernel_image(), trampoline: TRAMPOLINE },
     name: `ukern ${name}`,
   });
+  kernel_text_share();
+  return w;
 }
 
 /**
@@ -216,7 +219,7 @@ export function lwp0_start(): void { if (lwp0 === undefined && port === undefine
 
 on_boot(() => {
   if (!kernel_image().prestart || !is_main_thread()) return;
-  host_setTimeout(() => { lwp0_start(); const p = main_pool(); p.prestart(p.size); }, 0).unref();
+  host_setTimeout(() => { kernel_text_share(); lwp0_start(); const p = main_pool(); p.prestart(p.size); }, 0).unref();
 });
 
 /**
@@ -236,7 +239,7 @@ function lwp0_worker(): Worker {
   }
   return worker_start(UKERN_LWP0_CJS, {
     eval: true,
-    workerData: { image: kernel_image_shared(), trampoline: TRAMPOLINE, kern: new URL('./lwp0-kern.cjs', import.meta.url).href },
+    workerData: { image: kernel_image(), trampoline: TRAMPOLINE, kern: new URL('./lwp0-kern.cjs', import.meta.url).href },
     name: 'ukern lwp0',
   });
 }
