@@ -62,13 +62,14 @@ export function kernel_image(): KernelImage {
  * Offers the kernel text of this thread's loader (the provider src/loader.ts
  * leaves on globalThis) to the threads it starts from now on: set on its
  * kernel image once, so that every later start, and the threads those
- * start, pass the same memory. Called right after a start, not before it:
- * making the text costs this thread ~3 ms (~0.9 MB of fresh shared memory
- * written: page faults, on this VM the larger part), which would only delay
- * the worker being started, while that worker reads the files beside it in
- * about the same time; each later worker then saves ~3 ms of its own start
- * (a burst of LWPs: every worker but the first). A thread started with a
- * text already has it on its image; the compiled tree offers none.
+ * start, pass the same memory. Making it costs this thread ~3 ms (~0.9 MB of
+ * fresh shared memory written: page faults, on this VM the larger part)
+ * and saves each worker started with it about as much of its own start: so
+ * it is made before a thread's second start (lwp/spawn.ts before_start),
+ * never for the first, whose worker reads the files beside its starter in
+ * that time, and a burst of LWPs saves it for every worker but the first.
+ * A thread started with a text already has it on its image; the compiled
+ * tree offers none.
  */
 export function kernel_text_share(): void {
   const img = kernel_image();

@@ -77,9 +77,22 @@ export function lwp0_post(m: Lwp0Request): void {
   // within the create: an LWP may ask it for things (creates, kernel
   // threads) while this thread blocks outside the kernel, where nothing
   // could start it later.
+  before_start();
   main_pool().dispatch({ t: 'run', lid: m.lid, module: m.module, exp: m.exp, arg: m.arg });
-  kernel_text_share(); // for the threads started from here on (boot.ts says why after)
   lwp0_start();
+}
+
+/**
+ * Called before this thread starts a worker: from its second start on, the
+ * kernel text is shared first (kern/boot.ts kernel_text_share says why not
+ * before the first: the copy costs this thread ~3 ms, which only pays off
+ * for the workers after the one at hand, and a program that starts one
+ * kernel thread and nothing else should not pay it).
+ */
+let startedOne = false;
+function before_start(): void {
+  if (startedOne) kernel_text_share();
+  startedOne = true;
 }
 
 /** The main thread's pool (pool.ts); its workers send their requests to lwp0 on channels of their own. */
@@ -184,12 +197,11 @@ function fail_up(name: string): string | undefined {
 
 /** Starts a kernel worker with the execArgv Worker accepts (per-process flags it names as invalid are dropped). */
 function new_kernel_worker(module: URL, name: string): Worker {
-  const w = worker_start(kernel_module_url(module), {
+  before_start();
+  return worker_start(kernel_module_url(module), {
     workerData: { image: kernel_image(), trampoline: TRAMPOLINE },
     name: `ukern ${name}`,
   });
-  kernel_text_share();
-  return w;
 }
 
 /**
@@ -219,7 +231,7 @@ export function lwp0_start(): void { if (lwp0 === undefined && port === undefine
 
 on_boot(() => {
   if (!kernel_image().prestart || !is_main_thread()) return;
-  host_setTimeout(() => { kernel_text_share(); lwp0_start(); const p = main_pool(); p.prestart(p.size); }, 0).unref();
+  host_setTimeout(() => { lwp0_start(); before_start(); const p = main_pool(); p.prestart(p.size); }, 0).unref();
 });
 
 /**
@@ -237,6 +249,7 @@ function lwp0_worker(): Worker {
   if (typeof UKERN_LWP0_CJS !== 'string' || process.env.UKERN_NO_BUNDLE === '1') {
     return new_kernel_worker(new URL('./lwp0.js', import.meta.url), 'lwp0');
   }
+  before_start();
   return worker_start(UKERN_LWP0_CJS, {
     eval: true,
     workerData: { image: kernel_image(), trampoline: TRAMPOLINE, kern: new URL('./lwp0-kern.cjs', import.meta.url).href },
