@@ -15,13 +15,16 @@
  * files; the threads the kernel starts after the first compile what it
  * read, from shared memory (KernelText, on the kernel image they get in
  * their workerData; kern/boot.ts kernel_text_share says why not the
- * first), and pass that on to the threads they start. A fresh worker spent ~4.5 ms
- * reading the two files (~0.9 MB into fresh memory: page faults, on this VM
- * the larger part), against ~1.5 ms making its string and cache view from
- * the shared copy (twelve fresh workers each, medians); every LWP worker
- * and kernel thread pays it before its first line of work, a burst of LWPs
- * once per worker. And every thread of a process runs the very script its
- * booting thread runs, even if the files are rebuilt meanwhile.
+ * first), and pass that on to the threads they start. A fresh worker spent
+ * ~4.5 ms reading the two files (~0.9 MB into fresh memory: page faults, on
+ * this VM the larger part), against ~1.5 ms making its string and cache
+ * view from the shared copy (twelve fresh workers each, medians); every LWP
+ * worker and kernel thread pays it before its first line of work, a burst
+ * of LWPs once per worker. And every thread of a process runs the very
+ * script its booting thread runs, even if the files are rebuilt meanwhile.
+ * (The provider's key, Symbol.for('ukern.kernel.text'), is spelled here and
+ * in kern/boot.ts: this module is bundled apart from the kernel, and neither
+ * may import the other's code.)
  *
  * Why not ES modules all the way: Node 20 has no compile cache for ES
  * modules, and a fresh thread spent ~13 ms (a worker) to ~20 ms (the main

@@ -119,8 +119,8 @@ export function clock_thread_start(): void {
  * past that deadline, and happens at the main thread's next step after it
  * that delivers nothing (an arm, a sleep in the kernel with nothing due, a
  * turn of its event loop: clock_start_check, start_check_later; never on
- * the way to a delivery: docs/internals.md); an arm farther out starts it at once (it is up
- * long before the deadline). Another thread's arm starts it at once: that is
+ * the way to a delivery: docs/internals.md); an arm farther out starts it
+ * at once (it is up long before the deadline). Another thread's arm starts it at once: that is
  * a request to lwp0, which does the Worker start off the arming thread, and
  * an LWP that arms and then only polls would otherwise have no bridge.
  */
