@@ -19,9 +19,10 @@
  * LWP worker and every program pays it (docs/internals.md "Start-up").
  * The compiled tree (build/src) still runs: the tests that use internal
  * modules load it, and its kernel threads start from these bundles when they
- * are current. Last, tree-bundle.mjs turns its kernel modules into one ES
- * module, build/src/_tree.js, with a re-exporting stub at each module's path
- * (every path, name and live binding kept; that script says why).
+ * are current. Last, tree-bundle.mjs turns its kernel modules into one
+ * script with its code cache, build/src/_tree.cjs, run by build/src/_tree.js,
+ * with a stub at each module's path (every path and name kept; that script
+ * says why).
  *
  * esbuild is a devDependency, as tsc is: the build needs both. koffi stays
  * external (a native addon, loaded lazily by the threads that need it).
@@ -274,7 +275,7 @@ await entry('lwp0-kern.cjs', "lwp0's kernel part (src/lwp/lwp0-kern.ts)", ["modu
 // is in the cache too.
 execFileSync(process.execPath, [fileURLToPath(new URL('./kernel-cache.mjs', import.meta.url))], { stdio: 'inherit' });
 
-// Last, the compiled tree itself: its kernel modules become one ES module
-// with a re-exporting stub at each path (scripts/tree-bundle.mjs says why).
+// Last, the compiled tree itself: its kernel modules become one script with
+// its code cache, with a stub at each path (scripts/tree-bundle.mjs says why).
 // After everything above, which bundles those modules from tsc's files.
 execFileSync(process.execPath, [fileURLToPath(new URL('./tree-bundle.mjs', import.meta.url))], { stdio: 'inherit' });

@@ -1,20 +1,24 @@
 /**
- * Writes build/bundle/kernel.cjs.cache and ukern.cjs.cache (run by
- * scripts/bundle.mjs in a fresh process): compiles the kernel script,
- * exercises the calls nearly every program makes (ports, kqueue, clocks, a
- * timer on the manual clock), none of which starts a thread, and saves V8's
- * code cache, which then holds the bytecode of those paths too
- * (src/loader.ts); then the same for the class layer's script over it.
+ * Writes the V8 code caches of the loader's scripts (src/loader.ts), run by
+ * the build in a fresh process each:
+ *
+ *   (no argument)  build/bundle/kernel.cjs.cache and ukern.cjs.cache
+ *                  (scripts/bundle.mjs),
+ *   tree           build/src/_tree.cjs.cache, the compiled tree's script
+ *                  (scripts/tree-bundle.mjs, after it wrote the tree).
+ *
+ * Each compiles its script, exercises the calls nearly every program makes
+ * (ports, kqueue, clocks, a timer on the manual clock; for the class layer
+ * a Port and a KQueue), none of which starts a thread, and saves V8's code
+ * cache, which then holds the bytecode of those paths too.
  */
-import { writeFileSync } from 'node:fs';
+import { writeFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const { script_cache } = await import(new URL('../build/bundle/loader.js', import.meta.url).href);
-const file = (f) => fileURLToPath(new URL(`../build/bundle/${f}.cjs.cache`, import.meta.url));
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
-let asyncWarm;
 
-const data = script_cache('kernel', ({ sys }) => {
+/** The kernel's common paths; returns the Promise of the one asynchronous get. */
+function warmKernel(sys) {
   sys.boot();
   sys.clock_gettime(sys.CLOCK_MONOTONIC);
   sys.clock_gettime(sys.CLOCK_REALTIME);
@@ -24,7 +28,7 @@ const data = script_cache('kernel', ({ sys }) => {
   sys.port_getn(p, 64, 1, ZERO);
   try { sys.port_get(p, ZERO); } catch (e) { if (e.code !== 'ETIME') throw e; }
   sys.port_send(p, 1, 1);
-  asyncWarm = sys.port_get_async(p);
+  const done = sys.port_get_async(p);
   const kq = sys.kqueue();
   sys.kevent(kq, [sys.EV_SET(1, sys.EVFILT_USER, sys.EV_ADD | sys.EV_CLEAR, 0, 0, 0)], 0, ZERO);
   sys.kevent(kq, [sys.EV_SET(1, sys.EVFILT_USER, 0, sys.NOTE_TRIGGER, 0, 0)], 0, ZERO);
@@ -35,21 +39,38 @@ const data = script_cache('kernel', ({ sys }) => {
   sys.clock_advance(sys.CLOCK_MANUAL, { tv_sec: 0, tv_nsec: 1000 });
   sys.timer_delete(t);
   sys.close(kq);
-});
-await asyncWarm;
-writeFileSync(file('kernel'), data);
+  return done;
+}
 
-// The classes most programs of the class layer make: a Port (sync and
-// Promise gets), a KQueue with a user event, a Timer on the manual clock.
-let classWarm;
-const classes = script_cache('ukern', ({ ukern }) => {
+/** The classes most programs of the class layer make: a Port (sync and Promise gets), a KQueue. */
+function warmClasses(ukern) {
   const port = new ukern.Port();
   port.sendSync(1, 2);
   port.getSync({ timeout: 0 });
   port.sendSync(1, 3);
-  classWarm = port.get({ timeout: 0 }).finally(() => port.close());
+  const done = port.get({ timeout: 0 }).finally(() => port.close());
   const kq = new ukern.KQueue();
   kq.close();
-});
-await classWarm;
-writeFileSync(file('ukern'), classes);
+  return done;
+}
+
+if (process.argv[2] === 'tree') {
+  const file = fileURLToPath(new URL('../build/src/_tree.cjs.cache', import.meta.url));
+  rmSync(file, { force: true }); // compiled afresh below, not from an older cache
+  const sys = await import(new URL('../build/src/sys/index.js', import.meta.url).href);
+  const ukern = await import(new URL('../build/src/index.js', import.meta.url).href);
+  const { tree_code_cache } = await import(new URL('../build/src/loader.js', import.meta.url).href);
+  const done = [warmKernel(sys), warmClasses(ukern)];
+  await Promise.all(done);
+  writeFileSync(file, tree_code_cache());
+} else {
+  const { script_cache } = await import(new URL('../build/bundle/loader.js', import.meta.url).href);
+  const file = (f) => fileURLToPath(new URL(`../build/bundle/${f}.cjs.cache`, import.meta.url));
+  let warm;
+  const data = script_cache('kernel', ({ sys }) => { warm = warmKernel(sys); });
+  await warm;
+  writeFileSync(file('kernel'), data);
+  const classes = script_cache('ukern', ({ ukern }) => { warm = warmClasses(ukern); });
+  await warm;
+  writeFileSync(file('ukern'), classes);
+}

@@ -1,47 +1,58 @@
 /**
  * The last build step (run by scripts/bundle.mjs): the compiled tree
- * build/src made cheap to load in a thread, with every path, every export
- * name and every live binding it had.
+ * build/src made cheap to load in a thread, with every path and every
+ * export name it had.
  *
- *   build/src/_tree.js   the kernel's modules (what sys/index.js, index.js
+ *   build/src/_tree.cjs  the kernel's modules (what sys/index.js, index.js
  *                        and kernel-threads.js reach: the kernel script's
- *                        modules) as one ES module, every export of every
- *                        one of them under a name of its own (`kern_kmem$I32`),
- *   build/src/<module>.js  each of those modules rewritten as one re-export
- *                        from it (`export { kern_kmem$I32 as I32, ... } from
- *                        '../_tree.js'`).
+ *                        modules) as one script in the loader's wrapper,
+ *                        exporting one plain object of every export of
+ *                        every one of them under a name of its own
+ *                        (`kern_kmem$I32`), with its code cache
+ *                        (_tree.cjs.cache: scripts/kernel-cache.mjs tree);
+ *   build/src/_tree.js   the ES module that runs it once per thread
+ *                        (src/loader.ts tree_run) and exports that object;
+ *   build/src/<module>.js  each of those modules rewritten as a stub that
+ *                        takes its names from it (`export const {
+ *                        kern_kmem$I32: I32, ... } = tree`).
  *
  * Why: the tests that import internal modules run on the compiled tree, and
  * so do the LWP workers they start; as ~170 ES modules, each thread paid
- * Node's ES module loader for every one (a resolve, a file read, a realpath,
- * a link: ~0.2 s of CPU per worker, against ~0.04 s over the bundle; the
- * compile was a fifth of it). Now a thread loads the stubs it names and the
- * one bundle. The instance stays one per thread: a stub re-exports the
- * bundle's bindings (an ES re-export is live, so kmem's `SAB`/`I32`,
- * reassigned at attach, read the same through every path), and the modules
- * outside it (the entries with a body to run: the trampoline, the kernel
- * threads' entries, lwp0, the CLI, the loader) stay files of their own that
- * import the stubs. The bundle runs its modules in the kernel script's
- * order, all of them whichever stub a thread imports first; the layout of
- * kernel memory is by name (kern/kmem.ts), so it does not depend on which
- * modules a thread loaded first.
+ * Node's ES module loader for every one (~0.2 s of CPU per worker), and as
+ * one ES module it still compiled ~0.6 MB without a cache (Node 20 has none
+ * for ES modules) and linked ~3 000 re-exports: ~90 ms of a fresh process,
+ * against ~35 ms now and ~20 ms for the package's kernel script
+ * (docs/internals.md "The compiled tree as one script"). The instance stays
+ * one per thread. The modules outside the script (the entries with a body
+ * to run: the trampoline, the kernel threads' entries, lwp0, the CLI, the
+ * loader; and kern/kmem.js with what it imports) stay files of their own;
+ * the entries import the stubs, and the script requires the others as the
+ * namespaces _tree.js passes it, whose properties are their live bindings
+ * (kmem's `SAB`/`I32`, reassigned at attach). A stub's names are copied
+ * once, so a `let` a bundled module reassigns later would not be seen
+ * through it: the build fails if a file outside the script imports one. The
+ * script runs its modules in the kernel script's order, all of them
+ * whichever stub a thread imports first; the layout of kernel memory is by
+ * name (kern/kmem.ts), so it does not depend on which modules a thread
+ * loaded first.
  *
  * `import.meta.url` in a bundled module still names that module's own file
  * (a thread started from it, the trampoline, the clock thread, is found
  * beside it). The rewritten files keep their modification times: the
  * compiled tree starts its kernel threads from the package's bundle only
  * when that is not older than build/src/kern/boot.js (src/lwp/spawn.ts).
- * The bundle's source map follows tsc's, so with --enable-source-maps a
- * stack names the .ts files. The declarations (.d.ts) are tsc's, untouched.
+ * The script's source map follows tsc's, so the .ts files are named. The
+ * declarations (.d.ts) are tsc's, untouched.
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { readFileSync, writeFileSync, statSync, utimesSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, statSync, utimesSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { relative, posix, sep } from 'node:path';
 import * as esbuild from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const src = `${root}build/src/`;
-const TREE = '_tree.js';
+const TREE = '_tree.js', SCRIPT = '_tree.cjs';
 /** The first line of every file this step writes (and how a second run knows the tree is done). */
 const MARK = '// Generated by scripts/tree-bundle.mjs';
 /** The modules the kernel script is built from (scripts/bundle.mjs), in its order. */
@@ -91,24 +102,39 @@ for (const m of modules) {
   exportsOf.set(m, Object.keys(await import(pathToFileURL(`${src}${m}`).href)).sort());
 }
 
+// The script's one export is a plain object of every name (esbuild's
+// CommonJS exports would be a getter each, copied once more at load).
+const withNames = modules.filter((m) => exportsOf.get(m).length > 0);
 const entry = [
   ...ROOTS.map((r) => `import './${r}';`),
-  ...modules.filter((m) => exportsOf.get(m).length > 0).map((m) =>
-    `export { ${exportsOf.get(m).map((n) => `${n} as ${prefixOf(m)}$${n}`).join(', ')} } from './${m}';`),
+  ...withNames.map((m) => `import { ${exportsOf.get(m).map((n) => `${n} as ${prefixOf(m)}$${n}`).join(', ')} } from './${m}';`),
+  `export const tree = { ${withNames.flatMap((m) => exportsOf.get(m).map((n) => `${prefixOf(m)}$${n}`)).join(', ')} };`,
 ].join('\n');
 
+// The modules that stay ES module files, as the script requires them
+// (`./kern/kmem.js`: paths from build/src, where the script is), and the
+// ES module that runs the script and exports its names (build/src/_tree.js).
+const keptIds = [...kept].sort().map((m) => `./${m}`);
+const { WRAP_HEAD, WRAP_TAIL } = await import(pathToFileURL(`${src}loader.js`).href);
 await esbuild.build({
   absWorkingDir: root,
   stdin: { contents: entry, resolveDir: src, sourcefile: 'tree-entry.js', loader: 'js' },
-  outfile: `${src}${TREE}`,
+  outfile: `${src}${SCRIPT}`,
   bundle: true,
   platform: 'node',
   target: 'node20',
-  format: 'esm',
+  format: 'cjs',
   external: ['koffi'],
   sourcemap: true,
   logLevel: 'warning',
-  banner: { js: `${MARK}: the compiled tree's kernel modules as one ES module (the files beside it re-export from it).` },
+  charset: 'ascii', // (src/loader.ts tree_run reads the file as latin1)
+  // As the kernel script (scripts/bundle.mjs): less to read and hash;
+  // names kept, short lines (an uncaught error prints its source line).
+  minifyWhitespace: true,
+  lineLimit: 160,
+  // The function expression tree_run compiles as read (src/loader.ts WRAP_HEAD).
+  banner: { js: `${WRAP_HEAD}"use strict";` },
+  footer: { js: WRAP_TAIL },
   plugins: [{
     name: 'ukern-tree',
     setup(b) {
@@ -120,15 +146,66 @@ await esbuild.build({
         const m = rel(posix.join(a.resolveDir.split(sep).join('/'), a.path));
         return kept.has(m) ? { path: `./${m}`, external: true } : undefined;
       });
-      // import.meta.url: the module's own file, from the bundle's URL.
+      // import.meta.url: the module's own file, from the URL tree_run passes
+      // (build/src/_tree.js's).
       b.onLoad({ filter: /[\\/]build[\\/]src[\\/].*\.js$/ }, (a) => {
         const m = rel(a.path);
         const text = readFileSync(a.path, 'utf8');
-        return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(`./${m}`)}, import.meta.url).href`), loader: 'js' };
+        return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(`./${m}`)}, __ukern_url).href`), loader: 'js' };
       });
     },
   }],
 });
+{
+  // Every require of a module that stays a file must be one tree_run is given.
+  const text = readFileSync(`${src}${SCRIPT}`, 'latin1');
+  const stray = [...new Set([...text.matchAll(/\brequire\("(\.[^"]*)"\)/g)].map((x) => x[1]))].filter((id) => !keptIds.includes(id));
+  if (stray.length > 0) { console.error(`tree-bundle: ${SCRIPT} requires files it is not given: ${stray.join(', ')}`); process.exit(1); }
+}
+
+// The names the script exports are copied once into the ES module's
+// bindings: a binding a bundled module reassigns after load would not be
+// seen through them. No file outside the script may import such a name.
+{
+  const mutable = new Map();
+  for (const m of modules) {
+    const names = [...readFileSync(`${src}${m}`, 'utf8').matchAll(/^export (?:let|var) ([A-Za-z_$][\w$]*)/gm)].map((x) => x[1]);
+    if (names.length > 0) mutable.set(m, names);
+  }
+  const outside = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const f = `${dir}/${e.name}`;
+      if (e.isDirectory()) { if (e.name !== 'bundle' && e.name !== 'node_modules') walk(f); } else if (e.name.endsWith('.js') && f !== `${src}${TREE}`) outside.push(f);
+    }
+  };
+  walk(`${root}build`);
+  const bundled = new Set(modules.map((m) => `${src}${m}`));
+  const bad = [];
+  for (const f of outside) {
+    if (bundled.has(f)) continue;
+    const text = readFileSync(f, 'utf8');
+    for (const x of text.matchAll(/import\s+(\*\s+as\s+\w+|\{[^}]*\})\s+from\s+['"](\.[^'"]+)['"]/g)) {
+      const target = rel(posix.join(posix.dirname(f.split(sep).join('/')), x[2]));
+      const names = mutable.get(target);
+      if (names === undefined) continue;
+      const hit = x[1].startsWith('*') ? names : names.filter((n) => new RegExp(`(^|[{,\\s])${n.replace(/\$/g, '\\$')}([,}\\s]|$)`).test(x[1]));
+      if (hit.length > 0) bad.push(`${rel(f)} imports ${hit.join(', ')} of ${target}`);
+    }
+  }
+  if (bad.length > 0) {
+    console.error(`tree-bundle: a binding reassigned after load, imported from outside the tree's script (it would not see the change):\n  ${bad.join('\n  ')}`);
+    process.exit(1);
+  }
+}
+
+writeFileSync(`${src}${TREE}`, [
+  `${MARK}: the compiled tree's kernel modules, run as one script (${SCRIPT}, with its code cache): the files beside it take their names from its one export.`,
+  `import { tree_run } from './loader.js';`,
+  ...keptIds.map((id, i) => `import * as k${i} from '${id}';`),
+  `export const { tree } = tree_run(new URL('./${SCRIPT}', import.meta.url), { ${keptIds.map((id, i) => `'${id}': k${i}`).join(', ')} });`,
+  '',
+].join('\n'));
 
 // The stubs, last (the bundle was built from the files they replace), with
 // the files' modification times.
@@ -140,7 +217,10 @@ for (const m of modules) {
   const names = exportsOf.get(m);
   const body = names.length === 0
     ? `import '${to}';`
-    : `export { ${names.map((n) => `${prefixOf(m)}$${n} as ${n}`).join(', ')} } from '${to}';`;
-  writeFileSync(file, `${MARK}: src/${m.replace(/\.js$/, '.ts')}, from the compiled tree's one bundle (${TREE}).\n${body}\n`);
+    : `import { tree } from '${to}';\nexport const { ${names.map((n) => `${prefixOf(m)}$${n}: ${n}`).join(', ')} } = tree;`;
+  writeFileSync(file, `${MARK}: src/${m.replace(/\.js$/, '.ts')}, its names from the compiled tree's one script (${TREE}).\n${body}\n`);
   utimesSync(file, atime, mtime);
 }
+
+// Its code cache, made in a fresh process that loads the tree as a test does.
+execFileSync(process.execPath, [fileURLToPath(new URL('./kernel-cache.mjs', import.meta.url)), 'tree'], { stdio: 'inherit' });

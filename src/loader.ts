@@ -197,6 +197,57 @@ export function classes(): ClassesScript {
   return load('ukern') as ClassesScript;
 }
 
+/*
+ * The compiled tree's script. The tests that reach the kernel's internals
+ * run on the compiled tree (build/src), and so do the LWP workers they
+ * start; its kernel modules are one script too, build/src/_tree.cjs, run
+ * by the ES module build/src/_tree.js that the tree's files re-export from
+ * (scripts/tree-bundle.mjs says how). As one ES module without a cache,
+ * every such thread spent ~90 ms of CPU loading it (a fresh process's
+ * import of build/src/sys/index.js), against ~20 ms for the package's
+ * kernel script: a test run starts ~200 processes and ~700 LWP workers on
+ * the tree. The tree's modules that stay ES module files (kern/kmem.js and
+ * what it imports: tree-bundle.mjs) are given to the script by the module
+ * that runs it, as their namespaces, under their paths; a namespace's
+ * properties are the modules' live bindings.
+ */
+const TREE_KEY = Symbol.for('ukern.tree.script');
+const TREE_CACHE_KEY = Symbol.for('ukern.tree.cache');
+
+/**
+ * Runs the compiled tree's script (`url`: build/src/_tree.cjs) with its code
+ * cache (`<file>.cache`, when there is one), `modules` being what its
+ * require gives for the tree's ES module files. Once per thread: _tree.js,
+ * an ES module, calls it once; a second call would make a second kernel.
+ */
+export function tree_run(url: URL, modules: Readonly<Record<string, object>>): object {
+  if (g[TREE_KEY] !== undefined) throw new Error(`ukern: the compiled tree's script was run twice in one thread (${url.href})`);
+  const file = fileURLToPath(url);
+  let cachedData: Buffer | undefined;
+  try { cachedData = readFileSync(`${file}.cache`); } catch { /* none (the build is writing it): compile */ }
+  const script = new vm.Script(readFileSync(file, 'latin1'), { filename: file, cachedData });
+  g[TREE_KEY] = script;
+  g[TREE_CACHE_KEY] = cachedData === undefined ? 'absent' : script.cachedDataRejected === true ? 'rejected' : 'used';
+  const base = createRequire(file);
+  const require = Object.assign((id: string): unknown => modules[id] ?? base(id), base) as NodeRequire;
+  const fn = script.runInThisContext() as (e: object, r: NodeRequire, m: { exports: object }, u: string) => void;
+  const m = { exports: {} };
+  fn(m.exports, require, m, url.href);
+  return m.exports;
+}
+
+/** This thread's code-cache outcome for the compiled tree's script. */
+export function tree_cache_state(): KernelCacheState {
+  return (g[TREE_CACHE_KEY] as KernelCacheState | undefined) ?? 'not loaded';
+}
+
+/** For the build: the code cache of the tree's script as this thread has run it so far. */
+export function tree_code_cache(): Buffer {
+  const s = g[TREE_KEY] as Vm.Script | undefined;
+  if (s === undefined) throw new Error('ukern: the compiled tree\'s script is not loaded in this thread');
+  return s.createCachedData();
+}
+
 /**
  * For the build: compiles and runs a script without a cache (the class
  * layer over this thread's kernel), lets `warm` exercise it (so that the

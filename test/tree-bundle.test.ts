@@ -1,13 +1,16 @@
 /**
  * The compiled tree as the build leaves it (scripts/tree-bundle.mjs): its
- * kernel modules are one ES module, build/src/_tree.js, and each of their
- * files a stub re-exporting that module's names from it; the entries that
- * run a body and kern/kmem.js stay tsc's files. Checked: which files are
- * stubs, that a stub's binding is live (a `let` the bundled module
- * reassigns reads the new value through the stub), that two paths to one
- * function give the same function (one instance), and that the stubs kept
- * tsc's modification times (else the tree's kernel threads would no
- * longer start from the package's bundle: src/lwp/spawn.ts).
+ * kernel modules are one script, build/src/_tree.cjs, run with its code
+ * cache by the ES module build/src/_tree.js, and each of their files a stub
+ * that takes that module's names from it; the entries that run a body and
+ * kern/kmem.js (with what it imports) stay tsc's files. Checked: which
+ * files are stubs, that the script sees the live bindings of the files
+ * that stay (a `let` that kern/lockdebug.js reassigns), that two paths to
+ * one function give the same function (one instance), that this process
+ * compiled the script with its code cache (else every test process and
+ * LWP worker on the tree pays the compile: src/loader.ts tree_run), and
+ * that the stubs kept tsc's modification times (else the tree's kernel
+ * threads would no longer start from the package's bundle: src/lwp/spawn.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +21,7 @@ import { lockdebug, lockdebug_init } from '../src/kern/lockdebug.js';
 import * as sys from '../src/sys/index.js';
 import { boot } from '../src/kern/boot.js';
 import { kernel_module_url } from '../src/lwp/spawn.js';
+import { tree_cache_state, WRAP_HEAD } from '../src/loader.js';
 
 const file = (p: string): string => fileURLToPath(new URL(`../src/${p}`, import.meta.url));
 const head = (p: string): string => readFileSync(file(p), 'utf8').slice(0, 200);
@@ -27,27 +31,34 @@ test('the kernel modules are stubs over _tree.js; the entries and kern/kmem.js a
   for (const [p, to] of [['kern/mutex.js', '../_tree.js'], ['sys/index.js', '../_tree.js'], ['index.js', './_tree.js'], ['lwp/spawn.js', '../_tree.js']] as const) {
     const text = readFileSync(file(p), 'utf8');
     assert.ok(text.startsWith(MARK), `${p} is not a stub`);
-    assert.ok(text.includes(` from '${to}';`), `${p} does not re-export from ${to}`);
+    assert.ok(text.includes(`import { tree } from '${to}';`), `${p} does not take its names from ${to}`);
     assert.ok(!/\bfunction\b|=>/.test(text), `${p} carries code`);
   }
   assert.ok(head('_tree.js').startsWith(MARK));
+  assert.ok(head('_tree.cjs').startsWith(WRAP_HEAD), '_tree.cjs is not the wrapped script tree_run compiles');
   for (const p of ['lwp/trampoline.js', 'timers/clockthread.js', 'lwp/lwp0.js', 'loader.js', 'kern/kmem.js', 'kern/errno.js']) {
     assert.ok(!head(p).startsWith(MARK), `${p} should stay tsc's file`);
   }
 });
 
-test('a stub\'s bindings are live, and every path to a module gives the same instance', () => {
+// (The script reads kern/lockdebug.js's `lockdebug` through that module's
+// namespace at each use: test/kern-lockdebug.test.ts sees its checks run.)
+test('the files that stay tsc\'s keep live bindings, and every path to a module gives the same instance', () => {
   boot(); // (lockdebug_init(true) lays out its lock classes over booted memory)
   const was = lockdebug;
   try {
     lockdebug_init(!was);
-    assert.equal(lockdebug, !was, 'a named import of the stub did not see the reassignment');
-    assert.equal(ld.lockdebug, !was, 'the stub\'s namespace did not see the reassignment');
+    assert.equal(lockdebug, !was, 'a named import did not see the reassignment');
+    assert.equal(ld.lockdebug, !was, 'the module\'s namespace did not see the reassignment');
   } finally {
     lockdebug_init(was);
   }
   assert.equal(lockdebug, was);
   assert.equal(sys.boot, boot, 'sys/index.js and kern/boot.js give two boots');
+});
+
+test('this process compiled the tree\'s script with its code cache', () => {
+  assert.equal(tree_cache_state(), 'used');
 });
 
 test('the stubs keep tsc\'s modification times: the tree\'s kernel threads start from the current bundle', () => {

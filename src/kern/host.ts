@@ -32,9 +32,9 @@
  * once, as before.
  */
 import { createRequire } from 'node:module';
-import { writeSync } from 'node:fs';
 import type * as WorkerThreads from 'node:worker_threads';
 import type * as V8 from 'node:v8';
+import type * as Fs from 'node:fs';
 
 type WT = typeof WorkerThreads;
 
@@ -43,6 +43,11 @@ const load: (id: string) => unknown =
 
 /** A Node builtin by id (process.getBuiltinModule where Node has it). */
 export function host_builtin(id: string): unknown { return load(id); }
+
+// Through require, not an ES import: where this module runs as an ES module
+// (the compiled tree), an ES import of node:fs builds its ESM facade, which
+// reads every export and loads the streams (~1-2 ms of a fresh thread).
+const { writeSync } = load('node:fs') as typeof Fs;
 
 /*
  * The host's timer functions as they were when the kernel loaded. An LWP
