@@ -146,7 +146,8 @@ test('lio_listio LIO_NOWAIT: its own port event when the whole list is done, aft
 
 test('lio_listio of 1024 requests across 4 descriptors: each completion once, data checked, memory back to baseline', () => {
   const N = 1024, BS = 4096;
-  const fds = [0, 1, 2, 3].map((i) => file(`big${i}`, pattern(N / 4 * BS, 10 + i)));
+  const data = [0, 1, 2, 3].map((i) => pattern(N / 4 * BS, 10 + i));
+  const fds = data.map((d, i) => file(`big${i}`, d));
   const port = sys.port_create();
   const base = { req: inuse('aioreq'), kev: inuse('port_kevent') };
   const sab = new SharedArrayBuffer(N * BS);
@@ -169,7 +170,7 @@ test('lio_listio of 1024 requests across 4 descriptors: each completion once, da
     const c = list[i]!, f = i % 4, blk = (i * 7) % (N / 4);
     assert.equal(sys.aio_error(c), 0);
     assert.equal(sys.aio_return(c), BS);
-    assert.ok(Buffer.from(c.aio_buf).equals(pattern(N / 4 * BS, 10 + f).subarray(blk * BS, (blk + 1) * BS)), `data of request ${i}`);
+    assert.ok(Buffer.from(c.aio_buf).equals(data[f]!.subarray(blk * BS, (blk + 1) * BS)), `data of request ${i}`);
   }
   assert.equal(inuse('aioreq'), base.req);
   sys.close(port);
