@@ -39,17 +39,17 @@ export async function leaver(a: { sab: SharedArrayBuffer; kind: string }): Promi
   Atomics.store(r, A_TID, threadId);
   switch (a.kind) {
     case 'unref-timeout':
-      setTimeout(() => leftover(r), 200).unref();
+      setTimeout(() => leftover(r), 60).unref();
       return;
     case 'abort-timeout':
-      AbortSignal.timeout(200).addEventListener('abort', () => leftover(r));
+      AbortSignal.timeout(60).addEventListener('abort', () => leftover(r));
       return;
     case 'unref-interval':
-      setInterval(() => leftover(r), 100).unref();
+      setInterval(() => leftover(r), 30).unref();
       return;
     case 'timers-module':
       // node:timers' own export (an ES import of it is the same function).
-      timers.setTimeout(() => leftover(r), 150).unref();
+      timers.setTimeout(() => leftover(r), 45).unref();
       return;
     case 'unref-immediate':
       // The LWP's very last act: Node lists no unref'd immediate, and it
@@ -68,7 +68,7 @@ export async function leaver(a: { sab: SharedArrayBuffer; kind: string }): Promi
       // A detached async function left awaiting an unref'd timers/promises
       // timer: it must never resume (under B or without an LWP).
       void (async () => {
-        await timersPromises.setTimeout(150, undefined, { ref: false });
+        await timersPromises.setTimeout(45, undefined, { ref: false });
         leftover(r);
       })();
       return;
@@ -104,12 +104,17 @@ export async function leaver(a: { sab: SharedArrayBuffer; kind: string }): Promi
   }
 }
 
-/** LWP B: runs 500 ms of its own (its event loop turning: A's leftovers are due within 200 ms), then marks itself done. */
+/**
+ * LWP B: runs 180 ms of its own (its event loop turning: A's leftovers are
+ * due within 60 ms of A's scheduling them, before B started: in one event
+ * loop a timer due earlier runs first, so one that survived A would run
+ * before B's own), then marks itself done.
+ */
 export async function stayer(a: { sab: SharedArrayBuffer }): Promise<void> {
   const r = new Int32Array(a.sab);
   Atomics.store(r, B_TID, threadId);
   Atomics.store(r, B_UP, 1);
-  await new Promise((res) => setTimeout(res, 500));
+  await new Promise((res) => setTimeout(res, 180));
   Atomics.store(r, B_DONE, 1);
 }
 
