@@ -141,13 +141,15 @@ function compile(which: ScriptName, cachedData?: Buffer, source?: string): { scr
   // one-byte string at once (~0.3 ms less than utf8's check, in a worker).
   const src = source ?? readFileSync(f.script, 'latin1');
   const script = new vm.Script(src, { filename: f.script, cachedData });
-  const run = (): object => {
-    const fn = script.runInThisContext() as (e: object, r: NodeRequire, m: { exports: object }, u: string) => void;
-    const m = { exports: {} };
-    fn(m.exports, requireFor(which, f.script), m, f.url);
-    return m.exports;
-  };
-  return { script, source: src, run };
+  return { script, source: src, run: () => script_run(script, requireFor(which, f.script), f.url) };
+}
+
+/** Runs a compiled script written in the wrapper (WRAP_HEAD ... WRAP_TAIL): its module.exports. */
+function script_run(script: Vm.Script, require: NodeRequire, url: string): object {
+  const fn = script.runInThisContext() as (e: object, r: NodeRequire, m: { exports: object }, u: string) => void;
+  const m = { exports: {} };
+  fn(m.exports, require, m, url);
+  return m.exports;
 }
 
 function load(which: ScriptName, text?: KernelText): object {
@@ -201,12 +203,12 @@ export function classes(): ClassesScript {
  * The compiled tree's script. The tests that reach the kernel's internals
  * run on the compiled tree (build/src), and so do the LWP workers they
  * start; its kernel modules are one script too, build/src/_tree.cjs, run
- * by the ES module build/src/_tree.js that the tree's files re-export from
- * (scripts/tree-bundle.mjs says how). As one ES module without a cache,
- * every such thread spent ~90 ms of CPU loading it (a fresh process's
- * import of build/src/sys/index.js), against ~20 ms for the package's
- * kernel script: a test run starts ~200 processes and ~700 LWP workers on
- * the tree. The tree's modules that stay ES module files (kern/kmem.js and
+ * by the ES module build/src/_tree.js, from which the tree's files take
+ * their names (scripts/tree-bundle.mjs says how). As one ES module without
+ * a cache, every such thread spent ~90 ms loading it (a fresh process's
+ * import of build/src/sys/index.js; ~35 ms now), against ~20 ms for the
+ * package's kernel script; a test run starts ~125 processes and ~160 LWP
+ * workers on the tree. The tree's modules that stay ES module files (kern/kmem.js and
  * what it imports: tree-bundle.mjs) are given to the script by the module
  * that runs it, as their namespaces, under their paths; a namespace's
  * properties are the modules' live bindings.
@@ -229,11 +231,7 @@ export function tree_run(url: URL, modules: Readonly<Record<string, object>>): o
   g[TREE_KEY] = script;
   g[TREE_CACHE_KEY] = cachedData === undefined ? 'absent' : script.cachedDataRejected === true ? 'rejected' : 'used';
   const base = createRequire(file);
-  const require = Object.assign((id: string): unknown => modules[id] ?? base(id), base) as NodeRequire;
-  const fn = script.runInThisContext() as (e: object, r: NodeRequire, m: { exports: object }, u: string) => void;
-  const m = { exports: {} };
-  fn(m.exports, require, m, url.href);
-  return m.exports;
+  return script_run(script, Object.assign((id: string): unknown => modules[id] ?? base(id), base) as NodeRequire, url.href);
 }
 
 /** This thread's code-cache outcome for the compiled tree's script. */
