@@ -41,8 +41,11 @@
  * beside it). The rewritten files keep their modification times: the
  * compiled tree starts its kernel threads from the package's bundle only
  * when that is not older than build/src/kern/boot.js (src/lwp/spawn.ts).
- * The script's source map follows tsc's, so the .ts files are named. The
- * declarations (.d.ts) are tsc's, untouched.
+ * The script's source map (_tree.cjs.map) follows tsc's to the .ts files,
+ * but Node 20 applies source maps only to what its module loaders compile,
+ * not to a node:vm script: a stack through the script names _tree.cjs and
+ * the function (names are kept), as one through the package's kernel
+ * script does. The declarations (.d.ts) are tsc's, untouched.
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readFileSync, readdirSync, writeFileSync, statSync, utimesSync } from 'node:fs';
