@@ -24,6 +24,19 @@ export function on_panic(fn: Waker): void { wakers.push(fn); }
 let lastMsg = '';
 
 /*
+ * H_PANIC: 0 while the kernel is sound; PANIC_WRITING from the first
+ * panic's claim (a compare-exchange: one thread wins) until its message is
+ * in kernel memory, then PANIC_PUBLISHED. Both mean panicked (hdr.ts
+ * panicked(): nonzero). A thread that met the mark before the message was
+ * written gave "kernel panic (a kernel thread)" and no more (a kernel
+ * thread's death, seen by a main thread whose kevent entered as the intr
+ * thread died: test/fix-kthread-dead, 1 run in 25 beside two CPU hogs).
+ */
+const PANIC_PUBLISHED = 1, PANIC_WRITING = 2;
+/** How long panic_error waits for the message (the writer is between two stores; a page fault on this VM is ~13 us). */
+const PANIC_WRITE_WAIT_MS = 100;
+
+/*
  * The first panic's message, in kernel memory for every thread: word 0 its
  * length in UTF-16 code units (published last), then the code units two to
  * a word, cut at MSG_UNITS. Only the thread that panicked had it before, so
@@ -65,10 +78,11 @@ function who_text(who: number): string { return who >= SYSID_BASE ? 'a kernel th
  */
 export function panic_mark(msg: string, who: number = cur.lid): string {
   if (I32.length <= H_PANIC_LID) { console.error(`ukern: panic: ${msg}`); return msg; }
-  if (Atomics.compareExchange(I32, H_PANIC, 0, 1) === 0) {
+  if (Atomics.compareExchange(I32, H_PANIC, 0, PANIC_WRITING) === 0) {
     Atomics.store(I32, H_PANIC_LID, who);
     lastMsg = msg;
     msg_store(msg);
+    Atomics.store(I32, H_PANIC, PANIC_PUBLISHED);
     console.error(`ukern: panic: ${msg}`);
     diag_publish(dc_panic, () => ({ message: msg, lid: who }));
   }
@@ -87,6 +101,10 @@ export function kpanic(msg: string, syscall = 'kernel'): never {
 
 /** The EIO every call gets once the kernel is panicked. */
 export function panic_error(syscall: string): KernelPanicError {
+  // The first panic's message is published with the mark: a thread that
+  // met the mark while the panicking thread still writes the message waits
+  // for it (microseconds; bounded, should that thread die meanwhile).
+  if (I32.length > H_PANIC && Atomics.load(I32, H_PANIC) === PANIC_WRITING) Atomics.wait(I32, H_PANIC, PANIC_WRITING, PANIC_WRITE_WAIT_MS);
   const who = I32.length > H_PANIC_LID ? Atomics.load(I32, H_PANIC_LID) : 0;
   const msg = lastMsg || msg_load();
   return new KernelPanicError(syscall, msg, `kernel panic${who ? ` (${who_text(who)})` : ''}${msg ? `: ${msg}` : ''}`);
