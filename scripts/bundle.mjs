@@ -49,17 +49,8 @@ if (readFileSync(`${root}build/src/sys/index.js`, 'utf8').startsWith('// Generat
   process.exit(1);
 }
 rmSync(out(''), { recursive: true, force: true });
-// The wrapper the kernel script is written in (the loader compiles the file as read).
-const { WRAP_HEAD, WRAP_TAIL } = await import(pathToFileURL(`${root}build/src/loader.js`).href);
-
-const common = {
-  absWorkingDir: root,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  external: ['koffi'],
-  logLevel: 'warning',
-};
+const { commonOptions, scriptOptions } = await import('./esbuild-options.mjs');
+const common = commonOptions(root);
 
 // The kernel script. import.meta.url becomes the loader's __ukern_url (a
 // file beside the entries), so the URLs of the threads the kernel starts
@@ -80,14 +71,9 @@ const lwp0Cjs = await esbuild.build({
   minifyWhitespace: true,
 });
 
-// Whitespace removed: a fresh thread reads and compiles it (with the code
-// cache) ~1-2 ms faster (measured: import + boot + port_create, CPU and wall).
-// Names are kept (no identifier minification), so stack traces still name
-// the kernel's functions, and lines are cut at ~160 characters (lineLimit):
-// Node prints the source line of an uncaught error's first frame, and one
-// line of the whole kernel was 360 KiB of it.
-//
-// Its entry is src/kernel.ts's exports written out, with `sys` and `ext`
+// The kernel script (built as scripts/esbuild-options.mjs says: whitespace
+// minified, a fresh thread ~1-2 ms faster, measured with import + boot +
+// port_create, CPU and wall). Its entry is src/kernel.ts's exports written out, with `sys` and `ext`
 // as plain objects of their names: `export * as sys` made esbuild build each
 // namespace of ~400 getters at load (one closure and defineProperty each),
 // only for the entries to read every one once; the rest, what the threads
@@ -103,19 +89,8 @@ const kernelEntry = [
   `export * from './build/src/kernel-threads.js';`,
 ].join('\n');
 // What both scripts the loader compiles are built as (this one and the class
-// layer's, below).
-const script = {
-  ...common,
-  format: 'cjs',
-  minifyWhitespace: true,
-  lineLimit: 160, // short lines: an uncaught error prints its source line
-  // The file is the function expression the loader compiles as read (src/loader.ts
-  // WRAP_HEAD, WRAP_TAIL: no wrapping at each load). The kernel is ES module
-  // code, strict; minified, esbuild leaves the directive out.
-  banner: { js: `${WRAP_HEAD}"use strict";` },
-  footer: { js: WRAP_TAIL },
-  charset: 'ascii', // (esbuild's default, stated: src/loader.ts reads the file as latin1)
-};
+// layer's, below): scripts/esbuild-options.mjs says what and why.
+const script = await scriptOptions(root);
 await esbuild.build({
   ...script,
   stdin: { contents: kernelEntry, resolveDir: root, sourcefile: 'kernel-entry.js', loader: 'js' },

@@ -118,26 +118,14 @@ const entry = [
 // (`./kern/kmem.js`: paths from build/src, where the script is), and the
 // ES module that runs the script and exports its names (build/src/_tree.js).
 const keptIds = [...kept].sort().map((m) => `./${m}`);
-const { WRAP_HEAD, WRAP_TAIL } = await import(pathToFileURL(`${src}loader.js`).href);
+const { scriptOptions } = await import('./esbuild-options.mjs');
+// Built as the kernel script is (scripts/esbuild-options.mjs: the loader's
+// wrapper, whitespace minified, short lines, ASCII).
 await esbuild.build({
-  absWorkingDir: root,
+  ...(await scriptOptions(root)),
   stdin: { contents: entry, resolveDir: src, sourcefile: 'tree-entry.js', loader: 'js' },
   outfile: `${src}${SCRIPT}`,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  external: ['koffi'],
   sourcemap: true,
-  logLevel: 'warning',
-  charset: 'ascii', // (src/loader.ts tree_run reads the file as latin1)
-  // As the kernel script (scripts/bundle.mjs): less to read and hash;
-  // names kept, short lines (an uncaught error prints its source line).
-  minifyWhitespace: true,
-  lineLimit: 160,
-  // The function expression tree_run compiles as read (src/loader.ts WRAP_HEAD).
-  banner: { js: `${WRAP_HEAD}"use strict";` },
-  footer: { js: WRAP_TAIL },
   plugins: [{
     name: 'ukern-tree',
     setup(b) {

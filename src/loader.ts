@@ -95,10 +95,31 @@ export function kernel_cache_state(which: ScriptName = 'kernel'): KernelCacheSta
 export const WRAP_HEAD = '(function (exports, require, module, __ukern_url) {';
 export const WRAP_TAIL = '\n})';
 
-/** A script's file names, beside this module (which runs from build/bundle). */
-function files(which: ScriptName): { script: string; cache: string; url: string } {
+/** A script's file name, beside this module (which runs from build/bundle), and the URL its import.meta.url stands for. */
+function files(which: ScriptName): { script: string; url: string } {
   const script = fileURLToPath(new URL(`./${which}.cjs`, import.meta.url));
-  return { script, cache: `${script}.cache`, url: new URL('./sys.js', import.meta.url).href };
+  return { script, url: new URL('./sys.js', import.meta.url).href };
+}
+
+/** A script file's code cache (`<file>.cache`), or undefined when there is none. */
+function cache_read(file: string): Buffer | undefined {
+  try { return readFileSync(`${file}.cache`); } catch { return undefined; }
+}
+
+/**
+ * Compiles a script file written in the wrapper (WRAP_HEAD ... WRAP_TAIL),
+ * from `source` when given, with `cachedData` when given; and what became of
+ * that cache.
+ */
+function script_compile(file: string, cachedData?: Buffer, source?: string): { script: Vm.Script; source: string; state: KernelCacheState } {
+  // The scripts are ASCII (scripts/bundle.mjs and tree-bundle.mjs build them
+  // with charset 'ascii': esbuild escapes anything else), so they are read as
+  // latin1, which makes the one-byte string at once (~0.3 ms less than
+  // utf8's check, in a worker).
+  const src = source ?? readFileSync(file, 'latin1');
+  const script = new vm.Script(src, { filename: file, cachedData });
+  const state = cachedData === undefined ? 'absent' : script.cachedDataRejected === true ? 'rejected' : 'used';
+  return { script, source: src, state };
 }
 
 /**
@@ -134,14 +155,10 @@ const SOURCE_KEY = Symbol.for('ukern.kernel.source');
  */
 const TEXT_KEY = Symbol.for('ukern.kernel.text');
 
-function compile(which: ScriptName, cachedData?: Buffer, source?: string): { script: Vm.Script; source: string; run: () => object } {
+function compile(which: ScriptName, cachedData?: Buffer, source?: string): ReturnType<typeof script_compile> & { run: () => object } {
   const f = files(which);
-  // The scripts are ASCII (scripts/bundle.mjs builds them with charset 'ascii':
-  // esbuild escapes anything else), so they are read as latin1, which makes the
-  // one-byte string at once (~0.3 ms less than utf8's check, in a worker).
-  const src = source ?? readFileSync(f.script, 'latin1');
-  const script = new vm.Script(src, { filename: f.script, cachedData });
-  return { script, source: src, run: () => script_run(script, requireFor(which, f.script), f.url) };
+  const c = script_compile(f.script, cachedData, source);
+  return { ...c, run: () => script_run(c.script, requireFor(which, f.script), f.url) };
 }
 
 /** Runs a compiled script written in the wrapper (WRAP_HEAD ... WRAP_TAIL): its module.exports. */
@@ -160,10 +177,10 @@ function load(which: ScriptName, text?: KernelText): object {
     source = Buffer.from(text.sab, 0, text.script).toString('latin1');
     if (text.cache > 0) cached = Buffer.from(text.sab, text.script, text.cache);
   } else {
-    try { cached = readFileSync(files(which).cache); } catch { /* no cache: compile */ }
+    cached = cache_read(files(which).script);
   }
   const c = compile(which, cached, source);
-  g[CACHE_KEY[which]] = cached === undefined ? 'absent' : c.script.cachedDataRejected === true ? 'rejected' : 'used';
+  g[CACHE_KEY[which]] = c.state;
   if (which === 'kernel') {
     g[SOURCE_KEY] = text !== undefined ? 'shared' : 'file';
     // The text for the threads this one starts: the same memory if it was
@@ -208,10 +225,10 @@ export function classes(): ClassesScript {
  * a cache, every such thread spent ~90 ms loading it (a fresh process's
  * import of build/src/sys/index.js; ~35 ms now), against ~20 ms for the
  * package's kernel script; a test run starts ~125 processes and ~160 LWP
- * workers on the tree. The tree's modules that stay ES module files (kern/kmem.js and
- * what it imports: tree-bundle.mjs) are given to the script by the module
- * that runs it, as their namespaces, under their paths; a namespace's
- * properties are the modules' live bindings.
+ * workers on the tree. The tree's modules that stay ES module files
+ * (kern/kmem.js and what it imports: tree-bundle.mjs) are given to the
+ * script by the module that runs it, as their namespaces, under their
+ * paths; a namespace's properties are the modules' live bindings.
  */
 const TREE_KEY = Symbol.for('ukern.tree.script');
 const TREE_CACHE_KEY = Symbol.for('ukern.tree.cache');
@@ -225,11 +242,10 @@ const TREE_CACHE_KEY = Symbol.for('ukern.tree.cache');
 export function tree_run(url: URL, modules: Readonly<Record<string, object>>): object {
   if (g[TREE_KEY] !== undefined) throw new Error(`ukern: the compiled tree's script was run twice in one thread (${url.href})`);
   const file = fileURLToPath(url);
-  let cachedData: Buffer | undefined;
-  try { cachedData = readFileSync(`${file}.cache`); } catch { /* none (the build is writing it): compile */ }
-  const script = new vm.Script(readFileSync(file, 'latin1'), { filename: file, cachedData });
+  // (No cache while the build is writing it: compiled without.)
+  const { script, state } = script_compile(file, cache_read(file));
   g[TREE_KEY] = script;
-  g[TREE_CACHE_KEY] = cachedData === undefined ? 'absent' : script.cachedDataRejected === true ? 'rejected' : 'used';
+  g[TREE_CACHE_KEY] = state;
   const base = createRequire(file);
   return script_run(script, Object.assign((id: string): unknown => modules[id] ?? base(id), base) as NodeRequire, url.href);
 }
