@@ -28,7 +28,11 @@ test('an LWP blocked in kevent is woken by an append in another thread', async (
   const waits0 = intr('host_waits'), taken0 = intr('host_taken');
   const lid = sys.lwp_create({ module: new URL('./fixtures/portfile-lwp.js', import.meta.url), export: 'blockInKevent', arg: { kq, sab } });
   // It waits in the host on the kernel's epoll set (intr/hostwait.ts) and takes the inotify event itself.
-  await until(() => intr('host_waits') > waits0 && intr('host_waiters') > 0, 10_000, 'the LWP to sleep in kevent, in the host');
+  // (At a time-out, the state that says which step did not come: the intr
+  // thread up, the LWP's host waits, where the LWP is.)
+  await until(() => intr('host_waits') > waits0 && intr('host_waiters') > 0, 10_000, () => 'the LWP to sleep in kevent, in the host ' +
+    `(intr started ${intr('started')}, host_waits ${intr('host_waits') - waits0} since, host_waiters ${intr('host_waiters')}, ` +
+    `LWP ${JSON.stringify(sys.lwp_snapshot().lwps.find((l) => l.lid === lid) ?? 'gone')}, result ${[...res].join(',')})`);
   fs.appendFileSync(p, 'wake');
   await within(sys.lwp_wait_async(lid), 10_000, 'the LWP');
   assert.ok(intr('host_taken') > taken0, 'the LWP took the event from the set');
