@@ -24,7 +24,7 @@ const LONG = [
   'fuzz',
   'port-messages',
   'cli',
-  'fix-pool-leftover',
+  'lwp-pool-leftover',
   'aio-threads',
   'signals-stress',
   'lwp-churn',

@@ -230,7 +230,7 @@ export function aio_done_locked(h: number, res: number): void {
  * pushes in two holds of the lock, and another LWP's fsync may be published
  * and pushed in between, with a later tsub). Waiting for such a request
  * deadlocked an engine whose I/O threads were all in such barriers: the
- * request sat behind them in the ring (test/aio2-threads-fsync). Its
+ * request sat behind them in the ring (test/aio-threads-fsync). Its
  * submission raced with the aio_fsync, so POSIX does not order them.
  */
 export function aio_writes_before_locked(h: number, fd: number, active_only = false): boolean {

@@ -114,7 +114,7 @@ export function aiothread_main(image: KernelImage): never {
   }
 
   const tail = th.tq.base + th.T_TAIL;
-  // Test hook (test/fix-kthread-dead): the thread throws at its first request.
+  // Test hook (test/kthread-dies): the thread throws at its first request.
   const crash = process.env.UKERN_KTHREAD_CRASH === 'aio';
   // An error out of a round (perform catches the I/O's own) is a kernel
   // bug, with a request perhaps half completed: the intr and clock threads'

@@ -84,7 +84,7 @@ export function aio_unmake(h: number): void {
 /**
  * A test seam: run (no lock held) between a request's publication and its
  * start, the window in which another LWP may submit and start its own
- * (test/aio2-threads-fsync). null outside tests.
+ * (test/aio-threads-fsync). null outside tests.
  */
 export const go_seam: { published: ((id: number) => void) | null } = { published: null };
 

@@ -43,7 +43,7 @@ const tfails = kregion_create('aio.tfails', (t) => t.aio_threads!);
  * thread is held (reads of pipes nobody writes) submit-and-cancel cycles
  * fill the ring with dead ids, however few requests are alive: writing on
  * then overwrote the oldest entries, live ones too, and such a request was
- * never started (found by reading; test/aior-threads-ring). A full ring is
+ * never started (found by reading; test/aio-threads-ring). A full ring is
  * compacted first: the ids still queued move to its end, in order, and the
  * head follows them (the tail, the word threads wait on, only grows). They
  * are fewer than its size: it has at least aio_max entries, and id's

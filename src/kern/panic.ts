@@ -30,7 +30,7 @@ let lastMsg = '';
  * panicked(): nonzero). A thread that met the mark before the message was
  * written gave "kernel panic (a kernel thread)" and no more (a kernel
  * thread's death, seen by a main thread whose kevent entered as the intr
- * thread died: test/fix-kthread-dead, 1 run in 25 beside two CPU hogs).
+ * thread died: test/kthread-dies, 1 run in 25 beside two CPU hogs).
  */
 const PANIC_PUBLISHED = 1, PANIC_WRITING = 2;
 /** How long panic_error waits for the message (the writer is between two stores; a page fault on this VM is ~13 us). */

@@ -196,7 +196,7 @@ function kthread_start_failed(name: string, claim: KthreadClaim, why: unknown): 
  * EIO it now gets), and the line was lost. So it was from the dying
  * thread's own body at first; then from lwp0's watch of a thread it
  * started for an LWP, whose program printed its EIO and ended before the
- * line came through (test/fix-kthread-dead, once in a fresh-clone CI run).
+ * line came through (test/kthread-dies, once in a fresh-clone CI run).
  */
 export function kthread_died(name: string, why: unknown): void {
   const what = why instanceof Error ? why.stack ?? why.message : String(why);

@@ -376,7 +376,7 @@ function run_locked(line: number, b: number): number {
         // and its caller's own run (timer_settime's "a past time fires at
         // once") missed it, the callout being out of the heap: if due, it
         // is fired here. On the manual line nobody else runs until the
-        // clock moves again (test/clkr-reset-firing). A handler re-arming
+        // clock moves again (test/callout-reset-firing). A handler re-arming
         // itself still counts, so a run stays finite.
         if ((fl & CF_XRESET) !== 0) budget++;
       }

@@ -31,7 +31,7 @@ itimer_register_notifier(IT_SIGNAL, {
  * generation, not by id: between the take and this call (no lock held)
  * another LWP may delete the timer and create one that reuses the struct
  * and the lowest free id, and a match by id would take that timer's
- * expirations. Exported for test/misc-timer-gen, which interposes.
+ * expirations. Exported for test/signals-timer-gen, which interposes.
  */
 export function timer_signal_taken(it: number, gen: number): number {
   mutex_enter(it + IT.mutex);

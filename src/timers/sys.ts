@@ -261,7 +261,7 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
     // each firing moves the setting past what it fired, under it_mutex. A
     // look before taking it_mutex (a callout_run of the line) missed that
     // handler, and the expiry it had taken was lost while the old value
-    // read as due (test/tmr-settime-firing).
+    // read as due (test/timers-settime-firing).
     if (I32[it + IT.armed] !== 0) itimer_fire_due(it, timeline_now(line), false);
     // The old setting and the new one under one hold: nothing fires between.
     const wasArmed = I32[it + IT.armed] !== 0;

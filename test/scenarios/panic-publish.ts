@@ -3,7 +3,7 @@
  * panicking thread is still writing it (kern/panic.ts): an LWP panics with
  * a message that takes 50 ms to write (test/fixtures/panic-slow.ts); this
  * thread watches the mark and makes a call as soon as it is set. Prints
- * the EIO's code and message; test/fix-kthread-dead.test.ts asserts on it.
+ * the EIO's code and message; test/kthread-dies.test.ts asserts on it.
  */
 import * as sys from '../../src/sys/index.js';
 import { I32 } from '../../src/kern/kmem.js';

@@ -6,7 +6,7 @@
  * the old open file. Associating the number again found the old record
  * "valid", kept its interests (no epoll_ctl) and the new open file was never
  * watched: an arrival was never reported. The kqueue side of the same case
- * is test/osr-reopen. Each case waits for the arrival with a deadline (a
+ * is test/kevent-os-reopen. Each case waits for the arrival with a deadline (a
  * lost registration fails after 3 s).
  */
 import { test } from 'node:test';

@@ -1,7 +1,7 @@
 /**
  * The orphan audit (finding 1 of the orphan brief): what each async sleep
  * holds while it sleeps, and whether an LWP that exits with it pending gives
- * it back. Ports and kqueues register an orphan release (kernr-orphan);
+ * it back. Ports and kqueues register an orphan release (orphan-async-waits);
  * the others hold nothing a release must give back:
  * - sigwait_async / sigwaitinfo_async / sigtimedwait_async: the LWP's wait
  *   set and the per-signal waiter counts (set_wait), and a process signal
@@ -10,7 +10,7 @@
  * - sigsuspend_async: the temporary mask, dropped with the LWP's entry.
  * - lwp_wait_async: p_nlwpwait, l_nwait, l_waitingfor, a target's
  *   l_waiter; lwp_exit_common takes them back (lwp_drop_waits).
- * - lwp_park_async: nothing but the sleeper (fix-orphan-park: its unpark).
+ * - lwp_park_async: nothing but the sleeper (orphan-park: its unpark).
  * - aio_suspend_async, lio_listio_async LIO_WAIT: nothing but the sleeper
  *   (the requests' handles and ids are the call's own arrays).
  * The sleeper itself: lwp_orphan_sleepers frees it.

@@ -30,7 +30,7 @@ function leftover(r: Int32Array): void {
   let lid = -1;
   try { lid = sys.lwp_self() || -1; } catch { /* no LWP bound */ }
   Atomics.store(r, SEEN, lid);
-  throw new Error('fix-pool-leftover: a leftover callback of LWP A');
+  throw new Error('lwp-pool-leftover: a leftover callback of LWP A');
 }
 
 /** LWP A: leaves `kind` behind and returns. */
@@ -74,7 +74,7 @@ export async function leaver(a: { sab: SharedArrayBuffer; kind: string }): Promi
       return;
     case 'broadcast': {
       // Ref'd and listening: a plain worker would never end.
-      const bc = new BroadcastChannel('fix-pool-leftover');
+      const bc = new BroadcastChannel('lwp-pool-leftover');
       bc.onmessage = () => { bc.close(); leftover(r); };
       return;
     }
@@ -82,7 +82,7 @@ export async function leaver(a: { sab: SharedArrayBuffer; kind: string }): Promi
       // An uncaught error ends A while its start function awaits something
       // Node does not list (a bare Atomics.waitAsync); the main thread lets
       // the wait go on once B runs.
-      setTimeout(() => { throw new Error('fix-pool-leftover: LWP A throws while its start function awaits'); }, 10);
+      setTimeout(() => { throw new Error('lwp-pool-leftover: LWP A throws while its start function awaits'); }, 10);
       await Atomics.waitAsync(r, GATE, 0, 20_000).value;
       let lid = -1;
       try { lid = sys.lwp_self() || -1; } catch { /* no LWP bound */ }
@@ -177,7 +177,7 @@ if (isMainThread) {
   });
 
   test('a listening BroadcastChannel left by an LWP never delivers under the next LWP of its worker', async () => {
-    const bc = new BroadcastChannel('fix-pool-leftover');
+    const bc = new BroadcastChannel('lwp-pool-leftover');
     try {
       await leftover_case('broadcast', () => bc.postMessage('x'));
     } finally { bc.close(); }

@@ -36,7 +36,7 @@ if (mode === undefined) {
     assert.deepEqual(JSON.parse(r.stdout.trim()), { within: ['ok', 'ok'], vnode: 'ENOMEM', file: 'ENOMEM' });
   });
 } else {
-  const dir = mkdtempSync(join(tmpdir(), 'misc-inotify-limit-'));
+  const dir = mkdtempSync(join(tmpdir(), 'ukern-inotify-limit-'));
   try {
     const paths = [0, 1, 2, 3].map((i) => { const p = join(dir, `f${i}`); writeFileSync(p, 'x'); return p; });
     const fds = paths.map((p) => openSync(p, 'r'));
