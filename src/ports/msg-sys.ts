@@ -57,7 +57,7 @@ import { ArgRangeError } from '../kern/copyin.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { msg_decode_at, msg_encode_fast, msg_encode_v8 } from './msg-codec.js';
 import { fast_scratch_bytes, fast_scratch_words, fast_is_long_ascii, fast_ascii_bytes, fast_ascii_put } from './msg-fast-enc.js';
-import { wait_for_room, type SendWaitOptions } from './room.js';
+import { wait_for_room, room_waiter_count, type SendWaitOptions } from './room.js';
 
 /** portev_source of a message event (outside illumos' PORT_SOURCE_* values, 1..7). */
 export const PORT_SOURCE_MSG = 0x4d53; // 'MS'
@@ -391,7 +391,7 @@ export function msg_close_slot(s: number): void {
  */
 export async function msg_room_wait(fd: number, post: () => void, deadline: number,
   aborted: () => boolean, abortError: () => unknown): Promise<void> {
-  const h = fd_get(fd, DTYPE_PORT, 'port_post', 'EBADFD');
+  const h = fd_get(fd, DTYPE_PORT, 'port_post', 'EBADFD'), serial = I32[h + P.serial]!;
   const release = hold();
   try {
     for (;;) {
@@ -399,7 +399,8 @@ export async function msg_room_wait(fd: number, post: () => void, deadline: numb
       Atomics.add(I32, aw, 1);
       const ag = Atomics.load(I32, msg_room_word()), pg = Atomics.load(I32, h + P.roomGen);
       msg_room_armed(); // after reading the word: a free from here on moves it, or its room is seen by the attempt below
-      Atomics.add(I32, h + P.roomWaiters, 1);
+      // Counted in the port only while it is open (room.ts: the struct may be a new port's after an await).
+      const counted = room_waiter_count(h, fd, serial, 1);
       try {
         let full: MsgFullError;
         try { post(); return; } catch (e) { if (!(e instanceof MsgFullError)) throw e; full = e; }
@@ -412,7 +413,7 @@ export async function msg_room_wait(fd: number, post: () => void, deadline: numb
         if (aborted()) throw abortError();
       } finally {
         Atomics.sub(I32, aw, 1);
-        Atomics.sub(I32, h + P.roomWaiters, 1);
+        if (counted) room_waiter_count(h, fd, serial, -1);
       }
     }
   } finally {

@@ -21,7 +21,8 @@ import { fd_get, DTYPE_PORT } from '../kern/fdtab.js';
 import { SysError, AbortError } from '../kern/errno.js';
 import { sysenter } from '../kern/sysent.js';
 import { hold } from '../kern/keepalive.js';
-import { P } from './mem.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { P, port_lock, port_id_word } from './mem.js';
 import { port_send } from './sys.js';
 
 const ROOM_RECHECK_MS = 100;
@@ -34,6 +35,28 @@ export { room_notify } from './queue.js';
 export function room_close(h: number): void {
   Atomics.add(I32, h + P.roomGen, 1);
   Atomics.notify(I32, h + P.roomGen);
+}
+
+/**
+ * Counts a sender waiting for room in port h, descriptor fd, incarnation
+ * serial (P.serial, read when the wait began), or uncounts it (`d` 1 or
+ * -1), only while that very port is open; returns whether it did. Why: a
+ * waiter's sleep is an await, and its port may be closed meanwhile, its
+ * struct released and handed, zeroed, to a new port (the cache's free list
+ * is LIFO: the next port_create gets it, often with the same descriptor
+ * number). An unchecked decrement then left the new port's count at -1, and
+ * the next sender that waited for room on it made it 0: no take woke it
+ * (room_notify), every wait ran to the backstop. Under the port lock (its
+ * word is outside the struct, never reused): a close cannot come between
+ * the look and the change, and the id word is stored after the serial when
+ * a port is made, so an id that names fd with our serial is our port.
+ */
+export function room_waiter_count(h: number, fd: number, serial: number, d: number): boolean {
+  mutex_enter(port_lock(h));
+  const ours = Atomics.load(I32, port_id_word(h)) === fd && I32[h + P.serial] === serial;
+  if (ours) Atomics.add(I32, h + P.roomWaiters, d);
+  mutex_exit(port_lock(h));
+  return ours;
 }
 
 /** Wakes the room waiters of a port without moving the generation (an abort: the waiter looks at its signal). */
@@ -49,7 +72,7 @@ export function room_poke(port: number): void {
  */
 export async function send_room_wait(port: number, send: () => void, deadline: number,
   aborted: () => boolean, abortError: () => unknown): Promise<void> {
-  const h = fd_get(port, DTYPE_PORT, 'port_send', 'EBADFD');
+  const h = fd_get(port, DTYPE_PORT, 'port_send', 'EBADFD'), serial = I32[h + P.serial]!;
   /** One send: undefined when sent, the EAGAIN when the port is full (other errors thrown). */
   const attempt = (): SysError | undefined => {
     try { send(); return undefined; } catch (e) { if (e instanceof SysError && e.code === 'EAGAIN') return e; throw e; }
@@ -60,7 +83,7 @@ export async function send_room_wait(port: number, send: () => void, deadline: n
     for (;;) {
       const gen = Atomics.load(I32, h + P.roomGen);
       if (attempt() === undefined) return;
-      Atomics.add(I32, h + P.roomWaiters, 1);
+      const counted = room_waiter_count(h, port, serial, 1); // (not when closed: the attempt fails)
       try {
         const full = attempt(); // registered: a take from now on moves the generation
         if (full === undefined) return;
@@ -70,7 +93,7 @@ export async function send_room_wait(port: number, send: () => void, deadline: n
         await Atomics.waitAsync(I32, h + P.roomGen, gen, Math.min(left, ROOM_RECHECK_MS)).value;
         if (aborted()) throw abortError();
       } finally {
-        Atomics.sub(I32, h + P.roomWaiters, 1);
+        if (counted) room_waiter_count(h, port, serial, -1);
       }
     }
   } finally {

@@ -1,0 +1,73 @@
+/**
+ * A post waiting for room counts itself in its port's struct (P.roomWaiters,
+ * so that a take knows to wake it: queue.ts room_notify) and uncounts itself
+ * when its sleep ends, after an await. A close wakes it; if the struct was
+ * released and handed to a new port meanwhile (the port cache's free list is
+ * LIFO: the next port_create gets it, zeroed), the old waiter's decrement
+ * landed in the new port: its count went to -1, so the next sender that
+ * waited for room on it made it 0 and no take woke it (each wait then ran
+ * to the 100 ms backstop). Found by reading msg_room_wait (review of the
+ * message paths); send_room_wait had the same shape.
+ *
+ * Deterministic: the close and the new port come in one synchronous run,
+ * before the waiter's continuation.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Port } from '../src/index.js';
+import * as sys from '../src/sys/index.js';
+import { I32 } from '../src/kern/kmem.js';
+import { fd_get, DTYPE_PORT } from '../src/kern/fdtab.js';
+import { P } from '../src/ports/mem.js';
+import { msg_arena_size } from '../src/ports/msg-arena.js';
+import { within } from './helpers.js';
+import { assertArenaEmpty } from './msg-helpers.js';
+
+const handle = (fd: number): number => fd_get(fd, DTYPE_PORT, 'test', 'EBADFD');
+
+test('a post waiting for arena room across a close: the new port that reuses the struct keeps a room-waiter count of 0', async () => {
+  const port = new Port();
+  const big = 'b'.repeat(msg_arena_size() / 2 - 4096); // a block of half the arena each
+  port.postSync(big);
+  port.postSync(big);
+  const h = handle(port.fd);
+  const pc = port.post(big).then(() => 'sent', (e: { code?: string }) => e.code ?? String(e));
+  // Let it register (its first attempt, then the room wait's registration).
+  const t0 = performance.now();
+  while (Atomics.load(I32, h + P.roomWaiters) === 0) {
+    assert.ok(performance.now() - t0 < 5000, 'the post never registered as a room waiter');
+    await new Promise((r) => setImmediate(r));
+  }
+  port.close();
+  const other = new Port(); // the struct just released, zeroed
+  const h2 = handle(other.fd);
+  assert.equal(h2, h, 'the new port did not reuse the struct (the test cannot tell)');
+  const res = await within(pc, 5000, 'the post waiting across a close');
+  // (The descriptor number may be the new port's: then the post went there.)
+  if (res === 'sent') assert.equal(other.receiveSync({ timeout: 1000 }), big);
+  else assert.equal(res, 'EBADF');
+  assert.equal(Atomics.load(I32, h2 + P.roomWaiters), 0, 'the old waiter changed the new port\'s room-waiter count');
+  other.close();
+  assertArenaEmpty('after the reuse');
+});
+
+test('a send waiting for port room across a close: the same for Port.send', async () => {
+  const port = new Port();
+  const h = handle(port.fd);
+  const max = I32[h + P.maxev]!;
+  for (let i = 0; i < max; i++) sys.port_send(port.fd, 1, i);
+  const pc = port.send(1, -1).then(() => 'sent', (e: { code?: string }) => e.code ?? String(e));
+  const t0 = performance.now();
+  while (Atomics.load(I32, h + P.roomWaiters) === 0) {
+    assert.ok(performance.now() - t0 < 5000, 'the send never registered as a room waiter');
+    await new Promise((r) => setImmediate(r));
+  }
+  port.close();
+  const other = new Port();
+  const h2 = handle(other.fd);
+  assert.equal(h2, h, 'the new port did not reuse the struct (the test cannot tell)');
+  const res = await within(pc, 5000, 'the send waiting across a close');
+  if (res !== 'sent') assert.equal(res, 'EBADF');
+  assert.equal(Atomics.load(I32, h2 + P.roomWaiters), 0, 'the old waiter changed the new port\'s room-waiter count');
+  other.close();
+});
