@@ -121,7 +121,10 @@ export function intr_kick_mine(slot: number): boolean { return slot === kick_slo
 // At process exit every kick made so far is rung: a sleeper in a host wait
 // wakes and waits for its termination instead (kern/libc.ts host_enter; its
 // slot's kick was stored before it entered the wait). A ring of a slot
-// nobody waits on is a spurious wake-up nobody sees.
+// nobody waits on is a spurious wake-up nobody sees. A waiter of the set
+// that takes another's ring with its own parks before it could ring it
+// again (intr_kick_stolen runs after its wait returns): each thread that
+// parks so runs this again first (kern/libc.ts host_leave).
 host_exit_rouser(() => {
   const n = tunables().maxlwp!;
   for (let i = 0; i < n; i++) {

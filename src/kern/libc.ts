@@ -59,7 +59,16 @@ let libc: Libc | null | undefined;
  * atomic operations per bracket). A rouser reads what it rings after the bit is set, and a
  * waiter publishes what it will wait on before it enters, so the same
  * holds for the rings: a wait that began is rung, one not begun never
- * begins.
+ * begins. A ring is not always taken by the waiter it was meant for: an
+ * LWP's kick eventfd sits in the kernel's epoll set, where any waiter of
+ * the set may take it with its own (intr/kick.ts), and that waiter rings
+ * it again only once its wait has returned, which its host_leave, parking
+ * here first, forestalled: with several LWPs in kevent's host wait, the
+ * first one woken took the others' kicks and parked, and they slept on
+ * (test/intr-exit-waiters). So a thread that parks on leaving runs the
+ * rousers again before it parks: whatever rings it took are rung anew,
+ * and the last waiter still in the host is rung by the last one to park
+ * (a parked thread takes nothing more).
  */
 const guard = kregion_create('libc', () => 1);
 /** The one word: host work in progress (a count), with G_EXITING once the process exits. */
@@ -97,12 +106,18 @@ export function host_enter(): number {
   if (I32[cur.nlocksw]! !== 0) return -1;
   return await_termination();
 }
-/** Ends host work begun by {@link host_enter}; once the process exits, a thread other than the main one that holds no kernel lock stays here. */
+/** Ends host work begun by {@link host_enter}; once the process exits, a thread other than the main one that holds no kernel lock rings the rousers again (it may have taken others' rings: above) and stays here. */
 export function host_leave(w: number): void {
   if (w <= 0) return;
   if ((Atomics.sub(I32, w, 1) & G_EXITING) === 0) return;
   Atomics.notify(I32, w);
-  if (!is_main_thread() && I32[cur.nlocksw]! === 0) await_termination();
+  if (is_main_thread() || I32[cur.nlocksw]! !== 0) return;
+  rouse();
+  await_termination();
+}
+/** Runs every rouser (a ring that fails: the main thread's wait for the count is bounded). */
+function rouse(): void {
+  for (const fn of rousers) { try { fn(); } catch { /* the bounded wait */ } }
 }
 // Registered in every thread, but only the main thread acts (whether it is
 // one is asked at exit: nothing at load needs node:worker_threads).
@@ -110,7 +125,7 @@ process.on('exit', () => {
   const w = guard.base;
   if (w === 0 || !is_main_thread()) return;
   Atomics.or(I32, w, G_EXITING);
-  for (const fn of rousers) { try { fn(); } catch { /* a ring that fails: the bounded wait below */ } }
+  rouse();
   const until = Date.now() + EXIT_WAIT_MS;
   for (let v = Atomics.load(I32, w); v !== G_EXITING && Date.now() < until; v = Atomics.load(I32, w)) {
     Atomics.wait(I32, w, v, until - Date.now());
