@@ -14,7 +14,11 @@
  * returns. Every later completion signals an eventfd registered with
  * IORING_REGISTER_EVENTFD, which sits in the intr thread's epoll set; its
  * handler reaps the CQ (the submitter keeps the eventfd quiet during its
- * enter: enter_locked). Not IORING_REGISTER_EVENTFD_ASYNC, which signals only
+ * enter: enter_locked). Requests out in the ring are counted (W_OUT): while
+ * any is, the last host waiter's linger, which keeps the kernel's set from
+ * the intr thread, neither starts nor goes on, and a submission that leaves
+ * one out ends it (intr/handover.ts): its completion would otherwise wait
+ * in the set up to two linger windows, whoever waits for it. Not IORING_REGISTER_EVENTFD_ASYNC, which signals only
  * completions made by io-wq workers: a read of an empty pipe or socket is
  * armed as a poll, and a buffered read that misses the page cache may be
  * retried the same way; both complete later as task work of the submitting
@@ -44,7 +48,9 @@ import {
   IOP_FSYNC, IOP_READ, IOP_WRITE, IOP_ASYNC_CANCEL, CQ_EVENTFD_DISABLED,
 } from '../kern/uring.js';
 import { tunables } from '../kern/boot.js';
-import { intr_source_hold, intr_add_handler, intr_thread_start, intr_running, os_eventfd_drain, DIR_READ, held } from '../intr/kapi.js';
+import {
+  intr_source_hold, intr_add_handler, intr_thread_start, intr_running, intr_set_served_work_hook, intr_served_work_begun, os_eventfd_drain, DIR_READ, held,
+} from '../intr/kapi.js';
 import { R, OP_READ, OP_WRITE, OP_FSYNC, OP_DSYNC, aio_complete, aio_defer_fsync, aio_set_resume_hook, f64r } from './aio.js';
 import type { AioEngine } from './engine.js';
 
@@ -54,6 +60,8 @@ const EINTR = 4, EAGAIN = 11, EBUSY = 16;
 /** The ring's layout in kernel memory (kern/uring.ts's UringLayout, for every thread to map the same ring). */
 const ring = kregion_create('aio.uring', () => 32);
 const W_LOCK = 0, W_FD = 1 /* +1 */, W_EVFD = 2 /* +1 */, W_SQN = 3, W_CQN = 4, W_EVSRC = 5, W_PENDING = 6, W_LEN = 7;
+/** Requests out in the ring: put, their completion not yet taken (written under the lock, read without it). */
+const W_OUT = 24;
 const W_SQOFF = 8 /* head, tail, mask, entries, flags, dropped, array */, W_CQOFF = 16 /* head, tail, mask, entries, overflow, cqes, flags */;
 mutex_class('aioring', ring, { words: 1 });
 
@@ -110,10 +118,11 @@ export function uring_attach(want: boolean): boolean {
 /** Whether the ring is set up (some thread attached it). */
 export function uring_exists(): boolean { return Atomics.load(I32, ring.base + W_FD) !== 0; }
 
-/** Writes one SQE (ring lock held): the next enter submits it. */
+/** Writes one SQE (ring lock held): the next enter submits it. A request's (hi 0) counts as out until its completion is taken. */
 function put_locked(m: UringMap, op: number, fd: number, addr: number, len: number, off: number, lo: number, hi: number, opflags: number): void {
   sqe_put(m, op, fd, addr, len, off, lo, hi, opflags);
   I32[ring.base + W_PENDING]!++;
+  if (hi === 0) Atomics.add(I32, ring.base + W_OUT, 1);
 }
 
 const cq: Cqes = { lo: [], hi: [], res: [] };
@@ -123,6 +132,7 @@ function cq_take_locked(m: UringMap): number {
   const k = cq_take(m, cq);
   let n = 0;
   for (let i = 0; i < k; i++) if (cq.hi[i] === 0) { cqIds[n] = cq.lo[i]!; cqRes[n] = cq.res[i]!; n++; }
+  if (n !== 0) Atomics.sub(I32, ring.base + W_OUT, n);
   return n;
 }
 
@@ -201,6 +211,9 @@ function uring_submit(h: number, id: number, buf: Uint8Array | null): void {
   const err = enter_locked(hs, m);
   const n = cq_take_locked(m);
   mutex_exit(L);
+  // Left out in the ring (not done inside its enter): its completion comes
+  // by the eventfd, which a linger of the kernel's set keeps from the intr thread.
+  if (Atomics.load(I32, ring.base + W_OUT) !== 0) intr_served_work_begun();
   complete_taken(n);
   if (err !== 0) aio_complete(id, -err);
 }
@@ -223,6 +236,9 @@ export const uring_engine: AioEngine = {
   // Until the intr thread runs, nobody hears the eventfd: waiters poll the CQ.
   polls: () => !intr_running(),
 };
+
+// While requests are out, the kernel's set is the intr thread's: no linger (intr/handover.ts).
+intr_set_served_work_hook(() => ring.base !== 0 && Atomics.load(I32, ring.base + W_OUT) !== 0);
 
 // The intr thread's handler: the eventfd says the host posted completions.
 intr_add_handler((src) => {

@@ -191,7 +191,14 @@ function hwait_arm_sync(): void {
  * a starting leave: linger, then count), so at least one of them sees the
  * other. A looping LWP alone on its OS sources, the case the linger is
  * for, keeps it; a program with an event-loop consumer beside it pays
- * what it paid before the linger. Pollers of a kqueue with OS knotes take the set
+ * what it paid before the linger. Work the intr thread serves with no
+ * sleeper standing for it counts the same way: an io_uring request out in
+ * the ring completes by an eventfd in the kernel's set whoever waits for it
+ * (an aio_suspend, a port or kqueue its notification feeds, nobody yet), so
+ * while one is out no linger starts or goes on (intr_set_served_work_hook),
+ * and a submission that leaves one out ends the linger that lasts
+ * (intr_served_work_begun), with the same handshake: the submission counts
+ * its request before it looks at the linger word. Pollers of a kqueue with OS knotes take the set
  * themselves while a linger lasts (kevent.ts: intr_linger_take), and a
  * blocking kevent does not spin for an event the intr thread will not
  * dispatch.
@@ -221,8 +228,8 @@ function linger_begin(want: boolean): boolean {
   if (tfd < 0 || cur.lid <= 0) return false;
   // Not wanted (a wait that ran out): one that lasts ends at its expiry.
   if (!want) return false;
-  // A consumer the intr thread serves sleeps: no linger (one that lasts ends).
-  if (sq_served_count() !== 0) { linger_end(); return false; }
+  // A consumer the intr thread serves sleeps, or work it serves is out: no linger (one that lasts ends).
+  if (sq_served_count() !== 0 || servedWork()) { linger_end(); return false; }
   for (;;) {
     const l = Atomics.load(I32, b + W_LINGER);
     if (l !== 0) {
@@ -234,9 +241,9 @@ function linger_begin(want: boolean): boolean {
     const ns = tunables().intr_linger_ns!;
     if (ns <= 0) return false;
     if (Atomics.compareExchange(I32, b + W_LINGER, 0, cur.lid) !== 0) continue;
-    // Such a consumer came to sleep meanwhile and may have found no linger
-    // to end (it counted itself before looking): this one ends it.
-    if (sq_served_count() !== 0) { linger_end(); return false; }
+    // Such a consumer came to sleep (or such work went out) meanwhile and may
+    // have found no linger to end (it counted itself before looking): this one ends it.
+    if (sq_served_count() !== 0 || servedWork()) { linger_end(); return false; }
     // A linger starts: its expiry first. Should the host refuse the timer,
     // no linger (another leave may have taken it over meanwhile, trusting
     // an expiry that will not come: every linger ends).
@@ -287,6 +294,18 @@ export function intr_nonhost_enter(sl: number): void {
   if (linger_end()) { kstat_add(C_LINGER_SERVED); hwait_arm_sync(); }
 }
 kstat_gauge('intr', 'served_sleepers', sq_served_count);
+
+/** Whether work the intr thread serves is out (no sleeper stands for it): installed by its owner, aio/uring.ts. */
+let servedWork: () => boolean = () => false;
+/** Installs the test of work the intr thread serves (at module load, in a module every thread loads). */
+export function intr_set_served_work_hook(fn: () => boolean): void { servedWork = fn; }
+/**
+ * Such work went out (counted already, no lock held): a linger that lasts
+ * ends now, so that its completion is taken by the intr thread.
+ */
+export function intr_served_work_begun(): void {
+  if (linger_end()) { kstat_add(C_LINGER_SERVED); hwait_arm_sync(); }
+}
 
 /** Whether a linger lasts: the set's events may wait there for a host waiter or a poller (intr_linger_take). */
 export function intr_lingering(): boolean { return Atomics.load(I32, hw.base + W_LINGER) !== 0; }
