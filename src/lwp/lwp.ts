@@ -215,8 +215,8 @@ export const LWP = define_struct('lwp', {
                        //   LW_USERRET (kern/sysent.ts), a hint: a bit set meanwhile is seen at the next syscall
   waitingfor: 'i32',   // [p] lid it waits for in lwp_wait (0 for whichever)
   waiter: 'i32',       // [p] the first waiter for it
-  nwait: 'i32',        // [p] its lwp_wait calls in progress (several when async), each counted in p_nlwpwait:
-                       //   what lwp_exit_common takes back from the count for waits its exit abandons
+  nwait: 'i32',        // [p] its lwp_wait calls in progress (several when async); the LWP counts once in
+                       //   p_nlwpwait while it is not 0: what lwp_exit_common takes back for waits its exit abandons
   unpark: 'i32',       // [b,a] lid an unpark is pending for (0: none; NetBSD's L_CANCELLED for park): set by
                        //   lwp_unpark not finding it parked (or its park already ended), consumed by its next park, both under the hint's bucket
   sleeping: 'i32',     // [l] the sleeper it is blocked on now (sync), 0 if none; written by self

@@ -206,7 +206,7 @@ export function lwp_exit_common(h: number, lid: number, extraFlags: number): num
  */
 function lwp_drop_waits(h: number, lid: number): void {
   const p = curproc();
-  I32[p + P.nlwpwait] -= I32[h + L.nwait]!;
+  I32[p + P.nlwpwait]--; // the LWP counts once there, however many calls (lwp_wait1)
   I32[h + L.nwait] = 0;
   I32[h + L.waitingfor] = 0;
   for (let i = 0, m = maxlwp(); i < m; i++) {

@@ -47,8 +47,11 @@ export function* lwp_wait1(lid: number, async: boolean, deadline = Infinity): Sl
 function* lwp_wait1_locked(lid: number, sl: number, deadline: number): SleepGen<number> {
   const l = cur.lwp, curlid = cur.lid, p = curproc();
   mutex_enter(p + P.lock);
-  I32[p + P.nlwpwait]++;
-  I32[l + L.nwait]++;
+  // p_nlwpwait counts waiting LWPs, not calls: the deadlock check below
+  // weighs it against p_nrlwps, where an LWP counts once however many
+  // lwp_wait_async it has pending (counted per call, two of one LWP made a
+  // false EDEADLK while a target that waits for nobody could still exit).
+  if (I32[l + L.nwait]++ === 0) I32[p + P.nlwpwait]++;
   I32[l + L.waitingfor] = lid;
   let error: ErrnoCode;
   for (;;) {
@@ -75,8 +78,7 @@ function* lwp_wait1_locked(lid: number, sl: number, deadline: number): SleepGen<
       if (st !== LSZOMB) continue;
       I32[l + L.waitingfor] = 0;
       I32[h2 + L.waiter] = 0;
-      I32[p + P.nlwpwait]--;
-      I32[l + L.nwait]--;
+      if (--I32[l + L.nwait] === 0) I32[p + P.nlwpwait]--;
       lwp_free(h2);
       mutex_exit(p + P.lock);
       return lid2;
@@ -94,8 +96,7 @@ function* lwp_wait1_locked(lid: number, sl: number, deadline: number): SleepGen<
     const h2 = lwp_byid(lid);
     if (h2 !== 0 && I32[h2 + L.waiter] === curlid) I32[h2 + L.waiter] = 0;
   }
-  I32[p + P.nlwpwait]--;
-  I32[l + L.nwait]--;
+  if (--I32[l + L.nwait] === 0) I32[p + P.nlwpwait]--;
   I32[l + L.waitingfor] = 0;
   sq_wake_all(p + P.lwpcv);
   mutex_exit(p + P.lock);
