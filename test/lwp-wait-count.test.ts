@@ -58,3 +58,29 @@ test('an LWP with two lwp_wait_async pending counts as one waiter: B\'s lwp_wait
   assert.equal(sys.lwp_snapshot().proc.nlwpwait, 0);
   assert.deepEqual(sys.lwp_check(), []);
 });
+
+test('an LWP suspended in its lwp_wait no longer counts as a waiter: lwp_wait of a parked LWP sleeps', async () => {
+  const sab = new SharedArrayBuffer(8), a = new Int32Array(sab);
+  const c = sys.lwp_create({ module: mod, export: 'parked' });
+  const b = sys.lwp_create({ module: mod, export: 'waitsFor', arg: { sab, t: c } });
+  release(a);
+  await until(() => inWait(b), 10_000, 'B asleep in lwp_wait(C)');
+  sys.lwp_suspend(b);
+  await until(() => info(b)?.state === 'SUSPENDED', 10_000, 'B suspended in its wait');
+  // LWP 1 and C run (C parked, waiting for nobody): this wait must sleep, to its deadline.
+  let got: number | string;
+  try { got = sys.lwp_wait_timed(c, { tv_sec: 0, tv_nsec: 100_000_000 }); } catch (e) { got = e instanceof sys.SysError ? e.code : String(e); }
+  // Continued, B's wait goes on (counted again): LWP 1's wait of C still sleeps.
+  sys.lwp_continue(b);
+  await until(() => inWait(b), 10_000, 'B asleep in lwp_wait(C) again');
+  let got2: number | string;
+  try { got2 = sys.lwp_wait_timed(c, { tv_sec: 0, tv_nsec: 50_000_000 }); } catch (e) { got2 = e instanceof sys.SysError ? e.code : String(e); }
+  sys.lwp_unpark(c, 9);
+  await until(() => Atomics.load(a, 0) !== 0, 10_000, 'B to collect C');
+  assert.equal(OUTCOME[Atomics.load(a, 0)], 'returned', 'B collects C');
+  assert.equal(sys.lwp_wait(b), b);
+  assert.equal(got, 'ETIMEDOUT', `LWP 1's lwp_wait(C) ended with ${got} while C, parked, could still exit`);
+  assert.equal(got2, 'ETIMEDOUT');
+  assert.equal(sys.lwp_snapshot().proc.nlwpwait, 0);
+  assert.deepEqual(sys.lwp_check(), []);
+});

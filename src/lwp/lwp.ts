@@ -34,7 +34,10 @@
  *
  * p_nrlwps counts RUN, ONPROC and SLEEP (`counted` in ops.ts); every
  * transition into or out of those states adjusts it under p_lock, except
- * the ones among the three (which keep the count).
+ * the ones among the three (which keep the count). p_nlwpwait counts the
+ * LWPs among those with an lwp_wait in progress (l_nwait > 0), each once:
+ * the same transitions adjust it (a waiter suspended in its wait is not
+ * one; lwp_wait's deadlock check weighs the two).
  *
  * Transitions. "self" is the LWP's own thread; locks are those held across
  * the store of l_stat (p: p_lock, l: l_lock; see kern/lockorder.ts).

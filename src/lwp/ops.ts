@@ -178,7 +178,7 @@ export function lwp_exit_common(h: number, lid: number, extraFlags: number): num
     proc_exit(0);
     return EXIT_LAST;
   }
-  if (I32[h + L.nwait] !== 0) lwp_drop_waits(h, lid);
+  if (I32[h + L.nwait] !== 0) lwp_drop_waits(h, lid, counted(stat));
   I32[p + P.nzlwps]++;
   if (counted(stat)) I32[p + P.nrlwps]--;
   if ((Atomics.load(I32, h + L.flag) & LW_MAIN) === 0) I32[p + P.nlive]--;
@@ -204,9 +204,9 @@ export function lwp_exit_common(h: number, lid: number, extraFlags: number): num
  * sleeping on p_lwpcv) re-check: the exit wakes them (a zombie's
  * sq_wake_all, or lwp_free's).
  */
-function lwp_drop_waits(h: number, lid: number): void {
+function lwp_drop_waits(h: number, lid: number, running: boolean): void {
   const p = curproc();
-  I32[p + P.nlwpwait]--; // the LWP counts once there, however many calls (lwp_wait1)
+  if (running) I32[p + P.nlwpwait]--; // once, however many calls (lwp_wait1); not while suspended (uncount)
   I32[h + L.nwait] = 0;
   I32[h + L.waitingfor] = 0;
   for (let i = 0, m = maxlwp(); i < m; i++) {
@@ -237,6 +237,24 @@ export function lwp_suspend_locked(t: number): void {
   mutex_exit(t + L.lock);
 }
 
+/**
+ * A waiter counts in p_nlwpwait only while it counts in p_nrlwps, as a
+ * NetBSD waiter always does (asleep in cv_wait_sig; its suspension waits
+ * for userret): lwp_wait1's check takes every waiter for one of the
+ * running. Ours halts in place, out of p_nrlwps; left a waiter, it made
+ * the check see one LWP fewer that can still exit (EDEADLK while one ran).
+ * Proc lock held; `h` leaves (uncount) or re-enters (recount) the
+ * RUN/ONPROC/SLEEP states.
+ */
+function uncount(p: number, h: number): void {
+  I32[p + P.nrlwps]--;
+  if (I32[h + L.nwait] !== 0) I32[p + P.nlwpwait]--;
+}
+function recount(p: number, h: number): void {
+  I32[p + P.nrlwps]++;
+  if (I32[h + L.nwait] !== 0) I32[p + P.nlwpwait]++;
+}
+
 /** lwp_continue's core (proc lock held). */
 export function lwp_continue_locked(t: number): void {
   const p = curproc();
@@ -245,7 +263,7 @@ export function lwp_continue_locked(t: number): void {
   if (Atomics.load(I32, t + L.stat) === LSSUSPENDED) {
     const to = I32[t + L.resume] || LSRUN;
     Atomics.store(I32, t + L.stat, to);
-    if (counted(to)) I32[p + P.nrlwps]++;
+    if (counted(to)) recount(p, t);
     Atomics.store(I32, t + L.suspw, 1);
     Atomics.notify(I32, t + L.suspw);
   }
@@ -291,7 +309,7 @@ export function lwp_halt(): void {
     const stat = Atomics.load(I32, h + L.stat);
     if (stat !== LSSUSPENDED) {
       I32[h + L.resume] = stat;
-      if (counted(stat)) I32[p + P.nrlwps]--;
+      if (counted(stat)) uncount(p, h);
       Atomics.store(I32, h + L.stat, LSSUSPENDED);
       kstat_add(C_SUSPENDS);
       // lwp_wait's deadlock check counts running LWPs: let waiters re-check.

@@ -69,7 +69,7 @@ export function lwp_snapshot(): { lwps: LwpInfo[]; proc: Record<string, number>;
 export function lwp_check(): string[] {
   sysenter();
   const p = curproc();
-  let n = 0, z = 0, r = 0, d = 0, live = 0;
+  let n = 0, z = 0, r = 0, d = 0, live = 0, w = 0;
   for (let i = 0; i < maxlwp(); i++) {
     const h = slot_handle(i);
     const st = Atomics.load(I32, h + L.stat);
@@ -77,7 +77,7 @@ export function lwp_check(): string[] {
     n++;
     const fl = Atomics.load(I32, h + L.flag);
     if (st === LSZOMB) z++;
-    if (st === LSRUN || st === LSONPROC || st === LSSLEEP) r++;
+    if (st === LSRUN || st === LSONPROC || st === LSSLEEP) { r++; if (I32[h + L.nwait] !== 0) w++; }
     if (fl & LW_DETACHED) d++;
     if (st !== LSZOMB && (fl & LW_MAIN) === 0) live++;
   }
@@ -88,6 +88,7 @@ export function lwp_check(): string[] {
   cmp('nrlwps', I32[p + P.nrlwps]!, r);
   cmp('ndlwps', I32[p + P.ndlwps]!, d);
   cmp('nlive', I32[p + P.nlive]!, live);
+  cmp('nlwpwait', I32[p + P.nlwpwait]!, w);
   if (I32[p + P.lock] !== 0) bad.push('proc lock held');
   return bad;
 }
