@@ -40,7 +40,8 @@
  * waiter until it runs again, so a burst may follow the first there, but
  * its wait returns one: the rest go back to the process queue when it
  * takes it, as does everything handed to it when its wait ends in EINTR
- * or its LWP exits (ls_unhand), and are offered again.
+ * or its LWP exits (ls_unhand), and are offered again, one to each LWP
+ * in sigwait for them.
  * With no taker it stays pending on the process, until an LWP unblocks it,
  * installs a handler, or waits for it. Function handlers go with their
  * thread: when the last LWP holding one for a signal exits, the signal's
@@ -290,15 +291,25 @@ function choose_taker(s: number): void {
     const ls = ls_peek(me);
     if (ls !== 0 && takes(ls, s)) { post(ls, me); return; }
   }
-  let self = 0, sleeping = 0, armed = 0, any = 0;
+  let self = 0, sleeping = 0, armed = 0, any = 0, handed = false;
+  const sg = sigacts_h();
   // Every LWP has its entry from creation (LWP 1: from boot) until its exit
   // hook cleared it: the live entries are the live LWPs (an LWP on its way
   // out takes nothing more).
-  for (let ls = LIVE.head(sigacts_h()); ls !== 0; ls = LIVE.after(ls)) {
+  for (let ls = LIVE.head(sg); ls !== 0; ls = LIVE.after(ls)) {
     const lid = I32[ls + LS.lid]!;
     if (lid === exiting) continue;
-    if (waits_for(ls, s)) { hand_to_waiter(ls, s); return; }
-    if (!takes(ls, s)) continue;
+    if (waits_for(ls, s)) {
+      // One to each waiter while the process has more of s: a burst that
+      // a waiter gave back (ls_unhand) is offered in this one call, and a
+      // waiter passed over here would sleep on with its signal pending
+      // until the next generation of s.
+      hand_to_waiter(ls, s);
+      if (!has(sg, SG.pend0, s)) return;
+      handed = true;
+      continue;
+    }
+    if (handed || !takes(ls, s)) continue;
     const how = lwp_view(lid);
     if (how === LWPV_NONE) continue;
     if (lid === cur.lid) self = lid;
@@ -306,6 +317,7 @@ function choose_taker(s: number): void {
     else if (I32[ls + LS.armed] !== 0) { if (armed === 0) armed = lid; }
     else if (any === 0) any = lid;
   }
+  if (handed) return; // each waiter has one: the rest is theirs before any other taker's, as before
   const lid = self || sleeping || armed || any;
   if (lid !== 0) post(ls_peek(lid), lid);
 }
