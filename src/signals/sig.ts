@@ -40,8 +40,9 @@
  * waiter until it runs again, so a burst may follow the first there, but
  * its wait returns one: the rest go back to the process queue when it
  * takes it, as does everything handed to it when its wait ends in EINTR
- * or its LWP exits (ls_unhand), and are offered again, one to each LWP
- * in sigwait for them.
+ * or its LWP exits (ls_unhand), in the order they were generated (before
+ * any younger one of their number there), and are offered again, one to
+ * each LWP in sigwait for them.
  * With no taker it stays pending on the process, until an LWP unblocks it,
  * installs a handler, or waits for it. Function handlers go with their
  * thread: when the last LWP holding one for a signal exits, the signal's

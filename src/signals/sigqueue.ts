@@ -178,19 +178,21 @@ export interface SigSource { code: number; value: number; pid: number; lid: numb
  * slot of an LWP's signal entry (INLINE, sigstate.ts). One writer and one
  * reader serve both.
  */
-interface SiFields { readonly signo: number; readonly code: number; readonly pid: number; readonly lid: number; readonly timer: number; readonly tgen: number; readonly value: number; readonly pdir: number }
-const INLINE: SiFields = { signo: LS.isig, code: LS.icode, pid: LS.ipid, lid: LS.ilid, timer: LS.itimer, tgen: LS.itgen, value: LS.ivalue, pdir: LS.ipdir };
+interface SiFields { readonly signo: number; readonly code: number; readonly pid: number; readonly lid: number; readonly timer: number; readonly tgen: number; readonly value: number; readonly pdir: number; readonly seq: number }
+const INLINE: SiFields = { signo: LS.isig, code: LS.icode, pid: LS.ipid, lid: LS.ilid, timer: LS.itimer, tgen: LS.itgen, value: LS.ivalue, pdir: LS.ipdir, seq: LS.iseq };
 
 /** Fills record r (fields f) with a generation of s; `pdir`: process-directed. */
 function si_put(r: number, f: SiFields, s: number, src: SigSource, pdir: boolean): void {
   I32[r + f.signo] = s; I32[r + f.code] = src.code; I32[r + f.pid] = src.pid; I32[r + f.lid] = src.lid;
   I32[r + f.timer] = src.timer; I32[r + f.tgen] = src.tgen ?? 0; I32[r + f.pdir] = pdir ? 1 : 0;
+  I32[r + f.seq] = ++I32[sigacts_h() + SG.seq];
   f64_set(r, f.value, src.value);
 }
 /** Copies record r (fields f) into ksiginfo k. */
 function si_copy(r: number, f: SiFields, k: number): void {
   I32[k + KS.signo] = I32[r + f.signo]!; I32[k + KS.code] = I32[r + f.code]!; I32[k + KS.pid] = I32[r + f.pid]!; I32[k + KS.lid] = I32[r + f.lid]!;
   I32[k + KS.timer] = I32[r + f.timer]!; I32[k + KS.tgen] = I32[r + f.tgen]!; I32[k + KS.pdir] = I32[r + f.pdir]!;
+  I32[k + KS.seq] = I32[r + f.seq]!;
   f64_set(k, KS.value, f64_get(r, f.value));
 }
 
@@ -246,14 +248,18 @@ export function sigput(q: TailQ, qh: number, pend0: number, s: number, src: SigS
 export function sigget(q: TailQ, qh: number, pend0: number, s: number, out: siginfo_t, hold = false): boolean {
   ks_held = 0;
   if (!has(qh, pend0, s)) return false;
-  // The LWP's inline siginfo first: older than any entry of s on its queue
+  // The oldest: the LWP's inline siginfo or the first entry of s on its
+  // queue (kept in generation order). The inline one is older as a rule
   // (one put there while s is pending on the LWP would have coalesced: only
-  // hand_to_waiter adds one behind it).
+  // hand_to_waiter adds one behind it), unless hand_to_waiter moved an
+  // older one there (given back to the process by another waiter).
   let found = 0, more = false, f: SiFields = KS;
   if (q === LQ && I32[qh + LS.isig] === s) { found = qh; f = INLINE; }
   for (let k = q.head(qh); k !== 0; k = q.after(k)) {
     if (I32[k + KS.signo] !== s) continue;
-    if (found === 0) found = k; else { more = true; break; }
+    if (found === 0) { found = k; continue; }
+    if (f === INLINE && ((I32[k + KS.seq]! - I32[qh + LS.iseq]!) | 0) < 0) { found = k; f = KS; }
+    more = true; break;
   }
   if (!more) bit_clear(qh, pend0, s);
   out.si_signo = s;
@@ -306,7 +312,7 @@ export function hand_to_waiter(ls: number, s: number): void {
   let more = false;
   for (let j = k === 0 ? 0 : PQ.after(k); j !== 0; j = PQ.after(j)) if (I32[j + KS.signo] === s) { more = true; break; }
   if (!more) bit_clear(sg, SG.pend0, s);
-  if (k !== 0) { PQ.remove(sg, k); LQ.insert_tail(ls, k); }
+  if (k !== 0) { PQ.remove(sg, k); insert_in_order(LQ, ls, k); }
   bit_set(ls, LS.pend0, s);
   sq_wake_one(ls + LS.wq);
 }
@@ -320,9 +326,10 @@ export function hand_to_waiter(ls: number, s: number): void {
  * them when the LWP exits. Left there they would be out of reach of every
  * other LWP (another waiter, a thread that unblocks them), and discarded
  * with the LWP's own signals at its exit: a process-directed signal lost.
- * They go to the tail of the process queue (a standard one pending there
- * already coalesces with it, as it would have on its way); the caller
- * offers them again (sig_redistribute). Returns whether any went.
+ * They go back to the process queue in generation order (give_back; a
+ * standard one pending there already coalesces with it, as it would have
+ * on its way); the caller offers them again (sig_redistribute). Returns
+ * whether any went.
  */
 export function ls_unhand(h: number): boolean {
   const sg = sigacts_h();
@@ -364,8 +371,25 @@ function give_back(k: number, s: number): void {
     ks_free(k);
     return;
   }
-  if (k !== 0) PQ.insert_tail(sg, k);
+  if (k !== 0) insert_in_order(PQ, sg, k);
   bit_set(sg, SG.pend0, s);
+}
+/**
+ * Puts ksiginfo k on queue `q` at `qh` before the first younger entry of
+ * its signal there, else at the tail (lock held). An entry given back by a
+ * sigwaiter, or handed to one from the process queue, may be older than
+ * some there (generated for the process or handed to that waiter while it
+ * was held elsewhere, or given back first by another waiter), and the
+ * instances of a realtime signal are taken in the order they were
+ * generated: each queue is kept in that order for each signal.
+ */
+function insert_in_order(q: TailQ, qh: number, k: number): void {
+  const s = I32[k + KS.signo]!, seq = I32[k + KS.seq]!;
+  let j = q.head(qh);
+  while (j !== 0 && !(I32[j + KS.signo] === s && ((I32[j + KS.seq]! - seq) | 0) > 0)) j = q.after(j);
+  if (j === 0) q.insert_tail(qh, k);
+  else if (q.before(j) === 0) q.insert_head(qh, k);
+  else q.insert_after(qh, q.before(j), k);
 }
 
 /**

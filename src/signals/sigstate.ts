@@ -16,8 +16,10 @@
  * (lwp_kill), or handed to it in sigwait (a timer's, say) — takes instead
  * of a ksiginfo when the slot is free and none of its number is pending on
  * the LWP. Every later one of its number is then younger, so the slot is
- * taken first and where a siginfo lives changes no order; a realtime one
- * counts against `sigqueue_max` all the same. Why: a delivery wakes a
+ * taken first and where a siginfo lives changes no order (but for an older
+ * one that another waiter gave back and that is handed on to this one:
+ * each siginfo carries its generation order, `seq`, which sigget compares);
+ * a realtime one counts against `sigqueue_max` all the same. Why: a delivery wakes a
  * thread asleep on another vCPU (or one that slept a timer's period), and
  * each line its path touches is a cache miss there; held inline it touches
  * no line but the LWP entry's (no cache lock, no entry to fill, no queue
@@ -69,6 +71,7 @@ export const SIGACTS = define_struct('sigacts', {
   dying: 'i32',     // [a] the signal the process is dying of (0: none); set once
   gen: 'i32',       // [S] bumped by every sigaction (threads cache handlers by it)
   lhead: 'i32', ltail: 'i32', // [S] the live LWP entries, in the order they were set up (choose_taker walks them)
+  seq: 'i32',       // [S] the last siginfo's seq (wraps): generation order, for what goes back to the process queue
 });
 export const SG = SIGACTS.F;
 
@@ -103,6 +106,7 @@ export const LWPSIG = define_struct('lwpsig', {
   armed: 'i32',     // [!] its thread waits on `bell` in its event loop (a taker that can run a handler while idle)
   lnext: 'i32', lprev: 'i32', // [S] on sigacts' list of live entries (kept by ls_init / ls_retire: after `armed`, which ls_init's clear stops at)
   ipdir: 'i32',     // [S] as a ksiginfo's pdir, for the inline siginfo (written with isig)
+  iseq: 'i32',      // [S] as a ksiginfo's seq, for the inline siginfo (written with isig)
 }, true); // a line each (two): lid to catch1, what a delivery reads, share the first
 export const LS = LWPSIG.F;
 
@@ -114,6 +118,7 @@ export const KSIGINFO = define_struct('ksiginfo', {
   timer: 'i32',     // [S] handle of the SIGEV_SIGNAL timer it belongs to, 0 if none
   tgen: 'i32',      // [S] that timer's creation generation (its struct and id are reused after a delete: checked with it)
   pdir: 'i32',      // [S] 1: process-directed (on an LWP's queue: handed to it in sigwait, the process's again if it does not take it)
+  seq: 'i32',       // [S] its place in generation order (sigacts seq; compare differences): where it goes back on the process queue
   next: 'i32', prev: 'i32',
 });
 export const KS = KSIGINFO.F;
