@@ -6,7 +6,7 @@
  * same epoll_pwait2, and it parks in host_leave (kern/libc.ts) before it
  * can ring them again: the others slept on in the host, and Node's join of
  * their workers hung (3 of 4 runs with two waiters, every run with four).
- * A child process per run, with a deadline.
+ * A child process per run (scenarios/intr-exit.ts 'waiters'), with a deadline.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ import { scenario } from './helpers.js';
 
 test('process.exit with four LWPs blocked in host waits on the kernel\'s epoll set ends the process, three times', () => {
   for (let i = 0; i < 3; i++) {
-    const r = scenario('intr-exit-waiters', ['4'], 30_000);
+    const r = scenario('intr-exit', ['waiters', '4'], 30_000);
     assert.equal(r.signal, null, `run ${i}: killed by ${r.signal} (hung): ${r.stdout} ${r.stderr}`);
     assert.match(r.stdout, /host waiters: 4, direct: (true, in epoll_pwait2: 4|false)/, `run ${i}: ${r.stderr}`);
     assert.equal(r.status, 3, `run ${i}: ${r.stderr}`);

@@ -6,7 +6,15 @@
 // an argument, an LWP also blocks for ever in a host wait first (nobody
 // writes its pipe): 'kevent' (on the kernel's epoll set) or 'portfd' (on a
 // PORT_SOURCE_FD descriptor); each hung 12 times in 12 before. Run by
-// kevent-os-threads.test.ts.
+// kevent-os-threads.test.ts. With 'waiters N': N LWPs wait for ever in
+// kevent, each in the host on the kernel's epoll set (epoll_pwait2, its
+// kick eventfd in the set: intr/hostwait.ts); the exit rings every kick
+// once (intr/kick.ts), and a waiter woken by the first ring may take the
+// others' kicks with its own in the same epoll_pwait2: it hands them on
+// only after its wait returns, and at exit its host_leave (kern/libc.ts)
+// parked it before that, so the others slept on and Node's join of their
+// workers hung. Run by intr-exit-waiters.test.ts.
+import { readdirSync, readFileSync } from 'node:fs';
 import * as sys from 'ukern/sys';
 import { pipe } from '../fixtures/osfd.js';
 
@@ -29,5 +37,24 @@ if (mode === 'kevent' || mode === 'portfd') {
   // The host wait is counted as it begins: give the LWP the moment it takes to reach ppoll.
   await new Promise((res) => setTimeout(res, 50));
   console.log(`LWP waiting in the host: ${waits() > 0}`);
+}
+if (mode === 'waiters') {
+  const n = Number(process.argv[3] ?? 4);
+  for (let i = 0; i < n; i++) {
+    const [r2] = pipe();
+    sys.lwp_create({ module: new URL('../fixtures/exit-waits.js', import.meta.url), export: 'keventWait', arg: { r: r2, sab: new SharedArrayBuffer(4) } });
+  }
+  /** Threads of this process blocked in epoll_pwait2 (441 on every architecture) now. */
+  const in_pwait2 = (): number => {
+    let k = 0;
+    for (const t of readdirSync('/proc/self/task')) {
+      try { if (readFileSync(`/proc/self/task/${t}/syscall`, 'utf8').startsWith('441 ')) k++; } catch { /* gone */ }
+    }
+    return k;
+  };
+  await until(() => (sys.kstat('intr')['intr.host_waiters'] ?? 0) === n);
+  const direct = (sys.kstat('intr')['intr.host_direct'] ?? 0) > 0;
+  if (direct) await until(() => in_pwait2() === n);
+  console.log(`host waiters: ${sys.kstat('intr')['intr.host_waiters']}, direct: ${direct}, in epoll_pwait2: ${direct ? in_pwait2() : 0}`);
 }
 process.exit(3);
