@@ -149,7 +149,7 @@ export function timer_create(clock_id: number, evp: sigevent | null): number {
     // by this timer gets deadline-aware waits, whose first one loads the FFI (to lower the thread's timer slack) before its port_get
     // returns: ~10 ms late on the first event. Load it now instead, once per
     // thread, outside every lock, before the timer can be armed.
-    if (ev.notify === SIGEV_PORT) { ffi_available(); warm_first_expiry(tid, I32[it + IT.callout]!, ev.port); }
+    if (ev.notify === SIGEV_PORT) { ffi_available(); warm_first_expiry(ev.port); }
   }
   kstat_add(C_CREATED);
   return tid;

@@ -15,6 +15,9 @@ import { callout_reset, callout_stop, callout_run } from './callout.js';
 import { SIGEV_PORT, CLOCK_MONOTONIC } from './consts.js';
 import { clock_warm, clock_quietly } from './clockstats.js';
 import { timer_create, timer_settime, timer_delete } from './sys.js';
+import { timer_grab, timer_release } from './timertab.js';
+import { IT } from './itimer.js';
+import { I32 } from '../kern/kmem.js';
 
 /*
  * The first expiry's path, warmed. In a fresh thread every kernel function
@@ -24,14 +27,15 @@ import { timer_create, timer_settime, timer_delete } from './sys.js';
  * deadline. So the thread's first SIGEV_PORT timer_create (which loads the
  * FFI already, tens of ms) calls once, with no effect anyone can see, what
  * it can of that path: Node's timer lists (the bridge's setImmediate and
- * setTimeout, the keep-alive's setInterval), timer_settime disarming the
- * new, unarmed timer, its callout armed at Infinity (never due, never a
- * wake-up) and stopped, a manual-line callout run (nothing is left due on
- * it), the bridge's run of due callouts, a kernel sleep that times out at
- * once, and port_getn(port, 0, 0), which only counts the port's events (its
- * copy-in, lookup and generator).
+ * setTimeout, the keep-alive's setInterval), a manual-line callout run
+ * (nothing is left due on it), the bridge's run of due callouts, a kernel
+ * sleep that times out at once, and port_getn(port, 0, 0), which only
+ * counts the port's events (its copy-in, lookup and generator).
  * Then it runs one 200 µs expiry through a port and a timer of its own, read
- * by a blocking port_get (dry_run: the firing, send and take paths), with
+ * by a blocking port_get (dry_run: timer_settime disarming that unarmed
+ * timer, its callout armed at Infinity, never due, never a wake-up, and
+ * stopped, holding its timer lock as every arm does; then the firing, send
+ * and take paths), with
  * the clock thread's start policy and bridge counters out of the way
  * (clock_quietly), and leaves V8 a young generation it will not need to
  * scavenge in the next milliseconds (scavenge_now). It also lowers the
@@ -49,6 +53,11 @@ function dry_run(): void {
   try {
     const t2 = timer_create(CLOCK_MONOTONIC, { sigev_notify: SIGEV_PORT, sigev_notify_port: { portnfy_port: p2, portnfy_user: 0 } });
     try {
+      timer_settime(t2, 0, ZSPEC);
+      const it = timer_grab(t2);
+      if (it !== 0) {
+        try { const c = I32[it + IT.callout]!; callout_reset(c, Infinity); callout_stop(c); } finally { timer_release(it); }
+      }
       timer_settime(t2, 0, { it_interval: ZTS, it_value: { tv_sec: 0, tv_nsec: 200_000 } });
       port_get(p2, { tv_sec: 0, tv_nsec: 50_000_000 });
     } finally {
@@ -75,7 +84,16 @@ function scavenge_now(): void {
   for (let i = 0; left > 0; i++) { ring[i & 7] = new Array<unknown>(1000); left -= 8016; }
 }
 
-export function warm_first_expiry(tid: number, c: number, port: number): void {
+/**
+ * Called after timer_release, so it never touches the caller's new timer:
+ * its id is in the table and its lock free, and another LWP may have armed
+ * it already (or deleted it, and its struct and callout gone to another
+ * timer). Disarming it here undid such an arm, and arming its callout at
+ * Infinity and stopping it, without the timer lock, left one armed with no
+ * callout pending: it never fired (test/timers-create-warm). The calls on a
+ * timer are made on dry_run's own.
+ */
+export function warm_first_expiry(port: number): void {
   if (warmed) return;
   warmed = true;
   try {
@@ -84,17 +102,14 @@ export function warm_first_expiry(tid: number, c: number, port: number): void {
     host_clearImmediate(host_setImmediate(noop));
     host_clearTimeout(host_setTimeout(noop, 1));
     hold()();
-    timer_settime(tid, 0, ZSPEC);
-    callout_reset(c, Infinity);
-    callout_stop(c);
     callout_run(TL_MANUAL);
     clock_warm();
     sq_warm();
     clock_quietly(dry_run);
     scavenge_now();
   } catch {
-    // Warming is an optimisation: a failure here (a panic, a timer deleted
-    // by another thread meanwhile) is the real call's to report.
+    // Warming is an optimisation: a failure here (a panic, its own timer
+    // deleted by another thread meanwhile) is the real call's to report.
   }
 }
 
