@@ -36,8 +36,10 @@
  *   WATCH    FIRED    an event: slot queued; the O_PATH fd closed, the watcher
  *                     kept, deaf (the consumer acts on WATCH only), unless
  *                     it fired at association (times differ): let go then
- *   FIRED    WATCH    port_associate again (the queued event withdrawn; the
- *                     new watcher held before the old is let go)
+ *   FIRED    WATCH    port_associate again (the queued event withdrawn with
+ *                     its slot, perhaps in a getter's hands, and a fresh one
+ *                     reserved in its place; the new watcher held before the
+ *                     old is let go)
  *   FIRED    DONE     its event delivered (deliver callback): unhashed, on the
  *                     reap list until the slot is back from the getter (a
  *                     callback may not free its own slot)
@@ -62,7 +64,7 @@ import * as ix from '../intr/kapi.js';
 import { E, P, ST_MASK, ST_RESERVED } from './mem.js';
 import {
   port_source_register, port_alloc_event, port_init_event, port_set_event, port_send_event, port_free_event,
-  port_remove_done_event, port_event_fd,
+  port_event_fd,
 } from './source.js';
 import {
   PORT_SOURCE_FILE, PORT_ALLOC_SCACHED, FILE_ACCESS, FILE_MODIFIED, FILE_ATTRIB, FILE_TRUNC, FILE_NOFOLLOW,
@@ -339,9 +341,15 @@ function associate_locked(o: Assoc): ErrnoCode | 0 {
   mutex_enter(lockw());
   // The reaper runs after arming (below): the association this one follows
   // (same file, delivered) then gives its watch to it instead of removing it.
-  let a = lookup(port, oid), fresh = false;
+  let a = lookup(port, oid), fresh = false, swap = false;
   if (a !== 0) {
-    if (I32[a + A.state] === FA_FIRED) port_remove_done_event(I32[a + A.slot]!);
+    // A fired one's event is withdrawn with its slot, and the spare takes
+    // its place: the slot may be in a getter's hands (taken, not settled),
+    // where a withdraw only marks it, and its sends are refused until the
+    // getter settles it: the new association's event (at once when a time
+    // differs, or the host's next) was lost, and the getter's delivery of
+    // the old one ended the new association. The getter frees the old slot.
+    if (I32[a + A.state] === FA_FIRED) { port_free_event(I32[a + A.slot]!); I32[a + A.slot] = spare; swap = true; }
   } else if ((a = alloc_reaping()) !== 0) {
     fresh = true;
     I32[a + A.port] = port; I32[a + A.oid] = oid; I32[a + A.slot] = spare;
@@ -350,10 +358,10 @@ function associate_locked(o: Assoc): ErrnoCode | 0 {
   let err: ErrnoCode | 0 = a === 0 ? 'EAGAIN' : arm(a, pfd, o);
   // A port closed meanwhile has run its close hook already: undo.
   if (err === 0 && port_event_fd(I32[a + A.slot]!) !== port) err = 'EBADF';
-  if (err !== 0 && a !== 0) destroy(a); // a fresh one's slot is spare: freed with it
+  if (err !== 0 && a !== 0) destroy(a); // a fresh or fired one's slot is spare: freed with it
   else if (err === 0 && o.now !== 0) { fire(a, o.now); unwatch(a); } // nobody waits: no watch kept
   if (a === 0) ix.os_close_fd(pfd);
-  if (!fresh) port_free_event(spare);
+  if (!fresh && !swap) port_free_event(spare);
   reap(-1);
   mutex_exit(lockw());
   return err;
