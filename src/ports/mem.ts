@@ -14,7 +14,7 @@
  */
 import { spin_region, SPIN_EXTRA } from '../kern/spin.js';
 import { availableParallelism } from 'node:os';
-import { I32, define_struct, kcache_create, kregion_create, f64_get, f64_set } from '../kern/kmem.js';
+import { define_struct, kcache_create, kregion_create, f64_get, f64_set } from '../kern/kmem.js';
 import { define_tunable } from '../kern/options.js';
 import { kstat_counter } from '../kern/kstat.js';
 import { PORT_DEFAULT_PORTS, PORT_MAX_PORTS, PORT_DEFAULT_EVENTS } from './consts.js';
@@ -92,7 +92,6 @@ export const PORT = define_struct('port', {
   lane: 'i32',        // its send lane (lane.ts), bound for the port's life once taken; 0: none
   roomGen: 'i32',     // bumped when a take may have made room while senders wait for it (room.ts)
   roomWaiters: 'i32', // senders waiting for room (room.ts)
-  serial: 'i32',      // this port's incarnation (port_create: kernel-wide count): tells a new port in a reused struct from the closed one (room.ts)
   fdhint: 'i32',      // [~] the descriptor of its latest PORT_SOURCE_FD association + 1, 0: none (a getter's host wait: hostwait.ts)
   fdhintEv: 'i32',    // [~] that association's events
   hostset: 'i32',     // [~] 1 once a PORT_SOURCE_FILE association was made (never cleared): its blocking getters
@@ -156,11 +155,6 @@ export const spinRegion = spin_region('port_spin');
 /** Words of the spin region (kern/spin.ts); the domain's spare word holds the deadline-wait post-expiry spin. */
 export { SPIN_NOW, SPIN_BUDGET, SPIN_MAX, SPIN_LWP } from '../kern/spin.js';
 export const SPIN_DPOST = SPIN_EXTRA;
-
-/** One word: ports created so far (port_serial_next). */
-const serials = kregion_create('port_serial', () => 1);
-/** A fresh port's incarnation (P.serial), its struct being set up. */
-export function port_serial_next(): number { return (Atomics.add(I32, serials.base, 1) + 1) | 0; }
 
 /** The lock word of the port at handle h. */
 export function port_lock(h: number): number { return ids_pos(ports.index(h)); }

@@ -391,7 +391,7 @@ export function msg_close_slot(s: number): void {
  */
 export async function msg_room_wait(fd: number, post: () => void, deadline: number,
   aborted: () => boolean, abortError: () => unknown): Promise<void> {
-  const h = fd_get(fd, DTYPE_PORT, 'port_post', 'EBADFD'), serial = I32[h + P.serial]!;
+  const h = fd_get(fd, DTYPE_PORT, 'port_post', 'EBADFD');
   const release = hold();
   try {
     for (;;) {
@@ -400,7 +400,7 @@ export async function msg_room_wait(fd: number, post: () => void, deadline: numb
       const ag = Atomics.load(I32, msg_room_word()), pg = Atomics.load(I32, h + P.roomGen);
       msg_room_armed(); // after reading the word: a free from here on moves it, or its room is seen by the attempt below
       // Counted in the port only while it is open (room.ts: the struct may be a new port's after an await).
-      const counted = room_waiter_count(h, fd, serial, 1);
+      const counted = room_waiter_count(h, fd, 1);
       try {
         let full: MsgFullError;
         try { post(); return; } catch (e) { if (!(e instanceof MsgFullError)) throw e; full = e; }
@@ -413,7 +413,7 @@ export async function msg_room_wait(fd: number, post: () => void, deadline: numb
         if (aborted()) throw abortError();
       } finally {
         Atomics.sub(I32, aw, 1);
-        if (counted) room_waiter_count(h, fd, serial, -1);
+        if (counted) room_waiter_count(h, fd, -1);
       }
     }
   } finally {

@@ -38,22 +38,22 @@ export function room_close(h: number): void {
 }
 
 /**
- * Counts a sender waiting for room in port h, descriptor fd, incarnation
- * serial (P.serial, read when the wait began), or uncounts it (`d` 1 or
- * -1), only while that very port is open; returns whether it did. Why: a
- * waiter's sleep is an await, and its port may be closed meanwhile, its
- * struct released and handed, zeroed, to a new port (the cache's free list
- * is LIFO: the next port_create gets it, often with the same descriptor
- * number). An unchecked decrement then left the new port's count at -1, and
- * the next sender that waited for room on it made it 0: no take woke it
- * (room_notify), every wait ran to the backstop. Under the port lock (its
- * word is outside the struct, never reused): a close cannot come between
- * the look and the change, and the id word is stored after the serial when
- * a port is made, so an id that names fd with our serial is our port.
+ * Counts a sender waiting for room in port h, descriptor fd, or uncounts it
+ * (`d` 1 or -1), only while that very port is open; returns whether it did.
+ * Why: a waiter's sleep is an await, and its port may be closed meanwhile,
+ * its struct released and handed, zeroed, to a new port (the cache's free
+ * list is LIFO: the next port_create gets it). An unchecked decrement then
+ * left the new port's count at -1, and the next sender that waited for
+ * room on it made it 0: no take woke it (room_notify), every wait ran to
+ * the backstop. The port's id word names its descriptor, whose generation
+ * bits no later open of the entry repeats (kern/fdtab.ts), so a new port in
+ * the struct never matches fd; looked at under the port lock (its word is
+ * outside the struct, never reused), a close cannot come between the look
+ * and the change.
  */
-export function room_waiter_count(h: number, fd: number, serial: number, d: number): boolean {
+export function room_waiter_count(h: number, fd: number, d: number): boolean {
   mutex_enter(port_lock(h));
-  const ours = Atomics.load(I32, port_id_word(h)) === fd && I32[h + P.serial] === serial;
+  const ours = Atomics.load(I32, port_id_word(h)) === fd;
   if (ours) Atomics.add(I32, h + P.roomWaiters, d);
   mutex_exit(port_lock(h));
   return ours;
@@ -72,7 +72,7 @@ export function room_poke(port: number): void {
  */
 export async function send_room_wait(port: number, send: () => void, deadline: number,
   aborted: () => boolean, abortError: () => unknown): Promise<void> {
-  const h = fd_get(port, DTYPE_PORT, 'port_send', 'EBADFD'), serial = I32[h + P.serial]!;
+  const h = fd_get(port, DTYPE_PORT, 'port_send', 'EBADFD');
   /** One send: undefined when sent, the EAGAIN when the port is full (other errors thrown). */
   const attempt = (): SysError | undefined => {
     try { send(); return undefined; } catch (e) { if (e instanceof SysError && e.code === 'EAGAIN') return e; throw e; }
@@ -83,7 +83,7 @@ export async function send_room_wait(port: number, send: () => void, deadline: n
     for (;;) {
       const gen = Atomics.load(I32, h + P.roomGen);
       if (attempt() === undefined) return;
-      const counted = room_waiter_count(h, port, serial, 1); // (not when closed: the attempt fails)
+      const counted = room_waiter_count(h, port, 1); // (not when closed: the attempt fails)
       try {
         const full = attempt(); // registered: a take from now on moves the generation
         if (full === undefined) return;
@@ -93,7 +93,7 @@ export async function send_room_wait(port: number, send: () => void, deadline: n
         await Atomics.waitAsync(I32, h + P.roomGen, gen, Math.min(left, ROOM_RECHECK_MS)).value;
         if (aborted()) throw abortError();
       } finally {
-        if (counted) room_waiter_count(h, port, serial, -1);
+        if (counted) room_waiter_count(h, port, -1);
       }
     }
   } finally {

@@ -17,7 +17,7 @@ import { sq_wake_all_stamped } from '../kern/sleepq.js';
 import { run_sync, run_async } from '../kern/sleeprun.js';
 import {
   P, E, ports, port_id_word, kev_set_user, port_set_alert_user, PQ_ALERT,
-  C_PORTS, C_CREATED, C_ALERTS, port_serial_next,
+  C_PORTS, C_CREATED, C_ALERTS,
 } from './mem.js';
 import {
   PORT_SOURCE_USER, PORT_ALLOC_DEFAULT, PORT_ALERT_INVALID, PORT_ALERT_UPDATE, PORT_MAX_LIST, PORT_SOURCE_FILE,
@@ -67,7 +67,6 @@ export function port_create(): number {
       I32[h + P.maxev] = maxev;
       I32[h + P.fd] = n;
       I32[h + P.file] = file;
-      I32[h + P.serial] = port_serial_next(); // (before the id word: a room waiter reads them in that order)
       Atomics.store(I32, port_id_word(h), n);
     });
   } catch (e) { ports.free(h); throw e; }
