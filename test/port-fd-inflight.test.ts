@@ -18,27 +18,12 @@ import '../src/sys/index.js';
 import { close } from '../src/kern/sys.js';
 import { SysError } from '../src/kern/errno.js';
 import { kstat_snapshot } from '../src/kern/kstat.js';
-import { port_source_ops, port_source_register, type PortDelivery } from '../src/ports/source.js';
+import { with_deliver_hook } from './fixtures/deliver-hook.js';
 import { pipe } from './fixtures/osfd.js';
 
 const { port_create, port_associate, port_dissociate, port_get, PORT_SOURCE_FD, POLLIN } = sys;
 const ms = (n: number) => ({ tv_sec: Math.floor(n / 1000), tv_nsec: (n % 1000) * 1e6 });
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
-
-/** Runs `body` with `after` called inside the FD source's delivery callback, once, after the real one. */
-function withHook(after: (d: PortDelivery) => void, body: () => void): void {
-  const ops = port_source_ops(PORT_SOURCE_FD)!;
-  let armed = true;
-  port_source_register(PORT_SOURCE_FD, {
-    ...ops,
-    deliver: (d) => {
-      const ok = ops.deliver!(d);
-      if (armed) { armed = false; after(d); }
-      return ok;
-    },
-  });
-  try { body(); } finally { port_source_register(PORT_SOURCE_FD, ops); }
-}
 
 function errno(f: () => void): string | null {
   try { f(); return null; } catch (e) { if (e instanceof SysError) return e.code; throw e; }
@@ -53,7 +38,7 @@ test('a dissociate that finds the event retrieved (ENOENT) does not take it from
   const base = portsInUse() - 1;
   port_associate(port, PORT_SOURCE_FD, r, POLLIN, 7);
   let code: string | null = 'not called';
-  withHook(() => { code = errno(() => port_dissociate(port, PORT_SOURCE_FD, r)); }, () => {
+  with_deliver_hook(PORT_SOURCE_FD, 'after', () => { code = errno(() => port_dissociate(port, PORT_SOURCE_FD, r)); }, () => {
     const e = port_get(port, ms(500));
     assert.equal(code, 'ENOENT', 'the association had ended with its retrieval');
     assert.deepEqual([e.portev_source, e.portev_object, e.portev_events, e.portev_user], [PORT_SOURCE_FD, r, POLLIN, 7]);
@@ -70,7 +55,7 @@ test('associating twice while the retrieved event is being delivered: both the o
   const port = port_create();
   const base = portsInUse() - 1;
   port_associate(port, PORT_SOURCE_FD, r, POLLIN, 1);
-  withHook(() => {
+  with_deliver_hook(PORT_SOURCE_FD, 'after', () => {
     port_associate(port, PORT_SOURCE_FD, r, POLLIN, 2); // re-arms the ended association: queued again (readable)
     port_associate(port, PORT_SOURCE_FD, r, POLLIN, 3); // replaces that queued event
   }, () => {
@@ -92,7 +77,7 @@ test('closing the associated descriptor while its retrieved event is being deliv
   const port = port_create();
   const base = portsInUse() - 1;
   port_associate(port, PORT_SOURCE_FD, r, POLLIN, 9);
-  withHook(() => { close(r); }, () => {
+  with_deliver_hook(PORT_SOURCE_FD, 'after', () => { close(r); }, () => {
     const e = port_get(port, ms(500));
     assert.deepEqual([e.portev_object, e.portev_user], [r, 9]);
   });

@@ -20,25 +20,11 @@ import '../src/sys/index.js';
 import { close } from '../src/kern/sys.js';
 import { SysError } from '../src/kern/errno.js';
 import { kstat_snapshot } from '../src/kern/kstat.js';
-import { port_source_ops, port_source_register, type PortDelivery } from '../src/ports/source.js';
+import { with_deliver_hook } from './fixtures/deliver-hook.js';
 
 const { port_create, port_associate, port_dissociate, port_get, PORT_SOURCE_FILE, FILE_MODIFIED } = sys;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 const SOON = { tv_sec: 2, tv_nsec: 0 };
-
-/** Runs `body` with `before` called inside the FILE source's delivery callback, once, before the real one. */
-function withHook(before: (d: PortDelivery) => void, body: () => void): void {
-  const ops = port_source_ops(PORT_SOURCE_FILE)!;
-  let armed = true;
-  port_source_register(PORT_SOURCE_FILE, {
-    ...ops,
-    deliver: (d) => {
-      if (armed) { armed = false; before(d); }
-      return ops.deliver!(d);
-    },
-  });
-  try { body(); } finally { port_source_register(PORT_SOURCE_FILE, ops); }
-}
 
 function errno(f: () => void): string | null {
   try { f(); return null; } catch (e) { if (e instanceof SysError) return e.code; throw e; }
@@ -57,7 +43,7 @@ test('associating again while the fired event is in a getter\'s hands: the new a
   port_associate(port, PORT_SOURCE_FILE, o, FILE_MODIFIED, 1); // queued at once
   let code: string | null = 'not called';
   let got: sys.port_event_t | string;
-  withHook(() => {
+  with_deliver_hook(PORT_SOURCE_FILE, 'before', () => {
     // The first event is taken: replaced (withdrawn), with a new event due at once.
     code = errno(() => port_associate(port, PORT_SOURCE_FILE, o, FILE_MODIFIED, 2));
   }, () => {

@@ -21,7 +21,7 @@ import assert from 'node:assert/strict';
 import { isMainThread } from 'node:worker_threads';
 import * as sys from '../src/sys/index.js';
 import { SysError } from '../src/kern/errno.js';
-import { port_source_ops, port_source_register, type PortDelivery } from '../src/ports/source.js';
+import { with_deliver_hook } from './fixtures/deliver-hook.js';
 import { timer_grab, timer_release } from '../src/timers/timertab.js';
 import { until } from './helpers.js';
 
@@ -52,20 +52,6 @@ export function deleter(a: { sab: SharedArrayBuffer; tid: number; port: number }
   Atomics.store(r, R_CREATED, 1);
 }
 
-/** Runs `body` with the timer source's delivery callback stopped by `before`, once, before the real one. */
-function withHook(before: (d: PortDelivery) => void, body: () => void): void {
-  const ops = port_source_ops(PORT_SOURCE_TIMER)!;
-  let armed = true;
-  port_source_register(PORT_SOURCE_TIMER, {
-    ...ops,
-    deliver: (d) => {
-      if (armed) { armed = false; before(d); }
-      return ops.deliver!(d);
-    },
-  });
-  try { body(); } finally { port_source_register(PORT_SOURCE_TIMER, ops); }
-}
-
 function errno(f: () => void): string | null {
   try { f(); return null; } catch (e) { if (e instanceof SysError) return e.code; throw e; }
 }
@@ -81,7 +67,7 @@ if (isMainThread) {
     sys.timer_settime(tid, 0, { it_value: NS1, it_interval: ZERO });
     sys.clock_advance(CLOCK_MANUAL, NS1); // fires: the timer's event is queued
     let deletedDuringCallback = -1;
-    withHook((d) => {
+    with_deliver_hook(PORT_SOURCE_TIMER, 'before', (d) => {
       Atomics.store(r, R_ARG, d.arg);
       Atomics.store(r, R_INCB, 1);
       Atomics.notify(r, R_INCB);
