@@ -89,7 +89,12 @@ function bitmap_words(n: number): number { return (n + 31) >>> 5; }
 
 /** An object cache in kernel memory. */
 export class KCache {
-  constructor(readonly name: string, readonly words: number, public base = 0, public count = 0) {}
+  /**
+   * The runs [start, end) of an object's words that alloc zeroes: the whole
+   * object, or all but its stable words (kcache_create's `stable`).
+   */
+  zeroRuns: readonly number[];
+  constructor(readonly name: string, readonly words: number, public base = 0, public count = 0) { this.zeroRuns = [0, words]; }
   /** First word of the allocation bitmap (set with base and count, by layout and apply_layout). */
   bits = 0;
   /** Places the cache at `base` with `count` objects (layout, apply_layout). */
@@ -113,7 +118,7 @@ export class KCache {
   get fails(): number { return Atomics.load(I32, this.base + C_FAILS); }
   get bytesPerObject(): number { return this.words * 4; }
 
-  /** Takes a zeroed object, or returns 0 when the cache is exhausted. */
+  /** Takes a zeroed object (its stable words as its last user left them), or returns 0 when the cache is exhausted. */
   alloc(): number {
     const b = this.base;
     spin_lock(b + C_LOCK);
@@ -129,7 +134,8 @@ export class KCache {
     if (n > I32[b + C_HIWAT]) I32[b + C_HIWAT] = n;
     if (lockdebug) { const i = (h - b - C_HDR) / this.words; I32[this.bits + (i >>> 5)] |= 1 << (i & 31); }
     spin_unlock(b + C_LOCK);
-    I32.fill(0, h, h + this.words);
+    const z = this.zeroRuns;
+    for (let i = 0; i < z.length; i += 2) I32.fill(0, h + z[i]!, h + z[i + 1]!);
     return h;
   }
   /**
@@ -166,13 +172,36 @@ export class KCache {
 }
 
 /** Registers an object cache, sized from the tunables at boot. */
-export function kcache_create(name: string, struct: Struct<string>, count: (t: Tunables) => number): KCache {
+export function kcache_create(name: string, struct: Struct<string>, count: (t: Tunables) => number, opts: KCacheOptions = {}): KCache {
   const c = new KCache(name, struct.words);
+  const keep = [...new Set(opts.stable ?? [])].sort((x, y) => x - y);
+  if (keep.length > 0) {
+    // Word 0 is a free object's free-list link: it cannot also keep a value.
+    if (keep[0]! <= 0 || keep[keep.length - 1]! >= struct.words) throw new RangeError(`kcache_create(${name}): stable words must be within 1..${struct.words - 1}`);
+    const runs: number[] = [];
+    let from = 0;
+    for (const w of keep) { if (w > from) runs.push(from, w); from = w + 1; }
+    if (from < struct.words) runs.push(from, struct.words);
+    c.zeroRuns = runs;
+  }
   cacheSpecs.push({ name, words: struct.words, count });
   caches.set(name, c);
   return c;
 }
 const caches = new Map<string, KCache>();
+
+/**
+ * `stable`: words of the struct that alloc does not zero (type-stable
+ * words, as a kmem cache's constructed state in illumos survives free and
+ * alloc). For a lock in the struct that a thread may take on an object it
+ * found without a reference, and only under the lock learn it is no longer
+ * the object it looked for (a generation that no longer matches): were the
+ * word zeroed when the cache hands the object out again, the next user
+ * would take the lock under that thread. Fresh objects start zeroed, as
+ * every word of kernel memory does; a stable word is released, not
+ * cleared, by whoever holds it.
+ */
+export interface KCacheOptions { stable?: readonly number[] }
 
 /** A raw region of words (arrays, heaps, rings), sized at boot. */
 export class KRegion {

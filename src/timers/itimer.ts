@@ -103,7 +103,8 @@ const ITIMER = define_struct('itimer', {
   value: 'f64',     // [i] next expiry on the time line (valid while armed)
   interval: 'f64',  // [i] period ns, 0 for a one-shot
   sigval: 'f64',    // [c] sigev_value
-  mutex: 'i32',     // it_mutex (class timer)
+  mutex: 'i32',     // it_mutex (class timer); a stable word of the cache: a signal's late taker may hold it
+                    //   after the timer was deleted and its struct handed out again (signfy.ts)
   lock: 'i32',      // [T] ITLK_*; a poller without a sleeper waits on this word: timer_unlock notifies it
   pollers: 'i32',   // [T] threads polling the lock word (cv_wait without a sleep-queue entry)
   blockers: 'i32',  // [T] threads waiting for ITLK_LOCKED
@@ -134,7 +135,7 @@ export const ITIMER_BYTES = ITIMER.words * 4;
 export const ITLK_LOCKED = 0x1, ITLK_REMOVE = 0x4;
 export const IT_SIGNAL = 0x2, IT_PORT = 0x4, IT_THREAD = 0x8;
 
-export const itimers = kcache_create('itimer', ITIMER, (t) => t.timer_max!);
+export const itimers = kcache_create('itimer', ITIMER, (t) => t.timer_max!, { stable: [IT.mutex] });
 callout_demand((t) => t.timer_max!);
 mutex_class('timer', itimers, { field: IT.mutex });
 

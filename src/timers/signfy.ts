@@ -31,7 +31,10 @@ itimer_register_notifier(IT_SIGNAL, {
  * generation, not by id: between the take and this call (no lock held)
  * another LWP may delete the timer and create one that reuses the struct
  * and the lowest free id, and a match by id would take that timer's
- * expirations. Exported for test/signals-timer-gen, which interposes.
+ * expirations. The it_mutex taken here may so be a deleted timer's: it is a
+ * stable word of the timer cache (itimer.ts), which a reuse of the struct
+ * leaves to its holder. Exported for test/signals-timer-gen and
+ * test/timers-mutex-reuse, which interpose.
  */
 export function timer_signal_taken(it: number, gen: number): number {
   mutex_enter(it + IT.mutex);
