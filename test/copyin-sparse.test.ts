@@ -16,7 +16,7 @@ function sparse<T>(first: T[], n: number): T[] { const a = [...first]; a.length 
 function failsAtOnce(f: () => unknown, hole: RegExp): void {
   const t0 = performance.now();
   assert.throws(f, (e: Error & { code?: string }) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE' && hole.test(e.message));
-  assert.ok(performance.now() - t0 < 1000, `took ${(performance.now() - t0).toFixed(0)} ms`);
+  assert.ok(performance.now() - t0 < 5000, `took ${(performance.now() - t0).toFixed(0)} ms`);
 }
 
 test('port_sendn: a hole is a TypeError before anything is sent', () => {
