@@ -76,18 +76,57 @@ function sigevent_of(o: Record<string, unknown>, where: string): sigevent {
 }
 
 /**
- * Waits for request cb (submitted), then collects it: its bytes, or
- * aio_return's SysError (an AbortError for one the signal cancelled).
+ * Asks aio_cancel for each request of `cbs` (an abort): whether any was
+ * cancelled before it ran. It runs in an abort listener, where an error
+ * has no caller to reach (it was an uncaught exception): a request that
+ * cannot be cancelled (its descriptor closed meanwhile: EBADF) runs on, and
+ * its outcome stands, as one already in progress.
  */
-async function collect(cb: aiocb, fd: number, signal: AbortSignal | undefined, refs: Refs): Promise<number> {
+function cancel_all(cbs: readonly aiocb[]): boolean {
   let cancelled = false;
-  const onAbort = (): void => { cancelled = aio_cancel(fd, cb) === AIO_CANCELED; };
+  for (const cb of cbs) {
+    try { if (aio_cancel(cb.aio_fildes, cb) === AIO_CANCELED) cancelled = true; } catch (e) {
+      if (!(e instanceof SysError)) throw e;
+    }
+  }
+  return cancelled;
+}
+
+/**
+ * Waits for the requests `cbs` (submitted) to be done; whether the signal's
+ * abort cancelled one. Every request is waited for, whatever interrupts the
+ * wait: a caught signal's EINTR (aio_suspend is never restarted) rejected
+ * the Promise and left the request uncollected, its outcome (the bytes it
+ * read) lost.
+ */
+async function settle(cbs: readonly aiocb[], signal: AbortSignal | undefined, refs: Refs): Promise<boolean> {
+  let cancelled = false;
+  const onAbort = (): void => { if (cancel_all(cbs)) cancelled = true; };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    while (aio_error(cb) === EINPROGRESS) await refs.wait(() => aio_suspend_async([cb], null));
+    for (;;) {
+      const pending = cbs.filter((cb) => aio_error(cb) === EINPROGRESS);
+      if (pending.length === 0) return cancelled;
+      try {
+        await refs.wait(() => aio_suspend_async(pending, null));
+      } catch (e) {
+        if (!(e instanceof SysError && e.code === 'EINTR')) throw e;
+      }
+    }
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** Whether lio_listio queued `cb` (it copies out the request's id). */
+function queued(cb: aiocb): boolean { return typeof (cb as { aio_id?: unknown }).aio_id === 'number'; }
+
+/**
+ * Waits for request cb (submitted), then collects it: its bytes, or
+ * aio_return's SysError (an AbortError for one the signal cancelled).
+ */
+async function collect(cb: aiocb, signal: AbortSignal | undefined, refs: Refs): Promise<number> {
+  const cancelled = await settle([cb], signal, refs);
   try {
     return aio_return(cb);
   } catch (e) {
@@ -112,7 +151,7 @@ function request(kind: 'read' | 'write', fd: unknown, buffer: unknown, position:
     aio_sigevent: sigevent_of(o, where),
   };
   (kind === 'read' ? aio_read : aio_write)(cb);
-  return collect(cb, n, signal, new Refs(ref !== false));
+  return collect(cb, signal, new Refs(ref !== false));
 }
 
 export const aio = {
@@ -135,11 +174,14 @@ export const aio = {
     const n = fd_of(fd, 'aio.fsync');
     const cb: aiocb = { aio_fildes: n, aio_offset: 0, aio_buf: new Uint8Array(new SharedArrayBuffer(0)), aio_nbytes: 0, aio_sigevent: sigevent_of(o, 'aio.fsync') };
     aio_fsync(data === true ? O_DSYNC : O_SYNC, cb);
-    await collect(cb, n, signal, new Refs(ref !== false));
+    await collect(cb, signal, new Refs(ref !== false));
   },
   /**
    * Submits every op at once (lio_listio) and resolves when all are done,
-   * with each op's bytes or its error (a SysError), in order.
+   * with each op's bytes or its error (a SysError), in order. `signal`: an
+   * abort asks aio_cancel for every op; when it cancelled one before it
+   * ran, the batch rejects with an AbortError once every op is done (each
+   * collected); ops already in progress run to their end, as aio.read's.
    */
   async batch(ops: readonly AioOp[], opts?: Omit<AioOptions, 'port' | 'user' | 'priority'>): Promise<(number | SysError)[]> {
     const list = copyin_array(ops, 'ops', 'aio.batch').map((op, i) => {
@@ -154,13 +196,36 @@ export const aio = {
     });
     const o = copyin_fields(opts ?? {}, ['signal', 'ref'], 'options', 'aio.batch');
     const signal = signal_opt(o.signal, 'options.signal', 'aio.batch'), ref = bool_opt(o.ref, 'options.ref', 'aio.batch');
-    await new Refs(ref !== false).wait(() => lio_listio_async(LIO_WAIT, list, null, { signal }));
-    return list.map((cb) => {
+    // As read and write: an aborted signal submits nothing (the list was
+    // submitted, its writes done, and the Promise rejected with no op collected).
+    if (signal?.aborted === true) throw new AbortError(signal.reason);
+    // lio_listio's LIO_WAIT fails the whole call with EIO when an op failed
+    // (every op done then: each says its own below) and with EINTR when a
+    // caught signal interrupts it (the ops go on: waited for here); either
+    // rejected the batch with no op collected, not one result per op. The
+    // signal is ours (an abort cancels the ops, which ends the wait), not
+    // the call's, whose AbortError also left the ops uncollected.
+    let cancelled = false;
+    const onAbort = (): void => { if (cancel_all(list)) cancelled = true; };
+    const refs = new Refs(ref !== false);
+    const done = refs.wait(() => lio_listio_async(LIO_WAIT, list, null)); // submitted at once (or failed: nothing queued)
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await done;
+    } catch (e) {
+      if (!(e instanceof SysError) || (e.code !== 'EIO' && e.code !== 'EINTR') || !list.every(queued)) throw e;
+      await settle(list, undefined, refs);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    const out = list.map((cb) => {
       try { return aio_return(cb); } catch (e) {
         if (e instanceof SysError) return e;
         throw e;
       }
     });
+    if (cancelled) throw new AbortError(signal?.reason);
+    return out;
   },
   /** A buffer the kernel's I/O engine can fill: `n` bytes over a new SharedArrayBuffer. */
   buffer(n: number): Uint8Array { return new Uint8Array(new SharedArrayBuffer(int_arg(n, 'n', 'aio.buffer', 0, 2 ** 31 - 1))); },
