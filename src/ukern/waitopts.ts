@@ -14,7 +14,7 @@
  * Lwp.wait, Timer.next) rejects with the SysError its syscall sets (ETIME
  * for ports, ETIMEDOUT for LWPs).
  */
-import { copyin_fields, arg_type, ArgRangeError, AbortError, ms_to_ts, ts_add_ms, type Timespec } from '../sys/ext.js';
+import { copyin_fields, arg_type, ArgRangeError, AbortError, ms_to_ts, ts_add_ms, TIME_SEC_MAX, type Timespec } from '../sys/ext.js';
 import { clock_gettime, CLOCK_REALTIME } from '../sys/index.js';
 import { signal_opt } from './args.js';
 
@@ -45,14 +45,26 @@ export function wait_options<K extends string = never>(opts: unknown, where: str
   return r as WaitCopy<K>;
 }
 
+/**
+ * The longest timeout that is not "for ever": the kernel's clocks hold
+ * TIME_SEC_MAX seconds (kern/time.ts), ~292 years. A longer timeout is one
+ * no clock can reach, so it waits for ever, as C's sleeping calls take any
+ * time_t: as a timespec it failed instead, Number.MAX_VALUE ms with a
+ * RangeError that had no code (its nanoseconds are Infinity, no BigInt), and
+ * as lwp_park's absolute deadline (past TIME_SEC_MAX from now) with EINVAL.
+ */
+const FOREVER_MS = TIME_SEC_MAX * 1e3;
+
 /** A relative timespec for a validated timeout (null: for ever). */
 export function timeout_timespec(ms: number | undefined): Timespec | null {
-  return ms === undefined || ms === Infinity ? null : ms_to_ts(ms);
+  return ms === undefined || ms >= FOREVER_MS ? null : ms_to_ts(ms);
 }
 
 /** The absolute CLOCK_REALTIME deadline `ms` from now for a validated timeout (null: for ever): what lwp_park takes. */
 export function realtime_deadline(ms: number | undefined): Timespec | null {
-  return ms === undefined || ms === Infinity ? null : ts_add_ms(clock_gettime(CLOCK_REALTIME), ms);
+  if (ms === undefined || ms >= FOREVER_MS) return null;
+  const d = ts_add_ms(clock_gettime(CLOCK_REALTIME), ms);
+  return d.tv_sec > TIME_SEC_MAX ? null : d;
 }
 
 /** Throws the AbortError of an already-aborted signal. */
