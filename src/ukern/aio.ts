@@ -27,7 +27,7 @@ import {
   SysError, SIGEV_NONE, SIGEV_PORT, AIO_CANCELED, LIO_READ, LIO_WRITE, LIO_WAIT, O_SYNC, O_DSYNC,
   type aiocb, type sigevent,
 } from '../sys/index.js';
-import { copyin_fields, copyin_array, AbortError } from '../sys/ext.js';
+import { copyin_fields, copyin_array, AbortError, ArgValueError } from '../sys/ext.js';
 import { int_arg, num_arg, bool_opt, signal_opt } from './args.js';
 import { Refs } from './refs.js';
 import type { FileHandle } from 'node:fs/promises';
@@ -187,6 +187,8 @@ export const aio = {
     const list = copyin_array(ops, 'ops', 'aio.batch').map((op, i) => {
       const f = copyin_fields(op, ['op', 'fd', 'buffer', 'position', 'length'], `ops[${i}]`, 'aio.batch');
       const buf = f.buffer as Uint8Array;
+      // Anything but 'read' and 'write' was a read ('Write', a typo, read into the buffer meant to be written).
+      if (f.op !== 'read' && f.op !== 'write') throw new ArgValueError('aio.batch', `ops[${i}].op must be 'read' or 'write', got ${String(f.op)}`);
       return {
         aio_lio_opcode: f.op === 'write' ? LIO_WRITE : LIO_READ,
         aio_fildes: fd_of(f.fd, 'aio.batch'), aio_offset: int_arg(f.position, `ops[${i}].position`, 'aio.batch', 0, Number.MAX_SAFE_INTEGER),

@@ -17,7 +17,8 @@ import {
   SIG_BLOCK, SIG_UNBLOCK, SIG_DFL, SA_RESTART, SIGRTMIN, SIGRTMAX, NSIG,
   type siginfo_t, type sigaction_t, type sigset_t,
 } from '../sys/index.js';
-import { arg_type, ArgRangeError } from '../sys/ext.js';
+import { arg_type, ArgRangeError, copyin_fields } from '../sys/ext.js';
+import { int_arg, INT32_MIN, INT32_MAX } from './args.js';
 import { constants } from 'node:os';
 import { step_iterator, more } from './iter.js';
 
@@ -97,7 +98,8 @@ export class SignalSubscription implements Disposable {
 export function onSignal(sig: SignalLike, listener: SignalListener, options?: OnSignalOptions): SignalSubscription {
   const signo = signal_number(sig, 'onSignal');
   if (typeof listener !== 'function') arg_type('onSignal', 'listener must be a function');
-  const restart = options?.restart ?? true;
+  // Options as every class's (copy-in): not an object was accepted silently.
+  const restart = (options === undefined ? undefined : copyin_fields(options, ['restart'], 'options', 'onSignal').restart) ?? true;
   if (typeof restart !== 'boolean') arg_type('onSignal', 'options.restart must be a boolean');
   let e = table.get(signo);
   if (e === undefined) {
@@ -124,7 +126,7 @@ export interface SignalsOptions {
 export function signals(sigs: readonly SignalLike[], options?: SignalsOptions): AsyncGenerator<siginfo_t, void, undefined> {
   // Arguments are checked at the call, not at the first next().
   const set = set_of(sigs, 'signals');
-  const signal = options?.signal;
+  const signal = options === undefined ? undefined : copyin_fields(options, ['signal'], 'options', 'signals').signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) arg_type('signals', 'options.signal must be an AbortSignal');
   // Blocked at the first step, as a generator body would: an iterator made
   // and never iterated (never returned either) must not leave them blocked.
@@ -144,5 +146,6 @@ export function signals(sigs: readonly SignalLike[], options?: SignalsOptions): 
 
 /** Sends `sig` to process `pid` (this process: process.pid or 0), as kill(2). */
 export function kill(pid: number, sig: SignalLike): void {
-  sys_kill(pid, signal_number(sig, 'kill'));
+  // A pid_t, an int: a fraction or 2**40 was kill's ESRCH, not an argument error.
+  sys_kill(int_arg(pid, 'pid', 'kill', INT32_MIN, INT32_MAX), signal_number(sig, 'kill'));
 }

@@ -11,7 +11,7 @@
 import { arg_type, ArgRangeError, AbortError, SysError, copyin_fields, thread_notify_ref, ms_to_ts } from '../sys/ext.js';
 import { wait_options, abort_check, timeout_signal, type WaitOptions } from './waitopts.js';
 import { step_iterator, more, end } from './iter.js';
-import { bool_opt } from './args.js';
+import { bool_opt, int_arg, INT32_MIN, INT32_MAX } from './args.js';
 import {
   timer_create, timer_settime, timer_gettime, timer_getoverrun, timer_delete, clock_gettime,
   CLOCK_MONOTONIC, SIGEV_THREAD, TIMER_ABSTIME, type Itimerspec, type Timespec,
@@ -71,7 +71,8 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
     bool_opt(o.ref, 'options.ref', 'Timer');
     bool_opt(o.absolute, 'options.absolute', 'Timer');
     if (o.signal?.aborted) throw new AbortError(o.signal.reason);
-    this.#clock = o.clock ?? CLOCK_MONOTONIC;
+    // A clockid_t, an int: a fraction, NaN or 2**32 was timer_create's EINVAL, not an argument error.
+    this.#clock = o.clock === undefined ? CLOCK_MONOTONIC : int_arg(o.clock, 'options.clock', 'Timer', INT32_MIN, INT32_MAX);
     this.#notify = () => this.#deliver();
     this.id = timer_create(this.#clock, {
       sigev_notify: SIGEV_THREAD,
