@@ -59,6 +59,8 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
   readonly #clock: number;
   readonly #notify: () => void;
   #ref = true;
+  /** The timeouts of pending next() calls: they keep the process alive as this Timer does, ref()/unref() included. */
+  readonly #timeouts = new Set<{ setRef(ref: boolean): void }>();
 
   constructor(options: TimerOptions) {
     if (options === null || typeof options !== 'object') arg_type('Timer', 'options required');
@@ -121,9 +123,17 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
   get closed(): boolean { return this.#closed; }
 
   /** While armed, the timer keeps the process alive (the default), as a ref'd Node timer does. */
-  ref(): this { this.#ref = true; thread_notify_ref(this.#notify, true); return this; }
+  ref(): this { this.#setRef(true); return this; }
   /** The armed timer no longer keeps the process alive. */
-  unref(): this { this.#ref = false; thread_notify_ref(this.#notify, false); return this; }
+  unref(): this { this.#setRef(false); return this; }
+
+  #setRef(ref: boolean): void {
+    this.#ref = ref;
+    // A pending next()'s timeout follows (it kept the process alive until it passed, after unref()).
+    for (const w of this.#timeouts) w.setRef(ref);
+    // After close() the notify function is forgotten: unref() would keep it for ever.
+    if (!this.#closed) thread_notify_ref(this.#notify, ref);
+  }
   /** Whether the armed timer keeps the process alive. */
   hasRef(): boolean { return this.#ref; }
 
@@ -173,10 +183,12 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
     if (timeout === 0) throw new SysError('ETIMEDOUT', 'Timer.next', 'no delivery made');
     // The timeout's timer keeps the process alive as this Timer does.
     const w = timeout_signal(timeout, signal, this.#ref);
+    this.#timeouts.add(w);
     try {
       const x = await this.#wait(w.signal);
       if (x !== ABORTED) return x;
     } finally {
+      this.#timeouts.delete(w);
       w.clear();
     }
     if (signal?.aborted === true) throw new AbortError(signal.reason);

@@ -86,10 +86,11 @@ const TIMER_MAX_MS = 0x7fffffff;
  * rounds up (never shorter than asked), runs a long timeout as a chain of
  * the longest delays, and is cleared when the wait ends. `ref`: whether the
  * timer keeps the process alive — not for lwp_wait, whose own sleep does,
- * as AbortSignal.timeout's is not.
+ * as AbortSignal.timeout's is not; `setRef` changes it while the wait is
+ * pending (a Timer's ref()/unref()), for the timers of the chain to come too.
  */
-export function timeout_signal(timeout: number | undefined, signal: AbortSignal | undefined, ref: boolean): { signal: AbortSignal | undefined; timedOut(): boolean; clear(): void } {
-  if (timeout === undefined || timeout === Infinity) return { signal, timedOut: () => false, clear: () => {} };
+export function timeout_signal(timeout: number | undefined, signal: AbortSignal | undefined, ref: boolean): { signal: AbortSignal | undefined; timedOut(): boolean; clear(): void; setRef(ref: boolean): void } {
+  if (timeout === undefined || timeout === Infinity) return { signal, timedOut: () => false, clear: () => {}, setRef: () => {} };
   const ac = new AbortController();
   let left = Math.ceil(timeout);
   let t: ReturnType<typeof setTimeout>;
@@ -104,5 +105,6 @@ export function timeout_signal(timeout: number | undefined, signal: AbortSignal 
     signal: signal === undefined ? ac.signal : AbortSignal.any([signal, ac.signal]),
     timedOut: () => ac.signal.aborted,
     clear: () => { clearTimeout(t); },
+    setRef: (r: boolean) => { ref = r; if (r) t.ref(); else t.unref(); },
   };
 }
