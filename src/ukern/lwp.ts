@@ -174,8 +174,8 @@ export class Lwp<T = unknown> implements Disposable {
   /** Interrupts its interruptible sleep (EINTR there). */
   wakeup(): void { lwp_wakeup(this.lid); }
   unpark(hint?: number): void { lwp_unpark(this.lid, hint_opt(hint, 'Lwp.unpark')); }
-  /** Sends it `sig` (lwp_kill): its handler runs in it, or it waits pending while blocked. */
-  kill(sig: SignalLike): void { lwp_kill(this.lid, signal_number(sig, 'Lwp.kill')); }
+  /** Sends it `sig` (lwp_kill): its handler runs in it, or it waits pending while blocked. 0 only checks that it exists (ESRCH once it has exited), as lwp_kill(lid, 0). */
+  kill(sig: SignalLike): void { lwp_kill(this.lid, signal_number(sig, 'Lwp.kill', true)); }
 
   /**
    * Parks the calling LWP until unparked. Resolves `true` when unparked

@@ -28,10 +28,15 @@ export type { siginfo_t };
 
 const BY_NAME = constants.signals as Readonly<Record<string, number>>;
 
-/** The number of a SignalLike (ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE / ERR_UNKNOWN_SIGNAL). */
-export function signal_number(sig: unknown, where: string): number {
+/**
+ * The number of a SignalLike (ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE /
+ * ERR_UNKNOWN_SIGNAL). `zero`: 0 is taken too, the null signal of kill(2)
+ * (only the checks, the existence test process.kill(pid, 0) makes).
+ */
+export function signal_number(sig: unknown, where: string, zero = false): number {
   if (typeof sig === 'number') {
-    if (!Number.isInteger(sig) || sig < 1 || sig >= NSIG) throw new ArgRangeError(where, `signal must be an integer from 1 to ${NSIG - 1}, got ${sig}`);
+    const min = zero ? 0 : 1;
+    if (!Number.isInteger(sig) || sig < min || sig >= NSIG) throw new ArgRangeError(where, `signal must be an integer from ${min} to ${NSIG - 1}, got ${sig}`);
     return sig;
   }
   if (typeof sig !== 'string') arg_type(where, `signal must be a number or a signal name, got ${sig === null ? 'null' : typeof sig}`);
@@ -144,8 +149,8 @@ export function signals(sigs: readonly SignalLike[], options?: SignalsOptions): 
   });
 }
 
-/** Sends `sig` to process `pid` (this process: process.pid or 0), as kill(2). */
+/** Sends `sig` to process `pid` (this process: process.pid or 0), as kill(2); 0 only checks that it exists (ESRCH), as process.kill(pid, 0). */
 export function kill(pid: number, sig: SignalLike): void {
   // A pid_t, an int: a fraction or 2**40 was kill's ESRCH, not an argument error.
-  sys_kill(int_arg(pid, 'pid', 'kill', INT32_MIN, INT32_MAX), signal_number(sig, 'kill'));
+  sys_kill(int_arg(pid, 'pid', 'kill', INT32_MIN, INT32_MAX), signal_number(sig, 'kill', true));
 }
