@@ -5,7 +5,7 @@
  * milliseconds (fractions allowed, kept to the nanosecond).
  *
  *   const t = new Timer({ delay: 1, interval: 1 });       // 1 ms periodic
- *   for await (const { expirations, overrun } of t) { ... } // one item per delivery
+ *   for await (const { expirations, overrun } of t) { ... } // one item per delivery (untaken ones fold)
  *   t.close();                                            // or `using t = new Timer(...)`
  */
 import { arg_type, ArgRangeError, AbortError, SysError, copyin_fields, thread_notify_ref, ms_to_ts } from '../sys/ext.js';
@@ -36,6 +36,10 @@ export interface TimerOptions {
 /**
  * One delivery: how many expirations it stands for (1 + overrun), and when
  * it was delivered (`time`: the timer's clock, in ms, read at delivery).
+ * Deliveries made while one is waiting to be taken fold into it (its
+ * expirations and overrun grow, its time is the latest), as a POSIX
+ * timer's expirations fold into its pending signal: a Timer nobody reads
+ * holds one entry, not one per expiry.
  */
 export interface TimerExpiry { expirations: number; overrun: number; time: number }
 
@@ -141,9 +145,19 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
     if (this.#closed) return;
     const overrun = timer_getoverrun(this.id);
     const t = clock_gettime(this.#clock);
-    const x: TimerExpiry = { expirations: overrun + 1, overrun, time: t.tv_sec * 1e3 + t.tv_nsec / 1e6 };
+    const time = t.tv_sec * 1e3 + t.tv_nsec / 1e6;
     const w = this.#waiters.shift();
-    if (w !== undefined) w({ value: x, done: false }); else this.#queue.push(x);
+    if (w !== undefined) w({ value: { expirations: overrun + 1, overrun, time }, done: false });
+    else {
+      // Nobody waits: a delivery not yet taken takes this one's expirations
+      // in, as expirations fold into a pending signal's overrun (POSIX
+      // timers). One entry per delivery grew without bound under an
+      // interval timer that nobody iterated (a 1 ms timer: 1 000 a second).
+      const last = this.#queue.length - 1;
+      const n = (last >= 0 ? this.#queue[last]!.expirations : 0) + overrun + 1;
+      const x: TimerExpiry = { expirations: n, overrun: n - 1, time };
+      if (last >= 0) this.#queue[last] = x; else this.#queue.push(x);
+    }
     this.#delivered++;
   }
 
