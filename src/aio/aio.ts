@@ -164,7 +164,10 @@ export function aio_alloc(): number {
  * after 32767 generations: kqueue/filters/aio.ts).
  */
 export function aio_renew_id(h: number): number {
-  const g = (Atomics.add(I32, aiostate.base + W_GEN, 1) % 32767) + 1;
+  // The counter is an int32 that only grows: past 2^31 - 1 it reads negative,
+  // and a negative remainder gave a negative (or zero) generation, an aio_id
+  // no call accepts (the request could never be collected). Read unsigned.
+  const g = ((Atomics.add(I32, aiostate.base + W_GEN, 1) >>> 0) % 32767) + 1;
   const id = g * 65536 + reqs.index(h) + 1;
   Atomics.store(I32, h + R.id, id);
   return id;
