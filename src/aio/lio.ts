@@ -55,7 +55,9 @@ function copyin_lio(mode: unknown, list: unknown, sig: unknown, S: string): Lio 
   }
   const ev = copyin_aio_sigevent(sig, S);
   for (const c of cbs) fd_check(c.fd, S);
-  const group = m === LIO_NOWAIT && ev.notify !== SIGEV_NONE && cbs.length > 0
+  // A list with no I/O in it (empty, nulls, LIO_NOP only) is done at once: its
+  // group is made all the same and completed at submission (lio_submit).
+  const group = m === LIO_NOWAIT && ev.notify !== SIGEV_NONE
     ? { fd: -1, offset: 0, buf: null, nbytes: 0, ev, lioop: LIO_NOP, user: {} } : null;
   return { mode: m, cbs, group };
 }
@@ -85,6 +87,9 @@ function lio_submit(l: Lio, S: string): { hs: number[]; ids: number[] } {
   if (g !== 0) {
     mutex_enter(aio_lock());
     aio_publish_locked(g, RS_ACTIVE);
+    // No member to count down: the whole (empty) list is done now, and its
+    // sigevent is notified now, as for a list whose last member completed.
+    if (hs.length === 0) { aio_done_locked(g, 0); aio_free(g); }
     mutex_exit(aio_lock());
   }
   const ids = hs.map((h) => I32[h + R.id]!);
