@@ -86,8 +86,11 @@ export function aiothread_main(image: KernelImage): never {
     if (!isStream) return true;
     const want = op === aio.OP_READ ? intr.POLLIN : intr.POLLOUT;
     for (let nap = 0.02; ; nap = Math.min(1, nap * 2)) {
-      if (intr.os_poll(fd, want) !== 0) return true;
+      // The cancel first: once asked, the descriptor may be closed (close(2)
+      // cancels, waits a bounded while, then closes), and its number then
+      // polls ready (POLLNVAL, or another file opened under it).
       if ((Atomics.load(kmem.I32, h + aio.R.flags) & aio.RF_CANCELASKED) !== 0) return false;
+      if (intr.os_poll(fd, want) !== 0) return true;
       Atomics.wait(kmem.I32, th.tq.base + th.T_CLAIM, 1, nap);
     }
   }

@@ -143,7 +143,12 @@ export function aio_cancel_fd(fd: number, id: number, S: string): number {
   if (active.length === 0) return canceled > 0 ? AIO_CANCELED : AIO_ALLDONE;
   let asked = false;
   for (let i = 0; i < active.length; i++) asked = eng.cancel(active[i]!, activeIds[i]!) || asked;
-  if (asked) run_sync(aio_wait(active, activeIds, active.length, mono_now() + 100e6, false, S));
+  // Not interruptible: close(fd) relies on this wait to keep an I/O thread
+  // from touching the number once the host has closed it (on_osclose below),
+  // and a signal taken here (one a cancelled request's SIGEV_SIGNAL generated
+  // a moment ago, say) ended it at once: the I/O thread, still polling the
+  // number, then read another file opened under it into the request's buffer.
+  if (asked) run_sync(aio_wait(active, activeIds, active.length, mono_now() + 100e6, false, S, false));
   let notcanceled = 0;
   mutex_enter(aio_lock());
   for (let i = 0; i < active.length; i++) {

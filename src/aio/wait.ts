@@ -30,10 +30,11 @@ function count_done(hs: readonly number[], ids: readonly number[]): number {
 /**
  * Sleeps until `need` of the requests are done (SQ_WOKEN), the deadline
  * (mono ns; Infinity none) passes (SQ_TIMEDOUT) or a signal or abort
- * interrupts (SQ_INTR).
+ * interrupts (SQ_INTR; never when `intr` is false: aio_cancel's bounded wait,
+ * which close(2) relies on).
  */
-export function* aio_wait(hs: readonly number[], ids: readonly number[], need: number, deadline: number, async: boolean, S: string): SleepGen<number> {
-  const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_AIO, S);
+export function* aio_wait(hs: readonly number[], ids: readonly number[], need: number, deadline: number, async: boolean, S: string, intr = true): SleepGen<number> {
+  const sl = sq_alloc((intr ? SQF_INTERRUPTIBLE : 0) | (async ? SQF_ASYNC : 0), WM_AIO, S);
   const L = aio_lock();
   try {
     for (;;) {
