@@ -326,7 +326,12 @@ test('closed behind the kernel\'s back and the number reused: never an event for
   const [r, w] = pipe_high();
   const kq = kqueue();
   change(kq, rd(r, EV_ADD, 0, 0, 1), rd(w, EV_ADD | EV_CLEAR, 0, 0, 2));
-  closeSync(r); closeSync(w);
+  // The write end first: the read end's close would be an event of the
+  // write end (POLLERR) if it came first, and a knote whose descriptor went
+  // behind the kernel's back goes at its next event (kevent-os-gone), taking
+  // its source with it: the write end's knote must still hold its source
+  // for the stale count below.
+  closeSync(w); closeSync(r);
   // A new pipe takes both numbers (read end to read end), as the host's
   // lowest-free rule would give them; dup3 makes sure no other thread
   // takes them first.

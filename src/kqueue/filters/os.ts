@@ -14,9 +14,9 @@
  * readable, also at EOF, so appending after a read to the end is seen at
  * the next scan), SO_ERROR in fflags with EV_EOF at a hang-up (sock_error).
  * The identity check comes first: a descriptor closed behind the kernel's
- * back never reports, even once its number names another file, and a
- * change naming such a knote finds it gone (dropped; EV_DELETE is then
- * ENOENT).
+ * back never reports, even once its number names another file; an
+ * evaluation that finds it so drops the knote (os_live), and a change
+ * naming such a knote finds it gone (dropped; EV_DELETE is then ENOENT).
  *
  * NOTE_LOWAT: the event needs at least `data` bytes (readable or writable)
  * instead of the descriptor's own readiness; EV_EOF reports regardless.
@@ -73,6 +73,33 @@ export function os_isopen(fd: number): boolean {
 /** Whether src's identity holds: the statx of its attach when nothing ran since, else a new one. */
 export function os_valid(src: number): boolean {
   return ix.intr_source_fresh(src) || ix.intr_source_valid(src);
+}
+
+/**
+ * Whether knote kn's source src still names its file (os_valid); when it
+ * does not (closed behind the kernel's back), the knote goes (sys.md: at
+ * its next event or change), not only stops reporting: else it kept its
+ * intr source, its EVFILT_VNODE inotify watch (whose file's every event
+ * came back to it) and its place under kq_knotes_max until a change named
+ * it or the kqueue closed. Dropped once the kqueue lock is released (an
+ * evaluation runs inside the scan and the register path, which still hold
+ * the knote), under that lock again, if it is still src's knote and src is
+ * still gone (kqueue lock held).
+ */
+export function os_live(kn: number, src: number): boolean {
+  if (os_valid(src)) return true;
+  const kq = I32[kn + K.kq]!;
+  defer_after_unlock(() => {
+    if (!kq_tryref(kq)) return;
+    kq_lock(kq);
+    try {
+      if (I32[kn + K.kq] === kq && I32[kn + K.hook] === src && (I32[kn + K.status]! & KN_DELETING) === 0 && os_gone(kn)) knote_detach_and_drop(kn);
+    } finally {
+      kq_unlock(kq);
+      kq_rele(kq);
+    }
+  });
+  return false;
 }
 
 /** Attaches an OS knote in direction dir (kqueue lock held). */
@@ -171,7 +198,7 @@ function readable_bytes(fd: number, src: number, rev: number): number {
 /** EVFILT_READ on an OS descriptor: is input ready (kqueue lock held). */
 export function os_read_event(kn: number): boolean {
   const src = I32[kn + K.hook]!;
-  if (src === 0 || !os_valid(src)) return false;
+  if (src === 0 || !os_live(kn, src)) return false;
   const fd = ix.src_fd(src), mode = ix.src_mode(src), lw = lowat(kn);
   if (isfile(mode)) {
     const n = Math.max(0, ix.st.size - ix.os_offset(fd));
@@ -214,7 +241,7 @@ function writable_bytes(fd: number, mode: number): number {
 /** EVFILT_WRITE on an OS descriptor: is there room to write (kqueue lock held). */
 export function os_write_event(kn: number): boolean {
   const src = I32[kn + K.hook]!;
-  if (src === 0 || !os_valid(src)) return false;
+  if (src === 0 || !os_live(kn, src)) return false;
   const fd = ix.src_fd(src), mode = ix.src_mode(src), lw = lowat(kn);
   if (isfile(mode)) { report(kn, 0, false, 0); return true; }
   const rev = ix.os_poll(fd, ix.POLLOUT);

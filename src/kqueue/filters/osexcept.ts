@@ -22,12 +22,12 @@ import { K, kn_ident, kn_setdata } from '../knote.js';
 import { filter_register } from '../filter.js';
 import { EVFILT_EXCEPT, NOTE_OOB } from '../consts.js';
 import * as ix from '../../intr/kapi.js';
-import { os_attach, os_detach, os_gone, os_isopen, os_valid } from './os.js';
+import { os_attach, os_detach, os_gone, os_isopen, os_live } from './os.js';
 
 /** EVFILT_EXCEPT on an OS socket: is out-of-band data pending (kqueue lock held). */
 export function os_except_event(kn: number): boolean {
   const src = I32[kn + K.hook]!;
-  if (src === 0 || !os_valid(src)) return false;
+  if (src === 0 || !os_live(kn, src)) return false;
   if ((I32[kn + K.sfflags]! & NOTE_OOB) === 0) return false;
   const rev = ix.os_poll(ix.src_fd(src), ix.POLLPRI);
   if (rev < 0 || (rev & ix.POLLPRI) === 0) return false;

@@ -36,8 +36,8 @@ import type { Errno } from '../../kern/errno.js';
 import * as ix from '../../intr/kapi.js';
 import { K, kn_ident, kn_aux, kn_setaux } from '../knote.js';
 import { filter_register } from '../filter.js';
-import { knote_fire, defer_after_unlock } from '../kern.js';
-import { os_attach, os_detach, os_gone, os_isopen, os_valid } from './os.js';
+import { knote_fire, knote_detach_and_drop, defer_after_unlock } from '../kern.js';
+import { os_attach, os_detach, os_gone, os_isopen, os_live } from './os.js';
 import { DIR_READ } from '../../intr/kapi.js';
 import {
   EVFILT_VNODE, EV_EOF, EV_NODATA, NOTE_DELETE, NOTE_WRITE, NOTE_EXTEND, NOTE_ATTRIB, NOTE_LINK, NOTE_RENAME, NOTE_REVOKE,
@@ -114,7 +114,9 @@ function vn_event(kn: number, hint: number): boolean {
   const w = watcher(kn);
   if (w === 0) return false;
   if ((hint & HINT_INO) !== 0) {
-    if (os_gone(kn)) return false; // os_gone's statx leaves ix.st filled
+    // os_gone's statx leaves ix.st filled. A file closed behind the
+    // kernel's back: the knote goes (os.ts os_live), and its watch with it.
+    if (os_gone(kn)) { knote_detach_and_drop(kn); return false; }
     // Its scan, in this thread and call when a host waiter dispatched the
     // event (it does so just before it scans), need not ask statx again.
     ix.intr_source_confirmed(I32[kn + K.hook]!);
@@ -123,7 +125,7 @@ function vn_event(kn: number, hint: number): boolean {
     if ((n & NOTE_REVOKE) !== 0) I32[kn + K.flags] = I32[kn + K.flags]! | EV_EOF | EV_NODATA;
   } else {
     const src = I32[kn + K.hook]!;
-    if (src !== 0 && !os_valid(src)) return false; // (the dispatch's answer when still fresh)
+    if (src !== 0 && !os_live(kn, src)) return false; // (the dispatch's answer when still fresh)
   }
   return I32[kn + K.fflags] !== 0;
 }
