@@ -213,8 +213,11 @@ export function os_read_event(kn: number): boolean {
   // socket, whose FIONREAD is the next datagram's size (0 for an empty one).
   const pipe = mode === ix.S_IFIFO;
   const seen = pipe || (mode === ix.S_IFSOCK && ix.src_sotype(src) === ix.SOCK_STREAM) ? ix.intr_revents_take(src) : -1;
+  // A pipe's FIONREAD counts the pipe's bytes at either end: on the write
+  // end (never readable: its poll has no POLLIN) they are no answer, so a
+  // pipe's count is taken only when the dispatch's own poll said POLLIN.
   const q = seen >= 0 ? ix.os_ioctl_int(fd, ix.FIONREAD) : -1;
-  const counted = q > 0 || (q === 0 && pipe);
+  const counted = (q > 0 && (!pipe || (seen & ix.POLLIN) !== 0)) || (q === 0 && pipe);
   const rev = counted ? (q > 0 ? ix.POLLIN : 0) | (seen & (ix.POLLHUP | ix.POLLRDHUP | ix.POLLERR))
     : ix.os_poll(fd, ix.POLLIN | ix.POLLPRI | ix.POLLRDHUP);
   if (rev < 0) return false;
