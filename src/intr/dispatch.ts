@@ -55,17 +55,32 @@ function dispatch(src: number, gen: number, revents: number, wset: boolean, only
   if (sources.index(src) < 0) return;
   if (gen === 0 || Atomics.load(I32, src + S.gen) !== gen) return;
   intr_revents_seen(src, revents); // (for the evaluation that follows: intr.ts)
-  const users = Atomics.load(I32, src + S.users) & only;
-  let n = 0;
-  for (let i = 0; i < handlers.length; i++) if ((handlerUsers[i]! & users) !== 0) n += handlers[i]!(src, revents, wset);
+  // A port's output interest (DIR_WRITE) is in the write set, apart from
+  // the input interests of the kernel's set (intr.ts, Directions): the
+  // ports' handler hears both sets' events then, each with the whole ready
+  // mask a single registration would have reported (one poll, only for
+  // such a source), since a port event carries every ready bit it asked.
+  const ports = I32[src + S.nwrite]! > 0;
+  const users = Atomics.load(I32, src + S.users) & (wset && ports ? INTR_USER_ANY : only);
+  let n = 0, all = -1;
+  for (let i = 0; i < handlers.length; i++) {
+    if ((handlerUsers[i]! & users) === 0) continue;
+    let rev = revents;
+    if (ports && handlerUsers[i] !== INTR_USER_KQ) {
+      if (all < 0) { const p = os.os_poll(I32[src + S.fd]!, os.EPOLLIN | os.EPOLLPRI | os.EPOLLOUT | os.EPOLLRDHUP); all = p < 0 ? revents : p | (revents & (os.EPOLLERR | os.EPOLLHUP)); }
+      rev = all;
+    }
+    n += handlers[i]!(src, rev, wset);
+  }
   if (n !== 0) kstat_add(C_ACTIVATIONS, n);
 }
 
 /*
  * The write set's event in the kernel's set: whoever took it (the intr
  * thread, a host waiter, a bridge) takes what the write set holds now and
- * dispatches it, as the kernel set's own events. Only the kqueue holds
- * DIR_WRITE_OWN interests, so only its handler is asked. The write set is
+ * dispatches it, as the kernel set's own events: to the kqueue's handler
+ * (DIR_WRITE_OWN), and to every other when the source has a port's output
+ * interest (DIR_WRITE; dispatch, above). The write set is
  * edge-triggered in the kernel's set, and each new event in it is a new
  * edge there (epoll wakes the sets that hold a set at every arrival), so
  * what arrives after the last look below brings its own event. A handler

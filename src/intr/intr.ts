@@ -54,8 +54,13 @@
  * dup of the descriptor in the same set: a dup would keep the file open
  * after the user closed its number behind the kernel's back (a socket's
  * peer would not see its end), and would take a descriptor number.
- * Ports keep input and output in one registration (DIR_WRITE): a port
- * event reports every ready bit the association asked for.
+ * Ports' output interests (DIR_WRITE) are in the write set too: in the
+ * kernel's set beside a read knote's input interest, an output wake-up of
+ * a readable socket reported EPOLLIN and fired its EV_CLEAR read knote
+ * again with no new bytes. A port event still reports every ready bit the
+ * association asked for: while a source has such an interest, its events
+ * reach the ports' handler with the descriptor's whole ready mask, polled
+ * (dispatch.ts).
  *
  * One known double: epoll_ctl ADD or MOD of a ready descriptor queues an
  * event for its present state, which the registering filter just reported
@@ -124,9 +129,9 @@
  *   (free)     live        intr_source_hold: the first interest (alloc, hash,
  *                          epoll_ctl ADD unless NOEPOLL)
  *   live       live        hold / rele of another interest: the epoll masks
- *                          follow the read, write and except counts (the
- *                          kernel's set) and the write-own count (the write
- *                          set): ADD, MOD or DEL in each
+ *                          follow the read and except counts (the kernel's
+ *                          set) and the write and write-own counts (the
+ *                          write set): ADD, MOD or DEL in each
  *   live       stale       a hold of the same number finds another file there
  *   live       (free)      the last rele: epoll_ctl DEL (each set it is in),
  *                          unhash, free
@@ -295,11 +300,11 @@ function epoll_setup(): Errno {
 }
 
 /**
- * Interest directions. DIR_WRITE is output readiness on the source's one
- * registration in the kernel's set, beside its input interests (a port
- * association asking POLLIN and POLLOUT wants both bits of one report);
- * DIR_WRITE_OWN is output readiness on a registration of its own in the
- * write set, whose events come from output wake-ups only (Directions, above).
+ * Interest directions. DIR_WRITE (a port association's POLLOUT) and
+ * DIR_WRITE_OWN (a write knote) are both output readiness on the source's
+ * registration in the write set, whose events come from output wake-ups
+ * only (Directions, above); they differ in who hears its events
+ * (dispatch.ts: a port's handler gets the whole ready mask, polled).
  */
 export const DIR_READ = 1, DIR_WRITE = 2, DIR_EXCEPT = 4, DIR_WRITE_OWN = 8;
 /** The count field of an interest direction. */
@@ -314,18 +319,20 @@ export const KICK_DATA = 3;
 function want(src: number): number {
   let m = 0;
   if (I32[src + S.nread]! > 0) m |= os.EPOLLIN | os.EPOLLPRI | os.EPOLLRDHUP;
-  if (I32[src + S.nwrite]! > 0) m |= os.EPOLLOUT;
   if (I32[src + S.nexcept]! > 0) m |= os.EPOLLPRI;
   return m === 0 ? 0 : (m | os.EPOLLET) >>> 0;
 }
+/** The write set's mask a source's interests want: output, for write knotes and ports' POLLOUT alike. */
+const wwant = (src: number): number => I32[src + S.nwown]! > 0 || I32[src + S.nwrite]! > 0 ? (os.EPOLLOUT | os.EPOLLET) | 0 : 0;
 
-/** Brings the epoll registrations in line with the interests, or the kernel set's with none while quiet (intr lock held). */
+/** Brings the epoll registrations in line with the interests, or each with none while quiet (intr lock held). */
 function sync_epoll(src: number): void {
   const f = I32[src + S.flags]!;
   if ((f & (SRC_STALE | SRC_NOEPOLL)) !== 0) return;
-  const m = (f & SRC_QUIET) !== 0 ? os.EPOLLET : want(src) | 0;
+  const quiet = (f & SRC_QUIET) !== 0;
+  const m = quiet ? (I32[src + S.events] !== 0 ? os.EPOLLET : 0) : want(src) | 0;
   if (!sync_set(src, W_EPFD, S.events, m)) return;
-  sync_set(src, W_WEPFD, S.wevents, I32[src + S.nwown]! > 0 ? (os.EPOLLOUT | os.EPOLLET) | 0 : 0);
+  sync_set(src, W_WEPFD, S.wevents, quiet ? (I32[src + S.wevents] !== 0 ? os.EPOLLET : 0) : wwant(src));
 }
 /** One set's registration of src (field: its mask) made mask m; false when src proved not pollable. */
 function sync_set(src: number, setw: number, field: number, m: number): boolean {
@@ -513,7 +520,8 @@ function quiet_end(src: number): void {
 export function intr_source_quiet(src: number, dirs: number): boolean {
   mutex_enter(lockw());
   const f = I32[src + S.flags]!;
-  if ((f & (SRC_STALE | SRC_NOEPOLL | SRC_QUIET)) === 0 && I32[src + S.events] !== 0 && I32[src + S.nexcept] === 0 && I32[src + S.nwown] === 0 &&
+  if ((f & (SRC_STALE | SRC_NOEPOLL | SRC_QUIET)) === 0 && (I32[src + S.events] !== 0 || I32[src + S.wevents] !== 0) &&
+      I32[src + S.nexcept] === 0 && I32[src + S.nwown] === 0 &&
       I32[src + S.nread] === ((dirs & DIR_READ) !== 0 ? 1 : 0) && I32[src + S.nwrite] === ((dirs & DIR_WRITE) !== 0 ? 1 : 0)) {
     Atomics.store(I32, src + S.flags, f | SRC_QUIET);
     sync_epoll(src);
