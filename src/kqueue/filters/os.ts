@@ -42,7 +42,7 @@ import type { Errno } from '../../kern/errno.js';
 import * as ix from '../../intr/kapi.js';
 import { K, KN_DELETING, kn_ident, kn_sdata, kn_setdata } from '../knote.js';
 import { kq_tryref, kq_lock, kq_unlock, kq_rele, knote_event, knote_activate, knote_detach_and_drop, defer_after_unlock, kq_os_attached, kq_os_detached } from '../kern.js';
-import { EV_EOF, EV_ONESHOT, EVFILT_READ, EVFILT_WRITE, NOTE_LOWAT } from '../consts.js';
+import { EV_EOF, EV_NODATA, EV_ONESHOT, EVFILT_READ, EVFILT_WRITE, NOTE_LOWAT } from '../consts.js';
 
 /** The lock word, then a (head, tail) pair per intr source slot. */
 const klists = kregion_create('osklist', (t) => 2 + 2 * ix.src_max(t));
@@ -144,10 +144,16 @@ export function os_gone(kn: number): boolean {
   return src !== 0 && (!ix.intr_source_valid(src) || ix.intr_source_reopened(src));
 }
 
-/** Sets or clears EV_EOF and the socket error in fflags, and data. */
+/**
+ * Sets or clears EV_EOF and the socket error in fflags, and data. At EOF,
+ * EV_NODATA too once nothing is left (DragonFly's filt_piperead and
+ * filt_soread: "only set NODATA if all data has been exhausted"; its write
+ * filters set it with every EV_EOF, whose data is 0).
+ */
 function report(kn: number, data: number, eof: boolean, err: number): void {
   kn_setdata(kn, data);
-  I32[kn + K.flags] = eof ? I32[kn + K.flags]! | EV_EOF : I32[kn + K.flags]! & ~EV_EOF;
+  const fl = I32[kn + K.flags]! & ~(EV_EOF | EV_NODATA);
+  I32[kn + K.flags] = eof ? fl | EV_EOF | (data === 0 ? EV_NODATA : 0) : fl;
   if (err > 0) I32[kn + K.fflags] = err;
 }
 
