@@ -19,7 +19,9 @@
  * naming such a knote finds it gone (dropped; EV_DELETE is then ENOENT).
  *
  * NOTE_LOWAT: the event needs at least `data` bytes (readable or writable)
- * instead of the descriptor's own readiness; EV_EOF reports regardless.
+ * instead of the descriptor's own readiness; EV_EOF reports regardless. Not
+ * on a listening socket (DragonFly's filt_solisten): a waiting connection
+ * is its readiness, the backlog its data.
  *
  * A write knote's interest is DIR_WRITE_OWN: a registration of its own,
  * apart from the read and except knotes' (intr.ts, Directions), so bytes
@@ -189,12 +191,16 @@ function sock_error(src: number, fd: number, mode: number, rev: number, hup: boo
 /** A socket's error without a hang-up: the knote fires, the error is the program's (sock_error). */
 const sock_soft_error = (mode: number, rev: number, hup: boolean): boolean => mode === ix.S_IFSOCK && !hup && (rev & ix.POLLERR) !== 0;
 
-/** Bytes readable (or the accept backlog of a listening socket). */
+/** Whether the last readable_bytes found a listening socket (this thread). */
+let listening = false;
+/** Bytes readable (or the accept backlog of a listening socket: then `listening`). */
 function readable_bytes(fd: number, src: number, rev: number): number {
+  listening = false;
   if ((rev & ix.POLLIN) === 0) return 0; // nothing to read, nothing queued to accept
   const n = ix.os_ioctl_int(fd, ix.FIONREAD);
   if (n >= 0) return n;
   if (ix.src_mode(src) === ix.S_IFSOCK && ix.os_sockopt_int(fd, ix.SOL_SOCKET, ix.SO_ACCEPTCONN) === 1) {
+    listening = true;
     const b = ix.os_tcp_backlog(fd);
     if (b >= 0) return b;
   }
@@ -231,7 +237,11 @@ export function os_read_event(kn: number): boolean {
   const err = sock_error(src, fd, mode, rev, eof);
   const n = counted ? q : readable_bytes(fd, src, rev);
   report(kn, n, eof, err);
-  return eof || sock_soft_error(mode, rev, eof) || (lw > 0 ? n >= lw : (rev & ix.POLLIN) !== 0);
+  // A listening socket is ready while a connection waits, whatever the
+  // mark: DragonFly's filt_solisten has no NOTE_LOWAT (the backlog is no
+  // byte count), so a mark above 1 never fired for a single connection.
+  const mark = counted || !listening ? lw : 0;
+  return eof || sock_soft_error(mode, rev, eof) || (mark > 0 ? n >= mark : (rev & ix.POLLIN) !== 0);
 }
 
 /** Space writable now, as the descriptor's kind can tell it. */
