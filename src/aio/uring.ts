@@ -44,7 +44,7 @@ import { I32, kregion_create } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { mutex_class } from '../kern/lockdebug.js';
 import {
-  uring_host, uring_setup, uring_eventfd, uring_map, uring_enter, sqe_put, cq_take, type UringHost, type UringMap, type Cqes,
+  uring_host, uring_setup, uring_eventfd, uring_map, uring_enter, sqe_put, sqe_withdraw, cq_take, type UringHost, type UringMap, type Cqes,
   IOP_FSYNC, IOP_READ, IOP_WRITE, IOP_ASYNC_CANCEL, CQ_EVENTFD_DISABLED,
 } from '../kern/uring.js';
 import { tunables } from '../kern/boot.js';
@@ -153,19 +153,55 @@ function enter_locked(h: UringHost, m: UringMap): number {
 }
 function enter_all(h: UringHost, m: UringMap): number {
   const w = ring.base + W_PENDING;
+  let e = 0;
   for (let tries = 0; I32[w]! > 0 && tries < 100; tries++) {
     const r = uring_enter(h, m, I32[w]!);
-    if (r >= 0) { I32[w]! -= r; continue; }
-    const e = h.errno();
+    if (r >= 0) { I32[w]! -= r; e = 0; continue; }
+    e = h.errno();
     if (e !== EINTR && e !== EAGAIN && e !== EBUSY) return e;
   }
-  return 0;
+  // Still pending after the tries: the host's last answer (EAGAIN, say)
+  // is the requests' error (withdraw_locked), not a wait for the next
+  // submission, which may never come.
+  return I32[w]! > 0 ? (e !== 0 ? e : EAGAIN) : 0;
 }
 
-/** Completes what cq_take_locked found (no lock held). */
-function complete_taken(n: number): number {
-  for (let i = 0; i < n; i++) aio_complete(cqIds[i]!, cqRes[i]!);
+const gone: Cqes = { lo: [], hi: [], res: [] };
+/**
+ * After a failed enter (ring lock held): takes the SQEs it did not submit
+ * back out of the ring; returns the requests among them (their ids in
+ * gone.lo; a cancel's own entry, hi 1, is not one). Left in, the next
+ * enter submitted them: a request already completed with the error (its
+ * buffer given back to its owner) would then have been read into or
+ * written from after all.
+ */
+function withdraw_locked(m: UringMap): number {
+  const w = ring.base + W_PENDING;
+  const k = sqe_withdraw(m, I32[w]!, gone);
+  I32[w] = 0;
+  let n = 0;
+  for (let i = 0; i < k; i++) if (gone.hi[i] === 0) gone.lo[n++] = gone.lo[i]!;
+  if (n !== 0) Atomics.sub(I32, ring.base + W_OUT, n);
   return n;
+}
+
+/**
+ * Completes what cq_take_locked found (no lock held). From copies: a
+ * completion may start held fsyncs (aio_complete's resume hook), whose
+ * submission takes the CQ again into cqIds/cqRes, and the entries not yet
+ * completed here were overwritten (those requests then never completed).
+ */
+function complete_taken(n: number): number {
+  if (n === 1) { aio_complete(cqIds[0]!, cqRes[0]!); return 1; }
+  const ids = cqIds.slice(0, n), res = cqRes.slice(0, n);
+  for (let i = 0; i < n; i++) aio_complete(ids[i]!, res[i]!);
+  return n;
+}
+
+/** Completes the requests withdraw_locked took out with the enter's error (no lock held). */
+function complete_gone(n: number, err: number): void {
+  const ids = gone.lo.slice(0, n);
+  for (let i = 0; i < n; i++) aio_complete(ids[i]!, -err);
 }
 
 /** Reaps the CQ in this thread (no lock held): completions made. */
@@ -209,13 +245,14 @@ function uring_submit(h: number, id: number, buf: Uint8Array | null): void {
   put_locked(m, OPS[op]!, I32[h + R.fd]!, addr, op === OP_READ || op === OP_WRITE ? I32[h + R.nbytes]! : 0,
     op === OP_READ || op === OP_WRITE ? f64r(h, R.offset) : 0, id, 0, op === OP_DSYNC ? FSYNC_DATASYNC : 0);
   const err = enter_locked(hs, m);
+  const ng = err !== 0 ? withdraw_locked(m) : 0;
   const n = cq_take_locked(m);
   mutex_exit(L);
   // Left out in the ring (not done inside its enter): its completion comes
   // by the eventfd, which a linger of the kernel's set keeps from the intr thread.
   if (Atomics.load(I32, ring.base + W_OUT) !== 0) intr_served_work_begun();
   complete_taken(n);
-  if (err !== 0) aio_complete(id, -err);
+  if (ng !== 0) complete_gone(ng, err);
 }
 
 function uring_cancel(_h: number, id: number): boolean {
@@ -224,10 +261,12 @@ function uring_cancel(_h: number, id: number): boolean {
   mutex_enter(L);
   // IORING_OP_ASYNC_CANCEL: addr is the target's user_data.
   put_locked(m, IOP_ASYNC_CANCEL, -1, id, 0, 0, id, 1, 0);
-  enter_locked(hs, m);
+  const err = enter_locked(hs, m);
+  const ng = err !== 0 ? withdraw_locked(m) : 0;
   const n = cq_take_locked(m);
   mutex_exit(L);
   complete_taken(n);
+  if (ng !== 0) complete_gone(ng, err);
   return true;
 }
 

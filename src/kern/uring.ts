@@ -156,6 +156,23 @@ export function sqe_put(m: UringMap, op: number, fd: number, addr: number, len: 
   Atomics.store(m.sqTail, 0, (tail + 1) >>> 0);
 }
 
+/**
+ * Takes back the last `k` SQEs written and not yet submitted (the caller
+ * serializes writers and knows they were not submitted: no SQPOLL, and
+ * io_uring_enter consumed none of them). Their user_data goes to `out`,
+ * oldest first; returns k. The tail moves back over them: the host reads
+ * entries only from its head to the tail at an enter, so it never sees them.
+ */
+export function sqe_withdraw(m: UringMap, k: number, out: { lo: number[]; hi: number[] }): number {
+  const tail = Atomics.load(m.sqTail, 0), q = m.sqeWords;
+  for (let i = 0; i < k; i++) {
+    const w = (((tail - k + i) >>> 0) & m.sqMask) * 16;
+    out.lo[i] = q[w + 8]!; out.hi[i] = q[w + 9]!;
+  }
+  Atomics.store(m.sqTail, 0, (tail - k) >>> 0);
+  return k;
+}
+
 /** The CQEs cq_take moved out: user_data (lo, hi) and res, per entry. */
 export interface Cqes { lo: number[]; hi: number[]; res: number[] }
 
