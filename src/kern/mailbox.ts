@@ -124,6 +124,12 @@ const binding_of = (i: number): number => (((Atomics.load(I32, words.base + i) >
 // ---- per-thread state (the owner side)
 let mine = 0;                          // this thread's binding, 0 none
 let pumping = false;
+/**
+ * Something was bound while the pump ran (mbox_watch, from a function a
+ * round called): the round's "nothing bound" may predate it (a consumer
+ * asked before the one whose function bound it), so the pump goes on.
+ */
+let rebound = false;
 let release: (() => void) | undefined; // the keepalive hold
 let rounds = 0;
 
@@ -161,7 +167,9 @@ export function mbox_post(b: number): boolean {
 
 /** Something was bound to this thread's mailbox: the pump runs, the keepalive is re-evaluated. */
 export function mbox_watch(): void {
-  if (!pumping && mine !== 0) { pumping = true; void pump(); }
+  if (mine !== 0) {
+    if (!pumping) { pumping = true; void pump(); } else rebound = true;
+  }
   mbox_reeval();
 }
 
@@ -192,9 +200,14 @@ async function pump(): Promise<void> {
       const w = word_of(b);
       const seen = Atomics.and(I32, w, ~POSTED) & ~POSTED;
       rounds++;
+      rebound = false;
       const bound = deliver_all();
       mbox_reeval();
-      if (!bound) break;
+      // A function this round called may have bound something to a consumer
+      // the round had already asked (an aio function arming a timer, with
+      // the timers asked first): that consumer's answer is stale, so the
+      // pump asks again rather than end with a binding nobody watches.
+      if (!bound && !rebound) break;
       const r = Atomics.waitAsync(I32, w, seen);
       if (r.async) await r.value;
     }
