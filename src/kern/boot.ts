@@ -17,6 +17,21 @@ import { lockdebug_init } from './lockdebug.js';
 // The first panic's message, for every thread's EIO (panic.ts).
 panic_msg_region(kregion_create('panicmsg', () => 1 + PANIC_MSG_UNITS / 2));
 
+/**
+ * Each kernel helper thread's lock count (cur.nlocksw), a word of its own
+ * by its system id: an LWP counts in its struct, and the threads that are
+ * none (the clock, intr and aio threads, lwp0) all counted in one header
+ * word, H_SCRATCH, so one of them holding a mutex made every other read a
+ * lock held, and their plain increments of one word from several threads
+ * lost updates (the count stayed wrong for good). Ids are handed out in
+ * order and these threads live as long as the process: two live ones share
+ * a word only after SYS_NLOCKS further attaches (failed starts included).
+ * H_SCRATCH stays the word of a thread with no owner id (a pool worker
+ * between two LWPs), which cannot take a mutex.
+ */
+const SYS_NLOCKS = 1024;
+const sysNlocks = kregion_create('sys_nlocks', () => SYS_NLOCKS);
+
 /** What a thread needs to attach to the kernel: passed in workerData. */
 export interface KernelImage {
   sab: SharedArrayBuffer;
@@ -123,6 +138,8 @@ export function attach_system_thread(img: KernelImage): void {
   attach(img);
   cur.lid = Atomics.add(I32, H_NEXT_SYSID, 1);
   cur.lwp = 0;
+  cur.nlocksw = sysNlocks.base + (cur.lid - SYSID_BASE) % SYS_NLOCKS;
+  I32[cur.nlocksw] = 0;
 }
 
 /** Boots with defaults if nothing has (the first syscall's path). */

@@ -13,7 +13,7 @@ export const H_NEXT_SYSID = 4;   // owner ids handed to kernel helper threads
 export const H_KSTAT_BASE = 5;   // base word of the kstat counters region
 export const H_MAIN_LWP = 6;     // handle of LWP 1 (the booting thread)
 export const H_PANIC_LID = 7;    // the LWP that died in the kernel
-export const H_SCRATCH = 8;      // lock count word of threads that are not LWPs
+export const H_SCRATCH = 8;      // lock count word of a thread with no owner id (a pool worker between LWPs); helper threads have their own (boot.ts sys_nlocks)
 export const MAGIC = 0x756b726e;
 
 /** Owner ids of kernel helper threads start here, above every possible lid. */
