@@ -31,11 +31,18 @@ export interface SleepHooks {
   leave(sl: number): void;
   /**
    * Clears the calling LWP's pending-interrupt flag (set by lwp_wakeup) and
-   * says whether it was set: an interrupt aimed at a sleep that had just
-   * ended is not lost but ends the next interruptible sleep, as NetBSD's
-   * LW_CANCELLED does.
+   * says whether it was set (SQC_CANCELLED), or else, when a sleep begins,
+   * whether a signal is deliverable (SQC_SIGNAL): an interrupt aimed at a
+   * sleep that had just ended is not lost but ends the next interruptible
+   * sleep, as NetBSD's LW_CANCELLED does. 0: neither.
    */
-  consume_cancel(start: boolean): boolean; // start: a sleep begins (a pending signal ends it at once); false: it ended interrupted
+  consume_cancel(start: boolean): number; // start: a sleep begins (a pending signal ends it at once); false: it ended interrupted
+  /**
+   * Sets the flag consume_cancel took again: the sleep that took it had
+   * ended otherwise first (a waker chose it between the drop of the object
+   * lock and the look at the flag), so the interrupt is the next sleep's.
+   */
+  cancel_again(): void;
   /** Non-zero when the calling LWP must suspend (or stop) before going on. */
   must_halt(): boolean;
   /** Runs what another thread nudged the calling LWP for, if it did (lwp_nudge); the sleep goes on. */
@@ -48,6 +55,8 @@ export interface SleepHooks {
   asyncEnter(sl: number): void;
   asyncLeave(sl: number): void;
 }
+/** What {@link SleepHooks.consume_cancel} found: the pending interrupt (taken), a deliverable signal (left pending). */
+export const SQC_CANCELLED = 1, SQC_SIGNAL = 2;
 let hooks: SleepHooks | undefined;
 export function sq_set_sleep_ops(h: SleepHooks): void { hooks = h; }
 
@@ -186,7 +195,7 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
   h?.enter(sl);
   sysent_sleep_begin();
   const intr = (I32[sl + S.flags] & SQF_INTERRUPTIBLE) !== 0;
-  if (intr && h !== undefined && h.consume_cancel(true)) sq_end(w, SQ_INTR);
+  if (intr && h !== undefined) sq_begin_intr(w, h);
   let v = Atomics.load(I32, w);
   if (v === SQ_SLEEPING && spin !== undefined) {
     if (spin.sleepUntil !== undefined) v = sleep_first(w, Math.min(spin.sleepUntil, deadline), h, intr);
@@ -224,6 +233,19 @@ export function sq_block(sl: number, lock: number, deadline: number, spin?: Spin
   // waiter, and the signals sent meanwhile queue on it).
   if (h !== undefined && intr && h.must_halt()) h.halt();
   return sq_settle(sl, lock, v, norelock, undefined);
+}
+
+/**
+ * An interruptible sleep on wait word w begins (object lock dropped): a
+ * pending interrupt or a deliverable signal ends it at once (SQ_INTR).
+ * The sleeper is on its list from before the drop, so a waker may have
+ * ended it already (SQ_WOKEN; or lwp_suspend's SQ_UNSLEPT): then the
+ * interrupt it took is put back for the next sleep, or it was lost (no
+ * sleep ever ended in EINTR for that lwp_wakeup).
+ */
+function sq_begin_intr(w: number, h: SleepHooks): void {
+  const c = h.consume_cancel(true);
+  if (c !== 0 && sq_end(w, SQ_INTR) !== SQ_SLEEPING && (c & SQC_CANCELLED) !== 0) h.cancel_again();
 }
 
 /**
@@ -343,7 +365,7 @@ export async function sq_sleep_async(sl: number, lock: number, deadline: number)
   // (No sysent_sleep_begin: an async sleep keeps its signal outcome in its
   // call, sq_relock, and must not wipe a word it does not use.)
   const intr = (I32[sl + S.flags] & SQF_INTERRUPTIBLE) !== 0;
-  if (intr && h !== undefined && h.consume_cancel(true)) sq_end(w, SQ_INTR);
+  if (intr && h !== undefined) sq_begin_intr(w, h);
   const release = hold();
   let v = Atomics.load(I32, w);
   try {

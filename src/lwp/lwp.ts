@@ -117,7 +117,9 @@
  *   LW_DIED       reaper), under p: informational (snapshot, diagnostics)
  *   LW_CANCELLED  set: lwp_wakeup, under p+l; cleared: the LWP itself, no
  *                 lock (consume_cancel), when an interruptible sleep starts
- *                 or ends interrupted
+ *                 or ends interrupted; set again by the LWP itself, no lock
+ *                 (cancel_again), when the sleep that took it had already
+ *                 been woken
  *   LW_PENDING    set: any thread, no lock (lwp_post_userret); cleared: the
  *                 LWP itself at its next syscall entry (userret). A post
  *                 that found its LWP by lid while the slot was being reused

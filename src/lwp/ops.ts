@@ -13,7 +13,7 @@ import { on_panic, panic_error } from '../kern/panic.js';
 import { mono_now } from '../kern/time.js';
 import { sysent_set_userret_hook, sysent_sigret, sysent_sigcheck } from '../kern/sysent.js';
 import { sq_flags, sq_lnext, sq_setlnext, sq_lid, sq_wake_all, sq_orphan, sq_free, sq_wmesg, sq_kick, sq_interrupt, sq_unsleep, sq_spare_drop, SQF_INTERRUPTIBLE } from '../kern/sleepq.js';
-import { sq_set_sleep_ops } from '../kern/sleepwait.js';
+import { sq_set_sleep_ops, SQC_CANCELLED, SQC_SIGNAL } from '../kern/sleepwait.js';
 import { WM_PARKED } from './park.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { wmesg_register } from '../kern/wmesg.js';
@@ -387,11 +387,11 @@ function on_async_leave(sl: number): void {
   }
   mutex_exit(h + L.lock);
 }
-function consume_cancel(start: boolean): boolean {
+function consume_cancel(start: boolean): number {
   const h = cur.lwp;
-  if (h === 0) return false;
+  if (h === 0) return 0;
   const f = Atomics.load(I32, h + L.flag);
-  if ((f & (LW_CANCELLED | LW_PENDSIG)) === 0) return false;
+  if ((f & (LW_CANCELLED | LW_PENDSIG)) === 0) return 0;
   const cancelled = (f & LW_CANCELLED) !== 0 && (Atomics.and(I32, h + L.flag, ~LW_CANCELLED) & LW_CANCELLED) !== 0;
   // A deliverable signal ends the sleep too, but stays pending: the signal
   // code clears LW_PENDSIG once it has taken the signal. The flag may be
@@ -399,7 +399,13 @@ function consume_cancel(start: boolean): boolean {
   // signal code checks, under its lock, so that no sleep ends in a spurious
   // EINTR (called with no lock held: before the sleep, or after it, before
   // the object lock is taken again).
-  return cancelled || (start && (f & LW_PENDSIG) !== 0 && sysent_sigcheck());
+  if (cancelled) return SQC_CANCELLED;
+  return start && (f & LW_PENDSIG) !== 0 && sysent_sigcheck() ? SQC_SIGNAL : 0;
+}
+/** consume_cancel's flag, taken by a sleep that had already ended otherwise: the next sleep's (sleepwait.ts sq_begin_intr). */
+function cancel_again(): void {
+  const h = cur.lwp;
+  if (h !== 0) Atomics.or(I32, h + L.flag, LW_CANCELLED);
 }
 function must_halt(): boolean {
   const h = cur.lwp;
@@ -415,6 +421,7 @@ sq_set_sleep_ops({
   enter: on_sleep_enter,
   leave: on_sleep_leave,
   consume_cancel,
+  cancel_again,
   must_halt,
   nudged,
   halt: lwp_halt,
