@@ -20,6 +20,7 @@ import { sq_block, sq_sleep_async, sq_relock, sq_thread_abandoned, type AsyncCal
 import { SysError, AbortError } from './errno.js';
 import { sysent_sigintr, ps_combine, PS_NONE, PS_RESTART } from './sysent.js';
 import { hold_scope_current, hold_in, type HoldScope } from './keepalive.js';
+import { cur } from './hdr.js';
 
 /** Block on sleeper `sl` (enqueued on a list guarded by the held mutex `lock`) until `deadline`. */
 export interface SleepReq {
@@ -51,11 +52,13 @@ function is_eintr(e: unknown): boolean { return e instanceof SysError && e.code 
  * handler (lwp_wakeup, an abort) is never restarted.
  */
 export function run_sync_restart<T>(make: () => SleepGen<T>, always = false): T {
+  const me = cur.lwp;
   for (;;) {
     try {
       return run_sync_inner(make());
     } catch (e) {
-      if (!is_eintr(e)) throw e;
+      // A handler that ended the LWP (lwp_exit in it): nothing to restart for.
+      if (!is_eintr(e) || cur.lwp !== me) throw e;
       const ps = sysent_sigintr();
       if (ps === PS_NONE || (ps !== PS_RESTART && !always)) throw e;
     }
@@ -70,6 +73,7 @@ function run_sync_inner<T>(g: SleepGen<T>): T {
 /** The Promise form of {@link run_sync_restart}. */
 export async function run_async_restart<T>(make: () => SleepGen<T>, always: boolean, signal?: AbortSignal): Promise<T> {
   const sc = hold_scope_current(); // (a restart runs after an await: outside the caller's scope)
+  const me = cur.lwp;
   for (;;) {
     // This attempt's own record of its interrupted sleeps (sleepwait.ts
     // AsyncCall): by the time its EINTR arrives here, other async calls of
@@ -78,7 +82,12 @@ export async function run_async_restart<T>(make: () => SleepGen<T>, always: bool
     try {
       return await run_async_inner(make(), signal, sc, call);
     } catch (e) {
-      if (!is_eintr(e)) throw e;
+      // The thread is no longer on the LWP the call started on: a handler
+      // of the interrupting signal ended it (lwp_exit in the handler; its
+      // LwpExit reached the thread as an uncaught exception before this
+      // continuation, and the worker was unbound). Made again, the call ran
+      // for no LWP: it took the proc lock with no owner id, a kernel panic.
+      if (!is_eintr(e) || cur.lwp !== me) throw e;
       const ps = ps_combine(call.ps, sysent_sigintr());
       if (ps === PS_NONE || (ps !== PS_RESTART && !always)) throw e;
     }
