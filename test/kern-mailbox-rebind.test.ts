@@ -41,50 +41,46 @@ mbox_consumer_register('test-rebind-b', {
   released(): void { B.bindA = false; },
 });
 
-test('a SIGEV_THREAD aio function that arms a SIGEV_THREAD timer sees the timer\'s function run', async () => {
+/** Runs `body` with a 64-byte file open for reading and the timer it made deleted after. */
+async function with_file(body: (fd: number, made: (tid: number) => void) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ukern-mbox-rebind-'));
   const p = join(dir, 'f');
   writeFileSync(p, Buffer.alloc(64, 7));
   const fd = openSync(p, 'r');
   let tid = -1;
   try {
-    const fired = new Promise<number>((resolve) => {
-      sys.aio_read({
-        aio_fildes: fd, aio_offset: 0, aio_buf: new Uint8Array(new SharedArrayBuffer(8)), aio_nbytes: 8,
-        aio_sigevent: thread(() => {
-          tid = sys.timer_create(sys.CLOCK_MONOTONIC, thread((v) => resolve(v), 7) as sys.sigevent);
-          sys.timer_settime(tid, 0, once);
-        }),
-      });
-    });
-    assert.equal(await within(fired, 5000, "the timer's SIGEV_THREAD function"), 7);
+    await body(fd, (t) => { tid = t; });
   } finally {
     if (tid !== -1) sys.timer_delete(tid);
     closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}
 
-test('and the other way: a SIGEV_THREAD timer function that submits a SIGEV_THREAD aio request sees its function run', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ukern-mbox-rebind-'));
-  const p = join(dir, 'f');
-  writeFileSync(p, Buffer.alloc(64, 7));
-  const fd = openSync(p, 'r');
-  let tid = -1;
-  try {
-    const read = new Promise<number>((resolve) => {
-      tid = sys.timer_create(sys.CLOCK_MONOTONIC, thread(() => {
-        sys.aio_read({ aio_fildes: fd, aio_offset: 0, aio_buf: new Uint8Array(new SharedArrayBuffer(8)), aio_nbytes: 8, aio_sigevent: thread((v) => resolve(v), 9) });
-      }) as sys.sigevent);
-      sys.timer_settime(tid, 0, once);
+test('a SIGEV_THREAD aio function that arms a SIGEV_THREAD timer sees the timer\'s function run', () => with_file(async (fd, made) => {
+  const fired = new Promise<number>((resolve) => {
+    sys.aio_read({
+      aio_fildes: fd, aio_offset: 0, aio_buf: new Uint8Array(new SharedArrayBuffer(8)), aio_nbytes: 8,
+      aio_sigevent: thread(() => {
+        const tid = sys.timer_create(sys.CLOCK_MONOTONIC, thread((v) => resolve(v), 7) as sys.sigevent);
+        made(tid);
+        sys.timer_settime(tid, 0, once);
+      }),
     });
-    assert.equal(await within(read, 5000, "the aio request's SIGEV_THREAD function"), 9);
-  } finally {
-    if (tid !== -1) sys.timer_delete(tid);
-    closeSync(fd);
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  });
+  assert.equal(await within(fired, 5000, "the timer's SIGEV_THREAD function"), 7);
+}));
+
+test('and the other way: a SIGEV_THREAD timer function that submits a SIGEV_THREAD aio request sees its function run', () => with_file(async (fd, made) => {
+  const read = new Promise<number>((resolve) => {
+    const tid = sys.timer_create(sys.CLOCK_MONOTONIC, thread(() => {
+      sys.aio_read({ aio_fildes: fd, aio_offset: 0, aio_buf: new Uint8Array(new SharedArrayBuffer(8)), aio_nbytes: 8, aio_sigevent: thread((v) => resolve(v), 9) });
+    }) as sys.sigevent);
+    made(tid);
+    sys.timer_settime(tid, 0, once);
+  });
+  assert.equal(await within(read, 5000, "the aio request's SIGEV_THREAD function"), 9);
+}));
 
 // Last: its consumers stay registered (they bind nothing once it is over).
 test('a binding made during a pump round, for a consumer already asked in it, keeps the pump watching', async () => {
