@@ -73,8 +73,19 @@ test('postMany: a batch larger than the arena queues what fits and awaits the re
   })(), 20_000, 'receiving the batch');
   await within(sending, 5000, 'the awaited rest');
   assert.deepEqual(got, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  // timeout: the part that fits is queued, the rest is EAGAIN
-  await assert.rejects(port.postMany(batch.slice(0, 6), { timeout: 20 }), (e: { code?: string }) => e.code === 'EAGAIN');
+  // timeout: the part that fits is queued, the rest is EAGAIN; the error says how many were
+  await assert.rejects(port.postMany(batch.slice(0, 6), { timeout: 20 }), (e: { code?: string; posted?: number }) => e.code === 'EAGAIN' && e.posted === 4);
+  assert.equal(port.pending, 4);
+  // an abort while waiting for room: the same count; none fits: 0
+  const ac = new AbortController();
+  const aborted = port.postMany(batch.slice(0, 2), { signal: ac.signal });
+  ac.abort();
+  await assert.rejects(aborted, (e: { name?: string; posted?: number }) => e.name === 'AbortError' && e.posted === 0);
+  await assert.rejects(port.postMany(batch.slice(0, 2), { timeout: 0 }), (e: { code?: string; posted?: number }) => e.code === 'EAGAIN' && e.posted === 0);
+  assert.equal(port.pending, 4);
+  assert.deepEqual([0, 1, 2, 3].map(() => (port.receiveSync({ timeout: 1000 }) as { i: number }).i), [0, 1, 2, 3]);
+  const part = port.postMany(batch.slice(0, 6), { signal: AbortSignal.timeout(50) });
+  await assert.rejects(part, (e: { posted?: number }) => e.posted === 4, 'an abort after part of the batch was queued');
   assert.equal(port.pending, 4);
   port.close();
   assertArenaEmpty('after the large batch');

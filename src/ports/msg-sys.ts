@@ -486,12 +486,22 @@ export async function port_post_many_wait(fd: number, bytes: Uint8Array, ends: r
     const base = done === 0 ? 0 : ends[done - 1]!;
     done += port_post_many(fd, bytes.subarray(base), done === 0 ? ends : ends.slice(done).map((e) => e - base));
   };
-  try { rest(); } catch (e) { if (!(e instanceof MsgFullError) || timeout === 0) throw e; }
-  if (done === ends.length) return;
-  // The encoder's scratch is this thread's: our own copies across the waits.
-  bytes = bytes.slice();
-  ends = ends.slice();
-  await wait_for_room(opts, () => { msg_room_poke(fd); }, async (deadline, aborted, abortError) => {
-    while (done < ends.length) await hold_in(sc, () => msg_room_wait(fd, rest, deadline, aborted, abortError));
-  });
+  try {
+    try { rest(); } catch (e) { if (!(e instanceof MsgFullError) || timeout === 0) throw e; }
+    if (done === ends.length) return;
+    // The encoder's scratch is this thread's: our own copies across the waits.
+    bytes = bytes.slice();
+    ends = ends.slice();
+    await wait_for_room(opts, () => { msg_room_poke(fd); }, async (deadline, aborted, abortError) => {
+      while (done < ends.length) await hold_in(sc, () => msg_room_wait(fd, rest, deadline, aborted, abortError));
+    });
+  } catch (e) {
+    // What was queued stays queued: the error says how much (the first
+    // `posted` of the batch), so that the caller can post the rest.
+    if (e instanceof SysError || e instanceof AbortError) (e as PostManyError).posted = done;
+    throw e;
+  }
 }
+
+/** The error of a batched post that ended before all of it was queued: `posted` values were. */
+export type PostManyError = (SysError | AbortError) & { posted?: number };

@@ -228,7 +228,8 @@ export class Port extends Descriptor implements AsyncIterable<PortEvent> {
    * queued and the rest waits for room (so a batch larger than the room is
    * queued as several runs, other senders' events possibly between them);
    * the timeout and the signal end the wait as for {@link post}, leaving
-   * what was queued queued.
+   * what was queued queued: the error's `posted` says how many of `values`
+   * were (the first `posted`; 0 when none).
    */
   async postMany(values: readonly unknown[], opts?: WaitOptions): Promise<void> {
     const o = wait_options(opts, 'port_post');
