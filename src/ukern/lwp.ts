@@ -30,7 +30,7 @@ export interface LwpOptions {
   detached?: boolean;
   /** Created suspended: runs after `continue()` (LWP_SUSPENDED). */
   suspended?: boolean;
-  /** Already aborted: nothing is created (rejects, like every wait, with an AbortError). */
+  /** Already aborted: nothing is created (create throws an AbortError: it is synchronous, as lwp_create). */
   signal?: AbortSignal;
 }
 
