@@ -57,7 +57,7 @@ import { ArgRangeError } from '../kern/copyin.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { msg_decode_at, msg_encode_fast, msg_encode_v8 } from './msg-codec.js';
 import { fast_scratch_bytes, fast_scratch_words, fast_is_long_ascii, fast_ascii_bytes, fast_ascii_put } from './msg-fast-enc.js';
-import { wait_for_room, room_waiter_count, type SendWaitOptions } from './room.js';
+import { wait_for_room, room_waiter_count, room_wait_owner, room_wait_gone, room_never, type SendWaitOptions } from './room.js';
 
 /** portev_source of a message event (outside illumos' PORT_SOURCE_* values, 1..7). */
 export const PORT_SOURCE_MSG = 0x4d53; // 'MS'
@@ -392,6 +392,7 @@ export function msg_close_slot(s: number): void {
 export async function msg_room_wait(fd: number, post: () => void, deadline: number,
   aborted: () => boolean, abortError: () => unknown): Promise<void> {
   const h = fd_get(fd, DTYPE_PORT, 'port_post', 'EBADFD');
+  const [me, lid] = room_wait_owner();
   const release = hold();
   try {
     for (;;) {
@@ -401,6 +402,7 @@ export async function msg_room_wait(fd: number, post: () => void, deadline: numb
       msg_room_armed(); // after reading the word: a free from here on moves it, or its room is seen by the attempt below
       // Counted in the port only while it is open (room.ts: the struct may be a new port's after an await).
       const counted = room_waiter_count(h, fd, 1);
+      let gone = false;
       try {
         let full: MsgFullError;
         try { post(); return; } catch (e) { if (!(e instanceof MsgFullError)) throw e; full = e; }
@@ -409,11 +411,15 @@ export async function msg_room_wait(fd: number, post: () => void, deadline: numb
         if (aborted()) throw abortError();
         const [word, gen] = full.reason === 'arena' ? [msg_room_word(), ag] : [h + P.roomGen, pg];
         const woke = await Atomics.waitAsync(I32, word, gen, Math.min(left, ROOM_RECHECK_MS)).value;
+        // Its LWP is gone (room.ts room_wait_gone): no kernel code but the
+        // arena's waiter count, a plain atomic of no LWP's (not the port's
+        // uncount, which takes the port lock).
+        if ((gone = room_wait_gone(me, lid))) return room_never();
         kstat_add(woke === 'timed-out' ? C_ROOM_RECHECKS : C_ROOM_WAKES);
         if (aborted()) throw abortError();
       } finally {
         Atomics.sub(I32, aw, 1);
-        if (counted) room_waiter_count(h, fd, -1);
+        if (counted && !gone) room_waiter_count(h, fd, -1);
       }
     }
   } finally {

@@ -22,6 +22,8 @@ import { SysError, AbortError } from '../kern/errno.js';
 import { sysenter } from '../kern/sysent.js';
 import { hold } from '../kern/keepalive.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
+import { cur } from '../kern/hdr.js';
+import { sq_thread_abandoned } from '../kern/sleepwait.js';
 import { P, port_lock, port_id_word } from './mem.js';
 import { port_send } from './sys.js';
 
@@ -59,6 +61,26 @@ export function room_waiter_count(h: number, fd: number, d: number): boolean {
   return ours;
 }
 
+/**
+ * What a room wait's continuation checks after each await: whether the
+ * thread is still on the LWP the wait began on (`me`, lid `lid`: its
+ * {@link room_wait_owner}). A room wait sleeps in an Atomics.waitAsync of
+ * its own, with no sleeper on the LWP, so an LWP that exits while one is
+ * pending (lwp_exit, or an uncaught error, in the same run or a later one)
+ * leaves it pending and the thread unbound (the trampoline's finish: no
+ * LWP, cur.lid 0) or on the exited LWP's dead handle. Resumed, it took the
+ * port lock with no owner id, a kernel panic, and would have sent again for
+ * no LWP. Such a wait runs no kernel code and never settles, as an
+ * abandoned sleep (kern/sleeprun.ts).
+ */
+export function room_wait_gone(me: number, lid: number): boolean {
+  return cur.lwp !== me || cur.lid !== lid || sq_thread_abandoned();
+}
+/** The LWP a room wait begins on (its handle, its lid), for {@link room_wait_gone}. */
+export function room_wait_owner(): readonly [number, number] { return [cur.lwp, cur.lid]; }
+/** What a room wait whose LWP is gone awaits: it never settles. */
+export const room_never = (): Promise<never> => new Promise<never>(() => {});
+
 /** Wakes the room waiters of a port without moving the generation (an abort: the waiter looks at its signal). */
 export function room_poke(port: number): void {
   try { Atomics.notify(I32, fd_get(port, DTYPE_PORT, 'port_send', 'EBADFD') + P.roomGen); } catch { /* closed: nobody waits */ }
@@ -77,6 +99,7 @@ export async function send_room_wait(port: number, send: () => void, deadline: n
   const attempt = (): SysError | undefined => {
     try { send(); return undefined; } catch (e) { if (e instanceof SysError && e.code === 'EAGAIN') return e; throw e; }
   };
+  const [me, lid] = room_wait_owner();
   // A sleeping sender keeps its event loop alive, as every kernel wait does (kern/keepalive.ts).
   const release = hold();
   try {
@@ -84,6 +107,7 @@ export async function send_room_wait(port: number, send: () => void, deadline: n
       const gen = Atomics.load(I32, h + P.roomGen);
       if (attempt() === undefined) return;
       const counted = room_waiter_count(h, port, 1); // (not when closed: the attempt fails)
+      let gone = false;
       try {
         const full = attempt(); // registered: a take from now on moves the generation
         if (full === undefined) return;
@@ -91,9 +115,12 @@ export async function send_room_wait(port: number, send: () => void, deadline: n
         if (left <= 0) throw full;
         if (aborted()) throw abortError();
         await Atomics.waitAsync(I32, h + P.roomGen, gen, Math.min(left, ROOM_RECHECK_MS)).value;
+        // Its LWP is gone: no kernel code (not even the uncount: the port
+        // keeps one waiter too many, which costs its takes a wake-up each).
+        if ((gone = room_wait_gone(me, lid))) return room_never();
         if (aborted()) throw abortError();
       } finally {
-        if (counted) room_waiter_count(h, port, -1);
+        if (counted && !gone) room_waiter_count(h, port, -1);
       }
     }
   } finally {
