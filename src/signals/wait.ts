@@ -244,8 +244,17 @@ function suspend_enter(set: unknown): readonly [number, number] {
   sig_unlock();
   return old;
 }
-/** Puts the old mask back and takes what it unblocks, then fails with EINTR. */
-function suspend_leave(old: readonly [number, number], e: unknown): never {
+/**
+ * Puts the old mask back and takes what it unblocks, then fails with EINTR.
+ * Not when the thread is no longer on the LWP the call started on (`me`): a
+ * handler of the interrupting signal ended it (lwp_exit in the handler; in
+ * the async form its LwpExit reached the thread as an uncaught exception
+ * before this continuation, and the worker was unbound). Its signal state
+ * is gone with it; the put-back took the signals lock with no owner id, a
+ * kernel panic. Then only the error goes on (as run_async_restart's).
+ */
+function suspend_leave(old: readonly [number, number], e: unknown, me: number): never {
+  if (cur.lwp !== me) throw e;
   sig_lock();
   const ls = ls_get(cur.lid);
   sig_setmask(ls, old[0], old[1]);
@@ -263,12 +272,14 @@ function suspend_leave(old: readonly [number, number], e: unknown): never {
 export function sigsuspend(mask: sigset_t): never {
   sysenter();
   const old = suspend_enter(mask);
-  try { return run_sync(suspend_gen(false)); } catch (e) { return suspend_leave(old, e); }
+  const me = cur.lwp;
+  try { return run_sync(suspend_gen(false)); } catch (e) { return suspend_leave(old, e, me); }
 }
 /** The Promise form of {@link sigsuspend}: rejects with EINTR once a handler ran. */
 export async function sigsuspend_async(mask: sigset_t, opts?: AsyncOptions): Promise<never> {
   sysenter();
   const signal = copyin_async_options(opts, 'sigsuspend');
   const old = suspend_enter(mask);
-  try { return await run_async(suspend_gen(true), signal); } catch (e) { return suspend_leave(old, e); }
+  const me = cur.lwp;
+  try { return await run_async(suspend_gen(true), signal); } catch (e) { return suspend_leave(old, e, me); }
 }
