@@ -17,10 +17,21 @@ export function sysent_set_userret_hook(flagWordOffset: number, mask: number, fn
   flagOff = flagWordOffset; userretMask = mask; userretFn = fn;
 }
 
+/**
+ * Installed by the LWP layer: what a syscall made in a booted thread with no
+ * LWP and no owner id does (it throws). Such a thread is a worker whose LWP
+ * is over, unbound by its trampoline; the code still running in it is the
+ * gone LWP's (the continuation of an async call that settled after the
+ * exit, a class's cleanup after it), and a syscall it made ran for no LWP:
+ * the first kernel mutex it took, with no owner id, was a kernel panic.
+ */
+let unboundFn: () => void = () => {};
+export function sysent_set_unbound_hook(fn: () => void): void { unboundFn = fn; }
+
 /** Syscall entry. */
 export function sysenter(): void {
   const l = cur.lwp;
-  if (l === 0) { if (!booted()) boot(); return; }
+  if (l === 0) { if (!booted()) boot(); else if (cur.lid === 0) unboundFn(); return; }
   if ((I32[l + flagOff] & userretMask) !== 0) userretFn();
 }
 

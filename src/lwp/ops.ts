@@ -11,7 +11,7 @@ import { LwpExit } from './exit.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { on_panic, panic_error } from '../kern/panic.js';
 import { mono_now } from '../kern/time.js';
-import { sysent_set_userret_hook, sysent_sigret, sysent_sigcheck } from '../kern/sysent.js';
+import { sysent_set_userret_hook, sysent_set_unbound_hook, sysent_sigret, sysent_sigcheck } from '../kern/sysent.js';
 import { sq_flags, sq_lnext, sq_setlnext, sq_lid, sq_wake_all, sq_orphan, sq_free, sq_wmesg, sq_kick, sq_interrupt, sq_unsleep, sq_spare_drop, SQF_INTERRUPTIBLE } from '../kern/sleepq.js';
 import { sq_set_sleep_ops, SQC_CANCELLED, SQC_SIGNAL } from '../kern/sleepwait.js';
 import { WM_PARKED } from './park.js';
@@ -467,6 +467,8 @@ export function lwp_post_userret(lid: number): void {
 }
 
 sysent_set_userret_hook(L.flag, LW_USERRET, lwp_userret);
+// A syscall of an LWP that is over, in the worker its trampoline unbound: as on its dead handle.
+sysent_set_unbound_hook(() => { throw new LwpExit(); });
 spin_set_running_hook((lid) => {
   const h = lwp_byid(lid);
   if (h === 0) return false;
