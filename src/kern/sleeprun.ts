@@ -16,7 +16,7 @@
  * starts nothing.
  */
 import { sq_interrupt, sq_flags, SQF_INTERRUPTIBLE } from './sleepq.js';
-import { sq_block, sq_sleep_async, sq_relock, sq_thread_abandoned, type AsyncCall, type SpinPolicy, type HostWait } from './sleepwait.js';
+import { sq_block, sq_sleep_async, sq_relock, sq_thread_abandoned, sq_never, type AsyncCall, type SpinPolicy, type HostWait } from './sleepwait.js';
 import { SysError, AbortError } from './errno.js';
 import { sysent_sigintr, ps_combine, PS_NONE, PS_RESTART } from './sysent.js';
 import { hold_scope_current, hold_in, type HoldScope } from './keepalive.js';
@@ -103,8 +103,8 @@ export async function run_async<T>(g: SleepGen<T>, signal?: AbortSignal): Promis
   }
 }
 
-/**
- * A call whose LWP exited while it was between a sleep that had ended and
+/*
+ * Abandoned calls. A call whose LWP exited while it was between a sleep that had ended and
  * its resumption (user code of the thread ran in that gap: the rest of the
  * synchronous run that started the call, when its sleep ended without
  * waiting, or other microtasks): the LWP layer has orphaned and freed its
@@ -112,9 +112,8 @@ export async function run_async<T>(g: SleepGen<T>, signal?: AbortSignal): Promis
  * only the resumption's sq_relock leaves) and given back what the call held
  * for it, and the thread is abandoned. Resumed, it settled a freed sleeper,
  * ran on for an exited LWP and freed the sleeper again; so, as an abandoned
- * sq_sleep_async does, it never settles.
+ * sq_sleep_async does, it never settles (sq_never).
  */
-const never = (): Promise<never> => new Promise<never>(() => {});
 
 /**
  * Runs a sleeping call's generator, each sleep an async one. Each sleep's
@@ -128,7 +127,7 @@ async function run_async_inner<T>(g: SleepGen<T>, signal?: AbortSignal, sc = hol
   while (!r.done) {
     const q = r.value;
     const v = await hold_in(sc, () => sq_sleep_async(q.sl, q.lock, q.deadline));
-    if (sq_thread_abandoned()) return never(); // (see below)
+    if (sq_thread_abandoned()) return sq_never(); // (see below)
     // Relock and resume in one synchronous step (see sq_sleep_async).
     r = g.next(sq_relock(q.sl, q.lock, v, q.norelock, call));
   }
@@ -152,7 +151,7 @@ async function run_abortable<T>(g: SleepGen<T>, signal: AbortSignal, sc: HoldSco
       sl = q.sl;
       if (signal.aborted) abort_sleep(sl);
       const v = await hold_in(sc, () => sq_sleep_async(q.sl, q.lock, q.deadline));
-      if (sq_thread_abandoned()) return never(); // (see run_async_inner)
+      if (sq_thread_abandoned()) return sq_never(); // (see run_async_inner)
       sl = 0;
       r = g.next(sq_relock(q.sl, q.lock, v, q.norelock, call));
     }

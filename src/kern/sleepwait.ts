@@ -338,7 +338,12 @@ let abandoned = false;
  */
 export function sq_abandon_thread(): void { abandoned = true; }
 export function sq_thread_abandoned(): boolean { return abandoned; }
-const never = (): Promise<never> => new Promise<never>(() => {});
+/**
+ * What an async wait of an LWP that is gone awaits instead of resuming: a
+ * Promise that never settles, so that no kernel code runs for it (here, the
+ * callers in kern/sleeprun.ts, and the ports' room waits: ports/room.ts).
+ */
+export const sq_never = (): Promise<never> => new Promise<never>(() => {});
 
 /**
  * The Promise form of {@link sq_block}, in two halves. sq_sleep_async
@@ -386,13 +391,13 @@ export async function sq_sleep_async(sl: number, lock: number, deadline: number)
       if (panicked()) break;
       const r = Atomics.waitAsync(I32, w, SQ_SLEEPING, timeout);
       if (r.async) await r.value;
-      if (abandoned) { release(); return never(); }
+      if (abandoned) { release(); return sq_never(); }
       v = Atomics.load(I32, w);
     }
     // Woken while it must suspend: as in sq_block.
     if (h !== undefined && intr && !panicked() && h.must_halt()) {
       await h.haltAsync();
-      if (abandoned) return never();
+      if (abandoned) return sq_never();
     }
   } finally {
     release();

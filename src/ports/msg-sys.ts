@@ -57,7 +57,8 @@ import { ArgRangeError } from '../kern/copyin.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { msg_decode_at, msg_encode_fast, msg_encode_v8 } from './msg-codec.js';
 import { fast_scratch_bytes, fast_scratch_words, fast_is_long_ascii, fast_ascii_bytes, fast_ascii_put } from './msg-fast-enc.js';
-import { wait_for_room, room_waiter_count, room_wait_owner, room_wait_gone, room_never, type SendWaitOptions } from './room.js';
+import { sq_never } from '../kern/sleepwait.js';
+import { wait_for_room, room_waiter_count, room_wait_owner, room_wait_gone, type SendWaitOptions } from './room.js';
 
 /** portev_source of a message event (outside illumos' PORT_SOURCE_* values, 1..7). */
 export const PORT_SOURCE_MSG = 0x4d53; // 'MS'
@@ -414,7 +415,7 @@ export async function msg_room_wait(fd: number, post: () => void, deadline: numb
         // Its LWP is gone (room.ts room_wait_gone): no kernel code but the
         // arena's waiter count, a plain atomic of no LWP's (not the port's
         // uncount, which takes the port lock).
-        if ((gone = room_wait_gone(me, lid))) return room_never();
+        if ((gone = room_wait_gone(me, lid))) return sq_never();
         kstat_add(woke === 'timed-out' ? C_ROOM_RECHECKS : C_ROOM_WAKES);
         if (aborted()) throw abortError();
       } finally {

@@ -23,7 +23,7 @@ import { sysenter } from '../kern/sysent.js';
 import { hold } from '../kern/keepalive.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { cur } from '../kern/hdr.js';
-import { sq_thread_abandoned } from '../kern/sleepwait.js';
+import { sq_thread_abandoned, sq_never } from '../kern/sleepwait.js';
 import { P, port_lock, port_id_word } from './mem.js';
 import { port_send } from './sys.js';
 
@@ -78,8 +78,6 @@ export function room_wait_gone(me: number, lid: number): boolean {
 }
 /** The LWP a room wait begins on (its handle, its lid), for {@link room_wait_gone}. */
 export function room_wait_owner(): readonly [number, number] { return [cur.lwp, cur.lid]; }
-/** What a room wait whose LWP is gone awaits: it never settles. */
-export const room_never = (): Promise<never> => new Promise<never>(() => {});
 
 /** Wakes the room waiters of a port without moving the generation (an abort: the waiter looks at its signal). */
 export function room_poke(port: number): void {
@@ -117,7 +115,7 @@ export async function send_room_wait(port: number, send: () => void, deadline: n
         await Atomics.waitAsync(I32, h + P.roomGen, gen, Math.min(left, ROOM_RECHECK_MS)).value;
         // Its LWP is gone: no kernel code (not even the uncount: the port
         // keeps one waiter too many, which costs its takes a wake-up each).
-        if ((gone = room_wait_gone(me, lid))) return room_never();
+        if ((gone = room_wait_gone(me, lid))) return sq_never();
         if (aborted()) throw abortError();
       } finally {
         if (counted && !gone) room_waiter_count(h, port, -1);
