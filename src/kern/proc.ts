@@ -24,8 +24,9 @@ const PROC = define_struct('proc', {
   nlwpid: 'i32',        // [p] last lid handed out
   lwpcv: 'i32', lwpcvTail: 'i32', // [p] lwp_wait's condition variable (a sleep-queue list)
   exiting: 'i32',       // [a] 0 -> 1 once, by the exchange in proc_exit
-  nlive: 'i32',         // [p,~] LWPs other than LWP 1 not yet zombies (keeps the Node process alive;
-                        //   spawn.ts reads it with Atomics.load, without p)
+  nlive: 'i32',         // [p] LWPs other than LWP 1 not yet zombies
+  nkeep: 'i32',         // [p,~] of nlive, those not unref'd (no LW_NOREF: lwp_ref); these keep the Node
+                        //   process alive (spawn.ts reads the one word with Atomics.load, without p)
   kstarting: 'i32',     // [a] kernel threads lwp0 was asked to start for LWPs and that have not yet
                         //   said they are up (keeps the process alive too: lwp/kthread.ts)
 });

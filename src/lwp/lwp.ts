@@ -130,6 +130,9 @@
  *                 itself, in that sleep or at its next syscall entry, as
  *                 it runs the on_nudge hooks (the SharedArrayBuffer a
  *                 receiver asks it for: ports/msg-codec.ts)
+ *   LW_NOREF      set: lwp_ref(lid, false); cleared: lwp_ref(lid, true);
+ *                 under p, with p_nkeep while the LWP counts in p_nlive
+ *                 (lwp_live_drop takes it out of both when it stops)
  *   LW_PENDSIG    set: a thread generating a signal the LWP may take, under
  *                 the signal lock (lwp/sig.ts); cleared: the LWP itself,
  *                 under the signal lock, when it finds nothing left to take
@@ -201,6 +204,7 @@ export const LW_CANCELLED = 0x100; // lwp_wakeup: end the current or next interr
 export const LW_PENDING = 0x200;   // a subsystem left work for the LWP's next syscall (on_userret hooks)
 export const LW_PENDSIG = 0x400;   // a signal may be deliverable to it (NetBSD's LW_PENDSIG): signals/sig.ts
 export const LW_NUDGE = 0x800;     // another thread needs this one's own JS state now (on_nudge hooks): in its sleeps too
+export const LW_NOREF = 0x1000;    // unref'd: does not keep the Node process alive (lwp_ref; not counted in p_nkeep)
 /** Bits that send the LWP through userret at its next syscall. */
 export const LW_USERRET = LW_WSUSPEND | LW_PENDING | LW_PENDSIG | LW_NUDGE;
 

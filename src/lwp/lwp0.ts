@@ -50,7 +50,8 @@ const pool = new WorkerPool(image, trampoline, image.tunables.lwp_pool!, image.t
 });
 
 function request(m: Lwp0Request): void {
-  if (m.t === 'create') {
+  if (m.t === 'live') tell_main(); // an LWP's keep-alive changed (lwp_ref)
+  else if (m.t === 'create') {
     pool.dispatch({ t: 'run', lid: m.lid, module: m.module, exp: m.exp, arg: m.arg });
     kern_load();
   } else if (m.t === 'kthread') {

@@ -23,7 +23,7 @@ import { spin_set_running_hook } from '../kern/spin.js';
 const WM_KMUTEX = wmesg_register('kmutex');
 import {
   L, LSIDL, LSRUN, LSSLEEP, LSZOMB, LSONPROC, LSSUSPENDED, LSSTOP, LW_WSUSPEND, LW_DETACHED,
-  LW_WEXIT, LW_MAIN, LW_THREW, LW_DIED, LW_USERRET, LW_CANCELLED, LW_PENDING, LW_PENDSIG, LW_NUDGE, LWP, maxlwp, slot_handle, lwp_byid,
+  LW_WEXIT, LW_MAIN, LW_THREW, LW_DIED, LW_USERRET, LW_CANCELLED, LW_PENDING, LW_PENDSIG, LW_NUDGE, LW_NOREF, LWP, maxlwp, slot_handle, lwp_byid,
   lwp_dead_handle,
 } from './lwp.js';
 import { P, curproc, proc_exit, lwp_exit_hooks, lwp_userret_hooks, lwp_nudge_hooks } from '../kern/proc.js';
@@ -34,6 +34,20 @@ export const C_CREATED = kstat_counter('lwp', 'created');
 const C_EXITED = kstat_counter('lwp', 'exited');
 const C_COLLECTED = kstat_counter('lwp', 'collected');
 const C_SUSPENDS = kstat_counter('lwp', 'suspended');
+
+/**
+ * LWP `h` (not LWP 1) counts as live from its create until it is a zombie
+ * or found never to have existed: p_nlive, and p_nkeep unless unref'd
+ * (LW_NOREF: lwp_ref). Under p.
+ */
+export function lwp_live_add(p: number): void {
+  I32[p + P.nlive]++;
+  I32[p + P.nkeep]++;
+}
+export function lwp_live_drop(p: number, h: number): void {
+  I32[p + P.nlive]--;
+  if ((Atomics.load(I32, h + L.flag) & LW_NOREF) === 0) I32[p + P.nkeep]--;
+}
 
 /** Is this state counted in p_nrlwps (running or likely to run)? */
 export function counted(stat: number): boolean {
@@ -181,7 +195,7 @@ export function lwp_exit_common(h: number, lid: number, extraFlags: number): num
   if (I32[h + L.nwait] !== 0) lwp_drop_waits(h, lid, counted(stat));
   I32[p + P.nzlwps]++;
   if (counted(stat)) I32[p + P.nrlwps]--;
-  if ((Atomics.load(I32, h + L.flag) & LW_MAIN) === 0) I32[p + P.nlive]--;
+  if ((Atomics.load(I32, h + L.flag) & LW_MAIN) === 0) lwp_live_drop(p, h);
   mutex_enter(h + L.lock);
   Atomics.store(I32, h + L.stat, LSZOMB);
   mutex_exit(h + L.lock);

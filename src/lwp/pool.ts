@@ -57,7 +57,8 @@ import type { KernelImage } from '../kern/boot.js';
 /** Messages to lwp0 (from the main thread, or from any LWP). */
 export type Lwp0Request =
   | { t: 'create'; lid: number; module: string; exp: string; arg: unknown }
-  | { t: 'kthread'; name: string; module: string; fails: number; words: number[] };
+  | { t: 'kthread'; name: string; module: string; fails: number; words: number[] }
+  | { t: 'live' };
 
 /** Messages from an LWP worker to its pool's owner (lwp0's workers also send their requests so). */
 export type WorkerReport =

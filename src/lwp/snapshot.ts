@@ -11,7 +11,7 @@ import { sysenter } from '../kern/sysent.js';
 import { wmesg_name } from '../kern/wmesg.js';
 import { P, curproc } from '../kern/proc.js';
 import {
-  L, LWP, LSRUN, LSONPROC, LSSLEEP, LSZOMB, LW_DETACHED, LW_WSUSPEND, LW_MAIN, LW_THREW, LW_DIED,
+  L, LWP, LSRUN, LSONPROC, LSSLEEP, LSZOMB, LW_DETACHED, LW_WSUSPEND, LW_MAIN, LW_THREW, LW_DIED, LW_NOREF,
   STATE_NAMES, maxlwp, slot_handle,
 } from './lwp.js';
 
@@ -25,6 +25,8 @@ export interface LwpInfo {
   suspendRequested: boolean;
   unparkPending: boolean;
   main: boolean;
+  /** Unref'd (lwp_ref): it does not keep the Node process alive. */
+  unref: boolean;
   threw: boolean;
   died: boolean;
   waitingFor: number;
@@ -47,7 +49,7 @@ export function lwp_snapshot(): { lwps: LwpInfo[]; proc: Record<string, number>;
       wmesg: st === LSSLEEP ? wmesg_name(I32[h + L.wmesg]!) : '',
       detached: (fl & LW_DETACHED) !== 0, suspendRequested: (fl & LW_WSUSPEND) !== 0,
       unparkPending: Atomics.load(I32, h + L.unpark) === I32[h + L.lid], main: (fl & LW_MAIN) !== 0,
-      threw: (fl & LW_THREW) !== 0, died: (fl & LW_DIED) !== 0,
+      unref: (fl & LW_NOREF) !== 0, threw: (fl & LW_THREW) !== 0, died: (fl & LW_DIED) !== 0,
       waitingFor: I32[h + L.waitingfor]!, parks: I32[h + L.nparks]!,
       ageMs: (now - f64_get(h, L.created)) / 1e6,
     });
@@ -56,7 +58,7 @@ export function lwp_snapshot(): { lwps: LwpInfo[]; proc: Record<string, number>;
   const p = curproc();
   const proc = {
     pid: I32[p + P.pid]!, nlwps: I32[p + P.nlwps]!, nzlwps: I32[p + P.nzlwps]!, nrlwps: I32[p + P.nrlwps]!,
-    ndlwps: I32[p + P.ndlwps]!, nlwpwait: I32[p + P.nlwpwait]!,
+    ndlwps: I32[p + P.ndlwps]!, nlwpwait: I32[p + P.nlwpwait]!, nlive: I32[p + P.nlive]!, nkeep: I32[p + P.nkeep]!,
   };
   return { lwps: out, proc, bytesPerLwp: LWP.words * 4 };
 }
@@ -69,7 +71,7 @@ export function lwp_snapshot(): { lwps: LwpInfo[]; proc: Record<string, number>;
 export function lwp_check(): string[] {
   sysenter();
   const p = curproc();
-  let n = 0, z = 0, r = 0, d = 0, live = 0, w = 0;
+  let n = 0, z = 0, r = 0, d = 0, live = 0, keep = 0, w = 0;
   for (let i = 0; i < maxlwp(); i++) {
     const h = slot_handle(i);
     const st = Atomics.load(I32, h + L.stat);
@@ -79,7 +81,7 @@ export function lwp_check(): string[] {
     if (st === LSZOMB) z++;
     if (st === LSRUN || st === LSONPROC || st === LSSLEEP) { r++; if (I32[h + L.nwait] !== 0) w++; }
     if (fl & LW_DETACHED) d++;
-    if (st !== LSZOMB && (fl & LW_MAIN) === 0) live++;
+    if (st !== LSZOMB && (fl & LW_MAIN) === 0) { live++; if ((fl & LW_NOREF) === 0) keep++; }
   }
   const bad: string[] = [];
   const cmp = (name: string, got: number, want: number): void => { if (got !== want) bad.push(`${name} ${got} != ${want} in the table`); };
@@ -88,6 +90,7 @@ export function lwp_check(): string[] {
   cmp('nrlwps', I32[p + P.nrlwps]!, r);
   cmp('ndlwps', I32[p + P.ndlwps]!, d);
   cmp('nlive', I32[p + P.nlive]!, live);
+  cmp('nkeep', I32[p + P.nkeep]!, keep);
   cmp('nlwpwait', I32[p + P.nlwpwait]!, w);
   if (I32[p + P.lock] !== 0) bad.push('proc lock held');
   return bad;

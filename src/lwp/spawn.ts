@@ -12,7 +12,8 @@
  *    by lwp0 for an LWP).
  *
  * The booting thread holds a reference on lwp0 (keeping the Node process
- * alive) exactly while LWPs other than LWP 1 are alive, or kernel threads
+ * alive) exactly while LWPs other than LWP 1 are alive and not unref'd
+ * (p_nkeep: lwp_ref), or kernel threads
  * lwp0 starts for them are not yet up (kthread.ts); no LWP worker keeps the
  * process alive by itself.
  *
@@ -136,7 +137,17 @@ export function lwp0_refresh(): void {
     return;
   }
   const p = curproc();
-  if (Atomics.load(I32, p + P.nlive) > 0 || Atomics.load(I32, p + P.kstarting) > 0) lwp0.ref(); else lwp0.unref();
+  if (Atomics.load(I32, p + P.nkeep) > 0 || Atomics.load(I32, p + P.kstarting) > 0) lwp0.ref(); else lwp0.unref();
+}
+
+/**
+ * An LWP's keep-alive changed (lwp_ref): the booting thread looks again, at
+ * once when this is it, else when lwp0 passes the word on (the same path as
+ * an LWP's exit takes).
+ */
+export function lwp0_live(): void {
+  if (port !== undefined) port.postMessage({ t: 'live' } satisfies Lwp0Request);
+  else lwp0_refresh();
 }
 
 

@@ -25,7 +25,7 @@ import {
 import { P, curproc, lwp_create_hooks, lwp_exit_hooks, proc_main_exit } from '../kern/proc.js';
 import {
   lwp_alloc, lwp_setrun, lwp_bind, lwp_startup, lwp_free, lwp_exit_common, lwp_suspend_locked,
-  lwp_continue_locked, lwp_halt, lwp_orphan_sleepers, lwp_bind_exited, interruptible_sleepers, interrupt_sleepers, EXIT_LAST, C_CREATED,
+  lwp_continue_locked, lwp_halt, lwp_orphan_sleepers, lwp_bind_exited, interruptible_sleepers, interrupt_sleepers, EXIT_LAST, C_CREATED, lwp_live_add, lwp_live_drop,
 } from './ops.js';
 import { park, park_sync, unpark_one, count_targeted, count_broadcast, LWP_UNPARK_MAX } from './park.js';
 import { lwp_pool_post_create } from './create.js';
@@ -79,7 +79,7 @@ export function lwp_create(start: LwpStart, flags = 0): number {
   // A suspended creator's new LWPs start suspended too (NetBSD: L_WSUSPEND on the creator).
   const suspended = (f & LWP_SUSPENDED) !== 0 || (Atomics.load(I32, cur.lwp + L.flag) & (LW_WSUSPEND | LW_WEXIT)) !== 0;
   lwp_setrun(h, suspended);
-  I32[p + P.nlive]++;
+  lwp_live_add(p);
   const lid = I32[h + L.lid];
   mutex_exit(p + P.lock);
   lwp_create_hooks(cur.lid, lid);
@@ -96,7 +96,7 @@ export function lwp_create(start: LwpStart, flags = 0): number {
       const st = Atomics.load(I32, h + L.stat);
       if (st !== LSSUSPENDED) I32[p + P.nrlwps]--;
       I32[p + P.nzlwps]++;
-      I32[p + P.nlive]--;
+      lwp_live_drop(p, h);
       lwp_free(h);
     }
     mutex_exit(p + P.lock);

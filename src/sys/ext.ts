@@ -14,6 +14,7 @@ export type { BootOptions } from '../kern/options.js';
 export { thread_notify_ref } from '../timers/sigev-thread.js';
 export { module_href } from '../lwp/module-href.js';
 export { lwp_snapshot, lwp_wait_timed, type LwpStart, type LwpInfo } from '../lwp/sys.js';
+export { lwp_ref } from '../lwp/ref.js';
 export { kstat } from '../kern/sys.js';
 // Ports: the awaitable send, and structured messages (encode in the sender's
 // thread, queue as PORT_SOURCE_MSG events; decoded into the getter's inbox).

@@ -12,7 +12,8 @@ import {
   lwp_unpark, lwp_park, lwp_park_async, lwp_self, lwp_kill, LWP_DETACHED, LWP_SUSPENDED, type LwpStart,
   SysError,
 } from '../sys/index.js';
-import { arg_type, module_href, AbortError, copyin_fields, lwp_wait_timed } from '../sys/ext.js';
+import { arg_type, module_href, AbortError, copyin_fields, lwp_wait_timed, lwp_ref } from '../sys/ext.js';
+import { Refs } from './refs.js';
 import { int_arg, num_arg, bool_opt, signal_opt, INT32_MAX } from './args.js';
 import { wait_options, abort_check, realtime_deadline, timeout_signal, timeout_timespec, type WaitOptions } from './waitopts.js';
 import { lwp_result_buffer, lwp_result_read, RES_VALUE, RES_NONE, type LwpFailure } from './lwp-result.js';
@@ -32,6 +33,8 @@ export interface LwpOptions {
   suspended?: boolean;
   /** Already aborted: nothing is created (create throws an AbortError: it is synchronous, as lwp_create). */
   signal?: AbortSignal;
+  /** false: created unref'd (as {@link Lwp.unref}): it does not keep the process alive. Default true. */
+  ref?: boolean;
 }
 
 /**
@@ -65,10 +68,13 @@ export class Lwp<T = unknown> implements Disposable {
   readonly #out: SharedArrayBuffer | undefined;
   readonly #start: { module: string; export: string } | undefined;
   #collected = false;
+  /** This object's ref state: its pending wait() follows it (the LWP's own is the kernel's, lwp_ref). */
+  readonly #refs: Refs;
 
-  private constructor(readonly lid: number, out?: SharedArrayBuffer, start?: { module: string; export: string }) {
+  private constructor(readonly lid: number, out?: SharedArrayBuffer, start?: { module: string; export: string }, ref = true) {
     this.#out = out;
     this.#start = start;
+    this.#refs = new Refs(ref);
   }
 
   /**
@@ -81,20 +87,27 @@ export class Lwp<T = unknown> implements Disposable {
     // created: a wrong option was read as a truthy flag or ignored (a
     // signal that is not an AbortSignal), and a start that is not an
     // object failed with a TypeError that had no code.
-    const o = copyin_fields(options, ['detached', 'suspended', 'signal'], 'options', 'Lwp.create');
+    const o = copyin_fields(options, ['detached', 'suspended', 'signal', 'ref'], 'options', 'Lwp.create');
     const detached = bool_opt(o.detached, 'options.detached', 'Lwp.create') === true;
     const suspended = bool_opt(o.suspended, 'options.suspended', 'Lwp.create') === true;
     const signal = signal_opt(o.signal, 'options.signal', 'Lwp.create');
+    const ref = bool_opt(o.ref, 'options.ref', 'Lwp.create') !== false;
     const st = copyin_fields(start, ['module', 'export', 'arg'], 'start', 'Lwp.create');
     const module = module_href(st.module) ?? arg_type('Lwp.create', 'start.module must be a string or URL');
     const exp = st.export ?? 'default';
     if (typeof exp !== 'string') arg_type('Lwp.create', 'start.export must be a string');
     if (signal?.aborted) throw new AbortError(signal.reason);
     const flags = (detached ? LWP_DETACHED : 0) | (suspended ? LWP_SUSPENDED : 0);
-    if (detached) return new Lwp<T>(lwp_create({ module, export: exp, arg: st.arg }, flags));
-    const out = lwp_result_buffer();
-    const arg: LwpShimArg = { module, export: exp, arg: st.arg, out };
-    return new Lwp<T>(lwp_create({ module: SHIM, export: 'run', arg }, flags), out, { module, export: exp });
+    let lwp: Lwp<T>;
+    if (detached) lwp = new Lwp<T>(lwp_create({ module, export: exp, arg: st.arg }, flags), undefined, undefined, ref);
+    else {
+      const out = lwp_result_buffer();
+      const arg: LwpShimArg = { module, export: exp, arg: st.arg, out };
+      lwp = new Lwp<T>(lwp_create({ module: SHIM, export: 'run', arg }, flags), out, { module, export: exp }, ref);
+    }
+    // A detached LWP may be gone already (ESRCH): it keeps nothing alive then.
+    if (!ref) unref_lwp(lwp.lid);
+    return lwp;
   }
   /** The calling LWP. */
   static self(): Lwp { return new Lwp(lwp_self()); }
@@ -112,7 +125,7 @@ export class Lwp<T = unknown> implements Disposable {
     abort_check(signal);
     const w = timeout_signal(timeout, signal, false);
     try {
-      await lwp_wait_async(this.lid, { signal: w.signal });
+      await this.#refs.wait(() => lwp_wait_async(this.lid, { signal: w.signal }));
     } catch (e) {
       if (e instanceof AbortError && signal?.aborted !== true && w.timedOut()) {
         throw new SysError('ETIMEDOUT', 'lwp_wait', `lid ${this.lid} still running after ${timeout} ms`);
@@ -168,6 +181,22 @@ export class Lwp<T = unknown> implements Disposable {
     try { lwp_detach(this.lid); } catch (e) { if (!(e instanceof SysError)) throw e; }
   }
 
+  /**
+   * The LWP keeps the process alive (the default), as a ref'd Worker does,
+   * and so does a pending {@link Lwp.wait} on this object. The LWP's state
+   * is the kernel's (every Lwp object for it sees the same); a zombie keeps
+   * nothing alive. ESRCH once it has been collected or, detached, has exited.
+   */
+  ref(): this { lwp_ref(this.lid, true); this.#refs.ref(); return this; }
+  /**
+   * The LWP no longer keeps the process alive by itself, nor does a pending
+   * {@link Lwp.wait} on this object: when nothing else does, the process
+   * exits and its LWPs end with it, as with an unref'd Worker.
+   */
+  unref(): this { lwp_ref(this.lid, false); this.#refs.unref(); return this; }
+  /** What this object last set with ref() / unref() (or `{ ref }` at create). */
+  hasRef(): boolean { return this.#refs.refed; }
+
   detach(): void { lwp_detach(this.lid); }
   suspend(): void { lwp_suspend(this.lid); }
   continue(): void { lwp_continue(this.lid); }
@@ -204,4 +233,9 @@ export class Lwp<T = unknown> implements Disposable {
     }
     return true;
   }
+}
+
+/** `{ ref: false }` at create: unref the new LWP; a detached one that has already exited (ESRCH) keeps nothing alive. */
+function unref_lwp(lid: number): void {
+  try { lwp_ref(lid, false); } catch (e) { if (!(e instanceof SysError) || e.code !== 'ESRCH') throw e; }
 }
