@@ -12,7 +12,8 @@
  *
  * Channels and their messages:
  *   ukern:lwp:create    { lid, module, export, flags }       after lwp_create succeeded
- *   ukern:lwp:exit      { lid, threw, died }                 an LWP exited (returned, lwp_exit, threw, or its thread died)
+ *   ukern:lwp:exit      { lid, threw, died }                 an LWP exited (returned, lwp_exit, threw, or its thread died);
+ *                                                            in its own thread the subscriber runs as no LWP (a syscall throws LwpExit)
  *   ukern:port:alert    { port, flags, events, user }        port_alert set or cleared an alert
  *   ukern:port:close    { port }                             a port was closed
  *   ukern:timer:overrun { timerid, overrun }                 a SIGEV_PORT timer's event was taken with overruns (> 0), in the taking thread
@@ -46,13 +47,18 @@ export const dc_signal: DiagChannel = { name: 'ukern:signal' };
 
 let channel: typeof DiagnosticsChannel.channel | undefined;
 
+/** Whether anyone in this thread listens on `d` now (one property load once the channel is made). */
+export function diag_listened(d: DiagChannel): boolean {
+  return (d.ch ??= (channel ??= (host_builtin('node:diagnostics_channel') as typeof DiagnosticsChannel).channel)(d.name)).hasSubscribers;
+}
+
 /**
  * Publishes `make()` on `d` if anyone listens; deferred to a microtask when
  * this thread holds a kernel lock. Nothing is built while nobody listens.
  */
 export function diag_publish(d: DiagChannel, make: () => object): void {
-  const ch = d.ch ??= (channel ??= (host_builtin('node:diagnostics_channel') as typeof DiagnosticsChannel).channel)(d.name);
-  if (!ch.hasSubscribers) return;
+  if (!diag_listened(d)) return;
+  const ch = d.ch!;
   const msg = make();
   if ((I32[cur.nlocksw]! | 0) !== 0) queueMicrotask(() => ch.publish(msg));
   else ch.publish(msg);

@@ -28,7 +28,7 @@ import {
 } from './lwp.js';
 import { P, curproc, proc_exit, lwp_exit_hooks, lwp_userret_hooks, lwp_nudge_hooks } from '../kern/proc.js';
 import { SYSID_BASE } from '../kern/hdr.js';
-import { diag_publish, dc_lwp_exit } from '../kern/diag.js';
+import { diag_publish, diag_listened, dc_lwp_exit } from '../kern/diag.js';
 
 export const C_CREATED = kstat_counter('lwp', 'created');
 const C_EXITED = kstat_counter('lwp', 'exited');
@@ -188,7 +188,7 @@ export function lwp_exit_common(h: number, lid: number, extraFlags: number): num
   if (I32[p + P.nlwps] - I32[p + P.nzlwps] === 1) {
     mutex_exit(p + P.lock);
     kstat_add(C_EXITED);
-    diag_exit(lid, extraFlags);
+    diag_exit(h, lid, extraFlags);
     proc_exit(0);
     return EXIT_LAST;
   }
@@ -203,7 +203,7 @@ export function lwp_exit_common(h: number, lid: number, extraFlags: number): num
   if (Atomics.load(I32, h + L.flag) & LW_DETACHED) lwp_free(h);
   else sq_wake_all(p + P.lwpcv);
   mutex_exit(p + P.lock);
-  diag_exit(lid, extraFlags);
+  diag_exit(h, lid, extraFlags);
   return EXIT_DONE;
 }
 
@@ -229,8 +229,25 @@ function lwp_drop_waits(h: number, lid: number, running: boolean): void {
   }
 }
 
-function diag_exit(lid: number, fl: number): void {
-  diag_publish(dc_lwp_exit, () => ({ lid, threw: (fl & LW_THREW) !== 0, died: (fl & LW_DIED) !== 0 }));
+/**
+ * Publishes LWP lid's exit (h its struct; no lock held). In the LWP's own
+ * thread the subscribers run with the thread bound to the dead handle, as
+ * the code lwp_exit unwinds through: the LWP is a zombie by now (or freed,
+ * its slot perhaps another LWP's), and a syscall a subscriber made while
+ * still bound to it ran as that LWP (a sleep took the zombie back to
+ * ONPROC: lwp_wait never collected it). Such a call throws LwpExit now.
+ */
+function diag_exit(h: number, lid: number, fl: number): void {
+  if (!diag_listened(dc_lwp_exit)) return;
+  const make = (): object => ({ lid, threw: (fl & LW_THREW) !== 0, died: (fl & LW_DIED) !== 0 });
+  if (h !== cur.lwp) { diag_publish(dc_lwp_exit, make); return; }
+  const nlocksw = cur.nlocksw, sparew = cur.sparew;
+  lwp_bind_exited();
+  try {
+    diag_publish(dc_lwp_exit, make);
+  } finally {
+    cur.lwp = h; cur.nlocksw = nlocksw; cur.sparew = sparew;
+  }
 }
 
 /**
