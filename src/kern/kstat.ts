@@ -11,7 +11,8 @@
  * counter read while others bump it is the sum of values each of which was
  * true at some moment of the read (a copy may be read before or after a
  * bump), as before for a single counter; a monotonic counter read twice
- * never goes back; each is exact once the bumps are over.
+ * never goes back; each is exact once the bumps are over (a copy crosses
+ * zero with no carry: kstat_add).
  */
 import { I32, kregion_create } from './kmem.js';
 import { KernelLayoutError } from './errno.js';
@@ -69,12 +70,18 @@ function kstat_shard(): number {
   return mine;
 }
 
-/** Adds n (default 1) to a counter. */
+/**
+ * Adds n (default 1, |n| < 2^31) to a counter. A copy is high * 2^32 +
+ * low, the low word signed: a gauge's copy (a thread that frees what
+ * another made goes below zero) crosses zero with no carry. With the low
+ * word unsigned each crossing borrowed or carried, and a read between the
+ * two bumps was off by 2^32; a carry now comes once per 2^32 bumps.
+ */
 export function kstat_add(c: Counter, n = 1): void {
   const w = region.base + (mine >= 0 ? mine : kstat_shard()) + slot[c]!;
-  const old = Atomics.add(I32, w, n) >>> 0;
-  if (old + n > 0xffffffff) Atomics.add(I32, w + 1, 1); // carry into the high word
-  else if (old + n < 0) Atomics.sub(I32, w + 1, 1);     // borrow (gauges go down)
+  const old = Atomics.add(I32, w, n);
+  if (old + n > 0x7fffffff) Atomics.add(I32, w + 1, 1);        // carry into the high word
+  else if (old + n < -0x80000000) Atomics.sub(I32, w + 1, 1);  // borrow
 }
 
 /** A counter's value: the sum of its copies. */
@@ -82,7 +89,7 @@ function kstat_value(i: number): number {
   const st = stride();
   let v = 0;
   for (let k = 0, w = region.base + KS_HDR + i * 2; k < KS_SHARDS; k++, w += st) {
-    v += Atomics.load(I32, w + 1) * 0x100000000 + (Atomics.load(I32, w) >>> 0);
+    v += Atomics.load(I32, w + 1) * 0x100000000 + Atomics.load(I32, w);
   }
   return v;
 }
