@@ -25,6 +25,7 @@ import type * as DiagnosticsChannel from 'node:diagnostics_channel';
 import { I32 } from './kmem.js';
 import { cur } from './hdr.js';
 import { host_builtin } from './host.js';
+import { hold_in } from './keepalive.js';
 
 /**
  * One of the kernel's channels: its name, and Node's channel object, made
@@ -55,11 +56,14 @@ export function diag_listened(d: DiagChannel): boolean {
 /**
  * Publishes `make()` on `d` if anyone listens; deferred to a microtask when
  * this thread holds a kernel lock. Nothing is built while nobody listens.
+ * The subscribers run outside any hold scope (kern/keepalive.ts): a publish
+ * inside a class-layer wait's call (a timer's overrun, taken by an unref'd
+ * Port's get) gave the waits a subscriber starts that Port's ref state.
  */
 export function diag_publish(d: DiagChannel, make: () => object): void {
   if (!diag_listened(d)) return;
   const ch = d.ch!;
   const msg = make();
   if ((I32[cur.nlocksw]! | 0) !== 0) queueMicrotask(() => ch.publish(msg));
-  else ch.publish(msg);
+  else hold_in(undefined, () => { ch.publish(msg); });
 }

@@ -14,6 +14,7 @@ import { cur, H_PROC_EXIT } from '../kern/hdr.js';
 import { proc_exit } from '../kern/proc.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { diag_publish, dc_signal } from '../kern/diag.js';
+import { hold_in } from '../kern/keepalive.js';
 import { lwp_sleeps_interruptibly, lwp_signal_clear } from '../lwp/kapi.js';
 import {
   SIGUSR1, SIGPIPE, SIGSTOP, SA_NODEFER, SA_RESETHAND, SA_RESTART,
@@ -92,6 +93,13 @@ import { PS_NONE, PS_RAN, PS_RESTART } from '../kern/sysent.js';
  * may be held (handlers are user code).
  */
 export function postsig(): number {
+  // Outside any hold scope (kern/keepalive.ts): taken at the entry of a
+  // class-layer wait's call (an unref'd Port's get), a handler's own waits
+  // (and the ukern:signal subscribers', a module handler's load) were that
+  // object's, unref'd with it.
+  return hold_in(undefined, postsig_run);
+}
+function postsig_run(): number {
   const lid = cur.lid;
   if (cur.lwp === 0) return PS_NONE;
   let ran = false, restart = true;
