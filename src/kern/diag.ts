@@ -17,6 +17,7 @@
  *   ukern:port:alert    { port, flags, events, user }        port_alert set or cleared an alert
  *   ukern:port:close    { port }                             a port was closed
  *   ukern:timer:overrun { timerid, overrun }                 a SIGEV_PORT timer's event was taken with overruns (> 0), in the taking thread
+ *                                                            (from a microtask after the take: a subscriber may delete the timer)
  *   ukern:kqueue:close  { kq }                               a kqueue was closed
  *   ukern:panic         { message, lid }                     the kernel panicked (once)
  *   ukern:signal        { lid, signo, action, info }         an LWP took a signal: action 'handler', 'default' or 'ignore', in the taking thread
@@ -66,4 +67,16 @@ export function diag_publish(d: DiagChannel, make: () => object): void {
   const msg = make();
   if ((I32[cur.nlocksw]! | 0) !== 0) queueMicrotask(() => ch.publish(msg));
   else hold_in(undefined, () => { ch.publish(msg); });
+}
+
+/**
+ * diag_publish for an event met in the middle of kernel work that holds no
+ * lock but must not run user code either (a port source's deliver
+ * callback, inside a take: its slot is being delivered, and the thread's
+ * delivery record in use): always published from a microtask.
+ */
+export function diag_publish_later(d: DiagChannel, make: () => object): void {
+  if (!diag_listened(d)) return;
+  const ch = d.ch!, msg = make();
+  queueMicrotask(() => ch.publish(msg));
 }

@@ -33,7 +33,7 @@ import { PORT_ALLOC_SCACHED, PORT_SOURCE_TIMER } from '../ports/consts.js';
 import { IT, IT_PORT, itimer_register_notifier, itimer_set_next_hook, itimer_take } from './itimer.js';
 import { sig_hint } from './signfy.js';
 import { timer_grab, timer_release, timer_ids } from './timertab.js';
-import { diag_publish, dc_timer_overrun } from '../kern/diag.js';
+import { diag_publish_later, dc_timer_overrun } from '../kern/diag.js';
 
 itimer_register_notifier(IT_PORT, {
   post(it: number): void {
@@ -94,7 +94,10 @@ port_source_register(PORT_SOURCE_TIMER, {
     mutex_exit(it + IT.mutex);
     // A queued event always has expirations behind it; 1 guards the impossible.
     d.events = n > 0 ? n : 1;
-    if (n > 1) diag_publish(dc_timer_overrun, () => ({ timerid: d.object, overrun: n - 1 }));
+    // Not from here: a subscriber would run inside the take, the slot being
+    // delivered (its timer_delete waited 5 s for this very delivery to end,
+    // then panicked the kernel), the thread's delivery record in use.
+    if (n > 1) diag_publish_later(dc_timer_overrun, () => ({ timerid: d.object, overrun: n - 1 }));
     return true;
   },
   closed(port: number): void { timer_close_port(port); },
