@@ -19,7 +19,8 @@
  *   ukern:timer:overrun { timerid, overrun }                 a SIGEV_PORT timer's event was taken with overruns (> 0), in the taking thread
  *                                                            (from a microtask after the take: a subscriber may delete the timer)
  *   ukern:kqueue:close  { kq }                               a kqueue was closed
- *   ukern:panic         { message, lid }                     the kernel panicked (once)
+ *   ukern:panic         { message, lid }                     the kernel panicked: the first panic, once in each thread that meets it
+ *                                                            (raised it; or a call failed with its EIO: from a microtask); lid who raised it
  *   ukern:signal        { lid, signo, action, info }         an LWP took a signal: action 'handler', 'default' or 'ignore', in the taking thread
  */
 import type * as DiagnosticsChannel from 'node:diagnostics_channel';

@@ -13,7 +13,7 @@
 import { I32, type KRegion } from './kmem.js';
 import { cur, H_PANIC, H_PANIC_LID, SYSID_BASE } from './hdr.js';
 import { KernelPanicError } from './errno.js';
-import { diag_publish, dc_panic } from './diag.js';
+import { diag_publish, diag_publish_later, diag_listened, dc_panic } from './diag.js';
 
 type Waker = () => void;
 const wakers: Waker[] = [];
@@ -84,13 +84,34 @@ export function panic_mark(msg: string, who: number = cur.lid): string {
     msg_store(msg);
     Atomics.store(I32, H_PANIC, PANIC_PUBLISHED);
     console.error(`ukern: panic: ${msg}`);
-    diag_publish(dc_panic, () => ({ message: msg, lid: who }));
   }
   Atomics.notify(I32, H_PANIC);
   for (const w of wakers) {
     try { w(); } catch { /* a waker must not stop the others */ }
   }
+  // After the wakers: the subscribers are user code, and the waiters fail
+  // with EIO whatever it does.
+  panic_tell(false);
   return lastMsg || msg;
+}
+
+/** This thread has published the panic (ukern:panic). */
+let told = false;
+/**
+ * Publishes the first panic on ukern:panic in this thread, once. Every
+ * thread that meets it does (the one that raised it, and each thread whose
+ * call fails with its EIO): the likeliest panic, a kernel thread's death,
+ * is raised where no program can subscribe. `later`: from a microtask (a
+ * call failing inside the kernel, perhaps under a lock).
+ */
+function panic_tell(later: boolean): void {
+  if (told || !diag_listened(dc_panic)) return;
+  told = true;
+  const make = (): object => {
+    const who = I32.length > H_PANIC_LID ? Atomics.load(I32, H_PANIC_LID) : 0;
+    return { message: lastMsg || msg_load(), lid: who };
+  };
+  if (later) diag_publish_later(dc_panic, make); else diag_publish(dc_panic, make);
 }
 
 /** Panics (see {@link panic_mark}) and throws EIO for `syscall`. */
@@ -107,6 +128,7 @@ export function panic_error(syscall: string): KernelPanicError {
   if (I32.length > H_PANIC && Atomics.load(I32, H_PANIC) === PANIC_WRITING) Atomics.wait(I32, H_PANIC, PANIC_WRITING, PANIC_WRITE_WAIT_MS);
   const who = I32.length > H_PANIC_LID ? Atomics.load(I32, H_PANIC_LID) : 0;
   const msg = lastMsg || msg_load();
+  panic_tell(true);
   return new KernelPanicError(syscall, msg, `kernel panic${who ? ` (${who_text(who)})` : ''}${msg ? `: ${msg}` : ''}`);
 }
 
