@@ -15,6 +15,8 @@
  * and an unref'd wait kept the process alive from its second sleep on.
  */
 import { host_setInterval, host_clearInterval } from './host.js';
+import { I32 } from './kmem.js';
+import { H_PANIC } from './hdr.js';
 
 let refd = 0;
 let timer: ReturnType<typeof setInterval> | undefined;
@@ -27,9 +29,42 @@ export interface Hold {
   unref(): void;
 }
 
-function more(): void { if (refd++ === 0) timer = host_setInterval(noop, 0x7fffffff); }
+function more(): void {
+  if (refd++ === 0 && !dead) {
+    timer = host_setInterval(noop, 0x7fffffff);
+    if (!watching) watch_panic();
+  }
+}
 function less(): void { if (--refd === 0 && timer !== undefined) { host_clearInterval(timer); timer = undefined; } }
 function noop(): void {}
+
+/*
+ * A panic lets go of the event loop. Waits that enter the kernel again fail
+ * with EIO, but one that never does holds on for ever: a Timer's next()
+ * waits for the mailbox pump, whose hold kept a process whose clock thread
+ * had died alive for good. From its first hold on, a thread watches the
+ * panic mark (one Atomics.waitAsync for the thread's life, which holds
+ * nothing itself; panic_mark notifies the word); at the panic its holds
+ * stop keeping the loop alive, and the process, when this is the main
+ * thread, ends with status 70 unless it has one already (as lwp/spawn.ts
+ * does when LWPs are left).
+ */
+let watching = false;
+let dead = false;
+/** Exit status of a process whose kernel panicked (EX_SOFTWARE, as lwp/sys.ts's). */
+const PANIC_STATUS = 70;
+function watch_panic(): void {
+  if (I32.length <= H_PANIC) return; // no kernel memory yet: the next hold looks again
+  watching = true;
+  const r = Atomics.waitAsync(I32, H_PANIC, 0);
+  if (r.async) void r.value.then(panic_seen); else panic_seen();
+}
+function panic_seen(): void {
+  if (Atomics.load(I32, H_PANIC) === 0) { watching = false; if (refd > 0) watch_panic(); return; } // (spurious)
+  dead = true;
+  if (timer !== undefined) { host_clearInterval(timer); timer = undefined; }
+  if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = PANIC_STATUS;
+}
 
 /** A hold scope: whether the holds taken in it are ref'd now, and those pending. */
 export interface HoldScope { ref: boolean; readonly holds: Set<Hold> }
