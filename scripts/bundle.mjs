@@ -140,18 +140,56 @@ const classesBuild = await esbuild.build({
   if (stray.length > 0) { console.error(`bundle: kernel modules in ukern.cjs: ${stray.join(', ')}`); process.exit(1); }
 }
 
-// The loader and the class layer's LWP start shim: ES modules of their own.
+// The loader: an ES module of its own.
 await esbuild.build({
   ...common,
-  entryPoints: {
-    loader: 'build/src/loader.js',
-    'lwp-start': 'build/src/ukern/lwp-start.js', // the class layer's start shim (no kernel code)
-  },
+  entryPoints: { loader: 'build/src/loader.js' },
   outdir: out(''),
   format: 'esm',
   minifyWhitespace: true,
   lineLimit: 160, // short lines: an uncaught error prints its source line
 });
+
+// The class layer's LWP start shim (src/ukern/lwp-start.ts), the module every
+// Lwp.create of the package runs in its LWP: an ES module of its own over
+// the thread's kernel instance. Its imports of the sys layer (lwp-result.ts
+// takes v8_module from sys/ext) are that instance's objects, from the
+// loader, as the class layer's script gets them: bundled from tsc's files,
+// they made it a second copy of the kernel's modules (~190 KB, ~30 ms of a
+// fresh worker's CPU to compile and run without a cache, and their
+// registrations and state a second time in the LWP's thread).
+const shimBuild = await esbuild.build({
+  ...common,
+  entryPoints: { 'lwp-start': 'build/src/ukern/lwp-start.js' },
+  outdir: out(''),
+  format: 'esm',
+  minifyWhitespace: true,
+  lineLimit: 160,
+  external: [...common.external, './loader.js'],
+  metafile: true,
+  plugins: [{
+    name: 'ukern-sys-instance',
+    setup(b) {
+      const layer = new Map([
+        [`${root}build/src/sys/index.js`, ['sys', sysNames]],
+        [`${root}build/src/sys/ext.js`, ['ext', extNames]],
+        [`${root}build/src/sys/constants.js`, ['sys', constNames]],
+      ]);
+      b.onResolve({ filter: /\/sys\/(index|ext|constants)\.js$/ }, (a) => {
+        const p = fileURLToPath(new URL(a.path, pathToFileURL(`${a.resolveDir}/`)));
+        return layer.has(p) ? { path: p, namespace: 'ukern-sys-instance' } : undefined;
+      });
+      b.onLoad({ filter: /.*/, namespace: 'ukern-sys-instance' }, (a) => {
+        const [pick, names] = layer.get(a.path);
+        return { contents: `import { kernel } from './loader.js';\nexport const { ${names.join(', ')} } = kernel().${pick};`, resolveDir: out(''), loader: 'js' };
+      });
+    },
+  }],
+});
+{
+  const stray = Object.keys(shimBuild.metafile.inputs).filter((f) => /^build\/src\/(kern|lwp|ports|timers|kqueue|signals|intr|aio|sys)\//.test(f));
+  if (stray.length > 0) { console.error(`bundle: kernel modules in lwp-start.js: ${stray.join(', ')}`); process.exit(1); }
+}
 
 // lwp0 as an ES module too (what a kernel thread started from build/src
 // finds current), with its kernel part a file of its own (code splitting,
