@@ -34,7 +34,8 @@
  * the cache the build wrote after warming the kernel's common paths holds
  * their bytecode too, so neither the load nor a fresh thread's first calls
  * compile them. A cache V8 rejects (another Node, other V8 flags) only
- * costs the compile: the script is the same.
+ * costs the compile: the script is the same. One older than its script is
+ * not used (cache_read says why).
  *
  * The script is a CommonJS module body with one more parameter, the URL
  * its `import.meta.url` stands for (a file beside the entries, so
@@ -59,7 +60,7 @@ import type { KernelText } from './kern/boot.js';
 // lazy ReadStream getter loads the streams (~1-2 ms of a fresh thread that
 // needs none of them).
 const req = createRequire(import.meta.url);
-const { readFileSync } = req('node:fs') as typeof Fs;
+const { readFileSync, statSync } = req('node:fs') as typeof Fs;
 const { fileURLToPath } = req('node:url') as typeof Url;
 const vm = req('node:vm') as typeof Vm;
 
@@ -81,8 +82,8 @@ const CACHE_KEY: Record<ScriptName, symbol> = { kernel: Symbol.for('ukern.kernel
 type Slots = { [k: symbol]: unknown };
 const g = globalThis as Slots;
 
-/** What became of a script's code cache in this thread: used, rejected by V8, or absent. */
-export type KernelCacheState = 'used' | 'rejected' | 'absent' | 'not loaded';
+/** What became of a script's code cache in this thread: used, rejected by V8, absent, or older than its script (not used: cache_read). */
+export type KernelCacheState = 'used' | 'rejected' | 'absent' | 'stale' | 'not loaded';
 
 /** This thread's code-cache outcome for a script (kept on globalThis: any copy of this module reads the same). */
 export function kernel_cache_state(which: ScriptName = 'kernel'): KernelCacheState {
@@ -101,24 +102,48 @@ function files(which: ScriptName): { script: string; url: string } {
   return { script, url: new URL('./sys.js', import.meta.url).href };
 }
 
-/** A script file's code cache (`<file>.cache`), or undefined when there is none. */
-function cache_read(file: string): Buffer | undefined {
-  try { return readFileSync(`${file}.cache`); } catch { return undefined; }
+/**
+ * How much older than its cache a script may be before the cache counts as
+ * stale: a copy that does not keep modification times (`cp -r`) writes the
+ * two files in either order, moments apart.
+ */
+const CACHE_SLACK_MS = 1000;
+
+/**
+ * A script file's code cache (`<file>.cache`); 'absent' when there is none,
+ * 'stale' when the script was written after it. V8 checks a cache against
+ * its source by the source's length only (and its own version and flags):
+ * a cache made for another text of the same length is accepted, and the
+ * functions it holds (the kernel's common paths, warmed at build) run as
+ * they were compiled, not as the file now says: a script edited in place
+ * (`1000` for `2000`, a patched `<` for `>`) silently kept its old code.
+ * The build writes each cache after its script, and an installed package
+ * has the times the tarball gives them (npm's, the same for every file),
+ * so a script newer than its cache is one changed since: compiled as it is,
+ * without the cache.
+ */
+function cache_read(file: string): Buffer | 'absent' | 'stale' {
+  let data: Buffer;
+  try { data = readFileSync(`${file}.cache`); } catch { return 'absent'; }
+  const script = statSync(file, { throwIfNoEntry: false }), cache = statSync(`${file}.cache`, { throwIfNoEntry: false });
+  if (script === undefined || cache === undefined) return 'absent';
+  return script.mtimeMs > cache.mtimeMs + CACHE_SLACK_MS ? 'stale' : data;
 }
 
 /**
  * Compiles a script file written in the wrapper (WRAP_HEAD ... WRAP_TAIL),
- * from `source` when given, with `cachedData` when given; and what became of
- * that cache.
+ * from `source` when given, with `cache` when it is one (else no cache: it
+ * says why); and what became of that cache.
  */
-function script_compile(file: string, cachedData?: Buffer, source?: string): { script: Vm.Script; source: string; state: KernelCacheState } {
+function script_compile(file: string, cache: Buffer | 'absent' | 'stale' = 'absent', source?: string): { script: Vm.Script; source: string; state: KernelCacheState } {
   // The scripts are ASCII (scripts/bundle.mjs and tree-bundle.mjs build them
   // with charset 'ascii': esbuild escapes anything else), so they are read as
   // latin1, which makes the one-byte string at once (~0.3 ms less than
   // utf8's check, in a worker).
   const src = source ?? readFileSync(file, 'latin1');
+  const cachedData = typeof cache === 'string' ? undefined : cache;
   const script = new vm.Script(src, { filename: file, cachedData });
-  const state = cachedData === undefined ? 'absent' : script.cachedDataRejected === true ? 'rejected' : 'used';
+  const state = typeof cache === 'string' ? cache : script.cachedDataRejected === true ? 'rejected' : 'used';
   return { script, source: src, state };
 }
 
@@ -155,9 +180,9 @@ const SOURCE_KEY = Symbol.for('ukern.kernel.source');
  */
 const TEXT_KEY = Symbol.for('ukern.kernel.text');
 
-function compile(which: ScriptName, cachedData?: Buffer, source?: string): ReturnType<typeof script_compile> & { run: () => object } {
+function compile(which: ScriptName, cache?: Buffer | 'absent' | 'stale', source?: string): ReturnType<typeof script_compile> & { run: () => object } {
   const f = files(which);
-  const c = script_compile(f.script, cachedData, source);
+  const c = script_compile(f.script, cache, source);
   return { ...c, run: () => script_run(c.script, requireFor(which, f.script), f.url) };
 }
 
@@ -172,14 +197,15 @@ function script_run(script: Vm.Script, require: NodeRequire, url: string): objec
 function load(which: ScriptName, text?: KernelText): object {
   const k = g[KEY[which]] as object | undefined;
   if (k !== undefined) return k;
-  let cached: Buffer | undefined, source: string | undefined;
+  let cache: Buffer | 'absent' | 'stale' = 'absent', source: string | undefined;
   if (text !== undefined) {
     source = Buffer.from(text.sab, 0, text.script).toString('latin1');
-    if (text.cache > 0) cached = Buffer.from(text.sab, text.script, text.cache);
+    if (text.cache > 0) cache = Buffer.from(text.sab, text.script, text.cache);
   } else {
-    cached = cache_read(files(which).script);
+    cache = cache_read(files(which).script);
   }
-  const c = compile(which, cached, source);
+  const c = compile(which, cache, source);
+  const cached = typeof cache === 'string' ? undefined : cache;
   g[CACHE_KEY[which]] = c.state;
   if (which === 'kernel') {
     g[SOURCE_KEY] = text !== undefined ? 'shared' : 'file';
