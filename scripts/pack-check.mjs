@@ -1,14 +1,16 @@
 /**
  * The package as a user installs it (CI runs this after the tests):
  *  1. `npm pack` (its prepack builds) and a check of what the tarball holds:
- *     the compiled entry points and their types, the bundle, the bin, the
- *     README and licence; no tests, benchmarks, sources or source maps;
+ *     the bundle (the entry points, the bin), the compiled tree's types, the
+ *     README and licence; no tests, benchmarks, sources, source maps or code
+ *     of the compiled tree (the package runs from the bundle alone);
  *  2. a new project in a temporary directory installs the tarball (and
  *     TypeScript and Node's types at the versions this repository uses);
  *  3. a small consumer and every ```ts block of the README are type-checked
  *     there (strict, NodeNext), then the consumer runs: it imports `ukern`
  *     and `ukern/sys` by name, runs an LWP whose start module imports
- *     `ukern/sys` from the installed package, its `ukern` bin answers, and
+ *     `ukern/sys` from the installed package and one of the class layer
+ *     (Lwp.create: the start shim), its `ukern` bin answers, and
  *     the bin's LWP and OS demos run.
  * The project denies koffi's install script, as the README tells a user to
  * (npm 11 warns about a dependency's script nobody allowed or denied): the
@@ -33,11 +35,12 @@ try {
   const [info] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', dir], root));
   const files = info.files.map((f) => f.path);
   const must = ['package.json', 'README.md', 'LICENSE', 'build/bundle/sys.js', 'build/bundle/index.js', 'build/bundle/kernel.cjs',
-    'build/bundle/kernel.cjs.cache', 'build/bundle/ukern.cjs', 'build/bundle/ukern.cjs.cache', 'build/bundle/trampoline.cjs', 'build/bundle/loader.js', 'build/bundle/lwp0.js',
+    'build/bundle/kernel.cjs.cache', 'build/bundle/ukern.cjs', 'build/bundle/ukern.cjs.cache', 'build/bundle/trampoline.cjs', 'build/bundle/loader.js', 'build/bundle/lwp-start.js', 'build/bundle/lwp0.js',
     'build/bundle/clockthread.cjs', 'build/bundle/intrthread.cjs', 'build/bundle/aiothread.cjs', 'build/bundle/lwp0-kern.cjs', 'build/src/index.d.ts', 'build/src/sys/index.d.ts', 'build/bundle/cli/main.js',
     'build/bundle/cli/demo-worker.js', 'build/bundle/cli/demo-filter.js'];
   for (const f of must) if (!files.includes(f)) fail(`the tarball lacks ${f}`);
-  const stray = files.filter((f) => /^(test|bench|src|scripts|\.ci|build\/test|build\/bench|build\/examples)\/|\.map$|\.ts$/.test(f) && !f.endsWith('.d.ts'));
+  // Of the compiled tree (build/src), only the declarations: the package runs from the bundle alone.
+  const stray = files.filter((f) => /^(test|bench|src|scripts|\.ci|build\/test|build\/bench|build\/examples|build\/src)\/|\.map$|\.ts$/.test(f) && !f.endsWith('.d.ts'));
   if (stray.length > 0) fail(`the tarball ships what users do not need: ${stray.slice(0, 10).join(', ')}`);
   console.log(`pack-check: ${info.filename}: ${files.length} files, ${(info.unpackedSize / 1048576).toFixed(2)} MiB unpacked`);
 
@@ -63,14 +66,16 @@ const ev: sys.port_event_t = sys.port_get(port.fd, { tv_sec: 30, tv_nsec: 0 });
 sys.lwp_wait(lid);
 if (ev.portev_user !== lid) throw new Error('the LWP did not send its lid');
 try { sys.port_get(-1, { tv_sec: 0, tv_nsec: 0 }); } catch (e) { if (!(e instanceof SysError) || e.code !== 'EBADF') throw e; }
-const lwpClass: typeof Lwp = Lwp;
-void lwpClass;
+// The class layer's LWP (its start shim, build/bundle/lwp-start.js): the value comes back.
+const lwp = Lwp.create<number>({ module: new URL('./start.js', import.meta.url), export: 'twice', arg: 21 });
+if (await lwp.wait() !== 42) throw new Error('Lwp.create: the value did not come back');
 port.close();
 console.log('consumer ok');
 `);
   writeFileSync(join(dir, 'start.ts'), `
 import * as sys from 'ukern/sys';
 export function start(arg: { port: number }): void { sys.port_send(arg.port, 1, sys.lwp_self()); }
+export function twice(n: number): number { return n * 2; }
 `);
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
@@ -90,7 +95,7 @@ export function start(arg: { port: number }): void { sys.port_send(arg.port, 1, 
   if (!demo.endsWith('done\n')) fail(`ukern demo lwp did not finish:\n${demo}`);
   const os = run(bin, ['demo', 'os'], dir);
   if (!os.endsWith('done\n')) fail(`ukern demo os did not finish (koffi without its install script):\n${os}`);
-  console.log(`pack-check: installed (koffi's install script denied), ${blocks.length} README examples and a consumer type-check (strict, NodeNext), the consumer and its LWP ran, the bin answers and its LWP and OS demos run; ${pkg.name}@${pkg.version} ok`);
+  console.log(`pack-check: installed (koffi's install script denied), ${blocks.length} README examples and a consumer type-check (strict, NodeNext), the consumer and its LWPs (lwp_create, Lwp.create) ran, the bin answers and its LWP and OS demos run; ${pkg.name}@${pkg.version} ok`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
