@@ -194,9 +194,42 @@ function script_run(script: Vm.Script, require: NodeRequire, url: string): objec
   return m.exports;
 }
 
+/*
+ * Two copies of the package in one process (a dependency's own ukern beside
+ * the program's: npm installs two when their version ranges do not meet)
+ * share the thread's instance: the keys above are the same for every copy.
+ * That is right for two copies of one build, and silently wrong for two
+ * builds: the second copy's entries, its LWPs' start modules, got the
+ * first's kernel and classes, whatever version that was (a name the first
+ * lacks an undefined export). So the first load records where its script
+ * came from and its text; a copy whose own script is another file checks
+ * that file has the same text (once per file and thread; a read and a
+ * compare, only where two copies meet) and else throws, naming both.
+ */
+const FILE_KEY: Record<ScriptName, symbol> = { kernel: Symbol.for('ukern.kernel.file'), ukern: Symbol.for('ukern.classes.file') };
+const TEXT_OF_KEY: Record<ScriptName, symbol> = { kernel: Symbol.for('ukern.kernel.source_text'), ukern: Symbol.for('ukern.classes.source_text') };
+const SAME_KEY = Symbol.for('ukern.same_build');
+
+/** This copy's script files, worked out once. */
+const mine: Partial<Record<ScriptName, string>> = {};
+
+function same_build(which: ScriptName): void {
+  const theirs = g[FILE_KEY[which]] as string | undefined;
+  const file = (mine[which] ??= files(which).script);
+  if (theirs === undefined || theirs === file) return;
+  const same = (g[SAME_KEY] ??= new Set<string>()) as Set<string>;
+  if (same.has(file)) return;
+  let text: string | undefined;
+  try { text = readFileSync(file, 'latin1'); } catch { /* no script beside this copy: not the same */ }
+  if (text !== g[TEXT_OF_KEY[which]]) {
+    throw Object.assign(new Error(`ukern: two different builds of ukern in one process: this thread's ${which} script was loaded from ${theirs}, and this copy's, ${file}, is another. One kernel serves a process: install one copy of ukern (npm ls ukern).`), { code: 'ERR_UKERN_TWO_BUILDS' });
+  }
+  same.add(file);
+}
+
 function load(which: ScriptName, text?: KernelText): object {
   const k = g[KEY[which]] as object | undefined;
-  if (k !== undefined) return k;
+  if (k !== undefined) { same_build(which); return k; }
   let cache: Buffer | 'absent' | 'stale' = 'absent', source: string | undefined;
   if (text !== undefined) {
     source = Buffer.from(text.sab, 0, text.script).toString('latin1');
@@ -207,6 +240,8 @@ function load(which: ScriptName, text?: KernelText): object {
   const c = compile(which, cache, source);
   const cached = typeof cache === 'string' ? undefined : cache;
   g[CACHE_KEY[which]] = c.state;
+  g[FILE_KEY[which]] = (mine[which] ??= files(which).script);
+  g[TEXT_OF_KEY[which]] = c.source;
   if (which === 'kernel') {
     g[SOURCE_KEY] = text !== undefined ? 'shared' : 'file';
     // The text for the threads this one starts: the same memory if it was
