@@ -14,6 +14,21 @@
  */
 import { writeFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+
+// The package's caches are for `node` as its users run it: V8 rejects a
+// cache made under other V8 flags, so one written by a build that ran under
+// NODE_OPTIONS=--max-old-space-size=4096 (common in CI, and inherited by
+// this process from `npm pack`) was rejected by every plain node: each of
+// them compiled the kernel without it, silently. So they are made with no
+// NODE_OPTIONS and no node flags: given any, this script runs itself again
+// without. (The tree's cache, for this checkout's tests, is made under the
+// same options as they run with.)
+if (process.argv[2] !== 'tree' && (process.env.NODE_OPTIONS || process.execArgv.length > 0)) {
+  const { NODE_OPTIONS: _, ...env } = process.env;
+  execFileSync(process.execPath, [fileURLToPath(import.meta.url)], { stdio: 'inherit', env });
+  process.exit(0);
+}
 
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 

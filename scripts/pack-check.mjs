@@ -10,7 +10,8 @@
  *     there (strict, NodeNext), then the consumer runs: it imports `ukern`
  *     and `ukern/sys` by name, runs an LWP whose start module imports
  *     `ukern/sys` from the installed package and one of the class layer
- *     (Lwp.create: the start shim), its `ukern` bin answers, and
+ *     (Lwp.create: the start shim), a plain node uses the code caches
+ *     of the kernel and class layer scripts, its `ukern` bin answers, and
  *     the bin's LWP and OS demos run.
  * The project denies koffi's install script, as the README tells a user to
  * (npm 11 warns about a dependency's script nobody allowed or denied): the
@@ -22,7 +23,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -87,6 +88,14 @@ export function twice(n: number): number { return n * 2; }
   try { run(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', dir], dir); } catch (e) { fail(`type-check failed:\n${e.stdout}`); }
   const out = run(process.execPath, [join(dir, 'out/consumer.js')], dir);
   if (!out.includes('consumer ok')) fail(`the consumer printed: ${out}`);
+  // The code caches as shipped, for a plain node (no NODE_OPTIONS): V8 takes them (scripts/kernel-cache.mjs).
+  {
+    const { NODE_OPTIONS: _, ...plain } = process.env;
+    const loader = pathToFileURL(join(dir, 'node_modules/ukern/build/bundle/loader.js')).href;
+    const code = `await import('ukern'); const { kernel_cache_state: s } = await import(${JSON.stringify(loader)}); console.log(s('kernel'), s('ukern'));`;
+    const caches = execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: dir, env: plain, encoding: 'utf8' }).trim();
+    if (caches !== 'used used') fail(`a plain node does not use the installed package's code caches (kernel, classes): ${caches}`);
+  }
   const bin = join(dir, 'node_modules/.bin/ukern');
   if (!existsSync(bin)) fail('no ukern bin was linked');
   run(bin, ['--help'], dir);
