@@ -194,6 +194,24 @@ function script_run(script: Vm.Script, require: NodeRequire, url: string): objec
   return m.exports;
 }
 
+/**
+ * In a checkout, the bundle is built from the compiled tree (build/src) by
+ * the build's last steps (scripts/bundle.mjs): a tsc run since (`npx tsc
+ * -p .` alone) leaves it older than the tree, and every program of the
+ * package's entries, the `ukern` command and the tests that run them ran
+ * the kernel as it was at the last bundle step, silently. The tree's
+ * kernel threads already refuse such a bundle (src/lwp/spawn.ts
+ * kernel_module_url, by the same file); here the thread that reads the
+ * script says so, once per process. An installed package ships no compiled
+ * tree code (package.json `files`), so there is nothing to compare with.
+ */
+function stale_bundle_warn(script: string): void {
+  const boot = statSync(fileURLToPath(new URL('../src/kern/boot.js', import.meta.url)), { throwIfNoEntry: false });
+  const own = statSync(script, { throwIfNoEntry: false });
+  if (boot === undefined || own === undefined || own.mtimeMs >= boot.mtimeMs) return;
+  process.emitWarning(`ukern: the bundle's kernel script (${script}) is older than the compiled tree it is built from (build/src, tsc's output): this process runs the kernel as it was at the last bundle step. Run node scripts/bundle.mjs (or npm run build).`, { code: 'UKERN_STALE_BUNDLE' });
+}
+
 /*
  * Two copies of the package in one process (a dependency's own ukern beside
  * the program's: npm installs two when their version ranges do not meet)
@@ -236,6 +254,7 @@ function load(which: ScriptName, text?: KernelText): object {
     if (text.cache > 0) cache = Buffer.from(text.sab, text.script, text.cache);
   } else {
     cache = cache_read(files(which).script);
+    if (which === 'kernel') stale_bundle_warn(files(which).script);
   }
   const c = compile(which, cache, source);
   const cached = typeof cache === 'string' ? undefined : cache;
