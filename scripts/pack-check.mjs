@@ -99,6 +99,8 @@ export function twice(n: number): number { return n * 2; }
   const bin = join(dir, 'node_modules/.bin/ukern');
   if (!existsSync(bin)) fail('no ukern bin was linked');
   run(bin, ['--help'], dir);
+  const version = run(bin, ['--version'], dir).trim();
+  if (version !== pkg.version) fail(`ukern --version printed ${JSON.stringify(version)}, package.json says ${pkg.version}`);
   // The installed command's demo: its LWPs' start modules import the package's entries from the bundle.
   const demo = run(bin, ['demo', 'lwp', '--workers', '2', '--tasks', '8'], dir);
   if (!demo.endsWith('done\n')) fail(`ukern demo lwp did not finish:\n${demo}`);
