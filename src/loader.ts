@@ -131,6 +131,21 @@ function cache_read(file: string): Buffer | 'absent' | 'stale' {
 }
 
 /**
+ * A script file's text. One that cannot be read (a package copied or
+ * installed in part, a checkout whose bundle step did not run) was Node's
+ * bare ENOENT from inside node:fs; the error now says which script of
+ * ukern is missing and what brings it back (the fs error is its cause).
+ */
+function script_read(file: string): string {
+  try {
+    return readFileSync(file, 'latin1');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    throw Object.assign(new Error(`ukern: cannot read its script ${file} (${code}): the package is incomplete. Reinstall it; in a checkout of ukern, build it (npm run build).`, { cause: e }), { code: 'ERR_UKERN_SCRIPT_MISSING' });
+  }
+}
+
+/**
  * Compiles a script file written in the wrapper (WRAP_HEAD ... WRAP_TAIL),
  * from `source` when given, with `cache` when it is one (else no cache: it
  * says why); and what became of that cache.
@@ -140,7 +155,7 @@ function script_compile(file: string, cache: Buffer | 'absent' | 'stale' = 'abse
   // with charset 'ascii': esbuild escapes anything else), so they are read as
   // latin1, which makes the one-byte string at once (~0.3 ms less than
   // utf8's check, in a worker).
-  const src = source ?? readFileSync(file, 'latin1');
+  const src = source ?? script_read(file);
   const cachedData = typeof cache === 'string' ? undefined : cache;
   const script = new vm.Script(src, { filename: file, cachedData });
   const state = typeof cache === 'string' ? cache : script.cachedDataRejected === true ? 'rejected' : 'used';
