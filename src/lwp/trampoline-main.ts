@@ -16,7 +16,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import type * as TimersPromises from 'node:timers/promises';
 import { worker_threads, host_builtin, host_setTimeout, host_setInterval, host_clearInterval, host_setImmediate } from '../kern/host.js';
 import { attach, type KernelImage } from '../kern/boot.js';
-import { cur, H_SCRATCH } from '../kern/hdr.js';
+import { cur, H_SCRATCH, panicked } from '../kern/hdr.js';
 import { LW_THREW, lwp_byid } from './lwp.js';
 import { sq_abandon_thread, sq_thread_abandoned } from '../kern/sleepwait.js';
 import { lwp_bind, lwp_startup, lwp_halt, lwp_exit_common, lwp_orphan_sleepers } from './ops.js';
@@ -399,13 +399,24 @@ function finish(flags: number, abandoned = false): void {
   running = 0;
   const h = cur.lwp, lid = cur.lid;
   if (h === 0) return;
+  let stuck = false;
   if (!exited_self()) {
-    // Pending async waits leave their queues (and are freed) before the LWP
-    // goes: their continuations must not run under the next LWP.
-    if (lwp_orphan_sleepers(h) > 0) sq_abandon_thread();
-    lwp_exit_common(h, lid, flags);
+    try {
+      // Pending async waits leave their queues (and are freed) before the LWP
+      // goes: their continuations must not run under the next LWP.
+      if (lwp_orphan_sleepers(h) > 0) sq_abandon_thread();
+      lwp_exit_common(h, lid, flags);
+    } catch (e) {
+      // After a panic the exit can fail (EIO: a lock it needs was left held
+      // by the thread that panicked). The LWP then never exits, but the
+      // worker still reports, retired: thrown through, it said nothing, and
+      // the booting thread, never told of the panic, kept the process alive
+      // for that LWP for ever (test/lwp0-keepalive-panic).
+      if (!panicked()) throw e;
+      stuck = true;
+    }
   }
-  const busy = abandoned || left_behind();
+  const busy = stuck || abandoned || left_behind();
   cur.lid = 0; cur.lwp = 0; cur.nlocksw = H_SCRATCH; cur.sparew = 0;
   exited_self(false);
   done(lid, !busy && !sq_thread_abandoned());
