@@ -86,10 +86,12 @@ export interface PoolHooks {
  * owner sees a worker come free without its event loop turning: the main
  * thread often creates LWPs in a loop that blocks (Atomics.wait, lwp_wait)
  * and never reads the workers' 'idle' messages in between. Transitions:
- * STARTING -> IDLE (worker, at ready: CAS, fails when already given an LWP),
- * STARTING/IDLE -> BUSY (owner, at dispatch: CAS), BUSY -> IDLE or GONE
- * (worker, when its LWP is done; GONE when it must not be reused),
- * IDLE -> GONE (owner, retiring a surplus worker: CAS).
+ * STARTING -> IDLE (worker, at ready: CAS, fails when already given an LWP;
+ * and owner, at its 'ready' report: CAS), STARTING/IDLE -> BUSY (owner, at
+ * dispatch: CAS), BUSY -> STARTING or IDLE (owner, back as it was taken when
+ * the dispatch's post fails), BUSY -> IDLE or GONE (worker, when its LWP is
+ * done; GONE when it must not be reused), IDLE -> GONE (owner, retiring a
+ * surplus worker: CAS).
  */
 export const WS_STARTING = 0, WS_IDLE = 1, WS_BUSY = 2, WS_GONE = 3;
 
@@ -172,12 +174,26 @@ export class WorkerPool {
    * rounds). The surplus the pool retires is accordingly the coldest.
    */
   dispatch(req: RunRequest): void {
-    const s = this.take_warmest() ?? this.take(WS_STARTING) ?? this.spawn(WS_BUSY);
+    let s = this.take_warmest();
+    const was = s === undefined ? WS_STARTING : WS_IDLE;
+    s ??= this.take(WS_STARTING) ?? this.spawn(WS_BUSY);
+    const ran = s.ran;
     s.ran = ++this.dispatches;
     // Posted at once, even to a worker still starting: its channel holds the
     // message until the trampoline listens. The owner's event loop is not on
     // the path (the main thread may block in the kernel right after the create).
-    try { s.port.postMessage(req); } catch (e) { Atomics.store(s.st, 0, WS_IDLE); throw e; }
+    try {
+      s.port.postMessage(req);
+    } catch (e) {
+      // Back as it was taken, warmth included: a worker not known to be up
+      // is starting (if it came up meanwhile, its move to idle was refused:
+      // its 'ready' makes it, onReport). Stored idle with this stamp, it was
+      // counted idle while starting and given the next create over the warm
+      // idle worker the last LWP ran on.
+      s.ran = ran;
+      Atomics.store(s.st, 0, was === WS_STARTING && !s.up ? WS_STARTING : WS_IDLE);
+      throw e;
+    }
     s.lid = req.lid;
     if (this.surplusSince !== Infinity && this.idleCount <= this.keep) this.surplusSince = Infinity;
     this.refill();
@@ -264,6 +280,9 @@ export class WorkerPool {
     switch (m.t) {
       case 'ready':
         s.up = true;
+        // Its own move to idle fails when it was given an LWP while starting;
+        // one given back starting (a failed dispatch) turns idle here.
+        Atomics.compareExchange(s.st, 0, WS_STARTING, WS_IDLE);
         this.refill();
         this.sweep();
         break;
