@@ -13,10 +13,17 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { scenario } from './helpers.js';
 
-test('a process whose LWP panicked the kernel and can never exit still ends, with status 70', () => {
-  const r = scenario('panic-keepalive', [], 30_000);
+test('a process whose LWP panicked the kernel inside a lock (it can never exit) still ends, with status 70', () => {
+  const r = scenario('panic-keepalive', ['lock'], 30_000);
   assert.equal(r.signal, null, `hung:\n${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /^main done$/m, r.stderr);
   assert.match(r.stdout, /^panicked EIO$/m, r.stderr);
+  assert.equal(r.status, 70, r.stderr);
+});
+
+test('a process whose LWP waits suspended to start when the kernel panics still ends, with status 70', () => {
+  const r = scenario('panic-keepalive', ['suspended'], 30_000);
+  assert.equal(r.signal, null, `hung:\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /^panicked EIO\nmain done$/m, r.stderr);
   assert.equal(r.status, 70, r.stderr);
 });

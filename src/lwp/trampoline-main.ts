@@ -373,10 +373,13 @@ async function run(req: RunRequest): Promise<void> {
   if (h === 0) { done(req.lid, true); return; }
   const me = running = ++runs;
   lwp_bind(h);
-  lwp_startup(h);
-  lwp_halt(); // created LWP_SUSPENDED: wait here for lwp_continue
   let flags = 0;
   try {
+    // In the try: a panic ends the wait for lwp_continue with EIO, and the
+    // LWP then ends here (thrown out of the run, it stayed bound and its
+    // worker never reported: the process was held for it for ever).
+    lwp_startup(h);
+    lwp_halt(); // created LWP_SUSPENDED: wait here for lwp_continue
     const mod = loaded.get(req.module) ?? await load(req.module);
     const fn = mod[req.exp];
     if (typeof fn !== 'function') throw new TypeError(`lwp_create: ${req.module} has no function export '${req.exp}'`);
