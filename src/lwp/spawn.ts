@@ -17,8 +17,8 @@
  * lwp0 starts for them are not yet up (kthread.ts); no LWP worker keeps the
  * process alive by itself.
  *
- * When they start. When boot was given lwp_pool (the program asked for warm
- * workers), a booting main thread prestarts its pool (and lwp0) on its first
+ * When they start. When boot was given lwp_pool, not 0 (the program asked for
+ * warm workers), a booting main thread prestarts its pool (and lwp0) on its first
  * event-loop turn after boot, from an unref'd timer: they start while the
  * program does other things, and a short-lived program (import, boot, a few
  * syscalls, exit) pays for no worker. Otherwise nothing starts before the
@@ -241,7 +241,8 @@ export function kernel_worker_start(module: URL, name: string, settled?: () => v
 export function lwp0_start(): void { if (lwp0 === undefined && port === undefined) start_lwp0(); }
 
 on_boot(() => {
-  if (!kernel_image().prestart || !is_main_thread()) return;
+  // lwp_pool: 0 asks for no warm worker: nothing starts before the first create, lwp0 included.
+  if (!kernel_image().prestart || kernel_image().tunables.lwp_pool === 0 || !is_main_thread()) return;
   host_setTimeout(() => { lwp0_start(); before_start(); const p = main_pool(); p.prestart(p.size); }, 0).unref();
 });
 
