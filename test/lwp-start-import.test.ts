@@ -72,6 +72,28 @@ test('a module that throws while it runs: import()\'s rejection with the same er
   assert.equal(again, e, 'import() gives a different error than the importer');
 });
 
+test('a CommonJS module that throws while it runs (.cjs, or .js of a CommonJS package): rejected with its error, run once', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { pathToFileURL } = await import('node:url');
+  const { load } = importer();
+  const e = await load(F('start-import-cjs-throws.cjs')).then(() => null, (x: unknown) => x);
+  assert.ok(e instanceof Error && e.message === 'start-import: CommonJS thrown while loading', String(e));
+  assert.equal(g.__ukern_si_cjs_throws, 1, 'the module ran twice (require() dropped it from its cache, and import() ran it again)');
+  const d = mkdtempSync(join(tmpdir(), 'ukern-si-'));
+  try {
+    writeFileSync(join(d, 'package.json'), '{ "type": "commonjs" }\n');
+    const f = join(d, 'start.js');
+    writeFileSync(f, 'globalThis.__ukern_si_cjs_js = (globalThis.__ukern_si_cjs_js ?? 0) + 1;\nthrow new Error("thrown by start.js");\n');
+    const e2 = await load(pathToFileURL(f).href).then(() => null, (x: unknown) => x);
+    assert.ok(e2 instanceof Error && e2.message === 'thrown by start.js', String(e2));
+    assert.equal(g.__ukern_si_cjs_js, 1, 'the .js CommonJS module ran twice');
+  } finally {
+    rmSync(d, { recursive: true });
+  }
+});
+
 test('a missing file rejects with import()\'s ERR_MODULE_NOT_FOUND, not require()\'s code', async () => {
   const { load } = importer();
   const e = await load(F('start-import-none.js')).then(() => null, (x: unknown) => x) as { code?: string } | null;

@@ -25,8 +25,9 @@
  * `import()` alone would have:
  *  - a graph with top-level await (ERR_REQUIRE_ASYNC_MODULE, refused before
  *    anything in it runs) loads and runs normally;
- *  - a module that threw while running rejects with the same error from
- *    the loader's record of it, without running again;
+ *  - an ES module that threw while running rejects with the same error
+ *    from the loader's record of it, without running again (a CommonJS
+ *    one, which import() would run again, rejects with require()'s error);
  *  - a missing file or a syntax error rejects with import()'s own error
  *    (ERR_MODULE_NOT_FOUND, ...), as the class layer reports it.
  * A CommonJS start module is required (run once) and then imported, which
@@ -38,6 +39,8 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { kstat_add } from '../kern/kstat.js';
 import { C_START_REQUIRED as C_REQUIRED, C_START_IMPORTED as C_IMPORTED } from './spawn.js';
 
@@ -67,6 +70,30 @@ function plain_file(href: string): string | undefined {
 }
 
 /**
+ * After require(path) threw `e`: whether the file is CommonJS by Node's
+ * rules (.cjs; .js whose package scope, the nearest package.json up to a
+ * node_modules folder, has no "type": "module") and got as far as running:
+ * not refused for top-level await, and there. Read only on that failure. A
+ * .js of no "type" that Node ran as an ES module (its syntax) counts too:
+ * its error is the one import() would give, from the loader's record.
+ */
+function ran_as_commonjs(path: string, e: unknown): boolean {
+  if ((e as { code?: unknown } | null)?.code === 'ERR_REQUIRE_ASYNC_MODULE' || !existsSync(path)) return false;
+  if (path.endsWith('.cjs')) return true;
+  if (!path.endsWith('.js')) return false;
+  for (let dir = dirname(path); basename(dir) !== 'node_modules';) {
+    const pj = join(dir, 'package.json');
+    if (existsSync(pj)) {
+      try { return (JSON.parse(readFileSync(pj, 'utf8')) as { type?: unknown }).type !== 'module'; } catch { return false; }
+    }
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return true;
+}
+
+/**
  * Whether the program may have registered ES module loader hooks: it was
  * started with --import, --loader or --experimental-loader (in its
  * arguments or NODE_OPTIONS; a worker inherits them). Hooks apply to
@@ -92,7 +119,14 @@ export function start_importer(imp: ModuleImporter, base: string, hooks = loader
     const path = plain_file(href);
     if (path === undefined) return imported(href);
     let ns: unknown;
-    try { ns = req(path); } catch { return imported(href); }
+    try { ns = req(path); } catch (e) {
+      // Run and thrown as CommonJS: require() has dropped it from its cache,
+      // and import() would run it again (an ES module's record keeps its
+      // error: import() gives that without a second run). import() alone
+      // would have given this error, once.
+      if (ran_as_commonjs(path, e)) { kstat_add(C_REQUIRED); return Promise.reject(e); }
+      return imported(href);
+    }
     if (!is_namespace(ns)) return imported(href);
     kstat_add(C_REQUIRED);
     return Promise.resolve(ns);
