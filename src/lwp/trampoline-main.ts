@@ -52,9 +52,7 @@ export function trampoline_start(imp: (specifier: string) => Promise<unknown>): 
   scope_timers();
   process.on('uncaughtException', on_uncaught);
   process.on('exit', on_exit);
-  process.on('unhandledRejection', (e) => {
-    console.error(`ukern: unhandled rejection in LWP ${cur.lid || '(none)'}:`, e);
-  });
+  process.on('unhandledRejection', on_unhandled);
   port.on('message', (m: RunRequest) => {
     if (m.t === 'run') void run(m);
   });
@@ -301,6 +299,18 @@ function on_uncaught(e: unknown): void {
   // function with it: so does this one, retired (not reused) once the LWP
   // has exited.
   if (cur.lwp !== 0) finish(LW_THREW, true);
+}
+
+/**
+ * An lwp_exit() in an async callback the start function does not await
+ * rejects a promise nobody handles: the LWP has exited, its start function
+ * has not settled. Retired as on_uncaught retires it; only printed, the
+ * worker never told its owner the LWP was gone (the booting thread held the
+ * process for it for ever) and stayed bound to the dead LWP.
+ */
+function on_unhandled(e: unknown): void {
+  if (e instanceof LwpExit) { if (cur.lwp !== 0) finish(0, true); return; }
+  console.error(`ukern: unhandled rejection in LWP ${cur.lid || '(none)'}:`, e);
 }
 
 /*
