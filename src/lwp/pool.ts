@@ -158,7 +158,32 @@ export class WorkerPool {
   }
 
   /** Starts `n` workers now (boot's lwp_pool). */
-  prestart(n: number): void { for (let i = 0; i < n; i++) this.spawn(WS_STARTING); this.hooks.changed(); }
+  prestart(n: number): void { this.spawn_ahead(n); this.hooks.changed(); }
+
+  /** Whether this pool has said that a worker could not be started ahead of a create. */
+  private saidNoStart = false;
+
+  /**
+   * Starts up to `n` workers ahead of the creates (prestart, refill), from
+   * the owner's timers; returns how many started. A start that throws (new
+   * Worker, or the channel to lwp0: resources short) ends the round, said
+   * once per pool; the next create starts its own worker, and the refill
+   * after it tries again. Thrown through, it was an uncaught exception: in
+   * the main thread the program's end, for a worker no create had asked
+   * for yet; in lwp0 the end of lwp0, a panic.
+   */
+  private spawn_ahead(n: number): number {
+    let k = 0;
+    try {
+      for (; k < n; k++) this.spawn(WS_STARTING);
+    } catch (e) {
+      if (!this.saidNoStart) {
+        this.saidNoStart = true;
+        console.error('ukern: a worker could not be started ahead of lwp_create (each create still starts its own):', e);
+      }
+    }
+    return k;
+  }
 
   /**
    * Gives an LWP a worker: an idle one, the one that ran an LWP last first,
@@ -268,9 +293,8 @@ export class WorkerPool {
   private refillNow(): void {
     this.refillQueued = false;
     if (this.assignedStarting()) return;
-    let n = 0;
-    while (this.idleCount + this.startingCount < this.size) { this.spawn(WS_STARTING); n++; }
-    if (n > 0) this.hooks.changed();
+    const need = this.size - this.idleCount - this.startingCount;
+    if (need > 0 && this.spawn_ahead(need) > 0) this.hooks.changed();
   }
 
   private onReport(s: Slot, m: WorkerReport): void {
