@@ -104,11 +104,12 @@ export function on_boot(fn: Hook): void { bootHooks.push(fn); }
  */
 export function boot(options?: BootOptions): void {
   if (image !== undefined) fail('EBUSY', 'boot', 'kernel already booted');
-  const t = resolve_options(options);
+  const given = new Set<string>();
+  const t = resolve_options(options, given);
   const { sab, table } = create_memory(t);
   tun = t;
   lockdebug_init(t.lockdebug === 1);
-  const prestart = options !== undefined && options !== null && (options as { lwp_pool?: unknown }).lwp_pool !== undefined;
+  const prestart = given.has('lwp_pool'); // from the one read of it (a second could answer otherwise)
   image = { sab, tunables: t, layout: table, counters: kstat_names(), epoch: get_epoch(), realAtBoot: get_real_at_boot(), prestart };
   I32[H_NEXT_SYSID] = SYSID_BASE;
   fdtab_init();

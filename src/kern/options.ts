@@ -76,17 +76,18 @@ export function tunable_defs(): ReadonlyMap<string, Readonly<Tunable>> { return 
 /** Resolved options: every declared tunable has a value. */
 export type Tunables = Readonly<Record<string, number>>;
 
-/** Checks user options and fills in defaults. */
-export function resolve_options(o: BootOptions | undefined): Tunables {
+/** Checks user options and fills in defaults; `given` gets the names of those set (each option is read once). */
+export function resolve_options(o: BootOptions | undefined, given?: Set<string>): Tunables {
   if (o !== undefined && (o === null || typeof o !== 'object')) arg_type('boot', 'options must be an object');
-  const given = (o ?? {}) as Record<string, unknown>;
+  const opts = (o ?? {}) as Record<string, unknown>;
   const out: Record<string, number> = {};
-  for (const k of Object.keys(given)) {
+  for (const k of Object.keys(opts)) {
     if (!tunables.has(k)) arg_type('boot', `unknown option ${k}`);
   }
   for (const [k, t] of tunables) {
-    const v = given[k];
+    const v = opts[k];
     if (v === undefined) { out[k] = t.dflt; continue; }
+    given?.add(k);
     if (t.flag) {
       if (typeof v !== 'boolean') arg_type('boot', `option ${k} must be a boolean`);
       out[k] = v ? 1 : 0;
