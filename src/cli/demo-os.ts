@@ -14,7 +14,12 @@ import { join } from 'node:path';
 import { KQueue, Port, aio } from '../index.js';
 import { EVFILT_PROC, EVFILT_VNODE, EV_CLEAR, NOTE_EXIT, NOTE_WRITE, NOTE_EXTEND, PORT_SOURCE_AIO } from '../sys/index.js';
 
-const DEADLINE_MS = 10_000;
+/**
+ * How long the demo waits for the kernel before it reports the kernel at
+ * fault: long, since it starts a Node child process, which on a loaded
+ * 2-CPU machine took most of the 10 s this was.
+ */
+const DEADLINE_MS = 30_000;
 
 export async function osDemo(): Promise<string[]> {
   const lines: string[] = [];
@@ -39,14 +44,24 @@ export async function osDemo(): Promise<string[]> {
         seen.add(ev.filter);
         if (seen.size === 2) break;
       }
+    } catch (e) {
+      if (!signal.aborted) throw e; // an aborted wait may end the loop quietly or reject: both are the deadline
     } finally {
       clearTimeout(appending);
+    }
+    if (seen.size !== 2) {
+      const missing = [[EVFILT_PROC, 'child exit (EVFILT_PROC)'], [EVFILT_VNODE, 'file change (EVFILT_VNODE)']].filter(([f]) => !seen.has(f as number)).map(([, n]) => n);
+      throw new Error(`os demo: no ${missing.join(', ')} event in ${DEADLINE_MS} ms`);
     }
     const fd = openSync(path, 'r');
     try {
       const buf = aio.buffer(64);
-      const n = await aio.read(fd, buf, 0, { port: port.fd, user: 7, signal });
-      const ev = await port.get({ timeout: DEADLINE_MS });
+      const late = (what: string) => (e: unknown): never => {
+        if (signal.aborted || (e as { code?: unknown }).code === 'ETIME') throw new Error(`os demo: ${what} in ${DEADLINE_MS} ms`, { cause: e });
+        throw e;
+      };
+      const n = await aio.read(fd, buf, 0, { port: port.fd, user: 7, signal }).catch(late('the aio read did not complete'));
+      const ev = await port.get({ timeout: DEADLINE_MS }).catch(late('no PORT_SOURCE_AIO event'));
       lines.push(`${at()}  aio read ${n} bytes ("${Buffer.from(buf.subarray(0, n)).toString().trim().replace('\n', ' / ')}"); port event source ${ev.portev_source === PORT_SOURCE_AIO ? 'PORT_SOURCE_AIO' : ev.portev_source}, user ${ev.portev_user}`);
     } finally {
       closeSync(fd);
