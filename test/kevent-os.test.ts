@@ -15,7 +15,7 @@ import { writeSync, readSync, closeSync, openSync, mkdtempSync, rmSync, appendFi
 import { join } from 'node:path';
 import net from 'node:net';
 import * as sys from 'ukern/sys';
-import { pipe, pipe_high, reuse_as, socketpair, tcp_listen, tcp_connect, shutdown, mkfifo, SOCK_DGRAM } from './fixtures/osfd.js';
+import { pipe, pipe_high, reuse_as, socketpair, tcp_listen, tcp_connect, unix_listen, unix_connect, shutdown, mkfifo, SOCK_DGRAM } from './fixtures/osfd.js';
 
 const {
   EV_SET, kevent, kqueue, close, EVFILT_READ, EVFILT_WRITE, EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE,
@@ -217,6 +217,22 @@ test('listening TCP socket on loopback: data = the accept backlog', async () => 
   assert.equal(ev[0]!.data, 2);
   for (const s of socks) s.destroy();
   close(kq); close(fd);
+});
+
+test('listening Unix stream socket: data = the accept backlog (sock_diag), not 1', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ukern-unixl-'));
+  try {
+    const fd = unix_listen(join(dir, 's'));
+    const kq = kqueue();
+    change(kq, rd(fd, EV_ADD));
+    assert.deepEqual(poll(kq), []);
+    const cs = [unix_connect(join(dir, 's'))];
+    assert.equal(wait(kq)[0]!.data, 1);
+    cs.push(unix_connect(join(dir, 's')), unix_connect(join(dir, 's')));
+    assert.equal(wait(kq)[0]!.data, 3);
+    for (const c of cs) close(c);
+    close(kq); close(fd);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
 test('TCP: a reset connection reports EV_EOF with the socket error in fflags', () => {

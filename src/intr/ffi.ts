@@ -6,7 +6,8 @@
  * timeout and FIONREAD / SIOCOUTQ for a descriptor's readiness and `data`,
  * statx for an open file's identity (arch-independent layout, unlike struct
  * stat), lseek for a regular file's offset, getsockopt for socket kind,
- * error and listen backlog, close(2).
+ * error and a TCP listener's backlog, sock_diag for a Unix listener's,
+ * close(2).
  *
  * Every function returns a number and never throws (they run under kernel
  * locks); -1 means failure and os_errno() says why. Buffers are per thread:
@@ -243,6 +244,69 @@ export function os_tcp_backlog(fd: number): number {
   optlen[0] = tcpInfo.byteLength;
   if ((load()!.getsockopt(fd, IPPROTO_TCP, TCP_INFO, tcpInfo, optlen) as number) < 0) return -1;
   return tcpInfo[6]!; // byte offset 24: 8 one-byte fields, then rto, ato, snd_mss, rcv_mss, unacked
+}
+
+/*
+ * A listening AF_UNIX socket's accept queue, which neither FIONREAD nor
+ * TCP_INFO answers: Linux's sock_diag (a netlink socket, unix_diag's
+ * UNIX_DIAG_RQLEN, as ss(8) asks it), one request by the socket's inode.
+ * The answer is made within the send, so the receive does not wait (and
+ * does not block: MSG_DONTWAIT). Bound apart, and the netlink socket made
+ * once per thread: a host without unix_diag only reports 1 for such a
+ * socket, as before.
+ */
+const bindDiag = libc_binder({
+  socket: 'int socket(int, int, int)',
+  send: 'long send(int, void *, unsigned long, int)',
+  recv: 'long recv(int, void *, unsigned long, int)',
+});
+const AF_NETLINK = 16, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0o2000000, NETLINK_SOCK_DIAG = 4, MSG_DONTWAIT = 0x40;
+const SOCK_DIAG_BY_FAMILY = 20, NLM_F_REQUEST = 1, AF_UNIX = 1, TCP_LISTEN = 10;
+const UDIAG_SHOW_RQLEN = 0x10, UNIX_DIAG_RQLEN = 4;
+/** nlmsghdr (16 bytes) + unix_diag_req (24). */
+const diagReq = new DataView(new ArrayBuffer(40));
+const diagReqBytes = new Uint8Array(diagReq.buffer);
+const diagResp = new DataView(new ArrayBuffer(512));
+const diagRespBytes = new Uint8Array(diagResp.buffer);
+/** This thread's sock_diag socket: -2 not made yet, -1 none. */
+let diagFd = -2;
+let diagSeq = 0;
+/** The number of connections waiting to be accepted on the listening AF_UNIX socket of inode `ino`, or -1. */
+export function os_unix_backlog(ino: number): number {
+  const d = load() === null ? null : bindDiag();
+  if (d === null) return -1;
+  if (diagFd === -2) diagFd = d.socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG) as number;
+  if (diagFd < 0) return -1;
+  const seq = diagSeq = (diagSeq + 1) >>> 0;
+  diagReq.setUint32(0, 40, true);                       // nlmsg_len
+  diagReq.setUint16(4, SOCK_DIAG_BY_FAMILY, true);      // nlmsg_type
+  diagReq.setUint16(6, NLM_F_REQUEST, true);            // nlmsg_flags
+  diagReq.setUint32(8, seq, true);                      // nlmsg_seq
+  diagReq.setUint32(12, 0, true);                       // nlmsg_pid
+  diagReq.setUint8(16, AF_UNIX);                        // sdiag_family
+  diagReq.setUint8(17, 0); diagReq.setUint16(18, 0, true);
+  diagReq.setUint32(20, 1 << TCP_LISTEN, true);         // udiag_states
+  diagReq.setUint32(24, ino >>> 0, true);               // udiag_ino
+  diagReq.setUint32(28, UDIAG_SHOW_RQLEN, true);        // udiag_show
+  diagReq.setUint32(32, 0xffffffff, true);              // udiag_cookie: none
+  diagReq.setUint32(36, 0xffffffff, true);
+  if ((d.send(diagFd, diagReqBytes, 40, 0) as number) !== 40) return -1;
+  for (;;) {
+    const n = Number(d.recv(diagFd, diagRespBytes, diagRespBytes.byteLength, MSG_DONTWAIT) as number | bigint);
+    if (n < 16) return -1;
+    // An answer to an earlier request that gave up (none should be left): skipped.
+    if (diagResp.getUint32(8, true) !== seq) continue;
+    if (diagResp.getUint16(4, true) !== SOCK_DIAG_BY_FAMILY) return -1; // NLMSG_ERROR: no such listening socket
+    const len = Math.min(n, diagResp.getUint32(0, true));
+    // unix_diag_msg (16 bytes), then the attributes (rtattr: len, type; 4-aligned).
+    for (let off = 32; off + 4 <= len;) {
+      const alen = diagResp.getUint16(off, true), type = diagResp.getUint16(off + 2, true);
+      if (alen < 4) break;
+      if (type === UNIX_DIAG_RQLEN && alen >= 12) return diagResp.getUint32(off + 4, true); // udiag_rqueue
+      off += (alen + 3) & ~3;
+    }
+    return -1;
+  }
 }
 
 // ---------------------------------------------------------------- identity

@@ -620,6 +620,8 @@ export function os_fd_open(fd: number): boolean {
 /** The descriptor number, file type and socket type of a source. */
 export function src_fd(src: number): number { return I32[src + S.fd]!; }
 export function src_mode(src: number): number { return I32[src + S.mode]!; }
+/** The low 32 bits of the open file's inode (a socket's inode number: sock_diag asks by it). */
+export function src_ino(src: number): number { return I32[src + S.inoLo]! >>> 0; }
 /** SO_TYPE of a socket source (asked once, at the first call: no registration pays for it), 0 otherwise. */
 export function src_sotype(src: number): number {
   const t = Atomics.load(I32, src + S.sotype);

@@ -7,7 +7,7 @@
 export {
   intr_source_hold, intr_source_rele, intr_source_valid, intr_source_reopened, intr_source_confirmed, intr_source_fresh, INTR_USER_KQ,
   intr_revents_take, intr_call_forget, intr_source_quiet, intr_source_unquiet,
-  intr_bridge, intr_bridge_needed, BRIDGE_NS, src_fd, src_mode, src_sotype, src_soerr, src_keep_soerr, src_index, src_max, os_fd_open, held, DIR_READ, DIR_WRITE, DIR_EXCEPT, DIR_WRITE_OWN,
+  intr_bridge, intr_bridge_needed, BRIDGE_NS, src_fd, src_mode, src_ino, src_sotype, src_soerr, src_keep_soerr, src_index, src_max, os_fd_open, held, DIR_READ, DIR_WRITE, DIR_EXCEPT, DIR_WRITE_OWN,
 } from './intr.js';
 export { intr_add_handler, intr_on_close } from './dispatch.js';
 export { intr_lingering, intr_nonhost_enter, intr_set_served_work_hook, intr_served_work_begun } from './handover.js';
@@ -16,7 +16,7 @@ export { intr_kick_fd, intr_kick_fd_apart } from './kick.js';
 export { intr_hostwait, intr_hostwait_retry_ns, intr_linger_take } from './hostwait.js';
 export { intr_child_watch } from './childwait.js';
 export {
-  os_poll, os_stat_seq, os_ioctl_int, os_pipe_size, os_offset, os_sockopt_int, os_tcp_backlog, st,
+  os_poll, os_stat_seq, os_ioctl_int, os_pipe_size, os_offset, os_sockopt_int, os_tcp_backlog, os_unix_backlog, st,
   EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP,
   FIONREAD, SIOCOUTQ, POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL, POLLRDHUP,
   SOL_SOCKET, SO_ERROR, SO_SNDBUF, SO_ACCEPTCONN, SO_PROTOCOL, IPPROTO_TCP, SOCK_STREAM,

@@ -203,6 +203,8 @@ function readable_bytes(fd: number, src: number, rev: number): number {
     listening = true;
     const b = ix.os_tcp_backlog(fd);
     if (b >= 0) return b;
+    const u = ix.os_unix_backlog(ix.src_ino(src)); // AF_UNIX: no TCP_INFO
+    if (u >= 0) return u;
   }
   return (rev & ix.POLLIN) !== 0 ? 1 : 0;
 }
