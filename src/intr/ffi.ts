@@ -250,10 +250,12 @@ export function os_tcp_backlog(fd: number): number {
  * A listening AF_UNIX socket's accept queue, which neither FIONREAD nor
  * TCP_INFO answers: Linux's sock_diag (a netlink socket, unix_diag's
  * UNIX_DIAG_RQLEN, as ss(8) asks it), one request by the socket's inode.
- * The answer is made within the send, so the receive does not wait (and
- * does not block: MSG_DONTWAIT). Bound apart, and the netlink socket made
- * once per thread: a host without unix_diag only reports 1 for such a
- * socket, as before.
+ * The answer is made within the send, so the receive does not wait (nor
+ * block: MSG_DONTWAIT). The netlink socket is made and closed per call: a
+ * per-thread one would outlive its thread (descriptors are the process's),
+ * one per LWP worker that ever asked; this is the rare path of a Unix
+ * listener's event. Bound apart: a host without unix_diag reports 1 for
+ * such a socket, as before.
  */
 const bindDiag = libc_binder({
   socket: 'int socket(int, int, int)',
@@ -268,35 +270,28 @@ const diagReq = new DataView(new ArrayBuffer(40));
 const diagReqBytes = new Uint8Array(diagReq.buffer);
 const diagResp = new DataView(new ArrayBuffer(512));
 const diagRespBytes = new Uint8Array(diagResp.buffer);
-/** This thread's sock_diag socket: -2 not made yet, -1 none. */
-let diagFd = -2;
-let diagSeq = 0;
 /** The number of connections waiting to be accepted on the listening AF_UNIX socket of inode `ino`, or -1. */
 export function os_unix_backlog(ino: number): number {
   const d = load() === null ? null : bindDiag();
   if (d === null) return -1;
-  if (diagFd === -2) diagFd = d.socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG) as number;
-  if (diagFd < 0) return -1;
-  const seq = diagSeq = (diagSeq + 1) >>> 0;
-  diagReq.setUint32(0, 40, true);                       // nlmsg_len
-  diagReq.setUint16(4, SOCK_DIAG_BY_FAMILY, true);      // nlmsg_type
-  diagReq.setUint16(6, NLM_F_REQUEST, true);            // nlmsg_flags
-  diagReq.setUint32(8, seq, true);                      // nlmsg_seq
-  diagReq.setUint32(12, 0, true);                       // nlmsg_pid
-  diagReq.setUint8(16, AF_UNIX);                        // sdiag_family
-  diagReq.setUint8(17, 0); diagReq.setUint16(18, 0, true);
-  diagReq.setUint32(20, 1 << TCP_LISTEN, true);         // udiag_states
-  diagReq.setUint32(24, ino >>> 0, true);               // udiag_ino
-  diagReq.setUint32(28, UDIAG_SHOW_RQLEN, true);        // udiag_show
-  diagReq.setUint32(32, 0xffffffff, true);              // udiag_cookie: none
-  diagReq.setUint32(36, 0xffffffff, true);
-  if ((d.send(diagFd, diagReqBytes, 40, 0) as number) !== 40) return -1;
-  for (;;) {
-    const n = Number(d.recv(diagFd, diagRespBytes, diagRespBytes.byteLength, MSG_DONTWAIT) as number | bigint);
-    if (n < 16) return -1;
-    // An answer to an earlier request that gave up (none should be left): skipped.
-    if (diagResp.getUint32(8, true) !== seq) continue;
-    if (diagResp.getUint16(4, true) !== SOCK_DIAG_BY_FAMILY) return -1; // NLMSG_ERROR: no such listening socket
+  const fd = d.socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG) as number;
+  if (fd < 0) return -1;
+  try {
+    diagReq.setUint32(0, 40, true);                       // nlmsg_len
+    diagReq.setUint16(4, SOCK_DIAG_BY_FAMILY, true);      // nlmsg_type
+    diagReq.setUint16(6, NLM_F_REQUEST, true);            // nlmsg_flags
+    diagReq.setUint32(8, 1, true);                        // nlmsg_seq
+    diagReq.setUint32(12, 0, true);                       // nlmsg_pid
+    diagReq.setUint8(16, AF_UNIX);                        // sdiag_family
+    diagReq.setUint8(17, 0); diagReq.setUint16(18, 0, true);
+    diagReq.setUint32(20, 1 << TCP_LISTEN, true);         // udiag_states
+    diagReq.setUint32(24, ino >>> 0, true);               // udiag_ino
+    diagReq.setUint32(28, UDIAG_SHOW_RQLEN, true);        // udiag_show
+    diagReq.setUint32(32, 0xffffffff, true);              // udiag_cookie: none
+    diagReq.setUint32(36, 0xffffffff, true);
+    if (Number(d.send(fd, diagReqBytes, 40, 0) as number | bigint) !== 40) return -1;
+    const n = Number(d.recv(fd, diagRespBytes, diagRespBytes.byteLength, MSG_DONTWAIT) as number | bigint);
+    if (n < 32 || diagResp.getUint16(4, true) !== SOCK_DIAG_BY_FAMILY) return -1; // NLMSG_ERROR: no such listening socket
     const len = Math.min(n, diagResp.getUint32(0, true));
     // unix_diag_msg (16 bytes), then the attributes (rtattr: len, type; 4-aligned).
     for (let off = 32; off + 4 <= len;) {
@@ -306,6 +301,8 @@ export function os_unix_backlog(ino: number): number {
       off += (alen + 3) & ~3;
     }
     return -1;
+  } finally {
+    load()!.close(fd);
   }
 }
 
