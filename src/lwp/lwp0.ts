@@ -92,6 +92,9 @@ function kern_load(): void {
     k = kk;
     for (const lid of deadBeforeAttach.splice(0)) kk.lwp_reap_dead(lid);
     for (const m of kthreadsBeforeAttach.splice(0)) request(m);
-    publish();
+    // Not only the gauges: the booting thread heard of a dead worker (its
+    // 'exit') before its LWP was reaped here, and holds the process for it
+    // until it is told again.
+    tell_main();
   });
 }

@@ -1,0 +1,28 @@
+/**
+ * Worker starts that fail or die, in the thread that owns the pool (the
+ * booting main thread, lwp0), made so from the test side: a child process
+ * (scenarios/pool-faults.ts) whose Worker is replaced before the kernel is
+ * loaded, and whose lwp0 gets the same replacement as a preload
+ * (fixtures/worker-faults.ts).
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { childRun } from './helpers.js';
+
+const SCENARIO = fileURLToPath(new URL('./scenarios/pool-faults.js', import.meta.url));
+
+function run(args: string[], fault: string, ms = 30_000) {
+  return childRun(SCENARIO, args, ms, { UKERN_NO_BUNDLE: '1', UKERN_TEST_WORKER_FAULT: fault });
+}
+
+test('a worker of lwp0 that dies before lwp0 has the kernel: its LWP is reaped, and the process still ends', async () => {
+  // LWP 2 creates LWP 3 and returns; lwp0's worker for LWP 3 dies at once,
+  // and lwp0 loads its kernel only after that death was handled (the gate).
+  const r = await run(['lwp-creates', 'createsOne', 'nowait'], 'lwp0:exit:1:gate', 20_000);
+  assert.equal(r.signal, null, `hung (the booting thread was never told LWP 3 is gone):\n${r.stdout}\n${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /Worker 1 of lwp0 dies at its start/);
+  assert.match(r.stderr, /lwp0 may load its kernel now/);
+  assert.equal(r.stdout, 'main done\n', r.stderr);
+});

@@ -1,0 +1,25 @@
+/**
+ * Worker starts that fail (fixtures/worker-faults.ts, set by the test in
+ * UKERN_TEST_WORKER_FAULT; installed here before the kernel is loaded).
+ * test/lwp-pool-faults.test.ts asserts on what this prints. argv[2]:
+ *  - 'lwp-creates': boot({ lwp_pool: 0 }), then LWP 2 runs `argv[3]` of
+ *    fixtures/pool-faults-lwp.ts (which creates LWPs: lwp0 runs them);
+ *    this thread waits for LWP 2 unless argv[4] is 'nowait'.
+ */
+import { install_main } from '../fixtures/worker-faults.js';
+
+install_main();
+const sys = await import('../../src/sys/index.js');
+const lwps = new URL('../fixtures/pool-faults-lwp.js', import.meta.url);
+
+switch (process.argv[2]) {
+  case 'lwp-creates': {
+    sys.boot({ lwp_pool: 0 });
+    const lid = sys.lwp_create({ module: lwps, export: process.argv[3]! });
+    if (process.argv[4] !== 'nowait') console.log(`waited ${sys.lwp_wait(lid) === lid ? 'it' : '?'}`);
+    break;
+  }
+  default:
+    throw new Error(`no such case: ${process.argv[2]}`);
+}
+console.log('main done');
