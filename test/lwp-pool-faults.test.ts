@@ -26,3 +26,21 @@ test('a worker of lwp0 that dies before lwp0 has the kernel: its LWP is reaped, 
   assert.match(r.stderr, /lwp0 may load its kernel now/);
   assert.equal(r.stdout, 'main done\n', r.stderr);
 });
+
+test('a create in an LWP whose worker cannot be started ends that LWP as died; lwp0 and the kernel stay up', async () => {
+  // lwp0's first Worker (for LWP 3) throws; its second (LWP 4) starts.
+  const r = await run(['lwp-creates', 'createsTwoAndWaits'], 'lwp0:throw:1');
+  assert.equal(r.signal, null, `hung:\n${r.stdout}\n${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'create 1: collected it, died true\ncreate 2: collected it, died false\nwaited it\nmain done\n', r.stderr);
+  assert.doesNotMatch(r.stderr, /panic/, r.stderr);
+  assert.match(r.stderr, /no worker could be started for LWP 3/, r.stderr);
+});
+
+test('lwp_create in the main thread whose worker cannot be started fails with EAGAIN; the next create works', async () => {
+  // The main thread's first Worker (LWP 2's) throws; then LWP 3's and lwp0 start.
+  const r = await run(['main-creates'], 'main:throw:1');
+  assert.equal(r.signal, null, `hung:\n${r.stdout}\n${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'create 1: SysError EAGAIN, no LWP left true\ncreate 2: waited it\ncreate 3: waited it\nmain done\n', r.stderr);
+});

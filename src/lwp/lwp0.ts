@@ -6,7 +6,8 @@
  *    (pool.ts; the main thread's own creates run in the main thread's pool),
  *  - starts kernel threads (clock, intr, aio) for LWPs that ask, once each
  *    until a start fails before the thread is up (kthread.ts),
- *  - reaps its workers that die: their LWP is exited as LW_DIED (reap.ts).
+ *  - reaps its workers that die: their LWP is exited as LW_DIED (reap.ts);
+ *    so too an LWP it could start no worker for.
  *
  * Start-up order. lwp0 answers creates from its first moment (giving an LWP
  * a worker needs no kernel memory: the worker binds to its LWP itself) and
@@ -43,8 +44,11 @@ let k: Kern | undefined;
 const deadBeforeAttach: number[] = [];
 const kthreadsBeforeAttach: Lwp0Request[] = [];
 
+/** Exits LWP `lid` as LW_DIED (reap.ts): at once, or once the kernel is attached. */
+function reap(lid: number): void { if (k === undefined) { deadBeforeAttach.push(lid); kern_load(); } else k.lwp_reap_dead(lid); }
+
 const pool = new WorkerPool(image, trampoline, image.tunables.lwp_pool!, image.tunables.lwp_pool_linger!, {
-  reap(lid) { if (k === undefined) { deadBeforeAttach.push(lid); kern_load(); } else k.lwp_reap_dead(lid); },
+  reap,
   changed: tell_main,
   request,
 });
@@ -52,7 +56,17 @@ const pool = new WorkerPool(image, trampoline, image.tunables.lwp_pool!, image.t
 function request(m: Lwp0Request): void {
   if (m.t === 'live') tell_main(); // an LWP's keep-alive changed (lwp_ref)
   else if (m.t === 'create') {
-    pool.dispatch({ t: 'run', lid: m.lid, module: m.module, exp: m.exp, arg: m.arg });
+    try {
+      pool.dispatch({ t: 'run', lid: m.lid, module: m.module, exp: m.exp, arg: m.arg });
+    } catch (e) {
+      // No worker could be started for it (new Worker threw: resources
+      // short). Its creator has its lid already: it ends as a worker that
+      // died before it ran it would, and its waiter collects it. Thrown
+      // through, it ended lwp0 (a panic) and left the LWP with no worker.
+      console.error(`ukern: no worker could be started for LWP ${m.lid}; it ends as died:`, e);
+      reap(m.lid);
+      tell_main();
+    }
     kern_load();
   } else if (m.t === 'kthread') {
     if (k === undefined) { kthreadsBeforeAttach.push(m); kern_load(); return; }

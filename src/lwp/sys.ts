@@ -101,8 +101,10 @@ export function lwp_create(start: LwpStart, flags = 0): number {
     }
     mutex_exit(p + P.lock);
     kstat_add(C_CREATED, -1); // it never existed: created - exited stays the LWPs alive
-    if (!(e instanceof Error) || e.name !== 'DataCloneError') throw e; // not the argument's fault
-    arg_type('lwp_create', `start.arg cannot be cloned: ${e.message}`);
+    if (e instanceof Error && e.name === 'DataCloneError') arg_type('lwp_create', `start.arg cannot be cloned: ${e.message}`);
+    // Not the argument's fault: no worker could be started for it (new
+    // Worker threw: ERR_WORKER_INIT_FAILED, a RangeError; resources short).
+    fail('EAGAIN', 'lwp_create', `no worker could be started: ${e instanceof Error ? e.message : String(e)}`);
   }
   diag_publish(dc_lwp_create, () => ({ lid, module, export: exp, flags: f }));
   return lid;

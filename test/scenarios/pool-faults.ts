@@ -4,9 +4,14 @@
  * test/lwp-pool-faults.test.ts asserts on what this prints. argv[2]:
  *  - 'lwp-creates': boot({ lwp_pool: 0 }), then LWP 2 runs `argv[3]` of
  *    fixtures/pool-faults-lwp.ts (which creates LWPs: lwp0 runs them);
- *    this thread waits for LWP 2 unless argv[4] is 'nowait'.
+ *    this thread waits for LWP 2 unless argv[4] is 'nowait';
+ *  - 'main-creates': boot({ lwp_pool: 0 }), then three creates from this
+ *    thread, each waited for; says how each create ended (its lid, or its
+ *    error's name and code) and whether the LWP of a failed one is gone.
  */
 import { install_main } from '../fixtures/worker-faults.js';
+
+import type { SysError } from '../../src/sys/index.js';
 
 install_main();
 const sys = await import('../../src/sys/index.js');
@@ -17,6 +22,23 @@ switch (process.argv[2]) {
     sys.boot({ lwp_pool: 0 });
     const lid = sys.lwp_create({ module: lwps, export: process.argv[3]! });
     if (process.argv[4] !== 'nowait') console.log(`waited ${sys.lwp_wait(lid) === lid ? 'it' : '?'}`);
+    break;
+  }
+  case 'main-creates': {
+    sys.boot({ lwp_pool: 0 });
+    for (let n = 1; n <= 3; n++) {
+      let lid: number;
+      try {
+        lid = sys.lwp_create({ module: lwps, export: 'returnsAtOnce' });
+      } catch (e) {
+        const err = e as SysError;
+        // The lid it had: lids grow from 1, LWP 1 is this thread, one per create made.
+        const gone = sys.lwp_snapshot().lwps.every((l) => l.lid === 1 || l.state === 'ZOMB');
+        console.log(`create ${n}: ${err.name} ${err.code}, no LWP left ${gone}`);
+        continue;
+      }
+      console.log(`create ${n}: waited ${sys.lwp_wait(lid) === lid ? 'it' : '?'}`);
+    }
     break;
   }
   default:
