@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { childRun } from './helpers.js';
 
+/** What the main thread's third create prints: its LWP's own two creates (served by lwp0). */
+const LWP_CREATES = 'in LWP: create 1: collected it, died false\nin LWP: create 2: collected it, died false\n';
 const SCENARIO = fileURLToPath(new URL('./scenarios/pool-faults.js', import.meta.url));
 
 function run(args: string[], fault: string, ms = 30_000) {
@@ -32,7 +34,7 @@ test('a create in an LWP whose worker cannot be started ends that LWP as died; l
   const r = await run(['lwp-creates', 'createsTwoAndWaits'], 'lwp0:throw:1');
   assert.equal(r.signal, null, `hung:\n${r.stdout}\n${r.stderr}`);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, 'create 1: collected it, died true\ncreate 2: collected it, died false\nwaited it\nmain done\n', r.stderr);
+  assert.equal(r.stdout, 'in LWP: create 1: collected it, died true\nin LWP: create 2: collected it, died false\nwaited it\nmain done\n', r.stderr);
   assert.doesNotMatch(r.stderr, /panic/, r.stderr);
   assert.match(r.stderr, /no worker could be started for LWP 3/, r.stderr);
 });
@@ -42,5 +44,23 @@ test('lwp_create in the main thread whose worker cannot be started fails with EA
   const r = await run(['main-creates'], 'main:throw:1');
   assert.equal(r.signal, null, `hung:\n${r.stdout}\n${r.stderr}`);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, 'create 1: SysError EAGAIN, no LWP left true\ncreate 2: waited it\ncreate 3: waited it\nmain done\n', r.stderr);
+  assert.equal(r.stdout, 'create 1: SysError EAGAIN, no LWP left true\ncreate 2: waited it\n' + LWP_CREATES + 'create 3: waited it\nmain done\n', r.stderr);
+});
+
+test('boot({ lwp_pool }) whose prestart cannot start lwp0 says so once; the first create starts it', async () => {
+  // The prestart's timer starts lwp0 first: the main thread's first Worker; it throws.
+  const r = await run(['main-creates', '1'], 'main:throw:1');
+  assert.equal(r.signal, null, `hung:\n${r.stdout}\n${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'create 1: waited it\ncreate 2: waited it\n' + LWP_CREATES + 'create 3: waited it\nmain done\n', r.stderr);
+  assert.equal(r.stderr.match(/lwp0 could not be started/g)?.length, 1, r.stderr);
+});
+
+test('a create whose worker started but lwp0 could not be started succeeds; lwp0 is tried again', async () => {
+  // The first create starts LWP 2's worker (Worker 1), then lwp0 (Worker 2: throws).
+  const r = await run(['main-creates', '0'], 'main:throw:2');
+  assert.equal(r.signal, null, `hung:\n${r.stdout}\n${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'create 1: waited it\ncreate 2: waited it\n' + LWP_CREATES + 'create 3: waited it\nmain done\n', r.stderr);
+  assert.equal(r.stderr.match(/lwp0 could not be started/g)?.length, 1, r.stderr);
 });

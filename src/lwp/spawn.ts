@@ -80,7 +80,7 @@ export function lwp0_post(m: Lwp0Request): void {
   // could start it later.
   before_start();
   main_pool().dispatch({ t: 'run', lid: m.lid, module: m.module, exp: m.exp, arg: m.arg });
-  lwp0_start();
+  lwp0_try_start();
 }
 
 /**
@@ -240,10 +240,28 @@ export function kernel_worker_start(module: URL, name: string, settled?: () => v
 /** Starts lwp0 now unless it runs (the first lwp_create, or the timer set at boot). */
 export function lwp0_start(): void { if (lwp0 === undefined && port === undefined) start_lwp0(); }
 
+let saidNoLwp0 = false;
+/**
+ * lwp0_start where a throw (new Worker: resources short) would fail what
+ * does not depend on it: the prestart's timer (an uncaught exception, the
+ * program's end) and a create whose LWP has its worker already (undone
+ * then, under that worker). Said once; the next create (or kernel-thread
+ * request) tries again, and LWPs' requests wait in their channels till then.
+ */
+function lwp0_try_start(): void {
+  try {
+    lwp0_start();
+  } catch (e) {
+    if (saidNoLwp0) return;
+    saidNoLwp0 = true;
+    console.error('ukern: lwp0 could not be started (the next lwp_create tries again):', e);
+  }
+}
+
 on_boot(() => {
   // lwp_pool: 0 asks for no warm worker: nothing starts before the first create, lwp0 included.
   if (!kernel_image().prestart || kernel_image().tunables.lwp_pool === 0 || !is_main_thread()) return;
-  host_setTimeout(() => { lwp0_start(); before_start(); const p = main_pool(); p.prestart(p.size); }, 0).unref();
+  host_setTimeout(() => { lwp0_try_start(); before_start(); const p = main_pool(); p.prestart(p.size); }, 0).unref();
 });
 
 /**

@@ -5,9 +5,11 @@
  *  - 'lwp-creates': boot({ lwp_pool: 0 }), then LWP 2 runs `argv[3]` of
  *    fixtures/pool-faults-lwp.ts (which creates LWPs: lwp0 runs them);
  *    this thread waits for LWP 2 unless argv[4] is 'nowait';
- *  - 'main-creates': boot({ lwp_pool: 0 }), then three creates from this
- *    thread, each waited for; says how each create ended (its lid, or its
- *    error's name and code) and whether the LWP of a failed one is gone.
+ *  - 'main-creates': boot({ lwp_pool: argv[3] or 0 }), three event-loop
+ *    turns (a prestart's timer fires), then three creates from this
+ *    thread, each waited for (the third runs createsTwoAndWaits: lwp0 must
+ *    be up); says how each create ended (its lid, or its error's name and
+ *    code) and whether the LWP of a failed one is gone.
  */
 import { install_main } from '../fixtures/worker-faults.js';
 
@@ -25,11 +27,12 @@ switch (process.argv[2]) {
     break;
   }
   case 'main-creates': {
-    sys.boot({ lwp_pool: 0 });
+    sys.boot({ lwp_pool: Number(process.argv[3] ?? 0) });
+    for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 0));
     for (let n = 1; n <= 3; n++) {
       let lid: number;
       try {
-        lid = sys.lwp_create({ module: lwps, export: 'returnsAtOnce' });
+        lid = sys.lwp_create({ module: lwps, export: n === 3 ? 'createsTwoAndWaits' : 'returnsAtOnce' });
       } catch (e) {
         const err = e as SysError;
         // The lid it had: lids grow from 1, LWP 1 is this thread, one per create made.
