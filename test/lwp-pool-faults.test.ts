@@ -64,3 +64,10 @@ test('a create whose worker started but lwp0 could not be started succeeds; lwp0
   assert.equal(r.stdout, 'create 1: waited it\ncreate 2: waited it\n' + LWP_CREATES + 'create 3: waited it\nmain done\n', r.stderr);
   assert.equal(r.stderr.match(/lwp0 could not be started/g)?.length, 1, r.stderr);
 });
+
+test('a worker that cannot be started after its channel to lwp0 was made leaves no port open in lwp0', async () => {
+  const r = await run(['port-leak'], 'main:throw:3');
+  assert.equal(r.signal, null, `hung:\n${r.stdout}\n${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'create 2: EAGAIN\nlwp0 ports as before: true\nwaited it\nmain done\n', r.stderr);
+});

@@ -256,12 +256,20 @@ export class WorkerPool {
     st[0] = state;
     const lwp0 = this.hooks.lwp0Port?.();
     const transfer: MessagePort[] = lwp0 === undefined ? [port2] : [port2, lwp0];
-    // Not the program's own -e code, --input-type or per-process flags (a worker refuses them).
-    const w = worker_start(new URL(this.trampoline), {
-      workerData: { image: this.image, port: port2, lwp0, state: st },
-      transferList: transfer,
-      name: 'ukern lwp',
-    });
+    let w: Worker;
+    try {
+      // Not the program's own -e code, --input-type or per-process flags (a worker refuses them).
+      w = worker_start(new URL(this.trampoline), {
+        workerData: { image: this.image, port: port2, lwp0, state: st },
+        transferList: transfer,
+        name: 'ukern lwp',
+      });
+    } catch (e) {
+      // The channel to lwp0 is made first, and its other end is lwp0's
+      // already (or on its way): closing this end closes that one too.
+      lwp0?.close();
+      throw e;
+    }
     // Only running LWPs keep the process alive, and the owner's rule for that
     // (spawn.ts) covers them: a worker never does by itself.
     w.unref();

@@ -9,9 +9,12 @@
  *    turns (a prestart's timer fires), then three creates from this
  *    thread, each waited for (the third runs createsTwoAndWaits: lwp0 must
  *    be up); says how each create ended (its lid, or its error's name and
- *    code) and whether the LWP of a failed one is gone.
+ *    code) and whether the LWP of a failed one is gone;
+ *  - 'port-leak': a create from this thread whose Worker throws once lwp0
+ *    runs (UKERN_TEST_WORKER_FAULT=main:throw:3); says whether lwp0 keeps
+ *    as many ports open as before it.
  */
-import { install_main } from '../fixtures/worker-faults.js';
+import { install_main, lwp0_ports } from '../fixtures/worker-faults.js';
 
 import type { SysError } from '../../src/sys/index.js';
 
@@ -42,6 +45,29 @@ switch (process.argv[2]) {
       }
       console.log(`create ${n}: waited ${sys.lwp_wait(lid) === lid ? 'it' : '?'}`);
     }
+    break;
+  }
+  case 'port-leak': {
+    // Create 1 starts LWP 2's worker (Worker 1) and lwp0 (Worker 2); the
+    // fault makes Worker 3 throw: create 2, made while LWP 2 still runs
+    // (its worker busy), needs a new worker.
+    sys.boot({ lwp_pool: 0 });
+    const sab = new SharedArrayBuffer(4);
+    const lid = sys.lwp_create({ module: lwps, export: 'blocksUntil', arg: sab });
+    const before = await lwp0_ports();
+    try {
+      sys.lwp_create({ module: lwps, export: 'returnsAtOnce' });
+      console.log('create 2: made');
+    } catch (e) {
+      console.log(`create 2: ${(e as SysError).code}`);
+    }
+    // Asked after lwp0 was given its end of the failed worker's channel (same parent port).
+    let after = await lwp0_ports();
+    const end = Date.now() + 5_000;
+    while (after !== before && Date.now() < end) after = await lwp0_ports();
+    console.log(`lwp0 ports as before: ${after === before}${after === before ? '' : ` (${before} -> ${after})`}`);
+    Atomics.store(new Int32Array(sab), 0, 1); Atomics.notify(new Int32Array(sab), 0);
+    console.log(`waited ${sys.lwp_wait(lid) === lid ? 'it' : '?'}`);
     break;
   }
   default:
