@@ -384,12 +384,14 @@ async function run(req: RunRequest): Promise<void> {
   const me = running = ++runs;
   lwp_bind(h);
   let flags = 0;
+  let halted = true;
   try {
     // In the try: a panic ends the wait for lwp_continue with EIO, and the
     // LWP then ends here (thrown out of the run, it stayed bound and its
     // worker never reported: the process was held for it for ever).
     lwp_startup(h);
     lwp_halt(); // created LWP_SUSPENDED: wait here for lwp_continue
+    halted = false;
     const mod = loaded.get(req.module) ?? await load(req.module);
     const fn = mod[req.exp];
     if (typeof fn !== 'function') throw new TypeError(`lwp_create: ${req.module} has no function export '${req.exp}'`);
@@ -397,7 +399,8 @@ async function run(req: RunRequest): Promise<void> {
   } catch (e) {
     if (!(e instanceof LwpExit)) {
       flags = LW_THREW;
-      console.error(`ukern: LWP ${req.lid} start function threw:`, e);
+      // Not said to have thrown when the start function never ran (a panic in its wait for lwp_continue).
+      console.error(halted ? `ukern: LWP ${req.lid} ended before its start function ran:` : `ukern: LWP ${req.lid} start function threw:`, e);
     }
   }
   if (running === me) finish(flags);
