@@ -187,8 +187,14 @@ if (isMainThread) {
     await leftover_case('uncaught-await', (r) => { Atomics.store(r, GATE, 1); Atomics.notify(r, GATE); });
   });
 
-  test('an LWP that calls lwp_exit() from a callback while its start function awaits: its worker is retired, and that function never resumes (under the next LWP or alone)', async () => {
+  // As the uncaught case: the retired worker's thread runs on until its
+  // owner ends it, and an event due meanwhile may resume that function
+  // there, with no LWP bound (its syscalls throw LwpExit: lwp-exit-gap),
+  // never under B. Asserting it never resumes at all failed under load
+  // (the owner's terminate came after the gate opened); stopping the
+  // thread at retirement would also stop the microtasks lwp-exit-gap needs.
+  test('an LWP that calls lwp_exit() from a callback while its start function awaits: its worker is retired, and that function never resumes under the next LWP', async () => {
     const gate = (r: Int32Array): void => { Atomics.store(r, GATE, 1); Atomics.notify(r, GATE); };
-    await leftover_case('exit-await', gate, true);
+    await leftover_case('exit-await', gate);
   });
 }
