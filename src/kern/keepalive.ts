@@ -14,7 +14,7 @@
  * takes them in it (`hold_in`). Taken outside any scope, they were ref'd,
  * and an unref'd wait kept the process alive from its second sleep on.
  */
-import { host_setInterval, host_clearInterval } from './host.js';
+import { host_setInterval, host_clearInterval, host_setTimeout } from './host.js';
 import { I32 } from './kmem.js';
 import { H_PANIC } from './hdr.js';
 
@@ -44,15 +44,23 @@ function noop(): void {}
  * waits for the mailbox pump, whose hold kept a process whose clock thread
  * had died alive for good. From its first hold on, a thread watches the
  * panic mark (one Atomics.waitAsync for the thread's life, which holds
- * nothing itself; panic_mark notifies the word); at the panic its holds
- * stop keeping the loop alive, and the process, when this is the main
- * thread, ends with status 70 unless it has one already (as lwp/spawn.ts
- * does when LWPs are left).
+ * nothing itself; panic_mark notifies the word). When it sees the panic,
+ * the process's status becomes 70 unless it has one already (as
+ * lwp/spawn.ts does when LWPs are left), and PANIC_GRACE_MS later the
+ * thread's holds stop keeping the loop alive. Not at once: the waits
+ * pending then are woken with EIO by the same panic (their wake-ups come
+ * as tasks after the mark's), some at a backstop recheck (a send waiting
+ * for room: 100 ms), and a loop let go at the mark ended the process
+ * before they settled, their errors and what the program said of them
+ * never seen. A thread whose waits all settle gives its holds back
+ * meanwhile, and its loop ends then.
  */
 let watching = false;
 let dead = false;
 /** Exit status of a process whose kernel panicked (EX_SOFTWARE, as lwp/sys.ts's). */
 const PANIC_STATUS = 70;
+/** How long a thread's kernel holds outlive the panic it saw: the waits pending then settle first (bounded). */
+export const PANIC_GRACE_MS = 250;
 function watch_panic(): void {
   if (I32.length <= H_PANIC) return; // no kernel memory yet: the next hold looks again
   watching = true;
@@ -61,9 +69,12 @@ function watch_panic(): void {
 }
 function panic_seen(): void {
   if (Atomics.load(I32, H_PANIC) === 0) { watching = false; if (refd > 0) watch_panic(); return; } // (spurious)
+  if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = PANIC_STATUS;
+  host_setTimeout(let_go, PANIC_GRACE_MS).unref();
+}
+function let_go(): void {
   dead = true;
   if (timer !== undefined) { host_clearInterval(timer); timer = undefined; }
-  if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = PANIC_STATUS;
 }
 
 /** A hold scope: whether the holds taken in it are ref'd now, and those pending. */
