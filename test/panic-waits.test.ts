@@ -80,6 +80,18 @@ const rows: Record<string, () => void | Promise<void>> = {
   'Port#events'() { outcome(new Port().events().next()); },
   'Port#receive'() { outcome(new Port().receive()); },
   'Port#messages'() { outcome(new Port().messages().next()); },
+  'Port#send (full)'() {
+    sys.boot({ port_max_events: 4 });
+    const p = new Port();
+    for (let i = 0; i < 4; i++) p.sendSync(1, i);
+    outcome(p.send(1, 9));
+  },
+  'Port#post (full)'() {
+    sys.boot({ port_max_events: 4 });
+    const p = new Port();
+    for (let i = 0; i < 4; i++) p.postSync(i);
+    outcome(p.post(9));
+  },
   kevent_async() { outcome(sys.kevent_async(sys.kqueue(), null, 4, null)); },
   'KQueue#wait'() { outcome(new KQueue().wait()); },
   'KQueue#events'() { outcome(new KQueue().events().next()); },

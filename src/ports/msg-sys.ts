@@ -58,6 +58,7 @@ import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { msg_decode_at, msg_encode_fast, msg_encode_v8 } from './msg-codec.js';
 import { fast_scratch_bytes, fast_scratch_words, fast_is_long_ascii, fast_ascii_bytes, fast_ascii_put } from './msg-fast-enc.js';
 import { sq_never } from '../kern/sleepwait.js';
+import { panic_check } from '../kern/panic.js';
 import { wait_for_room, room_waiter_count, room_wait_owner, room_wait_gone, type SendWaitOptions } from './room.js';
 
 /** portev_source of a message event (outside illumos' PORT_SOURCE_* values, 1..7). */
@@ -417,6 +418,7 @@ export async function msg_room_wait(fd: number, post: () => void, deadline: numb
         // uncount, which takes the port lock).
         if ((gone = room_wait_gone(me, lid))) return sq_never();
         kstat_add(woke === 'timed-out' ? C_ROOM_RECHECKS : C_ROOM_WAKES);
+        panic_check('port_post'); // as room.ts send_room_wait's: else it waited for room for ever
         if (aborted()) throw abortError();
       } finally {
         Atomics.sub(I32, aw, 1);

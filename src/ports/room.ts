@@ -23,6 +23,7 @@ import { sysenter } from '../kern/sysent.js';
 import { hold } from '../kern/keepalive.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { cur } from '../kern/hdr.js';
+import { panic_check } from '../kern/panic.js';
 import { sq_thread_abandoned, sq_never } from '../kern/sleepwait.js';
 import { P, port_lock, port_id_word } from './mem.js';
 import { port_send } from './sys.js';
@@ -116,6 +117,10 @@ export async function send_room_wait(port: number, send: () => void, deadline: n
         // Its LWP is gone: no kernel code (not even the uncount: the port
         // keeps one waiter too many, which costs its takes a wake-up each).
         if ((gone = room_wait_gone(me, lid))) return sq_never();
+        // A panic ends the wait with EIO, as every kernel wait's: the send's
+        // attempt may never meet the mark (a full lane says EAGAIN without
+        // a lock), and it waited for room for ever.
+        panic_check('port_send');
         if (aborted()) throw abortError();
       } finally {
         if (counted && !gone) room_waiter_count(h, port, -1);
