@@ -24,7 +24,7 @@ import { writeSync } from 'node:fs';
 import { subscribe } from 'node:diagnostics_channel';
 import { isMainThread } from 'node:worker_threads';
 import * as sys from 'ukern/sys';
-import { Port, KQueue, Lwp, aio, signals } from 'ukern';
+import { Port, KQueue, Lwp, Timer, aio, signals } from 'ukern';
 import { pipe } from './fixtures/osfd.js';
 import { childRun } from './helpers.js';
 
@@ -132,6 +132,10 @@ const rows: Record<string, () => void | Promise<void>> = {
   'port_get_async in an LWP'() {
     sys.lwp_create({ module: import.meta.url, export: 'portGetInLwp' }, sys.LWP_DETACHED);
   },
+  // A Timer whose expiry is far off: its next() waits for the thread's mailbox pump.
+  'Timer#next'() { outcome(new Timer({ delay: 10_000 }).next()); },
+  'Timer#next (periodic)'() { outcome(new Timer({ delay: 10_000, interval: 10_000 }).next()); },
+  'Timer iterator'() { outcome(new Timer({ delay: 10_000, interval: 10_000 })[Symbol.asyncIterator]().next()); },
 };
 /** Rows whose wait is in an LWP (it says so itself), or where nothing waits (only the process's end is asserted). */
 const inLwp = new Set(['port_get_async in an LWP']);

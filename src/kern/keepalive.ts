@@ -42,25 +42,29 @@ function noop(): void {}
  * A panic lets go of the event loop. Waits that enter the kernel again fail
  * with EIO, but one that never does holds on for ever: a Timer's next()
  * waits for the mailbox pump, whose hold kept a process whose clock thread
- * had died alive for good. From its first hold on, a thread watches the
- * panic mark (one Atomics.waitAsync for the thread's life, which holds
- * nothing itself; panic_mark notifies the word). When it sees the panic,
- * the process's status becomes 70 unless it has one already (as
- * lwp/spawn.ts does when LWPs are left), and PANIC_GRACE_MS later the
- * thread's holds stop keeping the loop alive. Not at once: the waits
- * pending then are woken with EIO by the same panic (their wake-ups come
- * as tasks after the mark's), some at a backstop recheck (a send waiting
- * for room: 100 ms), and a loop let go at the mark ended the process
- * before they settled, their errors and what the program said of them
- * never seen. A thread whose waits all settle gives its holds back
- * meanwhile, and its loop ends then.
+ * had died alive for good. From its first hold on (or its first
+ * on_panic_seen), a thread watches the panic mark (one Atomics.waitAsync
+ * for the thread's life, which holds nothing itself; panic_mark notifies
+ * the word). When it sees the panic, the process's status becomes 70
+ * unless it has one already (as lwp/spawn.ts does when LWPs are left), the
+ * on_panic_seen listeners run (what waits outside the kernel fails with
+ * EIO there), and PANIC_GRACE_MS later the thread's holds stop keeping the
+ * loop alive. Not at once: the waits pending then are woken with EIO by
+ * the same panic (their wake-ups come as tasks after the mark's), some at
+ * a backstop recheck (a send waiting for room: 100 ms), and a loop let go
+ * at the mark ended the process before they settled, their errors and
+ * what the program said of them never seen. A thread whose waits all
+ * settle gives its holds back meanwhile, and its loop ends then.
  */
 let watching = false;
 let dead = false;
+/** This thread has seen the panic (on_panic_seen listeners ran). */
+let met = false;
 /** Exit status of a process whose kernel panicked (EX_SOFTWARE, as lwp/sys.ts's). */
 const PANIC_STATUS = 70;
 /** How long a thread's kernel holds outlive the panic it saw: the waits pending then settle first (bounded). */
 export const PANIC_GRACE_MS = 250;
+const listeners = new Set<() => void>();
 function watch_panic(): void {
   if (I32.length <= H_PANIC) return; // no kernel memory yet: the next hold looks again
   watching = true;
@@ -68,13 +72,35 @@ function watch_panic(): void {
   if (r.async) void r.value.then(panic_seen); else panic_seen();
 }
 function panic_seen(): void {
-  if (Atomics.load(I32, H_PANIC) === 0) { watching = false; if (refd > 0) watch_panic(); return; } // (spurious)
+  if (Atomics.load(I32, H_PANIC) === 0) { watching = false; if (refd > 0 || listeners.size > 0) watch_panic(); return; } // (spurious)
+  met = true;
   if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = PANIC_STATUS;
+  for (const fn of [...listeners]) panic_tell_one(fn);
   host_setTimeout(let_go, PANIC_GRACE_MS).unref();
 }
 function let_go(): void {
   dead = true;
   if (timer !== undefined) { host_clearInterval(timer); timer = undefined; }
+}
+function panic_tell_one(fn: () => void): void {
+  if (!listeners.delete(fn)) return;
+  try { fn(); } catch (e) { queueMicrotask(() => { throw e; }); }
+}
+
+/**
+ * Calls `fn` once when this thread sees the kernel panicked (from the
+ * watch's task; when the kernel is panicked already, from a microtask, or
+ * even before this returns): for a wait that never enters the kernel again
+ * (a Timer's next(), waiting for the mailbox pump), which must fail with
+ * the panic's EIO as every kernel wait does. Returns the function that
+ * forgets `fn` (the wait settled otherwise). Holds nothing: the wait's own
+ * holds keep the loop alive.
+ */
+export function on_panic_seen(fn: () => void): () => void {
+  listeners.add(fn);
+  if (met) queueMicrotask(() => { panic_tell_one(fn); });
+  else if (!watching) watch_panic();
+  return () => { listeners.delete(fn); };
 }
 
 /** A hold scope: whether the holds taken in it are ref'd now, and those pending. */

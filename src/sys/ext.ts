@@ -9,7 +9,8 @@
 export { copyin_fields, copyin_array, arg_type, ArgRangeError, ArgTypeError, ArgValueError } from '../kern/copyin.js';
 export { SysError, AbortError, KernelPanicError, KernelLayoutError, KernelAssertionError, type ErrnoCode } from '../kern/errno.js';
 export { ns_to_ts, ms_to_ts, ts_add_ms, TIME_SEC_MAX, type Timespec, type Itimerspec } from '../kern/time.js';
-export { hold_scope, type Hold, type HoldScope } from '../kern/keepalive.js';
+export { hold_scope, on_panic_seen, type Hold, type HoldScope } from '../kern/keepalive.js';
+export { panic_error } from '../kern/panic.js';
 export type { BootOptions } from '../kern/options.js';
 export { thread_notify_ref } from '../timers/sigev-thread.js';
 export { module_href } from '../lwp/module-href.js';

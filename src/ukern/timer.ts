@@ -8,7 +8,7 @@
  *   for await (const { expirations, overrun } of t) { ... } // one item per delivery (untaken ones fold)
  *   t.close();                                            // or `using t = new Timer(...)`
  */
-import { arg_type, ArgRangeError, AbortError, SysError, copyin_fields, thread_notify_ref, ms_to_ts } from '../sys/ext.js';
+import { arg_type, ArgRangeError, AbortError, SysError, copyin_fields, thread_notify_ref, ms_to_ts, on_panic_seen, panic_error } from '../sys/ext.js';
 import { wait_options, abort_check, timeout_signal, type WaitOptions } from './waitopts.js';
 import { step_iterator, more, end } from './iter.js';
 import { bool_opt, int_arg, INT32_MIN, INT32_MAX } from './args.js';
@@ -224,22 +224,40 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
    * `signal` aborts first. A delivery is handed to one waiter, which is
    * taken off the list as it is handed, so an abort after it finds the
    * waiter gone and the delivery stands: none is lost to an abort.
+   *
+   * A kernel panic rejects it with the panic's EIO (KernelPanicError), as
+   * every wait that enters the kernel fails: this one waits for the
+   * thread's mailbox pump, which no expiry will wake again (the clock
+   * thread may be the one that died), and it never settled.
    */
   #wait(signal: AbortSignal | undefined): Promise<TimerExpiry | undefined | typeof ABORTED> {
     if (signal?.aborted === true) return Promise.resolve(ABORTED);
-    return new Promise((res) => {
+    return new Promise((res, rej) => {
       const w = (r: IteratorResult<TimerExpiry>): void => {
         signal?.removeEventListener('abort', onAbort);
+        forget();
         res(r.done === true ? undefined : r.value);
       };
-      const onAbort = (): void => {
+      /** Takes this waiter off the list; false when it was handed a delivery already. */
+      const leave = (): boolean => {
         const i = this.#waiters.indexOf(w);
-        if (i < 0) return; // handed a delivery already
+        if (i < 0) return false;
         this.#waiters.splice(i, 1);
+        return true;
+      };
+      const onAbort = (): void => {
+        if (!leave()) return;
+        forget();
         res(ABORTED);
       };
       this.#waiters.push(w);
       signal?.addEventListener('abort', onAbort, { once: true });
+      // Last: a kernel panicked already calls it at once.
+      const forget = on_panic_seen(() => {
+        if (!leave()) return;
+        signal?.removeEventListener('abort', onAbort);
+        rej(panic_error('Timer.next'));
+      });
     });
   }
 
