@@ -129,6 +129,28 @@ const rows: Record<string, () => void | Promise<void>> = {
     const [r] = pipe();
     outcome(aio.read(r, new Uint8Array(new SharedArrayBuffer(4)), 0));
   },
+  // An LWP alive outside the kernel: the booting thread holds the process for it.
+  'lwp_wait_async (LWP outside the kernel)'() {
+    const lid = sys.lwp_create({ module: import.meta.url, export: 'outsideKernel' });
+    outcome(sys.lwp_wait_async(lid));
+  },
+  'Lwp#wait (LWP outside the kernel)'() {
+    outcome(Lwp.create({ module: import.meta.url, export: 'outsideKernel' }).wait());
+  },
+  'no wait (LWP outside the kernel)'() {
+    sys.lwp_create({ module: import.meta.url, export: 'outsideKernel' }, sys.LWP_DETACHED);
+  },
+  // The program's own ref'd timer still keeps the process alive: only the kernel's holds go at a panic.
+  'no wait (LWP outside the kernel, a timer of the program pending)'() {
+    sys.lwp_create({ module: import.meta.url, export: 'outsideKernel' }, sys.LWP_DETACHED);
+    setTimeout(() => { say('own timer ran'); }, 1500);
+  },
+  async 'no wait (LWP spinning outside the kernel)'() {
+    const sab = new SharedArrayBuffer(4);
+    sys.lwp_create({ module: import.meta.url, export: 'spinsOutsideKernel', arg: sab }, sys.LWP_DETACHED);
+    const end = Date.now() + 20_000;
+    while (Atomics.load(new Int32Array(sab), 0) === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 1));
+  },
   'port_get_async in an LWP'() {
     sys.lwp_create({ module: import.meta.url, export: 'portGetInLwp' }, sys.LWP_DETACHED);
   },

@@ -43,6 +43,7 @@ import { fileURLToPath } from 'node:url';
 import { I32 } from '../kern/kmem.js';
 import { panicked } from '../kern/hdr.js';
 import { panic_mark } from '../kern/panic.js';
+import { on_panic_seen, PANIC_GRACE_MS } from '../kern/keepalive.js';
 import { kernel_image, kernel_text_share, on_boot } from '../kern/boot.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { P, curproc } from '../kern/proc.js';
@@ -299,4 +300,23 @@ function start_lwp0(): void {
   // After the listener: adding a 'message' listener refs the worker again.
   lwp0.unref();
   if (lwp0Ends.length > 0) send_lwp0_ends();
+  on_panic_seen(lwp0_panic_seen);
+}
+
+/**
+ * The booting thread saw a panic (kern/keepalive.ts watches the mark): it
+ * looks at its hold on lwp0 again, PANIC_GRACE_MS later. It looked only
+ * when lwp0 or a pool said something, and a panic raised in another thread
+ * (a kernel thread's death, an LWP's panic) while LWPs lived outside the
+ * kernel (plain JS, awaiting something not in the kernel) brought nothing
+ * more from them: the process stayed alive for ever. Not at once: the
+ * workers' own report of the panic (the line of an LWP that died in a
+ * lock, an LWP's EIO it prints) comes through this thread's event loop,
+ * and a process let go at the mark ended before it did; within the grace
+ * a worker that ends is reaped (its output drained first), which looks
+ * again by itself. Only the kernel's hold goes: a ref'd handle of the
+ * program's own still keeps the process alive.
+ */
+function lwp0_panic_seen(): void {
+  host_setTimeout(lwp0_refresh, PANIC_GRACE_MS).unref();
 }
