@@ -35,7 +35,14 @@ function more(): void {
     if (!watching) watch_panic();
   }
 }
-function less(): void { if (--refd === 0 && timer !== undefined) { host_clearInterval(timer); timer = undefined; } }
+function less(): void {
+  if (--refd !== 0) return;
+  if (timer !== undefined) { host_clearInterval(timer); timer = undefined; }
+  // The last hold went (a wait failed with the panic's EIO) before the
+  // watch's task came: the thread sees the panic now, or its loop could end
+  // first, with the status the panic gives never set.
+  if (watching && !met && I32.length > H_PANIC && Atomics.load(I32, H_PANIC) !== 0) panic_seen();
+}
 function noop(): void {}
 
 /*
@@ -73,6 +80,7 @@ function watch_panic(): void {
 }
 function panic_seen(): void {
   if (Atomics.load(I32, H_PANIC) === 0) { watching = false; if (refd > 0 || listeners.size > 0) watch_panic(); return; } // (spurious)
+  if (met) return; // seen already (less(), at the last hold's release)
   met = true;
   if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = PANIC_STATUS;
   for (const fn of [...listeners]) panic_tell_one(fn);
