@@ -10,9 +10,9 @@
  *     descriptor yet (connecting) is refused: watch it after 'connect';
  *   - an `fs.promises.FileHandle` (its `fd`);
  *   - a `ChildProcess` (its `pid`), for 'proc';
- *   - a path (a string or URL), for 'vnode' only: the caller opens it
- *     read-only and owns that descriptor (the class closes it when the
- *     watch ends).
+ *   - a path (a string or URL), for 'vnode' only: the class opens it
+ *     read-only, without blocking (a FIFO's open does not wait for a
+ *     writer), and owns that descriptor (it closes it when the watch ends).
  *
  * Node keeps reading a socket it owns: libuv reads what arrives into the
  * stream's buffer (up to its highWaterMark, also while the stream is
@@ -24,7 +24,7 @@
  * LWP. Node's writes and the kernel's EVFILT_WRITE do not interfere, and
  * EVFILT_WRITE works on any socket.
  */
-import { openSync } from 'node:fs';
+import { openSync, constants as F } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Socket, Server } from 'node:net';
 import type { Socket as DgramSocket } from 'node:dgram';
@@ -63,7 +63,10 @@ export function resolve_target(target: unknown, kind: string, where: string): Re
   if (typeof target === 'string' || target instanceof URL) {
     if (kind !== 'vnode') arg_type(where, `a path can only be watched for 'vnode', not '${kind}'`);
     const path = typeof target === 'string' ? target : fileURLToPath(target);
-    const fd = openSync(path, 'r');
+    // O_NONBLOCK: read-only open of a FIFO waits for a writer, for ever if
+    // none comes; the watch needs only the inode. O_NOCTTY: a terminal
+    // named by path never becomes the process's controlling terminal.
+    const fd = openSync(path, F.O_RDONLY | F.O_NONBLOCK | F.O_NOCTTY);
     return { ident: fd, opened: fd };
   }
   if (typeof target !== 'object' || target === null) arg_type(where, `target must be a number, a path or an object of Node's with a descriptor or pid, got ${target === null ? 'null' : typeof target}`);
