@@ -27,7 +27,7 @@
 import { openSync, constants as F } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Socket, Server } from 'node:net';
-import type { Socket as DgramSocket } from 'node:dgram';
+import { Socket as DgramSocketClass, type Socket as DgramSocket } from 'node:dgram';
 import type { FileHandle } from 'node:fs/promises';
 import type { ChildProcess } from 'node:child_process';
 import { arg_type, ArgValueError } from '../sys/ext.js';
@@ -45,10 +45,28 @@ function int_of(v: unknown, what: string, where: string): number {
   return v;
 }
 
+/**
+ * A dgram.Socket's libuv handle, without its `_handle` getter: that one is
+ * deprecated (DEP0112) and printed a DeprecationWarning at the first watch.
+ * The handle is in the socket's state object, under a symbol of Node's own
+ * ('state symbol', lib/internal/dgram.js); `_handle` is the fallback.
+ */
+function dgram_handle(t: DgramSocket): unknown {
+  const k = Object.getOwnPropertySymbols(t).find((s) => s.description === 'state symbol');
+  const state = k === undefined ? undefined : (t as unknown as Record<symbol, unknown>)[k];
+  if (typeof state === 'object' && state !== null && 'handle' in state) return (state as { handle?: unknown }).handle;
+  return (t as unknown as { _handle?: unknown })._handle;
+}
+
 /** The descriptor of a socket-like object's libuv handle, or undefined when it is not one. */
 function handle_fd(t: object): unknown {
+  if (t instanceof DgramSocketClass) return fd_of_handle(dgram_handle(t));
   if (!('_handle' in t)) return undefined;
-  const h = (t as { _handle?: unknown })._handle;
+  return fd_of_handle((t as { _handle?: unknown })._handle);
+}
+
+/** A libuv handle's descriptor; -1 when there is no handle (closed) or it has none. */
+function fd_of_handle(h: unknown): unknown {
   if (h === null || h === undefined) return -1;
   return typeof h === 'object' && 'fd' in h ? (h as { fd?: unknown }).fd : -1;
 }
