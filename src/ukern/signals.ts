@@ -13,7 +13,7 @@
  * signal waits for its next kernel entry.
  */
 import {
-  sigaction, sigprocmask, sigwaitinfo_async, sigemptyset, sigaddset, sigismember, kill as sys_kill,
+  sigaction, sigprocmask, sigwaitinfo_async, sigemptyset, sigaddset, sigismember, kill as sys_kill, lwp_self,
   SIG_BLOCK, SIG_UNBLOCK, SIG_DFL, SA_RESTART, SIGRTMIN, SIGRTMAX, NSIG,
   type siginfo_t, type sigaction_t, type sigset_t,
 } from '../sys/index.js';
@@ -122,11 +122,61 @@ export interface SignalsOptions {
 }
 
 /**
+ * This thread's signals() iterators that run, per signal they block: how
+ * many, and whether the first of them blocked it (it was not blocked
+ * before). The last of them to end unblocks it, not the first: an iterator
+ * that ended while another of the same signal ran unblocked it under the
+ * other, whose signal, sent between two of its steps, then ran its default
+ * action (the process ended) instead of waiting for its next step.
+ */
+const iter_blocks = new Map<number, { count: number; added: boolean }>();
+/**
+ * The LWP whose iterators iter_blocks counts. A signal mask is an LWP's,
+ * and a pooled worker thread runs LWP after LWP with this module loaded:
+ * the counts of an LWP that ended with an iterator running are not the
+ * next one's (lids are never reused), which would otherwise find its
+ * signal counted, not record that it blocked it, and leave it blocked.
+ */
+let iter_lid = 0;
+
+/** iter_blocks, of the calling LWP. */
+function lwp_iter_blocks(): Map<number, { count: number; added: boolean }> {
+  const lid = lwp_self();
+  if (lid !== iter_lid) { iter_blocks.clear(); iter_lid = lid; }
+  return iter_blocks;
+}
+
+/** An iterator of `set` starts: blocks it, counting each signal. */
+function iter_block(set: sigset_t): void {
+  const iter_blocks = lwp_iter_blocks();
+  const before = sigprocmask(SIG_BLOCK, set);
+  for (const s of set.toArray()) {
+    const e = iter_blocks.get(s);
+    if (e !== undefined) e.count++;
+    else iter_blocks.set(s, { count: 1, added: !sigismember(before, s) });
+  }
+}
+
+/** An iterator of `set` ends: unblocks the signals it was the last to block that were not blocked before the first. */
+function iter_unblock(set: sigset_t): void {
+  const iter_blocks = lwp_iter_blocks();
+  const added = sigemptyset();
+  for (const s of set.toArray()) {
+    const e = iter_blocks.get(s);
+    if (e === undefined || --e.count > 0) continue;
+    iter_blocks.delete(s);
+    if (e.added) sigaddset(added, s);
+  }
+  sigprocmask(SIG_UNBLOCK, added);
+}
+
+/**
  * An async iterator of the signals of `sigs` this thread accepts, as
  * sigwaitinfo takes them: they are blocked in this thread while it runs
  * (so that they wait for it rather than run handlers), and unblocked again
  * when the iteration ends (`break`, `return()`, an abort), except those
- * that were blocked before.
+ * that were blocked before, and those another of this thread's iterators
+ * still runs for (the last to end unblocks them).
  */
 export function signals(sigs: readonly SignalLike[], options?: SignalsOptions): AsyncGenerator<siginfo_t, void, undefined> {
   // Arguments are checked at the call, not at the first next().
@@ -135,17 +185,14 @@ export function signals(sigs: readonly SignalLike[], options?: SignalsOptions): 
   if (signal !== undefined && !(signal instanceof AbortSignal)) arg_type('signals', 'options.signal must be an AbortSignal');
   // Blocked at the first step, as a generator body would: an iterator made
   // and never iterated (never returned either) must not leave them blocked.
-  let before: sigset_t | undefined;
+  let blocked = false;
   // return() with a step pending ends it at once (ukern/iter.ts), not at
   // the next of these signals, which may never come: the mask is put back then.
   return step_iterator(async (sig) => {
-    before ??= sigprocmask(SIG_BLOCK, set);
+    if (!blocked) { iter_block(set); blocked = true; }
     return more(await sigwaitinfo_async(set, { signal: sig }));
   }, signal, () => {
-    if (before === undefined) return;
-    const added = sigemptyset();
-    for (const s of set.toArray()) if (!sigismember(before, s)) sigaddset(added, s);
-    sigprocmask(SIG_UNBLOCK, added);
+    if (blocked) iter_unblock(set);
   });
 }
 
