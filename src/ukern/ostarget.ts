@@ -9,7 +9,8 @@
  *     one `process.binding`-free way to it). A socket that has no
  *     descriptor yet (connecting) is refused: watch it after 'connect';
  *   - an `fs.promises.FileHandle` (its `fd`);
- *   - a `ChildProcess` (its `pid`), for 'proc';
+ *   - a `ChildProcess` (its `pid`), for 'proc'; ESRCH once it has exited
+ *     (Node reaped it: its pid may name another process by now);
  *   - a path (a string or URL), for 'vnode' only: the class opens it
  *     read-only, without blocking (a FIFO's open does not wait for a
  *     writer), and owns that descriptor (it closes it when the watch ends).
@@ -29,8 +30,8 @@ import { fileURLToPath } from 'node:url';
 import type { Socket, Server } from 'node:net';
 import { Socket as DgramSocketClass, type Socket as DgramSocket } from 'node:dgram';
 import type { FileHandle } from 'node:fs/promises';
-import type { ChildProcess } from 'node:child_process';
-import { arg_type, ArgValueError } from '../sys/ext.js';
+import { ChildProcess } from 'node:child_process';
+import { arg_type, ArgValueError, SysError } from '../sys/ext.js';
 
 /** What can be watched: an OS descriptor or pid, or an object of Node's that has one, or a path ('vnode'). */
 export type OsTarget = number | Socket | Server | DgramSocket | FileHandle | ChildProcess | string | URL;
@@ -74,9 +75,10 @@ function fd_of_handle(h: unknown): unknown {
 /**
  * Resolves `target` for `kind` ('proc' takes pids; 'vnode' also paths,
  * opened here). Argument errors (ERR_INVALID_ARG_TYPE / _VALUE) for what
- * it cannot use; the kernel says EBADF / ESRCH for numbers.
+ * it cannot use; the kernel says EBADF / ESRCH for numbers. `ending`: for
+ * ending a watch (unwatch), which takes an exited ChildProcess's pid.
  */
-export function resolve_target(target: unknown, kind: string, where: string): ResolvedTarget {
+export function resolve_target(target: unknown, kind: string, where: string, ending = false): ResolvedTarget {
   if (typeof target === 'number') return { ident: int_of(target, 'the target', where), opened: -1 };
   if (typeof target === 'string' || target instanceof URL) {
     if (kind !== 'vnode') arg_type(where, `a path can only be watched for 'vnode', not '${kind}'`);
@@ -90,7 +92,14 @@ export function resolve_target(target: unknown, kind: string, where: string): Re
   if (typeof target !== 'object' || target === null) arg_type(where, `target must be a number, a path or an object of Node's with a descriptor or pid, got ${target === null ? 'null' : typeof target}`);
   if (kind === 'proc') {
     if (!('pid' in target)) arg_type(where, 'a \'proc\' target must be a pid or a ChildProcess');
-    return { ident: int_of((target as { pid?: unknown }).pid, 'ChildProcess', where), opened: -1 };
+    const pid = int_of((target as { pid?: unknown }).pid, 'ChildProcess', where);
+    // Node has reaped it ('exit' was emitted): its pid is free, and may
+    // name another process by now, which the watch would then report on.
+    // (Ending a watch made while it ran still names it by that pid.)
+    if (!ending && target instanceof ChildProcess && (target.exitCode !== null || target.signalCode !== null)) {
+      throw new SysError('ESRCH', 'kevent', `${where}: ChildProcess ${pid} has exited; its pid may name another process now`);
+    }
+    return { ident: pid, opened: -1 };
   }
   const hfd = handle_fd(target);
   if (hfd !== undefined) return { ident: int_of(hfd, 'the socket', where), opened: -1 };
