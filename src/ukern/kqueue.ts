@@ -7,7 +7,7 @@
 // (kern/kmem.ts LayoutTable), and every kernel thread loads the whole facade.
 import {
   kqueue, kevent, kevent_async, close as sys_close, EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE,
-  EVFILT_USER, EVFILT_READ, EVFILT_WRITE, EVFILT_EXCEPT, EVFILT_VNODE, EVFILT_PROC, NOTE_TRIGGER, type kevent_t,
+  EVFILT_USER, EVFILT_READ, EVFILT_WRITE, EVFILT_EXCEPT, EVFILT_VNODE, EVFILT_PROC, NOTE_TRIGGER, EV_ONESHOT, type kevent_t,
 } from '../sys/index.js';
 import { SysError, copyin_fields, copyin_array, arg_type, ArgValueError, type Timespec } from '../sys/ext.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions } from './waitopts.js';
@@ -101,7 +101,8 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
   /**
    * Registers (EV_ADD) a knote on what a Node program holds — a descriptor
    * number, a socket, a FileHandle, a ChildProcess ('proc'), a path
-   * ('vnode': opened read-only here, closed when the watch ends) — for
+   * ('vnode': opened read-only here, closed when the watch ends: at
+   * unwatch(), close(), or an EV_ONESHOT watch's event this object takes) — for
    * `kind`; options as {@link register} (NOTE_* in `fflags`, NOTE_LOWAT's
    * amount in `data`). Returns the ident the events will carry. Limits:
    * ukern/ostarget.ts (Node reads the sockets it owns: accept with
@@ -170,7 +171,7 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
   waitSync(opts?: KQueueWaitOptions): kevent_t[] {
     const o = waitOpts(opts, 'kevent');
     abort_check(o.signal);
-    return kevent(this.fd, null, o.max, o.ts);
+    return this.#ended_watches(kevent(this.fd, null, o.max, o.ts));
   }
 
   /**
@@ -181,7 +182,25 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
   async wait(opts?: KQueueWaitOptions): Promise<kevent_t[]> {
     const o = waitOpts(opts, 'kevent_async');
     abort_check(o.signal);
-    return this.hold(() => kevent_async(this.fd, null, o.max, o.ts, { signal: o.signal }));
+    return this.#ended_watches(await this.hold(() => kevent_async(this.fd, null, o.max, o.ts, { signal: o.signal })));
+  }
+
+  /**
+   * A path's watch registered EV_ONESHOT ends at its event (the kernel
+   * deletes the knote as it returns it): the descriptor opened for the path
+   * is closed then, as at unwatch(). Before, it stayed open until the
+   * kqueue was closed, one more per watch a program re-armed after each
+   * event. (An event taken through ukern/sys, not through this object,
+   * leaves it to unwatch() or close().)
+   */
+  #ended_watches(evs: kevent_t[]): kevent_t[] {
+    if (this.#opened.size === 0) return evs;
+    for (const ev of evs) {
+      if ((ev.flags & EV_ONESHOT) === 0 || ev.filter !== EVFILT_VNODE) continue;
+      const key = `${ev.filter}:${ev.ident}`;
+      if (this.#opened.get(key) === ev.ident) this.#swap_opened(key, -1);
+    }
+    return evs;
   }
 
   /**
