@@ -21,9 +21,13 @@
  * EVFILT_READ sees the socket drained. To read a socket's bytes from an
  * LWP instead, never let Node read it: accept it with
  * `net.createServer({ pauseOnConnect: true })` (Node's own documented way:
- * "no data will be read from its handle") and read its descriptor in the
- * LWP. Node's writes and the kernel's EVFILT_WRITE do not interfere, and
- * EVFILT_WRITE works on any socket.
+ * "no data will be read from its handle"), or, for a client socket, call
+ * `socket.pause()` before its 'connect' (Node starts reading a connected
+ * socket only when it is not paused), and read its descriptor (the ident
+ * `watch` returns) in the LWP; add no 'data' or 'readable' listener, which
+ * would start Node's reads, and destroy the socket when done. Node's
+ * writes and the kernel's EVFILT_WRITE do not interfere, and EVFILT_WRITE
+ * works on any socket.
  */
 import { openSync, constants as F } from 'node:fs';
 import { fileURLToPath } from 'node:url';
