@@ -16,7 +16,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { accessSync, constants as F, writeFileSync } from 'node:fs';
-import { KQueue, NOTE_EXIT, EVFILT_PROC, EVFILT_READ } from 'ukern';
+import { KQueue, Port, NOTE_EXIT, EVFILT_PROC, EVFILT_READ, POLLIN } from 'ukern';
+import type { Socket } from 'node:net';
 import { within } from './helpers.js';
 
 test('watch(exited ChildProcess, "proc") is ESRCH (exited, killed); a running one reports its exit status', async () => {
@@ -57,6 +58,24 @@ test('unwatch(ChildProcess, "proc") after its exit still ends the watch made whi
     assert.throws(() => kq.unwatch(child, 'proc'), { code: 'ENOENT' });
   } finally {
     kq.close();
+  }
+});
+
+test('a ChildProcess for a descriptor kind is ERR_INVALID_ARG_TYPE naming \'proc\' (it is no socket); its stdio streams are watched', async () => {
+  const kq = new KQueue();
+  const port = new Port();
+  const child = spawn('/bin/sh', ['-c', 'read x'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  try {
+    for (const kind of ['read', 'write', 'except', 'vnode'] as const) {
+      assert.throws(() => kq.watch(child, kind), (e: Error & { code?: string }) => e.code === 'ERR_INVALID_ARG_TYPE' && /'proc'/.test(e.message) && !/socket has no descriptor/.test(e.message), kind);
+    }
+    assert.throws(() => port.associate(child as unknown as number, POLLIN), { code: 'ERR_INVALID_ARG_TYPE' });
+    const w = kq.watch(child.stdin as unknown as Socket, 'write'); // a net.Socket (typed Writable)
+    assert.ok((await within(kq.wait({ timeout: 5000 }), 6000, 'stdin writable')).some((e) => e.ident === w));
+  } finally {
+    kq.close(); port.close();
+    child.stdin!.end('\n');
+    await once(child, 'exit');
   }
 });
 

@@ -105,6 +105,9 @@ export function resolve_target(target: unknown, kind: string, where: string, end
     }
     return { ident: pid, opened: -1 };
   }
+  // Its _handle is the process's, which has no descriptor: that was
+  // "the socket has no descriptor (got -1)", for an object that is no socket.
+  if (target instanceof ChildProcess) arg_type(where, `a ChildProcess is watched for 'proc' (its pid), not '${kind}': its stdin, stdout and stderr are the sockets`);
   const hfd = handle_fd(target);
   if (hfd !== undefined) return { ident: int_of(hfd, 'the socket', where), opened: -1 };
   if ('fd' in target) return { ident: int_of((target as { fd?: unknown }).fd, 'the FileHandle', where), opened: -1 };
