@@ -13,17 +13,12 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkerPool } from '../src/lwp/pool.js';
 import type { KernelImage } from '../src/kern/boot.js';
+import { until as wait_until } from './helpers.js';
 
 const TRAMPOLINE = new URL('./fixtures/pool-trampoline.js', import.meta.url).href;
 const hooks = { reap: () => { /* none die here */ }, changed: () => { /* no gauges */ } };
 
-async function until(what: string, cond: () => boolean): Promise<void> {
-  const end = Date.now() + 20_000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+const until = (what: string, cond: () => boolean): Promise<void> => wait_until(cond, 20_000, what);
 
 const uncloneable = { f: (): void => { /* a function: DataCloneError */ } };
 

@@ -14,16 +14,11 @@ import assert from 'node:assert/strict';
 import { MessageChannel } from 'node:worker_threads';
 import { WorkerPool } from '../src/lwp/pool.js';
 import type { KernelImage } from '../src/kern/boot.js';
+import { until as wait_until } from './helpers.js';
 
 const TRAMPOLINE = new URL('./fixtures/pool-trampoline.js', import.meta.url).href;
 
-async function until(what: string, cond: () => boolean): Promise<void> {
-  const end = Date.now() + 20_000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+const until = (what: string, cond: () => boolean): Promise<void> => wait_until(cond, 20_000, what);
 
 test('a refill or prestart whose worker cannot be started throws nowhere; the next dispatch refills', async () => {
   let failing = true, asked = 0;

@@ -9,17 +9,12 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkerPool } from '../src/lwp/pool.js';
 import type { KernelImage } from '../src/kern/boot.js';
+import { until as wait_until } from './helpers.js';
 
 const TRAMPOLINE = new URL('./fixtures/pool-trampoline.js', import.meta.url).href;
 
 /** Waits (event loop turning, 20 s deadline) until cond() holds. */
-async function until(what: string, cond: () => boolean): Promise<void> {
-  const end = Date.now() + 20_000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+const until = (what: string, cond: () => boolean): Promise<void> => wait_until(cond, 20_000, what);
 
 test('a create runs on the idle worker that ran an LWP last; the surplus retired is the coldest', async () => {
   const pool = new WorkerPool({} as KernelImage, TRAMPOLINE, 3, 0, { reap: () => { /* none die here */ }, changed: () => { /* no gauges */ } });
