@@ -18,7 +18,8 @@ import {
   type siginfo_t, type sigaction_t, type sigset_t,
 } from '../sys/index.js';
 import { arg_type, ArgRangeError, copyin_fields } from '../sys/ext.js';
-import { int_arg, INT32_MIN, INT32_MAX } from './args.js';
+import { int_arg, bool_opt, INT32_MIN, INT32_MAX } from './args.js';
+import { Refs } from './refs.js';
 import { constants } from 'node:os';
 import { step_iterator, more } from './iter.js';
 
@@ -119,6 +120,8 @@ export function onSignal(sig: SignalLike, listener: SignalListener, options?: On
 export interface SignalsOptions {
   /** Ends the iteration: the pending `next()` rejects with an AbortError. */
   signal?: AbortSignal;
+  /** false: a pending `next()` does not keep the process alive (as `timers/promises`' `{ ref: false }`). Default true. */
+  ref?: boolean;
 }
 
 /**
@@ -181,8 +184,11 @@ function iter_unblock(set: sigset_t): void {
 export function signals(sigs: readonly SignalLike[], options?: SignalsOptions): AsyncGenerator<siginfo_t, void, undefined> {
   // Arguments are checked at the call, not at the first next().
   const set = set_of(sigs, 'signals');
-  const signal = options === undefined ? undefined : copyin_fields(options, ['signal'], 'options', 'signals').signal;
+  const o: { signal?: unknown; ref?: unknown } = options === undefined ? {} : copyin_fields(options, ['signal', 'ref'], 'options', 'signals');
+  const signal = o.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) arg_type('signals', 'options.signal must be an AbortSignal');
+  // Each step's wait keeps the process alive unless { ref: false } (ukern/refs.ts).
+  const refs = new Refs(bool_opt(o.ref, 'options.ref', 'signals') !== false);
   // Blocked at the first step, as a generator body would: an iterator made
   // and never iterated (never returned either) must not leave them blocked.
   let blocked = false;
@@ -190,7 +196,7 @@ export function signals(sigs: readonly SignalLike[], options?: SignalsOptions): 
   // the next of these signals, which may never come: the mask is put back then.
   return step_iterator(async (sig) => {
     if (!blocked) { iter_block(set); blocked = true; }
-    return more(await sigwaitinfo_async(set, { signal: sig }));
+    return more(await refs.wait(() => sigwaitinfo_async(set, { signal: sig })));
   }, signal, () => {
     if (blocked) iter_unblock(set);
   });
