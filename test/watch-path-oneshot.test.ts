@@ -59,3 +59,21 @@ test('a one-shot watch of a path closes its descriptor at its event (wait, waitS
     rmSync(dir, { recursive: true });
   }
 });
+
+test('KQueue#delete of a path watch closes the descriptor opened for it, as unwatch() does', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ukern-watch-delete-'));
+  const path = join(dir, 'f');
+  writeFileSync(path, 'x');
+  const kq = new KQueue();
+  try {
+    for (let i = 0; i < 3; i++) {
+      const ident = kq.watch(path, 'vnode', { flags: EV_CLEAR, fflags: NOTE_WRITE });
+      assert.equal(nfds_on(path), 1, `${i}: the watch's descriptor`);
+      kq.delete(ident, EVFILT_VNODE);
+      assert.equal(nfds_on(path), 0, `${i}: deleted, its descriptor closed`);
+    }
+  } finally {
+    kq.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

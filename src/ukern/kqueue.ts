@@ -85,8 +85,15 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
   register(ident: number, filter: number, o?: KEventOptions): void { this.#apply(ident, filter, EV_ADD, o); }
   /** Changes an existing knote (ENOENT if absent): `flags` are EV_ENABLE / EV_DISABLE / EV_CLEAR..., without EV_ADD. */
   modify(ident: number, filter: number, o?: KEventOptions): void { this.#apply(ident, filter, 0, o); }
-  /** EV_DELETE. */
-  delete(ident: number, filter: number): void { this.#apply(ident, filter, EV_DELETE); }
+  /** EV_DELETE (of a path's watch too: the descriptor opened for it is closed, as by unwatch()). */
+  delete(ident: number, filter: number): void {
+    try {
+      this.#apply(ident, filter, EV_DELETE);
+    } finally {
+      // Else it stayed open until close(): one descriptor per deleted path watch.
+      if (this.#opened.size > 0 && typeof ident === 'number') this.#swap_opened(`${filter}:${ident}`, -1);
+    }
+  }
   enable(ident: number, filter: number): void { this.#apply(ident, filter, EV_ENABLE); }
   disable(ident: number, filter: number): void { this.#apply(ident, filter, EV_DISABLE); }
   /** NOTE_TRIGGER on an EVFILT_USER knote, with optional NOTE_FF* fflags and data. */
