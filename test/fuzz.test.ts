@@ -16,7 +16,7 @@ const driver = fileURLToPath(new URL('./fuzz/main.js', import.meta.url));
 
 test('fuzz: 10^5 hostile syscalls from 4 LWPs end in a result or an errno, and leave the kernel consistent', () => {
   const r = spawnSync(process.execPath, [driver, '--ci'], { encoding: 'utf8', timeout: 110_000, env: { ...process.env } });
-  const out = `${r.stdout}\n${r.stderr.split('\n').filter((l) => !/^ukern: LWP \d+ start function threw|^\s+at |^\s+(code|url): |^\}$/.test(l)).join('\n')}`;
+  const out = `${r.stdout}\n${r.stderr.split('\n').filter((l) => !/^ukern: LWP \d+ (start function threw|could not start)|^\s+at |^\s+(code|url): |^\}$/.test(l)).join('\n')}`;
   if (r.signal !== null) assert.fail(`the fuzz driver was killed (${r.signal}) by the test's deadline: a hang the watchdog missed\n${out}`);
   assert.equal(r.status, 0, `fuzz findings (exit ${r.status}):\n${out}`);
   console.log(r.stdout.trim());

@@ -378,29 +378,40 @@ async function load(href: string): Promise<Record<string, unknown>> {
   return mod;
 }
 
+/** What a failed run's line says, by where it got to. */
+const RUN_FAILED = {
+  halted: 'ended before its start function ran',
+  loading: 'could not start: its start module or export',
+  running: 'start function threw',
+} as const;
+
 async function run(req: RunRequest): Promise<void> {
   const h = lwp_byid(req.lid);
   if (h === 0) { done(req.lid, true); return; }
   const me = running = ++runs;
   lwp_bind(h);
   let flags = 0;
-  let halted = true;
+  // Where it got to: waiting for lwp_continue, loading its module, running its function.
+  let phase: 'halted' | 'loading' | 'running' = 'halted';
   try {
     // In the try: a panic ends the wait for lwp_continue with EIO, and the
     // LWP then ends here (thrown out of the run, it stayed bound and its
     // worker never reported: the process was held for it for ever).
     lwp_startup(h);
     lwp_halt(); // created LWP_SUSPENDED: wait here for lwp_continue
-    halted = false;
+    phase = 'loading';
     const mod = loaded.get(req.module) ?? await load(req.module);
     const fn = mod[req.exp];
     if (typeof fn !== 'function') throw new TypeError(`lwp_create: ${req.module} has no function export '${req.exp}'`);
+    phase = 'running';
     await (fn as (a: unknown) => unknown)(req.arg);
   } catch (e) {
     if (!(e instanceof LwpExit)) {
       flags = LW_THREW;
-      // Not said to have thrown when the start function never ran (a panic in its wait for lwp_continue).
-      console.error(halted ? `ukern: LWP ${req.lid} ended before its start function ran:` : `ukern: LWP ${req.lid} start function threw:`, e);
+      // Said as it was: a start function that never ran (a panic in its wait
+      // for lwp_continue; a module that could not be loaded, or has no such
+      // export) did not throw.
+      console.error(`ukern: LWP ${req.lid} ${RUN_FAILED[phase]}:`, e);
     }
   }
   if (running === me) finish(flags);
