@@ -31,3 +31,10 @@ export const SYSID_BASE = 0x3f000000;
 export const cur = { lid: 0, lwp: 0, nlocksw: H_SCRATCH, sparew: 0 };
 
 export function panicked(): boolean { return Atomics.load(I32, H_PANIC) !== 0; }
+
+/** Exit status of a process whose kernel panicked (EX_SOFTWARE). */
+export const PANIC_STATUS = 70;
+/** Gives the process the panic's exit status, unless it has another already. */
+export function panic_status_set(): void {
+  if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = PANIC_STATUS;
+}

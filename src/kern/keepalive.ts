@@ -16,7 +16,7 @@
  */
 import { host_setInterval, host_clearInterval, host_setTimeout } from './host.js';
 import { I32 } from './kmem.js';
-import { H_PANIC } from './hdr.js';
+import { H_PANIC, panic_status_set } from './hdr.js';
 
 let refd = 0;
 let timer: ReturnType<typeof setInterval> | undefined;
@@ -67,8 +67,6 @@ let watching = false;
 let dead = false;
 /** This thread has seen the panic (on_panic_seen listeners ran). */
 let met = false;
-/** Exit status of a process whose kernel panicked (EX_SOFTWARE, as lwp/sys.ts's). */
-const PANIC_STATUS = 70;
 /** How long a thread's kernel holds outlive the panic it saw: the waits pending then settle first (bounded). */
 export const PANIC_GRACE_MS = 250;
 const listeners = new Set<() => void>();
@@ -82,7 +80,7 @@ function panic_seen(): void {
   if (Atomics.load(I32, H_PANIC) === 0) { watching = false; if (refd > 0 || listeners.size > 0) watch_panic(); return; } // (spurious)
   if (met) return; // seen already (less(), at the last hold's release)
   met = true;
-  if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = PANIC_STATUS;
+  panic_status_set();
   for (const fn of [...listeners]) panic_tell_one(fn);
   host_setTimeout(let_go, PANIC_GRACE_MS).unref();
 }

@@ -41,7 +41,7 @@ import { worker_threads, is_main_thread, host_setTimeout } from '../kern/host.js
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { I32 } from '../kern/kmem.js';
-import { panicked } from '../kern/hdr.js';
+import { panicked, panic_status_set, PANIC_STATUS } from '../kern/hdr.js';
 import { panic_mark } from '../kern/panic.js';
 import { on_panic_seen, PANIC_GRACE_MS } from '../kern/keepalive.js';
 import { kernel_image, kernel_text_share, on_boot } from '../kern/boot.js';
@@ -134,7 +134,7 @@ export function lwp0_refresh(): void {
   if (lwp0 === undefined) return;
   if (panicked()) {
     lwp0.unref();
-    if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = 70;
+    panic_status_set();
     return;
   }
   const p = curproc();
@@ -295,7 +295,7 @@ function start_lwp0(): void {
   // forever: that is a kernel panic, and it ends the process.
   lwp0.on('error', (e) => {
     panic_mark(`lwp0 failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-    process.exit(70);
+    process.exit(PANIC_STATUS);
   });
   // After the listener: adding a 'message' listener refs the worker again.
   lwp0.unref();

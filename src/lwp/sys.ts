@@ -6,7 +6,7 @@
  */
 import { is_main_thread } from '../kern/host.js';
 import { I32 } from '../kern/kmem.js';
-import { cur, panicked, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP } from '../kern/hdr.js';
+import { cur, panicked, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP, PANIC_STATUS } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail, fail_status, type ErrnoCode } from '../kern/errno.js';
 import { copyin_int, copyin_user, copyin_fields, copyin_ints, copyin_timespec, copyin_deadline, copyin_check, arg_type, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
@@ -142,9 +142,6 @@ function lwp_find(lid: number): number {
   const st = Atomics.load(I32, h + L.stat);
   return st === LSIDL || st === LSZOMB ? 0 : h;
 }
-
-/** Exit status of a process whose kernel panicked (EX_SOFTWARE). */
-const PANIC_STATUS = 70;
 
 function wait_arg(lid: unknown): number {
   const n = copyin_int(lid, 'lid', 'lwp_wait', 'ESRCH');
