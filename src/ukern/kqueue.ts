@@ -133,7 +133,7 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
     const filter = watch_filter(kind);
     if (typeof target === 'string' || target instanceof URL) arg_type('KQueue.unwatch', 'a watched path is named by the ident watch() returned');
     const ident = typeof target === 'number' ? target : resolve_target(target, kind, 'KQueue.unwatch', true).ident;
-    try { this.delete(ident, filter); } finally { this.#swap_opened(`${filter}:${ident}`, -1); }
+    this.delete(ident, filter); // closes what the watch opened, whatever the delete says
   }
 
   #swap_opened(key: string, fd: number): void {
