@@ -309,7 +309,7 @@ function on_uncaught(e: unknown): void {
  * process for it for ever) and stayed bound to the dead LWP.
  */
 function on_unhandled(e: unknown): void {
-  if (e instanceof LwpExit) { if (cur.lwp !== 0) finish(0, true); return; }
+  if (e instanceof LwpExit) { on_uncaught(e); return; } // as thrown from a callback
   console.error(`ukern: unhandled rejection in LWP ${cur.lid || '(none)'}:`, e);
 }
 
