@@ -122,10 +122,10 @@ const CACHE_SLACK_MS = 1000;
  * so a script newer than its cache is one changed since: compiled as it is,
  * without the cache.
  */
-function cache_read(file: string): Buffer | 'absent' | 'stale' {
+function cache_read(file: string, script = statSync(file, { throwIfNoEntry: false })): Buffer | 'absent' | 'stale' {
   let data: Buffer;
   try { data = readFileSync(`${file}.cache`); } catch { return 'absent'; }
-  const script = statSync(file, { throwIfNoEntry: false }), cache = statSync(`${file}.cache`, { throwIfNoEntry: false });
+  const cache = statSync(`${file}.cache`, { throwIfNoEntry: false });
   if (script === undefined || cache === undefined) return 'absent';
   return script.mtimeMs > cache.mtimeMs + CACHE_SLACK_MS ? 'stale' : data;
 }
@@ -220,9 +220,8 @@ function script_run(script: Vm.Script, require: NodeRequire, url: string): objec
  * script says so, once per process. An installed package ships no compiled
  * tree code (package.json `files`), so there is nothing to compare with.
  */
-function stale_bundle_warn(script: string): void {
+function stale_bundle_warn(script: string, own: Fs.Stats | undefined): void {
   const boot = statSync(fileURLToPath(new URL('../src/kern/boot.js', import.meta.url)), { throwIfNoEntry: false });
-  const own = statSync(script, { throwIfNoEntry: false });
   if (boot === undefined || own === undefined || own.mtimeMs >= boot.mtimeMs) return;
   process.emitWarning(`ukern: the bundle's kernel script (${script}) is older than the compiled tree it is built from (build/src, tsc's output): this process runs the kernel as it was at the last bundle step. Run node scripts/bundle.mjs (or npm run build).`, { code: 'UKERN_STALE_BUNDLE' });
 }
@@ -245,10 +244,11 @@ const SAME_KEY = Symbol.for('ukern.same_build');
 
 /** This copy's script files, worked out once. */
 const mine: Partial<Record<ScriptName, string>> = {};
+const script_of = (which: ScriptName): string => (mine[which] ??= files(which).script);
 
 function same_build(which: ScriptName): void {
   const theirs = g[FILE_KEY[which]] as string | undefined;
-  const file = (mine[which] ??= files(which).script);
+  const file = script_of(which);
   if (theirs === undefined || theirs === file) return;
   const same = (g[SAME_KEY] ??= new Set<string>()) as Set<string>;
   if (same.has(file)) return;
@@ -268,13 +268,15 @@ function load(which: ScriptName, text?: KernelText): object {
     source = Buffer.from(text.sab, 0, text.script).toString('latin1');
     if (text.cache > 0) cache = Buffer.from(text.sab, text.script, text.cache);
   } else {
-    cache = cache_read(files(which).script);
-    if (which === 'kernel') stale_bundle_warn(files(which).script);
+    // The script's times, read once: the cache's age and the bundle's.
+    const file = script_of(which), st = statSync(file, { throwIfNoEntry: false });
+    cache = cache_read(file, st);
+    if (which === 'kernel') stale_bundle_warn(file, st);
   }
   const c = compile(which, cache, source);
   const cached = typeof cache === 'string' ? undefined : cache;
   g[CACHE_KEY[which]] = c.state;
-  g[FILE_KEY[which]] = (mine[which] ??= files(which).script);
+  g[FILE_KEY[which]] = script_of(which);
   g[TEXT_OF_KEY[which]] = c.source;
   if (which === 'kernel') {
     g[SOURCE_KEY] = text !== undefined ? 'shared' : 'file';
