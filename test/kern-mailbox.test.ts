@@ -81,19 +81,23 @@ test('generation: a post of a binding taken before the mailbox was given back do
   assert.notEqual(stale, 0);
   await until(() => inuse() === base, 5000, "A's mailbox given back");
   const B = sys.lwp_create({ module: fixture, export: 'takeAndWatch', arg: { sab } });
-  await until(() => Atomics.load(a, 2) >= 1, 10000, "B's pump running");
-  const fresh = a[1]!;
-  assert.equal(SLOT(fresh), SLOT(stale), 'B took the slot A gave back');
-  assert.notEqual(fresh, stale, 'under a new generation');
-  const rounds = Atomics.load(a, 2);
-  const dropped = sys.kstat('mbox')['mbox.stale_posts']!;
-  assert.equal(mbox_post(stale), false, 'the stale post is refused');
-  assert.equal(sys.kstat('mbox')['mbox.stale_posts'], dropped + 1);
-  // B's pump would have run a round at once had the post reached its word.
-  assert.equal(Atomics.wait(a, 2, rounds, 300), 'timed-out', 'B was not woken by the stale post');
-  assert.equal(mbox_post(fresh), true);
-  await until(() => Atomics.load(a, 2) === rounds + 1, 10000, 'B woken by its own binding');
-  Atomics.store(a, 3, 1); Atomics.notify(a, 3);
+  try {
+    await until(() => Atomics.load(a, 2) >= 1, 10000, "B's pump running");
+    const fresh = a[1]!;
+    assert.equal(SLOT(fresh), SLOT(stale), 'B took the slot A gave back');
+    assert.notEqual(fresh, stale, 'under a new generation');
+    const rounds = Atomics.load(a, 2);
+    const dropped = sys.kstat('mbox')['mbox.stale_posts']!;
+    assert.equal(mbox_post(stale), false, 'the stale post is refused');
+    assert.equal(sys.kstat('mbox')['mbox.stale_posts'], dropped + 1);
+    // B's pump would have run a round at once had the post reached its word.
+    assert.equal(Atomics.wait(a, 2, rounds, 300), 'timed-out', 'B was not woken by the stale post');
+    assert.equal(mbox_post(fresh), true);
+    await until(() => Atomics.load(a, 2) === rounds + 1, 10000, 'B woken by its own binding');
+  } finally {
+    // B ends whatever failed above: left watching, it held the file until the runner's 120 s timeout.
+    Atomics.store(a, 3, 1); Atomics.notify(a, 3);
+  }
   await within(sys.lwp_wait_async(B), 10000, 'LWP B');
   await until(() => inuse() === base, 5000, "B's mailbox given back");
 });
