@@ -35,7 +35,7 @@
  * their bytecode too, so neither the load nor a fresh thread's first calls
  * compile them. A cache V8 rejects (another Node, other V8 flags) only
  * costs the compile: the script is the same. One older than its script is
- * not used (cache_read says why).
+ * not used (cache_state says why).
  *
  * The script is a CommonJS module body with one more parameter, the URL
  * its `import.meta.url` stands for (a file beside the entries, so
@@ -47,7 +47,7 @@
  * (young-generation garbage that brought a scavenge forward: ~1-2 ms of a
  * fresh process's import + boot + port_create, bench/startup.bench.ts).
  */
-import { createRequire } from 'node:module';
+import type * as Module from 'node:module';
 import type * as Fs from 'node:fs';
 import type * as Url from 'node:url';
 import type * as Vm from 'node:vm';
@@ -55,14 +55,23 @@ import type * as Kernel from './kernel.js';
 import type * as Classes from './index.js';
 import type { KernelText } from './kern/boot.js';
 
-// Builtins through require, not ES imports: an ES import of node:fs makes
-// Node build the module's ESM facade, which reads every export, and its
-// lazy ReadStream getter loads the streams (~1-2 ms of a fresh thread that
-// needs none of them).
-const req = createRequire(import.meta.url);
-const { readFileSync, statSync } = req('node:fs') as typeof Fs;
-const { fileURLToPath } = req('node:url') as typeof Url;
-const vm = req('node:vm') as typeof Vm;
+// Builtins through process.getBuiltinModule, not ES imports: an ES import
+// of a builtin makes Node build the module's ESM facade, which reads every
+// export. node:fs's lazy ReadStream getter then loads the streams (~1-2 ms
+// of a fresh thread that needs none of them), and node:module's facade
+// alone, for createRequire, was ~1.5 ms of a fresh process's
+// `import('ukern/sys')` (bench/startup.bench.ts, import + boot +
+// port_create: 1.6 ms in process.getBuiltinModule's place, 0.25 without
+// the facade). process.getBuiltinModule is Node 20.16's (package.json
+// engines); an older Node is told so here, at the first line that needs it.
+if (typeof process.getBuiltinModule !== 'function') {
+  throw Object.assign(new Error(`ukern needs Node 20.16 or later (process.getBuiltinModule); this is Node ${process.version}`), { code: 'ERR_UKERN_NODE_VERSION' });
+}
+const builtin = (id: string): unknown => process.getBuiltinModule(id);
+const { createRequire } = builtin('node:module') as typeof Module;
+const { readFileSync, statSync, openSync, fstatSync, readSync, closeSync } = builtin('node:fs') as typeof Fs;
+const { fileURLToPath } = builtin('node:url') as typeof Url;
+const vm = builtin('node:vm') as typeof Vm;
 
 export type KernelScript = typeof Kernel;
 /** The class layer's script: `ukern`'s names (scripts/bundle.mjs writes them out as one object). */
@@ -82,7 +91,7 @@ const CACHE_KEY: Record<ScriptName, symbol> = { kernel: Symbol.for('ukern.kernel
 type Slots = { [k: symbol]: unknown };
 const g = globalThis as Slots;
 
-/** What became of a script's code cache in this thread: used, rejected by V8, absent, or older than its script (not used: cache_read). */
+/** What became of a script's code cache in this thread: used, rejected by V8, absent, or older than its script (not used: cache_state). */
 export type KernelCacheState = 'used' | 'rejected' | 'absent' | 'stale' | 'not loaded';
 
 /** This thread's code-cache outcome for a script (kept on globalThis: any copy of this module reads the same). */
@@ -110,7 +119,8 @@ function files(which: ScriptName): { script: string; url: string } {
 const CACHE_SLACK_MS = 1000;
 
 /**
- * A script file's code cache (`<file>.cache`); 'absent' when there is none,
+ * What a script file's code cache (`<file>.cache`) is to its script, from
+ * their times: undefined when it can be used; 'absent' when there is none,
  * 'stale' when the script was written after it. V8 checks a cache against
  * its source by the source's length only (and its own version and flags):
  * a cache made for another text of the same length is accepted, and the
@@ -122,12 +132,9 @@ const CACHE_SLACK_MS = 1000;
  * so a script newer than its cache is one changed since: compiled as it is,
  * without the cache.
  */
-function cache_read(file: string, script = statSync(file, { throwIfNoEntry: false })): Buffer | 'absent' | 'stale' {
-  let data: Buffer;
-  try { data = readFileSync(`${file}.cache`); } catch { return 'absent'; }
-  const cache = statSync(`${file}.cache`, { throwIfNoEntry: false });
+function cache_state(script: Fs.Stats | undefined, cache: Fs.Stats | undefined): 'absent' | 'stale' | undefined {
   if (script === undefined || cache === undefined) return 'absent';
-  return script.mtimeMs > cache.mtimeMs + CACHE_SLACK_MS ? 'stale' : data;
+  return script.mtimeMs > cache.mtimeMs + CACHE_SLACK_MS ? 'stale' : undefined;
 }
 
 /**
@@ -140,8 +147,53 @@ function script_read(file: string): string {
   try {
     return readFileSync(file, 'latin1');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-    throw Object.assign(new Error(`ukern: cannot read its script ${file} (${code}): the package is incomplete. Reinstall it; in a checkout of ukern, build it (npm run build).`, { cause: e }), { code: 'ERR_UKERN_SCRIPT_MISSING' });
+    throw script_missing(file, e);
+  }
+}
+function script_missing(file: string, e: unknown): Error {
+  const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+  return Object.assign(new Error(`ukern: cannot read its script ${file} (${code}): the package is incomplete. Reinstall it; in a checkout of ukern, build it (npm run build).`, { cause: e }), { code: 'ERR_UKERN_SCRIPT_MISSING' });
+}
+
+/** Reads up to `n` bytes of `fd` from its start into `buf`: the count read (fewer at an early end of file). */
+function read_into(fd: number, buf: Buffer, n: number): number {
+  let got = 0;
+  for (let r; got < n && (r = readSync(fd, buf, got, n - got, got)) > 0;) got += r;
+  return got;
+}
+
+/**
+ * A script file's text and its code cache (cache_state says when there is
+ * none to use), read through one buffer: the script's bytes, made its
+ * string, then the cache's bytes over them. Read into a buffer each, with
+ * the string beside, a fresh thread wrote ~1.3 MB of fresh memory, and the
+ * first touch of each page (a page fault, ~4-10 us on this VM) is the
+ * larger part of reading: sharing the buffer saves the second one's
+ * (measured: 341 page faults for the kernel's two files, 236 so; `st`, the
+ * script's stat, read once by the caller).
+ */
+function files_read(file: string, st = statSync(file, { throwIfNoEntry: false })): { source: string; cache: Buffer | 'absent' | 'stale' } {
+  const cacheFile = `${file}.cache`;
+  const cst = statSync(cacheFile, { throwIfNoEntry: false });
+  const state = cache_state(st, cst);
+  let buf: Buffer, source: string;
+  let fd: number;
+  try { fd = openSync(file, 'r'); } catch (e) { throw script_missing(file, e); }
+  try {
+    const n = fstatSync(fd).size;
+    buf = Buffer.allocUnsafeSlow(Math.max(n, state === undefined ? cst!.size : 0));
+    source = buf.toString('latin1', 0, read_into(fd, buf, n));
+  } catch (e) {
+    throw script_missing(file, e);
+  } finally {
+    closeSync(fd);
+  }
+  if (state !== undefined) return { source, cache: state };
+  try {
+    const cfd = openSync(cacheFile, 'r');
+    try { return { source, cache: buf.subarray(0, read_into(cfd, buf, Math.min(cst!.size, buf.length))) }; } finally { closeSync(cfd); }
+  } catch {
+    return { source, cache: 'absent' };
   }
 }
 
@@ -270,7 +322,7 @@ function load(which: ScriptName, text?: KernelText): object {
   } else {
     // The script's times, read once: the cache's age and the bundle's.
     const file = script_of(which), st = statSync(file, { throwIfNoEntry: false });
-    cache = cache_read(file, st);
+    ({ source, cache } = files_read(file, st));
     if (which === 'kernel') stale_bundle_warn(file, st);
   }
   const c = compile(which, cache, source);
@@ -340,7 +392,8 @@ export function tree_run(url: URL, modules: Readonly<Record<string, object>>): o
   if (g[TREE_KEY] !== undefined) throw new Error(`ukern: the compiled tree's script was run twice in one thread (${url.href})`);
   const file = fileURLToPath(url);
   // (No cache while the build is writing it: compiled without.)
-  const { script, state } = script_compile(file, cache_read(file));
+  const { source, cache } = files_read(file);
+  const { script, state } = script_compile(file, cache, source);
   g[TREE_KEY] = script;
   g[TREE_CACHE_KEY] = state;
   const base = createRequire(file);
