@@ -77,3 +77,66 @@ test('host waits that run out start no linger: an LWP waiting out short timeouts
   await until(() => kst('set_disarmed') === 0, 5_000, () => `the set armed: ${JSON.stringify(sys.kstat('intr'))}`);
   for (const fd of P) closeSync(fd);
 });
+
+test('while a linger lasts, a zero-timeout port_get on a port with a PORT_SOURCE_FD association sees an arrival at once', async () => {
+  const A = pipe_high(), C = pipe_high(), buf = Buffer.alloc(16);
+  const port = sys.port_create();
+  const sab = new SharedArrayBuffer(32), res = new Int32Array(sab);
+  const lid = sys.lwp_create({ module: F, export: 'steppedReader', arg: { r: A[0], sab } });
+  const go = (k: number): void => { Atomics.store(res, 1, k); Atomics.notify(res, 1); };
+  try {
+    await until(() => res[0] === 1, 10_000, 'the reader');
+    go(1);
+    await until(() => kst('host_waiters') === 1, 10_000, 'the reader to wait in the host');
+    writeSync(A[1], 'a');
+    await until(() => res[2] === 1, 10_000, 'round 1');
+    assert.equal(kst('lingering'), 1, 'the reader out of kevent: its linger lasts');
+    // The intr thread leaves the set alone for the 50 s window: only a
+    // poll that takes the set itself sees C's arrival before then.
+    for (let i = 0; i < 3; i++) {
+      sys.port_associate(port, sys.PORT_SOURCE_FD, C[0], sys.POLLIN, 40 + i);
+      writeSync(C[1], 'x');
+      const ev = sys.port_get(port, ZERO);
+      assert.equal(ev.portev_source, sys.PORT_SOURCE_FD, `poll ${i}: the arrival seen at once`);
+      assert.equal(ev.portev_object, C[0]);
+      assert.equal(ev.portev_user, 40 + i);
+      readSync(C[0], buf);
+      assert.throws(() => sys.port_get(port, ZERO), { code: 'ETIME' }, `poll ${i}: one-shot: nothing more`);
+    }
+    assert.equal(kst('lingering'), 1, 'still lingering');
+  } finally {
+    go(-1);
+    await within(sys.lwp_wait_async(lid), 10_000, 'the reader');
+  }
+  sys.close(port);
+  for (const fd of [...A, ...C]) closeSync(fd);
+});
+
+test('a blocking kevent that finds its OS events dispatched already (no host wait) starts the linger as it returns', async () => {
+  const A = pipe_high();
+  const sab = new SharedArrayBuffer(32), res = new Int32Array(sab);
+  const lid = sys.lwp_create({ module: F, export: 'steppedReader', arg: { r: A[0], sab } });
+  const go = (k: number): void => { Atomics.store(res, 1, k); Atomics.notify(res, 1); };
+  try {
+    await until(() => res[0] === 1, 10_000, 'the reader');
+    assert.equal(kst('lingering'), 0, 'no linger before');
+    // The write first: the intr thread, its set armed, dispatches it to the
+    // knote while the reader is still out of kevent.
+    const act0 = kst('activations');
+    writeSync(A[1], 'a');
+    await until(() => kst('activations') > act0, 10_000, () => `the intr thread to dispatch the write: ${JSON.stringify(sys.kstat('intr'))}`);
+    const waits0 = kst('host_waits'), starts0 = kst('lingers');
+    go(1);
+    await until(() => res[2] === 1, 10_000, 'round 1');
+    assert.equal(res[3], 1, 'round 1: one event');
+    assert.equal(kst('host_waits'), waits0, 'the event was there: no host wait');
+    assert.equal(kst('lingers'), starts0 + 1, 'its return started a linger');
+    assert.equal(kst('lingering'), 1);
+    assert.equal(kst('set_disarmed'), 1, 'the set disarmed for the consumer that comes back');
+  } finally {
+    go(-1);
+    await within(sys.lwp_wait_async(lid), 10_000, 'the reader');
+  }
+  assert.equal(kst('lingering'), 0, 'the exit ended it');
+  for (const fd of A) closeSync(fd);
+});

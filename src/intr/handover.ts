@@ -10,7 +10,9 @@
  * whether the intr thread waits on a set of its own and its descriptor;
  * W_ARM, W_ARMDIRTY the arm lock, the disarmed flag and the marks of moves
  * not yet synced; W_TFD the linger's timerfd; W_LINGER the lingering LWP;
- * W_LSEQ the leaves during a linger.
+ * W_LSEQ the leaves during a linger; W_LEAVE_LID, W_LEAVE_T, W_AWAY the
+ * last leave (its LWP, its time) and how long leavers stay away (the
+ * window's measure).
  */
 import { I32, kregion_create } from '../kern/kmem.js';
 import { define_tunable } from '../kern/options.js';
@@ -24,14 +26,23 @@ import * as os from './ffi.js';
 
 declare module '../kern/options.js' {
   interface BootOptions {
-    /** The linger window: the set stays with host waiters one to two windows after the last one left, ns (default 500000; 0: given back at once). */
+    /**
+     * The linger window at the least: the set stays with host waiters one
+     * to two windows after the last one left, ns (default 500000; 0: given
+     * back at once). A window is twice as long as the last leavers stayed
+     * away, within this and intr_linger_max_ns (handover.ts, the linger).
+     */
     intr_linger_ns?: number;
+    /** The linger window at the most, ns (default 5000000; below intr_linger_ns it is intr_linger_ns). */
+    intr_linger_max_ns?: number;
   }
 }
 define_tunable('intr_linger_ns', 500_000, 0, 60_000_000_000);
+define_tunable('intr_linger_max_ns', 5_000_000, 0, 60_000_000_000);
 
 const W_HWAIT = 0, W_OWN = 1, W_EP2 = 2, W_ARM = 3, W_ARMDIRTY = 4, W_TFD = 5, W_LINGER = 6, W_LSEQ = 7;
-const hw = kregion_create('intr_handover', () => 8);
+const W_LEAVE_LID = 8, W_LEAVE_T = 9, W_AWAY = 10;
+const hw = kregion_create('intr_handover', () => 11);
 
 /**
  * Sleepers waiting in the host on the epoll set itself (hostwait.ts): their
@@ -73,6 +84,7 @@ export function intr_hwait_pending(): boolean {
 
 /** A sleeper starts waiting in the host on the set; returns the skip epoch now. */
 export function intr_hwait_enter(): number {
+  away_sample();
   const v = Atomics.add(I32, hw.base + W_HWAIT, 1);
   // While a linger lasts the set is disarmed already (or its starter's
   // sync is yet to come, and reads this count): no sync for this move.
@@ -162,7 +174,7 @@ function hwait_arm_sync(): void {
  * The bound. An arrival while a linger lasts and no waiter counts is
  * taken by nobody until a host waiter comes (any: each takes the whole
  * set) or the linger ends. The leave that starts a linger arms a one-shot
- * timerfd in the intr thread's own set for intr_linger_ns; each leave
+ * timerfd in the intr thread's own set for one window (the window, below); each leave
  * that finds the linger going on bumps a sequence (W_LSEQ); at each expiry
  * the intr thread (intr_linger_tick) arms the timer again for another
  * window when the sequence moved since its last look, else ends the
@@ -218,6 +230,55 @@ const C_LINGER_SERVED = kstat_counter('intr', 'linger_served_ends');
 /** 1 while a linger lasts (the set left disarmed after its last waiter left), else 0. */
 kstat_gauge('intr', 'lingering', () => Atomics.load(I32, hw.base + W_LINGER) !== 0 ? 1 : 0);
 
+/*
+ * The window. A fixed window suits a loop that is back in its wait within
+ * microseconds (a latency loop); a loop that does real work between its
+ * waits (reads what it was given, writes replies) stays away longer, its
+ * linger ended two windows into every absence, and each arrival after that
+ * woke the intr thread (two hops, and a real-time thread taking a CPU from
+ * the writer): the 10 000-socket bench (bench/os-sources-many.ts: a round
+ * of 100 writes, then the reads, ~1-3 ms away) ran at 12-13 k events/s
+ * with a 500 us window and 18-19 k with 5 ms, against Node's 16-19 k. So
+ * each wanted leave (a host wait's, a blocking kevent's return:
+ * intr_consumer_return) notes its LWP and time (W_LEAVE_LID, W_LEAVE_T),
+ * the same LWP's next blocking kevent or host wait measures its absence
+ * (intr_consumer_enter, intr_hwait_enter), and a measure of those
+ * (W_AWAY, us: a longer absence at once, a shorter one a quarter of the
+ * way, so one stall of the consumer, a page fault or a preemption on a
+ * loaded host, does not end its linger twice) sets the window: twice the
+ * measure, within intr_linger_ns and intr_linger_max_ns. A latency loop
+ * keeps the least window; the bound below becomes two windows of at most
+ * intr_linger_max_ns for the consumers that neither wait in the host nor
+ * take the set themselves. Plain atomics, no lock: a sample lost to a race
+ * between two leavers only delays the average.
+ */
+/** The leave's time, us, in the leaver's own clock (the LWP's next enter, in the same thread, reads it: an LWP stays on its thread). */
+const now_us = (): number => Math.round(performance.now() * 1000) | 0;
+/** A leave (want: it took events or was kicked): the LWP and time its next enter measures from; none for a wait that ran out. */
+function leave_note(want: boolean): void {
+  Atomics.store(I32, hw.base + W_LEAVE_T, now_us());
+  Atomics.store(I32, hw.base + W_LEAVE_LID, want ? cur.lid : 0);
+}
+/** A host wait starts: the same LWP's last wanted leave, if it was the last leave, gives a sample of the absence. */
+function away_sample(): void {
+  const b = hw.base;
+  if (cur.lid <= 0 || Atomics.load(I32, b + W_LEAVE_LID) !== cur.lid) return;
+  if (Atomics.compareExchange(I32, b + W_LEAVE_LID, cur.lid, 0) !== cur.lid) return;
+  const away = Math.min(Math.max((now_us() - Atomics.load(I32, b + W_LEAVE_T)) | 0, 0), AWAY_MAX_US);
+  const old = Atomics.load(I32, b + W_AWAY);
+  Atomics.store(I32, b + W_AWAY, away >= old ? away : (old * 3 + away) >> 2);
+}
+/** Samples are clamped to this (us): one long absence weighs no more than a few windows at the most. */
+const AWAY_MAX_US = 60_000_000;
+/** The linger window now, ns: twice the measured absence, within the two tunables (0: no linger). */
+function linger_window_ns(): number {
+  const t = tunables(), min = t.intr_linger_ns!;
+  if (min <= 0) return 0;
+  return Math.min(Math.max(2000 * Atomics.load(I32, hw.base + W_AWAY), min), Math.max(t.intr_linger_max_ns!, min));
+}
+/** The leavers' absence as the window measures it now, us (kstat intr.linger_away_us). */
+kstat_gauge('intr', 'linger_away_us', () => Atomics.load(I32, hw.base + W_AWAY));
+
 /**
  * The last waiter left (its count is 0 now): its linger starts or goes on,
  * when `want`ed (the wait took events or was kicked). True when it went on (the set is disarmed already and stays so), false
@@ -226,6 +287,7 @@ kstat_gauge('intr', 'lingering', () => Atomics.load(I32, hw.base + W_LINGER) !==
 function linger_begin(want: boolean): boolean {
   const b = hw.base, tfd = Atomics.load(I32, b + W_TFD) - 1;
   if (tfd < 0 || cur.lid <= 0) return false;
+  leave_note(want);
   // Not wanted (a wait that ran out): one that lasts ends at its expiry.
   if (!want) return false;
   // A consumer the intr thread serves sleeps, or work it serves is out: no linger (one that lasts ends).
@@ -238,7 +300,7 @@ function linger_begin(want: boolean): boolean {
       Atomics.add(I32, b + W_LSEQ, 1);
       return true;
     }
-    const ns = tunables().intr_linger_ns!;
+    const ns = linger_window_ns();
     if (ns <= 0) return false;
     if (Atomics.compareExchange(I32, b + W_LINGER, 0, cur.lid) !== 0) continue;
     // Such a consumer came to sleep (or such work went out) meanwhile and may
@@ -263,7 +325,7 @@ export function intr_linger_tick(): void {
     if (l === 0) return; // ended by an exit: nothing to look after
     const seq = Atomics.load(I32, b + W_LSEQ), moved = seq !== seenSeq;
     seenSeq = seq;
-    if (moved && os.os_timerfd_arm(tfd, tunables().intr_linger_ns!) === 0) return;
+    if (moved && os.os_timerfd_arm(tfd, linger_window_ns()) === 0) return;
     // A whole window without a leave. Another leave that takes the linger
     // over first makes the exchange fail: look again.
     if (Atomics.compareExchange(I32, b + W_LINGER, l, 0) !== l) continue;
@@ -305,6 +367,32 @@ export function intr_set_served_work_hook(fn: () => boolean): void { servedWork 
  */
 export function intr_served_work_begun(): void {
   if (linger_end()) { kstat_add(C_LINGER_SERVED); hwait_arm_sync(); }
+}
+
+/**
+ * A blocking kevent on a kqueue with OS knotes begins (no lock held): its
+ * LWP's absence since its last such return is a sample of the window's
+ * measure (the window, above). A loop whose kevent finds its events
+ * dispatched already never waits in the host: measured from host waits
+ * alone, its absence spanned many rounds.
+ */
+export function intr_consumer_enter(): void { away_sample(); }
+/**
+ * Such a kevent returns (no lock held); `got`: with events. Its LWP is a
+ * consumer that comes back, so the return is a leave as a host wait's is:
+ * it notes the time, and with events it starts or renews the linger (the
+ * last host waiter's leave does it too; while host waiters count, theirs
+ * is the leave to come). Without this a loop whose events the intr thread
+ * dispatched while it was away (the writes of a round, then one kevent)
+ * never waited in the host, never lingered, and the intr thread was woken
+ * by each arrival of the next round.
+ */
+export function intr_consumer_return(got: boolean): void {
+  if (Atomics.load(I32, hw.base + W_TFD) - 1 < 0 || cur.lid <= 0) return;
+  // (Not in a thread that has no host calls loaded: a linger costs it a
+  // timerfd and an epoll_ctl, and loading them for that, milliseconds.)
+  if (!got || (Atomics.load(I32, hw.base + W_HWAIT) & HW_COUNT) !== 0 || !os.os_loaded()) { leave_note(got); return; }
+  if (!linger_begin(true)) hwait_arm_sync();
 }
 
 /** Whether a linger lasts: the set's events may wait there for a host waiter or a poller (intr_linger_take). */

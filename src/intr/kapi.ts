@@ -10,7 +10,7 @@ export {
   intr_bridge, intr_bridge_needed, BRIDGE_NS, src_fd, src_mode, src_ino, src_sotype, src_soerr, src_keep_soerr, src_index, src_max, os_fd_open, held, DIR_READ, DIR_WRITE, DIR_EXCEPT, DIR_WRITE_OWN,
 } from './intr.js';
 export { intr_add_handler, intr_on_close } from './dispatch.js';
-export { intr_lingering, intr_nonhost_enter, intr_set_served_work_hook, intr_served_work_begun } from './handover.js';
+export { intr_lingering, intr_nonhost_enter, intr_set_served_work_hook, intr_served_work_begun, intr_consumer_enter, intr_consumer_return } from './handover.js';
 export { intr_thread_start } from './start.js';
 export { intr_kick_fd, intr_kick_fd_apart } from './kick.js';
 export { intr_hostwait, intr_hostwait_retry_ns, intr_linger_take } from './hostwait.js';

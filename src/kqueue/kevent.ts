@@ -21,7 +21,7 @@ import { kqueue_register_locked } from './register.js';
 import { spin_poll } from './spin.js';
 import type { kevent_t } from './filter.js';
 import * as consts from './consts.js';
-import { intr_bridge, intr_bridge_needed, intr_hostwait, intr_hostwait_retry_ns, intr_call_forget, intr_lingering, intr_linger_take, intr_nonhost_enter, BRIDGE_NS } from '../intr/kapi.js';
+import { intr_bridge, intr_bridge_needed, intr_hostwait, intr_hostwait_retry_ns, intr_call_forget, intr_lingering, intr_linger_take, intr_nonhost_enter, intr_consumer_enter, intr_consumer_return, BRIDGE_NS } from '../intr/kapi.js';
 
 const WMESG_KQREAD = wmesg_register('kqread');
 // Local copies for apply_changes' loop (an imported binding is a cell load and a hole check per use; see scan.ts).
@@ -224,6 +224,8 @@ sq_orphan_release_register(SQO_KQ, (kq) => { kq_rele(kq); });
 /** A kevent call that must sleep: the state kevent_enter hands to kevent_wait (kqueue lock held). */
 export interface KeventWait {
   kq: number; max: number; deadline: number; out: kevent_t[]; syscall: string;
+  /** A blocking call on OS knotes: its return is a consumer's (intr_consumer_return). */
+  consumer: boolean;
 }
 
 /**
@@ -233,7 +235,7 @@ export interface KeventWait {
  * must wait, a KeventWait with the kqueue lock and a reference held.
  */
 export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null, nevents: number,
-  timeout: Timespec | null | undefined, syscall: string): kevent_t[] | KeventWait {
+  timeout: Timespec | null | undefined, syscall: string, blocking = false): kevent_t[] | KeventWait {
   // Copy in every argument once, before any lock and before anything
   // changes (C's copyin faults first): the rest sees only the copies.
   const kfd = copyin_i32(fd, 'kq', syscall, 'EBADF');
@@ -259,6 +261,12 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
     throw e;
   }
   let handed = false;
+  // A blocking call that collects OS knotes: a consumer that comes back,
+  // whose absence since its last return the linger's window measures and
+  // whose return lingers (intr/handover.ts). No lock held for either.
+  const consumer = blocking && max !== 0 && wait !== 0 && I32[kq + Q.nos]! > 0;
+  if (consumer) intr_consumer_enter();
+  let got = false;
   try {
     // While a host waiter's linger lasts, the intr thread does not take the
     // set's events: a poll of OS knotes takes them itself (intr.ts).
@@ -267,19 +275,23 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
     if (changes.n === 0) out = results(max);
     else try { out = apply_changes(kq, changes, max, syscall); } finally { changes_done(changes); }
     // Entries for changes end the call at once, as in both kernels.
-    if (out.length !== 0 || max === 0) return out;
+    if (out.length !== 0 || max === 0) { got = out.length !== 0; return out; }
     kq_lock(kq);
     try {
       if (I32[kq + Q.closing] !== 0) fail('EBADF', syscall, 'kqueue closed');
       if (I32[kq + Q.count] !== 0) kqueue_scan(kq, max, out);
-      if (out.length !== 0 || wait === 0) return out;
+      if (out.length !== 0 || wait === 0) { got = out.length !== 0; return out; }
       handed = true;
-      return { kq, max, deadline: wait === Infinity ? Infinity : mono_now() + wait, out, syscall };
+      return { kq, max, deadline: wait === Infinity ? Infinity : mono_now() + wait, out, syscall, consumer };
     } finally {
       if (!handed) kq_unlock(kq);
     }
   } finally {
-    if (!handed) { kq_rele(kq); intr_call_forget(); } // (kevent_wait's end forgets otherwise)
+    if (!handed) {
+      kq_rele(kq);
+      intr_call_forget(); // (kevent_wait's end forgets otherwise)
+      if (consumer) intr_consumer_return(got);
+    }
   }
 }
 
@@ -293,6 +305,7 @@ export function kevent_wait_abandon(w: KeventWait): void {
   intr_call_forget();
   kq_unlock(w.kq);
   kq_rele(w.kq);
+  if (w.consumer) intr_consumer_return(false);
 }
 
 /** Runs the intr bridge with the kqueue lock dropped (it activates knotes, taking kqueue locks). */
@@ -303,7 +316,7 @@ function bridging(kq: number): void {
 
 /** The sleeping part of kevent: owns the lock and reference kevent_enter handed over. */
 export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]> {
-  const { kq, max, deadline, out, syscall } = w;
+  const { kq, max, deadline, out, syscall, consumer } = w;
   let polled = false;
   try {
     for (;;) {
@@ -359,5 +372,6 @@ export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]
     intr_call_forget(); // what this call confirmed ends with it
     kq_unlock(kq);
     kq_rele(kq);
+    if (consumer) intr_consumer_return(out.length !== 0);
   }
 }

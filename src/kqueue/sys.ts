@@ -58,7 +58,7 @@ export function kqueue(): number {
 /** kevent(2): applies `changelist`, then returns up to `nevents` events, waiting until `timeout` (null: forever). */
 export function kevent(kq: number, changelist: readonly kevent_t[] | null, nevents: number, timeout?: Timespec | null): kevent_t[] {
   sysenter();
-  const r = kevent_enter(kq, changelist, nevents, timeout, 'kevent');
+  const r = kevent_enter(kq, changelist, nevents, timeout, 'kevent', true);
   return Array.isArray(r) ? r : run_sync(kevent_wait(r, false));
 }
 

@@ -40,7 +40,8 @@ import { event_list, port_event, type port_event_t, type port_event_list } from 
 import { room_notify } from './queue.js';
 import { fd_bridge_locked } from './src-fd.js';
 import { port_hostwait } from './hostwait.js';
-import { intr_hostwait, intr_hostwait_retry_ns, intr_call_forget, intr_nonhost_enter } from '../intr/kapi.js';
+import { intr_hostwait, intr_hostwait_retry_ns, intr_call_forget, intr_nonhost_enter, intr_lingering, intr_linger_take } from '../intr/kapi.js';
+import { fd_get, DTYPE_PORT } from '../kern/fdtab.js';
 
 // An async getter whose LWP exited (or whose worker died) with the wait
 // pending is orphaned (kern/sleepq.ts sq_orphan): its continuation never
@@ -134,9 +135,24 @@ export function get_fast(fd: unknown, syscall: string, tns = -1): port_event_t |
 }
 let oneBusy = false;
 
+/**
+ * A poll of a port with OS sources (a PORT_SOURCE_FD or PORT_SOURCE_FILE
+ * association) while a host waiter's linger lasts: the intr thread leaves
+ * the kernel's epoll set alone then (intr/handover.ts), so the poll takes
+ * and dispatches what it holds itself, as a poll of a kqueue's OS knotes
+ * does (kevent.ts), and sees what arrived meanwhile now rather than at the
+ * linger's end. One atomic load when no linger lasts; no lock held.
+ */
+function poll_linger_take(fd: unknown): void {
+  if (!intr_lingering()) return;
+  let h: number;
+  try { h = fd_get(fd, DTYPE_PORT, 'port_get', 'EBADFD'); } catch { return; } // (port_enter says what is wrong with it)
+  if (Atomics.load(I32, h + P.fdhint) !== 0 || Atomics.load(I32, h + P.hostset) !== 0) intr_linger_take();
+}
+
 /** The body of both: the events taken (into `into`, else a fresh array), or what the callers return instead. */
 function fast_take(fd: unknown, max: number, nget: number, syscall: string, tns: number, into: port_event_t[] | undefined): port_event_t[] | number | undefined {
-  if (tns === 0) sq_poll_idle(); // a poll fires due callouts itself until the clock thread runs
+  if (tns === 0) { sq_poll_idle(); poll_linger_take(fd); } // a poll fires due callouts itself until the clock thread runs
   if (max === 0 || nget === 0 || nget > max) return undefined;
   take_reserve();
   const h = port_enter(fd, syscall);
