@@ -58,7 +58,7 @@ export function alone(arg: { n: number }): { ms: number; sum: number } {
 }
 
 if (isMainThread && process.argv[1] === new URL(import.meta.url).pathname) {
-  const R = reps(3);
+  const R = reps(5);
   const rates: number[] = [], peers: number[] = [];
   let eagain = 0, waits = 0, maxPending = 0;
   for (let r = 0; r < R; r++) {

@@ -162,7 +162,7 @@ if (isMainThread && FRESH_CHILD) {
 }
 
 if (isMainThread) {
-  const R = reps(3);
+  const R = reps(5);
   console.log(`ports (reps ${R})`);
 
   // Throughput 1 -> 1, batches of 64, steady state: both sides first run

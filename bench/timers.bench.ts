@@ -99,7 +99,7 @@ sys.port_spin_tune({ deadlineNs: 0 });
 const off = portRun(1e6, Math.min(3, secs));
 sys.port_spin_tune({ deadlineNs: dflt.deadlineNs });
 const r = portRun(1e6, secs);
-const peer = await setIntervalLateness({ periodMs: 1, fires: 2000, reps: reps(3) });
+const peer = await setIntervalLateness({ periodMs: 1, fires: 2000, reps: reps(5) });
 const how = `process CPU ${r.procCpuPct.toFixed(1)} % of a core (clock thread ${r.cpuPct.toFixed(1)} %); ${r.overruns} overruns in ${r.events} deliveries; ` +
   `deadline wait caught ${r.dwaitHits}, missed ${r.dwaitMisses}; reader margin ${(dwait_margin().marginNs / 1000).toFixed(0)} us`;
 report({ name: 'timer 1 ms -> port_get lateness p50', value: r.p50, unit: 'us', peer: 'setInterval(1 ms)', peerValue: peer.p50us, goal: '<= 10 us', met: r.p50 <= 10, note: how });
@@ -136,7 +136,7 @@ report({ name: 'timer 250 us: expirations - elapsed/period', value: qx, unit: 'e
 const ids = new Int32Array(N_TIMERS);
 for (let i = 0; i < N_TIMERS; i++) ids[i] = sys.timer_create(sys.CLOCK_MONOTONIC, { sigev_notify: sys.SIGEV_NONE });
 const far = { it_value: { tv_sec: 3600, tv_nsec: 0 }, it_interval: Z };
-const armNs = await medianOf(reps(3), () => {
+const armNs = await medianOf(reps(5), () => {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < N_TIMERS; i++) sys.timer_settime(ids[i]!, 0, { it_value: { tv_sec: 3600 + (i % 977), tv_nsec: i }, it_interval: Z });
   return Number(process.hrtime.bigint() - t0) / N_TIMERS;
@@ -149,7 +149,7 @@ for (let i = 0; i < N_TIMERS; i++) sys.timer_delete(ids[i]!);
 const delNs = Number(process.hrtime.bigint() - t0) / N_TIMERS;
 // Re-create, then time arm + delete together: the median of passes, as the
 // arm row above (one pass, after the idle wait, swung 1-2 us run to run).
-const armDelNs = await medianOf(reps(3), () => {
+const armDelNs = await medianOf(reps(5), () => {
   for (let i = 0; i < N_TIMERS; i++) ids[i] = sys.timer_create(sys.CLOCK_MONOTONIC, { sigev_notify: sys.SIGEV_NONE });
   const t1 = process.hrtime.bigint();
   for (let i = 0; i < N_TIMERS; i++) sys.timer_settime(ids[i]!, 0, far);
