@@ -78,7 +78,9 @@ console.log(`startup: ${R} fresh-process repetitions per figure; load average ${
   ratioFigure('first expiry, 1 ms timer right after boot, port_get: lateness', 'ms', s, 'setTimeout(1) first fire', p2, 1.0);
 }
 {
-  const [u, p] = inTurn(() => run(scen, ['first-lwp']).o.ms!, () => run(child, ['worker', '1']).o.ms!);
+  // From before boot(), as the goal says (boot() -> first LWP running); the
+  // peer from before new Worker. Neither counts loading its module.
+  const [u, p] = inTurn(() => { const o = run(scen, ['first-lwp']).o; return o.bootMs! + o.ms!; }, () => run(child, ['worker', '1']).o.ms!);
   const esm = median(Array.from({ length: R }, () => run(child, ['worker-esm', '1']).o.ms!));
   const [kw, kc, p1] = inTurn(() => run(child, ['worker-kernel', '1']).o.ms!, () => run(child, ['worker-compile', '1']).o.ms!, () => run(child, ['worker', '1']).o.ms!);
   ratioFigure('boot -> first LWP running', 'ms', u, 'new Worker -> first message', p, 1.0,
@@ -87,11 +89,12 @@ console.log(`startup: ${R} fresh-process repetitions per figure; load average ${
   report({ name: 'warm lwp_create -> running', value: w, unit: 'us', goal: '<= 100 us', met: w <= 100 });
 }
 {
-  const [u, p] = inTurn(() => run(scen, ['burst']).o.ms!, () => run(child, ['worker', '16']).o.ms!);
+  const bootMs: number[] = [];
+  const [u, p] = inTurn(() => { const o = run(scen, ['burst']).o; bootMs.push(o.bootMs!); return o.ms!; }, () => run(child, ['worker', '16']).o.ms!);
   const esm = median(Array.from({ length: R }, () => run(child, ['worker-esm', '16']).o.ms!));
   const [kw, kc, p16] = inTurn(() => run(child, ['worker-kernel', '16']).o.ms!, () => run(child, ['worker-compile', '16']).o.ms!, () => run(child, ['worker', '16']).o.ms!);
   ratioFigure('16 lwp_create at once -> all running (default options)', 'ms', u, '16 new Worker at once -> all running', p, 1.0,
-    `16 ES-module worker files ${esm.toFixed(0)} ms (${(u / esm).toFixed(2)}x); ${floor(kw, kc, p16)}`);
+    `from the first lwp_create; boot() before it ${median(bootMs).toFixed(1)} ms; 16 ES-module worker files ${esm.toFixed(0)} ms (${(u / esm).toFixed(2)}x); ${floor(kw, kc, p16)}`);
   const runs = Array.from({ length: R }, () => run(scen, ['burst-warm', JSON.stringify({ lwp_pool: 16 })]).o);
   const warm = median(runs.map((o) => o.ms!));
   report({ name: '16 lwp_create at once, boot({ lwp_pool: 16 }), pool warm -> all running', value: warm, unit: 'ms', goal: '<= 5 ms', met: warm <= 5,
