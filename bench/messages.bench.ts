@@ -1,7 +1,9 @@
 /**
  * Structured messages (issue 12, "Must reach"), each beside its postMessage
  * peer measured in the same run, interleaved (a ukern repetition, then a
- * peer repetition, BENCH_REPS times, fresh LWPs / workers each), medians:
+ * peer repetition, BENCH_REPS times, fresh LWPs / workers each: each
+ * throughput repetition of ukern in a fresh process, so that its LWPs'
+ * workers are as new as the peer's), medians:
  *
  *  - 1 producer LWP -> 1 consumer LWP, small objects
  *    `{ id, name, tags: [8 strings], values: Float64Array(8) }`: >= 5x
@@ -43,6 +45,8 @@
  * no backpressure: its producer posts all N at once.
  */
 import { isMainThread } from 'node:worker_threads';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import dc from 'node:diagnostics_channel';
 import { Lwp, Port, stats, PORT_SOURCE_MSG } from '../src/index.js';
 import { kevents } from '../src/ports/mem.js';
@@ -309,6 +313,22 @@ async function ukThroughput(kind: Kind, many = false): Promise<Rates> {
   return rates(r);
 }
 
+/**
+ * One ukThroughput in a fresh process, so that its two LWPs run on fresh
+ * workers, as the peer's do (pmThroughput starts two new Workers each
+ * time). In this process the pool's workers would be those of the earlier
+ * repetitions, whose isolates have this module and the kernel's message
+ * paths compiled already: the cold window then ran several times faster
+ * than a fresh pair's, and the median of the repetitions compared warm
+ * LWPs with a cold peer.
+ */
+function freshThroughput(kind: Kind, many: boolean): Rates {
+  const r = spawnSync(process.execPath, [fileURLToPath(SELF), '--fresh-child', kind, many ? 'many' : 'one'], { encoding: 'utf8', timeout: 300_000 });
+  const m = /@@rates (.*)/.exec(r.stdout);
+  if (r.status !== 0 || m === null) throw new Error(`messages fresh child (${kind}, ${many ? 'many' : 'one'}): status ${r.status} ${r.signal ?? ''} ${r.stderr.slice(-1000)}`);
+  return JSON.parse(m[1]!) as Rates;
+}
+
 /** Spin hits and misses on ports during the last ukPingPong (kstat port.spin_*), and the CPUs it kept busy (LWP start-up included). */
 const ppStats = { hits: 0, misses: 0, cpus: 0 };
 
@@ -337,6 +357,12 @@ function bytesPerMessage(): number {
   return used / M + kevents.bytesPerObject;
 }
 
+const FRESH = process.argv.indexOf('--fresh-child');
+if (isMainThread && FRESH >= 0) {
+  console.log(`@@rates ${JSON.stringify(await ukThroughput(process.argv[FRESH + 1] as Kind, process.argv[FRESH + 2] === 'many'))}`);
+  process.exit(0);
+}
+
 if (isMainThread && process.argv[1] === new URL(import.meta.url).pathname) {
   const R = reps(5);
   // MSG_BENCH_ONLY=pingpong: the ping-pong row alone (a run takes seconds, not minutes).
@@ -345,8 +371,8 @@ if (isMainThread && process.argv[1] === new URL(import.meta.url).pathname) {
   if (only === undefined) for (const kind of ['small', 'str1k'] as const) {
     const uk: Rates[] = [], ukm: Rates[] = [], pm: Rates[] = [];
     for (let r = 0; r < R; r++) {
-      uk.push(await ukThroughput(kind));
-      ukm.push(await ukThroughput(kind, true));
+      uk.push(freshThroughput(kind, false));
+      ukm.push(freshThroughput(kind, true));
       pm.push(rates(await pmThroughput(kind, N, COLD)));
     }
     const goal = kind === 'small' ? 5 : 2;
