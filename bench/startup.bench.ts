@@ -129,8 +129,13 @@ console.log(`startup: ${R} fresh-process repetitions per figure; load average ${
   const breakdown = `import ${(med('import', 'rss') - med('empty', 'rss')).toFixed(1)} MiB, boot +${(med('boot', 'rss') - med('import', 'rss')).toFixed(1)}, port_create +${(med('proc', 'rss') - med('boot', 'rss')).toFixed(1)}; living on 1 s ${(med('proc-linger', 'rss') - med('empty', 'rss')).toFixed(1)} MiB over empty`;
   ratioFigure('import ukern/sys + boot + port_create: wall', 'ms', med('proc', 'wall'), 'empty node', med('empty', 'wall'), 1.25,
     `import alone ${med('import', 'wall').toFixed(0)} ms`);
-  const dr = med('proc', 'rss') - med('empty', 'rss');
-  report({ name: 'import ukern/sys + boot + port_create: peak RSS over empty node', value: dr, unit: 'MiB', goal: '<= +20 MiB', met: dr <= 20,
-    note: `empty node ${med('empty', 'rss').toFixed(1)} MiB; ${breakdown}` });
+  // The goal counts the kernel's helper threads and default pool against the
+  // +20 MiB: a process that exits right after port_create may end before any
+  // of them has started, so the figure is the larger of it and the same
+  // program living on 1 s.
+  const linger = med('proc-linger', 'rss') > med('proc', 'rss');
+  const dr = Math.max(med('proc', 'rss'), med('proc-linger', 'rss')) - med('empty', 'rss');
+  report({ name: 'import ukern/sys + boot + port_create: peak RSS over empty node (exiting at once or living on 1 s, the larger)', value: dr, unit: 'MiB', goal: '<= +20 MiB', met: dr <= 20,
+    note: `the ${linger ? 'living-on' : 'exiting'} process's; empty node ${med('empty', 'rss').toFixed(1)} MiB; ${breakdown}` });
 }
 flush();
