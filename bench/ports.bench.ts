@@ -20,7 +20,7 @@ import * as ports from '../src/ports/sys.js';
 import * as lwp from '../src/lwp/sys.js';
 import { close } from '../src/kern/sys.js';
 import { KEV, PORT } from '../src/ports/mem.js';
-import { lane_entries } from '../src/ports/lane-locked.js';
+import { lane_entries, lane_handle, LN_ENT } from '../src/ports/lane-locked.js';
 import { tunables } from '../src/kern/boot.js';
 import { kstat_snapshot } from '../src/kern/kstat.js';
 import { report, flush, reps, medianOf, median, percentile, nowNs, fmt } from './lib.js';
@@ -255,8 +255,10 @@ if (isMainThread) {
     peer: 'postMessage small objects w->w', peerValue: pm.msgsPerSec, goal: 'none lost or duplicated', met: check === '',
     note: check || 'every event delivered exactly once; 8 LWPs on 2 cores' });
 
-  report({ name: 'ports memory per queued event, send lane', value: 16, unit: 'bytes',
-    note: `lane entries are preallocated: ${lane_entries()} per lane (${fmt(lane_entries() * 16 / 1024)} KiB), ${tunables().port_lanes} lanes` });
+  // From the lanes' layout in kernel memory (words between two lanes' handles, less the header), not a literal.
+  const laneEntryBytes = ((lane_handle(1) - lane_handle(0) - LN_ENT) * 4) / lane_entries();
+  report({ name: 'ports memory per queued event, send lane', value: laneEntryBytes, unit: 'bytes',
+    note: `lane entries are preallocated: ${lane_entries()} per lane (${fmt(lane_entries() * laneEntryBytes / 1024)} KiB), ${tunables().port_lanes} lanes` });
   report({ name: 'ports memory per queued event, locked queue', value: KEV.words * 4, unit: 'bytes', note: 'other senders, sources, a full lane' });
   report({ name: 'ports memory per port', value: PORT.words * 4 + 8, unit: 'bytes', note: 'port struct + its lock and id words' });
   flush();
