@@ -254,9 +254,10 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       if (I32[h + P.lane] !== 0) {
         // Tell the owner of the port's send lane what we wait for, then look
         // once more: it reads that after publishing (lane.ts), so either it
-        // sees us and wakes us, or this look sees its event.
+        // sees us and wakes us, or this look sees its event (a new one, when
+        // sources denied all we took: the queue they denied is no reason).
         lane_ctl_sync_locked(h);
-        if (port_nent(h) >= nget) { sq_unlink(sl); sq_free(sl); lane_ctl_sync_locked(h); continue; }
+        if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) { sq_unlink(sl); sq_free(sl); lane_ctl_sync_locked(h); continue; }
       }
       kstat_add(C_WAITERS); kstat_add(C_WAITS);
       // Blocking forms only (the async ones must not hold their event loop):
