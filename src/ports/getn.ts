@@ -58,6 +58,9 @@ sq_orphan_release_register(SQO_PORT, (h) => {
 
 export const WMESG_PORTGET = wmesg_register('portget');
 
+/** The most events a sleeping getter's words say it wants (int32); more is never satisfied anyway. */
+const NGET_SLEEP_MAX = 0x7fffffff;
+
 /** What a port_get / port_getn asks of getn_gen (its arguments copied in and checked for type). */
 export interface GetnReq {
   max: number;
@@ -249,8 +252,13 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       const alertGen = I32[h + P.alertGen]!;
       const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WMESG_PORTGET, syscall);
       if (async) sq_set_orphan(sl, SQO_PORT, h); // this call's thrcnt, should its LWP exit with it pending (below)
-      sq_setarg(sl, nget);
-      sq_enqueue(h + P.wqh, sl, nget);
+      // The sleeper's words are int32: an nget of 2^31 or more (a C uint_t,
+      // never satisfied: port_max_events is at most 2^30) is kept as the
+      // largest, not wrapped negative, which sorted it first and made it
+      // take every wake-up meant for the waiters behind it.
+      const want = nget > NGET_SLEEP_MAX ? NGET_SLEEP_MAX : nget;
+      sq_setarg(sl, want);
+      sq_enqueue(h + P.wqh, sl, want);
       if (I32[h + P.lane] !== 0) {
         // Tell the owner of the port's send lane what we wait for, then look
         // once more: it reads that after publishing (lane.ts), so either it
