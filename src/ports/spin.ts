@@ -8,6 +8,7 @@
 import { I32 } from '../kern/kmem.js';
 import { on_boot, tunables } from '../kern/boot.js';
 import { sysenter } from '../kern/sysent.js';
+import { copyin_fields, arg_type, ArgRangeError } from '../kern/copyin.js';
 import { SpinDomain, type Spin } from '../kern/spin.js';
 import { mutex_enter } from '../kern/mutex.js';
 import { P, spinRegion, port_lock, PQ_CLOSE, SPIN_DPOST, C_SPIN_HIT, C_SPIN_MISS } from './mem.js';
@@ -26,12 +27,23 @@ on_boot(() => { domain.setLimits(tunables().port_spin_ns!, tunables().port_spinn
 export function port_spin_tune(o: { budgetNs?: number; maxSpinners?: number; deadlineNs?: number }): { budgetNs: number; maxSpinners: number; deadlineNs: number } {
   sysenter();
   const b = spinRegion.base;
-  const { budgetNs, maxSpinners } = domain.setLimits(o.budgetNs, o.maxSpinners);
-  if (o.deadlineNs !== undefined) {
-    if (!Number.isInteger(o.deadlineNs) || o.deadlineNs < 0 || o.deadlineNs > 10_000_000) throw new RangeError('deadlineNs must be an integer in [0, 1e7]');
-    Atomics.store(I32, b + SPIN_DPOST, o.deadlineNs);
-  }
+  // Copied in (each field read once) and all checked before anything is
+  // applied: a call that fails changes nothing.
+  const r = copyin_fields(o, ['budgetNs', 'maxSpinners', 'deadlineNs'], 'options', 'port_spin_tune');
+  const budget = tune_arg(r.budgetNs, 'budgetNs', 10_000_000);
+  const spinners = tune_arg(r.maxSpinners, 'maxSpinners', 1024);
+  const post = tune_arg(r.deadlineNs, 'deadlineNs', 10_000_000);
+  const { budgetNs, maxSpinners } = domain.setLimits(budget, spinners, 'port_spin_tune');
+  if (post !== undefined) Atomics.store(I32, b + SPIN_DPOST, post);
   return { budgetNs, maxSpinners, deadlineNs: Atomics.load(I32, b + SPIN_DPOST) };
+}
+
+/** An option of port_spin_tune: undefined, or an integer in [0, max] (a TypeError for a non-number, ERR_OUT_OF_RANGE otherwise; the ranges kern/spin.ts checks too). */
+function tune_arg(v: unknown, name: string, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number') arg_type('port_spin_tune', `${name} must be a number, got type ${typeof v}`);
+  if (!Number.isInteger(v) || v < 0 || v > max) throw new ArgRangeError('port_spin_tune', `${name} must be an integer in [0, ${max}]`);
+  return v;
 }
 
 /** Decides whether this getter spins before it sleeps on port h (port lock held); undefined: sleep at once. */
