@@ -12,7 +12,7 @@ import {
   FILE_NOFOLLOW, type port_event_t, type file_obj_t,
 } from '../sys/index.js';
 import {
-  copyin_fields, copyin_array, port_send_wait, port_post_value, port_post_wait, port_post_many, port_post_many_wait,
+  copyin_fields, copyin_array, arg_type, port_send_wait, port_post_value, port_post_wait, port_post_many, port_post_many_wait,
   msg_encode, msg_encode_many, msg_inbox_pick, msg_channel_open, PORT_SOURCE_MSG,
 } from '../sys/ext.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions } from './waitopts.js';
@@ -147,8 +147,14 @@ export class Port extends Descriptor implements AsyncIterable<PortEvent> {
   static sendAll(ports: readonly Port[], events = 0, user = 0): (string | null)[] {
     // The event words are checked as sendSync checks them (not left to port_sendn's EINVAL).
     const ev = int_arg(events, 'events', 'Port.sendAll', INT32_MIN, INT32_MAX), u = num_arg(user, 'user', 'Port.sendAll');
+    // Ports only, all checked before anything is sent (an element that is
+    // none was the engine's TypeError, or a silent EBADF).
+    const fds = copyin_array(ports, 'ports', 'Port.sendAll').map((p, i) => {
+      if (!(p instanceof Port)) arg_type('Port.sendAll', `ports[${i}] must be a Port, got ${p === null ? 'null' : typeof p}`);
+      return p.fd;
+    });
     const errors: (string | null)[] = [];
-    port_sendn(copyin_array(ports, 'ports', 'Port.sendAll').map((p) => (p as Port).fd), ev, u, errors);
+    port_sendn(fds, ev, u, errors);
     return errors;
   }
 
