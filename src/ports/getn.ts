@@ -231,8 +231,12 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       if ((I32[h + P.flags]! & PQ_ALERT) !== 0) { out.push(alert_event(h)); break; }
       if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) {
         take_drops_lock(h, max, out);
-        if (out.length > 0 || takeResult.denied === 0) break;
-        needNew = port_gen(h);
+        if (out.length > 0) break;
+        // Nothing delivered: its sources denied what it took (wait for an
+        // event queued after this take), or withdrew it while it was being
+        // delivered (look again): either way the call waits on, as the
+        // seed's port_getn loops when it retrieved nothing.
+        if (takeResult.denied > 0) needNew = port_gen(h);
         continue;
       }
       if (deadline === -1) {
