@@ -162,6 +162,9 @@ function fast_take(fd: unknown, max: number, nget: number, syscall: string, tns:
   if ((I32[h + P.flags]! & PQ_ALERT) !== 0) { port_exit(h); return undefined; }
   if (port_nent(h) < nget && tns !== 0) { // (a poll takes what there is)
     const r = tns === -1 ? prespin(h, nget, Infinity) : 0;
+    // Closed while it spun (lock dropped, struct released): a close while
+    // waiting, EBADFD as for a sleeper, not the EBADF a new look would find.
+    if (r === -1) fail('EBADFD', syscall, 'port closed while waiting');
     // An alert set while the spin had the lock dropped: the general path returns it.
     if (r === 1 && (I32[h + P.flags]! & PQ_ALERT) !== 0) { port_exit(h); return undefined; }
     if (r !== 1) {
