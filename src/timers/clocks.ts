@@ -14,8 +14,8 @@
  *    fire inside that call.
  *
  * Every time a clock holds or a timer is armed for lies within a signed
- * 64-bit count of nanoseconds (copyin.ts TIME_SEC_MAX). Time-line values are
- * doubles: deadlines round up and clock readings down (tsmath.ts), so a
+ * 64-bit count of nanoseconds (kern/time.ts TIME_SEC_MAX). Time-line values are
+ * doubles: deadlines round up and clock readings down (kern/time.ts), so a
  * timer is never early, even where a double has no nanoseconds left.
  *
  * CPU-time clocks can be read but carry no timers (EINVAL from timer_create,
