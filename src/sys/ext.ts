@@ -4,7 +4,9 @@
  * — the copy-in of arguments with Node's error codes, event-loop holds,
  * SIGEV_THREAD delivery's references, the module URL rule of lwp_create.
  * The classes import the kernel only through these two modules (checked in
- * CI: .dependency-cruiser.cjs); nothing here is exported from `ukern/sys`.
+ * CI: .dependency-cruiser.cjs). Nothing here is exported from `ukern/sys`
+ * but what it shares with it (SysError, the time types, kstat, lwp_snapshot,
+ * lwp_wait_timed: docs/sys.md).
  */
 export { copyin_fields, copyin_array, arg_type, ArgRangeError, ArgTypeError, ArgValueError } from '../kern/copyin.js';
 export { SysError, AbortError, KernelPanicError, KernelLayoutError, KernelAssertionError, type ErrnoCode } from '../kern/errno.js';
