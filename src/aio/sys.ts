@@ -129,7 +129,7 @@ export function aio_cancel(fd: number, cb: aiocb | number | null): number {
 }
 
 /** The cancel itself (no lock held): also close(fd)'s and process exit's. */
-export function aio_cancel_fd(fd: number, id: number, S: string): number {
+function aio_cancel_fd(fd: number, id: number, S: string): number {
   let canceled = 0;
   const active: number[] = [], activeIds: number[] = [];
   const eng = aio_engine_peek() ?? aio_engine();
