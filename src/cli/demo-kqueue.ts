@@ -1,13 +1,14 @@
 /**
  * The kqueue part of the `npm start` demo: one kqueue multiplexing an event
- * port (EVFILT_READ), a user event (EVFILT_USER) and a timer (EVFILT_TIMER),
- * waited on with the async iterator. Returns the lines it would print so the
- * CLI decides where they go: one line each for the port, the user event and
- * the one-shot timer, in the order they came.
+ * port (EVFILT_READ), a user event (EVFILT_USER) and two timers
+ * (EVFILT_TIMER: a periodic one and a one-shot), waited on with the async
+ * iterator. Returns the lines it would print so the CLI decides where they
+ * go: one line each for the port, the user event and the one-shot timer
+ * (which counts the periodic one's ticks), in the order they came.
  *
  * The port send and the trigger come from the event loop (setTimeout) while
  * the timers are kernel callouts, so on a loaded machine they can arrive in
- * any order: the demo runs until it has seen all three kinds, not until the
+ * any order: the demo runs until it has seen all four, not until the
  * one-shot timer, and cancels its setTimeouts before the port and kqueue
  * close (one firing after would throw EBADF out of a timer callback). A
  * deadline ends the wait with an error if the kernel never delivers.
@@ -17,7 +18,7 @@ import {
   port_create, port_send, port_getn, close, EVFILT_READ, EVFILT_USER, EVFILT_TIMER, EV_CLEAR, EV_ONESHOT, NOTE_FFCOPY,
 } from '../sys/index.js';
 
-/** How long the demo waits for its three events before it reports the kernel at fault. */
+/** How long the demo waits for its four events before it reports the kernel at fault. */
 const DEADLINE_MS = 10_000;
 const PORT_UDATA = 1, USER_UDATA = 2, TICK_UDATA = 3, ONESHOT_UDATA = 4;
 
