@@ -1,7 +1,10 @@
 /**
  * `ukern`: the idiomatic TypeScript layer over `ukern/sys` — classes with
  * Promise variants, AbortSignal, async iterators and Symbol.dispose. Thin:
- * no semantics of its own; every error is the syscall's SysError.
+ * no kernel semantics of its own. A failed call throws its syscall's
+ * SysError; a bad argument is Node's TypeError or RangeError (its `code`
+ * ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE...), an abort an AbortError, and
+ * `Lwp#wait()` an LwpError for an LWP that returned no value.
  * @module ukern
  */
 // The whole kernel first: every thread the kernel starts loads all of it, and
