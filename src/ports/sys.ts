@@ -258,8 +258,11 @@ export function port_get(port: number, timeout?: Timespec | null): port_event_t 
 }
 
 /**
- * Retrieves at least `nget` and at most `max` events (see getn.ts for the
- * exact rules). Fewer than nget returned means the timeout expired.
+ * Retrieves at least `nget` and at most `max` events, in FIFO order; the
+ * array's `nget` is its length. Fewer than nget returned means the timeout
+ * expired (C's ETIME, not thrown: no event taken is lost). `max` 0 takes
+ * nothing and sets `nget` to the number of events queued; `nget` 0 returns
+ * [] at once; `nget` > `max` > 0 is EINVAL (docs/sys.md).
  */
 export function port_getn(port: number, max: number, nget: number, timeout?: Timespec | null): port_event_list {
   sysenter();
