@@ -146,8 +146,9 @@ function copyin_act(act: unknown): NewAct {
  * the shape it was given. A function handler belongs to the calling thread
  * (other LWPs may install their own for the same signal); where the old
  * action is a function of another thread, the returned `sa_handler` is a
- * placeholder that cannot be installed again. EINVAL for SIGKILL and
- * SIGSTOP, a bad signal, handler or flag.
+ * placeholder that cannot be installed again. EINVAL for a change of
+ * SIGKILL or SIGSTOP (a query, `act` null, answers SIG_DFL), a bad signal,
+ * handler or flag.
  */
 export function sigaction(signo: number, act: sigaction_t | null): sigaction_t {
   sysenter();
