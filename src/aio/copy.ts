@@ -16,8 +16,9 @@ import { copyin_sigevent, type Sigev } from '../timers/kapi.js';
 import { AIO_PRIO_DELTA_MAX, LIO_READ, LIO_WRITE, LIO_NOP } from './consts.js';
 import { OP_READ, OP_WRITE } from './aio.js';
 
-/** The aiocb of the contract. */
 import type { sigevent } from '../timers/sys.js';
+
+/** The aiocb of the contract (POSIX aio.h): a request to read, write or sync a descriptor. */
 export interface aiocb {
   aio_fildes: number; aio_offset: number;
   /** Over a SharedArrayBuffer. */

@@ -18,6 +18,13 @@
  */
 import type { Timespec } from '../kern/time.js';
 
+/**
+ * One event of a port (illumos port_event_t): `portev_source` the source
+ * (PORT_SOURCE_*), `portev_events` its events word (a timer's expirations,
+ * an fd's poll bits...), `portev_object` what it concerns (a timer id, a
+ * descriptor, an aio_id; 0 for a send), `portev_user` the user word given
+ * with the send, the association or the sigevent.
+ */
 export interface port_event_t {
   portev_events: number;
   portev_source: number;

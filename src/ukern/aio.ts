@@ -154,6 +154,11 @@ function request(kind: 'read' | 'write', fd: unknown, buffer: unknown, position:
   return collect(cb, signal, new Refs(ref !== false));
 }
 
+/**
+ * POSIX AIO in the Promise form: `read`, `write`, `fsync` and `batch`
+ * resolve with what the request did (aio_return called for you), `buffer`
+ * makes a buffer the kernel's I/O engine can fill. Options: {@link AioOptions}.
+ */
 export const aio = {
   /** Reads buffer.byteLength bytes at `position` into `buffer` (over a SharedArrayBuffer); resolves with the bytes read. */
   read(fd: number | FileHandle, buffer: Uint8Array, position: number, opts?: AioOptions): Promise<number> {

@@ -26,6 +26,7 @@ import {
 /** The class layer's start shim, beside this module (in the bundle too: scripts/bundle.mjs). */
 const SHIM = new URL('./lwp-start.js', import.meta.url);
 
+/** Options of {@link Lwp.create}. */
 export interface LwpOptions {
   /** Nobody will wait for it: its resources go when it exits (LWP_DETACHED), and its outcome is not kept. */
   detached?: boolean;

@@ -40,6 +40,12 @@ function owner_alive(lid: number): boolean {
   }
 }
 
+/**
+ * A robust mutex for LWPs over lwp_park / lwp_unpark, its state in a
+ * SharedArrayBuffer (`sab`) that each LWP using it wraps with
+ * `new ParkMutex(sab)`. A lock whose holder's LWP ended without unlocking
+ * is taken over with an EOWNERDEAD error; call consistent() then.
+ */
 export class ParkMutex {
   readonly sab: SharedArrayBuffer;
   private readonly w: Int32Array;

@@ -60,6 +60,7 @@ function set_of(sigs: unknown, where: string): sigset_t {
 /** A listener added by {@link onSignal}. */
 export type SignalListener = (info: siginfo_t) => void;
 
+/** Options of {@link onSignal}. */
 export interface OnSignalOptions {
   /**
    * Whether an interrupted restartable call (lwp_wait, sigwaitinfo) starts
@@ -117,6 +118,7 @@ export function onSignal(sig: SignalLike, listener: SignalListener, options?: On
   return new SignalSubscription(signo, listener);
 }
 
+/** Options of {@link signals}. */
 export interface SignalsOptions {
   /** Ends the iteration: the pending `next()` rejects with an AbortError. */
   signal?: AbortSignal;
