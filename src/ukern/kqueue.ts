@@ -94,7 +94,9 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
       if (this.#opened.size > 0 && typeof ident === 'number') this.#swap_opened(`${filter}:${ident}`, -1);
     }
   }
+  /** EV_ENABLE: the knote reports again (ENOENT if absent). */
   enable(ident: number, filter: number): void { this.#apply(ident, filter, EV_ENABLE); }
+  /** EV_DISABLE: the knote stays registered but reports nothing until enabled (ENOENT if absent). */
   disable(ident: number, filter: number): void { this.#apply(ident, filter, EV_DISABLE); }
   /** NOTE_TRIGGER on an EVFILT_USER knote, with optional NOTE_FF* fflags and data. */
   trigger(ident: number, fflags = 0, data = 0): void {

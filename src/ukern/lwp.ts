@@ -198,11 +198,15 @@ export class Lwp<T = unknown> implements Disposable {
   /** What this object last set with ref() / unref() (or `{ ref }` at create). */
   hasRef(): boolean { return this.#refs.refed; }
 
+  /** Detaches it (lwp_detach): nobody will wait for it; its resources go when it exits. ESRCH, EINVAL if already detached. */
   detach(): void { lwp_detach(this.lid); }
+  /** Suspends it (lwp_suspend) at its next kernel entry, or at once in an interruptible sleep. ESRCH, EDEADLK. */
   suspend(): void { lwp_suspend(this.lid); }
+  /** Resumes it after {@link suspend} (lwp_continue; no effect when not suspended). ESRCH. */
   continue(): void { lwp_continue(this.lid); }
   /** Interrupts its interruptible sleep (EINTR there). */
   wakeup(): void { lwp_wakeup(this.lid); }
+  /** Unparks it (lwp_unpark) if parked with `hint`, or leaves the unpark pending for its next park. ESRCH. */
   unpark(hint?: number): void { lwp_unpark(this.lid, hint_opt(hint, 'Lwp.unpark')); }
   /** Sends it `sig` (lwp_kill): its handler runs in it, or it waits pending while blocked. 0 only checks that it exists (ESRCH once it has exited), as lwp_kill(lid, 0). */
   kill(sig: SignalLike): void { lwp_kill(this.lid, signal_number(sig, 'Lwp.kill', true)); }
