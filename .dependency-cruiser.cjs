@@ -2,7 +2,7 @@
  * The kernel's layers, checked by dependency-cruiser in CI (`npm run lint:layers`: any
  * violation fails):
  *
- *   kern  <-  subsystem internals (lwp, ports, timers, kqueue)  <-  subsystem sys.ts
+ *   kern  <-  subsystem internals (lwp, ports, timers, kqueue, signals, intr, aio)  <-  subsystem sys.ts
  *         <-  src/sys (the ukern/sys facade and its extensions)  <-  the class layer
  *
  * The class layer (src/ukern, src/lib, src/errors.ts, src/index.ts) calls only the sys layer;
