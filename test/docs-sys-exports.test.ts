@@ -10,6 +10,8 @@
  * Counted as named: a word of the page in backquotes or not, the `_async`
  * twin of a named call (the page gives them as "and its _async"), and the
  * SIG* names of os.constants.signals (the page takes them as a set).
+ * The page's lists of kstat's modules and of the snapshots' fields are
+ * checked against what the calls give too.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,4 +30,25 @@ test('docs/sys.md names every export of ukern/sys', () => {
 
 test('no internal of the kernel is exported from ukern/sys: aio_cancel_fd', () => {
   assert.equal('aio_cancel_fd' in sys, false);
+});
+
+/** The backquoted words of the docs/sys.md line that starts with `start`, up to the line's end of paragraph. */
+function item(start: string): string {
+  const i = doc.indexOf(start);
+  assert.ok(i >= 0, `docs/sys.md has '${start}'`);
+  return doc.slice(i, doc.indexOf('\n- ', i + 1));
+}
+
+test('docs/sys.md names kstat\'s modules, LwpInfo\'s and KmemInfo\'s fields as the calls give them', () => {
+  sys.boot();
+  const modules = [...new Set(Object.keys(sys.kstat()).map((k) => k.split('.')[0]!))].sort();
+  const kstatItem = item('- `kstat` returns');
+  const listed = [...kstatItem.slice(kstatItem.indexOf('module\'s')).matchAll(/`'([a-z]+)'`/g)].map((m) => m[1]!).sort();
+  assert.deepEqual(listed, modules, 'kstat modules');
+  const snap = item('- `lwp_snapshot` lists');
+  const named = (s: string): Set<string> => new Set([...s.matchAll(/`([a-zA-Z]+)`/g)].map((m) => m[1]!));
+  const lwpWords = named(snap.slice(0, snap.indexOf('`kmem_snapshot`')));
+  for (const k of Object.keys(sys.lwp_snapshot().lwps[0]!)) assert.ok(lwpWords.has(k), `LwpInfo.${k} is named`);
+  const kmemWords = named(snap.slice(snap.indexOf('`kmem_snapshot`')));
+  for (const k of Object.keys(sys.kmem_snapshot().caches[0]!)) assert.ok(kmemWords.has(k), `KmemInfo.${k} is named`);
 });
