@@ -260,6 +260,12 @@ export function layout(t: Tunables): { bytes: number; table: LayoutTable } {
   return { bytes: w * 4, table };
 }
 
+/** Undoes {@link layout}: every cache and region unplaced (base 0), as before boot. */
+function layout_forget(): void {
+  for (const c of caches.values()) c.place(0, 0);
+  for (const r of regions.values()) { r.base = 0; r.words = 0; }
+}
+
 /** Places this thread's registrations where the booting thread laid them out (attach). */
 export function apply_layout(table: LayoutTable): void {
   const missing: string[] = [];
@@ -290,9 +296,17 @@ export function map_memory(sab: SharedArrayBuffer): void {
 /** Boot: allocates memory and sets every cache's header (objects are handed out fresh, see C_FRESH). */
 export function create_memory(t: Tunables): { sab: SharedArrayBuffer; table: LayoutTable } {
   const { bytes, table } = layout(t);
-  if (bytes > t.memsize!) fail('ENOMEM', 'boot', `tables need ${bytes} bytes, memsize is ${t.memsize}`);
-  let sab: SharedArrayBuffer;
-  try { sab = new SharedArrayBuffer(bytes); } catch { fail('ENOMEM', 'boot', `cannot allocate ${bytes} bytes`); }
+  let sab: SharedArrayBuffer | undefined, why = `tables need ${bytes} bytes, memsize is ${t.memsize}`;
+  if (bytes <= t.memsize!) {
+    try { sab = new SharedArrayBuffer(bytes); } catch { why = `cannot allocate ${bytes} bytes`; }
+  }
+  if (sab === undefined) {
+    // No memory, so no layout: a base left placed read as "booted" to the
+    // code that checks one (libc's exit hook then wrote to word `base` of
+    // the 8-byte placeholder: a RangeError as the process exited).
+    layout_forget();
+    fail('ENOMEM', 'boot', why);
+  }
   map_memory(sab);
   for (const c of caches.values()) {
     I32[c.base + C_CAP] = c.count;
