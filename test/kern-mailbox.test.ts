@@ -88,11 +88,31 @@ test('generation: a post of a binding taken before the mailbox was given back do
     assert.notEqual(fresh, stale, 'under a new generation');
     const rounds = Atomics.load(a, 2);
     const dropped = sys.kstat('mbox')['mbox.stale_posts']!;
-    assert.equal(mbox_post(stale), false, 'the stale post is refused');
+    // B's pump sleeps on its slot's word: only a write of that word or a
+    // notify of it can wake it. The stale post must do neither, checked as
+    // it happens (each Atomics.notify on kernel memory it makes is seen), not
+    // by watching B's rounds for a while: they count every wake-up, whatever
+    // its cause, and a quiet window proves nothing either way.
+    const word = kernel_image().layout.regions['mbox.word']![0] + SLOT(fresh) - 1;
+    const watched = (b: number): { posted: boolean; notified: number[] } => {
+      const notify = Atomics.notify, notified: number[] = [];
+      Atomics.notify = ((ta: Int32Array, i: number, n?: number): number => {
+        if (ta.buffer === I32.buffer) notified.push(i);
+        return notify(ta, i, n);
+      }) as typeof Atomics.notify;
+      try { return { posted: mbox_post(b), notified }; } finally { Atomics.notify = notify; }
+    };
+    const before = Atomics.load(I32, word);
+    assert.equal(before & 1, 0, "B's word not posted before");
+    const s = watched(stale);
+    assert.equal(s.posted, false, 'the stale post is refused');
     assert.equal(sys.kstat('mbox')['mbox.stale_posts'], dropped + 1);
-    // B's pump would have run a round at once had the post reached its word.
-    assert.equal(Atomics.wait(a, 2, rounds, 300), 'timed-out', 'B was not woken by the stale post');
-    assert.equal(mbox_post(fresh), true);
+    assert.equal(Atomics.load(I32, word), before, "B's word as it was: the stale post did not set its POSTED bit");
+    assert.deepEqual(s.notified, [], 'the stale post notified nothing (B\'s pump not woken)');
+    // The watch sees what a post that reaches the word does: one notify of it.
+    const f = watched(fresh);
+    assert.equal(f.posted, true);
+    assert.deepEqual(f.notified, [word], "the fresh post notified B's word");
     await until(() => Atomics.load(a, 2) === rounds + 1, 10000, 'B woken by its own binding');
   } finally {
     // B ends whatever failed above: left watching, it held the file until the runner's 120 s timeout.
