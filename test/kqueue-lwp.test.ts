@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isMainThread } from 'node:worker_threads';
 import * as sys from '../src/sys/index.js';
-import { within, seed, rng } from './helpers.js';
+import { within, until, seed, rng } from './helpers.js';
 import { kstat } from '../src/sys/index.js';
 import { callout_count, callout_snapshot } from '../src/timers/callout.js';
 import { kq_spin_tune } from '../src/kqueue/spin.js';
@@ -182,9 +182,8 @@ if (isMainThread) {
     const sab = new SharedArrayBuffer(8 * K);
     const a = new Float64Array(sab);
     const lids = Array.from({ length: K }, (_, slot) => sys.lwp_create({ module: self, export: 'waitOne', arg: { kq, sab, slot } }));
-    // Let them block (they may also arrive late: the events wait for them).
-    const end = Date.now() + 5000;
-    while (sleepers() < K && Date.now() < end) await new Promise((r) => setTimeout(r, 2));
+    // All blocked first: an LWP that came late would take its event without sleeping, and the case would not be the wake-up it says.
+    await until(() => sleepers() === K, 10_000, () => `the ${K} LWPs asleep in kevent (${sleepers()})`);
     kevent(kq, Array.from({ length: K }, (_, i) => EV_SET(i + 1, EVFILT_USER, 0, NOTE_TRIGGER, 0, 0)), 0, ZERO);
     await waitAll(lids, 10000, 'woken');
     assert.deepEqual(Array.from(a).sort(), Array.from({ length: K }, (_, i) => i + 1), 'each LWP got a distinct event');
@@ -198,8 +197,8 @@ if (isMainThread) {
     const sab = new SharedArrayBuffer(8 * K);
     const a = new Float64Array(sab);
     const lids = Array.from({ length: K }, (_, slot) => sys.lwp_create({ module: self, export: 'waitOne', arg: { kq, sab, slot } }));
-    const end = Date.now() + 5000;
-    while (sleepers() < K && Date.now() < end) await new Promise((r) => setTimeout(r, 2));
+    // All blocked first: one that came late would find the descriptor closed (EBADF too) without having slept.
+    await until(() => sleepers() === K, 10_000, () => `the ${K} LWPs asleep in kevent (${sleepers()})`);
     sys.close(kq);
     await waitAll(lids, 10000, 'close');
     await settled(a, K, 1000);
@@ -211,8 +210,7 @@ if (isMainThread) {
     const sab = new SharedArrayBuffer(8);
     const a = new Float64Array(sab);
     const lid = sys.lwp_create({ module: self, export: 'waitOne', arg: { kq, sab, slot: 0 } });
-    const end = Date.now() + 5000;
-    while (sleepers() < 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 2));
+    await until(() => sleepers() === 1, 10_000, 'the LWP asleep in kevent');
     sys.lwp_wakeup(lid);
     await waitAll([lid], 10000, 'interrupted');
     assert.equal(a[0], -4);
