@@ -134,6 +134,9 @@ async function main(): Promise<number> {
   return findings.length || problems.length ? 1 : 0;
 }
 
+/** How long an LWP may take to start its first sequence (ms). */
+const START_MS = 30_000;
+
 /** Waits for every slot to finish; returns a hang report, or null. Never enters the kernel. */
 async function watch(slots: Slot[], o: Options): Promise<string | null> {
   const seen = slots.map(() => ({ calls: -1, at: Date.now() }));
@@ -146,12 +149,18 @@ async function watch(slots: Slot[], o: Options): Promise<string | null> {
       const w = slots[i]!.w;
       if (Atomics.load(w, W_STATE) !== ST_RUNNING) continue;
       running++;
-      const c = Atomics.load(w, W_CALLS);
+      // Until its first sequence (W_RUN 0) an LWP is starting: its worker, its
+      // modules, its sampling, none of it a call. Timed from there with
+      // hangMs, a loaded machine turned a slow start into a HANG 'in call [0]
+      // after 0 calls' of every LWP (seen in a full run beside other work);
+      // the start has a limit of its own, and the hang clock starts with the
+      // first sequence.
+      const c = Atomics.load(w, W_RUN) === 0 ? -1 : Atomics.load(w, W_CALLS);
       if (c !== seen[i]!.calls) { seen[i] = { calls: c, at: now }; continue; }
-      if (now - seen[i]!.at > o.hangMs || now > hardEnd) {
+      if (now - seen[i]!.at > (c === -1 ? START_MS : o.hangMs) || now > hardEnd) {
         // Every LWP that is stuck too: the one that wedged the kernel may not be the first to time out.
         const stuck = slots.map((_, j) => j).filter((j) => Atomics.load(slots[j]!.w, W_STATE) === ST_RUNNING &&
-          Atomics.load(slots[j]!.w, W_CALLS) === seen[j]!.calls && now - seen[j]!.at > 1000);
+          (Atomics.load(slots[j]!.w, W_RUN) === 0 ? -1 : Atomics.load(slots[j]!.w, W_CALLS)) === seen[j]!.calls && now - seen[j]!.at > 1000);
         return stuck.map((j) => hangReport(slots[j]!, j, o, now - seen[j]!.at)).join('\n') + `\nLWPs: ${lwpStates()}\nkernel panicked: ${panicked()}`;
       }
     }
@@ -161,7 +170,8 @@ async function watch(slots: Slot[], o: Options): Promise<string | null> {
 
 function hangReport(s: Slot, i: number, o: Options, ms: number): string {
   const idx = Atomics.load(s.w, W_INDEX);
-  const where = idx === IX_SETUP ? 'while creating the objects of the sequence (port_create, kqueue, timer_create)'
+  const where = Atomics.load(s.w, W_RUN) === 0 ? 'before its first sequence (starting: its worker, its modules, its sampling)'
+    : idx === IX_SETUP ? 'while creating the objects of the sequence (port_create, kqueue, timer_create)'
     : idx === IX_CLEANUP ? 'while cleaning up after the sequence (close, timer_delete, lwp_continue, lwp_wait of its objects)'
     : `in call [${idx}]`;
   const text = s.readText().split('\n').map((l, k) => (k === idx + 1 ? `${l}    <== HANGS HERE` : l)).join('\n');
