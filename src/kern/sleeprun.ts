@@ -142,14 +142,20 @@ function abort_sleep(sl: number): void {
 async function run_abortable<T>(g: SleepGen<T>, signal: AbortSignal, sc: HoldScope | undefined, call: AsyncCall): Promise<T> {
   if (signal.aborted) throw new AbortError(signal.reason);
   let sl = 0;
-  const onAbort = (): void => { if (sl !== 0) abort_sleep(sl); };
+  // The signal's state as the kernel knows it: set by the abort event, and
+  // read between g.next() and the sleep, where the body's lock is held. The
+  // signal itself is the user's: its `aborted` may be a getter (an own
+  // property of a real AbortSignal), which ran there under the lock, and a
+  // syscall made from it was a kernel panic.
+  let aborted = false;
+  const onAbort = (): void => { aborted = true; if (sl !== 0) abort_sleep(sl); };
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     let r = g.next();
     while (!r.done) {
       const q = r.value;
       sl = q.sl;
-      if (signal.aborted) abort_sleep(sl);
+      if (aborted) abort_sleep(sl);
       const v = await hold_in(sc, () => sq_sleep_async(q.sl, q.lock, q.deadline));
       if (sq_thread_abandoned()) return sq_never(); // (see run_async_inner)
       sl = 0;

@@ -226,6 +226,10 @@ export interface KeventWait {
   kq: number; max: number; deadline: number; out: kevent_t[]; syscall: string;
   /** A blocking call on OS knotes: its return is a consumer's (intr_consumer_return). */
   consumer: boolean;
+  /** The lock was dropped before the wait started (kevent_wait_unlock): kevent_wait takes it again. */
+  unlocked?: boolean;
+  /** kevent_wait has started: its finally gives back the lock and the reference. */
+  started?: boolean;
 }
 
 /**
@@ -303,9 +307,22 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
  */
 export function kevent_wait_abandon(w: KeventWait): void {
   intr_call_forget();
-  kq_unlock(w.kq);
+  if (w.unlocked !== true) kq_unlock(w.kq);
   kq_rele(w.kq);
   if (w.consumer) intr_consumer_return(false);
+}
+
+/**
+ * Drops the kqueue lock of a wait that has not started, so that user code
+ * may run before it does (an AbortSignal's `aborted`, which may be a getter:
+ * run under the lock, a syscall made from it was a kernel panic).
+ * kevent_wait takes the lock again and looks at the queue before it sleeps
+ * (as after a bridge), so nothing that came meanwhile is missed. The
+ * reference stays held.
+ */
+export function kevent_wait_unlock(w: KeventWait): void {
+  w.unlocked = true;
+  kq_unlock(w.kq);
 }
 
 /** Runs the intr bridge with the kqueue lock dropped (it activates knotes, taking kqueue locks). */
@@ -318,6 +335,8 @@ function bridging(kq: number): void {
 export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]> {
   const { kq, max, deadline, out, syscall, consumer } = w;
   let polled = false;
+  w.started = true;
+  if (w.unlocked === true) { w.unlocked = false; kq_lock(kq); }
   try {
     for (;;) {
       if (I32[kq + Q.closing] !== 0) fail('EBADF', syscall, 'kqueue closed');

@@ -15,7 +15,7 @@ import { run_sync, run_async } from '../kern/sleeprun.js';
 import { on_proc_exit } from '../kern/proc.js';
 import { kqueues, knotes, bytes_per_knote } from './knote.js';
 import { kq_alloc, kq_setfd, kq_rele, kq_close, kq_pending } from './kern.js';
-import { kevent_enter, kevent_wait, kevent_wait_abandon } from './kevent.js';
+import { kevent_enter, kevent_wait, kevent_wait_abandon, kevent_wait_unlock } from './kevent.js';
 import type { kevent_t } from './filter.js';
 import './notify.js';
 import './filters/user.js';
@@ -70,13 +70,23 @@ export function kevent_async(kq: number, changelist: readonly kevent_t[] | null,
     if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
     const r = kevent_enter(kq, changelist, nevents, timeout, 'kevent');
     if (Array.isArray(r)) return Promise.resolve(r);
+    if (signal === undefined) return run_async(kevent_wait(r, true));
+    // The signal is the user's, and its `aborted` may be a getter: read
+    // with the kqueue lock dropped (kevent_wait takes it again), never
+    // under it (a syscall from the getter was a kernel panic).
+    kevent_wait_unlock(r);
     // A getter the copy-in ran (a timeout's or a change's field) may have
-    // aborted the signal: run_async would then reject before the wait's
-    // first step, and only that step enters the try whose finally gives
-    // back the kqueue lock and reference kevent_enter holds for it (the
-    // lock stayed held: the next kevent on it was a kernel panic).
-    if (signal?.aborted === true) { kevent_wait_abandon(r); return Promise.reject(new AbortError(signal.reason)); }
-    return run_async(kevent_wait(r, true), signal);
+    // aborted the signal: run_async then rejects before the wait's first
+    // step, and only that step enters the try whose finally gives back the
+    // kqueue reference kevent_enter holds for it; so does a getter that
+    // answers differently there, or throws. Given back here then.
+    let aborted: boolean;
+    try { aborted = signal.aborted; } catch (e) { kevent_wait_abandon(r); throw e; }
+    if (aborted) { kevent_wait_abandon(r); return Promise.reject(new AbortError(signal.reason)); }
+    return run_async(kevent_wait(r, true), signal).catch((e: unknown) => {
+      if (r.started !== true) kevent_wait_abandon(r);
+      throw e;
+    });
   } catch (e) {
     return Promise.reject(e);
   }
