@@ -62,6 +62,27 @@ function start_module_href(m: unknown): string {
   return module_href(m) ?? arg_type('lwp_create', 'start.module must be a string or URL');
 }
 
+/**
+ * Copies in start.arg: its structured clone, made here, on entry. The clone
+ * reads the user's object (its getters run), and the post to the LWP's
+ * worker then reads only the kernel's copy. Cloned by the post alone, the
+ * getters ran once the LWP existed, unstarted until they returned: one that
+ * waited for it (lwp_wait) waited for ever, and one that threw made the
+ * create fail EAGAIN (try again: it would throw again) instead of throwing.
+ * TypeError for what cannot be cloned.
+ */
+function copyin_start_arg(arg: unknown): unknown {
+  const t = typeof arg;
+  if (t !== 'object' && t !== 'function' && t !== 'symbol') return arg; // a primitive: already a copy
+  if (arg === null) return arg;
+  try {
+    return structuredClone(arg);
+  } catch (e) {
+    if (e instanceof Error && e.name === 'DataCloneError') arg_type('lwp_create', `start.arg cannot be cloned: ${e.message}`);
+    throw e; // the user's own, from a getter
+  }
+}
+
 /** Creates an LWP running `start`; returns its lid. EAGAIN at maxlwp. */
 export function lwp_create(start: LwpStart, flags = 0): number {
   sysenter();
@@ -71,6 +92,7 @@ export function lwp_create(start: LwpStart, flags = 0): number {
   const exp = st.export ?? 'default';
   if (typeof exp !== 'string') arg_type('lwp_create', 'start.export must be a string');
   const f = copyin_int(flags, 'flags', 'lwp_create');
+  const arg = copyin_start_arg(st.arg);
   panic_check('lwp_create');
   const p = curproc();
   mutex_enter(p + P.lock);
@@ -84,7 +106,7 @@ export function lwp_create(start: LwpStart, flags = 0): number {
   mutex_exit(p + P.lock);
   lwp_create_hooks(cur.lid, lid);
   try {
-    lwp_pool_post_create(lid, module, exp, st.arg);
+    lwp_pool_post_create(lid, module, exp, arg);
   } catch (e) {
     // The argument could not be cloned (or no worker could be started): the LWP never existed.
     // Its create hooks ran (the signals subsystem's live entry with the
