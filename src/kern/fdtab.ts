@@ -174,6 +174,10 @@ export function fd_alloc(type: number, obj: number, syscall: string, init?: (fd:
 export function fd_file(fd: number): number {
   if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < FD_BASE) return 0;
   const n = I32[fdtab.base + W_COUNT]!, shift = gen_shift(n), x = fd - FD_BASE;
+  // No descriptor is that far above FD_BASE, and x >>> shift (and x & mask)
+  // would take x modulo 2^32: a kevent ident (any safe integer) of
+  // fd + k * 2^32 named the file of fd.
+  if (x > 0xffffffff) return 0;
   // x >>> shift: a number above 2^31 must not wrap to a negative index.
   const i = x >>> shift;
   if (i >= n) return 0;
