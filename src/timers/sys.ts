@@ -8,7 +8,7 @@ import { warm_first_expiry } from './warm.js';
 import { I32, f64_get, f64_set } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
 import { fail } from '../kern/errno.js';
-import { copyin_i32, arg_type, copyin_check, copyin_timespec, copyin_timespec_raw, copyin_timespec_fast, timespec_valid } from '../kern/copyin.js';
+import { copyin_i32, copyin_int, arg_type, copyin_check, copyin_timespec, copyin_timespec_raw, copyin_timespec_fast, timespec_valid } from '../kern/copyin.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { kstat_add } from '../kern/kstat.js';
 import { cur } from '../kern/hdr.js';
@@ -19,8 +19,7 @@ import { callout_alloc, callout_free, callout_reset, callout_stop, callout_run, 
 import { IT, IT_PORT, IT_SIGNAL, IT_THREAD, itimers, itimer_fire_due, C_CREATED, C_DELETED, C_ARMED } from './itimer.js';
 import { timer_grab, timer_grab_unhook, timer_release, table_install, timer_unhook, timer_unlock_unhooked, table_lock, timer_ids } from './timertab.js';
 import { thread_mbox, thread_register, thread_unregister, reeval } from './sigev-thread.js';
-import { port_bind, port_unbind, port_hint } from './portnfy.js';
-export { timer_port_deadline } from './portnfy.js';
+import { port_bind, port_unbind, port_hint, timer_port_deadline as port_deadline } from './portnfy.js';
 import { SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL } from './consts.js';
 import { sig_withdraw_timer } from '../signals/kapi.js';
 import { sig_hint } from './signfy.js';
@@ -91,6 +90,20 @@ export function clock_advance(clock_id: number, delta: Timespec): void {
   if (!b.settable) fail('EINVAL', 'clock_advance', `${b.name} is not the manual clock`);
   manual_set(d, true, 'clock_advance');
   callout_run(TL_MANUAL);
+}
+
+/**
+ * The earliest upcoming expiry (kernel monotonic ns) of a POSIX timer that
+ * notifies `port`, Infinity when none is known (ukern's, for the classes'
+ * tuning). The port is copied in as every descriptor is: TypeError for a
+ * non-number, EBADF for a number no C int holds; the kernel's own callers
+ * use portnfy's, on numbers of its own. Unchecked, a string or NaN read the
+ * hint of the table's first descriptor, and a BigInt or Symbol threw a
+ * TypeError of the engine's.
+ */
+export function timer_port_deadline(port: number): number {
+  sysenter();
+  return port_deadline(copyin_int(port, 'port', 'timer_port_deadline', 'EBADF'));
 }
 
 // ---------------------------------------------------------------- timers
