@@ -6,7 +6,7 @@
  */
 import { sysenter } from './sysent.js';
 import { fd_close, FD_BASE } from './fdtab.js';
-import { copyin_int } from './copyin.js';
+import { copyin_int, arg_type } from './copyin.js';
 import { fail, type Errno } from './errno.js';
 import { all_caches, SAB } from './kmem.js';
 import { kstat_snapshot } from './kstat.js';
@@ -51,8 +51,14 @@ export function kmem_snapshot(): { caches: KmemInfo[]; totalBytes: number } {
   };
 }
 
-/** kstat counters and gauges, all or one module's ('lwp', 'port', ...). */
+/**
+ * kstat counters and gauges, all or one module's ('lwp', 'port', ...).
+ * TypeError for a module that is not a string: the snapshot compares it with
+ * every counter's name, and an object was converted (its toString run) once
+ * per counter, a Symbol threw the engine's TypeError.
+ */
 export function kstat(module?: string): Record<string, number> {
   sysenter();
+  if (module !== undefined && typeof module !== 'string') arg_type('kstat', `module must be a string, got ${module === null ? 'null' : `type ${typeof module}`}`);
   return kstat_snapshot(module);
 }
