@@ -62,7 +62,12 @@ export function copyin_signo(v: unknown, syscall: string, zero = false): number 
 /** Copies in a sigset_t (its two words, read once). */
 export function copyin_sigset(v: unknown, what: string, syscall: string): readonly [number, number] {
   if (!(v instanceof sigset_t)) arg_type(syscall, `${what} must be a sigset_t (made by sigemptyset or sigfillset)`);
-  return [v.w0 | 0, v.w1 | 0];
+  // Each word read once, and taken only as a number: the fields are plain
+  // properties a program can overwrite (a Symbol or a BigInt threw the
+  // engine's TypeError in `| 0`, an object's valueOf ran there).
+  const w0 = v.w0, w1 = v.w1;
+  if (typeof w0 !== 'number' || typeof w1 !== 'number') arg_type(syscall, `${what} is not a sigset_t: its words were overwritten`);
+  return [w0 | 0, w1 | 0];
 }
 
 /** A sigset_t holding (w0, w1). */
@@ -82,6 +87,7 @@ export function sigfillset(): sigset_t {
 }
 function set_arg(set: unknown, syscall: string): sigset_t {
   if (!(set instanceof sigset_t)) arg_type(syscall, 'set must be a sigset_t (made by sigemptyset or sigfillset)');
+  if (typeof set.w0 !== 'number' || typeof set.w1 !== 'number') arg_type(syscall, 'set is not a sigset_t: its words were overwritten');
   return set;
 }
 /** Adds signo to set. EINVAL for a bad signal number. */
