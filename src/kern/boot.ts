@@ -106,6 +106,11 @@ export function boot(options?: BootOptions): void {
   if (image !== undefined) fail('EBUSY', 'boot', 'kernel already booted');
   const given = new Set<string>();
   const t = resolve_options(options, given);
+  // The options' getters ran just now, and a syscall made from one boots the
+  // kernel (its sysenter): this boot is then the second one. Going on laid
+  // a new kernel over it, and what it already held (a port, an LWP's
+  // worker attached to its memory) was lost or split from the rest.
+  if (image !== undefined) fail('EBUSY', 'boot', 'kernel booted while the options were read');
   const { sab, table } = create_memory(t);
   tun = t;
   lockdebug_init(t.lockdebug === 1);
