@@ -7,7 +7,7 @@
 import { I32 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { fail } from '../kern/errno.js';
-import { copyin_int, copyin_user, copyin_fields, arg_type } from '../kern/copyin.js';
+import { copyin_int, copyin_i32, copyin_user, copyin_fields, arg_type } from '../kern/copyin.js';
 import { sysenter } from '../kern/sysent.js';
 import { on_boot } from '../kern/boot.js';
 import { on_lwp_create, on_lwp_exit, proc_set_main_exit_hook } from '../kern/proc.js';
@@ -226,7 +226,7 @@ function host_kill_other(pid: number, s: number, syscall: string): void {
  */
 export function kill(pid: number, signo: number): void {
   sysenter();
-  const p = copyin_int(pid, 'pid', 'kill', 'ESRCH');
+  const p = copyin_i32(pid, 'pid', 'kill', 'ESRCH'); // a pid_t: 2^31.. is no process (C's conversion would make 2^32 - 1 the -1 of every process)
   const s = copyin_signo(signo, 'kill', true);
   if (p !== 0 && p !== process.pid) { host_kill_other(p, s, 'kill'); return; }
   if (s === 0) return;
@@ -241,7 +241,7 @@ export function kill(pid: number, signo: number): void {
  */
 export function sigqueue(pid: number, signo: number, value: number): void {
   sysenter();
-  const p = copyin_int(pid, 'pid', 'sigqueue', 'ESRCH');
+  const p = copyin_i32(pid, 'pid', 'sigqueue', 'ESRCH');
   const s = copyin_signo(signo, 'sigqueue', true);
   const v = copyin_user(value, 'value', 'sigqueue');
   if (p !== 0 && p !== process.pid) {
