@@ -8,8 +8,20 @@
 import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
 
+/** URL's own href getter: a URL's text read from its internal state, never through the object. */
+const urlHref = Object.getOwnPropertyDescriptor(URL.prototype, 'href')!.get! as (this: unknown) => unknown;
+
 export function module_href(m: unknown): string | undefined {
-  if (m instanceof URL) return m.href;
+  // `instanceof` only looks at the prototype: an object made from
+  // URL.prototype (or a Proxy of a URL) passes it. Read through the object,
+  // such an `href` could answer anything (a non-string went on as the
+  // module, and lwp_create blamed start.arg when it could not be posted),
+  // or the engine threw its own TypeError; it names no module.
+  if (m instanceof URL) {
+    let h: unknown;
+    try { h = urlHref.call(m); } catch { return undefined; }
+    return typeof h === 'string' ? h : undefined;
+  }
   if (typeof m !== 'string') return undefined;
   if (/^[a-z][a-z0-9+.-]*:/i.test(m) && !/^[a-z]:[\\/]/i.test(m)) return m; // already a URL
   if (isAbsolute(m)) return pathToFileURL(m).href;
