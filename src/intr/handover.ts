@@ -264,12 +264,14 @@ function away_sample(): void {
   const b = hw.base;
   if (cur.lid <= 0 || Atomics.load(I32, b + W_LEAVE_LID) !== cur.lid) return;
   if (Atomics.compareExchange(I32, b + W_LEAVE_LID, cur.lid, 0) !== cur.lid) return;
-  const away = Math.min(Math.max((now_us() - Atomics.load(I32, b + W_LEAVE_T)) | 0, 0), AWAY_MAX_US);
+  // Clamped to what the longest window measures (a longer absence sets no
+  // longer window), so that the measure comes back down from one within a
+  // few samples.
+  const t = tunables(), most = Math.max(t.intr_linger_max_ns!, t.intr_linger_ns!) / 2000;
+  const away = Math.min(Math.max((now_us() - Atomics.load(I32, b + W_LEAVE_T)) | 0, 0), most);
   const old = Atomics.load(I32, b + W_AWAY);
   Atomics.store(I32, b + W_AWAY, away >= old ? away : (old * 3 + away) >> 2);
 }
-/** Samples are clamped to this (us): one long absence weighs no more than a few windows at the most. */
-const AWAY_MAX_US = 60_000_000;
 /** The linger window now, ns: twice the measured absence, within the two tunables (0: no linger). */
 function linger_window_ns(): number {
   const t = tunables(), min = t.intr_linger_ns!;
