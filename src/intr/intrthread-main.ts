@@ -77,6 +77,7 @@ export function intrthread_main(image: KernelImage): never {
   function take(): number {
     let total = 0, n: number;
     do { n = ffi.os_epoll_wait(ep, buf, 0); if (n > 0) { handle(n); total += n; } } while (n === buf.n);
+    if (total > 0) handover.intr_took(); // (a consumer that comes back lingers: handover.ts)
     return total;
   }
 
