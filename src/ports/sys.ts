@@ -260,7 +260,9 @@ export function port_get(port: number, timeout?: Timespec | null): port_event_t 
 /**
  * Retrieves at least `nget` and at most `max` events, in FIFO order; the
  * array's `nget` is its length. Fewer than nget returned means the timeout
- * expired (C's ETIME, not thrown: no event taken is lost). `max` 0 takes
+ * expired (C's ETIME, not thrown: no event taken is lost), or that sources
+ * dropped some of the events as they were taken (a stale association, a
+ * deleted timer; a take that delivers none waits on). `max` 0 takes
  * nothing and sets `nget` to the number of events queued; `nget` 0 returns
  * [] at once; `nget` > `max` > 0 is EINVAL (docs/sys.md).
  */
