@@ -214,6 +214,9 @@ function getn_at_once(h: number, max: number, nget: number, syscall: string): po
  */
 export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> {
   const { max, nget, tns, one, async, syscall } = req;
+  // An async poll takes the set during a linger as the synchronous one
+  // does in fast_take (which the async forms never go through).
+  if (async && tns === 0) poll_linger_take(fd);
   take_reserve();
   const h = port_enter(fd, syscall);
   const quick = getn_at_once(h, max, nget, syscall);
