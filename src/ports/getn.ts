@@ -150,7 +150,7 @@ function poll_linger_take(fd: unknown): void {
   if (!intr_lingering()) return;
   let h: number;
   try { h = fd_get(fd, DTYPE_PORT, 'port_get', 'EBADFD'); } catch { return; } // (port_enter says what is wrong with it)
-  if (Atomics.load(I32, h + P.fdhint) !== 0 || Atomics.load(I32, h + P.hostset) !== 0) intr_linger_take();
+  if (Atomics.load(I32, h + P.fdset) !== 0 || Atomics.load(I32, h + P.hostset) !== 0) intr_linger_take();
 }
 
 /** The body of both: the events taken (into `into`, else a fresh array), or what the callers return instead. */
@@ -304,7 +304,9 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       // With OS sources and no host wait on the kernel's set (the async
       // form, a deadline-aware wait, a descriptor's own wait: the intr
       // thread dispatches the others), no linger while it sleeps (intr/handover.ts).
-      if ((host === undefined || host === fdwait) && (Atomics.load(I32, h + P.fdhint) !== 0 || Atomics.load(I32, h + P.hostset) !== 0)) intr_nonhost_enter(sl);
+      // (Not the descriptor hint: a getter's missed host wait drops it while
+      // the port's other PORT_SOURCE_FD associations stay armed.)
+      if ((host === undefined || host === fdwait) && (Atomics.load(I32, h + P.fdset) !== 0 || Atomics.load(I32, h + P.hostset) !== 0)) intr_nonhost_enter(sl);
       let r: number;
       // The alert that woke this getter, as port_alert gave it (sq_wake_all_stamped): a later one does not change it.
       let alerted: port_event_t | undefined;

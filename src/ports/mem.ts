@@ -94,6 +94,8 @@ export const PORT = define_struct('port', {
   roomWaiters: 'i32', // senders waiting for room (room.ts)
   fdhint: 'i32',      // [~] the descriptor of its latest PORT_SOURCE_FD association + 1, 0: none (a getter's host wait: hostwait.ts)
   fdhintEv: 'i32',    // [~] that association's events
+  fdset: 'i32',       // [~] 1 once a PORT_SOURCE_FD association was made (never cleared, unlike fdhint): its
+                      //   getters and polls have OS sources in the kernel's epoll set (getn.ts, intr/handover.ts)
   hostset: 'i32',     // [~] 1 once a PORT_SOURCE_FILE association was made (never cleared): its blocking getters
                       //   wait in the host on the kernel's epoll set, where the inotify descriptor is (intr/hostwait.ts)
 });

@@ -316,6 +316,7 @@ function associate_locked(port: number, fd: number, events: number, user: number
   const h = rec_port_h(r);
   Atomics.store(I32, h + P.fdhintEv, events);
   Atomics.store(I32, h + P.fdhint, fd + 1);
+  Atomics.store(I32, h + P.fdset, 1);
   rec_eval(r, true); // rec_find or intr_source_hold has just compared its identity
   return DONE_OK;
 }
