@@ -175,15 +175,17 @@ function hwait_arm_sync(): void {
  * The bound. An arrival while a linger lasts and no waiter counts is
  * taken by nobody until a host waiter comes (any: each takes the whole
  * set) or the linger ends. The leave that starts a linger arms a one-shot
- * timerfd in the intr thread's own set for one window (the window, below); each leave
- * that finds the linger going on bumps a sequence (W_LSEQ); at each expiry
- * the intr thread (intr_linger_tick) arms the timer again for another
- * window when the sequence moved since its last look, else ends the
- * linger and re-arms the set itself (off everyone's path), which reports
- * what waited there. So a linger ends at most two windows after its last
- * leave (plus the intr thread's wake-up), a looping LWP pays no syscall
- * per event, the intr thread wakes once per window at most, and a waiter
- * that sleeps long ends the linger within two windows (the set stays
+ * timerfd in the intr thread's own set for one window (the window,
+ * below); each leave that finds the linger going on bumps a sequence
+ * (W_LSEQ); at each expiry the intr thread (intr_linger_tick) arms the
+ * timer again when the sequence moved since its last look (for twice its
+ * last interval, up to the longest window: lookNs), else ends the linger
+ * and re-arms the set itself (off everyone's path), which reports what
+ * waited there. So a linger ends at most two looks after its last leave,
+ * each at most intr_linger_max_ns (plus the intr thread's wake-up), a
+ * looping LWP pays no syscall per event, the intr thread wakes once per
+ * look at most, and a waiter that sleeps long ends the linger within two
+ * looks (the set stays
  * disarmed for it anyway: its count), the next leave then arming the
  * timer again. A wait that ran out took nothing and starts or renews no
  * linger (a loop that waits out its timeouts is idle: the set goes back
