@@ -14,6 +14,7 @@ import { writeSync, readSync, closeSync } from 'node:fs';
 import * as sys from 'ukern/sys';
 import { pipe_high } from './fixtures/osfd.js';
 import { until, within } from './helpers.js';
+import { lingering_reader } from './fixtures/linger.js';
 
 sys.boot({ intr_linger_ns: 50_000 * 1e6 });
 
@@ -25,16 +26,7 @@ test('while a linger lasts, a zero-timeout kevent on OS knotes sees an arrival a
   const A = pipe_high(), C = pipe_high(), buf = Buffer.alloc(16);
   const kq = sys.kqueue();
   sys.kevent(kq, [sys.EV_SET(C[0], sys.EVFILT_READ, sys.EV_ADD | sys.EV_CLEAR, 0, 0, 0)], 0, ZERO);
-  const sab = new SharedArrayBuffer(32), res = new Int32Array(sab);
-  const lid = sys.lwp_create({ module: F, export: 'steppedReader', arg: { r: A[0], sab } });
-  const go = (k: number): void => { Atomics.store(res, 1, k); Atomics.notify(res, 1); };
-  await until(() => res[0] === 1, 10_000, 'the reader');
-  go(1);
-  await until(() => kst('host_waiters') === 1, 10_000, 'the reader to wait in the host');
-  writeSync(A[1], 'a');
-  await until(() => res[2] === 1, 10_000, 'round 1');
-  assert.equal(res[3], 1, 'round 1: one event');
-  assert.equal(kst('lingering'), 1, 'the reader out of kevent: its linger lasts');
+  const rd = await lingering_reader(A[0], A[1]);
   assert.equal(kst('set_disarmed'), 1, 'the set disarmed with nobody waiting in the host');
   // Nobody dispatches C's arrival now but a caller that takes the set
   // itself: the poll, at once (the write has queued it in the set).
@@ -49,8 +41,7 @@ test('while a linger lasts, a zero-timeout kevent on OS knotes sees an arrival a
   }
   assert.equal(kst('lingering'), 1, 'still lingering');
   // The reader exits without another kevent: its linger ends with it.
-  go(-1);
-  await within(sys.lwp_wait_async(lid), 10_000, 'the reader');
+  await rd.end();
   assert.equal(kst('lingering'), 0, 'the exit ended the linger');
   // The re-arm is an epoll_ctl after the linger's end, by the exiting thread or the arm lock's holder: in time.
   await until(() => kst('set_disarmed') === 0, 5_000, () => `the set armed again: ${JSON.stringify(sys.kstat('intr'))}`);
@@ -81,16 +72,8 @@ test('host waits that run out start no linger: an LWP waiting out short timeouts
 test('while a linger lasts, a zero-timeout port_get on a port with a PORT_SOURCE_FD association sees an arrival at once', async () => {
   const A = pipe_high(), C = pipe_high(), buf = Buffer.alloc(16);
   const port = sys.port_create();
-  const sab = new SharedArrayBuffer(32), res = new Int32Array(sab);
-  const lid = sys.lwp_create({ module: F, export: 'steppedReader', arg: { r: A[0], sab } });
-  const go = (k: number): void => { Atomics.store(res, 1, k); Atomics.notify(res, 1); };
+  const rd = await lingering_reader(A[0], A[1]);
   try {
-    await until(() => res[0] === 1, 10_000, 'the reader');
-    go(1);
-    await until(() => kst('host_waiters') === 1, 10_000, 'the reader to wait in the host');
-    writeSync(A[1], 'a');
-    await until(() => res[2] === 1, 10_000, 'round 1');
-    assert.equal(kst('lingering'), 1, 'the reader out of kevent: its linger lasts');
     // The intr thread leaves the set alone for the 50 s window: only a
     // poll that takes the set itself sees C's arrival before then.
     for (let i = 0; i < 3; i++) {
@@ -105,8 +88,7 @@ test('while a linger lasts, a zero-timeout port_get on a port with a PORT_SOURCE
     }
     assert.equal(kst('lingering'), 1, 'still lingering');
   } finally {
-    go(-1);
-    await within(sys.lwp_wait_async(lid), 10_000, 'the reader');
+    await rd.end();
   }
   sys.close(port);
   for (const fd of [...A, ...C]) closeSync(fd);

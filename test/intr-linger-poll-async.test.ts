@@ -11,27 +11,19 @@ import assert from 'node:assert/strict';
 import { writeSync, readSync, closeSync } from 'node:fs';
 import * as sys from 'ukern/sys';
 import { pipe_high } from './fixtures/osfd.js';
-import { until, within } from './helpers.js';
+import { within } from './helpers.js';
+import { lingering_reader } from './fixtures/linger.js';
 
 sys.boot({ intr_linger_ns: 50_000 * 1e6 });
 
-const F = new URL('./fixtures/kq-hostwait-lwp.js', import.meta.url);
 const kst = (k: string): number => sys.kstat('intr')[`intr.${k}`] ?? 0;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 
 test('while a linger lasts, an async zero-timeout port_get / port_getn on a port with a PORT_SOURCE_FD association sees an arrival at once', async () => {
   const A = pipe_high(), C = pipe_high(), buf = Buffer.alloc(16);
   const port = sys.port_create();
-  const sab = new SharedArrayBuffer(32), res = new Int32Array(sab);
-  const lid = sys.lwp_create({ module: F, export: 'steppedReader', arg: { r: A[0], sab } });
-  const go = (k: number): void => { Atomics.store(res, 1, k); Atomics.notify(res, 1); };
+  const rd = await lingering_reader(A[0], A[1]);
   try {
-    await until(() => res[0] === 1, 10_000, 'the reader');
-    go(1);
-    await until(() => kst('host_waiters') === 1, 10_000, 'the reader to wait in the host');
-    writeSync(A[1], 'a');
-    await until(() => res[2] === 1, 10_000, 'round 1');
-    assert.equal(kst('lingering'), 1, 'the reader out of kevent: its linger lasts');
     for (let i = 0; i < 4; i++) {
       sys.port_associate(port, sys.PORT_SOURCE_FD, C[0], sys.POLLIN, 40 + i);
       writeSync(C[1], 'x');
@@ -53,8 +45,7 @@ test('while a linger lasts, an async zero-timeout port_get / port_getn on a port
     }
     assert.equal(kst('lingering'), 1, 'still lingering');
   } finally {
-    go(-1);
-    await within(sys.lwp_wait_async(lid), 10_000, 'the reader');
+    await rd.end();
   }
   sys.close(port);
   for (const fd of [...A, ...C]) closeSync(fd);

@@ -12,10 +12,10 @@ import { writeSync, closeSync } from 'node:fs';
 import * as sys from 'ukern/sys';
 import { pipe_high } from './fixtures/osfd.js';
 import { until, within } from './helpers.js';
+import { lingering_reader } from './fixtures/linger.js';
 
 sys.boot({ intr_linger_ns: 50_000 * 1e6 });
 
-const F = new URL('./fixtures/kq-hostwait-lwp.js', import.meta.url);
 const kst = (k: string): number => sys.kstat('intr')[`intr.${k}`] ?? 0;
 const pst = (k: string): number => sys.kstat('portfd')[`portfd.${k}`] ?? 0;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
@@ -23,16 +23,8 @@ const ZERO = { tv_sec: 0, tv_nsec: 0 };
 test('a port whose descriptor hint was dropped, with an armed PORT_SOURCE_FD association left: its poll and its async getter see an arrival during a linger', async () => {
   const A = pipe_high(), C = pipe_high(), D = pipe_high(), E = pipe_high();
   const port = sys.port_create();
-  const sab = new SharedArrayBuffer(32), res = new Int32Array(sab);
-  const lid = sys.lwp_create({ module: F, export: 'steppedReader', arg: { r: A[0], sab } });
-  const go = (k: number): void => { Atomics.store(res, 1, k); Atomics.notify(res, 1); };
+  const rd = await lingering_reader(A[0], A[1]);
   try {
-    await until(() => res[0] === 1, 10_000, 'the reader');
-    go(1);
-    await until(() => kst('host_waiters') === 1, 10_000, 'the reader to wait in the host');
-    writeSync(A[1], 'a');
-    await until(() => res[2] === 1, 10_000, 'round 1');
-    assert.equal(kst('lingering'), 1, 'the reader out of kevent: its linger lasts');
     // C and E armed, then D (the hint); D's event retrieved, D left readable.
     sys.port_associate(port, sys.PORT_SOURCE_FD, C[0], sys.POLLIN, 1);
     sys.port_associate(port, sys.PORT_SOURCE_FD, E[0], sys.POLLIN, 5);
@@ -46,10 +38,10 @@ test('a port whose descriptor hint was dropped, with an armed PORT_SOURCE_FD ass
     assert.ok(pst('host_misses') > miss0, 'the getter\'s host wait missed');
     // (That getter was served by the intr thread and ended the linger:) a
     // second round of the reader lingers again.
-    go(2);
+    rd.go(2);
     await until(() => kst('host_waiters') === 1, 10_000, 'the reader to wait in the host again');
     writeSync(A[1], 'b');
-    await until(() => res[2] === 2, 10_000, 'round 2');
+    await until(() => rd.res[2] === 2, 10_000, 'round 2');
     assert.equal(kst('lingering'), 1, 'the reader out of kevent: its linger lasts again');
     // C is still armed: a poll sees its arrival at once.
     writeSync(C[1], 'x');
@@ -64,8 +56,7 @@ test('a port whose descriptor hint was dropped, with an armed PORT_SOURCE_FD ass
     writeSync(E[1], 'y');
     assert.equal((await within(wait, 5_000, 'the async getter')).portev_user, 5);
   } finally {
-    go(-1);
-    await within(sys.lwp_wait_async(lid), 10_000, 'the reader');
+    await rd.end();
   }
   sys.close(port);
   for (const fd of [...A, ...C, ...D, ...E]) closeSync(fd);
