@@ -11,7 +11,23 @@
  *    (spinners must not starve the threads that would answer them);
  *  - while it pays: each object keeps a score, raised when a spin ended with
  *    the event and lowered when the budget was wasted; an object with a low
- *    score sleeps at once, probing with a spin only once in 32 waits.
+ *    score sleeps at once, until the next retry epoch (RETRY_NS): its first
+ *    wait in a new epoch gets a few spins again (a score of twice a miss).
+ *
+ * Why epochs, shared by every object, and not a probe now and then: a spin
+ * pays only if the thread that answers is awake to answer, and in a round
+ * trip that thread is itself a waiter of the same kind. Two LWPs whose
+ * spins ran dry once (a fresh pair's first few thousand round trips run in
+ * V8's interpreter, each far over the budget) both sleep; a probe of one
+ * then waits for the other's wake-up from its sleep (~25 us here, over the
+ * 20 us budget) and runs dry too, so no probe ever hits, and the pair kept
+ * sleeping at every hop for good: 28 us a message round trip where spinning
+ * takes 12 (bench/messages.bench.ts, fresh pairs: 0 and 12 spin hits in
+ * 60 000 gets). In one epoch both sides try again together; the first
+ * spin of a retry outlasts the peer's wake-up (RETRY_WAKE_NS), and a grace
+ * of two more misses lets the rounds where the other side was still asleep
+ * pass. Waste is bounded: three spins per object per epoch (~100 us in 20
+ * ms, 0.5 % of a CPU) where spinning never pays.
  * Async waiters never spin: they must not hold up their event loop.
  *
  * A spin domain owns a region: [budget ns, most spinners, one word for its
@@ -40,7 +56,19 @@ const POLL_EAGER = 16, POLL_GAP_MAX = 128;
 let pauseSink = 0;
 
 export const SPIN_BUDGET = 0, SPIN_MAX = 1, SPIN_EXTRA = 2, SPIN_NOW = 16, SPIN_LWP = 32;
-const SCORE_MAX = 16, SCORE_MIN = -16, PROBE_EVERY = 32;
+const SCORE_MAX = 16, SCORE_MIN = -16;
+/** How long an object whose score went below zero sleeps at once before it tries spinning again (ns). */
+export const RETRY_NS = 20_000_000;
+/**
+ * What the first spin of a retry adds to the budget: a wake-up from a sleep
+ * (~25 us on these VMs) with room. The peer of that spin is asleep (it
+ * stopped spinning too), so a spin of the plain budget runs out before the
+ * peer is even up; one that outlasts its wake-up sees its answer, and from
+ * then on both sides are awake at each other's hop.
+ */
+const RETRY_WAKE_NS = 60_000;
+/** The retry epoch now: equal for every object within one RETRY_NS window (int32, compared for equality only). */
+export function spin_retry_epoch(): number { return Math.floor(mono_now() / RETRY_NS) | 0; }
 
 /**
  * Takes a place among the spinners of the domain whose region is `region`
@@ -78,7 +106,7 @@ export interface PollTarget {
 export class SpinDomain {
   /**
    * @param region from {@link spin_region}
-   * @param scoreOff, tickOff word offsets of the score and probe tick in each object
+   * @param scoreOff, tickOff word offsets of the score and of the retry epoch it last tried again in, in each object
    */
   constructor(
     private readonly region: KRegion,
@@ -136,11 +164,18 @@ export class SpinDomain {
     const b = this.region.base;
     const budget = Atomics.load(I32, b + SPIN_BUDGET);
     if (budget === 0 || (deadline !== Infinity && deadline - mono_now() < 2 * budget)) return 0;
-    if (I32[obj + this.scoreOff]! < 0 && (++I32[obj + this.tickOff]! % PROBE_EVERY) !== 0) return 0;
+    let extra = 0;
+    if (I32[obj + this.scoreOff]! < 0) {
+      const epoch = spin_retry_epoch();
+      if (I32[obj + this.tickOff] === epoch) return 0;
+      I32[obj + this.tickOff] = epoch;
+      I32[obj + this.scoreOff] = 2 * this.missCost; // three spins before it is below zero again
+      extra = RETRY_WAKE_NS;
+    }
     if (!this.peerActive(peer)) return 0;
     if (!spinner_enter(this.region)) return 0;
     if (mark && cur.lid > 0 && cur.lwp !== 0) Atomics.store(I32, this.lwpWord(cur.lid), cur.lid);
-    return budget;
+    return budget + extra;
   }
 
   /**

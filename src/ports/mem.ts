@@ -82,7 +82,7 @@ export const PORT = define_struct('port', {
   sendGen: 'i32',     // bumped by every queued event (getters that were denied wait for a new one)
   lastSender: 'i32',  // lid of the last thread that queued an event (adaptive spin)
   spinScore: 'i32',   // adaptive spin: successes raise it, wasted spins lower it
-  spinTick: 'i32',    // counts gets skipped while the score is low, to probe again now and then
+  spinTick: 'i32',    // the retry epoch in which a low score last tried spinning again (kern/spin.ts)
   ntimers: 'i32',     // slots reserved by PORT_SOURCE_TIMER (timers notifying this port): dwait.ts
   freeHead: 'i32',    // the port's own free slots (a list through E.next), under the lock: queue.ts
   nfree: 'i32',       // how many are on it
