@@ -10,11 +10,13 @@ import { Worker, MessageChannel, isMainThread, workerData, parentPort, type Mess
 import { once } from 'node:events';
 import { makeValue, type Kind } from './messages-values.js';
 
-interface Job { role: 'produce' | 'consume' | 'ping' | 'pong'; port: MessagePort; n: number; kind: Kind; cold: number }
+interface Job { role: 'produce' | 'consume' | 'ping' | 'pong'; port: MessagePort; n: number; kind: Kind; cold: number; warm: number }
+/** A ping-pong's round trips (µs, means): the first `cold` of the fresh pair, and the `n` timed after `warm`. */
+export interface PeerRtt { cold: number; steady: number }
 /** A consumer's times (ms): first value to the cold-th, and from there to the last. */
 export interface PeerWindows { cold: number; steady: number }
 
-async function run(job: Job): Promise<number | PeerWindows> {
+async function run(job: Job): Promise<number | PeerWindows | PeerRtt> {
   const { port, n, kind } = job;
   if (job.role === 'produce') {
     for (let i = 0; i < n; i++) port.postMessage(makeValue(kind, i));
@@ -37,15 +39,16 @@ async function run(job: Job): Promise<number | PeerWindows> {
       port.on('message', (v: unknown) => { port.postMessage(v); if (++k === n) { resolve(0); } });
     });
   }
-  // ping: n round trips, the total time of the last n - n/10 (the first tenth warms up)
-  const warm = Math.floor(n / 10);
-  let t0 = 0;
-  for (let i = 0; i < n; i++) {
-    if (i === warm) t0 = performance.now();
+  // ping: `warm` round trips untimed (the first `cold` of them timed apart), then n timed
+  const total = job.warm + n;
+  let t0 = performance.now(), tc = 0;
+  for (let i = 0; i < total; i++) {
+    if (i === job.cold) tc = performance.now() - t0;
+    if (i === job.warm) t0 = performance.now();
     port.postMessage(makeValue(kind, i));
     await once(port, 'message');
   }
-  return (performance.now() - t0) / (n - warm);
+  return { cold: tc / job.cold * 1e3, steady: (performance.now() - t0) / n * 1e3 };
 }
 
 if (!isMainThread && (workerData as { peer?: boolean } | null)?.peer === true) {
@@ -53,8 +56,8 @@ if (!isMainThread && (workerData as { peer?: boolean } | null)?.peer === true) {
   void run(job).then((r) => { parentPort!.postMessage(r); });
 }
 
-function start<T = number>(role: Job['role'], port: MessagePort, n: number, kind: Kind, cold = 0): Promise<T> {
-  const w = new Worker(new URL(import.meta.url), { workerData: { peer: true, role, port, n, kind, cold }, transferList: [port] });
+function start<T = number>(role: Job['role'], port: MessagePort, n: number, kind: Kind, cold = 0, warm = 0): Promise<T> {
+  const w = new Worker(new URL(import.meta.url), { workerData: { peer: true, role, port, n, kind, cold, warm }, transferList: [port] });
   return new Promise((resolve, reject) => {
     w.once('message', (r: T) => { void w.terminate(); resolve(r); });
     w.once('error', reject);
@@ -70,11 +73,11 @@ export async function pmThroughput(kind: Kind, n: number, cold: number): Promise
   return c;
 }
 
-/** postMessage ping-pong between two workers: mean round trip, µs. */
-export async function pmPingPong(kind: Kind, n: number): Promise<number> {
+/** postMessage ping-pong between two new workers: `warm` round trips untimed (the first `cold` timed apart), then n timed; means in µs. */
+export async function pmPingPong(kind: Kind, n: number, warm: number, cold: number): Promise<PeerRtt> {
   const { port1, port2 } = new MessageChannel();
-  const pong = start('pong', port2, n, kind);
-  const ms = await start('ping', port1, n, kind);
+  const pong = start('pong', port2, warm + n, kind);
+  const r = await start<PeerRtt>('ping', port1, n, kind, cold, warm);
   await pong;
-  return ms * 1e3;
+  return r;
 }
