@@ -112,6 +112,7 @@ export function lane_push(fd: number, events: number, user: number): boolean {
     F64[e >> 1] = user;
     m[e + 2] = events;
     m[e + LN_E_SOURCE] = pushSrc;
+    if (pushDone !== 0) F64[pushDone] = 0;
     oTail = (t + 1) | 0;
     Atomics.store(m, ln + LN_TAIL, oTail);
     // After the publishing store: a getter about to sleep, or a watcher,
@@ -129,21 +130,31 @@ export function lane_push(fd: number, events: number, user: number): boolean {
  * shape and its call sites.
  */
 let pushSrc = 0;
+/**
+ * A word (F64 index) of the source's that the entry's publishing store
+ * clears, or 0: none (port_send's). The store of 0 comes right before the
+ * publishing one, with no call and no loop between them: a thread ends only
+ * at an interrupt check (a function's entry, a loop's back edge), so a
+ * worker that dies has made both stores or neither. The message source's
+ * in-flight key (msg-arena.ts): its LWP's reaping frees the block it names.
+ */
+let pushDone = 0;
 
 /**
  * lane_push of an event of source `src` (an owned source with a delivery
- * callback: lane-locked.ts), `events` and `user` its entry's words. Never
- * throws but as lane_push may (a kernel panic).
+ * callback: lane-locked.ts), `events` and `user` its entry's words; `done`,
+ * a word the publishing store clears (pushDone). Never throws but as
+ * lane_push may (a kernel panic).
  */
-export function lane_push_source(fd: number, events: number, user: number, src: number): boolean {
-  pushSrc = src;
-  try { return lane_push(fd, events, user); } finally { pushSrc = 0; }
+export function lane_push_source(fd: number, events: number, user: number, src: number, done: number): boolean {
+  pushSrc = src; pushDone = done;
+  try { return lane_push(fd, events, user); } finally { pushSrc = 0; pushDone = 0; }
 }
 
 /** lane_send_locked of an event of source `src` (see lane_push_source). */
-export function lane_send_source_locked(h: number, fd: number, events: number, user: number, src: number): boolean {
-  pushSrc = src;
-  try { return lane_send_locked(h, fd, events, user); } finally { pushSrc = 0; }
+export function lane_send_source_locked(h: number, fd: number, events: number, user: number, src: number, done: number): boolean {
+  pushSrc = src; pushDone = done;
+  try { return lane_send_locked(h, fd, events, user); } finally { pushSrc = 0; pushDone = 0; }
 }
 
 /**
@@ -175,6 +186,7 @@ function ring_put(events: number, user: number): number {
   F64[e >> 1] = user;
   I32[e + 2] = events;
   I32[e + LN_E_SOURCE] = pushSrc;
+  if (pushDone !== 0) F64[pushDone] = 0;
   const t = (oTail + 1) | 0;
   oTail = t;
   Atomics.store(I32, oLane + LN_TAIL, t);

@@ -42,7 +42,8 @@
  * Lock order: the arena lock is a leaf; close frees blocks holding a port
  * lock, nothing is taken while holding the arena lock.
  */
-import { I32, SAB, kregion_create } from '../kern/kmem.js';
+import { I32, F64, SAB, kregion_create } from '../kern/kmem.js';
+import { cur, SYSID_BASE } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { mutex_class } from '../kern/lockdebug.js';
 import { kstat_gauge, kstat_counter, kstat_add } from '../kern/kstat.js';
@@ -76,6 +77,125 @@ function arena_bytes(v: number): number { return 2 ** Math.floor(Math.log2(v)); 
 const region = kregion_create('msg_arena', (t) => CTRL + arena_bytes(t.msg_arena!) / 4);
 mutex_class('msgarena', region, { skip: A_LOCK, words: 1 });
 
+/*
+ * Blocks in flight: allocated by a post and not yet published as an event.
+ * Until its event is queued nothing but the posting thread's locals names
+ * such a block, so a worker that dies then (Worker.terminate, an LWP whose
+ * thread is gone) would leave it allocated for ever: the arena's bytes in
+ * use never came back, and a program that loses workers ended with EAGAIN
+ * on every post. So each LWP has a record here of the keys of its blocks in
+ * flight, indexed by the LWP's slot (lid - 1) % maxlwp, the mapping of
+ * lwp_byid (lwp/lwp.ts), so no two live LWPs share one. A key is written
+ * under the arena lock by the allocation itself (a thread that dies holding
+ * a kernel lock panics the kernel: never half done) and zeroed where the
+ * event is published: under the port lock for a slot (msg-sys.ts), or just
+ * before the publishing store of a lane entry (lane.ts pushDone: no
+ * interrupt check, hence no termination, comes between two plain stores),
+ * or as a block that was not queued is put back (msg_free_unposted). The
+ * LWP's reaping (msg-sys.ts, an LWP exit hook: also run for a dead worker)
+ * frees what its record still names. A record holds MSG_INFLIGHT_MAX keys;
+ * a bigger batch keeps its keys in a list, an arena block of its own named
+ * by the record's first key, negated (msg_inflight_list). Word 0 of a
+ * record is the lid it is for; a thread with no LWP (never reaped) writes
+ * the spare last record.
+ */
+/** The keys a record holds: a batch of more keeps them in a list block. */
+export const MSG_INFLIGHT_MAX = 64;
+const REC_KEYS = 2, REC_WORDS = 2 + 2 * MSG_INFLIGHT_MAX + 14; // keys from word 2 (8-aligned); records apart by whole 64-byte lines
+const inflight = kregion_create('msg_inflight', (t) => (t.maxlwp! + 1) * REC_WORDS);
+
+/** The record of LWP `lid` (its slot's), or of a thread with no LWP (lid 0: the spare). */
+function inflight_rec(lid: number): number {
+  const n = inflight.words / REC_WORDS - 1;
+  return inflight.base + (lid > 0 && lid < SYSID_BASE ? (lid - 1) % n : n) * REC_WORDS;
+}
+
+let recFor = -1, recKeys = 0;
+/**
+ * The F64 index of this thread's first in-flight key (the record bound to
+ * its LWP on first use): a post's key i is at index + i.
+ */
+export function msg_inflight(): number {
+  const lid = cur.lwp === 0 ? 0 : cur.lid;
+  if (lid !== recFor) {
+    const r = inflight_rec(lid);
+    Atomics.store(I32, r, lid);
+    recFor = lid;
+    recKeys = (r + REC_KEYS) >> 1;
+  }
+  return recKeys;
+}
+
+/**
+ * A list of `n` in-flight keys for a batch bigger than the record (over
+ * MSG_INFLIGHT_MAX): an arena block, its entries zeroed, named by this
+ * thread's record (its key negated, in the first slot). Returns the F64
+ * index of its first entry, or 0 when the arena has no block for it. Freed
+ * by the caller with msg_free_unposted(index * 2 - 2, msg_inflight()).
+ */
+export function msg_inflight_list(n: number): number {
+  const len = 8 * n, order = msg_order(len);
+  if (len > msg_max_payload()) return 0;
+  const b = msg_alloc(len, order); // its key in the record's first slot: a block in flight
+  if (b === 0) return 0;
+  const l = (b + 2) >> 1, ki = msg_inflight();
+  for (let i = 0; i < n; i++) F64[l + i] = 0;
+  F64[ki] = -F64[ki]!; // a list from now on: its entries are read by a reaping
+  return l;
+}
+
+/** Frees the block of in-flight key `key` if it is still allocated under it; true if it was. */
+function inflight_free(key: number): boolean {
+  const b = msg_block(key);
+  if (b === 0) return false;
+  msg_free(b);
+  return true;
+}
+
+/**
+ * The blocks LWP `lid` (dead, or exiting: it runs no more kernel code) left
+ * in flight go back to the arena, its record cleared. Returns how many.
+ * Never throws. A key still recorded names a block no event names (the
+ * event's publication zeroes it first), or a block its poster was putting
+ * back (msg_free_unposted: marked free before its key is zeroed, and not
+ * yet on the free stack, so never allocated again under that key).
+ */
+export function msg_inflight_reap(lid: number): number {
+  const r = inflight_rec(lid);
+  if (Atomics.load(I32, r) !== lid) return 0;
+  let n = 0;
+  const k0 = (r + REC_KEYS) >> 1;
+  const first = F64[k0]!, lb = first < 0 ? msg_block(-first) : 0;
+  if (lb !== 0) {
+    // A batch's list: its entries, then the list itself.
+    const l = (lb + 2) >> 1, m = msg_length(lb) / 8;
+    for (let i = 0; i < m; i++) if (F64[l + i] !== 0 && inflight_free(F64[l + i]!)) n++;
+    msg_free(lb);
+  }
+  for (let i = 0; i < MSG_INFLIGHT_MAX; i++) {
+    const key = F64[k0 + i]!;
+    if (key === 0) continue;
+    F64[k0 + i] = 0;
+    if (key > 0 && inflight_free(key)) n++;
+  }
+  if (n > 0) kstat_add(C_REAPED, n);
+  return n;
+}
+
+/**
+ * Puts back block b of this thread's in-flight key at F64 index `ki` that
+ * was not queued (a post that failed; a batch's list): marked free, its key
+ * zeroed, then on the free stack. In that order: a reaping that still finds
+ * the key finds the block free (msg_block: 0), and the block cannot be
+ * handed out again under a key the record still holds.
+ */
+export function msg_free_unposted(b: number, ki: number): void {
+  msg_free_defer(b);
+  F64[ki] = 0;
+  msg_free_flush();
+}
+
+const C_REAPED = kstat_counter('msg', 'reaped');        // in flight when their poster died, freed by its reaping
 const C_DISCARDED = kstat_counter('msg', 'discarded');  // freed by a close with the message queued
 const C_FULL = kstat_counter('msg', 'arena_full');      // allocations the arena could not serve
 
@@ -83,7 +203,8 @@ kstat_gauge('msg', 'arena_bytes', () => msg_arena_size());
 kstat_gauge('msg', 'bytes_in_use', () => arena_used());
 // Messages in kernel memory: every allocated block is one message's (queued,
 // or between its allocation and its queueing in a post, or taken and not yet
-// flushed by its getter's take).
+// flushed by its getter's take), or, while a batch of more than
+// MSG_INFLIGHT_MAX is being posted, its list of keys in flight.
 kstat_gauge('msg', 'messages_queued', () => (Atomics.load(I32, region.base + A_ABLK) - Atomics.load(I32, region.base + A_FBLK)) | 0);
 
 /** Arena bytes in blocks now: allocated less freed (both counts wrap; their difference does not). */
@@ -149,7 +270,7 @@ function init_locked(): void {
  * block (its key: {@link msg_key}), or 0 when no block of that order is free.
  */
 export function msg_alloc(payload: number, order: number): number {
-  const a = region.base;
+  const a = region.base, ki = msg_inflight();
   mutex_enter(a + A_LOCK);
   if (I32[a + A_INIT] === 0) init_locked();
   const b = alloc_block_locked(order);
@@ -158,6 +279,7 @@ export function msg_alloc(payload: number, order: number): number {
   I32[a + A_GEN] = gen;
   I32[b] = order | (gen << GEN_SHIFT);
   I32[b + 1] = payload;
+  F64[ki] = gen * KEY_SPLIT + b; // in flight until its event is published (the records' comment above)
   // Plain stores: only allocations write these words, all under the lock;
   // a gauge reading them without it sees the old count or the new one (an
   // aligned int32 is never torn), and the lock's release publishes them.
@@ -174,11 +296,12 @@ export function msg_key(b: number): number { return ((I32[b]! >>> GEN_SHIFT) & G
 /**
  * Allocates blocks for messages `from` .. `to - 1` of a batch (payload
  * lengths `lens`, orders `orders`, each at most the top order: the caller
- * checked) under one hold of the arena lock, their keys into `keys`; stops at
- * the first that finds no block. Returns the index after the last allocated
- * (`from` when none was).
+ * checked) under one hold of the arena lock, their keys into `keys` and as
+ * in flight (message i's at F64 index `ki` + i: this thread's record, or a
+ * batch's list); stops at the first that finds no block. Returns the index
+ * after the last allocated (`from` when none was).
  */
-export function msg_alloc_many(lens: readonly number[], orders: readonly number[], keys: number[], from: number, to: number): number {
+export function msg_alloc_many(lens: readonly number[], orders: readonly number[], keys: number[], from: number, to: number, ki: number): number {
   const a = region.base;
   mutex_enter(a + A_LOCK);
   if (I32[a + A_INIT] === 0) init_locked();
@@ -192,7 +315,7 @@ export function msg_alloc_many(lens: readonly number[], orders: readonly number[
     I32[b] = order | (gen << GEN_SHIFT);
     I32[b + 1] = lens[i]!;
     bytes += (1 << MIN_SHIFT) << order;
-    keys[i] = gen * KEY_SPLIT + b;
+    keys[i] = F64[ki + i] = gen * KEY_SPLIT + b;
   }
   if (i > from) { // (plain stores under the lock: msg_alloc)
     I32[a + A_ABYTES] = (I32[a + A_ABYTES]! + bytes) | 0;

@@ -38,7 +38,7 @@
  * The callback must exist in every thread that may take from a port, so this
  * module is loaded by ports/sys.ts (as close.ts is).
  */
-import { I32, SAB } from '../kern/kmem.js';
+import { I32, F64, SAB } from '../kern/kmem.js';
 import { SysError, AbortError, without_stack } from '../kern/errno.js';
 import { hold, hold_scope_current, hold_in } from '../kern/keepalive.js';
 import { sysenter } from '../kern/sysent.js';
@@ -52,7 +52,9 @@ import { lane_set_discard } from './lane-locked.js';
 import {
   msg_alloc, msg_alloc_many, msg_block, msg_key, msg_free, msg_free_defer, msg_free_flush, msg_length, msg_payload_offset, msg_order, msg_block_bytes, msg_max_payload, msg_arena_size,
   kmem_buffer, msg_room_armed, msg_count_discarded, msg_room_word, msg_waiters_word,
+  msg_inflight, msg_inflight_list, msg_inflight_reap, msg_free_unposted, MSG_INFLIGHT_MAX,
 } from './msg-arena.js';
+import { on_lwp_exit } from '../kern/proc.js';
 import { ArgRangeError } from '../kern/copyin.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { msg_decode_at, msg_encode_fast, msg_encode_v8 } from './msg-codec.js';
@@ -154,22 +156,24 @@ function msg_block_get(len: number, syscall: string): number {
  * frees it when that fails. Through this thread's send lane of the port
  * when it has one (lane.ts: an entry of source PORT_SOURCE_MSG, no port
  * lock, no wake-up of a getter that spins on the lane), else under the
- * port lock, claiming the port's lane if it is free, else as a slot.
+ * port lock, claiming the port's lane if it is free, else as a slot. The
+ * block's in-flight key (msg-arena.ts) is zeroed as the event is published:
+ * by the lane's publishing store, or under the port lock.
  */
 function msg_queue(fd: number, b: number, len: number, syscall: string): void {
-  const key = msg_key(b);
-  if (lane_push_source(fd, len, key, PORT_SOURCE_MSG)) return;
+  const key = msg_key(b), ki = msg_inflight();
+  if (lane_push_source(fd, len, key, PORT_SOURCE_MSG, ki)) return;
   let h: number;
   try {
     lane_before_locked(fd);
     h = port_enter(fd, syscall);
-  } catch (e) { msg_free(b); throw e; }
-  if (lane_send_source_locked(h, fd, len, key, PORT_SOURCE_MSG)) return;
+  } catch (e) { msg_free_unposted(b, ki); throw e; }
+  if (lane_send_source_locked(h, fd, len, key, PORT_SOURCE_MSG, ki)) return;
   let s: number;
   try {
     s = slot_alloc_locked(h, PORT_ALLOC_DEFAULT, PORT_SOURCE_MSG, syscall); // EAGAIN drops the lock
   } catch (e) {
-    msg_free(b);
+    msg_free_unposted(b, ki);
     if (e instanceof SysError && e.code === 'EAGAIN') throw msg_full('port', syscall, e.message);
     throw e;
   }
@@ -177,6 +181,7 @@ function msg_queue(fd: number, b: number, len: number, syscall: string): void {
   I32[s + E.events] = len;
   kev_set_object(s, key);
   const first = enqueue_locked(h, s);
+  F64[ki] = 0; // published (under the lock: a thread that dies holding it panics the kernel)
   port_exit(h);
   if (first) port_readable_notify(h);
 }
@@ -194,6 +199,9 @@ const bOrders: number[] = [], bKeys: number[] = [], bLens: number[] = [];
  * the rest later). EAGAIN (a MsgFullError) when not even the first fits;
  * a message the arena can never hold is a RangeError before anything is
  * queued; EBADF / EBADFD as port_send. The bytes are read after no lock.
+ * The blocks' keys are in flight (msg-arena.ts) in this thread's record,
+ * or, for a batch bigger than it holds, in a list block of the arena (when
+ * the arena has none for it, only the record's worth is posted).
  */
 export function port_msg_send_many(fd: number, bytes: Uint8Array, ends: readonly number[], syscall: string): number {
   sysenter();
@@ -205,8 +213,13 @@ export function port_msg_send_many(fd: number, bytes: Uint8Array, ends: readonly
     bOrders[i] = msg_size_check(len, syscall);
     at = ends[i]!;
   }
-  const k = msg_alloc_many(bLens, bOrders, bKeys, 0, n);
-  if (k === 0) throw msg_full('arena', syscall, `message arena full (${bLens[0]} bytes wanted)`);
+  const rec = msg_inflight(), list = n > MSG_INFLIGHT_MAX ? msg_inflight_list(n) : 0;
+  const ki = list !== 0 ? list : rec;
+  const k = msg_alloc_many(bLens, bOrders, bKeys, 0, list !== 0 ? n : Math.min(n, MSG_INFLIGHT_MAX), ki);
+  if (k === 0) {
+    if (list !== 0) msg_free_unposted(list * 2 - 2, rec);
+    throw msg_full('arena', syscall, `message arena full (${bLens[0]} bytes wanted)`);
+  }
   const kb = kmem_buffer(), src = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // The encoder's scratch (Port.postManySync): small messages that start on
   // a word, as fast-format ones do (padded to 8 but the last), are copied
@@ -222,25 +235,26 @@ export function port_msg_send_many(fd: number, bytes: Uint8Array, ends: readonly
     }
     at = ends[i]!;
   }
-  const q = batch_enqueue(fd, k, syscall);
-  for (let i = q; i < k; i++) msg_free(msg_block(bKeys[i]!)); // no slot for them: the caller posts them again
+  let q = 0;
+  try {
+    q = batch_enqueue(fd, k, ki, syscall);
+  } finally {
+    // No slot for them (or the port is gone): the caller posts them again.
+    for (let i = q; i < k; i++) msg_free_unposted(msg_block(bKeys[i]!), ki + i);
+    if (list !== 0) msg_free_unposted(list * 2 - 2, rec);
+  }
   if (q === 0) throw msg_full('port', syscall, 'port full');
   return q;
 }
 
 /**
  * Queues the first k blocks of the batch scratch, one slot each, under one
- * hold of the port lock; returns how many (fewer when the port filled up).
- * EBADF / EBADFD free every block first.
+ * hold of the port lock, zeroing their in-flight keys (at F64 index `ki` +
+ * i) as they are queued; returns how many (fewer when the port filled up).
+ * EBADF / EBADFD with none queued.
  */
-function batch_enqueue(fd: number, k: number, syscall: string): number {
-  let h: number;
-  try {
-    h = port_enter(fd, syscall);
-  } catch (e) {
-    for (let i = 0; i < k; i++) msg_free(msg_block(bKeys[i]!));
-    throw e;
-  }
+function batch_enqueue(fd: number, k: number, ki: number, syscall: string): number {
+  const h = port_enter(fd, syscall);
   let first = false, i = 0;
   for (; i < k; i++) {
     let s: number;
@@ -255,6 +269,7 @@ function batch_enqueue(fd: number, k: number, syscall: string): number {
     I32[s + E.events] = bLens[i]!;
     kev_set_object(s, bKeys[i]!);
     if (enqueue_locked(h, s)) first = true;
+    F64[ki + i] = 0; // published (under the lock: a thread that dies holding it panics the kernel)
   }
   port_exit(h);
   if (first) port_readable_notify(h);
@@ -366,6 +381,10 @@ function msg_deliver(d: PortDelivery): boolean {
 }
 
 port_source_register(PORT_SOURCE_MSG, { name: 'msg', owned: true, deliver: msg_deliver, end: msg_free_flush });
+
+// An LWP that exits, or whose worker died, in the middle of a post: the
+// blocks it had allocated and not yet queued go back (msg-arena.ts).
+on_lwp_exit((lid) => { msg_inflight_reap(lid); });
 
 // A close discarding a lane's entries (lane-locked.ts) frees the blocks of its messages.
 lane_set_discard((source, _len, key) => {
