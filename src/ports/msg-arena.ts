@@ -37,6 +37,21 @@
  * by a key, `generation * 2^32 + handle`: the generation (20 bits, bumped at
  * every allocation) tells a stale key from the block's current owner.
  *
+ * Why 20 bits are enough although they repeat (after 2^20 allocations a
+ * stale key would name the block's new owner): no stale key ever reaches
+ * msg_block. The kernel turns a key into a block only for the holder that
+ * owns the block until it frees it: the message's event (a queued slot or
+ * lane entry, which leaves its port once: taken off it under the port lock
+ * and then delivered, the block freed by that delivery; or discarded by a
+ * close under the same lock, which frees it); the posting thread, for its
+ * own blocks not yet queued; and its LWP's in-flight record (below), whose
+ * key is zeroed before the block can be handed out again. A program cannot
+ * give a key back: a message event's portev_object is looked up only in the
+ * taking thread's inbox (msg-sys.ts, a JavaScript list), and
+ * PORT_SOURCE_MSG takes no association (EINVAL). The generation check is a
+ * guard against a kernel bug (msg_deliver warns), not a part of the
+ * protocol. test/msg-key-stale.test.ts holds each path.
+ *
  * The arena is laid out lazily: the first allocation (under the lock) puts
  * the one top block on its free list, so boot touches none of its pages.
  * Lock order: the arena lock is a leaf; close frees blocks holding a port
