@@ -40,7 +40,7 @@
  */
 import { I32, F64, SAB } from '../kern/kmem.js';
 import { SysError, AbortError, without_stack } from '../kern/errno.js';
-import { hold, hold_scope_current, hold_in } from '../kern/keepalive.js';
+import { hold_scope_current, hold_in } from '../kern/keepalive.js';
 import { sysenter } from '../kern/sysent.js';
 import { fd_get, DTYPE_PORT } from '../kern/fdtab.js';
 import { E, P, KF_CALLBACK, kev_set_object, kev_object } from './mem.js';
@@ -59,9 +59,7 @@ import { ArgRangeError } from '../kern/copyin.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { msg_decode_at, msg_encode_fast, msg_encode_v8 } from './msg-codec.js';
 import { fast_scratch_bytes, fast_scratch_words, fast_is_long_ascii, fast_ascii_bytes, fast_ascii_put } from './msg-fast-enc.js';
-import { sq_never } from '../kern/sleepwait.js';
-import { panic_check } from '../kern/panic.js';
-import { wait_for_room, room_waiter_count, room_wait_owner, room_wait_gone, type SendWaitOptions } from './room.js';
+import { wait_for_room, room_wait, type RoomOther, type SendWaitOptions } from './room.js';
 
 /** portev_source of a message event (outside illumos' PORT_SOURCE_* values, 1..7). */
 export const PORT_SOURCE_MSG = 0x4d53; // 'MS'
@@ -402,54 +400,33 @@ export function msg_close_slot(s: number): void {
 
 /**
  * Posts with `post` (throws a MsgFullError when full), waiting for room
- * until `deadline` (performance.now() ms; Infinity: none; then the EAGAIN is
- * thrown) or until `aborted()` (then `abortError()` is thrown). A full arena
- * waits on the arena's room word (a free moves it once a quarter of the
- * arena is free, once per wait: msg-arena.ts), a full port on the port's
- * (room.ts: takes move it). No wake-up is lost: the waiter registers and
- * reads the word before it re-arms the arena's wake and tries once more;
- * ROOM_RECHECK_MS bounds a sleep as a backstop.
+ * (room.ts room_wait) until `deadline` (performance.now() ms; Infinity:
+ * none; then the EAGAIN is thrown) or until `aborted()` (then
+ * `abortError()` is thrown). A full port waits on the port's room word
+ * (takes move it), a full arena on the arena's (a free moves it once a
+ * quarter of the arena is free, once per wait: msg-arena.ts): the waiter
+ * registers with the arena and reads its word before it re-arms the
+ * arena's wake and tries once more; ROOM_RECHECK_MS bounds a sleep as a
+ * backstop.
  */
-export async function msg_room_wait(fd: number, post: () => void, deadline: number,
+function msg_room_wait(fd: number, post: () => void, deadline: number,
   aborted: () => boolean, abortError: () => unknown): Promise<void> {
-  const h = fd_get(fd, DTYPE_PORT, 'port_post', 'EBADFD');
-  const [me, lid] = room_wait_owner();
-  const release = hold();
-  try {
-    for (;;) {
-      const aw = msg_waiters_word();
-      Atomics.add(I32, aw, 1);
-      const ag = Atomics.load(I32, msg_room_word()), pg = Atomics.load(I32, h + P.roomGen);
-      msg_room_armed(); // after reading the word: a free from here on moves it, or its room is seen by the attempt below
-      // Counted in the port only while it is open (room.ts: the struct may be a new port's after an await).
-      const counted = room_waiter_count(h, fd, 1);
-      let gone = false;
-      try {
-        let full: MsgFullError;
-        try { post(); return; } catch (e) { if (!(e instanceof MsgFullError)) throw e; full = e; }
-        const left = deadline - performance.now();
-        if (left <= 0) throw full;
-        if (aborted()) throw abortError();
-        const [word, gen] = full.reason === 'arena' ? [msg_room_word(), ag] : [h + P.roomGen, pg];
-        const woke = await Atomics.waitAsync(I32, word, gen, Math.min(left, ROOM_RECHECK_MS)).value;
-        // Its LWP is gone (room.ts room_wait_gone): no kernel code but the
-        // arena's waiter count, a plain atomic of no LWP's (not the port's
-        // uncount, which takes the port lock).
-        if ((gone = room_wait_gone(me, lid))) return sq_never();
-        kstat_add(woke === 'timed-out' ? C_ROOM_RECHECKS : C_ROOM_WAKES);
-        panic_check('port_post'); // as room.ts send_room_wait's: else it waited for room for ever
-        if (aborted()) throw abortError();
-      } finally {
-        Atomics.sub(I32, aw, 1);
-        if (counted && !gone) room_waiter_count(h, fd, -1);
-      }
-    }
-  } finally {
-    release();
-  }
+  return room_wait(fd, 'port_post', post, deadline, aborted, abortError, arenaRoom);
 }
 
-const ROOM_RECHECK_MS = 100;
+/** The arena's room (room_wait's other room). */
+const arenaRoom: RoomOther = {
+  arm() {
+    Atomics.add(I32, msg_waiters_word(), 1);
+    const g = Atomics.load(I32, msg_room_word());
+    msg_room_armed(); // after reading the word: a free from here on moves it, or its room is seen by the attempt
+    return g;
+  },
+  disarm() { Atomics.sub(I32, msg_waiters_word(), 1); },
+  word(full) { return full instanceof MsgFullError && full.reason === 'arena' ? msg_room_word() : 0; },
+  woke(timedOut) { kstat_add(timedOut ? C_ROOM_RECHECKS : C_ROOM_WAKES); },
+};
+
 /** How the sleeps of msg_room_wait ended: a room word moved (or had already), or the backstop's timeout. */
 const C_ROOM_WAKES = kstat_counter('msg', 'room_wakes');
 const C_ROOM_RECHECKS = kstat_counter('msg', 'room_rechecks');

@@ -86,17 +86,44 @@ export function room_poke(port: number): void {
 }
 
 /**
- * Sends with `send` (port_send's body, throwing EAGAIN when full), waiting
- * for room while the port is full: until `deadline` (performance.now() ms;
- * Infinity: no limit; then the EAGAIN is thrown) or until `aborted()` says
- * so (then `abortError()` is thrown).
+ * A room other than the port's that a wait may be for (the message arena's:
+ * msg-sys.ts), with a word of its own to sleep on.
  */
-export async function send_room_wait(port: number, send: () => void, deadline: number,
-  aborted: () => boolean, abortError: () => unknown): Promise<void> {
-  const h = fd_get(port, DTYPE_PORT, 'port_send', 'EBADFD');
-  /** One send: undefined when sent, the EAGAIN when the port is full (other errors thrown). */
-  const attempt = (): SysError | undefined => {
-    try { send(); return undefined; } catch (e) { if (e instanceof SysError && e.code === 'EAGAIN') return e; throw e; }
+export interface RoomOther {
+  /**
+   * Registers the waiter and returns the generation of the word, read
+   * before the attempt that follows (a free from then on moves it, or its
+   * room is seen by the attempt).
+   */
+  arm(): number;
+  /** Unregisters (after each attempt and sleep). */
+  disarm(): void;
+  /** The word to sleep on when the attempt's EAGAIN `full` is for this room; 0 when it is for the port's. */
+  word(full: SysError): number;
+  /** A sleep ended: a word moved (or had already), or the backstop timed out. */
+  woke(timedOut: boolean): void;
+}
+
+/**
+ * The wait for room of the awaitable sends and posts (port_send_wait here,
+ * port_post_wait and port_post_many_wait in msg-sys.ts): tries `attempt`
+ * (throwing EAGAIN when full; other errors are thrown) until it succeeds,
+ * sleeping meanwhile on the port's `roomGen` word, or on `other`'s when the
+ * EAGAIN is for that room: until `deadline` (performance.now() ms;
+ * Infinity: no limit; then the EAGAIN is thrown) or until `aborted()` says
+ * so (then `abortError()` is thrown). `syscall` names the call in its
+ * errors (EBADFD, a panic's EIO). No wake-up is lost: the waiter reads the
+ * generations, registers, then tries (the port's wait alone tries once
+ * before registering too: a sender woken by a take usually finds room, and
+ * needs no port lock for its count then); a take, or a free of `other`'s,
+ * after the registration moves the word, so the sleep returns at once.
+ */
+export async function room_wait(port: number, syscall: string, attempt: () => void, deadline: number,
+  aborted: () => boolean, abortError: () => unknown, other?: RoomOther): Promise<void> {
+  const h = fd_get(port, DTYPE_PORT, syscall, 'EBADFD');
+  /** One attempt: undefined when it went, the EAGAIN when full (other errors thrown). */
+  const full_of = (): SysError | undefined => {
+    try { attempt(); return undefined; } catch (e) { if (e instanceof SysError && e.code === 'EAGAIN') return e; throw e; }
   };
   const [me, lid] = room_wait_owner();
   // A sleeping sender keeps its event loop alive, as every kernel wait does (kern/keepalive.ts).
@@ -104,25 +131,31 @@ export async function send_room_wait(port: number, send: () => void, deadline: n
   try {
     for (;;) {
       const gen = Atomics.load(I32, h + P.roomGen);
-      if (attempt() === undefined) return;
+      let ogen = 0;
+      if (other === undefined) { if (full_of() === undefined) return; } else ogen = other.arm();
+      // Counted in the port only while it is open (room_waiter_count: the struct may be a new port's after an await).
       const counted = room_waiter_count(h, port, 1); // (not when closed: the attempt fails)
       let gone = false;
       try {
-        const full = attempt(); // registered: a take from now on moves the generation
+        const full = full_of(); // registered: a take from now on moves the generation
         if (full === undefined) return;
         const left = deadline - performance.now();
         if (left <= 0) throw full;
         if (aborted()) throw abortError();
-        await Atomics.waitAsync(I32, h + P.roomGen, gen, Math.min(left, ROOM_RECHECK_MS)).value;
+        const ow = other === undefined ? 0 : other.word(full);
+        const r = await Atomics.waitAsync(I32, ow !== 0 ? ow : h + P.roomGen, ow !== 0 ? ogen : gen, Math.min(left, ROOM_RECHECK_MS)).value;
         // Its LWP is gone: no kernel code (not even the uncount: the port
-        // keeps one waiter too many, which costs its takes a wake-up each).
+        // keeps one waiter too many, which costs its takes a wake-up each;
+        // `other`'s unregistering is a plain atomic of no LWP's).
         if ((gone = room_wait_gone(me, lid))) return sq_never();
+        other?.woke(r === 'timed-out');
         // A panic ends the wait with EIO, as every kernel wait's: the send's
         // attempt may never meet the mark (a full lane says EAGAIN without
         // a lock), and it waited for room for ever.
-        panic_check('port_send');
+        panic_check(syscall);
         if (aborted()) throw abortError();
       } finally {
+        other?.disarm();
         if (counted && !gone) room_waiter_count(h, port, -1);
       }
     }
@@ -147,7 +180,7 @@ export async function port_send_wait(port: number, events: number, user: number,
   if (signal?.aborted) throw new AbortError(signal.reason);
   const send = (): void => port_send(port, events, user);
   try { send(); return; } catch (e) { if (!(e instanceof SysError) || e.code !== 'EAGAIN' || timeout === 0) throw e; }
-  await wait_for_room(opts, () => { room_poke(port); }, (deadline, aborted, abortError) => send_room_wait(port, send, deadline, aborted, abortError));
+  await wait_for_room(opts, () => { room_poke(port); }, (deadline, aborted, abortError) => room_wait(port, 'port_send', send, deadline, aborted, abortError));
 }
 
 /**
