@@ -31,6 +31,7 @@
  * below are pure functions of their argument; the object helpers are where
  * the reads happen.
  */
+import { types } from 'node:util';
 import { I32 } from './kmem.js';
 import { cur } from './hdr.js';
 import { fail, KernelAssertionError, type ErrnoCode } from './errno.js';
@@ -72,7 +73,9 @@ export function arg_type(syscall: string, what: string): never {
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
+  let arr: boolean;
+  try { arr = Array.isArray(v); } catch { return 'a revoked Proxy'; } // (only a revoked Proxy throws there)
+  if (arr) return 'an array';
   return `type ${typeof v}`;
 }
 
@@ -86,6 +89,46 @@ export function copyin_check(syscall: string): void {
 
 function copyin_panic(syscall: string): never {
   kpanic(`${syscall} copied in a user argument with ${I32[cur.nlocksw]} kernel lock(s) held`, syscall);
+}
+
+/* ------------------------------------------------------- unreadable objects */
+
+/**
+ * Whether `v` is a Proxy that was revoked, or one over a revoked Proxy:
+ * every read of it throws (V8's codeless TypeError "Cannot perform 'get' on
+ * a proxy that has been revoked"). Runs no user code: Array.isArray looks
+ * through a live Proxy to its target without a trap, and throws at a
+ * revoked one.
+ */
+export function copyin_revoked(v: unknown): boolean {
+  if (!types.isProxy(v)) return false;
+  try { Array.isArray(v); return false; } catch { return true; }
+}
+
+/**
+ * The one judge of a read of a user object that threw (each copy-in helper
+ * that reads one catches there and calls this): an object that cannot be
+ * read at all, a revoked Proxy, is C's EFAULT (memory copyin cannot read) in
+ * the sys layer, and ERR_INVALID_ARG_VALUE in the class layer (`cls`);
+ * anything else is the user's own exception (a getter's, a trap's), passed
+ * through unchanged. Not on any fast path: reached only from a catch.
+ */
+export function copyin_fault(e: unknown, v: unknown, what: string, syscall: string, cls = false): never {
+  if (e instanceof TypeError && (e as { code?: unknown }).code === undefined && copyin_revoked(v)) {
+    if (cls) throw new ArgValueError(syscall, `${what} is a revoked Proxy (it cannot be read)`);
+    fail('EFAULT', syscall, `${what} is a revoked Proxy (it cannot be read)`);
+  }
+  throw e;
+}
+
+/**
+ * `v instanceof C` for a user value, read as copy-in reads (a Proxy's
+ * getPrototypeOf trap runs here, no lock held; a revoked Proxy is
+ * {@link copyin_fault}'s).
+ */
+export function copyin_instanceof<T>(v: unknown, C: abstract new (...a: never[]) => T, what: string, syscall: string, cls = false): v is T {
+  if (v === null || typeof v !== 'object') return false;
+  try { return v instanceof C; } catch (e) { return copyin_fault(e, v, what, syscall, cls); }
 }
 
 /* ---------------------------------------------------------------- integers */
@@ -123,11 +166,22 @@ export function copyin_user(v: unknown, name: string, syscall: string): number {
  * path, make a copier once with {@link copyin_struct} instead.
  */
 export function copyin_fields<K extends string>(v: unknown, keys: readonly K[], what: string, syscall: string): Record<K, unknown> {
+  return fields_in(v, keys, what, syscall, false);
+}
+
+/** {@link copyin_fields} for the class layer: an object that cannot be read is ERR_INVALID_ARG_VALUE, not EFAULT. */
+export function arg_fields<K extends string>(v: unknown, keys: readonly K[], what: string, where: string): Record<K, unknown> {
+  return fields_in(v, keys, what, where, true);
+}
+
+function fields_in<K extends string>(v: unknown, keys: readonly K[], what: string, syscall: string, cls: boolean): Record<K, unknown> {
   copyin_check(syscall);
   if (v === null || typeof v !== 'object') arg_type(syscall, `${what} must be an object, got ${describe(v)}`);
   const src = v as Record<string, unknown>;
   const out = {} as Record<K, unknown>;
-  for (let i = 0; i < keys.length; i++) { const k = keys[i]!; out[k] = src[k]; }
+  try {
+    for (let i = 0; i < keys.length; i++) { const k = keys[i]!; out[k] = src[k]; }
+  } catch (e) { copyin_fault(e, v, what, syscall, cls); }
   return out;
 }
 
@@ -157,7 +211,7 @@ export function copyin_struct<K extends string>(what: string, keys: readonly K[]
   return (v: unknown, syscall: string) => {
     copyin_check(syscall);
     if (v === null || typeof v !== 'object') arg_type(syscall, `${what} must be an object, got ${describe(v)}`);
-    return (read ??= compile())(v);
+    try { return (read ??= compile())(v); } catch (e) { return copyin_fault(e, v, what, syscall); }
   };
 }
 
@@ -168,7 +222,16 @@ export function copyin_struct<K extends string>(what: string, keys: readonly K[]
  * is read).
  */
 export function copyin_array(v: unknown, what: string, syscall: string, max = 0x7fffffff): unknown[] {
-  const n = copyin_length(v, what, syscall, max);
+  return array_in(v, what, syscall, max, false);
+}
+
+/** {@link copyin_array} for the class layer: an array that cannot be read is ERR_INVALID_ARG_VALUE, not EFAULT. */
+export function arg_array(v: unknown, what: string, where: string, max = 0x7fffffff): unknown[] {
+  return array_in(v, what, where, max, true);
+}
+
+function array_in(v: unknown, what: string, syscall: string, max: number, cls: boolean): unknown[] {
+  const n = length_in(v, what, syscall, max, cls);
   const src = v as readonly unknown[];
   // Grown as read, and a hole refused where it is met: a sparse array's
   // length costs its maker nothing, and copied whole (made at length n
@@ -177,8 +240,10 @@ export function copyin_array(v: unknown, what: string, syscall: string, max = 0x
   // cannot read (EFAULT); a hole is that here.
   const out: unknown[] = [];
   for (let i = 0; i < n; i++) {
-    const e = src[i];
-    if (e === undefined && !(i in src)) arg_type(syscall, `${what}[${i}] is a hole (a sparse array)`);
+    let e: unknown, hole = false;
+    // (An element's getter may revoke the Proxy the array is.)
+    try { e = src[i]; hole = e === undefined && !(i in src); } catch (x) { copyin_fault(x, v, what, syscall, cls); }
+    if (hole) arg_type(syscall, `${what}[${i}] is a hole (a sparse array)`);
     out.push(e);
   }
   return out;
@@ -190,9 +255,16 @@ export function copyin_array(v: unknown, what: string, syscall: string, max = 0x
  * itself, each once, into a buffer it reuses (kevent's changelist).
  */
 export function copyin_length(v: unknown, what: string, syscall: string, max = 0x7fffffff): number {
+  return length_in(v, what, syscall, max, false);
+}
+
+function length_in(v: unknown, what: string, syscall: string, max: number, cls: boolean): number {
   copyin_check(syscall);
-  if (!Array.isArray(v)) arg_type(syscall, `${what} must be an array, got ${describe(v)}`);
-  const n = (v as readonly unknown[]).length;
+  let n: unknown;
+  try {
+    if (!Array.isArray(v)) arg_type(syscall, `${what} must be an array, got ${describe(v)}`);
+    n = (v as readonly unknown[]).length;
+  } catch (e) { copyin_fault(e, v, what, syscall, cls); }
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) arg_type(syscall, `${what} has no valid length`);
   if (n > max) fail('EINVAL', syscall, `${what}: ${n} entries, at most ${max}`);
   return n;
@@ -255,7 +327,8 @@ export function copyin_timeout_ns(v: unknown, syscall: string, invalid?: number)
   // the LWP that made it).
   if (typeof v !== 'object') arg_type(syscall, `timeout must be an object, got ${describe(v)}`);
   const src = v as { readonly tv_sec?: unknown; readonly tv_nsec?: unknown };
-  const s = src.tv_sec, ns = src.tv_nsec;
+  let s: unknown, ns: unknown;
+  try { s = src.tv_sec; ns = src.tv_nsec; } catch (e) { copyin_fault(e, v, 'timeout', syscall); }
   if (typeof s !== 'number' || typeof ns !== 'number') arg_type(syscall, 'timeout needs numeric tv_sec and tv_nsec');
   if (!Number.isInteger(s) || !Number.isInteger(ns) || s < 0 || ns < 0 || ns >= NSEC_PER_SEC) {
     if (invalid !== undefined) return invalid;
@@ -288,7 +361,8 @@ export function copyin_timespec_fast(v: unknown, what: string, syscall: string):
   copyin_check(syscall);
   if (v === null || typeof v !== 'object') arg_type(syscall, `${what} must be an object, got ${describe(v)}`);
   const src = v as { readonly tv_sec?: unknown; readonly tv_nsec?: unknown };
-  const s = src.tv_sec, ns = src.tv_nsec;
+  let s: unknown, ns: unknown;
+  try { s = src.tv_sec; ns = src.tv_nsec; } catch (e) { copyin_fault(e, v, what, syscall); }
   if (typeof s !== 'number' || typeof ns !== 'number') arg_type(syscall, `${what} needs numeric tv_sec and tv_nsec`);
   return { tv_sec: s, tv_nsec: ns };
 }
@@ -307,7 +381,7 @@ export function copyin_async_options(opts: unknown, syscall: string): AbortSigna
   if (opts === undefined) return undefined;
   if (opts === null || typeof opts !== 'object') arg_type(syscall, `options must be an object, got ${describe(opts)}`);
   const s = copyin_fields(opts as object, ['signal'], 'options', syscall).signal;
-  if (s !== undefined && !(s instanceof AbortSignal)) arg_type(syscall, `options.signal must be an AbortSignal, got ${describe(s)}`);
+  if (s !== undefined && !copyin_instanceof(s, AbortSignal, 'options.signal', syscall)) arg_type(syscall, `options.signal must be an AbortSignal, got ${describe(s)}`);
   return s as AbortSignal | undefined;
 }
 

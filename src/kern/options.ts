@@ -4,7 +4,7 @@
  * {@link BootOptions} interface, so the core does not list them all.
  */
 import { fail } from './errno.js';
-import { arg_type } from './copyin.js';
+import { arg_type, copyin_fault } from './copyin.js';
 
 /**
  * Resource controls fixed at boot. Every field is optional; unset ones take
@@ -81,11 +81,14 @@ export function resolve_options(o: BootOptions | undefined, given?: Set<string>)
   if (o !== undefined && (o === null || typeof o !== 'object')) arg_type('boot', 'options must be an object');
   const opts = (o ?? {}) as Record<string, unknown>;
   const out: Record<string, number> = {};
-  for (const k of Object.keys(opts)) {
+  let keys: string[] = [];
+  try { keys = Object.keys(opts); } catch (e) { copyin_fault(e, opts, 'options', 'boot'); }
+  for (const k of keys) {
     if (!tunables.has(k)) arg_type('boot', `unknown option ${k}`);
   }
   for (const [k, t] of tunables) {
-    const v = opts[k];
+    let v: unknown;
+    try { v = opts[k]; } catch (e) { copyin_fault(e, opts, 'options', 'boot'); }
     if (v === undefined) { out[k] = t.dflt; continue; }
     given?.add(k);
     if (t.flag) {

@@ -7,7 +7,7 @@
  */
 import { I32 } from '../kern/kmem.js';
 import { fail, fail_status, errno_of, type Errno } from '../kern/errno.js';
-import { copyin_i32, copyin_length, copyin_struct, copyin_check, copyin_timeout_ns, arg_type } from '../kern/copyin.js';
+import { copyin_i32, copyin_length, copyin_struct, copyin_check, copyin_timeout_ns, copyin_fault, arg_type } from '../kern/copyin.js';
 import { mono_now, type Timespec } from '../kern/time.js';
 import { sq_alloc, sq_enqueue, sq_free, sq_set_orphan, sq_orphan_release_register, SQO_KQ, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC } from '../kern/sleepq.js';
 import { sq_poll_idle } from '../kern/sleepwait.js';
@@ -118,6 +118,8 @@ function copyin_changes(changelist: unknown, syscall: string): ChangeList {
   // 7.8 s) or minutes (2^31 - 1) before the same error; C's copyin fails
   // at the first page it cannot read (EFAULT).
   let m = n;
+  // The element whose fields are being read (undefined while the list's own elements are).
+  let at: unknown;
   try {
     for (; i < n; i++) {
       const v = src[i];
@@ -126,6 +128,7 @@ function copyin_changes(changelist: unknown, syscall: string): ChangeList {
     }
     for (i = 0; i < m; i++) {
       const v = list[i];
+      at = v;
       if (pooled) list[i] = undefined;
       // copyin_kevent's checks and messages, without its intermediate record:
       // the six fields go straight into the kernel's copy.
@@ -155,7 +158,9 @@ function copyin_changes(changelist: unknown, syscall: string): ChangeList {
     }
   } catch (e) {
     if (pooled) { list.fill(undefined, 0, Math.min(n, list.length)); pool_busy = false; }
-    throw e;
+    // A revoked Proxy (the list, or an entry) is EFAULT; anything else as thrown.
+    if (at === undefined) copyin_fault(e, changelist, 'changelist', syscall);
+    copyin_fault(e, at, `changelist[${i}]`, syscall);
   }
   return new ChangeList(out, n, pooled);
 }

@@ -7,7 +7,7 @@ import { I32 } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
 import { fail, fail_status } from '../kern/errno.js';
 import {
-  copyin_int, copyin_i32, copyin_user, copyin_array, copyin_check, arg_type, copyin_async_options, copyin_file_obj,
+  copyin_int, copyin_i32, copyin_user, copyin_array, copyin_check, arg_type, copyin_async_options, copyin_file_obj, copyin_fault,
   type AsyncOptions, type FileObjCopy,
 } from '../kern/copyin.js';
 import { fd_alloc, DTYPE_PORT } from '../kern/fdtab.js';
@@ -168,7 +168,9 @@ export function port_sendn(ports: readonly number[], events: number, user: numbe
   // Copy in: the list (length and each entry read once), the scalars; the
   // errors array is only written, at the end, with no lock held (copyout).
   const list = copyin_array(ports, 'ports', 'port_sendn');
-  if (errors !== undefined && !Array.isArray(errors)) arg_type('port_sendn', 'errors must be an array');
+  let isarr = false;
+  try { isarr = Array.isArray(errors); } catch (e) { copyin_fault(e, errors, 'errors', 'port_sendn'); }
+  if (errors !== undefined && !isarr) arg_type('port_sendn', 'errors must be an array');
   const ev = copyin_int(events, 'events', 'port_sendn') | 0;
   const u = copyin_user(user, 'user', 'port_sendn');
   const n = list.length;

@@ -6,7 +6,7 @@
  * sigfillset, changed by sigaddset / sigdelset.
  */
 import { fail } from '../kern/errno.js';
-import { copyin_int, arg_type } from '../kern/copyin.js';
+import { copyin_int, copyin_instanceof, copyin_fault, arg_type } from '../kern/copyin.js';
 import { NSIG, SIGKILL, SIGSTOP } from './consts.js';
 
 /** A set of signals (glibc's sigset_t, opaque). */
@@ -61,11 +61,12 @@ export function copyin_signo(v: unknown, syscall: string, zero = false): number 
 
 /** Copies in a sigset_t (its two words, read once). */
 export function copyin_sigset(v: unknown, what: string, syscall: string): readonly [number, number] {
-  if (!(v instanceof sigset_t)) arg_type(syscall, `${what} must be a sigset_t (made by sigemptyset or sigfillset)`);
+  if (!copyin_instanceof(v, sigset_t, what, syscall)) arg_type(syscall, `${what} must be a sigset_t (made by sigemptyset or sigfillset)`);
   // Each word read once, and taken only as a number: the fields are plain
   // properties a program can overwrite (a Symbol or a BigInt threw the
   // engine's TypeError in `| 0`, an object's valueOf ran there).
-  const w0 = v.w0, w1 = v.w1;
+  let w0: unknown, w1: unknown;
+  try { w0 = v.w0; w1 = v.w1; } catch (e) { copyin_fault(e, v, what, syscall); }
   if (typeof w0 !== 'number' || typeof w1 !== 'number') arg_type(syscall, `${what} is not a sigset_t: its words were overwritten`);
   return [w0 | 0, w1 | 0];
 }
@@ -86,8 +87,10 @@ export function sigfillset(): sigset_t {
   return s;
 }
 function set_arg(set: unknown, syscall: string): sigset_t {
-  if (!(set instanceof sigset_t)) arg_type(syscall, 'set must be a sigset_t (made by sigemptyset or sigfillset)');
-  if (typeof set.w0 !== 'number' || typeof set.w1 !== 'number') arg_type(syscall, 'set is not a sigset_t: its words were overwritten');
+  if (!copyin_instanceof(set, sigset_t, 'set', syscall)) arg_type(syscall, 'set must be a sigset_t (made by sigemptyset or sigfillset)');
+  let ok = false;
+  try { ok = typeof set.w0 === 'number' && typeof set.w1 === 'number'; } catch (e) { copyin_fault(e, set, 'set', syscall); }
+  if (!ok) arg_type(syscall, 'set is not a sigset_t: its words were overwritten');
   return set;
 }
 /** Adds signo to set. EINVAL for a bad signal number. */

@@ -8,7 +8,7 @@ import { warm_first_expiry } from './warm.js';
 import { I32, f64_get, f64_set } from '../kern/kmem.js';
 import { sysenter } from '../kern/sysent.js';
 import { fail } from '../kern/errno.js';
-import { copyin_i32, copyin_int, arg_type, copyin_check, copyin_timespec, copyin_timespec_raw, copyin_timespec_fast, timespec_valid } from '../kern/copyin.js';
+import { copyin_i32, copyin_int, arg_type, copyin_check, copyin_fault, copyin_timespec, copyin_timespec_raw, copyin_timespec_fast, timespec_valid } from '../kern/copyin.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { kstat_add } from '../kern/kstat.js';
 import { cur } from '../kern/hdr.js';
@@ -222,7 +222,8 @@ function copyin_itimerspec(value: unknown, syscall: string): { v: TimespecCopy; 
   copyin_check(syscall);
   if (value === null || typeof value !== 'object') arg_type(syscall, 'value must be an itimerspec object');
   const src = value as { readonly it_interval?: unknown; readonly it_value?: unknown };
-  const iv0 = src.it_interval, v0 = src.it_value;
+  let iv0: unknown, v0: unknown;
+  try { iv0 = src.it_interval; v0 = src.it_value; } catch (e) { copyin_fault(e, value, 'value', syscall); }
   const iv = copyin_timespec_fast(iv0, 'it_interval', syscall);
   const v = copyin_timespec_fast(v0, 'it_value', syscall);
   if (!timespec_valid(v) || (!is_zero(v) && !timespec_valid(iv))) {

@@ -6,7 +6,7 @@
  * value C could never have passed (a string descriptor, 2**31 for an int)
  * is a clear argument error rather than a wrapped or coerced number.
  */
-import { arg_type, ArgRangeError } from '../sys/ext.js';
+import { arg_type, ArgRangeError, copyin_instanceof } from '../sys/ext.js';
 
 /** An integer in [min, max]. */
 export function int_arg(v: unknown, name: string, where: string, min: number, max: number): number {
@@ -30,7 +30,7 @@ export function bool_opt(v: unknown, name: string, where: string): boolean | und
 
 /** An optional AbortSignal option. */
 export function signal_opt(v: unknown, name: string, where: string): AbortSignal | undefined {
-  if (v !== undefined && !(v instanceof AbortSignal)) arg_type(where, `${name} must be an AbortSignal`);
+  if (v !== undefined && !copyin_instanceof(v, AbortSignal, name, where, true)) arg_type(where, `${name} must be an AbortSignal`);
   return v as AbortSignal | undefined;
 }
 

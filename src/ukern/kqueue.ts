@@ -9,7 +9,7 @@ import {
   kqueue, kevent, kevent_async, close as sys_close, EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE,
   EVFILT_USER, EVFILT_READ, EVFILT_WRITE, EVFILT_EXCEPT, EVFILT_VNODE, EVFILT_PROC, NOTE_TRIGGER, EV_ONESHOT, type kevent_t,
 } from '../sys/index.js';
-import { SysError, copyin_fields, copyin_array, arg_type, ArgValueError, type Timespec } from '../sys/ext.js';
+import { SysError, copyin_fields, copyin_array, copyin_instanceof, arg_type, ArgValueError, type Timespec } from '../sys/ext.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions } from './waitopts.js';
 import { Descriptor } from './descriptor.js';
 import { int_arg, num_arg, bool_opt, signal_opt, INT32_MIN, INT32_MAX, UINT32_MAX } from './args.js';
@@ -133,7 +133,7 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
   /** Ends a watch (EV_DELETE) of `target` (or the ident {@link watch} returned), closing what it opened. */
   unwatch(target: OsTarget, kind: WatchKind): void {
     const filter = watch_filter(kind);
-    if (typeof target === 'string' || target instanceof URL) arg_type('KQueue.unwatch', 'a watched path is named by the ident watch() returned');
+    if (typeof target === 'string' || copyin_instanceof(target, URL, 'target', 'KQueue.unwatch', true)) arg_type('KQueue.unwatch', 'a watched path is named by the ident watch() returned');
     const ident = typeof target === 'number' ? target : resolve_target(target, kind, 'KQueue.unwatch', true).ident;
     this.delete(ident, filter); // closes what the watch opened, whatever the delete says
   }

@@ -35,7 +35,7 @@ import type { Socket, Server } from 'node:net';
 import { Socket as DgramSocketClass, type Socket as DgramSocket } from 'node:dgram';
 import type { FileHandle } from 'node:fs/promises';
 import { ChildProcess } from 'node:child_process';
-import { arg_type, ArgValueError, SysError } from '../sys/ext.js';
+import { arg_type, ArgValueError, SysError, copyin_fault } from '../sys/ext.js';
 
 /** What can be watched: an OS descriptor or pid, or an object of Node's that has one, or a path ('vnode'). */
 export type OsTarget = number | Socket | Server | DgramSocket | FileHandle | ChildProcess | string | URL;
@@ -83,6 +83,11 @@ function fd_of_handle(h: unknown): unknown {
  * ending a watch (unwatch), which takes an exited ChildProcess's pid.
  */
 export function resolve_target(target: unknown, kind: string, where: string, ending = false): ResolvedTarget {
+  // A revoked Proxy throws at the first look (instanceof, in): an argument error, not V8's codeless TypeError.
+  try { return resolve(target, kind, where, ending); } catch (e) { return copyin_fault(e, target, 'target', where, true); }
+}
+
+function resolve(target: unknown, kind: string, where: string, ending: boolean): ResolvedTarget {
   if (typeof target === 'number') return { ident: int_of(target, 'the target', where), opened: -1 };
   if (typeof target === 'string' || target instanceof URL) {
     if (kind !== 'vnode') arg_type(where, `a path can only be watched for 'vnode', not '${kind}'`);

@@ -12,7 +12,7 @@ import {
   FILE_NOFOLLOW, type port_event_t, type file_obj_t,
 } from '../sys/index.js';
 import {
-  copyin_fields, copyin_array, arg_type, port_send_wait, port_post_value, port_post_wait, port_post_many, port_post_many_wait,
+  copyin_fields, copyin_array, copyin_fault, arg_type, port_send_wait, port_post_value, port_post_wait, port_post_many, port_post_many_wait,
   msg_encode, msg_encode_many, msg_inbox_pick, msg_channel_open, PORT_SOURCE_MSG,
 } from '../sys/ext.js';
 import { wait_options, timeout_timespec, abort_check, type WaitOptions } from './waitopts.js';
@@ -303,7 +303,9 @@ export class Port extends Descriptor implements AsyncIterable<PortEvent> {
 
   /** Ends an association made by {@link associate} (a descriptor, socket, FileHandle) or {@link watchFile} (its file_obj_t): ENOENT when there is none. */
   dissociate(target: OsTarget | file_obj_t): void {
-    if (typeof target === 'object' && target !== null && 'fo_name' in target) { port_dissociate(this.fd, PORT_SOURCE_FILE, target); return; }
+    let file = false;
+    try { file = typeof target === 'object' && target !== null && 'fo_name' in target; } catch (e) { copyin_fault(e, target, 'target', 'Port.dissociate', true); }
+    if (file) { port_dissociate(this.fd, PORT_SOURCE_FILE, target as file_obj_t); return; }
     port_dissociate(this.fd, PORT_SOURCE_FD, resolve_target(target, 'fd', 'Port.dissociate').ident);
   }
 

@@ -17,8 +17,8 @@ import {
   SIG_BLOCK, SIG_UNBLOCK, SIG_DFL, SA_RESTART, SIGRTMIN, SIGRTMAX, NSIG,
   type siginfo_t, type sigaction_t, type sigset_t,
 } from '../sys/index.js';
-import { arg_type, ArgRangeError, copyin_fields } from '../sys/ext.js';
-import { int_arg, bool_opt, INT32_MIN, INT32_MAX } from './args.js';
+import { arg_type, ArgRangeError, copyin_fields, copyin_array, copyin_fault } from '../sys/ext.js';
+import { int_arg, bool_opt, signal_opt, INT32_MIN, INT32_MAX } from './args.js';
 import { Refs } from './refs.js';
 import { constants } from 'node:os';
 import { step_iterator, more } from './iter.js';
@@ -51,9 +51,12 @@ export function signal_number(sig: unknown, where: string, zero = false): number
 }
 
 function set_of(sigs: unknown, where: string): sigset_t {
-  if (!Array.isArray(sigs)) arg_type(where, 'signals must be an array of signal numbers or names');
+  // Read once (copy-in): its length and each element; a revoked Proxy is an argument error.
+  let isarr = false;
+  try { isarr = Array.isArray(sigs); } catch (e) { copyin_fault(e, sigs, 'signals', where, true); }
+  if (!isarr) arg_type(where, 'signals must be an array of signal numbers or names');
   const set = sigemptyset();
-  for (const s of sigs as unknown[]) sigaddset(set, signal_number(s, where));
+  for (const s of copyin_array(sigs, 'signals', where)) sigaddset(set, signal_number(s, where));
   return set;
 }
 
@@ -187,8 +190,7 @@ export function signals(sigs: readonly SignalLike[], options?: SignalsOptions): 
   // Arguments are checked at the call, not at the first next().
   const set = set_of(sigs, 'signals');
   const o: { signal?: unknown; ref?: unknown } = options === undefined ? {} : copyin_fields(options, ['signal', 'ref'], 'options', 'signals');
-  const signal = o.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) arg_type('signals', 'options.signal must be an AbortSignal');
+  const signal = signal_opt(o.signal, 'options.signal', 'signals');
   // Each step's wait keeps the process alive unless { ref: false } (ukern/refs.ts).
   const refs = new Refs(bool_opt(o.ref, 'options.ref', 'signals') !== false);
   // Blocked at the first step, as a generator body would: an iterator made

@@ -11,7 +11,7 @@
 import { arg_type, ArgRangeError, AbortError, SysError, copyin_fields, thread_notify_ref, ms_to_ts, on_panic_seen, panic_error } from '../sys/ext.js';
 import { wait_options, abort_check, timeout_signal, type WaitOptions } from './waitopts.js';
 import { step_iterator, more, end } from './iter.js';
-import { bool_opt, int_arg, INT32_MIN, INT32_MAX } from './args.js';
+import { bool_opt, int_arg, signal_opt, INT32_MIN, INT32_MAX } from './args.js';
 import {
   timer_create, timer_settime, timer_gettime, timer_getoverrun, timer_delete, clock_gettime,
   CLOCK_MONOTONIC, SIGEV_THREAD, TIMER_ABSTIME, type Itimerspec, type Timespec,
@@ -69,11 +69,8 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
   constructor(options: TimerOptions) {
     if (options === null || typeof options !== 'object') arg_type('Timer', 'options required');
     // One read of each option: a getter cannot answer differently later.
-    const o: TimerOptions = {
-      delay: options.delay, interval: options.interval, absolute: options.absolute, clock: options.clock, signal: options.signal,
-      ref: options.ref,
-    };
-    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) arg_type('Timer', 'options.signal must be an AbortSignal');
+    const o = copyin_fields(options, ['delay', 'interval', 'absolute', 'clock', 'signal', 'ref'], 'options', 'Timer') as TimerOptions;
+    signal_opt(o.signal, 'options.signal', 'Timer');
     bool_opt(o.ref, 'options.ref', 'Timer');
     bool_opt(o.absolute, 'options.absolute', 'Timer');
     if (o.signal?.aborted) throw new AbortError(o.signal.reason);
