@@ -134,11 +134,15 @@ function copyin_changes(changelist: unknown, syscall: string): ChangeList {
       // the six fields go straight into the kernel's copy.
       if (v === null || typeof v !== 'object') copyin_kevent(v, syscall);
       const r = v as Record<string, unknown>;
-      const ident = r.ident, filter = r.filter, flags = r.flags, fflags = r.fflags, data = r.data, udata = r.udata;
-      if (typeof ident !== 'number' || typeof filter !== 'number' || typeof flags !== 'number' ||
-          typeof fflags !== 'number' || typeof data !== 'number' || typeof udata !== 'number') {
+      const ident0 = r.ident, filter0 = r.filter, flags0 = r.flags, fflags = r.fflags, data0 = r.data, udata = r.udata;
+      if (typeof ident0 !== 'number' || typeof filter0 !== 'number' || typeof flags0 !== 'number' ||
+          typeof fflags !== 'number' || typeof data0 !== 'number' || typeof udata !== 'number') {
         arg_type(syscall, `changelist[${i}] needs numeric ident, filter, flags, fflags, data and udata`);
       }
+      // The integer fields as C holds them: -0 is 0 (+ 0 changes nothing
+      // else). Kept as -0, an ident came back as -0 in the knote's events,
+      // also to a change that named it 0. udata is a user word, bit-exact.
+      const ident = ident0 + 0, filter = filter0 + 0, flags = flags0 + 0, data = data0 + 0;
       // Values are judged here, once, on the copies (C's types: bad_value);
       // the verdict travels with the record and apply_changes reports it in
       // order (an EINVAL entry or error, as before). Judged here rather than
