@@ -385,6 +385,31 @@ export function copyin_async_options(opts: unknown, syscall: string): AbortSigna
   return s as AbortSignal | undefined;
 }
 
+/** AbortSignal.prototype's own `aborted` getter: the signal's state, with no user code (an own `aborted` getter of the signal is not it). */
+const signal_aborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get! as (this: AbortSignal) => boolean;
+
+/**
+ * Adds `onAbort` to a wait's signal (once), through the signal's own
+ * addEventListener as Node's APIs do; returns what removes it. That call
+ * is user code (a replaced method; a subclass's): a signal it aborts before
+ * the listener is in place has dispatched its 'abort' already, and a wait
+ * that relied on the event slept on for its timeout, or for ever. So the
+ * signal's state is then read where no user code answers
+ * (AbortSignal.prototype's getter), and `onAbort` runs at once when it is
+ * aborted; it runs at most once either way. No kernel lock may be held.
+ */
+export function abort_listen(signal: AbortSignal, onAbort: () => void): () => void {
+  let ran = false;
+  const l = (): void => { if (!ran) { ran = true; onAbort(); } };
+  signal.addEventListener('abort', l, { once: true });
+  const off = (): void => { signal.removeEventListener('abort', l); };
+  // A fake (an object with AbortSignal.prototype) fails here with Node's ERR_INVALID_THIS, as at its first look.
+  let aborted: boolean;
+  try { aborted = signal_aborted.call(signal); } catch (e) { off(); throw e; }
+  if (aborted) l();
+  return off;
+}
+
 /* ------------------------------------------- added by PORT_SOURCE_FILE */
 
 /** The kernel's copy of a file_obj_t: its fields read once, and the object itself, kept only for its identity. */

@@ -21,6 +21,7 @@ import { SysError, AbortError } from './errno.js';
 import { sysent_sigintr, ps_combine, PS_NONE, PS_RESTART } from './sysent.js';
 import { hold_scope_current, hold_in, type HoldScope } from './keepalive.js';
 import { cur } from './hdr.js';
+import { abort_listen } from './copyin.js';
 
 /** Block on sleeper `sl` (enqueued on a list guarded by the held mutex `lock`) until `deadline`. */
 export interface SleepReq {
@@ -149,8 +150,10 @@ async function run_abortable<T>(g: SleepGen<T>, signal: AbortSignal, sc: HoldSco
   // syscall made from it was a kernel panic.
   let aborted = false;
   const onAbort = (): void => { aborted = true; if (sl !== 0) abort_sleep(sl); };
-  signal.addEventListener('abort', onAbort, { once: true });
+  // (Aborted while the listener was added, by the signal's own addEventListener: onAbort has run.)
+  const off = abort_listen(signal, onAbort);
   try {
+    if (aborted) throw new AbortError(signal.reason);
     let r = g.next();
     while (!r.done) {
       const q = r.value;
@@ -166,6 +169,6 @@ async function run_abortable<T>(g: SleepGen<T>, signal: AbortSignal, sc: HoldSco
     if (signal.aborted && e instanceof SysError && e.code === 'EINTR') throw new AbortError(signal.reason);
     throw e;
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    off();
   }
 }

@@ -11,7 +11,7 @@
 // The class layer's copy-in: copyin_fields and copyin_array with Node's
 // code for an object that cannot be read (a revoked Proxy:
 // ERR_INVALID_ARG_VALUE, where the sys layer's is EFAULT).
-export { arg_fields as copyin_fields, arg_array as copyin_array, copyin_instanceof, copyin_fault, arg_type, ArgRangeError, ArgTypeError, ArgValueError } from '../kern/copyin.js';
+export { arg_fields as copyin_fields, arg_array as copyin_array, copyin_instanceof, copyin_fault, abort_listen, arg_type, ArgRangeError, ArgTypeError, ArgValueError } from '../kern/copyin.js';
 export { SysError, AbortError, KernelPanicError, KernelLayoutError, KernelAssertionError, type ErrnoCode } from '../kern/errno.js';
 export { ns_to_ts, ms_to_ts, ts_add_ms, TIME_SEC_MAX, type Timespec, type Itimerspec } from '../kern/time.js';
 export { hold_scope, on_panic_seen, type Hold, type HoldScope } from '../kern/keepalive.js';

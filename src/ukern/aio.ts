@@ -27,7 +27,7 @@ import {
   SysError, SIGEV_NONE, SIGEV_PORT, AIO_CANCELED, LIO_READ, LIO_WRITE, LIO_WAIT, O_SYNC, O_DSYNC,
   type aiocb, type sigevent,
 } from '../sys/index.js';
-import { copyin_fields, copyin_array, AbortError, ArgValueError } from '../sys/ext.js';
+import { copyin_fields, copyin_array, abort_listen, AbortError, ArgValueError } from '../sys/ext.js';
 import { int_arg, num_arg, bool_opt, signal_opt } from './args.js';
 import { Refs } from './refs.js';
 import type { FileHandle } from 'node:fs/promises';
@@ -102,7 +102,8 @@ function cancel_all(cbs: readonly aiocb[]): boolean {
 async function settle(cbs: readonly aiocb[], signal: AbortSignal | undefined, refs: Refs): Promise<boolean> {
   let cancelled = false;
   const onAbort = (): void => { if (cancel_all(cbs)) cancelled = true; };
-  signal?.addEventListener('abort', onAbort, { once: true });
+  // (A signal aborted while the listener is added runs onAbort at once.)
+  const off = signal === undefined ? undefined : abort_listen(signal, onAbort);
   try {
     for (;;) {
       const pending = cbs.filter((cb) => aio_error(cb) === EINPROGRESS);
@@ -114,7 +115,7 @@ async function settle(cbs: readonly aiocb[], signal: AbortSignal | undefined, re
       }
     }
   } finally {
-    signal?.removeEventListener('abort', onAbort);
+    off?.();
   }
 }
 
@@ -216,14 +217,15 @@ export const aio = {
     const onAbort = (): void => { if (cancel_all(list)) cancelled = true; };
     const refs = new Refs(ref !== false);
     const done = refs.wait(() => lio_listio_async(LIO_WAIT, list, null)); // submitted at once (or failed: nothing queued)
-    signal?.addEventListener('abort', onAbort, { once: true });
+    // (A signal aborted while the listener is added runs onAbort at once: the ops are cancelled.)
+    const off = signal === undefined ? undefined : abort_listen(signal, onAbort);
     try {
       await done;
     } catch (e) {
       if (!(e instanceof SysError) || (e.code !== 'EIO' && e.code !== 'EINTR') || !list.every(queued)) throw e;
       await settle(list, undefined, refs);
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      off?.();
     }
     const out = list.map((cb) => {
       try { return aio_return(cb); } catch (e) {

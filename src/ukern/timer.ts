@@ -8,7 +8,7 @@
  *   for await (const { expirations, overrun } of t) { ... } // one item per delivery (untaken ones fold)
  *   t.close();                                            // or `using t = new Timer(...)`
  */
-import { arg_type, ArgRangeError, AbortError, SysError, copyin_fields, thread_notify_ref, ms_to_ts, on_panic_seen, panic_error } from '../sys/ext.js';
+import { arg_type, ArgRangeError, AbortError, SysError, copyin_fields, abort_listen, thread_notify_ref, ms_to_ts, on_panic_seen, panic_error } from '../sys/ext.js';
 import { wait_options, abort_check, timeout_signal, type WaitOptions } from './waitopts.js';
 import { step_iterator, more, end } from './iter.js';
 import { bool_opt, int_arg, signal_opt, INT32_MIN, INT32_MAX } from './args.js';
@@ -59,7 +59,7 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
   #queue: TimerExpiry[] = [];
   #waiters: ((r: IteratorResult<TimerExpiry>) => void)[] = [];
   #onAbort?: () => void;
-  #signal?: AbortSignal;
+  #offAbort?: () => void;
   readonly #clock: number;
   readonly #notify: () => void;
   #ref = true;
@@ -91,14 +91,15 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
       throw e;
     }
     if (o.signal !== undefined) {
-      this.#signal = o.signal;
       // close() in a listener, where its error has no caller to reach (it
       // was an uncaught exception): timer_delete's EINVAL for an id deleted
       // through ukern/sys first; the Timer is closed either way (close()).
       this.#onAbort = () => {
         try { this.close(); } catch (e) { if (!(e instanceof SysError)) throw e; }
       };
-      o.signal.addEventListener('abort', this.#onAbort, { once: true });
+      // The signal's addEventListener is user code: should it throw, the timer goes (no Timer holds it).
+      try { this.#offAbort = abort_listen(o.signal, this.#onAbort); } catch (e) { this.#onAbort(); throw e; }
+      if (this.#closed) this.#offAbort(); // aborted as it was added: closed already
     }
   }
 
@@ -162,7 +163,7 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#offAbort?.();
     try {
       timer_delete(this.id);
     } finally {
@@ -230,8 +231,9 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
   #wait(signal: AbortSignal | undefined): Promise<TimerExpiry | undefined | typeof ABORTED> {
     if (signal?.aborted === true) return Promise.resolve(ABORTED);
     return new Promise((res, rej) => {
+      let off: (() => void) | undefined;
       const w = (r: IteratorResult<TimerExpiry>): void => {
-        signal?.removeEventListener('abort', onAbort);
+        off?.();
         forget();
         res(r.done === true ? undefined : r.value);
       };
@@ -248,13 +250,17 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
         res(ABORTED);
       };
       this.#waiters.push(w);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      // Last: a kernel panicked already calls it at once.
+      // A kernel panicked already calls it at once.
       const forget = on_panic_seen(() => {
         if (!leave()) return;
-        signal?.removeEventListener('abort', onAbort);
+        off?.();
         rej(panic_error('Timer.next'));
       });
+      // Last, while still waiting: a signal aborted as the listener is added runs onAbort at once.
+      // (The signal's addEventListener is user code: should it throw, this waiter goes.)
+      if (signal !== undefined && this.#waiters.includes(w)) {
+        try { off = abort_listen(signal, onAbort); } catch (e) { if (leave()) { forget(); rej(e); } }
+      }
     });
   }
 
