@@ -83,8 +83,6 @@ export interface FuzzReport {
   runs: number;
   ms: number;
   tally: Record<string, number>;
-  /** One call that produced each TypeError without a code (for the report). */
-  examples: Record<string, string>;
   failure?: string;
 }
 
@@ -94,7 +92,7 @@ export async function fuzz(arg: FuzzArg): Promise<void> {
     await fuzzIn(slot, arg);
   } catch (e) {
     // The harness itself failed: say so rather than leave the watchdog to call it a hang.
-    const report: FuzzReport = { calls: Atomics.load(slot.w, W_CALLS), runs: 0, ms: 0, tally: {}, examples: {}, failure: `the fuzzing LWP failed: ${e instanceof Error ? e.stack : String(e)}` };
+    const report: FuzzReport = { calls: Atomics.load(slot.w, W_CALLS), runs: 0, ms: 0, tally: {}, failure: `the fuzzing LWP failed: ${e instanceof Error ? e.stack : String(e)}` };
     Atomics.store(slot.w, W_REPLEN, write(slot.report, JSON.stringify(report)));
     Atomics.store(slot.w, W_STATE, ST_FAILED);
   }
@@ -106,7 +104,6 @@ async function fuzzIn(slot: Slot, arg: FuzzArg): Promise<void> {
   const lids = [...new Int32Array(arg.lids)].slice(0, arg.nlwps).filter((l) => l !== sys.lwp_self());
   const ctx = new Ctx(lids, new URL(import.meta.url), arg.nlwps > 1);
   const tally = new Map<string, number>();
-  const examples = new Map<string, string>();
   const t0 = Date.now();
   let calls = 0, runs = 0, fatal: string | null = null;
   const seqArb = fc.array(callArb(arg.exclude ? new RegExp(arg.exclude) : undefined), { minLength: 1, maxLength: arg.maxLength });
@@ -150,14 +147,13 @@ async function fuzzIn(slot: Slot, arg: FuzzArg): Promise<void> {
   const count = (c: Call, label: string): void => {
     const key = `${c.name} ${label}`;
     tally.set(key, (tally.get(key) ?? 0) + 1);
-    if (label.startsWith('TypeError(no code)') && !examples.has(key)) examples.set(key, c.d.slice(0, 300));
   };
 
   const details = await fc.check(property, {
     seed: arg.seed | 0, numRuns: Math.max(1, Math.ceil(arg.calls / meanLen)),
     interruptAfterTimeLimit: arg.ms, markInterruptAsFailure: false, includeErrorInReport: true, ...(arg.path ? { path: arg.path } : {}),
   });
-  const report: FuzzReport = { calls, runs, ms: Date.now() - t0, tally: Object.fromEntries(tally), examples: Object.fromEntries(examples) };
+  const report: FuzzReport = { calls, runs, ms: Date.now() - t0, tally: Object.fromEntries(tally) };
   if (details.failed) {
     report.failure = (fatal !== null ? `FATAL (kernel left broken; not shrunk): ${fatal}\n` : '') +
       fc.defaultReportMessage(details) +

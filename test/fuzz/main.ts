@@ -10,7 +10,8 @@
  *   --exclude drops calls whose printed form matches REGEX, --always-setup makes every sequence start
  *   with objects (no hostile first calls of a fresh thread), --allow-double-reads does not judge a user
  *   property read twice: for looking past a known finding, never in CI. FUZZ_VERBOSE=1 prints the
- *   outcome tally per call and an example of each codeless TypeError; FUZZ_DEBUG=1 the LWPs swept.
+ *   outcome tally per call (a TypeError or RangeError without Node's code is a finding: calls.ts
+ *   judge); FUZZ_DEBUG=1 the LWPs swept.
  *
  * Why this shape: a hang must be a report, not a stuck test run. The
  * watchdog never enters the kernel while LWPs run (it only reads their
@@ -249,12 +250,6 @@ function summary(reports: FuzzReport[], elapsed: number, o: Options, leftovers: 
     byCall.get(name!)!.push(`${rest.join(' ')}=${v}`);
   }
   if (process.env.FUZZ_VERBOSE || o.seconds > 60) for (const [n, ls] of byCall) console.log(`  ${n}: ${ls.join(', ')}`);
-  const nocode = [...tally].filter(([k]) => k.includes('TypeError(no code)')).sort((a, b) => b[1] - a[1]);
-  if (nocode.length) {
-    console.log(`  TypeErrors without a Node argument-error code (ERR_INVALID_ARG_TYPE / ERR_INVALID_ARG_VALUE):`);
-    const ex = new Map(reports.flatMap((r) => Object.entries(r.examples)));
-    for (const [k, v] of nocode) console.log(`    ${v} x ${k}${process.env.FUZZ_VERBOSE ? `\n        e.g. ${ex.get(k)}` : ''}`);
-  }
 }
 
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -7,8 +7,9 @@
  *   node build/test/fuzz/repro.js            # all cases, each in a child with a deadline
  *   node build/test/fuzz/repro.js CASE       # one case, in this process
  *
- * A case passes when every call ends with a result, a SysError, a TypeError
- * or a RangeError and the kernel is left consistent; it fails by throwing,
+ * A case passes when every call ends with a result, a SysError, or a
+ * TypeError or RangeError with Node's argument-error code, and the kernel is
+ * left consistent; it fails by throwing,
  * by exiting non-zero, or by not ending before the deadline (a hang).
  * The cases assert nothing the contract leaves open (which errno, which
  * TypeError message): only what the fuzzer's judge asserts.
@@ -22,8 +23,11 @@ const ZERO = { tv_sec: 0, tv_nsec: 0 };
 /** Calls f; an outcome the judge accepts is fine, anything else throws. */
 function call(what: string, f: () => unknown): unknown {
   try { return f(); } catch (e) {
-    if (e instanceof sys.SysError || e instanceof TypeError || e instanceof RangeError) return e;
-    throw new Error(`${what} threw ${String(e)}`);
+    if (e instanceof sys.SysError) return e;
+    // An argument error says which (Node's code), as the fuzzer's judge demands.
+    const code = (e as { code?: unknown } | null)?.code;
+    if ((e instanceof TypeError || e instanceof RangeError) && typeof code === 'string' && /^ERR_(INVALID_ARG_TYPE|INVALID_ARG_VALUE|OUT_OF_RANGE)$/.test(code)) return e;
+    throw new Error(`${what} threw ${String(e)} (code ${String(code)})`);
   }
 }
 

@@ -146,9 +146,10 @@ function reenter(i: number, c: Ctx): void {
  */
 export const doubleReads: string[] = [];
 
-type Mode = 'plain' | 'getter' | 'flip' | 'proxy' | 'reenter' | 'throw' | 'nullproto' | 'inherited' | 'frozen';
+type Mode = 'plain' | 'getter' | 'flip' | 'proxy' | 'reenter' | 'throw' | 'nullproto' | 'inherited' | 'frozen' | 'revoked' | 'revokes';
 const modes: fc.Arbitrary<Mode> = fc.constantFrom<Mode>(
   'plain', 'plain', 'plain', 'getter', 'flip', 'flip', 'proxy', 'reenter', 'reenter', 'throw', 'nullproto', 'inherited', 'frozen',
+  'revoked', 'revokes',
 );
 
 /** What a flipping getter answers after its first read. */
@@ -181,6 +182,13 @@ function build(keys: string[], vals: unknown[], mode: Mode, c: Ctx, ri: number, 
     case 'proxy': {
       const t = plain();
       return new Proxy(t, { get: (o, k) => (typeof k === 'string' ? o[k] : undefined), has: (o, k) => k in o });
+    }
+    // A revoked Proxy: every read throws V8's TypeError (no code); copy-in must make it EFAULT.
+    case 'revoked': { const r = Proxy.revocable(plain(), {}); r.revoke(); return r.proxy; }
+    // Revoked by its own first read: the read after it throws, halfway through the copy.
+    case 'revokes': {
+      const r = Proxy.revocable(plain(), { get: (o, k) => { r.revoke(); return (o as Record<string | symbol, unknown>)[k]; } });
+      return r.proxy;
     }
     default: {
       const o = {};
@@ -248,8 +256,15 @@ export function array(elem: fc.Arbitrary<Spec>, maxLen: number, limit: number): 
       });
       return a;
     }));
+  // Revoked, or revoked by the read of its length (its elements then unreadable).
+  const revoked = fc.tuple(fc.array(elem, { minLength: 1, maxLength: 3 }), fc.boolean()).map(([es, atOnce]) =>
+    spec(`revoked${atOnce ? '' : '-on-length'}[${es.map((e) => e.d).join(', ')}]`, (c) => {
+      const r = Proxy.revocable(es.map((e) => e.make(c)), atOnce ? {} : { get: (t, k) => { if (k === 'length') r.revoke(); return Reflect.get(t, k); } });
+      if (atOnce) r.revoke();
+      return r.proxy;
+    }));
   return fc.oneof({ weight: 8, arbitrary: plain }, { weight: 1, arbitrary: sparse }, { weight: 1, arbitrary: lying },
-    { weight: 2, arbitrary: reent }, { weight: 1, arbitrary: hostile });
+    { weight: 2, arbitrary: reent }, { weight: 1, arbitrary: revoked }, { weight: 1, arbitrary: hostile });
 }
 
 /* ------------------------------------------------------------ time */
