@@ -20,6 +20,15 @@ export async function within<T>(p: Promise<T>, ms: number, what: string): Promis
   try { return await Promise.race([p, timeout]); } finally { clearTimeout(t); }
 }
 
+/**
+ * A test's cleanup in `finally` (an LWP let go and collected): awaits `p`;
+ * after a failure (`passed` false) its own error is dropped, so that the
+ * failure, not the cleanup, is what the test reports.
+ */
+export async function cleanup(p: Promise<unknown>, passed: boolean): Promise<void> {
+  if (passed) await p; else await p.catch(() => { /* the test's failure is reported */ });
+}
+
 /** Runs a scenario module in a fresh Node process (its own kernel); returns status and output. */
 export function scenario(name: string, args: string[] = [], timeoutMs = 30000): { status: number | null; stdout: string; stderr: string; signal: NodeJS.Signals | null } {
   const file = fileURLToPath(new URL(`./scenarios/${name}.js`, import.meta.url));

@@ -20,7 +20,7 @@ import { lwp_nudge } from '../src/lwp/kapi.js';
 import { intr_harvest } from '../src/intr/bridge.js';
 import { eventfd_ring } from '../src/kern/host.js';
 import { pipe_high } from './fixtures/osfd.js';
-import { seed, rng, until, within } from './helpers.js';
+import { seed, rng, until, within, cleanup } from './helpers.js';
 
 const F = new URL('./fixtures/kq-kick-lwp.js', import.meta.url);
 const kst = (k: string): number => sys.kstat('intr')[`intr.${k}`] ?? 0;
@@ -32,9 +32,14 @@ test('kicks of a kevent sleeper waiting on the set, taken by another taker of th
   const tsab = new SharedArrayBuffer(8), tres = new Int32Array(tsab);
   const direct0 = kst('host_direct'), rerings0 = kst('kick_rerings');
   const sleeper = sys.lwp_create({ module: F, export: 'sleepsCountingNudges', arg: { r, sab } });
+  let thief = 0, passed = false;
+  // However the test ends, the sleeper (in kevent with no timeout) and the
+  // thief (spinning) are let go and collected: a failed assertion left them
+  // running, and the file ended at the runner's deadline, not at the failure.
+  try {
   await until(() => Atomics.load(res, 0) === 1, 20_000, 'the sleeper to start');
   await until(() => kst('host_direct') > direct0, 10_000, 'the sleeper to wait on the set (epoll_pwait2)');
-  const thief = sys.lwp_create({ module: F, export: 'takesTheSet', arg: { sab: tsab } });
+  thief = sys.lwp_create({ module: F, export: 'takesTheSet', arg: { sab: tsab } });
   // At least 2000 nudges, and on until the thief has given some kicks back (bounded).
   const end = Date.now() + 30_000;
   let i = 0;
@@ -54,10 +59,14 @@ test('kicks of a kevent sleeper waiting on the set, taken by another taker of th
   writeSync(w, 'x');
   await until(() => Atomics.load(res, 0) >= 2, 10_000, 'the sleep to end with the pipe\'s event');
   assert.equal(Atomics.load(res, 0), 3, 'one event');
-  await within(sys.lwp_wait_async(sleeper), 10_000, 'the sleeper');
-  Atomics.store(tres, 0, 1);
-  await within(sys.lwp_wait_async(thief), 10_000, 'the thief');
-  closeSync(r); closeSync(w);
+  passed = true;
+  } finally {
+    if (Atomics.load(res, 0) < 2) writeSync(w, 'x'); // (its sleep has not ended: the pipe's event ends it)
+    Atomics.store(tres, 0, 1);
+    await cleanup(within(sys.lwp_wait_async(sleeper), 10_000, 'the sleeper'), passed);
+    if (thief !== 0) await cleanup(within(sys.lwp_wait_async(thief), 10_000, 'the thief'), passed);
+    closeSync(r); closeSync(w);
+  }
 });
 
 test('a kick event taken while its LWP does not wait on the set is dropped, not rung again', async () => {
@@ -65,11 +74,17 @@ test('a kick event taken while its LWP does not wait on the set is dropped, not 
   const sab = new SharedArrayBuffer(12), res = new Int32Array(sab);
   const direct0 = kst('host_direct');
   const lid = sys.lwp_create({ module: F, export: 'sleepsCountingNudges', arg: { r, sab } });
-  await until(() => kst('host_direct') > direct0, 20_000, 'the LWP to wait on the set');
-  const kick = Atomics.load(res, 2);
-  assert.ok(kick > 0, 'its kick eventfd');
-  writeSync(w, 'x');
-  await within(sys.lwp_wait_async(lid), 10_000, 'the LWP');
+  let kick = 0, passed = false;
+  // The pipe's event ends the LWP's sleep (kevent with no timeout) however this part ends.
+  try {
+    await until(() => kst('host_direct') > direct0, 20_000, 'the LWP to wait on the set');
+    kick = Atomics.load(res, 2);
+    assert.ok(kick > 0, 'its kick eventfd');
+    passed = true;
+  } finally {
+    writeSync(w, 'x');
+    await cleanup(within(sys.lwp_wait_async(lid), 10_000, 'the LWP'), passed);
+  }
   // Its slot's kick stays in the set. Ring it as a late waker would
   // (kern/sleepq.ts), then take the set here as often as a ping-pong would
   // need: the event is dropped, nothing is rung again.
@@ -90,6 +105,9 @@ test('a kick is taken out of the set for a wait elsewhere: rings for a port gett
   const sab = new SharedArrayBuffer(8), res = new Int32Array(sab);
   const N = 200, direct0 = kst('host_direct'), apart0 = kst('kick_apart');
   const lid = sys.lwp_create({ module: F, export: 'setThenPortWaits', arg: { r, r2, port, n: N, sab } });
+  // The port closed however the test ends: its getter's wait ends then (EBADF), not 10 s per get left.
+  let passed = false;
+  try {
   await until(() => Atomics.load(res, 0) === 1, 20_000, 'the LWP to wait on the set, then on its port');
   assert.ok(kst('host_direct') > direct0, 'its first waits were on the set (its kick put there)');
   await until(() => kst('kick_apart') > apart0, 10_000, 'its kick to be taken out of the set for the port wait');
@@ -103,7 +121,10 @@ test('a kick is taken out of the set for a wait elsewhere: rings for a port gett
   }
   const woke = kst('wakeups') - wake0;
   assert.ok(woke < N / 10, `the intr thread woke ${woke} times for ${N} kicks of a getter that waits elsewhere`);
-  await within(sys.lwp_wait_async(lid), 10_000, 'the LWP');
-  sys.close(port);
-  for (const fd of [r, w, r2, w2]) closeSync(fd);
+  passed = true;
+  } finally {
+    sys.close(port);
+    await cleanup(within(sys.lwp_wait_async(lid), 10_000, 'the LWP'), passed);
+    for (const fd of [r, w, r2, w2]) closeSync(fd);
+  }
 });

@@ -26,35 +26,49 @@ test('LWP_SUSPENDED: created SUSPENDED, runs only after lwp_continue', async () 
   const sab = new SharedArrayBuffer(16);
   const a = new Int32Array(sab);
   const lid = sys.lwp_create({ module: fixtures, export: 'syscallLoop', arg: { sab } }, sys.LWP_SUSPENDED);
-  assert.equal(st(lid), 'SUSPENDED');
-  // A later LWP runs to completion while the suspended one has not started.
-  const ctl = sys.lwp_create({ module: fixtures, export: 'returnsAtOnce' });
-  await collect(ctl);
-  assert.equal(a[1], 0, 'suspended LWP did not run');
-  assert.equal(st(lid), 'SUSPENDED');
-  sys.lwp_continue(lid);
-  await until(() => Atomics.load(a, 1) > 0, 10000, 'it to run');
-  assert.equal(st(lid), 'ONPROC');
-  Atomics.store(a, 0, 1);
+  // Stopped however the test ends: a failed assertion left it spinning (or
+  // suspended) for ever, and the file ended at the runner's deadline.
+  try {
+    assert.equal(st(lid), 'SUSPENDED');
+    // A later LWP runs to completion while the suspended one has not started.
+    const ctl = sys.lwp_create({ module: fixtures, export: 'returnsAtOnce' });
+    await collect(ctl);
+    assert.equal(a[1], 0, 'suspended LWP did not run');
+    assert.equal(st(lid), 'SUSPENDED');
+    sys.lwp_continue(lid);
+    await until(() => Atomics.load(a, 1) > 0, 10000, 'it to run');
+    assert.equal(st(lid), 'ONPROC');
+  } finally {
+    stopLoop(lid, a);
+  }
   await collect(lid);
 });
+
+/** Ends a syscallLoop LWP: its stop word set, and continued should it be suspended. */
+function stopLoop(lid: number, a: Int32Array): void {
+  Atomics.store(a, 0, 1);
+  try { sys.lwp_continue(lid); } catch { /* gone */ }
+}
 
 test('lwp_suspend stops a running LWP at its next syscall; lwp_continue resumes it', async () => {
   const sab = new SharedArrayBuffer(16);
   const a = new Int32Array(sab);
   const lid = sys.lwp_create({ module: fixtures, export: 'syscallLoop', arg: { sab } });
-  await until(() => Atomics.load(a, 1) > 0, 10000, 'it to run');
-  sys.lwp_suspend(lid);
-  await until(() => st(lid) === 'SUSPENDED', 10000, 'SUSPENDED');
-  const frozen = Atomics.load(a, 1);
-  const ctl = sys.lwp_create({ module: fixtures, export: 'returnsAtOnce' });
-  await collect(ctl);
-  assert.equal(Atomics.load(a, 1), frozen, 'no progress while suspended');
-  assert.equal(sys.lwp_snapshot().proc.nrlwps, 1, 'a suspended LWP does not count as running');
-  sys.lwp_continue(lid);
-  await until(() => Atomics.load(a, 1) > frozen, 10000, 'progress after continue');
-  sys.lwp_continue(lid); // continuing one that is not suspended is harmless
-  Atomics.store(a, 0, 1);
+  try {
+    await until(() => Atomics.load(a, 1) > 0, 10000, 'it to run');
+    sys.lwp_suspend(lid);
+    await until(() => st(lid) === 'SUSPENDED', 10000, 'SUSPENDED');
+    const frozen = Atomics.load(a, 1);
+    const ctl = sys.lwp_create({ module: fixtures, export: 'returnsAtOnce' });
+    await collect(ctl);
+    assert.equal(Atomics.load(a, 1), frozen, 'no progress while suspended');
+    assert.equal(sys.lwp_snapshot().proc.nrlwps, 1, 'a suspended LWP does not count as running');
+    sys.lwp_continue(lid);
+    await until(() => Atomics.load(a, 1) > frozen, 10000, 'progress after continue');
+    sys.lwp_continue(lid); // continuing one that is not suspended is harmless
+  } finally {
+    stopLoop(lid, a); // (as in the test above)
+  }
   await collect(lid);
   assert.ok(sys.kstat('lwp')['lwp.suspended']! >= 1);
 });

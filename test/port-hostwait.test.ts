@@ -11,16 +11,25 @@
  * left asleep. kstat portfd.host_waits proves the host path was taken.
  * Deadlines everywhere.
  */
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeSync, readSync, openSync, closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import * as sys from 'ukern/sys';
 import { pipe, pipe_high, reuse_as } from './fixtures/osfd.js';
-import { until, within, seed, rng } from './helpers.js';
+import { until, within, seed, rng, cleanup } from './helpers.js';
 import { MSG } from './fixtures/portfd-lwp.js';
 
-const { port_create, port_associate, port_send, port_alert, close, PORT_SOURCE_FD, PORT_SOURCE_USER, PORT_SOURCE_ALERT, POLLIN, SIGUSR1 } = sys;
+const { port_associate, port_send, port_alert, close, PORT_SOURCE_FD, PORT_SOURCE_USER, PORT_SOURCE_ALERT, POLLIN, SIGUSR1 } = sys;
+/**
+ * The file's ports, closed once its tests are done: a test that fails
+ * before its getter's event leaves that LWP in port_get with no timeout, and
+ * the file ended at the runner's deadline instead of at the failure. A port
+ * a test closed itself is EBADF here (or a later test's, closed by then).
+ */
+const ports = new Set<number>();
+const port_create = (): number => { const p = sys.port_create(); ports.add(p); return p; };
+after(() => { for (const p of ports) { try { close(p); } catch { /* closed by its test */ } } });
 const fixture = new URL('./fixtures/portfd-lwp.js', import.meta.url);
 const kst = (k: string): number => sys.kstat('portfd')[`portfd.${k}`]!;
 const E = constants.errno;
@@ -112,8 +121,11 @@ test('seeded stress: descriptor and user events to a getter waiting in the host;
   const a = new Int32Array(sab);
   const waits0 = kst('host_waits');
   const lid = sys.lwp_create({ module: fixture, export: 'hostWaitStress', arg: { sab, port, r } });
+  // After a failure the port is closed at once (its getter, in port_get with
+  // no timeout, ends with EBADF), before the file's other tests run.
+  let passed = false, bytes = 0, users = 0;
+  try {
   await until(() => Atomics.load(a, 4) === 1, 10_000, 'the getter to start');
-  let bytes = 0, users = 0;
   const spin = (n: number): void => { const t = performance.now() + n; while (performance.now() < t) { /* vary the interleaving */ } };
   const deadline = Date.now() + 20_000;
   for (let i = 0; i < 3000 && a[3] === 0; i++) {
@@ -127,6 +139,10 @@ test('seeded stress: descriptor and user events to a getter waiting in the host;
   }
   port_send(port, 0x7fffffff, 0);
   await within(sys.lwp_wait_async(lid), 20_000, 'the getter');
+  passed = true;
+  } finally {
+    if (!passed) { close(port); await cleanup(within(sys.lwp_wait_async(lid), 10_000, 'the getter'), false); }
+  }
   const msg = new TextDecoder().decode(new Uint8Array(sab, MSG * 4, 4096)).replace(/\0+$/, '');
   assert.equal(a[3], 0, msg);
   assert.equal(a[1], users, 'every user event once, in order');
