@@ -132,3 +132,31 @@ test('a view whose prototype was changed crosses as its own kind, as structuredC
   }
   assertArenaEmpty('after views with changed prototypes');
 });
+
+test('a value that cannot be cloned is refused with what structuredClone throws: a DOMException DataCloneError, code 25, V8\'s message', () => {
+  const { proxy: revoked, revoke } = Proxy.revocable({}, {});
+  revoke();
+  const port = new Port();
+  try {
+    const cases: [string, unknown][] = [
+      ['a function', () => 1],
+      ['a symbol', Symbol('s')],
+      ['a Proxy', new Proxy({}, {})],
+      ['a revoked Proxy', revoked],
+      ['a revoked Proxy inside an object', { a: revoked }],
+    ];
+    for (const [what, v] of cases) {
+      let ref: unknown, got: unknown;
+      try { structuredClone(v); } catch (e) { ref = e; }
+      try { port.postSync(v); } catch (e) { got = e; }
+      assert.ok(ref instanceof DOMException, `${what}: structuredClone throws a DOMException`);
+      assert.ok(got instanceof DOMException, `${what}: postSync throws a DOMException, not ${String(got)}`);
+      assert.equal(got.name, 'DataCloneError', what);
+      assert.equal(got.code, ref.code, what);
+      assert.equal(got.message, ref.message, what);
+    }
+    assertArenaEmpty('after refused values');
+  } finally {
+    port.close();
+  }
+});

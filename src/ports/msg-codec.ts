@@ -400,11 +400,13 @@ function fast_at(mem: ArrayBufferLike, off: number, len: number): unknown {
   }
 }
 
-/** The error of a value that cannot be cloned, named as structuredClone names it. */
+/**
+ * The error of a value that cannot be cloned: what structuredClone and
+ * postMessage throw, a DOMException named DataCloneError (code 25), with
+ * V8's message (the serializer's own error, a plain Error, is its cause).
+ */
 function data_clone_error(e: unknown): Error {
-  if (e instanceof Error && e.name === 'DataCloneError') return e;
+  if (e instanceof DOMException && e.name === 'DataCloneError') return e;
   const msg = e instanceof Error ? e.message : String(e);
-  const err = new Error(msg, { cause: e });
-  err.name = 'DataCloneError';
-  return err;
+  return new DOMException(msg, { name: 'DataCloneError', cause: e });
 }
