@@ -11,7 +11,7 @@
  * depending on any of them.
  */
 import { I32, type KRegion } from './kmem.js';
-import { cur, H_PANIC, H_PANIC_LID, SYSID_BASE } from './hdr.js';
+import { cur, H_PANIC, H_PANIC_LID, SYSID_BASE, panic_status_set } from './hdr.js';
 import { KernelPanicError } from './errno.js';
 import { diag_publish, diag_publish_later, diag_listened, dc_panic } from './diag.js';
 
@@ -135,4 +135,21 @@ export function panic_error(syscall: string): KernelPanicError {
 /** Throws EIO when the kernel is panicked. */
 export function panic_check(syscall: string): void {
   if (I32.length > H_PANIC && Atomics.load(I32, H_PANIC) !== 0) throw panic_error(syscall);
+}
+
+/**
+ * The booting thread (LWP 1: lwp/sys.ts at boot) ends with the panic's
+ * status (70) whenever its kernel panicked, unless it has another non-zero
+ * one. The status was set only where a thread saw the panic through a
+ * kernel hold (keepalive.ts), lwp0 (lwp/spawn.ts) or its lwp_exit: a
+ * program whose calls met the panic as a blocking call's EIO, which it
+ * caught, or whose kernel panicked in another thread while it waited for
+ * nothing, ended with 0, and its CI called that success. Looked at in the
+ * thread's 'exit' event, which also sees an exit(0) (process.exit,
+ * lwp_exit of the last LWP): a clean exit (no panic) keeps its status.
+ */
+export function panic_status_at_exit(): void {
+  process.on('exit', () => {
+    if (I32.length > H_PANIC && Atomics.load(I32, H_PANIC) !== 0) panic_status_set();
+  });
 }

@@ -10,7 +10,7 @@ import { cur, panicked, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP, PANIC_STATUS } f
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail, fail_status, type ErrnoCode } from '../kern/errno.js';
 import { copyin_int, copyin_user, copyin_fields, copyin_ints, copyin_timespec, copyin_deadline, copyin_check, arg_type, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
-import { panic_check } from '../kern/panic.js';
+import { panic_check, panic_status_at_exit } from '../kern/panic.js';
 import { real_now, mono_now, ts_to_ns, type Timespec } from '../kern/time.js';
 import { sysenter, sysent_sigintr } from '../kern/sysent.js';
 import { on_boot } from '../kern/boot.js';
@@ -56,6 +56,7 @@ on_boot(() => {
   lwp_bind(h);
   lwp_startup(h);
   I32[H_MAIN_LWP] = h;
+  panic_status_at_exit();
 });
 
 function start_module_href(m: unknown): string {
