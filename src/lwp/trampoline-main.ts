@@ -19,7 +19,7 @@ import { attach, type KernelImage } from '../kern/boot.js';
 import { cur, H_SCRATCH, panicked } from '../kern/hdr.js';
 import { LW_THREW, lwp_byid } from './lwp.js';
 import { sq_abandon_thread, sq_thread_abandoned } from '../kern/sleepwait.js';
-import { lwp_bind, lwp_startup, lwp_halt, lwp_exit_common, lwp_orphan_sleepers } from './ops.js';
+import { lwp_bind, lwp_bind_exited, lwp_startup, lwp_halt, lwp_exit_common, lwp_orphan_sleepers } from './ops.js';
 import { spawn_set_lwp0_port } from './spawn.js';
 import { lwp_reap_dead } from './reap.js';
 import { LwpExit, exited_self } from './exit.js';
@@ -317,10 +317,19 @@ function on_unhandled(e: unknown): void {
  * process.exit() in an LWP ends the worker: its LWP exits as LW_DIED here,
  * synchronously, before the thread goes (the pool's owner reaps it too, from
  * the worker's 'exit' event, but the owner may be the main thread, blocked
- * in the kernel waiting for this very LWP).
+ * in the kernel waiting for this very LWP). The thread's other 'exit'
+ * listeners (the program's exit hooks) run after this one: the thread then
+ * stops being that LWP, as after lwp_exit (ops.ts lwp_bind_exited), and a
+ * kernel call from a hook unwinds with LwpExit. Left bound, such a call
+ * acted as the zombie (a sleep took it back to ONPROC, and its waiter's
+ * lwp_wait waited for ever) or, its slot freed and reused, as another LWP.
  */
 function on_exit(): void {
-  if (running !== 0 && cur.lwp !== 0 && !exited_self()) lwp_reap_dead(cur.lid);
+  if (running !== 0 && cur.lwp !== 0 && !exited_self()) {
+    lwp_reap_dead(cur.lid);
+    exited_self(true);
+    lwp_bind_exited();
+  }
 }
 
 /**
