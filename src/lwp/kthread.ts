@@ -200,10 +200,15 @@ function kthread_start_failed(name: string, claim: KthreadClaim, why: unknown): 
  */
 export function kthread_died(name: string, why: unknown): void {
   const what = why instanceof Error ? why.stack ?? why.message : String(why);
+  panic_mark_sync(`kernel thread ${name} died: ${what}; what it served (${SERVES[name.replace(/\d+$/, '')] ?? 'its work'}) has stopped`);
+}
+
+/** panic_mark(msg) with its line written to stderr at once, in any thread (kthread_died says why). Never throws. */
+export function panic_mark_sync(msg: string): void {
   const was = console.error;
   console.error = error_sync;
   try {
-    panic_mark(`kernel thread ${name} died: ${what}; what it served (${SERVES[name.replace(/\d+$/, '')] ?? 'its work'}) has stopped`);
+    panic_mark(msg);
   } finally {
     console.error = was;
   }

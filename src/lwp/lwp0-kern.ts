@@ -9,4 +9,4 @@ export { attach_system_thread } from '../kern/boot.js';
 export { lwp_reap_dead } from './reap.js';
 export { C_POOL_IDLE, C_POOL_STARTING } from './spawn.js';
 export { kstat_add } from '../kern/kstat.js';
-export { kthread_settled, kthread_serve } from './kthread.js';
+export { kthread_settled, kthread_serve, panic_mark_sync } from './kthread.js';

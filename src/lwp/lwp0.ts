@@ -102,6 +102,7 @@ function kern_load(): void {
   const loaded = kern === undefined ? import('./lwp0-kern.js')
     : Promise.resolve(createRequire(import.meta.url)(fileURLToPath(kern)) as Kern);
   void loaded.then((kk) => {
+    if (k !== undefined) return; // attached by lwp0_dies meanwhile
     kk.attach_system_thread(image);
     k = kk;
     for (const lid of deadBeforeAttach.splice(0)) kk.lwp_reap_dead(lid);
@@ -112,3 +113,32 @@ function kern_load(): void {
     tell_main();
   });
 }
+
+/*
+ * lwp0's death is a kernel panic: no LWP that another LWP creates can run
+ * without it, and those it ran end with it, unreaped (it was their reaper).
+ * The booting thread raises it from lwp0's 'error' (spawn.ts), but only at
+ * its next event-loop turn: one blocked in lwp_wait for an LWP of lwp0's
+ * never got there, and waited for ever. So lwp0 raises it itself as it
+ * dies, and the panic ends every sleep with EIO at once: at its uncaught
+ * error (uncaughtExceptionMonitor, which changes nothing of the death) or
+ * its 'exit' (it never ends otherwise: a worker that the process's end
+ * terminates runs no 'exit' listener). Before its kernel is attached, the
+ * bundle's kernel part is loaded now (a require); from the compiled tree
+ * (an import, never synchronous) the booting thread's panic is all there is.
+ */
+let dying = false;
+function lwp0_dies(what: string): void {
+  if (dying) return;
+  dying = true;
+  try {
+    if (k === undefined && kern !== undefined) {
+      const kk = createRequire(import.meta.url)(fileURLToPath(kern)) as Kern;
+      kk.attach_system_thread(image);
+      k = kk;
+    }
+    k?.panic_mark_sync(what);
+  } catch { /* the booting thread's 'error' listener panics too */ }
+}
+process.on('uncaughtExceptionMonitor', (e) => { lwp0_dies(`lwp0 failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`); });
+process.on('exit', (code) => { lwp0_dies(`lwp0 ended (exit code ${code})`); });
