@@ -133,6 +133,9 @@ export function lwp_create(start: LwpStart, flags = 0): number {
   return lid;
 }
 
+/** How long LWP 1's wait for the process's end goes without looking at the panic mark again, ms. */
+const EXIT_PANIC_BACKSTOP_MS = 1000;
+
 /** Ends the calling LWP. The last LWP to exit ends the process with status 0. */
 export function lwp_exit(): never {
   sysenter();
@@ -142,9 +145,12 @@ export function lwp_exit(): never {
   exited_self(true);
   if ((I32[h + L.flag] & LW_MAIN) !== 0 || is_main_thread()) {
     // LWP 1 has no trampoline to return to: its thread waits for the process
-    // to end (a panic, which wakes this wait, ends it too: status 70).
+    // to end (a panic, which wakes this wait, ends it too: status 70). The
+    // panic notifies the word without changing it: one marked after the look
+    // and notified before the wait began was lost, and the wait had no end;
+    // the bound is the backstop for that (as a kernel mutex's wait has).
     if (r !== EXIT_LAST) {
-      while (Atomics.load(I32, H_PROC_EXIT) === 0 && !panicked()) Atomics.wait(I32, H_PROC_EXIT, 0);
+      while (Atomics.load(I32, H_PROC_EXIT) === 0 && !panicked()) Atomics.wait(I32, H_PROC_EXIT, 0, EXIT_PANIC_BACKSTOP_MS);
     }
     proc_main_exit(Atomics.load(I32, H_PROC_EXIT) !== 0 ? Atomics.load(I32, H_EXIT_STATUS) : PANIC_STATUS);
   }
