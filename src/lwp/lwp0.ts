@@ -31,10 +31,10 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { KernelImage } from '../kern/boot.js';
-import { WorkerPool, type Lwp0Request } from './pool.js';
+import { WorkerPool, WS_BUSY, WS_LID, type Lwp0Request } from './pool.js';
 
 /** Messages from the main thread to lwp0. */
-export type MainToLwp0 = Lwp0Request | { t: 'ports'; ports: MessagePort[] };
+export type MainToLwp0 = Lwp0Request | { t: 'ports'; ports: MessagePort[]; states: Int32Array[] };
 
 /** `kern`: the URL of the kernel part (the bundle's lwp0-kern.cjs), when this code runs eval'd (the bundle's lwp0, spawn.ts), where './lwp0-kern.js' resolves from nowhere useful. */
 const { image, trampoline, kern } = workerData as { image: KernelImage; trampoline: string; kern?: string };
@@ -88,9 +88,26 @@ function tell_main(): void { parentPort!.postMessage({ t: 'live' }); publish(); 
 function publish(): void { if (k !== undefined) pool.publish(k.kstat_add, k.C_POOL_IDLE, k.C_POOL_STARTING); }
 
 parentPort!.on('message', (m: MainToLwp0) => {
-  if (m.t === 'ports') for (const p of m.ports) p.on('message', request);
-  else request(m);
+  if (m.t !== 'ports') { request(m); return; }
+  m.ports.forEach((p, i) => {
+    p.on('message', request);
+    const st = m.states[i];
+    if (st !== undefined) p.once('close', () => { main_worker_gone(st); });
+  });
 });
+
+/**
+ * A worker of the main thread's pool is gone (its channel to lwp0 closed):
+ * if it was running an LWP (BUSY, a lid), that LWP is reaped here, as one
+ * of lwp0's own dead workers' (pool.ts WS_LID says why not only by the
+ * main thread). An LWP that exited already is left as it is (reap.ts).
+ */
+function main_worker_gone(st: Int32Array): void {
+  const lid = Atomics.load(st, WS_LID);
+  if (Atomics.load(st, 0) !== WS_BUSY || lid === 0) return;
+  reap(lid);
+  tell_main();
+}
 
 let loading = false;
 /** Loads the kernel and attaches (once, at the first need: see the header), then serves what waited for it. */

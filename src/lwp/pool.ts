@@ -77,8 +77,12 @@ export interface PoolHooks {
   changed(): void;
   /** A request a worker of this pool sent on its pool channel (lwp0's pool only). */
   request?(m: Lwp0Request): void;
-  /** A channel for a new worker's requests to lwp0 (the main thread's pool only). */
-  lwp0Port?(): MessagePort;
+  /**
+   * A channel for a new worker's requests to lwp0 (the main thread's pool
+   * only); `st` is the worker's state words, which lwp0 reads when the
+   * channel closes (the worker is gone: {@link WS_LID}).
+   */
+  lwp0Port?(st: Int32Array): MessagePort;
 }
 
 /**
@@ -94,6 +98,18 @@ export interface PoolHooks {
  * surplus worker: CAS).
  */
 export const WS_STARTING = 0, WS_IDLE = 1, WS_BUSY = 2, WS_GONE = 3;
+/**
+ * Word 1 of the state words: the lid of the LWP the owner gave the worker
+ * (set before the run request is posted, 0 before the first). A worker of
+ * the main thread's pool that ends while BUSY with an LWP that did not exit
+ * (it died at its start, before the trampoline ran; out of memory) is
+ * reaped by lwp0, which sees the worker's channel to it close (lwp0.ts):
+ * the owner's own reap, at its 'exit' event, needs the main thread's event
+ * loop, and a main thread blocked in lwp_wait for that LWP (or in lwp_exit
+ * for the process's end) waited for ever. Both reaps may run: the second
+ * finds a zombie, or no such LWP, and does nothing (reap.ts).
+ */
+export const WS_LID = 1;
 
 /** A worker of the pool; `ran` orders them by warmth: the dispatch stamp of its last LWP, 0 if it never ran one. */
 interface Slot { w: Worker; port: MessagePort; st: Int32Array; lid: number; up: boolean; ran: number }
@@ -204,12 +220,14 @@ export class WorkerPool {
     s ??= this.take(WS_STARTING) ?? this.spawn(WS_BUSY);
     const ran = s.ran;
     s.ran = ++this.dispatches;
+    Atomics.store(s.st, WS_LID, req.lid);
     // Posted at once, even to a worker still starting: its channel holds the
     // message until the trampoline listens. The owner's event loop is not on
     // the path (the main thread may block in the kernel right after the create).
     try {
       s.port.postMessage(req);
     } catch (e) {
+      Atomics.store(s.st, WS_LID, 0);
       // Back as it was taken, warmth included: a worker not known to be up
       // is starting (if it came up meanwhile, its move to idle was refused:
       // its 'ready' makes it, onReport). Stored idle with this stamp, it was
@@ -252,9 +270,9 @@ export class WorkerPool {
 
   private spawn(state: number): Slot {
     const { port1, port2 } = new (worker_threads().MessageChannel)();
-    const st = new Int32Array(new SharedArrayBuffer(4));
+    const st = new Int32Array(new SharedArrayBuffer(8));
     st[0] = state;
-    const lwp0 = this.hooks.lwp0Port?.();
+    const lwp0 = this.hooks.lwp0Port?.(st);
     const transfer: MessagePort[] = lwp0 === undefined ? [port2] : [port2, lwp0];
     let w: Worker;
     try {

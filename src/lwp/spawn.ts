@@ -105,9 +105,10 @@ function main_pool(): WorkerPool {
   pool = new WorkerPool(img, TRAMPOLINE, img.tunables.lwp_pool!, img.tunables.lwp_pool_linger!, {
     reap: lwp_reap_dead,
     changed() { lwp0_refresh(); publish(); },
-    lwp0Port() {
+    lwp0Port(st) {
       const { port1, port2 } = new (worker_threads().MessageChannel)();
       lwp0Ends.push(port1);
+      lwp0States.push(st);
       if (lwp0 !== undefined) send_lwp0_ends();
       return port2;
     },
@@ -115,11 +116,13 @@ function main_pool(): WorkerPool {
   return pool;
 }
 
-/** lwp0's ends of the main pool's workers' request channels, until lwp0 has them. */
+/** lwp0's ends of the main pool's workers' request channels, with each worker's state words, until lwp0 has them. */
 const lwp0Ends: MessagePort[] = [];
+const lwp0States: Int32Array[] = [];
 function send_lwp0_ends(): void {
   const ports = lwp0Ends.splice(0);
-  const msg: MainToLwp0 = { t: 'ports', ports };
+  const states = lwp0States.splice(0);
+  const msg: MainToLwp0 = { t: 'ports', ports, states };
   lwp0!.postMessage(msg, ports);
 }
 
