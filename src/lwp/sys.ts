@@ -152,6 +152,12 @@ export function lwp_exit(): never {
     if (r !== EXIT_LAST) {
       while (Atomics.load(I32, H_PROC_EXIT) === 0 && !panicked()) Atomics.wait(I32, H_PROC_EXIT, 0, EXIT_PANIC_BACKSTOP_MS);
     }
+    // The program's 'exit' listeners run next, in this thread: not as LWP 1,
+    // which has exited (a zombie, or the last LWP's slot kept as it was). A
+    // kernel call there unwinds with LwpExit, as after an LWP's lwp_exit;
+    // bound to LWP 1 it acted as it, and an lwp_wait(0) slept for ever for
+    // the last LWP, which ends the process instead of becoming a zombie.
+    lwp_bind_exited();
     proc_main_exit(Atomics.load(I32, H_PROC_EXIT) !== 0 ? Atomics.load(I32, H_EXIT_STATUS) : PANIC_STATUS);
   }
   lwp_bind_exited();
