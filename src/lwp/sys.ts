@@ -9,7 +9,7 @@ import { I32 } from '../kern/kmem.js';
 import { cur, panicked, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP, PANIC_STATUS } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail, fail_status, type ErrnoCode } from '../kern/errno.js';
-import { copyin_int, copyin_user, copyin_fields, copyin_ints, copyin_timespec, copyin_deadline, copyin_check, arg_type, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
+import { copyin_int, copyin_user, copyin_fields, copyin_ints, copyin_timespec, copyin_deadline, copyin_check, arg_type, copyin_async_options, copyin_fault, type AsyncOptions } from '../kern/copyin.js';
 import { panic_check, panic_status_at_exit } from '../kern/panic.js';
 import { real_now, mono_now, ts_to_ns, type Timespec } from '../kern/time.js';
 import { sysenter, sysent_sigintr } from '../kern/sysent.js';
@@ -60,7 +60,9 @@ on_boot(() => {
 });
 
 function start_module_href(m: unknown): string {
-  return module_href(m) ?? arg_type('lwp_create', 'start.module must be a string or URL');
+  let h: string | undefined;
+  try { h = module_href(m); } catch (e) { copyin_fault(e, m, 'start.module', 'lwp_create'); }
+  return h ?? arg_type('lwp_create', 'start.module must be a string or URL');
 }
 
 /**
