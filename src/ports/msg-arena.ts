@@ -44,8 +44,10 @@
  * lane entry, which leaves its port once: taken off it under the port lock
  * and then delivered, the block freed by that delivery; or discarded by a
  * close under the same lock, which frees it); the posting thread, for its
- * own blocks not yet queued; and its LWP's in-flight record (below), whose
- * key is zeroed before the block can be handed out again. A program cannot
+ * own blocks not yet queued, and the taking thread, for the blocks it took
+ * and has not yet delivered; and their LWPs' in-flight records (below),
+ * whose keys are zeroed before the block can be handed out again (a
+ * dead thread's by its reaping, before it frees the block). A program cannot
  * give a key back: a message event's portev_object is looked up only in the
  * taking thread's inbox (msg-sys.ts, a JavaScript list), and
  * PORT_SOURCE_MSG takes no association (EINVAL). The generation check is a
@@ -82,6 +84,13 @@ const MIN_SHIFT = 6;
 const MIN_WORDS = 16;
 /** Header bytes before the payload. */
 export const MSG_HDR_BYTES = 8;
+/**
+ * portev_source of a message event (outside illumos' PORT_SOURCE_* values,
+ * 1..7). Here, not in msg-sys.ts (which exports it): the takes record the
+ * blocks of the events of this source they detach (take.ts,
+ * take-general.ts), and msg-sys.ts imports what imports them.
+ */
+export const PORT_SOURCE_MSG = 0x4d53; // 'MS'
 
 const T_ORDER = 0x1f, T_FREE = 0x20, T_QUICK = 0x40, GEN_SHIFT = 8, GEN_MASK = 0xfffff;
 const KEY_SPLIT = 0x100000000;
@@ -93,30 +102,53 @@ const region = kregion_create('msg_arena', (t) => CTRL + arena_bytes(t.msg_arena
 mutex_class('msgarena', region, { skip: A_LOCK, words: 1 });
 
 /*
- * Blocks in flight: allocated by a post and not yet published as an event.
- * Until its event is queued nothing but the posting thread's locals names
- * such a block, so a worker that dies then (Worker.terminate, an LWP whose
- * thread is gone) would leave it allocated for ever: the arena's bytes in
- * use never came back, and a program that loses workers ended with EAGAIN
- * on every post. So each LWP has a record here of the keys of its blocks in
- * flight, indexed by the LWP's slot (lid - 1) % maxlwp, the mapping of
- * lwp_byid (lwp/lwp.ts), so no two live LWPs share one. A key is written
- * under the arena lock by the allocation itself (a thread that dies holding
- * a kernel lock panics the kernel: never half done) and zeroed where the
- * event is published: under the port lock for a slot (msg-sys.ts), or just
- * before the publishing store of a lane entry (lane.ts pushDone: no
- * interrupt check, hence no termination, comes between two plain stores),
- * or as a block that was not queued is put back (msg_free_unposted). The
- * LWP's reaping (msg-sys.ts, an LWP exit hook: also run for a dead worker)
- * frees what its record still names. A record holds MSG_INFLIGHT_MAX keys;
- * a bigger batch keeps its keys in a list, an arena block of its own named
- * by the record's first key, negated (msg_inflight_list). Word 0 of a
- * record is the lid it is for; a thread with no LWP (never reaped) writes
- * the spare last record.
+ * Blocks in flight: allocated by a post and not yet published as an event,
+ * or taken by a getter and not yet back on the arena's free stack. Until its
+ * event is queued nothing but the posting thread's locals names such a
+ * block, and from the take that detaches its event (under the port lock)
+ * until the getter's delivery has decoded it and its chain of freed blocks
+ * is on the free stack (msg_free_defer, msg_free_flush) nothing but the
+ * getter's locals does; so a worker that dies then (Worker.terminate, an
+ * LWP whose thread is gone, a thread that ends in a delivery) would leave
+ * it allocated for ever: the arena's bytes in use never came back, and a
+ * program that loses workers ended with EAGAIN on every post. So each LWP
+ * has a record here of the keys of its blocks in flight, indexed by the
+ * LWP's slot (lid - 1) % maxlwp, the mapping of lwp_byid (lwp/lwp.ts), so
+ * no two live LWPs share one.
+ *
+ * The posting side. A key is written under the arena lock by the
+ * allocation itself (a thread that dies holding a kernel lock panics the
+ * kernel: never half done) and zeroed where the event is published: under
+ * the port lock for a slot (msg-sys.ts), or just before the publishing
+ * store of a lane entry (lane.ts pushDone: no interrupt check, hence no
+ * termination, comes between two plain stores), or as a block that was not
+ * queued is put back (msg_free_unposted). A record holds MSG_INFLIGHT_MAX
+ * keys; a bigger batch keeps its keys in a list, an arena block of its own
+ * named by the record's first key, negated (msg_inflight_list).
+ *
+ * The taking side uses the same keys (a thread is never in a post and a
+ * take at once, and a post leaves them all zero): a take records the key
+ * of each message event it detaches, under the port lock (plain stores:
+ * take.ts, take-general.ts), at most MSG_INFLIGHT_MAX per pass (a take that
+ * wants more takes them in several passes), and they are zeroed at the end
+ * of its delivery, when every one of them has been decoded and its block
+ * put on this thread's chain of freed blocks (msg_take_end), before the
+ * chain goes on the free stack. That chain's head is in the record too
+ * (word R_PEND, written as the chain starts and zeroed as it goes on the
+ * stack: msg_free_defer, msg_free_flush), so a block freed by a thread that
+ * dies before its flush is not lost either.
+ *
+ * The LWP's reaping (msg-sys.ts, an LWP exit hook: also run for a dead
+ * worker) frees what its record still names: each key whose block is
+ * still allocated under it, then the chain. Word 0 of a record is the lid
+ * it is for; a thread with no LWP (never reaped) writes the spare last
+ * record (its chain head there is written by several such threads and read
+ * by none: their chains are their own, in module variables).
  */
-/** The keys a record holds: a batch of more keeps them in a list block. */
+/** The keys a record holds: a batch of more keeps them in a list block; a take records at most this many per pass. */
 export const MSG_INFLIGHT_MAX = 64;
-const REC_KEYS = 2, REC_WORDS = 2 + 2 * MSG_INFLIGHT_MAX + 14; // keys from word 2 (8-aligned); records apart by whole 64-byte lines
+/** A record's words: 0 the lid, R_PEND the head of its thread's chain of freed blocks not yet on the free stack, keys from REC_KEYS (8-aligned); records apart by whole 64-byte lines. */
+const R_PEND = 1, REC_KEYS = 2, REC_WORDS = 2 + 2 * MSG_INFLIGHT_MAX + 14;
 const inflight = kregion_create('msg_inflight', (t) => (t.maxlwp! + 1) * REC_WORDS);
 
 /** The record of LWP `lid` (its slot's), or of a thread with no LWP (lid 0: the spare). */
@@ -128,7 +160,8 @@ function inflight_rec(lid: number): number {
 let recFor = -1, recKeys = 0;
 /**
  * The F64 index of this thread's first in-flight key (the record bound to
- * its LWP on first use): a post's key i is at index + i.
+ * its LWP on first use): a post's key i is at index + i, and so is the
+ * i-th message block a take's pass detached (msg_take_recorded).
  */
 export function msg_inflight(): number {
   const lid = cur.lwp === 0 ? 0 : cur.lid;
@@ -170,15 +203,25 @@ function inflight_free(key: number): boolean {
 /**
  * The blocks LWP `lid` (dead, or exiting: it runs no more kernel code) left
  * in flight go back to the arena, its record cleared. Returns how many.
- * Never throws. A key still recorded names a block no event names (the
- * event's publication zeroes it first), or a block its poster was putting
- * back (msg_free_unposted: marked free before its key is zeroed, and not
- * yet on the free stack, so never allocated again under that key).
+ * Never throws. First its chain of freed blocks, if it died before putting
+ * it on the free stack (pend_reap), then its keys. A key still recorded
+ * names a block no event names: a post's (the event's publication zeroes
+ * it first), or a block its poster was putting back (msg_free_unposted:
+ * marked free before its key is zeroed, and not yet on the free stack, so
+ * never allocated again under that key), or a block its getter took (its
+ * event left the port under the port lock): still allocated if the getter
+ * had not delivered it (freed here: the message is lost, nobody can take it
+ * again, but its memory comes back), else marked free and on the chain
+ * (taken back with it), the key zeroed before that chain can go on the
+ * free stack (msg_take_end).
  */
 export function msg_inflight_reap(lid: number): number {
   const r = inflight_rec(lid);
   if (Atomics.load(I32, r) !== lid) return 0;
-  let n = 0;
+  // The thread reaping itself (an LWP's worker that exits in a take: its
+  // 'exit' listener): its chain is the record's from here on.
+  if (lid === recFor) { pendHead = pendTail = pendBlocks = pendBytes = 0; takeN = 0; }
+  let n = pend_reap(r + R_PEND);
   const k0 = (r + REC_KEYS) >> 1;
   const first = F64[k0]!, lb = first < 0 ? msg_block(-first) : 0;
   if (lb !== 0) {
@@ -198,6 +241,71 @@ export function msg_inflight_reap(lid: number): number {
 }
 
 /**
+ * A dead thread's chain of freed blocks, named by its record's word `pw`
+ * (R_PEND), onto the free stack, as its msg_free_flush would have put it.
+ * Returns how many blocks. Each link is checked (a block of the arena,
+ * marked free by msg_free_defer) and the walk bounded, so that a bad word
+ * can neither loop nor push what is not a freed block; the rest of such a
+ * chain is left where it is.
+ */
+function pend_reap(pw: number): number {
+  const head = I32[pw]!;
+  if (head === 0) return 0;
+  const base = data_base(), words = msg_arena_size() / 4;
+  let n = 0, bytes = 0, tail = 0;
+  for (let b = head; b !== 0 && n < words / MIN_WORDS; b = I32[b + 1]!) {
+    const d = b - base;
+    if (!(d >= 0 && d < words && (d & (MIN_WORDS - 1)) === 0 && (I32[b]! & (T_QUICK | T_FREE)) === T_QUICK)) break;
+    tail = b; n++;
+    bytes += (1 << MIN_SHIFT) << (I32[b]! & T_ORDER);
+  }
+  if (n === 0) { I32[pw] = 0; return 0; }
+  I32[tail + 1] = 0;
+  chain_push(head, tail, n, bytes, pw);
+  return n;
+}
+
+// This thread's take: how many keys its pass recorded (msg_take_recorded), zeroed by msg_take_end.
+let takeN = 0;
+
+/**
+ * A take's pass (take.ts, take-general.ts) recorded the keys of the `n`
+ * message blocks it detached at F64 index msg_inflight() + 0 .. n - 1 (at
+ * most MSG_INFLIGHT_MAX), under the port lock: from then on the LWP's
+ * reaping frees those that were not yet delivered. Zeroed at the end of
+ * the take's delivery (msg_take_end).
+ */
+export function msg_take_recorded(n: number): void { takeN = n; }
+
+/**
+ * A take's pass that recorded keys and then gave its events back undelivered
+ * (they are still queued: not ours to free): its keys zeroed. Never throws.
+ */
+export function msg_take_forget(): void {
+  const k = msg_inflight();
+  for (let i = 0; i < MSG_INFLIGHT_MAX; i++) F64[k + i] = 0;
+  takeN = 0;
+}
+
+/**
+ * The end of a take that delivered messages (the message source's end
+ * callback, take-settle.ts take_end): every block the take recorded has
+ * been decoded and put on this thread's chain of freed blocks, so its keys
+ * are zeroed, and then the chain goes on the free stack (msg_free_flush).
+ * In that order: a key is never left naming a block that could be handed
+ * out again. Never throws, takes no lock.
+ */
+export function msg_take_end(): void {
+  const n = takeN;
+  if (n !== 0) {
+    const k = recKeys;
+    for (let i = 0; i < n; i++) F64[k + i] = 0;
+    takeN = 0;
+  }
+  msg_free_flush();
+}
+
+/**
  * Puts back block b of this thread's in-flight key at F64 index `ki` that
  * was not queued (a post that failed; a batch's list): marked free, its key
  * zeroed, then on the free stack. In that order: a reaping that still finds
@@ -210,7 +318,7 @@ export function msg_free_unposted(b: number, ki: number): void {
   msg_free_flush();
 }
 
-const C_REAPED = kstat_counter('msg', 'reaped');        // in flight when their poster died, freed by its reaping
+const C_REAPED = kstat_counter('msg', 'reaped');        // in flight when their poster or getter died, freed by its LWP's reaping
 const C_DISCARDED = kstat_counter('msg', 'discarded');  // freed by a close with the message queued
 const C_FULL = kstat_counter('msg', 'arena_full');      // allocations the arena could not serve
 
@@ -423,20 +531,26 @@ export function msg_free(b: number): void {
   msg_free_flush();
 }
 
-// This thread's chain of freed blocks not yet on the free stack (msg_free_defer).
-let pendHead = 0, pendTail = 0, pendBlocks = 0, pendBytes = 0;
+// This thread's chain of freed blocks not yet on the free stack
+// (msg_free_defer), and the word of its record that names the chain's head
+// while there is one (R_PEND: the reaping's, should the thread die first).
+let pendHead = 0, pendTail = 0, pendBlocks = 0, pendBytes = 0, pendWord = 0;
 
 /**
  * Frees block b as part of a batch (a getter's take): the block joins this
  * thread's chain (plain stores in the block itself), which the caller puts
  * on the free stack with {@link msg_free_flush} before it can sleep or
- * return to its caller. Never throws, takes no lock.
+ * return to its caller. The chain's first block is named in this thread's
+ * record as well (R_PEND), with no interrupt check, hence no termination,
+ * between a block's marking and its link: a thread that dies before its
+ * flush leaves the chain to its LWP's reaping. Never throws, takes no lock.
  */
 export function msg_free_defer(b: number): void {
+  if (pendTail === 0) pendWord = msg_inflight() * 2 - REC_KEYS + R_PEND; // (a call: before the block is touched)
   const order = I32[b]! & T_ORDER;
   I32[b] = order | T_QUICK;
   I32[b + 1] = 0;
-  if (pendTail === 0) pendHead = b; else I32[pendTail + 1] = b;
+  if (pendTail === 0) { pendHead = b; I32[pendWord] = b; } else I32[pendTail + 1] = b;
   pendTail = b;
   pendBlocks++;
   pendBytes += (1 << MIN_SHIFT) << order;
@@ -453,12 +567,28 @@ export function msg_free_defer(b: number): void {
  */
 export function msg_free_flush(): void {
   if (pendBlocks === 0) return;
-  const a = region.base, head = pendHead, tail = pendTail, bytes = pendBytes, n = pendBlocks;
+  const head = pendHead, tail = pendTail, bytes = pendBytes, n = pendBlocks;
   pendHead = pendTail = pendBlocks = pendBytes = 0;
+  chain_push(head, tail, n, bytes, pendWord);
+}
+
+/**
+ * Chain head .. tail (n blocks, `bytes` in all, marked free, the tail's
+ * link 0) onto the free stack; the record's word `pw` (R_PEND) that names
+ * it is zeroed with the push: just before the compare-and-swap, and named
+ * again (the tail unlinked from the stack) when it fails, so at the loop's
+ * back edge, an interrupt check, the record names a chain that is not on
+ * the stack, and after the push none (no check between the two stores and
+ * the swap: a thread that dies leaves the chain either named or pushed).
+ */
+function chain_push(head: number, tail: number, n: number, bytes: number, pw: number): void {
+  const a = region.base;
   for (;;) {
     const top = Atomics.load(I32, a + A_FSTACK);
     I32[tail + 1] = top;
+    I32[pw] = 0;
     if (Atomics.compareExchange(I32, a + A_FSTACK, top, head) === top) break;
+    I32[tail + 1] = 0; I32[pw] = head; // not on the stack: still the chain's
   }
   Atomics.add(I32, a + A_FBLK, n);
   Atomics.add(I32, a + A_FBYTES, bytes);

@@ -12,10 +12,19 @@
  * in the getter's own take (take.ts), with no lock held: it decodes the
  * payload straight from kernel memory into this thread's inbox (no copy:
  * the decoder copies what it keeps) and frees the block, in the same
- * kernel call that took the event. So a taken message is never owned by a
- * thread that can die with it: either the take has not happened (the event
- * is still queued; a close frees it) or its bytes are already out of kernel
- * memory. The Port class then picks the value out of the inbox by key. A
+ * kernel call that took the event (the take's blocks go back to the arena
+ * as one chain at its end: msg_take_end). A thread can still die between
+ * the take and that end (a worker terminated, a thread that exits in a
+ * delivery): from the take under the port lock until the chain is on the
+ * arena's free stack, the blocks are named in the getter's LWP's in-flight
+ * record (msg-arena.ts, as a poster's blocks are until their events are
+ * published; a pass of a take detaches at most MSG_INFLIGHT_MAX messages,
+ * a record's worth: take.ts take_passes), and the LWP's reaping frees
+ * them (the exit hook below; kstat msg.reaped). Such a message is lost to
+ * the program: it was taken, its event is off the port, and the value
+ * decoded in the dead thread's inbox dies with it; nobody can receive it
+ * now, but its memory comes back. The Port class then picks the value out
+ * of the inbox by key. A
  * sys-layer program that takes a message event with port_get(n) sees it as
  * such an event; its value waits in the inbox, which keeps at most
  * what the arena holds, `msg_arena` bytes counted by block (oldest dropped).
@@ -50,9 +59,9 @@ import { port_source_register, type PortDelivery } from './source.js';
 import { lane_push_source, lane_send_source_locked, lane_before_locked } from './lane.js';
 import { lane_set_discard } from './lane-locked.js';
 import {
-  msg_alloc, msg_alloc_many, msg_block, msg_key, msg_free, msg_free_defer, msg_free_flush, msg_length, msg_payload_offset, msg_order, msg_block_bytes, msg_max_payload, msg_arena_size,
+  msg_alloc, msg_alloc_many, msg_block, msg_key, msg_free, msg_free_defer, msg_length, msg_payload_offset, msg_order, msg_block_bytes, msg_max_payload, msg_arena_size,
   kmem_buffer, msg_room_armed, msg_count_discarded, msg_room_word, msg_waiters_word,
-  msg_inflight, msg_inflight_list, msg_inflight_reap, msg_free_unposted, MSG_INFLIGHT_MAX,
+  msg_inflight, msg_inflight_list, msg_inflight_reap, msg_free_unposted, msg_take_end, MSG_INFLIGHT_MAX, PORT_SOURCE_MSG,
 } from './msg-arena.js';
 import { on_lwp_exit } from '../kern/proc.js';
 import { ArgRangeError } from '../kern/copyin.js';
@@ -61,8 +70,8 @@ import { msg_decode_at, msg_encode_fast, msg_encode_v8 } from './msg-codec.js';
 import { fast_scratch_bytes, fast_scratch_words, fast_is_long_ascii, fast_ascii_bytes, fast_ascii_put } from './msg-fast-enc.js';
 import { wait_for_room, room_wait, type RoomOther, type SendWaitOptions } from './room.js';
 
-/** portev_source of a message event (outside illumos' PORT_SOURCE_* values, 1..7). */
-export const PORT_SOURCE_MSG = 0x4d53; // 'MS'
+/** portev_source of a message event (outside illumos' PORT_SOURCE_* values, 1..7; defined by msg-arena.ts). */
+export { PORT_SOURCE_MSG };
 
 /** Why a post could not be queued now: EAGAIN with this on the error. */
 export type MsgFullReason = 'arena' | 'port';
@@ -373,15 +382,16 @@ function msg_deliver(d: PortDelivery): boolean {
   } catch (e) {
     error = e instanceof Error ? e : new Error(String(e));
   }
-  msg_free_defer(b); // the take's blocks go back as one chain at its end (msg_free_flush)
+  msg_free_defer(b); // the take's blocks go back as one chain at its end (msg_take_end)
   inbox_put(d.object, value, error, msg_block_bytes(len));
   return true;
 }
 
-port_source_register(PORT_SOURCE_MSG, { name: 'msg', owned: true, deliver: msg_deliver, end: msg_free_flush });
+port_source_register(PORT_SOURCE_MSG, { name: 'msg', owned: true, deliver: msg_deliver, end: msg_take_end });
 
-// An LWP that exits, or whose worker died, in the middle of a post: the
-// blocks it had allocated and not yet queued go back (msg-arena.ts).
+// An LWP that exits, or whose worker died, in the middle of a post or of a
+// take: the blocks it had allocated and not yet queued, or taken and not
+// yet freed, go back (msg-arena.ts, the in-flight records).
 on_lwp_exit((lid) => { msg_inflight_reap(lid); });
 
 // A close discarding a lane's entries (lane-locked.ts) frees the blocks of its messages.

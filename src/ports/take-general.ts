@@ -19,6 +19,7 @@ import {
 import { settle_source, settle_lane_source, take_end, SETTLE_FREE, SETTLE_KEEP, SETTLE_REQUEUE, SETTLE_DENIED, SETTLE_CANCEL_FREE } from './take-settle.js';
 import { LN_HEAD, LN_TAIL, LN_ENT, LN_E_SOURCE, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT, lane_entries } from './lane-locked.js';
 import { port_event, type port_event_t } from './types.js';
+import { msg_inflight, msg_take_recorded, MSG_INFLIGHT_MAX, PORT_SOURCE_MSG } from './msg-arena.js';
 
 /** The last take's shape, in delivery order: >0 a run of list slots, <0 a run of lane entries. */
 const runs: number[] = [];
@@ -50,8 +51,12 @@ function mark_taken_m(m: Int32Array, s: number): number {
   return 1;
 }
 
-/** Events appended to `out` by the last take of this thread, and how many of the taken were denied by their sources. */
-export const takeResult = { taken: 0, denied: 0, sendGen: 0 };
+/**
+ * Events appended to `out` by the last take of this thread, and how many of
+ * the taken were denied by their sources; `capped`: the pass stopped short
+ * of `max` at MSG_INFLIGHT_MAX messages (take.ts take_passes goes on).
+ */
+export const takeResult = { taken: 0, denied: 0, sendGen: 0, capped: false };
 
 /**
  * The general take (list slots, sources' deliver callbacks, the lane merged
@@ -63,7 +68,7 @@ export const takeResult = { taken: 0, denied: 0, sendGen: 0 };
  * the lock; else the caller's lock is held again on return.
  */
 export function take(h: number, max: number, out: port_event_t[], fast: boolean): void {
-  takeResult.taken = 0; takeResult.denied = 0;
+  takeResult.taken = 0; takeResult.denied = 0; takeResult.capped = false;
   if (!take_detach_locked(h, max, fast)) return;
   take_deliver(h, out);
   if (tk.done) return;
@@ -82,7 +87,11 @@ const tk = { first: 0, n: 0, done: false, denyHead: 0, requeue: 0, port: 0 };
  * Phase 1, port lock held: detaches the first `max` events — list slots as
  * a private chain, lane entries copied to this thread's scratch — recording
  * their order in `runs`, and drops the lock. Plain stores: the lock is held,
- * and its release publishes them to whoever looks next. False when there
+ * and its release publishes them to whoever looks next. The key of each
+ * message's block goes to this thread's in-flight record (msg-arena.ts:
+ * from here until its delivery has freed it, the LWP's reaping frees it
+ * should the thread die), at most MSG_INFLIGHT_MAX of them: the detach
+ * stops before the next message (takeResult.capped). False when there
  * was nothing (then a fast getter has released the port, a locked caller
  * still holds its lock).
  */
@@ -97,9 +106,12 @@ function take_detach_locked(h: number, max: number, fast: boolean): boolean {
   if (first === 0 && rh === rt) { if (fast) port_exit_release(h); return false; }
   const nent = m[h + P.nent]!;
   nruns = 0;
+  const ki = msg_inflight();
   let last: number;
-  if (rh === rt) last = detach_list_locked(m, h, first, nent, max);
-  else { last = detach_merged_locked(m, h, ln, first, rh, rt, max); if (detachRoomWake) roomWake = ln; }
+  if (rh === rt) last = detach_list_locked(m, h, first, nent, max, ki);
+  else { last = detach_merged_locked(m, h, ln, first, rh, rt, max, ki); if (detachRoomWake) roomWake = ln; }
+  if (detachKeys !== 0) msg_take_recorded(detachKeys);
+  takeResult.capped = detachCapped;
   const n = detachN;
   if (n > 0) {
     const rest = m[last + E.next]!;
@@ -120,39 +132,53 @@ function take_detach_locked(h: number, max: number, fast: boolean): boolean {
   return true;
 }
 
-/** List slots detached by the last detach_*_locked, and whether its lane's owner waits for room we made. */
-let detachN = 0, detachRoomWake = false;
+/**
+ * List slots detached by the last detach_*_locked, and whether its lane's
+ * owner waits for room we made; the message keys it recorded, and whether
+ * it stopped at MSG_INFLIGHT_MAX of them.
+ */
+let detachN = 0, detachRoomWake = false, detachKeys = 0, detachCapped = false;
 
 /**
- * The list alone (no lane entries queued): the first min(max, nent) slots.
+ * The list alone (no lane entries queued): the first min(max, nent) slots,
+ * or fewer: up to the (MSG_INFLIGHT_MAX + 1)-th message, not included.
  * The slots of port_send (PORT_SOURCE_USER) are not written at all (only
  * sources' slots need ST_TAKEN, for their withdraw protocol): a slot line
  * the getter does not write stays shared with the sender, which writes it
- * again when it reuses the slot. Returns the last slot detached.
+ * again when it reuses the slot. A message's key goes to F64[ki + i] (the
+ * thread's in-flight record). Returns the last slot detached.
  */
-function detach_list_locked(m: Int32Array, h: number, first: number, nent: number, max: number): number {
-  let last: number, n: number;
-  if (nent <= max) {
-    // All of it: no walk under the lock (each step is likely a cache miss,
-    // the sender just wrote that slot, and senders wait for the lock meanwhile).
+function detach_list_locked(m: Int32Array, h: number, first: number, nent: number, max: number, ki: number): number {
+  let last: number, n: number, nk = 0;
+  detachCapped = false;
+  if (nent <= max && m[h + P.nsrcq]! === 0) {
+    // All of it, port_send's slots only: no walk under the lock (each step
+    // is likely a cache miss, the sender just wrote that slot, and senders
+    // wait for the lock meanwhile).
     last = m[h + P.tail]!; n = nent;
-    if (m[h + P.nsrcq]! !== 0) {
-      for (let x = first; x !== 0; x = m[x + E.next]!) mark_taken_m(m, x);
-      m[h + P.nsrcq] = 0;
-    }
   } else {
-    last = first; n = 1;
-    let marked = mark_taken_m(m, first);
-    while (n < max) {
-      const nx = m[last + E.next]!;
-      if (nx === 0) break;
-      marked += mark_taken_m(m, nx);
-      last = nx; n++;
+    const f = F64;
+    let x = first, marked = 0;
+    last = 0; n = 0;
+    while (x !== 0 && n < max) {
+      const src = m[x + E.source]!;
+      if (src !== PORT_SOURCE_USER) {
+        if (src === PORT_SOURCE_MSG) {
+          if (nk === MSG_INFLIGHT_MAX) { detachCapped = true; break; }
+          f[ki + nk] = f[(x + E.object) >> 1]!;
+          nk++;
+        }
+        m[x + E.st] = ST_TAKEN;
+        marked++;
+      }
+      last = x; n++;
+      x = m[x + E.next]!;
     }
-    m[h + P.nsrcq] = m[h + P.nsrcq]! - marked;
+    // (Zero when the walk reached the end: the list holds no source slot now.)
+    m[h + P.nsrcq] = x === 0 ? 0 : m[h + P.nsrcq]! - marked;
   }
   runs[nruns++] = n;
-  detachN = n; detachRoomWake = false;
+  detachN = n; detachRoomWake = false; detachKeys = nk;
   return last;
 }
 
@@ -161,22 +187,34 @@ function detach_list_locked(m: Int32Array, h: number, first: number, nent: numbe
  * (lane.ts), copying the lane entries out before the head moves past them
  * (the owner reuses them then). Returns the last list slot detached (0 if none).
  */
-function detach_merged_locked(m: Int32Array, h: number, ln: number, first: number, rh: number, rt: number, max: number): number {
+function detach_merged_locked(m: Int32Array, h: number, ln: number, first: number, rh: number, rt: number, max: number, ki: number): number {
   const f = F64;
   const cap = lane_entries();
   // take_reserve() sized the scratch before the lock (the lane size is
   // fixed at boot), so this never allocates; kept only as a backstop.
   if (scrEv.length < cap) take_grow();
   const mask = cap - 1, ent = ln + LN_ENT;
-  let x = first, r = rh, marked = 0, last = 0, n = 0, nr = 0;
+  let x = first, r = rh, marked = 0, last = 0, n = 0, nr = 0, nk = 0;
+  detachCapped = false;
   while (n + nr < max) {
     if (x !== 0 && (r === rt || ((m[x + E.rpos]! - r) | 0) <= 0)) {
+      if (m[x + E.source] === PORT_SOURCE_MSG) {
+        if (nk === MSG_INFLIGHT_MAX) { detachCapped = true; break; }
+        f[ki + nk] = f[(x + E.object) >> 1]!;
+        nk++;
+      }
       marked += mark_taken_m(m, x);
       last = x; x = m[x + E.next]!; n++;
       if (nruns > 0 && runs[nruns - 1]! > 0) runs[nruns - 1]!++; else runs[nruns++] = 1;
     } else if (r !== rt) {
       const e = ent + ((r & mask) << 2);
-      scrUser[nr] = f[e >> 1]!; scrEv[nr] = m[e + 2]!; scrSrc[nr] = m[e + LN_E_SOURCE]!;
+      const src = m[e + LN_E_SOURCE]!, obj = f[e >> 1]!;
+      if (src === PORT_SOURCE_MSG) {
+        if (nk === MSG_INFLIGHT_MAX) { detachCapped = true; break; }
+        f[ki + nk] = obj;
+        nk++;
+      }
+      scrUser[nr] = obj; scrEv[nr] = m[e + 2]!; scrSrc[nr] = src;
       r = (r + 1) | 0; nr++;
       if (nruns > 0 && runs[nruns - 1]! < 0) runs[nruns - 1]!--; else runs[nruns++] = -1;
     } else break;
@@ -188,7 +226,7 @@ function detach_merged_locked(m: Int32Array, h: number, ln: number, first: numbe
   m[h + P.sentPend] = m[h + P.sentPend]! + nr;
   // The owner sleeps for room until the head reaches LN_ROOMAT (lane.ts): the load after the head store pairs with its flag store before its wait.
   detachRoomWake = Atomics.load(m, ln + LN_ROOMWAIT) !== 0 && ((r - m[ln + LN_ROOMAT]!) | 0) >= 0;
-  detachN = n;
+  detachN = n; detachKeys = nk;
   return last;
 }
 

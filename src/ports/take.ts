@@ -34,11 +34,12 @@ import { P, E, C_DELIVERED, port_id_word, port_lock } from './mem.js';
 import { mutex_enter } from '../kern/mutex.js';
 import { settle_lane_source, take_end } from './take-settle.js';
 import { PORT_SOURCE_USER } from './consts.js';
-import { wake_check_locked, port_exit, sent_fold_locked, port_nent, port_gen } from './queue.js';
+import { wake_check_locked, port_exit, port_exit_release, sent_fold_locked, port_nent, port_gen } from './queue.js';
 import { LN_HEAD, LN_TAIL, LN_ENT, LN_E_SOURCE, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT } from './lane-locked.js';
 import { cur } from '../kern/hdr.js';
 import { port_event, type port_event_t } from './types.js';
 import { take, takeResult, laneMask } from './take-general.js';
+import { msg_inflight, msg_take_recorded, msg_take_forget, MSG_INFLIGHT_MAX, PORT_SOURCE_MSG } from './msg-arena.js';
 
 export { take_reserve, takeResult } from './take-general.js';
 
@@ -67,6 +68,31 @@ export function take_drops_lock(h: number, max: number, out: port_event_t[]): vo
   const ln = lane_first(h, max);
   if (ln !== 0) take_lane(h, ln, max, out, true);
   else take(h, max, out, false);
+  if (takeResult.capped) take_passes(h, max, out);
+}
+
+/**
+ * The passes after one that stopped at MSG_INFLIGHT_MAX messages (lock held,
+ * the caller counted in thrcnt): a pass detaches no more messages than its
+ * thread's in-flight record holds (msg-arena.ts: the blocks a getter took
+ * and has not freed are named there, for its LWP's reaping should it die
+ * before it frees them), and delivers them before the next pass. Passes
+ * follow one another until `max` events were detached or one was not
+ * stopped short; takeResult then counts them all. Another getter may take
+ * events between two passes (the lock is dropped for each delivery), as
+ * between two calls: each one's events are still in queue order.
+ */
+function take_passes(h: number, max: number, out: port_event_t[]): void {
+  let taken = takeResult.taken, denied = takeResult.denied;
+  while (takeResult.capped) {
+    const left = max - taken - denied;
+    if (left <= 0 || port_nent(h) === 0) break;
+    const ln = lane_first(h, left);
+    if (ln !== 0) take_lane(h, ln, left, out, true);
+    else take(h, left, out, false);
+    taken += takeResult.taken; denied += takeResult.denied;
+  }
+  takeResult.taken = taken; takeResult.denied = denied; takeResult.capped = false;
 }
 
 /**
@@ -97,14 +123,38 @@ function lane_first(h: number, max: number): number {
  * batch, not twice.
  */
 export function take_and_unlock(h: number, max: number, out: port_event_t[]): void {
+  if (max > MSG_INFLIGHT_MAX) {
+    // More than one pass may be needed (take_passes): counted in thrcnt,
+    // which keeps the struct across them, as a locked caller does. Else at
+    // most what is there (a pass that stops short takes more than that).
+    if (port_nent(h) > MSG_INFLIGHT_MAX) { take_passes_unlock(h, max, out); return; }
+    max = MSG_INFLIGHT_MAX;
+  }
   const ln = lane_first(h, max);
   if (ln !== 0) take_lane(h, ln, max, out, false);
   else take(h, max, out, true);
 }
 
+/** take_and_unlock of more than MSG_INFLIGHT_MAX events: take_drops_lock's passes, counted in thrcnt meanwhile. */
+function take_passes_unlock(h: number, max: number, out: port_event_t[]): void {
+  I32[h + P.thrcnt]!++;
+  try {
+    take_drops_lock(h, max, out);
+  } finally {
+    I32[h + P.thrcnt]!--;
+    port_exit_release(h);
+  }
+}
+
+/** Lane entries the last lane_events took (fewer than asked when it stopped at `kmax` messages), and the keys it recorded. */
+let laneTook = 0, laneKeys = 0;
+
 /**
  * Appends to `out` the events of lane entries rh .. rh + nr - 1 (entries at
- * `ent` in the views m, f; `mask` the index mask): a fresh consumer's cost
+ * `ent` in the views m, f; `mask` the index mask), recording each message's
+ * block key at kf[ki + i] (the thread's in-flight record: msg-arena.ts); it
+ * stops before a message that would be the (kmax + 1)-th: laneTook says how
+ * many entries it took, laneKeys how many keys it recorded. A fresh consumer's cost
  * per event, on its own so that V8 optimises it early, and so that it can be
  * warmed on memory of the thread's own (take_warm: typed arrays over a
  * shared or a plain buffer have the same maps, so the type feedback is the
@@ -116,9 +166,10 @@ export function take_and_unlock(h: number, max: number, out: port_event_t[]): vo
  * names in the same order reach the same map, whose fields make() primed to
  * hold any value (test/ports-coldpath checks it).
  */
-function lane_events(out: port_event_t[], m: Int32Array, f: Float64Array, ent: number, mask: number, rh: number, nr: number): number {
-  let nsrc = 0;
-  for (let i = 0, r = rh; i < nr; i++, r = (r + 1) | 0) {
+function lane_events(out: port_event_t[], m: Int32Array, f: Float64Array, ent: number, mask: number, rh: number, nr: number,
+  kf: Float64Array, ki: number, kmax: number): number {
+  let nsrc = 0, nk = 0, i = 0;
+  for (let r = rh; i < nr; i++, r = (r + 1) | 0) {
     const e = ent + ((r & mask) << 2);
     const src = m[e + LN_E_SOURCE]!;
     if (src === 0) {
@@ -126,10 +177,17 @@ function lane_events(out: port_event_t[], m: Int32Array, f: Float64Array, ent: n
     } else {
       // A source's entry (a message: lane-locked.ts): its word is the
       // object, delivered by take_lane once the lock is dropped.
-      out.push({ portev_events: m[e + 2]!, portev_source: src, portev_object: f[e >> 1]!, portev_user: 0 });
+      const obj = f[e >> 1]!;
+      if (src === PORT_SOURCE_MSG) {
+        if (nk === kmax) break;
+        kf[ki + nk] = obj;
+        nk++;
+      }
+      out.push({ portev_events: m[e + 2]!, portev_source: src, portev_object: obj, portev_user: 0 });
       nsrc++;
     }
   }
+  laneTook = i; laneKeys = nk;
   return nsrc;
 }
 
@@ -148,8 +206,8 @@ function room_wake(m: Int32Array, ln: number, head: number): void {
   if (Atomics.load(m, ln + LN_ROOMWAIT) !== 0 && ((head - m[ln + LN_ROOMAT]!) | 0) >= 0) Atomics.notify(m, ln + LN_HEAD, 1);
 }
 
-/** The source word of take_warm's sources' entries (any non-zero value: they are never delivered). */
-const WARM_SOURCE = 0x7fff;
+/** The source word of take_warm's sources' entries: a message's (its branch warmed too; they are never delivered). */
+const WARM_SOURCE = PORT_SOURCE_MSG;
 /** Batches of 64 made by take_warm: enough for V8 to ask TurboFan for lane_events (~3 of its budget ticks), with room to spare. */
 const WARM_BATCHES = 192;
 /** take_warm looks for real events after this many batches (~0.1-0.3 ms unoptimised). */
@@ -179,9 +237,12 @@ export function take_warm(h: number, nget: number): void {
   // room_wake's two outcomes, on a private lane header (its notify wakes nobody).
   const hdr = new Int32Array(new ArrayBuffer(4 * LN_ENT));
   for (let i = 0; i < 8; i++) { hdr[LN_ROOMWAIT] = i & 1; room_wake(hdr, 0, i); }
+  // The keys go to a private record; every 4th batch stops at its 5th
+  // message, as a pass stops at the record's size.
+  const keys = new Float64Array(MSG_INFLIGHT_MAX);
   for (let b = 0; b < WARM_BATCHES; b++) {
     if (b % WARM_CHUNK === 0 && b > 0 && port_nent(h) >= nget) return;
-    lane_events(take_out(), m, f, 0, 63, b << 6, 64);
+    lane_events(take_out(), m, f, 0, 63, b << 6, 64, keys, 0, (b & 3) === 3 ? 4 : MSG_INFLIGHT_MAX);
   }
 }
 
@@ -209,14 +270,21 @@ function take_lane(h: number, ln: number, max: number, out: port_event_t[], lock
   takeResult.taken = 0; takeResult.denied = 0;
   const rh = m[ln + LN_HEAD]!, rt = Atomics.load(m, ln + LN_TAIL);
   const mask = laneMask, ent = ln + LN_ENT;
-  const nr = Math.min((rt - rh) | 0, max), base = out.length;
+  const want = Math.min((rt - rh) | 0, max), base = out.length;
+  const ki = msg_inflight();
   let nsrc: number;
   try {
-    nsrc = lane_events(out, m, f, ent, mask, rh, nr);
+    nsrc = lane_events(out, m, f, ent, mask, rh, want, f, ki, MSG_INFLIGHT_MAX);
   } catch (e) {
+    msg_take_forget(); // (the entries stay queued: not this thread's)
     if (!locked) port_exit(h);
     throw e;
   }
+  // The messages' blocks are this thread's from the head's store on: named
+  // in its record until its delivery has freed them (msg-arena.ts).
+  const nr = laneTook;
+  if (laneKeys !== 0) msg_take_recorded(laneKeys);
+  takeResult.capped = nr < want;
   Atomics.store(m, ln + LN_HEAD, (rh + nr) | 0);
   if (m[ln + LN_GETTER] !== cur.lid) m[ln + LN_GETTER] = cur.lid;
   room_wake(m, ln, (rh + nr) | 0);
