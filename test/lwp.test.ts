@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from 'ukern/sys';
-import { pkgFixtures as fixtures, within, until } from './helpers.js';
+import { pkgFixtures as fixtures, within, until, cleanup } from './helpers.js';
 
 const code = (c: string) => (e: unknown) => e instanceof sys.SysError && e.code === c;
 const st = (lid: number) => sys.lwp_snapshot().lwps.find((l) => l.lid === lid)?.state;
@@ -23,6 +23,25 @@ async function wakeupWhenAsleep(lid: number): Promise<void> {
     await until(() => inWait(lid), 10000, `${lid} asleep in lwp_wait`);
     try { sys.lwp_wakeup(lid); return; } catch (e) { if (!(e instanceof sys.SysError) || e.code !== 'ENODEV') throw e; }
   }
+}
+
+/*
+ * The LWPs of these tests park (lwp_park with no deadline) or wait in
+ * lwp_wait for an LWP that never exits (LWP 1) until the test lets them go;
+ * a failed assertion before that left them asleep, and the file ended at the
+ * runner's deadline, not at the failure. Each test lets them go in finally
+ * after a failure: unparkLeft() unparks an LWP (its park ends, or finds the unpark
+ * pending) and releaseWaiter() interrupts an lwp_wait (EINTR).
+ */
+const quietly = (f: () => void): void => { try { f(); } catch { /* gone already */ } };
+const unparkLeft = (lid: number): void => quietly(() => sys.lwp_unpark(lid));
+async function releaseWaiter(lid: number): Promise<void> {
+  const end = Date.now() + 10000;
+  while (Date.now() < end && st(lid) !== undefined && st(lid) !== 'ZOMB') {
+    if (inWait(lid)) quietly(() => sys.lwp_wakeup(lid));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await cleanup(within(sys.lwp_wait_async(lid), 10000, `collect ${lid}`), false);
 }
 
 test('the booting thread is LWP 1 and ONPROC', () => {
@@ -68,10 +87,16 @@ test('lwp_wait errno paths: self EDEADLK, unknown ESRCH, detached ESRCH, bad ids
   assert.throws(() => sys.lwp_wait('2' as unknown as number), TypeError);
   const sab = new SharedArrayBuffer(16);
   const lid = sys.lwp_create({ module: fixtures, export: 'parkOnce', arg: { sab, slot: 0 } }, sys.LWP_DETACHED);
-  assert.throws(() => sys.lwp_wait(lid), code('ESRCH'), 'a detached LWP cannot be waited for');
-  await until(() => st(lid) === 'SLEEP', 10000, 'the detached LWP to park');
-  sys.lwp_unpark(lid);
-  await until(() => st(lid) === undefined, 10000, 'the detached LWP to be freed on exit');
+  let passed = false;
+  try {
+    assert.throws(() => sys.lwp_wait(lid), code('ESRCH'), 'a detached LWP cannot be waited for');
+    await until(() => st(lid) === 'SLEEP', 10000, 'the detached LWP to park');
+    sys.lwp_unpark(lid);
+    await until(() => st(lid) === undefined, 10000, 'the detached LWP to be freed on exit');
+    passed = true;
+  } finally {
+    if (!passed) unparkLeft(lid); // (detached: nothing to collect)
+  }
 });
 
 test('EDEADLK: two LWPs waiting for each other', async () => {
@@ -79,11 +104,17 @@ test('EDEADLK: two LWPs waiting for each other', async () => {
   const a = new Int32Array(sab);
   // LWP x waits for main (lid 1): main is never a zombie, so x sleeps with waitingfor = 1.
   const x = sys.lwp_create({ module: fixtures, export: 'waitsFor', arg: { sab, lid: 1, slot: 0 } });
-  await until(() => inWait(x), 10000, 'x to sleep in lwp_wait');
-  assert.throws(() => sys.lwp_wait(x), code('EDEADLK'));
-  await wakeupWhenAsleep(x); // interrupt its wait: EINTR
-  await until(() => st(x) === 'ZOMB', 10000, 'x to exit'); // until then x still waits for us: EDEADLK
-  assert.equal(await within(sys.lwp_wait_async(x), 10000, 'collect x'), x);
+  let passed = false;
+  try {
+    await until(() => inWait(x), 10000, 'x to sleep in lwp_wait');
+    assert.throws(() => sys.lwp_wait(x), code('EDEADLK'));
+    await wakeupWhenAsleep(x); // interrupt its wait: EINTR
+    await until(() => st(x) === 'ZOMB', 10000, 'x to exit'); // until then x still waits for us: EDEADLK
+    assert.equal(await within(sys.lwp_wait_async(x), 10000, 'collect x'), x);
+    passed = true;
+  } finally {
+    if (!passed) await releaseWaiter(x); // (x waits for LWP 1, which never exits)
+  }
   assert.equal(a[0], -3, 'x saw EINTR');
 });
 
@@ -91,14 +122,20 @@ test('EDEADLK when every LWP would wait: the last one to wait for any fails', as
   const sab = new SharedArrayBuffer(64);
   const a = new Int32Array(sab);
   const x = sys.lwp_create({ module: fixtures, export: 'waitsFor', arg: { sab, lid: 0, slot: 0 } });
-  // x waits for "any": the only other LWP is main, which is running, so x sleeps.
-  await until(() => inWait(x), 10000, 'x to sleep in lwp_wait(0)');
-  // Now main also waits for any: x is a candidate but x itself waits, and nobody else can exit.
-  // x is not a zombie and will not become one: running count 2 (main+x) <= waiters 2 -> EDEADLK.
-  assert.throws(() => sys.lwp_wait(0), code('EDEADLK'));
-  await wakeupWhenAsleep(x);
-  await until(() => st(x) === 'ZOMB', 10000, 'x to exit');
-  assert.equal(await within(sys.lwp_wait_async(x), 10000, 'collect x'), x);
+  let passed = false;
+  try {
+    // x waits for "any": the only other LWP is main, which is running, so x sleeps.
+    await until(() => inWait(x), 10000, 'x to sleep in lwp_wait(0)');
+    // Now main also waits for any: x is a candidate but x itself waits, and nobody else can exit.
+    // x is not a zombie and will not become one: running count 2 (main+x) <= waiters 2 -> EDEADLK.
+    assert.throws(() => sys.lwp_wait(0), code('EDEADLK'));
+    await wakeupWhenAsleep(x);
+    await until(() => st(x) === 'ZOMB', 10000, 'x to exit');
+    assert.equal(await within(sys.lwp_wait_async(x), 10000, 'collect x'), x);
+    passed = true;
+  } finally {
+    if (!passed) await releaseWaiter(x); // (x waits for any, and no other LWP exits)
+  }
   assert.equal(a[0], -3);
 });
 
@@ -107,11 +144,18 @@ test('the first waiter rule: a specific waiter gets the LWP, a wait-for-any does
   const a = new Int32Array(sab);
   const target = sys.lwp_create({ module: fixtures, export: 'parkOnce', arg: { sab, slot: 4 } });
   const waiter = sys.lwp_create({ module: fixtures, export: 'waitsFor', arg: { sab, lid: target, slot: 0 } });
-  await until(() => inWait(waiter) && st(target) === 'SLEEP', 10000, 'both asleep');
-  const any = sys.lwp_wait_async(0);
-  sys.lwp_unpark(target);
-  // main must not collect target (it has a first waiter); it gets the waiter when that exits.
-  assert.equal(await within(any, 10000, 'wait any'), waiter);
+  let passed = false;
+  try {
+    await until(() => inWait(waiter) && st(target) === 'SLEEP', 10000, 'both asleep');
+    const any = sys.lwp_wait_async(0);
+    sys.lwp_unpark(target);
+    // main must not collect target (it has a first waiter); it gets the waiter when that exits.
+    assert.equal(await within(any, 10000, 'wait any'), waiter);
+    passed = true;
+  } finally {
+    // (the target's exit ends the waiter's lwp_wait; the waiter collects it)
+    if (!passed) { unparkLeft(target); await cleanup(within(sys.lwp_wait_async(waiter), 10000, 'collect the waiter'), false); }
+  }
   assert.equal(a[0], target, 'the specific waiter collected the target');
 });
 
@@ -124,11 +168,17 @@ test('lwp_detach: zombie freed at once, EINVAL when detached twice, ESRCH unknow
   assert.throws(() => sys.lwp_detach(123456), code('ESRCH'));
   const sab = new SharedArrayBuffer(16);
   const l2 = sys.lwp_create({ module: fixtures, export: 'parkOnce', arg: { sab, slot: 0 } });
-  sys.lwp_detach(l2);
-  assert.throws(() => sys.lwp_detach(l2), code('EINVAL'));
-  await until(() => st(l2) === 'SLEEP', 10000, 'park');
-  sys.lwp_unpark(l2);
-  await until(() => st(l2) === undefined, 10000, 'detached LWP freed at exit');
+  let passed = false;
+  try {
+    sys.lwp_detach(l2);
+    assert.throws(() => sys.lwp_detach(l2), code('EINVAL'));
+    await until(() => st(l2) === 'SLEEP', 10000, 'park');
+    sys.lwp_unpark(l2);
+    await until(() => st(l2) === undefined, 10000, 'detached LWP freed at exit');
+    passed = true;
+  } finally {
+    if (!passed) { unparkLeft(l2); quietly(() => sys.lwp_detach(l2)); } // (freed at its exit, or now)
+  }
 });
 
 test('a start function that throws leaves a collectable zombie', async () => {
