@@ -13,7 +13,7 @@ import * as sys from '../src/sys/index.js';
 import { sleepers } from '../src/kern/sleepq.js';
 import { I32 } from '../src/kern/kmem.js';
 import { cur } from '../src/kern/hdr.js';
-import { within } from './helpers.js';
+import { within, cleanup } from './helpers.js';
 
 sys.boot({});
 const fixtures = new URL('./fixtures/lwps.js', import.meta.url);
@@ -34,18 +34,42 @@ function awaitWord(a: Int32Array, i: number, ms: number, what: string): void {
   }
 }
 
+/**
+ * After a failure: ends ping-pong LWPs left parked (lwp_park with no
+ * deadline) or suspended, which kept the file running until the runner's
+ * deadline: continued, then unparked over and over (each park finds an
+ * unpark, so the rounds run out; one whose peer has gone fails ESRCH and
+ * exits) until both have exited; then collected.
+ */
+async function endPingPong(lids: number[]): Promise<void> {
+  const live = (lid: number): boolean => { const s = sys.lwp_snapshot().lwps.find((l) => l.lid === lid)?.state; return s !== undefined && s !== 'ZOMB'; };
+  const quietly = (f: () => void): void => { try { f(); } catch { /* gone */ } };
+  for (const lid of lids) quietly(() => sys.lwp_continue(lid));
+  const end = Date.now() + 10_000;
+  while (lids.some(live) && Date.now() < end) {
+    for (const lid of lids) quietly(() => sys.lwp_unpark(lid));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  for (const lid of lids) await cleanup(within(sys.lwp_wait_async(lid), 10_000, `ping-pong LWP ${lid}`), false);
+}
+
 for (const die of [false, true]) {
   test(`an LWP that slept 50 times keeps one spare sleeper, not in use; it goes back to the cache when the LWP ${die ? 'dies (its worker ends)' : 'exits'}`, async () => {
     const base = { inUse: inUse(), spares: spares(), raw: raw() };
     const sab = new SharedArrayBuffer(8);
     const a = new Int32Array(sab);
     const lid = sys.lwp_create({ module: fixtures, export: 'sleepsThenWaits', arg: { sab, n: 50, die } });
-    awaitWord(a, 0, 20_000, 'the LWP to finish its sleeps');
-    assert.equal(spares(), base.spares + 1, 'one spare kept by the LWP, whatever the number of sleeps');
-    assert.equal(raw(), base.raw + 1, 'fifty sleeps took one sleeper from the cache');
-    assert.equal(inUse(), base.inUse, 'the spare is not in use');
-    Atomics.store(a, 1, 1);
-    Atomics.notify(a, 1);
+    // Its wait (20 s) ends however the test ends: a failed assertion here
+    // left it waiting out its 20 s, and the file's next test behind it.
+    try {
+      awaitWord(a, 0, 20_000, 'the LWP to finish its sleeps');
+      assert.equal(spares(), base.spares + 1, 'one spare kept by the LWP, whatever the number of sleeps');
+      assert.equal(raw(), base.raw + 1, 'fifty sleeps took one sleeper from the cache');
+      assert.equal(inUse(), base.inUse, 'the spare is not in use');
+    } finally {
+      Atomics.store(a, 1, 1);
+      Atomics.notify(a, 1);
+    }
     await within(sys.lwp_wait_async(lid).catch(() => lid), 20_000, 'the LWP to be collected');
     assert.equal(spares(), base.spares, 'no spare left in the freed slot');
     assert.equal(raw(), base.raw, 'the spare is back in the cache');
@@ -64,9 +88,15 @@ test('park/unpark ping-pong between two LWPs (2000 rounds): every sleeper back o
   // peer then parked for ever: seen once in CI on a loaded machine).
   const l1 = sys.lwp_create({ module: fixtures, export: 'pingPong', arg: { peer: p2, rounds: 2000, first: true } }, sys.LWP_SUSPENDED);
   const l2 = sys.lwp_create({ module: fixtures, export: 'pingPong', arg: { peer: p1, rounds: 2000, first: false } });
-  assert.deepEqual([l1, l2], [p1, p2]);
-  sys.lwp_continue(l1);
-  await within(Promise.all([sys.lwp_wait_async(l1), sys.lwp_wait_async(l2)]), 60_000, 'the ping-pong to end');
+  let passed = false;
+  try {
+    assert.deepEqual([l1, l2], [p1, p2]);
+    sys.lwp_continue(l1);
+    await within(Promise.all([sys.lwp_wait_async(l1), sys.lwp_wait_async(l2)]), 60_000, 'the ping-pong to end');
+    passed = true;
+  } finally {
+    if (!passed) await endPingPong([l1, l2]);
+  }
   assert.equal(inUse(), base.inUse, 'in use as before');
   assert.equal(raw(), base.raw, 'nothing kept by the collected LWPs');
 });
