@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from 'ukern/sys';
-import { until, within } from './helpers.js';
+import { until, within, cleanup } from './helpers.js';
 
 const sigs = new URL('./fixtures/signals-pkg.js', import.meta.url);
 const { SIGUSR1, SIGUSR2, SIGRTMIN, SIGKILL, SIGSTOP, SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK, SIG_IGN, SIG_DFL, SA_RESTART } = sys;
@@ -16,6 +16,27 @@ const set_of = (...s: number[]): sys.sigset_t => { const t = sys.sigemptyset(); 
 const code = (f: () => unknown): string | undefined => { try { f(); } catch (e) { return (e as sys.SysError).code; } return undefined; };
 const noLwpsLeft = async (): Promise<void> => { await until(() => sys.lwp_snapshot().lwps.length === 1, 20_000, 'LWPs to exit'); };
 const reset = (...s: number[]): void => { for (const x of s) sys.sigaction(x, { sa_handler: SIG_DFL }); sys.sigprocmask(SIG_SETMASK, sys.sigemptyset()); };
+
+/*
+ * Several tests start an LWP that sleeps with no timeout (lwp_park,
+ * port_get, sigwaitinfo, lwp_wait) until the test lets it go; a failed
+ * assertion before that left it asleep, and the file ended at the runner's
+ * deadline, not at the failure. After a failure each test lets its LWPs go
+ * in finally: unparked, their port closed, or their sleep interrupted.
+ */
+const quietly = (f: () => void): void => { try { f(); } catch { /* gone already */ } };
+const alive = (lid: number): boolean => { const st = sys.lwp_snapshot().lwps.find((l) => l.lid === lid)?.state; return st !== undefined && st !== 'ZOMB'; };
+/** Interrupts (lwp_wakeup: EINTR) an LWP's sleeps, continued should it be suspended, until it has exited (bounded). */
+async function wakeUntilGone(lid: number): Promise<void> {
+  quietly(() => sys.lwp_continue(lid));
+  const end = Date.now() + 10_000;
+  while (alive(lid) && Date.now() < end) {
+    quietly(() => sys.lwp_wakeup(lid));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+/** Collects an LWP after a failure (its error dropped: the failure is reported). */
+const collectLeft = (lid: number): Promise<void> => cleanup(within(sys.lwp_wait_async(lid), 5000, `LWP ${lid}`), false);
 
 test('constants follow the host: NSIG 65, SIGRTMIN 34, SIGRTMAX 64', () => {
   assert.equal(sys.NSIG, 65);
@@ -118,14 +139,20 @@ test('an ignored signal another LWP blocks is kept, not discarded; once that LWP
   sys.sigprocmask(SIG_BLOCK, set_of(SIGUSR2));
   const sab = new SharedArrayBuffer(64), a = new Int32Array(sab);
   const lid = sys.lwp_create({ module: sigs, export: 'parksUntilUnparked', arg: { sab } }); // inherits the mask
-  sys.sigprocmask(SIG_SETMASK, sys.sigemptyset());
-  await until(() => Atomics.load(a, 7) === 1, 5000, 'the LWP to start');
+  let passed = false;
   const discarded = (): number => sys.kstat('sig')['sig.discarded']!;
-  const d0 = discarded();
-  sys.kill(process.pid, SIGUSR2);
-  assert.equal(discarded(), d0, 'blocked in another LWP: kept for it (it may sigwait for it)');
-  sys.lwp_unpark(lid);
-  await within(sys.lwp_wait_async(lid), 5000, 'the LWP to end');
+  try {
+    sys.sigprocmask(SIG_SETMASK, sys.sigemptyset());
+    await until(() => Atomics.load(a, 7) === 1, 5000, 'the LWP to start');
+    const d0 = discarded();
+    sys.kill(process.pid, SIGUSR2);
+    assert.equal(discarded(), d0, 'blocked in another LWP: kept for it (it may sigwait for it)');
+    sys.lwp_unpark(lid);
+    await within(sys.lwp_wait_async(lid), 5000, 'the LWP to end');
+    passed = true;
+  } finally {
+    if (!passed) { quietly(() => sys.lwp_unpark(lid)); await collectLeft(lid); }
+  }
   const d1 = discarded();
   sys.kill(process.pid, SIGUSR2);
   assert.equal(discarded(), d1 + 1, 'nobody blocks it now: discarded at once');
@@ -188,15 +215,23 @@ test('lwp_kill: the handler runs in the target LWP blocked in port_get, which th
   const sab = new SharedArrayBuffer(32);
   const a = new Int32Array(sab);
   const lid = sys.lwp_create({ module: sigs, export: 'handlerInPortGet', arg: { sab, port, signo: SIGUSR1 } });
-  await until(() => Atomics.load(a, 0) === 1, 5000, 'the LWP to install its handler');
-  await until(() => sys.lwp_snapshot().lwps.find((l) => l.lid === lid)?.state === 'SLEEP', 5000, 'the LWP to sleep');
-  sys.lwp_kill(lid, SIGUSR1);
-  await until(() => Atomics.load(a, 0) === 2, 5000, 'port_get to fail');
-  assert.deepEqual([a[1], a[2], a[3], a[4], a[5]], [SIGUSR1, lid, 1, 1, 2]);
-  assert.equal(code(() => sys.lwp_kill(lid + 1000, SIGUSR1)), 'ESRCH');
-  assert.equal(code(() => sys.lwp_kill(1, 65)), 'EINVAL');
-  assert.equal(sys.lwp_wait(lid), lid);
-  sys.close(port);
+  // The port closed however the test ends: after a failure, that ends the
+  // LWP's port_get (no timeout) with EBADF, and it is collected.
+  let passed = false;
+  try {
+    await until(() => Atomics.load(a, 0) === 1, 5000, 'the LWP to install its handler');
+    await until(() => sys.lwp_snapshot().lwps.find((l) => l.lid === lid)?.state === 'SLEEP', 5000, 'the LWP to sleep');
+    sys.lwp_kill(lid, SIGUSR1);
+    await until(() => Atomics.load(a, 0) === 2, 5000, 'port_get to fail');
+    assert.deepEqual([a[1], a[2], a[3], a[4], a[5]], [SIGUSR1, lid, 1, 1, 2]);
+    assert.equal(code(() => sys.lwp_kill(lid + 1000, SIGUSR1)), 'ESRCH');
+    assert.equal(code(() => sys.lwp_kill(1, 65)), 'EINVAL');
+    assert.equal(sys.lwp_wait(lid), lid);
+    passed = true;
+  } finally {
+    sys.close(port);
+    if (!passed) await collectLeft(lid);
+  }
   reset(SIGUSR1);
   await noLwpsLeft();
 });
@@ -207,11 +242,17 @@ test('a process-directed signal goes to the LWP in sigwaitinfo for it', async ()
   // As any program that accepts a signal with sigwait: blocked in every thread, so that
   // nobody else takes it, before the waiter sleeps or after.
   sys.sigprocmask(SIG_BLOCK, set_of(SIGUSR2));
-  sys.lwp_create({ module: sigs, export: 'waitsInfo', arg: { sab, signo: SIGUSR2 } }, sys.LWP_DETACHED);
-  await until(() => Atomics.load(a, 0) === 1, 5000, 'the LWP to block SIGUSR2');
-  sys.sigqueue(process.pid, SIGUSR2, 77);
-  await until(() => Atomics.load(a, 0) === 2, 5000, 'sigwaitinfo to return');
-  assert.deepEqual([a[1], a[2], a[3]], [SIGUSR2, sys.SI_QUEUE, 77]);
+  const lid = sys.lwp_create({ module: sigs, export: 'waitsInfo', arg: { sab, signo: SIGUSR2 } }, sys.LWP_DETACHED);
+  let passed = false;
+  try {
+    await until(() => Atomics.load(a, 0) === 1, 5000, 'the LWP to block SIGUSR2');
+    sys.sigqueue(process.pid, SIGUSR2, 77);
+    await until(() => Atomics.load(a, 0) === 2, 5000, 'sigwaitinfo to return');
+    assert.deepEqual([a[1], a[2], a[3]], [SIGUSR2, sys.SI_QUEUE, 77]);
+    passed = true;
+  } finally {
+    if (!passed) await wakeUntilGone(lid); // (its sigwaitinfo has no timeout; detached: freed as it exits)
+  }
   reset();
   await noLwpsLeft();
 });
@@ -233,22 +274,34 @@ for (const restart of [false, true]) {
     const sab = new SharedArrayBuffer(32);
     const a = new Int32Array(sab);
     const target = sys.lwp_create({ module: sigs, export: 'parksUntilUnparked', arg: { sab } });
-    await until(() => Atomics.load(a, 7) === 1, 5000, 'the target to start');
-    const waiter = sys.lwp_create({ module: sigs, export: 'waitsForLwp', arg: { sab, lid: target, signo: SIGUSR1, restart } }, sys.LWP_DETACHED);
-    await until(() => Atomics.load(a, 0) === 1 && sys.lwp_snapshot().lwps.find((l) => l.lid === waiter)?.state === 'SLEEP', 5000, 'the waiter to sleep');
-    sys.lwp_kill(waiter, SIGUSR1);
-    if (restart) {
-      await until(() => Atomics.load(a, 1) === 1, 5000, 'the handler');
-      await until(() => sys.lwp_snapshot().lwps.find((l) => l.lid === waiter)?.state === 'SLEEP', 5000, 'the wait to resume');
-      assert.equal(Atomics.load(a, 0), 1);
-      sys.lwp_unpark(target);
-      await until(() => Atomics.load(a, 0) === 2, 5000, 'lwp_wait to return');
-      assert.deepEqual([a[1], a[3], a[6]], [1, 0, target]);
-    } else {
-      await until(() => Atomics.load(a, 0) === 2, 5000, 'lwp_wait to fail');
-      assert.deepEqual([a[1], a[3]], [1, 1]);
-      sys.lwp_unpark(target);
-      sys.lwp_wait(target);
+    let waiter = 0, passed = false;
+    try {
+      await until(() => Atomics.load(a, 7) === 1, 5000, 'the target to start');
+      waiter = sys.lwp_create({ module: sigs, export: 'waitsForLwp', arg: { sab, lid: target, signo: SIGUSR1, restart } }, sys.LWP_DETACHED);
+      await until(() => Atomics.load(a, 0) === 1 && sys.lwp_snapshot().lwps.find((l) => l.lid === waiter)?.state === 'SLEEP', 5000, 'the waiter to sleep');
+      sys.lwp_kill(waiter, SIGUSR1);
+      if (restart) {
+        await until(() => Atomics.load(a, 1) === 1, 5000, 'the handler');
+        await until(() => sys.lwp_snapshot().lwps.find((l) => l.lid === waiter)?.state === 'SLEEP', 5000, 'the wait to resume');
+        assert.equal(Atomics.load(a, 0), 1);
+        sys.lwp_unpark(target);
+        await until(() => Atomics.load(a, 0) === 2, 5000, 'lwp_wait to return');
+        assert.deepEqual([a[1], a[3], a[6]], [1, 0, target]);
+      } else {
+        await until(() => Atomics.load(a, 0) === 2, 5000, 'lwp_wait to fail');
+        assert.deepEqual([a[1], a[3]], [1, 1]);
+        sys.lwp_unpark(target);
+        sys.lwp_wait(target);
+      }
+      passed = true;
+    } finally {
+      // The target's exit ends the waiter's lwp_wait (detached, it is freed
+      // as it exits); the target is collected here unless the waiter did.
+      if (!passed) {
+        quietly(() => sys.lwp_unpark(target));
+        if (waiter !== 0) await wakeUntilGone(waiter);
+        if (sys.lwp_snapshot().lwps.some((l) => l.lid === target)) await collectLeft(target);
+      }
     }
     reset(SIGUSR1);
     await noLwpsLeft();
@@ -420,21 +473,29 @@ test('signals for an LWP asleep in sigwaitinfo go to its own queue at once, the 
   const sab = new SharedArrayBuffer(64);
   const a = new Int32Array(sab);
   const lid = sys.lwp_create({ module: sigs, export: 'waitsInfoN', arg: { sab, signo: s, n: 3 } });
-  await until(() => sys.lwp_snapshot().lwps.some((l) => l.lid === lid && l.wmesg === 'sigwait'), 5000, 'the LWP to sleep in sigwaitinfo');
-  // Suspended in its sleep, it stays a waiter for s and takes nothing until continued.
-  sys.lwp_suspend(lid);
-  sys.sigqueue(process.pid, s, 1);
-  assert.equal(cache(), base, 'the first: in the waiter\'s inline siginfo');
-  // The wake-up reached a sleeper that must suspend: it suspends in its
-  // sleep, before it takes the signal (had it taken it and left its wait,
-  // the next two would go to the process). Waiting for the suspension makes
-  // that order certain; without the wait, the test raced the LWP's thread.
-  await until(() => sys.lwp_snapshot().lwps.some((l) => l.lid === lid && l.state === 'SUSPENDED'), 5000, 'the LWP to suspend');
-  sys.sigqueue(process.pid, s, 2); sys.sigqueue(process.pid, s, 3);
-  assert.equal(cache(), base + 2, 'the next two: entries behind it');
-  assert.ok(!sys.sigismember(sys.sigpending(), s), 'none pending on the process');
-  sys.lwp_continue(lid);
-  await within(sys.lwp_wait_async(lid), 5000, 'the LWP to take all three');
+  // After a failure its sigwaitinfo (no timeout; it may be suspended too) is
+  // interrupted until it exits, and it is collected.
+  let passed = false;
+  try {
+    await until(() => sys.lwp_snapshot().lwps.some((l) => l.lid === lid && l.wmesg === 'sigwait'), 5000, 'the LWP to sleep in sigwaitinfo');
+    // Suspended in its sleep, it stays a waiter for s and takes nothing until continued.
+    sys.lwp_suspend(lid);
+    sys.sigqueue(process.pid, s, 1);
+    assert.equal(cache(), base, 'the first: in the waiter\'s inline siginfo');
+    // The wake-up reached a sleeper that must suspend: it suspends in its
+    // sleep, before it takes the signal (had it taken it and left its wait,
+    // the next two would go to the process). Waiting for the suspension makes
+    // that order certain; without the wait, the test raced the LWP's thread.
+    await until(() => sys.lwp_snapshot().lwps.some((l) => l.lid === lid && l.state === 'SUSPENDED'), 5000, 'the LWP to suspend');
+    sys.sigqueue(process.pid, s, 2); sys.sigqueue(process.pid, s, 3);
+    assert.equal(cache(), base + 2, 'the next two: entries behind it');
+    assert.ok(!sys.sigismember(sys.sigpending(), s), 'none pending on the process');
+    sys.lwp_continue(lid);
+    await within(sys.lwp_wait_async(lid), 5000, 'the LWP to take all three');
+    passed = true;
+  } finally {
+    if (!passed) { await wakeUntilGone(lid); await collectLeft(lid); }
+  }
   assert.deepEqual([...a.subarray(1, 10)], [s, sys.SI_QUEUE, 1, s, sys.SI_QUEUE, 2, s, sys.SI_QUEUE, 3]);
   assert.equal(cache(), base);
   reset();
@@ -466,13 +527,19 @@ test('a signal whose only function handler was in an exited LWP goes back to SIG
   const sab = new SharedArrayBuffer(8);
   const a = new Int32Array(sab);
   const lid = sys.lwp_create({ module: sigs, export: 'catchesBlockedThenExits', arg: { sab, signos: [SIGWINCH, SIGCHLD] } });
-  await until(() => Atomics.load(a, 0) === 1, 5000, 'the LWP\'s handlers');
-  // Caught by a function of the LWP's thread, blocked everywhere: pending on the process.
-  sys.kill(process.pid, SIGWINCH);
-  assert.ok(sys.sigismember(sys.sigpending(), SIGWINCH));
-  assert.equal(cache(), base + 1);
-  sys.lwp_unpark(lid);
-  await within(sys.lwp_wait_async(lid), 5000, 'the LWP to exit');
+  let passed = false;
+  try {
+    await until(() => Atomics.load(a, 0) === 1, 5000, 'the LWP\'s handlers');
+    // Caught by a function of the LWP's thread, blocked everywhere: pending on the process.
+    sys.kill(process.pid, SIGWINCH);
+    assert.ok(sys.sigismember(sys.sigpending(), SIGWINCH));
+    assert.equal(cache(), base + 1);
+    sys.lwp_unpark(lid);
+    await within(sys.lwp_wait_async(lid), 5000, 'the LWP to exit');
+    passed = true;
+  } finally {
+    if (!passed) { quietly(() => sys.lwp_unpark(lid)); await collectLeft(lid); } // (it parks with no deadline)
+  }
   // Its SIGWINCH handler went with it: SIG_DFL, and the pending one discarded (SIGWINCH's default).
   assert.equal(sys.sigaction(SIGWINCH, null).sa_handler, SIG_DFL);
   assert.ok(!sys.sigismember(sys.sigpending(), SIGWINCH));
