@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as sys from 'ukern/sys';
 import { pipe } from './fixtures/osfd.js';
-import { until, within, seed } from './helpers.js';
+import { until, within, seed, cleanup } from './helpers.js';
 import { W_STOP, W_STATUS, W_WRITERS, MSG, type StressArg, type SharedArg } from './fixtures/portfd-lwp.js';
 
 const { port_create, port_associate, close, PORT_SOURCE_FD, POLLIN } = sys;
@@ -45,15 +45,33 @@ test('seeded stress: associations, dissociations, closes and readiness changes a
   const i32 = new Int32Array(sab);
   const arg = (id: number): StressArg => ({ sab, id, owners, writers, slots, ops, seed: s });
   const ownerLids = Array.from({ length: owners }, (_, id) => sys.lwp_create({ module: fixture, export: 'stressOwner', arg: arg(id) }));
-  await until(() => Atomics.load(i32, W_STATUS + 1) === owners || i32[W_STATUS] !== 0, 20_000, 'the owners to publish their pipes');
-  const writerLids = Array.from({ length: writers }, (_, id) => sys.lwp_create({ module: fixture, export: 'stressWriter', arg: arg(id) }));
-  await until(() => Atomics.load(i32, W_STATUS + 2) === owners || i32[W_STATUS] !== 0, 60_000, 'the owners to finish their steps');
-  Atomics.store(i32, W_STOP, 1);
-  Atomics.notify(i32, W_STOP);
-  for (const lid of writerLids) await within(sys.lwp_wait_async(lid), 20_000, 'a writer');
-  Atomics.store(i32, W_STOP, 2);
-  Atomics.notify(i32, W_STOP);
-  for (const lid of ownerLids) await within(sys.lwp_wait_async(lid), 30_000, 'an owner');
+  let writerLids: number[] = [], passed = false;
+  // The writers spin and the owners wait (no deadline) until told to stop:
+  // after a failure they are stopped and collected here, or the file ended
+  // at the runner's deadline instead of at the failure.
+  try {
+    await until(() => Atomics.load(i32, W_STATUS + 1) === owners || i32[W_STATUS] !== 0, 20_000, 'the owners to publish their pipes');
+    writerLids = Array.from({ length: writers }, (_, id) => sys.lwp_create({ module: fixture, export: 'stressWriter', arg: arg(id) }));
+    await until(() => Atomics.load(i32, W_STATUS + 2) === owners || i32[W_STATUS] !== 0, 60_000, 'the owners to finish their steps');
+    Atomics.store(i32, W_STOP, 1);
+    Atomics.notify(i32, W_STOP);
+    for (const lid of writerLids) await within(sys.lwp_wait_async(lid), 20_000, 'a writer');
+    Atomics.store(i32, W_STOP, 2);
+    Atomics.notify(i32, W_STOP);
+    for (const lid of ownerLids) await within(sys.lwp_wait_async(lid), 30_000, 'an owner');
+    passed = true;
+  } finally {
+    if (!passed) {
+      // (no writer started: the owners, waiting up to 20 s for them, go on at once)
+      if (writerLids.length === 0) { Atomics.store(i32, W_STATUS + 4, writers); Atomics.notify(i32, W_STATUS + 4); }
+      Atomics.store(i32, W_STOP, 1);
+      Atomics.notify(i32, W_STOP);
+      for (const lid of writerLids) await cleanup(within(sys.lwp_wait_async(lid), 10_000, 'a writer'), false);
+      Atomics.store(i32, W_STOP, 2);
+      Atomics.notify(i32, W_STOP);
+      for (const lid of ownerLids) await cleanup(within(sys.lwp_wait_async(lid), 30_000, 'an owner'), false);
+    }
+  }
   const msg = new TextDecoder().decode(new Uint8Array(sab, MSG * 4, 4096)).replace(/\0+$/, '');
   assert.equal(i32[W_STATUS], 0, msg);
   console.log(`delivered ${i32[W_STATUS + 3]} events; writers wrote ${i32[W_WRITERS]} bytes; portfd stale: ${kst('portfd', 'stale')}`);
@@ -79,10 +97,26 @@ async function shared_stress(hot: boolean): Promise<void> {
   const arg = (id: number): SharedArg => ({ sab, port, slots, ops, seed: s, id, hot });
   const gl = Array.from({ length: getters }, (_, id) => sys.lwp_create({ module: fixture, export: 'sharedGetter', arg: arg(id + 1) }));
   const ol = sys.lwp_create({ module: fixture, export: 'sharedOwner', arg: arg(0) });
-  for (const lid of gl) await within(sys.lwp_wait_async(lid), 60_000, 'a getter');
-  Atomics.store(i32, 0, 2);
-  Atomics.notify(i32, 0);
-  await within(sys.lwp_wait_async(ol), 20_000, 'the owner');
+  // The owner waits (no deadline) for the getters to be done: after a
+  // failure the getters are told to stop (word 1, as a failed getter does),
+  // the owner let go once it has finished its steps, and all collected.
+  let passed = false;
+  try {
+    for (const lid of gl) await within(sys.lwp_wait_async(lid), 60_000, 'a getter');
+    Atomics.store(i32, 0, 2);
+    Atomics.notify(i32, 0);
+    await within(sys.lwp_wait_async(ol), 20_000, 'the owner');
+    passed = true;
+  } finally {
+    if (!passed) {
+      Atomics.store(i32, 1, 1);
+      for (const lid of gl) await cleanup(within(sys.lwp_wait_async(lid), 10_000, 'a getter'), false);
+      await cleanup(until(() => Atomics.load(i32, 0) !== 0, 20_000, 'the owner to finish its steps'), false);
+      Atomics.store(i32, 0, 2);
+      Atomics.notify(i32, 0);
+      await cleanup(within(sys.lwp_wait_async(ol), 20_000, 'the owner'), false);
+    }
+  }
   const msg = new TextDecoder().decode(new Uint8Array(sab, MSG * 4, 4096)).replace(/\0+$/, '');
   assert.equal(i32[W_STATUS], 0, msg);
   console.log(`delivered ${i32[2]} events to ${getters} getters`);
