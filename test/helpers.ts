@@ -29,6 +29,37 @@ export async function cleanup(p: Promise<unknown>, passed: boolean): Promise<voi
   if (passed) await p; else await p.catch(() => { /* the test's failure is reported */ });
 }
 
+/** The LWP calls letLwpsGo makes, of either kernel instance (the compiled tree's or the package's). */
+interface LwpCalls {
+  lwp_snapshot(): { lwps: { lid: number; state: string }[] };
+  lwp_continue(lid: number): void;
+  lwp_unpark(lid: number): void;
+  lwp_wakeup(lid: number): void;
+  lwp_wait_async(lid: number): Promise<number>;
+}
+
+/**
+ * A test file's last resort (an `after` hook), for LWPs that a failed test
+ * left asleep in the kernel with no timeout (lwp_park, port_get, kevent,
+ * sigwaitinfo, lwp_wait) or suspended, which kept the file running until
+ * the runner's deadline instead of ending it at the failure: every LWP but
+ * LWP 1 still there is continued, unparked and woken (lwp_wakeup: EINTR)
+ * until it has exited (at most `ms`), then collected. Errors are dropped
+ * (the failure is what is reported). After a passing run there is none
+ * left, and this does nothing. It cannot end an LWP that waits outside the
+ * kernel (Atomics.wait, a spin): the test lets those go itself.
+ */
+export async function letLwpsGo(sys: LwpCalls, ms = 10_000): Promise<void> {
+  const quietly = (f: () => void): void => { try { f(); } catch { /* gone, or not asleep */ } };
+  const left = (): { lid: number; state: string }[] => sys.lwp_snapshot().lwps.filter((l) => l.lid !== 1);
+  const end = Date.now() + ms;
+  for (let live = left().filter((l) => l.state !== 'ZOMB'); live.length > 0 && Date.now() < end; live = left().filter((l) => l.state !== 'ZOMB')) {
+    for (const l of live) { quietly(() => sys.lwp_continue(l.lid)); quietly(() => sys.lwp_unpark(l.lid)); quietly(() => sys.lwp_wakeup(l.lid)); }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  for (const l of left()) await cleanup(within(sys.lwp_wait_async(l.lid), 2000, `LWP ${l.lid}`), false);
+}
+
 /** Runs a scenario module in a fresh Node process (its own kernel); returns status and output. */
 export function scenario(name: string, args: string[] = [], timeoutMs = 30000): { status: number | null; stdout: string; stderr: string; signal: NodeJS.Signals | null } {
   const file = fileURLToPath(new URL(`./scenarios/${name}.js`, import.meta.url));
