@@ -14,10 +14,17 @@
  * Y's outcome, or its sleep in lwp_wait, is observed; a Y found asleep is
  * woken (EINTR) to end the test.
  */
-import { test } from 'node:test';
+import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from 'ukern/sys';
-import { until, within } from './helpers.js';
+import { until, within, letLwpsGo } from './helpers.js';
+
+// Y, Z and W park (and Y sleeps in lwp_wait) with no deadline until cycle()
+// lets them go; a failure first left them there, and the file ended at the
+// runner's deadline, not at the failure: what a test left is woken and
+// collected after it (nothing, after a test that passed). Y's start word
+// (it waits for it outside the kernel) is set in cycle()'s finally.
+afterEach(() => letLwpsGo(sys));
 
 const sysUrl = import.meta.resolve('ukern/sys'); // (the LWPs' kernel is this thread's module instance)
 const body = `import * as sys from ${JSON.stringify(sysUrl)};
@@ -41,21 +48,25 @@ async function cycle(order: 'y-first' | 'y-only' | 'y-last'): Promise<string> {
   const y = sys.lwp_create({ module: mod, export: 'waitsForMain', arg: { sab, main } });
   const z = sys.lwp_create({ module: mod, export: 'parked' });
   const w = sys.lwp_create({ module: mod, export: 'parked' });
-  const targets = order === 'y-first' ? [y, z] : order === 'y-only' ? [y] : [z, y];
-  const waits = targets.map((t) => sys.lwp_wait_async(t));
-  Atomics.store(a, 1, 1); Atomics.notify(a, 1);
-  const ySleeps = (): boolean => { const l = sys.lwp_snapshot().lwps.find((x) => x.lid === y); return l?.state === 'SLEEP' && l.wmesg === 'lwpwait'; };
-  await until(() => Atomics.load(a, 0) !== 0 || ySleeps(), 10_000, 'Y to fail or sleep in lwp_wait');
-  if (Atomics.load(a, 0) === 0) {
-    sys.lwp_wakeup(y);
-    await until(() => Atomics.load(a, 0) !== 0, 10_000, 'Y woken');
+  try {
+    const targets = order === 'y-first' ? [y, z] : order === 'y-only' ? [y] : [z, y];
+    const waits = targets.map((t) => sys.lwp_wait_async(t));
+    Atomics.store(a, 1, 1); Atomics.notify(a, 1);
+    const ySleeps = (): boolean => { const l = sys.lwp_snapshot().lwps.find((x) => x.lid === y); return l?.state === 'SLEEP' && l.wmesg === 'lwpwait'; };
+    await until(() => Atomics.load(a, 0) !== 0 || ySleeps(), 10_000, 'Y to fail or sleep in lwp_wait');
+    if (Atomics.load(a, 0) === 0) {
+      sys.lwp_wakeup(y);
+      await until(() => Atomics.load(a, 0) !== 0, 10_000, 'Y woken');
+    }
+    const got = OUTCOME[Atomics.load(a, 0)]!;
+    for (const t of [y, z, w]) sys.lwp_unpark(t, 5);
+    assert.deepEqual((await within(Promise.all(waits), 10_000, 'the async waits')).sort(), targets.slice().sort());
+    if (!targets.includes(z)) sys.lwp_wait(z);
+    sys.lwp_wait(w);
+    return got;
+  } finally {
+    Atomics.store(a, 1, 1); Atomics.notify(a, 1); // (set twice: harmless)
   }
-  const got = OUTCOME[Atomics.load(a, 0)]!;
-  for (const t of [y, z, w]) sys.lwp_unpark(t, 5);
-  assert.deepEqual((await within(Promise.all(waits), 10_000, 'the async waits')).sort(), targets.slice().sort());
-  if (!targets.includes(z)) sys.lwp_wait(z);
-  sys.lwp_wait(w);
-  return got;
 }
 
 test('control: LWP 1 has one lwp_wait_async pending, for Y; Y\'s lwp_wait(1) fails with EDEADLK', async () => {
