@@ -6,13 +6,13 @@
  * this module; tests run only in the main thread.
  */
 import { isMainThread } from 'node:worker_threads';
-import { test } from 'node:test';
+import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 // The package's one entry under the names of the subsystems this file calls (the same module).
 import * as ports from 'ukern/sys';
 import * as lwp from 'ukern/sys';
 import { close, SysError, kstat as kstat_snapshot } from 'ukern/sys';
-import { within, until, seed as getSeed, rng } from './helpers.js';
+import { within, until, seed as getSeed, rng, letLwpsGo } from './helpers.js';
 
 const SELF = new URL(import.meta.url);
 const CODES = ['OK', 'EBADFD', 'EBADF', 'EINTR', 'ETIME', 'ALERT', 'OTHER'];
@@ -78,6 +78,13 @@ const code = (c: string) => (e: unknown) => e instanceof SysError && e.code === 
 const waiters = () => kstat_snapshot('port')['port.waiters']!;
 
 if (isMainThread) {
+  // These LWPs block in port_get/port_getn with no timeout until their
+  // event, an alert or a close; a test that failed first left them there,
+  // and the file ended at the runner's deadline, not at the failure: what a
+  // test left is woken (EINTR) and collected after it (nothing, after a
+  // test that passed).
+  afterEach(() => letLwpsGo(lwp));
+
   test('LWPs blocked in port_getn are served fewest-events-first', async () => {
     const p = ports.port_create();
     const sab = new SharedArrayBuffer(64);
