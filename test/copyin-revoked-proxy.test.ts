@@ -66,6 +66,8 @@ test('sys layer: a revoked Proxy as an object argument is EFAULT', async () => {
     ['sigprocmask set', () => sys.sigprocmask(sys.SIG_BLOCK, R())],
     ['sigaction act', () => sys.sigaction(17, R())],
     ['sigaction act.sa_handler.module', () => sys.sigaction(17, { sa_handler: { module: R(), export: 'h' } } as never)],
+    ['sigaction act.sa_handler, a revoked function', () => sys.sigaction(17, { sa_handler: revoked(() => undefined) } as never)],
+    ['timer_create sigev_notify_function, a revoked function', () => sys.timer_create(sys.CLOCK_MONOTONIC, { sigev_notify: sys.SIGEV_THREAD, sigev_notify_function: revoked(() => undefined) } as sys.sigevent)],
     ['sigtimedwait set', () => sys.sigtimedwait(R(), ZERO)],
     ['sigtimedwait timeout', () => sys.sigtimedwait(sys.sigemptyset(), R())],
     ['sigaddset', () => sys.sigaddset(R(), 1)],

@@ -7,7 +7,7 @@
 import { I32 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { fail } from '../kern/errno.js';
-import { copyin_int, copyin_i32, copyin_user, copyin_fields, arg_type, copyin_fault } from '../kern/copyin.js';
+import { copyin_int, copyin_i32, copyin_user, copyin_fields, arg_type, copyin_fault, copyin_revoked } from '../kern/copyin.js';
 import { sysenter } from '../kern/sysent.js';
 import { on_boot } from '../kern/boot.js';
 import { on_lwp_create, on_lwp_exit, proc_set_main_exit_hook } from '../kern/proc.js';
@@ -128,6 +128,8 @@ function copyin_act(act: unknown): NewAct {
   }
   if (typeof h === 'function') {
     if (h === foreign_handler) fail('EINVAL', 'sigaction', 'the handler belongs to another thread');
+    // A revoked Proxy of a function is a function to typeof, and fails only when called: when the signal comes.
+    if (copyin_revoked(h)) fail('EFAULT', 'sigaction', 'act.sa_handler is a revoked Proxy (it cannot be called)');
     return { kind: SK_FUNC, fn: h as sighandler_t, flags, m0, m1 };
   }
   if (h === null || typeof h !== 'object') arg_type('sigaction', 'act.sa_handler must be SIG_DFL, SIG_IGN, a function or { module, export }');

@@ -7,7 +7,7 @@
  * sigev_notify_kqueue) only where the caller takes it (AIO).
  */
 import { fail } from '../kern/errno.js';
-import { copyin_i32, copyin_user, arg_type, copyin_check, copyin_struct, type StructCopier } from '../kern/copyin.js';
+import { copyin_i32, copyin_user, arg_type, copyin_check, copyin_struct, copyin_revoked, type StructCopier } from '../kern/copyin.js';
 import { SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, SIGEV_KEVENT } from './consts.js';
 import { NSIG } from '../signals/consts.js'; // one signal range for the whole kernel
 
@@ -42,6 +42,8 @@ export function copyin_sigevent(v: unknown, what: string, syscall: string, keven
       break;
     case SIGEV_THREAD:
       if (typeof f0 !== 'function') arg_type(S, 'SIGEV_THREAD needs sigev_notify_function');
+      // A revoked Proxy of a function is a function to typeof, and fails only when called: at the first expiry, in another thread.
+      if (copyin_revoked(f0)) fail('EFAULT', S, 'sigev_notify_function is a revoked Proxy (it cannot be called)');
       ev.fn = f0 as (v: number) => void;
       break;
     case SIGEV_PORT: {
