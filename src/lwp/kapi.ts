@@ -9,4 +9,4 @@
 export { kthread_start, kthread_run, type KthreadClaim } from './kthread.js';
 export { lwp_post_userret, lwp_nudge } from './ops.js';
 export { lwp_signal_post, LSP_WOKEN, lwp_signal_clear, lwp_signal_set, lwp_signal_flagged, lwp_view, lwp_is_live, lwp_live_handle, lwp_sleeps_interruptibly, LWPV_NONE, LWPV_RUNNING, LWPV_SLEEPING } from './sig.js';
-export { module_href } from './module-href.js';
+export { copyin_module_href } from './module-href.js';

@@ -7,6 +7,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
+import { copyin_fault, arg_type } from '../kern/copyin.js';
 
 /** URL's own href getter: a URL's text read from its internal state, never through the object. */
 const urlHref = Object.getOwnPropertyDescriptor(URL.prototype, 'href')!.get! as (this: unknown) => unknown;
@@ -27,4 +28,16 @@ export function module_href(m: unknown): string | undefined {
   if (isAbsolute(m)) return pathToFileURL(m).href;
   if (m.startsWith('./') || m.startsWith('../')) return pathToFileURL(resolve(m)).href;
   return m;
+}
+
+/**
+ * module_href of a call's argument `what`, read as copy-in reads: a
+ * revoked Proxy (its `instanceof URL` throws) is copyin_fault's (EFAULT, or
+ * ERR_INVALID_ARG_VALUE in the class layer: `cls`), a value that is neither
+ * a string nor a URL an argument error.
+ */
+export function copyin_module_href(m: unknown, what: string, syscall: string, cls = false): string {
+  let h: string | undefined;
+  try { h = module_href(m); } catch (e) { copyin_fault(e, m, what, syscall, cls); }
+  return h ?? arg_type(syscall, `${what} must be a string or URL`);
 }

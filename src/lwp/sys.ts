@@ -9,7 +9,7 @@ import { I32 } from '../kern/kmem.js';
 import { cur, panicked, H_PROC_EXIT, H_EXIT_STATUS, H_MAIN_LWP, PANIC_STATUS } from '../kern/hdr.js';
 import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { fail, fail_status, type ErrnoCode } from '../kern/errno.js';
-import { copyin_int, copyin_user, copyin_fields, copyin_ints, copyin_timespec, copyin_deadline, copyin_check, arg_type, copyin_async_options, copyin_fault, type AsyncOptions } from '../kern/copyin.js';
+import { copyin_int, copyin_user, copyin_fields, copyin_ints, copyin_timespec, copyin_deadline, copyin_check, arg_type, copyin_async_options, type AsyncOptions } from '../kern/copyin.js';
 import { panic_check, panic_status_at_exit } from '../kern/panic.js';
 import { real_now, mono_now, ts_to_ns, type Timespec } from '../kern/time.js';
 import { sysenter, sysent_sigintr } from '../kern/sysent.js';
@@ -30,7 +30,7 @@ import {
 import { park, park_sync, unpark_one, count_targeted, count_broadcast, LWP_UNPARK_MAX } from './park.js';
 import { lwp_pool_post_create } from './create.js';
 import { LwpExit, exited_self } from './exit.js';
-import { module_href } from './module-href.js';
+import { copyin_module_href } from './module-href.js';
 import { diag_publish, dc_lwp_create } from '../kern/diag.js';
 
 /** lwp_create flags (NetBSD values). */
@@ -59,12 +59,6 @@ on_boot(() => {
   panic_status_at_exit();
 });
 
-function start_module_href(m: unknown): string {
-  let h: string | undefined;
-  try { h = module_href(m); } catch (e) { copyin_fault(e, m, 'start.module', 'lwp_create'); }
-  return h ?? arg_type('lwp_create', 'start.module must be a string or URL');
-}
-
 /**
  * Copies in start.arg: its structured clone, made here, on entry. The clone
  * reads the user's object (its getters run), and the post to the LWP's
@@ -91,7 +85,7 @@ export function lwp_create(start: LwpStart, flags = 0): number {
   sysenter();
   // Copy-in: each field of start read once, before any lock.
   const st = copyin_fields(start, ['module', 'export', 'arg'], 'start', 'lwp_create');
-  const module = start_module_href(st.module);
+  const module = copyin_module_href(st.module, 'start.module', 'lwp_create');
   const exp = st.export ?? 'default';
   if (typeof exp !== 'string') arg_type('lwp_create', 'start.export must be a string');
   const f = copyin_int(flags, 'flags', 'lwp_create');

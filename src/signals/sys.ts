@@ -7,13 +7,13 @@
 import { I32 } from '../kern/kmem.js';
 import { cur } from '../kern/hdr.js';
 import { fail } from '../kern/errno.js';
-import { copyin_int, copyin_i32, copyin_user, copyin_fields, arg_type, copyin_fault, copyin_revoked } from '../kern/copyin.js';
+import { copyin_int, copyin_i32, copyin_user, copyin_fields, arg_type, copyin_revoked } from '../kern/copyin.js';
 import { sysenter } from '../kern/sysent.js';
 import { on_boot } from '../kern/boot.js';
 import { on_lwp_create, on_lwp_exit, proc_set_main_exit_hook } from '../kern/proc.js';
 import { sysent_set_signal_hooks } from '../kern/sysent.js';
 import { is_main_thread } from '../kern/host.js';
-import { lwp_is_live, lwp_live_handle, module_href } from '../lwp/kapi.js';
+import { lwp_is_live, lwp_live_handle, copyin_module_href } from '../lwp/kapi.js';
 import {
   SIGKILL, SIGSTOP, SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK, SIG_DFL, SIG_IGN, SA_KNOWN, SI_USER, SI_QUEUE,
 } from './consts.js';
@@ -134,9 +134,7 @@ function copyin_act(act: unknown): NewAct {
   }
   if (h === null || typeof h !== 'object') arg_type('sigaction', 'act.sa_handler must be SIG_DFL, SIG_IGN, a function or { module, export }');
   const m = copyin_fields(h, ['module', 'export'], 'act.sa_handler', 'sigaction');
-  let href: string | undefined;
-  try { href = module_href(m.module); } catch (e) { copyin_fault(e, m.module, 'act.sa_handler.module', 'sigaction'); }
-  href ??= arg_type('sigaction', 'act.sa_handler.module must be a string or URL');
+  const href = copyin_module_href(m.module, 'act.sa_handler.module', 'sigaction');
   const exp = m.export ?? 'default';
   if (typeof exp !== 'string') arg_type('sigaction', 'act.sa_handler.export must be a string');
   load_module_handler(href, exp); // fails here, in the caller, if it cannot be loaded

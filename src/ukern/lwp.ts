@@ -12,7 +12,7 @@ import {
   lwp_unpark, lwp_park, lwp_park_async, lwp_self, lwp_kill, LWP_DETACHED, LWP_SUSPENDED, type LwpStart,
   SysError,
 } from '../sys/index.js';
-import { arg_type, module_href, AbortError, copyin_fields, copyin_fault, lwp_wait_timed, lwp_ref } from '../sys/ext.js';
+import { arg_type, copyin_module_href, AbortError, copyin_fields, lwp_wait_timed, lwp_ref } from '../sys/ext.js';
 import { Refs } from './refs.js';
 import { int_arg, num_arg, bool_opt, signal_opt, INT32_MAX } from './args.js';
 import { wait_options, abort_check, realtime_deadline, timeout_signal, timeout_timespec, type WaitOptions } from './waitopts.js';
@@ -94,10 +94,7 @@ export class Lwp<T = unknown> implements Disposable {
     const signal = signal_opt(o.signal, 'options.signal', 'Lwp.create');
     const ref = bool_opt(o.ref, 'options.ref', 'Lwp.create') !== false;
     const st = copyin_fields(start, ['module', 'export', 'arg'], 'start', 'Lwp.create');
-    let href: string | undefined;
-    // (Its instanceof URL throws at a revoked Proxy: an argument error, not V8's codeless TypeError.)
-    try { href = module_href(st.module); } catch (e) { copyin_fault(e, st.module, 'start.module', 'Lwp.create', true); }
-    const module = href ?? arg_type('Lwp.create', 'start.module must be a string or URL');
+    const module = copyin_module_href(st.module, 'start.module', 'Lwp.create', true);
     const exp = st.export ?? 'default';
     if (typeof exp !== 'string') arg_type('Lwp.create', 'start.export must be a string');
     if (signal?.aborted) throw new AbortError(signal.reason);
