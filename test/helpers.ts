@@ -21,6 +21,15 @@ export async function within<T>(p: Promise<T>, ms: number, what: string): Promis
 }
 
 /**
+ * `within`, and when it times out, `release()` (what lets the awaited thing
+ * end: an event for a blocked getter, then its collection) before the
+ * timeout's error is thrown.
+ */
+export async function within_or_release<T>(p: Promise<T>, ms: number, what: string, release: () => Promise<unknown>): Promise<T> {
+  try { return await within(p, ms, what); } catch (e) { await release(); throw e; }
+}
+
+/**
  * A test's cleanup in `finally` (an LWP let go and collected): awaits `p`;
  * after a failure (`passed` false) its own error is dropped, so that the
  * failure, not the cleanup, is what the test reports.

@@ -24,7 +24,8 @@ import * as ports from '../src/ports/sys.js';
 import * as lwp from '../src/lwp/sys.js';
 import { I32 } from '../src/kern/kmem.js';
 import { cur } from '../src/kern/hdr.js';
-import { mutex_enter, mutex_exit, mutex_set_sleep_hook } from '../src/kern/mutex.js';
+import { mutex_set_sleep_hook } from '../src/kern/mutex.js';
+import { hold_until_sleeper } from './fixtures/dies-on-lock.js';
 import { boot } from '../src/kern/boot.js';
 import { fd_get, DTYPE_PORT } from '../src/kern/fdtab.js';
 import { close } from '../src/kern/sys.js';
@@ -33,7 +34,7 @@ import { LN_CTL, LN_WANT } from '../src/ports/lane-locked.js';
 import { port_post_value, port_post_many, msg_inbox_pick, PORT_SOURCE_MSG } from '../src/ports/msg-sys.js';
 import { msg_encode_many } from '../src/ports/msg-codec.js';
 import { stats } from '../src/index.js';
-import { until, within } from './helpers.js';
+import { until, within, within_or_release } from './helpers.js';
 import { gauges, assertArenaEmpty } from './msg-helpers.js';
 
 const SELF = new URL(import.meta.url);
@@ -90,17 +91,7 @@ async function posterDiesOn(p: number, first: boolean, how: How, ready: () => bo
   try {
     await until(() => Atomics.load(s, 1) === 1, 10_000, 'the poster started');
     await until(ready, 10_000, 'the test\'s getter in place');
-    mutex_enter(port_lock(h));
-    let waiting = false;
-    try {
-      Atomics.store(s, 0, 1); Atomics.notify(s, 0);
-      // s[3]: the poster itself is going to sleep on the lock.
-      const end = Date.now() + 10_000;
-      while (!(waiting = Atomics.load(s, 3) === 1) && Date.now() < end) Atomics.wait(s, 3, 0, 1);
-    } finally {
-      mutex_exit(port_lock(h));
-    }
-    assert.ok(waiting, 'the poster went to sleep on the port lock in its post');
+    assert.ok(hold_until_sleeper(port_lock(h), s), 'the poster went to sleep on the port lock in its post');
   } finally {
     Atomics.store(s, 0, 1); Atomics.notify(s, 0); // never left waiting
     await within(lwp.lwp_wait_async(w).catch(() => 0), 10_000, 'the poster reaped');
@@ -143,13 +134,10 @@ if (isMainThread) {
       const ln = I32[h + P.lane]!;
       return ln !== 0 && (Atomics.load(I32, ln + LN_CTL) & LN_WANT) !== 0;
     });
-    try {
-      await within(lwp.lwp_wait_async(g), 5000, 'the getter woken for the published message');
-    } catch (e) {
+    await within_or_release(lwp.lwp_wait_async(g), 5000, 'the getter woken for the published message', () => {
       ports.port_send(p, 1, 99); // let it go
-      await lwp.lwp_wait_async(g);
-      throw e;
-    }
+      return lwp.lwp_wait_async(g);
+    });
     assert.equal(o[0], 4242, 'the getter got the dead poster\'s message');
     assertArenaEmpty('after');
     assert.equal(reaped() - reaped0, 0, 'kstat msg.reaped: nothing was in flight');

@@ -23,12 +23,13 @@ import * as kq from '../src/kqueue/sys.js';
 import { close } from '../src/kern/sys.js';
 import { I32 } from '../src/kern/kmem.js';
 import { cur } from '../src/kern/hdr.js';
-import { mutex_enter, mutex_exit, mutex_set_sleep_hook } from '../src/kern/mutex.js';
+import { mutex_set_sleep_hook } from '../src/kern/mutex.js';
+import { hold_until_sleeper } from './fixtures/dies-on-lock.js';
 import { boot } from '../src/kern/boot.js';
 import { fd_get, fd_file, FF, DTYPE_PORT } from '../src/kern/fdtab.js';
 import { P, port_lock } from '../src/ports/mem.js';
 import { LN_CTL, LN_WANT, LN_ROOMWAIT } from '../src/ports/lane-locked.js';
-import { until, within } from './helpers.js';
+import { until, within, within_or_release } from './helpers.js';
 
 const SELF = new URL(import.meta.url);
 // No adaptive spin: a getter that has published what it wants is asleep,
@@ -82,17 +83,7 @@ async function diesOn(s: Int32Array, p: number, ready: () => boolean, lockOf: ()
   await until(() => Atomics.load(s, 1) === 1, 10_000, 'the owner\'s first send');
   assert.deepEqual(ports.port_getn(p, 1, 1, ZERO).map((e) => e.portev_user), [1]);
   await until(ready, 10_000, 'the test\'s watcher or getter in place');
-  const lk = lockOf();
-  mutex_enter(lk);
-  let waiting = false;
-  try {
-    Atomics.store(s, 0, 1); Atomics.notify(s, 0);
-    // s[3]: the owner itself is going to sleep on the lock (the waiters bit alone could be a getter's).
-    const end = Date.now() + 10_000;
-    while (!(waiting = Atomics.load(s, 3) === 1) && Date.now() < end) Atomics.wait(s, 3, 0, 1);
-  } finally {
-    mutex_exit(lk);
-  }
+  const waiting = hold_until_sleeper(lockOf(), s);
   assert.ok(waiting, 'the owner published its event and went to sleep on the lock');
 }
 
@@ -109,13 +100,10 @@ if (isMainThread) {
       return ln !== 0 && (Atomics.load(I32, ln + LN_CTL) & LN_WANT) !== 0;
     }, () => port_lock(h));
     const ln = I32[h + P.lane]!;
-    try {
-      await within(lwp.lwp_wait_async(g), 3000, 'the getter woken for the published event');
-    } catch (e) {
+    await within_or_release(lwp.lwp_wait_async(g), 3000, 'the getter woken for the published event', () => {
       ports.port_send(p, 1, 99); // let it go
-      await lwp.lwp_wait_async(g);
-      throw e;
-    }
+      return lwp.lwp_wait_async(g);
+    });
     assert.equal(o[0], 2, 'the getter got the dead owner\'s event');
     assert.equal(Atomics.load(I32, ln + LN_ROOMWAIT), 0);
     close(p);
