@@ -58,6 +58,12 @@ test('Timer: leaving for await early disarms it; expiries carry their time; bad 
   t.close();
   assert.throws(() => new Timer({ delay: '1' as unknown as number }), (e: unknown) => (e as { code?: string }).code === 'ERR_INVALID_ARG_TYPE');
   assert.throws(() => new Timer({ delay: -1 }), (e: unknown) => (e as { code?: string }).code === 'ERR_OUT_OF_RANGE');
+  // The error names the option and the call: a missing delay said only "a time in ms must be a number".
+  assert.throws(() => new Timer({ interval: 5 } as unknown as { delay: number }), { code: 'ERR_INVALID_ARG_TYPE', message: 'Timer: options.delay must be a number of ms, got undefined' });
+  {
+    using s = new Timer({ delay: 1000 });
+    assert.throws(() => s.set({ delay: 1, interval: NaN }), { code: 'ERR_OUT_OF_RANGE', message: 'Timer.set: options.interval must be a non-negative finite number of ms, got NaN' });
+  }
   assert.throws(() => new Timer({ delay: 1, signal: AbortSignal.abort('x') }), (e: unknown) => (e as Error).name === 'AbortError' && (e as Error).cause === 'x');
   { using u = new Timer({ delay: 1000 }); assert.equal(u.closed, false); }
 });

@@ -43,9 +43,10 @@ export interface TimerOptions {
  */
 export interface TimerExpiry { expirations: number; overrun: number; time: number }
 
-function msToTs(ms: unknown): Timespec {
-  if (typeof ms !== 'number') arg_type('Timer', `a time in ms must be a number, got ${typeof ms}`);
-  if (!Number.isFinite(ms) || ms < 0) throw new ArgRangeError('Timer', `${ms} ms is not a non-negative finite time`);
+/** A time option in ms (`name`: which one, for the error) as a timespec. */
+function msToTs(ms: unknown, name: string, where: string): Timespec {
+  if (typeof ms !== 'number') arg_type(where, `${name} must be a number of ms, got ${typeof ms}`);
+  if (!Number.isFinite(ms) || ms < 0) throw new ArgRangeError(where, `${name} must be a non-negative finite number of ms, got ${ms}`);
   return ms_to_ts(ms);
 }
 
@@ -84,7 +85,7 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
     if (o.ref === false) this.unref();
     this.#once = !(o.interval !== undefined && o.interval > 0);
     try {
-      this.set(o);
+      this.#set(o, 'Timer');
     } catch (e) {
       timer_delete(this.id);
       if (o.ref === false) thread_notify_ref(this.#notify, true); // forget it, as close() does
@@ -104,11 +105,14 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
   }
 
   /** Re-arms (or with delay 0 and not absolute, disarms) the timer; returns the previous setting. */
-  set(o: Pick<TimerOptions, 'delay' | 'interval' | 'absolute'>): Itimerspec {
+  set(o: Pick<TimerOptions, 'delay' | 'interval' | 'absolute'>): Itimerspec { return this.#set(o, 'Timer.set'); }
+
+  /** set(), its errors naming `where` (the constructor's are the Timer's). */
+  #set(o: Pick<TimerOptions, 'delay' | 'interval' | 'absolute'>, where: string): Itimerspec {
     // Each read once (copy-in); not an object is ERR_INVALID_ARG_TYPE, not a TypeError without a code.
-    const r = copyin_fields(o, ['delay', 'interval', 'absolute'], 'options', 'Timer.set');
-    const delay = r.delay, interval = r.interval as number | undefined, absolute = bool_opt(r.absolute, 'options.absolute', 'Timer.set') === true;
-    const value: Itimerspec = { it_value: msToTs(delay), it_interval: msToTs(interval ?? 0) };
+    const r = copyin_fields(o, ['delay', 'interval', 'absolute'], 'options', where);
+    const delay = r.delay, interval = r.interval as number | undefined, absolute = bool_opt(r.absolute, 'options.absolute', where) === true;
+    const value: Itimerspec = { it_value: msToTs(delay, 'options.delay', where), it_interval: msToTs(interval ?? 0, 'options.interval', where) };
     if (absolute && value.it_value.tv_sec === 0 && value.it_value.tv_nsec === 0) value.it_value.tv_nsec = 1;
     this.#once = !(interval !== undefined && interval > 0);
     this.#delivered = 0;
