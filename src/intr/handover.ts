@@ -197,7 +197,9 @@ function hwait_arm_sync(): void {
  * the intr thread serves instead of a host wait on the set: an async
  * kevent or port_get (the event loop's), a blocking one that waits
  * elsewhere (a port's descriptor wait, a deadline-aware wait), a port
- * with several descriptors. So a linger lasts only while none of those
+ * with several descriptors, a kqueue that watches a kqueue or port with
+ * OS sources (kqueue/kern.ts kq_hostfed: the inner object's events are
+ * dispatched by whoever takes the set). So a linger lasts only while none of those
  * sleeps: each is marked (sq_set_served: counted kernel-wide until its
  * sleeper is freed) and ends a linger it finds (intr_nonhost_enter); a
  * leave that would start or renew one finds the count nonzero and gives
@@ -213,7 +215,8 @@ function hwait_arm_sync(): void {
  * while one is out no linger starts or goes on (intr_set_served_work_hook),
  * and a submission that leaves one out ends the linger that lasts
  * (intr_served_work_begun), with the same handshake: the submission counts
- * its request before it looks at the linger word. Pollers of a kqueue with OS knotes take the set
+ * its request before it looks at the linger word. Pollers of a kqueue with OS knotes (or with
+ * knotes on kernel descriptors) take the set
  * themselves while a linger lasts (kevent.ts: intr_linger_take), and a
  * blocking kevent does not spin for an event the intr thread will not
  * dispatch.
@@ -371,7 +374,8 @@ function linger_end(): boolean {
 }
 
 /**
- * A sleeper on a kqueue or port with OS sources that does not wait in the
+ * A sleeper on a kqueue or port with OS sources (or a kqueue fed by a
+ * watched object's: kq_hostfed) that does not wait in the
  * host on the set (the intr thread must dispatch its events), enqueued and
  * about to sleep (object lock held): it is marked, counted until it is
  * freed (sleepq.ts), and a linger that lasts ends now (its count first,

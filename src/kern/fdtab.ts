@@ -108,6 +108,12 @@ export interface FileOps {
   close(obj: number, fd: number): void;
   /** Readiness for EVFILT_READ-style watchers: how much is pending (0: not readable). */
   readable?(obj: number): number;
+  /**
+   * Whether the object's events may come from the host, through the intr
+   * thread (a watcher's sleeper is then one it serves: intr/handover.ts).
+   * Lock-free, a hint; true when unsure.
+   */
+  hostfed?(obj: number): boolean;
 }
 const ops = new Map<number, FileOps>();
 export function fileops_register(type: number, o: FileOps): void { ops.set(type, o); }

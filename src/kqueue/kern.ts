@@ -232,6 +232,37 @@ export function kq_os_attached(kq: number): void {
 }
 /** An OS knote of kq was detached (kqueue lock held). */
 export function kq_os_detached(kq: number): void { I32[kq + QO.nos] = I32[kq + QO.nos]! - 1; }
+/** A knote of kq on a kernel descriptor (EVFILT_READ on a kqueue or port) was attached, or detached (kqueue lock held). */
+export function kq_kd_attached(kq: number, n: 1 | -1): void { Atomics.store(I32, kq + QO.nkd, I32[kq + QO.nkd]! + n); }
+
+/**
+ * Whether kq's events may come from the host (kqueue lock held): its own OS
+ * knotes, or those of a kernel object one of its knotes watches (a kqueue
+ * with OS knotes or itself watching objects, a port with PORT_SOURCE_FD or
+ * PORT_SOURCE_FILE associations: their FileOps.hostfed). Its sleeper that
+ * does not wait in the host is then one the intr thread serves (kevent.ts,
+ * intr/handover.ts): a kqueue nested in another, or watching a port, has
+ * no OS knotes of its own, and its sleeper left the linger going while the
+ * inner object's arrival waited in the kernel's set. The watching knotes
+ * are found on the knote list (counted: the walk stops at the last one);
+ * one level deep, then what the watched object says of itself.
+ */
+export function kq_hostfed(kq: number): boolean {
+  if (I32[kq + QO.nos]! > 0) return true;
+  let left = I32[kq + QO.nkd]!;
+  for (let kn = left > 0 ? KNLIST.head(kq) : 0; kn !== 0 && left > 0; kn = KNLIST.after(kn)) {
+    const file = I32[kn + KO.file]!;
+    if (file === 0) continue;
+    left--;
+    const obj = Atomics.load(I32, file + FF.obj);
+    if (fdtab.fileops(Atomics.load(I32, file + FF.type))?.hostfed?.(obj) ?? true) return true;
+  }
+  return false;
+}
+/** FileOps.hostfed of a kqueue (lock-free): it has OS knotes, or watches kernel objects (which may have some). */
+export function kq_hostfed_hint(kq: number): boolean {
+  return Atomics.load(I32, kq + QO.nos) > 0 || Atomics.load(I32, kq + QO.nkd) > 0;
+}
 
 /** Unlinks a knote from the pending queue without touching its status (kqueue lock held). */
 function queue_unlink(kq: number, kn: number): void {

@@ -15,7 +15,7 @@ import type { SleepGen } from '../kern/sleeprun.js';
 import { wmesg_register } from '../kern/wmesg.js';
 import { kstat_add } from '../kern/kstat.js';
 import { Q } from './knote.js';
-import { kq_hold, kq_rele, kq_lock, kq_unlock, C_SLEEPS } from './kern.js';
+import { kq_hold, kq_rele, kq_lock, kq_unlock, kq_hostfed, C_SLEEPS } from './kern.js';
 import { kqueue_scan } from './scan.js';
 import { kqueue_register_locked } from './register.js';
 import { spin_poll } from './spin.js';
@@ -282,8 +282,10 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
   let got = false;
   try {
     // While a host waiter's linger lasts, the intr thread does not take the
-    // set's events: a poll of OS knotes takes them itself (intr.ts).
-    if (max !== 0 && wait === 0 && I32[kq + Q.nos]! > 0) intr_linger_take();
+    // set's events: a poll of OS knotes takes them itself (intr.ts), and so
+    // does a poll of a kqueue that watches kernel objects (whose OS
+    // sources may feed it: kern.ts kq_hostfed; a hint, no lock held).
+    if (max !== 0 && wait === 0 && (I32[kq + Q.nos]! > 0 || I32[kq + Q.nkd]! > 0)) intr_linger_take();
     let out: kevent_t[];
     if (changes.n === 0) out = results(max);
     else try { out = apply_changes(kq, changes, max, syscall); } finally { changes_done(changes); }
@@ -356,8 +358,9 @@ export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]
       // nobody to wake), once per call; the async form never spins.
       // Not while a host waiter's linger lasts on a kqueue with OS knotes:
       // nobody dispatches their events until a host waiter takes them, and
-      // the host wait below finds the set readable at once (intr/handover.ts).
-      if (!async && !polled && !(I32[kq + Q.nos]! > 0 && intr_lingering())) {
+      // the host wait below finds the set readable at once (intr/handover.ts);
+      // nor on one fed by OS sources it watches, whose sleep ends the linger.
+      if (!async && !polled && !((I32[kq + Q.nos]! > 0 || I32[kq + Q.nkd]! > 0) && intr_lingering() && kq_hostfed(kq))) {
         polled = true;
         // Look again under the lock whatever the poll saw: a trigger after
         // its last look found nobody to wake.
@@ -384,8 +387,10 @@ export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]
       if (os && host === undefined) until = Math.min(until, mono_now() + intr_hostwait_retry_ns());
       // With OS knotes and no host wait (the async form, or none to be had),
       // the intr thread dispatches for this sleeper: no linger while it
-      // sleeps (intr/handover.ts: nobody else waits on it).
-      if (host === undefined && I32[kq + Q.nos]! > 0) intr_nonhost_enter(sl);
+      // sleeps (intr/handover.ts: nobody else waits on it). The same for a
+      // kqueue that watches a kqueue or port with OS sources (kq_hostfed):
+      // the intr thread's dispatch of theirs is what wakes this sleeper.
+      if (host === undefined && kq_hostfed(kq)) intr_nonhost_enter(sl);
       const r = yield { sl, lock: kq + Q.lock, deadline: until, host };
       sq_free(sl);
       if (r === SQ_INTR) fail_status('EINTR', syscall);

@@ -127,6 +127,8 @@ const KQUEUE = define_struct('kqueue', {
                     //   of kq_unlock (whoever drops k next): a set is always followed by its setter's own look
   lastq: 'i32',     // [k] lid of the thread that last queued an event (adaptive spin)
   spinScore: 'i32', spinTick: 'i32', // [k] adaptive spin: does spinning pay on this kqueue (kern/spin.ts)
+  nkd: 'i32',       // [k,~] knotes on kernel descriptors (EVFILT_READ on a kqueue or port: filters/read.ts): such a
+                    //   kqueue may be fed by OS sources it does not hold (kern.ts kq_hostfed); read lock-free by polls
 });
 export const Q = KQUEUE.F;
 /**
@@ -135,7 +137,7 @@ export const Q = KQUEUE.F;
  */
 export const enum QO {
   lock = 0, refs = 1, closing = 2, count = 3, qhead = 4, qtail = 5, lhead = 6, ltail = 7, sq = 8, sqTail = 9,
-  file = 10, fd = 11, nknotes = 12, nos = 13, notify = 14, lastq = 15, spinScore = 16, spinTick = 17,
+  file = 10, fd = 11, nknotes = 12, nos = 13, notify = 14, lastq = 15, spinScore = 16, spinTick = 17, nkd = 18,
 }
 
 /**
@@ -200,7 +202,7 @@ export const K = {
 const QC: Record<keyof typeof Q, number> = {
   lock: QO.lock, refs: QO.refs, closing: QO.closing, count: QO.count, qhead: QO.qhead, qtail: QO.qtail,
   lhead: QO.lhead, ltail: QO.ltail, sq: QO.sq, sqTail: QO.sqTail, file: QO.file, fd: QO.fd, nknotes: QO.nknotes,
-  nos: QO.nos, notify: QO.notify, lastq: QO.lastq, spinScore: QO.spinScore, spinTick: QO.spinTick,
+  nos: QO.nos, notify: QO.notify, lastq: QO.lastq, spinScore: QO.spinScore, spinTick: QO.spinTick, nkd: QO.nkd,
 };
 /** Throws unless each constant offset is the struct's (define_struct may lay fields out anew). */
 function check_offsets(what: string, struct: Readonly<Record<string, number>>, consts: Readonly<Record<string, number>>): void {

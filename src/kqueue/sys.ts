@@ -14,7 +14,7 @@ import { fd_alloc, fd_list, fd_close, fileops_register, DTYPE_KQUEUE } from '../
 import { run_sync, run_async } from '../kern/sleeprun.js';
 import { on_proc_exit } from '../kern/proc.js';
 import { kqueues, knotes, bytes_per_knote } from './knote.js';
-import { kq_alloc, kq_setfd, kq_rele, kq_close, kq_pending } from './kern.js';
+import { kq_alloc, kq_setfd, kq_rele, kq_close, kq_pending, kq_hostfed_hint } from './kern.js';
 import { kevent_enter, kevent_wait, kevent_wait_abandon, kevent_wait_unlock } from './kevent.js';
 import type { kevent_t } from './filter.js';
 import './notify.js';
@@ -31,7 +31,7 @@ import { timer_knotes } from './filters/timer.js';
 export * from './consts.js';
 export type { kevent_t } from './filter.js';
 
-fileops_register(DTYPE_KQUEUE, { name: 'kqueue', close: (kq) => kq_close(kq), readable: kq_pending });
+fileops_register(DTYPE_KQUEUE, { name: 'kqueue', close: (kq) => kq_close(kq), readable: kq_pending, hostfed: kq_hostfed_hint });
 
 // exit(2) closes every descriptor: kqueues drop their knotes and timers.
 on_proc_exit(() => {

@@ -68,6 +68,8 @@ fileops_register(DTYPE_PORT, {
   name: 'port',
   close: port_close,
   readable: (h: number) => port_nent(h),
+  // (Both marks are never cleared: a port that had such an association may get events from the host.)
+  hostfed: (h: number) => Atomics.load(I32, h + P.fdset) !== 0 || Atomics.load(I32, h + P.hostset) !== 0,
 });
 
 // Process exit closes every port (exit(2) closes all descriptors).
