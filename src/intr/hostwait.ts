@@ -43,7 +43,7 @@ import { SQ_SLEEPING } from '../kern/sleepq.js';
 import { define_flag } from '../kern/options.js';
 import { tunables } from '../kern/boot.js';
 import {
-  os_available, os_loaded, os_wait2, os_eventfd_drain, os_epoll_pwait2_ok, os_epoll_wait_ns, EpollEvents, W2_FD, W2_KICK, POLLIN,
+  os_available, os_wait2, os_eventfd_drain, os_epoll_pwait2_ok, os_epoll_wait_ns, EpollEvents, W2_FD, W2_KICK, POLLIN,
 } from './ffi.js';
 
 declare module '../kern/options.js' {
@@ -156,10 +156,13 @@ export function intr_hostwait_retry_ns(): number { return intr_hwait_pending() ?
  * takes what the set holds and dispatches it here, as a host waiter would,
  * so that the poll sees what arrived meanwhile at once, not when the
  * linger ends. Nothing (one atomic load) while no linger lasts: the intr
- * thread takes the events then.
+ * thread takes the events then. A thread that has not loaded the host
+ * calls yet loads them here (once, a few milliseconds): a poller of OS
+ * sources another thread registered may make no host call of its own (a
+ * port's poller never does), and saw nothing until the linger ended.
  */
 export function intr_linger_take(): void {
-  if (!intr_lingering() || !os_loaded()) return;
+  if (!intr_lingering() || !os_available()) return;
   const n = intr_harvest();
   if (n > 0) kstat_add(C_LTAKEN, n);
 }
