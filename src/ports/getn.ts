@@ -33,7 +33,7 @@ import { P, port_lock, port_alert_user, PQ_ALERT, PQ_CLOSE, C_WAITERS, C_WAITS }
 import { PORT_SOURCE_ALERT, PORT_SOURCE_USER } from './consts.js';
 import { port_enter, port_exit, port_exit_release, port_nent, port_gen } from './queue.js';
 import { lane_ctl_sync_locked, lane_owner } from './lane-locked.js';
-import { take_drops_lock, take_and_unlock, take_reserve, takeResult, take_out, take_warm } from './take.js';
+import { take_drops_lock, take_and_unlock, take_reserve, takeResult, take_out, take_warm, getter_hold, getter_held, getter_unhold } from './take.js';
 import { spin_begin, spin_end, prespin } from './spin.js';
 import { dwait_begin, dwait_end } from './dwait.js';
 import { event_list, port_event, type port_event_t, type port_event_list } from './types.js';
@@ -209,6 +209,26 @@ function getn_at_once(h: number, max: number, nget: number, syscall: string): po
 }
 
 /**
+ * take_drops_lock for getn_gen (lock held): an async call names its thrcnt
+ * in its record across the take (getter_hold), as a blocking one does for
+ * its whole length. False when the word no longer named the port after it:
+ * a reaping in this thread gave the thrcnt back (an LWP exit in the take,
+ * the call now unwinding), not the call's to give back again.
+ */
+function take_held(h: number, max: number, out: port_event_t[], async: boolean): boolean {
+  if (!async) { take_drops_lock(h, max, out); return true; }
+  const prev = getter_hold(h);
+  let held = false;
+  try {
+    take_drops_lock(h, max, out);
+  } finally {
+    held = getter_held(h);
+    getter_unhold(0, prev);
+  }
+  return held;
+}
+
+/**
  * The body of port_get (one = true: max 1, nget 1, ETIME thrown) and
  * port_getn. Arguments are already checked for type; fd is checked here.
  */
@@ -222,6 +242,11 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
   const quick = getn_at_once(h, max, nget, syscall);
   if (quick !== undefined) return quick;
   I32[h + P.thrcnt]!++;
+  // A blocking call's thrcnt is named in its LWP's record for the whole call
+  // (an async one's only across its takes: its sleeps have their orphan
+  // release), for the reaping should its thread end in the middle of it.
+  const thrPrev = async ? 0 : getter_hold(h);
+  let thrHeld = true;
   const out = take_out();
   let deadline = -1;      // -1: not computed yet (no need to wait so far)
   let needNew = req.needNew; // port_gen to move past, after sources denied every event we took
@@ -236,7 +261,7 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       // looks at the flag on every pass. (Nothing is in `out` here.)
       if ((I32[h + P.flags]! & PQ_ALERT) !== 0) { out.push(alert_event(h)); break; }
       if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) {
-        take_drops_lock(h, max, out);
+        if (!take_held(h, max, out, async)) thrHeld = false;
         if (out.length > 0) break;
         // Nothing delivered: its sources denied what it took (wait for an
         // event queued after this take), or withdrew it while it was being
@@ -248,7 +273,7 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       if (deadline === -1) {
         if (tns === TIMEOUT_INVALID) fail('EINVAL', syscall, 'invalid timeout');
         const ns = tns;
-        if (ns === 0) { if (needNew === -1) take_drops_lock(h, max, out); break; }   // poll: what is there
+        if (ns === 0) { if (needNew === -1 && !take_held(h, max, out, async)) thrHeld = false; break; }   // poll: what is there
         deadline = ns < 0 ? Infinity : mono_now() + ns;
       }
       // Until the intr thread runs, OS events (PORT_SOURCE_FD) wait in its
@@ -332,7 +357,7 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       if (r === SQ_INTR) fail_status('EINTR', syscall);
       if (r === SQ_TIMEDOUT && sleepUntil < deadline && mono_now() < deadline) continue; // a bridge period
       if (r === SQ_TIMEDOUT || mono_now() >= deadline) {
-        if (!one && (needNew === -1 || port_gen(h) !== needNew)) take_drops_lock(h, max, out);
+        if (!one && (needNew === -1 || port_gen(h) !== needNew) && !take_held(h, max, out, async)) thrHeld = false;
         break;
       }
     }
@@ -341,9 +366,10 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
     // only: a claimed event left queued is checked afresh by a later call.
     intr_call_forget();
     if (handed === undefined) {
-      I32[h + P.thrcnt]!--;
+      if (!async) getter_unhold(h, thrPrev);
+      else if (thrHeld) I32[h + P.thrcnt]!--;
       port_exit_release(h);
-    }
+    } else getter_unhold(0, thrPrev); // (its waker gave the thrcnt back and cleared the word)
   }
   if (one && out.length === 0) fail_status('ETIME', syscall, 'timeout expired');
   if (out.length > 0 && handed === undefined) room_notify(h); // (the hand-off did its own)

@@ -149,6 +149,21 @@ mutex_class('msgarena', region, { skip: A_LOCK, words: 1 });
 export const MSG_INFLIGHT_MAX = 64;
 /** A record's words: 0 the lid, R_PEND the head of its thread's chain of freed blocks not yet on the free stack, keys from REC_KEYS (8-aligned); records apart by whole 64-byte lines. */
 const R_PEND = 1, REC_KEYS = 2, REC_WORDS = 2 + 2 * MSG_INFLIGHT_MAX + 14;
+/**
+ * The words after the keys are the ports' (getn.ts, take.ts, take-general.ts:
+ * what a getter holds of a port while it runs, for its LWP's reaping should
+ * its thread end in the middle of the call). R_GET_PORT: the port whose
+ * P.thrcnt this LWP's port_get(n) raised (a blocking call for its whole
+ * length, an async one across its takes), written and cleared under that
+ * port's lock, and given back by whoever clears it under the lock (the
+ * call, a hand-off's waker, the reaping): once. R_TK_*: the list slots of
+ * a take in delivery (phase 2 of take-general.ts), not yet given back: the
+ * port, the delivered slots to free (a chain of R_TK_NFREE from R_TK_FREE),
+ * the slots not yet settled (R_TK_NREST from R_TK_REST, through their
+ * queue links), and the denied and re-sent ones (chains ending in 0).
+ */
+export const R_GET_PORT = 2 + 2 * MSG_INFLIGHT_MAX, R_TK_PORT = R_GET_PORT + 1, R_TK_FREE = R_GET_PORT + 2, R_TK_NFREE = R_GET_PORT + 3,
+  R_TK_REST = R_GET_PORT + 4, R_TK_NREST = R_GET_PORT + 5, R_TK_DENY = R_GET_PORT + 6, R_TK_REQ = R_GET_PORT + 7;
 const inflight = kregion_create('msg_inflight', (t) => (t.maxlwp! + 1) * REC_WORDS);
 
 /** The record of LWP `lid` (its slot's), or of a thread with no LWP (lid 0: the spare). */
@@ -158,6 +173,15 @@ function inflight_rec(lid: number): number {
 }
 
 let recFor = -1, recKeys = 0;
+
+/** The I32 index of this thread's in-flight record (bound as msg_inflight binds it): the ports' words are at R_GET_PORT and after. */
+export function msg_inflight_rec(): number { return msg_inflight() * 2 - REC_KEYS; }
+
+/** The I32 index of LWP `lid`'s record while it is bound to that LWP, else 0 (a reaping; a hand-off's waker). */
+export function msg_inflight_rec_of(lid: number): number {
+  const r = inflight_rec(lid);
+  return lid > 0 && lid < SYSID_BASE && Atomics.load(I32, r) === lid ? r : 0;
+}
 /**
  * The F64 index of this thread's first in-flight key (the record bound to
  * its LWP on first use): a post's key i is at index + i, and so is the

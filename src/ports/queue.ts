@@ -39,6 +39,7 @@ import {
   ST_RESERVED, ST_QUEUED, C_PORTS, C_SENT, C_DELIVERED, C_HANDOFFS,
 } from './mem.js';
 import { PORT_SOURCE_USER, PORT_ALLOC_DEFAULT } from './consts.js';
+import { msg_inflight_rec_of, R_GET_PORT } from './msg-arena.js';
 import { lane_set_queue_ops } from './lane.js';
 import { LN_TAIL, LN_HEAD, LN_ENT, LN_E_SOURCE, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT, lane_entries, lane_free, lane_revoke_locked, lane_ctl_sync_locked, lane_owner_of } from './lane-locked.js';
 
@@ -361,6 +362,9 @@ export function wake_first_locked(h: number): void {
         m[h + P.sentPend] = m[h + P.sentPend]! + 1;
         sent_fold_locked(h);
         m[h + P.thrcnt] = m[h + P.thrcnt]! - 1;
+        // (and from its record: given back once, by whoever clears the word: take-general.ts take_reap)
+        const r = msg_inflight_rec_of(sq_lid(sl));
+        if (r !== 0 && m[r + R_GET_PORT] === h) m[r + R_GET_PORT] = 0;
         kstat_add(C_DELIVERED); kstat_add(C_HANDOFFS);
         room_notify(h);
         if (m[h + P.wqh] !== 0 && port_nent(h) > 0) wake_check_locked(h);

@@ -6,7 +6,8 @@
  * entries; this thread's scratch for lane entries and the shape of the last
  * take live here too.
  */
-import { P, E, port_lock, port_id_word, PQ_CLOSE, ST_RESERVED, ST_QUEUED, ST_TAKEN, SF_CANCEL, SF_FREEPEND, C_DELIVERED } from './mem.js';
+import { P, E, port_lock, port_id_word, PQ_CLOSE, ST_RESERVED, ST_QUEUED, ST_TAKEN, ST_DELIVERING, ST_MASK, SF_CANCEL, SF_FREEPEND, C_DELIVERED } from './mem.js';
+import { PORT_ALLOC_CACHED, PORT_ALLOC_SCACHED } from './consts.js';
 import { I32, F64 } from '../kern/kmem.js';
 import { kstat_add } from '../kern/kstat.js';
 import { mutex_enter } from '../kern/mutex.js';
@@ -14,12 +15,16 @@ import { cur } from '../kern/hdr.js';
 import { PORT_SOURCE_USER } from './consts.js';
 import {
   enqueue_locked, wake_check_locked, port_exit, port_exit_release, port_readable_notify,
-  slots_return, slot_free_locked, sent_fold_locked, port_nent, port_gen,
+  slot_free_locked, sent_fold_locked, port_nent, port_gen,
 } from './queue.js';
 import { settle_source, settle_lane_source, take_end, SETTLE_FREE, SETTLE_KEEP, SETTLE_REQUEUE, SETTLE_DENIED, SETTLE_CANCEL_FREE } from './take-settle.js';
 import { LN_HEAD, LN_TAIL, LN_ENT, LN_E_SOURCE, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT, lane_entries } from './lane-locked.js';
 import { port_event, type port_event_t } from './types.js';
-import { msg_inflight, msg_take_recorded, MSG_INFLIGHT_MAX, PORT_SOURCE_MSG } from './msg-arena.js';
+import {
+  msg_inflight, msg_inflight_rec, msg_inflight_rec_of, msg_take_recorded, MSG_INFLIGHT_MAX, PORT_SOURCE_MSG,
+  R_GET_PORT, R_TK_PORT, R_TK_FREE, R_TK_NFREE, R_TK_REST, R_TK_NREST, R_TK_DENY, R_TK_REQ,
+} from './msg-arena.js';
+import { on_lwp_exit } from '../kern/proc.js';
 
 /** The last take's shape, in delivery order: >0 a run of list slots, <0 a run of lane entries. */
 const runs: number[] = [];
@@ -81,7 +86,7 @@ export function take(h: number, max: number, out: port_event_t[], fast: boolean)
  * list slots; `done`: a fast getter that took lane entries only has nothing
  * left to do after delivery; `denyHead`/`requeue`: chains phase 3 links again.
  */
-const tk = { first: 0, n: 0, done: false, denyHead: 0, requeue: 0, port: 0 };
+const tk = { first: 0, n: 0, done: false, denyHead: 0, requeue: 0, port: 0, rec: 0 };
 
 /**
  * Phase 1, port lock held: detaches the first `max` events — list slots as
@@ -119,6 +124,12 @@ function take_detach_locked(h: number, max: number, fast: boolean): boolean {
     if (rest === 0) m[h + P.tail] = 0; else m[rest + E.prev] = 0;
     m[last + E.next] = 0;
     m[h + P.nent] = nent - n;
+    // The slots are this thread's until phase 2 or 3 gives them back: named
+    // in its record meanwhile, for its LWP's reaping (take_reap).
+    const r = msg_inflight_rec();
+    m[r + R_TK_PORT] = h; m[r + R_TK_REST] = first; m[r + R_TK_NREST] = n;
+    m[r + R_TK_NFREE] = 0; m[r + R_TK_DENY] = 0; m[r + R_TK_REQ] = 0;
+    tk.rec = r;
   }
   sent_fold_locked(h);
   const port = Atomics.load(m, port_id_word(h)); // (a lane message's delivery names it)
@@ -245,6 +256,9 @@ function take_deliver(h: number, out: port_event_t[]): void {
   let denyHead = 0, denyTail = 0, denied = 0;
   let requeue = 0;
   let s = tk.n > 0 ? tk.first : 0, prev = 0, ri = 0;
+  // List slots not yet settled, and this thread's record (tk_record).
+  let left = tk.n;
+  const rec = tk.rec;
   for (let k = 0; k < nruns; k++) {
     const len = runs[k]!;
     if (len < 0) {
@@ -264,6 +278,7 @@ function take_deliver(h: number, out: port_event_t[]): void {
       const next = m[s + E.next]!;
       const src = m[s + E.source]!;
       if (src === PORT_SOURCE_USER) {
+        left--;
         // port_send's slots: only the port and this getter ever touch them (no
         // source can withdraw or free them), so no compare-and-swap, and no
         // write either: a run of them is already linked through E.next, and
@@ -277,6 +292,11 @@ function take_deliver(h: number, out: port_event_t[]): void {
         s = next;
         continue;
       }
+      // A source's callback may end the thread (a worker terminated, an
+      // exit in it): the record says where the slots are, exactly, before
+      // and after (a port_send slot between two records changes no link the
+      // record follows: take_reap).
+      tk_record(rec, freeHead, freed, s, left, denyHead, requeue);
       const r = settle_source(h, s, src, out);
       if (r === SETTLE_FREE || r === SETTLE_KEEP || r === SETTLE_REQUEUE) taken++;
       if (r === SETTLE_FREE || r === SETTLE_CANCEL_FREE) {
@@ -289,6 +309,8 @@ function take_deliver(h: number, out: port_event_t[]): void {
         if (denyTail === 0) denyHead = s; else m[denyTail + E.next] = s;
         denyTail = s; denied++;
       } // SETTLE_CANCEL_KEEP: withdrawn, stays reserved
+      left--;
+      tk_record(rec, freeHead, freed, next, left, denyHead, requeue);
       prev = s;
       s = next;
     }
@@ -296,8 +318,44 @@ function take_deliver(h: number, out: port_event_t[]): void {
   takeResult.taken = taken; takeResult.denied = denied;
   take_end();
   if (taken > 0) kstat_add(C_DELIVERED, taken);
-  if (freed > 0) slots_return(h, freeHead, freeTail, freed);
+  if (tk.n > 0) {
+    // Every slot settled: the record names the delivered ones until they
+    // are on the return stack (slots_return_named), then phase 3's.
+    tk_record(rec, freeHead, freed, 0, 0, denyHead, requeue);
+    if (freed > 0) slots_return_named(h, freeHead, freeTail, freed, rec + R_TK_NFREE);
+  }
   tk.denyHead = denyHead; tk.requeue = requeue;
+}
+
+/**
+ * Where a take's list slots are (take_deliver, no lock held), in this
+ * thread's record (msg-arena.ts R_TK_*): plain stores, read only by the
+ * reaping of its LWP once the thread is gone.
+ */
+function tk_record(r: number, free: number, nfree: number, rest: number, nrest: number, deny: number, req: number): void {
+  const m = I32;
+  m[r + R_TK_FREE] = free; m[r + R_TK_NFREE] = nfree;
+  m[r + R_TK_REST] = rest; m[r + R_TK_NREST] = nrest;
+  m[r + R_TK_DENY] = deny; m[r + R_TK_REQ] = req;
+}
+
+/**
+ * slots_return of a chain that the record's word `w` counts (R_TK_NFREE):
+ * the word is zeroed just before each compare-and-swap and set again when
+ * it fails, so at the loop's back edge (an interrupt check) the chain is
+ * named and not on the stack, after the push on the stack and not named.
+ */
+function slots_return_named(h: number, head: number, tail: number, len: number, w: number): void {
+  const m = I32;
+  m[head + E.arg] = len;
+  m[head + E.prev] = tail;
+  for (;;) {
+    const top = Atomics.load(m, h + P.rstack);
+    m[tail + E.next] = top;
+    m[w] = 0;
+    if (Atomics.compareExchange(m, h + P.rstack, top, head) === top) return;
+    m[w] = len;
+  }
 }
 
 /**
@@ -319,6 +377,8 @@ function take_give_back(h: number, fast: boolean): void {
     return;
   }
   mutex_enter(port_lock(h));
+  // Given back below, under the lock: no longer the record's.
+  if (tk.n > 0) { const r = tk.rec; m[r + R_TK_DENY] = 0; m[r + R_TK_REQ] = 0; }
   let becameReadable = false;
   if (denyHead !== 0) {
     // Denied events go back to the head, in order. A withdraw may have come
@@ -371,3 +431,73 @@ function take_give_back(h: number, fast: boolean): void {
   takeResult.sendGen = port_gen(h);
   if (fast) port_exit_release(h);
 }
+
+/**
+ * The reaping of LWP `lid` (dead, or exiting in its own thread: it runs no
+ * more kernel code): what its port_get(n) held of a port goes back, as the
+ * call's own end would have given it back. The list slots of a take it was
+ * delivering (R_TK_*): the delivered ones freed, the others settled as
+ * their delivery would have been had it been lost with the thread (a
+ * source's cached slot stays reserved to it, a withdrawn one goes back to
+ * its source, the rest are freed), so that they no longer count in P.curr;
+ * and the call's P.thrcnt (R_GET_PORT). Both under the port lock, then the
+ * port released if it was closed meanwhile (port_exit_release: its struct
+ * waited for exactly these). Never throws.
+ */
+export function take_reap(lid: number): void {
+  const r = msg_inflight_rec_of(lid);
+  if (r === 0) return;
+  const m = I32;
+  const h = m[r + R_TK_PORT]!;
+  const nfree = m[r + R_TK_NFREE]!, nrest = m[r + R_TK_NREST]!, deny = m[r + R_TK_DENY]!, req = m[r + R_TK_REQ]!;
+  m[r + R_TK_PORT] = 0; m[r + R_TK_NFREE] = 0; m[r + R_TK_NREST] = 0; m[r + R_TK_DENY] = 0; m[r + R_TK_REQ] = 0;
+  if (h !== 0 && (nfree !== 0 || nrest !== 0 || deny !== 0 || req !== 0)) {
+    mutex_enter(port_lock(h));
+    let s = m[r + R_TK_FREE]!;
+    for (let i = 0; i < nfree; i++) { const nx = m[s + E.next]!; slot_free_locked(h, s); s = nx; }
+    s = m[r + R_TK_REST]!;
+    for (let i = 0; i < nrest; i++) { const nx = m[s + E.next]!; slot_lost_locked(h, s); s = nx; }
+    for (s = deny; s !== 0;) { const nx = m[s + E.next]!; slot_lost_locked(h, s); s = nx; }
+    for (s = req; s !== 0;) { const nx = m[s + E.next]!; slot_lost_locked(h, s); s = nx; }
+    thr_reap_locked(r, h);
+    port_exit_release(h);
+  }
+  const g = Atomics.load(m, r + R_GET_PORT);
+  if (g !== 0) {
+    mutex_enter(port_lock(g));
+    thr_reap_locked(r, g);
+    port_exit_release(g);
+  }
+}
+
+/** The call's thrcnt on port h, if record r still holds it (h's lock held: whoever clears the word gives it back). */
+function thr_reap_locked(r: number, h: number): void {
+  if (I32[r + R_GET_PORT] !== h) return;
+  I32[r + R_GET_PORT] = 0;
+  I32[h + P.thrcnt]!--;
+}
+
+/**
+ * A dead getter's slot s that was not (or not wholly) settled (h's lock
+ * held): its event is lost with the thread. port_send's slot, or one its
+ * delivery had settled free, is freed; a source's still taken goes the way
+ * a delivery's end takes it (settle_source): back to its source when
+ * withdrawn or cached, freed otherwise; one already reserved is its
+ * source's. A sync free waiting for the delivery to end is woken.
+ */
+function slot_lost_locked(h: number, s: number): void {
+  const m = I32;
+  if (m[s + E.source] === PORT_SOURCE_USER) { slot_free_locked(h, s); return; }
+  for (;;) {
+    const v = Atomics.load(m, s + E.st), st = v & ST_MASK;
+    if (st === 0) { slot_free_locked(h, s); return; }
+    if (st !== ST_TAKEN && st !== ST_DELIVERING) return; // (reserved: the source's)
+    const keep = (v & SF_CANCEL) !== 0 ? (v & SF_FREEPEND) === 0 : (v & SF_FREEPEND) === 0 && (m[s + E.flags]! & (PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED)) !== 0;
+    if (Atomics.compareExchange(m, s + E.st, v, keep ? ST_RESERVED : 0) !== v) continue;
+    if (st === ST_DELIVERING) Atomics.notify(m, s + E.st);
+    if (!keep) slot_free_locked(h, s);
+    return;
+  }
+}
+
+on_lwp_exit(take_reap);

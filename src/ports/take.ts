@@ -39,7 +39,7 @@ import { LN_HEAD, LN_TAIL, LN_ENT, LN_E_SOURCE, LN_GETTER, LN_ROOMWAIT, LN_ROOMA
 import { cur } from '../kern/hdr.js';
 import { port_event, type port_event_t } from './types.js';
 import { take, takeResult, laneMask } from './take-general.js';
-import { msg_inflight, msg_take_recorded, msg_take_forget, MSG_INFLIGHT_MAX, PORT_SOURCE_MSG } from './msg-arena.js';
+import { msg_inflight, msg_inflight_rec, msg_take_recorded, msg_take_forget, MSG_INFLIGHT_MAX, PORT_SOURCE_MSG, R_GET_PORT } from './msg-arena.js';
 
 export { take_reserve, takeResult } from './take-general.js';
 
@@ -138,13 +138,42 @@ export function take_and_unlock(h: number, max: number, out: port_event_t[]): vo
 /** take_and_unlock of more than MSG_INFLIGHT_MAX events: take_drops_lock's passes, counted in thrcnt meanwhile. */
 function take_passes_unlock(h: number, max: number, out: port_event_t[]): void {
   I32[h + P.thrcnt]!++;
+  const prev = getter_hold(h);
   try {
     take_drops_lock(h, max, out);
   } finally {
-    I32[h + P.thrcnt]!--;
+    getter_unhold(h, prev);
     port_exit_release(h);
   }
 }
+
+/**
+ * A getter raised port h's thrcnt (lock held): named in its record
+ * (msg-arena.ts R_GET_PORT) for its LWP's reaping should its thread end
+ * before it gives it back (take-general.ts take_reap). Returns what the
+ * word held (a call that this one runs inside of, through a signal
+ * handler: it names that one again afterwards).
+ */
+export function getter_hold(h: number): number {
+  const r = msg_inflight_rec(), prev = I32[r + R_GET_PORT]!;
+  I32[r + R_GET_PORT] = h;
+  return prev;
+}
+
+/**
+ * The thrcnt getter_hold named (lock held): given back unless the word no
+ * longer names port h, when whoever cleared it (a reaping in this thread,
+ * an LWP exit in a signal handler before the unwinding; a hand-off's waker)
+ * gave it back. The word then names `prev` again.
+ */
+export function getter_unhold(h: number, prev: number): void {
+  const r = msg_inflight_rec();
+  if (h !== 0 && I32[r + R_GET_PORT] === h) I32[h + P.thrcnt]!--;
+  I32[r + R_GET_PORT] = prev;
+}
+
+/** Whether this thread's record still names port h's thrcnt (getter_hold). */
+export function getter_held(h: number): boolean { return I32[msg_inflight_rec() + R_GET_PORT] === h; }
 
 /** Lane entries the last lane_events took (fewer than asked when it stopped at `kmax` messages), and the keys it recorded. */
 let laneTook = 0, laneKeys = 0;
