@@ -67,6 +67,12 @@ export interface GetnReq {
   nget: number;
   /** timeout_copyin's value: -1 for ever, 0 poll, ns, or TIMEOUT_INVALID. */
   tns: number;
+  /**
+   * The call's entry (mono_now(), read after the copy-in) when tns > 0, else
+   * -1: a timeout runs from there, whatever the call did before its first
+   * wait (a thread's first wait warms its take: take_warm, ~2-3 ms).
+   */
+  t0: number;
   /** port_get: max 1, nget 1, ETIME thrown when none came. */
   one: boolean;
   /** The Promise form (its sleeps are async; no spinning). */
@@ -274,7 +280,7 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
         if (tns === TIMEOUT_INVALID) fail('EINVAL', syscall, 'invalid timeout');
         const ns = tns;
         if (ns === 0) { if (needNew === -1 && !take_held(h, max, out, async)) thrHeld = false; break; }   // poll: what is there
-        deadline = ns < 0 ? Infinity : mono_now() + ns;
+        deadline = ns < 0 ? Infinity : (req.t0 >= 0 ? req.t0 : mono_now()) + ns;
       }
       // Until the intr thread runs, OS events (PORT_SOURCE_FD) wait in its
       // epoll set: take them here, then sleep briefly (src-fd.ts).

@@ -31,7 +31,7 @@ import { lane_ctl_sync_locked } from './lane-locked.js';
 import { dwait_slack_wanted, dwait_thread_setup } from '../timers/kapi.js';
 import { getn_gen, getn_fast, get_fast, timeout_copyin, count_arg } from './getn.js';
 import type { port_event_t, port_event_list, file_obj_t } from './types.js';
-import type { Timespec } from '../kern/time.js';
+import { mono_now, type Timespec } from '../kern/time.js';
 import './close.js';
 import './msg-sys.js'; // the message source's delivery callback, in every thread that takes
 import './src-file.js'; // PORT_SOURCE_FILE, in every thread (the intr thread's consumer, retrieval)
@@ -249,11 +249,12 @@ export function port_alert(port: number, flags: number, events: number, user: nu
 export function port_get(port: number, timeout?: Timespec | null): port_event_t {
   sysenter();
   const tns = timeout_copyin(timeout, 'port_get');
+  const t0 = tns > 0 ? mono_now() : -1; // (a timeout runs from the call's entry: getn.ts GetnReq)
   const fast = get_fast(port, 'port_get', tns);
   if (fast === null) fail_status('ETIME', 'port_get', 'timeout expired'); // a poll found nothing
   if (typeof fast === 'object') return fast;
   try {
-    return run_sync(getn_gen(port, { max: 1, nget: 1, tns, one: true, async: false, syscall: 'port_get', needNew: fast ?? -1 }))[0]!;
+    return run_sync(getn_gen(port, { max: 1, nget: 1, tns, t0, one: true, async: false, syscall: 'port_get', needNew: fast ?? -1 }))[0]!;
   } finally {
     if (dwait_slack_wanted) dwait_thread_setup();
   }
@@ -273,10 +274,11 @@ export function port_getn(port: number, max: number, nget: number, timeout?: Tim
   const mx = count_arg(max, 'max', 'port_getn');
   const ng = count_arg(nget, 'nget', 'port_getn');
   const tns = timeout_copyin(timeout, 'port_getn');
+  const t0 = tns > 0 ? mono_now() : -1;
   const fast = getn_fast(port, mx, ng, 'port_getn', tns);
   if (typeof fast === 'object') return fast;
   try {
-    return run_sync(getn_gen(port, { max: mx, nget: ng, tns, one: false, async: false, syscall: 'port_getn', needNew: fast ?? -1 }));
+    return run_sync(getn_gen(port, { max: mx, nget: ng, tns, t0, one: false, async: false, syscall: 'port_getn', needNew: fast ?? -1 }));
   } finally {
     if (dwait_slack_wanted) dwait_thread_setup();
   }
@@ -287,7 +289,8 @@ export async function port_get_async(port: number, timeout?: Timespec | null, op
   sysenter();
   const tns = timeout_copyin(timeout, 'port_get');
   const signal = copyin_async_options(opts, 'port_get');
-  return (await run_async(getn_gen(port, { max: 1, nget: 1, tns, one: true, async: true, syscall: 'port_get', needNew: -1 }), signal))[0]!;
+  const t0 = tns > 0 ? mono_now() : -1;
+  return (await run_async(getn_gen(port, { max: 1, nget: 1, tns, t0, one: true, async: true, syscall: 'port_get', needNew: -1 }), signal))[0]!;
 }
 
 /** The Promise form of {@link port_getn}. */
@@ -297,5 +300,6 @@ export async function port_getn_async(port: number, max: number, nget: number, t
   const ng = count_arg(nget, 'nget', 'port_getn');
   const tns = timeout_copyin(timeout, 'port_getn');
   const signal = copyin_async_options(opts, 'port_getn');
-  return run_async(getn_gen(port, { max: mx, nget: ng, tns, one: false, async: true, syscall: 'port_getn', needNew: -1 }), signal);
+  const t0 = tns > 0 ? mono_now() : -1;
+  return run_async(getn_gen(port, { max: mx, nget: ng, tns, t0, one: false, async: true, syscall: 'port_getn', needNew: -1 }), signal);
 }

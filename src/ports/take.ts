@@ -253,7 +253,9 @@ let warmed = false;
  * stops as soon as port h holds the `nget` events its caller waits for (a
  * racy look, no lock held, every WARM_CHUNK batches), so a first event waits
  * for it at most one chunk; the rest of the warming is then done by the real
- * events. ~2-3 ms of CPU once per thread, in a thread about to wait anyway.
+ * events. ~2-3 ms of CPU once per thread (more on a loaded machine), in a
+ * thread about to wait anyway; a timed wait's deadline runs from the call's
+ * entry (getn.ts GetnReq.t0), so the warm-up does not lengthen it.
  */
 export function take_warm(h: number, nget: number): void {
   if (warmed) return;
