@@ -114,8 +114,8 @@ export function count_arg(v: unknown, name: string, syscall: string): number {
  * or has an unusual shape (max 0, nget 0, nget > max): the general path
  * (getn_gen) then decides, with the same semantics as ever.
  */
-export function getn_fast(fd: unknown, max: number, nget: number, syscall: string, tns = -1): port_event_list | number | undefined {
-  const r = fast_take(fd, max, nget, syscall, tns, undefined);
+export function getn_fast(fd: unknown, max: number, nget: number, syscall: string, tns = -1, t0 = -1): port_event_list | number | undefined {
+  const r = fast_take(fd, max, nget, syscall, tns, t0, undefined);
   return typeof r === 'object' ? event_list(r, r.length) : r;
 }
 
@@ -127,7 +127,7 @@ const oneOut: port_event_t[] = take_out();
  * `nget` property, were ~90 of the ~160 bytes each port_get left behind);
  * null when a poll found nothing (port_get's ETIME, raised by its entry).
  */
-export function get_fast(fd: unknown, syscall: string, tns = -1): port_event_t | number | undefined | null {
+export function get_fast(fd: unknown, syscall: string, tns = -1, t0 = -1): port_event_t | number | undefined | null {
   // A take runs no user code; should one ever reach port_get again, it gets
   // an array of its own rather than this one.
   const out = oneBusy ? take_out() : oneOut;
@@ -136,7 +136,7 @@ export function get_fast(fd: unknown, syscall: string, tns = -1): port_event_t |
     // Emptied by pop, not by a length store: V8 gives an array whose length
     // is set to 0 an empty backing store, and the next push a new one.
     while (out.length !== 0) out.pop();
-    const r = fast_take(fd, 1, 1, syscall, tns, out);
+    const r = fast_take(fd, 1, 1, syscall, tns, t0, out);
     return typeof r === 'object' ? out.pop() ?? null : r;
   } finally {
     if (out === oneOut) oneBusy = false;
@@ -160,7 +160,7 @@ function poll_linger_take(fd: unknown): void {
 }
 
 /** The body of both: the events taken (into `into`, else a fresh array), or what the callers return instead. */
-function fast_take(fd: unknown, max: number, nget: number, syscall: string, tns: number, into: port_event_t[] | undefined): port_event_t[] | number | undefined {
+function fast_take(fd: unknown, max: number, nget: number, syscall: string, tns: number, t0: number, into: port_event_t[] | undefined): port_event_t[] | number | undefined {
   if (tns === 0) { sq_poll_idle(); poll_linger_take(fd); } // a poll fires due callouts itself until the clock thread runs
   if (max === 0 || nget === 0 || nget > max) return undefined;
   take_reserve();
@@ -179,7 +179,8 @@ function fast_take(fd: unknown, max: number, nget: number, syscall: string, tns:
         // timer-fed port, whose first expiry has a warm-up of its own).
         const warm = tns !== 0 && I32[h + P.ntimers]! <= 0;
         port_exit(h);
-        if (warm) take_warm(h, nget);
+        // (Not past a timeout's deadline, which runs from the call's entry: GetnReq.t0.)
+        if (warm) take_warm(h, nget, tns > 0 && t0 >= 0 ? t0 + tns : Infinity);
       }
       return undefined;
     }

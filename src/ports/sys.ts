@@ -250,7 +250,7 @@ export function port_get(port: number, timeout?: Timespec | null): port_event_t 
   sysenter();
   const tns = timeout_copyin(timeout, 'port_get');
   const t0 = tns > 0 ? mono_now() : -1; // (a timeout runs from the call's entry: getn.ts GetnReq)
-  const fast = get_fast(port, 'port_get', tns);
+  const fast = get_fast(port, 'port_get', tns, t0);
   if (fast === null) fail_status('ETIME', 'port_get', 'timeout expired'); // a poll found nothing
   if (typeof fast === 'object') return fast;
   try {
@@ -275,7 +275,7 @@ export function port_getn(port: number, max: number, nget: number, timeout?: Tim
   const ng = count_arg(nget, 'nget', 'port_getn');
   const tns = timeout_copyin(timeout, 'port_getn');
   const t0 = tns > 0 ? mono_now() : -1;
-  const fast = getn_fast(port, mx, ng, 'port_getn', tns);
+  const fast = getn_fast(port, mx, ng, 'port_getn', tns, t0);
   if (typeof fast === 'object') return fast;
   try {
     return run_sync(getn_gen(port, { max: mx, nget: ng, tns, t0, one: false, async: false, syscall: 'port_getn', needNew: fast ?? -1 }));

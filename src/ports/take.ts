@@ -37,6 +37,7 @@ import { PORT_SOURCE_USER } from './consts.js';
 import { wake_check_locked, port_exit, port_exit_release, sent_fold_locked, port_nent, port_gen } from './queue.js';
 import { LN_HEAD, LN_TAIL, LN_ENT, LN_E_SOURCE, LN_GETTER, LN_ROOMWAIT, LN_ROOMAT } from './lane-locked.js';
 import { cur } from '../kern/hdr.js';
+import { mono_now } from '../kern/time.js';
 import { port_event, type port_event_t } from './types.js';
 import { take, takeResult, laneMask } from './take-general.js';
 import { msg_inflight, msg_inflight_rec, msg_take_recorded, msg_take_forget, MSG_INFLIGHT_MAX, PORT_SOURCE_MSG, R_GET_PORT } from './msg-arena.js';
@@ -242,6 +243,10 @@ const WARM_BATCHES = 192;
 /** take_warm looks for real events after this many batches (~0.1-0.3 ms unoptimised). */
 const WARM_CHUNK = 16;
 let warmed = false;
+/** take_warm: a timed wait is warmed only this far from its deadline or more (ns)... */
+const WARM_MIN_NS = 100e6;
+/** ... and its warm-up stops this long before it (ns): a chunk's worst seen, with room to spare. */
+const WARM_SLACK_NS = 40e6;
 
 /**
  * Once per thread, at its first wait for events on a port (getn.ts, no lock
@@ -253,12 +258,16 @@ let warmed = false;
  * stops as soon as port h holds the `nget` events its caller waits for (a
  * racy look, no lock held, every WARM_CHUNK batches), so a first event waits
  * for it at most one chunk; the rest of the warming is then done by the real
- * events. ~2-3 ms of CPU once per thread (more on a loaded machine), in a
- * thread about to wait anyway; a timed wait's deadline runs from the call's
- * entry (getn.ts GetnReq.t0), so the warm-up does not lengthen it.
+ * events. ~2-3 ms of CPU once per thread, in a thread about to wait anyway;
+ * measured 10-60 ms on 2 loaded CPUs, one chunk alone up to ~10 ms (V8
+ * compiling lane_events meanwhile). So a timed wait, whose deadline runs
+ * from the call's entry (getn.ts GetnReq.t0; `deadline` in mono ns,
+ * Infinity: none), is warmed only when its deadline is WARM_MIN_NS away or
+ * more, and the warm-up stops WARM_SLACK_NS before it: it never lengthens
+ * the wait (a short one is not warmed; a later wait of the thread is).
  */
-export function take_warm(h: number, nget: number): void {
-  if (warmed) return;
+export function take_warm(h: number, nget: number, deadline: number): void {
+  if (warmed || (deadline !== Infinity && mono_now() >= deadline - WARM_MIN_NS)) return;
   warmed = true;
   const buf = new ArrayBuffer(64 * 16);
   const m = new Int32Array(buf), f = new Float64Array(buf);
@@ -272,7 +281,7 @@ export function take_warm(h: number, nget: number): void {
   // message, as a pass stops at the record's size.
   const keys = new Float64Array(MSG_INFLIGHT_MAX);
   for (let b = 0; b < WARM_BATCHES; b++) {
-    if (b % WARM_CHUNK === 0 && b > 0 && port_nent(h) >= nget) return;
+    if (b % WARM_CHUNK === 0 && b > 0 && (port_nent(h) >= nget || (deadline !== Infinity && mono_now() >= deadline - WARM_SLACK_NS))) return;
     lane_events(take_out(), m, f, 0, 63, b << 6, 64, keys, 0, (b & 3) === 3 ? 4 : MSG_INFLIGHT_MAX);
   }
 }
