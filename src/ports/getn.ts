@@ -31,7 +31,7 @@ import type { SleepGen } from '../kern/sleeprun.js';
 import { wmesg_register } from '../kern/wmesg.js';
 import { P, port_lock, port_alert_user, PQ_ALERT, PQ_CLOSE, C_WAITERS, C_WAITS } from './mem.js';
 import { PORT_SOURCE_ALERT, PORT_SOURCE_USER } from './consts.js';
-import { port_enter, port_exit, port_exit_release, port_nent, port_gen } from './queue.js';
+import { port_enter, port_enter_code, port_exit, port_exit_release, port_nent, port_gen } from './queue.js';
 import { lane_ctl_sync_locked, lane_owner } from './lane-locked.js';
 import { take_drops_lock, take_and_unlock, take_reserve, takeResult, take_out, take_warm, getter_hold, getter_held, getter_unhold } from './take.js';
 import { spin_begin, spin_end, prespin } from './spin.js';
@@ -80,6 +80,12 @@ export interface GetnReq {
   syscall: string;
   /** getn_fast's port_gen to move past (sources denied every event it took), or -1. */
   needNew: number;
+  /**
+   * getn_fast looked the port up and found it open (getn_fast_entered): the
+   * call is under way, so a close before getn_gen finds the port again is a
+   * close while getting, EBADFD, as a sleeper's, not the EBADF of a new call.
+   */
+  entered: boolean;
 }
 
 /** A copied-in timeout that was malformed: EINVAL, but only when the call would wait (the seed's port_get_timeout). */
@@ -159,12 +165,18 @@ function poll_linger_take(fd: unknown): void {
   if (Atomics.load(I32, h + P.fdset) !== 0 || Atomics.load(I32, h + P.hostset) !== 0) intr_linger_take();
 }
 
+/** Whether the last getn_fast / get_fast of this thread found its port open (GetnReq.entered). */
+let fastEntered = false;
+export function getn_fast_entered(): boolean { return fastEntered; }
+
 /** The body of both: the events taken (into `into`, else a fresh array), or what the callers return instead. */
 function fast_take(fd: unknown, max: number, nget: number, syscall: string, tns: number, t0: number, into: port_event_t[] | undefined): port_event_t[] | number | undefined {
+  fastEntered = false;
   if (tns === 0) { sq_poll_idle(); poll_linger_take(fd); } // a poll fires due callouts itself until the clock thread runs
   if (max === 0 || nget === 0 || nget > max) return undefined;
   take_reserve();
   const h = port_enter(fd, syscall);
+  fastEntered = true;
   if ((I32[h + P.flags]! & PQ_ALERT) !== 0) { port_exit(h); return undefined; }
   if (port_nent(h) < nget && tns !== 0) { // (a poll takes what there is)
     const r = tns === -1 ? prespin(h, nget, Infinity) : 0;
@@ -192,6 +204,18 @@ function fast_take(fd: unknown, max: number, nget: number, syscall: string, tns:
   // such a take, waiting for an event queued after it (a number: the sendGen
   // to move past). A poll that found nothing has its answer: none.
   return takeResult.denied > 0 ? takeResult.sendGen : tns === 0 ? out : undefined;
+}
+
+/**
+ * port_enter for getn_gen after getn_fast found the port open (lock held on
+ * return): a descriptor closed since is EBADFD, a close while getting, as
+ * the seed's port_getn returns to a getter whose port is closed under it
+ * (it holds the file, so it never sees the EBADF of a new lookup).
+ */
+function port_reenter(fd: unknown, syscall: string): number {
+  const h = port_enter_code(fd, syscall);
+  if (typeof h !== 'number') fail('EBADFD', syscall, 'port closed while waiting');
+  return h;
 }
 
 /**
@@ -245,7 +269,7 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
   // does in fast_take (which the async forms never go through).
   if (async && tns === 0) poll_linger_take(fd);
   take_reserve();
-  const h = port_enter(fd, syscall);
+  const h = req.entered ? port_reenter(fd, syscall) : port_enter(fd, syscall);
   const quick = getn_at_once(h, max, nget, syscall);
   if (quick !== undefined) return quick;
   I32[h + P.thrcnt]!++;
@@ -267,6 +291,10 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       // bridge) and so never saw it change alertGen: the seed's port_getn
       // looks at the flag on every pass. (Nothing is in `out` here.)
       if ((I32[h + P.flags]! & PQ_ALERT) !== 0) { out.push(alert_event(h)); break; }
+      // Closed while a take had the lock dropped and its sources denied all
+      // it took: a close while getting (a closed port's wait list is woken
+      // by nobody).
+      if ((I32[h + P.flags]! & PQ_CLOSE) !== 0) fail('EBADFD', syscall, 'port closed while waiting');
       if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) {
         if (!take_held(h, max, out, async)) thrHeld = false;
         if (out.length > 0) break;

@@ -29,7 +29,7 @@ import { port_source_ops } from './source.js';
 import { lane_push, lane_before_locked, lane_send_locked } from './lane.js';
 import { lane_ctl_sync_locked } from './lane-locked.js';
 import { dwait_slack_wanted, dwait_thread_setup } from '../timers/kapi.js';
-import { getn_gen, getn_fast, get_fast, timeout_copyin, count_arg } from './getn.js';
+import { getn_gen, getn_fast, get_fast, getn_fast_entered, timeout_copyin, count_arg } from './getn.js';
 import type { port_event_t, port_event_list, file_obj_t } from './types.js';
 import { mono_now, type Timespec } from '../kern/time.js';
 import './close.js';
@@ -254,7 +254,7 @@ export function port_get(port: number, timeout?: Timespec | null): port_event_t 
   if (fast === null) fail_status('ETIME', 'port_get', 'timeout expired'); // a poll found nothing
   if (typeof fast === 'object') return fast;
   try {
-    return run_sync(getn_gen(port, { max: 1, nget: 1, tns, t0, one: true, async: false, syscall: 'port_get', needNew: fast ?? -1 }))[0]!;
+    return run_sync(getn_gen(port, { max: 1, nget: 1, tns, t0, one: true, async: false, syscall: 'port_get', needNew: fast ?? -1, entered: getn_fast_entered() }))[0]!;
   } finally {
     if (dwait_slack_wanted) dwait_thread_setup();
   }
@@ -278,7 +278,7 @@ export function port_getn(port: number, max: number, nget: number, timeout?: Tim
   const fast = getn_fast(port, mx, ng, 'port_getn', tns, t0);
   if (typeof fast === 'object') return fast;
   try {
-    return run_sync(getn_gen(port, { max: mx, nget: ng, tns, t0, one: false, async: false, syscall: 'port_getn', needNew: fast ?? -1 }));
+    return run_sync(getn_gen(port, { max: mx, nget: ng, tns, t0, one: false, async: false, syscall: 'port_getn', needNew: fast ?? -1, entered: getn_fast_entered() }));
   } finally {
     if (dwait_slack_wanted) dwait_thread_setup();
   }
@@ -290,7 +290,7 @@ export async function port_get_async(port: number, timeout?: Timespec | null, op
   const tns = timeout_copyin(timeout, 'port_get');
   const signal = copyin_async_options(opts, 'port_get');
   const t0 = tns > 0 ? mono_now() : -1;
-  return (await run_async(getn_gen(port, { max: 1, nget: 1, tns, t0, one: true, async: true, syscall: 'port_get', needNew: -1 }), signal))[0]!;
+  return (await run_async(getn_gen(port, { max: 1, nget: 1, tns, t0, one: true, async: true, syscall: 'port_get', needNew: -1, entered: false }), signal))[0]!;
 }
 
 /** The Promise form of {@link port_getn}. */
@@ -301,5 +301,5 @@ export async function port_getn_async(port: number, max: number, nget: number, t
   const tns = timeout_copyin(timeout, 'port_getn');
   const signal = copyin_async_options(opts, 'port_getn');
   const t0 = tns > 0 ? mono_now() : -1;
-  return run_async(getn_gen(port, { max: mx, nget: ng, tns, t0, one: false, async: true, syscall: 'port_getn', needNew: -1 }), signal);
+  return run_async(getn_gen(port, { max: mx, nget: ng, tns, t0, one: false, async: true, syscall: 'port_getn', needNew: -1, entered: false }), signal);
 }

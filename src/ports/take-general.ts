@@ -327,6 +327,12 @@ function take_deliver(h: number, out: port_event_t[]): void {
   tk.denyHead = denyHead; tk.requeue = requeue;
 }
 
+/** A taken slot that a closed port does not take back (lock held): a source's cached one back to it reserved, as port_close leaves them, else freed. */
+function slot_closed_locked(h: number, s: number): void {
+  if ((I32[s + E.flags]! & (PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED)) !== 0) Atomics.store(I32, s + E.st, ST_RESERVED);
+  else slot_free_locked(h, s);
+}
+
 /**
  * Where a take's list slots are (take_deliver, no lock held), in this
  * thread's record (msg-arena.ts R_TK_*): plain stores, read only by the
@@ -380,6 +386,9 @@ function take_give_back(h: number, fast: boolean): void {
   // Given back below, under the lock: no longer the record's.
   if (tk.n > 0) { const r = tk.rec; m[r + R_TK_DENY] = 0; m[r + R_TK_REQ] = 0; }
   let becameReadable = false;
+  // A port closed while they were off the queue takes none back: they go
+  // where its close sent the queued ones (port_close).
+  const closed = (m[h + P.flags]! & PQ_CLOSE) !== 0;
   if (denyHead !== 0) {
     // Denied events go back to the head, in order. A withdraw may have come
     // while they were off the queue: only live ones are linked again.
@@ -391,6 +400,8 @@ function take_give_back(h: number, fast: boolean): void {
       if (v & (SF_CANCEL | SF_FREEPEND)) {
         if (v & SF_FREEPEND) slot_free_locked(h, d);
         else Atomics.store(m, d + E.st, ST_RESERVED);
+      } else if (closed) {
+        slot_closed_locked(h, d);
       } else {
         Atomics.store(m, d + E.st, ST_QUEUED);
         m[d + E.prev] = chainTail; m[d + E.next] = 0;
@@ -419,6 +430,7 @@ function take_give_back(h: number, fast: boolean): void {
       else Atomics.store(m, r + E.st, ST_RESERVED);
       continue;
     }
+    if (closed) { slot_closed_locked(h, r); continue; }
     if (enqueue_locked(h, r)) becameReadable = true;
   }
   if (m[h + P.wqh] !== 0 && port_nent(h) > 0) wake_check_locked(h);
