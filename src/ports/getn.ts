@@ -316,6 +316,10 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       const until = fd_bridge_locked(h, deadline);
       if (until !== deadline) {
         if (I32[h + P.flags]! & PQ_CLOSE) fail('EBADFD', syscall, 'port closed while waiting');
+        // An alert set while the bridge had the lock dropped woke nobody (we
+        // were on no wait list): the loop's top returns it now, not after a
+        // bridge period's sleep.
+        if (I32[h + P.flags]! & PQ_ALERT) continue;
         if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) continue;
       }
       // Sleep until enough events, an alert, a close, a signal or the deadline.
