@@ -263,9 +263,12 @@ export function port_get(port: number, timeout?: Timespec | null): port_event_t 
 /**
  * Retrieves at least `nget` and at most `max` events, in FIFO order; the
  * array's `nget` is its length. Fewer than nget returned means the timeout
- * expired (C's ETIME, not thrown: no event taken is lost), or that sources
- * dropped some of the events as they were taken (a stale association, a
- * deleted timer; a take that delivers none waits on). `max` 0 takes
+ * expired (C's ETIME, not thrown: no event taken is lost), the call polled,
+ * or sources denied or withdrew some of the nget events it took as it
+ * delivered them (a stale association, a deleted timer: the rest is
+ * returned, as illumos' port_getn does; a take that delivers none waits
+ * on), or another getter took some between two passes of a take of more
+ * than 64 with messages (docs/sys.md). `max` 0 takes
  * nothing and sets `nget` to the number of events queued; `nget` 0 returns
  * [] at once; `nget` > `max` > 0 is EINVAL (docs/sys.md).
  */
