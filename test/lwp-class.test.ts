@@ -14,10 +14,16 @@ test('Lwp: create, suspend, continue, wait', async () => {
   const sab = new SharedArrayBuffer(16);
   const a = new Int32Array(sab);
   const l = Lwp.create({ module: fixtures, export: 'syscallLoop', arg: { sab } }, { suspended: true });
-  assert.equal(snapshot().lwps.find((x) => x.lid === l.lid)?.state, 'SUSPENDED');
-  l.continue();
-  await until(() => Atomics.load(a, 1) > 0, 10000, 'running');
-  Atomics.store(a, 0, 1);
+  // Stopped however the test ends: a failed assertion left it suspended or
+  // spinning for ever, and the file ended at the runner's deadline.
+  try {
+    assert.equal(snapshot().lwps.find((x) => x.lid === l.lid)?.state, 'SUSPENDED');
+    l.continue();
+    await until(() => Atomics.load(a, 1) > 0, 10000, 'running');
+  } finally {
+    Atomics.store(a, 0, 1);
+    try { l.continue(); } catch { /* gone */ }
+  }
   assert.equal(await within(l.wait(), 10000, 'wait'), undefined); // syscallLoop returns nothing
   assert.equal(Lwp.self().lid, 1);
 });
