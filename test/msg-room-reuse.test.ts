@@ -27,6 +27,22 @@ import { assertArenaEmpty } from './msg-helpers.js';
 
 const handle = (fd: number): number => fd_get(fd, DTYPE_PORT, 'test', 'EBADFD');
 
+/**
+ * Waits (deadline 5 s) until port struct h counts a room waiter. When it
+ * does not, the port is closed before the failure is thrown: a wait for
+ * room on an open port tries again for ever, and the file then ended at the
+ * runner's deadline instead of at the failure.
+ */
+async function registered(h: number, port: Port, what: string): Promise<void> {
+  const t0 = performance.now();
+  try {
+    while (Atomics.load(I32, h + P.roomWaiters) === 0) {
+      assert.ok(performance.now() - t0 < 5000, what);
+      await new Promise((r) => setImmediate(r));
+    }
+  } catch (e) { port.close(); throw e; }
+}
+
 test('a post waiting for arena room across a close: the new port that reuses the struct keeps a room-waiter count of 0', async () => {
   const port = new Port();
   const big = 'b'.repeat(msg_arena_size() / 2 - 4096); // a block of half the arena each
@@ -35,11 +51,7 @@ test('a post waiting for arena room across a close: the new port that reuses the
   const h = handle(port.fd);
   const pc = port.post(big).then(() => 'sent', (e: { code?: string }) => e.code ?? String(e));
   // Let it register (its first attempt, then the room wait's registration).
-  const t0 = performance.now();
-  while (Atomics.load(I32, h + P.roomWaiters) === 0) {
-    assert.ok(performance.now() - t0 < 5000, 'the post never registered as a room waiter');
-    await new Promise((r) => setImmediate(r));
-  }
+  await registered(h, port, 'the post never registered as a room waiter');
   const fd1 = port.fd;
   port.close();
   const other = new Port(); // the struct just released, zeroed
@@ -60,11 +72,7 @@ test('a send waiting for port room across a close: the same for Port.send', asyn
   const max = I32[h + P.maxev]!;
   for (let i = 0; i < max; i++) sys.port_send(port.fd, 1, i);
   const pc = port.send(1, -1).then(() => 'sent', (e: { code?: string }) => e.code ?? String(e));
-  const t0 = performance.now();
-  while (Atomics.load(I32, h + P.roomWaiters) === 0) {
-    assert.ok(performance.now() - t0 < 5000, 'the send never registered as a room waiter');
-    await new Promise((r) => setImmediate(r));
-  }
+  await registered(h, port, 'the send never registered as a room waiter');
   const fd1 = port.fd;
   port.close();
   const other = new Port();
