@@ -40,7 +40,7 @@ import { MSG_INFLIGHT_MAX } from '../src/ports/msg-arena.js';
 import { PORT_SOURCE_USER } from '../src/ports/consts.js';
 import { stats } from '../src/index.js';
 import { with_deliver_hook } from './fixtures/deliver-hook.js';
-import { until, within } from './helpers.js';
+import { until, within, cleanup } from './helpers.js';
 import { gauges, assertArenaEmpty } from './msg-helpers.js';
 
 const SELF = new URL(import.meta.url);
@@ -136,14 +136,20 @@ if (isMainThread) {
       const h = fd_get(p, DTYPE_PORT, 'test', 'EBADFD');
       const sab = new SharedArrayBuffer(16), s = new Int32Array(sab);
       const w = lwp.lwp_create({ module: SELF, export: 'getterDies', arg: { p, sab, n, slots, when, death } satisfies GetterArg });
+      let passed = false;
       try {
         await until(() => Atomics.load(s, 1) === 1, 10_000, 'the getter started');
         for (let i = 0; i < n; i++) port_post_value(p, i);
         assert.equal(I32[h + P.nent], slots ? n : 0, slots ? 'the messages are slots' : 'the messages are on a lane');
         assert.ok(gauges().bytes > 0);
+        passed = true;
       } finally {
+        // After a failure, the port closed first: the getter's take ends at
+        // once (EBADF) instead of waiting out its 30 s for messages that
+        // may never have been posted, and the failure is what is reported.
+        if (!passed) close(p);
         Atomics.store(s, 0, 1); Atomics.notify(s, 0);
-        await within(lwp.lwp_wait_async(w).catch(() => 0), 10_000, 'the getter reaped');
+        await cleanup(within(lwp.lwp_wait_async(w).catch(() => 0), 10_000, 'the getter reaped'), passed);
       }
       assert.deepEqual([Atomics.load(s, 3), Atomics.load(s, 2)], [1, 0], 'the getter died in its delivery');
       // One pass took at most a record's worth; the rest is still queued, in order.
