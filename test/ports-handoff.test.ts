@@ -10,13 +10,13 @@
  * exported from this module; tests run only in the main thread.
  */
 import { isMainThread } from 'node:worker_threads';
-import { test } from 'node:test';
+import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 // The package's one entry under the names of the subsystems this file calls (the same module).
 import * as ports from 'ukern/sys';
 import * as lwp from 'ukern/sys';
 import { close, kmem_snapshot, kstat as kstat_snapshot } from 'ukern/sys';
-import { until, within } from './helpers.js';
+import { until, within, letLwpsGo } from './helpers.js';
 
 const SELF = new URL(import.meta.url);
 
@@ -45,6 +45,11 @@ const portStat = (k: string): number => kstat_snapshot('port')[`port.${k}`] ?? 0
 const portsInUse = (): number => kmem_snapshot().caches.find((c) => c.cache === 'port')!.inUse;
 
 if (isMainThread) {
+  // The getters block in port_get with no timeout; a test that failed first
+  // left one there, and the file ended at the runner's deadline, not at the
+  // failure: what a test left is woken (EINTR) and collected after it.
+  afterEach(() => letLwpsGo(lwp));
+
   test('a port_get asleep is handed each lane push: once, in order, bit for bit; the port goes back at close', async () => {
     const old = ports.port_spin_tune({});
     ports.port_spin_tune({ budgetNs: 0 }); // the getter sleeps at once
