@@ -130,9 +130,10 @@ if (isMainThread) {
     const s = getSeed();
     const rand = rng(s);
     t.diagnostic(`seed ${s} (replay: UKERN_SEED=${s})`);
+    let p = -1;
     try {
       const N = 3, M = 3, PER = 100_000, TOTAL = N * PER;
-      const p = ports.port_create();
+      p = ports.port_create();
       const seen = new SharedArrayBuffer(TOTAL * 4);
       const ctl = new SharedArrayBuffer(64);
       const c = new Int32Array(ctl);
@@ -200,6 +201,11 @@ if (isMainThread) {
       close(p);
     } catch (e) {
       console.error(`ports exactly-once stress failed with seed ${s}`);
+      // The producers retry EAGAIN outside the kernel, which letLwpsGo cannot
+      // end: once their consumers are gone (woken after the test) they did so
+      // for ever, and the file ended at the runner's deadline. Closed, the
+      // port fails their next send (EBADF), and they end.
+      if (p >= 0) try { close(p); } catch { /* closed already */ }
       throw e;
     }
   });
