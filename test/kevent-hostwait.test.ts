@@ -10,16 +10,23 @@
  * (its io_uring's ask, taken from the set by the LWP: intr.ts intr_poke)
  * and its NOTE_EXIT. Deadlines everywhere.
  */
-import { test } from 'node:test';
+import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeSync, readSync, closeSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import * as sys from 'ukern/sys';
 import { pipe_high } from './fixtures/osfd.js';
-import { until, within, seed } from './helpers.js';
+import { until, within, seed, letLwpsGo } from './helpers.js';
 import { kst, reader, two_readers_exactly_once, triggers_reach_the_waiter } from './fixtures/hostwait-cases.js';
 
 const F = new URL('./fixtures/kq-hostwait-lwp.js', import.meta.url);
+
+// The LWPs here block in kevent (10 s timeouts, rounds of them); a test that
+// failed first left them waiting in the host, for the next test to find
+// counted, and the file ran on: what a test left is woken (EINTR) and
+// collected after it (nothing, after a test that passed). The words they
+// wait for outside the kernel, the tests set themselves.
+afterEach(() => letLwpsGo(sys));
 
 test('two LWPs waiting in the host on the epoll set: one event per write each, nothing lost, doubled or left over (seeded)', async () => {
   await two_readers_exactly_once(400, true);
@@ -116,14 +123,17 @@ test('host waits entered and left at random by four LWPs at once: the set ends a
   sys.kevent(kq, [sys.EV_SET(C[0], sys.EVFILT_READ, sys.EV_ADD | sys.EV_CLEAR, 0, 0, 0)], 0, { tv_sec: 0, tv_nsec: 0 });
   const sab = new SharedArrayBuffer(32), res = new Int32Array(sab);
   const lids = [0, 1, 2, 3].map((k) => sys.lwp_create({ module: F, export: 'churnsHostWaits', arg: { r: P[0], k, seed: (s + k * 7919) >>> 0, sab } }));
-  await until(() => [1, 2, 3, 4].every((i) => res[i]! > 200), 20_000, `seed ${s}: every LWP to churn`);
-  // Events keep arriving while the others churn: each write, one event.
-  for (let i = 0; i < 20; i++) {
-    writeSync(C[1], 'x');
-    await oneAsync(kq, `seed ${s}: event ${i} during the churn`);
-    readSync(C[0], buf);
+  try {
+    await until(() => [1, 2, 3, 4].every((i) => res[i]! > 200), 20_000, `seed ${s}: every LWP to churn`);
+    // Events keep arriving while the others churn: each write, one event.
+    for (let i = 0; i < 20; i++) {
+      writeSync(C[1], 'x');
+      await oneAsync(kq, `seed ${s}: event ${i} during the churn`);
+      readSync(C[0], buf);
+    }
+  } finally {
+    Atomics.store(res, 0, 1); // (they churn until told, also after a failure)
   }
-  Atomics.store(res, 0, 1);
   for (const lid of lids) await within(sys.lwp_wait_async(lid), 10_000, `seed ${s}: churner`);
   await until(() => kst('host_waiters') === 0 && kst('set_disarmed') === 0, 5_000,
     () => `seed ${s}: no waiter left, the set armed once nobody waits: ${JSON.stringify(sys.kstat('intr'))}`);
@@ -137,29 +147,33 @@ test('a pipe\'s event taken by the LWP\'s own host wait: data, then nothing once
   const P = pipe_high(), buf = Buffer.alloc(16);
   const sab = new SharedArrayBuffer(32), res = new Int32Array(sab);
   const taken0 = kst('host_taken');
-  const lid = sys.lwp_create({ module: F, export: 'hupAfterTake', arg: { r: P[0], sab } });
   const go = (k: number): void => { Atomics.store(res, 0, k); Atomics.notify(res, 0); };
-  await until(() => res[7] === 1, 10_000, 'the LWP');
-  go(1);
-  await until(() => kst('host_waiters') === 1, 10_000, 'the LWP to wait in the host');
-  writeSync(P[1], 'ab');
-  await until(() => res[6] === 1, 10_000, 'step 1');
-  assert.equal(res[1], 2, 'data: the two bytes');
-  assert.equal(res[2]! & sys.EV_EOF, 0, 'no EV_EOF while the writer is open');
-  assert.ok(kst('host_taken') > taken0, 'the LWP took the event from the set itself');
-  assert.equal(readSync(P[0], buf), 2);
-  go(2);
-  await until(() => res[6] === 2, 10_000, 'step 2');
-  assert.equal(res[3], 0, 'read dry: a level-triggered knote reports nothing');
-  go(3);
-  await until(() => kst('host_waiters') === 1, 10_000, 'the LWP to wait in the host again');
-  const taken1 = kst('host_taken');
-  closeSync(P[1]);
-  await until(() => res[6] === 3, 10_000, 'step 3: EV_EOF');
-  assert.equal(res[5]! & sys.EV_EOF, sys.EV_EOF, 'EV_EOF: the hang-up taken from the set');
-  assert.equal(res[4], 0, 'data 0: nothing left to read');
-  assert.ok(kst('host_taken') > taken1, 'the LWP took the hang-up from the set itself');
-  await within(sys.lwp_wait_async(lid), 10_000, 'the LWP');
+  const lid = sys.lwp_create({ module: F, export: 'hupAfterTake', arg: { r: P[0], sab } });
+  try {
+    await until(() => res[7] === 1, 10_000, 'the LWP');
+    go(1);
+    await until(() => kst('host_waiters') === 1, 10_000, 'the LWP to wait in the host');
+    writeSync(P[1], 'ab');
+    await until(() => res[6] === 1, 10_000, 'step 1');
+    assert.equal(res[1], 2, 'data: the two bytes');
+    assert.equal(res[2]! & sys.EV_EOF, 0, 'no EV_EOF while the writer is open');
+    assert.ok(kst('host_taken') > taken0, 'the LWP took the event from the set itself');
+    assert.equal(readSync(P[0], buf), 2);
+    go(2);
+    await until(() => res[6] === 2, 10_000, 'step 2');
+    assert.equal(res[3], 0, 'read dry: a level-triggered knote reports nothing');
+    go(3);
+    await until(() => kst('host_waiters') === 1, 10_000, 'the LWP to wait in the host again');
+    const taken1 = kst('host_taken');
+    closeSync(P[1]);
+    await until(() => res[6] === 3, 10_000, 'step 3: EV_EOF');
+    assert.equal(res[5]! & sys.EV_EOF, sys.EV_EOF, 'EV_EOF: the hang-up taken from the set');
+    assert.equal(res[4], 0, 'data 0: nothing left to read');
+    assert.ok(kst('host_taken') > taken1, 'the LWP took the hang-up from the set itself');
+    await within(sys.lwp_wait_async(lid), 10_000, 'the LWP');
+  } finally {
+    go(3); // every step's wait passed (each 10 s) after a failure; its kevent ends after the test
+  }
   closeSync(P[0]);
 });
 
