@@ -14,12 +14,14 @@
  * Deterministic: the waiters are fixtures/sigwaiter-lwp.ts's, each held in
  * its wait until the test releases it.
  */
-import { test } from 'node:test';
+import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from 'ukern/sys';
-import { set_of, start_waiter, reach, release, go, take_now } from './fixtures/sigwaiter-lwp.js';
+import { set_of, start_waiter, reach, release, go, take_now, let_waiters_go } from './fixtures/sigwaiter-lwp.js';
 
 const { SIGRTMIN, SIG_BLOCK, SIG_SETMASK } = sys;
+
+afterEach(let_waiters_go); // (what a failed test left)
 
 /** The values sigtimedwait takes at once from `set`, then the error that ends them. */
 function drain(set: sys.sigset_t): (number | string)[] {

@@ -15,12 +15,14 @@
  * Deterministic: the waiter (fixtures/sigwaiter-lwp.ts) is held in its
  * wait until the test releases it.
  */
-import { test } from 'node:test';
+import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from 'ukern/sys';
-import { set_of, start_waiter, reach, release, take_now } from './fixtures/sigwaiter-lwp.js';
+import { set_of, start_waiter, reach, release, take_now, let_waiters_go } from './fixtures/sigwaiter-lwp.js';
 
 const { SIGRTMIN, SIGUSR2, SIG_BLOCK, SIG_SETMASK } = sys;
+
+afterEach(let_waiters_go); // (what a failed test left)
 
 test('signals handed to a sigwaiter before it ran again: its wait returns one, the others are the process\'s, for another LWP to take', async () => {
   const s = SIGRTMIN + 5;

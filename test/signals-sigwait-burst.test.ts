@@ -13,12 +13,14 @@
  * Deterministic: the waiters are fixtures/sigwaiter-lwp.ts's, each held in
  * its wait (its wait set registered) until the test releases it.
  */
-import { test } from 'node:test';
+import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import * as sys from 'ukern/sys';
-import { set_of, start_waiter, returned, release, take_now } from './fixtures/sigwaiter-lwp.js';
+import { set_of, start_waiter, returned, release, take_now, let_waiters_go } from './fixtures/sigwaiter-lwp.js';
 
 const { SIGRTMIN, SIG_BLOCK, SIG_SETMASK } = sys;
+
+afterEach(let_waiters_go); // (what a failed test left)
 
 for (const first of ['takes one', 'exits'] as const) {
   test(`a burst given back by a sigwaiter that ${first === 'takes one' ? 'takes one of it' : 'exits without taking it'} reaches every other waiter`, () => {
