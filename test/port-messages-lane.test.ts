@@ -19,9 +19,12 @@ test('an LWP\'s posts ride its lane: one FIFO with its sends and another thread\
   const n = 200, ctl = new SharedArrayBuffer(8), c = new Int32Array(ctl);
   const grants0 = stats('port')['port.lane_grants']!;
   const l = Lwp.create<number>({ module: FIX, export: 'halves', arg: { fd: port.fd, n, ctl } });
-  await until(() => Atomics.load(c, 0) === 1, 20_000, 'the first half');
-  port.postSync({ main: true }); // the LWP owns the lane: this one is a slot, marked after its first half
-  Atomics.store(c, 1, 1); Atomics.notify(c, 1);
+  try {
+    await until(() => Atomics.load(c, 0) === 1, 20_000, 'the first half');
+    port.postSync({ main: true }); // the LWP owns the lane: this one is a slot, marked after its first half
+  } finally {
+    Atomics.store(c, 1, 1); Atomics.notify(c, 1); // (it waits for this with no deadline, also after a failure)
+  }
   assert.equal(await within(l.wait(), 30_000, 'the poster'), n);
   assert.ok(stats('port')['port.lane_grants']! > grants0, 'the LWP\'s posts went through a lane');
   const want: unknown[] = [];
@@ -60,13 +63,16 @@ test('close discards messages queued in a lane: every block freed and counted; t
   const n = 50, ctl = new SharedArrayBuffer(8), c = new Int32Array(ctl);
   const disc0 = stats('msg')['msg.discarded']!, grants0 = stats('port')['port.lane_grants']!;
   const l = Lwp.create<string>({ module: FIX, export: 'postThenAfterClose', arg: { fd: port.fd, n, ctl } });
-  await until(() => Atomics.load(c, 0) === 1, 20_000, 'the posts');
-  assert.ok(stats('port')['port.lane_grants']! > grants0, 'the posts went through a lane');
-  assert.equal(gauges().queued, n);
-  port.close();
-  assertArenaEmpty('after close');
-  assert.equal(stats('msg')['msg.discarded']! - disc0, n);
-  Atomics.store(c, 1, 1); Atomics.notify(c, 1);
+  try {
+    await until(() => Atomics.load(c, 0) === 1, 20_000, 'the posts');
+    assert.ok(stats('port')['port.lane_grants']! > grants0, 'the posts went through a lane');
+    assert.equal(gauges().queued, n);
+    port.close();
+    assertArenaEmpty('after close');
+    assert.equal(stats('msg')['msg.discarded']! - disc0, n);
+  } finally {
+    Atomics.store(c, 1, 1); Atomics.notify(c, 1); // (it waits for this with no deadline, also after a failure)
+  }
   assert.equal(await within(l.wait(), 30_000, 'the poster'), 'EBADF');
   assertArenaEmpty('after the post to the closed port');
 });
