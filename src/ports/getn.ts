@@ -314,14 +314,15 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
       // Until the intr thread runs, OS events (PORT_SOURCE_FD) wait in its
       // epoll set: take them here, then sleep briefly (src-fd.ts).
       const until = fd_bridge_locked(h, deadline);
-      if (until !== deadline) {
-        if (I32[h + P.flags]! & PQ_CLOSE) fail('EBADFD', syscall, 'port closed while waiting');
-        // An alert set while the bridge had the lock dropped woke nobody (we
-        // were on no wait list): the loop's top returns it now, not after a
-        // bridge period's sleep.
-        if (I32[h + P.flags]! & PQ_ALERT) continue;
-        if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) continue;
-      }
+      // A bridge had the lock dropped, also one that returns the deadline
+      // itself (less than a bridge period away): what came meanwhile woke
+      // nobody (we were on no wait list). An alert set then is returned now,
+      // not after a bridge period's sleep, nor lost to the timeout (ETIME).
+      // (With no bridge the lock was held since the loop's top: the same
+      // answers as there, none of them true.)
+      if (I32[h + P.flags]! & PQ_CLOSE) fail('EBADFD', syscall, 'port closed while waiting');
+      if (I32[h + P.flags]! & PQ_ALERT) continue;
+      if (port_nent(h) >= nget && (needNew === -1 || port_gen(h) !== needNew)) continue;
       // Sleep until enough events, an alert, a close, a signal or the deadline.
       const alertGen = I32[h + P.alertGen]!;
       const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WMESG_PORTGET, syscall);
