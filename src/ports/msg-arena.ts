@@ -161,9 +161,17 @@ const R_PEND = 1, REC_KEYS = 2, REC_WORDS = 2 + 2 * MSG_INFLIGHT_MAX + 14;
  * port, the delivered slots to free (a chain of R_TK_NFREE from R_TK_FREE),
  * the slots not yet settled (R_TK_NREST from R_TK_REST, through their
  * queue links), and the denied and re-sent ones (chains ending in 0).
+ * R_GET_DEPTH, R_GET_OUTER: the calls a port_get(n) runs inside of (a
+ * signal handler's, in the sleep of the call it interrupted) keep their
+ * R_GET_PORT here while it runs, outermost first (GET_OUTER_MAX of them
+ * named; the depth counts them all), for the same reaping: their own ends
+ * never run when the thread ends in the inner one.
  */
 export const R_GET_PORT = 2 + 2 * MSG_INFLIGHT_MAX, R_TK_PORT = R_GET_PORT + 1, R_TK_FREE = R_GET_PORT + 2, R_TK_NFREE = R_GET_PORT + 3,
-  R_TK_REST = R_GET_PORT + 4, R_TK_NREST = R_GET_PORT + 5, R_TK_DENY = R_GET_PORT + 6, R_TK_REQ = R_GET_PORT + 7;
+  R_TK_REST = R_GET_PORT + 4, R_TK_NREST = R_GET_PORT + 5, R_TK_DENY = R_GET_PORT + 6, R_TK_REQ = R_GET_PORT + 7,
+  R_GET_DEPTH = R_GET_PORT + 8, R_GET_OUTER = R_GET_PORT + 9;
+/** How many outer calls' ports a record names (the words left before REC_WORDS). */
+export const GET_OUTER_MAX = REC_WORDS - R_GET_OUTER;
 const inflight = kregion_create('msg_inflight', (t) => (t.maxlwp! + 1) * REC_WORDS);
 
 /** The record of LWP `lid` (its slot's), or of a thread with no LWP (lid 0: the spare). */

@@ -22,7 +22,7 @@ import { LN_HEAD, LN_TAIL, LN_ENT, LN_E_SOURCE, LN_GETTER, LN_ROOMWAIT, LN_ROOMA
 import { port_event, type port_event_t } from './types.js';
 import {
   msg_inflight, msg_inflight_rec, msg_inflight_rec_of, msg_take_recorded, MSG_INFLIGHT_MAX, PORT_SOURCE_MSG,
-  R_GET_PORT, R_TK_PORT, R_TK_FREE, R_TK_NFREE, R_TK_REST, R_TK_NREST, R_TK_DENY, R_TK_REQ,
+  R_GET_PORT, R_TK_PORT, R_TK_FREE, R_TK_NFREE, R_TK_REST, R_TK_NREST, R_TK_DENY, R_TK_REQ, R_GET_DEPTH, R_GET_OUTER, GET_OUTER_MAX,
 } from './msg-arena.js';
 import { on_lwp_exit } from '../kern/proc.js';
 
@@ -479,6 +479,21 @@ export function take_reap(lid: number): void {
     mutex_enter(port_lock(g));
     thr_reap_locked(r, g);
     port_exit_release(g);
+  }
+  // The calls it ran inside of (signal handlers' port_get in the sleep of
+  // another): their thrcnts too, the record left naming none, so that their
+  // ends, should they unwind after this (an lwp_exit's), give back nothing.
+  // (Calls nested deeper than the record names are left counted in the
+  // depth: such an unwinding restores and gives back those alone.)
+  const total = m[r + R_GET_DEPTH]!, depth = Math.min(total, GET_OUTER_MAX);
+  m[r + R_GET_DEPTH] = total - depth;
+  for (let i = 0; i < depth; i++) {
+    const o = m[r + R_GET_OUTER + i]!;
+    m[r + R_GET_OUTER + i] = 0;
+    if (o === 0) continue;
+    mutex_enter(port_lock(o));
+    I32[o + P.thrcnt]!--;
+    port_exit_release(o);
   }
 }
 

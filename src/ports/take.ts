@@ -40,7 +40,7 @@ import { cur } from '../kern/hdr.js';
 import { mono_now } from '../kern/time.js';
 import { port_event, type port_event_t } from './types.js';
 import { take, takeResult, laneMask } from './take-general.js';
-import { msg_inflight, msg_inflight_rec, msg_take_recorded, msg_take_forget, MSG_INFLIGHT_MAX, PORT_SOURCE_MSG, R_GET_PORT } from './msg-arena.js';
+import { msg_inflight, msg_inflight_rec, msg_take_recorded, msg_take_forget, MSG_INFLIGHT_MAX, PORT_SOURCE_MSG, R_GET_PORT, R_GET_DEPTH, R_GET_OUTER, GET_OUTER_MAX } from './msg-arena.js';
 
 export { take_reserve, takeResult } from './take-general.js';
 
@@ -153,11 +153,18 @@ function take_passes_unlock(h: number, max: number, out: port_event_t[]): void {
  * (msg-arena.ts R_GET_PORT) for its LWP's reaping should its thread end
  * before it gives it back (take-general.ts take_reap). Returns what the
  * word held (a call that this one runs inside of, through a signal
- * handler: it names that one again afterwards).
+ * handler: it names that one again afterwards); meanwhile that one is named
+ * among the record's outer calls (R_GET_OUTER), whose ends never run if
+ * the thread ends in this one.
  */
 export function getter_hold(h: number): number {
-  const r = msg_inflight_rec(), prev = I32[r + R_GET_PORT]!;
-  I32[r + R_GET_PORT] = h;
+  const m = I32, r = msg_inflight_rec(), prev = m[r + R_GET_PORT]!;
+  if (prev !== 0) {
+    const d = m[r + R_GET_DEPTH]!;
+    if (d < GET_OUTER_MAX) m[r + R_GET_OUTER + d] = prev;
+    m[r + R_GET_DEPTH] = d + 1;
+  }
+  m[r + R_GET_PORT] = h;
   return prev;
 }
 
@@ -165,12 +172,17 @@ export function getter_hold(h: number): number {
  * The thrcnt getter_hold named (lock held): given back unless the word no
  * longer names port h, when whoever cleared it (a reaping in this thread,
  * an LWP exit in a signal handler before the unwinding; a hand-off's waker)
- * gave it back. The word then names `prev` again.
+ * gave it back. The word then names `prev` again, unless a reaping gave
+ * back the outer calls' too (it left no outer call named): their ends,
+ * unwinding after it, then find the word empty and give back nothing.
  */
 export function getter_unhold(h: number, prev: number): void {
-  const r = msg_inflight_rec();
-  if (h !== 0 && I32[r + R_GET_PORT] === h) I32[h + P.thrcnt]!--;
-  I32[r + R_GET_PORT] = prev;
+  const m = I32, r = msg_inflight_rec();
+  if (h !== 0 && m[r + R_GET_PORT] === h) m[h + P.thrcnt]!--;
+  const d = prev === 0 ? 0 : m[r + R_GET_DEPTH]!;
+  if (d === 0) { m[r + R_GET_PORT] = 0; return; }
+  m[r + R_GET_DEPTH] = d - 1;
+  m[r + R_GET_PORT] = prev;
 }
 
 /** Whether this thread's record still names port h's thrcnt (getter_hold). */
