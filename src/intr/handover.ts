@@ -22,7 +22,8 @@ import { kstat_counter, kstat_add, kstat_gauge } from '../kern/kstat.js';
 import { cur } from '../kern/hdr.js';
 import { sq_set_served, sq_served_count } from '../kern/sleepq.js';
 import { on_lwp_exit } from '../kern/proc.js';
-import { intr_epfd, intr_start_asked } from './intr.js';
+import { intr_epfd, intr_start_asked, intr_evfd, intr_on_control } from './intr.js';
+import { eventfd_ring } from '../kern/host.js';
 import * as os from './ffi.js';
 
 declare module '../kern/options.js' {
@@ -383,8 +384,33 @@ function linger_end(): boolean {
  */
 export function intr_nonhost_enter(sl: number): void {
   sq_set_served(sl);
-  if (linger_end()) { kstat_add(C_LINGER_SERVED); hwait_arm_sync(); }
+  if (linger_end()) { kstat_add(C_LINGER_SERVED); arm_sync_here_or_there(); }
 }
+/**
+ * The re-arm after a linger ended under an object's lock: here when this
+ * thread has the host calls loaded (one epoll_ctl), else by the intr
+ * thread. A thread without them (a served sleeper that never made a host
+ * call: an async kevent on a kqueue watching another's OS knotes) would
+ * load koffi for it, milliseconds under the lock, and a load that failed
+ * would leave it nothing to call (kernel locks allow neither). So it marks
+ * the move unsynced and rings the intr thread's control eventfd through
+ * Node's own write (kern/host.ts): the intr thread's control work syncs
+ * (below), and EPOLL_CTL_MOD's look at the set then wakes it for what
+ * waited there. Only the intr thread takes that eventfd while it waits on
+ * a set of its own, which a linger needs (W_TFD).
+ */
+function arm_sync_here_or_there(): void {
+  if (os.os_loaded()) { hwait_arm_sync(); return; }
+  const ev = intr_evfd();
+  if (ev < 0) return; // (no intr thread: no set of its own to re-arm)
+  Atomics.store(I32, hw.base + W_ARMDIRTY, 1);
+  kstat_add(C_ARM_RINGS);
+  eventfd_ring(ev);
+}
+/** Re-arms asked of the intr thread by threads without the host calls (arm_sync_here_or_there). */
+const C_ARM_RINGS = kstat_counter('intr', 'linger_arm_rings');
+// The intr thread, at each ring of its control eventfd: a move left unsynced is synced now.
+intr_on_control(() => { if (Atomics.load(I32, hw.base + W_ARMDIRTY) !== 0) hwait_arm_sync(); });
 kstat_gauge('intr', 'served_sleepers', sq_served_count);
 
 /** Whether work the intr thread serves is out (no sleeper stands for it): installed by its owner, aio/uring.ts. */
@@ -453,7 +479,7 @@ export function intr_lingering(): boolean { return Atomics.load(I32, hw.base + W
 // An LWP that exits never comes back to its host wait: its linger ends now.
 // (Another's linger, or one taken over meanwhile, has its expiry pending.)
 on_lwp_exit((lid) => {
-  if (Atomics.compareExchange(I32, hw.base + W_LINGER, lid, 0) === lid) hwait_arm_sync();
+  if (Atomics.compareExchange(I32, hw.base + W_LINGER, lid, 0) === lid) arm_sync_here_or_there();
 });
 
 /**
