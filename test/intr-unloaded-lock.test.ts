@@ -1,7 +1,8 @@
 /**
  * A thread that has not loaded the host calls (koffi, and libc's functions
  * through it) loads them before it takes a kernel lock, never under one
- * (this file boots with LOCKDEBUG). The load took milliseconds under the lock (6-9 ms in the
+ * (kern/libc.ts: LOCKDEBUG panics at a load with a lock held; this file
+ * boots with it). The load took milliseconds under the lock (6-9 ms in the
  * review's trial: everyone who needed the lock waited), and one that
  * failed left the caller nothing to call there.
  *
@@ -11,8 +12,14 @@
  *    its thread, loading koffi there under the kqueue lock. A thread
  *    without the host calls now leaves the re-arm to the intr thread
  *    (its control eventfd, rung with Node's own write).
+ *  - A blocking port_get on a port with a PORT_SOURCE_FD association
+ *    another thread made: its host wait, and the take's identity check,
+ *    loaded them under the port lock.
+ *  - A kevent that registers the thread's first OS knote: the attach's
+ *    statx loaded them under the kqueue lock; and one asleep on a kqueue
+ *    that another thread gives its first OS knote: the scan's evaluation.
  *
- * The LWPs (fixtures/nested-lwp.ts) import only
+ * The LWPs (fixtures/unloaded-lwp.ts, fixtures/nested-lwp.ts) import only
  * ukern/sys. Deadlines everywhere.
  */
 import { test, after } from 'node:test';
@@ -27,8 +34,10 @@ import { lingering_reader } from './fixtures/linger.js';
 sys.boot({ lockdebug: true, intr_linger_ns: 50_000 * 1e6, lwp_pool: 0, lwp_pool_linger: 0 });
 
 const NESTED = new URL('./fixtures/nested-lwp.js', import.meta.url);
+const UNLOADED = new URL('./fixtures/unloaded-lwp.js', import.meta.url);
 const kst = (k: string): number => sys.kstat('intr')[`intr.${k}`] ?? 0;
 const kqs = (k: string): number => sys.kstat('kqueue')[`kqueue.${k}`] ?? 0;
+const ports = (k: string): number => sys.kstat('port')[`port.${k}`] ?? 0;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 const buf = Buffer.alloc(64);
 
@@ -77,8 +86,16 @@ function chain(kind: 'kq' | 'port'): Chain {
   return { kind: kind === 'port' ? 'a port with a PORT_SOURCE_FD association' : 'a kqueue with an OS knote', inner, outer, C, drain, sleeper };
 }
 const chains = [chain('kq'), chain('port')];
+const getterC = pipe_high(), getterPort = sys.port_create();
+sys.port_associate(getterPort, sys.PORT_SOURCE_FD, getterC[0], sys.POLLIN, 9);
+const getter = stepped(UNLOADED, 'portGetter', { port: getterPort });
+const lateC = pipe_high(), lateKq = sys.kqueue();
+const late = stepped(NESTED, 'nestedSleeper', { kq: lateKq, tsab: new SharedArrayBuffer(8) });
+const registrarC = pipe_high();
+const registrar = stepped(UNLOADED, 'osRegistrar', { fd: registrarC[0] });
+
 // What a failed or skipped test left waiting for its go.
-after(async () => { for (const s of chains.map((c) => c.sleeper)) await s.end(); });
+after(async () => { for (const s of [...chains.map((c) => c.sleeper), getter, registrar, late]) await s.end(); });
 
 for (const ch of chains) {
   test(`a served sleeper without the host calls, on a kqueue watching ${ch.kind}, ends the linger with no load under the kqueue lock`, async () => {
@@ -109,3 +126,56 @@ for (const ch of chains) {
     }
   });
 }
+
+test('a blocking port_get without the host calls, on a port with a PORT_SOURCE_FD association, loads them before the port lock', async () => {
+  const C = getterC, g = getter;
+  try {
+    await g.ready();
+    const waits0 = ports('waits');
+    g.go(1);
+    await until(() => ports('waits') > waits0, 10_000, 'the getter asleep');
+    writeSync(C[1], 'c');
+    await until(() => g.res[2] === 1, 5_000, 'the getter');
+    assert.equal(g.res[3], 9, 'the association\'s event');
+    readSync(C[0], buf);
+    assert.throws(() => sys.port_get(getterPort, ZERO), { code: 'ETIME' }); // (sound: no panic)
+  } finally {
+    await g.end();
+    sys.close(getterPort);
+    for (const fd of C) closeSync(fd);
+  }
+});
+
+test('a kevent without the host calls that registers an OS knote loads them before the kqueue lock', async () => {
+  const C = registrarC, r = registrar;
+  try {
+    await r.ready();
+    const sleeps0 = kqs('sleeps');
+    r.go(1);
+    await until(() => kqs('sleeps') > sleeps0 || r.res[2] === 1, 10_000, 'the registrar asleep');
+    writeSync(C[1], 'c');
+    await until(() => r.res[2] === 1, 5_000, 'the registrar');
+    assert.equal(r.res[3], 1, 'its knote\'s event');
+  } finally {
+    await r.end();
+    for (const fd of C) closeSync(fd);
+  }
+});
+
+test('a blocking kevent without the host calls, asleep on a kqueue that gets its first OS knote meanwhile, loads them before it scans under the kqueue lock', async () => {
+  const C = lateC, sl = late;
+  try {
+    await sl.ready();
+    const sleeps0 = kqs('sleeps');
+    sl.go(1);
+    await until(() => kqs('sleeps') > sleeps0, 10_000, 'the sleeper asleep');
+    sys.kevent(lateKq, [sys.EV_SET(C[0], sys.EVFILT_READ, sys.EV_ADD | sys.EV_CLEAR, 0, 0, 0)], 0, ZERO);
+    writeSync(C[1], 'c');
+    await until(() => sl.res[2] === 1, 5_000, 'the sleeper');
+    assert.equal(sl.res[3], 1, 'the new knote\'s event');
+  } finally {
+    await sl.end();
+    sys.close(lateKq);
+    for (const fd of C) closeSync(fd);
+  }
+});

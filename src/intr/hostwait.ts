@@ -43,7 +43,7 @@ import { SQ_SLEEPING } from '../kern/sleepq.js';
 import { define_flag } from '../kern/options.js';
 import { tunables } from '../kern/boot.js';
 import {
-  os_available, os_wait2, os_eventfd_drain, os_epoll_pwait2_ok, os_epoll_wait_ns, EpollEvents, W2_FD, W2_KICK, POLLIN,
+  os_available, os_loaded, os_wait2, os_eventfd_drain, os_epoll_pwait2_ok, os_epoll_wait_ns, EpollEvents, W2_FD, W2_KICK, POLLIN,
 } from './ffi.js';
 
 declare module '../kern/options.js' {
@@ -167,9 +167,37 @@ export function intr_linger_take(): void {
   if (n > 0) kstat_add(C_LTAKEN, n);
 }
 
-/** The host wait on the kernel's epoll set for a sleeper about to block, or undefined: sleep on the wait word. */
+/**
+ * The host calls of this thread, loaded now if they are not (once, a few
+ * milliseconds): by a caller about to take a kernel lock under which it
+ * may make one (no lock held). Never throws; false where they cannot be
+ * had (the calls under the lock then report what os_available() says:
+ * EOPNOTSUPP, or no host wait). Under a lock, code asks os_loaded()
+ * instead, or calls what this loaded (LOCKDEBUG panics at a load under a
+ * lock: kern/libc.ts).
+ */
+export function intr_host_load(): boolean {
+  if (hostReady) return true;
+  if (!os_available()) return false;
+  // (and the host wait's epoll_pwait2, asked once: binding it is N-API work
+  // too; with no set yet, asked at the next call)
+  const ep = intr_epfd();
+  if (ep < 0) return true;
+  os_epoll_pwait2_ok(ep);
+  hostReady = true;
+  return true;
+}
+/** This thread's host calls are loaded and epoll_pwait2 asked (intr_host_load: one load on its hot paths). */
+let hostReady = false;
+
+/**
+ * The host wait on the kernel's epoll set for a sleeper about to block
+ * (object lock held), or undefined: sleep on the wait word. Only in a
+ * thread that has loaded the host calls (intr_host_load, before the lock):
+ * one that has not sleeps on its word, served by the intr thread.
+ */
 export function intr_hostwait(): HostWait | undefined {
-  if (!intr_running() || !intr_hwait_possible() || !os_available()) return undefined;
+  if (!intr_running() || !intr_hwait_possible() || !os_loaded()) return undefined;
   const ep = intr_epfd(), kick = intr_kick_fd();
   if (ep < 0 || kick < 0) return undefined;
   hw.ep = ep; hw.kick = kick;

@@ -13,7 +13,7 @@ export { intr_add_handler, intr_on_close } from './dispatch.js';
 export { intr_lingering, intr_nonhost_enter, intr_set_served_work_hook, intr_served_work_begun, intr_consumer_enter, intr_consumer_return } from './handover.js';
 export { intr_thread_start } from './start.js';
 export { intr_kick_fd, intr_kick_fd_apart } from './kick.js';
-export { intr_hostwait, intr_hostwait_retry_ns, intr_linger_take } from './hostwait.js';
+export { intr_hostwait, intr_hostwait_retry_ns, intr_linger_take, intr_host_load } from './hostwait.js';
 export { intr_child_watch } from './childwait.js';
 export {
   os_poll, os_stat_seq, os_ioctl_int, os_pipe_size, os_offset, os_sockopt_int, os_tcp_backlog, os_unix_backlog, st,
@@ -25,7 +25,7 @@ export {
 import './sys.js';
 export { ino_hold, ino_flush, ino_rele, ino_gen, ino_word, ino_set_word, ino_num, ino_set_num, ino_add_consumer, ino_held, INO_KNOTE, INO_PORT } from './inotify.js';
 export * as inof from './ffi-inotify.js';
-export { os_close as os_close_fd, os_errno, os_eventfd_drain, os_eventfd, os_wait2, os_wait2_revents, os_available, W2_FD, W2_KICK } from './ffi.js';
+export { os_close as os_close_fd, os_errno, os_eventfd_drain, os_eventfd, os_wait2, os_wait2_revents, os_available, os_loaded, W2_FD, W2_KICK } from './ffi.js';
 export {
   os_proc_available, os_proc_errno, os_pidfd_open, os_pidfd_exited, os_pidfd_waitid, os_pidfd_info,
   os_pidfd_info_supported, os_pidfd_close, pinfo, W_RUNNING, W_NOTCHILD, ESRCH, EINVAL, EMFILE, ENFILE,

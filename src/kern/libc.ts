@@ -11,6 +11,8 @@ import { createRequire } from 'node:module';
 import { is_main_thread } from './host.js';
 import { I32, kregion_create } from './kmem.js';
 import { cur } from './hdr.js';
+import { lockdebug } from './lockdebug.js';
+import { kpanic } from './panic.js';
 
 /** A libc function bound by its C signature. */
 export type LibcFn = (...a: unknown[]) => unknown;
@@ -132,9 +134,14 @@ process.on('exit', () => {
   }
 });
 
-/** This thread's libc, or null when host calls are unavailable. Never throws. */
+/** This thread's libc, or null when host calls are unavailable. Never throws (but, under LOCKDEBUG, panics when called with a kernel lock held: below). */
 export function libc_open(): Libc | null {
   if (libc !== undefined) return libc;
+  // Never under a kernel lock: loading koffi takes milliseconds (everyone
+  // who needs the lock waits them out), and a load that fails leaves the
+  // caller nothing to call there. Callers load before they lock
+  // (intr/hostwait.ts intr_host_load); LOCKDEBUG holds them to it.
+  if (lockdebug && I32[cur.nlocksw]! !== 0) load_locked_panic();
   libc = null;
   if (process.platform !== 'linux' || process.env.UKERN_NO_FFI === '1') return libc;
   const w = host_enter();
@@ -155,6 +162,9 @@ export function libc_open(): Libc | null {
     host_leave(w);
   }
   return libc;
+}
+function load_locked_panic(): never {
+  kpanic(`lockdebug: the host calls (koffi) loaded with ${I32[cur.nlocksw]} kernel lock(s) held\n${new Error('loaded here').stack ?? ''}`, 'lockdebug');
 }
 /** Runs koffi's N-API work f between host_enter and host_leave. */
 function guarded<T>(f: () => T): T {

@@ -48,6 +48,7 @@ import { fail } from '../kern/errno.js';
 import { kstat_counter, kstat_add } from '../kern/kstat.js';
 import { kqueues, knotes, kn_hash_remove, KO, QO, KNS } from './knote.js';
 import { filter_ops, type FilterOps } from './filter.js';
+import { intr_host_load } from '../intr/kapi.js';
 
 // The hot paths use the compile-time offsets and bits (knote.ts KO, QO,
 // KNS: number literals, which V8's inlining budget counts least), and a
@@ -170,6 +171,8 @@ export function kq_pending(kq: number): number { return Atomics.load(I32, kq + Q
  * kevent on it (they return EBADF) and releases the descriptor's reference.
  */
 export function kq_close(kq: number): void {
+  // Detaching OS knotes makes host calls: loaded first in a thread that has not (kevent.ts kevent_enter).
+  if (I32[kq + QO.nos]! > 0) intr_host_load();
   kq_lock(kq);
   try {
     I32[kq + QO.closing] = 1;

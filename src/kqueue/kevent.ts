@@ -21,7 +21,8 @@ import { kqueue_register_locked } from './register.js';
 import { spin_poll } from './spin.js';
 import type { kevent_t } from './filter.js';
 import * as consts from './consts.js';
-import { intr_bridge, intr_bridge_needed, intr_hostwait, intr_hostwait_retry_ns, intr_call_forget, intr_lingering, intr_linger_take, intr_nonhost_enter, intr_consumer_enter, intr_consumer_return, BRIDGE_NS } from '../intr/kapi.js';
+import { intr_bridge, intr_bridge_needed, intr_hostwait, intr_hostwait_retry_ns, intr_call_forget, intr_lingering, intr_linger_take, intr_nonhost_enter, intr_consumer_enter, intr_consumer_return, intr_host_load, os_loaded, BRIDGE_NS } from '../intr/kapi.js';
+import { FD_BASE } from '../kern/fdtab.js';
 
 const WMESG_KQREAD = wmesg_register('kqread');
 // Local copies for apply_changes' loop (an imported binding is a cell load and a hole check per use; see scan.ts).
@@ -185,6 +186,18 @@ function bad_value(ident: number, filter: number, flags: number, fflags: number,
     ((data | 0) !== data && !Number.isSafeInteger(data));
 }
 
+/** Whether a change names an OS descriptor or a process (filters whose attach or detach makes host calls). */
+function os_changes(changes: ChangeList): boolean {
+  const list = changes.list;
+  for (let i = 0; i < changes.n; i++) {
+    const c = list[i]!, f = c.filter;
+    if (f === EVFILT_PROC || (c.ident < FD_BASE && (f === EVFILT_READ || f === EVFILT_WRITE || f === EVFILT_EXCEPT || f === EVFILT_VNODE))) return true;
+  }
+  return false;
+}
+const EVFILT_READ = consts.EVFILT_READ, EVFILT_WRITE = consts.EVFILT_WRITE, EVFILT_EXCEPT = consts.EVFILT_EXCEPT;
+const EVFILT_VNODE = consts.EVFILT_VNODE, EVFILT_PROC = consts.EVFILT_PROC;
+
 /**
  * Applies the changelist in order (kqueue_register on a private copy of each
  * change, as C copies in). Returns the EV_ERROR / EV_RECEIPT entries; fails
@@ -269,6 +282,13 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
       intr_bridge();
     }
     kq = kq_hold(kfd, syscall);
+    // The host calls, loaded now in a thread that has not loaded them
+    // (milliseconds, once) when this call may make one under the kqueue
+    // lock: a change on an OS descriptor or process (its attach, detach
+    // or evaluation); for a scan or a sleep on OS knotes, host_ready below.
+    // A load under the lock stalled everyone who needed it, and one that
+    // failed had nothing to call there (intr_host_load).
+    if (os_changes(changes)) intr_host_load();
   } catch (e) {
     changes_done(changes);
     throw e;
@@ -293,6 +313,7 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
     if (out.length !== 0 || max === 0) { got = out.length !== 0; return out; }
     kq_lock(kq);
     try {
+      host_ready(kq);
       if (I32[kq + Q.closing] !== 0) fail('EBADF', syscall, 'kqueue closed');
       if (I32[kq + Q.count] !== 0) kqueue_scan(kq, max, out);
       if (out.length !== 0 || wait === 0) { got = out.length !== 0; return out; }
@@ -336,6 +357,18 @@ export function kevent_wait_unlock(w: KeventWait): void {
   kq_unlock(w.kq);
 }
 
+/**
+ * A scan or sleep on a kqueue with OS knotes makes host calls (their
+ * evaluation, the host wait): in a thread that has not loaded them, they
+ * are loaded with the lock dropped first (kqueue lock and a reference
+ * held; the caller looks at the kqueue again after). One test once loaded.
+ */
+function host_ready(kq: number): void {
+  if (I32[kq + Q.nos]! === 0 || os_loaded()) return;
+  kq_unlock(kq);
+  try { intr_host_load(); } finally { kq_lock(kq); }
+}
+
 /** Runs the intr bridge with the kqueue lock dropped (it activates knotes, taking kqueue locks). */
 function bridging(kq: number): void {
   kq_unlock(kq);
@@ -350,6 +383,7 @@ export function* kevent_wait(w: KeventWait, async: boolean): SleepGen<kevent_t[]
   if (w.unlocked === true) { w.unlocked = false; kq_lock(kq); }
   try {
     for (;;) {
+      host_ready(kq);
       if (I32[kq + Q.closing] !== 0) fail('EBADF', syscall, 'kqueue closed');
       if (I32[kq + Q.count] !== 0 && kqueue_scan(kq, max, out) !== 0) break;
       if (I32[kq + Q.count] !== 0) continue;

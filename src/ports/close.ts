@@ -16,6 +16,7 @@ import { port_sources } from './source.js';
 import { room_close } from './room.js';
 import { msg_close_slot, PORT_SOURCE_MSG } from './msg-sys.js';
 import { msg_room_word } from './msg-arena.js';
+import { intr_host_load } from '../intr/kapi.js';
 
 const KEEP = PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED;
 
@@ -26,6 +27,8 @@ const KEEP = PORT_ALLOC_CACHED | PORT_ALLOC_SCACHED;
  * and the struct is released once its last slot comes back.
  */
 export function port_close(h: number, fd: number): void {
+  // Its OS sources' release makes host calls: loaded first in a thread that has not (getn.ts host_unready).
+  if (Atomics.load(I32, h + P.fdset) !== 0 || Atomics.load(I32, h + P.hostset) !== 0) intr_host_load();
   mutex_enter(port_lock(h));
   Atomics.store(I32, port_id_word(h), 0);
   // Atomic: a getter that gave slots back without the lock reads it to know

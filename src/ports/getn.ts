@@ -25,7 +25,7 @@ import {
   sq_alloc, sq_free, sq_enqueue, sq_unlink, sq_setarg, sq_allow_handoff, sq_flags, sq_arg, sq_hand, sq_set_orphan, sq_orphan_release_register, SQO_PORT,
   SQ_WOKEN, SQ_INTR, SQ_TIMEDOUT, SQF_INTERRUPTIBLE, SQF_ASYNC, SQF_HANDED, SQF_STAMPED,
 } from '../kern/sleepq.js';
-import { mutex_enter } from '../kern/mutex.js';
+import { mutex_enter, mutex_exit } from '../kern/mutex.js';
 import { sq_poll_idle } from '../kern/sleepwait.js';
 import type { SleepGen } from '../kern/sleeprun.js';
 import { wmesg_register } from '../kern/wmesg.js';
@@ -40,7 +40,7 @@ import { event_list, port_event, type port_event_t, type port_event_list } from 
 import { room_notify } from './queue.js';
 import { fd_bridge_locked } from './src-fd.js';
 import { port_hostwait } from './hostwait.js';
-import { intr_hostwait, intr_hostwait_retry_ns, intr_call_forget, intr_nonhost_enter, intr_lingering, intr_linger_take } from '../intr/kapi.js';
+import { intr_hostwait, intr_hostwait_retry_ns, intr_call_forget, intr_nonhost_enter, intr_lingering, intr_linger_take, intr_host_load, os_loaded } from '../intr/kapi.js';
 import { fd_get, DTYPE_PORT } from '../kern/fdtab.js';
 
 // An async getter whose LWP exited (or whose worker died) with the wait
@@ -165,6 +165,22 @@ function poll_linger_take(fd: unknown): void {
   if (Atomics.load(I32, h + P.fdset) !== 0 || Atomics.load(I32, h + P.hostset) !== 0) intr_linger_take();
 }
 
+/**
+ * Whether this thread must load the host calls before it takes from port h
+ * or sleeps on it (lock held): the port has OS sources (a take confirms
+ * their identity with statx, a sleep may wait in the host on them) and the
+ * thread has not loaded them, nor tried. The caller then drops the lock,
+ * loads (intr_host_load: milliseconds, once; never under a kernel lock)
+ * and takes the lock again. One module load once loaded.
+ */
+function host_unready(h: number): boolean {
+  if (hostTried) return false;
+  if (Atomics.load(I32, h + P.fdset) === 0 && Atomics.load(I32, h + P.hostset) === 0) return false;
+  hostTried = true;
+  return !os_loaded();
+}
+let hostTried = false;
+
 /** Whether the last getn_fast / get_fast of this thread found its port open (GetnReq.entered). */
 let fastEntered = false;
 export function getn_fast_entered(): boolean { return fastEntered; }
@@ -175,7 +191,8 @@ function fast_take(fd: unknown, max: number, nget: number, syscall: string, tns:
   if (tns === 0) { sq_poll_idle(); poll_linger_take(fd); } // a poll fires due callouts itself until the clock thread runs
   if (max === 0 || nget === 0 || nget > max) return undefined;
   take_reserve();
-  const h = port_enter(fd, syscall);
+  let h = port_enter(fd, syscall);
+  if (host_unready(h)) { port_exit(h); intr_host_load(); h = port_enter(fd, syscall); }
   fastEntered = true;
   if ((I32[h + P.flags]! & PQ_ALERT) !== 0) { port_exit(h); return undefined; }
   if (port_nent(h) < nget && tns !== 0) { // (a poll takes what there is)
@@ -286,6 +303,9 @@ export function* getn_gen(fd: unknown, req: GetnReq): SleepGen<port_event_list> 
   let handed: port_event_t | undefined;
   try {
     for (;;) {
+      // The host calls before a take or a sleep that may need them (the
+      // port's thrcnt, held, keeps it: the loop looks at it again).
+      if (host_unready(h)) { mutex_exit(port_lock(h)); intr_host_load(); mutex_enter(port_lock(h)); }
       // Alert mode returns at once, also when it was set while this call had
       // the lock dropped (a take whose events its sources all denied, the
       // bridge) and so never saw it change alertGen: the seed's port_getn

@@ -57,7 +57,7 @@ const C_WAITS = kstat_counter('portfd', 'host_waits');
 /** The host wait for a getter about to sleep on port h (its lock held), or undefined: sleep on the wait word. */
 export function port_hostwait(h: number): HostWait | undefined {
   const hint = Atomics.load(I32, h + P.fdhint);
-  if (hint === 0 || !ix.os_available()) return undefined;
+  if (hint === 0 || !ix.os_loaded()) return undefined; // (loaded before the lock: getn.ts host_unready)
   const kick = ix.intr_kick_fd_apart();
   if (kick < 0) return undefined;
   hw.kick = kick;

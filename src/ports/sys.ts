@@ -20,8 +20,9 @@ import {
   C_PORTS, C_CREATED, C_ALERTS,
 } from './mem.js';
 import {
-  PORT_SOURCE_USER, PORT_ALLOC_DEFAULT, PORT_ALERT_INVALID, PORT_ALERT_UPDATE, PORT_MAX_LIST, PORT_SOURCE_FILE,
+  PORT_SOURCE_USER, PORT_ALLOC_DEFAULT, PORT_ALERT_INVALID, PORT_ALERT_UPDATE, PORT_MAX_LIST, PORT_SOURCE_FILE, PORT_SOURCE_FD,
 } from './consts.js';
+import { intr_host_load } from '../intr/kapi.js';
 import {
   port_enter, port_enter_code, port_exit, slot_alloc_locked, enqueue_locked, port_readable_notify, send_user_locked,
 } from './queue.js';
@@ -93,6 +94,8 @@ export function port_associate(port: number, source: number, object: number | fi
   const ev = copyin_int(events, 'events', 'port_associate') | 0;
   const u = copyin_user(user, 'user', 'port_associate');
   port_exit(port_enter(fd, 'port_associate'));
+  // An OS source's association makes host calls under the port lock: loaded first in a thread that has not.
+  if (src === PORT_SOURCE_FD || src === PORT_SOURCE_FILE) intr_host_load();
   const ops = port_source_ops(src);
   if (typeof obj !== 'number') {
     if (ops?.associate_obj === undefined) fail('EINVAL', 'port_associate', `source ${src} takes no struct object`);
@@ -110,6 +113,7 @@ export function port_dissociate(port: number, source: number, object: number | f
   const src = copyin_i32(source, 'source', 'port_dissociate');
   const obj = object_copyin(src, object, 'port_dissociate');
   port_exit(port_enter(fd, 'port_dissociate'));
+  if (src === PORT_SOURCE_FD || src === PORT_SOURCE_FILE) intr_host_load(); // (as port_associate)
   const ops = port_source_ops(src);
   if (typeof obj !== 'number') {
     if (ops?.dissociate_obj === undefined) fail('EINVAL', 'port_dissociate', `source ${src} takes no struct object`);
