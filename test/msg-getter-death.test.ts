@@ -30,7 +30,6 @@ import '../src/sys/index.js';
 import * as ports from '../src/ports/sys.js';
 import * as lwp from '../src/lwp/sys.js';
 import { I32 } from '../src/kern/kmem.js';
-import { cur } from '../src/kern/hdr.js';
 import { boot } from '../src/kern/boot.js';
 import { fd_get, DTYPE_PORT } from '../src/kern/fdtab.js';
 import { close } from '../src/kern/sys.js';
@@ -39,45 +38,15 @@ import { port_post_value, msg_inbox_pick, PORT_SOURCE_MSG } from '../src/ports/m
 import { MSG_INFLIGHT_MAX } from '../src/ports/msg-arena.js';
 import { PORT_SOURCE_USER } from '../src/ports/consts.js';
 import { stats } from '../src/index.js';
-import { with_deliver_hook } from './fixtures/deliver-hook.js';
+import type { GetterDiesArg } from './fixtures/getter-dies.js';
 import { until, within, cleanup } from './helpers.js';
 import { gauges, assertArenaEmpty } from './msg-helpers.js';
 
 const SELF = new URL(import.meta.url);
+const GETTER = new URL('./fixtures/getter-dies.js', import.meta.url);
 if (isMainThread) boot({ port_spin_ns: 0 });
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 const reaped = (): number => stats('msg')['msg.reaped']!;
-
-type When = 'before' | 'after';
-type Death = 'abrupt' | 'exit';
-interface GetterArg { p: number; sab: SharedArrayBuffer; n: number; slots: boolean; when: When; death: Death }
-
-/**
- * LWP: (with `slots`) sends a plain event first, which makes the port's lane
- * its own, so that the test's posts go to the list as slots; says so (s[1]);
- * waits for s[0] (the messages queued); then takes n messages (and its own
- * event) in one port_getn, its thread ending inside the delivery callback of
- * the first message, before or after the real one.
- */
-export function getterDies(a: GetterArg): void {
-  const s = new Int32Array(a.sab);
-  if (a.slots) ports.port_send(a.p, 1, 7);
-  Atomics.store(s, 1, 1); Atomics.notify(s, 1);
-  while (Atomics.load(s, 0) === 0) Atomics.wait(s, 0, 0, 1000);
-  with_deliver_hook(PORT_SOURCE_MSG, a.when, () => {
-    Atomics.store(s, 3, 1);
-    // Abrupt: as a killed worker, nothing more runs in this thread (the
-    // in-thread reap of process.exit skips a thread with no LWP): the
-    // pool's owner reaps it. Else the thread's 'exit' listener reaps its
-    // LWP itself, in the middle of this take.
-    if (a.death === 'abrupt') cur.lwp = 0;
-    process.exit(9);
-  }, () => {
-    const want = a.n + (a.slots ? 1 : 0);
-    ports.port_getn(a.p, want, want, { tv_sec: 30, tv_nsec: 0 });
-  });
-  Atomics.store(s, 2, 1); // not reached when it died as planned
-}
 
 /** LWP: posts n values (0 .. n - 1) on p. */
 export function postN(a: { p: number; n: number }): void {
@@ -120,7 +89,7 @@ if (isMainThread) {
     close(q);
   });
 
-  const cases: { n: number; slots: boolean; when: When; death: Death }[] = [
+  const cases: { n: number; slots: boolean; when: GetterDiesArg['when']; death: GetterDiesArg['death'] }[] = [
     { n: 2, slots: false, when: 'after', death: 'abrupt' },
     { n: 3, slots: true, when: 'after', death: 'exit' },
     { n: 2, slots: false, when: 'before', death: 'exit' },
@@ -135,7 +104,7 @@ if (isMainThread) {
       const p = ports.port_create();
       const h = fd_get(p, DTYPE_PORT, 'test', 'EBADFD');
       const sab = new SharedArrayBuffer(16), s = new Int32Array(sab);
-      const w = lwp.lwp_create({ module: SELF, export: 'getterDies', arg: { p, sab, n, slots, when, death } satisfies GetterArg });
+      const w = lwp.lwp_create({ module: GETTER, export: 'getterDies', arg: { p, sab, n, slots, when, queued: true, death } satisfies GetterDiesArg });
       let passed = false;
       try {
         await until(() => Atomics.load(s, 1) === 1, 10_000, 'the getter started');
