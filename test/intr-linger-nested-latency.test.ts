@@ -25,6 +25,7 @@ import { writeSync, readSync, closeSync } from 'node:fs';
 import * as sys from 'ukern/sys';
 import { pipe_high } from './fixtures/osfd.js';
 import { within } from './helpers.js';
+import { watching } from './fixtures/linger.js';
 
 sys.boot();
 
@@ -56,12 +57,6 @@ function wait_word(res: Int32Array, i: number, k: number, ms: number, what: stri
 }
 const median = (a: number[]): number => { const s = [...a].sort((x, y) => x - y); return s[s.length >> 1]!; };
 const go = (res: Int32Array, k: number): void => { Atomics.store(res, 1, k); Atomics.notify(res, 1); };
-
-function watching(ident: number): number {
-  const kq = sys.kqueue();
-  sys.kevent(kq, [sys.EV_SET(ident, sys.EVFILT_READ, sys.EV_ADD | sys.EV_CLEAR, 0, 0, 0)], 0, ZERO);
-  return kq;
-}
 
 const chains = [
   { name: 'a kqueue watching a kqueue with a pipe\'s read knote', make(r: number) {

@@ -22,7 +22,7 @@ import { writeSync, readSync, closeSync } from 'node:fs';
 import * as sys from 'ukern/sys';
 import { pipe_high } from './fixtures/osfd.js';
 import { until, within } from './helpers.js';
-import { lingering_reader, type LingeringReader } from './fixtures/linger.js';
+import { lingering_reader, watching, type LingeringReader } from './fixtures/linger.js';
 
 sys.boot({ intr_linger_ns: 50_000 * 1e6 });
 
@@ -32,13 +32,6 @@ const kqs = (k: string): number => sys.kstat('kqueue')[`kqueue.${k}`] ?? 0;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 const LONG = { tv_sec: 20, tv_nsec: 0 };
 const buf = Buffer.alloc(64);
-
-/** A kqueue with one EV_CLEAR EVFILT_READ knote on `ident` (an OS descriptor or a kernel one). */
-function watching(ident: number): number {
-  const kq = sys.kqueue();
-  sys.kevent(kq, [sys.EV_SET(ident, sys.EVFILT_READ, sys.EV_ADD | sys.EV_CLEAR, 0, 0, 0)], 0, ZERO);
-  return kq;
-}
 
 /** Another round of the reader: the linger lasts again (the previous case may have ended it). */
 async function relinger(rd: LingeringReader, A: [number, number], k: number): Promise<void> {

@@ -28,7 +28,7 @@ import { writeSync, readSync, closeSync } from 'node:fs';
 import * as sys from 'ukern/sys';
 import { pipe_high } from './fixtures/osfd.js';
 import { until, within } from './helpers.js';
-import { lingering_reader } from './fixtures/linger.js';
+import { lingering_reader, watching } from './fixtures/linger.js';
 
 // No worker kept for reuse: each LWP runs in a fresh thread, which has loaded nothing.
 sys.boot({ lockdebug: true, intr_linger_ns: 50_000 * 1e6, lwp_pool: 0, lwp_pool_linger: 0 });
@@ -40,12 +40,6 @@ const kqs = (k: string): number => sys.kstat('kqueue')[`kqueue.${k}`] ?? 0;
 const ports = (k: string): number => sys.kstat('port')[`port.${k}`] ?? 0;
 const ZERO = { tv_sec: 0, tv_nsec: 0 };
 const buf = Buffer.alloc(64);
-
-function watching(ident: number): number {
-  const kq = sys.kqueue();
-  sys.kevent(kq, [sys.EV_SET(ident, sys.EVFILT_READ, sys.EV_ADD | sys.EV_CLEAR, 0, 0, 0)], 0, ZERO);
-  return kq;
-}
 
 /** An LWP of `module`'s `fn` with words `res` (and `arg`), stepped by the test (fixtures/step.ts). */
 interface Stepped { res: Int32Array; go(k: number): void; ready(): Promise<void>; end(): Promise<void> }
