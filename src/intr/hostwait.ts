@@ -189,6 +189,8 @@ export function intr_host_load(): boolean {
 }
 /** This thread's host calls are loaded and epoll_pwait2 asked (intr_host_load: one load on its hot paths). */
 let hostReady = false;
+/** Whether intr_host_load has nothing left to do in this thread (a caller skips the work of deciding whether to call it). */
+export function intr_host_loaded(): boolean { return hostReady; }
 
 /**
  * The host wait on the kernel's epoll set for a sleeper about to block

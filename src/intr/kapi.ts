@@ -13,7 +13,7 @@ export { intr_add_handler, intr_on_close } from './dispatch.js';
 export { intr_lingering, intr_nonhost_enter, intr_set_served_work_hook, intr_served_work_begun, intr_consumer_enter, intr_consumer_return } from './handover.js';
 export { intr_thread_start } from './start.js';
 export { intr_kick_fd, intr_kick_fd_apart } from './kick.js';
-export { intr_hostwait, intr_hostwait_retry_ns, intr_linger_take, intr_host_load } from './hostwait.js';
+export { intr_hostwait, intr_hostwait_retry_ns, intr_linger_take, intr_host_load, intr_host_loaded } from './hostwait.js';
 export { intr_child_watch } from './childwait.js';
 export {
   os_poll, os_stat_seq, os_ioctl_int, os_pipe_size, os_offset, os_sockopt_int, os_tcp_backlog, os_unix_backlog, st,

@@ -21,7 +21,7 @@ import { kqueue_register_locked } from './register.js';
 import { spin_poll } from './spin.js';
 import type { kevent_t } from './filter.js';
 import * as consts from './consts.js';
-import { intr_bridge, intr_bridge_needed, intr_hostwait, intr_hostwait_retry_ns, intr_call_forget, intr_lingering, intr_linger_take, intr_nonhost_enter, intr_consumer_enter, intr_consumer_return, intr_host_load, os_loaded, BRIDGE_NS } from '../intr/kapi.js';
+import { intr_bridge, intr_bridge_needed, intr_hostwait, intr_hostwait_retry_ns, intr_call_forget, intr_lingering, intr_linger_take, intr_nonhost_enter, intr_consumer_enter, intr_consumer_return, intr_host_load, intr_host_loaded, os_loaded, BRIDGE_NS } from '../intr/kapi.js';
 import { FD_BASE } from '../kern/fdtab.js';
 
 const WMESG_KQREAD = wmesg_register('kqread');
@@ -287,8 +287,9 @@ export function kevent_enter(fd: number, changelist: readonly kevent_t[] | null,
     // lock: a change on an OS descriptor or process (its attach, detach
     // or evaluation); for a scan or a sleep on OS knotes, host_ready below.
     // A load under the lock stalled everyone who needed it, and one that
-    // failed had nothing to call there (intr_host_load).
-    if (os_changes(changes)) intr_host_load();
+    // failed had nothing to call there (intr_host_load). Once loaded, the
+    // changelist is not looked through for it (a trigger's hot path).
+    if (!intr_host_loaded() && os_changes(changes)) intr_host_load();
   } catch (e) {
     changes_done(changes);
     throw e;
