@@ -20,7 +20,7 @@ const PROC = define_struct('proc', {
   nzlwps: 'i32',        // [p] zombies
   nrlwps: 'i32',        // [p] LWPs running or likely to run (RUN, ONPROC, SLEEP)
   ndlwps: 'i32',        // [p] detached LWPs
-  nlwpwait: 'i32',      // [p] LWPs in lwp_wait and in nrlwps (each once, however many calls: l_nwait)
+  nlwpwait: 'i32',      // [p] LWPs blocked in lwp_wait (LW_WAITING; not lwp_wait_async) and in nrlwps
   nlwpid: 'i32',        // [p] last lid handed out
   lwpcv: 'i32', lwpcvTail: 'i32', // [p] lwp_wait's condition variable (a sleep-queue list)
   exiting: 'i32',       // [a] 0 -> 1 once, by the exchange in proc_exit

@@ -35,9 +35,10 @@
  * p_nrlwps counts RUN, ONPROC and SLEEP (`counted` in ops.ts); every
  * transition into or out of those states adjusts it under p_lock, except
  * the ones among the three (which keep the count). p_nlwpwait counts the
- * LWPs among those with an lwp_wait in progress (l_nwait > 0), each once:
- * the same transitions adjust it (a waiter suspended in its wait is not
- * one; lwp_wait's deadlock check weighs the two).
+ * LWPs among those blocked in lwp_wait (LW_WAITING; one with only
+ * lwp_wait_async pending is not, its thread runs on: lwp_wait's scan counts
+ * those): the same transitions adjust it (a waiter suspended in its wait is
+ * not one; lwp_wait's deadlock check weighs the two).
  *
  * Transitions. "self" is the LWP's own thread; locks are those held across
  * the store of l_stat (p: p_lock, l: l_lock; see kern/lockorder.ts).
@@ -106,7 +107,11 @@
  *                 lwp_continue. Under p+l. Read lock-free by the LWP at each
  *                 syscall entry (sysenter), in its sleeps (must_halt), by
  *                 lwp_create for the creator
- *   (0x2, 0x4)    free: a pending unpark is the l_unpark word, not a bit
+ *   LW_WAITING    set/cleared: the LWP itself in lwp_wait (the blocking
+ *                 form: an lwp_wait_async leaves its thread running),
+ *                 under p; cleared by lwp_exit_common for a worker that
+ *                 died in its wait, under p
+ *   (0x4)         free: a pending unpark is the l_unpark word, not a bit
  *                 (below); interruptibility is the sleeper's
  *                 SQF_INTERRUPTIBLE, not NetBSD's LW_SINTR
  *   LW_DETACHED   set: lwp_alloc (LWP_DETACHED, before publication),
@@ -195,6 +200,7 @@ export const STATE_NAMES: Readonly<Record<number, string>> = {
 
 /** l_flag bits: who sets and clears each, under which lock, is in the header's table. */
 export const LW_WSUSPEND = 0x1;    // suspend requested: act at the next syscall boundary
+export const LW_WAITING = 0x2;     // blocked in lwp_wait (the sync form): one of p_nlwpwait while counted in p_nrlwps
 export const LW_DETACHED = 0x8;    // LPR_DETACHED
 export const LW_WEXIT = 0x10;      // exiting
 export const LW_MAIN = 0x20;       // the booting thread
@@ -224,8 +230,8 @@ export const LWP = define_struct('lwp', {
                        //   LW_USERRET (kern/sysent.ts), a hint: a bit set meanwhile is seen at the next syscall
   waitingfor: 'i32',   // [p] lid it waits for in lwp_wait (0 for whichever)
   waiter: 'i32',       // [p] the first waiter for it
-  nwait: 'i32',        // [p] its lwp_wait calls in progress (several when async); the LWP counts once in
-                       //   p_nlwpwait while it is not 0: what lwp_exit_common takes back for waits its exit abandons
+  nwait: 'i32',        // [p] its lwp_wait calls in progress (several when async): what lwp_exit_common takes back
+                       //   for waits its exit abandons (p_nlwpwait counts the blocking one alone: LW_WAITING)
   unpark: 'i32',       // [b,a] lid an unpark is pending for (0: none; NetBSD's L_CANCELLED for park): set by
                        //   lwp_unpark not finding it parked (or its park already ended), consumed by its next park, both under the hint's bucket
   sleeping: 'i32',     // [l] the sleeper it is blocked on now (sync), 0 if none; written by self

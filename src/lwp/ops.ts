@@ -22,7 +22,7 @@ import { spin_set_running_hook } from '../kern/spin.js';
 
 const WM_KMUTEX = wmesg_register('kmutex');
 import {
-  L, LSIDL, LSRUN, LSSLEEP, LSZOMB, LSONPROC, LSSUSPENDED, LSSTOP, LW_WSUSPEND, LW_DETACHED,
+  L, LSIDL, LSRUN, LSSLEEP, LSZOMB, LSONPROC, LSSUSPENDED, LSSTOP, LW_WSUSPEND, LW_DETACHED, LW_WAITING,
   LW_WEXIT, LW_MAIN, LW_THREW, LW_DIED, LW_USERRET, LW_CANCELLED, LW_PENDING, LW_PENDSIG, LW_NUDGE, LW_NOREF, LWP, maxlwp, slot_handle, lwp_byid,
   lwp_dead_handle,
 } from './lwp.js';
@@ -211,16 +211,17 @@ export function lwp_exit_common(h: number, lid: number, extraFlags: number): num
  * Takes back the lwp_wait calls LWP h leaves in progress as it exits (proc
  * lock held): lwp_wait_async sleeps its thread abandons (lwp_orphan_sleepers
  * freed their sleepers; nothing will run the rest of lwp_wait1, which would
- * have undone these itself), or a wait its worker died in. Left counted in
- * p_nlwpwait, they made every later lwp_wait see one waiter more than there
- * is (EDEADLK while the target still ran); left as a target's first waiter,
+ * have undone these itself), or a wait its worker died in. A blocking one
+ * left counted in p_nlwpwait made every later lwp_wait see one waiter more
+ * than there is (EDEADLK while the target still ran); left as a target's first waiter,
  * they kept lwp_wait(0) from ever collecting it. Its waiters (lwp_wait1
  * sleeping on p_lwpcv) re-check: the exit wakes them (a zombie's
  * sq_wake_all, or lwp_free's).
  */
 function lwp_drop_waits(h: number, lid: number, running: boolean): void {
   const p = curproc();
-  if (running) I32[p + P.nlwpwait]--; // once, however many calls (lwp_wait1); not while suspended (uncount)
+  // A blocking wait its worker died in (lwp_wait1); not while suspended (uncount).
+  if ((Atomics.and(I32, h + L.flag, ~LW_WAITING) & LW_WAITING) !== 0 && running) I32[p + P.nlwpwait]--;
   I32[h + L.nwait] = 0;
   I32[h + L.waitingfor] = 0;
   for (let i = 0, m = maxlwp(); i < m; i++) {
@@ -279,11 +280,11 @@ export function lwp_suspend_locked(t: number): void {
  */
 function uncount(p: number, h: number): void {
   I32[p + P.nrlwps]--;
-  if (I32[h + L.nwait] !== 0) I32[p + P.nlwpwait]--;
+  if (Atomics.load(I32, h + L.flag) & LW_WAITING) I32[p + P.nlwpwait]--;
 }
 function recount(p: number, h: number): void {
   I32[p + P.nrlwps]++;
-  if (I32[h + L.nwait] !== 0) I32[p + P.nlwpwait]++;
+  if (Atomics.load(I32, h + L.flag) & LW_WAITING) I32[p + P.nlwpwait]++;
 }
 
 /** lwp_continue's core (proc lock held). */

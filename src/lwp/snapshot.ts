@@ -11,7 +11,7 @@ import { sysenter } from '../kern/sysent.js';
 import { wmesg_name } from '../kern/wmesg.js';
 import { P, curproc } from '../kern/proc.js';
 import {
-  L, LWP, LSRUN, LSONPROC, LSSLEEP, LSZOMB, LW_DETACHED, LW_WSUSPEND, LW_MAIN, LW_THREW, LW_DIED, LW_NOREF,
+  L, LWP, LSRUN, LSONPROC, LSSLEEP, LSZOMB, LW_DETACHED, LW_WSUSPEND, LW_MAIN, LW_THREW, LW_DIED, LW_NOREF, LW_WAITING,
   STATE_NAMES, maxlwp, slot_handle,
 } from './lwp.js';
 
@@ -79,7 +79,7 @@ export function lwp_check(): string[] {
     n++;
     const fl = Atomics.load(I32, h + L.flag);
     if (st === LSZOMB) z++;
-    if (st === LSRUN || st === LSONPROC || st === LSSLEEP) { r++; if (I32[h + L.nwait] !== 0) w++; }
+    if (st === LSRUN || st === LSONPROC || st === LSSLEEP) { r++; if (fl & LW_WAITING) w++; }
     if (fl & LW_DETACHED) d++;
     if (st !== LSZOMB && (fl & LW_MAIN) === 0) { live++; if ((fl & LW_NOREF) === 0) keep++; }
   }

@@ -18,8 +18,8 @@ import { type SleepGen } from '../kern/sleeprun.js';
 import { sq_alloc, sq_free, sq_enqueue, sq_wake_all, sq_first, sq_next, sq_lid, sq_arg, sq_setarg, SQF_INTERRUPTIBLE, SQF_ASYNC, SQ_INTR, SQ_TIMEDOUT } from '../kern/sleepq.js';
 import { wmesg_register } from '../kern/wmesg.js';
 import { P, curproc } from '../kern/proc.js';
-import { L, LSZOMB, LW_DETACHED, lwp_byid, maxlwp, slot_handle } from './lwp.js';
-import { lwp_free } from './ops.js';
+import { L, LSZOMB, LSSUSPENDED, LW_DETACHED, LW_WAITING, lwp_byid, maxlwp, slot_handle } from './lwp.js';
+import { lwp_free, counted } from './ops.js';
 
 const WM_LWPWAIT = wmesg_register('lwpwait');
 
@@ -37,31 +37,34 @@ export function* lwp_wait1(lid: number, async: boolean, deadline = Infinity): Sl
   const sl = sq_alloc(SQF_INTERRUPTIBLE | (async ? SQF_ASYNC : 0), WM_LWPWAIT, 'lwp_wait');
   sq_setarg(sl, lid); // what this call waits for, seen by the cycle check while it sleeps (waits_for)
   try {
-    return yield* lwp_wait1_locked(lid, sl, deadline);
+    return yield* lwp_wait1_locked(lid, sl, deadline, async);
   } finally {
     sq_free(sl);
   }
 }
 
 /** lwp_wait1's scan and sleep, with the sleeper taken. */
-function* lwp_wait1_locked(lid: number, sl: number, deadline: number): SleepGen<number> {
+function* lwp_wait1_locked(lid: number, sl: number, deadline: number, async: boolean): SleepGen<number> {
   const l = cur.lwp, curlid = cur.lid, p = curproc();
   mutex_enter(p + P.lock);
-  // p_nlwpwait counts waiting LWPs, not calls: the deadlock check below
-  // weighs it against p_nrlwps, where an LWP counts once however many
-  // lwp_wait_async it has pending (counted per call, two of one LWP made a
-  // false EDEADLK while a target that waits for nobody could still exit).
-  if (I32[l + L.nwait]++ === 0) I32[p + P.nlwpwait]++;
+  // p_nlwpwait counts LWPs blocked in lwp_wait, as every waiter of the
+  // seed is; those with only lwp_wait_async pending are counted by the
+  // scan below (the deadlock check weighs both against p_nrlwps).
+  I32[l + L.nwait]++;
+  if (!async) wait_count(p, l, true);
   I32[l + L.waitingfor] = lid;
   let error: ErrnoCode;
   for (;;) {
     let nfound = 0;
     let deadlock = false;
+    let nasync = 0, nsusp = 0; // LWPs with only lwp_wait_async pending (the caller too), suspended LWPs
     const max = maxlwp();
     for (let i = 0; i < max; i++) {
       const h2 = slot_handle(i);
       const st = Atomics.load(I32, h2 + L.stat);
       if (st === 0) continue;
+      if (st === LSSUSPENDED) nsusp++;
+      else if (I32[h2 + L.nwait] !== 0 && counted(st) && (Atomics.load(I32, h2 + L.flag) & LW_WAITING) === 0) nasync++;
       const lid2 = I32[h2 + L.lid];
       // The target waits for us (this also catches waiting for oneself).
       if (lid2 === lid && waits_for(p, h2, lid2, curlid)) { deadlock = true; break; }
@@ -78,7 +81,8 @@ function* lwp_wait1_locked(lid: number, sl: number, deadline: number): SleepGen<
       if (st !== LSZOMB) continue;
       I32[l + L.waitingfor] = 0;
       I32[h2 + L.waiter] = 0;
-      if (--I32[l + L.nwait] === 0) I32[p + P.nlwpwait]--;
+      I32[l + L.nwait]--;
+      if (!async) wait_count(p, l, false);
       lwp_free(h2);
       mutex_exit(p + P.lock);
       return lid2;
@@ -86,7 +90,13 @@ function* lwp_wait1_locked(lid: number, sl: number, deadline: number): SleepGen<
     if (deadlock) { error = 'EDEADLK'; break; }
     if (nfound === 0) { error = 'ESRCH'; break; }
     // Everyone else waits too, and no zombie can appear: sleeping would never end.
-    if (I32[p + P.nrlwps] + I32[p + P.nzlwps] - I32[p + P.ndlwps] <= I32[p + P.nlwpwait]) { error = 'EDEADLK'; break; }
+    // An LWP with lwp_wait_async pending counts as waiting (it may have
+    // nothing else to do), but its thread is not blocked: while an LWP is
+    // suspended, it may continue it, and that one exit. Counted then, the
+    // wait for an LWP created suspended, continued right after the wait
+    // began, failed EDEADLK at once.
+    const nwaiting = I32[p + P.nlwpwait]! + (nsusp === 0 ? nasync : 0);
+    if (I32[p + P.nrlwps] + I32[p + P.nzlwps] - I32[p + P.ndlwps] <= nwaiting) { error = 'EDEADLK'; break; }
     sq_enqueue(p + P.lwpcv, sl);
     const r = yield { sl, lock: p + P.lock, deadline };
     if (r === SQ_INTR) { error = 'EINTR'; break; }
@@ -96,12 +106,23 @@ function* lwp_wait1_locked(lid: number, sl: number, deadline: number): SleepGen<
     const h2 = lwp_byid(lid);
     if (h2 !== 0 && I32[h2 + L.waiter] === curlid) I32[h2 + L.waiter] = 0;
   }
-  if (--I32[l + L.nwait] === 0) I32[p + P.nlwpwait]--;
+  I32[l + L.nwait]--;
+  if (!async) wait_count(p, l, false);
   I32[l + L.waitingfor] = 0;
   sq_wake_all(p + P.lwpcv);
   mutex_exit(p + P.lock);
   if (error === 'EINTR') fail_status(error, 'lwp_wait');
   fail(error, 'lwp_wait', lid ? `lid ${lid}` : undefined);
+}
+
+/**
+ * The caller (l) starts or ends its blocking lwp_wait (proc lock held): it
+ * runs (counted in p_nrlwps) at both ends, a suspension in the wait
+ * having taken it out of p_nlwpwait and back (ops.ts uncount, recount).
+ */
+function wait_count(p: number, l: number, on: boolean): void {
+  if (on) { Atomics.or(I32, l + L.flag, LW_WAITING); I32[p + P.nlwpwait]++; }
+  else { Atomics.and(I32, l + L.flag, ~LW_WAITING); I32[p + P.nlwpwait]--; }
 }
 
 /**
