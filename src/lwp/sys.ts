@@ -307,8 +307,9 @@ function hint_arg(hint: unknown, syscall: string): number {
  */
 export function lwp_park(abstime: Timespec | null, hint?: number): void {
   sysenter();
-  const d = park_abstime_ns(abstime);
+  // The hint's type first: a TypeError comes before any errno (ETIMEDOUT).
   const h = hint_arg(hint, 'lwp_park');
+  const d = park_abstime_ns(abstime);
   panic_check('lwp_park');
   const err = park_sync(h, d);
   if (err === 'EINTR') {
@@ -323,8 +324,8 @@ export function lwp_park(abstime: Timespec | null, hint?: number): void {
 export async function lwp_park_async(abstime: Timespec | null, hint?: number, opts?: AsyncOptions): Promise<void> {
   sysenter();
   const signal = copyin_async_options(opts, 'lwp_park');
-  const d = park_abstime_ns(abstime);
   const h = hint_arg(hint, 'lwp_park');
+  const d = park_abstime_ns(abstime);
   panic_check('lwp_park');
   await run_async(park(h, d, true), signal);
   userret_suspend();
@@ -344,8 +345,9 @@ function userret_suspend(): void {
 /** Unparks LWP `lid` parked with `hint`, or leaves the unpark pending. ESRCH. */
 export function lwp_unpark(lid: number, hint?: number): void {
   sysenter();
+  const hh = hint_arg(hint, 'lwp_unpark');
   const n = copyin_int(lid, 'lid', 'lwp_unpark', 'ESRCH');
-  const r = unpark_one(n, hint_arg(hint, 'lwp_unpark'));
+  const r = unpark_one(n, hh);
   if (r < 0) fail('ESRCH', 'lwp_unpark', `lid ${n}`);
   count_targeted(r);
 }
@@ -358,10 +360,10 @@ export function lwp_unpark(lid: number, hint?: number): void {
  */
 export function lwp_unpark_all(lids: readonly number[] | null, hint?: number): number {
   sysenter();
+  const hh = hint_arg(hint, 'lwp_unpark_all');
   if (lids === null) return LWP_UNPARK_MAX;
   const targets = copyin_ints(lids, 'lids', 'lwp_unpark_all', 'ESRCH', LWP_UNPARK_MAX);
   if (targets.length === 0) fail('EINVAL', 'lwp_unpark_all', '0 targets');
-  const hh = hint_arg(hint, 'lwp_unpark_all');
   let woken = 0;
   for (const lid of targets) if (unpark_one(lid, hh) > 0) woken++;
   count_broadcast(woken, targets.length - woken);

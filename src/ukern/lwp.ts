@@ -53,8 +53,8 @@ export interface ParkOptions extends WaitOptions {
 
 /**
  * The park / unpark hint, a user word as Port.send's `user` (any finite
- * number; undefined: none). Checked here: lwp_park reads it after its
- * deadline, so a bad hint with a past deadline was ETIMEDOUT, not an error.
+ * number; undefined: none). Checked here, with the class layer's errors
+ * (ERR_OUT_OF_RANGE for one that is not finite), before the call.
  */
 function hint_opt(hint: unknown, where: string): number | undefined {
   return hint === undefined ? undefined : num_arg(hint, 'hint', where);
