@@ -42,7 +42,8 @@ function bucket(hint: number): number {
   const x = Number.isFinite(hint) ? Math.floor(Math.abs(hint)) : 0;
   return parktab.base + (x % NBUCKET) * B_WORDS;
 }
-function same_hint(a: number, b: number): boolean { return a === b || (a !== a && b !== b); }
+/** Bit-exact but for NaN, which matches NaN (docs/sys.md): -0 is not 0. */
+function same_hint(a: number, b: number): boolean { return a === b ? a !== 0 || 1 / a === 1 / b : a !== a && b !== b; }
 
 /**
  * First half of a park: takes a sleeper and enqueues it on the hint's bucket,
