@@ -58,13 +58,20 @@ function* lwp_wait1_locked(lid: number, sl: number, deadline: number, async: boo
     let nfound = 0;
     let deadlock = false;
     let nasync = 0, nsusp = 0; // LWPs with only lwp_wait_async pending (the caller too), suspended LWPs
+    let ndrun = 0; // detached LWPs among the runners that can still exit (below)
     const max = maxlwp();
     for (let i = 0; i < max; i++) {
       const h2 = slot_handle(i);
       const st = Atomics.load(I32, h2 + L.stat);
       if (st === 0) continue;
       if (st === LSSUSPENDED) nsusp++;
-      else if (I32[h2 + L.nwait] !== 0 && counted(st) && (Atomics.load(I32, h2 + L.flag) & LW_WAITING) === 0) nasync++;
+      else if (counted(st)) {
+        const f = Atomics.load(I32, h2 + L.flag);
+        if ((f & LW_WAITING) === 0) {
+          if (I32[h2 + L.nwait] !== 0) nasync++;
+          else if ((f & LW_DETACHED) !== 0) ndrun++;
+        }
+      }
       const lid2 = I32[h2 + L.lid];
       // The target waits for us (this also catches waiting for oneself).
       if (lid2 === lid && waits_for(p, h2, lid2, curlid)) { deadlock = true; break; }
@@ -95,8 +102,13 @@ function* lwp_wait1_locked(lid: number, sl: number, deadline: number, async: boo
     // suspended, it may continue it, and that one exit. Counted then, the
     // wait for an LWP created suspended, continued right after the wait
     // began, failed EDEADLK at once.
+    // The seed takes p_ndlwps off, every detached LWP, as if each were one
+    // of p_nrlwps that will never be a zombie to collect; one suspended is
+    // not among them, and one waiting is taken off as a waiter already:
+    // subtracted again, a wait of an LWP that ran failed EDEADLK. So only
+    // the detached runners that wait for nothing are (ndrun).
     const nwaiting = I32[p + P.nlwpwait]! + (nsusp === 0 ? nasync : 0);
-    if (I32[p + P.nrlwps] + I32[p + P.nzlwps] - I32[p + P.ndlwps] <= nwaiting) { error = 'EDEADLK'; break; }
+    if (I32[p + P.nrlwps] + I32[p + P.nzlwps] - ndrun <= nwaiting) { error = 'EDEADLK'; break; }
     sq_enqueue(p + P.lwpcv, sl);
     const r = yield { sl, lock: p + P.lock, deadline };
     if (r === SQ_INTR) { error = 'EINTR'; break; }
