@@ -111,6 +111,23 @@ export function* park(hint: number, deadline: number, async: boolean): SleepGen<
   if (err !== 0) fail_status(err, 'lwp_park');
 }
 
+/**
+ * A park that never sleeps (the class layer's park with a zero timeout, a
+ * poll): consumes the caller's pending unpark, under the hint's bucket as a
+ * park does, and says whether there was one. lwp_park itself, given a
+ * deadline already past, fails ETIMEDOUT before it looks (the seed's order).
+ */
+export function park_poll(hint: number): boolean {
+  const l = cur.lwp;
+  const b = bucket(hint);
+  mutex_enter(b);
+  const had = Atomics.load(I32, l + L.unpark) === cur.lid;
+  if (had) Atomics.store(I32, l + L.unpark, 0);
+  mutex_exit(b);
+  if (had) kstat_add(C_EARLY);
+  return had;
+}
+
 /** Unparks one LWP; returns 1 if it was parked, 0 if the unpark was left pending, -1 for no such LWP. */
 export function unpark_one(lid: number, hint: number): number {
   const b = bucket(hint);

@@ -27,7 +27,7 @@ import {
   lwp_alloc, lwp_setrun, lwp_bind, lwp_startup, lwp_free, lwp_exit_common, lwp_suspend_locked,
   lwp_continue_locked, lwp_halt, lwp_orphan_sleepers, lwp_bind_exited, interruptible_sleepers, interrupt_sleepers, EXIT_LAST, C_CREATED, lwp_live_add, lwp_live_drop,
 } from './ops.js';
-import { park, park_sync, unpark_one, count_targeted, count_broadcast, LWP_UNPARK_MAX } from './park.js';
+import { park, park_sync, park_poll, unpark_one, count_targeted, count_broadcast, LWP_UNPARK_MAX } from './park.js';
 import { lwp_pool_post_create } from './create.js';
 import { LwpExit, exited_self } from './exit.js';
 import { copyin_module_href } from './module-href.js';
@@ -329,6 +329,18 @@ export async function lwp_park_async(abstime: Timespec | null, hint?: number, op
   panic_check('lwp_park');
   await run_async(park(h, d, true), signal);
   userret_suspend();
+}
+/**
+ * The class layer's park with a zero timeout, which polls (ukern/waitopts.ts):
+ * consumes a pending unpark (true) or finds none (false), without sleeping.
+ * Not of the contract's: lwp_park with a deadline already past fails
+ * ETIMEDOUT and leaves a pending unpark pending, as sys__lwp_park does.
+ */
+export function lwp_park_poll(hint?: number): boolean {
+  sysenter();
+  const h = hint_arg(hint, 'lwp_park');
+  panic_check('lwp_park');
+  return park_poll(h);
 }
 /**
  * A park ended by lwp_suspend (setrunnable) returns 0, but only once the

@@ -19,7 +19,7 @@ export { panic_error } from '../kern/panic.js';
 export type { BootOptions } from '../kern/options.js';
 export { thread_notify_ref } from '../timers/sigev-thread.js';
 export { copyin_module_href } from '../lwp/module-href.js';
-export { lwp_snapshot, lwp_wait_timed, type LwpStart, type LwpInfo } from '../lwp/sys.js';
+export { lwp_snapshot, lwp_wait_timed, lwp_park_poll, type LwpStart, type LwpInfo } from '../lwp/sys.js';
 export { lwp_ref } from '../lwp/ref.js';
 export { kstat } from '../kern/sys.js';
 // Ports: the awaitable send, and structured messages (encode in the sender's

@@ -12,7 +12,7 @@ import {
   lwp_unpark, lwp_park, lwp_park_async, lwp_self, lwp_kill, LWP_DETACHED, LWP_SUSPENDED, type LwpStart,
   SysError,
 } from '../sys/index.js';
-import { arg_type, copyin_module_href, AbortError, copyin_fields, lwp_wait_timed, lwp_ref } from '../sys/ext.js';
+import { arg_type, copyin_module_href, AbortError, copyin_fields, lwp_wait_timed, lwp_park_poll, lwp_ref } from '../sys/ext.js';
 import { Refs } from './refs.js';
 import { int_arg, num_arg, bool_opt, signal_opt, INT32_MAX } from './args.js';
 import { wait_options, abort_check, realtime_deadline, timeout_signal, timeout_timespec, type WaitOptions } from './waitopts.js';
@@ -214,11 +214,13 @@ export class Lwp<T = unknown> implements Disposable {
   /**
    * Parks the calling LWP until unparked. Resolves `true` when unparked
    * (or an unpark was already pending), rejects with ETIMEDOUT or EINTR.
+   * `timeout: 0` polls: `true` for a pending unpark (taken), else ETIMEDOUT.
    */
   static async park(options?: ParkOptions): Promise<boolean> {
     const { timeout, hint, signal } = wait_options(options, 'lwp_park', ['hint']);
     const h = hint_opt(hint, 'Lwp.park');
     abort_check(signal);
+    if (timeout === 0) return park_poll(h);
     try {
       await lwp_park_async(realtime_deadline(timeout), h, { signal });
     } catch (e) {
@@ -232,12 +234,23 @@ export class Lwp<T = unknown> implements Disposable {
     const { timeout, hint, signal } = wait_options(options, 'lwp_park', ['hint']);
     const h = hint_opt(hint, 'Lwp.parkSync');
     abort_check(signal);
+    if (timeout === 0) return park_poll(h);
     try { lwp_park(realtime_deadline(timeout), h); } catch (e) {
       if (e instanceof SysError && e.code === 'EALREADY') return true;
       throw e;
     }
     return true;
   }
+}
+
+/**
+ * A park with timeout 0, which polls (the class layer's rule: waitopts.ts):
+ * lwp_park with a deadline already past fails ETIMEDOUT before it looks for
+ * a pending unpark, which a poll must take.
+ */
+function park_poll(hint: number | undefined): boolean {
+  if (lwp_park_poll(hint)) return true;
+  throw new SysError('ETIMEDOUT', 'lwp_park', 'no unpark pending (timeout 0)');
 }
 
 /** `{ ref: false }` at create: unref the new LWP; a detached one that has already exited (ESRCH) keeps nothing alive. */
