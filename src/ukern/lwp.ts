@@ -112,8 +112,12 @@ export class Lwp<T = unknown> implements Disposable {
   }
   /** The calling LWP. */
   static self(): Lwp { return new Lwp(lwp_self()); }
-  /** An existing LWP by lid (its wait() resolves with undefined: its outcome was not kept for this object). */
-  static of(lid: number): Lwp { return new Lwp(int_arg(lid, 'lid', 'Lwp.of', 0, INT32_MAX)); }
+  /**
+   * An existing LWP by lid (its wait() resolves with undefined: its outcome
+   * was not kept for this object). Lids start at 1: 0, lwp_wait's "any",
+   * names no LWP (its wait() collected whichever LWP exited first).
+   */
+  static of(lid: number): Lwp { return new Lwp(int_arg(lid, 'lid', 'Lwp.of', 1, INT32_MAX)); }
 
   /**
    * Waits (without blocking the event loop) for it to exit, collects it and
