@@ -47,7 +47,12 @@ export interface TimerExpiry { expirations: number; overrun: number; time: numbe
 function msToTs(ms: unknown, name: string, where: string): Timespec {
   if (typeof ms !== 'number') arg_type(where, `${name} must be a number of ms, got ${typeof ms}`);
   if (!Number.isFinite(ms) || ms < 0) throw new ArgRangeError(where, `${name} must be a non-negative finite number of ms, got ${ms}`);
-  return ms_to_ts(ms);
+  const ts = ms_to_ts(ms);
+  // Kept to the nanosecond, rounded: a positive time under half a
+  // nanosecond is 1 ns, not 0, which would disarm the timer (a delay) or
+  // make it a one-shot (an interval) the Timer still iterated as periodic.
+  if (ms > 0 && ts.tv_sec === 0 && ts.tv_nsec === 0) ts.tv_nsec = 1;
+  return ts;
 }
 
 /** A POSIX timer with an async iterator of its expirations. */
