@@ -109,8 +109,18 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
     }
   }
 
-  /** Re-arms (or with delay 0 and not absolute, disarms) the timer; returns the previous setting. */
+  /** Re-arms (or with delay 0 and not absolute, disarms) the timer; returns the previous setting. EINVAL once closed. */
   set(o: Pick<TimerOptions, 'delay' | 'interval' | 'absolute'>): Itimerspec { return this.#set(o, 'Timer.set'); }
+
+  /**
+   * EINVAL once closed, as timer_delete's id is to the timer calls. Not
+   * left to them: ids are reused at once (the lowest free one), so a closed
+   * Timer's id may already name another timer, which its set(), stop() and
+   * get() re-armed, disarmed and read.
+   */
+  #open(where: string): void {
+    if (this.#closed) throw new SysError('EINVAL', where, `timer ${this.id} is closed`);
+  }
 
   /** set(), its errors naming `where` (the constructor's are the Timer's). */
   #set(o: Pick<TimerOptions, 'delay' | 'interval' | 'absolute'>, where: string): Itimerspec {
@@ -119,16 +129,17 @@ export class Timer implements AsyncIterable<TimerExpiry>, Disposable {
     const delay = r.delay, interval = r.interval as number | undefined, absolute = bool_opt(r.absolute, 'options.absolute', where) === true;
     const value: Itimerspec = { it_value: msToTs(delay, 'options.delay', where), it_interval: msToTs(interval ?? 0, 'options.interval', where) };
     if (absolute && value.it_value.tv_sec === 0 && value.it_value.tv_nsec === 0) value.it_value.tv_nsec = 1;
+    this.#open(where); // after the options' getters, which may close it
     this.#once = !(interval !== undefined && interval > 0);
     this.#delivered = 0;
     return timer_settime(this.id, absolute ? TIMER_ABSTIME : 0, value);
   }
 
-  /** Disarms without closing (a delivery already made stays in the iterator queue). */
-  stop(): void { timer_settime(this.id, 0, { it_value: { tv_sec: 0, tv_nsec: 0 }, it_interval: { tv_sec: 0, tv_nsec: 0 } }); }
+  /** Disarms without closing (a delivery already made stays in the iterator queue). EINVAL once closed. */
+  stop(): void { this.#open('Timer.stop'); timer_settime(this.id, 0, { it_value: { tv_sec: 0, tv_nsec: 0 }, it_interval: { tv_sec: 0, tv_nsec: 0 } }); }
 
-  /** Time to the next expiry and the period (timer_gettime). */
-  get(): Itimerspec { return timer_gettime(this.id); }
+  /** Time to the next expiry and the period (timer_gettime). EINVAL once closed. */
+  get(): Itimerspec { this.#open('Timer.get'); return timer_gettime(this.id); }
 
   /** True once closed. */
   get closed(): boolean { return this.#closed; }
