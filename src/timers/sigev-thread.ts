@@ -19,8 +19,12 @@
  *
  * Liveness: while any of the thread's ref'd SIGEV_THREAD timers is armed or
  * has expirations to deliver, the thread's event loop is kept alive (as an
- * active setInterval would be). Arming such a timer from another thread than
- * its creator works, but only keeps the creator alive from its next delivery on.
+ * active setInterval would be). The creator re-evaluates that at its own
+ * calls and after each delivery round; a timer_settime or timer_delete made
+ * by another thread posts the creator's mailbox (thread_changed), so that
+ * its pump runs a round and looks again. Without the post, a timer disarmed
+ * or deleted by another thread kept its creator's loop alive for ever (no
+ * expiry would come to run the round; test/timers-thread-foreign).
  */
 import { user_rethrow } from '../kern/errno.js';
 import { I32, f64_get } from '../kern/kmem.js';
@@ -96,8 +100,25 @@ export function thread_register(it: number, fn: (value: number) => void): void {
   mbox_watch();
 }
 
-/** Forgets a timer (timer_delete in its creating thread). */
-export function thread_unregister(it: number): void { local.delete(it); mbox_reeval(); }
+/**
+ * Forgets a timer being deleted, whose mailbox binding was `b` (read under
+ * its it_mutex): in its creating thread, and in another (thread_changed).
+ */
+export function thread_unregister(it: number, b: number): void {
+  local.delete(it);
+  if (b !== 0 && b !== mbox_held()) mbox_post(b);
+  else mbox_reeval();
+}
+
+/**
+ * A SIGEV_THREAD timer bound to `b` (its it_mbox, read under its it_mutex)
+ * was armed or disarmed: its creator's keepalive is re-evaluated, here when
+ * this thread is the creator, else by a post that runs the creator's pump.
+ */
+export function thread_changed(b: number): void {
+  if (b !== 0 && b !== mbox_held()) mbox_post(b);
+  else mbox_reeval();
+}
 
 /** Whether the SIGEV_THREAD timer notifying `fn` keeps this thread's event loop alive (default: yes, as Node's timers). */
 export function thread_notify_ref(fn: (value: number) => void, ref: boolean): void {

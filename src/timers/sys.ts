@@ -18,7 +18,7 @@ import { clock_backend, timeline_now, manual_set, CLOCK_DEFAULT_SIGEV, TL_MANUAL
 import { callout_alloc, callout_free, callout_reset, callout_stop, callout_run, CK_ITIMER } from './callout.js';
 import { IT, IT_PORT, IT_SIGNAL, IT_THREAD, itimers, itimer_fire_due, C_CREATED, C_DELETED, C_ARMED } from './itimer.js';
 import { timer_grab, timer_grab_unhook, timer_release, table_install, timer_unhook, timer_unlock_unhooked, table_lock, timer_ids } from './timertab.js';
-import { thread_mbox, thread_register, thread_unregister, reeval } from './sigev-thread.js';
+import { thread_mbox, thread_register, thread_unregister, thread_changed } from './sigev-thread.js';
 import { port_bind, port_unbind, port_hint, timer_port_deadline as port_deadline } from './portnfy.js';
 import { SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_PORT, TIMER_ABSTIME, CLOCK_MANUAL } from './consts.js';
 import { sig_withdraw_timer } from '../signals/kapi.js';
@@ -252,6 +252,7 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
   const line = I32[it + IT.line]!;
   const arm = !is_zero(v);
   let old: Itimerspec;
+  let mbox = -1; // SIGEV_THREAD: its binding, read under it_mutex (-1: not one)
   try {
     const c = I32[it + IT.callout]!;
     let deadline: number | undefined = 0;
@@ -279,6 +280,7 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
     if (I32[it + IT.armed] !== 0) itimer_fire_due(it, timeline_now(line), false);
     // The old setting and the new one under one hold: nothing fires between.
     const wasArmed = I32[it + IT.armed] !== 0;
+    if ((I32[it + IT.flags]! & IT_THREAD) !== 0) mbox = I32[it + IT.mbox]!;
     const oldNext = f64_get(it, IT.value), oldIv = f64_get(it, IT.interval);
     // A call that fails EOVERFLOW leaves the timer disarmed as a zero
     // it_value does: with no interval (the rejected one is not its setting).
@@ -300,8 +302,8 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
     }
   } finally {
     timer_release(it);
+    if (mbox >= 0) thread_changed(mbox); // an EOVERFLOW disarmed it too
   }
-  if ((I32[it + IT.flags]! & IT_THREAD) !== 0) reeval();
   if (line === TL_MANUAL && arm) callout_run(TL_MANUAL); // a past time fires at once
   return old;
 }
@@ -346,11 +348,12 @@ function teardown(it: number): void {
   if ((I32[it + IT.flags]! & IT_SIGNAL) !== 0) sig_withdraw_timer(it, I32[it + IT.gen]!);
   mutex_enter(it + IT.mutex);
   const wasThread = (I32[it + IT.flags]! & IT_THREAD) !== 0;
+  const mbox = I32[it + IT.mbox]!;
   I32[it + IT.flags] = 0;
   I32[it + IT.armed] = 0;
   I32[it + IT.pending] = 0;
   mutex_exit(it + IT.mutex);
-  if (wasThread) thread_unregister(it);
+  if (wasThread) thread_unregister(it, mbox);
   timer_unlock_unhooked(it);
   itimers.free(it);
 }
