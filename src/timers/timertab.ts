@@ -17,9 +17,11 @@ import { cur } from '../kern/hdr.js';
 import { mutex_class } from '../kern/lockdebug.js';
 import { IT, ITLK_LOCKED, ITLK_REMOVE } from './itimer.js';
 
-// Table region: [0] table lock, [1] free ids on the stack, [2] the last
+// Table region: [0] table lock, [1] free ids in the heap, [2] the last
 // creation generation (IT.gen), then timer_max
-// slots (itimer handles), then the free-id stack. All [T,~]: plain stores
+// slots (itimer handles), then the free ids as a binary min-heap (the
+// lowest is handed out first, as the seed's scan of p_itimer finds the
+// first empty slot; a stack gave the id freed last). All [T,~]: plain stores
 // under T; the count and
 // the slots are also read lock-free (timer_count, timer_ids: a snapshot).
 const T_LOCK = 0, T_NFREE = 1, T_GEN = 2, T_HDR = 3;
@@ -29,14 +31,43 @@ mutex_class('timertab', table, { skip: T_LOCK, words: 1 });
 export function timer_max(): number { return (table.words - T_HDR) >> 1; }
 export function table_lock(): number { return table.base + T_LOCK; }
 function slot(tid: number): number { return table.base + T_HDR + tid; }
-function free_stack(i: number): number { return table.base + T_HDR + timer_max() + i; }
+function free_heap(i: number): number { return table.base + T_HDR + timer_max() + i; }
 
 on_boot(itimer_init);
-/** Boot: every id free, lowest handed out first. */
+/** Boot: every id free, lowest handed out first (ascending: a min-heap already). */
 function itimer_init(): void {
   const n = timer_max();
-  for (let i = 0; i < n; i++) I32[free_stack(i)] = n - 1 - i;
+  for (let i = 0; i < n; i++) I32[free_heap(i)] = i;
   I32[table.base + T_NFREE] = n;
+}
+
+/** Takes the lowest free id out of the heap of `n` (n > 0; table lock held). */
+function free_pop(n: number): number {
+  const top = I32[free_heap(0)]!;
+  const x = I32[free_heap(n - 1)]!;
+  let i = 0;
+  for (;;) {
+    let c = 2 * i + 1;
+    if (c >= n - 1) break;
+    if (c + 1 < n - 1 && I32[free_heap(c + 1)]! < I32[free_heap(c)]!) c++;
+    if (I32[free_heap(c)]! >= x) break;
+    I32[free_heap(i)] = I32[free_heap(c)]!;
+    i = c;
+  }
+  I32[free_heap(i)] = x;
+  return top;
+}
+
+/** Puts `tid` into the heap of `n` free ids (table lock held). */
+function free_push(n: number, tid: number): void {
+  let i = n;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (I32[free_heap(p)]! <= tid) break;
+    I32[free_heap(i)] = I32[free_heap(p)]!;
+    i = p;
+  }
+  I32[free_heap(i)] = tid;
 }
 
 // ---- the timer lock protocol (table lock held)
@@ -179,7 +210,7 @@ export function timer_release(it: number): void {
 export function table_install(it: number): number {
   const n = I32[table.base + T_NFREE]!;
   if (n === 0) return -1;
-  const tid = I32[free_stack(n - 1)]!;
+  const tid = free_pop(n);
   I32[table.base + T_NFREE] = n - 1;
   I32[it + IT.tid] = tid;
   // Unlike (struct, id), which the next create may reuse at once, a
@@ -197,7 +228,7 @@ export function table_install(it: number): number {
 function table_remove(tid: number): void {
   I32[slot(tid)] = 0;
   const n = I32[table.base + T_NFREE]!;
-  I32[free_stack(n)] = tid;
+  free_push(n, tid);
   I32[table.base + T_NFREE] = n + 1;
 }
 
