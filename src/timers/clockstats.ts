@@ -260,14 +260,19 @@ callout_set_arm_hook(on_arm);
 on_lwp_exit((lid) => { if (lid === cur.lid) cancel(); });
 
 /*
- * A deferred start is also checked at every syscall of the deferring thread
- * until it is made (the LWP's userret: one flag test per syscall otherwise):
- * a main thread that arms a near timer and then only polls ports, never
- * returning to its event loop or sleeping in the kernel, still gets its
- * clock thread, and its timer fires.
+ * A deferred start is also looked at in every syscall of the deferring
+ * thread until it is made (the LWP's userret, at the call's entry: one flag
+ * test per syscall otherwise). The start itself waits for the event loop
+ * (below); meanwhile the syscall fires what is due, as the bridge and a
+ * kernel sleep would (clock_idle_run): a main thread that arms a near timer
+ * and then only makes calls that never sleep (sigtimedwait or port_get with
+ * a zero timeout, sigpending, timer_gettime), never returning to its event
+ * loop, has neither, and a SIGEV_SIGNAL timer's signal never came (a port
+ * poll's deadline-aware look fired its own port's timers; nothing else did).
  */
 on_userret(() => {
   if (startBy === Infinity) return;
+  if (!clock_thread_running() && (I32[cur.nlocksw]! | 0) === 0 && callout_next(TL_MONO) <= mono_now()) run_due();
   // Not on the way out of the call: it may be delivering an expiry (a
   // port_get that woke late on a busy machine), and a Worker's start costs
   // milliseconds of this thread (8-25 ms beside CPU hogs: the first expiry
