@@ -8,7 +8,7 @@
  * ---- Locks (kern/lockorder.ts; taken in this order) -------------------------
  *
  *   table lock (T, class timertab)  the seed's p_lock for timers: the table
- *       of timer ids, the free-id stack, and every timer's it_lock bits
+ *       of timer ids, the free-id heap, and every timer's it_lock bits
  *       (ITLK_*), blocker count, owner and condition variable.
  *   timer lock (g, ITLK_LOCKED in it_lock)  the seed's long-term lock, a
  *       sleep lock rather than a mutex: a syscall "grabs" a timer
