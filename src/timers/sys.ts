@@ -245,7 +245,7 @@ export function timer_settime(timerid: number, flags: number, value: Itimerspec)
   clock_start_check();
   const S = 'timer_settime';
   const id = copyin_i32(timerid, 'timerid', S);
-  const fl = copyin_i32(flags, 'flags', S);
+  const fl = copyin_int(flags, 'flags', S) | 0; // int-or-uint flags: [-2^31, 2^32), the low 32 bits (docs/sys.md)
   const { v, iv } = copyin_itimerspec(value, S);
   // Everything the user passed is a kernel copy now; no user code runs below.
   const it = grab(id, S);
