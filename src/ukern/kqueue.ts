@@ -161,11 +161,15 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
 
   /**
    * Applies changes in order; returns, per change, null or its error code
-   * (a failing change does not stop the others).
+   * (a failing change does not stop the others). Every entry is copied in
+   * first, as kevent copies its changelist: an entry that is not an object
+   * with six numeric fields is an ERR_INVALID_ARG_TYPE before any change
+   * is applied.
    */
   apply(changes: readonly kevent_t[]): (string | null)[] {
-    return copyin_array(changes, 'changes', 'kevent').map((c) => {
-      try { kevent(this.fd, [c as kevent_t], 0, ZERO); return null; } catch (e) {
+    const copies = copyin_array(changes, 'changes', 'KQueue.apply').map((c, i) => change_copy(c, i));
+    return copies.map((c) => {
+      try { kevent(this.fd, [c], 0, ZERO); return null; } catch (e) {
         if (e instanceof SysError) return e.code;
         throw e;
       }
@@ -240,6 +244,16 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
 
   [Symbol.asyncIterator](): AsyncGenerator<kevent_t, void, undefined> { return this.events(); }
 
+}
+
+/** The six fields of changes[i], each read once (no change is applied before every entry is copied). */
+function change_copy(c: unknown, i: number): kevent_t {
+  const f = copyin_fields(c, ['ident', 'filter', 'flags', 'fflags', 'data', 'udata'], `changes[${i}]`, 'KQueue.apply');
+  if (typeof f.ident !== 'number' || typeof f.filter !== 'number' || typeof f.flags !== 'number' ||
+      typeof f.fflags !== 'number' || typeof f.data !== 'number' || typeof f.udata !== 'number') {
+    arg_type('KQueue.apply', `changes[${i}] needs numeric ident, filter, flags, fflags, data and udata`);
+  }
+  return f as unknown as kevent_t;
 }
 
 function watch_filter(kind: unknown): number {
