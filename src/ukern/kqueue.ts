@@ -74,7 +74,7 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
       ident: int_arg(ident, 'ident', where, 0, Number.MAX_SAFE_INTEGER), filter: int_arg(filter, 'filter', where, -0x8000, 0x7fff),
       flags: action | flags,
       fflags: o.fflags === undefined ? 0 : int_arg(o.fflags, 'options.fflags', where, INT32_MIN, UINT32_MAX),
-      data: o.data === undefined ? 0 : num_arg(o.data, 'options.data', where),
+      data: o.data === undefined ? 0 : int_arg(o.data, 'options.data', where, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
       udata: o.udata === undefined ? 0 : num_arg(o.udata, 'options.udata', where),
     } as kevent_t;
     // With nevents 0 a failing change fails the call with its errno.
