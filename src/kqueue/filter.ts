@@ -54,9 +54,11 @@ export interface FilterOps {
   /**
    * Optional: EVENT_REGISTER applies a modifying change `kev` to the knote
    * (the default stores sfflags, sdata and udata); EVENT_PROCESS may adjust
-   * `kev`, the event about to be reported, filled from the knote.
+   * `kev`, the event about to be reported, filled from the knote. An
+   * EVENT_REGISTER that returns an errno refuses the change (nothing of it
+   * applied; the change's EV_ERROR entry carries it).
    */
-  touch?(kn: number, kev: kevent_t, type: number): void;
+  touch?(kn: number, kev: kevent_t, type: number): Errno | void;
 }
 
 // Indexed by ~filter (system filters are -1, -2, ...), as the seed's sysfilt_ops.

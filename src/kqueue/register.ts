@@ -61,7 +61,12 @@ export function kqueue_register_locked(kq: number, kev: kevent_t): Errno {
   // A change to an existing knote never resets what already fired: the
   // filter's touch applies it, else the default (a call of its own, so a
   // filter with a touch pays no inlining budget for it: knote.ts KO).
-  if (ops.touch !== undefined) ops.touch(kn, kev, EVENT_REGISTER); else modify(kn, kev);
+  if (ops.touch !== undefined) {
+    const err = ops.touch(kn, kev, EVENT_REGISTER);
+    if (err !== undefined && err !== 0) return err;
+  } else {
+    modify(kn, kev);
+  }
   // knote_event_ops: the filter says whether the event is present now; then
   // knote_activate, written out: in the trigger's path its call was worth
   // more of V8's inlining budget (knote.ts KO) than its three lines.

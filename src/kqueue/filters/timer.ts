@@ -10,7 +10,8 @@
  * kq_calloutmax (ENOMEM beyond), as the seed's kern.kq_calloutmax.
  *
  * A modify stores the new period, which takes effect when the timer next
- * fires (the seed re-arms from kn_sdata at each expiry).
+ * fires (the seed re-arms from kn_sdata at each expiry); one with two units
+ * or a negative data is EINVAL, as an add is, and changes nothing.
  */
 import { I32, f64_set } from '../../kern/kmem.js';
 import { kregion_create } from '../../kern/kmem.js';
@@ -115,11 +116,14 @@ filter_register(EVFILT_TIMER, {
   event(kn) { return kn_data(kn) !== 0; },
   touch(kn, kev, type) {
     if (type !== EVENT_REGISTER) return;
+    // A modify's data and units are judged as an add's (EINVAL for two
+    // units or a negative data, docs/sys.md): refused, it changes nothing.
+    const s = schedule(kev.data, kev.fflags >>> 0, (I32[kn + K.flags] & EV_ONESHOT) !== 0);
+    if (s === null) return 'EINVAL';
     I32[kn + K.sfflags] = kev.fflags | 0;
     f64_set(kn, K.sdata, kev.data);
     f64_set(kn, K.udata, kev.udata);
-    const s = schedule(kev.data, kev.fflags >>> 0, (I32[kn + K.flags] & EV_ONESHOT) !== 0);
-    if (s !== null && s.period > 0) kn_setaux(kn, 0, s.period);
+    if (s.period > 0) kn_setaux(kn, 0, s.period);
   },
 });
 
