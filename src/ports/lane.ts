@@ -176,7 +176,7 @@ function lane_push_rare(fd: number, events: number, user: number, pushed: boolea
     if ((Atomics.load(m, oLane + LN_CTL) | Atomics.load(m, oWatch)) === 0) { oMiss = 0; return true; }
   }
   oMiss = 0;
-  pushed_slow(fd, oTail);
+  pushed_slow(fd);
   return true;
 }
 
@@ -274,7 +274,7 @@ function room_sleep(ln: number): boolean {
   return ((oTail - oHead) | 0) < oCap;
 }
 
-function pushed_slow(fd: number, t: number): void {
+function pushed_slow(fd: number): void {
   const ln = oLane, h = oH;
   const c = Atomics.load(I32, ln + LN_CTL);
   if (c & LN_CLOSED) return; // discarded, as if sent just before the close
@@ -283,9 +283,9 @@ function pushed_slow(fd: number, t: number): void {
     if (Atomics.load(I32, port_id_word(h)) === fd) q.wake(h);
     mutex_exit(port_lock(h));
   }
-  // Readable now if everything before this entry was taken already (it was
-  // then empty, or became so after we pushed: a spare notification is harmless).
-  if (Atomics.load(I32, oWatch) !== 0 && ((Atomics.load(I32, ln + LN_HEAD) - (t - 1)) | 0) >= 0) q.notify(h);
+  // Every event pushed is news to the port's watchers (queue.ts
+  // enqueue_locked: an EV_CLEAR knote reports each arrival).
+  if (Atomics.load(I32, oWatch) !== 0) q.notify(h);
 }
 
 /**
@@ -336,10 +336,10 @@ export function lane_send_locked(h: number, fd: number, events: number, user: nu
     return false;
   }
   if (oTail === I32[oLane + LN_LIMIT] && !credit_locked(h)) return false;
-  const t = ring_put(events, user);
+  ring_put(events, user);
   if (I32[h + P.wqh] !== 0) q.wake(h);
   mutex_exit(port_lock(h));
-  if (Atomics.load(I32, oWatch) !== 0 && ((Atomics.load(I32, oLane + LN_HEAD) - (t - 1)) | 0) >= 0) q.notify(h);
+  if (Atomics.load(I32, oWatch) !== 0) q.notify(h);
   return true;
 }
 

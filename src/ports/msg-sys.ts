@@ -187,10 +187,10 @@ function msg_queue(fd: number, b: number, len: number, syscall: string): void {
   I32[s + E.flags] = PORT_ALLOC_DEFAULT | KF_CALLBACK;
   I32[s + E.events] = len;
   kev_set_object(s, key);
-  const first = enqueue_locked(h, s);
+  const tell = enqueue_locked(h, s);
   F64[ki] = 0; // published (under the lock: a thread that dies holding it panics the kernel)
   port_exit(h);
-  if (first) port_readable_notify(h);
+  if (tell) port_readable_notify(h);
 }
 
 // A batch's scratch: per message its order and block key (reused: no arrays per batch).
@@ -262,24 +262,24 @@ export function port_msg_send_many(fd: number, bytes: Uint8Array, ends: readonly
  */
 function batch_enqueue(fd: number, k: number, ki: number, syscall: string): number {
   const h = port_enter(fd, syscall);
-  let first = false, i = 0;
+  let tell = false, i = 0;
   for (; i < k; i++) {
     let s: number;
     try {
       s = slot_alloc_locked(h, PORT_ALLOC_DEFAULT, PORT_SOURCE_MSG, syscall); // EAGAIN drops the lock
     } catch (e) {
       if (!(e instanceof SysError && e.code === 'EAGAIN')) throw e;
-      if (first) port_readable_notify(h);
+      if (tell) port_readable_notify(h);
       return i;
     }
     I32[s + E.flags] = PORT_ALLOC_DEFAULT | KF_CALLBACK;
     I32[s + E.events] = bLens[i]!;
     kev_set_object(s, bKeys[i]!);
-    if (enqueue_locked(h, s)) first = true;
+    if (enqueue_locked(h, s)) tell = true;
     F64[ki + i] = 0; // published (under the lock: a thread that dies holding it panics the kernel)
   }
   port_exit(h);
-  if (first) port_readable_notify(h);
+  if (tell) port_readable_notify(h);
   return i;
 }
 

@@ -29,7 +29,7 @@
 import { TailQ } from '../kern/queue.js';
 import { I32, F64, f64_set } from '../kern/kmem.js';
 import { mutex_enter, mutex_exit, mutex_tryenter, notify_after_unlock } from '../kern/mutex.js';
-import { fd_get, DTYPE_PORT, file_notify } from '../kern/fdtab.js';
+import { fd_get, DTYPE_PORT, file_notify, FF } from '../kern/fdtab.js';
 import { fail, fail_status } from '../kern/errno.js';
 import { cur } from '../kern/hdr.js';
 import { sq_first, sq_arg, sq_wake, sq_wake_handoff, sq_flags, sq_lid, SQF_HANDOFF } from '../kern/sleepq.js';
@@ -251,8 +251,8 @@ const E_NEXT = E.next, E_OBJECT = E.object, E_USER = E.user, E_RPOS = E.rpos;
  * views once (each access through the live I32 binding would reload it and
  * its bounds); the general slot_alloc_locked + enqueue_locked when the free
  * list is empty or the port is at port-max-events (EAGAIN drops the lock, as
- * there). Returns true when the queue was empty (the caller notifies
- * watchers after dropping the lock).
+ * there). Returns true when the port has watchers (the caller notifies
+ * them after dropping the lock: enqueue_locked).
  */
 export function send_user_locked(h: number, events: number, user: number, syscall: string): boolean {
   const m = I32;
@@ -277,13 +277,12 @@ export function send_user_locked(h: number, events: number, user: number, syscal
   m[s + E_ARG] = 0;
   m[s + E_RPOS] = rpos_now(h);
   PORTQ.insert_tail(h, s); // as enqueue_locked
-  const n = m[h + P_NENT]! + 1;
-  m[h + P_NENT] = n;
+  m[h + P_NENT] = m[h + P_NENT]! + 1;
   m[h + P_SENDGEN]!++;
   m[h + P_LAST] = cur.lid;
   if (++m[h + P_SENTPEND]! >= 64) sent_fold_locked(h);
   if (m[h + P_WQH] !== 0) wake_check_locked(h);
-  return n === 1;
+  return port_watched(h);
 }
 
 /** Adds the events queued on h since the last fold to kstat events_sent (lock held). */
@@ -295,8 +294,12 @@ export function sent_fold_locked(h: number): void {
 /**
  * Appends slot s to the queue of port h (lock held) and wakes the waiter
  * that wants the fewest events if the queue now satisfies it. Returns true
- * when the queue went from empty to non-empty: the caller then calls
- * {@link port_readable_notify} after dropping the lock.
+ * when the port has watchers: the caller then calls
+ * {@link port_readable_notify} after dropping the lock. Every event queued
+ * is news to them, not only the one that made the queue non-empty: an
+ * EV_CLEAR knote reports each arrival, as on a kqueue, a pipe or a socket
+ * (told only at the empty-to-non-empty step, a consumer that took one event
+ * per wake-up and waited again slept through the rest).
  */
 export function enqueue_locked(h: number, s: number): boolean {
   I32[s + E.rpos] = rpos_now(h);
@@ -306,8 +309,7 @@ export function enqueue_locked(h: number, s: number): boolean {
   // a source's state word) only need to see them eventually.
   I32[s + E.st] = ST_QUEUED;
   if (I32[s + E.source] !== PORT_SOURCE_USER) I32[h + P.nsrcq]!++;
-  const n = I32[h + P.nent]! + 1;
-  I32[h + P.nent] = n;
+  I32[h + P.nent] = I32[h + P.nent]! + 1;
   I32[h + P.sendGen]!++;
   I32[h + P.lastSender] = cur.lid;
   // kstat events_sent: one atomic per 64 events rather than per event; getters
@@ -315,7 +317,13 @@ export function enqueue_locked(h: number, s: number): boolean {
   // events sit queued.
   if (++I32[h + P.sentPend]! >= 64) sent_fold_locked(h);
   if (I32[h + P.wqh] !== 0) wake_check_locked(h);
-  return n === 1;
+  return port_watched(h);
+}
+
+/** Whether port h's descriptor has watchers (kqueue EVFILT_READ knotes on it): two loads. */
+export function port_watched(h: number): boolean {
+  const f = I32[h + P.file]!;
+  return f !== 0 && I32[f + FF.watch] !== 0;
 }
 
 /**

@@ -219,9 +219,9 @@ export function port_send_event(slot: number): boolean {
     const v = Atomics.load(I32, slot + E.st);
     const st = v & ST_MASK;
     if (st === ST_RESERVED) {
-      const first = enqueue_locked(h, slot); // counts it in events_sent
+      const tell = enqueue_locked(h, slot); // counts it in events_sent
       port_exit(h);
-      if (first) port_readable_notify(h);
+      if (tell) port_readable_notify(h);
       return true;
     }
     if (st === ST_DELIVERING && (v & (SF_CANCEL | SF_REQUEUE | SF_FREEPEND)) === 0) {

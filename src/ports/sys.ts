@@ -129,9 +129,9 @@ function send_locked(h: number, events: number, user: number, syscall: string): 
   const s = slot_alloc_locked(h, PORT_ALLOC_DEFAULT, PORT_SOURCE_USER, syscall);
   I32[s + E.events] = events;
   kev_set_user(s, user);
-  const first = enqueue_locked(h, s); // counts it in events_sent
+  const tell = enqueue_locked(h, s); // counts it in events_sent
   port_exit(h);
-  if (first) port_readable_notify(h);
+  if (tell) port_readable_notify(h);
 }
 
 /** Sends a user event (PORT_SOURCE_USER). EBADF, EBADFD, EAGAIN (port_max_events or slots exhausted). */
@@ -154,9 +154,9 @@ function port_send_locked(port: number, ev: number, u: number): void {
   lane_before_locked(port);
   const h = port_enter(port, 'port_send');
   if (lane_send_locked(h, port, ev, u)) return;
-  const first = send_user_locked(h, ev, u, 'port_send');
+  const tell = send_user_locked(h, ev, u, 'port_send');
   port_exit(h);
-  if (first) port_readable_notify(h);
+  if (tell) port_readable_notify(h);
 }
 
 /**

@@ -385,7 +385,7 @@ function take_give_back(h: number, fast: boolean): void {
   mutex_enter(port_lock(h));
   // Given back below, under the lock: no longer the record's.
   if (tk.n > 0) { const r = tk.rec; m[r + R_TK_DENY] = 0; m[r + R_TK_REQ] = 0; }
-  let becameReadable = false;
+  let tellWatchers = false;
   // A port closed while they were off the queue takes none back: they go
   // where its close sent the queued ones (port_close).
   const closed = (m[h + P.flags]! & PQ_CLOSE) !== 0;
@@ -418,7 +418,7 @@ function take_give_back(h: number, fast: boolean): void {
       m[h + P.nsrcq] = m[h + P.nsrcq]! + live; // denied slots are all sources' (port_send's have no callback)
       const was = m[h + P.nent]!;
       Atomics.store(m, h + P.nent, was + live);
-      becameReadable = was === 0;
+      tellWatchers = was === 0;
     }
   }
   while (requeue !== 0) {
@@ -431,10 +431,10 @@ function take_give_back(h: number, fast: boolean): void {
       continue;
     }
     if (closed) { slot_closed_locked(h, r); continue; }
-    if (enqueue_locked(h, r)) becameReadable = true;
+    if (enqueue_locked(h, r)) tellWatchers = true;
   }
   if (m[h + P.wqh] !== 0 && port_nent(h) > 0) wake_check_locked(h);
-  if (becameReadable) {
+  if (tellWatchers) {
     // Notify without the port lock, then take it back for the caller.
     port_exit(h);
     port_readable_notify(h);
