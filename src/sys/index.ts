@@ -7,6 +7,25 @@
 export { SysError, type ErrnoCode } from '../kern/errno.js';
 export type { Timespec, Itimerspec } from '../kern/time.js';
 export type { BootOptions } from '../kern/options.js';
+// The modules that add their tunables to BootOptions (module augmentation),
+// named so that the declarations of this entry reach them: a consumer's
+// compiler reads only those, and without these BootOptions lacked every
+// tunable of ports, kqueue, timers, signals, intr and aio (boot({
+// port_max_events }) did not compile). Types only: nothing more is loaded.
+export type {} from '../kern/fdtab.js';
+export type {} from '../ports/mem.js';
+export type {} from '../ports/src-fd.js';
+export type {} from '../ports/src-file.js';
+export type {} from '../kqueue/knote.js';
+export type {} from '../kqueue/spin.js';
+export type {} from '../timers/itimer.js';
+export type {} from '../signals/sigstate.js';
+export type {} from '../intr/intr.js';
+export type {} from '../intr/handover.js';
+export type {} from '../intr/inotify.js';
+export type {} from '../intr/childwait.js';
+export type {} from '../intr/hostwait.js';
+export type {} from '../aio/aio.js';
 /** The options object the _async calls take after the C arguments (`{ signal }`), an extension. */
 export type { AsyncOptions } from '../kern/copyin.js';
 export { boot } from '../kern/boot.js';
