@@ -181,7 +181,13 @@ function msg_queue(fd: number, b: number, len: number, syscall: string): void {
     s = slot_alloc_locked(h, PORT_ALLOC_DEFAULT, PORT_SOURCE_MSG, syscall); // EAGAIN drops the lock
   } catch (e) {
     msg_free_unposted(b, ki);
-    if (e instanceof SysError && e.code === 'EAGAIN') throw msg_full('port', syscall, e.message);
+    if (e instanceof SysError && e.code === 'EAGAIN') {
+      // The slot's EAGAIN, of this syscall, already says what was full: its
+      // message as it is (as the detail, it nested: "port_post: EAGAIN (port_post: EAGAIN (...))").
+      const full = msg_full('port', syscall, '');
+      full.message = e.message;
+      throw full;
+    }
     throw e;
   }
   I32[s + E.flags] = PORT_ALLOC_DEFAULT | KF_CALLBACK;
