@@ -86,10 +86,10 @@ test('errors: the sys layer\'s errno (EBADF, EINVAL for a buffer not over a Shar
   const f = tmpfile('x');
   const fd = openSync(f.path, 'r');
   try {
-    assert.throws(() => aio.read(0x7ffffff0, aio.buffer(1), 0), { code: 'EBADF' });
-    assert.throws(() => aio.read(fd, new Uint8Array(4), 0), { code: 'EINVAL' });
-    assert.throws(() => aio.read('3' as unknown as number, aio.buffer(1), 0), { code: 'ERR_INVALID_ARG_TYPE' });
-    assert.throws(() => aio.read(fd, aio.buffer(1), -1), { code: 'ERR_OUT_OF_RANGE' });
+    await assert.rejects(aio.read(0x7ffffff0, aio.buffer(1), 0), { code: 'EBADF' });
+    await assert.rejects(aio.read(fd, new Uint8Array(4), 0), { code: 'EINVAL' });
+    await assert.rejects(aio.read('3' as unknown as number, aio.buffer(1), 0), { code: 'ERR_INVALID_ARG_TYPE' });
+    await assert.rejects(aio.read(fd, aio.buffer(1), -1), { code: 'ERR_OUT_OF_RANGE' });
     const ac = new AbortController(); ac.abort();
     await assert.rejects(aio.read(fd, aio.buffer(1), 0, { signal: ac.signal }), { name: 'AbortError' });
     // A read of a pipe nobody writes stays queued until the signal cancels it.

@@ -136,14 +136,22 @@ async function collect(cb: aiocb, signal: AbortSignal | undefined, refs: Refs): 
   }
 }
 
-function request(kind: 'read' | 'write', fd: unknown, buffer: unknown, position: unknown, opts: AioOptions | undefined): Promise<number> {
+/**
+ * Submits a read or write at the call (the body runs synchronously up to
+ * collect()'s first wait: requests are queued in call order) and gives a
+ * Promise of its outcome. Async, so that every failure, argument errors and
+ * the submission's errno included, is a rejection, as fsync and batch give
+ * theirs and as every Promise form of the classes does: they were thrown at
+ * the call, so `aio.read(fd, buf, 0).catch(f)` never reached f.
+ */
+async function request(kind: 'read' | 'write', fd: unknown, buffer: unknown, position: unknown, opts: AioOptions | undefined): Promise<number> {
   const where = `aio.${kind}`;
   const o = copyin_fields(opts ?? {}, ['signal', 'port', 'user', 'ref', 'priority'], 'options', where);
   // Every option is checked before the request is submitted: one found
   // wrong after aio_read (a signal that is no AbortSignal threw in
   // collect()) left a request nobody would ever collect.
   const signal = signal_opt(o.signal, 'options.signal', where), ref = bool_opt(o.ref, 'options.ref', where);
-  if (signal?.aborted === true) return Promise.reject(new AbortError(signal.reason));
+  if (signal?.aborted === true) throw new AbortError(signal.reason);
   const n = fd_of(fd, where);
   const cb: aiocb = {
     aio_fildes: n, aio_offset: int_arg(position, 'position', where, 0, Number.MAX_SAFE_INTEGER),
