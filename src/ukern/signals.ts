@@ -76,6 +76,22 @@ export interface OnSignalOptions {
 
 /** This thread's listeners per signal, behind one kernel handler each; the action they replaced. */
 const table = new Map<number, { listeners: Set<SignalListener>; previous: sigaction_t }>();
+/**
+ * The LWP whose listeners `table` holds. A function handler goes with its
+ * LWP (docs/sys.md: when it exits, the signal is SIG_DFL again), and a pooled
+ * worker runs LWP after LWP with this module loaded: an LWP that ended with
+ * a listener left its entry here, so the next LWP of the worker found the
+ * signal handled, installed no handler of its own, and the signal met its
+ * default action (a SIGUSR1 ended the process) instead of its listener.
+ */
+let table_lid = 0;
+
+/** `table`, of the calling LWP (an earlier LWP's entries dropped: its handlers went with it). */
+function lwp_table(): Map<number, { listeners: Set<SignalListener>; previous: sigaction_t }> {
+  const lid = lwp_self();
+  if (lid !== table_lid) { table.clear(); table_lid = lid; }
+  return table;
+}
 
 function dispatch(signo: number, info: siginfo_t): void {
   const e = table.get(signo);
@@ -91,6 +107,7 @@ export class SignalSubscription implements Disposable {
   dispose(): void {
     if (this.#done) return;
     this.#done = true;
+    const table = lwp_table();
     const e = table.get(this.signo);
     if (e === undefined || !e.listeners.delete(this.listener) || e.listeners.size > 0) return;
     table.delete(this.signo);
@@ -111,6 +128,7 @@ export function onSignal(sig: SignalLike, listener: SignalListener, options?: On
   // Options as every class's (copy-in): not an object was accepted silently.
   const restart = (options === undefined ? undefined : copyin_fields(options, ['restart'], 'options', 'onSignal').restart) ?? true;
   if (typeof restart !== 'boolean') arg_type('onSignal', 'options.restart must be a boolean');
+  const table = lwp_table();
   let e = table.get(signo);
   if (e === undefined) {
     const previous = sigaction(signo, { sa_handler: dispatch, sa_flags: restart ? SA_RESTART : 0 });
