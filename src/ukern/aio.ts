@@ -192,7 +192,10 @@ export const aio = {
   },
   /**
    * Submits every op at once (lio_listio) and resolves when all are done,
-   * with each op's bytes or its error (a SysError), in order. `signal`: an
+   * with each op's bytes or its error (a SysError), in order. An op the
+   * kernel refuses at submission (a descriptor not open: EBADF; a length
+   * beyond its buffer, a buffer not over a SharedArrayBuffer: EINVAL) rejects
+   * the batch with that error, nothing of it submitted. `signal`: an
    * abort asks aio_cancel for every op; when it cancelled one before it
    * ran, the batch rejects with an AbortError once every op is done (each
    * collected); ops already in progress run to their end, as aio.read's.
