@@ -7,6 +7,8 @@
  */
 import { spawn } from 'node:child_process';
 import { KQueue, Lwp, kstat, NOTE_EXIT } from 'ukern';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
 /** The collector: `n` exits from kqueue `fd`, each printed with its decoded wait status. */
 export function collect(arg: { fd: number; n: number }): string[] {
@@ -22,7 +24,11 @@ export function collect(arg: { fd: number; n: number }): string[] {
   return lines;
 }
 
-const isMain = import.meta.url === (process.argv[1] ? new URL(`file://${process.argv[1]}`).href : '');
+// Run as a program, not loaded as an LWP's module: argv[1] is the path as typed, import.meta.url
+// the real one (through a symlink, or with a '#' or '%' in the path, a plain URL of argv[1] differed).
+const isMain = ((): boolean => {
+  try { return import.meta.url === pathToFileURL(realpathSync(process.argv[1] ?? '')).href; } catch { return false; }
+})();
 if (isMain) {
   const kq = new KQueue();
   const codes = [0, 3, 42];

@@ -5,6 +5,8 @@
  */
 import * as sys from 'ukern/sys';
 import { Lwp } from 'ukern';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
 export function player(arg: { rounds: number; peerBox: SharedArrayBuffer; serve: boolean }): void {
   const box = new Int32Array(arg.peerBox);
@@ -18,7 +20,11 @@ export function player(arg: { rounds: number; peerBox: SharedArrayBuffer; serve:
   }
 }
 
-const isMain = import.meta.url === (process.argv[1] ? new URL(`file://${process.argv[1]}`).href : '');
+// Run as a program, not loaded as an LWP's module: argv[1] is the path as typed, import.meta.url
+// the real one (through a symlink, or with a '#' or '%' in the path, a plain URL of argv[1] differed).
+const isMain = ((): boolean => {
+  try { return import.meta.url === pathToFileURL(realpathSync(process.argv[1] ?? '')).href; } catch { return false; }
+})();
 if (isMain) {
   const rounds = 10000;
   const peerBox = new SharedArrayBuffer(8);

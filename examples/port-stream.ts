@@ -8,6 +8,8 @@
  */
 import * as sys from 'ukern/sys';
 import { Lwp, Port } from 'ukern';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
 /**
  * Sends `n` events, user = 0..n-1; stamps its start (ms, one clock for all
@@ -39,7 +41,11 @@ export function consumer(arg: { fd: number; n: number; out: SharedArrayBuffer; t
   new Float64Array(arg.times)[1] = performance.timeOrigin + performance.now();
 }
 
-const isMain = import.meta.url === (process.argv[1] ? new URL(`file://${process.argv[1]}`).href : '');
+// Run as a program, not loaded as an LWP's module: argv[1] is the path as typed, import.meta.url
+// the real one (through a symlink, or with a '#' or '%' in the path, a plain URL of argv[1] differed).
+const isMain = ((): boolean => {
+  try { return import.meta.url === pathToFileURL(realpathSync(process.argv[1] ?? '')).href; } catch { return false; }
+})();
 if (isMain) {
   const n = Number(process.argv[2] ?? 2_000_000);
   const port = new Port();

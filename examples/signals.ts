@@ -9,6 +9,8 @@
  */
 import * as sys from 'ukern/sys';
 import { Lwp, Port, onSignal, signals } from 'ukern';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
 /**
  * Counts SIGUSR1 in its listener while it waits on the port, until an event
@@ -33,7 +35,11 @@ export function listener(arg: { port: number; ctl: SharedArrayBuffer }): number 
   }
 }
 
-const isMain = import.meta.url === (process.argv[1] ? new URL(`file://${process.argv[1]}`).href : '');
+// Run as a program, not loaded as an LWP's module: argv[1] is the path as typed, import.meta.url
+// the real one (through a symlink, or with a '#' or '%' in the path, a plain URL of argv[1] differed).
+const isMain = ((): boolean => {
+  try { return import.meta.url === pathToFileURL(realpathSync(process.argv[1] ?? '')).href; } catch { return false; }
+})();
 if (isMain) {
   const port = new Port();
   const ctl = new Int32Array(new SharedArrayBuffer(8));
