@@ -47,7 +47,12 @@ const isMain = ((): boolean => {
   try { return import.meta.url === pathToFileURL(realpathSync(process.argv[1] ?? '')).href; } catch { return false; }
 })();
 if (isMain) {
-  const n = Number(process.argv[2] ?? 2_000_000);
+  const arg = process.argv[2] ?? '2000000';
+  const n = /^\d+$/.test(arg) ? Number(arg) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    console.error(`port-stream: the number of events must be a positive integer, got '${arg}'`);
+    process.exit(2);
+  }
   const port = new Port();
   const out = new SharedArrayBuffer(8), times = new SharedArrayBuffer(16);
   const me = new URL(import.meta.url);

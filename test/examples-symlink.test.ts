@@ -29,3 +29,4 @@ test('examples/port-stream runs through a symlinked directory whose name has a #
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
