@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { aio, kstat } from '../src/index.js';
+import { aio, kstat } from 'ukern';
 
 test('aio.read / aio.write: argument errors and the submission\'s errno reject; a valid request is submitted at the call', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'aio-reject-'));

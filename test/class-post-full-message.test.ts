@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Port, boot, SysError } from '../src/index.js';
+import { Port, boot, SysError } from 'ukern';
 
 boot({ port_max_events: 4 });
 
