@@ -65,25 +65,51 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
     super(o.fd === undefined ? kqueue() : kqueue_wrap(o.fd), bool_opt(o.ref, 'options.ref', 'KQueue') !== false);
   }
 
-  /** Applies one change; throws its error as a SysError. */
-  #apply(ident: number, filter: number, action: number, opts: KEventOptions = {}): void {
+  /**
+   * The filter parameters (fflags, data) this object last gave each knote
+   * it registered (`${filter}:${ident}`). kevent, as the seed's
+   * kqueue_register, stores a change's fflags and data in an existing knote
+   * whatever else the change asks (EV_ENABLE, EV_DISABLE too), so a C
+   * program passes them again with every change; enable() and disable()
+   * sent zeros, and the knote came back changed: a 100 ms timer then fired
+   * every millisecond, a vnode watch had no notes left (it never fired
+   * again), a NOTE_LOWAT was gone. So a change that does not give them
+   * passes what this object registered; one it never registered gets zeros,
+   * as before. Forgotten at delete() and when this object takes an
+   * EV_ONESHOT knote's event (the kernel dropped it), so the map holds at
+   * most one entry per live knote this object made (and one per ONESHOT
+   * knote whose event went elsewhere, until the same knote is made again).
+   */
+  readonly #params = new Map<string, { fflags: number; data: number }>();
+
+  /** Applies one change; throws its error as a SysError. `remember`: the change (EV_ADD) sets the knote's parameters. */
+  #apply(ident: number, filter: number, action: number, opts: KEventOptions = {}, remember = false): void {
     const o = copyin_fields(opts, ['flags', 'fflags', 'data', 'udata'], 'options', 'kevent');
     const where = 'KQueue';
     const flags = o.flags === undefined ? 0 : int_arg(o.flags, 'options.flags', where, 0, 0xffff);
+    const id = int_arg(ident, 'ident', where, 0, Number.MAX_SAFE_INTEGER), fl = int_arg(filter, 'filter', where, -0x8000, 0x7fff);
+    const key = `${fl}:${id}`;
+    const known = remember ? undefined : this.#params.get(key);
     const ev = {
-      ident: int_arg(ident, 'ident', where, 0, Number.MAX_SAFE_INTEGER), filter: int_arg(filter, 'filter', where, -0x8000, 0x7fff),
+      ident: id, filter: fl,
       flags: action | flags,
-      fflags: o.fflags === undefined ? 0 : int_arg(o.fflags, 'options.fflags', where, INT32_MIN, UINT32_MAX),
-      data: o.data === undefined ? 0 : int_arg(o.data, 'options.data', where, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+      fflags: o.fflags === undefined ? known?.fflags ?? 0 : int_arg(o.fflags, 'options.fflags', where, INT32_MIN, UINT32_MAX),
+      data: o.data === undefined ? known?.data ?? 0 : int_arg(o.data, 'options.data', where, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
       udata: o.udata === undefined ? 0 : num_arg(o.udata, 'options.udata', where),
     } as kevent_t;
     // With nevents 0 a failing change fails the call with its errno.
     kevent(this.fd, [ev], 0, ZERO);
+    if ((ev.flags & EV_DELETE) !== 0) this.#params.delete(key);
+    else if (remember || known !== undefined) this.#params.set(key, { fflags: ev.fflags, data: ev.data });
   }
 
   /** EV_ADD: registers (or, if it exists, modifies) the knote (ident, filter). */
-  register(ident: number, filter: number, o?: KEventOptions): void { this.#apply(ident, filter, EV_ADD, o); }
-  /** Changes an existing knote (ENOENT if absent): `flags` are EV_ENABLE / EV_DISABLE / EV_CLEAR..., without EV_ADD. */
+  register(ident: number, filter: number, o?: KEventOptions): void { this.#apply(ident, filter, EV_ADD, o, filter !== EVFILT_USER); }
+  /**
+   * Changes an existing knote (ENOENT if absent): `flags` are EV_ENABLE /
+   * EV_DISABLE / EV_CLEAR..., without EV_ADD; `fflags` and `data` not given
+   * stay what this object registered (see #params).
+   */
   modify(ident: number, filter: number, o?: KEventOptions): void { this.#apply(ident, filter, 0, o); }
   /** EV_DELETE (of a path's watch too: the descriptor opened for it is closed, as by unwatch()). */
   delete(ident: number, filter: number): void {
@@ -94,9 +120,9 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
       if (this.#opened.size > 0 && typeof ident === 'number') this.#swap_opened(`${filter}:${ident}`, -1);
     }
   }
-  /** EV_ENABLE: the knote reports again (ENOENT if absent). */
+  /** EV_ENABLE: the knote reports again (ENOENT if absent), with the fflags and data this object registered. */
   enable(ident: number, filter: number): void { this.#apply(ident, filter, EV_ENABLE); }
-  /** EV_DISABLE: the knote stays registered but reports nothing until enabled (ENOENT if absent). */
+  /** EV_DISABLE: the knote stays registered but reports nothing until enabled (ENOENT if absent); its fflags and data are kept. */
   disable(ident: number, filter: number): void { this.#apply(ident, filter, EV_DISABLE); }
   /** NOTE_TRIGGER on an EVFILT_USER knote, with optional NOTE_FF* fflags and data. */
   trigger(ident: number, fflags = 0, data = 0): void {
@@ -207,6 +233,7 @@ export class KQueue extends Descriptor implements AsyncIterable<kevent_t> {
    * leaves it to unwatch() or close().)
    */
   #ended_watches(evs: kevent_t[]): kevent_t[] {
+    if (this.#params.size !== 0) for (const ev of evs) if ((ev.flags & EV_ONESHOT) !== 0) this.#params.delete(`${ev.filter}:${ev.ident}`);
     if (this.#opened.size === 0) return evs;
     for (const ev of evs) {
       if ((ev.flags & EV_ONESHOT) === 0 || ev.filter !== EVFILT_VNODE) continue;
