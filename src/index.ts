@@ -27,6 +27,8 @@ export { ParkMutex } from './ukern/parkmutex.js';
 export { Timer, type TimerOptions, type TimerExpiry } from './ukern/timer.js';
 export { Port, PORT_SOURCE_MSG, type PortOptions, type PortGetOptions, type PortEventsOptions, type PortEvent, type PortMessagesOptions } from './ukern/port.js';
 export { KQueue, type KEventOptions, type KQueueWaitOptions, type WatchKind, type OsTarget } from './ukern/kqueue.js';
+// The kernel's own shapes the classes hand out or take (a kevent, a port event, a watched file's times), as ukern/sys names them.
+export type { kevent_t, port_event_t, file_obj_t } from './sys/index.js';
 export { aio, type AioOptions, type AioOp } from './ukern/aio.js';
 export {
   onSignal, signals, kill, SignalSubscription, type SignalLike, type SignalListener, type OnSignalOptions, type SignalsOptions,

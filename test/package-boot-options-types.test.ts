@@ -23,7 +23,7 @@ import { tunable_defs } from '../src/kern/options.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-test('every boot option the kernel takes is in the BootOptions of ukern and ukern/sys, as a consumer compiles them', () => {
+test('every boot option the kernel takes is in the BootOptions of ukern and ukern/sys, as a consumer compiles them; ukern names the kernel\'s shapes too', () => {
   const defs = tunable_defs();
   assert.ok(defs.size >= 30, `the kernel declared ${defs.size} tunables (the subsystems' modules were not all loaded?)`);
   const fields = [...defs].map(([name, t]) => `  ${name}: ${t.flag ? 'true' : String(t.dflt)},`).join('\n');
@@ -36,6 +36,9 @@ test('every boot option the kernel takes is in the BootOptions of ukern and uker
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
     writeFileSync(join(dir, 'consumer.ts'), `import type { BootOptions } from 'ukern';
 import type { BootOptions as SysBootOptions } from 'ukern/sys';
+// The shapes the classes hand out (KQueue's events, Port's events, watchFile's object), from ukern itself.
+import type { kevent_t, port_event_t, file_obj_t } from 'ukern';
+export type Shapes = [kevent_t['udata'], port_event_t['portev_user'], file_obj_t['fo_name']];
 export const a: BootOptions = {
 ${fields}
 };
