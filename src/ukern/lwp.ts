@@ -69,6 +69,13 @@ export class Lwp<T = unknown> implements Disposable {
   readonly #out: SharedArrayBuffer | undefined;
   readonly #start: { module: string; export: string } | undefined;
   #collected = false;
+  /**
+   * Whether this object made the LWP (Lwp.create) and so may let it go at
+   * dispose. One from self() or of() names an LWP someone else owns: its
+   * dispose detached it, so the creator's wait() then failed ESRCH (and a
+   * `using me = Lwp.self()` in the main thread detached LWP 1).
+   */
+  #owner = false;
   /** This object's ref state: its pending wait() follows it (the LWP's own is the kernel's, lwp_ref). */
   readonly #refs: Refs;
 
@@ -106,6 +113,7 @@ export class Lwp<T = unknown> implements Disposable {
       const arg: LwpShimArg = { module, export: exp, arg: st.arg, out };
       lwp = new Lwp<T>(lwp_create({ module: SHIM, export: 'run', arg }, flags), out, { module, export: exp }, ref);
     }
+    lwp.#owner = true;
     // A detached LWP may be gone already (ESRCH): it keeps nothing alive then.
     if (!ref) unref_lwp(lwp.lid);
     return lwp;
@@ -179,9 +187,13 @@ export class Lwp<T = unknown> implements Disposable {
     }
   }
 
-  /** Detaches it unless it was waited for: its resources go when it exits (using, or explicitly). */
+  /**
+   * Detaches it unless it was waited for: its resources go when it exits
+   * (using, or explicitly). Only an object from {@link Lwp.create}: one from
+   * self() or of() does not own its LWP, and its dispose does nothing.
+   */
   [Symbol.dispose](): void {
-    if (this.#collected) return;
+    if (this.#collected || !this.#owner) return;
     this.#collected = true;
     try { lwp_detach(this.lid); } catch (e) { if (!(e instanceof SysError)) throw e; }
   }
