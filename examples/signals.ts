@@ -64,14 +64,25 @@ if (isMain) {
   const ms2 = { tv_sec: 0, tv_nsec: 2e6 };
   let n = 0, expirations = 0;
   const values = new Set<string>();
+  // SIGRTMIN blocked before the timer is armed, as in C: an expiry before
+  // the iteration's first step (which blocks what it takes) met SIGRTMIN's
+  // default action, and the process ended.
+  const rt = sys.sigemptyset();
+  sys.sigaddset(rt, sys.SIGRTMIN);
+  sys.sigprocmask(sys.SIG_BLOCK, rt);
   const it = signals(['SIGRTMIN']);
   sys.timer_settime(tid, 0, { it_value: ms2, it_interval: ms2 });
   for await (const info of it) {
     expirations += 1 + info.si_overrun;
     values.add(`value ${info.si_value}, si_code ${info.si_code === sys.SI_TIMER ? 'SI_TIMER' : info.si_code}`);
-    if (++n === 10) break; // ends the iteration: SIGRTMIN is unblocked again
+    if (++n === 10) break; // ends the iteration (SIGRTMIN stays blocked: it was before)
   }
+  // Then the timer stopped, any expiry that came since the last one taken,
+  // and only then SIGRTMIN unblocked: one pending at the unblock would end
+  // the process too.
   sys.timer_delete(tid);
+  while (sys.sigismember(sys.sigpending(), sys.SIGRTMIN)) sys.sigtimedwait(rt, { tv_sec: 0, tv_nsec: 0 });
+  sys.sigprocmask(sys.SIG_UNBLOCK, rt);
   console.log(`timer: ${n} SIGRTMIN accepted (${[...values].join('; ')}), ${expirations} expirations counted with their overruns`);
   port.close();
 }
