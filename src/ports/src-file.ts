@@ -182,12 +182,16 @@ function destroy(a: number): void {
   I32[a + A.state] = 0;
   assocs.free(a);
 }
-/** Frees the DONE associations whose slot came back from its getter; `port` >= 0: also every one of that port. */
-function reap(port: number): void {
+/**
+ * Frees the DONE associations whose slot came back from its getter; `port`
+ * >= 0: also every one of that port. `others` false: only that port's (see
+ * closed()).
+ */
+function reap(port: number, others = true): void {
   let p = 0;
   for (let a = I32[region.base + W_REAP]!; a !== 0;) {
     const next = I32[a + A.hnext]!, slot = I32[a + A.slot]!;
-    if (I32[a + A.port] === port || (Atomics.load(I32, slot + E.st) & ST_MASK) === ST_RESERVED) {
+    if (I32[a + A.port] === port || (others && (Atomics.load(I32, slot + E.st) & ST_MASK) === ST_RESERVED)) {
       if (p === 0) I32[region.base + W_REAP] = next; else I32[p + A.hnext] = next;
       unwatch(a);
       port_free_event(slot);
@@ -377,10 +381,18 @@ function dissociate(port: number, object: number | FileObjCopy): void {
   if (a === 0) fail('ENOENT', 'port_dissociate', 'not associated');
 }
 
-/** The port is being closed: every association with it goes. */
+/**
+ * The port is being closed: every association with it goes. Every port's
+ * close runs this, also one that never had a PORT_SOURCE_FILE association,
+ * in a thread that may not have loaded the host calls (port_close loads
+ * them only for a port that had OS sources): such a thread leaves the other
+ * ports' delivered associations to the next reaper, since letting one go
+ * removes its inotify watch, a host call, which loaded koffi with F held
+ * (a LOCKDEBUG panic in port-file-threads' stress, once in a CI run).
+ */
 function closed(port: number): void {
   mutex_enter(lockw());
-  reap(port);
+  reap(port, ix.intr_host_loaded());
   for (let i = 0; i < assocs.count; i++) {
     const a = assocs.handle(i);
     const st = I32[a + A.state]!;
