@@ -106,8 +106,7 @@ export function thread_register(it: number, fn: (value: number) => void): void {
  */
 export function thread_unregister(it: number, b: number): void {
   local.delete(it);
-  if (b !== 0 && b !== mbox_held()) mbox_post(b);
-  else mbox_reeval();
+  thread_changed(b);
 }
 
 /**
